@@ -1,0 +1,33 @@
+"""Narrator backends: each turns computed Facts into a Narration.
+
+A backend has one job: ``narrate(facts) -> NarrationResult``. The offline narrator uses
+rules; LLM backends build a prompt, call a model and validate its answer. Whatever a
+backend returns is grounded again by the pipeline before it reaches a report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..facts import Facts
+    from ..models import DroppedClaim, Narration, Usage
+
+BACKENDS = ("auto", "offline", "openai", "replay")
+
+
+@dataclass
+class NarrationResult:
+    narration: Narration
+    backend: str
+    model: str | None = None
+    usage: Usage | None = None
+    notes: list[str] = field(default_factory=list)
+    dropped: list[DroppedClaim] = field(default_factory=list)
+
+
+class Narrator(Protocol):
+    name: str
+
+    def narrate(self, facts: Facts) -> NarrationResult: ...

@@ -1,0 +1,126 @@
+"""Condense events into OCR-APT's chronological log.
+
+OCR-APT's ``prepare_document`` reduction, exactly: identical events (same description)
+within the same second count once; events are grouped by minute; each (minute,
+description) becomes one log row whose count is the number of distinct seconds it
+happened in, shown as "(N times)" when N > 1. Within a minute rows are ordered by count,
+then by description, as pandas' ``value_counts`` orders them.
+
+Unlike OCR-APT, every log row keeps the input lines and entity ids behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .ingest import EventTable
+
+NS_PER_SECOND = 1_000_000_000
+NS_PER_MINUTE = 60 * NS_PER_SECOND
+
+DESCRIPTION_COLUMNS = ("subject_kind", "subject_name", "action", "object_kind", "object_name")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The condensed log of one subgraph.
+
+    ``descriptions``: one row per distinct description (the log's unit of identity), with
+    its columns ``DESCRIPTION_COLUMNS`` and ``text`` (OCR-APT's wording, plain text).
+    ``log``: one row per log entry, in report order: ``id`` ("L1"...), ``minute`` (wall-clock
+    ns), ``description`` (row of ``descriptions``), ``count`` (distinct seconds), ``rows``
+    (input rows behind it, same-second repeats included), ``first_line``, ``first_time``,
+    ``last_time``.
+    ``event_log``: for every row of ``table.events``, the position of its log entry.
+    ``triple_description``: for every row of ``table.triples``, its description.
+    """
+
+    table: EventTable
+    descriptions: pd.DataFrame
+    triple_description: np.ndarray
+    log: pd.DataFrame
+    event_log: np.ndarray
+
+    def lines_of(self, position: int) -> list[int]:
+        """Input line numbers behind the log entry at ``position``."""
+        lines = self.table.events["line"].to_numpy()
+        return lines[self.event_log == position].tolist()
+
+    def triples_of(self, position: int) -> pd.DataFrame:
+        """The distinct (subject, action, object) triples, with entity ids, behind a log entry."""
+        triples = np.unique(self.table.events["triple"].to_numpy()[self.event_log == position])
+        return self.table.triples.iloc[triples]
+
+
+def describe(subject_kind: str, subject_name: str, action: str, object_kind: str, object_name: str) -> str:
+    """OCR-APT's wording for one event: ``The process: mail CONNECT a flow``."""
+    subject = f"The {subject_kind}: {subject_name}" if subject_name else f"{_article(subject_kind).title()} {subject_kind}"
+    obj = f"the {object_kind}: {object_name}" if object_name else f"{_article(object_kind)} {object_kind}"
+    return f"{subject} {action} {obj}"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
+def minute_text(minutes_ns: np.ndarray | pd.Series) -> list[str]:
+    """Wall-clock minutes (ns) as ``YYYY-MM-DD HH:MM``."""
+    stamps = pd.to_datetime(np.asarray(minutes_ns, dtype=np.int64), unit="ns")
+    return list(stamps.strftime("%Y-%m-%d %H:%M"))
+
+
+def condense(table: EventTable) -> Timeline:
+    triples = table.triples
+    desc_codes, desc_index = pd.factorize(pd.MultiIndex.from_frame(triples[list(DESCRIPTION_COLUMNS)]))
+    descriptions = pd.DataFrame(list(desc_index), columns=list(DESCRIPTION_COLUMNS))
+    descriptions["text"] = [describe(*row) for row in descriptions.itertuples(index=False, name=None)]
+    n_desc = max(len(descriptions), 1)
+
+    events = table.events
+    time = events["time"].to_numpy()
+    desc = desc_codes[events["triple"].to_numpy()].astype(np.int64)
+    second = np.floor_divide(time, NS_PER_SECOND)
+    minute = np.floor_divide(second, 60)
+
+    group, group_keys = pd.factorize(minute * n_desc + desc)
+    n_groups = len(group_keys)
+    repeat = pd.Series(second * n_desc + desc).duplicated(keep="first").to_numpy()
+    count = np.bincount(group[~repeat], minlength=n_groups)
+    rows = np.bincount(group, minlength=n_groups)
+    first_time = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    last_time = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first_time, group, time)
+    np.maximum.at(last_time, group, time)
+    # events are sorted by line, and factorize numbers groups by first appearance
+    first_row = np.full(n_groups, len(group), dtype=np.int64)
+    np.minimum.at(first_row, group, np.arange(len(group)))
+
+    group_minute = np.floor_divide(group_keys, n_desc) * NS_PER_MINUTE
+    group_desc = np.mod(group_keys, n_desc)
+    text_rank = descriptions["text"].rank(method="dense").to_numpy().astype(np.int64)
+    order = np.lexsort((text_rank[group_desc], -count, group_minute))
+    position = np.empty(n_groups, dtype=np.int64)
+    position[order] = np.arange(n_groups)
+
+    log = pd.DataFrame(
+        {
+            "id": [f"L{i}" for i in range(1, n_groups + 1)],
+            "minute": group_minute[order],
+            "description": group_desc[order],
+            "count": count[order],
+            "rows": rows[order],
+            "first_line": events["line"].to_numpy()[first_row[order]],
+            "first_time": first_time[order],
+            "last_time": last_time[order],
+        }
+    )
+    return Timeline(
+        table=table,
+        descriptions=descriptions,
+        triple_description=desc_codes,
+        log=log,
+        event_log=position[group],
+    )

@@ -1,0 +1,585 @@
+"""Read an anomalous-subgraph CSV into an :class:`EventTable`.
+
+Two layouts are understood, told apart by the header (``input_format`` overrides):
+
+* ``ocrapt``: OCR-APT's per-subgraph file, ``description,timestamp``, where a description
+  reads ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` or
+  ``A subject_process CLOSE a file_object_file``.
+* ``edges``: an edge list, ``subject_uuid,subject_type,subject_attr,predicate,timestamp,
+  object_uuid,object_type,object_attr`` (OCR-APT's SPARQL result shape).
+
+Speed comes from parsing each *distinct* description, edge or timestamp once: a subgraph of
+a million rows has a few thousand distinct descriptions. Everything attacker-controlled
+(names, paths) stays a plain string value; nothing here interprets it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .errors import InputError, UsageError
+from .kinds import canonical_action, canonical_kind, display_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
+OCRAPT_COLUMNS = ("description", "timestamp")
+EDGE_COLUMNS = (
+    "subject_uuid",
+    "subject_type",
+    "subject_attr",
+    "predicate",
+    "timestamp",
+    "object_uuid",
+    "object_type",
+    "object_attr",
+)
+FORMATS = ("auto", "ocrapt", "edges")
+EPOCH_UNITS = ("auto", "s", "ms", "us", "ns")
+MAX_LISTED_SKIPS = 1000  # the metadata lists this many skipped lines; all are counted
+
+TRIPLE_COLUMNS = (
+    "subject_id",
+    "subject_kind",
+    "subject_name",
+    "subject_value",
+    "action",
+    "object_id",
+    "object_kind",
+    "object_name",
+    "object_value",
+)
+
+# "The <type>: <name> ACTION the <type>: <name>" / "A <type> ACTION a <type>".
+# The subject name is matched lazily up to the first upper-case action word that is
+# followed by a well-formed object part, so names may hold spaces and colons.
+_DESCRIPTION = re.compile(
+    r"^(?:The (?P<s_type>[A-Za-z_]+) ?: (?P<s_name>.+?)|An? (?P<s_type_bare>[A-Za-z_]+))"
+    r" (?P<action>[A-Z][A-Z0-9_]*)"
+    r" (?:the (?P<o_type>[A-Za-z_]+) ?: (?P<o_name>.*)|an? (?P<o_type_bare>[A-Za-z_]+))$",
+    re.DOTALL,
+)
+_AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+_NUMERIC = r"^\s*-?\d+(\.\d+)?\s*$"
+
+
+@dataclass(frozen=True)
+class SkippedLine:
+    """An input line that could not be used. ``text`` is the raw line: untrusted data."""
+
+    line: int
+    column: str | None
+    reason: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    input_format: str = "auto"
+    timezone: str = "UTC"
+    epoch_unit: str = "auto"
+    columns: Mapping[str, str] = field(default_factory=dict)  # role -> column name in the file
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class EventTable:
+    """The parsed input.
+
+    ``events`` has one row per usable input row: ``line`` (line number in the input file,
+    the header being line 1), ``time`` (int64 nanoseconds of the wall-clock time in the
+    display zone, as if it were UTC) and ``triple`` (row index into ``triples``).
+    ``triples`` has one row per distinct (subject, action, object), see ``TRIPLE_COLUMNS``.
+    """
+
+    source: str
+    input_format: str
+    timezone: str
+    time_basis: str
+    events: pd.DataFrame
+    triples: pd.DataFrame
+    skipped: tuple[SkippedLine, ...]
+    skipped_count: int
+    rows_read: int
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def read_events(source: str | Path | pd.DataFrame, options: IngestOptions | None = None) -> EventTable:
+    """Read a CSV path, or a DataFrame with the same columns, into an EventTable."""
+    options = options or IngestOptions()
+    if isinstance(source, pd.DataFrame):
+        return _from_dataframe(source, options)
+    path = Path(source)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", path=str(path), hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a CSV file", path=str(path)) from None
+    except PermissionError:
+        raise InputError("permission denied", path=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
+    return read_events_bytes(data, str(path), options)
+
+
+def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = None) -> EventTable:
+    """Read CSV bytes (a file's contents or standard input); ``name`` is used in messages."""
+    options = options or IngestOptions()
+    zone = _check_options(options)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise InputError("file is empty", path=name, hint="expected a CSV header line and at least one event")
+    _check_utf8(data, name)
+    header_end = data.find(b"\n")
+    header_line = (data if header_end < 0 else data[:header_end]).decode("utf-8").rstrip("\r")
+    header = next(csv.reader([header_line]), [])
+    fmt, roles = _detect_format(header, options, name)
+    table, bad_rows = _read_csv(data, roles, name)
+    records, lines, skipped = _locate_lines(data, table, bad_rows, fmt, roles, name)
+    if records is None or len(lines) == 0:
+        if skipped:
+            first = skipped[0]
+            raise InputError(
+                f"no usable event: every data line was rejected ({len(skipped)} line(s)); first: {first.reason}",
+                path=name,
+                line=first.line,
+                column=first.column,
+            )
+        raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
+    columns = {role: records.column(role) for role in records.column_names}
+    return _build(columns, np.asarray(lines, dtype=np.int64), skipped, fmt, name, options, zone, table.num_rows)
+
+
+def _from_dataframe(frame: pd.DataFrame, options: IngestOptions) -> EventTable:
+    zone = _check_options(options)
+    header = [str(c) for c in frame.columns]
+    fmt, roles = _detect_format(header, options, "<dataframe>")
+    columns = {}
+    for role, column in roles.items():
+        values = frame[column].astype("string").to_numpy(dtype=object, na_value=None)
+        columns[role] = pa.chunked_array([pa.array(values, type=pa.string())])
+    # a DataFrame has no file lines: number rows as if written with to_csv(index=False)
+    lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    if len(frame) == 0:
+        raise InputError("no events: the DataFrame is empty", path="<dataframe>")
+    return _build(columns, lines, [], fmt, "<dataframe>", options, zone, len(frame))
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_options(options: IngestOptions) -> ZoneInfo:
+    if options.input_format not in FORMATS:
+        raise UsageError(f"unknown input format {options.input_format!r}; expected one of {', '.join(FORMATS)}")
+    if options.epoch_unit not in EPOCH_UNITS:
+        raise UsageError(f"unknown epoch unit {options.epoch_unit!r}; expected one of {', '.join(EPOCH_UNITS)}")
+    try:
+        return ZoneInfo(options.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"unknown time zone {options.timezone!r}", hint="use an IANA name such as UTC or America/Toronto"
+        ) from None
+
+
+def _check_utf8(data: bytes, name: str) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = exc.start - line_start + 1
+        raise InputError(
+            f"undecodable byte 0x{data[exc.start]:02x}: the file is not UTF-8",
+            path=name,
+            line=line,
+            column=column,
+            hint="re-encode it, e.g. iconv -f latin1 -t utf-8",
+        ) from None
+
+
+def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> tuple[str, dict[str, str]]:
+    """Pick the layout and map each role to the file's column name."""
+    present = {h.strip().lower(): h for h in header}
+    mapped = {role: column for role, column in options.columns.items()}
+    for role in mapped:
+        if role not in OCRAPT_COLUMNS and role not in EDGE_COLUMNS:
+            raise UsageError(
+                f"unknown column role {role!r} in --column",
+                hint=f"roles are {', '.join(dict.fromkeys(OCRAPT_COLUMNS + EDGE_COLUMNS))}",
+            )
+
+    def resolve(roles: Sequence[str]) -> dict[str, str] | None:
+        found = {}
+        for role in roles:
+            wanted = mapped.get(role, role).strip().lower()
+            if wanted not in present:
+                return None
+            found[role] = present[wanted]
+        return found
+
+    candidates = [options.input_format] if options.input_format != "auto" else ["edges", "ocrapt"]
+    for fmt in candidates:
+        roles = resolve(EDGE_COLUMNS if fmt == "edges" else OCRAPT_COLUMNS)
+        if roles is not None:
+            return fmt, roles
+    shown = ",".join(header) if header else "(nothing)"
+    if options.input_format == "auto":
+        expected = f"'{','.join(OCRAPT_COLUMNS)}' (OCR-APT) or '{','.join(EDGE_COLUMNS)}' (edge list)"
+    else:
+        expected = ",".join(EDGE_COLUMNS if options.input_format == "edges" else OCRAPT_COLUMNS)
+    raise InputError(
+        f"unrecognised header {shown[:200]!r}; expected {expected}",
+        path=name,
+        line=1,
+        hint="map other column names with --column ROLE=NAME",
+    )
+
+
+# --------------------------------------------------------------------------- CSV reading
+
+
+def _read_csv(data: bytes, roles: dict[str, str], name: str) -> tuple[pa.Table, list]:
+    bad_rows: list = []
+
+    def on_invalid(row) -> str:
+        bad_rows.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(roles.values()),
+                column_types={column: pa.string() for column in roles.values()},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"cannot parse as CSV: {str(exc).splitlines()[0]}", path=name) from None
+    return table.rename_columns([_role_of(roles, c) for c in table.column_names]), bad_rows
+
+
+def _role_of(roles: dict[str, str], column: str) -> str:
+    return next(role for role, name in roles.items() if name == column)
+
+
+def _locate_lines(data: bytes, table: pa.Table, bad_rows: list, fmt: str, roles: dict[str, str], name: str):
+    """Line numbers for each record, plus rows recovered or skipped by the CSV reader.
+
+    The fast path holds when every record is one physical line: record i is line i + 2.
+    Otherwise (quoted newlines, blank lines, malformed rows) the file is walked once with
+    the csv module to find where each record starts.
+    """
+    n = table.num_rows
+    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if not bad_rows and newlines == n + 1:
+        return table, np.arange(2, n + 2, dtype=np.int64), []
+    return _slow_locate(data, table, fmt, roles, name)
+
+
+def _slow_locate(data: bytes, table: pa.Table, fmt: str, roles: dict[str, str], name: str):
+    text = data.decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    width = len(header)
+    good_lines: list[int] = []
+    recovered: dict[str, list] = {role: [] for role in roles}
+    recovered_lines: list[int] = []
+    skipped: list[SkippedLine] = []
+    start = reader.line_num + 1
+    try:
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if not fields or fields == [""]:
+                continue  # blank line: the CSV reader skips it too
+            if len(fields) == width:
+                good_lines.append(line)
+                continue
+            raw = ",".join(fields)
+            if fmt == "ocrapt" and len(fields) > width and width == 2:
+                # an unquoted comma inside a description: the timestamp is the last field
+                recovered["description"].append(",".join(fields[: len(fields) - 1]))
+                recovered["timestamp"].append(fields[-1])
+                recovered_lines.append(line)
+                continue
+            skipped.append(
+                SkippedLine(line, None, f"expected {width} fields, found {len(fields)}", raw[:200])
+            )
+    except csv.Error as exc:
+        raise InputError(f"cannot parse as CSV: {exc}", path=name, line=reader.line_num) from None
+    if len(good_lines) != table.num_rows:
+        raise InputError(
+            f"CSV structure is ambiguous ({table.num_rows} records read, {len(good_lines)} well-formed lines)",
+            path=name,
+            hint="check quoting: a field with a comma, quote or newline must be quoted",
+        )
+    if recovered_lines:
+        extra = pa.table({role: pa.array(recovered[role], type=pa.string()) for role in table.column_names})
+        table = pa.concat_tables([table, extra])
+        good_lines.extend(recovered_lines)
+    return table, np.asarray(good_lines, dtype=np.int64), skipped
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _build(
+    columns: dict[str, pa.ChunkedArray],
+    lines: np.ndarray,
+    skipped: list[SkippedLine],
+    fmt: str,
+    name: str,
+    options: IngestOptions,
+    zone: ZoneInfo,
+    rows_read: int,
+) -> EventTable:
+    keep = np.ones(len(lines), dtype=bool)
+    rejects: list[tuple[np.ndarray, str, str]] = []  # (mask of rejected rows, column, reason)
+
+    times, time_bad, basis = _parse_times(columns["timestamp"], options, zone, lines, name)
+    if time_bad.any():
+        rejects.append((time_bad, "timestamp", "unparseable timestamp"))
+    if fmt == "ocrapt":
+        triple_codes, triples, desc_bad, desc_empty = _parse_descriptions(columns["description"])
+        rejects.append((desc_empty, "description", "empty description"))
+        rejects.append((desc_bad, "description", "unparseable description"))
+    else:
+        triple_codes, triples, edge_bad = _parse_edges(columns)
+        rejects.append((edge_bad, "predicate", "missing predicate or node type"))
+
+    reasons: dict[int, tuple[str, str]] = {}
+    for mask, column, reason in rejects:
+        for row in np.flatnonzero(mask & keep):
+            reasons[int(row)] = (column, reason)
+        keep &= ~mask
+    raw_text = _raw_texts(columns, fmt)
+    for row, (column, reason) in reasons.items():
+        skipped.append(SkippedLine(int(lines[row]), column, reason, raw_text(row)[:200]))
+    skipped.sort(key=lambda s: s.line)
+
+    if options.strict and skipped:
+        first = skipped[0]
+        raise InputError(
+            f"{first.reason}: {first.text[:120]!r}" + (f" ({len(skipped)} bad lines in all)" if len(skipped) > 1 else ""),
+            path=name,
+            line=first.line,
+            column=first.column,
+            hint="fix the line, or drop --strict to skip bad lines",
+        )
+    if not keep.any():
+        first = skipped[0]
+        raise InputError(
+            f"no usable event: every data line was rejected ({len(skipped)} line(s)); first: {first.reason}",
+            path=name,
+            line=first.line,
+            column=first.column,
+        )
+
+    events = pd.DataFrame(
+        {"line": lines[keep], "time": times[keep], "triple": triple_codes[keep].astype(np.int32)}
+    )
+    if not events["line"].is_monotonic_increasing:
+        events = events.sort_values("line", kind="stable", ignore_index=True)
+    used = np.unique(events["triple"].to_numpy())
+    if len(used) != len(triples):  # drop triples only bad rows referred to, renumber densely
+        remap = np.full(len(triples), -1, dtype=np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        events["triple"] = remap[events["triple"].to_numpy()]
+        triples = triples.iloc[used].reset_index(drop=True)
+    return EventTable(
+        source=name,
+        input_format=fmt,
+        timezone=options.timezone if basis != "as written" else "as written",
+        time_basis=basis,
+        events=events,
+        triples=triples,
+        skipped=tuple(skipped[:MAX_LISTED_SKIPS]),
+        skipped_count=len(skipped),
+        rows_read=rows_read,
+    )
+
+
+def _raw_texts(columns: dict[str, pa.ChunkedArray], fmt: str):
+    order = OCRAPT_COLUMNS if fmt == "ocrapt" else EDGE_COLUMNS
+
+    def text(row: int) -> str:
+        return ",".join(str(columns[role][row].as_py() or "") for role in order)
+
+    return text
+
+
+# --------------------------------------------------------------------------- timestamps
+
+_EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _parse_times(
+    raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo, lines: np.ndarray, name: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Wall-clock nanoseconds in the display zone, a mask of unparseable rows, and the basis."""
+    n = len(raw)
+    stripped = pc.utf8_trim_whitespace(raw)
+    empty = pc.equal(pc.utf8_length(stripped), 0).to_numpy(zero_copy_only=False)
+    numeric = pc.match_substring_regex(stripped, _NUMERIC).to_numpy(zero_copy_only=False)
+    nonempty = int((~empty).sum())
+    if nonempty and numeric.sum() * 2 >= nonempty:
+        return (*_epoch_times(stripped, numeric, options, zone), f"epoch converted to {options.timezone}")
+    codes_array = stripped.combine_chunks().dictionary_encode()
+    codes = codes_array.indices.to_numpy(zero_copy_only=False)
+    uniques = pd.Series(codes_array.dictionary.to_pylist(), dtype=object)
+    aware = uniques.str.contains(_AWARE, na=False)
+    values = np.full(len(uniques), np.iinfo(np.int64).min, dtype=np.int64)
+    if aware.any() and (~aware & (uniques.str.len() > 0)).any():
+        aware_rows = np.flatnonzero(aware.to_numpy()[codes])
+        naive_rows = np.flatnonzero(~aware.to_numpy()[codes] & ~empty)
+        raise InputError(
+            "timestamps mix times with and without a UTC offset "
+            f"(line {lines[naive_rows[0]]} has none, line {lines[aware_rows[0]]} has one)",
+            path=name,
+            column="timestamp",
+            hint="give every timestamp an offset, or none",
+        )
+    if aware.any():
+        parsed = pd.to_datetime(uniques, format="ISO8601", errors="coerce", utc=True)
+        local = parsed.dt.tz_convert(zone).dt.tz_localize(None)
+        basis = f"converted to {options.timezone}"
+    else:
+        local = pd.to_datetime(uniques, format="ISO8601", errors="coerce")
+        basis = "as written"
+    ok = local.notna().to_numpy()
+    values[ok] = local[ok].astype("datetime64[ns]").astype(np.int64).to_numpy()
+    times = values[codes]
+    bad = ~ok[codes] | empty
+    return times, bad, basis
+
+
+def _epoch_times(stripped: pa.ChunkedArray, numeric: np.ndarray, options: IngestOptions, zone: ZoneInfo):
+    bad = ~numeric
+    filled = pc.if_else(pa.array(numeric), stripped, pa.scalar("0"))
+    as_float = None
+    try:
+        as_int = pc.cast(filled, pa.int64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # fractional epochs, e.g. 1523505481.372
+        as_float = pc.cast(filled, pa.float64()).to_numpy(zero_copy_only=False)
+        as_int = None
+    magnitude = np.abs(as_int if as_int is not None else as_float)[numeric]
+    unit = options.epoch_unit
+    if unit == "auto":
+        peak = float(magnitude.max()) if len(magnitude) else 0.0
+        unit = "s" if peak < 1e11 else "ms" if peak < 1e14 else "us" if peak < 1e17 else "ns"
+    scale = _EPOCH_SCALE[unit]
+    if as_int is not None:
+        utc_ns = as_int * scale
+    else:
+        utc_ns = np.round(as_float * scale).astype(np.int64)
+    return _utc_to_wall(utc_ns, zone), bad
+
+
+def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """UTC instants -> wall-clock nanoseconds in ``zone`` (computed per distinct offset)."""
+    if zone.key == "UTC":
+        return utc_ns
+    stamps = pd.DatetimeIndex(utc_ns.astype("datetime64[ns]"), tz="UTC").tz_convert(zone)
+    return stamps.tz_localize(None).asi8.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+def _parse_descriptions(raw: pa.ChunkedArray):
+    encoded = raw.combine_chunks().dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    uniques = encoded.dictionary.to_pylist()
+    parsed: list[tuple | None] = [_parse_description(text) for text in uniques]
+    empty_u = np.array([not (t or "").strip() for t in uniques], dtype=bool)
+    bad_u = np.array([p is None for p in parsed], dtype=bool) & ~empty_u
+    good = [p for p in parsed if p is not None]
+    triples = pd.DataFrame(good, columns=list(TRIPLE_COLUMNS)) if good else pd.DataFrame(columns=list(TRIPLE_COLUMNS))
+    # different spellings of one event ("the file: x" / "the file : x") share a triple
+    triple_codes_u, uniq_index = pd.factorize(pd.MultiIndex.from_frame(triples)) if good else (np.array([], int), None)
+    unique_to_triple = np.full(len(uniques), 0, dtype=np.int64)
+    unique_to_triple[[i for i, p in enumerate(parsed) if p is not None]] = triple_codes_u
+    if good:
+        triples = pd.DataFrame(list(uniq_index), columns=list(TRIPLE_COLUMNS))
+    return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes]
+
+
+def _parse_description(text: str | None) -> tuple | None:
+    if not text:
+        return None
+    match = _DESCRIPTION.match(text.strip())
+    if match is None:
+        return None
+    groups = match.groupdict()
+    subject = _entity(groups["s_type"] or groups["s_type_bare"], groups["s_name"], "subject")
+    obj = _entity(groups["o_type"] or groups["o_type_bare"], groups["o_name"], "object")
+    return (*subject, canonical_action(groups["action"]), *obj)
+
+
+def _entity(raw_type: str, value: str | None, role: str) -> tuple[str, str, str, str]:
+    """(id, kind, display name, full value); unnamed nodes get one id per kind and role."""
+    kind = canonical_kind(raw_type) or raw_type.strip().lower()
+    value = (value or "").strip()
+    if not value or value.lower() in ("nan", "none"):
+        return (f"{kind}:<unnamed {role}>", kind, "", "")
+    return (f"{kind}:{value}", kind, display_name(kind, value), value)
+
+
+# --------------------------------------------------------------------------- edge lists
+
+
+def _parse_edges(columns: dict[str, pa.ChunkedArray]):
+    key = None
+    dictionaries: dict[str, list] = {}
+    role_codes: dict[str, np.ndarray] = {}
+    for role in EDGE_COLUMNS:
+        if role == "timestamp":
+            continue
+        encoded = pc.utf8_trim_whitespace(columns[role]).combine_chunks().dictionary_encode()
+        role_codes[role] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        dictionaries[role] = encoded.dictionary.to_pylist()
+        width = len(dictionaries[role]) + 1
+        key = role_codes[role] if key is None else pd.factorize(key * width + role_codes[role])[0]
+    codes, _ = pd.factorize(key)
+    first = np.full(codes.max() + 1, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    rows = []
+    bad_keys = np.zeros(len(first), dtype=bool)
+    for k, row in enumerate(first):
+        value = {role: dictionaries[role][role_codes[role][row]] for role in role_codes}
+        if not value["predicate"] or not value["subject_type"] or not value["object_type"]:
+            bad_keys[k] = True
+            rows.append(("", "", "", "", "", "", "", "", ""))
+            continue
+        subject = _edge_entity(value["subject_uuid"], value["subject_type"], value["subject_attr"], "subject")
+        obj = _edge_entity(value["object_uuid"], value["object_type"], value["object_attr"], "object")
+        rows.append((*subject, canonical_action(value["predicate"]), *obj))
+    triples = pd.DataFrame(rows, columns=list(TRIPLE_COLUMNS))
+    return codes, triples, bad_keys[codes]
+
+
+def _edge_entity(uuid: str, raw_type: str, attr: str, role: str) -> tuple[str, str, str, str]:
+    entity_id, kind, name, value = _entity(raw_type, attr, role)
+    if uuid:
+        entity_id = uuid
+    return (entity_id, kind, name, value)

@@ -1,0 +1,138 @@
+"""Node-type vocabulary: the raw type words detectors emit, mapped to canonical entity kinds.
+
+OCR-APT writes DARPA TC3 types in lower case (``subject_process``), OpTC types as plain
+words (``process``, ``module``) and NodLink types likewise (``net``). Its own renaming
+(``database_config.rename_node_type``) turns TC3 types into short words such as ``fileDir``;
+those short words are accepted too, so already-renamed logs parse.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+# raw type word (lower case) -> canonical kind
+RAW_KIND: dict[str, str] = {
+    # DARPA TC3 (CDM)
+    "subject_process": "process",
+    "subject_unit": "unit",
+    "subject_thread": "thread",
+    "file_object_file": "file",
+    "file_object_dir": "directory",
+    "file_object_unix_socket": "socket",
+    "file_object_block": "device",
+    "file_object_char": "device",
+    "file_object_link": "link",
+    "file_object_named_pipe": "pipe",
+    "netflowobject": "flow",
+    "unnamedpipeobject": "pipe",
+    "memoryobject": "memory",
+    "srcsink_unknown": "srcsink",
+    "srcsinkobject": "srcsink",
+    "registrykeyobject": "registry",
+    "packetsocketobject": "socket",
+    # OCR-APT's renamed TC3 words
+    "filedir": "directory",
+    "fileblock": "device",
+    "filechar": "device",
+    "filelink": "link",
+    "srcsink": "srcsink",
+    "unit": "unit",
+    "pipe": "pipe",
+    "memory": "memory",
+    "socket": "socket",
+    # DARPA OpTC
+    "process": "process",
+    "file": "file",
+    "flow": "flow",
+    "module": "module",
+    "registry": "registry",
+    "thread": "thread",
+    "shell": "shell",
+    "task": "task",
+    "host": "host",
+    "user_session": "session",
+    # NodLink
+    "net": "flow",
+    # canonical words themselves, so already-normalised inputs round-trip
+    "directory": "directory",
+    "device": "device",
+    "link": "link",
+    "session": "session",
+}
+
+# Kinds whose value is not a path: shown as written (flows get their remote address).
+NON_PATH_KINDS = frozenset({"flow", "memory", "srcsink", "host", "session"})
+
+_TYPE_WORD = re.compile(r"[^/#]+$")
+
+
+def canonical_kind(raw: str | None) -> str | None:
+    """Map a raw type (bare word, URI or CDM constant) to a canonical kind, or None if unknown."""
+    if raw is None:
+        return None
+    word = raw.strip()
+    match = _TYPE_WORD.search(word)
+    if match:
+        word = match.group(0)
+    return RAW_KIND.get(word.lower())
+
+
+def canonical_action(raw: str) -> str:
+    """``EVENT_OPEN``, ``http://.../EVENT_OPEN`` and ``open`` all become ``OPEN``."""
+    word = raw.strip()
+    match = _TYPE_WORD.search(word)
+    if match:
+        word = match.group(0)
+    word = word.upper()
+    return word[len("EVENT_"):] if word.startswith("EVENT_") else word
+
+
+def _host_of(endpoint: str) -> str:
+    """``1.2.3.4:80`` -> ``1.2.3.4``; ``[::1]:80`` -> ``::1``; a bare address stays."""
+    endpoint = endpoint.strip()
+    if endpoint.startswith("["):
+        return endpoint[1:].split("]", 1)[0]
+    if endpoint.count(":") == 1:
+        return endpoint.split(":", 1)[0]
+    return endpoint
+
+
+def _is_local(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_unspecified
+
+
+def flow_remote(value: str) -> str:
+    """The remote address of a flow value.
+
+    Accepts a bare IP, ``ip:port``, ``src:port->dst:port`` (the remote side is the
+    destination unless the destination is loopback/unspecified and the source is not)
+    and OCR-APT's ``proto,ip`` attribute form.
+    """
+    text = value.strip()
+    if "->" in text:
+        src, dst = (_host_of(part) for part in text.split("->", 1))
+        return src if _is_local(dst) and not _is_local(src) else dst
+    if "," in text:
+        text = text.split(",")[1].split("/")[0]
+    if " " in text:
+        text = text.split(" ")[0]
+    return _host_of(text)
+
+
+def display_name(kind: str, value: str) -> str:
+    """The short name shown in the log: a basename for paths, the remote IP for flows."""
+    if kind == "flow":
+        return flow_remote(value)
+    if kind == "process" and (value.startswith("/") or re.match(r"^[A-Za-z]:\\", value)) and " " in value:
+        # a command line: name the executable, not its last argument
+        value = value.split(" ", 1)[0]
+    if kind not in NON_PATH_KINDS:
+        stripped = value.rstrip("/\\")
+        base = re.split(r"[/\\]", stripped)[-1] if stripped else value
+        return base or value
+    return value

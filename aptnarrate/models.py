@@ -1,0 +1,219 @@
+"""Pydantic models: what a narrator returns, the candidate IoCs we compute, and the Report.
+
+Two families live here:
+
+* ``Narration`` and its parts are what a narrator (the offline rules or an LLM) fills in.
+  They must stay compatible with OpenAI strict structured outputs: every field required,
+  no non-None defaults, no dict-typed fields, no open ``Any``.
+* ``Candidate`` and ``Report`` are ours: computed from the input, never written by a model.
+  ``Report`` is the contract every renderer and the JSON output share.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+APT_STAGES: tuple[str, ...] = (
+    "Initial Compromise",
+    "Internal Reconnaissance",
+    "Command and Control",
+    "Privilege Escalation",
+    "Lateral Movement",
+    "Maintain Persistence",
+    "Data Exfiltration",
+    "Covering Tracks",
+)
+Stage = Literal[
+    "Initial Compromise",
+    "Internal Reconnaissance",
+    "Command and Control",
+    "Privilege Escalation",
+    "Lateral Movement",
+    "Maintain Persistence",
+    "Data Exfiltration",
+    "Covering Tracks",
+]
+Level = Literal["low", "moderate", "high"]
+LEVELS: tuple[str, ...] = ("low", "moderate", "high")
+IoCType = Literal["ip", "file", "process", "module", "registry", "directory", "other"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- narration
+
+
+class StageClaim(_Strict):
+    """One APT stage the evidence supports."""
+
+    stage: Stage = Field(description="One of the eight APT stage names, spelled exactly.")
+    confidence: Level = Field(description="How strongly the cited log rows support this stage.")
+    evidence: list[str] = Field(description="Ids of the log rows that support it, e.g. ['L3', 'L7'].")
+    rationale: str = Field(description="One or two sentences: why these rows indicate this stage.")
+
+
+class IoCClaim(_Strict):
+    """Security context for one candidate IoC."""
+
+    ioc: str = Field(description="The candidate IoC value, copied exactly from the candidate list.")
+    legitimate_usage: str = Field(description="What this file, process or address normally is or does.")
+    likelihood: Level = Field(description="Likelihood that it is being exploited here.")
+    rationale: str = Field(description="Why, citing only facts given for this candidate.")
+
+
+class Narration(_Strict):
+    """What a narrator returns for one subgraph."""
+
+    stages: list[StageClaim] = Field(description="Supported APT stages; empty if none is supported.")
+    iocs: list[IoCClaim] = Field(description="Context for the candidate IoCs worth listing.")
+    summary: str = Field(description="A short narrative of the attack behaviour, citing times and names.")
+
+
+# --------------------------------------------------------------------------- computed facts
+
+
+class Candidate(_Strict):
+    """A candidate IoC computed from the input, with the evidence and reasons behind its rank."""
+
+    value: str  # as it appears in the log (basename, remote IP)
+    type: IoCType
+    kind: str  # canonical entity kind
+    full_values: list[str]  # original values (paths, flow strings) behind ``value``
+    entity_ids: list[str]
+    score: float
+    rank: int  # 1 = most suspicious
+    likelihood: Level  # the rules' own estimate
+    reasons: list[str]  # human-readable, ranked by weight
+    features: list[str]  # short tags: executed, written, public-ip, ...
+    actions: list[str]  # e.g. "CONNECT x3" (subject or object side)
+    evidence: list[str]  # log ids
+    first_seen: str  # minute, YYYY-MM-DD HH:MM
+    last_seen: str
+    in_table: bool  # listed in the report's IoC table
+
+
+# --------------------------------------------------------------------------- report
+
+
+class LogEntry(_Strict):
+    id: str
+    minute: str
+    subject_kind: str
+    subject_name: str
+    action: str
+    object_kind: str
+    object_name: str
+    count: int
+    text: str  # OCR-APT's wording, plain text
+    lines: list[int]  # input lines behind this row
+    subject_ids: list[str]
+    object_ids: list[str]
+
+
+class StageFinding(_Strict):
+    stage: Stage
+    confidence: Level
+    evidence: list[str]
+    minutes: list[str]
+    rationale: str
+
+
+class IoCEntry(_Strict):
+    value: str
+    type: IoCType
+    rank: int
+    likelihood: Level
+    legitimate_usage: str
+    rationale: str
+    reasons: list[str]  # computed, from the facts
+    evidence: list[str]
+    first_seen: str
+    last_seen: str
+
+
+class SkippedLineInfo(_Strict):
+    line: int
+    column: str | None
+    reason: str
+
+
+class DroppedClaim(_Strict):
+    """A narrator's claim removed because the data does not support it."""
+
+    kind: Literal["stage", "ioc", "evidence", "summary"]
+    item: str
+    reason: str
+
+
+class Usage(_Strict):
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    cost_usd: float | None = None
+    transport_retries: int = 0
+    reasks: int = 0
+
+
+class Metadata(_Strict):
+    generator: str
+    backend: str
+    model: str | None = None
+    timezone: str  # IANA name, or "as written" for wall-clock inputs without a zone
+    time_basis: str
+    input_format: str
+    rows_read: int
+    events: int
+    log_rows: int
+    skipped_count: int = 0
+    skipped_lines: list[SkippedLineInfo] = Field(default_factory=list)
+    internal_networks: list[str] = Field(default_factory=list)
+    candidates_total: int = 0
+    candidates_omitted: int = 0  # low-signal candidates left out of the IoC table
+    dropped: list[DroppedClaim] = Field(default_factory=list)
+    usage: Usage | None = None
+    notes: list[str] = Field(default_factory=list)  # compression, token counting, fallbacks
+
+
+class Report(_Strict):
+    """The finished report: what ``--format json`` prints and every renderer reads."""
+
+    schema_version: str = SCHEMA_VERSION
+    title: str
+    input_name: str
+    summary: str
+    stages: list[StageFinding]
+    iocs: list[IoCEntry]
+    log: list[LogEntry]
+    metadata: Metadata
+
+    def to_markdown(self) -> str:
+        from .render.markdown import render_markdown
+
+        return render_markdown(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        from .render.json import render_json
+
+        return render_json(self, indent=indent)
+
+    def _repr_markdown_(self) -> str:  # Jupyter
+        return self.to_markdown()
+
+    def timeline_frame(self):
+        """The chronological log as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame([entry.model_dump() for entry in self.log])
+
+    def iocs_frame(self):
+        """The IoC table as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame([entry.model_dump() for entry in self.iocs])
