@@ -74,6 +74,7 @@ _DESCRIPTION = re.compile(
 )
 _AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _NUMERIC = r"^\s*-?\d+(\.\d+)?\s*$"
+_NON_BLANK = re.compile(rb"\S")
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,15 @@ def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = No
     _check_utf8(data, name)
     header_end = data.find(b"\n")
     header_line = (data if header_end < 0 else data[:header_end]).decode("utf-8").rstrip("\r")
-    header = next(csv.reader([header_line]), [])
+    try:
+        header = next(csv.reader([header_line]), [])
+    except csv.Error as exc:  # e.g. bare carriage returns as line ends
+        raise InputError(
+            f"cannot parse the header: {exc}", path=name, line=1, hint="use \\n or \\r\\n line endings"
+        ) from None
     fmt, roles = _detect_format(header, options, name)
+    if header_end < 0 or _NON_BLANK.search(data, header_end + 1) is None:
+        raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
     table, bad_rows = _read_csv(data, roles, name)
     records, lines, skipped = _locate_lines(data, table, bad_rows, fmt, roles, name)
     if records is None or len(lines) == 0:
@@ -173,7 +181,7 @@ def _from_dataframe(frame: pd.DataFrame, options: IngestOptions) -> EventTable:
     fmt, roles = _detect_format(header, options, "<dataframe>")
     columns = {}
     for role, column in roles.items():
-        values = frame[column].astype("string").to_numpy(dtype=object, na_value=None)
+        values = frame[column].astype("string").to_numpy(dtype=object, na_value="")  # missing = empty field
         columns[role] = pa.chunked_array([pa.array(values, type=pa.string())])
     # a DataFrame has no file lines: number rows as if written with to_csv(index=False)
     lines = np.arange(2, len(frame) + 2, dtype=np.int64)
@@ -431,6 +439,7 @@ def _raw_texts(columns: dict[str, pa.ChunkedArray], fmt: str):
 # --------------------------------------------------------------------------- timestamps
 
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_MAX_EPOCH_NS = 9_200_000_000_000_000_000
 
 
 def _parse_times(
@@ -476,22 +485,33 @@ def _parse_times(
 def _epoch_times(stripped: pa.ChunkedArray, numeric: np.ndarray, options: IngestOptions, zone: ZoneInfo):
     bad = ~numeric
     filled = pc.if_else(pa.array(numeric), stripped, pa.scalar("0"))
-    as_float = None
+    fraction = None  # billionths of the unit
     try:
         as_int = pc.cast(filled, pa.int64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:  # fractional epochs, e.g. 1523505481.372
-        as_float = pc.cast(filled, pa.float64()).to_numpy(zero_copy_only=False)
-        as_int = None
-    magnitude = np.abs(as_int if as_int is not None else as_float)[numeric]
+    except pa.ArrowInvalid:  # fractional (1523505481.372) or past int64: parse the parts exactly
+        parts = pc.extract_regex(filled, r"^\s*(?P<whole>-?\d+)(?:\.(?P<frac>\d*))?\s*$")
+        whole = pc.struct_field(parts, [0])
+        huge = pc.greater_equal(pc.abs(pc.cast(whole, pa.float64())), 9.2e18)
+        bad = bad | huge.to_numpy(zero_copy_only=False)
+        whole = pc.if_else(huge, pa.scalar("0"), whole)
+        digits = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, [1]), 9, "0"), 0, 9)
+        as_int = pc.cast(whole, pa.int64()).to_numpy(zero_copy_only=False)
+        fraction = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+        fraction = np.where(pc.starts_with(whole, "-").to_numpy(zero_copy_only=False), -fraction, fraction)
+    magnitude = np.abs(as_int)[numeric]
     unit = options.epoch_unit
     if unit == "auto":
         peak = float(magnitude.max()) if len(magnitude) else 0.0
         unit = "s" if peak < 1e11 else "ms" if peak < 1e14 else "us" if peak < 1e17 else "ns"
     scale = _EPOCH_SCALE[unit]
-    if as_int is not None:
-        utc_ns = as_int * scale
-    else:
-        utc_ns = np.round(as_float * scale).astype(np.int64)
+    limit = _MAX_EPOCH_NS // scale  # beyond it nanoseconds overflow int64 (past year 2261)
+    out_of_range = (as_int > limit) | (as_int < -limit)
+    if out_of_range.any():
+        bad = bad | out_of_range
+        as_int = np.where(out_of_range, 0, as_int)
+    utc_ns = as_int * scale
+    if fraction is not None:
+        utc_ns = utc_ns + fraction * scale // 10**9
     return _utc_to_wall(utc_ns, zone), bad
 
 
@@ -549,9 +569,14 @@ def _entity(raw_type: str, value: str | None, role: str) -> tuple[str, str, str,
 
 
 def _parse_edges(columns: dict[str, pa.ChunkedArray]):
-    key = None
+    """Codes of each row's distinct edge, the triples table, and a mask of unusable rows.
+
+    Work per row is integer arithmetic on dictionary codes; Python touches only each
+    distinct (type, attr) node value and each distinct predicate.
+    """
     dictionaries: dict[str, list] = {}
     role_codes: dict[str, np.ndarray] = {}
+    key, span = None, 1
     for role in EDGE_COLUMNS:
         if role == "timestamp":
             continue
@@ -559,27 +584,42 @@ def _parse_edges(columns: dict[str, pa.ChunkedArray]):
         role_codes[role] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         dictionaries[role] = encoded.dictionary.to_pylist()
         width = len(dictionaries[role]) + 1
-        key = role_codes[role] if key is None else pd.factorize(key * width + role_codes[role])[0]
-    codes, _ = pd.factorize(key)
-    first = np.full(codes.max() + 1, len(codes), dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(len(codes)))
-    rows = []
-    bad_keys = np.zeros(len(first), dtype=bool)
-    for k, row in enumerate(first):
-        value = {role: dictionaries[role][role_codes[role][row]] for role in role_codes}
-        if not value["predicate"] or not value["subject_type"] or not value["object_type"]:
-            bad_keys[k] = True
-            rows.append(("", "", "", "", "", "", "", "", ""))
+        if key is None:
+            key, span = role_codes[role], width
             continue
-        subject = _edge_entity(value["subject_uuid"], value["subject_type"], value["subject_attr"], "subject")
-        obj = _edge_entity(value["object_uuid"], value["object_type"], value["object_attr"], "object")
-        rows.append((*subject, canonical_action(value["predicate"]), *obj))
-    triples = pd.DataFrame(rows, columns=list(TRIPLE_COLUMNS))
+        if span * width >= 1 << 62:  # keep the packed key within int64: renumber first
+            key, uniques = pd.factorize(key)
+            span = len(uniques)
+        key, span = key * width + role_codes[role], span * width
+    codes, _ = pd.factorize(key)
+    # factorize numbers edges by first appearance, so an edge is new where codes rise
+    new = np.empty(len(codes), dtype=bool)
+    new[:1] = True
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    first = np.flatnonzero(new)
+
+    def entities(role: str) -> list[np.ndarray]:
+        types, attrs = dictionaries[f"{role}_type"], dictionaries[f"{role}_attr"]
+        pair, pairs = pd.factorize(
+            role_codes[f"{role}_type"][first] * (len(attrs) + 1) + role_codes[f"{role}_attr"][first]
+        )
+        parsed = [
+            _entity(types[p // (len(attrs) + 1)], attrs[p % (len(attrs) + 1)], role) for p in pairs.tolist()
+        ]
+        fields = [np.array([e[i] for e in parsed], dtype=object)[pair] for i in range(4)]
+        uuids = np.array(dictionaries[f"{role}_uuid"], dtype=object)[role_codes[f"{role}_uuid"][first]]
+        fields[0] = np.where(uuids != "", uuids, fields[0])
+        return fields
+
+    def present(role: str) -> np.ndarray:
+        filled = np.array([bool(v) for v in dictionaries[role]], dtype=bool)
+        return filled[role_codes[role][first]]
+
+    bad_keys = ~(present("predicate") & present("subject_type") & present("object_type"))
+    actions = np.array([canonical_action(p) for p in dictionaries["predicate"]], dtype=object)
+    subject, obj = entities("subject"), entities("object")
+    values = [*subject, actions[role_codes["predicate"][first]], *obj]
+    for column in values:
+        column[bad_keys] = ""
+    triples = pd.DataFrame(dict(zip(TRIPLE_COLUMNS, values)))
     return codes, triples, bad_keys[codes]
-
-
-def _edge_entity(uuid: str, raw_type: str, attr: str, role: str) -> tuple[str, str, str, str]:
-    entity_id, kind, name, value = _entity(raw_type, attr, role)
-    if uuid:
-        entity_id = uuid
-    return (entity_id, kind, name, value)

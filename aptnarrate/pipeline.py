@@ -1,0 +1,155 @@
+"""The library's front door: input -> Report, wiring the stages in order.
+
+ingest -> condense -> facts -> narrator (offline rules or a model) -> ground -> assemble.
+Nothing here prints; notices for the user come back in ``RunResult.notices``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .backends import BACKENDS, NarrationResult
+from .errors import UsageError
+from .ingest import IngestOptions, read_events, read_events_bytes
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .facts import Facts
+    from .models import Report
+
+
+@dataclass(frozen=True)
+class NarrateOptions:
+    """Everything ``narrate`` and the CLI accept. ``llm`` holds overrides for the model
+    settings (model, base_url, api_key, mode, temperature, seed, timeout_s, token_budget,
+    max_reasks, ...), which otherwise come from the environment and ``.env``."""
+
+    input_format: str = "auto"
+    timezone: str = "UTC"
+    epoch_unit: str = "auto"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    strict: bool = False
+    internal_networks: Sequence[str] = ()
+    backend: str = "auto"
+    llm: Mapping[str, Any] = field(default_factory=dict)
+    fixtures: str | Path | None = None
+    record: str | Path | None = None
+    dotenv: str | Path | None = ".env"
+    name: str | None = None  # how to call an input given as bytes (stdin)
+
+    def ingest_options(self) -> IngestOptions:
+        return IngestOptions(
+            input_format=self.input_format,
+            timezone=self.timezone,
+            epoch_unit=self.epoch_unit,
+            columns=dict(self.columns),
+            strict=self.strict,
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    report: Report
+    notices: tuple[str, ...] = ()
+
+
+def _options(options: NarrateOptions | None, overrides: Mapping[str, Any]) -> NarrateOptions:
+    base = options or NarrateOptions()
+    try:
+        return replace(base, **overrides)
+    except TypeError as exc:
+        raise UsageError(f"unknown option: {exc}") from None
+
+
+def inspect_input(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | None = None, **overrides: Any) -> Facts:
+    """Ingest, condense and compute facts: the timeline and ranked candidates, no narrative."""
+    from .condense import condense
+    from .facts import compute_facts
+
+    opts = _options(options, overrides)
+    if isinstance(source, bytes):
+        table = read_events_bytes(source, opts.name or "<stdin>", opts.ingest_options())
+    else:
+        table = read_events(source, opts.ingest_options())
+    return compute_facts(condense(table), internal_networks=tuple(opts.internal_networks))
+
+
+def narrate(
+    source: str | Path | bytes | pd.DataFrame,
+    backend: str | None = None,
+    options: NarrateOptions | None = None,
+    **overrides: Any,
+) -> Report:
+    """Turn one subgraph (a CSV path, its bytes, or a DataFrame) into a Report.
+
+    ``backend``: "auto" (a model when one is configured, else offline), "offline",
+    "openai" or "replay" (with ``fixtures=DIR``). Keyword options are the fields of
+    ``NarrateOptions``; model settings go in ``llm={...}``.
+    """
+    if backend is not None:
+        overrides["backend"] = backend
+    return run(source, options, **overrides).report
+
+
+def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | None = None, **overrides: Any) -> RunResult:
+    """``narrate`` plus the notices the CLI shows on stderr."""
+    from .assemble import Provenance, assemble
+    from .backends.offline import OfflineNarrator
+    from .ground import prune
+
+    opts = _options(options, overrides)
+    if opts.backend not in BACKENDS:
+        raise UsageError(f"unknown backend {opts.backend!r}; expected one of {', '.join(BACKENDS)}")
+    narrator, notices = select_narrator(opts)  # before ingest: a config error should not wait for parsing
+    facts = inspect_input(source, opts)
+    baseline = OfflineNarrator().narrate(facts)
+    result: NarrationResult = baseline if narrator is None else narrator.narrate(facts)
+    narration, dropped = prune(result.narration, facts)
+    fallback, _ = prune(baseline.narration, facts)
+    provenance = Provenance(
+        backend=result.backend,
+        model=result.model,
+        usage=result.usage,
+        notes=tuple(result.notes),
+        dropped=tuple(result.dropped) + tuple(dropped),
+        internal_networks=tuple(str(n) for n in facts.internal_networks),
+    )
+    return RunResult(report=assemble(facts, narration, fallback, provenance), notices=tuple(notices))
+
+
+def select_narrator(opts: NarrateOptions):
+    """The narrator for ``opts.backend`` (None = the offline baseline) and any notice."""
+    if opts.backend == "offline":
+        return None, []
+    from .config import load_settings
+
+    dotenv = Path(opts.dotenv) if opts.dotenv else None
+    settings = load_settings(opts.llm, dotenv_path=dotenv)
+    if opts.backend == "auto" and not settings.is_configured:
+        return None, [
+            "no LLM configured (set OPENAI_API_KEY or OPENAI_BASE_URL, or pass --backend openai); "
+            "using the offline narrator"
+        ]
+    from .backends.llm import ModelNarrator
+
+    if opts.backend == "replay":
+        if not opts.fixtures:
+            raise UsageError("--backend replay needs --fixtures DIR")
+        from .backends.replay import ReplayTransport
+
+        transport = ReplayTransport(Path(opts.fixtures))
+    else:
+        settings.require_key()
+        from .backends.openai import OpenAITransport
+        from .models import Narration
+
+        transport = OpenAITransport(settings, response_model=Narration)
+    if opts.record:
+        from .backends.replay import RecordingTransport
+
+        transport = RecordingTransport(transport, Path(opts.record))
+    return ModelNarrator(transport, settings), []

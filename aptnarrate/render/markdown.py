@@ -1,0 +1,145 @@
+"""render_markdown(report) -> str, in the layout of OCR-APT's reports.
+
+Pure: reads only the report. Every name from the input goes through ``escape.code`` and
+every narrator sentence through ``escape.prose``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models import APT_STAGES, LogEntry, Report
+from .escape import code, plain, prose
+
+_LIKELIHOOD = {"low": "Low", "moderate": "Moderate", "high": "High"}
+_STAGE_PATTERN = re.compile(
+    r"(?<!\*\*)\b(" + "|".join(re.escape(s) for s in APT_STAGES) + r")\b(?!\*\*)", re.IGNORECASE
+)
+
+
+def render_markdown(report: Report) -> str:
+    parts = [
+        f"# Attack Report: {plain(report.input_name)}",
+        "## Summary of Attack Behavior",
+        *_summary(report),
+        "## Table of Indicators of Compromise (IoCs)",
+        *_ioc_table(report),
+        "## Chronological Log of Actions",
+        *_log_table(report),
+        _closing(report),
+        _metadata(report),
+    ]
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _bold_stages(text: str) -> str:
+    canonical = {s.lower(): s for s in APT_STAGES}
+    return _STAGE_PATTERN.sub(lambda m: f"**{canonical[m.group(1).lower()]}**", text)
+
+
+def _summary(report: Report) -> list[str]:
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", report.summary) if p.strip()]
+    out = [_bold_stages(prose(p)) for p in paragraphs]
+    if report.stages:
+        items = []
+        for finding in report.stages:
+            rows = ", ".join(finding.evidence[:8]) + (" ..." if len(finding.evidence) > 8 else "")
+            items.append(
+                f"- **{finding.stage}** ({finding.confidence} confidence; log rows {rows}): "
+                f"{prose(finding.rationale)}"
+            )
+        out.append("APT stages supported by the evidence:\n\n" + "\n".join(items))
+    else:
+        out.append("No APT stage is supported by the evidence in this subgraph.")
+    return out
+
+
+def _ioc_table(report: Report) -> list[str]:
+    if not report.iocs:
+        return ["No named entity in this subgraph qualifies as an indicator of compromise."]
+    rows = ["| IoC | Security Context |", "|-----|------------------|"]
+    for entry in report.iocs:
+        context = (
+            f"{prose(entry.legitimate_usage, in_table=True)} "
+            f"Exploitation likelihood: **{_LIKELIHOOD[entry.likelihood]}**. "
+            f"{prose(entry.rationale, in_table=True)}"
+        )
+        rows.append(f"| {code(entry.value)} | {context.strip()} |")
+    out = ["\n".join(rows)]
+    omitted = report.metadata.candidates_omitted
+    if omitted:
+        out.append(
+            f"{omitted} further low-signal candidate(s) (for example loaded libraries) are not listed; "
+            "`aptnarrate inspect` shows every candidate with its evidence."
+        )
+    return out
+
+
+def log_action(entry: LogEntry) -> str:
+    """One log row in OCR-APT's wording, names as code spans: ``A process CLOSE the file: `x`.``"""
+    if entry.subject_name:
+        subject = f"The {entry.subject_kind} {code(entry.subject_name)}"
+    else:
+        subject = f"A {entry.subject_kind}"
+    if entry.object_name:
+        obj = f"the {entry.object_kind}: {code(entry.object_name)}"
+    else:
+        obj = f"a {entry.object_kind}"
+    times = f" ({entry.count} times)" if entry.count > 1 else ""
+    return f"{subject} {entry.action} {obj}{times}."
+
+
+def _log_table(report: Report) -> list[str]:
+    zone = report.metadata.timezone
+    where = "as written in the input (no time zone given)" if zone == "as written" else f"in {zone}"
+    rows = ["| Timestamp | Action Description |", "|-----------|--------------------|"]
+    rows.extend(f"| {entry.minute} | {log_action(entry)} |" for entry in report.log)
+    return [f"Times are {where}; each row is one minute, repeated events counted once per second.", "\n".join(rows)]
+
+
+def _closing(report: Report) -> str:
+    if report.stages:
+        stages = ", ".join(f"**{s.stage}**" for s in report.stages)
+        return (
+            f"This report reconstructs activity consistent with {stages} from the flagged subgraph; "
+            "every row above points back to lines of the input for further investigation."
+        )
+    return (
+        "This report lists the flagged subgraph's activity; no attack stage is supported by the evidence, "
+        "and every row above points back to lines of the input for further investigation."
+    )
+
+
+def _metadata(report: Report) -> str:
+    meta = report.metadata
+    items = [
+        f"- Generator: {plain(meta.generator)}; schema version {plain(report.schema_version)}",
+        f"- Backend: {plain(meta.backend)}" + (f"; model: {plain(meta.model)}" if meta.model else ""),
+        f"- Time zone: {plain(meta.timezone)} ({plain(meta.time_basis)})",
+        f"- Input: {plain(meta.input_format)} format, {meta.rows_read} rows read, {meta.events} events, "
+        f"{meta.log_rows} log rows",
+        f"- Skipped lines: {meta.skipped_count}"
+        + (
+            " (" + ", ".join(f"line {s.line}: {plain(s.reason)}" for s in meta.skipped_lines[:20])
+            + (", ..." if meta.skipped_count > 20 else "") + ")"
+            if meta.skipped_count
+            else ""
+        ),
+        f"- Candidate IoCs: {meta.candidates_total} computed, {meta.candidates_total - meta.candidates_omitted} listed",
+    ]
+    if meta.internal_networks:
+        items.append("- Internal networks: " + ", ".join(plain(n) for n in meta.internal_networks))
+    if meta.usage:
+        u = meta.usage
+        cost = f", estimated cost ${u.cost_usd:.4f}" if u.cost_usd is not None else ""
+        items.append(
+            f"- LLM usage: {u.calls} call(s), {u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
+            f"{u.latency_s:.1f} s{cost}; {u.transport_retries} transport retries, {u.reasks} re-asks"
+        )
+    if meta.dropped:
+        items.append(
+            "- Claims dropped as unsupported by the input: "
+            + "; ".join(f"{plain(d.kind)} {plain(d.item[:80])} ({plain(d.reason)})" for d in meta.dropped)
+        )
+    items.extend(f"- Note: {plain(note)}" for note in meta.notes)
+    return "<details>\n<summary>Report metadata</summary>\n\n" + "\n".join(items) + "\n\n</details>"

@@ -1,0 +1,31 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+# /work/shared/corpus next to the repository; never copied into it
+CORPUS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+if str(TESTS_DIR) not in sys.path:  # lets tests import helpers such as reference_log
+    sys.path.insert(0, str(TESTS_DIR))
+
+
+def corpus_manifest() -> dict | None:
+    """The corpus manifest, or None when the shared corpus is absent."""
+    manifest = CORPUS_DIR / "manifest.json"
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not (CORPUS_DIR / "manifest.json").is_file():
+        pytest.skip(f"shared corpus not found at {CORPUS_DIR} (it lives outside the repository)")
+    return CORPUS_DIR

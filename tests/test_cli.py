@@ -1,0 +1,188 @@
+"""The CLI end to end, as a user runs it: exit codes, one-line messages, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD_CSV = (
+    "description,timestamp\n"
+    "The subject_process: thunderbird WRITE the file_object_file: invoice.sh,2018-04-11 23:58:01\n"
+    "The subject_process: thunderbird WRITE the file_object_file: invoice.sh,2018-04-11 23:58:01\n"
+    "The subject_process: invoice.sh CONNECT the netflowobject: 203.0.113.7,2018-04-11 23:58:30\n"
+    "The subject_process: invoice.sh CONNECT the netflowobject: 203.0.113.7,2018-04-11 23:59:30\n"
+    "The subject_process: invoice.sh UNLINK the file_object_file: invoice.sh,2018-04-11 23:59:40\n"
+)
+
+
+def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None, cwd: Path | None = None):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "aptnarrate", *args],
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def assert_user_error(result, code: int, *fragments: str) -> str:
+    stderr = result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert stderr.startswith("aptnarrate: error:"), stderr
+    for fragment in fragments:
+        assert fragment in stderr, stderr
+    assert result.stdout == b""
+    return stderr
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "sub.csv"
+    path.write_text(GOOD_CSV)
+    return path
+
+
+def test_missing_file(tmp_path):
+    assert_user_error(run_cli("report", str(tmp_path / "nope.csv")), 3, "nope.csv", "file not found")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    assert_user_error(run_cli("report", str(path)), 3, "empty.csv", "empty")
+
+
+def test_header_only(tmp_path):
+    path = tmp_path / "head.csv"
+    path.write_text("description,timestamp\n")
+    assert_user_error(run_cli("report", str(path)), 3, "head.csv:1", "no events")
+
+
+def test_unknown_header(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("what,when\nx,1\n")
+    assert_user_error(run_cli("inspect", str(path)), 3, "odd.csv:1", "unrecognised header", "description,timestamp", "--column")
+
+
+def test_undecodable_bytes(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(GOOD_CSV.encode() + "The subject_process: caf\xe9 READ a file_object_file,2018-04-11 23:59:50\n".encode("latin-1"))
+    assert_user_error(run_cli("report", str(path)), 3, "latin.csv:7:", "UTF-8")
+
+
+def test_unparseable_description_is_skipped_then_strict_fails(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(GOOD_CSV + "this is not an event,2018-04-11 23:59:51\n")
+    ok = run_cli("report", str(path), "--format", "json", "--backend", "offline")
+    assert ok.returncode == 0, ok.stderr.decode()
+    report = json.loads(ok.stdout)
+    assert report["metadata"]["skipped_count"] == 1
+    assert report["metadata"]["skipped_lines"][0] == {"line": 7, "column": "description", "reason": "unparseable description"}
+    assert_user_error(run_cli("report", str(path), "--strict"), 3, "bad.csv:7", "description", "unparseable description")
+
+
+def test_unparseable_timestamp_strict(tmp_path):
+    path = tmp_path / "ts.csv"
+    path.write_text(GOOD_CSV + "A subject_process READ a file_object_file,yesterday\n")
+    assert_user_error(run_cli("inspect", str(path), "--strict"), 3, "ts.csv:7", "timestamp", "unparseable timestamp")
+
+
+def test_every_line_bad_is_an_error(tmp_path):
+    path = tmp_path / "allbad.csv"
+    path.write_text("description,timestamp\nnonsense,2018-04-11 23:58:01\n")
+    assert_user_error(run_cli("report", str(path)), 3, "allbad.csv:2", "no usable event")
+
+
+def test_unknown_timezone_is_usage_error(good):
+    assert_user_error(run_cli("report", str(good), "--timezone", "Mars/Olympus"), 2, "time zone")
+
+
+def test_bad_internal_net_is_usage_error(good):
+    assert_user_error(run_cli("report", str(good), "--internal-net", "10.0.0.0/33"), 2, "10.0.0.0/33")
+
+
+def test_missing_input_is_usage_error():
+    assert_user_error(run_cli("report"), 2, "missing INPUT")
+
+
+def test_argparse_errors_exit_2():
+    result = run_cli("report", "x.csv", "--format", "pdf")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_openai_backend_without_key_names_the_variable(good, tmp_path):
+    result = run_cli("report", str(good), "--backend", "openai", cwd=tmp_path)
+    assert_user_error(result, 4, "OPENAI_API_KEY")
+
+
+def test_replay_without_fixtures_is_usage_error(good, tmp_path):
+    assert_user_error(run_cli("report", str(good), "--backend", "replay", cwd=tmp_path), 2, "--fixtures")
+
+
+def test_auto_without_key_uses_offline_with_notice(good, tmp_path):
+    result = run_cli("report", str(good), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    stderr = result.stderr.decode().strip().splitlines()
+    assert len(stderr) == 1 and "offline narrator" in stderr[0]
+    text = result.stdout.decode()
+    assert text.startswith("# Attack Report: sub.csv\n")
+    assert "Backend: offline" in text
+
+
+def test_report_from_stdin_and_to_file(good, tmp_path):
+    out = tmp_path / "out" / "report.md"
+    result = run_cli("report", "-", "-o", str(out), "--backend", "offline", stdin=good.read_bytes())
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b""
+    text = out.read_text()
+    assert "| 2018-04-11 23:58 | The process `thunderbird` WRITE the file: `invoice.sh`. |" in text
+    assert "| 2018-04-11 23:59 | The process `invoice.sh` UNLINK the file: `invoice.sh`. |" in text
+
+
+def test_json_report_round_trips_through_render(good, tmp_path):
+    saved = tmp_path / "r.json"
+    first = run_cli("report", str(good), "--format", "json", "-o", str(saved), "--backend", "offline")
+    assert first.returncode == 0, first.stderr.decode()
+    direct = run_cli("report", str(good), "--backend", "offline")
+    rendered = run_cli("render", str(saved))
+    assert rendered.returncode == 0, rendered.stderr.decode()
+    assert rendered.stdout == direct.stdout
+
+
+def test_render_rejects_non_report(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"title": 1}')
+    assert_user_error(run_cli("render", str(path)), 3, "x.json", "not an aptnarrate JSON report")
+
+
+def test_inspect_json_lists_candidates(good):
+    result = run_cli("inspect", str(good), "--format", "json")
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout)
+    values = {c["value"]: c["type"] for c in data["candidates"]}
+    assert values.get("203.0.113.7") == "ip"
+    assert values.get("invoice.sh") in {"file", "process"}
+    assert [row["count"] for row in data["timeline"] if "CONNECT" in row["text"]] == [1, 1]
+
+
+def test_help_is_fast_and_lazy():
+    code = (
+        "import sys, time; t=time.perf_counter(); from aptnarrate.cli import build_parser; build_parser(); "
+        "print(time.perf_counter()-t, 'pandas' in sys.modules, 'openai' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.split()
+    assert out[1:] == ["False", "False"]
+    for command in ([], ["report"], ["inspect"], ["render"]):
+        result = run_cli(*command, "--help")
+        assert result.returncode == 0
+        assert b"usage: aptnarrate" in result.stdout
