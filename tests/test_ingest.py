@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from aptnarrate.errors import InputError, UsageError
-from aptnarrate.ingest import IngestOptions, read_events, read_events_bytes
+from aptnarrate.ingest import WALL_CLOCK_BASIS, IngestOptions, read_events, read_events_bytes
 
 EDGE_HEADER = "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"
 
@@ -231,7 +231,7 @@ def test_wall_clock_strings_are_kept_as_written_whatever_the_timezone(tmp_path):
     for zone in ("UTC", "America/Toronto", "Asia/Tokyo"):
         table = ocrapt(tmp_path, row, options=IngestOptions(timezone=zone))
         assert table.events["time"].tolist() == [wall("2018-04-12 14:27:20")]
-        assert table.time_basis == "as written"
+        assert table.time_basis == WALL_CLOCK_BASIS and table.timezone == "as written"
 
 
 @pytest.mark.parametrize(

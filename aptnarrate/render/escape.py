@@ -11,7 +11,7 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def _visible_control(char: str) -> str:

@@ -1,0 +1,109 @@
+"""Knowledge base of common binaries, libraries and system files, loaded from data.
+
+The data (``data/knowledge.json``) says what a name normally is: a one-line legitimate
+usage and a category (shell, discovery tool, system library, credential store...). It is
+data, not code, so it can grow without touching the rules. Lookups never interpret the
+name they are given; a name from the log is only compared with stored names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+# Windows file names are case-insensitive; these endings mark a Windows name.
+_WINDOWS_SUFFIXES = (".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".drv", ".evtx", ".dit")
+# libfoo.so, libfoo.so.4, libfoo.so.4.2, libfoo-2.0.so.0, libfoo.4.dylib -> stem
+_SHARED_OBJECT = re.compile(r"^(?P<stem>.+?)(?:\.so(?:\.\d+)*|(?:\.\d+)*\.dylib)$")
+
+# candidate type -> entry types to search, in order of preference
+_SEARCH_ORDER: dict[str, tuple[str, ...]] = {
+    "process": ("binary",),
+    "file": ("file", "binary", "library"),
+    "module": ("library", "binary"),
+    "registry": ("registry",),
+    "directory": ("file",),
+}
+_DEFAULT_ORDER = ("file", "binary", "library", "registry")
+
+# categories that describe sensitive or security-relevant files
+SENSITIVE_CATEGORIES = frozenset({"credential store", "persistence location", "log file"})
+
+
+@dataclass(frozen=True)
+class KnowledgeEntry:
+    name: str  # the stored name that matched
+    type: str  # binary | library | file | registry
+    category: str
+    usage: str
+    os: tuple[str, ...]
+
+    @property
+    def sensitive(self) -> bool:
+        return self.category in SENSITIVE_CATEGORIES
+
+
+@dataclass(frozen=True)
+class _Index:
+    exact: dict[tuple[str, str], KnowledgeEntry]  # (type, name) -> entry
+    registry: tuple[tuple[str, KnowledgeEntry], ...]  # (lower-case key suffix, entry)
+
+
+@lru_cache(maxsize=1)
+def _index() -> _Index:
+    raw = json.loads(resources.files("aptnarrate.data").joinpath("knowledge.json").read_text(encoding="utf-8"))
+    exact: dict[tuple[str, str], KnowledgeEntry] = {}
+    registry: list[tuple[str, KnowledgeEntry]] = []
+    for item in raw["entries"]:
+        for name in item["names"]:
+            entry = KnowledgeEntry(name, item["type"], item["category"], item["usage"], tuple(item.get("os", ())))
+            if item["type"] == "registry":
+                registry.append((name.lower(), entry))
+                continue
+            key = _normalise(name)
+            exact.setdefault((item["type"], key), entry)  # first entry wins
+    return _Index(exact, tuple(registry))
+
+
+def _normalise(name: str) -> str:
+    return name.lower() if name.lower().endswith(_WINDOWS_SUFFIXES) else name
+
+
+def library_stem(name: str) -> str | None:
+    """``libbz2.so.4`` -> ``libbz2``; ``None`` when the name is not a shared object."""
+    match = _SHARED_OBJECT.match(name)
+    return match.group("stem") if match else None
+
+
+def is_library(name: str) -> bool:
+    lower = name.lower()
+    return library_stem(name) is not None or lower.endswith((".dll", ".ocx", ".sys"))
+
+
+def lookup(name: str, kind: str) -> KnowledgeEntry | None:
+    """What ``name`` normally is, for an entity of ``kind`` (file, process, module, registry...)."""
+    name = name.strip()
+    if not name:
+        return None
+    index = _index()
+    if kind == "registry":
+        lower = name.lower().rstrip("\\")
+        for suffix, entry in index.registry:
+            if lower.endswith(suffix) or f"\\{suffix}\\" in lower:
+                return entry
+        return None
+    key = _normalise(name)
+    stem = library_stem(name)
+    for entry_type in _SEARCH_ORDER.get(kind, _DEFAULT_ORDER):
+        entry = index.exact.get((entry_type, key))
+        if entry is None and stem is not None:
+            entry = index.exact.get((entry_type, stem))
+            # libfoo-2.0 style stems: try without the trailing version too
+            if entry is None:
+                entry = index.exact.get((entry_type, re.sub(r"[-.]\d+(?:\.\d+)*$", "", stem)))
+        if entry is not None:
+            return entry
+    return None

@@ -1,0 +1,274 @@
+"""Transparent, additive scoring of candidate IoCs.
+
+Each rule adds a weight and says why in one human-readable reason; a candidate's score is
+the sum, its likelihood follows from fixed thresholds, and its rank from the score. There
+is no hidden model: every number in a report can be traced back to a reason string here.
+
+Rules look at a :class:`Profile`, the per-candidate summary ``facts`` computes from distinct
+triples (never from single events), so they cost nothing on large inputs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .errors import UsageError
+from .knowledge import is_library, lookup
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MODERATE_AT = 3.0
+HIGH_AT = 6.0
+TABLE_FILL = 5  # low-likelihood candidates are listed only while the table is shorter than this
+
+OUTBOUND = frozenset({"CONNECT", "SENDTO", "SENDMSG"})
+INBOUND = frozenset({"ACCEPT", "RECVFROM", "RECVMSG"})
+SENDS = frozenset({"SENDTO", "SENDMSG", "WRITE"})
+WRITES = frozenset({"WRITE", "UPDATE", "CREATE_OBJECT", "TRUNCATE", "MODIFY"})
+DELETES = frozenset({"UNLINK", "DELETE"})
+RENAMES = frozenset({"RENAME", "LINK"})
+ATTRIBUTES = frozenset({"MODIFY_FILE_ATTRIBUTES"})
+EXECUTES = frozenset({"EXECUTE"})
+STARTS = frozenset({"FORK", "CLONE", "EXECUTE"})
+DUAL_USE = frozenset({"shell", "interpreter", "network tool", "privilege tool", "windows admin tool"})
+LOADS = frozenset({"LOADLIBRARY", "LOAD"})
+
+_TEMP_PATH = re.compile(r"(^|[/\\])(tmp|var[/\\]tmp|dev[/\\]shm|temp)([/\\]|$)|appdata[/\\]local[/\\]temp", re.I)
+_SCRIPT_OR_BINARY = re.compile(r"\.(sh|bash|py|pl|rb|php|ps1|psm1|bat|cmd|vbs|vbe|jse|hta|exe|scr|elf|bin|jar|run|out)$", re.I)
+
+
+@dataclass
+class Profile:
+    """What the data says about one candidate (all entities with one kind and display name)."""
+
+    kind: str
+    value: str
+    full_values: list[str]
+    counts: dict[tuple[str, str], int]  # (role "subject"/"object", action) -> distinct seconds
+    first_time: dict[tuple[str, str], int]  # (role, action) -> earliest event time (ns)
+    minutes: int  # distinct minutes the candidate appears in
+    peers_out: set[tuple[str, str, str]] = field(default_factory=set)  # (action, object kind, object name)
+    peers_in: set[tuple[str, str, str]] = field(default_factory=set)  # (action, subject kind, subject name)
+
+    def seconds(self, role: str, actions: frozenset[str] | set[str]) -> int:
+        return sum(n for (r, a), n in self.counts.items() if r == role and a in actions)
+
+    def first(self, role: str, actions: frozenset[str]) -> int | None:
+        times = [t for (r, a), t in self.first_time.items() if r == role and a in actions]
+        return min(times) if times else None
+
+
+@dataclass
+class Score:
+    total: float = 0.0
+    reasons: list[tuple[float, str]] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+
+    def add(self, weight: float, feature: str, reason: str) -> None:
+        self.total += weight
+        self.reasons.append((weight, reason))
+        self.features.append(feature)
+
+    def ranked_reasons(self) -> list[str]:
+        order = sorted(range(len(self.reasons)), key=lambda i: -self.reasons[i][0])
+        return [self.reasons[i][1] for i in order]
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def parse_networks(cidrs: Sequence[str]) -> tuple[Network, ...]:
+    """``--internal-net`` values as networks; a bad CIDR is a usage error."""
+    networks = []
+    for text in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise UsageError(
+                f"invalid --internal-net value {text!r}: expected a CIDR such as 10.0.0.0/8 or 128.55.12.0/24"
+            ) from None
+    return tuple(networks)
+
+
+def address_class(value: str, internal: Sequence[Network]) -> tuple[str, str]:
+    """(class, description) of a remote address.
+
+    Classes: ``internal`` (in a declared network), ``loopback``, ``private``, ``local``
+    (link-local, multicast, reserved, unspecified), ``public``, ``unknown`` (not an IP).
+    Public addresses are described as "not in a declared internal network", never as an
+    attacker: whether they are outside the organisation is for the analyst to say.
+    """
+    try:
+        ip = ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return "unknown", "remote endpoint that is not an IP address"
+    for net in internal:
+        if ip.version == net.version and ip in net:
+            return "internal", f"in declared internal network {net}"
+    if ip.is_loopback:
+        return "loopback", "loopback address (traffic stays on the host)"
+    if ip.is_unspecified or ip.is_link_local or ip.is_multicast or ip.is_reserved:
+        return "local", "link-local, multicast or reserved address"
+    if any(ip.version == net.version and ip in net for net in _DOCUMENTATION):
+        # TEST-NET ranges stand in for Internet hosts in examples and exercises
+        return "public", "documentation-range address standing for an Internet host, not in a declared internal network"
+    if ip.is_private:
+        return "private", "private address (not routable on the Internet)"
+    return "public", "public address, not in a declared internal network"
+
+
+# ipaddress counts these as private; they are examples of Internet addresses (RFC 5737, 3849)
+_DOCUMENTATION = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def score(profile: Profile, candidate_type: str, internal: Sequence[Network]) -> Score:
+    result = Score()
+    if candidate_type == "ip":
+        _score_address(profile, internal, result)
+    elif candidate_type == "process":
+        _score_process(profile, internal, result)
+    elif candidate_type in ("file", "module", "directory"):
+        _score_file(profile, result)
+    elif candidate_type == "registry":
+        _score_registry(profile, result)
+    else:
+        _score_other(profile, result)
+    return result
+
+
+def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
+    cls, text = address_class(p.value, internal)
+    weight = {"public": 3.0, "private": 1.0, "internal": 1.0, "unknown": 1.0}.get(cls, 0.0)
+    s.add(weight, f"{cls}-ip", text[:1].upper() + text[1:])
+    out = p.seconds("object", OUTBOUND)
+    if out:
+        s.add(1.0, "outbound", f"outbound connection or send from the subgraph ({out} times)")
+    inbound = p.seconds("object", INBOUND)
+    if inbound:
+        s.add(0.5, "inbound", f"inbound connection or receive ({inbound} times)")
+    if p.minutes >= 3 and (out or inbound):
+        s.add(1.5, "repeated-contact", f"contacted in {p.minutes} different minutes (beacon-like)")
+    sent = p.seconds("object", SENDS)
+    if sent >= 5:
+        s.add(1.0, "data-sent", f"data sent to it in {sent} distinct seconds")
+
+
+def _score_process(p: Profile, internal: Sequence[Network], s: Score) -> None:
+    entry = lookup(p.value, "process")
+    # processes are the actors of an attack: any named one in the subgraph is worth a look
+    s.add(1.0, "process", "a named process in the flagged subgraph")
+    if p.seconds("subject", OUTBOUND):
+        s.add(2.0, "connects-out", "makes outbound network connections")
+        classes = {address_class(name, internal)[0] for action, kind, name in p.peers_out if kind == "flow" and name}
+        if "public" in classes:
+            s.add(1.0, "talks-public", "talks to a public address not in a declared internal network")
+    if p.seconds("subject", INBOUND):
+        s.add(1.0, "receives", "accepts or receives network traffic")
+    if p.seconds("subject", frozenset({"CHANGE_PRINCIPAL"})):
+        s.add(3.0, "changes-principal", "changes its user identity (CHANGE_PRINCIPAL)")
+    if p.seconds("subject", EXECUTES):
+        s.add(2.0, "executes", "executes programs")
+    if p.seconds("subject", frozenset({"FORK", "CLONE"})):
+        s.add(1.0, "forks", "forks or clones processes")
+    if p.seconds("subject", DELETES | RENAMES):
+        s.add(1.5, "deletes-renames", "deletes or renames files")
+    if p.seconds("subject", frozenset({"MPROTECT"})):
+        s.add(1.0, "mprotect", "changes memory protection (MPROTECT), as code loaders and injectors do")
+    if p.seconds("subject", LOADS):
+        s.add(0.5, "loads-modules", "loads modules")
+    started = sorted({a for (role, a) in p.counts if role == "object" and a in STARTS})
+    if started:
+        s.add(1.5, "started", f"started inside the flagged subgraph ({', '.join(started)})")
+    if p.seconds("object", frozenset({"EXIT"})):
+        s.add(1.0, "exited", "its exit is recorded in the flagged subgraph")
+    if entry is None:
+        s.add(2.0, "unknown-binary", "not a common binary in the knowledge base")
+    elif entry.category in DUAL_USE:
+        s.add(1.0, "dual-use", f"{_article(entry.category)} {entry.category}, often used by attackers")
+
+
+def _score_file(p: Profile, s: Score) -> None:
+    entry = lookup(p.value, "module" if p.kind == "module" else "file")
+    library = is_library(p.value)
+    executed = p.seconds("object", EXECUTES)
+    written = p.seconds("object", WRITES)
+    if executed:
+        s.add(2.0, "executed", f"executed ({executed} times)")
+    if written:
+        s.add(1.5, "written", f"written or created ({written} times)")
+    if executed and written:
+        first_write, first_exec = p.first("object", WRITES), p.first("object", EXECUTES)
+        if first_write is not None and first_exec is not None and first_write <= first_exec:
+            s.add(3.0, "written-then-executed", "written, then executed")
+    if p.seconds("object", DELETES):
+        s.add(2.0, "deleted", "deleted (UNLINK)")
+    if p.seconds("object", RENAMES):
+        s.add(1.5, "renamed", "renamed or linked")
+    if p.seconds("object", ATTRIBUTES):
+        s.add(1.5, "chmod", "attributes changed (chmod/chown)")
+    if library and p.seconds("object", frozenset({"MMAP"}) | LOADS):
+        s.add(0.5, "mapped-library", "memory-mapped or loaded library (low signal on its own)")
+    if entry is not None and entry.sensitive:
+        s.add(2.0, "sensitive", f"sensitive system file ({entry.category})")
+        if written or p.seconds("object", DELETES | RENAMES | ATTRIBUTES):
+            s.add(2.0, "sensitive-modified", f"{_article(entry.category)} {entry.category} was modified")
+    elif entry is not None and entry.type == "binary" and (written or p.seconds("object", DELETES | ATTRIBUTES)):
+        s.add(2.0, "binary-modified", f"a known system binary ({entry.category}) was modified")
+    if executed and entry is not None and entry.category == "discovery tool":
+        s.add(1.0, "discovery-tool", "a discovery tool: reveals system or network information")
+    elif executed and entry is not None and entry.category in DUAL_USE:
+        s.add(1.0, "dual-use", f"{_article(entry.category)} {entry.category}, often used by attackers")
+    if any(_TEMP_PATH.search(v) for v in p.full_values) or (p.value.startswith(".") and p.value.strip(".")):
+        s.add(1.0, "temp-or-hidden", "in a temporary or hidden location")
+    if _SCRIPT_OR_BINARY.search(p.value):
+        s.add(1.0, "script-or-binary", "script or executable by its extension")
+    if entry is None:
+        s.add(1.0, "unknown-file", "not a known system file or binary")
+
+
+def _score_registry(p: Profile, s: Score) -> None:
+    entry = lookup(p.value, "registry") or next(
+        (lookup(v, "registry") for v in p.full_values if lookup(v, "registry")), None
+    )
+    if entry is not None and entry.category == "persistence location":
+        s.add(3.0, "persistence-key", f"persistence location: {entry.usage}")
+    if p.seconds("object", WRITES | frozenset({"SET", "ADD"})):
+        s.add(1.5, "written", "registry value written")
+    if p.seconds("object", DELETES | frozenset({"REMOVE"})):
+        s.add(1.5, "deleted", "registry value deleted")
+
+
+def _score_other(p: Profile, s: Score) -> None:
+    if p.seconds("object", WRITES | SENDS):
+        s.add(0.5, "written", "written to")
+
+
+def likelihood(total: float) -> str:
+    if total >= HIGH_AT:
+        return "high"
+    if total >= MODERATE_AT:
+        return "moderate"
+    return "low"
+
+
+def table_flags(likelihoods: Sequence[str]) -> list[bool]:
+    """The IoC table: every moderate or high candidate, plus low ones (in rank order) only
+    while the table is shorter than ``TABLE_FILL``, so it is never padded with every library."""
+    flags, listed = [], 0
+    for level in likelihoods:
+        keep = level != "low" or listed < TABLE_FILL
+        flags.append(keep)
+        listed += keep
+    return flags
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

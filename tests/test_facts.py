@@ -1,0 +1,223 @@
+"""Facts and candidate IoCs: synthetic logs built here, plus the real corpus when present."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from aptnarrate.condense import condense
+from aptnarrate.errors import UsageError
+from aptnarrate.facts import compute_facts
+from aptnarrate.ingest import IngestOptions, read_events
+from aptnarrate.knowledge import lookup
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+EDGE_HEADER = ["subject_uuid", "subject_type", "subject_attr", "predicate", "timestamp", "object_uuid", "object_type", "object_attr"]
+
+
+def facts_from(tmp_path, rows, internal=()):
+    """rows: (description, 'YYYY-MM-DD HH:MM:SS') in OCR-APT's format."""
+    path = tmp_path / "case.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["description", "timestamp"])
+        writer.writerows(rows)
+    return compute_facts(condense(read_events(path)), internal)
+
+
+def edge_facts(tmp_path, rows, internal=()):
+    """rows: (subject uuid, subject type, subject attr, predicate, ns, object uuid, object type, object attr)."""
+    path = tmp_path / "case.edges.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EDGE_HEADER)
+        writer.writerows(rows)
+    return compute_facts(condense(read_events(path)), internal)
+
+
+def proc(name, action, obj_type, obj_name, when):
+    subject = f"The subject_process: {name}" if name else "A subject_process"
+    obj = f"the {obj_type}: {obj_name}" if obj_name else f"a {obj_type}"
+    return (f"{subject} {action} {obj}", when)
+
+
+BEACON = [proc("agent", "CONNECT", "netflowobject", "8.8.8.8", f"2018-04-12 13:{m}:0{s}") for m in (10, 11, 12, 13) for s in (1, 2)]
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def test_public_address_is_moderate_or_more_and_described_without_guessing(tmp_path):
+    rows = BEACON + [
+        proc("agent", "CONNECT", "netflowobject", "127.0.0.1", "2018-04-12 13:10:05"),
+        proc("agent", "CONNECT", "netflowobject", "10.0.0.5", "2018-04-12 13:10:06"),
+    ]
+    facts = facts_from(tmp_path, rows)
+    public, loopback, private = facts.candidate("8.8.8.8"), facts.candidate("127.0.0.1"), facts.candidate("10.0.0.5")
+    assert public.type == "ip" and public.likelihood in ("moderate", "high")
+    assert "repeated-contact" in public.features and "outbound" in public.features
+    assert any("not in a declared internal network" in r for r in public.reasons)
+    assert not any("external" in r.lower() or "attacker" in r.lower() for r in public.reasons)
+    assert loopback.likelihood == "low" and "loopback-ip" in loopback.features
+    assert private.score < public.score
+    assert public.rank < loopback.rank
+    # CONNECT happened in 8 distinct seconds
+    assert "CONNECT x8" in public.actions
+
+
+def test_declared_internal_network_changes_the_description(tmp_path):
+    facts = facts_from(tmp_path, BEACON, internal=["8.8.8.0/24"])
+    cand = facts.candidate("8.8.8.8")
+    assert "internal-ip" in cand.features and "public-ip" not in cand.features
+    assert any("8.8.8.0/24" in r for r in cand.reasons)
+    assert [str(n) for n in facts.internal_networks] == ["8.8.8.0/24"]
+
+
+def test_bad_cidr_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="not-a-net"):
+        facts_from(tmp_path, BEACON, internal=["not-a-net"])
+
+
+# --------------------------------------------------------------------------- files, processes, grouping
+
+
+def test_written_then_executed_file_outranks_loaded_libraries(tmp_path):
+    rows = [proc("", "WRITE", "file_object_file", "dropper", "2018-04-12 10:00:01"),
+            proc("", "EXECUTE", "file_object_file", "dropper", "2018-04-12 10:01:01")]
+    rows += [proc("", "MMAP", "file_object_file", f"libx{i}.so.{i}", "2018-04-12 10:02:01") for i in range(10)]
+    facts = facts_from(tmp_path, rows)
+    dropper = facts.candidates[0]
+    assert dropper.value == "dropper" and dropper.likelihood == "high"
+    assert "written-then-executed" in dropper.features
+    libs = [c for c in facts.candidates if c.value.startswith("libx")]
+    assert len(libs) == 10 and all(c.likelihood == "low" and "mapped-library" in c.features for c in libs)
+    # the table is not padded with every library: 1 high + low ones until 5 entries
+    assert len(facts.table_candidates) == 5
+    assert [c.rank for c in facts.table_candidates] == [1, 2, 3, 4, 5]
+    assert len(facts.candidates) == 11
+
+
+def test_unnamed_entities_are_not_candidates_and_evidence_points_at_log_rows(tmp_path):
+    rows = [proc("", "FORK", "subject_process", "", "2018-04-12 10:00:01"),
+            proc("", "UNLINK", "file_object_file", "netlog", "2018-04-12 10:00:02"),
+            proc("", "UNLINK", "file_object_file", "netlog", "2018-04-12 10:05:02")]
+    facts = facts_from(tmp_path, rows)
+    assert [c.value for c in facts.candidates] == ["netlog"]
+    cand = facts.candidate("NETLOG")  # case-insensitive fallback
+    log_ids = set(facts.timeline.log["id"])
+    assert cand.evidence and set(cand.evidence) <= log_ids and len(cand.evidence) == 2
+    assert cand.first_seen == "2018-04-12 10:00" and cand.last_seen == "2018-04-12 10:05"
+    assert "deleted" in cand.features
+    assert len(facts.entities) == 3  # unnamed subject, unnamed object process, netlog
+    assert facts.entities.set_index("name").loc["netlog", "object_UNLINK"] == 2
+
+
+def test_entities_with_one_display_name_are_one_candidate(tmp_path):
+    base = 1523505481_000_000_000
+    rows = [
+        ("p1", "SUBJECT_PROCESS", "sh", "EVENT_WRITE", base, "f1", "FILE_OBJECT_FILE", "/tmp/payload"),
+        ("p1", "SUBJECT_PROCESS", "sh", "EVENT_READ", base + 10**9, "f2", "FILE_OBJECT_FILE", "/home/u/payload"),
+    ]
+    facts = edge_facts(tmp_path, rows)
+    cand = facts.candidate("payload")
+    assert sorted(cand.full_values) == ["/home/u/payload", "/tmp/payload"]
+    assert sorted(cand.entity_ids) == ["f1", "f2"]
+    assert "temp-or-hidden" in cand.features
+    sh = facts.candidate("sh")
+    assert sh.type == "process" and "dual-use" in sh.features
+
+
+def test_process_that_connects_out_to_public_address_is_listed(tmp_path):
+    facts = facts_from(tmp_path, BEACON)
+    agent = facts.candidate("agent")
+    assert agent.type == "process" and agent.in_table
+    assert {"connects-out", "talks-public", "unknown-binary"} <= set(agent.features)
+
+
+# --------------------------------------------------------------------------- knowledge base
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "category"),
+    [
+        ("libbz2.so.4", "file", "compression library"),
+        ("libarchive.so.7", "file", "compression library"),
+        ("KERNEL32.DLL", "module", "windows system library"),
+        ("PowerShell.exe", "process", "windows admin tool"),
+        ("ifconfig", "process", "discovery tool"),
+        ("shadow", "file", "credential store"),
+        ("HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "registry", "persistence location"),
+    ],
+)
+def test_knowledge_lookup(name, kind, category):
+    entry = lookup(name, kind)
+    assert entry is not None and entry.category == category and entry.usage
+
+
+def test_knowledge_lookup_misses_unknown_and_case_on_unix_names():
+    assert lookup("tcexec", "file") is None
+    assert lookup("Mail", "process") is None  # Unix names are case-sensitive
+    assert lookup("mail", "process") is not None
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def corpus_cases():
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p for p in CORPUS.glob("*_subgraph_*.csv"))
+
+
+def corpus_facts(path: Path):
+    options = IngestOptions(timezone="America/Toronto") if path.name.endswith(".edges.csv") else IngestOptions()
+    return compute_facts(condense(read_events(path, options)))
+
+
+def ground_truth() -> dict[str, set[str]]:
+    truth = {}
+    for path in (CORPUS / "groundtruth").glob("*_groundTruth_IOCs.json"):
+        names = set()
+        for attack in json.loads(path.read_text()).values():
+            for values in attack.values():
+                names.update(v.casefold() for v in values)
+        truth[path.name.split("_")[0]] = names
+    return truth
+
+
+def test_ground_truth_iocs_are_listed_in_every_corpus_case():
+    cases = corpus_cases()
+    if not cases:
+        pytest.skip(f"corpus not found at {CORPUS}")
+    truth = ground_truth()
+    checked, missing = 0, []
+    for path in cases:
+        facts = corpus_facts(path)
+        names = truth[path.name.split("_")[0]]
+        for name in names:
+            matches = [c for c in facts.candidates if c.value.casefold() == name]
+            if matches:
+                checked += 1
+                if not any(c.in_table for c in matches):
+                    missing.append((path.name, name))
+    assert checked > 50, "the corpus should contain many ground-truth IoCs"
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("cadets_subgraph_21", {"411.pkg-backup", "libarchive.so.7", "libbz2.so.4"}),
+        ("theia_subgraph_4", {"128.55.12.110", "Mail"}),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".edges.csv"])
+def test_seed_cases_table(case, expected, suffix):
+    path = CORPUS / f"{case}{suffix}"
+    if not path.is_file():
+        pytest.skip(f"corpus case not found: {path}")
+    facts = corpus_facts(path)
+    assert expected <= {c.value for c in facts.table_candidates}
