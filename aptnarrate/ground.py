@@ -53,6 +53,9 @@ class Vocabulary:
             names.update(candidate.full_values)
         self.names = names
         self.names_folded = {n.casefold() for n in names}
+        # general knowledge about a candidate (our knowledge base) may name files the input
+        # lacks, e.g. "chkgrp reads /etc/group": those may be mentioned as such
+        self.names_folded |= {t.casefold() for t in _knowledge_files(facts)}
         # a path may be cited by any tail: /usr/lib/libc.so.7 -> lib/libc.so.7, libc.so.7
         self.path_tails = set(self.names_folded)
         for name in self.names_folded:
@@ -117,6 +120,17 @@ class Vocabulary:
 
 
 _STAGES_FOLDED = {s.casefold() for s in APT_STAGES}
+
+
+def _knowledge_files(facts: Facts) -> set[str]:
+    from .knowledge import lookup
+
+    found: set[str] = set()
+    for candidate in facts.candidates:
+        entry = lookup(candidate.value, candidate.kind)
+        if entry is not None:
+            found.update(mentions.file_names(entry.usage))
+    return found
 
 
 def check(narration: Narration, facts: Facts) -> list[GroundingIssue]:

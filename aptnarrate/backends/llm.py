@@ -1,0 +1,29 @@
+"""The model narrator: one prompt, one validated and grounded answer, over any chat transport.
+
+``--backend openai`` wraps ``OpenAITransport``; ``--backend replay`` wraps
+``ReplayTransport``; ``--record`` wraps either in ``RecordingTransport``. The narrator
+itself never sees the network: the transport does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import NarrationResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..chat import ChatTransport
+    from ..config import LLMSettings
+    from ..facts import Facts
+
+
+class ModelNarrator:
+    def __init__(self, transport: ChatTransport, settings: LLMSettings) -> None:
+        self.transport = transport
+        self.settings = settings
+        self.name = transport.name
+
+    def narrate(self, facts: Facts) -> NarrationResult:
+        from ..validate import narrate_with_model
+
+        return narrate_with_model(facts, self.transport, self.settings)

@@ -1,0 +1,149 @@
+"""The re-ask loop, driven by a scripted transport (no network, no SDK)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from scripted import ScriptedTransport, answer, example_facts
+
+from aptnarrate.backends.llm import ModelNarrator
+from aptnarrate.chat import ChatResponse
+from aptnarrate.config import LLMSettings
+from aptnarrate.errors import BackendError, ValidationFailed
+from aptnarrate.validate import narrate_with_model
+
+
+@pytest.fixture(scope="module")
+def facts():
+    return example_facts("dropper")
+
+
+@pytest.fixture
+def settings():
+    return LLMSettings(max_reasks=2)
+
+
+def _good(facts, extra_summary=""):
+    top = facts.candidates[0]
+    return answer(
+        stages=[("Initial Compromise", top.evidence[:1], "The file was written and executed.")],
+        iocs=[(top.value, "Not a known system file.", "Written, then executed.")],
+        summary=f"{top.value} was written and executed.{extra_summary}",
+    )
+
+
+def test_a_grounded_answer_is_accepted_in_one_call_with_usage_and_cost(facts, settings):
+    transport = ScriptedTransport(_good(facts))
+    result = narrate_with_model(facts, transport, settings)
+    assert [i.ioc for i in result.narration.iocs] == [facts.candidates[0].value]
+    assert result.backend == "scripted" and result.model == "scripted-model"
+    assert result.usage.calls == 1 and result.usage.reasks == 0
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (1000, 200)
+    assert result.usage.cost_usd is None  # "scripted-model" has no price
+    assert result.dropped == []
+    assert any(note.startswith("prompt tokens:") for note in result.notes)
+    assert len(transport.requests) == 1 and transport.requests[0].schema_name == "narration"
+
+
+def test_cost_comes_from_the_settings_price_table(facts):
+    settings = LLMSettings(model="gpt-4o-mini")
+    reply = ChatResponse(content=_good(facts), refusal=None, finish_reason="stop", model="gpt-4o-mini-2024-07-18",
+                         prompt_tokens=1_000_000, completion_tokens=1_000_000, transport_retries=2)
+    result = narrate_with_model(facts, ScriptedTransport(reply), settings)
+    assert result.usage.cost_usd == pytest.approx(0.15 + 0.60)
+    assert result.usage.transport_retries == 2
+
+
+def test_invented_ioc_gets_a_reask_with_the_error_and_the_fixed_answer_is_used(facts, settings):
+    invented = answer(iocs=[("mimikatz.exe", "none", "credential theft")], summary="Bad.")
+    transport = ScriptedTransport(invented, _good(facts))
+    result = narrate_with_model(facts, transport, settings)
+    assert result.usage.calls == 2 and result.usage.reasks == 1
+    assert [i.ioc for i in result.narration.iocs] == [facts.candidates[0].value]
+    assert result.dropped == []
+    second = transport.requests[1].messages
+    assert second[:2] == transport.requests[0].messages
+    assert second[2] == ("assistant", invented)
+    role, text = second[3]
+    assert role == "user" and "'mimikatz.exe'" in text and "not a candidate IoC" in text
+
+
+def test_persistent_invented_ioc_ip_and_file_are_dropped_recorded_and_absent(facts, settings):
+    top = facts.candidates[0]
+    bad = answer(
+        stages=[("Initial Compromise", top.evidence[:1], "The file was written and executed.")],
+        iocs=[(top.value, "Not known.", "Written, then executed."), ("evil.exe", "none", "made up")],
+        summary=f"{top.value} was written and executed. It beaconed to 45.77.1.9 and dropped stage2.bin.",
+    )
+    transport = ScriptedTransport(bad, bad, bad)
+    result = narrate_with_model(facts, transport, settings)
+    assert result.usage.calls == 3 and result.usage.reasks == 2
+    text = result.narration.model_dump_json()
+    for invented in ("evil.exe", "45.77.1.9", "stage2.bin"):
+        assert invented not in text
+        assert any(invented in d.item or invented in d.reason for d in result.dropped)
+    assert [i.ioc for i in result.narration.iocs] == [top.value]
+    assert result.narration.summary == f"{top.value} was written and executed."
+    assert any("dropped" in note for note in result.notes)
+
+
+def test_broken_json_gets_a_reask_with_the_parse_error_without_urls(facts, settings):
+    transport = ScriptedTransport('{"stages": [', _good(facts))
+    result = narrate_with_model(facts, transport, settings)
+    assert result.usage.reasks == 1 and result.narration.iocs
+    reask = transport.requests[1].messages[-1][1]
+    assert "Invalid JSON" in reask and "json_invalid" in reask
+    assert "http" not in reask
+
+
+def test_schema_error_on_every_attempt_raises_validation_failed(facts, settings):
+    wrong = json.dumps({"stages": [{"stage": "Recon", "confidence": "high", "evidence": [], "rationale": ""}]})
+    transport = ScriptedTransport(wrong, wrong, wrong)
+    with pytest.raises(ValidationFailed) as caught:
+        narrate_with_model(facts, transport, settings)
+    error = caught.value
+    assert error.exit_code == 7 and error.attempts == 3
+    assert any("stages.0.stage" in e for e in error.errors) and any("summary" in e for e in error.errors)
+    assert len(transport.requests) == 3
+
+
+def test_max_reasks_zero_means_one_call(facts):
+    transport = ScriptedTransport("not json")
+    with pytest.raises(ValidationFailed) as caught:
+        narrate_with_model(facts, transport, LLMSettings(max_reasks=0))
+    assert caught.value.attempts == 1
+
+
+def test_a_schema_error_after_a_grounding_error_still_fails(facts, settings):
+    invented = answer(iocs=[("mimikatz.exe", "none", "x")])
+    transport = ScriptedTransport(invented, "[]", "{}")
+    with pytest.raises(ValidationFailed):
+        narrate_with_model(facts, transport, settings)
+
+
+def test_answer_in_a_markdown_code_fence_is_accepted(facts, settings):
+    transport = ScriptedTransport("```json\n" + _good(facts) + "\n```")
+    assert narrate_with_model(facts, transport, settings).usage.reasks == 0
+
+
+@pytest.mark.parametrize(
+    "response, words",
+    [
+        (ChatResponse(content=None, refusal="I can't help with that.", finish_reason="stop", model="m"), "refused"),
+        (ChatResponse(content='{"stages": [', refusal=None, finish_reason="length", model="m"), "cut off"),
+        (ChatResponse(content=None, refusal=None, finish_reason="content_filter", model="m"), "content filter"),
+    ],
+)
+def test_refusal_length_and_content_filter_are_backend_errors_not_reasks(facts, settings, response, words):
+    transport = ScriptedTransport(response)
+    with pytest.raises(BackendError, match=words):
+        narrate_with_model(facts, transport, settings)
+    assert len(transport.requests) == 1
+
+
+def test_model_narrator_is_named_after_its_transport(facts, settings):
+    narrator = ModelNarrator(ScriptedTransport(_good(facts)), settings)
+    assert narrator.name == "scripted"
+    result = narrator.narrate(facts)
+    assert result.backend == "scripted" and result.narration.stages[0].stage == "Initial Compromise"
