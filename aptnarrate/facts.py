@@ -211,34 +211,57 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         first_ns, last_ns = int(mine["min"].min()), int(mine["max"].max())
         rows.append((result.total, first_ns, name, kind, ctype, result, counts, code, last_ns))
 
-    rows.sort(key=lambda r: (-r[0], r[1], r[2], r[3]))
-    levels = [likelihood(r[0]) for r in rows]
+    groups = _merge_same_name(rows)
+    groups.sort(key=lambda g: (-g[0][0], min(r[1] for r in g), g[0][2], g[0][3]))
+    levels = [likelihood(g[0][0]) for g in groups]
     in_table = table_flags(levels)
-    stamps = minute_text(np.array([r[1] for r in rows] + [r[8] for r in rows], dtype=np.int64))
-    n = len(rows)
+    n = len(groups)
+    stamps = minute_text(
+        np.array([min(r[1] for r in g) for g in groups] + [max(r[8] for r in g) for g in groups], dtype=np.int64)
+    )
     candidates = []
-    for rank, (row, level, listed) in enumerate(zip(rows, levels, in_table), start=1):
-        total, first_ns, name, kind, ctype, result, counts, code, _ = row
+    for rank, (group, level, listed) in enumerate(zip(groups, levels, in_table), start=1):
+        total, _, name, kind, ctype, result, counts, _, _ = group[0]
+        codes = [r[7] for r in group]
+        others = group[1:]
         candidates.append(
             Candidate(
                 value=name,
                 type=ctype,
                 kind=kind,
-                full_values=list(sides.group_values[code]),
-                entity_ids=list(sides.group_ids[code]),
+                full_values=_union(sides.group_values[c] for c in codes),
+                entity_ids=_union(sides.group_ids[c] for c in codes),
                 score=round(total, 2),
                 rank=rank,
                 likelihood=level,
-                reasons=result.ranked_reasons(),
-                features=result.features,
-                actions=_action_texts(kind, counts),
-                evidence=evidence.get(code, []),
+                reasons=_union([result.ranked_reasons()] + [[f"as a {r[3]}: {x}" for x in r[5].ranked_reasons()] for r in others]),
+                features=_union([result.features] + [r[5].features for r in others]),
+                actions=_action_texts(kind, counts)
+                + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])],
+                evidence=_log_order(_union(evidence.get(c, []) for c in codes)),
                 first_seen=stamps[rank - 1],
                 last_seen=stamps[n + rank - 1],
                 in_table=listed,
             )
         )
     return tuple(candidates)
+
+
+def _merge_same_name(rows: list[tuple]) -> list[list[tuple]]:
+    """One candidate per name: a process and the file it runs from (both ``update.sh``) are
+    one indicator to an analyst. The highest-scoring kind leads; the others' reasons follow."""
+    by_name: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_name.setdefault(row[2], []).append(row)
+    return [sorted(group, key=lambda r: (-r[0], r[3])) for group in by_name.values()]
+
+
+def _union(lists) -> list:
+    return list(dict.fromkeys(item for items in lists for item in items))
+
+
+def _log_order(ids: list[str]) -> list[str]:
+    return sorted(ids, key=lambda i: int(i[1:]))
 
 
 def _action_texts(kind: str, counts: dict[tuple[str, str], int]) -> list[str]:

@@ -144,7 +144,7 @@ def test_seed_theia_4_mail_beacon():
     found = stages_of(narration)
     assert set(found) == {"Command and Control"}
     assert {"Mail", "128.55.12.110"} <= {i.ioc for i in narration.iocs}
-    assert "2018-04-12 13:18" in narration.summary and "2018-04-12 13:21" in narration.summary
+    assert "On 2018-04-12, between 13:18 and 13:21" in narration.summary
     assert "128.55.12.110" in found["Command and Control"].rationale
 
 
@@ -153,7 +153,7 @@ def test_seed_cadets_21_lists_the_backup_and_libraries():
     assert {"411.pkg-backup", "libarchive.so.7", "libbz2.so.4"} <= {i.ioc for i in narration.iocs}
     usage = {i.ioc: i.legitimate_usage for i in narration.iocs}
     assert "bzip2" in usage["libbz2.so.4"]
-    assert "2018-04-11 23:58" in narration.summary
+    assert "On 2018-04-11 at 23:58" in narration.summary
 
 
 def test_every_corpus_case_narrates_grounded():

@@ -62,34 +62,53 @@ def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
 
 
 def summarise(facts: Facts, stages: list[StageEvidence]) -> str:
+    """A short narrative in the seeds' style: when, what happened in order, what matters."""
     log = facts.timeline.log
     if len(log) == 0:
         return "The subgraph holds no events."
-    first, last = minute_text(log["minute"].to_numpy()[[0, -1]])
-    window = f"at {first}" if first == last else f"between {first} and {last}"
+    minutes = dict(zip(log["id"], minute_text(log["minute"].to_numpy())))
+    first, last = minutes[log["id"].iloc[0]], minutes[log["id"].iloc[-1]]
+    if first == last:
+        window = f"On {first[:10]} at {first[11:]}"
+    elif first[:10] == last[:10]:
+        window = f"On {first[:10]}, between {first[11:]} and {last[11:]}"
+    else:
+        window = f"Between {first} and {last}"
     total = int(log["count"].sum())
-    sentences = [
-        f"The flagged subgraph records {len(log)} distinct log entries ({total} event-seconds) {window}."
+    paragraphs = [
+        f"{window}, the flagged subgraph records {len(log)} log entries ({total} event-seconds) "
+        f"involving {len(facts.candidates)} named entities."
     ]
+    story = []
+    for stage in sorted(stages, key=lambda s: (min(minutes[e] for e in s.evidence), APT_STAGES.index(s.stage))):
+        when = min(minutes[e] for e in stage.evidence)
+        at = when[11:] if when[:10] == first[:10] else when
+        rationale = stage.rationale.rstrip(".")
+        story.append(
+            f"From {at}, {rationale[:1].lower() + rationale[1:]}, consistent with **{stage.stage}** "
+            f"({stage.confidence} confidence)."
+        )
+    if story:
+        paragraphs.append(" ".join(story))
     listed = facts.table_candidates
-    for cand in listed[:MAX_NAMED_IN_SUMMARY]:
-        sentences.append(_candidate_sentence(cand))
-    if len(listed) > MAX_NAMED_IN_SUMMARY:
-        sentences.append(f"{len(listed) - MAX_NAMED_IN_SUMMARY} further indicators are listed in the table.")
-    if not facts.candidates:
-        sentences.append("No entity in the log is named, so no indicator can be listed.")
-    if stages:
-        parts = [f"**{s.stage}** ({s.confidence} confidence: {s.rationale.rstrip('.')})" for s in stages]
-        sentences.append("The evidence supports " + "; ".join(parts) + ".")
-    # with no stage, the renderer says so under the summary
-    return " ".join(sentences)
+    if listed:
+        named = [f"{_code(c.value)} ({c.likelihood})" for c in listed[:MAX_NAMED_IN_SUMMARY]]
+        more = len(listed) - len(named)
+        tail = f", with {more} more in the table below" if more > 0 else ""
+        if all(c.likelihood == "low" for c in listed):
+            lead = "The named entities, none of them suspicious on its own, are" if len(named) > 1 else "The only named entity is"
+        else:
+            lead = "The strongest indicators are" if len(named) > 1 else "The indicator to look at is"
+        paragraphs.append(f"{lead} {_join(named)}{tail}.")
+        if not stages:
+            paragraphs[-1] += " None of the activity matches a rule for an APT stage; it may be benign or need context the subgraph does not hold."
+    elif not facts.candidates:
+        paragraphs.append("No entity in the log is named, so no indicator can be listed.")
+    return "\n\n".join(paragraphs)
 
 
-def _candidate_sentence(cand: Candidate) -> str:
-    when = cand.first_seen if cand.first_seen == cand.last_seen else f"{cand.first_seen} to {cand.last_seen}"
-    what = ", ".join(cand.actions[:3])
-    lead = cand.reasons[0] if cand.reasons else "appears in the subgraph"
-    return f"{_code(cand.value)} ({cand.type}, {cand.likelihood} likelihood; {when}): {what}; {lead}."
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _code(value: str) -> str:
