@@ -33,6 +33,8 @@ RENAMES = frozenset({"RENAME", "LINK"})
 ATTRIBUTES = frozenset({"MODIFY_FILE_ATTRIBUTES"})
 EXECUTES = frozenset({"EXECUTE"})
 STARTS = frozenset({"FORK", "CLONE", "EXECUTE"})
+# binaries whose ordinary job is to download, write and delete files: that alone is routine
+ROUTINE = frozenset({"package manager"})
 DUAL_USE = frozenset({"shell", "interpreter", "network tool", "privilege tool", "windows admin tool"})
 LOADS = frozenset({"LOADLIBRARY", "LOAD"})
 
@@ -166,8 +168,11 @@ def _score_process(p: Profile, internal: Sequence[Network], s: Score) -> None:
     # processes are the actors of an attack: any named one in the subgraph is worth a look
     s.add(1.0, "process", "a named process in the flagged subgraph")
     if p.seconds("subject", OUTBOUND):
-        s.add(2.0, "connects-out", "makes outbound network connections")
         classes = {address_class(name, internal)[0] for action, kind, name in p.peers_out if kind == "flow" and name}
+        if classes and classes <= {"private", "internal", "loopback", "local"}:
+            s.add(1.0, "connects-out", "makes outbound network connections, to private or internal addresses only")
+        else:
+            s.add(2.0, "connects-out", "makes outbound network connections")
         if "public" in classes:
             s.add(1.0, "talks-public", "talks to a public address not in a declared internal network")
     if p.seconds("subject", INBOUND):
@@ -193,6 +198,8 @@ def _score_process(p: Profile, internal: Sequence[Network], s: Score) -> None:
         s.add(2.0, "unknown-binary", "not a common binary in the knowledge base")
     elif entry.category in DUAL_USE:
         s.add(1.0, "dual-use", f"{_article(entry.category)} {entry.category}, often used by attackers")
+    elif entry.category in ROUTINE:
+        s.add(-2.0, "routine-binary", f"{_article(entry.category)} {entry.category}: downloading, writing and deleting files is its job")
 
 
 def _score_file(p: Profile, s: Score) -> None:

@@ -43,6 +43,11 @@ PERSISTENCE_PATH = re.compile(
     r"LaunchAgents|LaunchDaemons|\\start menu\\programs\\startup|\\windows\\system32\\tasks\\)",
     re.I,
 )
+# tools whose writes install a scheduled task, service or start-up entry: with basenames only
+# (OCR-APT's CSVs), the writer's name is the evidence that the path would otherwise give
+PERSISTENCE_TOOLS = frozenset(
+    {"crontab", "at", "atd", "batch", "systemctl", "launchctl", "schtasks.exe", "sc.exe", "reg.exe", "update-rc.d", "chkconfig"}
+)
 ADMIN_PORTS = frozenset({22, 23, 135, 139, 445, 3389, 5900, 5985, 5986})
 _PORT = re.compile(r":(\d{1,5})$")
 _TEMP = re.compile(r"(^|/)(tmp|var/tmp|dev/shm)/|\\temp\\", re.I)
@@ -189,7 +194,9 @@ def maintain_persistence(view: LogView) -> StageEvidence | None:
             return True
         return any(PERSISTENCE_PATH.search(v) for v in view.values_of(kind, name))
 
-    hits = modified & view.per_description(lambda d: persistent(d["object_kind"], d["object_name"]))
+    hits = modified & view.per_description(
+        lambda d: persistent(d["object_kind"], d["object_name"]) or d["subject_name"].lower() in PERSISTENCE_TOOLS
+    )
     if not hits.any():
         return None
     return StageEvidence(
@@ -205,7 +212,11 @@ def covering_tracks(view: LogView) -> StageEvidence | None:
     named_file = rows["object_name"].ne("") & rows["object_kind"].isin(("file", "link"))
     produced = set(rows.loc[named_file & rows["action"].isin(WRITES | {"EXECUTE"}), "object_name"])
     removed = named_file & rows["action"].isin(DELETE_OR_RENAME)
-    own = removed & rows["object_name"].isin(produced)
+    # a package manager removing the packages it downloaded is housekeeping, not hiding
+    routine = view.per_description(
+        lambda d: getattr(lookup(d["subject_name"], "process"), "category", None) == "package manager"
+    )
+    own = removed & rows["object_name"].isin(produced) & ~routine
     logs = named_file & rows["action"].isin(DELETE_OR_RENAME | WRITES | {"TRUNCATE"}) & view.object_test(
         lambda n: getattr(lookup(n, "file"), "category", None) == "log file"
     )
