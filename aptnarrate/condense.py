@@ -68,14 +68,33 @@ def _article(word: str) -> str:
 
 def minute_text(minutes_ns: np.ndarray | pd.Series) -> list[str]:
     """Wall-clock minutes (ns) as ``YYYY-MM-DD HH:MM``."""
-    stamps = pd.to_datetime(np.asarray(minutes_ns, dtype=np.int64), unit="ns")
-    return list(stamps.strftime("%Y-%m-%d %H:%M"))
+    # a log has far fewer distinct minutes than rows, and strftime is slow per value
+    codes, distinct = pd.factorize(np.asarray(minutes_ns, dtype=np.int64))
+    text = np.asarray(pd.to_datetime(distinct, unit="ns").strftime("%Y-%m-%d %H:%M"), dtype=object)
+    return text[codes].tolist()
+
+
+def _factorize_rows(frame: pd.DataFrame, columns) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of each row's distinct ``columns`` values (first-appearance order) and the
+    first row of each code; integer keys instead of a MultiIndex, which is much slower."""
+    key, span = np.zeros(len(frame), dtype=np.int64), 1
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        if span * (len(uniques) + 1) >= 1 << 62:  # renumber before the packed key overflows
+            key, seen = pd.factorize(key)
+            span = len(seen)
+        key, span = key * (len(uniques) + 1) + codes, span * (len(uniques) + 1)
+    codes, _ = pd.factorize(key)
+    new = np.empty(len(codes), dtype=bool)
+    new[:1] = True
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return codes, np.flatnonzero(new)
 
 
 def condense(table: EventTable) -> Timeline:
     triples = table.triples
-    desc_codes, desc_index = pd.factorize(pd.MultiIndex.from_frame(triples[list(DESCRIPTION_COLUMNS)]))
-    descriptions = pd.DataFrame(list(desc_index), columns=list(DESCRIPTION_COLUMNS))
+    desc_codes, first_triple = _factorize_rows(triples, DESCRIPTION_COLUMNS)
+    descriptions = triples.iloc[first_triple][list(DESCRIPTION_COLUMNS)].reset_index(drop=True)
     descriptions["text"] = [describe(*row) for row in descriptions.itertuples(index=False, name=None)]
     n_desc = max(len(descriptions), 1)
 
