@@ -78,104 +78,143 @@ def compute_facts(timeline: Timeline, internal_networks: Sequence[str] = ()) -> 
 
 
 class _Sides:
-    """Entity and candidate-group codes for each triple's subject and object."""
+    """Entity and candidate-group codes for each triple's subject and object, plus per-triple
+    event statistics. Everything per event is vectorised once here; the rest of this module
+    works per triple (distinct subject, action, object) or per candidate."""
 
     def __init__(self, timeline: Timeline) -> None:
-        triples = timeline.table.triples
-        events = timeline.table.events
+        table = timeline.table
+        triples = table.triples
         self.triples = triples
-        self.event_triple = events["triple"].to_numpy()
-        self.time = events["time"].to_numpy()
-        self.second = np.floor_divide(self.time, NS_PER_SECOND)
-        self.minute = np.floor_divide(self.time, NS_PER_MINUTE)
-        self.action_codes, self.actions = pd.factorize(triples["action"])
-
-        frames = []
-        for role in ("subject", "object"):
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "id": triples[f"{role}_id"].to_numpy(),
-                        "kind": triples[f"{role}_kind"].to_numpy(),
-                        "name": triples[f"{role}_name"].to_numpy(),
-                        "value": triples[f"{role}_value"].to_numpy(),
-                    }
-                )
-            )
-        both = pd.concat(frames, ignore_index=True)
+        self.columns = {c: triples[c].to_numpy(dtype=object) for c in triples.columns}
         n = len(triples)
-        entity_codes, entity_ids = pd.factorize(both["id"])
-        self.entity = {"subject": entity_codes[:n], "object": entity_codes[n:]}
-        self.entity_info = both.drop_duplicates("id").set_index("id").loc[list(entity_ids)].reset_index()
+        self.action_codes, self.actions = pd.factorize(self.columns["action"])
+        self._event_stats(table.events, n)
 
-        named = both["name"].astype(str).str.len().to_numpy() > 0
-        keys = pd.MultiIndex.from_arrays([both["kind"], both["name"]])
-        group_codes, group_keys = pd.factorize(keys[named]) if named.any() else (np.array([], int), [])
-        groups = np.full(len(both), -1, dtype=np.int64)
+        ids = np.concatenate([self.columns["subject_id"], self.columns["object_id"]])
+        kinds = np.concatenate([self.columns["subject_kind"], self.columns["object_kind"]])
+        names = np.concatenate([self.columns["subject_name"], self.columns["object_name"]])
+        values = np.concatenate([self.columns["subject_value"], self.columns["object_value"]])
+        entity_codes, entity_ids = pd.factorize(ids)
+        self.entity = {"subject": entity_codes[:n], "object": entity_codes[n:]}
+        first = np.full(len(entity_ids), len(ids), dtype=np.int64)
+        np.minimum.at(first, entity_codes, np.arange(len(ids)))
+        self.entity_info = pd.DataFrame(
+            {"id": ids[first], "kind": kinds[first], "name": names[first], "value": values[first]}
+        )
+
+        named = np.array([bool(x) for x in names], dtype=bool)
+        kind_codes, kind_keys = pd.factorize(kinds)
+        name_codes, name_keys = pd.factorize(names)
+        group_codes, group_keys = pd.factorize(kind_codes[named].astype(np.int64) * max(len(name_keys), 1) + name_codes[named])
+        groups = np.full(len(ids), -1, dtype=np.int64)
         groups[named] = group_codes
         self.group = {"subject": groups[:n], "object": groups[n:]}
-        self.group_keys = list(group_keys)
-        values: dict[int, list[str]] = defaultdict(list)
-        ids: dict[int, list[str]] = defaultdict(list)
-        for code, value, entity_id in zip(groups[named], both["value"][named], both["id"][named]):
-            if value not in values[code]:
-                values[code].append(value)
-            if entity_id not in ids[code]:
-                ids[code].append(entity_id)
-        self.group_values, self.group_ids = values, ids
+        width = max(len(name_keys), 1)
+        self.group_keys = [(kind_keys[k // width], name_keys[k % width]) for k in group_keys.tolist()]
+        members = pd.DataFrame({"code": groups[named], "value": values[named], "id": ids[named]})
+        self.group_values = _lists_by_code(members.drop_duplicates(["code", "value"]), "value")
+        self.group_ids = _lists_by_code(members.drop_duplicates(["code", "id"]), "id")
+
+    def _event_stats(self, events: pd.DataFrame, n: int) -> None:
+        """Per triple: distinct seconds, first and last time; distinct (triple, minute) pairs."""
+        triple = events["triple"].to_numpy().astype(np.int64)
+        time = events["time"].to_numpy()
+        second = np.floor_divide(time, NS_PER_SECOND)
+        minute = np.floor_divide(time, NS_PER_MINUTE)
+        if len(triple) == 0:
+            self.triple_seconds = np.zeros(n, dtype=np.int64)
+            self.triple_first = np.zeros(n, dtype=np.int64)
+            self.triple_last = np.zeros(n, dtype=np.int64)
+            self.pair_triple = self.pair_minute = np.array([], dtype=np.int64)
+            return
+        s0, span = second.min(), second.max() - second.min() + 1
+        fresh = ~pd.Series(triple * span + (second - s0)).duplicated().to_numpy()
+        self.triple_seconds = np.bincount(triple[fresh], minlength=n)
+        self.triple_first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        self.triple_last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        np.minimum.at(self.triple_first, triple, time)
+        np.maximum.at(self.triple_last, triple, time)
+        m0, mspan = minute.min(), minute.max() - minute.min() + 1
+        pairs = pd.unique(triple * mspan + (minute - m0))
+        self.pair_triple = pairs // mspan
+        self.pair_minute = pairs % mspan + m0
 
     def action_table(self, codes: dict[str, np.ndarray]) -> pd.DataFrame:
-        """Long table: code, role, action, seconds (distinct), first, last (ns)."""
+        """Long table: code, role, action, seconds (distinct per triple, summed), min, max (ns)."""
         parts = []
         for role in ("subject", "object"):
-            code = codes[role][self.event_triple]
+            code = codes[role]
             keep = code >= 0
             frame = pd.DataFrame(
                 {
                     "code": code[keep],
-                    "action": self.action_codes[self.event_triple][keep],
-                    "second": self.second[keep],
-                    "time": self.time[keep],
+                    "action": self.action_codes[keep],
+                    "seconds": self.triple_seconds[keep],
+                    "min": self.triple_first[keep],
+                    "max": self.triple_last[keep],
                 }
             )
-            grouped = frame.groupby(["code", "action"], sort=True)
-            stats = grouped["time"].agg(["min", "max"])
-            stats["seconds"] = frame.drop_duplicates(["code", "action", "second"]).groupby(["code", "action"]).size()
+            stats = frame.groupby(["code", "action"], sort=True).agg(
+                seconds=("seconds", "sum"), min=("min", "min"), max=("max", "max")
+            )
             stats = stats.reset_index()
             stats["role"] = role
             parts.append(stats)
         table = pd.concat(parts, ignore_index=True)
-        table["action"] = np.asarray(self.actions)[table["action"].to_numpy()] if len(table) else []
+        table["action"] = np.asarray(self.actions, dtype=object)[table["action"].to_numpy()] if len(table) else []
         return table
 
     def minutes_per(self, codes: dict[str, np.ndarray]) -> pd.Series:
         parts = []
         for role in ("subject", "object"):
-            code = codes[role][self.event_triple]
+            code = codes[role][self.pair_triple]
             keep = code >= 0
-            parts.append(pd.DataFrame({"code": code[keep], "minute": self.minute[keep]}))
-        frame = pd.concat(parts, ignore_index=True).drop_duplicates()
-        return frame.groupby("code").size()
+            parts.append(code[keep] * (1 << 32) + (self.pair_minute[keep] - self.pair_minute.min()))
+        keys = pd.unique(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
+        counts = np.bincount(keys >> 32) if len(keys) else np.array([], dtype=np.int64)
+        return pd.Series(counts)
+
+
+def _lists_by_code(frame: pd.DataFrame, column: str) -> dict[int, list[str]]:
+    return _split_by_code(frame["code"].to_numpy(), frame[column].to_numpy(dtype=object))
+
+
+def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
+    """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group)."""
+    if len(codes) == 0:
+        return {}
+    order = np.argsort(codes, kind="stable")
+    ordered, items = codes[order], values[order]
+    cuts = np.flatnonzero(np.diff(ordered)) + 1
+    starts, stops = np.r_[0, cuts], np.r_[cuts, len(ordered)]
+    return {int(ordered[a]): items[a:b].tolist() for a, b in zip(starts, stops)}
 
 
 # --------------------------------------------------------------------------- entities
 
 
 def _entity_frame(sides: _Sides) -> pd.DataFrame:
-    info = sides.entity_info.copy()
+    info = sides.entity_info
+    n = len(info)
     table = sides.action_table(sides.entity)
     frame = info[["id", "kind", "name", "value"]].copy()
-    frame["first_seen"] = table.groupby("code")["min"].min().reindex(range(len(info))).to_numpy()
-    frame["last_seen"] = table.groupby("code")["max"].max().reindex(range(len(info))).to_numpy()
-    frame["minutes"] = sides.minutes_per(sides.entity).reindex(range(len(info)), fill_value=0).to_numpy()
+    by_code = table.groupby("code")
+    frame["first_seen"] = by_code["min"].min().reindex(range(n)).to_numpy()
+    frame["last_seen"] = by_code["max"].max().reindex(range(n)).to_numpy()
+    frame["minutes"] = sides.minutes_per(sides.entity).reindex(range(n), fill_value=0).to_numpy()
     if len(table):
         table["column"] = table["role"] + "_" + table["action"]
-        wide = table.pivot_table(index="code", columns="column", values="seconds", aggfunc="sum", fill_value=0)
-        wide = wide.reindex(range(len(info)), fill_value=0)
+        wide = table.groupby(["code", "column"])["seconds"].sum().unstack(fill_value=0)
+        wide = wide.reindex(range(n), fill_value=0)
         for column in sorted(wide.columns):
             frame[column] = wide[column].to_numpy().astype(np.int64)
     frame["named"] = frame["name"].astype(str).str.len() > 0
-    frame["candidate_type"] = [candidate_type(k, n) for k, n in zip(frame["kind"], frame["name"])]
+    # one type per distinct (kind, name): address parsing is the slow part
+    pairs = pd.MultiIndex.from_arrays([frame["kind"], frame["name"]])
+    codes, uniques = pd.factorize(pairs)
+    types = np.array([candidate_type(k, n) for k, n in uniques], dtype=object)
+    frame["candidate_type"] = types[codes] if len(codes) else []
     return frame
 
 
@@ -190,12 +229,20 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     evidence = _evidence(timeline, sides)
     peers_out, peers_in = _peers(sides)
 
-    by_code = {int(code): part for code, part in table.groupby("code", sort=False)}
+    counts_of: dict[int, dict] = defaultdict(dict)
+    firsts_of: dict[int, dict] = defaultdict(dict)
+    lasts_of: dict[int, int] = {}
+    for code, role, action, seconds, first, last in zip(
+        table["code"].tolist(), table["role"].tolist(), table["action"].tolist(),
+        table["seconds"].tolist(), table["min"].tolist(), table["max"].tolist(),
+    ):
+        counts_of[code][(role, action)] = int(seconds)
+        firsts_of[code][(role, action)] = int(first)
+        lasts_of[code] = max(lasts_of.get(code, last), last)
     rows = []
     for code, (kind, name) in enumerate(sides.group_keys):
-        mine = by_code[code]
-        counts = {(r, a): int(n) for r, a, n in zip(mine["role"], mine["action"], mine["seconds"])}
-        firsts = {(r, a): int(t) for r, a, t in zip(mine["role"], mine["action"], mine["min"])}
+        counts = counts_of[code]
+        firsts = firsts_of[code]
         profile = Profile(
             kind=kind,
             value=name,
@@ -208,7 +255,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         )
         ctype = candidate_type(kind, name)
         result = score(profile, ctype, networks)
-        first_ns, last_ns = int(mine["min"].min()), int(mine["max"].max())
+        first_ns, last_ns = min(firsts.values()), lasts_of[code]
         rows.append((result.total, first_ns, name, kind, ctype, result, counts, code, last_ns))
 
     groups = _merge_same_name(rows)
@@ -238,7 +285,9 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
                 features=_union([result.features] + [r[5].features for r in others]),
                 actions=_action_texts(kind, counts)
                 + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])],
-                evidence=_log_order(_union(evidence.get(c, []) for c in codes)),
+                evidence=evidence.get(codes[0], [])
+                if len(codes) == 1
+                else _log_order(_union(evidence.get(c, []) for c in codes)),
                 first_seen=stamps[rank - 1],
                 last_seen=stamps[n + rank - 1],
                 in_table=listed,
@@ -273,39 +322,44 @@ def _action_texts(kind: str, counts: dict[tuple[str, str], int]) -> list[str]:
 def _evidence(timeline: Timeline, sides: _Sides) -> dict[int, list[str]]:
     """Log ids whose description names the candidate (as subject or object), in log order."""
     desc_of_triple = timeline.triple_description
+    n_desc = max(len(timeline.descriptions), 1)
     pairs = []
     for role in ("subject", "object"):
         group = sides.group[role]
         keep = group >= 0
-        pairs.append(pd.DataFrame({"description": desc_of_triple[keep], "code": group[keep]}))
-    pairs_frame = pd.concat(pairs, ignore_index=True).drop_duplicates()
-    log = pd.DataFrame(
-        {"description": timeline.log["description"].to_numpy(), "position": np.arange(len(timeline.log))}
-    )
-    joined = log.merge(pairs_frame, on="description").sort_values(["code", "position"], kind="stable")
-    ids = timeline.log["id"].to_numpy()
-    return {
-        int(code): ids[positions].tolist()
-        for code, positions in joined.groupby("code", sort=False)["position"].agg(lambda p: p.to_numpy()).items()
-    }
+        pairs.append(group[keep] * n_desc + desc_of_triple[keep])
+    keys = pd.unique(np.concatenate(pairs)) if pairs else np.array([], dtype=np.int64)
+    # description -> the candidate codes it names (one or two)
+    pair_code, pair_desc = keys // n_desc, keys % n_desc
+    log_desc = timeline.log["description"].to_numpy()
+    order = np.argsort(pair_desc, kind="stable")
+    pair_code, pair_desc = pair_code[order], pair_desc[order]
+    lo = np.searchsorted(pair_desc, log_desc, side="left")
+    hi = np.searchsorted(pair_desc, log_desc, side="right")
+    width = hi - lo
+    positions = np.repeat(np.arange(len(log_desc)), width)
+    codes = pair_code[np.repeat(lo, width) + (np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width))]
+    return _split_by_code(codes, timeline.log["id"].to_numpy(dtype=object)[positions])
 
 
 def _peers(sides: _Sides) -> tuple[dict[int, set], dict[int, set]]:
     """Per candidate: (action, kind, name) of what it acts on, and of what acts on it."""
-    triples = sides.triples
+    c = sides.columns
+    frame = pd.DataFrame(
+        {
+            "s": sides.group["subject"], "o": sides.group["object"], "action": c["action"],
+            "s_kind": c["subject_kind"], "s_name": c["subject_name"],
+            "o_kind": c["object_kind"], "o_name": c["object_name"],
+        }
+    )
     out: dict[int, set] = defaultdict(set)
     inn: dict[int, set] = defaultdict(set)
-    for s_group, o_group, action, s_kind, s_name, o_kind, o_name in zip(
-        sides.group["subject"].tolist(),
-        sides.group["object"].tolist(),
-        triples["action"],
-        triples["subject_kind"],
-        triples["subject_name"],
-        triples["object_kind"],
-        triples["object_name"],
-    ):
-        if s_group >= 0:
-            out[s_group].add((action, o_kind, o_name))
-        if o_group >= 0:
-            inn[o_group].add((action, s_kind, s_name))
+    distinct_out = frame[frame["s"] >= 0].drop_duplicates(["s", "action", "o_kind", "o_name"])
+    for group, action, kind, name in zip(distinct_out["s"].tolist(), distinct_out["action"].tolist(),
+                                         distinct_out["o_kind"].tolist(), distinct_out["o_name"].tolist()):
+        out[group].add((action, kind, name))
+    distinct_in = frame[frame["o"] >= 0].drop_duplicates(["o", "action", "s_kind", "s_name"])
+    for group, action, kind, name in zip(distinct_in["o"].tolist(), distinct_in["action"].tolist(),
+                                         distinct_in["s_kind"].tolist(), distinct_in["s_name"].tolist()):
+        inn[group].add((action, kind, name))
     return out, inn

@@ -53,10 +53,68 @@ def _input_info(facts: Facts) -> dict:
     }
 
 
+def _timeline_json(facts: Facts) -> str:
+    """The timeline as a JSON array of records, built column-wise in Arrow: each distinct
+    description is JSON-escaped once, and no per-row Python object is created."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    log = facts.timeline.log
+    if len(log) == 0:
+        return "[]"
+    texts = pa.array([json.dumps(t, ensure_ascii=False) for t in facts.timeline.descriptions["text"]])
+    codes, distinct = _distinct_minutes(log["minute"].to_numpy())
+    minutes = pa.array(distinct).take(pa.array(codes))
+
+    def number(column: str) -> pa.Array:
+        return pc.cast(pa.array(log[column].to_numpy()), pa.string())
+
+    records = pc.binary_join_element_wise(
+        '{"id": "', pa.array(log["id"].to_numpy(dtype=object)),
+        '", "minute": "', minutes,
+        '", "text": ', texts.take(pa.array(log["description"].to_numpy())),
+        ', "count": ', number("count"),
+        ', "rows": ', number("rows"),
+        ', "first_line": ', number("first_line"),
+        "}, ",
+        "",
+    )
+    # the records lie back to back in the array's data buffer: take them in one piece
+    bounds = np.frombuffer(records.buffers()[1], dtype=np.int32, count=len(records) + 1, offset=records.offset * 4)
+    body = records.buffers()[2].to_pybytes()[bounds[0] : bounds[-1] - 2].decode("utf-8")
+    return "[" + body + "]"
+
+
+def _distinct_minutes(minutes_ns):
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(np.asarray(minutes_ns, dtype=np.int64))
+    return codes, list(pd.to_datetime(distinct, unit="ns").strftime("%Y-%m-%d %H:%M"))
+
+
+class _CandidateList:
+    """A TypeAdapter built on first use (pydantic's serializer is far faster than model_dump)."""
+
+    _adapter = None
+
+    def dump_json(self, items) -> bytes:
+        if self._adapter is None:
+            from pydantic import TypeAdapter
+
+            from ..models import Candidate
+
+            type(self)._adapter = TypeAdapter(list[Candidate])
+        return self._adapter.dump_json(items)
+
+
+_CANDIDATES = _CandidateList()
+
+
 def render_inspect_json(facts: Facts) -> str:
-    frame = _timeline_frame(facts)
-    timeline_json = frame.to_json(orient="records", force_ascii=False) if len(frame) else "[]"
-    candidates = json.dumps([c.model_dump() for c in facts.candidates], ensure_ascii=False)
+    timeline_json = _timeline_json(facts)
+    candidates = _CANDIDATES.dump_json(list(facts.candidates)).decode("utf-8")
     info = json.dumps(_input_info(facts), ensure_ascii=False)
     return f'{{"input": {info}, "candidates": {candidates}, "timeline": {timeline_json}}}\n'
 
