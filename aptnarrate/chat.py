@@ -63,7 +63,7 @@ class ChatResponse:
     model: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    latency_s: float = 0.0
+    latency_s: float | None = None  # None: the transport did not time it
     transport_retries: int = 0
     extra: dict = field(default_factory=dict)
 

@@ -52,7 +52,7 @@ class _Tally:
         self.calls += 1
         self.prompt_tokens += response.prompt_tokens
         self.completion_tokens += response.completion_tokens
-        self.latency_s += response.latency_s or elapsed
+        self.latency_s += response.latency_s if response.latency_s is not None else elapsed
         self.transport_retries += response.transport_retries
         self.model = response.model or self.model
 

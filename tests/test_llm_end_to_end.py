@@ -79,9 +79,9 @@ def body_of(markdown: str) -> str:
 
 
 def comparable(markdown: str) -> str:
-    """A live report as its replay prints it: only the backend name and latency differ."""
-    text = re.sub(r"- Backend: \w+", "- Backend: X", markdown)
-    return re.sub(r"completion tokens, [\d.]+ s", "completion tokens, T s", text)
+    """A live report as its replay prints it: only the backend's name differs (the
+    recorded latency is replayed)."""
+    return re.sub(r"- Backend: \w+", "- Backend: X", markdown)
 
 
 def assert_structured_request(server, count: int = 1) -> dict:

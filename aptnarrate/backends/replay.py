@@ -42,6 +42,7 @@ def response_record(response: ChatResponse) -> dict:
         "finish_reason": response.finish_reason,
         "model": response.model,
         "usage": {"prompt_tokens": response.prompt_tokens, "completion_tokens": response.completion_tokens},
+        "latency_s": response.latency_s,
     }
 
 
@@ -118,6 +119,8 @@ class ReplayTransport:
             model=response["model"],
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
+            # the recorded latency (0 for hand-written fixtures), so replays are reproducible
+            latency_s=float(response.get("latency_s") or 0.0),
             extra={"fixture": path.name, "source": record.get("metadata", {}).get("source", "unknown")},
         )
 
