@@ -166,13 +166,7 @@ def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = No
     records, lines, skipped = _locate_lines(data, table, bad_rows, fmt, roles, name)
     if records is None or len(lines) == 0:
         if skipped:
-            first = skipped[0]
-            raise InputError(
-                f"no usable event: every data line was rejected ({len(skipped)} line(s)); first: {first.reason}",
-                path=name,
-                line=first.line,
-                column=first.column,
-            )
+            raise _all_rejected(skipped, name)
         raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
     columns = {role: records.column(role) for role in records.column_names}
     return _build(columns, np.asarray(lines, dtype=np.int64), skipped, fmt, name, options, zone, table.num_rows)
@@ -422,13 +416,7 @@ def _build(
             hint="fix the line, or drop --strict to skip bad lines",
         )
     if not keep.any():
-        first = skipped[0]
-        raise InputError(
-            f"no usable event: every data line was rejected ({len(skipped)} line(s)); first: {first.reason}",
-            path=name,
-            line=first.line,
-            column=first.column,
-        )
+        raise _all_rejected(skipped, name)
 
     events = pd.DataFrame(
         {"line": lines[keep], "time": times[keep], "triple": triple_codes[keep].astype(np.int32)}
@@ -451,6 +439,16 @@ def _build(
         skipped=tuple(skipped[:MAX_LISTED_SKIPS]),
         skipped_count=len(skipped),
         rows_read=rows_read,
+    )
+
+
+def _all_rejected(skipped: list[SkippedLine], name: str) -> InputError:
+    first = skipped[0]
+    return InputError(
+        f"no usable event: every data line was rejected ({len(skipped)} line(s)); first: {first.reason}",
+        path=name,
+        line=first.line,
+        column=first.column,
     )
 
 

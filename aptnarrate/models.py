@@ -11,22 +11,12 @@ Two families live here:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 
-APT_STAGES: tuple[str, ...] = (
-    "Initial Compromise",
-    "Internal Reconnaissance",
-    "Command and Control",
-    "Privilege Escalation",
-    "Lateral Movement",
-    "Maintain Persistence",
-    "Data Exfiltration",
-    "Covering Tracks",
-)
 Stage = Literal[
     "Initial Compromise",
     "Internal Reconnaissance",
@@ -37,8 +27,9 @@ Stage = Literal[
     "Data Exfiltration",
     "Covering Tracks",
 ]
+APT_STAGES: tuple[str, ...] = get_args(Stage)  # OCR-APT's vocabulary, in kill-chain order
 Level = Literal["low", "moderate", "high"]
-LEVELS: tuple[str, ...] = ("low", "moderate", "high")
+LEVELS: tuple[str, ...] = get_args(Level)
 IoCType = Literal["ip", "file", "process", "module", "registry", "directory", "other"]
 
 
