@@ -186,3 +186,20 @@ def test_help_is_fast_and_lazy():
         result = run_cli(*command, "--help")
         assert result.returncode == 0
         assert b"usage: aptnarrate" in result.stdout
+
+
+def test_readme_documents_every_option():
+    """The README's CLI reference stays in step with the parser."""
+    from aptnarrate.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    missing = []
+    for name, sub in commands.items():
+        assert f"aptnarrate {name}" in readme
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help" and option not in readme:
+                    missing.append(f"{name} {option}")
+    assert missing == []
