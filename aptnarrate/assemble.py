@@ -120,39 +120,57 @@ def _base(source: str) -> str:
 
 
 def _log_entries(facts: Facts) -> list[LogEntry]:
+    """One LogEntry per log row, with the input lines and entity ids behind it.
+
+    Built from arrays: a million-row input condenses to hundreds of thousands of rows, so
+    nothing here may touch a DataFrame row by row.
+    """
     timeline = facts.timeline
     table = timeline.table
     log = timeline.log
     if len(log) == 0:
         return []
+    n = len(log)
     event_log = timeline.event_log
     order = np.argsort(event_log, kind="stable")
-    bounds = np.searchsorted(event_log[order], np.arange(len(log) + 1))
-    lines = table.events["line"].to_numpy()[order]
-    triple_of_event = table.events["triple"].to_numpy()[order]
-    subject_ids = table.triples["subject_id"].to_numpy()
-    object_ids = table.triples["object_id"].to_numpy()
-    descriptions = timeline.descriptions
+    bounds = np.searchsorted(event_log[order], np.arange(n + 1))
+    lines = table.events["line"].to_numpy()[order].tolist()
+    # distinct (log row, triple) pairs -> the entity ids of each row
+    n_triples = max(len(table.triples), 1)
+    pairs = np.unique(event_log.astype(np.int64) * n_triples + table.events["triple"].to_numpy())
+    pair_row, pair_triple = pairs // n_triples, pairs % n_triples
+    pair_bounds = np.searchsorted(pair_row, np.arange(n + 1))
+    subject_ids = table.triples["subject_id"].to_numpy(dtype=object)[pair_triple].tolist()
+    object_ids = table.triples["object_id"].to_numpy(dtype=object)[pair_triple].tolist()
+
+    desc = timeline.descriptions
+    codes = log["description"].to_numpy()
+    fields = {
+        column: desc[column].to_numpy(dtype=object)[codes].tolist()
+        for column in ("subject_kind", "subject_name", "action", "object_kind", "object_name", "text")
+    }
+    ids = log["id"].tolist()
+    counts = log["count"].tolist()
     minutes = minute_text(log["minute"].to_numpy())
+    bounds, pair_bounds = bounds.tolist(), pair_bounds.tolist()
     entries = []
-    for position, row in enumerate(log.itertuples(index=False)):
-        start, stop = bounds[position], bounds[position + 1]
-        triples = np.unique(triple_of_event[start:stop])
-        desc = descriptions.iloc[row.description]
+    for i in range(n):
+        a, b = pair_bounds[i], pair_bounds[i + 1]
+        # our own computed values: construct without re-validating each of them
         entries.append(
-            LogEntry(
-                id=row.id,
-                minute=minutes[position],
-                subject_kind=desc.subject_kind,
-                subject_name=desc.subject_name,
-                action=desc.action,
-                object_kind=desc.object_kind,
-                object_name=desc.object_name,
-                count=int(row.count),
-                text=desc.text,
-                lines=lines[start:stop].tolist(),
-                subject_ids=sorted(set(subject_ids[triples].tolist())),
-                object_ids=sorted(set(object_ids[triples].tolist())),
+            LogEntry.model_construct(
+                id=ids[i],
+                minute=minutes[i],
+                subject_kind=fields["subject_kind"][i],
+                subject_name=fields["subject_name"][i],
+                action=fields["action"][i],
+                object_kind=fields["object_kind"][i],
+                object_name=fields["object_name"][i],
+                count=int(counts[i]),
+                text=fields["text"][i],
+                lines=lines[bounds[i] : bounds[i + 1]],
+                subject_ids=sorted(set(subject_ids[a:b])),
+                object_ids=sorted(set(object_ids[a:b])),
             )
         )
     return entries

@@ -41,7 +41,7 @@ class Vocabulary:
 
     def __init__(self, facts: Facts) -> None:
         timeline = facts.timeline
-        self.log_ids = set(timeline.log["id"])
+        self.log_ids = set(timeline.log["id"].to_numpy(dtype=object).tolist())
         self.candidates = {c.value for c in facts.candidates}
         self.candidates_folded = {c.value.casefold(): c.value for c in facts.candidates}
         triples = timeline.table.triples
@@ -69,8 +69,8 @@ class Vocabulary:
             self.addresses.update(mentions.addresses(name))
         for network in getattr(facts, "internal_networks", ()):
             self.addresses.add(network.network_address.compressed)
-        self.kinds = set(triples["subject_kind"]) | set(triples["object_kind"])
-        self.actions = set(triples["action"])
+        self.kinds = set(triples["subject_kind"].unique()) | set(triples["object_kind"].unique())
+        self.actions = set(triples["action"].unique())
         self.events_folded = {t.casefold() for t in timeline.descriptions["text"]}
         from .condense import minute_text
 
@@ -133,14 +133,17 @@ def _knowledge_files(facts: Facts) -> set[str]:
     return found
 
 
-def check(narration: Narration, facts: Facts) -> list[GroundingIssue]:
+def check(narration: Narration, facts: Facts, vocabulary: Vocabulary | None = None) -> list[GroundingIssue]:
     """Everything in ``narration`` the data does not support."""
-    return _review(narration, Vocabulary(facts))[1]
+    return _review(narration, vocabulary or Vocabulary(facts))[1]
 
 
-def prune(narration: Narration, facts: Facts) -> tuple[Narration, list[DroppedClaim]]:
-    """``narration`` without its unsupported claims, and the claims dropped."""
-    cleaned, issues = _review(narration, Vocabulary(facts))
+def prune(
+    narration: Narration, facts: Facts, vocabulary: Vocabulary | None = None
+) -> tuple[Narration, list[DroppedClaim]]:
+    """``narration`` without its unsupported claims, and the claims dropped. Pass a
+    ``vocabulary`` to reuse one built for the same facts."""
+    cleaned, issues = _review(narration, vocabulary or Vocabulary(facts))
     return cleaned, [issue.as_dropped() for issue in issues]
 
 

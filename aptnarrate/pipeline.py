@@ -99,7 +99,7 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     """``narrate`` plus the notices the CLI shows on stderr."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
-    from .ground import prune
+    from .ground import Vocabulary, prune
 
     opts = _options(options, overrides)
     if opts.backend not in BACKENDS:
@@ -108,8 +108,9 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     facts = inspect_input(source, opts)
     baseline = OfflineNarrator().narrate(facts)
     result: NarrationResult = baseline if narrator is None else narrator.narrate(facts)
-    narration, dropped = prune(result.narration, facts)
-    fallback, _ = prune(baseline.narration, facts)
+    vocabulary = Vocabulary(facts)
+    narration, dropped = prune(result.narration, facts, vocabulary)
+    fallback, _ = prune(baseline.narration, facts, vocabulary)
     provenance = Provenance(
         backend=result.backend,
         model=result.model,

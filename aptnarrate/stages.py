@@ -73,11 +73,13 @@ class LogView:
         self._codes = log["description"].to_numpy()
         self.rows["minute_text"] = minute_text(self.rows["minute"].to_numpy())
         self.facts = facts
-        self.candidates = {(c.kind, c.value): c for c in facts.candidates}
+        # one candidate per value (a process and its image file share one)
+        self.candidates = {c.value: c for c in facts.candidates}
+        self._records = self.descriptions.to_dict("records")  # plain dicts: iterrows is slow
 
-    def per_description(self, test: Callable[[pd.Series], bool]) -> pd.Series:
+    def per_description(self, test: Callable[[dict], bool]) -> pd.Series:
         """A row mask from a test run once per distinct description (not per log row)."""
-        flags = np.array([bool(test(row)) for _, row in self.descriptions.iterrows()], dtype=bool)
+        flags = np.array([bool(test(row)) for row in self._records], dtype=bool)
         return pd.Series(flags[self._codes] if len(flags) else np.zeros(len(self.rows), bool), index=self.rows.index)
 
     def object_test(self, test: Callable[[str], bool]) -> pd.Series:
@@ -85,7 +87,7 @@ class LogView:
         return self.per_description(lambda d: bool(d["object_name"]) and test(d["object_name"]))
 
     def values_of(self, kind: str, name: str) -> list[str]:
-        cand = self.candidates.get((kind, name))
+        cand = self.candidates.get(name)
         return cand.full_values if cand else []
 
     def address_class(self, name: str) -> str:

@@ -7,6 +7,7 @@ every narrator sentence through ``escape.prose``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
@@ -77,16 +78,17 @@ def _ioc_table(report: Report) -> list[str]:
 
 def log_action(entry: LogEntry) -> str:
     """One log row in OCR-APT's wording, names as code spans: ``A process CLOSE the file: `x`.``"""
-    if entry.subject_name:
-        subject = f"The {entry.subject_kind} {code(entry.subject_name)}"
-    else:
-        subject = f"A {entry.subject_kind}"
-    if entry.object_name:
-        obj = f"the {entry.object_kind}: {code(entry.object_name)}"
-    else:
-        obj = f"a {entry.object_kind}"
     times = f" ({entry.count} times)" if entry.count > 1 else ""
-    return f"{subject} {entry.action} {obj}{times}."
+    event = _event_text(entry.subject_kind, entry.subject_name, entry.action, entry.object_kind, entry.object_name)
+    return f"{event}{times}."
+
+
+@lru_cache(maxsize=65536)
+def _event_text(subject_kind: str, subject_name: str, action: str, object_kind: str, object_name: str) -> str:
+    # cached: a large log repeats a few thousand distinct events over many minutes
+    subject = f"The {subject_kind} {code(subject_name)}" if subject_name else f"A {subject_kind}"
+    obj = f"the {object_kind}: {code(object_name)}" if object_name else f"a {object_kind}"
+    return f"{subject} {action} {obj}"
 
 
 def _log_table(report: Report) -> list[str]:
