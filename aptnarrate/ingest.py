@@ -123,11 +123,13 @@ class EventTable:
 # --------------------------------------------------------------------------- entry points
 
 
-def read_events(source: str | Path | pd.DataFrame, options: IngestOptions | None = None) -> EventTable:
+def read_events(
+    source: str | Path | pd.DataFrame, options: IngestOptions | None = None, name: str | None = None
+) -> EventTable:
     """Read a CSV path, or a DataFrame with the same columns, into an EventTable."""
     options = options or IngestOptions()
     if isinstance(source, pd.DataFrame):
-        return _from_dataframe(source, options)
+        return _from_dataframe(source, options, name or "dataframe")
     path = Path(source)
     try:
         data = path.read_bytes()
@@ -172,10 +174,10 @@ def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = No
     return _build(columns, np.asarray(lines, dtype=np.int64), skipped, fmt, name, options, zone, table.num_rows)
 
 
-def _from_dataframe(frame: pd.DataFrame, options: IngestOptions) -> EventTable:
+def _from_dataframe(frame: pd.DataFrame, options: IngestOptions, name: str) -> EventTable:
     zone = _check_options(options)
     header = [str(c) for c in frame.columns]
-    fmt, roles = _detect_format(header, options, "<dataframe>")
+    fmt, roles = _detect_format(header, options, name)
     columns = {}
     for role, column in roles.items():
         values = frame[column].astype("string").to_numpy(dtype=object, na_value="")  # missing = empty field
@@ -183,8 +185,8 @@ def _from_dataframe(frame: pd.DataFrame, options: IngestOptions) -> EventTable:
     # a DataFrame has no file lines: number rows as if written with to_csv(index=False)
     lines = np.arange(2, len(frame) + 2, dtype=np.int64)
     if len(frame) == 0:
-        raise InputError("no events: the DataFrame is empty", path="<dataframe>")
-    return _build(columns, lines, [], fmt, "<dataframe>", options, zone, len(frame))
+        raise InputError("no events: the DataFrame is empty", path=name)
+    return _build(columns, lines, [], fmt, name, options, zone, len(frame))
 
 
 # --------------------------------------------------------------------------- checks

@@ -39,7 +39,7 @@ class NarrateOptions:
     fixtures: str | Path | None = None
     record: str | Path | None = None
     dotenv: str | Path | None = ".env"
-    name: str | None = None  # how to call an input given as bytes (stdin)
+    name: str | None = None  # how to call an input given as bytes (stdin) or a DataFrame
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(
@@ -74,7 +74,7 @@ def inspect_input(source: str | Path | bytes | pd.DataFrame, options: NarrateOpt
     if isinstance(source, bytes):
         table = read_events_bytes(source, opts.name or "<stdin>", opts.ingest_options())
     else:
-        table = read_events(source, opts.ingest_options())
+        table = read_events(source, opts.ingest_options(), name=opts.name)
     return compute_facts(condense(table), internal_networks=tuple(opts.internal_networks))
 
 
