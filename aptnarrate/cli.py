@@ -166,11 +166,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from .pipeline import inspect_input
+    from .pipeline import input_notices, inspect_input
     from .render.inspect import render_inspect_json, render_inspect_table
 
     source, name = _source(args)
-    facts = inspect_input(source, _options(args, name))
+    options = _options(args, name)
+    facts = inspect_input(source, options)
+    for notice in input_notices(facts, options):
+        print(f"aptnarrate: {notice}", file=sys.stderr)
     _write(render_inspect_json(facts) if args.format == "json" else render_inspect_table(facts), args.output)
     return 0
 

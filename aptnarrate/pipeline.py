@@ -119,7 +119,26 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
         dropped=tuple(result.dropped) + tuple(dropped),
         internal_networks=tuple(str(n) for n in facts.internal_networks),
     )
+    notices.extend(input_notices(facts, opts))
     return RunResult(report=assemble(facts, narration, fallback, provenance), notices=tuple(notices))
+
+
+def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
+    """What the user should know about how the input was read."""
+    table = facts.timeline.table
+    notices = []
+    if table.timezone == "as written" and opts.timezone != "UTC":
+        notices.append(
+            f"the timestamps carry no time zone, so they are shown as written; --timezone {opts.timezone} "
+            "applies only to epoch times and times with an offset"
+        )
+    if table.skipped_count:
+        first = table.skipped[0]
+        notices.append(
+            f"skipped {table.skipped_count} unusable line(s), first line {first.line}: {first.reason} "
+            "(listed in the report's metadata; --strict makes this an error)"
+        )
+    return notices
 
 
 def select_narrator(opts: NarrateOptions):

@@ -203,3 +203,17 @@ def test_readme_documents_every_option():
                 if option.startswith("--") and option != "--help" and option not in readme:
                     missing.append(f"{name} {option}")
     assert missing == []
+
+
+def test_notices_for_skipped_lines_and_a_zone_that_cannot_apply(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(GOOD_CSV + "garbage line,2018-04-11 23:59:59\n")
+    result = run_cli("inspect", str(path), "--timezone", "Europe/Paris")
+    assert result.returncode == 0
+    notices = result.stderr.decode().strip().splitlines()
+    assert notices == [
+        "aptnarrate: the timestamps carry no time zone, so they are shown as written; --timezone Europe/Paris "
+        "applies only to epoch times and times with an offset",
+        "aptnarrate: skipped 1 unusable line(s), first line 7: unparseable description "
+        "(listed in the report's metadata; --strict makes this an error)",
+    ]
