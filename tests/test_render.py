@@ -129,3 +129,10 @@ def test_json_round_trip_is_identical():
     report = _report([_entry()])
     assert load_report(report.to_json()) == report
     assert load_report(report.to_json()).to_markdown() == report.to_markdown()
+
+
+def test_prose_cannot_link_or_fake_a_heading():
+    out = prose("see [report](http://evil.example/x) and ![img](http://evil.example/i.png)\n## Table of IoCs")
+    assert "](http" not in out.replace("\\](http", "")
+    assert "\\[report\\]" in out
+    assert "\n\\## Table of IoCs" in out

@@ -49,6 +49,10 @@ def prose(text: str, *, in_table: bool = False) -> str:
 
 def _prose_plain(text: str, in_table: bool) -> str:
     text = _html(text)
+    # no links or images (a name like "[x](http://...)" must stay text), and no line that
+    # could pose as a heading of the report
+    text = text.replace("[", "\\[").replace("]", "\\]")
+    text = re.sub(r"(?m)^(\s*)#", r"\1\\#", text)
     if in_table:
         text = re.sub(r"\s*[\r\n]+\s*", " ", text).replace("|", "\\|")
     return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: _visible_control(m.group(0)), text)
