@@ -12,15 +12,18 @@ are counted in ``entities`` but are never candidates: there is nothing to name.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .condense import NS_PER_MINUTE, NS_PER_SECOND, Timeline, minute_text
-from .models import Candidate
+from .condense import NS_PER_SECOND, Timeline, minute_text
 from .rank import Network, Profile, address_class, likelihood, parse_networks, score, table_flags
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Candidate
 
 __all__ = ["Facts", "compute_facts", "address_class", "candidate_type"]
 
@@ -40,9 +43,24 @@ _SUBJECT_KINDS = frozenset({"process", "thread", "unit", "shell", "task", "sessi
 @dataclass(frozen=True)
 class Facts:
     timeline: Timeline
-    candidates: tuple[Candidate, ...]  # all named entities, rank order (1 = most suspicious)
-    entities: pd.DataFrame  # one row per entity id
     internal_networks: tuple[Network, ...]
+    # all named entities in rank order (1 = most suspicious), as plain dicts with the fields
+    # of ``Candidate``: what ``inspect`` writes, without loading pydantic
+    candidate_records: tuple[dict, ...] = ()
+    _sides: _Sides | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """The candidates as ``Candidate`` models, built on first use."""
+        from .models import Candidate
+
+        # the values are ours and already of the declared types: no re-validation
+        return tuple(Candidate.model_construct(**record) for record in self.candidate_records)
+
+    @cached_property
+    def entities(self) -> pd.DataFrame:
+        """One row per entity id (computed on first use: ``inspect`` and reports do not need it)."""
+        return _entity_frame(self._sides)
 
     def candidate(self, value: str) -> Candidate | None:
         """The best-ranked candidate named exactly ``value``, else case-insensitively."""
@@ -69,9 +87,8 @@ def candidate_type(kind: str, name: str) -> str:
 def compute_facts(timeline: Timeline, internal_networks: Sequence[str] = ()) -> Facts:
     networks = parse_networks(internal_networks)
     sides = _Sides(timeline)
-    entities = _entity_frame(sides)
-    candidates = _candidates(timeline, sides, networks)
-    return Facts(timeline=timeline, candidates=candidates, entities=entities, internal_networks=networks)
+    records = _candidates(timeline, sides, networks)
+    return Facts(timeline=timeline, internal_networks=networks, candidate_records=records, _sides=sides)
 
 
 # --------------------------------------------------------------------------- per-side codes
@@ -86,42 +103,51 @@ class _Sides:
         table = timeline.table
         triples = table.triples
         self.triples = triples
-        self.columns = {c: triples[c].to_numpy(dtype=object) for c in triples.columns}
         n = len(triples)
-        self.action_codes, self.actions = pd.factorize(self.columns["action"])
+        self.action_codes, self.actions = pd.factorize(triples["action"], use_na_sentinel=False)
+        self.actions = np.asarray(self.actions, dtype=object)
         self._event_stats(table.events, n)
+        # integer codes per (subject, object) column pair; strings are looked up only for
+        # the few distinct values, never converted per triple
+        self.kind, self.kinds = _side_codes(triples, "kind")
+        self.name, self.names = _side_codes(triples, "name")
 
-        ids = np.concatenate([self.columns["subject_id"], self.columns["object_id"]])
-        kinds = np.concatenate([self.columns["subject_kind"], self.columns["object_kind"]])
-        names = np.concatenate([self.columns["subject_name"], self.columns["object_name"]])
-        values = np.concatenate([self.columns["subject_value"], self.columns["object_value"]])
-        entity_codes, entity_ids = pd.factorize(ids)
-        self.entity = {"subject": entity_codes[:n], "object": entity_codes[n:]}
-        first = np.full(len(entity_ids), len(ids), dtype=np.int64)
-        np.minimum.at(first, entity_codes, np.arange(len(ids)))
-        self.entity_info = pd.DataFrame(
-            {"id": ids[first], "kind": kinds[first], "name": names[first], "value": values[first]}
-        )
-
-        named = np.array([bool(x) for x in names], dtype=bool)
-        kind_codes, kind_keys = pd.factorize(kinds)
-        name_codes, name_keys = pd.factorize(names)
-        group_codes, group_keys = pd.factorize(kind_codes[named].astype(np.int64) * max(len(name_keys), 1) + name_codes[named])
-        groups = np.full(len(ids), -1, dtype=np.int64)
+        named_name = np.array([bool(x) for x in self.names], dtype=bool)
+        named = named_name[self.name] if len(self.names) else np.zeros(2 * n, dtype=bool)
+        width = max(len(self.names), 1)
+        group_codes, group_keys = pd.factorize(self.kind[named] * width + self.name[named])
+        groups = np.full(2 * n, -1, dtype=np.int64)
         groups[named] = group_codes
         self.group = {"subject": groups[:n], "object": groups[n:]}
-        width = max(len(name_keys), 1)
-        self.group_keys = [(kind_keys[k // width], name_keys[k % width]) for k in group_keys.tolist()]
-        members = pd.DataFrame({"code": groups[named], "value": values[named], "id": ids[named]})
-        self.group_values = _lists_by_code(members.drop_duplicates(["code", "value"]), "value")
-        self.group_ids = _lists_by_code(members.drop_duplicates(["code", "id"]), "id")
+        self.group_keys = [(self.kinds[k // width], self.names[k % width]) for k in group_keys.tolist()]
+        self.group_values = _distinct_by_code(groups[named], *_side_codes(triples, "value"), named)
+        self.group_ids = _distinct_by_code(groups[named], *_side_codes(triples, "id"), named)
+
+    @cached_property
+    def entity(self) -> dict[str, np.ndarray]:
+        """Entity codes (first-appearance order, subjects first) of each triple's two sides."""
+        n = len(self.triples)
+        id_codes, _ = _side_codes(self.triples, "id")
+        codes, _ = pd.factorize(id_codes)
+        return {"subject": codes[:n], "object": codes[n:]}
+
+    @cached_property
+    def entity_info(self) -> pd.DataFrame:
+        """id, kind, name and value of each entity code, from its first appearance."""
+        entity = np.concatenate([self.entity["subject"], self.entity["object"]])
+        first = np.full(entity.max() + 1 if len(entity) else 0, len(entity), dtype=np.int64)
+        np.minimum.at(first, entity, np.arange(len(entity)))
+        columns = {}
+        for column in ("id", "kind", "name", "value"):
+            codes, uniques = _side_codes(self.triples, column)
+            columns[column] = uniques[codes[first]]
+        return pd.DataFrame(columns)
 
     def _event_stats(self, events: pd.DataFrame, n: int) -> None:
         """Per triple: distinct seconds, first and last time; distinct (triple, minute) pairs."""
         triple = events["triple"].to_numpy().astype(np.int64)
         time = events["time"].to_numpy()
         second = np.floor_divide(time, NS_PER_SECOND)
-        minute = np.floor_divide(time, NS_PER_MINUTE)
         if len(triple) == 0:
             self.triple_seconds = np.zeros(n, dtype=np.int64)
             self.triple_first = np.zeros(n, dtype=np.int64)
@@ -129,14 +155,17 @@ class _Sides:
             self.pair_triple = self.pair_minute = np.array([], dtype=np.int64)
             return
         s0, span = second.min(), second.max() - second.min() + 1
-        fresh = ~pd.Series(triple * span + (second - s0)).duplicated().to_numpy()
-        self.triple_seconds = np.bincount(triple[fresh], minlength=n)
+        # distinct (triple, second) units first: the per-minute pairs come from far fewer rows
+        units = pd.unique(triple * span + (second - s0))
+        unit_triple = units // span
+        self.triple_seconds = np.bincount(unit_triple, minlength=n)
         self.triple_first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         self.triple_last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         np.minimum.at(self.triple_first, triple, time)
         np.maximum.at(self.triple_last, triple, time)
-        m0, mspan = minute.min(), minute.max() - minute.min() + 1
-        pairs = pd.unique(triple * mspan + (minute - m0))
+        unit_minute = np.floor_divide(units % span + s0, 60)
+        m0, mspan = unit_minute.min(), unit_minute.max() - unit_minute.min() + 1
+        pairs = pd.unique(unit_triple * mspan + (unit_minute - m0))
         self.pair_triple = pairs // mspan
         self.pair_minute = pairs % mspan + m0
 
@@ -176,15 +205,31 @@ class _Sides:
         return pd.Series(counts)
 
 
-def _lists_by_code(frame: pd.DataFrame, column: str) -> dict[int, list[str]]:
-    return _split_by_code(frame["code"].to_numpy(), frame[column].to_numpy(dtype=object))
+def _side_codes(triples: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``subject_<column>`` then ``object_<column>`` (2 x triples) into one shared
+    array of distinct strings."""
+    subject, subject_uniques = pd.factorize(triples[f"subject_{column}"], use_na_sentinel=False)
+    obj, object_uniques = pd.factorize(triples[f"object_{column}"], use_na_sentinel=False)
+    both = np.concatenate([np.asarray(subject_uniques, dtype=object), np.asarray(object_uniques, dtype=object)])
+    merged, uniques = pd.factorize(both)
+    n_subject = len(subject_uniques)
+    codes = np.concatenate([merged[:n_subject][subject], merged[n_subject:][obj]]).astype(np.int64)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray, keep: np.ndarray) -> dict[int, list[str]]:
+    """{group: its distinct values, in order of first appearance}."""
+    width = max(len(uniques), 1)
+    pairs = pd.unique(group * width + codes[keep])
+    return _split_by_code(pairs // width, uniques[pairs % width])
 
 
 def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
     """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group)."""
     if len(codes) == 0:
         return {}
-    order = np.argsort(codes, kind="stable")
+    # numpy's stable sort is a radix sort for 16-bit integers
+    order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
     ordered, items = codes[order], values[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     starts, stops = np.r_[0, cuts], np.r_[cuts, len(ordered)]
@@ -221,7 +266,7 @@ def _entity_frame(sides: _Sides) -> pd.DataFrame:
 # --------------------------------------------------------------------------- candidates
 
 
-def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]) -> tuple[Candidate, ...]:
+def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]) -> tuple[dict, ...]:
     if not sides.group_keys:
         return ()
     table = sides.action_table(sides.group)
@@ -272,7 +317,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         codes = [r[7] for r in group]
         others = group[1:]
         candidates.append(
-            Candidate(
+            dict(
                 value=name,
                 type=ctype,
                 kind=kind,
@@ -344,22 +389,18 @@ def _evidence(timeline: Timeline, sides: _Sides) -> dict[int, list[str]]:
 
 def _peers(sides: _Sides) -> tuple[dict[int, set], dict[int, set]]:
     """Per candidate: (action, kind, name) of what it acts on, and of what acts on it."""
-    c = sides.columns
-    frame = pd.DataFrame(
-        {
-            "s": sides.group["subject"], "o": sides.group["object"], "action": c["action"],
-            "s_kind": c["subject_kind"], "s_name": c["subject_name"],
-            "o_kind": c["object_kind"], "o_name": c["object_name"],
-        }
-    )
-    out: dict[int, set] = defaultdict(set)
-    inn: dict[int, set] = defaultdict(set)
-    distinct_out = frame[frame["s"] >= 0].drop_duplicates(["s", "action", "o_kind", "o_name"])
-    for group, action, kind, name in zip(distinct_out["s"].tolist(), distinct_out["action"].tolist(),
-                                         distinct_out["o_kind"].tolist(), distinct_out["o_name"].tolist()):
-        out[group].add((action, kind, name))
-    distinct_in = frame[frame["o"] >= 0].drop_duplicates(["o", "action", "s_kind", "s_name"])
-    for group, action, kind, name in zip(distinct_in["o"].tolist(), distinct_in["action"].tolist(),
-                                         distinct_in["s_kind"].tolist(), distinct_in["s_name"].tolist()):
-        inn[group].add((action, kind, name))
-    return out, inn
+    n = len(sides.triples)
+    action = sides.action_codes.astype(np.int64)
+    result = []
+    for role, other in ((slice(0, n), slice(n, 2 * n)), (slice(n, 2 * n), slice(0, n))):
+        group = sides.group["subject" if role.start == 0 else "object"]
+        keep = group >= 0
+        frame = pd.DataFrame(
+            {"g": group[keep], "a": action[keep], "k": sides.kind[other][keep], "n": sides.name[other][keep]}
+        ).drop_duplicates()
+        peers: dict[int, set] = defaultdict(set)
+        actions, kinds, names = sides.actions, sides.kinds, sides.names
+        for g, a, k, nm in zip(frame["g"].tolist(), frame["a"].tolist(), frame["k"].tolist(), frame["n"].tolist()):
+            peers[g].add((actions[a], kinds[k], names[nm]))
+        result.append(peers)
+    return result[0], result[1]

@@ -209,7 +209,7 @@ def test_library_runs_collapse_but_a_library_in_the_ioc_table_stays():
     candidates = tuple(
         c.model_copy(update={"in_table": c.value in table_libs}) if c.type == "file" else c for c in facts.candidates
     )
-    facts = replace(facts, candidates=candidates)
+    facts = replace(facts, candidate_records=tuple(c.model_dump() for c in candidates))
     entries = timeline_entries(facts)
     collapsed, folded = collapse_library(entries)
     other_libs = {lib.rsplit("/", 1)[1] for lib in libs} - table_libs

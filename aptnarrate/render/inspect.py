@@ -53,37 +53,36 @@ def _input_info(facts: Facts) -> dict:
     }
 
 
-def _timeline_json(facts: Facts) -> str:
-    """The timeline as a JSON array of records, built column-wise in Arrow: each distinct
-    description is JSON-escaped once, and no per-row Python object is created."""
+def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
+    """The JSON document as string pieces to join once, the timeline array between ``head``
+    and ``tail``. Pieces repeat per distinct description, minute and count, so the records
+    reuse a few thousand strings; each distinct description is JSON-escaped once."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import pandas as pd
 
     log = facts.timeline.log
-    if len(log) == 0:
-        return "[]"
-    texts = pa.array([json.dumps(t, ensure_ascii=False) for t in facts.timeline.descriptions["text"]])
-    codes, distinct = _distinct_minutes(log["minute"].to_numpy())
-    minutes = pa.array(distinct).take(pa.array(codes))
+    n = len(log)
+    if n == 0:
+        return [head, "[]", tail]
 
-    def number(column: str) -> pa.Array:
-        return pc.cast(pa.array(log[column].to_numpy()), pa.string())
+    def shared(values: np.ndarray, text) -> np.ndarray:
+        codes, distinct = pd.factorize(values)
+        return np.array([text(v) for v in distinct], dtype=object)[codes]
 
-    records = pc.binary_join_element_wise(
-        '{"id": "', pa.array(log["id"].to_numpy(dtype=object)),
-        '", "minute": "', minutes,
-        '", "text": ', texts.take(pa.array(log["description"].to_numpy())),
-        ', "count": ', number("count"),
-        ', "rows": ', number("rows"),
-        ', "first_line": ', number("first_line"),
-        "}, ",
-        "",
-    )
-    # the records lie back to back in the array's data buffer: take them in one piece
-    bounds = np.frombuffer(records.buffers()[1], dtype=np.int32, count=len(records) + 1, offset=records.offset * 4)
-    body = records.buffers()[2].to_pybytes()[bounds[0] : bounds[-1] - 2].decode("utf-8")
-    return "[" + body + "]"
+    texts = [f'", "text": {json.dumps(t, ensure_ascii=False)}, "count": ' for t in facts.timeline.descriptions["text"]]
+    codes, minutes = _distinct_minutes(log["minute"].to_numpy())
+    pieces = np.empty((n, 8), dtype=object)
+    pieces[:, 0] = '{"id": "'
+    pieces[:, 1] = log["id"].to_numpy(dtype=object)
+    pieces[:, 2] = np.array([f'", "minute": "{m}' for m in minutes], dtype=object)[codes]
+    pieces[:, 3] = np.array(texts, dtype=object)[log["description"].to_numpy()]
+    pieces[:, 4] = shared(log["count"].to_numpy(), lambda v: f'{v}, "rows": ')
+    pieces[:, 5] = shared(log["rows"].to_numpy(), lambda v: f'{v}, "first_line": ')
+    pieces[:, 6] = list(map(str, log["first_line"].tolist()))
+    pieces[:, 7] = "}, "
+    pieces[0, 0] = head + "[" + pieces[0, 0]
+    pieces[-1, 7] = "}]" + tail
+    return pieces.ravel().tolist()
 
 
 def _distinct_minutes(minutes_ns):
@@ -94,29 +93,29 @@ def _distinct_minutes(minutes_ns):
     return codes, list(pd.to_datetime(distinct, unit="ns").strftime("%Y-%m-%d %H:%M"))
 
 
-class _CandidateList:
-    """A TypeAdapter built on first use (pydantic's serializer is far faster than model_dump)."""
-
-    _adapter = None
-
-    def dump_json(self, items) -> bytes:
-        if self._adapter is None:
-            from pydantic import TypeAdapter
-
-            from ..models import Candidate
-
-            type(self)._adapter = TypeAdapter(list[Candidate])
-        return self._adapter.dump_json(items)
-
-
-_CANDIDATES = _CandidateList()
+def _candidates_json(records) -> str:
+    """The candidate records as pydantic's ``dump_json`` writes ``list[Candidate]`` (compact
+    separators, UTF-8), without loading or validating the models. Evidence lists (log ids,
+    about two per log row) are joined directly: the ids are ours and need no escaping."""
+    if not records:
+        return "[]"
+    text = json.dumps([{**r, "evidence": None} for r in records], ensure_ascii=False, separators=(",", ":"))
+    # a quote inside a JSON string is always escaped, so this marker only matches the field
+    parts = text.split('"evidence":null')
+    assert len(parts) == len(records) + 1
+    out = [parts[0]]
+    for record, part in zip(records, parts[1:]):
+        ids = record["evidence"]
+        out.append('"evidence":["' + '","'.join(ids) + '"]' if ids else '"evidence":[]')
+        out.append(part)
+    return "".join(out)
 
 
 def render_inspect_json(facts: Facts) -> str:
-    timeline_json = _timeline_json(facts)
-    candidates = _CANDIDATES.dump_json(list(facts.candidates)).decode("utf-8")
+    candidates = _candidates_json(facts.candidate_records)
     info = json.dumps(_input_info(facts), ensure_ascii=False)
-    return f'{{"input": {info}, "candidates": {candidates}, "timeline": {timeline_json}}}\n'
+    head = f'{{"input": {info}, "candidates": {candidates}, "timeline": '
+    return "".join(_timeline_pieces(facts, head, "}\n"))
 
 
 def _safe(text: str) -> str:
