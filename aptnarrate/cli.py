@@ -41,6 +41,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--example", metavar="NAME", help="use a shipped example input instead (see 'aptnarrate examples')")
     parser.add_argument("--input-format", choices=("auto", "ocrapt", "edges"), default="auto", help="input layout (default: from the header)")
     parser.add_argument("--timezone", default="UTC", metavar="TZ", help="IANA zone to show epoch and offset times in (default: UTC); wall-clock times without a zone are shown as written")
+    parser.add_argument("--input-timezone", metavar="TZ", help="IANA zone of wall-clock times written without a zone, to convert them to --timezone (OCR-APT's DARPA TC3 files: America/Toronto)")
     parser.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto", help="unit of integer epoch timestamps (default: from their magnitude)")
     parser.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="read column NAME as ROLE (e.g. predicate=event); repeatable")
     parser.add_argument("--strict", action="store_true", help="fail on the first unparseable line instead of skipping it")
@@ -111,6 +112,7 @@ def _options(args: argparse.Namespace, name: str | None, **extra):
     return NarrateOptions(
         input_format=args.input_format,
         timezone=args.timezone,
+        input_timezone=args.input_timezone,
         epoch_unit=args.epoch_unit,
         columns=dict(args.column),
         strict=args.strict,

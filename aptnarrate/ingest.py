@@ -49,8 +49,8 @@ EDGE_COLUMNS = (
 )
 FORMATS = ("auto", "ocrapt", "edges")
 EPOCH_UNITS = ("auto", "s", "ms", "us", "ns")
-MAX_LISTED_SKIPS = 1000
-WALL_CLOCK_BASIS = "wall-clock times without a zone, shown as written"  # the metadata lists this many skipped lines; all are counted
+MAX_LISTED_SKIPS = 1000  # the metadata lists this many skipped lines; all are counted
+WALL_CLOCK_BASIS = "wall-clock times without a zone, shown as written"
 
 TRIPLE_COLUMNS = (
     "subject_id",
@@ -97,6 +97,7 @@ class IngestOptions:
     epoch_unit: str = "auto"
     columns: Mapping[str, str] = field(default_factory=dict)  # role -> column name in the file
     strict: bool = False
+    input_timezone: str | None = None  # the zone of zone-less wall-clock times, to convert them
 
 
 @dataclass(frozen=True)
@@ -197,12 +198,16 @@ def _check_options(options: IngestOptions) -> ZoneInfo:
         raise UsageError(f"unknown input format {options.input_format!r}; expected one of {', '.join(FORMATS)}")
     if options.epoch_unit not in EPOCH_UNITS:
         raise UsageError(f"unknown epoch unit {options.epoch_unit!r}; expected one of {', '.join(EPOCH_UNITS)}")
+    if options.input_timezone is not None:
+        _zone(options.input_timezone)
+    return _zone(options.timezone)
+
+
+def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(options.timezone)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(
-            f"unknown time zone {options.timezone!r}", hint="use an IANA name such as UTC or America/Toronto"
-        ) from None
+        raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as UTC or America/Toronto") from None
 
 
 def _check_utf8(data: bytes, name: str) -> None:
@@ -408,6 +413,9 @@ def _build(
         skipped.append(SkippedLine(int(lines[row]), column, reason, raw_text(row)[:200]))
     skipped.sort(key=lambda s: s.line)
 
+    if basis == WALL_CLOCK_BASIS and options.input_timezone:
+        times = _wall_to_wall(times, _zone(options.input_timezone), zone)
+        basis = f"wall-clock times in {options.input_timezone}, converted to {options.timezone}"
     if options.strict and skipped:
         first = skipped[0]
         raise InputError(
@@ -593,6 +601,17 @@ def _epoch_times(
     if fraction is not None:
         utc_ns = utc_ns + fraction * scale // 10**9
     return _utc_to_wall(utc_ns, zone), bad
+
+
+def _wall_to_wall(wall_ns: np.ndarray, source: ZoneInfo, target: ZoneInfo) -> np.ndarray:
+    """Zone-less wall-clock times read in ``source`` -> wall clock in ``target``.
+
+    In the hour a clock falls back, a time is read as its first (daylight-saving)
+    occurrence; a time skipped when the clock springs forward is moved forward.
+    """
+    stamps = pd.DatetimeIndex(wall_ns.astype("datetime64[ns]"))
+    aware = stamps.tz_localize(source, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward")
+    return aware.tz_convert(target).tz_localize(None).asi8.astype(np.int64)
 
 
 def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:

@@ -30,6 +30,7 @@ class NarrateOptions:
 
     input_format: str = "auto"
     timezone: str = "UTC"
+    input_timezone: str | None = None
     epoch_unit: str = "auto"
     columns: Mapping[str, str] = field(default_factory=dict)
     strict: bool = False
@@ -45,6 +46,7 @@ class NarrateOptions:
         return IngestOptions(
             input_format=self.input_format,
             timezone=self.timezone,
+            input_timezone=self.input_timezone,
             epoch_unit=self.epoch_unit,
             columns=dict(self.columns),
             strict=self.strict,
@@ -130,7 +132,7 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
     if table.timezone == "as written" and opts.timezone != "UTC":
         notices.append(
             f"the timestamps carry no time zone, so they are shown as written; --timezone {opts.timezone} "
-            "applies only to epoch times and times with an offset"
+            "applies only to epoch times and times with an offset (give --input-timezone to convert them)"
         )
     if table.skipped_count:
         first = table.skipped[0]

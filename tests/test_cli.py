@@ -213,7 +213,7 @@ def test_notices_for_skipped_lines_and_a_zone_that_cannot_apply(tmp_path):
     notices = result.stderr.decode().strip().splitlines()
     assert notices == [
         "aptnarrate: the timestamps carry no time zone, so they are shown as written; --timezone Europe/Paris "
-        "applies only to epoch times and times with an offset",
+        "applies only to epoch times and times with an offset (give --input-timezone to convert them)",
         "aptnarrate: skipped 1 unusable line(s), first line 7: unparseable description "
         "(listed in the report's metadata; --strict makes this an error)",
     ]

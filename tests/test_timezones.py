@@ -1,0 +1,47 @@
+"""--input-timezone: zone-less wall-clock times converted like epoch times are."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import corpus_manifest
+
+from aptnarrate.condense import condense, minute_text
+from aptnarrate.ingest import IngestOptions, read_events, read_events_bytes
+
+MANIFEST = corpus_manifest()
+CASES = [case["id"] for case in MANIFEST["cases"]] if MANIFEST else ["(corpus absent)"]
+
+
+def _log(table):
+    timeline = condense(table)
+    log = timeline.log
+    texts = timeline.descriptions["text"].to_numpy()[log["description"].to_numpy()]
+    return list(zip(minute_text(log["minute"].to_numpy()), texts, log["count"]))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_wall_clock_csv_converted_to_utc_matches_the_epoch_edge_list(corpus_dir, case):
+    wall = read_events(corpus_dir / f"{case}.csv", IngestOptions(input_timezone="America/Toronto", timezone="UTC"))
+    epoch = read_events(corpus_dir / f"{case}.edges.csv", IngestOptions(timezone="UTC"))
+    assert wall.timezone == "UTC"
+    assert wall.time_basis == "wall-clock times in America/Toronto, converted to UTC"
+    assert _log(wall) == _log(epoch)
+
+
+def test_dst_edges_are_resolved_not_dropped():
+    data = (
+        "description,timestamp\n"
+        "A subject_process READ a file_object_file,2018-11-04 01:30:00\n"  # ambiguous in Toronto
+        "A subject_process READ a file_object_file,2018-03-11 02:30:00\n"  # does not exist in Toronto
+    ).encode()
+    table = read_events_bytes(data, "dst.csv", IngestOptions(input_timezone="America/Toronto", timezone="UTC"))
+    assert table.skipped_count == 0
+    minutes = minute_text(table.events["time"].to_numpy())
+    assert minutes == ["2018-11-04 05:30", "2018-03-11 07:00"]  # first (EDT) occurrence; shifted forward
+
+
+def test_without_input_timezone_wall_clock_is_kept_as_written():
+    data = b"description,timestamp\nA subject_process READ a file_object_file,2018-04-11 23:58:01\n"
+    table = read_events_bytes(data, "x.csv", IngestOptions(timezone="UTC"))
+    assert table.timezone == "as written"
+    assert minute_text(table.events["time"].to_numpy()) == ["2018-04-11 23:58"]
