@@ -149,13 +149,13 @@ def score(profile: Profile, candidate_type: str, internal: Sequence[Network]) ->
 def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
     cls, text = address_class(p.value, internal)
     weight = {"public": 3.0, "private": 1.0, "internal": 1.0, "unknown": 1.0}.get(cls, 0.0)
-    s.add(weight, f"{cls}-ip", text[:1].upper() + text[1:])
+    s.add(weight, f"{cls}-ip", text)
     out = p.seconds("object", OUTBOUND)
     if out:
-        s.add(1.0, "outbound", f"outbound connection or send from the subgraph ({out} times)")
+        s.add(1.0, "outbound", f"outbound connection or send from the subgraph ({_times(out)})")
     inbound = p.seconds("object", INBOUND)
     if inbound:
-        s.add(0.5, "inbound", f"inbound connection or receive ({inbound} times)")
+        s.add(0.5, "inbound", f"inbound connection or receive ({_times(inbound)})")
     if p.minutes >= 3 and (out or inbound):
         s.add(1.5, "repeated-contact", f"contacted in {p.minutes} different minutes (beacon-like)")
     sent = p.seconds("object", SENDS)
@@ -208,9 +208,9 @@ def _score_file(p: Profile, s: Score) -> None:
     executed = p.seconds("object", EXECUTES)
     written = p.seconds("object", WRITES)
     if executed:
-        s.add(2.0, "executed", f"executed ({executed} times)")
+        s.add(2.0, "executed", f"executed ({_times(executed)})")
     if written:
-        s.add(1.5, "written", f"written or created ({written} times)")
+        s.add(1.5, "written", f"written or created ({_times(written)})")
     if executed and written:
         first_write, first_exec = p.first("object", WRITES), p.first("object", EXECUTES)
         if first_write is not None and first_exec is not None and first_write <= first_exec:
@@ -275,6 +275,10 @@ def table_flags(likelihoods: Sequence[str]) -> list[bool]:
         flags.append(keep)
         listed += keep
     return flags
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _article(word: str) -> str:
