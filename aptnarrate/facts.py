@@ -106,7 +106,7 @@ class _Sides:
         n = len(triples)
         self.action_codes, self.actions = pd.factorize(triples["action"], use_na_sentinel=False)
         self.actions = np.asarray(self.actions, dtype=object)
-        self._event_stats(table.events, n)
+        self._event_stats(table.events, timeline.unit_rows, n)
         # integer codes per (subject, object) column pair; strings are looked up only for
         # the few distinct values, never converted per triple
         self.kind, self.kinds = _side_codes(triples, "kind")
@@ -143,27 +143,25 @@ class _Sides:
             columns[column] = uniques[codes[first]]
         return pd.DataFrame(columns)
 
-    def _event_stats(self, events: pd.DataFrame, n: int) -> None:
-        """Per triple: distinct seconds, first and last time; distinct (triple, minute) pairs."""
-        triple = events["triple"].to_numpy().astype(np.int64)
+    def _event_stats(self, events: pd.DataFrame, unit_rows: np.ndarray, n: int) -> None:
+        """Per triple: distinct seconds, first and last time; distinct (triple, minute) pairs.
+        ``unit_rows``: the first event of each distinct (triple, second), from condense."""
+        triple = events["triple"].to_numpy()
         time = events["time"].to_numpy()
-        second = np.floor_divide(time, NS_PER_SECOND)
         if len(triple) == 0:
             self.triple_seconds = np.zeros(n, dtype=np.int64)
             self.triple_first = np.zeros(n, dtype=np.int64)
             self.triple_last = np.zeros(n, dtype=np.int64)
             self.pair_triple = self.pair_minute = np.array([], dtype=np.int64)
             return
-        s0, span = second.min(), second.max() - second.min() + 1
-        # distinct (triple, second) units first: the per-minute pairs come from far fewer rows
-        units = pd.unique(triple * span + (second - s0))
-        unit_triple = units // span
+        # per distinct (triple, second) unit: the per-minute pairs come from far fewer rows
+        unit_triple = triple[unit_rows].astype(np.int64)
+        unit_minute = np.floor_divide(time[unit_rows], NS_PER_SECOND * 60)
         self.triple_seconds = np.bincount(unit_triple, minlength=n)
         self.triple_first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         self.triple_last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         np.minimum.at(self.triple_first, triple, time)
         np.maximum.at(self.triple_last, triple, time)
-        unit_minute = np.floor_divide(units % span + s0, 60)
         m0, mspan = unit_minute.min(), unit_minute.max() - unit_minute.min() + 1
         pairs = pd.unique(unit_triple * mspan + (unit_minute - m0))
         self.pair_triple = pairs // mspan
@@ -270,7 +268,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     if not sides.group_keys:
         return ()
     table = sides.action_table(sides.group)
-    minutes = sides.minutes_per(sides.group)
+    minutes = sides.minutes_per(sides.group).to_numpy()  # indexed by code; a Series lookup per code is slow
     evidence = _evidence(timeline, sides)
     peers_out, peers_in = _peers(sides)
 
@@ -294,7 +292,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
             full_values=sides.group_values[code],
             counts=counts,
             first_time=firsts,
-            minutes=int(minutes.get(code, 0)),
+            minutes=int(minutes[code]) if code < len(minutes) else 0,
             peers_out=peers_out.get(code, set()),
             peers_in=peers_in.get(code, set()),
         )
@@ -379,12 +377,13 @@ def _evidence(timeline: Timeline, sides: _Sides) -> dict[int, list[str]]:
     log_desc = timeline.log["description"].to_numpy()
     order = np.argsort(pair_desc, kind="stable")
     pair_code, pair_desc = pair_code[order], pair_desc[order]
-    lo = np.searchsorted(pair_desc, log_desc, side="left")
-    hi = np.searchsorted(pair_desc, log_desc, side="right")
-    width = hi - lo
+    # pair_desc is sorted: each description's pairs start at the running count before it
+    per_desc = np.bincount(pair_desc, minlength=n_desc)
+    starts = np.cumsum(per_desc) - per_desc
+    lo, width = starts[log_desc], per_desc[log_desc]
     positions = np.repeat(np.arange(len(log_desc)), width)
     codes = pair_code[np.repeat(lo, width) + (np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width))]
-    return _split_by_code(codes, timeline.log["id"].to_numpy(dtype=object)[positions])
+    return _split_by_code(codes, timeline.ids[positions])
 
 
 def _peers(sides: _Sides) -> tuple[dict[int, set], dict[int, set]]:

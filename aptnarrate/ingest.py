@@ -428,8 +428,10 @@ def _build(
     if not keep.any():
         raise _all_rejected(skipped, name)
 
+    # copy=False: the arrays are fresh, and consolidating them into one block copies 16 MB
+    # per million rows
     events = pd.DataFrame(
-        {"line": lines[keep], "time": times[keep], "triple": triple_codes[keep].astype(np.int32)}
+        {"line": lines[keep], "time": times[keep], "triple": triple_codes[keep].astype(np.int32)}, copy=False
     )
     if not events["line"].is_monotonic_increasing:
         events = events.sort_values("line", kind="stable", ignore_index=True)
