@@ -326,3 +326,24 @@ def test_json_mode_sends_json_object_with_the_schema_in_the_prompt(llm_server, t
     markdown = result.stdout.decode()
     assert all(heading in markdown for heading in LAYOUT)
     assert answer["summary"] in markdown
+
+
+# --------------------------------------------------------------------------- backend selection
+
+
+def test_auto_uses_the_model_when_a_base_url_and_key_are_configured(llm_server, tmp_path):  # noqa: F811
+    llm_server.enqueue(served(good("dropper")))
+    result = run_cli("report", "--example", "dropper", server=llm_server, cwd=tmp_path)  # no --backend
+    assert result.returncode == 0, result.stderr.decode()
+    assert_structured_request(llm_server)
+    assert "offline narrator" not in result.stderr.decode()
+    assert "- Backend: openai; model: gpt-4o-mini" in result.stdout.decode()
+
+
+def test_auto_reads_the_configuration_from_a_dotenv_file(llm_server, tmp_path):  # noqa: F811
+    llm_server.enqueue(served(good("dropper")))
+    (tmp_path / ".env").write_text(f"OPENAI_BASE_URL={llm_server.url}\nOPENAI_API_KEY={SECRET}\n")
+    result = run_cli("report", "--example", "dropper", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert_structured_request(llm_server)
+    assert "- Backend: openai" in result.stdout.decode()
