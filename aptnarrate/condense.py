@@ -77,12 +77,17 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeio" else "a"
 
 
-def minute_text(minutes_ns: np.ndarray | pd.Series) -> list[str]:
-    """Wall-clock minutes (ns) as ``YYYY-MM-DD HH:MM``."""
+def distinct_minute_text(minutes_ns: np.ndarray | pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each value's code and the ``YYYY-MM-DD HH:MM`` text of each distinct minute."""
     # a log has far fewer distinct minutes than rows, and strftime is slow per value
     codes, distinct = pd.factorize(np.asarray(minutes_ns, dtype=np.int64))
-    text = np.asarray(pd.to_datetime(distinct, unit="ns").strftime("%Y-%m-%d %H:%M"), dtype=object)
-    return text[codes].tolist()
+    return codes, list(pd.to_datetime(distinct, unit="ns").strftime("%Y-%m-%d %H:%M"))
+
+
+def minute_text(minutes_ns: np.ndarray | pd.Series) -> list[str]:
+    """Wall-clock minutes (ns) as ``YYYY-MM-DD HH:MM``."""
+    codes, distinct = distinct_minute_text(minutes_ns)
+    return np.asarray(distinct, dtype=object)[codes].tolist()
 
 
 def _factorize_rows(frame: pd.DataFrame, columns) -> tuple[np.ndarray, np.ndarray]:

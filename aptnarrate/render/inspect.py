@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from ..condense import minute_text
+from ..condense import distinct_minute_text, minute_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -71,7 +71,7 @@ def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
         return np.array([text(v) for v in distinct], dtype=object)[codes]
 
     texts = [f'", "text": {json.dumps(t, ensure_ascii=False)}, "count": ' for t in facts.timeline.descriptions["text"].tolist()]
-    codes, minutes = _distinct_minutes(log["minute"].to_numpy())
+    codes, minutes = distinct_minute_text(log["minute"].to_numpy())
     pieces = np.empty((n, 8), dtype=object)
     pieces[:, 0] = '{"id": "'
     pieces[:, 1] = facts.timeline.ids
@@ -85,14 +85,6 @@ def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
     pieces[0, 0] = head + "[" + pieces[0, 0]
     pieces[-1, 7] = "}]" + tail
     return pieces.ravel().tolist()
-
-
-def _distinct_minutes(minutes_ns):
-    import numpy as np
-    import pandas as pd
-
-    codes, distinct = pd.factorize(np.asarray(minutes_ns, dtype=np.int64))
-    return codes, list(pd.to_datetime(distinct, unit="ns").strftime("%Y-%m-%d %H:%M"))
 
 
 def _candidates_json(records) -> str:
