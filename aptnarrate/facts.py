@@ -4,8 +4,9 @@ Everything here is computed from the timeline, once, and is what narrators may c
 Work is done per distinct (entity, action, second) with vectorised pandas, and per
 distinct triple in Python, never per event, so inputs of a million rows stay fast.
 
-Every *named* entity is a candidate; entities with the same kind and display name (a
-file seen under two paths, a process with two ids) are one candidate. Unnamed entities
+Every *named* entity is a candidate; entities with the same display name (a file seen
+under two paths, a process with two ids, a process and the file it runs from) are one
+candidate. Unnamed entities
 are counted in ``entities`` but are never candidates: there is nothing to name.
 """
 

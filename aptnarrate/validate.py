@@ -108,6 +108,7 @@ def reask_message(errors: list[str], grounding: bool) -> str:
 def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSettings) -> NarrationResult:
     """Ask ``transport`` for a Narration of ``facts``; re-ask on errors; prune what persists."""
     build = build_request(facts, settings)
+    vocabulary = ground.Vocabulary(facts)  # built once for every attempt and the final prune
     messages = list(build.request.messages)
     tally = _Tally()
     max_reasks = max(0, int(settings.max_reasks))
@@ -127,7 +128,7 @@ def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSett
             narration, issues = None, []
             errors = schema_errors(exc)
         else:
-            issues = ground.check(narration, facts)
+            issues = ground.check(narration, facts, vocabulary)
             errors = [issue.message() for issue in issues]
             if not issues:
                 break
@@ -144,7 +145,7 @@ def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSett
         )
     dropped = []
     if issues:
-        narration, dropped = ground.prune(narration, facts)
+        narration, dropped = ground.prune(narration, facts, vocabulary)
     notes = list(build.notes)
     notes.append(f"model answered in {attempts} call(s) with {tally.reasks} re-ask(s)")
     if dropped:
