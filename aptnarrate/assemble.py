@@ -74,6 +74,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
             IoCEntry(
                 value=candidate.value,
                 type=candidate.type,
+                full_values=list(candidate.full_values),
                 rank=candidate.rank,
                 likelihood=claim.likelihood,
                 legitimate_usage=claim.legitimate_usage,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from . import __version__
 from .errors import AptNarrateError, UsageError
+from .output import write_text
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -122,22 +122,6 @@ def _options(args: argparse.Namespace, name: str | None, **extra):
     )
 
 
-def _write(text: str, output: str | None) -> None:
-    if not output or output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    target = Path(output)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-
-
 def _cmd_report(args: argparse.Namespace) -> int:
     from .pipeline import run
 
@@ -163,7 +147,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     text = result.report.to_json() if args.format == "json" else result.report.to_markdown()
-    _write(text, args.output)
+    write_text(text, args.output)
     return 0
 
 
@@ -176,7 +160,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     facts = inspect_input(source, options)
     for notice in input_notices(facts, options):
         print(f"aptnarrate: {notice}", file=sys.stderr)
-    _write(render_inspect_json(facts) if args.format == "json" else render_inspect_table(facts), args.output)
+    write_text(render_inspect_json(facts) if args.format == "json" else render_inspect_table(facts), args.output)
     return 0
 
 
@@ -198,7 +182,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InputError(f"not an aptnarrate JSON report: {where or 'document'}: {first.get('msg')}", path=args.input) from None
-    _write(report.to_json() if args.format == "json" else report.to_markdown(), args.output)
+    write_text(report.to_json() if args.format == "json" else report.to_markdown(), args.output)
     return 0
 
 

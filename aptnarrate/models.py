@@ -113,11 +113,14 @@ class StageFinding(_Strict):
     evidence: list[str]
     minutes: list[str]
     rationale: str
+    tactic: str | None = None  # MITRE ATT&CK tactic id, e.g. "TA0011"
+    techniques: list[str] = Field(default_factory=list)  # ATT&CK technique ids, e.g. ["T1071"]
 
 
 class IoCEntry(_Strict):
     value: str
     type: IoCType
+    full_values: list[str] = Field(default_factory=list)  # paths, ip:port, keys behind ``value``
     rank: int
     likelihood: Level
     legitimate_usage: str

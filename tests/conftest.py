@@ -29,3 +29,32 @@ def corpus_dir() -> Path:
     if not (CORPUS_DIR / "manifest.json").is_file():
         pytest.skip(f"shared corpus not found at {CORPUS_DIR} (it lives outside the repository)")
     return CORPUS_DIR
+
+
+# --------------------------------------------------------------------------- fault matrix
+# Tests of a fault (a provider misbehaving, a hostile model answer) record what they observed
+# with ``fault_outcome(name, outcome)``. ``pytest --fault-table FILE`` writes every recorded
+# row as the Markdown table the README's fault section shows, so that table comes from a run.
+
+_FAULT_ROWS: dict[str, str] = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fault-table", metavar="FILE", help="write the observed fault outcomes as a Markdown table")
+
+
+@pytest.fixture
+def fault_outcome():
+    def record(fault: str, outcome: str) -> None:
+        _FAULT_ROWS[fault] = outcome
+
+    return record
+
+
+def pytest_sessionfinish(session, exitstatus):
+    target = session.config.getoption("--fault-table", default=None)
+    if not target or not _FAULT_ROWS:
+        return
+    lines = ["| Fault | Observed outcome |", "|-------|------------------|"]
+    lines += [f"| {fault} | {outcome} |" for fault, outcome in sorted(_FAULT_ROWS.items())]
+    Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")
