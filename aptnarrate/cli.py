@@ -200,6 +200,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .render.json import load_report
 
+    _output_format(args)  # usage errors before reading anything
     try:
         text = Path(args.input).read_text(encoding="utf-8")
     except FileNotFoundError:

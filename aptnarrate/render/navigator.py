@@ -10,11 +10,9 @@ technique ids is still on record in the layer.
 
 from __future__ import annotations
 
-import json
-
 from ..attack import attack_version
 from ..models import Report
-from .views import stage_attack
+from .views import inert_json, stage_attack
 
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
@@ -76,5 +74,4 @@ def render_navigator(report: Report) -> str:
         "selectTechniquesAcrossTactics": True,
         "selectSubtechniquesWithParent": False,
     }
-    # ASCII-only JSON: control and bidi characters from names are \\u escapes in the file
-    return json.dumps(layer, indent=2, ensure_ascii=True) + "\n"
+    return inert_json(layer) + "\n"

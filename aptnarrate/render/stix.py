@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .. import __version__
 from ..attack import ATTACK_URL, technique_url
 from ..models import Report
-from .views import log_rows, stage_attack
+from .views import inert_json, log_rows, stage_attack
 
 # STIX 2.1 confidence scale, appendix "Low/Med/High"
 CONFIDENCE = {"low": 15, "moderate": 50, "high": 85}
@@ -191,8 +191,7 @@ def render_stix(report: Report) -> str:
         **made_by,
     )
     bundle = stix2.Bundle(objects=[summary, *objects], id=sid("bundle", "bundle"))
-    # ASCII-only JSON: control and bidi characters from names are \u escapes in the file
-    return json.dumps(json.loads(bundle.serialize()), indent=2, ensure_ascii=True) + "\n"
+    return inert_json(json.loads(bundle.serialize())) + "\n"
 
 
 def _observables(stix2, entry, sid) -> tuple[list, str | None]:

@@ -7,6 +7,7 @@ needs no change here.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,15 @@ from ..attack import Tactic, is_technique_id, tactic_for_stage
 from ..models import LogEntry, Report
 
 LIKELIHOOD_ORDER = {"low": 1, "moderate": 2, "high": 3}
+
+
+def inert_json(data, indent: int | None = 2) -> str:
+    """JSON that stays inert wherever it is pasted: ASCII only (control and bidi characters
+    become \\u escapes) and ``<``, ``>``, ``&`` escaped too, so it cannot end a <script>
+    element or start markup. Parses back to exactly ``data``."""
+    separators = None if indent else (",", ":")
+    text = json.dumps(data, ensure_ascii=True, indent=indent, separators=separators)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def log_rows(report: Report) -> Iterator[LogEntry]:
@@ -50,6 +60,7 @@ class Node:
     kind: str
     name: str  # "" for an unnamed entity
     rows: int = 0  # log rows it takes part in
+    row_ids: list[str] = field(default_factory=list)  # the first ``ROW_IDS_KEPT`` of them
     likelihood: str | None = None  # set when the entity is a listed IoC
     full_values: list[str] = field(default_factory=list)
     first_row: str = ""
@@ -109,6 +120,8 @@ def entity_graph(report: Report, max_nodes: int = 150, max_edges: int = 600) -> 
                 found.likelihood = iocs[name].likelihood
                 found.full_values = full.get(name, [])
         found.rows += 1
+        if len(found.row_ids) < ROW_IDS_KEPT and (not found.row_ids or found.row_ids[-1] != row_id):
+            found.row_ids.append(row_id)
         return found
 
     for row in log_rows(report):
