@@ -152,7 +152,7 @@ def _vega_lite_spec(timeline: dict) -> dict:
         "vconcat": [
             {
                 "title": f"Events per {per} by action",
-                "width": 680,
+                "width": 640,
                 "height": 160,
                 "data": {"values": timeline["actions"]},
                 "mark": {"type": "bar"},
@@ -165,7 +165,7 @@ def _vega_lite_spec(timeline: dict) -> dict:
             },
             {
                 "title": "Entities over time (IoCs and the most active entities)",
-                "width": 680,
+                "width": 640,
                 "height": {"step": 16},
                 "data": {"values": timeline["entities"]},
                 "mark": {"type": "circle", "opacity": 0.8},
@@ -179,7 +179,7 @@ def _vega_lite_spec(timeline: dict) -> dict:
             },
             {
                 "title": "Stage evidence",
-                "width": 680,
+                "width": 640,
                 "height": {"step": 18},
                 "data": {"values": timeline["stages"]},
                 "mark": {"type": "tick", "thickness": 3},

@@ -80,6 +80,7 @@
       showSelection("action", d.action + " " + cy.getElementById(d.source).data("name") + " -> " +
         cy.getElementById(d.target).data("name"), d.rows, d.rowCount);
     });
+    window.aptnarrateGraph = cy;  // for tests and the console
     body.setAttribute("data-graph", cy.nodes().length ? "rendered" : "empty");
   } catch (error) {
     body.setAttribute("data-graph", "failed");
