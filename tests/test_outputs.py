@@ -312,3 +312,18 @@ def test_html_bounds_a_large_log():
     assert sum(1 for e in data["graph"]["elements"] if "source" not in e["data"]) == 5
     assert "The graph is bounded: showing 5 of" in text
     assert text.count('<tr id="row-') == 20 and f"first 20 of {len(report.log)} log rows" in text
+
+
+def test_vendored_libraries_match_their_documented_checksums_and_licences():
+    import hashlib
+
+    assets = Path(__file__).resolve().parents[1] / "aptnarrate" / "render" / "assets"
+    table = (assets / "VENDORED.md").read_text(encoding="utf-8")
+    from aptnarrate.render.html import VENDORED
+
+    for name in VENDORED:
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{name}`"))
+        digest = hashlib.sha256((assets / name).read_bytes()).hexdigest()
+        assert f"`{digest}`" in row, name
+        licence = re.search(r"\(`(LICENSE-[\w.-]+)`\)", row).group(1)
+        assert (assets / licence).is_file()
