@@ -327,3 +327,28 @@ def test_vendored_libraries_match_their_documented_checksums_and_licences():
         assert f"`{digest}`" in row, name
         licence = re.search(r"\(`(LICENSE-[\w.-]+)`\)", row).group(1)
         assert (assets / licence).is_file()
+
+
+def test_every_format_handles_an_empty_report():
+    import stix2
+
+    from aptnarrate.models import Metadata, Report
+
+    empty = Report(
+        title="Attack Report: empty.csv",
+        input_name="empty.csv",
+        summary="Nothing.",
+        stages=[],
+        iocs=[],
+        log=[],
+        metadata=Metadata(
+            generator="aptnarrate test", backend="offline", timezone="UTC", time_basis="epoch converted to UTC",
+            input_format="ocrapt", rows_read=0, events=0, log_rows=0,
+        ),
+    )
+    out = {fmt: render(empty) for fmt, render in RENDERERS.items()}
+    assert out["csv"].splitlines() == [",".join(("value", "full_value", "type", "likelihood", "rank", "first_seen", "last_seen", "subgraph", "reasons", "log_rows"))]
+    assert [o.type for o in stix2.parse(out["stix"]).objects] == ["report", "identity"]
+    assert _validate_layer(out["navigator"])["techniques"] == []
+    assert "No named entity" in out["html"] and "No APT stage" in out["html"]
+    assert "flowchart LR" in render_markdown(empty, diagram=True)
