@@ -111,10 +111,15 @@ class Browser:
         finally:
             self._socket.settimeout(self.timeout_s)
 
-    def open(self, path: Path, ready_js: str, checks_js: str, clip_js: str | None = None, width: int = 1280, height: int = 900) -> PageResult:
+    def open(
+        self, path: Path, ready_js: str, checks_js: str, clip_js: str | None = None,
+        hover_js: str | None = None, after_hover_js: str | None = None, width: int = 1280, height: int = 900,
+    ) -> PageResult:
         """Open ``path`` in a fresh tab, wait until ``ready_js`` is true, evaluate
         ``checks_js`` (a JSON-returning expression) and take a screenshot of the region
-        ``clip_js`` returns as JSON {x, y, width, height} (the viewport when None)."""
+        ``clip_js`` returns as JSON {x, y, width, height} (the viewport when None).
+        ``hover_js`` returns the viewport point {x, y} to move a real mouse to; then
+        ``after_hover_js`` is evaluated into ``status["hover"]``."""
         url = path.resolve().as_uri()
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -136,6 +141,14 @@ class Browser:
             self._drain(0.5)  # late console messages and requests
             value = self.send("Runtime.evaluate", {"expression": checks_js, "returnByValue": True}, session=session)
             result.status = json.loads(value["result"]["value"])
+            if hover_js:
+                point = json.loads(self.send("Runtime.evaluate", {"expression": hover_js, "returnByValue": True}, session=session)["result"]["value"])
+                for dx in (0, 1):  # two moves: the first enters the mark, the second fires mousemove on it
+                    self.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": point["x"] + dx, "y": point["y"]}, session=session)
+                self._drain(0.5)
+                after = self.send("Runtime.evaluate", {"expression": after_hover_js, "returnByValue": True}, session=session)
+                result.status["hover"] = json.loads(after["result"]["value"])
+                self.send("Runtime.evaluate", {"expression": "window.scrollTo(0, 0)"}, session=session)
             params = {"format": "png"}
             if clip_js:
                 clip = json.loads(self.send("Runtime.evaluate", {"expression": clip_js, "returnByValue": True}, session=session)["result"]["value"])

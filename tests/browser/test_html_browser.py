@@ -1,7 +1,7 @@
 """The HTML report in a real browser: headless Chromium over the DevTools protocol opens
 each page from disk (one browser, two pages) and checks: no console error or exception,
 no request leaving the page, the timeline and the graph drawn with a size, a click on an
-entity reaching its log rows, a hostile name shown literally, and a screenshot of the two
+entity reaching its log rows, a real mouse hover on the timeline showing its rows, a hostile name shown literally, and a screenshot of the two
 pictures that is not blank (saved under pytest's tmp dir, path printed).
 
 Skipped, with the reason, where no Chromium is installed (``apt-get install chromium``;
@@ -11,6 +11,7 @@ Skipped, with the reason, where no Chromium is installed (``apt-get install chro
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from outputs_support import HOSTILE, example_report, hostile_report
@@ -45,6 +46,17 @@ CLIP = """JSON.stringify((function () {
   var bottom = document.getElementById('graph').getBoundingClientRect().bottom + scrollY;
   return {x: 0, y: top, width: document.documentElement.clientWidth, height: bottom - top};
 })())"""
+# a real mouse over the first bar of the timeline: its tooltip lists the bar's log rows
+HOVER = """JSON.stringify((function () {
+  var bar = document.querySelector('#timeline svg g.mark-rect path');
+  bar.scrollIntoView({block: 'center'});
+  var r = bar.getBoundingClientRect();
+  return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+})())"""
+TOOLTIP = """JSON.stringify((function () {
+  var tip = document.getElementById('vg-tooltip-element');
+  return tip ? {visible: tip.classList.contains('visible'), text: tip.textContent} : null;
+})())"""
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +86,7 @@ def test_html_report_renders_offline_in_chromium(browser, which, tmp_path_factor
     page = folder / "report.html"
     page.write_text(render_html(report), encoding="utf-8")
 
-    result = browser.open(page, READY, CHECKS, clip_js=CLIP)
+    result = browser.open(page, READY, CHECKS, clip_js=CLIP, hover_js=HOVER, after_hover_js=TOOLTIP)
     status = result.status
 
     assert result.console_errors == [] and result.exceptions == []
@@ -84,6 +96,8 @@ def test_html_report_renders_offline_in_chromium(browser, which, tmp_path_factor
     assert status["graphBox"]["width"] > 300 and status["graphBox"]["height"] > 300
     assert status["timelineMarks"] > 0 and status["graphNodes"] > 0
     assert "log row(s)" in status["selection"] and status["highlightedRows"] > 0  # a click reaches the log
+    hover = status["hover"]
+    assert hover and hover["visible"] and re.search(r"L\d+: ", hover["text"]), hover  # hover shows the rows
     assert status["scripts"] == 7  # the data block and the six page scripts: nothing injected ran
     if which == "hostile":
         assert status["firstIoc"] == HOSTILE and status["title"] == " ".join(f"Attack Report: {HOSTILE}".split())  # <title> collapses whitespace
