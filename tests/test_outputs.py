@@ -302,16 +302,19 @@ def test_html_bounds_a_large_log():
     from aptnarrate.render import html as html_module
 
     report = example_report()
-    original = (html_module.MAX_GRAPH_NODES, html_module.MAX_LOG_ROWS)
+    original = (html_module.MAX_GRAPH_NODES, html_module.MAX_LOG_ROWS, html_module.MAX_TIMELINE_MARKS)
     try:
-        html_module.MAX_GRAPH_NODES, html_module.MAX_LOG_ROWS = 5, 20
+        html_module.MAX_GRAPH_NODES, html_module.MAX_LOG_ROWS, html_module.MAX_TIMELINE_MARKS = 5, 20, 10
         text = render_html(report)
     finally:
-        html_module.MAX_GRAPH_NODES, html_module.MAX_LOG_ROWS = original
+        html_module.MAX_GRAPH_NODES, html_module.MAX_LOG_ROWS, html_module.MAX_TIMELINE_MARKS = original
     data = json.loads(text.split('id="aptnarrate-data">')[1].split("</script>")[0])
     assert sum(1 for e in data["graph"]["elements"] if "source" not in e["data"]) == 5
     assert "The graph is bounded: showing 5 of" in text
     assert text.count('<tr id="row-') == 20 and f"first 20 of {len(report.log)} log rows" in text
+    charts = data["spec"]["vconcat"]
+    assert len(charts[0]["data"]["values"]) == 10 and len(charts[1]["data"]["values"]) == 10
+    assert "The timeline is bounded:" in text
 
 
 def test_vendored_libraries_match_their_documented_checksums_and_licences():

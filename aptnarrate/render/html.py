@@ -32,6 +32,7 @@ MAX_GRAPH_EDGES = 400
 MAX_LOG_ROWS = 5000
 MAX_TIMELINE_BUCKETS = 360
 MAX_TIMELINE_ENTITIES = 25
+MAX_TIMELINE_MARKS = 5000  # per chart: SVG stays responsive
 SAMPLE_ROWS = 3  # log rows quoted in a timeline tooltip
 _BUCKETS_MIN = (1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
 VENDORED = ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js", "vega-interpreter.js", "cytoscape.min.js")
@@ -126,10 +127,18 @@ def _timeline(report: Report, entity_rank: dict[str, int]) -> dict:
                     "rows": " ".join(ids[:12]) + (" ..." if len(ids) > 12 else ""),
                 }
             )
+    actions, entities = records(by_action, ("t", "action")), records(by_entity, ("t", "entity", "action"))
+    dropped = 0
+    for marks in (actions, entities):
+        if len(marks) > MAX_TIMELINE_MARKS:  # keep the busiest marks; say how many are left out
+            marks.sort(key=lambda m: (-m["count"], m["t"]))
+            dropped += len(marks) - MAX_TIMELINE_MARKS
+            del marks[MAX_TIMELINE_MARKS:]
     return {
         "bucket_minutes": bucket,
-        "actions": records(by_action, ("t", "action")),
-        "entities": records(by_entity, ("t", "entity", "action")),
+        "dropped_marks": dropped,
+        "actions": actions,
+        "entities": entities,
         "entity_order": sorted(entity_rank, key=entity_rank.get),
         "stages": stages,
     }
@@ -319,6 +328,10 @@ def render_html(report: Report) -> str:
         f'<p class="note">The page shows the first {MAX_LOG_ROWS} of {log_total} log rows; the JSON and Markdown '
         "outputs hold them all.</p>" if log_total > MAX_LOG_ROWS else ""
     )
+    timeline_note = (
+        f'<p class="note">The timeline is bounded: {timeline["dropped_marks"]} of its quietest marks are left out.</p>'
+        if timeline["dropped_marks"] else ""
+    )
     graph_note = f'<p class="note">The graph is bounded: {html.escape(graph["note"])}.</p>' if graph["note"] else ""
     ioc_table = (
         '<table class="iocs"><thead><tr><th>IoC</th><th>Full values</th><th>Type</th><th>Likelihood</th>'
@@ -333,6 +346,7 @@ def render_html(report: Report) -> str:
 </section>
 <section id="timeline-section"><h2>Activity timeline</h2>
 <p class="note">Times {where}. Hover a mark for its log rows.</p>
+{timeline_note}
 <div id="timeline" class="chart"></div>
 </section>
 <section id="graph-section"><h2>Entity graph</h2>
