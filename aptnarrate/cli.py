@@ -17,6 +17,7 @@ from pathlib import Path
 from . import __version__
 from .errors import AptNarrateError, UsageError
 from .output import write_text
+from .render import RENDERERS, resolve_format
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -50,6 +51,35 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+_FORMAT_HELP = (
+    "md: the report in OCR-APT's layout; json: the Report document; html: one self-contained page with "
+    "a timeline and an entity graph; stix: a STIX 2.1 bundle; navigator: an ATT&CK Navigator layer; "
+    "csv: the IoCs for a SIEM watchlist. Default: from -o's ending (.md .json .html .stix.json .layer.json .csv), else md"
+)
+
+
+def _add_format_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=tuple(RENDERERS), default=None, help=_FORMAT_HELP)
+    parser.add_argument("--diagram", action="store_true", help="md only: add a Mermaid diagram of the subgraph's entities")
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    """The format --format and -o ask for (see render.resolve_format); usage errors here."""
+    fmt = resolve_format(args.format, args.output)
+    if args.diagram and fmt != "md":
+        raise UsageError(f"--diagram applies to Markdown output, not --format {fmt}")
+    return fmt
+
+
+def _render(report, args: argparse.Namespace) -> str:
+    fmt = _output_format(args)
+    if args.diagram:
+        from .render.markdown import render_markdown
+
+        return render_markdown(report, diagram=True)
+    return RENDERERS[fmt](report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aptnarrate", description="Attack reports from the anomalous subgraphs of provenance-based intrusion detectors.")
     parser.add_argument("--version", action="version", version=f"aptnarrate {__version__}")
@@ -57,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report (Markdown or JSON) for one subgraph CSV.")
     _add_input_options(report)
-    report.add_argument("--format", choices=("md", "json"), default="md", help="md: the report in OCR-APT's layout; json: the Report document")
+    _add_format_options(report)
     report.add_argument("--backend", choices=("auto", "offline", "openai", "replay"), default="auto", help="auto: a model when one is configured (key or base URL), else the offline narrator")
     llm = report.add_argument_group("model options (also from the environment and .env; see README)")
     llm.add_argument("--model", help="model name (env APTNARRATE_MODEL; default gpt-4o-mini)")
@@ -78,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="re-render a saved JSON report", description="Re-render a report saved with 'report --format json' (no model call).")
     render.add_argument("input", help="a JSON report")
-    render.add_argument("--format", choices=("md", "json"), default="md")
-    render.add_argument("-o", "--output", metavar="OUT")
+    render.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout; its ending picks the format when --format is not given")
+    _add_format_options(render)
     render.add_argument("--debug", action="store_true")
 
     commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
@@ -135,6 +165,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         record=args.record,
         dotenv=args.env_file,
     )
+    _output_format(args)  # a format/extension mismatch fails before any work
     result = run(source, options)
     for notice in result.notices:
         print(f"aptnarrate: {notice}", file=sys.stderr)
@@ -146,8 +177,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             f"{usage.latency_s:.1f} s{cost} ({usage.transport_retries} retries, {usage.reasks} re-asks)",
             file=sys.stderr,
         )
-    text = result.report.to_json() if args.format == "json" else result.report.to_markdown()
-    write_text(text, args.output)
+    write_text(_render(result.report, args), args.output)
     return 0
 
 
@@ -170,6 +200,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .errors import InputError
     from .render.json import load_report
 
+    _output_format(args)  # usage errors before reading anything
     try:
         text = Path(args.input).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -182,7 +213,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InputError(f"not an aptnarrate JSON report: {where or 'document'}: {first.get('msg')}", path=args.input) from None
-    write_text(report.to_json() if args.format == "json" else report.to_markdown(), args.output)
+    write_text(_render(report, args), args.output)
     return 0
 
 

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
+from .views import full_value_index
 
 _LIKELIHOOD = {"low": "Low", "moderate": "Moderate", "high": "High"}
 _STAGE_PATTERN = re.compile(
@@ -18,7 +19,8 @@ _STAGE_PATTERN = re.compile(
 )
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, *, diagram: bool = False) -> str:
+    """The report in OCR-APT's layout; ``diagram`` adds a Mermaid graph of the entities."""
     parts = [
         f"# Attack Report: {plain(report.input_name)}",
         "## Summary of Attack Behavior",
@@ -27,6 +29,7 @@ def render_markdown(report: Report) -> str:
         *_ioc_table(report),
         "## Chronological Log of Actions",
         *_log_table(report),
+        *(_diagram(report) if diagram else []),
         _closing(report),
         _metadata(report),
     ]
@@ -59,13 +62,14 @@ def _ioc_table(report: Report) -> list[str]:
     if not report.iocs:
         return ["No named entity in this subgraph qualifies as an indicator of compromise."]
     rows = ["| IoC | Security Context |", "|-----|------------------|"]
+    full = full_value_index(report)
     for entry in report.iocs:
         context = (
             f"{prose(entry.legitimate_usage, in_table=True)} "
             f"Exploitation likelihood: **{_LIKELIHOOD[entry.likelihood]}**. "
             f"{prose(entry.rationale, in_table=True)}"
         )
-        rows.append(f"| {code(entry.value)} | {context.strip()} |")
+        rows.append(f"| {code(entry.value)}{_full_values(full.get(entry.value, []))} | {context.strip()} |")
     out = ["\n".join(rows)]
     omitted = report.metadata.candidates_omitted
     if omitted:
@@ -76,18 +80,39 @@ def _ioc_table(report: Report) -> list[str]:
     return out
 
 
-def log_action(entry: LogEntry) -> str:
-    """One log row in OCR-APT's wording, names as code spans: ``A process CLOSE the file: `x`.``"""
+_FULL_VALUES_SHOWN = 3
+
+
+def _full_values(values: list[str] | tuple[str, ...]) -> str:
+    """`` (`/full/path`, ...)`` after a short name: the full values behind it, bounded."""
+    if not values:
+        return ""
+    shown = ", ".join(code(v) for v in values[:_FULL_VALUES_SHOWN])
+    more = f", +{len(values) - _FULL_VALUES_SHOWN} more" if len(values) > _FULL_VALUES_SHOWN else ""
+    return f" ({shown}{more})"
+
+
+def log_action(entry: LogEntry, full_values: dict[str, list[str]] | None = None) -> str:
+    """One log row in OCR-APT's wording, names as code spans: ``A process CLOSE the file: `x`.``
+    ``full_values`` (name -> full values, see ``views.full_value_index``) adds the full
+    paths or flows behind a name after it."""
     times = f" ({entry.count} times)" if entry.count > 1 else ""
-    event = _event_text(entry.subject_kind, entry.subject_name, entry.action, entry.object_kind, entry.object_name)
+    full = full_values or {}
+    event = _event_text(
+        entry.subject_kind, entry.subject_name, entry.action, entry.object_kind, entry.object_name,
+        tuple(full.get(entry.subject_name, ())), tuple(full.get(entry.object_name, ())),
+    )
     return f"{event}{times}."
 
 
 @lru_cache(maxsize=65536)
-def _event_text(subject_kind: str, subject_name: str, action: str, object_kind: str, object_name: str) -> str:
+def _event_text(
+    subject_kind: str, subject_name: str, action: str, object_kind: str, object_name: str,
+    subject_full: tuple[str, ...] = (), object_full: tuple[str, ...] = (),
+) -> str:
     # cached: a large log repeats a few thousand distinct events over many minutes
-    subject = f"The {subject_kind} {code(subject_name)}" if subject_name else f"A {subject_kind}"
-    obj = f"the {object_kind}: {code(object_name)}" if object_name else f"a {object_kind}"
+    subject = f"The {subject_kind} {code(subject_name)}{_full_values(subject_full)}" if subject_name else f"A {subject_kind}"
+    obj = f"the {object_kind}: {code(object_name)}{_full_values(object_full)}" if object_name else f"a {object_kind}"
     return f"{subject} {action} {obj}"
 
 
@@ -95,8 +120,19 @@ def _log_table(report: Report) -> list[str]:
     zone = report.metadata.timezone
     where = "as written in the input (no time zone given)" if zone == "as written" else f"in {zone}"
     rows = ["| Timestamp | Action Description |", "|-----------|--------------------|"]
-    rows.extend(f"| {entry.minute} | {log_action(entry)} |" for entry in report.log)
+    full = full_value_index(report)
+    rows.extend(f"| {entry.minute} | {log_action(entry, full)} |" for entry in report.log)
     return [f"Times are {where}; each row is one minute, repeated events counted once per second.", "\n".join(rows)]
+
+
+def _diagram(report: Report) -> list[str]:
+    from .mermaid import render_mermaid
+
+    chart, note = render_mermaid(report)
+    out = ["## Entity Graph", "```mermaid\n" + chart + "\n```"]
+    if note:
+        out.append(f"The diagram is bounded: {note}.")
+    return out
 
 
 def _closing(report: Report) -> str:

@@ -1,0 +1,59 @@
+"""render_csv(report) -> str: the listed IoCs as CSV, for SIEM watchlists.
+
+One row per IoC and full value (a file name seen under two paths gives two rows), RFC 4180
+quoting, and every cell a spreadsheet would read as a formula neutralised with a leading
+apostrophe (OWASP's advice for CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ..models import Report
+
+COLUMNS = (
+    "value",
+    "full_value",
+    "type",
+    "likelihood",
+    "rank",
+    "first_seen",
+    "last_seen",
+    "subgraph",
+    "reasons",
+    "log_rows",
+)
+# a cell starting with these (after any spaces) is a formula or DDE call in Excel,
+# LibreOffice or Google Sheets
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it as text: a leading apostrophe before a formula."""
+    stripped = cell.lstrip(" ")
+    if stripped.startswith(_FORMULA_START) or cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def render_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for entry in report.iocs:
+        for full in entry.full_values or [entry.value]:
+            cells = (
+                entry.value,
+                full,
+                entry.type,
+                entry.likelihood,
+                str(entry.rank),
+                entry.first_seen,
+                entry.last_seen,
+                report.input_name,
+                "; ".join(entry.reasons),
+                " ".join(entry.evidence),
+            )
+            writer.writerow([neutralise(c) for c in cells])
+    return buffer.getvalue()

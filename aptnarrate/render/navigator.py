@@ -1,0 +1,77 @@
+"""render_navigator(report) -> str: an ATT&CK Navigator layer (layer format 4.5,
+Navigator 5.x, domain enterprise-attack).
+
+Navigator scores techniques, not tactics. Each technique id the report holds for a stage
+becomes a technique entry under that stage's tactic, scored by the stage's confidence and
+commented with the rationale and the log rows it cites. Every supported stage's tactic is
+also listed in the layer's metadata (tactic id, confidence, log rows), so a stage without
+technique ids is still on record in the layer.
+"""
+
+from __future__ import annotations
+
+from ..attack import attack_version
+from ..models import Report
+from .views import inert_json, stage_attack
+
+LAYER_VERSION = "4.5"
+NAVIGATOR_VERSION = "5.1.0"
+SCORE = {"low": 33, "moderate": 67, "high": 100}
+_ROWS_CITED = 30
+_COMMENT_CHARS = 2000
+
+
+def _rows(evidence: list[str]) -> str:
+    shown = ", ".join(evidence[:_ROWS_CITED])
+    return shown + (f" and {len(evidence) - _ROWS_CITED} more" if len(evidence) > _ROWS_CITED else "")
+
+
+def render_navigator(report: Report) -> str:
+    techniques: dict[tuple[str, str], dict] = {}
+    metadata: list[dict] = [{"name": "input", "value": report.input_name}]
+    for finding, tactic, technique_ids in stage_attack(report):
+        metadata.append(
+            {
+                "name": f"{tactic.id} {tactic.name}",
+                "value": f"{finding.stage}, {finding.confidence} confidence; log rows {_rows(finding.evidence)}",
+            }
+        )
+        comment = f"{finding.stage} ({finding.confidence} confidence): {finding.rationale} Log rows: {_rows(finding.evidence)}."
+        for technique in technique_ids:
+            key = (technique, tactic.shortname)
+            score = SCORE[finding.confidence]
+            known = techniques.get(key)
+            if known is not None:  # two stages, one technique and tactic: keep the stronger, cite both
+                known["score"] = max(known["score"], score)
+                known["comment"] = (known["comment"] + " | " + comment)[:_COMMENT_CHARS]
+                continue
+            techniques[key] = {
+                "techniqueID": technique,
+                "tactic": tactic.shortname,
+                "score": score,
+                "comment": comment[:_COMMENT_CHARS],
+                "enabled": True,
+                "metadata": [{"name": "log rows", "value": _rows(finding.evidence)}],
+                "showSubtechniques": False,
+            }
+    stages = ", ".join(f"{f.stage} ({t.id})" for f, t, _ in stage_attack(report)) or "none"
+    layer = {
+        "name": f"aptnarrate: {report.input_name}"[:200],
+        "versions": {"attack": attack_version(), "navigator": NAVIGATOR_VERSION, "layer": LAYER_VERSION},
+        "domain": "enterprise-attack",
+        "description": f"{report.title}. Stages supported by the evidence: {stages}. Scores: confidence (low 33, moderate 67, high 100).",
+        "sorting": 3,
+        "layout": {"layout": "side", "showID": True, "showName": True},
+        "hideDisabled": False,
+        "techniques": list(techniques.values()),
+        "gradient": {"colors": ["#ffe766", "#ff6666"], "minValue": 0, "maxValue": 100},
+        "legendItems": [
+            {"label": f"{level} confidence", "color": color}
+            for level, color in (("low", "#ffe766"), ("moderate", "#ffa666"), ("high", "#ff6666"))
+        ],
+        "metadata": metadata,
+        "showTacticRowBackground": False,
+        "selectTechniquesAcrossTactics": True,
+        "selectSubtechniquesWithParent": False,
+    }
+    return inert_json(layer) + "\n"
