@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..context.render import render_context
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
 
@@ -27,6 +28,7 @@ def render_markdown(report: Report) -> str:
         *_ioc_table(report),
         "## Chronological Log of Actions",
         *_log_table(report),
+        *render_context(report.context),
         _closing(report),
         _metadata(report),
     ]
