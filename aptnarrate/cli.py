@@ -50,6 +50,29 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _add_context_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("context from the host's wider log (see README: Context)")
+    group.add_argument("--context", metavar="EVENTS", help="the host's event log as an edge list: a CSV, gzip CSV or Parquet file, a folder or a glob (same --column mapping as the input)")
+    group.add_argument("--context-top", type=int, default=3, metavar="N", help="look up the N best-ranked addresses, processes and files (default: 3 of each)")
+    group.add_argument("--context-window", default="6h", metavar="DURATION", help="how far before and after the subgraph to look (e.g. 30m, 6h, 2d; default: 6h)")
+    group.add_argument("--context-engine", metavar="URL", help="an Ibis connection URL of the engine to query (default: DuckDB embedded)")
+    group.add_argument("--context-memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB); larger inputs spill to disk")
+
+
+def _context_options(args: argparse.Namespace):
+    if not getattr(args, "context", None):
+        return None
+    from .context import ContextOptions
+
+    return ContextOptions(
+        events=args.context,
+        top=args.context_top,
+        window=args.context_window,
+        engine=args.context_engine,
+        memory_limit=args.context_memory_limit,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aptnarrate", description="Attack reports from the anomalous subgraphs of provenance-based intrusion detectors.")
     parser.add_argument("--version", action="version", version=f"aptnarrate {__version__}")
@@ -71,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     llm.add_argument("--record", metavar="DIR", help="store every model exchange as JSON in DIR")
     llm.add_argument("--fixtures", metavar="DIR", help="recorded exchanges for --backend replay")
     llm.add_argument("--env-file", default=".env", metavar="PATH", help="dotenv file to read settings from (default: .env)")
+    _add_context_options(report)
 
     inspect = commands.add_parser("inspect", help="show the condensed timeline and ranked candidate IoCs, no narrative", description="Show the condensed timeline and ranked candidate IoCs of one subgraph, without any narrative.")
     _add_input_options(inspect)
@@ -134,6 +158,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         fixtures=args.fixtures,
         record=args.record,
         dotenv=args.env_file,
+        context=_context_options(args),
     )
     result = run(source, options)
     for notice in result.notices:

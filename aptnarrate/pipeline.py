@@ -128,7 +128,10 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
         from .context import extract_context
 
         stages = tuple(s.stage for s in report.stages)
-        report = report.model_copy(update={"context": extract_context(facts, opts.ingest_options(), opts.context, stages)})
+        context = extract_context(facts, opts.ingest_options(), opts.context, stages)
+        note = f"context: {context.rows_read} rows read from {context.source} ({context.engine})"
+        metadata = report.metadata.model_copy(update={"notes": [*report.metadata.notes, note]})
+        report = report.model_copy(update={"context": context, "metadata": metadata})
     return RunResult(report=report, notices=tuple(notices))
 
 
