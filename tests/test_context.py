@@ -181,3 +181,30 @@ def test_hostile_names_in_context_rows_stay_inert():
     assert "\n## Heading" not in text
     table_rows = [line for line in text.splitlines() if line.startswith("| C1 ")]
     assert len(table_rows) == 1 and table_rows[0].count(" | ") == 3  # pipes escaped: still 4 cells
+
+
+@pytest.mark.spark
+def test_duckdb_and_pyspark_local_mode_give_identical_sections(host_log, dropper_facts):
+    """The one Ibis query, unchanged, on Spark: one small local session, Parquet and CSV."""
+    pyspark = pytest.importorskip("pyspark", reason="pyspark not installed (pip install -e '.[context-spark]')")
+    if _shutil.which("java") is None:
+        pytest.skip("no java on PATH: PySpark local mode needs Java 17")
+    import ibis
+    from pyspark.sql import SparkSession
+
+    root, _ = host_log
+    spark = (
+        SparkSession.builder.master("local[1]").appName("aptnarrate-test")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        backend = ibis.pyspark.connect(spark)
+        for log in (root / "log.parquet", root / "log.csv"):
+            on_spark = _context(dropper_facts, log, backend=backend)
+            assert on_spark.engine == "pyspark"
+            assert _comparable(on_spark) == _comparable(_context(dropper_facts, log)), log
+    finally:
+        spark.stop()
+    assert pyspark.__version__

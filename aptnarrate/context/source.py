@@ -98,12 +98,17 @@ def open_table(backend: Any, source: EventSource) -> ir.Table:
     try:
         if source.table is not None:
             return backend.table(source.table)
-        if source.file_format == "parquet":
-            return backend.read_parquet(list(source.files))
-        if _is_duckdb(backend):
+        if _is_duckdb(backend):  # DuckDB reads a list of files as one scan
+            if source.file_format == "parquet":
+                return backend.read_parquet(list(source.files))
             # every column as text: types are decided in the query, the same way on every engine
             return backend.read_csv(list(source.files), all_varchar=True)
-        return backend.read_csv(list(source.files), header=True)
+        # other engines' readers take one path each: one table per file, stacked
+        if source.file_format == "parquet":
+            parts = [backend.read_parquet(f) for f in source.files]
+        else:
+            parts = [backend.read_csv(f, header=True) for f in source.files]
+        return parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
     except Exception as exc:  # the engine's own error for an unreadable file
         raise InputError(f"cannot read the context log: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}", path=source.spec) from None
 
