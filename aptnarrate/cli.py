@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", metavar="OUT")
     render.add_argument("--debug", action="store_true")
 
+    index = commands.add_parser("index", help="convert a host's event log to Parquet partitioned by day (for --context)", description="Convert a wide event log (CSV, gzip CSV or Parquet files, folders or globs) into Parquet partitioned by day: the recommended layout for --context.")
+    index.add_argument("events", nargs="+", metavar="EVENTS", help="event log files, folders or globs")
+    index.add_argument("-o", "--output", required=True, metavar="DIR", help="a new or empty folder")
+    index.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="the timestamp column's name, if not 'timestamp' (timestamp=NAME)")
+    index.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
+    index.add_argument("--memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB)")
+    index.add_argument("--debug", action="store_true")
+
     commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
     return parser
 
@@ -211,6 +219,22 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(done: int, total: int, path: str) -> None:
+    width = 30
+    filled = width * done // total
+    name = Path(path).name[:40]
+    end = "\n" if done == total else ""
+    print(f"\raptnarrate: index [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files {name!r}", end=end, file=sys.stderr, flush=True)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .context.index import index_events
+
+    result = index_events(args.events, args.output, columns=dict(args.column), epoch_unit=args.epoch_unit, memory_limit=args.memory_limit, progress=_progress_bar)
+    print(f"aptnarrate: indexed {result.rows} rows from {result.files} file(s) into {len(result.days)} day(s) under {result.output}", file=sys.stderr)
+    return 0
+
+
 def _cmd_examples(args: argparse.Namespace) -> int:
     from .examples import describe, names
 
@@ -219,7 +243,7 @@ def _cmd_examples(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples}
+COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples, "index": _cmd_index}
 
 
 def main(argv: list[str] | None = None) -> int:

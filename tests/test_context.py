@@ -183,6 +183,36 @@ def test_hostile_names_in_context_rows_stay_inert():
     assert len(table_rows) == 1 and table_rows[0].count(" | ") == 3  # pipes escaped: still 4 cells
 
 
+def test_index_partitions_by_day_and_gives_the_same_context(host_log, dropper_facts, tmp_path, capsys):
+    root, _ = host_log
+    out = tmp_path / "indexed"
+    assert main(["index", str(root / "log.csv.gz"), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "1/1 files" in err and "indexed" in err
+    days = sorted(p.name for p in out.iterdir())
+    assert len(days) > 1 and all(d.startswith("day=") for d in days)
+    table = pq.read_table(out)  # hive partitions: the day comes back as a column
+    assert table.num_rows == pq.read_metadata(root / "log.parquet").num_rows
+    assert pa.types.is_integer(table.schema.field("timestamp").type)
+    for day in days:  # every row sits in the folder of its own UTC day
+        stamps = pq.read_table(out / day, columns=["timestamp"]).column("timestamp").to_numpy()
+        assert set(pd.to_datetime(stamps, unit="ns").strftime("%Y-%m-%d")) == {day[4:]}
+    from aptnarrate.context.extract import _days_needed
+    from aptnarrate.context.source import resolve_events
+
+    expected = _comparable(_context(dropper_facts, root / "log.parquet"))
+    assert _comparable(_context(dropper_facts, out)) == expected
+    window = _context(dropper_facts, out)  # the window spans one day: the others are not read
+    assert window.window_start[:10] == window.window_end[:10]
+    source = resolve_events(str(out))
+    from aptnarrate.context import query as q
+
+    first = int(dropper_facts.timeline.table.events["time"].min())
+    needed = _days_needed(source, q.make_window(first, first, 0, "UTC", None))
+    assert 0 < len(needed.files) < len(source.files)
+    assert main(["index", str(root / "log.csv"), "-o", str(out)]) == 3  # not empty: never overwritten
+
+
 @pytest.mark.spark
 def test_duckdb_and_pyspark_local_mode_give_identical_sections(host_log, dropper_facts):
     """The one Ibis query, unchanged, on Spark: one small local session, Parquet and CSV."""

@@ -79,7 +79,7 @@ def extract_context(
     times = table.events["time"].to_numpy()
     first, last = int(times.min()), int(times.max())
     window = q.make_window(first, last, pad, table.timezone, ingest.input_timezone)
-    source = resolve_events(options.events, options.engine)
+    source = _days_needed(resolve_events(options.events, options.engine), window)
     backend = options.backend if options.backend is not None else connect(options.engine, options.memory_limit)
     wide = open_table(backend, source)
     roles = role_columns(wide, dict(ingest.columns), options.events)
@@ -97,6 +97,22 @@ def extract_context(
         sections = [_empty_section(c) for c in iocs]
         return ContextInfo(**info, rows_read=0, rows=[], sections=sections, notes=["no context row in the window"])
     return _build(facts, ingest, iocs, frame, report_stages, info, first, last)
+
+
+def _days_needed(source, window: q.Window):
+    """Of a day-partitioned log (``aptnarrate index``), only the days the window touches."""
+    from .index import days_of
+
+    days = days_of(source.files)
+    if not days or len(days) != len(source.files):
+        return source
+    import pandas as pd
+
+    first = (pd.Timestamp(window.start_utc_ns) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    last = (pd.Timestamp(window.end_utc_ns) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    kept = tuple(f for f in source.files if first <= days[f] <= last)
+    # no file in the window: keep one so the engine still sees the columns (it finds no row)
+    return replace(source, files=kept or source.files[:1])
 
 
 def _wall_text(utc_ns: np.ndarray, zone: str, window: q.Window) -> list[str]:
