@@ -114,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB)")
     index.add_argument("--debug", action="store_true")
 
+    pivot = commands.add_parser("pivot", help="what touched an entity: its rows in a saved report and, with --context, in the wider log", description="The rows about one entity (a file, process or address, as the report names it) from a saved JSON report and, with --context, from the host's wider log. No model.")
+    pivot.add_argument("report", metavar="REPORT.json")
+    pivot.add_argument("entity", metavar="ENTITY")
+    pivot.add_argument("--format", choices=("md", "json"), default="md")
+    pivot.add_argument("-o", "--output", metavar="OUT")
+    pivot.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
+    pivot.add_argument("--input-timezone", metavar="TZ", help="the zone of the report's times when it shows them as written")
+    pivot.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
+    pivot.add_argument("--debug", action="store_true")
+    _add_context_options(pivot)
+
     commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
     return parser
 
@@ -197,6 +208,37 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_saved_report(path: str):
+    from pydantic import ValidationError
+
+    from .errors import InputError
+    from .render.json import load_report
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read report: {exc}", path=path) from None
+    try:
+        return load_report(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InputError(f"not an aptnarrate JSON report: {where or 'document'}: {first.get('msg')}", path=path) from None
+
+
+def _cmd_pivot(args: argparse.Namespace) -> int:
+    from .context.pivot import pivot
+    from .ingest import IngestOptions
+
+    report = _load_saved_report(args.report)
+    ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
+    result = pivot(report, args.entity, _context_options(args), ingest)
+    write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)
+    return 0
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -243,7 +285,7 @@ def _cmd_examples(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples, "index": _cmd_index}
+COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples, "index": _cmd_index, "pivot": _cmd_pivot}
 
 
 def main(argv: list[str] | None = None) -> int:

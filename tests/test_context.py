@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import shutil
 import shutil as _shutil
@@ -211,6 +212,28 @@ def test_index_partitions_by_day_and_gives_the_same_context(host_log, dropper_fa
     needed = _days_needed(source, q.make_window(first, first, 0, "UTC", None))
     assert 0 < len(needed.files) < len(source.files)
     assert main(["index", str(root / "log.csv"), "-o", str(out)]) == 3  # not empty: never overwritten
+
+
+def test_pivot_lists_what_touched_an_entity_from_report_and_wider_log(host_log, parquet_report, tmp_path, capsys):
+    root, truth = host_log
+    saved = tmp_path / "report.json"
+    saved.write_text(parquet_report.to_json(), encoding="utf-8")
+    section = parquet_report.context.sections[0]
+    assert main(["pivot", str(saved), section.ioc, "--format", "json"]) == 0
+    offline = json.loads(capsys.readouterr().out)
+    assert {r["source"] for r in offline["rows"]} == {"report", "report context"}
+    in_report = [r["id"] for r in offline["rows"] if r["source"] == "report"]
+    expected = [e.id for e in parquet_report.log if section.ioc in (e.subject_name, e.object_name)]
+    assert in_report == expected and expected
+    assert main(["pivot", str(saved), section.ioc, "--context", str(root / "log.parquet"), "--format", "json"]) == 0
+    wider = json.loads(capsys.readouterr().out)
+    wider_rows = [r for r in wider["rows"] if r["source"] == "wider log"]
+    assert wider_rows and all(section.ioc in r["text"] for r in wider_rows)
+    assert truth.inside[section.ioc] <= set(wider["neighbours"])
+    assert not truth.decoys & set(wider["neighbours"])
+    assert main(["pivot", str(saved), "no-such-entity"]) == 0
+    assert "No row names it." in capsys.readouterr().out
+    assert main(["pivot", str(tmp_path / "missing.json"), "x"]) == 3
 
 
 @pytest.mark.spark

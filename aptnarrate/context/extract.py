@@ -79,24 +79,31 @@ def extract_context(
     times = table.events["time"].to_numpy()
     first, last = int(times.min()), int(times.max())
     window = q.make_window(first, last, pad, table.timezone, ingest.input_timezone)
+    shown = _wall_text(np.array([window.start_utc_ns, window.end_utc_ns]), table.timezone, window)
+    if not iocs:
+        info = dict(source=options.events, engine="not queried", window_start=shown[0], window_end=shown[1])
+        return ContextInfo(**info, rows_read=0, rows=[], sections=[], notes=["no address, process or file IoC to look up"])
+    names = sorted({(c.value, c.type in _PATH_TYPES) for c in iocs if c.value})
+    ids = sorted({i for c in iocs for i in c.entity_ids if i})
+    frame, engine = query_rows(options, ingest, window, names, ids)
+    info = dict(source=options.events, engine=engine, window_start=shown[0], window_end=shown[1])
+    if len(frame) == 0:
+        sections = [_empty_section(c) for c in iocs]
+        return ContextInfo(**info, rows_read=0, rows=[], sections=sections, notes=["no context row in the window"])
+    return _build(facts, ingest, iocs, frame, report_stages, info, first, last)
+
+
+def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids):
+    """The neighbourhood rows of ``names`` ((name, path-like) pairs) and ``ids`` in the
+    window, as a DataFrame of edge-list columns, and the engine's description."""
     source = _days_needed(resolve_events(options.events, options.engine), window)
     backend = options.backend if options.backend is not None else connect(options.engine, options.memory_limit)
     wide = open_table(backend, source)
     roles = role_columns(wide, dict(ingest.columns), options.events)
     time_kind = q.timestamp_kind(wide, roles["timestamp"], ingest.epoch_unit, options.events)
     unit = q.epoch_unit_of(wide, roles["timestamp"], time_kind, ingest.epoch_unit) if time_kind == "int" else ""
-    shown = _wall_text(np.array([window.start_utc_ns, window.end_utc_ns]), table.timezone, window)
-    info = dict(source=options.events, engine=q.describe_engine(backend), window_start=shown[0], window_end=shown[1])
-    if not iocs:
-        return ContextInfo(**info, rows_read=0, rows=[], sections=[], notes=["no address, process or file IoC to look up"])
-    names = sorted({(c.value, c.type in _PATH_TYPES) for c in iocs if c.value})
-    ids = sorted({i for c in iocs for i in c.entity_ids if i})
-    expr = q.neighbourhood(wide, roles, names, ids, window, time_kind, unit)
-    frame = q.fetch(expr)
-    if len(frame) == 0:
-        sections = [_empty_section(c) for c in iocs]
-        return ContextInfo(**info, rows_read=0, rows=[], sections=sections, notes=["no context row in the window"])
-    return _build(facts, ingest, iocs, frame, report_stages, info, first, last)
+    frame = q.fetch(q.neighbourhood(wide, roles, names, ids, window, time_kind, unit))
+    return frame, q.describe_engine(backend)
 
 
 def _days_needed(source, window: q.Window):
