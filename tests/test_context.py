@@ -261,3 +261,28 @@ def test_duckdb_and_pyspark_local_mode_give_identical_sections(host_log, dropper
     finally:
         spark.stop()
     assert pyspark.__version__
+
+
+def test_cadets_subgraphs_gain_a_context_section_per_top_ioc(corpus_dir, tmp_path):
+    """Done-when of the context issue on the corpus: the largest cadets subgraphs, each in a
+    generated host log, get a section for every top IoC holding its planted neighbours."""
+    from aptnarrate.context import extract_context, top_iocs
+    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.pipeline import inspect_input
+
+    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    cases = sorted((c for c in manifest["cases"] if c["host"] == "cadets"), key=lambda c: -c["n_rows"])[:2]
+    for case in cases:
+        edges = corpus_dir / case["files"]["edges"]
+        subgraph = pd.read_csv(edges, dtype=str, keep_default_na=False)
+        table, truth = wide_log(subgraph, 2000)
+        log = tmp_path / f"{case['id']}.parquet"
+        pq.write_table(table, log)
+        facts = inspect_input(edges)
+        context = extract_context(facts, IngestOptions(), ContextOptions(str(log)))
+        expected = [c.value for c in top_iocs(facts, 3)]
+        assert [s.ioc for s in context.sections] == expected and expected, case["id"]
+        for section in context.sections:
+            assert truth.inside[section.ioc] <= set(section.neighbours), (case["id"], section.ioc)
+            assert not truth.outside[section.ioc] & set(section.neighbours), (case["id"], section.ioc)
+        assert context.rows_read > 0
