@@ -125,6 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
     pivot.add_argument("--debug", action="store_true")
     _add_context_options(pivot)
 
+    ask = commands.add_parser("ask", help="a follow-up question about a saved report, answered by a model from its rows (every sentence cites rows)", description="Answer a follow-up question from a saved JSON report's rows (and, with --context, the wider log's rows of the entities it names). Needs a model; every sentence cites rows and is grounded like a report. Offline, use 'aptnarrate pivot'.")
+    ask.add_argument("report", metavar="REPORT.json")
+    ask.add_argument("question", metavar="QUESTION")
+    ask.add_argument("--format", choices=("md", "json"), default="md")
+    ask.add_argument("-o", "--output", metavar="OUT")
+    ask.add_argument("--model")
+    ask.add_argument("--base-url")
+    ask.add_argument("--mode", choices=("structured", "json"))
+    ask.add_argument("--timeout", type=float, metavar="SECONDS")
+    ask.add_argument("--max-reasks", type=int, metavar="N")
+    ask.add_argument("--env-file", default=".env", metavar="PATH")
+    ask.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
+    ask.add_argument("--input-timezone", metavar="TZ")
+    ask.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
+    ask.add_argument("--debug", action="store_true")
+    _add_context_options(ask)
+
     commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
     return parser
 
@@ -239,6 +256,20 @@ def _cmd_pivot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from .context.ask import ask, model_transport
+    from .ingest import IngestOptions
+
+    report = _load_saved_report(args.report)
+    transport, settings = model_transport(_llm_overrides(args), args.env_file)
+    ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
+    result = ask(report, args.question, transport, settings, _context_options(args), ingest)
+    if result.dropped:
+        print(f"aptnarrate: dropped {len(result.dropped)} unsupported sentence(s) after {result.reasks} re-ask(s)", file=sys.stderr)
+    write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)
+    return 0
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -285,7 +316,7 @@ def _cmd_examples(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples, "index": _cmd_index, "pivot": _cmd_pivot}
+COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples, "index": _cmd_index, "pivot": _cmd_pivot, "ask": _cmd_ask}
 
 
 def main(argv: list[str] | None = None) -> int:
