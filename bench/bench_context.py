@@ -141,14 +141,17 @@ def _child(args: list[str]) -> tuple[dict, float, float]:
     wall = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"child {args} failed with status {status}: {out}")
-    return json.loads(out.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
+    result = json.loads(out.strip().splitlines()[-1])
+    result["cpu"] = usage.ru_utime + usage.ru_stime  # the machine may be shared: CPU time is steadier
+    return result, wall, usage.ru_maxrss / 1024
 
 
 def run(rows: int, repeat: int, spark: bool, index: bool) -> None:
     paths = _paths(rows)
     engines = ["floor", "ibis-duckdb", "extract"] + (["ibis-spark"] if spark else [])
-    print(f"| log | engine | query s (median of {repeat}) | process s | peak RSS MB | rows returned |")
-    print("|-----|--------|------|------|------|------|")
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"| log | engine | query s (median of {repeat}) | process s | process CPU s | peak RSS MB | rows returned |")
+    print("|-----|--------|------|------|------|------|------|")
     for fmt, log in paths.items():
         for engine in engines:
             if engine == "ibis-spark" and fmt == "csv":
@@ -157,7 +160,8 @@ def run(rows: int, repeat: int, spark: bool, index: bool) -> None:
             seconds = statistics.median(r[0]["seconds"] for r in results)
             wall = statistics.median(r[1] for r in results)
             peak = max(r[2] for r in results)
-            print(f"| {fmt} | {engine} | {seconds:.2f} | {wall:.2f} | {peak:.0f} | {results[0][0]['rows']} |", flush=True)
+            cpu = statistics.median(r[0]["cpu"] for r in results)
+            print(f"| {fmt} | {engine} | {seconds:.2f} | {wall:.2f} | {cpu:.2f} | {peak:.0f} | {results[0][0]['rows']} |", flush=True)
     if index:
         import shutil
         import tempfile

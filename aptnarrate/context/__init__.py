@@ -16,6 +16,7 @@ _EXPORTS = {
     "extract_context": "extract",
     "parse_window": "extract",
     "top_iocs": "extract",
+    "top_iocs_across": "extract",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -11,6 +11,7 @@ the report does not.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -67,17 +68,42 @@ def top_iocs(facts: Facts, top: int) -> list[Candidate]:
     return sorted(chosen, key=lambda c: c.rank)
 
 
+def top_iocs_across(subgraphs: Sequence[Facts], top: int) -> list[Candidate]:
+    """For a host story over several subgraphs: the ``top`` highest-scoring distinct
+    candidates of each context type across all of them, renumbered by score."""
+    if top < 1:
+        raise UsageError(f"--context-top must be at least 1, got {top}")
+    chosen: list[Candidate] = []
+    for kind in CONTEXT_TYPES:
+        pool = sorted((c for f in subgraphs for c in f.candidates if c.type == kind), key=lambda c: (-c.score, c.rank, c.value))
+        seen: set[str] = set()
+        for candidate in pool:
+            if candidate.value not in seen and len(seen) < top:
+                seen.add(candidate.value)
+                ids = sorted({i for f in subgraphs for c in f.candidates if c.value == candidate.value for i in c.entity_ids})
+                chosen.append(candidate.model_copy(update={"entity_ids": ids}))
+    chosen.sort(key=lambda c: (-c.score, c.value))
+    return [c.model_copy(update={"rank": i + 1}) for i, c in enumerate(chosen)]
+
+
 def extract_context(
-    facts: Facts, ingest: IngestOptions, options: ContextOptions, report_stages: tuple[str, ...] = ()
+    facts: Facts | Sequence[Facts], ingest: IngestOptions, options: ContextOptions, report_stages: tuple[str, ...] = ()
 ) -> ContextInfo:
-    """Query the wider log for the top IoCs and build the report's context part."""
+    """Query the wider log for the top IoCs and build the report's context part.
+
+    ``facts`` is one subgraph's, or (for a host story) a sequence of subgraphs' facts:
+    then the top IoCs are taken across them and the window spans them all.
+    """
     from ..models import ContextInfo
 
-    iocs = top_iocs(facts, options.top)
+    subgraphs = list(facts) if isinstance(facts, (list, tuple)) else [facts]
+    if not subgraphs:
+        raise UsageError("no subgraph to take context for")
+    iocs = top_iocs(subgraphs[0], options.top) if len(subgraphs) == 1 else top_iocs_across(subgraphs, options.top)
     pad = parse_window(options.window)
-    table = facts.timeline.table
-    times = table.events["time"].to_numpy()
-    first, last = int(times.min()), int(times.max())
+    table = subgraphs[0].timeline.table
+    first = min(int(f.timeline.table.events["time"].min()) for f in subgraphs)
+    last = max(int(f.timeline.table.events["time"].max()) for f in subgraphs)
     window = q.make_window(first, last, pad, table.timezone, ingest.input_timezone)
     shown = _wall_text(np.array([window.start_utc_ns, window.end_utc_ns]), table.timezone, window)
     if not iocs:
@@ -90,7 +116,7 @@ def extract_context(
     if len(frame) == 0:
         sections = [_empty_section(c) for c in iocs]
         return ContextInfo(**info, rows_read=0, rows=[], sections=sections, notes=["no context row in the window"])
-    return _build(facts, ingest, iocs, frame, report_stages, info, first, last)
+    return _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last)
 
 
 def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids):
@@ -148,7 +174,7 @@ def _touching(triples, candidate: Candidate) -> tuple[np.ndarray, np.ndarray]:
     return subject, obj
 
 
-def _build(facts, ingest, iocs, frame, report_stages, info, first, last) -> ContextInfo:
+def _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last) -> ContextInfo:
     from ..backends.offline import OfflineNarrator
     from ..facts import compute_facts
     from ..models import ContextInfo, ContextRow, ContextSection
@@ -168,19 +194,22 @@ def _build(facts, ingest, iocs, frame, report_stages, info, first, last) -> Cont
                            notes=["no context row names a top IoC"])
     parsed = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=name)
     timeline = condense(parsed)
-    context_facts = compute_facts(timeline, internal_networks=facts.internal_networks)
+    context_facts = compute_facts(timeline, internal_networks=subgraphs[0].internal_networks)
     context_stages = OfflineNarrator().narrate(context_facts).narration.stages
 
     log, descriptions = timeline.log, timeline.descriptions
     ids = np.array(["C" + i[1:] for i in timeline.ids.tolist()], dtype=object)  # L7 -> C7
-    sub_log = facts.timeline.log
-    sub_text = facts.timeline.descriptions["text"].to_numpy()[sub_log["description"].to_numpy()]
-    in_subgraph_keys = set(zip(sub_log["minute"].tolist(), sub_text.tolist()))
+    in_subgraph_keys: set = set()
+    sub_names: set = set()
+    for facts in subgraphs:
+        sub_log = facts.timeline.log
+        sub_text = facts.timeline.descriptions["text"].to_numpy()[sub_log["description"].to_numpy()]
+        in_subgraph_keys |= set(zip(sub_log["minute"].tolist(), sub_text.tolist()))
+        sub_names |= set(facts.timeline.table.triples["subject_name"]) | set(facts.timeline.table.triples["object_name"])
     text = descriptions["text"].to_numpy()[log["description"].to_numpy()]
     in_subgraph = np.array([(m, t) in in_subgraph_keys for m, t in zip(log["minute"].tolist(), text.tolist())], dtype=bool)
     start = log["first_time"].to_numpy()
     when = np.where(start < first - first % 60_000_000_000, "before", np.where(start > last, "after", "during"))
-    sub_names = set(facts.timeline.table.triples["subject_name"]) | set(facts.timeline.table.triples["object_name"])
     stage_rows = {s.stage: {"C" + e[1:] for e in s.evidence} for s in context_stages}
 
     event_triple = parsed.events["triple"].to_numpy()
