@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import json
 import re
 import shutil
@@ -286,3 +287,32 @@ def test_cadets_story_gains_a_context_section_per_top_ioc(corpus_dir, tmp_path):
         assert truth.inside[section.ioc] <= set(section.neighbours), section.ioc
         assert not truth.outside[section.ioc] & set(section.neighbours), section.ioc
     assert context.rows_read > 0
+
+
+def test_ask_with_context_cites_wider_log_rows(host_log, parquet_report, tmp_path, monkeypatch, capsys):
+    from llm_server import FakeLLMServer, ok
+
+    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    root, truth = host_log
+    report = parquet_report.model_copy(update={"context": None})  # only --context can show the planted rows
+    saved = tmp_path / "report.json"
+    saved.write_text(report.to_json(), encoding="utf-8")
+    ioc = parquet_report.context.sections[0].ioc
+    planted = sorted(truth.inside[ioc])[0]
+    server = FakeLLMServer().start()
+    try:
+        server.enqueue(ok({"supported": True, "sentences": [
+            {"text": f"{planted} also touched {ioc}.", "evidence": ["W1"]},
+            {"text": f"{planted} came from 8.8.8.8.", "evidence": ["W1"]},
+        ]}), ok({"supported": True, "sentences": [{"text": f"{planted} also touched {ioc}.", "evidence": ["W1"]}]}))
+        args = ["ask", str(saved), f"What else touched {ioc}?", "--base-url", server.url, "--env-file", "",
+                "--context", str(root / "log.parquet"), "--format", "json"]
+        assert main(args) == 0
+    finally:
+        server.stop()
+    out = json.loads(capsys.readouterr().out)
+    assert [s["text"] for s in out["sentences"]] == [f"{planted} also touched {ioc}."]
+    sent = server.requests[0].body["messages"][1]["content"]
+    assert '"id": "W1"' in sent and planted in sent

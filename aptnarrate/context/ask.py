@@ -124,8 +124,8 @@ def evidence_rows(report: Report, question: str, context: ContextOptions | None 
                     continue
                 number += 1
                 rows.append(dict(id=f"W{number}", minute=row.minute, event=row.text, count=row.count,
-                                 subject=entity if row.role == "subject" else "", object=entity if row.role == "object" else "",
-                                 subject_kind="", object_kind="", action=""))
+                                 subject=row.subject, object=row.object, subject_kind=row.subject_kind,
+                                 object_kind=row.object_kind, action=row.action))
     first = [r for r in rows if any(n in (r["subject"], r["object"]) or n in r["event"] for n in named)]
     rest = [r for r in rows if r not in first]
     return (first + rest)[:MAX_ROWS]

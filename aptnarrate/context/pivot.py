@@ -31,6 +31,11 @@ class PivotRow:
     count: int
     role: str  # "subject" or "object": the entity's side of the event
     source: str  # "report", "report context" or "wider log"
+    subject: str = ""
+    object: str = ""
+    subject_kind: str = ""
+    object_kind: str = ""
+    action: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,8 @@ def pivot(report: Report, entity: str, context: ContextOptions | None = None, in
             ("object", entry.object_name, entry.object_kind, entry.subject_name, entry.object_ids),
         ):
             if _matches(name, entity):
-                rows.append(PivotRow(entry.id, entry.minute, entry.text, entry.count, role, "report"))
+                rows.append(PivotRow(entry.id, entry.minute, entry.text, entry.count, role, "report", entry.subject_name,
+                                     entry.object_name, entry.subject_kind, entry.object_kind, entry.action))
                 ids.update(entity_ids)
                 note(kind, other, entry.count)
                 break
@@ -110,7 +116,8 @@ def pivot(report: Report, entity: str, context: ContextOptions | None = None, in
                 ("object", row.object_name, row.object_kind, row.subject_name),
             ):
                 if _matches(name, entity):
-                    rows.append(PivotRow(row.id, row.minute, row.text, row.count, role, "report context"))
+                    rows.append(PivotRow(row.id, row.minute, row.text, row.count, role, "report context", row.subject_name,
+                                         row.object_name, row.subject_kind, row.object_kind, row.action))
                     note(kind, other, row.count)
                     break
     notes: list[str] = []
@@ -166,6 +173,7 @@ def _wider_rows(report, entity, kinds, ids, context, ingest):
         role = "subject" if descriptions.at[d, "subject_name"] == entity else "object"
         other = descriptions.at[d, "object_name" if role == "subject" else "subject_name"]
         row = PivotRow("W" + str(position + 1), texts[codes[position]], descriptions.at[d, "text"],
-                       int(log.at[position, "count"]), role, "wider log")
+                       int(log.at[position, "count"]), role, "wider log", *(descriptions.at[d, c] for c in
+                       ("subject_name", "object_name", "subject_kind", "object_kind", "action")))
         out.append((row, descriptions.at[d, f"{role}_kind"], other))
     return out, notes
