@@ -78,6 +78,27 @@ def _render(report, args: argparse.Namespace) -> str:
 
         return render_markdown(report, diagram=True)
     return RENDERERS[fmt](report)
+def _add_context_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("context from the host's wider log (see README: Context)")
+    group.add_argument("--context", metavar="EVENTS", help="the host's event log as an edge list: a CSV, gzip CSV or Parquet file, a folder or a glob (same --column mapping as the input)")
+    group.add_argument("--context-top", type=int, default=3, metavar="N", help="look up the N best-ranked addresses, processes and files (default: 3 of each)")
+    group.add_argument("--context-window", default="6h", metavar="DURATION", help="how far before and after the subgraph to look (e.g. 30m, 6h, 2d; default: 6h)")
+    group.add_argument("--context-engine", metavar="URL", help="an Ibis connection URL of the engine to query (default: DuckDB embedded)")
+    group.add_argument("--context-memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB); larger inputs spill to disk")
+
+
+def _context_options(args: argparse.Namespace):
+    if not getattr(args, "context", None):
+        return None
+    from .context import ContextOptions
+
+    return ContextOptions(
+        events=args.context,
+        top=args.context_top,
+        window=args.context_window,
+        engine=args.context_engine,
+        memory_limit=args.context_memory_limit,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     llm.add_argument("--record", metavar="DIR", help="store every model exchange as JSON in DIR")
     llm.add_argument("--fixtures", metavar="DIR", help="recorded exchanges for --backend replay")
     llm.add_argument("--env-file", default=".env", metavar="PATH", help="dotenv file to read settings from (default: .env)")
+    _add_context_options(report)
 
     inspect = commands.add_parser("inspect", help="show the condensed timeline and ranked candidate IoCs, no narrative", description="Show the condensed timeline and ranked candidate IoCs of one subgraph, without any narrative.")
     _add_input_options(inspect)
@@ -111,6 +133,42 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout; its ending picks the format when --format is not given")
     _add_format_options(render)
     render.add_argument("--debug", action="store_true")
+
+    index = commands.add_parser("index", help="convert a host's event log to Parquet partitioned by day (for --context)", description="Convert a wide event log (CSV, gzip CSV or Parquet files, folders or globs) into Parquet partitioned by day: the recommended layout for --context.")
+    index.add_argument("events", nargs="+", metavar="EVENTS", help="event log files, folders or globs")
+    index.add_argument("-o", "--output", required=True, metavar="DIR", help="a new or empty folder")
+    index.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="the timestamp column's name, if not 'timestamp' (timestamp=NAME)")
+    index.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
+    index.add_argument("--memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB)")
+    index.add_argument("--debug", action="store_true")
+
+    pivot = commands.add_parser("pivot", help="what touched an entity: its rows in a saved report and, with --context, in the wider log", description="The rows about one entity (a file, process or address, as the report names it) from a saved JSON report and, with --context, from the host's wider log. No model.")
+    pivot.add_argument("report", metavar="REPORT.json")
+    pivot.add_argument("entity", metavar="ENTITY")
+    pivot.add_argument("--format", choices=("md", "json"), default="md")
+    pivot.add_argument("-o", "--output", metavar="OUT")
+    pivot.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
+    pivot.add_argument("--input-timezone", metavar="TZ", help="the zone of the report's times when it shows them as written")
+    pivot.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
+    pivot.add_argument("--debug", action="store_true")
+    _add_context_options(pivot)
+
+    ask = commands.add_parser("ask", help="a follow-up question about a saved report, answered by a model from its rows (every sentence cites rows)", description="Answer a follow-up question from a saved JSON report's rows (and, with --context, the wider log's rows of the entities it names). Needs a model; every sentence cites rows and is grounded like a report. Offline, use 'aptnarrate pivot'.")
+    ask.add_argument("report", metavar="REPORT.json")
+    ask.add_argument("question", metavar="QUESTION")
+    ask.add_argument("--format", choices=("md", "json"), default="md")
+    ask.add_argument("-o", "--output", metavar="OUT")
+    ask.add_argument("--model")
+    ask.add_argument("--base-url")
+    ask.add_argument("--mode", choices=("structured", "json"))
+    ask.add_argument("--timeout", type=float, metavar="SECONDS")
+    ask.add_argument("--max-reasks", type=int, metavar="N")
+    ask.add_argument("--env-file", default=".env", metavar="PATH")
+    ask.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
+    ask.add_argument("--input-timezone", metavar="TZ")
+    ask.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
+    ask.add_argument("--debug", action="store_true")
+    _add_context_options(ask)
 
     commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
     return parser
@@ -164,6 +222,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         fixtures=args.fixtures,
         record=args.record,
         dotenv=args.env_file,
+        context=_context_options(args),
     )
     _output_format(args)  # a format/extension mismatch fails before any work
     result = run(source, options)
@@ -194,6 +253,51 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_saved_report(path: str):
+    from pydantic import ValidationError
+
+    from .errors import InputError
+    from .render.json import load_report
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read report: {exc}", path=path) from None
+    try:
+        return load_report(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InputError(f"not an aptnarrate JSON report: {where or 'document'}: {first.get('msg')}", path=path) from None
+
+
+def _cmd_pivot(args: argparse.Namespace) -> int:
+    from .context.pivot import pivot
+    from .ingest import IngestOptions
+
+    report = _load_saved_report(args.report)
+    ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
+    result = pivot(report, args.entity, _context_options(args), ingest)
+    write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from .context.ask import ask, model_transport
+    from .ingest import IngestOptions
+
+    report = _load_saved_report(args.report)
+    transport, settings = model_transport(_llm_overrides(args), args.env_file)
+    ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
+    result = ask(report, args.question, transport, settings, _context_options(args), ingest)
+    if result.dropped:
+        print(f"aptnarrate: dropped {len(result.dropped)} unsupported sentence(s) after {result.reasks} re-ask(s)", file=sys.stderr)
+    write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)
+    return 0
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -217,6 +321,22 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(done: int, total: int, path: str) -> None:
+    width = 30
+    filled = width * done // total
+    name = Path(path).name[:40]
+    end = "\n" if done == total else ""
+    print(f"\raptnarrate: index [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files {name!r}", end=end, file=sys.stderr, flush=True)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .context.index import index_events
+
+    result = index_events(args.events, args.output, columns=dict(args.column), epoch_unit=args.epoch_unit, memory_limit=args.memory_limit, progress=_progress_bar)
+    print(f"aptnarrate: indexed {result.rows} rows from {result.files} file(s) into {len(result.days)} day(s) under {result.output}", file=sys.stderr)
+    return 0
+
+
 def _cmd_examples(args: argparse.Namespace) -> int:
     from .examples import describe, names
 
@@ -225,7 +345,7 @@ def _cmd_examples(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples}
+COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples, "index": _cmd_index, "pivot": _cmd_pivot, "ask": _cmd_ask}
 
 
 def main(argv: list[str] | None = None) -> int:

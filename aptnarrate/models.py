@@ -175,6 +175,50 @@ class Metadata(_Strict):
     notes: list[str] = Field(default_factory=list)  # compression, token counting, fallbacks
 
 
+class ContextRow(_Strict):
+    """One condensed row of the host's wider log about a top IoC (``C1``...)."""
+
+    id: str
+    minute: str
+    when: Literal["before", "during", "after"]  # relative to the subgraph's time span
+    subject_kind: str
+    subject_name: str
+    action: str
+    object_kind: str
+    object_name: str
+    count: int
+    text: str
+
+
+class ContextSection(_Strict):
+    """What the wider log says about one top IoC, beyond the subgraph."""
+
+    ioc: str
+    type: IoCType
+    rank: int
+    rows: list[str]  # context row ids about this IoC that the subgraph does not hold
+    before: int  # how many of them lie before / within / after the subgraph's time span
+    during: int
+    after: int
+    in_subgraph: int  # context rows about it that the subgraph already holds
+    neighbours: list[str]  # named entities that touched it in the context rows
+    missed_entities: list[str]  # neighbours the subgraph does not name
+    missed_stages: list[str]  # stages its context rows support that the report does not name
+
+
+class ContextInfo(_Strict):
+    """The ``--context`` part of a report: where it came from and one section per top IoC."""
+
+    source: str
+    engine: str
+    window_start: str
+    window_end: str
+    rows_read: int  # rows the neighbourhood query returned
+    rows: list[ContextRow]
+    sections: list[ContextSection]
+    notes: list[str] = Field(default_factory=list)
+
+
 class Report(_Strict):
     """The finished report: what ``--format json`` prints and every renderer reads."""
 
@@ -186,6 +230,7 @@ class Report(_Strict):
     iocs: list[IoCEntry]
     log: list[LogEntry]
     metadata: Metadata
+    context: ContextInfo | None = None  # with --context: the top IoCs in the host's wider log
 
     def to_markdown(self) -> str:
         from .render.markdown import render_markdown

@@ -41,6 +41,7 @@ class NarrateOptions:
     record: str | Path | None = None
     dotenv: str | Path | None = ".env"
     name: str | None = None  # how to call an input given as bytes (stdin) or a DataFrame
+    context: Any = None  # aptnarrate.context.ContextOptions: the top IoCs in the host's wider log
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(
@@ -122,7 +123,16 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
         internal_networks=tuple(str(n) for n in facts.internal_networks),
     )
     notices.extend(input_notices(facts, opts))
-    return RunResult(report=assemble(facts, narration, fallback, provenance), notices=tuple(notices))
+    report = assemble(facts, narration, fallback, provenance)
+    if opts.context is not None:
+        from .context import extract_context
+
+        stages = tuple(s.stage for s in report.stages)
+        context = extract_context(facts, opts.ingest_options(), opts.context, stages)
+        note = f"context: {context.rows_read} rows read from {context.source} ({context.engine})"
+        metadata = report.metadata.model_copy(update={"notes": [*report.metadata.notes, note]})
+        report = report.model_copy(update={"context": context, "metadata": metadata})
+    return RunResult(report=report, notices=tuple(notices))
 
 
 def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..context.render import render_context
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
 from .views import full_value_index
@@ -30,6 +31,7 @@ def render_markdown(report: Report, *, diagram: bool = False) -> str:
         "## Chronological Log of Actions",
         *_log_table(report),
         *(_diagram(report) if diagram else []),
+        *render_context(report.context),
         _closing(report),
         _metadata(report),
     ]

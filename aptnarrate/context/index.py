@@ -1,0 +1,114 @@
+"""``aptnarrate index``: a wide log as Parquet partitioned by day, the recommended layout.
+
+One DuckDB ``COPY ... (FORMAT parquet, PARTITION_BY (day))`` per input file, so memory
+stays bounded by DuckDB's limit whatever the input size. The columns are kept as they
+are (integer epochs stay integers), plus ``day`` (UTC, ``YYYY-MM-DD``) in the folder
+names: ``DIR/day=2018-04-11/….parquet``. ``--context DIR`` then reads only the days its
+window needs, and Parquet's per-row-group statistics let the engine skip the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+from .source import DEFAULT_MEMORY_LIMIT, EventSource, resolve_events
+
+_TO_MS = {"s": "* 1000", "ms": "// 1", "us": "// 1000", "ns": "// 1000000"}
+DAY_FOLDER = re.compile(r"(?:^|[/\\])day=(\d{4}-\d{2}-\d{2})(?:[/\\]|$)")
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    rows: int
+    files: int  # input files converted
+    days: tuple[str, ...]
+    output: str
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def index_events(
+    events: Sequence[str],
+    output: str | Path,
+    columns: dict[str, str] | None = None,
+    epoch_unit: str = "auto",
+    memory_limit: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> IndexResult:
+    """Convert every file of ``events`` into day partitions under ``output``.
+
+    ``progress(done, total, path)`` is called after each input file (the CLI draws a bar).
+    """
+    import duckdb
+
+    sources: list[EventSource] = [resolve_events(spec) for spec in events]
+    files = [f for s in sources for f in s.files]
+    if not files:
+        raise UsageError("index needs at least one EVENTS file, folder or glob")
+    out = Path(output)
+    if out.exists() and any(out.iterdir()):
+        raise InputError("output folder is not empty", path=str(out), hint="give a new or empty folder")
+    out.mkdir(parents=True, exist_ok=True)
+    timestamp = (columns or {}).get("timestamp", "timestamp")
+    con = duckdb.connect(config={"memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT})
+    total_rows = 0
+    try:
+        for done, path in enumerate(files, start=1):
+            reader = f"read_parquet({_quote(path)})" if path.lower().endswith((".parquet", ".pq")) else f"read_csv({_quote(path)}, header=true, all_varchar=true)"
+            names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+            column = next((n for n in names if n.strip().lower() == timestamp.strip().lower()), None)
+            if column is None:
+                raise InputError(f"no timestamp column {timestamp!r}", path=path, hint="map it with --column timestamp=NAME")
+            day, integral = _day_expression(con, reader, _ident(column), epoch_unit, path)
+            # text columns stay as written; integer epochs become integers, so filters on them are cheap
+            star = f"* REPLACE (CAST({_ident(column)} AS BIGINT) AS {_ident(column)})" if integral else "*"
+            copied = con.execute(
+                f"COPY (SELECT {star}, {day} AS day FROM {reader}) TO {_quote(str(out))} "
+                f"(FORMAT parquet, PARTITION_BY (day), APPEND, FILENAME_PATTERN 'part{done:05d}_{{uuid}}')"
+            ).fetchall()
+            total_rows += int(copied[0][0]) if copied else 0
+            if progress:
+                progress(done, len(files), path)
+    except duckdb.Error as exc:
+        raise InputError(f"cannot index: {str(exc).splitlines()[0][:300]}", path=str(out)) from None
+    finally:
+        con.close()
+    days = tuple(sorted({m.group(1) for p in out.rglob("*.parquet") if (m := DAY_FOLDER.search(str(p.parent)))}))
+    return IndexResult(rows=total_rows, files=len(files), days=days, output=str(out))
+
+
+def _day_expression(con, reader: str, column: str, epoch_unit: str, path: str) -> tuple[str, bool]:
+    """SQL for the UTC day of each row, by the timestamp column's type or text, and
+    whether the column holds integer epochs."""
+    kind = con.execute(f"SELECT typeof({column}) FROM {reader} LIMIT 1").fetchall()
+    if not kind:
+        raise InputError("no rows", path=path)
+    type_name = kind[0][0].upper()
+    if "TIMESTAMP" in type_name or type_name == "DATE":
+        return f"strftime(CAST({column} AS TIMESTAMP), '%Y-%m-%d')", False
+    integral = "INT" in type_name
+    if not integral:  # text: integer epochs written as text, or times DuckDB can cast
+        sample = [r[0] for r in con.execute(f"SELECT {column} FROM {reader} WHERE {column} IS NOT NULL LIMIT 1000").fetchall()]
+        integral = bool(sample) and all(str(v).strip().lstrip("-").isdigit() for v in sample)
+        if not integral:
+            return f"strftime(CAST({column} AS TIMESTAMP), '%Y-%m-%d')", False
+    unit = epoch_unit
+    if unit == "auto":
+        median = con.execute(f"SELECT median(abs(CAST({column} AS BIGINT))) FROM (SELECT {column} FROM {reader} LIMIT 1000)").fetchall()[0][0] or 0
+        unit = "s" if median < 1e11 else "ms" if median < 1e14 else "us" if median < 1e17 else "ns"
+    return f"strftime(epoch_ms(CAST({column} AS BIGINT) {_TO_MS[unit]}), '%Y-%m-%d')", True
+
+
+def days_of(files: Sequence[str]) -> dict[str, str]:
+    """The ``day=`` partition of each file that has one."""
+    return {f: m.group(1) for f in files if (m := DAY_FOLDER.search(f))}

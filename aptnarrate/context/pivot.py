@@ -1,0 +1,179 @@
+"""``aptnarrate pivot``: the deterministic answer to "what touched this entity?".
+
+From a saved report: its log rows and context rows that name the entity (as subject or
+object). With ``--context``: the entity's rows in the wider log, within a window around
+the report's time span, through the same query, ingest and condense as ``--context``.
+No model is involved.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from ..render.escape import code, plain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..ingest import IngestOptions
+    from ..models import Report
+    from .extract import ContextOptions
+
+PATH_KINDS = frozenset({"process", "file", "module", "directory", "link"})
+
+
+@dataclass(frozen=True)
+class PivotRow:
+    id: str  # L… (report log), C… (report context) or W… (wider log, this pivot)
+    minute: str
+    text: str
+    count: int
+    role: str  # "subject" or "object": the entity's side of the event
+    source: str  # "report", "report context" or "wider log"
+    subject: str = ""
+    object: str = ""
+    subject_kind: str = ""
+    object_kind: str = ""
+    action: str = ""
+
+
+@dataclass(frozen=True)
+class Pivot:
+    entity: str
+    kinds: tuple[str, ...]
+    rows: tuple[PivotRow, ...]
+    neighbours: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "entity": self.entity,
+                "kinds": list(self.kinds),
+                "neighbours": list(self.neighbours),
+                "rows": [r.__dict__ for r in self.rows],
+                "notes": list(self.notes),
+            },
+            indent=2,
+        ) + "\n"
+
+    def to_markdown(self) -> str:
+        out = [f"# What touched {code(self.entity)}"]
+        if not self.rows:
+            out.append("No row names it.")
+        else:
+            counts = {}
+            for row in self.rows:
+                counts[row.source] = counts.get(row.source, 0) + 1
+            out.append(", ".join(f"{n} row(s) from the {s}" for s, n in counts.items()) + ".")
+            if self.neighbours:
+                out.append("Touched by or touching: " + ", ".join(code(n) for n in self.neighbours[:50]) + ".")
+            table = ["| Row | Timestamp | Source | Action Description |", "|-----|-----------|--------|--------------------|"]
+            table += [
+                f"| {r.id} | {r.minute} | {r.source} | {plain(r.text)}{f' ({r.count} times)' if r.count > 1 else ''} |"
+                for r in self.rows
+            ]
+            out.append("\n".join(table))
+        out.extend(f"Note: {plain(n)}" for n in self.notes)
+        return "\n\n".join(out) + "\n"
+
+
+def _matches(name: str, entity: str) -> bool:
+    return name == entity
+
+
+def pivot(report: Report, entity: str, context: ContextOptions | None = None, ingest: IngestOptions | None = None) -> Pivot:
+    """Rows about ``entity`` (a name as the report shows it) from the report and the wider log."""
+    if not entity.strip():
+        raise UsageError("ENTITY is empty: give a name as the report shows it (a file, process or address)")
+    rows: list[PivotRow] = []
+    kinds: list[str] = []
+    ids: set[str] = set()
+    neighbours: dict[str, int] = {}
+
+    def note(kind: str, other: str, weight: int) -> None:
+        if kind not in kinds:
+            kinds.append(kind)
+        if other and other != entity:
+            neighbours[other] = neighbours.get(other, 0) + weight
+
+    for entry in report.log:
+        for role, name, kind, other, entity_ids in (
+            ("subject", entry.subject_name, entry.subject_kind, entry.object_name, entry.subject_ids),
+            ("object", entry.object_name, entry.object_kind, entry.subject_name, entry.object_ids),
+        ):
+            if _matches(name, entity):
+                rows.append(PivotRow(entry.id, entry.minute, entry.text, entry.count, role, "report", entry.subject_name,
+                                     entry.object_name, entry.subject_kind, entry.object_kind, entry.action))
+                ids.update(entity_ids)
+                note(kind, other, entry.count)
+                break
+    if report.context is not None:
+        for row in report.context.rows:
+            for role, name, kind, other in (
+                ("subject", row.subject_name, row.subject_kind, row.object_name),
+                ("object", row.object_name, row.object_kind, row.subject_name),
+            ):
+                if _matches(name, entity):
+                    rows.append(PivotRow(row.id, row.minute, row.text, row.count, role, "report context", row.subject_name,
+                                         row.object_name, row.subject_kind, row.object_kind, row.action))
+                    note(kind, other, row.count)
+                    break
+    notes: list[str] = []
+    if context is not None:
+        wider, wider_notes = _wider_rows(report, entity, kinds, sorted(ids), context, ingest)
+        for row, kind, other in wider:
+            rows.append(row)
+            note(kind, other, row.count)
+        notes.extend(wider_notes)
+    ordered = tuple(sorted(neighbours, key=lambda n: (-neighbours[n], n)))
+    return Pivot(entity=entity, kinds=tuple(kinds), rows=tuple(rows), neighbours=ordered, notes=tuple(notes))
+
+
+def _wider_rows(report, entity, kinds, ids, context, ingest):
+    """The entity's condensed rows in the wider log, around the report's time span."""
+    import numpy as np
+    import pandas as pd
+
+    from ..condense import condense, distinct_minute_text
+    from ..ingest import IngestOptions, read_events
+    from . import query as q
+    from .extract import parse_window, query_rows
+
+    ingest = ingest or IngestOptions()
+    if not report.log:
+        return [], ["the report has no log rows: no time span to search around"]
+    minutes = pd.to_datetime([e.minute for e in report.log], format="%Y-%m-%d %H:%M")
+    first = int(minutes.min().value)
+    last = int(minutes.max().value) + 59 * 10**9
+    zone = report.metadata.timezone
+    window = q.make_window(first, last, parse_window(context.window), zone, ingest.input_timezone)
+    path_like = not kinds or any(k in PATH_KINDS for k in kinds)
+    frame, engine = query_rows(context, ingest, window, [(entity, path_like)], ids)
+    notes = [f"{len(frame)} rows read from {context.events} ({engine})"]
+    if len(frame) == 0:
+        return [], notes
+    options = IngestOptions(input_format="edges", timezone=ingest.timezone if zone == "as written" else zone,
+                            epoch_unit=ingest.epoch_unit, input_timezone=ingest.input_timezone)
+    table = read_events(frame, options, name=f"context:{context.events}")
+    triples = table.triples
+    subject = (triples["subject_name"].to_numpy() == entity) | triples["subject_id"].isin(ids).to_numpy()
+    obj = (triples["object_name"].to_numpy() == entity) | triples["object_id"].isin(ids).to_numpy()
+    keep = (subject | obj)[table.events["triple"].to_numpy()]
+    if not keep.any():
+        return [], notes
+    table = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=f"context:{context.events}")
+    timeline = condense(table)
+    log, descriptions = timeline.log, timeline.descriptions
+    codes, texts = distinct_minute_text(log["minute"].to_numpy())
+    out = []
+    for position in range(len(log)):
+        d = int(log.at[position, "description"])
+        role = "subject" if descriptions.at[d, "subject_name"] == entity else "object"
+        other = descriptions.at[d, "object_name" if role == "subject" else "subject_name"]
+        row = PivotRow("W" + str(position + 1), texts[codes[position]], descriptions.at[d, "text"],
+                       int(log.at[position, "count"]), role, "wider log", *(descriptions.at[d, c] for c in
+                       ("subject_name", "object_name", "subject_kind", "object_kind", "action")))
+        out.append((row, descriptions.at[d, f"{role}_kind"], other))
+    return out, notes

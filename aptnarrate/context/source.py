@@ -1,0 +1,134 @@
+"""Where the host's wider log lives, and the Ibis table over it.
+
+EVENTS is one file, a folder (every CSV, gzip CSV and Parquet file under it) or a glob; on
+a remote engine (``--context-engine URL``) it may also name a table the engine already
+holds. Files are read by the engine itself, so DuckDB streams inputs larger than memory.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, InputError, UsageError
+from ..ingest import EDGE_COLUMNS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis.expr.types as ir
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """Resolved EVENTS: the files of one format, or a table name on the engine."""
+
+    spec: str
+    files: tuple[str, ...] = ()
+    file_format: str = ""  # "parquet" | "csv" | "" for a table on the engine
+    table: str | None = None
+
+
+def _format_of(path: str) -> str | None:
+    lower = path.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def resolve_events(spec: str, engine_url: str | None = None) -> EventSource:
+    """Expand EVENTS into its files; all must share one format (CSV or Parquet)."""
+    path = Path(spec)
+    if path.is_dir():
+        found = sorted(str(p) for p in path.rglob("*") if p.is_file() and _format_of(p.name))
+        where = f"folder {spec}"
+    elif any(ch in spec for ch in "*?["):
+        found = sorted(p for p in glob.glob(spec, recursive=True) if Path(p).is_file() and _format_of(p))
+        where = f"glob {spec!r}"
+    elif path.is_file():
+        if _format_of(path.name) is None:
+            raise InputError(
+                "unknown context log format", path=spec, hint="expected .csv, .csv.gz or .parquet files"
+            )
+        found = [spec]
+        where = spec
+    elif engine_url:
+        return EventSource(spec=spec, table=spec)  # a table the engine holds
+    else:
+        raise InputError("context log not found", path=spec, hint="give a file, a folder or a glob of CSV/Parquet files")
+    if not found:
+        raise InputError(f"no CSV or Parquet file in {where}", path=spec)
+    formats = {_format_of(f) for f in found}
+    if len(formats) > 1:
+        raise InputError(
+            "the context log mixes CSV and Parquet files", path=spec, hint="convert it with 'aptnarrate index' first"
+        )
+    return EventSource(spec=spec, files=tuple(found), file_format=formats.pop())
+
+
+def connect(engine_url: str | None = None, memory_limit: str | None = None) -> Any:
+    """An Ibis backend: DuckDB embedded by default, else the engine at ``engine_url``."""
+    try:
+        import ibis
+    except ImportError:  # pragma: no cover - a dependency, but say what to install
+        raise ConfigError("--context needs ibis: pip install 'ibis-framework[duckdb]'") from None
+    if engine_url is None:
+        limit = memory_limit or DEFAULT_MEMORY_LIMIT
+        try:
+            return ibis.duckdb.connect(memory_limit=limit)
+        except Exception as exc:  # duckdb rejects a malformed limit with its own error type
+            raise UsageError(f"invalid --context-memory-limit {limit!r}: {exc}", hint="e.g. 512MB, 4GB") from None
+    try:
+        return ibis.connect(engine_url)
+    except Exception as exc:  # a bad URL or a missing backend package: the user must act
+        raise ConfigError(
+            f"cannot connect to context engine {engine_url!r}: {type(exc).__name__}: {exc}",
+            hint="an Ibis connection URL such as duckdb://, trino://user@host/catalog; install the ibis backend extra",
+        ) from None
+
+
+def open_table(backend: Any, source: EventSource) -> ir.Table:
+    """The Ibis table over the source, as the engine reads it."""
+    try:
+        if source.table is not None:
+            return backend.table(source.table)
+        if _is_duckdb(backend):  # DuckDB reads a list of files as one scan
+            if source.file_format == "parquet":
+                return backend.read_parquet(list(source.files))
+            # every column as text: types are decided in the query, the same way on every engine
+            return backend.read_csv(list(source.files), all_varchar=True)
+        # other engines' readers take one path each: one table per file, stacked
+        if source.file_format == "parquet":
+            parts = [backend.read_parquet(f) for f in source.files]
+        else:
+            parts = [backend.read_csv(f, header=True) for f in source.files]
+        return parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+    except Exception as exc:  # the engine's own error for an unreadable file
+        raise InputError(f"cannot read the context log: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}", path=source.spec) from None
+
+
+def _is_duckdb(backend: Any) -> bool:
+    return getattr(backend, "name", "") == "duckdb"
+
+
+def role_columns(table: ir.Table, columns: dict[str, str], spec: str) -> dict[str, str]:
+    """Each edge-list role's column in the table (``--column`` mapping, case-insensitive)."""
+    present = {name.strip().lower(): name for name in table.columns}
+    roles = {}
+    for role in EDGE_COLUMNS:
+        wanted = columns.get(role, role).strip().lower()
+        if wanted not in present:
+            raise InputError(
+                f"the context log has no column {columns.get(role, role)!r} for {role}; it must be an edge list "
+                f"({','.join(EDGE_COLUMNS)})",
+                path=spec,
+                hint="map other column names with --column ROLE=NAME",
+            )
+        roles[role] = present[wanted]
+    return roles

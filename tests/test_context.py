@@ -1,0 +1,318 @@
+"""--context: the top IoCs' neighbourhood in a generated host log with planted neighbours."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import json
+import re
+import shutil
+import shutil as _shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from aptnarrate.cli import main
+from aptnarrate.context import ContextOptions
+from aptnarrate.context.render import render_context
+from aptnarrate.errors import InputError, UsageError
+from aptnarrate.examples import path as example_path
+from aptnarrate.models import APT_STAGES, ContextInfo, ContextRow, ContextSection
+from aptnarrate.pipeline import run
+from wide_log import wide_log
+
+BACKGROUND_ROWS = 5000
+
+
+@pytest.fixture(scope="session")
+def host_log(tmp_path_factory):
+    """The dropper example's edges inside a generated host log, in every accepted layout."""
+    root = tmp_path_factory.mktemp("hostlog")
+    subgraph = pd.read_csv(example_path("dropper", "edges"), dtype=str, keep_default_na=False)
+    table, truth = wide_log(subgraph, BACKGROUND_ROWS)
+    pq.write_table(table, root / "log.parquet")
+    pacsv.write_csv(table, root / "log.csv")
+    with open(root / "log.csv", "rb") as src, gzip.open(root / "log.csv.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    parts = root / "parts"
+    parts.mkdir()
+    half = table.num_rows // 2
+    pq.write_table(table.slice(0, half), parts / "a.parquet")
+    pq.write_table(table.slice(half), parts / "b.parquet")
+    return root, truth
+
+
+def _report(log, **context):
+    return run(example_path("dropper", "edges"), backend="offline", context=ContextOptions(str(log), **context)).report
+
+
+@pytest.fixture(scope="session")
+def parquet_report(host_log):
+    root, _ = host_log
+    return _report(root / "log.parquet")
+
+
+@pytest.fixture(scope="session")
+def dropper_facts():
+    from aptnarrate.pipeline import inspect_input
+
+    return inspect_input(example_path("dropper", "edges"))
+
+
+def _context(facts, log, **context) -> ContextInfo:
+    from aptnarrate.context import extract_context
+    from aptnarrate.ingest import IngestOptions
+
+    return extract_context(facts, IngestOptions(), ContextOptions(str(log), **context))
+
+
+def _comparable(context: ContextInfo) -> dict:
+    return context.model_dump(exclude={"source", "engine"})
+
+
+def test_each_top_ioc_gets_its_planted_neighbours_and_nothing_outside_the_window(host_log, parquet_report):
+    _, truth = host_log
+    context = parquet_report.context
+    assert context is not None and context.sections
+    types = [s.type for s in context.sections]
+    assert set(types) <= {"ip", "process", "file"}
+    assert all(types.count(t) <= 3 for t in set(types))  # --context-top default 3 per type
+    for section in context.sections:
+        planted = truth.inside[section.ioc]
+        assert planted <= set(section.neighbours), section.ioc
+        assert planted <= set(section.missed_entities), section.ioc  # the subgraph never names them
+        assert not truth.outside[section.ioc] & set(section.neighbours), section.ioc
+        assert not truth.decoys & set(section.neighbours), section.ioc
+        assert section.before + section.after >= 1
+        assert set(section.missed_stages) <= set(APT_STAGES)
+        assert not set(section.missed_stages) & {s.stage for s in parquet_report.stages}
+    cited = {r for s in context.sections for r in s.rows}
+    assert cited == {r.id for r in context.rows}
+    assert context.rows_read > 0
+    assert any(n.startswith(f"context: {context.rows_read} rows read") for n in parquet_report.metadata.notes)
+
+
+def test_markdown_and_json_carry_the_sections(parquet_report):
+    text = parquet_report.to_markdown()
+    assert "## Context from the Host's Wider Log" in text
+    for section in parquet_report.context.sections:
+        assert f"`{section.ioc}`" in text
+    from aptnarrate.render.json import load_report
+
+    again = load_report(parquet_report.to_json())
+    assert again.context == parquet_report.context
+
+
+def test_csv_gzip_folder_and_glob_give_the_same_sections(host_log, dropper_facts):
+    root, _ = host_log
+    expected = _comparable(_context(dropper_facts, root / "log.parquet"))
+    assert expected["sections"]
+    for log in (root / "log.csv", root / "log.csv.gz", root / "parts", f"{root}/parts/*.parquet"):
+        assert _comparable(_context(dropper_facts, log)) == expected, log
+
+
+def test_the_window_bounds_the_lookup(host_log, dropper_facts):
+    root, truth = host_log
+    context = _context(dropper_facts, root / "log.parquet", window="1m", top=1)
+    for section in context.sections:
+        assert not truth.inside[section.ioc] & set(section.neighbours)  # planted 7+ minutes away
+
+
+def test_zone_less_subgraph_with_input_timezone_finds_the_same_neighbours(host_log, parquet_report):
+    # dropper.csv holds the same events as wall-clock times in America/Toronto
+    root, _ = host_log
+    report = run(
+        example_path("dropper"), backend="offline", input_timezone="America/Toronto",
+        context=ContextOptions(str(root / "log.parquet")),
+    ).report
+    by_ioc = {s.ioc: set(s.neighbours) for s in parquet_report.context.sections}
+    for section in report.context.sections:
+        if section.ioc in by_ioc:
+            assert set(section.neighbours) == by_ioc[section.ioc]
+
+
+def test_column_mapping_applies_to_the_context_log(host_log, parquet_report, tmp_path):
+    # the subgraph and the host log share the site's own column names
+    root, _ = host_log
+    table = pq.read_table(root / "log.parquet")
+    pq.write_table(table.rename_columns([c if c != "predicate" else "event_type" for c in table.column_names]), tmp_path / "l.parquet")
+    subgraph = pd.read_csv(example_path("dropper", "edges"), dtype=str, keep_default_na=False)
+    subgraph.rename(columns={"predicate": "event_type"}).to_csv(tmp_path / "sub.csv", index=False)
+    report = run(
+        tmp_path / "sub.csv", backend="offline", columns={"predicate": "event_type"},
+        context=ContextOptions(str(tmp_path / "l.parquet")),
+    ).report
+    assert _comparable(report.context) == _comparable(parquet_report.context)
+
+
+def test_bad_context_inputs_are_typed_errors(host_log, dropper_facts, tmp_path, capsys):
+    root, _ = host_log
+    with pytest.raises(InputError, match="not found"):
+        _context(dropper_facts, tmp_path / "missing.parquet")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    _shutil.copy(root / "log.csv", mixed / "a.csv")
+    _shutil.copy(root / "log.parquet", mixed / "b.parquet")
+    with pytest.raises(InputError, match="mixes CSV and Parquet"):
+        _context(dropper_facts, mixed)
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "narrow.parquet")
+    with pytest.raises(InputError, match="no column 'subject_uuid'"):
+        _context(dropper_facts, tmp_path / "narrow.parquet")
+    with pytest.raises(UsageError):
+        _context(dropper_facts, root / "log.parquet", top=0)
+    dropper = str(example_path("dropper", "edges"))
+    assert main(["report", dropper, "--backend", "offline", "--context", str(tmp_path / "missing.csv")]) == 3
+    assert main(["report", dropper, "--backend", "offline", "--context", str(root / "log.parquet"), "--context-window", "soon"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--context-window" in err
+
+
+def test_hostile_names_in_context_rows_stay_inert():
+    name = "evil`|<script>|\n## Heading"
+    row = ContextRow(id="C1", minute="2025-01-01 00:00", when="after", subject_kind="process", subject_name=name,
+                     action="WRITE", object_kind="file", object_name="x|y", count=2, text="")
+    section = ContextSection(ioc=name, type="file", rank=1, rows=["C1"], before=0, during=0, after=1, in_subgraph=0,
+                             neighbours=[name], missed_entities=[name], missed_stages=[])
+    info = ContextInfo(source=name, engine="duckdb", window_start="a", window_end="b", rows_read=1, rows=[row], sections=[section])
+    text = "\n\n".join(render_context(info))
+    assert "<script>" not in re.sub(r"(`+).+?\1", "", text)  # only inside code spans, shown literally
+    assert "\n## Heading" not in text
+    table_rows = [line for line in text.splitlines() if line.startswith("| C1 ")]
+    assert len(table_rows) == 1 and table_rows[0].count(" | ") == 3  # pipes escaped: still 4 cells
+
+
+def test_index_partitions_by_day_and_gives_the_same_context(host_log, dropper_facts, tmp_path, capsys):
+    root, _ = host_log
+    out = tmp_path / "indexed"
+    assert main(["index", str(root / "log.csv.gz"), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "1/1 files" in err and "indexed" in err
+    days = sorted(p.name for p in out.iterdir())
+    assert len(days) > 1 and all(d.startswith("day=") for d in days)
+    table = pq.read_table(out)  # hive partitions: the day comes back as a column
+    assert table.num_rows == pq.read_metadata(root / "log.parquet").num_rows
+    assert pa.types.is_integer(table.schema.field("timestamp").type)
+    for day in days:  # every row sits in the folder of its own UTC day
+        stamps = pq.read_table(out / day, columns=["timestamp"]).column("timestamp").to_numpy()
+        assert set(pd.to_datetime(stamps, unit="ns").strftime("%Y-%m-%d")) == {day[4:]}
+    from aptnarrate.context.extract import _days_needed
+    from aptnarrate.context.source import resolve_events
+
+    expected = _comparable(_context(dropper_facts, root / "log.parquet"))
+    assert _comparable(_context(dropper_facts, out)) == expected
+    window = _context(dropper_facts, out)  # the window spans one day: the others are not read
+    assert window.window_start[:10] == window.window_end[:10]
+    source = resolve_events(str(out))
+    from aptnarrate.context import query as q
+
+    first = int(dropper_facts.timeline.table.events["time"].min())
+    needed = _days_needed(source, q.make_window(first, first, 0, "UTC", None))
+    assert 0 < len(needed.files) < len(source.files)
+    assert main(["index", str(root / "log.csv"), "-o", str(out)]) == 3  # not empty: never overwritten
+
+
+def test_pivot_lists_what_touched_an_entity_from_report_and_wider_log(host_log, parquet_report, tmp_path, capsys):
+    root, truth = host_log
+    saved = tmp_path / "report.json"
+    saved.write_text(parquet_report.to_json(), encoding="utf-8")
+    section = parquet_report.context.sections[0]
+    assert main(["pivot", str(saved), section.ioc, "--format", "json"]) == 0
+    offline = json.loads(capsys.readouterr().out)
+    assert {r["source"] for r in offline["rows"]} == {"report", "report context"}
+    in_report = [r["id"] for r in offline["rows"] if r["source"] == "report"]
+    expected = [e.id for e in parquet_report.log if section.ioc in (e.subject_name, e.object_name)]
+    assert in_report == expected and expected
+    assert main(["pivot", str(saved), section.ioc, "--context", str(root / "log.parquet"), "--format", "json"]) == 0
+    wider = json.loads(capsys.readouterr().out)
+    wider_rows = [r for r in wider["rows"] if r["source"] == "wider log"]
+    assert wider_rows and all(section.ioc in r["text"] for r in wider_rows)
+    assert truth.inside[section.ioc] <= set(wider["neighbours"])
+    assert not truth.decoys & set(wider["neighbours"])
+    assert main(["pivot", str(saved), "no-such-entity"]) == 0
+    assert "No row names it." in capsys.readouterr().out
+    assert main(["pivot", str(tmp_path / "missing.json"), "x"]) == 3
+
+
+@pytest.mark.spark
+def test_duckdb_and_pyspark_local_mode_give_identical_sections(host_log, dropper_facts):
+    """The one Ibis query, unchanged, on Spark: one small local session, Parquet and CSV."""
+    pyspark = pytest.importorskip("pyspark", reason="pyspark not installed (pip install -e '.[context-spark]')")
+    if _shutil.which("java") is None:
+        pytest.skip("no java on PATH: PySpark local mode needs Java 17")
+    import ibis
+    from pyspark.sql import SparkSession
+
+    root, _ = host_log
+    spark = (
+        SparkSession.builder.master("local[1]").appName("aptnarrate-test")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        backend = ibis.pyspark.connect(spark)
+        for log in (root / "log.parquet", root / "log.csv"):
+            on_spark = _context(dropper_facts, log, backend=backend)
+            assert on_spark.engine == "pyspark"
+            assert _comparable(on_spark) == _comparable(_context(dropper_facts, log)), log
+    finally:
+        spark.stop()
+    assert pyspark.__version__
+
+
+def test_cadets_story_gains_a_context_section_per_top_ioc(corpus_dir, tmp_path):
+    """Done-when of the context issue on the corpus: every cadets subgraph, as a host story
+    sees them, inside one generated host log; each top IoC across them gets a section holding
+    its planted neighbours and none planted outside the window."""
+    from aptnarrate.context import extract_context, top_iocs_across
+    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.pipeline import inspect_input
+
+    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    edges = [corpus_dir / c["files"]["edges"] for c in manifest["cases"] if c["host"] == "cadets"]
+    assert edges
+    subgraph = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in edges], ignore_index=True)
+    table, truth = wide_log(subgraph, 2000)
+    log = tmp_path / "cadets-host.parquet"
+    pq.write_table(table, log)
+    subgraphs = [inspect_input(p) for p in edges]
+    context = extract_context(subgraphs, IngestOptions(), ContextOptions(str(log), window="1h"))
+    expected = [c.value for c in top_iocs_across(subgraphs, 3)]
+    assert [s.ioc for s in context.sections] == expected and len(expected) >= 3
+    for section in context.sections:
+        assert truth.inside[section.ioc] <= set(section.neighbours), section.ioc
+        assert not truth.outside[section.ioc] & set(section.neighbours), section.ioc
+    assert context.rows_read > 0
+
+
+def test_ask_with_context_cites_wider_log_rows(host_log, parquet_report, tmp_path, monkeypatch, capsys):
+    from llm_server import FakeLLMServer, ok
+
+    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    root, truth = host_log
+    report = parquet_report.model_copy(update={"context": None})  # only --context can show the planted rows
+    saved = tmp_path / "report.json"
+    saved.write_text(report.to_json(), encoding="utf-8")
+    ioc = parquet_report.context.sections[0].ioc
+    planted = sorted(truth.inside[ioc])[0]
+    server = FakeLLMServer().start()
+    try:
+        server.enqueue(ok({"supported": True, "sentences": [
+            {"text": f"{planted} also touched {ioc}.", "evidence": ["W1"]},
+            {"text": f"{planted} came from 8.8.8.8.", "evidence": ["W1"]},
+        ]}), ok({"supported": True, "sentences": [{"text": f"{planted} also touched {ioc}.", "evidence": ["W1"]}]}))
+        args = ["ask", str(saved), f"What else touched {ioc}?", "--base-url", server.url, "--env-file", "",
+                "--context", str(root / "log.parquet"), "--format", "json"]
+        assert main(args) == 0
+    finally:
+        server.stop()
+    out = json.loads(capsys.readouterr().out)
+    assert [s["text"] for s in out["sentences"]] == [f"{planted} also touched {ioc}."]
+    sent = server.requests[0].body["messages"][1]["content"]
+    assert '"id": "W1"' in sent and planted in sent

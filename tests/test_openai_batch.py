@@ -1,0 +1,94 @@
+"""The Batch API path against a loopback /files + /batches server: same narrations as the
+synchronous path, failed lines reported, an expired batch finished in a second batch, and
+an interrupted run resumed without re-submitting finished requests."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from batch_server import FakeBatchServer
+
+from aptnarrate import ground
+from aptnarrate.config import load_settings
+from aptnarrate.context.openai_batch import BatchJob, narrate_batch
+from aptnarrate.errors import BackendError
+from aptnarrate.examples import path as example_path
+from aptnarrate.pipeline import inspect_input
+from aptnarrate.validate import parse_narration
+
+RESPONSES = Path(__file__).resolve().parents[1] / "fixtures" / "responses"
+CASES = ("benign", "dropper", "exfil")
+_SETTINGS_PREFIXES = ("OPENAI_", "APTNARRATE_", "AZURE_OPENAI")
+
+
+@pytest.fixture(autouse=True)
+def no_settings_from_the_shell(monkeypatch):
+    for variable in [v for v in os.environ if v.startswith(_SETTINGS_PREFIXES)]:
+        monkeypatch.delenv(variable)
+
+
+@pytest.fixture(scope="module")
+def jobs():
+    return [BatchJob(case, inspect_input(example_path(case))) for case in CASES]
+
+
+def _answer(custom_id: str, body: dict) -> str:
+    # the hand-written fixture answers (labelled "hand-written" in fixtures/responses)
+    return json.dumps(json.loads((RESPONSES / f"{custom_id}.json").read_text(encoding="utf-8"))["response"])
+
+
+def _run(server, jobs, state, **kw):
+    settings = load_settings({"base_url": server.url, "api_key": "test-key"}, dotenv_path=None)
+    return narrate_batch(jobs, settings, state, poll_interval_s=0.01, max_wait_s=kw.pop("max_wait_s", 10), **kw)
+
+
+@pytest.fixture
+def server_factory():
+    started = []
+
+    def make(**kw):
+        server = FakeBatchServer(_answer, **kw).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def test_batch_gives_the_synchronous_narrations_and_reports_a_failed_line(jobs, server_factory, tmp_path):
+    server = server_factory(fail={"exfil"})
+    seen = []
+    outcome = _run(server, jobs, tmp_path / "state.json", progress=lambda s, d, t: seen.append((s, d, t)))
+    assert set(outcome.results) == {"benign", "dropper"}
+    assert set(outcome.failed) == {"exfil"} and "injected failure" in outcome.failed["exfil"]
+    for job in jobs[:2]:
+        expected, _ = ground.prune(parse_narration(_answer(job.custom_id, {})), job.facts)  # what the sync path keeps
+        assert outcome.results[job.custom_id].narration == expected
+    assert seen[-1] == ("completed", 3, 3)
+    line = json.loads(server.files["file-in-1"].splitlines()[0])
+    assert line["url"] == "/v1/chat/completions" and line["body"]["response_format"]["type"] == "json_schema"
+
+
+def test_an_expired_batch_resubmits_only_its_unfinished_requests(jobs, server_factory, tmp_path):
+    server = server_factory(expire_after=1)
+    outcome = _run(server, jobs, tmp_path / "state.json")
+    assert set(outcome.results) == set(CASES) and not outcome.failed
+    assert server.batches == [list(CASES), list(CASES[1:])]
+
+
+def test_an_interrupted_run_resumes_without_resubmitting(jobs, server_factory, tmp_path):
+    server = server_factory(polls_in_progress=1000)
+    state = tmp_path / "state.json"
+    with pytest.raises(BackendError, match="run the same command again"):
+        _run(server, jobs, state, max_wait_s=0.05)
+    assert server.uploads == 1 and len(server.batches) == 1
+    server.polls_in_progress = 0  # the provider finishes while we are away
+    outcome = _run(server, jobs, state)
+    assert set(outcome.results) == set(CASES)
+    assert server.uploads == 1 and len(server.batches) == 1 and outcome.submitted == 0
+    again = _run(server, jobs, state)  # everything finished: nothing is sent at all
+    assert server.uploads == 1 and again.submitted == 0 and set(again.results) == set(CASES)
