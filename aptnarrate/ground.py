@@ -68,10 +68,22 @@ class Vocabulary:
         self.path_tails = set(self.names_folded)
         for name in self.names_folded:
             self.path_tails.update(_tails(name))
-        self.addresses = set(mentions.addresses(joined))
-        for network in getattr(facts, "internal_networks", ()):
-            self.addresses.add(network.network_address.compressed)
-        self.ports = {port for _, port in mentions.ports(joined)}
+        # addresses and ports come from network entities only: a file named "10.66.66.66"
+        # lets a narrator name that file, not claim a connection to that address
+        network = set()
+        for side in ("subject", "object"):
+            rows = triples[triples[f"{side}_kind"].isin(_NETWORK_KINDS)]
+            for column in (f"{side}_name", f"{side}_value"):
+                network.update(v for v in rows[column].astype(str).unique() if v)
+        for candidate in facts.candidates:
+            if candidate.type == "ip":
+                network.add(candidate.value)
+                network.update(candidate.full_values)
+        network_text = mentions.normalise(_NAME_SEPARATOR.join(sorted(network)))
+        self.addresses = set(mentions.addresses(network_text))
+        for internal in getattr(facts, "internal_networks", ()):
+            self.addresses.add(internal.network_address.compressed)
+        self.ports = {port for _, port in mentions.ports(network_text)}
         self.domains = set(mentions.domains(joined)) | {host for _, host in mentions.urls(joined)}
         self.urls_folded = {url.casefold() for url, _ in mentions.urls(joined)}
         self.hashes = set(mentions.hashes(joined))
@@ -99,7 +111,9 @@ class Vocabulary:
         self.hours = {m[11:13] for m in minutes}
 
     def knows_file(self, token: str) -> bool:
-        folded = mentions.normalise(token).casefold()
+        return self._knows_folded(mentions.normalise(token).casefold())
+
+    def _knows_folded(self, folded: str) -> bool:
         return folded in self.names_folded or "/".join(_PATH_SPLIT.split(folded)) in self.path_tails
 
     def knows_domain(self, domain: str) -> bool:
@@ -173,8 +187,28 @@ class Vocabulary:
         return not path or self.knows_file(path) or self.knows_file(path.rsplit("/", 1)[-1])
 
     def _mask_known_names(self, text: str) -> str:
-        """``text`` with every known name that the tokeniser would split (``New Invoice.sh``)
-        blanked out, so a true mention of it is not read as the unknown ``Invoice.sh``."""
+        """``text`` with every name of the input blanked out, so that a true mention of a
+        name is not read as something else: ``New Invoice.sh`` not as the unknown
+        ``Invoice.sh``, a file named ``1.2.3.4.log`` not as the address 1.2.3.4."""
+        text = self._mask_split_names(text)
+        spans = []
+        for match in mentions.TOKEN.finditer(text):
+            token = match.group(0).rstrip(".:!?").lstrip(":")
+            if token.endswith("'s"):
+                token = token[:-2]
+            if token and self._knows_folded(token.casefold()):
+                spans.append((match.start(), match.end()))
+        if not spans:
+            return text
+        parts, position = [], 0
+        for start, end in spans:
+            parts += [text[position:start], " " * (end - start)]
+            position = end
+        parts.append(text[position:])
+        return "".join(parts)
+
+    def _mask_split_names(self, text: str) -> str:
+        """``text`` with the known names that the tokeniser would split blanked out."""
         if not self._split_names:
             return text
         folded = text.casefold()
@@ -211,6 +245,7 @@ class Vocabulary:
 _NAME_SEPARATOR = " \ue000 "  # a private-use character: no scanner reads across it
 _WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
 _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)
+_NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.kinds) of network entities
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
 
 

@@ -240,7 +240,7 @@ def registry_keys(text: str) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- file names
 
 # a candidate token: no spaces, quotes or brackets
-_TOKEN = re.compile(r"[^\s`'\"()\[\]{}<>,;|*]+")
+TOKEN = re.compile(r"[^\s`'\"()\[\]{}<>,;|*]+")
 TOKEN_BREAKERS = frozenset(" `'\"()[]{}<>,;|*")  # a name holding one of these spans tokens
 _EXTENSION = re.compile(r"[A-Za-z0-9_~-]{1,8}")
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")  # e.g, i.e, U.S, a.m
@@ -253,7 +253,7 @@ def file_names(text: str) -> list[str]:
     """Tokens that read as a file name or path: ``invoice.pdf.sh``, ``libc.so.7``,
     ``/etc/passwd``, ``C:\\Windows\\x.dll``; not ``e.g.``, ``read/write`` or ``2.5``."""
     found = []
-    for match in _TOKEN.finditer(normalise(text)):
+    for match in TOKEN.finditer(normalise(text)):
         token = match.group(0).rstrip(".:!?").lstrip(":")
         if token.endswith("'s"):
             token = token[:-2]
