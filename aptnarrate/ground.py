@@ -6,12 +6,14 @@ records each removal as a ``DroppedClaim`` so nothing unsupported is ever printe
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import mentions
 from .models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
+from .render.escape import INVISIBLE, show_invisible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import Facts
@@ -56,6 +58,9 @@ class Vocabulary:
             names.add(candidate.value)
             names.update(candidate.full_values)
         # every name normalised in one pass over one text: cheap for many names
+        # a name with control or invisible characters may be cited as the prompt shows it
+        # (JSON escapes) or as Python or the report write it (\n, \u202e)
+        names |= {form for name in names if INVISIBLE.search(name) for form in _escaped_forms(name)}
         raw = sorted(name.replace(_NAME_SEPARATOR, "") for name in names)
         joined = mentions.normalise(_NAME_SEPARATOR.join(raw)) if raw else ""
         normalised = joined.split(_NAME_SEPARATOR) if raw else []
@@ -247,6 +252,10 @@ _WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
 _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)
 _NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.kinds) of network entities
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
+
+
+def _escaped_forms(name: str) -> set[str]:
+    return {json.dumps(name, ensure_ascii=False)[1:-1], repr(name)[1:-1], show_invisible(name)}
 
 
 def _tails(name: str) -> list[str]:
