@@ -97,7 +97,7 @@ class Vocabulary:
         # text before it is tokenised, indexed by their first word for speed
         self._split_names: dict[str, list[str]] = {}
         for name in self.path_tails:
-            if any(c in mentions.TOKEN_BREAKERS or c.isspace() for c in name):
+            if _SPLITS_TOKENS.search(name):
                 head = _WORDS.split(name, maxsplit=1)[0]
                 self._split_names.setdefault(head, []).append(name)
         for listed in self._split_names.values():
@@ -250,6 +250,7 @@ class Vocabulary:
 _NAME_SEPARATOR = " \ue000 "  # a private-use character: no scanner reads across it
 _WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
 _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)
+_SPLITS_TOKENS = re.compile(r"[\s`'\"()\[\]{}<>,;|*]")  # what ends a token in mentions.TOKEN
 _NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.kinds) of network entities
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import lru_cache
 
 from .render.escape import INVISIBLE_CLASS
 
@@ -31,6 +32,7 @@ _DEFANGED_SCHEME = re.compile(r"\b(h)xx(ps?)\b|\b(f)xp\b", re.IGNORECASE)
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
 
 
+@lru_cache(maxsize=16)  # grounding runs every scanner over the same text in turn
 def normalise(text: str) -> str:
     """``text`` as the scanners read it: NFKC, ASCII digits, no invisible characters
     (line-like ones become spaces), indicators refanged."""
@@ -241,7 +243,6 @@ def registry_keys(text: str) -> list[tuple[str, str]]:
 
 # a candidate token: no spaces, quotes or brackets
 TOKEN = re.compile(r"[^\s`'\"()\[\]{}<>,;|*]+")
-TOKEN_BREAKERS = frozenset(" `'\"()[]{}<>,;|*")  # a name holding one of these spans tokens
 _EXTENSION = re.compile(r"[A-Za-z0-9_~-]{1,8}")
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")  # e.g, i.e, U.S, a.m
 _DOTFILE = re.compile(r"\.(?=[^.]*[a-z])[A-Za-z0-9_-]{2,}")  # .bashrc, not .NET or ...

@@ -191,3 +191,18 @@ def test_every_scanner_is_linear_on_hostile_text(vocab):
         vocab.mentions(f"It ran `{text}` and {text}.")
         slow[name] = round(time.process_time() - started, 2)
     assert all(seconds < 1.0 for seconds in slow.values()), f"grounding 100k-character texts is too slow: {slow}"
+
+
+def test_a_100k_character_name_reports_in_well_under_5_seconds(tmp_path, capsys):
+    from aptnarrate.cli import main
+
+    long_name = "u" * 100_000  # no extension: the old file-name pattern backtracked on it for minutes
+    text = examples.path("dropper").with_suffix("").with_suffix(".edges.csv").read_text(encoding="utf-8")
+    path = tmp_path / "long.edges.csv"
+    path.write_text(text.replace("/tmp/.cache/update.sh", f"/tmp/.cache/{long_name}"), encoding="utf-8")
+    wall, cpu = time.perf_counter(), time.process_time()
+    code = main(["report", str(path), "--backend", "offline", "--env-file", str(tmp_path / "no.env")])
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    markdown = capsys.readouterr().out
+    assert code == 0 and long_name in markdown
+    assert cpu < 5.0, f"a 100k-character name took {cpu:.1f} s of CPU ({wall:.1f} s wall)"
