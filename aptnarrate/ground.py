@@ -180,7 +180,8 @@ class Vocabulary:
             token = quoted.strip()
             if token not in files and not self._knows_quoted(token):
                 bad.append(f"name {token}")
-        return list(dict.fromkeys(bad))
+        # a mention of a huge name is shown in part: it goes into re-asks and the metadata
+        return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]
 
     def _knows_url(self, url: str, host: str) -> bool:
         if url.casefold() in self.urls_folded or self.knows_file(url):
@@ -252,6 +253,7 @@ _WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
 _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)
 _SPLITS_TOKENS = re.compile(r"[\s`'\"()\[\]{}<>,;|*]")  # what ends a token in mentions.TOKEN
 _NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.kinds) of network entities
+_MAX_SHOWN = 240
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
 
 
