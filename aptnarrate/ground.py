@@ -6,12 +6,14 @@ records each removal as a ``DroppedClaim`` so nothing unsupported is ever printe
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import mentions
 from .models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
+from .render.escape import INVISIBLE, show_invisible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import Facts
@@ -37,13 +39,17 @@ class GroundingIssue:
 
 
 class Vocabulary:
-    """What the input lets a narrator mention: log ids, names, paths, addresses, dates, times."""
+    """What the input lets a narrator mention: log ids, names, paths, addresses, ports,
+    domains, hashes, dates and times. Everything is compared in ``mentions.normalise``d
+    form, so a zero-width space or a defanged dot changes nothing."""
 
     def __init__(self, facts: Facts) -> None:
         timeline = facts.timeline
         self.log_ids = set(timeline.log["id"].to_numpy(dtype=object).tolist())
         self.candidates = {c.value for c in facts.candidates}
         self.candidates_folded = {c.value.casefold(): c.value for c in facts.candidates}
+        for candidate in facts.candidates:
+            self.candidates_folded.setdefault(mentions.normalise(candidate.value).casefold(), candidate.value)
         triples = timeline.table.triples
         names: set[str] = set()
         for column in ("subject_name", "object_name", "subject_value", "object_value"):
@@ -51,60 +57,180 @@ class Vocabulary:
         for candidate in facts.candidates:
             names.add(candidate.value)
             names.update(candidate.full_values)
-        self.names = names
-        self.names_folded = {n.casefold() for n in names}
+        # every name normalised in one pass over one text: cheap for many names
+        # a name with control or invisible characters may be cited as the prompt shows it
+        # (JSON escapes) or as Python or the report write it (\n, \u202e)
+        names |= {form for name in names if INVISIBLE.search(name) for form in _escaped_forms(name)}
+        raw = sorted(name.replace(_NAME_SEPARATOR, "") for name in names)
+        joined = mentions.normalise(_NAME_SEPARATOR.join(raw)) if raw else ""
+        normalised = joined.split(_NAME_SEPARATOR) if raw else []
+        self.names = set(normalised)
+        self.names_folded = {n.casefold() for n in normalised}
         # general knowledge about a candidate (our knowledge base) may name files the input
         # lacks, e.g. "chkgrp reads /etc/group": those may be mentioned as such
-        self.names_folded |= {t.casefold() for t in _knowledge_files(facts)}
+        self.names_folded |= {mentions.normalise(t).casefold() for t in _knowledge_files(facts)}
         # a path may be cited by any tail: /usr/lib/libc.so.7 -> lib/libc.so.7, libc.so.7
         self.path_tails = set(self.names_folded)
         for name in self.names_folded:
-            parts = _PATH_SPLIT.split(name)
-            for i in range(1, len(parts)):
-                tail = "/".join(parts[i:])
-                if tail:
-                    self.path_tails.add(tail)
-        self.addresses: set[str] = set()
-        for name in names:
-            self.addresses.update(mentions.addresses(name))
-        for network in getattr(facts, "internal_networks", ()):
-            self.addresses.add(network.network_address.compressed)
+            self.path_tails.update(_tails(name))
+        # addresses and ports come from network entities only: a file named "10.66.66.66"
+        # lets a narrator name that file, not claim a connection to that address
+        network = set()
+        for side in ("subject", "object"):
+            rows = triples[triples[f"{side}_kind"].isin(_NETWORK_KINDS)]
+            for column in (f"{side}_name", f"{side}_value"):
+                network.update(v for v in rows[column].astype(str).unique() if v)
+        for candidate in facts.candidates:
+            if candidate.type == "ip":
+                network.add(candidate.value)
+                network.update(candidate.full_values)
+        network_text = mentions.normalise(_NAME_SEPARATOR.join(sorted(network)))
+        self.addresses = set(mentions.addresses(network_text))
+        for internal in getattr(facts, "internal_networks", ()):
+            self.addresses.add(internal.network_address.compressed)
+        self.ports = {port for _, port in mentions.ports(network_text)}
+        self.domains = set(mentions.domains(joined)) | {host for _, host in mentions.urls(joined)}
+        self.urls_folded = {url.casefold() for url, _ in mentions.urls(joined)}
+        self.hashes = set(mentions.hashes(joined))
+        self.cves = set(mentions.cves(joined))
+        # names that the tokeniser would split (spaces, quotes, brackets): found whole in a
+        # text before it is tokenised, indexed by their first word for speed
+        self._split_names: dict[str, list[str]] = {}
+        for name in self.path_tails:
+            if _SPLITS_TOKENS.search(name):
+                head = _WORDS.split(name, maxsplit=1)[0]
+                self._split_names.setdefault(head, []).append(name)
+        for listed in self._split_names.values():
+            listed.sort(key=len, reverse=True)
         self.kinds = set(triples["subject_kind"].unique()) | set(triples["object_kind"].unique())
         self.actions = set(triples["action"].unique())
         self.events_folded = {t.casefold() for t in timeline.descriptions["text"]}
-        from .condense import minute_text
+        from .condense import distinct_minute_text
 
-        minutes = minute_text(timeline.log["minute"].to_numpy()) if len(timeline.log) else []
+        # distinct minutes only: a log has far fewer of them than rows
+        minutes = distinct_minute_text(timeline.log["minute"].to_numpy())[1] if len(timeline.log) else []
         self.minutes = set(minutes)
         days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
         self.days = days | {(month, day, None) for month, day, _ in days}
         self.clocks = {m[11:16] for m in minutes}
+        self.hours = {m[11:13] for m in minutes}
 
     def knows_file(self, token: str) -> bool:
-        folded = token.casefold()
+        return self._knows_folded(mentions.normalise(token).casefold())
+
+    def _knows_folded(self, folded: str) -> bool:
         return folded in self.names_folded or "/".join(_PATH_SPLIT.split(folded)) in self.path_tails
 
+    def knows_domain(self, domain: str) -> bool:
+        """A domain of the input, or a parent of one (``example.org`` for ``mail.example.org``)."""
+        if domain in self.domains or domain in self.names_folded:
+            return True
+        return any(known.endswith("." + domain) for known in self.domains)
+
     def mentions(self, text: str) -> list[str]:
-        """Addresses, dates, times and file or quoted names in ``text`` that the input lacks."""
+        """Everything concrete in ``text`` that the input lacks: addresses, ports, URLs,
+        domains, hashes, CVE ids, registry keys, dates, times, file and quoted names."""
+        text = mentions.normalise(text)
+        masked = self._mask_known_names(text)
         bad: list[str] = []
-        for address in mentions.addresses(text):
+        for address in mentions.addresses(masked):
             if address not in self.addresses:
                 bad.append(f"address {address}")
-        for written, day in mentions.dates(text):
+        for written, port in mentions.ports(masked):
+            if port not in self.ports:
+                bad.append(f"port {written}")
+        url_hosts = set()
+        for url, host in mentions.urls(masked):
+            url_hosts.add(host)
+            if not self._knows_url(url, host):
+                bad.append(f"URL {url}")
+        domains = set()
+        for domain in mentions.domains(masked):
+            domains.add(domain)
+            if domain not in url_hosts and not self.knows_domain(domain):
+                bad.append(f"domain {domain}")
+        for digest in mentions.hashes(masked):
+            if digest not in self.hashes:
+                bad.append(f"hash {digest}")
+        for cve in mentions.cves(masked):
+            if cve not in self.cves:
+                bad.append(f"vulnerability id {cve}")
+        for written, below in mentions.registry_keys(masked):
+            if below not in self.path_tails:
+                bad.append(f"registry key {written}")
+        for written, day in mentions.dates(masked):
             if day not in self.days:
                 bad.append(f"date {written}")
-        for written, clock in mentions.clocks(text):
+        for written, readings in mentions.numeric_dates(masked):
+            if not any(day in self.days for day in readings):
+                bad.append(f"date {written}")
+        for written, clock in mentions.clocks(masked):
             if clock not in self.clocks:
                 bad.append(f"time {written}")
-        files = mentions.file_names(text)
+        for written, hour in mentions.hours(masked):
+            if hour not in self.hours:
+                bad.append(f"time {written}")
+        files = mentions.file_names(masked)
         for token in files:
+            if token.casefold() in domains or _REGISTRY_ROOT.match(token):
+                continue  # checked as a domain or a registry key above
             if not self.knows_file(token):
                 bad.append(f"file name {token}")
         for quoted in _CODE.findall(text):
             token = quoted.strip()
             if token not in files and not self._knows_quoted(token):
                 bad.append(f"name {token}")
-        return list(dict.fromkeys(bad))
+        # a mention of a huge name is shown in part: it goes into re-asks and the metadata
+        return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]
+
+    def _knows_url(self, url: str, host: str) -> bool:
+        if url.casefold() in self.urls_folded or self.knows_file(url):
+            return True
+        known_host = self.knows_domain(host) or any(a in self.addresses for a in mentions.addresses(host))
+        if not known_host:
+            return False
+        path = url.split("://", 1)[1].partition("/")[2].split("?")[0].split("#")[0].strip("/")
+        return not path or self.knows_file(path) or self.knows_file(path.rsplit("/", 1)[-1])
+
+    def _mask_known_names(self, text: str) -> str:
+        """``text`` with every name of the input blanked out, so that a true mention of a
+        name is not read as something else: ``New Invoice.sh`` not as the unknown
+        ``Invoice.sh``, a file named ``1.2.3.4.log`` not as the address 1.2.3.4."""
+        text = self._mask_split_names(text)
+        spans = []
+        for match in mentions.TOKEN.finditer(text):
+            token = match.group(0).rstrip(".:!?").lstrip(":")
+            if token.endswith("'s"):
+                token = token[:-2]
+            if token and self._knows_folded(token.casefold()):
+                spans.append((match.start(), match.end()))
+        if not spans:
+            return text
+        parts, position = [], 0
+        for start, end in spans:
+            parts += [text[position:start], " " * (end - start)]
+            position = end
+        parts.append(text[position:])
+        return "".join(parts)
+
+    def _mask_split_names(self, text: str) -> str:
+        """``text`` with the known names that the tokeniser would split blanked out."""
+        if not self._split_names:
+            return text
+        folded = text.casefold()
+        if len(folded) != len(text):  # a few characters fold to two; then match as written
+            folded = text.lower() if len(text.lower()) == len(text) else text
+        words = set(_WORDS.split(folded)) | {""}
+        chars = list(text)
+        for head in words & self._split_names.keys():
+            for name in self._split_names[head]:
+                start = folded.find(name)
+                while start >= 0:
+                    end = start + len(name)
+                    if _is_boundary(folded, start, end):
+                        chars[start:end] = " " * len(name)
+                    start = folded.find(name, end)
+        return "".join(chars)
 
     def _knows_quoted(self, token: str) -> bool:
         folded = token.casefold()
@@ -112,11 +238,48 @@ class Vocabulary:
             return True
         if token in self.actions or token in self.kinds or folded in _STAGES_FOLDED or folded in LEVELS:
             return True
+        if folded in self.domains or folded in self.urls_folded:
+            return True
         if _LOG_RANGE.fullmatch(token):
             return all(ref in self.log_ids for ref in re.findall(r"L\d+", token))
-        if mentions.addresses(token) or mentions.dates(token) or mentions.clocks(token):
-            return True  # checked on their own above
+        scanners = (mentions.addresses, mentions.dates, mentions.numeric_dates, mentions.clocks, mentions.hours,
+                    mentions.ports, mentions.urls, mentions.domains, mentions.hashes, mentions.cves,
+                    mentions.registry_keys)  # fmt: skip
+        return any(scan(token) for scan in scanners)  # each checked on its own above
+
+
+_NAME_SEPARATOR = " \ue000 "  # a private-use character: no scanner reads across it
+_WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
+_REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)
+_SPLITS_TOKENS = re.compile(r"[\s`'\"()\[\]{}<>,;|*]")  # what ends a token in mentions.TOKEN
+_NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.kinds) of network entities
+_MAX_SHOWN = 240
+_MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
+
+
+def _escaped_forms(name: str) -> set[str]:
+    return {json.dumps(name, ensure_ascii=False)[1:-1], repr(name)[1:-1], show_invisible(name)}
+
+
+def _tails(name: str) -> list[str]:
+    parts = _PATH_SPLIT.split(name)
+    tails = []
+    for i in range(max(1, len(parts) - _MAX_TAILS), len(parts)):
+        tail = "/".join(parts[i:])
+        if tail:
+            tails.append(tail)
+    return tails
+
+
+def _is_boundary(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands as a whole name, not as part of a longer one."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    if before.isalnum() or before in "_-./\\":
         return False
+    if after.isalnum() or after in "_-/\\":
+        return False
+    return not (after == "." and end + 1 < len(text) and text[end + 1].isalnum())
 
 
 _STAGES_FOLDED = {s.casefold() for s in APT_STAGES}
@@ -133,9 +296,19 @@ def _knowledge_files(facts: Facts) -> set[str]:
     return found
 
 
+def vocabulary_for(facts: Facts) -> Vocabulary:
+    """The ``Vocabulary`` of ``facts``, built once and kept with them: a model narrator
+    and the pipeline ground against the same facts."""
+    cached = facts.__dict__.get("_grounding_vocabulary")
+    if cached is None:
+        cached = Vocabulary(facts)
+        facts.__dict__["_grounding_vocabulary"] = cached  # as functools.cached_property does
+    return cached
+
+
 def check(narration: Narration, facts: Facts, vocabulary: Vocabulary | None = None) -> list[GroundingIssue]:
     """Everything in ``narration`` the data does not support."""
-    return _review(narration, vocabulary or Vocabulary(facts))[1]
+    return _review(narration, vocabulary or vocabulary_for(facts))[1]
 
 
 def prune(
@@ -143,7 +316,7 @@ def prune(
 ) -> tuple[Narration, list[DroppedClaim]]:
     """``narration`` without its unsupported claims, and the claims dropped. Pass a
     ``vocabulary`` to reuse one built for the same facts."""
-    cleaned, issues = _review(narration, vocabulary or Vocabulary(facts))
+    cleaned, issues = _review(narration, vocabulary or vocabulary_for(facts))
     return cleaned, [issue.as_dropped() for issue in issues]
 
 
@@ -165,8 +338,10 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
         if claim.stage in seen_stages:
             issues.append(GroundingIssue("stage", claim.stage, "stage listed twice"))
             continue
-        for problem in vocab.mentions(claim.rationale):
-            issues.append(GroundingIssue("stage", claim.stage, f"rationale mentions {problem}, absent from the input"))
+        problems = vocab.mentions(claim.rationale)
+        if problems:  # the rationale is printed: a stage argued from what the input lacks goes
+            issues.append(GroundingIssue("stage", claim.stage, f"rationale mentions {'; '.join(problems)}, absent from the input"))
+            continue
         seen_stages.add(claim.stage)
         stages.append(claim.model_copy(update={"evidence": kept}))
 

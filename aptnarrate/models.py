@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 SCHEMA_VERSION = "1.0"
 
@@ -47,6 +47,19 @@ class StageClaim(_Strict):
     confidence: Level = Field(description="How strongly the cited log rows support this stage.")
     evidence: list[str] = Field(description="Ids of the log rows that support it, e.g. ['L3', 'L7'].")
     rationale: str = Field(description="One or two sentences: why these rows indicate this stage.")
+
+    @field_validator("stage", mode="wrap")
+    @classmethod
+    def _lenient_stage(cls, value, handler, info: ValidationInfo):
+        """The schema sent to a model keeps the strict enum; parsing its answer with
+        ``context={"lenient_stages": True}`` keeps a stage name outside the vocabulary, so
+        that grounding drops that one claim (and re-asks) instead of failing the answer."""
+        try:
+            return handler(value)
+        except ValidationError:
+            if isinstance(value, str) and info.context and info.context.get("lenient_stages"):
+                return value[:200]
+            raise
 
 
 class IoCClaim(_Strict):

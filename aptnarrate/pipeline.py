@@ -102,7 +102,7 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     """``narrate`` plus the notices the CLI shows on stderr."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
-    from .ground import Vocabulary, prune
+    from .ground import prune, vocabulary_for
 
     opts = _options(options, overrides)
     if opts.backend not in BACKENDS:
@@ -111,9 +111,15 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     facts = inspect_input(source, opts)
     baseline = OfflineNarrator().narrate(facts)
     result: NarrationResult = baseline if narrator is None else narrator.narrate(facts)
-    vocabulary = Vocabulary(facts)
-    narration, dropped = prune(result.narration, facts, vocabulary)
-    fallback, _ = prune(baseline.narration, facts, vocabulary)
+    vocabulary = vocabulary_for(facts)
+    # each narration is grounded once and each drop recorded once
+    fallback, baseline_dropped = prune(baseline.narration, facts, vocabulary)
+    if result is baseline:
+        narration, dropped = fallback, baseline_dropped
+    elif result.grounded:
+        narration, dropped = result.narration, []
+    else:
+        narration, dropped = prune(result.narration, facts, vocabulary)
     provenance = Provenance(
         backend=result.backend,
         model=result.model,

@@ -4,8 +4,9 @@ Prompts are files in ``prompts/`` (package ``aptnarrate.prompts``) filled with
 ``string.Template``; a template variable that is not given, or a value given for no
 variable, is an error. Everything taken from the input is serialised as JSON lines inside
 ``<<<DATA name`` ... ``DATA>>>`` fences. ``<`` and ``>`` are written as JSON escapes
-(``\\u003c``, ``\\u003e``) and line breaks are escaped, so a name in the log can neither
-close a fence nor start a line of its own.
+(``\\u003c``, ``\\u003e``) and line breaks and invisible characters (zero-width, bidi
+controls) are escaped, so a name in the log can neither close a fence, start a line of its
+own, nor hide or reorder what the model reads.
 
 The prompt is counted before it is sent; over ``settings.token_budget`` the timeline is
 compressed step by step (see ``compress``), then details of candidates outside the IoC
@@ -15,6 +16,7 @@ table are trimmed, and if even that does not fit, ``BudgetError``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,6 +28,7 @@ from .chat import ChatRequest
 from .compress import STEPS, compact_ids, entries_at, minute_span
 from .errors import BudgetError, ConfigError
 from .models import APT_STAGES, Candidate, Narration
+from .render.escape import INVISIBLE_CLASS
 from .tokens import counter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,8 +39,9 @@ if TYPE_CHECKING:  # pragma: no cover
 SCHEMA_NAME = "narration"
 TRIM_STEP = "trim-candidates"
 ALL_STEPS = (*STEPS, TRIM_STEP)
-# characters a reader may take as a line break; JSON leaves them raw with ensure_ascii=False
-_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+# characters JSON leaves raw with ensure_ascii=False that a reader may take as a line break
+# or that hide or reorder text (zero-width, bidi controls, C1 controls): written as \uXXXX
+_INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
 
 
 class PromptTemplateError(ConfigError):
@@ -90,9 +94,15 @@ def data_line(value: object) -> str:
     """One JSON line that cannot close a ``DATA>>>`` fence or break into two lines."""
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e")
-    for raw, escaped in _LINE_BREAKS.items():
-        text = text.replace(raw, escaped)
-    return text
+    return _INVISIBLE.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    point = ord(match.group(0))
+    if point > 0xFFFF:  # JSON writes astral characters as a surrogate pair
+        point -= 0x10000
+        return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
+    return f"\\u{point:04x}"
 
 
 @lru_cache(maxsize=1)

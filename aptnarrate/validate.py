@@ -80,7 +80,8 @@ def parse_narration(content: str | None) -> Narration:
     match = _FENCE.match(text)
     if match:
         text = match.group(1)
-    return Narration.model_validate_json(text)
+    # a stage name outside the vocabulary is kept here and dropped by grounding
+    return Narration.model_validate_json(text, context={"lenient_stages": True})
 
 
 def schema_errors(exc: ValidationError) -> list[str]:
@@ -108,7 +109,7 @@ def reask_message(errors: list[str], grounding: bool) -> str:
 def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSettings) -> NarrationResult:
     """Ask ``transport`` for a Narration of ``facts``; re-ask on errors; prune what persists."""
     build = build_request(facts, settings)
-    vocabulary = ground.Vocabulary(facts)  # built once for every attempt and the final prune
+    vocabulary = ground.vocabulary_for(facts)  # built once for every attempt, the prune and the pipeline
     messages = list(build.request.messages)
     tally = _Tally()
     max_reasks = max(0, int(settings.max_reasks))
@@ -157,4 +158,5 @@ def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSett
         usage=tally.usage(settings),
         notes=notes,
         dropped=dropped,
+        grounded=True,
     )

@@ -2,7 +2,8 @@
 
 A backend has one job: ``narrate(facts) -> NarrationResult``. The offline narrator uses
 rules; LLM backends build a prompt, call a model and validate its answer. Whatever a
-backend returns is grounded again by the pipeline before it reaches a report.
+backend returns is grounded (by the backend or else by the pipeline, once) before it
+reaches a report.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class NarrationResult:
     usage: Usage | None = None
     notes: list[str] = field(default_factory=list)
     dropped: list[DroppedClaim] = field(default_factory=list)
+    # the narrator already grounded ``narration`` against the same facts and recorded in
+    # ``dropped`` what it removed: the pipeline does not prune (and list) it a second time
+    grounded: bool = False
 
 
 class Narrator(Protocol):

@@ -1,27 +1,62 @@
 """Markdown escaping for untrusted text.
 
 Names from the input (process names, file paths) and narrator prose may contain pipes,
-backticks, newlines or HTML. Rendered through these helpers they stay inert text: they
-cannot break a table row, close a code span, or inject markup.
+backticks, newlines, HTML, or characters a reader cannot see (zero-width spaces, bidi
+overrides such as U+202E that make ``invoice\\u202egpj.exe`` display as ``invoiceexe.jpg``,
+line and paragraph separators, C1 controls). Rendered through these helpers they stay inert
+text: they cannot break a table row, close a code span, start a list item or a heading,
+inject markup, or hide or reorder what is displayed. Every invisible character is written
+as a visible escape (``\\u202e``). All work here is linear in the length of the text.
 """
 
 from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+# Every character of the Unicode categories Cc (controls), Cf (format: zero-width, bidi
+# controls, soft hyphen, tags), Zl and Zp (line and paragraph separators), plus lone
+# surrogates. Written out so that importing costs nothing; tests/test_escape.py checks it
+# against the running Python's unicodedata.
+INVISIBLE_CLASS = (
+    "\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f"
+)
+INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
+_INVISIBLE_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-{INVISIBLE_CLASS[2:]}]")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_BACKTICKS = re.compile(r"`+")
+_WHITESPACE = re.compile(r"\s+")
+# what opens a Markdown block at the start of a line: headings, quotes, tables, setext
+# underlines and ~~~ fences (escaped always: "\#" renders as "#"), bullets ("- ", "* ",
+# "+ "), thematic breaks ("---", "* * *") and ordered list items ("1. ", "2) ")
+_BLOCK_START = re.compile(
+    r"(?m)^([^\S\n]*)(?:([#>|=~])|([-+*])(?=[ \t]|$)|([-*_])(?=(?:[ \t]*[-*_]){2,}[ \t]*$)|(\d{1,9})([.)])(?=[ \t]|$))"
+)
 
 
-def _visible_control(char: str) -> str:
-    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{ord(char):02x}")
+def visible(char: str) -> str:
+    """One invisible character as the escape a reader sees: ``\\n``, ``\\x1b``, ``\\u202e``."""
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+    if named:
+        return named
+    point = ord(char)
+    if point < 0x80:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def show_invisible(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every invisible character written as a visible escape."""
+    pattern = _INVISIBLE_BUT_NEWLINE if keep_newlines else INVISIBLE
+    return pattern.sub(lambda m: visible(m.group(0)), text)
 
 
 def code(value: str, *, in_table: bool = True) -> str:
     """``value`` as an inline code span that no character in it can end early."""
-    text = _CONTROL.sub(lambda m: _visible_control(m.group(0)), value)
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    text = show_invisible(value)
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     if text.startswith("`") or text.endswith("`") or not text.strip():
         text = f" {text} "
@@ -34,31 +69,80 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def prose(text: str, *, in_table: bool = False) -> str:
-    """Narrator prose: its own ``**bold**`` and `code` spans survive; HTML and table
-    breakers do not."""
+def code_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, content)`` of each Markdown code span in ``text``: a run of backticks
+    closed by the next run of the same length. One pass over the runs, so linear even for
+    text made of backticks (a backtracking regex is not)."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
+    # for each run, the index of the next run of the same length
+    following: list[int | None] = [None] * len(runs)
+    last_of_length: dict[int, int] = {}
+    for index in range(len(runs) - 1, -1, -1):
+        length = runs[index][1] - runs[index][0]
+        following[index] = last_of_length.get(length)
+        last_of_length[length] = index
+    spans = []
+    index = 0
+    while index < len(runs):
+        closing = following[index]
+        start, open_end = runs[index]
+        if closing is not None and runs[closing][0] > open_end:
+            close_start, close_end = runs[closing]
+            spans.append((start, close_end, text[open_end:close_start]))
+            index = closing + 1
+        else:
+            index += 1
+    return spans
+
+
+def prose(text: str, *, in_table: bool = False, single_line: bool = False) -> str:
+    """Narrator prose: its own ``**bold**`` and `code` spans survive; HTML, links, table
+    breakers, invisible characters and anything that could open a Markdown block (a list
+    item, a heading, a quote) do not. ``single_line`` (implied by ``in_table``) turns line
+    breaks into spaces, for prose that sits inside a list item or a table cell."""
+    one_line = in_table or single_line
     parts = []
     position = 0
-    for match in _CODE_SPAN.finditer(text):
-        parts.append(_prose_plain(text[position : match.start()], in_table))
-        parts.append(code(match.group(2).strip() or match.group(2), in_table=in_table))
-        position = match.end()
-    parts.append(_prose_plain(text[position:], in_table))
-    return "".join(parts)
+    for start, end, content in code_spans(text):
+        parts.append(_prose_plain(text[position:start], in_table, one_line))
+        inner = content.strip() or content
+        parts.append(code(_WHITESPACE.sub(" ", inner) if one_line else inner, in_table=in_table))
+        position = end
+    parts.append(_prose_plain(text[position:], in_table, one_line))
+    out = "".join(parts)
+    # on one line the text never starts a line of the document (it follows a list marker
+    # or sits in a cell); otherwise no line of it may open a block
+    return out if one_line else _BLOCK_START.sub(_escape_block, out)
 
 
-def _prose_plain(text: str, in_table: bool) -> str:
+def _escape_block(match: re.Match[str]) -> str:
+    indent, always, bullet, rule, number, delimiter = match.groups()
+    if number:
+        return f"{indent}{number}\\{delimiter}"
+    return f"{indent}\\{always or bullet or rule}"
+
+
+def _prose_plain(text: str, in_table: bool, one_line: bool) -> str:
     text = _html(text)
-    # no links or images (a name like "[x](http://...)" must stay text), and no line that
-    # could pose as a heading of the report
+    # no links or images (a name like "[x](http://...)" must stay text)
     text = text.replace("[", "\\[").replace("]", "\\]")
-    text = re.sub(r"(?m)^(\s*)#", r"\1\\#", text)
+    # code spans were taken out before: a backtick left here is unpaired, and a run of
+    # three at a line start would open a fence that swallows the rest of the report
+    text = text.replace("`", "\\`")
+    if one_line:
+        # each whitespace run that holds a line break becomes one space (one match per run:
+        # linear, unlike a pattern that backtracks over long runs of spaces)
+        text = _WHITESPACE.sub(lambda m: " " if _has_break(m.group(0)) else m.group(0), text)
     if in_table:
-        text = re.sub(r"\s*[\r\n]+\s*", " ", text).replace("|", "\\|")
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: _visible_control(m.group(0)), text)
+        text = text.replace("|", "\\|")
+    return show_invisible(text, keep_newlines=not one_line)
+
+
+def _has_break(run: str) -> bool:
+    return "\n" in run or "\r" in run  # other separators (U+2028, U+0085) are shown escaped
 
 
 def plain(text: str) -> str:
     """Fully escaped text: no markup at all survives (for titles and metadata)."""
-    text = _CONTROL.sub(lambda m: _visible_control(m.group(0)), text)
+    text = show_invisible(text)
     return _MD_SPECIAL.sub(r"\\\1", _html(text))

@@ -52,7 +52,7 @@ def _summary(report: Report) -> list[str]:
             rows = ", ".join(finding.evidence[:8]) + (" ..." if len(finding.evidence) > 8 else "")
             items.append(
                 f"- **{finding.stage}** ({finding.confidence} confidence; log rows {rows}): "
-                f"{prose(finding.rationale)}"
+                f"{prose(finding.rationale, single_line=True)}"  # one line: no forged bullet
             )
         out.append("APT stages supported by the evidence:\n\n" + "\n".join(items))
     else:

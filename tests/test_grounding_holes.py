@@ -1,0 +1,208 @@
+"""Grounding under attack (issue 6): mentions that hide from the scanners, names that
+break them, scanners that an attacker can make slow, and stages argued from what the
+input lacks."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from scripted import example_facts
+
+from aptnarrate import examples, mentions, narrate
+from aptnarrate.backends.offline import OfflineNarrator
+from aptnarrate.ground import Vocabulary, check, prune
+from aptnarrate.models import IoCClaim, Narration, StageClaim
+
+# dropper.csv: 203.0.113.45 and 198.51.100.23 are its addresses, 2025-05-14 09:12-09:43 its
+# minutes; it holds no port, URL, domain, hash, CVE id or registry key
+KNOWN_IP = "203.0.113.45"
+
+
+@pytest.fixture(scope="module")
+def facts():
+    return example_facts("dropper")
+
+
+@pytest.fixture(scope="module")
+def vocab(facts):
+    return Vocabulary(facts)
+
+
+def _narration(facts, summary="", stages=None) -> Narration:
+    top = facts.candidates[0]
+    return Narration(
+        stages=stages
+        if stages is not None
+        else [StageClaim(stage="Initial Compromise", confidence="high", evidence=top.evidence[:2], rationale="It ran.")],
+        iocs=[IoCClaim(ioc=top.value, legitimate_usage="Not a known file.", likelihood="high", rationale="Written then run.")],
+        summary=summary,
+    )
+
+
+# --------------------------------------------------------------------------- 1. stage rationales
+
+
+def test_a_stage_whose_rationale_cites_an_absent_address_is_dropped_not_kept(facts):
+    ids = list(facts.timeline.log["id"])
+    stages = [
+        StageClaim(stage="Command and Control", confidence="high", evidence=ids[:2], rationale=f"Beacons to {KNOWN_IP}."),
+        StageClaim(stage="Data Exfiltration", confidence="high", evidence=ids[:2], rationale="Data sent to 198.51.100.77."),
+    ]
+    cleaned, dropped = prune(_narration(facts, stages=stages), facts)
+    assert [s.stage for s in cleaned.stages] == ["Command and Control"]
+    assert [(d.kind, d.item) for d in dropped] == [("stage", "Data Exfiltration")]
+    assert "198.51.100.77" in dropped[0].reason
+
+
+# --------------------------------------------------------------------------- 7. blind spots
+
+UNGROUNDED = [
+    ("It beaconed to 203[.]0[.]113[.]99 as well.", "address 203.0.113.99"),
+    ("It beaconed to 203(.)0(.)113(.)99 as well.", "address 203.0.113.99"),
+    ("It beaconed to 203[dot]0[dot]113[dot]99 as well.", "address 203.0.113.99"),
+    ("It beaconed to 203.000.113.099 as well.", "address 203.0.113.99"),
+    ("It beaconed to 3405803875 as well.", "address 203.0.113.99"),
+    ("It beaconed to 0xCB007163 as well.", "address 203.0.113.99"),
+    ("It beaconed to \uff12\uff10\uff13.\uff10.\uff11\uff11\uff13.\uff19\uff19 as well.", "address 203.0.113.99"),
+    ("It beaconed to \u0662\u0660\u0663.\u0660.\u0661\u0661\u0663.\u0669\u0669 as well.", "address 203.0.113.99"),
+    ("It beaconed to 203.0\u200b.113.99 as well.", "address 203.0.113.99"),
+    ("It beaconed to 2\u200d03.0.113.\u206099 as well.", "address 203.0.113.99"),
+    ("It fetched hxxp://203.0.113.99/stage2 first.", "address 203.0.113.99"),
+    ("It fetched http://update.evil-example.com/stage2 first.", "URL http://update.evil-example.com/stage2"),
+    ("It fetched hxxps://update[.]evil-example[.]com/a first.", "URL https://update.evil-example.com/a"),
+    ("It resolved c2.evil-example.com first.", "domain c2.evil-example.com"),
+    ("Its MD5 is d41d8cd98f00b204e9800998ecf8427e here.", "hash d41d8cd98f00b204e9800998ecf8427e"),
+    ("Its SHA-1 is da39a3ee5e6b4b0d3255bfef95601890afd80709 here.", "hash da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+    (
+        "Its SHA-256 is E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855 here.",
+        "hash e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    ),
+    ("It exploited CVE-2021-44228 first.", "vulnerability id CVE-2021-44228"),
+    ("It finished at 11pm that night.", "time 11pm"),
+    ("It finished at 11 p.m.", "time 11 p.m."),
+    ("This happened on 12/04/2018 too.", "date 12/04/2018"),
+    ("This happened on 12.04.2018 too.", "date 12.04.2018"),
+    ("It set HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\updater for persistence.", "registry key HKLM\\Software"),
+    ("It listened on port 4444 afterwards.", "port port 4444"),
+    (f"It connected to {KNOWN_IP}:4444 afterwards.", "port 203.0.113.45:4444"),
+]
+
+
+@pytest.mark.parametrize("sentence, problem", UNGROUNDED, ids=[p for _, p in UNGROUNDED])
+def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(facts, sentence, problem):
+    good = f"{facts.candidates[0].value} was written and executed."
+    narration = _narration(facts, summary=f"{good} {sentence}")
+    issues = check(narration, facts)
+    assert [i.kind for i in issues] == ["summary"], issues
+    assert problem in issues[0].reason
+    cleaned, dropped = prune(narration, facts)
+    assert cleaned.summary == good
+    assert [d.item for d in dropped] == [sentence]
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        f"It beaconed to 203[.]0[.]113[.]45, i.e. {KNOWN_IP} written defanged.",
+        "It beaconed to 203.000.113.045 and 3405803821 and 0xCB00712D (the same address).",
+        "It beaconed to \uff12\uff10\uff13.\uff10.\uff11\uff11\uff13.\uff14\uff15 and 203.0\u200b.113.45.",
+        "It started around 9am and ended by 9:43 a.m. on 05/14/2025 (14.05.2025).",
+        "The activity, e.g. read/write calls over TCP/IP, used version 1.2.3 of nothing, 2.5 times per minute.",
+        "Connections over TCP/IP and UDP happened 24/7; see RFC 1918 and ISO 8601 for the formats.",
+    ],
+)
+def test_grounded_mentions_in_any_spelling_and_ordinary_prose_pass(vocab, prose):
+    assert vocab.mentions(prose) == []
+
+
+def test_scanners_read_through_defanging_digits_and_invisible_characters():
+    assert mentions.normalise("hxxps://evil[.]example[dot]com") == "https://evil.example.com"
+    assert mentions.addresses("\u0661\u0660.\u0660.\u0660.\u0661 and 10\u200b.0.0.2") == ["10.0.0.1", "10.0.0.2"]
+    assert [h for _, h in mentions.hours("at 11pm, 9 AM and 12 a.m.")] == ["23", "09", "00"]
+    assert [r for _, r in mentions.numeric_dates("12/04/2018 and 31/12/2018")] == [
+        [(12, 4, 2018), (4, 12, 2018)],
+        [(12, 31, 2018)],
+    ]
+
+
+# --------------------------------------------------------------------------- 8. names with spaces
+
+
+@pytest.fixture(scope="module")
+def spaced_input(tmp_path_factory):
+    """The dropper example with its dropped file renamed to ``/tmp/New Invoice.sh``."""
+    text = examples.path("dropper").with_suffix("").with_suffix(".edges.csv").read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("spaced") / "spaced.edges.csv"
+    path.write_text(text.replace("/tmp/invoice.pdf.sh", "/tmp/New Invoice.sh"), encoding="utf-8")
+    return path
+
+
+def test_a_file_name_with_a_space_stays_in_the_offline_summary(spaced_input):
+    report = narrate(spaced_input, backend="offline", dotenv=None)
+    assert report.metadata.dropped == []
+    assert "New Invoice.sh" in report.summary
+    assert "Initial Compromise" in [s.stage for s in report.stages]
+    assert "`New Invoice.sh`" in report.to_markdown()
+
+
+def test_a_spaced_name_is_matched_whole_but_an_unknown_tail_is_not(spaced_input):
+    from aptnarrate.pipeline import inspect_input
+
+    vocab = Vocabulary(inspect_input(spaced_input))
+    assert vocab.mentions("It wrote /tmp/New Invoice.sh, then New Invoice.sh ran (New Invoice.sh).") == []
+    assert vocab.mentions("It wrote Old Invoice.sh.") == ["file name Invoice.sh"]
+
+
+# --------------------------------------------------------------------------- the offline narrator
+
+
+@pytest.mark.parametrize("case", ["benign", "dropper", "exfil"])
+@pytest.mark.parametrize("fmt", ["", ".edges"])
+def test_the_offline_narration_of_every_example_grounds_with_zero_drops(case, fmt):
+    # every corpus case is checked the same way in test_corpus_reports (metadata.dropped == [])
+    from aptnarrate.pipeline import inspect_input
+
+    facts = inspect_input(examples.path(case).with_suffix("").with_suffix(f"{fmt}.csv"))
+    assert check(OfflineNarrator().narrate(facts).narration, facts) == []
+
+
+# --------------------------------------------------------------------------- 2. linear scanners
+
+HOSTILE_TEXTS = {
+    "long name": "a" * 100_000 + ".sh",
+    "long name with dots": "x." * 50_000 + "exe",
+    "long path": "/a" * 50_000 + ".so.1",
+    "shared objects": ".so.1" * 20_000,
+    "digits and spaces": "1" + " " * 100_000,
+    "colons": "1:" * 50_000,
+    "dots and digits": "1." * 50_000,
+    "hex": "a" * 100_000,
+    "backticks": "`" * 1000 + "x" * 99_000,
+    "brackets": "[.]" * 33_000,
+    "registry": "HKLM" + "\\a" * 50_000,
+}
+
+
+def test_every_scanner_is_linear_on_hostile_text(vocab):
+    slow = {}
+    for name, text in HOSTILE_TEXTS.items():
+        started = time.process_time()  # CPU time: a busy CI machine does not make it flaky
+        vocab.mentions(f"It ran `{text}` and {text}.")
+        slow[name] = round(time.process_time() - started, 2)
+    assert all(seconds < 1.0 for seconds in slow.values()), f"grounding 100k-character texts is too slow: {slow}"
+
+
+def test_a_100k_character_name_reports_in_well_under_5_seconds(tmp_path, capsys):
+    from aptnarrate.cli import main
+
+    long_name = "u" * 100_000  # no extension: the old file-name pattern backtracked on it for minutes
+    text = examples.path("dropper").with_suffix("").with_suffix(".edges.csv").read_text(encoding="utf-8")
+    path = tmp_path / "long.edges.csv"
+    path.write_text(text.replace("/tmp/.cache/update.sh", f"/tmp/.cache/{long_name}"), encoding="utf-8")
+    wall, cpu = time.perf_counter(), time.process_time()
+    code = main(["report", str(path), "--backend", "offline", "--env-file", str(tmp_path / "no.env")])
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    markdown = capsys.readouterr().out
+    assert code == 0 and long_name in markdown
+    assert cpu < 5.0, f"a 100k-character name took {cpu:.1f} s of CPU ({wall:.1f} s wall)"
