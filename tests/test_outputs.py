@@ -259,7 +259,6 @@ def test_markdown_keeps_a_hostile_string_literal_and_inert():
     assert chart.count("\n") == len([l for l in chart.splitlines()]) - 1
 
 
-@pytest.mark.xfail(strict=True, reason="escape.code (owned by issue 6, trust-ground) passes bidi controls U+202A-E/U+2066-9 through raw")
 def test_markdown_shows_bidi_controls_visibly():
     assert not BIDI.search(render_markdown(hostile_report()))
 

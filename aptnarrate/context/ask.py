@@ -155,7 +155,10 @@ def _vocabulary(report: Report, rows: list[dict]):
         }
     )
     kind = {"ip": "flow"}
-    candidates = [SimpleNamespace(value=i.value, full_values=full.get(i.value, []), kind=kind.get(i.type, i.type)) for i in report.iocs]
+    candidates = [
+        SimpleNamespace(value=i.value, full_values=full.get(i.value, []), kind=kind.get(i.type, i.type), type=i.type)
+        for i in report.iocs
+    ]
     networks = []
     for text in report.metadata.internal_networks:
         try:
