@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backends import BACKENDS, NarrationResult
-from .errors import UsageError
+from .errors import BackendError, BudgetError, UsageError, ValidationFailed
 from .ingest import IngestOptions, read_events, read_events_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,6 +41,8 @@ class NarrateOptions:
     record: str | Path | None = None
     dotenv: str | Path | None = ".env"
     name: str | None = None  # how to call an input given as bytes (stdin) or a DataFrame
+    fallback: str | None = None  # "offline": write the offline report, stamped, when the model path fails
+    cache: bool = False  # keep model answers in the request cache (APTNARRATE_CACHE_DIR)
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(
@@ -57,6 +59,7 @@ class NarrateOptions:
 class RunResult:
     report: Report
     notices: tuple[str, ...] = ()
+    degraded: str | None = None  # why the model path failed when --fallback offline wrote the report
 
 
 def _options(options: NarrateOptions | None, overrides: Mapping[str, Any]) -> NarrateOptions:
@@ -97,8 +100,15 @@ def narrate(
     return run(source, options, **overrides).report
 
 
-def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | None = None, **overrides: Any) -> RunResult:
-    """``narrate`` plus the notices the CLI shows on stderr."""
+def run(
+    source: str | Path | bytes | pd.DataFrame,
+    options: NarrateOptions | None = None,
+    *,
+    narrator: Any = None,
+    **overrides: Any,
+) -> RunResult:
+    """``narrate`` plus the notices the CLI shows on stderr. ``narrator``: one built by the
+    caller and shared between runs (batch); default: the one ``options`` select."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
     from .ground import Vocabulary, prune
@@ -106,13 +116,32 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     opts = _options(options, overrides)
     if opts.backend not in BACKENDS:
         raise UsageError(f"unknown backend {opts.backend!r}; expected one of {', '.join(BACKENDS)}")
-    narrator, notices = select_narrator(opts)  # before ingest: a config error should not wait for parsing
+    if opts.fallback not in (None, "offline"):
+        raise UsageError(f"unknown fallback {opts.fallback!r}; expected 'offline'")
+    if narrator is not None:
+        notices: list[str] = []
+    else:  # before ingest: a config error should not wait for parsing
+        narrator, notices = select_narrator(opts)
     facts = inspect_input(source, opts)
     baseline = OfflineNarrator().narrate(facts)
-    result: NarrationResult = baseline if narrator is None else narrator.narrate(facts)
+    degraded = None
+    if narrator is None:
+        result: NarrationResult = baseline
+    else:
+        try:
+            result = narrator.narrate(facts)
+        except (BackendError, ValidationFailed, BudgetError) as exc:
+            if opts.fallback != "offline":
+                raise
+            degraded = f"{type(exc).__name__}: {exc}"
+            result = _degraded(baseline, degraded)
+            notices.append(f"the model path failed ({degraded}); wrote the offline report instead (--fallback offline)")
     vocabulary = Vocabulary(facts)
     narration, dropped = prune(result.narration, facts, vocabulary)
     fallback, _ = prune(baseline.narration, facts, vocabulary)
+    if degraded:  # stamped after grounding: the reason names the endpoint, not the data
+        stamp = f"Degraded report: the model path failed ({degraded}), so the offline narrator wrote this report."
+        narration = narration.model_copy(update={"summary": f"{stamp} {narration.summary}"})
     provenance = Provenance(
         backend=result.backend,
         model=result.model,
@@ -122,7 +151,20 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
         internal_networks=tuple(str(n) for n in facts.internal_networks),
     )
     notices.extend(input_notices(facts, opts))
-    return RunResult(report=assemble(facts, narration, fallback, provenance), notices=tuple(notices))
+    return RunResult(report=assemble(facts, narration, fallback, provenance), notices=tuple(notices), degraded=degraded)
+
+
+DEGRADED_BACKEND = "offline (fallback)"
+
+
+def _degraded(baseline: NarrationResult, reason: str) -> NarrationResult:
+    """The offline narration, stamped in its notes with why the model failed."""
+    return NarrationResult(
+        narration=baseline.narration,
+        backend=DEGRADED_BACKEND,
+        notes=[f"fallback: {reason}", *baseline.notes],
+        dropped=list(baseline.dropped),
+    )
 
 
 def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
@@ -174,4 +216,8 @@ def select_narrator(opts: NarrateOptions):
         from .backends.replay import RecordingTransport
 
         transport = RecordingTransport(transport, Path(opts.record))
+    if opts.cache:
+        from .host.cache import CachingTransport, RequestCache
+
+        transport = CachingTransport(transport, RequestCache.from_environment(), settings)
     return ModelNarrator(transport, settings), []
