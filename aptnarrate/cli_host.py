@@ -97,7 +97,7 @@ def add_host_commands(commands, add_reading_options) -> None:
     evaluate.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports, or folders of them (a batch OUTDIR)")
     evaluate.add_argument("--truth", required=True, metavar="IOCS.json", help="ground-truth IoCs per attack")
     evaluate.add_argument("--labels", metavar="LABELS.json", help='stage labels: {"<subgraph>": {"supported": [...], "plausible": [...]}}')
-    evaluate.add_argument("--inputs", nargs="+", metavar="INPUT", help="the subgraph inputs, to count only ground-truth IoCs present in them (default: the inputs the reports name, when found)")
+    evaluate.add_argument("--host", metavar="NAME", help="name of the host the reports come from (default: from the --truth file name)")
     evaluate.add_argument("--format", choices=("table", "json"), default="table")
     evaluate.add_argument("-o", "--output", metavar="OUT")
     evaluate.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -237,6 +237,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     reports = load_reports(paths)
     truth = load_truth(args.truth)
     labels = load_labels(args.labels) if args.labels else None
-    result = evaluate([(_report_name(p), r) for p, r in reports], truth, labels=labels, inputs=args.inputs)
+    result = evaluate([(_report_name(p), r) for p, r in reports], truth, labels=labels, host=args.host or Path(args.truth).stem)
     write_text(render_eval_json(result) if args.format == "json" else render_eval_table(result), args.output)
     return 0

@@ -79,6 +79,7 @@ class AsyncOpenAITransport(OpenAITransport):
         self._slots = self._on_loop(self._make_semaphore(concurrency))
         self.concurrency = concurrency
         self.in_flight = 0
+        self.peak_in_flight = 0
         self.sent = 0
         self._count_lock = threading.Lock()
 
@@ -137,6 +138,7 @@ class AsyncOpenAITransport(OpenAITransport):
                 async with self._slots:
                     with self._count_lock:
                         self.in_flight += 1
+                        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                         self.sent += 1
                     try:
                         body = await asyncio.wait_for(

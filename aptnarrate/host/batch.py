@@ -53,6 +53,7 @@ class BatchResult:
     outdir: Path
     notices: list[str] = field(default_factory=list)
     model_calls: int = 0  # requests sent to the model server (cache hits excluded)
+    peak_in_flight: int = 0  # most requests that were in flight at once
     cache_hits: int = 0
     story_files: list[str] = field(default_factory=list)
     story_error: str | None = None
@@ -215,6 +216,7 @@ class Batch:
             result.cache_hits = getattr(self.transport, "hits", 0)
             inner = getattr(self, "_async", None)
             result.model_calls = inner.sent if inner is not None else getattr(self.transport, "misses", 0)
+            result.peak_in_flight = inner.peak_in_flight if inner is not None else 0
         return result
 
     def _run_pending(self, pending, digest: str, outcomes: dict[int, InputOutcome]) -> None:
