@@ -18,7 +18,7 @@ from .output import write_text
 
 EXIT_PARTIAL = 8
 EXIT_DEGRADED = 9
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8
 
 
 def _formats(text: str) -> list[str]:

@@ -174,13 +174,13 @@ def render_eval_table(result: dict) -> str:
     lines = [
         f"host {result['host']}: {result['reports']} report(s)",
         "",
-        f"{'scope':<28} {'IoC recall':>11} {'listed/present':>15} {'precision':>10} {'rows':>6}",
-        f"{'host ' + result['host']:<28.28} {_pct(result['ioc_recall']):>11} "
+        f"{'scope':<36} {'IoC recall':>11} {'listed/present':>15} {'precision':>10} {'rows':>6}",
+        f"{'host ' + result['host']:<36.36} {_pct(result['ioc_recall']):>11} "
         f"{str(result['truth_listed']) + '/' + str(result['truth_present']):>15} {_pct(result['ioc_precision']):>10} {result['table_rows']:>6}",
     ]
     for attack in result["attacks"]:
         lines.append(
-            f"{'  attack ' + attack['attack']:<28.28} {_pct(attack['recall']):>11} "
+            f"{'  attack ' + attack['attack']:<36.36} {_pct(attack['recall']):>11} "
             f"{str(attack['listed']) + '/' + str(attack['present_in_inputs']):>15} {'':>10} {'':>6}"
         )
     lines.append("")
