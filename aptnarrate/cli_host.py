@@ -138,7 +138,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
         try:
             result = batch.run()
-            write_story_and_index(result, story=args.story, title=args.title)
+            write_story_and_index(result, story=args.story, title=args.title, batch=batch)
         finally:
             signal.signal(signal.SIGTERM, previous)
     for notice in result.notices:
@@ -157,9 +157,11 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         print(f"aptnarrate: failed {outcome.input.path}: {outcome.reason}", file=sys.stderr)
     if result.story_error:
         print(f"aptnarrate: no story: {result.story_error}", file=sys.stderr)
-    if result.failed:
+    if result.story_degraded:
+        print(f"aptnarrate: degraded story: {result.story_degraded}", file=sys.stderr)
+    if result.failed or result.story_error:
         return EXIT_PARTIAL
-    if result.degraded:
+    if result.degraded or result.story_degraded:
         return EXIT_DEGRADED
     return 0
 

@@ -36,7 +36,7 @@ def start_batch(inputs: Path, out: Path, server, cache: Path) -> subprocess.Pope
     environment = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
     environment.update(OPENAI_BASE_URL=server.url, OPENAI_API_KEY="k", APTNARRATE_CACHE_DIR=str(cache))
     return subprocess.Popen(
-        [sys.executable, "-m", "aptnarrate", "batch", str(inputs), "-o", str(out), "--backend", "openai", "--concurrency", "1", "--story"],
+        [sys.executable, "-m", "aptnarrate", "batch", str(inputs), "-o", str(out), "--backend", "openai", "--concurrency", "1"],
         env=environment,
         cwd=inputs.parent,
         stdout=subprocess.PIPE,
@@ -111,4 +111,3 @@ def test_a_batch_killed_by_sigint_then_sigkill_leaves_complete_files_and_the_rer
     assert set(statuses.values()) == {"skipped", "written"}
     # only the unfinished inputs were asked (one whose answer was cached before the kill not even that)
     assert len(llm_server.requests) - sent_before <= INPUTS - len(after_sigkill)
-    assert (out / "story.md").is_file()

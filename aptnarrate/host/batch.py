@@ -56,7 +56,8 @@ class BatchResult:
     peak_in_flight: int = 0  # most requests that were in flight at once
     cache_hits: int = 0
     story_files: list[str] = field(default_factory=list)
-    story_error: str | None = None
+    story_error: str | None = None  # the story could not be written (and why)
+    story_degraded: str | None = None  # the model's story failed; the offline story was written
 
     @property
     def failed(self) -> list[InputOutcome]:
@@ -161,6 +162,36 @@ class Batch:
         narrator.transport = transport
         self.transport = transport
         self.narrator = narrator
+
+    def tell_story(self, document, reports):
+        """``document`` (the computed story) with its narrative from the model, when the batch
+        uses one: one grounded call, through the cache like every other."""
+        if self.narrator is None:
+            return document
+        from ..backends.openai import OpenAITransport
+        from .story_model import StoryNarration, narrate_story
+
+        opts, settings = self.options, self.model_settings
+        if opts.backend == "replay":
+            from ..backends.replay import ReplayTransport
+
+            transport = ReplayTransport(Path(opts.fixtures))
+        else:
+            transport = OpenAITransport(settings, response_model=StoryNarration)
+        if opts.record:
+            from ..backends.replay import RecordingTransport
+
+            transport = RecordingTransport(transport, Path(opts.record))
+        if opts.cache:
+            from .cache import CachingTransport, RequestCache
+
+            transport = CachingTransport(transport, RequestCache.from_environment(), settings)
+        try:
+            return narrate_story(document, reports, transport, settings)
+        finally:
+            close = getattr(transport, "close", None)
+            if close:
+                close()
 
     def in_flight(self) -> int:
         inner = getattr(self, "_async", None)
@@ -341,8 +372,9 @@ def verdict(report: Report) -> str:
 STORY_NAME = "story"
 
 
-def write_story_and_index(result: BatchResult, *, story: bool, title: str | None = None) -> None:
+def write_story_and_index(result: BatchResult, *, story: bool, title: str | None = None, batch: Batch | None = None) -> None:
     """The batch's own outputs, written last: the story (when asked) and the index."""
+    from ..errors import BackendError, BudgetError, ValidationFailed
     from .index import render_index_json, render_index_markdown
     from .story import build_story
 
@@ -351,9 +383,27 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
         if reports:
             links = {o.input.name: next((f for f in o.outputs if f.endswith(".md")), None) for o in result.outcomes}
             document = build_story(reports, title=title or f"Attack story: {result.outdir.resolve().name}", report_links=links)
-            write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
-            write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")
-            result.story_files = [f"{STORY_NAME}.md", f"{STORY_NAME}.json"]
+            try:
+                if batch is not None:
+                    document = batch.tell_story(document, reports)
+            except (BackendError, ValidationFailed, BudgetError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                if batch.options.fallback != "offline":
+                    result.story_error = f"the model's story failed: {reason}"
+                    document = None
+                else:
+                    result.story_degraded = reason
+                    stamp = f"Degraded story: the model's story failed ({reason}), so the offline narrator wrote it."
+                    document = document.model_copy(
+                        update={
+                            "summary": f"{stamp} {document.summary}",
+                            "metadata": document.metadata.model_copy(update={"narrator": "offline (fallback)", "notes": [f"fallback: {reason}"]}),
+                        }
+                    )
+            if document is not None:
+                write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
+                write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")
+                result.story_files = [f"{STORY_NAME}.md", f"{STORY_NAME}.json"]
         else:
             result.story_error = "no report to tell a story from (every input failed)"
     write_text(render_index_json(result), result.outdir / "index.json")

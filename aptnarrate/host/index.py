@@ -20,6 +20,7 @@ def index_document(result: BatchResult) -> dict:
         },
         "story": result.story_files,
         "story_error": result.story_error,
+        "story_degraded": result.story_degraded,
     }
 
 

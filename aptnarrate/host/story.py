@@ -55,6 +55,7 @@ class StoryStage(_Strict):
     techniques: list[str]
     iocs: list[str]  # IoCs of the supporting subgraphs seen at the stage's evidence rows
     evidence: list[StageEvidence]
+    narrative: str | None = None  # the model's account of the stage (grounded), if a model told the story
 
 
 class StoryIoC(_Strict):

@@ -29,6 +29,9 @@ def render_story_markdown(story: Story) -> str:
         parts.append("No stage is supported by the evidence of any subgraph.")
     for number, stage in enumerate(story.stages, 1):
         lines = [f"### {number}. {stage.stage}"]
+        if stage.narrative:
+            lines.append(prose(stage.narrative))
+            lines.append("")
         lines.append(f"- **When**: {plain(stage.first_minute or '?')} to {plain(stage.last_minute or '?')}")
         lines.append("- **Subgraphs**: " + ", ".join(_link(n, links.get(n)) for n in stage.subgraphs))
         if stage.techniques:
