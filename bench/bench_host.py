@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 CORPUS = REPO.parent / "shared" / "corpus"
 ANSWER = {"stages": [], "iocs": [], "summary": "The flagged activity is summarised by its log."}
+STORY_ANSWER = {"summary": "The host's flagged subgraphs are told in order.", "stages": [], "conclusions": ["See the stages."], "next_steps": ["Triage the IoCs."]}
 
 
 def corpus_inputs() -> list[Path]:
@@ -67,11 +68,16 @@ class Server:
         self.latency = latency
         self.server = FakeLLMServer().start()
         self._reply = delay(latency, ok(ANSWER)) if latency else ok(ANSWER)
+        self._story = delay(latency, ok(STORY_ANSWER)) if latency else ok(STORY_ANSWER)
 
-    def arm(self, calls: int) -> None:
+    def arm(self, calls: int, story: bool = False) -> None:
+        """``calls`` subgraph answers, then (batch --story) the story's answer: the story
+        call comes after every subgraph call."""
         with self.server._lock:
             self.server._queue.clear()
         self.server.enqueue(*[self._reply] * calls)
+        if story:
+            self.server.enqueue(self._story)
 
     @property
     def calls(self) -> int:
@@ -81,7 +87,7 @@ class Server:
 def run_batch(inputs: list[Path], out: Path, server: Server, concurrency: int) -> tuple[float, int, int]:
     from aptnarrate import cli
 
-    server.arm(len(inputs) * 3)
+    server.arm(len(inputs), story=True)
     before = server.calls
     started = time.perf_counter()
     code = cli.main(["batch", *map(str, inputs), "-o", str(out), "--story", "--backend", "openai", "--concurrency", str(concurrency)])

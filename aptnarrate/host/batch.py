@@ -18,7 +18,9 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,33 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline import NarrateOptions
 
 STATE_DIR = ".aptnarrate"
+_MIN_INPUTS_TO_FORK = 6  # below this, forking costs more than it saves
+_MAX_PROCESSES = 4
+_FORKED_BATCH: Batch | None = None  # the batch a forked worker runs inputs of
+
+
+def _offline_processes(inputs: int) -> int:
+    if inputs < _MIN_INPUTS_TO_FORK or sys.platform != "linux" or os.environ.get("APTNARRATE_BATCH_PROCESSES") == "1":
+        return 1
+    if threading.active_count() > 1:  # forking a process with other threads running is unsafe
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, _MAX_PROCESSES, inputs))
+
+
+def _warm_up() -> None:
+    """Import what every input needs before forking, so no worker imports it again."""
+    import pandas  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+
+    from .. import assemble, condense, facts, ground, ingest, stages  # noqa: F401
+    from ..backends import offline  # noqa: F401
+    from ..render import json as _json, markdown  # noqa: F401
+
+
+def _forked_one(item: BatchInput, input_hash: str, digest: str) -> InputOutcome:
+    assert _FORKED_BATCH is not None
+    return _FORKED_BATCH._one(item, input_hash, digest, forked=True)
 STATE_FORMAT = 1
 TOP_IOCS = 5
 
@@ -163,7 +192,7 @@ class Batch:
         self.transport = transport
         self.narrator = narrator
 
-    def tell_story(self, document, reports):
+    def tell_story(self, document, reports, result: BatchResult | None = None):
         """``document`` (the computed story) with its narrative from the model, when the batch
         uses one: one grounded call, through the cache like every other."""
         if self.narrator is None:
@@ -189,6 +218,9 @@ class Batch:
         try:
             return narrate_story(document, reports, transport, settings)
         finally:
+            if result is not None and hasattr(transport, "hits"):  # the story's call counts too
+                result.model_calls += transport.misses
+                result.cache_hits += transport.hits
             close = getattr(transport, "close", None)
             if close:
                 close()
@@ -254,6 +286,10 @@ class Batch:
         if not pending:
             return
         workers = self.concurrency if self.narrator is not None else 1
+        processes = _offline_processes(len(pending)) if self.narrator is None else 1
+        if processes > 1:
+            self._run_forked(pending, digest, outcomes, processes)
+            return
         if workers == 1:
             for position, item, input_hash in pending:
                 if self._cancelled.is_set():
@@ -275,12 +311,36 @@ class Batch:
         if self._cancelled.is_set():
             raise KeyboardInterrupt
 
-    def _one(self, item: BatchInput, input_hash: str, digest: str) -> InputOutcome:
+    def _run_forked(self, pending, digest: str, outcomes: dict[int, InputOutcome], processes: int) -> None:
+        """Offline inputs over forked worker processes (one per core): the offline narrator is
+        pure CPU, so threads would only take turns. Forked after the pipeline's modules are
+        imported, the workers pay no start-up; each writes its own files atomically."""
+        import multiprocessing
+
+        global _FORKED_BATCH
+        _warm_up()
+        _FORKED_BATCH = self
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+        try:
+            futures = {pool.submit(_forked_one, item, input_hash, digest): position for position, item, input_hash in pending}
+            for future in as_completed(futures):
+                outcomes[futures[future]] = future.result()
+                self.on_progress("done", outcomes[futures[future]], 0)
+        except BaseException:
+            self._cancelled.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            _FORKED_BATCH = None
+        pool.shutdown(wait=True)
+
+    def _one(self, item: BatchInput, input_hash: str, digest: str, *, forked: bool = False) -> InputOutcome:
         from ..pipeline import run
 
         if self._cancelled.is_set():
             return InputOutcome(item, "failed", reason="cancelled")
-        self.on_progress("start", None, self.in_flight())
+        if not forked:
+            self.on_progress("start", None, self.in_flight())
         try:
             result = run(str(item.path), self.options, narrator=self.narrator) if self.narrator is not None else run(
                 str(item.path), self.options, backend="offline"
@@ -385,7 +445,7 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
             document = build_story(reports, title=title or f"Attack story: {result.outdir.resolve().name}", report_links=links)
             try:
                 if batch is not None:
-                    document = batch.tell_story(document, reports)
+                    document = batch.tell_story(document, reports, result)
             except (BackendError, ValidationFailed, BudgetError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 if batch.options.fallback != "offline":
