@@ -218,7 +218,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _cmd_story(args: argparse.Namespace) -> int:
     from .cli_host import cmd_story
 
-    return cmd_story(args)
+    return cmd_story(args, _llm_overrides)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

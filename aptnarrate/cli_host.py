@@ -86,7 +86,9 @@ def add_host_commands(commands, add_reading_options) -> None:
     story.add_argument("--format", choices=("md", "json"), default="md")
     story.add_argument("--title", default="Attack story of the host")
     story.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    story.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache")
     story.add_argument("--debug", action="store_true", help="show tracebacks")
+    _add_model_options(story)
 
     evaluate = commands.add_parser(
         "eval",
@@ -200,10 +202,12 @@ def _report_name(path: Path) -> str:
     return path.name[: -len(".json")] if path.name.endswith(".json") else path.name
 
 
-def cmd_story(args: argparse.Namespace) -> int:
+def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     import os
 
+    from .errors import BackendError, BudgetError, ValidationFailed
     from .host.story import build_story
+    from .pipeline import NarrateOptions, select_narrator
 
     loaded = load_reports(args.reports)
     names = [_report_name(p) for p, _ in loaded]
@@ -215,9 +219,36 @@ def cmd_story(args: argparse.Namespace) -> int:
         markdown = path.with_suffix(".md")
         target = markdown if markdown.is_file() else path
         links[name] = os.path.relpath(target.resolve(), base)
-    story = build_story(list(zip(names, (r for _, r in loaded))), title=args.title, report_links=links)
+    reports = list(zip(names, (r for _, r in loaded)))
+    story = build_story(reports, title=args.title, report_links=links)
+    options = NarrateOptions(
+        backend=args.backend, llm=llm_overrides(args), fixtures=args.fixtures, record=args.record,
+        dotenv=args.env_file, fallback=args.fallback, cache=not args.no_cache,
+    )
+    narrator, notices = select_narrator(options)
+    for notice in notices:
+        print(f"aptnarrate: {notice}", file=sys.stderr)
+    code = 0
+    if narrator is not None:
+        from .host.story_model import degraded_story, narrate_story, story_transport
+
+        getattr(narrator.transport, "close", lambda: None)()  # the per-subgraph transport is not needed
+        transport = story_transport(options, narrator.settings)
+        try:
+            story = narrate_story(story, reports, transport, narrator.settings)
+        except (BackendError, ValidationFailed, BudgetError) as exc:
+            if args.fallback != "offline":
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            print(f"aptnarrate: the model's story failed ({reason}); wrote the offline story instead", file=sys.stderr)
+            story = degraded_story(story, reason)
+            code = EXIT_DEGRADED
+        finally:
+            close = getattr(transport, "close", None)
+            if close:
+                close()
     write_text(story.to_json() if args.format == "json" else story.to_markdown(), args.output)
-    return 0
+    return code
 
 
 # --------------------------------------------------------------------------- eval

@@ -126,3 +126,37 @@ def test_story_names_are_escaped(tmp_path):
     inert = markdown.replace(code("a|b`<img src=x>"), "").replace(code("a|b`<img src=x>", in_table=False), "")
     assert "<img" not in inert  # only inside code spans, where it is literal text
     assert not re.search(r"(?<!\\)\]\((javascript:|http://e\.vil)", markdown)  # a link only where we made one
+
+
+def test_story_command_tells_the_story_with_a_model_and_falls_back_when_asked(tmp_path, monkeypatch, capsys):
+    from llm_server import FakeLLMServer, ok
+
+    from aptnarrate import examples, narrate
+
+    for variable in [v for v in __import__("os").environ if v.startswith(("OPENAI_", "APTNARRATE_"))]:
+        monkeypatch.delenv(variable)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("APTNARRATE_CACHE_DIR", str(tmp_path / "cache"))
+    saved = []
+    for name in ("dropper", "benign"):
+        path = tmp_path / f"{name}.json"
+        path.write_text(narrate(examples.path(name), backend="offline").to_json())
+        saved.append(str(path))
+    server = FakeLLMServer().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "k")
+        answer = {"summary": "A dropper ran; the update was routine.", "stages": [{"stage": "Command and Control", "subgraphs": ["dropper"], "narrative": "It beaconed."}], "conclusions": ["One attack."], "next_steps": ["Block the address."]}
+        server.enqueue(ok(answer))
+        out = tmp_path / "story.json"
+        assert cli.main(["story", *saved, "--format", "json", "-o", str(out)]) == 0
+        story = json.loads(out.read_text())
+        assert story["summary"] == answer["summary"] and story["metadata"]["narrator"] == "openai"
+        told = {s["stage"]: s.get("narrative") for s in story["stages"]}
+        assert told.get("Command and Control") == "It beaconed."
+        # nothing queued any more: every call fails
+        assert cli.main(["story", *saved, "--no-cache", "-o", str(out), "--format", "json"]) == 6
+        assert cli.main(["story", *saved, "--no-cache", "--fallback", "offline", "-o", str(out), "--format", "json"]) == 9
+        assert json.loads(out.read_text())["summary"].startswith("Degraded story")
+    finally:
+        server.stop()

@@ -197,24 +197,10 @@ class Batch:
         uses one: one grounded call, through the cache like every other."""
         if self.narrator is None:
             return document
-        from ..backends.openai import OpenAITransport
-        from .story_model import StoryNarration, narrate_story
+        from .story_model import narrate_story, story_transport
 
-        opts, settings = self.options, self.model_settings
-        if opts.backend == "replay":
-            from ..backends.replay import ReplayTransport
-
-            transport = ReplayTransport(Path(opts.fixtures))
-        else:
-            transport = OpenAITransport(settings, response_model=StoryNarration)
-        if opts.record:
-            from ..backends.replay import RecordingTransport
-
-            transport = RecordingTransport(transport, Path(opts.record))
-        if opts.cache:
-            from .cache import CachingTransport, RequestCache
-
-            transport = CachingTransport(transport, RequestCache.from_environment(), settings)
+        settings = self.model_settings
+        transport = story_transport(self.options, settings)
         try:
             return narrate_story(document, reports, transport, settings)
         finally:
@@ -452,14 +438,10 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
                     result.story_error = f"the model's story failed: {reason}"
                     document = None
                 else:
+                    from .story_model import degraded_story
+
                     result.story_degraded = reason
-                    stamp = f"Degraded story: the model's story failed ({reason}), so the offline narrator wrote it."
-                    document = document.model_copy(
-                        update={
-                            "summary": f"{stamp} {document.summary}",
-                            "metadata": document.metadata.model_copy(update={"narrator": "offline (fallback)", "notes": [f"fallback: {reason}"]}),
-                        }
-                    )
+                    document = degraded_story(document, reason)
             if document is not None:
                 write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
                 write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")

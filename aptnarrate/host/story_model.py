@@ -150,6 +150,37 @@ def prune(answer: StoryNarration, reports: dict[str, Report], vocabulary: StoryV
     )
 
 
+def degraded_story(story: Story, reason: str) -> Story:
+    """The offline story, stamped with why the model's story failed (``--fallback offline``)."""
+    stamp = f"Degraded story: the model's story failed ({reason}), so the offline narrator wrote it."
+    metadata = story.metadata.model_copy(update={"narrator": "offline (fallback)", "notes": [*story.metadata.notes, f"fallback: {reason}"]})
+    return story.model_copy(update={"summary": f"{stamp} {story.summary}", "metadata": metadata})
+
+
+def story_transport(options, settings: LLMSettings):
+    """The transport for the story's call under ``options`` (a ``NarrateOptions``): the
+    model's (or replay's), recorded and cached as the per-subgraph calls are."""
+    from pathlib import Path
+
+    if options.backend == "replay":
+        from ..backends.replay import ReplayTransport
+
+        transport = ReplayTransport(Path(options.fixtures))
+    else:
+        from ..backends.openai import OpenAITransport
+
+        transport = OpenAITransport(settings, response_model=StoryNarration)
+    if options.record:
+        from ..backends.replay import RecordingTransport
+
+        transport = RecordingTransport(transport, Path(options.record))
+    if options.cache:
+        from .cache import CachingTransport, RequestCache
+
+        transport = CachingTransport(transport, RequestCache.from_environment(), settings)
+    return transport
+
+
 def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: ChatTransport, settings: LLMSettings) -> Story:
     """``story`` with its narrative written by the model, grounded; raises ``BackendError``
     or ``ValidationFailed`` like the per-subgraph call."""
