@@ -65,7 +65,7 @@ class StoryIoC(_Strict):
     subgraphs: list[str]
     first_seen: str
     last_seen: str
-    stages: list[Stage]  # stages of the subgraphs it appears in
+    stages: list[Stage]  # stages whose evidence rows involve it, in any subgraph
 
 
 class SubgraphLink(_Strict):
@@ -215,8 +215,9 @@ def _stages(reports) -> list[StoryStage]:
 def _iocs(reports) -> list[StoryIoC]:
     seen: dict[str, dict] = {}
     for name, report in reports:
-        stages = [s.stage for s in report.stages]
         for ioc in report.iocs:
+            cited = set(ioc.evidence)
+            stages = [s.stage for s in report.stages if cited & set(s.evidence)]  # stages citing its rows
             entry = seen.setdefault(
                 ioc.value,
                 {"type": ioc.type, "levels": [], "subgraphs": [], "first": ioc.first_seen, "last": ioc.last_seen, "stages": []},
