@@ -4,7 +4,8 @@ Holds no logic of its own. pandas and openai load inside the commands, so ``--he
 stays fast.
 
 Exit codes: 0 ok, 1 internal error, 2 usage error, 3 input error, 4 configuration error,
-5 token budget error, 6 backend error, 7 model output failed validation, 130 interrupted.
+5 token budget error, 6 backend error, 7 model output failed validation, 8 batch: some inputs
+failed, 9 degraded: written by the offline fallback (--fallback offline), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def _column(text: str) -> tuple[str, str]:
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", nargs="?", help="subgraph CSV (OCR-APT 'description,timestamp' or an edge list); '-' reads stdin")
     parser.add_argument("--example", metavar="NAME", help="use a shipped example input instead (see 'aptnarrate examples')")
+    _add_reading_options(parser)
+    parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+
+
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    """How inputs are read: shared by report, inspect and batch."""
     parser.add_argument("--input-format", choices=("auto", "ocrapt", "edges"), default="auto", help="input layout (default: from the header)")
     parser.add_argument("--timezone", default="UTC", metavar="TZ", help="IANA zone to show epoch and offset times in (default: UTC); wall-clock times without a zone are shown as written")
     parser.add_argument("--input-timezone", metavar="TZ", help="IANA zone of wall-clock times written without a zone, to convert them to --timezone (OCR-APT's DARPA TC3 files: America/Toronto)")
@@ -47,7 +54,6 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="read column NAME as ROLE (e.g. predicate=event); repeatable")
     parser.add_argument("--strict", action="store_true", help="fail on the first unparseable line instead of skipping it")
     parser.add_argument("--internal-net", action="append", default=[], metavar="CIDR", help="declare a network as internal (e.g. 128.55.12.0/24 for DARPA TC3); repeatable")
-    parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -110,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(report)
     _add_format_options(report)
     report.add_argument("--backend", choices=("auto", "offline", "openai", "replay"), default="auto", help="auto: a model when one is configured (key or base URL), else the offline narrator")
+    report.add_argument("--fallback", choices=("offline",), help="when the model path fails, write the offline report, stamped as degraded (exit 9)")
     llm = report.add_argument_group("model options (also from the environment and .env; see README)")
     llm.add_argument("--model", help="model name (env APTNARRATE_MODEL; default gpt-4o-mini)")
     llm.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
@@ -171,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_context_options(ask)
 
     commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
+    from .cli_host import add_host_commands
+
+    add_host_commands(commands, _add_reading_options)
     return parser
 
 
@@ -223,6 +233,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         record=args.record,
         dotenv=args.env_file,
         context=_context_options(args),
+        fallback=args.fallback,
     )
     _output_format(args)  # a format/extension mismatch fails before any work
     result = run(source, options)
@@ -237,6 +248,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     write_text(_render(result.report, args), args.output)
+    if result.degraded:
+        from .cli_host import EXIT_DEGRADED
+
+        return EXIT_DEGRADED
     return 0
 
 
@@ -345,7 +360,26 @@ def _cmd_examples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .cli_host import cmd_batch
+
+    return cmd_batch(args, _options, _llm_overrides)
+
+
+def _cmd_story(args: argparse.Namespace) -> int:
+    from .cli_host import cmd_story
+
+    return cmd_story(args, _llm_overrides)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .cli_host import cmd_eval
+
+    return cmd_eval(args)
+
+
 COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_render, "examples": _cmd_examples, "index": _cmd_index, "pivot": _cmd_pivot, "ask": _cmd_ask}
+COMMANDS.update(batch=_cmd_batch, story=_cmd_story, eval=_cmd_eval)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backends import BACKENDS, NarrationResult
-from .errors import UsageError
+from .errors import BackendError, BudgetError, UsageError, ValidationFailed
 from .ingest import IngestOptions, read_events, read_events_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +42,8 @@ class NarrateOptions:
     dotenv: str | Path | None = ".env"
     name: str | None = None  # how to call an input given as bytes (stdin) or a DataFrame
     context: Any = None  # aptnarrate.context.ContextOptions: the top IoCs in the host's wider log
+    fallback: str | None = None  # "offline": write the offline report, stamped, when the model path fails
+    cache: bool = False  # keep model answers in the request cache (APTNARRATE_CACHE_DIR)
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(
@@ -58,6 +60,7 @@ class NarrateOptions:
 class RunResult:
     report: Report
     notices: tuple[str, ...] = ()
+    degraded: str | None = None  # why the model path failed when --fallback offline wrote the report
 
 
 def _options(options: NarrateOptions | None, overrides: Mapping[str, Any]) -> NarrateOptions:
@@ -98,8 +101,15 @@ def narrate(
     return run(source, options, **overrides).report
 
 
-def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | None = None, **overrides: Any) -> RunResult:
-    """``narrate`` plus the notices the CLI shows on stderr."""
+def run(
+    source: str | Path | bytes | pd.DataFrame,
+    options: NarrateOptions | None = None,
+    *,
+    narrator: Any = None,
+    **overrides: Any,
+) -> RunResult:
+    """``narrate`` plus the notices the CLI shows on stderr. ``narrator``: one built by the
+    caller and shared between runs (batch); default: the one ``options`` select."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
     from .ground import prune, vocabulary_for
@@ -107,19 +117,38 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     opts = _options(options, overrides)
     if opts.backend not in BACKENDS:
         raise UsageError(f"unknown backend {opts.backend!r}; expected one of {', '.join(BACKENDS)}")
-    narrator, notices = select_narrator(opts)  # before ingest: a config error should not wait for parsing
+    if opts.fallback not in (None, "offline"):
+        raise UsageError(f"unknown fallback {opts.fallback!r}; expected 'offline'")
+    if narrator is not None:
+        notices: list[str] = []
+    else:  # before ingest: a config error should not wait for parsing
+        narrator, notices = select_narrator(opts)
     facts = inspect_input(source, opts)
     baseline = OfflineNarrator().narrate(facts)
-    result: NarrationResult = baseline if narrator is None else narrator.narrate(facts)
+    degraded = None
+    if narrator is None:
+        result: NarrationResult = baseline
+    else:
+        try:
+            result = narrator.narrate(facts)
+        except (BackendError, ValidationFailed, BudgetError) as exc:
+            if opts.fallback != "offline":
+                raise
+            degraded = f"{type(exc).__name__}: {exc}"
+            result = _degraded(baseline, degraded)
+            notices.append(f"the model path failed ({degraded}); wrote the offline report instead (--fallback offline)")
     vocabulary = vocabulary_for(facts)
     # each narration is grounded once and each drop recorded once
     fallback, baseline_dropped = prune(baseline.narration, facts, vocabulary)
-    if result is baseline:
+    if result.narration is baseline.narration:
         narration, dropped = fallback, baseline_dropped
     elif result.grounded:
         narration, dropped = result.narration, []
     else:
         narration, dropped = prune(result.narration, facts, vocabulary)
+    if degraded:  # stamped after grounding: the reason names the endpoint, not the data
+        stamp = f"Degraded report: the model path failed ({degraded}), so the offline narrator wrote this report."
+        narration = narration.model_copy(update={"summary": f"{stamp} {narration.summary}"})
     provenance = Provenance(
         backend=result.backend,
         model=result.model,
@@ -138,7 +167,20 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
         note = f"context: {context.rows_read} rows read from {context.source} ({context.engine})"
         metadata = report.metadata.model_copy(update={"notes": [*report.metadata.notes, note]})
         report = report.model_copy(update={"context": context, "metadata": metadata})
-    return RunResult(report=report, notices=tuple(notices))
+    return RunResult(report=report, notices=tuple(notices), degraded=degraded)
+
+
+DEGRADED_BACKEND = "offline (fallback)"
+
+
+def _degraded(baseline: NarrationResult, reason: str) -> NarrationResult:
+    """The offline narration, stamped in its notes with why the model failed."""
+    return NarrationResult(
+        narration=baseline.narration,
+        backend=DEGRADED_BACKEND,
+        notes=[f"fallback: {reason}", *baseline.notes],
+        dropped=list(baseline.dropped),
+    )
 
 
 def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
@@ -190,4 +232,8 @@ def select_narrator(opts: NarrateOptions):
         from .backends.replay import RecordingTransport
 
         transport = RecordingTransport(transport, Path(opts.record))
+    if opts.cache:
+        from .host.cache import CachingTransport, RequestCache
+
+        transport = CachingTransport(transport, RequestCache.from_environment(), settings)
     return ModelNarrator(transport, settings), []

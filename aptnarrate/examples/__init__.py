@@ -47,3 +47,13 @@ def describe(name: str) -> str:
         if entry["name"] == name:
             return entry["title"]
     raise UsageError(f"unknown example {name!r}", hint=f"choose one of {', '.join(names())}")
+
+
+HOST_EXAMPLES = {"host": "Four flagged subgraphs of one synthetic host on one day (for 'aptnarrate batch --example host')"}
+
+
+def host_example_dir(name: str) -> Path:
+    """The folder of a shipped set of subgraphs from one host (``batch --example``)."""
+    if name not in HOST_EXAMPLES:
+        raise UsageError(f"unknown host example {name!r}", hint=f"choose one of {', '.join(HOST_EXAMPLES)}")
+    return Path(str(_files().joinpath(name)))

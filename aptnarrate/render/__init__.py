@@ -87,3 +87,14 @@ def resolve_format(explicit: str | None, output: str | os.PathLike[str] | None, 
             hint="change the file name's ending or drop --format",
         )
     return explicit
+
+
+# the file ending each format is written with when a command names the file (batch)
+FILE_ENDINGS = {"md": ".md", "json": ".json", "html": ".html", "stix": ".stix.json", "navigator": ".layer.json", "csv": ".csv"}
+
+
+def renderer(name: str):
+    """The render function and file ending of format ``name`` (``UsageError`` if unknown)."""
+    if name not in RENDERERS:
+        raise UsageError(f"unknown format {name!r}", hint=f"choose from {', '.join(RENDERERS)}")
+    return RENDERERS[name], FILE_ENDINGS[name]

@@ -1,0 +1,212 @@
+"""Concurrent chat transport over the SDK's ``AsyncOpenAI`` client, for batch runs.
+
+One event loop runs in a background thread and owns one async client; at most
+``concurrency`` requests are in flight (an ``asyncio.Semaphore``). ``complete`` is the
+ordinary blocking ``ChatTransport`` call, so the re-ask loop and grounding run unchanged in
+each batch worker while the requests of all workers share the loop and its connections.
+
+Retries, errors and the overall deadline follow ``OpenAITransport`` (whose helpers and
+error messages this reuses): 429, 5xx, timeouts and connection errors are retried with
+``Retry-After`` honoured (capped), within ``max_transport_attempts`` and
+``max_transport_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..chat import ChatRequest, ChatResponse
+from ..errors import BackendError
+from .openai import (
+    _BACKOFF_BASE_S,
+    _BACKOFF_CAP_S,
+    _MIN_ATTEMPT_TIMEOUT_S,
+    OPENAI_DEFAULT_URL,
+    RETRY_AFTER_CAP_S,
+    OpenAITransport,
+    _to_response,
+    retry_after_seconds,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
+
+    from ..config import LLMSettings
+
+
+def _build_async_client(settings: LLMSettings):
+    import openai
+
+    timeout = openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+    if settings.provider == "azure":
+        return openai.AsyncAzureOpenAI(
+            api_key=settings.api_key,
+            azure_endpoint=settings.azure_endpoint,
+            api_version=settings.azure_api_version,
+            azure_deployment=settings.azure_deployment,
+            max_retries=0,
+            timeout=timeout,
+        )
+    return openai.AsyncOpenAI(
+        api_key=settings.api_key,
+        base_url=settings.base_url or OPENAI_DEFAULT_URL,
+        max_retries=0,
+        timeout=timeout,
+    )
+
+
+class AsyncOpenAITransport(OpenAITransport):
+    """``ChatTransport`` whose requests run concurrently (bounded) on a shared event loop."""
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        response_model: type[BaseModel] | None = None,
+        *,
+        concurrency: int = 4,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="aptnarrate-llm", daemon=True)
+        self._thread.start()
+        super().__init__(settings, response_model, client=self._on_loop(self._make_client(settings)))
+        self._slots = self._on_loop(self._make_semaphore(concurrency))
+        self.concurrency = concurrency
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.sent = 0
+        self._count_lock = threading.Lock()
+
+    @staticmethod
+    async def _make_client(settings: LLMSettings):
+        return _build_async_client(settings)
+
+    @staticmethod
+    async def _make_semaphore(n: int) -> asyncio.Semaphore:
+        return asyncio.Semaphore(n)
+
+    def _on_loop(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            self._on_loop(self._client.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
+
+    def cancel_all(self) -> None:
+        """Cancel every request in flight (the batch is stopping)."""
+
+        def cancel() -> None:
+            for task in asyncio.all_tasks(self._loop):
+                task.cancel()
+
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(cancel)
+
+    # ------------------------------------------------------------------ sending
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        future = asyncio.run_coroutine_threadsafe(self.acomplete(request), self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # Ctrl-C in the caller: do not leave the request running
+            raise
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        import openai
+
+        settings = self.settings
+        started = time.monotonic()
+        deadline = started + settings.max_transport_seconds
+        retryable = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                async with self._slots:
+                    with self._count_lock:
+                        self.in_flight += 1
+                        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                        self.sent += 1
+                    try:
+                        body = await asyncio.wait_for(
+                            self._asend(request, remaining=deadline - time.monotonic()),
+                            timeout=max(deadline - time.monotonic(), _MIN_ATTEMPT_TIMEOUT_S),
+                        )
+                    finally:
+                        with self._count_lock:
+                            self.in_flight -= 1
+                break
+            except asyncio.TimeoutError:
+                raise BackendError(
+                    f"{self.endpoint} gave no complete answer within the overall deadline of "
+                    f"{settings.max_transport_seconds:g} s ({attempts} attempt(s))",
+                    hint="raise APTNARRATE_MAX_RETRY_SECONDS, or check that the server is up and not overloaded",
+                ) from None
+            except retryable as exc:
+                wait = _retry_wait(exc, attempts)
+                out_of_time = time.monotonic() + wait >= deadline
+                if attempts >= settings.max_transport_attempts or out_of_time:
+                    elapsed = time.monotonic() - started
+                    if isinstance(exc, openai.APIStatusError):
+                        raise self._status_error(exc, attempts, elapsed) from None
+                    raise self._connection_error(exc, attempts, elapsed) from None
+                await asyncio.sleep(wait)
+            except openai.APIStatusError as exc:
+                raise self._status_error(exc, attempts, time.monotonic() - started) from None
+            except openai.OpenAIError as exc:
+                raise BackendError(f"{self.endpoint}: {type(exc).__name__}: {exc}") from None
+        return _to_response(body, request, attempts, time.monotonic() - started)
+
+    async def _asend(self, request: ChatRequest, remaining: float) -> dict:
+        import openai
+
+        settings = self.settings
+        read = max(min(settings.timeout_s, remaining), _MIN_ATTEMPT_TIMEOUT_S)
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": [{"role": role, "content": content} for role, content in request.messages],
+            "timeout": openai.Timeout(read, connect=min(settings.connect_timeout_s, read)),
+        }
+        for key in ("temperature", "seed", "max_tokens"):
+            value = getattr(request, key)
+            if value is not None:
+                kwargs[key] = value
+        completions = self._client.chat.completions.with_raw_response
+        if request.mode == "structured":
+            raw = await completions.parse(response_format=self.response_model, **kwargs)
+        else:
+            raw = await completions.create(response_format={"type": "json_object"}, **kwargs)
+        try:
+            body = json.loads(raw.text)
+        except ValueError:
+            raise BackendError(
+                f"{self.endpoint} answered with something that is not JSON: {raw.text[:200]!r}",
+                hint="check that the base URL points at an OpenAI-compatible /v1 endpoint",
+            ) from None
+        if not isinstance(body, dict) or not body.get("choices"):
+            raise BackendError(f"{self.endpoint} answered without choices: {raw.text[:200]!r}")
+        return body
+
+
+def _retry_wait(exc: BaseException, attempts: int) -> float:
+    """Retry-After (capped) when the server sends one, else exponential backoff with jitter."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        hinted = retry_after_seconds(response.headers)
+        if hinted is not None:
+            return min(hinted, RETRY_AFTER_CAP_S)
+    backoff = min(_BACKOFF_BASE_S * 2 ** (attempts - 1), _BACKOFF_CAP_S)
+    return backoff * (0.75 + 0.25 * random.random())

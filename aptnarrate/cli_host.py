@@ -1,0 +1,275 @@
+"""Command line of the host level: ``batch``, ``story`` and ``eval``. No logic of its own:
+parse, call ``aptnarrate.host``, print, return the exit code.
+
+Exit codes beyond cli.py's: 8 some inputs failed (the others were written; reasons on
+stderr and in index.md/index.json); 9 degraded: every input was written but at least one
+by the offline fallback after the model path failed (``--fallback offline``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from .errors import InputError, UsageError
+from .output import write_text
+
+EXIT_PARTIAL = 8
+EXIT_DEGRADED = 9
+DEFAULT_CONCURRENCY = 8
+
+
+def _formats(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of formats, e.g. md,json")
+    return list(dict.fromkeys(names))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("auto", "offline", "openai", "replay"), default="auto", help="auto: a model when one is configured (key or base URL), else the offline narrator")
+    parser.add_argument("--fallback", choices=("offline",), help="when the model path fails for an input, write its offline report, stamped as degraded (exit 9)")
+    llm = parser.add_argument_group("model options (also from the environment and .env; see README)")
+    llm.add_argument("--model", help="model name (env APTNARRATE_MODEL; default gpt-4o-mini)")
+    llm.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
+    llm.add_argument("--mode", choices=("structured", "json"), help="structured: json_schema outputs; json: JSON mode with the schema in the prompt")
+    llm.add_argument("--temperature", type=float)
+    llm.add_argument("--seed", type=int)
+    llm.add_argument("--timeout", type=float, metavar="SECONDS", help="per-request timeout")
+    llm.add_argument("--token-budget", type=int, metavar="N", help="maximum prompt tokens")
+    llm.add_argument("--max-reasks", type=int, metavar="N", help="validation re-asks after the first answer")
+    llm.add_argument("--record", metavar="DIR", help="store every model exchange as JSON in DIR")
+    llm.add_argument("--fixtures", metavar="DIR", help="recorded exchanges for --backend replay")
+    llm.add_argument("--env-file", default=".env", metavar="PATH", help="dotenv file to read settings from (default: .env)")
+
+
+def add_host_commands(commands, add_reading_options) -> None:
+    """Add ``batch``, ``story`` and ``eval`` to the subcommand set of cli.build_parser."""
+    batch = commands.add_parser(
+        "batch",
+        help="one report per subgraph for many inputs, an index, and optionally the attack story",
+        description="Write one report per input (files, folders of .csv files, glob patterns) into OUTDIR, "
+        "with index.md/index.json and, with --story, the host's attack story. A re-run skips inputs whose "
+        "outputs are up to date.",
+    )
+    batch.add_argument("inputs", nargs="*", metavar="INPUT", help="subgraph CSVs, folders or glob patterns")
+    batch.add_argument("--example", metavar="NAME", help="use a shipped set of example subgraphs instead (e.g. 'host')")
+    batch.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the reports, index and story")
+    batch.add_argument("--formats", type=_formats, default=["md", "json"], metavar="LIST", help="report formats, comma-separated (default: md,json)")
+    batch.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N", help=f"model requests in flight at once (default: {DEFAULT_CONCURRENCY})")
+    batch.add_argument("--story", action="store_true", help="also write the attack story of the host (story.md, story.json)")
+    batch.add_argument("--title", help="title of the story (default: from OUTDIR's name)")
+    batch.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache (APTNARRATE_CACHE_DIR)")
+    batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
+    add_reading_options(batch)
+    _add_model_options(batch)
+
+    story = commands.add_parser(
+        "story",
+        help="the attack story of a host from saved JSON reports",
+        description="Write the host's attack story (stages in evidence order, one IoC table, linked subgraphs, "
+        "a chronological overview) from reports saved with --format json or by batch.",
+    )
+    story.add_argument("reports", nargs="+", metavar="REPORT.json")
+    story.add_argument("--format", choices=("md", "json"), default="md")
+    story.add_argument("--title", default="Attack story of the host")
+    story.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    story.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache")
+    story.add_argument("--debug", action="store_true", help="show tracebacks")
+    _add_model_options(story)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="score reports against ground-truth IoCs (and stage labels)",
+        description="Score saved JSON reports against ground-truth IoCs in OCR-APT's format "
+        '({"ATTACK": {"file": [...], "ip": [...]}}) and, with --labels, stage labels per subgraph.',
+    )
+    evaluate.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports, or folders of them (a batch OUTDIR)")
+    evaluate.add_argument("--truth", required=True, metavar="IOCS.json", help="ground-truth IoCs per attack")
+    evaluate.add_argument("--labels", metavar="LABELS.json", help='stage labels: {"<subgraph>": {"supported": [...], "plausible": [...]}}')
+    evaluate.add_argument("--host", metavar="NAME", help="name of the host the reports come from (default: from the --truth file name)")
+    evaluate.add_argument("--format", choices=("table", "json"), default="table")
+    evaluate.add_argument("-o", "--output", metavar="OUT")
+    evaluate.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
+    from .host.batch import Batch, write_story_and_index
+    from .host.inputs import expand_inputs
+    from .host.progress import BatchProgress
+
+    arguments = list(args.inputs)
+    if args.example:
+        from .examples import host_example_dir
+
+        arguments.append(str(host_example_dir(args.example)))
+    if not arguments:
+        raise UsageError("missing INPUT (files, folders or glob patterns, or --example host)")
+    inputs, notices = expand_inputs(arguments)
+    options = build_options(
+        args,
+        None,
+        backend=args.backend,
+        llm=llm_overrides(args),
+        fixtures=args.fixtures,
+        record=args.record,
+        dotenv=args.env_file,
+        fallback=args.fallback,
+        cache=not args.no_cache,
+    )
+    for notice in notices:
+        print(f"aptnarrate: {notice}", file=sys.stderr)
+    with BatchProgress(len(inputs)) as progress:
+        batch = Batch(inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force, on_progress=progress.update)
+        progress.in_flight = batch.in_flight
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
+        try:
+            result = batch.run()
+            write_story_and_index(result, story=args.story, title=args.title, batch=batch)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    for notice in result.notices:
+        print(f"aptnarrate: {notice}", file=sys.stderr)
+    counts = {s: sum(1 for o in result.outcomes if o.status == s) for s in ("written", "skipped", "degraded", "failed")}
+    line = f"aptnarrate: {len(result.outcomes)} input(s): {counts['written']} written, {counts['skipped']} up to date"
+    if counts["degraded"]:
+        line += f", {counts['degraded']} degraded"
+    line += f", {counts['failed']} failed"
+    if batch.narrator is not None:
+        line += f"; {result.model_calls} model request(s), {result.cache_hits} answered from the cache"
+    print(line + f"; outputs in {args.output}", file=sys.stderr)
+    for outcome in result.degraded:
+        print(f"aptnarrate: degraded {outcome.input.path}: {outcome.reason}", file=sys.stderr)
+    for outcome in result.failed:
+        print(f"aptnarrate: failed {outcome.input.path}: {outcome.reason}", file=sys.stderr)
+    if result.story_error:
+        print(f"aptnarrate: no story: {result.story_error}", file=sys.stderr)
+    if result.story_degraded:
+        print(f"aptnarrate: degraded story: {result.story_degraded}", file=sys.stderr)
+    if result.failed or result.story_error:
+        return EXIT_PARTIAL
+    if result.degraded or result.story_degraded:
+        return EXIT_DEGRADED
+    return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+# --------------------------------------------------------------------------- story
+
+
+def load_reports(paths: list[str]):
+    from pydantic import ValidationError
+
+    from .render.json import load_report
+
+    reports = []
+    for name in paths:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError("file not found", path=name) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read report: {exc}", path=name) from None
+        try:
+            reports.append((path, load_report(text)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise InputError(f"not an aptnarrate JSON report: {where or 'document'}: {first.get('msg')}", path=name) from None
+    return reports
+
+
+def _report_name(path: Path) -> str:
+    return path.name[: -len(".json")] if path.name.endswith(".json") else path.name
+
+
+def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
+    import os
+
+    from .errors import BackendError, BudgetError, ValidationFailed
+    from .host.story import build_story
+    from .pipeline import NarrateOptions, select_narrator
+
+    loaded = load_reports(args.reports)
+    names = [_report_name(p) for p, _ in loaded]
+    if len(set(names)) != len(names):
+        names = [f"{p.resolve().parent.name}_{n}" for (p, _), n in zip(loaded, names)]
+    base = Path(args.output).resolve().parent if args.output and args.output != "-" else Path.cwd()
+    links = {}
+    for (path, _), name in zip(loaded, names):
+        markdown = path.with_suffix(".md")
+        target = markdown if markdown.is_file() else path
+        links[name] = os.path.relpath(target.resolve(), base)
+    reports = list(zip(names, (r for _, r in loaded)))
+    story = build_story(reports, title=args.title, report_links=links)
+    options = NarrateOptions(
+        backend=args.backend, llm=llm_overrides(args), fixtures=args.fixtures, record=args.record,
+        dotenv=args.env_file, fallback=args.fallback, cache=not args.no_cache,
+    )
+    narrator, notices = select_narrator(options)
+    for notice in notices:
+        print(f"aptnarrate: {notice}", file=sys.stderr)
+    code = 0
+    if narrator is not None:
+        from .host.story_model import degraded_story, narrate_story, story_transport
+
+        getattr(narrator.transport, "close", lambda: None)()  # the per-subgraph transport is not needed
+        transport = story_transport(options, narrator.settings)
+        try:
+            story = narrate_story(story, reports, transport, narrator.settings)
+        except (BackendError, ValidationFailed, BudgetError) as exc:
+            if args.fallback != "offline":
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            print(f"aptnarrate: the model's story failed ({reason}); wrote the offline story instead", file=sys.stderr)
+            story = degraded_story(story, reason)
+            code = EXIT_DEGRADED
+        finally:
+            close = getattr(transport, "close", None)
+            if close:
+                close()
+    write_text(story.to_json() if args.format == "json" else story.to_markdown(), args.output)
+    return code
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .host.evaluate import evaluate, load_labels, load_truth, render_eval_json, render_eval_table
+
+    paths: list[str] = []
+    for name in args.reports:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.json") if p.name not in ("index.json", "story.json"))
+            if not found:
+                raise InputError("folder holds no JSON report", path=name)
+            paths.extend(str(p) for p in found)
+        else:
+            paths.append(name)
+    reports = load_reports(paths)
+    truth = load_truth(args.truth)
+    labels = load_labels(args.labels) if args.labels else None
+    result = evaluate([(_report_name(p), r) for p, r in reports], truth, labels=labels, host=args.host or Path(args.truth).stem)
+    write_text(render_eval_json(result) if args.format == "json" else render_eval_table(result), args.output)
+    return 0

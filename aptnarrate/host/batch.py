@@ -1,0 +1,452 @@
+"""Many subgraphs in one run: one report per input, an index, optionally the attack story.
+
+Inputs run in one process (imports, the token vocabulary and the model client are paid
+once). With a model, ``concurrency`` workers share one ``AsyncOpenAITransport`` that keeps
+at most ``concurrency`` requests in flight, wrapped in the request cache. One failing input
+never stops the others: its reason is kept in the outcome and the index.
+
+Every file goes through ``output.write_text`` (temp file, fsync, rename), so an interrupted
+batch leaves complete files only; temp files of a killed run are removed when the next
+run starts. A per-input state file under ``OUTDIR/.aptnarrate/`` records the input's
+SHA-256, the settings and the report, so a re-run skips inputs whose outputs are up to
+date and still has their reports for the index and the story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Sequence
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..errors import AptNarrateError, UsageError
+from ..output import remove_stale_temp_files, write_text
+from .inputs import BatchInput
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..models import Report
+    from ..pipeline import NarrateOptions
+
+STATE_DIR = ".aptnarrate"
+_MIN_INPUTS_TO_FORK = 6  # below this, forking costs more than it saves
+_MAX_PROCESSES = 4
+_FORKED_BATCH: Batch | None = None  # the batch a forked worker runs inputs of
+
+
+def _offline_processes(inputs: int) -> int:
+    if inputs < _MIN_INPUTS_TO_FORK or sys.platform != "linux" or os.environ.get("APTNARRATE_BATCH_PROCESSES") == "1":
+        return 1
+    if threading.active_count() > 1:  # forking a process with other threads running is unsafe
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, _MAX_PROCESSES, inputs))
+
+
+def _warm_up() -> None:
+    """Import what every input needs before forking, so no worker imports it again."""
+    import pandas  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+
+    from .. import assemble, condense, facts, ground, ingest, stages  # noqa: F401
+    from ..backends import offline  # noqa: F401
+    from ..render import json as _json, markdown  # noqa: F401
+
+
+def _forked_one(item: BatchInput, input_hash: str, digest: str) -> InputOutcome:
+    assert _FORKED_BATCH is not None
+    return _FORKED_BATCH._one(item, input_hash, digest, forked=True)
+STATE_FORMAT = 1
+TOP_IOCS = 5
+
+
+@dataclass
+class InputOutcome:
+    input: BatchInput
+    status: str  # written | skipped (up to date) | degraded (offline fallback) | failed
+    report: Report | None = None
+    reason: str | None = None  # why it failed or degraded
+    outputs: list[str] = field(default_factory=list)  # file names in OUTDIR
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[InputOutcome]
+    outdir: Path
+    notices: list[str] = field(default_factory=list)
+    model_calls: int = 0  # requests sent to the model server (cache hits excluded)
+    peak_in_flight: int = 0  # most requests that were in flight at once
+    cache_hits: int = 0
+    story_files: list[str] = field(default_factory=list)
+    story_error: str | None = None  # the story could not be written (and why)
+    story_degraded: str | None = None  # the model's story failed; the offline story was written
+
+    @property
+    def failed(self) -> list[InputOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def degraded(self) -> list[InputOutcome]:
+        return [o for o in self.outcomes if o.status == "degraded"]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def settings_digest(options: NarrateOptions, formats: Sequence[str], model_settings: Any = None) -> str:
+    """What, besides the input's bytes, decides a report: options, formats, model settings,
+    aptnarrate's version. The API key is never part of it."""
+    described = {
+        "version": __version__,
+        "formats": list(formats),
+        "input_format": options.input_format,
+        "timezone": options.timezone,
+        "input_timezone": options.input_timezone,
+        "epoch_unit": options.epoch_unit,
+        "columns": sorted(dict(options.columns).items()),
+        "strict": options.strict,
+        "internal_networks": list(options.internal_networks),
+        "backend": options.backend,
+        "fallback": options.fallback,
+    }
+    if model_settings is not None:
+        described["model"] = {
+            key: getattr(model_settings, key, None)
+            for key in ("provider", "base_url", "model", "temperature", "seed", "mode", "token_budget", "max_reasks", "azure_deployment")
+        }
+    text = json.dumps(described, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Batch:
+    """One batch run. ``run()`` returns the outcomes; ``cancel()`` (from a signal handler or
+    another thread) stops it after the inputs in progress, whose files are not written."""
+
+    def __init__(
+        self,
+        inputs: Sequence[BatchInput],
+        outdir: str | Path,
+        options: NarrateOptions,
+        *,
+        formats: Sequence[str] = ("md", "json"),
+        concurrency: int = 4,
+        force: bool = False,
+        on_progress: Callable[[str, InputOutcome | None, int], None] | None = None,
+    ) -> None:
+        from ..render import renderer
+
+        if not formats:
+            raise UsageError("--formats needs at least one format")
+        self.renderers = [(name, *renderer(name)) for name in formats]
+        if concurrency < 1:
+            raise UsageError("--concurrency must be at least 1")
+        self.inputs = list(inputs)
+        self.outdir = Path(outdir)
+        self.options = options
+        self.formats = list(formats)
+        self.concurrency = concurrency
+        self.force = force
+        self.on_progress = on_progress or (lambda event, outcome, in_flight: None)
+        self._cancelled = threading.Event()
+        self.transport = None
+        self.narrator = None
+        self.model_settings = None
+        self.notices: list[str] = []
+
+    # ------------------------------------------------------------------ setup
+
+    def _select_narrator(self) -> None:
+        """Build one narrator for all inputs: the async transport, wrapped in the cache."""
+        from ..pipeline import select_narrator
+
+        opts = self.options
+        narrator, notices = select_narrator(replace(opts, cache=False))  # the cache wraps the async transport below
+        self.notices.extend(notices)
+        if narrator is None:
+            return
+        self.model_settings = narrator.settings
+        transport = narrator.transport
+        if opts.backend in ("auto", "openai") and not opts.record:
+            from ..backends.openai_async import AsyncOpenAITransport
+
+            transport.close()
+            transport = AsyncOpenAITransport(narrator.settings, transport.response_model, concurrency=self.concurrency)
+        self._async = transport if hasattr(transport, "in_flight") else None
+        if opts.cache:
+            from .cache import CachingTransport, RequestCache
+
+            transport = CachingTransport(transport, RequestCache.from_environment(), narrator.settings)
+        narrator.transport = transport
+        self.transport = transport
+        self.narrator = narrator
+
+    def tell_story(self, document, reports, result: BatchResult | None = None):
+        """``document`` (the computed story) with its narrative from the model, when the batch
+        uses one: one grounded call, through the cache like every other."""
+        if self.narrator is None:
+            return document
+        from .story_model import narrate_story, story_transport
+
+        settings = self.model_settings
+        transport = story_transport(self.options, settings)
+        try:
+            return narrate_story(document, reports, transport, settings)
+        finally:
+            if result is not None and hasattr(transport, "hits"):  # the story's call counts too
+                result.model_calls += transport.misses
+                result.cache_hits += transport.hits
+            close = getattr(transport, "close", None)
+            if close:
+                close()
+
+    def in_flight(self) -> int:
+        inner = getattr(self, "_async", None)
+        return inner.in_flight if inner is not None else 0
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        inner = getattr(self, "_async", None)
+        if inner is not None:
+            inner.cancel_all()
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> BatchResult:
+        try:
+            self.outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create {self.outdir}: {exc.strerror or exc}") from None
+        for folder in (self.outdir, self.outdir / STATE_DIR):
+            removed = remove_stale_temp_files(folder)
+            if removed:
+                self.notices.append(f"removed {removed} temp file(s) an interrupted run left in {folder}")
+        self._select_narrator()
+        digest = settings_digest(self.options, self.formats, self.model_settings)
+        outcomes: dict[int, InputOutcome] = {}
+        pending: list[tuple[int, BatchInput, str]] = []
+        for position, item in enumerate(self.inputs):
+            try:
+                input_hash = _sha256(item.path)
+            except OSError as exc:
+                outcomes[position] = InputOutcome(item, "failed", reason=f"{item.path}: cannot read: {exc.strerror or exc}")
+                self.on_progress("done", outcomes[position], 0)
+                continue
+            fresh = None if self.force else self._up_to_date(item, input_hash, digest)
+            if fresh is not None:
+                outcomes[position] = fresh
+                self.on_progress("done", fresh, 0)
+            else:
+                pending.append((position, item, input_hash))
+        try:
+            self._run_pending(pending, digest, outcomes)
+        finally:
+            if self.transport is not None:
+                close = getattr(self.transport, "close", None)
+                if close:
+                    close()
+        result = BatchResult(
+            outcomes=[outcomes[i] for i in sorted(outcomes)],
+            outdir=self.outdir,
+            notices=self.notices,
+        )
+        if self.transport is not None:
+            result.cache_hits = getattr(self.transport, "hits", 0)
+            inner = getattr(self, "_async", None)
+            result.model_calls = inner.sent if inner is not None else getattr(self.transport, "misses", 0)
+            result.peak_in_flight = inner.peak_in_flight if inner is not None else 0
+        return result
+
+    def _run_pending(self, pending, digest: str, outcomes: dict[int, InputOutcome]) -> None:
+        if not pending:
+            return
+        workers = self.concurrency if self.narrator is not None else 1
+        processes = _offline_processes(len(pending)) if self.narrator is None else 1
+        if processes > 1:
+            self._run_forked(pending, digest, outcomes, processes)
+            return
+        if workers == 1:
+            for position, item, input_hash in pending:
+                if self._cancelled.is_set():
+                    raise KeyboardInterrupt
+                outcomes[position] = self._one(item, input_hash, digest)
+                self.on_progress("done", outcomes[position], self.in_flight())
+            return
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aptnarrate-batch")
+        try:
+            futures = {executor.submit(self._one, item, input_hash, digest): position for position, item, input_hash in pending}
+            for future in as_completed(futures):
+                outcomes[futures[future]] = future.result()
+                self.on_progress("done", outcomes[futures[future]], self.in_flight())
+        except BaseException:
+            self.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
+        if self._cancelled.is_set():
+            raise KeyboardInterrupt
+
+    def _run_forked(self, pending, digest: str, outcomes: dict[int, InputOutcome], processes: int) -> None:
+        """Offline inputs over forked worker processes (one per core): the offline narrator is
+        pure CPU, so threads would only take turns. Forked after the pipeline's modules are
+        imported, the workers pay no start-up; each writes its own files atomically."""
+        import multiprocessing
+
+        global _FORKED_BATCH
+        _warm_up()
+        _FORKED_BATCH = self
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+        try:
+            futures = {pool.submit(_forked_one, item, input_hash, digest): position for position, item, input_hash in pending}
+            for future in as_completed(futures):
+                outcomes[futures[future]] = future.result()
+                self.on_progress("done", outcomes[futures[future]], 0)
+        except BaseException:
+            self._cancelled.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            _FORKED_BATCH = None
+        pool.shutdown(wait=True)
+
+    def _one(self, item: BatchInput, input_hash: str, digest: str, *, forked: bool = False) -> InputOutcome:
+        from ..pipeline import run
+
+        if self._cancelled.is_set():
+            return InputOutcome(item, "failed", reason="cancelled")
+        if not forked:
+            self.on_progress("start", None, self.in_flight())
+        try:
+            result = run(str(item.path), self.options, narrator=self.narrator) if self.narrator is not None else run(
+                str(item.path), self.options, backend="offline"
+            )
+        except AptNarrateError as exc:
+            return InputOutcome(item, "failed", reason=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one input's bug must not stop the others
+            if self._cancelled.is_set():
+                return InputOutcome(item, "failed", reason="cancelled")
+            return InputOutcome(item, "failed", reason=f"internal error: {type(exc).__name__}: {exc}")
+        if self._cancelled.is_set():  # stopping: write nothing more
+            return InputOutcome(item, "failed", reason="cancelled")
+        status = "degraded" if result.degraded else "written"
+        outcome = InputOutcome(item, status, report=result.report, reason=result.degraded, notices=list(result.notices))
+        try:
+            for _name, render, extension in self.renderers:
+                filename = item.name + extension
+                write_text(render(result.report), self.outdir / filename)
+                outcome.outputs.append(filename)
+            if status == "written":  # a degraded report is retried on the next run
+                self._save_state(item, input_hash, digest, outcome)
+        except AptNarrateError as exc:
+            return InputOutcome(item, "failed", reason=str(exc))
+        return outcome
+
+    # ------------------------------------------------------------------ state
+
+    def _state_path(self, item: BatchInput) -> Path:
+        return self.outdir / STATE_DIR / f"{item.name}.json"
+
+    def _save_state(self, item: BatchInput, input_hash: str, digest: str, outcome: InputOutcome) -> None:
+        state = {
+            "format": STATE_FORMAT,
+            "input": str(item.path),
+            "input_sha256": input_hash,
+            "settings": digest,
+            "outputs": outcome.outputs,
+            "report": json.loads(outcome.report.to_json()),
+        }
+        write_text(json.dumps(state, ensure_ascii=False) + "\n", self._state_path(item))
+
+    def _up_to_date(self, item: BatchInput, input_hash: str, digest: str) -> InputOutcome | None:
+        from ..models import Report
+
+        try:
+            state = json.loads(self._state_path(item).read_text(encoding="utf-8"))
+            if state.get("format") != STATE_FORMAT or state["input_sha256"] != input_hash or state["settings"] != digest:
+                return None
+            outputs = list(state["outputs"])
+            expected = [item.name + extension for _n, _r, extension in self.renderers]
+            if outputs != expected or not all((self.outdir / name).is_file() for name in outputs):
+                return None
+            report = Report.model_validate(state["report"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return InputOutcome(item, "skipped", report=report, outputs=outputs)
+
+
+def outcome_record(outcome: InputOutcome) -> dict:
+    """One input's line in index.json."""
+    report = outcome.report
+    record: dict[str, Any] = {
+        "input": str(outcome.input.path),
+        "name": outcome.input.name,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "outputs": outcome.outputs,
+        "verdict": None,
+        "stages": [],
+        "top_iocs": [],
+    }
+    if report is not None:
+        record["verdict"] = verdict(report)
+        record["stages"] = [s.stage for s in report.stages]
+        record["top_iocs"] = [i.value for i in sorted(report.iocs, key=lambda i: i.rank)[:TOP_IOCS]]
+        record["first_minute"] = report.log[0].minute if report.log else None
+        record["last_minute"] = report.log[-1].minute if report.log else None
+    return record
+
+
+def verdict(report: Report) -> str:
+    if not report.stages:
+        return "benign-looking (no stage supported)"
+    high = [s for s in report.stages if s.confidence == "high"]
+    return f"suspicious: {len(report.stages)} stage(s)" + (f", {len(high)} with high confidence" if high else "")
+
+
+
+STORY_NAME = "story"
+
+
+def write_story_and_index(result: BatchResult, *, story: bool, title: str | None = None, batch: Batch | None = None) -> None:
+    """The batch's own outputs, written last: the story (when asked) and the index."""
+    from ..errors import BackendError, BudgetError, ValidationFailed
+    from .index import render_index_json, render_index_markdown
+    from .story import build_story
+
+    if story:
+        reports = [(o.input.name, o.report) for o in result.outcomes if o.report is not None]
+        if reports:
+            links = {o.input.name: next((f for f in o.outputs if f.endswith(".md")), None) for o in result.outcomes}
+            document = build_story(reports, title=title or f"Attack story: {result.outdir.resolve().name}", report_links=links)
+            try:
+                if batch is not None:
+                    document = batch.tell_story(document, reports, result)
+            except (BackendError, ValidationFailed, BudgetError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                if batch.options.fallback != "offline":
+                    result.story_error = f"the model's story failed: {reason}"
+                    document = None
+                else:
+                    from .story_model import degraded_story
+
+                    result.story_degraded = reason
+                    document = degraded_story(document, reason)
+            if document is not None:
+                write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
+                write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")
+                result.story_files = [f"{STORY_NAME}.md", f"{STORY_NAME}.json"]
+        else:
+            result.story_error = "no report to tell a story from (every input failed)"
+    write_text(render_index_json(result), result.outdir / "index.json")
+    write_text(render_index_markdown(result), result.outdir / "index.md")

@@ -1,0 +1,93 @@
+"""Expand batch inputs (files, folders, globs) into distinct subgraph files with output names.
+
+A folder contributes its ``*.csv`` files (not recursive). When a folder holds both
+``NAME.csv`` and ``NAME.edges.csv`` they are taken as the same subgraph in two layouts
+(as aptnarrate's own examples ship them) and only ``NAME.csv`` is used; files named
+explicitly are always used. Output names are the file name without ``.csv``; two inputs
+with the same name from different folders get the folder name as a prefix.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+EDGES_SUFFIX = ".edges.csv"
+_GLOB_CHARS = set("*?[")
+RESERVED_NAMES = {"index", "story"}  # the batch's own outputs
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    path: Path
+    name: str  # output base name, unique within the batch
+
+
+def _stem(path: Path) -> str:
+    return path.name[: -len(".csv")] if path.name.lower().endswith(".csv") else path.name
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(used, skipped as the edge-list twin of a used file)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(".csv"))
+    names = {p.name for p in files}
+    used, twins = [], []
+    for p in files:
+        if p.name.endswith(EDGES_SUFFIX) and p.name[: -len(EDGES_SUFFIX)] + ".csv" in names:
+            twins.append(p)
+        else:
+            used.append(p)
+    return used, twins
+
+
+def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
+    """The inputs named by ``arguments`` in a stable order, and notices for the user."""
+    paths: list[Path] = []
+    notices: list[str] = []
+    for argument in arguments:
+        candidates = [Path(p) for p in sorted(glob.glob(argument))] if _GLOB_CHARS & set(argument) else [Path(argument)]
+        if not candidates:
+            raise InputError("no file matches this pattern", path=argument)
+        for candidate in candidates:
+            if candidate.is_dir():
+                used, twins = _folder_files(candidate)
+                if not used:
+                    raise InputError("folder holds no .csv file", path=str(candidate))
+                paths.extend(used)
+                if twins:
+                    notices.append(
+                        f"{candidate}: {len(twins)} edge list(s) *.edges.csv beside a NAME.csv of the same name "
+                        "were taken as the same subgraph and not reported twice (name them explicitly to report them)"
+                    )
+            elif candidate.is_file():
+                paths.append(candidate)
+            else:
+                raise InputError("file not found", path=str(candidate))
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for p in paths:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return _name(unique), notices
+
+
+def _name(paths: list[Path]) -> list[BatchInput]:
+    stems = [_stem(p) for p in paths]
+    clashes = {s for s in stems if stems.count(s) > 1}
+    taken: set[str] = set()
+    result = []
+    for p, stem in zip(paths, stems):
+        name = f"{p.resolve().parent.name}_{stem}" if stem in clashes else stem
+        if name.lower() in RESERVED_NAMES:
+            name += "-input"
+        base, n = name, 2
+        while name in taken:
+            name, n = f"{base}-{n}", n + 1
+        taken.add(name)
+        result.append(BatchInput(path=p, name=name))
+    return result

@@ -1,0 +1,359 @@
+"""The attack story of a host: one document over the reports of its subgraphs.
+
+Like OCR-APT's comprehensive report, but computed from the per-subgraph reports and
+traceable to them: every stage lists the subgraphs and log rows behind it, every IoC the
+subgraphs it appears in. ``build_story`` is deterministic (the offline narrator of the
+story); ``narrate_story`` (story_model.py) may replace the prose parts with a model's
+grounded answer. ``Story`` is the contract; ``render_story_markdown`` is pure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import APT_STAGES, LEVELS, DroppedClaim, Level, Report, Stage, Usage
+
+STORY_SCHEMA_VERSION = "1.0"
+_MAX_SHARED = 12  # shared entities/minutes listed per link
+_TOP_SUBGRAPH_IOCS = 3
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorySubgraph(_Strict):
+    name: str  # the subgraph's report name (batch output name)
+    input_name: str
+    report: str | None = None  # relative link to its Markdown report, when there is one
+    verdict: str
+    stages: list[Stage]
+    first_minute: str | None
+    last_minute: str | None
+    log_rows: int
+    top_iocs: list[str]
+    summary: str
+
+
+class StageEvidence(_Strict):
+    subgraph: str
+    confidence: Level
+    log_ids: list[str]
+    minutes: list[str]
+    rationale: str
+
+
+class StoryStage(_Strict):
+    stage: Stage
+    first_minute: str | None
+    last_minute: str | None
+    subgraphs: list[str]
+    techniques: list[str]
+    iocs: list[str]  # IoCs of the supporting subgraphs seen at the stage's evidence rows
+    evidence: list[StageEvidence]
+    narrative: str | None = None  # the model's account of the stage (grounded), if a model told the story
+
+
+class StoryIoC(_Strict):
+    value: str
+    type: str
+    likelihood: Level  # the highest any subgraph gave it
+    subgraphs: list[str]
+    first_seen: str
+    last_seen: str
+    stages: list[Stage]  # stages whose evidence rows involve it, in any subgraph
+
+
+class SubgraphLink(_Strict):
+    subgraphs: list[str]  # two names
+    shared_entities: list[str]
+    shared_minutes: list[str]
+
+
+class OverviewLine(_Strict):
+    hour: str  # YYYY-MM-DD HH:00
+    subgraph: str
+    report: str | None
+    first_minute: str
+    last_minute: str
+    log_rows: int
+    stages: list[Stage]
+    text: str
+
+
+class StoryMetadata(_Strict):
+    generator: str
+    narrator: str  # offline | the model backend
+    model: str | None = None
+    usage: Usage | None = None
+    dropped: list[DroppedClaim] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class Story(_Strict):
+    schema_version: str = STORY_SCHEMA_VERSION
+    kind: Literal["story"] = "story"
+    title: str
+    summary: str
+    subgraphs: list[StorySubgraph]
+    stages: list[StoryStage]
+    iocs: list[StoryIoC]
+    links: list[SubgraphLink]
+    overview: list[OverviewLine]
+    benign: list[str]  # names of subgraphs with no supported stage
+    conclusions: list[str]
+    next_steps: list[str]
+    metadata: StoryMetadata
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+    def to_markdown(self) -> str:
+        from .story_render import render_story_markdown
+
+        return render_story_markdown(self)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _verdict(report: Report) -> str:
+    from .batch import verdict
+
+    return verdict(report)
+
+
+def _max_level(levels) -> Level:
+    return max(levels, key=LEVELS.index)
+
+
+def build_story(
+    reports: Sequence[tuple[str, Report]],
+    *,
+    title: str = "Attack story of the host",
+    report_links: dict[str, str] | None = None,
+) -> Story:
+    """The deterministic story over ``reports`` ((name, report) pairs)."""
+    from .. import __version__
+
+    links = report_links or {}
+    subgraphs = [_subgraph(name, report, links.get(name)) for name, report in reports]
+    stages = _stages(reports)
+    iocs = _iocs(reports)
+    story_links = _links(reports)
+    overview = _overview(reports, links)
+    benign = [s.name for s in subgraphs if not s.stages]
+    conclusions, next_steps = _conclusions(subgraphs, stages, iocs, story_links)
+    return Story(
+        title=title,
+        summary=_summary(subgraphs, stages, iocs),
+        subgraphs=subgraphs,
+        stages=stages,
+        iocs=iocs,
+        links=story_links,
+        overview=overview,
+        benign=benign,
+        conclusions=conclusions,
+        next_steps=next_steps,
+        metadata=StoryMetadata(generator=f"aptnarrate {__version__}", narrator="offline"),
+    )
+
+
+def _subgraph(name: str, report: Report, link: str | None) -> StorySubgraph:
+    return StorySubgraph(
+        name=name,
+        input_name=report.input_name,
+        report=link,
+        verdict=_verdict(report),
+        stages=[s.stage for s in report.stages],
+        first_minute=report.log[0].minute if report.log else None,
+        last_minute=report.log[-1].minute if report.log else None,
+        log_rows=len(report.log),
+        top_iocs=[i.value for i in sorted(report.iocs, key=lambda i: i.rank)[:_TOP_SUBGRAPH_IOCS]],
+        summary=report.summary,
+    )
+
+
+def _stages(reports) -> list[StoryStage]:
+    found: dict[str, list[tuple[str, Report, object]]] = defaultdict(list)
+    for name, report in reports:
+        for finding in report.stages:
+            found[finding.stage].append((name, report, finding))
+    stages = []
+    for stage, items in found.items():
+        minutes = sorted(m for _n, _r, f in items for m in f.minutes)
+        techniques = sorted({t for _n, _r, f in items for t in f.techniques})
+        iocs: list[str] = []
+        for _name, report, finding in items:
+            cited = set(finding.evidence)
+            for ioc in sorted(report.iocs, key=lambda i: i.rank):
+                if cited & set(ioc.evidence) and ioc.value not in iocs:
+                    iocs.append(ioc.value)
+        evidence = [
+            StageEvidence(subgraph=n, confidence=f.confidence, log_ids=list(f.evidence), minutes=list(f.minutes), rationale=f.rationale)
+            for n, _r, f in sorted(items, key=lambda x: (x[2].minutes[:1] or ["~"], x[0]))
+        ]
+        stages.append(
+            StoryStage(
+                stage=stage,
+                first_minute=minutes[0] if minutes else None,
+                last_minute=minutes[-1] if minutes else None,
+                subgraphs=list(dict.fromkeys(e.subgraph for e in evidence)),
+                techniques=techniques,
+                iocs=iocs,
+                evidence=evidence,
+            )
+        )
+    # the order the evidence shows them; the kill-chain order breaks ties
+    return sorted(stages, key=lambda s: (s.first_minute or "~", APT_STAGES.index(s.stage)))
+
+
+def _iocs(reports) -> list[StoryIoC]:
+    seen: dict[str, dict] = {}
+    for name, report in reports:
+        for ioc in report.iocs:
+            cited = set(ioc.evidence)
+            stages = [s.stage for s in report.stages if cited & set(s.evidence)]  # stages citing its rows
+            entry = seen.setdefault(
+                ioc.value,
+                {"type": ioc.type, "levels": [], "subgraphs": [], "first": ioc.first_seen, "last": ioc.last_seen, "stages": []},
+            )
+            entry["levels"].append(ioc.likelihood)
+            if name not in entry["subgraphs"]:
+                entry["subgraphs"].append(name)
+            entry["first"] = min(entry["first"], ioc.first_seen)
+            entry["last"] = max(entry["last"], ioc.last_seen)
+            entry["stages"].extend(s for s in stages if s not in entry["stages"])
+    iocs = [
+        StoryIoC(
+            value=value,
+            type=e["type"],
+            likelihood=_max_level(e["levels"]),
+            subgraphs=e["subgraphs"],
+            first_seen=e["first"],
+            last_seen=e["last"],
+            stages=sorted(e["stages"], key=APT_STAGES.index),
+        )
+        for value, e in seen.items()
+    ]
+    # most likely first, then most widespread, then earliest
+    return sorted(iocs, key=lambda i: (-LEVELS.index(i.likelihood), -len(i.subgraphs), i.first_seen, i.value))
+
+
+def _named_entities(report: Report) -> set[str]:
+    names = set()
+    for entry in report.log:
+        for name in (entry.subject_name, entry.object_name):
+            if name:
+                names.add(name)
+    return names
+
+
+def _links(reports) -> list[SubgraphLink]:
+    """Pairs of subgraphs sharing an IoC-table entity or a minute of activity."""
+    iocs = {name: {i.value for i in report.iocs} for name, report in reports}
+    named = {name: _named_entities(report) for name, report in reports}
+    minutes = {name: {e.minute for e in report.log} for name, report in reports}
+    result = []
+    names = [name for name, _ in reports]
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            # an entity counts when it is an IoC in at least one of the two and named in both
+            shared = sorted((iocs[a] | iocs[b]) & named[a] & named[b])
+            shared_minutes = sorted(minutes[a] & minutes[b])
+            if shared or shared_minutes:
+                result.append(
+                    SubgraphLink(subgraphs=[a, b], shared_entities=shared[:_MAX_SHARED], shared_minutes=shared_minutes[:_MAX_SHARED])
+                )
+    return result
+
+
+def _overview(reports, links: dict[str, str]) -> list[OverviewLine]:
+    lines = []
+    for name, report in reports:
+        by_hour: dict[str, list] = defaultdict(list)
+        for entry in report.log:
+            by_hour[entry.minute[:13] + ":00"].append(entry)
+        for hour, entries in by_hour.items():
+            ids = {e.id for e in entries}
+            stages = [s.stage for s in report.stages if ids & set(s.evidence)]
+            actions = sorted({e.action for e in entries})
+            subjects = list(dict.fromkeys(e.subject_name for e in entries if e.subject_name))[:3]
+            text = f"{len(entries)} log row(s)"
+            if subjects:
+                text += f" by {', '.join(subjects)}"
+            text += f"; actions {', '.join(actions[:6])}{', ...' if len(actions) > 6 else ''}"
+            lines.append(
+                OverviewLine(
+                    hour=hour,
+                    subgraph=name,
+                    report=links.get(name),
+                    first_minute=min(e.minute for e in entries),
+                    last_minute=max(e.minute for e in entries),
+                    log_rows=len(entries),
+                    stages=stages,
+                    text=text,
+                )
+            )
+    return sorted(lines, key=lambda line: (line.first_minute, line.subgraph))
+
+
+def _summary(subgraphs, stages, iocs) -> str:
+    suspicious = [s for s in subgraphs if s.stages]
+    minutes = sorted(m for s in subgraphs for m in (s.first_minute, s.last_minute) if m)
+    span = f" between {minutes[0]} and {minutes[-1]}" if minutes else ""
+    text = f"{len(subgraphs)} flagged subgraph(s){span}; {len(suspicious)} show evidence of an APT stage"
+    if stages:
+        text += ": " + ", ".join(f"{s.stage} (from {s.first_minute}, {len(s.subgraphs)} subgraph(s))" for s in stages)
+    text += f". {len(iocs)} distinct IoC(s) across their tables"
+    high = [i.value for i in iocs if i.likelihood == "high"]
+    if high:
+        text += f", {len(high)} rated high: {', '.join(high[:5])}{', ...' if len(high) > 5 else ''}"
+    return text + "."
+
+
+_NEXT_STEP = {
+    "Initial Compromise": "Find how the first written-then-executed files or first contacts arrived (mail, download, exploited service) and check other hosts for the same delivery.",
+    "Internal Reconnaissance": "Check what the discovery commands and reads learned (accounts, keys, network layout) and rotate exposed credentials.",
+    "Command and Control": "Block and hunt for the contacted addresses across the network; capture traffic to confirm beaconing.",
+    "Privilege Escalation": "Review the principal changes and the binaries involved; patch the exploited component.",
+    "Lateral Movement": "Trace the peers contacted from this host and investigate them as possibly compromised.",
+    "Maintain Persistence": "Remove the persistence (cron entries, services, startup files) and check for copies elsewhere.",
+    "Data Exfiltration": "Establish which files left the host and to where; start the data-breach procedure if they are sensitive.",
+    "Covering Tracks": "Recover deleted or renamed files from backups or disk images; treat the host's own logs as possibly tampered.",
+}
+
+
+def _conclusions(subgraphs, stages, iocs, links) -> tuple[list[str], list[str]]:
+    conclusions = []
+    if not stages:
+        conclusions.append("No subgraph shows evidence of an APT stage; the flagged activity looks benign on this evidence.")
+    else:
+        first, last = stages[0], stages[-1]
+        conclusions.append(
+            f"The evidence shows {len(stages)} stage(s), starting with {first.stage} at {first.first_minute} "
+            f"({', '.join(first.subgraphs[:3])}) and reaching {last.stage} by {last.last_minute}."
+        )
+        spread = [i for i in iocs if len(i.subgraphs) > 1]
+        if spread:
+            conclusions.append(
+                f"{len(spread)} IoC(s) recur across subgraphs, tying them to one activity: "
+                + ", ".join(f"{i.value} ({len(i.subgraphs)})" for i in spread[:5])
+                + "."
+            )
+    benign = [s.name for s in subgraphs if not s.stages]
+    if benign:
+        conclusions.append(f"{len(benign)} subgraph(s) look benign on their own evidence (listed apart); they may still be context of the attack.")
+    if links:
+        conclusions.append(f"{len(links)} pair(s) of subgraphs share entities or minutes (see Linked subgraphs).")
+    next_steps = [_NEXT_STEP[s.stage] for s in sorted(stages, key=lambda s: APT_STAGES.index(s.stage))]
+    high = [i.value for i in iocs if i.likelihood == "high"]
+    if high:
+        next_steps.insert(0, f"Triage the high-likelihood IoCs first: {', '.join(high[:8])}{', ...' if len(high) > 8 else ''}.")
+    if benign:
+        next_steps.append("Review the benign-looking subgraphs for activity that only makes sense next to the attack (same minutes, same entities).")
+    return conclusions, next_steps

@@ -1,0 +1,253 @@
+"""The story with a model: one grounded call over the per-subgraph results.
+
+The model writes the narrative parts of the story (summary, per-stage narrative,
+conclusions, next steps); stages, IoCs, links and the overview stay computed. Its answer
+gets the per-subgraph call's treatment: a strict schema, grounding (a stage may cite only
+subgraphs whose reports show it; text may name only addresses, files, dates and times the
+reports hold), re-asks with the errors verbatim, and whatever still fails is dropped and
+recorded in the story's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from pydantic import Field, ValidationError
+
+from .. import mentions
+from ..chat import ChatRequest
+from ..errors import ValidationFailed
+from ..models import APT_STAGES, DroppedClaim, Stage, Usage
+from .story import Story, _Strict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..chat import ChatTransport
+    from ..config import LLMSettings
+    from ..models import Report
+
+SCHEMA_NAME = "story"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
+_MAX_SUBGRAPH_IOCS = 8
+
+
+class StoryStageClaim(_Strict):
+    stage: Stage = Field(description="One of the stage names, spelled exactly.")
+    subgraphs: list[str] = Field(description="Names of the subgraphs whose results show this stage.")
+    narrative: str = Field(description="One or two sentences on what happened in this stage.")
+
+
+class StoryNarration(_Strict):
+    summary: str = Field(description="A short narrative of the attack on the host, in evidence order.")
+    stages: list[StoryStageClaim] = Field(description="The stages you tell, each with its subgraphs.")
+    conclusions: list[str] = Field(description="A few sentences of conclusions.")
+    next_steps: list[str] = Field(description="Concrete next steps for the analyst.")
+
+
+def story_schema() -> str:
+    from openai.lib._pydantic import to_strict_json_schema
+
+    return json.dumps(to_strict_json_schema(StoryNarration), sort_keys=True, separators=(",", ":"))
+
+
+class StoryVocabulary:
+    """What the reports let the story mention (the per-subgraph ``Vocabulary``, over reports)."""
+
+    def __init__(self, reports: list[tuple[str, Report]]) -> None:
+        names: set[str] = set()
+        minutes: set[str] = set()
+        for _name, report in reports:
+            for entry in report.log:
+                names.update(n for n in (entry.subject_name, entry.object_name) if n)
+                minutes.add(entry.minute)
+            for ioc in report.iocs:
+                names.add(ioc.value)
+                names.update(ioc.full_values)
+        self.names_folded = {n.casefold() for n in names} | {n.casefold() for n, _ in reports}
+        self.addresses = {a for n in names for a in mentions.addresses(n)}
+        days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
+        self.days = days | {(month, day, None) for month, day, _ in days}
+        self.clocks = {m[11:16] for m in minutes}
+
+    def mentions(self, text: str) -> list[str]:
+        bad = [f"address {a}" for a in mentions.addresses(text) if a not in self.addresses]
+        bad += [f"date {w}" for w, day in mentions.dates(text) if day not in self.days]
+        bad += [f"time {w}" for w, clock in mentions.clocks(text) if clock not in self.clocks]
+        bad += [f"file name {t}" for t in mentions.file_names(text) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
+        return list(dict.fromkeys(bad))
+
+
+def render_story_messages(story: Story, reports: list[tuple[str, Report]], settings: LLMSettings) -> tuple[tuple[str, str], ...]:
+    from ..prompt import data_line, fill, render_template
+
+    subgraphs = []
+    for name, report in reports:
+        subgraphs.append(
+            data_line(
+                {
+                    "subgraph": name,
+                    "first_minute": report.log[0].minute if report.log else None,
+                    "last_minute": report.log[-1].minute if report.log else None,
+                    "stages": [{"stage": s.stage, "confidence": s.confidence, "minutes": s.minutes[:6], "rationale": s.rationale} for s in report.stages],
+                    "iocs": [{"ioc": i.value, "type": i.type, "likelihood": i.likelihood} for i in sorted(report.iocs, key=lambda i: i.rank)[:_MAX_SUBGRAPH_IOCS]],
+                }
+            )
+        )
+    stages = [data_line({"stage": s.stage, "first_minute": s.first_minute, "last_minute": s.last_minute, "subgraphs": s.subgraphs}) for s in story.stages]
+    iocs = [data_line({"ioc": i.value, "likelihood": i.likelihood, "subgraphs": i.subgraphs, "first_seen": i.first_seen, "last_seen": i.last_seen}) for i in story.iocs]
+    if settings.mode == "json":
+        output = "\n\n" + render_template("output_json.md", {"schema": story_schema()}).rstrip("\n")
+    else:
+        output = ""
+    template = resources.files("aptnarrate.host").joinpath("story_prompt.md").read_text(encoding="utf-8")
+    text = fill(
+        template,
+        {"stages": ", ".join(APT_STAGES), "subgraphs": "\n".join(subgraphs), "story_stages": "\n".join(stages), "iocs": "\n".join(iocs), "output": output},
+        "story_prompt.md",
+    )
+    system = render_template("system.md").split("\n")[0]  # one line of role; the rules are in the task
+    return (("system", system), ("user", text.rstrip("\n")))
+
+
+def check(answer: StoryNarration, reports: dict[str, Report], vocabulary: StoryVocabulary) -> list[DroppedClaim]:
+    issues = []
+    for claim in answer.stages:
+        for subgraph in claim.subgraphs:
+            report = reports.get(subgraph)
+            if report is None:
+                issues.append(DroppedClaim(kind="stage", item=f"{claim.stage}: {subgraph}", reason="no subgraph of this name"))
+            elif claim.stage not in {s.stage for s in report.stages}:
+                issues.append(DroppedClaim(kind="stage", item=f"{claim.stage}: {subgraph}", reason="that subgraph's report does not show this stage"))
+        if not claim.subgraphs:
+            issues.append(DroppedClaim(kind="stage", item=claim.stage, reason="cites no subgraph"))
+    texts = [answer.summary, *answer.conclusions, *answer.next_steps, *(c.narrative for c in answer.stages)]
+    for text in texts:
+        for sentence in _SENTENCE.split(text.strip()) if text.strip() else []:
+            problems = vocabulary.mentions(sentence)
+            if problems:
+                issues.append(DroppedClaim(kind="summary", item=sentence[:200], reason=f"mentions {'; '.join(problems)}, absent from the reports"))
+    return issues
+
+
+def prune(answer: StoryNarration, reports: dict[str, Report], vocabulary: StoryVocabulary) -> StoryNarration:
+    def clean(text: str) -> str:
+        return " ".join(s for s in _SENTENCE.split(text.strip()) if s and not vocabulary.mentions(s))
+
+    stages = []
+    for claim in answer.stages:
+        kept = [g for g in claim.subgraphs if g in reports and claim.stage in {s.stage for s in reports[g].stages}]
+        if kept:
+            stages.append(StoryStageClaim(stage=claim.stage, subgraphs=kept, narrative=clean(claim.narrative)))
+    return StoryNarration(
+        summary=clean(answer.summary),
+        stages=stages,
+        conclusions=[c for c in (clean(t) for t in answer.conclusions) if c],
+        next_steps=[c for c in (clean(t) for t in answer.next_steps) if c],
+    )
+
+
+def degraded_story(story: Story, reason: str) -> Story:
+    """The offline story, stamped with why the model's story failed (``--fallback offline``)."""
+    stamp = f"Degraded story: the model's story failed ({reason}), so the offline narrator wrote it."
+    metadata = story.metadata.model_copy(update={"narrator": "offline (fallback)", "notes": [*story.metadata.notes, f"fallback: {reason}"]})
+    return story.model_copy(update={"summary": f"{stamp} {story.summary}", "metadata": metadata})
+
+
+def story_transport(options, settings: LLMSettings):
+    """The transport for the story's call under ``options`` (a ``NarrateOptions``): the
+    model's (or replay's), recorded and cached as the per-subgraph calls are."""
+    from pathlib import Path
+
+    if options.backend == "replay":
+        from ..backends.replay import ReplayTransport
+
+        transport = ReplayTransport(Path(options.fixtures))
+    else:
+        from ..backends.openai import OpenAITransport
+
+        transport = OpenAITransport(settings, response_model=StoryNarration)
+    if options.record:
+        from ..backends.replay import RecordingTransport
+
+        transport = RecordingTransport(transport, Path(options.record))
+    if options.cache:
+        from .cache import CachingTransport, RequestCache
+
+        transport = CachingTransport(transport, RequestCache.from_environment(), settings)
+    return transport
+
+
+def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: ChatTransport, settings: LLMSettings) -> Story:
+    """``story`` with its narrative written by the model, grounded; raises ``BackendError``
+    or ``ValidationFailed`` like the per-subgraph call."""
+    from ..backends.openai import raise_for_finish
+    from ..validate import reask_message, schema_errors
+
+    by_name = dict(reports)
+    vocabulary = StoryVocabulary(reports)
+    request = ChatRequest(
+        messages=render_story_messages(story, reports, settings),
+        model=settings.model,
+        temperature=settings.temperature,
+        seed=settings.seed,
+        mode=settings.mode,  # type: ignore[arg-type]
+        schema_name=SCHEMA_NAME,
+        schema=story_schema(),
+    )
+    messages = list(request.messages)
+    calls = prompt_tokens = completion_tokens = retries = 0
+    latency = 0.0
+    answer: StoryNarration | None = None
+    issues: list[DroppedClaim] = []
+    errors: list[str] = []
+    model = settings.model
+    for attempt in range(max(0, int(settings.max_reasks)) + 1):
+        started = time.monotonic()
+        response = transport.complete(request.with_messages(tuple(messages)))
+        calls += 1
+        prompt_tokens += response.prompt_tokens
+        completion_tokens += response.completion_tokens
+        latency += response.latency_s if response.latency_s is not None else time.monotonic() - started
+        retries += response.transport_retries
+        model = response.model or model
+        raise_for_finish(response)
+        text = (response.content or "").strip()
+        match = _FENCE.match(text)
+        try:
+            answer = StoryNarration.model_validate_json(match.group(1) if match else text)
+        except ValidationError as exc:
+            answer, issues, errors = None, [], schema_errors(exc)
+        else:
+            issues = check(answer, by_name, vocabulary)
+            errors = [f"{i.kind} {i.item!r}: {i.reason}" for i in issues]
+            if not issues:
+                break
+        if attempt < settings.max_reasks:
+            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues)))]
+    if answer is None:
+        raise ValidationFailed(
+            f"the model's story did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}",
+            attempts=calls,
+            errors=errors,
+        )
+    if issues:
+        answer = prune(answer, by_name, vocabulary)
+    narratives = {c.stage: c.narrative for c in answer.stages}
+    stages = [s.model_copy(update={"narrative": narratives.get(s.stage)}) for s in story.stages]
+    usage = Usage(calls=calls, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_s=round(latency, 3), transport_retries=retries, reasks=calls - 1)
+    metadata = story.metadata.model_copy(
+        update={"narrator": transport.name, "model": model, "usage": usage, "dropped": list(issues), "notes": [*story.metadata.notes, f"model answered in {calls} call(s)"]}
+    )
+    return story.model_copy(
+        update={
+            "summary": answer.summary or story.summary,
+            "stages": stages,
+            "conclusions": answer.conclusions or story.conclusions,
+            "next_steps": answer.next_steps or story.next_steps,
+            "metadata": metadata,
+        }
+    )

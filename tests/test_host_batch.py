@@ -1,0 +1,252 @@
+"""batch: many inputs in one run, index, re-runs, failures, the cache, concurrency, fallback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from llm_server import llm_server, ok, status  # noqa: F401  (pytest fixture)
+from llm_server import delay as slow
+
+from aptnarrate import cli
+from aptnarrate.examples import host_example_dir
+from aptnarrate.host.inputs import expand_inputs
+
+SECRET = "test-key-host-51c2"
+PLAIN_ANSWER = {"stages": [], "iocs": [], "summary": "The flagged activity is summarised by its log."}
+_SETTINGS_PREFIXES = ("OPENAI_", "APTNARRATE_", "AZURE_OPENAI")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for variable in [v for v in os.environ if v.startswith(_SETTINGS_PREFIXES)]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("APTNARRATE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+
+
+def use_server(monkeypatch, server) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+
+
+SMALL = ("host_subgraph_1", "host_subgraph_4")  # the two smallest: one attack, one benign
+
+
+def host_inputs(tmp_path: Path, copies: int = 1, names=SMALL) -> Path:
+    folder = tmp_path / "inputs"
+    folder.mkdir(exist_ok=True)
+    for source in sorted(host_example_dir("host").glob("*.csv")):
+        if names and source.stem not in names:
+            continue
+        for n in range(copies):
+            suffix = f"_{n}" if copies > 1 else ""
+            shutil.copy(source, folder / f"{source.stem}{suffix}.csv")
+    return folder
+
+
+def temp_files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.rglob("*") if p.name.endswith(".tmp"))
+
+
+def test_offline_batch_writes_reports_index_and_story_and_a_rerun_skips_them(tmp_path, capsys):
+    inputs = host_inputs(tmp_path)
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--story", "--backend", "offline"]) == 0
+    names = sorted(p.stem for p in inputs.glob("*.csv"))
+    for name in names:
+        assert (out / f"{name}.md").read_text().startswith(f"# Attack Report: {name}.csv")
+        assert json.loads((out / f"{name}.json").read_text())["input_name"] == f"{name}.csv"
+    index = json.loads((out / "index.json").read_text())
+    assert [r["name"] for r in index["inputs"]] == names
+    assert {r["status"] for r in index["inputs"]} == {"written"}
+    assert all(r["verdict"] and r["outputs"] == [f"{r['name']}.md", f"{r['name']}.json"] for r in index["inputs"])
+    assert any(r["stages"] for r in index["inputs"]) and any(not r["stages"] for r in index["inputs"])
+    assert "| `" in (out / "index.md").read_text()
+    assert (out / "story.md").read_text().startswith("# Attack story")
+    assert temp_files(out) == []
+    before = {p: p.stat().st_mtime_ns for p in out.glob("host_*")}
+    capsys.readouterr()
+
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--story", "--backend", "offline"]) == 0
+    assert f"{len(names)} up to date" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in out.glob("host_*")} == before
+    assert {r["status"] for r in json.loads((out / "index.json").read_text())["inputs"]} == {"skipped"}
+
+    # a changed input or changed settings are redone
+    changed = inputs / f"{names[0]}.csv"
+    changed.write_text(changed.read_text() + changed.read_text().splitlines()[-1] + "\n")
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--backend", "offline"]) == 0
+    statuses = {r["name"]: r["status"] for r in json.loads((out / "index.json").read_text())["inputs"]}
+    assert statuses[names[0]] == "written" and statuses[names[1]] == "skipped"
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--backend", "offline", "--internal-net", "10.0.0.0/8"]) == 0
+    assert {r["status"] for r in json.loads((out / "index.json").read_text())["inputs"]} == {"written"}
+
+
+def test_one_failing_input_does_not_stop_the_others_and_exit_code_says_so(tmp_path, capsys):
+    inputs = host_inputs(tmp_path)
+    (inputs / "broken.csv").write_text("no,such,columns\n1,2,3\n")
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(inputs / "*.csv"), "-o", str(out), "--formats", "md", "--backend", "offline"])
+    err = capsys.readouterr().err
+    assert code == 8
+    assert "failed" in err and "broken.csv" in err
+    index = json.loads((out / "index.json").read_text())
+    broken = next(r for r in index["inputs"] if r["name"] == "broken")
+    assert broken["status"] == "failed" and broken["reason"] and broken["outputs"] == []
+    assert sum(r["status"] == "written" for r in index["inputs"]) == 2
+    assert not list(out.glob("*.json"))[1:] or all(p.name == "index.json" for p in out.glob("*.json"))
+
+
+def test_unknown_format_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["batch", str(host_inputs(tmp_path)), "-o", str(tmp_path / "o"), "--formats", "md,pdf", "--backend", "offline"]) == 2
+    assert "unknown format 'pdf'" in capsys.readouterr().err
+
+
+def test_folders_take_one_layout_per_subgraph_and_clashing_names_get_their_folder(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    for folder in (a, b):
+        (folder / "x.csv").write_text("description,timestamp\n")
+        (folder / "x.edges.csv").write_text("")
+    (a / "index.csv").write_text("")
+    inputs, notices = expand_inputs([str(a), str(b / "x.csv"), str(b / "x.edges.csv")])
+    assert [i.name for i in inputs] == ["index-input", "a_x", "b_x", "x.edges"]
+    assert "edge list" in notices[0]
+
+
+def test_model_batch_is_concurrent_and_a_rerun_makes_no_call(tmp_path, llm_server, monkeypatch, capsys):  # noqa: F811
+    use_server(monkeypatch, llm_server)
+    inputs = host_inputs(tmp_path)
+    llm_server.enqueue(*[slow(0.5, ok(PLAIN_ANSWER)) for _ in range(2)])
+    from aptnarrate.host.batch import Batch
+    from aptnarrate.pipeline import NarrateOptions
+
+    items, _ = expand_inputs([str(inputs)])
+    result = Batch(items, tmp_path / "out", NarrateOptions(backend="openai", cache=True, dotenv=None), concurrency=4).run()
+    assert [o.status for o in result.outcomes] == ["written"] * 2
+    assert result.model_calls == 2 == len(llm_server.requests)
+    assert 1 <= result.peak_in_flight <= 4
+    assert all(r.body["model"] for r in llm_server.requests)
+
+    # re-run: up to date, nothing sent; forced re-run: every answer from the cache
+    code = cli.main(["batch", str(inputs), "-o", str(tmp_path / "out"), "--backend", "openai"])
+    assert code == 0 and len(llm_server.requests) == 2
+    code = cli.main(["batch", str(inputs), "-o", str(tmp_path / "out"), "--backend", "openai", "--force"])
+    assert code == 0 and len(llm_server.requests) == 2
+    assert "0 model request(s), 2 answered from the cache" in capsys.readouterr().err
+    cached = list((tmp_path / "cache").rglob("*.json"))
+    assert len(cached) == 2
+    assert not any(SECRET in p.read_text() for p in cached)
+    # --no-cache asks again
+    llm_server.enqueue(ok(PLAIN_ANSWER))
+    assert cli.main(["batch", str(inputs / "host_subgraph_1.csv"), "-o", str(tmp_path / "out2"), "--backend", "openai", "--no-cache"]) == 0
+    assert len(llm_server.requests) == 3
+
+
+def test_model_batch_backs_off_on_429_with_retry_after(tmp_path, llm_server, monkeypatch):  # noqa: F811
+    use_server(monkeypatch, llm_server)
+    inputs = host_inputs(tmp_path, names=("host_subgraph_1",))
+    llm_server.enqueue(status(429, retry_after="0.2"), ok(PLAIN_ANSWER))
+    assert cli.main(["batch", str(inputs), "-o", str(tmp_path / "out"), "--backend", "openai", "--concurrency", "1"]) == 0
+    assert len(llm_server.requests) == 2
+    retried = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("host_*.json")]
+    assert sum(r["metadata"]["usage"]["transport_retries"] for r in retried) == 1
+
+
+def test_fallback_offline_writes_stamped_reports_with_exit_9_and_without_it_fails(tmp_path, llm_server, monkeypatch, capsys):  # noqa: F811
+    use_server(monkeypatch, llm_server)  # nothing queued: every call answers HTTP 400
+    inputs = host_inputs(tmp_path)
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--backend", "openai", "--fallback", "offline"]) == 9
+    for path in out.glob("host_*.json"):
+        report = json.loads(path.read_text())
+        assert report["metadata"]["backend"] == "offline (fallback)"
+        assert any(note.startswith("fallback: BackendError") and "HTTP 400" in note for note in report["metadata"]["notes"])
+        assert report["summary"].startswith("Degraded report: the model path failed")
+    assert "Degraded report" in (out / "host_subgraph_1.md").read_text()
+    assert {r["status"] for r in json.loads((out / "index.json").read_text())["inputs"]} == {"degraded"}
+    capsys.readouterr()
+
+    single = tmp_path / "single.md"
+    assert cli.main(["report", str(inputs / "host_subgraph_1.csv"), "--backend", "openai", "--fallback", "offline", "-o", str(single)]) == 9
+    assert "Degraded report" in single.read_text()
+    assert "wrote the offline report instead" in capsys.readouterr().err
+    assert cli.main(["report", str(inputs / "host_subgraph_1.csv"), "--backend", "openai"]) == 6
+    assert cli.main(["batch", str(inputs / "host_subgraph_1.csv"), "-o", str(tmp_path / "strict"), "--backend", "openai"]) == 8
+
+
+def test_the_model_tells_the_story_in_one_grounded_call_and_what_stays_ungrounded_is_dropped(tmp_path, llm_server, monkeypatch, capsys):  # noqa: F811
+    use_server(monkeypatch, llm_server)
+    monkeypatch.setenv("APTNARRATE_MAX_REASKS", "1")
+    inputs = host_inputs(tmp_path)
+    good = "The host shows two flagged subgraphs."
+    invented = "Data went to 192.0.2.99 at 23:59."
+    story_answer = {"summary": f"{good} {invented}", "stages": [], "conclusions": ["Nothing more."], "next_steps": ["Review host_subgraph_1."]}
+    llm_server.enqueue(ok(PLAIN_ANSWER), ok(PLAIN_ANSWER), ok(story_answer), ok(story_answer))
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--backend", "openai", "--story"]) == 0
+    assert len(llm_server.requests) == 4
+    reask = llm_server.requests[3].body["messages"][-1]["content"]
+    assert "192.0.2.99" in reask and "absent from the reports" in reask
+    story = json.loads((out / "story.json").read_text())
+    assert story["summary"] == good
+    assert story["metadata"]["narrator"] == "openai" and story["metadata"]["usage"]["calls"] == 2
+    assert [d["item"] for d in story["metadata"]["dropped"]] == [invented]
+    body = (out / "story.md").read_text().split("<details>")[0]
+    assert "192.0.2.99" not in body  # only in the metadata's list of dropped claims
+    # a re-run tells the same story from the cache: no call
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--backend", "openai", "--story"]) == 0
+    assert len(llm_server.requests) == 4
+    assert "0 model request(s), 2 answered from the cache" in capsys.readouterr().err
+    again = json.loads((out / "story.json").read_text())
+    for document in (again, story):
+        document["metadata"]["usage"]["latency_s"] = 0  # an answer from the cache takes no time
+    assert again == story
+
+
+def test_a_failed_model_story_falls_back_to_the_offline_story_only_when_asked(tmp_path, llm_server, monkeypatch):  # noqa: F811
+    use_server(monkeypatch, llm_server)
+    inputs = host_inputs(tmp_path)
+    llm_server.enqueue(ok(PLAIN_ANSWER), ok(PLAIN_ANSWER))  # then every call answers HTTP 400
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(inputs), "-o", str(out), "--backend", "openai", "--story", "--fallback", "offline"]) == 9
+    story = json.loads((out / "story.json").read_text())
+    assert story["summary"].startswith("Degraded story: the model's story failed")
+    assert story["metadata"]["narrator"] == "offline (fallback)"
+    assert json.loads((out / "index.json").read_text())["story_degraded"]
+    assert cli.main(["batch", str(inputs), "-o", str(tmp_path / "strict"), "--backend", "openai", "--story"]) == 8
+    assert not (tmp_path / "strict" / "story.md").exists()
+    assert "the model's story failed" in json.loads((tmp_path / "strict" / "index.json").read_text())["story_error"]
+
+
+def test_the_async_transport_keeps_at_most_concurrency_requests_in_flight(llm_server):  # noqa: F811
+    import threading
+    import time
+
+    from aptnarrate.backends.openai_async import AsyncOpenAITransport
+    from aptnarrate.chat import ChatRequest
+    from aptnarrate.config import load_settings
+    from aptnarrate.models import Narration
+
+    settings = load_settings({"base_url": llm_server.url, "api_key": SECRET}, environ={}, dotenv_path=None)
+    transport = AsyncOpenAITransport(settings, Narration, concurrency=2)
+    request = ChatRequest(messages=(("user", "hi"),), model="m", temperature=0, seed=None, mode="json", schema_name="n", schema="{}")
+    llm_server.enqueue(*[slow(0.4, ok(PLAIN_ANSWER)) for _ in range(4)])
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(transport.complete(request))) for _ in range(4)]
+    started = time.monotonic()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        transport.close()
+    elapsed = time.monotonic() - started
+    assert len(answers) == 4 and all(a.finish_reason == "stop" for a in answers)
+    assert transport.peak_in_flight == 2 and transport.sent == 4
+    assert elapsed >= 0.8  # at most two at a time: four 0.4 s answers take two rounds
