@@ -261,6 +261,11 @@ class OpenAITransport:
                 hint="raise APTNARRATE_TIMEOUT, or check that the server is up and not overloaded",
             )
         cause = exc.__cause__ or exc
+        if "Connect" not in type(cause).__name__:  # connected, then the exchange broke
+            return BackendError(
+                redact(f"the connection to {self.endpoint} broke: {type(cause).__name__}: {cause} ({tried})"),
+                hint="the server or a proxy closed the connection mid-answer; try again",
+            )
         return BackendError(
             redact(f"cannot connect to {self.endpoint}: {type(cause).__name__}: {cause} ({tried})"),
             hint="check OPENAI_BASE_URL (or AZURE_OPENAI_ENDPOINT) and that the server is running",
