@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,11 @@ EDGE_COLUMNS = (
 )
 FORMATS = ("auto", "ocrapt", "edges")
 EPOCH_UNITS = ("auto", "s", "ms", "us", "ns")
+# Bigger inputs are refused before they are read: parsing holds about twice the file in
+# memory, and OCR-APT subgraphs are megabytes (a million events is ~80 MB), so 1 GiB is
+# >10x any real subgraph while a run stays within ~2-3 GiB. --max-input-bytes changes it.
+DEFAULT_MAX_INPUT_BYTES = 1 << 30
+_READ_CHUNK = 16 << 20
 MAX_LISTED_SKIPS = 1000  # the metadata lists this many skipped lines; all are counted
 WALL_CLOCK_BASIS = "wall-clock times without a zone, shown as written"
 
@@ -98,6 +105,7 @@ class IngestOptions:
     columns: Mapping[str, str] = field(default_factory=dict)  # role -> column name in the file
     strict: bool = False
     input_timezone: str | None = None  # the zone of zone-less wall-clock times, to convert them
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,8 @@ def read_events(
         return _from_dataframe(source, options, name or "dataframe")
     path = Path(source)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = read_capped(handle, str(path), options.max_input_bytes)
     except FileNotFoundError:
         raise InputError("file not found", path=str(path), hint="check the path") from None
     except IsADirectoryError:
@@ -143,6 +152,41 @@ def read_events(
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
     return read_events_bytes(data, str(path), options)
+
+
+def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> bytes:
+    """All of a binary stream, refusing one over ``limit`` bytes: a regular file by its size
+    before reading, anything else (stdin, a pipe, /dev/zero) after at most ``limit + 1`` bytes."""
+
+    def too_big(size: str) -> InputError:
+        return InputError(
+            f"input is {size}, more than the limit of {limit} bytes",
+            path=name,
+            hint="raise --max-input-bytes, or split the input",
+        )
+
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.BytesIO and friends have no descriptor
+        info = None
+    chunks: list[bytes] = []
+    if info is not None and stat.S_ISREG(info.st_mode):
+        if info.st_size > limit:
+            raise too_big(f"{info.st_size} bytes")
+        data = stream.read(info.st_size + 1)  # one read of the known size; +1 sees a file that grew
+        if len(data) <= info.st_size:
+            return data
+        chunks.append(data)
+    total = sum(len(c) for c in chunks)
+    while total <= limit:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise too_big("unbounded or larger")
+    return b"".join(chunks)
 
 
 def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = None) -> EventTable:
@@ -252,6 +296,7 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
     for fmt in candidates:
         roles = resolve(EDGE_COLUMNS if fmt == "edges" else OCRAPT_COLUMNS)
         if roles is not None:
+            _refuse_duplicates(header, roles, name)
             return fmt, roles
     shown = ",".join(header) if header else "(nothing)"
     if options.input_format == "auto":
@@ -264,6 +309,21 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
         line=1,
         hint="map other column names with --column ROLE=NAME",
     )
+
+
+def _refuse_duplicates(header: Sequence[str], roles: dict[str, str], name: str) -> None:
+    """Two columns with one role's name: which one holds the data is a guess, so refuse."""
+    for role, column in roles.items():
+        wanted = column.strip().lower()
+        positions = [i + 1 for i, h in enumerate(header) if h.strip().lower() == wanted]
+        if len(positions) > 1:
+            raise InputError(
+                f"column {column.strip()!r} ({role}) appears more than once: columns "
+                + " and ".join(str(p) for p in positions),
+                path=name,
+                line=1,
+                hint="rename or drop the extra column, or map the right one with --column ROLE=NAME",
+            )
 
 
 # --------------------------------------------------------------------------- CSV reading
@@ -392,7 +452,9 @@ def _build(
     keep = np.ones(len(lines), dtype=bool)
     rejects: list[tuple[np.ndarray, str, str]] = []  # (mask of rejected rows, column, reason)
 
-    times, time_bad, basis = _parse_times(columns["timestamp"], options, zone, lines, name)
+    times, time_bad, basis, time_out_of_range = _parse_times(columns["timestamp"], options, zone, lines, name)
+    if time_out_of_range.any():
+        rejects.append((time_out_of_range, "timestamp", OUT_OF_RANGE_REASON))
     if time_bad.any():
         rejects.append((time_bad, "timestamp", "unparseable timestamp"))
     if fmt == "ocrapt":
@@ -477,12 +539,26 @@ def _raw_texts(columns: dict[str, pa.ChunkedArray], fmt: str):
 
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _MAX_EPOCH_NS = 9_200_000_000_000_000_000
+# times are int64 nanoseconds (pandas' datetime64[ns]): 1677-09-21 .. 2262-04-11
+_FIRST_TIME, _LAST_TIME = pd.Timestamp.min, pd.Timestamp.max
+OUT_OF_RANGE_REASON = "timestamp outside the supported range 1677-09-22 .. 2262-04-11"
+
+
+def _within_range(local: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parsed times (any datetime64 unit) as nanoseconds, with those outside int64
+    nanoseconds set to NaT and flagged: pandas 3 parses '9999-12-31' at a coarser unit,
+    and converting it to nanoseconds would raise."""
+    outside = (local.notna() & ((local < _FIRST_TIME) | (local > _LAST_TIME))).to_numpy()
+    if outside.any():
+        local = local.where(~outside)
+    return local.astype("datetime64[ns]"), outside
 
 
 def _parse_times(
     raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo, lines: np.ndarray, name: str
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Wall-clock nanoseconds in the display zone, a mask of unparseable rows, and the basis."""
+) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+    """Wall-clock nanoseconds in the display zone, a mask of unusable rows, the basis, and
+    the mask of those rows that are unusable because they fall outside the range."""
     clean = _clean_times(raw, options, zone)
     if clean is not None:
         return clean
@@ -491,7 +567,8 @@ def _parse_times(
     numeric = pc.match_substring_regex(stripped, _NUMERIC).to_numpy(zero_copy_only=False)
     nonempty = int((~empty).sum())
     if nonempty and numeric.sum() * 2 >= nonempty:
-        return (*_epoch_times(stripped, numeric, options, zone), f"epoch converted to {options.timezone}")
+        times, bad, out_of_range, units = _epoch_times(stripped, numeric, options, zone)
+        return times, bad, _epoch_basis(options, units), out_of_range
     codes_array = stripped.combine_chunks().dictionary_encode()
     codes = codes_array.indices.to_numpy(zero_copy_only=False)
     dictionary = codes_array.dictionary
@@ -510,16 +587,18 @@ def _parse_times(
     if aware.any():
         uniques = pd.Series(dictionary.to_pylist(), dtype=object)
         parsed = pd.to_datetime(uniques, format="ISO8601", errors="coerce", utc=True)
-        local = parsed.dt.tz_convert(zone).dt.tz_localize(None)
+        # range check before converting the zone: near the edges the conversion overflows
+        utc, outside = _within_range(parsed.dt.tz_localize(None))
+        local = utc.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
         basis = f"converted to {options.timezone}"
     else:
-        local = _naive_times(dictionary)
+        local, outside = _naive_times(dictionary)
         basis = WALL_CLOCK_BASIS
     ok = local.notna().to_numpy()
     values[ok] = local[ok].astype("datetime64[ns]").astype(np.int64).to_numpy()
     times = values[codes]
     bad = ~ok[codes] | empty
-    return times, bad, basis
+    return times, bad, basis, outside[codes] & ~empty
 
 
 def _clean_times(raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo):
@@ -532,14 +611,15 @@ def _clean_times(raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo):
         pass
     else:
         everything = np.ones(len(raw), dtype=bool)
-        times = _epoch_times(raw, everything, options, zone, as_int=as_int)
-        return (*times, f"epoch converted to {options.timezone}")
+        times, bad, out_of_range, units = _epoch_times(raw, everything, options, zone, as_int=as_int)
+        return times, bad, _epoch_basis(options, units), out_of_range
     try:
         stamps = pc.cast(raw, pa.timestamp("ns"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     times = stamps.cast(pa.int64()).to_numpy()
-    return times, np.zeros(len(times), dtype=bool), WALL_CLOCK_BASIS
+    none = np.zeros(len(times), dtype=bool)
+    return times, none, WALL_CLOCK_BASIS, none
 
 
 def _naive_times(dictionary: pa.Array) -> pd.Series:
@@ -556,10 +636,13 @@ def _naive_times(dictionary: pa.Array) -> pd.Series:
         local[plain] = fast.to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         slow[:] = True
+    outside = np.zeros(len(dictionary), dtype=bool)
     if slow.any():
         rest = pd.Series(dictionary.filter(pa.array(slow)).to_pylist(), dtype=object)
-        local[slow] = pd.to_datetime(rest, format="ISO8601", errors="coerce").astype("datetime64[ns]").to_numpy()
-    return local
+        parsed, rest_outside = _within_range(pd.to_datetime(rest, format="ISO8601", errors="coerce"))
+        local[slow] = parsed.to_numpy()
+        outside[slow] = rest_outside
+    return local, outside
 
 
 def _epoch_times(
@@ -581,28 +664,45 @@ def _epoch_times(
         parts = pc.extract_regex(filled, r"^\s*(?P<whole>-?\d+)(?:\.(?P<frac>\d*))?\s*$")
         whole = pc.struct_field(parts, [0])
         huge = pc.greater_equal(pc.abs(pc.cast(whole, pa.float64())), 9.2e18)
-        bad = bad | huge.to_numpy(zero_copy_only=False)
+        huge_rows = huge.to_numpy(zero_copy_only=False)
+        bad = bad | huge_rows
         whole = pc.if_else(huge, pa.scalar("0"), whole)
         digits = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, [1]), 9, "0"), 0, 9)
         as_int = pc.cast(whole, pa.int64()).to_numpy(zero_copy_only=False)
         fraction = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
         fraction = np.where(pc.starts_with(whole, "-").to_numpy(zero_copy_only=False), -fraction, fraction)
-    magnitude = np.abs(as_int)[numeric]
     unit = options.epoch_unit
     if unit == "auto":
-        # the median, so one absurd value cannot change the unit of every row
-        typical = float(np.median(magnitude)) if len(magnitude) else 0.0
-        unit = "s" if typical < 1e11 else "ms" if typical < 1e14 else "us" if typical < 1e17 else "ns"
-    scale = _EPOCH_SCALE[unit]
+        # per value, by magnitude: the units are 1000x apart, so for any time from 1973 to
+        # 2286 the digit count alone tells them apart, and a column mixing seconds and
+        # milliseconds (exporters do that) is read right row by row
+        magnitude = np.abs(as_int)
+        classes = np.select([magnitude < 10**11, magnitude < 10**14, magnitude < 10**17], [0, 1, 2], 3)
+        scale = np.array([_EPOCH_SCALE[u] for u in ("s", "ms", "us", "ns")], dtype=np.int64)[classes]
+        used = np.unique(classes[numeric & ~bad]) if (numeric & ~bad).any() else np.array([0])
+        units = tuple(("s", "ms", "us", "ns")[c] for c in used)
+    else:
+        scale = np.full(len(as_int), _EPOCH_SCALE[unit], dtype=np.int64)
+        units = (unit,)
     limit = _MAX_EPOCH_NS // scale  # beyond it nanoseconds overflow int64 (past year 2261)
     out_of_range = (as_int > limit) | (as_int < -limit)
+    if fraction is not None:
+        out_of_range = out_of_range | huge_rows
+    out_of_range &= numeric
     if out_of_range.any():
         bad = bad | out_of_range
         as_int = np.where(out_of_range, 0, as_int)
     utc_ns = as_int * scale
     if fraction is not None:
         utc_ns = utc_ns + fraction * scale // 10**9
-    return _utc_to_wall(utc_ns, zone), bad
+    return _utc_to_wall(utc_ns, zone), bad, out_of_range, units
+
+
+def _epoch_basis(options: IngestOptions, units: tuple[str, ...]) -> str:
+    basis = f"epoch converted to {options.timezone}"
+    if len(units) > 1:
+        basis += f" (units inferred per value: {', '.join(units)})"
+    return basis
 
 
 def _wall_to_wall(wall_ns: np.ndarray, source: ZoneInfo, target: ZoneInfo) -> np.ndarray:

@@ -7,6 +7,7 @@ everywhere alike:
   the same directory, is fsync'ed, then renamed over the target. Readers see the old file
   or the new one, never half of one. Any failure or interrupt (Ctrl-C included) removes the
   temp file and leaves the old file as it was;
+* registered secrets (see ``redact``) never reach stdout or a file;
 * a new file gets the permissions the umask allows (0666 & ~umask, like ``>`` in a shell);
   an existing file keeps its mode;
 * a symbolic link is followed: its target is written (replaced atomically as above), the
@@ -26,10 +27,15 @@ import tempfile
 from pathlib import Path
 
 from .errors import UsageError
+from .redact import redact
 
 
 def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
-    """Write ``text`` to ``output`` (stdout for None or ``-``), atomically for a file."""
+    """Write ``text`` to ``output`` (stdout for None or ``-``), atomically for a file.
+
+    Registered secrets (the API key, a password in the base URL) are masked first.
+    """
+    text = redact(text)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -41,6 +41,7 @@ class NarrateOptions:
     record: str | Path | None = None
     dotenv: str | Path | None = ".env"
     name: str | None = None  # how to call an input given as bytes (stdin) or a DataFrame
+    max_input_bytes: int | None = None  # None: ingest.DEFAULT_MAX_INPUT_BYTES
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(
@@ -50,6 +51,7 @@ class NarrateOptions:
             epoch_unit=self.epoch_unit,
             columns=dict(self.columns),
             strict=self.strict,
+            **({"max_input_bytes": self.max_input_bytes} if self.max_input_bytes is not None else {}),
         )
 
 
