@@ -79,9 +79,13 @@ class LLMSettings:
     )
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr
-        )
+        from .redact import redact_url
+
+        def value(name: str) -> object:
+            raw = getattr(self, name)
+            return redact_url(raw) if name in ("base_url", "azure_endpoint") and raw else raw
+
+        shown = ", ".join(f"{f.name}={value(f.name)!r}" for f in fields(self) if f.repr)
         key = "'***'" if self.api_key else "None"
         return f"LLMSettings(api_key={key}, {shown})"
 
