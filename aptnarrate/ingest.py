@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import InputError, UsageError
-from .kinds import canonical_action, canonical_kind, display_name
+from .kinds import canonical_action, canonical_kind, display_name, is_known_action
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -72,14 +72,14 @@ TRIPLE_COLUMNS = (
 )
 
 # "The <type>: <name> ACTION the <type>: <name>" / "A <type> ACTION a <type>".
-# The subject name is matched lazily up to the first upper-case action word that is
-# followed by a well-formed object part, so names may hold spaces and colons.
-_DESCRIPTION = re.compile(
-    r"^(?:The (?P<s_type>[A-Za-z_]+) ?: (?P<s_name>.+?)|An? (?P<s_type_bare>[A-Za-z_]+))"
-    r" (?P<action>[A-Z][A-Z0-9_]*)"
-    r" (?:the (?P<o_type>[A-Za-z_]+) ?: (?P<o_name>.*)|an? (?P<o_type_bare>[A-Za-z_]+))$",
-    re.DOTALL,
+# Names may hold spaces, colons and upper-case words, so a line can have several readings:
+# every place where " ACTION the <type>: " (or " ACTION a <type>" at the end) follows the
+# subject is a candidate split. See ``_parse_description`` for which one wins.
+_SUBJECT_HEAD = re.compile(r"^(?:The (?P<s_type>[A-Za-z_]+) ?: |An? (?P<s_type_bare>[A-Za-z_]+)(?= ))")
+_SPLIT = re.compile(
+    r"(?= (?P<action>[A-Z][A-Z0-9_]*) (?:the (?P<o_type>[A-Za-z_]+) ?: |an? (?P<o_type_bare>[A-Za-z_]+)$))"
 )
+_SPLIT_LENGTH = re.compile(r" [A-Z][A-Z0-9_]* (?:the [A-Za-z_]+ ?: |an? [A-Za-z_]+$)")
 _AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _NUMERIC = r"^\s*-?\d+(\.\d+)?\s*$"
 _TEXT = pa.dictionary(pa.int32(), pa.string())
@@ -127,6 +127,10 @@ class EventTable:
     skipped: tuple[SkippedLine, ...]
     skipped_count: int
     rows_read: int
+    # lines whose description has more than one well-formed reading (a name that contains
+    # " ACTION the <type>: "): parsed as the last one, listed here so the report can say so
+    ambiguous_lines: tuple[int, ...] = ()
+    ambiguous_count: int = 0
 
 
 # --------------------------------------------------------------------------- entry points
@@ -458,11 +462,12 @@ def _build(
     if time_bad.any():
         rejects.append((time_bad, "timestamp", "unparseable timestamp"))
     if fmt == "ocrapt":
-        triple_codes, triples, desc_bad, desc_empty = _parse_descriptions(columns["description"])
+        triple_codes, triples, desc_bad, desc_empty, ambiguous = _parse_descriptions(columns["description"])
         rejects.append((desc_empty, "description", "empty description"))
         rejects.append((desc_bad, "description", "unparseable description"))
     else:
         triple_codes, triples, edge_bad = _parse_edges(columns)
+        ambiguous = np.zeros(len(lines), dtype=bool)  # an edge list has one field per part
         rejects.append((edge_bad, "predicate", "missing predicate or node type"))
 
     reasons: dict[int, tuple[str, str]] = {}
@@ -513,6 +518,8 @@ def _build(
         skipped=tuple(skipped[:MAX_LISTED_SKIPS]),
         skipped_count=len(skipped),
         rows_read=rows_read,
+        ambiguous_lines=tuple(int(x) for x in lines[ambiguous & keep][:MAX_LISTED_SKIPS]),
+        ambiguous_count=int((ambiguous & keep).sum()),
     )
 
 
@@ -729,7 +736,9 @@ def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
 
 def _parse_descriptions(raw: pa.ChunkedArray):
     codes, uniques = _distinct(raw)
-    parsed: list[tuple | None] = [_parse_description(text) for text in uniques]
+    readings = [_read_description(text) for text in uniques]
+    parsed: list[tuple | None] = [None if r is None else r[0] for r in readings]
+    ambiguous_u = np.array([r is not None and r[1] for r in readings], dtype=bool)
     empty_u = np.array([not (t or "").strip() for t in uniques], dtype=bool)
     bad_u = np.array([p is None for p in parsed], dtype=bool) & ~empty_u
     good = [p for p in parsed if p is not None]
@@ -740,19 +749,57 @@ def _parse_descriptions(raw: pa.ChunkedArray):
     unique_to_triple[[i for i, p in enumerate(parsed) if p is not None]] = triple_codes_u
     if good:
         triples = pd.DataFrame(list(uniq_index), columns=list(TRIPLE_COLUMNS))
-    return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes]
+    return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes], ambiguous_u[codes]
 
 
 def _parse_description(text: str | None) -> tuple | None:
+    parsed = _read_description(text)
+    return None if parsed is None else parsed[0]
+
+
+def _read_description(text: str | None) -> tuple[tuple, bool] | None:
+    """(triple, ambiguous) for one description, or None when no reading fits.
+
+    Of the candidate readings, the one whose subject type, action and object type are all
+    known words wins; among several such, the last split (the object is the last part):
+    a process named ``backup READ the file_object_file: notes.txt`` that writes
+    ``/etc/shadow`` is then logged as writing shadow, not as reading notes.txt. Several
+    fully-known readings leave the line ``ambiguous`` (counted, see ``EventTable``).
+    Without any fully-known reading, the first split is taken, as a plain reader would.
+    """
     if not text:
         return None
-    match = _DESCRIPTION.match(text.strip())
-    if match is None:
+    text = text.strip()
+    head = _SUBJECT_HEAD.match(text)
+    if head is None:
         return None
-    groups = match.groupdict()
-    subject = _entity(groups["s_type"] or groups["s_type_bare"], groups["s_name"], "subject")
-    obj = _entity(groups["o_type"] or groups["o_type_bare"], groups["o_name"], "object")
-    return (*subject, canonical_action(groups["action"]), *obj)
+    bare_subject = head.group("s_type_bare") is not None
+    s_type = head.group("s_type") or head.group("s_type_bare")
+    subject_known = canonical_kind(s_type) is not None
+    first = chosen = None
+    known = 0
+    for split in _SPLIT.finditer(text, head.end()):
+        start = split.start()
+        if bare_subject and start != head.end():
+            break  # "A <type>" has no name: the action follows at once
+        if not bare_subject and start <= head.end():
+            continue  # a named subject needs a name
+        candidate = (start, split)
+        first = first or candidate
+        o_type = split.group("o_type") or split.group("o_type_bare")
+        if subject_known and canonical_kind(o_type) is not None and is_known_action(split.group("action")):
+            known += 1
+            chosen = candidate
+    chosen = chosen or first
+    if chosen is None:
+        return None
+    start, split = chosen
+    end = _SPLIT_LENGTH.match(text, start).end()
+    subject = _entity(s_type, None if bare_subject else text[head.end() : start], "subject")
+    o_type = split.group("o_type") or split.group("o_type_bare")
+    o_name = text[end:] if split.group("o_type") is not None else None
+    obj = _entity(o_type, o_name, "object")
+    return (*subject, canonical_action(split.group("action")), *obj), known > 1
 
 
 def _entity(raw_type: str, value: str | None, role: str) -> tuple[str, str, str, str]:

@@ -142,6 +142,12 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
             f"skipped {table.skipped_count} unusable line(s), first line {first.line}: {first.reason} "
             "(listed in the report's metadata; --strict makes this an error)"
         )
+    if table.ambiguous_count:
+        notices.append(
+            f"{table.ambiguous_count} line(s) could be read more than one way (a name contains "
+            f"' ACTION the <type>: '), first line {table.ambiguous_lines[0]}; read with the last action "
+            "as the event (check those names)"
+        )
     return notices
 
 

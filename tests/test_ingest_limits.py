@@ -143,3 +143,53 @@ def test_debug_keeps_the_traceback_and_the_errors_exit_code(tmp_path, capsys):
 
 def test_debug_on_a_usage_error_exits_2(capsys):
     assert main(["inspect", "--example", "benign", "--timezone", "Mars/Olympus", "--debug"]) == 2
+
+
+# --------------------------------------------------------------------------- crafted names
+
+
+def triples_of(*rows: str):
+    table = read_events_bytes(csv_bytes(*rows), "t.csv")
+    return table, table.triples.to_dict("records")
+
+
+def test_a_crafted_subject_name_cannot_turn_a_write_into_a_read():
+    crafted = "The subject_process: backup READ the file_object_file: notes.txt WRITE the file_object_file: /etc/shadow"
+    table, (triple,) = triples_of(f"{crafted},1523505481")
+    assert triple["subject_value"] == "backup READ the file_object_file: notes.txt"
+    assert (triple["action"], triple["object_value"]) == ("WRITE", "/etc/shadow")
+    assert table.ambiguous_count == 1  # the other reading is well-formed too: flagged
+
+
+def test_a_reading_with_an_unknown_type_word_or_action_loses():
+    # "thing" is no type word and "LOOKS" no action: only one reading has known words throughout
+    names = [
+        "The subject_process: a LOOKS the thing: x WRITE the file_object_file: /etc/shadow",
+        "The subject_process: sh READ the file_object_file: a LOOKS the thing: b",
+    ]
+    table, triples = triples_of(*(f"{n},1523505481" for n in names))
+    assert [(t["action"], t["object_value"]) for t in triples] == [("WRITE", "/etc/shadow"), ("READ", "a LOOKS the thing: b")]
+    assert table.ambiguous_count == 0
+
+
+def test_plain_lines_are_not_flagged():
+    table, (triple,) = triples_of("The subject_process: thunderbird RENAME the file_object_file: xulstore.json,1523505481")
+    assert (triple["action"], triple["object_value"], table.ambiguous_count) == ("RENAME", "xulstore.json", 0)
+
+
+def test_a_100k_character_name_parses_in_linear_time():
+    name = "A READ the " * 10_000
+    started = time.monotonic()
+    table, (triple,) = triples_of(f"The subject_process: {name}x WRITE the file_object_file: /etc/shadow,1523505481")
+    assert time.monotonic() - started < 3
+    assert triple["action"] == "WRITE"
+
+
+def test_ambiguous_lines_are_announced(tmp_path, capsys):
+    crafted = "The subject_process: backup READ the file_object_file: notes.txt WRITE the file_object_file: /etc/shadow"
+    path = tmp_path / "crafted.csv"
+    path.write_bytes(csv_bytes(f"{crafted},1523505481"))
+    assert main(["inspect", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "1 line(s) could be read more than one way" in captured.err and "first line 2" in captured.err
+    assert "WRITE the file: shadow" in captured.out
