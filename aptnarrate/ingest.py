@@ -201,6 +201,7 @@ def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = No
         data = data[3:]
     if _NON_BLANK.search(data) is None:  # not data.strip(): that copies the whole file
         raise InputError("file is empty", path=name, hint="expected a CSV header line and at least one event")
+    _refuse_non_text(data, name)
     _check_utf8(data, name)
     header_end = data.find(b"\n")
     header_line = (data if header_end < 0 else data[:header_end]).decode("utf-8").rstrip("\r")
@@ -258,6 +259,31 @@ def _zone(name: str) -> ZoneInfo:
         raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as UTC or America/Toronto") from None
 
 
+# magic numbers of what people hand a CSV tool by mistake: say what it is, not "byte 0x8b"
+_NOT_CSV = (
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first, e.g. gunzip -c FILE | aptnarrate report -"),
+    (b"PK\x03\x04", "a zip archive", "extract the CSV first, e.g. unzip -p FILE | aptnarrate report -"),
+    (b"BZh", "bzip2-compressed", "decompress it first, e.g. bunzip2 -c FILE | aptnarrate report -"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first, e.g. xz -dc FILE | aptnarrate report -"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first, e.g. zstd -dc FILE | aptnarrate report -"),
+    (b"\x7fELF", "an executable (ELF)", "give the subgraph CSV"),
+    (b"PAR1", "a Parquet file", "export the subgraph as CSV"),
+)
+
+
+def _refuse_non_text(data: bytes, name: str) -> None:
+    for magic, what, hint in _NOT_CSV:
+        if data.startswith(magic):
+            raise InputError(f"the file is {what}, not a CSV file", path=name, hint=hint)
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 8 and head.count(0) * 3 >= len(head)):
+        raise InputError(
+            "the file looks like UTF-16 text; aptnarrate reads UTF-8",
+            path=name,
+            hint="re-encode it, e.g. iconv -f UTF-16 -t UTF-8 FILE > out.csv",
+        )
+
+
 def _check_utf8(data: bytes, name: str) -> None:
     if data.isascii():  # an order of magnitude faster than decoding
         return
@@ -307,12 +333,13 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
         expected = f"'{','.join(OCRAPT_COLUMNS)}' (OCR-APT) or '{','.join(EDGE_COLUMNS)}' (edge list)"
     else:
         expected = ",".join(EDGE_COLUMNS if options.input_format == "edges" else OCRAPT_COLUMNS)
-    raise InputError(
-        f"unrecognised header {shown[:200]!r}; expected {expected}",
-        path=name,
-        line=1,
-        hint="map other column names with --column ROLE=NAME",
-    )
+    hint = "map other column names with --column ROLE=NAME"
+    if len(header) == 1 and header[0]:
+        for delimiter, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if delimiter in header[0]:
+                hint = f"the header is separated by {label}; aptnarrate reads comma-separated files"
+                break
+    raise InputError(f"unrecognised header {shown[:200]!r}; expected {expected}", path=name, line=1, hint=hint)
 
 
 def _refuse_duplicates(header: Sequence[str], roles: dict[str, str], name: str) -> None:

@@ -17,7 +17,9 @@ MASK = "***"
 _MIN_SECRET_LENGTH = 4  # shorter values ("x", "1") would mask ordinary text and hide nothing
 _SECRETS: set[str] = set()
 _LOCK = threading.Lock()
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@]+)@")
+# anchored on the literal "://" (not on the scheme's letters, which would backtrack over
+# every long run of letters: quadratic on attacker-chosen names); userinfo stops at "/"
+_URL_CREDENTIALS = re.compile(r"://(?P<userinfo>[^/\s@]+)@")
 
 
 def register_secret(value: str | None) -> None:
@@ -47,7 +49,7 @@ def redact(text: str) -> str:
     """``text`` with registered secrets and URL credentials masked."""
     if not text:
         return text
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    text = _URL_CREDENTIALS.sub(f"://{MASK}@", text)
     with _LOCK:
         secrets = sorted(_SECRETS, key=len, reverse=True)  # longest first: no partial leftovers
     for secret in secrets:
@@ -58,4 +60,4 @@ def redact(text: str) -> str:
 
 def redact_url(url: str) -> str:
     """A URL fit to show: credentials masked."""
-    return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{MASK}@", url)
+    return _URL_CREDENTIALS.sub(f"://{MASK}@", url)

@@ -97,3 +97,13 @@ def test_exception_messages_carry_no_key(llm_server):
         OpenAITransport(settings).complete(make_request())
     text = str(caught.value) + repr(caught.value) + repr(settings)
     assert all(secret not in text for secret in SENTINELS)
+
+
+def test_redaction_is_linear_on_long_attacker_names():
+    import time
+
+    from aptnarrate.redact import redact
+
+    started = time.monotonic()
+    redact("A" * 200_000 + "://" * 50_000 + "b" * 200_000)
+    assert time.monotonic() - started < 1.0
