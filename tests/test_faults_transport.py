@@ -147,16 +147,29 @@ def test_read_timeout_is_bounded(report_with):
     assert outcome.elapsed < RETRY_BUDGET_S + SLACK_S
 
 
-def test_byte_dripping_server_is_cut_off_at_the_deadline(report_with):
-    # one byte every 0.25 s never trips a per-read timeout; the wall-clock deadline does
-    outcome = report_with("byte-dripping server (1 byte / 0.25 s)", drip(0.25, ok(good_answer())), drip(0.25, ok(good_answer())))
+def test_byte_dripping_server_is_cut_off_at_the_deadline(report_with, monkeypatch):
+    # one byte every 0.25 s never trips a per-read timeout (the body would take minutes);
+    # the wall-clock deadline does. One attempt: the retry path is the read-timeout test's.
+    monkeypatch.setenv("APTNARRATE_MAX_ATTEMPTS", "1")
+    outcome = report_with("byte-dripping server (1 byte / 0.25 s)", drip(0.25, ok(good_answer())))
     assert outcome.code == 6 and "did not answer within 1 s" in outcome.stderr
-    assert outcome.elapsed < RETRY_BUDGET_S + SLACK_S
+    assert outcome.elapsed < TIMEOUT_S + SLACK_S
 
 
 def test_connection_dropped_mid_body(report_with):
     outcome = report_with("connection dropped mid-body", dropped(40, ok(good_answer())), dropped(40, ok(good_answer())))
     assert outcome.code == 6 and "connection" in outcome.stderr and "broke" in outcome.stderr
+
+
+def test_re_asks_stop_at_the_narration_deadline(report_with, monkeypatch):
+    # each answer is off-schema and slow: re-asks would go on for 4 x 0.9 s; the
+    # narration deadline (1.5 s) ends them
+    monkeypatch.setenv("APTNARRATE_MAX_REASKS", "3")
+    monkeypatch.setenv("APTNARRATE_MAX_NARRATION_SECONDS", "1.5")
+    slow_wrong = delay(0.9, ok({"stages": "none"}))
+    outcome = report_with("re-asks past the narration deadline (4 slow off-schema answers)", *[slow_wrong] * 4)
+    assert outcome.code == 6 and outcome.requests == 2
+    assert outcome.elapsed < 1.5 + SLACK_S
 
 
 # --------------------------------------------------------------------------- malformed bodies

@@ -256,8 +256,9 @@ class OpenAITransport:
 
         tried = f"{attempts} attempt(s) in {elapsed:.1f} s"
         if isinstance(exc, (openai.APITimeoutError, AttemptDeadlineExceeded)):
+            limit = min(getattr(exc, "budget", self.settings.timeout_s), self.settings.timeout_s)
             return BackendError(
-                f"{self.endpoint} did not answer within {self.settings.timeout_s:g} s ({tried})",
+                f"{self.endpoint} did not answer within {limit:.3g} s ({tried})",
                 hint="raise APTNARRATE_TIMEOUT, or check that the server is up and not overloaded",
             )
         cause = exc.__cause__ or exc
