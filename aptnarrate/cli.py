@@ -19,6 +19,7 @@ from . import __version__
 from .errors import AptNarrateError, UsageError
 from .output import write_text
 from .render import RENDERERS, resolve_format
+from .redact import redact
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -38,6 +39,20 @@ def _column(text: str) -> tuple[str, str]:
     return role.strip(), name.strip()
 
 
+def _byte_count(text: str) -> int:
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    number, unit = text.strip().upper().rstrip("IB") or "x", ""
+    if number[-1:] in units and number[-1:]:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * units[unit])
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"expected a byte count such as 500M, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive byte count, got {text!r}")
+    return value
+
+
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", nargs="?", help="subgraph CSV (OCR-APT 'description,timestamp' or an edge list); '-' reads stdin")
     parser.add_argument("--example", metavar="NAME", help="use a shipped example input instead (see 'aptnarrate examples')")
@@ -54,6 +69,7 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="read column NAME as ROLE (e.g. predicate=event); repeatable")
     parser.add_argument("--strict", action="store_true", help="fail on the first unparseable line instead of skipping it")
     parser.add_argument("--internal-net", action="append", default=[], metavar="CIDR", help="declare a network as internal (e.g. 128.55.12.0/24 for DARPA TC3); repeatable")
+    parser.add_argument("--max-input-bytes", type=_byte_count, metavar="N", help="refuse inputs larger than N bytes (suffixes K, M, G; default 1G)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -200,7 +216,9 @@ def _source(args: argparse.Namespace):
     if not args.input:
         raise UsageError("missing INPUT (a CSV path, '-' for stdin, or --example NAME)")
     if args.input == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
+        from .ingest import DEFAULT_MAX_INPUT_BYTES, read_capped
+
+        return read_capped(sys.stdin.buffer, "<stdin>", args.max_input_bytes or DEFAULT_MAX_INPUT_BYTES), "<stdin>"
     return args.input, None
 
 
@@ -216,6 +234,7 @@ def _options(args: argparse.Namespace, name: str | None, **extra):
         strict=args.strict,
         internal_networks=tuple(args.internal_net),
         name=name,
+        max_input_bytes=args.max_input_bytes,
         **extra,
     )
 
@@ -238,7 +257,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     _output_format(args)  # a format/extension mismatch fails before any work
     result = run(source, options)
     for notice in result.notices:
-        print(f"aptnarrate: {notice}", file=sys.stderr)
+        print(redact(f"aptnarrate: {notice}"), file=sys.stderr)
     usage = result.report.metadata.usage
     if usage is not None:
         cost = f", ~${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
@@ -263,7 +282,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     options = _options(args, name)
     facts = inspect_input(source, options)
     for notice in input_notices(facts, options):
-        print(f"aptnarrate: {notice}", file=sys.stderr)
+        print(redact(f"aptnarrate: {notice}"), file=sys.stderr)
     write_text(render_inspect_json(facts) if args.format == "json" else render_inspect_table(facts), args.output)
     return 0
 
@@ -393,8 +412,8 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except AptNarrateError as exc:
         if debug:
-            raise
-        print(f"aptnarrate: error: {exc}", file=sys.stderr)
+            _print_traceback()
+        print(redact(f"aptnarrate: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("aptnarrate: interrupted", file=sys.stderr)
@@ -403,6 +422,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug, not a user mistake: say so briefly
         if debug:
-            raise
-        print(f"aptnarrate: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", file=sys.stderr)
+            _print_traceback()
+        print(
+            redact(f"aptnarrate: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"),
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
+
+
+def _print_traceback() -> None:
+    """--debug: the traceback, secrets masked; the exit code stays the error's own."""
+    import traceback
+
+    print(redact(traceback.format_exc()), file=sys.stderr, end="")

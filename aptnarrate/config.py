@@ -13,10 +13,11 @@ Environment variables (see ``.env.example``):
 ``APTNARRATE_MODE``         ``structured`` (json_schema) or ``json`` (json_object + schema in prompt)
 ``APTNARRATE_TEMPERATURE``  sampling temperature (default 0)
 ``APTNARRATE_SEED``         integer seed sent to the model (optional)
-``APTNARRATE_TIMEOUT``      read timeout per request, seconds (default 60)
+``APTNARRATE_TIMEOUT``      wall-clock limit per request, send to last byte, seconds (default 60)
 ``APTNARRATE_CONNECT_TIMEOUT`` connect timeout, seconds (default 10)
 ``APTNARRATE_MAX_ATTEMPTS`` transport attempts per call, retries included (default 4)
-``APTNARRATE_MAX_RETRY_SECONDS`` total time for one call and its retries (default 120)
+``APTNARRATE_MAX_RETRY_SECONDS`` total time for one call and its retries and waits (default 120)
+``APTNARRATE_MAX_NARRATION_SECONDS`` total time for all calls of one narration, re-asks included (default 300)
 ``APTNARRATE_MAX_REASKS``   re-asks after a schema or grounding error (default 2)
 ``APTNARRATE_TOKEN_BUDGET`` prompt token budget (default 12000)
 ``APTNARRATE_PROMPT_PRICE`` USD per 1M prompt tokens for the configured model
@@ -66,6 +67,7 @@ class LLMSettings:
     connect_timeout_s: float = 10.0
     max_transport_attempts: int = 4
     max_transport_seconds: float = 120.0
+    max_narration_seconds: float = 300.0
     max_reasks: int = 2
     mode: str = "structured"  # "structured" | "json"
     token_budget: int = 12000
@@ -77,9 +79,13 @@ class LLMSettings:
     )
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr
-        )
+        from .redact import redact_url
+
+        def value(name: str) -> object:
+            raw = getattr(self, name)
+            return redact_url(raw) if name in ("base_url", "azure_endpoint") and raw else raw
+
+        shown = ", ".join(f"{f.name}={value(f.name)!r}" for f in fields(self) if f.repr)
         key = "'***'" if self.api_key else "None"
         return f"LLMSettings(api_key={key}, {shown})"
 
@@ -189,6 +195,7 @@ _SOURCES: dict[str, tuple[tuple[str, ...], Callable[[str], Any], str]] = {
     "connect_timeout_s": (("APTNARRATE_CONNECT_TIMEOUT",), _positive_float, "a positive number of seconds"),
     "max_transport_attempts": (("APTNARRATE_MAX_ATTEMPTS",), _positive_int, "an integer >= 1"),
     "max_transport_seconds": (("APTNARRATE_MAX_RETRY_SECONDS",), _positive_float, "a positive number of seconds"),
+    "max_narration_seconds": (("APTNARRATE_MAX_NARRATION_SECONDS",), _positive_float, "a positive number of seconds"),
     "max_reasks": (("APTNARRATE_MAX_REASKS",), _non_negative_int, "an integer >= 0"),
     "mode": (("APTNARRATE_MODE",), _choice("structured", "json"), "'structured' or 'json'"),
     "token_budget": (("APTNARRATE_TOKEN_BUDGET",), _positive_int, "an integer >= 1"),
@@ -250,6 +257,11 @@ def load_settings(
     if "prices" in overrides:
         values["prices"] = MappingProxyType(dict(overrides["prices"]))  # type: ignore[arg-type]
     settings = LLMSettings(**values)
+    from .redact import register_secret, register_url
+
+    register_secret(settings.api_key)
+    register_url(settings.base_url)
+    register_url(settings.azure_endpoint)
     return _apply_price_overrides(settings, overrides, lookup)
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import InputError, UsageError
-from .kinds import canonical_action, canonical_kind, display_name
+from .kinds import canonical_action, canonical_kind, display_name, is_known_action
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -49,6 +51,11 @@ EDGE_COLUMNS = (
 )
 FORMATS = ("auto", "ocrapt", "edges")
 EPOCH_UNITS = ("auto", "s", "ms", "us", "ns")
+# Bigger inputs are refused before they are read: parsing holds about twice the file in
+# memory, and OCR-APT subgraphs are megabytes (a million events is ~80 MB), so 1 GiB is
+# >10x any real subgraph while a run stays within ~2-3 GiB. --max-input-bytes changes it.
+DEFAULT_MAX_INPUT_BYTES = 1 << 30
+_READ_CHUNK = 16 << 20
 MAX_LISTED_SKIPS = 1000  # the metadata lists this many skipped lines; all are counted
 WALL_CLOCK_BASIS = "wall-clock times without a zone, shown as written"
 
@@ -65,14 +72,14 @@ TRIPLE_COLUMNS = (
 )
 
 # "The <type>: <name> ACTION the <type>: <name>" / "A <type> ACTION a <type>".
-# The subject name is matched lazily up to the first upper-case action word that is
-# followed by a well-formed object part, so names may hold spaces and colons.
-_DESCRIPTION = re.compile(
-    r"^(?:The (?P<s_type>[A-Za-z_]+) ?: (?P<s_name>.+?)|An? (?P<s_type_bare>[A-Za-z_]+))"
-    r" (?P<action>[A-Z][A-Z0-9_]*)"
-    r" (?:the (?P<o_type>[A-Za-z_]+) ?: (?P<o_name>.*)|an? (?P<o_type_bare>[A-Za-z_]+))$",
-    re.DOTALL,
+# Names may hold spaces, colons and upper-case words, so a line can have several readings:
+# every place where " ACTION the <type>: " (or " ACTION a <type>" at the end) follows the
+# subject is a candidate split. See ``_parse_description`` for which one wins.
+_SUBJECT_HEAD = re.compile(r"^(?:The (?P<s_type>[A-Za-z_]+) ?: |An? (?P<s_type_bare>[A-Za-z_]+)(?= ))")
+_SPLIT = re.compile(
+    r"(?= (?P<action>[A-Z][A-Z0-9_]*) (?:the (?P<o_type>[A-Za-z_]+) ?: |an? (?P<o_type_bare>[A-Za-z_]+)$))"
 )
+_SPLIT_LENGTH = re.compile(r" [A-Z][A-Z0-9_]* (?:the [A-Za-z_]+ ?: |an? [A-Za-z_]+$)")
 _AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _NUMERIC = r"^\s*-?\d+(\.\d+)?\s*$"
 _TEXT = pa.dictionary(pa.int32(), pa.string())
@@ -98,6 +105,7 @@ class IngestOptions:
     columns: Mapping[str, str] = field(default_factory=dict)  # role -> column name in the file
     strict: bool = False
     input_timezone: str | None = None  # the zone of zone-less wall-clock times, to convert them
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,10 @@ class EventTable:
     skipped: tuple[SkippedLine, ...]
     skipped_count: int
     rows_read: int
+    # lines whose description has more than one well-formed reading (a name that contains
+    # " ACTION the <type>: "): parsed as the last one, listed here so the report can say so
+    ambiguous_lines: tuple[int, ...] = ()
+    ambiguous_count: int = 0
 
 
 # --------------------------------------------------------------------------- entry points
@@ -133,7 +145,8 @@ def read_events(
         return _from_dataframe(source, options, name or "dataframe")
     path = Path(source)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = read_capped(handle, str(path), options.max_input_bytes)
     except FileNotFoundError:
         raise InputError("file not found", path=str(path), hint="check the path") from None
     except IsADirectoryError:
@@ -145,6 +158,41 @@ def read_events(
     return read_events_bytes(data, str(path), options)
 
 
+def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> bytes:
+    """All of a binary stream, refusing one over ``limit`` bytes: a regular file by its size
+    before reading, anything else (stdin, a pipe, /dev/zero) after at most ``limit + 1`` bytes."""
+
+    def too_big(size: str) -> InputError:
+        return InputError(
+            f"input is {size}, more than the limit of {limit} bytes",
+            path=name,
+            hint="raise --max-input-bytes, or split the input",
+        )
+
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.BytesIO and friends have no descriptor
+        info = None
+    chunks: list[bytes] = []
+    if info is not None and stat.S_ISREG(info.st_mode):
+        if info.st_size > limit:
+            raise too_big(f"{info.st_size} bytes")
+        data = stream.read(info.st_size + 1)  # one read of the known size; +1 sees a file that grew
+        if len(data) <= info.st_size:
+            return data
+        chunks.append(data)
+    total = sum(len(c) for c in chunks)
+    while total <= limit:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise too_big("unbounded or larger")
+    return b"".join(chunks)
+
+
 def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = None) -> EventTable:
     """Read CSV bytes (a file's contents or standard input); ``name`` is used in messages."""
     options = options or IngestOptions()
@@ -153,6 +201,7 @@ def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = No
         data = data[3:]
     if _NON_BLANK.search(data) is None:  # not data.strip(): that copies the whole file
         raise InputError("file is empty", path=name, hint="expected a CSV header line and at least one event")
+    _refuse_non_text(data, name)
     _check_utf8(data, name)
     header_end = data.find(b"\n")
     header_line = (data if header_end < 0 else data[:header_end]).decode("utf-8").rstrip("\r")
@@ -210,6 +259,31 @@ def _zone(name: str) -> ZoneInfo:
         raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as UTC or America/Toronto") from None
 
 
+# magic numbers of what people hand a CSV tool by mistake: say what it is, not "byte 0x8b"
+_NOT_CSV = (
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first, e.g. gunzip -c FILE | aptnarrate report -"),
+    (b"PK\x03\x04", "a zip archive", "extract the CSV first, e.g. unzip -p FILE | aptnarrate report -"),
+    (b"BZh", "bzip2-compressed", "decompress it first, e.g. bunzip2 -c FILE | aptnarrate report -"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first, e.g. xz -dc FILE | aptnarrate report -"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first, e.g. zstd -dc FILE | aptnarrate report -"),
+    (b"\x7fELF", "an executable (ELF)", "give the subgraph CSV"),
+    (b"PAR1", "a Parquet file", "export the subgraph as CSV"),
+)
+
+
+def _refuse_non_text(data: bytes, name: str) -> None:
+    for magic, what, hint in _NOT_CSV:
+        if data.startswith(magic):
+            raise InputError(f"the file is {what}, not a CSV file", path=name, hint=hint)
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 8 and head.count(0) * 3 >= len(head)):
+        raise InputError(
+            "the file looks like UTF-16 text; aptnarrate reads UTF-8",
+            path=name,
+            hint="re-encode it, e.g. iconv -f UTF-16 -t UTF-8 FILE > out.csv",
+        )
+
+
 def _check_utf8(data: bytes, name: str) -> None:
     if data.isascii():  # an order of magnitude faster than decoding
         return
@@ -252,18 +326,35 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
     for fmt in candidates:
         roles = resolve(EDGE_COLUMNS if fmt == "edges" else OCRAPT_COLUMNS)
         if roles is not None:
+            _refuse_duplicates(header, roles, name)
             return fmt, roles
     shown = ",".join(header) if header else "(nothing)"
     if options.input_format == "auto":
         expected = f"'{','.join(OCRAPT_COLUMNS)}' (OCR-APT) or '{','.join(EDGE_COLUMNS)}' (edge list)"
     else:
         expected = ",".join(EDGE_COLUMNS if options.input_format == "edges" else OCRAPT_COLUMNS)
-    raise InputError(
-        f"unrecognised header {shown[:200]!r}; expected {expected}",
-        path=name,
-        line=1,
-        hint="map other column names with --column ROLE=NAME",
-    )
+    hint = "map other column names with --column ROLE=NAME"
+    if len(header) == 1 and header[0]:
+        for delimiter, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if delimiter in header[0]:
+                hint = f"the header is separated by {label}; aptnarrate reads comma-separated files"
+                break
+    raise InputError(f"unrecognised header {shown[:200]!r}; expected {expected}", path=name, line=1, hint=hint)
+
+
+def _refuse_duplicates(header: Sequence[str], roles: dict[str, str], name: str) -> None:
+    """Two columns with one role's name: which one holds the data is a guess, so refuse."""
+    for role, column in roles.items():
+        wanted = column.strip().lower()
+        positions = [i + 1 for i, h in enumerate(header) if h.strip().lower() == wanted]
+        if len(positions) > 1:
+            raise InputError(
+                f"column {column.strip()!r} ({role}) appears more than once: columns "
+                + " and ".join(str(p) for p in positions),
+                path=name,
+                line=1,
+                hint="rename or drop the extra column, or map the right one with --column ROLE=NAME",
+            )
 
 
 # --------------------------------------------------------------------------- CSV reading
@@ -392,15 +483,18 @@ def _build(
     keep = np.ones(len(lines), dtype=bool)
     rejects: list[tuple[np.ndarray, str, str]] = []  # (mask of rejected rows, column, reason)
 
-    times, time_bad, basis = _parse_times(columns["timestamp"], options, zone, lines, name)
+    times, time_bad, basis, time_out_of_range = _parse_times(columns["timestamp"], options, zone, lines, name)
+    if time_out_of_range.any():
+        rejects.append((time_out_of_range, "timestamp", OUT_OF_RANGE_REASON))
     if time_bad.any():
         rejects.append((time_bad, "timestamp", "unparseable timestamp"))
     if fmt == "ocrapt":
-        triple_codes, triples, desc_bad, desc_empty = _parse_descriptions(columns["description"])
+        triple_codes, triples, desc_bad, desc_empty, ambiguous = _parse_descriptions(columns["description"])
         rejects.append((desc_empty, "description", "empty description"))
         rejects.append((desc_bad, "description", "unparseable description"))
     else:
         triple_codes, triples, edge_bad = _parse_edges(columns)
+        ambiguous = np.zeros(len(lines), dtype=bool)  # an edge list has one field per part
         rejects.append((edge_bad, "predicate", "missing predicate or node type"))
 
     reasons: dict[int, tuple[str, str]] = {}
@@ -451,6 +545,8 @@ def _build(
         skipped=tuple(skipped[:MAX_LISTED_SKIPS]),
         skipped_count=len(skipped),
         rows_read=rows_read,
+        ambiguous_lines=tuple(int(x) for x in lines[ambiguous & keep][:MAX_LISTED_SKIPS]),
+        ambiguous_count=int((ambiguous & keep).sum()),
     )
 
 
@@ -477,12 +573,26 @@ def _raw_texts(columns: dict[str, pa.ChunkedArray], fmt: str):
 
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _MAX_EPOCH_NS = 9_200_000_000_000_000_000
+# times are int64 nanoseconds (pandas' datetime64[ns]): 1677-09-21 .. 2262-04-11
+_FIRST_TIME, _LAST_TIME = pd.Timestamp.min, pd.Timestamp.max
+OUT_OF_RANGE_REASON = "timestamp outside the supported range 1677-09-22 .. 2262-04-11"
+
+
+def _within_range(local: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parsed times (any datetime64 unit) as nanoseconds, with those outside int64
+    nanoseconds set to NaT and flagged: pandas 3 parses '9999-12-31' at a coarser unit,
+    and converting it to nanoseconds would raise."""
+    outside = (local.notna() & ((local < _FIRST_TIME) | (local > _LAST_TIME))).to_numpy()
+    if outside.any():
+        local = local.where(~outside)
+    return local.astype("datetime64[ns]"), outside
 
 
 def _parse_times(
     raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo, lines: np.ndarray, name: str
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Wall-clock nanoseconds in the display zone, a mask of unparseable rows, and the basis."""
+) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+    """Wall-clock nanoseconds in the display zone, a mask of unusable rows, the basis, and
+    the mask of those rows that are unusable because they fall outside the range."""
     clean = _clean_times(raw, options, zone)
     if clean is not None:
         return clean
@@ -491,7 +601,8 @@ def _parse_times(
     numeric = pc.match_substring_regex(stripped, _NUMERIC).to_numpy(zero_copy_only=False)
     nonempty = int((~empty).sum())
     if nonempty and numeric.sum() * 2 >= nonempty:
-        return (*_epoch_times(stripped, numeric, options, zone), f"epoch converted to {options.timezone}")
+        times, bad, out_of_range, units = _epoch_times(stripped, numeric, options, zone)
+        return times, bad, _epoch_basis(options, units), out_of_range
     codes_array = stripped.combine_chunks().dictionary_encode()
     codes = codes_array.indices.to_numpy(zero_copy_only=False)
     dictionary = codes_array.dictionary
@@ -510,16 +621,18 @@ def _parse_times(
     if aware.any():
         uniques = pd.Series(dictionary.to_pylist(), dtype=object)
         parsed = pd.to_datetime(uniques, format="ISO8601", errors="coerce", utc=True)
-        local = parsed.dt.tz_convert(zone).dt.tz_localize(None)
+        # range check before converting the zone: near the edges the conversion overflows
+        utc, outside = _within_range(parsed.dt.tz_localize(None))
+        local = utc.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
         basis = f"converted to {options.timezone}"
     else:
-        local = _naive_times(dictionary)
+        local, outside = _naive_times(dictionary)
         basis = WALL_CLOCK_BASIS
     ok = local.notna().to_numpy()
     values[ok] = local[ok].astype("datetime64[ns]").astype(np.int64).to_numpy()
     times = values[codes]
     bad = ~ok[codes] | empty
-    return times, bad, basis
+    return times, bad, basis, outside[codes] & ~empty
 
 
 def _clean_times(raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo):
@@ -532,14 +645,15 @@ def _clean_times(raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo):
         pass
     else:
         everything = np.ones(len(raw), dtype=bool)
-        times = _epoch_times(raw, everything, options, zone, as_int=as_int)
-        return (*times, f"epoch converted to {options.timezone}")
+        times, bad, out_of_range, units = _epoch_times(raw, everything, options, zone, as_int=as_int)
+        return times, bad, _epoch_basis(options, units), out_of_range
     try:
         stamps = pc.cast(raw, pa.timestamp("ns"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     times = stamps.cast(pa.int64()).to_numpy()
-    return times, np.zeros(len(times), dtype=bool), WALL_CLOCK_BASIS
+    none = np.zeros(len(times), dtype=bool)
+    return times, none, WALL_CLOCK_BASIS, none
 
 
 def _naive_times(dictionary: pa.Array) -> pd.Series:
@@ -556,10 +670,13 @@ def _naive_times(dictionary: pa.Array) -> pd.Series:
         local[plain] = fast.to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         slow[:] = True
+    outside = np.zeros(len(dictionary), dtype=bool)
     if slow.any():
         rest = pd.Series(dictionary.filter(pa.array(slow)).to_pylist(), dtype=object)
-        local[slow] = pd.to_datetime(rest, format="ISO8601", errors="coerce").astype("datetime64[ns]").to_numpy()
-    return local
+        parsed, rest_outside = _within_range(pd.to_datetime(rest, format="ISO8601", errors="coerce"))
+        local[slow] = parsed.to_numpy()
+        outside[slow] = rest_outside
+    return local, outside
 
 
 def _epoch_times(
@@ -581,28 +698,45 @@ def _epoch_times(
         parts = pc.extract_regex(filled, r"^\s*(?P<whole>-?\d+)(?:\.(?P<frac>\d*))?\s*$")
         whole = pc.struct_field(parts, [0])
         huge = pc.greater_equal(pc.abs(pc.cast(whole, pa.float64())), 9.2e18)
-        bad = bad | huge.to_numpy(zero_copy_only=False)
+        huge_rows = huge.to_numpy(zero_copy_only=False)
+        bad = bad | huge_rows
         whole = pc.if_else(huge, pa.scalar("0"), whole)
         digits = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, [1]), 9, "0"), 0, 9)
         as_int = pc.cast(whole, pa.int64()).to_numpy(zero_copy_only=False)
         fraction = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
         fraction = np.where(pc.starts_with(whole, "-").to_numpy(zero_copy_only=False), -fraction, fraction)
-    magnitude = np.abs(as_int)[numeric]
     unit = options.epoch_unit
     if unit == "auto":
-        # the median, so one absurd value cannot change the unit of every row
-        typical = float(np.median(magnitude)) if len(magnitude) else 0.0
-        unit = "s" if typical < 1e11 else "ms" if typical < 1e14 else "us" if typical < 1e17 else "ns"
-    scale = _EPOCH_SCALE[unit]
+        # per value, by magnitude: the units are 1000x apart, so for any time from 1973 to
+        # 2286 the digit count alone tells them apart, and a column mixing seconds and
+        # milliseconds (exporters do that) is read right row by row
+        magnitude = np.abs(as_int)
+        classes = np.select([magnitude < 10**11, magnitude < 10**14, magnitude < 10**17], [0, 1, 2], 3)
+        scale = np.array([_EPOCH_SCALE[u] for u in ("s", "ms", "us", "ns")], dtype=np.int64)[classes]
+        used = np.unique(classes[numeric & ~bad]) if (numeric & ~bad).any() else np.array([0])
+        units = tuple(("s", "ms", "us", "ns")[c] for c in used)
+    else:
+        scale = np.full(len(as_int), _EPOCH_SCALE[unit], dtype=np.int64)
+        units = (unit,)
     limit = _MAX_EPOCH_NS // scale  # beyond it nanoseconds overflow int64 (past year 2261)
     out_of_range = (as_int > limit) | (as_int < -limit)
+    if fraction is not None:
+        out_of_range = out_of_range | huge_rows
+    out_of_range &= numeric
     if out_of_range.any():
         bad = bad | out_of_range
         as_int = np.where(out_of_range, 0, as_int)
     utc_ns = as_int * scale
     if fraction is not None:
         utc_ns = utc_ns + fraction * scale // 10**9
-    return _utc_to_wall(utc_ns, zone), bad
+    return _utc_to_wall(utc_ns, zone), bad, out_of_range, units
+
+
+def _epoch_basis(options: IngestOptions, units: tuple[str, ...]) -> str:
+    basis = f"epoch converted to {options.timezone}"
+    if len(units) > 1:
+        basis += f" (units inferred per value: {', '.join(units)})"
+    return basis
 
 
 def _wall_to_wall(wall_ns: np.ndarray, source: ZoneInfo, target: ZoneInfo) -> np.ndarray:
@@ -629,7 +763,9 @@ def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
 
 def _parse_descriptions(raw: pa.ChunkedArray):
     codes, uniques = _distinct(raw)
-    parsed: list[tuple | None] = [_parse_description(text) for text in uniques]
+    readings = [_read_description(text) for text in uniques]
+    parsed: list[tuple | None] = [None if r is None else r[0] for r in readings]
+    ambiguous_u = np.array([r is not None and r[1] for r in readings], dtype=bool)
     empty_u = np.array([not (t or "").strip() for t in uniques], dtype=bool)
     bad_u = np.array([p is None for p in parsed], dtype=bool) & ~empty_u
     good = [p for p in parsed if p is not None]
@@ -640,19 +776,57 @@ def _parse_descriptions(raw: pa.ChunkedArray):
     unique_to_triple[[i for i, p in enumerate(parsed) if p is not None]] = triple_codes_u
     if good:
         triples = pd.DataFrame(list(uniq_index), columns=list(TRIPLE_COLUMNS))
-    return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes]
+    return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes], ambiguous_u[codes]
 
 
 def _parse_description(text: str | None) -> tuple | None:
+    parsed = _read_description(text)
+    return None if parsed is None else parsed[0]
+
+
+def _read_description(text: str | None) -> tuple[tuple, bool] | None:
+    """(triple, ambiguous) for one description, or None when no reading fits.
+
+    Of the candidate readings, the one whose subject type, action and object type are all
+    known words wins; among several such, the last split (the object is the last part):
+    a process named ``backup READ the file_object_file: notes.txt`` that writes
+    ``/etc/shadow`` is then logged as writing shadow, not as reading notes.txt. Several
+    fully-known readings leave the line ``ambiguous`` (counted, see ``EventTable``).
+    Without any fully-known reading, the first split is taken, as a plain reader would.
+    """
     if not text:
         return None
-    match = _DESCRIPTION.match(text.strip())
-    if match is None:
+    text = text.strip()
+    head = _SUBJECT_HEAD.match(text)
+    if head is None:
         return None
-    groups = match.groupdict()
-    subject = _entity(groups["s_type"] or groups["s_type_bare"], groups["s_name"], "subject")
-    obj = _entity(groups["o_type"] or groups["o_type_bare"], groups["o_name"], "object")
-    return (*subject, canonical_action(groups["action"]), *obj)
+    bare_subject = head.group("s_type_bare") is not None
+    s_type = head.group("s_type") or head.group("s_type_bare")
+    subject_known = canonical_kind(s_type) is not None
+    first = chosen = None
+    known = 0
+    for split in _SPLIT.finditer(text, head.end()):
+        start = split.start()
+        if bare_subject and start != head.end():
+            break  # "A <type>" has no name: the action follows at once
+        if not bare_subject and start <= head.end():
+            continue  # a named subject needs a name
+        candidate = (start, split)
+        first = first or candidate
+        o_type = split.group("o_type") or split.group("o_type_bare")
+        if subject_known and canonical_kind(o_type) is not None and is_known_action(split.group("action")):
+            known += 1
+            chosen = candidate
+    chosen = chosen or first
+    if chosen is None:
+        return None
+    start, split = chosen
+    end = _SPLIT_LENGTH.match(text, start).end()
+    subject = _entity(s_type, None if bare_subject else text[head.end() : start], "subject")
+    o_type = split.group("o_type") or split.group("o_type_bare")
+    o_name = text[end:] if split.group("o_type") is not None else None
+    obj = _entity(o_type, o_name, "object")
+    return (*subject, canonical_action(split.group("action")), *obj), known > 1
 
 
 def _entity(raw_type: str, value: str | None, role: str) -> tuple[str, str, str, str]:

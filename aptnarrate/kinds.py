@@ -61,6 +61,35 @@ RAW_KIND: dict[str, str] = {
     "session": "session",
 }
 
+# Action words detectors emit, without their EVENT_ prefix: DARPA CDM's event types
+# (TC3 and OCR-APT's edge lists) and OpTC's actions. The description parser uses them to
+# tell a real action from an upper-case word inside an attacker-chosen name.
+KNOWN_ACTIONS: frozenset[str] = frozenset(
+    {
+        # CDM EventType
+        "ACCEPT", "ADD_OBJECT_ATTRIBUTE", "BIND", "BLIND", "BOOT", "CHANGE_PRINCIPAL",
+        "CHECK_FILE_ATTRIBUTES", "CLONE", "CLOSE", "CONNECT", "CORRELATION", "CREATE_OBJECT",
+        "CREATE_THREAD", "DUP", "EXECUTE", "EXIT", "FCNTL", "FINIT_MODULE", "FLOWS_TO", "FORK",
+        "INIT_MODULE", "LINK", "LOADLIBRARY", "LOGCLEAR", "LOGIN", "LOGOUT", "LSEEK", "MMAP",
+        "MODIFY_FILE_ATTRIBUTES", "MODIFY_PROCESS", "MOUNT", "MPROTECT", "OPEN", "OTHER",
+        "READ", "READ_SOCKET_PARAMS", "RECVFROM", "RECVMSG", "RENAME", "SENDMSG", "SENDTO",
+        "SERVICEINSTALL", "SHM", "SIGNAL", "SPLICE", "STARTSERVICE", "TEE", "TRUNCATE",
+        "UMOUNT", "UNIT", "UNLINK", "UPDATE", "VMSPLICE", "WAKEUP", "WRITE", "WRITE_SOCKET_PARAMS",
+        # OpTC actions (also with _INBOUND / _OUTBOUND, see is_known_action)
+        "ADD", "COMMAND", "CREATE", "DELETE", "EDIT", "GRANT", "INFO", "LOAD", "MESSAGE",
+        "MODIFY", "REMOTE_CREATE", "REMOVE", "RENAME", "START", "TERMINATE", "SET",
+    }
+)
+
+
+def is_known_action(action: str) -> bool:
+    word = canonical_action(action)
+    for suffix in ("_INBOUND", "_OUTBOUND"):
+        if word.endswith(suffix):
+            word = word[: -len(suffix)]
+    return word in KNOWN_ACTIONS
+
+
 # Kinds whose value is not a path: shown as written (flows get their remote address).
 NON_PATH_KINDS = frozenset({"flow", "memory", "srcsink", "host", "session"})
 

@@ -1,45 +1,110 @@
 """Writing outputs: every file aptnarrate writes goes through ``write_text``.
 
-One mechanism for ``report -o``, ``batch`` and every renderer, so the guarantees
-(atomic replace, no temp file left behind, what happens to links, FIFOs and devices,
-permissions) hold everywhere alike.
+One mechanism for ``report -o``, ``batch`` and every renderer, so these guarantees hold
+everywhere alike:
+
+* a regular file (or a new path) is replaced atomically: the text goes to a temp file in
+  the same directory, is fsync'ed, then renamed over the target. Readers see the old file
+  or the new one, never half of one. Any failure or interrupt (Ctrl-C included) removes the
+  temp file and leaves the old file as it was;
+* registered secrets (see ``redact``) never reach stdout or a file;
+* a new file gets the permissions the umask allows (0666 & ~umask, like ``>`` in a shell);
+  an existing file keeps its mode;
+* a symbolic link is followed: its target is written (replaced atomically as above), the
+  link stays;
+* a FIFO or character device (``/dev/stdout``, ``/dev/null``, a named pipe) is opened and
+  written into, never replaced; any other non-regular file (a directory, a socket, a
+  block device) is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
 from .errors import UsageError
+from .redact import redact
 
 
 def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
-    """Write ``text`` to ``output`` (stdout for None or ``-``), atomically for a file."""
+    """Write ``text`` to ``output`` (stdout for None or ``-``), atomically for a file.
+
+    Registered secrets (the API key, a password in the base URL) are masked first.
+    """
+    text = redact(text)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    target = Path(output)
-    tmp = None
+    shown = str(output)
+    target = Path(os.path.realpath(output))  # through symlinks: the link stays, its target changes
+    data = text.encode("utf-8")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        tmp = None
+        try:
+            existing = os.stat(target)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            _write_into_special(target, existing.st_mode, data, shown)
+            return
+        _replace_atomically(target, data, None if existing is None else stat.S_IMODE(existing.st_mode))
     except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:  # any exit before the rename, Ctrl-C included: no temp file left
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
+
+
+def _write_into_special(target: Path, mode: int, data: bytes, shown: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"cannot write {shown}: it is a directory", hint="give a file name")
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        raise UsageError(f"cannot write {shown}: not a regular file, FIFO or character device")
+    # O_APPEND: /dev/stdout redirected to a file must not clobber what is already there
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _replace_atomically(target: Path, data: bytes, keep_mode: int | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), keep_mode if keep_mode is not None else 0o666 & ~_umask())
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # the data is on disk before the name points at it
+        os.replace(tmp, target)
+    except BaseException:  # an interrupt too: never leave a temp file behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_directory(target.parent)
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, briefly, for every thread)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)  # elsewhere: set and restore
+    os.umask(current)
+    return current
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable (best effort: some file systems cannot fsync a directory)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 TEMP_SUFFIX = ".tmp"

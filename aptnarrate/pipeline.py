@@ -44,6 +44,7 @@ class NarrateOptions:
     context: Any = None  # aptnarrate.context.ContextOptions: the top IoCs in the host's wider log
     fallback: str | None = None  # "offline": write the offline report, stamped, when the model path fails
     cache: bool = False  # keep model answers in the request cache (APTNARRATE_CACHE_DIR)
+    max_input_bytes: int | None = None  # None: ingest.DEFAULT_MAX_INPUT_BYTES
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(
@@ -53,6 +54,7 @@ class NarrateOptions:
             epoch_unit=self.epoch_unit,
             columns=dict(self.columns),
             strict=self.strict,
+            **({"max_input_bytes": self.max_input_bytes} if self.max_input_bytes is not None else {}),
         )
 
 
@@ -197,6 +199,12 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
         notices.append(
             f"skipped {table.skipped_count} unusable line(s), first line {first.line}: {first.reason} "
             "(listed in the report's metadata; --strict makes this an error)"
+        )
+    if table.ambiguous_count:
+        notices.append(
+            f"{table.ambiguous_count} line(s) could be read more than one way (a name contains "
+            f"' ACTION the <type>: '), first line {table.ambiguous_lines[0]}; read with the last action "
+            "as the event (check those names)"
         )
     return notices
 

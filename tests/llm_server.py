@@ -38,6 +38,9 @@ class Reply:
     prompt_tokens: int = 100
     completion_tokens: int = 20
     model: str | None = None  # default: the model the request named
+    drip_s: float = 0.0  # send the body one byte at a time, this many seconds apart
+    drop_after: int | None = None  # close the connection after this many body bytes
+    body_patch: dict | None = None  # top-level keys replaced in a normal completion body
 
 
 def ok(content: str | dict | list, **kw) -> Reply:
@@ -55,6 +58,23 @@ def delay(seconds: float, then: Reply | None = None) -> Reply:
     """Sleep past the client's timeout, then (if the client is still there) answer."""
     base = then or ok("{}")
     return Reply(**{**base.__dict__, "delay_s": seconds})
+
+
+def drip(seconds_per_byte: float = 0.25, then: Reply | None = None) -> Reply:
+    """A server that answers, but one byte every ``seconds_per_byte`` (per-read timeouts never fire)."""
+    base = then or ok("{}")
+    return Reply(**{**base.__dict__, "drip_s": seconds_per_byte})
+
+
+def dropped(after_bytes: int = 40, then: Reply | None = None) -> Reply:
+    """Headers promise a full body; the connection closes after ``after_bytes`` of it."""
+    base = then or ok("{}")
+    return Reply(**{**base.__dict__, "drop_after": after_bytes})
+
+
+def patched(**keys) -> Reply:
+    """A normal completion with top-level keys replaced (``choices={}``, ``usage="many"``)."""
+    return Reply(content="{}", body_patch=keys)
 
 
 def truncated(content: str = '{"stages": [{"stage": "Init') -> Reply:
@@ -83,6 +103,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address) -> None:  # a client that gave up: expected here
+        pass
 
 
 class FakeLLMServer:
@@ -169,15 +192,20 @@ class FakeLLMServer:
 
             def _answer(self, reply: Reply, request: dict) -> None:
                 if reply.raw_body is not None:
-                    self._send(reply.status, reply.raw_body, reply.headers)
+                    self._send(reply.status, reply.raw_body, reply.headers, reply)
                 elif reply.status != 200:
                     error = {"message": reply.error, "type": "scripted", "code": reply.error_code}
                     self._send(reply.status, {"error": error}, reply.headers)
                 else:
-                    self._send(200, completion(reply, request.get("model", "unknown")), reply.headers)
+                    body = completion(reply, request.get("model", "unknown"))
+                    body.update(reply.body_patch or {})
+                    self._send(200, body, reply.headers, reply)
 
-            def _send(self, code: int, payload, headers: dict[str, str]) -> None:
+            def _send(self, code: int, payload, headers: dict[str, str], reply: Reply | None = None) -> None:
                 data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                if reply is not None and (reply.drip_s or reply.drop_after is not None):
+                    self._send_slowly(code, data, headers, reply)
+                    return
                 try:
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")
@@ -189,6 +217,27 @@ class FakeLLMServer:
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout): expected in fault tests
+
+            def _send_slowly(self, code: int, data: bytes, headers: dict[str, str], reply: Reply) -> None:
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.flush()
+                    limit = len(data) if reply.drop_after is None else min(reply.drop_after, len(data))
+                    for index in range(limit):
+                        if reply.drip_s and server._stopping.wait(reply.drip_s):
+                            return
+                        self.wfile.write(data[index : index + 1])
+                        self.wfile.flush()
+                    if reply.drop_after is not None:
+                        self.close_connection = True
+                        self.connection.shutdown(2)  # SHUT_RDWR: the client sees the body end early
+                except (BrokenPipeError, ConnectionResetError, OSError):
+                    pass  # the client gave up: expected in fault tests
 
         return Handler
 

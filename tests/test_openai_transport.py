@@ -128,14 +128,23 @@ def test_429_then_500_then_success(llm_server):
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
-    [({"retry-after": "0.3"}, 0.3), ({"retry-after-ms": "250"}, 0.25), ({"retry-after": "1000"}, RETRY_AFTER_CAP_S)],
+    [({"retry-after": "0.3"}, 0.3), ({"retry-after-ms": "250"}, 0.25), ({"retry-after": str(RETRY_AFTER_CAP_S)}, RETRY_AFTER_CAP_S)],
 )
-def test_retry_after_is_honoured_and_capped(llm_server, headers, expected):
+def test_retry_after_is_honoured_up_to_the_cap(llm_server, headers, expected):
     sleep = SleepRecorder()
     llm_server.enqueue(Reply(status=429, error="rate limited", headers=headers), ok(NARRATION))
     response = transport(llm_server, sleep=sleep).complete(make_request())
     assert response.transport_retries == 1
     assert sleep.waits == [pytest.approx(expected)]
+
+
+def test_retry_after_beyond_the_cap_gives_up_at_once(llm_server):
+    # waiting the cap and retrying early would only earn another 429
+    sleep = SleepRecorder()
+    llm_server.enqueue(status(429, "come back in an hour", retry_after="3600"), ok(NARRATION))
+    with pytest.raises(BackendError, match="retry after 3600 s"):
+        transport(llm_server, sleep=sleep).complete(make_request())
+    assert sleep.waits == [] and len(llm_server.requests) == 1
 
 
 def test_retry_after_beyond_total_budget_is_not_waited_for(llm_server):

@@ -25,5 +25,8 @@ class ModelNarrator:
 
     def narrate(self, facts: Facts) -> NarrationResult:
         from ..validate import narrate_with_model
+        from .openai import narration_deadline
 
-        return narrate_with_model(facts, self.transport, self.settings)
+        # one wall-clock bound over every request of the narration, re-asks included
+        with narration_deadline(self.settings.max_narration_seconds):
+            return narrate_with_model(facts, self.transport, self.settings)

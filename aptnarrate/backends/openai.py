@@ -1,21 +1,25 @@
 """Chat transport through the official ``openai`` SDK (OpenAI, Azure OpenAI, compatible servers).
 
 Transport retries only: 429, 5xx, timeouts and connection errors are retried here by
-tenacity (the SDK's own retries are off), honouring ``Retry-After``, bounded by attempts
+this module (the SDK's own retries are off), honouring ``Retry-After``, bounded by attempts
 and total time. Schema and grounding re-asks belong to the caller. The SDK is imported
 when a transport is built, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import email.utils
 import json
 import random
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from ..chat import ChatRequest, ChatResponse
 from ..errors import BackendError
+from ..redact import redact, redact_url, register_secret, register_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
@@ -23,10 +27,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config import LLMSettings
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
-RETRY_AFTER_CAP_S = 60.0  # never sleep longer than this on a server's say-so
+RETRY_AFTER_CAP_S = 60.0  # a server asking for a longer wait is not waited for: give up at once
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # a chat completion is kilobytes; more is a broken server
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 8.0
-_MIN_ATTEMPT_TIMEOUT_S = 1.0
+
+# The wall-clock instant (time.monotonic) by which the current narration must be done; set
+# by ``narration_deadline`` around all the calls (re-asks included) of one narration.
+NARRATION_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("narration_deadline", default=None)
+
+
+@contextlib.contextmanager
+def narration_deadline(seconds: float):
+    """Bound every transport call made inside the block to ``seconds`` from now, in all."""
+    token = NARRATION_DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        NARRATION_DEADLINE.reset(token)
+
+
+class AttemptDeadlineExceeded(Exception):
+    """One request ran past its wall-clock budget (send to last byte)."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(f"no complete answer within {budget:g} s")
+        self.budget = budget
 
 
 class OpenAITransport:
@@ -43,6 +69,9 @@ class OpenAITransport:
         sleep=time.sleep,
     ) -> None:
         settings.require_key()
+        register_secret(settings.api_key)
+        register_url(settings.base_url)
+        register_url(settings.azure_endpoint)
         if response_model is None:
             from ..models import Narration
 
@@ -60,70 +89,131 @@ class OpenAITransport:
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         import openai
-        import tenacity
 
         settings = self.settings
         started = time.monotonic()
         deadline = started + settings.max_transport_seconds
+        outer = NARRATION_DEADLINE.get()
+        if outer is not None:
+            deadline = min(deadline, outer)
         retryable = (
             openai.RateLimitError,
             openai.InternalServerError,
-            openai.APITimeoutError,
-            openai.APIConnectionError,
-        )
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(settings.max_transport_attempts)
-            | tenacity.stop_before_delay(settings.max_transport_seconds),
-            wait=_wait_for_retry,
-            retry=tenacity.retry_if_exception_type(retryable),
-            sleep=self._sleep,
-            reraise=True,
+            openai.APIConnectionError,  # includes APITimeoutError
+            AttemptDeadlineExceeded,
         )
         attempts = 0
         try:
-            for attempt in retrying:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    body = self._send(request, remaining=deadline - time.monotonic())
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._out_of_time(attempts, time.monotonic() - started)
+                attempts += 1
+                try:
+                    body = self._send(request, budget=min(settings.timeout_s, remaining))
+                    break
+                except retryable as exc:
+                    if attempts >= settings.max_transport_attempts:
+                        raise
+                    wait = _wait_for_retry(exc, attempts)
+                    if wait is None or time.monotonic() + wait >= deadline:
+                        raise  # the server's Retry-After (or the backoff) would overrun the deadline
+                    self._sleep(wait)
         except openai.APIStatusError as exc:
             raise self._status_error(exc, attempts, time.monotonic() - started) from None
-        except openai.APIConnectionError as exc:  # includes APITimeoutError
+        except (openai.APIConnectionError, AttemptDeadlineExceeded) as exc:
             raise self._connection_error(exc, attempts, time.monotonic() - started) from None
         except openai.OpenAIError as exc:
-            raise BackendError(f"{self.endpoint}: {type(exc).__name__}: {exc}") from None
-        return _to_response(body, request, attempts, time.monotonic() - started)
+            raise BackendError(redact(f"{self.endpoint}: {type(exc).__name__}: {exc}")) from None
+        return _to_response(body, request, attempts, time.monotonic() - started, self.endpoint)
 
-    def _send(self, request: ChatRequest, remaining: float) -> dict:
+    def _send(self, request: ChatRequest, budget: float) -> dict:
+        """One request, bounded in wall-clock time by ``budget`` seconds from send to last byte.
+
+        httpx's timeouts are per socket operation, so a server that drips one byte at a
+        time never trips them. The request runs in a daemon worker thread that streams the
+        body and stops itself at the deadline; the caller stops waiting at the deadline
+        whatever the worker is blocked on (at worst one more read timeout, itself <= budget).
+        """
         import openai
 
         settings = self.settings
-        read = max(min(settings.timeout_s, remaining), _MIN_ATTEMPT_TIMEOUT_S)
+        budget = max(budget, 0.05)
+        deadline = time.monotonic() + budget
         kwargs: dict[str, Any] = {
             "model": request.model,
             "messages": [{"role": role, "content": content} for role, content in request.messages],
-            "timeout": openai.Timeout(read, connect=min(settings.connect_timeout_s, read)),
+            "timeout": openai.Timeout(budget, connect=min(settings.connect_timeout_s, budget)),
         }
         for key in ("temperature", "seed", "max_tokens"):
             value = getattr(request, key)
             if value is not None:
                 kwargs[key] = value
-        completions = self._client.chat.completions.with_raw_response
-        if request.mode == "structured":
-            # with_raw_response defers the SDK's own parsing, so broken or off-schema JSON,
-            # length cut-offs and content filters reach the caller as text, not exceptions.
-            raw = completions.parse(response_format=self.response_model, **kwargs)
-        else:
-            raw = completions.create(response_format={"type": "json_object"}, **kwargs)
+        outcome: dict[str, Any] = {}
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome["text"] = self._fetch(request, kwargs, deadline, stop)
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, name="aptnarrate-request", daemon=True)
+        worker.start()
+        worker.join(budget)
+        if worker.is_alive() or outcome.get("text") is None and "error" not in outcome:
+            stop.set()
+            raise AttemptDeadlineExceeded(budget)
+        if "error" in outcome:
+            raise outcome["error"]
+        text = outcome["text"]
         try:
-            body = json.loads(raw.text)
+            body = json.loads(text)
         except ValueError:
             raise BackendError(
-                f"{self.endpoint} answered with something that is not JSON: {raw.text[:200]!r}",
+                redact(f"{self.endpoint} answered with something that is not JSON: {text[:200]!r}"),
                 hint="check that the base URL points at an OpenAI-compatible /v1 endpoint",
             ) from None
-        if not isinstance(body, dict) or not body.get("choices"):
-            raise BackendError(f"{self.endpoint} answered without choices: {raw.text[:200]!r}")
         return body
+
+    def _fetch(self, request: ChatRequest, kwargs: dict, deadline: float, stop: threading.Event) -> str | None:
+        """The response body as text (None once the deadline passed), read in chunks."""
+        import httpx2
+        import openai
+
+        completions = self._client.chat.completions.with_streaming_response
+        if request.mode == "structured":
+            # the raw body, not the SDK's parsed object: broken or off-schema JSON, length
+            # cut-offs and content filters reach the caller as text, not exceptions
+            manager = completions.parse(response_format=self.response_model, **kwargs)
+        else:
+            manager = completions.create(response_format={"type": "json_object"}, **kwargs)
+        with manager as response:
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                for chunk in response.iter_bytes():
+                    if stop.is_set() or time.monotonic() > deadline:
+                        return None
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise BackendError(
+                            redact(f"{self.endpoint} sent more than {MAX_RESPONSE_BYTES} bytes; not a chat completion")
+                        )
+                    chunks.append(chunk)
+            except httpx2.TimeoutException:
+                raise openai.APITimeoutError(request=response.http_request) from None
+            except httpx2.TransportError as exc:  # e.g. the connection dropped mid-body
+                raise openai.APIConnectionError(
+                    message=f"{type(exc).__name__}: {exc}", request=response.http_request
+                ) from exc
+        return b"".join(chunks).decode("utf-8", errors="replace")
+
+    def _out_of_time(self, attempts: int, elapsed: float) -> BackendError:
+        return BackendError(
+            redact(f"{self.endpoint}: no time left for a request ({attempts} attempt(s) in {elapsed:.1f} s)"),
+            hint="raise APTNARRATE_MAX_RETRY_SECONDS or APTNARRATE_MAX_NARRATION_SECONDS",
+        )
 
     # ------------------------------------------------------------------ errors
 
@@ -131,8 +221,11 @@ class OpenAITransport:
         status = exc.status_code
         message, code = _server_message(exc)
         model = self.settings.azure_deployment or self.settings.model
-        what = f"{self.endpoint} returned HTTP {status}: {message}"
+        what = redact(f"{self.endpoint} returned HTTP {status}: {message}")
         if status == 429 or status >= 500:
+            waited = retry_after_seconds(exc.response.headers) if exc.response is not None else None
+            if waited is not None and waited > RETRY_AFTER_CAP_S:
+                what += f" (it asked to retry after {waited:.0f} s, more than aptnarrate waits)"
             return BackendError(
                 f"{what} (gave up after {attempts} attempt(s) in {elapsed:.1f} s)",
                 hint="try again later, or raise APTNARRATE_MAX_ATTEMPTS / APTNARRATE_MAX_RETRY_SECONDS",
@@ -162,14 +255,20 @@ class OpenAITransport:
         import openai
 
         tried = f"{attempts} attempt(s) in {elapsed:.1f} s"
-        if isinstance(exc, openai.APITimeoutError):
+        if isinstance(exc, (openai.APITimeoutError, AttemptDeadlineExceeded)):
+            limit = min(getattr(exc, "budget", self.settings.timeout_s), self.settings.timeout_s)
             return BackendError(
-                f"{self.endpoint} did not answer within {self.settings.timeout_s:g} s ({tried})",
+                f"{self.endpoint} did not answer within {limit:.3g} s ({tried})",
                 hint="raise APTNARRATE_TIMEOUT, or check that the server is up and not overloaded",
             )
         cause = exc.__cause__ or exc
+        if "Connect" not in type(cause).__name__:  # connected, then the exchange broke
+            return BackendError(
+                redact(f"the connection to {self.endpoint} broke: {type(cause).__name__}: {cause} ({tried})"),
+                hint="the server or a proxy closed the connection mid-answer; try again",
+            )
         return BackendError(
-            f"cannot connect to {self.endpoint}: {type(cause).__name__}: {cause} ({tried})",
+            redact(f"cannot connect to {self.endpoint}: {type(cause).__name__}: {cause} ({tried})"),
             hint="check OPENAI_BASE_URL (or AZURE_OPENAI_ENDPOINT) and that the server is running",
         )
 
@@ -221,20 +320,22 @@ def _build_client(settings: LLMSettings):
 
 
 def _endpoint(settings: LLMSettings) -> str:
+    """The endpoint as shown in messages: credentials in the URL are masked."""
     if settings.provider == "azure":
-        return settings.azure_endpoint or "<no AZURE_OPENAI_ENDPOINT>"
-    return settings.base_url or OPENAI_DEFAULT_URL
+        return redact_url(settings.azure_endpoint or "<no AZURE_OPENAI_ENDPOINT>")
+    return redact_url(settings.base_url or OPENAI_DEFAULT_URL)
 
 
-def _wait_for_retry(retry_state) -> float:
-    """Retry-After (capped) when the server sends one, else exponential backoff with jitter."""
-    exc = retry_state.outcome.exception() if retry_state.outcome else None
+def _wait_for_retry(exc: BaseException, attempt_number: int) -> float | None:
+    """Seconds to wait before the next attempt: the server's Retry-After when it sends one
+    (None when it asks for more than ``RETRY_AFTER_CAP_S``: give up rather than retry early),
+    else exponential backoff with jitter."""
     response = getattr(exc, "response", None)
     if response is not None:
         hinted = retry_after_seconds(response.headers)
         if hinted is not None:
-            return min(hinted, RETRY_AFTER_CAP_S)
-    backoff = min(_BACKOFF_BASE_S * 2 ** (retry_state.attempt_number - 1), _BACKOFF_CAP_S)
+            return hinted if hinted <= RETRY_AFTER_CAP_S else None
+    backoff = min(_BACKOFF_BASE_S * 2 ** (attempt_number - 1), _BACKOFF_CAP_S)
     return backoff * (0.75 + 0.25 * random.random())
 
 
@@ -271,20 +372,64 @@ def _server_message(exc) -> tuple[str, str | None]:
     return str(text)[:500], None
 
 
-def _to_response(body: dict, request: ChatRequest, attempts: int, elapsed: float) -> ChatResponse:
-    choice = body["choices"][0]
-    message = choice.get("message") or {}
-    usage = body.get("usage") or {}
+def _to_response(body: Any, request: ChatRequest, attempts: int, elapsed: float, endpoint: str = "") -> ChatResponse:
+    """A ``ChatResponse`` from a chat.completion body, checking its shape: a malformed body
+    (``choices`` not a list, ``content`` not a string, non-numeric ``usage``) is the
+    provider's fault, a ``BackendError``, never an internal error."""
+
+    def broken(what: str) -> BackendError:
+        shown = json.dumps(body)[:200] if not isinstance(body, str) else body[:200]
+        return BackendError(
+            redact(f"{endpoint} sent a malformed chat completion: {what}: {shown}"),
+            hint="the server is not OpenAI-compatible, or it failed; try again or check the server",
+        )
+
+    if not isinstance(body, dict):
+        raise broken(f"expected a JSON object, got {type(body).__name__}")
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        raise broken(f"'choices' is {type(choices).__name__}, expected a list")
+    if not choices:
+        raise broken("'choices' is empty")
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise broken("choices[0] is not an object")
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise broken("choices[0].message is missing or not an object")
+    content, refusal = message.get("content"), message.get("refusal")
+    if content is not None and not isinstance(content, str):
+        raise broken(f"choices[0].message.content is {type(content).__name__}, expected a string")
+    if refusal is not None and not isinstance(refusal, str):
+        raise broken("choices[0].message.refusal is not a string")
+    finish_reason = choice.get("finish_reason")
+    if finish_reason is not None and not isinstance(finish_reason, str):
+        raise broken("choices[0].finish_reason is not a string")
+    usage = body.get("usage")
+    if usage is None:
+        usage = {}
+    if not isinstance(usage, dict):
+        raise broken("'usage' is not an object")
+    tokens = {}
+    for key in ("prompt_tokens", "completion_tokens"):
+        value = usage.get(key)
+        if value is None:
+            value = 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise broken(f"usage.{key} is {value!r}, expected a non-negative integer")
+        tokens[key] = value
+    model = body.get("model")
     extra = {"attempts": attempts}
-    if body.get("system_fingerprint"):
-        extra["system_fingerprint"] = body["system_fingerprint"]
+    fingerprint = body.get("system_fingerprint")
+    if isinstance(fingerprint, str) and fingerprint:
+        extra["system_fingerprint"] = fingerprint
     return ChatResponse(
-        content=message.get("content"),
-        refusal=message.get("refusal"),
-        finish_reason=choice.get("finish_reason") or "unknown",
-        model=body.get("model") or request.model,
-        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        completion_tokens=int(usage.get("completion_tokens") or 0),
+        content=content,
+        refusal=refusal,
+        finish_reason=finish_reason or "unknown",
+        model=model if isinstance(model, str) and model else request.model,
+        prompt_tokens=tokens["prompt_tokens"],
+        completion_tokens=tokens["completion_tokens"],
         latency_s=round(elapsed, 3),
         transport_retries=attempts - 1,
         extra=extra,

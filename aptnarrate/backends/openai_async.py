@@ -25,13 +25,14 @@ from ..errors import BackendError
 from .openai import (
     _BACKOFF_BASE_S,
     _BACKOFF_CAP_S,
-    _MIN_ATTEMPT_TIMEOUT_S,
     OPENAI_DEFAULT_URL,
     RETRY_AFTER_CAP_S,
     OpenAITransport,
     _to_response,
     retry_after_seconds,
 )
+
+_MIN_ATTEMPT_TIMEOUT_S = 1.0  # never give one attempt less than this
 
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
@@ -168,7 +169,7 @@ class AsyncOpenAITransport(OpenAITransport):
                 raise self._status_error(exc, attempts, time.monotonic() - started) from None
             except openai.OpenAIError as exc:
                 raise BackendError(f"{self.endpoint}: {type(exc).__name__}: {exc}") from None
-        return _to_response(body, request, attempts, time.monotonic() - started)
+        return _to_response(body, request, attempts, time.monotonic() - started, self.endpoint)
 
     async def _asend(self, request: ChatRequest, remaining: float) -> dict:
         import openai

@@ -77,7 +77,9 @@ class RecordingTransport:
     def _write(self, path: Path, record: dict) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+            from ..redact import redact  # a provider that echoes the key must not put it on disk
+
+            text = redact(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
