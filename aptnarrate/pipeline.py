@@ -113,11 +113,14 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     vocabulary = Vocabulary(facts)
     narration, dropped = prune(result.narration, facts, vocabulary)
     fallback, _ = prune(baseline.narration, facts, vocabulary)
+    from .rules.events import unknown_action_note
+
+    unknown = unknown_action_note(facts.timeline.table.triples)
     provenance = Provenance(
         backend=result.backend,
         model=result.model,
         usage=result.usage,
-        notes=tuple(result.notes),
+        notes=tuple(result.notes) + ((unknown,) if unknown else ()),
         dropped=tuple(result.dropped) + tuple(dropped),
         internal_networks=tuple(str(n) for n in facts.internal_networks),
     )
@@ -134,6 +137,11 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
             f"the timestamps carry no time zone, so they are shown as written; --timezone {opts.timezone} "
             "applies only to epoch times and times with an offset (give --input-timezone to convert them)"
         )
+    from .rules.events import unknown_action_note
+
+    unknown = unknown_action_note(table.triples)
+    if unknown:
+        notices.append(unknown)
     if table.skipped_count:
         first = table.skipped[0]
         notices.append(
