@@ -155,13 +155,14 @@ MAX_PEERS_FOR_PATTERNS = 200  # bounds the work per candidate on very large inpu
 
 def _score_patterns(p: Profile, s: Score) -> None:
     """Pattern rules (data/rules/*.yaml) that match an event this candidate takes part in."""
-    from .rules.patterns import Row, builtin_rules, rule_matches
+    from .rules.patterns import Row, matching_rules
 
     paths = tuple(p.full_values[:20])
     rows = [Row(p.value, a, name, p.kind, kind) for a, kind, name in sorted(p.peers_out)[:MAX_PEERS_FOR_PATTERNS]]
     rows += [Row(name, a, p.value, kind, p.kind, paths) for a, kind, name in sorted(p.peers_in)[:MAX_PEERS_FOR_PATTERNS]]
-    for rule in builtin_rules():
-        if any(rule_matches(rule, row) for row in rows):
+    matched = {rule.id: rule for row in rows for rule in matching_rules(row)}
+    for rule in matched.values():
+        if True:
             ids = ", ".join(rule.techniques)
             s.add(_PATTERN_WEIGHT[rule.confidence], f"rule:{rule.id}", f"{rule.title[:1].lower() + rule.title[1:]} (ATT&CK {ids})")
 

@@ -20,7 +20,7 @@ from .condense import minute_text
 from .models import APT_STAGES, LEVELS
 from .rules.benign import explaining
 from .rules.events import event_class
-from .rules.patterns import Row, builtin_rules, rule_matches
+from .rules.patterns import Row, builtin_rules, matching_rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import Facts
@@ -116,7 +116,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
     for rule in builtin_rules():
         if rule.stage is None:
             continue
-        hits = view.per_pattern_row(lambda r, rule=rule: rule_matches(rule, r))
+        hits = view.per_pattern_row(lambda r, rule=rule: rule in matching_rules(r))
         if not hits.any():
             continue
         names = _names(set(rows.loc[hits, "object_name"]) | set(rows.loc[hits, "subject_name"]))

@@ -27,7 +27,7 @@ class Mechanism:
 @lru_cache(maxsize=1)
 def mechanisms() -> tuple[Mechanism, ...]:
     text = resources.files("aptnarrate.data").joinpath("benign.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     found = []
     for item in raw["mechanisms"]:
         # validate the selections with the pattern rules' own checks

@@ -73,7 +73,7 @@ def parse_vocabulary(raw: dict, source: str = "events.yaml") -> Vocabulary:
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     text = resources.files("aptnarrate.data").joinpath("events.yaml").read_text(encoding="utf-8")
-    return parse_vocabulary(yaml.safe_load(text))
+    return parse_vocabulary(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
 def event_class(action: str, object_kind: str | None = None) -> str:

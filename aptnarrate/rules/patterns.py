@@ -166,6 +166,12 @@ def _selection_matches(selection: dict[str, Any], row: Row) -> bool:
     return True
 
 
+@lru_cache(maxsize=65536)
+def matching_rules(row: Row) -> tuple[PatternRule, ...]:
+    """The built-in rules that match ``row`` (memoised: rows repeat across candidates)."""
+    return tuple(rule for rule in builtin_rules() if rule_matches(rule, row))
+
+
 def rule_matches(rule: PatternRule, row: Row) -> bool:
     if not any(_selection_matches(s, row) for s in rule.match):
         return False
@@ -182,7 +188,7 @@ def example_row(example: Example) -> Row:
 
 def parse_rule_file(text: str, source: str) -> list[PatternRule]:
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise RuleFileError(f"{source}: not valid YAML: {exc}") from None
     items = raw.get("rules") if isinstance(raw, dict) and "rules" in raw else [raw]

@@ -21,7 +21,7 @@ class DatasetProfile:
 @lru_cache(maxsize=1)
 def _raw() -> dict:
     text = resources.files("aptnarrate.data").joinpath("profiles.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def profiles() -> dict[str, DatasetProfile]:
