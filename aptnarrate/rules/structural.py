@@ -90,7 +90,7 @@ def sweeps(rows: pd.DataFrame) -> list[dict]:
 
 def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
-    for sweep in sweeps(view.rows):
+    for sweep in view.sweeps:
         rows = sweep["rows"]
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         span = (rows["minute"].max() - rows["minute"].min()) // MINUTE_NS + 1
@@ -115,7 +115,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     if flows.empty:
         return []
     local = this_host_addresses(view)
-    swept = {h for s in sweeps(view.rows) for h in s["hosts"]}
+    swept = {h for s in view.sweeps for h in s["hosts"]}
     out = []
     for subject, group in flows.groupby("subject_name", sort=True):
         remote = group[~_where(group, "object_name", lambda n: _excluded_address(view, n, local) or n in swept)]
@@ -322,7 +322,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         return False
 
     hits = rows[inside & _where(rows, "object_name", admin)]
-    swept = {h for s in sweeps(view.rows) for h in s["hosts"]}
+    swept = {h for s in view.sweeps for h in s["hosts"]}
     hits = hits[~hits["object_name"].isin(swept)]
     if hits.empty:
         return []
