@@ -3,20 +3,13 @@ ground-truth IoCs present in its input (skipped when ../shared is absent)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from conftest import CORPUS_DIR, corpus_manifest
+from conftest import corpus_manifest, ground_truth_iocs
 
 import aptnarrate
 
 MANIFEST = corpus_manifest()
 CASES = [case["id"] for case in MANIFEST["cases"]] if MANIFEST else ["(corpus absent)"]
-
-
-def _ground_truth(host: str) -> set[str]:
-    data = json.loads((CORPUS_DIR / "groundtruth" / f"{host}_groundTruth_IOCs.json").read_text())
-    return {value.casefold() for attack in data.values() for values in attack.values() for value in values}
 
 
 def _table_section(markdown: str) -> str:
@@ -38,7 +31,7 @@ def test_case_report_lists_its_ground_truth_iocs(corpus_dir, case, fmt):
     assert markdown.count("\n| 20") == len(report.log)
 
     names = {entry.subject_name.casefold() for entry in report.log} | {entry.object_name.casefold() for entry in report.log}
-    present = _ground_truth(case.split("_")[0]) & names
+    present = ground_truth_iocs(case.split("_")[0]) & names
     table = _table_section(markdown)
     listed = {ioc.value.casefold() for ioc in report.iocs}
     for ioc in present:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
+
+from conftest import ground_truth_iocs
 
 from aptnarrate.condense import condense
 from aptnarrate.errors import UsageError
@@ -177,26 +178,14 @@ def corpus_facts(path: Path):
     return compute_facts(condense(read_events(path, options)))
 
 
-def ground_truth() -> dict[str, set[str]]:
-    truth = {}
-    for path in (CORPUS / "groundtruth").glob("*_groundTruth_IOCs.json"):
-        names = set()
-        for attack in json.loads(path.read_text()).values():
-            for values in attack.values():
-                names.update(v.casefold() for v in values)
-        truth[path.name.split("_")[0]] = names
-    return truth
-
-
 def test_ground_truth_iocs_are_listed_in_every_corpus_case():
     cases = corpus_cases()
     if not cases:
         pytest.skip(f"corpus not found at {CORPUS}")
-    truth = ground_truth()
     checked, missing = 0, []
     for path in cases:
         facts = corpus_facts(path)
-        names = truth[path.name.split("_")[0]]
+        names = ground_truth_iocs(path.name.split("_")[0], CORPUS)
         for name in names:
             matches = [c for c in facts.candidates if c.value.casefold() == name]
             if matches:
