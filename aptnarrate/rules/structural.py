@@ -185,8 +185,14 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     names = set(armed["object_name"])
     hits = rows[named & rows["object_name"].isin(names) & rows["event"].isin(("file_write", "file_create", "file_attribute", "execute"))]
     how = "made executable (chmod)" if armed["event"].eq("file_attribute").all() else "made executable or executed"
+    talkers = set(rows.loc[network & (rows["subject_name"] != ""), "subject_name"])
+    writers = set(written.loc[written["object_name"].isin(names), "subject_name"])
+    # most specific: the process that talked to the network is the one that wrote the file
+    confidence = "high" if writers & talkers else "moderate"
     reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
-    return [StageEvidence("Initial Compromise", "moderate", _ids(pd.concat([hits, rows[network].head(3)])), reason, "TA0001", ("T1105",))]
+    if writers & talkers:
+        reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
+    return [StageEvidence("Initial Compromise", confidence, _ids(pd.concat([hits, rows[network].head(3)])), reason, "TA0001", ("T1105",))]
 
 
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
