@@ -146,3 +146,18 @@ def test_benign_mechanisms_lower_likelihood_in_words_and_keep_the_row():
     rows = {claim.ioc: claim for claim in narration.iocs}
     assert "cache_0.rslc" in rows  # never hidden
     assert "AppX state-repository churn" in rows["cache_0.rslc"].legitimate_usage
+
+
+def test_a_script_host_talking_to_a_neighbour_of_this_host_is_lateral_movement_not_c2():
+    lines = []
+    for m in range(3):
+        lines += [
+            f"The process: powershell.exe MESSAGE_OUTBOUND the flow: 142.20.58.20,2019-09-24 11:{m:02d}:02",
+            f"The process: powershell.exe MESSAGE_INBOUND the flow: 142.20.57.9,2019-09-24 11:{m:02d}:03",
+        ]
+    for options in ({}, {"profile": "darpa-optc"}):
+        found = _stages(lines, **options)
+        assert set(found) == {"Lateral Movement"}, options
+        assert found["Lateral Movement"].techniques == ("T1021",)
+    # the same exchange by a browser is neither
+    assert _stages([line.replace("powershell.exe", "chrome.exe") for line in lines]) == {}
