@@ -70,6 +70,7 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="fail on the first unparseable line instead of skipping it")
     parser.add_argument("--internal-net", action="append", default=[], metavar="CIDR", help="declare a network as internal (e.g. 128.55.12.0/24 for DARPA TC3); repeatable")
     parser.add_argument("--max-input-bytes", type=_byte_count, metavar="N", help="refuse inputs larger than N bytes (suffixes K, M, G; default 1G)")
+    parser.add_argument("--profile", metavar="NAME", help="declare a dataset profile's internal networks (darpa-tc3, darpa-optc; see README)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -233,6 +234,7 @@ def _options(args: argparse.Namespace, name: str | None, **extra):
         columns=dict(args.column),
         strict=args.strict,
         internal_networks=tuple(args.internal_net),
+        profile=args.profile,
         name=name,
         max_input_bytes=args.max_input_bytes,
         **extra,

@@ -35,6 +35,7 @@ class NarrateOptions:
     columns: Mapping[str, str] = field(default_factory=dict)
     strict: bool = False
     internal_networks: Sequence[str] = ()
+    profile: str | None = None  # a dataset profile (aptnarrate/data/profiles.yaml) adding internal networks
     backend: str = "auto"
     llm: Mapping[str, Any] = field(default_factory=dict)
     fixtures: str | Path | None = None
@@ -83,7 +84,12 @@ def inspect_input(source: str | Path | bytes | pd.DataFrame, options: NarrateOpt
         table = read_events_bytes(source, opts.name or "<stdin>", opts.ingest_options())
     else:
         table = read_events(source, opts.ingest_options(), name=opts.name)
-    return compute_facts(condense(table), internal_networks=tuple(opts.internal_networks))
+    networks = tuple(opts.internal_networks)
+    if opts.profile:
+        from .rules.profiles import get_profile
+
+        networks += tuple(n for n in get_profile(opts.profile).internal_networks if n not in networks)
+    return compute_facts(condense(table), internal_networks=networks)
 
 
 def narrate(
@@ -151,11 +157,14 @@ def run(
     if degraded:  # stamped after grounding: the reason names the endpoint, not the data
         stamp = f"Degraded report: the model path failed ({degraded}), so the offline narrator wrote this report."
         narration = narration.model_copy(update={"summary": f"{stamp} {narration.summary}"})
+    from .rules.events import unknown_action_note
+
+    unknown = unknown_action_note(facts.timeline.table.triples)
     provenance = Provenance(
         backend=result.backend,
         model=result.model,
         usage=result.usage,
-        notes=tuple(result.notes),
+        notes=tuple(result.notes) + ((unknown,) if unknown else ()),
         dropped=tuple(result.dropped) + tuple(dropped),
         internal_networks=tuple(str(n) for n in facts.internal_networks),
     )
@@ -194,6 +203,11 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
             f"the timestamps carry no time zone, so they are shown as written; --timezone {opts.timezone} "
             "applies only to epoch times and times with an offset (give --input-timezone to convert them)"
         )
+    from .rules.events import unknown_action_note
+
+    unknown = unknown_action_note(table.triples)
+    if unknown:
+        notices.append(unknown)
     if table.skipped_count:
         first = table.skipped[0]
         notices.append(

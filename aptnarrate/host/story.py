@@ -61,6 +61,7 @@ class StoryStage(_Strict):
 class StoryIoC(_Strict):
     value: str
     type: str
+    full_values: list[str] = []  # paths, addresses, a sweep's hosts: the union over the subgraphs
     likelihood: Level  # the highest any subgraph gave it
     subgraphs: list[str]
     first_seen: str
@@ -220,7 +221,7 @@ def _iocs(reports) -> list[StoryIoC]:
             stages = [s.stage for s in report.stages if cited & set(s.evidence)]  # stages citing its rows
             entry = seen.setdefault(
                 ioc.value,
-                {"type": ioc.type, "levels": [], "subgraphs": [], "first": ioc.first_seen, "last": ioc.last_seen, "stages": []},
+                {"type": ioc.type, "levels": [], "subgraphs": [], "first": ioc.first_seen, "last": ioc.last_seen, "stages": [], "full": []},
             )
             entry["levels"].append(ioc.likelihood)
             if name not in entry["subgraphs"]:
@@ -228,10 +229,12 @@ def _iocs(reports) -> list[StoryIoC]:
             entry["first"] = min(entry["first"], ioc.first_seen)
             entry["last"] = max(entry["last"], ioc.last_seen)
             entry["stages"].extend(s for s in stages if s not in entry["stages"])
+            entry["full"].extend(v for v in ioc.full_values if v not in entry["full"] and v != ioc.value)
     iocs = [
         StoryIoC(
             value=value,
             type=e["type"],
+            full_values=e["full"],
             likelihood=_max_level(e["levels"]),
             subgraphs=e["subgraphs"],
             first_seen=e["first"],

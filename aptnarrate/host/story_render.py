@@ -53,7 +53,7 @@ def render_story_markdown(story: Story) -> str:
         for ioc in story.iocs:
             subgraphs = ", ".join(_link(n, links.get(n)) for n in ioc.subgraphs)
             rows.append(
-                f"| {code(ioc.value)} | {plain(ioc.type)} | {_LEVEL[ioc.likelihood]} | {subgraphs} | "
+                f"| {code(ioc.value)}{_full_values(ioc.full_values)} | {plain(ioc.type)} | {_LEVEL[ioc.likelihood]} | {subgraphs} | "
                 f"{plain(ioc.first_seen)} | {plain(ioc.last_seen)} | {', '.join(ioc.stages) or '-'} |"
             )
         parts.append("\n".join(rows))
@@ -112,3 +112,15 @@ def render_story_markdown(story: Story) -> str:
     details += [f"- Note: {plain(n)}" for n in meta.notes]
     parts.append("<details><summary>Story metadata</summary>\n\n" + "\n".join(details) + "\n\n</details>")
     return "\n\n".join(parts) + "\n"
+
+
+MAX_FULL_VALUES = 20
+
+
+def _full_values(values: list[str]) -> str:
+    """A row's full values (a sweep's hosts, a file's paths) after its short name."""
+    if not values:
+        return ""
+    shown = ", ".join(code(v) for v in values[:MAX_FULL_VALUES])
+    more = f" and {len(values) - MAX_FULL_VALUES} more" if len(values) > MAX_FULL_VALUES else ""
+    return f" ({shown}{more})"

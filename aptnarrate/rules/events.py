@@ -1,0 +1,108 @@
+"""The event vocabulary: dataset actions mapped onto the event classes the rules read.
+
+The table is data (``aptnarrate/data/events.yaml``); this module only loads and indexes it.
+``event_class("START_OUTBOUND", "flow")`` is ``"network_out"``; an action the table does not
+know is ``"unknown"``: the row stays in the log and is reported, it is never dropped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+import yaml
+
+UNKNOWN = "unknown"
+_ANY = "*"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    classes: dict[str, str]  # class -> description
+    by_kind: dict[tuple[str, str], str]  # (ACTION, kind) -> class
+    by_action: dict[str, str]  # ACTION -> class (mappings without object kinds)
+    datasets: dict[str, tuple[str, ...]]  # ACTION -> datasets that emit it
+    local_address_actions: frozenset[str] = frozenset()  # flow actions whose address is this host
+
+    def event_class(self, action: str, object_kind: str | None = None) -> str:
+        action = (action or "").strip().upper()
+        if action.startswith("EVENT_"):
+            action = action[len("EVENT_"):]
+        if object_kind:
+            found = self.by_kind.get((action, object_kind.strip().lower()))
+            if found is not None:
+                return found
+        return self.by_action.get(action, UNKNOWN)
+
+
+class VocabularyError(ValueError):
+    """The vocabulary file is malformed (names the mapping and field)."""
+
+
+def parse_vocabulary(raw: dict, source: str = "events.yaml") -> Vocabulary:
+    if not isinstance(raw, dict) or not isinstance(raw.get("classes"), dict) or not isinstance(raw.get("mappings"), list):
+        raise VocabularyError(f"{source}: expected top-level 'classes' (a mapping) and 'mappings' (a list)")
+    classes = {str(k): str(v) for k, v in raw["classes"].items()}
+    by_kind: dict[tuple[str, str], str] = {}
+    by_action: dict[str, str] = {}
+    datasets: dict[str, set[str]] = {}
+    for number, item in enumerate(raw["mappings"], start=1):
+        where = f"{source}: mapping {number}"
+        if not isinstance(item, dict) or not isinstance(item.get("actions"), list) or not item["actions"]:
+            raise VocabularyError(f"{where}: 'actions' must be a non-empty list")
+        cls = item.get("class")
+        if cls not in classes:
+            raise VocabularyError(f"{where}: class {cls!r} is not declared under 'classes'")
+        objects = item.get("objects") or [_ANY]
+        for action in item["actions"]:
+            action = str(action).upper()
+            datasets.setdefault(action, set()).update(item.get("datasets") or ())
+            for kind in objects:
+                # the first mapping that names an (action, kind) wins
+                if kind == _ANY:
+                    by_action.setdefault(action, cls)
+                else:
+                    by_kind.setdefault((action, str(kind).lower()), cls)
+    local = frozenset(str(a).upper() for a in raw.get("local_address_actions") or ())
+    return Vocabulary(classes, by_kind, by_action, {a: tuple(sorted(d)) for a, d in datasets.items()}, local)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    text = resources.files("aptnarrate.data").joinpath("events.yaml").read_text(encoding="utf-8")
+    return parse_vocabulary(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+def event_class(action: str, object_kind: str | None = None) -> str:
+    """The event class of ``action`` on an object of canonical ``object_kind``."""
+    return vocabulary().event_class(action, object_kind)
+
+
+def names_this_host(action: str) -> bool:
+    """Whether a flow event with ``action`` names the monitored host rather than the remote end."""
+    return (action or "").strip().upper() in vocabulary().local_address_actions
+
+
+def unknown_actions(pairs: Iterable[tuple[str, str]]) -> Counter:
+    """(action, object kind) pairs the vocabulary does not know, with their counts."""
+    return Counter(pair for pair in pairs if event_class(*pair) == UNKNOWN)
+
+
+def unknown_action_note(triples) -> str | None:
+    """One line naming the actions of a triple table the vocabulary does not know, or None.
+    Such rows stay in the log and the IoC evidence; no rule reads them."""
+    if triples is None or len(triples) == 0:
+        return None
+    pairs = zip(triples["action"].tolist(), triples["object_kind"].tolist())
+    counts = unknown_actions(pairs)
+    if not counts:
+        return None
+    shown = ", ".join(f"{action} on {kind or 'an unnamed object'}" for (action, kind), _ in counts.most_common(8))
+    more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
+    return (
+        f"actions not in the event vocabulary (kept in the log, read by no rule): {shown}{more}; "
+        "see aptnarrate/data/events.yaml to map them"
+    )
