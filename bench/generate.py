@@ -54,10 +54,20 @@ def load_cases() -> tuple[list[pd.DataFrame], str]:
     cases = []
     for path in paths:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame["timestamp"] = frame["timestamp"].astype(np.int64)
+        frame["timestamp"] = _epoch_ns(frame["timestamp"])
         frame["timestamp"] -= frame["timestamp"].min()  # offset within the case
         cases.append(frame)
     return cases, source
+
+
+def _epoch_ns(stamps: pd.Series) -> pd.Series:
+    """Epoch integers as they are (TC3 edge lists); ISO 8601 strings with an offset
+    (OpTC edge lists: ``2019-09-24 11:32:02.730-04:00``) as epoch nanoseconds."""
+    numeric = pd.to_numeric(stamps, errors="coerce")
+    if numeric.notna().all():
+        return numeric.astype(np.int64)
+    parsed = pd.to_datetime(stamps, utc=True, format="ISO8601")
+    return pd.Series(parsed.to_numpy().astype("datetime64[ns]").astype(np.int64), index=stamps.index)
 
 
 def scale(cases: list[pd.DataFrame], rows: int, seed: int) -> pd.DataFrame:
