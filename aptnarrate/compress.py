@@ -218,3 +218,252 @@ def compact_ids(ids: list[str] | tuple[str, ...]) -> str:
             parts.extend(f"L{n}" for n in numbers[i : j + 1])
         i = j + 1
     return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- row selection
+#
+# For a log too large for the budget whatever the steps above do (a million input rows
+# condense to a few hundred thousand log rows), the prompt is decided before anything is
+# rendered: each row's token cost comes from its description's (counted once), rows are
+# taken in tiers of importance until the budget is met, only the chosen rows are rendered,
+# and what was left out is counted per (subject, action, object kind) and per hour.
+
+SELECT_STEP = "select-rows"
+# rows at most for the step-by-step path above (it renders every row, one object per row)
+STEPWISE_MAX_ROWS = 3000
+# candidates outside the IoC table shown (trimmed), best-ranked first; the rest are counted
+OTHER_CANDIDATES_SHOWN = 25
+TIERS = (
+    "first and last sighting of each IoC-table candidate",
+    "rows the stage rules cite",
+    "rows IoC-table candidates cite",
+    "first and last row of each burst (same event in consecutive minutes)",
+    "rows other shown candidates cite",
+    "other rows",
+)
+_EVENT_TOKENS: dict[str, int] = {}  # event text -> tokens of its JSON form, per process
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """The rows a prompt shows, and the lines that count what it leaves out."""
+
+    positions: object  # np.ndarray of log positions, in report order
+    left_out_lines: list[str]
+    total_rows: int
+    notes: list[str]
+
+
+def event_tokens(texts: list[str], count) -> list[int]:
+    """Tokens of each event text as it appears in a timeline line, cached per process."""
+    from .prompt import data_line
+
+    missing = [t for t in dict.fromkeys(texts) if t not in _EVENT_TOKENS]
+    if len(_EVENT_TOKENS) + len(missing) > 500_000:
+        _EVENT_TOKENS.clear()
+        missing = list(dict.fromkeys(texts))
+    for text in missing:
+        _EVENT_TOKENS[text] = count.count(data_line(text))
+    return [_EVENT_TOKENS[t] for t in texts]
+
+
+def row_overhead(count, n_rows: int) -> int:
+    """Tokens of a timeline line apart from its event text (id, minute, count, newline),
+    for the longest id; a little above the exact figure on purpose."""
+    from .prompt import data_line
+
+    sample = data_line({"id": f"L{max(n_rows, 1)}", "minute": "2018-04-11 23:58", "event": "", "count": 10000})
+    return count.count(sample) + 2
+
+
+def log_positions(ids: list[str] | tuple[str, ...], n_rows: int):
+    """Log positions of ids ``L<n>`` (others ignored)."""
+    import numpy as np
+
+    out = [int(i[1:]) - 1 for i in ids if i[:1] == "L" and i[1:].isdigit()]
+    arr = np.asarray(out, dtype=np.int64)
+    return arr[(arr >= 0) & (arr < n_rows)]
+
+
+def remember_rule_evidence(facts: Facts, log_ids: list[str]) -> None:
+    """Keep the rows the stage rules cited (the offline baseline already ran them), so the
+    prompt does not run the rules a second time."""
+    facts.__dict__["_rule_evidence"] = list(log_ids)  # Facts is frozen; a cache beside its fields
+
+
+def rule_evidence(facts: Facts) -> list[str]:
+    """Log ids the stage rules cite, computed once per ``facts``."""
+    cached = facts.__dict__.get("_rule_evidence")
+    if cached is None:
+        from .stages import find_stages
+
+        cached = [log_id for found in find_stages(facts) for log_id in found.evidence]
+        facts.__dict__["_rule_evidence"] = cached  # Facts is frozen; this is a cache beside its fields
+    return cached
+
+
+def burst_boundaries(minutes, descriptions):
+    """Mask of rows that start or end a burst: the same description in consecutive minutes."""
+    import numpy as np
+
+    n = len(minutes)
+    mask = np.zeros(n, dtype=bool)
+    if not n:
+        return mask
+    order = np.lexsort((minutes, descriptions))
+    d, m = descriptions[order], minutes[order]
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = (d[1:] != d[:-1]) | (m[1:] - m[:-1] > NS_PER_MINUTE)
+    end_run = np.ones(n, dtype=bool)
+    end_run[:-1] = new_run[1:]
+    mask[order[new_run | end_run]] = True
+    return mask
+
+
+def select_rows(facts: Facts, shown_candidates, count, budget: int) -> RowSelection:
+    """Choose log rows worth at most ``budget`` tokens, tier by tier (``TIERS``). Within a
+    tier that does not fit whole, rows are taken evenly spread over the log."""
+    import numpy as np
+
+    timeline = facts.timeline
+    log = timeline.log
+    n = len(log)
+    desc_codes = log["description"].to_numpy()
+    minutes = log["minute"].to_numpy()
+    texts = timeline.descriptions["text"].tolist()
+    per_desc = np.asarray(event_tokens(texts, count), dtype=np.int64) if texts else np.zeros(0, dtype=np.int64)
+    cost = per_desc[desc_codes] + row_overhead(count, n) if n else np.zeros(0, dtype=np.int64)
+
+    tier = np.full(n, len(TIERS) - 1, dtype=np.int8)
+
+    def mark(positions, level: int) -> None:
+        if len(positions):
+            tier[positions] = np.minimum(tier[positions], level)
+
+    mark(burst_boundaries(minutes, desc_codes).nonzero()[0], 3)
+    table = [c for c in shown_candidates if c.in_table]
+    others = [c for c in shown_candidates if not c.in_table]
+    for c in others:
+        mark(log_positions(c.evidence, n), 4)
+    for c in table:
+        mark(log_positions(c.evidence, n), 2)
+    mark(log_positions(rule_evidence(facts), n), 1)
+    sightings = log_positions([e for c in table if c.evidence for e in (c.evidence[0], c.evidence[-1])], n)
+    mark(sightings, 0)
+
+    chosen = np.zeros(n, dtype=bool)
+    left = budget
+    notes = []
+    for level, name in enumerate(TIERS):
+        members = np.flatnonzero(tier == level)  # in report order
+        if not len(members):
+            continue
+        need = int(cost[members].sum())
+        if need <= left:
+            chosen[members] = True
+            left -= need
+            continue
+        if level == 0:
+            # sightings by candidate rank: the best-ranked candidates' first and last rows first
+            _, first = np.unique(sightings, return_index=True)
+            pick = sightings[np.sort(first)]
+            running = np.cumsum(cost[pick])
+            pick = pick[running <= left]
+            chosen[pick] = True
+            left -= int(cost[pick].sum())
+            notes.append(f"{SELECT_STEP}: budget reached within tier '{name}'")
+            break
+        # evenly spread over the tier, as many as the mean cost allows, then trim to fit
+        k = int(left / max(cost[members].mean(), 1))
+        if k > 0:
+            pick = members[np.unique(np.linspace(0, len(members) - 1, k).round().astype(np.int64))]
+            running = np.cumsum(cost[pick])
+            pick = pick[running <= left]
+            chosen[pick] = True
+            left -= int(cost[pick].sum())
+        notes.append(f"{SELECT_STEP}: budget reached within tier '{name}'")
+        break
+    positions = np.flatnonzero(chosen)
+    return RowSelection(positions=positions, left_out_lines=[], total_rows=n, notes=notes)
+
+
+def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
+    """Lines that say plainly which rows were not shown: a total, then counts per
+    (subject, action, object kind) and per hour, largest first, while ``budget`` lasts."""
+    import numpy as np
+    import pandas as pd
+
+    from .prompt import data_line
+
+    timeline = facts.timeline
+    log = timeline.log
+    n = len(log)
+    omitted = np.ones(n, dtype=bool)
+    omitted[positions] = False
+    if not omitted.any():
+        return []
+    desc = timeline.descriptions
+    codes = log["description"].to_numpy()[omitted]
+    counts = log["count"].to_numpy()[omitted]
+    minutes = log["minute"].to_numpy()[omitted]
+    lines = [
+        data_line(
+            {
+                "left_out": f"{int(omitted.sum())} of {n} log rows are not shown (token budget); shown are, in order "
+                "of priority: " + "; ".join(TIERS[:-1]) + ". Counts of the rows left out follow; cite only ids shown.",
+                "rows": int(omitted.sum()),
+                "event_seconds": int(counts.sum()),
+            }
+        )
+    ]
+    used = count.count(lines[0]) + 1
+    # per (subject, action, object kind)
+    subject = np.where(desc["subject_name"].to_numpy(dtype=object) != "",
+                       desc["subject_kind"].to_numpy(dtype=object) + ": " + desc["subject_name"].to_numpy(dtype=object),
+                       "a " + desc["subject_kind"].to_numpy(dtype=object))
+    frame = pd.DataFrame(
+        {
+            "subject": subject[codes],
+            "action": desc["action"].to_numpy(dtype=object)[codes],
+            "object_kind": desc["object_kind"].to_numpy(dtype=object)[codes],
+            "count": counts,
+            "minute": minutes,
+        }
+    )
+    groups = (
+        frame.groupby(["subject", "action", "object_kind"], sort=False)
+        .agg(rows=("count", "size"), event_seconds=("count", "sum"), first=("minute", "min"), last=("minute", "max"))
+        .reset_index()
+        .sort_values(["rows", "subject", "action", "object_kind"], ascending=[False, True, True, True], kind="stable")
+    )
+    hours = frame.assign(hour=(frame["minute"] // (60 * NS_PER_MINUTE)) * 60 * NS_PER_MINUTE).groupby("hour")["count"].agg(["size", "sum"])
+    hours = hours.sort_values("size", ascending=False, kind="stable")
+    half = budget // 2
+    listed = 0
+    for row in groups.head(2000).itertuples(index=False):
+        first, last = minute_text([row.first, row.last])
+        line = data_line(
+            {"left_out_group": {"subject": row.subject, "action": row.action, "object_kind": row.object_kind},
+             "rows": int(row.rows), "event_seconds": int(row.event_seconds), "first_minute": first, "last_minute": last}
+        )
+        cost = count.count(line) + 1
+        if used + cost > half:
+            break
+        lines.append(line)
+        used += cost
+        listed += 1
+    if listed < len(groups):
+        lines.append(data_line({"left_out_groups_not_listed": int(len(groups) - listed)}))
+        used += count.count(lines[-1]) + 1
+    hour_text = minute_text(hours.index.to_numpy()) if len(hours) else []
+    shown = {}
+    for text, (size, total) in zip(hour_text, hours.itertuples(index=False, name=None)):
+        shown[text[:13] + ":00"] = int(size)
+        if (used + 8 * len(shown)) > budget:
+            shown.pop(text[:13] + ":00")
+            break
+    if shown:
+        line = data_line({"left_out_rows_per_hour": dict(sorted(shown.items())),
+                          "hours_not_listed": int(len(hours) - len(shown))})
+        lines.append(line)
+    return lines

@@ -101,6 +101,7 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     """``narrate`` plus the notices the CLI shows on stderr."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
+    from .compress import remember_rule_evidence
     from .ground import Vocabulary, prune
 
     opts = _options(options, overrides)
@@ -109,6 +110,8 @@ def run(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | Non
     narrator, notices = select_narrator(opts)  # before ingest: a config error should not wait for parsing
     facts = inspect_input(source, opts)
     baseline = OfflineNarrator().narrate(facts)
+    # the rows the rules cite, for a model's prompt: the rules ran once, here
+    remember_rule_evidence(facts, [log_id for stage in baseline.narration.stages for log_id in stage.evidence])
     result: NarrationResult = baseline if narrator is None else narrator.narrate(facts)
     vocabulary = Vocabulary(facts)
     narration, dropped = prune(result.narration, facts, vocabulary)
