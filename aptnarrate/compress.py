@@ -17,6 +17,8 @@ ids behind them, so every candidate's evidence stays citable.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import knowledge
@@ -25,6 +27,7 @@ from .condense import NS_PER_MINUTE, minute_text
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import Facts
 
+_EPOCH = datetime(1970, 1, 1)
 STEPS = ("collapse-library", "merge-minutes", "drop-uncited")
 LOW_SIGNAL_ACTIONS = frozenset({"MMAP", "OPEN", "CLOSE", "READ", "LOAD", "LOADLIBRARY"})
 _LIBRARY_KINDS = frozenset({"file", "module"})
@@ -47,32 +50,41 @@ class Entry:
 
 
 def timeline_entries(facts: Facts) -> list[Entry]:
-    """Every log row as its own entry, in report order."""
+    """Every log row as its own entry, in report order (built once per ``facts``: each
+    compression level starts from it). Per-description fields are computed once per
+    distinct description, not per row."""
+    cached = facts.__dict__.get("_timeline_entries")
+    if cached is not None:
+        return list(cached)
     timeline = facts.timeline
     desc = timeline.descriptions
     table_files = {c.value for c in facts.candidates if c.in_table and c.type in ("file", "module")}
-    entries = []
+    records = desc.to_dict("records")
+    per_desc = []
+    for row in records:
+        library = str(row["object_name"]) if _is_low_signal(row, table_files) else None
+        subject = f"the {row['subject_kind']}: {row['subject_name']}" if row["subject_name"] else f"a {row['subject_kind']}"
+        per_desc.append((str(row["text"]), subject, library, str(row["action"])))
     log = timeline.log
+    entries = []
     for position, (log_id, minute, d, count) in enumerate(
-        zip(log["id"], log["minute"].to_numpy(), log["description"].to_numpy(), log["count"].to_numpy())
+        zip(log["id"].tolist(), log["minute"].tolist(), log["description"].tolist(), log["count"].tolist())
     ):
-        row = desc.iloc[int(d)]
-        library = None
-        if _is_low_signal(row, table_files):
-            library = str(row["object_name"])
+        text, subject, library, action = per_desc[d]
         entries.append(
             Entry(
-                ids=(str(log_id),),
+                ids=(log_id,),
                 first_minute=int(minute),
                 last_minute=int(minute),
-                event=str(row["text"]),
+                event=text,
                 count=int(count),
                 order=position,
-                subject=f"the {row['subject_kind']}: {row['subject_name']}" if row["subject_name"] else f"a {row['subject_kind']}",
+                subject=subject,
                 library=library,
-                action=str(row["action"]),
+                action=action,
             )
         )
+    facts.__dict__["_timeline_entries"] = tuple(entries)  # Facts is frozen; a cache beside its fields
     return entries
 
 
@@ -191,8 +203,15 @@ def entries_at(facts: Facts, level: int) -> tuple[list[Entry], list[str]]:
     return entries, notes
 
 
+@lru_cache(maxsize=1 << 16)
+def _minute(ns: int) -> str:
+    """One wall-clock minute (ns) as ``YYYY-MM-DD HH:MM`` (what ``condense.minute_text``
+    gives, without a pandas call per value)."""
+    return (_EPOCH + timedelta(microseconds=ns // 1000)).strftime("%Y-%m-%d %H:%M")
+
+
 def minute_span(entry: Entry) -> str:
-    first, last = minute_text([entry.first_minute, entry.last_minute])
+    first, last = _minute(entry.first_minute), _minute(entry.last_minute)
     if first == last:
         return first
     return f"{first} to {last[11:]}" if first[:10] == last[:10] else f"{first} to {last}"

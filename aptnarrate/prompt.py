@@ -223,7 +223,9 @@ def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
     sizes: list[int] = []
     steps: tuple[str, ...] = ()
     fitted = False
-    if budget is None or len(facts.timeline.log) <= STEPWISE_MAX_ROWS:
+    if budget is None or (
+        len(facts.timeline.log) <= STEPWISE_MAX_ROWS and estimated_timeline_tokens(facts, count) <= 8 * budget
+    ):
         # small logs: render everything, then compress step by step until it fits
         for level in range(len(ALL_STEPS) + 1):
             messages, notes = render_messages(facts, settings, level)
@@ -260,6 +262,18 @@ def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
     )
 
 
+def estimated_timeline_tokens(facts: Facts, count) -> int:
+    """The whole timeline's tokens, from per-description costs (no rendering)."""
+    import numpy as np
+
+    texts = facts.timeline.descriptions["text"].tolist()
+    n_rows = len(facts.timeline.log)
+    if not texts:
+        return 0
+    per_desc = np.asarray(event_tokens(texts, count), dtype=np.int64)
+    return int(per_desc[facts.timeline.log["description"].to_numpy()].sum()) + n_rows * row_overhead(count, n_rows)
+
+
 def _limited_candidate_line(candidate: Candidate, detail: str) -> str:
     """A candidate line for ``select-rows``, at ``detail`` "full" (features, reasons,
     actions), "trimmed" or "minimal" (value, type, rank). Evidence is bounded: its first
@@ -289,8 +303,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     n_rows = len(facts.timeline.log)
     # the whole prompt's size, estimated from per-description costs, for the notes
     texts = facts.timeline.descriptions["text"].tolist()
-    per_desc = np.asarray(event_tokens(texts, count), dtype=np.int64) if texts else np.zeros(0, dtype=np.int64)
-    full = int(per_desc[facts.timeline.log["description"].to_numpy()].sum()) + n_rows * row_overhead(count, n_rows)
+    full = estimated_timeline_tokens(facts, count)
 
     def candidate_lines(full: int, trimmed: int, others_shown) -> list[str]:
         lines = [
