@@ -16,6 +16,7 @@ ids behind them, so every candidate's evidence stays citable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -260,6 +261,7 @@ TIERS = (
     "rows other shown candidates cite",
     "other rows",
 )
+_ID_LIST = re.compile(r"L\d+(?: L\d+)*")
 _EVENT_TOKENS: dict[str, int] = {}  # event text -> tokens of its JSON form, per process
 
 
@@ -299,8 +301,13 @@ def log_positions(ids: list[str] | tuple[str, ...], n_rows: int):
     """Log positions of ids ``L<n>`` (others ignored)."""
     import numpy as np
 
-    out = [int(i[1:]) - 1 for i in ids if i[:1] == "L" and i[1:].isdigit()]
-    arr = np.asarray(out, dtype=np.int64)
+    if not ids:
+        return np.zeros(0, dtype=np.int64)
+    joined = " ".join(ids)
+    if _ID_LIST.fullmatch(joined):  # ours always: parse them all in C, not one by one
+        arr = np.array(joined.replace("L", "").split(), dtype=np.int64) - 1
+    else:
+        arr = np.asarray([int(i[1:]) - 1 for i in ids if i[:1] == "L" and i[1:].isdigit()], dtype=np.int64)
     return arr[(arr >= 0) & (arr < n_rows)]
 
 
@@ -339,9 +346,16 @@ def burst_boundaries(minutes, descriptions):
     return mask
 
 
-def select_rows(facts: Facts, shown_candidates, count, budget: int) -> RowSelection:
-    """Choose log rows worth at most ``budget`` tokens, tier by tier (``TIERS``). Within a
-    tier that does not fit whole, rows are taken evenly spread over the log."""
+@dataclass(frozen=True)
+class RowTiers:
+    """Each log row's tier (``TIERS``) and token cost, computed once per prompt."""
+
+    tier: object  # np.ndarray[int8]
+    cost: object  # np.ndarray[int64]
+    sightings: object  # tier-0 rows, best-ranked candidate first
+
+
+def row_tiers(facts: Facts, shown_candidates, count) -> RowTiers:
     import numpy as np
 
     timeline = facts.timeline
@@ -369,7 +383,18 @@ def select_rows(facts: Facts, shown_candidates, count, budget: int) -> RowSelect
     mark(log_positions(rule_evidence(facts), n), 1)
     sightings = log_positions([e for c in table if c.evidence for e in (c.evidence[0], c.evidence[-1])], n)
     mark(sightings, 0)
+    return RowTiers(tier=tier, cost=cost, sightings=sightings)
 
+
+def select_rows(facts: Facts, shown_candidates, count, budget: int, tiers: RowTiers | None = None) -> RowSelection:
+    """Choose log rows worth at most ``budget`` tokens, tier by tier (``TIERS``). Within a
+    tier that does not fit whole, rows are taken evenly spread over the log (the first
+    tier: by candidate rank)."""
+    import numpy as np
+
+    tiers = tiers or row_tiers(facts, shown_candidates, count)
+    tier, cost, sightings = tiers.tier, tiers.cost, tiers.sightings
+    n = len(tier)
     chosen = np.zeros(n, dtype=bool)
     left = budget
     notes = []
@@ -436,34 +461,32 @@ def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
         )
     ]
     used = count.count(lines[0]) + 1
-    # per (subject, action, object kind)
-    subject = np.where(desc["subject_name"].to_numpy(dtype=object) != "",
-                       desc["subject_kind"].to_numpy(dtype=object) + ": " + desc["subject_name"].to_numpy(dtype=object),
-                       "a " + desc["subject_kind"].to_numpy(dtype=object))
-    frame = pd.DataFrame(
-        {
-            "subject": subject[codes],
-            "action": desc["action"].to_numpy(dtype=object)[codes],
-            "object_kind": desc["object_kind"].to_numpy(dtype=object)[codes],
-            "count": counts,
-            "minute": minutes,
-        }
-    )
-    groups = (
-        frame.groupby(["subject", "action", "object_kind"], sort=False)
-        .agg(rows=("count", "size"), event_seconds=("count", "sum"), first=("minute", "min"), last=("minute", "max"))
-        .reset_index()
-        .sort_values(["rows", "subject", "action", "object_kind"], ascending=[False, True, True, True], kind="stable")
-    )
-    hours = frame.assign(hour=(frame["minute"] // (60 * NS_PER_MINUTE)) * 60 * NS_PER_MINUTE).groupby("hour")["count"].agg(["size", "sum"])
-    hours = hours.sort_values("size", ascending=False, kind="stable")
+    # per (subject, action, object kind): a group code per description, then counts by code
+    subject = [f"{k}: {name}" if name else f"a {k}" for k, name in zip(desc["subject_kind"].tolist(), desc["subject_name"].tolist())]
+    keys = list(zip(subject, desc["action"].tolist(), desc["object_kind"].tolist()))
+    group_of_desc, group_keys = pd.factorize(pd.Series(keys, dtype=object))
+    group = group_of_desc[codes]
+    n_groups = len(group_keys)
+    rows_per = np.bincount(group, minlength=n_groups)
+    seconds_per = np.bincount(group, weights=counts, minlength=n_groups).astype(np.int64)
+    first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, group, minutes)
+    np.maximum.at(last, group, minutes)
+    present = np.flatnonzero(rows_per)
+    order = present[np.lexsort((present, -rows_per[present]))]  # most rows first, then first seen
+    hour = minutes // (60 * NS_PER_MINUTE)
+    hour_codes, hour_values = pd.factorize(hour, sort=True)
+    hour_rows = np.bincount(hour_codes, minlength=len(hour_values))
+    hours = pd.Series(hour_rows, index=hour_values * 60 * NS_PER_MINUTE).sort_values(ascending=False, kind="stable")
     half = budget // 2
     listed = 0
-    for row in groups.head(2000).itertuples(index=False):
-        first, last = minute_text([row.first, row.last])
+    for g in order[:2000].tolist():
+        subject_text, action, object_kind = group_keys[g]
+        first_text, last_text = _minute(int(first[g])), _minute(int(last[g]))
         line = data_line(
-            {"left_out_group": {"subject": row.subject, "action": row.action, "object_kind": row.object_kind},
-             "rows": int(row.rows), "event_seconds": int(row.event_seconds), "first_minute": first, "last_minute": last}
+            {"left_out_group": {"subject": subject_text, "action": action, "object_kind": object_kind},
+             "rows": int(rows_per[g]), "event_seconds": int(seconds_per[g]), "first_minute": first_text, "last_minute": last_text}
         )
         cost = count.count(line) + 1
         if used + cost > half:
@@ -471,12 +494,12 @@ def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
         lines.append(line)
         used += cost
         listed += 1
-    if listed < len(groups):
-        lines.append(data_line({"left_out_groups_not_listed": int(len(groups) - listed)}))
+    if listed < len(present):
+        lines.append(data_line({"left_out_groups_not_listed": int(len(present) - listed)}))
         used += count.count(lines[-1]) + 1
     hour_text = minute_text(hours.index.to_numpy()) if len(hours) else []
     shown = {}
-    for text, (size, total) in zip(hour_text, hours.itertuples(index=False, name=None)):
+    for text, size in zip(hour_text, hours.tolist()):
         shown[text[:13] + ":00"] = int(size)
         if (used + 8 * len(shown)) > budget:
             shown.pop(text[:13] + ":00")

@@ -38,6 +38,7 @@ from .compress import (
     left_out_lines,
     minute_span,
     row_overhead,
+    row_tiers,
     select_rows,
 )
 from .condense import minute_text
@@ -305,11 +306,20 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     texts = facts.timeline.descriptions["text"].tolist()
     full = estimated_timeline_tokens(facts, count)
 
-    def candidate_lines(full: int, trimmed: int, others_shown) -> list[str]:
+    def candidate_lines(full: int, trimmed: int, others_shown, compact: bool = False) -> list[str]:
+        detailed = table if not compact else table[: full + trimmed]
         lines = [
             _limited_candidate_line(c, "full" if i < full else "trimmed" if i < full + trimmed else "minimal")
-            for i, c in enumerate(table)
+            for i, c in enumerate(detailed)
         ]
+        if compact:  # the rest of the table as bare values, grouped by type, in rank order
+            rest = table[len(detailed) :]
+            by_type: dict[str, list[str]] = {}
+            for c in rest:
+                by_type.setdefault(c.type, []).append(c.value)
+            for ioc_type, values in by_type.items():
+                for start in range(0, len(values), 50):
+                    lines.append(data_line({"in_table_iocs": values[start : start + 50], "type": ioc_type}))
         lines += [_limited_candidate_line(c, "trimmed") for c in others_shown]
         left = len(others) - len(others_shown)
         if left:
@@ -324,11 +334,11 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     everyone = len(table)
     attempts = [
         (everyone, 0, shown_others), (everyone, 0, shown_others[:5]), (everyone, 0, []),
-        (10, everyone, []), (10, 20, []), (5, 0, []), (0, 0, []),
+        (10, everyone, []), (10, 20, []), (5, 0, []), (0, 0, []), (5, 0, [], True), (0, 0, [], True),
     ]  # fmt: skip
     fitting = None
-    for full_n, trimmed_n, others_shown in attempts:
-        cands = candidate_lines(full_n, trimmed_n, others_shown)
+    for full_n, trimmed_n, others_shown, *compact in attempts:
+        cands = candidate_lines(full_n, trimmed_n, others_shown, bool(compact))
         base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands))
         base_tokens = count.count_messages(base) + schema_tokens
         if base_tokens < budget:  # the last that fits is the smallest
@@ -349,8 +359,9 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     rows_budget = remaining - reserve - 16
     log = facts.timeline.log
     ids, minutes, descs, counts = log["id"], log["minute"].to_numpy(), log["description"].to_numpy(), log["count"].to_numpy()
+    tiers = row_tiers(facts, [*table, *others_shown], count)
     for _ in range(6):
-        selection = select_rows(facts, [*table, *others_shown], count, max(rows_budget, 0))
+        selection = select_rows(facts, [*table, *others_shown], count, max(rows_budget, 0), tiers)
         positions = selection.positions
         minute_texts = minute_text(minutes[positions]) if len(positions) else []
         rows = [
@@ -374,6 +385,10 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     if len(others) > len(others_shown):
         notes.append(f"{SELECT_STEP}: {len(others) - len(others_shown)} lower-ranked candidates outside the IoC table left out")
     if trim_table:
-        notes.append(f"{TRIM_STEP}: features and reasons of IoC-table candidates ranked below {full_n} left out")
+        which = f"ranked below {full_n}" if full_n else "(all)"
+        shape = "; the rest listed by value only, grouped by type" if len(fitting) and any(
+            line.startswith('{"in_table_iocs"') for line in cands
+        ) else ""
+        notes.append(f"{TRIM_STEP}: features and reasons of IoC-table candidates {which} left out{shape}")
     steps = (SELECT_STEP, TRIM_STEP) if trim_table else (SELECT_STEP,)
     return messages, notes, tokens, steps, full

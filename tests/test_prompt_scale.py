@@ -70,7 +70,11 @@ def large_facts(large_input):
 
 def candidate_values(prompt: str) -> list[str]:
     block = prompt.split("<<<DATA candidates\n", 1)[1].split("\nDATA>>>", 1)[0]
-    return [json.loads(line)["ioc"] for line in block.split("\n") if '"ioc"' in line]
+    values = []
+    for line in block.split("\n"):
+        item = json.loads(line)
+        values += [item["ioc"]] if "ioc" in item else item.get("in_table_iocs", [])
+    return values
 
 
 def test_a_large_log_gets_selected_rows_within_the_budget_in_bounded_time(large_facts):
