@@ -21,12 +21,11 @@ def render_json(report: Report, indent: int | None = 2) -> str:
     # "metadata" is the last field: the log goes right before it, at the top level
     key = '"metadata":' if indent is None else "\n" + " " * indent + '"metadata": '
     at = head.rindex(key)
+    # one join: the log text is by far the largest piece, and every copy of it counts
     if indent is None:
-        log_part = ',"log":' + log_json(log, None)
         at -= 1  # before the comma that precedes "metadata"
-        return head[:at] + log_part + head[at:] + "\n"
-    log_part = "\n" + " " * indent + '"log": ' + log_json(log, indent) + ","
-    return head[:at] + log_part + head[at:] + "\n"
+        return "".join([head[:at], ',"log":', *log_json_parts(log, None), head[at:], "\n"])
+    return "".join([head[:at], "\n" + " " * indent + '"log": ', *log_json_parts(log, indent), ",", head[at:], "\n"])
 
 
 def load_report(text: str) -> Report:
@@ -42,8 +41,13 @@ def _dumps(value) -> str:
 
 def log_json(log: LogTable, indent: int | None) -> str:
     """The ``log`` value as pydantic writes a ``list[LogEntry]`` at depth 1 of the report."""
+    return "".join(log_json_parts(log, indent))
+
+
+def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
+    """``log_json`` in pieces (to be joined once, with the rest of the document)."""
     if not len(log):
-        return "[]"
+        return ["[]"]
     if indent is None:
         nl = lambda depth: ""  # noqa: E731
         colon = ":"
@@ -97,4 +101,4 @@ def log_json(log: LogTable, indent: int | None) -> str:
         ],
         separator=",",
     )
-    return "[" + rows + nl(1) + "]"
+    return ["[", rows, nl(1) + "]"]
