@@ -66,8 +66,8 @@ def _epoch_ns(stamps: pd.Series) -> pd.Series:
     numeric = pd.to_numeric(stamps, errors="coerce")
     if numeric.notna().all():
         return numeric.astype(np.int64)
-    parsed = pd.to_datetime(stamps, utc=True, format="ISO8601")
-    return pd.Series(parsed.to_numpy().astype("datetime64[ns]").astype(np.int64), index=stamps.index)
+    parsed = pd.to_datetime(stamps, utc=True, format="ISO8601").dt.tz_localize(None)  # UTC wall clock = epoch
+    return parsed.astype("datetime64[ns]").astype(np.int64)
 
 
 def scale(cases: list[pd.DataFrame], rows: int, seed: int) -> pd.DataFrame:
