@@ -1,0 +1,284 @@
+"""What a reader needs besides the log: who acted, what the events mean, which host this is,
+what the rules think, and what the knowledge base says.
+
+Shared by the offline summary (process aliases) and the model prompt (prompt v2):
+
+* ``process_aliases``: stable names P1, P2... for processes without a name, or whose name
+  several processes share, numbered by first appearance of their entity id in the input.
+  Entity ids (uuids) are never shown; the alias stands for them.
+* ``glossary``: every (action, object kind) in the log with its event class and meaning,
+  from the event vocabulary (``aptnarrate/data/events.yaml``).
+* ``host_context``: OS family inferred from the events, the host's own address when the
+  flows show it, the declared internal networks, and the time zone of the times shown.
+* ``hypotheses``: the offline rules' stage findings, for a model to confirm or reject.
+* ``knowledge``: the knowledge-base text for candidates it knows.
+
+Each builder returns plain values; ``prompt`` serialises them with ``data_line``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .knowledge import lookup
+from .mentions import addresses
+from .rules.events import event_class, vocabulary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .facts import Facts
+    from .models import Candidate
+
+ACTOR_KINDS = frozenset({"process", "thread"})
+MAX_ALIASES = 40  # aliases listed in a prompt; the rest are counted
+MAX_ROW_REFS = 12  # log-row ranges listed per alias in a prompt
+_WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
+_WINDOWS_NAME = re.compile(r"\.(exe|dll|sys|ps1|bat|cmd|msi)$|^[A-Za-z]:\\", re.I)
+_KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+@dataclass(frozen=True)
+class ProcessAliases:
+    """Aliases of the processes that a name alone does not identify."""
+
+    alias_of: dict[str, str]  # entity id -> "P1"
+    name_of: dict[str, str]  # entity id -> name ("" when unnamed)
+    order: tuple[str, ...]  # aliased entity ids, alias order
+    first_row: dict[str, int] = field(default_factory=dict)  # entity id -> first log position
+
+    def label(self, ids: list[str] | tuple[str, ...], name: str) -> str:
+        """How a summary names the process(es) ``ids`` called ``name``: the name when it is
+        unique, ``name (P3)`` when several processes share it, ``P1`` when unnamed."""
+        aliases = sorted(dict.fromkeys(self.alias_of[i] for i in ids if i in self.alias_of), key=_alias_number)
+        if not aliases:
+            return name or "an unnamed process"
+        joined = _join(aliases)
+        return f"{name} ({joined})" if name else joined
+
+    def describe(self) -> str:
+        """One sentence saying what the aliases stand for (empty when there are none)."""
+        if not self.order:
+            return ""
+        unnamed = [self.alias_of[i] for i in self.order if not self.name_of[i]]
+        shared = [self.alias_of[i] for i in self.order if self.name_of[i]]
+        parts = []
+        if unnamed:
+            parts.append(f"{_join(unnamed)} {'is a process' if len(unnamed) == 1 else 'are processes'} the log does not name")
+        if shared:
+            parts.append(f"{_join(shared)} {'is one of the processes' if len(shared) == 1 else 'are processes'} sharing a name")
+        return "; ".join(parts) + " (numbered by first appearance; the JSON report's log keeps their entity ids)."
+
+
+def _alias_number(alias: str) -> int:
+    return int(alias[1:]) if alias[1:].isdigit() else 0
+
+
+def process_aliases(facts: Facts) -> ProcessAliases:
+    triples = facts.timeline.table.triples
+    if len(triples) == 0:
+        return ProcessAliases({}, {}, ())
+    # entities in order of first appearance: each triple's subject, then its object
+    ids = np.column_stack([triples["subject_id"].to_numpy(dtype=object), triples["object_id"].to_numpy(dtype=object)]).ravel()
+    kinds = np.column_stack([triples["subject_kind"].to_numpy(dtype=object), triples["object_kind"].to_numpy(dtype=object)]).ravel()
+    names = np.column_stack([triples["subject_name"].to_numpy(dtype=object), triples["object_name"].to_numpy(dtype=object)]).ravel()
+    first: dict[str, str] = {}
+    for ident, kind, name in zip(ids.tolist(), kinds.tolist(), names.tolist()):
+        if kind in ACTOR_KINDS and ident not in first:
+            first[ident] = str(name or "")
+    per_name = Counter(first.values())
+    aliased = [i for i, name in first.items() if not name or per_name[name] > 1]
+    # numbered by first appearance in the log (report order), input order breaking ties
+    positions = _first_positions(facts, set(aliased))
+    aliased.sort(key=lambda i: positions.get(i, 1 << 62))
+    alias_of = {ident: f"P{n}" for n, ident in enumerate(aliased, start=1)}
+    return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
+
+
+def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
+    """Each wanted entity id's first log position (as subject or object)."""
+    if not wanted:
+        return {}
+    timeline = facts.timeline
+    triples = timeline.table.triples
+    event_triple = timeline.table.events["triple"].to_numpy()
+    best = np.full(len(triples), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, event_triple, timeline.event_log)
+    found: dict[str, int] = {}
+    for column in ("subject_id", "object_id"):
+        for ident, position in zip(triples[column].tolist(), best.tolist()):
+            if ident in wanted and position < found.get(ident, 1 << 62):
+                found[ident] = int(position)
+    return found
+
+
+def row_actor_ids(facts: Facts, position: int, role: str = "subject") -> list[str]:
+    """Entity ids of the ``role`` side of the log row at ``position``."""
+    return list(dict.fromkeys(facts.timeline.triples_of(position)[f"{role}_id"].tolist()))
+
+
+def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
+    """One record per alias for the prompt: name, first minute, the log rows it acts in."""
+    if not aliases.order:
+        return []
+    from .compress import compact_ids
+    from .condense import minute_text
+
+    timeline = facts.timeline
+    triples = timeline.table.triples
+    events_triple = timeline.table.events["triple"].to_numpy()
+    pairs = np.unique(np.column_stack([events_triple, timeline.event_log]), axis=0) if len(events_triple) else np.empty((0, 2), int)
+    ids = timeline.ids
+    minutes = timeline.log["minute"].to_numpy()
+    records = []
+    for ident in aliases.order[:MAX_ALIASES]:
+        rows: dict[str, list[int]] = {}
+        for role in ("subject", "object"):
+            hit = np.flatnonzero(triples[f"{role}_id"].to_numpy(dtype=object) == ident)
+            positions = pairs[np.isin(pairs[:, 0], hit), 1] if len(hit) else np.array([], int)
+            rows[role] = sorted(set(positions.tolist()))
+        every = rows["subject"] + rows["object"]
+        record: dict[str, object] = {"alias": aliases.alias_of[ident], "name": aliases.name_of[ident] or None}
+        if every:
+            record["first_minute"] = minute_text([minutes[min(every)]])[0]
+        for role, key in (("subject", "acts_in"), ("object", "acted_on_in")):
+            if rows[role]:
+                parts = compact_ids([ids[p] for p in rows[role]]).split(", ")
+                more = [f"and {len(parts) - MAX_ROW_REFS} more"] if len(parts) > MAX_ROW_REFS else []
+                record[key] = ", ".join(parts[:MAX_ROW_REFS] + more)
+        records.append(record)
+    if len(aliases.order) > MAX_ALIASES:
+        records.append({"more_aliases_not_listed": len(aliases.order) - MAX_ALIASES})
+    return records
+
+
+# --------------------------------------------------------------------------- glossary
+
+
+def glossary(facts: Facts) -> list[dict]:
+    """Every distinct (action, object kind) in the log with its event class and meaning."""
+    classes = vocabulary().classes
+    desc = facts.timeline.descriptions
+    pairs = sorted(set(zip(desc["action"].tolist(), desc["object_kind"].tolist())))
+    records = []
+    for action, kind in pairs:
+        cls = event_class(action, kind)
+        records.append({"action": action, "object": kind or None, "class": cls, "meaning": classes.get(cls, "not in the event vocabulary")})
+    return records
+
+
+# --------------------------------------------------------------------------- host
+
+
+def os_family(facts: Facts) -> tuple[str, str]:
+    """(family, why): windows, freebsd, linux, linux or freebsd, or unknown."""
+    desc = facts.timeline.descriptions
+    kinds = set(desc["subject_kind"]) | set(desc["object_kind"])
+    windows_kinds = sorted(kinds & _WINDOWS_KINDS)
+    windows_names = [c.value for c in facts.candidates if _WINDOWS_NAME.search(c.value)]
+    votes: Counter = Counter()
+    for candidate in facts.candidates:
+        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        if entry is not None and entry.os and len(entry.os) < 3:
+            votes[tuple(sorted(entry.os))] += 1
+    if windows_kinds or len(windows_names) >= 2:
+        why = []
+        if windows_kinds:
+            why.append(f"{', '.join(windows_kinds)} events")
+        if windows_names:
+            why.append(f"names such as {', '.join(windows_names[:3])}")
+        return "windows", "; ".join(why)
+    if votes[("freebsd",)]:
+        named = [c.value for c in facts.candidates if (e := lookup(c.value, _KB_KIND.get(c.kind, "file"))) and e.os == ("freebsd",)]
+        return "freebsd", f"FreeBSD-only names: {', '.join(named[:3])}"
+    freebsd_libs = [c.value for c in facts.candidates if re.search(r"\.so\.\d+$", c.value) and c.value.endswith((".so.7", ".so.5", ".so.8"))]
+    linux_libs = [c.value for c in facts.candidates if c.value in ("libc.so.6", "ld-linux-x86-64.so.2", "libpthread.so.0")]
+    if linux_libs and not freebsd_libs:
+        return "linux", f"Linux libraries: {', '.join(linux_libs[:3])}"
+    if freebsd_libs and not linux_libs:
+        return "freebsd", f"FreeBSD library versions: {', '.join(freebsd_libs[:3])}"
+    if votes[("freebsd", "linux")]:
+        return "linux or freebsd", "Unix programs and files, no system-specific name"
+    return "unknown", "no system-specific event or name"
+
+
+def host_addresses(facts: Facts) -> tuple[list[str], str]:
+    """The host's own address(es) as the flows show them, and how that was inferred."""
+    triples = facts.timeline.table.triples
+    flows = triples[triples["object_kind"] == "flow"]
+    local: Counter = Counter()
+    for value in flows["object_value"].astype(str).unique().tolist():
+        if "->" in value:
+            found = addresses(value.split("->")[0])
+            local.update(found[:1])
+    if len(local) == 1:
+        return sorted(local), "the local side of every flow (local->remote)"
+    inbound = flows[flows["action"].astype(str).str.endswith("_INBOUND")]
+    outbound_names = set(flows.loc[~flows["action"].astype(str).str.endswith("_INBOUND"), "object_name"])
+    own = sorted({n for n in inbound["object_name"].tolist() if n and n not in outbound_names})
+    if len(own) == 1:
+        return own, "the address of the inbound flows (OpTC records the receiving host's address on them)"
+    return [], "not shown by the flows"
+
+
+def host_context(facts: Facts) -> dict:
+    family, why = os_family(facts)
+    own, how = host_addresses(facts)
+    return {
+        "os_family": family,
+        "os_evidence": why,
+        "host_address": own[0] if len(own) == 1 else None,
+        "host_address_basis": how,
+        "internal_networks": [str(n) for n in getattr(facts, "internal_networks", ())] or "none declared",
+        "timezone": facts.timeline.table.timezone,
+    }
+
+
+# --------------------------------------------------------------------------- hypotheses and knowledge
+
+
+def hypotheses(facts: Facts) -> list[dict]:
+    """The offline rules' stage findings, in kill-chain order, for the model to judge."""
+    from .compress import compact_ids
+    from .models import APT_STAGES
+    from .stages import find_stages
+
+    found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
+    records = []
+    for item in found:
+        record: dict[str, object] = {"stage": item.stage, "confidence": item.confidence}
+        tactic = getattr(item, "tactic", None)
+        techniques = list(getattr(item, "techniques", ()) or ())
+        if tactic:
+            record["tactic"] = tactic
+        if techniques:
+            record["techniques"] = techniques
+        record["evidence"] = compact_ids(list(item.evidence))
+        record["rule_reason"] = item.rationale
+        records.append(record)
+    return records
+
+
+def knowledge(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[dict]:
+    """Knowledge-base text for the candidates it knows (what the entity normally is)."""
+    records = []
+    for candidate in candidates:
+        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        if entry is None:
+            continue
+        record: dict[str, object] = {"ioc": candidate.value, "category": entry.category, "usage": entry.usage}
+        benign = getattr(entry, "benign", None)
+        if benign:
+            record["benign_context"] = benign
+        records.append(record)
+    return records
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
