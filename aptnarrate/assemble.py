@@ -50,6 +50,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
     log = _log_entries(facts)
     minutes_by_id = {entry.id: entry.minute for entry in log}
 
+    attack = _attack_ids(facts)
     stages = [
         StageFinding(
             stage=claim.stage,
@@ -57,6 +58,8 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
             evidence=list(claim.evidence),
             minutes=sorted({minutes_by_id[e] for e in claim.evidence if e in minutes_by_id}),
             rationale=claim.rationale,
+            tactic=attack.get(claim.stage, (None, []))[0],
+            techniques=list(attack.get(claim.stage, (None, []))[1]),
         )
         for claim in narration.stages
     ]
@@ -114,6 +117,15 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
         log=log,
         metadata=metadata,
     )
+
+
+def _attack_ids(facts: Facts) -> dict[str, tuple[str | None, list[str]]]:
+    """Stage -> (ATT&CK tactic, technique ids) from the rules' findings; a stage no rule
+    found (a model's own claim) gets the stage's tactic and no technique."""
+    from .stages import STAGE_TACTIC, find_stages
+
+    found = {item.stage: (item.tactic, list(item.techniques)) for item in find_stages(facts)}
+    return {stage: found.get(stage, (tactic, [])) for stage, tactic in STAGE_TACTIC.items()}
 
 
 def _base(source: str) -> str:

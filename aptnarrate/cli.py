@@ -46,6 +46,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="read column NAME as ROLE (e.g. predicate=event); repeatable")
     parser.add_argument("--strict", action="store_true", help="fail on the first unparseable line instead of skipping it")
     parser.add_argument("--internal-net", action="append", default=[], metavar="CIDR", help="declare a network as internal (e.g. 128.55.12.0/24 for DARPA TC3); repeatable")
+    parser.add_argument("--profile", metavar="NAME", help="declare a dataset profile's internal networks (darpa-tc3, darpa-optc; see README)")
     parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -117,6 +118,7 @@ def _options(args: argparse.Namespace, name: str | None, **extra):
         columns=dict(args.column),
         strict=args.strict,
         internal_networks=tuple(args.internal_net),
+        profile=args.profile,
         name=name,
         **extra,
     )

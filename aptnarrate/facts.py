@@ -37,6 +37,7 @@ _TYPE_OF_KIND = {
     "directory": "directory",
     "link": "file",
 }
+PLACEHOLDER_NAMES = frozenset({"", ".", "..", "0", "-", "?", "*"})
 # the role in which an action reads naturally without saying "as subject/object"
 _SUBJECT_KINDS = frozenset({"process", "thread", "unit", "shell", "task", "session"})
 
@@ -113,7 +114,8 @@ class _Sides:
         self.kind, self.kinds = _side_codes(triples, "kind")
         self.name, self.names = _side_codes(triples, "name")
 
-        named_name = np.array([bool(x) for x in self.names], dtype=bool)
+        # placeholder names ("0", "..", "-") name nothing an analyst can look up
+        named_name = np.array([bool(x) and str(x).strip() not in PLACEHOLDER_NAMES for x in self.names], dtype=bool)
         named = named_name[self.name] if len(self.names) else np.zeros(2 * n, dtype=bool)
         width = max(len(self.names), 1)
         group_codes, group_keys = pd.factorize(self.kind[named] * width + self.name[named])
@@ -272,6 +274,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     minutes = sides.minutes_per(sides.group).to_numpy()  # indexed by code; a Series lookup per code is slow
     evidence = _evidence(timeline, sides)
     peers_out, peers_in = _peers(sides)
+    swept = _swept_hosts(timeline)
 
     counts_of: dict[int, dict] = defaultdict(dict)
     firsts_of: dict[int, dict] = defaultdict(dict)
@@ -296,6 +299,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
             minutes=int(minutes[code]) if code < len(minutes) else 0,
             peers_out=peers_out.get(code, set()),
             peers_in=peers_in.get(code, set()),
+            swept=swept.get(name) if kind == "flow" else None,
         )
         ctype = candidate_type(kind, name)
         result = score(profile, ctype, networks)
@@ -338,6 +342,19 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
             )
         )
     return tuple(candidates)
+
+
+def _swept_hosts(timeline: Timeline) -> dict[str, str]:
+    """Address -> words on the sweep that reached it (one subject, many hosts of a subnet)."""
+    from .rules.structural import sweeps
+    from .stages import log_rows
+
+    found = {}
+    for sweep in sweeps(log_rows(timeline)):
+        who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
+        for host in sweep["hosts"]:
+            found[host] = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
+    return found
 
 
 def _merge_same_name(rows: list[tuple]) -> list[list[tuple]]:

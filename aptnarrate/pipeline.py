@@ -35,6 +35,7 @@ class NarrateOptions:
     columns: Mapping[str, str] = field(default_factory=dict)
     strict: bool = False
     internal_networks: Sequence[str] = ()
+    profile: str | None = None  # a dataset profile (aptnarrate/data/profiles.yaml) adding internal networks
     backend: str = "auto"
     llm: Mapping[str, Any] = field(default_factory=dict)
     fixtures: str | Path | None = None
@@ -77,7 +78,12 @@ def inspect_input(source: str | Path | bytes | pd.DataFrame, options: NarrateOpt
         table = read_events_bytes(source, opts.name or "<stdin>", opts.ingest_options())
     else:
         table = read_events(source, opts.ingest_options(), name=opts.name)
-    return compute_facts(condense(table), internal_networks=tuple(opts.internal_networks))
+    networks = tuple(opts.internal_networks)
+    if opts.profile:
+        from .rules.profiles import get_profile
+
+        networks += tuple(n for n in get_profile(opts.profile).internal_networks if n not in networks)
+    return compute_facts(condense(table), internal_networks=networks)
 
 
 def narrate(

@@ -24,10 +24,11 @@ MODERATE_AT = 3.0
 HIGH_AT = 6.0
 TABLE_FILL = 5  # low-likelihood candidates are listed only while the table is shorter than this
 
-OUTBOUND = frozenset({"CONNECT", "SENDTO", "SENDMSG"})
-INBOUND = frozenset({"ACCEPT", "RECVFROM", "RECVMSG"})
-SENDS = frozenset({"SENDTO", "SENDMSG", "WRITE"})
-WRITES = frozenset({"WRITE", "UPDATE", "CREATE_OBJECT", "TRUNCATE", "MODIFY"})
+# TC3 and OpTC spellings (aptnarrate/data/events.yaml has the full vocabulary)
+OUTBOUND = frozenset({"CONNECT", "SENDTO", "SENDMSG", "START_OUTBOUND", "MESSAGE_OUTBOUND", "OPEN_OUTBOUND"})
+INBOUND = frozenset({"ACCEPT", "RECVFROM", "RECVMSG", "START_INBOUND", "MESSAGE_INBOUND", "OPEN_INBOUND"})
+SENDS = frozenset({"SENDTO", "SENDMSG", "WRITE", "MESSAGE_OUTBOUND"})
+WRITES = frozenset({"WRITE", "UPDATE", "CREATE_OBJECT", "TRUNCATE", "MODIFY", "CREATE"})
 DELETES = frozenset({"UNLINK", "DELETE"})
 RENAMES = frozenset({"RENAME", "LINK"})
 ATTRIBUTES = frozenset({"MODIFY_FILE_ATTRIBUTES"})
@@ -54,6 +55,7 @@ class Profile:
     minutes: int  # distinct minutes the candidate appears in
     peers_out: set[tuple[str, str, str]] = field(default_factory=set)  # (action, object kind, object name)
     peers_in: set[tuple[str, str, str]] = field(default_factory=set)  # (action, subject kind, subject name)
+    swept: str | None = None  # words on the network sweep that reached this address, if any
 
     def seconds(self, role: str, actions: frozenset[str] | set[str]) -> int:
         return sum(n for (r, a), n in self.counts.items() if r == role and a in actions)
@@ -143,13 +145,50 @@ def score(profile: Profile, candidate_type: str, internal: Sequence[Network]) ->
         _score_registry(profile, result)
     else:
         _score_other(profile, result)
+    _score_patterns(profile, result)
     return result
 
 
+_PATTERN_WEIGHT = {"high": 2.5, "moderate": 2.0, "low": 1.5}
+MAX_PEERS_FOR_PATTERNS = 200  # bounds the work per candidate on very large inputs
+
+
+def _score_patterns(p: Profile, s: Score) -> None:
+    """Pattern rules (data/rules/*.yaml) that match an event this candidate takes part in."""
+    from .rules.patterns import Row, matching_rules
+
+    paths = tuple(p.full_values[:20])
+    rows = [Row(p.value, a, name, p.kind, kind) for a, kind, name in sorted(p.peers_out)[:MAX_PEERS_FOR_PATTERNS]]
+    rows += [Row(name, a, p.value, kind, p.kind, paths) for a, kind, name in sorted(p.peers_in)[:MAX_PEERS_FOR_PATTERNS]]
+    matched = {rule.id: rule for row in rows for rule in matching_rules(row)}
+    for rule in matched.values():
+        if True:
+            ids = ", ".join(rule.techniques)
+            s.add(_PATTERN_WEIGHT[rule.confidence], f"rule:{rule.id}", f"{rule.title[:1].lower() + rule.title[1:]} (ATT&CK {ids})")
+
+
+def is_this_host(p: Profile) -> bool:
+    """An address seen only on flows whose recorded address is the monitored host (OpTC inbound)."""
+    from .rules.events import names_this_host
+
+    actions = [a for (role, a) in p.counts if role == "object"]
+    return bool(actions) and all(names_this_host(a) for a in actions)
+
+
 def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
+    from .rules.profiles import public_resolvers
+
     cls, text = address_class(p.value, internal)
-    weight = {"public": 3.0, "private": 1.0, "internal": 1.0, "unknown": 1.0}.get(cls, 0.0)
-    s.add(weight, f"{cls}-ip", text)
+    resolver = public_resolvers().get(p.value)
+    if is_this_host(p):
+        s.add(1.0, "this-host", "this host's own address: the log records it as the local end of inbound flows")
+    elif resolver:
+        s.add(0.0, "public-resolver", f"well-known public DNS resolver ({resolver})")
+    else:
+        weight = {"public": 3.0, "private": 1.0, "internal": 1.0, "unknown": 1.0}.get(cls, 0.0)
+        s.add(weight, f"{cls}-ip", text)
+    if p.swept:
+        s.add(3.0, "swept", f"reached in a network sweep (Internal Reconnaissance, ATT&CK T1046): {p.swept}")
     out = p.seconds("object", OUTBOUND)
     if out:
         s.add(1.0, "outbound", f"outbound connection or send from the subgraph ({_times(out)})")
@@ -247,7 +286,7 @@ def _score_registry(p: Profile, s: Score) -> None:
     )
     if entry is not None and entry.category == "persistence location":
         s.add(3.0, "persistence-key", f"persistence location: {entry.usage}")
-    if p.seconds("object", WRITES | frozenset({"SET", "ADD"})):
+    if p.seconds("object", WRITES | frozenset({"SET", "ADD", "EDIT"})):
         s.add(1.5, "written", "registry value written")
     if p.seconds("object", DELETES | frozenset({"REMOVE"})):
         s.add(1.5, "deleted", "registry value deleted")

@@ -42,13 +42,42 @@ class OfflineNarrator:
 
 
 def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
-    if candidate.type == "ip":
-        _, text = facts.address_class(candidate.value)
-        return f"Remote network address ({text}); what it legitimately serves cannot be told from the log."
+    """What the entity is (this host, declared internal host, public resolver, unknown public
+    address, system binary, unknown file) and, from its strongest reason, why it is listed."""
+    why = f" Listed because: {candidate.reasons[0]}." if candidate.reasons else ""
+    if candidate.type == "ip" or candidate.kind == "flow":
+        feature = set(candidate.features)
+        cls, text = facts.address_class(candidate.value)
+        if "this-host" in feature:
+            what = "This host: the monitored machine's own address, recorded on inbound flows; not a remote indicator."
+        elif "public-resolver" in feature:
+            what = f"Public DNS resolver ({next((r for r in candidate.reasons if 'resolver' in r), 'well known')})."
+        elif cls == "internal":
+            what = f"Declared internal host ({text})."
+        elif cls == "public":
+            what = "Unknown public address: not in a declared internal network; what it serves cannot be told from the log."
+        elif cls == "private":
+            what = "Private-range host (no internal network declared for it)."
+        else:
+            what = f"Network endpoint ({text})."
+        swept = next((r for r in candidate.reasons if r.startswith("reached in a network sweep")), None)
+        return what + (f" It was {swept[len('reached in '):]}." if swept else why)
     entry = lookup(candidate.value, _KB_KIND.get(candidate.type, "file"))
+    mechanism = _benign_mechanism(candidate)
+    benign = f" Here {mechanism.says}." if mechanism else ""
     if entry is None:
-        return "Not a known system file/binary; its legitimate use cannot be determined from the log."
-    return f"{entry.usage.rstrip('.')} ({entry.category})."
+        return "Unknown file: not a known system file or binary." + benign + why
+    kind = "System binary" if entry.type == "binary" else "Known " + entry.type
+    return f"{kind}: {entry.usage.rstrip('.')} ({entry.category})." + benign + why
+
+
+def _benign_mechanism(candidate: Candidate):
+    """The benign mechanism (data/benign.yaml) that explains this entity's own name, if any."""
+    from ..rules.benign import mechanisms
+    from ..rules.patterns import Row
+
+    rows = [Row("", "", candidate.value, "process", candidate.kind, tuple(candidate.full_values[:5])), Row(candidate.value, "", "", candidate.kind, "")]
+    return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
 
 
 def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
@@ -57,10 +86,16 @@ def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
     rationale = f"Rank {candidate.rank} of {len(facts.candidates)} (score {candidate.score:g}): {reasons}."
     if actions:
         rationale += f" Observed: {actions}."
+    likelihood = candidate.likelihood
+    mechanism = _benign_mechanism(candidate) if candidate.type != "ip" else None
+    if mechanism is not None and likelihood != "low":
+        # a benign mechanism lowers the likelihood one step and says so; the row stays
+        likelihood = "moderate" if likelihood == "high" else "low"
+        rationale += f" Likelihood lowered: {mechanism.says}."
     return IoCClaim(
         ioc=candidate.value,
         legitimate_usage=legitimate_usage(candidate, facts),
-        likelihood=candidate.likelihood,
+        likelihood=likelihood,
         rationale=rationale,
     )
 

@@ -45,8 +45,10 @@ def _summary(report: Report) -> list[str]:
         items = []
         for finding in report.stages:
             rows = ", ".join(finding.evidence[:8]) + (" ..." if len(finding.evidence) > 8 else "")
+            attack = ", ".join(([finding.tactic] if finding.tactic else []) + list(finding.techniques))
+            attack = f"ATT&CK {plain(attack)}; " if attack else ""
             items.append(
-                f"- **{finding.stage}** ({finding.confidence} confidence; log rows {rows}): "
+                f"- **{finding.stage}** ({attack}{finding.confidence} confidence; log rows {rows}): "
                 f"{prose(finding.rationale)}"
             )
         out.append("APT stages supported by the evidence:\n\n" + "\n".join(items))

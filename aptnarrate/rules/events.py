@@ -25,6 +25,7 @@ class Vocabulary:
     by_kind: dict[tuple[str, str], str]  # (ACTION, kind) -> class
     by_action: dict[str, str]  # ACTION -> class (mappings without object kinds)
     datasets: dict[str, tuple[str, ...]]  # ACTION -> datasets that emit it
+    local_address_actions: frozenset[str] = frozenset()  # flow actions whose address is this host
 
     def event_class(self, action: str, object_kind: str | None = None) -> str:
         action = (action or "").strip().upper()
@@ -65,18 +66,24 @@ def parse_vocabulary(raw: dict, source: str = "events.yaml") -> Vocabulary:
                     by_action.setdefault(action, cls)
                 else:
                     by_kind.setdefault((action, str(kind).lower()), cls)
-    return Vocabulary(classes, by_kind, by_action, {a: tuple(sorted(d)) for a, d in datasets.items()})
+    local = frozenset(str(a).upper() for a in raw.get("local_address_actions") or ())
+    return Vocabulary(classes, by_kind, by_action, {a: tuple(sorted(d)) for a, d in datasets.items()}, local)
 
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     text = resources.files("aptnarrate.data").joinpath("events.yaml").read_text(encoding="utf-8")
-    return parse_vocabulary(yaml.safe_load(text))
+    return parse_vocabulary(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
 def event_class(action: str, object_kind: str | None = None) -> str:
     """The event class of ``action`` on an object of canonical ``object_kind``."""
     return vocabulary().event_class(action, object_kind)
+
+
+def names_this_host(action: str) -> bool:
+    """Whether a flow event with ``action`` names the monitored host rather than the remote end."""
+    return (action or "").strip().upper() in vocabulary().local_address_actions
 
 
 def unknown_actions(pairs: Iterable[tuple[str, str]]) -> Counter:

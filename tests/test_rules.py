@@ -1,0 +1,133 @@
+"""Each rule family with small examples of its own (no corpus): the YAML pattern rules run
+their own positive/negative examples; the structural rules run on tiny hand-written logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from aptnarrate.pipeline import inspect_input
+from aptnarrate.rules.patterns import RuleFileError, builtin_rules, example_row, parse_rule_file, rule_matches
+from aptnarrate.stages import find_stages
+
+RULES = builtin_rules()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_pattern_rule_examples(rule):
+    for example in rule.examples.positive:
+        assert rule_matches(rule, example_row(example)), example
+    for example in rule.examples.negative:
+        assert not rule_matches(rule, example_row(example)), example
+
+
+def test_a_bad_rule_file_names_the_file_rule_and_field():
+    text = "id: x\ntitle: t\nstage: null\ntactic: TA0002\ntechniques: [T59]\nconfidence: low\nexplanation: e\nmatch: [{event: [execute]}]\nexamples: {positive: [{action: X}], negative: [{action: Y}]}\n"
+    with pytest.raises(RuleFileError, match=r"mine\.yaml: rule 'x', field techniques"):
+        parse_rule_file(text, "mine.yaml")
+
+
+def _stages(lines: list[str], **options) -> dict:
+    data = ("description,timestamp\n" + "\n".join(lines) + "\n").encode()
+    return {s.stage: s for s in find_stages(inspect_input(data, **options))}
+
+
+def _sweep(host_count: int) -> list[str]:
+    out = []
+    for i in range(host_count):
+        out.append(f"The subject_process: scanner CONNECT the netflowobject: 10.1.2.{i + 1},2020-01-01 10:0{i // 4}:{10 + i:02d}")
+        out.append(f"The subject_process: scanner CLOSE the netflowobject: 10.1.2.{i + 1},2020-01-01 10:0{i // 4}:{11 + i:02d}")
+    return out
+
+
+def test_sweep_is_reconnaissance_not_c2_even_with_the_network_declared():
+    for options in ({}, {"internal_networks": ["10.0.0.0/8"]}):
+        found = _stages(_sweep(6), **options)
+        assert set(found) == {"Internal Reconnaissance"}
+        assert found["Internal Reconnaissance"].techniques == ("T1046",)
+    assert _stages(_sweep(2)) == {}
+
+
+def _exchange(address: str, minutes: int, subject: str = "implant") -> list[str]:
+    out = []
+    for m in range(minutes):
+        out.append(f"The subject_process: {subject} SENDTO the netflowobject: {address},2020-01-01 10:{m:02d}:05")
+        out.append(f"The subject_process: {subject} RECVFROM the netflowobject: {address},2020-01-01 10:{m:02d}:06")
+    return out
+
+
+def test_sustained_exchange_with_a_public_address_is_c2_with_its_period():
+    found = _stages(_exchange("203.0.113.9", 4))
+    assert found["Command and Control"].techniques == ("T1071",)
+    assert "every 1 minute" in found["Command and Control"].rationale
+    assert _stages(_exchange("203.0.113.9", 4), internal_networks=["203.0.113.0/24"]) == {}
+    assert _stages(_exchange("8.8.8.8", 4)) == {}  # a public resolver
+    assert _stages(_exchange("203.0.113.9", 1)[:1]) == {}  # one message is not sustained
+
+
+def test_optc_inbound_address_is_this_host_and_shell_loop_is_c2():
+    lines = []
+    for m in range(3):
+        lines += [
+            f"The process: svchost.exe COMMAND a shell,2019-09-24 11:{m:02d}:01",
+            f"The process: svchost.exe MESSAGE_OUTBOUND the flow: 203.0.113.7,2019-09-24 11:{m:02d}:02",
+            f"The process: svchost.exe MESSAGE_INBOUND the flow: 142.20.57.9,2019-09-24 11:{m:02d}:03",
+        ]
+    found = _stages(lines)
+    assert set(found["Command and Control"].techniques) == {"T1071", "T1059.001"}
+    facts = inspect_input(("description,timestamp\n" + "\n".join(lines) + "\n").encode())
+    ranks = {c.value: c for c in facts.candidates}
+    assert "this-host" in ranks["142.20.57.9"].features
+    assert ranks["203.0.113.7"].rank < ranks["142.20.57.9"].rank
+
+
+def test_write_then_chmod_with_network_is_ingress_and_deleting_it_covers_tracks():
+    lines = _exchange("203.0.113.9", 1) + [
+        "A subject_process WRITE the file_object_file: dropper,2020-01-01 10:01:01",
+        "A subject_process MODIFY_FILE_ATTRIBUTES the file_object_file: dropper,2020-01-01 10:01:02",
+        "A subject_process UNLINK the file_object_file: dropper,2020-01-01 10:02:01",
+    ]
+    found = _stages(lines)
+    assert found["Initial Compromise"].techniques == ("T1105",)
+    assert found["Covering Tracks"].techniques == ("T1070.004",)
+    # without network traffic a chmod is housekeeping; a safe-save rename is not hiding
+    quiet = _stages(lines[2:4] + ["A subject_process RENAME the file_object_file: prefs.js,2020-01-01 10:02:01"])
+    assert quiet == {}
+
+
+def test_covering_tracks_ignores_compiler_temp_files_and_appx_churn():
+    lines = [
+        "The process: csc.exe WRITE the file: abc.cmdline,2020-01-01 10:00:01",
+        "The process: csc.exe WRITE the file: abc.dll,2020-01-01 10:00:02",
+        "The process: csc.exe DELETE the file: abc.dll,2020-01-01 10:00:03",
+        "The process: svchost.exe WRITE the file: x_1.rslc,2020-01-01 10:00:04",
+        "The process: svchost.exe DELETE the file: x_1.rslc,2020-01-01 10:00:05",
+    ]
+    assert "Covering Tracks" not in _stages(lines)
+
+
+def test_mail_client_dropping_an_unknown_executable_is_initial_compromise():
+    found = _stages(["The subject_process: thunderbird CREATE_OBJECT the file_object_file: invoice_viewer,2020-01-01 10:00:01"])
+    assert "T1566.001" in found["Initial Compromise"].techniques
+    assert _stages(["The subject_process: thunderbird CREATE_OBJECT the file_object_file: prefs-1.js,2020-01-01 10:00:01"]) == {}
+
+
+def test_persistence_rules_reach_the_stage_with_their_technique():
+    found = _stages(["The process: schtasks.exe CREATE the task: Updater,2020-01-01 10:00:01"])
+    assert found["Maintain Persistence"].techniques == ("T1053.005",)
+    found = _stages(["The subject_process: sh WRITE the file_object_file: authorized_keys,2020-01-01 10:00:01"])
+    assert found["Maintain Persistence"].techniques == ("T1098.004",)
+
+
+def test_periodic_jobs_are_not_reconnaissance():
+    lines = [
+        "A subject_process EXECUTE the file_object_file: df,2020-01-01 03:01:01",
+        "A subject_process EXECUTE the file_object_file: ifconfig,2020-01-01 03:01:02",
+        "A subject_process READ the file_object_file: hosts,2020-01-01 03:01:03",
+    ]
+    assert "Internal Reconnaissance" in _stages(lines)
+    assert _stages(lines + ["A subject_process CLOSE the file_object_file: 500.ipfwdenied,2020-01-01 03:01:04"]) == {}
+
+
+def test_no_placeholder_candidates():
+    facts = inspect_input(b"description,timestamp\nA subject_process OPEN the file_object_file: ..,2020-01-01 10:00:01\nA subject_process OPEN the file_object_file: 0,2020-01-01 10:00:02\n")
+    assert [c.value for c in facts.candidates] == []
