@@ -264,7 +264,7 @@ def _clause_text(clause: _Clause) -> str:
 
 def _step_line(stage: StageEvidence, clauses: list[_Clause], day: str | None) -> tuple[StoryLine, str]:
     techniques = list(getattr(stage, "techniques", ()) or ())
-    attack = f", ATT&CK {', '.join(techniques)}" if techniques else ""
+    attack = f"; {'technique' if len(techniques) == 1 else 'techniques'} {', '.join(techniques)}" if techniques else ""
     return _when_line(clauses, day, f": **{stage.stage}** ({stage.confidence} confidence{attack})")
 
 
