@@ -153,6 +153,13 @@ def overview_line(facts: Facts, steps: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- request
 
 
+def context_blocks(facts: Facts) -> dict[str, str]:
+    """The prompt-v2 data blocks (see ``prompt_context``), as JSON lines."""
+    from .prompt_context import blocks
+
+    return {name: "\n".join(data_line(item) for item in items) for name, items in blocks(facts).items()}
+
+
 def render_messages(facts: Facts, settings: LLMSettings, level: int) -> tuple[tuple[tuple[str, str], ...], list[str]]:
     """System and task messages with the first ``level`` of ``ALL_STEPS`` applied."""
     entries, notes = entries_at(facts, min(level, len(STEPS)))
@@ -172,6 +179,7 @@ def render_messages(facts: Facts, settings: LLMSettings, level: int) -> tuple[tu
             "timeline": "\n".join(timeline_lines(entries)),
             "candidates": "\n".join(candidate_line(c, trimmed=trim and not c.in_table) for c in facts.candidates),
             "output": output.rstrip("\n"),
+            **context_blocks(facts),  # prompt v2: host, glossary, aliases, knowledge, hypotheses
         },
     )
     return (("system", render_template("system.md").rstrip("\n")), ("user", task.rstrip("\n"))), notes

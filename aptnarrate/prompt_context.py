@@ -19,6 +19,7 @@ Each builder returns plain values; ``prompt`` serialises them with ``data_line``
 from __future__ import annotations
 
 import re
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 ACTOR_KINDS = frozenset({"process", "thread"})
 MAX_ALIASES = 40  # aliases listed in a prompt; the rest are counted
 MAX_ROW_REFS = 12  # log-row ranges listed per alias in a prompt
+MAX_HYPOTHESIS_REFS = 12  # log-row ranges listed per rule hypothesis (the timeline has them all)
 _WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
 _WINDOWS_NAME = re.compile(r"\.(exe|dll|sys|ps1|bat|cmd|msi)$|^[A-Za-z]:\\", re.I)
 _KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
@@ -123,6 +125,15 @@ def row_actor_ids(facts: Facts, position: int, role: str = "subject") -> list[st
     return list(dict.fromkeys(facts.timeline.triples_of(position)[f"{role}_id"].tolist()))
 
 
+def capped_ids(ids: list[str], limit: int) -> str:
+    """``L1-L3, L7`` style ranges, at most ``limit`` of them, then "and N more"."""
+    from .compress import compact_ids
+
+    parts = compact_ids(ids).split(", ") if ids else []
+    more = [f"and {len(parts) - limit} more"] if len(parts) > limit else []
+    return ", ".join(parts[:limit] + more)
+
+
 def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
     """One record per alias for the prompt: name, first minute, the log rows it acts in."""
     if not aliases.order:
@@ -149,9 +160,7 @@ def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
             record["first_minute"] = minute_text([minutes[min(every)]])[0]
         for role, key in (("subject", "acts_in"), ("object", "acted_on_in")):
             if rows[role]:
-                parts = compact_ids([ids[p] for p in rows[role]]).split(", ")
-                more = [f"and {len(parts) - MAX_ROW_REFS} more"] if len(parts) > MAX_ROW_REFS else []
-                record[key] = ", ".join(parts[:MAX_ROW_REFS] + more)
+                record[key] = capped_ids([ids[p] for p in rows[role]], MAX_ROW_REFS)
         records.append(record)
     if len(aliases.order) > MAX_ALIASES:
         records.append({"more_aliases_not_listed": len(aliases.order) - MAX_ALIASES})
@@ -162,15 +171,17 @@ def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
 
 
 def glossary(facts: Facts) -> list[dict]:
-    """Every distinct (action, object kind) in the log with its event class and meaning."""
+    """One record per event class in the log: its meaning and the (action on object kind)
+    pairs of the log that belong to it."""
     classes = vocabulary().classes
     desc = facts.timeline.descriptions
-    pairs = sorted(set(zip(desc["action"].tolist(), desc["object_kind"].tolist())))
-    records = []
-    for action, kind in pairs:
-        cls = event_class(action, kind)
-        records.append({"action": action, "object": kind or None, "class": cls, "meaning": classes.get(cls, "not in the event vocabulary")})
-    return records
+    by_class: dict[str, list[str]] = {}
+    for action, kind in sorted(set(zip(desc["action"].tolist(), desc["object_kind"].tolist()))):
+        by_class.setdefault(event_class(action, kind), []).append(f"{action} on {kind}" if kind else action)
+    return [
+        {"class": cls, "meaning": classes.get(cls, "not in the event vocabulary"), "events": ", ".join(events)}
+        for cls, events in sorted(by_class.items())
+    ]
 
 
 # --------------------------------------------------------------------------- host
@@ -253,13 +264,10 @@ def hypotheses(facts: Facts) -> list[dict]:
     records = []
     for item in found:
         record: dict[str, object] = {"stage": item.stage, "confidence": item.confidence}
-        tactic = getattr(item, "tactic", None)
         techniques = list(getattr(item, "techniques", ()) or ())
-        if tactic:
-            record["tactic"] = tactic
         if techniques:
             record["techniques"] = techniques
-        record["evidence"] = compact_ids(list(item.evidence))
+        record["evidence"] = capped_ids(list(item.evidence), MAX_HYPOTHESIS_REFS)
         record["rule_reason"] = item.rationale
         records.append(record)
     return records
@@ -282,3 +290,26 @@ def knowledge(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[dict]
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --------------------------------------------------------------------------- all blocks
+
+_LAST: tuple[weakref.ref, dict[str, list[dict]]] | None = None
+
+
+def blocks(facts: Facts) -> dict[str, list[dict]]:
+    """Every prompt-v2 block for ``facts``: host, glossary, aliases, knowledge, hypotheses.
+    Computed once per facts (the prompt is rendered once per compression level)."""
+    global _LAST
+    if _LAST is not None and _LAST[0]() is facts:
+        return _LAST[1]
+    aliases = process_aliases(facts)
+    result = {
+        "host": [host_context(facts)],
+        "glossary": glossary(facts),
+        "aliases": alias_lines(facts, aliases) or [{"aliases": "none: every process in the log has a name of its own"}],
+        "knowledge": knowledge(facts.table_candidates) or [{"knowledge": "none of the listed candidates is in the knowledge base"}],
+        "hypotheses": hypotheses(facts) or [{"hypotheses": "none: no rule found evidence for an APT stage"}],
+    }
+    _LAST = (weakref.ref(facts), result)
+    return result
