@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ACTOR_KINDS = frozenset({"process", "thread"})
 MAX_ALIASES = 40  # aliases listed in a prompt; the rest are counted
+MAX_ALIASES_NAMED = 4  # aliases a summary names for one label before "and N more"
 MAX_ROW_REFS = 12  # log-row ranges listed per alias in a prompt
 MAX_HYPOTHESIS_REFS = 12  # log-row ranges listed per rule hypothesis (the timeline has them all)
 _WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
@@ -61,7 +62,7 @@ class ProcessAliases:
         aliases = sorted(dict.fromkeys(self.alias_of[i] for i in ids if i in self.alias_of), key=_alias_number)
         if not aliases:
             return name or "an unnamed process"
-        joined = _join(aliases)
+        joined = _join_capped(aliases, MAX_ALIASES_NAMED)
         return f"{name} ({joined})" if name else joined
 
     def describe(self) -> str:
@@ -72,9 +73,9 @@ class ProcessAliases:
         shared = [self.alias_of[i] for i in self.order if self.name_of[i]]
         parts = []
         if unnamed:
-            parts.append(f"{_join(unnamed)} {'is a process' if len(unnamed) == 1 else 'are processes'} the log does not name")
+            parts.append(f"{_join_capped(unnamed, 6)} {'is a process' if len(unnamed) == 1 else 'are processes'} the log does not name")
         if shared:
-            parts.append(f"{_join(shared)} {'is one of the processes' if len(shared) == 1 else 'are processes'} sharing a name")
+            parts.append(f"{_join_capped(shared, 6)} {'is one of the processes' if len(shared) == 1 else 'are processes'} sharing a name")
         return "; ".join(parts) + " (numbered by first appearance; the JSON report's log keeps their entity ids)."
 
 
@@ -107,22 +108,62 @@ def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
     """Each wanted entity id's first log position (as subject or object)."""
     if not wanted:
         return {}
+    rows = _positions_of_entities(facts, sorted(wanted))
+    return {i: min(r["subject"] + r["object"]) for i, r in rows.items() if r["subject"] or r["object"]}
+
+
+def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
+    """Entity ids of the ``role`` side of the log row(s) at ``position``, first seen first."""
+    index = _row_index(facts)
+    positions = np.atleast_1d(np.asarray(position, dtype=np.int64))
+    lengths = index.starts[positions + 1] - index.starts[positions]
+    offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    return list(dict.fromkeys(index.column[role][index.triples[offsets]].tolist()))
+
+
+@dataclass(frozen=True)
+class _RowIndex:
+    starts: np.ndarray  # triples of log position p: triples[starts[p]:starts[p + 1]]
+    triples: np.ndarray
+    column: dict  # role -> entity id of each triple (object array)
+
+
+_LAST_INDEX: tuple[weakref.ref, _RowIndex] | None = None
+
+
+def _row_index(facts: Facts) -> _RowIndex:
+    """The distinct triples behind every log position, built once per facts in one pass over
+    the events (a scan per row would cost O(events) each)."""
+    global _LAST_INDEX
+    if _LAST_INDEX is not None and _LAST_INDEX[0]() is facts:
+        return _LAST_INDEX[1]
     timeline = facts.timeline
-    triples = timeline.table.triples
-    event_triple = timeline.table.events["triple"].to_numpy()
-    best = np.full(len(triples), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(best, event_triple, timeline.event_log)
-    found: dict[str, int] = {}
-    for column in ("subject_id", "object_id"):
-        for ident, position in zip(triples[column].tolist(), best.tolist()):
-            if ident in wanted and position < found.get(ident, 1 << 62):
-                found[ident] = int(position)
-    return found
+    table = timeline.table.triples
+    n_triples = max(len(table), 1)
+    keys = np.unique(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
+    positions, triples = keys // n_triples, keys % n_triples
+    index = _RowIndex(
+        starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)),
+        triples=triples,
+        column={role: table[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")},
+    )
+    _LAST_INDEX = (weakref.ref(facts), index)
+    return index
 
 
-def row_actor_ids(facts: Facts, position: int, role: str = "subject") -> list[str]:
-    """Entity ids of the ``role`` side of the log row at ``position``."""
-    return list(dict.fromkeys(facts.timeline.triples_of(position)[f"{role}_id"].tolist()))
+def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
+    """For each wanted entity id: the log positions it appears in, per role."""
+    index = _row_index(facts)
+    n = len(index.starts) - 1
+    row_of = np.repeat(np.arange(n), np.diff(index.starts))  # log position of each (position, triple) pair
+    wanted_set = set(wanted)
+    found: dict[str, dict[str, list[int]]] = {i: {"subject": [], "object": []} for i in wanted}
+    for role in ("subject", "object"):
+        ids = index.column[role][index.triples]
+        hit = np.flatnonzero(np.isin(ids, list(wanted_set))) if wanted_set else np.array([], dtype=np.int64)
+        for ident, position in zip(ids[hit].tolist(), row_of[hit].tolist()):
+            found[ident][role].append(position)
+    return {i: {role: sorted(set(p)) for role, p in roles.items()} for i, roles in found.items()}
 
 
 def capped_ids(ids: list[str], limit: int) -> str:
@@ -138,22 +179,15 @@ def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
     """One record per alias for the prompt: name, first minute, the log rows it acts in."""
     if not aliases.order:
         return []
-    from .compress import compact_ids
     from .condense import minute_text
 
-    timeline = facts.timeline
-    triples = timeline.table.triples
-    events_triple = timeline.table.events["triple"].to_numpy()
-    pairs = np.unique(np.column_stack([events_triple, timeline.event_log]), axis=0) if len(events_triple) else np.empty((0, 2), int)
-    ids = timeline.ids
-    minutes = timeline.log["minute"].to_numpy()
+    listed = list(aliases.order[:MAX_ALIASES])
+    rows_of = _positions_of_entities(facts, listed)
+    ids = facts.timeline.ids
+    minutes = facts.timeline.log["minute"].to_numpy()
     records = []
-    for ident in aliases.order[:MAX_ALIASES]:
-        rows: dict[str, list[int]] = {}
-        for role in ("subject", "object"):
-            hit = np.flatnonzero(triples[f"{role}_id"].to_numpy(dtype=object) == ident)
-            positions = pairs[np.isin(pairs[:, 0], hit), 1] if len(hit) else np.array([], int)
-            rows[role] = sorted(set(positions.tolist()))
+    for ident in listed:
+        rows = rows_of[ident]
         every = rows["subject"] + rows["object"]
         record: dict[str, object] = {"alias": aliases.alias_of[ident], "name": aliases.name_of[ident] or None}
         if every:
@@ -254,13 +288,27 @@ def host_context(facts: Facts) -> dict:
 # --------------------------------------------------------------------------- hypotheses and knowledge
 
 
-def hypotheses(facts: Facts) -> list[dict]:
-    """The offline rules' stage findings, in kill-chain order, for the model to judge."""
-    from .compress import compact_ids
-    from .models import APT_STAGES
+_LAST_FINDINGS: tuple[weakref.ref, list] | None = None
+
+
+def stage_findings(facts: Facts) -> list:
+    """``stages.find_stages(facts)``, computed once per facts (the offline narrator and the
+    prompt's hypotheses both need it)."""
+    global _LAST_FINDINGS
+    if _LAST_FINDINGS is not None and _LAST_FINDINGS[0]() is facts:
+        return list(_LAST_FINDINGS[1])
     from .stages import find_stages
 
-    found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
+    found = find_stages(facts)
+    _LAST_FINDINGS = (weakref.ref(facts), found)
+    return list(found)
+
+
+def hypotheses(facts: Facts) -> list[dict]:
+    """The offline rules' stage findings, in kill-chain order, for the model to judge."""
+    from .models import APT_STAGES
+
+    found = sorted(stage_findings(facts), key=lambda s: APT_STAGES.index(s.stage))
     records = []
     for item in found:
         record: dict[str, object] = {"stage": item.stage, "confidence": item.confidence}
@@ -286,6 +334,10 @@ def knowledge(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[dict]
             record["benign_context"] = benign
         records.append(record)
     return records
+
+
+def _join_capped(items: list[str], limit: int) -> str:
+    return _join(items) if len(items) <= limit else _join(items[:limit] + [f"{len(items) - limit} more"])
 
 
 def _join(items: list[str]) -> str:

@@ -15,6 +15,7 @@ exactly like a claim citing a row that does not exist.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -63,6 +64,7 @@ class RowEvent:
     object_kind: str
     object_name: str
     event_class: str
+    description: int = -1  # row of ``timeline.descriptions``
 
 
 def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> SupportTable:
@@ -123,29 +125,64 @@ def support_table() -> SupportTable:
 
 def row_events(facts: Facts, ids: list[str] | tuple[str, ...]) -> list[RowEvent]:
     """The log rows ``ids`` (ids that are not log rows are skipped), in the order given."""
-    log = facts.timeline.log
-    descriptions = facts.timeline.descriptions
-    log_ids = facts.timeline.ids
+    table = _row_table(facts)
     rows = []
     for ident in ids:
-        position = _position(ident, len(log))
-        if position is None or log_ids[position] != ident:
+        position = _position(ident, len(table.ids))
+        if position is None or table.ids[position] != ident:
             continue
-        desc = descriptions.iloc[int(log["description"].iat[position])]
+        code = int(table.log_description[position])
         rows.append(
             RowEvent(
                 id=ident,
                 position=position,
-                minute=int(log["minute"].iat[position]),
-                subject_kind=str(desc["subject_kind"]),
-                subject_name=str(desc["subject_name"]),
-                action=str(desc["action"]),
-                object_kind=str(desc["object_kind"]),
-                object_name=str(desc["object_name"]),
-                event_class=event_class(str(desc["action"]), str(desc["object_kind"])),
+                minute=int(table.log_minute[position]),
+                subject_kind=table.subject_kind[code],
+                subject_name=table.subject_name[code],
+                action=table.action[code],
+                object_kind=table.object_kind[code],
+                object_name=table.object_name[code],
+                event_class=table.event_class[code],
+                description=code,
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class _RowTable:
+    """Per-description fields and per-row codes as plain arrays, built once per facts."""
+
+    ids: list
+    log_description: list
+    log_minute: list
+    subject_kind: list
+    subject_name: list
+    action: list
+    object_kind: list
+    object_name: list
+    event_class: list
+
+
+_LAST_TABLE: tuple[weakref.ref, _RowTable] | None = None
+
+
+def _row_table(facts: Facts) -> _RowTable:
+    global _LAST_TABLE
+    if _LAST_TABLE is not None and _LAST_TABLE[0]() is facts:
+        return _LAST_TABLE[1]
+    timeline = facts.timeline
+    desc = timeline.descriptions
+    columns = {c: [str(v) for v in desc[c].tolist()] for c in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
+    table = _RowTable(
+        ids=timeline.ids.tolist(),
+        log_description=timeline.log["description"].tolist(),
+        log_minute=timeline.log["minute"].tolist(),
+        event_class=[event_class(a, k) for a, k in zip(columns["action"], columns["object_kind"])],
+        **columns,
+    )
+    _LAST_TABLE = (weakref.ref(facts), table)
+    return table
 
 
 def _position(ident: str, n: int) -> int | None:

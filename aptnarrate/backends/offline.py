@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from ..condense import minute_text
 from ..knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..prompt_context import ACTOR_KINDS, ProcessAliases, process_aliases, row_actor_ids
+from ..prompt_context import ACTOR_KINDS, ProcessAliases, process_aliases, row_actor_ids, stage_findings
 from ..semantic import RowEvent, row_events, support_table, supports
-from ..stages import StageEvidence, find_stages
+from ..stages import StageEvidence
 from . import NarrationResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,7 +31,7 @@ class OfflineNarrator:
     name = "offline"
 
     def narrate(self, facts: Facts) -> NarrationResult:
-        found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
+        found = sorted(stage_findings(facts), key=lambda s: APT_STAGES.index(s.stage))
         stages = [
             StageClaim(stage=s.stage, confidence=s.confidence, evidence=list(s.evidence), rationale=s.rationale)
             for s in found
@@ -133,7 +133,12 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
     steps = []
     for stage in stages:
         rows = row_events(facts, list(stage.evidence))
-        narrated = [r for r in rows if r.event_class in table.story.get(stage.stage, ()) and supports(stage.stage, r, facts, table)]
+        told_classes = table.story.get(stage.stage, ())
+        verdict: dict[int, bool] = {}  # per description: rows of one description share it
+        for row in rows:
+            if row.description not in verdict:
+                verdict[row.description] = row.event_class in told_classes and supports(stage.stage, row, facts, table)
+        narrated = [r for r in rows if verdict[r.description]]
         clauses = _clauses(facts, aliases, narrated or rows)
         if clauses:
             steps.append((stage, clauses))
@@ -211,10 +216,12 @@ def verb_of(row: RowEvent) -> str:
     return _VERBS.get(row.event_class, row.action.lower())
 
 
-def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject") -> str:
+def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject", positions=None) -> str:
+    """How the story names the ``role`` side of ``row`` (over ``positions``, the rows of its
+    description being told): the name, ``name (P3)`` for a shared name, ``P1`` when unnamed."""
     kind, name = (row.subject_kind, row.subject_name) if role == "subject" else (row.object_kind, row.object_name)
     if kind in ACTOR_KINDS:
-        ids = row_actor_ids(facts, row.position, role)
+        ids = row_actor_ids(facts, positions if positions is not None else row.position, role)
         label = aliases.label(ids, name)
         if name:
             return _code(name) + label[len(name):]
@@ -223,15 +230,21 @@ def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str
 
 
 def _clauses(facts: Facts, aliases: ProcessAliases, rows: list[RowEvent]) -> list[_Clause]:
-    by_key: dict[tuple[str, str], _Clause] = {}
+    """Rows grouped into "<actor> <verb> <objects>" clauses, in time order. Rows of one
+    description are labelled together (one pass over their entity ids, not one per row)."""
+    by_description: dict[int, list[RowEvent]] = {}
     for row in sorted(rows, key=lambda r: (r.minute, r.position)):
-        actor = _actor_label(facts, aliases, row)
-        verb = verb_of(row)
+        by_description.setdefault(row.description, []).append(row)
+    by_key: dict[tuple[str, str], _Clause] = {}
+    for group in by_description.values():
+        first, positions = group[0], [r.position for r in group]
+        actor = _actor_label(facts, aliases, first, "subject", positions)
+        verb = verb_of(first)
         clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
-        target = _actor_label(facts, aliases, row, "object") if row.object_kind else ""
+        target = _actor_label(facts, aliases, first, "object", positions) if first.object_kind else ""
         if target and target not in clause.objects:
             clause.objects.append(target)
-        clause.rows.append(row)
+        clause.rows.extend(group)
     return _merge_runs(list(by_key.values()))[:MAX_CLAUSES]
 
 
