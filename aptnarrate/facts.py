@@ -299,14 +299,15 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
             minutes=int(minutes[code]) if code < len(minutes) else 0,
             peers_out=peers_out.get(code, set()),
             peers_in=peers_in.get(code, set()),
-            swept=swept.get(name) if kind == "flow" else None,
+            swept=swept[name][1] if kind == "flow" and name in swept else None,
         )
         ctype = candidate_type(kind, name)
         result = score(profile, ctype, networks)
         first_ns, last_ns = min(firsts.values()), lasts_of[code]
         rows.append((result.total, first_ns, name, kind, ctype, result, counts, code, last_ns))
 
-    groups = _merge_same_name(rows)
+    # a sweep's targets are one indicator: one row for the subnet, its hosts as full values
+    groups = _merge_same_name(rows, {host: subnet for host, (subnet, _) in swept.items()})
     groups.sort(key=lambda g: (-g[0][0], min(r[1] for r in g), g[0][2], g[0][3]))
     levels = [likelihood(g[0][0]) for g in groups]
     in_table = table_flags(levels)
@@ -319,6 +320,9 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         total, _, name, kind, ctype, result, counts, _, _ = group[0]
         codes = [r[7] for r in group]
         others = group[1:]
+        if kind == "flow" and name in swept:
+            candidates.append(_sweep_candidate(group, swept, sides, evidence, rank, level, listed, stamps, n))
+            continue
         candidates.append(
             dict(
                 value=name,
@@ -344,25 +348,62 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     return tuple(candidates)
 
 
-def _swept_hosts(timeline: Timeline) -> dict[str, str]:
-    """Address -> words on the sweep that reached it (one subject, many hosts of a subnet)."""
+def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
+    """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
     from .rules.structural import sweeps
     from .stages import log_rows
 
     found = {}
     for sweep in sweeps(log_rows(timeline)):
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
+        words = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
         for host in sweep["hosts"]:
-            found[host] = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
+            found.setdefault(host, (sweep["subnet"], words))
     return found
 
 
-def _merge_same_name(rows: list[tuple]) -> list[list[tuple]]:
+def _sweep_candidate(group, swept, sides, evidence, rank, level, listed, stamps, n) -> dict:
+    """One candidate for all hosts of a sweep: value is the subnet, full values the hosts."""
+    import ipaddress
+
+    lead = group[0]
+    subnet, words = swept[lead[2]]
+    hosts = sorted({r[2] for r in group}, key=ipaddress.ip_address)
+    codes = [r[7] for r in group]
+    counts: dict = defaultdict(int)
+    for r in group:
+        for key, value in r[6].items():
+            counts[key] += value
+    reasons = [f"{len(hosts)} hosts of {subnet} reached in a network sweep (Internal Reconnaissance, ATT&CK T1046): {', '.join(hosts)}"]
+    reasons += [r for r in lead[5].ranked_reasons() if not r.startswith("reached in a network sweep") and "times)" not in r and "(once)" not in r]
+    return dict(
+        value=subnet,
+        type="ip",
+        kind="flow",
+        full_values=_union([hosts] + [sides.group_values[c] for c in codes]),
+        entity_ids=_union(sides.group_ids[c] for c in codes),
+        score=round(lead[0], 2),
+        rank=rank,
+        likelihood=level,
+        reasons=reasons,
+        features=_union([["swept"]] + [r[5].features for r in group]),
+        actions=_action_texts("flow", dict(counts)),
+        evidence=_log_order(_union(evidence.get(c, []) for c in codes)),
+        first_seen=stamps[rank - 1],
+        last_seen=stamps[n + rank - 1],
+        in_table=listed,
+    )
+
+
+def _merge_same_name(rows: list[tuple], alias: dict[str, str] | None = None) -> list[list[tuple]]:
     """One candidate per name: a process and the file it runs from (both ``update.sh``) are
-    one indicator to an analyst. The highest-scoring kind leads; the others' reasons follow."""
+    one indicator to an analyst. The highest-scoring kind leads; the others' reasons follow.
+    ``alias`` maps flow names onto one shared key (a sweep's hosts onto their subnet)."""
+    alias = alias or {}
     by_name: dict[str, list[tuple]] = {}
     for row in rows:
-        by_name.setdefault(row[2], []).append(row)
+        key = alias.get(row[2], row[2]) if row[3] == "flow" else row[2]
+        by_name.setdefault(key, []).append(row)
     return [sorted(group, key=lambda r: (-r[0], r[3])) for group in by_name.values()]
 
 

@@ -288,27 +288,12 @@ def host_context(facts: Facts) -> dict:
 # --------------------------------------------------------------------------- hypotheses and knowledge
 
 
-_LAST_FINDINGS: tuple[weakref.ref, list] | None = None
-
-
-def stage_findings(facts: Facts) -> list:
-    """``stages.find_stages(facts)``, computed once per facts (the offline narrator and the
-    prompt's hypotheses both need it)."""
-    global _LAST_FINDINGS
-    if _LAST_FINDINGS is not None and _LAST_FINDINGS[0]() is facts:
-        return list(_LAST_FINDINGS[1])
-    from .stages import find_stages
-
-    found = find_stages(facts)
-    _LAST_FINDINGS = (weakref.ref(facts), found)
-    return list(found)
-
-
 def hypotheses(facts: Facts) -> list[dict]:
     """The offline rules' stage findings, in kill-chain order, for the model to judge."""
     from .models import APT_STAGES
+    from .stages import find_stages  # computed once per facts (cached on them)
 
-    found = sorted(stage_findings(facts), key=lambda s: APT_STAGES.index(s.stage))
+    found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
     records = []
     for item in found:
         record: dict[str, object] = {"stage": item.stage, "confidence": item.confidence}

@@ -182,7 +182,7 @@ def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
     resolver = public_resolvers().get(p.value)
     if is_this_host(p):
         s.add(1.0, "this-host", "this host's own address: the log records it as the local end of inbound flows")
-    elif resolver:
+    elif resolver and cls != "internal":
         s.add(0.0, "public-resolver", f"well-known public DNS resolver ({resolver})")
     else:
         weight = {"public": 3.0, "private": 1.0, "internal": 1.0, "unknown": 1.0}.get(cls, 0.0)

@@ -71,7 +71,16 @@ class LogView:
         self.facts = facts
         self.candidates = {c.value: c for c in facts.candidates}
         self._records = self.descriptions.to_dict("records")  # plain dicts: iterrows is slow
+        self._sweeps = None
         self.pattern_rows = [self._row(r) for r in self._records]
+
+    @property
+    def sweeps(self) -> list[dict]:
+        if self._sweeps is None:
+            from .rules.structural import sweeps
+
+            self._sweeps = sweeps(self.rows)
+        return self._sweeps
 
     def _row(self, record: dict) -> Row:
         paths = tuple(self.values_of(record["object_kind"], record["object_name"])) or (
@@ -128,6 +137,15 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
 
 
 def find_stages(facts: Facts) -> list[StageEvidence]:
+    """The stage findings of one subgraph (computed once per Facts and reused)."""
+    cached = facts.__dict__.get("_stage_findings")
+    if cached is None:
+        cached = tuple(_find_stages(facts))
+        facts.__dict__["_stage_findings"] = cached  # Facts is frozen; its __dict__ also holds cached properties
+    return list(cached)
+
+
+def _find_stages(facts: Facts) -> list[StageEvidence]:
     from .rules import structural
 
     view = LogView(facts)

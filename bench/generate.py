@@ -42,6 +42,15 @@ BURST = np.array([0, 1, 2, 3, 5, 8, 15])  # extra same-second repeats of one eve
 BURST_WEIGHT = np.array([0.55, 0.2, 0.1, 0.07, 0.04, 0.03, 0.01])
 
 
+def epoch_ns(stamps: pd.Series) -> pd.Series:
+    """Edge-list times as int64 ns since the epoch: TC3 lists write integers, OpTC lists ISO
+    strings with an offset (``2019-09-24 11:32:02.730-04:00``); only offsets matter here."""
+    numeric = pd.to_numeric(stamps, errors="coerce")
+    if numeric.notna().all():
+        return numeric.astype(np.int64)
+    return pd.to_datetime(stamps, utc=True, format="ISO8601").dt.as_unit("ns").astype("int64")
+
+
 def load_cases() -> tuple[list[pd.DataFrame], str]:
     """Edge lists of every case, from the corpus if present, else our shipped examples."""
     paths = sorted(glob.glob(str(CORPUS / "*_subgraph_*.edges.csv")))
@@ -54,7 +63,7 @@ def load_cases() -> tuple[list[pd.DataFrame], str]:
     cases = []
     for path in paths:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        frame["timestamp"] = frame["timestamp"].astype(np.int64)
+        frame["timestamp"] = epoch_ns(frame["timestamp"])
         frame["timestamp"] -= frame["timestamp"].min()  # offset within the case
         cases.append(frame)
     return cases, source

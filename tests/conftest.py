@@ -24,6 +24,28 @@ def corpus_manifest() -> dict | None:
     return json.loads(manifest.read_text(encoding="utf-8"))
 
 
+def ground_truth_iocs(host: str, corpus: Path = CORPUS_DIR) -> set[str]:
+    """The ground-truth IoC values (case-folded) of ``host``, from the files the manifest lists.
+
+    TC3 files are named after the host (``cadets_groundTruth_IOCs.json``); OpTC files after
+    the dataset and the host's number (``optc501_...`` for ``SysClient0501``).
+    """
+    files = {Path(name).name.split("_groundTruth")[0]: corpus / name for name in corpus_manifest()["groundtruth"]}
+    path = files.get(host)
+    if path is None:
+        number = host.rstrip("0123456789")
+        digits = host[len(number):]
+        matches = [p for prefix, p in files.items() if digits and prefix.endswith(str(int(digits)))]
+        if len(matches) != 1:
+            raise LookupError(f"no single ground-truth file for host {host!r} among {sorted(files)}")
+        path = matches[0]
+    names: set[str] = set()
+    for attack in json.loads(path.read_text(encoding="utf-8")).values():
+        for values in attack.values():
+            names.update(v.casefold() for v in values)
+    return names
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     if not (CORPUS_DIR / "manifest.json").is_file():

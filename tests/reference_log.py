@@ -41,6 +41,13 @@ REPORT_KIND = {
     "unit": "unit",
     "filechar": "device",
     "fileblock": "device",
+    # DARPA OpTC words, as OCR-APT writes them
+    "thread": "thread",
+    "module": "module",
+    "registry": "registry",
+    "shell": "shell",
+    "task": "task",
+    "host": "host",
 }
 
 
@@ -82,6 +89,9 @@ _MONTHS = [
 _DATE_WORDS = re.compile(r"^(?P<month>[A-Z][a-z]+) (?P<day>\d{1,2}), (?P<year>\d{4})$")
 _DATE_ISO = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})(?: (?P<time>\d{1,2}:\d{2}))?$")
 _TIME = re.compile(r"^(?P<time>\d{1,2}:\d{2})$")
+_TIME_RANGE = re.compile(r"^\d{1,2}:\d{2}\s*(?:-|\u2013|to)\s*\d{1,2}:\d{2}$")  # "### 12:32 - 12:59"
+_TIMED_ROW = re.compile(r"^(?P<time>\d{1,2}:\d{2}):\s+(?P<rest>.+)$")  # "- 12:32: text"
+_ELISION = re.compile(r"^\(.*\.\.\.\)$|^\(.*(?:additional|more|others).*\)$", re.IGNORECASE)
 _BOLD_MINUTE = re.compile(r"^- \*\*(?P<time>\d{1,2}:\d{2})\*\*:?(?:\s*(?:-|:)?\s*(?P<rest>.*))?$")
 _BULLET = re.compile(r"^\s*[-*] (?P<rest>.+)$")
 _COUNT = re.compile(r"\s*\((?P<n>\d+) times?\)\.?")  # "(3 times)." ends the sentence
@@ -107,14 +117,26 @@ def log_section(markdown: str) -> list[str]:
     return section
 
 
-def parse_reference_log(markdown: str, default_date: str, untyped_object_kind: str = "file") -> list[RefRow]:
+def parse_reference_log(
+    markdown: str, default_date: str, untyped_object_kind: str = "file", prose: list[str] | None = None
+) -> list[RefRow]:
     """Rows of the report's log, in report order.
 
     ``default_date`` (``YYYY-MM-DD``) dates times given without a date (the corpus takes it
-    from the report text; the manifest's ``first_minute`` has it). An object given as a bare
+    from the report text; the manifest's ``first_minute`` has it). With a ``prose`` list, a
+    row the grammar cannot read (the prose of an ``approximate`` case, which the corpus
+    builder mapped to events by verb) is appended to it instead of raising. An object given as a bare
     name gets kind ``flow`` for an IP address, a type word's kind for a type word
     (``FORK: process``), otherwise ``untyped_object_kind`` (the host's named object type).
     """
+    def row(minute: str, text: str, source: str, kind: str | None) -> None:
+        try:
+            rows.append(_row(minute, text, source, kind))
+        except ReferenceFormatError:
+            if prose is None:
+                raise
+            prose.append(source.strip())
+
     date = default_date
     minute: str | None = None
     table_object_kind: str | None = None
@@ -134,9 +156,9 @@ def parse_reference_log(markdown: str, default_date: str, untyped_object_kind: s
                     raise ReferenceFormatError(f"unknown object column {cells[2]!r}")
                 continue
             if len(cells) == 2:
-                rows.append(_row(stamp, cells[1], raw, untyped_object_kind))
+                row(stamp, cells[1], raw, untyped_object_kind)
             else:  # "| time | ACTION | name |": the header names the object type
-                rows.append(_row(stamp, f"{cells[1]}: {cells[2]}", raw, table_object_kind))
+                row(stamp, f"{cells[1]}: {cells[2]}", raw, table_object_kind)
             continue
         if line.startswith("#"):
             heading = line.lstrip("#").strip()
@@ -148,18 +170,26 @@ def parse_reference_log(markdown: str, default_date: str, untyped_object_kind: s
                 minute = f"{date} {_pad(m['time'])}" if m["time"] else None
             elif m := _TIME.match(heading):
                 minute = f"{date} {_pad(m['time'])}"
+            elif _TIME_RANGE.match(heading):
+                minute = None  # a span of minutes: its rows carry their own minute
             else:
                 raise ReferenceFormatError(f"unknown heading {raw!r}")
             continue
         if m := _BOLD_MINUTE.match(line):
             minute = f"{date} {_pad(m['time'])}"
             if m["rest"]:
-                rows.append(_row(minute, m["rest"], raw, untyped_object_kind))
+                row(minute, m["rest"], raw, untyped_object_kind)
             continue
         if m := _BULLET.match(line):
+            rest = m["rest"].strip()
+            if _ELISION.match(rest):
+                continue  # "(Additional module loading events...)": the manifest notes the elision
+            if timed := _TIMED_ROW.match(rest):
+                row(f"{date} {_pad(timed['time'])}", timed["rest"], raw, untyped_object_kind)
+                continue
             if minute is None:
                 raise ReferenceFormatError(f"row before any minute: {raw!r}")
-            rows.append(_row(minute, m["rest"], raw, untyped_object_kind))
+            row(minute, m["rest"], raw, untyped_object_kind)
             continue
         if rows:
             break  # closing prose after the log

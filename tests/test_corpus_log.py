@@ -45,9 +45,13 @@ def _our_rows(timeline: Timeline) -> list[Row]:
     return rows
 
 
-def _reference_rows(case: dict, corpus: Path) -> list[RefRow]:
+def _reference_rows(case: dict, corpus: Path, prose: list[str] | None = None) -> list[RefRow]:
+    """The reference's log rows. For an ``approximate`` case (a log partly in prose, mapped to
+    events by verb when the corpus was built), rows the grammar cannot read go to ``prose``."""
     markdown = (corpus / case["files"]["reference"]).read_text(encoding="utf-8")
-    return parse_reference_log(markdown, default_date=case["first_minute"][:10])
+    if case.get("approximate") and prose is None:
+        prose = []
+    return parse_reference_log(markdown, default_date=case["first_minute"][:10], prose=prose)
 
 
 def _expected(case: dict, reference: list[RefRow]) -> tuple[Counter, bool]:
@@ -85,12 +89,19 @@ def _diff(expected: Counter, got: Counter) -> str:
 @pytest.mark.parametrize("case_id", CASES)
 def test_condensed_log_matches_reference(corpus_dir: Path, case_id: str, fmt: str) -> None:
     case = _case(case_id)
-    reference = _reference_rows(case, corpus_dir)
+    prose: list[str] = []
+    reference = _reference_rows(case, corpus_dir, prose)
     expected, fold_case = _expected(case, reference)
     timeline = condense(read_events(corpus_dir / case["files"][fmt], FORMATS[fmt]))
     ours = _our_rows(timeline)
     got = Counter(_fold(r) if fold_case else r for r in ours)
-    assert got == expected, f"{case_id} ({fmt}): {_diff(expected, got)}"
+    if prose:
+        # prose rows became events the grammar cannot recover: every structured row must be
+        # ours, and the total must be the manifest's count of log rows
+        assert not expected - got, f"{case_id} ({fmt}): {_diff(expected, got)}"
+        assert len(ours) == case["n_log_rows"]
+    else:
+        assert got == expected, f"{case_id} ({fmt}): {_diff(expected, got)}"
     # OCR-APT's condensation never yields two rows for one (minute, event)
     assert len(ours) == len(set((m, s, a, o) for m, s, a, o, _ in ours))
 
@@ -99,7 +110,11 @@ def test_condensed_log_matches_reference(corpus_dir: Path, case_id: str, fmt: st
 def test_reference_parse_agrees_with_manifest(corpus_dir: Path, case_id: str) -> None:
     """Guards the helper: row and event totals equal the manifest's, so no row was dropped."""
     case = _case(case_id)
-    expected, _ = _expected(case, _reference_rows(case, corpus_dir))
+    prose: list[str] = []
+    expected, _ = _expected(case, _reference_rows(case, corpus_dir, prose))
+    if prose:
+        assert case["approximate"], f"{case_id}: unreadable rows outside an approximate case: {prose[:3]}"
+        pytest.skip(f"{case_id}: {len(prose)} prose row(s) in an approximate case; totals checked against our log instead")
     assert sum(expected.values()) == case["n_log_rows"]
     assert sum(row[-1] * n for row, n in expected.items()) == case["n_rows"]
     minutes = sorted(row[0] for row in expected)
@@ -116,3 +131,17 @@ def test_csv_and_edge_list_give_the_same_log(corpus_dir: Path, case_id: str) -> 
         texts = timeline.descriptions["text"].to_numpy()[timeline.log["description"].to_numpy()]
         logs.append(list(zip(minute_text(timeline.log["minute"]), texts, timeline.log["count"].tolist(), strict=True)))
     assert logs[0] == logs[1]
+
+
+def test_prose_rows_are_collected_only_when_asked() -> None:
+    markdown = (
+        "## Chronological Log of Actions\n\n### 11:32\n"
+        "- `svchost.exe LOAD the module: System.ni.dll`\n"
+        "- svchost.exe loaded multiple modules and others\n"
+    )
+    prose: list[str] = []
+    rows = parse_reference_log(markdown, default_date="2019-09-24", prose=prose)
+    assert [(r.minute, r.action, r.object) for r in rows] == [("2019-09-24 11:32", "LOAD", ("module", "System.ni.dll"))]
+    assert prose == ["- svchost.exe loaded multiple modules and others"]
+    with pytest.raises(ValueError, match="unparseable"):
+        parse_reference_log(markdown, default_date="2019-09-24")

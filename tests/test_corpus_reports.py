@@ -3,20 +3,13 @@ ground-truth IoCs present in its input (skipped when ../shared is absent)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from conftest import CORPUS_DIR, corpus_manifest
+from conftest import corpus_manifest, ground_truth_iocs
 
 import aptnarrate
 
 MANIFEST = corpus_manifest()
 CASES = [case["id"] for case in MANIFEST["cases"]] if MANIFEST else ["(corpus absent)"]
-
-
-def _ground_truth(host: str) -> set[str]:
-    data = json.loads((CORPUS_DIR / "groundtruth" / f"{host}_groundTruth_IOCs.json").read_text())
-    return {value.casefold() for attack in data.values() for values in attack.values() for value in values}
 
 
 def _table_section(markdown: str) -> str:
@@ -38,12 +31,17 @@ def test_case_report_lists_its_ground_truth_iocs(corpus_dir, case, fmt):
     assert markdown.count("\n| 20") == len(report.log)
 
     names = {entry.subject_name.casefold() for entry in report.log} | {entry.object_name.casefold() for entry in report.log}
-    present = _ground_truth(case.split("_")[0]) & names
+    present = ground_truth_iocs(case.split("_")[0]) & names
     table = _table_section(markdown)
     listed = {ioc.value.casefold() for ioc in report.iocs}
+    # a network sweep's targets are one row: the subnet, with its hosts as full values and in its text
+    swept = {v.casefold() for ioc in report.iocs if "/" in ioc.value for v in ioc.full_values}
     for ioc in present:
-        assert ioc in listed, f"ground-truth IoC {ioc} occurs in {case} but is not in the IoC table"
-        assert any(f"`{entry.value}`" in table for entry in report.iocs if entry.value.casefold() == ioc)
+        assert ioc in listed | swept, f"ground-truth IoC {ioc} occurs in {case} but is not in the IoC table"
+        if ioc in listed:
+            assert any(f"`{entry.value}`" in table for entry in report.iocs if entry.value.casefold() == ioc)
+        else:
+            assert ioc in table.casefold()
     # grounded by construction: nothing the offline narrator says is dropped
     assert report.metadata.dropped == []
 

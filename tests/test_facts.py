@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
+
+from conftest import ground_truth_iocs
 
 from aptnarrate.condense import condense
 from aptnarrate.errors import UsageError
@@ -44,7 +45,7 @@ def proc(name, action, obj_type, obj_name, when):
     return (f"{subject} {action} {obj}", when)
 
 
-BEACON = [proc("agent", "CONNECT", "netflowobject", "8.8.8.8", f"2018-04-12 13:{m}:0{s}") for m in (10, 11, 12, 13) for s in (1, 2)]
+BEACON = [proc("agent", "CONNECT", "netflowobject", "93.184.216.34", f"2018-04-12 13:{m}:0{s}") for m in (10, 11, 12, 13) for s in (1, 2)]
 
 
 # --------------------------------------------------------------------------- addresses
@@ -56,7 +57,7 @@ def test_public_address_is_moderate_or_more_and_described_without_guessing(tmp_p
         proc("agent", "CONNECT", "netflowobject", "10.0.0.5", "2018-04-12 13:10:06"),
     ]
     facts = facts_from(tmp_path, rows)
-    public, loopback, private = facts.candidate("8.8.8.8"), facts.candidate("127.0.0.1"), facts.candidate("10.0.0.5")
+    public, loopback, private = facts.candidate("93.184.216.34"), facts.candidate("127.0.0.1"), facts.candidate("10.0.0.5")
     assert public.type == "ip" and public.likelihood in ("moderate", "high")
     assert "repeated-contact" in public.features and "outbound" in public.features
     assert any("not in a declared internal network" in r for r in public.reasons)
@@ -69,11 +70,18 @@ def test_public_address_is_moderate_or_more_and_described_without_guessing(tmp_p
 
 
 def test_declared_internal_network_changes_the_description(tmp_path):
-    facts = facts_from(tmp_path, BEACON, internal=["8.8.8.0/24"])
-    cand = facts.candidate("8.8.8.8")
+    facts = facts_from(tmp_path, BEACON, internal=["93.184.216.0/24"])
+    cand = facts.candidate("93.184.216.34")
     assert "internal-ip" in cand.features and "public-ip" not in cand.features
-    assert any("8.8.8.0/24" in r for r in cand.reasons)
-    assert [str(n) for n in facts.internal_networks] == ["8.8.8.0/24"]
+    assert any("93.184.216.0/24" in r for r in cand.reasons)
+    assert [str(n) for n in facts.internal_networks] == ["93.184.216.0/24"]
+
+
+def test_public_resolver_ranks_low_and_says_so(tmp_path):
+    rows = [proc("agent", "CONNECT", "netflowobject", "8.8.8.8", f"2018-04-12 13:{m}:01") for m in (10, 11, 12, 13)]
+    cand = facts_from(tmp_path, rows).candidate("8.8.8.8")
+    assert cand.likelihood == "low" and "public-resolver" in cand.features
+    assert any("Google Public DNS" in r for r in cand.reasons)
 
 
 def test_bad_cidr_is_a_usage_error(tmp_path):
@@ -172,38 +180,38 @@ def corpus_cases():
     return sorted(p for p in CORPUS.glob("*_subgraph_*.csv"))
 
 
-def corpus_facts(path: Path):
+def corpus_facts(path: Path, internal_networks=()):
     options = IngestOptions(timezone="America/Toronto") if path.name.endswith(".edges.csv") else IngestOptions()
-    return compute_facts(condense(read_events(path, options)))
+    return compute_facts(condense(read_events(path, options)), internal_networks=internal_networks)
 
 
-def ground_truth() -> dict[str, set[str]]:
-    truth = {}
-    for path in (CORPUS / "groundtruth").glob("*_groundTruth_IOCs.json"):
-        names = set()
-        for attack in json.loads(path.read_text()).values():
-            for values in attack.values():
-                names.update(v.casefold() for v in values)
-        truth[path.name.split("_")[0]] = names
-    return truth
+def _profile_networks(host: str) -> tuple[str, ...]:
+    from aptnarrate.rules.profiles import get_profile
+
+    return get_profile("darpa-optc" if host.startswith("SysClient") else "darpa-tc3").internal_networks
 
 
 def test_ground_truth_iocs_are_listed_in_every_corpus_case():
+    """Every ground-truth IoC named in a case is in its IoC table, with and without the
+    dataset profile declared: as a row of its own, or among the hosts (full values) of the
+    one row that lists a sweep's targets."""
     cases = corpus_cases()
     if not cases:
         pytest.skip(f"corpus not found at {CORPUS}")
-    truth = ground_truth()
     checked, missing = 0, []
     for path in cases:
-        facts = corpus_facts(path)
-        names = truth[path.name.split("_")[0]]
-        for name in names:
-            matches = [c for c in facts.candidates if c.value.casefold() == name]
-            if matches:
-                checked += 1
-                if not any(c.in_table for c in matches):
-                    missing.append((path.name, name))
-    assert checked > 50, "the corpus should contain many ground-truth IoCs"
+        host = path.name.split("_")[0]
+        names = ground_truth_iocs(host, CORPUS)
+        timeline = condense(read_events(path, IngestOptions(timezone="America/Toronto") if path.name.endswith(".edges.csv") else IngestOptions()))
+        for networks in ((), _profile_networks(host)):
+            facts = compute_facts(timeline, internal_networks=networks)
+            for name in names:
+                in_log = [c for c in facts.candidates if c.value.casefold() == name or name in {v.casefold() for v in c.full_values if "swept" in c.features}]
+                if in_log:
+                    checked += 1
+                    if not any(c.in_table for c in in_log):
+                        missing.append((path.name, networks, name))
+    assert checked > 100, "the corpus should contain many ground-truth IoCs"
     assert missing == []
 
 

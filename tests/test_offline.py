@@ -47,12 +47,12 @@ def test_beacon_to_public_address_is_command_and_control(tmp_path):
     facts = facts_from(tmp_path, BEACON)
     stage = stages_of(narrate(facts))["Command and Control"]
     assert stage.confidence == "high"
-    assert "8.8.8.8" in stage.rationale and "beacon" in stage.rationale
+    assert "93.184.216.34" in stage.rationale and "beacon" in stage.rationale
     assert "external" not in stage.rationale.lower()
 
 
 def test_declared_internal_beacon_is_not_command_and_control(tmp_path):
-    facts = facts_from(tmp_path, BEACON, internal=["8.8.8.0/24"])
+    facts = facts_from(tmp_path, BEACON, internal=["93.184.216.0/24"])
     assert "Command and Control" not in stages_of(narrate(facts))
 
 
@@ -78,8 +78,9 @@ def test_recon_privilege_persistence_and_cleanup(tmp_path):
         proc("", "UNLINK", "file_object_file", "stager", "2018-04-12 10:04:01"),
     ]
     found = stages_of(narrate(facts_from(tmp_path, rows)))
-    assert found["Internal Reconnaissance"].confidence == "high"
-    assert found["Privilege Escalation"].confidence == "high"
+    # two discovery tools and a passwd read: specific, but ordinary scripts do the same
+    assert found["Internal Reconnaissance"].confidence == "moderate"
+    assert found["Privilege Escalation"].confidence == "moderate"  # who changed principal is not named
     assert found["Maintain Persistence"].confidence == "high"
     assert found["Covering Tracks"].confidence == "moderate"
     assert "stager" in found["Covering Tracks"].rationale
@@ -120,7 +121,7 @@ def test_unknown_ioc_context_and_names_are_data(tmp_path):
     narration = narrate(facts_from(tmp_path, rows))
     ioc = narration.iocs[0]
     assert ioc.ioc == name
-    assert ioc.legitimate_usage.startswith("Not a known system file/binary")
+    assert ioc.legitimate_usage.startswith("Unknown file: not a known system file")
     assert f"`{name}`" not in narration.summary  # a backtick in a name is never wrapped in code spans
 
 
@@ -139,13 +140,13 @@ def _corpus(case: str):
     return compute_facts(condense(read_events(path)))
 
 
-def test_seed_theia_4_mail_beacon():
+def test_seed_theia_4_mail_client_connections_are_not_c2():
+    # one named connection to 128.55.12.110 plus unnamed ones, no data exchanged: a mail
+    # client reaching its server is not a sustained exchange; the IoCs are still listed
     narration = narrate(_corpus("theia_subgraph_4"))
-    found = stages_of(narration)
-    assert set(found) == {"Command and Control"}
+    assert stages_of(narration) == {}
     assert {"Mail", "128.55.12.110"} <= {i.ioc for i in narration.iocs}
     assert "On 2018-04-12, between 13:18 and 13:21" in narration.summary
-    assert "128.55.12.110" in found["Command and Control"].rationale
 
 
 def test_seed_cadets_21_lists_the_backup_and_libraries():

@@ -131,3 +131,33 @@ def test_periodic_jobs_are_not_reconnaissance():
 def test_no_placeholder_candidates():
     facts = inspect_input(b"description,timestamp\nA subject_process OPEN the file_object_file: ..,2020-01-01 10:00:01\nA subject_process OPEN the file_object_file: 0,2020-01-01 10:00:02\n")
     assert [c.value for c in facts.candidates] == []
+
+
+def test_benign_mechanisms_lower_likelihood_in_words_and_keep_the_row():
+    from aptnarrate.backends.offline import OfflineNarrator
+    from aptnarrate.rules.benign import mechanisms
+
+    assert all(m.says.startswith("consistent with") for m in mechanisms())
+    lines = [f"The process: svchost.exe MODIFY the file: cache_{i}.rslc,2020-01-01 10:00:0{i}" for i in range(3)]
+    lines += [f"The process: svchost.exe DELETE the file: cache_{i}.rslc,2020-01-01 10:01:0{i}" for i in range(3)]
+    facts = inspect_input(("description,timestamp\n" + "\n".join(lines) + "\n").encode())
+    narration = OfflineNarrator().narrate(facts).narration
+    assert narration.stages == []  # churn, not covering tracks
+    rows = {claim.ioc: claim for claim in narration.iocs}
+    assert "cache_0.rslc" in rows  # never hidden
+    assert "AppX state-repository churn" in rows["cache_0.rslc"].legitimate_usage
+
+
+def test_a_script_host_talking_to_a_neighbour_of_this_host_is_lateral_movement_not_c2():
+    lines = []
+    for m in range(3):
+        lines += [
+            f"The process: powershell.exe MESSAGE_OUTBOUND the flow: 142.20.58.20,2019-09-24 11:{m:02d}:02",
+            f"The process: powershell.exe MESSAGE_INBOUND the flow: 142.20.57.9,2019-09-24 11:{m:02d}:03",
+        ]
+    for options in ({}, {"profile": "darpa-optc"}):
+        found = _stages(lines, **options)
+        assert set(found) == {"Lateral Movement"}, options
+        assert found["Lateral Movement"].techniques == ("T1021",)
+    # the same exchange by a browser is neither
+    assert _stages([line.replace("powershell.exe", "chrome.exe") for line in lines]) == {}

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from ..condense import minute_text
 from ..knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..prompt_context import ACTOR_KINDS, ProcessAliases, process_aliases, row_actor_ids, stage_findings
+from ..prompt_context import ACTOR_KINDS, ProcessAliases, process_aliases, row_actor_ids
 from ..semantic import RowEvent, row_events, support_table, supports
-from ..stages import StageEvidence
+from ..stages import StageEvidence, find_stages
 from . import NarrationResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,7 +31,7 @@ class OfflineNarrator:
     name = "offline"
 
     def narrate(self, facts: Facts) -> NarrationResult:
-        found = sorted(stage_findings(facts), key=lambda s: APT_STAGES.index(s.stage))
+        found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
         stages = [
             StageClaim(stage=s.stage, confidence=s.confidence, evidence=list(s.evidence), rationale=s.rationale)
             for s in found
@@ -60,13 +60,20 @@ def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
             what = "Private-range host (no internal network declared for it)."
         else:
             what = f"Network endpoint ({text})."
-        swept = next((r for r in candidate.reasons if r.startswith("reached in a network sweep")), None)
-        return what + (f" It was {swept[len('reached in '):]}." if swept else why)
+        if "swept" in feature and "/" in candidate.value:
+            hosts = [v for v in candidate.full_values if "/" not in v and "->" not in v and ":" not in v] or candidate.full_values
+            inside = all(facts.address_class(h)[0] == "internal" for h in hosts)
+            return (
+                f"Hosts of {candidate.value} ({'declared internal' if inside else 'no internal network declared for them'}) "
+                f"reached one after another by one process, the targets of a network sweep: {', '.join(hosts)}."
+            )
+        return what + why
     entry = lookup(candidate.value, _KB_KIND.get(candidate.type, "file"))
     mechanism = _benign_mechanism(candidate)
     benign = f" Here {mechanism.says}." if mechanism else ""
     if entry is None:
-        return "Unknown file: not a known system file or binary." + benign + why
+        what = "Unknown program: not a common binary in the knowledge base." if candidate.type == "process" else "Unknown file: not a known system file or binary."
+        return what + benign + why
     kind = "System binary" if entry.type == "binary" else "Known " + entry.type
     return f"{kind}: {entry.usage.rstrip('.')} ({entry.category})." + benign + why
 

@@ -54,10 +54,14 @@ def _ipv4(name: str):
 
 def this_host_addresses(view: LogView) -> set[str]:
     """Flow addresses seen only with actions that name the monitored host (OpTC inbound)."""
+    cached = view.__dict__.get("_this_host")
+    if cached is not None:
+        return cached
     rows = view.rows
     flows = rows[(rows["object_kind"] == "flow") & (rows["object_name"] != "")]
     local = _where(flows, "action", names_this_host)
-    return set(flows.loc[local, "object_name"]) - set(flows.loc[~local, "object_name"])
+    view.__dict__["_this_host"] = set(flows.loc[local, "object_name"]) - set(flows.loc[~local, "object_name"])
+    return view.__dict__["_this_host"]
 
 
 # --------------------------------------------------------------------------- network shape
@@ -90,7 +94,7 @@ def sweeps(rows: pd.DataFrame) -> list[dict]:
 
 def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
-    for sweep in sweeps(view.rows):
+    for sweep in view.sweeps:
         rows = sweep["rows"]
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         span = (rows["minute"].max() - rows["minute"].min()) // MINUTE_NS + 1
@@ -103,8 +107,15 @@ def sweep_rule(view: LogView) -> list[StageEvidence]:
     return out
 
 
-def _excluded_address(view: LogView, name: str, local: set[str]) -> bool:
-    if name in local or name in public_resolvers():
+def neighbours_of_this_host(view: LogView, names) -> set[str]:
+    """Addresses in the same /16 as an address the log shows to be this host's own: hosts of
+    the same site, whatever networks were declared (said so wherever it matters)."""
+    local = [ipaddress.ip_network(f"{a}/16", strict=False) for a in this_host_addresses(view) if _ipv4(a)]
+    return {n for n in names if (ip := _ipv4(n)) is not None and any(ip in net for net in local)} - this_host_addresses(view)
+
+
+def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set[str] = frozenset()) -> bool:
+    if name in local or name in public_resolvers() or name in neighbours:
         return True
     return view.address_class(name) in ("internal", "loopback", "local")
 
@@ -115,10 +126,11 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     if flows.empty:
         return []
     local = this_host_addresses(view)
-    swept = {h for s in sweeps(view.rows) for h in s["hosts"]}
+    neighbours = neighbours_of_this_host(view, set(flows["object_name"]))
+    swept = {h for s in view.sweeps for h in s["hosts"]}
     out = []
     for subject, group in flows.groupby("subject_name", sort=True):
-        remote = group[~_where(group, "object_name", lambda n: _excluded_address(view, n, local) or n in swept)]
+        remote = group[~_where(group, "object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept)]
         if remote.empty:
             continue
         total = remote["count"].sum()
@@ -185,8 +197,14 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     names = set(armed["object_name"])
     hits = rows[named & rows["object_name"].isin(names) & rows["event"].isin(("file_write", "file_create", "file_attribute", "execute"))]
     how = "made executable (chmod)" if armed["event"].eq("file_attribute").all() else "made executable or executed"
+    talkers = set(rows.loc[network & (rows["subject_name"] != ""), "subject_name"])
+    writers = set(written.loc[written["object_name"].isin(names), "subject_name"])
+    # most specific: the process that talked to the network is the one that wrote the file
+    confidence = "high" if writers & talkers else "moderate"
     reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
-    return [StageEvidence("Initial Compromise", "moderate", _ids(pd.concat([hits, rows[network].head(3)])), reason, "TA0001", ("T1105",))]
+    if writers & talkers:
+        reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
+    return [StageEvidence("Initial Compromise", confidence, _ids(pd.concat([hits, rows[network].head(3)])), reason, "TA0001", ("T1105",))]
 
 
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
@@ -322,12 +340,27 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         return False
 
     hits = rows[inside & _where(rows, "object_name", admin)]
-    swept = {h for s in sweeps(view.rows) for h in s["hosts"]}
+    swept = {h for s in view.sweeps for h in s["hosts"]}
     hits = hits[~hits["object_name"].isin(swept)]
-    if hits.empty:
-        return []
-    reason = f"Connections to internal hosts on remote-administration ports: {_names(hits['object_name'])}."
-    return [StageEvidence("Lateral Movement", "moderate", _ids(hits), reason, "TA0008", ("T1021",))]
+    out = []
+    if not hits.empty:
+        reason = f"Connections to internal hosts on remote-administration ports: {_names(hits['object_name'])}."
+        out.append(StageEvidence("Lateral Movement", "moderate", _ids(hits), reason, "TA0008", ("T1021",)))
+    # a command shell or script host (or a process running shell commands) that talks to a
+    # host of the same site: remote execution or a remote session to that host
+    neighbours = neighbours_of_this_host(view, set(rows.loc[outbound, "object_name"]))
+    drivers = set(rows.loc[rows["event"] == "shell_command", "subject_name"]) | {
+        n for n in set(rows["subject_name"]) if getattr(lookup(n, "process"), "category", None) in ("shell", "windows admin tool")
+    }
+    drivers.discard("")
+    peer = outbound & rows["subject_name"].isin(drivers) & ~rows["object_name"].isin(swept)
+    peer &= inside | rows["object_name"].isin(neighbours)
+    if peer.any():
+        hosts = set(rows.loc[peer, "object_name"])
+        site = " (same /16 as this host's own address)" if hosts & neighbours else ""
+        reason = f"A shell or script host ({_names(rows.loc[peer, 'subject_name'])}) sent traffic to internal host(s) {_names(hosts)}{site}: a remote session or remote execution."
+        out.append(StageEvidence("Lateral Movement", "moderate", _ids(rows[peer]), reason, "TA0008", ("T1021",)))
+    return out
 
 
 def exfiltration(view: LogView) -> list[StageEvidence]:
