@@ -306,6 +306,19 @@ def hypotheses(facts: Facts) -> list[dict]:
     return records
 
 
+def benign_mechanism(candidate: Candidate):
+    """The benign mechanism (``data/benign.yaml``) that explains this candidate's own name,
+    if any (as the IoC table's context does)."""
+    from .rules.benign import mechanisms
+    from .rules.patterns import Row
+
+    rows = [
+        Row("", "", candidate.value, "process", candidate.kind, tuple(candidate.full_values[:5])),
+        Row(candidate.value, "", "", candidate.kind, ""),
+    ]
+    return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
+
+
 def knowledge(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[dict]:
     """Knowledge-base text for the candidates it knows (what the entity normally is)."""
     records = []
@@ -314,9 +327,9 @@ def knowledge(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[dict]
         if entry is None:
             continue
         record: dict[str, object] = {"ioc": candidate.value, "category": entry.category, "usage": entry.usage}
-        benign = getattr(entry, "benign", None)
-        if benign:
-            record["benign_context"] = benign
+        mechanism = benign_mechanism(candidate)
+        if mechanism is not None:
+            record["benign_context"] = mechanism.says
         records.append(record)
     return records
 

@@ -130,3 +130,13 @@ def test_an_unnamed_subject_in_an_ocrapt_log_is_an_alias(tmp_path):
     summary = OfflineNarrator().narrate(facts).narration.summary
     assert "On 2018-04-12 at 10:04, P1 deleted `stager`" in summary
     assert "A subject_process" not in summary and "A process" not in summary
+
+
+def test_a_benign_mechanism_is_offered_as_the_alternative_and_this_host_is_no_pivot(corpus_dir):
+    periodic = OfflineNarrator().narrate(inspect_input(corpus_dir / "cadets_subgraph_21.csv")).narration.summary
+    assert "Benign alternative: `411.pkg-backup`: consistent with FreeBSD's periodic(8)" in periodic
+    facts = inspect_input(corpus_dir / "SysClient0501_subgraph_0.csv")
+    own = [c.value for c in facts.candidates if "this-host" in c.features]
+    assert own  # OpTC records this host's address on inbound flows
+    pivots = OfflineNarrator().narrate(facts).narration.summary.split("Next pivots:")[1]
+    assert all(f"`{value}`" not in pivots for value in own)

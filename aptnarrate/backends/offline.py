@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..condense import minute_text
 from ..knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..prompt_context import ACTOR_KINDS, ProcessAliases, process_aliases, row_actor_ids
+from ..prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, process_aliases, row_actor_ids
 from ..semantic import RowEvent, row_events, support_table, supports
 from ..stages import StageEvidence, find_stages
 from . import NarrationResult
@@ -344,15 +344,24 @@ _ROUTINE = frozenset({"package manager", "system utility", "windows system proce
 
 
 def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list[_Clause]) -> str:
-    """A benign reading when one fits: known programs doing their usual work, or weak signs."""
+    """A benign reading when one fits: a benign mechanism (data/benign.yaml) that explains
+    listed entities, known programs doing their usual work, or weak signs only."""
+    explained: dict[str, list[str]] = {}
+    for candidate in facts.table_candidates:
+        mechanism = benign_mechanism(candidate) if candidate.type != "ip" else None
+        if mechanism is not None:
+            explained.setdefault(mechanism.says, []).append(_code(candidate.value))
+    if explained:
+        about = "; ".join(f"{_join(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
+        return f"Benign alternative: {about}."
+    strong = any(s.confidence == "high" for s in stages)
     names = [a.split("`")[1] for c in clauses for a in (c.actors or [c.actor]) if a.startswith("`")]
     known = []
     for name in dict.fromkeys(names):
         entry = lookup(name, "process")
-        if entry is not None and (entry.category in _ROUTINE or getattr(entry, "benign", None)):
+        if entry is not None and entry.category in _ROUTINE:
             known.append((name, entry))
-    strong = any(s.confidence == "high" for s in stages)
-    if known and (not strong or len(known) == len(set(names))):
+    if known and not strong:
         about = "; ".join(f"{_code(n)} is {e.usage[:1].lower() + e.usage[1:].rstrip('.')} ({e.category})" for n, e in known[:3])
         return f"Benign alternative: {about}, and these rows may be its ordinary work."
     if stages and not strong:
@@ -363,7 +372,7 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
 def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) -> str:
     pivots = []
     table = [c for c in facts.table_candidates if c.likelihood != "low"]
-    addresses = [c.value for c in table if c.type == "ip"][:2]
+    addresses = [c.value for c in table if c.type == "ip" and "this-host" not in c.features][:2]
     if addresses:
         pivots.append(f"look up {_join([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
     files = [
