@@ -181,6 +181,13 @@ def overview_line(facts: Facts, steps: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- request
 
 
+def context_blocks(facts: Facts) -> dict[str, str]:
+    """The prompt-v2 data blocks (see ``prompt_context``), as JSON lines."""
+    from .prompt_context import blocks
+
+    return {name: "\n".join(data_line(item) for item in items) for name, items in blocks(facts).items()}
+
+
 @dataclass(frozen=True)
 class Selected:
     """A prompt decided before rendering (``select-rows``): its data lines, ready made."""
@@ -219,6 +226,7 @@ def render_messages(
                 else selected.candidates
             ),
             "output": output.rstrip("\n"),
+            **context_blocks(facts),  # prompt v2: host, glossary, aliases, knowledge, hypotheses
         },
     )
     return (("system", render_template("system.md").rstrip("\n")), ("user", task.rstrip("\n"))), notes
