@@ -178,9 +178,11 @@ class Vocabulary:
                 continue  # checked as a domain or a registry key above
             if not self.knows_file(token):
                 bad.append(f"file name {token}")
-        for quoted in _CODE.findall(text):
+        # quoted spans are read after the input's names are blanked out: a backtick inside a
+        # name must not pair with another name's backticks into a span of prose
+        for quoted in _CODE.findall(masked):
             token = quoted.strip()
-            if token not in files and not self._knows_quoted(token):
+            if token and token not in files and not self._knows_quoted(token):
                 bad.append(f"name {token}")
         # a mention of a huge name is shown in part: it goes into re-asks and the metadata
         return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]

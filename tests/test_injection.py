@@ -18,9 +18,11 @@ import os
 import re
 
 import pytest
+
 from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
 
 from aptnarrate import examples
+from aptnarrate.prompt import load_template
 from aptnarrate.cli import main
 from aptnarrate.config import LLMSettings
 from aptnarrate.ground import check
@@ -111,8 +113,10 @@ def test_the_prompt_presents_every_payload_as_delimited_json_data(hostile_facts)
     lines = task.split("\n")
     opening = [i for i, line in enumerate(lines) if line.startswith("<<<DATA")]
     closing = [i for i, line in enumerate(lines) if line == "DATA>>>"]
-    assert [lines[i] for i in opening] == ["<<<DATA overview", "<<<DATA timeline", "<<<DATA candidates"]
-    assert len(closing) == 3 and all(o < c for o, c in zip(opening, closing))
+    # exactly the template's own fences: none opened or closed by a name
+    template = [line for line in load_template("task.md").splitlines() if line.startswith("<<<DATA")]
+    assert [lines[i] for i in opening] == template
+    assert len(closing) == len(template) and all(o < c for o, c in zip(opening, closing))
     inside = {i for o, c in zip(opening, closing) for i in range(o + 1, c)}
     for i, line in enumerate(lines):
         if i in inside:
