@@ -69,7 +69,7 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the reports, index and story")
     batch.add_argument("--formats", type=_formats, default=["md", "json"], metavar="LIST", help="report formats, comma-separated (default: md,json)")
     batch.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N", help=f"model requests in flight at once (default: {DEFAULT_CONCURRENCY})")
-    batch.add_argument("--story", action="store_true", help="also write the attack story of the host (story.md, story.json)")
+    batch.add_argument("--story", action="store_true", help="also write the attack story of the host (story.md, story.json, and story.* in every other format of --formats)")
     batch.add_argument("--title", help="title of the story (default: from OUTDIR's name)")
     batch.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache (APTNARRATE_CACHE_DIR)")
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
@@ -83,7 +83,7 @@ def add_host_commands(commands, add_reading_options) -> None:
         "a chronological overview) from reports saved with --format json or by batch.",
     )
     story.add_argument("reports", nargs="+", metavar="REPORT.json")
-    story.add_argument("--format", choices=("md", "json"), default="md")
+    story.add_argument("--format", choices=("md", "json", "html", "stix", "navigator", "csv"), help="output format (default: from -o's ending, else md)")
     story.add_argument("--title", default="Attack story of the host")
     story.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     story.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache")
@@ -209,6 +209,9 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     from .host.story import build_story
     from .pipeline import NarrateOptions, select_narrator
 
+    from .render import resolve_format, story_renderer
+
+    render, _ = story_renderer(resolve_format(args.format, args.output))  # a bad -o fails before any work
     loaded = load_reports(args.reports)
     names = [_report_name(p) for p, _ in loaded]
     if len(set(names)) != len(names):
@@ -247,7 +250,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
             close = getattr(transport, "close", None)
             if close:
                 close()
-    write_text(story.to_json() if args.format == "json" else story.to_markdown(), args.output)
+    write_text(render(story, reports), args.output)
     return code
 
 
