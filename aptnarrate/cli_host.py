@@ -82,7 +82,7 @@ def add_host_commands(commands, add_reading_options) -> None:
         description="Write the host's attack story (stages in evidence order, one IoC table, linked subgraphs, "
         "a chronological overview) from reports saved with --format json or by batch.",
     )
-    story.add_argument("reports", nargs="+", metavar="REPORT.json")
+    story.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports, or folders of them (a batch OUTDIR)")
     story.add_argument("--format", choices=("md", "json", "html", "stix", "navigator", "csv"), help="output format (default: from -o's ending, else md)")
     story.add_argument("--title", default="Attack story of the host")
     story.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
@@ -175,6 +175,27 @@ def _interrupt(signum, frame):
 # --------------------------------------------------------------------------- story
 
 
+def report_paths(names: list[str]) -> list[str]:
+    """The JSON reports named: files as given; a folder (a batch OUTDIR) gives its ``*.json``
+    reports, not the index, the story or the other formats' JSON files (STIX, Navigator)."""
+    from .render import FILE_ENDINGS
+
+    other_json = tuple(ending for ending in FILE_ENDINGS.values() if ending.endswith(".json") and ending != ".json")
+    paths: list[str] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.glob("*.json") if p.name not in ("index.json", "story.json") and not p.name.endswith(other_json)
+            )
+            if not found:
+                raise InputError("folder holds no JSON report", path=name)
+            paths.extend(str(p) for p in found)
+        else:
+            paths.append(name)
+    return paths
+
+
 def load_reports(paths: list[str]):
     from pydantic import ValidationError
 
@@ -212,7 +233,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     from .render import resolve_format, story_renderer
 
     render, _ = story_renderer(resolve_format(args.format, args.output))  # a bad -o fails before any work
-    loaded = load_reports(args.reports)
+    loaded = load_reports(report_paths(args.reports))
     names = [_report_name(p) for p, _ in loaded]
     if len(set(names)) != len(names):
         names = [f"{p.resolve().parent.name}_{n}" for (p, _), n in zip(loaded, names)]
@@ -260,17 +281,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .host.evaluate import evaluate, load_labels, load_truth, render_eval_json, render_eval_table
 
-    paths: list[str] = []
-    for name in args.reports:
-        path = Path(name)
-        if path.is_dir():
-            found = sorted(p for p in path.glob("*.json") if p.name not in ("index.json", "story.json"))
-            if not found:
-                raise InputError("folder holds no JSON report", path=name)
-            paths.extend(str(p) for p in found)
-        else:
-            paths.append(name)
-    reports = load_reports(paths)
+    reports = load_reports(report_paths(args.reports))
     truth = load_truth(args.truth)
     labels = load_labels(args.labels) if args.labels else None
     result = evaluate([(_report_name(p), r) for p, r in reports], truth, labels=labels, host=args.host or Path(args.truth).stem)

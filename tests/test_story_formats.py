@@ -226,3 +226,16 @@ def test_story_csv_keeps_a_hostile_string_literal_and_inert(hostile_story):
     assert "'" + FORMULA in {row[1] for row in hostile}
     for row in rows:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+def test_story_and_eval_take_a_batch_folder_with_every_format(host_batch, tmp_path):
+    """A batch OUTDIR holds index.json, story.json and STIX/Navigator JSON beside the
+    reports; a folder argument reads only the reports (a glob like out/*.json would not)."""
+    out = tmp_path / "story.md"
+    assert cli.main(["story", str(host_batch), "--backend", "offline", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "## Attack Stages" in text and all(name in text for name, _ in _reports(host_batch, "host_subgraph_"))
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({"ATTACK": {"file": ["update.sh"], "ip": []}}))
+    assert cli.main(["eval", str(host_batch), "--truth", str(truth), "--format", "json", "-o", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())
