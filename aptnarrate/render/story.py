@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from ..attack import attack_version
 from ..models import Report
-from .views import LIKELIHOOD_ORDER, entity_graph, inert_json, log_rows, stage_attack
+from .views import entity_graph, inert_json, log_rows, stage_attack
 
 StoryReports = Sequence[tuple[str, Report]]
 
