@@ -69,7 +69,7 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the reports, index and story")
     batch.add_argument("--formats", type=_formats, default=["md", "json"], metavar="LIST", help="report formats, comma-separated (default: md,json)")
     batch.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N", help=f"model requests in flight at once (default: {DEFAULT_CONCURRENCY})")
-    batch.add_argument("--story", action="store_true", help="also write the attack story of the host (story.md, story.json)")
+    batch.add_argument("--story", action="store_true", help="also write the attack story of the host (story.md, story.json, and story.* in every other format of --formats)")
     batch.add_argument("--title", help="title of the story (default: from OUTDIR's name)")
     batch.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache (APTNARRATE_CACHE_DIR)")
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
@@ -82,8 +82,8 @@ def add_host_commands(commands, add_reading_options) -> None:
         description="Write the host's attack story (stages in evidence order, one IoC table, linked subgraphs, "
         "a chronological overview) from reports saved with --format json or by batch.",
     )
-    story.add_argument("reports", nargs="+", metavar="REPORT.json")
-    story.add_argument("--format", choices=("md", "json"), default="md")
+    story.add_argument("reports", nargs="+", metavar="REPORT.json", help="JSON reports, or folders of them (a batch OUTDIR)")
+    story.add_argument("--format", choices=("md", "json", "html", "stix", "navigator", "csv"), help="output format (default: from -o's ending, else md)")
     story.add_argument("--title", default="Attack story of the host")
     story.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     story.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache")
@@ -175,6 +175,27 @@ def _interrupt(signum, frame):
 # --------------------------------------------------------------------------- story
 
 
+def report_paths(names: list[str]) -> list[str]:
+    """The JSON reports named: files as given; a folder (a batch OUTDIR) gives its ``*.json``
+    reports, not the index, the story or the other formats' JSON files (STIX, Navigator)."""
+    from .render import FILE_ENDINGS
+
+    other_json = tuple(ending for ending in FILE_ENDINGS.values() if ending.endswith(".json") and ending != ".json")
+    paths: list[str] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.glob("*.json") if p.name not in ("index.json", "story.json") and not p.name.endswith(other_json)
+            )
+            if not found:
+                raise InputError("folder holds no JSON report", path=name)
+            paths.extend(str(p) for p in found)
+        else:
+            paths.append(name)
+    return paths
+
+
 def load_reports(paths: list[str]):
     from pydantic import ValidationError
 
@@ -209,7 +230,10 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     from .host.story import build_story
     from .pipeline import NarrateOptions, select_narrator
 
-    loaded = load_reports(args.reports)
+    from .render import resolve_format, story_renderer
+
+    render, _ = story_renderer(resolve_format(args.format, args.output))  # a bad -o fails before any work
+    loaded = load_reports(report_paths(args.reports))
     names = [_report_name(p) for p, _ in loaded]
     if len(set(names)) != len(names):
         names = [f"{p.resolve().parent.name}_{n}" for (p, _), n in zip(loaded, names)]
@@ -247,7 +271,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
             close = getattr(transport, "close", None)
             if close:
                 close()
-    write_text(story.to_json() if args.format == "json" else story.to_markdown(), args.output)
+    write_text(render(story, reports), args.output)
     return code
 
 
@@ -257,17 +281,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .host.evaluate import evaluate, load_labels, load_truth, render_eval_json, render_eval_table
 
-    paths: list[str] = []
-    for name in args.reports:
-        path = Path(name)
-        if path.is_dir():
-            found = sorted(p for p in path.glob("*.json") if p.name not in ("index.json", "story.json"))
-            if not found:
-                raise InputError("folder holds no JSON report", path=name)
-            paths.extend(str(p) for p in found)
-        else:
-            paths.append(name)
-    reports = load_reports(paths)
+    reports = load_reports(report_paths(args.reports))
     truth = load_truth(args.truth)
     labels = load_labels(args.labels) if args.labels else None
     result = evaluate([(_report_name(p), r) for p, r in reports], truth, labels=labels, host=args.host or Path(args.truth).stem)

@@ -53,6 +53,18 @@ def corpus_dir() -> Path:
     return CORPUS_DIR
 
 
+@pytest.fixture(scope="session")
+def cadets_batch(tmp_path_factory, corpus_dir):
+    """The cadets cases of the corpus through one offline batch with --story (shared by the
+    story, eval and story-format tests: the batch takes seconds)."""
+    from aptnarrate import cli
+
+    out = tmp_path_factory.mktemp("cadets")
+    inputs = sorted(str(p) for p in corpus_dir.glob("cadets_subgraph_*.csv") if not p.name.endswith(".edges.csv"))
+    assert cli.main(["batch", *inputs, "-o", str(out), "--story", "--backend", "offline", "--formats", "json,md"]) == 0
+    return out
+
+
 # --------------------------------------------------------------------------- fault matrix
 # Tests of a fault (a provider misbehaving, a hostile model answer) record what they observed
 # with ``fault_outcome(name, outcome)``. ``pytest --fault-table FILE`` writes every recorded

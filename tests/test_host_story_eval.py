@@ -14,15 +14,6 @@ from aptnarrate.render.escape import code, code_spans
 from aptnarrate.models import Report
 
 
-@pytest.fixture(scope="module")
-def cadets_batch(tmp_path_factory, corpus_dir):
-    """The cadets cases of the corpus through one offline batch with --story."""
-    out = tmp_path_factory.mktemp("cadets")
-    inputs = sorted(str(p) for p in corpus_dir.glob("cadets_subgraph_*.csv") if not p.name.endswith(".edges.csv"))
-    assert cli.main(["batch", *inputs, "-o", str(out), "--story", "--backend", "offline", "--formats", "json,md"]) == 0
-    return out
-
-
 def present_truth(reports: list[Report]) -> set[str]:
     truth = json.loads((CORPUS_DIR / "groundtruth" / "cadets_groundTruth_IOCs.json").read_text())
     values = {v.casefold() for attack in truth.values() for vs in attack.values() for v in vs}

@@ -446,7 +446,22 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
                 write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
                 write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")
                 result.story_files = [f"{STORY_NAME}.md", f"{STORY_NAME}.json"]
+                result.story_files += _write_story_formats(document, reports, result.outdir, batch.formats if batch else ())
         else:
             result.story_error = "no report to tell a story from (every input failed)"
     write_text(render_index_json(result), result.outdir / "index.json")
     write_text(render_index_markdown(result), result.outdir / "index.md")
+
+
+def _write_story_formats(document, reports, outdir: Path, formats) -> list[str]:
+    """The story in the batch's other formats (story.html, story.stix.json, ...)."""
+    from ..render import story_renderer
+
+    written = []
+    for name in formats:
+        if name in ("md", "json"):
+            continue  # always written above
+        render, ending = story_renderer(name)
+        write_text(render(document, reports), outdir / f"{STORY_NAME}{ending}")
+        written.append(f"{STORY_NAME}{ending}")
+    return written

@@ -98,3 +98,27 @@ def renderer(name: str):
     if name not in RENDERERS:
         raise UsageError(f"unknown format {name!r}", hint=f"choose from {', '.join(RENDERERS)}")
     return RENDERERS[name], FILE_ENDINGS[name]
+
+
+# --------------------------------------------------------------------------- the story
+
+def _story(name: str):
+    def render(story, reports) -> str:
+        from . import story as module
+
+        return getattr(module, f"render_story_{name}")(story, reports)
+
+    render.__name__ = f"render_story_{name}"
+    return render
+
+
+# format -> ``function(story, reports) -> str``, where ``reports`` are the ``(subgraph
+# name, Report)`` pairs the story was told from; same names and file endings as RENDERERS
+STORY_RENDERERS = {name: _story(name) for name in RENDERERS}
+
+
+def story_renderer(name: str):
+    """The story render function and file ending of format ``name`` (``UsageError`` if unknown)."""
+    if name not in STORY_RENDERERS:
+        raise UsageError(f"unknown format {name!r}", hint=f"choose from {', '.join(STORY_RENDERERS)}")
+    return STORY_RENDERERS[name], FILE_ENDINGS[name]

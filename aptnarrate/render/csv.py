@@ -38,9 +38,20 @@ def neutralise(cell: str) -> str:
 
 
 def render_csv(report: Report) -> str:
+    return render_csv_rows([(report.input_name, report)])
+
+
+def render_csv_rows(reports) -> str:
+    """The IoC rows of several ``(subgraph name, report)`` pairs in one CSV (the story's)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(COLUMNS)
+    for subgraph, report in reports:
+        _write_iocs(writer, report, subgraph)
+    return buffer.getvalue()
+
+
+def _write_iocs(writer, report: Report, subgraph: str) -> None:
     for entry in report.iocs:
         for full in entry.full_values or [entry.value]:
             cells = (
@@ -51,9 +62,8 @@ def render_csv(report: Report) -> str:
                 str(entry.rank),
                 entry.first_seen,
                 entry.last_seen,
-                report.input_name,
+                subgraph,
                 "; ".join(entry.reasons),
                 " ".join(entry.evidence),
             )
             writer.writerow([neutralise(c) for c in cells])
-    return buffer.getvalue()

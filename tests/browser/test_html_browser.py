@@ -109,3 +109,43 @@ def test_html_report_renders_offline_in_chromium(browser, which, tmp_path_factor
     assert _not_blank(result.screenshot, status["timelineBox"], clip_top) > 10, shot
     assert _not_blank(result.screenshot, status["graphBox"], clip_top) > 5, shot
 
+
+
+def test_story_html_renders_offline_in_chromium(browser, tmp_path_factory):
+    """The story page of the shipped host example plus a hostile subgraph: the same checks,
+    with the timeline across subgraphs and the graph of one compound node per subgraph."""
+    from pathlib import Path
+
+    import aptnarrate
+    from aptnarrate.examples import host_example_dir
+    from aptnarrate.host.story import build_story
+    from aptnarrate.render import STORY_RENDERERS
+
+    inputs = sorted(Path(host_example_dir("host")).glob("*.csv"))
+    reports = [(p.stem, aptnarrate.narrate(str(p), backend="offline")) for p in inputs]
+    reports.append((f"sub {HOSTILE}", hostile_report()))
+    story = build_story(reports, title="Story of the example host")
+    folder = tmp_path_factory.mktemp("html-story")
+    page = folder / "story.html"
+    page.write_text(STORY_RENDERERS["html"](story, reports), encoding="utf-8")
+
+    compounds = "JSON.stringify(window.aptnarrateGraph.nodes(':parent').length)"
+    result = browser.open(page, READY, CHECKS.replace("title: document.title", f"title: document.title, parents: {compounds}"),
+                          clip_js=CLIP, hover_js=HOVER, after_hover_js=TOOLTIP)
+    status = result.status
+    assert result.console_errors == [] and result.exceptions == []
+    assert result.outside_requests() == [], "the page asked for something beyond itself"
+    assert status["timeline"] == "rendered" and status["graph"] == "rendered"
+    assert status["timelineBox"]["width"] > 300 and status["timelineBox"]["height"] > 150
+    assert status["graphBox"]["width"] > 300 and status["graphBox"]["height"] > 300
+    assert status["timelineMarks"] > 0 and status["graphNodes"] > len(reports)
+    assert int(status["parents"]) == len(reports)  # one compound node per subgraph
+    assert "log row(s)" in status["selection"] and status["highlightedRows"] > 0  # a click reaches the log
+    hover = status["hover"]
+    assert hover and hover["visible"] and re.search(r":L\d+: ", hover["text"]), hover  # rows cited as subgraph:row
+    assert status["scripts"] == 7
+    shot = folder / "story-timeline-and-graph.png"
+    shot.write_bytes(result.screenshot)
+    print(f"screenshot: {shot}")
+    assert _not_blank(result.screenshot, status["timelineBox"], status["clipTop"]) > 10, shot
+    assert _not_blank(result.screenshot, status["graphBox"], status["clipTop"]) > 5, shot

@@ -67,6 +67,9 @@
           "label": "data(label)", "font-size": 8, "color": "#555", "width": 1.5, "line-color": "#bbb",
           "target-arrow-color": "#bbb", "target-arrow-shape": "triangle", "curve-style": "bezier",
           "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.7 } },
+        { selector: "node.subgraph", style: { "shape": "round-rectangle", "background-color": "#f7f7f7", "background-opacity": 0.6,
+          "border-width": 1, "border-color": "#aaa", "text-valign": "top", "font-size": 12, "font-weight": "bold", "padding": 12 } },
+        { selector: "edge.shared", style: { "line-style": "dashed", "line-color": "#e69138", "target-arrow-shape": "none", "font-size": 7 } },
         { selector: ":selected", style: { "line-color": "#f1c232", "target-arrow-color": "#f1c232", "border-color": "#f1c232" } }
       ],
       layout: { name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true }
