@@ -143,7 +143,8 @@ def test_503_once_is_retried(report_with):
 
 def test_read_timeout_is_bounded(report_with):
     outcome = report_with("read timeout (server silent for 5 s)", delay(5), delay(5))
-    assert outcome.code == 6 and "did not answer within 1 s" in outcome.stderr
+    # the last attempt gets what is left of the call's budget, so its limit may be under 1 s
+    assert outcome.code == 6 and re.search(r"did not answer within (1|0\.\d+) s", outcome.stderr)
     assert outcome.elapsed < RETRY_BUDGET_S + SLACK_S
 
 
