@@ -250,3 +250,27 @@ def test_the_async_transport_keeps_at_most_concurrency_requests_in_flight(llm_se
     assert len(answers) == 4 and all(a.finish_reason == "stop" for a in answers)
     assert transport.peak_in_flight == 2 and transport.sent == 4
     assert elapsed >= 0.8  # at most two at a time: four 0.4 s answers take two rounds
+
+
+def test_forked_offline_batch_writes_the_same_bytes_as_one_process(tmp_path, monkeypatch):
+    """Offline batches of many inputs run the first input in the parent, then fork one worker
+    per core (Linux); the files must be those a single process writes."""
+    import aptnarrate.host.batch as batch_module
+
+    inputs = host_inputs(tmp_path, copies=2)  # 4 inputs
+    forks = []
+    real = batch_module.Batch._run_forked
+    monkeypatch.setattr(batch_module, "_offline_processes", lambda inputs: 2)
+    monkeypatch.setattr(batch_module.Batch, "_run_forked", lambda self, *a: forks.append(len(a[0])) or real(self, *a))
+    assert cli.main(["batch", str(inputs), "-o", str(tmp_path / "forked"), "--story", "--backend", "offline"]) == 0
+    assert forks == [3]  # the first input ran before the fork
+    monkeypatch.setattr(batch_module, "_offline_processes", lambda inputs: 1)
+    assert cli.main(["batch", str(inputs), "-o", str(tmp_path / "single"), "--story", "--backend", "offline"]) == 0
+    forked = sorted(p.name for p in (tmp_path / "forked").iterdir() if p.is_file())
+    single = sorted(p.name for p in (tmp_path / "single").iterdir() if p.is_file())
+    assert forked == single and len(forked) == 4 * 2 + 4
+    for name in forked:
+        if name.startswith("index"):  # names the OUTDIR
+            continue
+        a, b = (tmp_path / "forked" / name).read_text(), (tmp_path / "single" / name).read_text()
+        assert a.replace("forked", "single") == b, name

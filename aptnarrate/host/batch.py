@@ -274,7 +274,12 @@ class Batch:
         workers = self.concurrency if self.narrator is not None else 1
         processes = _offline_processes(len(pending)) if self.narrator is None else 1
         if processes > 1:
-            self._run_forked(pending, digest, outcomes, processes)
+            # The first input runs here, before the fork: it loads what every input needs
+            # once (rules, vocabulary, knowledge, lazily built tables), so no worker repeats it.
+            position, item, input_hash = pending[0]
+            outcomes[position] = self._one(item, input_hash, digest)
+            self.on_progress("done", outcomes[position], 0)
+            self._run_forked(pending[1:], digest, outcomes, processes)
             return
         if workers == 1:
             for position, item, input_hash in pending:
