@@ -274,3 +274,35 @@ def test_forked_offline_batch_writes_the_same_bytes_as_one_process(tmp_path, mon
             continue
         a, b = (tmp_path / "forked" / name).read_text(), (tmp_path / "single" / name).read_text()
         assert a.replace("forked", "single") == b, name
+
+
+def test_model_batch_split_over_processes_writes_what_one_process_writes(tmp_path, llm_server, monkeypatch):  # noqa: F811
+    """Many model inputs run in one forked process per core, each with its own async client
+    and its share of --concurrency; the reports, the calls and the cache are those of one
+    process."""
+    import aptnarrate.host.batch as batch_module
+    from aptnarrate.host.batch import Batch
+    from aptnarrate.pipeline import NarrateOptions
+
+    use_server(monkeypatch, llm_server)
+    llm_server.respond = lambda body: slow(0.05, ok(PLAIN_ANSWER))
+    items, _ = expand_inputs([str(host_inputs(tmp_path, copies=2))])  # 4 inputs, 2 of each kind
+    options = NarrateOptions(backend="openai", cache=True, dotenv=None)
+    monkeypatch.setattr(batch_module, "_model_processes", lambda inputs, concurrency: 2)
+    split = Batch(items, tmp_path / "split", options, concurrency=4).run()
+    assert [o.status for o in split.outcomes] == ["written"] * 4
+    # two distinct prompts; each process sent its own copy of each, or found it in the shared cache
+    assert split.model_calls + split.cache_hits == 4 and split.model_calls == len(llm_server.requests) >= 2
+    assert 1 <= split.peak_in_flight <= 4
+    monkeypatch.setattr(batch_module, "_model_processes", lambda inputs, concurrency: 1)
+    one = Batch(items, tmp_path / "one", options, concurrency=4).run()
+    assert one.model_calls == 0 and one.cache_hits == 4  # the split run's answers are in the cache
+    import re
+
+    def without_latency(text: str) -> str:  # a cache hit takes 0.0 s, a live call longer
+        return re.sub(r'("latency_s": )[0-9.]+|(tokens, )[0-9.]+ s', r"\1\2", text)
+
+    for outcome in one.outcomes:
+        for name in outcome.outputs:
+            split_text, one_text = ((tmp_path / run / name).read_text() for run in ("split", "one"))
+            assert without_latency(split_text) == without_latency(one_text), name
