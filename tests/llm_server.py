@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,6 +113,7 @@ class FakeLLMServer:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self._queue: deque[Reply] = deque()
+        self.respond: Callable[[dict | None], Reply] | None = None  # the reply chosen by the request, instead of the queue
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
@@ -185,7 +187,7 @@ class FakeLLMServer:
                 if not match:
                     self._send(404, {"error": {"message": f"no route {parts.path}", "type": "invalid_request_error"}}, {})
                     return
-                reply = server._next()
+                reply = server.respond(body) if server.respond is not None else server._next()
                 if reply.delay_s and server._stopping.wait(reply.delay_s):
                     return
                 self._answer(reply, body or {})

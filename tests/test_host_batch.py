@@ -250,3 +250,59 @@ def test_the_async_transport_keeps_at_most_concurrency_requests_in_flight(llm_se
     assert len(answers) == 4 and all(a.finish_reason == "stop" for a in answers)
     assert transport.peak_in_flight == 2 and transport.sent == 4
     assert elapsed >= 0.8  # at most two at a time: four 0.4 s answers take two rounds
+
+
+def test_forked_offline_batch_writes_the_same_bytes_as_one_process(tmp_path, monkeypatch):
+    """Offline batches of many inputs run the first input in the parent, then fork one worker
+    per core (Linux); the files must be those a single process writes."""
+    import aptnarrate.host.batch as batch_module
+
+    inputs = host_inputs(tmp_path, copies=2)  # 4 inputs
+    forks = []
+    real = batch_module.Batch._run_forked
+    monkeypatch.setattr(batch_module, "_offline_processes", lambda inputs: 2)
+    monkeypatch.setattr(batch_module.Batch, "_run_forked", lambda self, *a: forks.append(len(a[0])) or real(self, *a))
+    assert cli.main(["batch", str(inputs), "-o", str(tmp_path / "forked"), "--story", "--backend", "offline"]) == 0
+    assert forks == [3]  # the first input ran before the fork
+    monkeypatch.setattr(batch_module, "_offline_processes", lambda inputs: 1)
+    assert cli.main(["batch", str(inputs), "-o", str(tmp_path / "single"), "--story", "--backend", "offline"]) == 0
+    forked = sorted(p.name for p in (tmp_path / "forked").iterdir() if p.is_file())
+    single = sorted(p.name for p in (tmp_path / "single").iterdir() if p.is_file())
+    assert forked == single and len(forked) == 4 * 2 + 4
+    for name in forked:
+        if name.startswith("index"):  # names the OUTDIR
+            continue
+        a, b = (tmp_path / "forked" / name).read_text(), (tmp_path / "single" / name).read_text()
+        assert a.replace("forked", "single") == b, name
+
+
+def test_model_batch_split_over_processes_writes_what_one_process_writes(tmp_path, llm_server, monkeypatch):  # noqa: F811
+    """Many model inputs run in one forked process per core, each with its own async client
+    and its share of --concurrency; the reports, the calls and the cache are those of one
+    process."""
+    import aptnarrate.host.batch as batch_module
+    from aptnarrate.host.batch import Batch
+    from aptnarrate.pipeline import NarrateOptions
+
+    use_server(monkeypatch, llm_server)
+    llm_server.respond = lambda body: slow(0.05, ok(PLAIN_ANSWER))
+    items, _ = expand_inputs([str(host_inputs(tmp_path, copies=2))])  # 4 inputs, 2 of each kind
+    options = NarrateOptions(backend="openai", cache=True, dotenv=None)
+    monkeypatch.setattr(batch_module, "_model_processes", lambda inputs, concurrency: 2)
+    split = Batch(items, tmp_path / "split", options, concurrency=4).run()
+    assert [o.status for o in split.outcomes] == ["written"] * 4
+    # two distinct prompts; each process sent its own copy of each, or found it in the shared cache
+    assert split.model_calls + split.cache_hits == 4 and split.model_calls == len(llm_server.requests) >= 2
+    assert 1 <= split.peak_in_flight <= 4
+    monkeypatch.setattr(batch_module, "_model_processes", lambda inputs, concurrency: 1)
+    one = Batch(items, tmp_path / "one", options, concurrency=4).run()
+    assert one.model_calls == 0 and one.cache_hits == 4  # the split run's answers are in the cache
+    import re
+
+    def without_latency(text: str) -> str:  # a cache hit takes 0.0 s, a live call longer
+        return re.sub(r'("latency_s": )[0-9.]+|(tokens, )[0-9.]+ s', r"\1\2", text)
+
+    for outcome in one.outcomes:
+        for name in outcome.outputs:
+            split_text, one_text = ((tmp_path / run / name).read_text() for run in ("split", "one"))
+            assert without_latency(split_text) == without_latency(one_text), name

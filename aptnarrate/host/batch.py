@@ -49,14 +49,58 @@ def _offline_processes(inputs: int) -> int:
     return max(1, min(cores, _MAX_PROCESSES, inputs))
 
 
-def _warm_up() -> None:
-    """Import what every input needs before forking, so no worker imports it again."""
+def _warm_up(model: bool = False) -> None:
+    """Import and load what every input needs before forking, so no worker does it again."""
     import pandas  # noqa: F401
     import pyarrow.csv  # noqa: F401
 
-    from .. import assemble, condense, facts, ground, ingest, stages  # noqa: F401
+    from .. import assemble, attack, condense, facts, ground, ingest, knowledge, stages  # noqa: F401
     from ..backends import offline  # noqa: F401
     from ..render import json as _json, markdown  # noqa: F401
+    from ..rules import benign, events, patterns, profiles
+
+    patterns.builtin_rules(), events.vocabulary(), benign.mechanisms(), profiles._raw(), knowledge._index(), attack._data()
+    if model:  # the prompt's token counter (the vocabulary file takes about 0.5 s to load)
+        from .. import prompt, tokens  # noqa: F401
+
+        tokens.counter()
+
+
+def _model_processes(inputs: int, concurrency: int) -> int:
+    """Processes for a model batch: as for offline inputs, at most one per request slot."""
+    return min(_offline_processes(inputs), concurrency)
+
+
+def _split_worker(batch: Batch, pending, digest: str, concurrency: int, messages) -> None:
+    """A forked process of a model batch: its share of the inputs, with its own transport."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_on_term)
+    batch.concurrency = concurrency
+    batch.on_progress = lambda event, outcome, in_flight: messages.put(("start",)) if event == "start" else None
+    batch._share_transport()
+    outcomes: dict[int, InputOutcome] = {}
+
+    def report(position: int, outcome: InputOutcome) -> None:
+        messages.put(("done", position, outcome))
+
+    try:
+        batch._run_threads(pending, digest, outcomes, report)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the group; the parent reports it
+        pass
+    finally:
+        close = getattr(batch.transport, "close", None)
+        if close:
+            close()
+        inner = getattr(batch, "_async", None)
+        sent = inner.sent if inner is not None else getattr(batch.transport, "misses", 0)
+        messages.put(("end", sent, getattr(batch.transport, "hits", 0), inner.peak_in_flight if inner is not None else 0))
+        messages.close()
+        messages.join_thread()
+
+
+def _stop_on_term(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _forked_one(item: BatchInput, input_hash: str, digest: str) -> InputOutcome:
@@ -168,15 +212,22 @@ class Batch:
     # ------------------------------------------------------------------ setup
 
     def _select_narrator(self) -> None:
-        """Build one narrator for all inputs: the async transport, wrapped in the cache."""
+        """Build one narrator for all inputs (its transport is made concurrent by
+        ``_share_transport``, in the process that sends the requests)."""
         from ..pipeline import select_narrator
 
-        opts = self.options
-        narrator, notices = select_narrator(replace(opts, cache=False))  # the cache wraps the async transport below
+        narrator, notices = select_narrator(replace(self.options, cache=False))  # the cache wraps the async transport
         self.notices.extend(notices)
         if narrator is None:
             return
         self.model_settings = narrator.settings
+        self.narrator = narrator
+
+    def _share_transport(self) -> None:
+        """The narrator's transport becomes the async one (at most ``concurrency`` requests in
+        flight, shared by the worker threads), wrapped in the cache. It starts a thread, so
+        after it this process no longer forks."""
+        narrator, opts = self.narrator, self.options
         transport = narrator.transport
         if opts.backend in ("auto", "openai") and not opts.record:
             from ..backends.openai_async import AsyncOpenAITransport
@@ -190,7 +241,6 @@ class Batch:
             transport = CachingTransport(transport, RequestCache.from_environment(), narrator.settings)
         narrator.transport = transport
         self.transport = transport
-        self.narrator = narrator
 
     def tell_story(self, document, reports, result: BatchResult | None = None):
         """``document`` (the computed story) with its narrative from the model, when the batch
@@ -249,24 +299,90 @@ class Batch:
                 self.on_progress("done", fresh, 0)
             else:
                 pending.append((position, item, input_hash))
-        try:
-            self._run_pending(pending, digest, outcomes)
-        finally:
+        result = BatchResult(outcomes=[], outdir=self.outdir, notices=self.notices)
+        processes = _model_processes(len(pending), self.concurrency) if self.narrator is not None and self._forkable_model() else 1
+        if processes > 1:
+            self._run_split(pending, digest, outcomes, processes, result)
+        else:
+            if self.narrator is not None:
+                self._share_transport()
+            try:
+                self._run_pending(pending, digest, outcomes)
+            finally:
+                if self.transport is not None:
+                    close = getattr(self.transport, "close", None)
+                    if close:
+                        close()
             if self.transport is not None:
-                close = getattr(self.transport, "close", None)
-                if close:
-                    close()
-        result = BatchResult(
-            outcomes=[outcomes[i] for i in sorted(outcomes)],
-            outdir=self.outdir,
-            notices=self.notices,
-        )
-        if self.transport is not None:
-            result.cache_hits = getattr(self.transport, "hits", 0)
-            inner = getattr(self, "_async", None)
-            result.model_calls = inner.sent if inner is not None else getattr(self.transport, "misses", 0)
-            result.peak_in_flight = inner.peak_in_flight if inner is not None else 0
+                result.cache_hits = getattr(self.transport, "hits", 0)
+                inner = getattr(self, "_async", None)
+                result.model_calls = inner.sent if inner is not None else getattr(self.transport, "misses", 0)
+                result.peak_in_flight = inner.peak_in_flight if inner is not None else 0
+        result.outcomes = [outcomes[i] for i in sorted(outcomes)]
         return result
+
+    def _forkable_model(self) -> bool:
+        """Only the OpenAI path is split over processes: each builds its own async client."""
+        return self.options.backend in ("auto", "openai") and not self.options.record
+
+    def _run_split(self, pending, digest: str, outcomes: dict[int, InputOutcome], processes: int, result: BatchResult) -> None:
+        """Model inputs over forked processes, each with its own async transport and worker
+        threads and its share of ``concurrency``: a subgraph's local work (ingest, facts,
+        rules, grounding: pure Python) holds the GIL, so in one process it takes turns with
+        every other input's; split over the cores it overlaps the requests in flight. The
+        answer cache is on disk and safe to share; each process writes its own files."""
+        import multiprocessing
+        import queue as queue_module
+
+        context = multiprocessing.get_context("fork")
+        messages = context.Queue()
+        close = getattr(self.narrator.transport, "close", None)
+        if close:  # the parent's client is not used; each process makes its own
+            close()
+        _warm_up(model=True)
+        shares = [self.concurrency // processes + (1 if n < self.concurrency % processes else 0) for n in range(processes)]
+        slices = [pending[n::processes] for n in range(processes)]
+        workers = [
+            context.Process(target=_split_worker, args=(self, slices[n], digest, shares[n], messages), name=f"aptnarrate-batch-{n}")
+            for n in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        finished = 0
+        try:
+            while finished < len(workers):
+                try:
+                    message = messages.get(timeout=0.5)
+                except queue_module.Empty:
+                    if all(not w.is_alive() for w in workers) and messages.empty():
+                        break  # a worker died without reporting (killed): its inputs stay unfinished
+                    continue
+                kind = message[0]
+                if kind == "start":
+                    self.on_progress("start", None, 0)
+                elif kind == "done":
+                    _kind, position, outcome = message
+                    outcomes[position] = outcome
+                    self.on_progress("done", outcome, 0)
+                else:  # "end": the worker's counts
+                    _kind, sent, hits, peak = message
+                    result.model_calls += sent
+                    result.cache_hits += hits
+                    result.peak_in_flight += peak  # each process keeps its own share in flight
+                    finished += 1
+        except BaseException:
+            self._cancelled.set()
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()  # SIGTERM: the worker stops like on Ctrl-C, its temp files removed
+            for worker in workers:
+                worker.join()
+            raise
+        for worker in workers:
+            worker.join()
+        for position, item, _hash in pending:
+            if position not in outcomes:
+                outcomes[position] = InputOutcome(item, "failed", reason="internal error: its worker process ended early")
 
     def _run_pending(self, pending, digest: str, outcomes: dict[int, InputOutcome]) -> None:
         if not pending:
@@ -274,7 +390,12 @@ class Batch:
         workers = self.concurrency if self.narrator is not None else 1
         processes = _offline_processes(len(pending)) if self.narrator is None else 1
         if processes > 1:
-            self._run_forked(pending, digest, outcomes, processes)
+            # The first input runs here, before the fork: it loads what every input needs
+            # once (rules, vocabulary, knowledge, lazily built tables), so no worker repeats it.
+            position, item, input_hash = pending[0]
+            outcomes[position] = self._one(item, input_hash, digest)
+            self.on_progress("done", outcomes[position], 0)
+            self._run_forked(pending[1:], digest, outcomes, processes)
             return
         if workers == 1:
             for position, item, input_hash in pending:
@@ -283,12 +404,15 @@ class Batch:
                 outcomes[position] = self._one(item, input_hash, digest)
                 self.on_progress("done", outcomes[position], self.in_flight())
             return
-        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aptnarrate-batch")
+        self._run_threads(pending, digest, outcomes, lambda position, outcome: self.on_progress("done", outcome, self.in_flight()))
+
+    def _run_threads(self, pending, digest: str, outcomes: dict[int, InputOutcome], report) -> None:
+        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="aptnarrate-batch")
         try:
             futures = {executor.submit(self._one, item, input_hash, digest): position for position, item, input_hash in pending}
             for future in as_completed(futures):
                 outcomes[futures[future]] = future.result()
-                self.on_progress("done", outcomes[futures[future]], self.in_flight())
+                report(futures[future], outcomes[futures[future]])
         except BaseException:
             self.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
