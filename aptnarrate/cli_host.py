@@ -75,6 +75,7 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
     add_reading_options(batch)
     _add_model_options(batch)
+    _add_context_options(batch)
 
     story = commands.add_parser(
         "story",
@@ -88,7 +89,9 @@ def add_host_commands(commands, add_reading_options) -> None:
     story.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     story.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache")
     story.add_argument("--debug", action="store_true", help="show tracebacks")
+    story.add_argument("--inputs", metavar="DIR", help="with --context: folder holding the reports' subgraph inputs (default: found through the batch's state, else beside each report)")
     _add_model_options(story)
+    _add_context_options(story)
 
     evaluate = commands.add_parser(
         "eval",
@@ -103,6 +106,26 @@ def add_host_commands(commands, add_reading_options) -> None:
     evaluate.add_argument("--format", choices=("table", "json"), default="table")
     evaluate.add_argument("-o", "--output", metavar="OUT")
     evaluate.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _add_context_options(parser: argparse.ArgumentParser) -> None:
+    from .cli import _add_context_options as add
+
+    add(parser)
+
+
+def _checked_context_options(args: argparse.Namespace):
+    """``--context`` and its settings, checked before any input is read."""
+    from .cli import _context_options
+
+    context = _context_options(args)
+    if context is not None:
+        from .context import parse_window
+
+        parse_window(context.window)
+        if context.top < 1:
+            raise UsageError(f"--context-top must be at least 1, got {context.top}")
+    return context
 
 
 # --------------------------------------------------------------------------- batch
@@ -131,6 +154,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         dotenv=args.env_file,
         fallback=args.fallback,
         cache=not args.no_cache,
+        context=_checked_context_options(args),
     )
     for notice in notices:
         print(f"aptnarrate: {notice}", file=sys.stderr)
@@ -247,8 +271,39 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
             close = getattr(transport, "close", None)
             if close:
                 close()
+    context = _checked_context_options(args)
+    if context is not None:
+        from .host.story_context import add_story_context
+        from .pipeline import inspect_input
+
+        subgraphs = [inspect_input(str(_subgraph_input(path, report, args.inputs))) for path, report in loaded]
+        story = add_story_context(story, subgraphs, NarrateOptions().ingest_options(), context)
     write_text(story.to_json() if args.format == "json" else story.to_markdown(), args.output)
     return code
+
+
+def _subgraph_input(path: Path, report, inputs: str | None) -> Path:
+    """The subgraph file a saved report was made from: named by the batch's state file
+    beside it, else ``report.input_name`` in ``--inputs`` or beside the report."""
+    import json
+
+    from .host.batch import STATE_DIR
+
+    state = path.parent / STATE_DIR / f"{_report_name(path)}.json"
+    try:
+        recorded = Path(json.loads(state.read_text(encoding="utf-8"))["input"])
+        if recorded.is_file():
+            return recorded
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    folder = Path(inputs) if inputs else path.parent
+    candidate = folder / Path(report.input_name).name
+    if candidate.is_file():
+        return candidate
+    raise UsageError(
+        f"{path}: cannot find the subgraph input {report.input_name!r} it was made from, needed for --context",
+        hint="pass the folder holding the inputs with --inputs DIR, or run 'aptnarrate batch --story --context'",
+    )
 
 
 # --------------------------------------------------------------------------- eval

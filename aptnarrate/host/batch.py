@@ -121,6 +121,9 @@ def settings_digest(options: NarrateOptions, formats: Sequence[str], model_setti
         "backend": options.backend,
         "fallback": options.fallback,
     }
+    if options.context is not None:  # --context: each report gains its context sections
+        c = options.context
+        described["context"] = [c.events, c.top, c.window, c.engine, c.memory_limit]
     if model_settings is not None:
         described["model"] = {
             key: getattr(model_settings, key, None)
@@ -442,6 +445,8 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
 
                     result.story_degraded = reason
                     document = degraded_story(document, reason)
+            if document is not None and batch is not None and batch.options.context is not None:
+                document = _story_context(document, result, batch)
             if document is not None:
                 write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
                 write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")
@@ -450,3 +455,17 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
             result.story_error = "no report to tell a story from (every input failed)"
     write_text(render_index_json(result), result.outdir / "index.json")
     write_text(render_index_markdown(result), result.outdir / "index.md")
+
+
+def _story_context(document, result: BatchResult, batch: Batch):
+    """The story with its context sections (``--context``): the subgraphs' facts are read
+    again from the inputs (reports do not keep them); a failure leaves no story."""
+    from ..pipeline import inspect_input
+    from .story_context import add_story_context
+
+    try:
+        subgraphs = [inspect_input(str(o.input.path), batch.options) for o in result.outcomes if o.report is not None]
+        return add_story_context(document, subgraphs, batch.options.ingest_options(), batch.options.context)
+    except AptNarrateError as exc:
+        result.story_error = f"the story's context failed: {exc}"
+        return None
