@@ -73,6 +73,10 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("--title", help="title of the story (default: from OUTDIR's name)")
     batch.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache (APTNARRATE_CACHE_DIR)")
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
+    batch.add_argument("--openai-batch", action="store_true", help="send every input's request through the OpenAI Batch API (half the price; answers within 24 h); an interrupted run resumes from OUTDIR/.aptnarrate/openai-batch.json")
+    batch.add_argument("--reask-sync", action="store_true", help="with --openai-batch: re-ask answers that fail validation or grounding synchronously (else their unsupported claims are dropped)")
+    batch.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS", help="with --openai-batch: seconds between status polls (default: 30)")
+    batch.add_argument("--batch-max-wait", type=float, default=24 * 3600.0, metavar="SECONDS", help="with --openai-batch: give up waiting after this long (default: 24 h); run again to resume")
     add_reading_options(batch)
     _add_model_options(batch)
     _add_context_options(batch)
@@ -143,6 +147,10 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         arguments.append(str(host_example_dir(args.example)))
     if not arguments:
         raise UsageError("missing INPUT (files, folders or glob patterns, or --example host)")
+    if args.reask_sync and not args.openai_batch:
+        raise UsageError("--reask-sync applies to --openai-batch")
+    if args.openai_batch and args.backend in ("offline", "replay"):
+        raise UsageError(f"--openai-batch needs a model; --backend {args.backend} makes no request")
     inputs, notices = expand_inputs(arguments)
     options = build_options(
         args,
@@ -159,7 +167,11 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
     for notice in notices:
         print(f"aptnarrate: {notice}", file=sys.stderr)
     with BatchProgress(len(inputs)) as progress:
-        batch = Batch(inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force, on_progress=progress.update)
+        batch = Batch(
+            inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force,
+            on_progress=progress.update, openai_batch=args.openai_batch, reask_sync=args.reask_sync,
+            batch_poll_s=args.batch_poll, batch_max_wait_s=args.batch_max_wait,
+        )
         progress.in_flight = batch.in_flight
         previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
         try:
