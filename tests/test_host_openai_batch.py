@@ -116,3 +116,27 @@ def test_an_interrupted_run_resumes_without_resubmitting(batch_server, tmp_path)
     assert _through_batch_api(server, tmp_path / "out", inputs=_small()) == 0
     assert len(server.batches) == 1 and server.uploads == 1  # nothing paid twice
     assert sorted(p.stem for p in (tmp_path / "out").glob("host_subgraph_*.json")) == sorted(SMALL)
+
+
+UNGROUNDED = {"stages": [], "iocs": [], "summary": "The process sent data to 198.51.100.77 at 03:14."}
+
+
+def test_reask_sync_reasks_an_ungrounded_batch_answer_synchronously(tmp_path):
+    """The Batch API's answer names an address and a time the input lacks: with --reask-sync
+    it is re-asked over /chat/completions and the grounded answer is used; without, the
+    ungrounded sentence is dropped. Nothing ungrounded reaches the report either way."""
+    answer = lambda custom_id, body: json.dumps(UNGROUNDED if custom_id else PLAIN_ANSWER)  # noqa: E731
+    server = FakeBatchServer(answer).start()
+    try:
+        assert _through_batch_api(server, tmp_path / "sync", "--reask-sync", inputs=_small()[:1]) == 0
+        assert server.chat_requests == 1
+        report = json.loads((tmp_path / "sync" / f"{SMALL[0]}.json").read_text(encoding="utf-8"))
+        assert report["metadata"]["usage"]["reasks"] == 1
+        assert "198.51.100.77" not in json.dumps(report)
+        assert _through_batch_api(server, tmp_path / "pruned", inputs=_small()[:1]) == 0
+        assert server.chat_requests == 1  # no synchronous call without --reask-sync
+        report = json.loads((tmp_path / "pruned" / f"{SMALL[0]}.json").read_text(encoding="utf-8"))
+        assert "198.51.100.77" not in report["summary"]
+        assert any("198.51.100.77" in d["item"] or d["kind"] == "summary" for d in report["metadata"]["dropped"])
+    finally:
+        server.stop()
