@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import __version__
-from .condense import minute_text
+from .condense import distinct_minute_text
+from .logtable import DESCRIPTION_FIELDS, LogTable
 from .models import (
     DroppedClaim,
     IoCClaim,
     IoCEntry,
-    LogEntry,
     Metadata,
     Narration,
     Report,
@@ -48,7 +48,6 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
     timeline = facts.timeline
     table = timeline.table
     log = _log_entries(facts)
-    minutes_by_id = {entry.id: entry.minute for entry in log}
 
     attack = _attack_ids(facts)
     stages = [
@@ -56,7 +55,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
             stage=claim.stage,
             confidence=claim.confidence,
             evidence=list(claim.evidence),
-            minutes=sorted({minutes_by_id[e] for e in claim.evidence if e in minutes_by_id}),
+            minutes=sorted(set(log.minute_of(claim.evidence))),
             rationale=claim.rationale,
             tactic=attack.get(claim.stage, (None, []))[0],
             techniques=list(attack.get(claim.stage, (None, []))[1]),
@@ -132,58 +131,79 @@ def _base(source: str) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1] or source
 
 
-def _log_entries(facts: Facts) -> list[LogEntry]:
-    """One LogEntry per log row, with the input lines and entity ids behind it.
+def _log_entries(facts: Facts) -> LogTable:
+    """The log as columns, with the input lines and entity ids behind each row.
 
     Built from arrays: a million-row input condenses to hundreds of thousands of rows, so
-    nothing here may touch a DataFrame row by row.
+    nothing here may touch a row, or build an object per row.
     """
     timeline = facts.timeline
     table = timeline.table
     log = timeline.log
     if len(log) == 0:
-        return []
+        return LogTable.empty()
     n = len(log)
     event_log = timeline.event_log
     order = np.argsort(event_log, kind="stable")
-    bounds = np.searchsorted(event_log[order], np.arange(n + 1))
-    lines = table.events["line"].to_numpy()[order].tolist()
-    # distinct (log row, triple) pairs -> the entity ids of each row
+    line_offsets = np.searchsorted(event_log[order], np.arange(n + 1))
+    line_values = table.events["line"].to_numpy()[order]
+    del order
+    # distinct (log row, triple) pairs -> the distinct entity ids of each row, sorted
     n_triples = max(len(table.triples), 1)
-    pairs = np.unique(event_log.astype(np.int64) * n_triples + table.events["triple"].to_numpy())
+    pairs = _unique_sorted(event_log.astype(np.int64) * n_triples + table.events["triple"].to_numpy())
     pair_row, pair_triple = pairs // n_triples, pairs % n_triples
-    pair_bounds = np.searchsorted(pair_row, np.arange(n + 1))
-    subject_ids = table.triples["subject_id"].to_numpy(dtype=object)[pair_triple].tolist()
-    object_ids = table.triples["object_id"].to_numpy(dtype=object)[pair_triple].tolist()
+    del pairs
+    entity_codes, entity_ids = _sorted_codes(table.triples["subject_id"], table.triples["object_id"])
+    n_entities = max(len(entity_ids), 1)
+    sides = []
+    for side_codes in entity_codes:
+        keys = _unique_sorted(pair_row * n_entities + side_codes[pair_triple])
+        sides.append((np.searchsorted(keys // n_entities, np.arange(n + 1)), keys % n_entities))
 
     desc = timeline.descriptions
-    codes = log["description"].to_numpy()
-    fields = {
-        column: desc[column].to_numpy(dtype=object)[codes].tolist()
-        for column in ("subject_kind", "subject_name", "action", "object_kind", "object_name", "text")
-    }
-    ids = log["id"].tolist()
-    counts = log["count"].tolist()
-    minutes = minute_text(log["minute"].to_numpy())
-    bounds, pair_bounds = bounds.tolist(), pair_bounds.tolist()
-    entries = []
-    for i in range(n):
-        a, b = pair_bounds[i], pair_bounds[i + 1]
-        # our own computed values: construct without re-validating each of them
-        entries.append(
-            LogEntry.model_construct(
-                id=ids[i],
-                minute=minutes[i],
-                subject_kind=fields["subject_kind"][i],
-                subject_name=fields["subject_name"][i],
-                action=fields["action"][i],
-                object_kind=fields["object_kind"][i],
-                object_name=fields["object_name"][i],
-                count=int(counts[i]),
-                text=fields["text"][i],
-                lines=lines[bounds[i] : bounds[i + 1]],
-                subject_ids=sorted(set(subject_ids[a:b])),
-                object_ids=sorted(set(object_ids[a:b])),
-            )
-        )
-    return entries
+    minute_codes, minute_texts = distinct_minute_text(log["minute"].to_numpy())
+    return LogTable(
+        ids=_arrow_strings(log["id"]),
+        minute_codes=minute_codes,
+        minute_texts=minute_texts,
+        description_codes=log["description"].to_numpy(),
+        descriptions={name: desc[name].tolist() for name in DESCRIPTION_FIELDS},
+        counts=log["count"].to_numpy(),
+        line_offsets=line_offsets,
+        line_values=line_values,
+        entity_ids=entity_ids,
+        subject_offsets=sides[0][0],
+        subject_values=sides[0][1],
+        object_offsets=sides[1][0],
+        object_values=sides[1][1],
+    )
+
+
+def _unique_sorted(keys: np.ndarray) -> np.ndarray:
+    """``np.unique`` by hashing first: far fewer distinct keys than rows are left to sort."""
+    import pandas as pd
+
+    return np.sort(pd.unique(keys))
+
+
+def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:
+    """Codes of each column's values into one sorted list of their distinct values (code
+    order = string order, so sorting codes sorts the strings)."""
+    import pandas as pd
+
+    values = [np.asarray(column.to_numpy(dtype=object), dtype=object) for column in columns]
+    codes, uniques = pd.factorize(np.concatenate(values), sort=True)
+    out, start = [], 0
+    for part in values:
+        out.append(codes[start : start + len(part)].astype(np.int64))
+        start += len(part)
+    return out, [str(u) for u in uniques]
+
+
+def _arrow_strings(series):
+    import pyarrow as pa
+
+    try:
+        return pa.array(series, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # pragma: no cover - ids are strings
+        return pa.array([str(x) for x in series], type=pa.string())

@@ -16,7 +16,10 @@ ids behind them, so every candidate's evidence stays citable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import knowledge
@@ -25,6 +28,7 @@ from .condense import NS_PER_MINUTE, minute_text
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import Facts
 
+_EPOCH = datetime(1970, 1, 1)
 STEPS = ("collapse-library", "merge-minutes", "drop-uncited")
 LOW_SIGNAL_ACTIONS = frozenset({"MMAP", "OPEN", "CLOSE", "READ", "LOAD", "LOADLIBRARY"})
 _LIBRARY_KINDS = frozenset({"file", "module"})
@@ -47,32 +51,41 @@ class Entry:
 
 
 def timeline_entries(facts: Facts) -> list[Entry]:
-    """Every log row as its own entry, in report order."""
+    """Every log row as its own entry, in report order (built once per ``facts``: each
+    compression level starts from it). Per-description fields are computed once per
+    distinct description, not per row."""
+    cached = facts.__dict__.get("_timeline_entries")
+    if cached is not None:
+        return list(cached)
     timeline = facts.timeline
     desc = timeline.descriptions
     table_files = {c.value for c in facts.candidates if c.in_table and c.type in ("file", "module")}
-    entries = []
+    records = desc.to_dict("records")
+    per_desc = []
+    for row in records:
+        library = str(row["object_name"]) if _is_low_signal(row, table_files) else None
+        subject = f"the {row['subject_kind']}: {row['subject_name']}" if row["subject_name"] else f"a {row['subject_kind']}"
+        per_desc.append((str(row["text"]), subject, library, str(row["action"])))
     log = timeline.log
+    entries = []
     for position, (log_id, minute, d, count) in enumerate(
-        zip(log["id"], log["minute"].to_numpy(), log["description"].to_numpy(), log["count"].to_numpy())
+        zip(log["id"].tolist(), log["minute"].tolist(), log["description"].tolist(), log["count"].tolist())
     ):
-        row = desc.iloc[int(d)]
-        library = None
-        if _is_low_signal(row, table_files):
-            library = str(row["object_name"])
+        text, subject, library, action = per_desc[d]
         entries.append(
             Entry(
-                ids=(str(log_id),),
+                ids=(log_id,),
                 first_minute=int(minute),
                 last_minute=int(minute),
-                event=str(row["text"]),
+                event=text,
                 count=int(count),
                 order=position,
-                subject=f"the {row['subject_kind']}: {row['subject_name']}" if row["subject_name"] else f"a {row['subject_kind']}",
+                subject=subject,
                 library=library,
-                action=str(row["action"]),
+                action=action,
             )
         )
+    facts.__dict__["_timeline_entries"] = tuple(entries)  # Facts is frozen; a cache beside its fields
     return entries
 
 
@@ -191,8 +204,15 @@ def entries_at(facts: Facts, level: int) -> tuple[list[Entry], list[str]]:
     return entries, notes
 
 
+@lru_cache(maxsize=1 << 16)
+def _minute(ns: int) -> str:
+    """One wall-clock minute (ns) as ``YYYY-MM-DD HH:MM`` (what ``condense.minute_text``
+    gives, without a pandas call per value)."""
+    return (_EPOCH + timedelta(microseconds=ns // 1000)).strftime("%Y-%m-%d %H:%M")
+
+
 def minute_span(entry: Entry) -> str:
-    first, last = minute_text([entry.first_minute, entry.last_minute])
+    first, last = _minute(entry.first_minute), _minute(entry.last_minute)
     if first == last:
         return first
     return f"{first} to {last[11:]}" if first[:10] == last[:10] else f"{first} to {last}"
@@ -218,3 +238,274 @@ def compact_ids(ids: list[str] | tuple[str, ...]) -> str:
             parts.extend(f"L{n}" for n in numbers[i : j + 1])
         i = j + 1
     return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- row selection
+#
+# For a log too large for the budget whatever the steps above do (a million input rows
+# condense to a few hundred thousand log rows), the prompt is decided before anything is
+# rendered: each row's token cost comes from its description's (counted once), rows are
+# taken in tiers of importance until the budget is met, only the chosen rows are rendered,
+# and what was left out is counted per (subject, action, object kind) and per hour.
+
+SELECT_STEP = "select-rows"
+# rows at most for the step-by-step path above (it renders every row, one object per row)
+STEPWISE_MAX_ROWS = 3000
+# candidates outside the IoC table shown (trimmed), best-ranked first; the rest are counted
+OTHER_CANDIDATES_SHOWN = 25
+TIERS = (
+    "first and last sighting of each IoC-table candidate",
+    "rows the stage rules cite",
+    "rows IoC-table candidates cite",
+    "first and last row of each burst (same event in consecutive minutes)",
+    "rows other shown candidates cite",
+    "other rows",
+)
+_ID_LIST = re.compile(r"L\d+(?: L\d+)*")
+_EVENT_TOKENS: dict[str, int] = {}  # event text -> tokens of its JSON form, per process
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """The rows a prompt shows, and the lines that count what it leaves out."""
+
+    positions: object  # np.ndarray of log positions, in report order
+    left_out_lines: list[str]
+    total_rows: int
+    notes: list[str]
+
+
+def event_tokens(texts: list[str], count) -> list[int]:
+    """Tokens of each event text as it appears in a timeline line, cached per process."""
+    from .prompt import data_line
+
+    missing = [t for t in dict.fromkeys(texts) if t not in _EVENT_TOKENS]
+    if len(_EVENT_TOKENS) + len(missing) > 500_000:
+        _EVENT_TOKENS.clear()
+        missing = list(dict.fromkeys(texts))
+    for text in missing:
+        _EVENT_TOKENS[text] = count.count(data_line(text))
+    return [_EVENT_TOKENS[t] for t in texts]
+
+
+def row_overhead(count, n_rows: int) -> int:
+    """Tokens of a timeline line apart from its event text (id, minute, count, newline),
+    for the longest id; a little above the exact figure on purpose."""
+    from .prompt import data_line
+
+    sample = data_line({"id": f"L{max(n_rows, 1)}", "minute": "2018-04-11 23:58", "event": "", "count": 10000})
+    return count.count(sample) + 2
+
+
+def log_positions(ids: list[str] | tuple[str, ...], n_rows: int):
+    """Log positions of ids ``L<n>`` (others ignored)."""
+    import numpy as np
+
+    if not ids:
+        return np.zeros(0, dtype=np.int64)
+    joined = " ".join(ids)
+    if _ID_LIST.fullmatch(joined):  # ours always: parse them all in C, not one by one
+        arr = np.array(joined.replace("L", "").split(), dtype=np.int64) - 1
+    else:
+        arr = np.asarray([int(i[1:]) - 1 for i in ids if i[:1] == "L" and i[1:].isdigit()], dtype=np.int64)
+    return arr[(arr >= 0) & (arr < n_rows)]
+
+
+def remember_rule_evidence(facts: Facts, log_ids: list[str]) -> None:
+    """Keep the rows the stage rules cited (the offline baseline already ran them), so the
+    prompt does not run the rules a second time."""
+    facts.__dict__["_rule_evidence"] = list(log_ids)  # Facts is frozen; a cache beside its fields
+
+
+def rule_evidence(facts: Facts) -> list[str]:
+    """Log ids the stage rules cite, computed once per ``facts``."""
+    cached = facts.__dict__.get("_rule_evidence")
+    if cached is None:
+        from .stages import find_stages
+
+        cached = [log_id for found in find_stages(facts) for log_id in found.evidence]
+        facts.__dict__["_rule_evidence"] = cached  # Facts is frozen; this is a cache beside its fields
+    return cached
+
+
+def burst_boundaries(minutes, descriptions):
+    """Mask of rows that start or end a burst: the same description in consecutive minutes."""
+    import numpy as np
+
+    n = len(minutes)
+    mask = np.zeros(n, dtype=bool)
+    if not n:
+        return mask
+    order = np.lexsort((minutes, descriptions))
+    d, m = descriptions[order], minutes[order]
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = (d[1:] != d[:-1]) | (m[1:] - m[:-1] > NS_PER_MINUTE)
+    end_run = np.ones(n, dtype=bool)
+    end_run[:-1] = new_run[1:]
+    mask[order[new_run | end_run]] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class RowTiers:
+    """Each log row's tier (``TIERS``) and token cost, computed once per prompt."""
+
+    tier: object  # np.ndarray[int8]
+    cost: object  # np.ndarray[int64]
+    sightings: object  # tier-0 rows, best-ranked candidate first
+
+
+def row_tiers(facts: Facts, shown_candidates, count) -> RowTiers:
+    import numpy as np
+
+    timeline = facts.timeline
+    log = timeline.log
+    n = len(log)
+    desc_codes = log["description"].to_numpy()
+    minutes = log["minute"].to_numpy()
+    texts = timeline.descriptions["text"].tolist()
+    per_desc = np.asarray(event_tokens(texts, count), dtype=np.int64) if texts else np.zeros(0, dtype=np.int64)
+    cost = per_desc[desc_codes] + row_overhead(count, n) if n else np.zeros(0, dtype=np.int64)
+
+    tier = np.full(n, len(TIERS) - 1, dtype=np.int8)
+
+    def mark(positions, level: int) -> None:
+        if len(positions):
+            tier[positions] = np.minimum(tier[positions], level)
+
+    mark(burst_boundaries(minutes, desc_codes).nonzero()[0], 3)
+    table = [c for c in shown_candidates if c.in_table]
+    others = [c for c in shown_candidates if not c.in_table]
+    for c in others:
+        mark(log_positions(c.evidence, n), 4)
+    for c in table:
+        mark(log_positions(c.evidence, n), 2)
+    mark(log_positions(rule_evidence(facts), n), 1)
+    sightings = log_positions([e for c in table if c.evidence for e in (c.evidence[0], c.evidence[-1])], n)
+    mark(sightings, 0)
+    return RowTiers(tier=tier, cost=cost, sightings=sightings)
+
+
+def select_rows(facts: Facts, shown_candidates, count, budget: int, tiers: RowTiers | None = None) -> RowSelection:
+    """Choose log rows worth at most ``budget`` tokens, tier by tier (``TIERS``). Within a
+    tier that does not fit whole, rows are taken evenly spread over the log (the first
+    tier: by candidate rank)."""
+    import numpy as np
+
+    tiers = tiers or row_tiers(facts, shown_candidates, count)
+    tier, cost, sightings = tiers.tier, tiers.cost, tiers.sightings
+    n = len(tier)
+    chosen = np.zeros(n, dtype=bool)
+    left = budget
+    notes = []
+    for level, name in enumerate(TIERS):
+        members = np.flatnonzero(tier == level)  # in report order
+        if not len(members):
+            continue
+        need = int(cost[members].sum())
+        if need <= left:
+            chosen[members] = True
+            left -= need
+            continue
+        if level == 0:
+            # sightings by candidate rank: the best-ranked candidates' first and last rows first
+            _, first = np.unique(sightings, return_index=True)
+            pick = sightings[np.sort(first)]
+            running = np.cumsum(cost[pick])
+            pick = pick[running <= left]
+            chosen[pick] = True
+            left -= int(cost[pick].sum())
+            notes.append(f"{SELECT_STEP}: budget reached within tier '{name}'")
+            break
+        # evenly spread over the tier, as many as the mean cost allows, then trim to fit
+        k = int(left / max(cost[members].mean(), 1))
+        if k > 0:
+            pick = members[np.unique(np.linspace(0, len(members) - 1, k).round().astype(np.int64))]
+            running = np.cumsum(cost[pick])
+            pick = pick[running <= left]
+            chosen[pick] = True
+            left -= int(cost[pick].sum())
+        notes.append(f"{SELECT_STEP}: budget reached within tier '{name}'")
+        break
+    positions = np.flatnonzero(chosen)
+    return RowSelection(positions=positions, left_out_lines=[], total_rows=n, notes=notes)
+
+
+def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
+    """Lines that say plainly which rows were not shown: a total, then counts per
+    (subject, action, object kind) and per hour, largest first, while ``budget`` lasts."""
+    import numpy as np
+    import pandas as pd
+
+    from .prompt import data_line
+
+    timeline = facts.timeline
+    log = timeline.log
+    n = len(log)
+    omitted = np.ones(n, dtype=bool)
+    omitted[positions] = False
+    if not omitted.any():
+        return []
+    desc = timeline.descriptions
+    codes = log["description"].to_numpy()[omitted]
+    counts = log["count"].to_numpy()[omitted]
+    minutes = log["minute"].to_numpy()[omitted]
+    lines = [
+        data_line(
+            {
+                "left_out": f"{int(omitted.sum())} of {n} log rows are not shown (token budget); shown are, in order "
+                "of priority: " + "; ".join(TIERS[:-1]) + ". Counts of the rows left out follow; cite only ids shown.",
+                "rows": int(omitted.sum()),
+                "event_seconds": int(counts.sum()),
+            }
+        )
+    ]
+    used = count.count(lines[0]) + 1
+    # per (subject, action, object kind): a group code per description, then counts by code
+    subject = [f"{k}: {name}" if name else f"a {k}" for k, name in zip(desc["subject_kind"].tolist(), desc["subject_name"].tolist())]
+    keys = list(zip(subject, desc["action"].tolist(), desc["object_kind"].tolist()))
+    group_of_desc, group_keys = pd.factorize(pd.Series(keys, dtype=object))
+    group = group_of_desc[codes]
+    n_groups = len(group_keys)
+    rows_per = np.bincount(group, minlength=n_groups)
+    seconds_per = np.bincount(group, weights=counts, minlength=n_groups).astype(np.int64)
+    first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, group, minutes)
+    np.maximum.at(last, group, minutes)
+    present = np.flatnonzero(rows_per)
+    order = present[np.lexsort((present, -rows_per[present]))]  # most rows first, then first seen
+    hour = minutes // (60 * NS_PER_MINUTE)
+    hour_codes, hour_values = pd.factorize(hour, sort=True)
+    hour_rows = np.bincount(hour_codes, minlength=len(hour_values))
+    hours = pd.Series(hour_rows, index=hour_values * 60 * NS_PER_MINUTE).sort_values(ascending=False, kind="stable")
+    half = budget // 2
+    listed = 0
+    for g in order[:2000].tolist():
+        subject_text, action, object_kind = group_keys[g]
+        first_text, last_text = _minute(int(first[g])), _minute(int(last[g]))
+        line = data_line(
+            {"left_out_group": {"subject": subject_text, "action": action, "object_kind": object_kind},
+             "rows": int(rows_per[g]), "event_seconds": int(seconds_per[g]), "first_minute": first_text, "last_minute": last_text}
+        )
+        cost = count.count(line) + 1
+        if used + cost > half:
+            break
+        lines.append(line)
+        used += cost
+        listed += 1
+    if listed < len(present):
+        lines.append(data_line({"left_out_groups_not_listed": int(len(present) - listed)}))
+        used += count.count(lines[-1]) + 1
+    hour_text = minute_text(hours.index.to_numpy()) if len(hours) else []
+    shown = {}
+    for text, size in zip(hour_text, hours.tolist()):
+        shown[text[:13] + ":00"] = int(size)
+        if (used + 8 * len(shown)) > budget:
+            shown.pop(text[:13] + ":00")
+            break
+    if shown:
+        line = data_line({"left_out_rows_per_hour": dict(sorted(shown.items())),
+                          "hours_not_listed": int(len(hours) - len(shown))})
+        lines.append(line)
+    return lines

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from . import mentions
 from .models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
 from .render.escape import INVISIBLE, show_invisible
+from . import semantic  # stage claims must cite events that can support them
 
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import Facts
@@ -44,6 +45,7 @@ class Vocabulary:
     form, so a zero-width space or a defanged dot changes nothing."""
 
     def __init__(self, facts: Facts) -> None:
+        self.facts = facts
         timeline = facts.timeline
         self.log_ids = set(timeline.log["id"].to_numpy(dtype=object).tolist())
         self.candidates = {c.value for c in facts.candidates}
@@ -344,6 +346,7 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
             continue
         seen_stages.add(claim.stage)
         stages.append(claim.model_copy(update={"evidence": kept}))
+    stages = semantic.screen(stages, vocab, issues)  # cited rows must hold events that can support the stage
 
     iocs: list[IoCClaim] = []
     seen_iocs: set[str] = set()

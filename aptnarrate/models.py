@@ -11,9 +11,11 @@ Two families live here:
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, ValidationInfo, field_validator
+
+from .logtable import LogTable
 
 SCHEMA_VERSION = "1.0"
 
@@ -118,6 +120,19 @@ class LogEntry(_Strict):
     lines: list[int]  # input lines behind this row
     subject_ids: list[str]
     object_ids: list[str]
+
+
+def _log_records(log: LogTable | list[LogEntry]) -> list[LogEntry]:
+    return log.to_entries() if isinstance(log, LogTable) else list(log)
+
+
+# The log as columns (``LogTable``); in JSON and for pydantic it is a ``list[LogEntry]``:
+# a list of entries or their dicts is accepted and converted, and it serialises as one.
+LogColumn = Annotated[
+    LogTable,
+    PlainValidator(LogTable.coerce, json_schema_input_type=list[LogEntry]),
+    PlainSerializer(_log_records, return_type=list[LogEntry]),
+]
 
 
 class StageFinding(_Strict):
@@ -241,7 +256,7 @@ class Report(_Strict):
     summary: str
     stages: list[StageFinding]
     iocs: list[IoCEntry]
-    log: list[LogEntry]
+    log: LogColumn  # columns; also a sequence of LogEntry (len, index, iterate)
     metadata: Metadata
     context: ContextInfo | None = None  # with --context: the top IoCs in the host's wider log
 
@@ -262,7 +277,7 @@ class Report(_Strict):
         """The chronological log as a pandas DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame([entry.model_dump() for entry in self.log])
+        return self.log.to_frame()
 
     def iocs_frame(self):
         """The IoC table as a pandas DataFrame."""

@@ -120,6 +120,7 @@ def run(
     caller and shared between runs (batch); default: the one ``options`` select."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
+    from .compress import remember_rule_evidence
     from .ground import prune, vocabulary_for
 
     opts = _options(options, overrides)
@@ -133,6 +134,8 @@ def run(
         narrator, notices = select_narrator(opts)
     facts = inspect_input(source, opts)
     baseline = OfflineNarrator().narrate(facts)
+    # the rows the rules cite, for a model's prompt: the rules ran once, here
+    remember_rule_evidence(facts, [log_id for stage in baseline.narration.stages for log_id in stage.evidence])
     degraded = None
     if narrator is None:
         result: NarrationResult = baseline

@@ -8,9 +8,12 @@ variable, is an error. Everything taken from the input is serialised as JSON lin
 controls) are escaped, so a name in the log can neither close a fence, start a line of its
 own, nor hide or reorder what the model reads.
 
-The prompt is counted before it is sent; over ``settings.token_budget`` the timeline is
-compressed step by step (see ``compress``), then details of candidates outside the IoC
-table are trimmed, and if even that does not fit, ``BudgetError``.
+The prompt is counted before it is sent. A small log (``STEPWISE_MAX_ROWS``) over
+``settings.token_budget`` is compressed step by step (see ``compress``), then details of
+candidates outside the IoC table are trimmed. A larger log, or one the steps cannot fit,
+is selected instead of compressed (``select-rows``): the rows and candidates are chosen
+before anything is rendered, so the time is bounded for any input size. ``BudgetError``
+only when the instructions and the IoC-table candidates alone exceed the budget.
 """
 
 from __future__ import annotations
@@ -25,7 +28,22 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from .chat import ChatRequest
-from .compress import STEPS, compact_ids, entries_at, minute_span
+from .compress import (
+    OTHER_CANDIDATES_SHOWN,
+    SELECT_STEP,
+    STEPS,
+    STEPWISE_MAX_ROWS,
+    TIERS,
+    compact_ids,
+    entries_at,
+    event_tokens,
+    left_out_lines,
+    minute_span,
+    row_overhead,
+    row_tiers,
+    select_rows,
+)
+from .condense import minute_text
 from .errors import BudgetError, ConfigError
 from .models import APT_STAGES, Candidate, Narration
 from .render.escape import INVISIBLE_CLASS
@@ -163,10 +181,32 @@ def overview_line(facts: Facts, steps: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- request
 
 
-def render_messages(facts: Facts, settings: LLMSettings, level: int) -> tuple[tuple[tuple[str, str], ...], list[str]]:
-    """System and task messages with the first ``level`` of ``ALL_STEPS`` applied."""
-    entries, notes = entries_at(facts, min(level, len(STEPS)))
-    trim = level > len(STEPS)
+def context_blocks(facts: Facts) -> dict[str, str]:
+    """The prompt-v2 data blocks (see ``prompt_context``), as JSON lines."""
+    from .prompt_context import blocks
+
+    return {name: "\n".join(data_line(item) for item in items) for name, items in blocks(facts).items()}
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A prompt decided before rendering (``select-rows``): its data lines, ready made."""
+
+    timeline: list[str]
+    candidates: list[str]
+    steps: tuple[str, ...] = (SELECT_STEP,)
+
+
+def render_messages(
+    facts: Facts, settings: LLMSettings, level: int, selected: Selected | None = None
+) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """System and task messages with the first ``level`` of ``ALL_STEPS`` applied, or with
+    the rows and candidates of ``selected``."""
+    notes: list[str] = []
+    trim = False
+    if selected is None:
+        entries, notes = entries_at(facts, min(level, len(STEPS)))
+        trim = level > len(STEPS)
     if trim:
         trimmed = sum(1 for c in facts.candidates if not c.in_table)
         notes.append(f"{TRIM_STEP}: features and reasons of {trimmed} candidates outside the IoC table left out")
@@ -178,10 +218,15 @@ def render_messages(facts: Facts, settings: LLMSettings, level: int) -> tuple[tu
         "task.md",
         {
             "stages": ", ".join(APT_STAGES),
-            "overview": overview_line(facts, ALL_STEPS[:level]),
-            "timeline": "\n".join(timeline_lines(entries)),
-            "candidates": "\n".join(candidate_line(c, trimmed=trim and not c.in_table) for c in facts.candidates),
+            "overview": overview_line(facts, ALL_STEPS[:level] if selected is None else selected.steps),
+            "timeline": "\n".join(timeline_lines(entries) if selected is None else selected.timeline),
+            "candidates": "\n".join(
+                (candidate_line(c, trimmed=trim and not c.in_table) for c in facts.candidates)
+                if selected is None
+                else selected.candidates
+            ),
             "output": output.rstrip("\n"),
+            **context_blocks(facts),  # prompt v2: host, glossary, aliases, knowledge, hypotheses
         },
     )
     return (("system", render_template("system.md").rstrip("\n")), ("user", task.rstrip("\n"))), notes
@@ -195,18 +240,23 @@ def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
     schema_tokens = count.count(schema) if settings.mode == "structured" else 0
     budget = getattr(settings, "token_budget", None)
     sizes: list[int] = []
-    for level in range(len(ALL_STEPS) + 1):
-        messages, notes = render_messages(facts, settings, level)
-        tokens = count.count_messages(messages) + schema_tokens
-        sizes.append(tokens)
-        if budget is None or tokens <= budget:
-            break
-    else:
-        raise BudgetError(
-            f"the prompt needs {tokens} tokens ({count.method}) even with every compression step "
-            f"({', '.join(ALL_STEPS)}); the budget is {budget}",
-            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {tokens}, or use the offline backend",
-        )
+    steps: tuple[str, ...] = ()
+    fitted = False
+    if budget is None or (
+        len(facts.timeline.log) <= STEPWISE_MAX_ROWS and estimated_timeline_tokens(facts, count) <= 8 * budget
+    ):
+        # small logs: render everything, then compress step by step until it fits
+        for level in range(len(ALL_STEPS) + 1):
+            messages, notes = render_messages(facts, settings, level)
+            tokens = count.count_messages(messages) + schema_tokens
+            sizes.append(tokens)
+            if budget is None or tokens <= budget:
+                fitted, steps = True, ALL_STEPS[:level]
+                break
+    if not fitted:
+        # large logs (or steps that were not enough): decide the rows, render only those
+        messages, notes, tokens, steps, full = _selected_messages(facts, settings, count, schema_tokens, budget)
+        sizes = [sizes[0] if sizes else full]
     request = ChatRequest(
         messages=messages,
         model=settings.model,
@@ -219,13 +269,144 @@ def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
     summary = f"prompt tokens: {tokens} ({count.method})"
     if budget is not None:
         summary += f", budget {budget}"
-    if level:
-        summary += f"; full prompt was {sizes[0]}, compressed in {level} step(s)"
+    if steps:
+        summary += f"; full prompt was {sizes[0]}, compressed in {len(steps)} step(s)"
     return PromptBuild(
         request=request,
         tokens=tokens,
         token_method=count.method,
         budget=budget,
-        steps=ALL_STEPS[:level],
+        steps=steps,
         notes=[summary, *notes],
     )
+
+
+def estimated_timeline_tokens(facts: Facts, count) -> int:
+    """The whole timeline's tokens, from per-description costs (no rendering)."""
+    import numpy as np
+
+    texts = facts.timeline.descriptions["text"].tolist()
+    n_rows = len(facts.timeline.log)
+    if not texts:
+        return 0
+    per_desc = np.asarray(event_tokens(texts, count), dtype=np.int64)
+    return int(per_desc[facts.timeline.log["description"].to_numpy()].sum()) + n_rows * row_overhead(count, n_rows)
+
+
+def _limited_candidate_line(candidate: Candidate, detail: str) -> str:
+    """A candidate line for ``select-rows``, at ``detail`` "full" (features, reasons,
+    actions), "trimmed" or "minimal" (value, type, rank). Evidence is bounded: its first
+    and last log rows and how many rows cite it (a process can be behind 100,000 rows)."""
+    item: dict[str, object] = {"ioc": candidate.value, "type": candidate.type, "rank": candidate.rank, "in_table": candidate.in_table}
+    if detail == "minimal":
+        return data_line(item)
+    if detail == "full":
+        item.update(rule_likelihood=candidate.likelihood, features=candidate.features, reasons=candidate.reasons, actions=candidate.actions)
+    evidence = list(candidate.evidence)
+    shown = evidence if len(evidence) <= 2 else [evidence[0], evidence[-1]]
+    item.update(evidence=compact_ids(shown), evidence_rows=len(evidence), first_seen=candidate.first_seen, last_seen=candidate.last_seen)
+    return data_line(item)
+
+
+def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens: int, budget: int):
+    """The ``select-rows`` prompt: every IoC-table candidate, the best-ranked others up to
+    ``OTHER_CANDIDATES_SHOWN``, and the log rows ``compress.select_rows`` picks for what
+    the budget leaves, with counts of everything left out. Rendered once or a few times
+    (never the whole log); ``BudgetError`` only when the instructions and the IoC-table
+    candidates (with their first and last sightings) do not fit."""
+    import numpy as np
+
+    table = [c for c in facts.candidates if c.in_table]
+    others = [c for c in facts.candidates if not c.in_table]
+    shown_others = others[:OTHER_CANDIDATES_SHOWN]
+    n_rows = len(facts.timeline.log)
+    # the whole prompt's size, estimated from per-description costs, for the notes
+    texts = facts.timeline.descriptions["text"].tolist()
+    full = estimated_timeline_tokens(facts, count)
+
+    def candidate_lines(full: int, trimmed: int, others_shown, compact: bool = False) -> list[str]:
+        detailed = table if not compact else table[: full + trimmed]
+        lines = [
+            _limited_candidate_line(c, "full" if i < full else "trimmed" if i < full + trimmed else "minimal")
+            for i, c in enumerate(detailed)
+        ]
+        if compact:  # the rest of the table as bare values, grouped by type, in rank order
+            rest = table[len(detailed) :]
+            by_type: dict[str, list[str]] = {}
+            for c in rest:
+                by_type.setdefault(c.type, []).append(c.value)
+            for ioc_type, values in by_type.items():
+                for start in range(0, len(values), 50):
+                    lines.append(data_line({"in_table_iocs": values[start : start + 50], "type": ioc_type}))
+        lines += [_limited_candidate_line(c, "trimmed") for c in others_shown]
+        left = len(others) - len(others_shown)
+        if left:
+            lines.append(data_line({"left_out_candidates": left, "note": "lower-ranked candidates outside the IoC table are not shown (token budget)"}))
+        if full + trimmed < len(table):
+            lines.append(data_line({"note": f"IoC-table candidates ranked below {full + trimmed} are listed without details (token budget)"}))
+        return lines
+
+    # the richest candidate block that leaves at least 40 % of the budget for log rows,
+    # else the smallest one that fits (IoC-table candidates are never left out, only
+    # their details: best-ranked keep theirs longest)
+    everyone = len(table)
+    attempts = [
+        (everyone, 0, shown_others), (everyone, 0, shown_others[:5]), (everyone, 0, []),
+        (10, everyone, []), (10, 20, []), (5, 0, []), (0, 0, []), (5, 0, [], True), (0, 0, [], True),
+    ]  # fmt: skip
+    fitting = None
+    for full_n, trimmed_n, others_shown, *compact in attempts:
+        cands = candidate_lines(full_n, trimmed_n, others_shown, bool(compact))
+        base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands))
+        base_tokens = count.count_messages(base) + schema_tokens
+        if base_tokens < budget:  # the last that fits is the smallest
+            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens)
+        if base_tokens <= 0.6 * budget:
+            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens)
+            break
+    if fitting is None:
+        raise BudgetError(
+            f"the prompt needs {base_tokens} tokens ({count.method}) for the instructions and the "
+            f"{len(table)} IoC-table candidates alone; the budget is {budget}",
+            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {base_tokens + 500}, or use the offline backend",
+        )
+    full_n, trimmed_n, others_shown, cands, base_tokens = fitting
+    trim_table = full_n < len(table)
+    remaining = budget - base_tokens
+    reserve = min(max(remaining // 5, 0), 1500)  # for the counts of what is left out
+    rows_budget = remaining - reserve - 16
+    log = facts.timeline.log
+    ids, minutes, descs, counts = log["id"], log["minute"].to_numpy(), log["description"].to_numpy(), log["count"].to_numpy()
+    tiers = row_tiers(facts, [*table, *others_shown], count)
+    for _ in range(6):
+        selection = select_rows(facts, [*table, *others_shown], count, max(rows_budget, 0), tiers)
+        positions = selection.positions
+        minute_texts = minute_text(minutes[positions]) if len(positions) else []
+        rows = [
+            data_line({"id": ids.iat[p], "minute": m, "event": texts[descs[p]], "count": int(counts[p])})
+            for p, m in zip(positions.tolist(), minute_texts)
+        ]
+        rows += left_out_lines(facts, positions, reserve, count)
+        selected = Selected(timeline=rows, candidates=cands)
+        messages, _ = render_messages(facts, settings, 0, selected)
+        tokens = count.count_messages(messages) + schema_tokens
+        if tokens <= budget:
+            break
+        rows_budget -= (tokens - budget) + 32
+    else:  # pragma: no cover - each round removes at least the overshoot
+        raise BudgetError(f"the prompt needs {tokens} tokens ({count.method}); the budget is {budget}")
+    notes = [
+        f"{SELECT_STEP}: {len(positions)} of {n_rows} log rows shown (chosen before rendering: "
+        + "; ".join(TIERS[:-1]) + "); the rows left out are counted per (subject, action, object kind) and per hour",
+        *selection.notes,
+    ]
+    if len(others) > len(others_shown):
+        notes.append(f"{SELECT_STEP}: {len(others) - len(others_shown)} lower-ranked candidates outside the IoC table left out")
+    if trim_table:
+        which = f"ranked below {full_n}" if full_n else "(all)"
+        shape = "; the rest listed by value only, grouped by type" if len(fitting) and any(
+            line.startswith('{"in_table_iocs"') for line in cands
+        ) else ""
+        notes.append(f"{TRIM_STEP}: features and reasons of IoC-table candidates {which} left out{shape}")
+    steps = (SELECT_STEP, TRIM_STEP) if trim_table else (SELECT_STEP,)
+    return messages, notes, tokens, steps, full

@@ -85,7 +85,7 @@ def test_prompt_renders_with_facts_stages_and_no_leftover_placeholders(facts):
     for stage in APT_STAGES:
         assert stage in task
     blocks = data_blocks(task)
-    assert set(blocks) == {"overview", "timeline", "candidates"}
+    assert set(blocks) == {"overview", "host", "glossary", "aliases", "timeline", "candidates", "knowledge", "hypotheses"}
     assert cited_ids(blocks["timeline"]) == set(facts.timeline.log["id"])
     assert [json.loads(line)["ioc"] for line in blocks["candidates"]] == [c.value for c in facts.candidates]
     assert not re.search(r"\$\{?[A-Za-z_]", system + task)
@@ -126,6 +126,11 @@ def test_shipped_templates_use_exactly_the_variables_the_code_gives():
         "timeline",
         "candidates",
         "output",
+        "host",
+        "glossary",
+        "aliases",
+        "knowledge",
+        "hypotheses",
     }
     with pytest.raises(PromptTemplateError, match="not found"):
         load_template("nope.md")
@@ -144,8 +149,8 @@ def test_untrusted_names_stay_inside_their_data_block():
     hostile_facts = edges_facts(rows)
     task = build_request(hostile_facts, LLMSettings()).request.messages[1][1]
     blocks = data_blocks(task)  # fails on a closed-early or injected fence
-    assert set(blocks) == {"overview", "timeline", "candidates"}
-    assert task.count(FENCE_CLOSE) == 3
+    assert set(blocks) == {"overview", "host", "glossary", "aliases", "timeline", "candidates", "knowledge", "hypotheses"}
+    assert task.count(FENCE_CLOSE) == 8
     for block in blocks.values():
         for line in block:
             json.loads(line)  # every data line is one whole JSON value
@@ -161,8 +166,8 @@ def test_untrusted_names_stay_inside_their_data_block():
 
 
 def test_budget_compression_keeps_every_candidate_and_its_evidence_citable(facts):
-    full = build_request(facts, LLMSettings())
-    assert full.steps == () and full.tokens <= 12000
+    full = build_request(facts, LLMSettings(token_budget=None))  # the uncompressed prompt
+    assert full.steps == ()
     budget = full.tokens - 100
     small = build_request(facts, LLMSettings(token_budget=budget))
     assert small.steps and small.tokens <= budget < full.tokens

@@ -1,17 +1,21 @@
 """The offline narrator: deterministic rules, no network, the same Narration an LLM fills.
 
 Stages come from the rule families in :mod:`aptnarrate.stages`; IoC context from the
-knowledge base and each candidate's own reasons; the summary is assembled from log
-minutes and candidate values only, so every claim it makes exists in the facts.
+knowledge base and each candidate's own reasons. The summary tells the story from the
+log rows themselves: each sentence names the rows' actors, actions and objects, and its
+times are the minutes of exactly those rows (``StoryLine.rows``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..condense import minute_text
 from ..knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
+from ..prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, process_aliases, row_actor_ids
+from ..semantic import RowEvent, row_events, support_table, supports
 from ..stages import StageEvidence, find_stages
 from . import NarrationResult
 
@@ -104,49 +108,290 @@ def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
 
 
 def summarise(facts: Facts, stages: list[StageEvidence]) -> str:
-    """A short narrative in the seeds' style: when, what happened in order, what matters."""
-    log = facts.timeline.log
-    if len(log) == 0:
+    """The story of the subgraph: what it most likely is, who acted, what they did in time
+    order, the benign alternative when one fits, and where an analyst should look next."""
+    if len(facts.timeline.log) == 0:
         return "The subgraph holds no events."
-    minutes = dict(zip(log["id"], minute_text(log["minute"].to_numpy())))
-    first, last = minutes[log["id"].iloc[0]], minutes[log["id"].iloc[-1]]
-    if first == last:
-        window = f"On {first[:10]} at {first[11:]}"
-    elif first[:10] == last[:10]:
-        window = f"On {first[:10]}, between {first[11:]} and {last[11:]}"
-    else:
-        window = f"Between {first} and {last}"
-    total = int(log["count"].sum())
-    paragraphs = [
-        f"{window}, the flagged subgraph records {len(log)} log entries ({total} event-seconds) "
-        f"involving {len(facts.candidates)} named entities."
-    ]
-    story = []
-    for stage in sorted(stages, key=lambda s: (min(minutes[e] for e in s.evidence), APT_STAGES.index(s.stage))):
-        when = min(minutes[e] for e in stage.evidence)
-        at = when[11:] if when[:10] == first[:10] else when
-        rationale = stage.rationale.rstrip(".")
-        story.append(
-            f"From {at}, {rationale[:1].lower() + rationale[1:]}, consistent with **{stage.stage}** "
-            f"({stage.confidence} confidence)."
-        )
-    if story:
-        paragraphs.append(" ".join(story))
-    listed = facts.table_candidates
-    if listed:
-        named = [f"{_code(c.value)} ({c.likelihood})" for c in listed[:MAX_NAMED_IN_SUMMARY]]
-        more = len(listed) - len(named)
-        tail = f", with {more} more in the table below" if more > 0 else ""
-        if all(c.likelihood == "low" for c in listed):
-            lead = "The named entities, none of them suspicious on its own, are" if len(named) > 1 else "The only named entity is"
+    return "\n\n".join(" ".join(line.text for line in paragraph) for paragraph in story(facts, stages) if paragraph)
+
+
+@dataclass(frozen=True)
+class StoryLine:
+    """One sentence of the summary and the log rows it describes: every time it names is
+    the minute of one of these rows (its first or its last)."""
+
+    text: str
+    rows: tuple[str, ...] = ()
+
+
+@dataclass
+class _Clause:
+    actor: str
+    verb: str
+    objects: list[str] = field(default_factory=list)
+    rows: list[RowEvent] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)  # the actors a merged clause stands for
+
+
+def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
+    """The summary as paragraphs of ``StoryLine``s (see ``summarise``)."""
+    aliases = process_aliases(facts)
+    table = support_table()
+    steps = []
+    for stage in stages:
+        rows = row_events(facts, list(stage.evidence))
+        told_classes = table.story.get(stage.stage, ())
+        verdict: dict[int, bool] = {}  # per description: rows of one description share it
+        for row in rows:
+            if row.description not in verdict:
+                verdict[row.description] = row.event_class in told_classes and supports(stage.stage, row, facts, table)
+        narrated = [r for r in rows if verdict[r.description]]
+        clauses = _clauses(facts, aliases, narrated or rows)
+        if clauses:
+            steps.append((stage, clauses))
+    steps.sort(key=lambda step: (min(r.minute for c in step[1] for r in c.rows), APT_STAGES.index(step[0].stage)))
+
+    paragraphs = [[StoryLine(_assessment(facts, [stage for stage, _ in steps]))]]
+    actors = _actors(facts, aliases, [c for _, clauses in steps for c in clauses])
+    if actors:
+        paragraphs.append([StoryLine(actors)])
+        described = aliases.describe() if any(a in actors for a in aliases.alias_of.values()) else ""
+        if described:
+            paragraphs[-1].append(StoryLine(described[:1].upper() + described[1:]))
+    told, day = [], None
+    for stage, clauses in steps:
+        line, day = _step_line(stage, clauses, day)
+        told.append(line)
+    if not steps:  # no stage: say what the subgraph's first actors did, with their rows' times
+        rows = [r for r in row_events(facts, list(facts.timeline.ids[:_QUIET_ROWS])) if r.event_class not in _QUIET]
+        clauses = _clauses(facts, aliases, rows)
+        if clauses:
+            told.append(_when_line(clauses, None, "")[0])
+    if told:
+        paragraphs.append(told)
+    benign = _benign_alternative(facts, [stage for stage, _ in steps], [c for _, clauses in steps for c in clauses])
+    if benign:
+        paragraphs.append([StoryLine(benign)])
+    pivots = _pivots(facts, aliases, [stage for stage, _ in steps])
+    if pivots:
+        paragraphs.append([StoryLine(pivots)])
+    return paragraphs
+
+
+# what an event class says in a sentence: "<actor> <verb> <objects>"
+_VERBS = {
+    "network_out": "connected or sent to",
+    "network_in": "received traffic from",
+    "network_close": "closed connections to",
+    "execute": "executed",
+    "process_start": "started",
+    "process_end": "ended",
+    "process_access": "opened or modified the process",
+    "module_load": "loaded",
+    "file_read": "read",
+    "file_write": "wrote",
+    "file_create": "created",
+    "file_delete": "deleted",
+    "file_rename": "renamed",
+    "file_attribute": "changed the attributes of",
+    "file_truncate": "truncated",
+    "task_create": "created the scheduled task",
+    "task_modify": "modified the scheduled task",
+    "task_delete": "deleted the scheduled task",
+    "task_run": "started the scheduled task",
+    "service_install": "installed the service",
+    "service_start": "started the service",
+    "registry_write": "wrote the registry value",
+    "registry_delete": "removed the registry value",
+    "registry_read": "read the registry key",
+    "remote_thread": "created a thread in",
+    "thread_create": "created a thread",
+    "shell_command": "ran a command in",
+    "privilege_change": "changed its user identity",
+    "logon": "logged on to",
+    "memory_protect": "changed memory protection of",
+    "ipc": "exchanged data through",
+}
+MAX_CLAUSES = 4
+# without a stage, the story tells the first rows of the log, minus bookkeeping events
+_QUIET_ROWS = 40
+_QUIET = frozenset({"file_close", "network_close", "other", "process_end"})
+MAX_OBJECTS = 3
+
+
+def verb_of(row: RowEvent) -> str:
+    return _VERBS.get(row.event_class, row.action.lower())
+
+
+def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject", positions=None) -> str:
+    """How the story names the ``role`` side of ``row`` (over ``positions``, the rows of its
+    description being told): the name, ``name (P3)`` for a shared name, ``P1`` when unnamed."""
+    kind, name = (row.subject_kind, row.subject_name) if role == "subject" else (row.object_kind, row.object_name)
+    if kind in ACTOR_KINDS:
+        ids = row_actor_ids(facts, positions if positions is not None else row.position, role)
+        label = aliases.label(ids, name)
+        if name:
+            return _code(name) + label[len(name):]
+        return label
+    return _code(name) if name else f"an unnamed {kind}"
+
+
+def _clauses(facts: Facts, aliases: ProcessAliases, rows: list[RowEvent]) -> list[_Clause]:
+    """Rows grouped into "<actor> <verb> <objects>" clauses, in time order. Rows of one
+    description are labelled together (one pass over their entity ids, not one per row)."""
+    by_description: dict[int, list[RowEvent]] = {}
+    for row in sorted(rows, key=lambda r: (r.minute, r.position)):
+        by_description.setdefault(row.description, []).append(row)
+    by_key: dict[tuple[str, str], _Clause] = {}
+    for group in by_description.values():
+        first, positions = group[0], [r.position for r in group]
+        actor = _actor_label(facts, aliases, first, "subject", positions)
+        verb = verb_of(first)
+        clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
+        target = _actor_label(facts, aliases, first, "object", positions) if first.object_kind else ""
+        if target and target not in clause.objects:
+            clause.objects.append(target)
+        clause.rows.extend(group)
+    return _merge_runs(list(by_key.values()))[:MAX_CLAUSES]
+
+
+def _merge_runs(clauses: list[_Clause]) -> list[_Clause]:
+    """Actors that did the same thing to the same objects share one clause ("a, b and c read
+    `passwd`"); a process that executes its own image "ran"."""
+    merged: dict[tuple[str, tuple[str, ...]], _Clause] = {}
+    for clause in clauses:
+        if clause.verb == "executed" and clause.objects == [clause.actor]:
+            clause = _Clause(clause.actor, "ran", [], clause.rows)
+        key = (clause.verb, tuple(clause.objects))
+        if key in merged:
+            merged[key].actors.append(clause.actor)
+            merged[key].rows.extend(clause.rows)
         else:
-            lead = "The strongest indicators are" if len(named) > 1 else "The indicator to look at is"
-        paragraphs.append(f"{lead} {_join(named)}{tail}.")
-        if not stages:
-            paragraphs[-1] += " None of the activity matches a rule for an APT stage; it may be benign or need context the subgraph does not hold."
-    elif not facts.candidates:
-        paragraphs.append("No entity in the log is named, so no indicator can be listed.")
-    return "\n\n".join(paragraphs)
+            merged[key] = _Clause(clause.actor, clause.verb, clause.objects, list(clause.rows), [clause.actor])
+    for clause in merged.values():
+        clause.actor = _join(clause.actors)
+    return list(merged.values())
+
+
+def _clause_text(clause: _Clause) -> str:
+    shown = clause.objects[:MAX_OBJECTS]
+    more = len(clause.objects) - len(shown)
+    target = _join(shown + [f"{more} more"]) if more > 0 else (_join(shown) if shown else "")
+    minutes = len({r.minute for r in clause.rows})
+    repeat = f" in {minutes} different minutes" if minutes >= 3 else ""
+    return f"{clause.actor} {clause.verb}{' ' + target if target else ''}{repeat}"
+
+
+def _step_line(stage: StageEvidence, clauses: list[_Clause], day: str | None) -> tuple[StoryLine, str]:
+    techniques = list(getattr(stage, "techniques", ()) or ())
+    attack = f"; {'technique' if len(techniques) == 1 else 'techniques'} {', '.join(techniques)}" if techniques else ""
+    return _when_line(clauses, day, f": **{stage.stage}** ({stage.confidence} confidence{attack})")
+
+
+def _when_line(clauses: list[_Clause], day: str | None, tail: str) -> tuple[StoryLine, str]:
+    """"<when>, <clauses><tail>." where <when> spans exactly the clauses' rows."""
+    rows = [r for c in clauses for r in c.rows]
+    first, last = minute_text([min(r.minute for r in rows), max(r.minute for r in rows)])
+    if first == last:
+        when = f"At {first[11:]}" if first[:10] == day else f"On {first[:10]} at {first[11:]}"
+    elif first[:10] != last[:10]:
+        when = f"Between {first} and {last}"
+    elif first[:10] == day:
+        when = f"Between {first[11:]} and {last[11:]}"
+    else:
+        when = f"On {first[:10]}, between {first[11:]} and {last[11:]}"
+    what = "; ".join(_clause_text(c) for c in clauses)
+    text = f"{when}, {what}{tail}."
+    ids = tuple(dict.fromkeys(r.id for r in sorted(rows, key=lambda r: r.position)))
+    return StoryLine(text, ids), last[:10]
+
+
+def _assessment(facts: Facts, stages: list[StageEvidence]) -> str:
+    """What the subgraph most likely is (no times: those belong to the lines that tell them)."""
+    if not stages:
+        return (
+            "No activity in this subgraph matches a rule for an APT stage: most likely routine work, "
+            "or an attack step the subgraph holds too little context to show."
+        )
+    names = [f"**{s.stage}**" for s in stages]
+    strong = [s for s in stages if s.confidence in ("high", "moderate")]
+    if not strong:
+        return f"Weak signs of {_join(names)} only: this subgraph may well be benign; the rows below say why it was flagged."
+    if len(names) == 1:
+        return f"Most likely one step of an intrusion: {names[0]}."
+    return f"Most likely an intrusion in {len(names)} steps: {', then '.join(names)}."
+
+
+def _actors(facts: Facts, aliases: ProcessAliases, clauses: list[_Clause]) -> str:
+    actors = list(dict.fromkeys(a for c in clauses for a in (c.actors or [c.actor])))
+    if not actors:  # no stage: the log's most active subjects
+        log = facts.timeline.log
+        rows = row_events(facts, list(log.sort_values("count", ascending=False, kind="stable")["id"].head(50)))
+        actors = list(dict.fromkeys(_actor_label(facts, aliases, r) for r in rows if r.subject_name or r.subject_kind in ACTOR_KINDS))
+    if not actors:
+        return ""
+    shown = actors[:6]
+    described = []
+    for actor in shown:
+        name = actor.split("`")[1] if actor.startswith("`") else ""
+        entry = lookup(name, "process") if name else None
+        described.append(f"{actor} ({entry.category})" if entry else actor)
+    more = f", and {len(actors) - len(shown)} more" if len(actors) > len(shown) else ""
+    return f"Who acted: {'; '.join(described)}{more}."
+
+
+_ROUTINE = frozenset({"package manager", "system utility", "windows system process", "browser", "mail client"})
+
+
+def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list[_Clause]) -> str:
+    """A benign reading when one fits: a benign mechanism (data/benign.yaml) that explains
+    listed entities, known programs doing their usual work, or weak signs only."""
+    explained: dict[str, list[str]] = {}
+    for candidate in facts.table_candidates:
+        mechanism = benign_mechanism(candidate) if candidate.type != "ip" else None
+        if mechanism is not None:
+            explained.setdefault(mechanism.says, []).append(_code(candidate.value))
+    if explained:
+        about = "; ".join(f"{_join(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
+        return f"Benign alternative: {about}."
+    strong = any(s.confidence == "high" for s in stages)
+    names = [a.split("`")[1] for c in clauses for a in (c.actors or [c.actor]) if a.startswith("`")]
+    known = []
+    for name in dict.fromkeys(names):
+        entry = lookup(name, "process")
+        if entry is not None and entry.category in _ROUTINE:
+            known.append((name, entry))
+    if known and not strong:
+        about = "; ".join(f"{_code(n)} is {e.usage[:1].lower() + e.usage[1:].rstrip('.')} ({e.category})" for n, e in known[:3])
+        return f"Benign alternative: {about}, and these rows may be its ordinary work."
+    if stages and not strong:
+        return "Benign alternative: every stage here rests on weak evidence, which ordinary programs also produce."
+    return ""
+
+
+def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) -> str:
+    pivots = []
+    table = [c for c in facts.table_candidates if c.likelihood != "low"]
+    addresses = [c.value for c in table if c.type == "ip" and "this-host" not in c.features][:2]
+    if addresses:
+        pivots.append(f"look up {_join([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
+    files = [
+        c.value
+        for c in table
+        if c.type in ("file", "process") and lookup(c.value, c.kind) is None and {"executed", "written"} & set(c.features)
+    ][:3]
+    if files:
+        pivots.append(f"recover and hash {_join([_code(f) for f in files])}")
+    if any(s.stage == "Maintain Persistence" for s in stages):
+        pivots.append("read the persistence entries the log shows being written, to learn what they start")
+    if aliases.order:
+        shown = [aliases.alias_of[i] for i in aliases.order[:3]]
+        pivots.append(f"resolve {_join(shown)} to an image and command line in the host's full audit log by entity id")
+    if not pivots and facts.table_candidates:
+        pivots.append(f"check {_code(facts.table_candidates[0].value)} in the host's full audit log before and after this subgraph")
+    if not pivots:
+        return ""
+    return "Next pivots: " + "; ".join(pivots[:4]) + "."
 
 
 def _join(items: list[str]) -> str:

@@ -109,7 +109,7 @@ def extract_context(
     if not iocs:
         info = dict(source=options.events, engine="not queried", window_start=shown[0], window_end=shown[1])
         return ContextInfo(**info, rows_read=0, rows=[], sections=[], notes=["no address, process or file IoC to look up"])
-    names = sorted({(c.value, c.type in _PATH_TYPES) for c in iocs if c.value})
+    names = sorted({(name, c.type in _PATH_TYPES) for c in iocs for name in pivot_names(c)})
     ids = sorted({i for c in iocs for i in c.entity_ids if i})
     frame, engine = query_rows(options, ingest, window, names, ids)
     info = dict(source=options.events, engine=engine, window_start=shown[0], window_end=shown[1])
@@ -166,11 +166,20 @@ def _empty_section(candidate: Candidate):
     )
 
 
+def pivot_names(candidate: Candidate) -> list[str]:
+    """The entity names to look up for an IoC: its own name, or, for a sweep's row (named
+    after the subnet), the hosts it reached."""
+    if "swept" in candidate.features:
+        return [v for v in candidate.full_values if v]
+    return [candidate.value] if candidate.value else []
+
+
 def _touching(triples, candidate: Candidate) -> tuple[np.ndarray, np.ndarray]:
     """Masks over triples: the IoC is the subject / the object (by displayed name or id)."""
     ids = set(candidate.entity_ids)
-    subject = (triples["subject_name"].to_numpy() == candidate.value) | triples["subject_id"].isin(ids).to_numpy()
-    obj = (triples["object_name"].to_numpy() == candidate.value) | triples["object_id"].isin(ids).to_numpy()
+    names = pivot_names(candidate)
+    subject = triples["subject_name"].isin(names).to_numpy() | triples["subject_id"].isin(ids).to_numpy()
+    obj = triples["object_name"].isin(names).to_numpy() | triples["object_id"].isin(ids).to_numpy()
     return subject, obj
 
 

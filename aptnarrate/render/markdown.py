@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 
 from ..context.render import render_context
+from ..logtable import DESCRIPTION_FIELDS, LogTable, join_rows, take_text
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
 from .views import full_value_index
@@ -124,9 +125,36 @@ def _log_table(report: Report) -> list[str]:
     zone = report.metadata.timezone
     where = "as written in the input (no time zone given)" if zone == "as written" else f"in {zone}"
     rows = ["| Timestamp | Action Description |", "|-----------|--------------------|"]
+    log = report.log
     full = full_value_index(report)
-    rows.extend(f"| {entry.minute} | {log_action(entry, full)} |" for entry in report.log)
+    if isinstance(log, LogTable):
+        if len(log):
+            rows.append(_log_rows(log, full))
+    else:  # a plain list of entries (a Report built by hand with model_construct)
+        rows.extend(f"| {entry.minute} | {log_action(entry, full)} |" for entry in log)
     return [f"Times are {where}; each row is one minute, repeated events counted once per second.", "\n".join(rows)]
+
+
+def _log_rows(log: LogTable, full: dict[str, list[str]]) -> str:
+    """Every row as ``| minute | event (N times). |``, joined in Arrow: each distinct
+    description is worded and escaped once, each minute formatted once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    d = log.descriptions
+    events = [
+        _event_text(sk, sn, action, ok, on, tuple(full.get(sn, ())), tuple(full.get(on, ())))
+        for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
+    ]
+    counts = pa.array(log.counts)
+    times = pc.if_else(
+        pc.greater(counts, 1),
+        pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times)", ""),
+        pa.scalar("", pa.string()),
+    )
+    return join_rows(
+        ["| ", take_text(log.minute_texts, log.minute_codes), " | ", take_text(events, log.description_codes), times, ". |"]
+    )
 
 
 def _diagram(report: Report) -> list[str]:

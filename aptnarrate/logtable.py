@@ -1,0 +1,325 @@
+"""The chronological log as columns: what ``Report.log`` holds.
+
+A million-row input condenses to hundreds of thousands of log rows. One pydantic object
+per row cost half of a report's time, so the log stays columns from condense to render:
+
+* per row: ``ids`` (Arrow strings), ``minute_codes`` (into ``minute_texts``, one text per
+  distinct minute), ``description_codes`` (into ``descriptions``, one record per distinct
+  description: kinds, names, action, OCR-APT's text), ``counts``;
+* the input lines and entity ids behind each row as flat arrays with offsets (row ``i``
+  owns ``line_values[line_offsets[i]:line_offsets[i + 1]]``); entity ids are codes into
+  ``entity_ids``, sorted within a row.
+
+Renderers build their rows from the distinct pieces (a description's text is escaped and
+worded once, a minute formatted once) and join them with vectorised string operations.
+For code written against ``list[LogEntry]``, the table is also a sequence: ``len(log)``,
+``log[i]``, ``for entry in log`` give ``LogEntry`` objects (built on demand, slowly).
+It serialises to exactly the JSON a ``list[LogEntry]`` gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import pyarrow as pa
+
+    from .models import LogEntry
+
+DESCRIPTION_FIELDS = ("subject_kind", "subject_name", "action", "object_kind", "object_name", "text")
+ENTRY_FIELDS = ("id", "minute", *DESCRIPTION_FIELDS[:5], "count", "text", "lines", "subject_ids", "object_ids")
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+class LogTable(Sequence):
+    """The log, column by column (see the module docstring)."""
+
+    __slots__ = (
+        "ids", "minute_codes", "minute_texts", "description_codes", "descriptions", "counts",
+        "line_offsets", "line_values", "entity_ids", "subject_offsets", "subject_values",
+        "object_offsets", "object_values", "_id_cache",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ids: pa.Array | Sequence[str],
+        minute_codes: np.ndarray,
+        minute_texts: Sequence[str],
+        description_codes: np.ndarray,
+        descriptions: dict[str, Sequence[str]],
+        counts: np.ndarray,
+        line_offsets: np.ndarray,
+        line_values: np.ndarray,
+        entity_ids: Sequence[str],
+        subject_offsets: np.ndarray,
+        subject_values: np.ndarray,
+        object_offsets: np.ndarray,
+        object_values: np.ndarray,
+    ) -> None:
+        import pyarrow as pa
+
+        self.ids = ids if isinstance(ids, pa.Array) else pa.array(list(ids), type=pa.string())
+        self.minute_codes = np.asarray(minute_codes, dtype=np.int64)
+        self.minute_texts = list(minute_texts)
+        self.description_codes = np.asarray(description_codes, dtype=np.int64)
+        self.descriptions = {name: list(descriptions[name]) for name in DESCRIPTION_FIELDS}
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self.line_offsets = np.asarray(line_offsets, dtype=np.int64)
+        self.line_values = np.asarray(line_values, dtype=np.int64)
+        self.entity_ids = list(entity_ids)
+        self.subject_offsets = np.asarray(subject_offsets, dtype=np.int64)
+        self.subject_values = np.asarray(subject_values, dtype=np.int64)
+        self.object_offsets = np.asarray(object_offsets, dtype=np.int64)
+        self.object_values = np.asarray(object_values, dtype=np.int64)
+        self._id_cache: list[str] | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def empty(cls) -> LogTable:
+        none = np.zeros(0, dtype=np.int64)
+        zero = np.zeros(1, dtype=np.int64)
+        return cls([], none, [], none, {f: [] for f in DESCRIPTION_FIELDS}, none, zero, none, [], zero, none, zero, none)
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[LogEntry | dict]) -> LogTable:
+        """From ``LogEntry`` objects or their dicts (a report read back from JSON)."""
+        from .models import LogEntry
+
+        rows = [e if isinstance(e, LogEntry) else LogEntry.model_validate(e) for e in entries]
+        minutes: dict[str, int] = {}
+        descs: dict[tuple, int] = {}
+        entities: dict[str, int] = {}
+        for row in rows:
+            minutes.setdefault(row.minute, len(minutes))
+            descs.setdefault(tuple(getattr(row, f) for f in DESCRIPTION_FIELDS), len(descs))
+            for value in (*row.subject_ids, *row.object_ids):
+                entities.setdefault(value, len(entities))
+        # entity codes in sorted order, so a row's sorted ids are its sorted codes
+        ordered = sorted(entities)
+        code = {value: i for i, value in enumerate(ordered)}
+        desc_list = list(descs)
+        return cls(
+            ids=[r.id for r in rows],
+            minute_codes=np.array([minutes[r.minute] for r in rows], dtype=np.int64),
+            minute_texts=list(minutes),
+            description_codes=np.array([descs[tuple(getattr(r, f) for f in DESCRIPTION_FIELDS)] for r in rows], dtype=np.int64),
+            descriptions={f: [d[i] for d in desc_list] for i, f in enumerate(DESCRIPTION_FIELDS)},
+            counts=np.array([r.count for r in rows], dtype=np.int64),
+            line_offsets=_offsets(np.array([len(r.lines) for r in rows], dtype=np.int64)),
+            line_values=np.array([x for r in rows for x in r.lines], dtype=np.int64),
+            entity_ids=ordered,
+            # a row keeps its ids in the order given (LogEntry lists are sorted when we build them)
+            subject_offsets=_offsets(np.array([len(r.subject_ids) for r in rows], dtype=np.int64)),
+            subject_values=np.array([code[x] for r in rows for x in r.subject_ids], dtype=np.int64),
+            object_offsets=_offsets(np.array([len(r.object_ids) for r in rows], dtype=np.int64)),
+            object_values=np.array([code[x] for r in rows for x in r.object_ids], dtype=np.int64),
+        )
+
+    @classmethod
+    def coerce(cls, value: Any) -> LogTable:
+        """Pydantic's validator for ``Report.log``: a LogTable as is, a list of entries or dicts converted."""
+        if isinstance(value, LogTable):
+            return value
+        if isinstance(value, (list, tuple)):
+            return cls.from_entries(value)
+        raise TypeError(f"the log must be a LogTable or a list of log entries, not {type(value).__name__}")
+
+    # ------------------------------------------------------------------ sequence face
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._entry(i) for i in range(*index.indices(len(self)))]
+        i = int(index)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("log row index out of range")
+        return self._entry(i)
+
+    def __iter__(self) -> Iterator[LogEntry]:
+        for i in range(len(self)):
+            yield self._entry(i)
+
+    def _entry(self, i: int) -> LogEntry:
+        from .models import LogEntry
+
+        d = int(self.description_codes[i])
+        desc = self.descriptions
+        return LogEntry.model_construct(
+            id=self.id_list()[i],
+            minute=self.minute_texts[self.minute_codes[i]],
+            subject_kind=desc["subject_kind"][d],
+            subject_name=desc["subject_name"][d],
+            action=desc["action"][d],
+            object_kind=desc["object_kind"][d],
+            object_name=desc["object_name"][d],
+            count=int(self.counts[i]),
+            text=desc["text"][d],
+            lines=self.line_values[self.line_offsets[i] : self.line_offsets[i + 1]].tolist(),
+            subject_ids=[self.entity_ids[c] for c in self.subject_values[self.subject_offsets[i] : self.subject_offsets[i + 1]]],
+            object_ids=[self.entity_ids[c] for c in self.object_values[self.object_offsets[i] : self.object_offsets[i + 1]]],
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LogTable):
+            return len(self) == len(other) and self.to_records() == other.to_records()
+        if isinstance(other, list):
+            return self.to_records() == [e.model_dump() if hasattr(e, "model_dump") else e for e in other]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LogTable({len(self)} rows)"
+
+    # ------------------------------------------------------------------ columns
+
+    def id_list(self) -> list[str]:
+        """The ids as Python strings (converted once, then cached)."""
+        if self._id_cache is None:
+            self._id_cache = self.ids.to_pylist()
+        return self._id_cache
+
+    def minutes(self) -> np.ndarray:
+        """Each row's minute text (object array)."""
+        return np.asarray(self.minute_texts, dtype=object)[self.minute_codes] if len(self) else np.zeros(0, dtype=object)
+
+    def column(self, name: str) -> np.ndarray:
+        """A description field (``subject_name``, ``action``, ``text``, ...) per row, as an object array."""
+        return np.asarray(self.descriptions[name], dtype=object)[self.description_codes] if len(self) else np.zeros(0, dtype=object)
+
+    def position_of(self) -> dict[str, int]:
+        """Row position of each id."""
+        return {log_id: i for i, log_id in enumerate(self.id_list())}
+
+    def minute_of(self, log_ids: Iterable[str]) -> list[str]:
+        """The minutes of the given ids (unknown ids are skipped). Ids are "L<position+1>"
+        when we build the log; anything else falls back to a lookup."""
+        out = []
+        lookup = None
+        ids = self.id_list()
+        for log_id in log_ids:
+            i = int(log_id[1:]) - 1 if log_id[:1] == "L" and log_id[1:].isdigit() else -1
+            if not (0 <= i < len(ids) and ids[i] == log_id):
+                lookup = lookup or self.position_of()
+                i = lookup.get(log_id, -1)
+            if i >= 0:
+                out.append(self.minute_texts[self.minute_codes[i]])
+        return out
+
+    def to_records(self) -> list[dict]:
+        """Every row as a plain dict with the ``LogEntry`` fields (slow: for small logs and tests)."""
+        return [self._entry(i).__dict__.copy() for i in range(len(self))]
+
+    def to_entries(self) -> list[LogEntry]:
+        return [self._entry(i) for i in range(len(self))]
+
+    def to_arrow(self) -> pa.Table:
+        """A typed Arrow table: description fields and minutes dictionary-encoded, lines and
+        entity ids as list columns."""
+        import pyarrow as pa
+
+        codes = pa.array(self.description_codes.astype(np.int32))
+        columns: dict[str, pa.Array] = {
+            "id": self.ids,
+            "minute": pa.DictionaryArray.from_arrays(pa.array(self.minute_codes.astype(np.int32)), pa.array(self.minute_texts, pa.string())),
+        }
+        for name in DESCRIPTION_FIELDS[:5]:
+            columns[name] = pa.DictionaryArray.from_arrays(codes, pa.array(self.descriptions[name], pa.string()))
+        columns["count"] = pa.array(self.counts)
+        columns["text"] = pa.DictionaryArray.from_arrays(codes, pa.array(self.descriptions["text"], pa.string()))
+        columns["lines"] = pa.ListArray.from_arrays(pa.array(self.line_offsets.astype(np.int32)), pa.array(self.line_values))
+        entity = pa.array(self.entity_ids, pa.string())
+        columns["subject_ids"] = pa.ListArray.from_arrays(
+            pa.array(self.subject_offsets.astype(np.int32)), entity.take(pa.array(self.subject_values))
+        )
+        columns["object_ids"] = pa.ListArray.from_arrays(
+            pa.array(self.object_offsets.astype(np.int32)), entity.take(pa.array(self.object_values))
+        )
+        return pa.table(columns)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The pandas face (``Report.timeline_frame``): one row per log row, lists as Python lists."""
+        import pandas as pd
+
+        frame = {
+            "id": pd.Series(self.id_list(), dtype=object),
+            "minute": self.minutes(),
+            **{name: self.column(name) for name in DESCRIPTION_FIELDS[:5]},
+            "count": self.counts,
+            "text": self.column("text"),
+        }
+        frame["lines"] = _split(self.line_values.tolist(), self.line_offsets)
+        entity = np.asarray(self.entity_ids, dtype=object)
+        frame["subject_ids"] = _split(entity[self.subject_values].tolist(), self.subject_offsets)
+        frame["object_ids"] = _split(entity[self.object_values].tolist(), self.object_offsets)
+        if not len(self):
+            return pd.DataFrame({name: [] for name in ENTRY_FIELDS})
+        return pd.DataFrame(frame, columns=list(ENTRY_FIELDS))
+
+
+def _split(values: list, offsets: np.ndarray) -> list[list]:
+    bounds = offsets.tolist()
+    return [values[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+
+
+# ---------------------------------------------------------------------- vectorised text
+
+
+def join_rows(pieces: Sequence[Any], separator: str = "\n") -> str:
+    """Concatenate per-row string pieces (Arrow arrays or scalars) and join the rows with
+    ``separator``: one pass in Arrow, one decode, no Python string per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [p if isinstance(p, (pa.Array, pa.ChunkedArray)) else pa.scalar(p, pa.large_string()) for p in pieces]
+    arrays = [a.cast(pa.large_string()) if isinstance(a, (pa.Array, pa.ChunkedArray)) and a.type != pa.large_string() else a for a in arrays]
+    if not any(isinstance(a, (pa.Array, pa.ChunkedArray)) for a in arrays):
+        raise ValueError("join_rows needs at least one array")
+    # each row ends with the separator; the rows end-to-end are then the array's data
+    # buffer between its first and last offsets
+    rows = pc.binary_join_element_wise(*arrays, pa.scalar(separator, pa.large_string()), pa.scalar("", pa.large_string()))
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    if len(rows) == 0:
+        return ""
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    data = rows.buffers()[2]
+    # leave the last separator out before copying: each copy of a 100 MB text counts
+    end = int(offsets[-1]) - len(separator.encode("utf-8"))
+    return data[int(offsets[0]) : end].to_pybytes().decode("utf-8")
+
+
+def take_text(distinct: Sequence[str], codes: np.ndarray):
+    """``distinct[codes]`` as an Arrow string array (a dictionary decode, no Python strings per row)."""
+    import pyarrow as pa
+
+    return pa.array(distinct, pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def join_lists(value_text: Sequence[str] | pa.Array, offsets: np.ndarray, separator: str, empty: str, open_: str, close: str):
+    """Per row: ``open_ + sep.join(values of the row) + close``, or ``empty`` for a row with none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = value_text if isinstance(value_text, pa.Array) else pa.array(value_text, pa.large_string())
+    if values.type != pa.large_string():
+        values = values.cast(pa.large_string())
+    lists = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)), values)
+    joined = pc.binary_join(lists, pa.scalar(separator, pa.large_string()))
+    wrapped = pc.binary_join_element_wise(pa.scalar(open_, pa.large_string()), joined, pa.scalar(close, pa.large_string()), pa.scalar("", pa.large_string()))
+    has_values = pa.array(np.diff(offsets) > 0)
+    return pc.if_else(has_values, wrapped, pa.scalar(empty, pa.large_string()))

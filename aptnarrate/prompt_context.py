@@ -1,0 +1,365 @@
+"""What a reader needs besides the log: who acted, what the events mean, which host this is,
+what the rules think, and what the knowledge base says.
+
+Shared by the offline summary (process aliases) and the model prompt (prompt v2):
+
+* ``process_aliases``: stable names P1, P2... for processes without a name, or whose name
+  several processes share, numbered by first appearance of their entity id in the input.
+  Entity ids (uuids) are never shown; the alias stands for them.
+* ``glossary``: every (action, object kind) in the log with its event class and meaning,
+  from the event vocabulary (``aptnarrate/data/events.yaml``).
+* ``host_context``: OS family inferred from the events, the host's own address when the
+  flows show it, the declared internal networks, and the time zone of the times shown.
+* ``hypotheses``: the offline rules' stage findings, for a model to confirm or reject.
+* ``knowledge``: the knowledge-base text for candidates it knows.
+
+Each builder returns plain values; ``prompt`` serialises them with ``data_line``.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .knowledge import lookup
+from .mentions import addresses
+from .rules.events import event_class, vocabulary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .facts import Facts
+    from .models import Candidate
+
+ACTOR_KINDS = frozenset({"process", "thread"})
+MAX_ALIASES = 40  # aliases listed in a prompt; the rest are counted
+MAX_ALIASES_NAMED = 4  # aliases a summary names for one label before "and N more"
+MAX_ROW_REFS = 12  # log-row ranges listed per alias in a prompt
+MAX_HYPOTHESIS_REFS = 12  # log-row ranges listed per rule hypothesis (the timeline has them all)
+_WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
+_WINDOWS_NAME = re.compile(r"\.(exe|dll|sys|ps1|bat|cmd|msi)$|^[A-Za-z]:\\", re.I)
+_KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+@dataclass(frozen=True)
+class ProcessAliases:
+    """Aliases of the processes that a name alone does not identify."""
+
+    alias_of: dict[str, str]  # entity id -> "P1"
+    name_of: dict[str, str]  # entity id -> name ("" when unnamed)
+    order: tuple[str, ...]  # aliased entity ids, alias order
+    first_row: dict[str, int] = field(default_factory=dict)  # entity id -> first log position
+
+    def label(self, ids: list[str] | tuple[str, ...], name: str) -> str:
+        """How a summary names the process(es) ``ids`` called ``name``: the name when it is
+        unique, ``name (P3)`` when several processes share it, ``P1`` when unnamed."""
+        aliases = sorted(dict.fromkeys(self.alias_of[i] for i in ids if i in self.alias_of), key=_alias_number)
+        if not aliases:
+            return name or "an unnamed process"
+        joined = _join_capped(aliases, MAX_ALIASES_NAMED)
+        return f"{name} ({joined})" if name else joined
+
+    def describe(self) -> str:
+        """One sentence saying what the aliases stand for (empty when there are none)."""
+        if not self.order:
+            return ""
+        unnamed = [self.alias_of[i] for i in self.order if not self.name_of[i]]
+        shared = [self.alias_of[i] for i in self.order if self.name_of[i]]
+        parts = []
+        if unnamed:
+            parts.append(f"{_join_capped(unnamed, 6)} {'is a process' if len(unnamed) == 1 else 'are processes'} the log does not name")
+        if shared:
+            parts.append(f"{_join_capped(shared, 6)} {'is one of the processes' if len(shared) == 1 else 'are processes'} sharing a name")
+        return "; ".join(parts) + " (numbered by first appearance; the JSON report's log keeps their entity ids)."
+
+
+def _alias_number(alias: str) -> int:
+    return int(alias[1:]) if alias[1:].isdigit() else 0
+
+
+def process_aliases(facts: Facts) -> ProcessAliases:
+    triples = facts.timeline.table.triples
+    if len(triples) == 0:
+        return ProcessAliases({}, {}, ())
+    # entities in order of first appearance: each triple's subject, then its object
+    ids = np.column_stack([triples["subject_id"].to_numpy(dtype=object), triples["object_id"].to_numpy(dtype=object)]).ravel()
+    kinds = np.column_stack([triples["subject_kind"].to_numpy(dtype=object), triples["object_kind"].to_numpy(dtype=object)]).ravel()
+    names = np.column_stack([triples["subject_name"].to_numpy(dtype=object), triples["object_name"].to_numpy(dtype=object)]).ravel()
+    first: dict[str, str] = {}
+    for ident, kind, name in zip(ids.tolist(), kinds.tolist(), names.tolist()):
+        if kind in ACTOR_KINDS and ident not in first:
+            first[ident] = str(name or "")
+    per_name = Counter(first.values())
+    aliased = [i for i, name in first.items() if not name or per_name[name] > 1]
+    # numbered by first appearance in the log (report order), input order breaking ties
+    positions = _first_positions(facts, set(aliased))
+    aliased.sort(key=lambda i: positions.get(i, 1 << 62))
+    alias_of = {ident: f"P{n}" for n, ident in enumerate(aliased, start=1)}
+    return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
+
+
+def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
+    """Each wanted entity id's first log position (as subject or object)."""
+    if not wanted:
+        return {}
+    rows = _positions_of_entities(facts, sorted(wanted))
+    return {i: min(r["subject"] + r["object"]) for i, r in rows.items() if r["subject"] or r["object"]}
+
+
+def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
+    """Entity ids of the ``role`` side of the log row(s) at ``position``, first seen first."""
+    index = _row_index(facts)
+    positions = np.atleast_1d(np.asarray(position, dtype=np.int64))
+    lengths = index.starts[positions + 1] - index.starts[positions]
+    offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    return list(dict.fromkeys(index.column[role][index.triples[offsets]].tolist()))
+
+
+@dataclass(frozen=True)
+class _RowIndex:
+    starts: np.ndarray  # triples of log position p: triples[starts[p]:starts[p + 1]]
+    triples: np.ndarray
+    column: dict  # role -> entity id of each triple (object array)
+
+
+_LAST_INDEX: tuple[weakref.ref, _RowIndex] | None = None
+
+
+def _row_index(facts: Facts) -> _RowIndex:
+    """The distinct triples behind every log position, built once per facts in one pass over
+    the events (a scan per row would cost O(events) each)."""
+    global _LAST_INDEX
+    if _LAST_INDEX is not None and _LAST_INDEX[0]() is facts:
+        return _LAST_INDEX[1]
+    timeline = facts.timeline
+    table = timeline.table.triples
+    n_triples = max(len(table), 1)
+    keys = np.unique(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
+    positions, triples = keys // n_triples, keys % n_triples
+    index = _RowIndex(
+        starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)),
+        triples=triples,
+        column={role: table[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")},
+    )
+    _LAST_INDEX = (weakref.ref(facts), index)
+    return index
+
+
+def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
+    """For each wanted entity id: the log positions it appears in, per role."""
+    index = _row_index(facts)
+    n = len(index.starts) - 1
+    row_of = np.repeat(np.arange(n), np.diff(index.starts))  # log position of each (position, triple) pair
+    wanted_set = set(wanted)
+    found: dict[str, dict[str, list[int]]] = {i: {"subject": [], "object": []} for i in wanted}
+    for role in ("subject", "object"):
+        ids = index.column[role][index.triples]
+        hit = np.flatnonzero(np.isin(ids, list(wanted_set))) if wanted_set else np.array([], dtype=np.int64)
+        for ident, position in zip(ids[hit].tolist(), row_of[hit].tolist()):
+            found[ident][role].append(position)
+    return {i: {role: sorted(set(p)) for role, p in roles.items()} for i, roles in found.items()}
+
+
+def capped_ids(ids: list[str], limit: int) -> str:
+    """``L1-L3, L7`` style ranges, at most ``limit`` of them, then "and N more"."""
+    from .compress import compact_ids
+
+    parts = compact_ids(ids).split(", ") if ids else []
+    more = [f"and {len(parts) - limit} more"] if len(parts) > limit else []
+    return ", ".join(parts[:limit] + more)
+
+
+def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
+    """One record per alias for the prompt: name, first minute, the log rows it acts in."""
+    if not aliases.order:
+        return []
+    from .condense import minute_text
+
+    listed = list(aliases.order[:MAX_ALIASES])
+    rows_of = _positions_of_entities(facts, listed)
+    ids = facts.timeline.ids
+    minutes = facts.timeline.log["minute"].to_numpy()
+    records = []
+    for ident in listed:
+        rows = rows_of[ident]
+        every = rows["subject"] + rows["object"]
+        record: dict[str, object] = {"alias": aliases.alias_of[ident], "name": aliases.name_of[ident] or None}
+        if every:
+            record["first_minute"] = minute_text([minutes[min(every)]])[0]
+        for role, key in (("subject", "acts_in"), ("object", "acted_on_in")):
+            if rows[role]:
+                record[key] = capped_ids([ids[p] for p in rows[role]], MAX_ROW_REFS)
+        records.append(record)
+    if len(aliases.order) > MAX_ALIASES:
+        records.append({"more_aliases_not_listed": len(aliases.order) - MAX_ALIASES})
+    return records
+
+
+# --------------------------------------------------------------------------- glossary
+
+
+def glossary(facts: Facts) -> list[dict]:
+    """One record per event class in the log: its meaning and the (action on object kind)
+    pairs of the log that belong to it."""
+    classes = vocabulary().classes
+    desc = facts.timeline.descriptions
+    by_class: dict[str, list[str]] = {}
+    for action, kind in sorted(set(zip(desc["action"].tolist(), desc["object_kind"].tolist()))):
+        by_class.setdefault(event_class(action, kind), []).append(f"{action} on {kind}" if kind else action)
+    return [
+        {"class": cls, "meaning": classes.get(cls, "not in the event vocabulary"), "events": ", ".join(events)}
+        for cls, events in sorted(by_class.items())
+    ]
+
+
+# --------------------------------------------------------------------------- host
+
+
+def os_family(facts: Facts) -> tuple[str, str]:
+    """(family, why): windows, freebsd, linux, linux or freebsd, or unknown."""
+    desc = facts.timeline.descriptions
+    kinds = set(desc["subject_kind"]) | set(desc["object_kind"])
+    windows_kinds = sorted(kinds & _WINDOWS_KINDS)
+    windows_names = [c.value for c in facts.candidates if _WINDOWS_NAME.search(c.value)]
+    votes: Counter = Counter()
+    for candidate in facts.candidates:
+        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        if entry is not None and entry.os and len(entry.os) < 3:
+            votes[tuple(sorted(entry.os))] += 1
+    if windows_kinds or len(windows_names) >= 2:
+        why = []
+        if windows_kinds:
+            why.append(f"{', '.join(windows_kinds)} events")
+        if windows_names:
+            why.append(f"names such as {', '.join(windows_names[:3])}")
+        return "windows", "; ".join(why)
+    if votes[("freebsd",)]:
+        named = [c.value for c in facts.candidates if (e := lookup(c.value, _KB_KIND.get(c.kind, "file"))) and e.os == ("freebsd",)]
+        return "freebsd", f"FreeBSD-only names: {', '.join(named[:3])}"
+    freebsd_libs = [c.value for c in facts.candidates if re.search(r"\.so\.\d+$", c.value) and c.value.endswith((".so.7", ".so.5", ".so.8"))]
+    linux_libs = [c.value for c in facts.candidates if c.value in ("libc.so.6", "ld-linux-x86-64.so.2", "libpthread.so.0")]
+    if linux_libs and not freebsd_libs:
+        return "linux", f"Linux libraries: {', '.join(linux_libs[:3])}"
+    if freebsd_libs and not linux_libs:
+        return "freebsd", f"FreeBSD library versions: {', '.join(freebsd_libs[:3])}"
+    if votes[("freebsd", "linux")]:
+        return "linux or freebsd", "Unix programs and files, no system-specific name"
+    return "unknown", "no system-specific event or name"
+
+
+def host_addresses(facts: Facts) -> tuple[list[str], str]:
+    """The host's own address(es) as the flows show them, and how that was inferred."""
+    triples = facts.timeline.table.triples
+    flows = triples[triples["object_kind"] == "flow"]
+    local: Counter = Counter()
+    for value in flows["object_value"].astype(str).unique().tolist():
+        if "->" in value:
+            found = addresses(value.split("->")[0])
+            local.update(found[:1])
+    if len(local) == 1:
+        return sorted(local), "the local side of every flow (local->remote)"
+    inbound = flows[flows["action"].astype(str).str.endswith("_INBOUND")]
+    outbound_names = set(flows.loc[~flows["action"].astype(str).str.endswith("_INBOUND"), "object_name"])
+    own = sorted({n for n in inbound["object_name"].tolist() if n and n not in outbound_names})
+    if len(own) == 1:
+        return own, "the address of the inbound flows (OpTC records the receiving host's address on them)"
+    return [], "not shown by the flows"
+
+
+def host_context(facts: Facts) -> dict:
+    family, why = os_family(facts)
+    own, how = host_addresses(facts)
+    return {
+        "os_family": family,
+        "os_evidence": why,
+        "host_address": own[0] if len(own) == 1 else None,
+        "host_address_basis": how,
+        "internal_networks": [str(n) for n in getattr(facts, "internal_networks", ())] or "none declared",
+        "timezone": facts.timeline.table.timezone,
+    }
+
+
+# --------------------------------------------------------------------------- hypotheses and knowledge
+
+
+def hypotheses(facts: Facts) -> list[dict]:
+    """The offline rules' stage findings, in kill-chain order, for the model to judge."""
+    from .models import APT_STAGES
+    from .stages import find_stages  # computed once per facts (cached on them)
+
+    found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
+    records = []
+    for item in found:
+        record: dict[str, object] = {"stage": item.stage, "confidence": item.confidence}
+        techniques = list(getattr(item, "techniques", ()) or ())
+        if techniques:
+            record["techniques"] = techniques
+        record["evidence"] = capped_ids(list(item.evidence), MAX_HYPOTHESIS_REFS)
+        record["rule_reason"] = item.rationale
+        records.append(record)
+    return records
+
+
+def benign_mechanism(candidate: Candidate):
+    """The benign mechanism (``data/benign.yaml``) that explains this candidate's own name,
+    if any (as the IoC table's context does)."""
+    from .rules.benign import mechanisms
+    from .rules.patterns import Row
+
+    rows = [
+        Row("", "", candidate.value, "process", candidate.kind, tuple(candidate.full_values[:5])),
+        Row(candidate.value, "", "", candidate.kind, ""),
+    ]
+    return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
+
+
+def knowledge(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[dict]:
+    """Knowledge-base text for the candidates it knows (what the entity normally is)."""
+    records = []
+    for candidate in candidates:
+        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        if entry is None:
+            continue
+        record: dict[str, object] = {"ioc": candidate.value, "category": entry.category, "usage": entry.usage}
+        mechanism = benign_mechanism(candidate)
+        if mechanism is not None:
+            record["benign_context"] = mechanism.says
+        records.append(record)
+    return records
+
+
+def _join_capped(items: list[str], limit: int) -> str:
+    return _join(items) if len(items) <= limit else _join(items[:limit] + [f"{len(items) - limit} more"])
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --------------------------------------------------------------------------- all blocks
+
+_LAST: tuple[weakref.ref, dict[str, list[dict]]] | None = None
+
+
+def blocks(facts: Facts) -> dict[str, list[dict]]:
+    """Every prompt-v2 block for ``facts``: host, glossary, aliases, knowledge, hypotheses.
+    Computed once per facts (the prompt is rendered once per compression level)."""
+    global _LAST
+    if _LAST is not None and _LAST[0]() is facts:
+        return _LAST[1]
+    aliases = process_aliases(facts)
+    result = {
+        "host": [host_context(facts)],
+        "glossary": glossary(facts),
+        "aliases": alias_lines(facts, aliases) or [{"aliases": "none: every process in the log has a name of its own"}],
+        "knowledge": knowledge(facts.table_candidates) or [{"knowledge": "none of the listed candidates is in the knowledge base"}],
+        "hypotheses": hypotheses(facts) or [{"hypotheses": "none: no rule found evidence for an APT stage"}],
+    }
+    _LAST = (weakref.ref(facts), result)
+    return result

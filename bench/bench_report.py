@@ -1,0 +1,208 @@
+"""Time ``aptnarrate report`` (Markdown and JSON), ``inspect`` and the model prompt's
+build against a pandas floor and a polars floor, and OCR-APT's own condensation, in one run.
+
+For each input in ``bench/out`` (``generate.py``) and each layout, every configuration runs
+as its own subprocess, ``--repeat`` times, interleaved (median wall time; peak RSS from
+``os.wait4`` for that child alone). Wall time includes interpreter start and imports.
+
+* ``report md`` / ``report json``: ``aptnarrate report FILE --backend offline [--format json]``
+  to /dev/null (edge lists with ``--timezone America/Toronto``).
+* ``inspect``: ``aptnarrate inspect FILE --format json``.
+* ``prompt``: what a model run does before its request leaves: ingest, condense, facts,
+  the offline baseline (rules), then ``prompt.build_request`` at the default 12,000-token
+  budget; it fails if the prompt is over budget. (``--prompt-only`` runs just this.)
+* ``pandas floor``: ``pd.read_csv(engine="pyarrow")``, parse the times, floor them to the
+  minute, count per (minute, description) (edge lists: per (minute, subject, predicate,
+  object)). ``polars floor``: the same as one lazy polars query. The least work that
+  yields the log's grouping, without wording, entity naming, ranking or output.
+* ``OCR-APT prepare_document`` (OCR-APT layout only; ``--ocrapt-src PATH`` to a checkout of
+  https://github.com/CoDS-GCS/OCR-APT): their function, read from
+  ``src/ocrapt_llm_investigator.py`` (of a checkout or a bare git mirror) at run time and executed unchanged, with the names it
+  takes from its module stubbed (``args.dataset``, ``rename_node_type`` -> no renaming,
+  llama_index's ``Document`` -> a holder for the text). Their code is not in this
+  repository. Without ``--ocrapt-src`` the row is skipped.
+
+Usage: ``.venv/bin/python bench/bench_report.py [--rows 10000 100000 1000000] [--repeat 3]
+[--formats ocrapt edges] [--ocrapt-src DIR]``. polars comes with ``pip install -e '.[bench]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+PYTHON = sys.executable
+TIMEZONE = "America/Toronto"
+
+PANDAS_FLOOR = {
+    "ocrapt": (
+        "import sys, pandas as pd\n"
+        "df = pd.read_csv(sys.argv[1], engine='pyarrow')\n"
+        "minute = pd.to_datetime(df['timestamp']).dt.floor('min')\n"
+        "counts = df.groupby([minute, df['description']], observed=True).size()\n"
+        "assert counts.sum() == len(df)\n"
+    ),
+    "edges": (
+        "import sys, pandas as pd\n"
+        "df = pd.read_csv(sys.argv[1], engine='pyarrow')\n"
+        "minute = pd.to_datetime(df['timestamp'], unit='ns').dt.floor('min')\n"
+        "counts = df.groupby([minute, df['subject_uuid'], df['predicate'], df['object_uuid']], observed=True).size()\n"
+        "assert counts.sum() == len(df)\n"
+    ),
+}
+POLARS_FLOOR = {
+    "ocrapt": (
+        "import sys, polars as pl\n"
+        "counts = (pl.scan_csv(sys.argv[1])\n"
+        "  .with_columns(pl.col('timestamp').str.to_datetime('%Y-%m-%d %H:%M:%S').dt.truncate('1m').alias('minute'))\n"
+        "  .group_by(['minute', 'description']).len().collect())\n"
+        "assert counts['len'].sum() > 0\n"
+    ),
+    "edges": (
+        "import sys, polars as pl\n"
+        "counts = (pl.scan_csv(sys.argv[1])\n"
+        "  .with_columns(pl.from_epoch('timestamp', time_unit='ns').dt.truncate('1m').alias('minute'))\n"
+        "  .group_by(['minute', 'subject_uuid', 'predicate', 'object_uuid']).len().collect())\n"
+        "assert counts['len'].sum() > 0\n"
+    ),
+}
+PROMPT = (
+    "import sys\n"
+    "from aptnarrate.pipeline import inspect_input\n"
+    "from aptnarrate.backends.offline import OfflineNarrator\n"
+    "from aptnarrate.compress import remember_rule_evidence\n"
+    "from aptnarrate.config import LLMSettings\n"
+    "from aptnarrate.prompt import build_request\n"
+    "facts = inspect_input(sys.argv[1], timezone=sys.argv[2])\n"
+    "baseline = OfflineNarrator().narrate(facts)\n"
+    "remember_rule_evidence(facts, [e for s in baseline.narration.stages for e in s.evidence])\n"
+    "settings = LLMSettings()\n"
+    "build = build_request(facts, settings)\n"
+    "assert build.tokens <= settings.token_budget, build.tokens\n"
+    "sys.stderr.write(f'prompt tokens {build.tokens}\\n')\n"
+)
+# OCR-APT's prepare_document, taken from a checkout at run time (never copied here)
+OCRAPT_PEER = (
+    "import ast, re, sys, types, pandas as pd\n"
+    "source = open(sys.argv[2], encoding='utf-8').read()\n"
+    "tree = ast.parse(source)\n"
+    "func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == 'prepare_document')\n"
+    "class Document:\n"
+    "    def __init__(self, text, doc_id=None, metadata=None):\n"
+    "        self.text = text\n"
+    "scope = {'pd': pd, 're': re, 'Document': Document, 'args': types.SimpleNamespace(dataset='cadets'),\n"
+    "         'rename_node_type': lambda dataset: {}}\n"
+    "exec(compile(ast.Module(body=[func], type_ignores=[]), sys.argv[2], 'exec'), scope)\n"
+    "frame = pd.read_csv(sys.argv[1], engine='pyarrow')\n"
+    "document, processed = scope['prepare_document']('bench', frame)\n"
+    "assert len(processed) > 0\n"
+)
+
+
+def cli() -> list[str]:
+    exe = shutil.which("aptnarrate", path=str(Path(PYTHON).parent)) or shutil.which("aptnarrate")
+    return [exe] if exe else [PYTHON, "-m", "aptnarrate"]
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process; stdout goes to /dev/null."""
+    with open(os.devnull, "wb") as sink:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE)
+        err = child.stderr.read().decode(errors="replace")
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"failed ({code}): {' '.join(argv)}\n{err[-2000:]}")
+    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def configurations(path: Path, fmt: str, args) -> dict[str, list[str]]:
+    zone = TIMEZONE if fmt == "edges" else "UTC"
+    tool = cli()
+    todo: dict[str, list[str]] = {}
+    if not args.prompt_only:
+        todo["report md"] = [*tool, "report", str(path), "--backend", "offline", "--timezone", zone, "-o", os.devnull]
+        todo["report json"] = [*tool, "report", str(path), "--backend", "offline", "--timezone", zone, "--format", "json", "-o", os.devnull]
+        todo["inspect"] = [*tool, "inspect", str(path), "--format", "json", "--timezone", zone]
+    todo["prompt"] = [PYTHON, "-c", PROMPT, str(path), zone]
+    todo["pandas floor"] = [PYTHON, "-c", PANDAS_FLOOR[fmt], str(path)]
+    if args.polars:
+        todo["polars floor"] = [PYTHON, "-c", POLARS_FLOOR[fmt], str(path)]
+    if args.ocrapt_file and fmt == "ocrapt" and not args.prompt_only:
+        todo["OCR-APT prepare_document"] = [PYTHON, "-c", OCRAPT_PEER, str(path), str(args.ocrapt_file)]
+    return todo
+
+
+OCRAPT_FILE = "src/ocrapt_llm_investigator.py"
+
+
+def ocrapt_source(where: Path | None) -> Path | None:
+    """OCR-APT's investigator module from a checkout, or from a bare git mirror (written
+    to a temporary file outside the repository)."""
+    if where is None:
+        return None
+    if (where / OCRAPT_FILE).is_file():
+        return where / OCRAPT_FILE
+    shown = subprocess.run(["git", "--git-dir", str(where), "show", f"HEAD:{OCRAPT_FILE}"], capture_output=True)
+    if shown.returncode != 0:
+        raise SystemExit(f"--ocrapt-src {where}: neither a checkout nor a git directory with {OCRAPT_FILE}")
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix="ocrapt-")) / "ocrapt_llm_investigator.py"
+    target.write_bytes(shown.stdout)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="aptnarrate report/inspect/prompt vs. pandas and polars floors")
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--formats", nargs="+", default=["ocrapt", "edges"], choices=["ocrapt", "edges"])
+    parser.add_argument("--ocrapt-src", type=Path, default=None, help="a checkout of CoDS-GCS/OCR-APT")
+    parser.add_argument("--prompt-only", action="store_true")
+    args = parser.parse_args(argv)
+    args.ocrapt_file = ocrapt_source(args.ocrapt_src)
+    try:
+        import polars  # noqa: F401
+    except ImportError:
+        print("polars not installed (pip install -e '.[bench]'): no polars floor")
+        args.polars = False
+    else:
+        args.polars = True
+    header = f"{'rows':>9}  {'format':<7} {'tool':<26} {'wall s':>7} {'peak MiB':>9} {'x pandas':>9} {'x polars':>9}"
+    print(header)
+    print("-" * len(header))
+    for rows in args.rows:
+        for fmt in args.formats:
+            path = OUT / f"bench_{rows}{'.csv' if fmt == 'ocrapt' else '.edges.csv'}"
+            if not path.exists():
+                print(f"{rows:>9}  {fmt:<7} missing {path.name}: run bench/generate.py --rows {rows}")
+                continue
+            runs: dict[str, list[tuple[float, float]]] = {}
+            todo = configurations(path, fmt, args)
+            for _ in range(args.repeat):  # interleaved, so load drifts hit every tool alike
+                for name, command in todo.items():
+                    runs.setdefault(name, []).append(measure(command))
+            pandas_floor = statistics.median(w for w, _ in runs["pandas floor"])
+            polars_floor = statistics.median(w for w, _ in runs["polars floor"]) if "polars floor" in runs else None
+            for name, samples in runs.items():
+                wall = statistics.median(w for w, _ in samples)
+                peak = max(m for _, m in samples)
+                vs_polars = f"{wall / polars_floor:>9.2f}" if polars_floor else f"{'-':>9}"
+                print(f"{rows:>9}  {fmt:<7} {name:<26} {wall:>7.2f} {peak:>9.0f} {wall / pandas_floor:>9.2f} {vs_polars}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

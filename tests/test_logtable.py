@@ -1,0 +1,89 @@
+"""The columnar log: same JSON and Markdown as a list of LogEntry, and a sequence face for old code."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import aptnarrate
+from aptnarrate import examples
+from aptnarrate.logtable import LogTable
+from aptnarrate.models import LogEntry, Report
+from aptnarrate.render.json import load_report, render_json
+from aptnarrate.render.markdown import log_action, render_markdown
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    return aptnarrate.narrate(examples.path("dropper"), backend="offline")
+
+
+def _as_list_report(report: Report) -> Report:
+    """The same report with its log as plain LogEntry objects (the slow, per-row path)."""
+    return Report.model_construct(**{**report.__dict__, "log": list(report.log)})
+
+
+def test_report_log_is_columnar_and_still_a_sequence_of_entries(report):
+    log = report.log
+    assert isinstance(log, LogTable) and len(log) == report.metadata.log_rows > 10
+    first, last = log[0], log[-1]
+    assert isinstance(first, LogEntry) and first.id == "L1" and last.id == f"L{len(log)}"
+    entries = list(log)
+    assert [e.id for e in entries] == log.id_list()
+    assert log[1:3] == entries[1:3]
+    # every row's lines are the input lines behind it, each input line in exactly one row
+    lines = [line for e in entries for line in e.lines]
+    assert len(lines) == len(set(lines)) == report.metadata.events
+    assert all(e.subject_ids == sorted(set(e.subject_ids)) for e in entries)
+    with pytest.raises(IndexError):
+        log[len(log)]
+
+
+def test_vectorised_json_is_byte_identical_to_pydantic(report):
+    for indent in (2, None):
+        expected = report.model_dump_json(indent=indent) + "\n"
+        assert render_json(report, indent=indent) == expected
+        assert render_json(_as_list_report(report), indent=indent) == expected
+
+
+def test_vectorised_markdown_matches_the_per_entry_rows(report):
+    markdown = render_markdown(report)
+    for entry in report.log:
+        assert f"| {entry.minute} | {log_action(entry)} |\n" in markdown
+    assert render_markdown(_as_list_report(report)) == markdown
+
+
+def test_json_round_trip_and_old_documents_load(report):
+    text = render_json(report)
+    again = load_report(text)
+    assert isinstance(again.log, LogTable) and again == report and render_json(again) == text
+    # a document whose log is a list of dicts (what schema 1.0 always was) reads the same
+    document = json.loads(text)
+    assert document["log"][0]["id"] == "L1"
+    assert Report.model_validate(document) == report
+
+
+def test_timeline_frame_is_the_pandas_face(report):
+    frame = report.timeline_frame()
+    assert list(frame.columns) == list(LogEntry.model_fields)
+    assert len(frame) == len(report.log)
+    row = frame.iloc[len(frame) // 2].to_dict()
+    assert row == report.log[len(frame) // 2].model_dump()
+
+
+def test_names_that_need_json_escaping_survive():
+    entries = [
+        LogEntry(id="L1", minute="2018-04-11 23:58", subject_kind="process", subject_name='a"b\\c\u2028',
+                 action="WRITE", object_kind="file", object_name="x\ny\t\x01", count=2, text='A "quoted"\ttext',
+                 lines=[3, 5], subject_ids=["p:\"1\"", "p:\\2"], object_ids=[]),
+        LogEntry(id="L2", minute="2018-04-11 23:59", subject_kind="process", subject_name="日本語",
+                 action="READ", object_kind="file", object_name="", count=1, text="t",
+                 lines=[], subject_ids=[], object_ids=["f:1"]),
+    ]
+    table = LogTable.from_entries(entries)
+    assert list(table) == entries
+    base = aptnarrate.narrate(examples.path("dropper"), backend="offline")
+    hostile = base.model_copy(update={"log": table})
+    assert render_json(hostile) == hostile.model_dump_json(indent=2) + "\n"
+    assert render_json(hostile, indent=None) == hostile.model_dump_json() + "\n"

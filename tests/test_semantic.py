@@ -1,0 +1,176 @@
+"""Semantic grounding: a stage claim must cite rows whose events can support the stage."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from scripted import example_facts
+
+from aptnarrate import examples, ground, narrate, semantic
+from aptnarrate.models import APT_STAGES, Narration, StageClaim
+from aptnarrate.rules.events import vocabulary
+from aptnarrate.semantic import SupportTableError, parse_support_table, support_table
+
+SECRET = "test-key-semantic"
+_SETTINGS_PREFIXES = ("OPENAI_", "APTNARRATE_", "AZURE_OPENAI")
+
+
+@pytest.fixture(autouse=True)
+def no_settings_from_the_shell(monkeypatch):
+    for variable in [v for v in os.environ if v.startswith(_SETTINGS_PREFIXES)]:
+        monkeypatch.delenv(variable)
+
+
+@pytest.fixture(scope="module")
+def dropper():
+    return example_facts("dropper")
+
+
+def rows_where(facts, test) -> list[str]:
+    log, desc = facts.timeline.log, facts.timeline.descriptions
+    found = []
+    for ident, code in zip(log["id"], log["description"]):
+        row = desc.iloc[int(code)]
+        if test(row["action"], row["object_kind"], row["object_name"], row["subject_name"]):
+            found.append(ident)
+    return found
+
+
+def file_reads(facts) -> list[str]:
+    return rows_where(facts, lambda action, kind, name, subject: action == "READ" and kind == "file")
+
+
+def claim(stage: str, evidence: list[str]) -> StageClaim:
+    return StageClaim(stage=stage, confidence="high", evidence=evidence, rationale="Claimed.")
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_the_table_covers_every_stage_with_declared_event_classes():
+    table = support_table()
+    assert set(table.supports) == set(APT_STAGES)
+    declared = set(vocabulary().classes)
+    for stage in APT_STAGES:
+        assert table.classes(stage) <= declared
+        assert set(table.story[stage]) <= declared
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"stages": {"Command and Control": {"supports": ["network_outbound"]}}}, "not declared in events.yaml"),
+        ({"stages": {"Beaconing": {"supports": ["network_out"]}}}, "not one of the APT stages"),
+        ({"stages": {"Maintain Persistence": {"supports": ["file_write: somewhere"]}}}, "unknown condition"),
+        ({"stages": {"Command and Control": {"supports": ["network_out"]}}}, "no entry for stage"),
+    ],
+)
+def test_a_malformed_table_is_an_error_naming_what_is_wrong(raw, message):
+    with pytest.raises(SupportTableError, match=message):
+        parse_support_table(raw)
+
+
+# --------------------------------------------------------------------------- the rule, per stage
+
+
+def test_command_and_control_needs_network_rows(dropper):
+    reads = file_reads(dropper)
+    network = rows_where(dropper, lambda action, kind, name, subject: kind == "flow" and action in ("CONNECT", "SENDTO"))
+    assert reads and network
+    reason = semantic.unsupported_reason("Command and Control", reads, dropper)
+    assert reason and "network_out" in reason and "file_read" in reason
+    assert semantic.unsupported_reason("Command and Control", reads + network[:1], dropper) is None
+    assert semantic.unsupported_reason("Data Exfiltration", reads, dropper) is not None
+    assert semantic.unsupported_reason("Lateral Movement", reads, dropper) is not None
+
+
+def test_covering_tracks_needs_a_delete_rename_or_truncate(dropper):
+    writes = rows_where(dropper, lambda action, kind, name, subject: action == "WRITE" and name == "invoice.pdf.sh")
+    unlinks = rows_where(dropper, lambda action, kind, name, subject: action == "UNLINK")
+    assert writes and unlinks
+    assert semantic.unsupported_reason("Covering Tracks", writes, dropper) is not None
+    assert semantic.unsupported_reason("Covering Tracks", unlinks, dropper) is None
+
+
+def test_maintain_persistence_needs_a_write_to_a_persistence_location(dropper):
+    cron = rows_where(dropper, lambda action, kind, name, subject: action == "WRITE" and subject == "crontab")
+    plain = rows_where(dropper, lambda action, kind, name, subject: action == "WRITE" and name == "invoice.pdf.sh")
+    assert cron and plain
+    assert semantic.unsupported_reason("Maintain Persistence", cron, dropper) is None
+    reason = semantic.unsupported_reason("Maintain Persistence", plain, dropper)
+    assert reason and "file_write to a persistence location" in reason
+
+
+def test_ground_drops_the_unsupported_claim_and_keeps_the_supported_one(dropper):
+    unlinks = rows_where(dropper, lambda action, kind, name, subject: action == "UNLINK")
+    narration = Narration(
+        stages=[claim("Command and Control", file_reads(dropper)), claim("Covering Tracks", unlinks)],
+        iocs=[],
+        summary="",
+    )
+    cleaned, dropped = ground.prune(narration, dropper)
+    assert [s.stage for s in cleaned.stages] == ["Covering Tracks"]
+    assert [(d.kind, d.item) for d in dropped] == [("stage", "Command and Control")]
+    assert "no event that can support" in dropped[0].reason
+
+
+def test_rows_of_an_unknown_action_are_never_the_reason_for_a_drop(tmp_path):
+    from test_facts import facts_from, proc
+
+    facts = facts_from(tmp_path, [
+        proc("agent", "FROBNICATE", "netflowobject", "8.8.8.8", "2018-04-12 13:10:01"),
+        proc("agent", "READ", "file_object_file", "notes.txt", "2018-04-12 13:11:01"),
+    ])
+    unknown, read = facts.timeline.log["id"].tolist()
+    assert semantic.unsupported_reason("Command and Control", [unknown], facts) is None
+    assert semantic.unsupported_reason("Command and Control", [read], facts) is not None
+
+
+# --------------------------------------------------------------------------- through the real client
+
+
+def llm(server) -> dict:
+    return {"base_url": server.url, "api_key": SECRET}
+
+
+def good_answer() -> dict:
+    path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "responses", "dropper.json")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)["response"]
+
+
+def with_c2_on_file_reads(answer: dict, reads: list[str]) -> dict:
+    bad = json.loads(json.dumps(answer))
+    for stage in bad["stages"]:
+        if stage["stage"] == "Command and Control":
+            stage["evidence"] = reads[:3]
+            stage["rationale"] = "The process read files, which is how it talks to its controller."
+    assert any(s["stage"] == "Command and Control" for s in bad["stages"])
+    return bad
+
+
+def test_c2_citing_only_file_reads_is_reasked_then_dropped_and_listed(llm_server, dropper):  # noqa: F811
+    bad = with_c2_on_file_reads(good_answer(), file_reads(dropper))
+    llm_server.enqueue(*[ok(bad)] * 3)  # the answer and both re-asks
+    report = narrate(examples.path("dropper"), backend="openai", llm=llm(llm_server), dotenv=None)
+    assert len(llm_server.requests) == 3
+    reask = llm_server.requests[1].body["messages"][-1]["content"]
+    assert "stage 'Command and Control'" in reask and "no event that can support this stage" in reask
+    assert "Command and Control" not in [s.stage for s in report.stages]
+    dropped = [d for d in report.metadata.dropped if d.item == "Command and Control"]
+    assert dropped and dropped[0].kind == "stage" and "network_out" in dropped[0].reason
+    # the other stages, which cite rows that can support them, survive
+    assert [s.stage for s in report.stages] == [s["stage"] for s in bad["stages"] if s["stage"] != "Command and Control"]
+
+
+def test_c2_citing_only_file_reads_is_reasked_and_the_correction_is_used(llm_server, dropper):  # noqa: F811
+    answer = good_answer()
+    llm_server.enqueue(ok(with_c2_on_file_reads(answer, file_reads(dropper))), ok(answer))
+    report = narrate(examples.path("dropper"), backend="openai", llm=llm(llm_server), dotenv=None)
+    assert len(llm_server.requests) == 2
+    assert "Command and Control" in [s.stage for s in report.stages]
+    assert report.metadata.dropped == []
+    assert report.metadata.usage.reasks == 1
