@@ -73,8 +73,13 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("--title", help="title of the story (default: from OUTDIR's name)")
     batch.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache (APTNARRATE_CACHE_DIR)")
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
+    batch.add_argument("--openai-batch", action="store_true", help="send every input's request through the OpenAI Batch API (half the price; answers within 24 h); an interrupted run resumes from OUTDIR/.aptnarrate/openai-batch.json")
+    batch.add_argument("--reask-sync", action="store_true", help="with --openai-batch: re-ask answers that fail validation or grounding synchronously (else their unsupported claims are dropped)")
+    batch.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS", help="with --openai-batch: seconds between status polls (default: 30)")
+    batch.add_argument("--batch-max-wait", type=float, default=24 * 3600.0, metavar="SECONDS", help="with --openai-batch: give up waiting after this long (default: 24 h); run again to resume")
     add_reading_options(batch)
     _add_model_options(batch)
+    _add_context_options(batch)
 
     story = commands.add_parser(
         "story",
@@ -88,7 +93,9 @@ def add_host_commands(commands, add_reading_options) -> None:
     story.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     story.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache")
     story.add_argument("--debug", action="store_true", help="show tracebacks")
+    story.add_argument("--inputs", metavar="DIR", help="with --context: folder holding the reports' subgraph inputs (default: found through the batch's state, else beside each report)")
     _add_model_options(story)
+    _add_context_options(story)
 
     evaluate = commands.add_parser(
         "eval",
@@ -103,6 +110,26 @@ def add_host_commands(commands, add_reading_options) -> None:
     evaluate.add_argument("--format", choices=("table", "json"), default="table")
     evaluate.add_argument("-o", "--output", metavar="OUT")
     evaluate.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _add_context_options(parser: argparse.ArgumentParser) -> None:
+    from .cli import _add_context_options as add
+
+    add(parser)
+
+
+def _checked_context_options(args: argparse.Namespace):
+    """``--context`` and its settings, checked before any input is read."""
+    from .cli import _context_options
+
+    context = _context_options(args)
+    if context is not None:
+        from .context import parse_window
+
+        parse_window(context.window)
+        if context.top < 1:
+            raise UsageError(f"--context-top must be at least 1, got {context.top}")
+    return context
 
 
 # --------------------------------------------------------------------------- batch
@@ -120,6 +147,10 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         arguments.append(str(host_example_dir(args.example)))
     if not arguments:
         raise UsageError("missing INPUT (files, folders or glob patterns, or --example host)")
+    if args.reask_sync and not args.openai_batch:
+        raise UsageError("--reask-sync applies to --openai-batch")
+    if args.openai_batch and args.backend in ("offline", "replay"):
+        raise UsageError(f"--openai-batch needs a model; --backend {args.backend} makes no request")
     inputs, notices = expand_inputs(arguments)
     options = build_options(
         args,
@@ -131,11 +162,16 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         dotenv=args.env_file,
         fallback=args.fallback,
         cache=not args.no_cache,
+        context=_checked_context_options(args),
     )
     for notice in notices:
         print(f"aptnarrate: {notice}", file=sys.stderr)
     with BatchProgress(len(inputs)) as progress:
-        batch = Batch(inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force, on_progress=progress.update)
+        batch = Batch(
+            inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force,
+            on_progress=progress.update, openai_batch=args.openai_batch, reask_sync=args.reask_sync,
+            batch_poll_s=args.batch_poll, batch_max_wait_s=args.batch_max_wait,
+        )
         progress.in_flight = batch.in_flight
         previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
         try:
@@ -271,8 +307,39 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
             close = getattr(transport, "close", None)
             if close:
                 close()
+    context = _checked_context_options(args)
+    if context is not None:
+        from .host.story_context import add_story_context
+        from .pipeline import inspect_input
+
+        subgraphs = [inspect_input(str(_subgraph_input(path, report, args.inputs))) for path, report in loaded]
+        story = add_story_context(story, subgraphs, NarrateOptions().ingest_options(), context)
     write_text(render(story, reports), args.output)
     return code
+
+
+def _subgraph_input(path: Path, report, inputs: str | None) -> Path:
+    """The subgraph file a saved report was made from: named by the batch's state file
+    beside it, else ``report.input_name`` in ``--inputs`` or beside the report."""
+    import json
+
+    from .host.batch import STATE_DIR
+
+    state = path.parent / STATE_DIR / f"{_report_name(path)}.json"
+    try:
+        recorded = Path(json.loads(state.read_text(encoding="utf-8"))["input"])
+        if recorded.is_file():
+            return recorded
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    folder = Path(inputs) if inputs else path.parent
+    candidate = folder / Path(report.input_name).name
+    if candidate.is_file():
+        return candidate
+    raise UsageError(
+        f"{path}: cannot find the subgraph input {report.input_name!r} it was made from, needed for --context",
+        hint="pass the folder holding the inputs with --inputs DIR, or run 'aptnarrate batch --story --context'",
+    )
 
 
 # --------------------------------------------------------------------------- eval

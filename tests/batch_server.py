@@ -27,6 +27,7 @@ class FakeBatchServer:
         self.files: dict[str, str] = {}
         self.batch_state: dict[str, dict] = {}
         self.uploads = 0
+        self.chat_requests = 0  # synchronous /chat/completions calls (answer gets custom_id None)
         self.batches: list[list[str]] = []  # custom ids of each created batch
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -86,6 +87,12 @@ class FakeBatchServer:
                 self._process(batch_id, state)
         return self._object(batch_id)
 
+    @staticmethod
+    def _completion(content: str, model: str) -> dict:
+        return {"id": "chatcmpl-batch", "object": "chat.completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+
     def _process(self, batch_id: str, state: dict) -> None:
         lines = state["lines"]
         expire = self.expire_after is not None and batch_id == "batch-1"
@@ -96,10 +103,7 @@ class FakeBatchServer:
             if custom_id in self.fail:
                 errors.append({"id": f"req-{custom_id}", "custom_id": custom_id, "response": {"status_code": 400, "body": {"error": {"message": "injected failure"}}}, "error": None})
                 continue
-            content = self.answer(custom_id, line["body"])
-            body = {"id": "chatcmpl-batch", "object": "chat.completion", "created": 0, "model": line["body"]["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+            body = self._completion(self.answer(custom_id, line["body"]), line["body"]["model"])
             output.append({"id": f"req-{custom_id}", "custom_id": custom_id, "response": {"status_code": 200, "body": body}, "error": None})
         out_id, err_id = f"file-out-{batch_id}", f"file-err-{batch_id}"
         self.files[out_id] = "".join(json.dumps(o) + "\n" for o in output)
@@ -129,6 +133,11 @@ class FakeBatchServer:
                     self._send(200, server._upload(self.headers["Content-Type"], payload))
                 elif self.path == "/v1/batches":
                     self._send(200, server._create(json.loads(payload)))
+                elif self.path == "/v1/chat/completions":  # synchronous re-asks (--reask-sync)
+                    body = json.loads(payload)
+                    with server.lock:
+                        server.chat_requests += 1
+                    self._send(200, server._completion(server.answer(None, body), body["model"]))
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 

@@ -65,6 +65,25 @@ def cadets_batch(tmp_path_factory, corpus_dir):
     return out
 
 
+@pytest.fixture(scope="session")
+def cadets_host_log(corpus_dir, tmp_path_factory):
+    """Every cadets subgraph of the corpus inside one generated host log (tests/wide_log.py)
+    with planted neighbours: (edge files, Parquet log, planted truth). Shared by the context
+    tests of the library and of the story."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from wide_log import wide_log
+
+    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
+    edges = [corpus_dir / c["files"]["edges"] for c in manifest["cases"] if c["host"] == "cadets"]
+    assert edges
+    subgraph = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in edges], ignore_index=True)
+    table, truth = wide_log(subgraph, 2000)
+    log = tmp_path_factory.mktemp("cadets-host") / "cadets-host.parquet"
+    pq.write_table(table, log)
+    return edges, log, truth
+
+
 # --------------------------------------------------------------------------- fault matrix
 # Tests of a fault (a provider misbehaving, a hostile model answer) record what they observed
 # with ``fault_outcome(name, outcome)``. ``pytest --fault-table FILE`` writes every recorded

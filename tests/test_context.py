@@ -264,7 +264,7 @@ def test_duckdb_and_pyspark_local_mode_give_identical_sections(host_log, dropper
     assert pyspark.__version__
 
 
-def test_cadets_story_gains_a_context_section_per_top_ioc(corpus_dir, tmp_path):
+def test_cadets_story_gains_a_context_section_per_top_ioc(cadets_host_log):
     """Done-when of the context issue on the corpus: every cadets subgraph, as a host story
     sees them, inside one generated host log; each top IoC across them gets a section holding
     its planted neighbours and none planted outside the window."""
@@ -273,13 +273,7 @@ def test_cadets_story_gains_a_context_section_per_top_ioc(corpus_dir, tmp_path):
     from aptnarrate.ingest import IngestOptions
     from aptnarrate.pipeline import inspect_input
 
-    manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))
-    edges = [corpus_dir / c["files"]["edges"] for c in manifest["cases"] if c["host"] == "cadets"]
-    assert edges
-    subgraph = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in edges], ignore_index=True)
-    table, truth = wide_log(subgraph, 2000)
-    log = tmp_path / "cadets-host.parquet"
-    pq.write_table(table, log)
+    edges, log, truth = cadets_host_log
     subgraphs = [inspect_input(p) for p in edges]
     context = extract_context(subgraphs, IngestOptions(), ContextOptions(str(log), window="1h"))
     expected = [c.value for c in top_iocs_across(subgraphs, 3)]

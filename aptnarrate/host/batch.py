@@ -165,6 +165,9 @@ def settings_digest(options: NarrateOptions, formats: Sequence[str], model_setti
         "backend": options.backend,
         "fallback": options.fallback,
     }
+    if options.context is not None:  # --context: each report gains its context sections
+        c = options.context
+        described["context"] = [c.events, c.top, c.window, c.engine, c.memory_limit]
     if model_settings is not None:
         described["model"] = {
             key: getattr(model_settings, key, None)
@@ -188,6 +191,10 @@ class Batch:
         concurrency: int = 4,
         force: bool = False,
         on_progress: Callable[[str, InputOutcome | None, int], None] | None = None,
+        openai_batch: bool = False,
+        reask_sync: bool = False,
+        batch_poll_s: float = 30.0,
+        batch_max_wait_s: float = 24 * 3600.0,
     ) -> None:
         from ..render import renderer
 
@@ -208,6 +215,11 @@ class Batch:
         self.narrator = None
         self.model_settings = None
         self.notices: list[str] = []
+        self.openai_batch = openai_batch  # --openai-batch: every input's request through the Batch API
+        self.reask_sync = reask_sync
+        self.batch_poll_s = batch_poll_s
+        self.batch_max_wait_s = batch_max_wait_s
+        self.batch_api_requests = 0  # request lines this run submitted to the Batch API
 
     # ------------------------------------------------------------------ setup
 
@@ -300,14 +312,21 @@ class Batch:
             else:
                 pending.append((position, item, input_hash))
         result = BatchResult(outcomes=[], outdir=self.outdir, notices=self.notices)
-        processes = _model_processes(len(pending), self.concurrency) if self.narrator is not None and self._forkable_model() else 1
+        processes = (
+            _model_processes(len(pending), self.concurrency)
+            if self.narrator is not None and not self.openai_batch and self._forkable_model()
+            else 1
+        )
         if processes > 1:
             self._run_split(pending, digest, outcomes, processes, result)
         else:
             if self.narrator is not None:
                 self._share_transport()
             try:
-                self._run_pending(pending, digest, outcomes)
+                if self.openai_batch and self.narrator is not None:
+                    self._run_through_batch_api(pending, digest, outcomes)
+                else:
+                    self._run_pending(pending, digest, outcomes)
             finally:
                 if self.transport is not None:
                     close = getattr(self.transport, "close", None)
@@ -317,6 +336,7 @@ class Batch:
                 result.cache_hits = getattr(self.transport, "hits", 0)
                 inner = getattr(self, "_async", None)
                 result.model_calls = inner.sent if inner is not None else getattr(self.transport, "misses", 0)
+                result.model_calls += self.batch_api_requests
                 result.peak_in_flight = inner.peak_in_flight if inner is not None else 0
         result.outcomes = [outcomes[i] for i in sorted(outcomes)]
         return result
@@ -444,15 +464,52 @@ class Batch:
             _FORKED_BATCH = None
         pool.shutdown(wait=True)
 
-    def _one(self, item: BatchInput, input_hash: str, digest: str, *, forked: bool = False) -> InputOutcome:
+    def _run_through_batch_api(self, pending, digest: str, outcomes: dict[int, InputOutcome]) -> None:
+        """``--openai-batch``: one Batch API request per pending input (context/openai_batch.py),
+        validated and grounded there; then each input's report is built from its answer. The
+        state file under OUTDIR/.aptnarrate/ lets an interrupted run resume without paying
+        twice; it is removed once every input is written."""
+        from ..context.openai_batch import BatchJob, narrate_batch
+        from ..pipeline import inspect_input
+
+        if not pending:
+            return
+        jobs, custom_ids = [], {}
+        for _position, item, input_hash in pending:
+            try:
+                facts = inspect_input(str(item.path), self.options)
+            except AptNarrateError:
+                continue  # _one reports the input's error
+            custom_ids[item.name] = f"{item.name}:{input_hash[:16]}:{digest[:8]}"  # a changed input is asked again
+            jobs.append(BatchJob(custom_ids[item.name], facts))
+        state_path = self.outdir / STATE_DIR / "openai-batch.json"
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        answered = narrate_batch(
+            jobs, self.model_settings, state_path,
+            reask=self.narrator.transport if self.reask_sync else None,
+            poll_interval_s=self.batch_poll_s, max_wait_s=self.batch_max_wait_s,
+        )
+        self.batch_api_requests += answered.submitted
+        for position, item, input_hash in pending:
+            if self._cancelled.is_set():
+                raise KeyboardInterrupt
+            custom_id = custom_ids.get(item.name)
+            narrator = _Answered(answered.results.get(custom_id), answered.failed.get(custom_id, "no Batch API request"))
+            outcomes[position] = self._one(item, input_hash, digest, narrator=narrator)
+            self.on_progress("done", outcomes[position], 0)
+        if all(o.status in ("written", "skipped") for o in outcomes.values()):
+            state_path.unlink(missing_ok=True)
+
+    def _one(self, item: BatchInput, input_hash: str, digest: str, *, forked: bool = False, narrator: Any = None) -> InputOutcome:
         from ..pipeline import run
 
         if self._cancelled.is_set():
             return InputOutcome(item, "failed", reason="cancelled")
         if not forked:
             self.on_progress("start", None, self.in_flight())
+        narrator = narrator if narrator is not None else self.narrator
         try:
-            result = run(str(item.path), self.options, narrator=self.narrator) if self.narrator is not None else run(
+            result = run(str(item.path), self.options, narrator=narrator) if narrator is not None else run(
                 str(item.path), self.options, backend="offline"
             )
         except AptNarrateError as exc:
@@ -507,6 +564,22 @@ class Batch:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return InputOutcome(item, "skipped", report=report, outputs=outputs)
+
+
+class _Answered:
+    """A narrator that hands the pipeline an answer the Batch API already gave (validated and
+    grounded), or raises the reason its line failed, so ``--fallback offline`` applies."""
+
+    def __init__(self, result, failure: str) -> None:
+        self.result = result
+        self.failure = failure
+
+    def narrate(self, facts):
+        from ..errors import BackendError
+
+        if self.result is None:
+            raise BackendError(f"Batch API: {self.failure}")
+        return self.result
 
 
 def outcome_record(outcome: InputOutcome) -> dict:
@@ -566,6 +639,8 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
 
                     result.story_degraded = reason
                     document = degraded_story(document, reason)
+            if document is not None and batch is not None and batch.options.context is not None:
+                document = _story_context(document, result, batch)
             if document is not None:
                 write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
                 write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")
@@ -589,3 +664,17 @@ def _write_story_formats(document, reports, outdir: Path, formats) -> list[str]:
         write_text(render(document, reports), outdir / f"{STORY_NAME}{ending}")
         written.append(f"{STORY_NAME}{ending}")
     return written
+
+
+def _story_context(document, result: BatchResult, batch: Batch):
+    """The story with its context sections (``--context``): the subgraphs' facts are read
+    again from the inputs (reports do not keep them); a failure leaves no story."""
+    from ..pipeline import inspect_input
+    from .story_context import add_story_context
+
+    try:
+        subgraphs = [inspect_input(str(o.input.path), batch.options) for o in result.outcomes if o.report is not None]
+        return add_story_context(document, subgraphs, batch.options.ingest_options(), batch.options.context)
+    except AptNarrateError as exc:
+        result.story_error = f"the story's context failed: {exc}"
+        return None

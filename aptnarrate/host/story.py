@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import APT_STAGES, LEVELS, DroppedClaim, Level, Report, Stage, Usage
+from ..models import APT_STAGES, LEVELS, ContextInfo, DroppedClaim, Level, Report, Stage, Usage
 
 STORY_SCHEMA_VERSION = "1.0"
 _MAX_SHARED = 12  # shared entities/minutes listed per link
@@ -93,6 +93,7 @@ class StoryMetadata(_Strict):
     usage: Usage | None = None
     dropped: list[DroppedClaim] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    context_rows_read: int | None = None  # with --context: rows the neighbourhood query returned
 
 
 class Story(_Strict):
@@ -109,6 +110,7 @@ class Story(_Strict):
     conclusions: list[str]
     next_steps: list[str]
     metadata: StoryMetadata
+    context: ContextInfo | None = None  # with --context: the top IoCs across the subgraphs in the wider log
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

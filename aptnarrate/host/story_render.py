@@ -102,6 +102,11 @@ def render_story_markdown(story: Story) -> str:
     parts.append("## Next Steps")
     parts.append("\n".join(f"{i}. {prose(s)}" for i, s in enumerate(story.next_steps, 1)) or "None.")
 
+    if story.context is not None:
+        from ..context.render import render_context
+
+        parts.extend(render_context(story.context))
+
     meta = story.metadata
     details = [f"- Generator: {plain(meta.generator)}", f"- Narrator: {plain(meta.narrator)}"]
     if meta.model:
@@ -109,6 +114,8 @@ def render_story_markdown(story: Story) -> str:
     if meta.usage:
         details.append(f"- Usage: {meta.usage.calls} call(s), {meta.usage.prompt_tokens}+{meta.usage.completion_tokens} tokens")
     details += [f"- Dropped {plain(d.kind)}: {plain(d.item)} ({plain(d.reason)})" for d in meta.dropped]
+    if meta.context_rows_read is not None:
+        details.append(f"- Context rows read: {meta.context_rows_read}")
     details += [f"- Note: {plain(n)}" for n in meta.notes]
     parts.append("<details><summary>Story metadata</summary>\n\n" + "\n".join(details) + "\n\n</details>")
     return "\n\n".join(parts) + "\n"
