@@ -133,7 +133,8 @@ class Vocabulary:
         """Everything concrete in ``text`` that the input lacks: addresses, ports, URLs,
         domains, hashes, CVE ids, registry keys, dates, times, file and quoted names."""
         text = mentions.normalise(text)
-        masked = self._mask_known_names(text)
+        # blanked names collapse to one space: a 100k-character name costs each scanner nothing
+        masked = _BLANK_RUNS.sub(" ", self._mask_known_names(text))
         bad: list[str] = []
         for address in mentions.addresses(masked):
             if address not in self.addresses:
@@ -252,6 +253,7 @@ class Vocabulary:
         return any(scan(token) for scan in scanners)  # each checked on its own above
 
 
+_BLANK_RUNS = re.compile(r" {2,}")
 _NAME_SEPARATOR = " \ue000 "  # a private-use character: no scanner reads across it
 _WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
 _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)

@@ -72,8 +72,13 @@ def _normalise(name: str) -> str:
     return name.lower() if name.lower().endswith(_WINDOWS_SUFFIXES) else name
 
 
+@lru_cache(maxsize=8192)
 def library_stem(name: str) -> str | None:
-    """``libbz2.so.4`` -> ``libbz2``; ``None`` when the name is not a shared object."""
+    """``libbz2.so.4`` -> ``libbz2``; ``None`` when the name is not a shared object.
+    Cached, and the pattern runs only on names that can match: rules ask about every name
+    many times, and a hostile name can be 100,000 characters long."""
+    if ".so" not in name and not name.endswith(".dylib"):
+        return None
     match = _SHARED_OBJECT.match(name)
     return match.group("stem") if match else None
 
