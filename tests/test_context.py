@@ -65,7 +65,7 @@ def dropper_facts():
 
 def _context(facts, log, **context) -> ContextInfo:
     from aptnarrate.context import extract_context
-    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.preprocess.ingest import IngestOptions
 
     return extract_context(facts, IngestOptions(), ContextOptions(str(log), **context))
 
@@ -270,7 +270,7 @@ def test_cadets_story_gains_a_context_section_per_top_ioc(corpus_dir, tmp_path):
     its planted neighbours and none planted outside the window."""
     from aptnarrate.context import extract_context, top_iocs_across
     from aptnarrate.context.extract import pivot_names
-    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.preprocess.ingest import IngestOptions
     from aptnarrate.pipeline import inspect_input
 
     manifest = json.loads((corpus_dir / "manifest.json").read_text(encoding="utf-8"))

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aptnarrate.errors import InputError
-from aptnarrate.ingest import EventTable, _parse_description, read_capped, read_events_bytes
-from aptnarrate.kinds import RAW_KIND
+from aptnarrate.preprocess.ingest import EventTable, _parse_description, read_capped, read_events_bytes
+from aptnarrate.preprocess.kinds import RAW_KIND
 from aptnarrate.redact import redact, register_secret
 
 _SPLIT_LIKE = re.compile(r" [A-Z][A-Z0-9_]* (?:the |an? )")

@@ -54,7 +54,10 @@ def _warm_up() -> None:
     import pandas  # noqa: F401
     import pyarrow.csv  # noqa: F401
 
-    from .. import assemble, condense, facts, ground, ingest, stages  # noqa: F401
+    from .. import assemble  # noqa: F401
+    from ..preprocess import condense, facts, ingest  # noqa: F401
+    from ..grounding import ground  # noqa: F401
+    from ..rules import stages  # noqa: F401
     from ..backends import offline  # noqa: F401
     from ..render import json as _json, markdown  # noqa: F401
 
