@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import __version__
-from .condense import distinct_minute_text
-from .logtable import DESCRIPTION_FIELDS, LogTable
+from .preprocess.condense import distinct_minute_text
+from .preprocess.logtable import DESCRIPTION_FIELDS, LogTable
 from .models import (
     DroppedClaim,
     IoCClaim,
@@ -27,7 +27,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .facts import Facts
+    from .preprocess.facts import Facts
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
 def _attack_ids(facts: Facts) -> dict[str, tuple[str | None, list[str]]]:
     """Stage -> (ATT&CK tactic, technique ids) from the rules' findings; a stage no rule
     found (a model's own claim) gets the stage's tactic and no technique."""
-    from .stages import STAGE_TACTIC, find_stages
+    from .rules.stages import STAGE_TACTIC, find_stages
 
     found = {item.stage: (item.tactic, list(item.techniques)) for item in find_stages(facts)}
     return {stage: found.get(stage, (tactic, [])) for stage, tactic in STAGE_TACTIC.items()}

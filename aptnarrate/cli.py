@@ -217,7 +217,7 @@ def _source(args: argparse.Namespace):
     if not args.input:
         raise UsageError("missing INPUT (a CSV path, '-' for stdin, or --example NAME)")
     if args.input == "-":
-        from .ingest import DEFAULT_MAX_INPUT_BYTES, read_capped
+        from .preprocess.ingest import DEFAULT_MAX_INPUT_BYTES, read_capped
 
         return read_capped(sys.stdin.buffer, "<stdin>", args.max_input_bytes or DEFAULT_MAX_INPUT_BYTES), "<stdin>"
     return args.input, None
@@ -311,7 +311,7 @@ def _load_saved_report(path: str):
 
 def _cmd_pivot(args: argparse.Namespace) -> int:
     from .context.pivot import pivot
-    from .ingest import IngestOptions
+    from .preprocess.ingest import IngestOptions
 
     report = _load_saved_report(args.report)
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
@@ -322,7 +322,7 @@ def _cmd_pivot(args: argparse.Namespace) -> int:
 
 def _cmd_ask(args: argparse.Namespace) -> int:
     from .context.ask import ask, model_transport
-    from .ingest import IngestOptions
+    from .preprocess.ingest import IngestOptions
 
     report = _load_saved_report(args.report)
     transport, settings = model_transport(_llm_overrides(args), args.env_file)

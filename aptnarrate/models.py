@@ -15,7 +15,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, ValidationInfo, field_validator
 
-from .logtable import LogTable
+from .preprocess.logtable import LogTable
 
 SCHEMA_VERSION = "1.0"
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import BACKENDS, NarrationResult
 from .errors import BackendError, BudgetError, UsageError, ValidationFailed
-from .ingest import IngestOptions, read_events, read_events_bytes
+from .preprocess.ingest import IngestOptions, read_events, read_events_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .facts import Facts
+    from .preprocess.facts import Facts
     from .models import Report
 
 
@@ -76,8 +76,8 @@ def _options(options: NarrateOptions | None, overrides: Mapping[str, Any]) -> Na
 
 def inspect_input(source: str | Path | bytes | pd.DataFrame, options: NarrateOptions | None = None, **overrides: Any) -> Facts:
     """Ingest, condense and compute facts: the timeline and ranked candidates, no narrative."""
-    from .condense import condense
-    from .facts import compute_facts
+    from .preprocess.condense import condense
+    from .preprocess.facts import compute_facts
 
     opts = _options(options, overrides)
     if isinstance(source, bytes):
@@ -120,8 +120,8 @@ def run(
     caller and shared between runs (batch); default: the one ``options`` select."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
-    from .compress import remember_rule_evidence
-    from .ground import prune, vocabulary_for
+    from .llm.compress import remember_rule_evidence
+    from .grounding.ground import prune, vocabulary_for
 
     opts = _options(options, overrides)
     if opts.backend not in BACKENDS:
@@ -230,7 +230,7 @@ def select_narrator(opts: NarrateOptions):
     """The narrator for ``opts.backend`` (None = the offline baseline) and any notice."""
     if opts.backend == "offline":
         return None, []
-    from .config import load_settings
+    from .llm.config import load_settings
 
     dotenv = Path(opts.dotenv) if opts.dotenv else None
     settings = load_settings(opts.llm, dotenv_path=dotenv)

@@ -99,7 +99,7 @@ def measure(engine: str, log: Path) -> None:
     """One measurement, in this (child) process; prints a JSON line."""
     fmt = "parquet" if log.suffix == ".parquet" else "csv"
     facts, iocs, window, names, ids = _setup()
-    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.preprocess.ingest import IngestOptions
 
     started = time.perf_counter()
     if engine == "floor":

@@ -98,9 +98,9 @@ def run_sequential(inputs: list[Path], server: Server) -> tuple[float, int]:
     """OCR-APT's call structure: per subgraph two calls in a row, then one for the host."""
     import openai
 
-    from aptnarrate.config import load_settings
+    from aptnarrate.llm.config import load_settings
     from aptnarrate.pipeline import inspect_input, run
-    from aptnarrate.prompt import build_request
+    from aptnarrate.llm.prompt import build_request
 
     settings = load_settings({}, dotenv_path=None)
     client = openai.OpenAI(base_url=server.server.url, api_key="bench", max_retries=0, timeout=60)

@@ -51,13 +51,13 @@ FLOOR = {
 
 CONDENSE_ONLY = (
     "import sys\n"
-    "from aptnarrate.ingest import IngestOptions, read_events\n"
-    "from aptnarrate.condense import condense\n"
+    "from aptnarrate.preprocess.ingest import IngestOptions, read_events\n"
+    "from aptnarrate.preprocess.condense import condense\n"
     "timeline = condense(read_events(sys.argv[1], IngestOptions(timezone=sys.argv[2])))\n"
 )
 DRIVER = CONDENSE_ONLY + (
     "try:\n"
-    "    from aptnarrate.facts import compute_facts\n"
+    "    from aptnarrate.preprocess.facts import compute_facts\n"
     "except ImportError:\n"
     "    pass\n"
     "else:\n"

@@ -11,10 +11,10 @@ from importlib import resources
 
 import pandas as pd
 
-from aptnarrate.chat import ChatRequest, ChatResponse
-from aptnarrate.condense import condense
-from aptnarrate.facts import compute_facts
-from aptnarrate.ingest import read_events
+from aptnarrate.llm.chat import ChatRequest, ChatResponse
+from aptnarrate.preprocess.condense import condense
+from aptnarrate.preprocess.facts import compute_facts
+from aptnarrate.preprocess.ingest import read_events
 
 
 class ScriptedTransport:

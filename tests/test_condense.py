@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aptnarrate.condense import condense, describe, minute_text
-from aptnarrate.ingest import IngestOptions, read_events
+from aptnarrate.preprocess.condense import condense, describe, minute_text
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
 
 EDGE_HEADER = "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aptnarrate.config import _PRICE_VARIABLES, _SOURCES, LLMSettings, load_settings
+from aptnarrate.llm.config import _PRICE_VARIABLES, _SOURCES, LLMSettings, load_settings
 from aptnarrate.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -65,7 +65,7 @@ def dropper_facts():
 
 def _context(facts, log, **context) -> ContextInfo:
     from aptnarrate.context import extract_context
-    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.preprocess.ingest import IngestOptions
 
     return extract_context(facts, IngestOptions(), ContextOptions(str(log), **context))
 
@@ -270,7 +270,7 @@ def test_cadets_story_gains_a_context_section_per_top_ioc(cadets_host_log):
     its planted neighbours and none planted outside the window."""
     from aptnarrate.context import extract_context, top_iocs_across
     from aptnarrate.context.extract import pivot_names
-    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.preprocess.ingest import IngestOptions
     from aptnarrate.pipeline import inspect_input
 
     edges, log, truth = cadets_host_log

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from aptnarrate.condense import condense
-from aptnarrate.facts import compute_facts
-from aptnarrate.ingest import IngestOptions, read_events
+from aptnarrate.preprocess.condense import condense
+from aptnarrate.preprocess.facts import compute_facts
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.rules.profiles import get_profile
-from aptnarrate.stages import find_stages
+from aptnarrate.rules.stages import find_stages
 
 JUDGMENT = json.loads((Path(__file__).parent / "data" / "corpus_judgment.json").read_text(encoding="utf-8"))["cases"]
 

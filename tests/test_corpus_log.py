@@ -15,8 +15,8 @@ import pytest
 from conftest import corpus_manifest
 from reference_log import RefRow, parse_reference_log
 
-from aptnarrate.condense import Timeline, condense, minute_text
-from aptnarrate.ingest import IngestOptions, read_events
+from aptnarrate.preprocess.condense import Timeline, condense, minute_text
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
 
 MANIFEST = corpus_manifest()
 CASES = [case["id"] for case in MANIFEST["cases"]] if MANIFEST else ["corpus-absent"]

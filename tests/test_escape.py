@@ -10,7 +10,7 @@ import unicodedata
 import pytest
 
 from aptnarrate.models import Metadata, Report, StageFinding
-from aptnarrate.prompt import data_line
+from aptnarrate.llm.prompt import data_line
 from aptnarrate.render.escape import INVISIBLE, code, plain, prose
 from aptnarrate.render.markdown import render_markdown
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from aptnarrate import examples
-from aptnarrate.condense import condense, minute_text
+from aptnarrate.preprocess.condense import condense, minute_text
 from aptnarrate.errors import UsageError
-from aptnarrate.ingest import IngestOptions, read_events
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.models import APT_STAGES
 
 NAMES = examples.names()

@@ -9,11 +9,11 @@ import pytest
 
 from conftest import ground_truth_iocs
 
-from aptnarrate.condense import condense
+from aptnarrate.preprocess.condense import condense
 from aptnarrate.errors import UsageError
-from aptnarrate.facts import compute_facts
-from aptnarrate.ingest import IngestOptions, read_events
-from aptnarrate.knowledge import lookup
+from aptnarrate.preprocess.facts import compute_facts
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
+from aptnarrate.preprocess.knowledge import lookup
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 EDGE_HEADER = ["subject_uuid", "subject_type", "subject_attr", "predicate", "timestamp", "object_uuid", "object_type", "object_attr"]

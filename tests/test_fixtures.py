@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from aptnarrate import examples, ground
+from aptnarrate import examples
+from aptnarrate.grounding import ground
 from aptnarrate.backends.replay import canonical_digest
-from aptnarrate.config import load_settings
+from aptnarrate.llm.config import load_settings
 from aptnarrate.models import Narration
 from aptnarrate.pipeline import inspect_input
-from aptnarrate.prompt import build_request
+from aptnarrate.llm.prompt import build_request
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

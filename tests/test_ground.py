@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scripted import example_facts
 
-from aptnarrate import mentions
-from aptnarrate.ground import Vocabulary, check, prune
+from aptnarrate.grounding import mentions
+from aptnarrate.grounding.ground import Vocabulary, check, prune
 from aptnarrate.models import IoCClaim, Narration, StageClaim
 
 
@@ -21,7 +21,7 @@ def vocab(facts):
 
 
 def _first_minute(facts) -> str:
-    from aptnarrate.condense import minute_text
+    from aptnarrate.preprocess.condense import minute_text
 
     return minute_text(facts.timeline.log["minute"].to_numpy()[:1])[0]
 

@@ -9,9 +9,10 @@ import time
 import pytest
 from scripted import example_facts
 
-from aptnarrate import examples, mentions, narrate
+from aptnarrate import examples, narrate
+from aptnarrate.grounding import mentions
 from aptnarrate.backends.offline import OfflineNarrator
-from aptnarrate.ground import Vocabulary, check, prune
+from aptnarrate.grounding.ground import Vocabulary, check, prune
 from aptnarrate.models import IoCClaim, Narration, StageClaim
 
 # dropper.csv: 203.0.113.45 and 198.51.100.23 are its addresses, 2025-05-14 09:12-09:43 its

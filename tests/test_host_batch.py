@@ -228,8 +228,8 @@ def test_the_async_transport_keeps_at_most_concurrency_requests_in_flight(llm_se
     import time
 
     from aptnarrate.backends.openai_async import AsyncOpenAITransport
-    from aptnarrate.chat import ChatRequest
-    from aptnarrate.config import load_settings
+    from aptnarrate.llm.chat import ChatRequest
+    from aptnarrate.llm.config import load_settings
     from aptnarrate.models import Narration
 
     settings = load_settings({"base_url": llm_server.url, "api_key": SECRET}, environ={}, dotenv_path=None)

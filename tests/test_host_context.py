@@ -77,7 +77,7 @@ def test_batch_context_gives_each_report_and_the_story_context_sections(cadets_h
         assert "## Context from the Host's Wider Log" in (out / f"{edge.stem}.md").read_text(encoding="utf-8")
     story = json.loads((out / "story.json").read_text(encoding="utf-8"))
     from aptnarrate.context import extract_context
-    from aptnarrate.ingest import IngestOptions
+    from aptnarrate.preprocess.ingest import IngestOptions
     from aptnarrate.pipeline import inspect_input
 
     # the story's context is the library's over these subgraphs (planted rows are placed

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from aptnarrate.errors import InputError, UsageError
-from aptnarrate.ingest import WALL_CLOCK_BASIS, IngestOptions, read_events, read_events_bytes
+from aptnarrate.preprocess.ingest import WALL_CLOCK_BASIS, IngestOptions, read_events, read_events_bytes
 
 EDGE_HEADER = "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"
 

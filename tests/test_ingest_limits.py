@@ -13,7 +13,7 @@ import pytest
 
 from aptnarrate.cli import main
 from aptnarrate.errors import InputError
-from aptnarrate.ingest import IngestOptions, read_capped, read_events, read_events_bytes
+from aptnarrate.preprocess.ingest import IngestOptions, read_capped, read_events, read_events_bytes
 
 WRITE = "The subject_process: bash WRITE the file_object_file: /etc/shadow"
 

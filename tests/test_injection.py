@@ -22,12 +22,12 @@ import pytest
 from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
 
 from aptnarrate import examples
-from aptnarrate.prompt import load_template
+from aptnarrate.llm.prompt import load_template
 from aptnarrate.cli import main
-from aptnarrate.config import LLMSettings
-from aptnarrate.ground import check
+from aptnarrate.llm.config import LLMSettings
+from aptnarrate.grounding.ground import check
 from aptnarrate.pipeline import inspect_input, narrate
-from aptnarrate.prompt import build_request
+from aptnarrate.llm.prompt import build_request
 from aptnarrate.render.escape import INVISIBLE
 from aptnarrate.render.json import load_report
 

@@ -20,7 +20,7 @@ from llm_server import llm_server, ok, refusal, status, truncated  # noqa: F401 
 from llm_server import delay as slow
 
 from aptnarrate import examples, narrate
-from aptnarrate.prompt import narration_schema
+from aptnarrate.llm.prompt import narration_schema
 
 REPO = Path(__file__).resolve().parents[1]
 RESPONSES = REPO / "fixtures" / "responses"

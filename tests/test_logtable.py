@@ -8,7 +8,7 @@ import pytest
 
 import aptnarrate
 from aptnarrate import examples
-from aptnarrate.logtable import LogTable
+from aptnarrate.preprocess.logtable import LogTable
 from aptnarrate.models import LogEntry, Report
 from aptnarrate.render.json import load_report, render_json
 from aptnarrate.render.markdown import log_action, render_markdown

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from aptnarrate.backends.offline import OfflineNarrator
-from aptnarrate.condense import condense, minute_text
-from aptnarrate.facts import compute_facts
-from aptnarrate.ingest import IngestOptions, read_events
+from aptnarrate.preprocess.condense import condense, minute_text
+from aptnarrate.preprocess.facts import compute_facts
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.models import APT_STAGES
 
 from test_facts import BEACON, CORPUS, corpus_cases, edge_facts, facts_from, proc

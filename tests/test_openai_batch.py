@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from batch_server import FakeBatchServer
 
-from aptnarrate import ground
-from aptnarrate.config import load_settings
+from aptnarrate.grounding import ground
+from aptnarrate.llm.config import load_settings
 from aptnarrate.context.openai_batch import BatchJob, narrate_batch
 from aptnarrate.errors import BackendError
 from aptnarrate.examples import path as example_path
 from aptnarrate.pipeline import inspect_input
-from aptnarrate.validate import parse_narration
+from aptnarrate.llm.validate import parse_narration
 
 RESPONSES = Path(__file__).resolve().parents[1] / "fixtures" / "responses"
 CASES = ("benign", "dropper", "exfil")

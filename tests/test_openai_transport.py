@@ -12,8 +12,8 @@ import pytest
 from llm_server import FakeLLMServer, Reply, content_filter, delay, llm_server, ok, refusal, status, truncated  # noqa: F401
 
 from aptnarrate.backends.openai import RETRY_AFTER_CAP_S, OpenAITransport, raise_for_finish, retry_after_seconds
-from aptnarrate.chat import ChatRequest
-from aptnarrate.config import LLMSettings
+from aptnarrate.llm.chat import ChatRequest
+from aptnarrate.llm.config import LLMSettings
 from aptnarrate.errors import BackendError, ConfigError
 from aptnarrate.models import Narration
 
@@ -300,7 +300,7 @@ def test_retry_after_parsing():
 
 
 def test_importing_the_backend_does_not_import_the_sdk():
-    code = "import sys, aptnarrate.backends.openai, aptnarrate.backends.replay, aptnarrate.config; print('openai' in sys.modules)"
+    code = "import sys, aptnarrate.backends.openai, aptnarrate.backends.replay, aptnarrate.llm.config; print('openai' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "False"
 

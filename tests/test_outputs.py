@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from outputs_support import FORMULA, HOSTILE, example_report, hostile_report
 
-from aptnarrate.attack import stage_tactics
+from aptnarrate.rules.attack import stage_tactics
 from aptnarrate.cli import main
 from aptnarrate.errors import UsageError
 from aptnarrate.models import APT_STAGES

@@ -13,12 +13,12 @@ from dataclasses import replace
 import pytest
 from scripted import edges_facts, example_facts
 
-from aptnarrate import tokens
-from aptnarrate.compress import collapse_library, compact_ids, merge_minutes, timeline_entries
-from aptnarrate.config import LLMSettings
+from aptnarrate.llm import tokens
+from aptnarrate.llm.compress import collapse_library, compact_ids, merge_minutes, timeline_entries
+from aptnarrate.llm.config import LLMSettings
 from aptnarrate.errors import BudgetError, ConfigError
 from aptnarrate.models import APT_STAGES
-from aptnarrate.prompt import (
+from aptnarrate.llm.prompt import (
     ALL_STEPS,
     PromptTemplateError,
     build_request,
@@ -185,7 +185,7 @@ def test_budget_compression_keeps_every_candidate_and_its_evidence_citable(facts
 def test_every_step_keeps_evidence_and_the_last_step_fits_the_smallest_budget(facts):
     sizes = []
     for level in range(len(ALL_STEPS) + 1):
-        from aptnarrate.prompt import render_messages
+        from aptnarrate.llm.prompt import render_messages
 
         messages, _ = render_messages(facts, LLMSettings(), level)
         sizes.append(tokens.counter().count_messages(messages))

@@ -10,12 +10,12 @@ from test_facts import edge_facts, facts_from, proc
 from test_prompt import FENCE_CLOSE, data_blocks
 
 from aptnarrate import examples
-from aptnarrate.config import LLMSettings
+from aptnarrate.llm.config import LLMSettings
 from aptnarrate.pipeline import inspect_input
-from aptnarrate.prompt import build_request
-from aptnarrate.prompt_context import glossary, host_context, hypotheses, os_family, process_aliases
+from aptnarrate.llm.prompt import build_request
+from aptnarrate.llm.prompt_context import glossary, host_context, hypotheses, os_family, process_aliases
 from aptnarrate.rules.events import UNKNOWN
-from aptnarrate.stages import find_stages
+from aptnarrate.rules.stages import find_stages
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 NS = 1_700_000_000_000_000_000

@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
 
-from aptnarrate import tokens
-from aptnarrate.compress import rule_evidence
-from aptnarrate.config import LLMSettings
+from aptnarrate.llm import tokens
+from aptnarrate.llm.compress import rule_evidence
+from aptnarrate.llm.config import LLMSettings
 from aptnarrate.errors import BudgetError
 from aptnarrate.pipeline import inspect_input, run
-from aptnarrate.prompt import build_request, narration_schema
+from aptnarrate.llm.prompt import build_request, narration_schema
 
 ROWS = 40_000
 DEFAULT_BUDGET = LLMSettings().token_budget

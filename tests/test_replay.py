@@ -10,7 +10,7 @@ from llm_server import llm_server, ok, refusal  # noqa: F401
 from test_openai_transport import NARRATION, make_request, transport
 
 from aptnarrate.backends.replay import RecordingTransport, ReplayTransport, canonical_digest
-from aptnarrate.chat import ChatResponse
+from aptnarrate.llm.chat import ChatResponse
 from aptnarrate.errors import BackendError, ConfigError
 
 SERVED_FIELDS = ("content", "refusal", "finish_reason", "model", "prompt_tokens", "completion_tokens")

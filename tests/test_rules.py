@@ -7,7 +7,7 @@ import pytest
 
 from aptnarrate.pipeline import inspect_input
 from aptnarrate.rules.patterns import RuleFileError, builtin_rules, example_row, parse_rule_file, rule_matches
-from aptnarrate.stages import find_stages
+from aptnarrate.rules.stages import find_stages
 
 RULES = builtin_rules()
 

@@ -17,7 +17,7 @@ from llm_server import llm_server, ok, status  # noqa: F401
 
 from aptnarrate.backends.openai import OpenAITransport
 from aptnarrate.cli import main
-from aptnarrate.config import LLMSettings
+from aptnarrate.llm.config import LLMSettings
 from aptnarrate.errors import BackendError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,10 +9,11 @@ import pytest
 from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
 from scripted import example_facts
 
-from aptnarrate import examples, ground, narrate, semantic
+from aptnarrate import examples, narrate
+from aptnarrate.grounding import ground, semantic
 from aptnarrate.models import APT_STAGES, Narration, StageClaim
 from aptnarrate.rules.events import vocabulary
-from aptnarrate.semantic import SupportTableError, parse_support_table, support_table
+from aptnarrate.grounding.semantic import SupportTableError, parse_support_table, support_table
 
 SECRET = "test-key-semantic"
 _SETTINGS_PREFIXES = ("OPENAI_", "APTNARRATE_", "AZURE_OPENAI")

@@ -7,13 +7,14 @@ import re
 import pytest
 from test_facts import edge_facts, facts_from, proc
 
-from aptnarrate import examples, ground
+from aptnarrate import examples
+from aptnarrate.grounding import ground
 from aptnarrate.backends.offline import OfflineNarrator, story, verb_of
-from aptnarrate.condense import minute_text
+from aptnarrate.preprocess.condense import minute_text
 from aptnarrate.pipeline import inspect_input
-from aptnarrate.prompt_context import process_aliases
-from aptnarrate.semantic import row_events
-from aptnarrate.stages import find_stages
+from aptnarrate.llm.prompt_context import process_aliases
+from aptnarrate.grounding.semantic import row_events
+from aptnarrate.rules.stages import find_stages
 
 CLOCK = re.compile(r"(?<![\d:])(?:(\d{4}-\d{2}-\d{2}) )?(\d{2}:\d{2})(?![\d:])")
 CODE = re.compile(r"`([^`\n]+)`")

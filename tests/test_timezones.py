@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import corpus_manifest
 
-from aptnarrate.condense import condense, minute_text
-from aptnarrate.ingest import IngestOptions, read_events, read_events_bytes
+from aptnarrate.preprocess.condense import condense, minute_text
+from aptnarrate.preprocess.ingest import IngestOptions, read_events, read_events_bytes
 
 MANIFEST = corpus_manifest()
 CASES = [case["id"] for case in MANIFEST["cases"]] if MANIFEST else ["(corpus absent)"]

@@ -8,10 +8,10 @@ import pytest
 from scripted import ScriptedTransport, answer, example_facts
 
 from aptnarrate.backends.llm import ModelNarrator
-from aptnarrate.chat import ChatResponse
-from aptnarrate.config import LLMSettings
+from aptnarrate.llm.chat import ChatResponse
+from aptnarrate.llm.config import LLMSettings
 from aptnarrate.errors import BackendError, ValidationFailed
-from aptnarrate.validate import narrate_with_model
+from aptnarrate.llm.validate import narrate_with_model
 
 
 @pytest.fixture(scope="module")

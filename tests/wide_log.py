@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from aptnarrate.ingest import EDGE_COLUMNS
-from aptnarrate.kinds import canonical_kind, display_name
+from aptnarrate.preprocess.ingest import EDGE_COLUMNS
+from aptnarrate.preprocess.kinds import canonical_kind, display_name
 
 MINUTE = 60 * 10**9
 DAY = 86400 * 10**9

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..facts import Facts
+    from ..preprocess.facts import Facts
     from ..models import DroppedClaim, Narration, Usage
 
 BACKENDS = ("auto", "offline", "openai", "replay")

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from . import NarrationResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..chat import ChatTransport
-    from ..config import LLMSettings
-    from ..facts import Facts
+    from ..llm.chat import ChatTransport
+    from ..llm.config import LLMSettings
+    from ..preprocess.facts import Facts
 
 
 class ModelNarrator:
@@ -24,7 +24,7 @@ class ModelNarrator:
         self.name = transport.name
 
     def narrate(self, facts: Facts) -> NarrationResult:
-        from ..validate import narrate_with_model
+        from ..llm.validate import narrate_with_model
         from .openai import narration_deadline
 
         # one wall-clock bound over every request of the narration, re-asks included

@@ -1,6 +1,6 @@
 """The offline narrator: deterministic rules, no network, the same Narration an LLM fills.
 
-Stages come from the rule families in :mod:`aptnarrate.stages`; IoC context from the
+Stages come from the rule families in :mod:`aptnarrate.rules.stages`; IoC context from the
 knowledge base and each candidate's own reasons. The summary tells the story from the
 log rows themselves: each sentence names the rows' actors, actions and objects, and its
 times are the minutes of exactly those rows (``StoryLine.rows``).
@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..condense import minute_text
-from ..knowledge import lookup
+from ..preprocess.condense import minute_text
+from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, process_aliases, row_actor_ids
-from ..semantic import RowEvent, row_events, support_table, supports
-from ..stages import StageEvidence, find_stages
+from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, process_aliases, row_actor_ids
+from ..grounding.semantic import RowEvent, row_events, support_table, supports
+from ..rules.stages import StageEvidence, find_stages
 from . import NarrationResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..facts import Facts
+    from ..preprocess.facts import Facts
     from ..models import Candidate
 
 _KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}

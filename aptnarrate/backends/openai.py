@@ -17,14 +17,14 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..chat import ChatRequest, ChatResponse
+from ..llm.chat import ChatRequest, ChatResponse
 from ..errors import BackendError
 from ..redact import redact, redact_url, register_secret, register_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
 
-    from ..config import LLMSettings
+    from ..llm.config import LLMSettings
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 RETRY_AFTER_CAP_S = 60.0  # a server asking for a longer wait is not waited for: give up at once

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..chat import ChatRequest, ChatResponse
+from ..llm.chat import ChatRequest, ChatResponse
 from ..errors import BackendError
 from .openai import (
     _BACKOFF_BASE_S,
@@ -37,7 +37,7 @@ _MIN_ATTEMPT_TIMEOUT_S = 1.0  # never give one attempt less than this
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
 
-    from ..config import LLMSettings
+    from ..llm.config import LLMSettings
 
 
 def _build_async_client(settings: LLMSettings):

@@ -21,7 +21,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..chat import ChatRequest, ChatResponse, ChatTransport
+from ..llm.chat import ChatRequest, ChatResponse, ChatTransport
 from ..errors import BackendError, ConfigError
 
 _RESPONSE_KEYS = ("content", "refusal", "finish_reason", "model")

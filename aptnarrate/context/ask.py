@@ -23,8 +23,8 @@ from ..errors import ConfigError, UsageError, ValidationFailed
 from ..render.escape import plain, prose
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..chat import ChatTransport
-    from ..config import LLMSettings
+    from ..llm.chat import ChatTransport
+    from ..llm.config import LLMSettings
     from ..models import Report
     from .extract import ContextOptions
 
@@ -137,7 +137,7 @@ def _vocabulary(report: Report, rows: list[dict]):
 
     import pandas as pd
 
-    from ..ground import Vocabulary
+    from ..grounding.ground import Vocabulary
 
     # nanoseconds whatever unit pandas picks for the parsed minutes
     minutes = pd.to_datetime([r["minute"] for r in rows], format="%Y-%m-%d %H:%M").astype("datetime64[ns]").asi8 if rows else []
@@ -177,7 +177,7 @@ def _vocabulary(report: Report, rows: list[dict]):
 
 
 def _request(question: str, rows: list[dict], settings: LLMSettings):
-    from ..chat import ChatRequest
+    from ..llm.chat import ChatRequest
 
     data = "\n".join(
         json.dumps({"id": r["id"], "minute": r["minute"], "event": r["event"], "count": r["count"]}, ensure_ascii=False)
@@ -225,7 +225,7 @@ def ask(
 ) -> AskResult:
     """Ask ``transport`` the question over the report's rows; re-ask on errors; drop what persists."""
     from ..backends.openai import raise_for_finish
-    from ..validate import reask_message, schema_errors
+    from ..llm.validate import reask_message, schema_errors
 
     if not question.strip():
         raise UsageError("QUESTION is empty")
@@ -273,7 +273,7 @@ def model_transport(overrides: dict, dotenv):
     """The configured model's transport for ``Answer``, or a ConfigError pointing to pivot."""
     from pathlib import Path
 
-    from ..config import load_settings
+    from ..llm.config import load_settings
 
     settings = load_settings(overrides, dotenv_path=Path(dotenv) if dotenv else None)
     if not settings.is_configured:

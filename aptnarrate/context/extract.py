@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..condense import condense, distinct_minute_text
+from ..preprocess.condense import condense, distinct_minute_text
 from ..errors import UsageError
-from ..ingest import IngestOptions, read_events
+from ..preprocess.ingest import IngestOptions, read_events
 from . import query as q
 from .source import connect, open_table, resolve_events, role_columns
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..facts import Facts
+    from ..preprocess.facts import Facts
     from ..models import Candidate, ContextInfo
 
 CONTEXT_TYPES = ("ip", "process", "file")  # OCR-APT's IoC kinds: address, process, file
@@ -185,7 +185,7 @@ def _touching(triples, candidate: Candidate) -> tuple[np.ndarray, np.ndarray]:
 
 def _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last) -> ContextInfo:
     from ..backends.offline import OfflineNarrator
-    from ..facts import compute_facts
+    from ..preprocess.facts import compute_facts
     from ..models import ContextInfo, ContextRow, ContextSection
 
     name = f"context:{info['source']}"

@@ -26,9 +26,9 @@ from ..errors import BackendError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backends import NarrationResult
-    from ..chat import ChatRequest, ChatTransport
-    from ..config import LLMSettings
-    from ..facts import Facts
+    from ..llm.chat import ChatRequest, ChatTransport
+    from ..llm.config import LLMSettings
+    from ..preprocess.facts import Facts
 
 ENDPOINT = "/v1/chat/completions"
 FINAL = {"completed", "failed", "expired", "cancelled"}
@@ -110,7 +110,7 @@ def narrate_batch(
 ) -> BatchOutcome:
     """Narrate ``jobs`` through the Batch API; see the module docstring."""
     from ..models import Narration
-    from ..prompt import build_request
+    from ..llm.prompt import build_request
 
     ids = [job.custom_id for job in jobs]
     if len(set(ids)) != len(ids):
@@ -202,10 +202,10 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     """Validate and ground one answer as the synchronous path does."""
     from pydantic import ValidationError
 
-    from .. import ground
+    from ..grounding import ground
     from ..backends import NarrationResult
     from ..models import Usage
-    from ..validate import parse_narration, reask_message, schema_errors
+    from ..llm.validate import parse_narration, reask_message, schema_errors
 
     custom_id = job.custom_id
     if custom_id in state.data["errors"] and custom_id not in state.answers:

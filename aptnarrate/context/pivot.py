@@ -16,7 +16,7 @@ from ..errors import UsageError
 from ..render.escape import code, plain
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..ingest import IngestOptions
+    from ..preprocess.ingest import IngestOptions
     from ..models import Report
     from .extract import ContextOptions
 
@@ -136,8 +136,8 @@ def _wider_rows(report, entity, kinds, ids, context, ingest):
     import numpy as np
     import pandas as pd
 
-    from ..condense import condense, distinct_minute_text
-    from ..ingest import IngestOptions, read_events
+    from ..preprocess.condense import condense, distinct_minute_text
+    from ..preprocess.ingest import IngestOptions, read_events
     from . import query as q
     from .extract import parse_window, query_rows
 

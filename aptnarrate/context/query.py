@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..ingest import EDGE_COLUMNS
+from ..preprocess.ingest import EDGE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir

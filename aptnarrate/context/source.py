@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InputError, UsageError
-from ..ingest import EDGE_COLUMNS
+from ..preprocess.ingest import EDGE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir

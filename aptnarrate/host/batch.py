@@ -54,14 +54,17 @@ def _warm_up(model: bool = False) -> None:
     import pandas  # noqa: F401
     import pyarrow.csv  # noqa: F401
 
-    from .. import assemble, attack, condense, facts, ground, ingest, knowledge, stages  # noqa: F401
+    from .. import assemble  # noqa: F401
+    from ..grounding import ground  # noqa: F401
+    from ..preprocess import condense, facts, ingest, knowledge  # noqa: F401
+    from ..rules import attack, stages  # noqa: F401
     from ..backends import offline  # noqa: F401
     from ..render import json as _json, markdown  # noqa: F401
     from ..rules import benign, events, patterns, profiles
 
     patterns.builtin_rules(), events.vocabulary(), benign.mechanisms(), profiles._raw(), knowledge._index(), attack._data()
     if model:  # the prompt's token counter (the vocabulary file takes about 0.5 s to load)
-        from .. import prompt, tokens  # noqa: F401
+        from ..llm import prompt, tokens  # noqa: F401
 
         tokens.counter()
 

@@ -20,12 +20,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..chat import ChatRequest, ChatResponse
+from ..llm.chat import ChatRequest, ChatResponse
 from ..output import write_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..chat import ChatTransport
-    from ..config import LLMSettings
+    from ..llm.chat import ChatTransport
+    from ..llm.config import LLMSettings
 
 CACHE_ENV = "APTNARRATE_CACHE_DIR"
 CACHE_FORMAT = 1

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import ContextOptions
-    from ..facts import Facts
-    from ..ingest import IngestOptions
+    from ..preprocess.facts import Facts
+    from ..preprocess.ingest import IngestOptions
     from .story import Story
 
 

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, ValidationError
 
-from .. import mentions
-from ..chat import ChatRequest
+from ..grounding import mentions
+from ..llm.chat import ChatRequest
 from ..errors import ValidationFailed
 from ..models import APT_STAGES, DroppedClaim, Stage, Usage
 from .story import Story, _Strict
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..chat import ChatTransport
-    from ..config import LLMSettings
+    from ..llm.chat import ChatTransport
+    from ..llm.config import LLMSettings
     from ..models import Report
 
 SCHEMA_NAME = "story"
@@ -82,7 +82,7 @@ class StoryVocabulary:
 
 
 def render_story_messages(story: Story, reports: list[tuple[str, Report]], settings: LLMSettings) -> tuple[tuple[str, str], ...]:
-    from ..prompt import data_line, fill, render_template
+    from ..llm.prompt import data_line, fill, render_template
 
     subgraphs = []
     for name, report in reports:
@@ -185,7 +185,7 @@ def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: Ch
     """``story`` with its narrative written by the model, grounded; raises ``BackendError``
     or ``ValidationFailed`` like the per-subgraph call."""
     from ..backends.openai import raise_for_finish
-    from ..validate import reask_message, schema_errors
+    from ..llm.validate import reask_message, schema_errors
 
     by_name = dict(reports)
     vocabulary = StoryVocabulary(reports)

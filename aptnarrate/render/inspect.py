@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from ..condense import distinct_minute_text, minute_text
+from ..preprocess.condense import distinct_minute_text, minute_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..facts import Facts
+    from ..preprocess.facts import Facts
 
 
 def _timeline_frame(facts: Facts, safe: bool = False) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..logtable import DESCRIPTION_FIELDS, LogTable, join_lists, join_rows, take_text
+from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists, join_rows, take_text
 from ..models import Report
 
 

@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 
 from ..context.render import render_context
-from ..logtable import DESCRIPTION_FIELDS, LogTable, join_rows, take_text
+from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_rows, take_text
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
 from .views import full_value_index

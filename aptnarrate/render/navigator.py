@@ -10,7 +10,7 @@ technique ids is still on record in the layer.
 
 from __future__ import annotations
 
-from ..attack import attack_version
+from ..rules.attack import attack_version
 from ..models import Report
 from .views import inert_json, stage_attack
 

@@ -25,7 +25,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
-from ..attack import attack_version
+from ..rules.attack import attack_version
 from ..models import Report
 from .views import entity_graph, inert_json, log_rows, stage_attack
 

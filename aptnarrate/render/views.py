@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..attack import Tactic, is_technique_id, tactic_for_stage
+from ..rules.attack import Tactic, is_technique_id, tactic_for_stage
 from ..models import LogEntry, Report
 
 LIKELIHOOD_ORDER = {"low": 1, "moderate": 2, "high": 3}

@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import UsageError
-from ..knowledge import lookup
+from ..preprocess.knowledge import lookup
 from ..models import Stage
 from .events import event_class
 

@@ -1,6 +1,6 @@
 """Structural rules: behaviour a single log row cannot show (sweeps, beacons, sequences).
 
-Each rule reads a :class:`~aptnarrate.stages.LogView` and returns a list of
+Each rule reads a :class:`~aptnarrate.rules.stages.LogView` and returns a list of
 ``StageEvidence``; each names its ATT&CK tactic and techniques. Network shape is judged
 before address class: a fan-out sweep is reconnaissance whatever the addresses are.
 """
@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..knowledge import lookup
+from ..preprocess.knowledge import lookup
 from .events import names_this_host
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..stages import LogView
+    from .stages import LogView
 
-from ..stages import StageEvidence, _names
+from .stages import StageEvidence, _names
 
 MINUTE_NS = 60 * 10**9
 SWEEP_MIN_HOSTS = 4  # distinct hosts of one subnet reached by one subject ...

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from .render.escape import INVISIBLE_CLASS
+from ..render.escape import INVISIBLE_CLASS
 
 # --------------------------------------------------------------------------- normalising
 

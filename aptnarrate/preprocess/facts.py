@@ -24,7 +24,7 @@ from .condense import NS_PER_SECOND, Timeline, minute_text
 from .rank import Network, Profile, address_class, likelihood, parse_networks, score, table_flags
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .models import Candidate
+    from ..models import Candidate
 
 __all__ = ["Facts", "compute_facts", "address_class", "candidate_type"]
 
@@ -54,7 +54,7 @@ class Facts:
     @cached_property
     def candidates(self) -> tuple[Candidate, ...]:
         """The candidates as ``Candidate`` models, built on first use."""
-        from .models import Candidate
+        from ..models import Candidate
 
         # the values are ours and already of the declared types: no re-validation
         return tuple(Candidate.model_construct(**record) for record in self.candidate_records)
@@ -350,8 +350,8 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
 
 def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
     """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
-    from .rules.structural import sweeps
-    from .stages import log_rows
+    from ..rules.structural import sweeps
+    from ..rules.stages import log_rows
 
     found = {}
     for sweep in sweeps(log_rows(timeline)):

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
 
-    from .models import LogEntry
+    from ..models import LogEntry
 
 DESCRIPTION_FIELDS = ("subject_kind", "subject_name", "action", "object_kind", "object_name", "text")
 ENTRY_FIELDS = ("id", "minute", *DESCRIPTION_FIELDS[:5], "count", "text", "lines", "subject_ids", "object_ids")
@@ -93,7 +93,7 @@ class LogTable(Sequence):
     @classmethod
     def from_entries(cls, entries: Iterable[LogEntry | dict]) -> LogTable:
         """From ``LogEntry`` objects or their dicts (a report read back from JSON)."""
-        from .models import LogEntry
+        from ..models import LogEntry
 
         rows = [e if isinstance(e, LogEntry) else LogEntry.model_validate(e) for e in entries]
         minutes: dict[str, int] = {}
@@ -154,7 +154,7 @@ class LogTable(Sequence):
             yield self._entry(i)
 
     def _entry(self, i: int) -> LogEntry:
-        from .models import LogEntry
+        from ..models import LogEntry
 
         d = int(self.description_codes[i])
         desc = self.descriptions

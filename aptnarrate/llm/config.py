@@ -39,7 +39,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
@@ -79,7 +79,7 @@ class LLMSettings:
     )
 
     def __repr__(self) -> str:
-        from .redact import redact_url
+        from ..redact import redact_url
 
         def value(name: str) -> object:
             raw = getattr(self, name)
@@ -257,7 +257,7 @@ def load_settings(
     if "prices" in overrides:
         values["prices"] = MappingProxyType(dict(overrides["prices"]))  # type: ignore[arg-type]
     settings = LLMSettings(**values)
-    from .redact import register_secret, register_url
+    from ..redact import register_secret, register_url
 
     register_secret(settings.api_key)
     register_url(settings.base_url)

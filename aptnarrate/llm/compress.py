@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from . import knowledge
-from .condense import NS_PER_MINUTE, minute_text
+from ..preprocess import knowledge
+from ..preprocess.condense import NS_PER_MINUTE, minute_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .facts import Facts
+    from ..preprocess.facts import Facts
 
 _EPOCH = datetime(1970, 1, 1)
 STEPS = ("collapse-library", "merge-minutes", "drop-uncited")
@@ -321,7 +321,7 @@ def rule_evidence(facts: Facts) -> list[str]:
     """Log ids the stage rules cite, computed once per ``facts``."""
     cached = facts.__dict__.get("_rule_evidence")
     if cached is None:
-        from .stages import find_stages
+        from ..rules.stages import find_stages
 
         cached = [log_id for found in find_stages(facts) for log_id in found.evidence]
         facts.__dict__["_rule_evidence"] = cached  # Facts is frozen; this is a cache beside its fields

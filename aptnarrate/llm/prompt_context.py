@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .knowledge import lookup
-from .mentions import addresses
-from .rules.events import event_class, vocabulary
+from ..preprocess.knowledge import lookup
+from ..grounding.mentions import addresses
+from ..rules.events import event_class, vocabulary
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .facts import Facts
-    from .models import Candidate
+    from ..preprocess.facts import Facts
+    from ..models import Candidate
 
 ACTOR_KINDS = frozenset({"process", "thread"})
 MAX_ALIASES = 40  # aliases listed in a prompt; the rest are counted
@@ -179,7 +179,7 @@ def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
     """One record per alias for the prompt: name, first minute, the log rows it acts in."""
     if not aliases.order:
         return []
-    from .condense import minute_text
+    from ..preprocess.condense import minute_text
 
     listed = list(aliases.order[:MAX_ALIASES])
     rows_of = _positions_of_entities(facts, listed)
@@ -290,8 +290,8 @@ def host_context(facts: Facts) -> dict:
 
 def hypotheses(facts: Facts) -> list[dict]:
     """The offline rules' stage findings, in kill-chain order, for the model to judge."""
-    from .models import APT_STAGES
-    from .stages import find_stages  # computed once per facts (cached on them)
+    from ..models import APT_STAGES
+    from ..rules.stages import find_stages  # computed once per facts (cached on them)
 
     found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
     records = []
@@ -309,8 +309,8 @@ def hypotheses(facts: Facts) -> list[dict]:
 def benign_mechanism(candidate: Candidate):
     """The benign mechanism (``data/benign.yaml``) that explains this candidate's own name,
     if any (as the IoC table's context does)."""
-    from .rules.benign import mechanisms
-    from .rules.patterns import Row
+    from ..rules.benign import mechanisms
+    from ..rules.patterns import Row
 
     rows = [
         Row("", "", candidate.value, "process", candidate.kind, tuple(candidate.full_values[:5])),

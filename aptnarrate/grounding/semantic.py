@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .knowledge import lookup
-from .rules.events import UNKNOWN, event_class, vocabulary
+from ..preprocess.knowledge import lookup
+from ..rules.events import UNKNOWN, event_class, vocabulary
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .facts import Facts
+    from ..preprocess.facts import Facts
     from .ground import GroundingIssue, Vocabulary
-    from .models import StageClaim
+    from ..models import StageClaim
 
 PERSISTENCE_LOCATION = "persistence_location"
 CONDITIONS = (PERSISTENCE_LOCATION,)
@@ -68,7 +68,7 @@ class RowEvent:
 
 
 def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> SupportTable:
-    from .models import APT_STAGES
+    from ..models import APT_STAGES
 
     if not isinstance(raw, dict) or not isinstance(raw.get("stages"), dict):
         raise SupportTableError(f"{source}: expected a top-level 'stages' mapping")

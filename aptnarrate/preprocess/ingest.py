@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 from .kinds import canonical_action, canonical_kind, display_name, is_known_action
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import mentions
-from .models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
-from .render.escape import INVISIBLE, show_invisible
+from ..models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
+from ..render.escape import INVISIBLE, show_invisible
 from . import semantic  # stage claims must cite events that can support them
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .facts import Facts
+    from ..preprocess.facts import Facts
 
 _CODE = re.compile(r"`([^`\n]{1,300})`")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -107,7 +107,7 @@ class Vocabulary:
         self.kinds = set(triples["subject_kind"].unique()) | set(triples["object_kind"].unique())
         self.actions = set(triples["action"].unique())
         self.events_folded = {t.casefold() for t in timeline.descriptions["text"]}
-        from .condense import distinct_minute_text
+        from ..preprocess.condense import distinct_minute_text
 
         # distinct minutes only: a log has far fewer of them than rows
         minutes = distinct_minute_text(timeline.log["minute"].to_numpy())[1] if len(timeline.log) else []
@@ -258,7 +258,7 @@ _NAME_SEPARATOR = " \ue000 "  # a private-use character: no scanner reads across
 _WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
 _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)
 _SPLITS_TOKENS = re.compile(r"[\s`'\"()\[\]{}<>,;|*]")  # what ends a token in mentions.TOKEN
-_NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.kinds) of network entities
+_NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.preprocess.kinds) of network entities
 _MAX_SHOWN = 240
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
 
@@ -292,7 +292,7 @@ _STAGES_FOLDED = {s.casefold() for s in APT_STAGES}
 
 
 def _knowledge_files(facts: Facts) -> set[str]:
-    from .knowledge import lookup
+    from ..preprocess.knowledge import lookup
 
     found: set[str] = set()
     for candidate in facts.candidates:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .errors import UsageError
+from ..errors import UsageError
 from .knowledge import is_library, lookup
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -155,7 +155,7 @@ MAX_PEERS_FOR_PATTERNS = 200  # bounds the work per candidate on very large inpu
 
 def _score_patterns(p: Profile, s: Score) -> None:
     """Pattern rules (data/rules/*.yaml) that match an event this candidate takes part in."""
-    from .rules.patterns import Row, matching_rules
+    from ..rules.patterns import Row, matching_rules
 
     paths = tuple(p.full_values[:20])
     rows = [Row(p.value, a, name, p.kind, kind) for a, kind, name in sorted(p.peers_out)[:MAX_PEERS_FOR_PATTERNS]]
@@ -169,14 +169,14 @@ def _score_patterns(p: Profile, s: Score) -> None:
 
 def is_this_host(p: Profile) -> bool:
     """An address seen only on flows whose recorded address is the monitored host (OpTC inbound)."""
-    from .rules.events import names_this_host
+    from ..rules.events import names_this_host
 
     actions = [a for (role, a) in p.counts if role == "object"]
     return bool(actions) and all(names_this_host(a) for a in actions)
 
 
 def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
-    from .rules.profiles import public_resolvers
+    from ..rules.profiles import public_resolvers
 
     cls, text = address_class(p.value, internal)
     resolver = public_resolvers().get(p.value)

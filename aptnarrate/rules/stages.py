@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from .condense import minute_text
-from .models import APT_STAGES, LEVELS
-from .rules.benign import explaining
-from .rules.events import event_class
-from .rules.patterns import Row, builtin_rules, matching_rules
+from ..preprocess.condense import minute_text
+from ..models import APT_STAGES, LEVELS
+from .benign import explaining
+from .events import event_class
+from .patterns import Row, builtin_rules, matching_rules
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .facts import Facts
+    from ..preprocess.facts import Facts
 
 # the tactic an APT stage stands for when a finding carries none of its own
 STAGE_TACTIC = {
@@ -77,7 +77,7 @@ class LogView:
     @property
     def sweeps(self) -> list[dict]:
         if self._sweeps is None:
-            from .rules.structural import sweeps
+            from .structural import sweeps
 
             self._sweeps = sweeps(self.rows)
         return self._sweeps
@@ -146,7 +146,7 @@ def find_stages(facts: Facts) -> list[StageEvidence]:
 
 
 def _find_stages(facts: Facts) -> list[StageEvidence]:
-    from .rules import structural
+    from . import structural
 
     view = LogView(facts)
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]

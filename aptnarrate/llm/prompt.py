@@ -43,16 +43,16 @@ from .compress import (
     row_tiers,
     select_rows,
 )
-from .condense import minute_text
-from .errors import BudgetError, ConfigError
-from .models import APT_STAGES, Candidate, Narration
-from .render.escape import INVISIBLE_CLASS
+from ..preprocess.condense import minute_text
+from ..errors import BudgetError, ConfigError
+from ..models import APT_STAGES, Candidate, Narration
+from ..render.escape import INVISIBLE_CLASS
 from .tokens import counter
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compress import Entry
     from .config import LLMSettings
-    from .facts import Facts
+    from ..preprocess.facts import Facts
 
 SCHEMA_NAME = "narration"
 TRIM_STEP = "trim-candidates"
@@ -161,7 +161,7 @@ def overview_line(facts: Facts, steps: tuple[str, ...]) -> str:
     timeline = facts.timeline
     log = timeline.log
     minutes = log["minute"].to_numpy()
-    from .condense import minute_text
+    from ..preprocess.condense import minute_text
 
     first, last = minute_text([minutes.min(), minutes.max()]) if len(log) else ("", "")
     return data_line(

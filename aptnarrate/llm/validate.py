@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from . import ground
-from .backends import NarrationResult
-from .backends.openai import raise_for_finish
-from .errors import ValidationFailed
-from .models import Narration, Usage
+from ..grounding import ground
+from ..backends import NarrationResult
+from ..backends.openai import raise_for_finish
+from ..errors import ValidationFailed
+from ..models import Narration, Usage
 from .prompt import build_request
 
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import ChatResponse, ChatTransport
     from .config import LLMSettings
-    from .facts import Facts
+    from ..preprocess.facts import Facts
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
 _URL_LINE = re.compile(r"^\s*For further information visit \S+\s*$", re.MULTILINE)
