@@ -168,3 +168,20 @@ def test_story_command_tells_the_story_with_a_model_and_falls_back_when_asked(tm
         assert json.loads(out.read_text())["summary"].startswith("Degraded story")
     finally:
         server.stop()
+
+
+def test_eval_counts_a_host_listed_in_a_sweep_row_as_listed(tmp_path):
+    from aptnarrate import narrate
+    from aptnarrate.host.evaluate import evaluate
+
+    rows = ["description,timestamp"]
+    for n in range(1, 7):
+        rows.append(f"The process: scanner CONNECT the flow: 10.9.8.{n},2025-05-14 09:1{n}:01")
+        rows.append(f"The process: scanner CLOSE the flow: 10.9.8.{n},2025-05-14 09:1{n}:02")
+    path = tmp_path / "sweep.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = narrate(path, backend="offline")
+    assert "10.9.8.3" not in {i.value for i in report.iocs}  # the hosts are one sweep row
+    assert any("10.9.8.3" in i.full_values for i in report.iocs)
+    (attack,) = evaluate([("sweep", report)], {"A": {"ip": ["10.9.8.3"]}})["attacks"]
+    assert (attack["present_in_inputs"], attack["listed"], attack["missed"]) == (1, 1, [])

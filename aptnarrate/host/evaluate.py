@@ -92,6 +92,12 @@ def evaluate(
     listed_in: dict[str, list[str]] = {}
     for name, value in table_rows:
         listed_in.setdefault(value.casefold(), []).append(name)
+    # a row's full values are listed with it: a sweep's row (the subnet) names every host it reached
+    for name, report in reports:
+        for ioc in report.iocs:
+            for full in ioc.full_values:
+                if full.casefold() != ioc.value.casefold() and name not in listed_in.get(full.casefold(), []):
+                    listed_in.setdefault(full.casefold(), []).append(name)
     all_truth = {v.casefold() for kinds in truth.values() for values in kinds.values() for v in values}
 
     attacks = []
@@ -100,7 +106,7 @@ def evaluate(
     for attack, kinds in truth.items():
         values = {v.casefold(): v for vs in kinds.values() for v in vs}
         present = {k for k in values if k in present_names}
-        found = present & table_values
+        found = {k for k in present if k in listed_in}  # a table value, or a full value of a row
         host_present |= present
         host_found |= found
         attacks.append(
