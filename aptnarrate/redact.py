@@ -34,15 +34,17 @@ def register_secret(value: str | None) -> None:
 
 
 def register_url(url: str | None) -> None:
-    """Register the password (and user name) a URL carries, if any."""
+    """Register the password a URL carries, if any."""
     if not url:
         return
     try:
         parts = urlsplit(url)
     except ValueError:
         return
+    # the password only: a user name ("analyst") is no secret, and masking it everywhere would
+    # corrupt ordinary text (a recorded prompt saying "security analyst" would no longer
+    # match its hash); in a URL the whole user part is masked by ``redact`` anyway
     register_secret(parts.password)
-    register_secret(parts.username)
 
 
 def redact(text: str) -> str:

@@ -107,3 +107,14 @@ def test_redaction_is_linear_on_long_attacker_names():
     started = time.monotonic()
     redact("A" * 200_000 + "://" * 50_000 + "b" * 200_000)
     assert time.monotonic() - started < 1.0
+
+
+def test_a_base_url_user_name_is_not_a_secret():
+    """A user name in a base URL is masked inside URLs but is no secret of its own: masking
+    the word everywhere corrupted recordings whose prompt says "security analyst"."""
+    from aptnarrate.redact import redact, register_url
+
+    register_url("http://analyst:s3cret-password-value@127.0.0.1:9/v1")
+    assert redact("You are a security analyst") == "You are a security analyst"
+    assert redact("key s3cret-password-value") == "key ***"
+    assert redact("http://analyst:x@host/v1") == "http://***@host/v1"
