@@ -347,6 +347,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
         raise InputError("file not found", path=args.input) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read report: {exc}", path=args.input) from None
+    if _is_story(text):
+        from .cli_host import render_saved_story
+
+        write_text(render_saved_story(Path(args.input), text, _output_format(args)), args.output)
+        return 0
     try:
         report = load_report(text)
     except ValidationError as exc:
@@ -355,6 +360,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
         raise InputError(f"not an aptnarrate JSON report: {where or 'document'}: {first.get('msg')}", path=args.input) from None
     write_text(_render(report, args), args.output)
     return 0
+
+
+def _is_story(text: str) -> bool:
+    """A saved story (``story.json``) rather than one subgraph's report."""
+    import json
+
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("kind") == "story"
 
 
 def _progress_bar(done: int, total: int, path: str) -> None:

@@ -255,6 +255,39 @@ def load_reports(paths: list[str]):
     return reports
 
 
+def render_saved_story(path: Path, text: str, fmt: str) -> str:
+    """A saved story in ``fmt``. Markdown and JSON need only the story; the other formats
+    draw each subgraph, so they read the subgraph reports saved beside it (``NAME.json``, as
+    ``batch`` writes them)."""
+    from pydantic import ValidationError
+
+    from .host.story import Story
+    from .render import story_renderer
+
+    try:
+        story = Story.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InputError(f"not an aptnarrate story: {where or 'document'}: {first.get('msg')}", path=str(path)) from None
+    if fmt == "json":
+        return story.to_json()
+    if fmt == "md":
+        return story.to_markdown()
+    beside = [path.parent / f"{sub.name}.json" for sub in story.subgraphs]
+    missing = [str(p) for p in beside if not p.is_file()]
+    if missing:
+        raise InputError(
+            f"--format {fmt} draws every subgraph, but {len(missing)} of their reports are not beside the story "
+            f"(first: {missing[0]})",
+            path=str(path),
+            hint="render from the batch folder, or run 'aptnarrate story REPORT.json... --format " + fmt + "'",
+        )
+    reports = [(sub.name, report) for sub, (_, report) in zip(story.subgraphs, load_reports([str(p) for p in beside]))]
+    render, _ = story_renderer(fmt)
+    return render(story, reports)
+
+
 def _report_name(path: Path) -> str:
     return path.name[: -len(".json")] if path.name.endswith(".json") else path.name
 

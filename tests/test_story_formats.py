@@ -239,3 +239,18 @@ def test_story_and_eval_take_a_batch_folder_with_every_format(host_batch, tmp_pa
     truth.write_text(json.dumps({"ATTACK": {"file": ["update.sh"], "ip": []}}))
     assert cli.main(["eval", str(host_batch), "--truth", str(truth), "--format", "json", "-o", str(tmp_path / "e.json")]) == 0
     assert json.loads((tmp_path / "e.json").read_text())
+
+
+def test_render_re_renders_a_saved_story_in_every_format(host_batch, tmp_path, capsys):
+    """``render story.json --format X`` gives the batch's bytes: Markdown and JSON from the
+    story alone, the drawn formats from the subgraph reports saved beside it."""
+    for name in ("md", "json", "html", "stix", "navigator", "csv"):
+        out = host_batch / f"rendered{FILE_ENDINGS[name]}"  # beside the reports: the same relative links
+        assert cli.main(["render", str(host_batch / "story.json"), "--format", name, "-o", str(out)]) == 0
+        assert out.read_text(encoding="utf-8") == (host_batch / f"story{FILE_ENDINGS[name]}").read_text(encoding="utf-8"), name
+    alone = tmp_path / "story.json"
+    alone.write_text((host_batch / "story.json").read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli.main(["render", str(alone), "--format", "md"]) == 0  # needs no report
+    capsys.readouterr()
+    assert cli.main(["render", str(alone), "--format", "html", "-o", str(tmp_path / "s.html")]) == 3
+    assert "not beside the story" in capsys.readouterr().err
