@@ -297,12 +297,16 @@ def raise_for_finish(response: ChatResponse) -> ChatResponse:
 # --------------------------------------------------------------------------- helpers
 
 
-def _build_client(settings: LLMSettings):
+def _build_client(settings: LLMSettings, *, asynchronous: bool = False):
+    """The SDK client for ``settings`` (the async one for ``batch``): SDK retries off, our
+    timeouts, and base_url always explicit so the SDK does not read OPENAI_BASE_URL behind
+    our back."""
     import openai
 
     timeout = openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
     if settings.provider == "azure":
-        return openai.AzureOpenAI(
+        azure = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
+        return azure(
             api_key=settings.api_key,
             azure_endpoint=settings.azure_endpoint,
             api_version=settings.azure_api_version,
@@ -310,13 +314,8 @@ def _build_client(settings: LLMSettings):
             max_retries=0,
             timeout=timeout,
         )
-    # base_url is always explicit so the SDK does not read OPENAI_BASE_URL behind our back.
-    return openai.OpenAI(
-        api_key=settings.api_key,
-        base_url=settings.base_url or OPENAI_DEFAULT_URL,
-        max_retries=0,
-        timeout=timeout,
-    )
+    client = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    return client(api_key=settings.api_key, base_url=settings.base_url or OPENAI_DEFAULT_URL, max_retries=0, timeout=timeout)
 
 
 def _endpoint(settings: LLMSettings) -> str:

@@ -25,7 +25,7 @@ from ..errors import BackendError
 from .openai import (
     _BACKOFF_BASE_S,
     _BACKOFF_CAP_S,
-    OPENAI_DEFAULT_URL,
+    _build_client,
     RETRY_AFTER_CAP_S,
     OpenAITransport,
     _to_response,
@@ -38,27 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
 
     from ..llm.config import LLMSettings
-
-
-def _build_async_client(settings: LLMSettings):
-    import openai
-
-    timeout = openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
-    if settings.provider == "azure":
-        return openai.AsyncAzureOpenAI(
-            api_key=settings.api_key,
-            azure_endpoint=settings.azure_endpoint,
-            api_version=settings.azure_api_version,
-            azure_deployment=settings.azure_deployment,
-            max_retries=0,
-            timeout=timeout,
-        )
-    return openai.AsyncOpenAI(
-        api_key=settings.api_key,
-        base_url=settings.base_url or OPENAI_DEFAULT_URL,
-        max_retries=0,
-        timeout=timeout,
-    )
 
 
 class AsyncOpenAITransport(OpenAITransport):
@@ -86,7 +65,7 @@ class AsyncOpenAITransport(OpenAITransport):
 
     @staticmethod
     async def _make_client(settings: LLMSettings):
-        return _build_async_client(settings)
+        return _build_client(settings, asynchronous=True)
 
     @staticmethod
     async def _make_semaphore(n: int) -> asyncio.Semaphore:
