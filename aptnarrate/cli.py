@@ -132,20 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report (Markdown or JSON) for one subgraph CSV.")
     _add_input_options(report)
     _add_format_options(report)
-    report.add_argument("--backend", choices=("auto", "offline", "openai", "replay"), default="auto", help="auto: a model when one is configured (key or base URL), else the offline narrator")
-    report.add_argument("--fallback", choices=("offline",), help="when the model path fails, write the offline report, stamped as degraded (exit 9)")
-    llm = report.add_argument_group("model options (also from the environment and .env; see README)")
-    llm.add_argument("--model", help="model name (env APTNARRATE_MODEL; default gpt-4o-mini)")
-    llm.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
-    llm.add_argument("--mode", choices=("structured", "json"), help="structured: json_schema outputs; json: JSON mode with the schema in the prompt (servers without json_schema)")
-    llm.add_argument("--temperature", type=float)
-    llm.add_argument("--seed", type=int)
-    llm.add_argument("--timeout", type=float, metavar="SECONDS", help="per-request timeout")
-    llm.add_argument("--token-budget", type=int, metavar="N", help="maximum prompt tokens")
-    llm.add_argument("--max-reasks", type=int, metavar="N", help="validation re-asks after the first answer")
-    llm.add_argument("--record", metavar="DIR", help="store every model exchange as JSON in DIR")
-    llm.add_argument("--fixtures", metavar="DIR", help="recorded exchanges for --backend replay")
-    llm.add_argument("--env-file", default=".env", metavar="PATH", help="dotenv file to read settings from (default: .env)")
+    from .cli_host import _add_model_options  # shared with batch and story
+
+    _add_model_options(report)
     _add_context_options(report)
 
     inspect = commands.add_parser("inspect", help="show the condensed timeline and ranked candidate IoCs, no narrative", description="Show the condensed timeline and ranked candidate IoCs of one subgraph, without any narrative.")

@@ -40,11 +40,11 @@ def _positive(text: str) -> int:
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("auto", "offline", "openai", "replay"), default="auto", help="auto: a model when one is configured (key or base URL), else the offline narrator")
-    parser.add_argument("--fallback", choices=("offline",), help="when the model path fails for an input, write its offline report, stamped as degraded (exit 9)")
+    parser.add_argument("--fallback", choices=("offline",), help="when the model path fails, write the offline report, stamped as degraded (exit 9)")
     llm = parser.add_argument_group("model options (also from the environment and .env; see README)")
     llm.add_argument("--model", help="model name (env APTNARRATE_MODEL; default gpt-4o-mini)")
     llm.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
-    llm.add_argument("--mode", choices=("structured", "json"), help="structured: json_schema outputs; json: JSON mode with the schema in the prompt")
+    llm.add_argument("--mode", choices=("structured", "json"), help="structured: json_schema outputs; json: JSON mode with the schema in the prompt (servers without json_schema)")
     llm.add_argument("--temperature", type=float)
     llm.add_argument("--seed", type=int)
     llm.add_argument("--timeout", type=float, metavar="SECONDS", help="per-request timeout")
