@@ -367,6 +367,12 @@ def render_html(report: Report) -> str:
 </section>
 <details id="metadata"><summary>Report metadata</summary>{_metadata_html(report)}</details>
 </main>"""
+    return page(report.title, report.metadata.generator, csp, body, data, scripts)
+
+
+def page(title: str, generator: str, csp: str, body: str, data, scripts: list[str]) -> str:
+    """The self-contained page around ``body``: its policy, styles, inert data island and
+    inline scripts (shared by the report and the story)."""
     script_tags = "\n".join(f"<script>{s}</script>" for s in scripts)
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -375,8 +381,8 @@ def render_html(report: Report) -> str:
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="{html.escape(report.metadata.generator)}">
-<title>{html.escape(report.title)}</title>
+<meta name="generator" content="{html.escape(generator)}">
+<title>{html.escape(title)}</title>
 <style>{_asset("report.css")}</style>
 </head>
 <body>

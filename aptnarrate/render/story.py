@@ -357,7 +357,7 @@ def _story_log(reports: StoryReports) -> tuple[str, int]:
 
 
 def render_story_html(story, reports: StoryReports) -> str:
-    from .html import VENDORED, _asset, _json_island, _sha256, _text
+    from .html import VENDORED, _asset, _sha256, _text, page
 
     graph, graph_note = _story_graph(reports)
     timeline = _story_timeline(reports)
@@ -374,20 +374,7 @@ def render_story_html(story, reports: StoryReports) -> str:
     graph_html = f'<p class="note">The graph is bounded: {html.escape(graph_note)}.</p>' if graph_note else ""
     log_note = (f'<p class="note">The page shows the first {MAX_STORY_LOG_ROWS} of {log_total} log rows; the subgraph reports hold them all.</p>'
                 if log_total > MAX_STORY_LOG_ROWS else "")
-    script_tags = "\n".join(f"<script>{s}</script>" for s in scripts)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="{html.escape(story.metadata.generator)}">
-<title>{html.escape(story.title)}</title>
-<style>{_asset("report.css")}</style>
-</head>
-<body>
-<header><h1>{_text(story.title)}</h1></header>
+    body = f"""<header><h1>{_text(story.title)}</h1></header>
 <main>
 {_story_sections(story)}
 <section id="timeline-section"><h2>Activity timeline across subgraphs</h2>
@@ -407,9 +394,5 @@ def render_story_html(story, reports: StoryReports) -> str:
 {log_html}
 </tbody></table>
 </section>
-</main>
-<script type="application/json" id="aptnarrate-data">{_json_island(data)}</script>
-{script_tags}
-</body>
-</html>
-"""
+</main>"""
+    return page(story.title, story.metadata.generator, csp, body, data, scripts)
