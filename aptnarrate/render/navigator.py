@@ -55,15 +55,22 @@ def render_navigator(report: Report) -> str:
                 "showSubtechniques": False,
             }
     stages = ", ".join(f"{f.stage} ({t.id})" for f, t, _ in stage_attack(report)) or "none"
+    description = f"{report.title}. Stages supported by the evidence: {stages}. Scores: confidence (low 33, moderate 67, high 100)."
+    return layer_json(f"aptnarrate: {report.input_name}", description, list(techniques.values()), metadata)
+
+
+def layer_json(name: str, description: str, techniques: list[dict], metadata: list[dict]) -> str:
+    """A Navigator layer (format ``LAYER_VERSION``) holding ``techniques``, scored 0-100 by
+    confidence; shared by the report and the story."""
     layer = {
-        "name": f"aptnarrate: {report.input_name}"[:200],
+        "name": name[:200],
         "versions": {"attack": attack_version(), "navigator": NAVIGATOR_VERSION, "layer": LAYER_VERSION},
         "domain": "enterprise-attack",
-        "description": f"{report.title}. Stages supported by the evidence: {stages}. Scores: confidence (low 33, moderate 67, high 100).",
+        "description": description,
         "sorting": 3,
         "layout": {"layout": "side", "showID": True, "showName": True},
         "hideDisabled": False,
-        "techniques": list(techniques.values()),
+        "techniques": techniques,
         "gradient": {"colors": ["#ffe766", "#ff6666"], "minValue": 0, "maxValue": 100},
         "legendItems": [
             {"label": f"{level} confidence", "color": color}

@@ -25,7 +25,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
-from ..rules.attack import attack_version
 from ..models import Report
 from .views import entity_graph, inert_json, log_rows, stage_attack
 
@@ -62,7 +61,7 @@ def render_story_csv(story, reports: StoryReports) -> str:
 
 
 def render_story_navigator(story, reports: StoryReports) -> str:
-    from .navigator import LAYER_VERSION, NAVIGATOR_VERSION, SCORE, _COMMENT_CHARS, _ROWS_CITED
+    from .navigator import SCORE, _COMMENT_CHARS, _ROWS_CITED, layer_json
 
     techniques: dict[tuple[str, str], dict] = {}
     metadata: list[dict] = [{"name": "story", "value": story.title}]
@@ -89,27 +88,11 @@ def render_story_navigator(story, reports: StoryReports) -> str:
                 if len(known["metadata"]) < 50:
                     known["metadata"].append({"name": "log rows", "value": rows})
     stages = ", ".join(s.stage for s in story.stages) or "none"
-    layer = {
-        "name": f"aptnarrate story: {story.title}"[:200],
-        "versions": {"attack": attack_version(), "navigator": NAVIGATOR_VERSION, "layer": LAYER_VERSION},
-        "domain": "enterprise-attack",
-        "description": f"{story.title}. {len(reports)} subgraph(s); stages in the order of the evidence: {stages}. "
-        "Scores: the highest confidence any subgraph gives (low 33, moderate 67, high 100).",
-        "sorting": 3,
-        "layout": {"layout": "side", "showID": True, "showName": True},
-        "hideDisabled": False,
-        "techniques": list(techniques.values()),
-        "gradient": {"colors": ["#ffe766", "#ff6666"], "minValue": 0, "maxValue": 100},
-        "legendItems": [
-            {"label": f"{level} confidence", "color": color}
-            for level, color in (("low", "#ffe766"), ("moderate", "#ffa666"), ("high", "#ff6666"))
-        ],
-        "metadata": metadata,
-        "showTacticRowBackground": False,
-        "selectTechniquesAcrossTactics": True,
-        "selectSubtechniquesWithParent": False,
-    }
-    return inert_json(layer) + "\n"
+    description = (
+        f"{story.title}. {len(reports)} subgraph(s); stages in the order of the evidence: {stages}. "
+        "Scores: the highest confidence any subgraph gives (low 33, moderate 67, high 100)."
+    )
+    return layer_json(f"aptnarrate story: {story.title}", description, list(techniques.values()), metadata)
 
 
 # --------------------------------------------------------------------------- STIX
