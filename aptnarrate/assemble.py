@@ -15,6 +15,7 @@ from . import __version__
 from .preprocess.condense import distinct_minute_text
 from .preprocess.logtable import DESCRIPTION_FIELDS, LogTable
 from .models import (
+    APT_STAGES,
     DroppedClaim,
     IoCClaim,
     IoCEntry,
@@ -121,10 +122,10 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
 def _attack_ids(facts: Facts) -> dict[str, tuple[str | None, list[str]]]:
     """Stage -> (ATT&CK tactic, technique ids) from the rules' findings; a stage no rule
     found (a model's own claim) gets the stage's tactic and no technique."""
-    from .rules.stages import STAGE_TACTIC, find_stages
+    from .rules.stages import default_tactic, find_stages
 
     found = {item.stage: (item.tactic, list(item.techniques)) for item in find_stages(facts)}
-    return {stage: found.get(stage, (tactic, [])) for stage, tactic in STAGE_TACTIC.items()}
+    return {stage: found.get(stage, (default_tactic(stage), [])) for stage in APT_STAGES}
 
 
 def _base(source: str) -> str:

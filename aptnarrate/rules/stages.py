@@ -25,17 +25,6 @@ from .patterns import Row, builtin_rules, matching_rules
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
 
-# the tactic an APT stage stands for when a finding carries none of its own
-STAGE_TACTIC = {
-    "Initial Compromise": "TA0001",
-    "Internal Reconnaissance": "TA0007",
-    "Command and Control": "TA0011",
-    "Privilege Escalation": "TA0004",
-    "Lateral Movement": "TA0008",
-    "Maintain Persistence": "TA0003",
-    "Data Exfiltration": "TA0010",
-    "Covering Tracks": "TA0005",
-}
 
 
 @dataclass(frozen=True)
@@ -161,7 +150,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     merged = [_merge(items, order) for items in by_stage.values()]
     return sorted(
         (
-            StageEvidence(m.stage, m.confidence, m.evidence, m.rationale, m.tactic or STAGE_TACTIC[m.stage], m.techniques)
+            StageEvidence(m.stage, m.confidence, m.evidence, m.rationale, m.tactic or default_tactic(m.stage), m.techniques)
             for m in merged
         ),
         key=lambda m: APT_STAGES.index(m.stage),
@@ -172,3 +161,11 @@ def _names(values) -> str:
     names = sorted({str(v) for v in values if v})
     shown = ", ".join(names[:5])
     return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def default_tactic(stage: str) -> str:
+    """The ATT&CK tactic id an APT stage stands for when a finding carries none of its own
+    (from ``data/attack.json``, the one stage-to-tactic table)."""
+    from .attack import stage_tactics
+
+    return stage_tactics()[stage].id
