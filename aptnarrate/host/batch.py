@@ -577,7 +577,7 @@ class _Answered:
         self.result = result
         self.failure = failure
 
-    def narrate(self, facts):
+    def narrate(self, facts, context=None):
         from ..errors import BackendError
 
         if self.result is None:
