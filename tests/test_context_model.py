@@ -1,0 +1,175 @@
+"""--context with a model: the context rows go into the one grounded request (prompt v3),
+claims may cite them (C1...), and a made-up context id or a name absent from both the
+subgraph and the context is re-asked, then dropped. Through the real openai client against
+tests/llm_server.py."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from wide_log import wide_log
+
+from aptnarrate.context import ContextOptions
+from aptnarrate.examples import path as example_path
+from aptnarrate.grounding import semantic
+from aptnarrate.models import APT_STAGES
+from aptnarrate.pipeline import inspect_input, run
+
+BACKGROUND_ROWS = 2000
+SECRET = "sk-context-model-test"
+
+
+@pytest.fixture(autouse=True)
+def no_settings_from_the_shell(monkeypatch):
+    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
+        monkeypatch.delenv(variable)
+
+
+@pytest.fixture(scope="module")
+def context_log(tmp_path_factory):
+    """The dropper example's edges inside a generated host log with planted neighbours."""
+    root = tmp_path_factory.mktemp("context-model")
+    subgraph = pd.read_csv(example_path("dropper", "edges"), dtype=str, keep_default_na=False)
+    table, truth = wide_log(subgraph, BACKGROUND_ROWS)
+    pq.write_table(table, root / "log.parquet")
+    return root / "log.parquet", truth
+
+
+@pytest.fixture(scope="module")
+def offline_context(context_log):
+    log, _ = context_log
+    report = run(example_path("dropper", "edges"), backend="offline", context=ContextOptions(str(log))).report
+    assert report.context is not None and report.context.rows
+    return report
+
+
+def _llm(server, **extra) -> dict:
+    return {"base_url": server.url, "api_key": SECRET, "max_reasks": 1, **extra}
+
+
+def _supported_pair(report):
+    """A context row and a stage its event can support (semantic grounding), the stage not
+    already claimed by the offline report (so only the context row can carry it)."""
+    facts = inspect_input(example_path("dropper", "edges"))
+    for row in report.context.rows:
+        event = semantic.context_row_events([row])[0]
+        for stage in APT_STAGES:
+            if semantic.supports(stage, event, facts):
+                return row, stage
+    pytest.skip("no context row of the generated log supports a stage")
+
+
+def _missed_name_row(report):
+    """A context row naming an entity the subgraph does not (a planted neighbour)."""
+    missed = {n for s in report.context.sections for n in s.missed_entities}
+    for row in report.context.rows:
+        for name in (row.subject_name, row.object_name):
+            if name in missed and "." in name:  # a file name: the grounding scanner checks it
+                return row, name
+    for row in report.context.rows:
+        for name in (row.subject_name, row.object_name):
+            if name in missed:
+                return row, name
+    raise AssertionError("the generated log plants neighbours the subgraph does not name")
+
+
+def test_the_request_holds_the_context_block_and_claims_citing_context_rows_survive(
+    context_log, offline_context, llm_server, tmp_path  # noqa: F811
+):
+    log, _ = context_log
+    row, stage = _supported_pair(offline_context)
+    named_row, name = _missed_name_row(offline_context)
+    answer = {
+        "stages": [
+            {"stage": stage, "confidence": "moderate", "evidence": [row.id], "rationale": "The wider log shows this event."},
+            {"stage": "Data Exfiltration" if stage != "Data Exfiltration" else "Covering Tracks", "confidence": "high",
+             "evidence": ["C99999"], "rationale": "A context row that does not exist."},
+        ],
+        "iocs": [],
+        "summary": f"The wider log shows `{name}` at {named_row.minute[11:16]}. The attacker then ran `mimikatz.exe`.",
+    }
+    llm_server.enqueue(ok(answer), ok(answer))  # the re-ask gets the same answer: the rest is dropped
+    report = run(
+        example_path("dropper", "edges"), backend="openai", llm=_llm(llm_server), dotenv=None,
+        context=ContextOptions(str(log)),
+    ).report
+
+    assert len(llm_server.requests) == 2
+    task = llm_server.requests[0].body["messages"][1]["content"]
+    assert "<<<DATA context" in task and "prompt v3" in task
+    block = task.split("<<<DATA context\n", 1)[1].split("\nDATA>>>", 1)[0]
+    shown = [json.loads(line) for line in block.splitlines()]
+    assert {item["id"] for item in shown if "id" in item} <= {r.id for r in offline_context.context.rows}
+    assert any(item.get("id") == row.id for item in shown)
+    assert {item["ioc"] for item in shown if "ioc" in item} == {s.ioc for s in offline_context.context.sections}
+
+    reask = llm_server.requests[1].body["messages"][-1]["content"]
+    assert "C99999" in reask and "mimikatz.exe" in reask and "context row ids" in reask
+
+    claimed = {s.stage: s for s in report.stages}
+    assert stage in claimed and claimed[stage].evidence == [row.id]
+    assert row.minute in claimed[stage].minutes  # a stage on a context row is dated by it
+    assert name in report.summary and "mimikatz" not in report.summary
+    dropped = {(d.kind, d.item) for d in report.metadata.dropped}
+    assert any(kind == "evidence" and "C99999" in item for kind, item in dropped)
+    assert any(kind == "summary" and "mimikatz" in item for kind, item in dropped)
+    assert any(n.startswith("prompt v3:") for n in report.metadata.notes)
+    assert stage not in {m for s in report.context.sections for m in s.missed_stages}
+
+    markdown = report.to_markdown()
+    assert f"context rows {row.id}" in markdown
+    page = report_html(report)
+    assert f'href="#row-{row.id}"' in page and f'id="row-{row.id}"' in page
+
+
+def report_html(report) -> str:
+    from aptnarrate.render import renderer
+
+    render, _ = renderer("html")
+    return render(report)
+
+
+def test_without_the_context_the_same_names_are_dropped(offline_context, llm_server):  # noqa: F811
+    """The control: the context's names ground only because the context was given."""
+    named_row, name = _missed_name_row(offline_context)
+    answer = {"stages": [], "iocs": [], "summary": f"The wider log shows `{name}` at {named_row.minute[11:16]}."}
+    llm_server.enqueue(ok(answer), ok(answer))
+    report = run(example_path("dropper", "edges"), backend="openai", llm=_llm(llm_server), dotenv=None).report
+    assert name not in report.summary
+    task = llm_server.requests[0].body["messages"][1]["content"]
+    assert "<<<DATA context" not in task and "context row" not in task
+
+
+def test_the_context_block_keeps_to_its_budget_share_and_counts_what_it_leaves_out(offline_context):
+    from aptnarrate.llm.config import load_settings
+    from aptnarrate.llm.prompt import build_request
+    from aptnarrate.llm.prompt_context import CONTEXT_SHARE
+    from aptnarrate.llm.tokens import counter
+
+    facts = inspect_input(example_path("dropper", "edges"))
+    context = offline_context.context
+    count = counter()
+    sizes = {}
+    for budget in (6000, 40000):
+        settings = load_settings({"api_key": SECRET, "token_budget": budget}, environ={}, dotenv_path=None)
+        build = build_request(facts, settings, context)
+        assert build.tokens <= budget
+        task = build.request.messages[1][1]
+        block = task.split("<<<DATA context\n", 1)[1].split("\nDATA>>>", 1)[0]
+        assert count.count(block) <= CONTEXT_SHARE * budget
+        items = [json.loads(line) for line in block.splitlines()]
+        shown = [i["id"] for i in items if "id" in i]
+        left = [i for i in items if "left_out_context_rows" in i]
+        assert len(shown) + (left[0]["left_out_context_rows"] if left else 0) == len(context.rows)
+        assert shown == sorted(shown, key=lambda i: int(i[1:]))  # in id (time) order
+        sizes[budget] = (len(shown), bool(left))
+        if not build.steps:  # nothing compressed: the v3 task is the v2 task plus the block
+            unchanged = build_request(facts, settings).request.messages[1][1]
+            start, end = task.index("Context from the host's wider log"), task.index("Return:\n")
+            assert task[:start] + task[end:] == unchanged
+    assert sizes[6000][0] < sizes[40000][0] and sizes[6000][1] and not sizes[40000][1]
