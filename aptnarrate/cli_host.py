@@ -322,6 +322,13 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     for notice in notices:
         print(f"aptnarrate: {notice}", file=sys.stderr)
     code = 0
+    context = _checked_context_options(args)
+    if context is not None:  # before the model's call: its one request shows the context rows
+        from .host.story_context import add_story_context
+        from .pipeline import inspect_input
+
+        subgraphs = [inspect_input(str(_subgraph_input(path, report, args.inputs))) for path, report in loaded]
+        story = add_story_context(story, subgraphs, NarrateOptions().ingest_options(), context)
     if narrator is not None:
         from .host.story_model import degraded_story, narrate_story, story_transport
 
@@ -340,13 +347,6 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
             close = getattr(transport, "close", None)
             if close:
                 close()
-    context = _checked_context_options(args)
-    if context is not None:
-        from .host.story_context import add_story_context
-        from .pipeline import inspect_input
-
-        subgraphs = [inspect_input(str(_subgraph_input(path, report, args.inputs))) for path, report in loaded]
-        story = add_story_context(story, subgraphs, NarrateOptions().ingest_options(), context)
     write_text(render(story, reports), args.output)
     return code
 

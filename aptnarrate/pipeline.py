@@ -114,10 +114,13 @@ def run(
     options: NarrateOptions | None = None,
     *,
     narrator: Any = None,
+    extracted_context: Any = None,
     **overrides: Any,
 ) -> RunResult:
     """``narrate`` plus the notices the CLI shows on stderr. ``narrator``: one built by the
-    caller and shared between runs (batch); default: the one ``options`` select."""
+    caller and shared between runs (batch); default: the one ``options`` select.
+    ``extracted_context``: the ``--context`` part already extracted for this input (the
+    Batch API path puts it in the request), so it is not queried twice."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
     from .llm.compress import remember_rule_evidence
@@ -136,8 +139,8 @@ def run(
     baseline = OfflineNarrator().narrate(facts)
     # the rows the rules cite, for a model's prompt: the rules ran once, here
     remember_rule_evidence(facts, [log_id for stage in baseline.narration.stages for log_id in stage.evidence])
-    context = None
-    if opts.context is not None:
+    context = extracted_context
+    if context is None and opts.context is not None:
         from .context import extract_context
 
         # before the narration: a model sees the context rows in its one request and may

@@ -173,3 +173,53 @@ def test_the_context_block_keeps_to_its_budget_share_and_counts_what_it_leaves_o
             start, end = task.index("Context from the host's wider log"), task.index("Return:\n")
             assert task[:start] + task[end:] == unchanged
     assert sizes[6000][0] < sizes[40000][0] and sizes[6000][1] and not sizes[40000][1]
+
+
+def test_the_story_call_shows_the_context_and_grounds_its_names(context_log, offline_context, llm_server):  # noqa: F811
+    """`story --context`: the context is extracted before the story's one model call, which
+    shows it; a sentence naming a context-only entity is kept, one naming nothing is dropped."""
+    from aptnarrate.backends.openai import OpenAITransport
+    from aptnarrate.host.story import build_story
+    from aptnarrate.host.story_context import add_story_context
+    from aptnarrate.host.story_model import StoryNarration, narrate_story
+    from aptnarrate.llm.config import load_settings
+    from aptnarrate.preprocess.ingest import IngestOptions
+
+    log, _ = context_log
+    reports = [("dropper", offline_context.model_copy(update={"context": None}))]
+    story = build_story(reports)
+    story = add_story_context(story, [inspect_input(example_path("dropper", "edges"))], IngestOptions(), ContextOptions(str(log)))
+    named_row, name = _missed_name_row(offline_context)
+    answer = {"summary": f"The wider log shows `{name}` at {named_row.minute[11:16]}. It also ran `mimikatz.exe`.",
+              "stages": [], "conclusions": [], "next_steps": []}
+    llm_server.enqueue(ok(answer), ok(answer))
+    settings = load_settings(_llm(llm_server), environ={}, dotenv_path=None)
+    told = narrate_story(story, reports, OpenAITransport(settings, response_model=StoryNarration), settings)
+    task = llm_server.requests[0].body["messages"][1]["content"]
+    assert "<<<DATA context" in task and f'"id": "{named_row.id}"' in task
+    assert name in told.summary and "mimikatz" not in told.summary
+    assert told.context is not None and told.metadata.context_rows_read
+
+
+def test_the_batch_api_request_carries_the_context_and_its_citations_ground(offline_context, tmp_path):
+    from batch_server import FakeBatchServer
+
+    from aptnarrate.context.openai_batch import BatchJob, narrate_batch
+    from aptnarrate.llm.config import load_settings
+
+    facts = inspect_input(example_path("dropper", "edges"))
+    row, stage = _supported_pair(offline_context)
+    answer = {"stages": [{"stage": stage, "confidence": "low", "evidence": [row.id], "rationale": "The wider log shows it."}],
+              "iocs": [], "summary": "The wider log shows more activity."}
+    server = FakeBatchServer(lambda custom_id, body: json.dumps(answer)).start()
+    try:
+        settings = load_settings({"base_url": server.url, "api_key": SECRET}, environ={}, dotenv_path=None)
+        job = BatchJob("dropper", facts, offline_context.context)
+        outcome = narrate_batch([job], settings, tmp_path / "state.json", poll_interval_s=0.01, max_wait_s=10)
+    finally:
+        server.stop()
+    line = json.loads(server.files["file-in-1"].splitlines()[0])
+    assert "<<<DATA context" in line["body"]["messages"][1]["content"]
+    result = outcome.results["dropper"]
+    assert [s.stage for s in result.narration.stages] == [stage] and not result.dropped
+    assert len(server.batches) == 1  # grounded at once: no follow-up round
