@@ -321,6 +321,8 @@ class Vocabulary:
             return True
         if _LOG_RANGE.fullmatch(token):
             return all(ref in self.log_ids for ref in re.findall(r"L\d+", token))
+        if token in self.context_rows:  # a context row's id (C7) quoted in the text
+            return True
         scanners = (mentions.addresses, mentions.dates, mentions.numeric_dates, mentions.clocks, mentions.hours,
                     mentions.ports, mentions.urls, mentions.domains, mentions.hashes, mentions.cves,
                     mentions.registry_keys)  # fmt: skip
