@@ -74,7 +74,7 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("--no-cache", action="store_true", help="neither read nor write the model answer cache (APTNARRATE_CACHE_DIR)")
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
     batch.add_argument("--openai-batch", action="store_true", help="send every input's request through the OpenAI Batch API (half the price; answers within 24 h); an interrupted run resumes from OUTDIR/.aptnarrate/openai-batch.json")
-    batch.add_argument("--reask-sync", action="store_true", help="with --openai-batch: re-ask answers that fail validation or grounding synchronously (else their unsupported claims are dropped)")
+    batch.add_argument("--reask-sync", action="store_true", help="with --openai-batch: re-ask answers that fail validation or grounding synchronously (default: in follow-up Batch API rounds, up to --max-reasks)")
     batch.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS", help="with --openai-batch: seconds between status polls (default: 30)")
     batch.add_argument("--batch-max-wait", type=float, default=24 * 3600.0, metavar="SECONDS", help="with --openai-batch: give up waiting after this long (default: 24 h); run again to resume")
     add_reading_options(batch)
@@ -322,6 +322,13 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     for notice in notices:
         print(f"aptnarrate: {notice}", file=sys.stderr)
     code = 0
+    context = _checked_context_options(args)
+    if context is not None:  # before the model's call: its one request shows the context rows
+        from .host.story_context import add_story_context
+        from .pipeline import inspect_input
+
+        subgraphs = [inspect_input(str(_subgraph_input(path, report, args.inputs))) for path, report in loaded]
+        story = add_story_context(story, subgraphs, NarrateOptions().ingest_options(), context)
     if narrator is not None:
         from .host.story_model import degraded_story, narrate_story, story_transport
 
@@ -340,13 +347,6 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
             close = getattr(transport, "close", None)
             if close:
                 close()
-    context = _checked_context_options(args)
-    if context is not None:
-        from .host.story_context import add_story_context
-        from .pipeline import inspect_input
-
-        subgraphs = [inspect_input(str(_subgraph_input(path, report, args.inputs))) for path, report in loaded]
-        story = add_story_context(story, subgraphs, NarrateOptions().ingest_options(), context)
     write_text(render(story, reports), args.output)
     return code
 

@@ -114,10 +114,13 @@ def run(
     options: NarrateOptions | None = None,
     *,
     narrator: Any = None,
+    extracted_context: Any = None,
     **overrides: Any,
 ) -> RunResult:
     """``narrate`` plus the notices the CLI shows on stderr. ``narrator``: one built by the
-    caller and shared between runs (batch); default: the one ``options`` select."""
+    caller and shared between runs (batch); default: the one ``options`` select.
+    ``extracted_context``: the ``--context`` part already extracted for this input (the
+    Batch API path puts it in the request), so it is not queried twice."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
     from .llm.compress import remember_rule_evidence
@@ -136,12 +139,19 @@ def run(
     baseline = OfflineNarrator().narrate(facts)
     # the rows the rules cite, for a model's prompt: the rules ran once, here
     remember_rule_evidence(facts, [log_id for stage in baseline.narration.stages for log_id in stage.evidence])
+    context = extracted_context
+    if context is None and opts.context is not None:
+        from .context import extract_context
+
+        # before the narration: a model sees the context rows in its one request and may
+        # cite them (C1...); stages the report misses are known only after it (below)
+        context = extract_context(facts, opts.ingest_options(), opts.context)
     degraded = None
     if narrator is None:
         result: NarrationResult = baseline
     else:
         try:
-            result = narrator.narrate(facts)
+            result = narrator.narrate(facts, context=context) if context is not None and context.rows else narrator.narrate(facts)
         except (BackendError, ValidationFailed, BudgetError) as exc:
             if opts.fallback != "offline":
                 raise
@@ -156,7 +166,7 @@ def run(
     elif result.grounded:
         narration, dropped = result.narration, []
     else:
-        narration, dropped = prune(result.narration, facts, vocabulary)
+        narration, dropped = prune(result.narration, facts, vocabulary_for(facts, context))
     if degraded:  # stamped after grounding: the reason names the endpoint, not the data
         stamp = f"Degraded report: the model path failed ({degraded}), so the offline narrator wrote this report."
         narration = narration.model_copy(update={"summary": f"{stamp} {narration.summary}"})
@@ -173,15 +183,27 @@ def run(
     )
     notices.extend(input_notices(facts, opts))
     report = assemble(facts, narration, fallback, provenance)
-    if opts.context is not None:
-        from .context import extract_context
-
-        stages = tuple(s.stage for s in report.stages)
-        context = extract_context(facts, opts.ingest_options(), opts.context, stages)
-        note = f"context: {context.rows_read} rows read from {context.source} ({context.engine})"
-        metadata = report.metadata.model_copy(update={"notes": [*report.metadata.notes, note]})
-        report = report.model_copy(update={"context": context, "metadata": metadata})
+    if context is not None:
+        report = attach_context(report, context)
     return RunResult(report=report, notices=tuple(notices), degraded=degraded)
+
+
+def attach_context(report: Report, context: Any) -> Report:
+    """``report`` with its ``--context`` part: each section's missed stages are those its
+    rows support and the report does not name; a stage citing context rows (``C1``...)
+    also gets their minutes; the metadata counts the rows read."""
+    named = {s.stage for s in report.stages}
+    sections = [s.model_copy(update={"missed_stages": [m for m in s.missed_stages if m not in named]}) for s in context.sections]
+    context = context.model_copy(update={"sections": sections})
+    minutes = {row.id: row.minute for row in context.rows}
+    stages = [
+        s.model_copy(update={"minutes": sorted({*s.minutes, *(minutes[e] for e in s.evidence if e in minutes)})})
+        if any(e in minutes for e in s.evidence) else s
+        for s in report.stages
+    ]
+    note = f"context: {context.rows_read} rows read from {context.source} ({context.engine})"
+    metadata = report.metadata.model_copy(update={"notes": [*report.metadata.notes, note]})
+    return report.model_copy(update={"context": context, "metadata": metadata, "stages": stages})
 
 
 DEGRADED_BACKEND = "offline (fallback)"

@@ -3,7 +3,10 @@
 Each batch is "processed" when polled: every request line is answered by ``answer(custom_id,
 body)`` (a JSON string, the model's content). Faults: ``fail`` (custom ids whose line goes
 to the error file), ``expire_after`` (the first batch expires after that many lines, with
-partial output), ``polls_in_progress`` (how many polls see ``in_progress`` first).
+partial output), ``polls_in_progress`` (how many polls see ``in_progress`` first), ``hold``
+(batch ids that stay ``in_progress`` while listed: a run interrupted between rounds).
+A follow-up round's line carries the whole conversation, so ``answer`` can tell the rounds
+apart by ``len(body["messages"])`` (2 for the first request, 4 for round 1, ...).
 Counters (``uploads``, ``batches``, ``lines_submitted``) let tests check nothing is paid twice.
 """
 
@@ -24,6 +27,7 @@ class FakeBatchServer:
         self.fail = set(fail)
         self.expire_after = expire_after
         self.polls_in_progress = polls_in_progress
+        self.hold: set[str] = set()
         self.files: dict[str, str] = {}
         self.batch_state: dict[str, dict] = {}
         self.uploads = 0
@@ -83,7 +87,7 @@ class FakeBatchServer:
         with self.lock:
             state = self.batch_state[batch_id]
             state["polls"] += 1
-            if state["final"] is None and state["polls"] > self.polls_in_progress:
+            if state["final"] is None and state["polls"] > self.polls_in_progress and batch_id not in self.hold:
                 self._process(batch_id, state)
         return self._object(batch_id)
 

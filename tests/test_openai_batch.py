@@ -92,3 +92,78 @@ def test_an_interrupted_run_resumes_without_resubmitting(jobs, server_factory, t
     assert server.uploads == 1 and len(server.batches) == 1 and outcome.submitted == 0
     again = _run(server, jobs, state)  # everything finished: nothing is sent at all
     assert server.uploads == 1 and again.submitted == 0 and set(again.results) == set(CASES)
+
+
+UNGROUNDED_SENTENCE = " The process then sent the data to 100.64.77.77."
+
+
+def _answer_grounded_in_round(good_round: int):
+    """The fixture answer, with a sentence naming an address the inputs lack in every round
+    before ``good_round`` (round r's line holds 2 + 2r messages)."""
+
+    def answer(custom_id: str, body: dict) -> str:
+        data = json.loads(_answer(custom_id, body))
+        if (len(body["messages"]) - 2) // 2 < good_round:
+            data["summary"] += UNGROUNDED_SENTENCE
+        return json.dumps(data)
+
+    return answer
+
+
+def _expected(job):
+    expected, _ = ground.prune(parse_narration(_answer(job.custom_id, {})), job.facts)
+    return expected
+
+
+def test_reasks_go_in_follow_up_batch_rounds_with_the_conversation(jobs, tmp_path):
+    server = FakeBatchServer(_answer_grounded_in_round(2)).start()
+    try:
+        settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 2}, dotenv_path=None)
+        outcome = narrate_batch(jobs, settings, tmp_path / "state.json", poll_interval_s=0.01, max_wait_s=10)
+    finally:
+        server.stop()
+    assert server.batches == [list(CASES)] * 3 and server.chat_requests == 0  # two follow-up rounds, no sync call
+    for job in jobs:
+        result = outcome.results[job.custom_id]
+        assert result.narration == _expected(job) and not result.dropped
+        assert result.usage.reasks == 2 and result.usage.calls == 3
+    first = json.loads(server.files["file-in-1"].splitlines()[0])["body"]["messages"]
+    third = json.loads(server.files["file-in-3"].splitlines()[0])["body"]["messages"]
+    assert third[:2] == first and [m["role"] for m in third[2:]] == ["assistant", "user"] * 2
+    assert "100.64.77.77" in third[2]["content"] and "100.64.77.77" in third[3]["content"]  # the answer, the re-ask
+    assert third[3]["content"].startswith("Your answer has errors")
+
+
+def test_what_the_last_round_still_gets_wrong_is_pruned(jobs, tmp_path):
+    server = FakeBatchServer(_answer_grounded_in_round(99)).start()
+    try:
+        settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 1}, dotenv_path=None)
+        outcome = narrate_batch(jobs, settings, tmp_path / "state.json", poll_interval_s=0.01, max_wait_s=10)
+    finally:
+        server.stop()
+    assert len(server.batches) == 2
+    for job in jobs:
+        result = outcome.results[job.custom_id]
+        assert result.narration == _expected(job)
+        assert any("100.64.77.77" in d.item or "100.64.77.77" in d.reason for d in result.dropped)
+
+
+def test_a_run_interrupted_between_rounds_resumes_without_resubmitting(jobs, tmp_path):
+    server = FakeBatchServer(_answer_grounded_in_round(1)).start()
+    state = tmp_path / "state.json"
+    try:
+        settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 2}, dotenv_path=None)
+        server.hold = {"batch-2"}  # the follow-up round is still running when we stop waiting
+        with pytest.raises(BackendError, match="run the same command again"):
+            narrate_batch(jobs, settings, state, poll_interval_s=0.01, max_wait_s=0.5)
+        saved = json.loads(state.read_text(encoding="utf-8"))
+        assert [b.get("round") for b in saved["batches"]] == [0, 1] and saved["batches"][0]["collected"]
+        assert server.uploads == 2
+        server.hold.clear()
+        outcome = narrate_batch(jobs, settings, state, poll_interval_s=0.01, max_wait_s=10)
+        assert server.uploads == 2 and len(server.batches) == 2 and outcome.submitted == 0
+        for job in jobs:
+            assert outcome.results[job.custom_id].narration == _expected(job)
+            assert outcome.results[job.custom_id].usage.reasks == 1
+    finally:
+        server.stop()

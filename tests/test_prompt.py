@@ -131,7 +131,9 @@ def test_shipped_templates_use_exactly_the_variables_the_code_gives():
         "aliases",
         "knowledge",
         "hypotheses",
+        "context",  # prompt v3: "" without --context
     }
+    assert set(Template(load_template("context.md")).get_identifiers()) == {"window_start", "window_end", "rows"}
     with pytest.raises(PromptTemplateError, match="not found"):
         load_template("nope.md")
 

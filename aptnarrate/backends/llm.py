@@ -14,6 +14,7 @@ from . import NarrationResult
 if TYPE_CHECKING:  # pragma: no cover
     from ..llm.chat import ChatTransport
     from ..llm.config import LLMSettings
+    from ..models import ContextInfo
     from ..preprocess.facts import Facts
 
 
@@ -23,10 +24,11 @@ class ModelNarrator:
         self.settings = settings
         self.name = transport.name
 
-    def narrate(self, facts: Facts) -> NarrationResult:
+    def narrate(self, facts: Facts, context: ContextInfo | None = None) -> NarrationResult:
+        """``context``: the report's ``--context`` part, shown to the model and citable."""
         from ..llm.validate import narrate_with_model
         from .openai import narration_deadline
 
         # one wall-clock bound over every request of the narration, re-asks included
         with narration_deadline(self.settings.max_narration_seconds):
-            return narrate_with_model(facts, self.transport, self.settings)
+            return narrate_with_model(facts, self.transport, self.settings, context)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -132,45 +131,23 @@ def evidence_rows(report: Report, question: str, context: ContextOptions | None 
 
 
 def _vocabulary(report: Report, rows: list[dict]):
-    """A grounding ``Vocabulary`` over the rows (the report's stand-in for its facts)."""
+    """A grounding ``Vocabulary`` over the rows given to the model and the report's IoCs."""
     import ipaddress
 
-    import pandas as pd
+    from ..grounding.ground import Vocabulary, VocabularyRow
 
-    from ..grounding.ground import Vocabulary
-
-    # nanoseconds whatever unit pandas picks for the parsed minutes
-    minutes = pd.to_datetime([r["minute"] for r in rows], format="%Y-%m-%d %H:%M").astype("datetime64[ns]").asi8 if rows else []
-    log = pd.DataFrame({"id": [r["id"] for r in rows], "minute": minutes})
-    full = {i.value: i.full_values for i in report.iocs}
-    triples = pd.DataFrame(
-        {
-            "subject_name": [r["subject"] for r in rows],
-            "object_name": [r["object"] for r in rows],
-            "subject_value": ["" for _ in rows],
-            "object_value": ["" for _ in rows],
-            "subject_kind": [r["subject_kind"] for r in rows],
-            "object_kind": [r["object_kind"] for r in rows],
-            "action": [r["action"] for r in rows],
-        }
-    )
-    kind = {"ip": "flow"}
-    candidates = [
-        SimpleNamespace(value=i.value, full_values=full.get(i.value, []), kind=kind.get(i.type, i.type), type=i.type)
-        for i in report.iocs
-    ]
     networks = []
     for text in report.metadata.internal_networks:
         try:
             networks.append(ipaddress.ip_network(text, strict=False))
         except ValueError:
             pass
-    timeline = SimpleNamespace(log=log, table=SimpleNamespace(triples=triples),
-                               descriptions=pd.DataFrame({"text": [r["event"] for r in rows]}))
-    facts = SimpleNamespace(timeline=timeline, candidates=candidates, internal_networks=tuple(networks))
-    vocabulary = Vocabulary(facts)  # type: ignore[arg-type]
-    vocabulary.log_ids = {r["id"] for r in rows}
-    return vocabulary
+    known = [
+        VocabularyRow(id=r["id"], minute=r["minute"], text=r["event"], subject_kind=r["subject_kind"], subject_name=r["subject"],
+                      action=r["action"], object_kind=r["object_kind"], object_name=r["object"])
+        for r in rows
+    ]
+    return Vocabulary.from_rows(known, report.iocs, networks)
 
 
 # --------------------------------------------------------------------------- the call

@@ -3,14 +3,18 @@
 ``narrate_batch(jobs, settings, state_path)`` writes one JSONL request per subgraph (the
 same request the synchronous path sends), uploads it, creates the batch, polls it with a
 bounded wait, downloads the results and the errors, then validates and grounds each
-answer as the synchronous path does (``ground.check`` / ``ground.prune``). A subgraph
-whose answer still has grounding issues is re-asked synchronously through ``reask``
-(a ``ChatTransport``) when one is given, else its unsupported claims are pruned.
+answer as the synchronous path does (``ground.check`` / ``ground.prune``). An answer with
+schema or grounding errors is re-asked in a follow-up batch round: one more JSONL batch
+holding each such request's conversation (the request, the answer, the re-ask naming its
+errors, as the synchronous path sends them), polled like the first, up to
+``settings.max_reasks`` rounds; what still fails after the last round is pruned. With
+``reask`` (a ``ChatTransport``, ``--reask-sync``) the re-asks are synchronous instead.
 
-The state file (JSON) records the uploaded file, the batch and every finished answer,
-so a run interrupted at any point resumes where it stopped: a finished request is never
-submitted again, a batch already created is polled rather than re-created, and an
-expired batch's unfinished requests go into a new batch of their own.
+The state file (JSON) records the uploaded files, every batch with its round and every
+answer of every round, so a run interrupted at any point resumes where it stopped: a
+finished request is never submitted again, a batch already created (of any round) is
+polled rather than re-created, and an expired batch's unfinished requests go into a new
+batch of their own round.
 """
 
 from __future__ import annotations
@@ -28,17 +32,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..backends import NarrationResult
     from ..llm.chat import ChatRequest, ChatTransport
     from ..llm.config import LLMSettings
+    from ..models import ContextInfo
     from ..preprocess.facts import Facts
 
 ENDPOINT = "/v1/chat/completions"
 FINAL = {"completed", "failed", "expired", "cancelled"}
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: follow-up rounds (batches carry their round)
 
 
 @dataclass(frozen=True)
 class BatchJob:
     custom_id: str  # unique per subgraph, e.g. its file name
     facts: Facts
+    context: ContextInfo | None = None  # --context: its rows go into the request (prompt v3)
 
 
 @dataclass
@@ -71,15 +77,17 @@ def request_line(custom_id: str, request: ChatRequest, response_model) -> dict:
 class _State:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.data: dict[str, Any] = {"version": STATE_VERSION, "answers": {}, "errors": {}, "batches": []}
+        self.data: dict[str, Any] = {"version": STATE_VERSION, "answers": {}, "errors": {}, "batches": [],
+                                     "followups": {}, "followup_errors": {}}
         if path.exists():
             try:
                 loaded = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise UsageError(f"cannot read the batch state file {path}: {exc}", hint="delete it to start afresh") from None
-            if loaded.get("version") != STATE_VERSION:
+            if loaded.get("version") not in (1, STATE_VERSION):
                 raise UsageError(f"batch state file {path} has another version", hint="delete it to start afresh")
-            self.data = loaded
+            # version 1 had no follow-up rounds: its batches are all round 0
+            self.data = {**self.data, **loaded, "version": STATE_VERSION}
 
     def save(self) -> None:
         temporary = self.path.with_suffix(self.path.suffix + ".tmp")
@@ -88,7 +96,13 @@ class _State:
 
     @property
     def answers(self) -> dict[str, dict]:
+        """Round 0: each request's first answer (a completion body)."""
         return self.data["answers"]
+
+    @property
+    def followups(self) -> dict[str, list[dict]]:
+        """Each request's answers in follow-up rounds 1, 2, ..., in order."""
+        return self.data["followups"]
 
     @property
     def open_batch(self) -> dict | None:
@@ -117,25 +131,104 @@ def narrate_batch(
         raise UsageError("batch jobs need unique custom ids")
     state = _State(Path(state_path))
     client = client if client is not None else _client(settings)
-    requests = {job.custom_id: build_request(job.facts, settings).request for job in jobs}
+    requests = {job.custom_id: build_request(job.facts, settings, job.context).request for job in jobs}
+    review = _Review({job.custom_id: job for job in jobs}, requests, state)
+    # follow-up rounds: re-asks go into batches of their own unless they are synchronous
+    rounds = 0 if reask is not None else max(0, int(settings.max_reasks))
     outcome = BatchOutcome()
     deadline = time.monotonic() + max_wait_s
     while True:
         batch = state.open_batch
         if batch is None:
-            pending = [i for i in ids if i not in state.answers and i not in state.data["errors"]]
-            if not pending:
+            work = _next_round(ids, state, review, rounds)
+            if work is None:
                 break
-            batch = _submit(client, pending, requests, Narration, state)
+            round_, pending = work
+            lines = {i: review.conversation(i, round_) for i in pending}
+            batch = _submit(client, pending, lines, Narration, state, round_)
             outcome.submitted += len(pending)
         status = _poll(client, batch, deadline, poll_interval_s, progress, sleep)
         _collect(client, batch, status, state)
-        if status.status != "expired":
-            break  # an expired batch's unfinished requests go into the next batch
     outcome.batches = [b["id"] for b in state.data["batches"]]
     for job in jobs:
-        _finish(job, requests[job.custom_id], state, settings, reask, outcome)
+        _finish(job, requests[job.custom_id], state, settings, reask, outcome, review)
     return outcome
+
+
+def _next_round(ids: list[str], state: _State, review: _Review, rounds: int) -> tuple[int, list[str]] | None:
+    """The round to submit next and its custom ids: first the requests without an answer
+    (an expired batch's included), then, round by round up to ``rounds``, the answers
+    whose last reply still has schema or grounding errors. None when nothing is left."""
+    pending = [i for i in ids if i not in state.answers and i not in state.data["errors"]]
+    if pending:
+        return 0, pending
+    followups, stopped = state.followups, state.data["followup_errors"]
+    for round_ in range(1, rounds + 1):
+        needing = [
+            i for i in ids
+            if i in state.answers and i not in stopped and len(followups.get(i, [])) == round_ - 1 and review.errors(i, round_ - 1)
+        ]
+        if needing:
+            return round_, needing
+    return None
+
+
+class _Review:
+    """Each answer's parse and grounding, computed once per (custom id, round), and the
+    conversation a follow-up round sends: the request, then per earlier round the model's
+    answer and the re-ask naming its errors (the synchronous path's messages)."""
+
+    def __init__(self, jobs: dict, requests: dict, state: _State) -> None:
+        self.jobs, self.requests, self.state = jobs, requests, state
+        self._seen: dict[tuple[str, int], tuple] = {}
+
+    def body(self, custom_id: str, round_: int) -> dict:
+        return self.state.answers[custom_id] if round_ == 0 else self.state.followups[custom_id][round_ - 1]
+
+    def vocabulary(self, custom_id: str):
+        from ..grounding import ground
+
+        job = self.jobs[custom_id]
+        return ground.vocabulary_for(job.facts, job.context if job.context is not None and job.context.rows else None)
+
+    def judged(self, custom_id: str, round_: int) -> tuple:
+        """(content, narration or None, grounding issues, error texts) of one answer."""
+        key = (custom_id, round_)
+        if key not in self._seen:
+            from pydantic import ValidationError
+
+            from ..grounding import ground
+            from ..llm.validate import parse_narration, schema_errors
+
+            content = _content(self.body(custom_id, round_))
+            try:
+                narration = parse_narration(content)
+                issues = ground.check(narration, self.jobs[custom_id].facts, self.vocabulary(custom_id))
+                errors = [i.message() for i in issues]
+            except ValidationError as exc:
+                narration, issues, errors = None, [], schema_errors(exc)
+            self._seen[key] = (content, narration, issues, errors)
+        return self._seen[key]
+
+    def errors(self, custom_id: str, round_: int) -> list[str]:
+        return self.judged(custom_id, round_)[3]
+
+    def conversation(self, custom_id: str, round_: int):
+        from ..llm.validate import reask_message
+
+        request = self.requests[custom_id]
+        job = self.jobs[custom_id]
+        with_context = job.context is not None and bool(job.context.rows)
+        messages = list(request.messages)
+        for earlier in range(round_):
+            content, _narration, issues, errors = self.judged(custom_id, earlier)
+            messages += [("assistant", content or ""), ("user", reask_message(errors, bool(issues), with_context))]
+        return request.with_messages(tuple(messages))
+
+
+def _content(body: dict) -> str | None:
+    choice = (body.get("choices") or [{}])[0]
+    return (choice.get("message") or {}).get("content")
 
 
 def _client(settings: LLMSettings):
@@ -145,11 +238,11 @@ def _client(settings: LLMSettings):
     return _build_client(settings)
 
 
-def _submit(client, pending: list[str], requests: dict, response_model, state: _State) -> dict:
+def _submit(client, pending: list[str], requests: dict, response_model, state: _State, round_: int = 0) -> dict:
     lines = "".join(json.dumps(request_line(i, requests[i], response_model), ensure_ascii=False) + "\n" for i in pending)
     uploaded = client.files.create(file=("aptnarrate-batch.jsonl", lines.encode("utf-8")), purpose="batch")
     created = client.batches.create(input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h")
-    batch = {"id": created.id, "input_file_id": uploaded.id, "custom_ids": pending, "collected": False}
+    batch = {"id": created.id, "input_file_id": uploaded.id, "custom_ids": pending, "collected": False, "round": round_}
     state.data["batches"].append(batch)
     state.save()  # from here on an interruption resumes by polling this batch
     return batch
@@ -172,9 +265,15 @@ def _poll(client, batch: dict, deadline: float, interval: float, progress, sleep
 
 
 def _collect(client, batch: dict, status, state: _State) -> None:
+    """The batch's output and error lines into the state: round 0's answers, or a follow-up
+    round's (appended to each request's conversation). A follow-up line that fails ends that
+    request's rounds: its last answer is pruned as it stands."""
+    round_ = int(batch.get("round", 0))
+    answers = state.answers if round_ == 0 else None
+    errors = state.data["errors"] if round_ == 0 else state.data["followup_errors"]
     if status.status in ("failed", "cancelled") and not getattr(status, "output_file_id", None):
         for custom_id in batch["custom_ids"]:
-            state.data["errors"].setdefault(custom_id, f"batch {status.status}")
+            errors.setdefault(custom_id, f"batch {status.status}")
     for file_id in (getattr(status, "output_file_id", None), getattr(status, "error_file_id", None)):
         if not file_id:
             continue
@@ -190,16 +289,24 @@ def _collect(client, batch: dict, status, state: _State) -> None:
             error = item.get("error")
             if error or response.get("status_code", 200) != 200:
                 message = (error or {}).get("message") or json.dumps(response.get("body"))[:300]
-                state.data["errors"][custom_id] = f"failed line: {message}"
+                errors[custom_id] = f"failed line: {message}"
                 continue
-            state.answers[custom_id] = response.get("body") or {}
+            if answers is not None:
+                answers[custom_id] = response.get("body") or {}
+            elif len(state.followups.setdefault(custom_id, [])) == round_ - 1:  # once per round, even if listed twice
+                state.followups[custom_id].append(response.get("body") or {})
+    if status.status != "expired":  # a line neither answered nor failed is not asked forever
+        for custom_id in batch["custom_ids"]:
+            answered = custom_id in state.answers if round_ == 0 else len(state.followups.get(custom_id, [])) >= round_
+            if not answered:
+                errors.setdefault(custom_id, "no answer in the batch output")
     batch["collected"] = True
     batch["status"] = status.status
     state.save()
 
 
-def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: BatchOutcome) -> None:
-    """Validate and ground one answer as the synchronous path does."""
+def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: BatchOutcome, review: _Review) -> None:
+    """Validate and ground one answer, its last follow-up round's, as the synchronous path does."""
     from pydantic import ValidationError
 
     from ..grounding import ground
@@ -211,26 +318,25 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     if custom_id in state.data["errors"] and custom_id not in state.answers:
         outcome.failed[custom_id] = state.data["errors"][custom_id]
         return
-    body = state.answers.get(custom_id)
-    if body is None:
+    if custom_id not in state.answers:
         outcome.failed[custom_id] = "no answer in the batch output"
         return
-    choice = (body.get("choices") or [{}])[0]
-    content = (choice.get("message") or {}).get("content")
-    usage = body.get("usage") or {}
-    calls, prompt_tokens, completion_tokens = 1, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
-    vocabulary = ground.Vocabulary(job.facts)
-    try:
-        narration = parse_narration(content)
-        issues = ground.check(narration, job.facts, vocabulary)
-        errors = [i.message() for i in issues]
-    except ValidationError as exc:
-        narration, issues, errors = None, [], schema_errors(exc)
-    reasks = 0
-    messages = list(request.messages)
+    rounds = len(state.followups.get(custom_id, []))
+    bodies = [review.body(custom_id, r) for r in range(rounds + 1)]
+    usage = [b.get("usage") or {} for b in bodies]
+    calls = len(bodies)
+    prompt_tokens = sum(int(u.get("prompt_tokens", 0)) for u in usage)
+    completion_tokens = sum(int(u.get("completion_tokens", 0)) for u in usage)
+    content, narration, issues, errors = review.judged(custom_id, rounds)
+    vocabulary = review.vocabulary(custom_id)
+    with_context = job.context is not None and bool(job.context.rows)
+    reasks = rounds
+    sync_reasks = 0
+    messages = list(review.conversation(custom_id, rounds).messages)
     while (narration is None or issues) and reask is not None and reasks < int(settings.max_reasks):
         reasks += 1
-        messages += [("assistant", content or ""), ("user", reask_message(errors, bool(issues)))]
+        sync_reasks += 1
+        messages += [("assistant", content or ""), ("user", reask_message(errors, bool(issues), with_context))]
         response = reask.complete(request.with_messages(tuple(messages)))
         calls += 1
         prompt_tokens += response.prompt_tokens
@@ -249,8 +355,13 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     if issues:
         narration, dropped = ground.prune(narration, job.facts, vocabulary)
     usage_model = Usage(calls=calls, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_s=0.0, reasks=reasks)
-    notes = [f"answered through the Batch API ({reasks} synchronous re-ask(s))"]
+    if reask is not None:
+        notes = [f"answered through the Batch API ({sync_reasks} synchronous re-ask(s))"]
+    else:
+        notes = [f"answered through the Batch API ({rounds} follow-up batch round(s))"]
+    if custom_id in state.data["followup_errors"]:
+        notes.append(f"a follow-up round failed ({state.data['followup_errors'][custom_id]}); the last answer was grounded as it stands")
     outcome.results[custom_id] = NarrationResult(
-        narration=narration, backend="openai-batch", model=body.get("model") or settings.model,
+        narration=narration, backend="openai-batch", model=bodies[-1].get("model") or settings.model,
         usage=usage_model, notes=notes, dropped=dropped,
     )

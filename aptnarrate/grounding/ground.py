@@ -6,10 +6,12 @@ records each removal as a ``DroppedClaim`` so nothing unsupported is ever printe
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import mentions
 from ..models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
@@ -17,6 +19,7 @@ from ..render.escape import INVISIBLE, show_invisible
 from . import semantic  # stage claims must cite events that can support them
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..models import ContextInfo, ContextRow
     from ..preprocess.facts import Facts
 
 _CODE = re.compile(r"`([^`\n]{1,300})`")
@@ -39,24 +42,99 @@ class GroundingIssue:
         return DroppedClaim(kind=self.kind, item=self.item, reason=self.reason)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _KnownIoC:
+    """An IoC as the vocabulary reads it: a ``Candidate`` or a report's ``IoCEntry``."""
+
+    value: str
+    type: str
+    kind: str
+    full_values: tuple[str, ...]
+
+    @classmethod
+    def of(cls, item: Any) -> _KnownIoC:
+        kind = getattr(item, "kind", None) or _KIND_OF_TYPE.get(item.type, item.type)
+        return cls(item.value, item.type, kind, tuple(getattr(item, "full_values", ()) or ()))
+
+
+_KIND_OF_TYPE = {"ip": "flow"}  # an IoC type's entity kind where the two differ
+
+
 class Vocabulary:
     """What the input lets a narrator mention: log ids, names, paths, addresses, ports,
     domains, hashes, dates and times. Everything is compared in ``mentions.normalise``d
     form, so a zero-width space or a defanged dot changes nothing."""
 
+    context_rows: dict[str, ContextRow] = {}  # noqa: RUF012 - replaced, never mutated (with_context)
+
     def __init__(self, facts: Facts) -> None:
-        self.facts = facts
+        from ..preprocess.condense import distinct_minute_text
+
         timeline = facts.timeline
-        self.log_ids = set(timeline.log["id"].to_numpy(dtype=object).tolist())
-        self.candidates = {c.value for c in facts.candidates}
-        self.candidates_folded = {c.value.casefold(): c.value for c in facts.candidates}
-        for candidate in facts.candidates:
+        # distinct minutes only: a log has far fewer of them than rows
+        minutes = distinct_minute_text(timeline.log["minute"].to_numpy())[1] if len(timeline.log) else []
+        self._build(
+            log_ids=timeline.log["id"].to_numpy(dtype=object).tolist(),
+            triples=timeline.table.triples,
+            event_texts=timeline.descriptions["text"],
+            minutes=minutes,
+            candidates=facts.candidates,
+            internal_networks=getattr(facts, "internal_networks", ()),
+        )
+        self.facts: Facts | None = facts
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Any], candidates: Sequence[Any] = (), internal_networks: Sequence[Any] = ()) -> Vocabulary:
+        """The vocabulary of rows already condensed (a saved report's ``LogEntry`` or
+        ``ContextRow`` items: ``id``, ``minute`` as ``YYYY-MM-DD HH:MM``, ``text`` and the
+        subject and object kinds and names) and of IoCs (``value``, ``type``,
+        ``full_values``; ``kind`` when known). It has no ``Facts``: the semantic check,
+        which reads a subgraph's own rows, does not apply to it."""
+        import pandas as pd
+
+        fields = ("subject_name", "object_name", "subject_kind", "object_kind", "action")
+        triples = pd.DataFrame({f: [str(getattr(r, f)) for r in rows] for f in fields}, columns=list(fields))
+        triples["subject_value"] = ""
+        triples["object_value"] = ""
+        vocabulary = cls.__new__(cls)
+        vocabulary._build(
+            log_ids=[r.id for r in rows],
+            triples=triples,
+            event_texts=[r.text for r in rows],
+            minutes=sorted({r.minute for r in rows}),
+            candidates=[_KnownIoC.of(c) for c in candidates],
+            internal_networks=internal_networks,
+        )
+        vocabulary.facts = None
+        return vocabulary
+
+    def merged(self, other: Vocabulary) -> Vocabulary:
+        """A vocabulary that knows what this one and ``other`` know (a subgraph's and its
+        context rows'); the semantic check keeps reading this one's facts."""
+        union = copy.copy(self)
+        for name, value in vars(other).items():
+            mine = getattr(self, name, None)
+            if isinstance(value, set) and isinstance(mine, set):
+                setattr(union, name, mine | value)
+            elif name == "_split_names":
+                heads = {head: list(names) for head, names in mine.items()}
+                for head, names in value.items():
+                    heads[head] = sorted(set(heads.get(head, [])) | set(names), key=len, reverse=True)
+                setattr(union, name, heads)
+            elif isinstance(value, dict) and isinstance(mine, dict):
+                setattr(union, name, {**value, **mine})
+        return union
+
+    def _build(self, *, log_ids, triples, event_texts, minutes, candidates, internal_networks) -> None:
+        self.log_ids = set(log_ids)
+        self.candidates = {c.value for c in candidates}
+        self.candidates_folded = {c.value.casefold(): c.value for c in candidates}
+        for candidate in candidates:
             self.candidates_folded.setdefault(mentions.normalise(candidate.value).casefold(), candidate.value)
-        triples = timeline.table.triples
         names: set[str] = set()
         for column in ("subject_name", "object_name", "subject_value", "object_value"):
             names.update(v for v in triples[column].astype(str).unique() if v)
-        for candidate in facts.candidates:
+        for candidate in candidates:
             names.add(candidate.value)
             names.update(candidate.full_values)
         # every name normalised in one pass over one text: cheap for many names
@@ -70,7 +148,7 @@ class Vocabulary:
         self.names_folded = {n.casefold() for n in normalised}
         # general knowledge about a candidate (our knowledge base) may name files the input
         # lacks, e.g. "chkgrp reads /etc/group": those may be mentioned as such
-        self.names_folded |= {mentions.normalise(t).casefold() for t in _knowledge_files(facts)}
+        self.names_folded |= {mentions.normalise(t).casefold() for t in _knowledge_files(candidates)}
         # a path may be cited by any tail: /usr/lib/libc.so.7 -> lib/libc.so.7, libc.so.7
         self.path_tails = set(self.names_folded)
         for name in self.names_folded:
@@ -82,13 +160,13 @@ class Vocabulary:
             rows = triples[triples[f"{side}_kind"].isin(_NETWORK_KINDS)]
             for column in (f"{side}_name", f"{side}_value"):
                 network.update(v for v in rows[column].astype(str).unique() if v)
-        for candidate in facts.candidates:
+        for candidate in candidates:
             if candidate.type == "ip":
                 network.add(candidate.value)
                 network.update(candidate.full_values)
         network_text = mentions.normalise(_NAME_SEPARATOR.join(sorted(network)))
         self.addresses = set(mentions.addresses(network_text))
-        for internal in getattr(facts, "internal_networks", ()):
+        for internal in internal_networks:
             self.addresses.add(internal.network_address.compressed)
         self.ports = {port for _, port in mentions.ports(network_text)}
         self.domains = set(mentions.domains(joined)) | {host for _, host in mentions.urls(joined)}
@@ -106,11 +184,7 @@ class Vocabulary:
             listed.sort(key=len, reverse=True)
         self.kinds = set(triples["subject_kind"].unique()) | set(triples["object_kind"].unique())
         self.actions = set(triples["action"].unique())
-        self.events_folded = {t.casefold() for t in timeline.descriptions["text"]}
-        from ..preprocess.condense import distinct_minute_text
-
-        # distinct minutes only: a log has far fewer of them than rows
-        minutes = distinct_minute_text(timeline.log["minute"].to_numpy())[1] if len(timeline.log) else []
+        self.events_folded = {t.casefold() for t in event_texts}
         self.minutes = set(minutes)
         days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
         self.days = days | {(month, day, None) for month, day, _ in days}
@@ -247,6 +321,8 @@ class Vocabulary:
             return True
         if _LOG_RANGE.fullmatch(token):
             return all(ref in self.log_ids for ref in re.findall(r"L\d+", token))
+        if token in self.context_rows:  # a context row's id (C7) quoted in the text
+            return True
         scanners = (mentions.addresses, mentions.dates, mentions.numeric_dates, mentions.clocks, mentions.hours,
                     mentions.ports, mentions.urls, mentions.domains, mentions.hashes, mentions.cves,
                     mentions.registry_keys)  # fmt: skip
@@ -291,25 +367,56 @@ def _is_boundary(text: str, start: int, end: int) -> bool:
 _STAGES_FOLDED = {s.casefold() for s in APT_STAGES}
 
 
-def _knowledge_files(facts: Facts) -> set[str]:
+def _knowledge_files(candidates) -> set[str]:
     from ..preprocess.knowledge import lookup
 
     found: set[str] = set()
-    for candidate in facts.candidates:
+    for candidate in candidates:
         entry = lookup(candidate.value, candidate.kind)
         if entry is not None:
             found.update(mentions.file_names(entry.usage))
     return found
 
 
-def vocabulary_for(facts: Facts) -> Vocabulary:
+def vocabulary_for(facts: Facts, context: ContextInfo | None = None) -> Vocabulary:
     """The ``Vocabulary`` of ``facts``, built once and kept with them: a model narrator
-    and the pipeline ground against the same facts."""
+    and the pipeline ground against the same facts. With ``context`` (a report's
+    ``--context`` part), also what its rows name, and their ids (``with_context``)."""
     cached = facts.__dict__.get("_grounding_vocabulary")
     if cached is None:
         cached = Vocabulary(facts)
         facts.__dict__["_grounding_vocabulary"] = cached  # as functools.cached_property does
-    return cached
+    if context is None or not context.rows:
+        return cached
+    kept = facts.__dict__.get("_grounding_vocabulary_context")
+    if kept is None or kept[0] is not context:
+        kept = (context, with_context(cached, context))
+        facts.__dict__["_grounding_vocabulary_context"] = kept
+    return kept[1]
+
+
+@dataclass(frozen=True)
+class VocabularyRow:
+    """One condensed row for ``Vocabulary.from_rows`` (what ``LogEntry`` and
+    ``ContextRow`` hold): its id, minute (``YYYY-MM-DD HH:MM``), event text and sides."""
+
+    id: str
+    minute: str
+    text: str
+    subject_kind: str
+    subject_name: str
+    action: str
+    object_kind: str
+    object_name: str
+
+
+def with_context(vocabulary: Vocabulary, context: ContextInfo) -> Vocabulary:
+    """``vocabulary`` extended with a report's context rows (``C1``...): a claim may cite
+    them as evidence and mention what they name; the semantic check reads the cited
+    context rows like log rows."""
+    union = vocabulary.merged(Vocabulary.from_rows(context.rows))
+    union.context_rows = {**vocabulary.context_rows, **{row.id: row for row in context.rows}}
+    return union
 
 
 def check(narration: Narration, facts: Facts, vocabulary: Vocabulary | None = None) -> list[GroundingIssue]:
@@ -335,8 +442,9 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
             issues.append(GroundingIssue("stage", str(claim.stage), "not one of the allowed stage names"))
             continue
         unknown = [e for e in claim.evidence if e not in vocab.log_ids]
+        what = "not a log row id" if not vocab.context_rows else "not a log row or context row id"
         for ref in unknown:
-            issues.append(GroundingIssue("evidence", f"{claim.stage}: {ref}", "not a log row id"))
+            issues.append(GroundingIssue("evidence", f"{claim.stage}: {ref}", what))
         kept = list(dict.fromkeys(e for e in claim.evidence if e in vocab.log_ids))
         if not kept:
             issues.append(GroundingIssue("stage", claim.stage, "no valid evidence row cited"))

@@ -220,11 +220,24 @@ def supports(stage: str, row: RowEvent, facts: Facts, table: SupportTable | None
     return False
 
 
-def unsupported_reason(stage: str, evidence: list[str], facts: Facts) -> str | None:
+def context_row_events(rows) -> list[RowEvent]:
+    """Context rows (``ContextRow``, ids ``C1``...) as the semantic check sees log rows."""
+    return [
+        RowEvent(
+            id=row.id, position=-1, minute=0, subject_kind=row.subject_kind, subject_name=row.subject_name,
+            action=row.action, object_kind=row.object_kind, object_name=row.object_name,
+            event_class=event_class(row.action, row.object_kind),
+        )
+        for row in rows
+    ]
+
+
+def unsupported_reason(stage: str, evidence: list[str], facts: Facts, context_rows=()) -> str | None:
     """Why the rows ``evidence`` cannot support ``stage``, or None when one of them can (or
-    when a row's action is unknown to the vocabulary, so its class cannot be judged)."""
+    when a row's action is unknown to the vocabulary, so its class cannot be judged).
+    ``context_rows``: the cited rows of the host's wider log (``ContextRow``), judged alike."""
     table = support_table()
-    rows = row_events(facts, evidence)
+    rows = row_events(facts, evidence) + context_row_events(context_rows)
     if not rows or any(r.event_class == UNKNOWN for r in rows):
         return None
     if any(supports(stage, r, facts, table) for r in rows):
@@ -244,7 +257,8 @@ def screen(stages: list[StageClaim], vocab: Vocabulary, issues: list[GroundingIs
 
     kept = []
     for claim in stages:
-        reason = unsupported_reason(claim.stage, list(claim.evidence), vocab.facts)
+        cited_context = [vocab.context_rows[e] for e in claim.evidence if e in vocab.context_rows]
+        reason = unsupported_reason(claim.stage, list(claim.evidence), vocab.facts, cited_context)
         if reason is None:
             kept.append(claim)
         else:

@@ -477,14 +477,18 @@ class Batch:
 
         if not pending:
             return
-        jobs, custom_ids = [], {}
+        jobs, custom_ids, contexts = [], {}, {}
         for _position, item, input_hash in pending:
             try:
                 facts = inspect_input(str(item.path), self.options)
+                if self.options.context is not None:  # its rows go into the request (prompt v3)
+                    from ..context import extract_context
+
+                    contexts[item.name] = extract_context(facts, self.options.ingest_options(), self.options.context)
             except AptNarrateError:
                 continue  # _one reports the input's error
             custom_ids[item.name] = f"{item.name}:{input_hash[:16]}:{digest[:8]}"  # a changed input is asked again
-            jobs.append(BatchJob(custom_ids[item.name], facts))
+            jobs.append(BatchJob(custom_ids[item.name], facts, contexts.get(item.name)))
         state_path = self.outdir / STATE_DIR / "openai-batch.json"
         state_path.parent.mkdir(parents=True, exist_ok=True)
         answered = narrate_batch(
@@ -498,12 +502,14 @@ class Batch:
                 raise KeyboardInterrupt
             custom_id = custom_ids.get(item.name)
             narrator = _Answered(answered.results.get(custom_id), answered.failed.get(custom_id, "no Batch API request"))
-            outcomes[position] = self._one(item, input_hash, digest, narrator=narrator)
+            outcomes[position] = self._one(item, input_hash, digest, narrator=narrator, context=contexts.get(item.name))
             self.on_progress("done", outcomes[position], 0)
         if all(o.status in ("written", "skipped") for o in outcomes.values()):
             state_path.unlink(missing_ok=True)
 
-    def _one(self, item: BatchInput, input_hash: str, digest: str, *, forked: bool = False, narrator: Any = None) -> InputOutcome:
+    def _one(
+        self, item: BatchInput, input_hash: str, digest: str, *, forked: bool = False, narrator: Any = None, context: Any = None
+    ) -> InputOutcome:
         from ..pipeline import run
 
         if self._cancelled.is_set():
@@ -512,7 +518,7 @@ class Batch:
             self.on_progress("start", None, self.in_flight())
         narrator = narrator if narrator is not None else self.narrator
         try:
-            result = run(str(item.path), self.options, narrator=narrator) if narrator is not None else run(
+            result = run(str(item.path), self.options, narrator=narrator, extracted_context=context) if narrator is not None else run(
                 str(item.path), self.options, backend="offline"
             )
         except AptNarrateError as exc:
@@ -577,7 +583,7 @@ class _Answered:
         self.result = result
         self.failure = failure
 
-    def narrate(self, facts):
+    def narrate(self, facts, context=None):
         from ..errors import BackendError
 
         if self.result is None:
@@ -629,8 +635,11 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
         if reports:
             links = {o.input.name: next((f for f in o.outputs if f.endswith(".md")), None) for o in result.outcomes}
             document = build_story(reports, title=title or f"Attack story: {result.outdir.resolve().name}", report_links=links)
+            if batch is not None and batch.options.context is not None:
+                # before the story's model call: its one request shows the context rows
+                document = _story_context(document, result, batch)
             try:
-                if batch is not None:
+                if batch is not None and document is not None:
                     document = batch.tell_story(document, reports, result)
             except (BackendError, ValidationFailed, BudgetError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
@@ -642,8 +651,6 @@ def write_story_and_index(result: BatchResult, *, story: bool, title: str | None
 
                     result.story_degraded = reason
                     document = degraded_story(document, reason)
-            if document is not None and batch is not None and batch.options.context is not None:
-                document = _story_context(document, result, batch)
             if document is not None:
                 write_text(document.to_json(), result.outdir / f"{STORY_NAME}.json")
                 write_text(document.to_markdown(), result.outdir / f"{STORY_NAME}.md")

@@ -27,7 +27,7 @@ from .story import Story, _Strict
 if TYPE_CHECKING:  # pragma: no cover
     from ..llm.chat import ChatTransport
     from ..llm.config import LLMSettings
-    from ..models import Report
+    from ..models import ContextInfo, Report
 
 SCHEMA_NAME = "story"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -57,13 +57,16 @@ def story_schema() -> str:
 class StoryVocabulary:
     """What the reports let the story mention (the per-subgraph ``Vocabulary``, over reports)."""
 
-    def __init__(self, reports: list[tuple[str, Report]]) -> None:
+    def __init__(self, reports: list[tuple[str, Report]], context: ContextInfo | None = None) -> None:
         names: set[str] = set()
         minutes: set[str] = set()
         for _name, report in reports:
             for entry in report.log:
                 names.update(n for n in (entry.subject_name, entry.object_name) if n)
                 minutes.add(entry.minute)
+        for row in context.rows if context is not None else ():  # the story's --context rows, shown to the model
+            names.update(n for n in (row.subject_name, row.object_name) if n)
+            minutes.add(row.minute)
             for ioc in report.iocs:
                 names.add(ioc.value)
                 names.update(ioc.full_values)
@@ -106,11 +109,39 @@ def render_story_messages(story: Story, reports: list[tuple[str, Report]], setti
     template = resources.files("aptnarrate.host").joinpath("story_prompt.md").read_text(encoding="utf-8")
     text = fill(
         template,
-        {"stages": ", ".join(APT_STAGES), "subgraphs": "\n".join(subgraphs), "story_stages": "\n".join(stages), "iocs": "\n".join(iocs), "output": output},
+        {"stages": ", ".join(APT_STAGES), "subgraphs": "\n".join(subgraphs), "story_stages": "\n".join(stages), "iocs": "\n".join(iocs), "output": output,
+         "context": _context_text(story.context, settings)},
         "story_prompt.md",
     )
     system = render_template("system.md").split("\n")[0]  # one line of role; the rules are in the task
     return (("system", system), ("user", text.rstrip("\n")))
+
+
+STORY_CONTEXT = """Context from the host's wider log (untrusted data): rows of the host's whole event log around
+the story's top IoCs, between {start} and {end}. First one line per IoC: its rows before,
+during and after the subgraphs and the entities the subgraphs do not name (what the detector
+missed); then rows with `id` (`C1`, ...), `minute`, `when`, `event` and `count`. You may use
+the names, addresses and minutes these rows hold, and cite a row as `(C3)` in the text.
+
+<<<DATA context
+{rows}
+DATA>>>
+
+"""
+
+
+def _context_text(context: ContextInfo | None, settings: LLMSettings) -> str:
+    """The story's ``--context`` block, or "" (then the request is as before, byte for byte)."""
+    if context is None or not context.rows:
+        return ""
+    from ..llm.prompt import data_line
+    from ..llm.prompt_context import CONTEXT_SHARE, context_block
+    from ..llm.tokens import counter
+
+    budget = getattr(settings, "token_budget", None)
+    block = context_block(context, counter(), None if budget is None else int(budget * CONTEXT_SHARE))
+    rows = "\n".join(data_line(item) for item in block.items)
+    return STORY_CONTEXT.format(start=context.window_start, end=context.window_end, rows=rows)
 
 
 def check(answer: StoryNarration, reports: dict[str, Report], vocabulary: StoryVocabulary) -> list[DroppedClaim]:
@@ -188,7 +219,7 @@ def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: Ch
     from ..llm.validate import reask_message, schema_errors
 
     by_name = dict(reports)
-    vocabulary = StoryVocabulary(reports)
+    vocabulary = StoryVocabulary(reports, story.context)
     request = ChatRequest(
         messages=render_story_messages(story, reports, settings),
         model=settings.model,

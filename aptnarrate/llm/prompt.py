@@ -52,9 +52,12 @@ from .tokens import counter
 if TYPE_CHECKING:  # pragma: no cover
     from .compress import Entry
     from .config import LLMSettings
+    from ..models import ContextInfo
     from ..preprocess.facts import Facts
 
 SCHEMA_NAME = "narration"
+PROMPT_VERSION = "v2"  # requests without --context: recorded fixtures replay them byte for byte
+PROMPT_VERSION_CONTEXT = "v3"  # requests with a context block (prompts/context.md)
 TRIM_STEP = "trim-candidates"
 ALL_STEPS = (*STEPS, TRIM_STEP)
 # characters JSON leaves raw with ensure_ascii=False that a reader may take as a line break
@@ -198,10 +201,11 @@ class Selected:
 
 
 def render_messages(
-    facts: Facts, settings: LLMSettings, level: int, selected: Selected | None = None
+    facts: Facts, settings: LLMSettings, level: int, selected: Selected | None = None, context_text: str = ""
 ) -> tuple[tuple[tuple[str, str], ...], list[str]]:
     """System and task messages with the first ``level`` of ``ALL_STEPS`` applied, or with
-    the rows and candidates of ``selected``."""
+    the rows and candidates of ``selected``. ``context_text``: the rendered ``--context``
+    block (``context_prompt``), or "" for none: then the task is byte for byte prompt v2."""
     notes: list[str] = []
     trim = False
     if selected is None:
@@ -227,18 +231,40 @@ def render_messages(
             ),
             "output": output.rstrip("\n"),
             **context_blocks(facts),  # prompt v2: host, glossary, aliases, knowledge, hypotheses
+            "context": context_text,  # prompt v3: the host's wider log around the top IoCs
         },
     )
     return (("system", render_template("system.md").rstrip("\n")), ("user", task.rstrip("\n"))), notes
 
 
-def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
-    """The request for ``facts``, compressed until it fits ``settings.token_budget``."""
+def context_prompt(context: ContextInfo, count, budget: int | None) -> tuple[str, list[str]]:
+    """The ``--context`` block (prompt v3) for a request of ``budget`` tokens: its rows get
+    at most ``CONTEXT_SHARE`` of the budget and the rest are counted; and its notes."""
+    from .prompt_context import CONTEXT_SHARE, context_block
+
+    block = context_block(context, count, None if budget is None else int(budget * CONTEXT_SHARE))
+    text = render_template(
+        "context.md",
+        {
+            "window_start": context.window_start,
+            "window_end": context.window_end,
+            "rows": "\n".join(data_line(item) for item in block.items),
+        },
+    )
+    notes = [f"prompt {PROMPT_VERSION_CONTEXT}: {len(block.shown)} context row(s) in the request", *block.notes]
+    return text, notes
+
+
+def build_request(facts: Facts, settings: LLMSettings, context: ContextInfo | None = None) -> PromptBuild:
+    """The request for ``facts``, compressed until it fits ``settings.token_budget``. With
+    ``context`` (rows of the host's wider log, ``C1``...), the request is prompt v3: the
+    context block takes its share of the budget first and the rest is fitted as before."""
     count = counter()
     schema = narration_schema()
     # in structured mode the schema travels as response_format and costs prompt tokens too
     schema_tokens = count.count(schema) if settings.mode == "structured" else 0
     budget = getattr(settings, "token_budget", None)
+    context_text, context_notes = context_prompt(context, count, budget) if context is not None and context.rows else ("", [])
     sizes: list[int] = []
     steps: tuple[str, ...] = ()
     fitted = False
@@ -247,7 +273,7 @@ def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
     ):
         # small logs: render everything, then compress step by step until it fits
         for level in range(len(ALL_STEPS) + 1):
-            messages, notes = render_messages(facts, settings, level)
+            messages, notes = render_messages(facts, settings, level, context_text=context_text)
             tokens = count.count_messages(messages) + schema_tokens
             sizes.append(tokens)
             if budget is None or tokens <= budget:
@@ -255,7 +281,7 @@ def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
                 break
     if not fitted:
         # large logs (or steps that were not enough): decide the rows, render only those
-        messages, notes, tokens, steps, full = _selected_messages(facts, settings, count, schema_tokens, budget)
+        messages, notes, tokens, steps, full = _selected_messages(facts, settings, count, schema_tokens, budget, context_text)
         sizes = [sizes[0] if sizes else full]
     request = ChatRequest(
         messages=messages,
@@ -277,7 +303,7 @@ def build_request(facts: Facts, settings: LLMSettings) -> PromptBuild:
         token_method=count.method,
         budget=budget,
         steps=steps,
-        notes=[summary, *notes],
+        notes=[summary, *notes, *context_notes],
     )
 
 
@@ -308,7 +334,7 @@ def _limited_candidate_line(candidate: Candidate, detail: str) -> str:
     return data_line(item)
 
 
-def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens: int, budget: int):
+def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens: int, budget: int, context_text: str = ""):
     """The ``select-rows`` prompt: every IoC-table candidate, the best-ranked others up to
     ``OTHER_CANDIDATES_SHOWN``, and the log rows ``compress.select_rows`` picks for what
     the budget leaves, with counts of everything left out. Rendered once or a few times
@@ -357,7 +383,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     fitting = None
     for full_n, trimmed_n, others_shown, *compact in attempts:
         cands = candidate_lines(full_n, trimmed_n, others_shown, bool(compact))
-        base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands))
+        base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands), context_text)
         base_tokens = count.count_messages(base) + schema_tokens
         if base_tokens < budget:  # the last that fits is the smallest
             fitting = (full_n, trimmed_n, others_shown, cands, base_tokens)
@@ -388,7 +414,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
         ]
         rows += left_out_lines(facts, positions, reserve, count)
         selected = Selected(timeline=rows, candidates=cands)
-        messages, _ = render_messages(facts, settings, 0, selected)
+        messages, _ = render_messages(facts, settings, 0, selected, context_text)
         tokens = count.count_messages(messages) + schema_tokens
         if tokens <= budget:
             break

@@ -363,3 +363,72 @@ def blocks(facts: Facts) -> dict[str, list[dict]]:
     }
     _LAST = (weakref.ref(facts), result)
     return result
+
+
+# --------------------------------------------------------------------------- context rows
+
+CONTEXT_SHARE = 0.25  # of the token budget, at most, for the --context block
+MAX_CONTEXT_ENTITIES = 10  # missed entities named per IoC in the block
+
+
+@dataclass(frozen=True)
+class ContextBlock:
+    """The ``--context`` rows chosen for a prompt, as plain values, and what was left out."""
+
+    items: list[dict]
+    shown: list[str]  # context row ids in the block
+    left_out: int
+    notes: list[str] = field(default_factory=list)
+
+
+def context_block(context, count, budget: int | None) -> ContextBlock:
+    """The context block of a report's ``ContextInfo``: one line per top IoC (its counts and
+    the neighbours the subgraph does not name), then its rows, chosen in turn across the
+    IoCs (best-ranked first) until ``budget`` tokens are spent, in id order, and a line
+    counting what was left out per IoC. ``budget`` None: every row."""
+    rows = {row.id: row for row in context.rows}
+    sections = sorted(context.sections, key=lambda s: s.rank)
+    heads = [
+        {
+            "ioc": s.ioc, "type": s.type, "rank": s.rank,
+            "rows_before": s.before, "rows_during": s.during, "rows_after": s.after, "rows_in_subgraph": s.in_subgraph,
+            "missed_entities": s.missed_entities[:MAX_CONTEXT_ENTITIES],
+            **({"more_missed_entities": len(s.missed_entities) - MAX_CONTEXT_ENTITIES} if len(s.missed_entities) > MAX_CONTEXT_ENTITIES else {}),
+        }
+        for s in sections
+    ]
+    from .prompt import data_line  # the one serialiser of prompt data
+
+    spent = sum(count.count(data_line(h)) + 1 for h in heads)
+    queues = [[r for r in s.rows if r in rows] for s in sections]
+    chosen: dict[str, dict] = {}
+    reserve = 64  # for the line counting what is left out
+    position = [0] * len(queues)
+    full = budget is None
+    while any(position[i] < len(q) for i, q in enumerate(queues)) and not full:
+        for i, queue in enumerate(queues):  # one row per IoC in turn: each keeps a share
+            while position[i] < len(queue) and queue[position[i]] in chosen:
+                position[i] += 1
+            if position[i] >= len(queue):
+                continue
+            row = rows[queue[position[i]]]
+            item = {"id": row.id, "minute": row.minute, "when": row.when, "event": row.text, "count": row.count}
+            cost = count.count(data_line(item)) + 1
+            if budget is not None and spent + cost + reserve > budget:
+                full = True
+                break
+            chosen[row.id] = item
+            spent += cost
+            position[i] += 1
+    if budget is None:
+        chosen = {r.id: {"id": r.id, "minute": r.minute, "when": r.when, "event": r.text, "count": r.count} for r in context.rows}
+    ordered = [chosen[r.id] for r in context.rows if r.id in chosen]
+    left_out = len(rows) - len(ordered)
+    items = heads + ordered
+    notes = []
+    if left_out:
+        per_ioc = {s.ioc: sum(1 for r in s.rows if r in rows and r not in chosen) for s in sections}
+        items.append({"left_out_context_rows": left_out, "per_ioc": {k: v for k, v in per_ioc.items() if v},
+                      "note": "context rows not shown (token budget); cite only the ids listed"})
+        notes.append(f"context: {len(ordered)} of {len(rows)} context rows shown (token budget share {CONTEXT_SHARE:.0%})")
+    return ContextBlock(items=items, shown=[item["id"] for item in ordered], left_out=left_out, notes=notes)

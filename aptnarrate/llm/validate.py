@@ -26,6 +26,7 @@ from .prompt import build_request
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import ChatResponse, ChatTransport
     from .config import LLMSettings
+    from ..models import ContextInfo
     from ..preprocess.facts import Facts
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
@@ -35,6 +36,10 @@ REASK_INTRO = "Your answer has errors. Fix every one and answer again with the c
 REASK_GROUNDING = (
     "Use only log row ids from the timeline, IoC values copied exactly from the candidate list, "
     "and names, addresses, dates and times that occur in the data."
+)
+REASK_GROUNDING_CONTEXT = (  # prompt v3: the request has a --context block
+    "Use only log row ids from the timeline or context row ids from the context block, IoC values "
+    "copied exactly from the candidate list, and names, addresses, dates and times that occur in the data."
 )
 
 
@@ -98,18 +103,23 @@ def schema_errors(exc: ValidationError) -> list[str]:
     return [f"{header}: {error}" if i == 0 else error for i, error in enumerate(errors)] or [header]
 
 
-def reask_message(errors: list[str], grounding: bool) -> str:
+def reask_message(errors: list[str], grounding: bool, context: bool = False) -> str:
     lines = [REASK_INTRO, ""]
     lines += [f"- {error}" for error in errors]
     if grounding:
-        lines += ["", REASK_GROUNDING]
+        lines += ["", REASK_GROUNDING_CONTEXT if context else REASK_GROUNDING]
     return "\n".join(lines)
 
 
-def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSettings) -> NarrationResult:
-    """Ask ``transport`` for a Narration of ``facts``; re-ask on errors; prune what persists."""
-    build = build_request(facts, settings)
-    vocabulary = ground.vocabulary_for(facts)  # built once for every attempt, the prune and the pipeline
+def narrate_with_model(
+    facts: Facts, transport: ChatTransport, settings: LLMSettings, context: ContextInfo | None = None
+) -> NarrationResult:
+    """Ask ``transport`` for a Narration of ``facts``; re-ask on errors; prune what persists.
+    ``context``: rows of the host's wider log the model sees and may cite (``C1``...)."""
+    build = build_request(facts, settings, context)
+    with_context = context is not None and bool(context.rows)
+    # built once for every attempt, the prune and the pipeline
+    vocabulary = ground.vocabulary_for(facts, context if with_context else None)
     messages = list(build.request.messages)
     tally = _Tally()
     max_reasks = max(0, int(settings.max_reasks))
@@ -134,7 +144,7 @@ def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSett
             if not issues:
                 break
         if attempt < max_reasks:
-            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues)))]
+            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues), with_context))]
 
     attempts = tally.calls
     if narration is None:

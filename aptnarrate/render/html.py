@@ -279,18 +279,56 @@ def _log_rows_html(report: Report) -> tuple[str, int]:
     return "\n".join(out), total
 
 
+def _context_html(report: Report) -> str:
+    """The --context part: the window, one line per top IoC and its rows (``C1``..., the
+    targets of the stages' context-row links). Every name is escaped."""
+    context = report.context
+    if context is None:
+        return ""
+    out = [
+        '<section id="context"><h2>Context from the Host\'s Wider Log</h2>',
+        f'<p class="note">The top IoCs looked up in <code>{_text(context.source)}</code> ({html.escape(context.engine)}), '
+        f"from {html.escape(context.window_start)} to {html.escape(context.window_end)}: {context.rows_read} context rows read.</p>",
+    ]
+    for section in context.sections:
+        missed = ", ".join(f"<code>{_text(n)}</code>" for n in section.missed_entities[:12])
+        out.append(
+            f"<p><strong>{html.escape(section.type)} <code>{_text(section.ioc)}</code></strong> (rank {section.rank}): "
+            f"{section.before} row(s) before, {section.during} during, {section.after} after the subgraph"
+            + (f"; not in the subgraph: {missed}" if missed else "") + "</p>"
+        )
+    rows = []
+    for row in context.rows:
+        times = f" ({row.count} times)" if row.count > 1 else ""
+        subject = f"The {html.escape(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {html.escape(row.subject_kind)}"
+        obj = f"the {html.escape(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {html.escape(row.object_kind)}"
+        rows.append(
+            f'<tr id="row-{html.escape(row.id)}"><td>{html.escape(row.id)}</td><td>{html.escape(row.minute)}</td>'
+            f"<td>{html.escape(row.when)}</td><td>{subject} {_text(row.action)} {obj}{times}.</td></tr>"
+        )
+    if rows:
+        out.append('<table class="log"><thead><tr><th>Row</th><th>Timestamp</th><th>When</th><th>Action Description</th></tr></thead><tbody>'
+                   + "\n".join(rows) + "</tbody></table>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _stages_html(report: Report) -> str:
     if not report.stages:
         return "<p>No APT stage is supported by the evidence in this subgraph.</p>"
     items = []
     for finding, tactic, techniques in stage_attack(report):
-        rows = " ".join(f'<a href="#row-{html.escape(r)}">{html.escape(r)}</a>' for r in finding.evidence[:10])
-        if len(finding.evidence) > 10:
-            rows += f" +{len(finding.evidence) - 10} more"
+        context = {r.id for r in report.context.rows} if report.context is not None else set()
+        cited = []
+        for label, ids in (("log rows", [e for e in finding.evidence if e not in context]), ("context rows", [e for e in finding.evidence if e in context])):
+            if ids:
+                links = " ".join(f'<a href="#row-{html.escape(r)}">{html.escape(r)}</a>' for r in ids[:10])
+                cited.append(f"{label} {links}" + (f" +{len(ids) - 10} more" if len(ids) > 10 else ""))
+        rows = "; ".join(cited) or "log rows"
         tech = f"; techniques {html.escape(', '.join(techniques))}" if techniques else ""
         items.append(
             f"<li><strong>{html.escape(finding.stage)}</strong> (ATT&amp;CK {html.escape(tactic.id)} "
-            f"{html.escape(tactic.name)}{tech}; {html.escape(finding.confidence)} confidence; log rows {rows}): "
+            f"{html.escape(tactic.name)}{tech}; {html.escape(finding.confidence)} confidence; {rows}): "
             f"{_prose(finding.rationale)}</li>"
         )
     return "<p>APT stages supported by the evidence:</p><ul>" + "".join(items) + "</ul>"
@@ -365,6 +403,7 @@ def render_html(report: Report) -> str:
 {log_html}
 </tbody></table>
 </section>
+{_context_html(report)}
 <details id="metadata"><summary>Report metadata</summary>{_metadata_html(report)}</details>
 </main>"""
     return page(report.title, report.metadata.generator, csp, body, data, scripts)

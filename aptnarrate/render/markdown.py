@@ -50,17 +50,27 @@ def _summary(report: Report) -> list[str]:
     if report.stages:
         items = []
         for finding in report.stages:
-            rows = ", ".join(finding.evidence[:8]) + (" ..." if len(finding.evidence) > 8 else "")
+            rows = _cited_rows(finding.evidence, report)
             attack = ", ".join(([finding.tactic] if finding.tactic else []) + list(finding.techniques))
             attack = f"ATT&CK {plain(attack)}; " if attack else ""
             items.append(
-                f"- **{finding.stage}** ({attack}{finding.confidence} confidence; log rows {rows}): "
+                f"- **{finding.stage}** ({attack}{finding.confidence} confidence; {rows}): "
                 f"{prose(finding.rationale, single_line=True)}"  # one line: no forged bullet
             )
         out.append("APT stages supported by the evidence:\n\n" + "\n".join(items))
     else:
         out.append("No APT stage is supported by the evidence in this subgraph.")
     return out
+
+
+def _cited_rows(evidence: list[str], report: Report) -> str:
+    """"log rows L1, L2" and, for rows of the host's wider log (--context), "context rows C3"."""
+    context = {r.id for r in report.context.rows} if report.context is not None else set()
+    parts = []
+    for label, ids in (("log rows", [e for e in evidence if e not in context]), ("context rows", [e for e in evidence if e in context])):
+        if ids:
+            parts.append(f"{label} " + ", ".join(plain(e) for e in ids[:8]) + (" ..." if len(ids) > 8 else ""))
+    return "; ".join(parts) or "log rows"
 
 
 def _ioc_table(report: Report) -> list[str]:
