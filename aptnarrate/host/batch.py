@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 STATE_DIR = ".aptnarrate"
 _MIN_INPUTS_TO_FORK = 6  # below this, forking costs more than it saves
 _MAX_PROCESSES = 4
+_TICK_S = 0.25  # how often a waiting parent redraws the progress bar
 _FORKED_BATCH: Batch | None = None  # the batch a forked worker runs inputs of
 
 
@@ -375,10 +376,11 @@ class Batch:
         try:
             while finished < len(workers):
                 try:
-                    message = messages.get(timeout=0.5)
+                    message = messages.get(timeout=_TICK_S)
                 except queue_module.Empty:
                     if all(not w.is_alive() for w in workers) and messages.empty():
                         break  # a worker died without reporting (killed): its inputs stay unfinished
+                    self.on_progress("tick", None, 0)
                     continue
                 kind = message[0]
                 if kind == "start":
@@ -433,7 +435,7 @@ class Batch:
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="aptnarrate-batch")
         try:
             futures = {executor.submit(self._one, item, input_hash, digest): position for position, item, input_hash in pending}
-            for future in as_completed(futures):
+            for future in self._as_completed(futures):
                 outcomes[futures[future]] = future.result()
                 report(futures[future], outcomes[futures[future]])
         except BaseException:
@@ -443,6 +445,16 @@ class Batch:
         executor.shutdown(wait=True)
         if self._cancelled.is_set():
             raise KeyboardInterrupt
+
+    def _as_completed(self, futures):
+        """``as_completed`` that sends a "tick" progress event while nothing finishes, so the
+        bar (drawn here, in the parent, without a thread of its own) stays current."""
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, timeout=_TICK_S, return_when=FIRST_COMPLETED)
+            if not done:
+                self.on_progress("tick", None, self.in_flight())
+            yield from done
 
     def _run_forked(self, pending, digest: str, outcomes: dict[int, InputOutcome], processes: int) -> None:
         """Offline inputs over forked worker processes (one per core): the offline narrator is
@@ -456,7 +468,7 @@ class Batch:
         pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
         try:
             futures = {pool.submit(_forked_one, item, input_hash, digest): position for position, item, input_hash in pending}
-            for future in as_completed(futures):
+            for future in self._as_completed(futures):
                 outcomes[futures[future]] = future.result()
                 self.on_progress("done", outcomes[futures[future]], 0)
         except BaseException:
