@@ -355,10 +355,11 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
 
 def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
     """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
-    from ..rules.stages import timeline_sweeps
+    from ..rules.structural import sweeps
+    from ..rules.stages import log_rows
 
     found = {}
-    for sweep in timeline_sweeps(timeline):
+    for sweep in sweeps(log_rows(timeline)):
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         words = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
         for host in sweep["hosts"]:

@@ -38,25 +38,7 @@ class StageEvidence:
 
 
 def log_rows(timeline) -> pd.DataFrame:
-    """The condensed log joined with its descriptions and each row's event class (built once
-    per timeline: facts' sweep lookup and the stage rules both read it; nobody mutates it)."""
-    cached = timeline.__dict__.get("_log_rows")
-    if cached is None:
-        cached = timeline.__dict__["_log_rows"] = _build_log_rows(timeline)  # Timeline is frozen
-    return cached
-
-
-def timeline_sweeps(timeline) -> list[dict]:
-    """``structural.sweeps`` of the timeline's log rows, computed once per timeline."""
-    cached = timeline.__dict__.get("_sweeps")
-    if cached is None:
-        from .structural import sweeps
-
-        cached = timeline.__dict__["_sweeps"] = sweeps(log_rows(timeline))
-    return cached
-
-
-def _build_log_rows(timeline) -> pd.DataFrame:
+    """The condensed log joined with its descriptions and each row's event class."""
     log = timeline.log
     codes = log["description"].to_numpy()
     desc = timeline.descriptions.iloc[codes].reset_index(drop=True)
@@ -84,7 +66,9 @@ class LogView:
     @property
     def sweeps(self) -> list[dict]:
         if self._sweeps is None:
-            self._sweeps = timeline_sweeps(self.facts.timeline)
+            from .structural import sweeps
+
+            self._sweeps = sweeps(self.rows)
         return self._sweeps
 
     def _row(self, record: dict) -> Row:
