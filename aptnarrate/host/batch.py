@@ -538,12 +538,16 @@ class Batch:
         status = "degraded" if result.degraded else "written"
         outcome = InputOutcome(item, status, report=result.report, reason=result.degraded, notices=list(result.notices))
         try:
-            for _name, render, extension in self.renderers:
+            report_json = None
+            for name, render, extension in self.renderers:
                 filename = item.name + extension
-                write_text(render(result.report), self.outdir / filename)
+                text = render(result.report)
+                if name == "json":  # the state file keeps this same document: rendered once
+                    report_json = text
+                write_text(text, self.outdir / filename)
                 outcome.outputs.append(filename)
             if status == "written":  # a degraded report is retried on the next run
-                self._save_state(item, input_hash, digest, outcome)
+                self._save_state(item, input_hash, digest, outcome, report_json)
         except AptNarrateError as exc:
             return InputOutcome(item, "failed", reason=str(exc))
         return outcome
@@ -553,14 +557,15 @@ class Batch:
     def _state_path(self, item: BatchInput) -> Path:
         return self.outdir / STATE_DIR / f"{item.name}.json"
 
-    def _save_state(self, item: BatchInput, input_hash: str, digest: str, outcome: InputOutcome) -> None:
+    def _save_state(self, item: BatchInput, input_hash: str, digest: str, outcome: InputOutcome, report_json: str | None = None) -> None:
+        """``report_json``: the report's JSON document when the batch rendered it already."""
         state = {
             "format": STATE_FORMAT,
             "input": str(item.path),
             "input_sha256": input_hash,
             "settings": digest,
             "outputs": outcome.outputs,
-            "report": json.loads(outcome.report.to_json()),
+            "report": json.loads(report_json if report_json is not None else outcome.report.to_json()),
         }
         write_text(json.dumps(state, ensure_ascii=False) + "\n", self._state_path(item))
 
