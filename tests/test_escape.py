@@ -120,3 +120,15 @@ def test_the_prompt_escapes_invisible_characters_in_data_lines():
     import json
 
     assert json.loads(line) == {"name": value}
+
+
+def test_code_spans_treat_a_backslash_escaped_backtick_as_text():
+    """CommonMark: outside a span ``\\``` is a literal backtick, so it cannot pair with a
+    backtick inside a later span; inside a span a backslash is literal."""
+    from aptnarrate.render.escape import code_spans
+
+    text = "by a\\|b\\`x; who: ``a|b`<img>`` and `c`"
+    assert [content for _s, _e, content in code_spans(text)] == ["a|b`<img>", "c"]
+    assert [content for _s, _e, content in code_spans("\\``x`")] == ["x"]  # the run's first backtick is literal
+    assert [content for _s, _e, content in code_spans("\\\\`x`")] == ["x"]  # an escaped backslash escapes nothing
+    assert [content for _s, _e, content in code_spans("`a\\`")] == ["a\\"]  # inside a span a backslash is literal

@@ -207,3 +207,32 @@ def test_a_100k_character_name_reports_in_well_under_5_seconds(tmp_path, capsys)
     markdown = capsys.readouterr().out
     assert code == 0 and long_name in markdown
     assert cpu < 5.0, f"a 100k-character name took {cpu:.1f} s of CPU ({wall:.1f} s wall)"
+
+
+# --------------------------------------------------------------------------- names holding backticks
+
+
+@pytest.fixture(scope="module")
+def backtick_input(tmp_path_factory):
+    """The dropper example with its dropped file renamed to one holding a backtick."""
+    text = examples.path("dropper").with_suffix("").with_suffix(".edges.csv").read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("backtick") / "backtick.edges.csv"
+    path.write_text(text.replace("/tmp/invoice.pdf.sh", "/tmp/in`voice.sh"), encoding="utf-8")
+    return path
+
+
+def test_a_name_fenced_by_a_longer_backtick_run_is_read_as_one_span(backtick_input):
+    """Narrators write a name holding a backtick as ``in`voice.sh`` (a CommonMark code span
+    with a longer fence). The grounding reads that span whole: the prose between two such
+    spans is not taken for a quoted name, and an unknown name is named whole."""
+    from aptnarrate.pipeline import inspect_input
+
+    vocab = Vocabulary(inspect_input(backtick_input))
+    assert vocab.mentions("It wrote ``/tmp/in`voice.sh``, then ``in`voice.sh`` ran.") == []
+    assert "name in`other.sh" in vocab.mentions("It wrote ``in`other.sh`` there.")
+
+
+def test_the_offline_report_of_a_name_holding_a_backtick_drops_nothing(backtick_input):
+    report = narrate(backtick_input, backend="offline", dotenv=None)
+    assert report.metadata.dropped == []
+    assert "``/tmp/in`voice.sh``" in report.summary or "``in`voice.sh``" in report.summary

@@ -306,3 +306,54 @@ def test_model_batch_split_over_processes_writes_what_one_process_writes(tmp_pat
         for name in outcome.outputs:
             split_text, one_text = ((tmp_path / run / name).read_text() for run in ("split", "one"))
             assert without_latency(split_text) == without_latency(one_text), name
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, so the progress bar is drawn into it."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.buffer = io.StringIO()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self.buffer.write(text)
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        raise OSError("not a real terminal")
+
+
+def test_progress_bar_on_a_terminal_starts_no_thread_so_the_batch_still_forks(tmp_path, monkeypatch):
+    """The bar is drawn by the parent from the workers' results: it starts no refresh thread
+    (a thread in the parent would keep the batch from forking over the cores)."""
+    import threading
+
+    import aptnarrate.host.batch as batch_module
+
+    inputs = host_inputs(tmp_path, copies=2)  # 4 inputs
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    before = threading.active_count()
+    threads_at_decision, forks = [], []
+    real = batch_module.Batch._run_forked
+
+    def processes(count: int) -> int:
+        threads_at_decision.append(threading.active_count())
+        return 2
+
+    monkeypatch.setattr(batch_module, "_offline_processes", processes)
+    monkeypatch.setattr(batch_module.Batch, "_run_forked", lambda self, *a: forks.append(len(a[0])) or real(self, *a))
+    assert cli.main(["batch", str(inputs), "-o", str(tmp_path / "out"), "--backend", "offline", "--formats", "json"]) == 0
+    assert threads_at_decision and set(threads_at_decision) == {before}  # the bar added no thread
+    assert forks == [3]
+    drawn = terminal.buffer.getvalue()
+    assert "aptnarrate batch" in drawn and "4/4" in drawn  # the bar was drawn and reached the end
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == sorted(
+        [f"{p.stem}.json" for p in inputs.glob("*.csv")] + ["index.json"]
+    )

@@ -110,11 +110,6 @@ def test_evaluate_counts_dropped_claims_and_handles_no_present_truth():
     assert result["ioc_precision"] == 0.0 and result["dropped_total"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: the offline summary quotes a name holding a backtick with repr quotes, so its backtick "
-    "opens a code span in the story's prose; the text stays escaped but is not inside a proper span",
-)
 def test_story_names_are_escaped(tmp_path):
     from aptnarrate import narrate
     from aptnarrate.host.story import build_story

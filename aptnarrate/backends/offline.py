@@ -399,5 +399,9 @@ def _join(items: list[str]) -> str:
 
 
 def _code(value: str) -> str:
-    """Inline-code a name from the log unless it contains a backtick (then plain quotes)."""
-    return f"`{value}`" if "`" not in value and "\n" not in value else repr(value)
+    """A name from the log as a CommonMark code span: fenced by more backticks than any run
+    inside it, control and invisible characters written visibly (``\\n``), so no name can
+    end its span early or break the line (the grounding reads such spans whole)."""
+    from ..render.escape import code
+
+    return code(value, in_table=False)

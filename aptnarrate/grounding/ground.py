@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import mentions
 from ..models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
-from ..render.escape import INVISIBLE, show_invisible
+from ..render.escape import INVISIBLE, code_spans, show_invisible
 from . import semantic  # stage claims must cite events that can support them
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import ContextInfo, ContextRow
     from ..preprocess.facts import Facts
 
-_CODE = re.compile(r"`([^`\n]{1,300})`")
+_MAX_QUOTED = 300  # a longer code span is not read as one name (its file names still are)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _PATH_SPLIT = re.compile(r"[/\\]")
 _LOG_RANGE = re.compile(r"L\d+(?:\s*(?:-|\u2013|to)\s*L\d+)?")
@@ -254,10 +254,14 @@ class Vocabulary:
             if not self.knows_file(token):
                 bad.append(f"file name {token}")
         # quoted spans are read after the input's names are blanked out: a backtick inside a
-        # name must not pair with another name's backticks into a span of prose
-        for quoted in _CODE.findall(masked):
+        # name must not pair with another name's backticks into a span of prose; spans are
+        # read as Markdown does (``code_spans``), so a name fenced by a longer run of
+        # backticks (``a`b``, as the narrators write it) is one span, not two half-spans
+        for _start, _end, quoted in code_spans(masked):
             token = quoted.strip()
-            if token and token not in files and not self._knows_quoted(token):
+            if not token or "\n" in token or len(token) > _MAX_QUOTED:
+                continue
+            if token not in files and not self._knows_quoted(token):
                 bad.append(f"name {token}")
         # a mention of a huge name is shown in part: it goes into re-asks and the metadata
         return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 STATE_DIR = ".aptnarrate"
 _MIN_INPUTS_TO_FORK = 6  # below this, forking costs more than it saves
 _MAX_PROCESSES = 4
+_TICK_S = 0.25  # how often a waiting parent redraws the progress bar
 _FORKED_BATCH: Batch | None = None  # the batch a forked worker runs inputs of
 
 
@@ -375,10 +376,11 @@ class Batch:
         try:
             while finished < len(workers):
                 try:
-                    message = messages.get(timeout=0.5)
+                    message = messages.get(timeout=_TICK_S)
                 except queue_module.Empty:
                     if all(not w.is_alive() for w in workers) and messages.empty():
                         break  # a worker died without reporting (killed): its inputs stay unfinished
+                    self.on_progress("tick", None, 0)
                     continue
                 kind = message[0]
                 if kind == "start":
@@ -433,7 +435,7 @@ class Batch:
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="aptnarrate-batch")
         try:
             futures = {executor.submit(self._one, item, input_hash, digest): position for position, item, input_hash in pending}
-            for future in as_completed(futures):
+            for future in self._as_completed(futures):
                 outcomes[futures[future]] = future.result()
                 report(futures[future], outcomes[futures[future]])
         except BaseException:
@@ -443,6 +445,16 @@ class Batch:
         executor.shutdown(wait=True)
         if self._cancelled.is_set():
             raise KeyboardInterrupt
+
+    def _as_completed(self, futures):
+        """``as_completed`` that sends a "tick" progress event while nothing finishes, so the
+        bar (drawn here, in the parent, without a thread of its own) stays current."""
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, timeout=_TICK_S, return_when=FIRST_COMPLETED)
+            if not done:
+                self.on_progress("tick", None, self.in_flight())
+            yield from done
 
     def _run_forked(self, pending, digest: str, outcomes: dict[int, InputOutcome], processes: int) -> None:
         """Offline inputs over forked worker processes (one per core): the offline narrator is
@@ -456,7 +468,7 @@ class Batch:
         pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
         try:
             futures = {pool.submit(_forked_one, item, input_hash, digest): position for position, item, input_hash in pending}
-            for future in as_completed(futures):
+            for future in self._as_completed(futures):
                 outcomes[futures[future]] = future.result()
                 self.on_progress("done", outcomes[futures[future]], 0)
         except BaseException:
@@ -532,12 +544,16 @@ class Batch:
         status = "degraded" if result.degraded else "written"
         outcome = InputOutcome(item, status, report=result.report, reason=result.degraded, notices=list(result.notices))
         try:
-            for _name, render, extension in self.renderers:
+            report_json = None
+            for name, render, extension in self.renderers:
                 filename = item.name + extension
-                write_text(render(result.report), self.outdir / filename)
+                text = render(result.report)
+                if name == "json":  # the state file keeps this same document: rendered once
+                    report_json = text
+                write_text(text, self.outdir / filename)
                 outcome.outputs.append(filename)
             if status == "written":  # a degraded report is retried on the next run
-                self._save_state(item, input_hash, digest, outcome)
+                self._save_state(item, input_hash, digest, outcome, report_json)
         except AptNarrateError as exc:
             return InputOutcome(item, "failed", reason=str(exc))
         return outcome
@@ -547,14 +563,15 @@ class Batch:
     def _state_path(self, item: BatchInput) -> Path:
         return self.outdir / STATE_DIR / f"{item.name}.json"
 
-    def _save_state(self, item: BatchInput, input_hash: str, digest: str, outcome: InputOutcome) -> None:
+    def _save_state(self, item: BatchInput, input_hash: str, digest: str, outcome: InputOutcome, report_json: str | None = None) -> None:
+        """``report_json``: the report's JSON document when the batch rendered it already."""
         state = {
             "format": STATE_FORMAT,
             "input": str(item.path),
             "input_sha256": input_hash,
             "settings": digest,
             "outputs": outcome.outputs,
-            "report": json.loads(outcome.report.to_json()),
+            "report": json.loads(report_json if report_json is not None else outcome.report.to_json()),
         }
         write_text(json.dumps(state, ensure_ascii=False) + "\n", self._state_path(item))
 

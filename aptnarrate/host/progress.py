@@ -3,6 +3,10 @@
 The bar shows inputs done of total, failures, and how many model requests are in flight,
 so a user waiting on a slow endpoint sees that it is waiting. Not a terminal (a pipe, a
 file, CI): nothing is drawn at all.
+
+The bar starts no thread of its own (rich's auto-refresh would): the batch forks worker
+processes only while its process has no other thread, so the parent redraws the bar from
+the workers' results and from the "tick" events its waiting loops send a few times a second.
 """
 
 from __future__ import annotations
@@ -49,9 +53,11 @@ class BatchProgress:
                 Waiting(),
                 console=Console(file=self.stream),
                 transient=False,
+                auto_refresh=False,  # no refresh thread: redrawn at every event (see above)
             )
             self._progress.start()
             self._task = self._progress.add_task("batch", total=self.total)
+            self._progress.refresh()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -59,11 +65,13 @@ class BatchProgress:
             self._progress.stop()
 
     def update(self, event: str, outcome, in_flight: int) -> None:
-        """``Batch``'s progress callback (called from worker threads)."""
+        """``Batch``'s progress callback (called from worker threads): "start", "done" (one
+        input finished) or "tick" (nothing finished; redraw the elapsed time and the requests
+        in flight)."""
         with self._lock:
             if event == "done":
                 self.done += 1
                 if outcome is not None and outcome.status == "failed":
                     self.failed += 1
             if self._progress is not None:
-                self._progress.update(self._task, completed=self.done)
+                self._progress.update(self._task, completed=self.done, refresh=True)

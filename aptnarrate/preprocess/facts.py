@@ -176,19 +176,24 @@ class _Sides:
         for role in ("subject", "object"):
             code = codes[role]
             keep = code >= 0
-            frame = pd.DataFrame(
+            # groupby(["code", "action"], sort=True).agg(sum, min, max) by one lexsort and
+            # reduceat: the same table, without groupby's fixed cost per call (most subgraphs
+            # are a few dozen triples) and linear in the triples for large ones
+            group, action = code[keep], self.action_codes[keep]
+            order = np.lexsort((action, group))
+            group, action = group[order], action[order]
+            seconds, first, last = (values[keep][order] for values in (self.triple_seconds, self.triple_first, self.triple_last))
+            starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (action[1:] != action[:-1])]) if len(group) else np.array([], dtype=np.intp)
+            reduce = (lambda ufunc, values: ufunc.reduceat(values, starts)) if len(starts) else (lambda ufunc, values: values[:0])
+            stats = pd.DataFrame(
                 {
-                    "code": code[keep],
-                    "action": self.action_codes[keep],
-                    "seconds": self.triple_seconds[keep],
-                    "min": self.triple_first[keep],
-                    "max": self.triple_last[keep],
+                    "code": group[starts],
+                    "action": action[starts],
+                    "seconds": reduce(np.add, seconds),
+                    "min": reduce(np.minimum, first),
+                    "max": reduce(np.maximum, last),
                 }
             )
-            stats = frame.groupby(["code", "action"], sort=True).agg(
-                seconds=("seconds", "sum"), min=("min", "min"), max=("max", "max")
-            )
-            stats = stats.reset_index()
             stats["role"] = role
             parts.append(stats)
         table = pd.concat(parts, ignore_index=True)

@@ -769,13 +769,14 @@ def _parse_descriptions(raw: pa.ChunkedArray):
     empty_u = np.array([not (t or "").strip() for t in uniques], dtype=bool)
     bad_u = np.array([p is None for p in parsed], dtype=bool) & ~empty_u
     good = [p for p in parsed if p is not None]
-    triples = pd.DataFrame(good, columns=list(TRIPLE_COLUMNS)) if good else pd.DataFrame(columns=list(TRIPLE_COLUMNS))
-    # different spellings of one event ("the file: x" / "the file : x") share a triple
-    triple_codes_u, uniq_index = pd.factorize(pd.MultiIndex.from_frame(triples)) if good else (np.array([], int), None)
+    # different spellings of one event ("the file: x" / "the file : x") share a triple;
+    # a dict of the tuples numbers them by first appearance, as factorizing a MultiIndex
+    # did, without its fixed cost per call (the tuples are all of strings)
+    first_of: dict[tuple, int] = {}
+    triple_codes_u = np.fromiter((first_of.setdefault(p, len(first_of)) for p in good), dtype=np.int64, count=len(good))
     unique_to_triple = np.full(len(uniques), 0, dtype=np.int64)
     unique_to_triple[[i for i, p in enumerate(parsed) if p is not None]] = triple_codes_u
-    if good:
-        triples = pd.DataFrame(list(uniq_index), columns=list(TRIPLE_COLUMNS))
+    triples = pd.DataFrame(list(first_of) if good else None, columns=list(TRIPLE_COLUMNS))
     return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes], ambiguous_u[codes]
 
 

@@ -71,28 +71,43 @@ def _html(text: str) -> str:
 
 def code_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, content)`` of each Markdown code span in ``text``: a run of backticks
-    closed by the next run of the same length. One pass over the runs, so linear even for
-    text made of backticks (a backtracking regex is not)."""
+    closed by the next run of the same length. As in CommonMark, a backslash before a run
+    outside a span makes the run's first backtick literal text (inside a span a backslash
+    is literal). One pass over the runs with a cursor per run length, so
+    linear even for text made of backticks (a backtracking regex is not)."""
     runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
-    # for each run, the index of the next run of the same length
-    following: list[int | None] = [None] * len(runs)
-    last_of_length: dict[int, int] = {}
-    for index in range(len(runs) - 1, -1, -1):
-        length = runs[index][1] - runs[index][0]
-        following[index] = last_of_length.get(length)
-        last_of_length[length] = index
+    by_length: dict[int, list[int]] = {}  # run indexes of each length, in order
+    for index, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(index)
+    cursor: dict[int, int] = {}  # per length: the first of its runs not yet passed
     spans = []
     index = 0
     while index < len(runs):
-        closing = following[index]
         start, open_end = runs[index]
-        if closing is not None and runs[closing][0] > open_end:
+        if _escaped(text, start):
+            start += 1
+        length = open_end - start
+        same = by_length.get(length, ())
+        at = cursor.get(length, 0)
+        while at < len(same) and same[at] <= index:
+            at += 1
+        cursor[length] = at
+        if length and at < len(same):
+            closing = same[at]
             close_start, close_end = runs[closing]
             spans.append((start, close_end, text[open_end:close_start]))
             index = closing + 1
         else:
             index += 1
     return spans
+
+
+def _escaped(text: str, position: int) -> bool:
+    """Whether the character at ``position`` follows an odd number of backslashes."""
+    count = 0
+    while position - count > 0 and text[position - count - 1] == "\\":
+        count += 1
+    return count % 2 == 1
 
 
 def prose(text: str, *, in_table: bool = False, single_line: bool = False) -> str:
