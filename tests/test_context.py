@@ -171,6 +171,35 @@ def test_bad_context_inputs_are_typed_errors(host_log, dropper_facts, tmp_path, 
     assert "Traceback" not in err and "--context-window" in err
 
 
+def test_epoch_ranges_read_each_value_in_its_own_unit():
+    from aptnarrate.context import query as q
+
+    window = q.make_window(1_747_206_723_485_738_843, 1_747_251_803_111_497_010, 0, "UTC", None)
+    assert q.epoch_ranges(window, "ms") == [(1_747_206_723_485, 1_747_251_803_112)]
+    ranges = q.epoch_ranges(window, "")  # auto: one range per unit, as ingest reads magnitudes
+    assert ranges == [(1_747_206_723, 1_747_251_804), (1_747_206_723_485, 1_747_251_803_112),
+                      (1_747_206_723_485_738, 1_747_251_803_111_498), (1_747_206_723_485_738_843, 1_747_251_803_111_497_010)]
+    early = q.make_window(0, 10**9 * 86400 * 30, 0, "UTC", None)  # January 1970: ms values below 1e11 read as seconds
+    assert all(not (start <= 10**9 <= end) for start, end in q.epoch_ranges(early, "")[1:])
+
+
+def test_a_log_mixing_epoch_units_finds_the_rows_of_every_unit(host_log, parquet_report, tmp_path):
+    # exporters mix seconds and milliseconds; ingest reads each value by its magnitude, and
+    # the context query must too, not one unit guessed from a sample for the whole column
+    root, truth = host_log
+    table = pq.read_table(root / "log.parquet")
+    stamps = table.column("timestamp").to_numpy().copy()
+    stamps[1::2] //= 10**6  # every other row in milliseconds
+    mixed = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", pa.array(stamps))
+    pq.write_table(mixed, tmp_path / "mixed.parquet")
+    pacsv.write_csv(mixed, tmp_path / "mixed.csv")
+    for log in (tmp_path / "mixed.parquet", tmp_path / "mixed.csv"):
+        report = _report(log)
+        for section in report.context.sections:
+            assert truth.inside[section.ioc] <= set(section.neighbours), (log.name, section.ioc)
+            assert not truth.outside[section.ioc] & set(section.neighbours), (log.name, section.ioc)
+
+
 def test_hostile_names_in_context_rows_stay_inert():
     name = "evil`|<script>|\n## Heading"
     row = ContextRow(id="C1", minute="2025-01-01 00:00", when="after", subject_kind="process", subject_name=name,
