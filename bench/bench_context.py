@@ -161,7 +161,8 @@ def measure(engine: str, log: Path) -> None:
             from pyspark.sql import SparkSession
 
             spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-                     .config("spark.sql.shuffle.partitions", "2").config("spark.driver.memory", "1g").getOrCreate())
+                     .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "2")
+                     .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "1g").getOrCreate())
             spark.sparkContext.setLogLevel("ERROR")
             backend = ibis.pyspark.connect(spark)
             started = time.perf_counter()  # the session's start-up is not the query's
