@@ -171,6 +171,35 @@ def test_bad_context_inputs_are_typed_errors(host_log, dropper_facts, tmp_path, 
     assert "Traceback" not in err and "--context-window" in err
 
 
+def test_epoch_ranges_read_each_value_in_its_own_unit():
+    from aptnarrate.context import query as q
+
+    window = q.make_window(1_747_206_723_485_738_843, 1_747_251_803_111_497_010, 0, "UTC", None)
+    assert q.epoch_ranges(window, "ms") == [(1_747_206_723_485, 1_747_251_803_112)]
+    ranges = q.epoch_ranges(window, "")  # auto: one range per unit, as ingest reads magnitudes
+    assert ranges == [(1_747_206_723, 1_747_251_804), (1_747_206_723_485, 1_747_251_803_112),
+                      (1_747_206_723_485_738, 1_747_251_803_111_498), (1_747_206_723_485_738_843, 1_747_251_803_111_497_010)]
+    early = q.make_window(0, 10**9 * 86400 * 30, 0, "UTC", None)  # January 1970: ms values below 1e11 read as seconds
+    assert all(not (start <= 10**9 <= end) for start, end in q.epoch_ranges(early, "")[1:])
+
+
+def test_a_log_mixing_epoch_units_finds_the_rows_of_every_unit(host_log, parquet_report, tmp_path):
+    # exporters mix seconds and milliseconds; ingest reads each value by its magnitude, and
+    # the context query must too, not one unit guessed from a sample for the whole column
+    root, truth = host_log
+    table = pq.read_table(root / "log.parquet")
+    stamps = table.column("timestamp").to_numpy().copy()
+    stamps[1::2] //= 10**6  # every other row in milliseconds
+    mixed = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", pa.array(stamps))
+    pq.write_table(mixed, tmp_path / "mixed.parquet")
+    pacsv.write_csv(mixed, tmp_path / "mixed.csv")
+    for log in (tmp_path / "mixed.parquet", tmp_path / "mixed.csv"):
+        report = _report(log)
+        for section in report.context.sections:
+            assert truth.inside[section.ioc] <= set(section.neighbours), (log.name, section.ioc)
+            assert not truth.outside[section.ioc] & set(section.neighbours), (log.name, section.ioc)
+
+
 def test_hostile_names_in_context_rows_stay_inert():
     name = "evil`|<script>|\n## Heading"
     row = ContextRow(id="C1", minute="2025-01-01 00:00", when="after", subject_kind="process", subject_name=name,
@@ -237,31 +266,47 @@ def test_pivot_lists_what_touched_an_entity_from_report_and_wider_log(host_log, 
     assert main(["pivot", str(tmp_path / "missing.json"), "x"]) == 3
 
 
-@pytest.mark.spark
-def test_duckdb_and_pyspark_local_mode_give_identical_sections(host_log, dropper_facts):
-    """The one Ibis query, unchanged, on Spark: one small local session, Parquet and CSV."""
-    pyspark = pytest.importorskip("pyspark", reason="pyspark not installed (pip install -e '.[context-spark]')")
-    if _shutil.which("java") is None:
-        pytest.skip("no java on PATH: PySpark local mode needs Java 17")
+@pytest.fixture(scope="module")
+def spark_backend():
+    """One small local Spark session for the module, tuned to start fast: one core, no UI,
+    one shuffle partition, no adaptive planning or whole-stage code generation (planning
+    and compiling cost more than they save on a few thousand rows), and a JVM that only
+    uses its quick JIT tier and the serial collector."""
+    pyspark = pytest.importorskip("pyspark", reason="pyspark not installed (it comes with pip install -e '.[test]')")
+    if _shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no java on PATH or JAVA_HOME: PySpark local mode needs Java 17")
     import ibis
     from pyspark.sql import SparkSession
 
-    root, _ = host_log
     spark = (
         SparkSession.builder.master("local[1]").appName("aptnarrate-test")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
-        .config("spark.sql.session.timeZone", "UTC").getOrCreate()
+        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "1").config("spark.default.parallelism", "1")
+        .config("spark.sql.adaptive.enabled", "false").config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "512m")
+        .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
+        .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        backend = ibis.pyspark.connect(spark)
-        for log in (root / "log.parquet", root / "log.csv"):
-            on_spark = _context(dropper_facts, log, backend=backend)
-            assert on_spark.engine == "pyspark"
-            assert _comparable(on_spark) == _comparable(_context(dropper_facts, log)), log
+        yield ibis.pyspark.connect(spark), pyspark.__version__
     finally:
         spark.stop()
-    assert pyspark.__version__
+
+
+@pytest.mark.spark
+def test_duckdb_and_pyspark_local_mode_give_identical_sections(host_log, dropper_facts, spark_backend):
+    """The one Ibis query, unchanged, on Spark: Parquet and CSV give DuckDB's sections."""
+    backend, _ = spark_backend
+    root, truth = host_log
+    for log in (root / "log.parquet", root / "log.csv"):
+        on_spark = _context(dropper_facts, log, backend=backend)
+        assert on_spark.engine == "pyspark"
+        on_duckdb = _context(dropper_facts, log)
+        assert on_duckdb.engine.startswith("duckdb")
+        assert on_spark.sections and _comparable(on_spark) == _comparable(on_duckdb), log
+        for section in on_spark.sections:  # not two equally empty answers: the planted rows came back
+            assert truth.inside[section.ioc] <= set(section.neighbours), section.ioc
 
 
 def test_cadets_story_gains_a_context_section_per_top_ioc(cadets_host_log):

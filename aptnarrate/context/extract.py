@@ -126,8 +126,7 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
     backend = options.backend if options.backend is not None else connect(options.engine, options.memory_limit)
     wide = open_table(backend, source)
     roles = role_columns(wide, dict(ingest.columns), options.events)
-    time_kind = q.timestamp_kind(wide, roles["timestamp"], ingest.epoch_unit, options.events)
-    unit = q.epoch_unit_of(wide, roles["timestamp"], time_kind, ingest.epoch_unit) if time_kind == "int" else ""
+    time_kind, unit = q.timestamp_reading(wide, roles["timestamp"], ingest.epoch_unit, options.events)
     frame = q.fetch(q.neighbourhood(wide, roles, names, ids, window, time_kind, unit))
     return frame, q.describe_engine(backend)
 

@@ -10,6 +10,8 @@ few rows returned, with the same name rules as the subgraph (``ingest``).
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -25,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 SAMPLE_ROWS = 1000
+# the magnitudes ingest reads as each epoch unit (per value, when the unit is auto)
+_MAGNITUDES = (("s", 0, 10**11), ("ms", 10**11, 10**14), ("us", 10**14, 10**17), ("ns", 10**17, 2**63))
 
 
 @dataclass(frozen=True)
@@ -51,33 +55,55 @@ def make_window(first_ns: int, last_ns: int, pad_ns: int, shown_zone: str, log_z
     return Window(int(utc.asi8[0]), int(utc.asi8[1]), local[0], local[1])
 
 
-def timestamp_kind(table: ir.Table, column: str, epoch_unit: str, spec: str) -> str:
-    """'int' (native integers), 'ts' (a timestamp column), or an epoch unit / 'text' for text.
+def timestamp_reading(table: ir.Table, column: str, epoch_unit: str, spec: str) -> tuple[str, str]:
+    """How to read the time column: ('ts', ''), ('text', '') or ('int', unit).
 
-    Decided from the column type, or for text from the first rows: the engine then casts
-    every row the same way, whatever it inferred.
+    'ts' is a timestamp column, 'int' integer epochs (native, or text of digits), 'text'
+    times the engine casts. For 'int', the unit is ``--epoch-unit``, or '' for auto: then,
+    as ``ingest`` does, each value's unit is read from its magnitude (in the query itself,
+    see ``epoch_ranges``). Only a text column needs a sample of its first rows (one small
+    query) to tell digits from dates; the engine then reads every row the same way.
     """
+    unit = "" if epoch_unit == "auto" else epoch_unit
     dtype = table[column].type()
     if dtype.is_timestamp():
-        return "ts"
+        return "ts", ""
     if dtype.is_integer():
-        return "int"
-    sample = table.select(value=table[column]).limit(SAMPLE_ROWS).to_pyarrow().column("value").to_pylist()
-    values = [str(v).strip() for v in sample if v is not None and str(v).strip()]
+        return "int", unit
+    values = [text for v in _sample(table, column) if v is not None and (text := str(v).strip())]
     if not values:
         raise InputError("the context log has no timestamps in its first rows", path=spec, column=column)
     if all(v.lstrip("-").isdigit() for v in values):
-        return "int"
-    return "text"
+        return "int", unit
+    return "text", ""
 
 
-def epoch_unit_of(table: ir.Table, column: str, kind: str, epoch_unit: str) -> str:
-    if epoch_unit != "auto":
-        return epoch_unit
-    sample = table.select(value=table[column].cast("int64")).limit(SAMPLE_ROWS).to_pyarrow().column("value")
-    values = np.abs(np.asarray([v for v in sample.to_pylist() if v is not None], dtype=np.float64))
-    typical = float(np.median(values)) if len(values) else 0.0
-    return "s" if typical < 1e11 else "ms" if typical < 1e14 else "us" if typical < 1e17 else "ns"
+def epoch_ranges(window: Window, unit: str) -> list[tuple[int, int]]:
+    """The integer ranges an epoch value must fall in to be inside ``window``.
+
+    With a unit, one range. Without (auto), the value's magnitude gives its unit, exactly
+    as ``ingest`` reads it (below 1e11 seconds, 1e14 ms, 1e17 us, else ns), so there is
+    one range per unit, clipped to that unit's magnitudes. Floor/ceil: a coarse unit's
+    border never loses an edge (the exact match on the returned rows follows).
+    """
+    ranges = []
+    for name, low, high in _MAGNITUDES:
+        if unit and name != unit:
+            continue
+        scale = _EPOCH_SCALE[name]
+        start, end = window.start_utc_ns // scale, -(-window.end_utc_ns // scale)
+        if unit:
+            ranges.append((start, end))
+            continue
+        for band_start, band_end in ((low, high - 1), (-(high - 1), -low)):
+            clipped = (max(start, band_start), min(end, band_end))
+            if clipped[0] <= clipped[1]:
+                ranges.append(clipped)
+    return ranges
+
+
+def _sample(table: ir.Table, column: str) -> list:
+    return table.select(value=table[column]).limit(SAMPLE_ROWS).to_pyarrow().column("value").to_pylist()
 
 
 def neighbourhood(
@@ -93,24 +119,24 @@ def neighbourhood(
     import ibis
 
     t = table.select(**{role: table[column] for role, column in roles.items()})
-    text = {role: t[role].cast("string").fill_null("") for role in EDGE_COLUMNS if role != "timestamp"}
+    # the filter tests the columns as they are (a cast only where a column is not text):
+    # a NULL never matches, so no COALESCE is needed there, and bare columns let the
+    # engine push the predicates into its scan as it does for hand-written SQL
+    text = {role: _as_text(t[role]) for role in EDGE_COLUMNS if role != "timestamp"}
     if time_kind == "int":
-        scale = _EPOCH_SCALE[unit]
-        stamp = t["timestamp"].cast("int64")
-        # floor/ceil so that the window never loses an edge at its border
-        in_window = stamp.between(window.start_utc_ns // scale, -(-window.end_utc_ns // scale))
+        stamp = t["timestamp"] if t["timestamp"].type().is_integer() else t["timestamp"].cast("int64")
+        # an engine drops the ranges its column statistics exclude (DuckDB on Parquet does)
+        in_window = _any([stamp.between(start, end) for start, end in epoch_ranges(window, unit)])
     else:
         stamp = t["timestamp"] if time_kind == "ts" else t["timestamp"].cast("timestamp")
         in_window = stamp.between(
             ibis.literal(window.start_wall.to_pydatetime(), type="timestamp"),
             ibis.literal(window.end_wall.to_pydatetime(), type="timestamp"),
         )
-    touches = ibis.literal(False)
-    for name, path_like in names:
-        for role in ("subject_attr", "object_attr"):
-            touches = touches | _names(text[role], name, path_like)
+    tests = [_names(text[role], name, path_like) for name, path_like in names for role in ("subject_attr", "object_attr")]
     if ids:
-        touches = touches | text["subject_uuid"].isin(ids) | text["object_uuid"].isin(ids)
+        tests += [text["subject_uuid"].isin(ids), text["object_uuid"].isin(ids)]
+    touches = _any(tests)
     selected = t.filter(in_window & touches)
     # text columns computed on the filtered rows only; integer times lose any padding
     rows = selected.select(
@@ -124,6 +150,16 @@ def neighbourhood(
         }
     )
     return rows.order_by(["timestamp", *[r for r in EDGE_COLUMNS if r != "timestamp"]])
+
+
+def _any(conditions: list):
+    import ibis
+
+    return functools.reduce(operator.or_, conditions) if conditions else ibis.literal(False)
+
+
+def _as_text(column):
+    return column if column.type().is_string() else column.cast("string")
 
 
 def _names(attr, name: str, path_like: bool):
