@@ -23,7 +23,8 @@ as its own subprocess, ``--repeat`` times, interleaved (median wall time; peak R
   repository. Without ``--ocrapt-src`` the row is skipped.
 
 Usage: ``.venv/bin/python bench/bench_report.py [--rows 10000 100000 1000000] [--repeat 3]
-[--formats ocrapt edges] [--ocrapt-src DIR]``. polars comes with ``pip install -e '.[bench]'``.
+[--formats ocrapt edges] [--ocrapt-src DIR] [--tools inspect 'polars floor']`` (``--tools``
+runs a subset; the pandas floor always runs, for the ratios). polars comes with ``pip install -e '.[bench]'``.
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", nargs="+", default=["ocrapt", "edges"], choices=["ocrapt", "edges"])
     parser.add_argument("--ocrapt-src", type=Path, default=None, help="a checkout of CoDS-GCS/OCR-APT")
     parser.add_argument("--prompt-only", action="store_true")
+    parser.add_argument(
+        "--tools", nargs="+", default=None, metavar="NAME",
+        help="run only these configurations, e.g. --tools inspect 'pandas floor' 'polars floor' (the floors are needed for the ratios)",
+    )
     args = parser.parse_args(argv)
     args.ocrapt_file = ocrapt_source(args.ocrapt_src)
     try:
@@ -191,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             runs: dict[str, list[tuple[float, float]]] = {}
             todo = configurations(path, fmt, args)
+            if args.tools:
+                todo = {name: command for name, command in todo.items() if name in args.tools or name == "pandas floor"}
             for _ in range(args.repeat):  # interleaved, so load drifts hit every tool alike
                 for name, command in todo.items():
                     runs.setdefault(name, []).append(measure(command))

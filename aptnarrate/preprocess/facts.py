@@ -355,11 +355,33 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
 
 def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
     """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
+    from ..rules.events import event_class
     from ..rules.structural import sweeps
-    from ..rules.stages import log_rows
 
+    # A sweep is judged on each (subject, address) pair's first contact: one row per flow
+    # description at its first minute yields the same subjects, subnets and hosts as every
+    # log row would, at a cost per distinct description instead of per log row.
+    descriptions = timeline.descriptions
+    flow = (descriptions["object_kind"] == "flow").to_numpy()
+    if not flow.any():
+        return {}
+    events = np.array(
+        [event_class(a, "flow") if f else "" for a, f in zip(descriptions["action"].tolist(), flow)], dtype=object
+    )
+    log = timeline.log
+    first_minute = np.full(len(descriptions), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_minute, log["description"].to_numpy(), log["minute"].to_numpy())
+    rows = pd.DataFrame(
+        {
+            "subject_name": descriptions["subject_name"].to_numpy(dtype=object)[flow],
+            "object_kind": "flow",
+            "object_name": descriptions["object_name"].to_numpy(dtype=object)[flow],
+            "event": events[flow],
+            "minute": first_minute[flow],
+        }
+    )
     found = {}
-    for sweep in sweeps(log_rows(timeline)):
+    for sweep in sweeps(rows):
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         words = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
         for host in sweep["hosts"]:

@@ -133,49 +133,152 @@ def _values(row: Row, name: str) -> list[str]:
     return [getattr(row, name)]
 
 
-def _field_matches(actual: list[str], modifier: str, expected: list[str]) -> bool:
-    for value in actual:
-        text = str(value)[:_MAX_VALUE].casefold()
-        for want in expected:
-            pattern = str(want)
-            if modifier == "re":
-                if re.search(pattern, str(value)[:_MAX_VALUE]):
-                    return True
-                continue
-            want_text = pattern.casefold()
-            if (
-                (modifier in ("", "equals") and text == want_text)
-                or (modifier == "contains" and want_text in text)
-                or (modifier == "startswith" and text.startswith(want_text))
-                or (modifier == "endswith" and text.endswith(want_text))
-            ):
-                return True
-    return False
+class _Fields:
+    """One row's field values, each computed, cut to ``_MAX_VALUE`` and case-folded once for
+    every rule and selection that reads it (event classes and knowledge-base look-ups are the
+    costly part, and a row meets up to every rule)."""
+
+    __slots__ = ("row", "_raw", "_folded")
+
+    def __init__(self, row: Row) -> None:
+        self.row = row
+        self._raw: dict[str, list[str]] = {}
+        self._folded: dict[str, list[str]] = {}
+
+    def raw(self, name: str) -> list[str]:
+        values = self._raw.get(name)
+        if values is None:
+            values = self._raw[name] = [str(v)[:_MAX_VALUE] for v in _values(self.row, name)]
+        return values
+
+    def folded(self, name: str) -> list[str]:
+        values = self._folded.get(name)
+        if values is None:
+            values = self._folded[name] = [v.casefold() for v in self.raw(name)]
+        return values
 
 
-def _selection_matches(selection: dict[str, Any], row: Row) -> bool:
-    for key, expected in selection.items():
+@dataclass(frozen=True)
+class _Test:
+    """One field of a selection, its expected values prepared once (case-folded, or compiled
+    when ``re``)."""
+
+    name: str
+    modifier: str
+    wants: tuple
+
+    def __call__(self, fields: _Fields) -> bool:
+        if self.name == "object_is_subject":
+            row = fields.row
+            return (row.object.casefold() == row.subject.casefold() and bool(row.object)) == self.wants[0]
+        if self.modifier == "re":
+            return any(pattern.search(value) for value in fields.raw(self.name) for pattern in self.wants)
+        values = fields.folded(self.name)
+        if self.modifier in ("", "equals"):
+            return any(value in self.wants for value in values)
+        if self.modifier == "contains":
+            return any(want in value for value in values for want in self.wants)
+        if self.modifier == "startswith":
+            return any(value.startswith(self.wants) for value in values)
+        return any(value.endswith(self.wants) for value in values)  # endswith
+
+
+@lru_cache(maxsize=4096)
+def _compile_selection(items: tuple[tuple[str, Any], ...]) -> tuple[_Test, ...]:
+    tests = []
+    for key, expected in items:
         if key == "object_is_subject":
-            if (row.object.casefold() == row.subject.casefold() and bool(row.object)) != expected:
-                return False
+            tests.append(_Test(key, "", (expected,)))
             continue
         name, _, modifier = key.partition("|")
-        values = expected if isinstance(expected, list) else [expected]
-        if not _field_matches(_values(row, name), modifier, values):
+        values = expected if isinstance(expected, (list, tuple)) else [expected]
+        if modifier == "re":
+            wants = tuple(re.compile(str(v)) for v in values)
+        else:
+            wants = tuple(str(v).casefold() for v in values)
+            if modifier in ("", "equals"):
+                wants = frozenset(wants)
+        tests.append(_Test(name, modifier, wants))
+    return tuple(tests)
+
+
+def _selection_key(selection: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in selection.items())
+
+
+def _selection_matches(selection: dict[str, Any], row: Row | _Fields) -> bool:
+    fields = row if isinstance(row, _Fields) else _Fields(row)
+    return all(test(fields) for test in _compile_selection(_selection_key(selection)))
+
+
+def _is_event_test(test: _Test) -> bool:
+    return test.name == "event" and test.modifier in ("", "equals")
+
+
+def _for_event(selections: tuple[tuple[_Test, ...], ...], event: str) -> tuple[tuple[_Test, ...], ...]:
+    """The selections a row of ``event`` can satisfy, without their (then passed) event tests."""
+    kept = []
+    for selection in selections:
+        if any(event not in test.wants for test in selection if _is_event_test(test)):
+            continue
+        kept.append(tuple(test for test in selection if not _is_event_test(test)))
+    return tuple(kept)
+
+
+@dataclass(frozen=True)
+class _CompiledRule:
+    match: tuple[tuple[_Test, ...], ...]
+    filter: tuple[tuple[_Test, ...], ...]
+
+    def for_event(self, event: str) -> _CompiledRule | None:
+        """This rule as it applies to rows of one (case-folded) event class; None when no
+        selection accepts that class, so the rule is never tried on such rows."""
+        match = _for_event(self.match, event)
+        return _CompiledRule(match, _for_event(self.filter, event)) if match else None
+
+    def matches(self, fields: _Fields) -> bool:
+        if not any(all(test(fields) for test in selection) for selection in self.match):
             return False
-    return True
+        return not any(all(test(fields) for test in selection) for selection in self.filter)
+
+
+def _compile_rule(rule: PatternRule) -> _CompiledRule:
+    return _CompiledRule(
+        tuple(_compile_selection(_selection_key(s)) for s in rule.match),
+        tuple(_compile_selection(_selection_key(s)) for s in rule.filter),
+    )
+
+
+@lru_cache(maxsize=1)
+def _compiled_builtin() -> tuple[tuple[PatternRule, _CompiledRule], ...]:
+    return tuple((rule, _compile_rule(rule)) for rule in builtin_rules())
+
+
+@lru_cache(maxsize=1024)
+def _builtin_for_event(event: str) -> tuple[tuple[PatternRule, _CompiledRule], ...]:
+    """The built-in rules a row of this (case-folded) event class may match, in file order,
+    reduced to the selections that accept it."""
+    found = []
+    for rule, compiled in _compiled_builtin():
+        reduced = compiled.for_event(event)
+        if reduced is not None:
+            found.append((rule, reduced))
+    return tuple(found)
 
 
 @lru_cache(maxsize=65536)
 def matching_rules(row: Row) -> tuple[PatternRule, ...]:
-    """The built-in rules that match ``row`` (memoised: rows repeat across candidates)."""
-    return tuple(rule for rule in builtin_rules() if rule_matches(rule, row))
+    """The built-in rules that match ``row`` (memoised: rows repeat across candidates).
+    Rules are indexed by the event classes their selections accept, so a row meets only
+    the few rules that could match it."""
+    fields = _Fields(row)
+    return tuple(rule for rule, compiled in _builtin_for_event(fields.folded("event")[0]) if compiled.matches(fields))
 
 
 def rule_matches(rule: PatternRule, row: Row) -> bool:
-    if not any(_selection_matches(s, row) for s in rule.match):
-        return False
-    return not any(_selection_matches(s, row) for s in rule.filter)
+    fields = _Fields(row)
+    compiled = _compile_rule(rule).for_event(fields.folded("event")[0])
+    return compiled is not None and compiled.matches(fields)
 
 
 def example_row(example: Example) -> Row:

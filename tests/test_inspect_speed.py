@@ -1,0 +1,152 @@
+"""The shortcuts the `inspect` path takes for speed give the answers of the plain computation.
+
+* facts judges network sweeps on one row per flow description (its first minute) instead of
+  every log row: the subjects, subnets and hosts must be those the structural rule finds in
+  the full log.
+* the pattern engine compiles each rule once and tries a row only against the rules whose
+  selections accept its event class: every rule must match exactly the rows a literal
+  reading of the rule file matches (the reference below is the engine's documented
+  semantics written out plainly).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from aptnarrate.preprocess.condense import condense
+from aptnarrate.preprocess.facts import _swept_hosts
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
+from aptnarrate.rules.patterns import Row, builtin_rules, example_row, matching_rules, rule_matches, _values
+from aptnarrate.rules.stages import log_rows
+from aptnarrate.rules.structural import sweeps
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def _sweeps_over_every_row(timeline) -> dict[str, tuple[str, str]]:
+    """What ``_swept_hosts`` computed before: the structural rule over every log row."""
+    found = {}
+    for sweep in sweeps(log_rows(timeline)):
+        who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
+        words = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
+        for host in sweep["hosts"]:
+            found.setdefault(host, (sweep["subnet"], words))
+    return found
+
+
+def _write(tmp_path: Path, rows) -> Path:
+    path = tmp_path / "case.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["description", "timestamp"])
+        writer.writerows(rows)
+    return path
+
+
+def _flow(subject: str, action: str, host: str, when: str) -> tuple[str, str]:
+    return (f"The subject_process: {subject} {action} the netflowobject: {host}", when)
+
+
+def test_sweeps_from_first_contacts_equal_sweeps_over_every_row(tmp_path):
+    rows = []
+    # nmap reaches 5 hosts of 10.0.0.0/24 within 4 minutes, each many times, and comes back later
+    for minute in range(4):
+        for host in range(1, 6):
+            rows.append(_flow("nmap", "CONNECT", f"10.0.0.{host}", f"2018-04-06 11:{minute:02d}:{host:02d}"))
+    rows += [_flow("nmap", "CLOSE", f"10.0.0.{h}", f"2018-04-06 12:30:0{h}") for h in range(1, 6)]
+    # a second subject sweeps one of the same hosts and three more: the host keeps the first
+    # (sorted) subject's words, as before
+    rows += [_flow("scan", "CONNECT", f"10.0.0.{h}", f"2018-04-06 11:0{h}:00") for h in (1, 7, 8, 9)]
+    # too slow to be a sweep: 4 hosts of 10.0.1.0/24 first reached 20 minutes apart, then
+    # reached again inside a few minutes (only first contacts count)
+    rows += [_flow("slow", "CONNECT", f"10.0.1.{h}", f"2018-04-06 1{h}:00:00") for h in range(1, 5)]
+    rows += [_flow("slow", "CONNECT", f"10.0.1.{h}", f"2018-04-06 15:0{h}:00") for h in range(1, 5)]
+    # an unnamed subject, a non-network event, an IPv6 address and a name that is no address
+    rows += [(f"A subject_process CONNECT the netflowobject: 10.0.2.{h}", f"2018-04-06 11:00:0{h}") for h in range(1, 6)]
+    rows += [_flow("nmap", "READ", f"10.0.3.{h}", f"2018-04-06 11:00:0{h}") for h in range(1, 6)]
+    rows += [_flow("nmap", "CONNECT", "fe80::1", "2018-04-06 11:00:00"), _flow("nmap", "CONNECT", "localhost", "2018-04-06 11:00:00")]
+    timeline = condense(read_events(_write(tmp_path, rows)))
+    expected = _sweeps_over_every_row(timeline)
+    assert set(expected) >= {f"10.0.0.{h}" for h in range(1, 6)} | {f"10.0.2.{h}" for h in range(1, 6)}
+    assert not any(host.startswith("10.0.1.") for host in expected)
+    assert _swept_hosts(timeline) == expected
+
+
+def test_sweeps_on_the_corpus_equal_sweeps_over_every_row(corpus_dir):
+    compared = 0
+    for path in sorted(corpus_dir.glob("*_subgraph_*.csv")):
+        options = IngestOptions(timezone="America/Toronto") if path.name.endswith(".edges.csv") else IngestOptions()
+        timeline = condense(read_events(path, options))
+        expected = _sweeps_over_every_row(timeline)
+        assert _swept_hosts(timeline) == expected, path.name
+        compared += bool(expected)
+    assert compared > 0, "the corpus should hold at least one sweep"
+
+
+# --------------------------------------------------------------------------- pattern rules
+
+
+def _reference_field(actual: list[str], modifier: str, expected: list) -> bool:
+    for value in actual:
+        text = str(value)[:4096].casefold()
+        for want in expected:
+            if modifier == "re":
+                if re.search(str(want), str(value)[:4096]):
+                    return True
+            elif modifier in ("", "equals") and text == str(want).casefold():
+                return True
+            elif modifier == "contains" and str(want).casefold() in text:
+                return True
+            elif modifier == "startswith" and text.startswith(str(want).casefold()):
+                return True
+            elif modifier == "endswith" and text.endswith(str(want).casefold()):
+                return True
+    return False
+
+
+def _reference_selection(selection: dict, row: Row) -> bool:
+    for key, expected in selection.items():
+        if key == "object_is_subject":
+            if (row.object.casefold() == row.subject.casefold() and bool(row.object)) != expected:
+                return False
+            continue
+        name, _, modifier = key.partition("|")
+        if not _reference_field(_values(row, name), modifier, expected if isinstance(expected, list) else [expected]):
+            return False
+    return True
+
+
+def _reference_matches(rule, row: Row) -> bool:
+    return any(_reference_selection(s, row) for s in rule.match) and not any(_reference_selection(s, row) for s in rule.filter)
+
+
+def _rows() -> list[Row]:
+    """Every rule's examples, each also with its object turned into the subject's own name and
+    upper-cased, so each rule meets rows written for the other rules and near misses."""
+    rows = []
+    for rule in builtin_rules():
+        for example in rule.examples.positive + rule.examples.negative:
+            row = example_row(example)
+            rows += [
+                row,
+                Row(row.subject, row.action, row.subject, row.subject_kind, row.object_kind, row.object_paths),
+                Row(row.subject.upper(), row.action.lower(), row.object.upper(), row.subject_kind, row.object_kind, tuple(p.upper() for p in row.object_paths)),
+            ]
+    return list(dict.fromkeys(rows))
+
+
+def test_compiled_rules_match_what_the_rule_files_say():
+    rules = builtin_rules()
+    rows = _rows()
+    hits = 0
+    for row in rows:
+        expected = tuple(rule for rule in rules if _reference_matches(rule, row))
+        assert matching_rules(row) == expected, row
+        for rule in rules:
+            assert rule_matches(rule, row) == (rule in expected), (rule.id, row)
+        hits += len(expected)
+    assert hits > len(rules), "the examples should match their rules"
