@@ -47,6 +47,7 @@ from ..preprocess.condense import minute_text
 from ..errors import BudgetError, ConfigError
 from ..models import APT_STAGES, Candidate, Narration
 from ..render.escape import INVISIBLE_CLASS
+from .prompt_context import COMPACT, FULL, BlockLimits
 from .tokens import counter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -181,11 +182,11 @@ def overview_line(facts: Facts, steps: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- request
 
 
-def context_blocks(facts: Facts) -> dict[str, str]:
+def context_blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, str]:
     """The prompt-v2 data blocks (see ``prompt_context``), as JSON lines."""
     from .prompt_context import blocks
 
-    return {name: "\n".join(data_line(item) for item in items) for name, items in blocks(facts).items()}
+    return {name: "\n".join(data_line(item) for item in items) for name, items in blocks(facts, limits).items()}
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class Selected:
     timeline: list[str]
     candidates: list[str]
     steps: tuple[str, ...] = (SELECT_STEP,)
+    context: BlockLimits = FULL  # COMPACT when the IoC-table candidates nearly fill the budget
 
 
 def render_messages(
@@ -226,7 +228,8 @@ def render_messages(
                 else selected.candidates
             ),
             "output": output.rstrip("\n"),
-            **context_blocks(facts),  # prompt v2: host, glossary, aliases, knowledge, hypotheses
+            # prompt v2: host, glossary, aliases, knowledge, hypotheses
+            **context_blocks(facts, FULL if selected is None else selected.context),
         },
     )
     return (("system", render_template("system.md").rstrip("\n")), ("user", task.rstrip("\n"))), notes
@@ -348,21 +351,26 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
 
     # the richest candidate block that leaves at least 40 % of the budget for log rows,
     # else the smallest one that fits (IoC-table candidates are never left out, only
-    # their details: best-ranked keep theirs longest)
+    # their details: best-ranked keep theirs longest); only when none fits, the context
+    # blocks in their compact form (their size then no longer grows with the input)
     everyone = len(table)
     attempts = [
-        (everyone, 0, shown_others), (everyone, 0, shown_others[:5]), (everyone, 0, []),
-        (10, everyone, []), (10, 20, []), (5, 0, []), (0, 0, []), (5, 0, [], True), (0, 0, [], True),
+        (everyone, 0, shown_others, False, FULL), (everyone, 0, shown_others[:5], False, FULL),
+        (everyone, 0, [], False, FULL), (10, everyone, [], False, FULL), (10, 20, [], False, FULL),
+        (5, 0, [], False, FULL), (0, 0, [], False, FULL), (5, 0, [], True, FULL), (0, 0, [], True, FULL),
+        (5, 0, [], True, COMPACT), (0, 0, [], True, COMPACT),
     ]  # fmt: skip
     fitting = None
-    for full_n, trimmed_n, others_shown, *compact in attempts:
-        cands = candidate_lines(full_n, trimmed_n, others_shown, bool(compact))
-        base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands))
+    for full_n, trimmed_n, others_shown, compact, context in attempts:
+        if context is COMPACT and fitting is not None:
+            break
+        cands = candidate_lines(full_n, trimmed_n, others_shown, compact)
+        base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands, context=context))
         base_tokens = count.count_messages(base) + schema_tokens
         if base_tokens < budget:  # the last that fits is the smallest
-            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens)
+            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
         if base_tokens <= 0.6 * budget:
-            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens)
+            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
             break
     if fitting is None:
         raise BudgetError(
@@ -370,7 +378,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             f"{len(table)} IoC-table candidates alone; the budget is {budget}",
             hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {base_tokens + 500}, or use the offline backend",
         )
-    full_n, trimmed_n, others_shown, cands, base_tokens = fitting
+    full_n, trimmed_n, others_shown, cands, base_tokens, context = fitting
     trim_table = full_n < len(table)
     remaining = budget - base_tokens
     reserve = min(max(remaining // 5, 0), 1500)  # for the counts of what is left out
@@ -387,7 +395,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             for p, m in zip(positions.tolist(), minute_texts)
         ]
         rows += left_out_lines(facts, positions, reserve, count)
-        selected = Selected(timeline=rows, candidates=cands)
+        selected = Selected(timeline=rows, candidates=cands, context=context)
         messages, _ = render_messages(facts, settings, 0, selected)
         tokens = count.count_messages(messages) + schema_tokens
         if tokens <= budget:
@@ -408,5 +416,10 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             line.startswith('{"in_table_iocs"') for line in cands
         ) else ""
         notes.append(f"{TRIM_STEP}: features and reasons of IoC-table candidates {which} left out{shape}")
+    if context is COMPACT:
+        notes.append(
+            f"{SELECT_STEP}: host, alias, knowledge and rule-hypothesis blocks in their compact form "
+            "(fewer row references, rule reasons cut at a sentence end)"
+        )
     steps = (SELECT_STEP, TRIM_STEP) if trim_table else (SELECT_STEP,)
     return messages, notes, tokens, steps, full
