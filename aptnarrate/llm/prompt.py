@@ -327,10 +327,18 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     texts = facts.timeline.descriptions["text"].tolist()
     full = estimated_timeline_tokens(facts, count)
 
+    rendered: dict[tuple[int, str], str] = {}  # each candidate line rendered once per detail, not per attempt
+
+    def line_of(position: int, candidate: Candidate, detail: str) -> str:
+        key = (position, detail)
+        if key not in rendered:
+            rendered[key] = _limited_candidate_line(candidate, detail)
+        return rendered[key]
+
     def candidate_lines(full: int, trimmed: int, others_shown, compact: bool = False) -> list[str]:
         detailed = table if not compact else table[: full + trimmed]
         lines = [
-            _limited_candidate_line(c, "full" if i < full else "trimmed" if i < full + trimmed else "minimal")
+            line_of(i, c, "full" if i < full else "trimmed" if i < full + trimmed else "minimal")
             for i, c in enumerate(detailed)
         ]
         if compact:  # the rest of the table as bare values, grouped by type, in rank order
@@ -341,7 +349,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             for ioc_type, values in by_type.items():
                 for start in range(0, len(values), 50):
                     lines.append(data_line({"in_table_iocs": values[start : start + 50], "type": ioc_type}))
-        lines += [_limited_candidate_line(c, "trimmed") for c in others_shown]
+        lines += [line_of(len(table) + i, c, "trimmed") for i, c in enumerate(others_shown)]
         left = len(others) - len(others_shown)
         if left:
             lines.append(data_line({"left_out_candidates": left, "note": "lower-ranked candidates outside the IoC table are not shown (token budget)"}))

@@ -101,6 +101,16 @@ def _alias_number(alias: str) -> int:
 
 
 def process_aliases(facts: Facts) -> ProcessAliases:
+    """The aliases of ``facts``, computed once per facts (the prompt and the offline
+    summary both name processes with them)."""
+    cached = facts.__dict__.get("_process_aliases")
+    if cached is None:
+        cached = _process_aliases(facts)
+        facts.__dict__["_process_aliases"] = cached  # Facts is frozen; a cache beside its fields
+    return cached
+
+
+def _process_aliases(facts: Facts) -> ProcessAliases:
     triples = facts.timeline.table.triples
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
@@ -126,7 +136,7 @@ def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
     if not wanted:
         return {}
     rows = _positions_of_entities(facts, sorted(wanted))
-    return {i: min(r["subject"] + r["object"]) for i, r in rows.items() if r["subject"] or r["object"]}
+    return {i: min(p[0] for p in r.values() if p) for i, r in rows.items() if r["subject"] or r["object"]}
 
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
@@ -169,27 +179,50 @@ def _row_index(facts: Facts) -> _RowIndex:
 
 
 def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
-    """For each wanted entity id: the log positions it appears in, per role."""
+    """For each wanted entity id: the log positions it appears in, per role (sorted, no
+    repeats). Vectorised: an alias can stand behind 100,000 rows."""
+    import pandas as pd
+
     index = _row_index(facts)
     n = len(index.starts) - 1
     row_of = np.repeat(np.arange(n), np.diff(index.starts))  # log position of each (position, triple) pair
-    wanted_set = set(wanted)
+    wanted = list(dict.fromkeys(wanted))
     found: dict[str, dict[str, list[int]]] = {i: {"subject": [], "object": []} for i in wanted}
+    if not wanted:
+        return found
+    lookup = pd.Index(wanted, dtype=object)
     for role in ("subject", "object"):
-        ids = index.column[role][index.triples]
-        hit = np.flatnonzero(np.isin(ids, list(wanted_set))) if wanted_set else np.array([], dtype=np.int64)
-        for ident, position in zip(ids[hit].tolist(), row_of[hit].tolist()):
-            found[ident][role].append(position)
-    return {i: {role: sorted(set(p)) for role, p in roles.items()} for i, roles in found.items()}
+        codes = lookup.get_indexer(index.column[role])[index.triples]  # wanted index per pair, -1 if none
+        hit = np.flatnonzero(codes >= 0)
+        order = np.argsort(codes[hit], kind="stable")  # pairs are in log order: positions stay sorted
+        code, position = codes[hit][order], row_of[hit][order]
+        fresh = np.ones(len(code), dtype=bool)
+        fresh[1:] = (code[1:] != code[:-1]) | (position[1:] != position[:-1])
+        code, position = code[fresh], position[fresh]
+        bounds = np.searchsorted(code, np.arange(len(wanted) + 1))
+        for k, ident in enumerate(wanted):
+            found[ident][role] = position[bounds[k] : bounds[k + 1]].tolist()
+    return found
+
+
+def capped_positions(ids, positions: list[int], limit: int) -> str:
+    """``capped_ids`` of the log ids at ``positions`` (sorted, no repeats), without a string
+    per row when the ids are ``L1``..``Ln`` (as ``condense`` numbers them)."""
+    if len(ids) and ids[0] == "L1" and ids[-1] == f"L{len(ids)}":
+        from .compress import number_ranges
+
+        parts, total = number_ranges(np.asarray(positions, dtype=np.int64) + 1, limit)
+        return ", ".join(parts + ([f"and {total - limit} more"] if total > limit else []))
+    return capped_ids([ids[p] for p in positions], limit)
 
 
 def capped_ids(ids: list[str], limit: int) -> str:
     """``L1-L3, L7`` style ranges, at most ``limit`` of them, then "and N more"."""
-    from .compress import compact_ids
+    from .compress import id_ranges
 
-    parts = compact_ids(ids).split(", ") if ids else []
-    more = [f"and {len(parts) - limit} more"] if len(parts) > limit else []
-    return ", ".join(parts[:limit] + more)
+    parts, total = id_ranges(ids, limit) if ids else ([], 0)
+    more = [f"and {total - limit} more"] if total > limit else []
+    return ", ".join(parts + more)
 
 
 def alias_lines(facts: Facts, aliases: ProcessAliases, limits: BlockLimits = FULL) -> list[dict]:
@@ -199,7 +232,12 @@ def alias_lines(facts: Facts, aliases: ProcessAliases, limits: BlockLimits = FUL
     from ..preprocess.condense import minute_text
 
     listed = list(aliases.order[: limits.aliases])
-    rows_of = _positions_of_entities(facts, listed)
+    # the rows of the most aliases any limits list, found once per facts
+    cached = facts.__dict__.get("_alias_rows")
+    if cached is None or cached[0] is not aliases or not set(listed) <= cached[1].keys():
+        cached = (aliases, _positions_of_entities(facts, list(aliases.order[: max(MAX_ALIASES, len(listed))])))
+        facts.__dict__["_alias_rows"] = cached  # Facts is frozen; a cache beside its fields
+    rows_of = cached[1]
     ids = facts.timeline.ids
     minutes = facts.timeline.log["minute"].to_numpy()
     records = []
@@ -211,7 +249,7 @@ def alias_lines(facts: Facts, aliases: ProcessAliases, limits: BlockLimits = FUL
             record["first_minute"] = minute_text([minutes[min(every)]])[0]
         for role, key in (("subject", "acts_in"), ("object", "acted_on_in")):
             if rows[role]:
-                record[key] = capped_ids([ids[p] for p in rows[role]], limits.row_refs)
+                record[key] = capped_positions(ids, rows[role], limits.row_refs)
         records.append(record)
     if len(aliases.order) > limits.aliases:
         records.append({"more_aliases_not_listed": len(aliases.order) - limits.aliases})
@@ -397,9 +435,10 @@ def blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, list[dict]]:
     if cached is not None:
         return cached
     aliases = process_aliases(facts)
+    shared = next(iter(_LAST[1].values()), None)  # host and glossary do not depend on the limits
     result = {
-        "host": [host_context(facts)],
-        "glossary": glossary(facts),
+        "host": shared["host"] if shared else [host_context(facts)],
+        "glossary": shared["glossary"] if shared else glossary(facts),
         "aliases": alias_lines(facts, aliases, limits) or [{"aliases": "none: every process in the log has a name of its own"}],
         "knowledge": knowledge(facts.table_candidates, limits.knowledge)
         or [{"knowledge": "none of the listed candidates is in the knowledge base"}],

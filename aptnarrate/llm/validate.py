@@ -109,7 +109,6 @@ def reask_message(errors: list[str], grounding: bool) -> str:
 def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSettings) -> NarrationResult:
     """Ask ``transport`` for a Narration of ``facts``; re-ask on errors; prune what persists."""
     build = build_request(facts, settings)
-    vocabulary = ground.vocabulary_for(facts)  # built once for every attempt, the prune and the pipeline
     messages = list(build.request.messages)
     tally = _Tally()
     max_reasks = max(0, int(settings.max_reasks))
@@ -129,6 +128,9 @@ def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSett
             narration, issues = None, []
             errors = schema_errors(exc)
         else:
+            # built after the first request left (not before it), once for every attempt,
+            # the prune and the pipeline
+            vocabulary = ground.vocabulary_for(facts)
             issues = ground.check(narration, facts, vocabulary)
             errors = [issue.message() for issue in issues]
             if not issues:
@@ -146,7 +148,7 @@ def narrate_with_model(facts: Facts, transport: ChatTransport, settings: LLMSett
         )
     dropped = []
     if issues:
-        narration, dropped = ground.prune(narration, facts, vocabulary)
+        narration, dropped = ground.prune(narration, facts, ground.vocabulary_for(facts))
     notes = list(build.notes)
     notes.append(f"model answered in {attempts} call(s) with {tally.reasks} re-ask(s)")
     if dropped:
