@@ -205,7 +205,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     from ..grounding import ground
     from ..backends import NarrationResult
     from ..models import Usage
-    from ..llm.validate import parse_narration, reask_message, schema_errors
+    from ..llm.validate import read_answer, reask_message, schema_errors
 
     custom_id = job.custom_id
     if custom_id in state.data["errors"] and custom_id not in state.answers:
@@ -221,8 +221,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     calls, prompt_tokens, completion_tokens = 1, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
     vocabulary = ground.Vocabulary(job.facts)
     try:
-        narration = parse_narration(content)
-        issues = ground.check(narration, job.facts, vocabulary)
+        narration, issues, _ = read_answer(content, job.facts, vocabulary)  # harmless repeats merged
         errors = [i.message() for i in issues]
     except ValidationError as exc:
         narration, issues, errors = None, [], schema_errors(exc)
@@ -237,8 +236,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
         completion_tokens += response.completion_tokens
         content = response.content
         try:
-            narration = parse_narration(content)
-            issues = ground.check(narration, job.facts, vocabulary)
+            narration, issues, _ = read_answer(content, job.facts, vocabulary)
             errors = [i.message() for i in issues]
         except ValidationError as exc:
             narration, issues, errors = None, [], schema_errors(exc)
