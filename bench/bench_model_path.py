@@ -18,7 +18,9 @@ the report is written and the process exits 0 after one request. Printed per inp
   seconds each; the wrapped steps are listed in ``STEPS``).
 
 Usage: ``.venv/bin/python bench/bench_model_path.py [--rows 1000000] [--formats ocrapt edges]
-[--repeat 1] [--breakdown]``. Inputs come from ``bench/generate.py`` (``bench/out``).
+[--repeat 1] [--breakdown] [--compare OTHER/bin/aptnarrate]`` (``--compare``: another build,
+e.g. main's, run on the same inputs just before ours; a failed run is printed with its
+exit code and last stderr line). Inputs come from ``bench/generate.py`` (``bench/out``).
 Measure side by side in one run and read the load average printed with it.
 """
 
@@ -118,9 +120,9 @@ def report_argv(path: Path, fmt: str) -> list[str]:
     return ["report", str(path), "--backend", "openai", "--timezone", TIMEZONE[fmt], "-o", os.devnull]
 
 
-def one_run(server: ArrivalServer, path: Path, fmt: str, workdir: str) -> dict:
+def one_run(server: ArrivalServer, path: Path, fmt: str, workdir: str, tool: list[str] | None = None) -> dict:
     server.reset()
-    argv = [*cli(), *report_argv(path, fmt)]
+    argv = [*(tool or cli()), *report_argv(path, fmt)]
     started = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=child_env(server.url), cwd=workdir)
     err = child.stderr.read().decode(errors="replace")
@@ -129,7 +131,9 @@ def one_run(server: ArrivalServer, path: Path, fmt: str, workdir: str) -> dict:
     child.stderr.close()
     code = os.waitstatus_to_exitcode(status)
     if code != 0 or not server.arrivals:
-        raise SystemExit(f"failed (exit {code}, {len(server.arrivals)} request(s)): {' '.join(argv)}\n{err[-3000:]}")
+        if tool is None:
+            raise SystemExit(f"failed (exit {code}, {len(server.arrivals)} request(s)): {' '.join(argv)}\n{err[-3000:]}")
+        return {"failed": f"exit {code} after {total:.2f} s, {len(server.arrivals)} request(s): {err.strip().splitlines()[-1][:160] if err.strip() else ''}"}
     return {
         "to_request": server.arrivals[0] - started,
         "total": total,
@@ -237,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", nargs="+", default=["ocrapt", "edges"], choices=["ocrapt", "edges"])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--breakdown", action="store_true", help="also time the stages in a second child")
+    parser.add_argument("--compare", metavar="EXE", action="append", default=[],
+                        help="another aptnarrate executable (e.g. main's) to run on the same inputs, before ours")
     args = parser.parse_args(argv)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     server = ArrivalServer()
@@ -251,6 +257,15 @@ def main(argv: list[str] | None = None) -> int:
                     if not path.exists():
                         print(f"{rows:>9}  {fmt:<7} missing {path.name}: run bench/generate.py --rows {rows}")
                         continue
+                    for exe in args.compare:  # side by side: the other build first, then ours
+                        other = [one_run(server, path, fmt, workdir, [exe]) for _ in range(args.repeat)]
+                        if any("failed" in r for r in other):
+                            print(f"{rows:>9}  {fmt:<7} {exe}: {next(r['failed'] for r in other if 'failed' in r)}")
+                        else:
+                            sent, budget = tokens_sent(other[0]["body"])
+                            print(f"{rows:>9}  {fmt:<7} {statistics.median(r['to_request'] for r in other):>12.2f} "
+                                  f"{statistics.median(r['total'] for r in other):>8.2f} {max(r['peak_mib'] for r in other):>9.0f} "
+                                  f"{sent:>7} {budget:>7} {max(r['requests'] for r in other):>8}  ({exe})")  # fmt: skip
                     runs = [one_run(server, path, fmt, workdir) for _ in range(args.repeat)]
                     sent, budget = tokens_sent(runs[0]["body"])
                     print(
