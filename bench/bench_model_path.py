@@ -9,7 +9,9 @@ the report is written and the process exits 0 after one request. Printed per inp
 * ``to request``: seconds from just before the child is spawned to the request's arrival:
   interpreter start, imports, ingest, condense, facts, the stage rules, the prompt build
   and the client, all the local work a model run does before it can send anything;
-* ``total``: the child's whole wall time (the report after the answer included);
+* ``total``: the child's whole wall time (the report after the answer included); ``cpu``:
+  the child's CPU seconds (user + system, ``os.wait4``), steadier than wall time on a
+  shared machine;
 * ``tokens``: what the request carried, counted here with the vendored o200k vocabulary
   (messages plus the schema, as ``build_request`` counts them), against the default
   budget (``LLMSettings().token_budget``), and the number of requests (must be 1);
@@ -140,6 +142,7 @@ def one_run(server: ArrivalServer, path: Path, fmt: str, workdir: str, tool: lis
         "requests": len(server.arrivals),
         "body": server.bodies[0],
         "peak_mib": usage.ru_maxrss / 1024,
+        "cpu": usage.ru_utime + usage.ru_stime,  # the whole child's CPU seconds: steadier than wall under load
     }
 
 
@@ -246,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     server = ArrivalServer()
-    header = f"{'rows':>9}  {'format':<7} {'to request s':>12} {'total s':>8} {'peak MiB':>9} {'tokens':>7} {'budget':>7} {'requests':>8}"
+    header = f"{'rows':>9}  {'format':<7} {'to request s':>12} {'total s':>8} {'cpu s':>6} {'peak MiB':>9} {'tokens':>7} {'budget':>7} {'requests':>8}"
     print(header)
     print("-" * len(header))
     try:
@@ -264,13 +267,15 @@ def main(argv: list[str] | None = None) -> int:
                         else:
                             sent, budget = tokens_sent(other[0]["body"])
                             print(f"{rows:>9}  {fmt:<7} {statistics.median(r['to_request'] for r in other):>12.2f} "
-                                  f"{statistics.median(r['total'] for r in other):>8.2f} {max(r['peak_mib'] for r in other):>9.0f} "
+                                  f"{statistics.median(r['total'] for r in other):>8.2f} {statistics.median(r['cpu'] for r in other):>6.2f} "
+                                  f"{max(r['peak_mib'] for r in other):>9.0f} "
                                   f"{sent:>7} {budget:>7} {max(r['requests'] for r in other):>8}  ({exe})")  # fmt: skip
                     runs = [one_run(server, path, fmt, workdir) for _ in range(args.repeat)]
                     sent, budget = tokens_sent(runs[0]["body"])
                     print(
                         f"{rows:>9}  {fmt:<7} {statistics.median(r['to_request'] for r in runs):>12.2f} "
-                        f"{statistics.median(r['total'] for r in runs):>8.2f} {max(r['peak_mib'] for r in runs):>9.0f} "
+                        f"{statistics.median(r['total'] for r in runs):>8.2f} {statistics.median(r['cpu'] for r in runs):>6.2f} "
+                        f"{max(r['peak_mib'] for r in runs):>9.0f} "
                         f"{sent:>7} {budget:>7} {max(r['requests'] for r in runs):>8}",
                         flush=True,
                     )

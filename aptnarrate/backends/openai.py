@@ -292,8 +292,8 @@ class OpenAITransport:
 
 def warm_up_in_background(transport: Any) -> threading.Thread:
     """Start a daemon thread that does, while the caller reads its input, the work every
-    model request needs first: ``import openai`` and the SDK client, the o200k vocabulary
-    (``tokens.counter``) and the response schema. Nothing here depends on the input; the
+    model request needs first: ``import openai`` and the SDK client, and the o200k
+    vocabulary (``tokens.counter``). Nothing here depends on the input; the
     caller joins the thread before it returns (never leave it running into a fork)."""
 
     def work() -> None:
@@ -303,11 +303,11 @@ def warm_up_in_background(transport: Any) -> threading.Thread:
                 inner = getattr(inner, "inner", None)
             if inner is not None:
                 inner.warm()
-            from ..llm.prompt import narration_schema
+            # only modules the input's reading never imports (the SDK, tiktoken): two threads
+            # importing the same modules could trip the import system's deadlock detection
             from ..llm.tokens import counter
 
             counter()
-            narration_schema()
         except Exception:  # noqa: BLE001 - a warm-up only; the request path builds and reports it again
             pass
 
