@@ -123,7 +123,6 @@ def run(
     Batch API path puts it in the request), so it is not queried twice."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
-    from .llm.compress import remember_rule_evidence
     from .grounding.ground import prune, vocabulary_for
 
     opts = _options(options, overrides)
@@ -131,33 +130,47 @@ def run(
         raise UsageError(f"unknown backend {opts.backend!r}; expected one of {', '.join(BACKENDS)}")
     if opts.fallback not in (None, "offline"):
         raise UsageError(f"unknown fallback {opts.fallback!r}; expected 'offline'")
+    warm_up = None
     if narrator is not None:
         notices: list[str] = []
     else:  # before ingest: a config error should not wait for parsing
         narrator, notices = select_narrator(opts)
-    facts = inspect_input(source, opts)
-    baseline = OfflineNarrator().narrate(facts)
-    # the rows the rules cite, for a model's prompt: the rules ran once, here
-    remember_rule_evidence(facts, [log_id for stage in baseline.narration.stages for log_id in stage.evidence])
-    context = extracted_context
-    if context is None and opts.context is not None:
-        from .context import extract_context
+        if narrator is not None:  # the SDK import and the token vocabulary load while the input is read
+            from .backends.openai import warm_up_in_background
 
-        # before the narration: a model sees the context rows in its one request and may
-        # cite them (C1...); stages the report misses are known only after it (below)
-        context = extract_context(facts, opts.ingest_options(), opts.context)
+            warm_up = warm_up_in_background(narrator.transport)
+    try:
+        facts = inspect_input(source, opts)
+        context = extracted_context
+        if context is None and opts.context is not None:
+            from .context import extract_context
+
+            # before the narration: a model sees the context rows in its one request and may
+            # cite them (C1...); stages the report misses are known only after it (below)
+            context = extract_context(facts, opts.ingest_options(), opts.context)
+    except BaseException:
+        if warm_up is not None:  # never leave the thread behind (a library caller may fork)
+            warm_up.join()
+        raise
     degraded = None
     if narrator is None:
+        baseline = OfflineNarrator().narrate(facts)
         result: NarrationResult = baseline
     else:
+        # the model's request first: its prompt needs the stage rules (run once, cached on
+        # facts), not the offline narration, which is written after the answer
         try:
             result = narrator.narrate(facts, context=context) if context is not None and context.rows else narrator.narrate(facts)
         except (BackendError, ValidationFailed, BudgetError) as exc:
             if opts.fallback != "offline":
                 raise
             degraded = f"{type(exc).__name__}: {exc}"
-            result = _degraded(baseline, degraded)
+            result = _degraded(OfflineNarrator().narrate(facts), degraded)
             notices.append(f"the model path failed ({degraded}); wrote the offline report instead (--fallback offline)")
+        finally:
+            if warm_up is not None:
+                warm_up.join()
+        baseline = OfflineNarrator().narrate(facts) if not degraded else result
     vocabulary = vocabulary_for(facts)
     # each narration is grounded once and each drop recorded once
     fallback, baseline_dropped = prune(baseline.narration, facts, vocabulary)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -20,7 +21,8 @@ from aptnarrate.llm.compress import rule_evidence
 from aptnarrate.llm.config import LLMSettings
 from aptnarrate.errors import BudgetError
 from aptnarrate.pipeline import inspect_input, run
-from aptnarrate.llm.prompt import build_request, narration_schema
+from aptnarrate.llm.prompt import build_request, context_blocks, narration_schema
+from aptnarrate.llm.prompt_context import COMPACT, FULL
 
 ROWS = 40_000
 DEFAULT_BUDGET = LLMSettings().token_budget
@@ -107,12 +109,33 @@ def test_a_large_log_gets_selected_rows_within_the_budget_in_bounded_time(large_
     top = large_facts.table_candidates[0]
     assert top.evidence[0] in ids and top.evidence[-1] in ids
     assert any("select-rows" in note for note in build.notes)
+    assert not any("compact form" in note for note in build.notes)  # the default budget holds the full blocks
 
 
 def test_budget_error_only_when_the_table_candidates_themselves_do_not_fit(large_facts):
     with pytest.raises(BudgetError) as caught:
         build_request(large_facts, LLMSettings(token_budget=1500))
     assert caught.value.exit_code == 5 and "IoC-table candidates" in str(caught.value)
+
+
+def test_when_the_full_context_blocks_do_not_fit_they_go_compact_instead_of_exit_5(large_facts):
+    """A budget between the smallest prompt with the full context blocks and the one with
+    the compact blocks: the compact blocks, every IoC-table candidate, within the budget
+    (it was exit 5 before the compact form existed)."""
+    with pytest.raises(BudgetError) as caught:
+        build_request(large_facts, LLMSettings(token_budget=1500))
+    smallest = int(re.search(r"needs (\d+) tokens", str(caught.value)).group(1))  # the compact blocks' floor
+    count = tokens.counter().count
+    full, compact = (sum(count(text) for text in context_blocks(large_facts, limits).values()) for limits in (FULL, COMPACT))
+    assert full - compact > 400
+    budget = smallest + (full - compact) // 2
+    build = build_request(large_facts, LLMSettings(token_budget=budget))
+    assert build.tokens <= budget and any("compact form" in note for note in build.notes)
+    prompt = build.request.messages[1][1]
+    assert {c.value for c in large_facts.table_candidates} <= set(candidate_values(prompt))
+    hypotheses = prompt.split("<<<DATA hypotheses\n", 1)[1].split("\nDATA>>>", 1)[0].split("\n")
+    reasons = [json.loads(line)["rule_reason"] for line in hypotheses if '"rule_reason"' in line]
+    assert reasons and all(len(r) <= COMPACT.reason_chars + 80 for r in reasons)
 
 
 def test_a_large_input_reaches_the_model_in_one_request(large_input, large_facts, llm_server, monkeypatch):  # noqa: F811

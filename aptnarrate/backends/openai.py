@@ -79,11 +79,28 @@ class OpenAITransport:
         self.settings = settings
         self.response_model = response_model
         self.endpoint = _endpoint(settings)
-        self._client = client if client is not None else _build_client(settings)
+        # the SDK client (and ``import openai``, about a second) is built on first use or by
+        # ``warm`` in a background thread while the input is read (``warm_up_in_background``)
+        self._built_client = client
+        self._client_lock = threading.Lock()
         self._sleep = sleep
 
+    @property
+    def _client(self):
+        if self._built_client is None:
+            with self._client_lock:
+                if self._built_client is None:
+                    self._built_client = _build_client(self.settings)
+        return self._built_client
+
+    def warm(self) -> None:
+        """Import the SDK and build the client now (from a warm-up thread)."""
+        self._client  # noqa: B018
+
     def close(self) -> None:
-        self._client.close()
+        with self._client_lock:  # waits for a build in progress, never starts one
+            if self._built_client is not None:
+                self._built_client.close()
 
     # ------------------------------------------------------------------ sending
 
@@ -271,6 +288,32 @@ class OpenAITransport:
             redact(f"cannot connect to {self.endpoint}: {type(cause).__name__}: {cause} ({tried})"),
             hint="check OPENAI_BASE_URL (or AZURE_OPENAI_ENDPOINT) and that the server is running",
         )
+
+
+def warm_up_in_background(transport: Any) -> threading.Thread:
+    """Start a daemon thread that does, while the caller reads its input, the work every
+    model request needs first: ``import openai`` and the SDK client, and the o200k
+    vocabulary (``tokens.counter``). Nothing here depends on the input; the
+    caller joins the thread before it returns (never leave it running into a fork)."""
+
+    def work() -> None:
+        try:
+            inner = transport
+            while inner is not None and not hasattr(inner, "warm"):  # recording or caching wrappers
+                inner = getattr(inner, "inner", None)
+            if inner is not None:
+                inner.warm()
+            # only modules the input's reading never imports (the SDK, tiktoken): two threads
+            # importing the same modules could trip the import system's deadlock detection
+            from ..llm.tokens import counter
+
+            counter()
+        except Exception:  # noqa: BLE001 - a warm-up only; the request path builds and reports it again
+            pass
+
+    thread = threading.Thread(target=work, name="aptnarrate-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def raise_for_finish(response: ChatResponse) -> ChatResponse:

@@ -198,12 +198,11 @@ class _Review:
             from pydantic import ValidationError
 
             from ..grounding import ground
-            from ..llm.validate import parse_narration, schema_errors
+            from ..llm.validate import read_answer, schema_errors
 
             content = _content(self.body(custom_id, round_))
-            try:
-                narration = parse_narration(content)
-                issues = ground.check(narration, self.jobs[custom_id].facts, self.vocabulary(custom_id))
+            try:  # harmless repeats merged, as on the synchronous path
+                narration, issues, _ = read_answer(content, self.jobs[custom_id].facts, self.vocabulary(custom_id))
                 errors = [i.message() for i in issues]
             except ValidationError as exc:
                 narration, issues, errors = None, [], schema_errors(exc)
@@ -312,7 +311,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     from ..grounding import ground
     from ..backends import NarrationResult
     from ..models import Usage
-    from ..llm.validate import parse_narration, reask_message, schema_errors
+    from ..llm.validate import read_answer, reask_message, schema_errors
 
     custom_id = job.custom_id
     if custom_id in state.data["errors"] and custom_id not in state.answers:
@@ -343,8 +342,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
         completion_tokens += response.completion_tokens
         content = response.content
         try:
-            narration = parse_narration(content)
-            issues = ground.check(narration, job.facts, vocabulary)
+            narration, issues, _ = read_answer(content, job.facts, vocabulary)
             errors = [i.message() for i in issues]
         except ValidationError as exc:
             narration, issues, errors = None, [], schema_errors(exc)

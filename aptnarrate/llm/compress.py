@@ -220,10 +220,29 @@ def minute_span(entry: Entry) -> str:
 
 def compact_ids(ids: list[str] | tuple[str, ...]) -> str:
     """``L1, L2, L3, L7`` -> ``L1-L3, L7`` (runs of three or more consecutive ids)."""
+    return ", ".join(id_ranges(ids)[0])
+
+
+_ASCII_ID_LIST = re.compile(r"L[0-9]+(?: L[0-9]+)*")
+
+
+def id_ranges(ids: list[str] | tuple[str, ...], limit: int | None = None) -> tuple[list[str], int]:
+    """The parts of ``compact_ids(ids)``, the first ``limit`` of them only, and how many
+    parts there are in all. Linear in numpy: a rule or an alias can cite 100,000 rows, and
+    a prompt shows a dozen ranges of them."""
+    if len(ids) > 32:
+        joined = " ".join(ids)
+        if _ASCII_ID_LIST.fullmatch(joined):
+            return _id_ranges_numpy(joined, limit)
+    parts = _id_ranges_python(ids)
+    return (parts if limit is None else parts[:limit]), len(parts)
+
+
+def _id_ranges_python(ids) -> list[str]:
     numbers = []
     for log_id in ids:
         if not (log_id.startswith("L") and log_id[1:].isdigit()):
-            return ", ".join(ids)
+            return list(ids)
         numbers.append(int(log_id[1:]))
     numbers = sorted(set(numbers))
     parts: list[str] = []
@@ -237,7 +256,37 @@ def compact_ids(ids: list[str] | tuple[str, ...]) -> str:
         else:
             parts.extend(f"L{n}" for n in numbers[i : j + 1])
         i = j + 1
-    return ", ".join(parts)
+    return parts
+
+
+def _id_ranges_numpy(joined: str, limit: int | None) -> tuple[list[str], int]:
+    import numpy as np
+
+    return number_ranges(np.unique(np.array(joined.replace("L", "").split(), dtype=np.int64)), limit)
+
+
+def number_ranges(numbers, limit: int | None = None) -> tuple[list[str], int]:
+    """``id_ranges`` of the ids ``L<n>`` for ``numbers``, a sorted array without repeats."""
+    import numpy as np
+
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if not len(numbers):
+        return [], 0
+    breaks = np.flatnonzero(np.diff(numbers) != 1) + 1
+    starts = np.concatenate(([0], breaks))
+    ends = np.concatenate((breaks, [len(numbers)]))  # exclusive
+    lengths = ends - starts
+    per_run = np.where(lengths >= 3, 1, lengths)  # a run of three or more is one part
+    total = int(per_run.sum())
+    wanted = total if limit is None else min(limit, total)
+    runs = int(np.searchsorted(np.cumsum(per_run), wanted)) + 1 if wanted else 0
+    parts: list[str] = []
+    for start, end in zip(starts[:runs].tolist(), ends[:runs].tolist()):
+        if end - start >= 3:
+            parts.append(f"L{numbers[start]}-L{numbers[end - 1]}")
+        else:
+            parts.extend(f"L{n}" for n in numbers[start:end].tolist())
+    return parts[:wanted], total
 
 
 # --------------------------------------------------------------------------- row selection

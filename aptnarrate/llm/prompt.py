@@ -47,6 +47,7 @@ from ..preprocess.condense import minute_text
 from ..errors import BudgetError, ConfigError
 from ..models import APT_STAGES, Candidate, Narration
 from ..render.escape import INVISIBLE_CLASS
+from .prompt_context import COMPACT, FULL, BlockLimits
 from .tokens import counter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -184,11 +185,11 @@ def overview_line(facts: Facts, steps: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- request
 
 
-def context_blocks(facts: Facts) -> dict[str, str]:
+def context_blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, str]:
     """The prompt-v2 data blocks (see ``prompt_context``), as JSON lines."""
     from .prompt_context import blocks
 
-    return {name: "\n".join(data_line(item) for item in items) for name, items in blocks(facts).items()}
+    return {name: "\n".join(data_line(item) for item in items) for name, items in blocks(facts, limits).items()}
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ class Selected:
     timeline: list[str]
     candidates: list[str]
     steps: tuple[str, ...] = (SELECT_STEP,)
+    context: BlockLimits = FULL  # COMPACT when the IoC-table candidates nearly fill the budget
 
 
 def render_messages(
@@ -230,7 +232,8 @@ def render_messages(
                 else selected.candidates
             ),
             "output": output.rstrip("\n"),
-            **context_blocks(facts),  # prompt v2: host, glossary, aliases, knowledge, hypotheses
+            # prompt v2: host, glossary, aliases, knowledge, hypotheses
+            **context_blocks(facts, FULL if selected is None else selected.context),
             "context": context_text,  # prompt v3: the host's wider log around the top IoCs
         },
     )
@@ -350,10 +353,18 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     texts = facts.timeline.descriptions["text"].tolist()
     full = estimated_timeline_tokens(facts, count)
 
+    rendered: dict[tuple[int, str], str] = {}  # each candidate line rendered once per detail, not per attempt
+
+    def line_of(position: int, candidate: Candidate, detail: str) -> str:
+        key = (position, detail)
+        if key not in rendered:
+            rendered[key] = _limited_candidate_line(candidate, detail)
+        return rendered[key]
+
     def candidate_lines(full: int, trimmed: int, others_shown, compact: bool = False) -> list[str]:
         detailed = table if not compact else table[: full + trimmed]
         lines = [
-            _limited_candidate_line(c, "full" if i < full else "trimmed" if i < full + trimmed else "minimal")
+            line_of(i, c, "full" if i < full else "trimmed" if i < full + trimmed else "minimal")
             for i, c in enumerate(detailed)
         ]
         if compact:  # the rest of the table as bare values, grouped by type, in rank order
@@ -364,7 +375,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             for ioc_type, values in by_type.items():
                 for start in range(0, len(values), 50):
                     lines.append(data_line({"in_table_iocs": values[start : start + 50], "type": ioc_type}))
-        lines += [_limited_candidate_line(c, "trimmed") for c in others_shown]
+        lines += [line_of(len(table) + i, c, "trimmed") for i, c in enumerate(others_shown)]
         left = len(others) - len(others_shown)
         if left:
             lines.append(data_line({"left_out_candidates": left, "note": "lower-ranked candidates outside the IoC table are not shown (token budget)"}))
@@ -374,21 +385,26 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
 
     # the richest candidate block that leaves at least 40 % of the budget for log rows,
     # else the smallest one that fits (IoC-table candidates are never left out, only
-    # their details: best-ranked keep theirs longest)
+    # their details: best-ranked keep theirs longest); only when none fits, the context
+    # blocks in their compact form (their size then no longer grows with the input)
     everyone = len(table)
     attempts = [
-        (everyone, 0, shown_others), (everyone, 0, shown_others[:5]), (everyone, 0, []),
-        (10, everyone, []), (10, 20, []), (5, 0, []), (0, 0, []), (5, 0, [], True), (0, 0, [], True),
+        (everyone, 0, shown_others, False, FULL), (everyone, 0, shown_others[:5], False, FULL),
+        (everyone, 0, [], False, FULL), (10, everyone, [], False, FULL), (10, 20, [], False, FULL),
+        (5, 0, [], False, FULL), (0, 0, [], False, FULL), (5, 0, [], True, FULL), (0, 0, [], True, FULL),
+        (5, 0, [], True, COMPACT), (0, 0, [], True, COMPACT),
     ]  # fmt: skip
     fitting = None
-    for full_n, trimmed_n, others_shown, *compact in attempts:
-        cands = candidate_lines(full_n, trimmed_n, others_shown, bool(compact))
-        base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands), context_text)
+    for full_n, trimmed_n, others_shown, compact, context in attempts:
+        if context is COMPACT and fitting is not None:
+            break
+        cands = candidate_lines(full_n, trimmed_n, others_shown, compact)
+        base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands, context=context), context_text)
         base_tokens = count.count_messages(base) + schema_tokens
         if base_tokens < budget:  # the last that fits is the smallest
-            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens)
+            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
         if base_tokens <= 0.6 * budget:
-            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens)
+            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
             break
     if fitting is None:
         raise BudgetError(
@@ -396,7 +412,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             f"{len(table)} IoC-table candidates alone; the budget is {budget}",
             hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {base_tokens + 500}, or use the offline backend",
         )
-    full_n, trimmed_n, others_shown, cands, base_tokens = fitting
+    full_n, trimmed_n, others_shown, cands, base_tokens, context = fitting
     trim_table = full_n < len(table)
     remaining = budget - base_tokens
     reserve = min(max(remaining // 5, 0), 1500)  # for the counts of what is left out
@@ -413,7 +429,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             for p, m in zip(positions.tolist(), minute_texts)
         ]
         rows += left_out_lines(facts, positions, reserve, count)
-        selected = Selected(timeline=rows, candidates=cands)
+        selected = Selected(timeline=rows, candidates=cands, context=context)
         messages, _ = render_messages(facts, settings, 0, selected, context_text)
         tokens = count.count_messages(messages) + schema_tokens
         if tokens <= budget:
@@ -434,5 +450,10 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             line.startswith('{"in_table_iocs"') for line in cands
         ) else ""
         notes.append(f"{TRIM_STEP}: features and reasons of IoC-table candidates {which} left out{shape}")
+    if context is COMPACT:
+        notes.append(
+            f"{SELECT_STEP}: host, alias, knowledge and rule-hypothesis blocks in their compact form "
+            "(fewer row references, rule reasons cut at a sentence end)"
+        )
     steps = (SELECT_STEP, TRIM_STEP) if trim_table else (SELECT_STEP,)
     return messages, notes, tokens, steps, full

@@ -39,6 +39,23 @@ MAX_ALIASES = 40  # aliases listed in a prompt; the rest are counted
 MAX_ALIASES_NAMED = 4  # aliases a summary names for one label before "and N more"
 MAX_ROW_REFS = 12  # log-row ranges listed per alias in a prompt
 MAX_HYPOTHESIS_REFS = 12  # log-row ranges listed per rule hypothesis (the timeline has them all)
+
+
+@dataclass(frozen=True)
+class BlockLimits:
+    """How much of each block a prompt lists. ``FULL`` is the prompt every input gets that
+    its budget allows; ``COMPACT`` is for a prompt whose budget the IoC-table candidates of
+    a huge input nearly fill (``select-rows``): its size no longer grows with the input."""
+
+    aliases: int = MAX_ALIASES
+    row_refs: int = MAX_ROW_REFS
+    hypothesis_refs: int = MAX_HYPOTHESIS_REFS
+    reason_chars: int | None = None  # a rule's reason cut at a sentence end within this many characters
+    knowledge: int | None = None  # knowledge-base records listed; the rest counted
+
+
+FULL = BlockLimits()
+COMPACT = BlockLimits(aliases=10, row_refs=4, hypothesis_refs=4, reason_chars=320, knowledge=8)
 _WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
 _WINDOWS_NAME = re.compile(r"\.(exe|dll|sys|ps1|bat|cmd|msi)$|^[A-Za-z]:\\", re.I)
 _KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
@@ -84,6 +101,16 @@ def _alias_number(alias: str) -> int:
 
 
 def process_aliases(facts: Facts) -> ProcessAliases:
+    """The aliases of ``facts``, computed once per facts (the prompt and the offline
+    summary both name processes with them)."""
+    cached = facts.__dict__.get("_process_aliases")
+    if cached is None:
+        cached = _process_aliases(facts)
+        facts.__dict__["_process_aliases"] = cached  # Facts is frozen; a cache beside its fields
+    return cached
+
+
+def _process_aliases(facts: Facts) -> ProcessAliases:
     triples = facts.timeline.table.triples
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
@@ -109,7 +136,7 @@ def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
     if not wanted:
         return {}
     rows = _positions_of_entities(facts, sorted(wanted))
-    return {i: min(r["subject"] + r["object"]) for i, r in rows.items() if r["subject"] or r["object"]}
+    return {i: min(p[0] for p in r.values() if p) for i, r in rows.items() if r["subject"] or r["object"]}
 
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
@@ -152,37 +179,65 @@ def _row_index(facts: Facts) -> _RowIndex:
 
 
 def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
-    """For each wanted entity id: the log positions it appears in, per role."""
+    """For each wanted entity id: the log positions it appears in, per role (sorted, no
+    repeats). Vectorised: an alias can stand behind 100,000 rows."""
+    import pandas as pd
+
     index = _row_index(facts)
     n = len(index.starts) - 1
     row_of = np.repeat(np.arange(n), np.diff(index.starts))  # log position of each (position, triple) pair
-    wanted_set = set(wanted)
+    wanted = list(dict.fromkeys(wanted))
     found: dict[str, dict[str, list[int]]] = {i: {"subject": [], "object": []} for i in wanted}
+    if not wanted:
+        return found
+    lookup = pd.Index(wanted, dtype=object)
     for role in ("subject", "object"):
-        ids = index.column[role][index.triples]
-        hit = np.flatnonzero(np.isin(ids, list(wanted_set))) if wanted_set else np.array([], dtype=np.int64)
-        for ident, position in zip(ids[hit].tolist(), row_of[hit].tolist()):
-            found[ident][role].append(position)
-    return {i: {role: sorted(set(p)) for role, p in roles.items()} for i, roles in found.items()}
+        codes = lookup.get_indexer(index.column[role])[index.triples]  # wanted index per pair, -1 if none
+        hit = np.flatnonzero(codes >= 0)
+        order = np.argsort(codes[hit], kind="stable")  # pairs are in log order: positions stay sorted
+        code, position = codes[hit][order], row_of[hit][order]
+        fresh = np.ones(len(code), dtype=bool)
+        fresh[1:] = (code[1:] != code[:-1]) | (position[1:] != position[:-1])
+        code, position = code[fresh], position[fresh]
+        bounds = np.searchsorted(code, np.arange(len(wanted) + 1))
+        for k, ident in enumerate(wanted):
+            found[ident][role] = position[bounds[k] : bounds[k + 1]].tolist()
+    return found
+
+
+def capped_positions(ids, positions: list[int], limit: int) -> str:
+    """``capped_ids`` of the log ids at ``positions`` (sorted, no repeats), without a string
+    per row when the ids are ``L1``..``Ln`` (as ``condense`` numbers them)."""
+    if len(ids) and ids[0] == "L1" and ids[-1] == f"L{len(ids)}":
+        from .compress import number_ranges
+
+        parts, total = number_ranges(np.asarray(positions, dtype=np.int64) + 1, limit)
+        return ", ".join(parts + ([f"and {total - limit} more"] if total > limit else []))
+    return capped_ids([ids[p] for p in positions], limit)
 
 
 def capped_ids(ids: list[str], limit: int) -> str:
     """``L1-L3, L7`` style ranges, at most ``limit`` of them, then "and N more"."""
-    from .compress import compact_ids
+    from .compress import id_ranges
 
-    parts = compact_ids(ids).split(", ") if ids else []
-    more = [f"and {len(parts) - limit} more"] if len(parts) > limit else []
-    return ", ".join(parts[:limit] + more)
+    parts, total = id_ranges(ids, limit) if ids else ([], 0)
+    more = [f"and {total - limit} more"] if total > limit else []
+    return ", ".join(parts + more)
 
 
-def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
+def alias_lines(facts: Facts, aliases: ProcessAliases, limits: BlockLimits = FULL) -> list[dict]:
     """One record per alias for the prompt: name, first minute, the log rows it acts in."""
     if not aliases.order:
         return []
     from ..preprocess.condense import minute_text
 
-    listed = list(aliases.order[:MAX_ALIASES])
-    rows_of = _positions_of_entities(facts, listed)
+    listed = list(aliases.order[: limits.aliases])
+    # the rows of the most aliases any limits list, found once per facts
+    cached = facts.__dict__.get("_alias_rows")
+    if cached is None or cached[0] is not aliases or not set(listed) <= cached[1].keys():
+        cached = (aliases, _positions_of_entities(facts, list(aliases.order[: max(MAX_ALIASES, len(listed))])))
+        facts.__dict__["_alias_rows"] = cached  # Facts is frozen; a cache beside its fields
+    rows_of = cached[1]
     ids = facts.timeline.ids
     minutes = facts.timeline.log["minute"].to_numpy()
     records = []
@@ -194,10 +249,10 @@ def alias_lines(facts: Facts, aliases: ProcessAliases) -> list[dict]:
             record["first_minute"] = minute_text([minutes[min(every)]])[0]
         for role, key in (("subject", "acts_in"), ("object", "acted_on_in")):
             if rows[role]:
-                record[key] = capped_ids([ids[p] for p in rows[role]], MAX_ROW_REFS)
+                record[key] = capped_positions(ids, rows[role], limits.row_refs)
         records.append(record)
-    if len(aliases.order) > MAX_ALIASES:
-        records.append({"more_aliases_not_listed": len(aliases.order) - MAX_ALIASES})
+    if len(aliases.order) > limits.aliases:
+        records.append({"more_aliases_not_listed": len(aliases.order) - limits.aliases})
     return records
 
 
@@ -288,7 +343,7 @@ def host_context(facts: Facts) -> dict:
 # --------------------------------------------------------------------------- hypotheses and knowledge
 
 
-def hypotheses(facts: Facts) -> list[dict]:
+def hypotheses(facts: Facts, limits: BlockLimits = FULL) -> list[dict]:
     """The offline rules' stage findings, in kill-chain order, for the model to judge."""
     from ..models import APT_STAGES
     from ..rules.stages import find_stages  # computed once per facts (cached on them)
@@ -300,10 +355,26 @@ def hypotheses(facts: Facts) -> list[dict]:
         techniques = list(getattr(item, "techniques", ()) or ())
         if techniques:
             record["techniques"] = techniques
-        record["evidence"] = capped_ids(list(item.evidence), MAX_HYPOTHESIS_REFS)
-        record["rule_reason"] = item.rationale
+        record["evidence"] = capped_ids(list(item.evidence), limits.hypothesis_refs)
+        record["rule_reason"] = shortened(item.rationale, limits.reason_chars)
         records.append(record)
     return records
+
+
+def shortened(text: str, limit: int | None) -> str:
+    """``text`` cut after its last sentence that ends within ``limit`` characters (a rule's
+    reason lists one sentence per finding, so it grows with the input), saying how much
+    was cut; a first sentence longer than ``limit`` is cut at a space."""
+    if limit is None or len(text) <= limit:
+        return text
+    head = text[: limit + 1]
+    end = head.rfind(". ")
+    if end > 0:
+        kept = head[: end + 1]
+    else:
+        space = head.rfind(" ", 0, limit)
+        kept = (head[:space] if space > 0 else head[:limit]).rstrip(",;: ") + " ..."
+    return f"{kept} [{len(text) - len(kept)} more characters of the rule's reason not shown]"
 
 
 def benign_mechanism(candidate: Candidate):
@@ -319,18 +390,25 @@ def benign_mechanism(candidate: Candidate):
     return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
 
 
-def knowledge(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[dict]:
-    """Knowledge-base text for the candidates it knows (what the entity normally is)."""
-    records = []
+def knowledge(candidates: list[Candidate] | tuple[Candidate, ...], limit: int | None = None) -> list[dict]:
+    """Knowledge-base text for the candidates it knows (what the entity normally is), the
+    first ``limit`` of them in rank order, the rest counted."""
+    records: list[dict] = []
+    known = 0
     for candidate in candidates:
         entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
         if entry is None:
+            continue
+        known += 1
+        if limit is not None and len(records) >= limit:
             continue
         record: dict[str, object] = {"ioc": candidate.value, "category": entry.category, "usage": entry.usage}
         mechanism = benign_mechanism(candidate)
         if mechanism is not None:
             record["benign_context"] = mechanism.says
         records.append(record)
+    if known > len(records):
+        records.append({"more_known_candidates_not_listed": known - len(records)})
     return records
 
 
@@ -344,24 +422,29 @@ def _join(items: list[str]) -> str:
 
 # --------------------------------------------------------------------------- all blocks
 
-_LAST: tuple[weakref.ref, dict[str, list[dict]]] | None = None
+_LAST: tuple[weakref.ref, dict[BlockLimits, dict[str, list[dict]]]] | None = None
 
 
-def blocks(facts: Facts) -> dict[str, list[dict]]:
+def blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, list[dict]]:
     """Every prompt-v2 block for ``facts``: host, glossary, aliases, knowledge, hypotheses.
-    Computed once per facts (the prompt is rendered once per compression level)."""
+    Computed once per facts and limits (the prompt is rendered once per compression level)."""
     global _LAST
-    if _LAST is not None and _LAST[0]() is facts:
-        return _LAST[1]
+    if _LAST is None or _LAST[0]() is not facts:
+        _LAST = (weakref.ref(facts), {})
+    cached = _LAST[1].get(limits)
+    if cached is not None:
+        return cached
     aliases = process_aliases(facts)
+    shared = next(iter(_LAST[1].values()), None)  # host and glossary do not depend on the limits
     result = {
-        "host": [host_context(facts)],
-        "glossary": glossary(facts),
-        "aliases": alias_lines(facts, aliases) or [{"aliases": "none: every process in the log has a name of its own"}],
-        "knowledge": knowledge(facts.table_candidates) or [{"knowledge": "none of the listed candidates is in the knowledge base"}],
-        "hypotheses": hypotheses(facts) or [{"hypotheses": "none: no rule found evidence for an APT stage"}],
+        "host": shared["host"] if shared else [host_context(facts)],
+        "glossary": shared["glossary"] if shared else glossary(facts),
+        "aliases": alias_lines(facts, aliases, limits) or [{"aliases": "none: every process in the log has a name of its own"}],
+        "knowledge": knowledge(facts.table_candidates, limits.knowledge)
+        or [{"knowledge": "none of the listed candidates is in the knowledge base"}],
+        "hypotheses": hypotheses(facts, limits) or [{"hypotheses": "none: no rule found evidence for an APT stage"}],
     }
-    _LAST = (weakref.ref(facts), result)
+    _LAST[1][limits] = result
     return result
 
 

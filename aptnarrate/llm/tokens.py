@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -59,15 +60,27 @@ class TokenCounter:
         return sum(TOKENS_PER_MESSAGE + self.count(role) + self.count(text) for role, text in messages) + TOKENS_PER_REPLY
 
 
-@lru_cache(maxsize=1)
+_COUNTER_LOCK = threading.Lock()
+
+
 def counter() -> TokenCounter:
-    """The best counter available here, built once per process."""
+    """The best counter available here, built once per process (a warm-up thread may load
+    it while the input is read; a caller arriving meanwhile waits for that load)."""
+    with _COUNTER_LOCK:
+        return _counter()
+
+
+@lru_cache(maxsize=1)
+def _counter() -> TokenCounter:
     encoding = load_o200k()
     if encoding is not None:
         # encode_ordinary: special-token strings inside untrusted text count as plain text,
         # as the API treats them in message content
         return TokenCounter(EXACT, lambda text: len(encoding.encode_ordinary(text)))
     return estimate_counter()
+
+
+counter.cache_clear = _counter.cache_clear  # type: ignore[attr-defined]  # as with lru_cache: tests swap the vocabulary
 
 
 def estimate_counter() -> TokenCounter:

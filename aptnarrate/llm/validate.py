@@ -20,7 +20,7 @@ from ..grounding import ground
 from ..backends import NarrationResult
 from ..backends.openai import raise_for_finish
 from ..errors import ValidationFailed
-from ..models import Narration, Usage
+from ..models import APT_STAGES, Narration, Usage
 from .prompt import build_request
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,6 +89,73 @@ def parse_narration(content: str | None) -> Narration:
     return Narration.model_validate_json(text, context={"lenient_stages": True})
 
 
+def merge_repeats(narration: Narration, vocabulary: ground.Vocabulary) -> tuple[Narration, list[str]]:
+    """``narration`` with each IoC and each stage listed once, and a note per kind merged.
+
+    A model that lists one candidate twice (the same value, or the same value in another
+    letter case, with the same or another context) or one stage twice has not claimed
+    anything unsupported, so this is merged, not re-asked. Of the copies, the one whose
+    text mentions nothing absent from the input is kept (the first such; for stages the one
+    citing most valid rows), at the place of the first copy; a stage keeps the evidence of
+    every copy, its own first. A copy citing a row id the log lacks still fails grounding
+    (the union keeps that id), and so does a group in which no copy is grounded."""
+    iocs, merged_iocs = _merged(
+        narration.iocs,
+        key=lambda c: c.ioc if c.ioc in vocabulary.candidates else vocabulary.candidates_folded.get(c.ioc.casefold()),
+        rank=lambda c: (not vocabulary.mentions(c.legitimate_usage + " " + c.rationale), 0),
+        combine=lambda kept, copies: kept,
+    )
+    stages, merged_stages = _merged(
+        narration.stages,
+        key=lambda c: c.stage if c.stage in APT_STAGES else None,
+        rank=lambda c: (not vocabulary.mentions(c.rationale), sum(e in vocabulary.log_ids for e in dict.fromkeys(c.evidence))),
+        combine=lambda kept, copies: kept.model_copy(
+            update={"evidence": list(dict.fromkeys([*kept.evidence, *(e for c in copies for e in c.evidence)]))}
+        ),
+    )
+    notes = []
+    if merged_iocs:
+        notes.append(f"merged {merged_iocs} repeated IoC entr{'y' if merged_iocs == 1 else 'ies'} of the model's answer (kept the grounded copy)")
+    if merged_stages:
+        notes.append(f"merged {merged_stages} repeated stage entr{'y' if merged_stages == 1 else 'ies'} of the model's answer (kept the grounded copy, evidence of every copy)")
+    if not notes:
+        return narration, []
+    return narration.model_copy(update={"iocs": iocs, "stages": stages}), notes
+
+
+def _merged(claims, key, rank, combine) -> tuple[list, int]:
+    """``claims`` with those of one key merged into one (see ``merge_repeats``); claims
+    without a key (not a candidate, not a stage name) are left for grounding to judge."""
+    groups: dict[object, list[int]] = {}
+    for position, claim in enumerate(claims):
+        k = key(claim)
+        if k is not None:
+            groups.setdefault(k, []).append(position)
+    repeated = {positions[0]: positions for positions in groups.values() if len(positions) > 1}
+    if not repeated:
+        return list(claims), 0
+    skipped = {p for positions in repeated.values() for p in positions[1:]}
+    out, merged = [], 0
+    for position, claim in enumerate(claims):
+        if position in skipped:
+            continue
+        if position in repeated:
+            positions = repeated[position]
+            ranks = {p: rank(claims[p]) for p in positions}
+            best = max(positions, key=lambda p: (ranks[p], -p))  # ties: the first copy
+            claim = combine(claims[best], [claims[p] for p in positions if p != best])
+            merged += len(positions) - 1
+        out.append(claim)
+    return out, merged
+
+
+def read_answer(content: str | None, facts: Facts, vocabulary: ground.Vocabulary) -> tuple[Narration, list[ground.GroundingIssue], list[str]]:
+    """A model's answer parsed, its harmless repeats merged and checked against the data:
+    (narration, grounding issues, notes). ``ValidationError`` if it is not a Narration."""
+    narration, notes = merge_repeats(parse_narration(content), vocabulary)
+    return narration, ground.check(narration, facts, vocabulary), notes
+
+
 def schema_errors(exc: ValidationError) -> list[str]:
     """pydantic's own error text, one entry per error, without its documentation URLs."""
     text = _URL_LINE.sub("", str(exc)).strip()
@@ -118,14 +185,13 @@ def narrate_with_model(
     ``context``: rows of the host's wider log the model sees and may cite (``C1``...)."""
     build = build_request(facts, settings, context)
     with_context = context is not None and bool(context.rows)
-    # built once for every attempt, the prune and the pipeline
-    vocabulary = ground.vocabulary_for(facts, context if with_context else None)
     messages = list(build.request.messages)
     tally = _Tally()
     max_reasks = max(0, int(settings.max_reasks))
     narration: Narration | None = None
     issues: list[ground.GroundingIssue] = []
     errors: list[str] = []
+    merged: list[str] = []
     for attempt in range(max_reasks + 1):
         if attempt:
             tally.reasks += 1
@@ -134,12 +200,14 @@ def narrate_with_model(
         tally.add(response, time.monotonic() - started)
         raise_for_finish(response)
         try:
-            narration = parse_narration(response.content)
+            # the vocabulary is built after the first request left (not before it), once for
+            # every attempt, the prune and the pipeline (vocabulary_for keeps it with facts)
+            vocabulary = ground.vocabulary_for(facts, context if with_context else None)
+            narration, issues, merged = read_answer(response.content, facts, vocabulary)
         except ValidationError as exc:
-            narration, issues = None, []
+            narration, issues, merged = None, [], []
             errors = schema_errors(exc)
         else:
-            issues = ground.check(narration, facts, vocabulary)
             errors = [issue.message() for issue in issues]
             if not issues:
                 break
@@ -156,9 +224,10 @@ def narrate_with_model(
         )
     dropped = []
     if issues:
-        narration, dropped = ground.prune(narration, facts, vocabulary)
+        narration, dropped = ground.prune(narration, facts, ground.vocabulary_for(facts, context if with_context else None))
     notes = list(build.notes)
     notes.append(f"model answered in {attempts} call(s) with {tally.reasks} re-ask(s)")
+    notes += merged
     if dropped:
         notes.append(f"{len(dropped)} unsupported claim(s) still present after the last re-ask were dropped")
     return NarrationResult(

@@ -1,0 +1,62 @@
+"""What a model run does before its request leaves: only what the prompt needs.
+
+The offline narration (the fallback and the IoC table's context) is written after the
+request has left, and the SDK import, the client and the token vocabulary are loaded by a
+warm-up thread while the input is read; that thread never outlives the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+
+from aptnarrate import examples
+from aptnarrate.backends.offline import OfflineNarrator
+from aptnarrate.errors import InputError
+from aptnarrate.pipeline import run
+
+RESPONSES = Path(__file__).resolve().parents[1] / "fixtures" / "responses"
+
+
+@pytest.fixture(autouse=True)
+def no_settings_from_the_shell(monkeypatch):
+    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
+        monkeypatch.delenv(variable)
+
+
+def settings(server) -> dict:
+    return {"base_url": server.url, "api_key": "test-key-order", "model": "gpt-4o-mini"}
+
+
+def warm_up_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "aptnarrate-warm-up"]
+
+
+def test_the_offline_narration_runs_after_the_request_and_the_warm_up_is_joined(llm_server, monkeypatch):  # noqa: F811
+    answer = json.loads((RESPONSES / "exfil.json").read_text(encoding="utf-8"))["response"]  # hand-written fixture
+    llm_server.enqueue(ok(answer))
+    seen_before_offline: list[int] = []
+    original = OfflineNarrator.narrate
+
+    def narrate(self, facts):
+        seen_before_offline.append(len(llm_server.requests))
+        return original(self, facts)
+
+    monkeypatch.setattr(OfflineNarrator, "narrate", narrate)
+    result = run(examples.path("exfil"), backend="openai", dotenv=None, llm=settings(llm_server))
+    assert seen_before_offline == [1]  # once, and only after the request arrived
+    assert result.report.metadata.backend == "openai" and len(llm_server.requests) == 1
+    assert [s.stage for s in result.report.stages] == [s["stage"] for s in answer["stages"]]
+    assert not warm_up_threads()
+
+
+def test_an_unreadable_input_leaves_no_warm_up_thread_behind(llm_server, tmp_path):  # noqa: F811
+    missing = tmp_path / "missing.csv"
+    with pytest.raises(InputError):
+        run(missing, backend="openai", dotenv=None, llm=settings(llm_server))
+    assert not warm_up_threads() and not llm_server.requests
