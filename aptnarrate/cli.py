@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import AptNarrateError, UsageError
-from .output import write_text
+from .output import write_chunks, write_text
 from .render import RENDERERS, resolve_format
 from .redact import redact
 
@@ -92,6 +92,21 @@ def _output_format(args: argparse.Namespace) -> str:
     if args.diagram and fmt != "md":
         raise UsageError(f"--diagram applies to Markdown output, not --format {fmt}")
     return fmt
+
+
+def _render_chunks(report, args: argparse.Namespace):
+    """``_render`` in pieces for the formats that hold the whole log (Markdown, JSON), so
+    ``write_chunks`` streams them instead of building one huge string."""
+    fmt = _output_format(args)
+    if fmt == "md":
+        from .render.markdown import render_markdown_chunks
+
+        return render_markdown_chunks(report, diagram=args.diagram)
+    if fmt == "json":
+        from .render.json import render_json_chunks
+
+        return render_json_chunks(report)
+    return [_render(report, args)]
 
 
 def _render(report, args: argparse.Namespace) -> str:
@@ -257,7 +272,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             f"{usage.latency_s:.1f} s{cost} ({usage.transport_retries} retries, {usage.reasks} re-asks)",
             file=sys.stderr,
         )
-    write_text(_render(result.report, args), args.output)
+    write_chunks(_render_chunks(result.report, args), args.output)
     if result.degraded:
         from .cli_host import EXIT_DEGRADED
 
@@ -347,7 +362,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InputError(f"not an aptnarrate JSON report: {where or 'document'}: {first.get('msg')}", path=args.input) from None
-    write_text(_render(report, args), args.output)
+    write_chunks(_render_chunks(report, args), args.output)
     return 0
 
 

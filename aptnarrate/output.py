@@ -24,10 +24,11 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import UsageError
-from .redact import redact
+from .redact import redact, redact_chunks
 
 
 def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
@@ -56,7 +57,38 @@ def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
         raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
-def _write_into_special(target: Path, mode: int, data: bytes, shown: str) -> None:
+def write_chunks(chunks: Iterable[str], output: str | os.PathLike[str] | None) -> None:
+    """``write_text("".join(chunks), output)`` without ever holding the joined text: the
+    pieces are redacted and written one by one (a 10M-row report's log is 1.2 GB of JSON).
+    The same guarantees hold: a file is replaced atomically, or left as it was."""
+    pieces = redact_chunks(chunks)
+    if output is None or str(output) == "-":
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+        return
+    shown = str(output)
+    target = Path(os.path.realpath(output))
+    data = (piece.encode("utf-8") for piece in pieces)
+    try:
+        try:
+            existing = os.stat(target)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            _write_into_special(target, existing.st_mode, data, shown)
+            return
+        _replace_atomically(target, data, None if existing is None else stat.S_IMODE(existing.st_mode))
+    except OSError as exc:
+        raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
+
+
+def _write_all(handle, data: bytes | Iterable[bytes]) -> None:
+    for piece in (data,) if isinstance(data, bytes) else data:
+        handle.write(piece)
+
+
+def _write_into_special(target: Path, mode: int, data: bytes | Iterable[bytes], shown: str) -> None:
     if stat.S_ISDIR(mode):
         raise UsageError(f"cannot write {shown}: it is a directory", hint="give a file name")
     if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
@@ -64,16 +96,16 @@ def _write_into_special(target: Path, mode: int, data: bytes, shown: str) -> Non
     # O_APPEND: /dev/stdout redirected to a file must not clobber what is already there
     fd = os.open(target, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0))
     with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+        _write_all(handle, data)
 
 
-def _replace_atomically(target: Path, data: bytes, keep_mode: int | None) -> None:
+def _replace_atomically(target: Path, data: bytes | Iterable[bytes], keep_mode: int | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), keep_mode if keep_mode is not None else 0o666 & ~_umask())
-            handle.write(data)
+            _write_all(handle, data)
             handle.flush()
             os.fsync(handle.fileno())  # the data is on disk before the name points at it
         os.replace(tmp, target)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 MASK = "***"
@@ -63,3 +64,23 @@ def redact(text: str) -> str:
 def redact_url(url: str) -> str:
     """A URL fit to show: credentials masked."""
     return _URL_CREDENTIALS.sub(f"://{MASK}@", url)
+
+
+def redact_chunks(chunks: Iterable[str]) -> Iterator[str]:
+    """``redact`` over a text given in pieces, equal to ``redact("".join(chunks))`` without
+    joining it: the text is cut only after a line break, which neither a URL's credentials
+    nor (checked here) any registered secret can span, so each cut piece is redacted alone."""
+    with _LOCK:
+        spans_lines = any("\n" in secret for secret in _SECRETS)
+    if spans_lines:  # pragma: no cover - a secret with a line break: redact the whole text
+        yield redact("".join(chunks))
+        return
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        cut = pending.rfind("\n") + 1
+        if cut:
+            yield redact(pending[:cut])
+            pending = pending[cut:]
+    if pending:
+        yield redact(pending)

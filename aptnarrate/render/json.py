@@ -7,25 +7,39 @@ byte-for-byte what pydantic writes for a ``list[LogEntry]`` (tests compare the t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists, join_rows, take_text
+from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists, join_rows
 from ..models import Report
 
 
 def render_json(report: Report, indent: int | None = 2) -> str:
+    # one join: the log text is by far the largest piece, and every copy of it counts
+    return "".join(render_json_chunks(report, indent))
+
+
+def render_json_chunks(report: Report, indent: int | None = 2, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+    """``render_json`` in pieces, the log ``rows_per_chunk`` rows at a time: a writer that
+    streams them never holds the whole document (1.2 GB of text at 10M input rows)."""
     log = report.log
     if not isinstance(log, LogTable) or not (indent is None or isinstance(indent, int)):
-        return report.model_dump_json(indent=indent) + "\n"
+        yield report.model_dump_json(indent=indent) + "\n"
+        return
     head = report.model_dump_json(indent=indent, exclude={"log"})
     # "metadata" is the last field: the log goes right before it, at the top level
     key = '"metadata":' if indent is None else "\n" + " " * indent + '"metadata": '
     at = head.rindex(key)
-    # one join: the log text is by far the largest piece, and every copy of it counts
     if indent is None:
         at -= 1  # before the comma that precedes "metadata"
-        return "".join([head[:at], ',"log":', *log_json_parts(log, None), head[at:], "\n"])
-    return "".join([head[:at], "\n" + " " * indent + '"log": ', *log_json_parts(log, indent), ",", head[at:], "\n"])
+        yield head[:at] + ',"log":'
+        yield from _log_json_chunks(log, None, rows_per_chunk)
+        yield head[at:] + "\n"
+        return
+    yield head[:at] + "\n" + " " * indent + '"log": '
+    yield from _log_json_chunks(log, indent, rows_per_chunk)
+    yield "," + head[at:] + "\n"
 
 
 def load_report(text: str) -> Report:
@@ -41,13 +55,19 @@ def _dumps(value) -> str:
 
 def log_json(log: LogTable, indent: int | None) -> str:
     """The ``log`` value as pydantic writes a ``list[LogEntry]`` at depth 1 of the report."""
-    return "".join(log_json_parts(log, indent))
+    return "".join(_log_json_chunks(log, indent))
 
 
 def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
     """``log_json`` in pieces (to be joined once, with the rest of the document)."""
+    return list(_log_json_chunks(log, indent))
+
+
+def _log_json_chunks(log: LogTable, indent: int | None, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+    """``log_json`` in pieces of at most ``rows_per_chunk`` rows each."""
     if not len(log):
-        return ["[]"]
+        yield "[]"
+        return
     if indent is None:
         nl = lambda depth: ""  # noqa: E731
         colon = ":"
@@ -58,47 +78,61 @@ def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
     def key(name: str, depth: int = 3, first: bool = False) -> str:
         return ("" if first else ",") + nl(depth) + f'"{name}"{colon}'
 
-    d = log.descriptions
-    # per distinct description: the fields between "minute" and "count", and "text" up to "lines"
-    before_count = [
-        "".join(key(name) + _dumps(value) for name, value in zip(DESCRIPTION_FIELDS[:5], fields)) + key("count")
-        for fields in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
-    ]
-    text_part = [key("text") + _dumps(text) + key("lines") for text in d["text"]]
-    minutes = [key("minute") + _dumps(m) for m in log.minute_texts]
-
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    ids = log.ids
-    if pc.any(pc.match_substring_regex(ids, r'["\\\x00-\x1f\x7f]')).as_py():  # pragma: no cover - ids are "L<n>"
-        id_text = pa.array([_dumps(x) for x in ids.to_pylist()], pa.large_string())
-    else:
-        id_text = pc.binary_join_element_wise('"', ids.cast(pa.string()), '"', "")
-    item_sep = "," + nl(4)
-    lines = join_lists(
-        pc.cast(pa.array(log.line_values), pa.string()), log.line_offsets, item_sep, "[]", "[" + nl(4), nl(3) + "]"
-    )
-    entity = np.asarray([_dumps(x) for x in log.entity_ids], dtype=object)
-    subjects = join_lists(pa.array(entity[log.subject_values].tolist(), pa.large_string()) if len(log.subject_values) else pa.array([], pa.large_string()),
-                          log.subject_offsets, item_sep, "[]", "[" + nl(4), nl(3) + "]")
-    objects = join_lists(pa.array(entity[log.object_values].tolist(), pa.large_string()) if len(log.object_values) else pa.array([], pa.large_string()),
-                         log.object_offsets, item_sep, "[]", "[" + nl(4), nl(3) + "]")
-    rows = join_rows(
+    d = log.descriptions
+    # per distinct description: the fields between "minute" and "count", and "text" up to "lines"
+    before_count = pa.array(
         [
-            nl(2) + "{" + key("id", first=True),
-            id_text,
-            take_text(minutes, log.minute_codes),
-            take_text(before_count, log.description_codes),
-            pc.cast(pa.array(log.counts), pa.string()),
-            take_text(text_part, log.description_codes),
-            lines,
-            key("subject_ids"),
-            subjects,
-            key("object_ids"),
-            objects,
-            nl(2) + "}",
+            "".join(key(name) + _dumps(value) for name, value in zip(DESCRIPTION_FIELDS[:5], fields)) + key("count")
+            for fields in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
         ],
-        separator=",",
+        pa.large_string(),
     )
-    return ["[", rows, nl(1) + "]"]
+    text_part = pa.array([key("text") + _dumps(text) + key("lines") for text in d["text"]], pa.large_string())
+    minutes = pa.array([key("minute") + _dumps(m) for m in log.minute_texts], pa.large_string())
+    entity = pa.array([_dumps(x) for x in log.entity_ids], pa.large_string())
+    if pc.any(pc.match_substring_regex(log.ids, r'["\\\x00-\x1f\x7f]')).as_py():  # pragma: no cover - ids are "L<n>"
+        id_text = pa.array([_dumps(x) for x in log.ids.to_pylist()], pa.large_string())
+    else:
+        id_text = pc.binary_join_element_wise('"', log.ids.cast(pa.string()), '"', "")
+    item_sep = "," + nl(4)
+    open_list, close_list = "[" + nl(4), nl(3) + "]"
+
+    def values(codes: np.ndarray):
+        return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
+
+    yield "["
+    n = len(log)
+    for start in range(0, n, rows_per_chunk):
+        stop = min(start + rows_per_chunk, n)
+        lines_at = log.line_offsets[start : stop + 1]
+        subjects_at = log.subject_offsets[start : stop + 1]
+        objects_at = log.object_offsets[start : stop + 1]
+        lines = join_lists(
+            pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.string()),
+            lines_at - lines_at[0], item_sep, "[]", open_list, close_list,
+        )
+        subjects = join_lists(values(log.subject_values[subjects_at[0] : subjects_at[-1]]), subjects_at - subjects_at[0], item_sep, "[]", open_list, close_list)
+        objects = join_lists(values(log.object_values[objects_at[0] : objects_at[-1]]), objects_at - objects_at[0], item_sep, "[]", open_list, close_list)
+        descriptions = pa.array(log.description_codes[start:stop])
+        rows = join_rows(
+            [
+                nl(2) + "{" + key("id", first=True),
+                id_text.slice(start, stop - start),
+                minutes.take(pa.array(log.minute_codes[start:stop])),
+                before_count.take(descriptions),
+                pc.cast(pa.array(log.counts[start:stop]), pa.string()),
+                text_part.take(descriptions),
+                lines,
+                key("subject_ids"),
+                subjects,
+                key("object_ids"),
+                objects,
+                nl(2) + "}",
+            ],
+            separator=",",
+        )
+        yield rows if start == 0 else "," + rows
+    yield nl(1) + "]"

@@ -7,10 +7,11 @@ every narrator sentence through ``escape.prose``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from ..context.render import render_context
-from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_rows, take_text
+from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_rows
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
 from .views import full_value_index
@@ -23,20 +24,36 @@ _STAGE_PATTERN = re.compile(
 
 def render_markdown(report: Report, *, diagram: bool = False) -> str:
     """The report in OCR-APT's layout; ``diagram`` adds a Mermaid graph of the entities."""
-    parts = [
+    return "".join(render_markdown_chunks(report, diagram=diagram))
+
+
+def render_markdown_chunks(report: Report, *, diagram: bool = False, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+    """``render_markdown`` in pieces, the log ``rows_per_chunk`` rows at a time, so that a
+    writer that streams them never holds the whole text."""
+    before = [
         f"# Attack Report: {plain(report.input_name)}",
         "## Summary of Attack Behavior",
         *_summary(report),
         "## Table of Indicators of Compromise (IoCs)",
         *_ioc_table(report),
         "## Chronological Log of Actions",
-        *_log_table(report),
+    ]
+    after = [
         *(_diagram(report) if diagram else []),
         *render_context(report.context),
         _closing(report),
         _metadata(report),
     ]
-    return "\n\n".join(part for part in parts if part) + "\n"
+    log = report.log
+    if not isinstance(log, LogTable) or not len(log):
+        parts = [*before, *_log_table(report), *after]
+        yield "\n\n".join(part for part in parts if part) + "\n"
+        return
+    yield "\n\n".join(part for part in [*before, _log_intro(report), _LOG_HEADER] if part)
+    full = full_value_index(report)
+    for rows in _log_row_chunks(log, full, rows_per_chunk):
+        yield "\n" + rows
+    yield "\n\n" + "\n\n".join(part for part in after if part) + "\n"
 
 
 def _bold_stages(text: str) -> str:
@@ -131,40 +148,55 @@ def _event_text(
     return f"{subject} {action} {obj}"
 
 
-def _log_table(report: Report) -> list[str]:
+_LOG_HEADER = "| Timestamp | Action Description |\n|-----------|--------------------|"
+
+
+def _log_intro(report: Report) -> str:
     zone = report.metadata.timezone
     where = "as written in the input (no time zone given)" if zone == "as written" else f"in {zone}"
-    rows = ["| Timestamp | Action Description |", "|-----------|--------------------|"]
+    return f"Times are {where}; each row is one minute, repeated events counted once per second."
+
+
+def _log_table(report: Report) -> list[str]:
+    rows = [_LOG_HEADER]
     log = report.log
     full = full_value_index(report)
     if isinstance(log, LogTable):
-        if len(log):
-            rows.append(_log_rows(log, full))
+        rows.extend(_log_row_chunks(log, full))
     else:  # a plain list of entries (a Report built by hand with model_construct)
         rows.extend(f"| {entry.minute} | {log_action(entry, full)} |" for entry in log)
-    return [f"Times are {where}; each row is one minute, repeated events counted once per second.", "\n".join(rows)]
+    return [_log_intro(report), "\n".join(rows)]
 
 
-def _log_rows(log: LogTable, full: dict[str, list[str]]) -> str:
-    """Every row as ``| minute | event (N times). |``, joined in Arrow: each distinct
-    description is worded and escaped once, each minute formatted once."""
+def _log_row_chunks(log: LogTable, full: dict[str, list[str]], rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+    """The rows as ``| minute | event (N times). |``, ``rows_per_chunk`` at a time, joined
+    in Arrow: each distinct description is worded and escaped once, each minute formatted once."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     d = log.descriptions
-    events = [
-        _event_text(sk, sn, action, ok, on, tuple(full.get(sn, ())), tuple(full.get(on, ())))
-        for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
-    ]
-    counts = pa.array(log.counts)
-    times = pc.if_else(
-        pc.greater(counts, 1),
-        pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times)", ""),
-        pa.scalar("", pa.string()),
+    events = pa.array(
+        [
+            _event_text(sk, sn, action, ok, on, tuple(full.get(sn, ())), tuple(full.get(on, ())))
+            for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
+        ],
+        pa.large_string(),
     )
-    return join_rows(
-        ["| ", take_text(log.minute_texts, log.minute_codes), " | ", take_text(events, log.description_codes), times, ". |"]
-    )
+    minutes = pa.array(log.minute_texts, pa.large_string())
+    for start in range(0, len(log), rows_per_chunk):
+        stop = min(start + rows_per_chunk, len(log))
+        counts = pa.array(log.counts[start:stop])
+        times = pc.if_else(
+            pc.greater(counts, 1),
+            pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times)", ""),
+            pa.scalar("", pa.string()),
+        )
+        yield join_rows(
+            [
+                "| ", minutes.take(pa.array(log.minute_codes[start:stop])), " | ",
+                events.take(pa.array(log.description_codes[start:stop])), times, ". |",
+            ]
+        )  # fmt: skip
 
 
 def _diagram(report: Report) -> list[str]:

@@ -39,5 +39,10 @@ def get_profile(name: str) -> DatasetProfile:
 
 
 def public_resolvers() -> dict[str, str]:
-    """Address -> operator of well-known public DNS resolvers."""
+    """Address -> operator of well-known public DNS resolvers (a copy: callers may keep it)."""
+    return dict(_public_resolvers())
+
+
+@lru_cache(maxsize=1)
+def _public_resolvers() -> dict[str, str]:
     return {str(k): str(v) for k, v in (_raw().get("public_resolvers") or {}).items()}

@@ -41,8 +41,15 @@ def log_rows(timeline) -> pd.DataFrame:
     """The condensed log joined with its descriptions and each row's event class."""
     log = timeline.log
     codes = log["description"].to_numpy()
-    desc = timeline.descriptions.iloc[codes].reset_index(drop=True)
-    rows = pd.concat([log[["id", "minute", "count", "description"]].reset_index(drop=True), desc], axis=1)
+    descriptions = timeline.descriptions
+    # Python strings, not Arrow-backed ones: the rules iterate over these columns, and an
+    # Arrow string column hands out its values one slow call at a time
+    text_columns = [c for c in descriptions.columns if pd.api.types.is_string_dtype(descriptions[c])]
+    desc = descriptions.astype({c: object for c in text_columns}).iloc[codes].reset_index(drop=True)
+    head = log[["id", "minute", "count", "description"]].reset_index(drop=True)
+    if pd.api.types.is_string_dtype(head["id"]):
+        head = head.astype({"id": object})
+    rows = pd.concat([head, desc], axis=1)
     rows["minute_text"] = minute_text(rows["minute"].to_numpy())
     events = [event_class(a, k) for a, k in zip(timeline.descriptions["action"], timeline.descriptions["object_kind"])]
     rows["event"] = np.array(events, dtype=object)[codes] if len(codes) else np.array([], dtype=object)

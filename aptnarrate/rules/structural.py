@@ -36,8 +36,17 @@ _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline
 
 
 def _where(frame: pd.DataFrame, column: str, test) -> np.ndarray:
-    """A boolean mask from a per-value test (also for empty frames, where .map loses the dtype)."""
-    return np.array([bool(test(v)) for v in frame[column]], dtype=bool)
+    """A boolean mask from a per-value test, run once per distinct value: a million-row log
+    repeats a few thousand names over hundreds of thousands of rows (also for empty frames,
+    where .map loses the dtype)."""
+    values = frame[column]
+    if values.empty:
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    flags = np.fromiter((bool(test(v)) for v in uniques), dtype=bool, count=len(uniques))
+    if (codes < 0).any():  # missing values: tested as they are, like any other value
+        flags = np.append(flags, bool(test(values.iloc[int(np.argmax(codes < 0))])))
+    return flags[codes]
 
 
 def _ids(frame: pd.DataFrame) -> tuple[str, ...]:
@@ -71,18 +80,23 @@ def sweeps(rows: pd.DataFrame) -> list[dict]:
     """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes."""
     flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
     found = []
+    subnet_of: dict[str, str | None] = {}  # each address parsed once, not once per row
     for subject, group in flows.groupby("subject_name", sort=True):
-        nets: dict[str, dict] = {}
-        for name, minute in zip(group["object_name"], group["minute"]):
-            ip = _ipv4(name)
-            if ip is None:
-                continue
-            net = str(ipaddress.ip_network(f"{ip}/24", strict=False))
-            nets.setdefault(net, {}).setdefault(name, []).append(int(minute))
+        # per distinct address (in order of first appearance): its first minute
+        codes, names = pd.factorize(group["object_name"])
+        first_minutes = pd.Series(group["minute"].to_numpy()).groupby(codes).min().to_numpy()  # index: code
+        nets: dict[str, dict[str, int]] = {}
+        for code, name in enumerate(names):
+            if name not in subnet_of:
+                ip = _ipv4(name)
+                subnet_of[name] = None if ip is None else str(ipaddress.ip_network(f"{ip}/24", strict=False))
+            net = subnet_of[name]
+            if net is not None:
+                nets.setdefault(net, {})[name] = int(first_minutes[code])
         for net, hosts in nets.items():
             if len(hosts) < SWEEP_MIN_HOSTS:
                 continue
-            firsts = sorted(min(m) for m in hosts.values())
+            firsts = sorted(hosts.values())
             # the tightest window holding SWEEP_MIN_HOSTS first contacts
             spans = [firsts[i + SWEEP_MIN_HOSTS - 1] - firsts[i] for i in range(len(firsts) - SWEEP_MIN_HOSTS + 1)]
             if min(spans) > SWEEP_WINDOW_MIN * MINUTE_NS:

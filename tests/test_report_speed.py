@@ -1,0 +1,113 @@
+"""The report path after facts does per-value work once per distinct value, and streams
+its largest outputs (issue 8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from aptnarrate.rules import structural
+
+
+def test_where_tests_each_distinct_value_once():
+    names = ["a", "b", "a", "c", "b", "a"] * 1000
+    frame = pd.DataFrame({"object_name": pd.Series(names, dtype="string[pyarrow]")})
+    seen: list[str] = []
+
+    def test(value: str) -> bool:
+        seen.append(value)
+        return value != "b"
+
+    mask = structural._where(frame, "object_name", test)
+    assert sorted(seen) == ["a", "b", "c"]
+    assert mask.dtype == bool
+    assert mask.tolist() == [n != "b" for n in names]
+
+
+def test_where_keeps_missing_values_and_empty_frames():
+    frame = pd.DataFrame({"object_name": pd.Series(["x", None, "y", None], dtype=object)})
+    mask = structural._where(frame, "object_name", lambda v: v is None or v == "y")
+    assert mask.tolist() == [False, True, True, True]
+    empty = structural._where(frame.iloc[:0], "object_name", lambda v: True)
+    assert empty.dtype == bool and len(empty) == 0
+
+
+def test_sweep_found_from_first_contacts():
+    minute = 60 * 10**9
+    hosts = [f"10.0.0.{i}" for i in range(1, 6)]
+    rows = pd.DataFrame(
+        {
+            "subject_name": ["nmap"] * 10,
+            "object_kind": ["flow"] * 10,
+            "event": ["network_out"] * 10,
+            # each host twice: the first contacts lie within a few minutes, the repeats far later
+            "object_name": hosts + hosts,
+            "minute": np.array([i * minute for i in range(5)] + [500 * minute + i for i in range(5)], dtype=np.int64),
+        }
+    )
+    found = structural.sweeps(rows)
+    assert [(s["subject"], s["subnet"], s["hosts"]) for s in found] == [("nmap", "10.0.0.0/24", hosts)]
+    assert len(found[0]["rows"]) == 10
+
+
+# ---------------------------------------------------------------------- streamed output
+
+import pytest  # noqa: E402
+
+from aptnarrate import redact as redact_module  # noqa: E402
+from aptnarrate.output import write_chunks  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def dropper_report():
+    from aptnarrate.examples import path as example_path
+    from aptnarrate.pipeline import narrate
+
+    return narrate(example_path("dropper"), backend="offline")
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 2, 5, 1 << 16])
+def test_chunked_renderers_equal_the_whole_text(dropper_report, rows_per_chunk):
+    from aptnarrate.render.json import render_json, render_json_chunks
+    from aptnarrate.render.markdown import render_markdown, render_markdown_chunks
+
+    for indent in (2, None):
+        chunks = list(render_json_chunks(dropper_report, indent, rows_per_chunk))
+        assert "".join(chunks) == render_json(dropper_report, indent) == dropper_report.model_dump_json(indent=indent) + "\n"
+        if rows_per_chunk == 1:
+            assert len(chunks) > len(dropper_report.log)  # the log really came in pieces
+    for diagram in (False, True):
+        chunks = list(render_markdown_chunks(dropper_report, diagram=diagram, rows_per_chunk=rows_per_chunk))
+        assert "".join(chunks) == render_markdown(dropper_report, diagram=diagram)
+
+
+def test_redact_chunks_masks_secrets_cut_across_pieces(monkeypatch):
+    monkeypatch.setattr(redact_module, "_SECRETS", set())
+    redact_module.register_secret("sk-test-SECRET-0123")
+    text = "a\nkey sk-test-SECRET-0123 here\nurl http://user:pw@example.org/x\nsk-test-SECRET-0123"
+    want = redact_module.redact(text)
+    assert "SECRET" not in want and "pw@" not in want
+    for size in (1, 2, 3, 7, 11, len(text)):
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
+        assert "".join(redact_module.redact_chunks(pieces)) == want, size
+
+
+def test_write_chunks_writes_atomically_and_redacts(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(redact_module, "_SECRETS", set())
+    redact_module.register_secret("hunter2-secret")
+    target = tmp_path / "out.md"
+    target.write_text("old")
+    write_chunks(["x hunter2-", "secret\n", "y\n"], target)
+    assert target.read_text() == "x ***\ny\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.md"]  # no temp file left
+
+    def failing():
+        yield "partial\n"
+        raise RuntimeError("renderer failed")
+
+    with pytest.raises(RuntimeError):
+        write_chunks(failing(), target)
+    assert target.read_text() == "x ***\ny\n"  # the old file, untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["out.md"]
+    write_chunks(["to ", "stdout hunter2-secret\n"], "-")
+    assert capsys.readouterr().out == "to stdout ***\n"
