@@ -111,3 +111,29 @@ def test_write_chunks_writes_atomically_and_redacts(tmp_path, monkeypatch, capsy
     assert [p.name for p in tmp_path.iterdir()] == ["out.md"]
     write_chunks(["to ", "stdout hunter2-secret\n"], "-")
     assert capsys.readouterr().out == "to stdout ***\n"
+
+
+def test_a_pattern_row_test_limited_to_some_rows_runs_only_for_their_descriptions():
+    """``LogView.per_pattern_row(test, where)``: the test runs once per description under
+    the mask (covering_tracks reads it at the deleted rows only), rows outside read False,
+    and rows under it equal the unrestricted mask."""
+    from aptnarrate.examples import path as example_path
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.rules.stages import LogView
+
+    view = LogView(inspect_input(example_path("dropper")))
+    deleted = (view.rows["event"] == "file_delete").to_numpy()
+    assert deleted.any() and not deleted.all()
+    seen = []
+
+    def test(row) -> bool:
+        seen.append(row)
+        return True
+
+    limited = view.per_pattern_row(test, deleted)
+    codes = set(view._codes[deleted].tolist())
+    assert len(seen) == len(codes) < len(view.pattern_rows)
+    assert limited.tolist() == deleted.tolist()
+    by_subject = lambda r: r.subject.startswith(view.pattern_rows[view._codes[deleted][0]].subject)  # noqa: E731
+    full = view.per_pattern_row(by_subject)
+    assert view.per_pattern_row(by_subject, deleted)[deleted].tolist() == full[deleted].tolist()

@@ -89,9 +89,18 @@ class LogView:
         flags = np.array([bool(test(row)) for row in self._records], dtype=bool)
         return pd.Series(flags[self._codes] if len(flags) else np.zeros(len(self.rows), bool), index=self.rows.index)
 
-    def per_pattern_row(self, test: Callable[[Row], bool]) -> pd.Series:
-        flags = np.array([bool(test(row)) for row in self.pattern_rows], dtype=bool)
-        return pd.Series(flags[self._codes] if len(flags) else np.zeros(len(self.rows), bool), index=self.rows.index)
+    def per_pattern_row(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> pd.Series:
+        """A row mask from a test run once per distinct description. ``where``: a row mask;
+        only the descriptions under it are tested (a rule that needs the test for a few
+        rows does not pay for every description), and rows outside it read False."""
+        if where is None:
+            flags = np.array([bool(test(row)) for row in self.pattern_rows], dtype=bool)
+        else:
+            flags = np.zeros(len(self.pattern_rows), dtype=bool)
+            for code in np.unique(self._codes[where]).tolist():
+                flags[code] = bool(test(self.pattern_rows[code]))
+        mask = flags[self._codes] if len(flags) else np.zeros(len(self.rows), bool)
+        return pd.Series(mask if where is None else mask & where, index=self.rows.index)
 
     def object_test(self, test: Callable[[str], bool]) -> pd.Series:
         return self.per_description(lambda d: bool(d["object_name"]) and test(d["object_name"]))

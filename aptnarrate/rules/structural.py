@@ -142,6 +142,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     local = this_host_addresses(view)
     neighbours = neighbours_of_this_host(view, set(flows["object_name"]))
     swept = {h for s in view.sweeps for h in s["hosts"]}
+    shell_commands = rows[rows["event"] == "shell_command"]  # filtered once, not per address
     out = []
     for subject, group in flows.groupby("subject_name", sort=True):
         remote = group[~_where(group, "object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept)]
@@ -170,7 +171,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
             reason += f", beacon-like about every {period} minute(s)." if period else "."
             confidence = "high" if period or (sent["count"].sum() >= 5 and received["count"].sum() >= 5) else "moderate"
             # commands paired minute by minute with the messages: a remotely driven shell
-            commands = rows[(rows["subject_name"] == subject) & (rows["event"] == "shell_command")]
+            commands = shell_commands[shell_commands["subject_name"] == subject]
             shared = set(commands["minute"]) & set(sent["minute"])
             techniques = ["T1071"]
             evidence = pair
@@ -263,13 +264,15 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     """Deleting what the subgraph wrote, executed or chmod'ed, binaries, scripts or logs."""
     rows = view.rows
     named = ~rows["object_name"].isin(PLACEHOLDERS) & rows["object_kind"].isin(("file", "link"))
-    deleted = rows[named & rows["event"].isin(("file_delete",))]
+    is_deleted = (named & rows["event"].isin(("file_delete",))).to_numpy()
+    deleted = rows[is_deleted]
     truncated_logs = rows[named & rows["event"].eq("file_truncate")]
     if deleted.empty and truncated_logs.empty:
         return []
     produced = set(rows.loc[named & rows["event"].isin(("file_write", "file_create", "execute", "file_attribute")), "object_name"])
-    stems = {m.group("stem").casefold() for n in rows["object_name"] if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
-    routine = view.per_pattern_row(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager")
+    stems = {m.group("stem").casefold() for n in rows["object_name"].unique() if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
+    # both tests are read at the deleted rows only
+    routine = view.per_pattern_row(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", is_deleted)
 
     def is_log(name: str) -> bool:
         return getattr(lookup(name, "file"), "category", None) == "log file"
@@ -280,7 +283,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
             return False  # the .NET compiler's own temporary files
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
-    churn = view.per_pattern_row(lambda r: any(m.explains(r) for m in _mechanisms_for("Covering Tracks")))
+    churn = view.per_pattern_row(lambda r: any(m.explains(r) for m in _mechanisms_for("Covering Tracks")), is_deleted)
     hits = deleted[_where(deleted, "object_name", counts) & ~routine[deleted.index].to_numpy() & ~churn[deleted.index].to_numpy()]
     logs = truncated_logs[_where(truncated_logs, "object_name", is_log)]
     if hits.empty and logs.empty:
