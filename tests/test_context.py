@@ -18,7 +18,7 @@ import pytest
 
 from aptnarrate.cli import main
 from aptnarrate.context import ContextOptions
-from aptnarrate.context.render import render_context
+from aptnarrate.render.context import render_context
 from aptnarrate.errors import InputError, UsageError
 from aptnarrate.examples import path as example_path
 from aptnarrate.models import APT_STAGES, ContextInfo, ContextRow, ContextSection

@@ -2,8 +2,8 @@
 
 The neighbourhood query is written once with Ibis (``query``); it runs on DuckDB embedded
 by default and unchanged on any engine Ibis connects to. ``extract`` turns its rows into
-the report's context sections; ``render`` writes them as Markdown. Names load on first
-use, so rendering a saved report does not import pandas or Ibis.
+the report's context sections; ``aptnarrate.render.context`` writes them as Markdown (the
+renderers sit below the host level and never import it). Names load on first use.
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ def render_story_markdown(story: Story) -> str:
     parts.append("\n".join(f"{i}. {prose(s)}" for i, s in enumerate(story.next_steps, 1)) or "None.")
 
     if story.context is not None:
-        from ..context.render import render_context
+        from ..render.context import render_context
 
         parts.extend(render_context(story.context))
 

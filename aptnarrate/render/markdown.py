@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from ..context.render import render_context
+from .context import render_context
 from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_rows
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose

@@ -1,4 +1,4 @@
-"""The context part of a report as Markdown: one section per top IoC, then its rows.
+"""The context part of a report (and of a story) as Markdown: one section per top IoC, then its rows.
 
 Pure, like ``render.markdown``: every name from the logs goes through ``escape.code``.
 """
@@ -6,7 +6,7 @@ Pure, like ``render.markdown``: every name from the logs goes through ``escape.c
 from __future__ import annotations
 
 from ..models import ContextInfo, ContextRow
-from ..render.escape import code, plain
+from .escape import code, plain
 
 _TYPE = {"ip": "address", "process": "process", "file": "file"}
 MAX_LISTED = 12
