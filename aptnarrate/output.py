@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import UsageError
-from .redact import redact, redact_chunks
+from .redact import redact_chunks
 
 
 def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
@@ -36,25 +36,7 @@ def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
 
     Registered secrets (the API key, a password in the base URL) are masked first.
     """
-    text = redact(text)
-    if output is None or str(output) == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    shown = str(output)
-    target = Path(os.path.realpath(output))  # through symlinks: the link stays, its target changes
-    data = text.encode("utf-8")
-    try:
-        try:
-            existing = os.stat(target)
-        except FileNotFoundError:
-            existing = None
-        if existing is not None and not stat.S_ISREG(existing.st_mode):
-            _write_into_special(target, existing.st_mode, data, shown)
-            return
-        _replace_atomically(target, data, None if existing is None else stat.S_IMODE(existing.st_mode))
-    except OSError as exc:
-        raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    write_chunks((text,), output)
 
 
 def write_chunks(chunks: Iterable[str], output: str | os.PathLike[str] | None) -> None:
@@ -68,7 +50,7 @@ def write_chunks(chunks: Iterable[str], output: str | os.PathLike[str] | None) -
         sys.stdout.flush()
         return
     shown = str(output)
-    target = Path(os.path.realpath(output))
+    target = Path(os.path.realpath(output))  # through symlinks: the link stays, its target changes
     data = (piece.encode("utf-8") for piece in pieces)
     try:
         try:
