@@ -262,6 +262,14 @@ def _ioc_rows(report: Report) -> str:
     return "\n".join(out)
 
 
+def _event_sentence(row) -> str:
+    """One log or context row's event as escaped HTML: "The process <code>sh</code> READ ..."."""
+    times = f" ({row.count} times)" if row.count > 1 else ""
+    subject = f"The {html.escape(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {html.escape(row.subject_kind)}"
+    obj = f"the {html.escape(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {html.escape(row.object_kind)}"
+    return f"{subject} {_text(row.action)} {obj}{times}."
+
+
 def _log_rows_html(report: Report) -> tuple[str, int]:
     out = []
     total = 0
@@ -269,12 +277,9 @@ def _log_rows_html(report: Report) -> tuple[str, int]:
         total += 1
         if total > MAX_LOG_ROWS:
             continue
-        times = f" ({row.count} times)" if row.count > 1 else ""
-        subject = f"The {html.escape(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {html.escape(row.subject_kind)}"
-        obj = f"the {html.escape(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {html.escape(row.object_kind)}"
         out.append(
             f'<tr id="row-{html.escape(row.id)}"><td>{html.escape(row.id)}</td><td>{html.escape(row.minute)}</td>'
-            f"<td>{subject} {_text(row.action)} {obj}{times}.</td></tr>"
+            f"<td>{_event_sentence(row)}</td></tr>"
         )
     return "\n".join(out), total
 
@@ -299,12 +304,9 @@ def _context_html(report: Report) -> str:
         )
     rows = []
     for row in context.rows:
-        times = f" ({row.count} times)" if row.count > 1 else ""
-        subject = f"The {html.escape(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {html.escape(row.subject_kind)}"
-        obj = f"the {html.escape(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {html.escape(row.object_kind)}"
         rows.append(
             f'<tr id="row-{html.escape(row.id)}"><td>{html.escape(row.id)}</td><td>{html.escape(row.minute)}</td>'
-            f"<td>{html.escape(row.when)}</td><td>{subject} {_text(row.action)} {obj}{times}.</td></tr>"
+            f"<td>{html.escape(row.when)}</td><td>{_event_sentence(row)}</td></tr>"
         )
     if rows:
         out.append('<table class="log"><thead><tr><th>Row</th><th>Timestamp</th><th>When</th><th>Action Description</th></tr></thead><tbody>'
