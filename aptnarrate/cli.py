@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__
 from .errors import AptNarrateError, UsageError
 from .output import write_chunks, write_text
-from .render import RENDERERS, resolve_format
+from .render import RENDERERS, render_chunks, resolve_format
 from .redact import redact
 
 EXIT_INTERNAL = 1
@@ -95,27 +95,10 @@ def _output_format(args: argparse.Namespace) -> str:
 
 
 def _render_chunks(report, args: argparse.Namespace):
-    """``_render`` in pieces for the formats that hold the whole log (Markdown, JSON), so
-    ``write_chunks`` streams them instead of building one huge string."""
-    fmt = _output_format(args)
-    if fmt == "md":
-        from .render.markdown import render_markdown_chunks
-
-        return render_markdown_chunks(report, diagram=args.diagram)
-    if fmt == "json":
-        from .render.json import render_json_chunks
-
-        return render_json_chunks(report)
-    return [_render(report, args)]
+    """The report in the format the arguments ask for, in pieces ``write_chunks`` streams."""
+    return render_chunks(_output_format(args), report, diagram=args.diagram)
 
 
-def _render(report, args: argparse.Namespace) -> str:
-    fmt = _output_format(args)
-    if args.diagram:
-        from .render.markdown import render_markdown
-
-        return render_markdown(report, diagram=True)
-    return RENDERERS[fmt](report)
 def _add_context_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("context from the host's wider log (see README: Context)")
     group.add_argument("--context", metavar="EVENTS", help="the host's event log as an edge list: a CSV, gzip CSV or Parquet file, a folder or a glob (same --column mapping as the input)")

@@ -50,6 +50,21 @@ def _csv(report) -> str:
 
 RENDERERS = {"md": _md, "json": _json, "html": _html, "stix": _stix, "navigator": _navigator, "csv": _csv}
 
+
+def render_chunks(fmt: str, report, *, diagram: bool = False):
+    """The report in ``fmt`` as pieces of text, for a writer that streams them: Markdown and
+    JSON, which hold the whole log, come a slice of rows at a time (never one huge string);
+    the other formats in one piece. ``diagram``: Markdown's Mermaid graph."""
+    if fmt == "md":
+        from .markdown import render_markdown_chunks
+
+        return render_markdown_chunks(report, diagram=diagram)
+    if fmt == "json":
+        from .json import render_json_chunks
+
+        return render_json_chunks(report)
+    return (RENDERERS[fmt](report),)
+
 # output file ending -> the formats that may be written to it (first: the one it implies);
 # longest ending wins, so "x.stix.json" is STIX while "x.json" is the Report document
 EXTENSIONS: dict[str, tuple[str, ...]] = {
