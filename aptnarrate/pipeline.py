@@ -148,10 +148,12 @@ def run(
             # before the narration: a model sees the context rows in its one request and may
             # cite them (C1...); stages the report misses are known only after it (below)
             context = extract_context(facts, opts.ingest_options(), opts.context)
-    except BaseException:
-        if warm_up is not None:  # never leave the thread behind (a library caller may fork)
+    finally:
+        # joined before the request, which needs what it loads anyway (it ran while the
+        # input was read): the SDK imported by two threads at once breaks the import
+        # system (KeyError: 'openai'); and never left behind (a library caller may fork)
+        if warm_up is not None:
             warm_up.join()
-        raise
     degraded = None
     if narrator is None:
         baseline = OfflineNarrator().narrate(facts)
@@ -160,16 +162,13 @@ def run(
         # the model's request first: its prompt needs the stage rules (run once, cached on
         # facts), not the offline narration, which is written after the answer
         try:
-            result = narrator.narrate(facts, context=context) if context is not None and context.rows else narrator.narrate(facts)
+            result = narrator.narrate(facts, context=context)
         except (BackendError, ValidationFailed, BudgetError) as exc:
             if opts.fallback != "offline":
                 raise
             degraded = f"{type(exc).__name__}: {exc}"
             result = _degraded(OfflineNarrator().narrate(facts), degraded)
             notices.append(f"the model path failed ({degraded}); wrote the offline report instead (--fallback offline)")
-        finally:
-            if warm_up is not None:
-                warm_up.join()
         baseline = OfflineNarrator().narrate(facts) if not degraded else result
     vocabulary = vocabulary_for(facts)
     # each narration is grounded once and each drop recorded once

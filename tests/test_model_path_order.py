@@ -43,7 +43,7 @@ def test_the_offline_narration_runs_after_the_request_and_the_warm_up_is_joined(
     seen_before_offline: list[int] = []
     original = OfflineNarrator.narrate
 
-    def narrate(self, facts):
+    def narrate(self, facts, context=None):
         seen_before_offline.append(len(llm_server.requests))
         return original(self, facts)
 
@@ -60,3 +60,31 @@ def test_an_unreadable_input_leaves_no_warm_up_thread_behind(llm_server, tmp_pat
     with pytest.raises(InputError):
         run(missing, backend="openai", dotenv=None, llm=settings(llm_server))
     assert not warm_up_threads() and not llm_server.requests
+
+
+def test_the_request_is_built_only_after_the_warm_up_finished(llm_server, monkeypatch):  # noqa: F811
+    """The request path imports the SDK too (the schema): done while the warm-up thread is
+    still importing it, the import system broke (``KeyError: 'openai'`` on small inputs)."""
+    import time
+
+    import aptnarrate.llm.validate as validate
+    from aptnarrate.backends.openai import OpenAITransport
+
+    answer = json.loads((RESPONSES / "exfil.json").read_text(encoding="utf-8"))["response"]  # hand-written fixture
+    llm_server.enqueue(ok(answer))
+    real_warm, real_build = OpenAITransport.warm, validate.build_request
+    alive_at_build: list[bool] = []
+
+    def slow_warm(self) -> None:
+        time.sleep(0.5)  # longer than reading the small example
+        real_warm(self)
+
+    def build(*args, **kwargs):
+        alive_at_build.append(bool(warm_up_threads()))
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(OpenAITransport, "warm", slow_warm)
+    monkeypatch.setattr(validate, "build_request", build)
+    result = run(examples.path("exfil"), backend="openai", dotenv=None, llm=settings(llm_server))
+    assert alive_at_build == [False]
+    assert result.report.metadata.backend == "openai" and len(llm_server.requests) == 1

@@ -9,7 +9,7 @@ reaches a report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -34,4 +34,5 @@ class NarrationResult:
 class Narrator(Protocol):
     name: str
 
-    def narrate(self, facts: Facts) -> NarrationResult: ...
+    # ``context``: the --context rows a model may see and cite (C1...); None without them
+    def narrate(self, facts: Facts, context: Any = None) -> NarrationResult: ...

@@ -30,7 +30,7 @@ MAX_NAMED_IN_SUMMARY = 4
 class OfflineNarrator:
     name = "offline"
 
-    def narrate(self, facts: Facts) -> NarrationResult:
+    def narrate(self, facts: Facts, context=None) -> NarrationResult:  # context: read after the narration (pipeline.attach_context)
         found = sorted(find_stages(facts), key=lambda s: APT_STAGES.index(s.stage))
         stages = [
             StageClaim(stage=s.stage, confidence=s.confidence, evidence=list(s.evidence), rationale=s.rationale)
