@@ -123,6 +123,8 @@ class Vocabulary:
                 setattr(union, name, heads)
             elif isinstance(value, dict) and isinstance(mine, dict):
                 setattr(union, name, {**value, **mine})
+            elif name not in ("facts", "context_rows"):  # a new kind of attribute: say so, never drop it
+                raise TypeError(f"Vocabulary.merged does not know how to unite {name!r} ({type(value).__name__})")
         return union
 
     def _build(self, *, log_ids, triples, event_texts, minutes, candidates, internal_networks) -> None:
