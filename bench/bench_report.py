@@ -9,8 +9,9 @@ as its own subprocess, ``--repeat`` times, interleaved (median wall time; peak R
   to /dev/null (edge lists with ``--timezone America/Toronto``).
 * ``inspect``: ``aptnarrate inspect FILE --format json``.
 * ``prompt``: what a model run does before its request leaves: ingest, condense, facts,
-  the offline baseline (rules), then ``prompt.build_request`` at the default 12,000-token
-  budget; it fails if the prompt is over budget. (``--prompt-only`` runs just this.)
+  then ``prompt.build_request`` at the default 12,000-token budget (which runs the stage
+  rules its hypotheses need; the offline narration comes after the request); it fails if
+  the prompt is over budget. (``--prompt-only`` runs just this.)
 * ``pandas floor``: ``pd.read_csv(engine="pyarrow")``, parse the times, floor them to the
   minute, count per (minute, description) (edge lists: per (minute, subject, predicate,
   object)). ``polars floor``: the same as one lazy polars query. The least work that
@@ -78,13 +79,9 @@ POLARS_FLOOR = {
 PROMPT = (
     "import sys\n"
     "from aptnarrate.pipeline import inspect_input\n"
-    "from aptnarrate.backends.offline import OfflineNarrator\n"
-    "from aptnarrate.llm.compress import remember_rule_evidence\n"
     "from aptnarrate.llm.config import LLMSettings\n"
     "from aptnarrate.llm.prompt import build_request\n"
     "facts = inspect_input(sys.argv[1], timezone=sys.argv[2])\n"
-    "baseline = OfflineNarrator().narrate(facts)\n"
-    "remember_rule_evidence(facts, [e for s in baseline.narration.stages for e in s.evidence])\n"
     "settings = LLMSettings()\n"
     "build = build_request(facts, settings)\n"
     "assert build.tokens <= settings.token_budget, build.tokens\n"

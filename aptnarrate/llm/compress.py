@@ -360,12 +360,6 @@ def log_positions(ids: list[str] | tuple[str, ...], n_rows: int):
     return arr[(arr >= 0) & (arr < n_rows)]
 
 
-def remember_rule_evidence(facts: Facts, log_ids: list[str]) -> None:
-    """Keep the rows the stage rules cited (the offline baseline already ran them), so the
-    prompt does not run the rules a second time."""
-    facts.__dict__["_rule_evidence"] = list(log_ids)  # Facts is frozen; a cache beside its fields
-
-
 def rule_evidence(facts: Facts) -> list[str]:
     """Log ids the stage rules cite, computed once per ``facts``."""
     cached = facts.__dict__.get("_rule_evidence")
