@@ -388,10 +388,7 @@ def vocabulary_for(facts: Facts, context: ContextInfo | None = None) -> Vocabula
     """The ``Vocabulary`` of ``facts``, built once and kept with them: a model narrator
     and the pipeline ground against the same facts. With ``context`` (a report's
     ``--context`` part), also what its rows name, and their ids (``with_context``)."""
-    cached = facts.__dict__.get("_grounding_vocabulary")
-    if cached is None:
-        cached = Vocabulary(facts)
-        facts.__dict__["_grounding_vocabulary"] = cached  # as functools.cached_property does
+    cached = facts.derived("_grounding_vocabulary", lambda: Vocabulary(facts))
     if context is None or not context.rows:
         return cached
     kept = facts.__dict__.get("_grounding_vocabulary_context")

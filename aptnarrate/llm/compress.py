@@ -362,13 +362,9 @@ def log_positions(ids: list[str] | tuple[str, ...], n_rows: int):
 
 def rule_evidence(facts: Facts) -> list[str]:
     """Log ids the stage rules cite, computed once per ``facts``."""
-    cached = facts.__dict__.get("_rule_evidence")
-    if cached is None:
-        from ..rules.stages import find_stages
+    from ..rules.stages import find_stages
 
-        cached = [log_id for found in find_stages(facts) for log_id in found.evidence]
-        facts.__dict__["_rule_evidence"] = cached  # Facts is frozen; this is a cache beside its fields
-    return cached
+    return facts.derived("_rule_evidence", lambda: [log_id for found in find_stages(facts) for log_id in found.evidence])
 
 
 def burst_boundaries(minutes, descriptions):

@@ -103,11 +103,7 @@ def _alias_number(alias: str) -> int:
 def process_aliases(facts: Facts) -> ProcessAliases:
     """The aliases of ``facts``, computed once per facts (the prompt and the offline
     summary both name processes with them)."""
-    cached = facts.__dict__.get("_process_aliases")
-    if cached is None:
-        cached = _process_aliases(facts)
-        facts.__dict__["_process_aliases"] = cached  # Facts is frozen; a cache beside its fields
-    return cached
+    return facts.derived("_process_aliases", lambda: _process_aliases(facts))
 
 
 def _process_aliases(facts: Facts) -> ProcessAliases:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ _TYPE_OF_KIND = {
 PLACEHOLDER_NAMES = frozenset({"", ".", "..", "0", "-", "?", "*"})
 # the role in which an action reads naturally without saying "as subject/object"
 _SUBJECT_KINDS = frozenset({"process", "thread", "unit", "shell", "task", "session"})
+
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,15 @@ class Facts:
 
     def address_class(self, value: str) -> tuple[str, str]:
         return address_class(value, self.internal_networks)
+
+    def derived(self, key: str, compute: Callable[[], _T]) -> _T:
+        """What a later stage derives from these facts (stage findings, aliases, the
+        grounding vocabulary), computed once and kept with them, as ``cached_property``
+        keeps its values: Facts is frozen, its ``__dict__`` holds such caches."""
+        value = self.__dict__.get(key)
+        if value is None:
+            value = self.__dict__[key] = compute()
+        return value
 
 
 def candidate_type(kind: str, name: str) -> str:

@@ -143,11 +143,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
 
 def find_stages(facts: Facts) -> list[StageEvidence]:
     """The stage findings of one subgraph (computed once per Facts and reused)."""
-    cached = facts.__dict__.get("_stage_findings")
-    if cached is None:
-        cached = tuple(_find_stages(facts))
-        facts.__dict__["_stage_findings"] = cached  # Facts is frozen; its __dict__ also holds cached properties
-    return list(cached)
+    return list(facts.derived("_stage_findings", lambda: tuple(_find_stages(facts))))
 
 
 def _find_stages(facts: Facts) -> list[StageEvidence]:
