@@ -35,6 +35,7 @@ CHECKS = """JSON.stringify((function () {
     timelineBox: box('#timeline svg'), graphBox: box('#graph canvas'),
     timelineMarks: document.querySelectorAll('#timeline svg g.mark-rect path, #timeline svg g.mark-symbol path').length,
     graphNodes: graph ? graph.nodes().length : 0,
+    positions: graph ? graph.nodes().map(function (n) { var p = n.position(); return n.id() + '@' + Math.round(p.x) + ',' + Math.round(p.y); }).join(' ') : '',
     selection: document.getElementById('selection').textContent,
     highlightedRows: document.querySelectorAll('tr.hit').length,
     clipTop: document.getElementById('timeline-section').getBoundingClientRect().top + scrollY,
@@ -144,6 +145,11 @@ def test_story_html_renders_offline_in_chromium(browser, tmp_path_factory):
     hover = status["hover"]
     assert hover and hover["visible"] and re.search(r":L\d+: ", hover["text"]), hover  # rows cited as subgraph:row
     assert status["scripts"] == 7
+    # the graph's layout is the same on every load (CoSE starts from a grid, not from
+    # coinciding nodes it would push apart at random): a second load puts every node at
+    # the same place
+    again = browser.open(page, READY, CHECKS).status
+    assert again["positions"] == status["positions"] and status["positions"].count("@") == status["graphNodes"]
     shot = folder / "story-timeline-and-graph.png"
     shot.write_bytes(result.screenshot)
     print(f"screenshot: {shot}")

@@ -72,8 +72,12 @@
         { selector: "edge.shared", style: { "line-style": "dashed", "line-color": "#e69138", "target-arrow-shape": "none", "font-size": 7 } },
         { selector: ":selected", style: { "line-color": "#f1c232", "target-arrow-color": "#f1c232", "border-color": "#f1c232" } }
       ],
-      layout: { name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true }
+      // CoSE pushes apart nodes that share a position in a random direction, and without
+      // positions every node starts at the origin: a grid start makes the picture the same
+      // on every load
+      layout: { name: "grid", animate: false, avoidOverlap: true }
     });
+    cy.layout({ name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true }).run();
     cy.on("tap", "node", function (event) {
       var d = event.target.data();
       showSelection(d.kind, d.name + (d.full.length ? " (" + d.full.join(", ") + ")" : ""), d.rows, d.rowCount);
