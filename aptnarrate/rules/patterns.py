@@ -20,10 +20,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
+import numpy as np
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -273,6 +276,102 @@ def matching_rules(row: Row) -> tuple[PatternRule, ...]:
     the few rules that could match it."""
     fields = _Fields(row)
     return tuple(rule for rule, compiled in _builtin_for_event(fields.folded("event")[0]) if compiled.matches(fields))
+
+
+# The Row attributes a field's values are computed from: rows that agree on them agree on
+# every test of that field, so a table tests each distinct combination once.
+_FIELD_SOURCES = {
+    "event": ("action", "object_kind"),
+    "object_path": ("object_paths",),
+    "subject_category": ("subject",),
+    "object_category": ("object", "object_kind"),
+    "object_is_subject": ("object", "subject"),
+}
+
+
+class RowTable:
+    """Many rows (a log's distinct descriptions) matched against compiled selections: each
+    test runs once per distinct value of the field it reads (a few thousand descriptions
+    repeat a few hundred names and event classes), only for rows still in the running, and
+    its results are kept for every rule and mechanism that repeats it. The masks equal
+    testing every row on its own (tests/test_rule_table.py)."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.rows = list(rows)
+        self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
+        self._results: dict[_Test, dict[int, bool]] = {}
+        self._all = np.arange(len(self.rows))
+
+    def _grouping(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[int, _Fields]]:
+        """Each row's group code for field ``name``, each group's first row, and the fields
+        of the groups tested so far."""
+        sources = _FIELD_SOURCES.get(name, (name,))
+        found = self._groups.get(sources)
+        if found is None:
+            codes = np.zeros(len(self.rows), dtype=np.int64)
+            for source in sources:
+                # a Series keeps tuples (object_paths) whole, and factorize hashes them in C
+                values = pd.Series(list(map(attrgetter(source), self.rows)), dtype=object)
+                part, uniques = pd.factorize(values, use_na_sentinel=False)
+                codes = codes * max(len(uniques), 1) + part
+            codes, first = _first_seen(codes)
+            found = self._groups[sources] = (codes, first, {})
+        return found
+
+    def _size(self, test: _Test) -> int:
+        return len(self._grouping(test.name)[1])
+
+    def _test(self, test: _Test, positions: np.ndarray) -> np.ndarray:
+        """``test`` at the rows ``positions``, run once per group among them."""
+        codes, first, fields = self._grouping(test.name)
+        known = self._results.setdefault(test, {})
+        at = codes[positions]
+        flags = np.zeros(len(first), dtype=bool)
+        for code in np.unique(at).tolist():
+            result = known.get(code)
+            if result is None:
+                row_fields = fields.get(code)
+                if row_fields is None:
+                    row_fields = fields[code] = _Fields(self.rows[first[code]])
+                result = known[code] = bool(test(row_fields))
+            flags[code] = result
+        return flags[at]
+
+    def selection(self, tests: tuple[_Test, ...], within: np.ndarray | None = None) -> np.ndarray:
+        """Rows (a mask over the table) that pass every test of one selection; ``within``:
+        only these rows are tested, the others read False. The test with the fewest
+        distinct values goes first (an event class narrows the rows before a name test)."""
+        positions = self._all if within is None else np.flatnonzero(within)
+        for test in sorted(tests, key=self._size):
+            if not len(positions):
+                break
+            positions = positions[self._test(test, positions)]
+        mask = np.zeros(len(self.rows), dtype=bool)
+        mask[positions] = True
+        return mask
+
+    def any_selection(self, selections: tuple[tuple[_Test, ...], ...], within: np.ndarray | None = None) -> np.ndarray:
+        mask = np.zeros(len(self.rows), dtype=bool)
+        for tests in selections:
+            rest = ~mask if within is None else within & ~mask
+            if not rest.any():
+                break
+            mask |= self.selection(tests, rest)
+        return mask
+
+    def rule(self, rule: PatternRule, within: np.ndarray | None = None) -> np.ndarray:
+        """The rows ``rule`` matches (its selections, less its filters)."""
+        compiled = _compile_rule(rule)
+        matched = self.any_selection(compiled.match, within)
+        if compiled.filter and matched.any():
+            matched &= ~self.any_selection(compiled.filter, matched)
+        return matched
+
+
+def _first_seen(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes renumbered 0..n-1 and the first position of each."""
+    uniques, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), first
 
 
 def rule_matches(rule: PatternRule, row: Row) -> bool:
