@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import attrgetter
+from itertools import chain
+from operator import attrgetter, itemgetter, methodcaller
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Literal
@@ -186,6 +187,26 @@ class _Test:
         return any(value.endswith(self.wants) for value in values)  # endswith
 
 
+    def many(self, raw: np.ndarray, folded: np.ndarray) -> np.ndarray:
+        """This test over many single values at once (``raw`` cut to ``_MAX_VALUE``,
+        ``folded`` case-folded), as ``__call__`` gives for a field holding one value each;
+        the loops run in C (``map``), not one Python call per value."""
+        count = len(raw)
+        if self.modifier == "re":
+            found = np.zeros(count, dtype=bool)
+            for pattern in self.wants:
+                found |= np.fromiter(map(bool, map(pattern.search, raw)), dtype=bool, count=count)
+            return found
+        if self.modifier in ("", "equals"):
+            return np.fromiter(map(self.wants.__contains__, folded), dtype=bool, count=count)
+        if self.modifier == "contains":
+            found = np.zeros(count, dtype=bool)
+            for want in self.wants:
+                found |= np.fromiter(map(methodcaller("__contains__", want), folded), dtype=bool, count=count)
+            return found
+        return np.fromiter(map(methodcaller(self.modifier, self.wants), folded), dtype=bool, count=count)
+
+
 @lru_cache(maxsize=4096)
 def _compile_selection(items: tuple[tuple[str, Any], ...]) -> tuple[_Test, ...]:
     tests = []
@@ -289,6 +310,10 @@ _FIELD_SOURCES = {
 }
 
 
+_ONE_VALUE = frozenset({"event", "action", "subject", "object", "subject_kind", "object_kind"})  # one value per row
+_CUT = itemgetter(slice(0, _MAX_VALUE))
+
+
 class RowTable:
     """Many rows (a log's distinct descriptions) matched against compiled selections: each
     test runs once per distinct value of the field it reads (a few thousand descriptions
@@ -299,7 +324,8 @@ class RowTable:
     def __init__(self, rows: Iterable[Row]) -> None:
         self.rows = list(rows)
         self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
-        self._results: dict[_Test, dict[int, bool]] = {}
+        self._results: dict[_Test, np.ndarray] = {}
+        self._text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._all = np.arange(len(self.rows))
 
     def _grouping(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[int, _Fields]]:
@@ -321,21 +347,42 @@ class RowTable:
     def _size(self, test: _Test) -> int:
         return len(self._grouping(test.name)[1])
 
+    def _texts(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's value of a one-valued field, cut and case-folded as ``_Fields`` does."""
+        found = self._text.get(name)
+        if found is None:
+            _, first, _ = self._grouping(name)
+            values = map(attrgetter(name), map(self.rows.__getitem__, first.tolist()))
+            raw = list(map(_CUT, map(str, values)))
+            found = self._text[name] = (np.array(raw, dtype=object), np.array(list(map(str.casefold, raw)), dtype=object))
+        return found
+
     def _test(self, test: _Test, positions: np.ndarray) -> np.ndarray:
         """``test`` at the rows ``positions``, run once per group among them."""
         codes, first, fields = self._grouping(test.name)
-        known = self._results.setdefault(test, {})
+        known = self._results.get(test)
+        if known is None:
+            known = self._results[test] = np.full(len(first), -1, dtype=np.int8)  # -1: not tested yet
         at = codes[positions]
-        flags = np.zeros(len(first), dtype=bool)
-        for code in np.unique(at).tolist():
-            result = known.get(code)
-            if result is None:
+        needed = np.unique(at)
+        todo = needed[known[needed] < 0]
+        if len(todo) and test.name in _ONE_VALUE:
+            raw, folded = self._texts(test.name)
+            known[todo] = test.many(raw[todo], folded[todo])
+        elif len(todo) and test.name == "object_path":
+            # every path of every group to test in one flat list, then any per group
+            paths = [self.rows[first[code]].object_paths for code in todo.tolist()]
+            owner = np.repeat(np.arange(len(todo)), np.fromiter(map(len, paths), dtype=np.int64, count=len(paths)))
+            raw = list(map(_CUT, map(str, chain.from_iterable(paths))))
+            hits = test.many(np.array(raw, dtype=object), np.array(list(map(str.casefold, raw)), dtype=object))
+            known[todo] = np.bincount(owner[hits], minlength=len(todo)) > 0
+        elif len(todo):
+            for code in todo.tolist():
                 row_fields = fields.get(code)
                 if row_fields is None:
                     row_fields = fields[code] = _Fields(self.rows[first[code]])
-                result = known[code] = bool(test(row_fields))
-            flags[code] = result
-        return flags[at]
+                known[code] = test(row_fields)
+        return known[at] == 1
 
     def selection(self, tests: tuple[_Test, ...], within: np.ndarray | None = None) -> np.ndarray:
         """Rows (a mask over the table) that pass every test of one selection; ``within``:

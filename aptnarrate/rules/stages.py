@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -135,9 +136,8 @@ class LogView:
 
     def desc_in(self, column: str, values) -> np.ndarray:
         """Descriptions whose ``column`` is one of ``values`` (a mask over descriptions)."""
-        wanted = set(values)
         column_values = self.desc[column]
-        return np.fromiter((v in wanted for v in column_values), dtype=bool, count=len(column_values))
+        return np.fromiter(map(set(values).__contains__, column_values), dtype=bool, count=len(column_values))
 
     def isin(self, column: str, values) -> np.ndarray:
         """Rows whose description ``column`` is one of ``values``."""
@@ -150,7 +150,9 @@ class LogView:
         codes = self._codes[positions]
         data = {"id": self.ids[positions], "minute": self.minutes[positions], "count": self.counts[positions], "description": codes}
         for column, values in self.desc.items():
-            data[column] = values[codes]
+            # object columns kept as they are (an inferred Arrow string column makes every
+            # later comparison and selection slower)
+            data[column] = pd.Series(values[codes], index=positions, dtype=object, copy=False)
         return pd.DataFrame(data, index=positions)
 
     @property
@@ -263,7 +265,7 @@ class _LogOrder:
     def positions(self, wanted: list[str]) -> list[int]:
         if self._position is None:
             self._position = dict(zip(self._ids.tolist(), range(len(self._ids))))
-        return [self._position.get(e, 0) for e in wanted]
+        return list(map(self._position.get, wanted, repeat(0)))
 
 
 def _merge(items: list[StageEvidence], order: _LogOrder) -> StageEvidence:

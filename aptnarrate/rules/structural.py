@@ -146,64 +146,88 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows]))
     swept = {h for s in view.sweeps for h in s["hosts"]}
     excluded = view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept, flows)
-    remote = view.frame(view.expand(flows & ~excluded))
-    if remote.empty:
+    remote = flows & ~excluded
+    if not remote.any():
         return []
-    # per (subject, address) and per subject, the sums the tests read, in one pass each;
-    # only the pairs that pass are looked at row by row
-    is_sent = (remote["event"] == "network_out").to_numpy()
-    keys = ["subject_name", "object_name"]
-    pairs = remote.groupby(keys, sort=False).agg(count=("count", "sum"), minutes=("minute", "nunique"))
-    sent_stats = remote[is_sent].groupby(keys, sort=False).agg(sent=("count", "sum"), out_minutes=("minute", "nunique"))
-    received = remote[remote["event"].to_numpy() == "network_in"].groupby(keys, sort=False)["count"].sum()
-    totals = remote.groupby("subject_name", sort=False)["count"].sum().to_dict()
-    n_addresses = remote.groupby("subject_name", sort=False)["object_name"].nunique().to_dict()
-    pair_count = pairs["count"].to_dict()
-    pair_minutes = pairs["minutes"].to_dict()
-    sent_count = sent_stats["sent"].to_dict()
-    out_minute_count = sent_stats["out_minutes"].to_dict()
-    received_count = received.to_dict()
-    shell_commands = view.frame(view.expand(desc["event"] == "shell_command"))  # filtered once, not per address
+    # each (subject, address) pair numbered once per description, then the sums the tests
+    # read per pair from the rows in one vectorised pass; only passing pairs are looked at
+    pair_keys: dict[tuple[str, str], int] = {}
+    pair_of = np.full(len(remote), -1, dtype=np.int64)
+    for code in np.flatnonzero(remote).tolist():
+        pair_of[code] = pair_keys.setdefault((desc["subject_name"][code], desc["object_name"][code]), len(pair_keys))
+    n = len(pair_keys)
+    positions = np.flatnonzero(view.expand(remote))
+    pair = pair_of[view._codes[positions]]
+    minutes, counts = view.minutes[positions], view.counts[positions]
+    row_event = desc["event"][view._codes[positions]]
+    is_sent, is_received = row_event == "network_out", row_event == "network_in"
+    pair_count = _sums(pair, counts, n)
+    sent_count = _sums(pair[is_sent], counts[is_sent], n)
+    received_count = _sums(pair[is_received], counts[is_received], n)
+    has_sent = np.bincount(pair[is_sent], minlength=n) > 0
+    pair_minutes = _distinct_per_group(pair, minutes, n)
+    out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
+    totals: dict[str, int] = {}
+    n_addresses: dict[str, int] = {}
+    for (subject, _), index in pair_keys.items():
+        totals[subject] = totals.get(subject, 0) + int(pair_count[index])
+        n_addresses[subject] = n_addresses.get(subject, 0) + 1
     out = []
     skipped: dict[str, bool] = {}
-    for subject, address in sorted(pair_count):
+    for key in sorted(pair_keys):
+        subject, address = key
         if subject not in skipped:
             entry = lookup(subject, "process") if subject else None
             # a browser talking to many sites is browsing; the IoC table still lists them
             skipped[subject] = entry is not None and entry.category == "browser" and n_addresses[subject] >= 3
         if skipped[subject]:
             continue
-        key = (subject, address)
-        sent_sum = sent_count.get(key, 0)
-        received_sum = received_count.get(key, 0)
-        sustained = out_minute_count.get(key, 0) >= C2_MIN_MINUTES or (
-            sent_sum >= C2_MIN_EACH_WAY and received_sum >= C2_MIN_EACH_WAY and pair_minutes[key] >= 2
+        index = pair_keys[key]
+        sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
+        sustained = out_minute_count[index] >= C2_MIN_MINUTES or (
+            sent_sum >= C2_MIN_EACH_WAY and received_sum >= C2_MIN_EACH_WAY and pair_minutes[index] >= 2
         )
-        if not sustained or pair_count[key] < C2_MIN_SHARE * totals[subject] or key not in sent_count:
+        if not sustained or pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
             continue
-        pair = remote[(remote["subject_name"] == subject).to_numpy() & (remote["object_name"] == address).to_numpy()]
-        sent = pair.loc[pair["event"] == "network_out"]
-        out_minutes = sorted(sent["minute"].unique())
+        here = pair == index
+        sent_minutes = minutes[here & is_sent]
+        out_minutes = sorted(np.unique(sent_minutes))
         period = _period(out_minutes)
         who = f"`{subject}`" if subject else "one process"
         reason = (
-            f"Sustained exchange between {who} and {address} (not internal): {int(sent_sum)} outbound and "
-            f"{int(received_sum)} inbound event-seconds over {pair_minutes[key]} minute(s)"
+            f"Sustained exchange between {who} and {address} (not internal): {sent_sum} outbound and "
+            f"{received_sum} inbound event-seconds over {int(pair_minutes[index])} minute(s)"
         )
         reason += f", beacon-like about every {period} minute(s)." if period else "."
         confidence = "high" if period or (sent_sum >= 5 and received_sum >= 5) else "moderate"
         # commands paired minute by minute with the messages: a remotely driven shell
-        commands = shell_commands[shell_commands["subject_name"] == subject]
-        shared = set(commands["minute"]) & set(sent["minute"])
+        commands = view.expand((desc["event"] == "shell_command") & (desc["subject_name"] == subject))
+        shared = set(view.minutes[commands].tolist()) & set(sent_minutes.tolist())
         techniques = ["T1071"]
-        evidence = pair
+        evidence = tuple(view.ids[positions[here]].tolist())
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
-            evidence = pd.concat([pair, commands[commands["minute"].isin(shared)]])
+            evidence += tuple(view.ids[commands & np.isin(view.minutes, list(shared))].tolist())
             confidence = "high"
-        out.append(StageEvidence("Command and Control", confidence, _ids(evidence), reason, "TA0011", tuple(techniques)))
+        out.append(StageEvidence("Command and Control", confidence, evidence, reason, "TA0011", tuple(techniques)))
     return out
+
+
+def _sums(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Integer sums of ``values`` per group 0..n-1."""
+    found = np.zeros(n, dtype=np.int64)
+    np.add.at(found, groups, values)
+    return found
+
+
+def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct ``values`` each group 0..n-1 has."""
+    if not len(groups):
+        return np.zeros(n, dtype=np.int64)
+    value_codes, uniques = pd.factorize(values)
+    pairs = np.unique(groups.astype(np.int64) * len(uniques) + value_codes)
+    return np.bincount(pairs // len(uniques), minlength=n)
 
 
 def _period(minutes: list) -> int | None:
