@@ -156,6 +156,10 @@ def test_frame_equals_the_joined_rows(views):
     assert frame.index.tolist() == expected.index.tolist()
 
 
-def test_log_order_reads_like_a_dict_over_the_log():
-    ids = np.array(["L1", "L2", "L3", "L2"], dtype=object)  # a repeated id: the last position, as a dict
-    assert _LogOrder(ids).positions(["L3", "L2", "missing", "L1"]) == [2, 3, 0, 0]
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_log_order_reads_like_a_dict_over_the_log(dtype):
+    ids = ["L1", "L2", "L3", "L2"]  # a repeated id: the last position, as a dict gives
+    column = pd.Series(ids, dtype=dtype)
+    order = _LogOrder(column, np.array(ids, dtype=object))
+    assert order.positions(["L3", "L2", "missing", "L1"]) == [2, 3, 0, 0]
+    assert order.positions([]) == []

@@ -88,7 +88,7 @@ class LogView:
         self._codes = log["description"].to_numpy()
         self.minutes = log["minute"].to_numpy()
         self.counts = log["count"].to_numpy()
-        self.ids = log["id"].to_numpy(dtype=object)
+        self.ids = timeline.ids  # object strings, converted once per timeline for all users
         self.facts = facts
         self.candidates = {c.value: c for c in facts.candidates}
         self.desc = {
@@ -176,19 +176,22 @@ class LogView:
         first_minute = self.first_minutes
         firsts = pd.DataFrame(
             {
-                "subject_name": desc["subject_name"][kept],
-                "object_kind": "flow",
-                "object_name": desc["object_name"][kept],
-                "event": desc["event"][kept],
+                "subject_name": pd.Series(desc["subject_name"][kept], dtype=object),
+                "object_kind": pd.Series(desc["object_kind"][kept], dtype=object),
+                "object_name": pd.Series(desc["object_name"][kept], dtype=object),
+                "event": pd.Series(desc["event"][kept], dtype=object),
                 "minute": first_minute[kept],
             }
         )
         found = sweeps(firsts)
         if not found:
             return found
-        for sweep in found:
-            contacts = flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])
-            sweep["rows"] = self.frame(self.expand(contacts))
+        # every sweep's rows cut from one frame of all swept contacts (a frame each cost more)
+        masks = [self.expand(flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])) for sweep in found]
+        everything = np.logical_or.reduce(masks)
+        frame, positions = self.frame(everything), np.flatnonzero(everything)
+        for sweep, mask in zip(found, masks):
+            sweep["rows"] = frame.iloc[np.searchsorted(positions, np.flatnonzero(mask))]
         return found
 
     def per_description(self, test: Callable[[dict], bool]) -> pd.Series:
@@ -255,14 +258,28 @@ class LogView:
 
 
 class _LogOrder:
-    """Log ids -> their position in the log (the last one, 0 when absent), built on the
-    first merge only: most subgraphs merge nothing."""
+    """Log ids -> their position in the log (the last one, 0 when absent), as a dict over
+    the log would give. An Arrow id column is searched in Arrow (``index_in``), so the
+    Python strings of every log row are never hashed; other columns get the dict, built on
+    the first merge only."""
 
-    def __init__(self, ids: np.ndarray) -> None:
+    def __init__(self, column: pd.Series, ids: np.ndarray) -> None:
+        self._column = column
         self._ids = ids
         self._position: dict[str, int] | None = None
 
     def positions(self, wanted: list[str]) -> list[int]:
+        if isinstance(self._column.array, pd.arrays.ArrowStringArray) and wanted:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            log_ids = pa.array(self._column.array)
+            which = pc.fill_null(pc.index_in(log_ids, value_set=pa.array(wanted, type=log_ids.type)), -1)
+            which = np.asarray(which.to_numpy(zero_copy_only=False), dtype=np.int64)
+            rows = np.flatnonzero(which >= 0)
+            found = np.zeros(len(wanted), dtype=np.int64)
+            np.maximum.at(found, which[rows], rows)
+            return found.tolist()
         if self._position is None:
             self._position = dict(zip(self._ids.tolist(), range(len(self._ids))))
         return list(map(self._position.get, wanted, repeat(0)))
@@ -312,7 +329,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     suppressed = {stage for mechanism in explaining(view.table) for stage in mechanism.suppresses}
-    order = _LogOrder(view.ids)
+    order = _LogOrder(facts.timeline.log["id"], view.ids)
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
         if item.stage in suppressed and item.confidence != "high":
