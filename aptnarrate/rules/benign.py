@@ -4,13 +4,13 @@ attack stage. They lower likelihood and say why in words; they never hide an IoC
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Iterable
 
 import yaml
 
-from .patterns import PatternRule, Row, _selection_matches
+from .patterns import PatternRule, Row, RowTable, _compile_selection, _Fields, _selection_key
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,20 @@ class Mechanism:
     suppresses: tuple[str, ...]
     match: tuple[dict[str, Any], ...]
 
+    @cached_property
+    def _selections(self):
+        return tuple(_compile_selection(_selection_key(selection)) for selection in self.match)
+
     def explains(self, row: Row) -> bool:
-        return any(_selection_matches(selection, row) for selection in self.match)
+        fields = _fields_of(row)
+        return any(all(test(fields) for test in selection) for selection in self._selections)
+
+
+@lru_cache(maxsize=4096)
+def _fields_of(row: Row) -> _Fields:
+    """One row's field values, shared by every mechanism that reads them (callers test a
+    row against each mechanism in turn)."""
+    return _Fields(row)
 
 
 @lru_cache(maxsize=1)
@@ -38,5 +50,5 @@ def mechanisms() -> tuple[Mechanism, ...]:
 
 def explaining(rows: Iterable[Row]) -> list[Mechanism]:
     """The mechanisms that explain at least one of ``rows``, in file order."""
-    rows = list(rows)
-    return [m for m in mechanisms() if any(m.explains(r) for r in rows)]
+    table = rows if isinstance(rows, RowTable) else RowTable(rows)
+    return [m for m in mechanisms() if table.any_selection(m._selections).any()]

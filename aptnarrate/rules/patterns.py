@@ -20,10 +20,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter, itemgetter, methodcaller
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
+import numpy as np
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -183,6 +187,26 @@ class _Test:
         return any(value.endswith(self.wants) for value in values)  # endswith
 
 
+    def many(self, raw: np.ndarray, folded: np.ndarray) -> np.ndarray:
+        """This test over many single values at once (``raw`` cut to ``_MAX_VALUE``,
+        ``folded`` case-folded), as ``__call__`` gives for a field holding one value each;
+        the loops run in C (``map``), not one Python call per value."""
+        count = len(raw)
+        if self.modifier == "re":
+            found = np.zeros(count, dtype=bool)
+            for pattern in self.wants:
+                found |= np.fromiter(map(bool, map(pattern.search, raw)), dtype=bool, count=count)
+            return found
+        if self.modifier in ("", "equals"):
+            return np.fromiter(map(self.wants.__contains__, folded), dtype=bool, count=count)
+        if self.modifier == "contains":
+            found = np.zeros(count, dtype=bool)
+            for want in self.wants:
+                found |= np.fromiter(map(methodcaller("__contains__", want), folded), dtype=bool, count=count)
+            return found
+        return np.fromiter(map(methodcaller(self.modifier, self.wants), folded), dtype=bool, count=count)
+
+
 @lru_cache(maxsize=4096)
 def _compile_selection(items: tuple[tuple[str, Any], ...]) -> tuple[_Test, ...]:
     tests = []
@@ -273,6 +297,128 @@ def matching_rules(row: Row) -> tuple[PatternRule, ...]:
     the few rules that could match it."""
     fields = _Fields(row)
     return tuple(rule for rule, compiled in _builtin_for_event(fields.folded("event")[0]) if compiled.matches(fields))
+
+
+# The Row attributes a field's values are computed from: rows that agree on them agree on
+# every test of that field, so a table tests each distinct combination once.
+_FIELD_SOURCES = {
+    "event": ("action", "object_kind"),
+    "object_path": ("object_paths",),
+    "subject_category": ("subject",),
+    "object_category": ("object", "object_kind"),
+    "object_is_subject": ("object", "subject"),
+}
+
+
+_ONE_VALUE = frozenset({"event", "action", "subject", "object", "subject_kind", "object_kind"})  # one value per row
+_CUT = itemgetter(slice(0, _MAX_VALUE))
+
+
+class RowTable:
+    """Many rows (a log's distinct descriptions) matched against compiled selections: each
+    test runs once per distinct value of the field it reads (a few thousand descriptions
+    repeat a few hundred names and event classes), only for rows still in the running, and
+    its results are kept for every rule and mechanism that repeats it. The masks equal
+    testing every row on its own (tests/test_rule_table.py)."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.rows = list(rows)
+        self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
+        self._results: dict[_Test, np.ndarray] = {}
+        self._text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._all = np.arange(len(self.rows))
+
+    def _grouping(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[int, _Fields]]:
+        """Each row's group code for field ``name``, each group's first row, and the fields
+        of the groups tested so far."""
+        sources = _FIELD_SOURCES.get(name, (name,))
+        found = self._groups.get(sources)
+        if found is None:
+            codes = np.zeros(len(self.rows), dtype=np.int64)
+            for source in sources:
+                # a Series keeps tuples (object_paths) whole, and factorize hashes them in C
+                values = pd.Series(list(map(attrgetter(source), self.rows)), dtype=object)
+                part, uniques = pd.factorize(values, use_na_sentinel=False)
+                codes = codes * max(len(uniques), 1) + part
+            codes, first = _first_seen(codes)
+            found = self._groups[sources] = (codes, first, {})
+        return found
+
+    def _size(self, test: _Test) -> int:
+        return len(self._grouping(test.name)[1])
+
+    def _texts(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's value of a one-valued field, cut and case-folded as ``_Fields`` does."""
+        found = self._text.get(name)
+        if found is None:
+            _, first, _ = self._grouping(name)
+            values = map(attrgetter(name), map(self.rows.__getitem__, first.tolist()))
+            raw = list(map(_CUT, map(str, values)))
+            found = self._text[name] = (np.array(raw, dtype=object), np.array(list(map(str.casefold, raw)), dtype=object))
+        return found
+
+    def _test(self, test: _Test, positions: np.ndarray) -> np.ndarray:
+        """``test`` at the rows ``positions``, run once per group among them."""
+        codes, first, fields = self._grouping(test.name)
+        known = self._results.get(test)
+        if known is None:
+            known = self._results[test] = np.full(len(first), -1, dtype=np.int8)  # -1: not tested yet
+        at = codes[positions]
+        needed = np.unique(at)
+        todo = needed[known[needed] < 0]
+        if len(todo) and test.name in _ONE_VALUE:
+            raw, folded = self._texts(test.name)
+            known[todo] = test.many(raw[todo], folded[todo])
+        elif len(todo) and test.name == "object_path":
+            # every path of every group to test in one flat list, then any per group
+            paths = [self.rows[first[code]].object_paths for code in todo.tolist()]
+            owner = np.repeat(np.arange(len(todo)), np.fromiter(map(len, paths), dtype=np.int64, count=len(paths)))
+            raw = list(map(_CUT, map(str, chain.from_iterable(paths))))
+            hits = test.many(np.array(raw, dtype=object), np.array(list(map(str.casefold, raw)), dtype=object))
+            known[todo] = np.bincount(owner[hits], minlength=len(todo)) > 0
+        elif len(todo):
+            for code in todo.tolist():
+                row_fields = fields.get(code)
+                if row_fields is None:
+                    row_fields = fields[code] = _Fields(self.rows[first[code]])
+                known[code] = test(row_fields)
+        return known[at] == 1
+
+    def selection(self, tests: tuple[_Test, ...], within: np.ndarray | None = None) -> np.ndarray:
+        """Rows (a mask over the table) that pass every test of one selection; ``within``:
+        only these rows are tested, the others read False. The test with the fewest
+        distinct values goes first (an event class narrows the rows before a name test)."""
+        positions = self._all if within is None else np.flatnonzero(within)
+        for test in sorted(tests, key=self._size):
+            if not len(positions):
+                break
+            positions = positions[self._test(test, positions)]
+        mask = np.zeros(len(self.rows), dtype=bool)
+        mask[positions] = True
+        return mask
+
+    def any_selection(self, selections: tuple[tuple[_Test, ...], ...], within: np.ndarray | None = None) -> np.ndarray:
+        mask = np.zeros(len(self.rows), dtype=bool)
+        for tests in selections:
+            rest = ~mask if within is None else within & ~mask
+            if not rest.any():
+                break
+            mask |= self.selection(tests, rest)
+        return mask
+
+    def rule(self, rule: PatternRule, within: np.ndarray | None = None) -> np.ndarray:
+        """The rows ``rule`` matches (its selections, less its filters)."""
+        compiled = _compile_rule(rule)
+        matched = self.any_selection(compiled.match, within)
+        if compiled.filter and matched.any():
+            matched &= ~self.any_selection(compiled.filter, matched)
+        return matched
+
+
+def _first_seen(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes renumbered 0..n-1 and the first position of each."""
+    uniques, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), first
 
 
 def rule_matches(rule: PatternRule, row: Row) -> bool:

@@ -11,6 +11,8 @@ list. Names from the log are only compared with names from the data files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import repeat
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -20,7 +22,7 @@ from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining
 from .events import event_class
-from .patterns import Row, builtin_rules, matching_rules
+from .patterns import Row, RowTable, builtin_rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -37,7 +39,7 @@ class StageEvidence:
     techniques: tuple[str, ...] = field(default_factory=tuple)
 
 
-def log_rows(timeline) -> pd.DataFrame:
+def _joined(timeline) -> pd.DataFrame:
     """The condensed log joined with its descriptions and each row's event class."""
     log = timeline.log
     codes = log["description"].to_numpy()
@@ -50,57 +52,199 @@ def log_rows(timeline) -> pd.DataFrame:
     if pd.api.types.is_string_dtype(head["id"]):
         head = head.astype({"id": object})
     rows = pd.concat([head, desc], axis=1)
-    rows["minute_text"] = minute_text(rows["minute"].to_numpy())
-    events = [event_class(a, k) for a, k in zip(timeline.descriptions["action"], timeline.descriptions["object_kind"])]
-    rows["event"] = np.array(events, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
+    rows["event"] = _description_events(descriptions)[codes] if len(codes) else np.array([], dtype=object)
+    return rows
+
+
+def _description_events(descriptions: pd.DataFrame) -> np.ndarray:
+    """Each description's event class, looked up once per distinct (action, object kind)."""
+    if descriptions.empty:
+        return np.array([], dtype=object)
+    pairs = pd.MultiIndex.from_arrays([descriptions["action"].to_numpy(dtype=object), descriptions["object_kind"].to_numpy(dtype=object)])
+    codes, uniques = pd.factorize(pairs)
+    events = np.array([event_class(a, k) for a, k in uniques], dtype=object)
+    return events[codes]
+
+
+def log_rows(timeline) -> pd.DataFrame:
+    """The condensed log joined with its descriptions, each row's event class and minute text."""
+    rows = _joined(timeline)
+    rows.insert(len(rows.columns) - 1, "minute_text", minute_text(rows["minute"].to_numpy()))
     return rows
 
 
 class LogView:
-    """The log joined with its descriptions and event classes, plus per-name lookups."""
+    """The log joined with its descriptions and event classes, plus per-name lookups.
+
+    Most rules read description columns (names, kinds, event classes): ``desc`` holds them
+    once per distinct description and ``expand`` turns a mask over descriptions into a mask
+    over log rows, so a test over a million-row log costs one pass over a few thousand
+    descriptions and one array take. ``rows`` (the joined frame) is built on first use."""
 
     def __init__(self, facts: Facts) -> None:
         timeline = facts.timeline
-        self.rows = log_rows(timeline)
         self.descriptions = timeline.descriptions
-        self._codes = timeline.log["description"].to_numpy()
+        log = timeline.log
+        self._codes = log["description"].to_numpy()
+        self.minutes = log["minute"].to_numpy()
+        self.counts = log["count"].to_numpy()
+        self.ids = timeline.ids  # object strings, converted once per timeline for all users
         self.facts = facts
         self.candidates = {c.value: c for c in facts.candidates}
-        self._records = self.descriptions.to_dict("records")  # plain dicts: iterrows is slow
+        self.desc = {
+            column: self.descriptions[column].to_numpy(dtype=object)
+            for column in ("subject_kind", "subject_name", "action", "object_kind", "object_name")
+        }
+        self.desc["event"] = _description_events(self.descriptions)
         self._sweeps = None
-        self.pattern_rows = [self._row(r) for r in self._records]
+        desc = self.desc
+        self.pattern_rows = [
+            Row(subject, action, name, subject_kind, object_kind, tuple(self.values_of(object_kind, name)) or ((name,) if name else ()))
+            for subject, action, name, subject_kind, object_kind in zip(
+                desc["subject_name"], desc["action"], desc["object_name"], desc["subject_kind"], desc["object_kind"]
+            )
+        ]
+        self.table = RowTable(self.pattern_rows)
+
+    @cached_property
+    def _records(self) -> list[dict]:
+        return self.descriptions.to_dict("records")  # plain dicts: iterrows is slow
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        return _joined(self.facts.timeline)
+
+    def expand(self, per_description: np.ndarray) -> np.ndarray:
+        """A mask (or values) over descriptions, read at each log row."""
+        return per_description[self._codes] if len(per_description) else np.zeros(len(self._codes), dtype=per_description.dtype)
+
+    def desc_where(self, column: str, test: Callable[[str], bool], within: np.ndarray | None = None) -> np.ndarray:
+        """A mask over descriptions from a test of one column, run once per distinct value
+        (only the values of the descriptions ``within``; the others read False)."""
+        values = self.desc[column]
+        if within is not None:
+            found = np.zeros(len(values), dtype=bool)
+            found[within] = self.desc_where_values(values[within], test)
+            return found
+        return self.desc_where_values(values, test)
+
+    @staticmethod
+    def desc_where_values(values: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        flags = np.fromiter((bool(test(v)) for v in uniques), dtype=bool, count=len(uniques))
+        return flags[codes] if len(values) else np.zeros(0, dtype=bool)
+
+    def desc_in(self, column: str, values) -> np.ndarray:
+        """Descriptions whose ``column`` is one of ``values`` (a mask over descriptions)."""
+        column_values = self.desc[column]
+        return np.fromiter(map(set(values).__contains__, column_values), dtype=bool, count=len(column_values))
+
+    def isin(self, column: str, values) -> np.ndarray:
+        """Rows whose description ``column`` is one of ``values``."""
+        return self.expand(self.desc_in(column, values))
+
+    def frame(self, mask: np.ndarray) -> pd.DataFrame:
+        """The rows under ``mask`` as a frame (the columns of ``rows`` the rules read, the
+        row positions as index), built from the arrays for just those rows."""
+        positions = np.flatnonzero(mask)
+        codes = self._codes[positions]
+        data = {"id": self.ids[positions], "minute": self.minutes[positions], "count": self.counts[positions], "description": codes}
+        for column, values in self.desc.items():
+            # object columns kept as they are (an inferred Arrow string column makes every
+            # later comparison and selection slower)
+            data[column] = pd.Series(values[codes], index=positions, dtype=object, copy=False)
+        return pd.DataFrame(data, index=positions)
 
     @property
     def sweeps(self) -> list[dict]:
         if self._sweeps is None:
-            from .structural import sweeps
-
-            self._sweeps = sweeps(self.rows)
+            self._sweeps = self._find_sweeps()
         return self._sweeps
 
-    def _row(self, record: dict) -> Row:
-        paths = tuple(self.values_of(record["object_kind"], record["object_name"])) or (
-            (record["object_name"],) if record["object_name"] else ()
+    def _find_sweeps(self) -> list[dict]:
+        """``structural.sweeps`` over the log, judged on each flow description's first
+        minute (a sweep is the first contacts of one subject with the hosts of a subnet, so
+        the same subjects, subnets and hosts come out as from every row); each sweep's
+        ``rows`` are then every log row of those contacts."""
+        from .structural import sweeps
+
+        desc = self.desc
+        flow = (desc["object_kind"] == "flow") & np.isin(desc["event"], ("network_out", "network_close"))
+        if not flow.any():
+            return []
+        kept = flow & self.present
+        first_minute = self.first_minutes
+        firsts = pd.DataFrame(
+            {
+                "subject_name": pd.Series(desc["subject_name"][kept], dtype=object),
+                "object_kind": pd.Series(desc["object_kind"][kept], dtype=object),
+                "object_name": pd.Series(desc["object_name"][kept], dtype=object),
+                "event": pd.Series(desc["event"][kept], dtype=object),
+                "minute": first_minute[kept],
+            }
         )
-        return Row(record["subject_name"], record["action"], record["object_name"], record["subject_kind"], record["object_kind"], paths)
+        found = sweeps(firsts)
+        if not found:
+            return found
+        # every sweep's rows cut from one frame of all swept contacts (a frame each cost more)
+        masks = [self.expand(flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])) for sweep in found]
+        everything = np.logical_or.reduce(masks)
+        frame, positions = self.frame(everything), np.flatnonzero(everything)
+        for sweep, mask in zip(found, masks):
+            sweep["rows"] = frame.iloc[np.searchsorted(positions, np.flatnonzero(mask))]
+        return found
 
     def per_description(self, test: Callable[[dict], bool]) -> pd.Series:
         """A row mask from a test run once per distinct description (not per log row)."""
         flags = np.array([bool(test(row)) for row in self._records], dtype=bool)
-        return pd.Series(flags[self._codes] if len(flags) else np.zeros(len(self.rows), bool), index=self.rows.index)
+        return pd.Series(self.expand(flags), index=pd.RangeIndex(len(self._codes)))
 
     def per_pattern_row(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> pd.Series:
         """A row mask from a test run once per distinct description. ``where``: a row mask;
         only the descriptions under it are tested (a rule that needs the test for a few
         rows does not pay for every description), and rows outside it read False."""
+        return pd.Series(self.pattern_mask(test, where), index=pd.RangeIndex(len(self._codes)))
+
+    def pattern_mask(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> np.ndarray:
+        """``per_pattern_row`` as a plain array."""
         if where is None:
-            flags = np.array([bool(test(row)) for row in self.pattern_rows], dtype=bool)
-        else:
-            flags = np.zeros(len(self.pattern_rows), dtype=bool)
-            for code in np.unique(self._codes[where]).tolist():
-                flags[code] = bool(test(self.pattern_rows[code]))
-        mask = flags[self._codes] if len(flags) else np.zeros(len(self.rows), bool)
-        return pd.Series(mask if where is None else mask & where, index=self.rows.index)
+            return self.expand(self.pattern_flags(test))
+        flags = np.zeros(len(self.pattern_rows), dtype=bool)
+        flags[np.unique(self._codes[where])] = True
+        return self.expand(self.pattern_flags(test, flags)) & where
+
+    def pattern_flags(self, test: Callable[[Row], bool], within: np.ndarray | None = None) -> np.ndarray:
+        """A mask over descriptions from a test of each one's pattern row (only those
+        ``within``; the others read False)."""
+        if within is None:
+            return np.array([bool(test(row)) for row in self.pattern_rows], dtype=bool)
+        flags = np.zeros(len(self.pattern_rows), dtype=bool)
+        for code in np.flatnonzero(within).tolist():
+            flags[code] = bool(test(self.pattern_rows[code]))
+        return flags
+
+    def values(self, column: str, per_description: np.ndarray) -> set:
+        """The distinct values of ``column`` at the log rows of these descriptions."""
+        return set(self.desc[column][per_description & self.present])
+
+    def rows_of(self, per_description: np.ndarray) -> np.ndarray:
+        """The log ids of the rows of these descriptions, in log order."""
+        return self.ids[self.expand(per_description)]
+
+    @cached_property
+    def present(self) -> np.ndarray:
+        """Descriptions that some log row has (a set read off descriptions must skip the
+        others, as one read off log rows does)."""
+        if not len(self._codes):
+            return np.zeros(len(self.pattern_rows), dtype=bool)
+        return np.bincount(self._codes, minlength=len(self.pattern_rows)) > 0
+
+    @cached_property
+    def first_minutes(self) -> np.ndarray:
+        """Each description's first minute (int64 max when it has no row)."""
+        found = np.full(len(self.pattern_rows), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(found, self._codes, self.minutes)
+        return found
 
     def object_test(self, test: Callable[[str], bool]) -> pd.Series:
         return self.per_description(lambda d: bool(d["object_name"]) and test(d["object_name"]))
@@ -113,11 +257,41 @@ class LogView:
         return self.facts.address_class(name)[0]
 
 
-def _merge(items: list[StageEvidence], order: dict[str, int]) -> StageEvidence:
+class _LogOrder:
+    """Log ids -> their position in the log (the last one, 0 when absent), as a dict over
+    the log would give. An Arrow id column is searched in Arrow (``index_in``), so the
+    Python strings of every log row are never hashed; other columns get the dict, built on
+    the first merge only."""
+
+    def __init__(self, column: pd.Series, ids: np.ndarray) -> None:
+        self._column = column
+        self._ids = ids
+        self._position: dict[str, int] | None = None
+
+    def positions(self, wanted: list[str]) -> list[int]:
+        if isinstance(self._column.array, pd.arrays.ArrowStringArray) and wanted:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            log_ids = pa.array(self._column.array)
+            which = pc.fill_null(pc.index_in(log_ids, value_set=pa.array(wanted, type=log_ids.type)), -1)
+            which = np.asarray(which.to_numpy(zero_copy_only=False), dtype=np.int64)
+            rows = np.flatnonzero(which >= 0)
+            found = np.zeros(len(wanted), dtype=np.int64)
+            np.maximum.at(found, which[rows], rows)
+            return found.tolist()
+        if self._position is None:
+            self._position = dict(zip(self._ids.tolist(), range(len(self._ids))))
+        return list(map(self._position.get, wanted, repeat(0)))
+
+
+def _merge(items: list[StageEvidence], order: _LogOrder) -> StageEvidence:
     """One finding per stage: the union of evidence, the strongest confidence, every reason."""
     if len(items) == 1:
         return items[0]
-    evidence = sorted({e for item in items for e in item.evidence}, key=lambda e: order.get(e, 0))
+    union = list({e for item in items for e in item.evidence})
+    position = dict(zip(union, order.positions(union)))
+    evidence = sorted(union, key=position.__getitem__)
     confidence = max((item.confidence for item in items), key=LEVELS.index)
     techniques = tuple(dict.fromkeys(t for item in items for t in item.techniques))
     rationale = " ".join(dict.fromkeys(item.rationale for item in items))
@@ -125,18 +299,20 @@ def _merge(items: list[StageEvidence], order: dict[str, int]) -> StageEvidence:
 
 
 def pattern_findings(view: LogView) -> list[StageEvidence]:
-    rows = view.rows
     found = []
+    present = view.present
     for rule in builtin_rules():
         if rule.stage is None:
             continue
-        hits = view.per_pattern_row(lambda r, rule=rule: rule in matching_rules(r))
-        if not hits.any():
+        matched = view.table.rule(rule)  # per description
+        if not (matched & present).any():
             continue
-        names = _names(set(rows.loc[hits, "object_name"]) | set(rows.loc[hits, "subject_name"]))
+        hits = view.expand(matched)
+        at = matched & present
+        names = _names(set(view.desc["object_name"][at]) | set(view.desc["subject_name"][at]))
         reason = f"{rule.title}: {rule.explanation}" + (f" ({names})." if names else ".")
         found.append(
-            StageEvidence(rule.stage, rule.confidence, tuple(rows.loc[hits, "id"]), reason, rule.tactic, tuple(rule.techniques))
+            StageEvidence(rule.stage, rule.confidence, tuple(view.ids[hits].tolist()), reason, rule.tactic, tuple(rule.techniques))
         )
     return found
 
@@ -152,8 +328,8 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     view = LogView(facts)
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
-    suppressed = {stage for mechanism in explaining(view.pattern_rows) for stage in mechanism.suppresses}
-    order = {log_id: i for i, log_id in enumerate(view.rows["id"])}
+    suppressed = {stage for mechanism in explaining(view.table) for stage in mechanism.suppresses}
+    order = _LogOrder(facts.timeline.log["id"], view.ids)
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
         if item.stage in suppressed and item.confidence != "high":

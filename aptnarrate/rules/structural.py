@@ -66,10 +66,10 @@ def this_host_addresses(view: LogView) -> set[str]:
     cached = view.__dict__.get("_this_host")
     if cached is not None:
         return cached
-    rows = view.rows
-    flows = rows[(rows["object_kind"] == "flow") & (rows["object_name"] != "")]
-    local = _where(flows, "action", names_this_host)
-    view.__dict__["_this_host"] = set(flows.loc[local, "object_name"]) - set(flows.loc[~local, "object_name"])
+    desc = view.desc
+    flows = (desc["object_kind"] == "flow") & (desc["object_name"] != "") & view.present
+    local = view.desc_where("action", names_this_host, flows)
+    view.__dict__["_this_host"] = set(desc["object_name"][local]) - set(desc["object_name"][flows & ~local])
     return view.__dict__["_this_host"]
 
 
@@ -79,30 +79,32 @@ def this_host_addresses(view: LogView) -> set[str]:
 def sweeps(rows: pd.DataFrame) -> list[dict]:
     """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes."""
     flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
-    found = []
+    if flows.empty:
+        return []
+    # per (subject, address), in order of first appearance: its first minute (one groupby,
+    # not one per subject)
+    firsts = flows.groupby(["subject_name", "object_name"], sort=False)["minute"].min()
+    by_subject: dict[str, dict[str, dict[str, int]]] = {}
     subnet_of: dict[str, str | None] = {}  # each address parsed once, not once per row
-    for subject, group in flows.groupby("subject_name", sort=True):
-        # per distinct address (in order of first appearance): its first minute
-        codes, names = pd.factorize(group["object_name"])
-        first_minutes = pd.Series(group["minute"].to_numpy()).groupby(codes).min().to_numpy()  # index: code
-        nets: dict[str, dict[str, int]] = {}
-        for code, name in enumerate(names):
-            if name not in subnet_of:
-                ip = _ipv4(name)
-                subnet_of[name] = None if ip is None else str(ipaddress.ip_network(f"{ip}/24", strict=False))
-            net = subnet_of[name]
-            if net is not None:
-                nets.setdefault(net, {})[name] = int(first_minutes[code])
-        for net, hosts in nets.items():
+    for (subject, name), minute in zip(firsts.index.tolist(), firsts.tolist()):
+        if name not in subnet_of:
+            ip = _ipv4(name)
+            subnet_of[name] = None if ip is None else str(ipaddress.ip_network(f"{ip}/24", strict=False))
+        net = subnet_of[name]
+        if net is not None:
+            by_subject.setdefault(subject, {}).setdefault(net, {})[name] = int(minute)
+    found = []
+    for subject in sorted(by_subject):
+        for net, hosts in by_subject[subject].items():
             if len(hosts) < SWEEP_MIN_HOSTS:
                 continue
-            firsts = sorted(hosts.values())
+            firsts_sorted = sorted(hosts.values())
             # the tightest window holding SWEEP_MIN_HOSTS first contacts
-            spans = [firsts[i + SWEEP_MIN_HOSTS - 1] - firsts[i] for i in range(len(firsts) - SWEEP_MIN_HOSTS + 1)]
+            spans = [firsts_sorted[i + SWEEP_MIN_HOSTS - 1] - firsts_sorted[i] for i in range(len(firsts_sorted) - SWEEP_MIN_HOSTS + 1)]
             if min(spans) > SWEEP_WINDOW_MIN * MINUTE_NS:
                 continue
-            mask = group["object_name"].isin(hosts)
-            found.append({"subject": subject, "subnet": net, "hosts": sorted(hosts, key=lambda h: ipaddress.ip_address(h)), "rows": group[mask]})
+            mask = (flows["subject_name"] == subject) & flows["object_name"].isin(hosts)
+            found.append({"subject": subject, "subnet": net, "hosts": sorted(hosts, key=lambda h: ipaddress.ip_address(h)), "rows": flows[mask]})
     return found
 
 
@@ -135,53 +137,97 @@ def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set
 
 
 def command_and_control(view: LogView) -> list[StageEvidence]:
-    rows = view.rows
-    flows = rows[(rows["object_kind"] == "flow") & (rows["object_name"] != "") & rows["event"].isin(("network_out", "network_in"))]
-    if flows.empty:
+    desc = view.desc
+    flows = (desc["object_kind"] == "flow") & (desc["object_name"] != "") & np.isin(desc["event"], ("network_out", "network_in"))
+    flows &= view.present
+    if not flows.any():
         return []
     local = this_host_addresses(view)
-    neighbours = neighbours_of_this_host(view, set(flows["object_name"]))
+    neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows]))
     swept = {h for s in view.sweeps for h in s["hosts"]}
-    shell_commands = rows[rows["event"] == "shell_command"]  # filtered once, not per address
+    excluded = view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept, flows)
+    remote = flows & ~excluded
+    if not remote.any():
+        return []
+    # each (subject, address) pair numbered once per description, then the sums the tests
+    # read per pair from the rows in one vectorised pass; only passing pairs are looked at
+    pair_keys: dict[tuple[str, str], int] = {}
+    pair_of = np.full(len(remote), -1, dtype=np.int64)
+    for code in np.flatnonzero(remote).tolist():
+        pair_of[code] = pair_keys.setdefault((desc["subject_name"][code], desc["object_name"][code]), len(pair_keys))
+    n = len(pair_keys)
+    positions = np.flatnonzero(view.expand(remote))
+    pair = pair_of[view._codes[positions]]
+    minutes, counts = view.minutes[positions], view.counts[positions]
+    row_event = desc["event"][view._codes[positions]]
+    is_sent, is_received = row_event == "network_out", row_event == "network_in"
+    pair_count = _sums(pair, counts, n)
+    sent_count = _sums(pair[is_sent], counts[is_sent], n)
+    received_count = _sums(pair[is_received], counts[is_received], n)
+    has_sent = np.bincount(pair[is_sent], minlength=n) > 0
+    pair_minutes = _distinct_per_group(pair, minutes, n)
+    out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
+    totals: dict[str, int] = {}
+    n_addresses: dict[str, int] = {}
+    for (subject, _), index in pair_keys.items():
+        totals[subject] = totals.get(subject, 0) + int(pair_count[index])
+        n_addresses[subject] = n_addresses.get(subject, 0) + 1
     out = []
-    for subject, group in flows.groupby("subject_name", sort=True):
-        remote = group[~_where(group, "object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept)]
-        if remote.empty:
+    skipped: dict[str, bool] = {}
+    for key in sorted(pair_keys):
+        subject, address = key
+        if subject not in skipped:
+            entry = lookup(subject, "process") if subject else None
+            # a browser talking to many sites is browsing; the IoC table still lists them
+            skipped[subject] = entry is not None and entry.category == "browser" and n_addresses[subject] >= 3
+        if skipped[subject]:
             continue
-        total = remote["count"].sum()
-        addresses = remote["object_name"].unique()
-        entry = lookup(subject, "process") if subject else None
-        if entry is not None and entry.category == "browser" and len(addresses) >= 3:
-            continue  # a browser talking to many sites is browsing; the IoC table still lists them
-        for address, pair in remote.groupby("object_name", sort=True):
-            sent = pair.loc[pair["event"] == "network_out"]
-            received = pair.loc[pair["event"] == "network_in"]
-            out_minutes = sorted(sent["minute"].unique())
-            sustained = len(out_minutes) >= C2_MIN_MINUTES or (
-                sent["count"].sum() >= C2_MIN_EACH_WAY and received["count"].sum() >= C2_MIN_EACH_WAY and pair["minute"].nunique() >= 2
-            )
-            if not sustained or pair["count"].sum() < C2_MIN_SHARE * total or sent.empty:
-                continue
-            period = _period(out_minutes)
-            who = f"`{subject}`" if subject else "one process"
-            reason = (
-                f"Sustained exchange between {who} and {address} (not internal): {int(sent['count'].sum())} outbound and "
-                f"{int(received['count'].sum())} inbound event-seconds over {pair['minute'].nunique()} minute(s)"
-            )
-            reason += f", beacon-like about every {period} minute(s)." if period else "."
-            confidence = "high" if period or (sent["count"].sum() >= 5 and received["count"].sum() >= 5) else "moderate"
-            # commands paired minute by minute with the messages: a remotely driven shell
-            commands = shell_commands[shell_commands["subject_name"] == subject]
-            shared = set(commands["minute"]) & set(sent["minute"])
-            techniques = ["T1071"]
-            evidence = pair
-            if len(shared) >= 2:
-                reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
-                techniques.append("T1059.001")
-                evidence = pd.concat([pair, commands[commands["minute"].isin(shared)]])
-                confidence = "high"
-            out.append(StageEvidence("Command and Control", confidence, _ids(evidence), reason, "TA0011", tuple(techniques)))
+        index = pair_keys[key]
+        sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
+        sustained = out_minute_count[index] >= C2_MIN_MINUTES or (
+            sent_sum >= C2_MIN_EACH_WAY and received_sum >= C2_MIN_EACH_WAY and pair_minutes[index] >= 2
+        )
+        if not sustained or pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
+            continue
+        here = pair == index
+        sent_minutes = minutes[here & is_sent]
+        out_minutes = sorted(np.unique(sent_minutes))
+        period = _period(out_minutes)
+        who = f"`{subject}`" if subject else "one process"
+        reason = (
+            f"Sustained exchange between {who} and {address} (not internal): {sent_sum} outbound and "
+            f"{received_sum} inbound event-seconds over {int(pair_minutes[index])} minute(s)"
+        )
+        reason += f", beacon-like about every {period} minute(s)." if period else "."
+        confidence = "high" if period or (sent_sum >= 5 and received_sum >= 5) else "moderate"
+        # commands paired minute by minute with the messages: a remotely driven shell
+        commands = view.expand((desc["event"] == "shell_command") & (desc["subject_name"] == subject))
+        shared = set(view.minutes[commands].tolist()) & set(sent_minutes.tolist())
+        techniques = ["T1071"]
+        evidence = tuple(view.ids[positions[here]].tolist())
+        if len(shared) >= 2:
+            reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
+            techniques.append("T1059.001")
+            evidence += tuple(view.ids[commands & np.isin(view.minutes, list(shared))].tolist())
+            confidence = "high"
+        out.append(StageEvidence("Command and Control", confidence, evidence, reason, "TA0011", tuple(techniques)))
     return out
+
+
+def _sums(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Integer sums of ``values`` per group 0..n-1."""
+    found = np.zeros(n, dtype=np.int64)
+    np.add.at(found, groups, values)
+    return found
+
+
+def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct ``values`` each group 0..n-1 has."""
+    if not len(groups):
+        return np.zeros(n, dtype=np.int64)
+    value_codes, uniques = pd.factorize(values)
+    pairs = np.unique(groups.astype(np.int64) * len(uniques) + value_codes)
+    return np.bincount(pairs // len(uniques), minlength=n)
 
 
 def _period(minutes: list) -> int | None:
@@ -197,37 +243,45 @@ def _period(minutes: list) -> int | None:
 
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
-    rows = view.rows
-    network = rows["event"].isin(("network_out", "network_in"))
-    if not network.any():
+    desc = view.desc
+    event, name = desc["event"], desc["object_name"]
+    network = view.desc_in("event", ("network_out", "network_in"))
+    if not (network & view.present).any():
         return []
-    named = ~rows["object_name"].isin(PLACEHOLDERS) & rows["object_kind"].isin(("file", "link"))
-    written = rows[named & rows["event"].isin(("file_write", "file_create"))]
-    routine = view.per_pattern_row(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager")
-    first_write = written[~routine[written.index]].groupby("object_name")["minute"].min().to_dict()
-    armed = rows[named & rows["event"].isin(("file_attribute", "execute"))]
-    armed = armed[[name in first_write and first_write[name] <= minute for name, minute in zip(armed["object_name"], armed["minute"])]]
-    if armed.empty:
+    named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
+    written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
+    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", written)
+    first_write: dict[str, int] = {}
+    for code in np.flatnonzero(written & ~routine).tolist():
+        minute = int(view.first_minutes[code])
+        if name[code] not in first_write or minute < first_write[name[code]]:
+            first_write[name[code]] = minute
+    arming = named & view.desc_in("event", ("file_attribute", "execute")) & view.desc_in("object_name", first_write)
+    threshold = np.array([first_write.get(n, 0) for n in name], dtype=np.int64)
+    armed = view.expand(arming) & (view.minutes >= view.expand(threshold))  # written before (or when) armed
+    if not armed.any():
         return []
-    names = set(armed["object_name"])
-    hits = rows[named & rows["object_name"].isin(names) & rows["event"].isin(("file_write", "file_create", "file_attribute", "execute"))]
-    how = "made executable (chmod)" if armed["event"].eq("file_attribute").all() else "made executable or executed"
-    talkers = set(rows.loc[network & (rows["subject_name"] != ""), "subject_name"])
-    writers = set(written.loc[written["object_name"].isin(names), "subject_name"])
+    armed_codes = np.unique(view._codes[armed])
+    names = set(name[armed_codes])
+    hits = view.expand(named & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")))
+    how = "made executable (chmod)" if (event[armed_codes] == "file_attribute").all() else "made executable or executed"
+    talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
+    writers = view.values("subject_name", written & view.desc_in("object_name", names))
     # most specific: the process that talked to the network is the one that wrote the file
     confidence = "high" if writers & talkers else "moderate"
     reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
     if writers & talkers:
         reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
-    return [StageEvidence("Initial Compromise", confidence, _ids(pd.concat([hits, rows[network].head(3)])), reason, "TA0001", ("T1105",))]
+    evidence = tuple(view.ids[hits].tolist()) + tuple(view.rows_of(network)[:3].tolist())
+    return [StageEvidence("Initial Compromise", confidence, evidence, reason, "TA0001", ("T1105",))]
 
 
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
     """A mail client or browser creating an executable the knowledge base does not know."""
-    rows = view.rows
+    desc = view.desc
     categories = {"mail client": "T1566.001", "browser": "T1189"}
-    named_processes = set(rows.loc[rows["subject_name"] != "", "subject_name"]) | set(
-        rows.loc[(rows["object_kind"] == "process") & (rows["object_name"] != ""), "object_name"]
+    named_processes = view.values("subject_name", desc["subject_name"] != "") | view.values(
+        "object_name", (desc["object_kind"] == "process") & (desc["object_name"] != "")
     )
     kinds = {getattr(lookup(n, "process"), "category", None) for n in named_processes}
     # an unnamed writer counts when every named process of the subgraph is such a client
@@ -237,14 +291,17 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         category = getattr(lookup(name, "process"), "category", None) if name else None
         return category if category in categories else None
 
-    created = rows[rows["event"].isin(("file_create", "file_write")) & ~rows["object_name"].isin(PLACEHOLDERS)]
+    created = view.desc_in("event", ("file_create", "file_write")) & ~view.desc_in("object_name", PLACEHOLDERS) & view.present
+    subjects_of: dict[str, set[str]] = {}
+    for code in np.flatnonzero(created).tolist():
+        subjects_of.setdefault(desc["object_name"][code], set()).add(desc["subject_name"][code])
     out = []
-    for name, group in created.groupby("object_name", sort=True):
+    for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
         if not (EXECUTABLE.search(name) or "." not in name):
             continue
-        subjects = set(group["subject_name"])
+        subjects = subjects_of[name]
         found = {client(s) for s in subjects} - {None}
         if found:
             category, confidence = sorted(found)[0], "moderate"
@@ -256,23 +313,28 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
             f"A {category} {'probably ' if confidence == 'low' else ''}created {name}, an executable the knowledge base does not "
             f"know (a delivered attachment or download)."
         )
-        out.append(StageEvidence("Initial Compromise", confidence, _ids(group), reason, "TA0001", (categories[category], "T1105")))
+        group = created & (desc["object_name"] == name)
+        out.append(StageEvidence("Initial Compromise", confidence, tuple(view.rows_of(group).tolist()), reason, "TA0001", (categories[category], "T1105")))
     return out
 
 
 def covering_tracks(view: LogView) -> list[StageEvidence]:
     """Deleting what the subgraph wrote, executed or chmod'ed, binaries, scripts or logs."""
-    rows = view.rows
-    named = ~rows["object_name"].isin(PLACEHOLDERS) & rows["object_kind"].isin(("file", "link"))
-    is_deleted = (named & rows["event"].isin(("file_delete",))).to_numpy()
-    deleted = rows[is_deleted]
-    truncated_logs = rows[named & rows["event"].eq("file_truncate")]
-    if deleted.empty and truncated_logs.empty:
+    desc = view.desc
+    name = desc["object_name"]
+    named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
+    deleted = named & (desc["event"] == "file_delete") & view.present
+    truncated = named & (desc["event"] == "file_truncate") & view.present
+    if not deleted.any() and not truncated.any():
         return []
-    produced = set(rows.loc[named & rows["event"].isin(("file_write", "file_create", "execute", "file_attribute")), "object_name"])
-    stems = {m.group("stem").casefold() for n in rows["object_name"].unique() if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
-    # both tests are read at the deleted rows only
-    routine = view.per_pattern_row(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", is_deleted)
+    producing = named & view.desc_in("event", ("file_write", "file_create", "execute", "file_attribute"))
+    produced = view.values("object_name", producing)
+    stems = {m.group("stem").casefold() for n in view.values("object_name", view.present) if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
+    # both tests are read at the deleted descriptions only
+    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", deleted)
+    churn = np.zeros(len(deleted), dtype=bool)
+    for mechanism in _mechanisms_for("Covering Tracks"):
+        churn |= view.table.any_selection(mechanism._selections, deleted & ~churn)
 
     def is_log(name: str) -> bool:
         return getattr(lookup(name, "file"), "category", None) == "log file"
@@ -283,27 +345,29 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
             return False  # the .NET compiler's own temporary files
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
-    churn = view.per_pattern_row(lambda r: any(m.explains(r) for m in _mechanisms_for("Covering Tracks")), is_deleted)
-    hits = deleted[_where(deleted, "object_name", counts) & ~routine[deleted.index].to_numpy() & ~churn[deleted.index].to_numpy()]
-    logs = truncated_logs[_where(truncated_logs, "object_name", is_log)]
-    if hits.empty and logs.empty:
+    hits = deleted & view.desc_where("object_name", counts, deleted) & ~routine & ~churn
+    logs = truncated & view.desc_where("object_name", is_log, truncated)
+    if not hits.any() and not logs.any():
         return []
-    names = set(hits["object_name"]) | set(logs["object_name"])
-    context = rows[named & rows["object_name"].isin(names) & rows["event"].isin(("file_write", "file_create", "execute", "file_attribute"))]
+    hit_names = view.values("object_name", hits)
+    log_names = view.values("object_name", logs)
+    names = hit_names | log_names
+    context = producing & view.desc_in("object_name", names)
     parts = []
-    own = {n for n in hits["object_name"] if n in produced}
+    own = {n for n in hit_names if n in produced}
     if own:
         parts.append(f"files the subgraph itself wrote, ran or chmod'ed were deleted ({_names(own)})")
-    other = set(hits["object_name"]) - own
+    other = hit_names - own
     if other:
         parts.append(f"binaries, scripts or logs were deleted ({_names(other)})")
-    if not logs.empty:
-        parts.append(f"log files were truncated ({_names(logs['object_name'])})")
+    if log_names:
+        parts.append(f"log files were truncated ({_names(log_names)})")
     techniques = ("T1070.004",) + (("T1070.002",) if any(is_log(n) for n in names) else ())
     confidence = "high" if len(names) >= 2 or any(is_log(n) for n in names) else "moderate"
     reason = "; ".join(parts)
     reason = reason[:1].upper() + reason[1:] + "."
-    return [StageEvidence("Covering Tracks", confidence, _ids(pd.concat([hits, logs, context])), reason, "TA0005", techniques)]
+    evidence = tuple(view.rows_of(hits).tolist()) + tuple(view.rows_of(logs).tolist()) + tuple(view.rows_of(context).tolist())
+    return [StageEvidence("Covering Tracks", confidence, evidence, reason, "TA0005", techniques)]
 
 
 def _mechanisms_for(stage: str):
@@ -323,19 +387,20 @@ RECON_FILES = frozenset(
 
 def discovery(view: LogView) -> list[StageEvidence]:
     """Several discovery tools, or one with system-information reads."""
-    rows = view.rows
+    desc = view.desc
 
     def is_tool(name: str) -> bool:
         return getattr(lookup(name, "process"), "category", None) == "discovery tool" if name else False
 
-    tools_run = rows["event"].isin(("execute", "process_start")) & _where(rows, "object_name", is_tool)
-    tools = set(rows.loc[tools_run, "object_name"])
-    info = rows["event"].eq("file_read") & rows["object_name"].isin(RECON_FILES)
-    files = set(rows.loc[info, "object_name"])
+    running = view.desc_in("event", ("execute", "process_start"))
+    tools_run = running & view.desc_where("object_name", is_tool, running & view.present)
+    tools = view.values("object_name", tools_run)
+    info = (desc["event"] == "file_read") & view.desc_in("object_name", RECON_FILES)
+    files = view.values("object_name", info)
     if not (len(tools) >= 2 or (tools and len(files) >= 2)):
         return []
     reason = f"Discovery tools run: {_names(tools)}" + (f"; system information read: {_names(files)}." if files else ".")
-    return [StageEvidence("Internal Reconnaissance", "moderate", _ids(rows[tools_run | info]), reason, "TA0007", ("T1082", "T1016", "T1049"))]
+    return [StageEvidence("Internal Reconnaissance", "moderate", tuple(view.rows_of(tools_run | info).tolist()), reason, "TA0007", ("T1082", "T1016", "T1049"))]
 
 
 ADMIN_PORTS = frozenset({22, 23, 135, 139, 445, 3389, 5900, 5985, 5986})
@@ -344,10 +409,11 @@ _PORT = re.compile(r":(\d{1,5})$")
 
 def lateral_movement(view: LogView) -> list[StageEvidence]:
     """Outbound connections to internal hosts on remote-administration ports (needs ports)."""
-    rows = view.rows
+    desc = view.desc
     local = this_host_addresses(view)
-    outbound = rows["event"].eq("network_out") & (rows["object_kind"] == "flow") & ~rows["object_name"].isin(PLACEHOLDERS | local)
-    inside = outbound & _where(rows, "object_name", lambda n: view.address_class(n) in ("internal", "private"))
+    outbound = (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & ~view.desc_in("object_name", PLACEHOLDERS | local)
+    outbound &= view.present
+    inside = outbound & view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), outbound)
 
     def admin(name: str) -> bool:
         for value in view.values_of("flow", name):
@@ -356,37 +422,38 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
                 return True
         return False
 
-    hits = rows[inside & _where(rows, "object_name", admin)]
     swept = {h for s in view.sweeps for h in s["hosts"]}
-    hits = hits[~hits["object_name"].isin(swept)]
+    hits = inside & view.desc_where("object_name", admin, inside) & ~view.desc_in("object_name", swept)
     out = []
-    if not hits.empty:
-        reason = f"Connections to internal hosts on remote-administration ports: {_names(hits['object_name'])}."
-        out.append(StageEvidence("Lateral Movement", "moderate", _ids(hits), reason, "TA0008", ("T1021",)))
+    if hits.any():
+        reason = f"Connections to internal hosts on remote-administration ports: {_names(view.values('object_name', hits))}."
+        out.append(StageEvidence("Lateral Movement", "moderate", tuple(view.rows_of(hits).tolist()), reason, "TA0008", ("T1021",)))
     # a command shell or script host (or a process running shell commands) that talks to a
     # host of the same site: remote execution or a remote session to that host
-    neighbours = neighbours_of_this_host(view, set(rows.loc[outbound, "object_name"]))
-    drivers = set(rows.loc[rows["event"] == "shell_command", "subject_name"]) | {
-        n for n in set(rows["subject_name"]) if getattr(lookup(n, "process"), "category", None) in ("shell", "windows admin tool")
+    neighbours = neighbours_of_this_host(view, view.values("object_name", outbound))
+    drivers = view.values("subject_name", desc["event"] == "shell_command") | {
+        n for n in view.values("subject_name", view.present) if getattr(lookup(n, "process"), "category", None) in ("shell", "windows admin tool")
     }
     drivers.discard("")
-    peer = outbound & rows["subject_name"].isin(drivers) & ~rows["object_name"].isin(swept)
-    peer &= inside | rows["object_name"].isin(neighbours)
+    peer = outbound & view.desc_in("subject_name", drivers) & ~view.desc_in("object_name", swept)
+    peer &= inside | view.desc_in("object_name", neighbours)
     if peer.any():
-        hosts = set(rows.loc[peer, "object_name"])
+        hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
-        reason = f"A shell or script host ({_names(rows.loc[peer, 'subject_name'])}) sent traffic to internal host(s) {_names(hosts)}{site}: a remote session or remote execution."
-        out.append(StageEvidence("Lateral Movement", "moderate", _ids(rows[peer]), reason, "TA0008", ("T1021",)))
+        reason = f"A shell or script host ({_names(view.values('subject_name', peer))}) sent traffic to internal host(s) {_names(hosts)}{site}: a remote session or remote execution."
+        out.append(StageEvidence("Lateral Movement", "moderate", tuple(view.rows_of(peer).tolist()), reason, "TA0008", ("T1021",)))
     return out
 
 
 def exfiltration(view: LogView) -> list[StageEvidence]:
     """Data sent to a non-internal address after reads of user data, or an archive staged."""
-    rows = view.rows
+    desc = view.desc
     local = this_host_addresses(view)
-    sends = (rows["object_kind"] == "flow") & rows["event"].eq("network_out") & ~rows["object_name"].isin(PLACEHOLDERS | local)
-    sends &= _where(rows, "object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in public_resolvers())
-    if not sends.any() or int(rows.loc[sends, "count"].sum()) < 5:
+    sends = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
+    sends &= view.present
+    sends &= view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in public_resolvers(), sends)
+    send_rows = view.expand(sends)
+    if not sends.any() or int(view.counts[send_rows].sum()) < 5:
         return []
 
     def user_data(name: str) -> bool:
@@ -395,16 +462,18 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         entry = lookup(name, "file")
         return (entry is None and not SCRIPT_OR_BINARY.search(name)) or (entry is not None and entry.category in ("credential store", "application data"))
 
-    reads = rows["event"].eq("file_read") & rows["object_kind"].eq("file") & _where(rows, "object_name", user_data)
-    reads &= rows["minute"].le(rows.loc[sends, "minute"].max())
+    reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
+    reads = view.expand(reading & view.desc_where("object_name", user_data, reading))
+    reads &= view.minutes <= view.minutes[send_rows].max()
     if not reads.any():
         return []
-    volume = int(rows.loc[sends, "count"].sum())
+    volume = int(view.counts[send_rows].sum())
+    read_names = set(view.desc["object_name"][np.unique(view._codes[reads])])
     reason = (
-        f"Data sent to {_names(rows.loc[sends, 'object_name'])} in {volume} distinct seconds after reads of "
-        f"{_names(rows.loc[reads, 'object_name'])}."
+        f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after reads of "
+        f"{_names(read_names)}."
     )
-    return [StageEvidence("Data Exfiltration", "moderate", _ids(rows[sends | reads]), reason, "TA0010", ("T1041",))]
+    return [StageEvidence("Data Exfiltration", "moderate", tuple(view.ids[send_rows | reads].tolist()), reason, "TA0010", ("T1041",))]
 
 
 RULES = (sweep_rule, command_and_control, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)

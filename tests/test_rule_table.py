@@ -1,0 +1,165 @@
+"""The stage rules' shortcuts give the answers of the plain per-row computation.
+
+* ``RowTable`` tests each field of a rule or benign mechanism once per distinct value (in C
+  for one-valued fields and object paths) instead of once per description: every built-in
+  rule and mechanism must mark exactly the descriptions the per-row engine
+  (``matching_rules``, ``_selection_matches``) marks, on the corpus and the shipped examples.
+* ``LogView.sweeps`` judges sweeps on each flow description's first minute and then takes
+  every row of the swept contacts: it must equal ``structural.sweeps`` over every log row,
+  and ``structural.sweeps`` (one groupby) must equal the per-subject loop it replaced.
+* ``LogView.frame`` builds rows from the description arrays: it must equal ``rows``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aptnarrate.rules.benign import explaining, mechanisms
+from aptnarrate.rules.patterns import Row, RowTable, _compile_rule, _Fields, _selection_matches, builtin_rules, example_row, matching_rules
+from aptnarrate.rules.stages import LogView, _LogOrder
+from aptnarrate.rules.structural import SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, MINUTE_NS, _ipv4, sweeps
+
+
+@pytest.fixture(scope="module")
+def views(corpus_dir):
+    """One LogView per corpus case and shipped example (OCR-APT layout)."""
+    from aptnarrate.examples import names, path as example_path
+    from aptnarrate.pipeline import inspect_input
+
+    sources = sorted(p for p in corpus_dir.glob("*.csv") if not p.name.endswith(".edges.csv"))
+    sources += [example_path(name) for name in names()]
+    return {str(source): LogView(inspect_input(source)) for source in sources}
+
+
+def test_rule_table_marks_what_the_per_row_engine_marks(views):
+    rules = [rule for rule in builtin_rules()]
+    matched_somewhere = set()
+    for source, view in views.items():
+        rows = view.pattern_rows
+        plain = [matching_rules(row) for row in rows]
+        for rule in rules:
+            expected = np.array([rule in found for found in plain], dtype=bool)
+            assert view.table.rule(rule).tolist() == expected.tolist(), (source, rule.id)
+            if expected.any():
+                matched_somewhere.add(rule.id)
+    assert len(matched_somewhere) >= 3  # the comparison is not vacuous (every rule: the test below)
+
+
+def test_rule_table_marks_what_each_mechanism_explains(views):
+    explained_somewhere = set()
+    for source, view in views.items():
+        rows = view.pattern_rows
+        for mechanism in mechanisms():
+            expected = [any(_selection_matches(selection, row) for selection in mechanism.match) for row in rows]
+            assert view.table.any_selection(mechanism._selections).tolist() == expected, (source, mechanism.id)
+            assert [mechanism.explains(row) for row in rows] == expected, (source, mechanism.id)
+            if any(expected):
+                explained_somewhere.add(mechanism.id)
+        plain = [m for m in mechanisms() if any(any(_selection_matches(s, r) for s in m.match) for r in rows)]
+        assert explaining(rows) == plain == explaining(view.table)
+    assert len(explained_somewhere) >= 3
+
+
+def test_rule_table_within_tests_only_those_rows_and_keeps_their_answers(views):
+    view = views[sorted(views)[0]]
+    rows = view.pattern_rows
+    within = np.arange(len(rows)) % 3 == 0
+    for rule in builtin_rules():
+        full = view.table.rule(rule)
+        fresh = RowTable(rows).rule(rule, within)
+        assert fresh.tolist() == (full & within).tolist(), rule.id
+
+
+def _awkward_rows() -> list[Row]:
+    """Rows that stress the bulk tests: case, names longer than the 4 KiB cut, several and
+    empty object paths, placeholders, unknown actions."""
+    long_name = "A" * 5000 + ".sh"
+    return [
+        Row("CRON", "WRITE", "CronTab", "process", "file", ("/VAR/spool/CRON/crontabs/root",)),
+        Row("bash", "execute", "NMAP", "process", "file", ("/usr/bin/nmap", "/tmp/NMAP")),
+        Row("", "EXECUTE", "", "process", "file", ()),
+        Row("sshd", "EVENT_EXECUTE", "sshd", "process", "file", ("/usr/sbin/sshd",)),
+        Row("x", "WRITE", long_name, "process", "file", (long_name, "/etc/" + long_name)),
+        Row("firefox", "UNLINK", "a.sbstore", "process", "file", ("/home/u/.mozilla/SafeBrowsing/a.sbstore",)),
+        Row("svchost.exe", "DELETE", "RES1A2B.tmp", "process", "file", ("C:\\Windows\\Temp\\RES1A2B.tmp",)),
+        Row("periodic", "READ", "100.clean-disks", "process", "file", ()),
+        Row("tool", "NOT_AN_ACTION", "thing", "process", "widget", ("thing",)),
+        Row("python", "CONNECT", "10.0.0.1", "process", "flow", ("10.0.0.9:5555->10.0.0.1:22", "10.0.0.9:5556->10.0.0.1:445")),
+    ]
+
+
+def test_bulk_tests_equal_the_one_row_test_on_awkward_rows_and_rule_examples():
+    examples = [example_row(e) for rule in builtin_rules() for e in rule.examples.positive + rule.examples.negative]
+    rows = _awkward_rows() + examples
+    table = RowTable(rows)
+    tests = {test for rule in builtin_rules() for sel in _compile_rule(rule).match + _compile_rule(rule).filter for test in sel}
+    tests |= {test for m in mechanisms() for sel in m._selections for test in sel}
+    assert any(t.name == "object_path" for t in tests) and any(t.modifier == "re" for t in tests)
+    for test in tests:
+        expected = [bool(test(_Fields(row))) for row in rows]
+        assert table._test(test, np.arange(len(rows))).tolist() == expected, test
+    for rule in builtin_rules():
+        expected = [rule in matching_rules(row) for row in rows]
+        assert table.rule(rule).tolist() == expected, rule.id
+        assert any(expected), rule.id  # each rule's positive examples match
+
+
+def _sweeps_per_subject(rows: pd.DataFrame) -> list[dict]:
+    """The per-subject loop ``structural.sweeps`` ran before it took one groupby."""
+    flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
+    found = []
+    for subject, group in flows.groupby("subject_name", sort=True):
+        codes, names = pd.factorize(group["object_name"])
+        first_minutes = pd.Series(group["minute"].to_numpy()).groupby(codes).min().to_numpy()
+        nets: dict[str, dict[str, int]] = {}
+        for code, name in enumerate(names):
+            ip = _ipv4(name)
+            if ip is not None:
+                nets.setdefault(str(ipaddress.ip_network(f"{ip}/24", strict=False)), {})[name] = int(first_minutes[code])
+        for net, hosts in nets.items():
+            if len(hosts) < SWEEP_MIN_HOSTS:
+                continue
+            firsts = sorted(hosts.values())
+            spans = [firsts[i + SWEEP_MIN_HOSTS - 1] - firsts[i] for i in range(len(firsts) - SWEEP_MIN_HOSTS + 1)]
+            if min(spans) > SWEEP_WINDOW_MIN * MINUTE_NS:
+                continue
+            rows_hit = group[group["object_name"].isin(hosts)]
+            found.append({"subject": subject, "subnet": net, "hosts": sorted(hosts, key=ipaddress.ip_address), "rows": rows_hit})
+    return found
+
+
+def _plain(found: list[dict]) -> list[tuple]:
+    return [(s["subject"], s["subnet"], tuple(s["hosts"]), tuple(s["rows"]["id"].tolist())) for s in found]
+
+
+def test_sweeps_from_description_first_contacts_equal_sweeps_over_every_row(views):
+    swept = 0
+    for source, view in views.items():
+        every_row = _plain(_sweeps_per_subject(view.rows))
+        assert _plain(sweeps(view.rows)) == every_row, source
+        assert _plain(view.sweeps) == every_row, source
+        swept += len(every_row)
+    assert swept >= 5
+
+
+def test_frame_equals_the_joined_rows(views):
+    view = views[sorted(views)[-1]]
+    mask = np.arange(len(view.ids)) % 2 == 1
+    frame = view.frame(mask)
+    expected = view.rows[mask]
+    for column in frame.columns:
+        assert frame[column].tolist() == expected[column].tolist(), column
+    assert frame.index.tolist() == expected.index.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_log_order_reads_like_a_dict_over_the_log(dtype):
+    ids = ["L1", "L2", "L3", "L2"]  # a repeated id: the last position, as a dict gives
+    column = pd.Series(ids, dtype=dtype)
+    order = _LogOrder(column, np.array(ids, dtype=object))
+    assert order.positions(["L3", "L2", "missing", "L1"]) == [2, 3, 0, 0]
+    assert order.positions([]) == []
