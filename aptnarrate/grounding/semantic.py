@@ -326,7 +326,7 @@ def screen(stages: list[StageClaim], vocab: Vocabulary, issues: list[GroundingIs
 
     kept = []
     for claim in stages:
-        cited_context = [vocab.context_rows[e] for e in claim.evidence if e in vocab.context_rows]
+        cited_context = [vocab.context_rows[e] for e in claim.evidence if e in vocab.context_rows] if vocab.context_rows else []
         reason = unsupported_reason(claim.stage, list(claim.evidence), vocab.facts, cited_context)
         if reason is None:
             kept.append(claim)
