@@ -178,7 +178,7 @@ def log_positions(facts: Facts, ids) -> np.ndarray:
     table = row_table(facts)
     if not len(ids):
         return np.empty(0, dtype=np.int64)
-    if table.canonical_ids:
+    if table.canonical_ids and len(ids) > _FEW_IDS:
         try:
             written = pa.array(ids, type=pa.string())
         except (pa.ArrowException, TypeError):  # not all strings: judged one by one below
@@ -199,6 +199,7 @@ def log_positions(facts: Facts, ids) -> np.ndarray:
 
 
 _LOG_ID = r"^L[1-9][0-9]{0,17}$"
+_FEW_IDS = 64  # fewer ids (a model's claim) are cheaper to check one by one
 
 
 def distinct_descriptions(facts: Facts, positions: np.ndarray) -> list[int]:
@@ -252,7 +253,8 @@ def _row_table(facts: Facts) -> RowTable:
 
 
 def _position(ident: str, n: int) -> int | None:
-    if not ident.startswith("L") or not ident[1:].isdigit():
+    # isdecimal, not isdigit: int() refuses digits such as "\u00b9" that isdigit accepts
+    if not ident.startswith("L") or not ident[1:].isdecimal():
         return None
     position = int(ident[1:]) - 1
     return position if 0 <= position < n else None
