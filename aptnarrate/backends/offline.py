@@ -19,6 +19,7 @@ from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
 from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, process_aliases, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
+from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
 from . import NarrationResult
 
@@ -422,6 +423,4 @@ def _code(value: str) -> str:
     """A name from the log as a CommonMark code span: fenced by more backticks than any run
     inside it, control and invisible characters written visibly (``\\n``), so no name can
     end its span early or break the line (the grounding reads such spans whole)."""
-    from ..render.escape import code
-
     return code(value, in_table=False)

@@ -75,7 +75,7 @@ class Vocabulary:
         # distinct minutes only: a log has far fewer of them than rows
         minutes = distinct_minute_text(timeline.log["minute"].to_numpy())[1] if len(timeline.log) else []
         self._build(
-            log_ids=timeline.log["id"].to_numpy(dtype=object).tolist(),
+            log_ids=timeline.ids,  # converted once per timeline, shared with the semantic check
             triples=timeline.table.triples,
             event_texts=timeline.descriptions["text"],
             minutes=minutes,
