@@ -264,8 +264,7 @@ def file_names(text: str) -> list[str]:
     """Tokens that read as a file name or path: ``invoice.pdf.sh``, ``libc.so.7``,
     ``/etc/passwd``, ``C:\\Windows\\x.dll``; not ``e.g.``, ``read/write`` or ``2.5``."""
     found = []
-    for match in TOKEN.finditer(normalise(text)):
-        token = match.group(0)
+    for token in TOKEN.findall(normalise(text)):
         if "." not in token and "/" not in token and "\\" not in token:
             continue  # a file name or path has a dot or a separator (``_is_file_like``); most words have neither
         token = token.rstrip(".:!?").lstrip(":")

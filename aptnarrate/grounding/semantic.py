@@ -119,7 +119,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
 @lru_cache(maxsize=1)
 def support_table() -> SupportTable:
     text = resources.files("aptnarrate.data").joinpath("stage_support.yaml").read_text(encoding="utf-8")
-    return parse_support_table(yaml.safe_load(text))
+    return parse_support_table(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # the C loader when built
 
 
 # --------------------------------------------------------------------------- rows
