@@ -11,11 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+
 from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
 from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, process_aliases, row_actor_ids
-from ..grounding.semantic import RowEvent, row_events, support_table, supports
+from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
+from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
 from . import NarrationResult
 
@@ -69,22 +73,13 @@ def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
             )
         return what + why
     entry = lookup(candidate.value, _KB_KIND.get(candidate.type, "file"))
-    mechanism = _benign_mechanism(candidate)
+    mechanism = benign_mechanism(candidate, facts)
     benign = f" Here {mechanism.says}." if mechanism else ""
     if entry is None:
         what = "Unknown program: not a common binary in the knowledge base." if candidate.type == "process" else "Unknown file: not a known system file or binary."
         return what + benign + why
     kind = "System binary" if entry.type == "binary" else "Known " + entry.type
     return f"{kind}: {entry.usage.rstrip('.')} ({entry.category})." + benign + why
-
-
-def _benign_mechanism(candidate: Candidate):
-    """The benign mechanism (data/benign.yaml) that explains this entity's own name, if any."""
-    from ..rules.benign import mechanisms
-    from ..rules.patterns import Row
-
-    rows = [Row("", "", candidate.value, "process", candidate.kind, tuple(candidate.full_values[:5])), Row(candidate.value, "", "", candidate.kind, "")]
-    return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
 
 
 def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
@@ -94,7 +89,7 @@ def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
     if actions:
         rationale += f" Observed: {actions}."
     likelihood = candidate.likelihood
-    mechanism = _benign_mechanism(candidate) if candidate.type != "ip" else None
+    mechanism = benign_mechanism(candidate, facts) if candidate.type != "ip" else None
     if mechanism is not None and likelihood != "low":
         # a benign mechanism lowers the likelihood one step and says so; the row stays
         likelihood = "moderate" if likelihood == "high" else "low"
@@ -129,8 +124,22 @@ class _Clause:
     actor: str
     verb: str
     objects: list[str] = field(default_factory=list)
-    rows: list[RowEvent] = field(default_factory=list)
+    rows: list[_Rows] = field(default_factory=list)  # the log rows it tells, in pieces
     actors: list[str] = field(default_factory=list)  # the actors a merged clause stands for
+
+    def positions(self) -> np.ndarray:
+        return np.concatenate([r.positions for r in self.rows])
+
+    def minutes(self) -> np.ndarray:
+        return np.concatenate([r.minutes for r in self.rows])
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Log rows as arrays (a stage may cite 100,000 of them): positions and their minutes."""
+
+    positions: np.ndarray
+    minutes: np.ndarray
 
 
 def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
@@ -138,18 +147,20 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
     aliases = process_aliases(facts)
     table = support_table()
     steps = []
+    descriptions = row_table(facts).log_description
     for stage in stages:
-        rows = row_events(facts, list(stage.evidence))
+        positions = log_positions(facts, stage.evidence)
         told_classes = table.story.get(stage.stage, ())
-        verdict: dict[int, bool] = {}  # per description: rows of one description share it
-        for row in rows:
-            if row.description not in verdict:
-                verdict[row.description] = row.event_class in told_classes and supports(stage.stage, row, facts, table)
-        narrated = [r for r in rows if verdict[r.description]]
-        clauses = _clauses(facts, aliases, narrated or rows)
+        narrated_codes = []  # judged per description: rows of one description share the verdict
+        for code in distinct_descriptions(facts, positions):
+            event = description_event(facts, code)
+            if event.event_class in told_classes and supports(stage.stage, event, facts, table):
+                narrated_codes.append(code)
+        narrated = positions[np.isin(descriptions[positions], narrated_codes)]
+        clauses = _clauses(facts, aliases, narrated if len(narrated) else positions)
         if clauses:
             steps.append((stage, clauses))
-    steps.sort(key=lambda step: (min(r.minute for c in step[1] for r in c.rows), APT_STAGES.index(step[0].stage)))
+    steps.sort(key=lambda step: (min(int(c.minutes().min()) for c in step[1]), APT_STAGES.index(step[0].stage)))
 
     paragraphs = [[StoryLine(_assessment(facts, [stage for stage, _ in steps]))]]
     actors = _actors(facts, aliases, [c for _, clauses in steps for c in clauses])
@@ -160,13 +171,14 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
             paragraphs[-1].append(StoryLine(described[:1].upper() + described[1:]))
     told, day = [], None
     for stage, clauses in steps:
-        line, day = _step_line(stage, clauses, day)
+        line, day = _step_line(facts, stage, clauses, day)
         told.append(line)
     if not steps:  # no stage: say what the subgraph's first actors did, with their rows' times
-        rows = [r for r in row_events(facts, list(facts.timeline.ids[:_QUIET_ROWS])) if r.event_class not in _QUIET]
-        clauses = _clauses(facts, aliases, rows)
+        first = log_positions(facts, facts.timeline.ids[:_QUIET_ROWS])
+        quiet = [c for c in distinct_descriptions(facts, first) if description_event(facts, c).event_class in _QUIET]
+        clauses = _clauses(facts, aliases, first[~np.isin(descriptions[first], quiet)])
         if clauses:
-            told.append(_when_line(clauses, None, "")[0])
+            told.append(_when_line(facts, clauses, None, "")[0])
     if told:
         paragraphs.append(told)
     benign = _benign_alternative(facts, [stage for stage, _ in steps], [c for _, clauses in steps for c in clauses])
@@ -236,22 +248,30 @@ def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str
     return _code(name) if name else f"an unnamed {kind}"
 
 
-def _clauses(facts: Facts, aliases: ProcessAliases, rows: list[RowEvent]) -> list[_Clause]:
-    """Rows grouped into "<actor> <verb> <objects>" clauses, in time order. Rows of one
-    description are labelled together (one pass over their entity ids, not one per row)."""
-    by_description: dict[int, list[RowEvent]] = {}
-    for row in sorted(rows, key=lambda r: (r.minute, r.position)):
-        by_description.setdefault(row.description, []).append(row)
+def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> list[_Clause]:
+    """The log rows at ``positions`` grouped into "<actor> <verb> <objects>" clauses, in
+    time order. Rows of one description are labelled together (one pass over their entity
+    ids, not one per row), and grouped by array operations, not row by row."""
+    table = row_table(facts)
+    minutes = table.log_minute[positions]
+    order = np.lexsort((positions, minutes))  # time order, then log order
+    positions, minutes = positions[order], minutes[order]
+    group_of, _ = pd.factorize(table.log_description[positions])  # descriptions, first told first
+    members = np.argsort(group_of, kind="stable")
+    bounds = np.searchsorted(group_of[members], np.arange(group_of.max() + 2 if len(group_of) else 1))
     by_key: dict[tuple[str, str], _Clause] = {}
-    for group in by_description.values():
-        first, positions = group[0], [r.position for r in group]
-        actor = _actor_label(facts, aliases, first, "subject", positions)
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        group = members[start:end]
+        rows = _Rows(positions[group], minutes[group])
+        first = row_event(facts, int(rows.positions[0]))
+        listed = rows.positions.tolist()
+        actor = _actor_label(facts, aliases, first, "subject", listed)
         verb = verb_of(first)
         clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
-        target = _actor_label(facts, aliases, first, "object", positions) if first.object_kind else ""
+        target = _actor_label(facts, aliases, first, "object", listed) if first.object_kind else ""
         if target and target not in clause.objects:
             clause.objects.append(target)
-        clause.rows.extend(group)
+        clause.rows.append(rows)
     return _merge_runs(list(by_key.values()))[:MAX_CLAUSES]
 
 
@@ -277,21 +297,21 @@ def _clause_text(clause: _Clause) -> str:
     shown = clause.objects[:MAX_OBJECTS]
     more = len(clause.objects) - len(shown)
     target = _join(shown + [f"{more} more"]) if more > 0 else (_join(shown) if shown else "")
-    minutes = len({r.minute for r in clause.rows})
+    minutes = len(np.unique(clause.minutes()))
     repeat = f" in {minutes} different minutes" if minutes >= 3 else ""
     return f"{clause.actor} {clause.verb}{' ' + target if target else ''}{repeat}"
 
 
-def _step_line(stage: StageEvidence, clauses: list[_Clause], day: str | None) -> tuple[StoryLine, str]:
+def _step_line(facts: Facts, stage: StageEvidence, clauses: list[_Clause], day: str | None) -> tuple[StoryLine, str]:
     techniques = list(getattr(stage, "techniques", ()) or ())
     attack = f"; {'technique' if len(techniques) == 1 else 'techniques'} {', '.join(techniques)}" if techniques else ""
-    return _when_line(clauses, day, f": **{stage.stage}** ({stage.confidence} confidence{attack})")
+    return _when_line(facts, clauses, day, f": **{stage.stage}** ({stage.confidence} confidence{attack})")
 
 
-def _when_line(clauses: list[_Clause], day: str | None, tail: str) -> tuple[StoryLine, str]:
+def _when_line(facts: Facts, clauses: list[_Clause], day: str | None, tail: str) -> tuple[StoryLine, str]:
     """"<when>, <clauses><tail>." where <when> spans exactly the clauses' rows."""
-    rows = [r for c in clauses for r in c.rows]
-    first, last = minute_text([min(r.minute for r in rows), max(r.minute for r in rows)])
+    minutes = np.concatenate([c.minutes() for c in clauses])
+    first, last = minute_text([int(minutes.min()), int(minutes.max())])
     if first == last:
         when = f"At {first[11:]}" if first[:10] == day else f"On {first[:10]} at {first[11:]}"
     elif first[:10] != last[:10]:
@@ -302,7 +322,8 @@ def _when_line(clauses: list[_Clause], day: str | None, tail: str) -> tuple[Stor
         when = f"On {first[:10]}, between {first[11:]} and {last[11:]}"
     what = "; ".join(_clause_text(c) for c in clauses)
     text = f"{when}, {what}{tail}."
-    ids = tuple(dict.fromkeys(r.id for r in sorted(rows, key=lambda r: r.position)))
+    positions = np.unique(np.concatenate([c.positions() for c in clauses]))  # log order, each once
+    ids = tuple(row_table(facts).ids[positions].tolist())
     return StoryLine(text, ids), last[:10]
 
 
@@ -348,7 +369,7 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     listed entities, known programs doing their usual work, or weak signs only."""
     explained: dict[str, list[str]] = {}
     for candidate in facts.table_candidates:
-        mechanism = benign_mechanism(candidate) if candidate.type != "ip" else None
+        mechanism = benign_mechanism(candidate, facts) if candidate.type != "ip" else None
         if mechanism is not None:
             explained.setdefault(mechanism.says, []).append(_code(candidate.value))
     if explained:
@@ -402,6 +423,4 @@ def _code(value: str) -> str:
     """A name from the log as a CommonMark code span: fenced by more backticks than any run
     inside it, control and invisible characters written visibly (``\\n``), so no name can
     end its span early or break the line (the grounding reads such spans whole)."""
-    from ..render.escape import code
-
     return code(value, in_table=False)

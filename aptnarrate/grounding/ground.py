@@ -10,6 +10,7 @@ import copy
 import json
 import re
 from collections.abc import Sequence
+from itertools import filterfalse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,7 @@ class Vocabulary:
         # distinct minutes only: a log has far fewer of them than rows
         minutes = distinct_minute_text(timeline.log["minute"].to_numpy())[1] if len(timeline.log) else []
         self._build(
-            log_ids=timeline.log["id"].to_numpy(dtype=object).tolist(),
+            log_ids=timeline.ids,  # converted once per timeline, shared with the semantic check
             triples=timeline.table.triples,
             event_texts=timeline.descriptions["text"],
             minutes=minutes,
@@ -283,11 +284,17 @@ class Vocabulary:
         ``Invoice.sh``, a file named ``1.2.3.4.log`` not as the address 1.2.3.4."""
         text = self._mask_split_names(text)
         spans = []
+        names, tails = self.names_folded, self.path_tails
         for match in mentions.TOKEN.finditer(text):
             token = match.group(0).rstrip(".:!?").lstrip(":")
             if token.endswith("'s"):
                 token = token[:-2]
-            if token and self._knows_folded(token.casefold()):
+            if not token:
+                continue
+            folded = token.casefold()
+            # ``_knows_folded`` inlined (one call per word of every text): without a
+            # backslash, the "/"-joined form is the token itself
+            if folded in names or (folded in tails if "\\" not in folded else self._knows_folded(folded)):
                 spans.append((match.start(), match.end()))
         if not spans:
             return text
@@ -444,11 +451,12 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
         if claim.stage not in APT_STAGES:  # schema-checked, but a Narration can be built unchecked
             issues.append(GroundingIssue("stage", str(claim.stage), "not one of the allowed stage names"))
             continue
-        unknown = [e for e in claim.evidence if e not in vocab.log_ids]
+        # C-level loops over the ids: a stage may cite 100,000 rows
+        unknown = list(filterfalse(vocab.log_ids.__contains__, claim.evidence))
         what = "not a log row id" if not vocab.context_rows else "not a log row or context row id"
         for ref in unknown:
             issues.append(GroundingIssue("evidence", f"{claim.stage}: {ref}", what))
-        kept = list(dict.fromkeys(e for e in claim.evidence if e in vocab.log_ids))
+        kept = list(dict.fromkeys(filter(vocab.log_ids.__contains__, claim.evidence) if unknown else claim.evidence))
         if not kept:
             issues.append(GroundingIssue("stage", claim.stage, "no valid evidence row cited"))
             continue

@@ -69,6 +69,8 @@ def addresses(text: str) -> list[str]:
         value = int(match.group(1), 16 if match.group(1)[:2].lower() == "0x" else 10)
         if 1 << 24 <= value < 1 << 32:
             found.append(ipaddress.IPv4Address(value).compressed)
+    if text.count(":") < 2:  # an IPv6 address has two colons at least
+        return found
     for match in IPV6.finditer(text):
         if match.group(1).count(":") >= 2 and any(c not in ":" for c in match.group(1)):
             found.extend(_address(match.group(1)))
@@ -160,6 +162,8 @@ def clocks(text: str) -> list[tuple[str, str]]:
     """``(as written, "HH:MM" on a 24-hour clock)`` for every time of day in ``text``."""
     text = normalise(text)
     found = []
+    if ":" not in text:  # each scanner skips a text that lacks what every match needs
+        return found
     for match in CLOCK.finditer(text):
         hour, minute, half = int(match.group(1)), match.group(2), match.group(3)
         if half:
@@ -205,6 +209,8 @@ def urls(text: str) -> list[tuple[str, str]]:
     """``(URL as written, host)``; the host lower-cased, without user, port or brackets."""
     text = normalise(text)
     found = []
+    if "://" not in text:
+        return found
     for match in URL.finditer(text):
         url = match.group(0).rstrip(".,:;!?")
         rest = url.split("://", 1)[1]
@@ -226,13 +232,17 @@ def hashes(text: str) -> list[str]:
 
 
 def cves(text: str) -> list[str]:
-    return [m.group(0).upper() for m in CVE.finditer(normalise(text))]
+    text = normalise(text)
+    return [m.group(0).upper() for m in CVE.finditer(text)] if "-" in text else []
 
 
 def registry_keys(text: str) -> list[tuple[str, str]]:
     """``(key as written, its path below the hive, lower-cased and "/"-separated)``."""
     found = []
-    for match in REGISTRY_KEY.finditer(normalise(text)):
+    text = normalise(text)
+    if "\\" not in text:  # a key has a path below its hive
+        return found
+    for match in REGISTRY_KEY.finditer(text):
         written = match.group(0).rstrip(".:!?")
         below = match.group(2).rstrip(".:!?").strip("\\").lower().replace("\\", "/")
         found.append((written, below))
@@ -254,8 +264,10 @@ def file_names(text: str) -> list[str]:
     """Tokens that read as a file name or path: ``invoice.pdf.sh``, ``libc.so.7``,
     ``/etc/passwd``, ``C:\\Windows\\x.dll``; not ``e.g.``, ``read/write`` or ``2.5``."""
     found = []
-    for match in TOKEN.finditer(normalise(text)):
-        token = match.group(0).rstrip(".:!?").lstrip(":")
+    for token in TOKEN.findall(normalise(text)):
+        if "." not in token and "/" not in token and "\\" not in token:
+            continue  # a file name or path has a dot or a separator (``_is_file_like``); most words have neither
+        token = token.rstrip(".:!?").lstrip(":")
         if token.endswith("'s"):
             token = token[:-2]
         if not token or IPV4.fullmatch(token) or CLOCK.fullmatch(token) or ISO_DATE.fullmatch(token):

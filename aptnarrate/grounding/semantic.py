@@ -15,12 +15,14 @@ exactly like a claim citing a row that does not exist.
 from __future__ import annotations
 
 import re
-import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from ..preprocess.knowledge import lookup
@@ -117,7 +119,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
 @lru_cache(maxsize=1)
 def support_table() -> SupportTable:
     text = resources.files("aptnarrate.data").joinpath("stage_support.yaml").read_text(encoding="utf-8")
-    return parse_support_table(yaml.safe_load(text))
+    return parse_support_table(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # the C loader when built
 
 
 # --------------------------------------------------------------------------- rows
@@ -125,68 +127,134 @@ def support_table() -> SupportTable:
 
 def row_events(facts: Facts, ids: list[str] | tuple[str, ...]) -> list[RowEvent]:
     """The log rows ``ids`` (ids that are not log rows are skipped), in the order given."""
-    table = _row_table(facts)
-    rows = []
+    return [row_event(facts, position) for position in log_positions(facts, ids).tolist()]
+
+
+def row_event(facts: Facts, position: int) -> RowEvent:
+    """The log row at ``position``."""
+    table = row_table(facts)
+    code = int(table.log_description[position])
+    event = description_event(facts, code)
+    return RowEvent(
+        id=table.ids[position],
+        position=position,
+        minute=int(table.log_minute[position]),
+        subject_kind=event.subject_kind,
+        subject_name=event.subject_name,
+        action=event.action,
+        object_kind=event.object_kind,
+        object_name=event.object_name,
+        event_class=event.event_class,
+        description=code,
+    )
+
+
+def description_event(facts: Facts, code: int) -> RowEvent:
+    """The event of description ``code`` (row of ``timeline.descriptions``) as the semantic
+    check reads it: what it judges is the same for every log row of one description, so
+    it is built once per description (no id, position or minute of its own)."""
+    table = row_table(facts)
+    event = table.events.get(code)
+    if event is None:
+        event = table.events[code] = RowEvent(
+            id="",
+            position=-1,
+            minute=0,
+            subject_kind=table.subject_kind[code],
+            subject_name=table.subject_name[code],
+            action=table.action[code],
+            object_kind=table.object_kind[code],
+            object_name=table.object_name[code],
+            event_class=table.event_class[code],
+            description=code,
+        )
+    return event
+
+
+def log_positions(facts: Facts, ids) -> np.ndarray:
+    """The positions of the log rows ``ids`` (ids that are not log rows are skipped), in
+    the order given. A log row's id is ``L<position + 1>``: one vectorised parse of all
+    ids, no work per row in Python (a stage may cite 100,000 rows)."""
+    table = row_table(facts)
+    if not len(ids):
+        return np.empty(0, dtype=np.int64)
+    if table.canonical_ids and len(ids) > _FEW_IDS:
+        try:
+            written = pa.array(ids, type=pa.string())
+        except (pa.ArrowException, TypeError):  # not all strings: judged one by one below
+            written = None
+        if written is not None and not written.null_count:
+            # exactly the ids ``L1``..``L<n>`` as written (no sign, leading zero or
+            # non-ASCII digit), so the parsed position's id is the id given
+            valid = pc.fill_null(pc.match_substring_regex(written, _LOG_ID), False)
+            numbers = pc.cast(pc.utf8_slice_codeunits(written.filter(valid), 1), pa.int64())
+            positions = numbers.to_numpy(zero_copy_only=False).astype(np.int64, copy=False) - 1
+            return positions[positions < len(table.ids)]
+    found = []
     for ident in ids:
         position = _position(ident, len(table.ids))
-        if position is None or table.ids[position] != ident:
-            continue
-        code = int(table.log_description[position])
-        rows.append(
-            RowEvent(
-                id=ident,
-                position=position,
-                minute=int(table.log_minute[position]),
-                subject_kind=table.subject_kind[code],
-                subject_name=table.subject_name[code],
-                action=table.action[code],
-                object_kind=table.object_kind[code],
-                object_name=table.object_name[code],
-                event_class=table.event_class[code],
-                description=code,
-            )
-        )
-    return rows
+        if position is not None and table.ids[position] == ident:
+            found.append(position)
+    return np.asarray(found, dtype=np.int64)
+
+
+_LOG_ID = r"^L[1-9][0-9]{0,17}$"
+_FEW_IDS = 64  # fewer ids (a model's claim) are cheaper to check one by one
+
+
+def distinct_descriptions(facts: Facts, positions: np.ndarray) -> list[int]:
+    """The descriptions of the log rows at ``positions``, each once, first seen first."""
+    import pandas as pd
+
+    return pd.unique(row_table(facts).log_description[positions]).tolist()
 
 
 @dataclass(frozen=True)
-class _RowTable:
+class RowTable:
     """Per-description fields and per-row codes as plain arrays, built once per facts."""
 
-    ids: list
-    log_description: list
-    log_minute: list
+    ids: np.ndarray  # log id of each position (object array)
+    canonical_ids: bool  # ids are "L1".."L<n>" in order (as condense numbers them)
+    log_description: np.ndarray  # description of each position
+    log_minute: np.ndarray  # wall-clock ns of each position's minute
     subject_kind: list
     subject_name: list
     action: list
     object_kind: list
     object_name: list
     event_class: list
+    events: dict = field(default_factory=dict)  # description -> RowEvent (description_event)
 
 
-_LAST_TABLE: tuple[weakref.ref, _RowTable] | None = None
+def row_table(facts: Facts) -> RowTable:
+    return facts.derived("_semantic_row_table", lambda: _row_table(facts))
 
 
-def _row_table(facts: Facts) -> _RowTable:
-    global _LAST_TABLE
-    if _LAST_TABLE is not None and _LAST_TABLE[0]() is facts:
-        return _LAST_TABLE[1]
+def _row_table(facts: Facts) -> RowTable:
     timeline = facts.timeline
     desc = timeline.descriptions
     columns = {c: [str(v) for v in desc[c].tolist()] for c in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
-    table = _RowTable(
-        ids=timeline.ids.tolist(),
-        log_description=timeline.log["description"].tolist(),
-        log_minute=timeline.log["minute"].tolist(),
+    ids = timeline.ids
+    n = len(ids)
+    if n:
+        written = pa.array(timeline.log["id"])  # Arrow-backed: no copy of the strings
+        expected = pc.binary_join_element_wise("L", pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string()), "")
+        canonical = bool(pc.all(pc.equal(written.cast(pa.string()), expected)).as_py())
+    else:
+        canonical = True
+    return RowTable(
+        ids=ids,
+        canonical_ids=canonical,
+        log_description=timeline.log["description"].to_numpy(dtype=np.int64),
+        log_minute=timeline.log["minute"].to_numpy(dtype=np.int64),
         event_class=[event_class(a, k) for a, k in zip(columns["action"], columns["object_kind"])],
         **columns,
     )
-    _LAST_TABLE = (weakref.ref(facts), table)
-    return table
 
 
 def _position(ident: str, n: int) -> int | None:
-    if not ident.startswith("L") or not ident[1:].isdigit():
+    # isdecimal, not isdigit: int() refuses digits such as "\u00b9" that isdigit accepts
+    if not ident.startswith("L") or not ident[1:].isdecimal():
         return None
     position = int(ident[1:]) - 1
     return position if 0 <= position < n else None
@@ -237,7 +305,10 @@ def unsupported_reason(stage: str, evidence: list[str], facts: Facts, context_ro
     when a row's action is unknown to the vocabulary, so its class cannot be judged).
     ``context_rows``: the cited rows of the host's wider log (``ContextRow``), judged alike."""
     table = support_table()
-    rows = row_events(facts, evidence) + context_row_events(context_rows)
+    # the verdict reads each row's event only: judged once per description, in the order
+    # the rows first show each one (the reason lists their classes in that order)
+    codes = distinct_descriptions(facts, log_positions(facts, evidence))
+    rows = [description_event(facts, code) for code in codes] + context_row_events(context_rows)
     if not rows or any(r.event_class == UNKNOWN for r in rows):
         return None
     if any(supports(stage, r, facts, table) for r in rows):
@@ -257,7 +328,7 @@ def screen(stages: list[StageClaim], vocab: Vocabulary, issues: list[GroundingIs
 
     kept = []
     for claim in stages:
-        cited_context = [vocab.context_rows[e] for e in claim.evidence if e in vocab.context_rows]
+        cited_context = [vocab.context_rows[e] for e in claim.evidence if e in vocab.context_rows] if vocab.context_rows else []
         reason = unsupported_reason(claim.stage, list(claim.evidence), vocab.facts, cited_context)
         if reason is None:
             kept.append(claim)

@@ -373,16 +373,25 @@ def shortened(text: str, limit: int | None) -> str:
     return f"{kept} [{len(text) - len(kept)} more characters of the rule's reason not shown]"
 
 
-def benign_mechanism(candidate: Candidate):
+def benign_mechanism(candidate: Candidate, facts: Facts | None = None):
     """The benign mechanism (``data/benign.yaml``) that explains this candidate's own name,
-    if any (as the IoC table's context does)."""
+    if any (as the IoC table's context does). With ``facts`` (the candidate's), each
+    distinct (value, kind, paths) is judged once and kept with them: the offline narrator
+    asks for every table candidate more than once."""
+    key = (candidate.value, candidate.kind, tuple(candidate.full_values[:5]))
+    if facts is None:
+        return _benign_mechanism(*key)
+    known = facts.derived("_benign_mechanisms", dict)
+    if key not in known:
+        known[key] = _benign_mechanism(*key)
+    return known[key]
+
+
+def _benign_mechanism(value: str, kind: str, paths: tuple[str, ...]):
     from ..rules.benign import mechanisms
     from ..rules.patterns import Row
 
-    rows = [
-        Row("", "", candidate.value, "process", candidate.kind, tuple(candidate.full_values[:5])),
-        Row(candidate.value, "", "", candidate.kind, ""),
-    ]
+    rows = [Row("", "", value, "process", kind, paths), Row(value, "", "", kind, "")]
     return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
 
 

@@ -1,0 +1,204 @@
+"""The grounding's fast paths (issue 8) judge exactly as the plain per-row, per-token code.
+
+Grounding is a security boundary (issue 6): the log ids a claim cites are parsed in one
+vectorised pass, the semantic check judges each distinct description once, ``file_names``
+skips words that cannot be file names, the known-name mask inlines its lookup, and some
+scanners skip a text that lacks a character every match needs. Each is compared here with
+the plain computation it replaces (written out below as it was), on the shipped examples,
+every corpus case, the corpus' model-written reference reports, the disguised mentions of
+``test_grounding_holes`` and random strings of the characters the scanners care about.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from test_grounding_holes import UNGROUNDED
+
+from aptnarrate import examples
+from aptnarrate.grounding import mentions, semantic
+from aptnarrate.grounding.ground import Vocabulary, _SENTENCE
+from aptnarrate.models import APT_STAGES
+from aptnarrate.pipeline import inspect_input
+from aptnarrate.rules.events import UNKNOWN, event_class
+from aptnarrate.rules.stages import find_stages
+
+# --------------------------------------------------------------------------- inputs
+
+EXAMPLES = ("dropper", "exfil", "benign")
+
+
+@pytest.fixture(scope="module")
+def every_facts(corpus_dir):
+    """The shipped examples in both layouts and every corpus case (OCR-APT layout)."""
+    found = {}
+    for case in EXAMPLES:
+        for suffix in ("", ".edges"):
+            path = examples.path(case).with_suffix("").with_suffix(f"{suffix}.csv")
+            found[path.name] = inspect_input(path)
+    for path in sorted(corpus_dir.glob("*_subgraph_*.csv")):
+        if not path.name.endswith(".edges.csv"):
+            found[path.name] = inspect_input(path)
+    return found
+
+
+@pytest.fixture(scope="module")
+def texts(corpus_dir):
+    """Prose the scanners read: the corpus' reference reports (written by a model), whole and
+    sentence by sentence, the disguised mentions, and random strings of the characters that
+    the scanners and their shortcuts look at."""
+    found = [sentence for sentence, _ in UNGROUNDED]
+    for path in sorted(corpus_dir.glob("*.reference.md")):
+        report = path.read_text(encoding="utf-8")
+        found.append(report)
+        found.extend(_SENTENCE.split(report))
+    alphabet = list("aAcCeEfFhHkKlLmMpPsSxX0123456789 .:/\\-_`'\"[](){}<>|*~,;@?!#") + [
+        "\uff1a", "\uff0e", "\u200b", "\u0661", "\uff11", "://", "hxxp", "HKLM", "CVE-", "port ", "tcp/",
+        "10.0.0.1", "::1", "fe80::", "12:30", "2018-04-12", "libc.so.7", "C:\\", "~/", "../",
+    ]  # fmt: skip
+    rng = random.Random(8)
+    found.extend("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3000))
+    return found
+
+
+# --------------------------------------------------------------------------- log ids
+
+
+def _plain_positions(facts, ids) -> list[int]:
+    """Before: each id parsed on its own, kept when the row at that position has that id."""
+    table = facts.timeline.ids
+    found = []
+    for ident in ids:
+        if not ident.startswith("L") or not ident[1:].isdecimal():  # isdigit: "L\u00b9" raised ValueError
+            continue
+        position = int(ident[1:]) - 1
+        if 0 <= position < len(table) and table[position] == ident:
+            found.append(position)
+    return found
+
+
+ODD_IDS = ["L0", "L01", "L-1", "L+1", "L 1", " L1", "L1 ", "l1", "L1\n", "L", "", "C1", "L1.0", "L1e2",
+           "L\u0661", "L\uff11", "L\u00b9", "L99999999999999999999999", "L9223372036854775808", "LL1"]  # fmt: skip
+
+
+def test_log_ids_parse_to_the_positions_of_the_plain_per_id_check(every_facts):
+    rng = random.Random(8)
+    for name, facts in every_facts.items():
+        ids = list(facts.timeline.ids)
+        n = len(ids)
+        cited = ids + ODD_IDS + [f"L{n}", f"L{n + 1}", f"L0{n}"] + ids[:3] * 2
+        rng.shuffle(cited)
+        # a claim's few ids are checked one by one, a stage's many in one vectorised pass: both
+        for given in (cited[:5], cited, cited * (semantic._FEW_IDS // len(cited) + 1)):
+            assert semantic.log_positions(facts, given).tolist() == _plain_positions(facts, given), name
+        assert semantic.log_positions(facts, ODD_IDS).tolist() == [], name
+        assert [r.id for r in semantic.row_events(facts, cited)] == [ids[p] for p in _plain_positions(facts, cited)]
+
+
+# --------------------------------------------------------------------------- semantic check
+
+
+def _plain_reason(stage, evidence, facts, fields_of):
+    """Before: every cited row built and judged on its own."""
+    rows = []
+    for position in _plain_positions(facts, evidence):
+        fields = fields_of[position]
+        rows.append(semantic.RowEvent(id=evidence[0], position=position, minute=0, event_class=event_class(fields["action"], fields["object_kind"]), **fields))
+    table = semantic.support_table()
+    if not rows or any(r.event_class == UNKNOWN for r in rows):
+        return None
+    if any(semantic.supports(stage, r, facts, table) for r in rows):
+        return None
+    needed = ", ".join(semantic._describe(cls, cond) for cls, cond in table.supports.get(stage, ()))
+    held = ", ".join(dict.fromkeys(r.event_class for r in rows))
+    return f"the cited rows hold no event that can support this stage (it needs one of: {needed}; they hold: {held})"
+
+
+def test_the_semantic_check_per_description_equals_the_plain_per_row_check(every_facts):
+    judged = 0
+    columns = ["subject_kind", "subject_name", "action", "object_kind", "object_name"]
+    for name, facts in every_facts.items():
+        ids = list(facts.timeline.ids)
+        described = facts.timeline.descriptions[columns].astype(str).to_dict("records")
+        fields_of = [described[code] for code in facts.timeline.log["description"].tolist()]
+        by_class: dict[str, list[str]] = {}
+        for row in semantic.row_events(facts, ids):
+            by_class.setdefault(row.event_class, []).append(row.id)
+        cited = [ids, ids * (semantic._FEW_IDS // len(ids) + 1), ids[:1], ids[-3:], ["L0", "C1"] + ids[:2]]
+        if name.split(".")[0] in EXAMPLES:  # the stage rules' own citations too (the corpus cases: their classes)
+            cited += [list(s.evidence) for s in find_stages(facts)]
+        cited += list(by_class.values())
+        cited += [a + b for a, b in zip(by_class.values(), list(by_class.values())[1:])]  # two classes mixed
+        for evidence in cited:
+            for stage in APT_STAGES:
+                assert semantic.unsupported_reason(stage, evidence, facts) == _plain_reason(stage, evidence, facts, fields_of), (name, stage)
+                judged += 1
+    assert judged > 1000
+
+
+# --------------------------------------------------------------------------- scanners
+
+
+def _plain_file_names(text: str) -> list[str]:
+    found = []
+    for match in mentions.TOKEN.finditer(mentions.normalise(text)):
+        token = match.group(0).rstrip(".:!?").lstrip(":")
+        if token.endswith("'s"):
+            token = token[:-2]
+        if not token or mentions.IPV4.fullmatch(token) or mentions.CLOCK.fullmatch(token) or mentions.ISO_DATE.fullmatch(token):
+            continue
+        if mentions.NUMERIC_DATE.fullmatch(token) or mentions.IPV4_INTEGER.fullmatch(token):
+            continue
+        if mentions._is_file_like(token):
+            found.append(token)
+    return found
+
+
+def _plain_ipv6(text: str) -> list[str]:
+    text = mentions.normalise(text)
+    return [
+        a
+        for m in mentions.IPV6.finditer(text)
+        if m.group(1).count(":") >= 2 and any(c not in ":" for c in m.group(1))
+        for a in mentions._address(m.group(1))
+    ]
+
+
+def _plain(pattern: re.Pattern, text: str) -> list[str]:
+    return [m.group(0) for m in pattern.finditer(mentions.normalise(text))]
+
+
+def test_every_scanner_shortcut_finds_what_the_plain_scan_finds(texts):
+    for text in texts:
+        assert mentions.file_names(text) == _plain_file_names(text), text
+        normal = mentions.normalise(text)
+        assert [w for w, _ in mentions.clocks(text)] == [m.group(0).strip() for m in mentions.CLOCK.finditer(normal) if not (m.group(3) and int(m.group(1)) > 12)], text
+        assert [u for u, _ in mentions.urls(text)] == [u.rstrip(".,:;!?") for u in _plain(mentions.URL, text)], text
+        assert mentions.cves(text) == [c.upper() for c in _plain(mentions.CVE, text)], text
+        assert [w for w, _ in mentions.registry_keys(text)] == [k.rstrip(".:!?") for k in _plain(mentions.REGISTRY_KEY, text)], text
+        ipv6 = _plain_ipv6(text)
+        assert mentions.addresses(text)[len(mentions.addresses(text)) - len(ipv6):] == ipv6, text
+
+
+def _plain_mask(vocab: Vocabulary, text: str) -> str:
+    text = vocab._mask_split_names(text)
+    chars = list(text)
+    for match in mentions.TOKEN.finditer(text):
+        token = match.group(0).rstrip(".:!?").lstrip(":")
+        if token.endswith("'s"):
+            token = token[:-2]
+        if token and vocab._knows_folded(token.casefold()):
+            chars[match.start() : match.end()] = " " * (match.end() - match.start())
+    return "".join(chars)
+
+
+def test_the_known_name_mask_equals_the_plain_lookup(every_facts, texts):
+    for name in ("dropper.csv", "exfil.edges.csv"):
+        vocab = Vocabulary(every_facts[name])
+        known = sorted(vocab.names)[:200]
+        written = [*known, *(k.replace("/", "\\") for k in known), *(k.upper() for k in known), *(f"`{k}`'s" for k in known)]
+        samples = texts[:400] + [" ".join(written[i : i + 7]) + "." for i in range(0, len(written), 7)]
+        for text in samples:
+            assert vocab._mask_known_names(text) == _plain_mask(vocab, text), text
