@@ -128,11 +128,26 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
 
 
 def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
-    """Each wanted entity id's first log position (as subject or object)."""
+    """Each wanted entity id's first log position (as subject or object): the first
+    position of each triple, then the smallest over an entity's triples (no per-row
+    lists: a host can have tens of thousands of aliased processes)."""
     if not wanted:
         return {}
-    rows = _positions_of_entities(facts, sorted(wanted))
-    return {i: min(p[0] for p in r.values() if p) for i, r in rows.items() if r["subject"] or r["object"]}
+    import pandas as pd
+
+    timeline = facts.timeline
+    table = timeline.table.triples
+    never = np.iinfo(np.int64).max
+    first_of_triple = np.full(len(table), never, dtype=np.int64)
+    np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
+    ordered = sorted(wanted)
+    lookup = pd.Index(ordered, dtype=object)
+    first = np.full(len(ordered), never, dtype=np.int64)
+    for role in ("subject", "object"):
+        code = lookup.get_indexer(table[f"{role}_id"].to_numpy(dtype=object))
+        hit = code >= 0
+        np.minimum.at(first, code[hit], first_of_triple[hit])
+    return {ident: position for ident, position in zip(ordered, first.tolist()) if position != never}
 
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
@@ -176,28 +191,31 @@ def _row_index(facts: Facts) -> _RowIndex:
 
 def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
     """For each wanted entity id: the log positions it appears in, per role (sorted, no
-    repeats). Vectorised: an alias can stand behind 100,000 rows."""
+    repeats). Vectorised, and over the events of the wanted entities' triples only: an
+    alias can stand behind 100,000 rows, and a prompt lists a few dozen aliases."""
     import pandas as pd
 
-    index = _row_index(facts)
-    n = len(index.starts) - 1
-    row_of = np.repeat(np.arange(n), np.diff(index.starts))  # log position of each (position, triple) pair
     wanted = list(dict.fromkeys(wanted))
     found: dict[str, dict[str, list[int]]] = {i: {"subject": [], "object": []} for i in wanted}
     if not wanted:
         return found
+    timeline = facts.timeline
+    table = timeline.table.triples
+    triple_of_event = timeline.table.events["triple"].to_numpy()
+    row_of_event = timeline.event_log.astype(np.int64)
+    n_rows = max(len(timeline.log), 1)
     lookup = pd.Index(wanted, dtype=object)
     for role in ("subject", "object"):
-        codes = lookup.get_indexer(index.column[role])[index.triples]  # wanted index per pair, -1 if none
-        hit = np.flatnonzero(codes >= 0)
-        order = np.argsort(codes[hit], kind="stable")  # pairs are in log order: positions stay sorted
-        code, position = codes[hit][order], row_of[hit][order]
-        fresh = np.ones(len(code), dtype=bool)
-        fresh[1:] = (code[1:] != code[:-1]) | (position[1:] != position[:-1])
-        code, position = code[fresh], position[fresh]
-        bounds = np.searchsorted(code, np.arange(len(wanted) + 1))
+        code_of_triple = lookup.get_indexer(table[f"{role}_id"].to_numpy(dtype=object))  # -1: not wanted
+        if not (code_of_triple >= 0).any():
+            continue
+        code = code_of_triple[triple_of_event]
+        hit = np.flatnonzero(code >= 0)
+        keys = np.unique(code[hit].astype(np.int64) * n_rows + row_of_event[hit])  # distinct (entity, position)
+        codes, positions = keys // n_rows, keys % n_rows
+        bounds = np.searchsorted(codes, np.arange(len(wanted) + 1))
         for k, ident in enumerate(wanted):
-            found[ident][role] = position[bounds[k] : bounds[k + 1]].tolist()
+            found[ident][role] = positions[bounds[k] : bounds[k + 1]].tolist()
     return found
 
 
