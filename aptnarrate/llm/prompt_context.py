@@ -211,12 +211,21 @@ def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[st
             continue
         code = code_of_triple[triple_of_event]
         hit = np.flatnonzero(code >= 0)
-        keys = np.unique(code[hit].astype(np.int64) * n_rows + row_of_event[hit])  # distinct (entity, position)
-        codes, positions = keys // n_rows, keys % n_rows
-        bounds = np.searchsorted(codes, np.arange(len(wanted) + 1))
-        for k, ident in enumerate(wanted):
-            found[ident][role] = positions[bounds[k] : bounds[k + 1]].tolist()
+        code, rows = code[hit], row_of_event[hit]
+        # distinct (entity, position) pairs as a mark per log position, a block of entities at
+        # a time (no sort of a million pairs; at most _MARK_CELLS cells)
+        block = max(1, _MARK_CELLS // n_rows)
+        for start in range(0, len(wanted), block):
+            stop = min(start + block, len(wanted))
+            inside = (code >= start) & (code < stop)
+            marks = np.zeros((stop - start, n_rows), dtype=bool)
+            marks[code[inside] - start, rows[inside]] = True
+            for k in range(start, stop):
+                found[wanted[k]][role] = np.flatnonzero(marks[k - start]).tolist()
     return found
+
+
+_MARK_CELLS = 1 << 25  # booleans a block of _positions_of_entities marks at most (32 MiB)
 
 
 def capped_positions(ids, positions: list[int], limit: int) -> str:
