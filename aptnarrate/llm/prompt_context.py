@@ -107,17 +107,22 @@ def process_aliases(facts: Facts) -> ProcessAliases:
 
 
 def _process_aliases(facts: Facts) -> ProcessAliases:
+    import pandas as pd
+
     triples = facts.timeline.table.triples
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
-    # entities in order of first appearance: each triple's subject, then its object
-    ids = np.column_stack([triples["subject_id"].to_numpy(dtype=object), triples["object_id"].to_numpy(dtype=object)]).ravel()
-    kinds = np.column_stack([triples["subject_kind"].to_numpy(dtype=object), triples["object_kind"].to_numpy(dtype=object)]).ravel()
-    names = np.column_stack([triples["subject_name"].to_numpy(dtype=object), triples["object_name"].to_numpy(dtype=object)]).ravel()
-    first: dict[str, str] = {}
-    for ident, kind, name in zip(ids.tolist(), kinds.tolist(), names.tolist()):
-        if kind in ACTOR_KINDS and ident not in first:
-            first[ident] = str(name or "")
+
+    def both(field: str) -> np.ndarray:  # each triple's subject, then its object
+        return np.column_stack([triples[f"subject_{field}"].to_numpy(dtype=object), triples[f"object_{field}"].to_numpy(dtype=object)]).ravel()
+
+    # actors in order of first appearance, each with its name where it first appears
+    actor = np.flatnonzero(pd.Series(both("kind"), dtype=object).isin(list(ACTOR_KINDS)).to_numpy())
+    codes, uniques = pd.factorize(both("id")[actor], use_na_sentinel=False)  # codes in first-appearance order
+    first_at = np.full(len(uniques), len(actor), dtype=np.int64)
+    np.minimum.at(first_at, codes, np.arange(len(actor)))
+    names = both("name")[actor[first_at]].tolist() if len(actor) else []
+    first: dict[str, str] = dict(zip(uniques.tolist(), (str(name or "") for name in names)))
     per_name = Counter(first.values())
     aliased = [i for i, name in first.items() if not name or per_name[name] > 1]
     # numbered by first appearance in the log (report order), input order breaking ties
@@ -129,7 +134,7 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
 
 def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
     """Each wanted entity id's first log position (as subject or object): the first
-    position of each triple, then the smallest over an entity's triples (no per-row
+    position of each triple, then the smallest over each entity's triples (no per-row
     lists: a host can have tens of thousands of aliased processes)."""
     if not wanted:
         return {}
@@ -140,14 +145,13 @@ def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
     never = np.iinfo(np.int64).max
     first_of_triple = np.full(len(table), never, dtype=np.int64)
     np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
-    ordered = sorted(wanted)
-    lookup = pd.Index(ordered, dtype=object)
-    first = np.full(len(ordered), never, dtype=np.int64)
-    for role in ("subject", "object"):
-        code = lookup.get_indexer(table[f"{role}_id"].to_numpy(dtype=object))
-        hit = code >= 0
-        np.minimum.at(first, code[hit], first_of_triple[hit])
-    return {ident: position for ident, position in zip(ordered, first.tolist()) if position != never}
+    ids = np.concatenate([table["subject_id"].to_numpy(dtype=object), table["object_id"].to_numpy(dtype=object)])
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    first = np.full(len(uniques), never, dtype=np.int64)
+    np.minimum.at(first, codes, np.concatenate([first_of_triple, first_of_triple]))
+    position_of = dict(zip(uniques.tolist(), first.tolist()))
+    found = {ident: position_of.get(ident, never) for ident in sorted(wanted)}
+    return {ident: position for ident, position in found.items() if position != never}
 
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
