@@ -113,15 +113,23 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
 
-    def both(field: str) -> np.ndarray:  # each triple's subject, then its object
-        return np.column_stack([triples[f"subject_{field}"].to_numpy(dtype=object), triples[f"object_{field}"].to_numpy(dtype=object)]).ravel()
+    ids = _entity_ids(facts)
+
+    def both(values: dict) -> np.ndarray:  # each triple's subject, then its object
+        return np.column_stack([values["subject"], values["object"]]).ravel()
 
     # actors in order of first appearance, each with its name where it first appears
-    actor = np.flatnonzero(pd.Series(both("kind"), dtype=object).isin(list(ACTOR_KINDS)).to_numpy())
-    codes, uniques = pd.factorize(both("id")[actor], use_na_sentinel=False)  # codes in first-appearance order
+    is_actor = {role: triples[f"{role}_kind"].isin(list(ACTOR_KINDS)).to_numpy(dtype=bool) for role in ("subject", "object")}
+    actor = np.flatnonzero(both(is_actor))
+    codes, uniques = pd.factorize(both(ids)[actor], use_na_sentinel=False)  # codes in first-appearance order
     first_at = np.full(len(uniques), len(actor), dtype=np.int64)
     np.minimum.at(first_at, codes, np.arange(len(actor)))
-    names = both("name")[actor[first_at]].tolist() if len(actor) else []
+    at = actor[first_at]  # position in the (subject, object) sequence: triple * 2 + role
+    subject_names = triples["subject_name"].take(at[at % 2 == 0] // 2).to_numpy(dtype=object)
+    object_names = triples["object_name"].take(at[at % 2 == 1] // 2).to_numpy(dtype=object)
+    names = np.empty(len(at), dtype=object)
+    names[at % 2 == 0], names[at % 2 == 1] = subject_names, object_names
+    names = names.tolist()
     first: dict[str, str] = dict(zip(uniques.tolist(), (str(name or "") for name in names)))
     per_name = Counter(first.values())
     aliased = [i for i, name in first.items() if not name or per_name[name] > 1]
@@ -130,6 +138,13 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     aliased.sort(key=lambda i: positions.get(i, 1 << 62))
     alias_of = {ident: f"P{n}" for n, ident in enumerate(aliased, start=1)}
     return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
+
+
+def _entity_ids(facts: Facts) -> dict[str, np.ndarray]:
+    """Each triple's subject and object entity ids as Python strings, converted from the
+    table's columns once per facts (aliases, their rows and the row index all read them)."""
+    triples = facts.timeline.table.triples
+    return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")})
 
 
 def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
@@ -145,7 +160,8 @@ def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
     never = np.iinfo(np.int64).max
     first_of_triple = np.full(len(table), never, dtype=np.int64)
     np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
-    ids = np.concatenate([table["subject_id"].to_numpy(dtype=object), table["object_id"].to_numpy(dtype=object)])
+    ids = _entity_ids(facts)
+    ids = np.concatenate([ids["subject"], ids["object"]])
     codes, uniques = pd.factorize(ids, use_na_sentinel=False)
     first = np.full(len(uniques), never, dtype=np.int64)
     np.minimum.at(first, codes, np.concatenate([first_of_triple, first_of_triple]))
@@ -187,7 +203,7 @@ def _row_index(facts: Facts) -> _RowIndex:
     index = _RowIndex(
         starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)),
         triples=triples,
-        column={role: table[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")},
+        column=_entity_ids(facts),
     )
     _LAST_INDEX = (weakref.ref(facts), index)
     return index
@@ -204,13 +220,12 @@ def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[st
     if not wanted:
         return found
     timeline = facts.timeline
-    table = timeline.table.triples
     triple_of_event = timeline.table.events["triple"].to_numpy()
     row_of_event = timeline.event_log.astype(np.int64)
     n_rows = max(len(timeline.log), 1)
     lookup = pd.Index(wanted, dtype=object)
     for role in ("subject", "object"):
-        code_of_triple = lookup.get_indexer(table[f"{role}_id"].to_numpy(dtype=object))  # -1: not wanted
+        code_of_triple = lookup.get_indexer(_entity_ids(facts)[role])  # -1: not wanted
         if not (code_of_triple >= 0).any():
             continue
         code = code_of_triple[triple_of_event]
