@@ -225,7 +225,7 @@ for dotted, label in steps:
     out[label] = spent.get(dotted)
 build, rules = spent.get("aptnarrate.llm.prompt.build_request"), spent.get("aptnarrate.rules.stages._find_stages")
 if build is not None and rules is not None:  # the hypotheses block runs the stage rules inside the build
-    out["  prompt build without the stage rules"] = build - rules
+    out["  of which: not the stage rules"] = build - rules
 sys.stderr.write("BREAKDOWN " + __import__("json").dumps(out) + "\n")
 sys.exit(code)
 """
