@@ -223,6 +223,9 @@ out = {"imports (wrapped modules)": IMPORTED - T0, "cli main": END - START,
        "cli start -> request sent": (first_sent[0] - START) if first_sent else None}
 for dotted, label in steps:
     out[label] = spent.get(dotted)
+build, rules = spent.get("aptnarrate.llm.prompt.build_request"), spent.get("aptnarrate.rules.stages._find_stages")
+if build is not None and rules is not None:  # the hypotheses block runs the stage rules inside the build
+    out["  of which: not the stage rules"] = build - rules
 sys.stderr.write("BREAKDOWN " + __import__("json").dumps(out) + "\n")
 sys.exit(code)
 """

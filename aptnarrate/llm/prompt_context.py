@@ -107,17 +107,30 @@ def process_aliases(facts: Facts) -> ProcessAliases:
 
 
 def _process_aliases(facts: Facts) -> ProcessAliases:
+    import pandas as pd
+
     triples = facts.timeline.table.triples
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
-    # entities in order of first appearance: each triple's subject, then its object
-    ids = np.column_stack([triples["subject_id"].to_numpy(dtype=object), triples["object_id"].to_numpy(dtype=object)]).ravel()
-    kinds = np.column_stack([triples["subject_kind"].to_numpy(dtype=object), triples["object_kind"].to_numpy(dtype=object)]).ravel()
-    names = np.column_stack([triples["subject_name"].to_numpy(dtype=object), triples["object_name"].to_numpy(dtype=object)]).ravel()
-    first: dict[str, str] = {}
-    for ident, kind, name in zip(ids.tolist(), kinds.tolist(), names.tolist()):
-        if kind in ACTOR_KINDS and ident not in first:
-            first[ident] = str(name or "")
+
+    ids = _entity_ids(facts)
+
+    def both(values: dict) -> np.ndarray:  # each triple's subject, then its object
+        return np.column_stack([values["subject"], values["object"]]).ravel()
+
+    # actors in order of first appearance, each with its name where it first appears
+    is_actor = {role: triples[f"{role}_kind"].isin(list(ACTOR_KINDS)).to_numpy(dtype=bool) for role in ("subject", "object")}
+    actor = np.flatnonzero(both(is_actor))
+    codes, uniques = pd.factorize(both(ids)[actor], use_na_sentinel=False)  # codes in first-appearance order
+    first_at = np.full(len(uniques), len(actor), dtype=np.int64)
+    np.minimum.at(first_at, codes, np.arange(len(actor)))
+    at = actor[first_at]  # position in the (subject, object) sequence: triple * 2 + role
+    subject_names = triples["subject_name"].take(at[at % 2 == 0] // 2).to_numpy(dtype=object)
+    object_names = triples["object_name"].take(at[at % 2 == 1] // 2).to_numpy(dtype=object)
+    names = np.empty(len(at), dtype=object)
+    names[at % 2 == 0], names[at % 2 == 1] = subject_names, object_names
+    names = names.tolist()
+    first: dict[str, str] = dict(zip(uniques.tolist(), (str(name or "") for name in names)))
     per_name = Counter(first.values())
     aliased = [i for i, name in first.items() if not name or per_name[name] > 1]
     # numbered by first appearance in the log (report order), input order breaking ties
@@ -127,12 +140,34 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
 
 
+def _entity_ids(facts: Facts) -> dict[str, np.ndarray]:
+    """Each triple's subject and object entity ids as Python strings, converted from the
+    table's columns once per facts (aliases, their rows and the row index all read them)."""
+    triples = facts.timeline.table.triples
+    return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")})
+
+
 def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
-    """Each wanted entity id's first log position (as subject or object)."""
+    """Each wanted entity id's first log position (as subject or object): the first
+    position of each triple, then the smallest over each entity's triples (no per-row
+    lists: a host can have tens of thousands of aliased processes)."""
     if not wanted:
         return {}
-    rows = _positions_of_entities(facts, sorted(wanted))
-    return {i: min(p[0] for p in r.values() if p) for i, r in rows.items() if r["subject"] or r["object"]}
+    import pandas as pd
+
+    timeline = facts.timeline
+    table = timeline.table.triples
+    never = np.iinfo(np.int64).max
+    first_of_triple = np.full(len(table), never, dtype=np.int64)
+    np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
+    ids = _entity_ids(facts)
+    ids = np.concatenate([ids["subject"], ids["object"]])
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    first = np.full(len(uniques), never, dtype=np.int64)
+    np.minimum.at(first, codes, np.concatenate([first_of_triple, first_of_triple]))
+    position_of = dict(zip(uniques.tolist(), first.tolist()))
+    found = {ident: position_of.get(ident, never) for ident in sorted(wanted)}
+    return {ident: position for ident, position in found.items() if position != never}
 
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
@@ -168,7 +203,7 @@ def _row_index(facts: Facts) -> _RowIndex:
     index = _RowIndex(
         starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)),
         triples=triples,
-        column={role: table[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")},
+        column=_entity_ids(facts),
     )
     _LAST_INDEX = (weakref.ref(facts), index)
     return index
@@ -176,29 +211,40 @@ def _row_index(facts: Facts) -> _RowIndex:
 
 def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
     """For each wanted entity id: the log positions it appears in, per role (sorted, no
-    repeats). Vectorised: an alias can stand behind 100,000 rows."""
+    repeats). Vectorised, and over the events of the wanted entities' triples only: an
+    alias can stand behind 100,000 rows, and a prompt lists a few dozen aliases."""
     import pandas as pd
 
-    index = _row_index(facts)
-    n = len(index.starts) - 1
-    row_of = np.repeat(np.arange(n), np.diff(index.starts))  # log position of each (position, triple) pair
     wanted = list(dict.fromkeys(wanted))
     found: dict[str, dict[str, list[int]]] = {i: {"subject": [], "object": []} for i in wanted}
     if not wanted:
         return found
+    timeline = facts.timeline
+    triple_of_event = timeline.table.events["triple"].to_numpy()
+    row_of_event = timeline.event_log.astype(np.int64)
+    n_rows = max(len(timeline.log), 1)
     lookup = pd.Index(wanted, dtype=object)
     for role in ("subject", "object"):
-        codes = lookup.get_indexer(index.column[role])[index.triples]  # wanted index per pair, -1 if none
-        hit = np.flatnonzero(codes >= 0)
-        order = np.argsort(codes[hit], kind="stable")  # pairs are in log order: positions stay sorted
-        code, position = codes[hit][order], row_of[hit][order]
-        fresh = np.ones(len(code), dtype=bool)
-        fresh[1:] = (code[1:] != code[:-1]) | (position[1:] != position[:-1])
-        code, position = code[fresh], position[fresh]
-        bounds = np.searchsorted(code, np.arange(len(wanted) + 1))
-        for k, ident in enumerate(wanted):
-            found[ident][role] = position[bounds[k] : bounds[k + 1]].tolist()
+        code_of_triple = lookup.get_indexer(_entity_ids(facts)[role])  # -1: not wanted
+        if not (code_of_triple >= 0).any():
+            continue
+        code = code_of_triple[triple_of_event]
+        hit = np.flatnonzero(code >= 0)
+        code, rows = code[hit], row_of_event[hit]
+        # distinct (entity, position) pairs as a mark per log position, a block of entities at
+        # a time (no sort of a million pairs; at most _MARK_CELLS cells)
+        block = max(1, _MARK_CELLS // n_rows)
+        for start in range(0, len(wanted), block):
+            stop = min(start + block, len(wanted))
+            inside = (code >= start) & (code < stop)
+            marks = np.zeros((stop - start, n_rows), dtype=bool)
+            marks[code[inside] - start, rows[inside]] = True
+            for k in range(start, stop):
+                found[wanted[k]][role] = np.flatnonzero(marks[k - start]).tolist()
     return found
+
+
+_MARK_CELLS = 1 << 25  # booleans a block of _positions_of_entities marks at most (32 MiB)
 
 
 def capped_positions(ids, positions: list[int], limit: int) -> str:

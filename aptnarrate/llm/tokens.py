@@ -8,11 +8,12 @@ missing or damaged, counts are a conservative estimate, and ``method`` says so.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import math
+import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -40,6 +41,15 @@ ESTIMATE_BYTES = "estimate (UTF-8 bytes / 3; vocabulary file and regex package u
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REPLY = 3
 
+# Where a text may be cut without changing its o200k count: after a line break followed by
+# a character that is neither whitespace nor "/". No piece of O200K_PATTERN spans such a
+# place (only whitespace runs and the trailing "[\r\n/]*" of punctuation cross a line
+# break), and BPE merges stay within pieces, so the count of the text is the sum of the
+# counts of its parts. (Python's \s holds every Unicode White_Space character, so this is
+# never looser than the tokenizer's \s.)
+_SAFE_CUT = re.compile(r"(?<=\n)(?=[^\s/])")
+_LINE_CACHE_MAX = 50_000  # distinct parts remembered per process; attacker-controlled text stays bounded
+
 
 @dataclass(frozen=True)
 class TokenCounter:
@@ -47,6 +57,7 @@ class TokenCounter:
 
     method: str
     _count: object  # Callable[[str], int]
+    _parts: dict = field(default_factory=dict, compare=False, repr=False)  # part of a text -> its count
 
     @property
     def exact(self) -> bool:
@@ -55,9 +66,27 @@ class TokenCounter:
     def count(self, text: str) -> int:
         return self._count(text)  # type: ignore[operator]
 
+    def count_by_lines(self, text: str) -> int:
+        """``count(text)``, counted in parts cut where the count is additive (``_SAFE_CUT``),
+        each distinct part once per process: a prompt fitted to its budget is counted again
+        after each change, and most of its lines are the same each time. Estimates are not
+        additive (rounded up per text), so they count the whole text."""
+        if not self.exact:
+            return self.count(text)
+        parts = self._parts
+        if len(parts) > _LINE_CACHE_MAX:
+            parts.clear()
+        total = 0
+        for part in _SAFE_CUT.split(text):
+            tokens = parts.get(part)
+            if tokens is None:
+                tokens = parts[part] = self.count(part)
+            total += tokens
+        return total
+
     def count_messages(self, messages: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> int:
         """Tokens a chat request's messages cost, formatting overhead included."""
-        return sum(TOKENS_PER_MESSAGE + self.count(role) + self.count(text) for role, text in messages) + TOKENS_PER_REPLY
+        return sum(TOKENS_PER_MESSAGE + self.count(role) + self.count_by_lines(text) for role, text in messages) + TOKENS_PER_REPLY
 
 
 _COUNTER_LOCK = threading.Lock()
@@ -108,8 +137,9 @@ def load_o200k():
     except ImportError:  # pragma: no cover - a declared dependency
         return None
     # "<base64 token> <rank>" per line; one split and two maps beat a loop over 200k lines
+    # (binascii directly: what base64.b64decode calls, without its per-call wrapper)
     parts = data.split()
-    ranks = dict(zip(map(base64.b64decode, parts[0::2]), map(int, parts[1::2])))
+    ranks = dict(zip(map(binascii.a2b_base64, parts[0::2]), map(int, parts[1::2])))
     return tiktoken.Encoding(
         name="o200k_base", pat_str=O200K_PATTERN, mergeable_ranks=ranks, special_tokens=O200K_SPECIAL
     )
