@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 import numpy as np
 import pandas as pd
 
+from .memory import release_freed_memory
 from .condense import NS_PER_SECOND, Timeline, minute_text
 from .rank import Network, Profile, address_class, likelihood, parse_networks, score, table_flags
 
@@ -102,6 +103,7 @@ def compute_facts(timeline: Timeline, internal_networks: Sequence[str] = ()) -> 
     networks = parse_networks(internal_networks)
     sides = _Sides(timeline)
     records = _candidates(timeline, sides, networks)
+    release_freed_memory()
     return Facts(timeline=timeline, internal_networks=networks, candidate_records=records, _sides=sides)
 
 
