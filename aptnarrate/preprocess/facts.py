@@ -370,16 +370,16 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
 
 def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
     """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
-    from ..rules.events import event_class
-    from ..rules.structural import sweeps
-
     # A sweep is judged on each (subject, address) pair's first contact: one row per flow
     # description at its first minute yields the same subjects, subnets and hosts as every
     # log row would, at a cost per distinct description instead of per log row.
     descriptions = timeline.descriptions
     flow = (descriptions["object_kind"] == "flow").to_numpy()
     if not flow.any():
-        return {}
+        return {}  # without flows the structural rules' module (0.1-0.3 s of imports) is not loaded
+    from ..rules.events import event_class
+    from ..rules.structural import sweeps
+
     events = np.array(
         [event_class(a, "flow") if f else "" for a, f in zip(descriptions["action"].tolist(), flow)], dtype=object
     )
