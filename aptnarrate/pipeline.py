@@ -170,6 +170,9 @@ def run(
             result = _degraded(OfflineNarrator().narrate(facts), degraded)
             notices.append(f"the model path failed ({degraded}); wrote the offline report instead (--fallback offline)")
         baseline = OfflineNarrator().narrate(facts) if not degraded else result
+    from .preprocess.memory import release_freed_memory
+
+    release_freed_memory()  # the stage rules' per-row temporaries, before assembling the log
     vocabulary = vocabulary_for(facts)
     # each narration is grounded once and each drop recorded once
     fallback, baseline_dropped = prune(baseline.narration, facts, vocabulary)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 import numpy as np
 import pandas as pd
 
+from .memory import release_freed_memory
 from .condense import NS_PER_SECOND, Timeline, minute_text
 from .rank import Network, Profile, address_class, likelihood, parse_networks, score, table_flags
 
@@ -102,6 +103,7 @@ def compute_facts(timeline: Timeline, internal_networks: Sequence[str] = ()) -> 
     networks = parse_networks(internal_networks)
     sides = _Sides(timeline)
     records = _candidates(timeline, sides, networks)
+    release_freed_memory()
     return Facts(timeline=timeline, internal_networks=networks, candidate_records=records, _sides=sides)
 
 
@@ -242,8 +244,9 @@ def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray,
     return _split_by_code(pairs // width, uniques[pairs % width])
 
 
-def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
-    """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group)."""
+def _split_by_code(codes: np.ndarray, values: np.ndarray, as_lists: bool = True) -> dict[int, list]:
+    """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group);
+    with ``as_lists=False`` the values stay array slices."""
     if len(codes) == 0:
         return {}
     # numpy's stable sort is a radix sort for 16-bit integers
@@ -251,6 +254,8 @@ def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
     ordered, items = codes[order], values[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     starts, stops = np.r_[0, cuts], np.r_[cuts, len(ordered)]
+    if not as_lists:
+        return {int(ordered[a]): items[a:b] for a, b in zip(starts, stops)}
     return {int(ordered[a]): items[a:b].tolist() for a, b in zip(starts, stops)}
 
 
@@ -289,7 +294,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         return ()
     table = sides.action_table(sides.group)
     minutes = sides.minutes_per(sides.group).to_numpy()  # indexed by code; a Series lookup per code is slow
-    evidence = _evidence(timeline, sides)
+    evidence = _Evidence(timeline, sides)
     peers_out, peers_in = _peers(sides)
     swept = _swept_hosts(timeline)
 
@@ -354,9 +359,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
                 features=_union([result.features] + [r[5].features for r in others]),
                 actions=_action_texts(kind, counts)
                 + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])],
-                evidence=evidence.get(codes[0], [])
-                if len(codes) == 1
-                else _log_order(_union(evidence.get(c, []) for c in codes)),
+                evidence=evidence.ids(codes),
                 first_seen=stamps[rank - 1],
                 last_seen=stamps[n + rank - 1],
                 in_table=listed,
@@ -367,16 +370,16 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
 
 def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
     """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
-    from ..rules.events import event_class
-    from ..rules.structural import sweeps
-
     # A sweep is judged on each (subject, address) pair's first contact: one row per flow
     # description at its first minute yields the same subjects, subnets and hosts as every
     # log row would, at a cost per distinct description instead of per log row.
     descriptions = timeline.descriptions
     flow = (descriptions["object_kind"] == "flow").to_numpy()
     if not flow.any():
-        return {}
+        return {}  # without flows the structural rules' module (0.1-0.3 s of imports) is not loaded
+    from ..rules.events import event_class
+    from ..rules.structural import sweeps
+
     events = np.array(
         [event_class(a, "flow") if f else "" for a, f in zip(descriptions["action"].tolist(), flow)], dtype=object
     )
@@ -427,7 +430,7 @@ def _sweep_candidate(group, swept, sides, evidence, rank, level, listed, stamps,
         reasons=reasons,
         features=_union([["swept"]] + [r[5].features for r in group]),
         actions=_action_texts("flow", dict(counts)),
-        evidence=_log_order(_union(evidence.get(c, []) for c in codes)),
+        evidence=evidence.ids(codes),
         first_seen=stamps[rank - 1],
         last_seen=stamps[n + rank - 1],
         in_table=listed,
@@ -450,18 +453,33 @@ def _union(lists) -> list:
     return list(dict.fromkeys(item for items in lists for item in items))
 
 
-def _log_order(ids: list[str]) -> list[str]:
-    return sorted(ids, key=lambda i: int(i[1:]))
-
-
 def _action_texts(kind: str, counts: dict[tuple[str, str], int]) -> list[str]:
     natural = "subject" if kind in _SUBJECT_KINDS else "object"
     ordered = sorted(counts.items(), key=lambda item: (item[0][0] != natural, -item[1], item[0][1]))
     return [f"{action} x{n}" + ("" if role == natural else f" (as {role})") for (role, action), n in ordered]
 
 
-def _evidence(timeline: Timeline, sides: _Sides) -> dict[int, list[str]]:
-    """Log ids whose description names the candidate (as subject or object), in log order."""
+class _Evidence:
+    """Per candidate group: the log rows whose description names it (as subject or object)."""
+
+    def __init__(self, timeline: Timeline, sides: _Sides) -> None:
+        self._ids = timeline.ids
+        self._positions = _evidence_positions(timeline, sides)
+
+    def ids(self, codes: list[int]) -> list[str]:
+        """The log ids naming any of ``codes``, each once, in log order (ids are numbered in
+        log order: sorting positions, not id strings)."""
+        empty = np.array([], dtype=np.int64)
+        if len(codes) == 1:
+            positions = self._positions.get(codes[0], empty)
+        else:
+            positions = np.unique(np.concatenate([self._positions.get(c, empty) for c in codes]))
+        return self._ids[positions].tolist()
+
+
+def _evidence_positions(timeline: Timeline, sides: _Sides) -> dict[int, np.ndarray]:
+    """Log positions whose description names the candidate group, ascending (a description
+    names a group once, so each position appears once)."""
     desc_of_triple = timeline.triple_description
     n_desc = max(len(timeline.descriptions), 1)
     pairs = []
@@ -481,7 +499,7 @@ def _evidence(timeline: Timeline, sides: _Sides) -> dict[int, list[str]]:
     lo, width = starts[log_desc], per_desc[log_desc]
     positions = np.repeat(np.arange(len(log_desc)), width)
     codes = pair_code[np.repeat(lo, width) + (np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width))]
-    return _split_by_code(codes, timeline.ids[positions])
+    return _split_by_code(codes, positions, as_lists=False)
 
 
 def _peers(sides: _Sides) -> tuple[dict[int, set], dict[int, set]]:

@@ -15,6 +15,7 @@ a million rows has a few thousand distinct descriptions. Everything attacker-con
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import InputError, UsageError
+from .memory import release_freed_memory
 from .kinds import canonical_action, canonical_kind, display_name, is_known_action
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -159,7 +161,11 @@ def read_events(
         raise InputError("permission denied", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
-    return read_events_bytes(data, str(path), options)
+    # handed over, not passed: the file's bytes (as large as the input) are freed as soon as
+    # the CSV reader has parsed them, instead of living through the whole build
+    owned = [data]
+    del data
+    return _read_owned(owned, str(path), options)
 
 
 def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> bytes:
@@ -199,6 +205,13 @@ def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> byte
 
 def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = None) -> EventTable:
     """Read CSV bytes (a file's contents or standard input); ``name`` is used in messages."""
+    return _read_owned([data], name, options)
+
+
+def _read_owned(owned: list[bytes], name: str, options: IngestOptions | None) -> EventTable:
+    """``read_events_bytes`` on the one bytes object in ``owned``, taken out of the list so
+    that, when the caller held no other reference, it is freed once parsed."""
+    data = owned.pop()
     options = options or IngestOptions()
     zone = _check_options(options)
     if data.startswith(b"\xef\xbb\xbf"):
@@ -220,12 +233,19 @@ def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = No
         raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
     table, bad_rows = _read_csv(data, roles, name)
     records, lines, skipped = _locate_lines(data, table, bad_rows, fmt, roles, name)
+    rows_read = table.num_rows
+    del data, table  # parsed: only ``records`` is needed from here on
     if records is None or len(lines) == 0:
         if skipped:
             raise _all_rejected(skipped, name)
         raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
     columns = {role: records.column(role) for role in records.column_names}
-    return _build(columns, np.asarray(lines, dtype=np.int64), skipped, fmt, name, options, zone, table.num_rows)
+    table = _build(columns, np.asarray(lines, dtype=np.int64), skipped, fmt, name, options, zone, rows_read)
+    # the parsed text columns (a quarter of the file's size) are done with; the allocators
+    # keep the pages they freed (300 MB at 10M rows) unless asked to give them back
+    del columns, records
+    release_freed_memory()
+    return table
 
 
 def _from_dataframe(frame: pd.DataFrame, options: IngestOptions, name: str) -> EventTable:
@@ -291,6 +311,15 @@ def _refuse_non_text(data: bytes, name: str) -> None:
 def _check_utf8(data: bytes, name: str) -> None:
     if data.isascii():  # an order of magnitude faster than decoding
         return
+    # validated in slices: decoding the whole file at once builds a str up to 4x its size
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), _READ_CHUNK):
+            decoder.decode(data[start : start + _READ_CHUNK])
+        decoder.decode(b"", final=True)
+        return
+    except UnicodeDecodeError:
+        pass  # located below, by decoding the whole file (only when it is invalid)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -402,7 +431,8 @@ def _distinct(column: pa.ChunkedArray, trim: bool = False) -> tuple[np.ndarray, 
     encoded = column.combine_chunks()  # unifies the dictionaries of the CSV blocks
     if not pa.types.is_dictionary(encoded.type):
         encoded = encoded.dictionary_encode()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    # the dictionary's own index type (int32): 4 bytes per input row, not 8
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
     values = encoded.dictionary
     if not trim:
         return codes, values.to_pylist()
@@ -503,6 +533,8 @@ def _build(
 
     reasons: dict[int, tuple[str, str]] = {}
     for mask, column, reason in rejects:
+        if not mask.any():
+            continue
         for row in np.flatnonzero(mask & keep):
             reasons[int(row)] = (column, reason)
         keep &= ~mask
@@ -528,12 +560,18 @@ def _build(
 
     # copy=False: the arrays are fresh, and consolidating them into one block copies 16 MB
     # per million rows
+    ambiguous_kept = np.flatnonzero(ambiguous & keep)
+    ambiguous_lines = tuple(int(x) for x in lines[ambiguous_kept[:MAX_LISTED_SKIPS]])
+    # per-row columns are copied only when rows were dropped (at 10M rows each is 40-80 MB)
+    kept = (lambda column: column) if keep.all() else (lambda column: column[keep])
     events = pd.DataFrame(
-        {"line": lines[keep], "time": times[keep], "triple": triple_codes[keep].astype(np.int32)}, copy=False
+        {"line": kept(lines), "time": kept(times), "triple": kept(triple_codes).astype(np.int32, copy=False)},
+        copy=False,
     )
+    del times, triple_codes
     if not events["line"].is_monotonic_increasing:
         events = events.sort_values("line", kind="stable", ignore_index=True)
-    used = np.unique(events["triple"].to_numpy())
+    used = np.flatnonzero(np.bincount(events["triple"].to_numpy(), minlength=len(triples)))
     if len(used) != len(triples):  # drop triples only bad rows referred to, renumber densely
         remap = np.full(len(triples), -1, dtype=np.int32)
         remap[used] = np.arange(len(used), dtype=np.int32)
@@ -549,8 +587,8 @@ def _build(
         skipped=tuple(skipped[:MAX_LISTED_SKIPS]),
         skipped_count=len(skipped),
         rows_read=rows_read,
-        ambiguous_lines=tuple(int(x) for x in lines[ambiguous & keep][:MAX_LISTED_SKIPS]),
-        ambiguous_count=int((ambiguous & keep).sum()),
+        ambiguous_lines=ambiguous_lines,
+        ambiguous_count=len(ambiguous_kept),
     )
 
 
@@ -778,7 +816,7 @@ def _parse_descriptions(raw: pa.ChunkedArray):
     # did, without its fixed cost per call (the tuples are all of strings)
     first_of: dict[tuple, int] = {}
     triple_codes_u = np.fromiter((first_of.setdefault(p, len(first_of)) for p in good), dtype=np.int64, count=len(good))
-    unique_to_triple = np.full(len(uniques), 0, dtype=np.int64)
+    unique_to_triple = np.full(len(uniques), 0, dtype=np.int32)
     unique_to_triple[[i for i, p in enumerate(parsed) if p is not None]] = triple_codes_u
     triples = pd.DataFrame(list(first_of) if good else None, columns=list(TRIPLE_COLUMNS))
     return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes], ambiguous_u[codes]
@@ -858,7 +896,8 @@ def _parse_edges(columns: dict[str, pa.ChunkedArray]):
     for role in EDGE_COLUMNS:
         if role == "timestamp":
             continue
-        role_codes[role], dictionaries[role] = _distinct(columns[role], trim=True)
+        codes, dictionaries[role] = _distinct(columns[role], trim=True)
+        role_codes[role] = codes.astype(np.int64)  # packed into int64 keys below
         width = len(dictionaries[role]) + 1
         if key is None:
             key, span = role_codes[role], width
