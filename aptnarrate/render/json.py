@@ -20,9 +20,13 @@ def render_json(report: Report, indent: int | None = 2) -> str:
     return "".join(render_json_chunks(report, indent))
 
 
-def render_json_chunks(report: Report, indent: int | None = 2, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+def render_json_chunks(
+    report: Report, indent: int | None = 2, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+) -> Iterator[str | memoryview]:
     """``render_json`` in pieces, the log ``rows_per_chunk`` rows at a time: a writer that
-    streams them never holds the whole document (1.2 GB of text at 10M input rows)."""
+    streams them never holds the whole document (1.2 GB of text at 10M input rows).
+    ``encoded``: the blocks of log rows come as UTF-8 bytes (``memoryview``, see
+    ``output.write_chunks``), the rest as text."""
     log = report.log
     if not isinstance(log, LogTable) or not (indent is None or isinstance(indent, int)):
         yield report.model_dump_json(indent=indent) + "\n"
@@ -34,11 +38,11 @@ def render_json_chunks(report: Report, indent: int | None = 2, rows_per_chunk: i
     if indent is None:
         at -= 1  # before the comma that precedes "metadata"
         yield head[:at] + ',"log":'
-        yield from _log_json_chunks(log, None, rows_per_chunk)
+        yield from _log_json_chunks(log, None, rows_per_chunk, encoded=encoded)
         yield head[at:] + "\n"
         return
     yield head[:at] + "\n" + " " * indent + '"log": '
-    yield from _log_json_chunks(log, indent, rows_per_chunk)
+    yield from _log_json_chunks(log, indent, rows_per_chunk, encoded=encoded)
     yield "," + head[at:] + "\n"
 
 
@@ -63,8 +67,11 @@ def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
     return list(_log_json_chunks(log, indent))
 
 
-def _log_json_chunks(log: LogTable, indent: int | None, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
-    """``log_json`` in pieces of at most ``rows_per_chunk`` rows each."""
+def _log_json_chunks(
+    log: LogTable, indent: int | None, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+) -> Iterator[str | memoryview]:
+    """``log_json`` in pieces of at most ``rows_per_chunk`` rows each (``encoded``: the
+    blocks of rows as UTF-8 bytes)."""
     if not len(log):
         yield "[]"
         return
@@ -133,6 +140,9 @@ def _log_json_chunks(log: LogTable, indent: int | None, rows_per_chunk: int = 1 
                 nl(2) + "}",
             ],
             separator=",",
+            encoded=encoded,
         )
-        yield rows if start == 0 else "," + rows
+        if start:
+            yield ","
+        yield rows
     yield nl(1) + "]"
