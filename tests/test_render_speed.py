@@ -97,3 +97,16 @@ def test_encoded_renderers_write_the_same_bytes(dropper_report, tmp_path, monkey
         written = target.read_bytes()
         assert written == redact_module.redact(text).encode("utf-8")
         assert first_ioc.encode() not in written
+
+
+def test_json_strings_equal_pydantic_for_every_code_point():
+    """``json_strings`` writes a string that needs no escape between quotes itself: true
+    only if pydantic escapes nothing but '"', backslash and U+0000-U+001F."""
+    from pydantic_core import to_json
+
+    from aptnarrate.render.json import json_strings
+
+    points = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
+    values = points + ["", "plain name", 'a "quoted" \\ name\n', "\u202egpj.exe", "x" * 1000]
+    # pydantic writes the list as "[" + its items joined by "," + "]"
+    assert "[" + ",".join(json_strings(values).to_pylist()) + "]" == to_json(values).decode("utf-8")

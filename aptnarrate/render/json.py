@@ -8,11 +8,15 @@ byte-for-byte what pydantic writes for a ``list[LogEntry]`` (tests compare the t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists, join_rows
 from ..models import Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 
 def render_json(report: Report, indent: int | None = 2) -> str:
@@ -49,6 +53,28 @@ def render_json_chunks(
 def load_report(text: str) -> Report:
     """Parse a report written by ``render_json`` (validates the schema)."""
     return Report.model_validate_json(text)
+
+
+def json_strings(values) -> pa.Array:
+    """Each string of ``values`` (a list or an Arrow array) as pydantic writes it in JSON,
+    as an Arrow ``large_string`` array: a string with no ``"``, backslash or control
+    character below U+0020 is itself between quotes (the only characters pydantic escapes;
+    a test checks every code point), so only the others go through ``to_json``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = values.cast(pa.large_string()) if isinstance(values, pa.Array) else pa.array(values, pa.large_string())
+    except (pa.ArrowException, UnicodeError):  # a lone surrogate: pydantic's own error below
+        return pa.array([_dumps(v) for v in values], pa.large_string())
+    quote = pa.scalar('"', pa.large_string())
+    quoted = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string()))
+    escaped = pc.match_substring_regex(text, r'["\\\x00-\x1f]')
+    if not pc.any(escaped).as_py():
+        return quoted
+    at = np.flatnonzero(escaped.to_numpy(zero_copy_only=False))
+    written = pa.array([_dumps(v) for v in text.take(pa.array(at)).to_pylist()], pa.large_string())
+    return pc.replace_with_mask(quoted, escaped, written)
 
 
 def _dumps(value) -> str:
@@ -88,22 +114,18 @@ def _log_json_chunks(
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    def concat(*pieces):  # Arrow arrays and str, element-wise
+        large = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in pieces]
+        return pc.binary_join_element_wise(*large, pa.scalar("", pa.large_string()))
+
     d = log.descriptions
     # per distinct description: the fields between "minute" and "count", and "text" up to "lines"
-    before_count = pa.array(
-        [
-            "".join(key(name) + _dumps(value) for name, value in zip(DESCRIPTION_FIELDS[:5], fields)) + key("count")
-            for fields in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
-        ],
-        pa.large_string(),
-    )
-    text_part = pa.array([key("text") + _dumps(text) + key("lines") for text in d["text"]], pa.large_string())
-    minutes = pa.array([key("minute") + _dumps(m) for m in log.minute_texts], pa.large_string())
-    entity = pa.array([_dumps(x) for x in log.entity_ids], pa.large_string())
-    if pc.any(pc.match_substring_regex(log.ids, r'["\\\x00-\x1f\x7f]')).as_py():  # pragma: no cover - ids are "L<n>"
-        id_text = pa.array([_dumps(x) for x in log.ids.to_pylist()], pa.large_string())
-    else:
-        id_text = pc.binary_join_element_wise('"', log.ids.cast(pa.string()), '"', "")
+    fields = [piece for name in DESCRIPTION_FIELDS[:5] for piece in (key(name), json_strings(d[name]))]
+    before_count = concat(*fields, key("count"))
+    text_part = concat(key("text"), json_strings(d["text"]), key("lines"))
+    minutes = concat(key("minute"), json_strings(log.minute_texts))
+    entity = json_strings(log.entity_ids)
+    id_text = json_strings(log.ids)
     item_sep = "," + nl(4)
     open_list, close_list = "[" + nl(4), nl(3) + "]"
 
