@@ -189,22 +189,20 @@ def _log_row_chunks(
         ],
         pa.large_string(),
     )
-    minutes = pa.array(log.minute_texts, pa.large_string())
+    # the fixed text goes into the pieces (a row joined from fewer pieces is faster to join)
+    minutes = pa.array([f"| {minute} | " for minute in log.minute_texts], pa.large_string())
     for start in range(0, len(log), rows_per_chunk):
         stop = min(start + rows_per_chunk, len(log))
         counts = pa.array(log.counts[start:stop])
-        times = pc.if_else(
+        ends = pc.if_else(
             pc.greater(counts, 1),
-            pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times)", ""),
-            pa.scalar("", pa.string()),
+            pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times). |", ""),
+            pa.scalar(". |", pa.string()),
         )
         yield join_rows(
-            [
-                "| ", minutes.take(pa.array(log.minute_codes[start:stop])), " | ",
-                events.take(pa.array(log.description_codes[start:stop])), times, ". |",
-            ],
+            [minutes.take(pa.array(log.minute_codes[start:stop])), events.take(pa.array(log.description_codes[start:stop])), ends],
             encoded=encoded,
-        )  # fmt: skip
+        )
 
 
 def _diagram(report: Report) -> list[str]:
