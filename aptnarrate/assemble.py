@@ -51,12 +51,13 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
     log = _log_entries(facts)
 
     attack = _attack_ids(facts)
+    lookup: dict[str, int] = {}  # filled on first need, shared by the stages
     stages = [
         StageFinding(
             stage=claim.stage,
             confidence=claim.confidence,
             evidence=list(claim.evidence),
-            minutes=sorted(set(log.minute_of(claim.evidence))),
+            minutes=_cited_minutes(log, claim.evidence, lookup),
             rationale=claim.rationale,
             tactic=attack.get(claim.stage, (None, []))[0],
             techniques=list(attack.get(claim.stage, (None, []))[1]),
@@ -146,7 +147,8 @@ def _log_entries(facts: Facts) -> LogTable:
     n = len(log)
     event_log = timeline.event_log
     order = np.argsort(event_log, kind="stable")
-    line_offsets = np.searchsorted(event_log[order], np.arange(n + 1))
+    line_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(event_log, minlength=n), out=line_offsets[1:])
     line_values = table.events["line"].to_numpy()[order]
     del order
     # distinct (log row, triple) pairs -> the distinct entity ids of each row, sorted
@@ -178,6 +180,37 @@ def _log_entries(facts: Facts) -> LogTable:
         object_offsets=sides[1][0],
         object_values=sides[1][1],
     )
+
+
+def _cited_minutes(log: LogTable, evidence: list[str], lookup: dict[str, int]) -> list[str]:
+    """The distinct minutes of the log rows ``evidence`` cites, sorted; ids not in the log
+    (a context row's ``C3``) are skipped. A stage may cite tens of thousands of rows: the
+    ids are read in Arrow, not one by one. Ids are "L<position+1>" when we build the log;
+    an id that is not (or names another row) is looked up in ``lookup`` (id -> last row
+    with it, built on first need), as ``LogTable.minute_of`` does."""
+    if not evidence or not len(log):
+        return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cited = pa.array(evidence, pa.string())
+    numbered = pc.match_substring_regex(cited, r"^L[0-9]{1,18}$").to_numpy(zero_copy_only=False)
+    positions = np.full(len(cited), -1, dtype=np.int64)
+    if numbered.any():
+        at = np.flatnonzero(numbered)
+        guess = pc.cast(pc.utf8_slice_codeunits(cited.take(pa.array(at)), 1), pa.int64()).to_numpy() - 1
+        inside = (guess >= 0) & (guess < len(log))
+        at, guess = at[inside], guess[inside]
+        same = pc.equal(log.ids.take(pa.array(guess)), cited.take(pa.array(at))).to_numpy(zero_copy_only=False)
+        positions[at[same]] = guess[same]
+    missed = np.flatnonzero(positions < 0)
+    if len(missed):
+        if not lookup:
+            lookup.update(log.position_of())
+        for i in missed.tolist():
+            positions[i] = lookup.get(evidence[i], -1)
+    codes = np.unique(log.minute_codes[positions[positions >= 0]])
+    return sorted({log.minute_texts[c] for c in codes.tolist()})
 
 
 def _unique_sorted(keys: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ def _output_format(args: argparse.Namespace) -> str:
 
 def _render_chunks(report, args: argparse.Namespace):
     """The report in the format the arguments ask for, in pieces ``write_chunks`` streams."""
-    return render_chunks(_output_format(args), report, diagram=args.diagram)
+    return render_chunks(_output_format(args), report, diagram=args.diagram, encoded=True)
 
 
 def _add_context_options(parser: argparse.ArgumentParser) -> None:

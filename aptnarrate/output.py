@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import UsageError
-from .redact import redact_chunks
+from .redact import redact_chunks, redact_encoded
 
 
 def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
@@ -39,19 +39,22 @@ def write_text(text: str, output: str | os.PathLike[str] | None) -> None:
     write_chunks((text,), output)
 
 
-def write_chunks(chunks: Iterable[str], output: str | os.PathLike[str] | None) -> None:
+def write_chunks(chunks: Iterable[str | bytes | memoryview], output: str | os.PathLike[str] | None) -> None:
     """``write_text("".join(chunks), output)`` without ever holding the joined text: the
     pieces are redacted and written one by one (a 10M-row report's log is 1.2 GB of JSON).
-    The same guarantees hold: a file is replaced atomically, or left as it was."""
-    pieces = redact_chunks(chunks)
+    A piece may be text or UTF-8 bytes: a renderer's blocks of rows come as the bytes
+    Arrow built, and reach a file without being decoded or copied (see
+    ``redact.redact_encoded``). The same guarantees hold: a file is replaced atomically,
+    or left as it was."""
     if output is None or str(output) == "-":
-        for piece in pieces:
+        # stdout as text: its own encoding and error handling apply, as for print
+        for piece in redact_chunks(piece if isinstance(piece, str) else str(piece, "utf-8") for piece in chunks):
             sys.stdout.write(piece)
         sys.stdout.flush()
         return
     shown = str(output)
     target = Path(os.path.realpath(output))  # through symlinks: the link stays, its target changes
-    data = (piece.encode("utf-8") for piece in pieces)
+    data = redact_encoded(chunks)
     try:
         try:
             existing = os.stat(target)
@@ -65,7 +68,7 @@ def write_chunks(chunks: Iterable[str], output: str | os.PathLike[str] | None) -
         raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
-def _write_all(handle, data: bytes | Iterable[bytes]) -> None:
+def _write_all(handle, data: bytes | Iterable[bytes | memoryview]) -> None:
     for piece in (data,) if isinstance(data, bytes) else data:
         handle.write(piece)
 

@@ -52,7 +52,8 @@ def redact(text: str) -> str:
     """``text`` with registered secrets and URL credentials masked."""
     if not text:
         return text
-    text = _URL_CREDENTIALS.sub(f"://{MASK}@", text)
+    if "://" in text:  # a plain search first: most texts hold no URL at all
+        text = _URL_CREDENTIALS.sub(f"://{MASK}@", text)
     with _LOCK:
         secrets = sorted(_SECRETS, key=len, reverse=True)  # longest first: no partial leftovers
     for secret in secrets:
@@ -75,12 +76,89 @@ def redact_chunks(chunks: Iterable[str]) -> Iterator[str]:
     if spans_lines:  # pragma: no cover - a secret with a line break: redact the whole text
         yield redact("".join(chunks))
         return
-    pending = ""
+    pending: list[str] = []  # the text since the last line break (a partial line: short)
     for chunk in chunks:
-        pending += chunk
-        cut = pending.rfind("\n") + 1
-        if cut:
-            yield redact(pending[:cut])
-            pending = pending[cut:]
+        cut = chunk.rfind("\n") + 1
+        if not cut:
+            pending.append(chunk)
+            continue
+        head = "".join(pending)
+        text, cut = (head + chunk, cut + len(head)) if head else (chunk, cut)
+        yield redact(text[:cut])  # the whole chunk, not a copy, when it ends a line
+        pending = [text[cut:]] if cut < len(text) else []
     if pending:
-        yield redact(pending)
+        yield redact("".join(pending))
+
+
+# ``redact_encoded``'s test of a block of UTF-8 bytes: it finds every place the text
+# pattern matches (and more: ``\s`` is ASCII here), so a block it passes is unchanged by
+# ``redact``
+_URL_CREDENTIALS_BYTES = re.compile(rb"://[^/\s@]+@")
+
+
+def redact_encoded(chunks: Iterable[str | bytes | memoryview]) -> Iterator[bytes | memoryview]:
+    """``redact_chunks`` for a writer of bytes: the pieces are text, or UTF-8 bytes (the
+    large blocks of rows a renderer takes straight from Arrow); the result, as UTF-8 bytes,
+    is ``redact`` of the whole text. The whole lines inside a bytes piece are passed on as
+    they are (not decoded, copied or encoded) when they hold no URL credentials and no
+    registered secret; its first and last lines, which may continue the pieces around it,
+    are redacted with them as text."""
+    with _LOCK:
+        secrets = list(_SECRETS)
+    if any("\n" in secret for secret in secrets):  # pragma: no cover - see redact_chunks
+        yield redact("".join(_text(chunk) for chunk in chunks)).encode("utf-8")
+        return
+    found = [_URL_CREDENTIALS_BYTES] + [re.compile(re.escape(s.encode("utf-8", "surrogatepass"))) for s in secrets]
+
+    def cleared(lines: memoryview) -> bytes | memoryview:
+        if any(pattern.search(lines) for pattern in found):
+            return redact(str(lines, "utf-8")).encode("utf-8")
+        return lines
+
+    text_pieces: list[str] = []
+    for chunk in chunks:
+        if isinstance(chunk, str):
+            text_pieces.append(chunk)
+            continue
+        block = memoryview(chunk)
+        first = _line_break(block, last=False)
+        if first < 0:
+            text_pieces.append(str(block, "utf-8"))
+            continue
+        last = _line_break(block, last=True)
+        text_pieces.append(str(block[: first + 1], "utf-8"))
+        yield from _redact_text(text_pieces)
+        if last > first:
+            yield cleared(block[first + 1 : last + 1])
+        text_pieces = [str(block[last + 1 :], "utf-8")]
+    yield from _redact_text(text_pieces)
+
+
+def _redact_text(pieces: list[str]) -> Iterator[bytes]:
+    for piece in redact_chunks(pieces):
+        yield piece.encode("utf-8")
+
+
+def _line_break(block: memoryview, *, last: bool) -> int:
+    """Index of the first (or last) line break in ``block``, -1 if none. Only the bytes up
+    to it are read, in growing windows: lines are short, but one may be long."""
+    size = 1024
+    while True:
+        if last:
+            start = max(len(block) - size, 0)
+            at = bytes(block[start:]).rfind(b"\n")
+            if at >= 0:
+                return start + at
+            if start == 0:
+                return -1
+        else:
+            at = bytes(block[:size]).find(b"\n")
+            if at >= 0:
+                return at
+            if size >= len(block):
+                return -1
+        size *= 4
+
+
+def _text(chunk: str | bytes | memoryview) -> str:
+    return chunk if isinstance(chunk, str) else str(chunk, "utf-8")

@@ -279,9 +279,11 @@ def _split(values: list, offsets: np.ndarray) -> list[list]:
 # ---------------------------------------------------------------------- vectorised text
 
 
-def join_rows(pieces: Sequence[Any], separator: str = "\n") -> str:
+def join_rows(pieces: Sequence[Any], separator: str = "\n", *, encoded: bool = False) -> str | memoryview:
     """Concatenate per-row string pieces (Arrow arrays or scalars) and join the rows with
-    ``separator``: one pass in Arrow, one decode, no Python string per row."""
+    ``separator``: one pass in Arrow, one decode, no Python string per row. ``encoded``:
+    the text's UTF-8 bytes as they lie in Arrow's buffer (a ``memoryview``, not copied),
+    for a writer that writes bytes."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -295,12 +297,11 @@ def join_rows(pieces: Sequence[Any], separator: str = "\n") -> str:
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     if len(rows) == 0:
-        return ""
+        return memoryview(b"") if encoded else ""
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
-    data = rows.buffers()[2]
-    # leave the last separator out before copying: each copy of a 100 MB text counts
-    end = int(offsets[-1]) - len(separator.encode("utf-8"))
-    return data[int(offsets[0]) : end].to_pybytes().decode("utf-8")
+    # leave the last separator out: each copy of a 100 MB text counts
+    text = memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1]) - len(separator.encode("utf-8"))]
+    return text if encoded else str(text, "utf-8")
 
 
 def take_text(distinct: Sequence[str], codes: np.ndarray):

@@ -51,18 +51,19 @@ def _csv(report) -> str:
 RENDERERS = {"md": _md, "json": _json, "html": _html, "stix": _stix, "navigator": _navigator, "csv": _csv}
 
 
-def render_chunks(fmt: str, report, *, diagram: bool = False):
+def render_chunks(fmt: str, report, *, diagram: bool = False, encoded: bool = False):
     """The report in ``fmt`` as pieces of text, for a writer that streams them: Markdown and
     JSON, which hold the whole log, come a slice of rows at a time (never one huge string);
-    the other formats in one piece. ``diagram``: Markdown's Mermaid graph."""
+    the other formats in one piece. ``diagram``: Markdown's Mermaid graph. ``encoded``: the
+    slices of rows as UTF-8 bytes, for ``output.write_chunks`` (no decode, no copy)."""
     if fmt == "md":
         from .markdown import render_markdown_chunks
 
-        return render_markdown_chunks(report, diagram=diagram)
+        return render_markdown_chunks(report, diagram=diagram, encoded=encoded)
     if fmt == "json":
         from .json import render_json_chunks
 
-        return render_json_chunks(report)
+        return render_json_chunks(report, encoded=encoded)
     return (RENDERERS[fmt](report),)
 
 # output file ending -> the formats that may be written to it (first: the one it implies);

@@ -144,7 +144,7 @@ def _prose_plain(text: str, in_table: bool, one_line: bool) -> str:
     # code spans were taken out before: a backtick left here is unpaired, and a run of
     # three at a line start would open a fence that swallows the rest of the report
     text = text.replace("`", "\\`")
-    if one_line:
+    if one_line and ("\n" in text or "\r" in text):
         # each whitespace run that holds a line break becomes one space (one match per run:
         # linear, unlike a pattern that backtracks over long runs of spaces)
         text = _WHITESPACE.sub(lambda m: " " if _has_break(m.group(0)) else m.group(0), text)

@@ -8,11 +8,15 @@ byte-for-byte what pydantic writes for a ``list[LogEntry]`` (tests compare the t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists, join_rows
 from ..models import Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 
 def render_json(report: Report, indent: int | None = 2) -> str:
@@ -20,9 +24,13 @@ def render_json(report: Report, indent: int | None = 2) -> str:
     return "".join(render_json_chunks(report, indent))
 
 
-def render_json_chunks(report: Report, indent: int | None = 2, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+def render_json_chunks(
+    report: Report, indent: int | None = 2, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+) -> Iterator[str | memoryview]:
     """``render_json`` in pieces, the log ``rows_per_chunk`` rows at a time: a writer that
-    streams them never holds the whole document (1.2 GB of text at 10M input rows)."""
+    streams them never holds the whole document (1.2 GB of text at 10M input rows).
+    ``encoded``: the blocks of log rows come as UTF-8 bytes (``memoryview``, see
+    ``output.write_chunks``), the rest as text."""
     log = report.log
     if not isinstance(log, LogTable) or not (indent is None or isinstance(indent, int)):
         yield report.model_dump_json(indent=indent) + "\n"
@@ -34,17 +42,39 @@ def render_json_chunks(report: Report, indent: int | None = 2, rows_per_chunk: i
     if indent is None:
         at -= 1  # before the comma that precedes "metadata"
         yield head[:at] + ',"log":'
-        yield from _log_json_chunks(log, None, rows_per_chunk)
+        yield from _log_json_chunks(log, None, rows_per_chunk, encoded=encoded)
         yield head[at:] + "\n"
         return
     yield head[:at] + "\n" + " " * indent + '"log": '
-    yield from _log_json_chunks(log, indent, rows_per_chunk)
+    yield from _log_json_chunks(log, indent, rows_per_chunk, encoded=encoded)
     yield "," + head[at:] + "\n"
 
 
 def load_report(text: str) -> Report:
     """Parse a report written by ``render_json`` (validates the schema)."""
     return Report.model_validate_json(text)
+
+
+def json_strings(values) -> pa.Array:
+    """Each string of ``values`` (a list or an Arrow array) as pydantic writes it in JSON,
+    as an Arrow ``large_string`` array: a string with no ``"``, backslash or control
+    character below U+0020 is itself between quotes (the only characters pydantic escapes;
+    a test checks every code point), so only the others go through ``to_json``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = values.cast(pa.large_string()) if isinstance(values, pa.Array) else pa.array(values, pa.large_string())
+    except (pa.ArrowException, UnicodeError):  # a lone surrogate: pydantic's own error below
+        return pa.array([_dumps(v) for v in values], pa.large_string())
+    quote = pa.scalar('"', pa.large_string())
+    quoted = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string()))
+    escaped = pc.match_substring_regex(text, r'["\\\x00-\x1f]')
+    if not pc.any(escaped).as_py():
+        return quoted
+    at = np.flatnonzero(escaped.to_numpy(zero_copy_only=False))
+    written = pa.array([_dumps(v) for v in text.take(pa.array(at)).to_pylist()], pa.large_string())
+    return pc.replace_with_mask(quoted, escaped, written)
 
 
 def _dumps(value) -> str:
@@ -63,8 +93,11 @@ def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
     return list(_log_json_chunks(log, indent))
 
 
-def _log_json_chunks(log: LogTable, indent: int | None, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
-    """``log_json`` in pieces of at most ``rows_per_chunk`` rows each."""
+def _log_json_chunks(
+    log: LogTable, indent: int | None, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+) -> Iterator[str | memoryview]:
+    """``log_json`` in pieces of at most ``rows_per_chunk`` rows each (``encoded``: the
+    blocks of rows as UTF-8 bytes)."""
     if not len(log):
         yield "[]"
         return
@@ -81,24 +114,24 @@ def _log_json_chunks(log: LogTable, indent: int | None, rows_per_chunk: int = 1 
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    def concat(*pieces):  # Arrow arrays and str, element-wise
+        large = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in pieces]
+        return pc.binary_join_element_wise(*large, pa.scalar("", pa.large_string()))
+
     d = log.descriptions
     # per distinct description: the fields between "minute" and "count", and "text" up to "lines"
-    before_count = pa.array(
-        [
-            "".join(key(name) + _dumps(value) for name, value in zip(DESCRIPTION_FIELDS[:5], fields)) + key("count")
-            for fields in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
-        ],
-        pa.large_string(),
-    )
-    text_part = pa.array([key("text") + _dumps(text) + key("lines") for text in d["text"]], pa.large_string())
-    minutes = pa.array([key("minute") + _dumps(m) for m in log.minute_texts], pa.large_string())
-    entity = pa.array([_dumps(x) for x in log.entity_ids], pa.large_string())
-    if pc.any(pc.match_substring_regex(log.ids, r'["\\\x00-\x1f\x7f]')).as_py():  # pragma: no cover - ids are "L<n>"
-        id_text = pa.array([_dumps(x) for x in log.ids.to_pylist()], pa.large_string())
-    else:
-        id_text = pc.binary_join_element_wise('"', log.ids.cast(pa.string()), '"', "")
+    fields = [piece for name in DESCRIPTION_FIELDS[:5] for piece in (key(name), json_strings(d[name]))]
+    before_count = concat(*fields, key("count"))
+    text_part = concat(key("text"), json_strings(d["text"]), key("lines"))
+    minutes = concat(key("minute"), json_strings(log.minute_texts))
+    entity = json_strings(log.entity_ids)
+    # the text between the pieces goes into them, not between them: a row joined from
+    # fewer pieces is faster to join
+    id_text = concat(nl(2) + "{" + key("id", first=True), json_strings(log.ids))
     item_sep = "," + nl(4)
-    open_list, close_list = "[" + nl(4), nl(3) + "]"
+
+    def listed(values: pa.Array, offsets: np.ndarray, then: str):  # a JSON list, then ``then``
+        return join_lists(values, offsets - offsets[0], item_sep, "[]" + then, "[" + nl(4), nl(3) + "]" + then)
 
     def values(codes: np.ndarray):
         return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
@@ -110,29 +143,25 @@ def _log_json_chunks(log: LogTable, indent: int | None, rows_per_chunk: int = 1 
         lines_at = log.line_offsets[start : stop + 1]
         subjects_at = log.subject_offsets[start : stop + 1]
         objects_at = log.object_offsets[start : stop + 1]
-        lines = join_lists(
-            pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.string()),
-            lines_at - lines_at[0], item_sep, "[]", open_list, close_list,
-        )
-        subjects = join_lists(values(log.subject_values[subjects_at[0] : subjects_at[-1]]), subjects_at - subjects_at[0], item_sep, "[]", open_list, close_list)
-        objects = join_lists(values(log.object_values[objects_at[0] : objects_at[-1]]), objects_at - objects_at[0], item_sep, "[]", open_list, close_list)
+        lines = listed(pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.string()), lines_at, key("subject_ids"))
+        subjects = listed(values(log.subject_values[subjects_at[0] : subjects_at[-1]]), subjects_at, key("object_ids"))
+        objects = listed(values(log.object_values[objects_at[0] : objects_at[-1]]), objects_at, nl(2) + "}")
         descriptions = pa.array(log.description_codes[start:stop])
         rows = join_rows(
             [
-                nl(2) + "{" + key("id", first=True),
                 id_text.slice(start, stop - start),
                 minutes.take(pa.array(log.minute_codes[start:stop])),
                 before_count.take(descriptions),
                 pc.cast(pa.array(log.counts[start:stop]), pa.string()),
                 text_part.take(descriptions),
                 lines,
-                key("subject_ids"),
                 subjects,
-                key("object_ids"),
                 objects,
-                nl(2) + "}",
             ],
             separator=",",
+            encoded=encoded,
         )
-        yield rows if start == 0 else "," + rows
+        if start:
+            yield ","
+        yield rows
     yield nl(1) + "]"

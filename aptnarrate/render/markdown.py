@@ -27,9 +27,12 @@ def render_markdown(report: Report, *, diagram: bool = False) -> str:
     return "".join(render_markdown_chunks(report, diagram=diagram))
 
 
-def render_markdown_chunks(report: Report, *, diagram: bool = False, rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+def render_markdown_chunks(
+    report: Report, *, diagram: bool = False, rows_per_chunk: int = 1 << 16, encoded: bool = False
+) -> Iterator[str | memoryview]:
     """``render_markdown`` in pieces, the log ``rows_per_chunk`` rows at a time, so that a
-    writer that streams them never holds the whole text."""
+    writer that streams them never holds the whole text. ``encoded``: the blocks of log
+    rows come as UTF-8 bytes (``memoryview``, see ``output.write_chunks``), the rest as text."""
     before = [
         f"# Attack Report: {plain(report.input_name)}",
         "## Summary of Attack Behavior",
@@ -51,8 +54,9 @@ def render_markdown_chunks(report: Report, *, diagram: bool = False, rows_per_ch
         return
     yield "\n\n".join(part for part in [*before, _log_intro(report), _LOG_HEADER] if part)
     full = full_value_index(report)
-    for rows in _log_row_chunks(log, full, rows_per_chunk):
-        yield "\n" + rows
+    for rows in _log_row_chunks(log, full, rows_per_chunk, encoded=encoded):
+        yield "\n"
+        yield rows
     yield "\n\n" + "\n\n".join(part for part in after if part) + "\n"
 
 
@@ -168,9 +172,12 @@ def _log_table(report: Report) -> list[str]:
     return [_log_intro(report), "\n".join(rows)]
 
 
-def _log_row_chunks(log: LogTable, full: dict[str, list[str]], rows_per_chunk: int = 1 << 16) -> Iterator[str]:
+def _log_row_chunks(
+    log: LogTable, full: dict[str, list[str]], rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+) -> Iterator[str | memoryview]:
     """The rows as ``| minute | event (N times). |``, ``rows_per_chunk`` at a time, joined
-    in Arrow: each distinct description is worded and escaped once, each minute formatted once."""
+    in Arrow: each distinct description is worded and escaped once, each minute formatted
+    once. ``encoded``: each block as UTF-8 bytes, not decoded (see ``join_rows``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -182,21 +189,20 @@ def _log_row_chunks(log: LogTable, full: dict[str, list[str]], rows_per_chunk: i
         ],
         pa.large_string(),
     )
-    minutes = pa.array(log.minute_texts, pa.large_string())
+    # the fixed text goes into the pieces (a row joined from fewer pieces is faster to join)
+    minutes = pa.array([f"| {minute} | " for minute in log.minute_texts], pa.large_string())
     for start in range(0, len(log), rows_per_chunk):
         stop = min(start + rows_per_chunk, len(log))
         counts = pa.array(log.counts[start:stop])
-        times = pc.if_else(
+        ends = pc.if_else(
             pc.greater(counts, 1),
-            pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times)", ""),
-            pa.scalar("", pa.string()),
+            pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times). |", ""),
+            pa.scalar(". |", pa.string()),
         )
         yield join_rows(
-            [
-                "| ", minutes.take(pa.array(log.minute_codes[start:stop])), " | ",
-                events.take(pa.array(log.description_codes[start:stop])), times, ". |",
-            ]
-        )  # fmt: skip
+            [minutes.take(pa.array(log.minute_codes[start:stop])), events.take(pa.array(log.description_codes[start:stop])), ends],
+            encoded=encoded,
+        )
 
 
 def _diagram(report: Report) -> list[str]:
