@@ -22,7 +22,7 @@ import pandas as pd
 
 from .memory import release_freed_memory
 from .condense import NS_PER_SECOND, Timeline, minute_text
-from .rank import Network, Profile, address_class, likelihood, parse_networks, score, table_flags
+from .rank import Network, Profile, address_class, likelihood, parse_networks, score_all, table_flags
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Candidate
@@ -308,7 +308,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         counts_of[code][(role, action)] = int(seconds)
         firsts_of[code][(role, action)] = int(first)
         lasts_of[code] = max(lasts_of.get(code, last), last)
-    rows = []
+    profiles = []
     for code, (kind, name) in enumerate(sides.group_keys):
         counts = counts_of[code]
         firsts = firsts_of[code]
@@ -323,10 +323,11 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
             peers_in=peers_in.get(code, set()),
             swept=swept[name][1] if kind == "flow" and name in swept else None,
         )
-        ctype = candidate_type(kind, name)
-        result = score(profile, ctype, networks)
-        first_ns, last_ns = min(firsts.values()), lasts_of[code]
-        rows.append((result.total, first_ns, name, kind, ctype, result, counts, code, last_ns))
+        profiles.append((profile, candidate_type(kind, name)))
+    rows = []
+    for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks))):
+        first_ns, last_ns = min(profile.first_time.values()), lasts_of[code]
+        rows.append((result.total, first_ns, profile.value, profile.kind, ctype, result, profile.counts, code, last_ns))
 
     # a sweep's targets are one indicator: one row for the subnet, its hosts as full values
     groups = _merge_same_name(rows, {host: subnet for host, (subnet, _) in swept.items()})

@@ -133,7 +133,19 @@ _DOCUMENTATION = tuple(
 # --------------------------------------------------------------------------- rules
 
 
-def score(profile: Profile, candidate_type: str, internal: Sequence[Network]) -> Score:
+def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Network]) -> list[Score]:
+    """``score`` for every (profile, candidate type) of a subgraph, with the pattern rules
+    matched over all their events at once (one rule table instead of a test per event)."""
+    from ..rules.patterns import matching_rules_many
+
+    events = [_pattern_rows(profile) for profile, _ in profiles]
+    matches = matching_rules_many(row for rows in events for row in rows)
+    return [score(profile, kind, internal, matches.__getitem__, rows) for (profile, kind), rows in zip(profiles, events)]
+
+
+def score(profile: Profile, candidate_type: str, internal: Sequence[Network], matching=None, events=None) -> Score:
+    """``matching``: a row's pattern rules (default ``rules.patterns.matching_rules``);
+    ``events``: the candidate's pattern rows when already built."""
     result = Score()
     if candidate_type == "ip":
         _score_address(profile, internal, result)
@@ -145,7 +157,7 @@ def score(profile: Profile, candidate_type: str, internal: Sequence[Network]) ->
         _score_registry(profile, result)
     else:
         _score_other(profile, result)
-    _score_patterns(profile, result)
+    _score_patterns(profile, result, matching, events)
     return result
 
 
@@ -153,14 +165,22 @@ _PATTERN_WEIGHT = {"high": 2.5, "moderate": 2.0, "low": 1.5}
 MAX_PEERS_FOR_PATTERNS = 200  # bounds the work per candidate on very large inputs
 
 
-def _score_patterns(p: Profile, s: Score) -> None:
-    """Pattern rules (data/rules/*.yaml) that match an event this candidate takes part in."""
-    from ..rules.patterns import Row, matching_rules
+def _pattern_rows(p: Profile) -> list:
+    """The events this candidate takes part in, as the pattern rules read them."""
+    from ..rules.patterns import Row
 
     paths = tuple(p.full_values[:20])
     rows = [Row(p.value, a, name, p.kind, kind) for a, kind, name in sorted(p.peers_out)[:MAX_PEERS_FOR_PATTERNS]]
     rows += [Row(name, a, p.value, kind, p.kind, paths) for a, kind, name in sorted(p.peers_in)[:MAX_PEERS_FOR_PATTERNS]]
-    matched = {rule.id: rule for row in rows for rule in matching_rules(row)}
+    return rows
+
+
+def _score_patterns(p: Profile, s: Score, matching=None, rows=None) -> None:
+    """Pattern rules (data/rules/*.yaml) that match an event this candidate takes part in."""
+    if matching is None:
+        from ..rules.patterns import matching_rules as matching
+    rows = _pattern_rows(p) if rows is None else rows
+    matched = {rule.id: rule for row in rows for rule in matching(row)}
     for rule in matched.values():
         if True:
             ids = ", ".join(rule.techniques)
