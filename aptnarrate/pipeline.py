@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import BACKENDS, NarrationResult
 from .errors import BackendError, BudgetError, UsageError, ValidationFailed
-from .preprocess.ingest import IngestOptions, read_events, read_events_bytes
+from .preprocess.ingest import IngestOptions, check_readable, read_events, read_events_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -138,6 +138,8 @@ def run(
         if narrator is not None:  # the SDK import and the token vocabulary load while the input is read
             from .backends.openai import warm_up_in_background
 
+            if isinstance(source, (str, Path)):
+                check_readable(source)  # a wrong path is reported now, not after the warm-up
             warm_up = warm_up_in_background(narrator.transport)
     try:
         facts = inspect_input(source, opts)

@@ -62,6 +62,22 @@ def test_an_unreadable_input_leaves_no_warm_up_thread_behind(llm_server, tmp_pat
     assert not warm_up_threads() and not llm_server.requests
 
 
+def test_a_path_that_cannot_be_opened_is_reported_before_the_warm_up_starts(llm_server, tmp_path, monkeypatch):  # noqa: F811
+    """A wrong path is a user's mistake, reported at once: not after the SDK import and the
+    vocabulary load, which the run would otherwise wait for before it returns."""
+    from aptnarrate.backends import openai as openai_backend
+
+    started: list[int] = []
+    real = openai_backend.warm_up_in_background
+    monkeypatch.setattr(openai_backend, "warm_up_in_background", lambda transport: started.append(1) or real(transport))
+    for wrong, message in [(tmp_path / "missing.csv", "file not found"), (tmp_path, "is a directory")]:
+        with pytest.raises(InputError, match=message):
+            run(wrong, backend="openai", dotenv=None, llm=settings(llm_server))
+    assert started == [] and not llm_server.requests
+    run(examples.path("exfil"), backend="openai", dotenv=None, llm=settings(llm_server), fallback="offline")
+    assert started == [1]  # a readable input still warms up
+
+
 def test_the_request_is_built_only_after_the_warm_up_finished(llm_server, monkeypatch):  # noqa: F811
     """The request path imports the SDK too (the schema): done while the warm-up thread is
     still importing it, the import system broke (``KeyError: 'openai'`` on small inputs)."""

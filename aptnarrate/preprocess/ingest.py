@@ -22,6 +22,7 @@ import os
 import re
 import stat
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -150,9 +151,21 @@ def read_events(
     if isinstance(source, pd.DataFrame):
         return _from_dataframe(source, options, name or "dataframe")
     path = Path(source)
-    try:
+    with _reading(path):
         with open(path, "rb") as handle:
             data = read_capped(handle, str(path), options.max_input_bytes)
+    # handed over, not passed: the file's bytes (as large as the input) are freed as soon as
+    # the CSV reader has parsed them, instead of living through the whole build
+    owned = [data]
+    del data
+    return _read_owned(owned, str(path), options)
+
+
+@contextmanager
+def _reading(path: Path):
+    """The OS's errors on opening or reading ``path``, as the InputError a user can act on."""
+    try:
+        yield
     except FileNotFoundError:
         raise InputError("file not found", path=str(path), hint="check the path") from None
     except IsADirectoryError:
@@ -161,11 +174,16 @@ def read_events(
         raise InputError("permission denied", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
-    # handed over, not passed: the file's bytes (as large as the input) are freed as soon as
-    # the CSV reader has parsed them, instead of living through the whole build
-    owned = [data]
-    del data
-    return _read_owned(owned, str(path), options)
+
+
+def check_readable(source: str | Path) -> None:
+    """Raise the InputError ``read_events`` would for a path it cannot open (missing, a
+    folder, no permission), without reading it: callers that start slow work alongside
+    the read (the model path's warm-up) check first, so such a mistake is reported at once."""
+    path = Path(source)
+    with _reading(path):
+        with open(path, "rb"):
+            pass
 
 
 def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> bytes:
