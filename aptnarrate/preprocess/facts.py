@@ -377,9 +377,9 @@ def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
     descriptions = timeline.descriptions
     flow = (descriptions["object_kind"] == "flow").to_numpy()
     if not flow.any():
-        return {}  # without flows the structural rules' module (0.1-0.3 s of imports) is not loaded
+        return {}
     from ..rules.events import event_class
-    from ..rules.structural import sweeps
+    from ..rules.fanout import sweeps
 
     events = np.array(
         [event_class(a, "flow") if f else "" for a, f in zip(descriptions["action"].tolist(), flow)], dtype=object

@@ -87,8 +87,10 @@ def names_this_host(action: str) -> bool:
 
 
 def unknown_actions(pairs: Iterable[tuple[str, str]]) -> Counter:
-    """(action, object kind) pairs the vocabulary does not know, with their counts."""
-    return Counter(pair for pair in pairs if event_class(*pair) == UNKNOWN)
+    """(action, object kind) pairs the vocabulary does not know, with their counts (each
+    distinct pair classified once: a large log repeats a few actions)."""
+    counts = Counter(pairs)
+    return Counter({pair: n for pair, n in counts.items() if event_class(*pair) == UNKNOWN})
 
 
 def unknown_action_note(triples) -> str | None:

@@ -166,7 +166,7 @@ class LogView:
         minute (a sweep is the first contacts of one subject with the hosts of a subnet, so
         the same subjects, subnets and hosts come out as from every row); each sweep's
         ``rows`` are then every log row of those contacts."""
-        from .structural import sweeps
+        from .fanout import sweeps
 
         desc = self.desc
         flow = (desc["object_kind"] == "flow") & np.isin(desc["event"], ("network_out", "network_close"))

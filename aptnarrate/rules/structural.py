@@ -21,11 +21,9 @@ from .profiles import public_resolvers
 if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
+from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps  # noqa: F401 (part of this module's rules)
 from .stages import StageEvidence, _names
 
-MINUTE_NS = 60 * 10**9
-SWEEP_MIN_HOSTS = 4  # distinct hosts of one subnet reached by one subject ...
-SWEEP_WINDOW_MIN = 10  # ... within this many minutes
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_EACH_WAY = 3  # this many distinct seconds each way
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
@@ -53,14 +51,6 @@ def _ids(frame: pd.DataFrame) -> tuple[str, ...]:
     return tuple(frame["id"].tolist())
 
 
-def _ipv4(name: str):
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        return None
-    return ip if ip.version == 4 and not (ip.is_loopback or ip.is_unspecified or ip.is_multicast) else None
-
-
 def this_host_addresses(view: LogView) -> set[str]:
     """Flow addresses seen only with actions that name the monitored host (OpTC inbound)."""
     cached = view.__dict__.get("_this_host")
@@ -74,38 +64,6 @@ def this_host_addresses(view: LogView) -> set[str]:
 
 
 # --------------------------------------------------------------------------- network shape
-
-
-def sweeps(rows: pd.DataFrame) -> list[dict]:
-    """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes."""
-    flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
-    if flows.empty:
-        return []
-    # per (subject, address), in order of first appearance: its first minute (one groupby,
-    # not one per subject)
-    firsts = flows.groupby(["subject_name", "object_name"], sort=False)["minute"].min()
-    by_subject: dict[str, dict[str, dict[str, int]]] = {}
-    subnet_of: dict[str, str | None] = {}  # each address parsed once, not once per row
-    for (subject, name), minute in zip(firsts.index.tolist(), firsts.tolist()):
-        if name not in subnet_of:
-            ip = _ipv4(name)
-            subnet_of[name] = None if ip is None else str(ipaddress.ip_network(f"{ip}/24", strict=False))
-        net = subnet_of[name]
-        if net is not None:
-            by_subject.setdefault(subject, {}).setdefault(net, {})[name] = int(minute)
-    found = []
-    for subject in sorted(by_subject):
-        for net, hosts in by_subject[subject].items():
-            if len(hosts) < SWEEP_MIN_HOSTS:
-                continue
-            firsts_sorted = sorted(hosts.values())
-            # the tightest window holding SWEEP_MIN_HOSTS first contacts
-            spans = [firsts_sorted[i + SWEEP_MIN_HOSTS - 1] - firsts_sorted[i] for i in range(len(firsts_sorted) - SWEEP_MIN_HOSTS + 1)]
-            if min(spans) > SWEEP_WINDOW_MIN * MINUTE_NS:
-                continue
-            mask = (flows["subject_name"] == subject) & flows["object_name"].isin(hosts)
-            found.append({"subject": subject, "subnet": net, "hosts": sorted(hosts, key=lambda h: ipaddress.ip_address(h)), "rows": flows[mask]})
-    return found
 
 
 def sweep_rule(view: LogView) -> list[StageEvidence]:
