@@ -59,7 +59,7 @@ def load_cases() -> tuple[list[pd.DataFrame], str]:
         paths = sorted(glob.glob(str(EXAMPLES / "*.edges.csv")))
         source = "examples"
     if not paths:
-        sys.exit("no input: neither /work/shared/corpus nor aptnarrate/examples has edge lists")
+        sys.exit(f"no input: neither {CORPUS} nor aptnarrate/examples has edge lists")
     cases = []
     for path in paths:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -9,29 +9,6 @@ import pandas as pd
 from aptnarrate.rules import structural
 
 
-def test_where_tests_each_distinct_value_once():
-    names = ["a", "b", "a", "c", "b", "a"] * 1000
-    frame = pd.DataFrame({"object_name": pd.Series(names, dtype="string[pyarrow]")})
-    seen: list[str] = []
-
-    def test(value: str) -> bool:
-        seen.append(value)
-        return value != "b"
-
-    mask = structural._where(frame, "object_name", test)
-    assert sorted(seen) == ["a", "b", "c"]
-    assert mask.dtype == bool
-    assert mask.tolist() == [n != "b" for n in names]
-
-
-def test_where_keeps_missing_values_and_empty_frames():
-    frame = pd.DataFrame({"object_name": pd.Series(["x", None, "y", None], dtype=object)})
-    mask = structural._where(frame, "object_name", lambda v: v is None or v == "y")
-    assert mask.tolist() == [False, True, True, True]
-    empty = structural._where(frame.iloc[:0], "object_name", lambda v: True)
-    assert empty.dtype == bool and len(empty) == 0
-
-
 def test_sweep_found_from_first_contacts():
     minute = 60 * 10**9
     hosts = [f"10.0.0.{i}" for i in range(1, 6)]

@@ -107,10 +107,6 @@ class LogView:
         self.table = RowTable(self.pattern_rows)
 
     @cached_property
-    def _records(self) -> list[dict]:
-        return self.descriptions.to_dict("records")  # plain dicts: iterrows is slow
-
-    @cached_property
     def rows(self) -> pd.DataFrame:
         return _joined(self.facts.timeline)
 
@@ -194,11 +190,6 @@ class LogView:
             sweep["rows"] = frame.iloc[np.searchsorted(positions, np.flatnonzero(mask))]
         return found
 
-    def per_description(self, test: Callable[[dict], bool]) -> pd.Series:
-        """A row mask from a test run once per distinct description (not per log row)."""
-        flags = np.array([bool(test(row)) for row in self._records], dtype=bool)
-        return pd.Series(self.expand(flags), index=pd.RangeIndex(len(self._codes)))
-
     def per_pattern_row(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> pd.Series:
         """A row mask from a test run once per distinct description. ``where``: a row mask;
         only the descriptions under it are tested (a rule that needs the test for a few
@@ -245,9 +236,6 @@ class LogView:
         found = np.full(len(self.pattern_rows), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(found, self._codes, self.minutes)
         return found
-
-    def object_test(self, test: Callable[[str], bool]) -> pd.Series:
-        return self.per_description(lambda d: bool(d["object_name"]) and test(d["object_name"]))
 
     def values_of(self, kind: str, name: str) -> list[str]:
         cand = self.candidates.get(name)

@@ -33,20 +33,6 @@ SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
-def _where(frame: pd.DataFrame, column: str, test) -> np.ndarray:
-    """A boolean mask from a per-value test, run once per distinct value: a million-row log
-    repeats a few thousand names over hundreds of thousands of rows (also for empty frames,
-    where .map loses the dtype)."""
-    values = frame[column]
-    if values.empty:
-        return np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    flags = np.fromiter((bool(test(v)) for v in uniques), dtype=bool, count=len(uniques))
-    if (codes < 0).any():  # missing values: tested as they are, like any other value
-        flags = np.append(flags, bool(test(values.iloc[int(np.argmax(codes < 0))])))
-    return flags[codes]
-
-
 def _ids(frame: pd.DataFrame) -> tuple[str, ...]:
     return tuple(frame["id"].tolist())
 
