@@ -98,6 +98,7 @@ class Received:
     headers: dict[str, str]  # lower-case names
     body: dict | None
     deployment: str | None
+    arrived: float = field(default_factory=time.monotonic)  # this process's clock: the server runs in a thread of it
 
 
 class _Server(ThreadingHTTPServer):

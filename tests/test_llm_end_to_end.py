@@ -257,18 +257,20 @@ def test_429_then_500_then_success_gives_a_report_after_two_transport_retries(ll
 
 def test_a_server_slower_than_the_timeout_is_a_clear_error_in_bounded_time(llm_server, tmp_path):  # noqa: F811
     llm_server.enqueue(slow(10), slow(10))
-    started = time.monotonic()
     result = run_cli(
         "report", "--example", "benign", "--backend", "openai", "--timeout", "1",
         server=llm_server, cwd=tmp_path, env={"APTNARRATE_MAX_ATTEMPTS": "2"},
     )  # fmt: skip
-    elapsed = time.monotonic() - started
+    finished = time.monotonic()
     stderr = result.stderr.decode()
     assert result.returncode == 6, stderr
     assert stderr.startswith("aptnarrate: error:") and "Traceback" not in stderr
     assert "did not answer within 1 s" in stderr and "2 attempt(s)" in stderr
     assert len(llm_server.requests) == 2
-    assert elapsed < 15
+    # bounded by the timeouts, not by the server: from the first request to the exit is
+    # less than one slow answer (10 s). Timed from the first request, not from the start,
+    # so a loaded machine's slow interpreter start and imports do not count
+    assert finished - llm_server.requests[0].arrived < 10
 
 
 def test_broken_json_then_good_json_gives_a_report_with_one_reask(llm_server):  # noqa: F811
