@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from compiled import ensure_bytecode  # bench/ is the script's folder, first on sys.path
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 PYTHON = sys.executable
@@ -109,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    ensure_bytecode()  # as an installed copy runs (bench/compiled.py)
     cli = cli_command()
     header = f"{'rows':>9}  {'format':<7} {'tool':<20} {'wall s':>7} {'rows/s':>10} {'peak MiB':>9} {'x floor':>8}"
     print(header)

@@ -41,6 +41,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from compiled import ensure_bytecode  # bench/ is the script's folder, first on sys.path
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 PYTHON = sys.executable
@@ -250,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", metavar="EXE", action="append", default=[],
                         help="another aptnarrate executable (e.g. main's) to run on the same inputs, before ours")
     args = parser.parse_args(argv)
+    ensure_bytecode()  # as an installed copy runs (bench/compiled.py)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     server = ArrivalServer()
     header = f"{'rows':>9}  {'format':<7} {'to request s':>12} {'total s':>8} {'cpu s':>6} {'peak MiB':>9} {'tokens':>7} {'budget':>7} {'requests':>8}"

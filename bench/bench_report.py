@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from compiled import ensure_bytecode  # bench/ is the script's folder, first on sys.path
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 PYTHON = sys.executable
@@ -174,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these configurations, e.g. --tools inspect 'pandas floor' 'polars floor' (the floors are needed for the ratios)",
     )
     args = parser.parse_args(argv)
+    ensure_bytecode()  # as an installed copy runs (bench/compiled.py)
     args.ocrapt_file = ocrapt_source(args.ocrapt_src)
     try:
         import polars  # noqa: F401
