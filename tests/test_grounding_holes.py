@@ -130,13 +130,18 @@ def test_scanners_read_through_defanging_digits_and_invisible_characters():
 # --------------------------------------------------------------------------- 8. names with spaces
 
 
+def dropper_renamed(tmp_path_factory, name: str, new_path: str):
+    """The dropper example (edge list) with its dropped file ``/tmp/invoice.pdf.sh`` renamed."""
+    text = examples.path("dropper").with_suffix("").with_suffix(".edges.csv").read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp(name) / f"{name}.edges.csv"
+    path.write_text(text.replace("/tmp/invoice.pdf.sh", new_path), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def spaced_input(tmp_path_factory):
     """The dropper example with its dropped file renamed to ``/tmp/New Invoice.sh``."""
-    text = examples.path("dropper").with_suffix("").with_suffix(".edges.csv").read_text(encoding="utf-8")
-    path = tmp_path_factory.mktemp("spaced") / "spaced.edges.csv"
-    path.write_text(text.replace("/tmp/invoice.pdf.sh", "/tmp/New Invoice.sh"), encoding="utf-8")
-    return path
+    return dropper_renamed(tmp_path_factory, "spaced", "/tmp/New Invoice.sh")
 
 
 def test_a_file_name_with_a_space_stays_in_the_offline_summary(spaced_input):
@@ -215,10 +220,7 @@ def test_a_100k_character_name_reports_in_well_under_5_seconds(tmp_path, capsys)
 @pytest.fixture(scope="module")
 def backtick_input(tmp_path_factory):
     """The dropper example with its dropped file renamed to one holding a backtick."""
-    text = examples.path("dropper").with_suffix("").with_suffix(".edges.csv").read_text(encoding="utf-8")
-    path = tmp_path_factory.mktemp("backtick") / "backtick.edges.csv"
-    path.write_text(text.replace("/tmp/invoice.pdf.sh", "/tmp/in`voice.sh"), encoding="utf-8")
-    return path
+    return dropper_renamed(tmp_path_factory, "backtick", "/tmp/in`voice.sh")
 
 
 def test_a_name_fenced_by_a_longer_backtick_run_is_read_as_one_span(backtick_input):

@@ -115,13 +115,18 @@ def _expected(job):
     return expected
 
 
-def test_reasks_go_in_follow_up_batch_rounds_with_the_conversation(jobs, tmp_path):
-    server = FakeBatchServer(_answer_grounded_in_round(2)).start()
+def _rounds(jobs, tmp_path, grounded_in_round: int, max_reasks: int):
+    """``narrate_batch`` against a server whose answers ground from round ``grounded_in_round``."""
+    server = FakeBatchServer(_answer_grounded_in_round(grounded_in_round)).start()
     try:
-        settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 2}, dotenv_path=None)
-        outcome = narrate_batch(jobs, settings, tmp_path / "state.json", poll_interval_s=0.01, max_wait_s=10)
+        settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": max_reasks}, dotenv_path=None)
+        return server, narrate_batch(jobs, settings, tmp_path / "state.json", poll_interval_s=0.01, max_wait_s=10)
     finally:
         server.stop()
+
+
+def test_reasks_go_in_follow_up_batch_rounds_with_the_conversation(jobs, tmp_path):
+    server, outcome = _rounds(jobs, tmp_path, grounded_in_round=2, max_reasks=2)
     assert server.batches == [list(CASES)] * 3 and server.chat_requests == 0  # two follow-up rounds, no sync call
     for job in jobs:
         result = outcome.results[job.custom_id]
@@ -135,12 +140,7 @@ def test_reasks_go_in_follow_up_batch_rounds_with_the_conversation(jobs, tmp_pat
 
 
 def test_what_the_last_round_still_gets_wrong_is_pruned(jobs, tmp_path):
-    server = FakeBatchServer(_answer_grounded_in_round(99)).start()
-    try:
-        settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 1}, dotenv_path=None)
-        outcome = narrate_batch(jobs, settings, tmp_path / "state.json", poll_interval_s=0.01, max_wait_s=10)
-    finally:
-        server.stop()
+    server, outcome = _rounds(jobs, tmp_path, grounded_in_round=99, max_reasks=1)
     assert len(server.batches) == 2
     for job in jobs:
         result = outcome.results[job.custom_id]

@@ -15,7 +15,7 @@ exactly like a claim citing a row that does not exist.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -133,20 +133,8 @@ def row_events(facts: Facts, ids: list[str] | tuple[str, ...]) -> list[RowEvent]
 def row_event(facts: Facts, position: int) -> RowEvent:
     """The log row at ``position``."""
     table = row_table(facts)
-    code = int(table.log_description[position])
-    event = description_event(facts, code)
-    return RowEvent(
-        id=table.ids[position],
-        position=position,
-        minute=int(table.log_minute[position]),
-        subject_kind=event.subject_kind,
-        subject_name=event.subject_name,
-        action=event.action,
-        object_kind=event.object_kind,
-        object_name=event.object_name,
-        event_class=event.event_class,
-        description=code,
-    )
+    event = description_event(facts, int(table.log_description[position]))
+    return replace(event, id=table.ids[position], position=position, minute=int(table.log_minute[position]))
 
 
 def description_event(facts: Facts, code: int) -> RowEvent:
