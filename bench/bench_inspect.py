@@ -27,10 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from compiled import ensure_bytecode  # bench/ is the script's folder, first on sys.path
+from benchlib import ensure_bytecode, inputs  # bench/ is the script's folder, first on sys.path
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
 PYTHON = sys.executable
 TIMEZONE = "America/Toronto"
 
@@ -111,27 +109,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    ensure_bytecode()  # as an installed copy runs (bench/compiled.py)
+    ensure_bytecode()  # as an installed copy runs (bench/benchlib.py)
     cli = cli_command()
     header = f"{'rows':>9}  {'format':<7} {'tool':<20} {'wall s':>7} {'rows/s':>10} {'peak MiB':>9} {'x floor':>8}"
     print(header)
     print("-" * len(header))
-    for rows in args.rows:
-        for fmt, suffix in (("ocrapt", ".csv"), ("edges", ".edges.csv")):
-            path = OUT / f"bench_{rows}{suffix}"
-            if not path.exists():
-                print(f"{rows:>9}  {fmt:<7} missing {path.name}: run bench/generate.py --rows {rows}")
-                continue
-            runs: dict[str, list[tuple[float, float]]] = {}
-            todo = commands(path, fmt, cli)
-            for _ in range(args.repeat):  # interleave tools so load drifts hit both alike
-                for name, argv_ in todo.items():
-                    runs.setdefault(name, []).append(measure(argv_))
-            floor = statistics.median(w for w, _ in runs["pandas floor"])
-            for name, samples in runs.items():
-                wall = statistics.median(w for w, _ in samples)
-                peak = max(m for _, m in samples)
-                print(f"{rows:>9}  {fmt:<7} {name:<20} {wall:>7.2f} {rows / wall:>10,.0f} {peak:>9.0f} {wall / floor:>8.2f}")
+    for rows, fmt, path in inputs(args.rows, ("ocrapt", "edges")):
+        runs: dict[str, list[tuple[float, float]]] = {}
+        todo = commands(path, fmt, cli)
+        for _ in range(args.repeat):  # interleave tools so load drifts hit both alike
+            for name, argv_ in todo.items():
+                runs.setdefault(name, []).append(measure(argv_))
+        floor = statistics.median(w for w, _ in runs["pandas floor"])
+        for name, samples in runs.items():
+            wall = statistics.median(w for w, _ in samples)
+            peak = max(m for _, m in samples)
+            print(f"{rows:>9}  {fmt:<7} {name:<20} {wall:>7.2f} {rows / wall:>10,.0f} {peak:>9.0f} {wall / floor:>8.2f}")
     return 0
 
 

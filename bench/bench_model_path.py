@@ -41,10 +41,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from compiled import ensure_bytecode  # bench/ is the script's folder, first on sys.path
+from benchlib import ensure_bytecode, inputs  # bench/ is the script's folder, first on sys.path
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
 PYTHON = sys.executable
 TIMEZONE = {"ocrapt": "UTC", "edges": "America/Toronto"}
 ANSWER = {"stages": [], "iocs": [], "summary": "Processes read and wrote files and exchanged network messages."}
@@ -252,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", metavar="EXE", action="append", default=[],
                         help="another aptnarrate executable (e.g. main's) to run on the same inputs, before ours")
     args = parser.parse_args(argv)
-    ensure_bytecode()  # as an installed copy runs (bench/compiled.py)
+    ensure_bytecode()  # as an installed copy runs (bench/benchlib.py)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     server = ArrivalServer()
     header = f"{'rows':>9}  {'format':<7} {'to request s':>12} {'total s':>8} {'cpu s':>6} {'peak MiB':>9} {'tokens':>7} {'budget':>7} {'requests':>8}"
@@ -260,36 +258,31 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     try:
         with tempfile.TemporaryDirectory(prefix="aptnarrate-bench-") as workdir:  # no .env of the user's
-            for rows in args.rows:
-                for fmt in args.formats:
-                    path = OUT / f"bench_{rows}{'.csv' if fmt == 'ocrapt' else '.edges.csv'}"
-                    if not path.exists():
-                        print(f"{rows:>9}  {fmt:<7} missing {path.name}: run bench/generate.py --rows {rows}")
-                        continue
-                    for exe in args.compare:  # side by side: the other build first, then ours
-                        other = [one_run(server, path, fmt, workdir, [exe]) for _ in range(args.repeat)]
-                        if any("failed" in r for r in other):
-                            print(f"{rows:>9}  {fmt:<7} {exe}: {next(r['failed'] for r in other if 'failed' in r)}")
-                        else:
-                            sent, budget = tokens_sent(other[0]["body"])
-                            print(f"{rows:>9}  {fmt:<7} {statistics.median(r['to_request'] for r in other):>12.2f} "
-                                  f"{statistics.median(r['total'] for r in other):>8.2f} {statistics.median(r['cpu'] for r in other):>6.2f} "
-                                  f"{max(r['peak_mib'] for r in other):>9.0f} "
-                                  f"{sent:>7} {budget:>7} {max(r['requests'] for r in other):>8}  ({exe})")  # fmt: skip
-                    runs = [one_run(server, path, fmt, workdir) for _ in range(args.repeat)]
-                    sent, budget = tokens_sent(runs[0]["body"])
-                    print(
-                        f"{rows:>9}  {fmt:<7} {statistics.median(r['to_request'] for r in runs):>12.2f} "
-                        f"{statistics.median(r['total'] for r in runs):>8.2f} {statistics.median(r['cpu'] for r in runs):>6.2f} "
-                        f"{max(r['peak_mib'] for r in runs):>9.0f} "
-                        f"{sent:>7} {budget:>7} {max(r['requests'] for r in runs):>8}",
-                        flush=True,
-                    )
-                    if args.breakdown:
-                        stages = breakdown(server, path, fmt, workdir)
-                        for label, seconds in stages.items():
-                            shown = "-" if seconds is None else f"{seconds:.2f}"
-                            print(f"{'':>20}{label:<36} {shown:>7}")
+            for rows, fmt, path in inputs(args.rows, args.formats):
+                for exe in args.compare:  # side by side: the other build first, then ours
+                    other = [one_run(server, path, fmt, workdir, [exe]) for _ in range(args.repeat)]
+                    if any("failed" in r for r in other):
+                        print(f"{rows:>9}  {fmt:<7} {exe}: {next(r['failed'] for r in other if 'failed' in r)}")
+                    else:
+                        sent, budget = tokens_sent(other[0]["body"])
+                        print(f"{rows:>9}  {fmt:<7} {statistics.median(r['to_request'] for r in other):>12.2f} "
+                              f"{statistics.median(r['total'] for r in other):>8.2f} {statistics.median(r['cpu'] for r in other):>6.2f} "
+                              f"{max(r['peak_mib'] for r in other):>9.0f} "
+                              f"{sent:>7} {budget:>7} {max(r['requests'] for r in other):>8}  ({exe})")  # fmt: skip
+                runs = [one_run(server, path, fmt, workdir) for _ in range(args.repeat)]
+                sent, budget = tokens_sent(runs[0]["body"])
+                print(
+                    f"{rows:>9}  {fmt:<7} {statistics.median(r['to_request'] for r in runs):>12.2f} "
+                    f"{statistics.median(r['total'] for r in runs):>8.2f} {statistics.median(r['cpu'] for r in runs):>6.2f} "
+                    f"{max(r['peak_mib'] for r in runs):>9.0f} "
+                    f"{sent:>7} {budget:>7} {max(r['requests'] for r in runs):>8}",
+                    flush=True,
+                )
+                if args.breakdown:
+                    stages = breakdown(server, path, fmt, workdir)
+                    for label, seconds in stages.items():
+                        shown = "-" if seconds is None else f"{seconds:.2f}"
+                        print(f"{'':>20}{label:<36} {shown:>7}")
     finally:
         server.stop()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

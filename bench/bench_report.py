@@ -39,10 +39,8 @@ import sys
 import time
 from pathlib import Path
 
-from compiled import ensure_bytecode  # bench/ is the script's folder, first on sys.path
+from benchlib import ensure_bytecode, inputs  # bench/ is the script's folder, first on sys.path
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
 PYTHON = sys.executable
 TIMEZONE = "America/Toronto"
 
@@ -176,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these configurations, e.g. --tools inspect 'pandas floor' 'polars floor' (the floors are needed for the ratios)",
     )
     args = parser.parse_args(argv)
-    ensure_bytecode()  # as an installed copy runs (bench/compiled.py)
+    ensure_bytecode()  # as an installed copy runs (bench/benchlib.py)
     args.ocrapt_file = ocrapt_source(args.ocrapt_src)
     try:
         import polars  # noqa: F401
@@ -188,26 +186,21 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'rows':>9}  {'format':<7} {'tool':<26} {'wall s':>7} {'peak MiB':>9} {'x pandas':>9} {'x polars':>9}"
     print(header)
     print("-" * len(header))
-    for rows in args.rows:
-        for fmt in args.formats:
-            path = OUT / f"bench_{rows}{'.csv' if fmt == 'ocrapt' else '.edges.csv'}"
-            if not path.exists():
-                print(f"{rows:>9}  {fmt:<7} missing {path.name}: run bench/generate.py --rows {rows}")
-                continue
-            runs: dict[str, list[tuple[float, float]]] = {}
-            todo = configurations(path, fmt, args)
-            if args.tools:
-                todo = {name: command for name, command in todo.items() if name in args.tools or name == "pandas floor"}
-            for _ in range(args.repeat):  # interleaved, so load drifts hit every tool alike
-                for name, command in todo.items():
-                    runs.setdefault(name, []).append(measure(command))
-            pandas_floor = statistics.median(w for w, _ in runs["pandas floor"])
-            polars_floor = statistics.median(w for w, _ in runs["polars floor"]) if "polars floor" in runs else None
-            for name, samples in runs.items():
-                wall = statistics.median(w for w, _ in samples)
-                peak = max(m for _, m in samples)
-                vs_polars = f"{wall / polars_floor:>9.2f}" if polars_floor else f"{'-':>9}"
-                print(f"{rows:>9}  {fmt:<7} {name:<26} {wall:>7.2f} {peak:>9.0f} {wall / pandas_floor:>9.2f} {vs_polars}", flush=True)
+    for rows, fmt, path in inputs(args.rows, args.formats):
+        runs: dict[str, list[tuple[float, float]]] = {}
+        todo = configurations(path, fmt, args)
+        if args.tools:
+            todo = {name: command for name, command in todo.items() if name in args.tools or name == "pandas floor"}
+        for _ in range(args.repeat):  # interleaved, so load drifts hit every tool alike
+            for name, command in todo.items():
+                runs.setdefault(name, []).append(measure(command))
+        pandas_floor = statistics.median(w for w, _ in runs["pandas floor"])
+        polars_floor = statistics.median(w for w, _ in runs["polars floor"]) if "polars floor" in runs else None
+        for name, samples in runs.items():
+            wall = statistics.median(w for w, _ in samples)
+            peak = max(m for _, m in samples)
+            vs_polars = f"{wall / polars_floor:>9.2f}" if polars_floor else f"{'-':>9}"
+            print(f"{rows:>9}  {fmt:<7} {name:<26} {wall:>7.2f} {peak:>9.0f} {wall / pandas_floor:>9.2f} {vs_polars}", flush=True)
     return 0
 
 
