@@ -11,6 +11,7 @@ queued it answers 400 so a test fails fast instead of retrying.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -23,6 +24,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 _PATHS = re.compile(r"^(/v1/chat/completions|/openai/deployments/(?P<deployment>[^/]+)/chat/completions)$")
+
+
+MODEL_SETTINGS = ("OPENAI_", "APTNARRATE_", "AZURE_OPENAI")  # prefixes of the variables that configure a model run
+
+
+def clear_model_settings(monkeypatch) -> None:
+    """Remove the model, key and aptnarrate settings of the shell that runs the tests."""
+    for variable in [v for v in os.environ if v.startswith(MODEL_SETTINGS)]:
+        monkeypatch.delenv(variable)
 
 
 @dataclass(frozen=True)

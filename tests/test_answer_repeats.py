@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
-from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from llm_server import llm_server, ok, clear_model_settings  # noqa: F401  (pytest fixture)
 
 from aptnarrate import examples, narrate
 from aptnarrate.grounding.ground import vocabulary_for
@@ -28,8 +27,7 @@ ABSENT = "203.0.113.250"  # an address the exfil example does not hold
 
 @pytest.fixture(autouse=True)
 def no_settings_from_the_shell(monkeypatch):
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
 
 
 def exfil_answer() -> dict:

@@ -10,11 +10,10 @@ answers are written by the test, not by a model. Skips when the corpus is absent
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
-from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from llm_server import llm_server, ok, clear_model_settings  # noqa: F401  (pytest fixture)
 
 from aptnarrate.host.batch import Batch
 from aptnarrate.host.inputs import expand_inputs
@@ -65,8 +64,7 @@ def answer_from(body: dict) -> dict:
 
 @pytest.fixture
 def model_settings(monkeypatch, tmp_path, llm_server):  # noqa: F811
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.url)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-batch-one")
     monkeypatch.chdir(tmp_path)  # no .env from the checkout

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from llm_server import MODEL_SETTINGS
 
 GOOD_CSV = (
     "description,timestamp\n"
@@ -21,7 +22,7 @@ GOOD_CSV = (
 
 
 def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None, cwd: Path | None = None):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(MODEL_SETTINGS)}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "aptnarrate", *args],

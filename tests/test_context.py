@@ -24,6 +24,7 @@ from aptnarrate.examples import path as example_path
 from aptnarrate.models import APT_STAGES, ContextInfo, ContextRow, ContextSection
 from aptnarrate.pipeline import run
 from wide_log import wide_log
+from llm_server import clear_model_settings
 
 BACKGROUND_ROWS = 5000
 
@@ -337,8 +338,7 @@ def test_cadets_story_gains_a_context_section_per_top_ioc(cadets_host_log):
 def test_ask_with_context_cites_wider_log_rows(host_log, parquet_report, tmp_path, monkeypatch, capsys):
     from llm_server import FakeLLMServer, ok
 
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     root, truth = host_log
     report = parquet_report.model_copy(update={"context": None})  # only --context can show the planted rows

@@ -6,12 +6,11 @@ tests/llm_server.py."""
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from llm_server import llm_server, ok, clear_model_settings  # noqa: F401  (pytest fixture)
 from wide_log import wide_log
 
 from aptnarrate.context import ContextOptions
@@ -26,8 +25,7 @@ SECRET = "sk-context-model-test"
 
 @pytest.fixture(autouse=True)
 def no_settings_from_the_shell(monkeypatch):
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
 
 
 @pytest.fixture(scope="module")

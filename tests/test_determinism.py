@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from llm_server import llm_server, ok, clear_model_settings  # noqa: F401  (pytest fixture)
 
 from aptnarrate.cli import main
 
@@ -42,8 +42,7 @@ def _write_reports_here(out: Path, fixtures: Path, monkeypatch) -> None:
 
 
 def test_same_input_and_fixtures_give_byte_identical_markdown_and_json(llm_server, tmp_path, monkeypatch):  # noqa: F811
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-determinism")
     answer = json.loads((RESPONSES / "dropper.json").read_text(encoding="utf-8"))["response"]
     llm_server.enqueue(ok(answer))

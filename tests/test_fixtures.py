@@ -19,6 +19,7 @@ from aptnarrate.llm.config import load_settings
 from aptnarrate.models import Narration
 from aptnarrate.pipeline import inspect_input
 from aptnarrate.llm.prompt import build_request
+from llm_server import MODEL_SETTINGS
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
@@ -42,7 +43,7 @@ def source_of(record: dict, corpus_dir_getter) -> Path:
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))}
+    return {k: v for k, v in os.environ.items() if not k.startswith(MODEL_SETTINGS)}
 
 
 def run_cli(*args: str, cwd: Path):

@@ -12,6 +12,7 @@ from aptnarrate import cli
 from aptnarrate.host.evaluate import evaluate
 from aptnarrate.render.escape import code, code_spans
 from aptnarrate.models import Report
+from llm_server import clear_model_settings
 
 
 def present_truth(reports: list[Report]) -> set[str]:
@@ -136,8 +137,7 @@ def test_story_command_tells_the_story_with_a_model_and_falls_back_when_asked(tm
 
     from aptnarrate import examples, narrate
 
-    for variable in [v for v in __import__("os").environ if v.startswith(("OPENAI_", "APTNARRATE_"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("APTNARRATE_CACHE_DIR", str(tmp_path / "cache"))
     saved = []

@@ -14,12 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 
 import pytest
 
-from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from llm_server import llm_server, ok, clear_model_settings  # noqa: F401  (pytest fixture)
 
 from aptnarrate import examples
 from aptnarrate.llm.prompt import load_template
@@ -179,8 +178,7 @@ def test_the_markdown_shows_every_payload_inert(hostile_report):
 
 
 def test_a_model_that_obeys_the_injection_still_ends_in_a_grounded_report(inputs, hostile_facts, llm_server, tmp_path, monkeypatch, fault_outcome):  # noqa: F811
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-injection")
     first = list(hostile_facts.timeline.log["id"])[0]
     obeying = {

@@ -8,12 +8,11 @@ warm-up thread while the input is read; that thread never outlives the run.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
 import pytest
-from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from llm_server import llm_server, ok, clear_model_settings  # noqa: F401  (pytest fixture)
 
 from aptnarrate import examples
 from aptnarrate.backends.offline import OfflineNarrator
@@ -25,8 +24,7 @@ RESPONSES = Path(__file__).resolve().parents[1] / "fixtures" / "responses"
 
 @pytest.fixture(autouse=True)
 def no_settings_from_the_shell(monkeypatch):
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
 
 
 def settings(server) -> dict:

@@ -7,14 +7,13 @@ unit suite uses a 40,000-row generated input to stay within its time budget.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
+from llm_server import llm_server, ok, clear_model_settings  # noqa: F401  (pytest fixture)
 
 from aptnarrate.llm import tokens
 from aptnarrate.llm.compress import rule_evidence
@@ -139,8 +138,7 @@ def test_when_the_full_context_blocks_do_not_fit_they_go_compact_instead_of_exit
 
 
 def test_a_large_input_reaches_the_model_in_one_request(large_input, large_facts, llm_server, monkeypatch):  # noqa: F811
-    for variable in [v for v in os.environ if v.startswith(("OPENAI_", "APTNARRATE_", "AZURE_OPENAI"))]:
-        monkeypatch.delenv(variable)
+    clear_model_settings(monkeypatch)
     llm_server.enqueue(ok({"stages": [], "iocs": [], "summary": "Processes read and wrote files."}))
     started = time.perf_counter()
     result = run(large_input, backend="openai", llm={"base_url": llm_server.url, "api_key": "k", "model": "gpt-4o-mini"})
