@@ -111,3 +111,25 @@ def test_hypotheses_are_only_what_the_rules_found(name):
     assert [h["stage"] for h in hypotheses(facts)] == sorted(
         (s.stage for s in find_stages(facts)), key=[h["stage"] for h in hypotheses(facts)].index
     )
+
+
+def test_each_input_gets_its_own_blocks_when_another_inputs_prompt_is_built_meanwhile(monkeypatch):
+    """A batch builds several inputs' prompts at once in threads. The blocks were cached in
+    one module global, so an input whose blocks were being built while another thread built
+    its own got that other input's glossary and host (CI caught it as a flaky token count)."""
+    import aptnarrate.llm.prompt_context as prompt_context
+
+    dropper, exfil = inspect_input(examples.path("dropper")), inspect_input(examples.path("exfil"))
+    expected = {name: prompt_context.blocks(inspect_input(examples.path(name))) for name in ("dropper", "exfil")}
+    process_aliases = prompt_context.process_aliases
+
+    def interleaved(facts):  # the other thread runs between this input's first and last block
+        if facts is dropper:
+            prompt_context.blocks(exfil)
+        return process_aliases(facts)
+
+    monkeypatch.setattr(prompt_context, "process_aliases", interleaved)
+    assert expected["dropper"]["glossary"] != expected["exfil"]["glossary"]
+    assert prompt_context.blocks(dropper) == expected["dropper"]
+    assert prompt_context.blocks(exfil) == expected["exfil"]
+    assert prompt_context._row_index(dropper) is prompt_context._row_index(dropper)

@@ -19,7 +19,6 @@ Each builder returns plain values; ``prompt`` serialises them with ``data_line``
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -186,15 +185,12 @@ class _RowIndex:
     column: dict  # role -> entity id of each triple (object array)
 
 
-_LAST_INDEX: tuple[weakref.ref, _RowIndex] | None = None
-
-
 def _row_index(facts: Facts) -> _RowIndex:
     """The distinct triples behind every log position, built once per facts in one pass over
     the events (a scan per row would cost O(events) each)."""
-    global _LAST_INDEX
-    if _LAST_INDEX is not None and _LAST_INDEX[0]() is facts:
-        return _LAST_INDEX[1]
+    cached = facts.__dict__.get("_row_index")
+    if cached is not None:
+        return cached
     timeline = facts.timeline
     table = timeline.table.triples
     n_triples = max(len(table), 1)
@@ -205,7 +201,9 @@ def _row_index(facts: Facts) -> _RowIndex:
         triples=triples,
         column=_entity_ids(facts),
     )
-    _LAST_INDEX = (weakref.ref(facts), index)
+    # Facts is frozen; a cache beside its fields, never in a module global: a batch builds
+    # many inputs' prompts at once in threads
+    facts.__dict__["_row_index"] = index
     return index
 
 
@@ -473,20 +471,16 @@ def _join(items: list[str]) -> str:
 
 # --------------------------------------------------------------------------- all blocks
 
-_LAST: tuple[weakref.ref, dict[BlockLimits, dict[str, list[dict]]]] | None = None
-
-
 def blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, list[dict]]:
     """Every prompt-v2 block for ``facts``: host, glossary, aliases, knowledge, hypotheses.
-    Computed once per facts and limits (the prompt is rendered once per compression level)."""
-    global _LAST
-    if _LAST is None or _LAST[0]() is not facts:
-        _LAST = (weakref.ref(facts), {})
-    cached = _LAST[1].get(limits)
+    Computed once per facts and limits (the prompt is rendered once per compression level),
+    in a cache on the facts themselves: a batch builds several inputs' prompts at once."""
+    by_limits: dict[BlockLimits, dict[str, list[dict]]] = facts.__dict__.setdefault("_prompt_blocks", {})
+    cached = by_limits.get(limits)
     if cached is not None:
         return cached
     aliases = process_aliases(facts)
-    shared = next(iter(_LAST[1].values()), None)  # host and glossary do not depend on the limits
+    shared = next(iter(by_limits.values()), None)  # host and glossary do not depend on the limits
     result = {
         "host": shared["host"] if shared else [host_context(facts)],
         "glossary": shared["glossary"] if shared else glossary(facts),
@@ -495,7 +489,7 @@ def blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, list[dict]]:
         or [{"knowledge": "none of the listed candidates is in the knowledge base"}],
         "hypotheses": hypotheses(facts, limits) or [{"hypotheses": "none: no rule found evidence for an APT stage"}],
     }
-    _LAST[1][limits] = result
+    by_limits[limits] = result
     return result
 
 
