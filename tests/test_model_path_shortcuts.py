@@ -123,3 +123,32 @@ def test_aliases_and_their_rows_equal_a_loop_over_every_event(corpus_dir, monkey
     monkeypatch.undo()
     for path in sorted(corpus_dir.glob("*_subgraph_*.csv"))[:8]:  # OCR-APT CSVs and edge lists
         check_aliases(inspect_input(path))
+
+
+def test_per_description_costs_are_each_counters_own():
+    """The costs a large prompt is fitted from were cached per process by text alone, so once
+    the exact counter had counted an event, an estimating counter (vocabulary missing) was
+    handed the exact figure instead of its own estimate."""
+    from aptnarrate.llm import tokens
+    from aptnarrate.llm.compress import event_tokens
+    from aptnarrate.llm.prompt import data_line
+
+    texts = ["bash READ the file_object_file: /etc/passwd", "sshd CONNECT the netflowobject: 10.0.0.7:22"] * 2
+    exact, estimate = exact_counter(), tokens.estimate_counter()
+    assert event_tokens(texts, exact) == [exact.count(data_line(t)) for t in texts]
+    assert event_tokens(texts, estimate) == [estimate.count(data_line(t)) for t in texts]
+    assert event_tokens(texts, estimate) != event_tokens(texts, exact)
+
+
+def test_per_description_costs_survive_another_thread_clearing_the_cache():
+    """A batch fits several prompts at once; a thread that clears the bounded cache while
+    another reads it must cost a recount, never a KeyError."""
+    from aptnarrate.llm.tokens import TokenCounter
+
+    def clearing_count(text: str) -> int:  # the other thread's clear, between two lookups
+        shared._texts.clear()
+        return len(text)
+
+    shared = TokenCounter("test counter (length of the text)", clearing_count)
+    assert shared.count_many(["ab", "abc"]) == [2, 3]
+    assert shared.count_many(["ab", "abcd", "ab"]) == [2, 4, 2]

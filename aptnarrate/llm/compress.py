@@ -328,7 +328,6 @@ TIERS = (
     "rows other shown candidates cite",
     "other rows",
 )
-_EVENT_TOKENS: dict[str, int] = {}  # event text -> tokens of its JSON form, per process
 
 
 @dataclass(frozen=True)
@@ -342,16 +341,10 @@ class RowSelection:
 
 
 def event_tokens(texts: list[str], count) -> list[int]:
-    """Tokens of each event text as it appears in a timeline line, cached per process."""
+    """Tokens of each event text as it appears in a timeline line (cached by the counter)."""
     from .prompt import data_line
 
-    missing = [t for t in dict.fromkeys(texts) if t not in _EVENT_TOKENS]
-    if len(_EVENT_TOKENS) + len(missing) > 500_000:
-        _EVENT_TOKENS.clear()
-        missing = list(dict.fromkeys(texts))
-    for text in missing:
-        _EVENT_TOKENS[text] = count.count(data_line(text))
-    return [_EVENT_TOKENS[t] for t in texts]
+    return count.count_many(texts, data_line)
 
 
 def row_overhead(count, n_rows: int) -> int:

@@ -49,6 +49,7 @@ TOKENS_PER_REPLY = 3
 # never looser than the tokenizer's \s.)
 _SAFE_CUT = re.compile(r"(?<=\n)(?=[^\s/])")
 _LINE_CACHE_MAX = 50_000  # distinct parts remembered per process; attacker-controlled text stays bounded
+_TEXT_CACHE_MAX = 500_000  # distinct (form, text) pairs remembered by count_many
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class TokenCounter:
     method: str
     _count: object  # Callable[[str], int]
     _parts: dict = field(default_factory=dict, compare=False, repr=False)  # part of a text -> its count
+    _texts: dict = field(default_factory=dict, compare=False, repr=False)  # (form, text) -> count of form(text)
 
     @property
     def exact(self) -> bool:
@@ -83,6 +85,24 @@ class TokenCounter:
                 tokens = parts[part] = self.count(part)
             total += tokens
         return total
+
+    def count_many(self, texts: list[str], form=None) -> list[int]:
+        """``count(form(text))`` for each of ``texts`` (``form`` defaults to the text itself),
+        each distinct (form, text) counted once per counter: prompts are fitted from
+        per-description costs, and a batch's inputs share most descriptions. The cache is
+        this counter's own (an estimate never reuses an exact count) and only ever read into
+        a local table, so a thread clearing it meanwhile costs a recount, not a wrong answer."""
+        known = self._texts
+        if len(known) > _TEXT_CACHE_MAX:
+            known.clear()
+        counts: dict[str, int] = {}
+        for text in dict.fromkeys(texts):
+            key = (form, text)
+            tokens = known.get(key)
+            if tokens is None:
+                tokens = known[key] = self.count(form(text) if form is not None else text)
+            counts[text] = tokens
+        return [counts[text] for text in texts]
 
     def count_messages(self, messages: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> int:
         """Tokens a chat request's messages cost, formatting overhead included."""
