@@ -11,6 +11,7 @@ failed, 9 degraded: written by the offline fallback (--fallback offline), 130 in
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -413,6 +414,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     debug = getattr(args, "debug", False) or bool(os.environ.get("APTNARRATE_RAISE_ERRORS"))
+    thresholds = gc.get_threshold()
+    # A command allocates millions of objects that live to its end (columns, strings,
+    # tables) and almost no cyclic garbage (about 1,400 objects at 1M rows), so the
+    # collector's older-generation passes over the growing heap are pure cost: 0.3 s of CPU
+    # at 1M rows with the default thresholds. Rarer passes keep batch's long runs collected.
+    gc.set_threshold(100_000, 50, 100)
     try:
         return COMMANDS[args.command](args)
     except AptNarrateError as exc:
@@ -433,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _print_traceback() -> None:
