@@ -8,19 +8,25 @@
   sort of a packed key: both are checked against pandas' factorize and numpy's lexsort,
   including the int64 and lexsort fall-backs, and condense against the plain reduction on a
   log whose times span centuries (keys past uint32).
+* The newline count (numpy, in slices) equals ``bytes.count``; epoch units by magnitude
+  (a search of the class bounds) equal the plain comparison chain at every bound.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import corpus_manifest
 from test_preprocess_speed import assert_condensed_as_plain
 
 from aptnarrate.preprocess import condense as condense_module
+from aptnarrate.preprocess import ingest
 from aptnarrate.preprocess.condense import condense
 from aptnarrate.preprocess.ingest import EDGE_COLUMNS, TRIPLE_COLUMNS, IngestOptions, _entity, read_events
 from aptnarrate.preprocess.kinds import canonical_action
@@ -131,3 +137,37 @@ def test_condense_equals_the_plain_reduction_when_keys_pass_uint32(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     timeline = condense(read_events(path))
     assert_condensed_as_plain(timeline)
+
+
+def test_newlines_counted_in_slices_as_bytes_count(monkeypatch):
+    """Slices smaller than the data, a newline on a slice edge, no newline at the end."""
+    monkeypatch.setattr(ingest, "_READ_CHUNK", 7)
+    for data in (b"", b"\n", b"ab\ncd\n\n\r\nxyz", b"123456\n" * 5 + b"tail", bytes(range(256)) * 3):
+        assert ingest._count_newlines(data) == data.count(b"\n")
+
+
+@pytest.mark.parametrize("unit", ["auto", "ms"])
+def test_epoch_units_by_magnitude_at_the_class_bounds(unit):
+    """Each value's unit from its digit count (1e11, 1e14, 1e17 start ms, us, ns), as the
+    plain comparison chain reads it, negative values and int64's extremes included."""
+    values = []
+    for bound in (10**11, 10**14, 10**17):
+        values += [bound - 1, bound, -(bound - 1), -bound]
+    values += [0, 1, -1, 1523557640, 2**63 - 1, -(2**63)]
+    as_int = np.array(values, dtype=np.int64)
+    raw = pa.chunked_array([pa.array([str(v) for v in values])])
+    every = np.ones(len(values), dtype=bool)
+    zone = ZoneInfo("UTC")
+    times, bad, out_of_range, units = ingest._epoch_times(raw, every, IngestOptions(epoch_unit=unit), zone, as_int=as_int)
+    if unit == "auto":
+        magnitude = np.abs(as_int)
+        classes = np.select([magnitude < 10**11, magnitude < 10**14, magnitude < 10**17], [0, 1, 2], 3)
+        scale = np.array([10**9, 10**6, 10**3, 1], dtype=np.int64)[classes]
+    else:
+        scale = np.full(len(values), 10**6, dtype=np.int64)
+    limit = 9_200_000_000_000_000_000 // scale
+    expected_out = (as_int > limit) | (as_int < -limit)
+    assert out_of_range.tolist() == expected_out.tolist() and bad.tolist() == expected_out.tolist()
+    assert times.tolist() == np.where(expected_out, 0, as_int * scale).tolist()
+    if unit == "auto":
+        assert units == tuple(("s", "ms", "us", "ns")[c] for c in np.unique(classes[~expected_out]))

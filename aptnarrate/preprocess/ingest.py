@@ -477,10 +477,17 @@ def _locate_lines(data: bytes, table: pa.Table, bad_rows: list, fmt: str, roles:
     the csv module to find where each record starts.
     """
     n = table.num_rows
-    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    newlines = _count_newlines(data) + (0 if data.endswith(b"\n") else 1)
     if not bad_rows and newlines == n + 1:
         return table, np.arange(2, n + 2, dtype=np.int64), []
     return _slow_locate(data, table, fmt, roles, name)
+
+
+def _count_newlines(data: bytes) -> int:
+    """``data.count(b"\\n")``, by numpy in slices: bytes.count compares byte by byte, three
+    times slower; slices keep the temporary mask small."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    return sum(int(np.count_nonzero(view[start : start + _READ_CHUNK] == 0x0A)) for start in range(0, len(view), _READ_CHUNK))
 
 
 def _slow_locate(data: bytes, table: pa.Table, fmt: str, roles: dict[str, str], name: str):
@@ -640,6 +647,7 @@ def _raw_texts(columns: dict[str, pa.ChunkedArray], fmt: str):
 
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _MAX_EPOCH_NS = 9_200_000_000_000_000_000
+_EPOCH_CLASS_BOUNDS = np.array([10**11, 10**14, 10**17], dtype=np.int64)
 # times are int64 nanoseconds (pandas' datetime64[ns]): 1677-09-21 .. 2262-04-11
 _FIRST_TIME, _LAST_TIME = pd.Timestamp.min, pd.Timestamp.max
 OUT_OF_RANGE_REASON = "timestamp outside the supported range 1677-09-22 .. 2262-04-11"
@@ -777,10 +785,11 @@ def _epoch_times(
         # per value, by magnitude: the units are 1000x apart, so for any time from 1973 to
         # 2286 the digit count alone tells them apart, and a column mixing seconds and
         # milliseconds (exporters do that) is read right row by row
-        magnitude = np.abs(as_int)
-        classes = np.select([magnitude < 10**11, magnitude < 10**14, magnitude < 10**17], [0, 1, 2], 3)
+        # (the class is how many of the bounds 1e11, 1e14, 1e17 the magnitude reaches)
+        classes = np.searchsorted(_EPOCH_CLASS_BOUNDS, np.abs(as_int), side="right")
         scale = np.array([_EPOCH_SCALE[u] for u in ("s", "ms", "us", "ns")], dtype=np.int64)[classes]
-        used = np.unique(classes[numeric & ~bad]) if (numeric & ~bad).any() else np.array([0])
+        usable = numeric & ~bad
+        used = np.flatnonzero(np.bincount(classes[usable], minlength=4)) if usable.any() else np.array([0])
         units = tuple(("s", "ms", "us", "ns")[c] for c in used)
     else:
         scale = np.full(len(as_int), _EPOCH_SCALE[unit], dtype=np.int64)
