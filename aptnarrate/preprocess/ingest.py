@@ -24,6 +24,7 @@ import stat
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -714,7 +715,10 @@ def _clean_times(raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo):
     """The common, clean columns in one strict vectorised cast: all integer epochs, or all
     zone-less ISO 8601 times. Anything else (blanks, spaces, offsets, bad dates) returns
     None and takes the careful path, which reports each bad line."""
+    # each cast is tried on the first value first: a column whose first value does not cast
+    # fails as a whole, and Arrow does not stop at the first failure (33 ms at 1M rows)
     try:
+        pc.cast(raw.slice(0, 1), pa.int64())
         as_int = pc.cast(raw, pa.int64()).to_numpy()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
@@ -723,6 +727,7 @@ def _clean_times(raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo):
         times, bad, out_of_range, units = _epoch_times(raw, everything, options, zone, as_int=as_int)
         return times, bad, _epoch_basis(options, units), out_of_range
     try:
+        pc.cast(raw.slice(0, 1), pa.timestamp("ns"))
         stamps = pc.cast(raw, pa.timestamp("ns"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -906,6 +911,7 @@ def _read_description(text: str | None) -> tuple[tuple, bool] | None:
     return (*subject, canonical_action(split.group("action")), *obj), known > 1
 
 
+@lru_cache(maxsize=1 << 14)  # a node recurs in many descriptions and edges
 def _entity(raw_type: str, value: str | None, role: str) -> tuple[str, str, str, str]:
     """(id, kind, display name, full value); unnamed nodes get one id per kind and role."""
     kind = canonical_kind(raw_type) or raw_type.strip().lower()
