@@ -938,16 +938,17 @@ def _parse_edges(columns: dict[str, pa.ChunkedArray]):
     for role in EDGE_COLUMNS:
         if role == "timestamp":
             continue
-        codes, dictionaries[role] = _distinct_values(columns[role], trim=True)
-        role_codes[role] = codes.astype(np.int64)  # packed into int64 keys below
+        role_codes[role], dictionaries[role] = _distinct_values(columns[role], trim=True)
         width = len(dictionaries[role]) + 1
         if key is None:
-            key, span = role_codes[role], width
+            key, span = role_codes[role].astype(np.int64), width
             continue
         if span * width >= 1 << 62:  # keep the packed key within int64: renumber first
             key, uniques = pd.factorize(key)
             span = len(uniques)
-        key, span = key * width + role_codes[role], span * width
+        key *= width  # in place: no temporary of 8 bytes per row per column
+        key += role_codes[role]
+        span *= width
     codes, _ = pd.factorize(key)
     # factorize numbers edges by first appearance, so an edge is new where codes rise
     new = np.empty(len(codes), dtype=bool)
@@ -964,7 +965,7 @@ def _parse_edges(columns: dict[str, pa.ChunkedArray]):
     def entities(role: str) -> list[pa.Array]:
         types, attrs = dictionaries[f"{role}_type"].to_pylist(), dictionaries[f"{role}_attr"].to_pylist()
         pair, pairs = pd.factorize(
-            role_codes[f"{role}_type"][first] * (len(attrs) + 1) + role_codes[f"{role}_attr"][first]
+            role_codes[f"{role}_type"][first].astype(np.int64) * (len(attrs) + 1) + role_codes[f"{role}_attr"][first]
         )
         parsed = [
             _entity(types[p // (len(attrs) + 1)], attrs[p % (len(attrs) + 1)], role) for p in pairs.tolist()
