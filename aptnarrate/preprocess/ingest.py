@@ -858,7 +858,12 @@ def _parse_descriptions(raw: pa.ChunkedArray):
     unique_to_triple = np.full(len(uniques), 0, dtype=np.int32)
     unique_to_triple[[i for i, p in enumerate(parsed) if p is not None]] = triple_codes_u
     triples = pd.DataFrame(list(first_of) if good else None, columns=list(TRIPLE_COLUMNS))
-    return unique_to_triple[codes], triples, bad_u[codes], empty_u[codes], ambiguous_u[codes]
+
+    def per_row(mask_u: np.ndarray) -> np.ndarray:
+        # most inputs have no bad, empty or ambiguous description: no gather over the rows
+        return mask_u[codes] if mask_u.any() else np.zeros(len(codes), dtype=bool)
+
+    return unique_to_triple[codes], triples, per_row(bad_u), per_row(empty_u), per_row(ambiguous_u)
 
 
 def _parse_description(text: str | None) -> tuple | None:
