@@ -119,6 +119,17 @@ def _factorize_rows(frame: pd.DataFrame, columns) -> tuple[np.ndarray, np.ndarra
     return codes, np.flatnonzero(new)
 
 
+def _factorize_keys(key: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of integer keys in ``[0, bound)``, uniques as int64: hashed as
+    uint32 when they fit, which takes about half the time of int64 keys (a smaller hash
+    table); same codes, same first-appearance numbering."""
+    if bound <= 1 << 32:
+        codes, uniques = pd.factorize(key.astype(np.uint32))
+        return codes, uniques.astype(np.int64)
+    codes, uniques = pd.factorize(key)
+    return codes, np.asarray(uniques, dtype=np.int64)
+
+
 def _units(triple: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each row's unit (distinct (triple, second), numbered by first appearance), the first
     row of each unit (increasing), and each unit's triple and second."""
@@ -132,14 +143,28 @@ def _units(triple: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray
     key = triple.astype(np.int64) * span
     key += second
     del second
-    unit_of_row, unit_keys = pd.factorize(key)
+    unit_of_row, unit_keys = _factorize_keys(key, (int(triple.max()) + 1) * span)
     del key
     # factorize numbers by first appearance: a unit starts where the codes reach a new high
     new = np.empty(len(unit_of_row), dtype=bool)
     new[:1] = True
     np.greater(unit_of_row[1:], np.maximum.accumulate(unit_of_row)[:-1], out=new[1:])
-    unit_keys = np.asarray(unit_keys, dtype=np.int64)
     return unit_of_row, np.flatnonzero(new), unit_keys // span, unit_keys % span + s0
+
+
+def _report_order(minute: np.ndarray, count: np.ndarray, text_rank: np.ndarray) -> np.ndarray:
+    """Positions sorted by minute, then count (descending), then text: ``np.lexsort``'s
+    order, as one stable sort of a packed key where it fits in int64 (10x faster)."""
+    if len(minute) == 0:
+        return np.array([], dtype=np.int64)
+    m0, top, ranks = int(minute.min()), int(count.max()), int(text_rank.max()) + 1
+    if (int(minute.max()) - m0 + 1) * (top + 1) * ranks >= 1 << 62:
+        return np.lexsort((text_rank, -count, minute))
+    key = (minute - m0) * (top + 1)
+    key += top - count
+    key *= ranks
+    key += text_rank
+    return np.argsort(key, kind="stable")
 
 
 def _log_ids(n: int) -> pd.Series | list[str]:
@@ -174,11 +199,23 @@ def _condense(table: EventTable) -> Timeline:
     unit_desc = desc_codes[unit_triple].astype(np.int64, copy=False)
     # factorize numbers groups by first appearance; units are in order of their first row,
     # so a group's first unit holds its first row, and the numbering is that of the rows
-    group_of_unit, group_keys = pd.factorize(np.floor_divide(unit_second, 60) * n_desc + unit_desc)
+    # keys from the first minute and second on, so that they mostly fit uint32
+    unit_minute = np.floor_divide(unit_second, 60)
+    m0 = int(unit_minute.min()) if len(unit_minute) else 0
+    s0 = int(unit_second.min()) if len(unit_second) else 0
+    group_of_unit, group_keys = _factorize_keys(
+        (unit_minute - m0) * n_desc + unit_desc, (int(unit_minute.max(initial=m0)) - m0 + 1) * n_desc
+    )
+    group_keys += m0 * n_desc
+    del unit_minute
     n_groups = len(group_keys)
     # count = distinct seconds per (minute, description): the units that are the first of
     # their (description, second) (a description may stand for several triples)
-    firsts = ~pd.Series(unit_second * n_desc + unit_desc).duplicated(keep="first").to_numpy()
+    second_keys = (unit_second - s0) * n_desc + unit_desc
+    if (int(unit_second.max(initial=s0)) - s0 + 1) * n_desc <= 1 << 32:
+        second_keys = second_keys.astype(np.uint32)
+    firsts = ~pd.Series(second_keys).duplicated(keep="first").to_numpy()
+    del second_keys
     count = np.bincount(group_of_unit[firsts], minlength=n_groups)
     group = group_of_unit[unit_of_row]
     del unit_of_row
@@ -191,10 +228,11 @@ def _condense(table: EventTable) -> Timeline:
     first_row = np.full(n_groups, len(group), dtype=np.int64)
     np.minimum.at(first_row, group_of_unit, unit_rows)
 
-    group_minute = np.floor_divide(group_keys, n_desc) * NS_PER_MINUTE
+    group_minute_number = np.floor_divide(group_keys, n_desc)
+    group_minute = group_minute_number * NS_PER_MINUTE
     group_desc = np.mod(group_keys, n_desc)
     text_rank = descriptions["text"].rank(method="dense").to_numpy().astype(np.int64)
-    order = np.lexsort((text_rank[group_desc], -count, group_minute))
+    order = _report_order(group_minute_number, count, text_rank[group_desc])
     # int32 per input row (half of int64's 80 MB at 10M rows) while the log fits in it
     position = np.empty(n_groups, dtype=np.int32 if n_groups < 1 << 31 else np.int64)
     position[order] = np.arange(n_groups)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 # raw type word (lower case) -> canonical kind
 RAW_KIND: dict[str, str] = {
@@ -82,6 +83,13 @@ KNOWN_ACTIONS: frozenset[str] = frozenset(
 )
 
 
+# The three word mappings below are memoised: parsing calls them once per distinct
+# description or edge, with a handful of distinct type and action words among them.
+# Bounded, since the words come from the input.
+_WORD_CACHE = 4096
+
+
+@lru_cache(maxsize=_WORD_CACHE)
 def is_known_action(action: str) -> bool:
     word = canonical_action(action)
     for suffix in ("_INBOUND", "_OUTBOUND"):
@@ -96,6 +104,7 @@ NON_PATH_KINDS = frozenset({"flow", "memory", "srcsink", "host", "session"})
 _TYPE_WORD = re.compile(r"[^/#]+$")
 
 
+@lru_cache(maxsize=_WORD_CACHE)
 def canonical_kind(raw: str | None) -> str | None:
     """Map a raw type (bare word, URI or CDM constant) to a canonical kind, or None if unknown."""
     if raw is None:
@@ -107,6 +116,7 @@ def canonical_kind(raw: str | None) -> str | None:
     return RAW_KIND.get(word.lower())
 
 
+@lru_cache(maxsize=_WORD_CACHE)
 def canonical_action(raw: str) -> str:
     """``EVENT_OPEN``, ``http://.../EVENT_OPEN`` and ``open`` all become ``OPEN``."""
     word = raw.strip()

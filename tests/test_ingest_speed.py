@@ -1,0 +1,173 @@
+"""The speed paths of ingest and condense give what the plain computations give.
+
+* An edge list's triples are gathered by Arrow from the distinct node values; here they are
+  checked against the triples built edge by edge in Python (first appearance of each
+  distinct row, ``_entity`` per node, a non-empty uuid as the id), on every corpus edge list
+  and on an edge list with padded values, missing uuids, unnamed nodes and unusable rows.
+* condense hashes its packed keys as uint32 when they fit and orders the log by one stable
+  sort of a packed key: both are checked against pandas' factorize and numpy's lexsort,
+  including the int64 and lexsort fall-backs, and condense against the plain reduction on a
+  log whose times span centuries (keys past uint32).
+* The newline count (numpy, in slices) equals ``bytes.count``; epoch units by magnitude
+  (a search of the class bounds) equal the plain comparison chain at every bound.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from conftest import corpus_manifest
+from test_preprocess_speed import assert_condensed_as_plain
+
+from aptnarrate.preprocess import condense as condense_module
+from aptnarrate.preprocess import ingest
+from aptnarrate.preprocess.condense import condense
+from aptnarrate.preprocess.ingest import EDGE_COLUMNS, TRIPLE_COLUMNS, IngestOptions, _entity, read_events
+from aptnarrate.preprocess.kinds import canonical_action
+
+MANIFEST = corpus_manifest()
+
+
+def plain_edge_triples(path: Path) -> tuple[list[tuple], list[int]]:
+    """Each usable row's triple, edge by edge in Python, and each row's triple number
+    (triples numbered by first appearance of their distinct trimmed row)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    triples: dict[tuple, int] = {}
+    codes = []
+    for record in frame[[c for c in EDGE_COLUMNS if c != "timestamp"]].itertuples(index=False):
+        values = dict(zip([c for c in EDGE_COLUMNS if c != "timestamp"], (v.strip() for v in record)))
+        if not (values["predicate"] and values["subject_type"] and values["object_type"]):
+            codes.append(-1)
+            continue
+        sides = []
+        for role in ("subject", "object"):
+            entity = list(_entity(values[f"{role}_type"], values[f"{role}_attr"], role))
+            if values[f"{role}_uuid"]:
+                entity[0] = values[f"{role}_uuid"]
+            sides.append(entity)
+        triple = (*sides[0], canonical_action(values["predicate"]), *sides[1])
+        codes.append(triples.setdefault(triple, len(triples)))
+    return list(triples), codes
+
+
+def assert_edges_as_plain(path: Path) -> None:
+    table = read_events(path, IngestOptions(input_format="edges"))
+    expected, codes = plain_edge_triples(path)
+    got = [tuple(row) for row in table.triples[list(TRIPLE_COLUMNS)].itertuples(index=False)]
+    # distinct rows that differ only in a uuid share a triple in the plain build: compare
+    # each kept row's triple, the table's numbering being by first appearance too
+    kept = [c for c in codes if c >= 0]
+    assert [got[t] for t in table.events["triple"].tolist()] == [expected[c] for c in kept]
+    assert all(dtype == "str" for dtype in table.triples.dtypes)
+    assert len(table.events) == len(kept)
+
+
+EDGE_LIST = """subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr
+p1,SUBJECT_PROCESS,thunderbird,EVENT_READ,1523404844083203907,f1,FILE_OBJECT_FILE,/etc/passwd
+ p1 , SUBJECT_PROCESS ,thunderbird , EVENT_READ ,1523404845083203907,f1 ,FILE_OBJECT_FILE, /etc/passwd
+,SUBJECT_PROCESS,sh,EVENT_CONNECT,1523404846083203907,,NetFlowObject,"tcp,198.51.100.7/80"
+,SUBJECT_PROCESS,,EVENT_MPROTECT,1523404847083203907,m1,MemoryObject,
+p2,SUBJECT_PROCESS,/usr/bin/python3 /tmp/x.py,EVENT_EXECUTE,1523404848083203907,,FILE_OBJECT_FILE,/tmp/x.py
+p3,SUBJECT_PROCESS,cat,,1523404849083203907,f2,FILE_OBJECT_FILE,/etc/shadow
+p3,,cat,EVENT_READ,1523404850083203907,f2,FILE_OBJECT_FILE,/etc/shadow
+p1,SUBJECT_PROCESS,thunderbird,EVENT_READ,1523404851083203907,f1,FILE_OBJECT_FILE,/etc/passwd
+p4,subject_process,NaN,http://darpa/EVENT_WRITE,1523404852083203907,f3,http://darpa/FILE_OBJECT_DIR,/var/log/
+"""
+
+
+def test_edge_triples_equal_the_plain_build(tmp_path):
+    path = tmp_path / "edges.csv"
+    path.write_text(EDGE_LIST)
+    assert_edges_as_plain(path)
+
+
+@pytest.mark.skipif(MANIFEST is None, reason="corpus absent")
+def test_edge_triples_equal_the_plain_build_on_the_corpus(corpus_dir):
+    checked = 0
+    for case in MANIFEST["cases"]:
+        name = case["files"].get("edges")
+        if name:
+            assert_edges_as_plain(Path(corpus_dir) / name)
+            checked += 1
+    assert checked >= len(MANIFEST["cases"]) // 2
+
+
+@pytest.mark.parametrize("bound", [1000, 1 << 32, (1 << 32) + 1, 1 << 40])
+def test_factorize_keys_equals_pandas_factorize(bound):
+    rng = np.random.default_rng(bound % 1000)
+    keys = rng.integers(0, min(bound, 1 << 62), 5000, dtype=np.int64)
+    keys[rng.integers(0, 5000, 2000)] = bound - 1  # the largest key, repeated
+    codes, uniques = condense_module._factorize_keys(keys, bound)
+    expected_codes, expected_uniques = pd.factorize(keys)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques.dtype == np.int64 and uniques.tolist() == expected_uniques.tolist()
+
+
+@pytest.mark.parametrize("minute_span", [50, 1 << 40])
+def test_report_order_equals_lexsort(minute_span):
+    """Many ties (same minute, count and text keep first appearance); a span too wide for
+    the packed key takes numpy's lexsort itself."""
+    rng = np.random.default_rng(minute_span % 97)
+    n = 4000
+    minute = rng.integers(0, minute_span, n, dtype=np.int64) * (1 if minute_span < 100 else 1 << 20)
+    count = rng.integers(1, 30, n, dtype=np.int64)
+    text_rank = rng.integers(1, 40, n, dtype=np.int64)
+    order = condense_module._report_order(minute, count, text_rank)
+    assert order.tolist() == np.lexsort((text_rank, -count, minute)).tolist()
+    assert condense_module._report_order(minute[:0], count[:0], text_rank[:0]).tolist() == []
+
+
+def test_condense_equals_the_plain_reduction_when_keys_pass_uint32(tmp_path):
+    """Times two centuries apart: the (triple, second) keys no longer fit uint32."""
+    stamps = ["1900-01-01 00:00:00", "2100-06-01 12:00:01", "1900-01-01 00:00:00", "2100-06-01 12:00:59", "1970-01-01 00:00:00"]
+    descriptions = [
+        "The subject_process: cat READ the file_object_file: /etc/passwd",
+        "The subject_process: sh EXECUTE the file_object_file: /tmp/x.sh",
+    ]
+    lines = ["description,timestamp"]
+    for i in range(60):
+        lines.append(f"{descriptions[i % 2]},{stamps[i % len(stamps)]}")
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n")
+    timeline = condense(read_events(path))
+    assert_condensed_as_plain(timeline)
+
+
+def test_newlines_counted_in_slices_as_bytes_count(monkeypatch):
+    """Slices smaller than the data, a newline on a slice edge, no newline at the end."""
+    monkeypatch.setattr(ingest, "_READ_CHUNK", 7)
+    for data in (b"", b"\n", b"ab\ncd\n\n\r\nxyz", b"123456\n" * 5 + b"tail", bytes(range(256)) * 3):
+        assert ingest._count_newlines(data) == data.count(b"\n")
+
+
+@pytest.mark.parametrize("unit", ["auto", "ms"])
+def test_epoch_units_by_magnitude_at_the_class_bounds(unit):
+    """Each value's unit from its digit count (1e11, 1e14, 1e17 start ms, us, ns), as the
+    plain comparison chain reads it, negative values and int64's extremes included."""
+    values = []
+    for bound in (10**11, 10**14, 10**17):
+        values += [bound - 1, bound, -(bound - 1), -bound]
+    values += [0, 1, -1, 1523557640, 2**63 - 1, -(2**63)]
+    as_int = np.array(values, dtype=np.int64)
+    raw = pa.chunked_array([pa.array([str(v) for v in values])])
+    every = np.ones(len(values), dtype=bool)
+    zone = ZoneInfo("UTC")
+    times, bad, out_of_range, units = ingest._epoch_times(raw, every, IngestOptions(epoch_unit=unit), zone, as_int=as_int)
+    if unit == "auto":
+        magnitude = np.abs(as_int)
+        classes = np.select([magnitude < 10**11, magnitude < 10**14, magnitude < 10**17], [0, 1, 2], 3)
+        scale = np.array([10**9, 10**6, 10**3, 1], dtype=np.int64)[classes]
+    else:
+        scale = np.full(len(values), 10**6, dtype=np.int64)
+    limit = 9_200_000_000_000_000_000 // scale
+    expected_out = (as_int > limit) | (as_int < -limit)
+    assert out_of_range.tolist() == expected_out.tolist() and bad.tolist() == expected_out.tolist()
+    assert times.tolist() == np.where(expected_out, 0, as_int * scale).tolist()
+    if unit == "auto":
+        assert units == tuple(("s", "ms", "us", "ns")[c] for c in np.unique(classes[~expected_out]))
