@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arrays import distinct
 from ..preprocess.knowledge import lookup
 from ..grounding.mentions import addresses
 from ..rules.events import event_class, vocabulary
@@ -194,7 +195,7 @@ def _row_index(facts: Facts) -> _RowIndex:
     timeline = facts.timeline
     table = timeline.table.triples
     n_triples = max(len(table), 1)
-    keys = np.unique(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
+    keys = distinct(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
     positions, triples = keys // n_triples, keys % n_triples
     index = _RowIndex(
         starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)),
@@ -422,7 +423,7 @@ def benign_mechanism(candidate: Candidate, facts: Facts | None = None):
     if any (as the IoC table's context does). With ``facts`` (the candidate's), each
     distinct (value, kind, paths) is judged once and kept with them: the offline narrator
     asks for every table candidate more than once."""
-    key = (candidate.value, candidate.kind, tuple(candidate.full_values[:5]))
+    key = _mechanism_key(candidate)
     if facts is None:
         return _benign_mechanism(*key)
     known = facts.derived("_benign_mechanisms", dict)
@@ -431,11 +432,39 @@ def benign_mechanism(candidate: Candidate, facts: Facts | None = None):
     return known[key]
 
 
-def _benign_mechanism(value: str, kind: str, paths: tuple[str, ...]):
-    from ..rules.benign import mechanisms
+def benign_mechanisms(candidates, facts: Facts) -> list:
+    """``benign_mechanism`` of each candidate (kept with ``facts`` as it keeps them), the
+    ones not yet judged tested together over one rule table: each name and path once, not
+    every mechanism's tests once per candidate."""
+    from ..rules.benign import first_explaining, mechanisms
+
+    known = facts.derived("_benign_mechanisms", dict)
+    todo = [key for key in dict.fromkeys(map(_mechanism_key, candidates)) if key not in known]
+    if todo:
+        order = {id(m): n for n, m in enumerate(mechanisms())}
+        found = first_explaining([row for key in todo for row in _mechanism_rows(*key)])
+        for n, key in enumerate(todo):
+            # the first mechanism in file order that explains either of the candidate's rows
+            either = [m for m in found[2 * n : 2 * n + 2] if m is not None]
+            known[key] = min(either, key=lambda m: order[id(m)]) if either else None
+    return [known[_mechanism_key(c)] for c in candidates]
+
+
+def _mechanism_key(candidate: Candidate) -> tuple:
+    return (candidate.value, candidate.kind, tuple(candidate.full_values[:5]))
+
+
+def _mechanism_rows(value: str, kind: str, paths: tuple[str, ...]) -> list:
+    """The candidate as the mechanisms read it: the object of some process, and an actor."""
     from ..rules.patterns import Row
 
-    rows = [Row("", "", value, "process", kind, paths), Row(value, "", "", kind, "")]
+    return [Row("", "", value, "process", kind, paths), Row(value, "", "", kind, "")]
+
+
+def _benign_mechanism(value: str, kind: str, paths: tuple[str, ...]):
+    from ..rules.benign import mechanisms
+
+    rows = _mechanism_rows(value, kind, paths)
     return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
+from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining
@@ -201,7 +202,7 @@ class LogView:
         if where is None:
             return self.expand(self.pattern_flags(test))
         flags = np.zeros(len(self.pattern_rows), dtype=bool)
-        flags[np.unique(self._codes[where])] = True
+        flags[distinct(self._codes[where])] = True
         return self.expand(self.pattern_flags(test, flags)) & where
 
     def pattern_flags(self, test: Callable[[Row], bool], within: np.ndarray | None = None) -> np.ndarray:
