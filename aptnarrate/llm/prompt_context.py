@@ -113,15 +113,15 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
 
-    ids = _entity_ids(facts)
-
     def both(values: dict) -> np.ndarray:  # each triple's subject, then its object
         return np.column_stack([values["subject"], values["object"]]).ravel()
 
     # actors in order of first appearance, each with its name where it first appears
     is_actor = {role: triples[f"{role}_kind"].isin(list(ACTOR_KINDS)).to_numpy(dtype=bool) for role in ("subject", "object")}
     actor = np.flatnonzero(both(is_actor))
-    codes, uniques = pd.factorize(both(ids)[actor], use_na_sentinel=False)  # codes in first-appearance order
+    entity_codes, entities = _entity_codes(facts)
+    codes, which = pd.factorize(entity_codes[actor])  # codes in first-appearance order among actors
+    uniques = entities[which]
     first_at = np.full(len(uniques), len(actor), dtype=np.int64)
     np.minimum.at(first_at, codes, np.arange(len(actor)))
     at = actor[first_at]  # position in the (subject, object) sequence: triple * 2 + role
@@ -160,14 +160,27 @@ def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
     never = np.iinfo(np.int64).max
     first_of_triple = np.full(len(table), never, dtype=np.int64)
     np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
-    ids = _entity_ids(facts)
-    ids = np.concatenate([ids["subject"], ids["object"]])
-    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    codes, uniques = _entity_codes(facts)
     first = np.full(len(uniques), never, dtype=np.int64)
-    np.minimum.at(first, codes, np.concatenate([first_of_triple, first_of_triple]))
-    position_of = dict(zip(uniques.tolist(), first.tolist()))
-    found = {ident: position_of.get(ident, never) for ident in sorted(wanted)}
+    np.minimum.at(first, codes, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
+    wanted = sorted(wanted)
+    at = pd.Index(uniques, dtype=object).get_indexer(wanted)
+    found = {ident: (int(first[code]) if code >= 0 else never) for ident, code in zip(wanted, at.tolist())}
     return {ident: position for ident, position in found.items() if position != never}
+
+
+def _entity_codes(facts: Facts) -> tuple[np.ndarray, np.ndarray]:
+    """Each triple's subject and object entity ids (interleaved: triple * 2 + role) as codes
+    into the distinct ids in order of first appearance; hashed once per facts (the
+    aliases and their first positions both group by entity)."""
+    import pandas as pd
+
+    def compute():
+        ids = _entity_ids(facts)
+        codes, uniques = pd.factorize(np.column_stack([ids["subject"], ids["object"]]).ravel(), use_na_sentinel=False)
+        return codes, np.asarray(uniques, dtype=object)
+
+    return facts.derived("_entity_codes", compute)
 
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:

@@ -180,15 +180,22 @@ class LogView:
                 "minute": first_minute[kept],
             }
         )
-        found = sweeps(firsts)
+        found = sweeps(firsts, with_rows=False)  # the rows are every log row of the contacts, below
         if not found:
             return found
-        # every sweep's rows cut from one frame of all swept contacts (a frame each cost more)
-        masks = [self.expand(flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])) for sweep in found]
-        everything = np.logical_or.reduce(masks)
-        frame, positions = self.frame(everything), np.flatnonzero(everything)
-        for sweep, mask in zip(found, masks):
-            sweep["rows"] = frame.iloc[np.searchsorted(positions, np.flatnonzero(mask))]
+        # every sweep's rows cut from one frame of all swept contacts (a frame each cost more);
+        # a description is one sweep's at most (one subject, and a host is in one subnet), so
+        # the rows are grouped by one array of sweep numbers, not a log-wide mask per sweep
+        sweep_of = np.full(len(self.pattern_rows), -1, dtype=np.int64)
+        for number, sweep in enumerate(found):
+            sweep_of[flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])] = number
+        row_sweep = self.expand(sweep_of)
+        positions = np.flatnonzero(row_sweep >= 0)
+        frame = self.frame(row_sweep >= 0)
+        by_sweep = np.argsort(row_sweep[positions], kind="stable")  # each sweep's rows in log order
+        bounds = np.searchsorted(row_sweep[positions][by_sweep], np.arange(len(found) + 1))
+        for number, sweep in enumerate(found):
+            sweep["rows"] = frame.iloc[by_sweep[bounds[number] : bounds[number + 1]]]
         return found
 
     def per_pattern_row(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> pd.Series:
@@ -252,10 +259,26 @@ class _LogOrder:
     Python strings of every log row are never hashed; other columns get the dict, built on
     the first merge only."""
 
-    def __init__(self, column: pd.Series, ids: np.ndarray) -> None:
+    def __init__(self, column: pd.Series, ids: np.ndarray, facts: Facts | None = None) -> None:
         self._column = column
         self._ids = ids
+        self._facts = facts
         self._position: dict[str, int] | None = None
+
+    def sorted_union(self, evidence: list[tuple[str, ...]]) -> tuple[str, ...]:
+        """The distinct ids of ``evidence`` in log order (by ``positions``). When the log's
+        ids are ``L1``..``L<n>`` in order (as condense numbers them, so each is at one
+        position), each id's position is parsed from it (``log_positions``), no search."""
+        if self._facts is not None and evidence:
+            from ..grounding.semantic import log_positions, row_table
+
+            if row_table(self._facts).canonical_ids:
+                parsed = [log_positions(self._facts, ids) for ids in evidence]
+                if sum(map(len, parsed)) == sum(map(len, evidence)):  # every id a log row's
+                    return tuple(self._ids[distinct(np.concatenate(parsed))].tolist())
+        union = list({e for ids in evidence for e in ids})
+        position = dict(zip(union, self.positions(union)))
+        return tuple(sorted(union, key=position.__getitem__))
 
     def positions(self, wanted: list[str]) -> list[int]:
         if isinstance(self._column.array, pd.arrays.ArrowStringArray) and wanted:
@@ -278,13 +301,11 @@ def _merge(items: list[StageEvidence], order: _LogOrder) -> StageEvidence:
     """One finding per stage: the union of evidence, the strongest confidence, every reason."""
     if len(items) == 1:
         return items[0]
-    union = list({e for item in items for e in item.evidence})
-    position = dict(zip(union, order.positions(union)))
-    evidence = sorted(union, key=position.__getitem__)
+    evidence = order.sorted_union([item.evidence for item in items])
     confidence = max((item.confidence for item in items), key=LEVELS.index)
     techniques = tuple(dict.fromkeys(t for item in items for t in item.techniques))
     rationale = " ".join(dict.fromkeys(item.rationale for item in items))
-    return StageEvidence(items[0].stage, confidence, tuple(evidence), rationale, items[0].tactic, techniques)
+    return StageEvidence(items[0].stage, confidence, evidence, rationale, items[0].tactic, techniques)
 
 
 def pattern_findings(view: LogView) -> list[StageEvidence]:
@@ -318,7 +339,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     suppressed = {stage for mechanism in explaining(view.table) for stage in mechanism.suppresses}
-    order = _LogOrder(facts.timeline.log["id"], view.ids)
+    order = _LogOrder(facts.timeline.log["id"], view.ids, facts)
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
         if item.stage in suppressed and item.confidence != "high":
