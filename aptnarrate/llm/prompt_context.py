@@ -132,9 +132,10 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     names = names.tolist()
     first: dict[str, str] = dict(zip(uniques.tolist(), (str(name or "") for name in names)))
     per_name = Counter(first.values())
-    aliased = [i for i, name in first.items() if not name or per_name[name] > 1]
+    aliased_at = [k for k, name in enumerate(first.values()) if not name or per_name[name] > 1]
+    aliased = [uniques[k] for k in aliased_at]
     # numbered by first appearance in the log (report order), input order breaking ties
-    positions = _first_positions(facts, set(aliased))
+    positions = _first_positions(facts, aliased, which[aliased_at])
     aliased.sort(key=lambda i: positions.get(i, 1 << 62))
     alias_of = {ident: f"P{n}" for n, ident in enumerate(aliased, start=1)}
     return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
@@ -147,25 +148,22 @@ def _entity_ids(facts: Facts) -> dict[str, np.ndarray]:
     return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")})
 
 
-def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
-    """Each wanted entity id's first log position (as subject or object): the first
-    position of each triple, then the smallest over each entity's triples (no per-row
-    lists: a host can have tens of thousands of aliased processes)."""
+def _first_positions(facts: Facts, wanted: list[str], codes: np.ndarray) -> dict[str, int]:
+    """Each wanted entity id's first log position (as subject or object), by id; ``codes``:
+    their codes in ``_entity_codes``. The first position of each triple, then the smallest
+    over each entity's triples (no per-row lists: a host can have tens of thousands of
+    aliased processes)."""
     if not wanted:
         return {}
-    import pandas as pd
-
     timeline = facts.timeline
     table = timeline.table.triples
     never = np.iinfo(np.int64).max
     first_of_triple = np.full(len(table), never, dtype=np.int64)
     np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
-    codes, uniques = _entity_codes(facts)
-    first = np.full(len(uniques), never, dtype=np.int64)
-    np.minimum.at(first, codes, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
-    wanted = sorted(wanted)
-    at = pd.Index(uniques, dtype=object).get_indexer(wanted)
-    found = {ident: (int(first[code]) if code >= 0 else never) for ident, code in zip(wanted, at.tolist())}
+    entity_codes, entities = _entity_codes(facts)
+    first = np.full(len(entities), never, dtype=np.int64)
+    np.minimum.at(first, entity_codes, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
+    found = dict(sorted(zip(wanted, first[np.asarray(codes, dtype=np.int64)].tolist())))
     return {ident: position for ident, position in found.items() if position != never}
 
 
