@@ -115,3 +115,26 @@ def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
     union = order.sorted_union([many, ("L999999999",), (ids[0],)])
     assert union[:2] in ((ids[0], "L999999999"), ("L999999999", ids[0]))
     assert list(union[2:]) == sorted(set(many) - {ids[0]}, key=lambda i: int(i[1:]))
+
+
+def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir):
+    """``row_actor_ids`` keeps distinct entities by their integer codes: the ids, in order,
+    must be those of the triples behind the rows, each once, first seen first."""
+    from aptnarrate.llm.prompt_context import _row_index, row_actor_ids
+    from aptnarrate.pipeline import inspect_input
+
+    rng = np.random.default_rng(8)
+    checked = 0
+    for source in sorted(corpus_dir.glob("*.edges.csv"))[:6]:  # edge lists: entity ids of their own
+        facts = inspect_input(source)
+        index = _row_index(facts)
+        n = len(facts.timeline.log)
+        groups = [np.array([p]) for p in range(n)] + [np.sort(rng.choice(n, size=min(n, 40), replace=False)) for _ in range(20)]
+        for positions in groups:
+            triples = np.concatenate([index.triples[index.starts[p] : index.starts[p + 1]] for p in positions.tolist()])
+            for role in ("subject", "object"):
+                expected = list(dict.fromkeys(index.column[role][triples].tolist()))
+                assert row_actor_ids(facts, positions, role) == expected, (source, role)
+                assert row_actor_ids(facts, positions.tolist(), role) == expected
+                checked += len(expected) > 1
+    assert checked >= 10

@@ -268,7 +268,7 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
         group = members[start:end]
         rows = _Rows(positions[group], minutes[group])
         first = row_event(facts, int(rows.positions[0]))
-        listed = rows.positions.tolist()
+        listed = rows.positions
         actor = _actor_label(facts, aliases, first, "subject", listed)
         verb = verb_of(first)
         clause = by_key.setdefault((actor, verb), _Clause(actor, verb))

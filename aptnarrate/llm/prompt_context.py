@@ -183,11 +183,16 @@ def _entity_codes(facts: Facts) -> tuple[np.ndarray, np.ndarray]:
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
     """Entity ids of the ``role`` side of the log row(s) at ``position``, first seen first."""
+    import pandas as pd
+
     index = _row_index(facts)
     positions = np.atleast_1d(np.asarray(position, dtype=np.int64))
     lengths = index.starts[positions + 1] - index.starts[positions]
     offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-    return list(dict.fromkeys(index.column[role][index.triples[offsets]].tolist()))
+    # distinct entities by their codes (integers), first seen first, then their ids
+    entity_codes, entities = _entity_codes(facts)
+    codes = entity_codes[index.triples[offsets] * 2 + {"subject": 0, "object": 1}[role]]
+    return entities[pd.unique(codes)].tolist()
 
 
 @dataclass(frozen=True)

@@ -273,9 +273,10 @@ class _LogOrder:
             from ..grounding.semantic import log_positions, row_table
 
             if row_table(self._facts).canonical_ids:
-                parsed = [log_positions(self._facts, ids) for ids in evidence]
-                if sum(map(len, parsed)) == sum(map(len, evidence)):  # every id a log row's
-                    return tuple(self._ids[distinct(np.concatenate(parsed))].tolist())
+                every = [e for ids in evidence for e in ids]
+                parsed = log_positions(self._facts, every)
+                if len(parsed) == len(every):  # every id a log row's
+                    return tuple(self._ids[distinct(parsed)].tolist())
         union = list({e for ids in evidence for e in ids})
         position = dict(zip(union, self.positions(union)))
         return tuple(sorted(union, key=position.__getitem__))
