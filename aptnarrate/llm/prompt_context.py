@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,11 +77,16 @@ class ProcessAliases:
     def label(self, ids: list[str] | tuple[str, ...], name: str) -> str:
         """How a summary names the process(es) ``ids`` called ``name``: the name when it is
         unique, ``name (P3)`` when several processes share it, ``P1`` when unnamed."""
-        aliases = sorted(dict.fromkeys(self.alias_of[i] for i in ids if i in self.alias_of), key=_alias_number)
+        aliases = sorted(dict.fromkeys(self.alias_of[i] for i in ids if i in self.alias_of), key=self._numbers.__getitem__)
         if not aliases:
             return name or "an unnamed process"
         joined = _join_capped(aliases, MAX_ALIASES_NAMED)
         return f"{name} ({joined})" if name else joined
+
+    @cached_property
+    def _numbers(self) -> dict[str, int]:
+        """Each alias's number, parsed once (a label may sort thousands of aliases)."""
+        return {alias: _alias_number(alias) for alias in self.alias_of.values()}
 
     def describe(self) -> str:
         """One sentence saying what the aliases stand for (empty when there are none)."""
