@@ -145,7 +145,10 @@ class LogView:
         row positions as index), built from the arrays for just those rows."""
         positions = np.flatnonzero(mask)
         codes = self._codes[positions]
-        data = {"id": self.ids[positions], "minute": self.minutes[positions], "count": self.counts[positions], "description": codes}
+        # ids kept as Python strings (an inferred Arrow column would be converted back by
+        # every reader of them, such as a finding's evidence)
+        ids = pd.Series(self.ids[positions], index=positions, dtype=object, copy=False)
+        data = {"id": ids, "minute": self.minutes[positions], "count": self.counts[positions], "description": codes}
         for column, values in self.desc.items():
             # object columns kept as they are (an inferred Arrow string column makes every
             # later comparison and selection slower)
