@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, process_aliases, row_actor_ids
+from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, benign_mechanisms, process_aliases, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
@@ -40,6 +41,9 @@ class OfflineNarrator:
             StageClaim(stage=s.stage, confidence=s.confidence, evidence=list(s.evidence), rationale=s.rationale)
             for s in found
         ]
+        # the benign mechanisms of every named candidate judged at once (ioc_context, the
+        # IoC's usage and the story's benign alternative each read them)
+        benign_mechanisms([c for c in facts.table_candidates if c.type != "ip"], facts)
         iocs = [ioc_context(c, facts) for c in facts.table_candidates]
         narration = Narration(stages=stages, iocs=iocs, summary=summarise(facts, found))
         return NarrationResult(narration=narration, backend=self.name, notes=["rule-based narration (offline)"])
@@ -264,7 +268,7 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
         group = members[start:end]
         rows = _Rows(positions[group], minutes[group])
         first = row_event(facts, int(rows.positions[0]))
-        listed = rows.positions.tolist()
+        listed = rows.positions
         actor = _actor_label(facts, aliases, first, "subject", listed)
         verb = verb_of(first)
         clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
@@ -297,7 +301,7 @@ def _clause_text(clause: _Clause) -> str:
     shown = clause.objects[:MAX_OBJECTS]
     more = len(clause.objects) - len(shown)
     target = _join(shown + [f"{more} more"]) if more > 0 else (_join(shown) if shown else "")
-    minutes = len(np.unique(clause.minutes()))
+    minutes = len(distinct(clause.minutes()))
     repeat = f" in {minutes} different minutes" if minutes >= 3 else ""
     return f"{clause.actor} {clause.verb}{' ' + target if target else ''}{repeat}"
 
@@ -322,7 +326,7 @@ def _when_line(facts: Facts, clauses: list[_Clause], day: str | None, tail: str)
         when = f"On {first[:10]}, between {first[11:]} and {last[11:]}"
     what = "; ".join(_clause_text(c) for c in clauses)
     text = f"{when}, {what}{tail}."
-    positions = np.unique(np.concatenate([c.positions() for c in clauses]))  # log order, each once
+    positions = distinct(np.concatenate([c.positions() for c in clauses]))  # log order, each once
     ids = tuple(row_table(facts).ids[positions].tolist())
     return StoryLine(text, ids), last[:10]
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arrays import distinct
 from ..preprocess.knowledge import lookup
 from ..grounding.mentions import addresses
 from ..rules.events import event_class, vocabulary
@@ -75,11 +77,16 @@ class ProcessAliases:
     def label(self, ids: list[str] | tuple[str, ...], name: str) -> str:
         """How a summary names the process(es) ``ids`` called ``name``: the name when it is
         unique, ``name (P3)`` when several processes share it, ``P1`` when unnamed."""
-        aliases = sorted(dict.fromkeys(self.alias_of[i] for i in ids if i in self.alias_of), key=_alias_number)
+        aliases = sorted(dict.fromkeys(self.alias_of[i] for i in ids if i in self.alias_of), key=self._numbers.__getitem__)
         if not aliases:
             return name or "an unnamed process"
         joined = _join_capped(aliases, MAX_ALIASES_NAMED)
         return f"{name} ({joined})" if name else joined
+
+    @cached_property
+    def _numbers(self) -> dict[str, int]:
+        """Each alias's number, parsed once (a label may sort thousands of aliases)."""
+        return {alias: _alias_number(alias) for alias in self.alias_of.values()}
 
     def describe(self) -> str:
         """One sentence saying what the aliases stand for (empty when there are none)."""
@@ -112,15 +119,15 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
 
-    ids = _entity_ids(facts)
-
     def both(values: dict) -> np.ndarray:  # each triple's subject, then its object
         return np.column_stack([values["subject"], values["object"]]).ravel()
 
     # actors in order of first appearance, each with its name where it first appears
     is_actor = {role: triples[f"{role}_kind"].isin(list(ACTOR_KINDS)).to_numpy(dtype=bool) for role in ("subject", "object")}
     actor = np.flatnonzero(both(is_actor))
-    codes, uniques = pd.factorize(both(ids)[actor], use_na_sentinel=False)  # codes in first-appearance order
+    entity_codes, entities = _entity_codes(facts)
+    codes, which = pd.factorize(entity_codes[actor])  # codes in first-appearance order among actors
+    uniques = entities[which]
     first_at = np.full(len(uniques), len(actor), dtype=np.int64)
     np.minimum.at(first_at, codes, np.arange(len(actor)))
     at = actor[first_at]  # position in the (subject, object) sequence: triple * 2 + role
@@ -131,9 +138,10 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     names = names.tolist()
     first: dict[str, str] = dict(zip(uniques.tolist(), (str(name or "") for name in names)))
     per_name = Counter(first.values())
-    aliased = [i for i, name in first.items() if not name or per_name[name] > 1]
+    aliased_at = [k for k, name in enumerate(first.values()) if not name or per_name[name] > 1]
+    aliased = [uniques[k] for k in aliased_at]
     # numbered by first appearance in the log (report order), input order breaking ties
-    positions = _first_positions(facts, set(aliased))
+    positions = _first_positions(facts, aliased, which[aliased_at])
     aliased.sort(key=lambda i: positions.get(i, 1 << 62))
     alias_of = {ident: f"P{n}" for n, ident in enumerate(aliased, start=1)}
     return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
@@ -146,36 +154,51 @@ def _entity_ids(facts: Facts) -> dict[str, np.ndarray]:
     return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")})
 
 
-def _first_positions(facts: Facts, wanted: set[str]) -> dict[str, int]:
-    """Each wanted entity id's first log position (as subject or object): the first
-    position of each triple, then the smallest over each entity's triples (no per-row
-    lists: a host can have tens of thousands of aliased processes)."""
+def _first_positions(facts: Facts, wanted: list[str], codes: np.ndarray) -> dict[str, int]:
+    """Each wanted entity id's first log position (as subject or object), by id; ``codes``:
+    their codes in ``_entity_codes``. The first position of each triple, then the smallest
+    over each entity's triples (no per-row lists: a host can have tens of thousands of
+    aliased processes)."""
     if not wanted:
         return {}
-    import pandas as pd
-
     timeline = facts.timeline
     table = timeline.table.triples
     never = np.iinfo(np.int64).max
     first_of_triple = np.full(len(table), never, dtype=np.int64)
     np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
-    ids = _entity_ids(facts)
-    ids = np.concatenate([ids["subject"], ids["object"]])
-    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
-    first = np.full(len(uniques), never, dtype=np.int64)
-    np.minimum.at(first, codes, np.concatenate([first_of_triple, first_of_triple]))
-    position_of = dict(zip(uniques.tolist(), first.tolist()))
-    found = {ident: position_of.get(ident, never) for ident in sorted(wanted)}
+    entity_codes, entities = _entity_codes(facts)
+    first = np.full(len(entities), never, dtype=np.int64)
+    np.minimum.at(first, entity_codes, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
+    found = dict(sorted(zip(wanted, first[np.asarray(codes, dtype=np.int64)].tolist())))
     return {ident: position for ident, position in found.items() if position != never}
+
+
+def _entity_codes(facts: Facts) -> tuple[np.ndarray, np.ndarray]:
+    """Each triple's subject and object entity ids (interleaved: triple * 2 + role) as codes
+    into the distinct ids in order of first appearance; hashed once per facts (the
+    aliases and their first positions both group by entity)."""
+    import pandas as pd
+
+    def compute():
+        ids = _entity_ids(facts)
+        codes, uniques = pd.factorize(np.column_stack([ids["subject"], ids["object"]]).ravel(), use_na_sentinel=False)
+        return codes, np.asarray(uniques, dtype=object)
+
+    return facts.derived("_entity_codes", compute)
 
 
 def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
     """Entity ids of the ``role`` side of the log row(s) at ``position``, first seen first."""
+    import pandas as pd
+
     index = _row_index(facts)
     positions = np.atleast_1d(np.asarray(position, dtype=np.int64))
     lengths = index.starts[positions + 1] - index.starts[positions]
     offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-    return list(dict.fromkeys(index.column[role][index.triples[offsets]].tolist()))
+    # distinct entities by their codes (integers), first seen first, then their ids
+    entity_codes, entities = _entity_codes(facts)
+    codes = entity_codes[index.triples[offsets] * 2 + {"subject": 0, "object": 1}[role]]
+    return entities[pd.unique(codes)].tolist()
 
 
 @dataclass(frozen=True)
@@ -194,7 +217,7 @@ def _row_index(facts: Facts) -> _RowIndex:
     timeline = facts.timeline
     table = timeline.table.triples
     n_triples = max(len(table), 1)
-    keys = np.unique(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
+    keys = distinct(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
     positions, triples = keys // n_triples, keys % n_triples
     index = _RowIndex(
         starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)),
@@ -422,7 +445,7 @@ def benign_mechanism(candidate: Candidate, facts: Facts | None = None):
     if any (as the IoC table's context does). With ``facts`` (the candidate's), each
     distinct (value, kind, paths) is judged once and kept with them: the offline narrator
     asks for every table candidate more than once."""
-    key = (candidate.value, candidate.kind, tuple(candidate.full_values[:5]))
+    key = _mechanism_key(candidate)
     if facts is None:
         return _benign_mechanism(*key)
     known = facts.derived("_benign_mechanisms", dict)
@@ -431,11 +454,39 @@ def benign_mechanism(candidate: Candidate, facts: Facts | None = None):
     return known[key]
 
 
-def _benign_mechanism(value: str, kind: str, paths: tuple[str, ...]):
-    from ..rules.benign import mechanisms
+def benign_mechanisms(candidates, facts: Facts) -> list:
+    """``benign_mechanism`` of each candidate (kept with ``facts`` as it keeps them), the
+    ones not yet judged tested together over one rule table: each name and path once, not
+    every mechanism's tests once per candidate."""
+    from ..rules.benign import first_explaining, mechanisms
+
+    known = facts.derived("_benign_mechanisms", dict)
+    todo = [key for key in dict.fromkeys(map(_mechanism_key, candidates)) if key not in known]
+    if todo:
+        order = {id(m): n for n, m in enumerate(mechanisms())}
+        found = first_explaining([row for key in todo for row in _mechanism_rows(*key)])
+        for n, key in enumerate(todo):
+            # the first mechanism in file order that explains either of the candidate's rows
+            either = [m for m in found[2 * n : 2 * n + 2] if m is not None]
+            known[key] = min(either, key=lambda m: order[id(m)]) if either else None
+    return [known[_mechanism_key(c)] for c in candidates]
+
+
+def _mechanism_key(candidate: Candidate) -> tuple:
+    return (candidate.value, candidate.kind, tuple(candidate.full_values[:5]))
+
+
+def _mechanism_rows(value: str, kind: str, paths: tuple[str, ...]) -> list:
+    """The candidate as the mechanisms read it: the object of some process, and an actor."""
     from ..rules.patterns import Row
 
-    rows = [Row("", "", value, "process", kind, paths), Row(value, "", "", kind, "")]
+    return [Row("", "", value, "process", kind, paths), Row(value, "", "", kind, "")]
+
+
+def _benign_mechanism(value: str, kind: str, paths: tuple[str, ...]):
+    from ..rules.benign import mechanisms
+
+    rows = _mechanism_rows(value, kind, paths)
     return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
 
 

@@ -8,6 +8,7 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Iterable
 
+import numpy as np
 import yaml
 
 from .patterns import PatternRule, Row, RowTable, _compile_selection, _Fields, _selection_key
@@ -52,3 +53,22 @@ def explaining(rows: Iterable[Row]) -> list[Mechanism]:
     """The mechanisms that explain at least one of ``rows``, in file order."""
     table = rows if isinstance(rows, RowTable) else RowTable(rows)
     return [m for m in mechanisms() if table.any_selection(m._selections).any()]
+
+
+def first_explaining(rows: list[Row]) -> list[Mechanism | None]:
+    """For each row, the first mechanism in file order that explains it (None when none
+    does), as ``explains`` tells row by row; tested over one ``RowTable``, so each field
+    is tested once per distinct value and a row leaves the running once explained."""
+    found: list[Mechanism | None] = [None] * len(rows)
+    if not rows:
+        return found
+    table = RowTable(rows)
+    open_rows = np.ones(len(rows), dtype=bool)
+    for mechanism in mechanisms():
+        if not open_rows.any():
+            break
+        hits = table.any_selection(mechanism._selections, open_rows)
+        for position in np.flatnonzero(hits).tolist():
+            found[position] = mechanism
+        open_rows &= ~hits
+    return found

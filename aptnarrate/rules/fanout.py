@@ -24,8 +24,10 @@ def _ipv4(name: str):
     return ip if ip.version == 4 and not (ip.is_loopback or ip.is_unspecified or ip.is_multicast) else None
 
 
-def sweeps(rows: pd.DataFrame) -> list[dict]:
-    """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes."""
+def sweeps(rows: pd.DataFrame, with_rows: bool = True) -> list[dict]:
+    """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes.
+    ``with_rows``: each sweep's ``rows`` (its rows of ``rows``); a caller that takes them
+    from elsewhere skips that selection, one pass over the flows per sweep."""
     flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
     if flows.empty:
         return []
@@ -51,6 +53,8 @@ def sweeps(rows: pd.DataFrame) -> list[dict]:
             spans = [firsts_sorted[i + SWEEP_MIN_HOSTS - 1] - firsts_sorted[i] for i in range(len(firsts_sorted) - SWEEP_MIN_HOSTS + 1)]
             if min(spans) > SWEEP_WINDOW_MIN * MINUTE_NS:
                 continue
-            mask = (flows["subject_name"] == subject) & flows["object_name"].isin(hosts)
-            found.append({"subject": subject, "subnet": net, "hosts": sorted(hosts, key=lambda h: ipaddress.ip_address(h)), "rows": flows[mask]})
+            sweep = {"subject": subject, "subnet": net, "hosts": sorted(hosts, key=lambda h: ipaddress.ip_address(h))}
+            if with_rows:
+                sweep["rows"] = flows[(flows["subject_name"] == subject) & flows["object_name"].isin(hosts)]
+            found.append(sweep)
     return found

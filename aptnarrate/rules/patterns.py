@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..arrays import distinct
 from ..errors import UsageError
 from ..preprocess.knowledge import lookup
 from ..models import Stage
@@ -378,7 +379,7 @@ class RowTable:
         if known is None:
             known = self._results[test] = np.full(len(first), -1, dtype=np.int8)  # -1: not tested yet
         at = codes[positions]
-        needed = np.unique(at)
+        needed = distinct(at)
         todo = needed[known[needed] < 0]
         if len(todo) and test.name in _ONE_VALUE:
             raw, folded = self._texts(test.name)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
+from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining
@@ -144,7 +145,10 @@ class LogView:
         row positions as index), built from the arrays for just those rows."""
         positions = np.flatnonzero(mask)
         codes = self._codes[positions]
-        data = {"id": self.ids[positions], "minute": self.minutes[positions], "count": self.counts[positions], "description": codes}
+        # ids kept as Python strings (an inferred Arrow column would be converted back by
+        # every reader of them, such as a finding's evidence)
+        ids = pd.Series(self.ids[positions], index=positions, dtype=object, copy=False)
+        data = {"id": ids, "minute": self.minutes[positions], "count": self.counts[positions], "description": codes}
         for column, values in self.desc.items():
             # object columns kept as they are (an inferred Arrow string column makes every
             # later comparison and selection slower)
@@ -179,15 +183,22 @@ class LogView:
                 "minute": first_minute[kept],
             }
         )
-        found = sweeps(firsts)
+        found = sweeps(firsts, with_rows=False)  # the rows are every log row of the contacts, below
         if not found:
             return found
-        # every sweep's rows cut from one frame of all swept contacts (a frame each cost more)
-        masks = [self.expand(flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])) for sweep in found]
-        everything = np.logical_or.reduce(masks)
-        frame, positions = self.frame(everything), np.flatnonzero(everything)
-        for sweep, mask in zip(found, masks):
-            sweep["rows"] = frame.iloc[np.searchsorted(positions, np.flatnonzero(mask))]
+        # every sweep's rows cut from one frame of all swept contacts (a frame each cost more);
+        # a description is one sweep's at most (one subject, and a host is in one subnet), so
+        # the rows are grouped by one array of sweep numbers, not a log-wide mask per sweep
+        sweep_of = np.full(len(self.pattern_rows), -1, dtype=np.int64)
+        for number, sweep in enumerate(found):
+            sweep_of[flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])] = number
+        row_sweep = self.expand(sweep_of)
+        positions = np.flatnonzero(row_sweep >= 0)
+        frame = self.frame(row_sweep >= 0)
+        by_sweep = np.argsort(row_sweep[positions], kind="stable")  # each sweep's rows in log order
+        bounds = np.searchsorted(row_sweep[positions][by_sweep], np.arange(len(found) + 1))
+        for number, sweep in enumerate(found):
+            sweep["rows"] = frame.iloc[by_sweep[bounds[number] : bounds[number + 1]]]
         return found
 
     def per_pattern_row(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> pd.Series:
@@ -201,7 +212,7 @@ class LogView:
         if where is None:
             return self.expand(self.pattern_flags(test))
         flags = np.zeros(len(self.pattern_rows), dtype=bool)
-        flags[np.unique(self._codes[where])] = True
+        flags[distinct(self._codes[where])] = True
         return self.expand(self.pattern_flags(test, flags)) & where
 
     def pattern_flags(self, test: Callable[[Row], bool], within: np.ndarray | None = None) -> np.ndarray:
@@ -251,10 +262,27 @@ class _LogOrder:
     Python strings of every log row are never hashed; other columns get the dict, built on
     the first merge only."""
 
-    def __init__(self, column: pd.Series, ids: np.ndarray) -> None:
+    def __init__(self, column: pd.Series, ids: np.ndarray, facts: Facts | None = None) -> None:
         self._column = column
         self._ids = ids
+        self._facts = facts
         self._position: dict[str, int] | None = None
+
+    def sorted_union(self, evidence: list[tuple[str, ...]]) -> tuple[str, ...]:
+        """The distinct ids of ``evidence`` in log order (by ``positions``). When the log's
+        ids are ``L1``..``L<n>`` in order (as condense numbers them, so each is at one
+        position), each id's position is parsed from it (``log_positions``), no search."""
+        if self._facts is not None and evidence:
+            from ..grounding.semantic import log_positions, row_table
+
+            if row_table(self._facts).canonical_ids:
+                every = [e for ids in evidence for e in ids]
+                parsed = log_positions(self._facts, every)
+                if len(parsed) == len(every):  # every id a log row's
+                    return tuple(self._ids[distinct(parsed)].tolist())
+        union = list({e for ids in evidence for e in ids})
+        position = dict(zip(union, self.positions(union)))
+        return tuple(sorted(union, key=position.__getitem__))
 
     def positions(self, wanted: list[str]) -> list[int]:
         if isinstance(self._column.array, pd.arrays.ArrowStringArray) and wanted:
@@ -277,13 +305,11 @@ def _merge(items: list[StageEvidence], order: _LogOrder) -> StageEvidence:
     """One finding per stage: the union of evidence, the strongest confidence, every reason."""
     if len(items) == 1:
         return items[0]
-    union = list({e for item in items for e in item.evidence})
-    position = dict(zip(union, order.positions(union)))
-    evidence = sorted(union, key=position.__getitem__)
+    evidence = order.sorted_union([item.evidence for item in items])
     confidence = max((item.confidence for item in items), key=LEVELS.index)
     techniques = tuple(dict.fromkeys(t for item in items for t in item.techniques))
     rationale = " ".join(dict.fromkeys(item.rationale for item in items))
-    return StageEvidence(items[0].stage, confidence, tuple(evidence), rationale, items[0].tactic, techniques)
+    return StageEvidence(items[0].stage, confidence, evidence, rationale, items[0].tactic, techniques)
 
 
 def pattern_findings(view: LogView) -> list[StageEvidence]:
@@ -317,7 +343,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     suppressed = {stage for mechanism in explaining(view.table) for stage in mechanism.suppresses}
-    order = _LogOrder(facts.timeline.log["id"], view.ids)
+    order = _LogOrder(facts.timeline.log["id"], view.ids, facts)
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
         if item.stage in suppressed and item.confidence != "high":

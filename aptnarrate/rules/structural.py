@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..arrays import distinct
 from ..preprocess.knowledge import lookup
 from .events import names_this_host
 from .profiles import public_resolvers
@@ -135,7 +136,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
             continue
         here = pair == index
         sent_minutes = minutes[here & is_sent]
-        out_minutes = sorted(np.unique(sent_minutes))
+        out_minutes = distinct(sent_minutes).tolist()
         period = _period(out_minutes)
         who = f"`{subject}`" if subject else "one process"
         reason = (
@@ -170,7 +171,7 @@ def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n: int) -> np.nd
     if not len(groups):
         return np.zeros(n, dtype=np.int64)
     value_codes, uniques = pd.factorize(values)
-    pairs = np.unique(groups.astype(np.int64) * len(uniques) + value_codes)
+    pairs = distinct(groups.astype(np.int64) * len(uniques) + value_codes)
     return np.bincount(pairs // len(uniques), minlength=n)
 
 
@@ -205,7 +206,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     armed = view.expand(arming) & (view.minutes >= view.expand(threshold))  # written before (or when) armed
     if not armed.any():
         return []
-    armed_codes = np.unique(view._codes[armed])
+    armed_codes = distinct(view._codes[armed])
     names = set(name[armed_codes])
     hits = view.expand(named & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")))
     how = "made executable (chmod)" if (event[armed_codes] == "file_attribute").all() else "made executable or executed"
@@ -412,7 +413,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     if not reads.any():
         return []
     volume = int(view.counts[send_rows].sum())
-    read_names = set(view.desc["object_name"][np.unique(view._codes[reads])])
+    read_names = set(view.desc["object_name"][distinct(view._codes[reads])])
     reason = (
         f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after reads of "
         f"{_names(read_names)}."

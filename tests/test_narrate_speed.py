@@ -1,0 +1,140 @@
+"""The offline narration's shortcuts give the answers of the plain computations they replace.
+
+* ``arrays.distinct`` (a sort) equals ``np.unique`` (numpy >= 2.3 hashes there, slowly).
+* ``benign.first_explaining`` tests many rows against every mechanism over one rule table,
+  and ``prompt_context.benign_mechanisms`` judges many candidates at once: they must give
+  what ``Mechanism.explains`` and ``_benign_mechanism`` give one row and one candidate at
+  a time.
+* ``_LogOrder.sorted_union`` reads positions off ``L<n>`` ids when the log is numbered so:
+  it must equal the union sorted by each id's position in the log.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aptnarrate.arrays import distinct
+from aptnarrate.llm.prompt_context import _benign_mechanism, _mechanism_key, benign_mechanisms
+from aptnarrate.rules.benign import first_explaining, mechanisms
+from aptnarrate.rules.patterns import Row
+from aptnarrate.rules.stages import LogView, _LogOrder, pattern_findings
+
+
+@pytest.fixture(scope="module")
+def corpus_facts(corpus_dir):
+    """Facts of every corpus case (OCR-APT layout) and shipped example."""
+    from aptnarrate.examples import names, path as example_path
+    from aptnarrate.pipeline import inspect_input
+
+    sources = sorted(p for p in corpus_dir.glob("*.csv") if not p.name.endswith(".edges.csv"))
+    sources += [example_path(name) for name in names()]
+    return {str(source): inspect_input(source) for source in sources}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([], dtype=np.int64),
+        np.array([7], dtype=np.int32),
+        np.array([3, 1, 3, 2, 1, 1], dtype=np.int64),
+        np.array([5, 5, 5], dtype=np.uint8),
+        np.array([True, False, True]),
+        np.array([[4, 2], [2, 9]], dtype=np.int16),  # flattened, as np.unique does
+        np.array([1.5, np.nan, 1.5, np.nan, -0.0, 0.0]),  # not integers: np.unique itself
+        np.random.default_rng(3).integers(-(1 << 40), 1 << 40, 20_000),
+    ],
+)
+def test_distinct_equals_np_unique(values):
+    found, expected = distinct(values), np.unique(values)
+    assert found.dtype == expected.dtype
+    np.testing.assert_array_equal(found, expected)
+
+
+def _first_by_explains(row: Row):
+    return next((m for m in mechanisms() if m.explains(row)), None)
+
+
+def test_first_explaining_equals_asking_each_row(corpus_facts):
+    explained = 0
+    for source, facts in corpus_facts.items():
+        rows = LogView(facts).pattern_rows
+        # and the candidates as the IoC context reads them (objects with paths, and actors)
+        rows += [row for c in facts.candidates for row in (Row("", "", c.value, "process", c.kind, tuple(c.full_values[:5])), Row(c.value, "", "", c.kind, ""))]
+        found = first_explaining(rows)
+        assert found == [_first_by_explains(row) for row in rows], source
+        explained += sum(m is not None for m in found)
+    assert explained >= 5  # mechanisms do explain rows here: the comparison is not vacuous
+    assert first_explaining([]) == []
+
+
+def test_benign_mechanisms_at_once_equal_one_candidate_at_a_time(corpus_facts):
+    explained = 0
+    for source, facts in corpus_facts.items():
+        candidates = list(facts.candidates)
+        facts.__dict__.pop("_benign_mechanisms", None)  # judged afresh, all together
+        together = benign_mechanisms(candidates, facts)
+        alone = [_benign_mechanism(*_mechanism_key(c)) for c in candidates]
+        assert together == alone, source
+        explained += sum(m is not None for m in alone)
+    assert explained >= 3
+
+
+def test_sorted_union_of_numbered_ids_equals_the_union_in_log_order(corpus_facts):
+    from aptnarrate.rules import structural
+
+    merged = 0
+    for source, facts in corpus_facts.items():
+        view = LogView(facts)
+        found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
+        by_stage: dict[str, list] = {}
+        for item in found:
+            if item.evidence:
+                by_stage.setdefault(item.stage, []).append(item.evidence)
+        by_stage["every finding"] = [e for evidence in by_stage.values() for e in evidence]  # a bigger union
+        column = facts.timeline.log["id"]
+        plain = _LogOrder(column, view.ids)  # no facts: a search of the log's ids
+        fast = _LogOrder(column, view.ids, facts)
+        for evidence in by_stage.values():
+            union = list({e for ids in evidence for e in ids})
+            position = dict(zip(union, plain.positions(union)))
+            expected = tuple(sorted(union, key=position.__getitem__))
+            assert fast.sorted_union(evidence) == expected == plain.sorted_union(evidence), source
+            merged += len(evidence) > 1
+    assert merged >= 3  # unions of several findings' evidence are compared, not only single ones
+
+
+def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
+    facts = max(corpus_facts.values(), key=lambda f: len(f.timeline.ids))
+    ids = facts.timeline.ids
+    assert len(ids) > 100
+    order = _LogOrder(facts.timeline.log["id"], ids, facts)
+    many = tuple(ids[::-1][:100].tolist())  # over 64 ids: parsed in one vectorised pass
+    assert order.sorted_union([many, many[:3]]) == tuple(ids[-100:].tolist())
+    # an id that is no log row sits at position 0, as a dict over the log gives
+    union = order.sorted_union([many, ("L999999999",), (ids[0],)])
+    assert union[:2] in ((ids[0], "L999999999"), ("L999999999", ids[0]))
+    assert list(union[2:]) == sorted(set(many) - {ids[0]}, key=lambda i: int(i[1:]))
+
+
+def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir):
+    """``row_actor_ids`` keeps distinct entities by their integer codes: the ids, in order,
+    must be those of the triples behind the rows, each once, first seen first."""
+    from aptnarrate.llm.prompt_context import _row_index, row_actor_ids
+    from aptnarrate.pipeline import inspect_input
+
+    rng = np.random.default_rng(8)
+    checked = 0
+    for source in sorted(corpus_dir.glob("*.edges.csv"))[:6]:  # edge lists: entity ids of their own
+        facts = inspect_input(source)
+        index = _row_index(facts)
+        n = len(facts.timeline.log)
+        groups = [np.array([p]) for p in range(n)] + [np.sort(rng.choice(n, size=min(n, 40), replace=False)) for _ in range(20)]
+        for positions in groups:
+            triples = np.concatenate([index.triples[index.starts[p] : index.starts[p + 1]] for p in positions.tolist()])
+            for role in ("subject", "object"):
+                expected = list(dict.fromkeys(index.column[role][triples].tolist()))
+                assert row_actor_ids(facts, positions, role) == expected, (source, role)
+                assert row_actor_ids(facts, positions.tolist(), role) == expected
+                checked += len(expected) > 1
+    assert checked >= 10
