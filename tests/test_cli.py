@@ -218,3 +218,21 @@ def test_notices_for_skipped_lines_and_a_zone_that_cannot_apply(tmp_path):
         "aptnarrate: skipped 1 unusable line(s), first line 7: unparseable description "
         "(listed in the report's metadata; --strict makes this an error)",
     ]
+
+
+def test_a_command_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    """main() collects less often while a command runs (a speed setting); a library caller
+    that runs the CLI in-process gets its own thresholds back, after success or failure."""
+    import gc
+
+    from aptnarrate import cli, examples
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(321, 9, 8)
+        assert cli.main(["inspect", str(examples.path("dropper"))]) == 0
+        assert gc.get_threshold() == (321, 9, 8)
+        assert cli.main(["inspect", str(tmp_path / "missing.csv")]) != 0
+        assert gc.get_threshold() == (321, 9, 8)
+    finally:
+        gc.set_threshold(*before)
