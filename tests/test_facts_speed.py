@@ -158,3 +158,46 @@ def test_evidence_equals_the_log_rows_naming_the_candidate(inputs):
                 expected[key].append(log_id)
         for record in facts.candidate_records:
             assert record["evidence"] == expected[record["value"]], (name, record["value"])
+
+
+# --------------------------------------------------------------------------- inspect JSON
+
+
+def _plain_document(facts) -> str:
+    """``inspect --format json`` written plainly: one dict per log row, ``json.dumps``."""
+    import json
+
+    from aptnarrate.preprocess.condense import minute_text
+    from aptnarrate.render.inspect import _candidates_json, _input_info
+
+    log = facts.timeline.log
+    texts = facts.timeline.descriptions["text"].tolist()
+    minutes = minute_text(log["minute"].to_numpy()) if len(log) else []
+    records = [
+        {"id": i, "minute": m, "text": texts[d], "count": c, "rows": r, "first_line": f}
+        for i, m, d, c, r, f in zip(
+            log["id"].tolist(), minutes, log["description"].tolist(), log["count"].tolist(), log["rows"].tolist(), log["first_line"].tolist()
+        )
+    ]
+    info = json.dumps(_input_info(facts), ensure_ascii=False)
+    timeline = json.dumps(records, ensure_ascii=False)
+    return f'{{"input": {info}, "candidates": {_candidates_json(facts.candidate_records)}, "timeline": {timeline}}}\n'
+
+
+def test_inspect_json_equals_the_document_written_row_by_row(inputs, tmp_path):
+    from pathlib import Path
+
+    from aptnarrate.render.inspect import render_inspect_json
+
+    one_row = tmp_path / "one.csv"
+    one_row.write_text('description,timestamp\nThe subject_process: a "quoted" \\ name\u202e WRITE the file_object_file: x,2018-04-06 11:00:00\n')
+    two_rows = tmp_path / "two.csv"
+    two_rows.write_text("description,timestamp\nA subject_process READ a file_object_file,2018-04-06 11:00:00\nA subject_process READ a file_object_file,2018-04-06 11:01:00\n")
+    hostile = Path(__file__).resolve().parent / "hostile"
+    cases = {path.name: inspect_input(path) for path in (one_row, two_rows, hostile / "control_and_bidi_names.csv", hostile / "markdown_html_names.csv")}
+    cases.update({name: facts for name, (facts, _, _) in inputs.items()})
+    sizes = set()
+    for name, facts in cases.items():
+        assert render_inspect_json(facts) == _plain_document(facts), name
+        sizes.add(min(len(facts.timeline.log), 3))
+    assert sizes == {1, 2, 3}

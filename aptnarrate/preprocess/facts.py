@@ -597,13 +597,13 @@ def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], 
     rows_out: dict[int, list] = defaultdict(list)
     rows_in: dict[int, list] = defaultdict(list)
     paths: dict[int, tuple] = {}
-    for d in sorted(range(len(action)), key=lambda d: (action[d], object_kind[d], object_name[d])):
+    for d in _sorted_by(action, object_kind, object_name):
         group = subject_group[d]
         if group >= 0:
             peers_out[group].add((action[d], object_kind[d], object_name[d]))
             if len(rows_out[group]) < MAX_PEERS_FOR_PATTERNS:
                 rows_out[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d]))
-    for d in sorted(range(len(action)), key=lambda d: (action[d], subject_kind[d], subject_name[d])):
+    for d in _sorted_by(action, subject_kind, subject_name):
         group = object_group[d]
         if group >= 0:
             peers_in[group].add((action[d], subject_kind[d], subject_name[d]))
@@ -613,3 +613,12 @@ def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], 
                 rows_in[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d], paths[group]))
     rows = {group: rows_out.get(group, []) + rows_in.get(group, []) for group in range(len(sides.group_keys))}
     return peers_out, peers_in, rows
+
+
+def _sorted_by(*columns: list[str]) -> list[int]:
+    """Row positions in the order ``sorted`` gives the rows' tuples of ``columns`` (by the
+    first column, then the next...), without building a tuple per row."""
+    if not columns[0]:
+        return []
+    ranks = [np.unique(np.asarray(column, dtype=object), return_inverse=True)[1].reshape(-1) for column in columns]
+    return np.lexsort(ranks[::-1]).tolist()
