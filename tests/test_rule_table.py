@@ -175,7 +175,7 @@ def test_candidates_scored_over_one_rule_table_equal_scoring_each_alone(corpus_d
 
     sources = sorted(corpus_dir.glob("*.csv")) + [example_path(name) for name in names()]
     batched = {str(s): inspect_input(s).candidates for s in sources}
-    monkeypatch.setattr(facts_module, "score_all", lambda profiles, nets: [rank.score(p, kind, nets) for p, kind in profiles])
+    monkeypatch.setattr(facts_module, "score_all", lambda profiles, nets, events=None: [rank.score(p, kind, nets) for p, kind in profiles])
     with_rules = 0
     for source in sources:
         alone = inspect_input(source).candidates

@@ -13,6 +13,7 @@ are counted in ``entities`` but are never candidates: there is nothing to name.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import chain
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .memory import release_freed_memory
-from .condense import NS_PER_SECOND, Timeline, minute_text
+from .condense import NS_PER_MINUTE, NS_PER_SECOND, Timeline, minute_text
 from .rank import Network, Profile, address_class, likelihood, parse_networks, score_all, table_flags
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,34 +112,76 @@ def compute_facts(timeline: Timeline, internal_networks: Sequence[str] = ()) -> 
 
 
 class _Sides:
-    """Entity and candidate-group codes for each triple's subject and object, plus per-triple
-    event statistics. Everything per event is vectorised once here; the rest of this module
-    works per triple (distinct subject, action, object) or per candidate."""
+    """Candidate-group codes for each description's subject and object (a group is one kind
+    and display name, so it is a function of the description), the same per triple, and
+    what the candidates need per description. Candidates are computed per description (a
+    few thousand) and per log row, never per event or per entity id; the per-entity frame
+    (``Facts.entities``, rarely used) computes its per-triple statistics on first use."""
 
     def __init__(self, timeline: Timeline) -> None:
-        table = timeline.table
-        triples = table.triples
+        self.timeline = timeline
+        triples = timeline.table.triples
         self.triples = triples
-        n = len(triples)
-        self.action_codes, self.actions = pd.factorize(triples["action"], use_na_sentinel=False)
-        self.actions = np.asarray(self.actions, dtype=object)
-        self._event_stats(table.events, timeline.unit_rows, n)
-        # integer codes per (subject, object) column pair; strings are looked up only for
-        # the few distinct values, never converted per triple
-        self.kind, self.kinds = _side_codes(triples, "kind")
-        self.name, self.names = _side_codes(triples, "name")
+        descriptions = timeline.descriptions
+        n_desc = len(descriptions)
+        kind, kinds = _side_codes(descriptions, "kind")
+        name, names = _side_codes(descriptions, "name")
 
         # placeholder names ("0", "..", "-") name nothing an analyst can look up
-        named_name = np.array([bool(x) and str(x).strip() not in PLACEHOLDER_NAMES for x in self.names], dtype=bool)
-        named = named_name[self.name] if len(self.names) else np.zeros(2 * n, dtype=bool)
-        width = max(len(self.names), 1)
-        group_codes, group_keys = pd.factorize(self.kind[named] * width + self.name[named])
-        groups = np.full(2 * n, -1, dtype=np.int64)
+        named_name = np.array([bool(x) and str(x).strip() not in PLACEHOLDER_NAMES for x in names], dtype=bool)
+        named = named_name[name] if len(names) else np.zeros(2 * n_desc, dtype=bool)
+        width = max(len(names), 1)
+        # numbered by first appearance over the subjects, then the objects: descriptions are
+        # numbered by their first triple, so this is the numbering over the triples' sides
+        group_codes, group_keys = pd.factorize(kind[named] * width + name[named])
+        groups = np.full(2 * n_desc, -1, dtype=np.int64)
         groups[named] = group_codes
-        self.group = {"subject": groups[:n], "object": groups[n:]}
-        self.group_keys = [(self.kinds[k // width], self.names[k % width]) for k in group_keys.tolist()]
-        self.group_values = _distinct_by_code(groups[named], *_side_codes(triples, "value"), named)
-        self.group_ids = _distinct_by_code(groups[named], *_side_codes(triples, "id"), named)
+        self.description_group = {"subject": groups[:n_desc], "object": groups[n_desc:]}
+        self.group_keys = [(kinds[k // width], names[k % width]) for k in group_keys.tolist()]
+        of_triple = timeline.triple_description
+        self.group = {role: codes[of_triple] for role, codes in self.description_group.items()}
+        triple_groups = np.concatenate([self.group["subject"], self.group["object"]])
+        named_triple = triple_groups >= 0
+        self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value"), named_triple)
+        self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id"), named_triple)
+
+    def group_table(self) -> pd.DataFrame:
+        """``_action_table`` of the candidate groups, from per-description statistics: a
+        group's (role, action) rows are sums, minima and maxima over its descriptions, as
+        they are over its triples."""
+        timeline = self.timeline
+        n_desc = len(timeline.descriptions)
+        events = timeline.table.events
+        # distinct seconds per triple, summed per description: one count per (triple, second) unit
+        unit_triple = events["triple"].to_numpy()[timeline.unit_rows]
+        seconds = np.bincount(timeline.triple_description[unit_triple], minlength=n_desc)
+        log = timeline.log
+        description = log["description"].to_numpy()
+        first = np.full(n_desc, np.iinfo(np.int64).max, dtype=np.int64)
+        last = np.full(n_desc, np.iinfo(np.int64).min, dtype=np.int64)
+        np.minimum.at(first, description, log["first_time"].to_numpy())
+        np.maximum.at(last, description, log["last_time"].to_numpy())
+        action_codes, actions = pd.factorize(timeline.descriptions["action"], use_na_sentinel=False)
+        return _action_table(self.description_group, action_codes, np.asarray(actions, dtype=object), seconds, first, last)
+
+    def group_minutes(self) -> np.ndarray:
+        """Distinct minutes per candidate group (indexed by code), from the log: a log row
+        is one distinct (minute, description)."""
+        log = self.timeline.log
+        if not len(log):
+            return np.array([], dtype=np.int64)
+        description = log["description"].to_numpy()
+        minute = log["minute"].to_numpy()
+        minute = (minute - minute.min()) // NS_PER_MINUTE
+        parts = []
+        for role in ("subject", "object"):
+            code = self.description_group[role][description]
+            keep = code >= 0
+            parts.append(code[keep] * (1 << 32) + minute[keep])
+        keys = pd.unique(np.concatenate(parts))
+        return np.bincount(keys >> 32) if len(keys) else np.array([], dtype=np.int64)
+
+    # ----------------------------------------------------------------------- entities
 
     @cached_property
     def entity(self) -> dict[str, np.ndarray]:
@@ -160,69 +203,90 @@ class _Sides:
             columns[column] = uniques[codes[first]]
         return pd.DataFrame(columns)
 
-    def _event_stats(self, events: pd.DataFrame, unit_rows: np.ndarray, n: int) -> None:
+    @cached_property
+    def _triple_stats(self) -> dict[str, np.ndarray]:
         """Per triple: distinct seconds, first and last time; distinct (triple, minute) pairs.
         ``unit_rows``: the first event of each distinct (triple, second), from condense."""
+        timeline = self.timeline
+        n = len(self.triples)
+        events = timeline.table.events
         triple = events["triple"].to_numpy()
         time = events["time"].to_numpy()
+        action_codes, actions = pd.factorize(self.triples["action"], use_na_sentinel=False)
+        stats = {"action_codes": action_codes, "actions": np.asarray(actions, dtype=object)}
         if len(triple) == 0:
-            self.triple_seconds = np.zeros(n, dtype=np.int64)
-            self.triple_first = np.zeros(n, dtype=np.int64)
-            self.triple_last = np.zeros(n, dtype=np.int64)
-            self.pair_triple = self.pair_minute = np.array([], dtype=np.int64)
-            return
+            empty = np.zeros(n, dtype=np.int64)
+            return {**stats, "seconds": empty, "first": empty, "last": empty, "pair_triple": empty[:0], "pair_minute": empty[:0]}
         # per distinct (triple, second) unit: the per-minute pairs come from far fewer rows
+        unit_rows = timeline.unit_rows
         unit_triple = triple[unit_rows].astype(np.int64)
         unit_minute = np.floor_divide(time[unit_rows], NS_PER_SECOND * 60)
-        self.triple_seconds = np.bincount(unit_triple, minlength=n)
-        self.triple_first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-        self.triple_last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-        np.minimum.at(self.triple_first, triple, time)
-        np.maximum.at(self.triple_last, triple, time)
+        first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        np.minimum.at(first, triple, time)
+        np.maximum.at(last, triple, time)
         m0, mspan = unit_minute.min(), unit_minute.max() - unit_minute.min() + 1
         pairs = pd.unique(unit_triple * mspan + (unit_minute - m0))
-        self.pair_triple = pairs // mspan
-        self.pair_minute = pairs % mspan + m0
+        return {
+            **stats,
+            "seconds": np.bincount(unit_triple, minlength=n),
+            "first": first,
+            "last": last,
+            "pair_triple": pairs // mspan,
+            "pair_minute": pairs % mspan + m0,
+        }
 
-    def action_table(self, codes: dict[str, np.ndarray]) -> pd.DataFrame:
-        """Long table: code, role, action, seconds (distinct per triple, summed), min, max (ns)."""
+    def entity_table(self) -> pd.DataFrame:
+        """``_action_table`` of the entities (per triple)."""
+        stats = self._triple_stats
+        return _action_table(self.entity, stats["action_codes"], stats["actions"], stats["seconds"], stats["first"], stats["last"])
+
+    def entity_minutes(self) -> pd.Series:
+        stats = self._triple_stats
+        pair_triple, pair_minute = stats["pair_triple"], stats["pair_minute"]
         parts = []
         for role in ("subject", "object"):
-            code = codes[role]
+            code = self.entity[role][pair_triple]
             keep = code >= 0
-            # groupby(["code", "action"], sort=True).agg(sum, min, max) by one lexsort and
-            # reduceat: the same table, without groupby's fixed cost per call (most subgraphs
-            # are a few dozen triples) and linear in the triples for large ones
-            group, action = code[keep], self.action_codes[keep]
-            order = np.lexsort((action, group))
-            group, action = group[order], action[order]
-            seconds, first, last = (values[keep][order] for values in (self.triple_seconds, self.triple_first, self.triple_last))
-            starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (action[1:] != action[:-1])]) if len(group) else np.array([], dtype=np.intp)
-            reduce = (lambda ufunc, values: ufunc.reduceat(values, starts)) if len(starts) else (lambda ufunc, values: values[:0])
-            stats = pd.DataFrame(
-                {
-                    "code": group[starts],
-                    "action": action[starts],
-                    "seconds": reduce(np.add, seconds),
-                    "min": reduce(np.minimum, first),
-                    "max": reduce(np.maximum, last),
-                }
-            )
-            stats["role"] = role
-            parts.append(stats)
-        table = pd.concat(parts, ignore_index=True)
-        table["action"] = np.asarray(self.actions, dtype=object)[table["action"].to_numpy()] if len(table) else []
-        return table
-
-    def minutes_per(self, codes: dict[str, np.ndarray]) -> pd.Series:
-        parts = []
-        for role in ("subject", "object"):
-            code = codes[role][self.pair_triple]
-            keep = code >= 0
-            parts.append(code[keep] * (1 << 32) + (self.pair_minute[keep] - self.pair_minute.min()))
+            parts.append(code[keep] * (1 << 32) + (pair_minute[keep] - pair_minute.min()))
         keys = pd.unique(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
         counts = np.bincount(keys >> 32) if len(keys) else np.array([], dtype=np.int64)
         return pd.Series(counts)
+
+
+def _action_table(
+    codes: dict[str, np.ndarray], action_codes: np.ndarray, actions: np.ndarray,
+    seconds: np.ndarray, first: np.ndarray, last: np.ndarray,
+) -> pd.DataFrame:
+    """Long table: code, role, action, seconds (summed), min, max (ns), over the rows
+    (triples or descriptions) that ``codes`` number per side; rows with code -1 are left out."""
+    parts = []
+    for role in ("subject", "object"):
+        code = codes[role]
+        keep = code >= 0
+        # groupby(["code", "action"], sort=True).agg(sum, min, max) by one lexsort and
+        # reduceat: the same table, without groupby's fixed cost per call (most subgraphs
+        # are a few dozen triples) and linear in the rows for large ones
+        group, action = code[keep], action_codes[keep]
+        order = np.lexsort((action, group))
+        group, action = group[order], action[order]
+        row_seconds, row_first, row_last = (values[keep][order] for values in (seconds, first, last))
+        starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (action[1:] != action[:-1])]) if len(group) else np.array([], dtype=np.intp)
+        reduce = (lambda ufunc, values: ufunc.reduceat(values, starts)) if len(starts) else (lambda ufunc, values: values[:0])
+        stats = pd.DataFrame(
+            {
+                "code": group[starts],
+                "action": action[starts],
+                "seconds": reduce(np.add, row_seconds),
+                "min": reduce(np.minimum, row_first),
+                "max": reduce(np.maximum, row_last),
+            }
+        )
+        stats["role"] = role
+        parts.append(stats)
+    table = pd.concat(parts, ignore_index=True)
+    table["action"] = actions[table["action"].to_numpy()] if len(table) else []
+    return table
 
 
 def _side_codes(triples: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -244,9 +308,8 @@ def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray,
     return _split_by_code(pairs // width, uniques[pairs % width])
 
 
-def _split_by_code(codes: np.ndarray, values: np.ndarray, as_lists: bool = True) -> dict[int, list]:
-    """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group);
-    with ``as_lists=False`` the values stay array slices."""
+def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
+    """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group)."""
     if len(codes) == 0:
         return {}
     # numpy's stable sort is a radix sort for 16-bit integers
@@ -254,8 +317,6 @@ def _split_by_code(codes: np.ndarray, values: np.ndarray, as_lists: bool = True)
     ordered, items = codes[order], values[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     starts, stops = np.r_[0, cuts], np.r_[cuts, len(ordered)]
-    if not as_lists:
-        return {int(ordered[a]): items[a:b] for a, b in zip(starts, stops)}
     return {int(ordered[a]): items[a:b].tolist() for a, b in zip(starts, stops)}
 
 
@@ -265,12 +326,12 @@ def _split_by_code(codes: np.ndarray, values: np.ndarray, as_lists: bool = True)
 def _entity_frame(sides: _Sides) -> pd.DataFrame:
     info = sides.entity_info
     n = len(info)
-    table = sides.action_table(sides.entity)
+    table = sides.entity_table()
     frame = info[["id", "kind", "name", "value"]].copy()
     by_code = table.groupby("code")
     frame["first_seen"] = by_code["min"].min().reindex(range(n)).to_numpy()
     frame["last_seen"] = by_code["max"].max().reindex(range(n)).to_numpy()
-    frame["minutes"] = sides.minutes_per(sides.entity).reindex(range(n), fill_value=0).to_numpy()
+    frame["minutes"] = sides.entity_minutes().reindex(range(n), fill_value=0).to_numpy()
     if len(table):
         table["column"] = table["role"] + "_" + table["action"]
         wide = table.groupby(["code", "column"])["seconds"].sum().unstack(fill_value=0)
@@ -292,10 +353,10 @@ def _entity_frame(sides: _Sides) -> pd.DataFrame:
 def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]) -> tuple[dict, ...]:
     if not sides.group_keys:
         return ()
-    table = sides.action_table(sides.group)
-    minutes = sides.minutes_per(sides.group).to_numpy()  # indexed by code; a Series lookup per code is slow
+    table = sides.group_table()
+    minutes = sides.group_minutes()  # indexed by code
     evidence = _Evidence(timeline, sides)
-    peers_out, peers_in = _peers(sides)
+    peers_out, peers_in, pattern_rows = _peers_and_rows(timeline, sides)
     swept = _swept_hosts(timeline)
 
     counts_of: dict[int, dict] = defaultdict(dict)
@@ -325,7 +386,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         )
         profiles.append((profile, candidate_type(kind, name)))
     rows = []
-    for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks))):
+    for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks, [pattern_rows[code] for code in range(len(profiles))]))):
         first_ns, last_ns = min(profile.first_time.values()), lasts_of[code]
         rows.append((result.total, first_ns, profile.value, profile.kind, ctype, result, profile.counts, code, last_ns))
 
@@ -451,7 +512,8 @@ def _merge_same_name(rows: list[tuple], alias: dict[str, str] | None = None) -> 
 
 
 def _union(lists) -> list:
-    return list(dict.fromkeys(item for items in lists for item in items))
+    """The items of ``lists`` in order, each once (chained in C: no Python step per item)."""
+    return list(dict.fromkeys(chain.from_iterable(lists)))
 
 
 def _action_texts(kind: str, counts: dict[tuple[str, str], int]) -> list[str]:
@@ -465,29 +527,37 @@ class _Evidence:
 
     def __init__(self, timeline: Timeline, sides: _Sides) -> None:
         self._ids = timeline.ids
-        self._positions = _evidence_positions(timeline, sides)
+        codes, positions = _evidence_positions(timeline, sides)
+        self._positions = positions
+        # every group's ids as one list, converted once; a group's ids are a slice of it
+        self._all_ids = self._ids[positions].tolist()
+        cuts = np.flatnonzero(np.diff(codes)) + 1
+        starts = np.r_[0, cuts].astype(np.int64) if len(codes) else np.array([], dtype=np.int64)
+        stops = np.r_[cuts, len(codes)].astype(np.int64) if len(codes) else starts
+        self._slices = dict(zip(codes[starts].tolist(), zip(starts.tolist(), stops.tolist())))
 
     def ids(self, codes: list[int]) -> list[str]:
         """The log ids naming any of ``codes``, each once, in log order (ids are numbered in
         log order: sorting positions, not id strings)."""
-        empty = np.array([], dtype=np.int64)
         if len(codes) == 1:
-            positions = self._positions.get(codes[0], empty)
-        else:
-            positions = np.unique(np.concatenate([self._positions.get(c, empty) for c in codes]))
+            start, stop = self._slices.get(codes[0], (0, 0))
+            return self._all_ids[start:stop]
+        slices = [self._slices[c] for c in codes if c in self._slices]
+        positions = np.unique(np.concatenate([self._positions[a:b] for a, b in slices])) if slices else np.array([], dtype=np.int64)
         return self._ids[positions].tolist()
 
 
-def _evidence_positions(timeline: Timeline, sides: _Sides) -> dict[int, np.ndarray]:
-    """Log positions whose description names the candidate group, ascending (a description
-    names a group once, so each position appears once)."""
-    desc_of_triple = timeline.triple_description
+def _evidence_positions(timeline: Timeline, sides: _Sides) -> tuple[np.ndarray, np.ndarray]:
+    """(group code, log position) of every log row whose description names the candidate
+    group, ordered by code, then position (a description names a group once, so each
+    position appears once per code)."""
     n_desc = max(len(timeline.descriptions), 1)
+    desc = np.arange(len(timeline.descriptions), dtype=np.int64)
     pairs = []
     for role in ("subject", "object"):
-        group = sides.group[role]
+        group = sides.description_group[role]
         keep = group >= 0
-        pairs.append(group[keep] * n_desc + desc_of_triple[keep])
+        pairs.append(group[keep] * n_desc + desc[keep])
     keys = pd.unique(np.concatenate(pairs)) if pairs else np.array([], dtype=np.int64)
     # description -> the candidate codes it names (one or two)
     pair_code, pair_desc = keys // n_desc, keys % n_desc
@@ -500,23 +570,55 @@ def _evidence_positions(timeline: Timeline, sides: _Sides) -> dict[int, np.ndarr
     lo, width = starts[log_desc], per_desc[log_desc]
     positions = np.repeat(np.arange(len(log_desc)), width)
     codes = pair_code[np.repeat(lo, width) + (np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width))]
-    return _split_by_code(codes, positions, as_lists=False)
+    if not len(codes):
+        return codes.astype(np.int64), positions
+    # numpy's stable sort is a radix sort for 16-bit integers
+    order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
+    return codes[order], positions[order]
 
 
-def _peers(sides: _Sides) -> tuple[dict[int, set], dict[int, set]]:
-    """Per candidate: (action, kind, name) of what it acts on, and of what acts on it."""
-    n = len(sides.triples)
-    action = sides.action_codes.astype(np.int64)
-    result = []
-    for role, other in ((slice(0, n), slice(n, 2 * n)), (slice(n, 2 * n), slice(0, n))):
-        group = sides.group["subject" if role.start == 0 else "object"]
-        keep = group >= 0
-        frame = pd.DataFrame(
-            {"g": group[keep], "a": action[keep], "k": sides.kind[other][keep], "n": sides.name[other][keep]}
-        ).drop_duplicates()
-        peers: dict[int, set] = defaultdict(set)
-        actions, kinds, names = sides.actions, sides.kinds, sides.names
-        for g, a, k, nm in zip(frame["g"].tolist(), frame["a"].tolist(), frame["k"].tolist(), frame["n"].tolist()):
-            peers[g].add((actions[a], kinds[k], names[nm]))
-        result.append(peers)
-    return result[0], result[1]
+def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], dict[int, set], dict[int, list]]:
+    """Per candidate group: (action, kind, name) of what it acts on and of what acts on it,
+    and its events as the pattern rules read them (``rank._pattern_rows``: the acted-on
+    sorted, then the acting, each capped), from the descriptions: a group's descriptions as
+    subject are exactly its distinct (action, object kind, object name), and so on."""
+    from ..rules.patterns import Row
+
+    from .rank import MAX_PEERS_FOR_PATTERNS
+
+    descriptions = timeline.descriptions
+    subject_kind, subject_name, action, object_kind, object_name = (
+        descriptions[column].tolist() for column in ("subject_kind", "subject_name", "action", "object_kind", "object_name")
+    )
+    subject_group = sides.description_group["subject"].tolist()
+    object_group = sides.description_group["object"].tolist()
+    peers_out: dict[int, set] = defaultdict(set)
+    peers_in: dict[int, set] = defaultdict(set)
+    rows_out: dict[int, list] = defaultdict(list)
+    rows_in: dict[int, list] = defaultdict(list)
+    paths: dict[int, tuple] = {}
+    for d in _sorted_by(action, object_kind, object_name):
+        group = subject_group[d]
+        if group >= 0:
+            peers_out[group].add((action[d], object_kind[d], object_name[d]))
+            if len(rows_out[group]) < MAX_PEERS_FOR_PATTERNS:
+                rows_out[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d]))
+    for d in _sorted_by(action, subject_kind, subject_name):
+        group = object_group[d]
+        if group >= 0:
+            peers_in[group].add((action[d], subject_kind[d], subject_name[d]))
+            if len(rows_in[group]) < MAX_PEERS_FOR_PATTERNS:
+                if group not in paths:
+                    paths[group] = tuple(sides.group_values[group][:20])
+                rows_in[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d], paths[group]))
+    rows = {group: rows_out.get(group, []) + rows_in.get(group, []) for group in range(len(sides.group_keys))}
+    return peers_out, peers_in, rows
+
+
+def _sorted_by(*columns: list[str]) -> list[int]:
+    """Row positions in the order ``sorted`` gives the rows' tuples of ``columns`` (by the
+    first column, then the next...), without building a tuple per row."""
+    if not columns[0]:
+        return []
+    ranks = [np.unique(np.asarray(column, dtype=object), return_inverse=True)[1].reshape(-1) for column in columns]
+    return np.lexsort(ranks[::-1]).tolist()

@@ -58,7 +58,13 @@ class Profile:
     swept: str | None = None  # words on the network sweep that reached this address, if any
 
     def seconds(self, role: str, actions: frozenset[str] | set[str]) -> int:
-        return sum(n for (r, a), n in self.counts.items() if r == role and a in actions)
+        # a plain loop: the rules ask about five times per candidate, and a generator costs
+        # more than the few (role, action) pairs it would walk
+        total = 0
+        for (r, a), n in self.counts.items():
+            if r == role and a in actions:
+                total += n
+        return total
 
     def first(self, role: str, actions: frozenset[str]) -> int | None:
         times = [t for (r, a), t in self.first_time.items() if r == role and a in actions]
@@ -133,12 +139,15 @@ _DOCUMENTATION = tuple(
 # --------------------------------------------------------------------------- rules
 
 
-def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Network]) -> list[Score]:
+def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Network], events: Sequence[list] | None = None) -> list[Score]:
     """``score`` for every (profile, candidate type) of a subgraph, with the pattern rules
-    matched over all their events at once (one rule table instead of a test per event)."""
+    matched over all their events at once (one rule table instead of a test per event).
+    ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
+    them from the descriptions)."""
     from ..rules.patterns import matching_rules_many
 
-    events = [_pattern_rows(profile) for profile, _ in profiles]
+    if events is None:
+        events = [_pattern_rows(profile) for profile, _ in profiles]
     matches = matching_rules_many(row for rows in events for row in rows)
     return [score(profile, kind, internal, matches.__getitem__, rows) for (profile, kind), rows in zip(profiles, events)]
 

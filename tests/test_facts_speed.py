@@ -1,0 +1,203 @@
+"""The shortcuts ``facts`` takes for speed give the answers of the plain computation.
+
+Candidates are computed per description and per log row, never per event: a candidate
+group is one (kind, display name), so it is a function of a description's side, and its
+statistics, peers, pattern rows and evidence follow from the descriptions and the log.
+Each test below computes the same thing plainly, event by event or row by row, and
+compares: on the corpus in both layouts, the shipped examples, and a synthetic log with
+the awkward cases (placeholder and unnamed sides, a process acting on itself, one name
+under two kinds, more peers than the pattern rows keep).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+
+import pytest
+
+from aptnarrate import examples
+from aptnarrate.pipeline import inspect_input
+from aptnarrate.preprocess import facts as facts_module, rank
+from aptnarrate.preprocess.condense import NS_PER_MINUTE, NS_PER_SECOND
+from aptnarrate.preprocess.facts import PLACEHOLDER_NAMES, _swept_hosts
+
+
+def _synthetic(tmp_path):
+    """Rows no corpus case has all of: a placeholder-named object, unnamed sides, a process
+    acting on itself, one name as a process and a file, and a process reading more files
+    than ``rank.MAX_PEERS_FOR_PATTERNS`` (the pattern rows keep the first, sorted)."""
+    rows = []
+    for i in range(rank.MAX_PEERS_FOR_PATTERNS + 15):
+        rows.append((f"The subject_process: cat READ the file_object_file: /tmp/f{i:03d}.sh", f"2018-04-06 11:{i % 60:02d}:{i % 7:02d}"))
+    rows += [
+        ("The subject_process: update.sh EXECUTE the file_object_file: update.sh", "2018-04-06 11:00:01"),
+        ("The subject_process: update.sh WRITE the file_object_file: update.sh", "2018-04-06 10:59:59"),
+        ("The subject_process: sshd FORK the subject_process: sshd", "2018-04-06 11:00:02"),
+        ("The subject_process: sshd FORK the subject_process: sshd", "2018-04-06 11:03:02"),
+        ("A subject_process CONNECT the netflowobject: 93.184.216.34", "2018-04-06 11:00:03"),
+        ("The subject_process: curl WRITE the file_object_file: ..", "2018-04-06 11:00:04"),
+        ("The subject_process: curl CONNECT a netflowobject", "2018-04-06 11:00:05"),
+        ("The subject_process: curl CONNECT the netflowobject: 93.184.216.34", "2018-04-06 11:00:05"),
+        ("The subject_process: curl CONNECT the netflowobject: 93.184.216.34", "2018-04-06 11:02:05"),
+    ]
+    path = tmp_path / "awkward.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["description", "timestamp"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(corpus_dir, tmp_path_factory):
+    """(facts, the profiles and pattern rows facts scored) of every input."""
+    sources = [_synthetic(tmp_path_factory.mktemp("facts_speed"))]
+    for case in examples.names():
+        sources += [examples.path(case).with_suffix("").with_suffix(f"{suffix}.csv") for suffix in ("", ".edges")]
+    sources += sorted(corpus_dir.glob("*_subgraph_*.csv"))
+    captured = {}
+    plain_score_all = rank.score_all
+
+    def capture(profiles, networks, events=None):
+        captured["profiles"], captured["events"] = profiles, events
+        return plain_score_all(profiles, networks, events)
+
+    found = {}
+    patch = pytest.MonkeyPatch()
+    patch.setattr(facts_module, "score_all", capture)
+    try:
+        for source in sources:
+            captured.clear()
+            facts = inspect_input(source)
+            found[source.name] = (facts, captured.get("profiles", []), captured.get("events"))
+    finally:
+        patch.undo()
+    assert len(found) > 80
+    return found
+
+
+def _named(name) -> bool:
+    return bool(name) and str(name).strip() not in PLACEHOLDER_NAMES
+
+
+def _plain_profiles(timeline) -> dict[tuple[str, str], dict]:
+    """Per (kind, name) group, event by event: distinct (triple, second) per (role, action),
+    the first time per (role, action), the distinct minutes, and the peers of each triple."""
+    triples = timeline.table.triples
+    sides = list(zip(*(triples[c].tolist() for c in ("subject_kind", "subject_name", "action", "object_kind", "object_name"))))
+    units = defaultdict(set)
+    first: dict = {}
+    minutes = defaultdict(set)
+    peers_out, peers_in = defaultdict(set), defaultdict(set)
+    for sk, sn, action, ok, on in sides:
+        if _named(sn):
+            peers_out[(sk, sn)].add((action, ok, on))
+        if _named(on):
+            peers_in[(ok, on)].add((action, sk, sn))
+    events = timeline.table.events
+    for triple, time in zip(events["triple"].tolist(), events["time"].tolist()):
+        sk, sn, action, ok, on = sides[triple]
+        for role, kind, name in (("subject", sk, sn), ("object", ok, on)):
+            if not _named(name):
+                continue
+            key = ((kind, name), (role, action))
+            units[key].add((triple, time // NS_PER_SECOND))
+            first[key] = min(first.get(key, time), time)
+            minutes[(kind, name)].add(time // NS_PER_MINUTE)
+    found: dict = defaultdict(lambda: {"counts": {}, "first_time": {}})
+    for (group, role_action), seen in units.items():
+        found[group]["counts"][role_action] = len(seen)
+        found[group]["first_time"][role_action] = first[(group, role_action)]
+    for group in found:
+        found[group].update(minutes=len(minutes[group]), peers_out=peers_out[group], peers_in=peers_in[group])
+    return dict(found)
+
+
+def test_candidate_profiles_equal_a_count_over_every_event(inputs):
+    compared = 0
+    for name, (facts, profiles, _) in inputs.items():
+        expected = _plain_profiles(facts.timeline)
+        got = {(p.kind, p.value): p for p, _ in profiles}
+        assert set(got) == set(expected), name
+        for group, want in expected.items():
+            profile = got[group]
+            assert profile.counts == want["counts"], (name, group)
+            assert profile.first_time == want["first_time"], (name, group)
+            assert profile.minutes == want["minutes"], (name, group)
+            assert profile.peers_out == want["peers_out"], (name, group)
+            assert profile.peers_in == want["peers_in"], (name, group)
+            compared += 1
+    assert compared > 800
+
+
+def test_pattern_rows_from_the_descriptions_equal_each_profiles_own_rows(inputs):
+    capped = 0
+    for name, (_, profiles, events) in inputs.items():
+        if not profiles:  # nothing named: nothing scored
+            continue
+        assert events is not None and len(events) == len(profiles), name
+        for (profile, _), rows in zip(profiles, events):
+            assert rows == rank._pattern_rows(profile), (name, profile.kind, profile.value)
+            capped += len(profile.peers_in) + len(profile.peers_out) > len(rows)
+    assert capped > 0  # the cap on rows per candidate is exercised
+
+
+def test_evidence_equals_the_log_rows_naming_the_candidate(inputs):
+    """A candidate's evidence: every log row whose description names one of its entities,
+    by display name (a sweep's hosts under their subnet), in log order."""
+    for name, (facts, _, _) in inputs.items():
+        timeline = facts.timeline
+        swept = _swept_hosts(timeline)
+        sides = list(zip(*(timeline.descriptions[c].tolist() for c in ("subject_kind", "subject_name", "object_kind", "object_name"))))
+        expected = defaultdict(list)
+        for log_id, desc in zip(timeline.log["id"].tolist(), timeline.log["description"].tolist()):
+            sk, sn, ok, on = sides[desc]
+            keys = {swept[n][0] if k == "flow" and n in swept else n for k, n in ((sk, sn), (ok, on)) if _named(n)}
+            for key in keys:
+                expected[key].append(log_id)
+        for record in facts.candidate_records:
+            assert record["evidence"] == expected[record["value"]], (name, record["value"])
+
+
+# --------------------------------------------------------------------------- inspect JSON
+
+
+def _plain_document(facts) -> str:
+    """``inspect --format json`` written plainly: one dict per log row, ``json.dumps``."""
+    import json
+
+    from aptnarrate.preprocess.condense import minute_text
+    from aptnarrate.render.inspect import _candidates_json, _input_info
+
+    log = facts.timeline.log
+    texts = facts.timeline.descriptions["text"].tolist()
+    minutes = minute_text(log["minute"].to_numpy()) if len(log) else []
+    records = [
+        {"id": i, "minute": m, "text": texts[d], "count": c, "rows": r, "first_line": f}
+        for i, m, d, c, r, f in zip(
+            log["id"].tolist(), minutes, log["description"].tolist(), log["count"].tolist(), log["rows"].tolist(), log["first_line"].tolist()
+        )
+    ]
+    info = json.dumps(_input_info(facts), ensure_ascii=False)
+    timeline = json.dumps(records, ensure_ascii=False)
+    return f'{{"input": {info}, "candidates": {_candidates_json(facts.candidate_records)}, "timeline": {timeline}}}\n'
+
+
+def test_inspect_json_equals_the_document_written_row_by_row(inputs, tmp_path):
+    from pathlib import Path
+
+    from aptnarrate.render.inspect import render_inspect_json
+
+    one_row = tmp_path / "one.csv"
+    one_row.write_text('description,timestamp\nThe subject_process: a "quoted" \\ name\u202e WRITE the file_object_file: x,2018-04-06 11:00:00\n')
+    two_rows = tmp_path / "two.csv"
+    two_rows.write_text("description,timestamp\nA subject_process READ a file_object_file,2018-04-06 11:00:00\nA subject_process READ a file_object_file,2018-04-06 11:01:00\n")
+    hostile = Path(__file__).resolve().parent / "hostile"
+    cases = {path.name: inspect_input(path) for path in (one_row, two_rows, hostile / "control_and_bidi_names.csv", hostile / "markdown_html_names.csv")}
+    cases.update({name: facts for name, (facts, _, _) in inputs.items()})
+    sizes = set()
+    for name, facts in cases.items():
+        assert render_inspect_json(facts) == _plain_document(facts), name
+        sizes.add(min(len(facts.timeline.log), 3))
+    assert sizes == {1, 2, 3}
