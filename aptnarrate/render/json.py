@@ -69,12 +69,34 @@ def json_strings(values) -> pa.Array:
         return pa.array([_dumps(v) for v in values], pa.large_string())
     quote = pa.scalar('"', pa.large_string())
     quoted = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string()))
-    escaped = pc.match_substring_regex(text, r'["\\\x00-\x1f]')
-    if not pc.any(escaped).as_py():
+    escaped = _needs_escape(text)
+    if escaped is None:
         return quoted
-    at = np.flatnonzero(escaped.to_numpy(zero_copy_only=False))
+    at = np.flatnonzero(escaped)
     written = pa.array([_dumps(v) for v in text.take(pa.array(at)).to_pylist()], pa.large_string())
-    return pc.replace_with_mask(quoted, escaped, written)
+    return pc.replace_with_mask(quoted, pa.array(escaped), written)
+
+
+def _needs_escape(text: pa.Array) -> np.ndarray | None:
+    """Per string of ``text`` (a ``large_string`` array): whether it holds a '"', a
+    backslash or a control character below U+0020; None when none does. Read from the
+    UTF-8 bytes in one numpy pass (Arrow's regex kernel runs string by string, 0.07 s
+    for a log's 235k ids): those characters are single bytes, and every byte of a
+    multi-byte character is 0x80 or above, so a byte test is a character test."""
+    if text.null_count:  # pragma: no cover - the strings we write are never null
+        text = text.fill_null("")
+    _validity, offsets_buffer, data = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    if data is None or offsets[-1] == offsets[0]:
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    bad = (raw < 0x20) | (raw == 0x22) | (raw == 0x5C)
+    if not bad.any():
+        return None
+    # strings with a bad byte: a running count read at each string's end and start
+    seen = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+    relative = offsets - offsets[0]
+    return seen[relative[1:]] > seen[relative[:-1]]
 
 
 def _dumps(value) -> str:

@@ -1,0 +1,67 @@
+"""Shortcuts in escaping, JSON strings and redaction (issue 8, speed-output): each one
+equals the plain computation it skips."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from aptnarrate import redact as redact_module
+from aptnarrate.render.escape import _code, code
+
+# every ASCII character, plus characters each shortcut must send to the plain path
+_ASCII = [chr(i) for i in range(128)]
+_AWKWARD = ["`", "``", "|", " ", "\t", "\x1f", "\x7f", "\u00e9", "\u202e", "\u200b", "\u2028", "\ud800", "\\"]
+
+
+def _names(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = _ASCII + _AWKWARD
+    names = ["", " ", "  ", "a", "svchost.exe", "/usr/bin/x y", "C:\\Windows\\a.dll", "`x`", "a|b", " a", "a "]
+    names += [a + b for a, b in itertools.product(_ASCII, ["", "a", " ", "`"])]
+    names += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(count)]
+    return names
+
+
+def test_code_shortcut_equals_the_full_escape():
+    for name in _names(1, 5000):
+        for in_table in (True, False):
+            assert code(name, in_table=in_table) == _code(name, in_table=in_table), repr(name)
+
+
+def test_json_escape_test_by_bytes_equals_the_regex_per_string():
+    import pyarrow.compute as pc
+
+    from aptnarrate.render.json import _needs_escape
+
+    names = [n for n in _names(2, 3000) if "\ud800" not in n]  # Arrow holds UTF-8 only
+    text = pa.array(names, pa.large_string())
+    for array in (text, text.slice(7, 500), text.slice(len(names) - 3), pa.array(["plain", "", "x"], pa.large_string())):
+        want = pc.match_substring_regex(array, r'["\\\x00-\x1f]').to_numpy(zero_copy_only=False)
+        got = _needs_escape(array)
+        assert (np.zeros(len(array), bool) if got is None else got).tolist() == want.tolist()
+    assert _needs_escape(pa.array([], pa.large_string())) is None
+    assert _needs_escape(pa.array(["", ""], pa.large_string())) is None
+
+
+@pytest.mark.parametrize("window", [1, 5, 1 << 20])
+def test_redact_encoded_byte_test_finds_credentials_anywhere_in_a_block(monkeypatch, window):
+    """A block is passed on unread only when it holds no "@": a credential in any window
+    of it (the first, the last, across two windows) is still masked."""
+    monkeypatch.setattr(redact_module, "_SECRETS", set())
+    monkeypatch.setattr(redact_module, "_WINDOW", window)
+    for where in range(0, 40, 3):
+        lines = ["row one", "row two with more text", "x" * where + " ftp://user:pw@host/a", "last row", ""]
+        text = "\n".join(lines)
+        block = memoryview(pa.py_buffer(("head\n" + text + "\ntail").encode("utf-8")))
+        got = b"".join(bytes(p) for p in redact_module.redact_encoded(["", block, "\n"])).decode("utf-8")
+        assert got == redact_module.redact("head\n" + text + "\ntail\n")
+        assert "pw@" not in got
+    clean = memoryview(pa.py_buffer(b"a\nno credentials: ://x and x@y\nb"))  # "@" without "://": regex says no
+    passed = list(redact_module.redact_encoded([clean]))
+    assert any(isinstance(p, memoryview) for p in passed)
+    assert not redact_module._holds_byte(memoryview(b""), ord("@"))
