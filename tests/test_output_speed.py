@@ -65,3 +65,35 @@ def test_redact_encoded_byte_test_finds_credentials_anywhere_in_a_block(monkeypa
     passed = list(redact_module.redact_encoded([clean]))
     assert any(isinstance(p, memoryview) for p in passed)
     assert not redact_module._holds_byte(memoryview(b""), ord("@"))
+
+
+@pytest.fixture(scope="module")
+def dropper_report():
+    from aptnarrate.examples import path as example_path
+    from aptnarrate.pipeline import narrate
+
+    return narrate(example_path("dropper"), backend="offline")
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 2, 3, 5, 1 << 16])
+@pytest.mark.parametrize("indent", [2, None])
+def test_json_log_blocks_with_and_without_empty_lists_equal_pydantic(dropper_report, rows_per_chunk, indent):
+    """Blocks whose rows all have lines and ids on both sides take the fixed-bracket
+    layout, the others the general one; mixed in one log, both equal pydantic's text."""
+    from aptnarrate.models import LogEntry
+    from aptnarrate.preprocess.logtable import LogTable
+    from aptnarrate.render.json import render_json_chunks
+
+    entries = list(dropper_report.log)[:6]
+    # rows 3 and 7 lack lines, subject ids or object ids; the rest are complete
+    odd = [
+        LogEntry(id="L90", minute="2018-04-11 23:58", subject_kind="process", subject_name='a"b\\c', action="WRITE",
+                 object_kind="file", object_name="x\ny", count=2, text="t", lines=[3], subject_ids=["p:1"], object_ids=[]),
+        LogEntry(id="L91", minute="2018-04-11 23:59", subject_kind="process", subject_name="", action="READ",
+                 object_kind="file", object_name="f", count=1, text="u", lines=[], subject_ids=[], object_ids=["f:1"]),
+    ]
+    entries = entries[:3] + odd[:1] + entries[3:6] + odd[1:]
+    report = dropper_report.model_copy(update={"log": LogTable.from_entries(entries)})
+    pieces = render_json_chunks(report, indent, rows_per_chunk, encoded=True)
+    got = "".join(p if isinstance(p, str) else str(p, "utf-8") for p in pieces)
+    assert got == report.model_dump_json(indent=indent) + "\n"

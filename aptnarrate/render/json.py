@@ -147,13 +147,21 @@ def _log_json_chunks(
     text_part = concat(key("text"), json_strings(d["text"]), key("lines"))
     minutes = concat(key("minute"), json_strings(log.minute_texts))
     entity = json_strings(log.entity_ids)
-    # the text between the pieces goes into them, not between them: a row joined from
-    # fewer pieces is faster to join
-    id_text = concat(nl(2) + "{" + key("id", first=True), json_strings(log.ids))
+    ids = json_strings(log.ids)
+    id_key = nl(2) + "{" + key("id", first=True)
     item_sep = "," + nl(4)
+    then_subjects, then_objects, row_end = key("subject_ids"), key("object_ids"), nl(2) + "}"
+    # the text between the pieces goes into them where it can (a row joined from fewer
+    # pieces is faster to join): "lines": [ after the text, the brackets between lists
+    text_open = concat(text_part, "[" + nl(4))
+    close = nl(3) + "]"
 
     def listed(values: pa.Array, offsets: np.ndarray, then: str):  # a JSON list, then ``then``
-        return join_lists(values, offsets - offsets[0], item_sep, "[]" + then, "[" + nl(4), nl(3) + "]" + then)
+        return join_lists(values, offsets - offsets[0], item_sep, "[]" + then, "[" + nl(4), close + then)
+
+    def items(values: pa.Array, offsets: np.ndarray):  # each row's items, joined (no brackets)
+        lists = pa.LargeListArray.from_arrays(pa.array(offsets - offsets[0]), values)
+        return pc.binary_join(lists, pa.scalar(item_sep, pa.large_string()))
 
     def values(codes: np.ndarray):
         return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
@@ -165,25 +173,42 @@ def _log_json_chunks(
         lines_at = log.line_offsets[start : stop + 1]
         subjects_at = log.subject_offsets[start : stop + 1]
         objects_at = log.object_offsets[start : stop + 1]
-        lines = listed(pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.string()), lines_at, key("subject_ids"))
-        subjects = listed(values(log.subject_values[subjects_at[0] : subjects_at[-1]]), subjects_at, key("object_ids"))
-        objects = listed(values(log.object_values[objects_at[0] : objects_at[-1]]), objects_at, nl(2) + "}")
+        line_text = pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.large_string())
+        subject_text = values(log.subject_values[subjects_at[0] : subjects_at[-1]])
+        object_text = values(log.object_values[objects_at[0] : objects_at[-1]])
         descriptions = pa.array(log.description_codes[start:stop])
-        rows = join_rows(
-            [
-                id_text.slice(start, stop - start),
-                minutes.take(pa.array(log.minute_codes[start:stop])),
-                before_count.take(descriptions),
-                pc.cast(pa.array(log.counts[start:stop]), pa.string()),
+        head = [
+            id_key,
+            ids.slice(start, stop - start),
+            minutes.take(pa.array(log.minute_codes[start:stop])),
+            before_count.take(descriptions),
+            pc.cast(pa.array(log.counts[start:stop]), pa.large_string()),
+        ]
+        if all((np.diff(at) > 0).all() for at in (lines_at, subjects_at, objects_at)):
+            # every row has lines and ids on both sides (a log we build): the brackets
+            # between the lists are fixed text, and each row's end goes in the separator
+            pieces = [
+                *head,
+                text_open.take(descriptions),
+                items(line_text, lines_at),
+                close + then_subjects + "[" + nl(4),
+                items(subject_text, subjects_at),
+                close + then_objects + "[" + nl(4),
+                items(object_text, objects_at),
+            ]
+            rows, row_close = join_rows(pieces, separator=close + row_end + ",", encoded=encoded), close + row_end
+        else:
+            pieces = [
+                *head,
                 text_part.take(descriptions),
-                lines,
-                subjects,
-                objects,
-            ],
-            separator=",",
-            encoded=encoded,
-        )
+                listed(line_text, lines_at, then_subjects),
+                listed(subject_text, subjects_at, then_objects),
+                listed(object_text, objects_at, row_end),
+            ]
+            rows, row_close = join_rows(pieces, separator=",", encoded=encoded), ""
         if start:
             yield ","
         yield rows
+        if row_close:
+            yield row_close
     yield nl(1) + "]"
