@@ -97,3 +97,21 @@ def test_json_log_blocks_with_and_without_empty_lists_equal_pydantic(dropper_rep
     pieces = render_json_chunks(report, indent, rows_per_chunk, encoded=True)
     got = "".join(p if isinstance(p, str) else str(p, "utf-8") for p in pieces)
     assert got == report.model_dump_json(indent=indent) + "\n"
+
+
+def test_take_rows_equals_joining_each_rows_pieces():
+    from aptnarrate.render.rows import take_rows
+
+    rng = random.Random(3)
+    alphabet = ["a", "\u00e9", "\u65e5", "\U0001f600", "|", "\n", '"', ""]
+    word = lambda: "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))  # noqa: E731
+    for rows in (0, 1, 2, 7, 50):
+        distinct = [word() for _ in range(rng.randint(1, 5))]
+        codes = np.array([rng.randrange(len(distinct)) for _ in range(rows)], dtype=np.int64)
+        own = [word() for _ in range(rows)]
+        columns = ["<", (distinct, codes), pa.array(own, pa.string()), (pa.array(distinct, pa.large_string()), codes[::-1].copy()), ";"]
+        want = "".join("<" + distinct[codes[i]] + own[i] + distinct[codes[::-1][i]] + ";" for i in range(rows))
+        assert take_rows(columns, rows, trim=0) == want
+        trimmed = want[:-1] if rows else ""
+        assert take_rows(columns, rows, trim=1) == trimmed
+        assert bytes(take_rows(columns, rows, trim=1, encoded=True)) == trimmed.encode("utf-8")

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists, join_rows
+from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists
 from ..models import Report
+from .rows import take_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -166,6 +167,8 @@ def _log_json_chunks(
     def values(codes: np.ndarray):
         return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
 
+    counts, count_codes = np.unique(log.counts, return_inverse=True)
+    count_text = [str(count) for count in counts.tolist()]
     yield "["
     n = len(log)
     for start in range(0, n, rows_per_chunk):
@@ -176,39 +179,37 @@ def _log_json_chunks(
         line_text = pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.large_string())
         subject_text = values(log.subject_values[subjects_at[0] : subjects_at[-1]])
         object_text = values(log.object_values[objects_at[0] : objects_at[-1]])
-        descriptions = pa.array(log.description_codes[start:stop])
+        descriptions = log.description_codes[start:stop]
         head = [
             id_key,
             ids.slice(start, stop - start),
-            minutes.take(pa.array(log.minute_codes[start:stop])),
-            before_count.take(descriptions),
-            pc.cast(pa.array(log.counts[start:stop]), pa.large_string()),
+            (minutes, log.minute_codes[start:stop]),
+            (before_count, descriptions),
+            (count_text, count_codes[start:stop]),
         ]
         if all((np.diff(at) > 0).all() for at in (lines_at, subjects_at, objects_at)):
             # every row has lines and ids on both sides (a log we build): the brackets
-            # between the lists are fixed text, and each row's end goes in the separator
-            pieces = [
+            # between the lists are fixed text
+            columns = [
                 *head,
-                text_open.take(descriptions),
+                (text_open, descriptions),
                 items(line_text, lines_at),
                 close + then_subjects + "[" + nl(4),
                 items(subject_text, subjects_at),
                 close + then_objects + "[" + nl(4),
                 items(object_text, objects_at),
+                close + row_end + ",",
             ]
-            rows, row_close = join_rows(pieces, separator=close + row_end + ",", encoded=encoded), close + row_end
         else:
-            pieces = [
+            columns = [
                 *head,
-                text_part.take(descriptions),
+                (text_part, descriptions),
                 listed(line_text, lines_at, then_subjects),
                 listed(subject_text, subjects_at, then_objects),
                 listed(object_text, objects_at, row_end),
+                ",",
             ]
-            rows, row_close = join_rows(pieces, separator=",", encoded=encoded), ""
         if start:
             yield ","
-        yield rows
-        if row_close:
-            yield row_close
+        yield take_rows(columns, stop - start, trim=1, encoded=encoded)  # the last row's "," trimmed
     yield nl(1) + "]"
