@@ -115,3 +115,40 @@ def test_take_rows_equals_joining_each_rows_pieces():
         trimmed = want[:-1] if rows else ""
         assert take_rows(columns, rows, trim=1) == trimmed
         assert bytes(take_rows(columns, rows, trim=1, encoded=True)) == trimmed.encode("utf-8")
+
+
+def test_unique_sorted_equals_numpy_unique():
+    from aptnarrate.assemble import _unique_sorted
+
+    rng = np.random.default_rng(4)
+    cases = [np.zeros(0, np.int64), np.array([5], np.int64), np.array([3, 3, 3], np.int64)]
+    cases += [rng.integers(0, 50, size=n) for n in (2, 10, 1000)]
+    cases += [np.sort(rng.integers(0, 10**12, size=5000)) // 7 * 7 + rng.integers(0, 3, size=5000)]  # nearly in order
+    for keys in cases:
+        assert _unique_sorted(keys).tolist() == np.unique(keys).tolist()
+
+
+@pytest.mark.parametrize("case", ["dropper", "exfil", "benign"])
+def test_log_lines_and_entity_ids_equal_the_plain_per_event_grouping(case):
+    """``assemble._log_entries`` groups in arrays; here each event is added to its row by hand."""
+    from aptnarrate import examples
+    from aptnarrate.assemble import _log_entries
+    from aptnarrate.pipeline import inspect_input
+
+    for suffix in ("", ".edges"):
+        facts = inspect_input(examples.path(case).with_suffix("").with_suffix(f"{suffix}.csv"))
+        table = facts.timeline.table
+        triples = table.triples
+        rows = len(facts.timeline.log)
+        lines: list[list[int]] = [[] for _ in range(rows)]
+        subjects: list[set[str]] = [set() for _ in range(rows)]
+        objects: list[set[str]] = [set() for _ in range(rows)]
+        for row, line, triple in zip(facts.timeline.event_log.tolist(), table.events["line"].tolist(), table.events["triple"].tolist()):
+            lines[row].append(line)
+            subjects[row].add(str(triples["subject_id"].iloc[triple]))
+            objects[row].add(str(triples["object_id"].iloc[triple]))
+        log = _log_entries(facts)
+        entries = list(log)
+        assert [e.lines for e in entries] == lines
+        assert [e.subject_ids for e in entries] == [sorted(s) for s in subjects]
+        assert [e.object_ids for e in entries] == [sorted(o) for o in objects]
