@@ -236,3 +236,10 @@ def test_the_scanner_gates_change_no_result(texts, monkeypatch):
     for text, with_gates, without in zip(samples, gated, plain):
         assert with_gates == without, text
     assert sum(1 for found in plain if any(found[1:])) > 500  # the samples do hold mentions
+
+
+def test_the_foreign_digit_class_is_the_lookahead_pattern_it_replaced():
+    before = re.compile(r"(?![0-9])\d")
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF)
+    assert mentions._FOREIGN_DIGIT.findall(every) == before.findall(every)
+    assert len(before.findall(every)) > 600  # the digits of other scripts

@@ -77,7 +77,7 @@ class Vocabulary:
         self._build(
             log_ids=timeline.ids,  # converted once per timeline, shared with the semantic check
             triples=timeline.table.triples,
-            event_texts=timeline.descriptions["text"],
+            event_texts=timeline.descriptions["text"].tolist(),  # a list: iterating pandas' Arrow strings is slow
             minutes=minutes,
             candidates=facts.candidates,
             internal_networks=getattr(facts, "internal_networks", ()),
@@ -136,7 +136,7 @@ class Vocabulary:
             self.candidates_folded.setdefault(mentions.normalise(candidate.value).casefold(), candidate.value)
         names: set[str] = set()
         for column in ("subject_name", "object_name", "subject_value", "object_value"):
-            names.update(v for v in triples[column].astype(str).unique() if v)
+            names.update(v for v in triples[column].astype(str).unique().tolist() if v)
         for candidate in candidates:
             names.add(candidate.value)
             names.update(candidate.full_values)
@@ -162,7 +162,7 @@ class Vocabulary:
         for side in ("subject", "object"):
             rows = triples[triples[f"{side}_kind"].isin(_NETWORK_KINDS)]
             for column in (f"{side}_name", f"{side}_value"):
-                network.update(v for v in rows[column].astype(str).unique() if v)
+                network.update(v for v in rows[column].astype(str).unique().tolist() if v)
         for candidate in candidates:
             if candidate.type == "ip":
                 network.add(candidate.value)

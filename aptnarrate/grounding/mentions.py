@@ -25,12 +25,13 @@ from ..render.escape import INVISIBLE_CLASS
 # --------------------------------------------------------------------------- normalising
 
 _INVISIBLE_OR_BREAK = re.compile(f"[{INVISIBLE_CLASS}]")
-_FOREIGN_DIGIT = re.compile(r"(?![0-9])\d")
+_FOREIGN_DIGIT = re.compile(r"[^\D0-9]")  # a digit, not 0-9 (a class: scanned for in C)
 _DEFANGED_DOT = re.compile(r"\s?[\[({<]\s?(?:\.|dot)\s?[\])}>]\s?|(?<=\d)[\u3002\uff61](?=\d)", re.IGNORECASE)
 _DEFANGED_COLON = re.compile(r"[\[({]\s?(:|://|@)\s?[\])}]|\[at\]|\(at\)", re.IGNORECASE)
 _DEFANGED_SCHEME = re.compile(r"\b(h)xx(ps?)\b|\b(f)xp\b", re.IGNORECASE)
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
-# what both defanging patterns need: an opening bracket, then a dot, "dot", a colon or "@"/"at"
+# what both defanging patterns need (but _DEFANGED_DOT's ideographic full stop between
+# digits): an opening bracket, then a dot, "dot", a colon or "@"/"at"
 _MAY_BE_DEFANGED = re.compile(r"[\[({<]\s?(?:\.|dot|:|@|at)", re.IGNORECASE)
 
 
@@ -44,7 +45,7 @@ def normalise(text: str) -> str:
     plain = text.isascii()
     if not (plain and text.isprintable()):  # ASCII's invisible characters are its unprintable ones
         text = _INVISIBLE_OR_BREAK.sub(lambda m: " " if m.group(0) in _WHITESPACE_CONTROLS else "", text)
-    if not plain or _may_hold(_MAY_BE_DEFANGED, text):
+    if _may_hold(_MAY_BE_DEFANGED, text) or (not plain and ("\u3002" in text or "\uff61" in text)):
         text = _DEFANGED_DOT.sub(".", text)
         text = _DEFANGED_COLON.sub(lambda m: m.group(1) or "@", text)
     if "xx" in text.lower() or "fxp" in text.lower():
