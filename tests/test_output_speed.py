@@ -33,12 +33,16 @@ def test_code_shortcut_equals_the_full_escape():
             assert code(name, in_table=in_table) == _code(name, in_table=in_table), repr(name)
 
 
-def test_json_escape_test_by_bytes_equals_the_regex_per_string():
+@pytest.mark.parametrize("window", [1, 3, 1 << 22])
+def test_json_escape_test_by_bytes_equals_the_regex_per_string(monkeypatch, window):
     import pyarrow.compute as pc
 
+    from aptnarrate.render import json as json_module
     from aptnarrate.render.json import _needs_escape
 
-    names = [n for n in _names(2, 3000) if "\ud800" not in n]  # Arrow holds UTF-8 only
+    monkeypatch.setattr(json_module, "_WINDOW", window)
+
+    names = [n for n in _names(2, 3000 if window > 3 else 300) if "\ud800" not in n]  # Arrow holds UTF-8 only
     text = pa.array(names, pa.large_string())
     for array in (text, text.slice(7, 500), text.slice(len(names) - 3), pa.array(["plain", "", "x"], pa.large_string())):
         want = pc.match_substring_regex(array, r'["\\\x00-\x1f]').to_numpy(zero_copy_only=False)

@@ -91,13 +91,21 @@ def _needs_escape(text: pa.Array) -> np.ndarray | None:
     if data is None or offsets[-1] == offsets[0]:
         return None
     raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    bad = (raw < 0x20) | (raw == 0x22) | (raw == 0x5C)
-    if not bad.any():
+    # the bad bytes' positions, a window at a time (the temporaries stay a few MB at 10M rows)
+    found = [np.flatnonzero(_ESCAPED_BYTE[raw[at : at + _WINDOW]]) + at for at in range(0, len(raw), _WINDOW)]
+    positions = np.concatenate(found)
+    if not len(positions):
         return None
-    # strings with a bad byte: a running count read at each string's end and start
-    seen = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
-    relative = offsets - offsets[0]
-    return seen[relative[1:]] > seen[relative[:-1]]
+    # the string holding each: the last one starting at or before it (an empty one holds none)
+    holders = np.searchsorted(offsets - offsets[0], positions, side="right") - 1
+    escaped = np.zeros(len(text), dtype=bool)
+    escaped[holders] = True
+    return escaped
+
+
+_ESCAPED_BYTE = np.zeros(256, dtype=bool)
+_ESCAPED_BYTE[[*range(0x20), 0x22, 0x5C]] = True
+_WINDOW = 1 << 22
 
 
 def _dumps(value) -> str:
@@ -167,8 +175,6 @@ def _log_json_chunks(
     def values(codes: np.ndarray):
         return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
 
-    counts, count_codes = np.unique(log.counts, return_inverse=True)
-    count_text = [str(count) for count in counts.tolist()]
     yield "["
     n = len(log)
     for start in range(0, n, rows_per_chunk):
@@ -180,12 +186,13 @@ def _log_json_chunks(
         subject_text = values(log.subject_values[subjects_at[0] : subjects_at[-1]])
         object_text = values(log.object_values[objects_at[0] : objects_at[-1]])
         descriptions = log.description_codes[start:stop]
+        counts, count_codes = np.unique(log.counts[start:stop], return_inverse=True)  # per block: small temporaries
         head = [
             id_key,
             ids.slice(start, stop - start),
             (minutes, log.minute_codes[start:stop]),
             (before_count, descriptions),
-            (count_text, count_codes[start:stop]),
+            ([str(count) for count in counts.tolist()], count_codes),
         ]
         if all((np.diff(at) > 0).all() for at in (lines_at, subjects_at, objects_at)):
             # every row has lines and ids on both sides (a log we build): the brackets

@@ -188,15 +188,16 @@ def _log_row_chunks(
         for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
     ]
     minutes = [f"| {minute} | " for minute in log.minute_texts]
-    counts, count_codes = np.unique(log.counts, return_inverse=True)
-    # each row ends with its line break; the block's last one is trimmed
-    ends = [f" ({count} times). |\n" if count > 1 else ". |\n" for count in counts.tolist()]
     for start in range(0, len(log), rows_per_chunk):
         stop = min(start + rows_per_chunk, len(log))
+        # each distinct count of the block once (per block: the temporaries stay small);
+        # each row ends with its line break, and the block's last one is trimmed
+        counts, count_codes = np.unique(log.counts[start:stop], return_inverse=True)
+        ends = [f" ({count} times). |\n" if count > 1 else ". |\n" for count in counts.tolist()]
         columns = [
             (minutes, log.minute_codes[start:stop]),
             (events, log.description_codes[start:stop]),
-            (ends, count_codes[start:stop]),
+            (ends, count_codes),
         ]
         yield take_rows(columns, stop - start, trim=1, encoded=encoded)
 
