@@ -151,9 +151,11 @@ def _log_entries(facts: Facts) -> LogTable:
     np.cumsum(np.bincount(event_log, minlength=n), out=line_offsets[1:])
     line_values = table.events["line"].to_numpy()[order]
     del order
-    # distinct (log row, triple) pairs -> the distinct entity ids of each row, sorted
+    # distinct (log row, triple) pairs -> the distinct entity ids of each row, sorted. By
+    # hashing the keys in event order: sorting them in row order (``order``) is faster but
+    # keeps ``order`` alive, 50 MB more at the 10M-row memory peak
     n_triples = max(len(table.triples), 1)
-    pairs = _unique_sorted(event_log.astype(np.int64) * n_triples + table.events["triple"].to_numpy())
+    pairs = _unique_hashed(event_log.astype(np.int64) * n_triples + table.events["triple"].to_numpy())
     pair_row, pair_triple = pairs // n_triples, pairs % n_triples
     del pairs
     entity_codes, entity_ids = _sorted_codes(table.triples["subject_id"], table.triples["object_id"])
@@ -213,11 +215,25 @@ def _cited_minutes(log: LogTable, evidence: list[str], lookup: dict[str, int]) -
     return sorted({log.minute_texts[c] for c in codes.tolist()})
 
 
-def _unique_sorted(keys: np.ndarray) -> np.ndarray:
+def _unique_hashed(keys: np.ndarray) -> np.ndarray:
     """``np.unique`` by hashing first: far fewer distinct keys than rows are left to sort."""
     import pandas as pd
 
     return np.sort(pd.unique(keys))
+
+
+def _unique_sorted(keys: np.ndarray) -> np.ndarray:
+    """``np.unique(keys)`` for keys nearly in order (sorted by log row, in any order within
+    a row): the stable sort (timsort) runs over the ordered stretches in linear time.
+    ``keys`` is sorted in place (the callers' temporaries: no copy at the memory peak)."""
+    if not len(keys):
+        return keys
+    keys.sort(kind="stable")
+    ordered = keys
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
 
 
 def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:

@@ -108,10 +108,13 @@ def redact_encoded(chunks: Iterable[str | bytes | memoryview]) -> Iterator[bytes
     if any("\n" in secret for secret in secrets):  # pragma: no cover - see redact_chunks
         yield redact("".join(_text(chunk) for chunk in chunks)).encode("utf-8")
         return
-    found = [_URL_CREDENTIALS_BYTES] + [re.compile(re.escape(s.encode("utf-8", "surrogatepass"))) for s in secrets]
+    found = [re.compile(re.escape(s.encode("utf-8", "surrogatepass"))) for s in secrets]
 
     def cleared(lines: memoryview) -> bytes | memoryview:
-        if any(pattern.search(lines) for pattern in found):
+        # URL credentials end in "@": a block without one (a log's rows, mostly) needs no
+        # regex pass, which costs ten times the byte test over a 30 MB block
+        credentials = _holds_byte(lines, ord("@")) and _URL_CREDENTIALS_BYTES.search(lines)
+        if credentials or any(pattern.search(lines) for pattern in found):
             return redact(str(lines, "utf-8")).encode("utf-8")
         return lines
 
@@ -137,6 +140,18 @@ def redact_encoded(chunks: Iterable[str | bytes | memoryview]) -> Iterator[bytes
 def _redact_text(pieces: list[str]) -> Iterator[bytes]:
     for piece in redact_chunks(pieces):
         yield piece.encode("utf-8")
+
+
+def _holds_byte(block: memoryview, byte: int) -> bool:
+    """Whether ``block`` holds ``byte``, compared by numpy a window at a time (the
+    comparison's temporary stays small)."""
+    import numpy as np
+
+    data = np.frombuffer(block, dtype=np.uint8)
+    return any((data[start : start + _WINDOW] == byte).any() for start in range(0, len(data), _WINDOW))
+
+
+_WINDOW = 1 << 20
 
 
 def _line_break(block: memoryview, *, last: bool) -> int:

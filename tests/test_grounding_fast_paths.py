@@ -202,3 +202,44 @@ def test_the_known_name_mask_equals_the_plain_lookup(every_facts, texts):
         samples = texts[:400] + [" ".join(written[i : i + 7]) + "." for i in range(0, len(written), 7)]
         for text in samples:
             assert vocab._mask_known_names(text) == _plain_mask(vocab, text), text
+
+
+# --------------------------------------------------------------------------- gates
+
+_SCANNERS = ("addresses", "ports", "dates", "numeric_dates", "clocks", "hours", "urls", "domains", "hashes", "cves",
+             "registry_keys", "file_names")  # fmt: skip
+_GATED = [
+    "Apr 12", "on 12th of March, 2018", "Sept. 3 2019", "May", "11 p.m.", "9AM", "at 12 pm.", "3405803875",
+    "0xCB007163", "0XcB00716", "evil.com", "a.b.co.uk.", "x.COM-", "x.io/", "port 443", "PORTS  8080", "TCP/80",
+    "udp:53", "[::1]:8080", "10.0.0.1:4444", "1.2.3.4", "0x7f.0.0.1", "d41d8cd98f00b204e9800998ecf8427e",
+    "D41D8CD98F00B204E9800998ECF8427E0", "hxxp://evil[.]com", "evil(dot)com", "user[at]host", "a{:}b", "x<.>y",
+    "\t tab\x7f", "12/04/2018", "2018-04-12 12:30", "4.12.18", "a\u200b[.]b", "\uff11\uff12:\uff13\uff10",
+]  # fmt: skip
+
+
+def _scan_all(texts: list[str]) -> list[list]:
+    mentions.normalise.cache_clear()  # the cache must not carry results across the switch
+    found = [[mentions.normalise(t)] + [getattr(mentions, name)(t) for name in _SCANNERS] for t in texts]
+    mentions.normalise.cache_clear()
+    return found
+
+
+def test_the_scanner_gates_change_no_result(texts, monkeypatch):
+    """A gate only spares a scan that would find nothing: every scanner (and ``normalise``,
+    whose defanging has one) gives the same with the gates as with every pattern run."""
+    rng = random.Random(9)
+    pieces = _GATED + [" ", ".", ":", "-", "/", "x", "0", "12", "am", "(", "["]
+    samples = texts + _GATED + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(1000)]
+    gated = _scan_all(samples)
+    monkeypatch.setattr(mentions, "_USE_GATES", False)
+    plain = _scan_all(samples)
+    for text, with_gates, without in zip(samples, gated, plain):
+        assert with_gates == without, text
+    assert sum(1 for found in plain if any(found[1:])) > 500  # the samples do hold mentions
+
+
+def test_the_foreign_digit_class_is_the_lookahead_pattern_it_replaced():
+    before = re.compile(r"(?![0-9])\d")
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF)
+    assert mentions._FOREIGN_DIGIT.findall(every) == before.findall(every)
+    assert len(before.findall(every)) > 600  # the digits of other scripts

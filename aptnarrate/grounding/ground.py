@@ -77,7 +77,7 @@ class Vocabulary:
         self._build(
             log_ids=timeline.ids,  # converted once per timeline, shared with the semantic check
             triples=timeline.table.triples,
-            event_texts=timeline.descriptions["text"],
+            event_texts=timeline.descriptions["text"].tolist(),  # a list: iterating pandas' Arrow strings is slow
             minutes=minutes,
             candidates=facts.candidates,
             internal_networks=getattr(facts, "internal_networks", ()),
@@ -136,7 +136,7 @@ class Vocabulary:
             self.candidates_folded.setdefault(mentions.normalise(candidate.value).casefold(), candidate.value)
         names: set[str] = set()
         for column in ("subject_name", "object_name", "subject_value", "object_value"):
-            names.update(v for v in triples[column].astype(str).unique() if v)
+            names.update(v for v in triples[column].astype(str).unique().tolist() if v)
         for candidate in candidates:
             names.add(candidate.value)
             names.update(candidate.full_values)
@@ -162,7 +162,7 @@ class Vocabulary:
         for side in ("subject", "object"):
             rows = triples[triples[f"{side}_kind"].isin(_NETWORK_KINDS)]
             for column in (f"{side}_name", f"{side}_value"):
-                network.update(v for v in rows[column].astype(str).unique() if v)
+                network.update(v for v in rows[column].astype(str).unique().tolist() if v)
         for candidate in candidates:
             if candidate.type == "ip":
                 network.add(candidate.value)
@@ -283,27 +283,27 @@ class Vocabulary:
         name is not read as something else: ``New Invoice.sh`` not as the unknown
         ``Invoice.sh``, a file named ``1.2.3.4.log`` not as the address 1.2.3.4."""
         text = self._mask_split_names(text)
-        spans = []
-        names, tails = self.names_folded, self.path_tails
-        for match in mentions.TOKEN.finditer(text):
-            token = match.group(0).rstrip(".:!?").lstrip(":")
-            if token.endswith("'s"):
-                token = token[:-2]
-            if not token:
-                continue
-            folded = token.casefold()
-            # ``_knows_folded`` inlined (one call per word of every text): without a
-            # backslash, the "/"-joined form is the token itself
-            if folded in names or (folded in tails if "\\" not in folded else self._knows_folded(folded)):
-                spans.append((match.start(), match.end()))
-        if not spans:
+        # separators and tokens by turns (joined, they are the text again): each distinct
+        # token is judged once, and a known one is replaced by as many spaces
+        parts = _TOKENS_BETWEEN.split(text)
+        tokens = parts[1::2]
+        known = {raw for raw in set(tokens) if self._knows_token(raw)}
+        if not known:
             return text
-        parts, position = [], 0
-        for start, end in spans:
-            parts += [text[position:start], " " * (end - start)]
-            position = end
-        parts.append(text[position:])
+        parts[1::2] = [" " * len(raw) if raw in known else raw for raw in tokens]
         return "".join(parts)
+
+    def _knows_token(self, raw: str) -> bool:
+        """Whether a token of ``mentions.TOKEN``, trimmed as ``file_names`` trims it, is a
+        name of the input."""
+        token = raw.rstrip(".:!?").lstrip(":")
+        if token.endswith("'s"):
+            token = token[:-2]
+        if not token:
+            return False
+        folded = token.casefold()
+        # without a backslash, the "/"-joined form ``_knows_folded`` looks up is the token itself
+        return folded in self.names_folded or (folded in self.path_tails if "\\" not in folded else self._knows_folded(folded))
 
     def _mask_split_names(self, text: str) -> str:
         """``text`` with the known names that the tokeniser would split blanked out."""
@@ -343,6 +343,7 @@ class Vocabulary:
 
 
 _BLANK_RUNS = re.compile(r" {2,}")
+_TOKENS_BETWEEN = re.compile(f"({mentions.TOKEN.pattern})")  # split: what lies between tokens, and the tokens
 _NAME_SEPARATOR = " \ue000 "  # a private-use character: no scanner reads across it
 _WORDS = re.compile(r"[\s`'\"()\[\]{}<>,;|*:=]+")
 _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGISTRY\\)", re.IGNORECASE)

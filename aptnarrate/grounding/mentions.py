@@ -25,11 +25,14 @@ from ..render.escape import INVISIBLE_CLASS
 # --------------------------------------------------------------------------- normalising
 
 _INVISIBLE_OR_BREAK = re.compile(f"[{INVISIBLE_CLASS}]")
-_FOREIGN_DIGIT = re.compile(r"(?![0-9])\d")
+_FOREIGN_DIGIT = re.compile(r"[^\D0-9]")  # a digit, not 0-9 (a class: scanned for in C)
 _DEFANGED_DOT = re.compile(r"\s?[\[({<]\s?(?:\.|dot)\s?[\])}>]\s?|(?<=\d)[\u3002\uff61](?=\d)", re.IGNORECASE)
 _DEFANGED_COLON = re.compile(r"[\[({]\s?(:|://|@)\s?[\])}]|\[at\]|\(at\)", re.IGNORECASE)
 _DEFANGED_SCHEME = re.compile(r"\b(h)xx(ps?)\b|\b(f)xp\b", re.IGNORECASE)
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+# what both defanging patterns need (but _DEFANGED_DOT's ideographic full stop between
+# digits): an opening bracket, then a dot, "dot", a colon or "@"/"at"
+_MAY_BE_DEFANGED = re.compile(r"[\[({<]\s?(?:\.|dot|:|@|at)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=16)  # grounding runs every scanner over the same text in turn
@@ -39,13 +42,26 @@ def normalise(text: str) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
         text = _FOREIGN_DIGIT.sub(lambda m: str(unicodedata.digit(m.group(0), 0)), text)
-    text = _INVISIBLE_OR_BREAK.sub(lambda m: " " if m.group(0) in _WHITESPACE_CONTROLS else "", text)
-    if "[" in text or "(" in text or "{" in text or "<" in text or not text.isascii():
+    plain = text.isascii()
+    if not (plain and text.isprintable()):  # ASCII's invisible characters are its unprintable ones
+        text = _INVISIBLE_OR_BREAK.sub(lambda m: " " if m.group(0) in _WHITESPACE_CONTROLS else "", text)
+    if _may_hold(_MAY_BE_DEFANGED, text) or (not plain and ("\u3002" in text or "\uff61" in text)):
         text = _DEFANGED_DOT.sub(".", text)
         text = _DEFANGED_COLON.sub(lambda m: m.group(1) or "@", text)
     if "xx" in text.lower() or "fxp" in text.lower():
         text = _DEFANGED_SCHEME.sub(lambda m: f"{m.group(1)}tt{m.group(2)}" if m.group(1) else f"{m.group(3)}tp", text)
     return text
+
+
+# Gates: what every match of a scanner's pattern holds, found fast. The patterns begin with
+# lookbehinds and are tried at every position of a text; a gate begins with a character
+# class or a literal, which the regex engine scans for in C, and most texts lack it.
+# A text without its gate is not scanned by that pattern (it could match nothing there).
+_USE_GATES = True  # tests turn the gates off to compare with the plain scans
+
+
+def _may_hold(gate: re.Pattern[str], text: str) -> bool:
+    return not _USE_GATES or gate.search(text) is not None
 
 
 # --------------------------------------------------------------------------- addresses
@@ -57,15 +73,17 @@ IPV4_INTEGER = re.compile(r"(?<![\w.,:/-])(\d{8,10}|0x[0-9a-f]{7,8})(?![\w]|[.,]
 IPV6 = re.compile(
     r"(?<![\w:.])((?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|(?:\d{1,3}\.){3}\d{1,3}))(?![\w:])"
 )
+_GATE_DOTTED = re.compile(r"\.\d")  # a dotted quad's second part follows a dot and starts with a digit
+_GATE_INTEGER = re.compile(r"\d(?:\d{7}|x[0-9a-f]{7})", re.IGNORECASE)
 
 
 def addresses(text: str) -> list[str]:
     """IPv4 and IPv6 addresses in ``text``, normalised (``ipaddress``'s compressed form)."""
     text = normalise(text)
     found = []
-    for match in IPV4.finditer(text):
+    for match in IPV4.finditer(text) if _may_hold(_GATE_DOTTED, text) else ():
         found.extend(_dotted(match.group(0)))
-    for match in IPV4_INTEGER.finditer(text):
+    for match in IPV4_INTEGER.finditer(text) if _may_hold(_GATE_INTEGER, text) else ():
         value = int(match.group(1), 16 if match.group(1)[:2].lower() == "0x" else 10)
         if 1 << 24 <= value < 1 << 32:
             found.append(ipaddress.IPv4Address(value).compressed)
@@ -94,14 +112,16 @@ def _address(text: str) -> list[str]:
 _PORT_WORD = re.compile(r"\bports?\s{1,3}(?:number\s{1,3})?(\d{1,5})(?!\d)", re.IGNORECASE)
 _PORT_PROTOCOL = re.compile(r"\b(?:tcp|udp)[/:](\d{1,5})(?!\d)", re.IGNORECASE)
 _PORT_AFTER_ADDRESS = re.compile(r"(?:(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}|\])\:(\d{1,5})(?![\d:])")
+_GATE_PORT_WORD = re.compile(r"port|tcp|udp", re.IGNORECASE)
+_GATE_PORT_AFTER = re.compile(r"[\d\]]:\d")
 
 
 def ports(text: str) -> list[tuple[str, int]]:
     """``(as written, port)`` for ``port 4444``, ``TCP/4444`` and ``203.0.113.9:4444``."""
     text = normalise(text)
     found = []
-    for pattern in (_PORT_WORD, _PORT_PROTOCOL, _PORT_AFTER_ADDRESS):
-        for match in pattern.finditer(text):
+    for pattern, gate in ((_PORT_WORD, _GATE_PORT_WORD), (_PORT_PROTOCOL, _GATE_PORT_WORD), (_PORT_AFTER_ADDRESS, _GATE_PORT_AFTER)):
+        for match in pattern.finditer(text) if _may_hold(gate, text) else ():
             port = int(match.group(1))
             if port <= 65535:
                 found.append((match.group(0).strip(), port))
@@ -125,6 +145,10 @@ CLOCK = re.compile(
 )
 # "11pm", "11 p.m.", "at 9 AM": a time given by its hour
 HOUR = re.compile(r"(?<![\w:.])(1[0-2]|0?[1-9])\s?([ap])\.?m\b\.?", re.IGNORECASE)
+_GATE_DATE = re.compile(r"\d[-/.]\d")  # ISO and numeric dates: a separator between digits
+_GATE_MONTH = re.compile(_MONTH)  # as MONTH_DAY and DAY_MONTH read it (case-sensitive)
+_GATE_CLOCK = re.compile(r"\d:[0-5]\d")
+_GATE_HOUR = re.compile(r"\d\s?[ap]\.?m", re.IGNORECASE)
 
 
 def dates(text: str) -> list[tuple[str, tuple[int, int, int | None]]]:
@@ -132,9 +156,11 @@ def dates(text: str) -> list[tuple[str, tuple[int, int, int | None]]]:
     is certain (ISO dates, month names); see ``numeric_dates`` for 12/04/2018."""
     text = normalise(text)
     found = []
-    for match in ISO_DATE.finditer(text):
+    for match in ISO_DATE.finditer(text) if _may_hold(_GATE_DATE, text) else ():
         year, month, day = int(match.group(1)), int(match.group(3)), int(match.group(4))
         found.append((match.group(0), (month, day, year)))
+    if not _may_hold(_GATE_MONTH, text):
+        return found
     for match in MONTH_DAY.finditer(text):
         month = _MONTHS[match.group(1)[:3].lower()]
         found.append((match.group(0), (month, int(match.group(2)), int(match.group(3)) if match.group(3) else None)))
@@ -148,6 +174,8 @@ def numeric_dates(text: str) -> list[tuple[str, list[tuple[int, int, int]]]]:
     """``(as written, readings)`` for dates such as ``12/04/2018``: month/day and day/month."""
     text = normalise(text)
     found = []
+    if not _may_hold(_GATE_DATE, text):
+        return found
     for match in NUMERIC_DATE.finditer(text):
         first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
         if year < 100:
@@ -162,7 +190,7 @@ def clocks(text: str) -> list[tuple[str, str]]:
     """``(as written, "HH:MM" on a 24-hour clock)`` for every time of day in ``text``."""
     text = normalise(text)
     found = []
-    if ":" not in text:  # each scanner skips a text that lacks what every match needs
+    if ":" not in text or not _may_hold(_GATE_CLOCK, text):  # each scanner skips a text that lacks what every match needs
         return found
     for match in CLOCK.finditer(text):
         hour, minute, half = int(match.group(1)), match.group(2), match.group(3)
@@ -177,6 +205,8 @@ def clocks(text: str) -> list[tuple[str, str]]:
 def hours(text: str) -> list[tuple[str, str]]:
     """``(as written, "HH")`` for times given by the hour alone: ``11pm``, ``9 a.m.``."""
     text = normalise(text)
+    if not _may_hold(_GATE_HOUR, text):
+        return []
     return [
         (m.group(0).strip(), f"{int(m.group(1)) % 12 + (12 if m.group(2).lower() == 'p' else 0):02d}")
         for m in HOUR.finditer(text)
@@ -198,6 +228,9 @@ DOMAIN = re.compile(
     re.IGNORECASE,
 )
 HASH = re.compile(r"(?<![0-9a-z])([0-9a-f]{128}|[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})(?![0-9a-z])", re.IGNORECASE)
+# a domain's last label is one of _TLDS (domains() keeps no other), after a dot
+_GATE_DOMAIN = re.compile(r"\.(?:" + "|".join(sorted(_TLDS, key=len, reverse=True)) + r")(?![\w-])", re.IGNORECASE)
+_GATE_HASH = re.compile(r"[0-9a-f]{32}", re.IGNORECASE)
 CVE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.IGNORECASE)
 REGISTRY_KEY = re.compile(
     r"(?<![\w\\])(HKEY_[A-Z_]{4,30}|HKLM|HKCU|HKCR|HKU|HKCC|\\?REGISTRY\\(?:MACHINE|USER))((?:\\[^\s\\`'\"<>|,;()]+)+)",
@@ -223,12 +256,15 @@ def urls(text: str) -> list[tuple[str, str]]:
 def domains(text: str) -> list[str]:
     """Domain names with a common top-level domain, lower-cased: ``c2.evil-example.com``."""
     text = normalise(text)
+    if not _may_hold(_GATE_DOMAIN, text):
+        return []
     return [m.group(1).lower() for m in DOMAIN.finditer(text) if m.group(2).lower() in _TLDS]
 
 
 def hashes(text: str) -> list[str]:
     """MD5, SHA-1, SHA-256 and SHA-512 digests (hex), lower-cased."""
-    return [m.group(1).lower() for m in HASH.finditer(normalise(text))]
+    text = normalise(text)
+    return [m.group(1).lower() for m in HASH.finditer(text)] if _may_hold(_GATE_HASH, text) else []
 
 
 def cves(text: str) -> list[str]:

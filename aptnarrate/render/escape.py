@@ -55,6 +55,14 @@ def show_invisible(text: str, *, keep_newlines: bool = False) -> str:
 
 def code(value: str, *, in_table: bool = True) -> str:
     """``value`` as an inline code span that no character in it can end early."""
+    if value.isascii() and value.isprintable() and "`" not in value and "|" not in value and value.strip():
+        # most names: nothing to show, fence, pad or escape (ASCII's invisible characters
+        # are exactly those ``isprintable`` rejects), so ``_code`` would return this too
+        return f"`{value}`"
+    return _code(value, in_table=in_table)
+
+
+def _code(value: str, *, in_table: bool = True) -> str:
     text = show_invisible(value)
     longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)

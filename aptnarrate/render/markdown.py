@@ -10,10 +10,13 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
+import numpy as np
+
 from .context import render_context
-from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_rows
+from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
+from .rows import take_rows
 from .views import full_value_index
 
 _LIKELIHOOD = {"low": "Low", "moderate": "Moderate", "high": "High"}
@@ -176,33 +179,27 @@ def _log_row_chunks(
     log: LogTable, full: dict[str, list[str]], rows_per_chunk: int = 1 << 16, *, encoded: bool = False
 ) -> Iterator[str | memoryview]:
     """The rows as ``| minute | event (N times). |``, ``rows_per_chunk`` at a time, joined
-    in Arrow: each distinct description is worded and escaped once, each minute formatted
-    once. ``encoded``: each block as UTF-8 bytes, not decoded (see ``join_rows``)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    in Arrow: each distinct description is worded and escaped once, each minute and each
+    count formatted once. ``encoded``: each block as UTF-8 bytes, not decoded (see
+    ``rows.take_rows``)."""
     d = log.descriptions
-    events = pa.array(
-        [
-            _event_text(sk, sn, action, ok, on, tuple(full.get(sn, ())), tuple(full.get(on, ())))
-            for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
-        ],
-        pa.large_string(),
-    )
-    # the fixed text goes into the pieces (a row joined from fewer pieces is faster to join)
-    minutes = pa.array([f"| {minute} | " for minute in log.minute_texts], pa.large_string())
+    events = [
+        _event_text(sk, sn, action, ok, on, tuple(full.get(sn, ())), tuple(full.get(on, ())))
+        for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
+    ]
+    minutes = [f"| {minute} | " for minute in log.minute_texts]
     for start in range(0, len(log), rows_per_chunk):
         stop = min(start + rows_per_chunk, len(log))
-        counts = pa.array(log.counts[start:stop])
-        ends = pc.if_else(
-            pc.greater(counts, 1),
-            pc.binary_join_element_wise(" (", pc.cast(counts, pa.string()), " times). |", ""),
-            pa.scalar(". |", pa.string()),
-        )
-        yield join_rows(
-            [minutes.take(pa.array(log.minute_codes[start:stop])), events.take(pa.array(log.description_codes[start:stop])), ends],
-            encoded=encoded,
-        )
+        # each distinct count of the block once (per block: the temporaries stay small);
+        # each row ends with its line break, and the block's last one is trimmed
+        counts, count_codes = np.unique(log.counts[start:stop], return_inverse=True)
+        ends = [f" ({count} times). |\n" if count > 1 else ". |\n" for count in counts.tolist()]
+        columns = [
+            (minutes, log.minute_codes[start:stop]),
+            (events, log.description_codes[start:stop]),
+            (ends, count_codes),
+        ]
+        yield take_rows(columns, stop - start, trim=1, encoded=encoded)
 
 
 def _diagram(report: Report) -> list[str]:

@@ -1,0 +1,57 @@
+"""Rows of text built from pieces, in one Arrow ``take``.
+
+A log's rows repeat a few thousand distinct pieces (a description's wording, a minute, a
+count) between a few that are the row's own (its id, its lines). Every piece of every row
+is one entry of one array (the distinct pieces once, the rows' own pieces after them), and
+one ``take`` in row order writes the rows' bytes, end to end, straight into the result:
+no array per piece is built and then joined (half the time of the Markdown log).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+def take_rows(columns: Sequence[object], rows: int, *, trim: int = 0, encoded: bool = False) -> str | memoryview:
+    """The ``rows`` rows, each its columns' pieces in order, one after another. A column is
+    a fixed text (the same in every row), an array with one piece per row, or a pair of
+    distinct pieces and each row's code into them. The last ``trim`` bytes (a separator the last piece ends each row with) are left out.
+    ``encoded``: the UTF-8 bytes as they lie in Arrow's buffer (not copied or decoded)."""
+    import pyarrow as pa
+
+    texts: list[pa.Array] = []
+    codes = np.empty((rows, len(columns)), dtype=np.int64)
+    base = 0
+    for at, column in enumerate(columns):
+        if isinstance(column, str):
+            texts.append(pa.array([column], pa.large_string()))
+            codes[:, at] = base
+        elif isinstance(column, tuple):
+            distinct, index = column
+            texts.append(_large(distinct))
+            codes[:, at] = np.asarray(index, dtype=np.int64) + base
+        else:
+            texts.append(_large(column))
+            codes[:, at] = np.arange(base, base + rows, dtype=np.int64)
+        base += len(texts[-1])
+    joined = pa.concat_arrays(texts).take(pa.array(codes.ravel()))
+    if not rows:
+        return memoryview(b"") if encoded else ""
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
+    data = memoryview(joined.buffers()[2])[int(offsets[0]) : int(offsets[-1]) - trim]
+    return data if encoded else str(data, "utf-8")
+
+
+def _large(values) -> pa.Array:
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == pa.large_string() else values.cast(pa.large_string())
+    return pa.array(list(values), pa.large_string())
