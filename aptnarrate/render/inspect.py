@@ -53,48 +53,38 @@ def _input_info(facts: Facts) -> dict:
     }
 
 
-def _document(facts: Facts, head: str, tail: str) -> str:
-    """The JSON document: ``head``, the timeline array's records, ``tail``. Arrow joins the
-    records from per-distinct pieces (each distinct description JSON-escaped once, each
-    distinct minute formatted once) in one pass with no Python string per row; ``head``
-    and ``tail`` ride on the first and last record, so the text is decoded once and never
-    copied again."""
+def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
+    """The JSON document as string pieces to join once, the timeline array between ``head``
+    and ``tail``. Pieces repeat per distinct description, minute and count, so the records
+    reuse a few thousand strings; each distinct description is JSON-escaped once."""
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
-
-    from ..preprocess.logtable import join_rows, take_text
 
     log = facts.timeline.log
     n = len(log)
     if n == 0:
-        return head + "[]" + tail
-    texts = [json.dumps(t, ensure_ascii=False) for t in facts.timeline.descriptions["text"].tolist()]
+        return [head, "[]", tail]
+
+    def shared(values: np.ndarray, text) -> np.ndarray:
+        codes, distinct = pd.factorize(values)
+        return np.array([text(v) for v in distinct], dtype=object)[codes]
+
+    texts = [f'", "text": {json.dumps(t, ensure_ascii=False)}, "count": ' for t in facts.timeline.descriptions["text"].tolist()]
     codes, minutes = distinct_minute_text(log["minute"].to_numpy())
-
-    def numbers(column: str) -> pa.Array:
-        # pyarrow formats integers far faster than str() per value
-        return pa.array(log[column].to_numpy()).cast(pa.string())
-
-    def at_ends(first: str, middle: str, last: str) -> pa.Array:
-        """``middle`` on every row, but ``first`` on the first and ``last`` on the last."""
-        codes = np.ones(n, dtype=np.int64)
-        codes[0], codes[-1] = (0, 2) if n > 1 else (0, 0)
-        return take_text([first, middle, last], codes)
-
-    opening = '{"id": "'
-    return join_rows(
-        [
-            at_ends(head + "[" + opening, opening, opening),
-            pa.array(log["id"]),  # Arrow's own strings, not copied
-            '", "minute": "', take_text(minutes, codes),
-            '", "text": ', take_text(texts, log["description"].to_numpy(dtype=np.int64)),
-            ', "count": ', numbers("count"),
-            ', "rows": ', numbers("rows"),
-            ', "first_line": ', numbers("first_line"),
-            at_ends("}", "}", "}]" + tail) if n > 1 else "}]" + tail,
-        ],
-        ", ",
-    )
+    pieces = np.empty((n, 8), dtype=object)
+    pieces[:, 0] = '{"id": "'
+    pieces[:, 1] = facts.timeline.ids
+    pieces[:, 2] = np.array([f'", "minute": "{m}' for m in minutes], dtype=object)[codes]
+    pieces[:, 3] = np.array(texts, dtype=object)[log["description"].to_numpy()]
+    pieces[:, 4] = shared(log["count"].to_numpy(), lambda v: f'{v}, "rows": ')
+    pieces[:, 5] = shared(log["rows"].to_numpy(), lambda v: f'{v}, "first_line": ')
+    # pyarrow formats integers far faster than str() per value
+    pieces[:, 6] = pa.array(log["first_line"].to_numpy()).cast(pa.string()).to_numpy(zero_copy_only=False)
+    pieces[:, 7] = "}, "
+    pieces[0, 0] = head + "[" + pieces[0, 0]
+    pieces[-1, 7] = "}]" + tail
+    return pieces.ravel().tolist()
 
 
 def _candidates_json(records) -> str:
@@ -118,7 +108,8 @@ def _candidates_json(records) -> str:
 def render_inspect_json(facts: Facts) -> str:
     candidates = _candidates_json(facts.candidate_records)
     info = json.dumps(_input_info(facts), ensure_ascii=False)
-    return _document(facts, f'{{"input": {info}, "candidates": {candidates}, "timeline": ', "}\n")
+    head = f'{{"input": {info}, "candidates": {candidates}, "timeline": '
+    return "".join(_timeline_pieces(facts, head, "}\n"))
 
 
 def _safe(text: str) -> str:
