@@ -279,38 +279,6 @@ def _split(values: list, offsets: np.ndarray) -> list[list]:
 # ---------------------------------------------------------------------- vectorised text
 
 
-def join_rows(pieces: Sequence[Any], separator: str = "\n", *, encoded: bool = False) -> str | memoryview:
-    """Concatenate per-row string pieces (Arrow arrays or scalars) and join the rows with
-    ``separator``: one pass in Arrow, one decode, no Python string per row. ``encoded``:
-    the text's UTF-8 bytes as they lie in Arrow's buffer (a ``memoryview``, not copied),
-    for a writer that writes bytes."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arrays = [p if isinstance(p, (pa.Array, pa.ChunkedArray)) else pa.scalar(p, pa.large_string()) for p in pieces]
-    arrays = [a.cast(pa.large_string()) if isinstance(a, (pa.Array, pa.ChunkedArray)) and a.type != pa.large_string() else a for a in arrays]
-    if not any(isinstance(a, (pa.Array, pa.ChunkedArray)) for a in arrays):
-        raise ValueError("join_rows needs at least one array")
-    # each row ends with the separator; the rows end-to-end are then the array's data
-    # buffer between its first and last offsets
-    rows = pc.binary_join_element_wise(*arrays, pa.scalar(separator, pa.large_string()), pa.scalar("", pa.large_string()))
-    if isinstance(rows, pa.ChunkedArray):
-        rows = rows.combine_chunks()
-    if len(rows) == 0:
-        return memoryview(b"") if encoded else ""
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
-    # leave the last separator out: each copy of a 100 MB text counts
-    text = memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1]) - len(separator.encode("utf-8"))]
-    return text if encoded else str(text, "utf-8")
-
-
-def take_text(distinct: Sequence[str], codes: np.ndarray):
-    """``distinct[codes]`` as an Arrow string array (a dictionary decode, no Python strings per row)."""
-    import pyarrow as pa
-
-    return pa.array(distinct, pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
-
-
 def join_lists(value_text: Sequence[str] | pa.Array, offsets: np.ndarray, separator: str, empty: str, open_: str, close: str):
     """Per row: ``open_ + sep.join(values of the row) + close``, or ``empty`` for a row with none."""
     import pyarrow as pa
