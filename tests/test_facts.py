@@ -19,14 +19,19 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 EDGE_HEADER = ["subject_uuid", "subject_type", "subject_attr", "predicate", "timestamp", "object_uuid", "object_type", "object_attr"]
 
 
-def facts_from(tmp_path, rows, internal=()):
-    """rows: (description, 'YYYY-MM-DD HH:MM:SS') in OCR-APT's format."""
-    path = tmp_path / "case.csv"
+def write_ocrapt_csv(folder, rows, name: str = "case.csv"):
+    """rows: (description, 'YYYY-MM-DD HH:MM:SS'), written as an OCR-APT CSV in ``folder``."""
+    path = folder / name
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["description", "timestamp"])
         writer.writerows(rows)
-    return compute_facts(condense(read_events(path)), internal)
+    return path
+
+
+def facts_from(tmp_path, rows, internal=()):
+    """rows: (description, 'YYYY-MM-DD HH:MM:SS') in OCR-APT's format."""
+    return compute_facts(condense(read_events(write_ocrapt_csv(tmp_path, rows))), internal)
 
 
 def edge_facts(tmp_path, rows, internal=()):

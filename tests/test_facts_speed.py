@@ -11,10 +11,10 @@ under two kinds, more peers than the pattern rows keep).
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 
 import pytest
+from test_facts import write_ocrapt_csv
 
 from aptnarrate import examples
 from aptnarrate.pipeline import inspect_input
@@ -41,12 +41,7 @@ def _synthetic(tmp_path):
         ("The subject_process: curl CONNECT the netflowobject: 93.184.216.34", "2018-04-06 11:00:05"),
         ("The subject_process: curl CONNECT the netflowobject: 93.184.216.34", "2018-04-06 11:02:05"),
     ]
-    path = tmp_path / "awkward.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["description", "timestamp"])
-        writer.writerows(rows)
-    return path
+    return write_ocrapt_csv(tmp_path, rows, "awkward.csv")
 
 
 @pytest.fixture(scope="module")

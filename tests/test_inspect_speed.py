@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-import csv
 import re
-from pathlib import Path
 
 import pytest
+from test_facts import write_ocrapt_csv
 
 from aptnarrate.preprocess.condense import condense
 from aptnarrate.preprocess.facts import _swept_hosts
@@ -36,15 +35,6 @@ def _sweeps_over_every_row(timeline) -> dict[str, tuple[str, str]]:
         for host in sweep["hosts"]:
             found.setdefault(host, (sweep["subnet"], words))
     return found
-
-
-def _write(tmp_path: Path, rows) -> Path:
-    path = tmp_path / "case.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["description", "timestamp"])
-        writer.writerows(rows)
-    return path
 
 
 def _flow(subject: str, action: str, host: str, when: str) -> tuple[str, str]:
@@ -69,7 +59,7 @@ def test_sweeps_from_first_contacts_equal_sweeps_over_every_row(tmp_path):
     rows += [(f"A subject_process CONNECT the netflowobject: 10.0.2.{h}", f"2018-04-06 11:00:0{h}") for h in range(1, 6)]
     rows += [_flow("nmap", "READ", f"10.0.3.{h}", f"2018-04-06 11:00:0{h}") for h in range(1, 6)]
     rows += [_flow("nmap", "CONNECT", "fe80::1", "2018-04-06 11:00:00"), _flow("nmap", "CONNECT", "localhost", "2018-04-06 11:00:00")]
-    timeline = condense(read_events(_write(tmp_path, rows)))
+    timeline = condense(read_events(write_ocrapt_csv(tmp_path, rows)))
     expected = _sweeps_over_every_row(timeline)
     assert set(expected) >= {f"10.0.0.{h}" for h in range(1, 6)} | {f"10.0.2.{h}" for h in range(1, 6)}
     assert not any(host.startswith("10.0.1.") for host in expected)
