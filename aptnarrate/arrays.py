@@ -11,13 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def distinct(values) -> np.ndarray:
+def distinct(values, *, in_place: bool = False) -> np.ndarray:
     """The sorted distinct values of ``values`` (as ``np.unique``); integers and booleans
-    by a sort, any other dtype by ``np.unique`` itself."""
+    by a sort, any other dtype by ``np.unique`` itself. ``in_place``: sort ``values``
+    itself, stably (a caller's temporary: no copy at a memory peak; timsort runs over keys
+    already nearly in order in linear time)."""
     array = np.asarray(values)
     if array.dtype.kind not in "iub":
         return np.unique(array)
-    flat = np.sort(array, axis=None)
+    if in_place and array.ndim == 1:
+        array.sort(kind="stable")
+        flat = array
+    else:
+        flat = np.sort(array, axis=None)
     if len(flat) < 2:
         return flat
     keep = np.empty(len(flat), dtype=bool)

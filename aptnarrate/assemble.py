@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import __version__
+from .arrays import distinct
 from .preprocess.condense import distinct_minute_text
 from .preprocess.logtable import DESCRIPTION_FIELDS, LogTable
 from .models import (
@@ -162,7 +163,7 @@ def _log_entries(facts: Facts) -> LogTable:
     n_entities = max(len(entity_ids), 1)
     sides = []
     for side_codes in entity_codes:
-        keys = _unique_sorted(pair_row * n_entities + side_codes[pair_triple])
+        keys = distinct(pair_row * n_entities + side_codes[pair_triple], in_place=True)
         sides.append((np.searchsorted(keys // n_entities, np.arange(n + 1)), keys % n_entities))
 
     desc = timeline.descriptions
@@ -220,20 +221,6 @@ def _unique_hashed(keys: np.ndarray) -> np.ndarray:
     import pandas as pd
 
     return np.sort(pd.unique(keys))
-
-
-def _unique_sorted(keys: np.ndarray) -> np.ndarray:
-    """``np.unique(keys)`` for keys nearly in order (sorted by log row, in any order within
-    a row): the stable sort (timsort) runs over the ordered stretches in linear time.
-    ``keys`` is sorted in place (the callers' temporaries: no copy at the memory peak)."""
-    if not len(keys):
-        return keys
-    keys.sort(kind="stable")
-    ordered = keys
-    first = np.empty(len(ordered), dtype=bool)
-    first[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    return ordered[first]
 
 
 def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:

@@ -121,15 +121,16 @@ def test_take_rows_equals_joining_each_rows_pieces():
         assert bytes(take_rows(columns, rows, trim=1, encoded=True)) == trimmed.encode("utf-8")
 
 
-def test_unique_sorted_equals_numpy_unique():
-    from aptnarrate.assemble import _unique_sorted
+def test_distinct_in_place_equals_numpy_unique():
+    from aptnarrate.arrays import distinct
 
     rng = np.random.default_rng(4)
     cases = [np.zeros(0, np.int64), np.array([5], np.int64), np.array([3, 3, 3], np.int64)]
     cases += [rng.integers(0, 50, size=n) for n in (2, 10, 1000)]
     cases += [np.sort(rng.integers(0, 10**12, size=5000)) // 7 * 7 + rng.integers(0, 3, size=5000)]  # nearly in order
     for keys in cases:
-        assert _unique_sorted(keys).tolist() == np.unique(keys).tolist()
+        want = np.unique(keys).tolist()
+        assert distinct(keys.copy(), in_place=True).tolist() == want
 
 
 @pytest.mark.parametrize("case", ["dropper", "exfil", "benign"])
