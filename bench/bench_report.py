@@ -4,6 +4,11 @@ build against a pandas floor and a polars floor, and OCR-APT's own condensation,
 For each input in ``bench/out`` (``generate.py``) and each layout, every configuration runs
 as its own subprocess, ``--repeat`` times, interleaved (median wall time; peak RSS from
 ``os.wait4`` for that child alone). Wall time includes interpreter start and imports.
+``user s``, ``sys s`` and ``faults k`` (medians, from the same ``wait4``): CPU in the process,
+CPU in the kernel, and thousands of minor page faults (fresh 4 KiB pages touched). On a VM
+whose fresh pages are slow to fault in (we measured ~12 µs each on some runs of the 2-core
+machine, against well under 1 µs on bare metal), ``sys`` is mostly that, and a tool's wall time
+follows the memory it touches as much as the work it does: read the ratios with these columns.
 
 * ``report md`` / ``report json``: ``aptnarrate report FILE --backend offline [--format json]``
   to /dev/null (edge lists with ``--timezone America/Toronto``).
@@ -38,6 +43,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from benchlib import ensure_bytecode, inputs  # bench/ is the script's folder, first on sys.path
 
@@ -110,8 +116,18 @@ def cli() -> list[str]:
     return [exe] if exe else [PYTHON, "-m", "aptnarrate"]
 
 
-def measure(argv: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process; stdout goes to /dev/null."""
+class Sample(NamedTuple):
+    wall: float  # seconds
+    peak: float  # MiB of resident memory at most
+    user: float  # CPU seconds in the process
+    system: float  # CPU seconds in the kernel for it (mostly zeroing fresh pages)
+    faults: int  # minor page faults: fresh pages touched
+
+
+def measure(argv: list[str]) -> Sample:
+    """Wall time, peak RSS, CPU split and minor page faults of one child process (stdout
+    goes to /dev/null). On a VM whose fresh pages are slow to fault in, ``sys`` and the
+    faults say how much of the wall time is memory touched rather than work done."""
     with open(os.devnull, "wb") as sink:
         started = time.perf_counter()
         child = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE)
@@ -122,7 +138,7 @@ def measure(argv: list[str]) -> tuple[float, float]:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"failed ({code}): {' '.join(argv)}\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+    return Sample(wall, usage.ru_maxrss / 1024, usage.ru_utime, usage.ru_stime, usage.ru_minflt)  # Linux: KiB
 
 
 def configurations(path: Path, fmt: str, args) -> dict[str, list[str]]:
@@ -183,24 +199,34 @@ def main(argv: list[str] | None = None) -> int:
         args.polars = False
     else:
         args.polars = True
-    header = f"{'rows':>9}  {'format':<7} {'tool':<26} {'wall s':>7} {'peak MiB':>9} {'x pandas':>9} {'x polars':>9}"
+    header = (
+        f"{'rows':>9}  {'format':<7} {'tool':<26} {'wall s':>7} {'peak MiB':>9} {'x pandas':>9} {'x polars':>9}"
+        f" {'user s':>7} {'sys s':>6} {'faults k':>9}"
+    )
     print(header)
     print("-" * len(header))
     for rows, fmt, path in inputs(args.rows, args.formats):
-        runs: dict[str, list[tuple[float, float]]] = {}
+        runs: dict[str, list[Sample]] = {}
         todo = configurations(path, fmt, args)
         if args.tools:
             todo = {name: command for name, command in todo.items() if name in args.tools or name == "pandas floor"}
         for _ in range(args.repeat):  # interleaved, so load drifts hit every tool alike
             for name, command in todo.items():
                 runs.setdefault(name, []).append(measure(command))
-        pandas_floor = statistics.median(w for w, _ in runs["pandas floor"])
-        polars_floor = statistics.median(w for w, _ in runs["polars floor"]) if "polars floor" in runs else None
+        pandas_floor = statistics.median(s.wall for s in runs["pandas floor"])
+        polars_floor = statistics.median(s.wall for s in runs["polars floor"]) if "polars floor" in runs else None
         for name, samples in runs.items():
-            wall = statistics.median(w for w, _ in samples)
-            peak = max(m for _, m in samples)
+            wall = statistics.median(s.wall for s in samples)
+            peak = max(s.peak for s in samples)
+            user = statistics.median(s.user for s in samples)
+            system = statistics.median(s.system for s in samples)
+            faults = statistics.median(s.faults for s in samples) / 1000
             vs_polars = f"{wall / polars_floor:>9.2f}" if polars_floor else f"{'-':>9}"
-            print(f"{rows:>9}  {fmt:<7} {name:<26} {wall:>7.2f} {peak:>9.0f} {wall / pandas_floor:>9.2f} {vs_polars}", flush=True)
+            print(
+                f"{rows:>9}  {fmt:<7} {name:<26} {wall:>7.2f} {peak:>9.0f} {wall / pandas_floor:>9.2f} {vs_polars}"
+                f" {user:>7.2f} {system:>6.2f} {faults:>9.1f}",
+                flush=True,
+            )
     return 0
 
 
