@@ -20,13 +20,19 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 
+# rows per block of the log: a block's text (about 4 MB) and its temporaries are small
+# enough that Arrow's allocator hands the same memory back block after block; fresh memory
+# costs more than the copying (on a machine that zeroes each new page, most of the time)
+ROWS_PER_BLOCK = 1 << 13
+
+
 def render_json(report: Report, indent: int | None = 2) -> str:
     # one join: the log text is by far the largest piece, and every copy of it counts
     return "".join(render_json_chunks(report, indent))
 
 
 def render_json_chunks(
-    report: Report, indent: int | None = 2, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+    report: Report, indent: int | None = 2, rows_per_chunk: int = ROWS_PER_BLOCK, *, encoded: bool = False
 ) -> Iterator[str | memoryview]:
     """``render_json`` in pieces, the log ``rows_per_chunk`` rows at a time: a writer that
     streams them never holds the whole document (1.2 GB of text at 10M input rows).
@@ -125,7 +131,7 @@ def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
 
 
 def _log_json_chunks(
-    log: LogTable, indent: int | None, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+    log: LogTable, indent: int | None, rows_per_chunk: int = ROWS_PER_BLOCK, *, encoded: bool = False
 ) -> Iterator[str | memoryview]:
     """``log_json`` in pieces of at most ``rows_per_chunk`` rows each (``encoded``: the
     blocks of rows as UTF-8 bytes)."""
@@ -156,7 +162,6 @@ def _log_json_chunks(
     text_part = concat(key("text"), json_strings(d["text"]), key("lines"))
     minutes = concat(key("minute"), json_strings(log.minute_texts))
     entity = json_strings(log.entity_ids)
-    ids = json_strings(log.ids)
     id_key = nl(2) + "{" + key("id", first=True)
     item_sep = "," + nl(4)
     then_subjects, then_objects, row_end = key("subject_ids"), key("object_ids"), nl(2) + "}"
@@ -189,7 +194,7 @@ def _log_json_chunks(
         counts, count_codes = np.unique(log.counts[start:stop], return_inverse=True)  # per block: small temporaries
         head = [
             id_key,
-            ids.slice(start, stop - start),
+            json_strings(log.ids.slice(start, stop - start)),
             (minutes, log.minute_codes[start:stop]),
             (before_count, descriptions),
             ([str(count) for count in counts.tolist()], count_codes),
