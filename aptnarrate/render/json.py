@@ -36,25 +36,31 @@ def render_json_chunks(
 ) -> Iterator[str | memoryview]:
     """``render_json`` in pieces, the log ``rows_per_chunk`` rows at a time: a writer that
     streams them never holds the whole document (1.2 GB of text at 10M input rows).
-    ``encoded``: the blocks of log rows come as UTF-8 bytes (``memoryview``, see
-    ``output.write_chunks``), the rest as text."""
+    ``encoded``: the blocks of log rows and the rest of the report come as UTF-8 bytes
+    (``memoryview``, see ``output.write_chunks``), the joints as text."""
     log = report.log
     if not isinstance(log, LogTable) or not (indent is None or isinstance(indent, int)):
         yield report.model_dump_json(indent=indent) + "\n"
         return
-    head = report.model_dump_json(indent=indent, exclude={"log"})
+    # the rest of the report as pydantic writes it (``model_dump_json`` without the decode):
+    # streamed as the UTF-8 bytes it is, it is never decoded, copied or encoded again (a
+    # few MB at 1M rows, and every copy is fresh memory)
+    written = report.__pydantic_serializer__.to_json(report, indent=indent, exclude={"log"})
+    head = memoryview(written) if encoded else written.decode("utf-8")
     # "metadata" is the last field: the log goes right before it, at the top level
     key = '"metadata":' if indent is None else "\n" + " " * indent + '"metadata": '
-    at = head.rindex(key)
+    at = written.rindex(key.encode()) if encoded else head.rindex(key)
     if indent is None:
         at -= 1  # before the comma that precedes "metadata"
-        yield head[:at] + ',"log":'
-        yield from _log_json_chunks(log, None, rows_per_chunk, encoded=encoded)
-        yield head[at:] + "\n"
-        return
-    yield head[:at] + "\n" + " " * indent + '"log": '
+        log_key, after_log = ',"log":', ""
+    else:
+        log_key, after_log = "\n" + " " * indent + '"log": ', ","
+    yield head[:at]
+    yield log_key
     yield from _log_json_chunks(log, indent, rows_per_chunk, encoded=encoded)
-    yield "," + head[at:] + "\n"
+    yield after_log
+    yield head[at:]
+    yield "\n"
 
 
 def load_report(text: str) -> Report:
