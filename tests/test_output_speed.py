@@ -68,7 +68,25 @@ def test_redact_encoded_byte_test_finds_credentials_anywhere_in_a_block(monkeypa
     clean = memoryview(pa.py_buffer(b"a\nno credentials: ://x and x@y\nb"))  # "@" without "://": regex says no
     passed = list(redact_module.redact_encoded([clean]))
     assert any(isinstance(p, memoryview) for p in passed)
-    assert not redact_module._holds_byte(memoryview(b""), ord("@"))
+    assert not redact_module._holds(memoryview(b""), b"@")
+
+
+@pytest.mark.parametrize("window", [1, 4, 7, 1 << 18])
+def test_redact_encoded_finds_a_registered_secret_anywhere_in_a_block(monkeypatch, window):
+    """The secret search runs window by window: a secret in the first window, the last,
+    or cut by a window's end is still masked, and a block without it passes unread."""
+    monkeypatch.setattr(redact_module, "_SECRETS", set())
+    monkeypatch.setattr(redact_module, "_WINDOW", window)
+    redact_module.register_secret("sk-\u00e9-SECRET")
+    for where in range(0, 30, 2):
+        text = "head\nrow one\n" + "x" * where + " sk-\u00e9-SECRET y\nlast row\ntail"
+        block = memoryview(pa.py_buffer(text.encode("utf-8")))
+        got = b"".join(bytes(p) for p in redact_module.redact_encoded([block, "\n"])).decode("utf-8")
+        assert got == redact_module.redact(text + "\n") and "SECRET" not in got
+        for start in range(len(text.encode("utf-8")) + 1):  # the search itself, at every cut
+            assert redact_module._holds(block[start:], b"SECRET") == (b"SECRET" in bytes(block[start:]))
+    clean = memoryview(pa.py_buffer(b"a\nsk-\xc3\xa9-SECRE\nb"))
+    assert any(isinstance(p, memoryview) for p in redact_module.redact_encoded([clean]))
 
 
 @pytest.fixture(scope="module")
