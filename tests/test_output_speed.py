@@ -218,7 +218,8 @@ def test_take_rows_gathers_only_the_pieces_a_block_uses():
 @pytest.fixture(scope="module")
 def many_row_report(dropper_report):
     """A report whose log spans several default blocks (ROWS_PER_BLOCK rows each), with more
-    distinct descriptions and minutes than a block has rows, and names that need escapes."""
+    distinct descriptions and minutes than a block has rows, and names that need escapes
+    (and ids, in the first block only: the others' ids are plain)."""
     from aptnarrate.models import LogEntry
     from aptnarrate.preprocess.logtable import LogTable
     from aptnarrate.render.json import ROWS_PER_BLOCK
@@ -228,7 +229,7 @@ def many_row_report(dropper_report):
     names = [f"/srv/app{i}/bin" for i in range(ROWS_PER_BLOCK + 500)] + ['a"b', "c\\d", "e\nf", "\u00e9\u65e5"]
     entries = [
         LogEntry(
-            id=f"L{i}", minute=f"2024-01-{1 + i % 28:02d} {i // 60 % 24:02d}:{i % 60:02d}", subject_kind="process",
+            id=f"L{i}" if i % 7 or i > 300 else f'L"{i}\\', minute=f"2024-01-{1 + i % 28:02d} {i // 60 % 24:02d}:{i % 60:02d}", subject_kind="process",
             subject_name=rng.choice(names), action=rng.choice(["READ", "WRITE", "EXECUTE"]), object_kind="file",
             object_name=names[i % len(names)], count=rng.choice([1, 1, 2, 7, 1000]), text=f"event {i % 9000}",
             lines=sorted(rng.sample(range(1, 10**6), rng.randint(1, 4))),

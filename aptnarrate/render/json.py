@@ -192,6 +192,7 @@ def _log_json_chunks(
     before_count = concat(*fields, key("count"))
     text_part = concat(key("text"), json_strings(d["text"]), key("lines"))
     minutes = concat(key("minute"), json_strings(log.minute_texts))
+    after_plain_id = concat('"', minutes)  # an id that needs no escape: its closing quote, then the minute
     entity = json_strings(log.entity_ids)
     id_key = nl(2) + "{" + key("id", first=True)
     item_sep = "," + nl(4)
@@ -211,6 +212,11 @@ def _log_json_chunks(
     def values(codes: np.ndarray):
         return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
 
+    def entity_items(codes: np.ndarray, offsets: np.ndarray):  # each row's ids (one or more), joined
+        if len(codes) == len(offsets) - 1:  # one id a row: the ids themselves, taken with the row
+            return (entity, codes)
+        return items(values(codes), offsets)
+
     yield "["
     n = len(log)
     for start in range(0, n, rows_per_chunk):
@@ -219,14 +225,17 @@ def _log_json_chunks(
         subjects_at = log.subject_offsets[start : stop + 1]
         objects_at = log.object_offsets[start : stop + 1]
         line_text = pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.large_string())
-        subject_text = values(log.subject_values[subjects_at[0] : subjects_at[-1]])
-        object_text = values(log.object_values[objects_at[0] : objects_at[-1]])
+        subject_codes = log.subject_values[subjects_at[0] : subjects_at[-1]]
+        object_codes = log.object_values[objects_at[0] : objects_at[-1]]
         descriptions = log.description_codes[start:stop]
         counts, count_codes = coded(log.counts[start:stop])  # per block: small temporaries
+        ids = log.ids.slice(start, stop - start).cast(pa.large_string())
+        if _needs_escape(ids) is None:  # the ids' quotes go into the pieces around them
+            id_columns = [id_key + '"', ids, (after_plain_id, log.minute_codes[start:stop])]
+        else:
+            id_columns = [id_key, json_strings(ids), (minutes, log.minute_codes[start:stop])]
         head = [
-            id_key,
-            json_strings(log.ids.slice(start, stop - start)),
-            (minutes, log.minute_codes[start:stop]),
+            *id_columns,
             (before_count, descriptions),
             ([str(count) for count in counts.tolist()], count_codes),
         ]
@@ -238,9 +247,9 @@ def _log_json_chunks(
                 (text_open, descriptions),
                 items(line_text, lines_at),
                 close + then_subjects + "[" + nl(4),
-                items(subject_text, subjects_at),
+                entity_items(subject_codes, subjects_at),
                 close + then_objects + "[" + nl(4),
-                items(object_text, objects_at),
+                entity_items(object_codes, objects_at),
                 close + row_end + ",",
             ]
         else:
@@ -248,8 +257,8 @@ def _log_json_chunks(
                 *head,
                 (text_part, descriptions),
                 listed(line_text, lines_at, then_subjects),
-                listed(subject_text, subjects_at, then_objects),
-                listed(object_text, objects_at, row_end),
+                listed(values(subject_codes), subjects_at, then_objects),
+                listed(values(object_codes), objects_at, row_end),
                 ",",
             ]
         if start:
