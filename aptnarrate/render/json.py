@@ -129,7 +129,7 @@ def _needs_escape(text: pa.Array) -> np.ndarray | None:
         return None
     raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
     # the bad bytes' positions, a window at a time (the temporaries stay a few MB at 10M rows)
-    found = [np.flatnonzero(_ESCAPED_BYTE[raw[at : at + _WINDOW]]) + at for at in range(0, len(raw), _WINDOW)]
+    found = [np.flatnonzero(_escaped_bytes(raw[at : at + _WINDOW])) + at for at in range(0, len(raw), _WINDOW)]
     positions = np.concatenate(found)
     if not len(positions):
         return None
@@ -140,8 +140,12 @@ def _needs_escape(text: pa.Array) -> np.ndarray | None:
     return escaped
 
 
-_ESCAPED_BYTE = np.zeros(256, dtype=bool)
-_ESCAPED_BYTE[[*range(0x20), 0x22, 0x5C]] = True
+def _escaped_bytes(raw: np.ndarray) -> np.ndarray:
+    """Per byte: a control character, '"' or a backslash (three comparisons: ten times
+    faster than a lookup table indexed by the bytes)."""
+    return (raw < 0x20) | (raw == 0x22) | (raw == 0x5C)
+
+
 _WINDOW = 1 << 20  # a 1 MB mask: numpy gives arrays of 4 MB and more huge pages, fresh ones
 
 
