@@ -68,7 +68,25 @@ def test_redact_encoded_byte_test_finds_credentials_anywhere_in_a_block(monkeypa
     clean = memoryview(pa.py_buffer(b"a\nno credentials: ://x and x@y\nb"))  # "@" without "://": regex says no
     passed = list(redact_module.redact_encoded([clean]))
     assert any(isinstance(p, memoryview) for p in passed)
-    assert not redact_module._holds_byte(memoryview(b""), ord("@"))
+    assert not redact_module._holds(memoryview(b""), b"@")
+
+
+@pytest.mark.parametrize("window", [1, 4, 7, 1 << 18])
+def test_redact_encoded_finds_a_registered_secret_anywhere_in_a_block(monkeypatch, window):
+    """The secret search runs window by window: a secret in the first window, the last,
+    or cut by a window's end is still masked, and a block without it passes unread."""
+    monkeypatch.setattr(redact_module, "_SECRETS", set())
+    monkeypatch.setattr(redact_module, "_WINDOW", window)
+    redact_module.register_secret("sk-\u00e9-SECRET")
+    for where in range(0, 30, 2):
+        text = "head\nrow one\n" + "x" * where + " sk-\u00e9-SECRET y\nlast row\ntail"
+        block = memoryview(pa.py_buffer(text.encode("utf-8")))
+        got = b"".join(bytes(p) for p in redact_module.redact_encoded([block, "\n"])).decode("utf-8")
+        assert got == redact_module.redact(text + "\n") and "SECRET" not in got
+        for start in range(len(text.encode("utf-8")) + 1):  # the search itself, at every cut
+            assert redact_module._holds(block[start:], b"SECRET") == (b"SECRET" in bytes(block[start:]))
+    clean = memoryview(pa.py_buffer(b"a\nsk-\xc3\xa9-SECRE\nb"))
+    assert any(isinstance(p, memoryview) for p in redact_module.redact_encoded([clean]))
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +175,82 @@ def test_log_lines_and_entity_ids_equal_the_plain_per_event_grouping(case):
         assert [e.lines for e in entries] == lines
         assert [e.subject_ids for e in entries] == [sorted(s) for s in subjects]
         assert [e.object_ids for e in entries] == [sorted(o) for o in objects]
+
+
+def test_json_strings_quote_slices_and_empty_strings_as_pydantic():
+    """``json_strings`` writes the quotes itself into one buffer: an array sliced at any
+    offset, empty strings, no strings at all, and strings that need escapes mixed in."""
+    from pydantic_core import to_json
+
+    from aptnarrate.render.json import json_strings
+
+    values = ["", "a", "", "\u00e9\u65e5", 'q"uote', "", "back\\slash", "tab\there", "plain", ""]
+    whole = pa.array(values, pa.large_string())
+    for start in range(len(values) + 1):
+        for length in range(len(values) - start + 1):
+            got = json_strings(whole.slice(start, length)).to_pylist()
+            assert got == [to_json(v).decode("utf-8") for v in values[start : start + length]]
+    assert json_strings(pa.array(["", ""], pa.string())).to_pylist() == ['""', '""']
+    assert json_strings([]).to_pylist() == []
+
+
+def test_take_rows_gathers_only_the_pieces_a_block_uses():
+    """A block with fewer rows than a column's distinct pieces gathers only those its rows
+    use (list or Arrow pieces, codes in any order, repeated): same text as joining them."""
+    from aptnarrate.render.rows import coded, take_rows
+
+    rng = np.random.default_rng(5)
+    distinct = [f"<{i}:\u00e9>" for i in range(3000)]
+    arrow = pa.array(distinct, pa.string())
+    for rows in (1, 2, 17, 2999, 3000, 4000):
+        codes = rng.integers(0, len(distinct), size=rows)
+        codes[: rows // 3] = codes[0]  # repeated codes
+        other = rng.permutation(len(distinct))[: rows % len(distinct) or 1].repeat(rows)[:rows]
+        columns = ["[", (distinct, codes), ",", (arrow, other), "]\n"]
+        want = "".join(f"[{distinct[a]},{distinct[b]}]\n" for a, b in zip(codes.tolist(), other.tolist()))
+        assert take_rows(columns, rows) == want
+        assert bytes(take_rows(columns, rows, trim=1, encoded=True)) == want[:-1].encode("utf-8")
+        used, local = coded(codes)
+        want_used, want_local = np.unique(codes, return_inverse=True)
+        assert used.tolist() == want_used.tolist() and local.tolist() == want_local.tolist()
+
+
+@pytest.fixture(scope="module")
+def many_row_report(dropper_report):
+    """A report whose log spans several default blocks (ROWS_PER_BLOCK rows each), with more
+    distinct descriptions and minutes than a block has rows, and names that need escapes
+    (and ids, in the first block only: the others' ids are plain)."""
+    from aptnarrate.models import LogEntry
+    from aptnarrate.preprocess.logtable import LogTable
+    from aptnarrate.render.json import ROWS_PER_BLOCK
+
+    rng = random.Random(11)
+    rows = 2 * ROWS_PER_BLOCK + 777
+    names = [f"/srv/app{i}/bin" for i in range(ROWS_PER_BLOCK + 500)] + ['a"b', "c\\d", "e\nf", "\u00e9\u65e5"]
+    entries = [
+        LogEntry(
+            id=f"L{i}" if i % 7 or i > 300 else f'L"{i}\\', minute=f"2024-01-{1 + i % 28:02d} {i // 60 % 24:02d}:{i % 60:02d}", subject_kind="process",
+            subject_name=rng.choice(names), action=rng.choice(["READ", "WRITE", "EXECUTE"]), object_kind="file",
+            object_name=names[i % len(names)], count=rng.choice([1, 1, 2, 7, 1000]), text=f"event {i % 9000}",
+            lines=sorted(rng.sample(range(1, 10**6), rng.randint(1, 4))),
+            subject_ids=[f"p:{rng.randint(1, 50)}"], object_ids=sorted({f"f:{rng.randint(1, 9000)}" for _ in range(2)}),
+        )
+        for i in range(rows)
+    ]
+    return dropper_report.model_copy(update={"log": LogTable.from_entries(entries)})
+
+
+@pytest.mark.parametrize("indent", [2, None])
+def test_json_log_in_default_blocks_equals_one_block_and_pydantic(many_row_report, indent):
+    """Blocks of the default size equal the log rendered as one block, and pydantic's text;
+    the rows and the report around them come as bytes."""
+    from aptnarrate.render.json import ROWS_PER_BLOCK, render_json_chunks
+
+    report = many_row_report
+    assert len(report.log) > 2 * ROWS_PER_BLOCK
+    pieces = list(render_json_chunks(report, indent, encoded=True))
+    blocks = [p for p in pieces if isinstance(p, memoryview)]
+    assert len(blocks) == 2 + 3  # the report before and after the log, three blocks of rows
+    text = "".join(p if isinstance(p, str) else str(p, "utf-8") for p in pieces)
+    one = "".join(render_json_chunks(report, indent, rows_per_chunk=len(report.log)))
+    assert text == one == report.model_dump_json(indent=indent) + "\n"

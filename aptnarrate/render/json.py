@@ -14,10 +14,16 @@ import numpy as np
 
 from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists
 from ..models import Report
-from .rows import take_rows
+from .rows import coded, take_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
+
+
+# rows per block of the log: a block's text (about 4 MB) and its temporaries are small
+# enough that Arrow's allocator hands the same memory back block after block; fresh memory
+# costs more than the copying (on a machine that zeroes each new page, most of the time)
+ROWS_PER_BLOCK = 1 << 13
 
 
 def render_json(report: Report, indent: int | None = 2) -> str:
@@ -26,29 +32,35 @@ def render_json(report: Report, indent: int | None = 2) -> str:
 
 
 def render_json_chunks(
-    report: Report, indent: int | None = 2, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+    report: Report, indent: int | None = 2, rows_per_chunk: int = ROWS_PER_BLOCK, *, encoded: bool = False
 ) -> Iterator[str | memoryview]:
     """``render_json`` in pieces, the log ``rows_per_chunk`` rows at a time: a writer that
     streams them never holds the whole document (1.2 GB of text at 10M input rows).
-    ``encoded``: the blocks of log rows come as UTF-8 bytes (``memoryview``, see
-    ``output.write_chunks``), the rest as text."""
+    ``encoded``: the blocks of log rows and the rest of the report come as UTF-8 bytes
+    (``memoryview``, see ``output.write_chunks``), the joints as text."""
     log = report.log
     if not isinstance(log, LogTable) or not (indent is None or isinstance(indent, int)):
         yield report.model_dump_json(indent=indent) + "\n"
         return
-    head = report.model_dump_json(indent=indent, exclude={"log"})
+    # the rest of the report as pydantic writes it (``model_dump_json`` without the decode):
+    # streamed as the UTF-8 bytes it is, it is never decoded, copied or encoded again (a
+    # few MB at 1M rows, and every copy is fresh memory)
+    written = report.__pydantic_serializer__.to_json(report, indent=indent, exclude={"log"})
+    head = memoryview(written) if encoded else written.decode("utf-8")
     # "metadata" is the last field: the log goes right before it, at the top level
     key = '"metadata":' if indent is None else "\n" + " " * indent + '"metadata": '
-    at = head.rindex(key)
+    at = written.rindex(key.encode()) if encoded else head.rindex(key)
     if indent is None:
         at -= 1  # before the comma that precedes "metadata"
-        yield head[:at] + ',"log":'
-        yield from _log_json_chunks(log, None, rows_per_chunk, encoded=encoded)
-        yield head[at:] + "\n"
-        return
-    yield head[:at] + "\n" + " " * indent + '"log": '
+        log_key, after_log = ',"log":', ""
+    else:
+        log_key, after_log = "\n" + " " * indent + '"log": ', ","
+    yield head[:at]
+    yield log_key
     yield from _log_json_chunks(log, indent, rows_per_chunk, encoded=encoded)
-    yield "," + head[at:] + "\n"
+    yield after_log
+    yield head[at:]
+    yield "\n"
 
 
 def load_report(text: str) -> Report:
@@ -68,14 +80,39 @@ def json_strings(values) -> pa.Array:
         text = values.cast(pa.large_string()) if isinstance(values, pa.Array) else pa.array(values, pa.large_string())
     except (pa.ArrowException, UnicodeError):  # a lone surrogate: pydantic's own error below
         return pa.array([_dumps(v) for v in values], pa.large_string())
-    quote = pa.scalar('"', pa.large_string())
-    quoted = pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string()))
+    quoted = _quoted(text)
     escaped = _needs_escape(text)
     if escaped is None:
         return quoted
     at = np.flatnonzero(escaped)
     written = pa.array([_dumps(v) for v in text.take(pa.array(at)).to_pylist()], pa.large_string())
     return pc.replace_with_mask(quoted, pa.array(escaped), written)
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    """Each string of ``text`` (a ``large_string`` array) between double quotes, written
+    by numpy into one new buffer (Arrow's element-wise join takes twice as long)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if text.null_count:  # pragma: no cover - the strings we write are never null
+        quote = pa.scalar('"', pa.large_string())
+        return pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string()))
+    count = len(text)
+    _validity, offsets_buffer, data = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[text.offset : text.offset + count + 1]
+    first = int(offsets[0])
+    # each string moves right by two quotes per string before it, plus its opening quote
+    quoted_offsets = offsets - first
+    quoted_offsets += np.arange(0, 2 * count + 1, 2)
+    out = np.empty(int(quoted_offsets[-1]), dtype=np.uint8)
+    opening, closing = quoted_offsets[:-1], quoted_offsets[1:] - 1
+    out[opening] = out[closing] = ord('"')
+    if data is not None and int(offsets[-1]) > first:
+        inside = np.ones(len(out), dtype=bool)
+        inside[opening] = inside[closing] = False
+        out[inside] = np.frombuffer(data, dtype=np.uint8)[first : int(offsets[-1])]
+    return pa.Array.from_buffers(pa.large_string(), count, [None, pa.py_buffer(quoted_offsets), pa.py_buffer(out)])
 
 
 def _needs_escape(text: pa.Array) -> np.ndarray | None:
@@ -92,7 +129,7 @@ def _needs_escape(text: pa.Array) -> np.ndarray | None:
         return None
     raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
     # the bad bytes' positions, a window at a time (the temporaries stay a few MB at 10M rows)
-    found = [np.flatnonzero(_ESCAPED_BYTE[raw[at : at + _WINDOW]]) + at for at in range(0, len(raw), _WINDOW)]
+    found = [np.flatnonzero(_escaped_bytes(raw[at : at + _WINDOW])) + at for at in range(0, len(raw), _WINDOW)]
     positions = np.concatenate(found)
     if not len(positions):
         return None
@@ -103,9 +140,13 @@ def _needs_escape(text: pa.Array) -> np.ndarray | None:
     return escaped
 
 
-_ESCAPED_BYTE = np.zeros(256, dtype=bool)
-_ESCAPED_BYTE[[*range(0x20), 0x22, 0x5C]] = True
-_WINDOW = 1 << 22
+def _escaped_bytes(raw: np.ndarray) -> np.ndarray:
+    """Per byte: a control character, '"' or a backslash (three comparisons: ten times
+    faster than a lookup table indexed by the bytes)."""
+    return (raw < 0x20) | (raw == 0x22) | (raw == 0x5C)
+
+
+_WINDOW = 1 << 20  # a 1 MB mask: numpy gives arrays of 4 MB and more huge pages, fresh ones
 
 
 def _dumps(value) -> str:
@@ -125,7 +166,7 @@ def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
 
 
 def _log_json_chunks(
-    log: LogTable, indent: int | None, rows_per_chunk: int = 1 << 16, *, encoded: bool = False
+    log: LogTable, indent: int | None, rows_per_chunk: int = ROWS_PER_BLOCK, *, encoded: bool = False
 ) -> Iterator[str | memoryview]:
     """``log_json`` in pieces of at most ``rows_per_chunk`` rows each (``encoded``: the
     blocks of rows as UTF-8 bytes)."""
@@ -155,8 +196,8 @@ def _log_json_chunks(
     before_count = concat(*fields, key("count"))
     text_part = concat(key("text"), json_strings(d["text"]), key("lines"))
     minutes = concat(key("minute"), json_strings(log.minute_texts))
+    after_plain_id = concat('"', minutes)  # an id that needs no escape: its closing quote, then the minute
     entity = json_strings(log.entity_ids)
-    ids = json_strings(log.ids)
     id_key = nl(2) + "{" + key("id", first=True)
     item_sep = "," + nl(4)
     then_subjects, then_objects, row_end = key("subject_ids"), key("object_ids"), nl(2) + "}"
@@ -175,6 +216,11 @@ def _log_json_chunks(
     def values(codes: np.ndarray):
         return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
 
+    def entity_items(codes: np.ndarray, offsets: np.ndarray):  # each row's ids (one or more), joined
+        if len(codes) == len(offsets) - 1:  # one id a row: the ids themselves, taken with the row
+            return (entity, codes)
+        return items(values(codes), offsets)
+
     yield "["
     n = len(log)
     for start in range(0, n, rows_per_chunk):
@@ -183,14 +229,17 @@ def _log_json_chunks(
         subjects_at = log.subject_offsets[start : stop + 1]
         objects_at = log.object_offsets[start : stop + 1]
         line_text = pc.cast(pa.array(log.line_values[lines_at[0] : lines_at[-1]]), pa.large_string())
-        subject_text = values(log.subject_values[subjects_at[0] : subjects_at[-1]])
-        object_text = values(log.object_values[objects_at[0] : objects_at[-1]])
+        subject_codes = log.subject_values[subjects_at[0] : subjects_at[-1]]
+        object_codes = log.object_values[objects_at[0] : objects_at[-1]]
         descriptions = log.description_codes[start:stop]
-        counts, count_codes = np.unique(log.counts[start:stop], return_inverse=True)  # per block: small temporaries
+        counts, count_codes = coded(log.counts[start:stop])  # per block: small temporaries
+        ids = log.ids.slice(start, stop - start).cast(pa.large_string())
+        if _needs_escape(ids) is None:  # the ids' quotes go into the pieces around them
+            id_columns = [id_key + '"', ids, (after_plain_id, log.minute_codes[start:stop])]
+        else:
+            id_columns = [id_key, json_strings(ids), (minutes, log.minute_codes[start:stop])]
         head = [
-            id_key,
-            ids.slice(start, stop - start),
-            (minutes, log.minute_codes[start:stop]),
+            *id_columns,
             (before_count, descriptions),
             ([str(count) for count in counts.tolist()], count_codes),
         ]
@@ -202,9 +251,9 @@ def _log_json_chunks(
                 (text_open, descriptions),
                 items(line_text, lines_at),
                 close + then_subjects + "[" + nl(4),
-                items(subject_text, subjects_at),
+                entity_items(subject_codes, subjects_at),
                 close + then_objects + "[" + nl(4),
-                items(object_text, objects_at),
+                entity_items(object_codes, objects_at),
                 close + row_end + ",",
             ]
         else:
@@ -212,8 +261,8 @@ def _log_json_chunks(
                 *head,
                 (text_part, descriptions),
                 listed(line_text, lines_at, then_subjects),
-                listed(subject_text, subjects_at, then_objects),
-                listed(object_text, objects_at, row_end),
+                listed(values(subject_codes), subjects_at, then_objects),
+                listed(values(object_codes), objects_at, row_end),
                 ",",
             ]
         if start:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arrays import distinct as distinct_values
+
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
@@ -21,7 +23,11 @@ def take_rows(columns: Sequence[object], rows: int, *, trim: int = 0, encoded: b
     """The ``rows`` rows, each its columns' pieces in order, one after another. A column is
     a fixed text (the same in every row), an array with one piece per row, or a pair of
     distinct pieces and each row's code into them. The last ``trim`` bytes (a separator the last piece ends each row with) are left out.
-    ``encoded``: the UTF-8 bytes as they lie in Arrow's buffer (not copied or decoded)."""
+    ``encoded``: the UTF-8 bytes as they lie in Arrow's buffer (not copied or decoded).
+
+    The work and memory are the block's: of a column's distinct pieces, only those its
+    rows use are gathered (a caller renders a log in small blocks against the same,
+    possibly large, sets of distinct pieces)."""
     import pyarrow as pa
 
     texts: list[pa.Array] = []
@@ -32,19 +38,42 @@ def take_rows(columns: Sequence[object], rows: int, *, trim: int = 0, encoded: b
             texts.append(pa.array([column], pa.large_string()))
             codes[:, at] = base
         elif isinstance(column, tuple):
-            distinct, index = column
-            texts.append(_large(distinct))
-            codes[:, at] = np.asarray(index, dtype=np.int64) + base
+            distinct, index = _used(*column)
+            texts.append(distinct)
+            np.add(index, base, out=codes[:, at])
         else:
             texts.append(_large(column))
             codes[:, at] = np.arange(base, base + rows, dtype=np.int64)
         base += len(texts[-1])
-    joined = pa.concat_arrays(texts).take(pa.array(codes.ravel()))
     if not rows:
         return memoryview(b"") if encoded else ""
+    joined = pa.concat_arrays(texts).take(pa.array(codes.ravel()))
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
     data = memoryview(joined.buffers()[2])[int(offsets[0]) : int(offsets[-1]) - trim]
     return data if encoded else str(data, "utf-8")
+
+
+def coded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for integers: the sorted distinct values
+    and each value's position among them, by a sort and a binary search (numpy's own
+    hashes first, five times slower on a block's few thousand codes)."""
+    values = np.asarray(values)
+    used = distinct_values(values)
+    return used, np.searchsorted(used, values)
+
+
+def _used(distinct, index) -> tuple[pa.Array, np.ndarray]:
+    """The distinct pieces as a ``large_string`` array and each row's code into it: all of
+    them when they are no more than the rows, else only those the rows use."""
+    import pyarrow as pa
+
+    index = np.asarray(index)
+    if len(distinct) <= len(index):
+        return _large(distinct), index
+    used, local = coded(index)
+    if isinstance(distinct, (pa.Array, pa.ChunkedArray)):
+        return _large(distinct.take(pa.array(used))), local
+    return pa.array([distinct[i] for i in used.tolist()], pa.large_string()), local
 
 
 def _large(values) -> pa.Array:
