@@ -406,12 +406,13 @@ def _scan(blocks) -> _Scan:
         offset = scan.size
         if len(scan.head) < _HEAD:
             scan.head += block[: min(count, _HEAD - len(scan.head))]
-        if scan.bad_utf8 is None and not (block if count == len(block) else block[:count]).isascii():
+        if scan.bad_utf8 is None:
             pending = decoder.getstate()[0]  # an incomplete character's bytes from the block before
-            try:
-                decoder.decode(memoryview(block)[:count])
-            except UnicodeDecodeError as exc:
-                scan.bad_utf8 = _bad_byte(exc, offset - len(pending), block, offset, scan.newlines, last_newline)
+            if pending or not (block if count == len(block) else block[:count]).isascii():
+                try:
+                    decoder.decode(memoryview(block)[:count])
+                except UnicodeDecodeError as exc:
+                    scan.bad_utf8 = _bad_byte(exc, offset - len(pending), block, offset, scan.newlines, last_newline)
         if not scan.has_quote:
             scan.has_quote = block.find(b'"', 0, count) >= 0
         if not scan.non_blank:
