@@ -258,8 +258,9 @@ def _read_owned(owned: list[bytes], name: str, options: IngestOptions | None) ->
     table, bad_rows = _read_csv(pa.BufferReader(pa.py_buffer(data).slice(start)), scan.has_quote, roles, name)
     records, lines, skipped = _locate_lines(data, scan, table, bad_rows, fmt, roles, name)
     rows_read = table.num_rows
-    del data, table  # parsed: only ``records`` is needed from here on
-    return _finish(records, lines, skipped, rows_read, fmt, name, options, zone)
+    handed = [records]  # see _finish
+    del data, table, records  # parsed: only the records are needed from here on
+    return _finish(handed, lines, skipped, rows_read, fmt, name, options, zone)
 
 
 def _read_file(handle, size: int, name: str, options: IngestOptions) -> EventTable:
@@ -281,11 +282,16 @@ def _read_file(handle, size: int, name: str, options: IngestOptions) -> EventTab
         raise _changed(name)
     records, lines, skipped = _locate_lines(_Reread(handle), scan, table, bad_rows, fmt, roles, name)
     rows_read = table.num_rows
-    del table
-    return _finish(records, lines, skipped, rows_read, fmt, name, options, zone)
+    handed = [records]  # see _finish
+    del table, records
+    return _finish(handed, lines, skipped, rows_read, fmt, name, options, zone)
 
 
-def _finish(records, lines, skipped, rows_read: int, fmt: str, name: str, options: IngestOptions, zone) -> EventTable:
+def _finish(handed: list, lines, skipped, rows_read: int, fmt: str, name: str, options: IngestOptions, zone) -> EventTable:
+    """The EventTable from the parsed records, the one item of ``handed``: taken out of
+    the list so that no caller's frame keeps them (the parsed table, as large as half the
+    file) alive past ``_build``, when the memory they held is given back."""
+    records = handed.pop()
     if records is None or len(lines) == 0:
         if skipped:
             raise _all_rejected(skipped, name)
