@@ -262,3 +262,22 @@ def test_the_parsed_records_are_freed_before_memory_is_given_back(via, tmp_path,
     else:
         read_events_bytes(path.read_bytes(), "in.csv")
     assert alive_at_release == [False]
+
+
+def test_without_proc_arrow_opens_the_path(tmp_path, monkeypatch):
+    """Where /proc/self/fd cannot be opened (macOS, a sandbox), the file is opened by its path."""
+    path = tmp_path / "in.csv"
+    path.write_bytes((HEADER + ROW * 3).encode())
+    expected = outcome(lambda: read_events(path))
+    opened = []
+    real = ingest.pa.OSFile
+
+    def no_proc(where, *args):
+        opened.append(where)
+        if str(where).startswith("/proc/"):
+            raise FileNotFoundError(where)
+        return real(where, *args)
+
+    monkeypatch.setattr(ingest.pa, "OSFile", no_proc)
+    assert outcome(lambda: read_events(path)) == expected
+    assert opened[-1] == str(path)

@@ -315,11 +315,15 @@ def _reopened(handle, name: str):
     """The open file as an Arrow file, which Arrow reads without the GIL or Python's bytes.
     Reopened through /proc where there is one, so it is the very file scanned even if its
     path was replaced meanwhile."""
-    proc = f"/proc/self/fd/{handle.fileno()}"
-    try:
-        native = pa.OSFile(proc if os.path.exists(proc) else name)
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc}", path=name) from None
+    native = None
+    for path in (f"/proc/self/fd/{handle.fileno()}", name):
+        try:
+            native = pa.OSFile(path)
+            break
+        except OSError as exc:  # no /proc (macOS), or the path itself cannot be opened
+            problem = exc
+    if native is None:
+        raise InputError(f"cannot read file: {problem}", path=name) from None
     try:
         yield native
     finally:
