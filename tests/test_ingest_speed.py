@@ -171,3 +171,44 @@ def test_epoch_units_by_magnitude_at_the_class_bounds(unit):
     assert times.tolist() == np.where(expected_out, 0, as_int * scale).tolist()
     if unit == "auto":
         assert units == tuple(("s", "ms", "us", "ns")[c] for c in np.unique(classes[~expected_out]))
+
+
+def plain_epoch_times(as_int: np.ndarray, unit: str, zone: ZoneInfo):
+    """Each value's wall-clock ns by its own class's scale (or the unit's), converted all at once."""
+    if unit == "auto":
+        magnitude = np.abs(as_int)
+        classes = np.select([magnitude < 10**11, magnitude < 10**14, magnitude < 10**17], [0, 1, 2], 3)
+    else:
+        classes = np.full(len(as_int), ("s", "ms", "us", "ns").index(unit))
+    scale = np.array([10**9, 10**6, 10**3, 1], dtype=np.int64)[classes]
+    limit = 9_200_000_000_000_000_000 // scale
+    out = (as_int > limit) | (as_int < -limit)
+    utc = np.where(out, 0, as_int) * scale
+    wall = pd.DatetimeIndex(utc.astype("datetime64[ns]"), tz="UTC").tz_convert(zone).tz_localize(None).asi8
+    return wall.tolist(), out.tolist(), tuple(("s", "ms", "us", "ns")[c] for c in np.unique(classes))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1523505481, 1523557640, 1541311200],  # seconds across a DST change
+        [1523505481000, 1541311200000, -1523505481000],  # milliseconds, one negative
+        [-5, 0, 7, 99_999_999_999],  # both signs, one class
+        [10**17, 2**63 - 1, 9 * 10**18],  # nanoseconds, some past the range
+        [1523505481, 1523505481000],  # two classes: the per-row path
+        [-(2**63), -(10**18)],  # int64's minimum: the per-row path
+    ],
+)
+@pytest.mark.parametrize("unit", ["auto", "ms"])
+def test_epoch_times_of_one_class_and_in_chunks_equal_the_per_row_computation(values, unit, monkeypatch):
+    """A column in one magnitude class takes one scale (no per-row arrays), and the zone is
+    converted in chunks: both equal the per-row computation converted at once."""
+    monkeypatch.setattr(ingest, "_CONVERT_CHUNK", 2)
+    as_int = np.array(values * 3, dtype=np.int64)
+    raw = pa.chunked_array([pa.array([str(v) for v in as_int.tolist()])])
+    zone = ZoneInfo("America/Toronto")
+    every = np.ones(len(as_int), dtype=bool)
+    times, bad, out_of_range, units = ingest._epoch_times(raw, every, IngestOptions(epoch_unit=unit), zone, as_int=as_int)
+    wall, out, plain_units = plain_epoch_times(as_int, unit, zone)
+    assert times.tolist() == wall and out_of_range.tolist() == out and bad.tolist() == out
+    assert units == plain_units

@@ -140,7 +140,8 @@ def _units(triple: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray
     s0 = int(second.min())
     span = int(second.max()) - s0 + 1
     second -= s0
-    key = triple.astype(np.int64) * span
+    key = triple.astype(np.int64)
+    key *= span  # in place: ``astype(...) * span`` touched a second array of 8 bytes a row
     key += second
     del second
     unit_of_row, unit_keys = _factorize_keys(key, (int(triple.max()) + 1) * span)

@@ -55,11 +55,14 @@ EDGE_COLUMNS = (
 )
 FORMATS = ("auto", "ocrapt", "edges")
 EPOCH_UNITS = ("auto", "s", "ms", "us", "ns")
-# Bigger inputs are refused before they are read: parsing holds about twice the file in
-# memory, and OCR-APT subgraphs are megabytes (a million events is ~80 MB), so 1 GiB is
-# >10x any real subgraph while a run stays within ~2-3 GiB. --max-input-bytes changes it.
+# Bigger inputs are refused before they are read: OCR-APT subgraphs are megabytes (a
+# million events is ~80 MB), so 1 GiB is >10x any real subgraph while a run stays within
+# ~2-3 GiB (standard input is held whole while parsed). --max-input-bytes changes it.
 DEFAULT_MAX_INPUT_BYTES = 1 << 30
-_READ_CHUNK = 16 << 20
+# the block of the checking pass over an input (and of reads from standard input): 1 MiB
+# keeps its buffer and numpy's temporary mask in cache and reused (16 MiB slices took twice
+# as long to count newlines in, and each temporary touched fresh pages)
+_READ_CHUNK = 1 << 20
 # CSV blocks parsed in parallel: 4 MiB keeps both cores busy from a ~10 MB file up, while a
 # 1M-row edge list's 8 dictionary columns come in 45 chunks instead of 180 (unifying the
 # chunks' dictionaries costs per chunk: 1.03 -> 0.72 s CPU for read + unify, measured)
@@ -147,19 +150,36 @@ class EventTable:
 def read_events(
     source: str | Path | pd.DataFrame, options: IngestOptions | None = None, name: str | None = None
 ) -> EventTable:
-    """Read a CSV path, or a DataFrame with the same columns, into an EventTable."""
+    """Read a CSV path, or a DataFrame with the same columns, into an EventTable.
+
+    A regular file is never held whole: one pass in blocks checks and counts it (``_scan``),
+    then Arrow parses it from the file. Anything else given as a path (a pipe, a device) is
+    read into memory first, up to the limit, as standard input is.
+    """
     options = options or IngestOptions()
     if isinstance(source, pd.DataFrame):
         return _from_dataframe(source, options, name or "dataframe")
     path = Path(source)
     with _reading(path):
         with open(path, "rb") as handle:
+            size = _regular_size(handle)
+            if size is not None:
+                return _read_file(handle, size, str(path), options)
             data = read_capped(handle, str(path), options.max_input_bytes)
-    # handed over, not passed: the file's bytes (as large as the input) are freed as soon as
+    # handed over, not passed: the input's bytes (as large as the input) are freed as soon as
     # the CSV reader has parsed them, instead of living through the whole build
     owned = [data]
     del data
     return _read_owned(owned, str(path), options)
+
+
+def _regular_size(stream) -> int | None:
+    """The size of the regular file behind ``stream``; None for anything else."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.BytesIO and friends have no descriptor
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 @contextmanager
@@ -187,27 +207,24 @@ def check_readable(source: str | Path) -> None:
             pass
 
 
+def _too_big(name: str, limit: int, size: str) -> InputError:
+    return InputError(
+        f"input is {size}, more than the limit of {limit} bytes",
+        path=name,
+        hint="raise --max-input-bytes, or split the input",
+    )
+
+
 def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> bytes:
     """All of a binary stream, refusing one over ``limit`` bytes: a regular file by its size
     before reading, anything else (stdin, a pipe, /dev/zero) after at most ``limit + 1`` bytes."""
-
-    def too_big(size: str) -> InputError:
-        return InputError(
-            f"input is {size}, more than the limit of {limit} bytes",
-            path=name,
-            hint="raise --max-input-bytes, or split the input",
-        )
-
-    try:
-        info = os.fstat(stream.fileno())
-    except (AttributeError, OSError, ValueError):  # io.BytesIO and friends have no descriptor
-        info = None
+    size = _regular_size(stream)
     chunks: list[bytes] = []
-    if info is not None and stat.S_ISREG(info.st_mode):
-        if info.st_size > limit:
-            raise too_big(f"{info.st_size} bytes")
-        data = stream.read(info.st_size + 1)  # one read of the known size; +1 sees a file that grew
-        if len(data) <= info.st_size:
+    if size is not None:
+        if size > limit:
+            raise _too_big(name, limit, f"{size} bytes")
+        data = stream.read(size + 1)  # one read of the known size; +1 sees a file that grew
+        if len(data) <= size:
             return data
         chunks.append(data)
     total = sum(len(c) for c in chunks)
@@ -218,7 +235,7 @@ def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> byte
         chunks.append(chunk)
         total += len(chunk)
     if total > limit:
-        raise too_big("unbounded or larger")
+        raise _too_big(name, limit, "unbounded or larger")
     return b"".join(chunks)
 
 
@@ -233,14 +250,237 @@ def _read_owned(owned: list[bytes], name: str, options: IngestOptions | None) ->
     data = owned.pop()
     options = options or IngestOptions()
     zone = _check_options(options)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if _NON_BLANK.search(data) is None:  # not data.strip(): that copies the whole file
+    start = len(_BOM) if data.startswith(_BOM) else 0
+    scan = _scan(data[i : i + _READ_CHUNK] for i in range(start, len(data), _READ_CHUNK))
+    scan.start = start
+    fmt, roles = _check_scan(scan, options, name)
+    # the bytes after the mark, without a copy
+    table, bad_rows = _read_csv(pa.BufferReader(pa.py_buffer(data).slice(start)), scan.has_quote, roles, name)
+    records, lines, skipped = _locate_lines(data, scan, table, bad_rows, fmt, roles, name)
+    rows_read = table.num_rows
+    handed = [records]  # see _finish
+    del data, table, records  # parsed: only the records are needed from here on
+    return _finish(handed, lines, skipped, rows_read, fmt, name, options, zone)
+
+
+def _read_file(handle, size: int, name: str, options: IngestOptions) -> EventTable:
+    """``read_events`` on an open regular file of ``size`` bytes: checked and counted in one
+    pass of blocks read into one reused buffer, then parsed by Arrow from the file itself,
+    so neither the file's bytes nor a copy of them are ever held whole."""
+    if size > options.max_input_bytes:
+        raise _too_big(name, options.max_input_bytes, f"{size} bytes")
+    zone = _check_options(options)
+    start = len(_BOM) if handle.read(len(_BOM)) == _BOM else 0
+    handle.seek(start)
+    scan = _scan(_file_blocks(handle, name, options.max_input_bytes))
+    scan.start = start
+    fmt, roles = _check_scan(scan, options, name)
+    with _reopened(handle, name) as native:
+        # exactly the bytes scanned: a file appended to meanwhile is read as it was scanned
+        table, bad_rows = _read_csv(native.get_stream(start, scan.size), scan.has_quote, roles, name)
+    if os.fstat(handle.fileno()).st_size < start + scan.size:
+        raise _changed(name)
+    records, lines, skipped = _locate_lines(_Reread(handle), scan, table, bad_rows, fmt, roles, name)
+    rows_read = table.num_rows
+    handed = [records]  # see _finish
+    del table, records
+    return _finish(handed, lines, skipped, rows_read, fmt, name, options, zone)
+
+
+def _finish(handed: list, lines, skipped, rows_read: int, fmt: str, name: str, options: IngestOptions, zone) -> EventTable:
+    """The EventTable from the parsed records, the one item of ``handed``: taken out of
+    the list so that no caller's frame keeps them (the parsed table, as large as half the
+    file) alive past ``_build``, when the memory they held is given back."""
+    records = handed.pop()
+    if records is None or len(lines) == 0:
+        if skipped:
+            raise _all_rejected(skipped, name)
+        raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
+    columns = {role: records.column(role) for role in records.column_names}
+    del records
+    table = _build(columns, np.asarray(lines, dtype=np.int64), skipped, fmt, name, options, zone, rows_read)
+    # the parsed text columns (a quarter of the file's size) are done with; the allocators
+    # keep the pages they freed (300 MB at 10M rows) unless asked to give them back
+    del columns
+    release_freed_memory()
+    return table
+
+
+def _changed(name: str) -> InputError:
+    return InputError("the file changed while it was read", path=name, hint="read a copy that is not being written to")
+
+
+@contextmanager
+def _reopened(handle, name: str):
+    """The open file as an Arrow file, which Arrow reads without the GIL or Python's bytes.
+    Reopened through /proc where there is one, so it is the very file scanned even if its
+    path was replaced meanwhile."""
+    native = None
+    for path in (f"/proc/self/fd/{handle.fileno()}", name):
+        try:
+            native = pa.OSFile(path)
+            break
+        except OSError as exc:  # no /proc (macOS), or the path itself cannot be opened
+            problem = exc
+    if native is None:
+        raise InputError(f"cannot read file: {problem}", path=name) from None
+    try:
+        yield native
+    finally:
+        native.close()
+
+
+class _Reread:
+    """An open file, to be read again as text from where its scan started."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def text(self, scan: _Scan) -> io.TextIOBase:
+        self.handle.seek(scan.start)
+        return io.TextIOWrapper(io.BufferedReader(_Window(self.handle, scan.size)), encoding="utf-8", newline="")
+
+
+class _Window(io.RawIOBase):
+    """At most ``size`` bytes of a binary stream, from where it stands."""
+
+    def __init__(self, stream, size: int):
+        self._stream, self._left = stream, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._stream.readinto(memoryview(buffer)[: min(len(buffer), self._left)])
+        self._left -= count
+        return count
+
+
+def _file_blocks(handle, name: str, limit: int):
+    """The file from where it stands, in blocks of ``_READ_CHUNK`` bytes read into one reused
+    buffer: (buffer, byte count) pairs, the buffer overwritten by the next. A file that
+    grows past ``limit`` while it is read is refused."""
+    buffer = bytearray(_READ_CHUNK)
+    view = memoryview(buffer)
+    total = handle.tell()
+    while True:
+        count = 0
+        while count < len(buffer):  # a read may return less than asked before the end
+            got = handle.readinto(view[count:])
+            if not got:
+                break
+            count += got
+        total += count
+        if total > limit:
+            raise _too_big(name, limit, "unbounded or larger")
+        if count:
+            yield buffer, count
+        if count < len(buffer):
+            return
+
+
+# --------------------------------------------------------------------------- one pass of checks
+
+_BOM = b"\xef\xbb\xbf"
+_HEAD = 4096  # the bytes ``_refuse_non_text`` looks at
+
+
+@dataclass
+class _Scan:
+    """What one pass over the input after its byte-order mark found (offsets from there)."""
+
+    start: int = 0  # where the pass started: the byte-order mark's length, or 0
+    size: int = 0
+    newlines: int = 0
+    last_byte: int = -1
+    has_quote: bool = False
+    non_blank: bool = False  # a byte that is not whitespace anywhere
+    head: bytearray = field(default_factory=bytearray)  # the first _HEAD bytes
+    header: bytearray = field(default_factory=bytearray)  # the first line, without its newline
+    header_end: int = -1  # offset of the first newline
+    events_follow: bool = False  # a byte that is not whitespace after the first newline
+    bad_utf8: tuple[int, int, int, int] | None = None  # (offset, byte, line, column) of the first
+
+
+def _scan(blocks) -> _Scan:
+    """Every whole-input check and count, block by block: ``blocks`` yields (block, count)
+    pairs or plain blocks, a block being bytes or a bytearray (valid up to count) that may
+    be reused for the next. UTF-8 is validated across block boundaries; the first invalid
+    byte is located by line and column as a whole-file decode would. Stops early after
+    an invalid byte, once the head is seen: that is the error to report."""
+    scan = _Scan()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    last_newline = -1  # offset of the last newline before the current block
+    for item in blocks:
+        block, count = item if isinstance(item, tuple) else (item, len(item))
+        offset = scan.size
+        if len(scan.head) < _HEAD:
+            scan.head += block[: min(count, _HEAD - len(scan.head))]
+        if scan.bad_utf8 is None:
+            pending = decoder.getstate()[0]  # an incomplete character's bytes from the block before
+            if pending or not (block if count == len(block) else block[:count]).isascii():
+                try:
+                    decoder.decode(memoryview(block)[:count])
+                except UnicodeDecodeError as exc:
+                    scan.bad_utf8 = _bad_byte(exc, offset - len(pending), block, offset, scan.newlines, last_newline)
+        if not scan.has_quote:
+            scan.has_quote = block.find(b'"', 0, count) >= 0
+        if not scan.non_blank:
+            scan.non_blank = _NON_BLANK.search(block, 0, count) is not None
+        if scan.header_end < 0:
+            end = block.find(b"\n", 0, count)
+            scan.header += block[: count if end < 0 else end]
+            if end >= 0:
+                scan.header_end = offset + end
+        if scan.header_end >= 0 and not scan.events_follow:
+            scan.events_follow = _NON_BLANK.search(block, max(0, scan.header_end + 1 - offset), count) is not None
+        scan.newlines += _count_newlines(memoryview(block)[:count])
+        found = block.rfind(b"\n", 0, count)
+        if found >= 0:
+            last_newline = offset + found
+        scan.size += count
+        scan.last_byte = block[count - 1]
+        if scan.bad_utf8 is not None and len(scan.head) >= _HEAD:
+            return scan
+    if scan.bad_utf8 is None:
+        pending = decoder.getstate()[0]
+        try:
+            decoder.decode(b"", final=True)  # a character cut off by the end of the input
+        except UnicodeDecodeError as exc:
+            scan.bad_utf8 = _bad_byte(exc, scan.size - len(pending), b"", scan.size, scan.newlines, last_newline)
+    return scan
+
+
+def _bad_byte(exc: UnicodeDecodeError, decoded_from: int, block, offset: int, newlines_before: int, last_newline: int):
+    """(offset, byte, line, column) of the byte a decode of the input from ``decoded_from``
+    failed at; ``block`` starts at ``offset``, after ``newlines_before`` newlines, the last
+    at ``last_newline``. Bytes held over from the block before hold no newline (each is
+    part of a multi-byte character)."""
+    at = decoded_from + exc.start
+    within = at - offset
+    if within > 0:
+        newlines_before += block.count(b"\n", 0, within)
+        found = block.rfind(b"\n", 0, within)
+        if found >= 0:
+            last_newline = offset + found
+    return at, exc.object[exc.start], newlines_before + 1, at - last_newline
+
+
+def _check_scan(scan: _Scan, options: IngestOptions, name: str) -> tuple[str, dict[str, str]]:
+    """The scanned input's errors, in the order a user should meet them, then its layout."""
+    if not scan.non_blank:
         raise InputError("file is empty", path=name, hint="expected a CSV header line and at least one event")
-    _refuse_non_text(data, name)
-    _check_utf8(data, name)
-    header_end = data.find(b"\n")
-    header_line = (data if header_end < 0 else data[:header_end]).decode("utf-8").rstrip("\r")
+    _refuse_non_text(bytes(scan.head), name)
+    if scan.bad_utf8 is not None:
+        _, byte, line, column = scan.bad_utf8
+        raise InputError(
+            f"undecodable byte 0x{byte:02x}: the file is not UTF-8",
+            path=name,
+            line=line,
+            column=column,
+            hint="re-encode it, e.g. iconv -f latin1 -t utf-8",
+        )
+    header_line = scan.header.decode("utf-8").rstrip("\r")
     try:
         header = next(csv.reader([header_line]), [])
     except csv.Error as exc:  # e.g. bare carriage returns as line ends
@@ -248,23 +488,9 @@ def _read_owned(owned: list[bytes], name: str, options: IngestOptions | None) ->
             f"cannot parse the header: {exc}", path=name, line=1, hint="use \\n or \\r\\n line endings"
         ) from None
     fmt, roles = _detect_format(header, options, name)
-    if header_end < 0 or _NON_BLANK.search(data, header_end + 1) is None:
+    if scan.header_end < 0 or not scan.events_follow:
         raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
-    table, bad_rows = _read_csv(data, roles, name)
-    records, lines, skipped = _locate_lines(data, table, bad_rows, fmt, roles, name)
-    rows_read = table.num_rows
-    del data, table  # parsed: only ``records`` is needed from here on
-    if records is None or len(lines) == 0:
-        if skipped:
-            raise _all_rejected(skipped, name)
-        raise InputError("no events after the header line", path=name, line=1, hint="the file has a header only")
-    columns = {role: records.column(role) for role in records.column_names}
-    table = _build(columns, np.asarray(lines, dtype=np.int64), skipped, fmt, name, options, zone, rows_read)
-    # the parsed text columns (a quarter of the file's size) are done with; the allocators
-    # keep the pages they freed (300 MB at 10M rows) unless asked to give them back
-    del columns, records
-    release_freed_memory()
-    return table
+    return fmt, roles
 
 
 def _from_dataframe(frame: pd.DataFrame, options: IngestOptions, name: str) -> EventTable:
@@ -327,33 +553,6 @@ def _refuse_non_text(data: bytes, name: str) -> None:
         )
 
 
-def _check_utf8(data: bytes, name: str) -> None:
-    if data.isascii():  # an order of magnitude faster than decoding
-        return
-    # validated in slices: decoding the whole file at once builds a str up to 4x its size
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        for start in range(0, len(data), _READ_CHUNK):
-            decoder.decode(data[start : start + _READ_CHUNK])
-        decoder.decode(b"", final=True)
-        return
-    except UnicodeDecodeError:
-        pass  # located below, by decoding the whole file (only when it is invalid)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = exc.start - line_start + 1
-        raise InputError(
-            f"undecodable byte 0x{data[exc.start]:02x}: the file is not UTF-8",
-            path=name,
-            line=line,
-            column=column,
-            hint="re-encode it, e.g. iconv -f latin1 -t utf-8",
-        ) from None
-
-
 def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> tuple[str, dict[str, str]]:
     """Pick the layout and map each role to the file's column name."""
     present = {h.strip().lower(): h for h in header}
@@ -412,7 +611,7 @@ def _refuse_duplicates(header: Sequence[str], roles: dict[str, str], name: str) 
 # --------------------------------------------------------------------------- CSV reading
 
 
-def _read_csv(data: bytes, roles: dict[str, str], name: str) -> tuple[pa.Table, list]:
+def _read_csv(source: pa.NativeFile, has_quote: bool, roles: dict[str, str], name: str) -> tuple[pa.Table, list]:
     bad_rows: list = []
 
     def on_invalid(row) -> str:
@@ -421,11 +620,11 @@ def _read_csv(data: bytes, roles: dict[str, str], name: str) -> tuple[pa.Table, 
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            source,
             read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE),
             # without a quote character no value can hold a newline, and Arrow then
             # splits the file for its threads far more cheaply
-            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data, invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(newlines_in_values=has_quote, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(roles.values()),
                 # text columns arrive dictionary-encoded: a million rows hold a few thousand
@@ -463,37 +662,54 @@ def _distinct_values(column: pa.ChunkedArray, trim: bool = False) -> tuple[np.nd
     if not trim:
         return codes, values
     merged = pc.utf8_trim_whitespace(values).dictionary_encode()
-    return merged.indices.to_numpy(zero_copy_only=False)[codes], merged.dictionary
+    # in the narrowest type that holds the codes: at 10M rows a type or predicate column's
+    # codes are then 10 MB instead of 40, and an edge list keeps seven such columns at once
+    lookup = merged.indices.to_numpy(zero_copy_only=False).astype(_narrowest_codes(len(merged.dictionary)))
+    return lookup[codes], merged.dictionary
+
+
+def _narrowest_codes(count: int) -> type:
+    """The smallest integer type for codes ``0 .. count - 1``."""
+    if count <= 1 << 8:
+        return np.uint8
+    return np.uint16 if count <= 1 << 16 else np.int32
 
 
 def _role_of(roles: dict[str, str], column: str) -> str:
     return next(role for role, name in roles.items() if name == column)
 
 
-def _locate_lines(data: bytes, table: pa.Table, bad_rows: list, fmt: str, roles: dict[str, str], name: str):
+def _locate_lines(source, scan: _Scan, table: pa.Table, bad_rows: list, fmt: str, roles: dict[str, str], name: str):
     """Line numbers for each record, plus rows recovered or skipped by the CSV reader.
 
     The fast path holds when every record is one physical line: record i is line i + 2.
-    Otherwise (quoted newlines, blank lines, malformed rows) the file is walked once with
-    the csv module to find where each record starts.
+    Otherwise (quoted newlines, blank lines, malformed rows) the input is read once more,
+    as text, with the csv module to find where each record starts. ``source`` is the input:
+    its bytes, or a ``_Reread`` of the file (whose bytes are never held whole).
     """
     n = table.num_rows
-    newlines = _count_newlines(data) + (0 if data.endswith(b"\n") else 1)
+    newlines = scan.newlines + (0 if scan.last_byte == 0x0A else 1)
     if not bad_rows and newlines == n + 1:
         return table, np.arange(2, n + 2, dtype=np.int64), []
-    return _slow_locate(data, table, fmt, roles, name)
+    if isinstance(source, _Reread):
+        text = source.text(scan)
+    else:
+        text = io.StringIO(str(memoryview(source)[scan.start :], "utf-8"), newline="")
+    try:
+        return _slow_locate(text, table, fmt, roles, name)
+    except UnicodeDecodeError:  # it was valid UTF-8 when scanned
+        raise _changed(name) from None
 
 
-def _count_newlines(data: bytes) -> int:
+def _count_newlines(data) -> int:
     """``data.count(b"\\n")``, by numpy in slices: bytes.count compares byte by byte, three
     times slower; slices keep the temporary mask small."""
     view = np.frombuffer(data, dtype=np.uint8)
     return sum(int(np.count_nonzero(view[start : start + _READ_CHUNK] == 0x0A)) for start in range(0, len(view), _READ_CHUNK))
 
 
-def _slow_locate(data: bytes, table: pa.Table, fmt: str, roles: dict[str, str], name: str):
-    text = data.decode("utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _slow_locate(text: io.TextIOBase, table: pa.Table, fmt: str, roles: dict[str, str], name: str):
+    reader = csv.reader(text)
     header = next(reader)
     width = len(header)
     good_lines: list[int] = []
@@ -791,13 +1007,19 @@ def _epoch_times(
         # 2286 the digit count alone tells them apart, and a column mixing seconds and
         # milliseconds (exporters do that) is read right row by row
         # (the class is how many of the bounds 1e11, 1e14, 1e17 the magnitude reaches)
-        classes = np.searchsorted(_EPOCH_CLASS_BOUNDS, np.abs(as_int), side="right")
-        scale = np.array([_EPOCH_SCALE[u] for u in ("s", "ms", "us", "ns")], dtype=np.int64)[classes]
         usable = numeric & ~bad
-        used = np.flatnonzero(np.bincount(classes[usable], minlength=4)) if usable.any() else np.array([0])
+        single = _one_epoch_class(as_int)
+        if single is not None:  # the usual column, one unit: one scale, no per-row arrays
+            scale = _EPOCH_SCALE[("s", "ms", "us", "ns")[single]]
+            used = [single] if usable.any() else [0]
+        else:
+            classes = np.searchsorted(_EPOCH_CLASS_BOUNDS, np.abs(as_int), side="right")
+            scale = np.array([_EPOCH_SCALE[u] for u in ("s", "ms", "us", "ns")], dtype=np.int64)[classes]
+            used = np.flatnonzero(np.bincount(classes[usable], minlength=4)) if usable.any() else np.array([0])
+            del classes
         units = tuple(("s", "ms", "us", "ns")[c] for c in used)
     else:
-        scale = np.full(len(as_int), _EPOCH_SCALE[unit], dtype=np.int64)
+        scale = _EPOCH_SCALE[unit]  # a scalar: a per-row array of it is 8 bytes a row for nothing
         units = (unit,)
     limit = _MAX_EPOCH_NS // scale  # beyond it nanoseconds overflow int64 (past year 2261)
     out_of_range = (as_int > limit) | (as_int < -limit)
@@ -811,6 +1033,26 @@ def _epoch_times(
     if fraction is not None:
         utc_ns = utc_ns + fraction * scale // 10**9
     return _utc_to_wall(utc_ns, zone), bad, out_of_range, units
+
+
+def _one_epoch_class(as_int: np.ndarray) -> int | None:
+    """The magnitude class every value falls in, from the column's extremes (the class
+    grows with the magnitude); None when they differ or int64's minimum (whose magnitude
+    numpy wraps) is among them. At 10M rows the per-row class and scale arrays it spares
+    were 160 MB of the peak."""
+    if len(as_int) == 0:
+        return None
+    low, high = int(as_int.min()), int(as_int.max())
+    if low == np.iinfo(np.int64).min:
+        return None
+    if low >= 0:
+        least, most = low, high
+    elif high <= 0:
+        least, most = -high, -low
+    else:
+        least, most = 0, max(-low, high)
+    classes = np.searchsorted(_EPOCH_CLASS_BOUNDS, np.array([least, most], dtype=np.int64), side="right")
+    return int(classes[0]) if classes[0] == classes[1] else None
 
 
 def _epoch_basis(options: IngestOptions, units: tuple[str, ...]) -> str:
@@ -831,12 +1073,20 @@ def _wall_to_wall(wall_ns: np.ndarray, source: ZoneInfo, target: ZoneInfo) -> np
     return aware.tz_convert(target).tz_localize(None).asi8.astype(np.int64)
 
 
+_CONVERT_CHUNK = 1 << 20  # values converted at a time: pandas' temporaries stay small
+
+
 def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """UTC instants -> wall-clock nanoseconds in ``zone`` (computed per distinct offset)."""
+    """UTC instants -> wall-clock nanoseconds in ``zone``, written over ``utc_ns`` (a fresh
+    array of the caller's), a chunk at a time: converting 10M values at once held four
+    arrays of them (the copy, the transition positions, the result and its copy)."""
     if zone.key == "UTC":
         return utc_ns
-    stamps = pd.DatetimeIndex(utc_ns.astype("datetime64[ns]"), tz="UTC").tz_convert(zone)
-    return stamps.tz_localize(None).asi8.astype(np.int64)
+    for start in range(0, len(utc_ns), _CONVERT_CHUNK):
+        chunk = utc_ns[start : start + _CONVERT_CHUNK]
+        stamps = pd.DatetimeIndex(chunk.view("datetime64[ns]"), tz="UTC").tz_convert(zone)
+        chunk[:] = stamps.tz_localize(None).asi8
+    return utc_ns
 
 
 # --------------------------------------------------------------------------- descriptions
@@ -955,6 +1205,7 @@ def _parse_edges(columns: dict[str, pa.ChunkedArray]):
         key += role_codes[role]
         span *= width
     codes, _ = pd.factorize(key)
+    del key  # 8 bytes a row, not needed past here
     # factorize numbers edges by first appearance, so an edge is new where codes rise
     new = np.empty(len(codes), dtype=bool)
     new[:1] = True
