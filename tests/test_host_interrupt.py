@@ -16,6 +16,7 @@ from llm_server import llm_server, ok  # noqa: F401  (pytest fixture)
 from llm_server import delay as slow
 
 from aptnarrate.examples import host_example_dir
+from aptnarrate.host.batch import STATE_DIR
 from aptnarrate.models import Report
 
 INPUTS = 4
@@ -45,9 +46,15 @@ def start_batch(inputs: Path, out: Path, server, cache: Path) -> subprocess.Pope
     )
 
 
+def finished(out: Path) -> set[str]:
+    """Inputs the batch has finished: a report is done once its state is saved, after its
+    files (a kill between the two leaves files the re-run writes again, rightly)."""
+    return {path.stem for path in (out / STATE_DIR).glob("part_*.json")}
+
+
 def wait_for_reports(out: Path, count: int, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while len(list(out.glob("part_*.json"))) < count:
+    while len(finished(out)) < count:
         assert process.poll() is None, process.stderr.read().decode()
         assert time.monotonic() < deadline, "batch made no progress"
         time.sleep(0.05)
@@ -68,10 +75,15 @@ def assert_only_complete_files(out: Path, temp_files_allowed: bool = False) -> s
 
 
 def interrupt(inputs: Path, out: Path, server, cache: Path, how: signal.Signals, reports: int) -> tuple[int, str]:
-    """Start a batch, let it finish ``reports`` reports, send ``how``."""
+    """Start a batch, let it finish ``reports`` reports, send ``how``.
+
+    The answers the batch needs to reach ``reports`` come quickly; the rest take seconds, so
+    the signal lands before the batch can finish everything even on a loaded machine (with
+    equal short delays, a slow poll could see all reports written before it signalled)."""
     with server._lock:
         server._queue.clear()
-    server.enqueue(*[slow(0.3, ok(ANSWER)) for _ in range(INPUTS)])
+    quick = max(1, reports - len(finished(out)))
+    server.enqueue(*[slow(0.3 if n < quick else 5.0, ok(ANSWER)) for n in range(INPUTS)])
     process = start_batch(inputs, out, server, cache)
     try:
         wait_for_reports(out, reports, process)
@@ -90,13 +102,15 @@ def test_a_batch_killed_by_sigint_then_sigkill_leaves_complete_files_and_the_rer
     code, stderr = interrupt(inputs, out, llm_server, cache, signal.SIGINT, reports=1)
     assert code == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
-    after_sigint = assert_only_complete_files(out)
+    assert_only_complete_files(out)
+    after_sigint = finished(out)
     assert 1 <= len(after_sigint) < INPUTS
     assert not (out / "index.json").exists()
 
     code, stderr = interrupt(inputs, out, llm_server, cache, signal.SIGKILL, reports=len(after_sigint) + 1)
     assert code == -signal.SIGKILL, stderr
-    after_sigkill = assert_only_complete_files(out, temp_files_allowed=True)
+    assert_only_complete_files(out, temp_files_allowed=True)
+    after_sigkill = finished(out)
     assert after_sigint < after_sigkill and len(after_sigkill) < INPUTS
     # what a kill during a write leaves behind (made sure of here): the re-run removes it
     (out / ".part_3.md.x1y2z3.tmp").write_text("half a rep")
