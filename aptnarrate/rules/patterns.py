@@ -24,7 +24,7 @@ from itertools import chain
 from operator import attrgetter, itemgetter, methodcaller
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..arrays import distinct
 from ..errors import UsageError
 from ..preprocess.knowledge import lookup
-from ..models import Stage
+from ..stage_names import Stage
 from .events import event_class
 
 FIELDS = ("event", "action", "subject", "object", "subject_kind", "object_kind", "object_path", "subject_category", "object_category")
@@ -107,9 +107,10 @@ class PatternRule(BaseModel):
         return value
 
 
-@dataclass(frozen=True)
-class Row:
-    """One distinct log event as the rules see it."""
+class Row(NamedTuple):
+    """One distinct log event as the rules see it. A named tuple, not a dataclass: a
+    subgraph's candidates build and hash thousands of rows (their pattern events), and a
+    tuple's construction and hash run in C."""
 
     subject: str
     action: str
