@@ -551,28 +551,19 @@ def _evidence_positions(timeline: Timeline, sides: _Sides) -> tuple[np.ndarray, 
     """(group code, log position) of every log row whose description names the candidate
     group, ordered by code, then position (a description names a group once, so each
     position appears once per code)."""
-    n_desc = max(len(timeline.descriptions), 1)
-    desc = np.arange(len(timeline.descriptions), dtype=np.int64)
-    pairs = []
-    for role in ("subject", "object"):
-        group = sides.description_group[role]
-        keep = group >= 0
-        pairs.append(group[keep] * n_desc + desc[keep])
-    keys = pd.unique(np.concatenate(pairs)) if pairs else np.array([], dtype=np.int64)
-    # description -> the candidate codes it names (one or two)
-    pair_code, pair_desc = keys // n_desc, keys % n_desc
     log_desc = timeline.log["description"].to_numpy()
-    order = np.argsort(pair_desc, kind="stable")
-    pair_code, pair_desc = pair_code[order], pair_desc[order]
-    # pair_desc is sorted: each description's pairs start at the running count before it
-    per_desc = np.bincount(pair_desc, minlength=n_desc)
-    starts = np.cumsum(per_desc) - per_desc
-    lo, width = starts[log_desc], per_desc[log_desc]
-    positions = np.repeat(np.arange(len(log_desc)), width)
-    codes = pair_code[np.repeat(lo, width) + (np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width))]
+    subject = sides.description_group["subject"][log_desc]
+    obj = sides.description_group["object"][log_desc]
+    obj[obj == subject] = -1  # a row naming one group on both sides is its evidence once
+    # each row's subject code, then its object code: row order, the two differ
+    codes = np.column_stack([subject, obj]).ravel()
+    del subject, obj
+    positions = np.flatnonzero(codes >= 0)
+    codes = codes[positions]
+    positions >>= 1
     if not len(codes):
         return codes.astype(np.int64), positions
-    # numpy's stable sort is a radix sort for 16-bit integers
+    # numpy's stable sort is a radix sort for 16-bit integers; stable keeps positions ascending
     order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
     return codes[order], positions[order]
 
