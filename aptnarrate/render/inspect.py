@@ -53,38 +53,53 @@ def _input_info(facts: Facts) -> dict:
     }
 
 
+_BLOCK_ROWS = 16384  # log rows joined per block: the block's temporaries are small and reused
+
+
 def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
-    """The JSON document as string pieces to join once, the timeline array between ``head``
-    and ``tail``. Pieces repeat per distinct description, minute and count, so the records
-    reuse a few thousand strings; each distinct description is JSON-escaped once."""
+    """The JSON document as string pieces to join once: ``head``, the timeline array in
+    blocks of ``_BLOCK_ROWS`` rows, and ``tail``. A row's pieces repeat per distinct
+    description, minute and count, so the records reuse a few thousand strings (each
+    distinct description is JSON-escaped once); they are joined a block at a time, so the
+    per-row pieces (eight per row) and number texts exist for one block only, not for the
+    whole log at once."""
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
 
     log = facts.timeline.log
     n = len(log)
     if n == 0:
         return [head, "[]", tail]
 
-    def shared(values: np.ndarray, text) -> np.ndarray:
+    def shared(values: np.ndarray, text) -> tuple[np.ndarray, np.ndarray]:
         codes, distinct = pd.factorize(values)
-        return np.array([text(v) for v in distinct], dtype=object)[codes]
+        return codes, np.array([text(v) for v in distinct], dtype=object)
 
     texts = [f'", "text": {json.dumps(t, ensure_ascii=False)}, "count": ' for t in facts.timeline.descriptions["text"].tolist()]
-    codes, minutes = distinct_minute_text(log["minute"].to_numpy())
-    pieces = np.empty((n, 8), dtype=object)
+    minute_codes, minutes = distinct_minute_text(log["minute"].to_numpy())
+    columns = (
+        (minute_codes, np.array([f'", "minute": "{m}' for m in minutes], dtype=object)),
+        (log["description"].to_numpy(), np.array(texts, dtype=object)),
+        shared(log["count"].to_numpy(), lambda v: f'{v}, "rows": '),
+        shared(log["rows"].to_numpy(), lambda v: f'{v}, "first_line": '),
+    )
+    ids = facts.timeline.ids
+    first_line = log["first_line"].to_numpy()
+    out = [head + "["]
+    pieces = np.empty((min(n, _BLOCK_ROWS), 8), dtype=object)
     pieces[:, 0] = '{"id": "'
-    pieces[:, 1] = facts.timeline.ids
-    pieces[:, 2] = np.array([f'", "minute": "{m}' for m in minutes], dtype=object)[codes]
-    pieces[:, 3] = np.array(texts, dtype=object)[log["description"].to_numpy()]
-    pieces[:, 4] = shared(log["count"].to_numpy(), lambda v: f'{v}, "rows": ')
-    pieces[:, 5] = shared(log["rows"].to_numpy(), lambda v: f'{v}, "first_line": ')
-    # pyarrow formats integers far faster than str() per value
-    pieces[:, 6] = pa.array(log["first_line"].to_numpy()).cast(pa.string()).to_numpy(zero_copy_only=False)
     pieces[:, 7] = "}, "
-    pieces[0, 0] = head + "[" + pieces[0, 0]
-    pieces[-1, 7] = "}]" + tail
-    return pieces.ravel().tolist()
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n)
+        block = pieces[: stop - start]
+        block[:, 1] = ids[start:stop]
+        for column, (codes, strings) in enumerate(columns, start=2):
+            block[:, column] = strings[codes[start:stop]]
+        block[:, 6] = list(map(str, first_line[start:stop].tolist()))
+        if stop == n:
+            block[-1, 7] = "}]" + tail
+        out.append("".join(block.ravel().tolist()))
+    return out
 
 
 def _candidates_json(records) -> str:
