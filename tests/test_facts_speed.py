@@ -196,3 +196,18 @@ def test_inspect_json_equals_the_document_written_row_by_row(inputs, tmp_path):
         assert render_inspect_json(facts) == _plain_document(facts), name
         sizes.add(min(len(facts.timeline.log), 3))
     assert sizes == {1, 2, 3}
+
+
+@pytest.mark.parametrize("block_rows", [1, 2, 5])
+def test_inspect_json_joined_in_blocks_equals_the_document_written_row_by_row(inputs, block_rows, monkeypatch):
+    """The timeline is joined a block of rows at a time: blocks that end mid-log, on the
+    last row, and a last block shorter than the others write the same document."""
+    from aptnarrate.render import inspect as inspect_render
+
+    monkeypatch.setattr(inspect_render, "_BLOCK_ROWS", block_rows)
+    lengths = set()
+    for name, (facts, _, _) in list(inputs.items())[:12]:
+        assert inspect_render.render_inspect_json(facts) == _plain_document(facts), (name, block_rows)
+        lengths.add(len(facts.timeline.log) % block_rows if block_rows > 1 else 0)
+    if block_rows == 5:
+        assert len(lengths) > 1  # a short last block and a full one both occur
