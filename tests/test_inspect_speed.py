@@ -154,10 +154,44 @@ def test_inspect_does_not_load_the_report_models_or_pydantic():
 
     from aptnarrate import examples
 
+    source = str(examples.path(examples.names()[0]))
     code = (
         "import os, sys; from aptnarrate.cli import main; "
-        f"code = main(['inspect', {str(examples.path(examples.names()[0]))!r}, '--format', 'json', '-o', os.devnull]); "
-        "print(code, 'aptnarrate.models' in sys.modules, 'pydantic' in sys.modules, 'aptnarrate.rules.patterns' in sys.modules)"
+        f"codes = [main(['inspect', {source!r}, '--format', f, '-o', os.devnull]) for f in ('json', 'table')]; "
+        "print(*codes, 'aptnarrate.models' in sys.modules, 'pydantic' in sys.modules, 'aptnarrate.rules.patterns' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.split() == ["0", "False", "False", "True"], out.stderr
+    assert out.stdout.split() == ["0", "0", "False", "False", "True"], out.stderr
+
+
+def _table_from_the_models(facts) -> str:
+    """``inspect``'s table as it was written from the ``Candidate`` models."""
+    from aptnarrate.render.inspect import _safe
+
+    lines = []
+    for c in facts.candidates:
+        lines.append(f"{'*' if c.in_table else ' '} {c.rank:>4}  {c.likelihood:<8}  {c.type:<8}  {_safe(c.value)}  [{c.score:.1f}]")
+        if c.reasons:
+            lines.append("         " + _safe("; ".join(c.reasons)))
+        lines.append(f"         evidence: {', '.join(c.evidence[:12])}{' ...' if len(c.evidence) > 12 else ''}")
+    return "\n".join(lines)
+
+
+def test_inspect_table_from_the_records_equals_the_table_from_the_models(corpus_dir):
+    from pathlib import Path
+
+    from aptnarrate import examples
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.render.inspect import render_inspect_table
+
+    hostile = Path(__file__).resolve().parent / "hostile"
+    sources = [examples.path(name) for name in examples.names()] + sorted(corpus_dir.glob("*_subgraph_*.csv"))[:8]
+    sources += [hostile / "control_and_bidi_names.csv", hostile / "markdown_html_names.csv"]
+    long_evidence = 0
+    for source in sources:
+        facts = inspect_input(source)
+        table = render_inspect_table(facts)
+        head, _, rest = table.partition("):\n")
+        assert rest.partition("\n\nchronological log:")[0] == _table_from_the_models(facts), source.name
+        long_evidence += any(len(c.evidence) > 12 for c in facts.candidates)
+    assert long_evidence  # the cut after 12 ids is exercised

@@ -138,14 +138,16 @@ def render_inspect_table(facts: Facts) -> str:
         f"input: {_safe(info['name'])} ({info['format']}), {info['rows_read']} rows, {info['events']} events, "
         f"{info['log_rows']} log rows, {info['skipped_count']} skipped; times {info['time_basis']}",
         "",
-        f"candidate IoCs ({len(facts.candidates)}, ranked; * = in the report's table):",
+        f"candidate IoCs ({len(facts.candidate_records)}, ranked; * = in the report's table):",
     ]
-    for c in facts.candidates:
-        mark = "*" if c.in_table else " "
-        out.append(f"{mark} {c.rank:>4}  {c.likelihood:<8}  {c.type:<8}  {_safe(c.value)}  [{c.score:.1f}]")
-        if c.reasons:
-            out.append("         " + _safe("; ".join(c.reasons)))
-        out.append(f"         evidence: {', '.join(c.evidence[:12])}{' ...' if len(c.evidence) > 12 else ''}")
+    # the records, not the ``Candidate`` models: the table needs no pydantic either
+    for c in facts.candidate_records:
+        mark = "*" if c["in_table"] else " "
+        out.append(f"{mark} {c['rank']:>4}  {c['likelihood']:<8}  {c['type']:<8}  {_safe(c['value'])}  [{c['score']:.1f}]")
+        if c["reasons"]:
+            out.append("         " + _safe("; ".join(c["reasons"])))
+        evidence = c["evidence"]
+        out.append(f"         evidence: {', '.join(evidence[:12])}{' ...' if len(evidence) > 12 else ''}")
     out += ["", "chronological log:"]
     frame = _timeline_frame(facts, safe=True)
     if len(frame):
