@@ -8,33 +8,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from ..preprocess.condense import distinct_minute_text, minute_text
+from ..preprocess.condense import distinct_minute_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from ..preprocess.facts import Facts
-
-
-def _timeline_frame(facts: Facts, safe: bool = False) -> pd.DataFrame:
-    timeline = facts.timeline
-    log = timeline.log
-    texts = timeline.descriptions["text"]
-    if safe:  # escape once per distinct description, not once per row
-        texts = texts.map(_safe)
-    text = texts.to_numpy()[log["description"].to_numpy()]
-    import pandas as pd
-
-    return pd.DataFrame(
-        {
-            "id": log["id"],
-            "minute": minute_text(log["minute"].to_numpy()) if len(log) else [],
-            "text": text,
-            "count": log["count"],
-            "rows": log["rows"],
-            "first_line": log["first_line"],
-        }
-    )
 
 
 def _input_info(facts: Facts) -> dict:
@@ -149,10 +126,37 @@ def render_inspect_table(facts: Facts) -> str:
         evidence = c["evidence"]
         out.append(f"         evidence: {', '.join(evidence[:12])}{' ...' if len(evidence) > 12 else ''}")
     out += ["", "chronological log:"]
-    frame = _timeline_frame(facts, safe=True)
-    if len(frame):
-        counts = frame["count"].astype(int)
-        times = (" (" + counts.astype(str) + " times)").where(counts > 1, "")
-        lines = frame["id"].str.pad(7, side="right") + frame["minute"] + "  " + frame["text"] + times
-        out.append("\n".join(lines.tolist()))
-    return "\n".join(out) + "\n"
+    return "".join(["\n".join(out), *_table_log_blocks(facts), "\n"])
+
+
+def _table_log_blocks(facts: Facts) -> list[str]:
+    """The table's chronological log, one line per log row (``L7     2018-04-06 11:00  The
+    process: ... (3 times)``), as in ``_timeline_pieces``: each distinct description is
+    made safe once, each distinct minute and count written once, and the rows are joined a
+    block at a time. Each line starts with the line break that ends the one before."""
+    import numpy as np
+    import pandas as pd
+
+    log = facts.timeline.log
+    n = len(log)
+    if n == 0:
+        return []
+    minute_codes, minutes = distinct_minute_text(log["minute"].to_numpy())
+    count_codes, counts = pd.factorize(log["count"].to_numpy())
+    columns = (
+        (minute_codes, np.array(minutes, dtype=object)),
+        (log["description"].to_numpy(), np.array(["  " + _safe(t) for t in facts.timeline.descriptions["text"].tolist()], dtype=object)),
+        (count_codes, np.array([f" ({c} times)" if c > 1 else "" for c in counts.tolist()], dtype=object)),
+    )
+    ids = facts.timeline.ids
+    out = []
+    pieces = np.empty((min(n, _BLOCK_ROWS), 5), dtype=object)
+    pieces[:, 0] = "\n"
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n)
+        block = pieces[: stop - start]
+        block[:, 1] = [i.ljust(7) for i in ids[start:stop].tolist()]
+        for column, (codes, strings) in enumerate(columns, start=2):
+            block[:, column] = strings[codes[start:stop]]
+        out.append("".join(block.ravel().tolist()))
+    return out
