@@ -38,7 +38,7 @@ def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
     blocks of ``_BLOCK_ROWS`` rows, and ``tail``. A row's pieces repeat per distinct
     description, minute and count, so the records reuse a few thousand strings (each
     distinct description is JSON-escaped once); they are joined a block at a time, so the
-    per-row pieces (eight per row) and number texts exist for one block only, not for the
+    per-row pieces (seven per row) and number texts exist for one block only, not for the
     whole log at once."""
     import numpy as np
     import pandas as pd
@@ -62,19 +62,19 @@ def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
     )
     ids = facts.timeline.ids
     first_line = log["first_line"].to_numpy()
-    out = [head + "["]
-    pieces = np.empty((min(n, _BLOCK_ROWS), 8), dtype=object)
-    pieces[:, 0] = '{"id": "'
-    pieces[:, 7] = "}, "
+    # a row's last piece also opens the next record: seven pieces per row, not eight
+    out = [head + '[{"id": "']
+    pieces = np.empty((min(n, _BLOCK_ROWS), 7), dtype=object)
+    pieces[:, 6] = '}, {"id": "'
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(start + _BLOCK_ROWS, n)
         block = pieces[: stop - start]
-        block[:, 1] = ids[start:stop]
-        for column, (codes, strings) in enumerate(columns, start=2):
+        block[:, 0] = ids[start:stop]
+        for column, (codes, strings) in enumerate(columns, start=1):
             block[:, column] = strings[codes[start:stop]]
-        block[:, 6] = list(map(str, first_line[start:stop].tolist()))
+        block[:, 5] = list(map(str, first_line[start:stop].tolist()))
         if stop == n:
-            block[-1, 7] = "}]" + tail
+            block[-1, 6] = "}]" + tail
         out.append("".join(block.ravel().tolist()))
     return out
 
