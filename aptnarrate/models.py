@@ -16,20 +16,10 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, ValidationInfo, field_validator
 
 from .preprocess.logtable import LogTable
+from .stage_names import APT_STAGES, Stage  # OCR-APT's vocabulary, in kill-chain order
 
 SCHEMA_VERSION = "1.0"
 
-Stage = Literal[
-    "Initial Compromise",
-    "Internal Reconnaissance",
-    "Command and Control",
-    "Privilege Escalation",
-    "Lateral Movement",
-    "Maintain Persistence",
-    "Data Exfiltration",
-    "Covering Tracks",
-]
-APT_STAGES: tuple[str, ...] = get_args(Stage)  # OCR-APT's vocabulary, in kill-chain order
 Level = Literal["low", "moderate", "high"]
 LEVELS: tuple[str, ...] = get_args(Level)
 IoCType = Literal["ip", "file", "process", "module", "registry", "directory", "other"]

@@ -196,3 +196,40 @@ def test_inspect_json_equals_the_document_written_row_by_row(inputs, tmp_path):
         assert render_inspect_json(facts) == _plain_document(facts), name
         sizes.add(min(len(facts.timeline.log), 3))
     assert sizes == {1, 2, 3}
+
+
+@pytest.mark.parametrize("block_rows", [1, 2, 5])
+def test_inspect_json_joined_in_blocks_equals_the_document_written_row_by_row(inputs, block_rows, monkeypatch):
+    """The timeline is joined a block of rows at a time: blocks that end mid-log, on the
+    last row, and a last block shorter than the others write the same document."""
+    from aptnarrate.render import inspect as inspect_render
+
+    monkeypatch.setattr(inspect_render, "_BLOCK_ROWS", block_rows)
+    lengths = set()
+    for name, (facts, _, _) in list(inputs.items())[:12]:
+        assert inspect_render.render_inspect_json(facts) == _plain_document(facts), (name, block_rows)
+        lengths.add(len(facts.timeline.log) % block_rows if block_rows > 1 else 0)
+    if block_rows == 5:
+        assert len(lengths) > 1  # a short last block and a full one both occur
+
+
+def test_group_minutes_from_the_evidence_equal_the_distinct_minutes_of_the_log(inputs):
+    """The distinct minutes of each candidate group, counted from its evidence (the log is
+    in minute order), equal the count over distinct (group, minute) pairs of the log; a
+    log whose minutes decrease is not counted that way (None: the pair count is used)."""
+    import numpy as np
+
+    compared = 0
+    for name, (facts, _, _) in inputs.items():
+        timeline, sides = facts.timeline, facts._sides
+        if sides is None or not sides.group_keys:
+            continue
+        evidence = facts_module._Evidence(timeline, sides)
+        minute = timeline.log["minute"].to_numpy()
+        got, want = evidence.group_minutes(minute), sides.group_minutes()
+        size = max(len(got), len(want))
+        assert np.array_equal(np.pad(got, (0, size - len(got))), np.pad(want, (0, size - len(want)))), name
+        if len(np.unique(minute)) > 1:
+            assert evidence.group_minutes(minute[::-1].copy()) is None, name
+            compared += 1
+    assert compared > 50

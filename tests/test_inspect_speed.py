@@ -140,3 +140,79 @@ def test_compiled_rules_match_what_the_rule_files_say():
             assert rule_matches(rule, row) == (rule in expected), (rule.id, row)
         hits += len(expected)
     assert hits > len(rules), "the examples should match their rules"
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def test_inspect_does_not_load_the_report_models_or_pydantic():
+    """``inspect`` needs the pattern rules (which check stage names), not the report models:
+    building the report's pydantic models costs about 0.15 s of a command's start, and
+    loading pydantic for the rule files about 0.2 s more."""
+    import subprocess
+    import sys
+
+    from aptnarrate import examples
+
+    source = str(examples.path(examples.names()[0]))
+    code = (
+        "import os, sys; from aptnarrate.cli import main; "
+        f"codes = [main(['inspect', {source!r}, '--format', f, '-o', os.devnull]) for f in ('json', 'table')]; "
+        "print(*codes, 'aptnarrate.models' in sys.modules, 'pydantic' in sys.modules, 'aptnarrate.rules.patterns' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["0", "0", "False", "False", "True"], out.stderr
+
+
+def _table_from_the_models(facts) -> str:
+    """``inspect``'s table as it was written: the candidates from the ``Candidate`` models,
+    the log from a pandas frame of every row."""
+    import pandas as pd
+
+    from aptnarrate.preprocess.condense import minute_text
+    from aptnarrate.render.inspect import _input_info, _safe
+
+    info = _input_info(facts)
+    out = [
+        f"input: {_safe(info['name'])} ({info['format']}), {info['rows_read']} rows, {info['events']} events, "
+        f"{info['log_rows']} log rows, {info['skipped_count']} skipped; times {info['time_basis']}",
+        "",
+        f"candidate IoCs ({len(facts.candidates)}, ranked; * = in the report's table):",
+    ]
+    for c in facts.candidates:
+        out.append(f"{'*' if c.in_table else ' '} {c.rank:>4}  {c.likelihood:<8}  {c.type:<8}  {_safe(c.value)}  [{c.score:.1f}]")
+        if c.reasons:
+            out.append("         " + _safe("; ".join(c.reasons)))
+        out.append(f"         evidence: {', '.join(c.evidence[:12])}{' ...' if len(c.evidence) > 12 else ''}")
+    out += ["", "chronological log:"]
+    log = facts.timeline.log
+    if len(log):
+        texts = facts.timeline.descriptions["text"].map(_safe).to_numpy()[log["description"].to_numpy()]
+        frame = pd.DataFrame({"id": log["id"], "minute": minute_text(log["minute"].to_numpy()), "text": texts, "count": log["count"]})
+        counts = frame["count"].astype(int)
+        times = (" (" + counts.astype(str) + " times)").where(counts > 1, "")
+        lines = frame["id"].str.pad(7, side="right") + frame["minute"] + "  " + frame["text"] + times
+        out.append("\n".join(lines.tolist()))
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("block_rows", [2, 16384])
+def test_inspect_table_equals_the_table_written_from_the_models_and_a_frame(corpus_dir, tmp_path, block_rows, monkeypatch):
+    from pathlib import Path
+
+    from aptnarrate import examples
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.render import inspect as inspect_render
+
+    monkeypatch.setattr(inspect_render, "_BLOCK_ROWS", block_rows)
+    one_row = write_ocrapt_csv(tmp_path, [("The subject_process: a\x1b[31m WRITE the file_object_file: x", "2018-04-06 11:00:00")], "one.csv")
+    hostile = Path(__file__).resolve().parent / "hostile"
+    sources = [examples.path(name) for name in examples.names()] + sorted(corpus_dir.glob("*_subgraph_*.csv"))[:8]
+    sources += [one_row, hostile / "control_and_bidi_names.csv", hostile / "markdown_html_names.csv"]
+    long_evidence = repeated = 0
+    for source in sources:
+        facts = inspect_input(source)
+        assert inspect_render.render_inspect_table(facts) == _table_from_the_models(facts), source.name
+        long_evidence += any(len(c.evidence) > 12 for c in facts.candidates)
+        repeated += bool((facts.timeline.log["count"] > 1).any())
+    assert long_evidence and repeated  # the cut after 12 ids and "(N times)" are exercised

@@ -26,6 +26,44 @@ def test_a_bad_rule_file_names_the_file_rule_and_field():
         parse_rule_file(text, "mine.yaml")
 
 
+_GOOD_RULE = {
+    "id": "x", "title": "t", "stage": None, "tactic": "TA0002", "techniques": ["T1059"], "confidence": "low",
+    "explanation": "e", "match": [{"event": ["execute"]}],
+    "examples": {"positive": [{"action": "EXECUTE"}], "negative": [{"action": "READ"}]},
+}
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"colour": "red"}, "colour"),
+        ({"title": None}, "title"),
+        ({"stage": "Initial Access"}, "stage"),
+        ({"tactic": "TA02"}, "tactic"),
+        ({"techniques": []}, "techniques"),
+        ({"techniques": ["T1059", 7]}, r"techniques\.1"),
+        ({"confidence": "certain"}, "confidence"),
+        ({"match": []}, "match"),
+        ({"match": [{"verb": "x"}]}, "match"),
+        ({"match": [{"object|like": "x"}]}, "match"),
+        ({"match": [{"object|re": "("}]}, "match"),
+        ({"filter": [{}]}, "filter"),
+        ({"examples": {"positive": [], "negative": [{"action": "X"}]}}, r"examples\.positive"),
+        ({"examples": {"positive": [{"subject": "a"}], "negative": [{"action": "X"}]}}, r"examples\.positive\.0\.action"),
+        ({"examples": {"positive": [{"action": "X", "path": "/"}], "negative": [{"action": "X"}]}}, r"examples\.positive\.0\.path"),
+    ],
+)
+def test_each_malformed_field_is_named_with_its_file_and_rule(change, field):
+    import yaml
+
+    assert parse_rule_file(yaml.safe_dump(_GOOD_RULE), "mine.yaml")[0].techniques == ["T1059"]
+    with pytest.raises(RuleFileError, match=rf"^mine\.yaml: rule 'x', field {field}: \S"):
+        parse_rule_file(yaml.safe_dump({**_GOOD_RULE, **change}), "mine.yaml")
+    missing = {k: v for k, v in _GOOD_RULE.items() if k != "tactic"}
+    with pytest.raises(RuleFileError, match=r"^mine\.yaml: rule 'x', field tactic: field required"):
+        parse_rule_file(yaml.safe_dump(missing), "mine.yaml")
+
+
 def _stages(lines: list[str], **options) -> dict:
     data = ("description,timestamp\n" + "\n".join(lines) + "\n").encode()
     return {s.stage: s for s in find_stages(inspect_input(data, **options))}

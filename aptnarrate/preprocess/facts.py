@@ -354,8 +354,10 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     if not sides.group_keys:
         return ()
     table = sides.group_table()
-    minutes = sides.group_minutes()  # indexed by code
     evidence = _Evidence(timeline, sides)
+    minutes = evidence.group_minutes(timeline.log["minute"].to_numpy())  # indexed by code
+    if minutes is None:
+        minutes = sides.group_minutes()
     peers_out, peers_in, pattern_rows = _peers_and_rows(timeline, sides)
     swept = _swept_hosts(timeline)
 
@@ -528,13 +530,29 @@ class _Evidence:
     def __init__(self, timeline: Timeline, sides: _Sides) -> None:
         self._ids = timeline.ids
         codes, positions = _evidence_positions(timeline, sides)
-        self._positions = positions
+        self._codes, self._positions = codes, positions
         # every group's ids as one list, converted once; a group's ids are a slice of it
         self._all_ids = self._ids[positions].tolist()
         cuts = np.flatnonzero(np.diff(codes)) + 1
         starts = np.r_[0, cuts].astype(np.int64) if len(codes) else np.array([], dtype=np.int64)
         stops = np.r_[cuts, len(codes)].astype(np.int64) if len(codes) else starts
         self._slices = dict(zip(codes[starts].tolist(), zip(starts.tolist(), stops.tolist())))
+
+    def group_minutes(self, minute: np.ndarray) -> np.ndarray | None:
+        """``_Sides.group_minutes`` from the evidence, when the log's ``minute`` never
+        decreases (a report's log is in minute order): a group's log positions ascend, so
+        its minutes do, and each run of one minute is one distinct minute. None otherwise."""
+        if len(minute) > 1 and bool((minute[1:] < minute[:-1]).any()):
+            return None
+        codes = self._codes
+        if not len(codes):
+            return np.array([], dtype=np.int64)
+        at = minute[self._positions]
+        new = np.empty(len(codes), dtype=bool)
+        new[0] = True
+        np.not_equal(codes[1:], codes[:-1], out=new[1:])
+        new[1:] |= at[1:] != at[:-1]
+        return np.bincount(codes[new])
 
     def ids(self, codes: list[int]) -> list[str]:
         """The log ids naming any of ``codes``, each once, in log order (ids are numbered in
@@ -551,28 +569,19 @@ def _evidence_positions(timeline: Timeline, sides: _Sides) -> tuple[np.ndarray, 
     """(group code, log position) of every log row whose description names the candidate
     group, ordered by code, then position (a description names a group once, so each
     position appears once per code)."""
-    n_desc = max(len(timeline.descriptions), 1)
-    desc = np.arange(len(timeline.descriptions), dtype=np.int64)
-    pairs = []
-    for role in ("subject", "object"):
-        group = sides.description_group[role]
-        keep = group >= 0
-        pairs.append(group[keep] * n_desc + desc[keep])
-    keys = pd.unique(np.concatenate(pairs)) if pairs else np.array([], dtype=np.int64)
-    # description -> the candidate codes it names (one or two)
-    pair_code, pair_desc = keys // n_desc, keys % n_desc
     log_desc = timeline.log["description"].to_numpy()
-    order = np.argsort(pair_desc, kind="stable")
-    pair_code, pair_desc = pair_code[order], pair_desc[order]
-    # pair_desc is sorted: each description's pairs start at the running count before it
-    per_desc = np.bincount(pair_desc, minlength=n_desc)
-    starts = np.cumsum(per_desc) - per_desc
-    lo, width = starts[log_desc], per_desc[log_desc]
-    positions = np.repeat(np.arange(len(log_desc)), width)
-    codes = pair_code[np.repeat(lo, width) + (np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width))]
+    subject = sides.description_group["subject"][log_desc]
+    obj = sides.description_group["object"][log_desc]
+    obj[obj == subject] = -1  # a row naming one group on both sides is its evidence once
+    # each row's subject code, then its object code: row order, the two differ
+    codes = np.column_stack([subject, obj]).ravel()
+    del subject, obj
+    positions = np.flatnonzero(codes >= 0)
+    codes = codes[positions]
+    positions >>= 1
     if not len(codes):
         return codes.astype(np.int64), positions
-    # numpy's stable sort is a radix sort for 16-bit integers
+    # numpy's stable sort is a radix sort for 16-bit integers; stable keeps positions ascending
     order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
     return codes[order], positions[order]
 

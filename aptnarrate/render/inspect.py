@@ -8,33 +8,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from ..preprocess.condense import distinct_minute_text, minute_text
+from ..preprocess.condense import distinct_minute_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from ..preprocess.facts import Facts
-
-
-def _timeline_frame(facts: Facts, safe: bool = False) -> pd.DataFrame:
-    timeline = facts.timeline
-    log = timeline.log
-    texts = timeline.descriptions["text"]
-    if safe:  # escape once per distinct description, not once per row
-        texts = texts.map(_safe)
-    text = texts.to_numpy()[log["description"].to_numpy()]
-    import pandas as pd
-
-    return pd.DataFrame(
-        {
-            "id": log["id"],
-            "minute": minute_text(log["minute"].to_numpy()) if len(log) else [],
-            "text": text,
-            "count": log["count"],
-            "rows": log["rows"],
-            "first_line": log["first_line"],
-        }
-    )
 
 
 def _input_info(facts: Facts) -> dict:
@@ -53,38 +30,53 @@ def _input_info(facts: Facts) -> dict:
     }
 
 
+_BLOCK_ROWS = 16384  # log rows joined per block: the block's temporaries are small and reused
+
+
 def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
-    """The JSON document as string pieces to join once, the timeline array between ``head``
-    and ``tail``. Pieces repeat per distinct description, minute and count, so the records
-    reuse a few thousand strings; each distinct description is JSON-escaped once."""
+    """The JSON document as string pieces to join once: ``head``, the timeline array in
+    blocks of ``_BLOCK_ROWS`` rows, and ``tail``. A row's pieces repeat per distinct
+    description, minute and count, so the records reuse a few thousand strings (each
+    distinct description is JSON-escaped once); they are joined a block at a time, so the
+    per-row pieces (seven per row) and number texts exist for one block only, not for the
+    whole log at once."""
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
 
     log = facts.timeline.log
     n = len(log)
     if n == 0:
         return [head, "[]", tail]
 
-    def shared(values: np.ndarray, text) -> np.ndarray:
+    def shared(values: np.ndarray, text) -> tuple[np.ndarray, np.ndarray]:
         codes, distinct = pd.factorize(values)
-        return np.array([text(v) for v in distinct], dtype=object)[codes]
+        return codes, np.array([text(v) for v in distinct], dtype=object)
 
     texts = [f'", "text": {json.dumps(t, ensure_ascii=False)}, "count": ' for t in facts.timeline.descriptions["text"].tolist()]
-    codes, minutes = distinct_minute_text(log["minute"].to_numpy())
-    pieces = np.empty((n, 8), dtype=object)
-    pieces[:, 0] = '{"id": "'
-    pieces[:, 1] = facts.timeline.ids
-    pieces[:, 2] = np.array([f'", "minute": "{m}' for m in minutes], dtype=object)[codes]
-    pieces[:, 3] = np.array(texts, dtype=object)[log["description"].to_numpy()]
-    pieces[:, 4] = shared(log["count"].to_numpy(), lambda v: f'{v}, "rows": ')
-    pieces[:, 5] = shared(log["rows"].to_numpy(), lambda v: f'{v}, "first_line": ')
-    # pyarrow formats integers far faster than str() per value
-    pieces[:, 6] = pa.array(log["first_line"].to_numpy()).cast(pa.string()).to_numpy(zero_copy_only=False)
-    pieces[:, 7] = "}, "
-    pieces[0, 0] = head + "[" + pieces[0, 0]
-    pieces[-1, 7] = "}]" + tail
-    return pieces.ravel().tolist()
+    minute_codes, minutes = distinct_minute_text(log["minute"].to_numpy())
+    columns = (
+        (minute_codes, np.array([f'", "minute": "{m}' for m in minutes], dtype=object)),
+        (log["description"].to_numpy(), np.array(texts, dtype=object)),
+        shared(log["count"].to_numpy(), lambda v: f'{v}, "rows": '),
+        shared(log["rows"].to_numpy(), lambda v: f'{v}, "first_line": '),
+    )
+    ids = facts.timeline.ids
+    first_line = log["first_line"].to_numpy()
+    # a row's last piece also opens the next record: seven pieces per row, not eight
+    out = [head + '[{"id": "']
+    pieces = np.empty((min(n, _BLOCK_ROWS), 7), dtype=object)
+    pieces[:, 6] = '}, {"id": "'
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n)
+        block = pieces[: stop - start]
+        block[:, 0] = ids[start:stop]
+        for column, (codes, strings) in enumerate(columns, start=1):
+            block[:, column] = strings[codes[start:stop]]
+        block[:, 5] = list(map(str, first_line[start:stop].tolist()))
+        if stop == n:
+            block[-1, 6] = "}]" + tail
+        out.append("".join(block.ravel().tolist()))
+    return out
 
 
 def _candidates_json(records) -> str:
@@ -123,19 +115,48 @@ def render_inspect_table(facts: Facts) -> str:
         f"input: {_safe(info['name'])} ({info['format']}), {info['rows_read']} rows, {info['events']} events, "
         f"{info['log_rows']} log rows, {info['skipped_count']} skipped; times {info['time_basis']}",
         "",
-        f"candidate IoCs ({len(facts.candidates)}, ranked; * = in the report's table):",
+        f"candidate IoCs ({len(facts.candidate_records)}, ranked; * = in the report's table):",
     ]
-    for c in facts.candidates:
-        mark = "*" if c.in_table else " "
-        out.append(f"{mark} {c.rank:>4}  {c.likelihood:<8}  {c.type:<8}  {_safe(c.value)}  [{c.score:.1f}]")
-        if c.reasons:
-            out.append("         " + _safe("; ".join(c.reasons)))
-        out.append(f"         evidence: {', '.join(c.evidence[:12])}{' ...' if len(c.evidence) > 12 else ''}")
+    # the records, not the ``Candidate`` models: the table needs no pydantic either
+    for c in facts.candidate_records:
+        mark = "*" if c["in_table"] else " "
+        out.append(f"{mark} {c['rank']:>4}  {c['likelihood']:<8}  {c['type']:<8}  {_safe(c['value'])}  [{c['score']:.1f}]")
+        if c["reasons"]:
+            out.append("         " + _safe("; ".join(c["reasons"])))
+        evidence = c["evidence"]
+        out.append(f"         evidence: {', '.join(evidence[:12])}{' ...' if len(evidence) > 12 else ''}")
     out += ["", "chronological log:"]
-    frame = _timeline_frame(facts, safe=True)
-    if len(frame):
-        counts = frame["count"].astype(int)
-        times = (" (" + counts.astype(str) + " times)").where(counts > 1, "")
-        lines = frame["id"].str.pad(7, side="right") + frame["minute"] + "  " + frame["text"] + times
-        out.append("\n".join(lines.tolist()))
-    return "\n".join(out) + "\n"
+    return "".join(["\n".join(out), *_table_log_blocks(facts), "\n"])
+
+
+def _table_log_blocks(facts: Facts) -> list[str]:
+    """The table's chronological log, one line per log row (``L7     2018-04-06 11:00  The
+    process: ... (3 times)``), as in ``_timeline_pieces``: each distinct description is
+    made safe once, each distinct minute and count written once, and the rows are joined a
+    block at a time. Each line starts with the line break that ends the one before."""
+    import numpy as np
+    import pandas as pd
+
+    log = facts.timeline.log
+    n = len(log)
+    if n == 0:
+        return []
+    minute_codes, minutes = distinct_minute_text(log["minute"].to_numpy())
+    count_codes, counts = pd.factorize(log["count"].to_numpy())
+    columns = (
+        (minute_codes, np.array(minutes, dtype=object)),
+        (log["description"].to_numpy(), np.array(["  " + _safe(t) for t in facts.timeline.descriptions["text"].tolist()], dtype=object)),
+        (count_codes, np.array([f" ({c} times)" if c > 1 else "" for c in counts.tolist()], dtype=object)),
+    )
+    ids = facts.timeline.ids
+    out = []
+    pieces = np.empty((min(n, _BLOCK_ROWS), 5), dtype=object)
+    pieces[:, 0] = "\n"
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n)
+        block = pieces[: stop - start]
+        block[:, 1] = [i.ljust(7) for i in ids[start:stop].tolist()]
+        for column, (codes, strings) in enumerate(columns, start=2):
+            block[:, column] = strings[codes[start:stop]]
+        out.append("".join(block.ravel().tolist()))
+    return out
