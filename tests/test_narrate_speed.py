@@ -7,6 +7,9 @@
   a time.
 * ``_LogOrder.sorted_union`` reads positions off ``L<n>`` ids when the log is numbered so:
   it must equal the union sorted by each id's position in the log.
+* A finding keeps the log positions of the ids it cites (``StageEvidence.positions``), and
+  a stage's findings are merged by them: they must be the positions the ids name, and the
+  merged evidence the union of the ids in log order.
 """
 
 from __future__ import annotations
@@ -30,6 +33,18 @@ def corpus_facts(corpus_dir):
     sources = sorted(p for p in corpus_dir.glob("*.csv") if not p.name.endswith(".edges.csv"))
     sources += [example_path(name) for name in names()]
     return {str(source): inspect_input(source) for source in sources}
+
+
+@pytest.fixture(scope="module")
+def corpus_findings(corpus_facts):
+    """Per source: its LogView and every rule's findings (before merging)."""
+    from aptnarrate.rules import structural
+
+    found = {}
+    for source, facts in corpus_facts.items():
+        view = LogView(facts)
+        found[source] = (view, pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)])
+    return found
 
 
 @pytest.mark.parametrize(
@@ -80,13 +95,10 @@ def test_benign_mechanisms_at_once_equal_one_candidate_at_a_time(corpus_facts):
     assert explained >= 3
 
 
-def test_sorted_union_of_numbered_ids_equals_the_union_in_log_order(corpus_facts):
-    from aptnarrate.rules import structural
-
+def test_sorted_union_of_numbered_ids_equals_the_union_in_log_order(corpus_facts, corpus_findings):
     merged = 0
     for source, facts in corpus_facts.items():
-        view = LogView(facts)
-        found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
+        view, found = corpus_findings[source]
         by_stage: dict[str, list] = {}
         for item in found:
             if item.evidence:
@@ -102,6 +114,33 @@ def test_sorted_union_of_numbered_ids_equals_the_union_in_log_order(corpus_facts
             assert fast.sorted_union(evidence) == expected == plain.sorted_union(evidence), source
             merged += len(evidence) > 1
     assert merged >= 3  # unions of several findings' evidence are compared, not only single ones
+
+
+def test_findings_keep_the_positions_of_their_ids_and_merge_by_them(corpus_facts, corpus_findings):
+    from aptnarrate.grounding.semantic import log_positions
+    from aptnarrate.rules.stages import _merge, find_stages
+
+    merged = 0
+    # the merged findings of the sources with the most findings (find_stages runs the rules again)
+    busiest = sorted(corpus_findings, key=lambda source: -len(corpus_findings[source][1]))[:3]
+    for source, facts in corpus_facts.items():
+        view, found = corpus_findings[source]
+        found = [item for item in found if item.evidence]
+        for item in found + (find_stages(facts) if source in busiest else []):
+            assert item.positions is not None, (source, item.stage)
+            np.testing.assert_array_equal(item.positions, log_positions(facts, item.evidence))
+            assert view.ids[item.positions].tolist() == list(item.evidence), (source, item.stage)
+        plain = _LogOrder(facts.timeline.log["id"], view.ids)  # a search of the log's ids
+        by_stage: dict[str, list] = {}
+        for item in found:
+            by_stage.setdefault(item.stage, []).append(item)
+        by_stage["every finding"] = found  # a bigger union
+        for items in (items for items in by_stage.values() if len(items) > 1):  # one finding stays as it is
+            union = _merge(items, plain, view.ids, unique_ids=True)
+            assert union.evidence == plain.sorted_union([item.evidence for item in items]), source
+            assert _merge(items, plain, view.ids, unique_ids=False).evidence == union.evidence
+            merged += 1
+    assert merged >= 3
 
 
 def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
