@@ -158,12 +158,14 @@ def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
 
 def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir):
     """``row_actor_ids`` keeps distinct entities by their integer codes: the ids, in order,
-    must be those of the triples behind the rows, each once, first seen first."""
-    from aptnarrate.llm.prompt_context import _row_index, row_actor_ids
+    must be those of the triples behind the rows, each once, first seen first. The offline
+    story's ``aliased_ids_by_group`` must give, for many groups at once, the aliased ones."""
+    from aptnarrate.backends.offline import aliased_ids_by_group
+    from aptnarrate.llm.prompt_context import _row_index, process_aliases, row_actor_ids
     from aptnarrate.pipeline import inspect_input
 
     rng = np.random.default_rng(8)
-    checked = 0
+    checked = aliased = 0
     for source in sorted(corpus_dir.glob("*.edges.csv"))[:6]:  # edge lists: entity ids of their own
         facts = inspect_input(source)
         index = _row_index(facts)
@@ -176,4 +178,15 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
                 assert row_actor_ids(facts, positions, role) == expected, (source, role)
                 assert row_actor_ids(facts, positions.tolist(), role) == expected
                 checked += len(expected) > 1
-    assert checked >= 10
+        # the story's labels: the aliased ids of many groups of rows at once equal those of
+        # ``row_actor_ids`` group by group
+        aliases = process_aliases(facts)
+        positions = rng.permutation(n)
+        group_of = rng.integers(0, 7, n)
+        for role in ("subject", "object"):
+            at_once = aliased_ids_by_group(facts, aliases, positions, group_of, 7, role)
+            for group in range(7):
+                ids = row_actor_ids(facts, positions[group_of == group], role)
+                assert at_once[group] == sorted((i for i in ids if i in aliases.alias_of), key=aliases.order.index), (source, role)
+                aliased += len(at_once[group])
+    assert checked >= 10 and aliased >= 10
