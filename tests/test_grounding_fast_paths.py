@@ -97,6 +97,38 @@ def test_log_ids_parse_to_the_positions_of_the_plain_per_id_check(every_facts):
         assert [r.id for r in semantic.row_events(facts, cited)] == [ids[p] for p in _plain_positions(facts, cited)]
 
 
+def test_stage_claims_checked_by_position_are_judged_as_by_the_set_of_log_ids(every_facts, monkeypatch):
+    """``prune`` reads a stage claim's ids as positions when every one is a log row's (no
+    set of the log's ids, no second parse for the semantic check): the claims kept, their
+    evidence and every drop must be those of the set lookup."""
+    from aptnarrate.backends.offline import OfflineNarrator
+    from aptnarrate.grounding import ground
+    from aptnarrate.models import Narration, StageClaim
+
+    rng = random.Random(5)
+    variants = [  # of a claim's evidence: as given, repeated, reversed, few, sampled, with ids no log row has
+        lambda ids: ids, lambda ids: ids * 2, lambda ids: ids[::-1], lambda ids: ids[:3] + ids[:1],
+        lambda ids: rng.sample(ids, len(ids) // 2 or 1) * 2, lambda ids: ids + ODD_IDS[:5],
+    ]  # fmt: skip
+    kept = 0
+    for name in [n for n in every_facts if n.split(".")[0] in EXAMPLES] + sorted(every_facts)[:2]:
+        facts = every_facts[name]
+        offline = OfflineNarrator().narrate(facts).narration
+        every_row = [StageClaim(stage=s, confidence="low", evidence=list(facts.timeline.ids), rationale="Rows.") for s in APT_STAGES]
+        for variant in variants:
+            claims = [c.model_copy(update={"evidence": variant(list(c.evidence))}) for c in offline.stages]
+            claims += [c for c in every_row if c.stage not in {s.stage for s in claims}]
+            narration = Narration(stages=claims, iocs=offline.iocs[:2], summary="")
+            by_position = ground.prune(narration, facts, Vocabulary(facts))
+            with monkeypatch.context() as patched:
+                patched.setattr(ground, "_cited_positions", lambda vocab, evidence: None)
+                by_set = ground.prune(narration, facts, Vocabulary(facts))
+            assert by_position[0].model_dump() == by_set[0].model_dump(), name
+            assert by_position[1] == by_set[1], name
+            kept += len(by_set[0].stages)
+    assert kept >= 20
+
+
 # --------------------------------------------------------------------------- semantic check
 
 
