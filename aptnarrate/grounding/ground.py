@@ -114,9 +114,10 @@ class Vocabulary:
         context rows'); the semantic check keeps reading this one's facts."""
         union = copy.copy(self)
         union._log_id_set, union._log_id_values = self.log_ids | other.log_ids, ()
+        union._token_verdicts = {}  # the union knows more names: no verdict of either carries over
         for name, value in vars(other).items():
-            if name in ("_log_id_set", "_log_id_values"):
-                continue  # united above
+            if name in ("_log_id_set", "_log_id_values", "_token_verdicts"):
+                continue  # set above
             mine = getattr(self, name, None)
             if isinstance(value, set) and isinstance(mine, set):
                 setattr(union, name, mine | value)
@@ -143,6 +144,7 @@ class Vocabulary:
     def _build(self, *, log_ids, triples, event_texts, minutes, candidates, internal_networks) -> None:
         self._log_id_values = log_ids
         self._log_id_set: set[str] | None = None
+        self._token_verdicts: dict[str, bool] = {}  # ``_knows_token`` of tokens already judged
         self.candidates = {c.value for c in candidates}
         self.candidates_folded = {c.value.casefold(): c.value for c in candidates}
         for candidate in candidates:
@@ -300,7 +302,20 @@ class Vocabulary:
         # token is judged once, and a known one is replaced by as many spaces
         parts = _TOKENS_BETWEEN.split(text)
         tokens = parts[1::2]
-        known = {raw for raw in set(tokens) if self._knows_token(raw)}
+        # a narration's texts repeat their words: each token judged once per vocabulary
+        # (short ones kept, and at most _MAX_VERDICTS of them: the text is attacker-controlled)
+        verdicts = self._token_verdicts
+        known = set()
+        for raw in set(tokens):
+            verdict = verdicts.get(raw)
+            if verdict is None:
+                verdict = self._knows_token(raw)
+                if len(raw) <= _MAX_VERDICT_TOKEN:
+                    if len(verdicts) >= _MAX_VERDICTS:
+                        verdicts.clear()
+                    verdicts[raw] = verdict
+            if verdict:
+                known.add(raw)
         if not known:
             return text
         parts[1::2] = [" " * len(raw) if raw in known else raw for raw in tokens]
@@ -363,6 +378,8 @@ _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGI
 _SPLITS_TOKENS = re.compile(r"[\s`'\"()\[\]{}<>,;|*]")  # what ends a token in mentions.TOKEN
 _NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.preprocess.kinds) of network entities
 _MAX_SHOWN = 240
+_MAX_VERDICTS = 1 << 16  # tokens whose ``_knows_token`` a vocabulary keeps ...
+_MAX_VERDICT_TOKEN = 200  # ... of at most this many characters
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
 
 
