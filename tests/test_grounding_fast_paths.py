@@ -236,6 +236,21 @@ def test_the_known_name_mask_equals_the_plain_lookup(every_facts, texts):
             assert vocab._mask_known_names(text) == _plain_mask(vocab, text), text
 
 
+def test_a_merged_vocabulary_judges_the_tokens_afresh(every_facts):
+    """The mask keeps each token's verdict per vocabulary: a vocabulary merged with context
+    rows knows more names, so no verdict of its parts may carry over."""
+    from aptnarrate.grounding.ground import VocabularyRow
+
+    vocab = Vocabulary(every_facts["dropper.csv"])
+    text = "then zz-context-only.bin ran"
+    assert vocab._mask_known_names(text) == text  # judged (and kept) as unknown
+    row = VocabularyRow(id="C1", minute="2018-04-12 10:00", text="t", subject_kind="process", subject_name="x",
+                        action="READ", object_kind="file", object_name="zz-context-only.bin")  # fmt: skip
+    union = vocab.merged(Vocabulary.from_rows([row]))
+    assert "zz-context-only.bin" not in union._mask_known_names(text)
+    assert "C1" in union.log_ids and "L1" in union.log_ids and "C1" not in vocab.log_ids
+
+
 # --------------------------------------------------------------------------- gates
 
 _SCANNERS = ("addresses", "ports", "dates", "numeric_dates", "clocks", "hours", "urls", "domains", "hashes", "cves",
