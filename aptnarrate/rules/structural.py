@@ -116,6 +116,9 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         n_addresses[subject] = n_addresses.get(subject, 0) + 1
     out = []
     skipped: dict[str, bool] = {}
+    # the shell-command rows and their subjects, once (a passing pair reads its subject's)
+    command_rows = view.rows_of(desc["event"] == "shell_command")
+    command_subjects = desc["subject_name"][view._codes[command_rows]]
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
@@ -143,14 +146,14 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         reason += f", beacon-like about every {period} minute(s)." if period else "."
         confidence = "high" if period or (sent_sum >= 5 and received_sum >= 5) else "moderate"
         # commands paired minute by minute with the messages: a remotely driven shell
-        commands = view.expand((desc["event"] == "shell_command") & (desc["subject_name"] == subject))
+        commands = command_rows[command_subjects == subject]
         shared = set(view.minutes[commands].tolist()) & set(sent_minutes.tolist())
         techniques = ["T1071"]
         rows = [positions[here]]
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
-            rows.append(commands & np.isin(view.minutes, list(shared)))
+            rows.append(commands[np.isin(view.minutes[commands], list(shared))])
             confidence = "high"
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
     return out
