@@ -181,12 +181,19 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
         # the story's labels: the aliased ids of many groups of rows at once equal those of
         # ``row_actor_ids`` group by group
         aliases = process_aliases(facts)
-        positions = rng.permutation(n)
-        group_of = rng.integers(0, 7, n)
-        for role in ("subject", "object"):
-            at_once = aliased_ids_by_group(facts, aliases, positions, group_of, 7, role)
-            for group in range(7):
-                ids = row_actor_ids(facts, positions[group_of == group], role)
-                assert at_once[group] == sorted((i for i in ids if i in aliases.alias_of), key=aliases.order.index), (source, role)
-                aliased += len(at_once[group])
+        descriptions = facts.timeline.log["description"].to_numpy()
+        everyone = rng.permutation(n)
+        some = np.sort(rng.choice(n, size=n // 2, replace=False))
+        groupings = [  # rows in random groups; by description, every row (whole descriptions) or half; a row cited twice
+            (everyone, rng.integers(0, 7, n)), (everyone, descriptions[everyone]), (some, descriptions[some]),
+            (np.concatenate([some, some[:5]]), descriptions[np.concatenate([some, some[:5]])]),
+        ]  # fmt: skip
+        for positions, group_of in groupings:
+            n_groups = int(group_of.max()) + 1
+            for role in ("subject", "object"):
+                at_once = aliased_ids_by_group(facts, aliases, positions, group_of, n_groups, role)
+                for group in range(n_groups):
+                    ids = row_actor_ids(facts, positions[group_of == group], role) if (group_of == group).any() else []
+                    assert at_once[group] == sorted((i for i in ids if i in aliases.alias_of), key=aliases.order.index), (source, role)
+                    aliased += len(at_once[group])
     assert checked >= 10 and aliased >= 10

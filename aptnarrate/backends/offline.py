@@ -292,22 +292,60 @@ def aliased_ids_by_group(
     """For each group 0..n_groups-1 of the log rows at ``positions`` (``group_of``: each
     row's group), the aliased entity ids among the ``role`` sides of its rows, in alias
     order: what ``ProcessAliases.label`` reads of ``row_actor_ids`` (the other ids are
-    named by their name), found for every group at once instead of one group at a time."""
+    named by their name), found for every group at once instead of one group at a time.
+
+    A group that holds every row of one description (a stage usually cites whole
+    descriptions) has the aliases of that description's triples; the rows of the other
+    groups are read from their events. When a row is cited twice, every group is read
+    from the per-row index (``row_actor_ids``'), as one row may then be in two groups."""
     out: list[list[str]] = [[] for _ in range(n_groups)]
     if not aliases.order or not len(positions):
         return out
-    index = _row_index(facts)
-    entity_codes, _ = _entity_codes(facts)
-    lengths = index.starts[positions + 1] - index.starts[positions]
-    offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-    numbers = _alias_numbers(facts, aliases)[entity_codes[index.triples[offsets] * 2 + (0 if role == "subject" else 1)]]
-    row_group = np.repeat(np.asarray(group_of, dtype=np.int64), lengths)
-    held = numbers > 0
+    side = 0 if role == "subject" else 1
     span = len(aliases.order) + 1
-    for key in distinct(row_group[held] * span + numbers[held]).tolist():
+    group_of = np.asarray(group_of, dtype=np.int64)
+    if len(distinct(positions)) != len(positions):
+        index = _row_index(facts)
+        entity_codes, _ = _entity_codes(facts)
+        lengths = index.starts[positions + 1] - index.starts[positions]
+        offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        numbers = _alias_numbers(facts, aliases)[entity_codes[index.triples[offsets] * 2 + side]]
+        row_group = np.repeat(group_of, lengths)
+        held = numbers > 0
+        keys = [row_group[held] * span + numbers[held]]
+    else:
+        timeline = facts.timeline
+        triple_numbers = _triple_alias_numbers(facts, aliases, side)
+        descriptions = row_table(facts).log_description[positions]
+        first = np.full(n_groups, -1, dtype=np.int64)
+        first[group_of[::-1]] = descriptions[::-1]  # each group's first row's description
+        single = np.bincount(group_of[descriptions != first[group_of]], minlength=n_groups) == 0
+        rows_of_description = facts.derived("_rows_per_description", lambda: np.bincount(row_table(facts).log_description, minlength=len(timeline.descriptions)))
+        whole = single & (np.bincount(group_of, minlength=n_groups) == rows_of_description[np.maximum(first, 0)])
+        keys = []
+        if whole.any():  # a description's triples are exactly those of the events of its rows
+            group_of_description = np.full(len(timeline.descriptions), -1, dtype=np.int64)
+            group_of_description[first[whole]] = np.flatnonzero(whole)
+            triples = np.flatnonzero((triple_numbers > 0) & (group_of_description[timeline.triple_description] >= 0))
+            keys.append(group_of_description[timeline.triple_description[triples]] * span + triple_numbers[triples])
+        partial = ~whole[group_of]
+        if partial.any():
+            row_group = np.full(len(timeline.log), -1, dtype=np.int64)
+            row_group[positions[partial]] = group_of[partial]
+            events = np.flatnonzero(row_group[timeline.event_log] >= 0)
+            numbers = triple_numbers[timeline.table.events["triple"].to_numpy()[events]]
+            held = numbers > 0
+            keys.append(row_group[timeline.event_log[events[held]]] * span + numbers[held])
+    for key in distinct(np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)).tolist():
         group, number = divmod(key, span)
         out[group].append(aliases.order[number - 1])
     return out
+
+
+def _triple_alias_numbers(facts: Facts, aliases: ProcessAliases, side: int) -> np.ndarray:
+    """Each triple's subject (``side`` 0) or object (1) alias number, 0 for none."""
+    entity_codes, _ = _entity_codes(facts)  # interleaved: triple * 2 + side
+    return _alias_numbers(facts, aliases)[entity_codes[side::2]]
 
 
 def _alias_numbers(facts: Facts, aliases: ProcessAliases) -> np.ndarray:
