@@ -204,7 +204,7 @@ class Vocabulary:
         self.actions = set(triples["action"].unique())
         self.events_folded = {t.casefold() for t in event_texts}
         self.minutes = set(minutes)
-        days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
+        days = {(int(d[5:7]), int(d[8:10]), int(d[:4])) for d in {m[:10] for m in minutes}}  # each day parsed once
         self.days = days | {(month, day, None) for month, day, _ in days}
         self.clocks = {m[11:16] for m in minutes}
         self.hours = {m[11:13] for m in minutes}
