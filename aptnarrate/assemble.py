@@ -138,36 +138,23 @@ def _log_entries(facts: Facts) -> LogTable:
     """The log as columns, with the input lines and entity ids behind each row.
 
     Built from arrays: a million-row input condenses to hundreds of thousands of rows, so
-    nothing here may touch a row, or build an object per row.
+    nothing here may touch a row, or build an object per row. The lines and entity ids
+    are computed when first read (``LogTable``'s ``provenance``): the Markdown report
+    shows neither.
     """
     timeline = facts.timeline
     table = timeline.table
     log = timeline.log
     if len(log) == 0:
         return LogTable.empty()
-    n = len(log)
-    event_log = timeline.event_log
-    order = np.argsort(event_log, kind="stable")
-    line_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(event_log, minlength=n), out=line_offsets[1:])
-    line_values = table.events["line"].to_numpy()[order]
-    del order
-    # distinct (log row, triple) pairs -> the distinct entity ids of each row, sorted. By
-    # hashing the keys in event order: sorting them in row order (``order``) is faster but
-    # keeps ``order`` alive, 50 MB more at the 10M-row memory peak
-    n_triples = max(len(table.triples), 1)
-    pairs = _unique_hashed(event_log.astype(np.int64) * n_triples + table.events["triple"].to_numpy())
-    pair_row, pair_triple = pairs // n_triples, pairs % n_triples
-    del pairs
-    entity_codes, entity_ids = _sorted_codes(table.triples["subject_id"], table.triples["object_id"])
-    n_entities = max(len(entity_ids), 1)
-    sides = []
-    for side_codes in entity_codes:
-        keys = distinct(pair_row * n_entities + side_codes[pair_triple], in_place=True)
-        sides.append((np.searchsorted(keys // n_entities, np.arange(n + 1)), keys % n_entities))
-
     desc = timeline.descriptions
     minute_codes, minute_texts = distinct_minute_text(log["minute"].to_numpy())
+    # only the columns the provenance reads are kept for it, not the timeline
+    columns = (
+        timeline.event_log, table.events["line"].to_numpy(), table.events["triple"].to_numpy(),
+        table.triples["subject_id"], table.triples["object_id"],
+    )  # fmt: skip
+    n = len(log)
     return LogTable(
         ids=_arrow_strings(log["id"]),
         minute_codes=minute_codes,
@@ -175,14 +162,41 @@ def _log_entries(facts: Facts) -> LogTable:
         description_codes=log["description"].to_numpy(),
         descriptions={name: desc[name].tolist() for name in DESCRIPTION_FIELDS},
         counts=log["count"].to_numpy(),
-        line_offsets=line_offsets,
-        line_values=line_values,
-        entity_ids=entity_ids,
-        subject_offsets=sides[0][0],
-        subject_values=sides[0][1],
-        object_offsets=sides[1][0],
-        object_values=sides[1][1],
+        provenance=lambda: _provenance(n, *columns),
     )
+
+
+def _provenance(n: int, event_log: np.ndarray, lines: np.ndarray, triples: np.ndarray, subject_ids, object_ids) -> dict:
+    """The input lines and entity ids behind each of the ``n`` log rows, as ``LogTable``'s
+    columns: ``event_log`` is each event's log row, ``lines`` and ``triples`` each event's
+    input line and triple, ``subject_ids`` and ``object_ids`` each triple's entity ids."""
+    order = np.argsort(event_log, kind="stable")
+    line_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(event_log, minlength=n), out=line_offsets[1:])
+    line_values = lines[order]
+    del order
+    # distinct (log row, triple) pairs -> the distinct entity ids of each row, sorted. By
+    # hashing the keys in event order: sorting them in row order (``order``) is faster but
+    # keeps ``order`` alive, 50 MB more at the 10M-row memory peak
+    n_triples = max(len(subject_ids), 1)
+    pairs = _unique_hashed(event_log.astype(np.int64) * n_triples + triples)
+    pair_row, pair_triple = pairs // n_triples, pairs % n_triples
+    del pairs
+    entity_codes, entity_ids = _sorted_codes(subject_ids, object_ids)
+    n_entities = max(len(entity_ids), 1)
+    sides = []
+    for side_codes in entity_codes:
+        keys = distinct(pair_row * n_entities + side_codes[pair_triple], in_place=True)
+        sides.append((np.searchsorted(keys // n_entities, np.arange(n + 1)), keys % n_entities))
+    return {
+        "line_offsets": line_offsets,
+        "line_values": line_values,
+        "entity_ids": entity_ids,
+        "subject_offsets": sides[0][0],
+        "subject_values": sides[0][1],
+        "object_offsets": sides[1][0],
+        "object_values": sides[1][1],
+    }
 
 
 def _cited_minutes(log: LogTable, evidence: list[str], lookup: dict[str, int]) -> list[str]:

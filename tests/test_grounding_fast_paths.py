@@ -97,6 +97,38 @@ def test_log_ids_parse_to_the_positions_of_the_plain_per_id_check(every_facts):
         assert [r.id for r in semantic.row_events(facts, cited)] == [ids[p] for p in _plain_positions(facts, cited)]
 
 
+def test_stage_claims_checked_by_position_are_judged_as_by_the_set_of_log_ids(every_facts, monkeypatch):
+    """``prune`` reads a stage claim's ids as positions when every one is a log row's (no
+    set of the log's ids, no second parse for the semantic check): the claims kept, their
+    evidence and every drop must be those of the set lookup."""
+    from aptnarrate.backends.offline import OfflineNarrator
+    from aptnarrate.grounding import ground
+    from aptnarrate.models import Narration, StageClaim
+
+    rng = random.Random(5)
+    variants = [  # of a claim's evidence: as given, repeated, reversed, few, sampled, with ids no log row has
+        lambda ids: ids, lambda ids: ids * 2, lambda ids: ids[::-1], lambda ids: ids[:3] + ids[:1],
+        lambda ids: rng.sample(ids, len(ids) // 2 or 1) * 2, lambda ids: ids + ODD_IDS[:5],
+    ]  # fmt: skip
+    kept = 0
+    for name in [n for n in every_facts if n.split(".")[0] in EXAMPLES] + sorted(every_facts)[:2]:
+        facts = every_facts[name]
+        offline = OfflineNarrator().narrate(facts).narration
+        every_row = [StageClaim(stage=s, confidence="low", evidence=list(facts.timeline.ids), rationale="Rows.") for s in APT_STAGES]
+        for variant in variants:
+            claims = [c.model_copy(update={"evidence": variant(list(c.evidence))}) for c in offline.stages]
+            claims += [c for c in every_row if c.stage not in {s.stage for s in claims}]
+            narration = Narration(stages=claims, iocs=offline.iocs[:2], summary="")
+            by_position = ground.prune(narration, facts, Vocabulary(facts))
+            with monkeypatch.context() as patched:
+                patched.setattr(ground, "_cited_positions", lambda vocab, evidence: None)
+                by_set = ground.prune(narration, facts, Vocabulary(facts))
+            assert by_position[0].model_dump() == by_set[0].model_dump(), name
+            assert by_position[1] == by_set[1], name
+            kept += len(by_set[0].stages)
+    assert kept >= 20
+
+
 # --------------------------------------------------------------------------- semantic check
 
 
@@ -204,6 +236,21 @@ def test_the_known_name_mask_equals_the_plain_lookup(every_facts, texts):
             assert vocab._mask_known_names(text) == _plain_mask(vocab, text), text
 
 
+def test_a_merged_vocabulary_judges_the_tokens_afresh(every_facts):
+    """The mask keeps each token's verdict per vocabulary: a vocabulary merged with context
+    rows knows more names, so no verdict of its parts may carry over."""
+    from aptnarrate.grounding.ground import VocabularyRow
+
+    vocab = Vocabulary(every_facts["dropper.csv"])
+    text = "then zz-context-only.bin ran"
+    assert vocab._mask_known_names(text) == text  # judged (and kept) as unknown
+    row = VocabularyRow(id="C1", minute="2018-04-12 10:00", text="t", subject_kind="process", subject_name="x",
+                        action="READ", object_kind="file", object_name="zz-context-only.bin")  # fmt: skip
+    union = vocab.merged(Vocabulary.from_rows([row]))
+    assert "zz-context-only.bin" not in union._mask_known_names(text)
+    assert "C1" in union.log_ids and "L1" in union.log_ids and "C1" not in vocab.log_ids
+
+
 # --------------------------------------------------------------------------- gates
 
 _SCANNERS = ("addresses", "ports", "dates", "numeric_dates", "clocks", "hours", "urls", "domains", "hashes", "cves",
@@ -214,6 +261,8 @@ _GATED = [
     "udp:53", "[::1]:8080", "10.0.0.1:4444", "1.2.3.4", "0x7f.0.0.1", "d41d8cd98f00b204e9800998ecf8427e",
     "D41D8CD98F00B204E9800998ECF8427E0", "hxxp://evil[.]com", "evil(dot)com", "user[at]host", "a{:}b", "x<.>y",
     "\t tab\x7f", "12/04/2018", "2018-04-12 12:30", "4.12.18", "a\u200b[.]b", "\uff11\uff12:\uff13\uff10",
+    "fe80::1", "2001:DB8:0:0:8:800:200C:417A", "::ffff:1.2.3.4", "1:2:3.4.5.6", "a: b:c", "Port", "tCp:9", "UDP",
+    "\u017f", "\u212a", "\u0130", "PORT\u0130", "p\u00f6rt", "\uff30\uff2f\uff32\uff34 7",
 ]  # fmt: skip
 
 

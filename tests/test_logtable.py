@@ -87,3 +87,57 @@ def test_names_that_need_json_escaping_survive():
     hostile = base.model_copy(update={"log": table})
     assert render_json(hostile) == hostile.model_dump_json(indent=2) + "\n"
     assert render_json(hostile, indent=None) == hostile.model_dump_json() + "\n"
+
+
+def _columns(log: LogTable) -> dict:
+    from aptnarrate.preprocess.logtable import PROVENANCE_FIELDS
+
+    return {name: getattr(log, name) for name in ("minute_texts", "descriptions", "entity_ids")} | {
+        name: getattr(log, name).tolist() for name in PROVENANCE_FIELDS if name != "entity_ids"
+    }
+
+
+def _deferred_copy(log: LogTable, calls: list) -> LogTable:
+    """``log`` rebuilt with its lines and entity ids behind a ``provenance`` function that
+    counts its calls."""
+    from aptnarrate.preprocess.logtable import PROVENANCE_FIELDS
+
+    eager = {name: getattr(log, name) for name in PROVENANCE_FIELDS}
+
+    def provenance():
+        calls.append(1)
+        return eager
+
+    return LogTable(
+        log.ids, log.minute_codes, log.minute_texts, log.description_codes, log.descriptions, log.counts,
+        provenance=provenance,
+    )
+
+
+def test_a_table_with_provenance_computes_it_once_on_first_read_and_reads_alike(report):
+    calls: list = []
+    deferred = _deferred_copy(report.log, calls)
+    assert calls == [] and len(deferred) == len(report.log)
+    assert deferred.to_records() == report.log.to_records() and calls == [1]
+    assert _columns(deferred) == _columns(report.log) and calls == [1]
+    with pytest.raises(AttributeError):
+        deferred.not_a_column  # noqa: B018 - any other missing attribute still raises
+
+
+def test_markdown_never_computes_the_provenance_and_json_does(report):
+    calls: list = []
+    deferred = report.model_copy(update={"log": _deferred_copy(report.log, calls)})
+    assert render_markdown(deferred) == render_markdown(report) and calls == []
+    assert render_json(deferred) == render_json(report) and calls == [1]
+
+
+def test_a_table_with_provenance_pickles_with_its_columns(report):
+    """A forked batch worker sends its reports back pickled: the function is not sent,
+    the columns it computes are."""
+    import pickle
+
+    calls: list = []
+    deferred = _deferred_copy(report.log, calls)
+    again = pickle.loads(pickle.dumps(deferred))
+    assert calls == [1] and again._provenance is None
+    assert again.to_records() == report.log.to_records()

@@ -7,6 +7,9 @@
   a time.
 * ``_LogOrder.sorted_union`` reads positions off ``L<n>`` ids when the log is numbered so:
   it must equal the union sorted by each id's position in the log.
+* A finding keeps the log positions of the ids it cites (``StageEvidence.positions``), and
+  a stage's findings are merged by them: they must be the positions the ids name, and the
+  merged evidence the union of the ids in log order.
 """
 
 from __future__ import annotations
@@ -30,6 +33,18 @@ def corpus_facts(corpus_dir):
     sources = sorted(p for p in corpus_dir.glob("*.csv") if not p.name.endswith(".edges.csv"))
     sources += [example_path(name) for name in names()]
     return {str(source): inspect_input(source) for source in sources}
+
+
+@pytest.fixture(scope="module")
+def corpus_findings(corpus_facts):
+    """Per source: its LogView and every rule's findings (before merging)."""
+    from aptnarrate.rules import structural
+
+    found = {}
+    for source, facts in corpus_facts.items():
+        view = LogView(facts)
+        found[source] = (view, pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)])
+    return found
 
 
 @pytest.mark.parametrize(
@@ -80,13 +95,10 @@ def test_benign_mechanisms_at_once_equal_one_candidate_at_a_time(corpus_facts):
     assert explained >= 3
 
 
-def test_sorted_union_of_numbered_ids_equals_the_union_in_log_order(corpus_facts):
-    from aptnarrate.rules import structural
-
+def test_sorted_union_of_numbered_ids_equals_the_union_in_log_order(corpus_facts, corpus_findings):
     merged = 0
     for source, facts in corpus_facts.items():
-        view = LogView(facts)
-        found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
+        view, found = corpus_findings[source]
         by_stage: dict[str, list] = {}
         for item in found:
             if item.evidence:
@@ -104,6 +116,33 @@ def test_sorted_union_of_numbered_ids_equals_the_union_in_log_order(corpus_facts
     assert merged >= 3  # unions of several findings' evidence are compared, not only single ones
 
 
+def test_findings_keep_the_positions_of_their_ids_and_merge_by_them(corpus_facts, corpus_findings):
+    from aptnarrate.grounding.semantic import log_positions
+    from aptnarrate.rules.stages import _merge, find_stages
+
+    merged = 0
+    # the merged findings of the sources with the most findings (find_stages runs the rules again)
+    busiest = sorted(corpus_findings, key=lambda source: -len(corpus_findings[source][1]))[:3]
+    for source, facts in corpus_facts.items():
+        view, found = corpus_findings[source]
+        found = [item for item in found if item.evidence]
+        for item in found + (find_stages(facts) if source in busiest else []):
+            assert item.positions is not None, (source, item.stage)
+            np.testing.assert_array_equal(item.positions, log_positions(facts, item.evidence))
+            assert view.ids[item.positions].tolist() == list(item.evidence), (source, item.stage)
+        plain = _LogOrder(facts.timeline.log["id"], view.ids)  # a search of the log's ids
+        by_stage: dict[str, list] = {}
+        for item in found:
+            by_stage.setdefault(item.stage, []).append(item)
+        by_stage["every finding"] = found  # a bigger union
+        for items in (items for items in by_stage.values() if len(items) > 1):  # one finding stays as it is
+            union = _merge(items, plain, view.ids, unique_ids=True)
+            assert union.evidence == plain.sorted_union([item.evidence for item in items]), source
+            assert _merge(items, plain, view.ids, unique_ids=False).evidence == union.evidence
+            merged += 1
+    assert merged >= 3
+
+
 def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
     facts = max(corpus_facts.values(), key=lambda f: len(f.timeline.ids))
     ids = facts.timeline.ids
@@ -119,12 +158,14 @@ def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
 
 def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir):
     """``row_actor_ids`` keeps distinct entities by their integer codes: the ids, in order,
-    must be those of the triples behind the rows, each once, first seen first."""
-    from aptnarrate.llm.prompt_context import _row_index, row_actor_ids
+    must be those of the triples behind the rows, each once, first seen first. The offline
+    story's ``aliased_ids_by_group`` must give, for many groups at once, the aliased ones."""
+    from aptnarrate.backends.offline import aliased_ids_by_group
+    from aptnarrate.llm.prompt_context import _row_index, process_aliases, row_actor_ids
     from aptnarrate.pipeline import inspect_input
 
     rng = np.random.default_rng(8)
-    checked = 0
+    checked = aliased = 0
     for source in sorted(corpus_dir.glob("*.edges.csv"))[:6]:  # edge lists: entity ids of their own
         facts = inspect_input(source)
         index = _row_index(facts)
@@ -137,4 +178,22 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
                 assert row_actor_ids(facts, positions, role) == expected, (source, role)
                 assert row_actor_ids(facts, positions.tolist(), role) == expected
                 checked += len(expected) > 1
-    assert checked >= 10
+        # the story's labels: the aliased ids of many groups of rows at once equal those of
+        # ``row_actor_ids`` group by group
+        aliases = process_aliases(facts)
+        descriptions = facts.timeline.log["description"].to_numpy()
+        everyone = rng.permutation(n)
+        some = np.sort(rng.choice(n, size=n // 2, replace=False))
+        groupings = [  # rows in random groups; by description, every row (whole descriptions) or half; a row cited twice
+            (everyone, rng.integers(0, 7, n)), (everyone, descriptions[everyone]), (some, descriptions[some]),
+            (np.concatenate([some, some[:5]]), descriptions[np.concatenate([some, some[:5]])]),
+        ]  # fmt: skip
+        for positions, group_of in groupings:
+            n_groups = int(group_of.max()) + 1
+            for role in ("subject", "object"):
+                at_once = aliased_ids_by_group(facts, aliases, positions, group_of, n_groups, role)
+                for group in range(n_groups):
+                    ids = row_actor_ids(facts, positions[group_of == group], role) if (group_of == group).any() else []
+                    assert at_once[group] == sorted((i for i in ids if i in aliases.alias_of), key=aliases.order.index), (source, role)
+                    aliased += len(at_once[group])
+    assert checked >= 10 and aliased >= 10

@@ -19,6 +19,7 @@ from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
 from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, benign_mechanisms, process_aliases, row_actor_ids
+from ..llm.prompt_context import _entity_codes, _row_index  # the story labels many rows' entities at once
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
@@ -153,7 +154,8 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
     steps = []
     descriptions = row_table(facts).log_description
     for stage in stages:
-        positions = log_positions(facts, stage.evidence)
+        # the rules' own positions of the ids when they have them (a stage may cite 100,000 rows)
+        positions = stage.positions if getattr(stage, "positions", None) is not None else log_positions(facts, stage.evidence)
         told_classes = table.story.get(stage.stage, ())
         narrated_codes = []  # judged per description: rows of one description share the verdict
         for code in distinct_descriptions(facts, positions):
@@ -239,12 +241,14 @@ def verb_of(row: RowEvent) -> str:
     return _VERBS.get(row.event_class, row.action.lower())
 
 
-def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject", positions=None) -> str:
+def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject", positions=None, ids=None) -> str:
     """How the story names the ``role`` side of ``row`` (over ``positions``, the rows of its
-    description being told): the name, ``name (P3)`` for a shared name, ``P1`` when unnamed."""
+    description being told): the name, ``name (P3)`` for a shared name, ``P1`` when unnamed.
+    ``ids``: the entity ids of those rows' ``role`` side when known (the aliased ones at least)."""
     kind, name = (row.subject_kind, row.subject_name) if role == "subject" else (row.object_kind, row.object_name)
     if kind in ACTOR_KINDS:
-        ids = row_actor_ids(facts, positions if positions is not None else row.position, role)
+        if ids is None:
+            ids = row_actor_ids(facts, positions if positions is not None else row.position, role)
         label = aliases.label(ids, name)
         if name:
             return _code(name) + label[len(name):]
@@ -262,21 +266,98 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
     positions, minutes = positions[order], minutes[order]
     group_of, _ = pd.factorize(table.log_description[positions])  # descriptions, first told first
     members = np.argsort(group_of, kind="stable")
-    bounds = np.searchsorted(group_of[members], np.arange(group_of.max() + 2 if len(group_of) else 1))
+    n_groups = int(group_of.max()) + 1 if len(group_of) else 0
+    bounds = np.searchsorted(group_of[members], np.arange(n_groups + 1))
+    # the aliased processes of every description's rows, both sides, in one pass each
+    aliased = {role: aliased_ids_by_group(facts, aliases, positions, group_of, n_groups, role) for role in ("subject", "object")}
     by_key: dict[tuple[str, str], _Clause] = {}
-    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for number, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
         group = members[start:end]
         rows = _Rows(positions[group], minutes[group])
         first = row_event(facts, int(rows.positions[0]))
         listed = rows.positions
-        actor = _actor_label(facts, aliases, first, "subject", listed)
+        actor = _actor_label(facts, aliases, first, "subject", listed, aliased["subject"][number])
         verb = verb_of(first)
         clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
-        target = _actor_label(facts, aliases, first, "object", listed) if first.object_kind else ""
+        target = _actor_label(facts, aliases, first, "object", listed, aliased["object"][number]) if first.object_kind else ""
         if target and target not in clause.objects:
             clause.objects.append(target)
         clause.rows.append(rows)
     return _merge_runs(list(by_key.values()))[:MAX_CLAUSES]
+
+
+def aliased_ids_by_group(
+    facts: Facts, aliases: ProcessAliases, positions: np.ndarray, group_of: np.ndarray, n_groups: int, role: str
+) -> list[list[str]]:
+    """For each group 0..n_groups-1 of the log rows at ``positions`` (``group_of``: each
+    row's group), the aliased entity ids among the ``role`` sides of its rows, in alias
+    order: what ``ProcessAliases.label`` reads of ``row_actor_ids`` (the other ids are
+    named by their name), found for every group at once instead of one group at a time.
+
+    A group that holds every row of one description (a stage usually cites whole
+    descriptions) has the aliases of that description's triples; the rows of the other
+    groups are read from their events. When a row is cited twice, every group is read
+    from the per-row index (``row_actor_ids``'), as one row may then be in two groups."""
+    out: list[list[str]] = [[] for _ in range(n_groups)]
+    if not aliases.order or not len(positions):
+        return out
+    side = 0 if role == "subject" else 1
+    span = len(aliases.order) + 1
+    group_of = np.asarray(group_of, dtype=np.int64)
+    if len(distinct(positions)) != len(positions):
+        index = _row_index(facts)
+        entity_codes, _ = _entity_codes(facts)
+        lengths = index.starts[positions + 1] - index.starts[positions]
+        offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        numbers = _alias_numbers(facts, aliases)[entity_codes[index.triples[offsets] * 2 + side]]
+        row_group = np.repeat(group_of, lengths)
+        held = numbers > 0
+        keys = [row_group[held] * span + numbers[held]]
+    else:
+        timeline = facts.timeline
+        triple_numbers = _triple_alias_numbers(facts, aliases, side)
+        descriptions = row_table(facts).log_description[positions]
+        first = np.full(n_groups, -1, dtype=np.int64)
+        first[group_of[::-1]] = descriptions[::-1]  # each group's first row's description
+        single = np.bincount(group_of[descriptions != first[group_of]], minlength=n_groups) == 0
+        rows_of_description = facts.derived("_rows_per_description", lambda: np.bincount(row_table(facts).log_description, minlength=len(timeline.descriptions)))
+        whole = single & (np.bincount(group_of, minlength=n_groups) == rows_of_description[np.maximum(first, 0)])
+        keys = []
+        if whole.any():  # a description's triples are exactly those of the events of its rows
+            group_of_description = np.full(len(timeline.descriptions), -1, dtype=np.int64)
+            group_of_description[first[whole]] = np.flatnonzero(whole)
+            triples = np.flatnonzero((triple_numbers > 0) & (group_of_description[timeline.triple_description] >= 0))
+            keys.append(group_of_description[timeline.triple_description[triples]] * span + triple_numbers[triples])
+        partial = ~whole[group_of]
+        if partial.any():
+            row_group = np.full(len(timeline.log), -1, dtype=np.int64)
+            row_group[positions[partial]] = group_of[partial]
+            events = np.flatnonzero(row_group[timeline.event_log] >= 0)
+            numbers = triple_numbers[timeline.table.events["triple"].to_numpy()[events]]
+            held = numbers > 0
+            keys.append(row_group[timeline.event_log[events[held]]] * span + numbers[held])
+    for key in distinct(np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)).tolist():
+        group, number = divmod(key, span)
+        out[group].append(aliases.order[number - 1])
+    return out
+
+
+def _triple_alias_numbers(facts: Facts, aliases: ProcessAliases, side: int) -> np.ndarray:
+    """Each triple's subject (``side`` 0) or object (1) alias number, 0 for none."""
+    entity_codes, _ = _entity_codes(facts)  # interleaved: triple * 2 + side
+    return _alias_numbers(facts, aliases)[entity_codes[side::2]]
+
+
+def _alias_numbers(facts: Facts, aliases: ProcessAliases) -> np.ndarray:
+    """Each entity code's alias number (``P<n>`` is ``aliases.order[n - 1]``), 0 for an
+    entity without an alias; once per facts and aliases."""
+    cached = facts.__dict__.get("_alias_numbers")
+    if cached is None or cached[0] is not aliases:
+        _, entities = _entity_codes(facts)
+        numbers = np.zeros(len(entities), dtype=np.int64)
+        numbers[pd.Index(entities, dtype=object).get_indexer(list(aliases.order))] = np.arange(1, len(aliases.order) + 1)
+        cached = facts.__dict__["_alias_numbers"] = (aliases, numbers)  # Facts is frozen: a cache beside its fields
+    return cached[1]
 
 
 def _merge_runs(clauses: list[_Clause]) -> list[_Clause]:

@@ -113,7 +113,11 @@ class Vocabulary:
         """A vocabulary that knows what this one and ``other`` know (a subgraph's and its
         context rows'); the semantic check keeps reading this one's facts."""
         union = copy.copy(self)
+        union._log_id_set, union._log_id_values = self.log_ids | other.log_ids, ()
+        union._token_verdicts = {}  # the union knows more names: no verdict of either carries over
         for name, value in vars(other).items():
+            if name in ("_log_id_set", "_log_id_values", "_token_verdicts"):
+                continue  # set above
             mine = getattr(self, name, None)
             if isinstance(value, set) and isinstance(mine, set):
                 setattr(union, name, mine | value)
@@ -128,8 +132,19 @@ class Vocabulary:
                 raise TypeError(f"Vocabulary.merged does not know how to unite {name!r} ({type(value).__name__})")
         return union
 
+    @property
+    def log_ids(self) -> set[str]:
+        """The log row ids, as a set built on first use (the stage claims of a report built
+        from facts are checked by position, without it: 200,000 ids cost 30 ms to hash)."""
+        if self._log_id_set is None:
+            self._log_id_set = set(self._log_id_values)
+            self._log_id_values = ()
+        return self._log_id_set
+
     def _build(self, *, log_ids, triples, event_texts, minutes, candidates, internal_networks) -> None:
-        self.log_ids = set(log_ids)
+        self._log_id_values = log_ids
+        self._log_id_set: set[str] | None = None
+        self._token_verdicts: dict[str, bool] = {}  # ``_knows_token`` of tokens already judged
         self.candidates = {c.value for c in candidates}
         self.candidates_folded = {c.value.casefold(): c.value for c in candidates}
         for candidate in candidates:
@@ -189,7 +204,7 @@ class Vocabulary:
         self.actions = set(triples["action"].unique())
         self.events_folded = {t.casefold() for t in event_texts}
         self.minutes = set(minutes)
-        days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
+        days = {(int(d[5:7]), int(d[8:10]), int(d[:4])) for d in {m[:10] for m in minutes}}  # each day parsed once
         self.days = days | {(month, day, None) for month, day, _ in days}
         self.clocks = {m[11:16] for m in minutes}
         self.hours = {m[11:13] for m in minutes}
@@ -287,7 +302,20 @@ class Vocabulary:
         # token is judged once, and a known one is replaced by as many spaces
         parts = _TOKENS_BETWEEN.split(text)
         tokens = parts[1::2]
-        known = {raw for raw in set(tokens) if self._knows_token(raw)}
+        # a narration's texts repeat their words: each token judged once per vocabulary
+        # (short ones kept, and at most _MAX_VERDICTS of them: the text is attacker-controlled)
+        verdicts = self._token_verdicts
+        known = set()
+        for raw in set(tokens):
+            verdict = verdicts.get(raw)
+            if verdict is None:
+                verdict = self._knows_token(raw)
+                if len(raw) <= _MAX_VERDICT_TOKEN:
+                    if len(verdicts) >= _MAX_VERDICTS:
+                        verdicts.clear()
+                    verdicts[raw] = verdict
+            if verdict:
+                known.add(raw)
         if not known:
             return text
         parts[1::2] = [" " * len(raw) if raw in known else raw for raw in tokens]
@@ -350,6 +378,8 @@ _REGISTRY_ROOT = re.compile(r"(?:HKEY_|HKLM\\|HKCU\\|HKCR\\|HKU\\|HKCC\\|\\?REGI
 _SPLITS_TOKENS = re.compile(r"[\s`'\"()\[\]{}<>,;|*]")  # what ends a token in mentions.TOKEN
 _NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.preprocess.kinds) of network entities
 _MAX_SHOWN = 240
+_MAX_VERDICTS = 1 << 16  # tokens whose ``_knows_token`` a vocabulary keeps ...
+_MAX_VERDICT_TOKEN = 200  # ... of at most this many characters
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
 
 
@@ -444,20 +474,38 @@ def prune(
     return cleaned, [issue.as_dropped() for issue in issues]
 
 
+def _cited_positions(vocab: Vocabulary, evidence: list[str]):
+    """The log positions of ``evidence`` when every id is a row of the facts' log, read off
+    the ids (``semantic.log_positions``: one vectorised parse when the log is numbered
+    ``L1``..``L<n>``); None when some id is not, or the ids cannot be read so."""
+    if vocab.facts is None or vocab.context_rows or not semantic.row_table(vocab.facts).canonical_ids:
+        return None
+    positions = semantic.log_positions(vocab.facts, evidence)
+    return positions if len(positions) == len(evidence) else None
+
+
 def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[GroundingIssue]]:
+    from ..arrays import distinct
+
     issues: list[GroundingIssue] = []
     stages: list[StageClaim] = []
+    positions_of: list = []  # each kept stage's cited positions when read (``_cited_positions``)
     seen_stages: set[str] = set()
     for claim in narration.stages:
         if claim.stage not in APT_STAGES:  # schema-checked, but a Narration can be built unchecked
             issues.append(GroundingIssue("stage", str(claim.stage), "not one of the allowed stage names"))
             continue
-        # C-level loops over the ids: a stage may cite 100,000 rows
-        unknown = list(filterfalse(vocab.log_ids.__contains__, claim.evidence))
+        positions = _cited_positions(vocab, claim.evidence)
+        if positions is not None:  # every id a log row's: kept, each once
+            unknown = []
+            kept = list(claim.evidence) if len(distinct(positions)) == len(positions) else list(dict.fromkeys(claim.evidence))
+        else:
+            # C-level loops over the ids: a stage may cite 100,000 rows
+            unknown = list(filterfalse(vocab.log_ids.__contains__, claim.evidence))
+            kept = list(dict.fromkeys(filter(vocab.log_ids.__contains__, claim.evidence) if unknown else claim.evidence))
         what = "not a log row id" if not vocab.context_rows else "not a log row or context row id"
         for ref in unknown:
             issues.append(GroundingIssue("evidence", f"{claim.stage}: {ref}", what))
-        kept = list(dict.fromkeys(filter(vocab.log_ids.__contains__, claim.evidence) if unknown else claim.evidence))
         if not kept:
             issues.append(GroundingIssue("stage", claim.stage, "no valid evidence row cited"))
             continue
@@ -470,7 +518,8 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
             continue
         seen_stages.add(claim.stage)
         stages.append(claim.model_copy(update={"evidence": kept}))
-    stages = semantic.screen(stages, vocab, issues)  # cited rows must hold events that can support the stage
+        positions_of.append(positions)
+    stages = semantic.screen(stages, vocab, issues, positions_of)  # cited rows must hold events that can support the stage
 
     iocs: list[IoCClaim] = []
     seen_iocs: set[str] = set()

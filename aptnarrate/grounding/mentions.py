@@ -60,8 +60,22 @@ def normalise(text: str) -> str:
 _USE_GATES = True  # tests turn the gates off to compare with the plain scans
 
 
-def _may_hold(gate: re.Pattern[str], text: str) -> bool:
+def _may_hold(gate: re.Pattern[str] | _Words, text: str) -> bool:
     return not _USE_GATES or gate.search(text) is not None
+
+
+class _Words:
+    """A gate of ASCII words found in any case, by substring search of the lower-cased text
+    (a regex of alternatives under ``re.IGNORECASE`` is tried at every position). No other
+    character case-folds to the letters of the words it is used with (NFKC has folded the
+    compatibility forms), so it holds where that regex matches."""
+
+    def __init__(self, *words: str) -> None:
+        self.words = words
+
+    def search(self, text: str) -> bool | None:
+        low = text.lower()
+        return True if any(word in low for word in self.words) else None
 
 
 # --------------------------------------------------------------------------- addresses
@@ -75,6 +89,9 @@ IPV6 = re.compile(
 )
 _GATE_DOTTED = re.compile(r"\.\d")  # a dotted quad's second part follows a dot and starts with a digit
 _GATE_INTEGER = re.compile(r"\d(?:\d{7}|x[0-9a-f]{7})", re.IGNORECASE)
+# an IPv6 match begins with two (hex digits, colon) groups: a colon, up to four hex digits, a
+# colon (found from the colons, fast, not tried at every position as IPV6's lookbehind is)
+_GATE_IPV6 = re.compile(r":[0-9A-Fa-f]{0,4}:")
 
 
 def addresses(text: str) -> list[str]:
@@ -87,7 +104,7 @@ def addresses(text: str) -> list[str]:
         value = int(match.group(1), 16 if match.group(1)[:2].lower() == "0x" else 10)
         if 1 << 24 <= value < 1 << 32:
             found.append(ipaddress.IPv4Address(value).compressed)
-    if text.count(":") < 2:  # an IPv6 address has two colons at least
+    if text.count(":") < 2 or not _may_hold(_GATE_IPV6, text):  # an IPv6 address has two colons at least
         return found
     for match in IPV6.finditer(text):
         if match.group(1).count(":") >= 2 and any(c not in ":" for c in match.group(1)):
@@ -112,7 +129,7 @@ def _address(text: str) -> list[str]:
 _PORT_WORD = re.compile(r"\bports?\s{1,3}(?:number\s{1,3})?(\d{1,5})(?!\d)", re.IGNORECASE)
 _PORT_PROTOCOL = re.compile(r"\b(?:tcp|udp)[/:](\d{1,5})(?!\d)", re.IGNORECASE)
 _PORT_AFTER_ADDRESS = re.compile(r"(?:(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}|\])\:(\d{1,5})(?![\d:])")
-_GATE_PORT_WORD = re.compile(r"port|tcp|udp", re.IGNORECASE)
+_GATE_PORT_WORD = _Words("port", "tcp", "udp")
 _GATE_PORT_AFTER = re.compile(r"[\d\]]:\d")
 
 
@@ -120,8 +137,9 @@ def ports(text: str) -> list[tuple[str, int]]:
     """``(as written, port)`` for ``port 4444``, ``TCP/4444`` and ``203.0.113.9:4444``."""
     text = normalise(text)
     found = []
-    for pattern, gate in ((_PORT_WORD, _GATE_PORT_WORD), (_PORT_PROTOCOL, _GATE_PORT_WORD), (_PORT_AFTER_ADDRESS, _GATE_PORT_AFTER)):
-        for match in pattern.finditer(text) if _may_hold(gate, text) else ():
+    named = _may_hold(_GATE_PORT_WORD, text)  # both worded patterns need one of its words
+    for pattern, held in ((_PORT_WORD, named), (_PORT_PROTOCOL, named), (_PORT_AFTER_ADDRESS, _may_hold(_GATE_PORT_AFTER, text))):
+        for match in pattern.finditer(text) if held else ():
             port = int(match.group(1))
             if port <= 65535:
                 found.append((match.group(0).strip(), port))
@@ -230,7 +248,7 @@ DOMAIN = re.compile(
 HASH = re.compile(r"(?<![0-9a-z])([0-9a-f]{128}|[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})(?![0-9a-z])", re.IGNORECASE)
 # a domain's last label is one of _TLDS (domains() keeps no other), after a dot
 _GATE_DOMAIN = re.compile(r"\.(?:" + "|".join(sorted(_TLDS, key=len, reverse=True)) + r")(?![\w-])", re.IGNORECASE)
-_GATE_HASH = re.compile(r"[0-9a-f]{32}", re.IGNORECASE)
+_GATE_HASH = re.compile(r"[0-9a-fA-F]{32}")  # HASH's digits in either case (no other character folds to them)
 CVE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.IGNORECASE)
 REGISTRY_KEY = re.compile(
     r"(?<![\w\\])(HKEY_[A-Z_]{4,30}|HKLM|HKCU|HKCR|HKU|HKCC|\\?REGISTRY\\(?:MACHINE|USER))((?:\\[^\s\\`'\"<>|,;()]+)+)",

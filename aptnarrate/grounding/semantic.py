@@ -288,14 +288,15 @@ def context_row_events(rows) -> list[RowEvent]:
     ]
 
 
-def unsupported_reason(stage: str, evidence: list[str], facts: Facts, context_rows=()) -> str | None:
+def unsupported_reason(stage: str, evidence: list[str], facts: Facts, context_rows=(), positions: np.ndarray | None = None) -> str | None:
     """Why the rows ``evidence`` cannot support ``stage``, or None when one of them can (or
     when a row's action is unknown to the vocabulary, so its class cannot be judged).
-    ``context_rows``: the cited rows of the host's wider log (``ContextRow``), judged alike."""
+    ``context_rows``: the cited rows of the host's wider log (``ContextRow``), judged alike.
+    ``positions``: ``log_positions(facts, evidence)`` when the caller has read them."""
     table = support_table()
     # the verdict reads each row's event only: judged once per description, in the order
     # the rows first show each one (the reason lists their classes in that order)
-    codes = distinct_descriptions(facts, log_positions(facts, evidence))
+    codes = distinct_descriptions(facts, positions if positions is not None else log_positions(facts, evidence))
     rows = [description_event(facts, code) for code in codes] + context_row_events(context_rows)
     if not rows or any(r.event_class == UNKNOWN for r in rows):
         return None
@@ -310,14 +311,16 @@ def _describe(cls: str, condition: str | None) -> str:
     return cls if condition is None else f"{cls} to a persistence location"
 
 
-def screen(stages: list[StageClaim], vocab: Vocabulary, issues: list[GroundingIssue]) -> list[StageClaim]:
-    """``stages`` without the claims whose cited rows cannot support them; one issue each."""
+def screen(stages: list[StageClaim], vocab: Vocabulary, issues: list[GroundingIssue], positions_of: list | None = None) -> list[StageClaim]:
+    """``stages`` without the claims whose cited rows cannot support them; one issue each.
+    ``positions_of``: each claim's ``log_positions`` of its evidence, or None, when read."""
     from .ground import GroundingIssue
 
     kept = []
-    for claim in stages:
+    for number, claim in enumerate(stages):
         cited_context = [vocab.context_rows[e] for e in claim.evidence if e in vocab.context_rows] if vocab.context_rows else []
-        reason = unsupported_reason(claim.stage, list(claim.evidence), vocab.facts, cited_context)
+        positions = positions_of[number] if positions_of is not None else None
+        reason = unsupported_reason(claim.stage, list(claim.evidence), vocab.facts, cited_context, positions)
         if reason is None:
             kept.append(claim)
         else:

@@ -10,6 +10,10 @@ per row cost half of a report's time, so the log stays columns from condense to 
   owns ``line_values[line_offsets[i]:line_offsets[i + 1]]``); entity ids are codes into
   ``entity_ids``, sorted within a row.
 
+The lines and entity ids may be given as a function that computes them (``provenance``):
+they are computed on first read, so a renderer that shows neither (Markdown) never pays
+for them.
+
 Renderers build their rows from the distinct pieces (a description's text is escaped and
 worded once, a minute formatted once) and join them with vectorised string operations.
 For code written against ``list[LogEntry]``, the table is also a sequence: ``len(log)``,
@@ -19,7 +23,7 @@ It serialises to exactly the JSON a ``list[LogEntry]`` gives.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DESCRIPTION_FIELDS = ("subject_kind", "subject_name", "action", "object_kind", "object_name", "text")
 ENTRY_FIELDS = ("id", "minute", *DESCRIPTION_FIELDS[:5], "count", "text", "lines", "subject_ids", "object_ids")
+# the columns of the input lines and entity ids behind each row (``provenance``)
+PROVENANCE_FIELDS = (
+    "line_offsets", "line_values", "entity_ids", "subject_offsets", "subject_values", "object_offsets", "object_values",
+)  # fmt: skip
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:
@@ -46,7 +54,7 @@ class LogTable(Sequence):
     __slots__ = (
         "ids", "minute_codes", "minute_texts", "description_codes", "descriptions", "counts",
         "line_offsets", "line_values", "entity_ids", "subject_offsets", "subject_values",
-        "object_offsets", "object_values", "_id_cache",
+        "object_offsets", "object_values", "_id_cache", "_provenance",
     )  # fmt: skip
 
     def __init__(
@@ -57,14 +65,18 @@ class LogTable(Sequence):
         description_codes: np.ndarray,
         descriptions: dict[str, Sequence[str]],
         counts: np.ndarray,
-        line_offsets: np.ndarray,
-        line_values: np.ndarray,
-        entity_ids: Sequence[str],
-        subject_offsets: np.ndarray,
-        subject_values: np.ndarray,
-        object_offsets: np.ndarray,
-        object_values: np.ndarray,
+        line_offsets: np.ndarray | None = None,
+        line_values: np.ndarray | None = None,
+        entity_ids: Sequence[str] | None = None,
+        subject_offsets: np.ndarray | None = None,
+        subject_values: np.ndarray | None = None,
+        object_offsets: np.ndarray | None = None,
+        object_values: np.ndarray | None = None,
+        *,
+        provenance: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        """``provenance``: instead of the seven line and entity-id columns, a function that
+        returns them (a dict keyed by their names), called on first read of any of them."""
         import pyarrow as pa
 
         self.ids = ids if isinstance(ids, pa.Array) else pa.array(list(ids), type=pa.string())
@@ -73,6 +85,15 @@ class LogTable(Sequence):
         self.description_codes = np.asarray(description_codes, dtype=np.int64)
         self.descriptions = {name: list(descriptions[name]) for name in DESCRIPTION_FIELDS}
         self.counts = np.asarray(counts, dtype=np.int64)
+        self._id_cache: list[str] | None = None
+        self._provenance = provenance
+        if provenance is None:
+            self._set_provenance(
+                line_offsets=line_offsets, line_values=line_values, entity_ids=entity_ids, subject_offsets=subject_offsets,
+                subject_values=subject_values, object_offsets=object_offsets, object_values=object_values,
+            )
+
+    def _set_provenance(self, *, line_offsets, line_values, entity_ids, subject_offsets, subject_values, object_offsets, object_values) -> None:
         self.line_offsets = np.asarray(line_offsets, dtype=np.int64)
         self.line_values = np.asarray(line_values, dtype=np.int64)
         self.entity_ids = list(entity_ids)
@@ -80,7 +101,21 @@ class LogTable(Sequence):
         self.subject_values = np.asarray(subject_values, dtype=np.int64)
         self.object_offsets = np.asarray(object_offsets, dtype=np.int64)
         self.object_values = np.asarray(object_values, dtype=np.int64)
-        self._id_cache: list[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only for a slot not yet set: the provenance columns of a table given a
+        # ``provenance`` function, computed now (set before the function is let go, so a
+        # second thread reading meanwhile computes them again rather than failing)
+        provenance = object.__getattribute__(self, "_provenance") if name in PROVENANCE_FIELDS else None
+        if provenance is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._set_provenance(**provenance())
+        self._provenance = None
+        return object.__getattribute__(self, name)
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # pickled (a forked batch worker's report) with its columns computed, not the function
+        return None, {name: getattr(self, name) for name in self.__slots__ if name != "_provenance"} | {"_provenance": None}
 
     # ------------------------------------------------------------------ construction
 

@@ -91,7 +91,9 @@ def _cited_rows(evidence: list[str], report: Report) -> str:
     """"log rows L1, L2" and, for rows of the host's wider log (--context), "context rows C3"."""
     context = {r.id for r in report.context.rows} if report.context is not None else set()
     parts = []
-    for label, ids in (("log rows", [e for e in evidence if e not in context]), ("context rows", [e for e in evidence if e in context])):
+    # without context rows every id is a log row's: no pass over a stage's 100,000 ids
+    split = ((evidence, []) if not context else ([e for e in evidence if e not in context], [e for e in evidence if e in context]))
+    for label, ids in zip(("log rows", "context rows"), split):
         if ids:
             parts.append(f"{label} " + ", ".join(plain(e) for e in ids[:8]) + (" ..." if len(ids) > 8 else ""))
     return "; ".join(parts) or "log rows"

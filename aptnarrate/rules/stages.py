@@ -38,6 +38,15 @@ class StageEvidence:
     rationale: str
     tactic: str | None = None
     techniques: tuple[str, ...] = field(default_factory=tuple)
+    # the log position of each id of ``evidence`` when the rule knows them (its rows were
+    # selected by position): merging and the story read them instead of parsing the ids
+    positions: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+def cited(view: LogView, *rows: np.ndarray, **fields) -> StageEvidence:
+    """A finding citing ``rows`` (row masks or positions, in turn) by their log ids."""
+    positions = np.concatenate([np.flatnonzero(r) if r.dtype == bool else r for r in rows]) if rows else np.zeros(0, dtype=np.int64)
+    return StageEvidence(evidence=tuple(view.ids[positions].tolist()), positions=positions, **fields)
 
 
 def _joined(timeline) -> pd.DataFrame:
@@ -140,21 +149,6 @@ class LogView:
         """Rows whose description ``column`` is one of ``values``."""
         return self.expand(self.desc_in(column, values))
 
-    def frame(self, mask: np.ndarray) -> pd.DataFrame:
-        """The rows under ``mask`` as a frame (the columns of ``rows`` the rules read, the
-        row positions as index), built from the arrays for just those rows."""
-        positions = np.flatnonzero(mask)
-        codes = self._codes[positions]
-        # ids kept as Python strings (an inferred Arrow column would be converted back by
-        # every reader of them, such as a finding's evidence)
-        ids = pd.Series(self.ids[positions], index=positions, dtype=object, copy=False)
-        data = {"id": ids, "minute": self.minutes[positions], "count": self.counts[positions], "description": codes}
-        for column, values in self.desc.items():
-            # object columns kept as they are (an inferred Arrow string column makes every
-            # later comparison and selection slower)
-            data[column] = pd.Series(values[codes], index=positions, dtype=object, copy=False)
-        return pd.DataFrame(data, index=positions)
-
     @property
     def sweeps(self) -> list[dict]:
         if self._sweeps is None:
@@ -186,7 +180,6 @@ class LogView:
         found = sweeps(firsts, with_rows=False)  # the rows are every log row of the contacts, below
         if not found:
             return found
-        # every sweep's rows cut from one frame of all swept contacts (a frame each cost more);
         # a description is one sweep's at most (one subject, and a host is in one subnet), so
         # the rows are grouped by one array of sweep numbers, not a log-wide mask per sweep
         sweep_of = np.full(len(self.pattern_rows), -1, dtype=np.int64)
@@ -194,11 +187,10 @@ class LogView:
             sweep_of[flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])] = number
         row_sweep = self.expand(sweep_of)
         positions = np.flatnonzero(row_sweep >= 0)
-        frame = self.frame(row_sweep >= 0)
         by_sweep = np.argsort(row_sweep[positions], kind="stable")  # each sweep's rows in log order
         bounds = np.searchsorted(row_sweep[positions][by_sweep], np.arange(len(found) + 1))
         for number, sweep in enumerate(found):
-            sweep["rows"] = frame.iloc[by_sweep[bounds[number] : bounds[number + 1]]]
+            sweep["positions"] = positions[by_sweep[bounds[number] : bounds[number + 1]]]
         return found
 
     def per_pattern_row(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> pd.Series:
@@ -230,8 +222,8 @@ class LogView:
         return set(self.desc[column][per_description & self.present])
 
     def rows_of(self, per_description: np.ndarray) -> np.ndarray:
-        """The log ids of the rows of these descriptions, in log order."""
-        return self.ids[self.expand(per_description)]
+        """The log positions of the rows of these descriptions, in log order."""
+        return np.flatnonzero(self.expand(per_description))
 
     @cached_property
     def present(self) -> np.ndarray:
@@ -301,15 +293,22 @@ class _LogOrder:
         return list(map(self._position.get, wanted, repeat(0)))
 
 
-def _merge(items: list[StageEvidence], order: _LogOrder) -> StageEvidence:
-    """One finding per stage: the union of evidence, the strongest confidence, every reason."""
+def _merge(items: list[StageEvidence], order: _LogOrder, ids: np.ndarray, unique_ids: bool) -> StageEvidence:
+    """One finding per stage: the union of evidence, the strongest confidence, every reason.
+    ``unique_ids``: each log id is at one position (as condense numbers them), so the
+    union of the items' positions, in order, is the union of their ids in log order."""
     if len(items) == 1:
         return items[0]
-    evidence = order.sorted_union([item.evidence for item in items])
     confidence = max((item.confidence for item in items), key=LEVELS.index)
     techniques = tuple(dict.fromkeys(t for item in items for t in item.techniques))
     rationale = " ".join(dict.fromkeys(item.rationale for item in items))
-    return StageEvidence(items[0].stage, confidence, evidence, rationale, items[0].tactic, techniques)
+    positions = None
+    if unique_ids and all(item.positions is not None for item in items):
+        positions = distinct(np.concatenate([item.positions for item in items]))
+        evidence = tuple(ids[positions].tolist())
+    else:
+        evidence = order.sorted_union([item.evidence for item in items])
+    return StageEvidence(items[0].stage, confidence, evidence, rationale, items[0].tactic, techniques, positions)
 
 
 def pattern_findings(view: LogView) -> list[StageEvidence]:
@@ -326,7 +325,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         names = _names(set(view.desc["object_name"][at]) | set(view.desc["subject_name"][at]))
         reason = f"{rule.title}: {rule.explanation}" + (f" ({names})." if names else ".")
         found.append(
-            StageEvidence(rule.stage, rule.confidence, tuple(view.ids[hits].tolist()), reason, rule.tactic, tuple(rule.techniques))
+            cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
         )
     return found
 
@@ -349,10 +348,18 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
         if item.stage in suppressed and item.confidence != "high":
             continue
         by_stage.setdefault(item.stage, []).append(item)
-    merged = [_merge(items, order) for items in by_stage.values()]
+    from ..grounding.semantic import row_table
+
+    # positions stand for the ids only where each id is at one position, "L<position + 1>"
+    # (what ``semantic.log_positions`` reads off an id)
+    canonical = row_table(facts).canonical_ids
+    merged = [_merge(items, order, view.ids, canonical) for items in by_stage.values()]
     return sorted(
         (
-            StageEvidence(m.stage, m.confidence, m.evidence, m.rationale, m.tactic or default_tactic(m.stage), m.techniques)
+            StageEvidence(
+                m.stage, m.confidence, m.evidence, m.rationale, m.tactic or default_tactic(m.stage), m.techniques,
+                m.positions if canonical else None,
+            )
             for m in merged
         ),
         key=lambda m: APT_STAGES.index(m.stage),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps  # noqa: F401 (part of this module's rules)
-from .stages import StageEvidence, _names
+from .stages import StageEvidence, _names, cited
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_EACH_WAY = 3  # this many distinct seconds each way
@@ -32,10 +32,6 @@ PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
-
-
-def _ids(frame: pd.DataFrame) -> tuple[str, ...]:
-    return tuple(frame["id"].tolist())
 
 
 def this_host_addresses(view: LogView) -> set[str]:
@@ -56,15 +52,16 @@ def this_host_addresses(view: LogView) -> set[str]:
 def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
     for sweep in view.sweeps:
-        rows = sweep["rows"]
+        positions = sweep["positions"]
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
-        span = (rows["minute"].max() - rows["minute"].min()) // MINUTE_NS + 1
-        closes = rows["event"].eq("network_close").any()
+        minutes = view.minutes[positions]
+        span = (int(minutes.max()) - int(minutes.min())) // MINUTE_NS + 1
+        closes = bool((view.desc["event"][view._codes[positions]] == "network_close").any())
         reason = (
             f"Network sweep: {who} reached {len(sweep['hosts'])} hosts of {sweep['subnet']} within {span} minute(s)"
             f"{' and closed each connection' if closes else ''}, the shape of a host or port scan, not of a conversation."
         )
-        out.append(StageEvidence("Internal Reconnaissance", "high", _ids(rows), reason, "TA0007", ("T1046",)))
+        out.append(cited(view, positions, stage="Internal Reconnaissance", confidence="high", rationale=reason, tactic="TA0007", techniques=("T1046",)))
     return out
 
 
@@ -119,6 +116,9 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         n_addresses[subject] = n_addresses.get(subject, 0) + 1
     out = []
     skipped: dict[str, bool] = {}
+    # the shell-command rows and their subjects, once (a passing pair reads its subject's)
+    command_rows = view.rows_of(desc["event"] == "shell_command")
+    command_subjects = desc["subject_name"][view._codes[command_rows]]
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
@@ -146,16 +146,16 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         reason += f", beacon-like about every {period} minute(s)." if period else "."
         confidence = "high" if period or (sent_sum >= 5 and received_sum >= 5) else "moderate"
         # commands paired minute by minute with the messages: a remotely driven shell
-        commands = view.expand((desc["event"] == "shell_command") & (desc["subject_name"] == subject))
+        commands = command_rows[command_subjects == subject]
         shared = set(view.minutes[commands].tolist()) & set(sent_minutes.tolist())
         techniques = ["T1071"]
-        evidence = tuple(view.ids[positions[here]].tolist())
+        rows = [positions[here]]
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
-            evidence += tuple(view.ids[commands & np.isin(view.minutes, list(shared))].tolist())
+            rows.append(commands[np.isin(view.minutes[commands], list(shared))])
             confidence = "high"
-        out.append(StageEvidence("Command and Control", confidence, evidence, reason, "TA0011", tuple(techniques)))
+        out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
     return out
 
 
@@ -217,8 +217,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
     if writers & talkers:
         reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
-    evidence = tuple(view.ids[hits].tolist()) + tuple(view.rows_of(network)[:3].tolist())
-    return [StageEvidence("Initial Compromise", confidence, evidence, reason, "TA0001", ("T1105",))]
+    return [cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))]
 
 
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
@@ -259,7 +258,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
             f"know (a delivered attachment or download)."
         )
         group = created & (desc["object_name"] == name)
-        out.append(StageEvidence("Initial Compromise", confidence, tuple(view.rows_of(group).tolist()), reason, "TA0001", (categories[category], "T1105")))
+        out.append(cited(view, view.rows_of(group), stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=(categories[category], "T1105")))
     return out
 
 
@@ -311,8 +310,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     confidence = "high" if len(names) >= 2 or any(is_log(n) for n in names) else "moderate"
     reason = "; ".join(parts)
     reason = reason[:1].upper() + reason[1:] + "."
-    evidence = tuple(view.rows_of(hits).tolist()) + tuple(view.rows_of(logs).tolist()) + tuple(view.rows_of(context).tolist())
-    return [StageEvidence("Covering Tracks", confidence, evidence, reason, "TA0005", techniques)]
+    return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
 def _mechanisms_for(stage: str):
@@ -345,7 +343,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     if not (len(tools) >= 2 or (tools and len(files) >= 2)):
         return []
     reason = f"Discovery tools run: {_names(tools)}" + (f"; system information read: {_names(files)}." if files else ".")
-    return [StageEvidence("Internal Reconnaissance", "moderate", tuple(view.rows_of(tools_run | info).tolist()), reason, "TA0007", ("T1082", "T1016", "T1049"))]
+    return [cited(view, view.rows_of(tools_run | info), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1082", "T1016", "T1049"))]
 
 
 ADMIN_PORTS = frozenset({22, 23, 135, 139, 445, 3389, 5900, 5985, 5986})
@@ -372,7 +370,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     out = []
     if hits.any():
         reason = f"Connections to internal hosts on remote-administration ports: {_names(view.values('object_name', hits))}."
-        out.append(StageEvidence("Lateral Movement", "moderate", tuple(view.rows_of(hits).tolist()), reason, "TA0008", ("T1021",)))
+        out.append(cited(view, view.rows_of(hits), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
     # a command shell or script host (or a process running shell commands) that talks to a
     # host of the same site: remote execution or a remote session to that host
     neighbours = neighbours_of_this_host(view, view.values("object_name", outbound))
@@ -386,7 +384,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
         reason = f"A shell or script host ({_names(view.values('subject_name', peer))}) sent traffic to internal host(s) {_names(hosts)}{site}: a remote session or remote execution."
-        out.append(StageEvidence("Lateral Movement", "moderate", tuple(view.rows_of(peer).tolist()), reason, "TA0008", ("T1021",)))
+        out.append(cited(view, view.rows_of(peer), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
     return out
 
 
@@ -418,7 +416,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after reads of "
         f"{_names(read_names)}."
     )
-    return [StageEvidence("Data Exfiltration", "moderate", tuple(view.ids[send_rows | reads].tolist()), reason, "TA0010", ("T1041",))]
+    return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
 RULES = (sweep_rule, command_and_control, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
