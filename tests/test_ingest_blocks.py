@@ -281,3 +281,18 @@ def test_without_proc_arrow_opens_the_path(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest.pa, "OSFile", no_proc)
     assert outcome(lambda: read_events(path)) == expected
     assert opened[-1] == str(path)
+
+
+def test_an_os_error_while_building_is_not_blamed_on_the_input_file(tmp_path, monkeypatch):
+    """Only opening and reading the file are the input path's errors: an OSError raised
+    while the parsed records are built (here, when memory is given back) propagates as it
+    is, instead of reaching the user as "file not found: check the path"."""
+    path = tmp_path / "in.csv"
+    path.write_bytes((HEADER + ROW * 3).encode())
+
+    def failing():
+        raise FileNotFoundError(2, "an internal file went missing")
+
+    monkeypatch.setattr(ingest, "release_freed_memory", failing)
+    with pytest.raises(FileNotFoundError, match="an internal file went missing"):
+        read_events(path)

@@ -164,8 +164,14 @@ def read_events(
         with open(path, "rb") as handle:
             size = _regular_size(handle)
             if size is not None:
-                return _read_file(handle, size, str(path), options)
-            data = read_capped(handle, str(path), options.max_input_bytes)
+                parsed = _parse_file(handle, size, str(path), options)
+            else:
+                data = read_capped(handle, str(path), options.max_input_bytes)
+    if size is not None:
+        # built outside ``_reading``: an OSError while building is not the input path's fault
+        # (it would read "file not found"), and the file is closed once parsed
+        handed, lines, skipped, rows_read, fmt, zone = parsed
+        return _finish(handed, lines, skipped, rows_read, fmt, str(path), options, zone)
     # handed over, not passed: the input's bytes (as large as the input) are freed as soon as
     # the CSV reader has parsed them, instead of living through the whole build
     owned = [data]
@@ -263,10 +269,11 @@ def _read_owned(owned: list[bytes], name: str, options: IngestOptions | None) ->
     return _finish(handed, lines, skipped, rows_read, fmt, name, options, zone)
 
 
-def _read_file(handle, size: int, name: str, options: IngestOptions) -> EventTable:
-    """``read_events`` on an open regular file of ``size`` bytes: checked and counted in one
-    pass of blocks read into one reused buffer, then parsed by Arrow from the file itself,
-    so neither the file's bytes nor a copy of them are ever held whole."""
+def _parse_file(handle, size: int, name: str, options: IngestOptions) -> tuple:
+    """``read_events`` on an open regular file of ``size`` bytes, up to ``_finish`` (the
+    records, handed over as there, their lines, skipped lines, rows read, format and zone): checked and counted in one pass of blocks read
+    into one reused buffer, then parsed by Arrow from the file itself, so neither the
+    file's bytes nor a copy of them are ever held whole."""
     if size > options.max_input_bytes:
         raise _too_big(name, options.max_input_bytes, f"{size} bytes")
     zone = _check_options(options)
@@ -284,7 +291,7 @@ def _read_file(handle, size: int, name: str, options: IngestOptions) -> EventTab
     rows_read = table.num_rows
     handed = [records]  # see _finish
     del table, records
-    return _finish(handed, lines, skipped, rows_read, fmt, name, options, zone)
+    return handed, lines, skipped, rows_read, fmt, zone
 
 
 def _finish(handed: list, lines, skipped, rows_read: int, fmt: str, name: str, options: IngestOptions, zone) -> EventTable:
