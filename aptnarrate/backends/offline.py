@@ -318,7 +318,8 @@ def aliased_ids_by_group(
         triple_numbers = _triple_alias_numbers(facts, aliases, side)
         descriptions = row_table(facts).log_description[positions]
         first = np.full(n_groups, -1, dtype=np.int64)
-        first[group_of[::-1]] = descriptions[::-1]  # each group's first row's description
+        groups, first_rows = np.unique(group_of, return_index=True)  # each group's first row
+        first[groups] = descriptions[first_rows]  # (a repeated index in one assignment: numpy promises no winner)
         single = np.bincount(group_of[descriptions != first[group_of]], minlength=n_groups) == 0
         rows_of_description = facts.derived("_rows_per_description", lambda: np.bincount(row_table(facts).log_description, minlength=len(timeline.descriptions)))
         whole = single & (np.bincount(group_of, minlength=n_groups) == rows_of_description[np.maximum(first, 0)])
