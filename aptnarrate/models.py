@@ -11,17 +11,15 @@ Two families live here:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError, ValidationInfo, field_validator
 
 from .preprocess.logtable import LogTable
-from .stage_names import APT_STAGES, Stage  # OCR-APT's vocabulary, in kill-chain order
+from .labels import APT_STAGES, LEVELS, Level, Stage  # OCR-APT's stages, in kill-chain order
 
 SCHEMA_VERSION = "1.0"
 
-Level = Literal["low", "moderate", "high"]
-LEVELS: tuple[str, ...] = get_args(Level)
 IoCType = Literal["ip", "file", "process", "module", "registry", "directory", "other"]
 
 

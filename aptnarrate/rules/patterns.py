@@ -24,7 +24,7 @@ from itertools import chain
 from operator import attrgetter, itemgetter, methodcaller
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Literal, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ import yaml
 from ..arrays import distinct
 from ..errors import UsageError
 from ..preprocess.knowledge import lookup
-from ..stage_names import APT_STAGES, Stage
+from ..labels import APT_STAGES, LEVELS, Level, Stage
 from .events import event_class
 
 FIELDS = ("event", "action", "subject", "object", "subject_kind", "object_kind", "object_path", "subject_category", "object_category")
@@ -155,8 +155,6 @@ class PatternRule:
         return [dict(selection) for selection in value]
 
 
-Level = Literal["low", "moderate", "high"]
-LEVELS: tuple[str, ...] = ("low", "moderate", "high")
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples")
 _EXAMPLE_FIELDS = ("subject", "action", "object_kind", "object", "subject_kind", "object_path")
 _TACTIC = re.compile(r"TA\d{4}")
