@@ -241,14 +241,14 @@ def verb_of(row: RowEvent) -> str:
     return _VERBS.get(row.event_class, row.action.lower())
 
 
-def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject", positions=None, ids=None) -> str:
-    """How the story names the ``role`` side of ``row`` (over ``positions``, the rows of its
-    description being told): the name, ``name (P3)`` for a shared name, ``P1`` when unnamed.
-    ``ids``: the entity ids of those rows' ``role`` side when known (the aliased ones at least)."""
+def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject", ids=None) -> str:
+    """How the story names the ``role`` side of ``row``: the name, ``name (P3)`` for a
+    shared name, ``P1`` when unnamed. ``ids``: the entity ids of the ``role`` side of the
+    rows being told with ``row`` (the aliased ones at least); by default, ``row``'s own."""
     kind, name = (row.subject_kind, row.subject_name) if role == "subject" else (row.object_kind, row.object_name)
     if kind in ACTOR_KINDS:
         if ids is None:
-            ids = row_actor_ids(facts, positions if positions is not None else row.position, role)
+            ids = row_actor_ids(facts, row.position, role)
         label = aliases.label(ids, name)
         if name:
             return _code(name) + label[len(name):]
@@ -275,11 +275,10 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
         group = members[start:end]
         rows = _Rows(positions[group], minutes[group])
         first = row_event(facts, int(rows.positions[0]))
-        listed = rows.positions
-        actor = _actor_label(facts, aliases, first, "subject", listed, aliased["subject"][number])
+        actor = _actor_label(facts, aliases, first, "subject", aliased["subject"][number])
         verb = verb_of(first)
         clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
-        target = _actor_label(facts, aliases, first, "object", listed, aliased["object"][number]) if first.object_kind else ""
+        target = _actor_label(facts, aliases, first, "object", aliased["object"][number]) if first.object_kind else ""
         if target and target not in clause.objects:
             clause.objects.append(target)
         clause.rows.append(rows)

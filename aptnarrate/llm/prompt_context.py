@@ -85,8 +85,9 @@ class ProcessAliases:
 
     @cached_property
     def _numbers(self) -> dict[str, int]:
-        """Each alias's number, parsed once (a label may sort thousands of aliases)."""
-        return {alias: _alias_number(alias) for alias in self.alias_of.values()}
+        """Each alias's number (a label may sort thousands of aliases): ``P<n>`` is the
+        n-th process of ``order``."""
+        return {self.alias_of[ident]: n for n, ident in enumerate(self.order, start=1)}
 
     def describe(self) -> str:
         """One sentence saying what the aliases stand for (empty when there are none)."""
@@ -100,10 +101,6 @@ class ProcessAliases:
         if shared:
             parts.append(f"{_join_capped(shared, 6)} {'is one of the processes' if len(shared) == 1 else 'are processes'} sharing a name")
         return "; ".join(parts) + " (numbered by first appearance; the JSON report's log keeps their entity ids)."
-
-
-def _alias_number(alias: str) -> int:
-    return int(alias[1:]) if alias[1:].isdigit() else 0
 
 
 def process_aliases(facts: Facts) -> ProcessAliases:

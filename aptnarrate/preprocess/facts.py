@@ -460,7 +460,7 @@ def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
         }
     )
     found = {}
-    for sweep in sweeps(rows):
+    for sweep in sweeps(rows, with_rows=False):  # only the hosts and subnets are read
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         words = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
         for host in sweep["hosts"]:

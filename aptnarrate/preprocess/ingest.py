@@ -551,7 +551,7 @@ def _refuse_non_text(data: bytes, name: str) -> None:
     for magic, what, hint in _NOT_CSV:
         if data.startswith(magic):
             raise InputError(f"the file is {what}, not a CSV file", path=name, hint=hint)
-    head = data[:4096]
+    head = data[:_HEAD]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 8 and head.count(0) * 3 >= len(head)):
         raise InputError(
             "the file looks like UTF-16 text; aptnarrate reads UTF-8",
@@ -648,12 +648,9 @@ def _read_csv(source: pa.NativeFile, has_quote: bool, roles: dict[str, str], nam
     return table.rename_columns([_role_of(roles, c) for c in table.column_names]), bad_rows
 
 
-def _distinct(column: pa.ChunkedArray, trim: bool = False) -> tuple[np.ndarray, list]:
-    """Each row's code and the distinct values of a text column, plain or dictionary-encoded.
-
-    With ``trim``, values are whitespace-trimmed and values equal after trimming share a code.
-    """
-    codes, values = _distinct_values(column, trim)
+def _distinct(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    """Each row's code and the distinct values of a text column, plain or dictionary-encoded."""
+    codes, values = _distinct_values(column)
     return codes, values.to_pylist()
 
 

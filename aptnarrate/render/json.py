@@ -155,21 +155,12 @@ def _dumps(value) -> str:
     return to_json(value).decode("utf-8")
 
 
-def log_json(log: LogTable, indent: int | None) -> str:
-    """The ``log`` value as pydantic writes a ``list[LogEntry]`` at depth 1 of the report."""
-    return "".join(_log_json_chunks(log, indent))
-
-
-def log_json_parts(log: LogTable, indent: int | None) -> list[str]:
-    """``log_json`` in pieces (to be joined once, with the rest of the document)."""
-    return list(_log_json_chunks(log, indent))
-
-
 def _log_json_chunks(
     log: LogTable, indent: int | None, rows_per_chunk: int = ROWS_PER_BLOCK, *, encoded: bool = False
 ) -> Iterator[str | memoryview]:
-    """``log_json`` in pieces of at most ``rows_per_chunk`` rows each (``encoded``: the
-    blocks of rows as UTF-8 bytes)."""
+    """The ``log`` value as pydantic writes a ``list[LogEntry]`` at depth 1 of the report,
+    in pieces of at most ``rows_per_chunk`` rows each (``encoded``: the blocks of rows as
+    UTF-8 bytes)."""
     if not len(log):
         yield "[]"
         return

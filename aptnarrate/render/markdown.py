@@ -10,13 +10,11 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-import numpy as np
-
 from .context import render_context
 from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
-from .rows import take_rows
+from .rows import coded, take_rows
 from .views import full_value_index
 
 _LIKELIHOOD = {"low": "Low", "moderate": "Moderate", "high": "High"}
@@ -184,17 +182,23 @@ def _log_row_chunks(
     in Arrow: each distinct description is worded and escaped once, each minute and each
     count formatted once. ``encoded``: each block as UTF-8 bytes, not decoded (see
     ``rows.take_rows``)."""
+    import pyarrow as pa
+
     d = log.descriptions
-    events = [
-        _event_text(sk, sn, action, ok, on, tuple(full.get(sn, ())), tuple(full.get(on, ())))
-        for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
-    ]
-    minutes = [f"| {minute} | " for minute in log.minute_texts]
+    # Arrow arrays once, not a list that every block's take would convert again
+    events = pa.array(
+        [
+            _event_text(sk, sn, action, ok, on, tuple(full.get(sn, ())), tuple(full.get(on, ())))
+            for sk, sn, action, ok, on in zip(*(d[name] for name in DESCRIPTION_FIELDS[:5]))
+        ],
+        pa.large_string(),
+    )
+    minutes = pa.array([f"| {minute} | " for minute in log.minute_texts], pa.large_string())
     for start in range(0, len(log), rows_per_chunk):
         stop = min(start + rows_per_chunk, len(log))
         # each distinct count of the block once (per block: the temporaries stay small);
         # each row ends with its line break, and the block's last one is trimmed
-        counts, count_codes = np.unique(log.counts[start:stop], return_inverse=True)
+        counts, count_codes = coded(log.counts[start:stop])
         ends = [f" ({count} times). |\n" if count > 1 else ". |\n" for count in counts.tolist()]
         columns = [
             (minutes, log.minute_codes[start:stop]),

@@ -179,10 +179,10 @@ def _known(item: Any, names: tuple[str, ...], where: str) -> None:
             raise RuleFieldError(f"{where}{key}", f"unknown field; expected one of {', '.join(names)}")
 
 
-def _required(item: dict, name: str, where: str = "") -> Any:
+def _required(item: dict, name: str) -> Any:
     value = item.get(name, _MISSING)
     if value is _MISSING:
-        raise RuleFieldError(f"{where}{name}", "field required")
+        raise RuleFieldError(name, "field required")
     return value
 
 
