@@ -161,7 +161,7 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
     must be those of the triples behind the rows, each once, first seen first. The offline
     story's ``aliased_ids_by_group`` must give, for many groups at once, the aliased ones."""
     from aptnarrate.backends.offline import aliased_ids_by_group
-    from aptnarrate.llm.prompt_context import _row_index, process_aliases, row_actor_ids
+    from aptnarrate.llm.prompt_context import _entity_ids, _row_index, process_aliases, row_actor_ids
     from aptnarrate.pipeline import inspect_input
 
     rng = np.random.default_rng(8)
@@ -174,7 +174,7 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
         for positions in groups:
             triples = np.concatenate([index.triples[index.starts[p] : index.starts[p + 1]] for p in positions.tolist()])
             for role in ("subject", "object"):
-                expected = list(dict.fromkeys(index.column[role][triples].tolist()))
+                expected = list(dict.fromkeys(_entity_ids(facts)[role][triples].tolist()))
                 assert row_actor_ids(facts, positions, role) == expected, (source, role)
                 assert row_actor_ids(facts, positions.tolist(), role) == expected
                 checked += len(expected) > 1

@@ -54,9 +54,10 @@ def timeline_entries(facts: Facts) -> list[Entry]:
     """Every log row as its own entry, in report order (built once per ``facts``: each
     compression level starts from it). Per-description fields are computed once per
     distinct description, not per row."""
-    cached = facts.__dict__.get("_timeline_entries")
-    if cached is not None:
-        return list(cached)
+    return list(facts.derived("_timeline_entries", lambda: _build_timeline_entries(facts)))
+
+
+def _build_timeline_entries(facts: Facts) -> tuple[Entry, ...]:
     timeline = facts.timeline
     desc = timeline.descriptions
     table_files = {c.value for c in facts.candidates if c.in_table and c.type in ("file", "module")}
@@ -85,8 +86,7 @@ def timeline_entries(facts: Facts) -> list[Entry]:
                 action=action,
             )
         )
-    facts.__dict__["_timeline_entries"] = tuple(entries)  # Facts is frozen; a cache beside its fields
-    return entries
+    return tuple(entries)
 
 
 def _is_low_signal(row, table_files: set[str]) -> bool:

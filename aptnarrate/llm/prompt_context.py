@@ -146,7 +146,7 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
 
 def _entity_ids(facts: Facts) -> dict[str, np.ndarray]:
     """Each triple's subject and object entity ids as Python strings, converted from the
-    table's columns once per facts (aliases, their rows and the row index all read them)."""
+    table's columns once per facts (aliases, their rows and the actors of a row read them)."""
     triples = facts.timeline.table.triples
     return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")})
 
@@ -202,29 +202,22 @@ def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject"
 class _RowIndex:
     starts: np.ndarray  # triples of log position p: triples[starts[p]:starts[p + 1]]
     triples: np.ndarray
-    column: dict  # role -> entity id of each triple (object array)
 
 
 def _row_index(facts: Facts) -> _RowIndex:
     """The distinct triples behind every log position, built once per facts in one pass over
-    the events (a scan per row would cost O(events) each)."""
-    cached = facts.__dict__.get("_row_index")
-    if cached is not None:
-        return cached
+    the events (a scan per row would cost O(events) each). Kept with the facts, never in a
+    module global: a batch builds many inputs' prompts at once in threads."""
+    return facts.derived("_row_index", lambda: _build_row_index(facts))
+
+
+def _build_row_index(facts: Facts) -> _RowIndex:
     timeline = facts.timeline
     table = timeline.table.triples
     n_triples = max(len(table), 1)
     keys = distinct(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
     positions, triples = keys // n_triples, keys % n_triples
-    index = _RowIndex(
-        starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)),
-        triples=triples,
-        column=_entity_ids(facts),
-    )
-    # Facts is frozen; a cache beside its fields, never in a module global: a batch builds
-    # many inputs' prompts at once in threads
-    facts.__dict__["_row_index"] = index
-    return index
+    return _RowIndex(starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)), triples=triples)
 
 
 def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
@@ -523,7 +516,7 @@ def blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, list[dict]]:
     """Every prompt-v2 block for ``facts``: host, glossary, aliases, knowledge, hypotheses.
     Computed once per facts and limits (the prompt is rendered once per compression level),
     in a cache on the facts themselves: a batch builds several inputs' prompts at once."""
-    by_limits: dict[BlockLimits, dict[str, list[dict]]] = facts.__dict__.setdefault("_prompt_blocks", {})
+    by_limits: dict[BlockLimits, dict[str, list[dict]]] = facts.derived("_prompt_blocks", dict)
     cached = by_limits.get(limits)
     if cached is not None:
         return cached
