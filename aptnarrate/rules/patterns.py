@@ -146,6 +146,8 @@ class PatternRule:
                 if modifier and modifier not in MODIFIERS:
                     raise ValueError(f"unknown modifier {modifier!r} on {name!r}; expected one of {', '.join(MODIFIERS)}")
                 values = expected if isinstance(expected, list) else [expected]
+                if not all(isinstance(v, (str, int, float)) for v in values):  # bool is an int
+                    raise ValueError(f"{key}: expected a value or a list of values (text or numbers)")
                 if modifier == "re":
                     for pattern in values:
                         try:
