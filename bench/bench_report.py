@@ -126,8 +126,7 @@ class Sample(NamedTuple):
 
 def measure(argv: list[str]) -> Sample:
     """Wall time, peak RSS, CPU split and minor page faults of one child process (stdout
-    goes to /dev/null). On a VM whose fresh pages are slow to fault in, ``sys`` and the
-    faults say how much of the wall time is memory touched rather than work done."""
+    goes to /dev/null; the columns are explained in the module's docstring)."""
     with open(os.devnull, "wb") as sink:
         started = time.perf_counter()
         child = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE)

@@ -1,8 +1,8 @@
 """Facts: the entities of a subgraph, its ranked candidate IoCs, and the declared networks.
 
 Everything here is computed from the timeline, once, and is what narrators may cite.
-Work is done per distinct (entity, action, second) with vectorised pandas, and per
-distinct triple in Python, never per event, so inputs of a million rows stay fast.
+Work is done with arrays per distinct description and per log row, and in Python per
+candidate, never per event or entity id, so inputs of a million rows stay fast.
 
 Every *named* entity is a candidate; entities with the same display name (a file seen
 under two paths, a process with two ids, a process and the file it runs from) are one

@@ -314,6 +314,16 @@ def _split(values: list, offsets: np.ndarray) -> list[list]:
 # ---------------------------------------------------------------------- vectorised text
 
 
+def join_items(values: pa.Array, offsets: np.ndarray, separator: str) -> pa.Array:
+    """Per row: its values (``values[offsets[i]:offsets[i + 1]]``, large strings) joined by
+    ``separator``, without brackets."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)), values)
+    return pc.binary_join(lists, pa.scalar(separator, pa.large_string()))
+
+
 def join_lists(value_text: Sequence[str] | pa.Array, offsets: np.ndarray, separator: str, empty: str, open_: str, close: str):
     """Per row: ``open_ + sep.join(values of the row) + close``, or ``empty`` for a row with none."""
     import pyarrow as pa
@@ -322,8 +332,7 @@ def join_lists(value_text: Sequence[str] | pa.Array, offsets: np.ndarray, separa
     values = value_text if isinstance(value_text, pa.Array) else pa.array(value_text, pa.large_string())
     if values.type != pa.large_string():
         values = values.cast(pa.large_string())
-    lists = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)), values)
-    joined = pc.binary_join(lists, pa.scalar(separator, pa.large_string()))
+    joined = join_items(values, offsets, separator)
     wrapped = pc.binary_join_element_wise(pa.scalar(open_, pa.large_string()), joined, pa.scalar(close, pa.large_string()), pa.scalar("", pa.large_string()))
     has_values = pa.array(np.diff(offsets) > 0)
     return pc.if_else(has_values, wrapped, pa.scalar(empty, pa.large_string()))

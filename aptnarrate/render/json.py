@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_lists
+from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_items, join_lists
 from ..models import Report
 from .rows import coded, take_rows
 
@@ -201,8 +201,7 @@ def _log_json_chunks(
         return join_lists(values, offsets - offsets[0], item_sep, "[]" + then, "[" + nl(4), close + then)
 
     def items(values: pa.Array, offsets: np.ndarray):  # each row's items, joined (no brackets)
-        lists = pa.LargeListArray.from_arrays(pa.array(offsets - offsets[0]), values)
-        return pc.binary_join(lists, pa.scalar(item_sep, pa.large_string()))
+        return join_items(values, offsets - offsets[0], item_sep)
 
     def values(codes: np.ndarray):
         return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())

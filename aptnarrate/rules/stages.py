@@ -159,7 +159,7 @@ class LogView:
         """``structural.sweeps`` over the log, judged on each flow description's first
         minute (a sweep is the first contacts of one subject with the hosts of a subnet, so
         the same subjects, subnets and hosts come out as from every row); each sweep's
-        ``rows`` are then every log row of those contacts."""
+        ``positions`` are then every log row of those contacts, in log order."""
         from .fanout import sweeps
 
         desc = self.desc
