@@ -141,3 +141,13 @@ def test_a_table_with_provenance_pickles_with_its_columns(report):
     again = pickle.loads(pickle.dumps(deferred))
     assert calls == [1] and again._provenance is None
     assert again.to_records() == report.log.to_records()
+
+
+def test_columns_and_a_provenance_function_together_are_refused(report):
+    """One source for the line and entity-id columns: given both, the columns were ignored."""
+    log = report.log
+    with pytest.raises(TypeError, match="not both"):
+        LogTable(
+            log.ids, log.minute_codes, log.minute_texts, log.description_codes, log.descriptions, log.counts,
+            line_offsets=log.line_offsets, provenance=dict,
+        )

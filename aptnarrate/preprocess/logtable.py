@@ -53,8 +53,7 @@ class LogTable(Sequence):
 
     __slots__ = (
         "ids", "minute_codes", "minute_texts", "description_codes", "descriptions", "counts",
-        "line_offsets", "line_values", "entity_ids", "subject_offsets", "subject_values",
-        "object_offsets", "object_values", "_id_cache", "_provenance",
+        *PROVENANCE_FIELDS, "_id_cache", "_provenance",
     )  # fmt: skip
 
     def __init__(
@@ -87,20 +86,16 @@ class LogTable(Sequence):
         self.counts = np.asarray(counts, dtype=np.int64)
         self._id_cache: list[str] | None = None
         self._provenance = provenance
+        given = (line_offsets, line_values, entity_ids, subject_offsets, subject_values, object_offsets, object_values)
         if provenance is None:
-            self._set_provenance(
-                line_offsets=line_offsets, line_values=line_values, entity_ids=entity_ids, subject_offsets=subject_offsets,
-                subject_values=subject_values, object_offsets=object_offsets, object_values=object_values,
-            )
+            self._set_provenance(dict(zip(PROVENANCE_FIELDS, given)))
+        elif any(column is not None for column in given):
+            raise TypeError("LogTable: give the line and entity-id columns or a provenance function, not both")
 
-    def _set_provenance(self, *, line_offsets, line_values, entity_ids, subject_offsets, subject_values, object_offsets, object_values) -> None:
-        self.line_offsets = np.asarray(line_offsets, dtype=np.int64)
-        self.line_values = np.asarray(line_values, dtype=np.int64)
-        self.entity_ids = list(entity_ids)
-        self.subject_offsets = np.asarray(subject_offsets, dtype=np.int64)
-        self.subject_values = np.asarray(subject_values, dtype=np.int64)
-        self.object_offsets = np.asarray(object_offsets, dtype=np.int64)
-        self.object_values = np.asarray(object_values, dtype=np.int64)
+    def _set_provenance(self, columns: dict[str, Any]) -> None:
+        for name in PROVENANCE_FIELDS:
+            value = columns[name]
+            setattr(self, name, list(value) if name == "entity_ids" else np.asarray(value, dtype=np.int64))
 
     def __getattr__(self, name: str) -> Any:
         # reached only for a slot not yet set: the provenance columns of a table given a
@@ -109,7 +104,7 @@ class LogTable(Sequence):
         provenance = object.__getattribute__(self, "_provenance") if name in PROVENANCE_FIELDS else None
         if provenance is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        self._set_provenance(**provenance())
+        self._set_provenance(provenance())
         self._provenance = None
         return object.__getattribute__(self, name)
 
