@@ -867,6 +867,9 @@ def _raw_texts(columns: dict[str, pa.ChunkedArray], fmt: str):
 # --------------------------------------------------------------------------- timestamps
 
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+# the unit each magnitude class of ``_EPOCH_CLASS_BOUNDS`` stands for, and its scale
+_CLASS_UNITS = EPOCH_UNITS[1:]
+_CLASS_SCALE = np.array([_EPOCH_SCALE[unit] for unit in _CLASS_UNITS], dtype=np.int64)
 _MAX_EPOCH_NS = 9_200_000_000_000_000_000
 _EPOCH_CLASS_BOUNDS = np.array([10**11, 10**14, 10**17], dtype=np.int64)
 # times are int64 nanoseconds (pandas' datetime64[ns]): 1677-09-21 .. 2262-04-11
@@ -1014,14 +1017,14 @@ def _epoch_times(
         usable = numeric & ~bad
         single = _one_epoch_class(as_int)
         if single is not None:  # the usual column, one unit: one scale, no per-row arrays
-            scale = _EPOCH_SCALE[("s", "ms", "us", "ns")[single]]
+            scale = _CLASS_SCALE[single]
             used = [single] if usable.any() else [0]
         else:
             classes = np.searchsorted(_EPOCH_CLASS_BOUNDS, np.abs(as_int), side="right")
-            scale = np.array([_EPOCH_SCALE[u] for u in ("s", "ms", "us", "ns")], dtype=np.int64)[classes]
+            scale = _CLASS_SCALE[classes]
             used = np.flatnonzero(np.bincount(classes[usable], minlength=4)) if usable.any() else np.array([0])
             del classes
-        units = tuple(("s", "ms", "us", "ns")[c] for c in used)
+        units = tuple(_CLASS_UNITS[c] for c in used)
     else:
         scale = _EPOCH_SCALE[unit]  # a scalar: a per-row array of it is 8 bytes a row for nothing
         units = (unit,)
