@@ -285,7 +285,10 @@ def _parse_file(handle, size: int, name: str, options: IngestOptions) -> tuple:
     with _reopened(handle, name) as native:
         # exactly the bytes scanned: a file appended to meanwhile is read as it was scanned
         table, bad_rows = _read_csv(native.get_stream(start, scan.size), scan.has_quote, roles, name)
-    if os.fstat(handle.fileno()).st_size < start + scan.size:
+    now = os.fstat(handle.fileno()).st_size
+    # cut short meanwhile: shorter than what was scanned and than it was before the scan (a
+    # file whose size under-reports, 0 on procfs-like filesystems, never shrinks by it)
+    if now < start + scan.size and now < size:
         raise _changed(name)
     records, lines, skipped = _locate_lines(_Reread(handle), scan, table, bad_rows, fmt, roles, name)
     rows_read = table.num_rows
