@@ -1003,11 +1003,29 @@ def _naive_times(dictionary: pa.Array) -> pd.Series:
         slow[:] = True
     outside = np.zeros(len(dictionary), dtype=bool)
     if slow.any():
-        rest = pd.Series(dictionary.filter(pa.array(slow)).to_pylist(), dtype=object)
-        parsed, rest_outside = _within_range(pd.to_datetime(rest, format="ISO8601", errors="coerce"))
+        parsed, rest_outside = _within_range(_zone_less_iso(dictionary.filter(pa.array(slow))))
         local[slow] = parsed.to_numpy()
         outside[slow] = rest_outside
     return local, outside
+
+
+# a sign after the time of day starts: an offset (a zone-less ISO 8601 time has none there)
+_SIGN_AFTER_TIME = r"[Tt ]\d[^+-]*[+-]"
+
+
+def _zone_less_iso(values: pa.Array) -> pd.Series:
+    """pandas' ISO 8601 reading of times without a UTC offset (NaT where unparseable). A value
+    with an offset in a form ``_AWARE`` does not take ("+1", "-1:15") is unparseable: pandas
+    would read it as an instant, which neither mixes with wall-clock times nor converts."""
+    texts = pd.Series(values.to_pylist(), dtype=object)
+    texts[pc.match_substring_regex(values, _SIGN_AFTER_TIME).to_numpy(zero_copy_only=False)] = None
+    try:
+        parsed = pd.to_datetime(texts, format="ISO8601", errors="coerce")
+    except ValueError:  # offsets the pattern missed, differing: no value is trusted
+        parsed = None
+    if parsed is None or isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return pd.Series(np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    return parsed
 
 
 def _epoch_times(
