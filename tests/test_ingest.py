@@ -307,6 +307,26 @@ def test_unparseable_timestamp_is_skipped_and_counted(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [
+        ["2018-04-12 14:27-1:15"],  # one offset form the offset check does not take
+        ["2018-04-12T14:27:21+1", "2018-04-12 14:27:22-01"],  # two of them, different offsets
+    ],
+)
+def test_an_offset_in_a_form_not_taken_among_zone_less_times_is_an_unparseable_line(tmp_path, odd):
+    # pandas reads these with a UTC offset: they cannot join wall-clock times (it raised an
+    # internal TypeError or ValueError instead of skipping the line)
+    table = ocrapt(
+        tmp_path,
+        "A subject_process READ a file_object_file,2018-04-12 14:27:20",
+        "A subject_process READ a file_object_file,2018-04-12T14:27:30",
+        *[f"A subject_process WRITE a file_object_file,{t}" for t in odd],
+    )
+    assert table.events["line"].tolist() == [2, 3]
+    assert [(s.column, s.reason) for s in table.skipped] == [("timestamp", "unparseable timestamp")] * len(odd)
+
+
 def test_unparseable_timestamp_strict_names_first_bad_line(tmp_path):
     with pytest.raises(InputError) as err:
         ocrapt(

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 from pathlib import Path
 
 import pandas as pd
+
 import pytest
 
 from aptnarrate.errors import InputError
@@ -200,6 +202,34 @@ def test_a_file_cut_short_while_it_is_read_is_an_input_error(tmp_path, monkeypat
     monkeypatch.setattr(ingest, "_scan", then_truncate)
     with pytest.raises(InputError, match="changed while it was read"):
         read_events(path)
+
+
+def test_a_regular_file_whose_size_under_reports_is_read_whole(tmp_path, monkeypatch):
+    # procfs-like filesystems report st_size 0 for regular files that hold bytes: the size
+    # cannot say the file was cut short, so it must not refuse the file either
+    path = tmp_path / "in.csv"
+    path.write_bytes((HEADER + ROW * 3).encode())
+    expected = outcome(lambda: read_events(path))
+    real_fstat = os.fstat
+    watched = set()
+    real_open = open
+
+    def fstat(fd):
+        info = real_fstat(fd)
+        if fd in watched:
+            return os.stat_result((info.st_mode, info.st_ino, info.st_dev, info.st_nlink, info.st_uid, info.st_gid, 0, info.st_atime, info.st_mtime, info.st_ctime))
+        return info
+
+    def opening(file, *args, **kwargs):
+        handle = real_open(file, *args, **kwargs)
+        if str(file) == str(path):
+            watched.add(handle.fileno())
+        return handle
+
+    monkeypatch.setattr(ingest.os, "fstat", fstat)
+    monkeypatch.setattr(ingest, "open", opening, raising=False)
+    assert outcome(lambda: read_events(path)) == expected
+    assert watched  # the fake size was seen by the reader
 
 
 def test_a_file_that_grows_past_the_limit_while_scanned_is_refused(tmp_path, monkeypatch):

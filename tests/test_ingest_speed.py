@@ -212,3 +212,20 @@ def test_epoch_times_of_one_class_and_in_chunks_equal_the_per_row_computation(va
     wall, out, plain_units = plain_epoch_times(as_int, unit, zone)
     assert times.tolist() == wall and out_of_range.tolist() == out and bad.tolist() == out
     assert units == plain_units
+
+
+def test_wall_clock_times_converted_between_zones_in_chunks_equal_one_conversion(monkeypatch):
+    """``--input-timezone``: converted a chunk at a time (across both DST edges, with a
+    missing time), the same as all at once; a read-only input array is not written to."""
+    wall = np.array(
+        ["2018-03-11T01:59:00", "2018-03-11T02:30:00", "2018-04-12T14:30:00", "NaT", "2018-11-04T01:30:00", "2018-11-04T02:00:00", "2018-12-31T23:59:59"],
+        dtype="datetime64[ns]",
+    ).view(np.int64)
+    source, target = ZoneInfo("America/Toronto"), ZoneInfo("Asia/Tokyo")
+    whole = ingest._wall_to_wall(wall.copy(), source, target).tolist()
+    monkeypatch.setattr(ingest, "_CONVERT_CHUNK", 2)
+    frozen = wall.copy()
+    frozen.flags.writeable = False
+    assert ingest._wall_to_wall(frozen, source, target).tolist() == whole
+    assert frozen.tolist() == wall.tolist()
+    assert ingest._wall_to_wall(wall.copy(), source, target).tolist() == whole

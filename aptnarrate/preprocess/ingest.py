@@ -170,8 +170,7 @@ def read_events(
     if size is not None:
         # built outside ``_reading``: an OSError while building is not the input path's fault
         # (it would read "file not found"), and the file is closed once parsed
-        handed, lines, skipped, rows_read, fmt, zone = parsed
-        return _finish(handed, lines, skipped, rows_read, fmt, str(path), options, zone)
+        return _finish(*parsed, str(path), options)
     # handed over, not passed: the input's bytes (as large as the input) are freed as soon as
     # the CSV reader has parsed them, instead of living through the whole build
     owned = [data]
@@ -253,48 +252,92 @@ def read_events_bytes(data: bytes, name: str, options: IngestOptions | None = No
 def _read_owned(owned: list[bytes], name: str, options: IngestOptions | None) -> EventTable:
     """``read_events_bytes`` on the one bytes object in ``owned``, taken out of the list so
     that, when the caller held no other reference, it is freed once parsed."""
-    data = owned.pop()
+    source = _BytesInput(owned.pop())
     options = options or IngestOptions()
-    zone = _check_options(options)
-    start = len(_BOM) if data.startswith(_BOM) else 0
-    scan = _scan(data[i : i + _READ_CHUNK] for i in range(start, len(data), _READ_CHUNK))
-    scan.start = start
-    fmt, roles = _check_scan(scan, options, name)
-    # the bytes after the mark, without a copy
-    table, bad_rows = _read_csv(pa.BufferReader(pa.py_buffer(data).slice(start)), scan.has_quote, roles, name)
-    records, lines, skipped = _locate_lines(data, scan, table, bad_rows, fmt, roles, name)
-    rows_read = table.num_rows
-    handed = [records]  # see _finish
-    del data, table, records  # parsed: only the records are needed from here on
-    return _finish(handed, lines, skipped, rows_read, fmt, name, options, zone)
+    parsed = _parse(source, name, options)
+    del source  # parsed: only the records are needed from here on
+    return _finish(*parsed, name, options)
 
 
 def _parse_file(handle, size: int, name: str, options: IngestOptions) -> tuple:
-    """``read_events`` on an open regular file of ``size`` bytes, up to ``_finish`` (the
-    records, handed over as there, their lines, skipped lines, rows read, format and zone): checked and counted in one pass of blocks read
-    into one reused buffer, then parsed by Arrow from the file itself, so neither the
-    file's bytes nor a copy of them are ever held whole."""
+    """``read_events`` on an open regular file of ``size`` bytes, up to ``_finish``: checked
+    and counted in one pass of blocks read into one reused buffer, then parsed by Arrow from
+    the file itself, so neither the file's bytes nor a copy of them are ever held whole."""
     if size > options.max_input_bytes:
         raise _too_big(name, options.max_input_bytes, f"{size} bytes")
+    return _parse(_FileInput(handle, size), name, options)
+
+
+def _parse(source: _BytesInput | _FileInput, name: str, options: IngestOptions) -> tuple:
+    """The steps both inputs share, up to ``_finish``'s arguments: the records (handed over
+    in a list, see ``_finish``), their lines, skipped lines, rows read, format and zone."""
     zone = _check_options(options)
-    start = len(_BOM) if handle.read(len(_BOM)) == _BOM else 0
-    handle.seek(start)
-    scan = _scan(_file_blocks(handle, name, options.max_input_bytes))
-    scan.start = start
+    scan = _scan(source.blocks(name, options.max_input_bytes))
+    scan.start = source.start
     fmt, roles = _check_scan(scan, options, name)
-    with _reopened(handle, name) as native:
-        # exactly the bytes scanned: a file appended to meanwhile is read as it was scanned
-        table, bad_rows = _read_csv(native.get_stream(start, scan.size), scan.has_quote, roles, name)
-    if os.fstat(handle.fileno()).st_size < start + scan.size:
-        raise _changed(name)
-    records, lines, skipped = _locate_lines(_Reread(handle), scan, table, bad_rows, fmt, roles, name)
+    with source.arrow(scan, name) as native:
+        table, bad_rows = _read_csv(native, scan.has_quote, roles, name)
+    source.check_unchanged(scan, name)
+    records, lines, skipped = _locate_lines(source, scan, table, bad_rows, fmt, roles, name)
     rows_read = table.num_rows
-    handed = [records]  # see _finish
+    handed = [records]
     del table, records
     return handed, lines, skipped, rows_read, fmt, zone
 
 
-def _finish(handed: list, lines, skipped, rows_read: int, fmt: str, name: str, options: IngestOptions, zone) -> EventTable:
+class _BytesInput:
+    """The input as one bytes object (standard input, a pipe, ``read_events_bytes``)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.start = len(_BOM) if data.startswith(_BOM) else 0
+
+    def blocks(self, name: str, limit: int):
+        data = self.data
+        return (data[i : i + _READ_CHUNK] for i in range(self.start, len(data), _READ_CHUNK))
+
+    @contextmanager
+    def arrow(self, scan: _Scan, name: str):
+        yield pa.BufferReader(pa.py_buffer(self.data).slice(scan.start))  # the bytes after the mark, without a copy
+
+    def check_unchanged(self, scan: _Scan, name: str) -> None:
+        pass  # bytes cannot change
+
+    def text(self, scan: _Scan) -> io.TextIOBase:
+        return io.StringIO(str(memoryview(self.data)[scan.start :], "utf-8"), newline="")
+
+
+class _FileInput:
+    """An open regular file, never held whole: scanned in blocks, parsed by Arrow from the
+    file, and read again as text from where its scan started where lines must be located."""
+
+    def __init__(self, handle, size: int):
+        self.handle, self.size = handle, size
+        self.start = len(_BOM) if handle.read(len(_BOM)) == _BOM else 0
+        handle.seek(self.start)
+
+    def blocks(self, name: str, limit: int):
+        return _file_blocks(self.handle, name, limit)
+
+    @contextmanager
+    def arrow(self, scan: _Scan, name: str):
+        with _reopened(self.handle, name) as native:
+            # exactly the bytes scanned: a file appended to meanwhile is read as it was scanned
+            yield native.get_stream(scan.start, scan.size)
+
+    def check_unchanged(self, scan: _Scan, name: str) -> None:
+        now = os.fstat(self.handle.fileno()).st_size
+        # cut short meanwhile: shorter than what was scanned and than it was before the scan (a
+        # file whose size under-reports, 0 on procfs-like filesystems, never shrinks by it)
+        if now < scan.start + scan.size and now < self.size:
+            raise _changed(name)
+
+    def text(self, scan: _Scan) -> io.TextIOBase:
+        self.handle.seek(scan.start)
+        return io.TextIOWrapper(io.BufferedReader(_Window(self.handle, scan.size)), encoding="utf-8", newline="")
+
+
+def _finish(handed: list, lines, skipped, rows_read: int, fmt: str, zone, name: str, options: IngestOptions) -> EventTable:
     """The EventTable from the parsed records, the one item of ``handed``: taken out of
     the list so that no caller's frame keeps them (the parsed table, as large as half the
     file) alive past ``_build``, when the memory they held is given back."""
@@ -335,17 +378,6 @@ def _reopened(handle, name: str):
         yield native
     finally:
         native.close()
-
-
-class _Reread:
-    """An open file, to be read again as text from where its scan started."""
-
-    def __init__(self, handle):
-        self.handle = handle
-
-    def text(self, scan: _Scan) -> io.TextIOBase:
-        self.handle.seek(scan.start)
-        return io.TextIOWrapper(io.BufferedReader(_Window(self.handle, scan.size)), encoding="utf-8", newline="")
 
 
 class _Window(io.RawIOBase):
@@ -688,19 +720,15 @@ def _locate_lines(source, scan: _Scan, table: pa.Table, bad_rows: list, fmt: str
 
     The fast path holds when every record is one physical line: record i is line i + 2.
     Otherwise (quoted newlines, blank lines, malformed rows) the input is read once more,
-    as text, with the csv module to find where each record starts. ``source`` is the input:
-    its bytes, or a ``_Reread`` of the file (whose bytes are never held whole).
+    as text, with the csv module to find where each record starts. ``source``: the input
+    (``_BytesInput`` or ``_FileInput``), which gives that text.
     """
     n = table.num_rows
     newlines = scan.newlines + (0 if scan.last_byte == 0x0A else 1)
     if not bad_rows and newlines == n + 1:
         return table, np.arange(2, n + 2, dtype=np.int64), []
-    if isinstance(source, _Reread):
-        text = source.text(scan)
-    else:
-        text = io.StringIO(str(memoryview(source)[scan.start :], "utf-8"), newline="")
     try:
-        return _slow_locate(text, table, fmt, roles, name)
+        return _slow_locate(source.text(scan), table, fmt, roles, name)
     except UnicodeDecodeError:  # it was valid UTF-8 when scanned
         raise _changed(name) from None
 
@@ -975,11 +1003,29 @@ def _naive_times(dictionary: pa.Array) -> pd.Series:
         slow[:] = True
     outside = np.zeros(len(dictionary), dtype=bool)
     if slow.any():
-        rest = pd.Series(dictionary.filter(pa.array(slow)).to_pylist(), dtype=object)
-        parsed, rest_outside = _within_range(pd.to_datetime(rest, format="ISO8601", errors="coerce"))
+        parsed, rest_outside = _within_range(_zone_less_iso(dictionary.filter(pa.array(slow))))
         local[slow] = parsed.to_numpy()
         outside[slow] = rest_outside
     return local, outside
+
+
+# a sign after the time of day starts: an offset (a zone-less ISO 8601 time has none there)
+_SIGN_AFTER_TIME = r"[Tt ]\d[^+-]*[+-]"
+
+
+def _zone_less_iso(values: pa.Array) -> pd.Series:
+    """pandas' ISO 8601 reading of times without a UTC offset (NaT where unparseable). A value
+    with an offset in a form ``_AWARE`` does not take ("+1", "-1:15") is unparseable: pandas
+    would read it as an instant, which neither mixes with wall-clock times nor converts."""
+    texts = pd.Series(values.to_pylist(), dtype=object)
+    texts[pc.match_substring_regex(values, _SIGN_AFTER_TIME).to_numpy(zero_copy_only=False)] = None
+    try:
+        parsed = pd.to_datetime(texts, format="ISO8601", errors="coerce")
+    except ValueError:  # offsets the pattern missed, differing: no value is trusted
+        parsed = None
+    if parsed is None or isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return pd.Series(np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]"))
+    return parsed
 
 
 def _epoch_times(
@@ -1070,30 +1116,40 @@ def _epoch_basis(options: IngestOptions, units: tuple[str, ...]) -> str:
 
 
 def _wall_to_wall(wall_ns: np.ndarray, source: ZoneInfo, target: ZoneInfo) -> np.ndarray:
-    """Zone-less wall-clock times read in ``source`` -> wall clock in ``target``.
+    """Zone-less wall-clock times read in ``source`` -> wall clock in ``target``, a chunk
+    at a time.
 
     In the hour a clock falls back, a time is read as its first (daylight-saving)
     occurrence; a time skipped when the clock springs forward is moved forward.
     """
-    stamps = pd.DatetimeIndex(wall_ns.astype("datetime64[ns]"))
-    aware = stamps.tz_localize(source, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward")
-    return aware.tz_convert(target).tz_localize(None).asi8.astype(np.int64)
+
+    def convert(chunk: np.ndarray) -> np.ndarray:
+        stamps = pd.DatetimeIndex(chunk.view("datetime64[ns]"))
+        aware = stamps.tz_localize(source, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward")
+        return aware.tz_convert(target).tz_localize(None).asi8
+
+    return _convert_in_chunks(wall_ns, convert)
+
+
+def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """UTC instants -> wall-clock nanoseconds in ``zone``, written over ``utc_ns`` (a fresh
+    array of the caller's) a chunk at a time."""
+    if zone.key == "UTC":
+        return utc_ns
+    return _convert_in_chunks(utc_ns, lambda chunk: pd.DatetimeIndex(chunk.view("datetime64[ns]"), tz="UTC").tz_convert(zone).tz_localize(None).asi8)
 
 
 _CONVERT_CHUNK = 1 << 20  # values converted at a time: pandas' temporaries stay small
 
 
-def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """UTC instants -> wall-clock nanoseconds in ``zone``, written over ``utc_ns`` (a fresh
-    array of the caller's), a chunk at a time: converting 10M values at once held four
-    arrays of them (the copy, the transition positions, the result and its copy)."""
-    if zone.key == "UTC":
-        return utc_ns
-    for start in range(0, len(utc_ns), _CONVERT_CHUNK):
-        chunk = utc_ns[start : start + _CONVERT_CHUNK]
-        stamps = pd.DatetimeIndex(chunk.view("datetime64[ns]"), tz="UTC").tz_convert(zone)
-        chunk[:] = stamps.tz_localize(None).asi8
-    return utc_ns
+def _convert_in_chunks(ns: np.ndarray, convert) -> np.ndarray:
+    """``convert`` of ``ns`` (int64 nanoseconds) a chunk at a time, written over ``ns``
+    where it is writable (else into one new array): converting 10M values at once held
+    four arrays of them (the copy, the transition positions, the result and its copy)."""
+    out = ns if ns.flags.writeable else np.empty_like(ns)
+    for start in range(0, len(ns), _CONVERT_CHUNK):
+        out[start : start + _CONVERT_CHUNK] = convert(ns[start : start + _CONVERT_CHUNK])
+    return out
 
 
 # --------------------------------------------------------------------------- descriptions
