@@ -18,8 +18,8 @@ from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, benign_mechanisms, process_aliases, row_actor_ids
-from ..llm.prompt_context import _entity_codes, _row_index  # the story labels many rows' entities at once
+from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, benign_mechanisms, process_aliases
+from ..preprocess.row_index import ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
@@ -268,8 +268,9 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
     members = np.argsort(group_of, kind="stable")
     n_groups = int(group_of.max()) + 1 if len(group_of) else 0
     bounds = np.searchsorted(group_of[members], np.arange(n_groups + 1))
-    # the aliased processes of every description's rows, both sides, in one pass each
-    aliased = {role: aliased_ids_by_group(facts, aliases, positions, group_of, n_groups, role) for role in ("subject", "object")}
+    # the aliased processes of every description's rows, both sides, in one pass each (what
+    # ``ProcessAliases.label`` reads of ``row_actor_ids``: the other ids are named by their name)
+    aliased = {role: ids_by_group(facts, aliases.order, positions, group_of, n_groups, role) for role in ("subject", "object")}
     by_key: dict[tuple[str, str], _Clause] = {}
     for number, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
         group = members[start:end]
@@ -283,81 +284,6 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
             clause.objects.append(target)
         clause.rows.append(rows)
     return _merge_runs(list(by_key.values()))[:MAX_CLAUSES]
-
-
-def aliased_ids_by_group(
-    facts: Facts, aliases: ProcessAliases, positions: np.ndarray, group_of: np.ndarray, n_groups: int, role: str
-) -> list[list[str]]:
-    """For each group 0..n_groups-1 of the log rows at ``positions`` (``group_of``: each
-    row's group), the aliased entity ids among the ``role`` sides of its rows, in alias
-    order: what ``ProcessAliases.label`` reads of ``row_actor_ids`` (the other ids are
-    named by their name), found for every group at once instead of one group at a time.
-
-    A group that holds every row of one description (a stage usually cites whole
-    descriptions) has the aliases of that description's triples; the rows of the other
-    groups are read from their events. When a row is cited twice, every group is read
-    from the per-row index (``row_actor_ids``'), as one row may then be in two groups."""
-    out: list[list[str]] = [[] for _ in range(n_groups)]
-    if not aliases.order or not len(positions):
-        return out
-    side = 0 if role == "subject" else 1
-    span = len(aliases.order) + 1
-    group_of = np.asarray(group_of, dtype=np.int64)
-    if len(distinct(positions)) != len(positions):
-        index = _row_index(facts)
-        entity_codes, _ = _entity_codes(facts)
-        lengths = index.starts[positions + 1] - index.starts[positions]
-        offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        numbers = _alias_numbers(facts, aliases)[entity_codes[index.triples[offsets] * 2 + side]]
-        row_group = np.repeat(group_of, lengths)
-        held = numbers > 0
-        keys = [row_group[held] * span + numbers[held]]
-    else:
-        timeline = facts.timeline
-        triple_numbers = _triple_alias_numbers(facts, aliases, side)
-        descriptions = row_table(facts).log_description[positions]
-        first = np.full(n_groups, -1, dtype=np.int64)
-        groups, first_rows = np.unique(group_of, return_index=True)  # each group's first row
-        first[groups] = descriptions[first_rows]  # (a repeated index in one assignment: numpy promises no winner)
-        single = np.bincount(group_of[descriptions != first[group_of]], minlength=n_groups) == 0
-        rows_of_description = facts.derived("_rows_per_description", lambda: np.bincount(row_table(facts).log_description, minlength=len(timeline.descriptions)))
-        whole = single & (np.bincount(group_of, minlength=n_groups) == rows_of_description[np.maximum(first, 0)])
-        keys = []
-        if whole.any():  # a description's triples are exactly those of the events of its rows
-            group_of_description = np.full(len(timeline.descriptions), -1, dtype=np.int64)
-            group_of_description[first[whole]] = np.flatnonzero(whole)
-            triples = np.flatnonzero((triple_numbers > 0) & (group_of_description[timeline.triple_description] >= 0))
-            keys.append(group_of_description[timeline.triple_description[triples]] * span + triple_numbers[triples])
-        partial = ~whole[group_of]
-        if partial.any():
-            row_group = np.full(len(timeline.log), -1, dtype=np.int64)
-            row_group[positions[partial]] = group_of[partial]
-            events = np.flatnonzero(row_group[timeline.event_log] >= 0)
-            numbers = triple_numbers[timeline.table.events["triple"].to_numpy()[events]]
-            held = numbers > 0
-            keys.append(row_group[timeline.event_log[events[held]]] * span + numbers[held])
-    for key in distinct(np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)).tolist():
-        group, number = divmod(key, span)
-        out[group].append(aliases.order[number - 1])
-    return out
-
-
-def _triple_alias_numbers(facts: Facts, aliases: ProcessAliases, side: int) -> np.ndarray:
-    """Each triple's subject (``side`` 0) or object (1) alias number, 0 for none."""
-    entity_codes, _ = _entity_codes(facts)  # interleaved: triple * 2 + side
-    return _alias_numbers(facts, aliases)[entity_codes[side::2]]
-
-
-def _alias_numbers(facts: Facts, aliases: ProcessAliases) -> np.ndarray:
-    """Each entity code's alias number (``P<n>`` is ``aliases.order[n - 1]``), 0 for an
-    entity without an alias; once per facts and aliases."""
-    cached = facts.__dict__.get("_alias_numbers")
-    if cached is None or cached[0] is not aliases:
-        _, entities = _entity_codes(facts)
-        numbers = np.zeros(len(entities), dtype=np.int64)
-        numbers[pd.Index(entities, dtype=object).get_indexer(list(aliases.order))] = np.arange(1, len(aliases.order) + 1)
-        cached = facts.__dict__["_alias_numbers"] = (aliases, numbers)  # Facts is frozen: a cache beside its fields
-    return cached[1]
 
 
 def _merge_runs(clauses: list[_Clause]) -> list[_Clause]:
@@ -453,8 +379,8 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     """A benign reading when one fits: a benign mechanism (data/benign.yaml) that explains
     listed entities, known programs doing their usual work, or weak signs only."""
     explained: dict[str, list[str]] = {}
-    for candidate in facts.table_candidates:
-        mechanism = benign_mechanism(candidate, facts) if candidate.type != "ip" else None
+    named = [c for c in facts.table_candidates if c.type != "ip"]
+    for candidate, mechanism in zip(named, benign_mechanisms(named, facts)):
         if mechanism is not None:
             explained.setdefault(mechanism.says, []).append(_code(candidate.value))
     if explained:
