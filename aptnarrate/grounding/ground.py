@@ -324,9 +324,7 @@ class Vocabulary:
     def _knows_token(self, raw: str) -> bool:
         """Whether a token of ``mentions.TOKEN``, trimmed as ``file_names`` trims it, is a
         name of the input."""
-        token = raw.rstrip(".:!?").lstrip(":")
-        if token.endswith("'s"):
-            token = token[:-2]
+        token = mentions.trimmed(raw)
         if not token:
             return False
         folded = token.casefold()
