@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 Mode = Literal["structured", "json"]
@@ -43,16 +43,7 @@ class ChatRequest:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
     def with_messages(self, messages: tuple[tuple[str, str], ...]) -> ChatRequest:
-        return ChatRequest(
-            messages=messages,
-            model=self.model,
-            temperature=self.temperature,
-            seed=self.seed,
-            mode=self.mode,
-            schema_name=self.schema_name,
-            schema=self.schema,
-            max_tokens=self.max_tokens,
-        )
+        return replace(self, messages=messages)
 
 
 @dataclass(frozen=True)
