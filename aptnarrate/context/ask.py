@@ -167,15 +167,7 @@ def _request(question: str, rows: list[dict], settings: LLMSettings):
     schema = json.dumps(Answer.model_json_schema(), sort_keys=True)
     if settings.mode == "json":
         user += f"\n\nJSON schema:\n{schema}"
-    return ChatRequest(
-        messages=(("system", SYSTEM), ("user", user)),
-        model=settings.model,
-        temperature=settings.temperature,
-        seed=settings.seed,
-        mode=settings.mode,
-        schema_name="Answer",
-        schema=schema,
-    )
+    return ChatRequest.for_settings(settings, (("system", SYSTEM), ("user", user)), "Answer", schema)
 
 
 def _issues(answer: Answer, vocabulary) -> list[tuple[int, str]]:

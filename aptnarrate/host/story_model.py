@@ -217,15 +217,7 @@ def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: Ch
 
     by_name = dict(reports)
     vocabulary = StoryVocabulary(reports, story.context)
-    request = ChatRequest(
-        messages=render_story_messages(story, reports, settings),
-        model=settings.model,
-        temperature=settings.temperature,
-        seed=settings.seed,
-        mode=settings.mode,  # type: ignore[arg-type]
-        schema_name=SCHEMA_NAME,
-        schema=story_schema(),
-    )
+    request = ChatRequest.for_settings(settings, render_story_messages(story, reports, settings), SCHEMA_NAME, story_schema())
 
     def judge(content: str | None):
         answer = StoryNarration.model_validate_json(unfenced(content))

@@ -25,6 +25,20 @@ class ChatRequest:
     schema: str  # the JSON schema, serialised canonically (sorted keys)
     max_tokens: int | None = None
 
+    @classmethod
+    def for_settings(cls, settings, messages: tuple[tuple[str, str], ...], schema_name: str, schema: str) -> ChatRequest:
+        """A request of ``messages`` with the model, sampling and mode of ``settings``
+        (``LLMSettings``)."""
+        return cls(
+            messages=messages,
+            model=settings.model,
+            temperature=settings.temperature,
+            seed=settings.seed,
+            mode=settings.mode,
+            schema_name=schema_name,
+            schema=schema,
+        )
+
     def canonical(self) -> dict:
         """A JSON-able form: what is hashed and recorded (never a key or header)."""
         return {
