@@ -18,7 +18,7 @@ from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, benign_mechanisms, process_aliases
+from ..llm.prompt_context import ACTOR_KINDS, KB_KIND, ProcessAliases, benign_mechanism, benign_mechanisms, join_words, process_aliases
 from ..preprocess.row_index import ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
     from ..models import Candidate
 
-_KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
 MAX_NAMED_IN_SUMMARY = 4
 
 
@@ -77,7 +76,7 @@ def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
                 f"reached one after another by one process, the targets of a network sweep: {', '.join(hosts)}."
             )
         return what + why
-    entry = lookup(candidate.value, _KB_KIND.get(candidate.type, "file"))
+    entry = lookup(candidate.value, KB_KIND.get(candidate.type, "file"))
     mechanism = benign_mechanism(candidate, facts)
     benign = f" Here {mechanism.says}." if mechanism else ""
     if entry is None:
@@ -300,14 +299,14 @@ def _merge_runs(clauses: list[_Clause]) -> list[_Clause]:
         else:
             merged[key] = _Clause(clause.actor, clause.verb, clause.objects, list(clause.rows), [clause.actor])
     for clause in merged.values():
-        clause.actor = _join(clause.actors)
+        clause.actor = join_words(clause.actors)
     return list(merged.values())
 
 
 def _clause_text(clause: _Clause) -> str:
     shown = clause.objects[:MAX_OBJECTS]
     more = len(clause.objects) - len(shown)
-    target = _join(shown + [f"{more} more"]) if more > 0 else (_join(shown) if shown else "")
+    target = join_words(shown + [f"{more} more"]) if more > 0 else (join_words(shown) if shown else "")
     minutes = len(distinct(clause.minutes()))
     repeat = f" in {minutes} different minutes" if minutes >= 3 else ""
     return f"{clause.actor} {clause.verb}{' ' + target if target else ''}{repeat}"
@@ -348,7 +347,7 @@ def _assessment(facts: Facts, stages: list[StageEvidence]) -> str:
     names = [f"**{s.stage}**" for s in stages]
     strong = [s for s in stages if s.confidence in ("high", "moderate")]
     if not strong:
-        return f"Weak signs of {_join(names)} only: this subgraph may well be benign; the rows below say why it was flagged."
+        return f"Weak signs of {join_words(names)} only: this subgraph may well be benign; the rows below say why it was flagged."
     if len(names) == 1:
         return f"Most likely one step of an intrusion: {names[0]}."
     return f"Most likely an intrusion in {len(names)} steps: {', then '.join(names)}."
@@ -384,7 +383,7 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
         if mechanism is not None:
             explained.setdefault(mechanism.says, []).append(_code(candidate.value))
     if explained:
-        about = "; ".join(f"{_join(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
+        about = "; ".join(f"{join_words(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
         return f"Benign alternative: {about}."
     strong = any(s.confidence == "high" for s in stages)
     names = [a.split("`")[1] for c in clauses for a in (c.actors or [c.actor]) if a.startswith("`")]
@@ -406,28 +405,24 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
     table = [c for c in facts.table_candidates if c.likelihood != "low"]
     addresses = [c.value for c in table if c.type == "ip" and "this-host" not in c.features][:2]
     if addresses:
-        pivots.append(f"look up {_join([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
+        pivots.append(f"look up {join_words([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
     files = [
         c.value
         for c in table
         if c.type in ("file", "process") and lookup(c.value, c.kind) is None and {"executed", "written"} & set(c.features)
     ][:3]
     if files:
-        pivots.append(f"recover and hash {_join([_code(f) for f in files])}")
+        pivots.append(f"recover and hash {join_words([_code(f) for f in files])}")
     if any(s.stage == "Maintain Persistence" for s in stages):
         pivots.append("read the persistence entries the log shows being written, to learn what they start")
     if aliases.order:
         shown = [aliases.alias_of[i] for i in aliases.order[:3]]
-        pivots.append(f"resolve {_join(shown)} to an image and command line in the host's full audit log by entity id")
+        pivots.append(f"resolve {join_words(shown)} to an image and command line in the host's full audit log by entity id")
     if not pivots and facts.table_candidates:
         pivots.append(f"check {_code(facts.table_candidates[0].value)} in the host's full audit log before and after this subgraph")
     if not pivots:
         return ""
     return "Next pivots: " + "; ".join(pivots[:4]) + "."
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _code(value: str) -> str:

@@ -59,7 +59,8 @@ FULL = BlockLimits()
 COMPACT = BlockLimits(aliases=10, row_refs=4, hypothesis_refs=4, reason_chars=320, knowledge=8)
 _WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
 _WINDOWS_NAME = re.compile(r"\.(exe|dll|sys|ps1|bat|cmd|msi)$|^[A-Za-z]:\\", re.I)
-_KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
+# the knowledge base's kind of an entity kind (or candidate type): others are looked up as files
+KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
 
 
 # --------------------------------------------------------------------------- aliases
@@ -279,7 +280,7 @@ def os_family(facts: Facts) -> tuple[str, str]:
     windows_names = [c.value for c in facts.candidates if _WINDOWS_NAME.search(c.value)]
     votes: Counter = Counter()
     for candidate in facts.candidates:
-        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        entry = lookup(candidate.value, KB_KIND.get(candidate.kind, "file"))
         if entry is not None and entry.os and len(entry.os) < 3:
             votes[tuple(sorted(entry.os))] += 1
     if windows_kinds or len(windows_names) >= 2:
@@ -290,7 +291,7 @@ def os_family(facts: Facts) -> tuple[str, str]:
             why.append(f"names such as {', '.join(windows_names[:3])}")
         return "windows", "; ".join(why)
     if votes[("freebsd",)]:
-        named = [c.value for c in facts.candidates if (e := lookup(c.value, _KB_KIND.get(c.kind, "file"))) and e.os == ("freebsd",)]
+        named = [c.value for c in facts.candidates if (e := lookup(c.value, KB_KIND.get(c.kind, "file"))) and e.os == ("freebsd",)]
         return "freebsd", f"FreeBSD-only names: {', '.join(named[:3])}"
     freebsd_libs = [c.value for c in facts.candidates if re.search(r"\.so\.\d+$", c.value) and c.value.endswith((".so.7", ".so.5", ".so.8"))]
     linux_libs = [c.value for c in facts.candidates if c.value in ("libc.so.6", "ld-linux-x86-64.so.2", "libpthread.so.0")]
@@ -416,7 +417,7 @@ def knowledge(facts: Facts, candidates: list[Candidate] | tuple[Candidate, ...],
     listed: list[tuple[Candidate, object]] = []
     known = 0
     for candidate in candidates:
-        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        entry = lookup(candidate.value, KB_KIND.get(candidate.kind, "file"))
         if entry is None:
             continue
         known += 1
@@ -434,10 +435,11 @@ def knowledge(facts: Facts, candidates: list[Candidate] | tuple[Candidate, ...],
 
 
 def _join_capped(items: list[str], limit: int) -> str:
-    return _join(items) if len(items) <= limit else _join(items[:limit] + [f"{len(items) - limit} more"])
+    return join_words(items) if len(items) <= limit else join_words(items[:limit] + [f"{len(items) - limit} more"])
 
 
-def _join(items: list[str]) -> str:
+def join_words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: a list in a sentence."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
