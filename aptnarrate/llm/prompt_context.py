@@ -178,9 +178,9 @@ def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[st
     triple_of_event = timeline.table.events["triple"].to_numpy()
     row_of_event = timeline.event_log.astype(np.int64)
     n_rows = max(len(timeline.log), 1)
-    lookup = pd.Index(wanted, dtype=object)
+    wanted_index = pd.Index(wanted, dtype=object)  # (not ``lookup``: that is the knowledge base's)
     for role in ("subject", "object"):
-        code_of_triple = lookup.get_indexer(triple_entity_ids(facts)[role])  # -1: not wanted
+        code_of_triple = wanted_index.get_indexer(triple_entity_ids(facts)[role])  # -1: not wanted
         if not (code_of_triple >= 0).any():
             continue
         code = code_of_triple[triple_of_event]
