@@ -3,8 +3,8 @@
 * ``arrays.distinct`` (a sort) equals ``np.unique`` (numpy >= 2.3 hashes there, slowly).
 * ``benign.first_explaining`` tests many rows against every mechanism over one rule table,
   and ``prompt_context.benign_mechanisms`` judges many candidates at once: they must give
-  what ``Mechanism.explains`` and ``_benign_mechanism`` give one row and one candidate at
-  a time.
+  what ``Mechanism.explains`` gives one row, and the first mechanism explaining one
+  candidate's rows, at a time.
 * ``_LogOrder.sorted_union`` reads positions off ``L<n>`` ids when the log is numbered so:
   it must equal the union sorted by each id's position in the log.
 * A finding keeps the log positions of the ids it cites (``StageEvidence.positions``), and
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from aptnarrate.arrays import distinct
-from aptnarrate.llm.prompt_context import _benign_mechanism, _mechanism_key, benign_mechanisms
+from aptnarrate.llm.prompt_context import _mechanism_key, _mechanism_rows, benign_mechanism, benign_mechanisms
 from aptnarrate.rules.benign import first_explaining, mechanisms
 from aptnarrate.rules.patterns import Row
 from aptnarrate.rules.stages import LogView, _LogOrder, pattern_findings
@@ -89,8 +89,14 @@ def test_benign_mechanisms_at_once_equal_one_candidate_at_a_time(corpus_facts):
         candidates = list(facts.candidates)
         facts.__dict__.pop("_benign_mechanisms", None)  # judged afresh, all together
         together = benign_mechanisms(candidates, facts)
-        alone = [_benign_mechanism(*_mechanism_key(c)) for c in candidates]
+        # the plain computation: every mechanism in file order against the candidate's rows
+        alone = [
+            next((m for m in mechanisms() if any(m.explains(r) for r in _mechanism_rows(*_mechanism_key(c)))), None)
+            for c in candidates
+        ]
         assert together == alone, source
+        facts.__dict__.pop("_benign_mechanisms", None)  # and judged afresh one at a time
+        assert [benign_mechanism(c, facts) for c in candidates] == alone, source
         explained += sum(m is not None for m in alone)
     assert explained >= 3
 
@@ -159,22 +165,23 @@ def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
 def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir):
     """``row_actor_ids`` keeps distinct entities by their integer codes: the ids, in order,
     must be those of the triples behind the rows, each once, first seen first. The offline
-    story's ``aliased_ids_by_group`` must give, for many groups at once, the aliased ones."""
-    from aptnarrate.backends.offline import aliased_ids_by_group
-    from aptnarrate.llm.prompt_context import _entity_ids, _row_index, process_aliases, row_actor_ids
+    story's labels (``ids_by_group`` of the aliases) must give, for many groups at once,
+    the aliased ones."""
+    from aptnarrate.llm.prompt_context import process_aliases
+    from aptnarrate.preprocess.row_index import ids_by_group, row_actor_ids, row_index, triple_entity_ids
     from aptnarrate.pipeline import inspect_input
 
     rng = np.random.default_rng(8)
     checked = aliased = 0
     for source in sorted(corpus_dir.glob("*.edges.csv"))[:6]:  # edge lists: entity ids of their own
         facts = inspect_input(source)
-        index = _row_index(facts)
+        index = row_index(facts)
         n = len(facts.timeline.log)
         groups = [np.array([p]) for p in range(n)] + [np.sort(rng.choice(n, size=min(n, 40), replace=False)) for _ in range(20)]
         for positions in groups:
             triples = np.concatenate([index.triples[index.starts[p] : index.starts[p + 1]] for p in positions.tolist()])
             for role in ("subject", "object"):
-                expected = list(dict.fromkeys(_entity_ids(facts)[role][triples].tolist()))
+                expected = list(dict.fromkeys(triple_entity_ids(facts)[role][triples].tolist()))
                 assert row_actor_ids(facts, positions, role) == expected, (source, role)
                 assert row_actor_ids(facts, positions.tolist(), role) == expected
                 checked += len(expected) > 1
@@ -191,7 +198,7 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
         for positions, group_of in groupings:
             n_groups = int(group_of.max()) + 1
             for role in ("subject", "object"):
-                at_once = aliased_ids_by_group(facts, aliases, positions, group_of, n_groups, role)
+                at_once = ids_by_group(facts, aliases.order, positions, group_of, n_groups, role)
                 for group in range(n_groups):
                     ids = row_actor_ids(facts, positions[group_of == group], role) if (group_of == group).any() else []
                     assert at_once[group] == sorted((i for i in ids if i in aliases.alias_of), key=aliases.order.index), (source, role)

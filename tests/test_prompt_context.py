@@ -132,4 +132,6 @@ def test_each_input_gets_its_own_blocks_when_another_inputs_prompt_is_built_mean
     assert expected["dropper"]["glossary"] != expected["exfil"]["glossary"]
     assert prompt_context.blocks(dropper) == expected["dropper"]
     assert prompt_context.blocks(exfil) == expected["exfil"]
-    assert prompt_context._row_index(dropper) is prompt_context._row_index(dropper)
+    from aptnarrate.preprocess.row_index import row_index
+
+    assert row_index(dropper) is row_index(dropper)

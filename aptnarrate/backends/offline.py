@@ -18,8 +18,8 @@ from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..llm.prompt_context import ACTOR_KINDS, ProcessAliases, benign_mechanism, benign_mechanisms, process_aliases, row_actor_ids
-from ..llm.prompt_context import _entity_codes, _row_index  # the story labels many rows' entities at once
+from ..llm.prompt_context import ACTOR_KINDS, KB_KIND, ProcessAliases, benign_mechanism, benign_mechanisms, join_words, process_aliases
+from ..preprocess.row_index import ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
     from ..models import Candidate
 
-_KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
 MAX_NAMED_IN_SUMMARY = 4
 
 
@@ -77,7 +76,7 @@ def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
                 f"reached one after another by one process, the targets of a network sweep: {', '.join(hosts)}."
             )
         return what + why
-    entry = lookup(candidate.value, _KB_KIND.get(candidate.type, "file"))
+    entry = lookup(candidate.value, KB_KIND.get(candidate.type, "file"))
     mechanism = benign_mechanism(candidate, facts)
     benign = f" Here {mechanism.says}." if mechanism else ""
     if entry is None:
@@ -268,8 +267,9 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
     members = np.argsort(group_of, kind="stable")
     n_groups = int(group_of.max()) + 1 if len(group_of) else 0
     bounds = np.searchsorted(group_of[members], np.arange(n_groups + 1))
-    # the aliased processes of every description's rows, both sides, in one pass each
-    aliased = {role: aliased_ids_by_group(facts, aliases, positions, group_of, n_groups, role) for role in ("subject", "object")}
+    # the aliased processes of every description's rows, both sides, in one pass each (what
+    # ``ProcessAliases.label`` reads of ``row_actor_ids``: the other ids are named by their name)
+    aliased = {role: ids_by_group(facts, aliases.order, positions, group_of, n_groups, role) for role in ("subject", "object")}
     by_key: dict[tuple[str, str], _Clause] = {}
     for number, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
         group = members[start:end]
@@ -283,81 +283,6 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
             clause.objects.append(target)
         clause.rows.append(rows)
     return _merge_runs(list(by_key.values()))[:MAX_CLAUSES]
-
-
-def aliased_ids_by_group(
-    facts: Facts, aliases: ProcessAliases, positions: np.ndarray, group_of: np.ndarray, n_groups: int, role: str
-) -> list[list[str]]:
-    """For each group 0..n_groups-1 of the log rows at ``positions`` (``group_of``: each
-    row's group), the aliased entity ids among the ``role`` sides of its rows, in alias
-    order: what ``ProcessAliases.label`` reads of ``row_actor_ids`` (the other ids are
-    named by their name), found for every group at once instead of one group at a time.
-
-    A group that holds every row of one description (a stage usually cites whole
-    descriptions) has the aliases of that description's triples; the rows of the other
-    groups are read from their events. When a row is cited twice, every group is read
-    from the per-row index (``row_actor_ids``'), as one row may then be in two groups."""
-    out: list[list[str]] = [[] for _ in range(n_groups)]
-    if not aliases.order or not len(positions):
-        return out
-    side = 0 if role == "subject" else 1
-    span = len(aliases.order) + 1
-    group_of = np.asarray(group_of, dtype=np.int64)
-    if len(distinct(positions)) != len(positions):
-        index = _row_index(facts)
-        entity_codes, _ = _entity_codes(facts)
-        lengths = index.starts[positions + 1] - index.starts[positions]
-        offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        numbers = _alias_numbers(facts, aliases)[entity_codes[index.triples[offsets] * 2 + side]]
-        row_group = np.repeat(group_of, lengths)
-        held = numbers > 0
-        keys = [row_group[held] * span + numbers[held]]
-    else:
-        timeline = facts.timeline
-        triple_numbers = _triple_alias_numbers(facts, aliases, side)
-        descriptions = row_table(facts).log_description[positions]
-        first = np.full(n_groups, -1, dtype=np.int64)
-        groups, first_rows = np.unique(group_of, return_index=True)  # each group's first row
-        first[groups] = descriptions[first_rows]  # (a repeated index in one assignment: numpy promises no winner)
-        single = np.bincount(group_of[descriptions != first[group_of]], minlength=n_groups) == 0
-        rows_of_description = facts.derived("_rows_per_description", lambda: np.bincount(row_table(facts).log_description, minlength=len(timeline.descriptions)))
-        whole = single & (np.bincount(group_of, minlength=n_groups) == rows_of_description[np.maximum(first, 0)])
-        keys = []
-        if whole.any():  # a description's triples are exactly those of the events of its rows
-            group_of_description = np.full(len(timeline.descriptions), -1, dtype=np.int64)
-            group_of_description[first[whole]] = np.flatnonzero(whole)
-            triples = np.flatnonzero((triple_numbers > 0) & (group_of_description[timeline.triple_description] >= 0))
-            keys.append(group_of_description[timeline.triple_description[triples]] * span + triple_numbers[triples])
-        partial = ~whole[group_of]
-        if partial.any():
-            row_group = np.full(len(timeline.log), -1, dtype=np.int64)
-            row_group[positions[partial]] = group_of[partial]
-            events = np.flatnonzero(row_group[timeline.event_log] >= 0)
-            numbers = triple_numbers[timeline.table.events["triple"].to_numpy()[events]]
-            held = numbers > 0
-            keys.append(row_group[timeline.event_log[events[held]]] * span + numbers[held])
-    for key in distinct(np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)).tolist():
-        group, number = divmod(key, span)
-        out[group].append(aliases.order[number - 1])
-    return out
-
-
-def _triple_alias_numbers(facts: Facts, aliases: ProcessAliases, side: int) -> np.ndarray:
-    """Each triple's subject (``side`` 0) or object (1) alias number, 0 for none."""
-    entity_codes, _ = _entity_codes(facts)  # interleaved: triple * 2 + side
-    return _alias_numbers(facts, aliases)[entity_codes[side::2]]
-
-
-def _alias_numbers(facts: Facts, aliases: ProcessAliases) -> np.ndarray:
-    """Each entity code's alias number (``P<n>`` is ``aliases.order[n - 1]``), 0 for an
-    entity without an alias; once per facts and aliases."""
-    cached = facts.__dict__.get("_alias_numbers")
-    if cached is None or cached[0] is not aliases:
-        _, entities = _entity_codes(facts)
-        numbers = np.zeros(len(entities), dtype=np.int64)
-        numbers[pd.Index(entities, dtype=object).get_indexer(list(aliases.order))] = np.arange(1, len(aliases.order) + 1)
-        cached = facts.__dict__["_alias_numbers"] = (aliases, numbers)  # Facts is frozen: a cache beside its fields
-    return cached[1]
 
 
 def _merge_runs(clauses: list[_Clause]) -> list[_Clause]:
@@ -374,14 +299,14 @@ def _merge_runs(clauses: list[_Clause]) -> list[_Clause]:
         else:
             merged[key] = _Clause(clause.actor, clause.verb, clause.objects, list(clause.rows), [clause.actor])
     for clause in merged.values():
-        clause.actor = _join(clause.actors)
+        clause.actor = join_words(clause.actors)
     return list(merged.values())
 
 
 def _clause_text(clause: _Clause) -> str:
     shown = clause.objects[:MAX_OBJECTS]
     more = len(clause.objects) - len(shown)
-    target = _join(shown + [f"{more} more"]) if more > 0 else (_join(shown) if shown else "")
+    target = join_words(shown + [f"{more} more"]) if more > 0 else (join_words(shown) if shown else "")
     minutes = len(distinct(clause.minutes()))
     repeat = f" in {minutes} different minutes" if minutes >= 3 else ""
     return f"{clause.actor} {clause.verb}{' ' + target if target else ''}{repeat}"
@@ -422,7 +347,7 @@ def _assessment(facts: Facts, stages: list[StageEvidence]) -> str:
     names = [f"**{s.stage}**" for s in stages]
     strong = [s for s in stages if s.confidence in ("high", "moderate")]
     if not strong:
-        return f"Weak signs of {_join(names)} only: this subgraph may well be benign; the rows below say why it was flagged."
+        return f"Weak signs of {join_words(names)} only: this subgraph may well be benign; the rows below say why it was flagged."
     if len(names) == 1:
         return f"Most likely one step of an intrusion: {names[0]}."
     return f"Most likely an intrusion in {len(names)} steps: {', then '.join(names)}."
@@ -453,12 +378,12 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     """A benign reading when one fits: a benign mechanism (data/benign.yaml) that explains
     listed entities, known programs doing their usual work, or weak signs only."""
     explained: dict[str, list[str]] = {}
-    for candidate in facts.table_candidates:
-        mechanism = benign_mechanism(candidate, facts) if candidate.type != "ip" else None
+    named = [c for c in facts.table_candidates if c.type != "ip"]
+    for candidate, mechanism in zip(named, benign_mechanisms(named, facts)):
         if mechanism is not None:
             explained.setdefault(mechanism.says, []).append(_code(candidate.value))
     if explained:
-        about = "; ".join(f"{_join(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
+        about = "; ".join(f"{join_words(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
         return f"Benign alternative: {about}."
     strong = any(s.confidence == "high" for s in stages)
     names = [a.split("`")[1] for c in clauses for a in (c.actors or [c.actor]) if a.startswith("`")]
@@ -480,28 +405,24 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
     table = [c for c in facts.table_candidates if c.likelihood != "low"]
     addresses = [c.value for c in table if c.type == "ip" and "this-host" not in c.features][:2]
     if addresses:
-        pivots.append(f"look up {_join([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
+        pivots.append(f"look up {join_words([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
     files = [
         c.value
         for c in table
         if c.type in ("file", "process") and lookup(c.value, c.kind) is None and {"executed", "written"} & set(c.features)
     ][:3]
     if files:
-        pivots.append(f"recover and hash {_join([_code(f) for f in files])}")
+        pivots.append(f"recover and hash {join_words([_code(f) for f in files])}")
     if any(s.stage == "Maintain Persistence" for s in stages):
         pivots.append("read the persistence entries the log shows being written, to learn what they start")
     if aliases.order:
         shown = [aliases.alias_of[i] for i in aliases.order[:3]]
-        pivots.append(f"resolve {_join(shown)} to an image and command line in the host's full audit log by entity id")
+        pivots.append(f"resolve {join_words(shown)} to an image and command line in the host's full audit log by entity id")
     if not pivots and facts.table_candidates:
         pivots.append(f"check {_code(facts.table_candidates[0].value)} in the host's full audit log before and after this subgraph")
     if not pivots:
         return ""
     return "Next pivots: " + "; ".join(pivots[:4]) + "."
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _code(value: str) -> str:

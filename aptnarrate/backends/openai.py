@@ -157,15 +157,7 @@ class OpenAITransport:
         settings = self.settings
         budget = max(budget, 0.05)
         deadline = time.monotonic() + budget
-        kwargs: dict[str, Any] = {
-            "model": request.model,
-            "messages": [{"role": role, "content": content} for role, content in request.messages],
-            "timeout": openai.Timeout(budget, connect=min(settings.connect_timeout_s, budget)),
-        }
-        for key in ("temperature", "seed", "max_tokens"):
-            value = getattr(request, key)
-            if value is not None:
-                kwargs[key] = value
+        kwargs = _request_kwargs(request, openai.Timeout(budget, connect=min(settings.connect_timeout_s, budget)))
         outcome: dict[str, Any] = {}
         stop = threading.Event()
 
@@ -412,6 +404,20 @@ def _server_message(exc) -> tuple[str, str | None]:
         return str(body)[:500], None
     text = getattr(exc.response, "text", "") or exc.message
     return str(text)[:500], None
+
+
+def _request_kwargs(request: ChatRequest, timeout) -> dict[str, Any]:
+    """The chat-completion arguments of ``request`` (the sync and async transports' call)."""
+    kwargs: dict[str, Any] = {
+        "model": request.model,
+        "messages": [{"role": role, "content": content} for role, content in request.messages],
+        "timeout": timeout,
+    }
+    for key in ("temperature", "seed", "max_tokens"):
+        value = getattr(request, key)
+        if value is not None:
+            kwargs[key] = value
+    return kwargs
 
 
 def _to_response(body: Any, request: ChatRequest, attempts: int, elapsed: float, endpoint: str = "") -> ChatResponse:

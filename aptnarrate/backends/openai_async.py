@@ -18,7 +18,7 @@ import json
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..llm.chat import ChatRequest, ChatResponse
 from ..errors import BackendError
@@ -28,6 +28,7 @@ from .openai import (
     _build_client,
     RETRY_AFTER_CAP_S,
     OpenAITransport,
+    _request_kwargs,
     _to_response,
     retry_after_seconds,
 )
@@ -155,15 +156,7 @@ class AsyncOpenAITransport(OpenAITransport):
 
         settings = self.settings
         read = max(min(settings.timeout_s, remaining), _MIN_ATTEMPT_TIMEOUT_S)
-        kwargs: dict[str, Any] = {
-            "model": request.model,
-            "messages": [{"role": role, "content": content} for role, content in request.messages],
-            "timeout": openai.Timeout(read, connect=min(settings.connect_timeout_s, read)),
-        }
-        for key in ("temperature", "seed", "max_tokens"):
-            value = getattr(request, key)
-            if value is not None:
-                kwargs[key] = value
+        kwargs = _request_kwargs(request, openai.Timeout(read, connect=min(settings.connect_timeout_s, read)))
         completions = self._client.chat.completions.with_raw_response
         if request.mode == "structured":
             raw = await completions.parse(response_format=self.response_model, **kwargs)

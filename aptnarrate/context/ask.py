@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError, UsageError, ValidationFailed
 from ..render.escape import plain, prose
@@ -167,15 +167,7 @@ def _request(question: str, rows: list[dict], settings: LLMSettings):
     schema = json.dumps(Answer.model_json_schema(), sort_keys=True)
     if settings.mode == "json":
         user += f"\n\nJSON schema:\n{schema}"
-    return ChatRequest(
-        messages=(("system", SYSTEM), ("user", user)),
-        model=settings.model,
-        temperature=settings.temperature,
-        seed=settings.seed,
-        mode=settings.mode,
-        schema_name="Answer",
-        schema=schema,
-    )
+    return ChatRequest.for_settings(settings, (("system", SYSTEM), ("user", user)), "Answer", schema)
 
 
 def _issues(answer: Answer, vocabulary) -> list[tuple[int, str]]:
@@ -201,35 +193,22 @@ def ask(
     ingest=None,
 ) -> AskResult:
     """Ask ``transport`` the question over the report's rows; re-ask on errors; drop what persists."""
-    from ..backends.openai import raise_for_finish
-    from ..llm.validate import reask_message, schema_errors
+    from ..llm.validate import ask_until_valid
 
     if not question.strip():
         raise UsageError("QUESTION is empty")
     rows = evidence_rows(report, question, context, ingest)
     vocabulary = _vocabulary(report, rows)
-    request = _request(question, rows, settings)
-    messages = list(request.messages)
-    answer: Answer | None = None
-    issues: list[tuple[int, str]] = []
-    errors: list[str] = []
-    calls = 0
-    max_reasks = max(0, int(settings.max_reasks))
-    for attempt in range(max_reasks + 1):
-        response = transport.complete(request.with_messages(tuple(messages)))
-        calls += 1
-        raise_for_finish(response)
-        try:
-            answer = Answer.model_validate_json((response.content or "").strip())
-        except ValidationError as exc:
-            answer, issues, errors = None, [], schema_errors(exc)
-        else:
-            issues = _issues(answer, vocabulary)
-            errors = [text for _, text in issues]
-            if not issues:
-                break
-        if attempt < max_reasks:
-            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues)))]
+
+    def judge(content: str | None):
+        answer = Answer.model_validate_json((content or "").strip())
+        issues = _issues(answer, vocabulary)
+        return answer, issues, [text for _, text in issues]
+
+    exchange = ask_until_valid(transport, _request(question, rows, settings), settings.max_reasks, judge)
+    answer: Answer | None = exchange.answer
+    issues: list[tuple[int, str]] = exchange.issues
+    errors, calls = exchange.errors, exchange.tally.calls
     if answer is None:
         raise ValidationFailed(
             f"the model's answer did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}",

@@ -324,9 +324,7 @@ class Vocabulary:
     def _knows_token(self, raw: str) -> bool:
         """Whether a token of ``mentions.TOKEN``, trimmed as ``file_names`` trims it, is a
         name of the input."""
-        token = raw.rstrip(".:!?").lstrip(":")
-        if token.endswith("'s"):
-            token = token[:-2]
+        token = mentions.trimmed(raw)
         if not token:
             return False
         folded = token.casefold()
@@ -429,11 +427,10 @@ def vocabulary_for(facts: Facts, context: ContextInfo | None = None) -> Vocabula
     cached = facts.derived("_grounding_vocabulary", lambda: Vocabulary(facts))
     if context is None or not context.rows:
         return cached
-    kept = facts.__dict__.get("_grounding_vocabulary_context")
-    if kept is None or kept[0] is not context:
-        kept = (context, with_context(cached, context))
-        facts.__dict__["_grounding_vocabulary_context"] = kept
-    return kept[1]
+    kept = facts.derived("_grounding_vocabulary_context", dict)  # for the last context asked
+    if kept.get("context") is not context:
+        kept.update(context=context, vocabulary=with_context(cached, context))
+    return kept["vocabulary"]
 
 
 @dataclass(frozen=True)

@@ -321,9 +321,7 @@ def file_names(text: str) -> list[str]:
     for token in TOKEN.findall(normalise(text)):
         if "." not in token and "/" not in token and "\\" not in token:
             continue  # a file name or path has a dot or a separator (``_is_file_like``); most words have neither
-        token = token.rstrip(".:!?").lstrip(":")
-        if token.endswith("'s"):
-            token = token[:-2]
+        token = trimmed(token)
         if not token or IPV4.fullmatch(token) or CLOCK.fullmatch(token) or ISO_DATE.fullmatch(token):
             continue
         if NUMERIC_DATE.fullmatch(token) or IPV4_INTEGER.fullmatch(token):
@@ -331,6 +329,13 @@ def file_names(text: str) -> list[str]:
         if _is_file_like(token):
             found.append(token)
     return found
+
+
+def trimmed(token: str) -> str:
+    """A ``TOKEN`` without the punctuation prose puts around a name (closing marks and
+    colons, leading colons) and without a possessive ``'s``: the name the token cites."""
+    token = token.rstrip(".:!?").lstrip(":")
+    return token[:-2] if token.endswith("'s") else token
 
 
 def _is_file_like(token: str) -> bool:

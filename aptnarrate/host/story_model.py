@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from ..grounding import mentions
 from ..llm.chat import ChatRequest
@@ -31,7 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SCHEMA_NAME = "story"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
 _MAX_SUBGRAPH_IOCS = 8
 
 
@@ -215,50 +213,22 @@ def story_transport(options, settings: LLMSettings):
 def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: ChatTransport, settings: LLMSettings) -> Story:
     """``story`` with its narrative written by the model, grounded; raises ``BackendError``
     or ``ValidationFailed`` like the per-subgraph call."""
-    from ..backends.openai import raise_for_finish
-    from ..llm.validate import reask_message, schema_errors
+    from ..llm.validate import ask_until_valid, unfenced
 
     by_name = dict(reports)
     vocabulary = StoryVocabulary(reports, story.context)
-    request = ChatRequest(
-        messages=render_story_messages(story, reports, settings),
-        model=settings.model,
-        temperature=settings.temperature,
-        seed=settings.seed,
-        mode=settings.mode,  # type: ignore[arg-type]
-        schema_name=SCHEMA_NAME,
-        schema=story_schema(),
-    )
-    messages = list(request.messages)
-    calls = prompt_tokens = completion_tokens = retries = 0
-    latency = 0.0
-    answer: StoryNarration | None = None
-    issues: list[DroppedClaim] = []
-    errors: list[str] = []
-    model = settings.model
-    for attempt in range(max(0, int(settings.max_reasks)) + 1):
-        started = time.monotonic()
-        response = transport.complete(request.with_messages(tuple(messages)))
-        calls += 1
-        prompt_tokens += response.prompt_tokens
-        completion_tokens += response.completion_tokens
-        latency += response.latency_s if response.latency_s is not None else time.monotonic() - started
-        retries += response.transport_retries
-        model = response.model or model
-        raise_for_finish(response)
-        text = (response.content or "").strip()
-        match = _FENCE.match(text)
-        try:
-            answer = StoryNarration.model_validate_json(match.group(1) if match else text)
-        except ValidationError as exc:
-            answer, issues, errors = None, [], schema_errors(exc)
-        else:
-            issues = check(answer, by_name, vocabulary)
-            errors = [f"{i.kind} {i.item!r}: {i.reason}" for i in issues]
-            if not issues:
-                break
-        if attempt < settings.max_reasks:
-            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues)))]
+    request = ChatRequest.for_settings(settings, render_story_messages(story, reports, settings), SCHEMA_NAME, story_schema())
+
+    def judge(content: str | None):
+        answer = StoryNarration.model_validate_json(unfenced(content))
+        issues = check(answer, by_name, vocabulary)
+        return answer, issues, [f"{i.kind} {i.item!r}: {i.reason}" for i in issues]
+
+    exchange = ask_until_valid(transport, request, settings.max_reasks, judge)
+    answer: StoryNarration | None = exchange.answer
+    issues: list[DroppedClaim] = exchange.issues
+    errors, tally = exchange.errors, exchange.tally
+    calls = tally.calls
     if answer is None:
         raise ValidationFailed(
             f"the model's story did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}",
@@ -269,9 +239,12 @@ def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: Ch
         answer = prune(answer, by_name, vocabulary)
     narratives = {c.stage: c.narrative for c in answer.stages}
     stages = [s.model_copy(update={"narrative": narratives.get(s.stage)}) for s in story.stages]
-    usage = Usage(calls=calls, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_s=round(latency, 3), transport_retries=retries, reasks=calls - 1)
+    usage = Usage(
+        calls=calls, prompt_tokens=tally.prompt_tokens, completion_tokens=tally.completion_tokens,
+        latency_s=round(tally.latency_s, 3), transport_retries=tally.transport_retries, reasks=tally.reasks,
+    )  # fmt: skip
     metadata = story.metadata.model_copy(
-        update={"narrator": transport.name, "model": model, "usage": usage, "dropped": list(issues), "notes": [*story.metadata.notes, f"model answered in {calls} call(s)"]}
+        update={"narrator": transport.name, "model": tally.model or settings.model, "usage": usage, "dropped": list(issues), "notes": [*story.metadata.notes, f"model answered in {calls} call(s)"]}
     )
     return story.model_copy(
         update={

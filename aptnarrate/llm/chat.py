@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 Mode = Literal["structured", "json"]
@@ -24,6 +24,20 @@ class ChatRequest:
     schema_name: str
     schema: str  # the JSON schema, serialised canonically (sorted keys)
     max_tokens: int | None = None
+
+    @classmethod
+    def for_settings(cls, settings, messages: tuple[tuple[str, str], ...], schema_name: str, schema: str) -> ChatRequest:
+        """A request of ``messages`` with the model, sampling and mode of ``settings``
+        (``LLMSettings``)."""
+        return cls(
+            messages=messages,
+            model=settings.model,
+            temperature=settings.temperature,
+            seed=settings.seed,
+            mode=settings.mode,
+            schema_name=schema_name,
+            schema=schema,
+        )
 
     def canonical(self) -> dict:
         """A JSON-able form: what is hashed and recorded (never a key or header)."""
@@ -43,16 +57,7 @@ class ChatRequest:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
     def with_messages(self, messages: tuple[tuple[str, str], ...]) -> ChatRequest:
-        return ChatRequest(
-            messages=messages,
-            model=self.model,
-            temperature=self.temperature,
-            seed=self.seed,
-            mode=self.mode,
-            schema_name=self.schema_name,
-            schema=self.schema,
-            max_tokens=self.max_tokens,
-        )
+        return replace(self, messages=messages)
 
 
 @dataclass(frozen=True)

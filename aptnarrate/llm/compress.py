@@ -460,20 +460,11 @@ def select_rows(facts: Facts, shown_candidates, count, budget: int, tiers: RowTi
             # sightings by candidate rank: the best-ranked candidates' first and last rows first
             _, first = np.unique(sightings, return_index=True)
             pick = sightings[np.sort(first)]
-            running = np.cumsum(cost[pick])
-            pick = pick[running <= left]
-            chosen[pick] = True
-            left -= int(cost[pick].sum())
-            notes.append(f"{SELECT_STEP}: budget reached within tier '{name}'")
-            break
-        # evenly spread over the tier, as many as the mean cost allows, then trim to fit
-        k = int(left / max(cost[members].mean(), 1))
-        if k > 0:
-            pick = members[np.unique(np.linspace(0, len(members) - 1, k).round().astype(np.int64))]
-            running = np.cumsum(cost[pick])
-            pick = pick[running <= left]
-            chosen[pick] = True
-            left -= int(cost[pick].sum())
+        else:
+            # evenly spread over the tier, as many as the mean cost allows
+            k = int(left / max(cost[members].mean(), 1))
+            pick = members[np.unique(np.linspace(0, len(members) - 1, k).round().astype(np.int64))] if k > 0 else members[:0]
+        chosen[pick[np.cumsum(cost[pick]) <= left]] = True  # then trimmed to fit
         notes.append(f"{SELECT_STEP}: budget reached within tier '{name}'")
         break
     positions = np.flatnonzero(chosen)

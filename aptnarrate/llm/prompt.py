@@ -286,15 +286,7 @@ def build_request(facts: Facts, settings: LLMSettings, context: ContextInfo | No
         # large logs (or steps that were not enough): decide the rows, render only those
         messages, notes, tokens, steps, full = _selected_messages(facts, settings, count, schema_tokens, budget, context_text)
         sizes = [sizes[0] if sizes else full]
-    request = ChatRequest(
-        messages=messages,
-        model=settings.model,
-        temperature=settings.temperature,
-        seed=settings.seed,
-        mode=settings.mode,  # type: ignore[arg-type]
-        schema_name=SCHEMA_NAME,
-        schema=schema,
-    )
+    request = ChatRequest.for_settings(settings, messages, SCHEMA_NAME, schema)
     summary = f"prompt tokens: {tokens} ({count.method})"
     if budget is not None:
         summary += f", budget {budget}"

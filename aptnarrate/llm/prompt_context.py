@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..arrays import distinct
 from ..preprocess.knowledge import lookup
+from ..preprocess.row_index import entity_codes, triple_entity_ids
 from ..grounding.mentions import addresses
 from ..rules.events import event_class, vocabulary
 
@@ -59,7 +59,8 @@ FULL = BlockLimits()
 COMPACT = BlockLimits(aliases=10, row_refs=4, hypothesis_refs=4, reason_chars=320, knowledge=8)
 _WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
 _WINDOWS_NAME = re.compile(r"\.(exe|dll|sys|ps1|bat|cmd|msi)$|^[A-Za-z]:\\", re.I)
-_KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
+# the knowledge base's kind of an entity kind (or candidate type): others are looked up as files
+KB_KIND = {"file": "file", "process": "process", "module": "module", "registry": "registry", "directory": "directory"}
 
 
 # --------------------------------------------------------------------------- aliases
@@ -122,8 +123,8 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     # actors in order of first appearance, each with its name where it first appears
     is_actor = {role: triples[f"{role}_kind"].isin(list(ACTOR_KINDS)).to_numpy(dtype=bool) for role in ("subject", "object")}
     actor = np.flatnonzero(both(is_actor))
-    entity_codes, entities = _entity_codes(facts)
-    codes, which = pd.factorize(entity_codes[actor])  # codes in first-appearance order among actors
+    entity_of, entities = entity_codes(facts)
+    codes, which = pd.factorize(entity_of[actor])  # codes in first-appearance order among actors
     uniques = entities[which]
     first_at = np.full(len(uniques), len(actor), dtype=np.int64)
     np.minimum.at(first_at, codes, np.arange(len(actor)))
@@ -144,16 +145,9 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
 
 
-def _entity_ids(facts: Facts) -> dict[str, np.ndarray]:
-    """Each triple's subject and object entity ids as Python strings, converted from the
-    table's columns once per facts (aliases, their rows and the actors of a row read them)."""
-    triples = facts.timeline.table.triples
-    return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"].to_numpy(dtype=object) for role in ("subject", "object")})
-
-
 def _first_positions(facts: Facts, wanted: list[str], codes: np.ndarray) -> dict[str, int]:
     """Each wanted entity id's first log position (as subject or object), by id; ``codes``:
-    their codes in ``_entity_codes``. The first position of each triple, then the smallest
+    their codes in ``entity_codes``. The first position of each triple, then the smallest
     over each entity's triples (no per-row lists: a host can have tens of thousands of
     aliased processes)."""
     if not wanted:
@@ -163,61 +157,11 @@ def _first_positions(facts: Facts, wanted: list[str], codes: np.ndarray) -> dict
     never = np.iinfo(np.int64).max
     first_of_triple = np.full(len(table), never, dtype=np.int64)
     np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
-    entity_codes, entities = _entity_codes(facts)
+    entity_of, entities = entity_codes(facts)
     first = np.full(len(entities), never, dtype=np.int64)
-    np.minimum.at(first, entity_codes, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
+    np.minimum.at(first, entity_of, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
     found = dict(sorted(zip(wanted, first[np.asarray(codes, dtype=np.int64)].tolist())))
     return {ident: position for ident, position in found.items() if position != never}
-
-
-def _entity_codes(facts: Facts) -> tuple[np.ndarray, np.ndarray]:
-    """Each triple's subject and object entity ids (interleaved: triple * 2 + role) as codes
-    into the distinct ids in order of first appearance; hashed once per facts (the
-    aliases and their first positions both group by entity)."""
-    import pandas as pd
-
-    def compute():
-        ids = _entity_ids(facts)
-        codes, uniques = pd.factorize(np.column_stack([ids["subject"], ids["object"]]).ravel(), use_na_sentinel=False)
-        return codes, np.asarray(uniques, dtype=object)
-
-    return facts.derived("_entity_codes", compute)
-
-
-def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject") -> list[str]:
-    """Entity ids of the ``role`` side of the log row(s) at ``position``, first seen first."""
-    import pandas as pd
-
-    index = _row_index(facts)
-    positions = np.atleast_1d(np.asarray(position, dtype=np.int64))
-    lengths = index.starts[positions + 1] - index.starts[positions]
-    offsets = np.repeat(index.starts[positions] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-    # distinct entities by their codes (integers), first seen first, then their ids
-    entity_codes, entities = _entity_codes(facts)
-    codes = entity_codes[index.triples[offsets] * 2 + {"subject": 0, "object": 1}[role]]
-    return entities[pd.unique(codes)].tolist()
-
-
-@dataclass(frozen=True)
-class _RowIndex:
-    starts: np.ndarray  # triples of log position p: triples[starts[p]:starts[p + 1]]
-    triples: np.ndarray
-
-
-def _row_index(facts: Facts) -> _RowIndex:
-    """The distinct triples behind every log position, built once per facts in one pass over
-    the events (a scan per row would cost O(events) each). Kept with the facts, never in a
-    module global: a batch builds many inputs' prompts at once in threads."""
-    return facts.derived("_row_index", lambda: _build_row_index(facts))
-
-
-def _build_row_index(facts: Facts) -> _RowIndex:
-    timeline = facts.timeline
-    table = timeline.table.triples
-    n_triples = max(len(table), 1)
-    keys = distinct(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
-    positions, triples = keys // n_triples, keys % n_triples
-    return _RowIndex(starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)), triples=triples)
 
 
 def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:
@@ -234,9 +178,9 @@ def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[st
     triple_of_event = timeline.table.events["triple"].to_numpy()
     row_of_event = timeline.event_log.astype(np.int64)
     n_rows = max(len(timeline.log), 1)
-    lookup = pd.Index(wanted, dtype=object)
+    wanted_index = pd.Index(wanted, dtype=object)  # (not ``lookup``: that is the knowledge base's)
     for role in ("subject", "object"):
-        code_of_triple = lookup.get_indexer(_entity_ids(facts)[role])  # -1: not wanted
+        code_of_triple = wanted_index.get_indexer(triple_entity_ids(facts)[role])  # -1: not wanted
         if not (code_of_triple >= 0).any():
             continue
         code = code_of_triple[triple_of_event]
@@ -286,11 +230,10 @@ def alias_lines(facts: Facts, aliases: ProcessAliases, limits: BlockLimits = FUL
 
     listed = list(aliases.order[: limits.aliases])
     # the rows of the most aliases any limits list, found once per facts
-    cached = facts.__dict__.get("_alias_rows")
-    if cached is None or cached[0] is not aliases or not set(listed) <= cached[1].keys():
-        cached = (aliases, _positions_of_entities(facts, list(aliases.order[: max(MAX_ALIASES, len(listed))])))
-        facts.__dict__["_alias_rows"] = cached  # Facts is frozen; a cache beside its fields
-    rows_of = cached[1]
+    kept = facts.derived("_alias_rows", dict)
+    if kept.get("aliases") is not aliases or not set(listed) <= kept["rows"].keys():
+        kept.update(aliases=aliases, rows=_positions_of_entities(facts, list(aliases.order[: max(MAX_ALIASES, len(listed))])))
+    rows_of = kept["rows"]
     ids = facts.timeline.ids
     minutes = facts.timeline.log["minute"].to_numpy()
     records = []
@@ -337,7 +280,7 @@ def os_family(facts: Facts) -> tuple[str, str]:
     windows_names = [c.value for c in facts.candidates if _WINDOWS_NAME.search(c.value)]
     votes: Counter = Counter()
     for candidate in facts.candidates:
-        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        entry = lookup(candidate.value, KB_KIND.get(candidate.kind, "file"))
         if entry is not None and entry.os and len(entry.os) < 3:
             votes[tuple(sorted(entry.os))] += 1
     if windows_kinds or len(windows_names) >= 2:
@@ -348,7 +291,7 @@ def os_family(facts: Facts) -> tuple[str, str]:
             why.append(f"names such as {', '.join(windows_names[:3])}")
         return "windows", "; ".join(why)
     if votes[("freebsd",)]:
-        named = [c.value for c in facts.candidates if (e := lookup(c.value, _KB_KIND.get(c.kind, "file"))) and e.os == ("freebsd",)]
+        named = [c.value for c in facts.candidates if (e := lookup(c.value, KB_KIND.get(c.kind, "file"))) and e.os == ("freebsd",)]
         return "freebsd", f"FreeBSD-only names: {', '.join(named[:3])}"
     freebsd_libs = [c.value for c in facts.candidates if re.search(r"\.so\.\d+$", c.value) and c.value.endswith((".so.7", ".so.5", ".so.8"))]
     linux_libs = [c.value for c in facts.candidates if c.value in ("libc.so.6", "ld-linux-x86-64.so.2", "libpthread.so.0")]
@@ -430,24 +373,14 @@ def shortened(text: str, limit: int | None) -> str:
     return f"{kept} [{len(text) - len(kept)} more characters of the rule's reason not shown]"
 
 
-def benign_mechanism(candidate: Candidate, facts: Facts | None = None):
-    """The benign mechanism (``data/benign.yaml``) that explains this candidate's own name,
-    if any (as the IoC table's context does). With ``facts`` (the candidate's), each
-    distinct (value, kind, paths) is judged once and kept with them: the offline narrator
-    asks for every table candidate more than once."""
-    key = _mechanism_key(candidate)
-    if facts is None:
-        return _benign_mechanism(*key)
-    known = facts.derived("_benign_mechanisms", dict)
-    if key not in known:
-        known[key] = _benign_mechanism(*key)
-    return known[key]
-
-
 def benign_mechanisms(candidates, facts: Facts) -> list:
-    """``benign_mechanism`` of each candidate (kept with ``facts`` as it keeps them), the
-    ones not yet judged tested together over one rule table: each name and path once, not
-    every mechanism's tests once per candidate."""
+    """For each candidate, the benign mechanism (``data/benign.yaml``) that explains its own
+    name, or None (as the IoC table's context does): the first mechanism in file order that
+    explains the candidate as the object of some process or as an actor. Each distinct
+    (value, kind, paths) is judged once and kept with ``facts`` (the candidates'): the
+    offline narrator asks for every table candidate more than once. The ones not yet
+    judged are tested together over one rule table: each name and path once, not every
+    mechanism's tests once per candidate."""
     from ..rules.benign import first_explaining, mechanisms
 
     known = facts.derived("_benign_mechanisms", dict)
@@ -462,6 +395,11 @@ def benign_mechanisms(candidates, facts: Facts) -> list:
     return [known[_mechanism_key(c)] for c in candidates]
 
 
+def benign_mechanism(candidate: Candidate, facts: Facts):
+    """``benign_mechanisms`` of one candidate."""
+    return benign_mechanisms((candidate,), facts)[0]
+
+
 def _mechanism_key(candidate: Candidate) -> tuple:
     return (candidate.value, candidate.kind, tuple(candidate.full_values[:5]))
 
@@ -473,27 +411,21 @@ def _mechanism_rows(value: str, kind: str, paths: tuple[str, ...]) -> list:
     return [Row("", "", value, "process", kind, paths), Row(value, "", "", kind, "")]
 
 
-def _benign_mechanism(value: str, kind: str, paths: tuple[str, ...]):
-    from ..rules.benign import mechanisms
-
-    rows = _mechanism_rows(value, kind, paths)
-    return next((m for m in mechanisms() if any(m.explains(r) for r in rows)), None)
-
-
-def knowledge(candidates: list[Candidate] | tuple[Candidate, ...], limit: int | None = None) -> list[dict]:
-    """Knowledge-base text for the candidates it knows (what the entity normally is), the
-    first ``limit`` of them in rank order, the rest counted."""
-    records: list[dict] = []
+def knowledge(facts: Facts, candidates: list[Candidate] | tuple[Candidate, ...], limit: int | None = None) -> list[dict]:
+    """Knowledge-base text for the candidates (of ``facts``) it knows (what the entity
+    normally is), the first ``limit`` of them in rank order, the rest counted."""
+    listed: list[tuple[Candidate, object]] = []
     known = 0
     for candidate in candidates:
-        entry = lookup(candidate.value, _KB_KIND.get(candidate.kind, "file"))
+        entry = lookup(candidate.value, KB_KIND.get(candidate.kind, "file"))
         if entry is None:
             continue
         known += 1
-        if limit is not None and len(records) >= limit:
-            continue
+        if limit is None or len(listed) < limit:
+            listed.append((candidate, entry))
+    records: list[dict] = []
+    for (candidate, entry), mechanism in zip(listed, benign_mechanisms([c for c, _ in listed], facts)):
         record: dict[str, object] = {"ioc": candidate.value, "category": entry.category, "usage": entry.usage}
-        mechanism = benign_mechanism(candidate)
         if mechanism is not None:
             record["benign_context"] = mechanism.says
         records.append(record)
@@ -503,10 +435,11 @@ def knowledge(candidates: list[Candidate] | tuple[Candidate, ...], limit: int | 
 
 
 def _join_capped(items: list[str], limit: int) -> str:
-    return _join(items) if len(items) <= limit else _join(items[:limit] + [f"{len(items) - limit} more"])
+    return join_words(items) if len(items) <= limit else join_words(items[:limit] + [f"{len(items) - limit} more"])
 
 
-def _join(items: list[str]) -> str:
+def join_words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: a list in a sentence."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -526,7 +459,7 @@ def blocks(facts: Facts, limits: BlockLimits = FULL) -> dict[str, list[dict]]:
         "host": shared["host"] if shared else [host_context(facts)],
         "glossary": shared["glossary"] if shared else glossary(facts),
         "aliases": alias_lines(facts, aliases, limits) or [{"aliases": "none: every process in the log has a name of its own"}],
-        "knowledge": knowledge(facts.table_candidates, limits.knowledge)
+        "knowledge": knowledge(facts, facts.table_candidates, limits.knowledge)
         or [{"knowledge": "none of the listed candidates is in the knowledge base"}],
         "hypotheses": hypotheses(facts, limits) or [{"hypotheses": "none: no rule found evidence for an APT stage"}],
     }

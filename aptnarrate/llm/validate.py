@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import ValidationError
 
@@ -24,7 +24,7 @@ from ..models import APT_STAGES, Narration, Usage
 from .prompt import build_request
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .chat import ChatResponse, ChatTransport
+    from .chat import ChatRequest, ChatResponse, ChatTransport
     from .config import LLMSettings
     from ..models import ContextInfo
     from ..preprocess.facts import Facts
@@ -44,7 +44,9 @@ REASK_GROUNDING_CONTEXT = (  # prompt v3: the request has a --context block
 
 
 @dataclass
-class _Tally:
+class Tally:
+    """What a model's responses cost, added up over an exchange."""
+
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -81,12 +83,16 @@ def parse_narration(content: str | None) -> Narration:
     Invalid JSON raises ``ValidationError`` too (type ``json_invalid``). A JSON answer
     wrapped in a Markdown code fence, as some local models send it, is unwrapped.
     """
-    text = (content or "").strip()
-    match = _FENCE.match(text)
-    if match:
-        text = match.group(1)
+    text = unfenced(content)
     # a stage name outside the vocabulary is kept here and dropped by grounding
     return Narration.model_validate_json(text, context={"lenient_stages": True})
+
+
+def unfenced(content: str | None) -> str:
+    """A model's text without the Markdown code fence some local models wrap JSON in."""
+    text = (content or "").strip()
+    match = _FENCE.match(text)
+    return match.group(1) if match else text
 
 
 def merge_repeats(narration: Narration, vocabulary: ground.Vocabulary) -> tuple[Narration, list[str]]:
@@ -178,6 +184,46 @@ def reask_message(errors: list[str], grounding: bool, context: bool = False) -> 
     return "\n".join(lines)
 
 
+@dataclass
+class Exchange:
+    """How an exchange with a model ended (``ask_until_valid``)."""
+
+    answer: Any  # the last answer as ``judge`` read it, None when it did not match the schema
+    issues: list  # what ``judge`` found wrong in it (empty when nothing)
+    errors: list[str]  # the reasons a re-ask of it gives (schema errors when it did not match)
+    tally: Tally  # what every response cost
+
+
+def ask_until_valid(
+    transport: ChatTransport, request: ChatRequest, max_reasks: int, judge: Callable[[str | None], tuple[Any, list, list[str]]], *, with_context: bool = False
+) -> Exchange:
+    """Ask ``transport`` for ``request``, then re-ask (at most ``max_reasks`` times) with the
+    reasons while the answer does not match the schema or has issues. ``judge``: a
+    response's text as (answer, issues, the reasons a re-ask gives); it raises pydantic's
+    ``ValidationError`` for an answer that is not of the schema. A response cut short is
+    an error (``raise_for_finish``), never judged."""
+    max_reasks = max(0, int(max_reasks))
+    messages = list(request.messages)
+    tally = Tally()
+    answer, issues, errors = None, [], []
+    for attempt in range(max_reasks + 1):
+        started = time.monotonic()
+        response = transport.complete(request.with_messages(tuple(messages)))
+        tally.add(response, time.monotonic() - started)
+        raise_for_finish(response)
+        try:
+            answer, issues, errors = judge(response.content)
+        except ValidationError as exc:
+            answer, issues, errors = None, [], schema_errors(exc)
+        else:
+            if not issues:
+                break
+        if attempt < max_reasks:
+            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues), with_context))]
+    tally.reasks = tally.calls - 1
+    return Exchange(answer, issues, errors, tally)
+
+
 def narrate_with_model(
     facts: Facts, transport: ChatTransport, settings: LLMSettings, context: ContextInfo | None = None
 ) -> NarrationResult:
@@ -185,35 +231,17 @@ def narrate_with_model(
     ``context``: rows of the host's wider log the model sees and may cite (``C1``...)."""
     build = build_request(facts, settings, context)
     with_context = context is not None and bool(context.rows)
-    messages = list(build.request.messages)
-    tally = _Tally()
-    max_reasks = max(0, int(settings.max_reasks))
-    narration: Narration | None = None
-    issues: list[ground.GroundingIssue] = []
-    errors: list[str] = []
-    merged: list[str] = []
-    for attempt in range(max_reasks + 1):
-        if attempt:
-            tally.reasks += 1
-        started = time.monotonic()
-        response = transport.complete(build.request.with_messages(tuple(messages)))
-        tally.add(response, time.monotonic() - started)
-        raise_for_finish(response)
-        try:
-            # the vocabulary is built after the first request left (not before it), once for
-            # every attempt, the prune and the pipeline (vocabulary_for keeps it with facts)
-            vocabulary = ground.vocabulary_for(facts, context if with_context else None)
-            narration, issues, merged = read_answer(response.content, facts, vocabulary)
-        except ValidationError as exc:
-            narration, issues, merged = None, [], []
-            errors = schema_errors(exc)
-        else:
-            errors = [issue.message() for issue in issues]
-            if not issues:
-                break
-        if attempt < max_reasks:
-            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues), with_context))]
 
+    def judge(content: str | None):
+        # the vocabulary is built after the first request left (not before it), once for
+        # every attempt, the prune and the pipeline (vocabulary_for keeps it with facts)
+        vocabulary = ground.vocabulary_for(facts, context if with_context else None)
+        narration, issues, merged = read_answer(content, facts, vocabulary)
+        return (narration, merged), issues, [issue.message() for issue in issues]
+
+    exchange = ask_until_valid(transport, build.request, settings.max_reasks, judge, with_context=with_context)
+    tally, issues, errors = exchange.tally, exchange.issues, exchange.errors
+    narration, merged = exchange.answer or (None, [])
     attempts = tally.calls
     if narration is None:
         raise ValidationFailed(

@@ -356,11 +356,6 @@ def render_html(report: Report) -> str:
     timeline = _timeline(report, entity_rank)
     data = {"spec": _vega_lite_spec(timeline), "graph": graph}
     log_html, log_total = _log_rows_html(report)
-    scripts = [_asset(name) for name in VENDORED] + [_asset("report.js")]
-    csp = (
-        "default-src 'none'; script-src " + " ".join(_sha256(s) for s in scripts)
-        + "; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-    )
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", report.summary) if p.strip()]
     zone = report.metadata.timezone
     where = "as written in the input (no time zone given)" if zone == "as written" else f"in {html.escape(zone)}"
@@ -408,12 +403,18 @@ def render_html(report: Report) -> str:
 {_context_html(report)}
 <details id="metadata"><summary>Report metadata</summary>{_metadata_html(report)}</details>
 </main>"""
-    return page(report.title, report.metadata.generator, csp, body, data, scripts)
+    return page(report.title, report.metadata.generator, body, data)
 
 
-def page(title: str, generator: str, csp: str, body: str, data, scripts: list[str]) -> str:
+def page(title: str, generator: str, body: str, data) -> str:
     """The self-contained page around ``body``: its policy, styles, inert data island and
-    inline scripts (shared by the report and the story)."""
+    inline scripts (shared by the report and the story). The policy lets in exactly the
+    inline scripts, by their hashes."""
+    scripts = [_asset(name) for name in VENDORED] + [_asset("report.js")]
+    csp = (
+        "default-src 'none'; script-src " + " ".join(_sha256(s) for s in scripts)
+        + "; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
     script_tags = "\n".join(f"<script>{s}</script>" for s in scripts)
     return f"""<!DOCTYPE html>
 <html lang="en">

@@ -340,17 +340,12 @@ def _story_log(reports: StoryReports) -> tuple[str, int]:
 
 
 def render_story_html(story, reports: StoryReports) -> str:
-    from .html import VENDORED, _asset, _sha256, _text, page
+    from .html import _text, page
 
     graph, graph_note = _story_graph(reports)
     timeline = _story_timeline(reports)
     data = {"spec": timeline["spec"], "graph": graph}
     log_html, log_total = _story_log(reports)
-    scripts = [_asset(name) for name in VENDORED] + [_asset("report.js")]
-    csp = (
-        "default-src 'none'; script-src " + " ".join(_sha256(s) for s in scripts)
-        + "; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-    )
     notes = ""
     if timeline["dropped"]:
         notes += f'<p class="note">The timeline is bounded: {timeline["dropped"]} of its quietest marks are left out.</p>'
@@ -378,4 +373,4 @@ def render_story_html(story, reports: StoryReports) -> str:
 </tbody></table>
 </section>
 </main>"""
-    return page(story.title, story.metadata.generator, csp, body, data, scripts)
+    return page(story.title, story.metadata.generator, body, data)
