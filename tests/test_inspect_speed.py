@@ -316,3 +316,26 @@ def test_inspect_table_pads_log_ids_to_seven_characters_and_keeps_longer_ones(tm
     table = render_inspect_table(facts)
     assert table == _table_from_the_models(facts)
     assert all(f"\n{line}2018" in table for line in ("L1     ", "L12345 ", "L1234567", "L12345678"))
+
+
+@pytest.mark.parametrize("block_rows", [2, 16384])
+def test_inspect_table_streamed_by_the_cli_equals_the_joined_table_redacted(tmp_path, block_rows, monkeypatch, capsys):
+    """``aptnarrate inspect`` streams the table's log a block of rows at a time as UTF-8
+    bytes: to a file and to stdout it writes ``redact`` of the joined table, byte for byte
+    (URL credentials in a name masked, wherever the blocks end)."""
+    from aptnarrate import cli
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.redact import redact
+    from aptnarrate.render import inspect as inspect_render
+
+    monkeypatch.setattr(inspect_render, "_BLOCK_ROWS", block_rows)
+    flows = ["203.0.113.1:443", "https://user:hunter2@example.com/x", "name\x1bescape", "\u202eevil", "203.0.113.5:80"]
+    rows = [(f"The subject_process: curl{i} CONNECT the netflowobject: {flow}", f"2018-04-06 11:0{i}:00") for i, flow in enumerate(flows)]
+    source = write_ocrapt_csv(tmp_path, rows, "streamed.csv")
+    expected = redact(inspect_render.render_inspect_table(inspect_input(source)))
+    assert "hunter2" not in expected and "https://***@example.com/x" in expected and "\\x1b" in expected
+    assert cli.main(["inspect", str(source), "-o", str(tmp_path / "table.txt")]) == 0
+    assert (tmp_path / "table.txt").read_bytes() == expected.encode("utf-8")
+    capsys.readouterr()
+    assert cli.main(["inspect", str(source)]) == 0
+    assert capsys.readouterr().out == expected

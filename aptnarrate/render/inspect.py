@@ -6,6 +6,7 @@ Vectorised over the log (inputs may condense to hundreds of thousands of rows).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..preprocess.condense import distinct_minute_text
@@ -33,26 +34,28 @@ def _input_info(facts: Facts) -> dict:
 _BLOCK_ROWS = 16384  # log rows joined per block: the block's temporaries are small and reused
 
 
-def _log_pieces(columns: list, rows: int, separator: str = "") -> list[str]:
-    """The log's rows as a few large pieces to join (see ``rows.take_rows``), each row its
+def _log_pieces(columns: list, rows: int, separator: str = "", *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """The log's rows in a few large pieces (see ``rows.take_rows``), each row its
     ``columns``' pieces in order. A column is a fixed text; a pair of distinct pieces (an
     Arrow array) and every row's code into them; or a function of a block's first and
     end row giving that block's pieces (an Arrow array). The one mechanism both formats'
     logs go through: the rows are taken ``_BLOCK_ROWS`` at a time, so the codes and the
     block's bytes stay small and reused. Each row's last piece is ``separator``, which is
-    left out after the log's last row."""
+    left out after the log's last row (the pieces between blocks are that separator).
+    ``encoded``: the blocks as the UTF-8 bytes Arrow wrote (``memoryview``, see
+    ``output.write_chunks``), the separators as text."""
     from .rows import take_rows
 
     trim = len(separator.encode("utf-8"))
-    pieces = []
     for start in range(0, rows, _BLOCK_ROWS):
         stop = min(start + _BLOCK_ROWS, rows)
         block = [
             column if isinstance(column, str) else (column[0], column[1][start:stop]) if isinstance(column, tuple) else column(start, stop)
             for column in columns
         ]
-        pieces += [take_rows(block, stop - start, trim=trim), separator]
-    return pieces[:-1]
+        if start and separator:
+            yield separator
+        yield take_rows(block, stop - start, trim=trim, encoded=encoded)
 
 
 def _log_columns(facts: Facts, minute, description, counts) -> list:
@@ -137,6 +140,14 @@ def _safe(text: str) -> str:
 
 
 def render_inspect_table(facts: Facts) -> str:
+    return "".join(render_inspect_table_chunks(facts))
+
+
+def render_inspect_table_chunks(facts: Facts, *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """``render_inspect_table`` in pieces: the header, then the chronological log a block
+    of rows at a time, so a writer that streams them (``output.write_chunks``) never
+    holds the whole table. ``encoded``: the blocks of log rows as UTF-8 bytes (every line
+    ends in a line break, so the writer passes them on without decoding them)."""
     info = _input_info(facts)
     out = [
         f"input: {_safe(info['name'])} ({info['format']}), {info['rows_read']} rows, {info['events']} events, "
@@ -153,19 +164,20 @@ def render_inspect_table(facts: Facts) -> str:
         evidence = c["evidence"]
         out.append(f"         evidence: {', '.join(evidence[:12])}{' ...' if len(evidence) > 12 else ''}")
     out += ["", "chronological log:", ""]
-    return "".join(["\n".join(out), *_table_log_pieces(facts)])
+    yield "\n".join(out)
+    yield from _table_log_pieces(facts, encoded=encoded)
 
 
-def _table_log_pieces(facts: Facts) -> list[str]:
-    """The table's chronological log as pieces to join, one line per log row
-    (``L7     2018-04-06 11:00  The process: ... (3 times)``): the id padded to seven
+def _table_log_pieces(facts: Facts, *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """The table's chronological log, one line per log row:
+    ``L7     2018-04-06 11:00  The process: ... (3 times)``, the id padded to seven
     characters, the minute, the description made safe (once per distinct description)
     and the count."""
     import pyarrow.compute as pc
 
     log = facts.timeline.log
     if not len(log):
-        return []
+        return iter(())
     ids, *columns = _log_columns(facts, lambda minute: minute, lambda text: "  " + _safe(text), lambda count, rows: f" ({count} times)\n" if count > 1 else "\n")
     padded = lambda start, stop: pc.utf8_rpad(ids(start, stop), width=7, padding=" ")  # noqa: E731 - as str.ljust(7)
-    return _log_pieces([padded, *columns], len(log))
+    return _log_pieces([padded, *columns], len(log), encoded=encoded)
