@@ -31,7 +31,9 @@ def _input_info(facts: Facts) -> dict:
     }
 
 
-_BLOCK_ROWS = 16384  # log rows joined per block: the block's temporaries are small and reused
+# log rows per block: small enough that Arrow's allocator hands the same memory back block
+# after block (16,384 left 7 MB more resident at 1M rows, as freed pages awaiting purge)
+_BLOCK_ROWS = 1 << 13
 
 
 def _log_pieces(columns: list, rows: int, separator: str = "", *, encoded: bool = False) -> Iterator[str | memoryview]:
