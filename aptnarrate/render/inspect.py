@@ -11,6 +11,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING
 
 from ..preprocess.condense import distinct_minute_text
+from ..preprocess.memory import release_freed_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -132,8 +133,10 @@ def _candidates_json(records) -> str:
 def render_inspect_json(facts: Facts) -> str:
     candidates = _candidates_json(facts.candidate_records)
     info = json.dumps(_input_info(facts), ensure_ascii=False)
+    pieces = [f'{{"input": {info}, "candidates": {candidates}, "timeline": ', *_timeline_pieces(facts), "}\n"]
+    release_freed_memory()  # the blocks' freed temporaries, before the join's peak
     # one join: the timeline is by far the largest piece, and every copy of it counts
-    return "".join([f'{{"input": {info}, "candidates": {candidates}, "timeline": ', *_timeline_pieces(facts), "}\n"])
+    return "".join(pieces)
 
 
 def _safe(text: str) -> str:
