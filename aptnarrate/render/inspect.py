@@ -63,9 +63,9 @@ def _log_pieces(columns: list, rows: int, separator: str = "", *, encoded: bool 
 
 
 def _log_columns(facts: Facts, minute, description, counts) -> list:
-    """The pieces each log row's text starts with, as ``_log_pieces`` columns: its id,
-    then ``minute(text)`` of its minute, ``description(text)`` of its description and
-    ``counts(count, rows)`` of its counts, each written once per distinct value."""
+    """The pieces each row of a log (not empty) starts with, as ``_log_pieces`` columns:
+    its id, then ``minute(text)`` of its minute, ``description(text)`` of its description
+    and ``counts(count, rows)`` of its counts, each written once per distinct value."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -77,7 +77,7 @@ def _log_columns(facts: Facts, minute, description, counts) -> list:
     count_codes, count_values = pd.factorize(log["count"].to_numpy())
     rows_codes, rows_values = pd.factorize(log["rows"].to_numpy())
     pair_codes, pairs = pd.factorize(count_codes.astype(np.int64) * len(rows_values) + rows_codes)
-    pair_counts = zip(count_values[pairs // max(len(rows_values), 1)].tolist(), rows_values[pairs % max(len(rows_values), 1)].tolist())
+    pair_counts = zip(count_values[pairs // len(rows_values)].tolist(), rows_values[pairs % len(rows_values)].tolist())
 
     def distinct(texts: list[str]) -> pa.Array:  # converted once, not per block
         return pa.array(texts, pa.large_string())
