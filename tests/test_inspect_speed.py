@@ -216,3 +216,126 @@ def test_inspect_table_equals_the_table_written_from_the_models_and_a_frame(corp
         long_evidence += any(len(c.evidence) > 12 for c in facts.candidates)
         repeated += bool((facts.timeline.log["count"] > 1).any())
     assert long_evidence and repeated  # the cut after 12 ids and "(N times)" are exercised
+
+
+# --------------------------------------------------------------------------- hostile names
+
+
+def _safe_per_character(text: str) -> str:
+    """``_safe`` as it was written: every character tested on its own."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def test_safe_returns_printable_texts_as_they_are_and_escapes_the_others_per_character():
+    """``_safe`` takes a text with only printable characters (every printable code point
+    here) as it is, one test for the whole text; a text with any other character equals
+    the per-character escape."""
+    from aptnarrate.render.inspect import _safe
+
+    printable = "".join(ch for ch in map(chr, range(0x110000)) if ch.isprintable())
+    assert _safe(printable) is printable and printable == _safe_per_character(printable)
+    for text in ("", " ", "a\x00", "\x7f", "\x85", "\u202e", "name\u00a0", "\ud800", "\U000e0001tag", "\U0010ffff", "x" * 100_000 + "\x1b" + "y"):
+        assert _safe(text) == _safe_per_character(text), repr(text[-3:])
+
+
+_HOSTILE_NAMES = [
+    "red\x1b[31m\x1b[0m",  # terminal escapes
+    "tab\there\rcr\x7fdel\x85nel\x9bcsi",  # C0, DEL and C1 controls
+    "invoice\u202egpj.exe",  # right-to-left override
+    "\u2066isolate\u2069\u200bzero\u2028line\u2029para\u00a0nbsp\ufeffbom",
+    'quote " and \\ backslash',
+    "x" * 5000 + "\x1b" + "\u202e" * 50 + "y" * 5000,  # a very long name
+    "名前\U0001f600",
+]
+
+
+@pytest.mark.parametrize("block_rows", [1, 3, 16384])
+def test_inspect_formats_equal_the_plain_renderings_for_hostile_names(tmp_path, block_rows, monkeypatch):
+    """Control characters, bidi overrides, quotes and very long names, each in several log
+    rows (blocks end between them): the table equals the table written from the models and
+    the JSON the document written row by row."""
+    from test_facts_speed import _plain_document
+
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.render import inspect as inspect_render
+
+    monkeypatch.setattr(inspect_render, "_BLOCK_ROWS", block_rows)
+    rows = [
+        (f"The subject_process: {name} WRITE the file_object_file: {other}", f"2018-04-06 11:{minute:02d}:{second:02d}")
+        for minute, (name, other) in enumerate(zip(_HOSTILE_NAMES, reversed(_HOSTILE_NAMES)))
+        for second in range(minute % 3 + 1)
+    ]
+    facts = inspect_input(write_ocrapt_csv(tmp_path, rows, "hostile.csv"))
+    assert len(facts.timeline.log) == len(_HOSTILE_NAMES)
+    table = inspect_render.render_inspect_table(facts)
+    assert table == _table_from_the_models(facts)
+    assert "\x1b" not in table and "\u202e" not in table and "\\x1b" in table and "\\x202e" in table
+    document = inspect_render.render_inspect_json(facts)
+    assert document == _plain_document(facts)
+    assert "\x1b" not in document and "\\u001b" in document
+
+
+def test_inspect_formats_equal_the_plain_renderings_on_every_hostile_input_that_reads():
+    """Every input of ``tests/hostile`` that reads (the others are refused before any
+    rendering): both formats equal the plain renderings."""
+    from pathlib import Path
+
+    from test_facts_speed import _plain_document
+
+    from aptnarrate.errors import InputError
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.render.inspect import render_inspect_json, render_inspect_table
+
+    rendered = 0
+    for source in sorted((Path(__file__).resolve().parent / "hostile").glob("*.csv")):
+        try:
+            facts = inspect_input(source)
+        except InputError:
+            continue
+        assert render_inspect_table(facts) == _table_from_the_models(facts), source.name
+        assert render_inspect_json(facts) == _plain_document(facts), source.name
+        rendered += 1
+    assert rendered >= 20
+
+
+def test_inspect_table_pads_log_ids_to_seven_characters_and_keeps_longer_ones(tmp_path):
+    """The table's ids are padded as ``str.ljust(7)``: a log of ten million rows and more
+    has ids of eight characters and more, which are written whole (given here by renaming
+    a small log's ids)."""
+    from dataclasses import replace
+
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.render.inspect import render_inspect_table
+
+    rows = [(f"The subject_process: p{i} READ the file_object_file: f", f"2018-04-06 11:0{i}:00") for i in range(4)]
+    facts = inspect_input(write_ocrapt_csv(tmp_path, rows, "ids.csv"))
+    timeline = facts.timeline
+    log = timeline.log.copy()
+    log["id"] = ["L1", "L12345", "L1234567", "L12345678"]
+    facts = replace(facts, timeline=replace(timeline, log=log))
+    table = render_inspect_table(facts)
+    assert table == _table_from_the_models(facts)
+    assert all(f"\n{line}2018" in table for line in ("L1     ", "L12345 ", "L1234567", "L12345678"))
+
+
+@pytest.mark.parametrize("block_rows", [2, 16384])
+def test_inspect_table_streamed_by_the_cli_equals_the_joined_table_redacted(tmp_path, block_rows, monkeypatch, capsys):
+    """``aptnarrate inspect`` streams the table's log a block of rows at a time as UTF-8
+    bytes: to a file and to stdout it writes ``redact`` of the joined table, byte for byte
+    (URL credentials in a name masked, wherever the blocks end)."""
+    from aptnarrate import cli
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.redact import redact
+    from aptnarrate.render import inspect as inspect_render
+
+    monkeypatch.setattr(inspect_render, "_BLOCK_ROWS", block_rows)
+    flows = ["203.0.113.1:443", "https://user:hunter2@example.com/x", "name\x1bescape", "\u202eevil", "203.0.113.5:80"]
+    rows = [(f"The subject_process: curl{i} CONNECT the netflowobject: {flow}", f"2018-04-06 11:0{i}:00") for i, flow in enumerate(flows)]
+    source = write_ocrapt_csv(tmp_path, rows, "streamed.csv")
+    expected = redact(inspect_render.render_inspect_table(inspect_input(source)))
+    assert "hunter2" not in expected and "https://***@example.com/x" in expected and "\\x1b" in expected
+    assert cli.main(["inspect", str(source), "-o", str(tmp_path / "table.txt")]) == 0
+    assert (tmp_path / "table.txt").read_bytes() == expected.encode("utf-8")
+    capsys.readouterr()
+    assert cli.main(["inspect", str(source)]) == 0
+    assert capsys.readouterr().out == expected

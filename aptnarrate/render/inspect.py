@@ -6,9 +6,12 @@ Vectorised over the log (inputs may condense to hundreds of thousands of rows).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING
 
 from ..preprocess.condense import distinct_minute_text
+from ..preprocess.memory import release_freed_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -30,53 +33,83 @@ def _input_info(facts: Facts) -> dict:
     }
 
 
-_BLOCK_ROWS = 16384  # log rows joined per block: the block's temporaries are small and reused
+# log rows per block: small enough that Arrow's allocator hands the same memory back block
+# after block (16,384 left 7 MB more resident at 1M rows, as freed pages awaiting purge)
+_BLOCK_ROWS = 1 << 13
 
 
-def _timeline_pieces(facts: Facts, head: str, tail: str) -> list[str]:
-    """The JSON document as string pieces to join once: ``head``, the timeline array in
-    blocks of ``_BLOCK_ROWS`` rows, and ``tail``. A row's pieces repeat per distinct
-    description, minute and count, so the records reuse a few thousand strings (each
-    distinct description is JSON-escaped once); they are joined a block at a time, so the
-    per-row pieces (seven per row) and number texts exist for one block only, not for the
-    whole log at once."""
+def _log_pieces(columns: list, rows: int, separator: str = "", *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """The log's rows in a few large pieces (see ``rows.take_rows``), each row its
+    ``columns``' pieces in order. A column is a fixed text; a pair of distinct pieces (an
+    Arrow array) and every row's code into them; or a function of a block's first and
+    end row giving that block's pieces (an Arrow array). The one mechanism both formats'
+    logs go through: the rows are taken ``_BLOCK_ROWS`` at a time, so the codes and the
+    block's bytes stay small and reused. Each row's last piece is ``separator``, which is
+    left out after the log's last row (the pieces between blocks are that separator).
+    ``encoded``: the blocks as the UTF-8 bytes Arrow wrote (``memoryview``, see
+    ``output.write_chunks``), the separators as text."""
+    from .rows import take_rows
+
+    trim = len(separator.encode("utf-8"))
+    for start in range(0, rows, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, rows)
+        block = [
+            column if isinstance(column, str) else (column[0], column[1][start:stop]) if isinstance(column, tuple) else column(start, stop)
+            for column in columns
+        ]
+        if start and separator:
+            yield separator
+        yield take_rows(block, stop - start, trim=trim, encoded=encoded)
+
+
+def _log_columns(facts: Facts, minute, description, counts) -> list:
+    """The pieces each row of a log (not empty) starts with, as ``_log_pieces`` columns:
+    its id, then ``minute(text)`` of its minute, ``description(text)`` of its description
+    and ``counts(count, rows)`` of its counts, each written once per distinct value."""
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     log = facts.timeline.log
-    n = len(log)
-    if n == 0:
-        return [head, "[]", tail]
-
-    def shared(values: np.ndarray, text) -> tuple[np.ndarray, np.ndarray]:
-        codes, distinct = pd.factorize(values)
-        return codes, np.array([text(v) for v in distinct], dtype=object)
-
-    texts = [f'", "text": {json.dumps(t, ensure_ascii=False)}, "count": ' for t in facts.timeline.descriptions["text"].tolist()]
+    ids = pa.array(log["id"], pa.large_string())
     minute_codes, minutes = distinct_minute_text(log["minute"].to_numpy())
-    columns = (
-        (minute_codes, np.array([f'", "minute": "{m}' for m in minutes], dtype=object)),
-        (log["description"].to_numpy(), np.array(texts, dtype=object)),
-        shared(log["count"].to_numpy(), lambda v: f'{v}, "rows": '),
-        shared(log["rows"].to_numpy(), lambda v: f'{v}, "first_line": '),
+    # few distinct (count, rows) pairs (1,566 in the 238k log rows of 1M input rows)
+    count_codes, count_values = pd.factorize(log["count"].to_numpy())
+    rows_codes, rows_values = pd.factorize(log["rows"].to_numpy())
+    pair_codes, pairs = pd.factorize(count_codes.astype(np.int64) * len(rows_values) + rows_codes)
+    pair_counts = zip(count_values[pairs // len(rows_values)].tolist(), rows_values[pairs % len(rows_values)].tolist())
+
+    def distinct(texts: list[str]) -> pa.Array:  # converted once, not per block
+        return pa.array(texts, pa.large_string())
+
+    return [
+        lambda start, stop: ids.slice(start, stop - start),
+        (distinct([minute(m) for m in minutes]), minute_codes),
+        (distinct([description(t) for t in facts.timeline.descriptions["text"].tolist()]), log["description"].to_numpy()),
+        (distinct([counts(c, r) for c, r in pair_counts]), pair_codes),
+    ]
+
+
+def _timeline_pieces(facts: Facts) -> list[str]:
+    """The JSON timeline array as pieces to join: a row's pieces are its id, minute,
+    description and counts (each distinct description JSON-escaped once) and its first
+    line."""
+    import pyarrow as pa
+
+    log = facts.timeline.log
+    if not len(log):
+        return ["[]"]
+    columns = _log_columns(
+        facts,
+        lambda minute: f'", "minute": "{minute}',
+        # json.dumps(text, ensure_ascii=False) is this C function behind a Python call or two
+        lambda text: f'", "text": {encode_basestring(text)}, "count": ',
+        lambda count, rows: f'{count}, "rows": {rows}, "first_line": ',
     )
-    ids = facts.timeline.ids
     first_line = log["first_line"].to_numpy()
-    # a row's last piece also opens the next record: seven pieces per row, not eight
-    out = [head + '[{"id": "']
-    pieces = np.empty((min(n, _BLOCK_ROWS), 7), dtype=object)
-    pieces[:, 6] = '}, {"id": "'
-    for start in range(0, n, _BLOCK_ROWS):
-        stop = min(start + _BLOCK_ROWS, n)
-        block = pieces[: stop - start]
-        block[:, 0] = ids[start:stop]
-        for column, (codes, strings) in enumerate(columns, start=1):
-            block[:, column] = strings[codes[start:stop]]
-        block[:, 5] = list(map(str, first_line[start:stop].tolist()))
-        if stop == n:
-            block[-1, 6] = "}]" + tail
-        out.append("".join(block.ravel().tolist()))
-    return out
+    line_text = lambda start, stop: pa.array(first_line[start:stop]).cast(pa.large_string())  # noqa: E731
+    separator = '}, {"id": "'
+    return ['[{"id": "', *_log_pieces([*columns, line_text, separator], len(log), separator), "}]"]
 
 
 def _candidates_json(records) -> str:
@@ -100,16 +133,28 @@ def _candidates_json(records) -> str:
 def render_inspect_json(facts: Facts) -> str:
     candidates = _candidates_json(facts.candidate_records)
     info = json.dumps(_input_info(facts), ensure_ascii=False)
-    head = f'{{"input": {info}, "candidates": {candidates}, "timeline": '
-    return "".join(_timeline_pieces(facts, head, "}\n"))
+    pieces = [f'{{"input": {info}, "candidates": {candidates}, "timeline": ', *_timeline_pieces(facts), "}\n"]
+    release_freed_memory()  # the blocks' freed temporaries, before the join's peak
+    # one join: the timeline is by far the largest piece, and every copy of it counts
+    return "".join(pieces)
 
 
 def _safe(text: str) -> str:
     """Terminal output: control characters from names shown, not executed."""
+    if text.isprintable():  # most texts: one test in C, not one per character
+        return text
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def render_inspect_table(facts: Facts) -> str:
+    return "".join(render_inspect_table_chunks(facts))
+
+
+def render_inspect_table_chunks(facts: Facts, *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """``render_inspect_table`` in pieces: the header, then the chronological log a block
+    of rows at a time, so a writer that streams them (``output.write_chunks``) never
+    holds the whole table. ``encoded``: the blocks of log rows as UTF-8 bytes (every line
+    ends in a line break, so the writer passes them on without decoding them)."""
     info = _input_info(facts)
     out = [
         f"input: {_safe(info['name'])} ({info['format']}), {info['rows_read']} rows, {info['events']} events, "
@@ -125,38 +170,21 @@ def render_inspect_table(facts: Facts) -> str:
             out.append("         " + _safe("; ".join(c["reasons"])))
         evidence = c["evidence"]
         out.append(f"         evidence: {', '.join(evidence[:12])}{' ...' if len(evidence) > 12 else ''}")
-    out += ["", "chronological log:"]
-    return "".join(["\n".join(out), *_table_log_blocks(facts), "\n"])
+    out += ["", "chronological log:", ""]
+    yield "\n".join(out)
+    yield from _table_log_pieces(facts, encoded=encoded)
 
 
-def _table_log_blocks(facts: Facts) -> list[str]:
-    """The table's chronological log, one line per log row (``L7     2018-04-06 11:00  The
-    process: ... (3 times)``), as in ``_timeline_pieces``: each distinct description is
-    made safe once, each distinct minute and count written once, and the rows are joined a
-    block at a time. Each line starts with the line break that ends the one before."""
-    import numpy as np
-    import pandas as pd
+def _table_log_pieces(facts: Facts, *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """The table's chronological log, one line per log row:
+    ``L7     2018-04-06 11:00  The process: ... (3 times)``, the id padded to seven
+    characters, the minute, the description made safe (once per distinct description)
+    and the count."""
+    import pyarrow.compute as pc
 
     log = facts.timeline.log
-    n = len(log)
-    if n == 0:
-        return []
-    minute_codes, minutes = distinct_minute_text(log["minute"].to_numpy())
-    count_codes, counts = pd.factorize(log["count"].to_numpy())
-    columns = (
-        (minute_codes, np.array(minutes, dtype=object)),
-        (log["description"].to_numpy(), np.array(["  " + _safe(t) for t in facts.timeline.descriptions["text"].tolist()], dtype=object)),
-        (count_codes, np.array([f" ({c} times)" if c > 1 else "" for c in counts.tolist()], dtype=object)),
-    )
-    ids = facts.timeline.ids
-    out = []
-    pieces = np.empty((min(n, _BLOCK_ROWS), 5), dtype=object)
-    pieces[:, 0] = "\n"
-    for start in range(0, n, _BLOCK_ROWS):
-        stop = min(start + _BLOCK_ROWS, n)
-        block = pieces[: stop - start]
-        block[:, 1] = [i.ljust(7) for i in ids[start:stop].tolist()]
-        for column, (codes, strings) in enumerate(columns, start=2):
-            block[:, column] = strings[codes[start:stop]]
-        out.append("".join(block.ravel().tolist()))
-    return out
+    if not len(log):
+        return iter(())
+    ids, *columns = _log_columns(facts, lambda minute: minute, lambda text: "  " + _safe(text), lambda count, rows: f" ({count} times)\n" if count > 1 else "\n")
+    padded = lambda start, stop: pc.utf8_rpad(ids(start, stop), width=7, padding=" ")  # noqa: E731 - as str.ljust(7)
+    return _log_pieces([padded, *columns], len(log), encoded=encoded)
