@@ -188,7 +188,19 @@ def test_describe_wording():
     assert describe("process", "", "OPEN", "ipc", "") == "A process OPEN an ipc"
 
 
-@pytest.mark.parametrize("minutes", [[0], [1523557620 * 10**9, 1523557680 * 10**9]])
+FIRST_MINUTE = pd.Timestamp.min.ceil("min").value  # 1677-09-21 00:13
+LAST_MINUTE = pd.Timestamp.max.floor("min").value  # 2262-04-11 23:47
+
+
+@pytest.mark.parametrize(
+    "minutes",
+    [
+        [0],
+        [1523557620 * 10**9, 1523557680 * 10**9],
+        [FIRST_MINUTE, LAST_MINUTE, -60 * 10**9, 951782400 * 10**9],  # the range's ends, before 1970, a 29 February
+        (np.random.default_rng(7).integers(FIRST_MINUTE // 60_000_000_000, LAST_MINUTE // 60_000_000_000, 2000) * 60_000_000_000).tolist(),
+    ],
+)
 def test_minute_text(minutes):
     texts = minute_text(np.array(minutes, dtype=np.int64))
     assert texts == [pd.Timestamp(m).strftime("%Y-%m-%d %H:%M") for m in minutes]

@@ -12,8 +12,7 @@ Unlike OCR-APT, every log row keeps the input lines and entity ids behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -81,19 +80,12 @@ def _article(word: str) -> str:
 
 def distinct_minute_text(minutes_ns: np.ndarray | pd.Series) -> tuple[np.ndarray, list[str]]:
     """Each value's code and the ``YYYY-MM-DD HH:MM`` text of each distinct minute."""
-    # a log has far fewer distinct minutes than rows; each is formatted once per process
-    # (pandas' to_datetime/strftime cost about 1 ms per call, whatever the size)
+    # a log has far fewer distinct minutes than rows: each distinct one is formatted, by
+    # numpy in one call (a datetime's strftime per minute cost 6-10 us, 0.05-0.09 s at 1M rows);
+    # times are int64 nanoseconds, so years are 1677-2262 and always four digits
     codes, distinct = pd.factorize(np.asarray(minutes_ns, dtype=np.int64))
-    return codes, [_text_of_minute(minute) for minute in (distinct // NS_PER_MINUTE).tolist()]
-
-
-_EPOCH = datetime(1970, 1, 1)
-
-
-@lru_cache(maxsize=1 << 16)
-def _text_of_minute(minute: int) -> str:
-    """``YYYY-MM-DD HH:MM`` of a minute counted from the epoch (wall clock, no zone)."""
-    return (_EPOCH + timedelta(minutes=minute)).strftime("%Y-%m-%d %H:%M")
+    texts = np.datetime_as_string((distinct // NS_PER_MINUTE).astype("datetime64[m]"), unit="m")
+    return codes, [text.replace("T", " ") for text in texts.tolist()]
 
 
 def minute_text(minutes_ns: np.ndarray | pd.Series) -> list[str]:
