@@ -106,6 +106,17 @@ def test_sends_after_reading_user_data_is_exfiltration(tmp_path):
     assert "secrets.db" in found["Data Exfiltration"].rationale
 
 
+def test_an_unknown_ioc_is_described_by_its_kind_not_as_a_file(tmp_path):
+    # a scheduled task and a registry value the knowledge base does not know were "Unknown file"
+    rows = [proc("schtasks.exe", "CREATE", "task", "NightlyCheck", "2018-04-12 10:00:01"),
+            proc("evil.exe", "EDIT", "registry", "HKCU\\Software\\Acme\\Mode", "2018-04-12 10:00:02"),
+            proc("evil.exe", "LOAD", "module", "acmehook.dll", "2018-04-12 10:00:03")]
+    usage = {i.ioc: i.legitimate_usage for i in narrate(facts_from(tmp_path, rows)).iocs}
+    assert usage["NightlyCheck"].startswith("Unknown task: not in the knowledge base.")
+    assert usage["Mode"].startswith("Unknown registry key:")
+    assert usage["acmehook.dll"].startswith("Unknown library:")
+
+
 def test_admin_port_to_internal_host_is_lateral_movement(tmp_path):
     base = 1523505481_000_000_000
     rows = [("p1", "SUBJECT_PROCESS", "ssh", "EVENT_CONNECT", base, "n1", "NetFlowObject", "10.0.0.4:51000->10.0.0.9:22")]

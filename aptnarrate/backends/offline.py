@@ -80,10 +80,20 @@ def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
     mechanism = benign_mechanism(candidate, facts)
     benign = f" Here {mechanism.says}." if mechanism else ""
     if entry is None:
-        what = "Unknown program: not a common binary in the knowledge base." if candidate.type == "process" else "Unknown file: not a known system file or binary."
-        return what + benign + why
+        return _UNKNOWN.get(candidate.type, f"Unknown {candidate.kind}: not in the knowledge base.") + benign + why
     kind = "System binary" if entry.type == "binary" else "Known " + entry.type
     return f"{kind}: {entry.usage.rstrip('.')} ({entry.category})." + benign + why
+
+
+# what an IoC the knowledge base does not know is, by its type (a task, a shell or another
+# kind without a type of its own is named by its kind)
+_UNKNOWN = {
+    "process": "Unknown program: not a common binary in the knowledge base.",
+    "file": "Unknown file: not a known system file or binary.",
+    "module": "Unknown library: not a common module in the knowledge base.",
+    "registry": "Unknown registry key: not a known system key in the knowledge base.",
+    "directory": "Unknown directory: not a known system location.",
+}
 
 
 def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
