@@ -23,12 +23,12 @@ import pandas as pd
 
 from .memory import release_freed_memory
 from .condense import NS_PER_MINUTE, NS_PER_SECOND, Timeline, minute_text
-from .rank import Network, Profile, address_class, likelihood, parse_networks, score_all, table_flags
+from .rank import MAX_PEERS_FOR_PATTERNS, Network, Profile, address_class, likelihood, parse_networks, score_all, table_flags
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Candidate
 
-__all__ = ["Facts", "compute_facts", "address_class", "candidate_type"]
+__all__ = ["Facts", "compute_facts", "address_class", "candidate_type", "network_sweeps"]
 
 _TYPE_OF_KIND = {
     "file": "file",
@@ -84,6 +84,12 @@ class Facts:
     def address_class(self, value: str) -> tuple[str, str]:
         return address_class(value, self.internal_networks)
 
+    @property
+    def sweeps(self) -> tuple[dict, ...]:
+        """The log's network sweeps (``network_sweeps``: subject, subnet, hosts), computed
+        once: the candidates mark the swept hosts, the stage rules cite the sweeps."""
+        return self.derived("_network_sweeps", lambda: network_sweeps(self.timeline))
+
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
         """What a later stage derives from these facts (stage findings, aliases, the
         grounding vocabulary), computed once and kept with them, as ``cached_property``
@@ -103,9 +109,12 @@ def candidate_type(kind: str, name: str) -> str:
 def compute_facts(timeline: Timeline, internal_networks: Sequence[str] = ()) -> Facts:
     networks = parse_networks(internal_networks)
     sides = _Sides(timeline)
-    records = _candidates(timeline, sides, networks)
+    sweeps = network_sweeps(timeline)
+    records = _candidates(timeline, sides, networks, sweeps)
     release_freed_memory()
-    return Facts(timeline=timeline, internal_networks=networks, candidate_records=records, _sides=sides)
+    facts = Facts(timeline=timeline, internal_networks=networks, candidate_records=records, _sides=sides)
+    facts.derived("_network_sweeps", lambda: sweeps)  # the stage rules cite them (``Facts.sweeps``)
+    return facts
 
 
 # --------------------------------------------------------------------------- per-side codes
@@ -139,8 +148,7 @@ class _Sides:
         self.description_group = {"subject": groups[:n_desc], "object": groups[n_desc:]}
         self.group_keys = [(kinds[k // width], names[k % width]) for k in group_keys.tolist()]
         of_triple = timeline.triple_description
-        self.group = {role: codes[of_triple] for role, codes in self.description_group.items()}
-        triple_groups = np.concatenate([self.group["subject"], self.group["object"]])
+        triple_groups = np.concatenate([groups[:n_desc][of_triple], groups[n_desc:][of_triple]])
         named_triple = triple_groups >= 0
         self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value"), named_triple)
         self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id"), named_triple)
@@ -312,8 +320,7 @@ def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
     """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group)."""
     if len(codes) == 0:
         return {}
-    # numpy's stable sort is a radix sort for 16-bit integers
-    order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
+    order = _stable_order(codes)
     ordered, items = codes[order], values[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     starts, stops = np.r_[0, cuts], np.r_[cuts, len(ordered)]
@@ -350,7 +357,7 @@ def _entity_frame(sides: _Sides) -> pd.DataFrame:
 # --------------------------------------------------------------------------- candidates
 
 
-def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]) -> tuple[dict, ...]:
+def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...], sweeps: Sequence[dict]) -> tuple[dict, ...]:
     if not sides.group_keys:
         return ()
     table = sides.group_table()
@@ -359,7 +366,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     if minutes is None:
         minutes = sides.group_minutes()
     peers_out, peers_in, pattern_rows = _peers_and_rows(timeline, sides)
-    swept = _swept_hosts(timeline)
+    swept = _swept_hosts(timeline, sweeps)
 
     counts_of: dict[int, dict] = defaultdict(dict)
     firsts_of: dict[int, dict] = defaultdict(dict)
@@ -388,7 +395,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         )
         profiles.append((profile, candidate_type(kind, name)))
     rows = []
-    for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks, [pattern_rows[code] for code in range(len(profiles))]))):
+    for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks, pattern_rows))):
         first_ns, last_ns = min(profile.first_time.values()), lasts_of[code]
         rows.append((result.total, first_ns, profile.value, profile.kind, ctype, result, profile.counts, code, last_ns))
 
@@ -432,35 +439,46 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     return tuple(candidates)
 
 
-def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
-    """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
-    # A sweep is judged on each (subject, address) pair's first contact: one row per flow
-    # description at its first minute yields the same subjects, subnets and hosts as every
-    # log row would, at a cost per distinct description instead of per log row.
+def network_sweeps(timeline: Timeline) -> tuple[dict, ...]:
+    """``fanout.sweeps`` of the log: each sweep's subject, subnet and hosts (no rows).
+
+    A sweep is judged on each (subject, address) pair's first contact: one row per flow
+    description that has log rows, at its first minute, yields the same subjects, subnets
+    and hosts as every log row would, at a cost per distinct description instead of per log
+    row. Facts marks the swept hosts; the stage rules cite the sweeps (``Facts.sweeps``
+    computes them once for both)."""
     descriptions = timeline.descriptions
     flow = (descriptions["object_kind"] == "flow").to_numpy()
     if not flow.any():
-        return {}
+        return ()
     from ..rules.events import event_class
     from ..rules.fanout import sweeps
 
-    events = np.array(
-        [event_class(a, "flow") if f else "" for a, f in zip(descriptions["action"].tolist(), flow)], dtype=object
-    )
     log = timeline.log
+    codes = log["description"].to_numpy()
+    flow = flow & (np.bincount(codes, minlength=len(descriptions)) > 0)  # descriptions with log rows
+    actions = descriptions["action"].to_numpy(dtype=object)[flow]
+    # one event class per distinct action of the flows, not one per description
+    event_of = {action: event_class(action, "flow") for action in set(actions.tolist())}
     first_minute = np.full(len(descriptions), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_minute, log["description"].to_numpy(), log["minute"].to_numpy())
+    np.minimum.at(first_minute, codes, log["minute"].to_numpy())
     rows = pd.DataFrame(
         {
             "subject_name": descriptions["subject_name"].to_numpy(dtype=object)[flow],
             "object_kind": "flow",
             "object_name": descriptions["object_name"].to_numpy(dtype=object)[flow],
-            "event": events[flow],
+            "event": [event_of[a] for a in actions.tolist()],
             "minute": first_minute[flow],
         }
     )
+    return tuple(sweeps(rows, with_rows=False))
+
+
+def _swept_hosts(timeline: Timeline, sweeps: Sequence[dict] | None = None) -> dict[str, tuple[str, str]]:
+    """Address -> (subnet, words on the sweep that reached it: one subject, many hosts).
+    ``sweeps``: the log's ``network_sweeps`` when already computed."""
     found = {}
-    for sweep in sweeps(rows, with_rows=False):  # only the hosts and subnets are read
+    for sweep in network_sweeps(timeline) if sweeps is None else sweeps:
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         words = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
         for host in sweep["hosts"]:
@@ -581,53 +599,61 @@ def _evidence_positions(timeline: Timeline, sides: _Sides) -> tuple[np.ndarray, 
     positions >>= 1
     if not len(codes):
         return codes.astype(np.int64), positions
-    # numpy's stable sort is a radix sort for 16-bit integers; stable keeps positions ascending
-    order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
+    order = _stable_order(codes)  # stable: each code's positions stay ascending
     return codes[order], positions[order]
 
 
-def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], dict[int, set], dict[int, list]]:
+def _stable_order(codes: np.ndarray) -> np.ndarray:
+    """``argsort(codes, kind="stable")`` of non-empty codes; numpy's stable sort is a radix
+    sort for 16-bit integers, so codes that fit are sorted as such."""
+    return np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
+
+
+def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], dict[int, set], list[list]]:
     """Per candidate group: (action, kind, name) of what it acts on and of what acts on it,
     and its events as the pattern rules read them (``rank._pattern_rows``: the acted-on
     sorted, then the acting, each capped), from the descriptions: a group's descriptions as
-    subject are exactly its distinct (action, object kind, object name), and so on."""
+    subject are exactly its distinct (action, object kind, object name), and so on.
+
+    One sort per side puts each group's descriptions together, in the order ``sorted``
+    gives their peers (a group's peers are distinct, so that order is total); the peers and
+    rows of every group are then slices, built in C, not one Python step per description."""
     from ..rules.patterns import Row
 
-    from .rank import MAX_PEERS_FOR_PATTERNS
-
     descriptions = timeline.descriptions
-    subject_kind, subject_name, action, object_kind, object_name = (
-        descriptions[column].tolist() for column in ("subject_kind", "subject_name", "action", "object_kind", "object_name")
-    )
-    subject_group = sides.description_group["subject"].tolist()
-    object_group = sides.description_group["object"].tolist()
-    peers_out: dict[int, set] = defaultdict(set)
-    peers_in: dict[int, set] = defaultdict(set)
-    rows_out: dict[int, list] = defaultdict(list)
-    rows_in: dict[int, list] = defaultdict(list)
-    paths: dict[int, tuple] = {}
-    for d in _sorted_by(action, object_kind, object_name):
-        group = subject_group[d]
-        if group >= 0:
-            peers_out[group].add((action[d], object_kind[d], object_name[d]))
-            if len(rows_out[group]) < MAX_PEERS_FOR_PATTERNS:
-                rows_out[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d]))
-    for d in _sorted_by(action, subject_kind, subject_name):
-        group = object_group[d]
-        if group >= 0:
-            peers_in[group].add((action[d], subject_kind[d], subject_name[d]))
-            if len(rows_in[group]) < MAX_PEERS_FOR_PATTERNS:
-                if group not in paths:
-                    paths[group] = tuple(sides.group_values[group][:20])
-                rows_in[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d], paths[group]))
-    rows = {group: rows_out.get(group, []) + rows_in.get(group, []) for group in range(len(sides.group_keys))}
-    return peers_out, peers_in, rows
+    column = {name: descriptions[name].to_numpy(dtype=object) for name in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
+    rank = {name: _string_ranks(values) for name, values in column.items()}
+    n_groups = len(sides.group_keys)
+    peers: dict[str, dict[int, set]] = {}
+    rows: dict[str, tuple[list, np.ndarray]] = {}
+    for role, other in (("subject", "object"), ("object", "subject")):
+        group = sides.description_group[role]
+        # by group, then by the peer (action, other kind, other name) as ``sorted`` orders it
+        order = np.lexsort((rank[f"{other}_name"], rank[f"{other}_kind"], rank["action"], group))
+        order = order[group[order] >= 0]
+        of_group = group[order]
+        bounds = np.searchsorted(of_group, np.arange(n_groups + 1))
+        peer = list(zip(*(column[name][order].tolist() for name in ("action", f"{other}_kind", f"{other}_name"))))
+        peers[role] = {g: set(peer[a:b]) for g, a, b in zip(range(n_groups), bounds[:-1].tolist(), bounds[1:].tolist()) if a < b}
+        # the first MAX_PEERS_FOR_PATTERNS of each group become its pattern rows
+        kept = np.arange(len(order)) - bounds[of_group] < MAX_PEERS_FOR_PATTERNS
+        at = order[kept]
+        fields = [column[name][at].tolist() for name in ("subject_name", "action", "object_name", "subject_kind", "object_kind")]
+        if role == "object":  # the rows acting on a group carry its full values (paths)
+            paths = [tuple(sides.group_values[g][:20]) for g in range(n_groups)]
+            fields.append([paths[g] for g in of_group[kept].tolist()])
+        rows[role] = (list(map(Row, *fields)), np.searchsorted(of_group[kept], np.arange(n_groups + 1)).tolist())
+    (rows_out, out_bounds), (rows_in, in_bounds) = rows["subject"], rows["object"]
+    pattern_rows = [
+        rows_out[out_bounds[g] : out_bounds[g + 1]] + rows_in[in_bounds[g] : in_bounds[g + 1]] for g in range(n_groups)
+    ]
+    return peers["subject"], peers["object"], pattern_rows
 
 
-def _sorted_by(*columns: list[str]) -> list[int]:
-    """Row positions in the order ``sorted`` gives the rows' tuples of ``columns`` (by the
-    first column, then the next...), without building a tuple per row."""
-    if not columns[0]:
-        return []
-    ranks = [np.unique(np.asarray(column, dtype=object), return_inverse=True)[1].reshape(-1) for column in columns]
-    return np.lexsort(ranks[::-1]).tolist()
+def _string_ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank among the distinct values in ``sorted`` order (sorting the few
+    distinct strings, not every row's)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    ranks = np.empty(len(uniques), dtype=np.int64)
+    ranks[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+    return ranks[codes]
