@@ -416,20 +416,29 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         if kind == "flow" and name in swept:
             candidates.append(_sweep_candidate(group, swept, sides, evidence, rank, level, listed, stamps, n))
             continue
+        if others:
+            full_values = _union(sides.group_values[c] for c in codes)
+            entity_ids = _union(sides.group_ids[c] for c in codes)
+            reasons = _union([result.ranked_reasons()] + [[f"as a {r[3]}: {x}" for x in r[5].ranked_reasons()] for r in others])
+            features = _union([result.features] + [r[5].features for r in others])
+            actions = _action_texts(kind, counts) + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])]
+        else:  # most candidates are one group, whose values and ids are distinct already
+            full_values, entity_ids = sides.group_values[codes[0]][:], sides.group_ids[codes[0]][:]
+            reasons, features = _union([result.ranked_reasons()]), _union([result.features])
+            actions = _action_texts(kind, counts)
         candidates.append(
             dict(
                 value=name,
                 type=ctype,
                 kind=kind,
-                full_values=_union(sides.group_values[c] for c in codes),
-                entity_ids=_union(sides.group_ids[c] for c in codes),
+                full_values=full_values,
+                entity_ids=entity_ids,
                 score=round(total, 2),
                 rank=rank,
                 likelihood=level,
-                reasons=_union([result.ranked_reasons()] + [[f"as a {r[3]}: {x}" for x in r[5].ranked_reasons()] for r in others]),
-                features=_union([result.features] + [r[5].features for r in others]),
-                actions=_action_texts(kind, counts)
-                + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])],
+                reasons=reasons,
+                features=features,
+                actions=actions,
                 evidence=evidence.ids(codes),
                 first_seen=stamps[rank - 1],
                 last_seen=stamps[n + rank - 1],
@@ -549,8 +558,8 @@ class _Evidence:
         self._ids = timeline.ids
         codes, positions = _evidence_positions(timeline, sides)
         self._codes, self._positions = codes, positions
-        # every group's ids as one list, converted once; a group's ids are a slice of it
-        self._all_ids = self._ids[positions].tolist()
+        # every group's ids in one array, taken once; a group's ids are a slice of it
+        self._all_ids = self._ids[positions]
         cuts = np.flatnonzero(np.diff(codes)) + 1
         starts = np.r_[0, cuts].astype(np.int64) if len(codes) else np.array([], dtype=np.int64)
         stops = np.r_[cuts, len(codes)].astype(np.int64) if len(codes) else starts
@@ -577,7 +586,7 @@ class _Evidence:
         log order: sorting positions, not id strings)."""
         if len(codes) == 1:
             start, stop = self._slices.get(codes[0], (0, 0))
-            return self._all_ids[start:stop]
+            return self._all_ids[start:stop].tolist()
         slices = [self._slices[c] for c in codes if c in self._slices]
         positions = np.unique(np.concatenate([self._positions[a:b] for a, b in slices])) if slices else np.array([], dtype=np.int64)
         return self._ids[positions].tolist()
@@ -587,13 +596,12 @@ def _evidence_positions(timeline: Timeline, sides: _Sides) -> tuple[np.ndarray, 
     """(group code, log position) of every log row whose description names the candidate
     group, ordered by code, then position (a description names a group once, so each
     position appears once per code)."""
-    log_desc = timeline.log["description"].to_numpy()
-    subject = sides.description_group["subject"][log_desc]
-    obj = sides.description_group["object"][log_desc]
-    obj[obj == subject] = -1  # a row naming one group on both sides is its evidence once
-    # each row's subject code, then its object code: row order, the two differ
-    codes = np.column_stack([subject, obj]).ravel()
-    del subject, obj
+    subject, obj = sides.description_group["subject"], sides.description_group["object"]
+    # per description: its subject's group, then its object's unless the same (a row naming
+    # one group on both sides is its evidence once); 32-bit, read at each log row at once
+    pair = np.column_stack([subject, np.where(obj == subject, -1, obj)]).astype(np.int32)
+    # each row's subject code, then its object code: row order
+    codes = pair[timeline.log["description"].to_numpy()].ravel()
     positions = np.flatnonzero(codes >= 0)
     codes = codes[positions]
     positions >>= 1
