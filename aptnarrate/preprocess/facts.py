@@ -588,7 +588,15 @@ class _Evidence:
             start, stop = self._slices.get(codes[0], (0, 0))
             return self._all_ids[start:stop].tolist()
         slices = [self._slices[c] for c in codes if c in self._slices]
-        positions = np.unique(np.concatenate([self._positions[a:b] for a, b in slices])) if slices else np.array([], dtype=np.int64)
+        if not slices:
+            return []
+        positions = np.concatenate([self._positions[a:b] for a, b in slices])
+        if len(positions) * 8 < len(self._ids):
+            positions = np.unique(positions)
+        else:  # a large union (a sweep's hosts): a mask over the log instead of a sort
+            named = np.zeros(len(self._ids), dtype=bool)
+            named[positions] = True
+            positions = np.flatnonzero(named)
         return self._ids[positions].tolist()
 
 
