@@ -150,8 +150,8 @@ class _Sides:
         of_triple = timeline.triple_description
         triple_groups = np.concatenate([groups[:n_desc][of_triple], groups[n_desc:][of_triple]])
         named_triple = triple_groups >= 0
-        self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value"), named_triple)
-        self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id"), named_triple)
+        self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value", named_triple))
+        self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id", named_triple))
 
     def group_table(self) -> pd.DataFrame:
         """``_action_table`` of the candidate groups, from per-description statistics: a
@@ -297,22 +297,55 @@ def _action_table(
     return table
 
 
-def _side_codes(triples: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``subject_<column>`` then ``object_<column>`` (2 x triples) into one shared
-    array of distinct strings."""
-    subject, subject_uniques = pd.factorize(triples[f"subject_{column}"], use_na_sentinel=False)
-    obj, object_uniques = pd.factorize(triples[f"object_{column}"], use_na_sentinel=False)
+def _side_codes(frame: pd.DataFrame, column: str, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``subject_<column>`` then ``object_<column>`` (2 x rows; only the sides
+    ``keep`` marks, when given) into one shared array of distinct strings, numbered in
+    order of first appearance. Arrow columns are encoded in Arrow, both sides in one pass
+    (only the distinct strings kept become Python strings)."""
+    subject, obj = frame[f"subject_{column}"].array, frame[f"object_{column}"].array
+    if isinstance(subject, pd.arrays.ArrowStringArray) and isinstance(obj, pd.arrays.ArrowStringArray):
+        found = _arrow_side_codes(subject, obj, keep)
+        if found is not None:
+            return found
+    subject_codes, subject_uniques = pd.factorize(subject, use_na_sentinel=False)
+    object_codes, object_uniques = pd.factorize(obj, use_na_sentinel=False)
     both = np.concatenate([np.asarray(subject_uniques, dtype=object), np.asarray(object_uniques, dtype=object)])
     merged, uniques = pd.factorize(both)
     n_subject = len(subject_uniques)
-    codes = np.concatenate([merged[:n_subject][subject], merged[n_subject:][obj]]).astype(np.int64)
-    return codes, np.asarray(uniques, dtype=object)
+    codes = np.concatenate([merged[:n_subject][subject_codes], merged[n_subject:][object_codes]]).astype(np.int64)
+    return (codes if keep is None else codes[keep]), np.asarray(uniques, dtype=object)
 
 
-def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray, keep: np.ndarray) -> dict[int, list[str]]:
-    """{group: its distinct values, in order of first appearance}."""
+def _arrow_side_codes(subject, obj, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_side_codes`` by one Arrow dictionary encoding; None where that would not give the
+    same strings (nulls, differing types)."""
+    import pyarrow as pa
+
+    chunks = []
+    for side in (subject, obj):
+        array = pa.array(side)
+        chunks += array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    if len({chunk.type for chunk in chunks}) != 1 or any(chunk.null_count for chunk in chunks):
+        return None
+    both = pa.chunked_array(chunks)
+    if keep is not None:
+        both = both.filter(pa.array(keep, type=pa.bool_()))
+    encoded = both.dictionary_encode()
+    pieces = [chunk for chunk in encoded.chunks if len(chunk)]
+    if not pieces:
+        return np.zeros(0, dtype=np.int64), np.array([], dtype=object)
+    dictionary = pieces[-1].dictionary
+    if any(len(chunk.dictionary) != len(dictionary) for chunk in pieces):  # one shared dictionary only
+        return None
+    codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in pieces]).astype(np.int64)
+    return codes, dictionary.to_numpy(zero_copy_only=False)
+
+
+def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> dict[int, list[str]]:
+    """{group: its distinct values, in order of first appearance}; ``codes`` (into
+    ``uniques``) are the values, one per ``group`` entry."""
     width = max(len(uniques), 1)
-    pairs = pd.unique(group * width + codes[keep])
+    pairs = pd.unique(group * width + codes)
     return _split_by_code(pairs // width, uniques[pairs % width])
 
 
