@@ -310,10 +310,14 @@ def _side_codes(frame: pd.DataFrame, column: str, keep: np.ndarray | None = None
     subject_codes, subject_uniques = pd.factorize(subject, use_na_sentinel=False)
     object_codes, object_uniques = pd.factorize(obj, use_na_sentinel=False)
     both = np.concatenate([np.asarray(subject_uniques, dtype=object), np.asarray(object_uniques, dtype=object)])
-    merged, uniques = pd.factorize(both)
+    merged, uniques = pd.factorize(both, use_na_sentinel=False)
     n_subject = len(subject_uniques)
     codes = np.concatenate([merged[:n_subject][subject_codes], merged[n_subject:][object_codes]]).astype(np.int64)
-    return (codes if keep is None else codes[keep]), np.asarray(uniques, dtype=object)
+    uniques = np.asarray(uniques, dtype=object)
+    if keep is None:
+        return codes, uniques
+    codes, used = pd.factorize(codes[keep])  # renumbered over the kept sides
+    return codes.astype(np.int64), uniques[used]
 
 
 def _arrow_side_codes(subject, obj, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
