@@ -405,27 +405,30 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     peers_out, peers_in, pattern_rows = _peers_and_rows(timeline, sides)
     swept = _swept_hosts(timeline, sweeps)
 
-    counts_of: dict[int, dict] = defaultdict(dict)
-    firsts_of: dict[int, dict] = defaultdict(dict)
-    lasts_of: dict[int, int] = {}
-    for code, role, action, seconds, first, last in zip(
-        table["code"].tolist(), table["role"].tolist(), table["action"].tolist(),
-        table["seconds"].tolist(), table["min"].tolist(), table["max"].tolist(),
-    ):
-        counts_of[code][(role, action)] = int(seconds)
-        firsts_of[code][(role, action)] = int(first)
-        lasts_of[code] = max(lasts_of.get(code, last), last)
+    n_groups = len(sides.group_keys)
+    counts_of: list[dict] = [{} for _ in range(n_groups)]
+    firsts_of: list[dict] = [{} for _ in range(n_groups)]
+    role_actions = zip(table["role"].tolist(), table["action"].tolist())
+    for code, role_action, seconds, first in zip(table["code"].tolist(), role_actions, table["seconds"].tolist(), table["min"].tolist()):
+        counts_of[code][role_action] = seconds
+        firsts_of[code][role_action] = first
+    # every group has a row per (role, action) it takes part in: its first and last time
+    group_code = table["code"].to_numpy()
+    first_of = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    last_of = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first_of, group_code, table["min"].to_numpy())
+    np.maximum.at(last_of, group_code, table["max"].to_numpy())
+    first_of, last_of = first_of.tolist(), last_of.tolist()
+    minutes = minutes.tolist()
     profiles = []
     for code, (kind, name) in enumerate(sides.group_keys):
-        counts = counts_of[code]
-        firsts = firsts_of[code]
         profile = Profile(
             kind=kind,
             value=name,
             full_values=sides.group_values[code],
-            counts=counts,
-            first_time=firsts,
-            minutes=int(minutes[code]) if code < len(minutes) else 0,
+            counts=counts_of[code],
+            first_time=firsts_of[code],
+            minutes=minutes[code] if code < len(minutes) else 0,
             peers_out=peers_out.get(code, set()),
             peers_in=peers_in.get(code, set()),
             swept=swept[name][1] if kind == "flow" and name in swept else None,
@@ -433,8 +436,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         profiles.append((profile, candidate_type(kind, name)))
     rows = []
     for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks, pattern_rows))):
-        first_ns, last_ns = min(profile.first_time.values()), lasts_of[code]
-        rows.append((result.total, first_ns, profile.value, profile.kind, ctype, result, profile.counts, code, last_ns))
+        rows.append((result.total, first_of[code], profile.value, profile.kind, ctype, result, profile.counts, code, last_of[code]))
 
     # a sweep's targets are one indicator: one row for the subnet, its hosts as full values
     groups = _merge_same_name(rows, {host: subnet for host, (subnet, _) in swept.items()})
