@@ -361,7 +361,8 @@ def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
     ordered, items = codes[order], values[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     starts, stops = np.r_[0, cuts], np.r_[cuts, len(ordered)]
-    return {int(ordered[a]): items[a:b].tolist() for a, b in zip(starts, stops)}
+    flat = items.tolist()  # one conversion; each code's values are a slice of it
+    return {code: flat[a:b] for code, a, b in zip(ordered[starts].tolist(), starts.tolist(), stops.tolist())}
 
 
 # --------------------------------------------------------------------------- entities
