@@ -308,3 +308,17 @@ def test_evidence_of_several_groups_is_the_union_of_their_rows_in_log_order(inpu
             assert evidence.ids(codes) == timeline.ids[rows].tolist(), (name, codes)
             branches.add(len(rows) * 8 < len(timeline.ids))
     assert branches == {True, False}  # both the sorted and the marked union are compared
+
+
+def test_ranked_reasons_are_by_weight_highest_first_ties_in_the_order_added():
+    """``Score.ranked_reasons`` sorts the reasons themselves (reverse, by weight): it must
+    give the order of the index sort by negated weight, ties (0.0 and -0.0 too) kept."""
+    import random
+
+    generator = random.Random(1)
+    for _ in range(300):
+        score = rank.Score()
+        for i in range(generator.randint(0, 12)):
+            score.add(generator.choice([0.0, -0.0, 1.0, 1.5, -2.0, 3.0, 2.5]), f"f{i}", f"reason {i}")
+        order = sorted(range(len(score.reasons)), key=lambda i: -score.reasons[i][0])
+        assert score.ranked_reasons() == [score.reasons[i][1] for i in order]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Sequence
 
 from ..errors import UsageError
@@ -83,8 +84,8 @@ class Score:
         self.features.append(feature)
 
     def ranked_reasons(self) -> list[str]:
-        order = sorted(range(len(self.reasons)), key=lambda i: -self.reasons[i][0])
-        return [self.reasons[i][1] for i in order]
+        # highest weight first; a reverse sort is still stable: equal weights keep their order
+        return [reason for _, reason in sorted(self.reasons, key=itemgetter(0), reverse=True)]
 
 
 # --------------------------------------------------------------------------- networks
