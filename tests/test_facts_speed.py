@@ -322,3 +322,15 @@ def test_ranked_reasons_are_by_weight_highest_first_ties_in_the_order_added():
             score.add(generator.choice([0.0, -0.0, 1.0, 1.5, -2.0, 3.0, 2.5]), f"f{i}", f"reason {i}")
         order = sorted(range(len(score.reasons)), key=lambda i: -score.reasons[i][0])
         assert score.ranked_reasons() == [score.reasons[i][1] for i in order]
+
+
+def test_address_class_is_kept_per_address_and_set_of_networks():
+    """``address_class`` answers from a cache: the same address under other declared
+    networks (given as a list or a tuple) is classed again, not read from the first answer."""
+    internal = rank.parse_networks(["10.1.0.0/16"])
+    assert rank.address_class("10.1.2.3", ())[0] == "private"
+    assert rank.address_class("10.1.2.3", internal)[0] == "internal"
+    assert rank.address_class("10.1.2.3", list(internal)) == rank.address_class("10.1.2.3", internal)
+    assert rank.address_class("10.1.2.3", rank.parse_networks(["10.2.0.0/16"]))[0] == "private"
+    assert rank.address_class("[::1]", ())[0] == "loopback"
+    assert rank.address_class("not an address", internal)[0] == "unknown"
