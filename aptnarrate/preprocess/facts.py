@@ -153,8 +153,8 @@ class _Sides:
         self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value", named_triple))
         self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id", named_triple))
 
-    def group_table(self) -> pd.DataFrame:
-        """``_action_table`` of the candidate groups, from per-description statistics: a
+    def group_table(self) -> dict[str, np.ndarray]:
+        """``_action_table``'s columns for the candidate groups, from per-description statistics: a
         group's (role, action) rows are sums, minima and maxima over its descriptions, as
         they are over its triples."""
         timeline = self.timeline
@@ -170,7 +170,9 @@ class _Sides:
         np.minimum.at(first, description, log["first_time"].to_numpy())
         np.maximum.at(last, description, log["last_time"].to_numpy())
         action_codes, actions = pd.factorize(timeline.descriptions["action"], use_na_sentinel=False)
-        return _action_table(self.description_group, action_codes, np.asarray(actions, dtype=object), seconds, first, last)
+        columns = _action_columns(self.description_group, action_codes, seconds, first, last)
+        columns["action"] = np.asarray(actions, dtype=object)[columns["action"]]
+        return columns
 
     def group_minutes(self) -> np.ndarray:
         """Distinct minutes per candidate group (indexed by code), from the log: a log row
@@ -268,6 +270,16 @@ def _action_table(
 ) -> pd.DataFrame:
     """Long table: code, role, action, seconds (summed), min, max (ns), over the rows
     (triples or descriptions) that ``codes`` number per side; rows with code -1 are left out."""
+    table = pd.DataFrame(_action_columns(codes, action_codes, seconds, first, last))
+    table["action"] = actions[table["action"].to_numpy()] if len(table) else []
+    return table[["code", "action", "seconds", "min", "max", "role"]]
+
+
+def _action_columns(
+    codes: dict[str, np.ndarray], action_codes: np.ndarray, seconds: np.ndarray, first: np.ndarray, last: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``_action_table``'s columns as arrays (``action`` as codes into the actions), subject
+    rows first, each role's by code, then action."""
     parts = []
     for role in ("subject", "object"):
         code = codes[role]
@@ -281,20 +293,17 @@ def _action_table(
         row_seconds, row_first, row_last = (values[keep][order] for values in (seconds, first, last))
         starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (action[1:] != action[:-1])]) if len(group) else np.array([], dtype=np.intp)
         reduce = (lambda ufunc, values: ufunc.reduceat(values, starts)) if len(starts) else (lambda ufunc, values: values[:0])
-        stats = pd.DataFrame(
+        parts.append(
             {
                 "code": group[starts],
                 "action": action[starts],
                 "seconds": reduce(np.add, row_seconds),
                 "min": reduce(np.minimum, row_first),
                 "max": reduce(np.maximum, row_last),
+                "role": np.full(len(starts), role, dtype=object),
             }
         )
-        stats["role"] = role
-        parts.append(stats)
-    table = pd.concat(parts, ignore_index=True)
-    table["action"] = actions[table["action"].to_numpy()] if len(table) else []
-    return table
+    return {column: np.concatenate([part[column] for part in parts]) for column in parts[0]}
 
 
 def _side_codes(frame: pd.DataFrame, column: str, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -414,11 +423,11 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         counts_of[code][role_action] = seconds
         firsts_of[code][role_action] = first
     # every group has a row per (role, action) it takes part in: its first and last time
-    group_code = table["code"].to_numpy()
+    group_code = table["code"]
     first_of = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
     last_of = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(first_of, group_code, table["min"].to_numpy())
-    np.maximum.at(last_of, group_code, table["max"].to_numpy())
+    np.minimum.at(first_of, group_code, table["min"])
+    np.maximum.at(last_of, group_code, table["max"])
     first_of, last_of = first_of.tolist(), last_of.tolist()
     minutes = minutes.tolist()
     profiles = []
