@@ -238,8 +238,8 @@ class _LogOrder:
     """Log ids -> their position in the log (the last one, 0 when absent), as a dict over
     the log would give. An Arrow id column is searched in Arrow (``index_in``), so the
     Python strings of every log row are never hashed; other columns get the dict, built on
-    the first merge only. Only logs whose ids are not each at one position come here: the
-    others merge by the findings' positions (``_merge``)."""
+    the first merge only. A report merges by it only where the log's ids are not each at
+    one position; elsewhere the findings' positions are merged (``_merge``)."""
 
     def __init__(self, column: pd.Series, ids: np.ndarray) -> None:
         self._column = column
