@@ -233,3 +233,104 @@ def test_group_minutes_from_the_evidence_equal_the_distinct_minutes_of_the_log(i
             assert evidence.group_minutes(minute[::-1].copy()) is None, name
             compared += 1
     assert compared > 50
+
+
+# --------------------------------------------------------------------------- codes and evidence
+
+
+def _plain_side_codes(frame, column, keep=None):
+    """Both sides' strings numbered by first appearance, subjects first, by ``pd.factorize``."""
+    import numpy as np
+    import pandas as pd
+
+    both = np.concatenate([frame[f"subject_{column}"].to_numpy(dtype=object), frame[f"object_{column}"].to_numpy(dtype=object)])
+    codes, uniques = pd.factorize(both if keep is None else both[keep], use_na_sentinel=False)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def test_side_codes_encoded_in_arrow_equal_a_factorization_of_both_sides(inputs):
+    import numpy as np
+    import pandas as pd
+
+    compared = 0
+    for name, (facts, _, _) in list(inputs.items())[:30]:
+        triples = facts.timeline.table.triples
+        assert isinstance(triples["subject_id"].array, pd.arrays.ArrowStringArray), name  # the Arrow path is the one tested
+        keep = np.arange(2 * len(triples)) % 3 != 1
+        for column in ("kind", "name", "value", "id"):
+            for mask in (None, keep):
+                codes, uniques = facts_module._side_codes(triples, column, mask)
+                want_codes, want_uniques = _plain_side_codes(triples, column, mask)
+                assert codes.tolist() == want_codes.tolist(), (name, column)
+                assert uniques.tolist() == want_uniques.tolist(), (name, column)
+                assert all(type(u) is str for u in uniques.tolist()), (name, column)
+                compared += 1
+    assert compared > 100
+
+
+def test_side_codes_of_columns_arrow_cannot_encode_alike_are_factorized(tmp_path):
+    """Python-stored strings and columns with a missing value take the pandas path, and
+    give the same codes as a factorization of both sides."""
+    import numpy as np
+    import pandas as pd
+
+    frames = [
+        pd.DataFrame({"subject_name": pd.array(["a", "b", "a"], dtype="string[python]"), "object_name": pd.array(["c", "a", "d"], dtype="string[python]")}),
+        pd.DataFrame({"subject_name": pd.array(["a", None, "a"], dtype="string[pyarrow]"), "object_name": pd.array(["c", "a", None], dtype="string[pyarrow]")}),
+        pd.DataFrame({"subject_name": pd.array(["x", "y"], dtype="string[pyarrow]"), "object_name": pd.array(["y", "z"], dtype="string[python]")}),
+    ]
+    for frame in frames:
+        for keep in (None, np.array([True, False, True, True, False, True][: 2 * len(frame)])):
+            codes, uniques = facts_module._side_codes(frame, "name", keep)
+            want_codes, want_uniques = _plain_side_codes(frame, "name", keep)
+            assert codes.tolist() == want_codes.tolist()
+            assert [u if isinstance(u, str) else None for u in uniques.tolist()] == [u if isinstance(u, str) else None for u in want_uniques.tolist()]
+
+
+def test_evidence_of_several_groups_is_the_union_of_their_rows_in_log_order(inputs):
+    """``_Evidence.ids`` of several groups: a small union is sorted, a large one marked on
+    the log; both must be every log row naming one of the groups, once, in log order."""
+    import numpy as np
+
+    branches = set()
+    for name, (facts, _, _) in inputs.items():
+        sides = facts._sides
+        if sides is None or len(sides.group_keys) < 3:
+            continue
+        timeline = facts.timeline
+        evidence = facts_module._Evidence(timeline, sides)
+        log_desc = timeline.log["description"].to_numpy()
+        subject = sides.description_group["subject"][log_desc]
+        obj = sides.description_group["object"][log_desc]
+        n = len(sides.group_keys)
+        for codes in ([0, 1], [n - 1, 0], list(range(n)), list(range(0, n, 2))):
+            rows = np.flatnonzero(np.isin(subject, codes) | np.isin(obj, codes))
+            assert evidence.ids(codes) == timeline.ids[rows].tolist(), (name, codes)
+            branches.add(len(rows) * 8 < len(timeline.ids))
+    assert branches == {True, False}  # both the sorted and the marked union are compared
+
+
+def test_ranked_reasons_are_by_weight_highest_first_ties_in_the_order_added():
+    """``Score.ranked_reasons`` sorts the reasons themselves (reverse, by weight): it must
+    give the order of the index sort by negated weight, ties (0.0 and -0.0 too) kept."""
+    import random
+
+    generator = random.Random(1)
+    for _ in range(300):
+        score = rank.Score()
+        for i in range(generator.randint(0, 12)):
+            score.add(generator.choice([0.0, -0.0, 1.0, 1.5, -2.0, 3.0, 2.5]), f"f{i}", f"reason {i}")
+        order = sorted(range(len(score.reasons)), key=lambda i: -score.reasons[i][0])
+        assert score.ranked_reasons() == [score.reasons[i][1] for i in order]
+
+
+def test_address_class_is_kept_per_address_and_set_of_networks():
+    """``address_class`` answers from a cache: the same address under other declared
+    networks (given as a list or a tuple) is classed again, not read from the first answer."""
+    internal = rank.parse_networks(["10.1.0.0/16"])
+    assert rank.address_class("10.1.2.3", ())[0] == "private"
+    assert rank.address_class("10.1.2.3", internal)[0] == "internal"
+    assert rank.address_class("10.1.2.3", list(internal)) == rank.address_class("10.1.2.3", internal)
+    assert rank.address_class("10.1.2.3", rank.parse_networks(["10.2.0.0/16"]))[0] == "private"
+    assert rank.address_class("[::1]", ())[0] == "loopback"
+    assert rank.address_class("not an address", internal)[0] == "unknown"

@@ -77,6 +77,32 @@ def test_sweeps_on_the_corpus_equal_sweeps_over_every_row(corpus_dir):
     assert compared > 0, "the corpus should hold at least one sweep"
 
 
+def test_the_stage_rules_cite_the_sweeps_facts_computed(corpus_dir, monkeypatch):
+    """The sweeps are computed once per log: the stage rules' ``LogView.sweeps`` takes the
+    subjects, subnets and hosts facts found (``Facts.sweeps``) and adds the rows."""
+    from aptnarrate.preprocess import facts as facts_module
+    from aptnarrate.preprocess.facts import compute_facts
+    from aptnarrate.rules.stages import LogView
+
+    compared = 0
+    for path in sorted(corpus_dir.glob("*_subgraph_*.csv"))[:40]:
+        if path.name.endswith(".edges.csv"):
+            continue
+        facts = compute_facts(condense(read_events(path)))
+        every_row = sweeps(log_rows(facts.timeline))
+        if not every_row:
+            continue
+        with monkeypatch.context() as patch:
+            patch.setattr(facts_module, "network_sweeps", lambda timeline: pytest.fail("sweeps computed twice"))
+            view = LogView(facts)
+            found = view.sweeps
+        assert [(s["subject"], s["subnet"], s["hosts"]) for s in found] == [(s["subject"], s["subnet"], s["hosts"]) for s in every_row]
+        assert [view.ids[s["positions"]].tolist() for s in found] == [s["rows"]["id"].tolist() for s in every_row]
+        assert all("positions" not in s for s in facts.sweeps)  # the shared sweeps are not written to
+        compared += 1
+    assert compared > 0, "the corpus should hold at least one sweep"
+
+
 # --------------------------------------------------------------------------- pattern rules
 
 

@@ -23,12 +23,12 @@ import pandas as pd
 
 from .memory import release_freed_memory
 from .condense import NS_PER_MINUTE, NS_PER_SECOND, Timeline, minute_text
-from .rank import Network, Profile, address_class, likelihood, parse_networks, score_all, table_flags
+from .rank import MAX_PEERS_FOR_PATTERNS, Network, Profile, address_class, likelihood, parse_networks, score_all, table_flags
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Candidate
 
-__all__ = ["Facts", "compute_facts", "address_class", "candidate_type"]
+__all__ = ["Facts", "compute_facts", "address_class", "candidate_type", "network_sweeps"]
 
 _TYPE_OF_KIND = {
     "file": "file",
@@ -84,6 +84,12 @@ class Facts:
     def address_class(self, value: str) -> tuple[str, str]:
         return address_class(value, self.internal_networks)
 
+    @property
+    def sweeps(self) -> tuple[dict, ...]:
+        """The log's network sweeps (``network_sweeps``: subject, subnet, hosts), computed
+        once: the candidates mark the swept hosts, the stage rules cite the sweeps."""
+        return self.derived("_network_sweeps", lambda: network_sweeps(self.timeline))
+
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
         """What a later stage derives from these facts (stage findings, aliases, the
         grounding vocabulary), computed once and kept with them, as ``cached_property``
@@ -103,9 +109,12 @@ def candidate_type(kind: str, name: str) -> str:
 def compute_facts(timeline: Timeline, internal_networks: Sequence[str] = ()) -> Facts:
     networks = parse_networks(internal_networks)
     sides = _Sides(timeline)
-    records = _candidates(timeline, sides, networks)
+    sweeps = network_sweeps(timeline)
+    records = _candidates(timeline, sides, networks, sweeps)
     release_freed_memory()
-    return Facts(timeline=timeline, internal_networks=networks, candidate_records=records, _sides=sides)
+    facts = Facts(timeline=timeline, internal_networks=networks, candidate_records=records, _sides=sides)
+    facts.derived("_network_sweeps", lambda: sweeps)  # the stage rules cite them (``Facts.sweeps``)
+    return facts
 
 
 # --------------------------------------------------------------------------- per-side codes
@@ -139,14 +148,13 @@ class _Sides:
         self.description_group = {"subject": groups[:n_desc], "object": groups[n_desc:]}
         self.group_keys = [(kinds[k // width], names[k % width]) for k in group_keys.tolist()]
         of_triple = timeline.triple_description
-        self.group = {role: codes[of_triple] for role, codes in self.description_group.items()}
-        triple_groups = np.concatenate([self.group["subject"], self.group["object"]])
+        triple_groups = np.concatenate([groups[:n_desc][of_triple], groups[n_desc:][of_triple]])
         named_triple = triple_groups >= 0
-        self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value"), named_triple)
-        self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id"), named_triple)
+        self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value", named_triple))
+        self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id", named_triple))
 
-    def group_table(self) -> pd.DataFrame:
-        """``_action_table`` of the candidate groups, from per-description statistics: a
+    def group_table(self) -> dict[str, np.ndarray]:
+        """``_action_table``'s columns for the candidate groups, from per-description statistics: a
         group's (role, action) rows are sums, minima and maxima over its descriptions, as
         they are over its triples."""
         timeline = self.timeline
@@ -162,7 +170,9 @@ class _Sides:
         np.minimum.at(first, description, log["first_time"].to_numpy())
         np.maximum.at(last, description, log["last_time"].to_numpy())
         action_codes, actions = pd.factorize(timeline.descriptions["action"], use_na_sentinel=False)
-        return _action_table(self.description_group, action_codes, np.asarray(actions, dtype=object), seconds, first, last)
+        columns = _action_columns(self.description_group, action_codes, seconds, first, last)
+        columns["action"] = np.asarray(actions, dtype=object)[columns["action"]]
+        return columns
 
     def group_minutes(self) -> np.ndarray:
         """Distinct minutes per candidate group (indexed by code), from the log: a log row
@@ -260,6 +270,16 @@ def _action_table(
 ) -> pd.DataFrame:
     """Long table: code, role, action, seconds (summed), min, max (ns), over the rows
     (triples or descriptions) that ``codes`` number per side; rows with code -1 are left out."""
+    table = pd.DataFrame(_action_columns(codes, action_codes, seconds, first, last))
+    table["action"] = actions[table["action"].to_numpy()] if len(table) else []
+    return table[["code", "action", "seconds", "min", "max", "role"]]
+
+
+def _action_columns(
+    codes: dict[str, np.ndarray], action_codes: np.ndarray, seconds: np.ndarray, first: np.ndarray, last: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``_action_table``'s columns as arrays (``action`` as codes into the actions), subject
+    rows first, each role's by code, then action."""
     parts = []
     for role in ("subject", "object"):
         code = codes[role]
@@ -273,38 +293,72 @@ def _action_table(
         row_seconds, row_first, row_last = (values[keep][order] for values in (seconds, first, last))
         starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (action[1:] != action[:-1])]) if len(group) else np.array([], dtype=np.intp)
         reduce = (lambda ufunc, values: ufunc.reduceat(values, starts)) if len(starts) else (lambda ufunc, values: values[:0])
-        stats = pd.DataFrame(
+        parts.append(
             {
                 "code": group[starts],
                 "action": action[starts],
                 "seconds": reduce(np.add, row_seconds),
                 "min": reduce(np.minimum, row_first),
                 "max": reduce(np.maximum, row_last),
+                "role": np.full(len(starts), role, dtype=object),
             }
         )
-        stats["role"] = role
-        parts.append(stats)
-    table = pd.concat(parts, ignore_index=True)
-    table["action"] = actions[table["action"].to_numpy()] if len(table) else []
-    return table
+    return {column: np.concatenate([part[column] for part in parts]) for column in parts[0]}
 
 
-def _side_codes(triples: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``subject_<column>`` then ``object_<column>`` (2 x triples) into one shared
-    array of distinct strings."""
-    subject, subject_uniques = pd.factorize(triples[f"subject_{column}"], use_na_sentinel=False)
-    obj, object_uniques = pd.factorize(triples[f"object_{column}"], use_na_sentinel=False)
+def _side_codes(frame: pd.DataFrame, column: str, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``subject_<column>`` then ``object_<column>`` (2 x rows; only the sides
+    ``keep`` marks, when given) into one shared array of distinct strings, numbered in
+    order of first appearance. Arrow columns are encoded in Arrow, both sides in one pass
+    (only the distinct strings kept become Python strings)."""
+    subject, obj = frame[f"subject_{column}"].array, frame[f"object_{column}"].array
+    if isinstance(subject, pd.arrays.ArrowStringArray) and isinstance(obj, pd.arrays.ArrowStringArray):
+        found = _arrow_side_codes(subject, obj, keep)
+        if found is not None:
+            return found
+    subject_codes, subject_uniques = pd.factorize(subject, use_na_sentinel=False)
+    object_codes, object_uniques = pd.factorize(obj, use_na_sentinel=False)
     both = np.concatenate([np.asarray(subject_uniques, dtype=object), np.asarray(object_uniques, dtype=object)])
-    merged, uniques = pd.factorize(both)
+    merged, uniques = pd.factorize(both, use_na_sentinel=False)
     n_subject = len(subject_uniques)
-    codes = np.concatenate([merged[:n_subject][subject], merged[n_subject:][obj]]).astype(np.int64)
-    return codes, np.asarray(uniques, dtype=object)
+    codes = np.concatenate([merged[:n_subject][subject_codes], merged[n_subject:][object_codes]]).astype(np.int64)
+    uniques = np.asarray(uniques, dtype=object)
+    if keep is None:
+        return codes, uniques
+    codes, used = pd.factorize(codes[keep])  # renumbered over the kept sides
+    return codes.astype(np.int64), uniques[used]
 
 
-def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray, keep: np.ndarray) -> dict[int, list[str]]:
-    """{group: its distinct values, in order of first appearance}."""
+def _arrow_side_codes(subject, obj, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_side_codes`` by one Arrow dictionary encoding; None where that would not give the
+    same strings (nulls, differing types)."""
+    import pyarrow as pa
+
+    chunks = []
+    for side in (subject, obj):
+        array = pa.array(side)
+        chunks += array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    if len({chunk.type for chunk in chunks}) != 1 or any(chunk.null_count for chunk in chunks):
+        return None
+    both = pa.chunked_array(chunks)
+    if keep is not None:
+        both = both.filter(pa.array(keep, type=pa.bool_()))
+    encoded = both.dictionary_encode()
+    pieces = [chunk for chunk in encoded.chunks if len(chunk)]
+    if not pieces:
+        return np.zeros(0, dtype=np.int64), np.array([], dtype=object)
+    dictionary = pieces[-1].dictionary
+    if any(len(chunk.dictionary) != len(dictionary) for chunk in pieces):  # one shared dictionary only
+        return None
+    codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in pieces]).astype(np.int64)
+    return codes, dictionary.to_numpy(zero_copy_only=False)
+
+
+def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> dict[int, list[str]]:
+    """{group: its distinct values, in order of first appearance}; ``codes`` (into
+    ``uniques``) are the values, one per ``group`` entry."""
     width = max(len(uniques), 1)
-    pairs = pd.unique(group * width + codes[keep])
+    pairs = pd.unique(group * width + codes)
     return _split_by_code(pairs // width, uniques[pairs % width])
 
 
@@ -312,12 +366,12 @@ def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
     """{code: [values in input order]} by one stable sort (groupby.agg(list) is per group)."""
     if len(codes) == 0:
         return {}
-    # numpy's stable sort is a radix sort for 16-bit integers
-    order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
+    order = _stable_order(codes)
     ordered, items = codes[order], values[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     starts, stops = np.r_[0, cuts], np.r_[cuts, len(ordered)]
-    return {int(ordered[a]): items[a:b].tolist() for a, b in zip(starts, stops)}
+    flat = items.tolist()  # one conversion; each code's values are a slice of it
+    return {code: flat[a:b] for code, a, b in zip(ordered[starts].tolist(), starts.tolist(), stops.tolist())}
 
 
 # --------------------------------------------------------------------------- entities
@@ -350,7 +404,7 @@ def _entity_frame(sides: _Sides) -> pd.DataFrame:
 # --------------------------------------------------------------------------- candidates
 
 
-def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]) -> tuple[dict, ...]:
+def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...], sweeps: Sequence[dict]) -> tuple[dict, ...]:
     if not sides.group_keys:
         return ()
     table = sides.group_table()
@@ -359,38 +413,40 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     if minutes is None:
         minutes = sides.group_minutes()
     peers_out, peers_in, pattern_rows = _peers_and_rows(timeline, sides)
-    swept = _swept_hosts(timeline)
+    swept = _swept_hosts(timeline, sweeps)
 
-    counts_of: dict[int, dict] = defaultdict(dict)
-    firsts_of: dict[int, dict] = defaultdict(dict)
-    lasts_of: dict[int, int] = {}
-    for code, role, action, seconds, first, last in zip(
-        table["code"].tolist(), table["role"].tolist(), table["action"].tolist(),
-        table["seconds"].tolist(), table["min"].tolist(), table["max"].tolist(),
-    ):
-        counts_of[code][(role, action)] = int(seconds)
-        firsts_of[code][(role, action)] = int(first)
-        lasts_of[code] = max(lasts_of.get(code, last), last)
+    n_groups = len(sides.group_keys)
+    counts_of: list[dict] = [{} for _ in range(n_groups)]
+    firsts_of: list[dict] = [{} for _ in range(n_groups)]
+    role_actions = zip(table["role"].tolist(), table["action"].tolist())
+    for code, role_action, seconds, first in zip(table["code"].tolist(), role_actions, table["seconds"].tolist(), table["min"].tolist()):
+        counts_of[code][role_action] = seconds
+        firsts_of[code][role_action] = first
+    # every group has a row per (role, action) it takes part in: its first and last time
+    group_code = table["code"]
+    first_of = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    last_of = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first_of, group_code, table["min"])
+    np.maximum.at(last_of, group_code, table["max"])
+    first_of, last_of = first_of.tolist(), last_of.tolist()
+    minutes = minutes.tolist()
     profiles = []
     for code, (kind, name) in enumerate(sides.group_keys):
-        counts = counts_of[code]
-        firsts = firsts_of[code]
         profile = Profile(
             kind=kind,
             value=name,
             full_values=sides.group_values[code],
-            counts=counts,
-            first_time=firsts,
-            minutes=int(minutes[code]) if code < len(minutes) else 0,
+            counts=counts_of[code],
+            first_time=firsts_of[code],
+            minutes=minutes[code] if code < len(minutes) else 0,
             peers_out=peers_out.get(code, set()),
             peers_in=peers_in.get(code, set()),
             swept=swept[name][1] if kind == "flow" and name in swept else None,
         )
         profiles.append((profile, candidate_type(kind, name)))
     rows = []
-    for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks, [pattern_rows[code] for code in range(len(profiles))]))):
-        first_ns, last_ns = min(profile.first_time.values()), lasts_of[code]
-        rows.append((result.total, first_ns, profile.value, profile.kind, ctype, result, profile.counts, code, last_ns))
+    for code, ((profile, ctype), result) in enumerate(zip(profiles, score_all(profiles, networks, pattern_rows))):
+        rows.append((result.total, first_of[code], profile.value, profile.kind, ctype, result, profile.counts, code, last_of[code]))
 
     # a sweep's targets are one indicator: one row for the subnet, its hosts as full values
     groups = _merge_same_name(rows, {host: subnet for host, (subnet, _) in swept.items()})
@@ -409,20 +465,29 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         if kind == "flow" and name in swept:
             candidates.append(_sweep_candidate(group, swept, sides, evidence, rank, level, listed, stamps, n))
             continue
+        if others:
+            full_values = _union(sides.group_values[c] for c in codes)
+            entity_ids = _union(sides.group_ids[c] for c in codes)
+            reasons = _union([result.ranked_reasons()] + [[f"as a {r[3]}: {x}" for x in r[5].ranked_reasons()] for r in others])
+            features = _union([result.features] + [r[5].features for r in others])
+            actions = _action_texts(kind, counts) + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])]
+        else:  # most candidates are one group, whose values and ids are distinct already
+            full_values, entity_ids = sides.group_values[codes[0]][:], sides.group_ids[codes[0]][:]
+            reasons, features = _union([result.ranked_reasons()]), _union([result.features])
+            actions = _action_texts(kind, counts)
         candidates.append(
             dict(
                 value=name,
                 type=ctype,
                 kind=kind,
-                full_values=_union(sides.group_values[c] for c in codes),
-                entity_ids=_union(sides.group_ids[c] for c in codes),
+                full_values=full_values,
+                entity_ids=entity_ids,
                 score=round(total, 2),
                 rank=rank,
                 likelihood=level,
-                reasons=_union([result.ranked_reasons()] + [[f"as a {r[3]}: {x}" for x in r[5].ranked_reasons()] for r in others]),
-                features=_union([result.features] + [r[5].features for r in others]),
-                actions=_action_texts(kind, counts)
-                + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])],
+                reasons=reasons,
+                features=features,
+                actions=actions,
                 evidence=evidence.ids(codes),
                 first_seen=stamps[rank - 1],
                 last_seen=stamps[n + rank - 1],
@@ -432,35 +497,46 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
     return tuple(candidates)
 
 
-def _swept_hosts(timeline: Timeline) -> dict[str, tuple[str, str]]:
-    """Address -> (subnet, words on the sweep that reached it: one subject, many hosts)."""
-    # A sweep is judged on each (subject, address) pair's first contact: one row per flow
-    # description at its first minute yields the same subjects, subnets and hosts as every
-    # log row would, at a cost per distinct description instead of per log row.
+def network_sweeps(timeline: Timeline) -> tuple[dict, ...]:
+    """``fanout.sweeps`` of the log: each sweep's subject, subnet and hosts (no rows).
+
+    A sweep is judged on each (subject, address) pair's first contact: one row per flow
+    description that has log rows, at its first minute, yields the same subjects, subnets
+    and hosts as every log row would, at a cost per distinct description instead of per log
+    row. Facts marks the swept hosts; the stage rules cite the sweeps (``Facts.sweeps``
+    computes them once for both)."""
     descriptions = timeline.descriptions
     flow = (descriptions["object_kind"] == "flow").to_numpy()
     if not flow.any():
-        return {}
+        return ()
     from ..rules.events import event_class
     from ..rules.fanout import sweeps
 
-    events = np.array(
-        [event_class(a, "flow") if f else "" for a, f in zip(descriptions["action"].tolist(), flow)], dtype=object
-    )
     log = timeline.log
+    codes = log["description"].to_numpy()
+    flow = flow & (np.bincount(codes, minlength=len(descriptions)) > 0)  # descriptions with log rows
+    actions = descriptions["action"].to_numpy(dtype=object)[flow]
+    # one event class per distinct action of the flows, not one per description
+    event_of = {action: event_class(action, "flow") for action in set(actions.tolist())}
     first_minute = np.full(len(descriptions), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_minute, log["description"].to_numpy(), log["minute"].to_numpy())
+    np.minimum.at(first_minute, codes, log["minute"].to_numpy())
     rows = pd.DataFrame(
         {
             "subject_name": descriptions["subject_name"].to_numpy(dtype=object)[flow],
             "object_kind": "flow",
             "object_name": descriptions["object_name"].to_numpy(dtype=object)[flow],
-            "event": events[flow],
+            "event": [event_of[a] for a in actions.tolist()],
             "minute": first_minute[flow],
         }
     )
+    return tuple(sweeps(rows, with_rows=False))
+
+
+def _swept_hosts(timeline: Timeline, sweeps: Sequence[dict] | None = None) -> dict[str, tuple[str, str]]:
+    """Address -> (subnet, words on the sweep that reached it: one subject, many hosts).
+    ``sweeps``: the log's ``network_sweeps`` when already computed."""
     found = {}
-    for sweep in sweeps(rows, with_rows=False):  # only the hosts and subnets are read
+    for sweep in network_sweeps(timeline) if sweeps is None else sweeps:
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         words = f"one of {len(sweep['hosts'])} hosts of {sweep['subnet']} that {who} swept ({', '.join(sweep['hosts'])})"
         for host in sweep["hosts"]:
@@ -531,8 +607,8 @@ class _Evidence:
         self._ids = timeline.ids
         codes, positions = _evidence_positions(timeline, sides)
         self._codes, self._positions = codes, positions
-        # every group's ids as one list, converted once; a group's ids are a slice of it
-        self._all_ids = self._ids[positions].tolist()
+        # every group's ids in one array, taken once; a group's ids are a slice of it
+        self._all_ids = self._ids[positions]
         cuts = np.flatnonzero(np.diff(codes)) + 1
         starts = np.r_[0, cuts].astype(np.int64) if len(codes) else np.array([], dtype=np.int64)
         stops = np.r_[cuts, len(codes)].astype(np.int64) if len(codes) else starts
@@ -559,9 +635,17 @@ class _Evidence:
         log order: sorting positions, not id strings)."""
         if len(codes) == 1:
             start, stop = self._slices.get(codes[0], (0, 0))
-            return self._all_ids[start:stop]
+            return self._all_ids[start:stop].tolist()
         slices = [self._slices[c] for c in codes if c in self._slices]
-        positions = np.unique(np.concatenate([self._positions[a:b] for a, b in slices])) if slices else np.array([], dtype=np.int64)
+        if not slices:
+            return []
+        positions = np.concatenate([self._positions[a:b] for a, b in slices])
+        if len(positions) * 8 < len(self._ids):
+            positions = np.unique(positions)
+        else:  # a large union (a sweep's hosts): a mask over the log instead of a sort
+            named = np.zeros(len(self._ids), dtype=bool)
+            named[positions] = True
+            positions = np.flatnonzero(named)
         return self._ids[positions].tolist()
 
 
@@ -569,65 +653,72 @@ def _evidence_positions(timeline: Timeline, sides: _Sides) -> tuple[np.ndarray, 
     """(group code, log position) of every log row whose description names the candidate
     group, ordered by code, then position (a description names a group once, so each
     position appears once per code)."""
-    log_desc = timeline.log["description"].to_numpy()
-    subject = sides.description_group["subject"][log_desc]
-    obj = sides.description_group["object"][log_desc]
-    obj[obj == subject] = -1  # a row naming one group on both sides is its evidence once
-    # each row's subject code, then its object code: row order, the two differ
-    codes = np.column_stack([subject, obj]).ravel()
-    del subject, obj
+    subject, obj = sides.description_group["subject"], sides.description_group["object"]
+    # per description: its subject's group, then its object's unless the same (a row naming
+    # one group on both sides is its evidence once); 32-bit, read at each log row at once
+    pair = np.column_stack([subject, np.where(obj == subject, -1, obj)]).astype(np.int32)
+    # each row's subject code, then its object code: row order
+    codes = pair[timeline.log["description"].to_numpy()].ravel()
     positions = np.flatnonzero(codes >= 0)
     codes = codes[positions]
     positions >>= 1
     if not len(codes):
         return codes.astype(np.int64), positions
-    # numpy's stable sort is a radix sort for 16-bit integers; stable keeps positions ascending
-    order = np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
+    order = _stable_order(codes)  # stable: each code's positions stay ascending
     return codes[order], positions[order]
 
 
-def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], dict[int, set], dict[int, list]]:
+def _stable_order(codes: np.ndarray) -> np.ndarray:
+    """``argsort(codes, kind="stable")`` of non-empty codes; numpy's stable sort is a radix
+    sort for 16-bit integers, so codes that fit are sorted as such."""
+    return np.argsort(codes.astype(np.uint16) if 0 <= codes.min() and codes.max() < 1 << 16 else codes, kind="stable")
+
+
+def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], dict[int, set], list[list]]:
     """Per candidate group: (action, kind, name) of what it acts on and of what acts on it,
     and its events as the pattern rules read them (``rank._pattern_rows``: the acted-on
     sorted, then the acting, each capped), from the descriptions: a group's descriptions as
-    subject are exactly its distinct (action, object kind, object name), and so on."""
+    subject are exactly its distinct (action, object kind, object name), and so on.
+
+    One sort per side puts each group's descriptions together, in the order ``sorted``
+    gives their peers (a group's peers are distinct, so that order is total); the peers and
+    rows of every group are then slices, built in C, not one Python step per description."""
     from ..rules.patterns import Row
 
-    from .rank import MAX_PEERS_FOR_PATTERNS
-
     descriptions = timeline.descriptions
-    subject_kind, subject_name, action, object_kind, object_name = (
-        descriptions[column].tolist() for column in ("subject_kind", "subject_name", "action", "object_kind", "object_name")
-    )
-    subject_group = sides.description_group["subject"].tolist()
-    object_group = sides.description_group["object"].tolist()
-    peers_out: dict[int, set] = defaultdict(set)
-    peers_in: dict[int, set] = defaultdict(set)
-    rows_out: dict[int, list] = defaultdict(list)
-    rows_in: dict[int, list] = defaultdict(list)
-    paths: dict[int, tuple] = {}
-    for d in _sorted_by(action, object_kind, object_name):
-        group = subject_group[d]
-        if group >= 0:
-            peers_out[group].add((action[d], object_kind[d], object_name[d]))
-            if len(rows_out[group]) < MAX_PEERS_FOR_PATTERNS:
-                rows_out[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d]))
-    for d in _sorted_by(action, subject_kind, subject_name):
-        group = object_group[d]
-        if group >= 0:
-            peers_in[group].add((action[d], subject_kind[d], subject_name[d]))
-            if len(rows_in[group]) < MAX_PEERS_FOR_PATTERNS:
-                if group not in paths:
-                    paths[group] = tuple(sides.group_values[group][:20])
-                rows_in[group].append(Row(subject_name[d], action[d], object_name[d], subject_kind[d], object_kind[d], paths[group]))
-    rows = {group: rows_out.get(group, []) + rows_in.get(group, []) for group in range(len(sides.group_keys))}
-    return peers_out, peers_in, rows
+    column = {name: descriptions[name].to_numpy(dtype=object) for name in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
+    rank = {name: _string_ranks(values) for name, values in column.items()}
+    n_groups = len(sides.group_keys)
+    peers: dict[str, dict[int, set]] = {}
+    rows: dict[str, tuple[list, np.ndarray]] = {}
+    for role, other in (("subject", "object"), ("object", "subject")):
+        group = sides.description_group[role]
+        # by group, then by the peer (action, other kind, other name) as ``sorted`` orders it
+        order = np.lexsort((rank[f"{other}_name"], rank[f"{other}_kind"], rank["action"], group))
+        order = order[group[order] >= 0]
+        of_group = group[order]
+        bounds = np.searchsorted(of_group, np.arange(n_groups + 1))
+        peer = list(zip(*(column[name][order].tolist() for name in ("action", f"{other}_kind", f"{other}_name"))))
+        peers[role] = {g: set(peer[a:b]) for g, a, b in zip(range(n_groups), bounds[:-1].tolist(), bounds[1:].tolist()) if a < b}
+        # the first MAX_PEERS_FOR_PATTERNS of each group become its pattern rows
+        kept = np.arange(len(order)) - bounds[of_group] < MAX_PEERS_FOR_PATTERNS
+        at = order[kept]
+        fields = [column[name][at].tolist() for name in ("subject_name", "action", "object_name", "subject_kind", "object_kind")]
+        if role == "object":  # the rows acting on a group carry its full values (paths)
+            paths = [tuple(sides.group_values[g][:20]) for g in range(n_groups)]
+            fields.append([paths[g] for g in of_group[kept].tolist()])
+        rows[role] = (list(map(Row, *fields)), np.searchsorted(of_group[kept], np.arange(n_groups + 1)).tolist())
+    (rows_out, out_bounds), (rows_in, in_bounds) = rows["subject"], rows["object"]
+    pattern_rows = [
+        rows_out[out_bounds[g] : out_bounds[g + 1]] + rows_in[in_bounds[g] : in_bounds[g + 1]] for g in range(n_groups)
+    ]
+    return peers["subject"], peers["object"], pattern_rows
 
 
-def _sorted_by(*columns: list[str]) -> list[int]:
-    """Row positions in the order ``sorted`` gives the rows' tuples of ``columns`` (by the
-    first column, then the next...), without building a tuple per row."""
-    if not columns[0]:
-        return []
-    ranks = [np.unique(np.asarray(column, dtype=object), return_inverse=True)[1].reshape(-1) for column in columns]
-    return np.lexsort(ranks[::-1]).tolist()
+def _string_ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank among the distinct values in ``sorted`` order (sorting the few
+    distinct strings, not every row's)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    ranks = np.empty(len(uniques), dtype=np.int64)
+    ranks[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+    return ranks[codes]

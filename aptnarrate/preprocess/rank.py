@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from typing import Sequence
 
 from ..errors import UsageError
@@ -83,8 +85,8 @@ class Score:
         self.features.append(feature)
 
     def ranked_reasons(self) -> list[str]:
-        order = sorted(range(len(self.reasons)), key=lambda i: -self.reasons[i][0])
-        return [self.reasons[i][1] for i in order]
+        # highest weight first; a reverse sort is still stable: equal weights keep their order
+        return [reason for _, reason in sorted(self.reasons, key=itemgetter(0), reverse=True)]
 
 
 # --------------------------------------------------------------------------- networks
@@ -111,6 +113,14 @@ def address_class(value: str, internal: Sequence[Network]) -> tuple[str, str]:
     Public addresses are described as "not in a declared internal network", never as an
     attacker: whether they are outside the organisation is for the analyst to say.
     """
+    # each address is parsed once per set of networks: the scores, the candidates' types
+    # and the rules ask about the same few hundred addresses many times (bounded: names
+    # come from the log)
+    return _address_class(value, tuple(internal))
+
+
+@lru_cache(maxsize=1 << 14)
+def _address_class(value: str, internal: tuple[Network, ...]) -> tuple[str, str]:
     try:
         ip = ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:

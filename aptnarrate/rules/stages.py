@@ -156,30 +156,16 @@ class LogView:
         return self._sweeps
 
     def _find_sweeps(self) -> list[dict]:
-        """``structural.sweeps`` over the log, judged on each flow description's first
-        minute (a sweep is the first contacts of one subject with the hosts of a subnet, so
-        the same subjects, subnets and hosts come out as from every row); each sweep's
-        ``positions`` are then every log row of those contacts, in log order."""
-        from .fanout import sweeps
-
-        desc = self.desc
-        flow = (desc["object_kind"] == "flow") & np.isin(desc["event"], ("network_out", "network_close"))
-        if not flow.any():
-            return []
-        kept = flow & self.present
-        first_minute = self.first_minutes
-        firsts = pd.DataFrame(
-            {
-                "subject_name": pd.Series(desc["subject_name"][kept], dtype=object),
-                "object_kind": pd.Series(desc["object_kind"][kept], dtype=object),
-                "object_name": pd.Series(desc["object_name"][kept], dtype=object),
-                "event": pd.Series(desc["event"][kept], dtype=object),
-                "minute": first_minute[kept],
-            }
-        )
-        found = sweeps(firsts, with_rows=False)  # the rows are every log row of the contacts, below
+        """``structural.sweeps`` over the log: the subjects, subnets and hosts are the
+        facts' (``Facts.sweeps``, judged on each flow description's first minute, computed
+        once for facts and the rules); each sweep's ``positions`` are then every log row of
+        those contacts, in log order."""
+        # copies: the sweeps are shared with facts, the positions are this view's
+        found = [dict(sweep) for sweep in self.facts.sweeps]
         if not found:
             return found
+        desc = self.desc
+        flow = (desc["object_kind"] == "flow") & np.isin(desc["event"], ("network_out", "network_close"))
         # a description is one sweep's at most (one subject, and a host is in one subnet), so
         # the rows are grouped by one array of sweep numbers, not a log-wide mask per sweep
         sweep_of = np.full(len(self.pattern_rows), -1, dtype=np.int64)
@@ -252,26 +238,16 @@ class _LogOrder:
     """Log ids -> their position in the log (the last one, 0 when absent), as a dict over
     the log would give. An Arrow id column is searched in Arrow (``index_in``), so the
     Python strings of every log row are never hashed; other columns get the dict, built on
-    the first merge only."""
+    the first merge only. A report merges by it only where the log's ids are not each at
+    one position; elsewhere the findings' positions are merged (``_merge``)."""
 
-    def __init__(self, column: pd.Series, ids: np.ndarray, facts: Facts | None = None) -> None:
+    def __init__(self, column: pd.Series, ids: np.ndarray) -> None:
         self._column = column
         self._ids = ids
-        self._facts = facts
         self._position: dict[str, int] | None = None
 
     def sorted_union(self, evidence: list[tuple[str, ...]]) -> tuple[str, ...]:
-        """The distinct ids of ``evidence`` in log order (by ``positions``). When the log's
-        ids are ``L1``..``L<n>`` in order (as condense numbers them, so each is at one
-        position), each id's position is parsed from it (``log_positions``), no search."""
-        if self._facts is not None and evidence:
-            from ..grounding.semantic import log_positions, row_table
-
-            if row_table(self._facts).canonical_ids:
-                every = [e for ids in evidence for e in ids]
-                parsed = log_positions(self._facts, every)
-                if len(parsed) == len(every):  # every id a log row's
-                    return tuple(self._ids[distinct(parsed)].tolist())
+        """The distinct ids of ``evidence`` in log order (by ``positions``)."""
         union = list({e for ids in evidence for e in ids})
         position = dict(zip(union, self.positions(union)))
         return tuple(sorted(union, key=position.__getitem__))
@@ -342,7 +318,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     suppressed = {stage for mechanism in explaining(view.table) for stage in mechanism.suppresses}
-    order = _LogOrder(facts.timeline.log["id"], view.ids, facts)
+    order = _LogOrder(facts.timeline.log["id"], view.ids)
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
         if item.stage in suppressed and item.confidence != "high":
