@@ -119,7 +119,12 @@ def test_data_staged_by_one_process_and_sent_by_another_is_exfiltration(tmp_path
             proc("curl", "READ", "file_object_file", "b.tgz", "2018-04-12 10:00:30")]
     rows += [proc("curl", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:01:{s:02d}") for s in range(6)]
     found = stages_of(narrate(facts_from(tmp_path, rows)))
-    assert "b.tgz" in found["Data Exfiltration"].rationale
+    assert "after curl read b.tgz, written by tar after reading budget.xlsx" in found["Data Exfiltration"].rationale
+    # the same chain through a sender the log does not name
+    rows = [(text.replace("The subject_process: curl", "A subject_process"), when) for text, when in rows]
+    (tmp_path / "unnamed").mkdir()
+    found = stages_of(narrate(facts_from(tmp_path / "unnamed", rows)))
+    assert "after an unnamed process read b.tgz" in found["Data Exfiltration"].rationale
 
 
 def test_admin_port_to_internal_host_is_lateral_movement(tmp_path):

@@ -388,6 +388,13 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     return out
 
 
+def _who(subjects: set[str]) -> str:
+    """Processes by name; the log's unnamed ones as such."""
+    named = _names(subjects - {""}) if subjects - {""} else ""
+    unnamed = "an unnamed process" if "" in subjects else ""
+    return " and ".join(part for part in (named, unnamed) if part) or "an unnamed process"
+
+
 def exfiltration(view: LogView) -> list[StageEvidence]:
     """Data sent to a non-internal address by a process that read user data, or read a file
     (an archive) written by a process that read user data."""
@@ -426,12 +433,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     volume = int(view.counts[send_rows].sum())
     paths = []
     if (view.expand(direct) & before_last_send).any():
-        paths.append(f"{_names(view.values('subject_name', direct))} read {_names(view.values('object_name', direct))}")
+        paths.append(f"{_who(view.values('subject_name', direct))} read {_names(view.values('object_name', direct))}")
     if (view.expand(staged_reads) & before_last_send).any():
         paths.append(
-            f"{_names(view.values('subject_name', staged_reads))} read {_names(staged)}, written by {_names(stagers)} after "
+            f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written by {_who(stagers)} after "
             f"reading {_names(view.values('object_name', collected))}"
-            if collected.any() else f"{_names(view.values('subject_name', staged_reads))} read {_names(staged)}, written after reads of user data"
+            if collected.any() else f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written after reads of user data"
         )
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
