@@ -47,6 +47,16 @@ def flow(local: str, remote: str, port: int) -> Node:
     return Node("NetFlowObject", f"{local}->{remote}:{port}", remote, f"{remote}:{port}")
 
 
+def win(kind: str, path: str, key: str = "") -> Node:
+    """An OpTC (Windows) node: ``kind`` is its type word (process, file, module, registry,
+    task); the name shown is the last part of a backslash path."""
+    return Node(kind, path, path.rstrip("\\").rsplit("\\", 1)[-1], key or path)
+
+
+def win_flow(local: str, remote: str, port: int) -> Node:
+    return Node("flow", f"{local}->{remote}:{port}", remote, f"{remote}:{port}")
+
+
 def unnamed(cdm_type: str, key: str) -> Node:
     return Node(cdm_type, "", "", key)
 
@@ -59,8 +69,13 @@ def describe(node: Node) -> str:
 
 
 class Story:
-    def __init__(self, name: str, start: str, seed: int) -> None:
+    """``style``: "cdm" (DARPA TC3: CDM type words, ``EVENT_`` predicates, epoch ns in the edge
+    list) or "optc" (DARPA OpTC, Windows: plain type words, bare predicates, ISO 8601 times
+    with milliseconds and a UTC offset in the edge list)."""
+
+    def __init__(self, name: str, start: str, seed: int, style: str = "cdm") -> None:
         self.name = name
+        self.style = style
         self.clock = datetime.fromisoformat(start).replace(tzinfo=ZONE)
         self.random = random.Random(seed)
         self.rows: list[tuple[datetime, int, Node, str, Node]] = []
@@ -88,6 +103,11 @@ class Story:
                     f"The {subject.cdm_type.lower()}: {subject.short}" if subject.short else describe(subject).capitalize()
                 )
                 a.writerow([f"{subject_text} {predicate} {describe(obj)}", when.strftime("%Y-%m-%d %H:%M:%S")])
+                if self.style == "optc":
+                    stamp = (when + timedelta(microseconds=nanos // 1_000_000 * 1000)).isoformat(sep=" ", timespec="milliseconds")
+                    b.writerow([subject.uuid, subject.cdm_type.upper(), subject.attr, predicate, stamp,
+                                obj.uuid, obj.cdm_type.upper(), obj.attr])
+                    continue
                 epoch_ns = int(when.timestamp()) * 1_000_000_000 + nanos
                 b.writerow([subject.uuid, subject.cdm_type, subject.attr, f"EVENT_{predicate}", epoch_ns,
                             obj.uuid, obj.cdm_type, obj.attr])
@@ -240,6 +260,74 @@ def benign() -> Story:
     return s
 
 
+def macro() -> Story:
+    """Windows (DARPA OpTC's event vocabulary): a macro document from mail starts PowerShell,
+    which fetches an implant that beacons, looks around, persists twice and injects."""
+    s = Story("macro", "2025-07-08 10:14:05", seed=31, style="optc")
+    office = "C:\\Program Files\\Microsoft Office\\root\\Office16\\"
+    outlook = win("process", office + "OUTLOOK.EXE")
+    mail = win_flow("10.0.5.21", "198.51.100.40", 443)
+    document = win("file", "C:\\Users\\carol\\AppData\\Local\\Microsoft\\Windows\\INetCache\\Content.Outlook\\7QX2M4KD\\invoice_0708.docm")
+    word = win("process", office + "WINWORD.EXE")
+    vba = win("module", "C:\\Program Files\\Common Files\\Microsoft Shared\\VBA\\VBA7.1\\VBE7.DLL")
+    powershell = win("process", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")
+    shell = unnamed("shell", "shell")
+    stager = win("file", "C:\\Users\\carol\\AppData\\Local\\Temp\\wct81F3.ps1")
+    c2 = win_flow("10.0.5.21", "203.0.113.60", 443)
+    implant_file = win("file", "C:\\Users\\carol\\AppData\\Roaming\\Microsoft\\Windows\\msupdate.exe")
+    implant = win("process", "C:\\Users\\carol\\AppData\\Roaming\\Microsoft\\Windows\\msupdate.exe")
+    # mail over the client's own connection to the mail service; the attachment is saved
+    s.event(0, outlook, "START_OUTBOUND", mail)
+    for t in (1, 3, 6, 10):
+        s.event(t, outlook, "MESSAGE_OUTBOUND", mail, repeat=1 + t % 2)
+    s.event(12, outlook, "CREATE", document)
+    s.event(13, outlook, "WRITE", document, repeat=3)
+    # the user opens it: Word loads the macro engine and the macro starts PowerShell
+    s.event(40, outlook, "CREATE", word)
+    s.event(41, word, "READ", document, repeat=2)
+    s.event(42, word, "LOAD", vba)
+    s.event(44, word, "CREATE", powershell)
+    s.event(45, powershell, "COMMAND", shell, repeat=2)
+    s.event(46, powershell, "CREATE", stager)
+    s.event(46, powershell, "WRITE", stager, repeat=2)
+    s.event(47, powershell, "READ", stager)
+    # the stager downloads the implant and starts it
+    s.event(48, powershell, "START_OUTBOUND", c2)
+    for t in (49, 50, 51):
+        s.event(t, powershell, "MESSAGE_OUTBOUND", c2, repeat=2)
+    s.event(52, powershell, "CREATE", implant_file)
+    for t in (52, 53, 54):
+        s.event(t, powershell, "WRITE", implant_file, repeat=3)
+    s.event(56, powershell, "CREATE", implant)
+    # the implant beacons to its C2 address every minute for 25 minutes
+    for minute in range(25):
+        t = 60 + 60 * minute
+        s.event(t, implant, "START_OUTBOUND", c2)
+        s.event(t, implant, "MESSAGE_OUTBOUND", c2, repeat=2)
+    # discovery through cmd.exe
+    cmd = win("process", "C:\\Windows\\System32\\cmd.exe")
+    s.event(95, implant, "CREATE", cmd)
+    for offset, tool in enumerate(("whoami.exe", "ipconfig.exe", "net.exe", "systeminfo.exe")):
+        t = 97 + 3 * offset
+        s.event(t, cmd, "CREATE", win("process", "C:\\Windows\\System32\\" + tool))
+        s.event(t + 1, cmd, "READ", win("file", "C:\\Windows\\System32\\" + tool), repeat=2)
+    # persistence: a Run value and a scheduled task that start the implant
+    s.event(140, implant, "ADD", win("registry", "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\MsUpdate"))
+    schtasks = win("process", "C:\\Windows\\System32\\schtasks.exe")
+    task = win("task", "\\Microsoft\\Windows\\Maintenance\\MsUpdateCheck")
+    s.event(150, implant, "CREATE", schtasks)
+    s.event(151, schtasks, "CREATE", task)
+    s.event(152, schtasks, "START", task)
+    # it injects into the user's shell
+    explorer = win("process", "C:\\Windows\\explorer.exe")
+    s.event(200, implant, "OPEN", explorer, repeat=2)
+    s.event(201, implant, "REMOTE_CREATE", unnamed("thread", "thread"), repeat=2)
+    # clean-up: the document and the stager are deleted
+    s.event(1500, implant, "DELETE", document)
+    s.event(1500, implant, "DELETE", stager)
+    return s
+
+
 if __name__ == "__main__":
-    for story in (dropper(), exfil(), benign()):
+    for story in (dropper(), exfil(), benign(), macro()):
         print(story.name, story.write(), "rows")

@@ -76,6 +76,16 @@ def test_dropper_story_is_in_the_log():
     assert "The process: update.sh CONNECT the flow: 203.0.113.45" in texts
 
 
+def test_the_windows_example_names_processes_by_their_image_in_both_layouts():
+    # OpTC's vocabulary, ISO 8601 times with an offset in the edge list, and image paths
+    # under "Program Files" (spaces in a path are not a command line)
+    for fmt in ("ocrapt", "edges"):
+        texts = set(condense(_read("macro", fmt)).descriptions["text"])
+        assert "The process: WINWORD.EXE CREATE the process: powershell.exe" in texts
+        assert "The process: msupdate.exe START_OUTBOUND the flow: 203.0.113.60" in texts
+        assert "The process: schtasks.exe CREATE the task: MsUpdateCheck" in texts
+
+
 def test_unknown_example_or_format_is_a_usage_error():
     with pytest.raises(UsageError, match="dropper"):
         examples.path("nope")

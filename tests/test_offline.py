@@ -117,6 +117,27 @@ def test_an_unknown_ioc_is_described_by_its_kind_not_as_a_file(tmp_path):
     assert usage["acmehook.dll"].startswith("Unknown library:")
 
 
+def test_data_one_process_read_is_not_exfiltration_by_another_that_sends(tmp_path):
+    # a document opened in one process while another beacons: the data never reaches a sender
+    rows = [proc("winword.exe", "READ", "file_object_file", "invoice.docm", "2018-04-12 10:00:01")]
+    rows += [proc("implant", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:01:{s:02d}") for s in range(6)]
+    assert "Data Exfiltration" not in stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def test_data_staged_by_one_process_and_sent_by_another_is_exfiltration(tmp_path):
+    rows = [proc("tar", "READ", "file_object_file", "budget.xlsx", "2018-04-12 10:00:01"),
+            proc("tar", "WRITE", "file_object_file", "b.tgz", "2018-04-12 10:00:02"),
+            proc("curl", "READ", "file_object_file", "b.tgz", "2018-04-12 10:00:30")]
+    rows += [proc("curl", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:01:{s:02d}") for s in range(6)]
+    found = stages_of(narrate(facts_from(tmp_path, rows)))
+    assert "after curl read b.tgz, written by tar after reading budget.xlsx" in found["Data Exfiltration"].rationale
+    # the same chain through a sender the log does not name
+    rows = [(text.replace("The subject_process: curl", "A subject_process"), when) for text, when in rows]
+    (tmp_path / "unnamed").mkdir()
+    found = stages_of(narrate(facts_from(tmp_path / "unnamed", rows)))
+    assert "after an unnamed process read b.tgz" in found["Data Exfiltration"].rationale
+
+
 def test_admin_port_to_internal_host_is_lateral_movement(tmp_path):
     base = 1523505481_000_000_000
     rows = [("p1", "SUBJECT_PROCESS", "ssh", "EVENT_CONNECT", base, "n1", "NetFlowObject", "10.0.0.4:51000->10.0.0.9:22")]

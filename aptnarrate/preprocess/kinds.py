@@ -163,13 +163,30 @@ def flow_remote(value: str) -> str:
     return _host_of(text)
 
 
+# a Windows executable's path ends at its extension, whatever spaces it holds
+# ("C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE" /n "x.docm")
+_WINDOWS_EXECUTABLE = re.compile(r'^"?([A-Za-z]:\\[^"]*?\.(?:exe|com|bat|cmd|scr|pif))(?="|\s|$)', re.IGNORECASE)
+_WINDOWS_QUOTED = re.compile(r'^"([A-Za-z]:\\[^"]*)"')
+
+
+def _executable_of(value: str) -> str:
+    """The executable of a process value that may be a command line: a Windows path up to
+    its executable extension or closing quote (spaces in folder names included), a POSIX
+    path up to the first space; anything else as it is."""
+    windows = _WINDOWS_EXECUTABLE.match(value) or _WINDOWS_QUOTED.match(value)
+    if windows:
+        return windows.group(1)
+    if value.startswith("/"):
+        return value.split(" ", 1)[0]
+    return value
+
+
 def display_name(kind: str, value: str) -> str:
     """The short name shown in the log: a basename for paths, the remote IP for flows."""
     if kind == "flow":
         return flow_remote(value)
-    if kind == "process" and (value.startswith("/") or re.match(r"^[A-Za-z]:\\", value)) and " " in value:
-        # a command line: name the executable, not its last argument
-        value = value.split(" ", 1)[0]
+    if kind == "process" and " " in value:
+        value = _executable_of(value)
     if kind not in NON_PATH_KINDS:
         stripped = value.rstrip("/\\")
         base = re.split(r"[/\\]", stripped)[-1] if stripped else value

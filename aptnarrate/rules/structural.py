@@ -388,8 +388,16 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     return out
 
 
+def _who(subjects: set[str]) -> str:
+    """Processes by name; the log's unnamed ones as such."""
+    named = _names(subjects - {""}) if subjects - {""} else ""
+    unnamed = "an unnamed process" if "" in subjects else ""
+    return " and ".join(part for part in (named, unnamed) if part) or "an unnamed process"
+
+
 def exfiltration(view: LogView) -> list[StageEvidence]:
-    """Data sent to a non-internal address after reads of user data, or an archive staged."""
+    """Data sent to a non-internal address by a process that read user data, or read a file
+    (an archive) written by a process that read user data."""
     desc = view.desc
     local = this_host_addresses(view)
     sends = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
@@ -406,16 +414,33 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         return (entry is None and not SCRIPT_OR_BINARY.search(name)) or (entry is not None and entry.category in ("credential store", "application data"))
 
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
-    reads = view.expand(reading & view.desc_where("object_name", user_data, reading))
-    reads &= view.minutes <= view.minutes[send_rows].max()
-    if not reads.any():
+    data_reads = reading & view.desc_where("object_name", user_data, reading)
+    # the data must reach a sender: it read the data itself, or read a file that a reader of
+    # the data wrote (staged in an archive); a document opened by one process while another
+    # beacons is not exfiltration
+    sender = view.desc_in("subject_name", view.values("subject_name", sends))
+    writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
+    written_by_collectors = view.values("object_name", writes & view.desc_in("subject_name", view.values("subject_name", data_reads)))
+    staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
+    staged = view.values("object_name", staged_reads)
+    direct = data_reads & sender & ~view.desc_in("object_name", staged)
+    stagers = view.values("subject_name", writes & view.desc_in("object_name", staged))
+    collected = data_reads & view.desc_in("subject_name", stagers) & ~sender
+    before_last_send = view.minutes <= view.minutes[send_rows].max()
+    reads = view.expand(direct | staged_reads | collected) & before_last_send
+    if not (view.expand(direct | staged_reads) & before_last_send).any():
         return []
     volume = int(view.counts[send_rows].sum())
-    read_names = set(view.desc["object_name"][distinct(view._codes[reads])])
-    reason = (
-        f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after reads of "
-        f"{_names(read_names)}."
-    )
+    paths = []
+    if (view.expand(direct) & before_last_send).any():
+        paths.append(f"{_who(view.values('subject_name', direct))} read {_names(view.values('object_name', direct))}")
+    if (view.expand(staged_reads) & before_last_send).any():
+        paths.append(
+            f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written by {_who(stagers)} after "
+            f"reading {_names(view.values('object_name', collected))}"
+            if collected.any() else f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written after reads of user data"
+        )
+    reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
