@@ -24,6 +24,7 @@ from ..grounding.semantic import RowEvent, description_event, distinct_descripti
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
 from . import NarrationResult
+from ..wording import mid_sentence
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -403,7 +404,7 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
         if entry is not None and entry.category in _ROUTINE:
             known.append((name, entry))
     if known and not strong:
-        about = "; ".join(f"{_code(n)} is {e.usage[:1].lower() + e.usage[1:].rstrip('.')} ({e.category})" for n, e in known[:3])
+        about = "; ".join(f"{_code(n)} is {mid_sentence(e.usage.rstrip('.'))} ({e.category})" for n, e in known[:3])
         return f"Benign alternative: {about}, and these rows may be its ordinary work."
     if stages and not strong:
         return "Benign alternative: every stage here rests on weak evidence, which ordinary programs also produce."

@@ -19,6 +19,7 @@ from typing import Sequence
 
 from ..errors import UsageError
 from .knowledge import is_library, lookup
+from ..wording import mid_sentence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -203,7 +204,7 @@ def _score_patterns(p: Profile, s: Score, matching=None, rows=None) -> None:
     for rule in matched.values():
         if True:
             ids = ", ".join(rule.techniques)
-            s.add(_PATTERN_WEIGHT[rule.confidence], f"rule:{rule.id}", f"{rule.title[:1].lower() + rule.title[1:]} (ATT&CK {ids})")
+            s.add(_PATTERN_WEIGHT[rule.confidence], f"rule:{rule.id}", f"{mid_sentence(rule.title)} (ATT&CK {ids})")
 
 
 def is_this_host(p: Profile) -> bool:
@@ -324,7 +325,7 @@ def _score_registry(p: Profile, s: Score) -> None:
         (lookup(v, "registry") for v in p.full_values if lookup(v, "registry")), None
     )
     if entry is not None and entry.category == "persistence location":
-        s.add(3.0, "persistence-key", f"persistence location: {entry.usage}")
+        s.add(3.0, "persistence-key", f"persistence location: {entry.usage.rstrip('.')}")
     if p.seconds("object", WRITES | frozenset({"SET", "ADD", "EDIT"})):
         s.add(1.5, "written", "registry value written")
     if p.seconds("object", DELETES | frozenset({"REMOVE"})):

@@ -1,0 +1,13 @@
+"""Small rules of wording shared by the generated texts (rank reasons, offline narration)."""
+
+from __future__ import annotations
+
+
+def mid_sentence(phrase: str) -> str:
+    """``phrase`` continued mid-sentence: its first letter lowercased ("Scheduled task
+    created" -> "scheduled task created"), unless its first word is a name or an acronym
+    written with other capitals ("PowerShell activity", "LSASS memory read", "SSH key")."""
+    first = phrase.split(" ", 1)[0]
+    if any(c.isupper() for c in first[1:]):
+        return phrase
+    return phrase[:1].lower() + phrase[1:]
