@@ -357,3 +357,28 @@ def test_every_format_handles_an_empty_report():
     assert _validate_layer(out["navigator"])["techniques"] == []
     assert "No named entity" in out["html"] and "No APT stage" in out["html"]
     assert "flowchart LR" in render_markdown(empty, diagram=True)
+
+
+@pytest.mark.parametrize(
+    ("logged", "key"),
+    [
+        ("HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Updater", "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Updater"),
+        ("\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\evil", "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\evil"),
+    ],
+)
+def test_stix_writes_a_registry_key_s_hive_in_full(tmp_path, logged, key):
+    # STIX 2.1 forbids the short hive names; the validator failed on the Windows example's Run key
+    from stix2validator import ValidationOptions, validate_string
+
+    import aptnarrate
+    from aptnarrate.render.stix import render_stix
+
+    path = tmp_path / "reg.edges.csv"
+    path.write_text(
+        "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr\n"
+        + "".join(f'p1,PROCESS,evil.exe,EDIT,2019-09-24 11:32:0{n}.000-04:00,r1,REGISTRY,"{logged}"\n' for n in range(3))
+    )
+    bundle = render_stix(aptnarrate.narrate(path, backend="offline"))
+    keys = [o["key"] for o in json.loads(bundle)["objects"] if o["type"] == "windows-registry-key"]
+    assert keys == [key]
+    assert validate_string(bundle, ValidationOptions(version="2.1")).is_valid

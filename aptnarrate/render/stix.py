@@ -23,6 +23,7 @@ import ipaddress
 import json
 import ntpath
 import posixpath
+import re
 import uuid
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -233,10 +234,30 @@ def _observables(stix2, entry, sid) -> tuple[list, str | None]:
         unique = list({o.id: o for o in out}.values())
         return unique, "[" + " OR ".join(terms) + "]"
     if entry.type == "registry":
-        out = [stix2.WindowsRegistryKey(key=full) for full in fulls]
-        terms = [f"windows-registry-key:key = {_quote(full)}" for full in fulls]
+        keys = [_registry_key(full) for full in fulls]
+        out = [stix2.WindowsRegistryKey(key=key) for key in keys]
+        terms = [f"windows-registry-key:key = {_quote(key)}" for key in keys]
         return list({o.id: o for o in out}.values()), "[" + " OR ".join(terms) + "]"
     return [], None
+
+
+# STIX 2.1 wants a registry key's hive written out in full ("HKEY_LOCAL_MACHINE", not
+# "HKLM"); logs write the short forms or the kernel's \REGISTRY\MACHINE
+_HIVES = {
+    "hklm": "HKEY_LOCAL_MACHINE",
+    "hkcu": "HKEY_CURRENT_USER",
+    "hkcr": "HKEY_CLASSES_ROOT",
+    "hku": "HKEY_USERS",
+    "hkcc": "HKEY_CURRENT_CONFIG",
+    "\\registry\\machine": "HKEY_LOCAL_MACHINE",
+    "\\registry\\user": "HKEY_USERS",
+}
+_HIVE = re.compile(r"^(?:hklm|hkcu|hkcr|hku|hkcc|\\registry\\machine|\\registry\\user)(?=\\|$)", re.IGNORECASE)
+
+
+def _registry_key(key: str) -> str:
+    """``key`` with its hive written out in full, as STIX requires; other text as it is."""
+    return _HIVE.sub(lambda m: _HIVES[m.group(0).lower()], key, count=1)
 
 
 def _address(text: str):
