@@ -21,7 +21,7 @@ from aptnarrate.llm.config import LLMSettings
 from aptnarrate.errors import BudgetError
 from aptnarrate.pipeline import inspect_input, run
 from aptnarrate.llm.prompt import build_request, context_blocks, narration_schema
-from aptnarrate.llm.prompt_context import COMPACT, FULL
+from aptnarrate.llm.prompt_context import COMPACT, FULL, MINIMAL
 
 ROWS = 40_000
 DEFAULT_BUDGET = LLMSettings().token_budget
@@ -135,6 +135,24 @@ def test_when_the_full_context_blocks_do_not_fit_they_go_compact_instead_of_exit
     hypotheses = prompt.split("<<<DATA hypotheses\n", 1)[1].split("\nDATA>>>", 1)[0].split("\n")
     reasons = [json.loads(line)["rule_reason"] for line in hypotheses if '"rule_reason"' in line]
     assert reasons and all(len(r) <= COMPACT.reason_chars + 80 for r in reasons)
+
+
+def test_every_budget_above_the_smallest_prompt_builds_one_within_it(large_facts):
+    """From the smallest prompt (minimal context blocks, bare table values) up to the full
+    blocks, every budget gets a prompt within it: a candidate block that fits but leaves the
+    timeline no room gives way to a smaller context form (the 1M-row edge list's prompt ran
+    12,030 tokens over a 12,000 budget: its compact blocks fit, its left-out counts did not)."""
+    with pytest.raises(BudgetError) as caught:
+        build_request(large_facts, LLMSettings(token_budget=1500))
+    smallest = int(re.search(r"needs (\d+) tokens", str(caught.value)).group(1))
+    count = tokens.counter().count
+    full, minimal = (sum(count(text) for text in context_blocks(large_facts, limits).values()) for limits in (FULL, MINIMAL))
+    forms = set()
+    for budget in range(smallest + 150, smallest + full - minimal + 400, 61):
+        build = build_request(large_facts, LLMSettings(token_budget=budget))
+        assert build.tokens <= budget, budget
+        forms |= {form for form in ("compact form", "minimal form") if any(form in note for note in build.notes)}
+    assert forms == {"compact form", "minimal form"}
 
 
 def test_a_large_input_reaches_the_model_in_one_request(large_input, large_facts, llm_server, monkeypatch):  # noqa: F811

@@ -47,7 +47,7 @@ from ..preprocess.condense import minute_text
 from ..errors import BudgetError, ConfigError
 from ..models import APT_STAGES, Candidate, Narration
 from ..render.escape import INVISIBLE_CLASS
-from .prompt_context import COMPACT, FULL, BlockLimits
+from .prompt_context import COMPACT, FULL, MINIMAL, BlockLimits
 from .tokens import counter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,7 +199,7 @@ class Selected:
     timeline: list[str]
     candidates: list[str]
     steps: tuple[str, ...] = (SELECT_STEP,)
-    context: BlockLimits = FULL  # COMPACT when the IoC-table candidates nearly fill the budget
+    context: BlockLimits = FULL  # COMPACT (then MINIMAL) when the IoC-table candidates nearly fill the budget
 
 
 def render_messages(
@@ -329,6 +329,11 @@ def _limited_candidate_line(candidate: Candidate, detail: str) -> str:
     return data_line(item)
 
 
+# the share of the budget the timeline (rows, and the counts of the rows left out) keeps
+# when the candidate block must shrink to make room for it
+TIMELINE_FLOOR = 0.05
+
+
 def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens: int, budget: int, context_text: str = ""):
     """The ``select-rows`` prompt: every IoC-table candidate, the best-ranked others up to
     ``OTHER_CANDIDATES_SHOWN``, and the log rows ``compress.select_rows`` picks for what
@@ -376,28 +381,33 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
         return lines
 
     # the richest candidate block that leaves at least 40 % of the budget for log rows,
-    # else the smallest one that fits (IoC-table candidates are never left out, only
-    # their details: best-ranked keep theirs longest); only when none fits, the context
-    # blocks in their compact form (their size then no longer grows with the input)
+    # else the smallest one that leaves the timeline its floor (IoC-table candidates are
+    # never left out, only their details: best-ranked keep theirs longest); only when none
+    # does, the context blocks in their compact form (their size then no longer grows with
+    # the input); when not even those leave the floor, the smallest block that fits at all
     everyone = len(table)
     attempts = [
         (everyone, 0, shown_others, False, FULL), (everyone, 0, shown_others[:5], False, FULL),
         (everyone, 0, [], False, FULL), (10, everyone, [], False, FULL), (10, 20, [], False, FULL),
         (5, 0, [], False, FULL), (0, 0, [], False, FULL), (5, 0, [], True, FULL), (0, 0, [], True, FULL),
-        (5, 0, [], True, COMPACT), (0, 0, [], True, COMPACT),
+        (5, 0, [], True, COMPACT), (0, 0, [], True, COMPACT), (5, 0, [], True, MINIMAL), (0, 0, [], True, MINIMAL),
     ]  # fmt: skip
-    fitting = None
+    fitting = None  # the last block that leaves the timeline its floor: the smallest
+    squeezed = None  # the last that fits at all, for when none leaves the floor
     for full_n, trimmed_n, others_shown, compact, context in attempts:
-        if context is COMPACT and fitting is not None:
+        if context is not FULL and fitting is not None:  # the richest context form that leaves the floor
             break
         cands = candidate_lines(full_n, trimmed_n, others_shown, compact)
         base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands, context=context), context_text)
         base_tokens = count.count_messages(base) + schema_tokens
-        if base_tokens < budget:  # the last that fits is the smallest
-            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
+        attempt = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
+        if base_tokens < budget:
+            squeezed = attempt
+        if base_tokens <= budget * (1 - TIMELINE_FLOOR):
+            fitting = attempt
         if base_tokens <= 0.6 * budget:
-            fitting = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
             break
+    fitting = fitting or squeezed
     if fitting is None:
         raise BudgetError(
             f"the prompt needs {base_tokens} tokens ({count.method}) for the instructions and the "
@@ -446,6 +456,11 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
         notes.append(
             f"{SELECT_STEP}: host, alias, knowledge and rule-hypothesis blocks in their compact form "
             "(fewer row references, rule reasons cut at a sentence end)"
+        )
+    elif context is MINIMAL:
+        notes.append(
+            f"{SELECT_STEP}: host, alias, knowledge and rule-hypothesis blocks in their minimal form "
+            "(aliases and knowledge records counted only, two row references and the start of each rule reason)"
         )
     steps = (SELECT_STEP, TRIM_STEP) if trim_table else (SELECT_STEP,)
     return messages, notes, tokens, steps, full

@@ -46,7 +46,8 @@ MAX_HYPOTHESIS_REFS = 12  # log-row ranges listed per rule hypothesis (the timel
 class BlockLimits:
     """How much of each block a prompt lists. ``FULL`` is the prompt every input gets that
     its budget allows; ``COMPACT`` is for a prompt whose budget the IoC-table candidates of
-    a huge input nearly fill (``select-rows``): its size no longer grows with the input."""
+    a huge input nearly fill (``select-rows``): its size no longer grows with the input;
+    ``MINIMAL`` for one whose budget they fill even so."""
 
     aliases: int = MAX_ALIASES
     row_refs: int = MAX_ROW_REFS
@@ -57,6 +58,9 @@ class BlockLimits:
 
 FULL = BlockLimits()
 COMPACT = BlockLimits(aliases=10, row_refs=4, hypothesis_refs=4, reason_chars=320, knowledge=8)
+# the last step before a prompt is refused: aliases and knowledge records only counted, each
+# rule hypothesis its stage, two row references and its reason's first words
+MINIMAL = BlockLimits(aliases=0, row_refs=2, hypothesis_refs=2, reason_chars=120, knowledge=0)
 _WINDOWS_KINDS = frozenset({"registry", "task", "shell", "module", "service"})
 _WINDOWS_NAME = re.compile(r"\.(exe|dll|sys|ps1|bat|cmd|msi)$|^[A-Za-z]:\\", re.I)
 # the knowledge base's kind of an entity kind (or candidate type): others are looked up as files
