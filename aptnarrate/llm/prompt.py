@@ -398,6 +398,11 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
         if context is not FULL and fitting is not None:  # the richest context form that leaves the floor
             break
         cands = candidate_lines(full_n, trimmed_n, others_shown, compact)
+        # exact counts add up over lines (see ``count_by_lines``), so the lines' own counts
+        # are a floor of the whole prompt's: a block over the budget by them alone is passed
+        # over unrendered (the richest blocks of a huge table, 90k tokens at 1M rows)
+        if count.exact and sum(count.count_many(cands)) >= budget:
+            continue
         base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands, context=context), context_text)
         base_tokens = count.count_messages(base) + schema_tokens
         attempt = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
