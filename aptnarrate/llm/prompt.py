@@ -401,7 +401,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
         # exact counts add up over lines (see ``count_by_lines``), so the lines' own counts
         # are a floor of the whole prompt's: a block over the budget by them alone is passed
         # over unrendered (the richest blocks of a huge table, 90k tokens at 1M rows)
-        if count.exact and sum(count.count_many(cands)) >= budget:
+        if count.exact and sum(map(count.count_by_lines, cands)) >= budget:  # its parts counted once, for the render too
             continue
         base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands, context=context), context_text)
         base_tokens = count.count_messages(base) + schema_tokens
