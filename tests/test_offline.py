@@ -138,6 +138,20 @@ def test_data_staged_by_one_process_and_sent_by_another_is_exfiltration(tmp_path
     assert "after an unnamed process read b.tgz" in found["Data Exfiltration"].rationale
 
 
+def test_a_dense_one_way_upload_is_exfiltration_not_command_and_control(tmp_path):
+    # an archive sent every few seconds for four minutes read as a beacon every minute
+    rows = [proc("tar", "READ", "file_object_file", "budget.xlsx", "2018-04-12 10:00:01"),
+            proc("tar", "WRITE", "file_object_file", "b.tgz", "2018-04-12 10:00:02"),
+            proc("curl", "READ", "file_object_file", "b.tgz", "2018-04-12 10:00:30")]
+    rows += [proc("curl", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:0{m}:{s:02d}") for m in (1, 2, 3, 4) for s in range(0, 60, 5)]
+    found = stages_of(narrate(facts_from(tmp_path, rows)))
+    assert "Data Exfiltration" in found and "Command and Control" not in found
+    # the same density with replies each time is an exchange: still a channel
+    rows += [proc("curl", "RECVFROM", "netflowobject", "93.184.216.34", f"2018-04-12 10:0{m}:{s:02d}") for m in (1, 2, 3, 4) for s in range(1, 60, 5)]
+    (tmp_path / "two-way").mkdir()
+    assert "Command and Control" in stages_of(narrate(facts_from(tmp_path / "two-way", rows)))
+
+
 def test_admin_port_to_internal_host_is_lateral_movement(tmp_path):
     base = 1523505481_000_000_000
     rows = [("p1", "SUBJECT_PROCESS", "ssh", "EVENT_CONNECT", base, "n1", "NetFlowObject", "10.0.0.4:51000->10.0.0.9:22")]

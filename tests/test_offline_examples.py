@@ -17,8 +17,8 @@ def test_offline_finds_the_stages_each_story_holds(name, fmt):
     found = {s.stage for s in report.stages}
     expected = set(EXAMPLES[name]["expected_stages"])
     assert expected <= found, f"missing {expected - found}"
-    # and nothing the story does not hold, beyond the over-claims the manifest owns up to
-    assert found - expected <= set(EXAMPLES[name].get("known_overclaims", [])), f"false claims {found - expected}"
+    # and nothing the story does not hold
+    assert found - expected == set(), f"false claims {found - expected}"
     if not expected:
         assert found == set(), "a routine package update must not be narrated as an attack"
     # every stage cites rows that exist, and the summary names only what the input holds

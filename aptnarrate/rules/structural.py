@@ -28,6 +28,7 @@ from .stages import StageEvidence, _names, cited
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_EACH_WAY = 3  # this many distinct seconds each way
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
+BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
@@ -137,6 +138,8 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         here = pair == index
         sent_minutes = minutes[here & is_sent]
         out_minutes = distinct(sent_minutes).tolist()
+        if _bulk_transfer(out_minutes, sent_sum, received_sum):
+            continue  # one dense one-way burst: a transfer (the exfiltration rule's), not a channel
         period = _period(out_minutes)
         who = f"`{subject}`" if subject else "one process"
         reason = (
@@ -157,6 +160,17 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
             confidence = "high"
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
     return out
+
+
+def _bulk_transfer(out_minutes: list, sent: int, received: int) -> bool:
+    """One unbroken run of minutes of dense, one-way sending: an upload. A channel (a beacon,
+    a remote session) touches its address briefly and repeatedly, or hears back; at minute
+    granularity an upload of a few minutes would otherwise read as a beacon every minute."""
+    if len(out_minutes) < 2:
+        return False
+    unbroken = (out_minutes[-1] - out_minutes[0]) // MINUTE_NS + 1 == len(out_minutes)
+    dense = sent >= BULK_SECONDS_PER_MINUTE * len(out_minutes)
+    return unbroken and dense and received * 4 < sent
 
 
 def _sums(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
