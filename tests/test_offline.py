@@ -152,6 +152,14 @@ def test_a_dense_one_way_upload_is_exfiltration_not_command_and_control(tmp_path
     assert "Command and Control" in stages_of(narrate(facts_from(tmp_path / "two-way", rows)))
 
 
+def test_outlook_saving_an_unknown_executable_is_a_mail_client_delivery(tmp_path):
+    # Outlook was a "windows system process" in the knowledge base, so the mail-client rule never saw it
+    rows = [proc("OUTLOOK.EXE", "CREATE", "file", "invoice_0708.exe", "2018-04-12 10:00:01"),
+            proc("OUTLOOK.EXE", "WRITE", "file", "invoice_0708.exe", "2018-04-12 10:00:02")]
+    found = stages_of(narrate(facts_from(tmp_path, rows)))
+    assert "mail client created invoice_0708.exe" in found["Initial Compromise"].rationale
+
+
 def test_admin_port_to_internal_host_is_lateral_movement(tmp_path):
     base = 1523505481_000_000_000
     rows = [("p1", "SUBJECT_PROCESS", "ssh", "EVENT_CONNECT", base, "n1", "NetFlowObject", "10.0.0.4:51000->10.0.0.9:22")]
