@@ -252,7 +252,7 @@ _HIVES = {
     "\\registry\\machine": "HKEY_LOCAL_MACHINE",
     "\\registry\\user": "HKEY_USERS",
 }
-_HIVE = re.compile(r"^(?:hklm|hkcu|hkcr|hku|hkcc|\\registry\\machine|\\registry\\user)(?=\\|$)", re.IGNORECASE)
+_HIVE = re.compile("^(?:" + "|".join(map(re.escape, _HIVES)) + r")(?=\\|$)", re.IGNORECASE)
 
 
 def _registry_key(key: str) -> str:
