@@ -403,10 +403,9 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
 
 
 def _who(subjects: set[str]) -> str:
-    """Processes by name; the log's unnamed ones as such."""
-    named = _names(subjects - {""}) if subjects - {""} else ""
-    unnamed = "an unnamed process" if "" in subjects else ""
-    return " and ".join(part for part in (named, unnamed) if part) or "an unnamed process"
+    """Processes by name (``_names`` leaves out the empty one); the log's unnamed ones as such."""
+    parts = [_names(subjects), "an unnamed process" if "" in subjects else ""]
+    return " and ".join(part for part in parts if part)
 
 
 def exfiltration(view: LogView) -> list[StageEvidence]:
@@ -441,20 +440,19 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     stagers = view.values("subject_name", writes & view.desc_in("object_name", staged))
     collected = data_reads & view.desc_in("subject_name", stagers) & ~sender
     before_last_send = view.minutes <= view.minutes[send_rows].max()
-    reads = view.expand(direct | staged_reads | collected) & before_last_send
-    if not (view.expand(direct | staged_reads) & before_last_send).any():
+    direct_rows = view.expand(direct) & before_last_send
+    staged_rows = view.expand(staged_reads) & before_last_send
+    if not (direct_rows.any() or staged_rows.any()):
         return []
-    volume = int(view.counts[send_rows].sum())
     paths = []
-    if (view.expand(direct) & before_last_send).any():
+    if direct_rows.any():
         paths.append(f"{_who(view.values('subject_name', direct))} read {_names(view.values('object_name', direct))}")
-    if (view.expand(staged_reads) & before_last_send).any():
-        paths.append(
-            f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written by {_who(stagers)} after "
-            f"reading {_names(view.values('object_name', collected))}"
-            if collected.any() else f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written after reads of user data"
-        )
+    if staged_rows.any():
+        how = f"by {_who(stagers)} after reading {_names(view.values('object_name', collected))}" if collected.any() else "after reads of user data"
+        paths.append(f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written {how}")
+    volume = int(view.counts[send_rows].sum())
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
+    reads = direct_rows | staged_rows | (view.expand(collected) & before_last_send)
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
