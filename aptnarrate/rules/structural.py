@@ -139,7 +139,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         sent_minutes = minutes[here & is_sent]
         out_minutes = distinct(sent_minutes).tolist()
         if _bulk_transfer(out_minutes, sent_sum, received_sum):
-            continue  # one dense one-way burst: a transfer (the exfiltration rule's), not a channel
+            continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
         period = _period(out_minutes)
         who = f"`{subject}`" if subject else "one process"
         reason = (
