@@ -47,7 +47,7 @@ def _byte_count(text: str) -> int:
         number, unit = number[:-1], number[-1]
     try:
         value = int(float(number) * units[unit])
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OverflowError):  # OverflowError: "1e400", "inf", 400 digits
         raise argparse.ArgumentTypeError(f"expected a byte count such as 500M, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive byte count, got {text!r}")
@@ -359,7 +359,7 @@ def _is_story(text: str) -> bool:
 
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         return False
     return isinstance(document, dict) and document.get("kind") == "story"
 

@@ -50,12 +50,18 @@ class ContextOptions:
     backend: Any = None
 
 
+MAX_WINDOW_NS = 100 * 365 * 86_400 * 10**9
+
+
 def parse_window(text: str) -> int:
     """'90m', '6h', '2d', '3600' (seconds) -> nanoseconds."""
     match = _DURATION.match(text or "")
     if match is None:
         raise UsageError(f"invalid --context-window {text!r}", hint="a number with s, m, h or d, e.g. 30m or 6h")
-    return int(float(match.group(1)) * _UNIT_NS[match.group(2) or "s"])
+    window = float(match.group(1)) * _UNIT_NS[match.group(2) or "s"]
+    if not window <= MAX_WINDOW_NS:  # the padded span must stay within nanosecond timestamps' range
+        raise UsageError(f"--context-window {text[:40]!r} is longer than 100 years", hint="a number with s, m, h or d, e.g. 30m or 6h")
+    return int(window)
 
 
 def top_iocs(facts: Facts, top: int) -> list[Candidate]:

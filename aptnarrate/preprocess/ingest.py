@@ -563,7 +563,7 @@ def _check_options(options: IngestOptions) -> ZoneInfo:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as UTC or America/Toronto") from None
 
 
@@ -616,6 +616,7 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
     for fmt in candidates:
         roles = resolve(EDGE_COLUMNS if fmt == "edges" else OCRAPT_COLUMNS)
         if roles is not None:
+            _refuse_shared(roles)
             _refuse_duplicates(header, roles, name)
             return fmt, roles
     shown = ",".join(header) if header else "(nothing)"
@@ -630,6 +631,19 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
                 hint = f"the header is separated by {label}; aptnarrate reads comma-separated files"
                 break
     raise InputError(f"unrecognised header {shown[:200]!r}; expected {expected}", path=name, line=1, hint=hint)
+
+
+def _refuse_shared(roles: dict[str, str]) -> None:
+    """Two roles read from one column (``--column timestamp=description``): a usage error."""
+    by_column: dict[str, list[str]] = {}
+    for role, column in roles.items():
+        by_column.setdefault(column, []).append(role)
+    for column, shared in by_column.items():
+        if len(shared) > 1:
+            raise UsageError(
+                f"--column maps {' and '.join(shared)} onto the one column {column.strip()!r}",
+                hint="each role needs a column of its own",
+            )
 
 
 def _refuse_duplicates(header: Sequence[str], roles: dict[str, str], name: str) -> None:

@@ -1,0 +1,163 @@
+"""Fuzzing the command line from the outside (session 7): odd arguments and odd inputs to
+every command end in a typed error with its documented exit code and a message that names
+what is wrong, never an internal error (exit 1) or a traceback.
+
+Each case here failed before its fix: an option value past a float's range, a token budget
+of a few tokens, a base URL that only looks like one, a context window of centuries, one
+column given two roles, an over-long time zone name (reported as the input file's fault),
+``index`` with an invalid memory limit or a file as its output folder, and hand-edited
+report JSON (nested deeper than the parser's stack, a count past int64, a byte order mark,
+a time zone name too long to be a file name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+from llm_server import clear_model_settings
+
+from aptnarrate.cli import main
+from aptnarrate.examples import path as example_path
+
+DROPPER = str(example_path("dropper"))
+DROPPER_EDGES = str(example_path("dropper", "edges"))
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    """``main(argv)`` in this process: (exit code, stdout, stderr); argparse's exits included."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def _user_error(argv: list[str], code: int, *fragments: str) -> str:
+    got, _, err = _run(argv)
+    assert got == code, err
+    assert "internal error" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+@pytest.fixture(autouse=True)
+def no_model_settings(monkeypatch):
+    clear_model_settings(monkeypatch)
+
+
+# --------------------------------------------------------------------------- option values
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "9" * 400])
+def test_a_byte_count_past_a_floats_range_is_a_usage_error(value, tmp_path):
+    _user_error(["report", DROPPER, "--max-input-bytes", value, "-o", str(tmp_path / "r.md")], 2, "byte count")
+
+
+def test_a_token_budget_of_a_few_tokens_is_a_budget_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key-fuzz")
+    argv = ["report", DROPPER, "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--env-file", "", "--token-budget", "1"]
+    _user_error([*argv, "-o", str(tmp_path / "r.md")], 5, "needs at least", "the budget is 1")
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://h:99999/v1", "http://h:port/v1", "http://:80/v1"])
+def test_a_base_url_that_only_looks_like_one_is_a_configuration_error(url, monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key-fuzz")
+    argv = ["report", DROPPER, "--backend", "openai", "--base-url", url, "--env-file", "", "-o", str(tmp_path / "r.md")]
+    _user_error(argv, 4, "base_url", "http:// or https:// URL")
+
+
+@pytest.mark.parametrize("window", ["99999999999d", "9" * 400 + "s"])
+def test_a_context_window_of_centuries_is_a_usage_error(window, tmp_path):
+    argv = ["report", DROPPER, "--backend", "offline", "--context", DROPPER_EDGES, "--context-window", window, "-o", str(tmp_path / "r.md")]
+    _user_error(argv, 2, "longer than 100 years")
+
+
+@pytest.mark.parametrize(
+    "source, mapping", [(DROPPER, "timestamp=description"), (DROPPER, "description=timestamp"), (DROPPER_EDGES, "subject_attr=object_attr")]
+)
+def test_two_roles_read_from_one_column_is_a_usage_error(source, mapping, tmp_path):
+    _user_error(["inspect", source, "--column", mapping, "-o", str(tmp_path / "t.txt")], 2, "onto the one column")
+
+
+def test_an_over_long_time_zone_is_the_zones_fault_not_the_inputs(tmp_path):
+    zone = "A" * 300  # longer than a file name may be: zoneinfo raises OSError, not "not found"
+    err = _user_error(["report", DROPPER, "--timezone", zone, "-o", str(tmp_path / "r.md")], 2, "unknown time zone")
+    assert "cannot read file" not in err
+
+
+# --------------------------------------------------------------------------- index
+
+
+def test_index_with_an_invalid_memory_limit_is_a_usage_error(tmp_path):
+    _user_error(["index", DROPPER_EDGES, "-o", str(tmp_path / "idx"), "--memory-limit", "abc"], 2, "--memory-limit")
+    assert not (tmp_path / "idx").exists()  # refused before anything was created
+
+
+def test_index_into_a_file_is_a_usage_error(tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("keep", encoding="utf-8")
+    _user_error(["index", DROPPER_EDGES, "-o", str(target)], 2, "is not a folder")
+    _user_error(["index", DROPPER_EDGES, "-o", str(target / "below")], 3, "cannot create the output folder")
+    assert target.read_text(encoding="utf-8") == "keep"
+
+
+def test_index_names_the_input_file_it_could_not_read(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"subject_uuid,timestamp\nu1,1523505481\nu\xff\xfe,1\n")
+    err = _user_error(["index", str(bad), "-o", str(tmp_path / "idx")], 3)
+    assert err.startswith(f"aptnarrate: error: {bad}:"), err
+
+
+# --------------------------------------------------------------------------- saved reports
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz-render")
+    code, _, err = _run(["report", DROPPER, "--backend", "offline", "--format", "json", "-o", str(folder / "report.json")])
+    assert code == 0, err
+    return folder, json.loads((folder / "report.json").read_text(encoding="utf-8"))
+
+
+def _edited(saved, name: str, edit) -> str:
+    folder, document = saved
+    changed = json.loads(json.dumps(document))
+    edit(changed)
+    target = folder / name
+    target.write_text(json.dumps(changed), encoding="utf-8")
+    return str(target)
+
+
+@pytest.mark.parametrize("command", [["render"], ["render", "--format", "stix"], ["pivot"], ["story"]])
+def test_a_log_count_past_int64_is_an_input_error(saved, command, tmp_path):
+    target = _edited(saved, "huge.json", lambda d: d["log"][0].update(count=10**30))
+    argv = [command[0], target, *command[1:], *(["thunderbird"] if command[0] == "pivot" else []), "-o", str(tmp_path / "out")]
+    _user_error(argv, 3, "not an aptnarrate JSON report", "log")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000])
+def test_json_nested_deeper_than_the_parsers_stack_is_an_input_error(text, tmp_path):
+    target = tmp_path / "deep.json"
+    target.write_text(text, encoding="utf-8")
+    _user_error(["render", str(target), "-o", str(tmp_path / "r.md")], 3, "not an aptnarrate JSON report")
+
+
+def test_a_report_saved_with_a_byte_order_mark_renders(saved, tmp_path):
+    folder, _ = saved
+    target = tmp_path / "bom.json"
+    target.write_bytes(b"\xef\xbb\xbf" + (folder / "report.json").read_bytes())
+    code, _, err = _run(["render", str(target), "-o", str(tmp_path / "r.md")])
+    assert code == 0, err
+    assert (tmp_path / "r.md").read_text(encoding="utf-8").startswith("# Attack Report: dropper.csv")
+
+
+def test_stix_of_a_report_whose_zone_is_too_long_for_a_file_name(saved, tmp_path):
+    target = _edited(saved, "zone.json", lambda d: d["metadata"].update(timezone="A" * 5000))
+    code, _, err = _run(["render", target, "--format", "stix", "-o", str(tmp_path / "r.stix.json")])
+    assert code == 0, err  # the minutes are read as UTC, as for an unknown zone
