@@ -25,6 +25,7 @@ from functools import lru_cache
 from importlib import resources
 
 from ..models import Report
+from .escape import show_invisible
 from .views import LIKELIHOOD_ORDER, entity_graph, full_value_index, inert_json, log_rows, stage_attack
 
 MAX_GRAPH_NODES = 150
@@ -43,22 +44,42 @@ def _asset(name: str) -> str:
     return resources.files("aptnarrate.render").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+def _escaped(value: str) -> str:
+    """A data string as inert HTML text whose every character shows: controls, zero-width
+    and bidi characters are written as the visible escapes Markdown shows (``\\u202e``), so
+    ``invoice\\u202egpj.exe`` cannot display as ``invoiceexe.jpg`` nor ``a\\u200bb`` as ``ab``."""
+    return html.escape(show_invisible(value), quote=True)
+
+
 def _text(value: str) -> str:
-    """A data string as inert HTML text, bidi-isolated."""
-    return f"<bdi>{html.escape(value, quote=True)}</bdi>"
+    """A data string as inert HTML text, its invisible characters shown, bidi-isolated."""
+    return f"<bdi>{_escaped(value)}</bdi>"
 
 
 def _prose(value: str) -> str:
-    """Narrator prose: escaped, then its own **bold** and `code` marks as tags."""
-    text = html.escape(value, quote=True)
+    """Narrator prose: escaped (invisible characters shown), then its own **bold** and `code` marks as tags."""
+    text = html.escape(show_invisible(value, keep_newlines=True), quote=True)
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
     text = re.sub(r"`([^`]+)`", r"<code><bdi>\1</bdi></code>", text)
     return text
 
 
 def _json_island(data) -> str:
-    """JSON that cannot end its <script> element or start markup."""
-    return inert_json(data, indent=None)
+    """JSON that cannot end its <script> element or start markup, its strings' invisible
+    characters shown as in the page's text (the scripts draw them as canvas labels, SVG text
+    and tooltips, where a bidi override would reorder a name just as in the page)."""
+    return inert_json(_shown(data), indent=None)
+
+
+def _shown(data):
+    """``data`` with every string (keys too) passed through ``show_invisible``."""
+    if isinstance(data, str):
+        return show_invisible(data)
+    if isinstance(data, dict):
+        return {_shown(k): _shown(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_shown(v) for v in data]
+    return data
 
 
 def _sha256(script: str) -> str:
@@ -265,8 +286,8 @@ def _ioc_rows(report: Report) -> str:
 def _event_sentence(row) -> str:
     """One log or context row's event as escaped HTML: "The process <code>sh</code> READ ..."."""
     times = f" ({row.count} times)" if row.count > 1 else ""
-    subject = f"The {html.escape(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {html.escape(row.subject_kind)}"
-    obj = f"the {html.escape(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {html.escape(row.object_kind)}"
+    subject = f"The {_escaped(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {_escaped(row.subject_kind)}"
+    obj = f"the {_escaped(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {_escaped(row.object_kind)}"
     return f"{subject} {_text(row.action)} {obj}{times}."
 
 
@@ -423,8 +444,8 @@ def page(title: str, generator: str, body: str, data) -> str:
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="{html.escape(generator)}">
-<title>{html.escape(title)}</title>
+<meta name="generator" content="{_escaped(generator)}">
+<title>{_escaped(title)}</title>
 <style>{_asset("report.css")}</style>
 </head>
 <body>

@@ -24,6 +24,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from ..models import Report
 from .views import entity_graph, inert_json, log_rows, stage_attack
@@ -261,7 +262,10 @@ def _story_timeline(reports: StoryReports) -> dict:
 
 
 def _rows_links(subgraph: str, ids: Sequence[str], limit: int = 10) -> str:
-    links = " ".join(f'<a href="#row-{html.escape(subgraph + ":" + r)}">{html.escape(r)}</a>' for r in ids[:limit])
+    from .html import _escaped
+
+    # row anchors as the data block names them (invisible characters shown; ``_json_island``)
+    links = " ".join(f'<a href="#row-{_escaped(subgraph + ":" + r)}">{html.escape(r)}</a>' for r in ids[:limit])
     return links + (f" +{len(ids) - limit} more" if len(ids) > limit else "")
 
 
@@ -272,7 +276,8 @@ def _story_sections(story) -> str:
 
     def sub(name: str) -> str:
         target = links.get(name)
-        return f'<a href="{html.escape(target, quote=True)}">{_text(name)}</a>' if target else _text(name)
+        # percent-encoded as the Markdown story's links are: a name such as "javascript:x" stays a relative path
+        return f'<a href="{html.escape(quote(target), quote=True)}">{_text(name)}</a>' if target else _text(name)
 
     parts = [f'<section id="summary"><h2>Summary of the Attack</h2><p>{_prose(story.summary)}</p></section>']
     stages = []
@@ -325,7 +330,7 @@ def _story_sections(story) -> str:
 
 
 def _story_log(reports: StoryReports) -> tuple[str, int]:
-    from .html import _text
+    from .html import _escaped, _text
 
     out, total = [], 0
     for name, report in reports:
@@ -334,7 +339,7 @@ def _story_log(reports: StoryReports) -> tuple[str, int]:
             if total > MAX_STORY_LOG_ROWS:
                 continue
             key = f"{name}:{row.id}"
-            out.append(f'<tr id="row-{html.escape(key, quote=True)}"><td>{_text(name)}</td><td>{html.escape(row.id)}</td>'
+            out.append(f'<tr id="row-{_escaped(key)}"><td>{_text(name)}</td><td>{html.escape(row.id)}</td>'
                        f"<td>{html.escape(row.minute)}</td><td>{_text(row.text)}</td></tr>")
     return "\n".join(out), total
 
