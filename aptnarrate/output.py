@@ -86,7 +86,10 @@ def _write_into_special(target: Path, mode: int, data: bytes | Iterable[bytes], 
 
 def _replace_atomically(target: Path, data: bytes | Iterable[bytes], keep_mode: int | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    # the temp name starts with at most 200 bytes of the target's: a legal name of up to 255
+    # bytes would otherwise make the temp name too long to create ("File name too long")
+    stem = os.fsencode(target.name)[:200].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), keep_mode if keep_mode is not None else 0o666 & ~_umask())
