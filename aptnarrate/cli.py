@@ -21,6 +21,7 @@ from .errors import AptNarrateError, UsageError
 from .output import write_chunks, write_text
 from .render import RENDERERS, render_chunks, resolve_format
 from .redact import redact
+from .render.escape import show_invisible
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -31,6 +32,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors: exit 2 with a one-line message
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"aptnarrate: error: {message}\n")
+
+
+def say(message: str) -> None:
+    """One message on stderr: secrets masked (``redact``), and every control, zero-width or
+    bidi character (a name's terminal escape sequence ``ESC ] 0 ; ... BEL``, an override)
+    written as a visible escape, so nothing read from an input or a model drives the
+    terminal or reorders what it shows. Line breaks of the message itself are kept."""
+    print(show_invisible(redact(message), keep_newlines=True), file=sys.stderr)
 
 
 def _column(text: str) -> tuple[str, str]:
@@ -247,7 +256,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     _output_format(args)  # a format/extension mismatch fails before any work
     result = run(source, options)
     for notice in result.notices:
-        print(redact(f"aptnarrate: {notice}"), file=sys.stderr)
+        say(f"aptnarrate: {notice}")
     usage = result.report.metadata.usage
     if usage is not None:
         cost = f", ~${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
@@ -272,7 +281,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     options = _options(args, name)
     facts = inspect_input(source, options)
     for notice in input_notices(facts, options):
-        print(redact(f"aptnarrate: {notice}"), file=sys.stderr)
+        say(f"aptnarrate: {notice}")
     if args.format == "json":
         write_text(render_inspect_json(facts), args.output)
     else:  # streamed: the table's log lines reach the output as the bytes Arrow wrote
@@ -320,7 +329,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
     result = ask(report, args.question, transport, settings, _context_options(args), ingest)
     if result.dropped:
-        print(f"aptnarrate: dropped {len(result.dropped)} unsupported sentence(s) after {result.reasks} re-ask(s)", file=sys.stderr)
+        say(f"aptnarrate: dropped {len(result.dropped)} unsupported sentence(s) after {result.reasks} re-ask(s)")
     write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)
     return 0
 
@@ -376,7 +385,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from .context.index import index_events
 
     result = index_events(args.events, args.output, columns=dict(args.column), epoch_unit=args.epoch_unit, memory_limit=args.memory_limit, progress=_progress_bar)
-    print(f"aptnarrate: indexed {result.rows} rows from {result.files} file(s) into {len(result.days)} day(s) under {result.output}", file=sys.stderr)
+    say(f"aptnarrate: indexed {result.rows} rows from {result.files} file(s) into {len(result.days)} day(s) under {result.output}")
     return 0
 
 
@@ -428,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     except AptNarrateError as exc:
         if debug:
             _print_traceback()
-        print(redact(f"aptnarrate: error: {exc}"), file=sys.stderr)
+        say(f"aptnarrate: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("aptnarrate: interrupted", file=sys.stderr)
@@ -438,10 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user mistake: say so briefly
         if debug:
             _print_traceback()
-        print(
-            redact(f"aptnarrate: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"),
-            file=sys.stderr,
-        )
+        say(f"aptnarrate: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)")
         return EXIT_INTERNAL
     finally:
         gc.set_threshold(*thresholds)

@@ -161,3 +161,35 @@ def test_stix_of_a_report_whose_zone_is_too_long_for_a_file_name(saved, tmp_path
     target = _edited(saved, "zone.json", lambda d: d["metadata"].update(timezone="A" * 5000))
     code, _, err = _run(["render", target, "--format", "stix", "-o", str(tmp_path / "r.stix.json")])
     assert code == 0, err  # the minutes are read as UTC, as for an unknown zone
+
+
+# --------------------------------------------------------------------------- stderr
+
+
+EDGE_HEADER = "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"
+OSC_TITLE = "\x1b]0;pwned\x07"  # a terminal escape sequence that sets the window title
+
+
+def test_no_terminal_escape_from_the_data_reaches_stderr(tmp_path):
+    """An unknown action is named in a notice on stderr, and a file name in an error: both
+    came from the data as they were, so an action or a file name holding an escape
+    sequence drove the analyst's terminal. Every message now shows such characters escaped."""
+    source = tmp_path / "actions.csv"
+    source.write_text(
+        f"{EDGE_HEADER}\nu1,SUBJECT_PROCESS,/bin/a,EVENT_{OSC_TITLE}X\u202e,1523505481,u2,FILE_OBJECT_FILE,/tmp/b\n"
+        "u1,SUBJECT_PROCESS,/bin/a,EVENT_WRITE,1523505482,u2,FILE_OBJECT_FILE,/tmp/b\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / f"bad{OSC_TITLE}.csv"
+    bad.write_bytes(b"description,timestamp\nx\xff,1\n")
+    runs = [
+        _run(["report", str(source), "--backend", "offline", "-o", str(tmp_path / "r.md")]),
+        _run(["inspect", str(source), "-o", str(tmp_path / "t.txt")]),
+        _run(["report", str(bad), "--backend", "offline", "-o", str(tmp_path / "r.md")]),
+        _run(["batch", str(source), str(bad), "-o", str(tmp_path / "out"), "--backend", "offline"]),
+    ]
+    assert [code for code, _, _ in runs] == [0, 0, 3, 8]
+    for _, _, err in runs:
+        assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err, err
+    assert "\\x1b]0;" in runs[0][2] and "\\u202e" in runs[0][2]  # the action, shown
+    assert f"bad\\x1b]0;pwned\\x07.csv" in runs[2][2] and "failed" in runs[3][2]
