@@ -193,3 +193,25 @@ def test_no_terminal_escape_from_the_data_reaches_stderr(tmp_path):
         assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err, err
     assert "\\x1b]0;" in runs[0][2] and "\\u202e" in runs[0][2]  # the action, shown
     assert f"bad\\x1b]0;pwned\\x07.csv" in runs[2][2] and "failed" in runs[3][2]
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def test_eval_reads_a_deeply_nested_truth_file_as_an_input_error(saved, tmp_path):
+    folder, _ = saved
+    truth = tmp_path / "truth.json"
+    truth.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    _user_error(["eval", str(folder / "report.json"), "--truth", str(truth)], 3, "nested deeper")
+
+
+def test_the_eval_table_shows_control_characters_of_names_escaped(saved, tmp_path):
+    """The table is for a terminal: a ground-truth IoC the inputs hold (listed as missed)
+    or an attack's name with an escape sequence was printed raw."""
+    folder, _ = saved
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({f"APT{OSC_TITLE}\u202e": {"file": ["invoice.pdf.sh"], "ip": []}}), encoding="utf-8")
+    code, out, err = _run(["eval", str(folder / "report.json"), "--truth", str(truth), "--host", "h\x1b[31m"])
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "APT\\x1b]0;pwned\\x07\\u202e" in out and "h\\x1b[31m" in out
