@@ -215,3 +215,37 @@ def test_the_eval_table_shows_control_characters_of_names_escaped(saved, tmp_pat
     assert code == 0, err
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "APT\\x1b]0;pwned\\x07\\u202e" in out and "h\\x1b[31m" in out
+
+
+# --------------------------------------------------------------------------- damaged state files
+
+
+@pytest.mark.parametrize("damage", ["[]", '"x"', "null", "[" * 100_000 + "]" * 100_000], ids=["list", "string", "null", "deep"])
+def test_a_damaged_batch_state_file_redoes_its_input(damage, tmp_path):
+    """``OUTDIR/.aptnarrate/NAME.json`` decides whether a re-run skips an input; a state file
+    that is valid JSON but not an object (or nested past the parser's stack) was an internal
+    error for the whole batch instead of "not up to date"."""
+    out = tmp_path / "out"
+    argv = ["batch", DROPPER, "-o", str(out), "--backend", "offline"]
+    assert _run(argv)[0] == 0
+    (out / ".aptnarrate" / "dropper.json").write_text(damage, encoding="utf-8")
+    code, _, err = _run(argv)
+    assert code == 0 and "1 written" in err, err
+    assert _run(argv)[2].count("1 up to date") == 1  # and the state is whole again
+
+
+@pytest.mark.parametrize("damage", ["[]", "[" * 100_000 + "]" * 100_000], ids=["list", "deep"])
+def test_damaged_cache_and_batch_api_state_files_are_a_miss_or_a_usage_error(damage, tmp_path):
+    from aptnarrate.context.openai_batch import _State
+    from aptnarrate.errors import UsageError
+    from aptnarrate.host.cache import RequestCache
+
+    cache = RequestCache(tmp_path / "cache")
+    key = "ab" + "0" * 62
+    (tmp_path / "cache" / "ab").mkdir(parents=True)
+    (tmp_path / "cache" / "ab" / f"{key}.json").write_text(damage, encoding="utf-8")
+    assert cache.get(key) is None  # a miss, never an error
+    state = tmp_path / "openai-batch.json"
+    state.write_text(damage, encoding="utf-8")
+    with pytest.raises(UsageError, match="delete it to start afresh"):
+        _State(state)

@@ -82,9 +82,9 @@ class _State:
         if path.exists():
             try:
                 loaded = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:
                 raise UsageError(f"cannot read the batch state file {path}: {exc}", hint="delete it to start afresh") from None
-            if loaded.get("version") not in (1, STATE_VERSION):
+            if not isinstance(loaded, dict) or loaded.get("version") not in (1, STATE_VERSION):
                 raise UsageError(f"batch state file {path} has another version", hint="delete it to start afresh")
             # version 1 had no follow-up rounds: its batches are all round 0
             self.data = {**self.data, **loaded, "version": STATE_VERSION}

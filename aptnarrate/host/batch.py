@@ -587,7 +587,7 @@ class Batch:
             if outputs != expected or not all((self.outdir / name).is_file() for name in outputs):
                 return None
             report = Report.model_validate(state["report"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):  # a damaged state file: redo the input
             return None
         return InputOutcome(item, "skipped", report=report, outputs=outputs)
 
