@@ -174,6 +174,22 @@ def hostile_story():
     return story, reports
 
 
+def test_no_invisible_character_of_a_subgraph_name_reaches_the_story_page_raw(monkeypatch):
+    """The note of a bounded graph names each cut subgraph; it was escaped for HTML only, so
+    a name's escape sequence or bidi override reached the page raw."""
+    import aptnarrate.render.story as story_module
+    from aptnarrate.render.escape import INVISIBLE
+
+    monkeypatch.setattr(story_module, "MAX_NODES_PER_SUBGRAPH", 3)
+    monkeypatch.setattr(story_module, "MAX_STORY_GRAPH_NODES", 3)
+    reports = [(f"sub\x1b[31m\u202e{i}\u200b", example_report()) for i in range(2)]
+    page = STORY_RENDERERS["html"](build_story(reports, title="Story"), reports)
+    assert "The graph is bounded" in page
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)
+    assert not INVISIBLE.search(markup.replace("\n", "")), INVISIBLE.search(markup.replace("\n", ""))
+    assert "sub\\x1b[31m\\u202e0\\u200b" in markup
+
+
 def test_a_subgraph_named_like_a_url_scheme_links_to_a_relative_path():
     """A batch input named ``javascript:alert(1).csv`` (a legal file name) gets the report link
     ``javascript:alert(1).md``: the Markdown story percent-encoded it, the HTML story wrote it
