@@ -210,14 +210,28 @@ def _source(args: argparse.Namespace):
             raise UsageError("give either INPUT or --example, not both")
         from .examples import path as example_path
 
-        return example_path(args.example), None
+        return _not_the_output(example_path(args.example), args), None
     if not args.input:
         raise UsageError("missing INPUT (a CSV path, '-' for stdin, or --example NAME)")
     if args.input == "-":
         from .preprocess.ingest import DEFAULT_MAX_INPUT_BYTES, read_capped
 
         return read_capped(sys.stdin.buffer, "<stdin>", args.max_input_bytes or DEFAULT_MAX_INPUT_BYTES), "<stdin>"
-    return args.input, None
+    return _not_the_output(args.input, args), None
+
+
+def _not_the_output(source, args: argparse.Namespace):
+    """``source``, unless ``-o`` names the same file (``report x.csv -o x.csv`` would replace
+    the subgraph with its IoC watchlist): a usage error before anything is read or written."""
+    output = getattr(args, "output", None)
+    if output and output != "-":
+        try:
+            same = os.path.samefile(source, output)
+        except (OSError, ValueError):  # no such output yet, or a name the OS cannot take
+            same = False
+        if same:
+            raise UsageError(f"-o {output!r} is the input file: writing it would replace the input", hint="give another output file")
+    return source
 
 
 def _options(args: argparse.Namespace, name: str | None, **extra):

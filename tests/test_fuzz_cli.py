@@ -249,3 +249,33 @@ def test_damaged_cache_and_batch_api_state_files_are_a_miss_or_a_usage_error(dam
     state.write_text(damage, encoding="utf-8")
     with pytest.raises(UsageError, match="delete it to start afresh"):
         _State(state)
+
+
+# --------------------------------------------------------------------------- outputs onto inputs
+
+
+def test_an_output_onto_its_own_input_is_refused(tmp_path):
+    """``report x.csv -o x.csv`` wrote the IoC watchlist (csv, from the ending) over the
+    subgraph it was computed from; through a symbolic link too."""
+    source = tmp_path / "x.csv"
+    original = example_path("dropper").read_bytes()
+    source.write_bytes(original)
+    (tmp_path / "link.csv").symlink_to(source)
+    for argv in (["report", str(source), "-o", str(source)], ["inspect", str(source), "-o", str(tmp_path / "link.csv")]):
+        _user_error([*argv, "--strict"], 2, "is the input file")
+    assert source.read_bytes() == original
+
+
+def test_a_batch_whose_outputs_would_replace_its_inputs_is_refused(tmp_path):
+    """``batch flagged/ -o flagged/ --formats md,csv`` replaced every subgraph NAME.csv with
+    its watchlist NAME.csv (and story.csv an input of that name); refused before anything is
+    written. Without csv the same folder is fine."""
+    original = example_path("dropper").read_bytes()
+    (tmp_path / "dropper.csv").write_bytes(original)
+    _user_error(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,csv"], 2, "would replace the input")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dropper.csv"] and (tmp_path / "dropper.csv").read_bytes() == original
+    (tmp_path / "story.csv").write_bytes(example_path("exfil").read_bytes())
+    code, _, err = _run(["batch", str(tmp_path / "story.csv"), "-o", str(tmp_path), "--backend", "offline", "--story", "--formats", "md,csv"])
+    assert code == 2 and "story.csv" in err
+    assert _run(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,json"])[0] == 0
+    assert (tmp_path / "dropper.csv").read_bytes() == original
