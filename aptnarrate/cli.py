@@ -406,8 +406,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 def _cmd_examples(args: argparse.Namespace) -> int:
     from .examples import describe, names
 
-    for name in names():
-        print(f"{name}\t{describe(name)}")
+    write_text("".join(f"{name}\t{describe(name)}\n" for name in names()), None)  # a failing stdout is a typed error
     return 0
 
 

@@ -48,9 +48,15 @@ def write_chunks(chunks: Iterable[str | bytes | memoryview], output: str | os.Pa
     or left as it was."""
     if output is None or str(output) == "-":
         # stdout as text: its own encoding and error handling apply, as for print
-        for piece in redact_chunks(piece if isinstance(piece, str) else str(piece, "utf-8") for piece in chunks):
-            sys.stdout.write(piece)
-        sys.stdout.flush()
+        try:
+            for piece in redact_chunks(piece if isinstance(piece, str) else str(piece, "utf-8") for piece in chunks):
+                sys.stdout.write(piece)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # a reader that stopped reading (``| head``): the CLI ends quietly
+        except OSError as exc:  # a full disk behind a redirect (> /dev/full), an I/O error
+            _drop_stdout_buffer()
+            raise UsageError(f"cannot write to standard output: {exc.strerror or exc}") from None
         return
     shown = str(output)
     target = Path(os.path.realpath(output))  # through symlinks: the link stays, its target changes
@@ -66,6 +72,15 @@ def write_chunks(chunks: Iterable[str | bytes | memoryview], output: str | os.Pa
         _replace_atomically(target, data, None if existing is None else stat.S_IMODE(existing.st_mode))
     except OSError as exc:
         raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
+
+
+def _drop_stdout_buffer() -> None:
+    """Point stdout at /dev/null: what is still buffered for a stream that failed would fail
+    again when Python flushes it at exit (and print a traceback there)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _write_all(handle, data: bytes | Iterable[bytes | memoryview]) -> None:

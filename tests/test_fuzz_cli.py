@@ -15,6 +15,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from llm_server import clear_model_settings
@@ -279,3 +282,27 @@ def test_a_batch_whose_outputs_would_replace_its_inputs_is_refused(tmp_path):
     assert code == 2 and "story.csv" in err
     assert _run(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,json"])[0] == 0
     assert (tmp_path / "dropper.csv").read_bytes() == original
+
+
+# --------------------------------------------------------------------------- a failing stdout
+
+
+class _FullDisk(io.StringIO):
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("argv", [["report", DROPPER, "--backend", "offline"], ["inspect", DROPPER], ["inspect", DROPPER, "--format", "json"], ["examples"]])
+def test_a_stdout_that_cannot_be_written_is_a_typed_error(argv):
+    """``aptnarrate report x.csv > /dev/full`` was an internal error (exit 1): stdout's
+    OSError escaped as a bug. A reader that stops early (``| head``) still ends quietly."""
+    err = io.StringIO()
+    with contextlib.redirect_stdout(_FullDisk()), contextlib.redirect_stderr(err):
+        code = main(argv)
+    assert code == 2 and "cannot write to standard output: No space left on device" in err.getvalue(), err.getvalue()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_stdout_in_a_real_process_exits_2_without_a_traceback():
+    result = subprocess.run([sys.executable, "-m", "aptnarrate", "examples"], stdout=open("/dev/full", "w"), stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
