@@ -306,3 +306,29 @@ def test_a_stdout_that_cannot_be_written_is_a_typed_error(argv):
 def test_a_full_stdout_in_a_real_process_exits_2_without_a_traceback():
     result = subprocess.run([sys.executable, "-m", "aptnarrate", "examples"], stdout=open("/dev/full", "w"), stderr=subprocess.PIPE, text=True, timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+
+
+# --------------------------------------------------------------------------- --context
+
+
+@pytest.mark.parametrize("stamp", ["not-a-time", "99999999999999999999"], ids=["text", "past-int64"])
+def test_a_context_log_time_the_engine_cannot_cast_is_an_input_error(stamp, tmp_path):
+    """The wider log's times are cast in the query; a value the engine cannot cast failed
+    the query with the engine's own exception: an internal error (exit 1)."""
+    log = tmp_path / "wider.csv"
+    log.write_text(f"{EDGE_HEADER}\nu1,SUBJECT_PROCESS,/bin/a,EVENT_READ,{stamp},u2,FILE_OBJECT_FILE,/tmp/invoice.pdf.sh\n", encoding="utf-8")
+    argv = ["report", DROPPER_EDGES, "--backend", "offline", "--context", str(log), "-o", str(tmp_path / "r.md")]
+    _user_error(argv, 3, "cannot read the context log", str(log))
+
+
+def test_a_context_window_in_nanoseconds_gives_no_warning(tmp_path):
+    """The window's ends went to the engine through ``Timestamp.to_pydatetime``, which warns
+    (on stderr, with a source line) when they carry nanoseconds, as epoch subgraphs do."""
+    import warnings
+
+    log = tmp_path / "wider.csv"
+    log.write_text(f"{EDGE_HEADER}\nu1,SUBJECT_PROCESS,/bin/a,EVENT_READ,2025-05-14T09:20:00+02:00,u2,FILE_OBJECT_FILE,/tmp/invoice.pdf.sh\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        code, _, err = _run(["report", DROPPER_EDGES, "--backend", "offline", "--context", str(log), "-o", str(tmp_path / "r.md")])
+    assert code == 0, err
