@@ -84,6 +84,10 @@ def test_two_roles_read_from_one_column_is_a_usage_error(source, mapping, tmp_pa
     _user_error(["inspect", source, "--column", mapping, "-o", str(tmp_path / "t.txt")], 2, "onto the one column")
 
 
+def test_an_empty_profile_is_an_unknown_profile_not_none(tmp_path):
+    _user_error(["inspect", DROPPER, "--profile", "", "-o", str(tmp_path / "t.txt")], 2, "unknown --profile ''")
+
+
 def test_an_over_long_time_zone_is_the_zones_fault_not_the_inputs(tmp_path):
     zone = "A" * 300  # longer than a file name may be: zoneinfo raises OSError, not "not found"
     err = _user_error(["report", DROPPER, "--timezone", zone, "-o", str(tmp_path / "r.md")], 2, "unknown time zone")
