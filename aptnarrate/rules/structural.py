@@ -26,7 +26,8 @@ from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps 
 from .stages import StageEvidence, _names, cited
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
-C2_MIN_EACH_WAY = 3  # this many distinct seconds each way
+C2_MIN_TWO_WAY_MINUTES = 2  # sent and received within each of this many minutes (minutes, not
+# event-seconds: the same exchange logged twice as densely is the same channel)
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
@@ -110,6 +111,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     has_sent = np.bincount(pair[is_sent], minlength=n) > 0
     pair_minutes = _distinct_per_group(pair, minutes, n)
     out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
+    two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     totals: dict[str, int] = {}
     n_addresses: dict[str, int] = {}
     for (subject, _), index in pair_keys.items():
@@ -130,9 +132,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
             continue
         index = pair_keys[key]
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
-        sustained = out_minute_count[index] >= C2_MIN_MINUTES or (
-            sent_sum >= C2_MIN_EACH_WAY and received_sum >= C2_MIN_EACH_WAY and pair_minutes[index] >= 2
-        )
+        sustained = out_minute_count[index] >= C2_MIN_MINUTES or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
         if not sustained or pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
             continue
         here = pair == index
@@ -187,6 +187,19 @@ def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n: int) -> np.nd
     value_codes, uniques = pd.factorize(values)
     pairs = distinct(groups.astype(np.int64) * len(uniques) + value_codes)
     return np.bincount(pairs // len(uniques), minlength=n)
+
+
+def _two_way_minutes(pair: np.ndarray, minutes: np.ndarray, is_sent: np.ndarray, is_received: np.ndarray, n: int) -> np.ndarray:
+    """Per pair 0..n-1, how many minutes hold both a send and a receive."""
+    found = np.zeros(n, dtype=np.int64)
+    if not is_sent.any() or not is_received.any():
+        return found
+    sent = pd.MultiIndex.from_arrays([pair[is_sent], minutes[is_sent]]).unique()
+    received = pd.MultiIndex.from_arrays([pair[is_received], minutes[is_received]]).unique()
+    both = sent.intersection(received)
+    if len(both):
+        np.add.at(found, both.get_level_values(0).to_numpy(dtype=np.int64), 1)
+    return found
 
 
 def _period(minutes: list) -> int | None:
@@ -272,7 +285,16 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
             f"know (a delivered attachment or download)."
         )
         group = created & (desc["object_name"] == name)
-        out.append(cited(view, view.rows_of(group), stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=(categories[category], "T1105")))
+        rows = [view.rows_of(group)]
+        if confidence == "low":
+            # the writer is inferred from the clients the subgraph names: cite where it names
+            # them (their start, else any row of theirs), so the evidence shows what the
+            # reason leans on
+            clients = {n for n in named_processes if client(n)}
+            naming = view.present & (view.desc_in("subject_name", clients) | ((desc["object_kind"] == "process") & view.desc_in("object_name", clients)))
+            started = naming & view.desc_in("event", ("process_start", "execute"))
+            rows = [np.union1d(rows[0], view.rows_of(started if started.any() else naming))]
+        out.append(cited(view, *rows, stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=(categories[category], "T1105")))
     return out
 
 
@@ -330,7 +352,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
 def _mechanisms_for(stage: str):
     from .benign import mechanisms
 
-    return [m for m in mechanisms() if stage in m.suppresses]
+    return [m for m in mechanisms() if stage in m.suppresses or stage in m.excludes]
 
 
 RECON_FILES = frozenset(
@@ -398,7 +420,12 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
         reason = f"A shell or script host ({_names(view.values('subject_name', peer))}) sent traffic to internal host(s) {_names(hosts)}{site}: a remote session or remote execution."
-        out.append(cited(view, view.rows_of(peer), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
+        rows = view.rows_of(peer)
+        if site:
+            # the reason leans on this host's own address: cite the first row that shows it
+            own = view.rows_of((desc["object_kind"] == "flow") & view.desc_in("object_name", local) & view.present)
+            rows = np.union1d(rows, own[:1])
+        out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
     return out
 
 
