@@ -42,10 +42,10 @@ _DESCRIPTION = re.compile(r"^(?:The (?P<st>\S+): (?P<sn>.*?)|A (?P<sta>\S+)) (?P
 
 # benign programs and another program of the same role (what another host might run)
 SAME_ROLE = {
-    "firefox": "chromium",
+    "firefox": "firefox-esr",
     "firefox.exe": "msedge.exe",
     "chrome": "firefox",
-    "thunderbird": "mutt",
+    "thunderbird": "icedove",
     "sendmail": "postfix",
     "python3": "perl",
     "python.exe": "python3.exe",

@@ -153,3 +153,16 @@ def test_lateral_movement_by_site_cites_this_hosts_address():
     own address is part of the evidence (dropping it, uncited, flipped the claim to C2)."""
     cited = _cited_descriptions(_frame(HANDMADE / "optc_lateral_source_own_address.csv"), "Lateral Movement")
     assert "powershell.exe MESSAGE_INBOUND 142.20.57.246" in cited
+
+
+@pytest.mark.parametrize("client", ["thunderbird", "icedove", "thunderbird-bin", "evolution", "firefox-esr", "chromium-browse"])
+def test_other_builds_of_mail_clients_and_browsers_are_known(client):
+    """Another host runs the same client under another name (a distribution's build, the
+    launcher's binary, Linux's 15-character process name): renaming thunderbird to icedove
+    lost trace_subgraph_20's Initial Compromise, the knowledge base knew one name only."""
+    frame = _log(
+        f"14:00:01 A subject_process CLONE the subject_process: {client}",
+        "14:01:01 A subject_process CREATE_OBJECT the file_object_file: invoice",
+        date="2018-04-13",
+    )
+    assert jp.claims(frame).stages == {"Initial Compromise"}
