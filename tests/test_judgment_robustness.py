@@ -166,3 +166,17 @@ def test_other_builds_of_mail_clients_and_browsers_are_known(client):
         date="2018-04-13",
     )
     assert jp.claims(frame).stages == {"Initial Compromise"}
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
+def test_mail_client_writing_its_mailboxes_is_not_initial_compromise(declared):
+    """A mail client's mbox files have no extension (INBOX, Trash); an unknown name without
+    a dot counts as an executable, so a client receiving mail 'created an executable'."""
+    frame = _log(
+        "14:00:01 The subject_process: thunderbird CONNECT the netflowobject: 128.55.12.110",
+        "14:00:02 The subject_process: thunderbird RECVMSG the netflowobject: 128.55.12.110",
+        "14:00:03 The subject_process: thunderbird WRITE the file_object_file: INBOX",
+        "14:00:04 The subject_process: thunderbird WRITE the file_object_file: Trash",
+        date="2018-04-13",
+    )
+    assert jp.claims(frame, ("128.55.12.0/24",) if declared else ()).stages == set()
