@@ -180,3 +180,17 @@ def test_mail_client_writing_its_mailboxes_is_not_initial_compromise(declared):
         date="2018-04-13",
     )
     assert jp.claims(frame, ("128.55.12.0/24",) if declared else ()).stages == set()
+
+
+@pytest.mark.parametrize("servicing", ["TiWorker.exe", "TrustedInstaller.exe", "msiexec.exe", "wuauclt.exe", "MsMpEng.exe"])
+def test_windows_servicing_deleting_binaries_is_not_covering_tracks(servicing):
+    """Windows servicing, installers and Defender replace, remove and quarantine DLLs and
+    executables all day; two such deletions claimed Covering Tracks (high). The same
+    deletions by an unknown program still count."""
+    rows = [
+        "14:00:01 The process: {who} CREATE the file: wuapi.dll",
+        "14:00:03 The process: {who} DELETE the file: wuapi.dll",
+        "14:00:04 The process: {who} DELETE the file: msvcp140.dll",
+    ]
+    assert jp.claims(_log(*(r.format(who=servicing) for r in rows))).stages == set()
+    assert jp.claims(_log(*(r.format(who="upd64.exe") for r in rows))).stages == {"Covering Tracks"}
