@@ -194,3 +194,13 @@ def test_windows_servicing_deleting_binaries_is_not_covering_tracks(servicing):
     ]
     assert jp.claims(_log(*(r.format(who=servicing) for r in rows))).stages == set()
     assert jp.claims(_log(*(r.format(who="upd64.exe") for r in rows))).stages == {"Covering Tracks"}
+
+
+def test_command_loop_cites_the_replies_recorded_against_this_host():
+    """OpTC records a reply against its receiver: the C2 reason said '0 inbound' and left out
+    the inbound messages to this host's own address in the minutes the process sends."""
+    frame = _frame(HANDMADE / "optc_command_loop_two_minutes.csv")
+    cited = _cited_descriptions(frame, "Command and Control")
+    assert "svchost.exe MESSAGE_INBOUND 142.20.57.246" in cited and "svchost.exe COMMAND " in cited
+    finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Command and Control")
+    assert "name only this host's own address" in finding.rationale

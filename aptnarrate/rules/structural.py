@@ -26,8 +26,9 @@ from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps 
 from .stages import StageEvidence, _names, cited
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
-C2_MIN_TWO_WAY_MINUTES = 2  # sent and received within each of this many minutes (minutes, not
-# event-seconds: the same exchange logged twice as densely is the same channel)
+C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
+# this many minutes (minutes, not event-seconds: the same exchange logged twice as densely is
+# the same channel)
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
@@ -122,6 +123,9 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
     command_rows = view.rows_of(desc["event"] == "shell_command")
     command_subjects = desc["subject_name"][view._codes[command_rows]]
+    command_minutes: dict[str, set] = {}
+    for subject, minute in zip(command_subjects.tolist(), view.minutes[command_rows].tolist()):
+        command_minutes.setdefault(subject, set()).add(minute)
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
@@ -132,11 +136,18 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
             continue
         index = pair_keys[key]
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
+        if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
+            continue
         sustained = out_minute_count[index] >= C2_MIN_MINUTES or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
-        if not sustained or pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
+        if not sustained and not command_minutes.get(subject):
             continue
         here = pair == index
         sent_minutes = minutes[here & is_sent]
+        # commands paired minute by minute with the messages: a remotely driven shell, whose
+        # replies OpTC records against this host's own address, not the remote one
+        shared = command_minutes.get(subject, set()) & set(sent_minutes.tolist())
+        if not sustained and len(shared) < C2_MIN_TWO_WAY_MINUTES:
+            continue
         out_minutes = distinct(sent_minutes).tolist()
         if _bulk_transfer(out_minutes, sent_sum, received_sum):
             continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
@@ -148,11 +159,20 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         )
         reason += f", beacon-like about every {period} minute(s)." if period else "."
         confidence = "high" if period or (sent_sum >= 5 and received_sum >= 5) else "moderate"
-        # commands paired minute by minute with the messages: a remotely driven shell
         commands = command_rows[command_subjects == subject]
-        shared = set(view.minutes[commands].tolist()) & set(sent_minutes.tolist())
         techniques = ["T1071"]
         rows = [positions[here]]
+        if not received_sum and local:
+            # OpTC names the receiver on an inbound flow: the replies read as messages to
+            # this host's own address, in the minutes the process sends
+            replies = view.rows_of(
+                (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & (desc["subject_name"] == subject) & view.desc_in("object_name", local)
+            )
+            replies = replies[np.isin(view.minutes[replies], sent_minutes)]
+            if len(replies):
+                reply_minutes = len(distinct(view.minutes[replies]))
+                reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
+                rows.append(replies)
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
