@@ -78,7 +78,9 @@ def neighbours_of_this_host(view: LogView, names) -> set[str]:
 def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set[str] = frozenset()) -> bool:
     if name in local or name in public_resolvers() or name in neighbours:
         return True
-    return view.address_class(name) in ("internal", "loopback", "local")
+    # private (RFC 1918) addresses are another site's own hosts, as lateral movement and
+    # exfiltration read them, declared internal or not
+    return view.address_class(name) in ("internal", "private", "loopback", "local")
 
 
 def command_and_control(view: LogView) -> list[StageEvidence]:
