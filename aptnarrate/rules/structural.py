@@ -128,6 +128,9 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     command_minutes: dict[str, set] = {}
     for subject, minute in zip(command_subjects.tolist(), view.minutes[command_rows].tolist()):
         command_minutes.setdefault(subject, set()).add(minute)
+    # inbound rows naming this host (OpTC's replies), once
+    reply_rows = view.rows_of((desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)) if local else command_rows[:0]
+    reply_subjects = desc["subject_name"][view._codes[reply_rows]]
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
@@ -167,10 +170,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         if not received_sum and local:
             # OpTC names the receiver on an inbound flow: the replies read as messages to
             # this host's own address, in the minutes the process sends
-            replies = view.rows_of(
-                (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & (desc["subject_name"] == subject) & view.desc_in("object_name", local)
-            )
-            replies = replies[np.isin(view.minutes[replies], sent_minutes)]
+            replies = reply_rows[(reply_subjects == subject) & np.isin(view.minutes[reply_rows], sent_minutes)]
             if len(replies):
                 reply_minutes = len(distinct(view.minutes[replies]))
                 reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
@@ -213,15 +213,12 @@ def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n: int) -> np.nd
 
 def _two_way_minutes(pair: np.ndarray, minutes: np.ndarray, is_sent: np.ndarray, is_received: np.ndarray, n: int) -> np.ndarray:
     """Per pair 0..n-1, how many minutes hold both a send and a receive."""
-    found = np.zeros(n, dtype=np.int64)
     if not is_sent.any() or not is_received.any():
-        return found
-    sent = pd.MultiIndex.from_arrays([pair[is_sent], minutes[is_sent]]).unique()
-    received = pd.MultiIndex.from_arrays([pair[is_received], minutes[is_received]]).unique()
-    both = sent.intersection(received)
-    if len(both):
-        np.add.at(found, both.get_level_values(0).to_numpy(dtype=np.int64), 1)
-    return found
+        return np.zeros(n, dtype=np.int64)
+    minute_codes, uniques = pd.factorize(minutes)
+    keys = pair.astype(np.int64) * len(uniques) + minute_codes
+    both = np.intersect1d(distinct(keys[is_sent]), distinct(keys[is_received]), assume_unique=True)
+    return np.bincount(both // len(uniques), minlength=n)
 
 
 def _period(minutes: list) -> int | None:
