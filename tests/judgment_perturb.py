@@ -150,6 +150,12 @@ def attacker_renamed(frame: pd.DataFrame) -> pd.DataFrame:
     return rename(frame, lambda n, t: _other_name(n) if _unknown(n, t) else n)
 
 
+def windows_names_recased(frame: pd.DataFrame) -> pd.DataFrame:
+    """Windows names in another case (Windows ignores case; logs write both)."""
+    windows = re.compile(r"\.(exe|dll|sys|ps1|psm1|evtx)$", re.I)
+    return rename(frame, lambda n, t: n.upper() if windows.search(n) else n)
+
+
 def public_addresses_renamed(frame: pd.DataFrame) -> pd.DataFrame:
     """Each public address moved to another public /16 (its /24 structure and last octet kept)."""
 
@@ -230,6 +236,7 @@ PERTURBATIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "benign-renamed": benign_renamed,
     "attacker-renamed": attacker_renamed,
     "public-addresses-renamed": public_addresses_renamed,
+    "windows-names-recased": windows_names_recased,
     "shift+3d": shifted(pd.Timedelta(days=3)),
     "shift-5h": shifted(pd.Timedelta(hours=-5)),
     "shift+400d": shifted(pd.Timedelta(days=400)),

@@ -24,7 +24,7 @@ CASES = json.loads((HANDMADE / "cases.json").read_text(encoding="utf-8"))["cases
 CORPUS_CASES = ("SysClient0501_subgraph_0", "cadets_subgraph_17", "trace_subgraph_20")
 # a cheaper set for the hand-written cases (the script runs every perturbation)
 SUITE_PERTURBATIONS = (
-    "benign-renamed", "attacker-renamed", "public-addresses-renamed", "shift-5h", "dst-change", "other-seconds",
+    "benign-renamed", "attacker-renamed", "public-addresses-renamed", "windows-names-recased", "shift-5h", "dst-change", "other-seconds",
     "doubled-seconds", "shuffled",
 )
 
