@@ -119,7 +119,12 @@ def test_command_and_control_does_not_depend_on_event_density():
     single, doubled = jp.claims(frame).stages, jp.claims(jp.doubled_seconds(frame)).stages
     assert single == doubled == {"Command and Control"}
     # one minute of exchange, however dense, is not sustained
-    assert jp.claims(_log(*(f"12:43:{s:02d} The subject_process: gtcache {a} the netflowobject: 161.116.88.72" for s in range(10, 20) for a in ("SENDMSG", "RECVMSG")), date="2018-04-13")).stages == set()
+    one_minute = (
+        f"12:43:{second:02d} The subject_process: gtcache {action} the netflowobject: 161.116.88.72"
+        for second in range(10, 20)
+        for action in ("SENDMSG", "RECVMSG")
+    )
+    assert jp.claims(_log(*one_minute, date="2018-04-13")).stages == set()
 
 
 def _cited_descriptions(frame: pd.DataFrame, stage: str, networks=()) -> list[str]:

@@ -129,7 +129,8 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     for subject, minute in zip(command_subjects.tolist(), view.minutes[command_rows].tolist()):
         command_minutes.setdefault(subject, set()).add(minute)
     # inbound rows naming this host (OpTC's replies), once
-    reply_rows = view.rows_of((desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)) if local else command_rows[:0]
+    inbound_here = (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
+    reply_rows = view.rows_of(inbound_here) if local else command_rows[:0]
     reply_subjects = desc["subject_name"][view._codes[reply_rows]]
     for key in sorted(pair_keys):
         subject, address = key
