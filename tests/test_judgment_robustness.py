@@ -209,3 +209,32 @@ def test_command_loop_cites_the_replies_recorded_against_this_host():
     assert "svchost.exe MESSAGE_INBOUND 142.20.57.246" in cited and "svchost.exe COMMAND " in cited
     finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Command and Control")
     assert "name only this host's own address" in finding.rationale
+
+
+def _beacon_after_reads(who: str, reads: list[str], address: str, optc: bool) -> frozenset:
+    if optc:
+        rows = [f"09:00:0{i} The process: {who} READ the file: {name}" for i, name in enumerate(reads)]
+        rows += [f"09:0{m}:{s} The process: {who} MESSAGE_OUTBOUND the flow: {address}" for m in (0, 1, 2) for s in (10, 20)]
+        return jp.claims(_log(*rows)).stages
+    rows = [f"12:43:0{i} The subject_process: {who} READ the file_object_file: {name}" for i, name in enumerate(reads)]
+    rows += [f"12:4{m}:{s} The subject_process: {who} SENDMSG the netflowobject: {address}" for m in (3, 4, 5) for s in (10, 20)]
+    rows += [f"12:4{m}:11 The subject_process: {who} RECVMSG the netflowobject: {address}" for m in (3, 4, 5)]
+    return jp.claims(_log(*rows, date="2018-04-13")).stages
+
+
+@pytest.mark.parametrize(
+    "who, reads, optc, exfiltration",
+    [
+        ("svchost.exe", ["kernel32.dll.mui", "UserNotPresentSession.etl"], True, False),
+        ("tcexec", ["gai.conf", "libnss_files.so.2", "gconv-modules.cache"], False, False),
+        ("svchost.exe", ["payroll.docx"], True, True),
+        ("tcexec", ["notes.txt"], False, True),
+    ],
+)
+def test_resources_every_process_reads_are_not_user_data(who, reads, optc, exfiltration):
+    """A beaconing process that read a localized resource (.mui) and an ETW trace, or glibc's
+    resolver configuration, a versioned shared object and a locale cache, claimed Data
+    Exfiltration: any unknown name with a dot counted as user data. Documents still do."""
+    stages = _beacon_after_reads(who, reads, "162.66.239.75", optc)
+    assert "Command and Control" in stages
+    assert ("Data Exfiltration" in stages) is exfiltration

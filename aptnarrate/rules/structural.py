@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..arrays import distinct
-from ..preprocess.knowledge import lookup
+from ..preprocess.knowledge import library_stem, lookup
 from .events import names_this_host
 from .profiles import public_resolvers
 
@@ -34,6 +34,10 @@ BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or mo
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
+# files every process reads as it runs (resources, configuration, caches, traces), never the
+# user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
+# traces, servicing manifests, drivers; Unix configuration, caches, message catalogs
+SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|cache|mo|pyc|pyo|log)$", re.I)
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
@@ -471,7 +475,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         if name in PLACEHOLDERS or "." not in name:
             return False
         entry = lookup(name, "file")
-        return (entry is None and not SCRIPT_OR_BINARY.search(name)) or (entry is not None and entry.category in ("credential store", "application data"))
+        if entry is None:
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or library_stem(name))
+        return entry.category in ("credential store", "application data")
 
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     data_reads = reading & view.desc_where("object_name", user_data, reading)
