@@ -238,3 +238,29 @@ def test_resources_every_process_reads_are_not_user_data(who, reads, optc, exfil
     stages = _beacon_after_reads(who, reads, "162.66.239.75", optc)
     assert "Command and Control" in stages
     assert ("Data Exfiltration" in stages) is exfiltration
+
+
+def _write_then_delete(who: str, files: list[str], unnamed: bool) -> frozenset:
+    subject = "A subject_process" if unnamed else f"The subject_process: {who}"
+    rows = [f"13:59:00 A subject_process CLONE the subject_process: {who}"] if unnamed else []
+    for i, name in enumerate(files):
+        rows += [f"14:00:1{i} {subject} WRITE the file_object_file: {name}", f"14:01:1{i} {subject} UNLINK the file_object_file: {name}"]
+    return jp.claims(_log(*rows, date="2018-04-13")).stages
+
+
+@pytest.mark.parametrize("unnamed", [False, True], ids=["named", "unnamed"])
+@pytest.mark.parametrize(
+    "who, files, expected",
+    [
+        ("thunderbird", ["nsmail.tmp", "nsemail.eml"], set()),  # a draft's temporary copies
+        ("firefox", ["8D3F2A1B0C4455667788", "places.sqlite-journal"], set()),  # a cache entry, a journal
+        ("thunderbird", ["run.sh"], {"Initial Compromise", "Covering Tracks"}),  # a script it dropped, deleted
+        ("upd", ["nsmail.tmp", "nsemail.eml"], {"Covering Tracks"}),  # an unknown program's files
+    ],
+)
+def test_clients_deleting_their_working_files_is_not_covering_tracks(who, files, unnamed, expected):
+    """A mail client composing mail or a browser caching pages writes files and deletes
+    them: 'files the subgraph itself wrote were deleted' claimed Covering Tracks (and a
+    browser's hash-named cache entry, having no dot, 'an executable': Initial Compromise).
+    TRACE's unnamed subjects count as the client when the client is all the subgraph names."""
+    assert _write_then_delete(who, files, unnamed) == expected

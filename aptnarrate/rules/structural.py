@@ -38,6 +38,8 @@ SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
 # traces, servicing manifests, drivers; Unix configuration, caches, message catalogs
 SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|cache|mo|pyc|pyo|log)$", re.I)
+# a content-addressed name (a browser's or mail client's cache entry), not a program
+HASH_NAME = re.compile(r"^[0-9A-Fa-f]{16,}$")
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
@@ -294,7 +296,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
-        if not (EXECUTABLE.search(name) or "." not in name):
+        if not (EXECUTABLE.search(name) or "." not in name) or HASH_NAME.match(name):
             continue
         subjects = subjects_of[name]
         found = {client(s) for s in subjects} - {None}
@@ -349,7 +351,19 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
             return False  # the .NET compiler's own temporary files
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
-    hits = deleted & view.desc_where("object_name", counts, deleted) & ~routine & ~churn
+    # a browser, mail client or office application deleting its own working files (drafts,
+    # caches, temporary copies) is its ordinary work; unnamed deleters count as such when
+    # every process the subgraph names is one. Its deleted programs, scripts and logs count.
+    by_client = deleted & view.desc_where("subject_name", _is_client, deleted)
+    if _only_clients(view):
+        by_client |= deleted & (desc["subject_name"] == "")
+
+    def program_or_log(name: str) -> bool:
+        unknown_program = "." not in name and lookup(name, "file") is None and not HASH_NAME.match(name)
+        return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
+
+    counted = view.desc_where("object_name", counts, deleted & ~by_client) | view.desc_where("object_name", program_or_log, by_client)
+    hits = deleted & counted & ~routine & ~churn
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -371,6 +385,23 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     reason = "; ".join(parts)
     reason = reason[:1].upper() + reason[1:] + "."
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
+
+
+ROUTINE_CLIENTS = frozenset({"browser", "mail client", "office application"})
+
+
+def _is_client(name: str) -> bool:
+    return bool(name) and getattr(lookup(name, "process"), "category", None) in ROUTINE_CLIENTS
+
+
+def _only_clients(view: LogView) -> bool:
+    """Every process the subgraph names (as subject or process object) is a browser, mail
+    client or office application, and it names at least one."""
+    desc = view.desc
+    named = view.values("subject_name", desc["subject_name"] != "") | view.values(
+        "object_name", (desc["object_kind"] == "process") & (desc["object_name"] != "")
+    )
+    return bool(named) and all(_is_client(n) for n in named)
 
 
 def _mechanisms_for(stage: str):
