@@ -264,3 +264,10 @@ def test_clients_deleting_their_working_files_is_not_covering_tracks(who, files,
     browser's hash-named cache entry, having no dot, 'an executable': Initial Compromise).
     TRACE's unnamed subjects count as the client when the client is all the subgraph names."""
     assert _write_then_delete(who, files, unnamed) == expected
+
+
+@pytest.mark.parametrize("who, name", [("chrome", "History"), ("chromium-browse", "Local State"), ("firefox", "index"), ("thunderbird", "lock")])
+def test_client_profile_files_without_extension_are_not_executables(who, name):
+    """Chromium's profile files (History, Cookies, Local State) and the Mozilla cache index and
+    profile lock have no extension; a browser writing one 'created an executable'."""
+    assert jp.claims(_log(f"14:00:10 The subject_process: {who} WRITE the file_object_file: {name}", date="2018-04-13")).stages == set()
