@@ -289,17 +289,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .pipeline import input_notices, inspect_input
-    from .render.inspect import render_inspect_json, render_inspect_table_chunks
+    from .render.inspect import render_inspect_json_chunks, render_inspect_table_chunks
 
     source, name = _source(args)
     options = _options(args, name)
     facts = inspect_input(source, options)
     for notice in input_notices(facts, options):
         say(f"aptnarrate: {notice}")
-    if args.format == "json":
-        write_text(render_inspect_json(facts), args.output)
-    else:  # streamed: the table's log lines reach the output as the bytes Arrow wrote
-        write_chunks(render_inspect_table_chunks(facts, encoded=True), args.output)
+    # streamed: the log's lines reach the output as the bytes Arrow wrote
+    render = render_inspect_json_chunks if args.format == "json" else render_inspect_table_chunks
+    write_chunks(render(facts, encoded=True), args.output)
     return 0
 
 

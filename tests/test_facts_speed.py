@@ -175,7 +175,8 @@ def _plain_document(facts) -> str:
         )
     ]
     info = json.dumps(_input_info(facts), ensure_ascii=False)
-    timeline = json.dumps(records, ensure_ascii=False)
+    # one log row per line (the writer streams whole lines)
+    timeline = "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n]" if records else "[]"
     return f'{{"input": {info}, "candidates": {_candidates_json(facts.candidate_records)}, "timeline": {timeline}}}\n'
 
 

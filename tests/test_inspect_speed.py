@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -344,11 +345,13 @@ def test_inspect_table_pads_log_ids_to_seven_characters_and_keeps_longer_ones(tm
     assert all(f"\n{line}2018" in table for line in ("L1     ", "L12345 ", "L1234567", "L12345678"))
 
 
+@pytest.mark.parametrize("fmt", ["table", "json"])
 @pytest.mark.parametrize("block_rows", [2, 16384])
-def test_inspect_table_streamed_by_the_cli_equals_the_joined_table_redacted(tmp_path, block_rows, monkeypatch, capsys):
-    """``aptnarrate inspect`` streams the table's log a block of rows at a time as UTF-8
-    bytes: to a file and to stdout it writes ``redact`` of the joined table, byte for byte
-    (URL credentials in a name masked, wherever the blocks end)."""
+def test_inspect_streamed_by_the_cli_equals_the_joined_document_redacted(tmp_path, block_rows, fmt, monkeypatch, capsys):
+    """``aptnarrate inspect`` streams the log a block of rows at a time as UTF-8 bytes (the
+    table, and the JSON document one row per line): to a file and to stdout it writes
+    ``redact`` of the joined document, byte for byte (URL credentials in a name masked,
+    wherever the blocks end)."""
     from aptnarrate import cli
     from aptnarrate.pipeline import inspect_input
     from aptnarrate.redact import redact
@@ -358,10 +361,14 @@ def test_inspect_table_streamed_by_the_cli_equals_the_joined_table_redacted(tmp_
     flows = ["203.0.113.1:443", "https://user:hunter2@example.com/x", "name\x1bescape", "\u202eevil", "203.0.113.5:80"]
     rows = [(f"The subject_process: curl{i} CONNECT the netflowobject: {flow}", f"2018-04-06 11:0{i}:00") for i, flow in enumerate(flows)]
     source = write_ocrapt_csv(tmp_path, rows, "streamed.csv")
-    expected = redact(inspect_render.render_inspect_table(inspect_input(source)))
-    assert "hunter2" not in expected and "https://***@example.com/x" in expected and "\\x1b" in expected
-    assert cli.main(["inspect", str(source), "-o", str(tmp_path / "table.txt")]) == 0
-    assert (tmp_path / "table.txt").read_bytes() == expected.encode("utf-8")
+    render = inspect_render.render_inspect_json if fmt == "json" else inspect_render.render_inspect_table
+    expected = redact(render(inspect_input(source)))
+    assert "hunter2" not in expected and "https://***@example.com/x" in expected
+    assert ("\\u001b" if fmt == "json" else "\\x1b") in expected
+    if fmt == "json":
+        assert [row["id"] for row in json.loads(expected)["timeline"]] == [f"L{i}" for i in range(1, len(flows) + 1)]
+    assert cli.main(["inspect", str(source), "--format", fmt, "-o", str(tmp_path / "out.txt")]) == 0
+    assert (tmp_path / "out.txt").read_bytes() == expected.encode("utf-8")
     capsys.readouterr()
-    assert cli.main(["inspect", str(source)]) == 0
+    assert cli.main(["inspect", str(source), "--format", fmt]) == 0
     assert capsys.readouterr().out == expected

@@ -11,7 +11,6 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING
 
 from ..preprocess.condense import distinct_minute_text
-from ..preprocess.memory import release_freed_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -90,15 +89,17 @@ def _log_columns(facts: Facts, minute, description, counts) -> list:
     ]
 
 
-def _timeline_pieces(facts: Facts) -> list[str]:
-    """The JSON timeline array as pieces to join: a row's pieces are its id, minute,
-    description and counts (each distinct description JSON-escaped once) and its first
-    line."""
+def _timeline_pieces(facts: Facts, *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """The JSON timeline array in pieces, one log row per line: a row's pieces are its id,
+    minute, description and counts (each distinct description JSON-escaped once) and its
+    first line. The line breaks let a writer stream the log (``output.write_chunks``
+    redacts whole lines) instead of joining a document of tens of megabytes first."""
     import pyarrow as pa
 
     log = facts.timeline.log
     if not len(log):
-        return ["[]"]
+        yield "[]"
+        return
     columns = _log_columns(
         facts,
         lambda minute: f'", "minute": "{minute}',
@@ -108,8 +109,10 @@ def _timeline_pieces(facts: Facts) -> list[str]:
     )
     first_line = log["first_line"].to_numpy()
     line_text = lambda start, stop: pa.array(first_line[start:stop]).cast(pa.large_string())  # noqa: E731
-    separator = '}, {"id": "'
-    return ['[{"id": "', *_log_pieces([*columns, line_text, separator], len(log), separator), "}]"]
+    separator = '},\n{"id": "'
+    yield '[\n{"id": "'
+    yield from _log_pieces([*columns, line_text, separator], len(log), separator, encoded=encoded)
+    yield "}\n]"
 
 
 def _candidates_json(records) -> str:
@@ -131,12 +134,18 @@ def _candidates_json(records) -> str:
 
 
 def render_inspect_json(facts: Facts) -> str:
+    return "".join(render_inspect_json_chunks(facts))
+
+
+def render_inspect_json_chunks(facts: Facts, *, encoded: bool = False) -> Iterator[str | memoryview]:
+    """``inspect --format json`` in pieces: the input and the candidates, then the timeline
+    a block of rows at a time (one row per line). ``encoded``: the blocks of rows as the
+    UTF-8 bytes Arrow wrote, for ``output.write_chunks``."""
     candidates = _candidates_json(facts.candidate_records)
     info = json.dumps(_input_info(facts), ensure_ascii=False)
-    pieces = [f'{{"input": {info}, "candidates": {candidates}, "timeline": ', *_timeline_pieces(facts), "}\n"]
-    release_freed_memory()  # the blocks' freed temporaries, before the join's peak
-    # one join: the timeline is by far the largest piece, and every copy of it counts
-    return "".join(pieces)
+    yield f'{{"input": {info}, "candidates": {candidates}, "timeline": '
+    yield from _timeline_pieces(facts, encoded=encoded)
+    yield "}\n"
 
 
 def _safe(text: str) -> str:

@@ -20,6 +20,9 @@ class Mechanism:
     says: str
     suppresses: tuple[str, ...]
     match: tuple[dict[str, Any], ...]
+    # stages its rows are never evidence for, while other rows of the subgraph still may be
+    # (``suppresses`` drops the stage's claim for the whole subgraph)
+    excludes: tuple[str, ...] = ()
 
     @cached_property
     def _selections(self):
@@ -45,7 +48,9 @@ def mechanisms() -> tuple[Mechanism, ...]:
     for item in raw["mechanisms"]:
         # validate the selections with the pattern rules' own checks
         PatternRule._selections(item["match"])
-        found.append(Mechanism(item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"])))
+        found.append(
+            Mechanism(item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()))
+        )
     return tuple(found)
 
 

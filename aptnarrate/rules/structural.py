@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..arrays import distinct
-from ..preprocess.knowledge import lookup
+from ..preprocess.knowledge import library_stem, lookup
 from .events import names_this_host
 from .profiles import public_resolvers
 
@@ -26,12 +26,20 @@ from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps 
 from .stages import StageEvidence, _names, cited
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
-C2_MIN_EACH_WAY = 3  # this many distinct seconds each way
+C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
+# this many minutes (minutes, not event-seconds: the same exchange logged twice as densely is
+# the same channel)
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
+# files every process reads as it runs (resources, configuration, caches, traces), never the
+# user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
+# traces, servicing manifests, drivers; Unix configuration, caches, message catalogs
+SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|cache|mo|pyc|pyo|log)$", re.I)
+# a content-addressed name (a browser's or mail client's cache entry), not a program
+HASH_NAME = re.compile(r"^[0-9A-Fa-f]{16,}$")
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
@@ -76,7 +84,9 @@ def neighbours_of_this_host(view: LogView, names) -> set[str]:
 def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set[str] = frozenset()) -> bool:
     if name in local or name in public_resolvers() or name in neighbours:
         return True
-    return view.address_class(name) in ("internal", "loopback", "local")
+    # private (RFC 1918) addresses are another site's own hosts, as lateral movement and
+    # exfiltration read them, declared internal or not
+    return view.address_class(name) in ("internal", "private", "loopback", "local")
 
 
 def command_and_control(view: LogView) -> list[StageEvidence]:
@@ -110,6 +120,7 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     has_sent = np.bincount(pair[is_sent], minlength=n) > 0
     pair_minutes = _distinct_per_group(pair, minutes, n)
     out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
+    two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     totals: dict[str, int] = {}
     n_addresses: dict[str, int] = {}
     for (subject, _), index in pair_keys.items():
@@ -120,6 +131,13 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
     command_rows = view.rows_of(desc["event"] == "shell_command")
     command_subjects = desc["subject_name"][view._codes[command_rows]]
+    command_minutes: dict[str, set] = {}
+    for subject, minute in zip(command_subjects.tolist(), view.minutes[command_rows].tolist()):
+        command_minutes.setdefault(subject, set()).add(minute)
+    # inbound rows naming this host (OpTC's replies), once
+    inbound_here = (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
+    reply_rows = view.rows_of(inbound_here) if local else command_rows[:0]
+    reply_subjects = desc["subject_name"][view._codes[reply_rows]]
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
@@ -130,13 +148,18 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
             continue
         index = pair_keys[key]
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
-        sustained = out_minute_count[index] >= C2_MIN_MINUTES or (
-            sent_sum >= C2_MIN_EACH_WAY and received_sum >= C2_MIN_EACH_WAY and pair_minutes[index] >= 2
-        )
-        if not sustained or pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
+        if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
+            continue
+        sustained = out_minute_count[index] >= C2_MIN_MINUTES or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
+        if not sustained and not command_minutes.get(subject):
             continue
         here = pair == index
         sent_minutes = minutes[here & is_sent]
+        # commands paired minute by minute with the messages: a remotely driven shell, whose
+        # replies OpTC records against this host's own address, not the remote one
+        shared = command_minutes.get(subject, set()) & set(sent_minutes.tolist())
+        if not sustained and len(shared) < C2_MIN_TWO_WAY_MINUTES:
+            continue
         out_minutes = distinct(sent_minutes).tolist()
         if _bulk_transfer(out_minutes, sent_sum, received_sum):
             continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
@@ -148,11 +171,17 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
         )
         reason += f", beacon-like about every {period} minute(s)." if period else "."
         confidence = "high" if period or (sent_sum >= 5 and received_sum >= 5) else "moderate"
-        # commands paired minute by minute with the messages: a remotely driven shell
         commands = command_rows[command_subjects == subject]
-        shared = set(view.minutes[commands].tolist()) & set(sent_minutes.tolist())
         techniques = ["T1071"]
         rows = [positions[here]]
+        if not received_sum and local:
+            # OpTC names the receiver on an inbound flow: the replies read as messages to
+            # this host's own address, in the minutes the process sends
+            replies = reply_rows[(reply_subjects == subject) & np.isin(view.minutes[reply_rows], sent_minutes)]
+            if len(replies):
+                reply_minutes = len(distinct(view.minutes[replies]))
+                reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
+                rows.append(replies)
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
@@ -187,6 +216,16 @@ def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n: int) -> np.nd
     value_codes, uniques = pd.factorize(values)
     pairs = distinct(groups.astype(np.int64) * len(uniques) + value_codes)
     return np.bincount(pairs // len(uniques), minlength=n)
+
+
+def _two_way_minutes(pair: np.ndarray, minutes: np.ndarray, is_sent: np.ndarray, is_received: np.ndarray, n: int) -> np.ndarray:
+    """Per pair 0..n-1, how many minutes hold both a send and a receive."""
+    if not is_sent.any() or not is_received.any():
+        return np.zeros(n, dtype=np.int64)
+    minute_codes, uniques = pd.factorize(minutes)
+    keys = pair.astype(np.int64) * len(uniques) + minute_codes
+    both = np.intersect1d(distinct(keys[is_sent]), distinct(keys[is_received]), assume_unique=True)
+    return np.bincount(both // len(uniques), minlength=n)
 
 
 def _period(minutes: list) -> int | None:
@@ -257,7 +296,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
-        if not (EXECUTABLE.search(name) or "." not in name):
+        if not (EXECUTABLE.search(name) or "." not in name) or HASH_NAME.match(name):
             continue
         subjects = subjects_of[name]
         found = {client(s) for s in subjects} - {None}
@@ -272,7 +311,16 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
             f"know (a delivered attachment or download)."
         )
         group = created & (desc["object_name"] == name)
-        out.append(cited(view, view.rows_of(group), stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=(categories[category], "T1105")))
+        rows = [view.rows_of(group)]
+        if confidence == "low":
+            # the writer is inferred from the clients the subgraph names: cite where it names
+            # them (their start, else any row of theirs), so the evidence shows what the
+            # reason leans on
+            clients = {n for n in named_processes if client(n)}
+            naming = view.present & (view.desc_in("subject_name", clients) | ((desc["object_kind"] == "process") & view.desc_in("object_name", clients)))
+            started = naming & view.desc_in("event", ("process_start", "execute"))
+            rows = [np.union1d(rows[0], view.rows_of(started if started.any() else naming))]
+        out.append(cited(view, *rows, stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=(categories[category], "T1105")))
     return out
 
 
@@ -303,7 +351,19 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
             return False  # the .NET compiler's own temporary files
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
-    hits = deleted & view.desc_where("object_name", counts, deleted) & ~routine & ~churn
+    # a browser, mail client or office application deleting its own working files (drafts,
+    # caches, temporary copies) is its ordinary work; unnamed deleters count as such when
+    # every process the subgraph names is one. Its deleted programs, scripts and logs count.
+    by_client = deleted & view.desc_where("subject_name", _is_client, deleted)
+    if _only_clients(view):
+        by_client |= deleted & (desc["subject_name"] == "")
+
+    def program_or_log(name: str) -> bool:
+        unknown_program = "." not in name and lookup(name, "file") is None and not HASH_NAME.match(name)
+        return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
+
+    counted = view.desc_where("object_name", counts, deleted & ~by_client) | view.desc_where("object_name", program_or_log, by_client)
+    hits = deleted & counted & ~routine & ~churn
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -327,10 +387,27 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
+ROUTINE_CLIENTS = frozenset({"browser", "mail client", "office application"})
+
+
+def _is_client(name: str) -> bool:
+    return bool(name) and getattr(lookup(name, "process"), "category", None) in ROUTINE_CLIENTS
+
+
+def _only_clients(view: LogView) -> bool:
+    """Every process the subgraph names (as subject or process object) is a browser, mail
+    client or office application, and it names at least one."""
+    desc = view.desc
+    named = view.values("subject_name", desc["subject_name"] != "") | view.values(
+        "object_name", (desc["object_kind"] == "process") & (desc["object_name"] != "")
+    )
+    return bool(named) and all(_is_client(n) for n in named)
+
+
 def _mechanisms_for(stage: str):
     from .benign import mechanisms
 
-    return [m for m in mechanisms() if stage in m.suppresses]
+    return [m for m in mechanisms() if stage in m.suppresses or stage in m.excludes]
 
 
 RECON_FILES = frozenset(
@@ -398,7 +475,12 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
         reason = f"A shell or script host ({_names(view.values('subject_name', peer))}) sent traffic to internal host(s) {_names(hosts)}{site}: a remote session or remote execution."
-        out.append(cited(view, view.rows_of(peer), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
+        rows = view.rows_of(peer)
+        if site:
+            # the reason leans on this host's own address: cite the first row that shows it
+            own = view.rows_of((desc["object_kind"] == "flow") & view.desc_in("object_name", local) & view.present)
+            rows = np.union1d(rows, own[:1])
+        out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
     return out
 
 
@@ -424,7 +506,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         if name in PLACEHOLDERS or "." not in name:
             return False
         entry = lookup(name, "file")
-        return (entry is None and not SCRIPT_OR_BINARY.search(name)) or (entry is not None and entry.category in ("credential store", "application data"))
+        if entry is None:
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or library_stem(name))
+        return entry.category in ("credential store", "application data")
 
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     data_reads = reading & view.desc_where("object_name", user_data, reading)

@@ -1,0 +1,337 @@
+"""Perturbations that must not change which APT stages the offline rules claim for a subgraph.
+
+Each perturbation rewrites one OCR-APT subgraph CSV (``description,timestamp``) in memory
+into another one an analyst would judge the same: renamed benign processes of the same
+role, renamed unknown (attacker) files, shifted clocks, other seconds within each minute,
+doubled rows, reordered rows, rows of one uncited entity left out. ``claims`` reads either
+form through the real pipeline (ingest -> condense -> facts -> rules).
+
+Used by ``tests/test_judgment_robustness.py`` (a few cases, in the suite) and runnable
+as a script over the whole corpus, printing every flip::
+
+    python tests/judgment_perturb.py [CORPUS_DIR]
+
+Nothing from the corpus is stored here; names below are generic role names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from aptnarrate.preprocess.condense import condense
+from aptnarrate.preprocess.facts import compute_facts
+from aptnarrate.preprocess.ingest import IngestOptions, read_events
+from aptnarrate.preprocess.knowledge import lookup
+from aptnarrate.rules.benign import explaining
+from aptnarrate.rules.patterns import Row
+from aptnarrate.rules.profiles import get_profile
+from aptnarrate.rules.stages import find_stages
+
+# ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
+# ``A subject_process CLOSE a file_object_file``
+_DESCRIPTION = re.compile(r"^(?:The (?P<st>\S+): (?P<sn>.*?)|A (?P<sta>\S+)) (?P<action>[A-Z][A-Z0-9_]*) (?:the (?P<ot>\S+): (?P<on>.*)|a (?P<ota>\S+))$")
+
+# benign programs and another program of the same role (what another host might run)
+SAME_ROLE = {
+    "firefox": "firefox-esr",
+    "firefox.exe": "msedge.exe",
+    "chrome": "firefox",
+    "thunderbird": "icedove",
+    "sendmail": "postfix",
+    "python3": "perl",
+    "python.exe": "python3.exe",
+    "powershell.exe": "pwsh.exe",
+    "bash": "dash",
+    "sh": "bash",
+    "conhost.exe": "conhost.exe",
+}
+
+
+def family(case: str) -> str:
+    return "optc" if case.startswith(("SysClient", "optc")) else "tc3"
+
+
+def profile_networks(case: str) -> tuple[str, ...]:
+    return tuple(get_profile("darpa-optc" if family(case) == "optc" else "darpa-tc3").internal_networks)
+
+
+def parse(description: str) -> dict | None:
+    m = _DESCRIPTION.match(description)
+    if m is None:
+        return None
+    return {
+        "st": m["st"] or m["sta"], "sn": m["sn"], "action": m["action"], "ot": m["ot"] or m["ota"], "on": m["on"],
+    }
+
+
+def render(parts: dict) -> str:
+    subject = f"The {parts['st']}: {parts['sn']}" if parts["sn"] is not None else f"A {parts['st']}"
+    obj = f"the {parts['ot']}: {parts['on']}" if parts["on"] is not None else f"a {parts['ot']}"
+    return f"{subject} {parts['action']} {obj}"
+
+
+def rename(frame: pd.DataFrame, mapping: Callable[[str, str], str]) -> pd.DataFrame:
+    """Every subject and object name passed through ``mapping(name, node_type)``."""
+
+    def one(description: str) -> str:
+        parts = parse(description)
+        if parts is None:
+            return description
+        if parts["sn"] is not None:
+            parts["sn"] = mapping(parts["sn"], parts["st"])
+        if parts["on"] is not None:
+            parts["on"] = mapping(parts["on"], parts["ot"])
+        return render(parts)
+
+    out = frame.copy()
+    out["description"] = [one(d) for d in frame["description"]]
+    return out
+
+
+def _kind(node_type: str) -> str:
+    t = node_type.lower()
+    if "process" in t:
+        return "process"
+    if "flow" in t:
+        return "flow"
+    if "module" in t:
+        return "module"
+    if "registry" in t:
+        return "registry"
+    return "file"
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _unknown(name: str, node_type: str) -> bool:
+    """A name the attacker could have chosen: not an address or a registry key, unknown to
+    the knowledge base, and explained by no benign mechanism (a program's own files, such
+    as an audit sensor's statistics or PowerShell's policy-test files, keep their names)."""
+    kind = _kind(node_type)
+    if kind in ("flow", "registry") or _is_address(name) or not name or name in (".", ".."):
+        return False
+    if explaining([Row("", "READ", name, "process", kind, (name,))]):
+        return False
+    return lookup(name, kind) is None and lookup(name, "process") is None and lookup(name, "file") is None
+
+
+def _other_name(name: str) -> str:
+    """A stable unknown name of the same shape (a leading dot and the extension kept)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    stem, dot, ext = name.lstrip(".").rpartition(".")
+    letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in digest[:7])
+    if dot and stem and len(ext) <= 5:
+        new = f"{letters}.{ext}"
+    else:
+        new = letters
+    return ("." if name.startswith(".") else "") + new
+
+
+def benign_renamed(frame: pd.DataFrame) -> pd.DataFrame:
+    return rename(frame, lambda n, t: SAME_ROLE.get(n, n))
+
+
+def attacker_renamed(frame: pd.DataFrame) -> pd.DataFrame:
+    return rename(frame, lambda n, t: _other_name(n) if _unknown(n, t) else n)
+
+
+def windows_names_recased(frame: pd.DataFrame) -> pd.DataFrame:
+    """Windows names in another case (Windows ignores case; logs write both)."""
+    windows = re.compile(r"\.(exe|dll|sys|ps1|psm1|evtx)$", re.I)
+    return rename(frame, lambda n, t: n.upper() if windows.search(n) else n)
+
+
+def public_addresses_renamed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each public address moved to another public /16 (its /24 structure and last octet kept)."""
+
+    def one(name: str, node_type: str) -> str:
+        if not _is_address(name):
+            return name
+        ip = ipaddress.ip_address(name)
+        if ip.version != 4 or not ip.is_global:
+            return name
+        a, b, c, d = str(ip).split(".")
+        if any(ip in net for net in _declared_networks()):  # internal under some profile
+            return name
+        return f"{(int(a) % 50) + 60}.{(int(b) + 17) % 256}.{c}.{d}"
+
+    return rename(frame, one)
+
+
+def _declared_networks() -> list:
+    from aptnarrate.rules.profiles import profiles
+
+    return [ipaddress.ip_network(n) for p in profiles().values() for n in p.internal_networks]
+
+
+def _times(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["timestamp"], format="%Y-%m-%d %H:%M:%S")
+
+
+def _with_times(frame: pd.DataFrame, times: pd.Series) -> pd.DataFrame:
+    out = frame.copy()
+    out["timestamp"] = times.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+    return out
+
+
+def shifted(delta: pd.Timedelta) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def shift(frame: pd.DataFrame) -> pd.DataFrame:
+        return _with_times(frame, _times(frame) + delta)
+
+    return shift
+
+
+def to_dst_change(frame: pd.DataFrame) -> pd.DataFrame:
+    """The case moved so that it starts 30 minutes before the 2018 autumn DST change of
+    North America (2018-11-04 02:00 local): the wall-clock hour 01:00-02:00 repeats."""
+    times = _times(frame)
+    return _with_times(frame, times + (pd.Timestamp("2018-11-04 01:30:00") - times.min().floor("min")))
+
+
+def other_seconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row at another second of its own minute."""
+    times = _times(frame)
+    rng = np.random.default_rng(7)
+    seconds = rng.integers(0, 60, len(times))
+    return _with_times(frame, times.dt.floor("min") + pd.to_timedelta(seconds, unit="s"))
+
+
+def doubled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every row twice (same second)."""
+    return pd.concat([frame, frame], ignore_index=True)
+
+
+def doubled_seconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every row again at another second of its minute (twice the distinct seconds where
+    the minute has room)."""
+    times = _times(frame)
+    later = times.dt.floor("min") + pd.to_timedelta((times.dt.second + 30) % 60, unit="s")
+    return pd.concat([frame, _with_times(frame, later)], ignore_index=True)
+
+
+def reversed_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.iloc[::-1].reset_index(drop=True)
+
+
+def shuffled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sample(frac=1.0, random_state=11).reset_index(drop=True)
+
+
+PERTURBATIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "benign-renamed": benign_renamed,
+    "attacker-renamed": attacker_renamed,
+    "public-addresses-renamed": public_addresses_renamed,
+    "windows-names-recased": windows_names_recased,
+    "shift+3d": shifted(pd.Timedelta(days=3)),
+    "shift-5h": shifted(pd.Timedelta(hours=-5)),
+    "shift+400d": shifted(pd.Timedelta(days=400)),
+    "dst-change": to_dst_change,
+    "other-seconds": other_seconds,
+    "doubled": doubled,
+    "doubled-seconds": doubled_seconds,
+    "reversed": reversed_rows,
+    "shuffled": shuffled,
+}
+
+
+@dataclass(frozen=True)
+class Claims:
+    stages: frozenset[str]
+    cited_names: frozenset[str]  # every subject and object name of a cited row
+
+
+def claims(source: str | Path | pd.DataFrame, networks=(), options: IngestOptions | None = None) -> Claims:
+    timeline = condense(read_events(source, options or IngestOptions(), name="perturbed"))
+    facts = compute_facts(timeline, internal_networks=networks)
+    found = find_stages(facts)
+    desc = timeline.descriptions
+    codes = timeline.log["description"].to_numpy()
+    names: set[str] = set()
+    for finding in found:
+        if finding.positions is None:
+            continue
+        rows = desc.iloc[codes[finding.positions]]
+        names |= set(rows["subject_name"]) | set(rows["object_name"])
+    return Claims(frozenset(f.stage for f in found), frozenset(n for n in names if n))
+
+
+def entity_names(frame: pd.DataFrame) -> list[str]:
+    """Named entities by how many rows mention them, most first."""
+    counts: dict[str, int] = {}
+    for description in frame["description"]:
+        parts = parse(description)
+        if parts is None:
+            continue
+        for name in {parts["sn"], parts["on"]} - {None, ""}:
+            counts[name] = counts.get(name, 0) + 1
+    return sorted(counts, key=lambda n: (-counts[n], n))
+
+
+def without_entity(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    keep = [name not in {(p := parse(d)) and p["sn"], p and p["on"]} for d in frame["description"]]
+    return frame[np.array(keep, dtype=bool)].reset_index(drop=True)
+
+
+def flips(
+    csv: Path, perturbations=None, drop_entities: int = 2, edges: bool = True, declared: tuple[bool, ...] = (False, True)
+) -> list[tuple[str, bool, frozenset, frozenset]]:
+    """(perturbation, profile declared, stages before, stages after) for each change;
+    ``declared``: with and/or without the dataset profile."""
+    case = csv.stem
+    frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    found = []
+    for with_profile in declared:
+        networks = profile_networks(case) if with_profile else ()
+        base = claims(frame, networks)
+        variants: dict[str, Callable[[], Claims]] = {}
+        for name, perturb in (perturbations or PERTURBATIONS).items():
+            variants[name] = lambda perturb=perturb: claims(perturb(frame), networks)
+        uncited = [n for n in entity_names(frame) if n not in base.cited_names]
+        for name in uncited[:drop_entities]:
+            if without_entity(frame, name).empty:
+                continue
+            variants[f"without:{name}"] = lambda name=name: claims(without_entity(frame, name), networks)
+        variants["dst-change, read as America/Toronto"] = lambda: claims(
+            to_dst_change(frame), networks, IngestOptions(input_timezone="America/Toronto")
+        )
+        if edges:
+            edge_file = csv.with_name(f"{case}.edges.csv")
+            if edge_file.is_file():
+                variants["edge-list"] = lambda: claims(edge_file, networks)
+        for name, run in variants.items():
+            after = run()
+            if after.stages != base.stages:
+                found.append((name, with_profile, base.stages, after.stages))
+    return found
+
+
+def main(argv: list[str]) -> int:
+    corpus = Path(argv[0]) if argv else Path("/work/shared/corpus")
+    total = 0
+    for csv in sorted(corpus.glob("*.csv")):
+        if csv.name.endswith(".edges.csv"):
+            continue
+        for name, declared, before, after in flips(csv):
+            total += 1
+            print(f"{csv.stem}\t{name}\tprofile={declared}\t{sorted(before)} -> {sorted(after)}")
+    print(f"{total} flip(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
