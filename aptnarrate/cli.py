@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -422,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     # collector's older-generation passes over the growing heap are pure cost: 0.3 s of CPU
     # at 1M rows with the default thresholds. Rarer passes keep batch's long runs collected.
     gc.set_threshold(100_000, 50, 100)
+    previous_term = _interrupt_on_sigterm()
     try:
         return COMMANDS[args.command](args)
     except AptNarrateError as exc:
@@ -444,6 +447,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         gc.set_threshold(*thresholds)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _interrupt_on_sigterm():
+    """SIGTERM ends a command as Ctrl-C does (exit 130, an ``-o`` temp file removed, the old
+    file intact) instead of killing the process mid-write. Only from the main thread and
+    over the default action (a library caller's own handler stays); returns what to restore."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def console() -> int:

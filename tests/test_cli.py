@@ -236,3 +236,35 @@ def test_a_command_leaves_the_garbage_collector_as_it_found_it(tmp_path):
         assert gc.get_threshold() == (321, 9, 8)
     finally:
         gc.set_threshold(*before)
+
+
+def test_sigterm_while_writing_exits_130_and_leaves_the_old_file(tmp_path):
+    """The exit-code table: 130 for Ctrl-C or SIGTERM. A SIGTERM in the middle of
+    `report -o` wrote half a temp file and killed the process (exit -15, the temp file
+    left beside the output); now it ends like Ctrl-C. Needs a process of its own: the
+    signal arrives while the first piece of the report is being written."""
+    out = tmp_path / "r.md"
+    out.write_text("old report\n")
+    code = (
+        "import os, signal, sys; from aptnarrate import cli, output\n"
+        "write_all = output._write_all\n"
+        "def killed(handle, data):\n"
+        "    handle.write(b'half a report'); os.kill(os.getpid(), signal.SIGTERM); write_all(handle, data)\n"
+        "output._write_all = killed\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(MODEL_SETTINGS)}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "report", str(good_path(tmp_path)), "--backend", "offline", "-o", str(out)],
+        capture_output=True, env=environment, timeout=120,
+    )
+    assert result.returncode == 130, result.stderr.decode()
+    assert b"aptnarrate: interrupted" in result.stderr
+    assert out.read_text() == "old report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md", "sub.csv"]  # no temp file left
+
+
+def good_path(folder: Path) -> Path:
+    path = folder / "sub.csv"
+    path.write_text(GOOD_CSV)
+    return path
