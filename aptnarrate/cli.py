@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aptnarrate {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report (Markdown or JSON) for one subgraph CSV.")
+    report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report for one subgraph (an OCR-APT CSV or an edge list) as Markdown, JSON, HTML, STIX 2.1, an ATT&CK Navigator layer or CSV (see --format).")
     _add_input_options(report)
     _add_format_options(report)
     from .cli_host import _add_model_options  # shared with batch and story
@@ -140,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="show the condensed timeline and ranked candidate IoCs, no narrative", description="Show the condensed timeline and ranked candidate IoCs of one subgraph, without any narrative.")
     _add_input_options(inspect)
-    inspect.add_argument("--format", choices=("table", "json"), default="table")
+    inspect.add_argument("--format", choices=("table", "json"), default="table", help="table: for reading (default); json: {input, candidates, timeline}, the timeline one log row per line")
 
-    render = commands.add_parser("render", help="re-render a saved JSON report", description="Re-render a report saved with 'report --format json' (no model call).")
-    render.add_argument("input", help="a JSON report")
+    render = commands.add_parser("render", help="re-render a saved JSON report or story", description="Re-render a report saved with 'report --format json', or a story.json saved by batch --story or story (no model call).")
+    render.add_argument("input", help="a JSON report, or a saved story.json (its drawn formats need the batch's reports beside it)")
     render.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout; its ending picks the format when --format is not given")
     _add_format_options(render)
     render.add_argument("--debug", action="store_true")
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--debug", action="store_true")
     _add_context_options(ask)
 
-    commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
+    commands.add_parser("examples", help="list the example inputs shipped with aptnarrate", description="List the shipped example subgraphs (use one with --example NAME).")
     from .cli_host import add_host_commands
 
     add_host_commands(commands, _add_reading_options)

@@ -268,3 +268,17 @@ def good_path(folder: Path) -> Path:
     path = folder / "sub.csv"
     path.write_text(GOOD_CSV)
     return path
+
+
+def test_help_names_what_each_command_takes_and_writes():
+    """`report --help` said "(Markdown or JSON)" while --format offers six formats, and
+    `render --help` named only a JSON report although it re-renders a saved story.json."""
+    from aptnarrate.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    report = " ".join(commands["report"].format_help().split())
+    assert "Markdown or JSON" not in report
+    assert all(word in report for word in ("HTML", "STIX 2.1", "Navigator", "CSV"))
+    render = " ".join(commands["render"].format_help().split())
+    assert "story.json" in render
+    assert "default 60" in report and "default 12000" in report  # the model options' defaults
