@@ -102,10 +102,13 @@ def _render_chunks(report, args: argparse.Namespace):
     return render_chunks(_output_format(args), report, diagram=args.diagram, encoded=True)
 
 
-def _add_context_options(parser: argparse.ArgumentParser) -> None:
+def _add_context_options(parser: argparse.ArgumentParser, *, top: bool = True) -> None:
+    """``top``: the command picks IoCs to look up (report, batch, story); pivot and ask look up
+    the entity or names they are given, so --context-top would do nothing there."""
     group = parser.add_argument_group("context from the host's wider log (see README: Context)")
     group.add_argument("--context", metavar="EVENTS", help="the host's event log as an edge list: a CSV, gzip CSV or Parquet file, a folder or a glob (same --column mapping as the input)")
-    group.add_argument("--context-top", type=int, default=3, metavar="N", help="look up the N best-ranked addresses, processes and files (default: 3 of each)")
+    if top:
+        group.add_argument("--context-top", type=int, default=3, metavar="N", help="look up the N best-ranked addresses, processes and files (default: 3 of each)")
     group.add_argument("--context-window", default="6h", metavar="DURATION", help="how far before and after the subgraph to look (e.g. 30m, 6h, 2d; default: 6h)")
     group.add_argument("--context-engine", metavar="URL", help="an Ibis connection URL of the engine to query (default: DuckDB embedded)")
     group.add_argument("--context-memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB); larger inputs spill to disk")
@@ -118,7 +121,7 @@ def _context_options(args: argparse.Namespace):
 
     return ContextOptions(
         events=args.context,
-        top=args.context_top,
+        top=getattr(args, "context_top", 3),
         window=args.context_window,
         engine=args.context_engine,
         memory_limit=args.context_memory_limit,
@@ -165,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     pivot.add_argument("--input-timezone", metavar="TZ", help="the zone of the report's times when it shows them as written")
     pivot.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
     pivot.add_argument("--debug", action="store_true")
-    _add_context_options(pivot)
+    _add_context_options(pivot, top=False)
 
     ask = commands.add_parser("ask", help="a follow-up question about a saved report, answered by a model from its rows (every sentence cites rows)", description="Answer a follow-up question from a saved JSON report's rows (and, with --context, the wider log's rows of the entities it names). Needs a model; every sentence cites rows and is grounded like a report. Offline, use 'aptnarrate pivot'.")
     ask.add_argument("report", metavar="REPORT.json")
@@ -182,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--input-timezone", metavar="TZ")
     ask.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
     ask.add_argument("--debug", action="store_true")
-    _add_context_options(ask)
+    _add_context_options(ask, top=False)
 
     commands.add_parser("examples", help="list the example inputs shipped with aptnarrate", description="List the shipped example subgraphs (use one with --example NAME).")
     from .cli_host import add_host_commands

@@ -282,3 +282,16 @@ def test_help_names_what_each_command_takes_and_writes():
     render = " ".join(commands["render"].format_help().split())
     assert "story.json" in render
     assert "default 60" in report and "default 12000" in report  # the model options' defaults
+
+
+def test_pivot_and_ask_do_not_offer_context_top():
+    """--context-top picks which IoCs `report`, `batch` and `story` look up; `pivot` looks up
+    its ENTITY and `ask` the names in its question, so the option was accepted and ignored
+    there while its help promised 'look up the N best-ranked addresses, processes and files'."""
+    from aptnarrate.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    offered = {name: {o for a in sub._actions for o in a.option_strings} for name, sub in commands.items()}
+    assert "--context-top" not in offered["pivot"] | offered["ask"]
+    assert {"--context", "--context-window"} <= offered["pivot"] & offered["ask"]
+    assert all("--context-top" in offered[name] for name in ("report", "batch", "story"))
