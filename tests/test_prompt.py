@@ -206,6 +206,16 @@ def test_budget_error_when_even_the_minimal_prompt_does_not_fit(facts):
     assert "500" in str(caught.value) and re.search(r"needs \d{4,} tokens", str(caught.value))
 
 
+def test_budget_error_when_even_the_candidate_lines_alone_exceed_a_tiny_budget(facts):
+    """Every candidate block over the budget by its lines alone, so none is rendered: still
+    the budget error (exit 5), not an internal error (it was an UnboundLocalError, exit 1,
+    with `--token-budget 100`)."""
+    with pytest.raises(BudgetError) as caught:
+        build_request(facts, LLMSettings(token_budget=100))
+    assert caught.value.exit_code == 5
+    assert "the budget is 100" in str(caught.value) and re.search(r"needs more than \d+ tokens", str(caught.value))
+
+
 def test_library_runs_collapse_but_a_library_in_the_ioc_table_stays():
     libs = [f"/lib/lib{n}.so.{i}" for i, n in enumerate(["c", "m", "z", "crypto", "ssl", "util"])]
     rows = [("/usr/bin/app", action, "FILE_OBJECT_FILE", lib, 5) for lib in libs for action in ("MMAP", "OPEN", "CLOSE")]

@@ -394,6 +394,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     ]  # fmt: skip
     fitting = None  # the last block that leaves the timeline its floor: the smallest
     squeezed = None  # the last that fits at all, for when none leaves the floor
+    needed = "?"  # what the last (smallest) block tried needs, for the error: its tokens, or a floor of them
     for full_n, trimmed_n, others_shown, compact, context in attempts:
         if context is not FULL and fitting is not None:  # the richest context form that leaves the floor
             break
@@ -401,10 +402,12 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
         # exact counts add up over lines (see ``count_by_lines``), so the lines' own counts
         # are a floor of the whole prompt's: a block over the budget by them alone is passed
         # over unrendered (the richest blocks of a huge table, 90k tokens at 1M rows)
-        if count.exact and sum(map(count.count_by_lines, cands)) >= budget:  # its parts counted once, for the render too
+        if count.exact and (floor := sum(map(count.count_by_lines, cands))) >= budget:  # its parts counted once, for the render too
+            needed = f"more than {floor}"  # every block over the budget by its lines alone (a tiny budget)
             continue
         base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands, context=context), context_text)
         base_tokens = count.count_messages(base) + schema_tokens
+        needed = base_tokens
         attempt = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
         if base_tokens < budget:
             squeezed = attempt
@@ -415,9 +418,13 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     fitting = fitting or squeezed
     if fitting is None:
         raise BudgetError(
-            f"the prompt needs {base_tokens} tokens ({count.method}) for the instructions and the "
+            f"the prompt needs {needed} tokens ({count.method}) for the instructions and the "
             f"{len(table)} IoC-table candidates alone; the budget is {budget}",
-            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {base_tokens + 500}, or use the offline backend",
+            hint=(
+                f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {needed + 500}, or use the offline backend"
+                if isinstance(needed, int)
+                else "raise the token budget (APTNARRATE_TOKEN_BUDGET), or use the offline backend"
+            ),
         )
     full_n, trimmed_n, others_shown, cands, base_tokens, context = fitting
     trim_table = full_n < len(table)
