@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -109,10 +111,13 @@ def _render_chunks(report, args: argparse.Namespace):
     return render_chunks(_output_format(args), report, diagram=args.diagram, encoded=True)
 
 
-def _add_context_options(parser: argparse.ArgumentParser) -> None:
+def _add_context_options(parser: argparse.ArgumentParser, *, top: bool = True) -> None:
+    """``top``: the command picks IoCs to look up (report, batch, story); pivot and ask look up
+    the entity or names they are given, so --context-top would do nothing there."""
     group = parser.add_argument_group("context from the host's wider log (see README: Context)")
     group.add_argument("--context", metavar="EVENTS", help="the host's event log as an edge list: a CSV, gzip CSV or Parquet file, a folder or a glob (same --column mapping as the input)")
-    group.add_argument("--context-top", type=int, default=3, metavar="N", help="look up the N best-ranked addresses, processes and files (default: 3 of each)")
+    if top:
+        group.add_argument("--context-top", type=int, default=3, metavar="N", help="look up the N best-ranked addresses, processes and files (default: 3 of each)")
     group.add_argument("--context-window", default="6h", metavar="DURATION", help="how far before and after the subgraph to look (e.g. 30m, 6h, 2d; default: 6h)")
     group.add_argument("--context-engine", metavar="URL", help="an Ibis connection URL of the engine to query (default: DuckDB embedded)")
     group.add_argument("--context-memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB); larger inputs spill to disk")
@@ -125,7 +130,7 @@ def _context_options(args: argparse.Namespace):
 
     return ContextOptions(
         events=args.context,
-        top=args.context_top,
+        top=getattr(args, "context_top", 3),
         window=args.context_window,
         engine=args.context_engine,
         memory_limit=args.context_memory_limit,
@@ -137,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aptnarrate {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report (Markdown or JSON) for one subgraph CSV.")
+    report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report for one subgraph (an OCR-APT CSV or an edge list) as Markdown, JSON, HTML, STIX 2.1, an ATT&CK Navigator layer or CSV (see --format).")
     _add_input_options(report)
     _add_format_options(report)
     from .cli_host import _add_model_options  # shared with batch and story
@@ -147,10 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="show the condensed timeline and ranked candidate IoCs, no narrative", description="Show the condensed timeline and ranked candidate IoCs of one subgraph, without any narrative.")
     _add_input_options(inspect)
-    inspect.add_argument("--format", choices=("table", "json"), default="table")
+    inspect.add_argument("--format", choices=("table", "json"), default="table", help="table: for reading (default); json: {input, candidates, timeline}, the timeline one log row per line")
 
-    render = commands.add_parser("render", help="re-render a saved JSON report", description="Re-render a report saved with 'report --format json' (no model call).")
-    render.add_argument("input", help="a JSON report")
+    render = commands.add_parser("render", help="re-render a saved JSON report or story", description="Re-render a report saved with 'report --format json', or a story.json saved by batch --story or story (no model call).")
+    render.add_argument("input", help="a JSON report, or a saved story.json (its drawn formats need the batch's reports beside it)")
     render.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout; its ending picks the format when --format is not given")
     _add_format_options(render)
     render.add_argument("--debug", action="store_true")
@@ -172,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     pivot.add_argument("--input-timezone", metavar="TZ", help="the zone of the report's times when it shows them as written")
     pivot.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
     pivot.add_argument("--debug", action="store_true")
-    _add_context_options(pivot)
+    _add_context_options(pivot, top=False)
 
     ask = commands.add_parser("ask", help="a follow-up question about a saved report, answered by a model from its rows (every sentence cites rows)", description="Answer a follow-up question from a saved JSON report's rows (and, with --context, the wider log's rows of the entities it names). Needs a model; every sentence cites rows and is grounded like a report. Offline, use 'aptnarrate pivot'.")
     ask.add_argument("report", metavar="REPORT.json")
@@ -189,9 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--input-timezone", metavar="TZ")
     ask.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
     ask.add_argument("--debug", action="store_true")
-    _add_context_options(ask)
+    _add_context_options(ask, top=False)
 
-    commands.add_parser("examples", help="list the example inputs shipped with aptnarrate")
+    commands.add_parser("examples", help="list the example inputs shipped with aptnarrate", description="List the shipped example subgraphs (use one with --example NAME).")
     from .cli_host import add_host_commands
 
     add_host_commands(commands, _add_reading_options)
@@ -444,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     # collector's older-generation passes over the growing heap are pure cost: 0.3 s of CPU
     # at 1M rows with the default thresholds. Rarer passes keep batch's long runs collected.
     gc.set_threshold(100_000, 50, 100)
+    previous_term = _interrupt_on_sigterm()
     try:
         return COMMANDS[args.command](args)
     except AptNarrateError as exc:
@@ -463,6 +469,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         gc.set_threshold(*thresholds)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _interrupt_on_sigterm():
+    """SIGTERM ends a command as Ctrl-C does (exit 130, an ``-o`` temp file removed, the old
+    file intact) instead of killing the process mid-write. Only from the main thread and
+    over the default action (a library caller's own handler stays); returns what to restore."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def console() -> int:

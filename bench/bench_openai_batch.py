@@ -26,6 +26,9 @@ ANSWER = {"stages": [], "iocs": [], "summary": "The flagged activity is summaris
 
 
 def main(argv: list[str]) -> int:
+    if {"-h", "--help"} & set(argv):  # the rest of argv is inputs: "--help" was read as a missing file
+        print(__doc__)
+        return 0
     from batch_server import FakeBatchServer
     from llm_server import FakeLLMServer, ok
 

@@ -106,8 +106,18 @@ def fault_outcome():
 
 def pytest_sessionfinish(session, exitstatus):
     target = session.config.getoption("--fault-table", default=None)
+    if target and hasattr(session.config, "workeroutput"):  # an xdist worker: its rows go to the controller
+        session.config.workeroutput["fault_rows"] = dict(_FAULT_ROWS)
+        return
     if not target or not _FAULT_ROWS:
         return
     lines = ["| Fault | Observed outcome |", "|-------|------------------|"]
     lines += [f"| {fault} | {outcome} |" for fault, outcome in sorted(_FAULT_ROWS.items())]
     Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist (the default addopts): each worker recorded its own files' faults; without this
+    the last worker to finish wrote the table alone (the transport rows without the others)."""
+    _FAULT_ROWS.update(getattr(node, "workeroutput", {}).get("fault_rows", {}))

@@ -236,3 +236,62 @@ def test_a_command_leaves_the_garbage_collector_as_it_found_it(tmp_path):
         assert gc.get_threshold() == (321, 9, 8)
     finally:
         gc.set_threshold(*before)
+
+
+def test_sigterm_while_writing_exits_130_and_leaves_the_old_file(tmp_path):
+    """The exit-code table: 130 for Ctrl-C or SIGTERM. A SIGTERM in the middle of
+    `report -o` wrote half a temp file and killed the process (exit -15, the temp file
+    left beside the output); now it ends like Ctrl-C. Needs a process of its own: the
+    signal arrives while the first piece of the report is being written."""
+    out = tmp_path / "r.md"
+    out.write_text("old report\n")
+    code = (
+        "import os, signal, sys; from aptnarrate import cli, output\n"
+        "write_all = output._write_all\n"
+        "def killed(handle, data):\n"
+        "    handle.write(b'half a report'); os.kill(os.getpid(), signal.SIGTERM); write_all(handle, data)\n"
+        "output._write_all = killed\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(MODEL_SETTINGS)}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "report", str(good_path(tmp_path)), "--backend", "offline", "-o", str(out)],
+        capture_output=True, env=environment, timeout=120,
+    )
+    assert result.returncode == 130, result.stderr.decode()
+    assert b"aptnarrate: interrupted" in result.stderr
+    assert out.read_text() == "old report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md", "sub.csv"]  # no temp file left
+
+
+def good_path(folder: Path) -> Path:
+    path = folder / "sub.csv"
+    path.write_text(GOOD_CSV)
+    return path
+
+
+def test_help_names_what_each_command_takes_and_writes():
+    """`report --help` said "(Markdown or JSON)" while --format offers six formats, and
+    `render --help` named only a JSON report although it re-renders a saved story.json."""
+    from aptnarrate.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    report = " ".join(commands["report"].format_help().split())
+    assert "Markdown or JSON" not in report
+    assert all(word in report for word in ("HTML", "STIX 2.1", "Navigator", "CSV"))
+    render = " ".join(commands["render"].format_help().split())
+    assert "story.json" in render
+    assert "default 60" in report and "default 12000" in report  # the model options' defaults
+
+
+def test_pivot_and_ask_do_not_offer_context_top():
+    """--context-top picks which IoCs `report`, `batch` and `story` look up; `pivot` looks up
+    its ENTITY and `ask` the names in its question, so the option was accepted and ignored
+    there while its help promised 'look up the N best-ranked addresses, processes and files'."""
+    from aptnarrate.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    offered = {name: {o for a in sub._actions for o in a.option_strings} for name, sub in commands.items()}
+    assert "--context-top" not in offered["pivot"] | offered["ask"]
+    assert {"--context", "--context-window"} <= offered["pivot"] & offered["ask"]
+    assert all("--context-top" in offered[name] for name in ("report", "batch", "story"))

@@ -37,13 +37,20 @@ def distinct_inputs(folder: Path) -> Path:
 def start_batch(inputs: Path, out: Path, server, cache: Path) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
     environment.update(OPENAI_BASE_URL=server.url, OPENAI_API_KEY="k", APTNARRATE_CACHE_DIR=str(cache))
-    return subprocess.Popen(
-        [sys.executable, "-m", "aptnarrate", "batch", str(inputs), "-o", str(out), "--backend", "openai", "--concurrency", "1"],
-        env=environment,
-        cwd=inputs.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    # A test run started in the background (`pytest &` in a non-interactive shell) ignores
+    # SIGINT, and an ignored signal stays ignored across exec: the batch never saw the SIGINT
+    # below and finished every input (exit 0). Start it as a terminal would, SIGINT at its default.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "aptnarrate", "batch", str(inputs), "-o", str(out), "--backend", "openai", "--concurrency", "1"],
+            env=environment,
+            cwd=inputs.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def finished(out: Path) -> set[str]:

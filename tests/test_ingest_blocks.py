@@ -243,7 +243,7 @@ def test_a_file_that_grows_past_the_limit_while_scanned_is_refused(tmp_path, mon
         yield from blocks(handle, name, limit)
 
     monkeypatch.setattr(ingest, "_file_blocks", growing)
-    with pytest.raises(InputError, match="unbounded or larger"):
+    with pytest.raises(InputError, match=r"input is at least \d+ bytes, more than the limit"):
         read_events(path, IngestOptions(max_input_bytes=path.stat().st_size + 10))
 
 
@@ -326,3 +326,12 @@ def test_an_os_error_while_building_is_not_blamed_on_the_input_file(tmp_path, mo
     monkeypatch.setattr(ingest, "release_freed_memory", failing)
     with pytest.raises(FileNotFoundError, match="an internal file went missing"):
         read_events(path)
+
+
+def test_a_stream_over_the_limit_says_how_much_was_read():
+    """Standard input or a pipe is read up to the limit + 1 byte; the error said "input is
+    unbounded or larger, more than the limit of N bytes"."""
+    import io
+
+    with pytest.raises(InputError, match=r"^<stdin>: input is at least 11 bytes, more than the limit of 10 bytes"):
+        ingest.read_capped(io.BytesIO(b"x" * 100), "<stdin>", 10)

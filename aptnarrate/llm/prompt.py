@@ -394,7 +394,7 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     ]  # fmt: skip
     fitting = None  # the last block that leaves the timeline its floor: the smallest
     squeezed = None  # the last that fits at all, for when none leaves the floor
-    base_tokens, floor_tokens = None, None  # the last attempt's count; the fewest by lines alone of those passed over
+    needed = "?"  # what the last (smallest) block tried needs, for the error: its tokens, or a floor of them
     for full_n, trimmed_n, others_shown, compact, context in attempts:
         if context is not FULL and fitting is not None:  # the richest context form that leaves the floor
             break
@@ -403,10 +403,11 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
         # are a floor of the whole prompt's: a block over the budget by them alone is passed
         # over unrendered (the richest blocks of a huge table, 90k tokens at 1M rows)
         if count.exact and (floor := sum(map(count.count_by_lines, cands))) >= budget:  # its parts counted once, for the render too
-            floor_tokens = floor if floor_tokens is None else min(floor_tokens, floor)
+            needed = f"more than {floor}"  # every block over the budget by its lines alone (a tiny budget)
             continue
         base, _ = render_messages(facts, settings, 0, Selected(timeline=[], candidates=cands, context=context), context_text)
         base_tokens = count.count_messages(base) + schema_tokens
+        needed = base_tokens
         attempt = (full_n, trimmed_n, others_shown, cands, base_tokens, context)
         if base_tokens < budget:
             squeezed = attempt
@@ -416,12 +417,14 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
             break
     fitting = fitting or squeezed
     if fitting is None:
-        # every attempt passed over by its lines alone (a budget of a few tokens): at least that many
-        needed = base_tokens if base_tokens is not None else f"at least {floor_tokens}"
         raise BudgetError(
             f"the prompt needs {needed} tokens ({count.method}) for the instructions and the "
             f"{len(table)} IoC-table candidates alone; the budget is {budget}",
-            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {(base_tokens or floor_tokens or 0) + 500}, or use the offline backend",
+            hint=(
+                f"raise the token budget (APTNARRATE_TOKEN_BUDGET) to at least {needed + 500}, or use the offline backend"
+                if isinstance(needed, int)
+                else "raise the token budget (APTNARRATE_TOKEN_BUDGET), or use the offline backend"
+            ),
         )
     full_n, trimmed_n, others_shown, cands, base_tokens, context = fitting
     trim_table = full_n < len(table)

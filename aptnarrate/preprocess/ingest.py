@@ -240,7 +240,7 @@ def read_capped(stream, name: str, limit: int = DEFAULT_MAX_INPUT_BYTES) -> byte
         chunks.append(chunk)
         total += len(chunk)
     if total > limit:
-        raise _too_big(name, limit, "unbounded or larger")
+        raise _too_big(name, limit, f"at least {limit + 1} bytes")
     return b"".join(chunks)
 
 
@@ -411,7 +411,7 @@ def _file_blocks(handle, name: str, limit: int):
             count += got
         total += count
         if total > limit:
-            raise _too_big(name, limit, "unbounded or larger")
+            raise _too_big(name, limit, f"at least {limit + 1} bytes")
         if count:
             yield buffer, count
         if count < len(buffer):
