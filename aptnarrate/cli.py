@@ -23,6 +23,7 @@ from .errors import AptNarrateError, UsageError
 from .output import write_chunks, write_text
 from .render import RENDERERS, render_chunks, resolve_format
 from .redact import redact
+from .render.escape import show_invisible
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -33,6 +34,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors: exit 2 with a one-line message
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"aptnarrate: error: {message}\n")
+
+
+def say(message: str) -> None:
+    """One message on stderr: secrets masked (``redact``), and every control, zero-width or
+    bidi character (a name's terminal escape sequence ``ESC ] 0 ; ... BEL``, an override)
+    written as a visible escape, so nothing read from an input or a model drives the
+    terminal or reorders what it shows. Line breaks of the message itself are kept."""
+    print(show_invisible(redact(message), keep_newlines=True), file=sys.stderr)
 
 
 def _column(text: str) -> tuple[str, str]:
@@ -49,7 +58,7 @@ def _byte_count(text: str) -> int:
         number, unit = number[:-1], number[-1]
     try:
         value = int(float(number) * units[unit])
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OverflowError):  # OverflowError: "1e400", "inf", 400 digits
         raise argparse.ArgumentTypeError(f"expected a byte count such as 500M, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive byte count, got {text!r}")
@@ -206,14 +215,28 @@ def _source(args: argparse.Namespace):
             raise UsageError("give either INPUT or --example, not both")
         from .examples import path as example_path
 
-        return example_path(args.example), None
+        return _not_the_output(example_path(args.example), args), None
     if not args.input:
         raise UsageError("missing INPUT (a CSV path, '-' for stdin, or --example NAME)")
     if args.input == "-":
         from .preprocess.ingest import DEFAULT_MAX_INPUT_BYTES, read_capped
 
         return read_capped(sys.stdin.buffer, "<stdin>", args.max_input_bytes or DEFAULT_MAX_INPUT_BYTES), "<stdin>"
-    return args.input, None
+    return _not_the_output(args.input, args), None
+
+
+def _not_the_output(source, args: argparse.Namespace):
+    """``source``, unless ``-o`` names the same file (``report x.csv -o x.csv`` would replace
+    the subgraph with its IoC watchlist): a usage error before anything is read or written."""
+    output = getattr(args, "output", None)
+    if output and output != "-":
+        try:
+            same = os.path.samefile(source, output)
+        except (OSError, ValueError):  # no such output yet, or a name the OS cannot take
+            same = False
+        if same:
+            raise UsageError(f"-o {output!r} is the input file: writing it would replace the input", hint="give another output file")
+    return source
 
 
 def _options(args: argparse.Namespace, name: str | None, **extra):
@@ -252,7 +275,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     _output_format(args)  # a format/extension mismatch fails before any work
     result = run(source, options)
     for notice in result.notices:
-        print(redact(f"aptnarrate: {notice}"), file=sys.stderr)
+        say(f"aptnarrate: {notice}")
     usage = result.report.metadata.usage
     if usage is not None:
         cost = f", ~${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
@@ -277,7 +300,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     options = _options(args, name)
     facts = inspect_input(source, options)
     for notice in input_notices(facts, options):
-        print(redact(f"aptnarrate: {notice}"), file=sys.stderr)
+        say(f"aptnarrate: {notice}")
     # streamed: the log's lines reach the output as the bytes Arrow wrote
     render = render_inspect_json_chunks if args.format == "json" else render_inspect_table_chunks
     write_chunks(render(facts, encoded=True), args.output)
@@ -324,7 +347,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
     result = ask(report, args.question, transport, settings, _context_options(args), ingest)
     if result.dropped:
-        print(f"aptnarrate: dropped {len(result.dropped)} unsupported sentence(s) after {result.reasks} re-ask(s)", file=sys.stderr)
+        say(f"aptnarrate: dropped {len(result.dropped)} unsupported sentence(s) after {result.reasks} re-ask(s)")
     write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)
     return 0
 
@@ -363,7 +386,7 @@ def _is_story(text: str) -> bool:
 
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         return False
     return isinstance(document, dict) and document.get("kind") == "story"
 
@@ -380,15 +403,14 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from .context.index import index_events
 
     result = index_events(args.events, args.output, columns=dict(args.column), epoch_unit=args.epoch_unit, memory_limit=args.memory_limit, progress=_progress_bar)
-    print(f"aptnarrate: indexed {result.rows} rows from {result.files} file(s) into {len(result.days)} day(s) under {result.output}", file=sys.stderr)
+    say(f"aptnarrate: indexed {result.rows} rows from {result.files} file(s) into {len(result.days)} day(s) under {result.output}")
     return 0
 
 
 def _cmd_examples(args: argparse.Namespace) -> int:
     from .examples import describe, names
 
-    for name in names():
-        print(f"{name}\t{describe(name)}")
+    write_text("".join(f"{name}\t{describe(name)}\n" for name in names()), None)  # a failing stdout is a typed error
     return 0
 
 
@@ -433,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     except AptNarrateError as exc:
         if debug:
             _print_traceback()
-        print(redact(f"aptnarrate: error: {exc}"), file=sys.stderr)
+        say(f"aptnarrate: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("aptnarrate: interrupted", file=sys.stderr)
@@ -443,10 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user mistake: say so briefly
         if debug:
             _print_traceback()
-        print(
-            redact(f"aptnarrate: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"),
-            file=sys.stderr,
-        )
+        say(f"aptnarrate: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)")
         return EXIT_INTERNAL
     finally:
         gc.set_threshold(*thresholds)

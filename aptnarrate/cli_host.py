@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from pathlib import Path
 
+from .cli import say
 from .errors import InputError, UsageError
 from .output import write_text
 
@@ -165,7 +165,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         context=_checked_context_options(args),
     )
     for notice in notices:
-        print(f"aptnarrate: {notice}", file=sys.stderr)
+        say(f"aptnarrate: {notice}")
     with BatchProgress(len(inputs)) as progress:
         batch = Batch(
             inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force,
@@ -180,7 +180,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         finally:
             signal.signal(signal.SIGTERM, previous)
     for notice in result.notices:
-        print(f"aptnarrate: {notice}", file=sys.stderr)
+        say(f"aptnarrate: {notice}")
     counts = {s: sum(1 for o in result.outcomes if o.status == s) for s in ("written", "skipped", "degraded", "failed")}
     line = f"aptnarrate: {len(result.outcomes)} input(s): {counts['written']} written, {counts['skipped']} up to date"
     if counts["degraded"]:
@@ -188,15 +188,15 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
     line += f", {counts['failed']} failed"
     if batch.narrator is not None:
         line += f"; {result.model_calls} model request(s), {result.cache_hits} answered from the cache"
-    print(line + f"; outputs in {args.output}", file=sys.stderr)
+    say(line + f"; outputs in {args.output}")
     for outcome in result.degraded:
-        print(f"aptnarrate: degraded {outcome.input.path}: {outcome.reason}", file=sys.stderr)
+        say(f"aptnarrate: degraded {outcome.input.path}: {outcome.reason}")
     for outcome in result.failed:
-        print(f"aptnarrate: failed {outcome.input.path}: {outcome.reason}", file=sys.stderr)
+        say(f"aptnarrate: failed {outcome.input.path}: {outcome.reason}")
     if result.story_error:
-        print(f"aptnarrate: no story: {result.story_error}", file=sys.stderr)
+        say(f"aptnarrate: no story: {result.story_error}")
     if result.story_degraded:
-        print(f"aptnarrate: degraded story: {result.story_degraded}", file=sys.stderr)
+        say(f"aptnarrate: degraded story: {result.story_degraded}")
     if result.failed or result.story_error:
         return EXIT_PARTIAL
     if result.degraded or result.story_degraded:
@@ -320,7 +320,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     )
     narrator, notices = select_narrator(options)
     for notice in notices:
-        print(f"aptnarrate: {notice}", file=sys.stderr)
+        say(f"aptnarrate: {notice}")
     code = 0
     context = _checked_context_options(args)
     if context is not None:  # before the model's call: its one request shows the context rows
@@ -340,7 +340,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
             if args.fallback != "offline":
                 raise
             reason = f"{type(exc).__name__}: {exc}"
-            print(f"aptnarrate: the model's story failed ({reason}); wrote the offline story instead", file=sys.stderr)
+            say(f"aptnarrate: the model's story failed ({reason}); wrote the offline story instead")
             story = degraded_story(story, reason)
             code = EXIT_DEGRADED
         finally:

@@ -48,9 +48,15 @@ def write_chunks(chunks: Iterable[str | bytes | memoryview], output: str | os.Pa
     or left as it was."""
     if output is None or str(output) == "-":
         # stdout as text: its own encoding and error handling apply, as for print
-        for piece in redact_chunks(piece if isinstance(piece, str) else str(piece, "utf-8") for piece in chunks):
-            sys.stdout.write(piece)
-        sys.stdout.flush()
+        try:
+            for piece in redact_chunks(piece if isinstance(piece, str) else str(piece, "utf-8") for piece in chunks):
+                sys.stdout.write(piece)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # a reader that stopped reading (``| head``): the CLI ends quietly
+        except OSError as exc:  # a full disk behind a redirect (> /dev/full), an I/O error
+            _drop_stdout_buffer()
+            raise UsageError(f"cannot write to standard output: {exc.strerror or exc}") from None
         return
     shown = str(output)
     target = Path(os.path.realpath(output))  # through symlinks: the link stays, its target changes
@@ -66,6 +72,15 @@ def write_chunks(chunks: Iterable[str | bytes | memoryview], output: str | os.Pa
         _replace_atomically(target, data, None if existing is None else stat.S_IMODE(existing.st_mode))
     except OSError as exc:
         raise UsageError(f"cannot write {shown}: {exc.strerror or exc}") from None
+
+
+def _drop_stdout_buffer() -> None:
+    """Point stdout at /dev/null: what is still buffered for a stream that failed would fail
+    again when Python flushes it at exit (and print a traceback there)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _write_all(handle, data: bytes | Iterable[bytes | memoryview]) -> None:
@@ -86,7 +101,10 @@ def _write_into_special(target: Path, mode: int, data: bytes | Iterable[bytes], 
 
 def _replace_atomically(target: Path, data: bytes | Iterable[bytes], keep_mode: int | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    # the temp name starts with at most 200 bytes of the target's: a legal name of up to 255
+    # bytes would otherwise make the temp name too long to create ("File name too long")
+    stem = os.fsencode(target.name)[:200].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), keep_mode if keep_mode is not None else 0o666 & ~_umask())

@@ -85,7 +85,7 @@ def inspect_input(source: str | Path | bytes | pd.DataFrame, options: NarrateOpt
     else:
         table = read_events(source, opts.ingest_options(), name=opts.name)
     networks = tuple(opts.internal_networks)
-    if opts.profile:
+    if opts.profile is not None:  # "--profile ''" is an unknown profile, not none
         from .rules.profiles import get_profile
 
         networks += tuple(n for n in get_profile(opts.profile).internal_networks if n not in networks)

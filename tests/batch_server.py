@@ -28,6 +28,8 @@ class FakeBatchServer:
         self.expire_after = expire_after
         self.polls_in_progress = polls_in_progress
         self.hold: set[str] = set()
+        self.garbage: list[str] = []  # raw lines added to every output file (a provider's malformed lines)
+        self.raw_lines: dict[str, str] = {}  # custom id -> the raw output line written instead of its answer
         self.files: dict[str, str] = {}
         self.batch_state: dict[str, dict] = {}
         self.uploads = 0
@@ -101,16 +103,19 @@ class FakeBatchServer:
         lines = state["lines"]
         expire = self.expire_after is not None and batch_id == "batch-1"
         done = lines[: self.expire_after] if expire else lines
-        output, errors = [], []
+        output, errors, raw = [], [], list(self.garbage)
         for line in done:
             custom_id = line["custom_id"]
             if custom_id in self.fail:
                 errors.append({"id": f"req-{custom_id}", "custom_id": custom_id, "response": {"status_code": 400, "body": {"error": {"message": "injected failure"}}}, "error": None})
                 continue
+            if custom_id in self.raw_lines:
+                raw.append(self.raw_lines[custom_id])
+                continue
             body = self._completion(self.answer(custom_id, line["body"]), line["body"]["model"])
             output.append({"id": f"req-{custom_id}", "custom_id": custom_id, "response": {"status_code": 200, "body": body}, "error": None})
         out_id, err_id = f"file-out-{batch_id}", f"file-err-{batch_id}"
-        self.files[out_id] = "".join(json.dumps(o) + "\n" for o in output)
+        self.files[out_id] = "".join(json.dumps(o) + "\n" for o in output) + "".join(g + "\n" for g in raw)
         self.files[err_id] = "".join(json.dumps(e) + "\n" for e in errors)
         state["final"] = {"status": "expired" if expire else "completed", "output": out_id, "errors": err_id if errors else None,
                           "completed": len(output), "failed": len(errors)}

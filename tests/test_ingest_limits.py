@@ -193,3 +193,23 @@ def test_ambiguous_lines_are_announced(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "1 line(s) could be read more than one way" in captured.err and "first line 2" in captured.err
     assert "WRITE the file: shadow" in captured.out
+
+
+@pytest.mark.parametrize("stamp", ["1677-09-21 00:12:43.145224193", "1677-09-22 12:00:00", "2262-04-11 23:47:16", "2262-04-10 12:00:00"])
+def test_times_within_int64_but_at_its_very_edges_skip_the_line(stamp):
+    """Such a time parsed (it is a valid nanosecond timestamp) and then broke: one in the
+    range's first minute has no minute to floor to, and its minute wrapped round to
+    2262-04-11 23:46; one near the end overflowed when converted from --input-timezone
+    (an internal error, exit 1). The supported range keeps about two days from each end."""
+    for options in (IngestOptions(), IngestOptions(input_timezone="America/Toronto")):
+        table = read_events_bytes(csv_bytes(f"{WRITE},2018-04-12 10:00:00", f"{WRITE},{stamp}"), "t.csv", options)
+        assert (len(table.events), table.skipped_count) == (1, 1)
+        assert "outside the supported range" in table.skipped[0].reason
+
+
+@pytest.mark.parametrize("stamp", ["1677-09-23 00:00:00", "2262-04-09 23:59:59"])
+@pytest.mark.parametrize("source, shown", [("Etc/GMT+12", "Pacific/Kiritimati"), ("Pacific/Kiritimati", "Etc/GMT+12"), (None, "UTC")])
+def test_the_ends_of_the_supported_range_convert_between_the_farthest_zones(stamp, source, shown):
+    options = IngestOptions(input_timezone=source, timezone=shown)
+    table = read_events_bytes(csv_bytes(f"{WRITE},2018-04-12 10:00:00", f"{WRITE},{stamp}"), "t.csv", options)
+    assert (len(table.events), table.skipped_count) == (2, 0)

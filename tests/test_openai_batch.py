@@ -73,6 +73,24 @@ def test_batch_gives_the_synchronous_narrations_and_reports_a_failed_line(jobs, 
     assert line["url"] == "/v1/chat/completions" and line["body"]["response_format"]["type"] == "json_schema"
 
 
+def test_malformed_lines_in_the_output_file_are_passed_over_or_fail_their_input(jobs, server_factory, tmp_path):
+    """A provider's output file is data: a line that is not JSON, not an object, or whose
+    ``response``/``error`` has the wrong type was an internal error (exit 1) for the whole
+    batch. Lines naming no request of the batch are passed over; a request whose line is
+    malformed fails with the reason, the others are narrated."""
+    server = server_factory()
+    server.garbage = ["not json", "[1, 2]", "[" * 100_000 + "]" * 100_000, '{"custom_id": "nobody", "response": "text"}', '"just a string"']
+    server.raw_lines = {"exfil": '{"custom_id": "exfil", "response": "text", "error": "a string"}'}
+    outcome = _run(server, jobs, tmp_path / "state.json")
+    assert set(outcome.results) == {"benign", "dropper"}
+    assert set(outcome.failed) == {"exfil"} and "a string" in outcome.failed["exfil"]
+    # a body that is no chat completion: that request's answer does not match the schema
+    server = server_factory()
+    server.raw_lines = {"exfil": json.dumps({"custom_id": "exfil", "response": {"status_code": 200, "body": {"choices": "x"}}})}
+    outcome = _run(server, jobs, tmp_path / "state2.json")
+    assert set(outcome.results) == {"benign", "dropper"} and set(outcome.failed) == {"exfil"}
+
+
 def test_an_expired_batch_resubmits_only_its_unfinished_requests(jobs, server_factory, tmp_path):
     server = server_factory(expire_after=1)
     outcome = _run(server, jobs, tmp_path / "state.json")

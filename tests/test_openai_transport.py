@@ -228,6 +228,25 @@ def test_non_json_body_is_a_clear_error(llm_server):
         transport(llm_server).complete(make_request())
 
 
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000], ids=["arrays", "objects"])
+def test_a_body_nested_deeper_than_the_parsers_stack_is_a_clear_error(llm_server, body):
+    """``json.loads`` raises RecursionError, not ValueError, for such a body: it was an
+    internal error (exit 1) on the synchronous and the async (batch) transport alike."""
+    from aptnarrate.backends.openai_async import AsyncOpenAITransport
+    from aptnarrate.models import Narration
+
+    llm_server.enqueue(Reply(raw_body=body))
+    with pytest.raises(BackendError, match="not JSON"):
+        transport(llm_server, max_transport_attempts=1).complete(make_request())
+    llm_server.enqueue(Reply(raw_body=body))
+    batch = AsyncOpenAITransport(LLMSettings(api_key="sk-test-SECRET", base_url=llm_server.url, timeout_s=5.0, max_transport_attempts=1), Narration, concurrency=1)
+    try:
+        with pytest.raises(BackendError, match="not JSON"):
+            batch.complete(make_request())
+    finally:
+        batch.close()
+
+
 def test_missing_key_is_a_config_error_naming_the_variable():
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         OpenAITransport(LLMSettings(base_url="http://127.0.0.1:9/v1"))

@@ -98,3 +98,14 @@ def test_the_data_is_synced_before_the_rename(tmp_path, monkeypatch):
     monkeypatch.setattr(output.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
     write_text("x", tmp_path / "r.md")
     assert calls[:2] == ["fsync", "replace"]
+
+
+@pytest.mark.parametrize("name", ["y" * 252 + ".md", "\u00e9" * 125 + ".md"], ids=["255-ascii-bytes", "254-utf8-bytes"])
+def test_a_legal_name_near_the_length_limit_is_written(tmp_path, name):
+    """The temp file was named ``.NAME.XXXXXXXX.tmp``: for a NAME near 255 bytes that is too
+    long to create, so ``-o`` (and a batch input with a long name) failed on a legal name."""
+    target = tmp_path / name
+    write_text("hello\n", target)
+    assert target.read_text(encoding="utf-8") == "hello\n"
+    assert sorted(os.listdir(tmp_path)) == [name]  # no temp file left
+    assert output.remove_stale_temp_files(tmp_path) == 0

@@ -19,6 +19,7 @@ from aptnarrate.errors import UsageError
 from aptnarrate.models import APT_STAGES
 from aptnarrate.render import RENDERERS, resolve_format
 from aptnarrate.render.csv import neutralise, render_csv
+from aptnarrate.render.escape import show_invisible
 from aptnarrate.render.html import render_html
 from aptnarrate.render.markdown import render_markdown
 from aptnarrate.render.navigator import render_navigator
@@ -290,14 +291,39 @@ def test_html_is_self_contained_and_forbids_fetching():
 def test_html_keeps_a_hostile_string_literal_and_inert():
     text = render_html(hostile_report())
     assert text.count("<script") == 7  # the data block and the six page scripts, nothing injected
-    escaped = html.escape(HOSTILE, quote=True)
-    assert f"<bdi>{escaped}</bdi>" in text
+    shown = show_invisible(HOSTILE)  # its line break and bidi controls as visible escapes, as in Markdown
+    escaped = html.escape(shown, quote=True)
+    assert f"<bdi>{escaped}</bdi>" in text and not BIDI.search(text)
     island = text.split('<script type="application/json" id="aptnarrate-data">')[1].split("</script>")[0]
     assert not re.search(r"[<>&]", island) and not BIDI.search(island)
     data = json.loads(island)
     labels = {e["data"].get("name") for e in data["graph"]["elements"]}
-    assert HOSTILE in labels
+    assert shown in labels  # drawn on the canvas as the page's text shows it
     assert "<title>Attack Report: &lt;script&gt;" in text
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u200b", "\u2066", "\x00", "\x1b", "\u2028", "\ufeff", "\U000e0041"])
+def test_html_shows_every_invisible_character_of_a_name_as_an_escape(char):
+    """A bidi override inside a name reordered it within its <bdi> (``invoice\\u202egpj.exe``
+    displayed as ``invoiceexe.jpg``), and zero-width or control characters hid text, in the
+    page and on the graph's canvas; Markdown showed them as escapes. Now HTML does too."""
+    from aptnarrate.render.escape import INVISIBLE
+
+    name = f"invoice{char}gpj.exe"
+    report = example_report()
+    first = report.iocs[0]
+    log = [e.model_copy(update={"object_name": name}) if e.object_name == first.value else e for e in report.log]
+    report = report.model_copy(
+        update={"iocs": [first.model_copy(update={"value": name, "full_values": [f"/tmp/{name}"]}), *report.iocs[1:]],
+                "log": log, "input_name": name, "title": f"Attack Report: {name}", "summary": f"{report.summary} `{name}` {name}"}
+    )
+    text = render_html(report)
+    page = re.sub(r"<script>.*?</script>", "", text, flags=re.DOTALL)  # the page, less the libraries' code
+    assert not INVISIBLE.search(page.replace("\n", ""))
+    shown = html.escape(show_invisible(name))
+    assert page.count(shown) >= 5  # title, heading, summary (code and prose), IoC table, log
+    island = json.loads(text.split('id="aptnarrate-data">')[1].split("</script>")[0])
+    assert not INVISIBLE.search(json.dumps(island, ensure_ascii=False).replace("\n", ""))
 
 
 def test_html_bounds_a_large_log():

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from outputs_support import FORMULA, HOSTILE, example_report, hostile_report
 
+from aptnarrate.render.escape import show_invisible
+
 from aptnarrate import cli
 from aptnarrate.host.story import Story, build_story
 from aptnarrate.models import Report
@@ -172,6 +174,35 @@ def hostile_story():
     return story, reports
 
 
+def test_no_invisible_character_of_a_subgraph_name_reaches_the_story_page_raw(monkeypatch):
+    """The note of a bounded graph names each cut subgraph; it was escaped for HTML only, so
+    a name's escape sequence or bidi override reached the page raw."""
+    import aptnarrate.render.story as story_module
+    from aptnarrate.render.escape import INVISIBLE
+
+    monkeypatch.setattr(story_module, "MAX_NODES_PER_SUBGRAPH", 3)
+    monkeypatch.setattr(story_module, "MAX_STORY_GRAPH_NODES", 3)
+    reports = [(f"sub\x1b[31m\u202e{i}\u200b", example_report()) for i in range(2)]
+    page = STORY_RENDERERS["html"](build_story(reports, title="Story"), reports)
+    assert "The graph is bounded" in page
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)
+    assert not INVISIBLE.search(markup.replace("\n", "")), INVISIBLE.search(markup.replace("\n", ""))
+    assert "sub\\x1b[31m\\u202e0\\u200b" in markup
+
+
+def test_a_subgraph_named_like_a_url_scheme_links_to_a_relative_path():
+    """A batch input named ``javascript:alert(1).csv`` (a legal file name) gets the report link
+    ``javascript:alert(1).md``: the Markdown story percent-encoded it, the HTML story wrote it
+    as it is, a ``javascript:`` URL (blocked only by the page's policy)."""
+    name = "javascript:alert(1)"
+    reports = [(name, example_report())]
+    story = build_story(reports, title="Story", report_links={name: f"{name}.md"})
+    page = STORY_RENDERERS["html"](story, reports)
+    targets = re.findall(r'<a href="([^"#][^"]*)"', page)
+    assert targets and all(t == "javascript%3Aalert%281%29.md" for t in targets), targets
+    assert "](javascript%3Aalert%281%29.md)" in STORY_RENDERERS["md"](story, reports)
+
+
 def test_story_markdown_and_json_keep_a_hostile_string_inert(hostile_story):
     story, reports = hostile_story
     from aptnarrate.render.escape import code_spans
@@ -191,10 +222,11 @@ def test_story_html_keeps_a_hostile_string_literal_and_inert(hostile_story):
     story, reports = hostile_story
     page = STORY_RENDERERS["html"](story, reports)
     assert "<script>alert" not in page  # neither as markup nor inside the JSON block
-    assert html.escape(HOSTILE, quote=True) in page
+    shown = show_invisible(HOSTILE)  # its line break and bidi controls as visible escapes, as in Markdown
+    assert html.escape(shown, quote=True) in page and not BIDI.search(page)
     data = _data_island(page)
     names = {e["data"].get("name") for e in data["graph"]["elements"]}
-    assert f"sub {HOSTILE}" in names and HOSTILE in names
+    assert f"sub {shown}" in names and shown in names
     assert page.count("<script") == 7  # the data block and the six page scripts
 
 

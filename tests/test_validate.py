@@ -129,6 +129,23 @@ def test_answer_in_a_markdown_code_fence_is_accepted(facts, settings):
     assert narrate_with_model(facts, transport, settings).usage.reasks == 0
 
 
+def test_a_fenced_answer_with_prose_around_it_is_accepted_and_the_prose_never_read(facts, settings):
+    chatty = "Here is the JSON you asked for (203.0.113.250 is the attacker):\n```json\n" + _good(facts) + "\n```\nDone."
+    result = narrate_with_model(facts, ScriptedTransport(chatty), settings)
+    assert result.usage.reasks == 0 and "203.0.113.250" not in result.narration.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["```json\n{}\n```\nor\n```json\n[]\n```", '{"stages": []} and then some text', "no JSON here at all"],
+    ids=["two-fenced-blocks", "trailing-text", "prose-only"],
+)
+def test_answers_that_are_not_one_json_document_are_re_asked_then_fail(facts, settings, content):
+    transport = ScriptedTransport(content, content, content)
+    with pytest.raises(ValidationFailed):
+        narrate_with_model(facts, transport, settings)
+
+
 @pytest.mark.parametrize(
     "response, words",
     [

@@ -178,7 +178,7 @@ class OpenAITransport:
         text = outcome["text"]
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
             raise BackendError(
                 redact(f"{self.endpoint} answered with something that is not JSON: {text[:200]!r}"),
                 hint="check that the base URL points at an OpenAI-compatible /v1 endpoint",

@@ -164,7 +164,7 @@ class AsyncOpenAITransport(OpenAITransport):
             raw = await completions.create(response_format={"type": "json_object"}, **kwargs)
         try:
             body = json.loads(raw.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
             raise BackendError(
                 f"{self.endpoint} answered with something that is not JSON: {raw.text[:200]!r}",
                 hint="check that the base URL points at an OpenAI-compatible /v1 endpoint",

@@ -144,7 +144,7 @@ def load_fixture(path: Path) -> dict:
     """Read and check one fixture file; any problem names the file."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BackendError(f"fixture {path}: not readable JSON: {exc}") from None
     problem = _fixture_problem(record)
     if problem:

@@ -156,10 +156,11 @@ def _vocabulary(report: Report, rows: list[dict]):
 def _request(question: str, rows: list[dict], settings: LLMSettings):
     from ..llm.chat import ChatRequest
 
-    data = "\n".join(
-        json.dumps({"id": r["id"], "minute": r["minute"], "event": r["event"], "count": r["count"]}, ensure_ascii=False)
-        for r in rows
-    )
+    from ..llm.prompt import data_line
+
+    # one line per row that no name can break or close the block with ("</data>", U+2028,
+    # bidi controls): ``<``, ``>`` and invisible characters as JSON escapes, as in a report's prompt
+    data = "\n".join(data_line({"id": r["id"], "minute": r["minute"], "event": r["event"], "count": r["count"]}) for r in rows)
     user = (
         f"Question (JSON string): {json.dumps(question, ensure_ascii=False)}\n\n"
         f"<data>\n{data}\n</data>\n\nAnswer with the JSON object: supported, sentences (text, evidence)."
@@ -201,7 +202,7 @@ def ask(
     vocabulary = _vocabulary(report, rows)
 
     def judge(content: str | None):
-        answer = Answer.model_validate_json((content or "").strip())
+        answer = Answer.model_validate_json(content or "")  # unfenced by ask_until_valid
         issues = _issues(answer, vocabulary)
         return answer, issues, [text for _, text in issues]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..preprocess.condense import condense, distinct_minute_text
-from ..errors import UsageError
+from ..errors import AptNarrateError, InputError, UsageError
 from ..preprocess.ingest import IngestOptions, read_events
 from . import query as q
 from .source import connect, open_table, resolve_events, role_columns
@@ -50,12 +50,18 @@ class ContextOptions:
     backend: Any = None
 
 
+MAX_WINDOW_NS = 100 * 365 * 86_400 * 10**9
+
+
 def parse_window(text: str) -> int:
     """'90m', '6h', '2d', '3600' (seconds) -> nanoseconds."""
     match = _DURATION.match(text or "")
     if match is None:
         raise UsageError(f"invalid --context-window {text!r}", hint="a number with s, m, h or d, e.g. 30m or 6h")
-    return int(float(match.group(1)) * _UNIT_NS[match.group(2) or "s"])
+    window = float(match.group(1)) * _UNIT_NS[match.group(2) or "s"]
+    if not window <= MAX_WINDOW_NS:  # the padded span must stay within nanosecond timestamps' range
+        raise UsageError(f"--context-window {text[:40]!r} is longer than 100 years", hint="a number with s, m, h or d, e.g. 30m or 6h")
+    return int(window)
 
 
 def top_iocs(facts: Facts, top: int) -> list[Candidate]:
@@ -127,7 +133,16 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
     wide = open_table(backend, source)
     roles = role_columns(wide, dict(ingest.columns), options.events)
     time_kind, unit = q.timestamp_reading(wide, roles["timestamp"], ingest.epoch_unit, options.events)
-    frame = q.fetch(q.neighbourhood(wide, roles, names, ids, window, time_kind, unit))
+    try:
+        frame = q.fetch(q.neighbourhood(wide, roles, names, ids, window, time_kind, unit))
+    except AptNarrateError:
+        raise
+    except Exception as exc:  # the engine's own error for a value it cannot cast ("not-a-time", a 20-digit epoch)
+        raise InputError(
+            f"cannot read the context log: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
+            path=options.events,
+            hint="every row's timestamp must be an integer epoch or a time the engine can cast",
+        ) from None
     return frame, q.describe_engine(backend)
 
 

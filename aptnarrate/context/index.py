@@ -56,12 +56,23 @@ def index_events(
     if not files:
         raise UsageError("index needs at least one EVENTS file, folder or glob")
     out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {str(out)!r} is not a folder", hint="give a new or empty folder")
     if out.exists() and any(out.iterdir()):
         raise InputError("output folder is not empty", path=str(out), hint="give a new or empty folder")
-    out.mkdir(parents=True, exist_ok=True)
+    limit = memory_limit or DEFAULT_MEMORY_LIMIT
+    try:
+        con = duckdb.connect(config={"memory_limit": limit})
+    except duckdb.Error as exc:
+        raise UsageError(f"invalid --memory-limit {limit!r}: {str(exc).splitlines()[0][:200]}", hint="e.g. 512MB, 4GB") from None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a parent folder should be, no permission
+        con.close()
+        raise InputError(f"cannot create the output folder: {exc.strerror or exc}", path=str(out)) from None
     timestamp = (columns or {}).get("timestamp", "timestamp")
-    con = duckdb.connect(config={"memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT})
     total_rows = 0
+    path = str(out)  # the file being indexed, named by an error
     try:
         for done, path in enumerate(files, start=1):
             reader = f"read_parquet({_quote(path)})" if path.lower().endswith((".parquet", ".pq")) else f"read_csv({_quote(path)}, header=true, all_varchar=true)"
@@ -80,7 +91,7 @@ def index_events(
             if progress:
                 progress(done, len(files), path)
     except duckdb.Error as exc:
-        raise InputError(f"cannot index: {str(exc).splitlines()[0][:300]}", path=str(out)) from None
+        raise InputError(f"cannot index into {str(out)!r}: {str(exc).splitlines()[0][:300]}", path=path) from None
     finally:
         con.close()
     days = tuple(sorted({m.group(1) for p in out.rglob("*.parquet") if (m := DAY_FOLDER.search(str(p.parent)))}))

@@ -82,9 +82,9 @@ class _State:
         if path.exists():
             try:
                 loaded = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:
                 raise UsageError(f"cannot read the batch state file {path}: {exc}", hint="delete it to start afresh") from None
-            if loaded.get("version") not in (1, STATE_VERSION):
+            if not isinstance(loaded, dict) or loaded.get("version") not in (1, STATE_VERSION):
                 raise UsageError(f"batch state file {path} has another version", hint="delete it to start afresh")
             # version 1 had no follow-up rounds: its batches are all round 0
             self.data = {**self.data, **loaded, "version": STATE_VERSION}
@@ -226,8 +226,12 @@ class _Review:
 
 
 def _content(body: dict) -> str | None:
-    choice = (body.get("choices") or [{}])[0]
-    return (choice.get("message") or {}).get("content")
+    """The answer's text; None when the body is not a chat completion (then a schema error)."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else {}
+    message = choice.get("message") if isinstance(choice, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else None
 
 
 def _client(settings: LLMSettings):
@@ -280,14 +284,21 @@ def _collect(client, batch: dict, status, state: _State) -> None:
         for line in text.splitlines():
             if not line.strip():
                 continue
-            item = json.loads(line)
-            custom_id = item.get("custom_id")
-            if custom_id not in batch["custom_ids"]:
+            try:  # the provider's file is data: a line that is not a JSON object names no request
+                item = json.loads(line)
+            except (ValueError, RecursionError):
                 continue
-            response = item.get("response") or {}
-            error = item.get("error")
+            if not isinstance(item, dict):
+                continue
+            custom_id = item.get("custom_id")
+            if not isinstance(custom_id, str) or custom_id not in batch["custom_ids"]:
+                continue
+            response, error = item.get("response") or {}, item.get("error")
+            if not isinstance(response, dict):  # a line of this request, malformed: it fails
+                error = error or f"malformed response: {str(response)[:200]}"
+                response = {}
             if error or response.get("status_code", 200) != 200:
-                message = (error or {}).get("message") or json.dumps(response.get("body"))[:300]
+                message = (error.get("message") if isinstance(error, dict) else str(error) if error else None) or json.dumps(response.get("body"))[:300]
                 errors[custom_id] = f"failed line: {message}"
                 continue
             if answers is not None:

@@ -130,8 +130,9 @@ def neighbourhood(
     else:
         stamp = t["timestamp"] if time_kind == "ts" else t["timestamp"].cast("timestamp")
         in_window = stamp.between(
-            ibis.literal(window.start_wall.to_pydatetime(), type="timestamp"),
-            ibis.literal(window.end_wall.to_pydatetime(), type="timestamp"),
+            # to microseconds first (outward), which Python's datetime holds: no warning on stderr
+            ibis.literal(window.start_wall.floor("us").to_pydatetime(), type="timestamp"),
+            ibis.literal(window.end_wall.ceil("us").to_pydatetime(), type="timestamp"),
         )
     tests = [_names(text[role], name, path_like) for name, path_like in names for role in ("subject_attr", "object_attr")]
     if ids:

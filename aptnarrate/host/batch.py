@@ -289,7 +289,25 @@ class Batch:
 
     # ------------------------------------------------------------------ running
 
+    def _refuse_overwriting_inputs(self) -> None:
+        """An output that is one of the inputs (OUTDIR the inputs' folder with csv among the
+        formats: ``NAME.csv`` the IoC watchlist, ``story.csv``) would replace a subgraph with
+        what was computed from it; refused before anything is written."""
+        from ..render import story_renderer
+
+        inputs = {os.path.realpath(item.path) for item in self.inputs}
+        own = ["index.md", "index.json"] + [STORY_NAME + story_renderer(name)[1] for name in dict.fromkeys(("md", "json", *self.formats))]
+        planned = [(item.name + extension, name) for item in self.inputs for name, _render, extension in self.renderers] + [(f, "the batch's own") for f in own]
+        for filename, fmt in planned:
+            target = os.path.realpath(self.outdir / filename)
+            if target in inputs:
+                raise UsageError(
+                    f"writing {filename} ({fmt} output) into {self.outdir} would replace the input {target}",
+                    hint="write into another folder (-o), or leave csv out of --formats",
+                )
+
     def run(self) -> BatchResult:
+        self._refuse_overwriting_inputs()
         try:
             self.outdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -587,7 +605,7 @@ class Batch:
             if outputs != expected or not all((self.outdir / name).is_file() for name in outputs):
                 return None
             report = Report.model_validate(state["report"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):  # a damaged state file: redo the input
             return None
         return InputOutcome(item, "skipped", report=report, outputs=outputs)
 

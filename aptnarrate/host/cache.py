@@ -71,7 +71,7 @@ class RequestCache:
                 transport_retries=0,
                 extra={"cached": True},
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None  # absent or unreadable: a miss, never an error
 
     def put(self, key: str, request: ChatRequest, response: ChatResponse) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import APT_STAGES, Report
+from ..render.escape import show_invisible
 
 
 def load_truth(path: str | Path) -> dict[str, dict[str, list[str]]]:
@@ -73,6 +74,8 @@ def _load_json(path: str | Path):
         raise InputError(f"cannot read: {exc}", path=str(path)) from None
     except ValueError as exc:
         raise InputError(f"not JSON: {exc}", path=str(path)) from None
+    except RecursionError:
+        raise InputError("not JSON this tool reads: nested deeper than the parser's stack", path=str(path)) from None
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -208,4 +211,6 @@ def render_eval_table(result: dict) -> str:
         for item in stages["per_subgraph"]:
             if item["false_claims"]:
                 lines.append(f"  false claims in {item['subgraph']}: {', '.join(item['false_claims'])}")
-    return "\n".join(lines) + "\n"
+    # a terminal table: names from the inputs and the truth file (a missed IoC, an attack)
+    # show their control and bidi characters as escapes, as ``inspect``'s table does
+    return show_invisible("\n".join(lines), keep_newlines=True) + "\n"

@@ -213,14 +213,14 @@ def story_transport(options, settings: LLMSettings):
 def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: ChatTransport, settings: LLMSettings) -> Story:
     """``story`` with its narrative written by the model, grounded; raises ``BackendError``
     or ``ValidationFailed`` like the per-subgraph call."""
-    from ..llm.validate import ask_until_valid, unfenced
+    from ..llm.validate import ask_until_valid
 
     by_name = dict(reports)
     vocabulary = StoryVocabulary(reports, story.context)
     request = ChatRequest.for_settings(settings, render_story_messages(story, reports, settings), SCHEMA_NAME, story_schema())
 
     def judge(content: str | None):
-        answer = StoryNarration.model_validate_json(unfenced(content))
+        answer = StoryNarration.model_validate_json(content or "")  # unfenced by ask_until_valid
         issues = check(answer, by_name, vocabulary)
         return answer, issues, [f"{i.kind} {i.item!r}: {i.reason}" for i in issues]
 

@@ -180,6 +180,12 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)  # ValueError for a bracket left open ("http://[::1")
+    if not parts.hostname:
+        raise ValueError
+    parts.port  # noqa: B018  (ValueError for a port that is not a number from 0 to 65535)
     return value.rstrip("/")
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.DOTALL)
+_FENCED_BLOCK = re.compile(r"^```(?:json)?[ \t]*\n(.*?)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
 _URL_LINE = re.compile(r"^\s*For further information visit \S+\s*$", re.MULTILINE)
 
 REASK_INTRO = "Your answer has errors. Fix every one and answer again with the complete JSON object."
@@ -89,10 +90,18 @@ def parse_narration(content: str | None) -> Narration:
 
 
 def unfenced(content: str | None) -> str:
-    """A model's text without the Markdown code fence some local models wrap JSON in."""
+    """A model's text without the Markdown code fence some local models wrap JSON in,
+    also when a line of prose comes before or after the fence ("Here is the JSON:"). Only
+    a fence's content is kept: what is outside it is never read as part of the answer."""
     text = (content or "").strip()
     match = _FENCE.match(text)
-    return match.group(1) if match else text
+    if match:
+        return match.group(1)
+    if not text.startswith(("{", "[")):
+        blocks = _FENCED_BLOCK.findall(text)
+        if len(blocks) == 1:  # several fenced blocks: which one is the answer would be a guess
+            return blocks[0]
+    return text
 
 
 def merge_repeats(narration: Narration, vocabulary: ground.Vocabulary) -> tuple[Narration, list[str]]:
@@ -212,7 +221,8 @@ def ask_until_valid(
         tally.add(response, time.monotonic() - started)
         raise_for_finish(response)
         try:
-            answer, issues, errors = judge(response.content)
+            # every caller's answer is JSON: a Markdown fence around it is unwrapped here, once for all
+            answer, issues, errors = judge(unfenced(response.content))
         except ValidationError as exc:
             answer, issues, errors = None, [], schema_errors(exc)
         else:

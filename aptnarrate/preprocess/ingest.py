@@ -563,7 +563,7 @@ def _check_options(options: IngestOptions) -> ZoneInfo:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as UTC or America/Toronto") from None
 
 
@@ -616,6 +616,7 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
     for fmt in candidates:
         roles = resolve(EDGE_COLUMNS if fmt == "edges" else OCRAPT_COLUMNS)
         if roles is not None:
+            _refuse_shared(roles)
             _refuse_duplicates(header, roles, name)
             return fmt, roles
     shown = ",".join(header) if header else "(nothing)"
@@ -630,6 +631,19 @@ def _detect_format(header: Sequence[str], options: IngestOptions, name: str) -> 
                 hint = f"the header is separated by {label}; aptnarrate reads comma-separated files"
                 break
     raise InputError(f"unrecognised header {shown[:200]!r}; expected {expected}", path=name, line=1, hint=hint)
+
+
+def _refuse_shared(roles: dict[str, str]) -> None:
+    """Two roles read from one column (``--column timestamp=description``): a usage error."""
+    by_column: dict[str, list[str]] = {}
+    for role, column in roles.items():
+        by_column.setdefault(column, []).append(role)
+    for column, shared in by_column.items():
+        if len(shared) > 1:
+            raise UsageError(
+                f"--column maps {' and '.join(shared)} onto the one column {column.strip()!r}",
+                hint="each role needs a column of its own",
+            )
 
 
 def _refuse_duplicates(header: Sequence[str], roles: dict[str, str], name: str) -> None:
@@ -799,6 +813,13 @@ def _build(
     rejects: list[tuple[np.ndarray, str, str]] = []  # (mask of rejected rows, column, reason)
 
     times, time_bad, basis, time_out_of_range = _parse_times(columns["timestamp"], options, zone, lines, name)
+    # within int64 nanoseconds, but not the supported range (two reductions when all are inside;
+    # an unusable row's placeholder is int64's minimum, so only then the masks)
+    if len(times) and (times.min() < _FIRST_NS or times.max() > _LAST_NS):
+        edge = ~time_bad & ((times < _FIRST_NS) | (times > _LAST_NS))
+        if edge.any():
+            time_out_of_range, time_bad = time_out_of_range | edge, time_bad | edge
+            times = np.where(edge, np.iinfo(np.int64).min, times)  # NaT: never floored or converted
     if time_out_of_range.any():
         rejects.append((time_out_of_range, "timestamp", OUT_OF_RANGE_REASON))
     if time_bad.any():
@@ -902,7 +923,11 @@ _MAX_EPOCH_NS = 9_200_000_000_000_000_000
 _EPOCH_CLASS_BOUNDS = np.array([10**11, 10**14, 10**17], dtype=np.int64)
 # times are int64 nanoseconds (pandas' datetime64[ns]): 1677-09-21 .. 2262-04-11
 _FIRST_TIME, _LAST_TIME = pd.Timestamp.min, pd.Timestamp.max
-OUT_OF_RANGE_REASON = "timestamp outside the supported range 1677-09-22 .. 2262-04-11"
+# the supported range keeps about two days from each end: a time in the first minute has
+# no minute to floor to (it wrapped round to 2262), and converting a wall-clock time from
+# one zone to another moves it by up to 26 hours (Etc/GMT+12 to Pacific/Kiritimati)
+_FIRST_NS, _LAST_NS = pd.Timestamp("1677-09-23").value, pd.Timestamp("2262-04-09 23:59:59.999999999").value
+OUT_OF_RANGE_REASON = "timestamp outside the supported range 1677-09-23 .. 2262-04-09"
 
 
 def _within_range(local: pd.Series) -> tuple[pd.Series, np.ndarray]:

@@ -161,7 +161,10 @@ class LogTable(Sequence):
         if isinstance(value, LogTable):
             return value
         if isinstance(value, (list, tuple)):
-            return cls.from_entries(value)
+            try:
+                return cls.from_entries(value)
+            except OverflowError:  # a hand-edited count or line number past int64: a schema error, not a crash
+                raise ValueError("a log row's count or line number is larger than 2**63 - 1") from None
         raise TypeError(f"the log must be a LogTable or a list of log entries, not {type(value).__name__}")
 
     # ------------------------------------------------------------------ sequence face

@@ -25,6 +25,7 @@ from functools import lru_cache
 from importlib import resources
 
 from ..models import Report
+from .escape import show_invisible
 from .views import LIKELIHOOD_ORDER, entity_graph, full_value_index, inert_json, log_rows, stage_attack
 
 MAX_GRAPH_NODES = 150
@@ -43,22 +44,42 @@ def _asset(name: str) -> str:
     return resources.files("aptnarrate.render").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+def _escaped(value: str) -> str:
+    """A data string as inert HTML text whose every character shows: controls, zero-width
+    and bidi characters are written as the visible escapes Markdown shows (``\\u202e``), so
+    ``invoice\\u202egpj.exe`` cannot display as ``invoiceexe.jpg`` nor ``a\\u200bb`` as ``ab``."""
+    return html.escape(show_invisible(value), quote=True)
+
+
 def _text(value: str) -> str:
-    """A data string as inert HTML text, bidi-isolated."""
-    return f"<bdi>{html.escape(value, quote=True)}</bdi>"
+    """A data string as inert HTML text, its invisible characters shown, bidi-isolated."""
+    return f"<bdi>{_escaped(value)}</bdi>"
 
 
 def _prose(value: str) -> str:
-    """Narrator prose: escaped, then its own **bold** and `code` marks as tags."""
-    text = html.escape(value, quote=True)
+    """Narrator prose: escaped (invisible characters shown), then its own **bold** and `code` marks as tags."""
+    text = html.escape(show_invisible(value, keep_newlines=True), quote=True)
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
     text = re.sub(r"`([^`]+)`", r"<code><bdi>\1</bdi></code>", text)
     return text
 
 
 def _json_island(data) -> str:
-    """JSON that cannot end its <script> element or start markup."""
-    return inert_json(data, indent=None)
+    """JSON that cannot end its <script> element or start markup, its strings' invisible
+    characters shown as in the page's text (the scripts draw them as canvas labels, SVG text
+    and tooltips, where a bidi override would reorder a name just as in the page)."""
+    return inert_json(_shown(data), indent=None)
+
+
+def _shown(data):
+    """``data`` with every string (keys too) passed through ``show_invisible``."""
+    if isinstance(data, str):
+        return show_invisible(data)
+    if isinstance(data, dict):
+        return {_shown(k): _shown(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_shown(v) for v in data]
+    return data
 
 
 def _sha256(script: str) -> str:
@@ -251,12 +272,12 @@ def _ioc_rows(report: Report) -> str:
     for entry in report.iocs:
         fulls = full.get(entry.value, [])
         full_html = "<br>".join(_text(v) for v in fulls[:5]) + (f"<br>+{len(fulls) - 5} more" if len(fulls) > 5 else "")
-        rows = " ".join(f'<a href="#row-{html.escape(r)}">{html.escape(r)}</a>' for r in entry.evidence[:12])
+        rows = " ".join(f'<a href="#row-{_escaped(r)}">{_escaped(r)}</a>' for r in entry.evidence[:12])
         if len(entry.evidence) > 12:
             rows += f" +{len(entry.evidence) - 12} more"
         out.append(
             f'<tr class="lk-{entry.likelihood}"><td><code>{_text(entry.value)}</code></td><td>{full_html}</td>'
-            f"<td>{html.escape(entry.type)}</td><td>{html.escape(entry.likelihood)}</td>"
+            f"<td>{_escaped(entry.type)}</td><td>{_escaped(entry.likelihood)}</td>"
             f"<td>{_prose(entry.legitimate_usage)} {_prose(entry.rationale)}</td><td>{rows}</td></tr>"
         )
     return "\n".join(out)
@@ -265,8 +286,8 @@ def _ioc_rows(report: Report) -> str:
 def _event_sentence(row) -> str:
     """One log or context row's event as escaped HTML: "The process <code>sh</code> READ ..."."""
     times = f" ({row.count} times)" if row.count > 1 else ""
-    subject = f"The {html.escape(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {html.escape(row.subject_kind)}"
-    obj = f"the {html.escape(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {html.escape(row.object_kind)}"
+    subject = f"The {_escaped(row.subject_kind)} <code>{_text(row.subject_name)}</code>" if row.subject_name else f"A {_escaped(row.subject_kind)}"
+    obj = f"the {_escaped(row.object_kind)}: <code>{_text(row.object_name)}</code>" if row.object_name else f"a {_escaped(row.object_kind)}"
     return f"{subject} {_text(row.action)} {obj}{times}."
 
 
@@ -278,7 +299,7 @@ def _log_rows_html(report: Report) -> tuple[str, int]:
         if total > MAX_LOG_ROWS:
             continue
         out.append(
-            f'<tr id="row-{html.escape(row.id)}"><td>{html.escape(row.id)}</td><td>{html.escape(row.minute)}</td>'
+            f'<tr id="row-{_escaped(row.id)}"><td>{_escaped(row.id)}</td><td>{_escaped(row.minute)}</td>'
             f"<td>{_event_sentence(row)}</td></tr>"
         )
     return "\n".join(out), total
@@ -292,21 +313,21 @@ def _context_html(report: Report) -> str:
         return ""
     out = [
         '<section id="context"><h2>Context from the Host\'s Wider Log</h2>',
-        f'<p class="note">The top IoCs looked up in <code>{_text(context.source)}</code> ({html.escape(context.engine)}), '
-        f"from {html.escape(context.window_start)} to {html.escape(context.window_end)}: {context.rows_read} context rows read.</p>",
+        f'<p class="note">The top IoCs looked up in <code>{_text(context.source)}</code> ({_escaped(context.engine)}), '
+        f"from {_escaped(context.window_start)} to {_escaped(context.window_end)}: {context.rows_read} context rows read.</p>",
     ]
     for section in context.sections:
         missed = ", ".join(f"<code>{_text(n)}</code>" for n in section.missed_entities[:12])
         out.append(
-            f"<p><strong>{html.escape(section.type)} <code>{_text(section.ioc)}</code></strong> (rank {section.rank}): "
+            f"<p><strong>{_escaped(section.type)} <code>{_text(section.ioc)}</code></strong> (rank {section.rank}): "
             f"{section.before} row(s) before, {section.during} during, {section.after} after the subgraph"
             + (f"; not in the subgraph: {missed}" if missed else "") + "</p>"
         )
     rows = []
     for row in context.rows:
         rows.append(
-            f'<tr id="row-{html.escape(row.id)}"><td>{html.escape(row.id)}</td><td>{html.escape(row.minute)}</td>'
-            f"<td>{html.escape(row.when)}</td><td>{_event_sentence(row)}</td></tr>"
+            f'<tr id="row-{_escaped(row.id)}"><td>{_escaped(row.id)}</td><td>{_escaped(row.minute)}</td>'
+            f"<td>{_escaped(row.when)}</td><td>{_event_sentence(row)}</td></tr>"
         )
     if rows:
         out.append('<table class="log"><thead><tr><th>Row</th><th>Timestamp</th><th>When</th><th>Action Description</th></tr></thead><tbody>'
@@ -324,13 +345,13 @@ def _stages_html(report: Report) -> str:
         cited = []
         for label, ids in (("log rows", [e for e in finding.evidence if e not in context]), ("context rows", [e for e in finding.evidence if e in context])):
             if ids:
-                links = " ".join(f'<a href="#row-{html.escape(r)}">{html.escape(r)}</a>' for r in ids[:10])
+                links = " ".join(f'<a href="#row-{_escaped(r)}">{_escaped(r)}</a>' for r in ids[:10])
                 cited.append(f"{label} {links}" + (f" +{len(ids) - 10} more" if len(ids) > 10 else ""))
         rows = "; ".join(cited) or "log rows"
-        tech = f"; techniques {html.escape(', '.join(techniques))}" if techniques else ""
+        tech = f"; techniques {_escaped(', '.join(techniques))}" if techniques else ""
         items.append(
-            f"<li><strong>{html.escape(finding.stage)}</strong> (ATT&amp;CK {html.escape(tactic.id)} "
-            f"{html.escape(tactic.name)}{tech}; {html.escape(finding.confidence)} confidence; {rows}): "
+            f"<li><strong>{_escaped(finding.stage)}</strong> (ATT&amp;CK {_escaped(tactic.id)} "
+            f"{_escaped(tactic.name)}{tech}; {_escaped(finding.confidence)} confidence; {rows}): "
             f"{_prose(finding.rationale)}</li>"
         )
     return "<p>APT stages supported by the evidence:</p><ul>" + "".join(items) + "</ul>"
@@ -358,7 +379,7 @@ def render_html(report: Report) -> str:
     log_html, log_total = _log_rows_html(report)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", report.summary) if p.strip()]
     zone = report.metadata.timezone
-    where = "as written in the input (no time zone given)" if zone == "as written" else f"in {html.escape(zone)}"
+    where = "as written in the input (no time zone given)" if zone == "as written" else f"in {_escaped(zone)}"
     log_note = (
         f'<p class="note">The page shows the first {MAX_LOG_ROWS} of {log_total} log rows; the JSON and Markdown '
         "outputs hold them all.</p>" if log_total > MAX_LOG_ROWS else ""
@@ -367,7 +388,7 @@ def render_html(report: Report) -> str:
         f'<p class="note">The timeline is bounded: {timeline["dropped_marks"]} of its quietest marks are left out.</p>'
         if timeline["dropped_marks"] else ""
     )
-    graph_note = f'<p class="note">The graph is bounded: {html.escape(graph["note"])}.</p>' if graph["note"] else ""
+    graph_note = f'<p class="note">The graph is bounded: {_escaped(graph["note"])}.</p>' if graph["note"] else ""
     ioc_table = (
         '<table class="iocs"><thead><tr><th>IoC</th><th>Full values</th><th>Type</th><th>Likelihood</th>'
         f"<th>Security context</th><th>Log rows</th></tr></thead><tbody>{_ioc_rows(report)}</tbody></table>"
@@ -423,8 +444,8 @@ def page(title: str, generator: str, body: str, data) -> str:
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="{html.escape(generator)}">
-<title>{html.escape(title)}</title>
+<meta name="generator" content="{_escaped(generator)}">
+<title>{_escaped(title)}</title>
 <style>{_asset("report.css")}</style>
 </head>
 <body>

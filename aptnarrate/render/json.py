@@ -64,8 +64,9 @@ def render_json_chunks(
 
 
 def load_report(text: str) -> Report:
-    """Parse a report written by ``render_json`` (validates the schema)."""
-    return Report.model_validate_json(text)
+    """Parse a report written by ``render_json`` (validates the schema). A leading byte
+    order mark (a report saved again by a Windows editor) is not part of the document."""
+    return Report.model_validate_json(text.removeprefix("\ufeff"))
 
 
 def json_strings(values) -> pa.Array:

@@ -47,7 +47,7 @@ def _zone(report: Report):
     zone = report.metadata.timezone
     try:
         return ZoneInfo(zone) if zone not in ("as written", "UTC") else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         return timezone.utc
 
 

@@ -24,6 +24,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from ..models import Report
 from .views import entity_graph, inert_json, log_rows, stage_attack
@@ -261,31 +262,35 @@ def _story_timeline(reports: StoryReports) -> dict:
 
 
 def _rows_links(subgraph: str, ids: Sequence[str], limit: int = 10) -> str:
-    links = " ".join(f'<a href="#row-{html.escape(subgraph + ":" + r)}">{html.escape(r)}</a>' for r in ids[:limit])
+    from .html import _escaped
+
+    # row anchors as the data block names them (invisible characters shown; ``_json_island``)
+    links = " ".join(f'<a href="#row-{_escaped(subgraph + ":" + r)}">{_escaped(r)}</a>' for r in ids[:limit])
     return links + (f" +{len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def _story_sections(story) -> str:
-    from .html import _prose, _text
+    from .html import _escaped, _prose, _text
 
     links = {s.name: s.report for s in story.subgraphs}
 
     def sub(name: str) -> str:
         target = links.get(name)
-        return f'<a href="{html.escape(target, quote=True)}">{_text(name)}</a>' if target else _text(name)
+        # percent-encoded as the Markdown story's links are: a name such as "javascript:x" stays a relative path
+        return f'<a href="{html.escape(quote(target), quote=True)}">{_text(name)}</a>' if target else _text(name)
 
     parts = [f'<section id="summary"><h2>Summary of the Attack</h2><p>{_prose(story.summary)}</p></section>']
     stages = []
     for number, stage in enumerate(story.stages, 1):
         evidence = "".join(
-            f"<li>{sub(e.subgraph)} ({html.escape(e.confidence)} confidence; log rows {_rows_links(e.subgraph, e.log_ids)}): {_prose(e.rationale[:300])}</li>"
+            f"<li>{sub(e.subgraph)} ({_escaped(e.confidence)} confidence; log rows {_rows_links(e.subgraph, e.log_ids)}): {_prose(e.rationale[:300])}</li>"
             for e in stage.evidence
         )
         techniques = f"<br>Techniques: {_text(', '.join(stage.techniques))}" if stage.techniques else ""
         iocs = f"<br>IoCs at its evidence: {', '.join(f'<code>{_text(i)}</code>' for i in stage.iocs[:12])}" if stage.iocs else ""
         narrative = f"<p>{_prose(stage.narrative)}</p>" if stage.narrative else ""
         stages.append(
-            f"<h3>{number}. {html.escape(stage.stage)}</h3>{narrative}<p>When: {_text(stage.first_minute or '?')} to "
+            f"<h3>{number}. {_escaped(stage.stage)}</h3>{narrative}<p>When: {_text(stage.first_minute or '?')} to "
             f"{_text(stage.last_minute or '?')}<br>Subgraphs: {', '.join(sub(n) for n in stage.subgraphs)}{techniques}{iocs}</p><ul>{evidence}</ul>"
         )
     parts.append('<section id="stages"><h2>Attack Stages in the Order of the Evidence</h2>'
@@ -293,8 +298,8 @@ def _story_sections(story) -> str:
     if story.iocs:
         rows = "".join(
             f'<tr class="lk-{i.likelihood}"><td><code>{_text(i.value)}</code></td><td>{"<br>".join(_text(v) for v in i.full_values[:20])}</td>'
-            f"<td>{html.escape(i.type)}</td><td>{html.escape(i.likelihood)}</td><td>{', '.join(sub(n) for n in i.subgraphs)}</td>"
-            f"<td>{_text(i.first_seen)}</td><td>{_text(i.last_seen)}</td><td>{html.escape(', '.join(i.stages) or '-')}</td></tr>"
+            f"<td>{_escaped(i.type)}</td><td>{_escaped(i.likelihood)}</td><td>{', '.join(sub(n) for n in i.subgraphs)}</td>"
+            f"<td>{_text(i.first_seen)}</td><td>{_text(i.last_seen)}</td><td>{_escaped(', '.join(i.stages) or '-')}</td></tr>"
             for i in story.iocs
         )
         table = ("<table class=\"iocs\"><thead><tr><th>IoC</th><th>Full values</th><th>Type</th><th>Likelihood</th><th>Subgraphs</th>"
@@ -311,7 +316,7 @@ def _story_sections(story) -> str:
         f"<table><thead><tr><th>Subgraphs</th><th>Shared entities</th><th>Shared minutes</th></tr></thead><tbody>{linked}</tbody></table>"
         if linked else "<p>No two subgraphs share an entity or a minute.</p>") + "</section>")
     overview = "".join(
-        f"<li>{_text(line.first_minute)} {sub(line.subgraph)}: {html.escape(', '.join(line.stages))}{';' if line.stages else ''} {_text(line.text)}</li>"
+        f"<li>{_text(line.first_minute)} {sub(line.subgraph)}: {_escaped(', '.join(line.stages))}{';' if line.stages else ''} {_text(line.text)}</li>"
         for line in story.overview
     )
     parts.append(f'<section id="overview"><h2>Chronological Overview</h2><ul>{overview or "<li>No log rows.</li>"}</ul></section>')
@@ -325,7 +330,7 @@ def _story_sections(story) -> str:
 
 
 def _story_log(reports: StoryReports) -> tuple[str, int]:
-    from .html import _text
+    from .html import _escaped, _text
 
     out, total = [], 0
     for name, report in reports:
@@ -334,13 +339,13 @@ def _story_log(reports: StoryReports) -> tuple[str, int]:
             if total > MAX_STORY_LOG_ROWS:
                 continue
             key = f"{name}:{row.id}"
-            out.append(f'<tr id="row-{html.escape(key, quote=True)}"><td>{_text(name)}</td><td>{html.escape(row.id)}</td>'
-                       f"<td>{html.escape(row.minute)}</td><td>{_text(row.text)}</td></tr>")
+            out.append(f'<tr id="row-{_escaped(key)}"><td>{_text(name)}</td><td>{_escaped(row.id)}</td>'
+                       f"<td>{_escaped(row.minute)}</td><td>{_text(row.text)}</td></tr>")
     return "\n".join(out), total
 
 
 def render_story_html(story, reports: StoryReports) -> str:
-    from .html import _text, page
+    from .html import _escaped, _text, page
 
     graph, graph_note = _story_graph(reports)
     timeline = _story_timeline(reports)
@@ -349,7 +354,7 @@ def render_story_html(story, reports: StoryReports) -> str:
     notes = ""
     if timeline["dropped"]:
         notes += f'<p class="note">The timeline is bounded: {timeline["dropped"]} of its quietest marks are left out.</p>'
-    graph_html = f'<p class="note">The graph is bounded: {html.escape(graph_note)}.</p>' if graph_note else ""
+    graph_html = f'<p class="note">The graph is bounded: {_escaped(graph_note)}.</p>' if graph_note else ""
     log_note = (f'<p class="note">The page shows the first {MAX_STORY_LOG_ROWS} of {log_total} log rows; the subgraph reports hold them all.</p>'
                 if log_total > MAX_STORY_LOG_ROWS else "")
     body = f"""<header><h1>{_text(story.title)}</h1></header>

@@ -16,6 +16,8 @@ import re
 import pytest
 from outputs_support import HOSTILE, example_report, hostile_report
 
+from aptnarrate.render.escape import show_invisible
+
 from aptnarrate.render.html import render_html
 
 pytest.importorskip("websocket", reason="websocket-client is in the test extra: pip install -e '.[test]'")
@@ -101,7 +103,9 @@ def test_html_report_renders_offline_in_chromium(browser, which, tmp_path_factor
     assert hover and hover["visible"] and re.search(r"L\d+: ", hover["text"]), hover  # hover shows the rows
     assert status["scripts"] == 7  # the data block and the six page scripts: nothing injected ran
     if which == "hostile":
-        assert status["firstIoc"] == HOSTILE and status["title"] == " ".join(f"Attack Report: {HOSTILE}".split())  # <title> collapses whitespace
+        # shown literally, its line break and bidi controls as the visible escapes Markdown shows
+        shown = show_invisible(HOSTILE)
+        assert status["firstIoc"] == shown and status["title"] == f"Attack Report: {shown}"
 
     shot = folder / "timeline-and-graph.png"
     shot.write_bytes(result.screenshot)
