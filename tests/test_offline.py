@@ -226,3 +226,25 @@ def test_every_corpus_case_narrates_grounded():
         narration = narrate(compute_facts(condense(read_events(path, options))))
         stages_seen.update(s.stage for s in narration.stages)
     assert {"Command and Control", "Internal Reconnaissance", "Covering Tracks"} <= stages_seen
+
+
+def test_a_reply_recorded_against_this_hosts_own_address_is_not_told_as_traffic_from_it(tmp_path):
+    """OpTC names the receiving host on an inbound flow: the Summary must not say the process
+    received traffic *from* that address (it is the host's own, not a remote end)."""
+    rows = [
+        ("The process: svchost.exe COMMAND a shell", "2019-09-25 10:31:02"),
+        ("The process: svchost.exe START_OUTBOUND the flow: 53.192.68.50", "2019-09-25 10:31:04"),
+        ("The process: svchost.exe MESSAGE_OUTBOUND the flow: 53.192.68.50", "2019-09-25 10:31:05"),
+        ("The process: svchost.exe MESSAGE_INBOUND the flow: 142.20.57.246", "2019-09-25 10:31:06"),
+        ("The process: svchost.exe COMMAND a shell", "2019-09-25 10:32:01"),
+        ("The process: svchost.exe MESSAGE_OUTBOUND the flow: 53.192.68.50", "2019-09-25 10:32:03"),
+        ("The process: svchost.exe MESSAGE_INBOUND the flow: 142.20.57.246", "2019-09-25 10:32:04"),
+    ]
+    path = tmp_path / "reply.csv"
+    path.write_text("description,timestamp\n" + "".join(f"{d},{t}\n" for d, t in rows))
+    facts = compute_facts(condense(read_events(path, IngestOptions())))
+    narration = narrate(facts)
+    assert "Command and Control" in stages_of(narration)
+    assert "142.20.57.246" in narration.summary  # the cited reply rows are told
+    assert "received traffic from `142.20.57.246`" not in narration.summary
+    assert "received traffic at this host's own address `142.20.57.246`" in narration.summary

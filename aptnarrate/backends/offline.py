@@ -23,6 +23,7 @@ from ..preprocess.row_index import ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
+from ..rules.events import names_this_host
 from . import NarrationResult
 from ..wording import mid_sentence
 
@@ -248,6 +249,9 @@ MAX_OBJECTS = 3
 
 
 def verb_of(row: RowEvent) -> str:
+    if row.event_class == "network_in" and names_this_host(row.action):
+        # OpTC names the receiving host on an inbound flow: the address is this host's own
+        return "received traffic at this host's own address"
     return _VERBS.get(row.event_class, row.action.lower())
 
 
