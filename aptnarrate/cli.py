@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report for one subgraph (an OCR-APT CSV or an edge list) as Markdown, JSON, HTML, STIX 2.1, an ATT&CK Navigator layer or CSV (see --format).")
     _add_input_options(report)
     _add_format_options(report)
-    from .cli_host import _add_model_options  # shared with batch and story
+    from .cli_host import _add_model_options, existing_env_file  # shared with batch and story
 
     _add_model_options(report)
     _add_context_options(report)
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", choices=("structured", "json"))
     ask.add_argument("--timeout", type=float, metavar="SECONDS")
     ask.add_argument("--max-reasks", type=int, metavar="N")
-    ask.add_argument("--env-file", default=".env", metavar="PATH")
+    ask.add_argument("--env-file", type=existing_env_file, metavar="PATH", help="dotenv file to read settings from (default: .env, if there is one)")
     ask.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
     ask.add_argument("--input-timezone", metavar="TZ")
     ask.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME")
@@ -258,6 +258,7 @@ def _options(args: argparse.Namespace, name: str | None, **extra):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from .cli_host import env_file
     from .pipeline import run
 
     source, name = _source(args)
@@ -268,7 +269,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         llm=_llm_overrides(args),
         fixtures=args.fixtures,
         record=args.record,
-        dotenv=args.env_file,
+        dotenv=env_file(args),
         context=_context_options(args),
         fallback=args.fallback,
     )
@@ -339,11 +340,12 @@ def _cmd_pivot(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
+    from .cli_host import env_file
     from .context.ask import ask, model_transport
     from .preprocess.ingest import IngestOptions
 
     report = _load_saved_report(args.report)
-    transport, settings = model_transport(_llm_overrides(args), args.env_file)
+    transport, settings = model_transport(_llm_overrides(args), env_file(args))
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
     result = ask(report, args.question, transport, settings, _context_options(args), ingest)
     if result.dropped:

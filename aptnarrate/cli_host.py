@@ -52,7 +52,21 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     llm.add_argument("--max-reasks", type=int, metavar="N", help="validation re-asks after the first answer (env APTNARRATE_MAX_REASKS; default 2)")
     llm.add_argument("--record", metavar="DIR", help="store every model exchange as JSON in DIR")
     llm.add_argument("--fixtures", metavar="DIR", help="recorded exchanges for --backend replay")
-    llm.add_argument("--env-file", default=".env", metavar="PATH", help="dotenv file to read settings from (default: .env)")
+    llm.add_argument("--env-file", type=existing_env_file, metavar="PATH", help="dotenv file to read settings from (default: .env, if there is one)")
+
+
+def existing_env_file(text: str) -> str:
+    """``--env-file``'s value: a file given by name must exist (the default ``.env`` may
+    not); a missing one read as no settings would hide a typo behind the defaults. An
+    empty value reads no file at all."""
+    if text and not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    return text
+
+
+def env_file(args: argparse.Namespace) -> str:
+    """The dotenv file to read: ``--env-file``'s ('' for none), else ``.env`` (read when it exists)."""
+    return ".env" if args.env_file is None else args.env_file
 
 
 def add_host_commands(commands, add_reading_options) -> None:
@@ -159,7 +173,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         llm=llm_overrides(args),
         fixtures=args.fixtures,
         record=args.record,
-        dotenv=args.env_file,
+        dotenv=env_file(args),
         fallback=args.fallback,
         cache=not args.no_cache,
         context=_checked_context_options(args),
@@ -316,7 +330,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     story = build_story(reports, title=args.title, report_links=links)
     options = NarrateOptions(
         backend=args.backend, llm=llm_overrides(args), fixtures=args.fixtures, record=args.record,
-        dotenv=args.env_file, fallback=args.fallback, cache=not args.no_cache,
+        dotenv=env_file(args), fallback=args.fallback, cache=not args.no_cache,
     )
     narrator, notices = select_narrator(options)
     for notice in notices:

@@ -295,3 +295,23 @@ def test_pivot_and_ask_do_not_offer_context_top():
     assert "--context-top" not in offered["pivot"] | offered["ask"]
     assert {"--context", "--context-window"} <= offered["pivot"] & offered["ask"]
     assert all("--context-top" in offered[name] for name in ("report", "batch", "story"))
+
+
+@pytest.mark.parametrize("command", [["report", "--example", "dropper", "--backend", "offline"], ["batch", "--example", "host", "-o", "OUT"], ["ask", "REPORT", "why?"]])
+def test_an_env_file_given_by_name_must_exist(command, tmp_path, capsys):
+    """``--env-file`` naming a missing file is a usage error (exit 2), not silently no
+    settings (a typo would run with the defaults); the default ``.env`` may be absent."""
+    from aptnarrate import cli
+
+    argv = [str(tmp_path / "out") if a == "OUT" else str(tmp_path / "r.json") if a == "REPORT" else a for a in command]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--env-file", str(tmp_path / "missing.env")])
+    assert exit_info.value.code == 2
+    assert "--env-file" in capsys.readouterr().err
+
+
+def test_without_env_file_a_missing_default_env_is_fine(tmp_path, monkeypatch, capsys):
+    from aptnarrate import cli
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    assert cli.main(["report", "--example", "dropper", "--backend", "offline", "-o", str(tmp_path / "r.md")]) == 0
