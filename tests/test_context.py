@@ -361,3 +361,32 @@ def test_ask_with_context_cites_wider_log_rows(host_log, parquet_report, tmp_pat
     assert [s["text"] for s in out["sentences"]] == [f"{planted} also touched {ioc}."]
     sent = server.requests[0].body["messages"][1]["content"]
     assert '"id": "W1"' in sent and planted in sent
+
+
+def test_a_log_file_named_with_glob_characters_is_read_as_that_file(host_log, dropper_facts, tmp_path):
+    """A file named ``log[1].parquet`` is that file, given alone or in a folder: neither
+    Python's glob nor the engine's (DuckDB expands "[", "*", "?" in any path it reads) may
+    turn it into ``log1.parquet``, planted beside it with other rows."""
+    root, _ = host_log
+    expected = _comparable(_context(dropper_facts, root / "log.parquet"))
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(root / "log.parquet", folder / "log[1].parquet")
+    shutil.copy(root / "parts" / "a.parquet", folder / "log1.parquet")  # half the rows: other sections
+    assert _comparable(_context(dropper_facts, folder / "log1.parquet")) != expected
+    assert _comparable(_context(dropper_facts, folder / "log[1].parquet")) == expected
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(root / "log.csv", alone / "day*[1].csv")
+    assert _comparable(_context(dropper_facts, alone)) == expected
+
+
+def test_index_reads_a_file_named_with_glob_characters_as_that_file(host_log, tmp_path, capsys):
+    root, _ = host_log
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(root / "log.csv.gz", folder / "log[1].csv.gz")
+    pacsv.write_csv(pq.read_table(root / "parts" / "a.parquet"), folder / "log1.csv")  # other rows beside it
+    out = tmp_path / "indexed"
+    assert main(["index", str(folder / "log[1].csv.gz"), "-o", str(out)]) == 0
+    assert pq.read_table(out).num_rows == pq.read_metadata(root / "log.parquet").num_rows

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, UsageError
-from .source import DEFAULT_MEMORY_LIMIT, EventSource, resolve_events
+from .source import DEFAULT_MEMORY_LIMIT, EventSource, literal_paths, resolve_events
 
 _TO_MS = {"s": "* 1000", "ms": "// 1", "us": "// 1000", "ns": "// 1000000"}
 DAY_FOLDER = re.compile(r"(?:^|[/\\])day=(\d{4}-\d{2}-\d{2})(?:[/\\]|$)")
@@ -75,7 +75,8 @@ def index_events(
     path = str(out)  # the file being indexed, named by an error
     try:
         for done, path in enumerate(files, start=1):
-            reader = f"read_parquet({_quote(path)})" if path.lower().endswith((".parquet", ".pq")) else f"read_csv({_quote(path)}, header=true, all_varchar=true)"
+            readable = literal_paths([path])[0]  # DuckDB would expand "[", "*", "?" in the name
+            reader = f"read_parquet({_quote(readable)})" if path.lower().endswith((".parquet", ".pq")) else f"read_csv({_quote(readable)}, header=true, all_varchar=true)"
             names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
             column = next((n for n in names if n.strip().lower() == timestamp.strip().lower()), None)
             if column is None:

@@ -8,6 +8,9 @@ holds. Files are read by the engine itself, so DuckDB streams inputs larger than
 from __future__ import annotations
 
 import glob
+import os
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +51,7 @@ def resolve_events(spec: str, engine_url: str | None = None) -> EventSource:
     if path.is_dir():
         found = sorted(str(p) for p in path.rglob("*") if p.is_file() and _format_of(p.name))
         where = f"folder {spec}"
-    elif any(ch in spec for ch in "*?["):
+    elif any(ch in spec for ch in "*?[") and not path.is_file():  # a file named with "[" is that file
         found = sorted(p for p in glob.glob(spec, recursive=True) if Path(p).is_file() and _format_of(p))
         where = f"glob {spec!r}"
     elif path.is_file():
@@ -93,21 +96,50 @@ def connect(engine_url: str | None = None, memory_limit: str | None = None) -> A
         ) from None
 
 
+# what engines expand in a path they are given (DuckDB and Spark alike): a file whose name
+# holds one is passed under a plain name instead
+_GLOB_CHARACTERS = re.compile(r"[*?\[\]{}]")
+_LINK_FOLDERS: list[tempfile.TemporaryDirectory] = []  # kept until exit: tables read lazily
+
+
+def literal_paths(files: tuple[str, ...] | list[str]) -> list[str]:
+    """``files`` as paths an engine reads as written. DuckDB (and Spark) expand glob
+    characters in every path they are given, so a file named ``day[1].csv`` would be read
+    as ``day1.csv``, or as several other files; such a file is passed as a symlink with a
+    plain name (its format suffix kept) in a private temporary folder."""
+    if not any(_GLOB_CHARACTERS.search(f) for f in files):
+        return list(files)
+    folder = tempfile.TemporaryDirectory(prefix="aptnarrate-paths-")
+    _LINK_FOLDERS.append(folder)
+    out = []
+    for number, name in enumerate(files):
+        if not _GLOB_CHARACTERS.search(name):
+            out.append(name)
+            continue
+        lower = name.lower()
+        suffix = next((s for s in sorted(PARQUET_SUFFIXES + CSV_SUFFIXES, key=len, reverse=True) if lower.endswith(s)), "")
+        link = os.path.join(folder.name, f"file{number}{suffix}")
+        os.symlink(os.path.abspath(name), link)
+        out.append(link)
+    return out
+
+
 def open_table(backend: Any, source: EventSource) -> ir.Table:
     """The Ibis table over the source, as the engine reads it."""
     try:
         if source.table is not None:
             return backend.table(source.table)
+        files = literal_paths(source.files)
         if _is_duckdb(backend):  # DuckDB reads a list of files as one scan
             if source.file_format == "parquet":
-                return backend.read_parquet(list(source.files))
+                return backend.read_parquet(files)
             # every column as text: types are decided in the query, the same way on every engine
-            return backend.read_csv(list(source.files), all_varchar=True)
+            return backend.read_csv(files, all_varchar=True)
         # other engines' readers take one path each: one table per file, stacked
         if source.file_format == "parquet":
-            parts = [backend.read_parquet(f) for f in source.files]
+            parts = [backend.read_parquet(f) for f in files]
         else:
-            parts = [backend.read_csv(f, header=True) for f in source.files]
+            parts = [backend.read_csv(f, header=True) for f in files]
         return parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
     except Exception as exc:  # the engine's own error for an unreadable file
         raise InputError(f"cannot read the context log: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}", path=source.spec) from None
