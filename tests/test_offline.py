@@ -248,3 +248,20 @@ def test_a_reply_recorded_against_this_hosts_own_address_is_not_told_as_traffic_
     assert "142.20.57.246" in narration.summary  # the cited reply rows are told
     assert "received traffic from `142.20.57.246`" not in narration.summary
     assert "received traffic at this host's own address `142.20.57.246`" in narration.summary
+
+
+@pytest.mark.parametrize("secret", ["shadow", "id_rsa", "master.passwd", "SAM"])
+def test_sending_after_reading_a_secret_credential_store_is_exfiltration(tmp_path, secret):
+    # a dotless credential store was never user data: reading shadow then sending claimed nothing
+    rows = [proc("agent", "READ", "file_object_file", secret, "2018-04-12 10:00:01")]
+    rows += [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:01:{s:02d}") for s in range(6)]
+    found = stages_of(narrate(facts_from(tmp_path, rows)))
+    assert "Data Exfiltration" in found and secret in found["Data Exfiltration"].rationale
+
+
+@pytest.mark.parametrize("lookup_file", ["passwd", "group", "pwd.db", "known_hosts"])
+def test_name_lookups_in_world_readable_account_files_are_not_exfiltration(tmp_path, lookup_file):
+    # every networked program reads these (getpwnam, ssh's host keys): not data carried off
+    rows = [proc("agent", "READ", "file_object_file", lookup_file, "2018-04-12 10:00:01")]
+    rows += [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:01:{s:02d}") for s in range(6)]
+    assert "Data Exfiltration" not in stages_of(narrate(facts_from(tmp_path, rows)))

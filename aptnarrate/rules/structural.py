@@ -38,6 +38,9 @@ SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
 # traces, servicing manifests, drivers; Unix configuration, caches, message catalogs
 SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|cache|mo|pyc|pyo|log)$", re.I)
+# credential stores every networked program reads (user and group lookups, ssh's host and
+# public keys): reading them is no sign of data being carried off, unlike shadow or a key
+WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
 # a content-addressed name (a browser's or mail client's cache entry), not a program
 HASH_NAME = re.compile(r"^[0-9A-Fa-f]{16,}$")
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
@@ -503,12 +506,16 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         return []
 
     def user_data(name: str) -> bool:
-        if name in PLACEHOLDERS or "." not in name:
+        if name in PLACEHOLDERS:
             return False
         entry = lookup(name, "file")
+        if entry is not None and entry.category == "credential store":  # shadow, id_rsa, SAM: no extension
+            return name.lower() not in WORLD_READABLE_ACCOUNT_FILES
+        if "." not in name:
+            return False
         if entry is None:
             return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or library_stem(name))
-        return entry.category in ("credential store", "application data")
+        return entry.category == "application data"
 
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     data_reads = reading & view.desc_where("object_name", user_data, reading)
