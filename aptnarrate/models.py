@@ -23,6 +23,14 @@ SCHEMA_VERSION = "1.0"
 IoCType = Literal["ip", "file", "process", "module", "registry", "directory", "other"]
 
 
+def same_major_version(value: str, current: str) -> str:
+    """A saved document's ``schema_version`` this code reads: the same major version as
+    ``current`` (a later minor version only adds fields, which ``_Strict`` refuses anyway)."""
+    if not isinstance(value, str) or value.split(".", 1)[0] != current.split(".", 1)[0]:
+        raise ValueError(f"schema version {value!r} is not one this aptnarrate reads ({current.split('.')[0]}.x); re-run it with the aptnarrate that wrote it, or regenerate the report")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -247,6 +255,11 @@ class Report(_Strict):
     log: LogColumn  # columns; also a sequence of LogEntry (len, index, iterate)
     metadata: Metadata
     context: ContextInfo | None = None  # with --context: the top IoCs in the host's wider log
+
+    @field_validator("schema_version")
+    @classmethod
+    def _readable_version(cls, value: str) -> str:
+        return same_major_version(value, SCHEMA_VERSION)
 
     def to_markdown(self) -> str:
         from .render.markdown import render_markdown

@@ -315,3 +315,26 @@ def test_without_env_file_a_missing_default_env_is_fine(tmp_path, monkeypatch, c
 
     monkeypatch.chdir(tmp_path)  # no .env here
     assert cli.main(["report", "--example", "dropper", "--backend", "offline", "-o", str(tmp_path / "r.md")]) == 0
+
+
+@pytest.mark.parametrize("kind", ["report", "story"])
+@pytest.mark.parametrize("version", ["99", "2.0", "0.9"])
+def test_render_refuses_a_schema_version_of_another_major(kind, version, tmp_path, capsys):
+    """A report or story written by a later (or earlier, incompatible) aptnarrate is refused
+    by name, exit 3, instead of rendered as if it were this version's; 1.x is read."""
+    from aptnarrate import cli
+
+    out = tmp_path / "batch"
+    assert cli.main(["batch", "--example", "host", "-o", str(out), "--story", "--formats", "json"]) == 0
+    source = out / ("story.json" if kind == "story" else "host_subgraph_1.json")
+    data = json.loads(source.read_text())
+    assert data["schema_version"].startswith("1.")
+    capsys.readouterr()
+    for written, code in ((version, 3), ("1.7", 0)):
+        data["schema_version"] = written
+        path = tmp_path / f"{kind}-{written}.json"
+        path.write_text(json.dumps(data))
+        assert cli.main(["render", str(path), "-o", str(tmp_path / "out.md")]) == code, written
+        err = capsys.readouterr().err
+        if code:
+            assert "schema version" in err and repr(written) in err, err

@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..models import APT_STAGES, LEVELS, ContextInfo, DroppedClaim, Level, Report, Stage, Usage
+from ..models import APT_STAGES, LEVELS, ContextInfo, DroppedClaim, Level, Report, Stage, Usage, same_major_version
 
 STORY_SCHEMA_VERSION = "1.0"
 _MAX_SHARED = 12  # shared entities/minutes listed per link
@@ -111,6 +111,11 @@ class Story(_Strict):
     next_steps: list[str]
     metadata: StoryMetadata
     context: ContextInfo | None = None  # with --context: the top IoCs across the subgraphs in the wider log
+
+    @field_validator("schema_version")
+    @classmethod
+    def _readable_version(cls, value: str) -> str:
+        return same_major_version(value, STORY_SCHEMA_VERSION)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
