@@ -118,6 +118,21 @@ def test_folders_take_one_layout_per_subgraph_and_clashing_names_get_their_folde
     assert "edge list" in notices[0]
 
 
+def test_a_glob_matching_both_layouts_takes_one_per_subgraph(tmp_path):
+    """README's 'run1/*_subgraph_*.csv' matched NAME.csv and NAME.edges.csv alike, so each
+    subgraph was reported twice; a pattern now takes one layout per subgraph, as a folder
+    does, and says so; an edge list without its CSV twin, and a file named '[...]', stay."""
+    run = tmp_path / "run1"
+    run.mkdir()
+    for name in ("h_subgraph_1.csv", "h_subgraph_1.edges.csv", "h_subgraph_2.edges.csv", "h_subgraph_[3].csv"):
+        (run / name).write_text("description,timestamp\n")
+    inputs, notices = expand_inputs([str(run / "*_subgraph_*.csv")])
+    assert [i.name for i in inputs] == ["h_subgraph_1", "h_subgraph_2.edges", "h_subgraph_[3]"]
+    assert len(notices) == 1 and "1 edge list(s)" in notices[0] and "*_subgraph_*.csv" in notices[0]
+    inputs, _ = expand_inputs([str(run / "h_subgraph_[3].csv")])  # an existing file, not a pattern
+    assert [i.name for i in inputs] == ["h_subgraph_[3]"]
+
+
 def test_model_batch_is_concurrent_and_a_rerun_makes_no_call(tmp_path, llm_server, monkeypatch, capsys):  # noqa: F811
     use_server(monkeypatch, llm_server)
     inputs = host_inputs(tmp_path)

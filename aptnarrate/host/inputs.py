@@ -2,8 +2,8 @@
 
 A folder contributes its ``*.csv`` files (not recursive). When a folder holds both
 ``NAME.csv`` and ``NAME.edges.csv`` they are taken as the same subgraph in two layouts
-(as aptnarrate's own examples ship them) and only ``NAME.csv`` is used; files named
-explicitly are always used. Output names are the file name without ``.csv``; two inputs
+(as aptnarrate's own examples ship them) and only ``NAME.csv`` is used; so with a glob
+that matches both. Files named explicitly are always used. Output names are the file name without ``.csv``; two inputs
 with the same name from different folders get the folder name as a prefix.
 """
 
@@ -32,15 +32,27 @@ def _stem(path: Path) -> str:
 
 def _folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """(used, skipped as the edge-list twin of a used file)."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(".csv"))
-    names = {p.name for p in files}
+    return _without_twins(sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(".csv")))
+
+
+def _without_twins(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """``files`` split into (used, skipped): a ``NAME.edges.csv`` whose ``NAME.csv`` is
+    among them, in the same folder, is the same subgraph in its other layout."""
+    present = {(p.parent, p.name) for p in files}
     used, twins = [], []
     for p in files:
-        if p.name.endswith(EDGES_SUFFIX) and p.name[: -len(EDGES_SUFFIX)] + ".csv" in names:
+        if p.name.endswith(EDGES_SUFFIX) and (p.parent, p.name[: -len(EDGES_SUFFIX)] + ".csv") in present:
             twins.append(p)
         else:
             used.append(p)
     return used, twins
+
+
+def _twins_notice(where: str, twins: list[Path]) -> str:
+    return (
+        f"{where}: {len(twins)} edge list(s) *.edges.csv beside a NAME.csv of the same name "
+        "were taken as the same subgraph and not reported twice (name them explicitly to report them)"
+    )
 
 
 def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
@@ -48,9 +60,15 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
     paths: list[Path] = []
     notices: list[str] = []
     for argument in arguments:
-        candidates = [Path(p) for p in sorted(glob.glob(argument))] if _GLOB_CHARS & set(argument) else [Path(argument)]
+        pattern = bool(_GLOB_CHARS & set(argument)) and not Path(argument).exists()  # "a[1].csv" names that file
+        candidates = [Path(p) for p in sorted(glob.glob(argument))] if pattern else [Path(argument)]
         if not candidates:
             raise InputError("no file matches this pattern", path=argument)
+        if pattern:  # a pattern matching both layouts of a subgraph names it once, as a folder does
+            matched, twins = _without_twins([c for c in candidates if c.is_file()])
+            candidates = [c for c in candidates if not c.is_file() or c in matched]
+            if twins:
+                notices.append(_twins_notice(f"pattern {argument!r}", twins))
         for candidate in candidates:
             if candidate.is_dir():
                 used, twins = _folder_files(candidate)
@@ -58,10 +76,7 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
                     raise InputError("folder holds no .csv file", path=str(candidate))
                 paths.extend(used)
                 if twins:
-                    notices.append(
-                        f"{candidate}: {len(twins)} edge list(s) *.edges.csv beside a NAME.csv of the same name "
-                        "were taken as the same subgraph and not reported twice (name them explicitly to report them)"
-                    )
+                    notices.append(_twins_notice(str(candidate), twins))
             elif candidate.is_file():
                 paths.append(candidate)
             else:
