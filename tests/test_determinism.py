@@ -48,7 +48,7 @@ def test_same_input_and_fixtures_give_byte_identical_markdown_and_json(llm_serve
     llm_server.enqueue(ok(answer))
     fixtures = tmp_path / "recorded"
     code = main(["report", "--example", "dropper", "--backend", "openai", "--base-url", llm_server.url,
-                 "--env-file", str(tmp_path / "no.env"), "--record", str(fixtures), "-o", str(tmp_path / "live.md")])  # fmt: skip
+                 "--env-file", "", "--record", str(fixtures), "-o", str(tmp_path / "live.md")])  # fmt: skip
     assert code == 0
 
     here, there = tmp_path / "here", tmp_path / "there"

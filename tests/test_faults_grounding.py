@@ -42,7 +42,7 @@ def report(server, tmp_path, *answers: dict):
     out = tmp_path / "report.json"
     code = main(
         ["report", "--example", "dropper", "--backend", "openai", "--base-url", server.url,
-         "--env-file", str(tmp_path / "no.env"), "--format", "json", "-o", str(out)]
+         "--env-file", "", "--format", "json", "-o", str(out)]
     )  # fmt: skip
     if code != 0:
         return code, None, None

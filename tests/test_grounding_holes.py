@@ -207,7 +207,7 @@ def test_a_100k_character_name_reports_in_well_under_5_seconds(tmp_path, capsys)
     path = tmp_path / "long.edges.csv"
     path.write_text(text.replace("/tmp/.cache/update.sh", f"/tmp/.cache/{long_name}"), encoding="utf-8")
     wall, cpu = time.perf_counter(), time.process_time()
-    code = main(["report", str(path), "--backend", "offline", "--env-file", str(tmp_path / "no.env")])
+    code = main(["report", str(path), "--backend", "offline", "--env-file", ""])
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     markdown = capsys.readouterr().out
     assert code == 0 and long_name in markdown

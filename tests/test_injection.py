@@ -192,7 +192,7 @@ def test_a_model_that_obeys_the_injection_still_ends_in_a_grounded_report(inputs
     llm_server.enqueue(ok(obeying), ok(obeying), ok(obeying))
     out = tmp_path / "report.json"
     code = main(["report", str(inputs[0]), "--backend", "openai", "--base-url", llm_server.url, "--token-budget", "10000000",
-                 "--env-file", str(tmp_path / "no.env"), "--format", "json", "-o", str(out)])  # fmt: skip
+                 "--env-file", "", "--format", "json", "-o", str(out)])  # fmt: skip
     assert code == 0 and len(llm_server.requests) == 3
     report = load_report(out.read_text(encoding="utf-8"))
     dropped = {(d.kind, d.item) for d in report.metadata.dropped}

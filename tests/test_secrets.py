@@ -51,7 +51,7 @@ def run(llm_server, monkeypatch, capsys, tmp_path, fault_outcome):
         code = main(
             ["report", "--example", "benign", "--backend", "openai", "--base-url", url, "--timeout", "2",
              "--debug", "--record", str(tmp_path / "rec"), "-o", str(tmp_path / "report.md"),
-             "--format", "md", "--env-file", str(tmp_path / "absent.env")]
+             "--format", "md", "--env-file", ""]
         )  # fmt: skip
         captured = capsys.readouterr()
         assert code == expect, captured.err
