@@ -112,7 +112,9 @@ def test_every_stage_maps_to_its_attack_tactic():
 # --------------------------------------------------------------------------- CSV
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", " =1", "\uff1dcmd"])
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", " =1", "\uff1dcmd",
+                                  # after invisible or other blank characters a spreadsheet may skip, and small forms
+                                  "\u00a0=1+1", "\u200b=cmd", "\ufeff=cmd", "\u202e=cmd", "\u3000+1", "\ufe66cmd", "\ufe62x", "\ufe63x", "\ufe6bx"])
 def test_formula_like_cells_are_neutralised(cell):
     assert neutralise(cell) == "'" + cell
 

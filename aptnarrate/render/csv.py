@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from ..models import Report
 
@@ -25,14 +26,20 @@ COLUMNS = (
     "log_rows",
 )
 # a cell starting with these (after any spaces) is a formula or DDE call in Excel,
-# LibreOffice or Google Sheets
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# LibreOffice or Google Sheets; their full-width and small forms too (some apps fold them)
+_FORMULA_START = (
+    "=", "+", "-", "@", "\t", "\r", "\n",
+    "\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe66", "\ufe62", "\ufe63", "\ufe6b",
+)  # fmt: skip
+# what may come before them and be skipped or not shown: blanks of every kind (NBSP, the
+# ideographic space) and invisible format characters (zero-width, BOM, bidi controls)
+_SKIPPABLE_LEAD = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*")
 
 
 def neutralise(cell: str) -> str:
     """``cell`` as a spreadsheet shows it as text: a leading apostrophe before a formula."""
-    stripped = cell.lstrip(" ")
-    if stripped.startswith(_FORMULA_START) or cell.startswith(_FORMULA_START):
+    lead = _SKIPPABLE_LEAD.match(cell).end()  # one linear scan, however long the run
+    if cell.startswith(_FORMULA_START) or cell[lead:].startswith(_FORMULA_START):
         return "'" + cell
     return cell
 
