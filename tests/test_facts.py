@@ -234,3 +234,12 @@ def test_seed_cases_table(case, expected, suffix):
         pytest.skip(f"corpus case not found: {path}")
     facts = corpus_facts(path)
     assert expected <= {c.value for c in facts.table_candidates}
+
+
+def test_a_process_named_like_an_address_stays_apart_from_that_address(tmp_path):
+    """Candidates of one name merge (a process and the file it runs from), but a flow is an
+    address: a process named "203.0.113.5" was merged into the address's candidate."""
+    rows = [proc("203.0.113.5", "CONNECT", "netflowobject", "203.0.113.5", f"2018-04-12 10:0{m}:01") for m in range(4)]
+    facts = facts_from(tmp_path, rows)
+    kinds = sorted((c.value, c.type) for c in facts.candidates if c.value == "203.0.113.5")
+    assert kinds == [("203.0.113.5", "ip"), ("203.0.113.5", "process")]

@@ -582,9 +582,11 @@ def _merge_same_name(rows: list[tuple], alias: dict[str, str] | None = None) -> 
     one indicator to an analyst. The highest-scoring kind leads; the others' reasons follow.
     ``alias`` maps flow names onto one shared key (a sweep's hosts onto their subnet)."""
     alias = alias or {}
-    by_name: dict[str, list[tuple]] = {}
+    by_name: dict[tuple[bool, str], list[tuple]] = {}
     for row in rows:
-        key = alias.get(row[2], row[2]) if row[3] == "flow" else row[2]
+        # an address is never the same indicator as a process or file that bears its text
+        # (a process may be named "203.0.113.5"): flows merge only with flows
+        key = (True, alias.get(row[2], row[2])) if row[3] == "flow" else (False, row[2])
         by_name.setdefault(key, []).append(row)
     return [sorted(group, key=lambda r: (-r[0], r[3])) for group in by_name.values()]
 
