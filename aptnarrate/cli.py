@@ -44,6 +44,20 @@ def say(message: str) -> None:
     print(show_invisible(redact(message), keep_newlines=True), file=sys.stderr)
 
 
+def existing_env_file(text: str) -> str:
+    """``--env-file``'s value: a file given by name must exist (the default ``.env`` may
+    not); a missing one read as no settings would hide a typo behind the defaults. An
+    empty value reads no file at all."""
+    if text and not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    return text
+
+
+def env_file(args: argparse.Namespace) -> str:
+    """The dotenv file to read: ``--env-file``'s ('' for none), else ``.env`` (read when it exists)."""
+    return ".env" if args.env_file is None else args.env_file
+
+
 def _column(text: str) -> tuple[str, str]:
     role, sep, name = text.partition("=")
     if not sep or not role.strip() or not name.strip():
@@ -145,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write an attack report for one subgraph", description="Write an attack report for one subgraph (an OCR-APT CSV or an edge list) as Markdown, JSON, HTML, STIX 2.1, an ATT&CK Navigator layer or CSV (see --format).")
     _add_input_options(report)
     _add_format_options(report)
-    from .cli_host import _add_model_options, existing_env_file  # shared with batch and story
+    from .cli_host import _add_model_options  # shared with batch and story
 
     _add_model_options(report)
     _add_context_options(report)
@@ -258,7 +272,6 @@ def _options(args: argparse.Namespace, name: str | None, **extra):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .cli_host import env_file
     from .pipeline import run
 
     source, name = _source(args)
@@ -340,7 +353,6 @@ def _cmd_pivot(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from .cli_host import env_file
     from .context.ask import ask, model_transport
     from .preprocess.ingest import IngestOptions
 
@@ -475,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous_term)
 
 
-def _raise_interrupt(signum, frame):
+def raise_interrupt(signum, frame):
+    """A signal handler: end the command as Ctrl-C does."""
     raise KeyboardInterrupt
 
 
@@ -485,7 +498,7 @@ def _interrupt_on_sigterm():
     over the default action (a library caller's own handler stays); returns what to restore."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return None
-    return signal.signal(signal.SIGTERM, _raise_interrupt)
+    return signal.signal(signal.SIGTERM, raise_interrupt)
 
 
 def console() -> int:

@@ -12,7 +12,7 @@ import argparse
 import signal
 from pathlib import Path
 
-from .cli import say
+from .cli import env_file, existing_env_file, raise_interrupt, say
 from .errors import InputError, UsageError
 from .output import write_text
 
@@ -53,20 +53,6 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     llm.add_argument("--record", metavar="DIR", help="store every model exchange as JSON in DIR")
     llm.add_argument("--fixtures", metavar="DIR", help="recorded exchanges for --backend replay")
     llm.add_argument("--env-file", type=existing_env_file, metavar="PATH", help="dotenv file to read settings from (default: .env, if there is one)")
-
-
-def existing_env_file(text: str) -> str:
-    """``--env-file``'s value: a file given by name must exist (the default ``.env`` may
-    not); a missing one read as no settings would hide a typo behind the defaults. An
-    empty value reads no file at all."""
-    if text and not Path(text).is_file():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
-    return text
-
-
-def env_file(args: argparse.Namespace) -> str:
-    """The dotenv file to read: ``--env-file``'s ('' for none), else ``.env`` (read when it exists)."""
-    return ".env" if args.env_file is None else args.env_file
 
 
 def add_host_commands(commands, add_reading_options) -> None:
@@ -187,7 +173,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
             batch_poll_s=args.batch_poll, batch_max_wait_s=args.batch_max_wait,
         )
         progress.in_flight = batch.in_flight
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM cleans up like Ctrl-C
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)  # SIGTERM cleans up like Ctrl-C (also where cli.main left another handler)
         try:
             result = batch.run()
             write_story_and_index(result, story=args.story, title=args.title, batch=batch)
@@ -216,10 +202,6 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
     if result.degraded or result.story_degraded:
         return EXIT_DEGRADED
     return 0
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 # --------------------------------------------------------------------------- story

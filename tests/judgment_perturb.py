@@ -31,6 +31,7 @@ from aptnarrate.preprocess.condense import condense
 from aptnarrate.preprocess.facts import compute_facts
 from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.preprocess.knowledge import lookup
+from aptnarrate.preprocess.rank import address_class
 from aptnarrate.rules.benign import explaining
 from aptnarrate.rules.patterns import Row
 from aptnarrate.rules.profiles import get_profile
@@ -110,20 +111,12 @@ def _kind(node_type: str) -> str:
     return "file"
 
 
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
 def _unknown(name: str, node_type: str) -> bool:
     """A name the attacker could have chosen: not an address or a registry key, unknown to
     the knowledge base, and explained by no benign mechanism (a program's own files, such
     as an audit sensor's statistics or PowerShell's policy-test files, keep their names)."""
     kind = _kind(node_type)
-    if kind in ("flow", "registry") or _is_address(name) or not name or name in (".", ".."):
+    if kind in ("flow", "registry") or address_class(name, ())[0] != "unknown" or not name or name in (".", ".."):
         return False
     if explaining([Row("", "READ", name, "process", kind, (name,))]):
         return False
@@ -160,7 +153,7 @@ def public_addresses_renamed(frame: pd.DataFrame) -> pd.DataFrame:
     """Each public address moved to another public /16 (its /24 structure and last octet kept)."""
 
     def one(name: str, node_type: str) -> str:
-        if not _is_address(name):
+        if not address_class(name, ())[0] != "unknown":
             return name
         ip = ipaddress.ip_address(name)
         if ip.version != 4 or not ip.is_global:
