@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aptnarrate.backends.offline import OfflineNarrator
@@ -265,3 +266,43 @@ def test_name_lookups_in_world_readable_account_files_are_not_exfiltration(tmp_p
     rows = [proc("agent", "READ", "file_object_file", lookup_file, "2018-04-12 10:00:01")]
     rows += [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:01:{s:02d}") for s in range(6)]
     assert "Data Exfiltration" not in stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def test_summary_counts_every_minute_of_the_act_in_its_window(tmp_path):
+    """The summary line says "between A and B, X did Y in N different minutes": N counts
+    every minute from A to B with a row of that act, not only the rows the stage cites (the
+    C2 evidence cites the inbound rows in the minutes with outbound traffic: 3 here, while
+    the log has the same inbound row in 5 minutes of that window)."""
+    rows = []
+    for minute in (10, 12, 16):
+        for action, obj in (("START_OUTBOUND", "the flow: 198.51.100.9"), ("MESSAGE_OUTBOUND", "the flow: 198.51.100.9"), ("COMMAND", "a shell")):
+            rows.append((f"The process: svchost.exe {action} {obj}", f"2019-09-23 09:{minute:02d}:05"))
+    for minute in (10, 11, 12, 13, 16):
+        rows.append(("The process: svchost.exe MESSAGE_INBOUND the flow: 10.20.30.40", f"2019-09-23 09:{minute:02d}:07"))
+    path = tmp_path / "loop.csv"
+    path.write_text("description,timestamp\n" + "".join(f"{d},{t}\n" for d, t in rows), encoding="utf-8")
+    facts = compute_facts(condense(read_events(path, IngestOptions())))
+    narration = narrate(facts)
+    assert "Command and Control" in stages_of(narration)
+    assert "between 09:10 and 09:16" in narration.summary
+    assert "own address `10.20.30.40` in 5 different minutes" in narration.summary
+
+
+def test_summary_minute_count_leaves_out_another_process_with_the_same_description(tmp_path):
+    """Two unnamed processes doing the same thing share a description; the minutes of the
+    line that tells P1's rows are P1's, not P2's (``P2`` is not ``P1``)."""
+    from aptnarrate.backends.offline import _Clause, _Rows, _minutes_in_window
+    from test_facts import edge_facts
+
+    base = 1523505600_000_000_000  # on a minute
+    rows = [("p1", "SUBJECT_PROCESS", "", "EVENT_READ", base + m * 60 * 10**9, "f1", "FILE_OBJECT_FILE", "devctl") for m in (0, 1, 2)]
+    rows += [("p2", "SUBJECT_PROCESS", "", "EVENT_READ", base + m * 60 * 10**9, "f1", "FILE_OBJECT_FILE", "devctl") for m in (3, 4)]
+    facts = edge_facts(tmp_path, rows)
+    minutes = facts.timeline.log["minute"].to_numpy()
+    assert len(minutes) == 5 and facts.timeline.log["description"].nunique() == 1
+    first_three = np.arange(3)
+    clause = _Clause("P1", "read", ["`devctl`"], [_Rows(first_three, minutes[first_three])])
+    assert _minutes_in_window(facts, clause, int(minutes.min()), int(minutes.max())) == 3
+    # and P1's own uncited rows in the window do count
+    clause = _Clause("P1", "read", ["`devctl`"], [_Rows(np.array([0, 2]), minutes[[0, 2]])])
+    assert _minutes_in_window(facts, clause, int(minutes.min()), int(minutes.max())) == 3

@@ -19,7 +19,7 @@ from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
 from ..llm.prompt_context import ACTOR_KINDS, KB_KIND, ProcessAliases, benign_mechanism, benign_mechanisms, join_words, process_aliases
-from ..preprocess.row_index import ids_by_group, row_actor_ids
+from ..preprocess.row_index import entity_codes, ids_by_group, row_actor_ids, row_entity_codes
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
@@ -318,13 +318,57 @@ def _merge_runs(clauses: list[_Clause]) -> list[_Clause]:
     return list(merged.values())
 
 
-def _clause_text(clause: _Clause) -> str:
+def _clause_text(facts: Facts, clause: _Clause, first: int, last: int) -> str:
     shown = clause.objects[:MAX_OBJECTS]
     more = len(clause.objects) - len(shown)
     target = join_words(shown + [f"{more} more"]) if more > 0 else (join_words(shown) if shown else "")
-    minutes = len(distinct(clause.minutes()))
+    minutes = _minutes_in_window(facts, clause, first, last)
     repeat = f" in {minutes} different minutes" if minutes >= 3 else ""
     return f"{clause.actor} {clause.verb}{' ' + target if target else ''}{repeat}"
+
+
+def _minutes_in_window(facts: Facts, clause: _Clause, first: int, last: int) -> int:
+    """The distinct minutes from ``first`` to ``last`` (the line's window) in which the log
+    has a row of the same act as the clause's rows. The line says "between <first> and
+    <last>, X did Y in N different minutes": counting only the rows a stage cites would
+    understate N where the stage cites some of a description's rows. A row of one of the
+    clause's descriptions is the same act (rows of one description share the verdict) unless
+    a process on it is not one of the cited rows' (an unnamed or shared name: ``P2`` is not
+    ``P1``)."""
+    table = row_table(facts)
+    cited = clause.positions()
+    # the log is in minute order (condense sorts it so): the window is one slice, and its
+    # chosen rows' minutes come sorted (no sort to count them)
+    start, stop = int(np.searchsorted(table.log_minute, first, "left")), int(np.searchsorted(table.log_minute, last, "right"))
+    descriptions = table.log_description[start:stop]
+    chosen = np.isin(descriptions, distinct(table.log_description[cited]))
+    is_cited = np.zeros(stop - start, dtype=bool)
+    is_cited[cited - start] = True
+    extra = np.flatnonzero(chosen & ~is_cited)
+    for role in ("subject", "object") if len(extra) else ():
+        kinds = table.subject_kind if role == "subject" else table.object_kind
+        actor_descriptions = np.array([kind in ACTOR_KINDS for kind in kinds], dtype=bool)
+        actor_rows = extra[actor_descriptions[descriptions[extra]]]
+        if not len(actor_rows) or _one_entity_each(facts, distinct(descriptions[actor_rows]), role):
+            continue  # (the usual case, told without building the per-row index)
+        # a row counts when one of the cited rows' processes is on it (it acted that minute)
+        codes, lengths = row_entity_codes(facts, actor_rows + start, role)
+        own = np.zeros(len(actor_rows), dtype=bool)
+        own[np.repeat(np.arange(len(actor_rows)), lengths)[np.isin(codes, row_entity_codes(facts, cited, role)[0])]] = True
+        chosen[actor_rows[~own]] = False
+    minutes = table.log_minute[start:stop][chosen]
+    return int(np.count_nonzero(np.diff(minutes))) + 1 if len(minutes) else 0
+
+
+def _one_entity_each(facts: Facts, descriptions: np.ndarray, role: str) -> bool:
+    """Whether each of ``descriptions`` has one entity on its ``role`` side: then every row
+    of it has that entity."""
+    codes, _ = entity_codes(facts)
+    triple_description = facts.timeline.triple_description
+    triples = np.flatnonzero(np.isin(triple_description, descriptions))
+    side = codes[triples * 2 + (0 if role == "subject" else 1)].astype(np.int64)
+    pairs = distinct(triple_description[triples].astype(np.int64) * (int(codes.max(initial=0)) + 1) + side)
+    return len(pairs) == len(descriptions)
 
 
 def _step_line(facts: Facts, stage: StageEvidence, clauses: list[_Clause], day: str | None) -> tuple[StoryLine, str]:
@@ -345,7 +389,7 @@ def _when_line(facts: Facts, clauses: list[_Clause], day: str | None, tail: str)
         when = f"Between {first[11:]} and {last[11:]}"
     else:
         when = f"On {first[:10]}, between {first[11:]} and {last[11:]}"
-    what = "; ".join(_clause_text(c) for c in clauses)
+    what = "; ".join(_clause_text(facts, c, int(minutes.min()), int(minutes.max())) for c in clauses)
     text = f"{when}, {what}{tail}."
     positions = distinct(np.concatenate([c.positions() for c in clauses]))  # log order, each once
     ids = tuple(row_table(facts).ids[positions].tolist())
