@@ -220,7 +220,8 @@ def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
 
     cls, text = address_class(p.value, internal)
     resolver = public_resolvers().get(p.value)
-    if is_this_host(p):
+    this_host = is_this_host(p)
+    if this_host:
         s.add(1.0, "this-host", "this host's own address: the log records it as the local end of inbound flows")
     elif resolver and cls != "internal":
         s.add(0.0, "public-resolver", f"well-known public DNS resolver ({resolver})")
@@ -235,7 +236,8 @@ def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
     inbound = p.seconds("object", INBOUND)
     if inbound:
         s.add(0.5, "inbound", f"inbound connection or receive ({_times(inbound)})")
-    if p.minutes >= 3 and (out or inbound):
+    # traffic to this host in many minutes says nothing of a beacon to an address
+    if p.minutes >= 3 and (out or inbound) and not this_host:
         s.add(1.5, "repeated-contact", f"contacted in {p.minutes} different minutes (beacon-like)")
     sent = p.seconds("object", SENDS)
     if sent >= 5:
