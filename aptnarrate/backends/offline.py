@@ -19,7 +19,7 @@ from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
 from ..llm.prompt_context import ACTOR_KINDS, KB_KIND, ProcessAliases, benign_mechanism, benign_mechanisms, join_words, process_aliases
-from ..preprocess.row_index import entity_codes, ids_by_group, row_actor_ids, row_entity_codes
+from ..preprocess.row_index import entity_codes, ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
@@ -350,12 +350,8 @@ def _minutes_in_window(facts: Facts, clause: _Clause, first: int, last: int) -> 
         actor_descriptions = np.array([kind in ACTOR_KINDS for kind in kinds], dtype=bool)
         actor_rows = extra[actor_descriptions[descriptions[extra]]]
         if not len(actor_rows) or _one_entity_each(facts, distinct(descriptions[actor_rows]), role):
-            continue  # (the usual case, told without building the per-row index)
-        # a row counts when one of the cited rows' processes is on it (it acted that minute)
-        codes, lengths = row_entity_codes(facts, actor_rows + start, role)
-        own = np.zeros(len(actor_rows), dtype=bool)
-        own[np.repeat(np.arange(len(actor_rows)), lengths)[np.isin(codes, row_entity_codes(facts, cited, role)[0])]] = True
-        chosen[actor_rows[~own]] = False
+            continue  # the usual case: every row of the description has the cited process
+        chosen[actor_rows[~_acted_in(facts, actor_rows + start, cited, role)]] = False
     minutes = table.log_minute[start:stop][chosen]
     return int(np.count_nonzero(np.diff(minutes))) + 1 if len(minutes) else 0
 
@@ -369,6 +365,26 @@ def _one_entity_each(facts: Facts, descriptions: np.ndarray, role: str) -> bool:
     side = codes[triples * 2 + (0 if role == "subject" else 1)].astype(np.int64)
     pairs = distinct(triple_description[triples].astype(np.int64) * (int(codes.max(initial=0)) + 1) + side)
     return len(pairs) == len(descriptions)
+
+
+def _acted_in(facts: Facts, rows: np.ndarray, cited: np.ndarray, role: str) -> np.ndarray:
+    """For each log row of ``rows``: whether an entity on its ``role`` side is one on the
+    ``role`` side of a ``cited`` row (that process acted in that row's minute). Read from
+    the events of just these rows: one gather over the events, no per-row index."""
+    timeline = facts.timeline
+    codes, _ = entity_codes(facts)
+    event_row = timeline.event_log
+    picked = np.zeros(len(timeline.log), dtype=bool)
+    picked[rows] = True
+    picked[cited] = True
+    events = np.flatnonzero(picked[event_row])
+    event_row = event_row[events]
+    entity = codes[timeline.table.events["triple"].to_numpy()[events].astype(np.int64) * 2 + (0 if role == "subject" else 1)]
+    is_cited = np.zeros(len(timeline.log), dtype=bool)
+    is_cited[cited] = True
+    acted = np.zeros(len(timeline.log), dtype=bool)
+    acted[event_row[np.isin(entity, entity[is_cited[event_row]])]] = True
+    return acted[rows]
 
 
 def _step_line(facts: Facts, stage: StageEvidence, clauses: list[_Clause], day: str | None) -> tuple[StoryLine, str]:
