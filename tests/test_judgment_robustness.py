@@ -271,3 +271,22 @@ def test_client_profile_files_without_extension_are_not_executables(who, name):
     """Chromium's profile files (History, Cookies, Local State) and the Mozilla cache index and
     profile lock have no extension; a browser writing one 'created an executable'."""
     assert jp.claims(_log(f"14:00:10 The subject_process: {who} WRITE the file_object_file: {name}", date="2018-04-13")).stages == set()
+
+
+@pytest.mark.parametrize("optc", [True, False], ids=["optc", "tc3"])
+def test_connections_alone_carry_no_data_out(optc):
+    """A process that read a document and then only opened connections to a public address
+    (START_OUTBOUND, CONNECT: no message sent) was said to have sent data: Data Exfiltration
+    with nothing shown leaving. A message sent on the same connections still is."""
+    if optc:
+        head = ["09:00:01 The process: upd.exe READ the file: payroll.docx"]
+        line = "09:0{m}:{s} The process: upd.exe {action} the flow: 162.66.239.75"
+        opened, sent, date = "START_OUTBOUND", "MESSAGE_OUTBOUND", "2019-09-25"
+    else:
+        head = ["09:00:01 The subject_process: upd READ the file_object_file: payroll.docx"]
+        line = "09:0{m}:{s} The subject_process: upd {action} the netflowobject: 162.66.239.75"
+        opened, sent, date = "CONNECT", "SENDTO", "2018-04-12"
+    connects = [line.format(m=m, s=s, action=opened) for m in (1, 2, 3) for s in (10, 20)]
+    assert jp.claims(_log(*head, *connects, date=date)).stages == {"Command and Control"}
+    with_data = connects + [line.format(m=3, s=30, action=sent)]
+    assert jp.claims(_log(*head, *with_data, date=date)).stages == {"Command and Control", "Data Exfiltration"}

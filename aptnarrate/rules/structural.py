@@ -31,6 +31,8 @@ C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ra
 # the same channel)
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
+# outbound actions that open a connection without showing data sent on it
+CONNECTION_ONLY = frozenset({"CONNECT", "START_OUTBOUND", "OPEN_OUTBOUND"})
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
@@ -503,6 +505,10 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     sends &= view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in public_resolvers(), sends)
     send_rows = view.expand(sends)
     if not sends.any() or int(view.counts[send_rows].sum()) < 5:
+        return []
+    # connections opened carry nothing the log shows: data must be seen leaving (a message,
+    # a send, a write to the socket) before it is said to be carried off
+    if not (sends & ~view.desc_in("action", CONNECTION_ONLY)).any():
         return []
 
     def user_data(name: str) -> bool:
