@@ -290,3 +290,44 @@ def test_connections_alone_carry_no_data_out(optc):
     assert jp.claims(_log(*head, *connects, date=date)).stages == {"Command and Control"}
     with_data = connects + [line.format(m=3, s=30, action=sent)]
     assert jp.claims(_log(*head, *with_data, date=date)).stages == {"Command and Control", "Data Exfiltration"}
+
+
+# --------------------------------------------------------------------------- session 8: hosts we have never seen
+
+
+@pytest.mark.parametrize(
+    "who, stages",
+    [("MsMpEng.exe", set()), ("MpCmdRun.exe", set()), ("scan64.exe", {"Command and Control", "Data Exfiltration"})],
+)
+def test_antivirus_reading_files_and_calling_its_cloud_is_not_exfiltration(who, stages):
+    """Defender reads every file it scans and queries its cloud service every minute: that
+    read documents and 'sent data' to a public address (Data Exfiltration) in a 'sustained
+    exchange' (C2). Its rows are never evidence for those stages (``excludes`` now holds for
+    every rule, not only Covering Tracks); an unknown program doing the same still is."""
+    rows = [f"09:30:0{i} The process: {who} READ the file: {n}" for i, n in enumerate(["Q3-budget.xlsx", "resume.docx"])]
+    rows += [f"09:3{m}:{s} The process: {who} MESSAGE_OUTBOUND the flow: 40.90.23.208" for m in range(3) for s in (20, 30)]
+    assert jp.claims(_log(*rows)).stages == stages
+
+
+def test_task_scheduler_recording_a_run_is_not_persistence():
+    """The Task Scheduler service (svchost.exe) starts the OS's own tasks and MODIFYs each as
+    it runs; every such modification claimed Maintain Persistence (high). A task created, or
+    the task tools run, still is persistence beside it."""
+    routine = _log(
+        "03:00:01 The process: svchost.exe START the task: ProactiveScan",
+        "03:00:02 The process: svchost.exe MODIFY the task: ProactiveScan",
+        "03:00:03 The process: svchost.exe CREATE the process: defrag.exe",
+    )
+    assert jp.claims(routine).stages == set()
+    created = pd.concat([routine, _log("03:01:01 The process: cmd.exe CREATE the process: schtasks.exe")], ignore_index=True)
+    assert jp.claims(created).stages == {"Maintain Persistence"}
+    assert jp.claims(_log("03:00:02 The process: updater.exe MODIFY the task: ProactiveScan")).stages == {"Maintain Persistence"}
+
+
+def test_ssh_login_session_is_not_command_and_control():
+    """Without the profile an SSH client's address reads as public: the daemon answering the
+    session minute after minute was 'C2', and (its rows doubled) its reading shadow to
+    authenticate and sending was 'exfiltration'."""
+    frame = _frame(HANDMADE / "trace_sshd_session.csv")
+    assert jp.claims(frame).stages == set()
+    assert jp.claims(jp.doubled_seconds(frame)).stages == set()
