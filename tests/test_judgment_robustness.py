@@ -331,3 +331,33 @@ def test_ssh_login_session_is_not_command_and_control():
     frame = _frame(HANDMADE / "trace_sshd_session.csv")
     assert jp.claims(frame).stages == set()
     assert jp.claims(jp.doubled_seconds(frame)).stages == set()
+
+
+def test_program_written_then_started_as_a_process_is_initial_compromise():
+    """OpTC shows a program run as `CREATE the process: NAME`, never as an execve of the
+    file: a downloaded executable started so was not 'written and then executed'."""
+    rows = [
+        "14:00:01 The process: gup.exe START_OUTBOUND the flow: 53.192.68.50",
+        "14:00:03 The process: gup.exe CREATE the file: npp_update.exe",
+        "14:00:06 The process: gup.exe CREATE the process: {started}",
+    ]
+    assert jp.claims(_log(*(r.format(started="npp_update.exe") for r in rows))).stages == {"Initial Compromise"}
+    assert jp.claims(_log(*(r.format(started="notepad.exe") for r in rows))).stages == set()
+    # Windows servicing installing its own binaries and starting them is not a download
+    servicing = [r.replace("gup.exe", "TiWorker.exe").format(started="npp_update.exe") for r in rows]
+    assert jp.claims(_log(*servicing)).stages == set()
+
+
+def test_tool_copied_over_a_share_and_run_is_lateral_movement_not_persistence():
+    """PsExec on the target: its service binary is written by System (the kernel's SMB
+    server), installed as a service for one command and started. The service claimed
+    Maintain Persistence (high), and the copied binary, once started, a download (Initial
+    Compromise); it is remote execution."""
+    frame = _frame(HANDMADE / "optc_psexec_target.csv")
+    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
+    lateral = next(f for f in found if f.stage == "Lateral Movement")
+    assert "T1570" in lateral.techniques and "PSEXESVC.exe" in lateral.rationale
+    assert not {"Maintain Persistence", "Initial Compromise"} & {f.stage for f in found}
+    # another service installed is persistence still
+    other = _log("12:20:04 The process: services.exe CREATE the service: UpdaterSvc")
+    assert jp.claims(other).stages == {"Maintain Persistence"}

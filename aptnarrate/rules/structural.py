@@ -254,28 +254,54 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", written)
+    for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
+        routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
     for code in np.flatnonzero(written & ~routine).tolist():
         minute = int(view.first_minutes[code])
         if name[code] not in first_write or minute < first_write[name[code]]:
             first_write[name[code]] = minute
-    arming = named & view.desc_in("event", ("file_attribute", "execute")) & view.desc_in("object_name", first_write)
+    # Windows logs (OpTC) show a program run as a process of that name started, not as an
+    # execve of the file
+    started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
+    arming = (named & view.desc_in("event", ("file_attribute", "execute")) | started) & view.desc_in("object_name", first_write)
     threshold = np.array([first_write.get(n, 0) for n in name], dtype=np.int64)
     armed = view.expand(arming) & (view.minutes >= view.expand(threshold))  # written before (or when) armed
     if not armed.any():
         return []
     armed_codes = distinct(view._codes[armed])
-    names = set(name[armed_codes])
-    hits = view.expand(named & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")))
-    how = "made executable (chmod)" if (event[armed_codes] == "file_attribute").all() else "made executable or executed"
-    talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
-    writers = view.values("subject_name", written & view.desc_in("object_name", names))
-    # most specific: the process that talked to the network is the one that wrote the file
-    confidence = "high" if writers & talkers else "moderate"
-    reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
-    if writers & talkers:
-        reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
-    return [cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))]
+    out = []
+    # a file the Windows kernel (``System``, home of the SMB server) wrote came from another
+    # host over a file share: a tool copied for remote execution (T1570), not a download
+    by_share = {n for n in set(name[armed_codes]) if _written_over_share(view, written & (name == n))}
+    for names in (set(name[armed_codes]) - by_share, by_share):
+        if not names:
+            continue
+        codes = armed_codes[np.isin(name[armed_codes], list(names))]
+        hits = view.expand(
+            (named & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")) | (started & arming))
+            & view.desc_in("object_name", names)
+        )
+        how = "made executable (chmod)" if (event[codes] == "file_attribute").all() else "made executable or executed"
+        if names is by_share:
+            reason = f"Files written by the kernel's file-sharing server (System) and then executed: {_names(names)} (a tool copied from another host for remote execution)."
+            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
+            continue
+        talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
+        writers = view.values("subject_name", written & view.desc_in("object_name", names))
+        # most specific: the process that talked to the network is the one that wrote the file
+        confidence = "high" if writers & talkers else "moderate"
+        reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
+        if writers & talkers:
+            reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
+        out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
+    return out
+
+
+def _written_over_share(view: LogView, writes: np.ndarray) -> bool:
+    """Every writer of these descriptions is the Windows kernel's ``System`` process."""
+    writers = view.values("subject_name", writes)
+    return bool(writers) and all(w.casefold() == "system" for w in writers)
 
 
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
