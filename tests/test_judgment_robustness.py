@@ -361,3 +361,11 @@ def test_tool_copied_over_a_share_and_run_is_lateral_movement_not_persistence():
     # another service installed is persistence still
     other = _log("12:20:04 The process: services.exe CREATE the service: UpdaterSvc")
     assert jp.claims(other).stages == {"Maintain Persistence"}
+
+
+@pytest.mark.parametrize("launcher", ["fodhelper.exe", "eventvwr.exe", "sdclt.exe", "ComputerDefaults.exe"])
+def test_auto_elevating_binary_starting_a_shell_is_privilege_escalation(launcher):
+    """A UAC bypass: an auto-elevating Windows binary whose handler was hijacked starts a
+    shell. Nothing was claimed."""
+    assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: powershell.exe")).stages == {"Privilege Escalation"}
+    assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: mmc.exe")).stages == set()
