@@ -369,3 +369,13 @@ def test_auto_elevating_binary_starting_a_shell_is_privilege_escalation(launcher
     shell. Nothing was claimed."""
     assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: powershell.exe")).stages == {"Privilege Escalation"}
     assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: mmc.exe")).stages == set()
+
+
+@pytest.mark.parametrize("entry", ["f_0001a3", "data_1"])
+def test_chromium_cache_entries_are_not_executables(entry):
+    """Chromium's disk cache keeps entries as f_NNNNNN and data_N files (no extension): the
+    browser writing one 'created an unknown executable' (Initial Compromise) and evicting it
+    'deleted it' (Covering Tracks)."""
+    rows = [f"10:01:30 The process: chrome.exe WRITE the file: {entry}", f"10:02:40 The process: chrome.exe DELETE the file: {entry}"]
+    assert jp.claims(_log(*rows)).stages == set()
+    assert jp.claims(_log(*(r.replace(entry, "svcupd") for r in rows))).stages == {"Initial Compromise", "Covering Tracks"}

@@ -43,8 +43,9 @@ SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|a
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
-# a content-addressed name (a browser's or mail client's cache entry), not a program
-HASH_NAME = re.compile(r"^[0-9A-Fa-f]{16,}$")
+# a browser's or mail client's cache entry, not a program: a content-addressed (hash) name,
+# or Chromium's block-file cache (external entries f_000a1b, block files data_0..data_3)
+CACHE_ENTRY = re.compile(r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d)$")
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
@@ -327,7 +328,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
-        if not (EXECUTABLE.search(name) or "." not in name) or HASH_NAME.match(name):
+        if not (EXECUTABLE.search(name) or "." not in name) or CACHE_ENTRY.match(name):
             continue
         subjects = subjects_of[name]
         found = {client(s) for s in subjects} - {None}
@@ -390,7 +391,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         by_client |= deleted & (desc["subject_name"] == "")
 
     def program_or_log(name: str) -> bool:
-        unknown_program = "." not in name and lookup(name, "file") is None and not HASH_NAME.match(name)
+        unknown_program = "." not in name and lookup(name, "file") is None and not CACHE_ENTRY.match(name)
         return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
 
     counted = view.desc_where("object_name", counts, deleted & ~by_client) | view.desc_where("object_name", program_or_log, by_client)
