@@ -379,3 +379,10 @@ def test_chromium_cache_entries_are_not_executables(entry):
     rows = [f"10:01:30 The process: chrome.exe WRITE the file: {entry}", f"10:02:40 The process: chrome.exe DELETE the file: {entry}"]
     assert jp.claims(_log(*rows)).stages == set()
     assert jp.claims(_log(*(r.replace(entry, "svcupd") for r in rows))).stages == {"Initial Compromise", "Covering Tracks"}
+
+
+def test_pine_is_a_mail_client():
+    """pine (and alpine), the mail reader on TC3 hosts, was unknown: an attachment it saved
+    that no one ran yet claimed nothing."""
+    frame = _log("14:10:03 The subject_process: pine WRITE the file_object_file: tcexec", date="2018-04-12")
+    assert jp.claims(frame).stages == {"Initial Compromise"}
