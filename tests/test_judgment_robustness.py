@@ -381,6 +381,14 @@ def test_chromium_cache_entries_are_not_executables(entry):
     assert jp.claims(_log(*(r.replace(entry, "svcupd") for r in rows))).stages == {"Initial Compromise", "Covering Tracks"}
 
 
+@pytest.mark.parametrize("who, claimed", [("sshd", False), ("cron", False), ("login", False), ("su", False), ("ztmp", True)])
+def test_login_programs_changing_identity_is_not_privilege_escalation(who, claimed):
+    """The Linux privilege-change filter (untested before): sshd, cron, login and su change
+    to the user they serve; an unknown program changing its identity is escalation."""
+    frame = _log(f"10:10:03 The subject_process: {who} CHANGE_PRINCIPAL the subject_process: {who}", date="2018-04-12")
+    assert ("Privilege Escalation" in jp.claims(frame).stages) is claimed
+
+
 def test_pine_is_a_mail_client():
     """pine (and alpine), the mail reader on TC3 hosts, was unknown: an attachment it saved
     that no one ran yet claimed nothing."""
