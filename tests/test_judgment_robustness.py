@@ -394,3 +394,19 @@ def test_pine_is_a_mail_client():
     that no one ran yet claimed nothing."""
     frame = _log("14:10:03 The subject_process: pine WRITE the file_object_file: tcexec", date="2018-04-12")
     assert jp.claims(frame).stages == {"Initial Compromise"}
+
+
+@pytest.mark.parametrize("updater, stages", [("GoogleUpdate.exe", set()), ("MicrosoftEdgeUpdate.exe", set()), ("gupd.exe", {"Initial Compromise", "Covering Tracks"})])
+def test_software_updater_running_the_version_it_downloaded_is_routine(updater, stages):
+    """Vendor update agents download a new version, write it and start its installer all
+    day: on Windows logs (a process of the written file's name started) that read as a
+    downloaded tool run, Initial Compromise (high), and removing the installer as Covering
+    Tracks. An unknown program doing it still is both."""
+    rows = [
+        f"14:00:01 The process: {updater} START_OUTBOUND the flow: 142.250.64.78",
+        f"14:00:02 The process: {updater} MESSAGE_OUTBOUND the flow: 142.250.64.78",
+        f"14:00:03 The process: {updater} CREATE the file: setup_x64.exe",
+        f"14:00:06 The process: {updater} CREATE the process: setup_x64.exe",
+        f"14:01:06 The process: {updater} DELETE the file: setup_x64.exe",
+    ]
+    assert jp.claims(_log(*rows)).stages == stages

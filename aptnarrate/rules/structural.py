@@ -31,6 +31,8 @@ C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ra
 # the same channel)
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
+# programs whose ordinary job is to download, write, start and delete programs
+ROUTINE_WRITERS = frozenset({"package manager", "software updater"})
 # outbound actions that open a connection without showing data sent on it
 CONNECTION_ONLY = frozenset({"CONNECT", "START_OUTBOUND", "OPEN_OUTBOUND"})
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
@@ -254,7 +256,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         return []
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
-    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", written)
+    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
@@ -369,7 +371,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     produced = view.values("object_name", producing)
     stems = {m.group("stem").casefold() for n in view.values("object_name", view.present) if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
     # both tests are read at the deleted descriptions only
-    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", deleted)
+    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
     churn = np.zeros(len(deleted), dtype=bool)
     for mechanism in _mechanisms_for("Covering Tracks"):
         churn |= view.table.any_selection(mechanism._selections, deleted & ~churn)
