@@ -410,3 +410,17 @@ def test_software_updater_running_the_version_it_downloaded_is_routine(updater, 
         f"14:01:06 The process: {updater} DELETE the file: setup_x64.exe",
     ]
     assert jp.claims(_log(*rows)).stages == stages
+
+
+@pytest.mark.parametrize(
+    "tools, claimed",
+    [(["find", "ls", "date"], False), (["ls", "df"], False), (["env", "stat"], False), (["uname", "ifconfig"], True), (["id", "ps"], True)],
+)
+def test_file_listing_and_disk_tools_are_not_reconnaissance(tools, claimed):
+    """A cron job's clean-up (find, ls) or a user's ls and df counted as 'several discovery
+    tools' (Internal Reconnaissance): the knowledge base called every program that prints
+    something about the system a discovery tool. Listing files, disk use, mounts, the
+    environment and uptime is what scripts and users do all day; user, network and process
+    discovery (id, uname, ifconfig, ps, ...) still counts."""
+    rows = [f"03:00:0{i} The subject_process: sh EXECUTE the file_object_file: {tool}" for i, tool in enumerate(tools)]
+    assert ("Internal Reconnaissance" in jp.claims(_log(*rows, date="2018-04-12")).stages) is claimed
