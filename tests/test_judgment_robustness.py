@@ -424,3 +424,15 @@ def test_file_listing_and_disk_tools_are_not_reconnaissance(tools, claimed):
     discovery (id, uname, ifconfig, ps, ...) still counts."""
     rows = [f"03:00:0{i} The subject_process: sh EXECUTE the file_object_file: {tool}" for i, tool in enumerate(tools)]
     assert ("Internal Reconnaissance" in jp.claims(_log(*rows, date="2018-04-12")).stages) is claimed
+
+
+def test_command_loop_with_replies_only_at_this_host_is_command_and_control():
+    """OpTC names the receiver on an inbound flow: an agent whose outbound rows the subgraph
+    left out shows only commands and messages to this host's own address, minute after
+    minute. No remote address passed the C2 rule, so nothing was claimed. Two such minutes,
+    or commands without the messages, are not enough."""
+    frame = _frame(HANDMADE / "optc_command_loop_inbound_only.csv")
+    assert jp.claims(frame).stages == {"Command and Control"}
+    minutes = pd.to_datetime(frame["timestamp"]).dt.minute
+    assert jp.claims(frame[minutes <= 23]).stages == set()
+    assert jp.claims(frame[~frame["description"].str.contains("MESSAGE_INBOUND")]).stages == set()
