@@ -436,3 +436,14 @@ def test_command_loop_with_replies_only_at_this_host_is_command_and_control():
     minutes = pd.to_datetime(frame["timestamp"]).dt.minute
     assert jp.claims(frame[minutes <= 23]).stages == set()
     assert jp.claims(frame[~frame["description"].str.contains("MESSAGE_INBOUND")]).stages == set()
+
+
+@pytest.mark.parametrize("host", ["svchost.exe", "wmiprvse.exe"])
+def test_lsass_opened_by_a_service_host_running_powershell_is_credential_access(host):
+    """A service host opening LSASS is routine (the credential-access rule trusts it), but
+    one the log shows running PowerShell is a script host dumping credentials under a
+    trusted name: nothing was claimed. The same host without PowerShell still claims nothing."""
+    rows = [f"10:00:01 The process: {host} OPEN the process: lsass.exe", f"10:00:02 The process: {host} OPEN the process: lsass.exe"]
+    assert jp.claims(_log(*rows)).stages == set()
+    scripted = rows + [f"10:00:03 The process: {host} COMMAND a shell"]
+    assert jp.claims(_log(*scripted)).stages == {"Privilege Escalation"}

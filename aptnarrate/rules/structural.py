@@ -234,6 +234,30 @@ def command_loop_without_peer(view: LogView) -> list[StageEvidence]:
     return out
 
 
+def scripted_credential_access(view: LogView) -> list[StageEvidence]:
+    """A process the log shows running PowerShell (commands, its automation library, its
+    policy-test files) that opens LSASS: credential dumping from a script host, even under a
+    name the credential-access rule trusts (``svchost.exe`` and other Windows hosts open
+    LSASS routinely; one running PowerShell is not doing its own work)."""
+    from .patterns import builtin_rules
+
+    desc = view.desc
+    lsass = view.desc_in("event", ("process_access", "remote_thread")) & view.desc_where("object_name", lambda n: n.lower() == "lsass.exe")
+    lsass &= view.present
+    if not lsass.any():
+        return []
+    powershell = next(r for r in builtin_rules() if r.id == "execution-powershell")
+    signs = view.table.rule(powershell) & view.present
+    scripted = view.values("subject_name", signs) - {""}
+    opened = lsass & view.desc_in("subject_name", scripted)
+    if not opened.any():
+        return []
+    who = view.values("subject_name", opened)
+    reason = f"{_names(who)}, running PowerShell, opened LSASS (lsass.exe): credential dumping from a script host."
+    first_signs = [view.rows_of(signs & view.desc_in("subject_name", {w}))[:1] for w in sorted(who)]
+    return [cited(view, view.rows_of(opened), *first_signs, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.001",))]
+
+
 def _bulk_transfer(out_minutes: list, sent: int, received: int) -> bool:
     """One unbroken run of minutes of dense, one-way sending: an upload. A channel (a beacon,
     a remote session) touches its address briefly and repeatedly, or hears back; at minute
@@ -617,4 +641,4 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
-RULES = (sweep_rule, command_and_control, command_loop_without_peer, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
+RULES = (sweep_rule, command_and_control, command_loop_without_peer, scripted_credential_access, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
