@@ -271,3 +271,179 @@ def test_client_profile_files_without_extension_are_not_executables(who, name):
     """Chromium's profile files (History, Cookies, Local State) and the Mozilla cache index and
     profile lock have no extension; a browser writing one 'created an executable'."""
     assert jp.claims(_log(f"14:00:10 The subject_process: {who} WRITE the file_object_file: {name}", date="2018-04-13")).stages == set()
+
+
+@pytest.mark.parametrize("optc", [True, False], ids=["optc", "tc3"])
+def test_connections_alone_carry_no_data_out(optc):
+    """A process that read a document and then only opened connections to a public address
+    (START_OUTBOUND, CONNECT: no message sent) was said to have sent data: Data Exfiltration
+    with nothing shown leaving. A message sent on the same connections still is."""
+    if optc:
+        head = ["09:00:01 The process: upd.exe READ the file: payroll.docx"]
+        line = "09:0{m}:{s} The process: upd.exe {action} the flow: 162.66.239.75"
+        opened, sent, date = "START_OUTBOUND", "MESSAGE_OUTBOUND", "2019-09-25"
+    else:
+        head = ["09:00:01 The subject_process: upd READ the file_object_file: payroll.docx"]
+        line = "09:0{m}:{s} The subject_process: upd {action} the netflowobject: 162.66.239.75"
+        opened, sent, date = "CONNECT", "SENDTO", "2018-04-12"
+    connects = [line.format(m=m, s=s, action=opened) for m in (1, 2, 3) for s in (10, 20)]
+    assert jp.claims(_log(*head, *connects, date=date)).stages == {"Command and Control"}
+    with_data = connects + [line.format(m=3, s=30, action=sent)]
+    assert jp.claims(_log(*head, *with_data, date=date)).stages == {"Command and Control", "Data Exfiltration"}
+
+
+# --------------------------------------------------------------------------- session 8: hosts we have never seen
+
+
+@pytest.mark.parametrize(
+    "who, stages",
+    [("MsMpEng.exe", set()), ("MpCmdRun.exe", set()), ("scan64.exe", {"Command and Control", "Data Exfiltration"})],
+)
+def test_antivirus_reading_files_and_calling_its_cloud_is_not_exfiltration(who, stages):
+    """Defender reads every file it scans and queries its cloud service every minute: that
+    read documents and 'sent data' to a public address (Data Exfiltration) in a 'sustained
+    exchange' (C2). Its rows are never evidence for those stages (``excludes`` now holds for
+    every rule, not only Covering Tracks); an unknown program doing the same still is."""
+    rows = [f"09:30:0{i} The process: {who} READ the file: {n}" for i, n in enumerate(["Q3-budget.xlsx", "resume.docx"])]
+    rows += [f"09:3{m}:{s} The process: {who} MESSAGE_OUTBOUND the flow: 40.90.23.208" for m in range(3) for s in (20, 30)]
+    assert jp.claims(_log(*rows)).stages == stages
+
+
+def test_task_scheduler_recording_a_run_is_not_persistence():
+    """The Task Scheduler service (svchost.exe) starts the OS's own tasks and MODIFYs each as
+    it runs; every such modification claimed Maintain Persistence (high). A task created, or
+    the task tools run, still is persistence beside it."""
+    routine = _log(
+        "03:00:01 The process: svchost.exe START the task: ProactiveScan",
+        "03:00:02 The process: svchost.exe MODIFY the task: ProactiveScan",
+        "03:00:03 The process: svchost.exe CREATE the process: defrag.exe",
+    )
+    assert jp.claims(routine).stages == set()
+    created = pd.concat([routine, _log("03:01:01 The process: cmd.exe CREATE the process: schtasks.exe")], ignore_index=True)
+    assert jp.claims(created).stages == {"Maintain Persistence"}
+    assert jp.claims(_log("03:00:02 The process: updater.exe MODIFY the task: ProactiveScan")).stages == {"Maintain Persistence"}
+
+
+def test_ssh_login_session_is_not_command_and_control():
+    """Without the profile an SSH client's address reads as public: the daemon answering the
+    session minute after minute was 'C2', and (its rows doubled) its reading shadow to
+    authenticate and sending was 'exfiltration'."""
+    frame = _frame(HANDMADE / "trace_sshd_session.csv")
+    assert jp.claims(frame).stages == set()
+    assert jp.claims(jp.doubled_seconds(frame)).stages == set()
+
+
+def test_program_written_then_started_as_a_process_is_initial_compromise():
+    """OpTC shows a program run as `CREATE the process: NAME`, never as an execve of the
+    file: a downloaded executable started so was not 'written and then executed'."""
+    rows = [
+        "14:00:01 The process: gup.exe START_OUTBOUND the flow: 53.192.68.50",
+        "14:00:03 The process: gup.exe CREATE the file: npp_update.exe",
+        "14:00:06 The process: gup.exe CREATE the process: {started}",
+    ]
+    assert jp.claims(_log(*(r.format(started="npp_update.exe") for r in rows))).stages == {"Initial Compromise"}
+    assert jp.claims(_log(*(r.format(started="notepad.exe") for r in rows))).stages == set()
+    # Windows servicing installing its own binaries and starting them is not a download
+    servicing = [r.replace("gup.exe", "TiWorker.exe").format(started="npp_update.exe") for r in rows]
+    assert jp.claims(_log(*servicing)).stages == set()
+
+
+def test_tool_copied_over_a_share_and_run_is_lateral_movement_not_persistence():
+    """PsExec on the target: its service binary is written by System (the kernel's SMB
+    server), installed as a service for one command and started. The service claimed
+    Maintain Persistence (high), and the copied binary, once started, a download (Initial
+    Compromise); it is remote execution."""
+    frame = _frame(HANDMADE / "optc_psexec_target.csv")
+    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
+    lateral = next(f for f in found if f.stage == "Lateral Movement")
+    assert "T1570" in lateral.techniques and "PSEXESVC.exe" in lateral.rationale
+    assert not {"Maintain Persistence", "Initial Compromise"} & {f.stage for f in found}
+    # another service installed is persistence still
+    other = _log("12:20:04 The process: services.exe CREATE the service: UpdaterSvc")
+    assert jp.claims(other).stages == {"Maintain Persistence"}
+
+
+@pytest.mark.parametrize("launcher", ["fodhelper.exe", "eventvwr.exe", "sdclt.exe", "ComputerDefaults.exe"])
+def test_auto_elevating_binary_starting_a_shell_is_privilege_escalation(launcher):
+    """A UAC bypass: an auto-elevating Windows binary whose handler was hijacked starts a
+    shell. Nothing was claimed."""
+    assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: powershell.exe")).stages == {"Privilege Escalation"}
+    assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: mmc.exe")).stages == set()
+
+
+@pytest.mark.parametrize("entry", ["f_0001a3", "data_1"])
+def test_chromium_cache_entries_are_not_executables(entry):
+    """Chromium's disk cache keeps entries as f_NNNNNN and data_N files (no extension): the
+    browser writing one 'created an unknown executable' (Initial Compromise) and evicting it
+    'deleted it' (Covering Tracks)."""
+    rows = [f"10:01:30 The process: chrome.exe WRITE the file: {entry}", f"10:02:40 The process: chrome.exe DELETE the file: {entry}"]
+    assert jp.claims(_log(*rows)).stages == set()
+    assert jp.claims(_log(*(r.replace(entry, "svcupd") for r in rows))).stages == {"Initial Compromise", "Covering Tracks"}
+
+
+@pytest.mark.parametrize("who, claimed", [("sshd", False), ("cron", False), ("login", False), ("su", False), ("ztmp", True)])
+def test_login_programs_changing_identity_is_not_privilege_escalation(who, claimed):
+    """The Linux privilege-change filter (untested before): sshd, cron, login and su change
+    to the user they serve; an unknown program changing its identity is escalation."""
+    frame = _log(f"10:10:03 The subject_process: {who} CHANGE_PRINCIPAL the subject_process: {who}", date="2018-04-12")
+    assert ("Privilege Escalation" in jp.claims(frame).stages) is claimed
+
+
+def test_pine_is_a_mail_client():
+    """pine (and alpine), the mail reader on TC3 hosts, was unknown: an attachment it saved
+    that no one ran yet claimed nothing."""
+    frame = _log("14:10:03 The subject_process: pine WRITE the file_object_file: tcexec", date="2018-04-12")
+    assert jp.claims(frame).stages == {"Initial Compromise"}
+
+
+@pytest.mark.parametrize("updater, stages", [("GoogleUpdate.exe", set()), ("MicrosoftEdgeUpdate.exe", set()), ("gupd.exe", {"Initial Compromise", "Covering Tracks"})])
+def test_software_updater_running_the_version_it_downloaded_is_routine(updater, stages):
+    """Vendor update agents download a new version, write it and start its installer all
+    day: on Windows logs (a process of the written file's name started) that read as a
+    downloaded tool run, Initial Compromise (high), and removing the installer as Covering
+    Tracks. An unknown program doing it still is both."""
+    rows = [
+        f"14:00:01 The process: {updater} START_OUTBOUND the flow: 142.250.64.78",
+        f"14:00:02 The process: {updater} MESSAGE_OUTBOUND the flow: 142.250.64.78",
+        f"14:00:03 The process: {updater} CREATE the file: setup_x64.exe",
+        f"14:00:06 The process: {updater} CREATE the process: setup_x64.exe",
+        f"14:01:06 The process: {updater} DELETE the file: setup_x64.exe",
+    ]
+    assert jp.claims(_log(*rows)).stages == stages
+
+
+@pytest.mark.parametrize(
+    "tools, claimed",
+    [(["find", "ls", "date"], False), (["ls", "df"], False), (["env", "stat"], False), (["uname", "ifconfig"], True), (["id", "ps"], True)],
+)
+def test_file_listing_and_disk_tools_are_not_reconnaissance(tools, claimed):
+    """A cron job's clean-up (find, ls) or a user's ls and df counted as 'several discovery
+    tools' (Internal Reconnaissance): the knowledge base called every program that prints
+    something about the system a discovery tool. Listing files, disk use, mounts, the
+    environment and uptime is what scripts and users do all day; user, network and process
+    discovery (id, uname, ifconfig, ps, ...) still counts."""
+    rows = [f"03:00:0{i} The subject_process: sh EXECUTE the file_object_file: {tool}" for i, tool in enumerate(tools)]
+    assert ("Internal Reconnaissance" in jp.claims(_log(*rows, date="2018-04-12")).stages) is claimed
+
+
+def test_command_loop_with_replies_only_at_this_host_is_command_and_control():
+    """OpTC names the receiver on an inbound flow: an agent whose outbound rows the subgraph
+    left out shows only commands and messages to this host's own address, minute after
+    minute. No remote address passed the C2 rule, so nothing was claimed. Two such minutes,
+    or commands without the messages, are not enough."""
+    frame = _frame(HANDMADE / "optc_command_loop_inbound_only.csv")
+    assert jp.claims(frame).stages == {"Command and Control"}
+    minutes = pd.to_datetime(frame["timestamp"]).dt.minute
+    assert jp.claims(frame[minutes <= 23]).stages == set()
+    assert jp.claims(frame[~frame["description"].str.contains("MESSAGE_INBOUND")]).stages == set()
+
+
+@pytest.mark.parametrize("host", ["svchost.exe", "wmiprvse.exe"])
+def test_lsass_opened_by_a_service_host_running_powershell_is_credential_access(host):
+    """A service host opening LSASS is routine (the credential-access rule trusts it), but
+    one the log shows running PowerShell is a script host dumping credentials under a
+    trusted name: nothing was claimed. The same host without PowerShell still claims nothing."""
+    rows = [f"10:00:01 The process: {host} OPEN the process: lsass.exe", f"10:00:02 The process: {host} OPEN the process: lsass.exe"]
+    assert jp.claims(_log(*rows)).stages == set()
+    scripted = rows + [f"10:00:03 The process: {host} COMMAND a shell"]
+    assert jp.claims(_log(*scripted)).stages == {"Privilege Escalation"}

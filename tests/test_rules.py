@@ -162,7 +162,7 @@ def test_persistence_rules_reach_the_stage_with_their_technique():
 
 def test_periodic_jobs_are_not_reconnaissance():
     lines = [
-        "A subject_process EXECUTE the file_object_file: df,2020-01-01 03:01:01",
+        "A subject_process EXECUTE the file_object_file: netstat,2020-01-01 03:01:01",
         "A subject_process EXECUTE the file_object_file: ifconfig,2020-01-01 03:01:02",
         "A subject_process READ the file_object_file: hosts,2020-01-01 03:01:03",
     ]

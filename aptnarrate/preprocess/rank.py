@@ -38,7 +38,7 @@ ATTRIBUTES = frozenset({"MODIFY_FILE_ATTRIBUTES"})
 EXECUTES = frozenset({"EXECUTE"})
 STARTS = frozenset({"FORK", "CLONE", "EXECUTE"})
 # binaries whose ordinary job is to download, write and delete files: that alone is routine
-ROUTINE = frozenset({"package manager"})
+ROUTINE = frozenset({"package manager", "software updater"})
 DUAL_USE = frozenset({"shell", "interpreter", "network tool", "privilege tool", "windows admin tool"})
 LOADS = frozenset({"LOADLIBRARY", "LOAD"})
 

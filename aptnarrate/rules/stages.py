@@ -317,7 +317,9 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     view = LogView(facts)
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
-    suppressed = {stage for mechanism in explaining(view.table) for stage in mechanism.suppresses}
+    explained = explaining(view.table)
+    suppressed = {stage for mechanism in explained for stage in mechanism.suppresses}
+    found = _without_excluded(view, found, explained)
     order = _LogOrder(facts.timeline.log["id"], view.ids)
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
@@ -340,6 +342,28 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
         ),
         key=lambda m: APT_STAGES.index(m.stage),
     )
+
+
+def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> list[StageEvidence]:
+    """Findings less those that rest only on rows a benign mechanism explains and says are
+    never evidence for the finding's stage (``excludes`` in ``data/benign.yaml``): the
+    antivirus reading files and calling its cloud service is not exfiltration, whatever
+    rule read it so. A finding citing any other row stands, with all its rows."""
+    excluding = [m for m in explained if m.excludes]
+    if not excluding:
+        return found
+    by_stage: dict[str, np.ndarray] = {}
+    for mechanism in excluding:
+        rows = view.table.any_selection(mechanism._selections)
+        for stage in mechanism.excludes:
+            by_stage[stage] = by_stage[stage] | rows if stage in by_stage else rows
+    kept = []
+    for item in found:
+        mask = by_stage.get(item.stage)
+        if mask is not None and item.positions is not None and len(item.positions) and mask[view._codes[item.positions]].all():
+            continue
+        kept.append(item)
+    return kept
 
 
 def _names(values) -> str:

@@ -31,6 +31,10 @@ C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ra
 # the same channel)
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
+# programs whose ordinary job is to download, write, start and delete programs
+ROUTINE_WRITERS = frozenset({"package manager", "software updater"})
+# outbound actions that open a connection without showing data sent on it
+CONNECTION_ONLY = frozenset({"CONNECT", "START_OUTBOUND", "OPEN_OUTBOUND"})
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
@@ -41,8 +45,9 @@ SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|a
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
-# a content-addressed name (a browser's or mail client's cache entry), not a program
-HASH_NAME = re.compile(r"^[0-9A-Fa-f]{16,}$")
+# a browser's or mail client's cache entry, not a program: a content-addressed (hash) name,
+# or Chromium's block-file cache (external entries f_000a1b, block files data_0..data_3)
+CACHE_ENTRY = re.compile(r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d)$")
 _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
@@ -194,6 +199,65 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     return out
 
 
+def command_loop_without_peer(view: LogView) -> list[StageEvidence]:
+    """Shell commands run minute after minute by a process that, in those minutes, receives
+    messages recorded against this host's own address (OpTC names the receiver on an inbound
+    flow) and sends to no remote address the log names: a remotely driven command loop whose
+    server the log leaves out. (With a named peer, ``command_and_control`` judges it.)"""
+    desc = view.desc
+    local = this_host_addresses(view)
+    if not local:
+        return []
+    commands = view.rows_of(desc["event"] == "shell_command")
+    replies = view.rows_of((desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local))
+    if not len(commands) or not len(replies):
+        return []
+    flows_out = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
+    talkers = view.values("subject_name", flows_out)
+    out = []
+    command_subjects = desc["subject_name"][view._codes[commands]]
+    reply_subjects = desc["subject_name"][view._codes[replies]]
+    for subject in sorted(set(command_subjects.tolist()) - talkers - {""}):
+        own_commands = commands[command_subjects == subject]
+        own_replies = replies[reply_subjects == subject]
+        shared = set(view.minutes[own_commands].tolist()) & set(view.minutes[own_replies].tolist())
+        if len(shared) < C2_MIN_MINUTES:
+            continue
+        shared_list = list(shared)
+        rows = np.union1d(own_commands[np.isin(view.minutes[own_commands], shared_list)], own_replies[np.isin(view.minutes[own_replies], shared_list)])
+        reason = (
+            f"`{subject}` ran shell commands in {len(shared)} minutes, each with inbound messages recorded against this host's own "
+            f"address ({_names(view.values('object_name', view.desc_in('object_name', local) & view.desc_in('subject_name', {subject})))}) "
+            "and no remote address named: a remotely driven command loop whose server the log leaves out."
+        )
+        out.append(cited(view, rows, stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071", "T1059.001")))
+    return out
+
+
+def scripted_credential_access(view: LogView) -> list[StageEvidence]:
+    """A process the log shows running PowerShell (commands, its automation library, its
+    policy-test files) that opens LSASS: credential dumping from a script host, even under a
+    name the credential-access rule trusts (``svchost.exe`` and other Windows hosts open
+    LSASS routinely; one running PowerShell is not doing its own work)."""
+    from .patterns import builtin_rules
+
+    desc = view.desc
+    lsass = view.desc_in("event", ("process_access", "remote_thread")) & view.desc_where("object_name", lambda n: n.lower() == "lsass.exe")
+    lsass &= view.present
+    if not lsass.any():
+        return []
+    powershell = next(r for r in builtin_rules() if r.id == "execution-powershell")
+    signs = view.table.rule(powershell) & view.present
+    scripted = view.values("subject_name", signs) - {""}
+    opened = lsass & view.desc_in("subject_name", scripted)
+    if not opened.any():
+        return []
+    who = view.values("subject_name", opened)
+    reason = f"{_names(who)}, running PowerShell, opened LSASS (lsass.exe): credential dumping from a script host."
+    first_signs = [view.rows_of(signs & view.desc_in("subject_name", {w}))[:1] for w in sorted(who)]
+    return [cited(view, view.rows_of(opened), *first_signs, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.001",))]
+
+
 def _bulk_transfer(out_minutes: list, sent: int, received: int) -> bool:
     """One unbroken run of minutes of dense, one-way sending: an upload. A channel (a beacon,
     a remote session) touches its address briefly and repeatedly, or hears back; at minute
@@ -251,29 +315,55 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         return []
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
-    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", written)
+    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
+    for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
+        routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
     for code in np.flatnonzero(written & ~routine).tolist():
         minute = int(view.first_minutes[code])
         if name[code] not in first_write or minute < first_write[name[code]]:
             first_write[name[code]] = minute
-    arming = named & view.desc_in("event", ("file_attribute", "execute")) & view.desc_in("object_name", first_write)
+    # Windows logs (OpTC) show a program run as a process of that name started, not as an
+    # execve of the file
+    started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
+    arming = (named & view.desc_in("event", ("file_attribute", "execute")) | started) & view.desc_in("object_name", first_write)
     threshold = np.array([first_write.get(n, 0) for n in name], dtype=np.int64)
     armed = view.expand(arming) & (view.minutes >= view.expand(threshold))  # written before (or when) armed
     if not armed.any():
         return []
     armed_codes = distinct(view._codes[armed])
-    names = set(name[armed_codes])
-    hits = view.expand(named & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")))
-    how = "made executable (chmod)" if (event[armed_codes] == "file_attribute").all() else "made executable or executed"
-    talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
-    writers = view.values("subject_name", written & view.desc_in("object_name", names))
-    # most specific: the process that talked to the network is the one that wrote the file
-    confidence = "high" if writers & talkers else "moderate"
-    reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
-    if writers & talkers:
-        reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
-    return [cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))]
+    out = []
+    # a file the Windows kernel (``System``, home of the SMB server) wrote came from another
+    # host over a file share: a tool copied for remote execution (T1570), not a download
+    by_share = {n for n in set(name[armed_codes]) if _written_over_share(view, written & (name == n))}
+    for names in (set(name[armed_codes]) - by_share, by_share):
+        if not names:
+            continue
+        codes = armed_codes[np.isin(name[armed_codes], list(names))]
+        hits = view.expand(
+            (named & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")) | (started & arming))
+            & view.desc_in("object_name", names)
+        )
+        how = "made executable (chmod)" if (event[codes] == "file_attribute").all() else "made executable or executed"
+        if names is by_share:
+            reason = f"Files written by the kernel's file-sharing server (System) and then executed: {_names(names)} (a tool copied from another host for remote execution)."
+            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
+            continue
+        talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
+        writers = view.values("subject_name", written & view.desc_in("object_name", names))
+        # most specific: the process that talked to the network is the one that wrote the file
+        confidence = "high" if writers & talkers else "moderate"
+        reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
+        if writers & talkers:
+            reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
+        out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
+    return out
+
+
+def _written_over_share(view: LogView, writes: np.ndarray) -> bool:
+    """Every writer of these descriptions is the Windows kernel's ``System`` process."""
+    writers = view.values("subject_name", writes)
+    return bool(writers) and all(w.casefold() == "system" for w in writers)
 
 
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
@@ -299,7 +389,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
-        if not (EXECUTABLE.search(name) or "." not in name) or HASH_NAME.match(name):
+        if not (EXECUTABLE.search(name) or "." not in name) or CACHE_ENTRY.match(name):
             continue
         subjects = subjects_of[name]
         found = {client(s) for s in subjects} - {None}
@@ -340,7 +430,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     produced = view.values("object_name", producing)
     stems = {m.group("stem").casefold() for n in view.values("object_name", view.present) if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
     # both tests are read at the deleted descriptions only
-    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) == "package manager", deleted)
+    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
     churn = np.zeros(len(deleted), dtype=bool)
     for mechanism in _mechanisms_for("Covering Tracks"):
         churn |= view.table.any_selection(mechanism._selections, deleted & ~churn)
@@ -362,7 +452,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         by_client |= deleted & (desc["subject_name"] == "")
 
     def program_or_log(name: str) -> bool:
-        unknown_program = "." not in name and lookup(name, "file") is None and not HASH_NAME.match(name)
+        unknown_program = "." not in name and lookup(name, "file") is None and not CACHE_ENTRY.match(name)
         return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
 
     counted = view.desc_where("object_name", counts, deleted & ~by_client) | view.desc_where("object_name", program_or_log, by_client)
@@ -504,6 +594,10 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     send_rows = view.expand(sends)
     if not sends.any() or int(view.counts[send_rows].sum()) < 5:
         return []
+    # connections opened carry nothing the log shows: data must be seen leaving (a message,
+    # a send, a write to the socket) before it is said to be carried off
+    if not (sends & ~view.desc_in("action", CONNECTION_ONLY)).any():
+        return []
 
     def user_data(name: str) -> bool:
         if name in PLACEHOLDERS:
@@ -547,4 +641,4 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
-RULES = (sweep_rule, command_and_control, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
+RULES = (sweep_rule, command_and_control, command_loop_without_peer, scripted_credential_access, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
