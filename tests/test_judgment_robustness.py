@@ -426,18 +426,6 @@ def test_file_listing_and_disk_tools_are_not_reconnaissance(tools, claimed):
     assert ("Internal Reconnaissance" in jp.claims(_log(*rows, date="2018-04-12")).stages) is claimed
 
 
-def test_command_loop_with_replies_only_at_this_host_is_command_and_control():
-    """OpTC names the receiver on an inbound flow: an agent whose outbound rows the subgraph
-    left out shows only commands and messages to this host's own address, minute after
-    minute. No remote address passed the C2 rule, so nothing was claimed. Two such minutes,
-    or commands without the messages, are not enough."""
-    frame = _frame(HANDMADE / "optc_command_loop_inbound_only.csv")
-    assert jp.claims(frame).stages == {"Command and Control"}
-    minutes = pd.to_datetime(frame["timestamp"]).dt.minute
-    assert jp.claims(frame[minutes <= 23]).stages == set()
-    assert jp.claims(frame[~frame["description"].str.contains("MESSAGE_INBOUND")]).stages == set()
-
-
 @pytest.mark.parametrize("host", ["svchost.exe", "wmiprvse.exe"])
 def test_lsass_opened_by_a_service_host_running_powershell_is_credential_access(host):
     """A service host opening LSASS is routine (the credential-access rule trusts it), but

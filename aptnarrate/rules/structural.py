@@ -199,41 +199,6 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     return out
 
 
-def command_loop_without_peer(view: LogView) -> list[StageEvidence]:
-    """Shell commands run minute after minute by a process that, in those minutes, receives
-    messages recorded against this host's own address (OpTC names the receiver on an inbound
-    flow) and sends to no remote address the log names: a remotely driven command loop whose
-    server the log leaves out. (With a named peer, ``command_and_control`` judges it.)"""
-    desc = view.desc
-    local = this_host_addresses(view)
-    if not local:
-        return []
-    commands = view.rows_of(desc["event"] == "shell_command")
-    replies = view.rows_of((desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local))
-    if not len(commands) or not len(replies):
-        return []
-    flows_out = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
-    talkers = view.values("subject_name", flows_out)
-    out = []
-    command_subjects = desc["subject_name"][view._codes[commands]]
-    reply_subjects = desc["subject_name"][view._codes[replies]]
-    for subject in sorted(set(command_subjects.tolist()) - talkers - {""}):
-        own_commands = commands[command_subjects == subject]
-        own_replies = replies[reply_subjects == subject]
-        shared = set(view.minutes[own_commands].tolist()) & set(view.minutes[own_replies].tolist())
-        if len(shared) < C2_MIN_MINUTES:
-            continue
-        shared_list = list(shared)
-        rows = np.union1d(own_commands[np.isin(view.minutes[own_commands], shared_list)], own_replies[np.isin(view.minutes[own_replies], shared_list)])
-        reason = (
-            f"`{subject}` ran shell commands in {len(shared)} minutes, each with inbound messages recorded against this host's own "
-            f"address ({_names(view.values('object_name', view.desc_in('object_name', local) & view.desc_in('subject_name', {subject})))}) "
-            "and no remote address named: a remotely driven command loop whose server the log leaves out."
-        )
-        out.append(cited(view, rows, stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071", "T1059.001")))
-    return out
-
-
 def scripted_credential_access(view: LogView) -> list[StageEvidence]:
     """A process the log shows running PowerShell (commands, its automation library, its
     policy-test files) that opens LSASS: credential dumping from a script host, even under a
@@ -641,4 +606,4 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
-RULES = (sweep_rule, command_and_control, command_loop_without_peer, scripted_credential_access, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
