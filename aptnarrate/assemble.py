@@ -108,7 +108,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
         candidates_omitted=sum(1 for c in facts.candidates if c.value not in listed),
         dropped=list(provenance.dropped),
         usage=provenance.usage,
-        notes=list(provenance.notes),
+        notes=[*provenance.notes, *_rules_disagree(facts, stages)],
     )
     return Report(
         title=f"Attack Report: {_base(table.source)}",
@@ -119,6 +119,36 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
         log=log,
         metadata=metadata,
     )
+
+
+def _rules_disagree(facts: Facts, stages: list[StageFinding]) -> list[str]:
+    """Where the narration and the offline rules differ on the stages, one note each: a
+    stage claimed that no rule found rests on the narrator's judgment alone, and a stage a
+    rule found with moderate or high confidence that the narration left out may be missed.
+    The analyst weighs both; the offline narrator's stages are the rules', so it adds none.
+    Built from stage names and log ids only, never from the narrator's text."""
+    from .rules.stages import find_stages
+
+    found = {item.stage: item for item in find_stages(facts)}
+    claimed = {finding.stage for finding in stages}
+    notes = [
+        f"{finding.stage} rests on the narrator's judgment alone: no offline rule found evidence for it "
+        f"(read its rows {_some_ids(finding.evidence)} before acting on it)"
+        for finding in stages
+        if finding.stage not in found
+    ]
+    notes += [
+        f"{stage} was found by the offline rules ({item.confidence} confidence; rows {_some_ids(item.evidence)}) "
+        "but not claimed by the narrator; --backend offline reports the rules' reading"
+        for stage, item in sorted(found.items(), key=lambda pair: APT_STAGES.index(pair[0]))
+        if stage not in claimed and item.confidence in ("high", "moderate")
+    ]
+    return notes
+
+
+def _some_ids(ids, shown: int = 6) -> str:
+    ids = list(ids)
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def _attack_ids(facts: Facts) -> dict[str, tuple[str | None, list[str]]]:

@@ -242,6 +242,29 @@ def test_an_invented_claim_that_persists_is_dropped_recorded_and_never_printed(k
     assert [s.stage for s in report.stages] == [s["stage"] for s in bad["stages"]]
 
 
+def test_where_the_model_and_the_rules_disagree_on_a_stage_the_report_says_so(llm_server):  # noqa: F811
+    """A stage the model claims that no rule found, and one the rules found that the model
+    left out, each get a note in the report's metadata (they had none: the analyst could not
+    tell a corroborated stage from the model's own reading). Agreement adds nothing."""
+    answer = good("dropper")
+    llm_server.enqueue(served(answer))
+    agreed = narrate(examples.path("dropper"), backend="openai", llm=llm(llm_server), dotenv=None)
+    assert not any("offline rule" in n for n in agreed.metadata.notes)
+
+    changed = json.loads(json.dumps(answer))
+    c2 = next(s for s in changed["stages"] if s["stage"] == "Command and Control")
+    changed["stages"] = [s for s in changed["stages"] if s is not c2]
+    changed["stages"].insert(2, {**c2, "stage": "Lateral Movement", "confidence": "low", "rationale": "The script reached another host."})
+    llm_server.enqueue(served(changed))
+    report = narrate(examples.path("dropper"), backend="openai", llm=llm(llm_server), dotenv=None)
+    assert "Lateral Movement" in [s.stage for s in report.stages]  # grounded: it stands, with a note
+    notes = [n for n in report.metadata.notes if "offline rule" in n]
+    assert len(notes) == 2, report.metadata.notes
+    assert notes[0].startswith("Lateral Movement rests on the narrator's judgment alone") and c2["evidence"][0] in notes[0]
+    assert notes[1].startswith("Command and Control was found by the offline rules (") and "not claimed by the narrator" in notes[1]
+    assert "Note: Lateral Movement rests on" in report.to_markdown()
+
+
 # --------------------------------------------------------------------------- 4. transport faults
 
 
