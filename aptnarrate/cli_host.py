@@ -170,13 +170,13 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         batch = Batch(
             inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force,
             on_progress=progress.update, openai_batch=args.openai_batch, reask_sync=args.reask_sync,
-            batch_poll_s=args.batch_poll, batch_max_wait_s=args.batch_max_wait,
+            batch_poll_s=args.batch_poll, batch_max_wait_s=args.batch_max_wait, story=args.story,
         )
         progress.in_flight = batch.in_flight
         previous = signal.signal(signal.SIGTERM, raise_interrupt)  # SIGTERM cleans up like Ctrl-C (also where cli.main left another handler)
         try:
             result = batch.run()
-            write_story_and_index(result, story=args.story, title=args.title, batch=batch)
+            write_story_and_index(result, title=args.title, batch=batch)
         finally:
             signal.signal(signal.SIGTERM, previous)
     for notice in result.notices:

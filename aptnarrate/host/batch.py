@@ -199,6 +199,7 @@ class Batch:
         reask_sync: bool = False,
         batch_poll_s: float = 30.0,
         batch_max_wait_s: float = 24 * 3600.0,
+        story: bool = False,
     ) -> None:
         from ..render import renderer
 
@@ -224,6 +225,7 @@ class Batch:
         self.batch_poll_s = batch_poll_s
         self.batch_max_wait_s = batch_max_wait_s
         self.batch_api_requests = 0  # request lines this run submitted to the Batch API
+        self.story = story  # --story: write_story_and_index also writes story.* into OUTDIR
 
     # ------------------------------------------------------------------ setup
 
@@ -289,14 +291,18 @@ class Batch:
 
     # ------------------------------------------------------------------ running
 
-    def _refuse_overwriting_inputs(self) -> None:
+    def _refuse_overwriting_inputs(self, story: bool | None = None) -> None:
         """An output that is one of the inputs (OUTDIR the inputs' folder with csv among the
-        formats: ``NAME.csv`` the IoC watchlist, ``story.csv``) would replace a subgraph with
-        what was computed from it; refused before anything is written."""
+        formats: ``NAME.csv`` the IoC watchlist; ``story.csv`` with ``--story``) would replace
+        a subgraph with what was computed from it; refused before anything is written. The
+        story's files count only when the story is written (``story``, default ``self.story``)."""
         from ..render import story_renderer
 
+        story = self.story if story is None else story
         inputs = {os.path.realpath(item.path) for item in self.inputs}
-        own = ["index.md", "index.json"] + [STORY_NAME + story_renderer(name)[1] for name in dict.fromkeys(("md", "json", *self.formats))]
+        own = ["index.md", "index.json"]
+        if story:
+            own += [STORY_NAME + story_renderer(name)[1] for name in dict.fromkeys(("md", "json", *self.formats))]
         planned = [(item.name + extension, name) for item in self.inputs for name, _render, extension in self.renderers] + [(f, "the batch's own") for f in own]
         for filename, fmt in planned:
             target = os.path.realpath(self.outdir / filename)
@@ -659,12 +665,17 @@ def verdict(report: Report) -> str:
 STORY_NAME = "story"
 
 
-def write_story_and_index(result: BatchResult, *, story: bool, title: str | None = None, batch: Batch | None = None) -> None:
-    """The batch's own outputs, written last: the story (when asked) and the index."""
+def write_story_and_index(result: BatchResult, *, story: bool | None = None, title: str | None = None, batch: Batch | None = None) -> None:
+    """The batch's own outputs, written last: the story (when asked: ``story``, default
+    ``batch.story``) and the index."""
     from ..errors import BackendError, BudgetError, ValidationFailed
     from .index import render_index_json, render_index_markdown
     from .story import build_story
 
+    if story is None:
+        story = batch is not None and batch.story
+    if story and batch is not None and not batch.story:  # a story the batch's own check did not plan for
+        batch._refuse_overwriting_inputs(story=True)
     if story:
         reports = [(o.input.name, o.report) for o in result.outcomes if o.report is not None]
         if reports:
