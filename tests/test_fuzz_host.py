@@ -47,3 +47,21 @@ def test_an_input_named_story_csv_is_refused_only_when_the_story_would_replace_i
     code, _, err = _run([*argv, "--story"])
     assert code == 2 and "story.csv" in err and "would replace the input" in err
     assert (tmp_path / "story.csv").read_bytes() == original
+
+
+def test_a_batch_removes_only_its_own_leftover_temp_files_from_outdir(tmp_path):
+    """A batch removed every file of OUTDIR whose name starts with a dot and ends in .tmp
+    (``-o .`` deleted a user's ``.draft.tmp``); only the temp files ``write_text`` makes for
+    the batch's own outputs (``.NAME.XXXXXXXX.tmp``) are leftovers of a killed run."""
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(example_path("dropper"), tmp_path / "dropper.csv")
+    users = {".draft.tmp": "mine", ".notes.md.tmp": "mine too", ".other.md.abcdefgh.tmp": "not a batch output"}
+    for name, text in users.items():
+        (out / name).write_text(text)
+    (out / ".dropper.md.k3j_x9q1.tmp").write_text("half a report")  # what a SIGKILL mid-write leaves
+    (out / ".index.json.0a1b2c3d.tmp").write_text("half an index")
+    code, _, err = _run(["batch", str(tmp_path / "dropper.csv"), "-o", str(out), "--backend", "offline"])
+    assert code == 0, err
+    assert "removed 2 temp file(s)" in err
+    assert {p.name: p.read_text() for p in out.iterdir() if p.name.endswith(".tmp")} == users

@@ -312,14 +312,21 @@ class Batch:
                     hint="write into another folder (-o), or leave csv out of --formats",
                 )
 
+    def _output_names(self) -> list[str]:
+        """Every file a batch over these inputs may write into OUTDIR, in any format."""
+        from ..render import FILE_ENDINGS
+
+        stems = [item.name for item in self.inputs] + [STORY_NAME]
+        return ["index.md", "index.json"] + [stem + ending for stem in stems for ending in FILE_ENDINGS.values()]
+
     def run(self) -> BatchResult:
         self._refuse_overwriting_inputs()
         try:
             self.outdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot create {self.outdir}: {exc.strerror or exc}") from None
-        for folder in (self.outdir, self.outdir / STATE_DIR):
-            removed = remove_stale_temp_files(folder)
+        for folder, names in ((self.outdir, self._output_names()), (self.outdir / STATE_DIR, None)):
+            removed = remove_stale_temp_files(folder, names)  # OUTDIR: only the temp files of our own outputs
             if removed:
                 self.notices.append(f"removed {removed} temp file(s) an interrupted run left in {folder}")
         self._select_narrator()
