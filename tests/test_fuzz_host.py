@@ -65,3 +65,41 @@ def test_a_batch_removes_only_its_own_leftover_temp_files_from_outdir(tmp_path):
     assert code == 0, err
     assert "removed 2 temp file(s)" in err
     assert {p.name: p.read_text() for p in out.iterdir() if p.name.endswith(".tmp")} == users
+
+
+# --------------------------------------------------------------------------- the story's size
+
+
+def test_the_story_lists_a_bounded_number_of_linked_pairs_and_says_how_many_share_something():
+    """Every pair of subgraphs sharing an entity or a minute was listed: subgraphs of one
+    busy hour all share minutes, so 1,000 subgraphs made 499,500 links, a 390 MB
+    story.json (1.5 GB of memory). Now the 250 pairs sharing the most are listed, in pair
+    order, and the conclusions and metadata give the number of pairs."""
+    from outputs_support import example_report
+
+    from aptnarrate.host.story import build_story
+
+    report = example_report()
+    reports = [(f"s{n:02d}", report) for n in range(24)]  # 276 pairs, all sharing everything
+    story = build_story(reports)
+    assert len(story.links) == 250
+    assert story.links[0].subgraphs == ["s00", "s01"] and story.links[-1].subgraphs == ["s16", "s18"]  # ties: the first 250 pairs
+    assert any("276 pair(s) of subgraphs share" in c and "the 250 sharing the most" in c for c in story.conclusions)
+    assert any("276 pairs" in n for n in story.metadata.notes)
+    table = story.to_markdown().split("## Linked Subgraphs")[1].split("\n## ")[0]
+    assert table.count("\n| s") == 250
+    few = build_story(reports[:5])  # under the bound: every pair, no note
+    assert len(few.links) == 10 and not few.metadata.notes
+
+
+def test_a_strongly_linked_pair_is_kept_over_pairs_that_share_only_minutes():
+    from outputs_support import example_report, hostile_report
+
+    from aptnarrate.host.story import build_story
+
+    # the hostile report renames an IoC, so it shares one entity fewer with the others
+    reports = [("h0", hostile_report()), *((f"s{n:02d}", example_report()) for n in range(23)), ("h1", hostile_report())]
+    story = build_story(reports)
+    pairs = [tuple(link.subgraphs) for link in story.links]
+    assert ("h0", "h1") in pairs  # shares as much as any pair: kept although it is the last pair
+    assert ("h0", "s00") not in pairs  # shares less: left out
