@@ -103,3 +103,52 @@ def test_a_strongly_linked_pair_is_kept_over_pairs_that_share_only_minutes():
     pairs = [tuple(link.subgraphs) for link in story.links]
     assert ("h0", "h1") in pairs  # shares as much as any pair: kept although it is the last pair
     assert ("h0", "s00") not in pairs  # shares less: left out
+
+
+# --------------------------------------------------------------------------- the library from a notebook
+
+DROPPER = str(example_path("dropper"))
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda a: a.narrate(None), "one subgraph"),
+        (lambda a: a.narrate([DROPPER], backend="offline"), "aptnarrate batch"),
+        (lambda a: a.inspect_input(3), "one subgraph"),
+        (lambda a: a.narrate(DROPPER, backend="offline", timezone=5), "timezone takes a str"),
+        (lambda a: a.narrate(DROPPER, backend="offline", internal_networks=[10]), "list of CIDR strings"),
+        (lambda a: a.narrate(DROPPER, backend="offline", columns=["predicate"]), "columns takes a mapping"),
+        (lambda a: a.narrate(DROPPER, backend="offline", llm="gpt-4o"), "llm takes a mapping"),
+        (lambda a: a.narrate(DROPPER, backend="offline", context=5), "context takes"),
+        (lambda a: a.narrate(DROPPER, backend="offline", max_input_bytes=-1), "positive number of bytes"),
+        (lambda a: __import__("aptnarrate.pipeline").pipeline.run(DROPPER, {"backend": "offline"}), "NarrateOptions"),
+    ],
+    ids=["none", "list", "int", "timezone-int", "networks-ints", "columns-list", "llm-str", "context-int", "max-bytes-negative", "options-dict"],
+)
+def test_wrong_library_arguments_are_usage_errors_that_name_them(call, fragment):
+    """From a notebook these were a TypeError, ValueError or AttributeError from deep inside
+    (``expected str, bytes or os.PathLike object, not NoneType``; ``'str' object has no
+    attribute 'top'``), an InputError blaming the file (``more than the limit of -1
+    bytes``), or a misleading message (``unknown option: replace() should be called on
+    dataclass instances``)."""
+    import aptnarrate
+    from aptnarrate.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        call(aptnarrate)
+    assert fragment in str(caught.value) + (caught.value.hint or "")
+    assert caught.value.exit_code == 2
+
+
+def test_a_string_of_internal_networks_is_one_network_and_a_context_path_is_the_event_log(tmp_path):
+    """``internal_networks="203.0.113.0/24"`` was read character by character ("invalid
+    --internal-net value '2'"); ``context="host-log/"`` failed with an AttributeError. Both
+    now mean what the CLI's --internal-net and --context mean."""
+    import aptnarrate
+    from aptnarrate.errors import InputError
+
+    report = aptnarrate.narrate(DROPPER, backend="offline", internal_networks="203.0.113.0/24")
+    assert report.metadata.internal_networks == ["203.0.113.0/24"]
+    with pytest.raises(InputError, match="context log not found"):
+        aptnarrate.narrate(DROPPER, backend="offline", context=str(tmp_path / "missing"))
