@@ -152,3 +152,29 @@ def test_a_string_of_internal_networks_is_one_network_and_a_context_path_is_the_
     assert report.metadata.internal_networks == ["203.0.113.0/24"]
     with pytest.raises(InputError, match="context log not found"):
         aptnarrate.narrate(DROPPER, backend="offline", context=str(tmp_path / "missing"))
+
+
+def test_the_story_page_draws_a_bounded_entity_graph_however_many_subgraphs():
+    """``MAX_STORY_GRAPH_NODES`` (300 "over all subgraphs") was not a bound: each subgraph got
+    at least 10 entities, so 1,000 subgraphs drew 11,400 graph elements (an 11.8 MB page).
+    Past 30 subgraphs, those with a supported stage are drawn first and the page says how
+    many are not drawn."""
+    import json
+    import re
+
+    from outputs_support import example_report
+
+    from aptnarrate.host.story import build_story
+    from aptnarrate.render import STORY_RENDERERS
+
+    report = example_report()
+    reports = [("quiet", report.model_copy(update={"stages": []}))] + [(f"s{n:02d}", report) for n in range(40)]
+    page = STORY_RENDERERS["html"](build_story(reports), reports)
+    island = re.search(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.DOTALL).group(1)
+    elements = json.loads(island)["graph"]["elements"]
+    boxes = [e["data"]["name"] for e in elements if e.get("classes") == "subgraph"]
+    entities = [e for e in elements if "parent" in e["data"]]
+    assert boxes == [f"s{n:02d}" for n in range(30)]  # the quiet one (no stage) is left out first
+    assert len(entities) <= 300
+    assert "11 of 41 subgraphs are not drawn" in page
+
