@@ -178,3 +178,20 @@ def test_the_story_page_draws_a_bounded_entity_graph_however_many_subgraphs():
     assert len(entities) <= 300
     assert "11 of 41 subgraphs are not drawn" in page
 
+
+def test_an_input_named_openai_batch_keeps_its_state_apart_from_the_batch_api_state(tmp_path):
+    """The state file of an input named openai-batch.csv was OUTDIR/.aptnarrate/openai-batch.json,
+    the Batch API's own state file: with --openai-batch, writing one replaced the other (a
+    resumed run lost the batch it was waiting for, or deleted the input's state)."""
+    from aptnarrate.host.batch import STATE_DIR, Batch
+    from aptnarrate.host.inputs import expand_inputs
+    from aptnarrate.pipeline import NarrateOptions
+
+    for name in ("openai-batch.csv", "index.csv", "story.csv"):
+        shutil.copy(example_path("dropper"), tmp_path / name)
+    inputs, _ = expand_inputs([str(tmp_path)])
+    batch = Batch(inputs, tmp_path / "out", NarrateOptions(backend="offline"))
+    own = {"openai-batch.json", "index.json", "story.json"}
+    assert not own & {batch._state_path(item).name for item in inputs}
+    assert not own & {item.name + ".json" for item in inputs}
+    assert all(batch._state_path(item).parent.name == STATE_DIR for item in inputs)

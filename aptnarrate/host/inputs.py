@@ -17,7 +17,7 @@ from ..errors import InputError
 
 EDGES_SUFFIX = ".edges.csv"
 _GLOB_CHARS = set("*?[")
-RESERVED_NAMES = {"index", "story"}  # the batch's own outputs
+RESERVED_NAMES = {"index", "story", "openai-batch"}  # the batch's own outputs, and its Batch API state (.aptnarrate/openai-batch.json)
 
 
 @dataclass(frozen=True)
