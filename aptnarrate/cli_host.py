@@ -9,6 +9,7 @@ by the offline fallback after the model path failed (``--fallback offline``).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 from pathlib import Path
 
@@ -225,7 +226,10 @@ def report_paths(names: list[str]) -> list[str]:
             paths.extend(str(p) for p in found)
         else:
             paths.append(name)
-    return paths
+    unique: dict[str, str] = {}  # a report named twice (a file and its folder, a folder twice) counts once
+    for name in paths:
+        unique.setdefault(os.path.realpath(name), name)
+    return list(unique.values())
 
 
 def load_reports(paths: list[str]):
@@ -289,8 +293,6 @@ def _report_name(path: Path) -> str:
 
 
 def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
-    import os
-
     from .errors import BackendError, BudgetError, ValidationFailed
     from .host.story import build_story
     from .pipeline import NarrateOptions, select_narrator
@@ -298,10 +300,10 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     from .render import resolve_format, story_renderer
 
     render, _ = story_renderer(resolve_format(args.format, args.output))  # a bad -o fails before any work
+    from .host.inputs import unique_names
+
     loaded = load_reports(report_paths(args.reports))
-    names = [_report_name(p) for p, _ in loaded]
-    if len(set(names)) != len(names):
-        names = [f"{p.resolve().parent.name}_{n}" for (p, _), n in zip(loaded, names)]
+    names = unique_names([p for p, _ in loaded], _report_name)  # one name per subgraph: the story keys on it
     base = Path(args.output).resolve().parent if args.output and args.output != "-" else Path.cwd()
     links = {}
     for (path, _), name in zip(loaded, names):

@@ -195,3 +195,28 @@ def test_an_input_named_openai_batch_keeps_its_state_apart_from_the_batch_api_st
     assert not own & {batch._state_path(item).name for item in inputs}
     assert not own & {item.name + ".json" for item in inputs}
     assert all(batch._state_path(item).parent.name == STATE_DIR for item in inputs)
+
+
+# --------------------------------------------------------------------------- story from saved reports
+
+
+def test_story_gives_each_saved_report_its_own_name_and_counts_a_report_named_twice_once(tmp_path):
+    """``story a/x/r.json b/x/r.json`` named both subgraphs ``x_r``, so the story merged them
+    (one IoC row listing "x_r" for IoCs of either, one anchor for two reports' rows); a
+    report named twice (a folder and a file in it) was told as two subgraphs."""
+    import json
+
+    from outputs_support import example_report, hostile_report
+
+    for folder, report in (("a", example_report()), ("b", hostile_report())):
+        (tmp_path / folder / "x").mkdir(parents=True)
+        (tmp_path / folder / "x" / "r.json").write_text(report.to_json())
+    out = tmp_path / "story.json"
+    argv = ["story", str(tmp_path / "a" / "x" / "r.json"), str(tmp_path / "b" / "x"), str(tmp_path / "a" / "x"), "--backend", "offline", "-o", str(out)]
+    code, _, err = _run(argv)
+    assert code == 0, err
+    story = json.loads(out.read_text())
+    names = [s["name"] for s in story["subgraphs"]]
+    assert len(names) == 2 and len(set(names)) == 2, names
+    only_b = {i.value for i in hostile_report().iocs} - {i.value for i in example_report().iocs}
+    assert only_b and all(i["subgraphs"] == [names[1]] for i in story["iocs"] if i["value"] in only_b)

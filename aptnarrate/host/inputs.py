@@ -10,6 +10,8 @@ with the same name from different folders get the folder name as a prefix.
 from __future__ import annotations
 
 import glob
+from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,17 +94,24 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
 
 
 def _name(paths: list[Path]) -> list[BatchInput]:
-    stems = [_stem(p) for p in paths]
-    clashes = {s for s in stems if stems.count(s) > 1}
+    return [BatchInput(path=p, name=name) for p, name in zip(paths, unique_names(paths, _stem, RESERVED_NAMES))]
+
+
+def unique_names(paths: list[Path], stem: Callable[[Path], str], reserved: Collection[str] = ()) -> list[str]:
+    """A distinct name per path: its ``stem``; stems that clash get their folder's name in
+    front, a name in ``reserved`` (compared ignoring case) gets ``-input`` after it, and a
+    name still taken gets ``-2``, ``-3``, ... (two folders of one name)."""
+    stems = [stem(p) for p in paths]
+    counts = Counter(stems)
     taken: set[str] = set()
     result = []
-    for p, stem in zip(paths, stems):
-        name = f"{p.resolve().parent.name}_{stem}" if stem in clashes else stem
-        if name.lower() in RESERVED_NAMES:
+    for p, base_stem in zip(paths, stems):
+        name = f"{p.resolve().parent.name}_{base_stem}" if counts[base_stem] > 1 else base_stem
+        if name.lower() in reserved:
             name += "-input"
         base, n = name, 2
         while name in taken:
             name, n = f"{base}-{n}", n + 1
         taken.add(name)
-        result.append(BatchInput(path=p, name=name))
+        result.append(name)
     return result
