@@ -220,3 +220,35 @@ def test_story_gives_each_saved_report_its_own_name_and_counts_a_report_named_tw
     assert len(names) == 2 and len(set(names)) == 2, names
     only_b = {i.value for i in hostile_report().iocs} - {i.value for i in example_report().iocs}
     assert only_b and all(i["subgraphs"] == [names[1]] for i in story["iocs"] if i["value"] in only_b)
+
+
+# --------------------------------------------------------------------------- index
+
+
+def test_an_index_that_fails_or_is_interrupted_half_way_leaves_no_partial_index(tmp_path):
+    """``index good.csv bad.csv -o DIR`` wrote good.csv's days into DIR, then failed on
+    bad.csv: DIR held part of the log, which ``--context DIR`` would read as the whole of
+    it, and a re-run refused DIR as "not empty". Now DIR appears only once complete."""
+    from aptnarrate.context.index import index_events
+    from aptnarrate.errors import InputError
+
+    good = str(example_path("dropper", "edges"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    out = tmp_path / "idx"
+    code, _, err = _run(["index", good, str(bad), "-o", str(out)])
+    assert code == 3 and "no timestamp column" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no DIR, no temp folder
+
+    def interrupt(done, total, path):
+        raise KeyboardInterrupt
+
+    out.mkdir()  # an empty folder given as DIR stays usable
+    with pytest.raises(KeyboardInterrupt):
+        index_events([good, good], out, progress=interrupt)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "idx"] and not any(out.iterdir())
+    with pytest.raises(InputError):
+        index_events([good, str(bad)], out)
+    result = index_events([good], out)
+    assert result.rows == 221 and result.days == ("2025-05-14",) and result.output == str(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "idx"] and (out.stat().st_mode & 0o777) != 0o700
