@@ -252,3 +252,17 @@ def test_an_index_that_fails_or_is_interrupted_half_way_leaves_no_partial_index(
     result = index_events([good], out)
     assert result.rows == 221 and result.days == ("2025-05-14",) and result.output == str(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "idx"] and (out.stat().st_mode & 0o777) != 0o700
+
+
+def test_an_index_output_folder_that_cannot_be_used_is_a_usage_error(tmp_path):
+    """A non-empty DIR, or one that cannot be created, was an input error (exit 3, "names
+    file, line and column"), while a file given as DIR was a usage error (exit 2); the
+    batch's OUTDIR that cannot be created is one too. All are the output option's fault."""
+    good = str(example_path("dropper", "edges"))
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    (tmp_path / "file").write_text("x")
+    for out, fragment in ((tmp_path / "full", "not empty"), (tmp_path / "file" / "sub", "cannot create"), (tmp_path / "file", "not a folder")):
+        code, _, err = _run(["index", good, "-o", str(out)])
+        assert code == 2 and fragment in err, err
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"

@@ -63,7 +63,7 @@ def index_events(
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {str(out)!r} is not a folder", hint="give a new or empty folder")
     if out.exists() and any(out.iterdir()):
-        raise InputError("output folder is not empty", path=str(out), hint="give a new or empty folder")
+        raise UsageError(f"-o {str(out)!r}: output folder is not empty", hint="give a new or empty folder")
     limit = memory_limit or DEFAULT_MEMORY_LIMIT
     try:
         con = duckdb.connect(config={"memory_limit": limit})
@@ -78,13 +78,13 @@ def index_events(
         os.chmod(building, 0o777 & ~_umask())  # mkdtemp's 0700 is for secrets; a new folder as mkdir makes it
     except OSError as exc:  # a file where a parent folder should be, no permission
         con.close()
-        raise InputError(f"cannot create the output folder: {exc.strerror or exc}", path=str(out)) from None
+        raise UsageError(f"cannot create the output folder {str(out)!r}: {exc.strerror or exc}") from None
     try:
         result = _index_files(con, files, building, str(out), columns, epoch_unit, progress)
         try:
             os.replace(building, out)  # DIR is absent or an empty folder
         except OSError as exc:
-            raise InputError(f"cannot create the output folder: {exc.strerror or exc}", path=str(out)) from None
+            raise UsageError(f"cannot create the output folder {str(out)!r}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
