@@ -242,15 +242,23 @@ def _source(args: argparse.Namespace):
 def _not_the_output(source, args: argparse.Namespace):
     """``source``, unless ``-o`` names the same file (``report x.csv -o x.csv`` would replace
     the subgraph with its IoC watchlist): a usage error before anything is read or written."""
-    output = getattr(args, "output", None)
-    if output and output != "-":
+    not_an_input([source], getattr(args, "output", None))
+    return source
+
+
+def not_an_input(sources, output) -> None:
+    """A usage error when ``output`` (``-o``) is one of the files a command reads (also
+    through a link): ``story r.json -o r.json``, ``eval out -o out/r.json`` or ``pivot r.json
+    X -o r.json`` replaced a saved report with a document of another kind."""
+    if not output or output == "-":
+        return
+    for source in sources:
         try:
             same = os.path.samefile(source, output)
-        except (OSError, ValueError):  # no such output yet, or a name the OS cannot take
+        except (OSError, ValueError, TypeError):  # no such output yet, or a name the OS cannot take
             same = False
         if same:
             raise UsageError(f"-o {output!r} is the input file: writing it would replace the input", hint="give another output file")
-    return source
 
 
 def _options(args: argparse.Namespace, name: str | None, **extra):
@@ -345,6 +353,7 @@ def _cmd_pivot(args: argparse.Namespace) -> int:
     from .context.pivot import pivot
     from .preprocess.ingest import IngestOptions
 
+    not_an_input([args.report], args.output)
     report = _load_saved_report(args.report)
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
     result = pivot(report, args.entity, _context_options(args), ingest)
@@ -356,6 +365,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from .context.ask import ask, model_transport
     from .preprocess.ingest import IngestOptions
 
+    not_an_input([args.report], args.output)
     report = _load_saved_report(args.report)
     transport, settings = model_transport(_llm_overrides(args), env_file(args))
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))

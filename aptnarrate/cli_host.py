@@ -13,7 +13,7 @@ import os
 import signal
 from pathlib import Path
 
-from .cli import env_file, existing_env_file, raise_interrupt, say
+from .cli import env_file, existing_env_file, not_an_input, raise_interrupt, say
 from .errors import InputError, UsageError
 from .output import write_text
 
@@ -302,7 +302,9 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     render, _ = story_renderer(resolve_format(args.format, args.output))  # a bad -o fails before any work
     from .host.inputs import unique_names
 
-    loaded = load_reports(report_paths(args.reports))
+    paths = report_paths(args.reports)
+    not_an_input(paths, args.output)
+    loaded = load_reports(paths)
     names = unique_names([p for p, _ in loaded], _report_name)  # one name per subgraph: the story keys on it
     base = Path(args.output).resolve().parent if args.output and args.output != "-" else Path.cwd()
     links = {}
@@ -379,7 +381,9 @@ def _subgraph_input(path: Path, report, inputs: str | None) -> Path:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .host.evaluate import evaluate, load_labels, load_truth, render_eval_json, render_eval_table
 
-    reports = load_reports(report_paths(args.reports))
+    paths = report_paths(args.reports)
+    not_an_input([*paths, args.truth, *([args.labels] if args.labels else [])], args.output)
+    reports = load_reports(paths)
     truth = load_truth(args.truth)
     labels = load_labels(args.labels) if args.labels else None
     result = evaluate([(_report_name(p), r) for p, r in reports], truth, labels=labels, host=args.host or Path(args.truth).stem)

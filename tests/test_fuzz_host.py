@@ -266,3 +266,31 @@ def test_an_index_output_folder_that_cannot_be_used_is_a_usage_error(tmp_path):
         code, _, err = _run(["index", good, "-o", str(out)])
         assert code == 2 and fragment in err, err
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+# --------------------------------------------------------------------------- outputs onto inputs
+
+
+def test_story_eval_pivot_and_ask_refuse_to_write_over_a_report_they_read(tmp_path):
+    """``story r.json -o r.json``, ``eval out --truth t.json -o out/r.json`` and ``pivot
+    r.json X -o r.json`` replaced the saved report with a story, a score table or a pivot
+    (``report x.csv -o x.csv`` was already refused); ask too, and eval's truth file."""
+    from outputs_support import example_report
+
+    saved = tmp_path / "r.json"
+    original = example_report().to_json()
+    saved.write_text(original)
+    truth = tmp_path / "truth.json"
+    truth.write_text('{"A": {"file": ["update.sh"], "ip": []}}')
+    (tmp_path / "link.json").symlink_to(saved)
+    for argv in (
+        ["story", str(saved), "-o", str(saved), "--backend", "offline"],
+        ["story", str(tmp_path), "-o", str(tmp_path / "link.json"), "--backend", "offline"],
+        ["eval", str(tmp_path), "--truth", str(truth), "-o", str(saved)],
+        ["eval", str(saved), "--truth", str(truth), "-o", str(truth)],
+        ["pivot", str(saved), "update.sh", "-o", str(saved), "--format", "json"],
+        ["ask", str(saved), "what ran?", "-o", str(saved)],
+    ):
+        code, _, err = _run(argv)
+        assert code == 2 and "is the input file" in err, (argv, err)
+    assert saved.read_text() == original and truth.read_text().startswith('{"A"')
