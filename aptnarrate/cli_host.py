@@ -39,6 +39,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str, minimum_exclusive: bool = True) -> float:
+    """A positive (or, for ``_seconds_or_zero``, non-negative) finite number of seconds:
+    ``nan`` and ``inf`` are floats too."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (minimum_exclusive and value == 0):
+        raise argparse.ArgumentTypeError(f"expected a {'positive' if minimum_exclusive else 'non-negative'} number of seconds, got {text!r}")
+    return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    return _seconds(text, minimum_exclusive=False)
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("auto", "offline", "openai", "replay"), default="auto", help="auto: a model when one is configured (key or base URL), else the offline narrator")
     parser.add_argument("--fallback", choices=("offline",), help="when the model path fails, write the offline report, stamped as degraded (exit 9)")
@@ -76,8 +94,8 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
     batch.add_argument("--openai-batch", action="store_true", help="send every input's request through the OpenAI Batch API (half the price; answers within 24 h); an interrupted run resumes from OUTDIR/.aptnarrate/openai-batch.json")
     batch.add_argument("--reask-sync", action="store_true", help="with --openai-batch: re-ask answers that fail validation or grounding synchronously (default: in follow-up Batch API rounds, up to --max-reasks)")
-    batch.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS", help="with --openai-batch: seconds between status polls (default: 30)")
-    batch.add_argument("--batch-max-wait", type=float, default=24 * 3600.0, metavar="SECONDS", help="with --openai-batch: give up waiting after this long (default: 24 h); run again to resume")
+    batch.add_argument("--batch-poll", type=_seconds, default=30.0, metavar="SECONDS", help="with --openai-batch: seconds between status polls (default: 30)")
+    batch.add_argument("--batch-max-wait", type=_seconds_or_zero, default=24 * 3600.0, metavar="SECONDS", help="with --openai-batch: give up waiting after this long (default: 24 h); run again to resume")
     add_reading_options(batch)
     _add_model_options(batch)
     _add_context_options(batch)

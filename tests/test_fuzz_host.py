@@ -294,3 +294,27 @@ def test_story_eval_pivot_and_ask_refuse_to_write_over_a_report_they_read(tmp_pa
         code, _, err = _run(argv)
         assert code == 2 and "is the input file" in err, (argv, err)
     assert saved.read_text() == original and truth.read_text().startswith('{"A"')
+
+
+# --------------------------------------------------------------------------- --openai-batch's waits
+
+
+@pytest.mark.parametrize("option, value", [("--batch-poll", "-1"), ("--batch-poll", "0"), ("--batch-poll", "nan"), ("--batch-max-wait", "nan"), ("--batch-max-wait", "inf"), ("--batch-max-wait", "-1")])
+def test_batch_api_waits_must_be_finite_positive_seconds(tmp_path, option, value):
+    """``--batch-poll -1`` ended in time.sleep's ValueError (an internal error, exit 1) after
+    every input's facts were computed and the batch submitted; ``0`` polled without a pause;
+    ``--batch-max-wait nan`` never ran out (every comparison with nan is false)."""
+    code, _, err = _run(["batch", DROPPER, "-o", str(tmp_path / "out"), "--openai-batch", "--backend", "openai", option, value])
+    assert code == 2 and option in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_narrate_batch_refuses_waits_it_cannot_honour(tmp_path):
+    from aptnarrate.context.openai_batch import narrate_batch
+    from aptnarrate.errors import UsageError
+    from aptnarrate.llm.config import load_settings
+
+    settings = load_settings({"api_key": "k"}, environ={}, dotenv_path=None)
+    for waits in ({"poll_interval_s": -1.0}, {"poll_interval_s": float("nan")}, {"max_wait_s": float("nan")}, {"max_wait_s": -5.0}):
+        with pytest.raises(UsageError):
+            narrate_batch([], settings, tmp_path / "state.json", client=object(), **waits)
