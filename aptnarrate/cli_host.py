@@ -170,7 +170,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         raise UsageError("--reask-sync applies to --openai-batch")
     if args.openai_batch and args.backend in ("offline", "replay"):
         raise UsageError(f"--openai-batch needs a model; --backend {args.backend} makes no request")
-    inputs, notices = expand_inputs(arguments)
+    inputs, notices = expand_inputs(arguments, outdir=args.output)
     options = build_options(
         args,
         None,

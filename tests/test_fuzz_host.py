@@ -318,3 +318,37 @@ def test_narrate_batch_refuses_waits_it_cannot_honour(tmp_path):
     for waits in ({"poll_interval_s": -1.0}, {"poll_interval_s": float("nan")}, {"max_wait_s": float("nan")}, {"max_wait_s": -5.0}):
         with pytest.raises(UsageError):
             narrate_batch([], settings, tmp_path / "state.json", client=object(), **waits)
+
+
+def test_a_pattern_that_matches_the_output_folder_leaves_it_out_so_a_rerun_resumes(tmp_path):
+    """``batch 'flagged/*' -o flagged/out`` worked once; run again, the pattern matched the
+    output folder: with md,json the batch failed ("folder holds no .csv file", exit 3), with
+    csv it took the first run's watchlists out/NAME.csv for inputs (two failures, exit 8)
+    and renamed the real inputs flagged_NAME, so nothing was up to date."""
+    for formats in ("md,json", "md,csv"):
+        flagged = tmp_path / formats.replace(",", "-")
+        flagged.mkdir()
+        for name in ("dropper", "exfil"):
+            shutil.copy(example_path(name), flagged / f"{name}.csv")
+        out = flagged / "out"
+        argv = ["batch", str(flagged / "*"), "-o", str(out), "--backend", "offline", "--formats", formats]
+        assert _run(argv)[0] == 0
+        code, _, err = _run(argv)
+        assert code == 0, err
+        assert "0 written, 2 up to date, 0 failed" in err and "matches the output folder" in err
+        assert sorted(p.name for p in out.glob("*.md")) == ["dropper.md", "exfil.md", "index.md"]
+
+
+def test_a_pattern_that_matches_a_folder_without_csv_files_leaves_it_out(tmp_path):
+    """``batch 'flagged/*'`` over a folder holding a subfolder of notes failed as a whole
+    ("folder holds no .csv file", exit 3); a folder named explicitly still must hold one."""
+    flagged = tmp_path / "flagged"
+    (flagged / "notes").mkdir(parents=True)
+    (flagged / "notes" / "todo.txt").write_text("look at it")
+    shutil.copy(example_path("dropper"), flagged / "dropper.csv")
+    code, _, err = _run(["batch", str(flagged / "*"), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    assert code == 0 and "holds no .csv file: left out" in err, err
+    code, _, err = _run(["batch", str(flagged / "notes"), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    assert code == 3 and "folder holds no .csv file" in err
+    code, _, err = _run(["batch", str(flagged / "n*"), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    assert code == 3 and "no .csv file among the inputs" in err

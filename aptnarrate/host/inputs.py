@@ -57,13 +57,25 @@ def _twins_notice(where: str, twins: list[Path]) -> str:
     )
 
 
-def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
-    """The inputs named by ``arguments`` in a stable order, and notices for the user."""
+def expand_inputs(arguments: list[str], outdir: str | Path | None = None) -> tuple[list[BatchInput], list[str]]:
+    """The inputs named by ``arguments`` in a stable order, and notices for the user.
+
+    ``outdir``: the batch's output folder. What a pattern matches there (the folder itself,
+    as ``flagged/*`` does for ``-o flagged/out``, or files in it) is left out: a re-run
+    would take the first run's outputs (its IoC watchlists ``NAME.csv``) for inputs."""
     paths: list[Path] = []
     notices: list[str] = []
+    output = Path(outdir).resolve() if outdir is not None else None
     for argument in arguments:
         pattern = bool(_GLOB_CHARS & set(argument)) and not Path(argument).exists()  # "a[1].csv" names that file
         candidates = [Path(p) for p in sorted(glob.glob(argument))] if pattern else [Path(argument)]
+        if pattern and output is not None:
+            outputs = [c for c in candidates if c.resolve() == output or output in c.resolve().parents]
+            if outputs:
+                candidates = [c for c in candidates if c not in outputs]
+                notices.append(f"pattern {argument!r} matches the output folder {str(outdir)!r} or files in it: left out")
+                if not candidates:
+                    raise InputError("no input matches this pattern outside the output folder", path=argument)
         if not candidates:
             raise InputError("no file matches this pattern", path=argument)
         if pattern:  # a pattern matching both layouts of a subgraph names it once, as a folder does
@@ -74,6 +86,9 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
         for candidate in candidates:
             if candidate.is_dir():
                 used, twins = _folder_files(candidate)
+                if not used and pattern:  # a folder the pattern happens to match: not an input
+                    notices.append(f"pattern {argument!r} matches the folder {str(candidate)!r}, which holds no .csv file: left out")
+                    continue
                 if not used:
                     raise InputError("folder holds no .csv file", path=str(candidate))
                 paths.extend(used)
@@ -83,6 +98,8 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
                 paths.append(candidate)
             else:
                 raise InputError("file not found", path=str(candidate))
+    if not paths:
+        raise InputError("no .csv file among the inputs", path=" ".join(arguments))
     unique: list[Path] = []
     seen: set[Path] = set()
     for p in paths:
