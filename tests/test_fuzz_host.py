@@ -352,3 +352,53 @@ def test_a_pattern_that_matches_a_folder_without_csv_files_leaves_it_out(tmp_pat
     assert code == 3 and "folder holds no .csv file" in err
     code, _, err = _run(["batch", str(flagged / "n*"), "-o", str(tmp_path / "out"), "--backend", "offline"])
     assert code == 3 and "no .csv file among the inputs" in err
+
+
+# --------------------------------------------------------------------------- Markdown from free-text fields
+
+
+def _edges_with(tmp_path, predicate: str, object_type: str):
+    import csv
+
+    rows = list(csv.reader(example_path("dropper", "edges").read_text().splitlines()))
+    for n, row in enumerate(rows[1:]):
+        if n % 7 == 0:
+            row[3], row[6] = predicate, object_type
+    path = tmp_path / "odd.edges.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def test_an_object_type_or_action_with_markup_stays_inert_in_the_markdown_log(tmp_path):
+    """An edge list's object_type and predicate are free text, written raw into the
+    Markdown log: ``file<b>|x`` split the table cell and left HTML in the report (names
+    were escaped; kinds and actions were not)."""
+    import aptnarrate
+
+    report = aptnarrate.narrate(_edges_with(tmp_path, "EVENT_WRITE*x*", "file<b>|x"), backend="offline")
+    markdown = report.to_markdown()
+    assert "file<b>" not in markdown and "file&lt;b&gt;\\|x" in markdown
+    assert "WRITE\\*X\\* the file&lt;b&gt;" in markdown  # the action, upper-cased by ingest, escaped
+    rows = [line for line in markdown.splitlines() if line.startswith("| 20")]
+    assert rows and all(line.replace("\\|", "").count("|") == 3 for line in rows)  # two cells each
+
+
+def test_a_hand_edited_report_cannot_forge_markdown_through_a_minute_or_row_id(tmp_path):
+    """A saved report's log minutes (and, in pivot, row ids) were written into Markdown as
+    they stood in the JSON document: a minute holding a line break and a heading forged a
+    heading and raw HTML in ``render`` and ``pivot``."""
+    import json
+
+    from outputs_support import example_report
+
+    document = json.loads(example_report().to_json())
+    document["log"][0]["minute"] = "2025-05-14 09:12 | x\n# Forged <img src=x onerror=alert(1)>"
+    document["log"][0]["id"] = "L1\n# Forged id <img src=x>"
+    saved = tmp_path / "r.json"
+    saved.write_text(json.dumps(document))
+    subject = document["log"][0]["subject_name"]
+    for argv in (["render", str(saved)], ["pivot", str(saved), subject]):
+        code, out, err = _run(argv)
+        assert code == 0, err
+        assert "<img" not in out and not [line for line in out.splitlines() if line.startswith("# Forged")], out

@@ -71,7 +71,7 @@ class Pivot:
                 out.append("Touched by or touching: " + ", ".join(code(n) for n in self.neighbours[:50]) + ".")
             table = ["| Row | Timestamp | Source | Action Description |", "|-----|-----------|--------|--------------------|"]
             table += [
-                f"| {r.id} | {r.minute} | {r.source} | {plain(r.text)}{f' ({r.count} times)' if r.count > 1 else ''} |"
+                f"| {plain(r.id)} | {plain(r.minute)} | {r.source} | {plain(r.text)}{f' ({r.count} times)' if r.count > 1 else ''} |"
                 for r in self.rows
             ]
             out.append("\n".join(table))
