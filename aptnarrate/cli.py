@@ -33,15 +33,18 @@ EXIT_INTERRUPTED = 130
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors: exit 2 with a one-line message
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"aptnarrate: error: {message}\n")
+        # shown like every message (argparse quotes an invalid choice, but not the words of
+        # "unrecognized arguments: ...", which may hold a terminal escape sequence)
+        self.exit(EXIT_USAGE, f"aptnarrate: error: {show_invisible(message)}\n")
 
 
 def say(message: str) -> None:
     """One message on stderr: secrets masked (``redact``), and every control, zero-width or
     bidi character (a name's terminal escape sequence ``ESC ] 0 ; ... BEL``, an override)
     written as a visible escape, so nothing read from an input or a model drives the
-    terminal or reorders what it shows. Line breaks of the message itself are kept."""
-    print(show_invisible(redact(message), keep_newlines=True), file=sys.stderr)
+    terminal or reorders what it shows. A line break is one of those too: a message is one
+    line, so a file named ``x\naptnarrate: 0 failed.csv`` cannot forge a line of its own."""
+    print(show_invisible(redact(message)), file=sys.stderr)
 
 
 def existing_env_file(text: str) -> str:

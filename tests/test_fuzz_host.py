@@ -402,3 +402,24 @@ def test_a_hand_edited_report_cannot_forge_markdown_through_a_minute_or_row_id(t
         code, out, err = _run(argv)
         assert code == 0, err
         assert "<img" not in out and not [line for line in out.splitlines() if line.startswith("# Forged")], out
+
+
+def test_a_file_name_with_a_line_break_cannot_forge_a_line_on_stderr(tmp_path):
+    """Messages kept line breaks, so a failing input named ``x\\naptnarrate: 0 failed
+    (all good).csv`` printed a line of its own that looked like aptnarrate's."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "x\naptnarrate: 0 failed (all good).csv").write_text("a,b\n1,2\n")
+    code, _, err = _run(["batch", str(folder), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    assert code == 8
+    assert not [line for line in err.splitlines() if line.startswith("aptnarrate: 0 failed")], err
+    assert "x\\naptnarrate: 0 failed (all good).csv" in err
+
+
+def test_an_unrecognised_argument_holding_an_escape_sequence_is_shown_not_obeyed():
+    """argparse's "unrecognized arguments: ..." wrote the words as given: an argument holding
+    ``ESC ] 0 ; ... BEL`` retitled the terminal and a line break forged a line."""
+    code, _, err = _run(["examples", "\x1b]0;pwned\x07x\nfake line"])
+    assert code == 2
+    assert "\x1b" not in err and "\x07" not in err and not [line for line in err.splitlines() if line == "fake line"]
+    assert "\\x1b]0;pwned\\x07x\\nfake line" in err
