@@ -464,3 +464,22 @@ def test_the_drawn_formats_read_the_log_by_columns_and_draw_what_a_row_by_row_re
     monkeypatch.setattr(LogTable, "_entry", lambda self, i: (built.append(i), real(self, i))[1])
     assert RENDERERS[fmt](report) == expected
     assert len(built) <= 4, len(built)
+
+
+def test_pivot_reads_the_log_by_columns_and_finds_what_a_row_by_row_reading_finds(monkeypatch):
+    """pivot built a LogEntry (with its lines and entity ids) for every log row to find the
+    few that name the entity; now only the rows that match are read whole."""
+    from outputs_support import example_report
+
+    from aptnarrate.context.pivot import pivot
+    from aptnarrate.preprocess.logtable import LogTable
+
+    report = example_report()
+    entity = report.iocs[0].value
+    expected = pivot(report.model_copy(update={"log": list(report.log)}), entity)
+    built = []
+    real = LogTable._entry
+    monkeypatch.setattr(LogTable, "_entry", lambda self, i: (built.append(i), real(self, i))[1])
+    found = pivot(report, entity)
+    assert found.to_json() == expected.to_json() and found.rows
+    assert len(built) <= len(found.rows), (len(built), len(found.rows))
