@@ -292,6 +292,9 @@ def render_saved_story(path: Path, text: str, fmt: str) -> str:
         return story.to_json()
     if fmt == "md":
         return story.to_markdown()
+    odd = next((sub.name for sub in story.subgraphs if not _plain_file_name(sub.name)), None)
+    if odd is not None:  # "../../x" would read a report outside the story's folder
+        raise InputError(f"subgraph name {odd!r} is not a file name, so its report cannot be beside the story", path=str(path))
     beside = [path.parent / f"{sub.name}.json" for sub in story.subgraphs]
     missing = [str(p) for p in beside if not p.is_file()]
     if missing:
@@ -304,6 +307,11 @@ def render_saved_story(path: Path, text: str, fmt: str) -> str:
     reports = [(sub.name, report) for sub, (_, report) in zip(story.subgraphs, load_reports([str(p) for p in beside]))]
     render, _ = story_renderer(fmt)
     return render(story, reports)
+
+
+def _plain_file_name(name: str) -> bool:
+    """A name batch could have given a subgraph: one file name, no folder in it."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name and Path(name).name == name
 
 
 def _report_name(path: Path) -> str:

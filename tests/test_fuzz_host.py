@@ -483,3 +483,23 @@ def test_pivot_reads_the_log_by_columns_and_finds_what_a_row_by_row_reading_find
     found = pivot(report, entity)
     assert found.to_json() == expected.to_json() and found.rows
     assert len(built) <= len(found.rows), (len(built), len(found.rows))
+
+
+def test_a_saved_story_cannot_draw_reports_from_outside_its_folder(tmp_path):
+    """``render story.json --format html|stix|navigator|csv`` read each subgraph's report
+    from ``FOLDER/NAME.json``: a hand-edited story naming a subgraph ``../../x`` drew (and
+    put into the output) any report JSON elsewhere on the machine."""
+    import json
+
+    from outputs_support import example_report
+
+    from aptnarrate.host.story import build_story
+
+    (tmp_path / "elsewhere.json").write_text(example_report().to_json())
+    folder = tmp_path / "out" / "deep"
+    folder.mkdir(parents=True)
+    document = json.loads(build_story([("x", example_report())]).to_json())
+    document["subgraphs"][0]["name"] = "../../elsewhere"
+    (folder / "story.json").write_text(json.dumps(document))
+    code, out, err = _run(["render", str(folder / "story.json"), "--format", "csv"])
+    assert code == 3 and "is not a file name" in err and not out
