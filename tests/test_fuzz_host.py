@@ -503,3 +503,18 @@ def test_a_saved_story_cannot_draw_reports_from_outside_its_folder(tmp_path):
     (folder / "story.json").write_text(json.dumps(document))
     code, out, err = _run(["render", str(folder / "story.json"), "--format", "csv"])
     assert code == 3 and "is not a file name" in err and not out
+
+
+def test_the_log_takes_integer_indices_like_a_list_and_says_how_to_find_a_row_by_id():
+    """``report.log["L3"]`` from a notebook was ``ValueError: invalid literal for int()``,
+    and ``report.log[2.7]`` silently gave row 2; a list raises TypeError for both."""
+    import numpy as np
+    from outputs_support import example_report
+
+    log = example_report().log
+    assert log[np.int64(2)] == log[2] and log[-1] == log[len(log) - 1]
+    with pytest.raises(TypeError, match="position_of"):
+        log["L3"]
+    with pytest.raises(TypeError, match="not float"):
+        log[2.7]
+    assert log[log.position_of()["L3"]].id == "L3"
