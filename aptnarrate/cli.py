@@ -395,6 +395,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if _is_story(text):
         from .cli_host import render_saved_story
 
+        if args.diagram:  # the story's Markdown has no diagram: it was dropped without a word
+            raise UsageError("--diagram applies to one report's Markdown, not to a story", hint="render a subgraph's report with --diagram")
+
         write_text(render_saved_story(Path(args.input), text, _output_format(args)), args.output)
         return 0
     try:

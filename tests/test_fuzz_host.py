@@ -518,3 +518,17 @@ def test_the_log_takes_integer_indices_like_a_list_and_says_how_to_find_a_row_by
     with pytest.raises(TypeError, match="not float"):
         log[2.7]
     assert log[log.position_of()["L3"]].id == "L3"
+
+
+def test_render_of_a_story_with_diagram_says_it_has_none(tmp_path):
+    """``render story.json --diagram`` wrote the story without a diagram and said nothing
+    (``--diagram`` with a format other than Markdown is a usage error already)."""
+    from outputs_support import example_report
+
+    from aptnarrate.host.story import build_story
+
+    saved = tmp_path / "story.json"
+    saved.write_text(build_story([("x", example_report())]).to_json())
+    code, out, err = _run(["render", str(saved), "--diagram"])
+    assert code == 2 and "--diagram" in err and not out
+    assert _run(["render", str(saved)])[0] == 0
