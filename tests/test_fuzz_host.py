@@ -532,3 +532,31 @@ def test_render_of_a_story_with_diagram_says_it_has_none(tmp_path):
     code, out, err = _run(["render", str(saved), "--diagram"])
     assert code == 2 and "--diagram" in err and not out
     assert _run(["render", str(saved)])[0] == 0
+
+
+def test_an_input_whose_file_name_is_not_utf8_reports_in_every_format(tmp_path):
+    """A file name holding a byte that is not UTF-8 (legal on Linux; Python keeps it as a
+    lone surrogate) made ``report --format json`` and every batch an internal error (exit
+    1): the surrogate reached the report's title and input name, index.json and the state
+    file, and no JSON can hold one. The name is shown with U+FFFD; the state file keeps
+    the path exactly, so a re-run finds the input up to date and ``story --context`` finds it."""
+    import json
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = os.fsdecode(os.fsencode(str(folder)) + b"/bad\xffname.csv")
+    shutil.copy(example_path("dropper"), odd)
+    out = tmp_path / "out"
+    code, _, err = _run(["report", odd, "--backend", "offline", "--format", "json", "-o", str(tmp_path / "r.json")])
+    assert code == 0, err
+    assert json.loads((tmp_path / "r.json").read_text())["input_name"] == "bad\ufffdname.csv"
+    argv = ["batch", str(folder), "-o", str(out), "--backend", "offline", "--story", "--formats", "md,json,html,stix,navigator,csv"]
+    code, _, err = _run(argv)
+    assert code == 0, err
+    index = json.loads((out / "index.json").read_text())
+    assert index["inputs"][0]["name"] == "bad\ufffdname" and (out / "bad\ufffdname.json").is_file()
+    code, _, err = _run(argv)
+    assert code == 0 and "0 written, 1 up to date" in err, err
+    code, _, err = _run(["story", str(out), "--backend", "offline", "--context", str(example_path("dropper", "edges")), "-o", str(tmp_path / "s.md")])
+    assert code == 0, err

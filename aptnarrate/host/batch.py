@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import AptNarrateError, UsageError
 from ..output import remove_stale_temp_files, write_text
+from ..wording import file_name_text
 from .inputs import BatchInput
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -604,7 +605,8 @@ class Batch:
             "outputs": outcome.outputs,
             "report": json.loads(report_json if report_json is not None else outcome.report.to_json()),
         }
-        write_text(json.dumps(state, ensure_ascii=False) + "\n", self._state_path(item))
+        # ASCII: an input path holding a byte that is not UTF-8 (a lone surrogate) round-trips
+        write_text(json.dumps(state, ensure_ascii=True) + "\n", self._state_path(item))
 
     def _up_to_date(self, item: BatchInput, input_hash: str, digest: str) -> InputOutcome | None:
         from ..models import Report
@@ -643,7 +645,7 @@ def outcome_record(outcome: InputOutcome) -> dict:
     """One input's line in index.json."""
     report = outcome.report
     record: dict[str, Any] = {
-        "input": str(outcome.input.path),
+        "input": file_name_text(str(outcome.input.path)),
         "name": outcome.input.name,
         "status": outcome.status,
         "reason": outcome.reason,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..wording import file_name_text
 
 EDGES_SUFFIX = ".edges.csv"
 _GLOB_CHARS = set("*?[")
@@ -29,7 +30,9 @@ class BatchInput:
 
 
 def _stem(path: Path) -> str:
-    return path.name[: -len(".csv")] if path.name.lower().endswith(".csv") else path.name
+    """The output name of an input: its file name without ``.csv``, as text (a byte that is
+    not UTF-8 becomes U+FFFD: the name goes into index.json and the story)."""
+    return file_name_text(path.name[: -len(".csv")] if path.name.lower().endswith(".csv") else path.name)
 
 
 def _folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
