@@ -315,7 +315,11 @@ def _plain_file_name(name: str) -> bool:
 
 
 def _report_name(path: Path) -> str:
-    return path.name[: -len(".json")] if path.name.endswith(".json") else path.name
+    """A saved report's subgraph name: its file name without ``.json``, as text (a byte that
+    is not UTF-8 becomes U+FFFD: the name goes into the story's and eval's JSON)."""
+    from .wording import file_name_text
+
+    return file_name_text(path.name[: -len(".json")] if path.name.endswith(".json") else path.name)
 
 
 def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
@@ -327,6 +331,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
 
     render, _ = story_renderer(resolve_format(args.format, args.output))  # a bad -o fails before any work
     from .host.inputs import unique_names
+    from .wording import file_name_text
 
     paths = report_paths(args.reports)
     not_an_input(paths, args.output)
@@ -337,7 +342,7 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     for (path, _), name in zip(loaded, names):
         markdown = path.with_suffix(".md")
         target = markdown if markdown.is_file() else path
-        links[name] = os.path.relpath(target.resolve(), base)
+        links[name] = file_name_text(os.path.relpath(target.resolve(), base))  # text for the story's JSON
     reports = list(zip(names, (r for _, r in loaded)))
     story = build_story(reports, title=args.title, report_links=links)
     options = NarrateOptions(

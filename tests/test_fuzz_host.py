@@ -560,3 +560,24 @@ def test_an_input_whose_file_name_is_not_utf8_reports_in_every_format(tmp_path):
     assert code == 0 and "0 written, 1 up to date" in err, err
     code, _, err = _run(["story", str(out), "--backend", "offline", "--context", str(example_path("dropper", "edges")), "-o", str(tmp_path / "s.md")])
     assert code == 0, err
+
+
+def test_story_and_eval_take_a_saved_report_whose_file_name_is_not_utf8(tmp_path):
+    """The subgraph name of a saved report is its file name: one holding a byte that is not
+    UTF-8 made ``story`` an internal error (exit 1) on writing the story's JSON."""
+    import json
+    import os
+
+    from outputs_support import example_report
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    with open(os.fsencode(str(folder)) + b"/r\xfe.json", "w") as handle:
+        handle.write(example_report().to_json())
+    truth = tmp_path / "truth.json"
+    truth.write_text('{"A": {"file": ["update.sh"], "ip": []}}')
+    code, _, err = _run(["story", str(folder), "--backend", "offline", "--format", "json", "-o", str(tmp_path / "s.json")])
+    assert code == 0, err
+    assert [s["name"] for s in json.loads((tmp_path / "s.json").read_text())["subgraphs"]] == ["r\ufffd"]
+    code, out, err = _run(["eval", str(folder), "--truth", str(truth), "--format", "json"])
+    assert code == 0 and json.loads(out), err
