@@ -33,15 +33,18 @@ EXIT_INTERRUPTED = 130
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors: exit 2 with a one-line message
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"aptnarrate: error: {message}\n")
+        # shown like every message (argparse quotes an invalid choice, but not the words of
+        # "unrecognized arguments: ...", which may hold a terminal escape sequence)
+        self.exit(EXIT_USAGE, f"aptnarrate: error: {show_invisible(message)}\n")
 
 
 def say(message: str) -> None:
     """One message on stderr: secrets masked (``redact``), and every control, zero-width or
     bidi character (a name's terminal escape sequence ``ESC ] 0 ; ... BEL``, an override)
     written as a visible escape, so nothing read from an input or a model drives the
-    terminal or reorders what it shows. Line breaks of the message itself are kept."""
-    print(show_invisible(redact(message), keep_newlines=True), file=sys.stderr)
+    terminal or reorders what it shows. A line break is one of those too: a message is one
+    line, so a file named ``x\naptnarrate: 0 failed.csv`` cannot forge a line of its own."""
+    print(show_invisible(redact(message)), file=sys.stderr)
 
 
 def existing_env_file(text: str) -> str:
@@ -242,15 +245,23 @@ def _source(args: argparse.Namespace):
 def _not_the_output(source, args: argparse.Namespace):
     """``source``, unless ``-o`` names the same file (``report x.csv -o x.csv`` would replace
     the subgraph with its IoC watchlist): a usage error before anything is read or written."""
-    output = getattr(args, "output", None)
-    if output and output != "-":
+    not_an_input([source], getattr(args, "output", None))
+    return source
+
+
+def not_an_input(sources, output) -> None:
+    """A usage error when ``output`` (``-o``) is one of the files a command reads (also
+    through a link): ``story r.json -o r.json``, ``eval out -o out/r.json`` or ``pivot r.json
+    X -o r.json`` replaced a saved report with a document of another kind."""
+    if not output or output == "-":
+        return
+    for source in sources:
         try:
             same = os.path.samefile(source, output)
-        except (OSError, ValueError):  # no such output yet, or a name the OS cannot take
+        except (OSError, ValueError, TypeError):  # no such output yet, or a name the OS cannot take
             same = False
         if same:
             raise UsageError(f"-o {output!r} is the input file: writing it would replace the input", hint="give another output file")
-    return source
 
 
 def _options(args: argparse.Namespace, name: str | None, **extra):
@@ -345,6 +356,7 @@ def _cmd_pivot(args: argparse.Namespace) -> int:
     from .context.pivot import pivot
     from .preprocess.ingest import IngestOptions
 
+    not_an_input([args.report], args.output)
     report = _load_saved_report(args.report)
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
     result = pivot(report, args.entity, _context_options(args), ingest)
@@ -356,6 +368,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from .context.ask import ask, model_transport
     from .preprocess.ingest import IngestOptions
 
+    not_an_input([args.report], args.output)
     report = _load_saved_report(args.report)
     transport, settings = model_transport(_llm_overrides(args), env_file(args))
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
@@ -381,6 +394,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
         raise InputError(f"cannot read report: {exc}", path=args.input) from None
     if _is_story(text):
         from .cli_host import render_saved_story
+
+        if args.diagram:  # the story's Markdown has no diagram: it was dropped without a word
+            raise UsageError("--diagram applies to one report's Markdown, not to a story", hint="render a subgraph's report with --diagram")
 
         write_text(render_saved_story(Path(args.input), text, _output_format(args)), args.output)
         return 0

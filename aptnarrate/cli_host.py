@@ -9,10 +9,11 @@ by the offline fallback after the model path failed (``--fallback offline``).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 from pathlib import Path
 
-from .cli import env_file, existing_env_file, raise_interrupt, say
+from .cli import env_file, existing_env_file, not_an_input, raise_interrupt, say
 from .errors import InputError, UsageError
 from .output import write_text
 
@@ -36,6 +37,24 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _seconds(text: str, minimum_exclusive: bool = True) -> float:
+    """A positive (or, for ``_seconds_or_zero``, non-negative) finite number of seconds:
+    ``nan`` and ``inf`` are floats too."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (minimum_exclusive and value == 0):
+        raise argparse.ArgumentTypeError(f"expected a {'positive' if minimum_exclusive else 'non-negative'} number of seconds, got {text!r}")
+    return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    return _seconds(text, minimum_exclusive=False)
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -75,8 +94,8 @@ def add_host_commands(commands, add_reading_options) -> None:
     batch.add_argument("--force", action="store_true", help="redo every input, even those whose outputs are up to date")
     batch.add_argument("--openai-batch", action="store_true", help="send every input's request through the OpenAI Batch API (half the price; answers within 24 h); an interrupted run resumes from OUTDIR/.aptnarrate/openai-batch.json")
     batch.add_argument("--reask-sync", action="store_true", help="with --openai-batch: re-ask answers that fail validation or grounding synchronously (default: in follow-up Batch API rounds, up to --max-reasks)")
-    batch.add_argument("--batch-poll", type=float, default=30.0, metavar="SECONDS", help="with --openai-batch: seconds between status polls (default: 30)")
-    batch.add_argument("--batch-max-wait", type=float, default=24 * 3600.0, metavar="SECONDS", help="with --openai-batch: give up waiting after this long (default: 24 h); run again to resume")
+    batch.add_argument("--batch-poll", type=_seconds, default=30.0, metavar="SECONDS", help="with --openai-batch: seconds between status polls (default: 30)")
+    batch.add_argument("--batch-max-wait", type=_seconds_or_zero, default=24 * 3600.0, metavar="SECONDS", help="with --openai-batch: give up waiting after this long (default: 24 h); run again to resume")
     add_reading_options(batch)
     _add_model_options(batch)
     _add_context_options(batch)
@@ -151,7 +170,7 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         raise UsageError("--reask-sync applies to --openai-batch")
     if args.openai_batch and args.backend in ("offline", "replay"):
         raise UsageError(f"--openai-batch needs a model; --backend {args.backend} makes no request")
-    inputs, notices = expand_inputs(arguments)
+    inputs, notices = expand_inputs(arguments, outdir=args.output)
     options = build_options(
         args,
         None,
@@ -170,13 +189,13 @@ def cmd_batch(args: argparse.Namespace, build_options, llm_overrides) -> int:
         batch = Batch(
             inputs, args.output, options, formats=args.formats, concurrency=args.concurrency, force=args.force,
             on_progress=progress.update, openai_batch=args.openai_batch, reask_sync=args.reask_sync,
-            batch_poll_s=args.batch_poll, batch_max_wait_s=args.batch_max_wait,
+            batch_poll_s=args.batch_poll, batch_max_wait_s=args.batch_max_wait, story=args.story,
         )
         progress.in_flight = batch.in_flight
         previous = signal.signal(signal.SIGTERM, raise_interrupt)  # SIGTERM cleans up like Ctrl-C (also where cli.main left another handler)
         try:
             result = batch.run()
-            write_story_and_index(result, story=args.story, title=args.title, batch=batch)
+            write_story_and_index(result, title=args.title, batch=batch)
         finally:
             signal.signal(signal.SIGTERM, previous)
     for notice in result.notices:
@@ -225,7 +244,10 @@ def report_paths(names: list[str]) -> list[str]:
             paths.extend(str(p) for p in found)
         else:
             paths.append(name)
-    return paths
+    unique: dict[str, str] = {}  # a report named twice (a file and its folder, a folder twice) counts once
+    for name in paths:
+        unique.setdefault(os.path.realpath(name), name)
+    return list(unique.values())
 
 
 def load_reports(paths: list[str]):
@@ -270,6 +292,9 @@ def render_saved_story(path: Path, text: str, fmt: str) -> str:
         return story.to_json()
     if fmt == "md":
         return story.to_markdown()
+    odd = next((sub.name for sub in story.subgraphs if not _plain_file_name(sub.name)), None)
+    if odd is not None:  # "../../x" would read a report outside the story's folder
+        raise InputError(f"subgraph name {odd!r} is not a file name, so its report cannot be beside the story", path=str(path))
     beside = [path.parent / f"{sub.name}.json" for sub in story.subgraphs]
     missing = [str(p) for p in beside if not p.is_file()]
     if missing:
@@ -284,13 +309,20 @@ def render_saved_story(path: Path, text: str, fmt: str) -> str:
     return render(story, reports)
 
 
+def _plain_file_name(name: str) -> bool:
+    """A name batch could have given a subgraph: one file name, no folder in it."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name and Path(name).name == name
+
+
 def _report_name(path: Path) -> str:
-    return path.name[: -len(".json")] if path.name.endswith(".json") else path.name
+    """A saved report's subgraph name: its file name without ``.json``, as text (a byte that
+    is not UTF-8 becomes U+FFFD: the name goes into the story's and eval's JSON)."""
+    from .wording import file_name_text
+
+    return file_name_text(path.name[: -len(".json")] if path.name.endswith(".json") else path.name)
 
 
 def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
-    import os
-
     from .errors import BackendError, BudgetError, ValidationFailed
     from .host.story import build_story
     from .pipeline import NarrateOptions, select_narrator
@@ -298,16 +330,19 @@ def cmd_story(args: argparse.Namespace, llm_overrides) -> int:
     from .render import resolve_format, story_renderer
 
     render, _ = story_renderer(resolve_format(args.format, args.output))  # a bad -o fails before any work
-    loaded = load_reports(report_paths(args.reports))
-    names = [_report_name(p) for p, _ in loaded]
-    if len(set(names)) != len(names):
-        names = [f"{p.resolve().parent.name}_{n}" for (p, _), n in zip(loaded, names)]
+    from .host.inputs import unique_names
+    from .wording import file_name_text
+
+    paths = report_paths(args.reports)
+    not_an_input(paths, args.output)
+    loaded = load_reports(paths)
+    names = unique_names([p for p, _ in loaded], _report_name)  # one name per subgraph: the story keys on it
     base = Path(args.output).resolve().parent if args.output and args.output != "-" else Path.cwd()
     links = {}
     for (path, _), name in zip(loaded, names):
         markdown = path.with_suffix(".md")
         target = markdown if markdown.is_file() else path
-        links[name] = os.path.relpath(target.resolve(), base)
+        links[name] = file_name_text(os.path.relpath(target.resolve(), base))  # text for the story's JSON
     reports = list(zip(names, (r for _, r in loaded)))
     story = build_story(reports, title=args.title, report_links=links)
     options = NarrateOptions(
@@ -377,7 +412,9 @@ def _subgraph_input(path: Path, report, inputs: str | None) -> Path:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .host.evaluate import evaluate, load_labels, load_truth, render_eval_json, render_eval_table
 
-    reports = load_reports(report_paths(args.reports))
+    paths = report_paths(args.reports)
+    not_an_input([*paths, args.truth, *([args.labels] if args.labels else [])], args.output)
+    reports = load_reports(paths)
     truth = load_truth(args.truth)
     labels = load_labels(args.labels) if args.labels else None
     result = evaluate([(_report_name(p), r) for p, r in reports], truth, labels=labels, host=args.host or Path(args.truth).stem)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -103,8 +104,7 @@ def _replace_atomically(target: Path, data: bytes | Iterable[bytes], keep_mode: 
     target.parent.mkdir(parents=True, exist_ok=True)
     # the temp name starts with at most 200 bytes of the target's: a legal name of up to 255
     # bytes would otherwise make the temp name too long to create ("File name too long")
-    stem = os.fsencode(target.name)[:200].decode("utf-8", "ignore")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}.", suffix=TEMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_temp_prefix(target.name), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), keep_mode if keep_mode is not None else 0o666 & ~_umask())
@@ -143,18 +143,35 @@ def _sync_directory(directory: Path) -> None:
 
 
 TEMP_SUFFIX = ".tmp"
+# what ``tempfile.mkstemp`` puts between the prefix and the suffix: 8 of these characters
+_TEMP_RANDOM = re.compile(r"\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + r"\Z")
 
 
-def remove_stale_temp_files(folder: str | os.PathLike[str]) -> int:
+def _temp_prefix(name: str) -> str:
+    """The start of the temp file name ``write_text`` uses for a file called ``name``."""
+    return "." + os.fsencode(name)[:200].decode("utf-8", "ignore") + "."
+
+
+def remove_stale_temp_files(folder: str | os.PathLike[str], names: Iterable[str] | None = None) -> int:
     """Remove temp files ``write_text`` left in ``folder`` when a process was killed
-    (SIGKILL gives no chance to clean up). Returns how many were removed."""
+    (SIGKILL gives no chance to clean up). Returns how many were removed.
+
+    Only names of that exact shape (``.NAME.XXXXXXXX.tmp``, as ``mkstemp`` makes them) are
+    touched, and with ``names`` only those of the files named (the outputs of a batch), so
+    a file of the user's that merely starts with a dot and ends in ``.tmp`` stays."""
+    prefixes = None if names is None else {_temp_prefix(name) for name in names}
     removed = 0
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return 0
     for entry in entries:
-        if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and entry.is_file(follow_symlinks=False):
+        match = _TEMP_RANDOM.search(entry.name)
+        if match is None or not entry.name.startswith(".") or match.start() < 2:
+            continue
+        if prefixes is not None and entry.name[: match.start() + 1] not in prefixes:
+            continue
+        if entry.is_file(follow_symlinks=False):
             try:
                 os.unlink(entry.path)
                 removed += 1

@@ -47,6 +47,32 @@ class NarrateOptions:
     cache: bool = False  # keep model answers in the request cache (APTNARRATE_CACHE_DIR)
     max_input_bytes: int | None = None  # None: ingest.DEFAULT_MAX_INPUT_BYTES
 
+    def __post_init__(self) -> None:
+        """Arguments a notebook may get wrong, checked (and a few forms normalised) when the
+        options are made, so a mistake is a ``UsageError`` naming it, not a TypeError from
+        deep inside or, worse, a plausible wrong reading (a string of networks was read
+        character by character: "invalid --internal-net value '1'")."""
+        for name in ("timezone", "input_format", "epoch_unit", "backend"):
+            _expect(name, getattr(self, name), str)
+        for name in ("input_timezone", "profile", "name", "fallback"):
+            _expect(name, getattr(self, name), str, optional=True)
+        if isinstance(self.internal_networks, (str, bytes)):  # one network, not its characters
+            object.__setattr__(self, "internal_networks", (_text(self.internal_networks),))
+        elif not isinstance(self.internal_networks, (Sequence, set, frozenset)) or not all(isinstance(n, str) for n in self.internal_networks):
+            raise UsageError(f"internal_networks takes a list of CIDR strings such as ['10.0.0.0/8'], got {_shown(self.internal_networks)}")
+        for name in ("columns", "llm"):
+            if not isinstance(getattr(self, name), Mapping):
+                example = "{'predicate': 'event_type'}" if name == "columns" else "{'model': 'gpt-4o-mini'}"
+                raise UsageError(f"{name} takes a mapping such as {example}, got {_shown(getattr(self, name))}")
+        if isinstance(self.context, (str, Path)):  # the CLI's --context EVENTS, with its defaults
+            from .context import ContextOptions
+
+            object.__setattr__(self, "context", ContextOptions(str(self.context)))
+        elif self.context is not None and not hasattr(self.context, "events"):
+            raise UsageError(f"context takes the host's event log (a path or glob) or aptnarrate.context.ContextOptions, got {_shown(self.context)}")
+        if self.max_input_bytes is not None and (isinstance(self.max_input_bytes, bool) or not isinstance(self.max_input_bytes, int) or self.max_input_bytes < 1):
+            raise UsageError(f"max_input_bytes takes a positive number of bytes, got {_shown(self.max_input_bytes)}")
+
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(
             input_format=self.input_format,
@@ -59,6 +85,32 @@ class NarrateOptions:
         )
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _expect(name: str, value: Any, kind: type, optional: bool = False) -> None:
+    if not (isinstance(value, kind) or (optional and value is None)):
+        raise UsageError(f"{name} takes a {kind.__name__}{' or None' if optional else ''}, got {_shown(value)}")
+
+
+def _check_source(source: Any) -> None:
+    """One subgraph: a path, its bytes or a DataFrame."""
+    import os
+    import sys
+
+    pandas = sys.modules.get("pandas")  # a DataFrame's module is loaded already
+    if isinstance(source, (str, bytes, os.PathLike)) or (pandas is not None and isinstance(source, pandas.DataFrame)):
+        return
+    hint = " (for many subgraphs, run 'aptnarrate batch' or aptnarrate.host.batch.Batch)" if isinstance(source, (list, tuple, set)) else ""
+    raise UsageError(f"the input takes one subgraph: a path, its bytes or a pandas DataFrame, got {_shown(source)}{hint}")
+
+
 @dataclass(frozen=True)
 class RunResult:
     report: Report
@@ -67,6 +119,8 @@ class RunResult:
 
 
 def _options(options: NarrateOptions | None, overrides: Mapping[str, Any]) -> NarrateOptions:
+    if options is not None and not isinstance(options, NarrateOptions):
+        raise UsageError(f"options takes aptnarrate.NarrateOptions, got {_shown(options)}", hint="or pass the settings as keywords, e.g. narrate(path, backend='offline')")
     base = options or NarrateOptions()
     try:
         return replace(base, **overrides)
@@ -79,6 +133,7 @@ def inspect_input(source: str | Path | bytes | pd.DataFrame, options: NarrateOpt
     from .preprocess.condense import condense
     from .preprocess.facts import compute_facts
 
+    _check_source(source)
     opts = _options(options, overrides)
     if isinstance(source, bytes):
         table = read_events_bytes(source, opts.name or "<stdin>", opts.ingest_options())
@@ -125,6 +180,7 @@ def run(
     from .backends.offline import OfflineNarrator
     from .grounding.ground import prune, vocabulary_for
 
+    _check_source(source)
     opts = _options(options, overrides)
     if opts.backend not in BACKENDS:
         raise UsageError(f"unknown backend {opts.backend!r}; expected one of {', '.join(BACKENDS)}")

@@ -11,3 +11,12 @@ def mid_sentence(phrase: str) -> str:
     if any(c.isupper() for c in first[1:]):
         return phrase
     return phrase[:1].lower() + phrase[1:]
+
+
+def file_name_text(name: str) -> str:
+    """A file name or path as text a document can hold: a byte that is not UTF-8 (Python
+    keeps it as a lone surrogate, ``\\udcff``) becomes U+FFFD, so JSON, Markdown and the
+    other formats can be written (a surrogate made every JSON output an internal error)."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

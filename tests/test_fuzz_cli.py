@@ -106,7 +106,7 @@ def test_index_into_a_file_is_a_usage_error(tmp_path):
     target = tmp_path / "a-file"
     target.write_text("keep", encoding="utf-8")
     _user_error(["index", DROPPER_EDGES, "-o", str(target)], 2, "is not a folder")
-    _user_error(["index", DROPPER_EDGES, "-o", str(target / "below")], 3, "cannot create the output folder")
+    _user_error(["index", DROPPER_EDGES, "-o", str(target / "below")], 2, "cannot create the output folder")  # the output option's fault, as above
     assert target.read_text(encoding="utf-8") == "keep"
 
 

@@ -120,7 +120,7 @@ def test_a_batch_killed_by_sigint_then_sigkill_leaves_complete_files_and_the_rer
     after_sigkill = finished(out)
     assert after_sigint < after_sigkill and len(after_sigkill) < INPUTS
     # what a kill during a write leaves behind (made sure of here): the re-run removes it
-    (out / ".part_3.md.x1y2z3.tmp").write_text("half a rep")
+    (out / ".part_3.md.x1y2z3ab.tmp").write_text("half a rep")
     left = len([p for p in out.rglob("*") if p.name.endswith(".tmp")])
 
     with llm_server._lock:

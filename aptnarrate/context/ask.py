@@ -99,10 +99,12 @@ class AskResult:
 def evidence_rows(report: Report, question: str, context: ContextOptions | None = None, ingest=None) -> list[dict]:
     """The rows the model may cite: the report's log and context rows, and with ``context``
     the wider-log rows of every IoC or named entity the question mentions."""
+    from ..render.views import log_rows
+
     rows = [
         dict(id=e.id, minute=e.minute, event=e.text, count=e.count, subject=e.subject_name, object=e.object_name,
              subject_kind=e.subject_kind, object_kind=e.object_kind, action=e.action)
-        for e in report.log
+        for e in log_rows(report)
     ]
     if report.context is not None:
         rows += [

@@ -9,12 +9,16 @@ window needs, and Parquet's per-row-group statistics let the engine skip the res
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, UsageError
+from ..output import _umask
 from .source import DEFAULT_MEMORY_LIMIT, EventSource, literal_paths, resolve_events
 
 _TO_MS = {"s": "* 1000", "ms": "// 1", "us": "// 1000", "ns": "// 1000000"}
@@ -59,20 +63,42 @@ def index_events(
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {str(out)!r} is not a folder", hint="give a new or empty folder")
     if out.exists() and any(out.iterdir()):
-        raise InputError("output folder is not empty", path=str(out), hint="give a new or empty folder")
+        raise UsageError(f"-o {str(out)!r}: output folder is not empty", hint="give a new or empty folder")
     limit = memory_limit or DEFAULT_MEMORY_LIMIT
     try:
         con = duckdb.connect(config={"memory_limit": limit})
     except duckdb.Error as exc:
         raise UsageError(f"invalid --memory-limit {limit!r}: {str(exc).splitlines()[0][:200]}", hint="e.g. 512MB, 4GB") from None
+    # built in a temp folder beside DIR and renamed to DIR once every file is in: a run that
+    # fails or is interrupted half-way leaves no partial index that --context would read as
+    # the whole log (and that a re-run would refuse as "not empty")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(dir=out.absolute().parent, prefix=f".{out.name[:200]}.", suffix=".tmp"))
+        os.chmod(building, 0o777 & ~_umask())  # mkdtemp's 0700 is for secrets; a new folder as mkdir makes it
     except OSError as exc:  # a file where a parent folder should be, no permission
         con.close()
-        raise InputError(f"cannot create the output folder: {exc.strerror or exc}", path=str(out)) from None
+        raise UsageError(f"cannot create the output folder {str(out)!r}: {exc.strerror or exc}") from None
+    try:
+        result = _index_files(con, files, building, str(out), columns, epoch_unit, progress)
+        try:
+            os.replace(building, out)  # DIR is absent or an empty folder
+        except OSError as exc:
+            raise UsageError(f"cannot create the output folder {str(out)!r}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return IndexResult(rows=result.rows, files=result.files, days=result.days, output=str(out))
+
+
+def _index_files(con, files: Sequence[str], out: Path, shown: str, columns, epoch_unit: str, progress) -> IndexResult:
+    """Every file's rows into day partitions under ``out`` (one COPY per file); errors
+    name the output folder as ``shown``."""
+    import duckdb
+
     timestamp = (columns or {}).get("timestamp", "timestamp")
     total_rows = 0
-    path = str(out)  # the file being indexed, named by an error
+    path = shown  # the file being indexed, named by an error
     try:
         for done, path in enumerate(files, start=1):
             readable = literal_paths([path])[0]  # DuckDB would expand "[", "*", "?" in the name
@@ -92,7 +118,7 @@ def index_events(
             if progress:
                 progress(done, len(files), path)
     except duckdb.Error as exc:
-        raise InputError(f"cannot index into {str(out)!r}: {str(exc).splitlines()[0][:300]}", path=path) from None
+        raise InputError(f"cannot index into {shown!r}: {str(exc).splitlines()[0][:300]}", path=path) from None
     finally:
         con.close()
     days = tuple(sorted({m.group(1) for p in out.rglob("*.parquet") if (m := DAY_FOLDER.search(str(p.parent)))}))

@@ -20,6 +20,7 @@ batch of their own round.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +127,10 @@ def narrate_batch(
     from ..models import Narration
     from ..llm.prompt import build_request
 
+    if not (math.isfinite(poll_interval_s) and poll_interval_s > 0):  # sleep(-1) raised, 0 polls without a pause
+        raise UsageError(f"--batch-poll must be a positive number of seconds, got {poll_interval_s!r}")
+    if not (math.isfinite(max_wait_s) and max_wait_s >= 0):  # nan never ran out: an unbounded wait
+        raise UsageError(f"--batch-max-wait must be a number of seconds (0 or more), got {max_wait_s!r}")
     ids = [job.custom_id for job in jobs]
     if len(set(ids)) != len(ids):
         raise UsageError("batch jobs need unique custom ids")

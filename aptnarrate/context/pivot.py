@@ -71,7 +71,7 @@ class Pivot:
                 out.append("Touched by or touching: " + ", ".join(code(n) for n in self.neighbours[:50]) + ".")
             table = ["| Row | Timestamp | Source | Action Description |", "|-----|-----------|--------|--------------------|"]
             table += [
-                f"| {r.id} | {r.minute} | {r.source} | {plain(r.text)}{f' ({r.count} times)' if r.count > 1 else ''} |"
+                f"| {plain(r.id)} | {plain(r.minute)} | {r.source} | {plain(r.text)}{f' ({r.count} times)' if r.count > 1 else ''} |"
                 for r in self.rows
             ]
             out.append("\n".join(table))
@@ -98,15 +98,17 @@ def pivot(report: Report, entity: str, context: ContextOptions | None = None, in
         if other and other != entity:
             neighbours[other] = neighbours.get(other, 0) + weight
 
-    for entry in report.log:
-        for role, name, kind, other, entity_ids in (
-            ("subject", entry.subject_name, entry.subject_kind, entry.object_name, entry.subject_ids),
-            ("object", entry.object_name, entry.object_kind, entry.subject_name, entry.object_ids),
+    from ..render.views import log_rows
+
+    for entry in log_rows(report):  # row views of the columnar log: a row's entity ids are read only when it matches
+        for role, name, kind, other in (
+            ("subject", entry.subject_name, entry.subject_kind, entry.object_name),
+            ("object", entry.object_name, entry.object_kind, entry.subject_name),
         ):
             if _matches(name, entity):
                 rows.append(PivotRow(entry.id, entry.minute, entry.text, entry.count, role, "report", entry.subject_name,
                                      entry.object_name, entry.subject_kind, entry.object_kind, entry.action))
-                ids.update(entity_ids)
+                ids.update(entry.subject_ids if role == "subject" else entry.object_ids)
                 note(kind, other, entry.count)
                 break
     if report.context is not None:
@@ -144,7 +146,9 @@ def _wider_rows(report, entity, kinds, ids, context, ingest):
     ingest = ingest or IngestOptions()
     if not report.log:
         return [], ["the report has no log rows: no time span to search around"]
-    minutes = pd.to_datetime([e.minute for e in report.log], format="%Y-%m-%d %H:%M")
+    from ..render.views import log_rows
+
+    minutes = pd.to_datetime(sorted({e.minute for e in log_rows(report)}), format="%Y-%m-%d %H:%M")
     first = int(minutes.min().value)
     last = int(minutes.max().value) + 59 * 10**9
     zone = report.metadata.timezone

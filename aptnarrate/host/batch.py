@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import AptNarrateError, UsageError
 from ..output import remove_stale_temp_files, write_text
+from ..wording import file_name_text
 from .inputs import BatchInput
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,6 +200,7 @@ class Batch:
         reask_sync: bool = False,
         batch_poll_s: float = 30.0,
         batch_max_wait_s: float = 24 * 3600.0,
+        story: bool = False,
     ) -> None:
         from ..render import renderer
 
@@ -224,6 +226,7 @@ class Batch:
         self.batch_poll_s = batch_poll_s
         self.batch_max_wait_s = batch_max_wait_s
         self.batch_api_requests = 0  # request lines this run submitted to the Batch API
+        self.story = story  # --story: write_story_and_index also writes story.* into OUTDIR
 
     # ------------------------------------------------------------------ setup
 
@@ -289,14 +292,18 @@ class Batch:
 
     # ------------------------------------------------------------------ running
 
-    def _refuse_overwriting_inputs(self) -> None:
+    def _refuse_overwriting_inputs(self, story: bool | None = None) -> None:
         """An output that is one of the inputs (OUTDIR the inputs' folder with csv among the
-        formats: ``NAME.csv`` the IoC watchlist, ``story.csv``) would replace a subgraph with
-        what was computed from it; refused before anything is written."""
+        formats: ``NAME.csv`` the IoC watchlist; ``story.csv`` with ``--story``) would replace
+        a subgraph with what was computed from it; refused before anything is written. The
+        story's files count only when the story is written (``story``, default ``self.story``)."""
         from ..render import story_renderer
 
+        story = self.story if story is None else story
         inputs = {os.path.realpath(item.path) for item in self.inputs}
-        own = ["index.md", "index.json"] + [STORY_NAME + story_renderer(name)[1] for name in dict.fromkeys(("md", "json", *self.formats))]
+        own = ["index.md", "index.json"]
+        if story:
+            own += [STORY_NAME + story_renderer(name)[1] for name in dict.fromkeys(("md", "json", *self.formats))]
         planned = [(item.name + extension, name) for item in self.inputs for name, _render, extension in self.renderers] + [(f, "the batch's own") for f in own]
         for filename, fmt in planned:
             target = os.path.realpath(self.outdir / filename)
@@ -306,14 +313,21 @@ class Batch:
                     hint="write into another folder (-o), or leave csv out of --formats",
                 )
 
+    def _output_names(self) -> list[str]:
+        """Every file a batch over these inputs may write into OUTDIR, in any format."""
+        from ..render import FILE_ENDINGS
+
+        stems = [item.name for item in self.inputs] + [STORY_NAME]
+        return ["index.md", "index.json"] + [stem + ending for stem in stems for ending in FILE_ENDINGS.values()]
+
     def run(self) -> BatchResult:
         self._refuse_overwriting_inputs()
         try:
             self.outdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot create {self.outdir}: {exc.strerror or exc}") from None
-        for folder in (self.outdir, self.outdir / STATE_DIR):
-            removed = remove_stale_temp_files(folder)
+        for folder, names in ((self.outdir, self._output_names()), (self.outdir / STATE_DIR, None)):
+            removed = remove_stale_temp_files(folder, names)  # OUTDIR: only the temp files of our own outputs
             if removed:
                 self.notices.append(f"removed {removed} temp file(s) an interrupted run left in {folder}")
         self._select_narrator()
@@ -591,7 +605,8 @@ class Batch:
             "outputs": outcome.outputs,
             "report": json.loads(report_json if report_json is not None else outcome.report.to_json()),
         }
-        write_text(json.dumps(state, ensure_ascii=False) + "\n", self._state_path(item))
+        # ASCII: an input path holding a byte that is not UTF-8 (a lone surrogate) round-trips
+        write_text(json.dumps(state, ensure_ascii=True) + "\n", self._state_path(item))
 
     def _up_to_date(self, item: BatchInput, input_hash: str, digest: str) -> InputOutcome | None:
         from ..models import Report
@@ -630,7 +645,7 @@ def outcome_record(outcome: InputOutcome) -> dict:
     """One input's line in index.json."""
     report = outcome.report
     record: dict[str, Any] = {
-        "input": str(outcome.input.path),
+        "input": file_name_text(str(outcome.input.path)),
         "name": outcome.input.name,
         "status": outcome.status,
         "reason": outcome.reason,
@@ -659,12 +674,17 @@ def verdict(report: Report) -> str:
 STORY_NAME = "story"
 
 
-def write_story_and_index(result: BatchResult, *, story: bool, title: str | None = None, batch: Batch | None = None) -> None:
-    """The batch's own outputs, written last: the story (when asked) and the index."""
+def write_story_and_index(result: BatchResult, *, story: bool | None = None, title: str | None = None, batch: Batch | None = None) -> None:
+    """The batch's own outputs, written last: the story (when asked: ``story``, default
+    ``batch.story``) and the index."""
     from ..errors import BackendError, BudgetError, ValidationFailed
     from .index import render_index_json, render_index_markdown
     from .story import build_story
 
+    if story is None:
+        story = batch is not None and batch.story
+    if story and batch is not None and not batch.story:  # a story the batch's own check did not plan for
+        batch._refuse_overwriting_inputs(story=True)
     if story:
         reports = [(o.input.name, o.report) for o in result.outcomes if o.report is not None]
         if reports:

@@ -10,14 +10,17 @@ with the same name from different folders get the folder name as a prefix.
 from __future__ import annotations
 
 import glob
+from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..wording import file_name_text
 
 EDGES_SUFFIX = ".edges.csv"
 _GLOB_CHARS = set("*?[")
-RESERVED_NAMES = {"index", "story"}  # the batch's own outputs
+RESERVED_NAMES = {"index", "story", "openai-batch"}  # the batch's own outputs, and its Batch API state (.aptnarrate/openai-batch.json)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,9 @@ class BatchInput:
 
 
 def _stem(path: Path) -> str:
-    return path.name[: -len(".csv")] if path.name.lower().endswith(".csv") else path.name
+    """The output name of an input: its file name without ``.csv``, as text (a byte that is
+    not UTF-8 becomes U+FFFD: the name goes into index.json and the story)."""
+    return file_name_text(path.name[: -len(".csv")] if path.name.lower().endswith(".csv") else path.name)
 
 
 def _folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -55,13 +60,25 @@ def _twins_notice(where: str, twins: list[Path]) -> str:
     )
 
 
-def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
-    """The inputs named by ``arguments`` in a stable order, and notices for the user."""
+def expand_inputs(arguments: list[str], outdir: str | Path | None = None) -> tuple[list[BatchInput], list[str]]:
+    """The inputs named by ``arguments`` in a stable order, and notices for the user.
+
+    ``outdir``: the batch's output folder. What a pattern matches there (the folder itself,
+    as ``flagged/*`` does for ``-o flagged/out``, or files in it) is left out: a re-run
+    would take the first run's outputs (its IoC watchlists ``NAME.csv``) for inputs."""
     paths: list[Path] = []
     notices: list[str] = []
+    output = Path(outdir).resolve() if outdir is not None else None
     for argument in arguments:
         pattern = bool(_GLOB_CHARS & set(argument)) and not Path(argument).exists()  # "a[1].csv" names that file
         candidates = [Path(p) for p in sorted(glob.glob(argument))] if pattern else [Path(argument)]
+        if pattern and output is not None:
+            outputs = [c for c in candidates if c.resolve() == output or output in c.resolve().parents]
+            if outputs:
+                candidates = [c for c in candidates if c not in outputs]
+                notices.append(f"pattern {argument!r} matches the output folder {str(outdir)!r} or files in it: left out")
+                if not candidates:
+                    raise InputError("no input matches this pattern outside the output folder", path=argument)
         if not candidates:
             raise InputError("no file matches this pattern", path=argument)
         if pattern:  # a pattern matching both layouts of a subgraph names it once, as a folder does
@@ -72,6 +89,9 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
         for candidate in candidates:
             if candidate.is_dir():
                 used, twins = _folder_files(candidate)
+                if not used and pattern:  # a folder the pattern happens to match: not an input
+                    notices.append(f"pattern {argument!r} matches the folder {str(candidate)!r}, which holds no .csv file: left out")
+                    continue
                 if not used:
                     raise InputError("folder holds no .csv file", path=str(candidate))
                 paths.extend(used)
@@ -81,6 +101,8 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
                 paths.append(candidate)
             else:
                 raise InputError("file not found", path=str(candidate))
+    if not paths:
+        raise InputError("no .csv file among the inputs", path=" ".join(arguments))
     unique: list[Path] = []
     seen: set[Path] = set()
     for p in paths:
@@ -92,17 +114,24 @@ def expand_inputs(arguments: list[str]) -> tuple[list[BatchInput], list[str]]:
 
 
 def _name(paths: list[Path]) -> list[BatchInput]:
-    stems = [_stem(p) for p in paths]
-    clashes = {s for s in stems if stems.count(s) > 1}
+    return [BatchInput(path=p, name=name) for p, name in zip(paths, unique_names(paths, _stem, RESERVED_NAMES))]
+
+
+def unique_names(paths: list[Path], stem: Callable[[Path], str], reserved: Collection[str] = ()) -> list[str]:
+    """A distinct name per path: its ``stem``; stems that clash get their folder's name in
+    front, a name in ``reserved`` (compared ignoring case) gets ``-input`` after it, and a
+    name still taken gets ``-2``, ``-3``, ... (two folders of one name)."""
+    stems = [stem(p) for p in paths]
+    counts = Counter(stems)
     taken: set[str] = set()
     result = []
-    for p, stem in zip(paths, stems):
-        name = f"{p.resolve().parent.name}_{stem}" if stem in clashes else stem
-        if name.lower() in RESERVED_NAMES:
+    for p, base_stem in zip(paths, stems):
+        name = f"{p.resolve().parent.name}_{base_stem}" if counts[base_stem] > 1 else base_stem
+        if name.lower() in reserved:
             name += "-input"
         base, n = name, 2
         while name in taken:
             name, n = f"{base}-{n}", n + 1
         taken.add(name)
-        result.append(BatchInput(path=p, name=name))
+        result.append(name)
     return result

@@ -58,8 +58,10 @@ class StoryVocabulary:
     def __init__(self, reports: list[tuple[str, Report]], context: ContextInfo | None = None) -> None:
         names: set[str] = set()
         minutes: set[str] = set()
+        from ..render.views import log_rows
+
         for _name, report in reports:
-            for entry in report.log:
+            for entry in log_rows(report):
                 names.update(n for n in (entry.subject_name, entry.object_name) if n)
                 minutes.add(entry.minute)
         for row in context.rows if context is not None else ():  # the story's --context rows, shown to the model

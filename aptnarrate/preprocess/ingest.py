@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..wording import file_name_text
 from ..errors import InputError, UsageError
 from .memory import release_freed_memory
 from .kinds import canonical_action, canonical_kind, display_name, is_known_action
@@ -880,7 +881,7 @@ def _build(
         events["triple"] = remap[events["triple"].to_numpy()]
         triples = triples.iloc[used].reset_index(drop=True)
     return EventTable(
-        source=name,
+        source=file_name_text(name),  # the input's name as text: a byte that is not UTF-8 would break every JSON output
         input_format=fmt,
         timezone=options.timezone if basis != WALL_CLOCK_BASIS else "as written",
         time_basis=basis,

@@ -23,6 +23,7 @@ It serialises to exactly the JSON a ``list[LogEntry]`` gives.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +176,11 @@ class LogTable(Sequence):
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
             return [self._entry(i) for i in range(*index.indices(len(self)))]
-        i = int(index)
+        try:
+            i = operator.index(index)  # an int (or numpy integer), as a list takes: not 2.7, not "L3"
+        except TypeError:
+            hint = " (a row by its id: report.log[report.log.position_of()[id]])" if isinstance(index, str) else ""
+            raise TypeError(f"log indices must be integers or slices, not {type(index).__name__}{hint}") from None
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):

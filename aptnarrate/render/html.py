@@ -86,6 +86,7 @@ def _sha256(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
+@lru_cache(maxsize=1 << 16)  # a log repeats a few thousand minutes over many rows
 def _epoch_ms(minute: str) -> int | None:
     try:
         moment = datetime.strptime(minute, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)

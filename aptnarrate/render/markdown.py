@@ -150,6 +150,9 @@ def _event_text(
     subject_full: tuple[str, ...] = (), object_full: tuple[str, ...] = (),
 ) -> str:
     # cached: a large log repeats a few thousand distinct events over many minutes
+    # kinds and actions are input text too (an edge list's object_type and predicate are free
+    # text): escaped like names, or "file<b>|x" split the table cell and left HTML in it
+    subject_kind, action, object_kind = plain(subject_kind), plain(action), plain(object_kind)
     subject = f"The {subject_kind} {code(subject_name)}{_full_values(subject_full)}" if subject_name else f"A {subject_kind}"
     obj = f"the {object_kind}: {code(object_name)}{_full_values(object_full)}" if object_name else f"a {object_kind}"
     return f"{subject} {action} {obj}"
@@ -171,7 +174,7 @@ def _log_table(report: Report) -> list[str]:
     if isinstance(log, LogTable):
         rows.extend(_log_row_chunks(log, full))
     else:  # a plain list of entries (a Report built by hand with model_construct)
-        rows.extend(f"| {entry.minute} | {log_action(entry, full)} |" for entry in log)
+        rows.extend(f"| {plain(entry.minute)} | {log_action(entry, full)} |" for entry in log)
     return [_log_intro(report), "\n".join(rows)]
 
 
@@ -193,7 +196,9 @@ def _log_row_chunks(
         ],
         pa.large_string(),
     )
-    minutes = pa.array([f"| {minute} | " for minute in log.minute_texts], pa.large_string())
+    # a minute is text from the saved document, where a hand-edited one may hold a line break
+    # or markup: escaped like any string (each distinct minute once)
+    minutes = pa.array([f"| {plain(minute)} | " for minute in log.minute_texts], pa.large_string())
     for start in range(0, len(log), rows_per_chunk):
         stop = min(start + rows_per_chunk, len(log))
         # each distinct count of the block once (per block: the temporaries stay small);

@@ -39,7 +39,18 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _seed(report: Report) -> str:
-    return hashlib.sha256(report.model_dump_json().encode("utf-8")).hexdigest()
+    """SHA-256 of the report's compact JSON (``model_dump_json()``), hashed as the JSON
+    renderer streams it: the same bytes without a LogEntry per log row (4.6 s of a 1M-event
+    report's bundle)."""
+    from .json import render_json_chunks
+
+    digest = hashlib.sha256()
+    held = b""
+    for chunk in render_json_chunks(report, indent=None, encoded=True):
+        digest.update(held)
+        held = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+    digest.update(held[:-1] if held.endswith(b"\n") else held)  # the renderer ends the document with a line break
+    return digest.hexdigest()
 
 
 def _zone(report: Report):
@@ -60,7 +71,7 @@ def _parse_minute(text: str, tz, fallback: datetime) -> datetime:
 
 def _times(report: Report, tz) -> tuple[datetime, datetime]:
     """First and last minute of the log as UTC datetimes (the epoch for an empty log)."""
-    parsed = [_parse_minute(row.minute, tz, _EPOCH) for row in log_rows(report)]
+    parsed = [_parse_minute(minute, tz, _EPOCH) for minute in {row.minute for row in log_rows(report)}]  # each minute once
     if not parsed:
         return _EPOCH, _EPOCH
     return min(parsed), max(parsed)

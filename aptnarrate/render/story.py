@@ -33,6 +33,7 @@ StoryReports = Sequence[tuple[str, Report]]
 
 MAX_STORY_GRAPH_NODES = 300  # over all subgraphs
 MAX_NODES_PER_SUBGRAPH = 60
+_MIN_NODES_PER_SUBGRAPH = 10  # a subgraph drawn with fewer says too little
 MAX_STORY_LOG_ROWS = 5000
 MAX_CROSS_LINKS = 400
 _TIMELINE_MARKS = 5000
@@ -152,9 +153,18 @@ def _story_graph(reports: StoryReports) -> tuple[dict, str]:
     by the subgraph's position), and a dashed link between the same entity in two subgraphs."""
     elements: list[dict] = []
     by_entity: dict[tuple[str, str], list[str]] = defaultdict(list)
-    per_subgraph = max(10, min(MAX_NODES_PER_SUBGRAPH, MAX_STORY_GRAPH_NODES // max(1, len(reports))))
+    per_subgraph = max(_MIN_NODES_PER_SUBGRAPH, min(MAX_NODES_PER_SUBGRAPH, MAX_STORY_GRAPH_NODES // max(1, len(reports))))
     notes = []
-    for index, (name, report) in enumerate(reports):
+    # at most MAX_STORY_GRAPH_NODES entities in all: past that many subgraphs, those with a
+    # supported stage first (in the story's order), the others not drawn (1,000 subgraphs
+    # drew 11,400 elements, at least 10 entities each)
+    room = max(1, MAX_STORY_GRAPH_NODES // per_subgraph)
+    drawn = list(enumerate(reports))
+    if len(drawn) > room:
+        chosen = {index for index, _ in sorted(drawn, key=lambda item: (not item[1][1].stages, item[0]))[:room]}
+        drawn = [item for item in drawn if item[0] in chosen]
+        notes.append(f"{len(reports) - room} of {len(reports)} subgraphs are not drawn (the graph keeps {room}, those with a supported stage first)")
+    for index, (name, report) in drawn:
         graph = entity_graph(report, max_nodes=per_subgraph, max_edges=per_subgraph * 3)
         parent = f"s{index}"
         elements.append({"data": {"id": parent, "label": name[:60], "name": name, "kind": "subgraph", "full": [], "rows": [], "rowCount": 0}, "classes": "subgraph"})
