@@ -152,10 +152,20 @@ def _event_text(
     # cached: a large log repeats a few thousand distinct events over many minutes
     # kinds and actions are input text too (an edge list's object_type and predicate are free
     # text): escaped like names, or "file<b>|x" split the table cell and left HTML in it
-    subject_kind, action, object_kind = plain(subject_kind), plain(action), plain(object_kind)
+    subject_kind, action, object_kind = _plain_word(subject_kind), _plain_word(action), _plain_word(object_kind)
     subject = f"The {subject_kind} {code(subject_name)}{_full_values(subject_full)}" if subject_name else f"A {subject_kind}"
     obj = f"the {object_kind}: {code(object_name)}{_full_values(object_full)}" if object_name else f"a {object_kind}"
     return f"{subject} {action} {obj}"
+
+
+# a log holds a few dozen distinct kinds and actions among thousands of descriptions
+_plain_word = lru_cache(maxsize=4096)(plain)
+_CANONICAL_MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}")
+
+
+def _plain_minute(minute: str) -> str:
+    """``plain`` of a minute: the ones we write need no escaping (the check is cheaper)."""
+    return minute if _CANONICAL_MINUTE.fullmatch(minute) else plain(minute)
 
 
 _LOG_HEADER = "| Timestamp | Action Description |\n|-----------|--------------------|"
@@ -198,7 +208,7 @@ def _log_row_chunks(
     )
     # a minute is text from the saved document, where a hand-edited one may hold a line break
     # or markup: escaped like any string (each distinct minute once)
-    minutes = pa.array([f"| {plain(minute)} | " for minute in log.minute_texts], pa.large_string())
+    minutes = pa.array([f"| {_plain_minute(minute)} | " for minute in log.minute_texts], pa.large_string())
     for start in range(0, len(log), rows_per_chunk):
         stop = min(start + rows_per_chunk, len(log))
         # each distinct count of the block once (per block: the temporaries stay small);
