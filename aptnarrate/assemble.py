@@ -90,6 +90,9 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
                 last_seen=candidate.last_seen,
             )
         )
+    # the table reads top down: a candidate whose likelihood the narrator lowered (a benign
+    # mechanism explains it) goes below those it did not; the rank keeps the order within
+    iocs.sort(key=lambda entry: _LIKELIHOOD_ORDER.get(entry.likelihood, len(_LIKELIHOOD_ORDER)))
     listed = {entry.value for entry in iocs}
     metadata = Metadata(
         generator=f"aptnarrate {__version__}",
@@ -119,6 +122,9 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
         log=log,
         metadata=metadata,
     )
+
+
+_LIKELIHOOD_ORDER = {"high": 0, "moderate": 1, "low": 2}
 
 
 def _rules_disagree(facts: Facts, stages: list[StageFinding]) -> list[str]:

@@ -320,3 +320,22 @@ def test_this_hosts_own_address_is_not_beacon_like_nor_more_than_low(tmp_path):
     own = next(c for c in facts.candidates if c.value == "10.20.30.40")
     assert own.likelihood == "low"
     assert not any("beacon" in r for r in own.reasons), own.reasons
+
+
+def test_the_ioc_table_lists_higher_likelihoods_first_and_keeps_rank_order_within():
+    """The table reads top down: an IoC the narrator rated Low (a benign mechanism explains
+    it) sat above a Moderate one of lower rank (SysClient0501_subgraph_12: eight Low AppX
+    cache files above svchost.exe)."""
+    from aptnarrate import examples
+    from aptnarrate.assemble import Provenance, assemble
+
+    facts = compute_facts(condense(read_events(examples.path("dropper"), IngestOptions())))
+    narration = OfflineNarrator().narrate(facts).narration
+    assert len(narration.iocs) >= 4
+    levels = ["low", "high", "moderate", "high"] + [c.likelihood for c in narration.iocs[4:]]
+    lowered = narration.model_copy(update={"iocs": [c.model_copy(update={"likelihood": level}) for c, level in zip(narration.iocs, levels)]})
+    report = assemble(facts, lowered, narration, Provenance(backend="test"))
+    order = {"high": 0, "moderate": 1, "low": 2}
+    assert [order[e.likelihood] for e in report.iocs] == sorted(order[e.likelihood] for e in report.iocs)
+    highs = [e.rank for e in report.iocs if e.likelihood == "high"]
+    assert highs == sorted(highs) and report.iocs[0].value == narration.iocs[1].ioc
