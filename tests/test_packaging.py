@@ -34,3 +34,32 @@ def test_prompts_package_is_mapped_and_shipped():
     assert (folder / "__init__.py").is_file()
     assert "*.md" in config["package-data"]["aptnarrate.prompts"]
     assert list(folder.glob("*.md"))
+
+
+def test_every_data_file_of_a_package_is_shipped():
+    """Each non-Python file tracked in a package folder matches one of that package's
+    ``package-data`` globs: ``report.css`` did not (``assets/*.css`` was missing), so
+    ``report --format html`` failed with an internal error after ``pip install .`` while the
+    editable install, and every test, read it from the source tree."""
+    import fnmatch
+    import subprocess
+
+    config = _setuptools()
+    folders = {name: ROOT / config.get("package-dir", {}).get(name, name.replace(".", "/")) for name in config["packages"]}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.split()
+    if not tracked:  # not a git checkout (an sdist): every file under the folders
+        tracked = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()]
+    missing = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+            continue
+        owners = [(package, folder) for package, folder in folders.items() if folder in path.parents]
+        if not owners:
+            continue
+        package, folder = max(owners, key=lambda owner: len(owner[1].parts))  # the innermost package
+        relative = path.relative_to(folder).as_posix()
+        globs = config.get("package-data", {}).get(package, [])
+        if not any(fnmatch.fnmatchcase(relative, glob) and relative.count("/") == glob.count("/") for glob in globs):
+            missing.append(f"{package}: {relative}")
+    assert missing == [], "add globs for these to [tool.setuptools.package-data] in pyproject.toml"
