@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_in_process import run_main
 from llm_server import clear_model_settings
 
 from aptnarrate.cli import main
@@ -31,19 +32,8 @@ DROPPER = str(example_path("dropper"))
 DROPPER_EDGES = str(example_path("dropper", "edges"))
 
 
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    """``main(argv)`` in this process: (exit code, stdout, stderr); argparse's exits included."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
 def _user_error(argv: list[str], code: int, *fragments: str) -> str:
-    got, _, err = _run(argv)
+    got, _, err = run_main(argv)
     assert got == code, err
     assert "internal error" not in err and "Traceback" not in err
     for fragment in fragments:
@@ -123,7 +113,7 @@ def test_index_names_the_input_file_it_could_not_read(tmp_path):
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz-render")
-    code, _, err = _run(["report", DROPPER, "--backend", "offline", "--format", "json", "-o", str(folder / "report.json")])
+    code, _, err = run_main(["report", DROPPER, "--backend", "offline", "--format", "json", "-o", str(folder / "report.json")])
     assert code == 0, err
     return folder, json.loads((folder / "report.json").read_text(encoding="utf-8"))
 
@@ -155,14 +145,14 @@ def test_a_report_saved_with_a_byte_order_mark_renders(saved, tmp_path):
     folder, _ = saved
     target = tmp_path / "bom.json"
     target.write_bytes(b"\xef\xbb\xbf" + (folder / "report.json").read_bytes())
-    code, _, err = _run(["render", str(target), "-o", str(tmp_path / "r.md")])
+    code, _, err = run_main(["render", str(target), "-o", str(tmp_path / "r.md")])
     assert code == 0, err
     assert (tmp_path / "r.md").read_text(encoding="utf-8").startswith("# Attack Report: dropper.csv")
 
 
 def test_stix_of_a_report_whose_zone_is_too_long_for_a_file_name(saved, tmp_path):
     target = _edited(saved, "zone.json", lambda d: d["metadata"].update(timezone="A" * 5000))
-    code, _, err = _run(["render", target, "--format", "stix", "-o", str(tmp_path / "r.stix.json")])
+    code, _, err = run_main(["render", target, "--format", "stix", "-o", str(tmp_path / "r.stix.json")])
     assert code == 0, err  # the minutes are read as UTC, as for an unknown zone
 
 
@@ -186,10 +176,10 @@ def test_no_terminal_escape_from_the_data_reaches_stderr(tmp_path):
     bad = tmp_path / f"bad{OSC_TITLE}.csv"
     bad.write_bytes(b"description,timestamp\nx\xff,1\n")
     runs = [
-        _run(["report", str(source), "--backend", "offline", "-o", str(tmp_path / "r.md")]),
-        _run(["inspect", str(source), "-o", str(tmp_path / "t.txt")]),
-        _run(["report", str(bad), "--backend", "offline", "-o", str(tmp_path / "r.md")]),
-        _run(["batch", str(source), str(bad), "-o", str(tmp_path / "out"), "--backend", "offline"]),
+        run_main(["report", str(source), "--backend", "offline", "-o", str(tmp_path / "r.md")]),
+        run_main(["inspect", str(source), "-o", str(tmp_path / "t.txt")]),
+        run_main(["report", str(bad), "--backend", "offline", "-o", str(tmp_path / "r.md")]),
+        run_main(["batch", str(source), str(bad), "-o", str(tmp_path / "out"), "--backend", "offline"]),
     ]
     assert [code for code, _, _ in runs] == [0, 0, 3, 8]
     for _, _, err in runs:
@@ -214,7 +204,7 @@ def test_the_eval_table_shows_control_characters_of_names_escaped(saved, tmp_pat
     folder, _ = saved
     truth = tmp_path / "truth.json"
     truth.write_text(json.dumps({f"APT{OSC_TITLE}\u202e": {"file": ["invoice.pdf.sh"], "ip": []}}), encoding="utf-8")
-    code, out, err = _run(["eval", str(folder / "report.json"), "--truth", str(truth), "--host", "h\x1b[31m"])
+    code, out, err = run_main(["eval", str(folder / "report.json"), "--truth", str(truth), "--host", "h\x1b[31m"])
     assert code == 0, err
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "APT\\x1b]0;pwned\\x07\\u202e" in out and "h\\x1b[31m" in out
@@ -230,11 +220,11 @@ def test_a_damaged_batch_state_file_redoes_its_input(damage, tmp_path):
     error for the whole batch instead of "not up to date"."""
     out = tmp_path / "out"
     argv = ["batch", DROPPER, "-o", str(out), "--backend", "offline"]
-    assert _run(argv)[0] == 0
+    assert run_main(argv)[0] == 0
     (out / ".aptnarrate" / "dropper.json").write_text(damage, encoding="utf-8")
-    code, _, err = _run(argv)
+    code, _, err = run_main(argv)
     assert code == 0 and "1 written" in err, err
-    assert _run(argv)[2].count("1 up to date") == 1  # and the state is whole again
+    assert run_main(argv)[2].count("1 up to date") == 1  # and the state is whole again
 
 
 @pytest.mark.parametrize("damage", ["[]", "[" * 100_000 + "]" * 100_000], ids=["list", "deep"])
@@ -278,9 +268,9 @@ def test_a_batch_whose_outputs_would_replace_its_inputs_is_refused(tmp_path):
     _user_error(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,csv"], 2, "would replace the input")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dropper.csv"] and (tmp_path / "dropper.csv").read_bytes() == original
     (tmp_path / "story.csv").write_bytes(example_path("exfil").read_bytes())
-    code, _, err = _run(["batch", str(tmp_path / "story.csv"), "-o", str(tmp_path), "--backend", "offline", "--story", "--formats", "md,csv"])
+    code, _, err = run_main(["batch", str(tmp_path / "story.csv"), "-o", str(tmp_path), "--backend", "offline", "--story", "--formats", "md,csv"])
     assert code == 2 and "story.csv" in err
-    assert _run(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,json"])[0] == 0
+    assert run_main(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,json"])[0] == 0
     assert (tmp_path / "dropper.csv").read_bytes() == original
 
 
@@ -330,5 +320,5 @@ def test_a_context_window_in_nanoseconds_gives_no_warning(tmp_path):
     log.write_text(f"{EDGE_HEADER}\nu1,SUBJECT_PROCESS,/bin/a,EVENT_READ,2025-05-14T09:20:00+02:00,u2,FILE_OBJECT_FILE,/tmp/invoice.pdf.sh\n", encoding="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        code, _, err = _run(["report", DROPPER_EDGES, "--backend", "offline", "--context", str(log), "-o", str(tmp_path / "r.md")])
+        code, _, err = run_main(["report", DROPPER_EDGES, "--backend", "offline", "--context", str(log), "-o", str(tmp_path / "r.md")])
     assert code == 0, err

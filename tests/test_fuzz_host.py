@@ -4,26 +4,13 @@ from a notebook. Each case here failed before its fix.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 
 import pytest
+from cli_in_process import run_main
 from llm_server import clear_model_settings
 
-from aptnarrate.cli import main
 from aptnarrate.examples import path as example_path
-
-
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    """``main(argv)`` in this process: (exit code, stdout, stderr); argparse's exits included."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -40,11 +27,11 @@ def test_an_input_named_story_csv_is_refused_only_when_the_story_would_replace_i
     original = example_path("exfil").read_bytes()
     (tmp_path / "story.csv").write_bytes(original)
     argv = ["batch", str(tmp_path / "story.csv"), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,csv"]
-    code, _, err = _run(argv)
+    code, _, err = run_main(argv)
     assert code == 0, err
     assert (tmp_path / "story.csv").read_bytes() == original
     assert (tmp_path / "story-input.csv").is_file() and not (tmp_path / "story.md").exists()
-    code, _, err = _run([*argv, "--story"])
+    code, _, err = run_main([*argv, "--story"])
     assert code == 2 and "story.csv" in err and "would replace the input" in err
     assert (tmp_path / "story.csv").read_bytes() == original
 
@@ -61,7 +48,7 @@ def test_a_batch_removes_only_its_own_leftover_temp_files_from_outdir(tmp_path):
         (out / name).write_text(text)
     (out / ".dropper.md.k3j_x9q1.tmp").write_text("half a report")  # what a SIGKILL mid-write leaves
     (out / ".index.json.0a1b2c3d.tmp").write_text("half an index")
-    code, _, err = _run(["batch", str(tmp_path / "dropper.csv"), "-o", str(out), "--backend", "offline"])
+    code, _, err = run_main(["batch", str(tmp_path / "dropper.csv"), "-o", str(out), "--backend", "offline"])
     assert code == 0, err
     assert "removed 2 temp file(s)" in err
     assert {p.name: p.read_text() for p in out.iterdir() if p.name.endswith(".tmp")} == users
@@ -213,7 +200,7 @@ def test_story_gives_each_saved_report_its_own_name_and_counts_a_report_named_tw
         (tmp_path / folder / "x" / "r.json").write_text(report.to_json())
     out = tmp_path / "story.json"
     argv = ["story", str(tmp_path / "a" / "x" / "r.json"), str(tmp_path / "b" / "x"), str(tmp_path / "a" / "x"), "--backend", "offline", "-o", str(out)]
-    code, _, err = _run(argv)
+    code, _, err = run_main(argv)
     assert code == 0, err
     story = json.loads(out.read_text())
     names = [s["name"] for s in story["subgraphs"]]
@@ -236,7 +223,7 @@ def test_an_index_that_fails_or_is_interrupted_half_way_leaves_no_partial_index(
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     out = tmp_path / "idx"
-    code, _, err = _run(["index", good, str(bad), "-o", str(out)])
+    code, _, err = run_main(["index", good, str(bad), "-o", str(out)])
     assert code == 3 and "no timestamp column" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no DIR, no temp folder
 
@@ -263,7 +250,7 @@ def test_an_index_output_folder_that_cannot_be_used_is_a_usage_error(tmp_path):
     (tmp_path / "full" / "keep.txt").write_text("mine")
     (tmp_path / "file").write_text("x")
     for out, fragment in ((tmp_path / "full", "not empty"), (tmp_path / "file" / "sub", "cannot create"), (tmp_path / "file", "not a folder")):
-        code, _, err = _run(["index", good, "-o", str(out)])
+        code, _, err = run_main(["index", good, "-o", str(out)])
         assert code == 2 and fragment in err, err
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
 
@@ -291,7 +278,7 @@ def test_story_eval_pivot_and_ask_refuse_to_write_over_a_report_they_read(tmp_pa
         ["pivot", str(saved), "update.sh", "-o", str(saved), "--format", "json"],
         ["ask", str(saved), "what ran?", "-o", str(saved)],
     ):
-        code, _, err = _run(argv)
+        code, _, err = run_main(argv)
         assert code == 2 and "is the input file" in err, (argv, err)
     assert saved.read_text() == original and truth.read_text().startswith('{"A"')
 
@@ -304,7 +291,7 @@ def test_batch_api_waits_must_be_finite_positive_seconds(tmp_path, option, value
     """``--batch-poll -1`` ended in time.sleep's ValueError (an internal error, exit 1) after
     every input's facts were computed and the batch submitted; ``0`` polled without a pause;
     ``--batch-max-wait nan`` never ran out (every comparison with nan is false)."""
-    code, _, err = _run(["batch", DROPPER, "-o", str(tmp_path / "out"), "--openai-batch", "--backend", "openai", option, value])
+    code, _, err = run_main(["batch", DROPPER, "-o", str(tmp_path / "out"), "--openai-batch", "--backend", "openai", option, value])
     assert code == 2 and option in err, err
     assert not (tmp_path / "out").exists()
 
@@ -332,8 +319,8 @@ def test_a_pattern_that_matches_the_output_folder_leaves_it_out_so_a_rerun_resum
             shutil.copy(example_path(name), flagged / f"{name}.csv")
         out = flagged / "out"
         argv = ["batch", str(flagged / "*"), "-o", str(out), "--backend", "offline", "--formats", formats]
-        assert _run(argv)[0] == 0
-        code, _, err = _run(argv)
+        assert run_main(argv)[0] == 0
+        code, _, err = run_main(argv)
         assert code == 0, err
         assert "0 written, 2 up to date, 0 failed" in err and "matches the output folder" in err
         assert sorted(p.name for p in out.glob("*.md")) == ["dropper.md", "exfil.md", "index.md"]
@@ -346,11 +333,11 @@ def test_a_pattern_that_matches_a_folder_without_csv_files_leaves_it_out(tmp_pat
     (flagged / "notes").mkdir(parents=True)
     (flagged / "notes" / "todo.txt").write_text("look at it")
     shutil.copy(example_path("dropper"), flagged / "dropper.csv")
-    code, _, err = _run(["batch", str(flagged / "*"), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    code, _, err = run_main(["batch", str(flagged / "*"), "-o", str(tmp_path / "out"), "--backend", "offline"])
     assert code == 0 and "holds no .csv file: left out" in err, err
-    code, _, err = _run(["batch", str(flagged / "notes"), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    code, _, err = run_main(["batch", str(flagged / "notes"), "-o", str(tmp_path / "out"), "--backend", "offline"])
     assert code == 3 and "folder holds no .csv file" in err
-    code, _, err = _run(["batch", str(flagged / "n*"), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    code, _, err = run_main(["batch", str(flagged / "n*"), "-o", str(tmp_path / "out"), "--backend", "offline"])
     assert code == 3 and "no .csv file among the inputs" in err
 
 
@@ -399,7 +386,7 @@ def test_a_hand_edited_report_cannot_forge_markdown_through_a_minute_or_row_id(t
     saved.write_text(json.dumps(document))
     subject = document["log"][0]["subject_name"]
     for argv in (["render", str(saved)], ["pivot", str(saved), subject]):
-        code, out, err = _run(argv)
+        code, out, err = run_main(argv)
         assert code == 0, err
         assert "<img" not in out and not [line for line in out.splitlines() if line.startswith("# Forged")], out
 
@@ -410,7 +397,7 @@ def test_a_file_name_with_a_line_break_cannot_forge_a_line_on_stderr(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "x\naptnarrate: 0 failed (all good).csv").write_text("a,b\n1,2\n")
-    code, _, err = _run(["batch", str(folder), "-o", str(tmp_path / "out"), "--backend", "offline"])
+    code, _, err = run_main(["batch", str(folder), "-o", str(tmp_path / "out"), "--backend", "offline"])
     assert code == 8
     assert not [line for line in err.splitlines() if line.startswith("aptnarrate: 0 failed")], err
     assert "x\\naptnarrate: 0 failed (all good).csv" in err
@@ -419,7 +406,7 @@ def test_a_file_name_with_a_line_break_cannot_forge_a_line_on_stderr(tmp_path):
 def test_an_unrecognised_argument_holding_an_escape_sequence_is_shown_not_obeyed():
     """argparse's "unrecognized arguments: ..." wrote the words as given: an argument holding
     ``ESC ] 0 ; ... BEL`` retitled the terminal and a line break forged a line."""
-    code, _, err = _run(["examples", "\x1b]0;pwned\x07x\nfake line"])
+    code, _, err = run_main(["examples", "\x1b]0;pwned\x07x\nfake line"])
     assert code == 2
     assert "\x1b" not in err and "\x07" not in err and not [line for line in err.splitlines() if line == "fake line"]
     assert "\\x1b]0;pwned\\x07x\\nfake line" in err
@@ -501,7 +488,7 @@ def test_a_saved_story_cannot_draw_reports_from_outside_its_folder(tmp_path):
     document = json.loads(build_story([("x", example_report())]).to_json())
     document["subgraphs"][0]["name"] = "../../elsewhere"
     (folder / "story.json").write_text(json.dumps(document))
-    code, out, err = _run(["render", str(folder / "story.json"), "--format", "csv"])
+    code, out, err = run_main(["render", str(folder / "story.json"), "--format", "csv"])
     assert code == 3 and "is not a file name" in err and not out
 
 
@@ -529,9 +516,9 @@ def test_render_of_a_story_with_diagram_says_it_has_none(tmp_path):
 
     saved = tmp_path / "story.json"
     saved.write_text(build_story([("x", example_report())]).to_json())
-    code, out, err = _run(["render", str(saved), "--diagram"])
+    code, out, err = run_main(["render", str(saved), "--diagram"])
     assert code == 2 and "--diagram" in err and not out
-    assert _run(["render", str(saved)])[0] == 0
+    assert run_main(["render", str(saved)])[0] == 0
 
 
 def test_an_input_whose_file_name_is_not_utf8_reports_in_every_format(tmp_path):
@@ -548,17 +535,17 @@ def test_an_input_whose_file_name_is_not_utf8_reports_in_every_format(tmp_path):
     odd = os.fsdecode(os.fsencode(str(folder)) + b"/bad\xffname.csv")
     shutil.copy(example_path("dropper"), odd)
     out = tmp_path / "out"
-    code, _, err = _run(["report", odd, "--backend", "offline", "--format", "json", "-o", str(tmp_path / "r.json")])
+    code, _, err = run_main(["report", odd, "--backend", "offline", "--format", "json", "-o", str(tmp_path / "r.json")])
     assert code == 0, err
     assert json.loads((tmp_path / "r.json").read_text())["input_name"] == "bad\ufffdname.csv"
     argv = ["batch", str(folder), "-o", str(out), "--backend", "offline", "--story", "--formats", "md,json,html,stix,navigator,csv"]
-    code, _, err = _run(argv)
+    code, _, err = run_main(argv)
     assert code == 0, err
     index = json.loads((out / "index.json").read_text())
     assert index["inputs"][0]["name"] == "bad\ufffdname" and (out / "bad\ufffdname.json").is_file()
-    code, _, err = _run(argv)
+    code, _, err = run_main(argv)
     assert code == 0 and "0 written, 1 up to date" in err, err
-    code, _, err = _run(["story", str(out), "--backend", "offline", "--context", str(example_path("dropper", "edges")), "-o", str(tmp_path / "s.md")])
+    code, _, err = run_main(["story", str(out), "--backend", "offline", "--context", str(example_path("dropper", "edges")), "-o", str(tmp_path / "s.md")])
     assert code == 0, err
 
 
@@ -576,8 +563,8 @@ def test_story_and_eval_take_a_saved_report_whose_file_name_is_not_utf8(tmp_path
         handle.write(example_report().to_json())
     truth = tmp_path / "truth.json"
     truth.write_text('{"A": {"file": ["update.sh"], "ip": []}}')
-    code, _, err = _run(["story", str(folder), "--backend", "offline", "--format", "json", "-o", str(tmp_path / "s.json")])
+    code, _, err = run_main(["story", str(folder), "--backend", "offline", "--format", "json", "-o", str(tmp_path / "s.json")])
     assert code == 0, err
     assert [s["name"] for s in json.loads((tmp_path / "s.json").read_text())["subgraphs"]] == ["r\ufffd"]
-    code, out, err = _run(["eval", str(folder), "--truth", str(truth), "--format", "json"])
+    code, out, err = run_main(["eval", str(folder), "--truth", str(truth), "--format", "json"])
     assert code == 0 and json.loads(out), err
