@@ -146,9 +146,9 @@ def _wider_rows(report, entity, kinds, ids, context, ingest):
     ingest = ingest or IngestOptions()
     if not report.log:
         return [], ["the report has no log rows: no time span to search around"]
-    from ..render.views import log_rows
+    from ..render.views import log_columns
 
-    minutes = pd.to_datetime(sorted({e.minute for e in log_rows(report)}), format="%Y-%m-%d %H:%M")
+    minutes = pd.to_datetime(sorted(set(log_columns(report, "minute")[0])), format="%Y-%m-%d %H:%M")
     first = int(minutes.min().value)
     last = int(minutes.max().value) + 59 * 10**9
     zone = report.metadata.timezone

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..models import APT_STAGES, LEVELS, ContextInfo, DroppedClaim, Level, Report, Stage, Usage, same_major_version
+from ..render.views import log_columns
 
 STORY_SCHEMA_VERSION = "1.0"
 _MAX_SHARED = 12  # shared entities/minutes listed per link
@@ -259,28 +260,8 @@ def _iocs(reports) -> list[StoryIoC]:
     return sorted(iocs, key=lambda i: (-LEVELS.index(i.likelihood), -len(i.subgraphs), i.first_seen, i.value))
 
 
-def _log_columns(report: Report, *names: str) -> list[list[str]]:
-    """Columns of the report's log (``id``, ``minute`` or a description field), one value
-    per row, read from the columnar log without building a LogEntry per row (a 1M-event
-    subgraph's 238,000 rows took 8 s that way, three passes per story)."""
-    from ..preprocess.logtable import LogTable
-
-    log = report.log
-    if not isinstance(log, LogTable):  # a plain list of entries (a Report built by hand)
-        return [[getattr(entry, name) for entry in log] for name in names]
-    columns = []
-    for name in names:
-        if name == "id":
-            columns.append(log.id_list())
-        elif name == "minute":
-            columns.append(log.minutes().tolist())
-        else:
-            columns.append(log.column(name).tolist())
-    return columns
-
-
 def _named_entities(report: Report) -> set[str]:
-    subjects, objects = _log_columns(report, "subject_name", "object_name")
+    subjects, objects = log_columns(report, "subject_name", "object_name")
     names = set(subjects) | set(objects)
     names.discard("")
     names.discard(None)
@@ -298,7 +279,7 @@ def _links(reports) -> tuple[list[SubgraphLink], int]:
     # (iocs[a] | iocs[b]) & named[a] & named[b] == (own[a] & named[b]) | (own[b] & named[a])
     named = [_named_entities(report) for _name, report in reports]
     own = [{i.value for i in report.iocs} & names for (_name, report), names in zip(reports, named)]
-    minutes = [set(_log_columns(report, "minute")[0]) for _name, report in reports]
+    minutes = [set(log_columns(report, "minute")[0]) for _name, report in reports]
     # each set also as a bit mask over the distinct values, so a pair costs a few integer
     # operations instead of set intersections (1,000 subgraphs are 499,500 pairs)
     entity_bits: dict[str, int] = {}
@@ -348,7 +329,7 @@ def _masks(sets, bits: dict[str, int]) -> list[int]:
 def _overview(reports, links: dict[str, str]) -> list[OverviewLine]:
     lines = []
     for name, report in reports:
-        ids, minutes, subject_names, actions = _log_columns(report, "id", "minute", "subject_name", "action")
+        ids, minutes, subject_names, actions = log_columns(report, "id", "minute", "subject_name", "action")
         by_hour: dict[str, list[int]] = defaultdict(list)
         for row, minute in enumerate(minutes):
             by_hour[minute[:13] + ":00"].append(row)

@@ -58,12 +58,12 @@ class StoryVocabulary:
     def __init__(self, reports: list[tuple[str, Report]], context: ContextInfo | None = None) -> None:
         names: set[str] = set()
         minutes: set[str] = set()
-        from ..render.views import log_rows
+        from ..render.views import log_columns
 
         for _name, report in reports:
-            for entry in log_rows(report):
-                names.update(n for n in (entry.subject_name, entry.object_name) if n)
-                minutes.add(entry.minute)
+            subjects, objects, report_minutes = log_columns(report, "subject_name", "object_name", "minute")
+            names.update(n for n in (*subjects, *objects) if n)
+            minutes.update(report_minutes)
         for row in context.rows if context is not None else ():  # the story's --context rows, shown to the model
             names.update(n for n in (row.subject_name, row.object_name) if n)
             minutes.add(row.minute)

@@ -73,6 +73,26 @@ def _row_views(log) -> Iterator[_RowView]:
         )
 
 
+def log_columns(report: Report, *names: str) -> list[list[str]]:
+    """Columns of the report's log (``id``, ``minute`` or a description field), one value
+    per row: ``log_rows`` by column, for a caller that reads a few fields of every row (a
+    1M-event subgraph's 238,000 LogEntry objects took 8 s, three passes per story)."""
+    from ..preprocess.logtable import LogTable
+
+    log = report.log
+    if not isinstance(log, LogTable):  # a plain list of entries (a Report built by hand)
+        return [[getattr(entry, name) for entry in log] for name in names]
+    columns = []
+    for name in names:
+        if name == "id":
+            columns.append(log.id_list())
+        elif name == "minute":
+            columns.append(log.minutes().tolist())
+        else:
+            columns.append(log.column(name).tolist())
+    return columns
+
+
 def full_value_index(report: Report) -> dict[str, list[str]]:
     """IoC name -> the full values (paths, ip:port, keys) behind it that differ from it."""
     index: dict[str, list[str]] = {}
