@@ -27,6 +27,7 @@ from .models import (
     StageFinding,
     Usage,
 )
+from .wording import capped_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from .preprocess.facts import Facts
@@ -139,22 +140,17 @@ def _rules_disagree(facts: Facts, stages: list[StageFinding]) -> list[str]:
     claimed = {finding.stage for finding in stages}
     notes = [
         f"{finding.stage} rests on the narrator's judgment alone: no offline rule found evidence for it "
-        f"(read its rows {_some_ids(finding.evidence)} before acting on it)"
+        f"(read its rows {capped_list(list(finding.evidence), 6)} before acting on it)"
         for finding in stages
         if finding.stage not in found
     ]
     notes += [
-        f"{stage} was found by the offline rules ({item.confidence} confidence; rows {_some_ids(item.evidence)}) "
+        f"{stage} was found by the offline rules ({item.confidence} confidence; rows {capped_list(list(item.evidence), 6)}) "
         "but not claimed by the narrator; --backend offline reports the rules' reading"
         for stage, item in sorted(found.items(), key=lambda pair: APT_STAGES.index(pair[0]))
         if stage not in claimed and item.confidence in ("high", "moderate")
     ]
     return notes
-
-
-def _some_ids(ids, shown: int = 6) -> str:
-    ids = list(ids)
-    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def _attack_ids(facts: Facts) -> dict[str, tuple[str | None, list[str]]]:

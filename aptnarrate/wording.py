@@ -20,3 +20,10 @@ def file_name_text(name: str) -> str:
     if name.isascii():
         return name
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def capped_list(items: list[str], limit: int) -> str:
+    """``a, b, c and 4 more``: the first ``limit`` items, comma-separated, and how many are
+    left out (the lists of names and log rows a report cites)."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from ..models import ContextInfo, ContextRow
 from .escape import code, plain
+from ..wording import capped_list
 
 _TYPE = {"ip": "address", "process": "process", "file": "file"}
 MAX_LISTED = 12
 
 
 def _names(values: list[str]) -> str:
-    shown = ", ".join(code(v) for v in values[:MAX_LISTED])
-    return shown + (f" and {len(values) - MAX_LISTED} more" if len(values) > MAX_LISTED else "")
+    return capped_list([code(v) for v in values], MAX_LISTED)
 
 
 def _row(row: ContextRow) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..rules.attack import attack_version
 from ..models import Report
 from .views import inert_json, stage_attack
+from ..wording import capped_list
 
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
@@ -22,8 +23,7 @@ _COMMENT_CHARS = 2000
 
 
 def _rows(evidence: list[str]) -> str:
-    shown = ", ".join(evidence[:_ROWS_CITED])
-    return shown + (f" and {len(evidence) - _ROWS_CITED} more" if len(evidence) > _ROWS_CITED else "")
+    return capped_list(evidence, _ROWS_CITED)
 
 
 def render_navigator(report: Report) -> str:

@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from ..models import Report
 from .views import entity_graph, inert_json, log_rows, stage_attack
+from ..wording import capped_list
 
 StoryReports = Sequence[tuple[str, Report]]
 
@@ -70,7 +71,7 @@ def render_story_navigator(story, reports: StoryReports) -> str:
     for name, report in reports:
         for finding, tactic, technique_ids in stage_attack(report):
             cited = [f"{name}:{r}" for r in finding.evidence]
-            rows = ", ".join(cited[:_ROWS_CITED]) + (f" and {len(cited) - _ROWS_CITED} more" if len(cited) > _ROWS_CITED else "")
+            rows = capped_list(cited, _ROWS_CITED)
             metadata.append({"name": f"{tactic.id} {tactic.name}", "value": f"{finding.stage} in {name}, {finding.confidence} confidence; log rows {rows}"})
             comment = f"{finding.stage} in {name} ({finding.confidence} confidence): {finding.rationale} Log rows: {rows}."
             for technique in technique_ids:

@@ -24,6 +24,7 @@ from ..models import APT_STAGES, LEVELS
 from .benign import explaining
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
+from ..wording import capped_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -367,9 +368,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
 
 
 def _names(values) -> str:
-    names = sorted({str(v) for v in values if v})
-    shown = ", ".join(names[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return capped_list(sorted({str(v) for v in values if v}), 5)
 
 
 def default_tactic(stage: str) -> str:
