@@ -107,7 +107,7 @@ def _replace_atomically(target: Path, data: bytes | Iterable[bytes], keep_mode: 
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_temp_prefix(target.name), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), keep_mode if keep_mode is not None else 0o666 & ~_umask())
+            os.fchmod(handle.fileno(), keep_mode if keep_mode is not None else 0o666 & ~current_umask())
             _write_all(handle, data)
             handle.flush()
             os.fsync(handle.fileno())  # the data is on disk before the name points at it
@@ -119,7 +119,7 @@ def _replace_atomically(target: Path, data: bytes | Iterable[bytes], keep_mode: 
     _sync_directory(target.parent)
 
 
-def _umask() -> int:
+def current_umask() -> int:
     try:  # Linux: read it without changing it (os.umask would, briefly, for every thread)
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:

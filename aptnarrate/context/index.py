@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, UsageError
-from ..output import _umask
+from ..output import current_umask
 from .source import DEFAULT_MEMORY_LIMIT, EventSource, literal_paths, resolve_events
 
 _TO_MS = {"s": "* 1000", "ms": "// 1", "us": "// 1000", "ns": "// 1000000"}
@@ -75,7 +75,7 @@ def index_events(
     try:
         out.absolute().parent.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(dir=out.absolute().parent, prefix=f".{out.name[:200]}.", suffix=".tmp"))
-        os.chmod(building, 0o777 & ~_umask())  # mkdtemp's 0700 is for secrets; a new folder as mkdir makes it
+        os.chmod(building, 0o777 & ~current_umask())  # mkdtemp's 0700 is for secrets; a new folder as mkdir makes it
     except OSError as exc:  # a file where a parent folder should be, no permission
         con.close()
         raise UsageError(f"cannot create the output folder {str(out)!r}: {exc.strerror or exc}") from None
