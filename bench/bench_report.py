@@ -30,7 +30,8 @@ follows the memory it touches as much as the work it does: read the ratios with 
 
 Usage: ``.venv/bin/python bench/bench_report.py [--rows 10000 100000 1000000] [--repeat 3]
 [--formats ocrapt edges] [--ocrapt-src DIR] [--tools inspect 'polars floor']`` (``--tools``
-runs a subset; the pandas floor always runs, for the ratios). polars comes with ``pip install -e '.[bench]'``.
+runs a subset; the pandas floor always runs, for the ratios) [--cpus N] (every configuration,
+floors included, pinned to the same N CPUs). polars comes with ``pip install -e '.[bench]'``.
 """
 
 from __future__ import annotations
@@ -124,12 +125,14 @@ class Sample(NamedTuple):
     faults: int  # minor page faults: fresh pages touched
 
 
-def measure(argv: list[str]) -> Sample:
+def measure(argv: list[str], cpus: set[int] | None = None) -> Sample:
     """Wall time, peak RSS, CPU split and minor page faults of one child process (stdout
-    goes to /dev/null; the columns are explained in the module's docstring)."""
+    goes to /dev/null; the columns are explained in the module's docstring). ``cpus``: the
+    child runs on these CPUs only (its threads included)."""
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     with open(os.devnull, "wb") as sink:
         started = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE)
+        child = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE, preexec_fn=pin)
         err = child.stderr.read().decode(errors="replace")
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
@@ -188,7 +191,20 @@ def main(argv: list[str] | None = None) -> int:
         "--tools", nargs="+", default=None, metavar="NAME",
         help="run only these configurations, e.g. --tools inspect 'pandas floor' 'polars floor' (the floors are needed for the ratios)",
     )
+    parser.add_argument(
+        "--cpus", type=int, default=None, metavar="N",
+        help="run every configuration, floors included, on the same N CPUs (1: single-core ratios, "
+        "which do not depend on how much of the second core the machine gives the multi-threaded "
+        "CSV readers at the moment)",
+    )
     args = parser.parse_args(argv)
+    cpus = None
+    if args.cpus is not None:
+        available = sorted(os.sched_getaffinity(0))
+        if not 1 <= args.cpus <= len(available):
+            parser.error(f"--cpus takes 1 to {len(available)} on this machine")
+        cpus = set(available[: args.cpus])
+        print(f"every configuration pinned to CPU(s) {', '.join(map(str, sorted(cpus)))}")
     ensure_bytecode()  # as an installed copy runs (bench/benchlib.py)
     args.ocrapt_file = ocrapt_source(args.ocrapt_src)
     try:
@@ -211,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             todo = {name: command for name, command in todo.items() if name in args.tools or name == "pandas floor"}
         for _ in range(args.repeat):  # interleaved, so load drifts hit every tool alike
             for name, command in todo.items():
-                runs.setdefault(name, []).append(measure(command))
+                runs.setdefault(name, []).append(measure(command, cpus))
         pandas_floor = statistics.median(s.wall for s in runs["pandas floor"])
         polars_floor = statistics.median(s.wall for s in runs["polars floor"]) if "polars floor" in runs else None
         for name, samples in runs.items():

@@ -202,9 +202,8 @@ def _score_patterns(p: Profile, s: Score, matching=None, rows=None) -> None:
     rows = _pattern_rows(p) if rows is None else rows
     matched = {rule.id: rule for row in rows for rule in matching(row)}
     for rule in matched.values():
-        if True:
-            ids = ", ".join(rule.techniques)
-            s.add(_PATTERN_WEIGHT[rule.confidence], f"rule:{rule.id}", f"{mid_sentence(rule.title)} (ATT&CK {ids})")
+        ids = ", ".join(rule.techniques)
+        s.add(_PATTERN_WEIGHT[rule.confidence], f"rule:{rule.id}", f"{mid_sentence(rule.title)} (ATT&CK {ids})")
 
 
 def is_this_host(p: Profile) -> bool:
