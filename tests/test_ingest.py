@@ -223,6 +223,53 @@ def test_edge_row_missing_predicate_is_skipped(tmp_path):
     assert (table.skipped[0].line, table.skipped[0].column) == (2, "predicate")
 
 
+def test_edge_rows_skipped_for_their_time_or_a_blank_part_keep_their_text_and_first_reason(tmp_path):
+    # the text columns are freed before the edges are numbered: each skipped row's text,
+    # timestamp as written included, is taken first; a row with a bad time and a blank
+    # part is skipped for its time (the first reason checked), as before
+    text = (
+        f"{EDGE_HEADER}\n"
+        "S1,SUBJECT_PROCESS,a,EVENT_READ,soon,O1,FILE_OBJECT_FILE,x\n"
+        "S1,SUBJECT_PROCESS,a,EVENT_READ,1523541601000000000,O1, ,x\n"
+        "S1,,a,EVENT_READ,later,O1,FILE_OBJECT_FILE,x\n"
+        "S1,SUBJECT_PROCESS,a,EVENT_WRITE,1523541602000000000,O1,FILE_OBJECT_FILE,x\n"
+    )
+    table = read_events(write(tmp_path, text))
+    assert table.events["line"].tolist() == [5]
+    assert [(s.line, s.column, s.reason, s.text) for s in table.skipped] == [
+        (2, "timestamp", "unparseable timestamp", "S1,SUBJECT_PROCESS,a,EVENT_READ,soon,O1,FILE_OBJECT_FILE,x"),
+        (3, "predicate", "missing predicate or node type", "S1,SUBJECT_PROCESS,a,EVENT_READ,1523541601000000000,O1, ,x"),
+        (4, "timestamp", "unparseable timestamp", "S1,,a,EVENT_READ,later,O1,FILE_OBJECT_FILE,x"),
+    ]
+    assert table.triples["action"].tolist() == ["WRITE"]
+
+
+def test_an_edge_lists_text_columns_are_freed_before_its_edges_are_numbered(tmp_path, monkeypatch):
+    """The parsed text columns (a third of the file, the timestamps half of that) were alive
+    while the edges were numbered, the 10M-row edge list's ingest memory peak."""
+    import weakref
+
+    from aptnarrate.preprocess import ingest
+
+    text = f"{EDGE_HEADER}\n" + "S1,SUBJECT_PROCESS,a,EVENT_READ,1523541601000000000,O1,FILE_OBJECT_FILE,x\n" * 3
+    columns_seen, alive_when_numbered = [], []
+    key_parts, triples = ingest._EdgeCodes.key_parts.__func__, ingest._EdgeCodes.triples
+
+    def noting_columns(cls, columns):
+        columns_seen.extend(weakref.ref(column) for column in columns.values())
+        return key_parts(cls, columns)
+
+    def noting_alive(self):
+        alive_when_numbered.append(sum(ref() is not None for ref in columns_seen))
+        return triples(self)
+
+    monkeypatch.setattr(ingest._EdgeCodes, "key_parts", classmethod(noting_columns))
+    monkeypatch.setattr(ingest._EdgeCodes, "triples", noting_alive)
+    table = read_events(write(tmp_path, text))
+    assert len(table.events) == 3 and len(columns_seen) == 8
+    assert alive_when_numbered == [0]
+
+
 # --------------------------------------------------------------------------- timestamps
 
 

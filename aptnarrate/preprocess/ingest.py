@@ -829,21 +829,18 @@ def _build(
         triple_codes, triples, desc_bad, desc_empty, ambiguous = _parse_descriptions(columns["description"])
         rejects.append((desc_empty, "description", "empty description"))
         rejects.append((desc_bad, "description", "unparseable description"))
+        _skip_rejected(rejects, keep, lines, columns, fmt, skipped)
     else:
-        triple_codes, triples, edge_bad = _parse_edges(columns)
+        edges = _EdgeCodes.key_parts(columns)
         ambiguous = np.zeros(len(lines), dtype=bool)  # an edge list has one field per part
-        rejects.append((edge_bad, "predicate", "missing predicate or node type"))
-
-    reasons: dict[int, tuple[str, str]] = {}
-    for mask, column, reason in rejects:
-        if not mask.any():
-            continue
-        for row in np.flatnonzero(mask & keep):
-            reasons[int(row)] = (column, reason)
-        keep &= ~mask
-    raw_text = _raw_texts(columns, fmt)
-    for row, (column, reason) in reasons.items():
-        skipped.append(SkippedLine(int(lines[row]), column, reason, raw_text(row)[:200]))
+        rejects.append((edges.blank_rows, "predicate", "missing predicate or node type"))
+        _skip_rejected(rejects, keep, lines, columns, fmt, skipped)
+        # the skipped rows' text is taken: the parsed text columns (a third of the file's
+        # size, the timestamps half of it) go as they are turned into codes, before the
+        # edges are numbered; ingest's memory peak was there (about 350 MB less at 10M rows)
+        edges.encode_rest(columns)
+        triple_codes, triples = edges.triples()
+        del edges
     skipped.sort(key=lambda s: s.line)
 
     if basis == WALL_CLOCK_BASIS and options.input_timezone:
@@ -903,6 +900,24 @@ def _all_rejected(skipped: list[SkippedLine], name: str) -> InputError:
         line=first.line,
         column=first.column,
     )
+
+
+def _skip_rejected(
+    rejects: list[tuple[np.ndarray, str, str]], keep: np.ndarray, lines: np.ndarray,
+    columns: dict[str, pa.ChunkedArray], fmt: str, skipped: list[SkippedLine],
+) -> None:
+    """Clear ``keep`` at each rejected row and add its skipped line, with the first reason
+    in ``rejects`` order that holds for it and the row's text as read."""
+    reasons: dict[int, tuple[str, str]] = {}
+    for mask, column, reason in rejects:
+        if not mask.any():
+            continue
+        for row in np.flatnonzero(mask & keep):
+            reasons[int(row)] = (column, reason)
+        keep &= ~mask
+    raw_text = _raw_texts(columns, fmt)
+    for row, (column, reason) in reasons.items():
+        skipped.append(SkippedLine(int(lines[row]), column, reason, raw_text(row)[:200]))
 
 
 def _raw_texts(columns: dict[str, pa.ChunkedArray], fmt: str):
@@ -1268,69 +1283,104 @@ def _entity(raw_type: str, value: str | None, role: str) -> tuple[str, str, str,
 # --------------------------------------------------------------------------- edge lists
 
 
-def _parse_edges(columns: dict[str, pa.ChunkedArray]):
-    """Codes of each row's distinct edge, the triples table, and a mask of unusable rows.
+_KEY_PARTS = ("predicate", "subject_type", "object_type")  # a row lacking one of these is skipped
 
-    Work per row is integer arithmetic on dictionary codes; Python touches only each
-    distinct (type, attr) node value and each distinct predicate, and the per-edge text
-    columns are gathered by Arrow from those (a 1M-row edge list has ~90k distinct edges:
-    building their columns from Python strings cost 0.1 s).
-    """
-    dictionaries: dict[str, pa.Array] = {}
-    role_codes: dict[str, np.ndarray] = {}
-    key, span = None, 1
-    for role in EDGE_COLUMNS:
-        if role == "timestamp":
-            continue
-        role_codes[role], dictionaries[role] = _distinct_values(columns[role], trim=True)
-        width = len(dictionaries[role]) + 1
-        if key is None:
-            key, span = role_codes[role].astype(np.int64), width
-            continue
-        if span * width >= 1 << 62:  # keep the packed key within int64: renumber first
-            key, uniques = pd.factorize(key)
-            span = len(uniques)
-        key *= width  # in place: no temporary of 8 bytes per row per column
-        key += role_codes[role]
-        span *= width
-    codes, _ = pd.factorize(key)
-    del key  # 8 bytes a row, not needed past here
-    # factorize numbers edges by first appearance, so an edge is new where codes rise
-    new = np.empty(len(codes), dtype=bool)
-    new[:1] = True
-    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
-    first = np.flatnonzero(new)
 
-    def per_edge(values: list[str] | pa.Array, value_codes: np.ndarray) -> pa.Array:
-        """Each distinct edge's value: a gather from the distinct values."""
-        if not isinstance(values, pa.Array):
-            values = pa.array(values, type=pa.string())
-        return values.take(pa.array(value_codes))
+@dataclass
+class _EdgeCodes:
+    """An edge list's text columns as codes: each role's row codes into its distinct
+    (trimmed) values, and the rows lacking a predicate or a node type. Work per row is
+    integer arithmetic on dictionary codes; Python touches only each distinct (type,
+    attr) node value and each distinct predicate."""
 
-    def entities(role: str) -> list[pa.Array]:
-        types, attrs = dictionaries[f"{role}_type"].to_pylist(), dictionaries[f"{role}_attr"].to_pylist()
-        pair, pairs = pd.factorize(
-            role_codes[f"{role}_type"][first].astype(np.int64) * (len(attrs) + 1) + role_codes[f"{role}_attr"][first]
-        )
-        parsed = [
-            _entity(types[p // (len(attrs) + 1)], attrs[p % (len(attrs) + 1)], role) for p in pairs.tolist()
+    codes: dict[str, np.ndarray]
+    dictionaries: dict[str, pa.Array]
+    blank_rows: np.ndarray
+
+    @classmethod
+    def key_parts(cls, columns: dict[str, pa.ChunkedArray]) -> _EdgeCodes:
+        """The parts an edge cannot lack, as codes, and the rows that lack one; the other
+        columns are left as they are (``encode_rest``)."""
+        edges = cls({}, {}, np.zeros(0, dtype=bool))
+        for role in _KEY_PARTS:
+            edges._encode(role, columns[role])
+        filled = [
+            pc.greater(pc.binary_length(edges.dictionaries[role]), 0).to_numpy(zero_copy_only=False)[edges.codes[role]]
+            for role in _KEY_PARTS
         ]
-        fields = [per_edge([e[i] for e in parsed], pair) for i in range(4)]
-        uuids = per_edge(dictionaries[f"{role}_uuid"], role_codes[f"{role}_uuid"][first])
-        fields[0] = pc.if_else(pc.not_equal(uuids, ""), uuids, fields[0])
-        return fields
+        edges.blank_rows = ~np.logical_and.reduce(filled)
+        return edges
 
-    def present(role: str) -> np.ndarray:
-        filled = pc.greater(pc.binary_length(dictionaries[role]), 0).to_numpy(zero_copy_only=False)
-        return filled[role_codes[role][first]]
+    def encode_rest(self, columns: dict[str, pa.ChunkedArray]) -> None:
+        """Every other column as codes; ``columns`` is emptied as it goes (each text column
+        freed once encoded: the caller has taken what it needed of the text)."""
+        columns.pop("timestamp", None)
+        for role in _KEY_PARTS:
+            columns.pop(role, None)
+        release_freed_memory()
+        for role in EDGE_COLUMNS:
+            if role in columns:
+                self._encode(role, columns.pop(role))
+        columns.clear()
+        release_freed_memory()
 
-    bad_keys = ~(present("predicate") & present("subject_type") & present("object_type"))
-    actions = [canonical_action(p) for p in dictionaries["predicate"].to_pylist()]
-    subject, obj = entities("subject"), entities("object")
-    values = [*subject, per_edge(actions, role_codes["predicate"][first]), *obj]
-    if bad_keys.any():
-        blank = pa.array(bad_keys)
-        values = [pc.if_else(blank, "", column) for column in values]
-    # from Arrow strings straight into pandas' string columns, as the object path made them
-    triples = pd.DataFrame({name: pd.Series(column, dtype="str") for name, column in zip(TRIPLE_COLUMNS, values)})
-    return codes, triples, bad_keys[codes]
+    def _encode(self, role: str, column: pa.ChunkedArray) -> None:
+        self.codes[role], self.dictionaries[role] = _distinct_values(column, trim=True)
+
+    def triples(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """Codes of each row's distinct edge, and the triples table (a 1M-row edge list has
+        ~90k distinct edges: their text columns are gathered by Arrow from the distinct
+        values; building them from Python strings cost 0.1 s). An edge with a blank part
+        has blank texts: its rows are skipped."""
+        role_codes, dictionaries = self.codes, self.dictionaries
+        key, span = None, 1
+        for role in EDGE_COLUMNS:
+            if role == "timestamp":
+                continue
+            width = len(dictionaries[role]) + 1
+            if key is None:
+                key, span = role_codes[role].astype(np.int64), width
+                continue
+            if span * width >= 1 << 62:  # keep the packed key within int64: renumber first
+                key, uniques = pd.factorize(key)
+                span = len(uniques)
+            key *= width  # in place: no temporary of 8 bytes per row per column
+            key += role_codes[role]
+            span *= width
+        codes, _ = pd.factorize(key)
+        del key  # 8 bytes a row, not needed past here
+        # factorize numbers edges by first appearance, so an edge is new where codes rise
+        new = np.empty(len(codes), dtype=bool)
+        new[:1] = True
+        new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+        first = np.flatnonzero(new)
+
+        def per_edge(values: list[str] | pa.Array, value_codes: np.ndarray) -> pa.Array:
+            """Each distinct edge's value: a gather from the distinct values."""
+            if not isinstance(values, pa.Array):
+                values = pa.array(values, type=pa.string())
+            return values.take(pa.array(value_codes))
+
+        def entities(role: str) -> list[pa.Array]:
+            types, attrs = dictionaries[f"{role}_type"].to_pylist(), dictionaries[f"{role}_attr"].to_pylist()
+            pair, pairs = pd.factorize(
+                role_codes[f"{role}_type"][first].astype(np.int64) * (len(attrs) + 1) + role_codes[f"{role}_attr"][first]
+            )
+            parsed = [
+                _entity(types[p // (len(attrs) + 1)], attrs[p % (len(attrs) + 1)], role) for p in pairs.tolist()
+            ]
+            fields = [per_edge([e[i] for e in parsed], pair) for i in range(4)]
+            uuids = per_edge(dictionaries[f"{role}_uuid"], role_codes[f"{role}_uuid"][first])
+            fields[0] = pc.if_else(pc.not_equal(uuids, ""), uuids, fields[0])
+            return fields
+
+        bad_keys = self.blank_rows[first]
+        actions = [canonical_action(p) for p in dictionaries["predicate"].to_pylist()]
+        subject, obj = entities("subject"), entities("object")
+        values = [*subject, per_edge(actions, role_codes["predicate"][first]), *obj]
+        if bad_keys.any():
+            blank = pa.array(bad_keys)
+            values = [pc.if_else(blank, "", column) for column in values]
+        # from Arrow strings straight into pandas' string columns, as the object path made them
+        triples = pd.DataFrame({name: pd.Series(column, dtype="str") for name, column in zip(TRIPLE_COLUMNS, values)})
+        return codes, triples
