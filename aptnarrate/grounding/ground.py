@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import weakref
 from collections.abc import Sequence
 from itertools import filterfalse
 from dataclasses import dataclass
@@ -82,7 +83,27 @@ class Vocabulary:
             candidates=facts.candidates,
             internal_networks=getattr(facts, "internal_networks", ()),
         )
-        self.facts: Facts | None = facts
+        self.facts = facts
+
+    @property
+    def facts(self) -> Facts | None:
+        """The facts it was built from (None for ``from_rows``): the semantic check reads
+        their rows."""
+        facts = self._facts
+        return facts() if isinstance(facts, weakref.ref) else facts
+
+    @facts.setter
+    def facts(self, facts: Facts | None) -> None:
+        self._facts = facts
+
+    def _kept_with_facts(self) -> Vocabulary:
+        """This vocabulary, referring to its facts weakly: cached on them (``vocabulary_for``),
+        a strong reference back made a cycle, which only the cyclic garbage collector frees,
+        and seldom (the CLI collects rarely): a report's facts, the per-row tables behind
+        its log (350 MB at 10M input rows), outlived the run into the rendering."""
+        if self._facts is not None and not isinstance(self._facts, weakref.ref):
+            self._facts = weakref.ref(self._facts)
+        return self
 
     @classmethod
     def from_rows(cls, rows: Sequence[Any], candidates: Sequence[Any] = (), internal_networks: Sequence[Any] = ()) -> Vocabulary:
@@ -128,7 +149,7 @@ class Vocabulary:
                 setattr(union, name, heads)
             elif isinstance(value, dict) and isinstance(mine, dict):
                 setattr(union, name, {**value, **mine})
-            elif name not in ("facts", "context_rows"):  # a new kind of attribute: say so, never drop it
+            elif name not in ("_facts", "context_rows"):  # a new kind of attribute: say so, never drop it
                 raise TypeError(f"Vocabulary.merged does not know how to unite {name!r} ({type(value).__name__})")
         return union
 
@@ -424,7 +445,7 @@ def vocabulary_for(facts: Facts, context: ContextInfo | None = None) -> Vocabula
     """The ``Vocabulary`` of ``facts``, built once and kept with them: a model narrator
     and the pipeline ground against the same facts. With ``context`` (a report's
     ``--context`` part), also what its rows name, and their ids (``with_context``)."""
-    cached = facts.derived("_grounding_vocabulary", lambda: Vocabulary(facts))
+    cached = facts.derived("_grounding_vocabulary", lambda: Vocabulary(facts)._kept_with_facts())
     if context is None or not context.rows:
         return cached
     kept = facts.derived("_grounding_vocabulary_context", dict)  # for the last context asked
