@@ -184,7 +184,7 @@ def _log_entries(facts: Facts) -> LogTable:
     # only the columns the provenance reads are kept for it, not the timeline
     columns = (
         timeline.event_log, table.events["line"].to_numpy(), table.events["triple"].to_numpy(),
-        table.triples["subject_id"], table.triples["object_id"],
+        timeline.unit_rows, table.triples["subject_id"], table.triples["object_id"],
     )  # fmt: skip
     n = len(log)
     return LogTable(
@@ -198,10 +198,13 @@ def _log_entries(facts: Facts) -> LogTable:
     )
 
 
-def _provenance(n: int, event_log: np.ndarray, lines: np.ndarray, triples: np.ndarray, subject_ids, object_ids) -> dict:
+def _provenance(
+    n: int, event_log: np.ndarray, lines: np.ndarray, triples: np.ndarray, unit_rows: np.ndarray, subject_ids, object_ids
+) -> dict:
     """The input lines and entity ids behind each of the ``n`` log rows, as ``LogTable``'s
     columns: ``event_log`` is each event's log row, ``lines`` and ``triples`` each event's
-    input line and triple, ``subject_ids`` and ``object_ids`` each triple's entity ids."""
+    input line and triple, ``unit_rows`` the first event of each distinct (triple, second)
+    (``Timeline.unit_rows``), ``subject_ids`` and ``object_ids`` each triple's entity ids."""
     order = np.argsort(event_log, kind="stable")
     line_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(event_log, minlength=n), out=line_offsets[1:])
@@ -209,9 +212,15 @@ def _provenance(n: int, event_log: np.ndarray, lines: np.ndarray, triples: np.nd
     del order
     # distinct (log row, triple) pairs -> the distinct entity ids of each row, sorted. By
     # hashing the keys in event order: sorting them in row order (``order``) is faster but
-    # keeps ``order`` alive, 50 MB more at the 10M-row memory peak
+    # keeps ``order`` alive, 50 MB more at the 10M-row memory peak. The events of one unit
+    # share its triple and its second, so its log row: one key a unit holds every pair
+    # (at 10M rows the keys and their hash table were this report's memory peak)
     n_triples = max(len(subject_ids), 1)
-    pairs = _unique_hashed(event_log.astype(np.int64) * n_triples + triples)
+    keys = event_log[unit_rows].astype(np.int64)
+    keys *= n_triples
+    keys += triples[unit_rows]
+    pairs = _unique_hashed(keys)
+    del keys
     pair_row, pair_triple = pairs // n_triples, pairs % n_triples
     del pairs
     entity_codes, entity_ids = _sorted_codes(subject_ids, object_ids)
