@@ -169,7 +169,11 @@ def test_re_asks_stop_at_the_narration_deadline(report_with, monkeypatch):
     monkeypatch.setenv("APTNARRATE_MAX_NARRATION_SECONDS", "1.5")
     slow_wrong = delay(0.9, ok({"stages": "none"}))
     outcome = report_with("re-asks past the narration deadline (4 slow off-schema answers)", *[slow_wrong] * 4)
-    assert outcome.code == 6 and outcome.requests == 2
+    # two requests on a quiet machine (the re-ask is cut off by the deadline); one where the
+    # local work after the first answer took past the deadline (a loaded CI machine): the
+    # deadline ends the narration either way, never the four the re-asks would take
+    assert outcome.code == 6 and outcome.requests in (1, 2), outcome
+    assert "did not answer within" in outcome.stderr
     assert outcome.elapsed < 1.5 + SLACK_S
 
 
