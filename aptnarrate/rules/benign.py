@@ -23,6 +23,9 @@ class Mechanism:
     # stages its rows are never evidence for, while other rows of the subgraph still may be
     # (``suppresses`` drops the stage's claim for the whole subgraph)
     excludes: tuple[str, ...] = ()
+    # ``excludes`` holds only for rows whose process is not in an attack chain the log
+    # shows, nor runs PowerShell inside it (``rules/lineage.py``)
+    unless_attack_chain: bool = False
 
     @cached_property
     def _selections(self):
@@ -49,7 +52,10 @@ def mechanisms() -> tuple[Mechanism, ...]:
         # validate the selections with the pattern rules' own checks
         PatternRule._selections(item["match"])
         found.append(
-            Mechanism(item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()))
+            Mechanism(
+                item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()),
+                bool(item.get("unless_attack_chain", False)),
+            )
         )
     return tuple(found)
 

@@ -22,6 +22,7 @@ from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining
+from .lineage import acting_for_an_attacker, attack_chain
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list
@@ -295,16 +296,34 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         if rule.stage is None:
             continue
         matched = view.table.rule(rule)  # per description
+        chain: dict[str, str] = {}
+        if rule.lineage == "attack chain" and (matched & present).any():
+            # routine by itself: counts only for a process the log shows in an attack chain
+            chain = attack_chain(view)
+            matched = matched & view.desc_in("subject_name", chain)
         if not (matched & present).any():
             continue
         hits = view.expand(matched)
         at = matched & present
         names = _names(set(view.desc["object_name"][at]) | set(view.desc["subject_name"][at]))
         reason = f"{rule.title}: {rule.explanation}" + (f" ({names})." if names else ".")
+        if chain:
+            # the reason leans on the chain: say it, and cite the rows that show it
+            reason, path = _in_chain(view, chain, view.values("subject_name", at), reason)
+            hits = hits | view.expand(path)
         found.append(
             cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
         )
     return found
+
+
+def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str) -> tuple[str, np.ndarray]:
+    """``reason`` saying how ``subjects`` came to be in the attack chain, and the
+    descriptions that show it."""
+    links = [chain[s] for s in sorted(subjects) if s in chain]
+    how = capped_list(sorted({link.how for link in links}), 3)
+    rows = np.logical_or.reduce([link.rows for link in links]) if links else np.zeros(len(view.pattern_rows), dtype=bool)
+    return f"{reason} Its process is part of an attack chain the log shows ({how}).", rows
 
 
 def find_stages(facts: Facts) -> list[StageEvidence]:
@@ -354,15 +373,34 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     if not excluding:
         return found
     by_stage: dict[str, np.ndarray] = {}
+    # the same, before rows of processes acting for an attacker were taken back out
+    unless: dict[str, np.ndarray] = {}
+    acting: dict = {}
     for mechanism in excluding:
         rows = view.table.any_selection(mechanism._selections)
+        if mechanism.unless_attack_chain:
+            # the same rows by a process the log shows acting for an attacker stay evidence
+            acting = acting or acting_for_an_attacker(view)
+            for stage in mechanism.excludes:
+                unless[stage] = unless[stage] | rows if stage in unless else rows
+            rows = rows & ~view.desc_in("subject_name", acting)
         for stage in mechanism.excludes:
             by_stage[stage] = by_stage[stage] | rows if stage in by_stage else rows
     kept = []
     for item in found:
         mask = by_stage.get(item.stage)
-        if mask is not None and item.positions is not None and len(item.positions) and mask[view._codes[item.positions]].all():
+        if mask is None or item.positions is None or not len(item.positions):
+            kept.append(item)
             continue
+        codes = view._codes[item.positions]
+        if mask[codes].all():
+            continue
+        if item.stage in unless and (mask | unless[item.stage])[codes].all():
+            # it stands only because its process acts for an attacker: say so, citing why
+            subjects = set(view.desc["subject_name"][codes[~mask[codes]]])
+            rationale, path = _in_chain(view, acting, subjects, item.rationale)
+            positions = distinct(np.concatenate([item.positions, view.rows_of(path)]))
+            item = StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
         kept.append(item)
     return kept
 

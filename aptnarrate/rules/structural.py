@@ -17,6 +17,7 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from .events import names_this_host
+from .lineage import acting_for_an_attacker, routine_fan_out
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,15 +69,29 @@ def this_host_addresses(view: LogView) -> set[str]:
 
 def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
+    acting = None
     for sweep in view.sweeps:
+        if routine_fan_out(sweep["subject"]):
+            # a service host, browser or updater reaching a few hosts of its site (domain
+            # controllers, file servers, DNS) is its ordinary work; a sweep only when the log
+            # shows it in an attack chain or running PowerShell inside it
+            acting = acting_for_an_attacker(view) if acting is None else acting
+            if sweep["subject"] not in acting:
+                continue
         positions = sweep["positions"]
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         minutes = view.minutes[positions]
         span = (int(minutes.max()) - int(minutes.min())) // MINUTE_NS + 1
         closes = bool((view.desc["event"][view._codes[positions]] == "network_close").any())
+        why = ""
+        if routine_fan_out(sweep["subject"]):
+            link = acting[sweep["subject"]]
+            why = f" Not its ordinary traffic: the log shows {link.how}."
+            # the rows that show it are part of the evidence
+            positions = np.union1d(positions, view.rows_of(link.rows))
         reason = (
             f"Network sweep: {who} reached {len(sweep['hosts'])} hosts of {sweep['subnet']} within {span} minute(s)"
-            f"{' and closed each connection' if closes else ''}, the shape of a host or port scan, not of a conversation."
+            f"{' and closed each connection' if closes else ''}, the shape of a host or port scan, not of a conversation.{why}"
         )
         out.append(cited(view, positions, stage="Internal Reconnaissance", confidence="high", rationale=reason, tactic="TA0007", techniques=("T1046",)))
     return out
