@@ -559,3 +559,18 @@ def test_a_rule_with_an_unknown_lineage_fails_with_its_field():
     }
     with pytest.raises(RuleFieldError, match="lineage"):
         PatternRule.from_mapping(rule)
+
+
+@pytest.mark.parametrize(
+    "rows, stages",
+    [
+        (["17:00:01 The process: scrcons.exe CREATE the process: powershell.exe"], {"Maintain Persistence"}),
+        (["17:00:01 The process: svchost.exe CREATE the process: scrcons.exe"], {"Maintain Persistence"}),
+        (["17:00:01 The process: wmiprvse.exe LOAD the module: wbemcore.dll", "17:00:02 The process: wmiprvse.exe READ the file: cimwin32.dll"], set()),
+    ],
+)
+def test_wmi_script_event_consumer_is_persistence(rows, stages):
+    """A permanent WMI event subscription runs its script consumer in scrcons.exe whenever
+    its trigger fires (T1546.003): nothing was claimed. WMI's provider host answering
+    queries is not one."""
+    assert jp.claims(_log(*rows)).stages == stages
