@@ -574,3 +574,25 @@ def test_wmi_script_event_consumer_is_persistence(rows, stages):
     its trigger fires (T1546.003): nothing was claimed. WMI's provider host answering
     queries is not one."""
     assert jp.claims(_log(*rows)).stages == stages
+
+
+def test_what_installers_start_registering_auto_start_is_not_persistence():
+    """A package's maintainer script (a shell dpkg started) writing the package's systemd
+    unit, and an installer's custom action (a shell msiexec started) adding a Run value with
+    reg.exe, claimed Maintain Persistence (high): the installer mechanism covered the
+    installer's own rows only. The same by an implant's shell, or under an installer the log
+    shows a macro started, still is persistence."""
+    unit = ["11:00:13 The subject_process: sh WRITE the file_object_file: nginx.service"]
+    dpkg = ["11:00:10 The subject_process: apt-get CLONE the subject_process: dpkg", "11:00:12 The subject_process: dpkg CLONE the subject_process: sh"]
+    assert jp.claims(_log(*dpkg, *unit, date="2018-04-12")).stages == set()
+    implant = ["11:00:10 The subject_process: sh EXECUTE the file_object_file: ztmp", "11:00:12 The subject_process: ztmp CLONE the subject_process: sh"]
+    assert jp.claims(_log(*implant, *unit, date="2018-04-12")).stages == {"Maintain Persistence"}
+    action = [
+        "14:30:04 The process: msiexec.exe CREATE the process: cmd.exe",
+        "14:30:05 The process: cmd.exe CREATE the process: reg.exe",
+        "14:30:06 The process: reg.exe EDIT the registry: Run",
+    ]
+    assert jp.claims(_log(*action)).stages == set()
+    by_macro = _log("14:30:01 The process: WINWORD.EXE CREATE the process: msiexec.exe", *action)
+    assert jp.claims(by_macro).stages == {"Initial Compromise", "Maintain Persistence"}
+    assert jp.claims(_log(*(r.replace("msiexec.exe", "agent64.exe") for r in action))).stages == {"Maintain Persistence"}

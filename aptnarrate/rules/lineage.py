@@ -75,10 +75,10 @@ class Link:
     rows: np.ndarray
 
 
-def attack_chain(view: LogView) -> dict[str, Link]:
-    """Each process name of an attack chain the log shows, with how it got there:
-    ``{"cmd.exe": Link("cmd.exe started by WINWORD.EXE", rows)}``."""
-    cached = view.__dict__.get("_attack_chain")
+def _starts(view: LogView) -> tuple[np.ndarray, dict[str, set[str]]]:
+    """The descriptions where a named process starts or executes another, and each
+    parent's children by name."""
+    cached = view.__dict__.get("_starts")
     if cached is not None:
         return cached
     desc = view.desc
@@ -88,6 +88,34 @@ def attack_chain(view: LogView) -> dict[str, Link]:
     children: dict[str, set[str]] = {}
     for code in np.flatnonzero(starts).tolist():
         children.setdefault(subject[code], set()).add(name[code])
+    view.__dict__["_starts"] = (starts, children)
+    return starts, children
+
+
+def descendants(view: LogView, parents: set[str]) -> set[str]:
+    """The processes the log shows ``parents`` starting, and theirs in turn (by name),
+    less ``parents`` themselves."""
+    _, children = _starts(view)
+    found: set[str] = set()
+    frontier = set(parents)
+    for _ in range(_MAX_DEPTH):
+        grown = {c for p in frontier for c in children.get(p, ())} - found - set(parents)
+        if not grown:
+            break
+        found |= grown
+        frontier = grown
+    return found
+
+
+def attack_chain(view: LogView) -> dict[str, Link]:
+    """Each process name of an attack chain the log shows, with how it got there:
+    ``{"cmd.exe": Link("cmd.exe started by WINWORD.EXE", rows)}``."""
+    cached = view.__dict__.get("_attack_chain")
+    if cached is not None:
+        return cached
+    desc = view.desc
+    subject, name = desc["subject_name"], desc["object_name"]
+    starts, children = _starts(view)
 
     def started(parent: str, child: str) -> np.ndarray:
         return starts & (subject == parent) & (name == child)

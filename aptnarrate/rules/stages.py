@@ -21,8 +21,8 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
-from .benign import explaining
-from .lineage import acting_for_an_attacker, attack_chain
+from .benign import explaining, mechanisms
+from .lineage import acting_for_an_attacker, attack_chain, descendants
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list
@@ -370,6 +370,15 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     antivirus reading files and calling its cloud service is not exfiltration, whatever
     rule read it so. A finding citing any other row stands, with all its rows."""
     excluding = [m for m in explained if m.excludes]
+    # a mechanism that covers descendants applies when a process it names is in the log,
+    # whether or not that process's own rows match it (a package manager whose maintainer
+    # scripts write a service)
+    subjects = None
+    for mechanism in mechanisms():
+        if mechanism.descendants and mechanism.excludes and mechanism not in excluding:
+            subjects = view.values("subject_name", view.present) - {""} if subjects is None else subjects
+            if any(mechanism.names_subject(name) for name in subjects):
+                excluding.append(mechanism)
     if not excluding:
         return found
     by_stage: dict[str, np.ndarray] = {}
@@ -378,6 +387,8 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     acting: dict = {}
     for mechanism in excluding:
         rows = view.table.any_selection(mechanism._selections)
+        if mechanism.descendants:
+            rows = rows | _descendant_rows(view, mechanism)
         if mechanism.unless_attack_chain:
             # the same rows by a process the log shows acting for an attacker stay evidence
             acting = acting or acting_for_an_attacker(view)
@@ -403,6 +414,20 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             item = StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
         kept.append(item)
     return kept
+
+
+def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
+    """The descriptions of the processes that those ``mechanism`` names start in the log
+    (and theirs), of the event classes its selections name."""
+    named = {n for n in view.values("subject_name", view.present) - {""} if mechanism.names_subject(n)}
+    below = descendants(view, named) - named
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    if not below:
+        return found
+    by = view.desc_in("subject_name", below)
+    for _, events in mechanism._subject_selections:
+        found |= by & (view.desc_in("event", events) if events else True)
+    return found
 
 
 def _names(values) -> str:
