@@ -596,3 +596,14 @@ def test_what_installers_start_registering_auto_start_is_not_persistence():
     by_macro = _log("14:30:01 The process: WINWORD.EXE CREATE the process: msiexec.exe", *action)
     assert jp.claims(by_macro).stages == {"Initial Compromise", "Maintain Persistence"}
     assert jp.claims(_log(*(r.replace("msiexec.exe", "agent64.exe") for r in action))).stages == {"Maintain Persistence"}
+
+
+def test_one_discovery_tool_from_the_shell_of_a_command_channel_is_reconnaissance():
+    """PowerShell holding a C2 channel starts a shell that runs whoami: one tool, but from a
+    shell of the C2 process. The lineage rule (session 9) lost it: a process holding a
+    command-and-control channel now starts an attack chain, said so in the reason."""
+    frame = _frame(HANDMADE / "optc_c2_shell_whoami.csv")
+    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
+    recon = next(f for f in found if f.stage == "Internal Reconnaissance")
+    assert "powershell.exe, which holds a command-and-control channel" in recon.rationale
+    assert "powershell.exe CREATE cmd.exe" in _cited_descriptions(frame, "Internal Reconnaissance")

@@ -5,7 +5,8 @@ Some evidence is routine by itself and an attack's only in context: one discover
 The rules that read such evidence ask whether its process is in an attack chain: started by
 a launcher (an Office application, browser or mail client starting a shell; WMI's provider
 host or PsExec's service starting one; an auto-elevating binary's shell), a program the
-subgraph wrote and then ran (dropped), or a descendant of either in the log. The roles are
+subgraph wrote and then ran (dropped), a process holding a command-and-control channel, or a
+descendant of one of these in the log. The roles are
 data (``aptnarrate/data/roles.yaml``); names are OCR-APT's (image names, no process ids),
 so a chain is a set of names.
 """
@@ -129,6 +130,9 @@ def attack_chain(view: LogView) -> dict[str, Link]:
     for dropped, rows in sorted(_dropped(view, set(name[starts]) | set(subject[view.present])).items()):
         if dropped not in found:
             found[dropped] = Link(f"{dropped}, a program written in this subgraph and run", rows)
+    for channel, rows in sorted(_command_channels(view).items()):
+        if channel not in found:
+            found[channel] = Link(f"{channel}, which holds a command-and-control channel", rows)
     frontier = sorted(found)
     for _ in range(_MAX_DEPTH):
         grown = {}
@@ -169,6 +173,24 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
             runs = np.zeros(len(kept), dtype=bool)
             runs[own[np.argmin(view.first_minutes[own])]] = True
         found[program] = (kept & (desc["object_name"] == program)) | runs
+    return found
+
+
+def _command_channels(view: LogView) -> dict[str, np.ndarray]:
+    """Processes the Command and Control rule finds holding a channel, each with the
+    descriptions of its outbound rows that the finding cites."""
+    from .structural import command_and_control
+
+    found: dict[str, np.ndarray] = {}
+    desc = view.desc
+    for finding in command_and_control(view):
+        if finding.positions is None or not len(finding.positions):
+            continue
+        codes = view._codes[finding.positions]
+        codes = codes[desc["event"][codes] == "network_out"]
+        for who in sorted(set(desc["subject_name"][codes]) - {""}):
+            rows = found.setdefault(who, np.zeros(len(view.pattern_rows), dtype=bool))
+            rows[codes[desc["subject_name"][codes] == who]] = True
     return found
 
 

@@ -113,6 +113,15 @@ def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set
 
 
 def command_and_control(view: LogView) -> list[StageEvidence]:
+    """Sustained exchanges with non-internal addresses (computed once per view: process
+    lineage reads its channels too)."""
+    cached = view.__dict__.get("_command_and_control")
+    if cached is None:
+        cached = view.__dict__["_command_and_control"] = _command_and_control(view)
+    return list(cached)
+
+
+def _command_and_control(view: LogView) -> list[StageEvidence]:
     desc = view.desc
     flows = (desc["object_kind"] == "flow") & (desc["object_name"] != "") & np.isin(desc["event"], ("network_out", "network_in"))
     flows &= view.present
