@@ -225,9 +225,9 @@ def _beacon_after_reads(who: str, reads: list[str], address: str, optc: bool) ->
 @pytest.mark.parametrize(
     "who, reads, optc, exfiltration",
     [
-        ("svchost.exe", ["kernel32.dll.mui", "UserNotPresentSession.etl"], True, False),
+        ("msupd.exe", ["kernel32.dll.mui", "UserNotPresentSession.etl"], True, False),
         ("tcexec", ["gai.conf", "libnss_files.so.2", "gconv-modules.cache"], False, False),
-        ("svchost.exe", ["payroll.docx"], True, True),
+        ("msupd.exe", ["payroll.docx"], True, True),
         ("tcexec", ["notes.txt"], False, True),
     ],
 )
@@ -607,3 +607,36 @@ def test_one_discovery_tool_from_the_shell_of_a_command_channel_is_reconnaissanc
     recon = next(f for f in found if f.stage == "Internal Reconnaissance")
     assert "powershell.exe, which holds a command-and-control channel" in recon.rationale
     assert "powershell.exe CREATE cmd.exe" in _cited_descriptions(frame, "Internal Reconnaissance")
+
+
+@pytest.mark.parametrize("who", ["firefox", "thunderbird", "pine"])
+@pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
+def test_client_talking_to_its_server_for_minutes_is_not_command_and_control(who, declared):
+    """A browser exchanging with one site, or a mail client with its server, minute after
+    minute was 'a sustained exchange' (Command and Control, and with a file it read, Data
+    Exfiltration): only a browser talking to 3 or more sites was spared. A client the log
+    shows compromised (it wrote a program that a shell it started ran) still holds a channel;
+    an unknown program doing the same still does."""
+    rows = [f"15:0{m}:{s} The subject_process: {who} {a} the netflowobject: 151.101.1.69" for m in range(4) for s, a in ((10, "SENDMSG"), (11, "RECVMSG"))]
+    read = [f"14:59:01 The subject_process: {who} READ the file_object_file: notes.txt"]
+    networks = ("151.101.1.0/24",) if declared else ()
+    assert jp.claims(_log(*read, *rows, date="2018-04-12"), networks).stages == set()
+    dropped = [
+        f"14:59:02 The subject_process: {who} WRITE the file_object_file: mozupd",
+        f"14:59:03 The subject_process: {who} CLONE the subject_process: sh",
+        "14:59:04 The subject_process: sh EXECUTE the file_object_file: mozupd",
+    ]
+    compromised = jp.claims(_log(*dropped, *rows, date="2018-04-12")).stages
+    assert {"Initial Compromise", "Command and Control"} <= compromised
+    other = jp.claims(_log(*(r.replace(who, "netsvc") for r in rows), date="2018-04-12")).stages
+    assert other == {"Command and Control"}
+
+
+def test_service_host_sending_every_minute_is_not_command_and_control():
+    """svchost.exe sending to one public address every minute (telemetry, update checks) was
+    C2; the same host running PowerShell inside it (OpTC's injected agents) still is."""
+    rows = [f"18:0{m}:{s} The process: svchost.exe {a} the flow: 13.107.4.50" for m in range(5) for s, a in ((20, "START_OUTBOUND"), (21, "MESSAGE_OUTBOUND"))]
+    assert jp.claims(_log(*rows)).stages == set()
+    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(_log("17:59:01 The process: svchost.exe COMMAND a shell", *rows), name="x"))))
+    c2 = next(f for f in found if f.stage == "Command and Control")
+    assert "svchost.exe running PowerShell" in c2.rationale

@@ -42,6 +42,7 @@ def roles() -> dict[str, Any]:
         "child_names": frozenset(n.casefold() for n in chain["children"].get("names") or ()),
         "child_unknown": bool(chain["children"].get("unknown")),
         "fan_out_categories": frozenset(raw["routine_fan_out"]["categories"]),
+        "channel_categories": frozenset(raw["routine_channels"]["categories"]),
     }
 
 
@@ -60,6 +61,11 @@ def _is_chain_child(name: str) -> bool:
     if name.casefold() in r["child_names"]:
         return True
     return (entry is None and r["child_unknown"]) or (entry is not None and entry.category in r["child_categories"])
+
+
+def routine_channel(name: str) -> bool:
+    """A process whose ordinary work keeps talking to one server (``routine_channels``)."""
+    return _category(name) in roles()["channel_categories"]
 
 
 def routine_fan_out(name: str) -> bool:
@@ -108,10 +114,13 @@ def descendants(view: LogView, parents: set[str]) -> set[str]:
     return found
 
 
-def attack_chain(view: LogView) -> dict[str, Link]:
+def attack_chain(view: LogView, channels: bool = True) -> dict[str, Link]:
     """Each process name of an attack chain the log shows, with how it got there:
-    ``{"cmd.exe": Link("cmd.exe started by WINWORD.EXE", rows)}``."""
-    cached = view.__dict__.get("_attack_chain")
+    ``{"cmd.exe": Link("cmd.exe started by WINWORD.EXE", rows)}``. ``channels``: whether
+    processes holding a command-and-control channel start chains (the Command and Control
+    rule itself asks without them)."""
+    key = "_attack_chain" if channels else "_attack_chain_without_channels"
+    cached = view.__dict__.get(key)
     if cached is not None:
         return cached
     desc = view.desc
@@ -130,7 +139,11 @@ def attack_chain(view: LogView) -> dict[str, Link]:
     for dropped, rows in sorted(_dropped(view, set(name[starts]) | set(subject[view.present])).items()):
         if dropped not in found:
             found[dropped] = Link(f"{dropped}, a program written in this subgraph and run", rows)
-    for channel, rows in sorted(_command_channels(view).items()):
+    compromised: dict[str, Link] = {}
+    for child, link in found.items():  # a launcher that started a chain, a dropper
+        for parent in sorted(p for p in children if child in children[p] and is_launcher(p) and link.how == f"{child} started by {p}"):
+            compromised.setdefault(parent, Link(f"{parent}, which started {child}", link.rows))
+    for channel, rows in sorted(_command_channels(view).items()) if channels else ():
         if channel not in found:
             found[channel] = Link(f"{channel}, which holds a command-and-control channel", rows)
     frontier = sorted(found)
@@ -145,7 +158,22 @@ def attack_chain(view: LogView) -> dict[str, Link]:
             break
         found.update(grown)
         frontier = sorted(grown)
-    view.__dict__["_attack_chain"] = found
+    view.__dict__[key] = found
+    view.__dict__[key + "_launchers"] = compromised
+    return found
+
+
+def compromised_launchers(view: LogView) -> dict[str, Link]:
+    """Launchers the log shows starting an attack chain (a browser that started a shell),
+    and writers of the programs dropped and run that are launchers (a browser, a mail client
+    that wrote one): such a client is not doing only its ordinary work."""
+    attack_chain(view, channels=False)
+    found = dict(view.__dict__["_attack_chain_without_channels_launchers"])
+    for dropped, link in attack_chain(view, channels=False).items():
+        if link.how.endswith("a program written in this subgraph and run"):
+            writers = view.values("subject_name", link.rows & view.desc_in("event", ("file_write", "file_create")))
+            for writer in sorted(w for w in writers if w and is_launcher(w)):
+                found.setdefault(writer, Link(f"{writer}, which wrote {dropped} that then ran", link.rows))
     return found
 
 
@@ -209,10 +237,10 @@ def runs_powershell(view: LogView) -> set[str]:
     return view.values("subject_name", powershell_signs(view)) - {""}
 
 
-def acting_for_an_attacker(view: LogView) -> dict[str, Link]:
+def acting_for_an_attacker(view: LogView, channels: bool = True) -> dict[str, Link]:
     """``attack_chain`` plus the processes running PowerShell inside them (said so, citing
     those rows)."""
-    found = dict(attack_chain(view))
+    found = dict(attack_chain(view, channels))
     signs = powershell_signs(view)
     for name in sorted(runs_powershell(view)):
         if name not in found:
