@@ -131,18 +131,16 @@ def attack_chain(view: LogView, channels: bool = True) -> dict[str, Link]:
         return starts & (subject == parent) & (name == child)
 
     found: dict[str, Link] = {}
+    compromised: dict[str, Link] = {}  # launchers that started a chain
     for parent in sorted(children):
         if is_launcher(parent):
             for child in sorted(children[parent]):
                 if child != parent and _is_chain_child(child):
                     found.setdefault(child, Link(f"{child} started by {parent}", started(parent, child)))
+                    compromised.setdefault(parent, Link(f"{parent}, which started {child}", started(parent, child)))
     for dropped, rows in sorted(_dropped(view, set(name[starts]) | set(subject[view.present])).items()):
         if dropped not in found:
             found[dropped] = Link(f"{dropped}, a program written in this subgraph and run", rows)
-    compromised: dict[str, Link] = {}
-    for child, link in found.items():  # a launcher that started a chain, a dropper
-        for parent in sorted(p for p in children if child in children[p] and is_launcher(p) and link.how == f"{child} started by {p}"):
-            compromised.setdefault(parent, Link(f"{parent}, which started {child}", link.rows))
     for channel, rows in sorted(_command_channels(view).items()) if channels else ():
         if channel not in found:
             found[channel] = Link(f"{channel}, which holds a command-and-control channel", rows)
