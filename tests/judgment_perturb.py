@@ -126,12 +126,16 @@ def _unknown(name: str, node_type: str) -> bool:
     return lookup(name, kind) is None and lookup(name, "process") is None and lookup(name, "file") is None
 
 
+UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
+
+
 def _other_name(name: str) -> str:
-    """A stable unknown name of the same shape (a leading dot and the extension kept)."""
+    """A stable unknown name of the same shape (a leading dot and the extension kept; a
+    systemd unit's type, longer than most extensions, is one)."""
     digest = hashlib.sha256(name.encode()).hexdigest()
     stem, dot, ext = name.lstrip(".").rpartition(".")
     letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in digest[:7])
-    if dot and stem and len(ext) <= 5:
+    if dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
         new = f"{letters}.{ext}"
     else:
         new = letters

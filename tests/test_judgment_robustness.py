@@ -225,9 +225,9 @@ def _beacon_after_reads(who: str, reads: list[str], address: str, optc: bool) ->
 @pytest.mark.parametrize(
     "who, reads, optc, exfiltration",
     [
-        ("svchost.exe", ["kernel32.dll.mui", "UserNotPresentSession.etl"], True, False),
+        ("msupd.exe", ["kernel32.dll.mui", "UserNotPresentSession.etl"], True, False),
         ("tcexec", ["gai.conf", "libnss_files.so.2", "gconv-modules.cache"], False, False),
-        ("svchost.exe", ["payroll.docx"], True, True),
+        ("msupd.exe", ["payroll.docx"], True, True),
         ("tcexec", ["notes.txt"], False, True),
     ],
 )
@@ -435,3 +435,208 @@ def test_lsass_opened_by_a_service_host_running_powershell_is_credential_access(
     assert jp.claims(_log(*rows)).stages == set()
     scripted = rows + [f"10:00:03 The process: {host} COMMAND a shell"]
     assert jp.claims(_log(*scripted)).stages == {"Privilege Escalation"}
+
+
+# --------------------------------------------------------------------------- session 9: lineage
+
+
+def _flows(who: str, hosts: list[str], minute: str = "09:00") -> list[str]:
+    return [f"{minute}:{10 + i:02d} The process: {who} START_OUTBOUND the flow: {host}" for i, host in enumerate(hosts)]
+
+
+SITE = ["142.20.56.1", "142.20.56.2", "142.20.56.3", "142.20.56.10", "142.20.56.11"]
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
+@pytest.mark.parametrize("who", ["svchost.exe", "services.exe", "chrome.exe"])
+def test_service_host_reaching_hosts_of_its_site_is_not_a_sweep(who, declared):
+    """A service host reaching the domain controllers, the file server and the gateway of its
+    /24 (DNS, SMB, DHCP, ...) within minutes was 'a network sweep' (Internal Reconnaissance,
+    high): any process reaching 4 hosts of a /24 in 10 minutes was. A service host the log
+    shows running PowerShell inside it, and a shell or unknown program, still sweep."""
+    networks = ("142.20.56.0/21",) if declared else ()
+    assert jp.claims(_log(*_flows(who, SITE)), networks).stages == set()
+    scripted = _log("08:59:30 The process: svchost.exe COMMAND a shell", *_flows("svchost.exe", SITE))
+    assert jp.claims(scripted, networks).stages == {"Internal Reconnaissance"}
+    for other in ("powershell.exe", "scan64.exe"):
+        assert jp.claims(_log(*_flows(other, SITE)), networks).stages == {"Internal Reconnaissance"}
+
+
+def test_sweep_by_a_service_host_running_powershell_cites_why():
+    """The reason says what makes a service host's fan-out a sweep and cites that row."""
+    frame = _frame(HANDMADE / "optc_service_host_sweep_scripted.csv")
+    cited = _cited_descriptions(frame, "Internal Reconnaissance")
+    assert any(c.startswith("svchost.exe COMMAND") or "System.Management.Automation" in c for c in cited)
+    finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Internal Reconnaissance")
+    assert "svchost.exe running PowerShell" in finding.rationale
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "14:00:05 The process: msiexec.exe EDIT the registry: Run",
+        "14:00:05 The process: msiexec.exe CREATE the service: VendorAgentSvc",
+        "14:00:05 The process: TiWorker.exe EDIT the registry: RunOnce",
+        "14:00:05 The process: GoogleUpdate.exe CREATE the task: GoogleUpdateTaskMachineUA",
+        "14:00:05 The process: MicrosoftEdgeUpdate.exe MODIFY the task: MicrosoftEdgeUpdateTaskMachineCore",
+    ],
+)
+def test_installers_registering_auto_start_is_not_persistence(row):
+    """An installer, Windows servicing or a vendor updater writing a Run value, a service or
+    its own update task claimed Maintain Persistence (high). The same row by an installer an
+    Office document started, or by a program the subgraph dropped and ran, still does; so
+    does one by an unknown program."""
+    assert jp.claims(_log(row)).stages == set()
+    who = row.split()[3]
+    if who == "msiexec.exe":  # a macro running an installer package
+        by_macro = _log(f"14:00:01 The process: WINWORD.EXE CREATE the process: {who}", row)
+        assert jp.claims(by_macro).stages == {"Initial Compromise", "Maintain Persistence"}
+    dropped = _log(f"14:00:01 The process: powershell.exe CREATE the file: {who}", f"14:00:02 The process: powershell.exe CREATE the process: {who}", row)
+    assert jp.claims(dropped).stages == {"Maintain Persistence"}
+    assert jp.claims(_log(row.replace(who, "agent64.exe"))).stages == {"Maintain Persistence"}
+
+
+def test_persistence_kept_for_an_attack_chain_says_why():
+    frame = _frame(HANDMADE / "optc_macro_msi_run_key.csv")
+    finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Maintain Persistence")
+    assert "msiexec.exe started by WINWORD.EXE" in finding.rationale
+    assert "WINWORD.EXE CREATE msiexec.exe" in _cited_descriptions(frame, "Maintain Persistence")
+
+
+@pytest.mark.parametrize("tool", ["sudo", "su", "pkexec"])
+def test_sudo_from_a_login_shell_is_not_privilege_escalation(tool):
+    """Any shell running sudo (or su) claimed Privilege Escalation: an administrator's
+    routine. It is escalation when the log shows the shell in an attack chain: started by a
+    browser, mail client or document, or by a program the subgraph wrote and ran."""
+    run = f"09:10:31 The subject_process: bash EXECUTE the file_object_file: {tool}"
+    admin = _log("09:10:01 The subject_process: sshd CLONE the subject_process: bash", run, date="2018-04-12")
+    assert jp.claims(admin).stages == set()
+    assert jp.claims(_log(run, date="2018-04-12")).stages == set()
+    from_browser = _log("09:10:01 The subject_process: firefox CLONE the subject_process: bash", run, date="2018-04-12")
+    assert jp.claims(from_browser).stages == {"Privilege Escalation"}
+    implant = _log(
+        "09:10:01 The subject_process: sh WRITE the file_object_file: kworkerd",
+        "09:10:02 The subject_process: sh EXECUTE the file_object_file: kworkerd",
+        "09:10:03 The subject_process: kworkerd CLONE the subject_process: bash",
+        run,
+        date="2018-04-12",
+    )
+    assert "Privilege Escalation" in jp.claims(implant).stages
+    # chmod is a privilege tool to the knowledge base, never escalation by itself
+    chmod = _log("09:10:01 The subject_process: firefox CLONE the subject_process: bash", run.replace(tool, "chmod"), date="2018-04-12")
+    assert jp.claims(chmod).stages == set()
+
+
+@pytest.mark.parametrize(
+    "head, stages",
+    [
+        ([], set()),
+        (["10:30:01 The process: explorer.exe CREATE the process: cmd.exe"], set()),
+        (["10:30:01 The process: svchost.exe CREATE the process: cmd.exe"], set()),
+        (["10:30:01 The process: WINWORD.EXE CREATE the process: cmd.exe"], {"Initial Compromise", "Internal Reconnaissance"}),
+        (["10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Lateral Movement", "Internal Reconnaissance"}),
+        (["10:30:01 The process: eventvwr.exe CREATE the process: cmd.exe"], {"Privilege Escalation", "Internal Reconnaissance"}),
+        (["10:29:01 The process: cmd.exe CREATE the file: tool.exe", "10:29:02 The process: cmd.exe CREATE the process: tool.exe", "10:30:01 The process: tool.exe CREATE the process: cmd.exe"], {"Internal Reconnaissance"}),
+    ],
+    ids=["alone", "explorer", "service-host", "macro", "wmi", "uac-bypass", "dropped"],
+)
+def test_one_discovery_tool_from_a_shell_needs_an_attack_chain(head, stages):
+    """One whoami from a command shell claimed Internal Reconnaissance: a user at a console
+    does that. It counts when the log shows the shell started by an attack (a macro, remote
+    WMI execution, a UAC bypass, a dropped program); several tools count anyway."""
+    assert jp.claims(_log(*head, "10:30:09 The process: cmd.exe CREATE the process: whoami.exe")).stages == stages
+    several = _log(*head, "10:30:09 The process: cmd.exe CREATE the process: whoami.exe", "10:30:10 The process: cmd.exe CREATE the process: ipconfig.exe")
+    assert "Internal Reconnaissance" in jp.claims(several).stages
+
+
+def test_a_rule_with_an_unknown_lineage_fails_with_its_field():
+    from aptnarrate.rules.patterns import RuleFieldError, PatternRule
+
+    rule = {
+        "id": "x", "title": "x", "stage": None, "tactic": "TA0002", "techniques": ["T1059"], "confidence": "low", "explanation": "x",
+        "lineage": "any parent", "match": [{"event": ["execute"]}],
+        "examples": {"positive": [{"action": "EXECUTE", "object": "a"}], "negative": [{"action": "READ", "object": "a"}]},
+    }
+    with pytest.raises(RuleFieldError, match="lineage"):
+        PatternRule.from_mapping(rule)
+
+
+@pytest.mark.parametrize(
+    "rows, stages",
+    [
+        (["17:00:01 The process: scrcons.exe CREATE the process: powershell.exe"], {"Maintain Persistence"}),
+        (["17:00:01 The process: svchost.exe CREATE the process: scrcons.exe"], {"Maintain Persistence"}),
+        (["17:00:01 The process: wmiprvse.exe LOAD the module: wbemcore.dll", "17:00:02 The process: wmiprvse.exe READ the file: cimwin32.dll"], set()),
+    ],
+)
+def test_wmi_script_event_consumer_is_persistence(rows, stages):
+    """A permanent WMI event subscription runs its script consumer in scrcons.exe whenever
+    its trigger fires (T1546.003): nothing was claimed. WMI's provider host answering
+    queries is not one."""
+    assert jp.claims(_log(*rows)).stages == stages
+
+
+def test_what_installers_start_registering_auto_start_is_not_persistence():
+    """A package's maintainer script (a shell dpkg started) writing the package's systemd
+    unit, and an installer's custom action (a shell msiexec started) adding a Run value with
+    reg.exe, claimed Maintain Persistence (high): the installer mechanism covered the
+    installer's own rows only. The same by an implant's shell, or under an installer the log
+    shows a macro started, still is persistence."""
+    unit = ["11:00:13 The subject_process: sh WRITE the file_object_file: nginx.service"]
+    dpkg = ["11:00:10 The subject_process: apt-get CLONE the subject_process: dpkg", "11:00:12 The subject_process: dpkg CLONE the subject_process: sh"]
+    assert jp.claims(_log(*dpkg, *unit, date="2018-04-12")).stages == set()
+    implant = ["11:00:10 The subject_process: sh EXECUTE the file_object_file: ztmp", "11:00:12 The subject_process: ztmp CLONE the subject_process: sh"]
+    assert jp.claims(_log(*implant, *unit, date="2018-04-12")).stages == {"Maintain Persistence"}
+    action = [
+        "14:30:04 The process: msiexec.exe CREATE the process: cmd.exe",
+        "14:30:05 The process: cmd.exe CREATE the process: reg.exe",
+        "14:30:06 The process: reg.exe EDIT the registry: Run",
+    ]
+    assert jp.claims(_log(*action)).stages == set()
+    by_macro = _log("14:30:01 The process: WINWORD.EXE CREATE the process: msiexec.exe", *action)
+    assert jp.claims(by_macro).stages == {"Initial Compromise", "Maintain Persistence"}
+    assert jp.claims(_log(*(r.replace("msiexec.exe", "agent64.exe") for r in action))).stages == {"Maintain Persistence"}
+
+
+def test_one_discovery_tool_from_the_shell_of_a_command_channel_is_reconnaissance():
+    """PowerShell holding a C2 channel starts a shell that runs whoami: one tool, but from a
+    shell of the C2 process. The lineage rule (session 9) lost it: a process holding a
+    command-and-control channel now starts an attack chain, said so in the reason."""
+    frame = _frame(HANDMADE / "optc_c2_shell_whoami.csv")
+    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
+    recon = next(f for f in found if f.stage == "Internal Reconnaissance")
+    assert "powershell.exe, which holds a command-and-control channel" in recon.rationale
+    assert "powershell.exe CREATE cmd.exe" in _cited_descriptions(frame, "Internal Reconnaissance")
+
+
+@pytest.mark.parametrize("who", ["firefox", "thunderbird", "pine"])
+@pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
+def test_client_talking_to_its_server_for_minutes_is_not_command_and_control(who, declared):
+    """A browser exchanging with one site, or a mail client with its server, minute after
+    minute was 'a sustained exchange' (Command and Control, and with a file it read, Data
+    Exfiltration): only a browser talking to 3 or more sites was spared. A client the log
+    shows compromised (it wrote a program that a shell it started ran) still holds a channel;
+    an unknown program doing the same still does."""
+    rows = [f"15:0{m}:{s} The subject_process: {who} {a} the netflowobject: 151.101.1.69" for m in range(4) for s, a in ((10, "SENDMSG"), (11, "RECVMSG"))]
+    read = [f"14:59:01 The subject_process: {who} READ the file_object_file: notes.txt"]
+    networks = ("151.101.1.0/24",) if declared else ()
+    assert jp.claims(_log(*read, *rows, date="2018-04-12"), networks).stages == set()
+    dropped = [
+        f"14:59:02 The subject_process: {who} WRITE the file_object_file: mozupd",
+        f"14:59:03 The subject_process: {who} CLONE the subject_process: sh",
+        "14:59:04 The subject_process: sh EXECUTE the file_object_file: mozupd",
+    ]
+    compromised = jp.claims(_log(*dropped, *rows, date="2018-04-12")).stages
+    assert {"Initial Compromise", "Command and Control"} <= compromised
+    other = jp.claims(_log(*(r.replace(who, "netsvc") for r in rows), date="2018-04-12")).stages
+    assert other == {"Command and Control"}
+
+
+def test_service_host_sending_every_minute_is_not_command_and_control():
+    """svchost.exe sending to one public address every minute (telemetry, update checks) was
+    C2; the same host running PowerShell inside it (OpTC's injected agents) still is."""
+    rows = [f"18:0{m}:{s} The process: svchost.exe {a} the flow: 13.107.4.50" for m in range(5) for s, a in ((20, "START_OUTBOUND"), (21, "MESSAGE_OUTBOUND"))]
+    assert jp.claims(_log(*rows)).stages == set()
+    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(_log("17:59:01 The process: svchost.exe COMMAND a shell", *rows), name="x"))))
+    c2 = next(f for f in found if f.stage == "Command and Control")
+    assert "svchost.exe running PowerShell" in c2.rationale

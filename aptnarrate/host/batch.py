@@ -62,9 +62,9 @@ def _warm_up(model: bool = False) -> None:
     from ..rules import attack, stages  # noqa: F401
     from ..backends import offline  # noqa: F401
     from ..render import json as _json, markdown  # noqa: F401
-    from ..rules import benign, events, patterns, profiles
+    from ..rules import benign, events, lineage, patterns, profiles
 
-    patterns.builtin_rules(), events.vocabulary(), benign.mechanisms(), profiles._raw(), knowledge._index(), attack._data()
+    patterns.builtin_rules(), events.vocabulary(), benign.mechanisms(), profiles._raw(), knowledge._index(), attack._data(), lineage.roles()
     if model:  # the prompt's token counter (the vocabulary file takes about 0.5 s to load)
         from ..llm import prompt, tokens  # noqa: F401
 

@@ -23,10 +23,33 @@ class Mechanism:
     # stages its rows are never evidence for, while other rows of the subgraph still may be
     # (``suppresses`` drops the stage's claim for the whole subgraph)
     excludes: tuple[str, ...] = ()
+    # ``excludes`` holds only for rows whose process is not in an attack chain the log
+    # shows, nor runs PowerShell inside it (``rules/lineage.py``)
+    unless_attack_chain: bool = False
+    # also the rows, of the events its selections name, of the processes that the processes
+    # its selections name start in the log (an installer's maintainer scripts and custom
+    # actions), and theirs in turn
+    descendants: bool = False
 
     @cached_property
     def _selections(self):
         return tuple(_compile_selection(_selection_key(selection)) for selection in self.match)
+
+    @cached_property
+    def _subject_selections(self):
+        """Per selection: its tests of the subject alone, and the event classes it names."""
+        found = []
+        for selection in self.match:
+            subject = {k: v for k, v in selection.items() if k.partition("|")[0] in ("subject", "subject_category", "subject_kind")}
+            events = selection.get("event") or ()
+            if subject:
+                found.append((_compile_selection(_selection_key(subject)), tuple(events if isinstance(events, list) else [events])))
+        return tuple(found)
+
+    def names_subject(self, name: str) -> bool:
+        """Whether one of its selections names this process (by name or category)."""
+        fields = _fields_of(Row(name, "", ""))
+        return any(all(test(fields) for test in tests) for tests, _ in self._subject_selections)
 
     def explains(self, row: Row) -> bool:
         fields = _fields_of(row)
@@ -49,7 +72,10 @@ def mechanisms() -> tuple[Mechanism, ...]:
         # validate the selections with the pattern rules' own checks
         PatternRule._selections(item["match"])
         found.append(
-            Mechanism(item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()))
+            Mechanism(
+                item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()),
+                bool(item.get("unless_attack_chain", False)), bool(item.get("descendants", False)),
+            )
         )
     return tuple(found)
 

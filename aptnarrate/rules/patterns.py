@@ -78,6 +78,9 @@ class PatternRule:
     match: list[dict[str, Any]]
     filter: list[dict[str, Any]] = field(default_factory=list)
     examples: Examples
+    # "attack chain": a row counts for the stage only when its subject is a process the log
+    # shows in an attack chain (``rules/lineage.py``); it still ranks IoCs without
+    lineage: str | None = None
 
     @classmethod
     def from_mapping(cls, item: Any) -> PatternRule:
@@ -126,6 +129,7 @@ class PatternRule:
             match=selections["match"],
             filter=selections["filter"],
             examples=Examples(**sides),
+            lineage=_lineage(item),
         )
 
     @classmethod
@@ -157,7 +161,17 @@ class PatternRule:
         return [dict(selection) for selection in value]
 
 
-_RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples")
+_RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage")
+LINEAGES = ("attack chain",)
+
+
+def _lineage(item: dict[str, Any]) -> str | None:
+    value = item.get("lineage")
+    if value is not None and value not in LINEAGES:
+        raise RuleFieldError("lineage", f"expected one of {', '.join(LINEAGES)} (or no lineage field); got {value!r}")
+    return value
+
+
 _EXAMPLE_FIELDS = ("subject", "action", "object_kind", "object", "subject_kind", "object_path")
 _TACTIC = re.compile(r"TA\d{4}")
 _TECHNIQUE = re.compile(r"T\d{4}(\.\d{3})?")

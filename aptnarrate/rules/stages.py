@@ -21,7 +21,8 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
-from .benign import explaining
+from .benign import explaining, mechanisms
+from .lineage import acting_for_an_attacker, attack_chain, descendants
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list
@@ -295,16 +296,34 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         if rule.stage is None:
             continue
         matched = view.table.rule(rule)  # per description
+        chain: dict[str, str] = {}
+        if rule.lineage == "attack chain" and (matched & present).any():
+            # routine by itself: counts only for a process the log shows in an attack chain
+            chain = attack_chain(view)
+            matched = matched & view.desc_in("subject_name", chain)
         if not (matched & present).any():
             continue
         hits = view.expand(matched)
         at = matched & present
         names = _names(set(view.desc["object_name"][at]) | set(view.desc["subject_name"][at]))
         reason = f"{rule.title}: {rule.explanation}" + (f" ({names})." if names else ".")
+        if chain:
+            # the reason leans on the chain: say it, and cite the rows that show it
+            reason, path = _in_chain(view, chain, view.values("subject_name", at), reason)
+            hits = hits | view.expand(path)
         found.append(
             cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
         )
     return found
+
+
+def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str) -> tuple[str, np.ndarray]:
+    """``reason`` saying how ``subjects`` came to be in the attack chain, and the
+    descriptions that show it."""
+    links = [chain[s] for s in sorted(subjects) if s in chain]
+    how = capped_list(sorted({link.how for link in links}), 3)
+    rows = np.logical_or.reduce([link.rows for link in links]) if links else np.zeros(len(view.pattern_rows), dtype=bool)
+    return f"{reason} Its process is part of an attack chain the log shows ({how}).", rows
 
 
 def find_stages(facts: Facts) -> list[StageEvidence]:
@@ -351,20 +370,64 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     antivirus reading files and calling its cloud service is not exfiltration, whatever
     rule read it so. A finding citing any other row stands, with all its rows."""
     excluding = [m for m in explained if m.excludes]
+    # a mechanism that covers descendants applies when a process it names is in the log,
+    # whether or not that process's own rows match it (a package manager whose maintainer
+    # scripts write a service)
+    subjects = None
+    for mechanism in mechanisms():
+        if mechanism.descendants and mechanism.excludes and mechanism not in excluding:
+            subjects = view.values("subject_name", view.present) - {""} if subjects is None else subjects
+            if any(mechanism.names_subject(name) for name in subjects):
+                excluding.append(mechanism)
     if not excluding:
         return found
     by_stage: dict[str, np.ndarray] = {}
+    # the same, before rows of processes acting for an attacker were taken back out
+    unless: dict[str, np.ndarray] = {}
+    acting: dict = {}
     for mechanism in excluding:
         rows = view.table.any_selection(mechanism._selections)
+        if mechanism.descendants:
+            rows = rows | _descendant_rows(view, mechanism)
+        if mechanism.unless_attack_chain:
+            # the same rows by a process the log shows acting for an attacker stay evidence
+            acting = acting or acting_for_an_attacker(view)
+            for stage in mechanism.excludes:
+                unless[stage] = unless[stage] | rows if stage in unless else rows
+            rows = rows & ~view.desc_in("subject_name", acting)
         for stage in mechanism.excludes:
             by_stage[stage] = by_stage[stage] | rows if stage in by_stage else rows
     kept = []
     for item in found:
         mask = by_stage.get(item.stage)
-        if mask is not None and item.positions is not None and len(item.positions) and mask[view._codes[item.positions]].all():
+        if mask is None or item.positions is None or not len(item.positions):
+            kept.append(item)
             continue
+        codes = view._codes[item.positions]
+        if mask[codes].all():
+            continue
+        if item.stage in unless and (mask | unless[item.stage])[codes].all():
+            # it stands only because its process acts for an attacker: say so, citing why
+            subjects = set(view.desc["subject_name"][codes[~mask[codes]]])
+            rationale, path = _in_chain(view, acting, subjects, item.rationale)
+            positions = distinct(np.concatenate([item.positions, view.rows_of(path)]))
+            item = StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
         kept.append(item)
     return kept
+
+
+def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
+    """The descriptions of the processes that those ``mechanism`` names start in the log
+    (and theirs), of the event classes its selections name."""
+    named = {n for n in view.values("subject_name", view.present) - {""} if mechanism.names_subject(n)}
+    below = descendants(view, named) - named
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    if not below:
+        return found
+    by = view.desc_in("subject_name", below)
+    for _, events in mechanism._subject_selections:
+        found |= by & (view.desc_in("event", events) if events else True)
+    return found
 
 
 def _names(values) -> str:

@@ -17,6 +17,7 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from .events import names_this_host
+from .lineage import acting_for_an_attacker, compromised_launchers, routine_channel, routine_fan_out
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,15 +69,29 @@ def this_host_addresses(view: LogView) -> set[str]:
 
 def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
+    acting = None
     for sweep in view.sweeps:
+        if routine_fan_out(sweep["subject"]):
+            # a service host, browser or updater reaching a few hosts of its site (domain
+            # controllers, file servers, DNS) is its ordinary work; a sweep only when the log
+            # shows it in an attack chain or running PowerShell inside it
+            acting = acting_for_an_attacker(view) if acting is None else acting
+            if sweep["subject"] not in acting:
+                continue
         positions = sweep["positions"]
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         minutes = view.minutes[positions]
         span = (int(minutes.max()) - int(minutes.min())) // MINUTE_NS + 1
         closes = bool((view.desc["event"][view._codes[positions]] == "network_close").any())
+        why = ""
+        if routine_fan_out(sweep["subject"]):
+            link = acting[sweep["subject"]]
+            why = f" Not its ordinary traffic: the log shows {link.how}."
+            # the rows that show it are part of the evidence
+            positions = np.union1d(positions, view.rows_of(link.rows))
         reason = (
             f"Network sweep: {who} reached {len(sweep['hosts'])} hosts of {sweep['subnet']} within {span} minute(s)"
-            f"{' and closed each connection' if closes else ''}, the shape of a host or port scan, not of a conversation."
+            f"{' and closed each connection' if closes else ''}, the shape of a host or port scan, not of a conversation.{why}"
         )
         out.append(cited(view, positions, stage="Internal Reconnaissance", confidence="high", rationale=reason, tactic="TA0007", techniques=("T1046",)))
     return out
@@ -98,6 +113,15 @@ def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set
 
 
 def command_and_control(view: LogView) -> list[StageEvidence]:
+    """Sustained exchanges with non-internal addresses (computed once per view: process
+    lineage reads its channels too)."""
+    cached = view.__dict__.get("_command_and_control")
+    if cached is None:
+        cached = view.__dict__["_command_and_control"] = _command_and_control(view)
+    return list(cached)
+
+
+def _command_and_control(view: LogView) -> list[StageEvidence]:
     desc = view.desc
     flows = (desc["object_kind"] == "flow") & (desc["object_name"] != "") & np.isin(desc["event"], ("network_out", "network_in"))
     flows &= view.present
@@ -146,12 +170,18 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
     inbound_here = (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
     reply_rows = view.rows_of(inbound_here) if local else command_rows[:0]
     reply_subjects = desc["subject_name"][view._codes[reply_rows]]
+    exempt: dict | None = None
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
             entry = lookup(subject, "process") if subject else None
             # a browser talking to many sites is browsing; the IoC table still lists them
             skipped[subject] = entry is not None and entry.category == "browser" and n_addresses[subject] >= 3
+            if not skipped[subject] and routine_channel(subject):
+                # a service host, browser, mail client or updater keeps talking to its server:
+                # a channel only when the log shows it acting for an attacker
+                exempt = _acting_clients(view) if exempt is None else exempt
+                skipped[subject] = subject not in exempt
         if skipped[subject]:
             continue
         index = pair_keys[key]
@@ -190,6 +220,9 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
                 reply_minutes = len(distinct(view.minutes[replies]))
                 reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
                 rows.append(replies)
+        if routine_channel(subject):  # kept: it acts for an attacker
+            reason += f" Not its ordinary traffic: the log shows {exempt[subject].how}."
+            rows.append(view.rows_of(exempt[subject].rows))
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
@@ -197,6 +230,17 @@ def command_and_control(view: LogView) -> list[StageEvidence]:
             confidence = "high"
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
     return out
+
+
+def _acting_clients(view: LogView) -> dict:
+    """Processes the log shows acting for an attacker, for the rules that the Command and
+    Control rule's own result must not feed: an attack chain's (without C2 channels),
+    processes running PowerShell inside them, and launchers that started a chain or wrote a
+    program that then ran (a compromised browser)."""
+    cached = view.__dict__.get("_acting_clients")
+    if cached is None:
+        cached = view.__dict__["_acting_clients"] = {**compromised_launchers(view), **acting_for_an_attacker(view, channels=False)}
+    return cached
 
 
 def scripted_credential_access(view: LogView) -> list[StageEvidence]:
@@ -556,6 +600,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     sends = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
     sends &= view.present
     sends &= view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in public_resolvers(), sends)
+    # a browser or mail client sending what it read to its server (an upload, a mail with an
+    # attachment), or a service host its own files, is its ordinary work unless the log shows
+    # it acting for an attacker
+    routine = view.desc_where("subject_name", lambda n: routine_channel(n) and n not in _acting_clients(view), sends)
+    sends &= ~routine
     send_rows = view.expand(sends)
     if not sends.any() or int(view.counts[send_rows].sum()) < 5:
         return []
