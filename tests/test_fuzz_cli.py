@@ -134,6 +134,14 @@ def test_a_log_count_past_int64_is_an_input_error(saved, command, tmp_path):
     _user_error(argv, 3, "not an aptnarrate JSON report", "log")
 
 
+@pytest.mark.parametrize("log", [{"L1": {}}, "L1", 3, None], ids=["object", "string", "number", "null"])
+def test_a_log_that_is_not_a_list_is_an_input_error(saved, log, tmp_path):
+    """The log's validator raised a TypeError, which pydantic lets through: a report whose
+    log was hand-edited into an object was an internal error (exit 1)."""
+    target = _edited(saved, "log.json", lambda d: d.update(log=log))
+    _user_error(["render", target, "-o", str(tmp_path / "r.md")], 3, "not an aptnarrate JSON report", "log")
+
+
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000])
 def test_json_nested_deeper_than_the_parsers_stack_is_an_input_error(text, tmp_path):
     target = tmp_path / "deep.json"

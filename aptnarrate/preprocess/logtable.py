@@ -166,7 +166,9 @@ class LogTable(Sequence):
                 return cls.from_entries(value)
             except OverflowError:  # a hand-edited count or line number past int64: a schema error, not a crash
                 raise ValueError("a log row's count or line number is larger than 2**63 - 1") from None
-        raise TypeError(f"the log must be a LogTable or a list of log entries, not {type(value).__name__}")
+        # a ValueError, which pydantic reports as a schema error at ``log`` (a TypeError
+        # escaped validation: a hand-edited report whose log is an object was an internal error)
+        raise ValueError(f"the log must be a LogTable or a list of log entries, not {type(value).__name__}")
 
     # ------------------------------------------------------------------ sequence face
 
