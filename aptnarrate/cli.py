@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="convert a host's event log to Parquet partitioned by day (for --context)", description="Convert a wide event log (CSV, gzip CSV or Parquet files, folders or globs) into Parquet partitioned by day: the recommended layout for --context.")
     index.add_argument("events", nargs="+", metavar="EVENTS", help="event log files, folders or globs")
     index.add_argument("-o", "--output", required=True, metavar="DIR", help="a new or empty folder")
-    index.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="the timestamp column's name, if not 'timestamp' (timestamp=NAME)")
+    index.add_argument("--column", action="append", type=_column, default=[], metavar="ROLE=NAME", help="an edge-list column's name in the log, as for --context (e.g. timestamp=time); repeatable")
     index.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
     index.add_argument("--memory-limit", metavar="SIZE", help="DuckDB's memory limit (default: 1GB)")
     index.add_argument("--debug", action="store_true")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..errors import InputError, UsageError
 from ..output import current_umask
-from .source import DEFAULT_MEMORY_LIMIT, EventSource, literal_paths, resolve_events
+from ..preprocess.ingest import EDGE_COLUMNS
+from .source import DEFAULT_MEMORY_LIMIT, EventSource, edge_roles, literal_paths, resolve_events
 
 _TO_MS = {"s": "* 1000", "ms": "// 1", "us": "// 1000", "ns": "// 1000000"}
 DAY_FOLDER = re.compile(r"(?:^|[/\\])day=(\d{4}-\d{2}-\d{2})(?:[/\\]|$)")
@@ -55,6 +56,9 @@ def index_events(
     """
     import duckdb
 
+    for role in columns or {}:
+        if role not in EDGE_COLUMNS:
+            raise UsageError(f"unknown column role {role!r} in --column", hint=f"the wider log is an edge list: roles are {', '.join(EDGE_COLUMNS)}")
     sources: list[EventSource] = [resolve_events(spec) for spec in events]
     files = [f for s in sources for f in s.files]
     if not files:
@@ -96,17 +100,18 @@ def _index_files(con, files: Sequence[str], out: Path, shown: str, columns, epoc
     name the output folder as ``shown``."""
     import duckdb
 
-    timestamp = (columns or {}).get("timestamp", "timestamp")
     total_rows = 0
     path = shown  # the file being indexed, named by an error
     try:
-        for done, path in enumerate(files, start=1):
+        # every file's columns first: the index is the wider log --context reads, an edge
+        # list, so a file that is not one is refused before any file is converted
+        readers = []
+        for path in files:
             readable = literal_paths([path])[0]  # DuckDB would expand "[", "*", "?" in the name
             reader = f"read_parquet({_quote(readable)})" if path.lower().endswith((".parquet", ".pq")) else f"read_csv({_quote(readable)}, header=true, all_varchar=true)"
             names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
-            column = next((n for n in names if n.strip().lower() == timestamp.strip().lower()), None)
-            if column is None:
-                raise InputError(f"no timestamp column {timestamp!r}", path=path, hint="map it with --column timestamp=NAME")
+            readers.append((path, reader, edge_roles(names, columns or {}, path)["timestamp"]))
+        for done, (path, reader, column) in enumerate(readers, start=1):
             day, integral = _day_expression(con, reader, _ident(column), epoch_unit, path)
             # text columns stay as written; integer epochs become integers, so filters on them are cheap
             star = f"* REPLACE (CAST({_ident(column)} AS BIGINT) AS {_ident(column)})" if integral else "*"

@@ -1,0 +1,77 @@
+"""Fuzzing the context path from the outside (session 9): ``index``, ``--context``,
+``pivot`` and ``ask`` with hostile inputs. Each case here failed before its fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from cli_in_process import run_main
+from llm_server import clear_model_settings
+
+from aptnarrate.examples import path as example_path
+
+EDGES = str(example_path("dropper", "edges"))  # the shipped edge list, read as a host's wider log
+OCRAPT = str(example_path("dropper"))  # the same subgraph in OCR-APT's per-subgraph layout
+
+
+@pytest.fixture(autouse=True)
+def no_model_settings(monkeypatch):
+    clear_model_settings(monkeypatch)
+
+
+def _ok(argv: list[str]) -> str:
+    code, out, err = run_main(argv)
+    assert code == 0, err
+    return out
+
+
+def _refused(argv: list[str], code: int, *fragments: str) -> str:
+    got, _, err = run_main(argv)
+    assert got == code, err
+    assert "internal error" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+# --------------------------------------------------------------------------- index: what it takes
+
+
+def test_index_refuses_an_ocrapt_subgraph_before_converting_any_file(tmp_path):
+    """``index`` checked only for a timestamp column, so an OCR-APT subgraph
+    (``description,timestamp``) was indexed, and ``--context`` failed on the index later
+    ("no column 'subject_uuid'"). Every file is now checked as an edge list first."""
+    from aptnarrate.context.index import index_events
+    from aptnarrate.errors import InputError
+
+    out = tmp_path / "idx"
+    _refused(["index", EDGES, OCRAPT, "-o", str(out)], 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
+    assert list(tmp_path.iterdir()) == []  # no index, no temp folder
+    done = []
+    with pytest.raises(InputError):
+        index_events([EDGES, OCRAPT], out, progress=lambda *a: done.append(a))
+    assert done == [] and list(tmp_path.iterdir()) == []  # refused before the first file was converted
+
+
+def test_context_given_an_ocrapt_subgraph_says_what_it_is(tmp_path):
+    argv = ["report", EDGES, "--backend", "offline", "--context", OCRAPT, "-o", str(tmp_path / "r.md")]
+    _refused(argv, 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_index_column_roles_are_the_edge_lists(tmp_path):
+    """``index --column ROLE=NAME`` took any role and used only ``timestamp``: a typo or an
+    OCR-APT role was ignored without a word. The mapping now names the edge list's columns,
+    as it does for ``--context``."""
+    _refused(["index", EDGES, "--column", "descripton=x", "-o", str(tmp_path / "a")], 2, "unknown column role 'descripton'")
+    _refused(["index", EDGES, "--column", "description=x", "-o", str(tmp_path / "b")], 2, "unknown column role 'description'")
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(example_path("dropper", "edges").read_text(encoding="utf-8").replace("subject_attr", "exe", 1), encoding="utf-8")
+    _refused(["index", str(renamed), "-o", str(tmp_path / "c")], 3, str(renamed), "no column 'subject_attr'")
+    _ok(["index", str(renamed), "--column", "subject_attr=exe", "-o", str(tmp_path / "d")])
+    mapped = _ok(["report", str(renamed), "--backend", "offline", "--column", "subject_attr=exe", "--context", str(tmp_path / "d")])
+    plain = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
+    assert "212 context rows read" in mapped and "212 context rows read" in plain
