@@ -75,3 +75,32 @@ def test_index_column_roles_are_the_edge_lists(tmp_path):
     mapped = _ok(["report", str(renamed), "--backend", "offline", "--column", "subject_attr=exe", "--context", str(tmp_path / "d")])
     plain = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
     assert "212 context rows read" in mapped and "212 context rows read" in plain
+
+
+# --------------------------------------------------------------------------- paths that are not UTF-8
+
+
+def _sections(markdown: str) -> str:
+    return markdown[markdown.index("## Context from the Host's Wider Log") : markdown.index("The top IoCs looked up in")]
+
+
+def test_a_context_log_whose_path_is_not_utf8_is_read(tmp_path):
+    """A file name holding a byte that is not UTF-8 (legal on Linux) reached DuckDB as a
+    string with a surrogate, which it refuses: exit 3, "cannot read the context log"."""
+    log = tmp_path / "log\udcff.csv"  # the byte 0xff in the file's name
+    shutil.copyfile(EDGES, log)
+    want = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
+    got = _ok(["report", EDGES, "--backend", "offline", "--context", str(log)])
+    assert _sections(got) == _sections(want) and "log\ufffd.csv" in got
+    # the JSON document names the source with U+FFFD (a surrogate cannot be written as JSON)
+    document = json.loads(_ok(["report", EDGES, "--backend", "offline", "--format", "json", "--context", str(log)]))
+    assert document["context"]["source"] == str(tmp_path / "log\ufffd.csv") and document["context"]["rows_read"] == 212
+
+
+def test_index_from_and_into_paths_that_are_not_utf8(tmp_path):
+    log, out = tmp_path / "log\udcff.csv", tmp_path / "idx\udcff"
+    shutil.copyfile(EDGES, log)
+    _ok(["index", str(log), "-o", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == ["day=2025-05-14"]
+    want = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
+    assert _sections(_ok(["report", EDGES, "--backend", "offline", "--context", str(out)])) == _sections(want)

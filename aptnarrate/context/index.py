@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import InputError, UsageError
 from ..output import current_umask
 from ..preprocess.ingest import EDGE_COLUMNS
-from .source import DEFAULT_MEMORY_LIMIT, EventSource, edge_roles, literal_paths, resolve_events
+from .source import DEFAULT_MEMORY_LIMIT, EventSource, edge_roles, engine_readable, literal_paths, plain_link, resolve_events
 
 _TO_MS = {"s": "* 1000", "ms": "// 1", "us": "// 1000", "ns": "// 1000000"}
 DAY_FOLDER = re.compile(r"(?:^|[/\\])day=(\d{4}-\d{2}-\d{2})(?:[/\\]|$)")
@@ -111,12 +111,14 @@ def _index_files(con, files: Sequence[str], out: Path, shown: str, columns, epoc
             reader = f"read_parquet({_quote(readable)})" if path.lower().endswith((".parquet", ".pq")) else f"read_csv({_quote(readable)}, header=true, all_varchar=true)"
             names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
             readers.append((path, reader, edge_roles(names, columns or {}, path)["timestamp"]))
+        # DuckDB takes only UTF-8 paths: a folder whose path is not UTF-8 is written through a link
+        target = str(out) if engine_readable(str(out)) else plain_link(str(out), "index")
         for done, (path, reader, column) in enumerate(readers, start=1):
             day, integral = _day_expression(con, reader, _ident(column), epoch_unit, path)
             # text columns stay as written; integer epochs become integers, so filters on them are cheap
             star = f"* REPLACE (CAST({_ident(column)} AS BIGINT) AS {_ident(column)})" if integral else "*"
             copied = con.execute(
-                f"COPY (SELECT {star}, {day} AS day FROM {reader}) TO {_quote(str(out))} "
+                f"COPY (SELECT {star}, {day} AS day FROM {reader}) TO {_quote(target)} "
                 f"(FORMAT parquet, PARTITION_BY (day), APPEND, FILENAME_PATTERN 'part{done:05d}_{{uuid}}')"
             ).fetchall()
             total_rows += int(copied[0][0]) if copied else 0

@@ -103,25 +103,43 @@ _GLOB_CHARACTERS = re.compile(r"[*?\[\]{}]")
 _LINK_FOLDERS: list[tempfile.TemporaryDirectory] = []  # kept until exit: tables read lazily
 
 
+def engine_readable(path: str) -> bool:
+    """Whether an engine reads ``path`` as written: no glob character, which it would
+    expand, and UTF-8 text, which is all it takes (a name with bytes that are not UTF-8,
+    legal on Linux, is a ``str`` with surrogates that DuckDB refuses to convert)."""
+    if _GLOB_CHARACTERS.search(path):
+        return False
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def plain_link(target: str, name: str) -> str:
+    """A symlink to ``target`` under the plain ``name`` in a private temporary folder that
+    lives until exit (an engine may read a table lazily)."""
+    folder = tempfile.TemporaryDirectory(prefix="aptnarrate-paths-")
+    _LINK_FOLDERS.append(folder)
+    link = os.path.join(folder.name, name)
+    os.symlink(os.path.abspath(target), link)
+    return link
+
+
 def literal_paths(files: tuple[str, ...] | list[str]) -> list[str]:
     """``files`` as paths an engine reads as written. DuckDB (and Spark) expand glob
     characters in every path they are given, so a file named ``day[1].csv`` would be read
-    as ``day1.csv``, or as several other files; such a file is passed as a symlink with a
-    plain name (its format suffix kept) in a private temporary folder."""
-    if not any(_GLOB_CHARACTERS.search(f) for f in files):
-        return list(files)
-    folder = tempfile.TemporaryDirectory(prefix="aptnarrate-paths-")
-    _LINK_FOLDERS.append(folder)
+    as ``day1.csv``, or as several other files, and DuckDB cannot take a name that is not
+    UTF-8; such a file is passed as a symlink with a plain name (its format suffix kept)
+    in a private temporary folder."""
     out = []
     for number, name in enumerate(files):
-        if not _GLOB_CHARACTERS.search(name):
+        if engine_readable(name):
             out.append(name)
             continue
         lower = name.lower()
         suffix = next((s for s in sorted(PARQUET_SUFFIXES + CSV_SUFFIXES, key=len, reverse=True) if lower.endswith(s)), "")
-        link = os.path.join(folder.name, f"file{number}{suffix}")
-        os.symlink(os.path.abspath(name), link)
-        out.append(link)
+        out.append(plain_link(name, f"file{number}{suffix}"))
     return out
 
 
