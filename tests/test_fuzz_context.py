@@ -104,3 +104,14 @@ def test_index_from_and_into_paths_that_are_not_utf8(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["day=2025-05-14"]
     want = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
     assert _sections(_ok(["report", EDGES, "--backend", "offline", "--context", str(out)])) == _sections(want)
+
+
+def test_index_refuses_a_log_with_its_own_day_column(tmp_path):
+    """A log with a column named ``day`` was indexed into ``DIR/day_1=2025-05-14``
+    (DuckDB renamed the second ``day``): "into 0 day(s)", and ``--context DIR`` could no
+    longer skip the days outside its window."""
+    log = tmp_path / "log.csv"
+    lines = example_path("dropper", "edges").read_text(encoding="utf-8").splitlines()
+    log.write_text("\n".join([lines[0] + ",Day", *(line + ",monday" for line in lines[1:])]) + "\n", encoding="utf-8")
+    _refused(["index", str(log), "-o", str(tmp_path / "idx")], 3, str(log), "column named 'Day'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]

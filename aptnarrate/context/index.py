@@ -110,7 +110,15 @@ def _index_files(con, files: Sequence[str], out: Path, shown: str, columns, epoc
             readable = literal_paths([path])[0]  # DuckDB would expand "[", "*", "?" in the name
             reader = f"read_parquet({_quote(readable)})" if path.lower().endswith((".parquet", ".pq")) else f"read_csv({_quote(readable)}, header=true, all_varchar=true)"
             names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
-            readers.append((path, reader, edge_roles(names, columns or {}, path)["timestamp"]))
+            timestamp = edge_roles(names, columns or {}, path)["timestamp"]
+            clash = next((n for n in names if n.strip().lower() == "day"), None)
+            if clash is not None:  # DuckDB would rename one of the two: the partitions become day_1=...
+                raise InputError(
+                    f"a column named {clash!r} clashes with the index's day partitions (DIR/day=YYYY-MM-DD)",
+                    path=path,
+                    hint="rename that column first; the index adds each row's UTC day itself",
+                )
+            readers.append((path, reader, timestamp))
         # DuckDB takes only UTF-8 paths: a folder whose path is not UTF-8 is written through a link
         target = str(out) if engine_readable(str(out)) else plain_link(str(out), "index")
         for done, (path, reader, column) in enumerate(readers, start=1):
