@@ -115,3 +115,45 @@ def test_index_refuses_a_log_with_its_own_day_column(tmp_path):
     log.write_text("\n".join([lines[0] + ",Day", *(line + ",monday" for line in lines[1:])]) + "\n", encoding="utf-8")
     _refused(["index", str(log), "-o", str(tmp_path / "idx")], 3, str(log), "column named 'Day'")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+# --------------------------------------------------------------------------- ask: bounded work
+
+
+@pytest.fixture(scope="module")
+def dropper_report():
+    from aptnarrate.pipeline import narrate
+
+    return narrate(example_path("dropper", "edges"), backend="offline")
+
+
+def _plain_evidence(rows: list[dict], question: str) -> list[dict]:
+    """What ``evidence_rows`` computes, written plainly (rows naming what the question
+    names first, then the others, cut to MAX_ROWS), with a deterministic name order."""
+    from aptnarrate.context.ask import MAX_ROWS
+
+    named = [n for n in {r[k] for r in rows for k in ("subject", "object")} if n and n.casefold() in question.casefold()]
+    first = [r for r in rows if r["subject"] in named or r["object"] in named or any(n in r["event"] for n in named)]
+    return (first + [r for r in rows if r not in first])[:MAX_ROWS]
+
+
+def test_ask_takes_the_rows_naming_the_question_first_in_bounded_time(dropper_report):
+    """Picking the rows for ``ask`` compared every row not naming the question with every
+    row that did: a question naming a process of 17k rows in a saved 1M-row report did not
+    finish in 5 minutes. One pass now, stopping at MAX_ROWS."""
+    import itertools
+    import time
+
+    from aptnarrate.context.ask import MAX_ROWS, evidence_rows
+    from aptnarrate.preprocess.logtable import LogTable
+
+    rows = evidence_rows(dropper_report, "")
+    for question in ["", "What did thunderbird do?", "UPDATE.SH and sh", "invoice.pdf.sh then 198.51.100.23", "nothing named"]:
+        assert evidence_rows(dropper_report, question) == _plain_evidence(rows, question), question
+    base = list(dropper_report.log)
+    entries = [e.model_copy(update={"id": f"L{i + 1}"}) for i, e in enumerate(itertools.islice(itertools.cycle(base), 100_000))]
+    large = dropper_report.model_copy(update={"log": LogTable.from_entries(entries)})
+    started = time.perf_counter()
+    got = evidence_rows(large, "what did thunderbird do?")
+    assert time.perf_counter() - started < 5
+    assert len(got) == MAX_ROWS and all("thunderbird" in (r["subject"], r["object"]) or "thunderbird" in r["event"] for r in got)
