@@ -157,3 +157,21 @@ def test_ask_takes_the_rows_naming_the_question_first_in_bounded_time(dropper_re
     got = evidence_rows(large, "what did thunderbird do?")
     assert time.perf_counter() - started < 5
     assert len(got) == MAX_ROWS and all("thunderbird" in (r["subject"], r["object"]) or "thunderbird" in r["event"] for r in got)
+
+
+# --------------------------------------------------------------------------- time spans and zones
+
+
+def test_a_context_window_reaching_past_the_range_of_times_is_cut_there(tmp_path):
+    """A subgraph of 1678 with ``--context-window 3650d`` padded its span to before
+    1677-09-21, past nanosecond timestamps: an internal error (OverflowError)."""
+    subgraph, log = tmp_path / "old.csv", tmp_path / "log.csv"
+    subgraph.write_text("description,timestamp\nThe process: a READ the file: b,1678-01-02 00:00:00\n", encoding="utf-8")
+    log.write_text(
+        "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr\n"
+        "u1,SUBJECT_PROCESS,/bin/a,EVENT_READ,1678-01-02 00:00:00,u2,FILE_OBJECT_FILE,/tmp/b\n",
+        encoding="utf-8",
+    )
+    for window in ("3650d", "36000d"):
+        out = _ok(["report", str(subgraph), "--backend", "offline", "--context", str(log), "--context-window", window])
+        assert "from 1677-09-23 00:00 to " in out and "1 context rows read" in out

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..preprocess.ingest import EDGE_COLUMNS
+from ..preprocess.ingest import EDGE_COLUMNS, FIRST_NS, LAST_NS
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -42,8 +42,13 @@ class Window:
 
 
 def make_window(first_ns: int, last_ns: int, pad_ns: int, shown_zone: str, log_zone: str | None) -> Window:
-    """Pad the subgraph's span (wall-clock ns in ``shown_zone``, or "as written")."""
-    start, end = first_ns - pad_ns, last_ns + pad_ns
+    """Pad the subgraph's span (wall-clock ns in ``shown_zone``, or "as written").
+
+    The padded window stops at the range of times ingest reads (1677-09-23 ..
+    2262-04-09, ``ingest.FIRST_NS``/``LAST_NS``): no row outside it can be read, and a
+    window reaching past it (a subgraph of 1678 with ``--context-window 3650d``)
+    overflowed nanosecond timestamps: an internal error."""
+    start, end = max(first_ns - pad_ns, FIRST_NS), min(last_ns + pad_ns, LAST_NS)
     if shown_zone == "as written":  # zone-less subgraph times: read them in the log's zone
         zone = ZoneInfo(log_zone or "UTC")
         wall = pd.DatetimeIndex([start, end])
