@@ -359,7 +359,7 @@ def _cmd_pivot(args: argparse.Namespace) -> int:
     not_an_input([args.report], args.output)
     report = _load_saved_report(args.report)
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
-    result = pivot(report, args.entity, _context_options(args), ingest)
+    result = pivot(report, args.entity, _context_options(args), ingest, source=args.report)
     write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)
     return 0
 
@@ -372,7 +372,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     report = _load_saved_report(args.report)
     transport, settings = model_transport(_llm_overrides(args), env_file(args))
     ingest = IngestOptions(epoch_unit=args.epoch_unit, input_timezone=args.input_timezone, columns=dict(args.column))
-    result = ask(report, args.question, transport, settings, _context_options(args), ingest)
+    result = ask(report, args.question, transport, settings, _context_options(args), ingest, source=args.report)
     if result.dropped:
         say(f"aptnarrate: dropped {len(result.dropped)} unsupported sentence(s) after {result.reasks} re-ask(s)")
     write_text(result.to_json() if args.format == "json" else result.to_markdown(), args.output)

@@ -175,3 +175,48 @@ def test_a_context_window_reaching_past_the_range_of_times_is_cut_there(tmp_path
     for window in ("3650d", "36000d"):
         out = _ok(["report", str(subgraph), "--backend", "offline", "--context", str(log), "--context-window", window])
         assert "from 1677-09-23 00:00 to " in out and "1 context rows read" in out
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz-context")
+    _ok(["report", EDGES, "--backend", "offline", "--format", "json", "-o", str(folder / "report.json")])
+    return folder, json.loads((folder / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda d: d["log"][0].update(minute="garbage"), "log minute 'garbage'"),
+        (lambda d: d["log"][0].update(minute="9999-12-31 23:59"), "log minute '9999-12-31 23:59'"),
+        (lambda d: d["metadata"].update(timezone="Mars/Olympus"), "time zone 'Mars/Olympus'"),
+        (lambda d: d["metadata"].update(timezone="A" * 5000), "time zone 'AAAA"),
+        (lambda d: d["metadata"].update(timezone="../../etc/passwd"), "time zone '../../etc/passwd'"),
+    ],
+    ids=["minute-text", "minute-year-9999", "zone-unknown", "zone-too-long", "zone-path"],
+)
+def test_pivot_into_the_wider_log_from_a_hand_edited_report_is_an_input_error(saved, edit, fragment, tmp_path):
+    """``pivot --context`` reads the saved report's minutes in its zone to place the
+    window; a minute or zone edited into something else was an internal error (pandas'
+    ValueError or OverflowError, zoneinfo's ZoneInfoNotFoundError or OSError)."""
+    from aptnarrate.context import ContextOptions
+    from aptnarrate.context.ask import evidence_rows
+    from aptnarrate.errors import InputError
+    from aptnarrate.render.json import load_report
+
+    _, document = saved
+    changed = json.loads(json.dumps(document))
+    edit(changed)
+    target = tmp_path / "edited.json"
+    target.write_text(json.dumps(changed), encoding="utf-8")
+    _refused(["pivot", str(target), "thunderbird", "--context", EDGES, "-o", str(tmp_path / "p.md")], 3, str(target), fragment)
+    assert not (tmp_path / "p.md").exists()
+    # ask's rows from the wider log go through the same pivot
+    with pytest.raises(InputError, match="edited.json"):
+        evidence_rows(load_report(target.read_text(encoding="utf-8")), "thunderbird?", ContextOptions(EDGES), source=str(target))
+
+
+def test_pivot_checks_its_input_timezone_before_using_it(saved, tmp_path):
+    folder, _ = saved
+    argv = ["pivot", str(folder / "report.json"), "thunderbird", "--context", EDGES, "--input-timezone", "Mars/X"]
+    _refused(argv, 2, "unknown time zone 'Mars/X'")

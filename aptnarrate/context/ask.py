@@ -96,9 +96,10 @@ class AskResult:
 # --------------------------------------------------------------------------- evidence rows
 
 
-def evidence_rows(report: Report, question: str, context: ContextOptions | None = None, ingest=None) -> list[dict]:
+def evidence_rows(report: Report, question: str, context: ContextOptions | None = None, ingest=None, source: str | None = None) -> list[dict]:
     """The rows the model may cite: the report's log and context rows, and with ``context``
-    the wider-log rows of every IoC or named entity the question mentions."""
+    the wider-log rows of every IoC or named entity the question mentions. ``source``: the
+    saved report's path, for errors."""
     from ..render.views import log_rows
 
     rows = [
@@ -122,7 +123,7 @@ def evidence_rows(report: Report, question: str, context: ContextOptions | None 
 
         number = 0
         for entity in named[:5]:
-            found = pivot(report, entity, context, ingest)
+            found = pivot(report, entity, context, ingest, source=source)
             for row in found.rows:
                 if row.source != "wider log":
                     continue
@@ -222,13 +223,16 @@ def ask(
     settings: LLMSettings,
     context: ContextOptions | None = None,
     ingest=None,
+    *,
+    source: str | None = None,
 ) -> AskResult:
-    """Ask ``transport`` the question over the report's rows; re-ask on errors; drop what persists."""
+    """Ask ``transport`` the question over the report's rows; re-ask on errors; drop what
+    persists. ``source``: the saved report's path, which an error about the report names."""
     from ..llm.validate import ask_until_valid
 
     if not question.strip():
         raise UsageError("QUESTION is empty")
-    rows = evidence_rows(report, question, context, ingest)
+    rows = evidence_rows(report, question, context, ingest, source)
     vocabulary = _vocabulary(report, rows)
 
     def judge(content: str | None):

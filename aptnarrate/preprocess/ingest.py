@@ -272,7 +272,7 @@ def _parse_file(handle, size: int, name: str, options: IngestOptions) -> tuple:
 def _parse(source: _BytesInput | _FileInput, name: str, options: IngestOptions) -> tuple:
     """The steps both inputs share, up to ``_finish``'s arguments: the records (handed over
     in a list, see ``_finish``), their lines, skipped lines, rows read, format and zone."""
-    zone = _check_options(options)
+    zone = check_options(options)
     scan = _scan(source.blocks(name, options.max_input_bytes))
     scan.start = source.start
     fmt, roles = _check_scan(scan, options, name)
@@ -534,7 +534,7 @@ def _check_scan(scan: _Scan, options: IngestOptions, name: str) -> tuple[str, di
 
 
 def _from_dataframe(frame: pd.DataFrame, options: IngestOptions, name: str) -> EventTable:
-    zone = _check_options(options)
+    zone = check_options(options)
     header = [str(c) for c in frame.columns]
     fmt, roles = _detect_format(header, options, name)
     columns = {}
@@ -551,7 +551,8 @@ def _from_dataframe(frame: pd.DataFrame, options: IngestOptions, name: str) -> E
 # --------------------------------------------------------------------------- checks
 
 
-def _check_options(options: IngestOptions) -> ZoneInfo:
+def check_options(options: IngestOptions) -> ZoneInfo:
+    """The options' values (format, epoch unit, zones), as usage errors; the output zone."""
     if options.input_format not in FORMATS:
         raise UsageError(f"unknown input format {options.input_format!r}; expected one of {', '.join(FORMATS)}")
     if options.epoch_unit not in EPOCH_UNITS:
