@@ -220,3 +220,16 @@ def test_pivot_checks_its_input_timezone_before_using_it(saved, tmp_path):
     folder, _ = saved
     argv = ["pivot", str(folder / "report.json"), "thunderbird", "--context", EDGES, "--input-timezone", "Mars/X"]
     _refused(argv, 2, "unknown time zone 'Mars/X'")
+
+
+def test_an_answers_sentences_and_question_stay_one_line_each():
+    """``ask``'s Markdown put a model's sentence in a list item as it came: a blank line
+    and four spaces in it made the rest an indented code block (the citation inside it),
+    detached from the item; the question likewise."""
+    from aptnarrate.context.ask import AnswerSentence, AskResult
+
+    sentence = AnswerSentence(text="It read the file.\n\n## Heading\n\n> quote\n\n    code block", evidence=["L3"])
+    markdown = AskResult("what\n\n# did it do\n\n- x", (sentence, sentence), (), 1, 0).to_markdown()
+    lines = markdown.splitlines()
+    assert lines[0].startswith("**Question:** what") and "did it do" in lines[0] and lines[1] == ""
+    assert lines[2:] == [lines[2]] * 2 and lines[2].startswith("- It read the file.") and lines[2].endswith("code block (L3)")

@@ -68,9 +68,11 @@ class AskResult:
         return bool(self.sentences)
 
     def to_markdown(self) -> str:
-        out = [f"**Question:** {prose(self.question)}", ""]
+        # one line each: a line break in the question or in a model's sentence ended the
+        # line or list item, and the text after it (its citation too) became a block of its own
+        out = [f"**Question:** {prose(self.question, single_line=True)}", ""]
         if self.sentences:
-            out += [f"- {prose(s.text)} ({', '.join(plain(e) for e in s.evidence)})" for s in self.sentences]
+            out += [f"- {prose(s.text, single_line=True)} ({', '.join(plain(e) for e in s.evidence)})" for s in self.sentences]
         else:
             out.append(NO_SUPPORT)
         if self.dropped:
