@@ -77,6 +77,28 @@ def test_index_column_roles_are_the_edge_lists(tmp_path):
     assert "212 context rows read" in mapped and "212 context rows read" in plain
 
 
+
+def test_index_puts_every_row_of_a_log_mixing_epoch_units_in_its_day(tmp_path):
+    """``index`` took one epoch unit for a whole file from the median of its first 1,000
+    rows, so in a log mixing milliseconds and nanoseconds the milliseconds were read as
+    nanoseconds and filed under ``day=1970-01-01``, a day ``--context DIR`` then skipped:
+    212 context rows read from the log, 142 from its index. Each value's unit now comes
+    from its magnitude, as ingest and the context query read it."""
+    lines = example_path("dropper", "edges").read_text(encoding="utf-8").splitlines()
+    mixed = [lines[0]]
+    for number, line in enumerate(lines[1:]):
+        fields = line.split(",")
+        if number % 3 == 0:  # a third of the rows in milliseconds, the rest in nanoseconds
+            fields[4] = str(int(fields[4]) // 10**6)
+        mixed.append(",".join(fields))
+    log = tmp_path / "mixed.csv"
+    log.write_text("\n".join(mixed) + "\n", encoding="utf-8")
+    _ok(["index", str(log), "-o", str(tmp_path / "idx")])
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == ["day=2025-05-14"]
+    want = _ok(["report", EDGES, "--backend", "offline", "--context", str(log)])
+    got = _ok(["report", EDGES, "--backend", "offline", "--context", str(tmp_path / "idx")])
+    assert "212 context rows read" in want and _sections(got) == _sections(want)
+
 # --------------------------------------------------------------------------- paths that are not UTF-8
 
 

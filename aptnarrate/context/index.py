@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import InputError, UsageError
 from ..output import current_umask
 from ..preprocess.ingest import EDGE_COLUMNS
+from .query import EPOCH_MAGNITUDES
 from .source import DEFAULT_MEMORY_LIMIT, EventSource, edge_roles, engine_readable, literal_paths, plain_link, resolve_events
 
 _TO_MS = {"s": "* 1000", "ms": "// 1", "us": "// 1000", "ns": "// 1000000"}
@@ -155,11 +156,14 @@ def _day_expression(con, reader: str, column: str, epoch_unit: str, path: str) -
         integral = bool(sample) and all(str(v).strip().lstrip("-").isdigit() for v in sample)
         if not integral:
             return f"strftime(CAST({column} AS TIMESTAMP), '%Y-%m-%d')", False
-    unit = epoch_unit
-    if unit == "auto":
-        median = con.execute(f"SELECT median(abs(CAST({column} AS BIGINT))) FROM (SELECT {column} FROM {reader} LIMIT 1000)").fetchall()[0][0] or 0
-        unit = "s" if median < 1e11 else "ms" if median < 1e14 else "us" if median < 1e17 else "ns"
-    return f"strftime(epoch_ms(CAST({column} AS BIGINT) {_TO_MS[unit]}), '%Y-%m-%d')", True
+    value = f"CAST({column} AS BIGINT)"
+    if epoch_unit != "auto":
+        return f"strftime(epoch_ms({value} {_TO_MS[epoch_unit]}), '%Y-%m-%d')", True
+    # auto: each value's unit from its magnitude, as ingest and the context query read it
+    # (one unit from the first rows' median put a log mixing seconds and milliseconds
+    # partly in the wrong day, which --context DIR then skipped: rows lost)
+    bands = " ".join(f"WHEN abs({value}) < {high} THEN {value} {_TO_MS[unit]}" for unit, _low, high in EPOCH_MAGNITUDES[:-1])
+    return f"strftime(epoch_ms(CASE {bands} ELSE {value} {_TO_MS['ns']} END), '%Y-%m-%d')", True
 
 
 def days_of(files: Sequence[str]) -> dict[str, str]:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 SAMPLE_ROWS = 1000
 # the magnitudes ingest reads as each epoch unit (per value, when the unit is auto)
-_MAGNITUDES = (("s", 0, 10**11), ("ms", 10**11, 10**14), ("us", 10**14, 10**17), ("ns", 10**17, 2**63))
+EPOCH_MAGNITUDES = (("s", 0, 10**11), ("ms", 10**11, 10**14), ("us", 10**14, 10**17), ("ns", 10**17, 2**63))
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def epoch_ranges(window: Window, unit: str) -> list[tuple[int, int]]:
     border never loses an edge (the exact match on the returned rows follows).
     """
     ranges = []
-    for name, low, high in _MAGNITUDES:
+    for name, low, high in EPOCH_MAGNITUDES:
         if unit and name != unit:
             continue
         scale = _EPOCH_SCALE[name]
