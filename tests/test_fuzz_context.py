@@ -99,6 +99,27 @@ def test_index_puts_every_row_of_a_log_mixing_epoch_units_in_its_day(tmp_path):
     got = _ok(["report", EDGES, "--backend", "offline", "--context", str(tmp_path / "idx")])
     assert "212 context rows read" in want and _sections(got) == _sections(want)
 
+
+def test_index_refuses_files_whose_timestamps_take_different_forms(tmp_path):
+    """One file of integer epochs and one of text times were indexed into one folder,
+    which --context then could not read as one table (exit 3 at the first report:
+    "Could not convert string ... to INT64"). Refused now, before any file is converted."""
+    from datetime import datetime, timezone
+
+    lines = example_path("dropper", "edges").read_text(encoding="utf-8").splitlines()
+    epochs, texts = tmp_path / "epochs.csv", tmp_path / "texts.csv"
+    epochs.write_text("\n".join([lines[0], *lines[1::2]]) + "\n", encoding="utf-8")
+    rows = []
+    for line in lines[2::2]:
+        fields = line.split(",")
+        fields[4] = datetime.fromtimestamp(int(fields[4]) / 1e9, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        rows.append(",".join(fields))
+    texts.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    _refused(["index", str(epochs), str(texts), "-o", str(tmp_path / "idx")], 3, str(texts), "text times", "integer epochs")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epochs.csv", "texts.csv"]
+    _ok(["index", str(texts), "-o", str(tmp_path / "idx")])  # each form alone is indexed
+    assert "context rows read" in _ok(["report", EDGES, "--backend", "offline", "--context", str(tmp_path / "idx")])
+
 # --------------------------------------------------------------------------- paths that are not UTF-8
 
 
