@@ -134,6 +134,14 @@ def test_a_log_count_past_int64_is_an_input_error(saved, command, tmp_path):
     _user_error(argv, 3, "not an aptnarrate JSON report", "log")
 
 
+@pytest.mark.parametrize("log", [{"L1": {}}, "L1", 3, None], ids=["object", "string", "number", "null"])
+def test_a_log_that_is_not_a_list_is_an_input_error(saved, log, tmp_path):
+    """The log's validator raised a TypeError, which pydantic lets through: a report whose
+    log was hand-edited into an object was an internal error (exit 1)."""
+    target = _edited(saved, "log.json", lambda d: d.update(log=log))
+    _user_error(["render", target, "-o", str(tmp_path / "r.md")], 3, "not an aptnarrate JSON report", "log")
+
+
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000])
 def test_json_nested_deeper_than_the_parsers_stack_is_an_input_error(text, tmp_path):
     target = tmp_path / "deep.json"
@@ -148,6 +156,40 @@ def test_a_report_saved_with_a_byte_order_mark_renders(saved, tmp_path):
     code, _, err = run_main(["render", str(target), "-o", str(tmp_path / "r.md")])
     assert code == 0, err
     assert (tmp_path / "r.md").read_text(encoding="utf-8").startswith("# Attack Report: dropper.csv")
+
+
+def test_render_parses_a_saved_report_once(saved, tmp_path, monkeypatch):
+    """``render`` parsed the whole document with ``json.loads`` to see whether it is a
+    story, then again to read the report: 2 s of a 128 MB report's 6 s."""
+    import json as json_module
+
+    import pydantic_core
+
+    folder, _ = saved
+    text = (folder / "report.json").read_text(encoding="utf-8")
+    parsed = []
+    for module, name in ((json_module, "loads"), (pydantic_core, "from_json")):
+        original = getattr(module, name)
+
+        def counting(data, *args, original=original, **kwargs):
+            if len(data) == len(text):
+                parsed.append(1)
+            return original(data, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, counting)
+    code, _, err = run_main(["render", str(folder / "report.json"), "-o", str(tmp_path / "r.md")])
+    assert code == 0, err
+    assert len(parsed) == 1
+
+
+def test_a_story_saved_with_a_byte_order_mark_renders(tmp_path):
+    code, _, err = run_main(["batch", "--example", "host", "--backend", "offline", "--story", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    story = tmp_path / "out" / "story.json"
+    story.write_bytes(b"\xef\xbb\xbf" + story.read_bytes())
+    code, out, err = run_main(["render", str(story), "--format", "md"])
+    assert code == 0, err
+    assert out == (tmp_path / "out" / "story.md").read_text(encoding="utf-8")
 
 
 def test_stix_of_a_report_whose_zone_is_too_long_for_a_file_name(saved, tmp_path):

@@ -20,6 +20,7 @@ import numpy as np
 from ..preprocess.condense import condense, distinct_minute_text
 from ..errors import AptNarrateError, InputError, UsageError
 from ..preprocess.ingest import IngestOptions, read_events
+from ..wording import file_name_text
 from . import query as q
 from .source import connect, open_table, resolve_events, role_columns
 
@@ -113,12 +114,12 @@ def extract_context(
     window = q.make_window(first, last, pad, table.timezone, ingest.input_timezone)
     shown = _wall_text(np.array([window.start_utc_ns, window.end_utc_ns]), table.timezone, window)
     if not iocs:
-        info = dict(source=options.events, engine="not queried", window_start=shown[0], window_end=shown[1])
+        info = dict(source=file_name_text(options.events), engine="not queried", window_start=shown[0], window_end=shown[1])
         return ContextInfo(**info, rows_read=0, rows=[], sections=[], notes=["no address, process or file IoC to look up"])
     names = sorted({(name, c.type in _PATH_TYPES) for c in iocs for name in pivot_names(c)})
     ids = sorted({i for c in iocs for i in c.entity_ids if i})
     frame, engine = query_rows(options, ingest, window, names, ids)
-    info = dict(source=options.events, engine=engine, window_start=shown[0], window_end=shown[1])
+    info = dict(source=file_name_text(options.events), engine=engine, window_start=shown[0], window_end=shown[1])
     if len(frame) == 0:
         sections = [_empty_section(c) for c in iocs]
         return ContextInfo(**info, rows_read=0, rows=[], sections=sections, notes=["no context row in the window"])

@@ -9,10 +9,11 @@ No model is involved.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..render.escape import code, plain
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,8 +84,11 @@ def _matches(name: str, entity: str) -> bool:
     return name == entity
 
 
-def pivot(report: Report, entity: str, context: ContextOptions | None = None, ingest: IngestOptions | None = None) -> Pivot:
-    """Rows about ``entity`` (a name as the report shows it) from the report and the wider log."""
+def pivot(
+    report: Report, entity: str, context: ContextOptions | None = None, ingest: IngestOptions | None = None, *, source: str | None = None
+) -> Pivot:
+    """Rows about ``entity`` (a name as the report shows it) from the report and the wider log.
+    ``source``: the saved report's path, which an error about the report names."""
     if not entity.strip():
         raise UsageError("ENTITY is empty: give a name as the report shows it (a file, process or address)")
     rows: list[PivotRow] = []
@@ -124,7 +128,7 @@ def pivot(report: Report, entity: str, context: ContextOptions | None = None, in
                     break
     notes: list[str] = []
     if context is not None:
-        wider, wider_notes = _wider_rows(report, entity, kinds, sorted(ids), context, ingest)
+        wider, wider_notes = _wider_rows(report, entity, kinds, sorted(ids), context, ingest, source)
         for row, kind, other in wider:
             rows.append(row)
             note(kind, other, row.count)
@@ -133,24 +137,56 @@ def pivot(report: Report, entity: str, context: ContextOptions | None = None, in
     return Pivot(entity=entity, kinds=tuple(kinds), rows=tuple(rows), neighbours=ordered, notes=tuple(notes))
 
 
-def _wider_rows(report, entity, kinds, ids, context, ingest):
+def _report_span(report: Report, source: str | None) -> tuple[int, int]:
+    """The saved report's span, first to last minute (wall-clock ns in its zone), to look
+    around in the wider log. A hand-edited minute that is no time of the range ingest
+    reads, or a zone this machine does not know, is an input error naming the report:
+    both were internal errors (pandas' and zoneinfo's own exceptions)."""
+    from ..preprocess.ingest import FIRST_NS, LAST_NS
+    from ..render.views import log_columns
+
+    epoch = datetime(1970, 1, 1)
+    values = []
+    for minute in sorted(set(log_columns(report, "minute")[0])):  # each distinct minute once
+        try:
+            value = (datetime.strptime(minute, "%Y-%m-%d %H:%M") - epoch) // timedelta(microseconds=1) * 1000
+        except ValueError:
+            value = None
+        if value is None or not FIRST_NS <= value <= LAST_NS:
+            raise InputError(
+                f"the report's log minute {minute[:40]!r} is not a time from 1677-09-23 to 2262-04-09 (YYYY-MM-DD HH:MM)",
+                path=source,
+                hint="pivot searches the wider log around the report's span; regenerate the report",
+            )
+        values.append(value)
+    zone = report.metadata.timezone
+    if zone != "as written":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
+            raise InputError(f"the report's time zone {zone[:60]!r} is not a zone this machine knows", path=source,
+                             hint="pivot reads the report's minutes in its zone; regenerate the report") from None
+    return min(values), max(values) + 59 * 10**9
+
+
+
+def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     """The entity's condensed rows in the wider log, around the report's time span."""
     import numpy as np
     import pandas as pd
 
     from ..preprocess.condense import condense, distinct_minute_text
-    from ..preprocess.ingest import IngestOptions, read_events
+    from ..preprocess.ingest import IngestOptions, check_options, read_events
     from . import query as q
     from .extract import parse_window, query_rows
 
     ingest = ingest or IngestOptions()
+    check_options(ingest)  # --input-timezone is read below, before any ingest would check it
     if not report.log:
         return [], ["the report has no log rows: no time span to search around"]
-    from ..render.views import log_columns
-
-    minutes = pd.to_datetime(sorted(set(log_columns(report, "minute")[0])), format="%Y-%m-%d %H:%M")
-    first = int(minutes.min().value)
-    last = int(minutes.max().value) + 59 * 10**9
+    first, last = _report_span(report, source)
     zone = report.metadata.timezone
     window = q.make_window(first, last, parse_window(context.window), zone, ingest.input_timezone)
     path_like = not kinds or any(k in PATH_KINDS for k in kinds)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..preprocess.ingest import EDGE_COLUMNS
+from ..preprocess.ingest import EDGE_COLUMNS, FIRST_NS, LAST_NS
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _EPOCH_SCALE = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 SAMPLE_ROWS = 1000
 # the magnitudes ingest reads as each epoch unit (per value, when the unit is auto)
-_MAGNITUDES = (("s", 0, 10**11), ("ms", 10**11, 10**14), ("us", 10**14, 10**17), ("ns", 10**17, 2**63))
+EPOCH_MAGNITUDES = (("s", 0, 10**11), ("ms", 10**11, 10**14), ("us", 10**14, 10**17), ("ns", 10**17, 2**63))
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,13 @@ class Window:
 
 
 def make_window(first_ns: int, last_ns: int, pad_ns: int, shown_zone: str, log_zone: str | None) -> Window:
-    """Pad the subgraph's span (wall-clock ns in ``shown_zone``, or "as written")."""
-    start, end = first_ns - pad_ns, last_ns + pad_ns
+    """Pad the subgraph's span (wall-clock ns in ``shown_zone``, or "as written").
+
+    The padded window stops at the range of times ingest reads (1677-09-23 ..
+    2262-04-09, ``ingest.FIRST_NS``/``LAST_NS``): no row outside it can be read, and a
+    window reaching past it (a subgraph of 1678 with ``--context-window 3650d``)
+    overflowed nanosecond timestamps: an internal error."""
+    start, end = max(first_ns - pad_ns, FIRST_NS), min(last_ns + pad_ns, LAST_NS)
     if shown_zone == "as written":  # zone-less subgraph times: read them in the log's zone
         zone = ZoneInfo(log_zone or "UTC")
         wall = pd.DatetimeIndex([start, end])
@@ -87,7 +92,7 @@ def epoch_ranges(window: Window, unit: str) -> list[tuple[int, int]]:
     border never loses an edge (the exact match on the returned rows follows).
     """
     ranges = []
-    for name, low, high in _MAGNITUDES:
+    for name, low, high in EPOCH_MAGNITUDES:
         if unit and name != unit:
             continue
         scale = _EPOCH_SCALE[name]

@@ -11,12 +11,13 @@ import glob
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InputError, UsageError
-from ..preprocess.ingest import EDGE_COLUMNS
+from ..preprocess.ingest import EDGE_COLUMNS, OCRAPT_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -102,25 +103,43 @@ _GLOB_CHARACTERS = re.compile(r"[*?\[\]{}]")
 _LINK_FOLDERS: list[tempfile.TemporaryDirectory] = []  # kept until exit: tables read lazily
 
 
+def engine_readable(path: str) -> bool:
+    """Whether an engine reads ``path`` as written: no glob character, which it would
+    expand, and UTF-8 text, which is all it takes (a name with bytes that are not UTF-8,
+    legal on Linux, is a ``str`` with surrogates that DuckDB refuses to convert)."""
+    if _GLOB_CHARACTERS.search(path):
+        return False
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def plain_link(target: str, name: str) -> str:
+    """A symlink to ``target`` under the plain ``name`` in a private temporary folder that
+    lives until exit (an engine may read a table lazily)."""
+    folder = tempfile.TemporaryDirectory(prefix="aptnarrate-paths-")
+    _LINK_FOLDERS.append(folder)
+    link = os.path.join(folder.name, name)
+    os.symlink(os.path.abspath(target), link)
+    return link
+
+
 def literal_paths(files: tuple[str, ...] | list[str]) -> list[str]:
     """``files`` as paths an engine reads as written. DuckDB (and Spark) expand glob
     characters in every path they are given, so a file named ``day[1].csv`` would be read
-    as ``day1.csv``, or as several other files; such a file is passed as a symlink with a
-    plain name (its format suffix kept) in a private temporary folder."""
-    if not any(_GLOB_CHARACTERS.search(f) for f in files):
-        return list(files)
-    folder = tempfile.TemporaryDirectory(prefix="aptnarrate-paths-")
-    _LINK_FOLDERS.append(folder)
+    as ``day1.csv``, or as several other files, and DuckDB cannot take a name that is not
+    UTF-8; such a file is passed as a symlink with a plain name (its format suffix kept)
+    in a private temporary folder."""
     out = []
     for number, name in enumerate(files):
-        if not _GLOB_CHARACTERS.search(name):
+        if engine_readable(name):
             out.append(name)
             continue
         lower = name.lower()
         suffix = next((s for s in sorted(PARQUET_SUFFIXES + CSV_SUFFIXES, key=len, reverse=True) if lower.endswith(s)), "")
-        link = os.path.join(folder.name, f"file{number}{suffix}")
-        os.symlink(os.path.abspath(name), link)
-        out.append(link)
+        out.append(plain_link(name, f"file{number}{suffix}"))
     return out
 
 
@@ -151,16 +170,30 @@ def _is_duckdb(backend: Any) -> bool:
 
 def role_columns(table: ir.Table, columns: dict[str, str], spec: str) -> dict[str, str]:
     """Each edge-list role's column in the table (``--column`` mapping, case-insensitive)."""
-    present = {name.strip().lower(): name for name in table.columns}
-    roles = {}
-    for role in EDGE_COLUMNS:
-        wanted = columns.get(role, role).strip().lower()
-        if wanted not in present:
+    return edge_roles(table.columns, columns, spec)
+
+
+def edge_roles(names: Sequence[str], columns: dict[str, str], spec: str) -> dict[str, str]:
+    """Each edge-list role's column among ``names``, a file's or a table's columns
+    (``--column`` mapping, case-insensitive). The wider log is an edge list: a file
+    without one of its columns is an input error naming every column it lacks, and an
+    OCR-APT per-subgraph file (``description,timestamp``: a flagged subgraph, not a
+    host's log) is named as such."""
+    present = {str(name).strip().lower(): str(name) for name in names}
+    wanted = {role: columns.get(role, role) for role in EDGE_COLUMNS}
+    missing = [role for role, name in wanted.items() if name.strip().lower() not in present]
+    if missing:
+        expected = f"an edge list ({','.join(EDGE_COLUMNS)})"
+        if all(columns.get(role, role).strip().lower() in present for role in OCRAPT_COLUMNS):
             raise InputError(
-                f"the context log has no column {columns.get(role, role)!r} for {role}; it must be an edge list "
-                f"({','.join(EDGE_COLUMNS)})",
+                f"an OCR-APT per-subgraph file ({','.join(OCRAPT_COLUMNS)}), not a host's event log: the wider log must be {expected}",
                 path=spec,
-                hint="map other column names with --column ROLE=NAME",
+                hint="a flagged subgraph is a report's INPUT; --context and index take the host's events as an edge list",
             )
-        roles[role] = present[wanted]
-    return roles
+        shown = ", ".join(repr(wanted[r]) + ("" if wanted[r] == r else f" ({r})") for r in missing)
+        raise InputError(
+            f"the context log has no column {shown}; it must be {expected}",
+            path=spec,
+            hint="map other column names with --column ROLE=NAME",
+        )
+    return {role: present[wanted[role].strip().lower()] for role in EDGE_COLUMNS}

@@ -272,7 +272,7 @@ def _parse_file(handle, size: int, name: str, options: IngestOptions) -> tuple:
 def _parse(source: _BytesInput | _FileInput, name: str, options: IngestOptions) -> tuple:
     """The steps both inputs share, up to ``_finish``'s arguments: the records (handed over
     in a list, see ``_finish``), their lines, skipped lines, rows read, format and zone."""
-    zone = _check_options(options)
+    zone = check_options(options)
     scan = _scan(source.blocks(name, options.max_input_bytes))
     scan.start = source.start
     fmt, roles = _check_scan(scan, options, name)
@@ -534,7 +534,7 @@ def _check_scan(scan: _Scan, options: IngestOptions, name: str) -> tuple[str, di
 
 
 def _from_dataframe(frame: pd.DataFrame, options: IngestOptions, name: str) -> EventTable:
-    zone = _check_options(options)
+    zone = check_options(options)
     header = [str(c) for c in frame.columns]
     fmt, roles = _detect_format(header, options, name)
     columns = {}
@@ -551,7 +551,8 @@ def _from_dataframe(frame: pd.DataFrame, options: IngestOptions, name: str) -> E
 # --------------------------------------------------------------------------- checks
 
 
-def _check_options(options: IngestOptions) -> ZoneInfo:
+def check_options(options: IngestOptions) -> ZoneInfo:
+    """The options' values (format, epoch unit, zones), as usage errors; the output zone."""
     if options.input_format not in FORMATS:
         raise UsageError(f"unknown input format {options.input_format!r}; expected one of {', '.join(FORMATS)}")
     if options.epoch_unit not in EPOCH_UNITS:
@@ -816,8 +817,8 @@ def _build(
     times, time_bad, basis, time_out_of_range = _parse_times(columns["timestamp"], options, zone, lines, name)
     # within int64 nanoseconds, but not the supported range (two reductions when all are inside;
     # an unusable row's placeholder is int64's minimum, so only then the masks)
-    if len(times) and (times.min() < _FIRST_NS or times.max() > _LAST_NS):
-        edge = ~time_bad & ((times < _FIRST_NS) | (times > _LAST_NS))
+    if len(times) and (times.min() < FIRST_NS or times.max() > LAST_NS):
+        edge = ~time_bad & ((times < FIRST_NS) | (times > LAST_NS))
         if edge.any():
             time_out_of_range, time_bad = time_out_of_range | edge, time_bad | edge
             times = np.where(edge, np.iinfo(np.int64).min, times)  # NaT: never floored or converted
@@ -942,7 +943,7 @@ _FIRST_TIME, _LAST_TIME = pd.Timestamp.min, pd.Timestamp.max
 # the supported range keeps about two days from each end: a time in the first minute has
 # no minute to floor to (it wrapped round to 2262), and converting a wall-clock time from
 # one zone to another moves it by up to 26 hours (Etc/GMT+12 to Pacific/Kiritimati)
-_FIRST_NS, _LAST_NS = pd.Timestamp("1677-09-23").value, pd.Timestamp("2262-04-09 23:59:59.999999999").value
+FIRST_NS, LAST_NS = pd.Timestamp("1677-09-23").value, pd.Timestamp("2262-04-09 23:59:59.999999999").value
 OUT_OF_RANGE_REASON = "timestamp outside the supported range 1677-09-23 .. 2262-04-09"
 
 

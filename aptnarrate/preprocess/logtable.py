@@ -123,37 +123,50 @@ class LogTable(Sequence):
 
     @classmethod
     def from_entries(cls, entries: Iterable[LogEntry | dict]) -> LogTable:
-        """From ``LogEntry`` objects or their dicts (a report read back from JSON)."""
-        from ..models import LogEntry
+        """From ``LogEntry`` objects or their dicts (a report read back from JSON).
 
-        rows = [e if isinstance(e, LogEntry) else LogEntry.model_validate(e) for e in entries]
+        Dicts whose every value already has its field's exact type (what a report written
+        by ``render_json`` holds) are read column by column: validating them would return
+        them unchanged, and one pydantic call per row was most of loading a large report.
+        Any other row (a missing or extra key, ``"3"`` for a count) sends every row through
+        ``LogEntry`` validation, with its coercions and its errors."""
+        entries = entries if isinstance(entries, list) else list(entries)
+        columns = _exact_columns(entries)
+        if columns is None:
+            from ..models import LogEntry
+
+            rows = [e if isinstance(e, LogEntry) else LogEntry.model_validate(e) for e in entries]
+            columns = {f: [getattr(r, f) for r in rows] for f in ENTRY_FIELDS}
+            for f in (*_INT_LIST_FIELDS, *_STR_LIST_FIELDS):
+                columns[f + "_flat"] = [x for row in columns[f] for x in row]
+        return cls._from_columns(columns)
+
+    @classmethod
+    def _from_columns(cls, columns: dict[str, list]) -> LogTable:
         minutes: dict[str, int] = {}
+        minute_codes = [minutes.setdefault(m, len(minutes)) for m in columns["minute"]]
         descs: dict[tuple, int] = {}
-        entities: dict[str, int] = {}
-        for row in rows:
-            minutes.setdefault(row.minute, len(minutes))
-            descs.setdefault(tuple(getattr(row, f) for f in DESCRIPTION_FIELDS), len(descs))
-            for value in (*row.subject_ids, *row.object_ids):
-                entities.setdefault(value, len(entities))
+        description_codes = [descs.setdefault(d, len(descs)) for d in zip(*(columns[f] for f in DESCRIPTION_FIELDS))]
+        subject_ids, object_ids, lines = columns["subject_ids"], columns["object_ids"], columns["lines"]
         # entity codes in sorted order, so a row's sorted ids are its sorted codes
-        ordered = sorted(entities)
+        ordered = sorted({*columns["subject_ids_flat"], *columns["object_ids_flat"]})
         code = {value: i for i, value in enumerate(ordered)}
         desc_list = list(descs)
         return cls(
-            ids=[r.id for r in rows],
-            minute_codes=np.array([minutes[r.minute] for r in rows], dtype=np.int64),
+            ids=columns["id"],
+            minute_codes=np.array(minute_codes, dtype=np.int64),
             minute_texts=list(minutes),
-            description_codes=np.array([descs[tuple(getattr(r, f) for f in DESCRIPTION_FIELDS)] for r in rows], dtype=np.int64),
+            description_codes=np.array(description_codes, dtype=np.int64),
             descriptions={f: [d[i] for d in desc_list] for i, f in enumerate(DESCRIPTION_FIELDS)},
-            counts=np.array([r.count for r in rows], dtype=np.int64),
-            line_offsets=_offsets(np.array([len(r.lines) for r in rows], dtype=np.int64)),
-            line_values=np.array([x for r in rows for x in r.lines], dtype=np.int64),
+            counts=np.array(columns["count"], dtype=np.int64),
+            line_offsets=_offsets(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))),
+            line_values=np.array(columns["lines_flat"], dtype=np.int64),
             entity_ids=ordered,
             # a row keeps its ids in the order given (LogEntry lists are sorted when we build them)
-            subject_offsets=_offsets(np.array([len(r.subject_ids) for r in rows], dtype=np.int64)),
-            subject_values=np.array([code[x] for r in rows for x in r.subject_ids], dtype=np.int64),
-            object_offsets=_offsets(np.array([len(r.object_ids) for r in rows], dtype=np.int64)),
-            object_values=np.array([code[x] for r in rows for x in r.object_ids], dtype=np.int64),
+            subject_offsets=_offsets(np.fromiter(map(len, subject_ids), dtype=np.int64, count=len(subject_ids))),
+            subject_values=np.array([code[x] for x in columns["subject_ids_flat"]], dtype=np.int64),
+            object_offsets=_offsets(np.fromiter(map(len, object_ids), dtype=np.int64, count=len(object_ids))),
+            object_values=np.array([code[x] for x in columns["object_ids_flat"]], dtype=np.int64),
         )
 
     @classmethod
@@ -166,7 +179,9 @@ class LogTable(Sequence):
                 return cls.from_entries(value)
             except OverflowError:  # a hand-edited count or line number past int64: a schema error, not a crash
                 raise ValueError("a log row's count or line number is larger than 2**63 - 1") from None
-        raise TypeError(f"the log must be a LogTable or a list of log entries, not {type(value).__name__}")
+        # a ValueError, which pydantic reports as a schema error at ``log`` (a TypeError
+        # escaped validation: a hand-edited report whose log is an object was an internal error)
+        raise ValueError(f"the log must be a LogTable or a list of log entries, not {type(value).__name__}")
 
     # ------------------------------------------------------------------ sequence face
 
@@ -339,3 +354,31 @@ def join_lists(value_text: Sequence[str] | pa.Array, offsets: np.ndarray, separa
     wrapped = pc.binary_join_element_wise(pa.scalar(open_, pa.large_string()), joined, pa.scalar(close, pa.large_string()), pa.scalar("", pa.large_string()))
     has_values = pa.array(np.diff(offsets) > 0)
     return pc.if_else(has_values, wrapped, pa.scalar(empty, pa.large_string()))
+
+
+_ENTRY_KEYS = frozenset(ENTRY_FIELDS)
+_STR_FIELDS = ("id", "minute", *DESCRIPTION_FIELDS)
+_INT_LIST_FIELDS = ("lines",)
+_STR_LIST_FIELDS = ("subject_ids", "object_ids")
+
+
+def _exact_columns(entries: list) -> dict[str, list] | None:
+    """The entries' fields as columns when every entry is a plain dict with exactly
+    ``LogEntry``'s keys and every value has its field's exact type (``str``, ``int``, a
+    list of those: ``type(v) is int`` leaves out ``True``, which validation would turn
+    into 1), so validation would return every value unchanged; else None. The list
+    fields come flattened too (``lines_flat``, ...), as the table stores them."""
+    if not all(type(e) is dict and e.keys() == _ENTRY_KEYS for e in entries):
+        return None
+    columns = {f: [e[f] for e in entries] for f in ENTRY_FIELDS}
+    if not {str} >= set().union(*(map(type, columns[f]) for f in _STR_FIELDS)) or not {int} >= set(map(type, columns["count"])):
+        return None
+    for fields, kind in ((_INT_LIST_FIELDS, int), (_STR_LIST_FIELDS, str)):
+        for f in fields:
+            if not {list} >= set(map(type, columns[f])):
+                return None
+            flat = [x for row in columns[f] for x in row]
+            if not {kind} >= set(map(type, flat)):
+                return None
+            columns[f + "_flat"] = flat
+    return columns

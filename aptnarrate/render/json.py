@@ -63,10 +63,40 @@ def render_json_chunks(
     yield "\n"
 
 
-def load_report(text: str) -> Report:
+def parse_document(text: str):
+    """A saved document (report or story) parsed as JSON into Python values, a leading
+    byte order mark (a file saved again by a Windows editor) left out; None when it is
+    not JSON (``load_report`` then gives pydantic's own error)."""
+    import pydantic_core
+
+    try:
+        return pydantic_core.from_json(text.removeprefix("\ufeff"))
+    except ValueError:  # not JSON, or nested deeper than the parser's limit
+        return None
+
+
+def load_report(text: str, document=None) -> Report:
     """Parse a report written by ``render_json`` (validates the schema). A leading byte
-    order mark (a report saved again by a Windows editor) is not part of the document."""
-    return Report.model_validate_json(text.removeprefix("\ufeff"))
+    order mark (a report saved again by a Windows editor) is not part of the document.
+    ``document``: ``parse_document(text)``, when the caller has it already (``render``
+    looks at a document before knowing whether it is a report or a story).
+
+    The log, most of a large report, is read as columns: the document is parsed once
+    into Python values and its log turned into a ``LogTable`` (``LogTable.from_entries``),
+    and the rest validated as those values. Pydantic's own JSON path gave the log's
+    function validator the same Python values, but built them at twice the cost. A
+    document that path refuses (not JSON, a schema error) is read again by
+    ``Report.model_validate_json``, so its error is the one it always was."""
+    text = text.removeprefix("\ufeff")
+    if document is None:
+        document = parse_document(text)
+    try:
+        if isinstance(document, dict) and isinstance(document.get("log"), list):
+            document["log"] = LogTable.coerce(document["log"])
+            return Report.model_validate(document)
+    except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+        pass
+    return Report.model_validate_json(text)
 
 
 def json_strings(values) -> pa.Array:

@@ -1,0 +1,278 @@
+"""Fuzzing the context path from the outside (session 9): ``index``, ``--context``,
+``pivot`` and ``ask`` with hostile inputs. Each case here failed before its fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from cli_in_process import run_main
+from llm_server import clear_model_settings
+
+from aptnarrate.examples import path as example_path
+
+EDGES = str(example_path("dropper", "edges"))  # the shipped edge list, read as a host's wider log
+OCRAPT = str(example_path("dropper"))  # the same subgraph in OCR-APT's per-subgraph layout
+
+
+@pytest.fixture(autouse=True)
+def no_model_settings(monkeypatch):
+    clear_model_settings(monkeypatch)
+
+
+def _ok(argv: list[str]) -> str:
+    code, out, err = run_main(argv)
+    assert code == 0, err
+    return out
+
+
+def _refused(argv: list[str], code: int, *fragments: str) -> str:
+    got, _, err = run_main(argv)
+    assert got == code, err
+    assert "internal error" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+# --------------------------------------------------------------------------- index: what it takes
+
+
+def test_index_refuses_an_ocrapt_subgraph_before_converting_any_file(tmp_path):
+    """``index`` checked only for a timestamp column, so an OCR-APT subgraph
+    (``description,timestamp``) was indexed, and ``--context`` failed on the index later
+    ("no column 'subject_uuid'"). Every file is now checked as an edge list first."""
+    from aptnarrate.context.index import index_events
+    from aptnarrate.errors import InputError
+
+    out = tmp_path / "idx"
+    _refused(["index", EDGES, OCRAPT, "-o", str(out)], 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
+    assert list(tmp_path.iterdir()) == []  # no index, no temp folder
+    done = []
+    with pytest.raises(InputError):
+        index_events([EDGES, OCRAPT], out, progress=lambda *a: done.append(a))
+    assert done == [] and list(tmp_path.iterdir()) == []  # refused before the first file was converted
+
+
+def test_context_given_an_ocrapt_subgraph_says_what_it_is(tmp_path):
+    argv = ["report", EDGES, "--backend", "offline", "--context", OCRAPT, "-o", str(tmp_path / "r.md")]
+    _refused(argv, 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_index_column_roles_are_the_edge_lists(tmp_path):
+    """``index --column ROLE=NAME`` took any role and used only ``timestamp``: a typo or an
+    OCR-APT role was ignored without a word. The mapping now names the edge list's columns,
+    as it does for ``--context``."""
+    _refused(["index", EDGES, "--column", "descripton=x", "-o", str(tmp_path / "a")], 2, "unknown column role 'descripton'")
+    _refused(["index", EDGES, "--column", "description=x", "-o", str(tmp_path / "b")], 2, "unknown column role 'description'")
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(example_path("dropper", "edges").read_text(encoding="utf-8").replace("subject_attr", "exe", 1), encoding="utf-8")
+    _refused(["index", str(renamed), "-o", str(tmp_path / "c")], 3, str(renamed), "no column 'subject_attr'")
+    _ok(["index", str(renamed), "--column", "subject_attr=exe", "-o", str(tmp_path / "d")])
+    mapped = _ok(["report", str(renamed), "--backend", "offline", "--column", "subject_attr=exe", "--context", str(tmp_path / "d")])
+    plain = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
+    assert "212 context rows read" in mapped and "212 context rows read" in plain
+
+
+
+def test_index_puts_every_row_of_a_log_mixing_epoch_units_in_its_day(tmp_path):
+    """``index`` took one epoch unit for a whole file from the median of its first 1,000
+    rows, so in a log mixing milliseconds and nanoseconds the milliseconds were read as
+    nanoseconds and filed under ``day=1970-01-01``, a day ``--context DIR`` then skipped:
+    212 context rows read from the log, 142 from its index. Each value's unit now comes
+    from its magnitude, as ingest and the context query read it."""
+    lines = example_path("dropper", "edges").read_text(encoding="utf-8").splitlines()
+    mixed = [lines[0]]
+    for number, line in enumerate(lines[1:]):
+        fields = line.split(",")
+        if number % 3 == 0:  # a third of the rows in milliseconds, the rest in nanoseconds
+            fields[4] = str(int(fields[4]) // 10**6)
+        mixed.append(",".join(fields))
+    log = tmp_path / "mixed.csv"
+    log.write_text("\n".join(mixed) + "\n", encoding="utf-8")
+    _ok(["index", str(log), "-o", str(tmp_path / "idx")])
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == ["day=2025-05-14"]
+    want = _ok(["report", EDGES, "--backend", "offline", "--context", str(log)])
+    got = _ok(["report", EDGES, "--backend", "offline", "--context", str(tmp_path / "idx")])
+    assert "212 context rows read" in want and _sections(got) == _sections(want)
+
+
+def test_index_refuses_files_whose_timestamps_take_different_forms(tmp_path):
+    """One file of integer epochs and one of text times were indexed into one folder,
+    which --context then could not read as one table (exit 3 at the first report:
+    "Could not convert string ... to INT64"). Refused now, before any file is converted."""
+    from datetime import datetime, timezone
+
+    lines = example_path("dropper", "edges").read_text(encoding="utf-8").splitlines()
+    epochs, texts = tmp_path / "epochs.csv", tmp_path / "texts.csv"
+    epochs.write_text("\n".join([lines[0], *lines[1::2]]) + "\n", encoding="utf-8")
+    rows = []
+    for line in lines[2::2]:
+        fields = line.split(",")
+        fields[4] = datetime.fromtimestamp(int(fields[4]) / 1e9, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        rows.append(",".join(fields))
+    texts.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    _refused(["index", str(epochs), str(texts), "-o", str(tmp_path / "idx")], 3, str(texts), "text times", "integer epochs")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epochs.csv", "texts.csv"]
+    _ok(["index", str(texts), "-o", str(tmp_path / "idx")])  # each form alone is indexed
+    assert "context rows read" in _ok(["report", EDGES, "--backend", "offline", "--context", str(tmp_path / "idx")])
+
+# --------------------------------------------------------------------------- paths that are not UTF-8
+
+
+def _sections(markdown: str) -> str:
+    return markdown[markdown.index("## Context from the Host's Wider Log") : markdown.index("The top IoCs looked up in")]
+
+
+def test_a_context_log_whose_path_is_not_utf8_is_read(tmp_path):
+    """A file name holding a byte that is not UTF-8 (legal on Linux) reached DuckDB as a
+    string with a surrogate, which it refuses: exit 3, "cannot read the context log"."""
+    log = tmp_path / "log\udcff.csv"  # the byte 0xff in the file's name
+    shutil.copyfile(EDGES, log)
+    want = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
+    got = _ok(["report", EDGES, "--backend", "offline", "--context", str(log)])
+    assert _sections(got) == _sections(want) and "log\ufffd.csv" in got
+    # the JSON document names the source with U+FFFD (a surrogate cannot be written as JSON)
+    document = json.loads(_ok(["report", EDGES, "--backend", "offline", "--format", "json", "--context", str(log)]))
+    assert document["context"]["source"] == str(tmp_path / "log\ufffd.csv") and document["context"]["rows_read"] == 212
+
+
+def test_index_from_and_into_paths_that_are_not_utf8(tmp_path):
+    log, out = tmp_path / "log\udcff.csv", tmp_path / "idx\udcff"
+    shutil.copyfile(EDGES, log)
+    _ok(["index", str(log), "-o", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == ["day=2025-05-14"]
+    want = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
+    assert _sections(_ok(["report", EDGES, "--backend", "offline", "--context", str(out)])) == _sections(want)
+
+
+def test_index_refuses_a_log_with_its_own_day_column(tmp_path):
+    """A log with a column named ``day`` was indexed into ``DIR/day_1=2025-05-14``
+    (DuckDB renamed the second ``day``): "into 0 day(s)", and ``--context DIR`` could no
+    longer skip the days outside its window."""
+    log = tmp_path / "log.csv"
+    lines = example_path("dropper", "edges").read_text(encoding="utf-8").splitlines()
+    log.write_text("\n".join([lines[0] + ",Day", *(line + ",monday" for line in lines[1:])]) + "\n", encoding="utf-8")
+    _refused(["index", str(log), "-o", str(tmp_path / "idx")], 3, str(log), "column named 'Day'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+# --------------------------------------------------------------------------- ask: bounded work
+
+
+@pytest.fixture(scope="module")
+def dropper_report():
+    from aptnarrate.pipeline import narrate
+
+    return narrate(example_path("dropper", "edges"), backend="offline")
+
+
+def _plain_evidence(rows: list[dict], question: str) -> list[dict]:
+    """What ``evidence_rows`` computes, written plainly (rows naming what the question
+    names first, then the others, cut to MAX_ROWS), with a deterministic name order."""
+    from aptnarrate.context.ask import MAX_ROWS
+
+    named = [n for n in {r[k] for r in rows for k in ("subject", "object")} if n and n.casefold() in question.casefold()]
+    first = [r for r in rows if r["subject"] in named or r["object"] in named or any(n in r["event"] for n in named)]
+    return (first + [r for r in rows if r not in first])[:MAX_ROWS]
+
+
+def test_ask_takes_the_rows_naming_the_question_first_in_bounded_time(dropper_report):
+    """Picking the rows for ``ask`` compared every row not naming the question with every
+    row that did: a question naming a process of 17k rows in a saved 1M-row report did not
+    finish in 5 minutes. One pass now, stopping at MAX_ROWS."""
+    import itertools
+    import time
+
+    from aptnarrate.context.ask import MAX_ROWS, evidence_rows
+    from aptnarrate.preprocess.logtable import LogTable
+
+    rows = evidence_rows(dropper_report, "")
+    for question in ["", "What did thunderbird do?", "UPDATE.SH and sh", "invoice.pdf.sh then 198.51.100.23", "nothing named"]:
+        assert evidence_rows(dropper_report, question) == _plain_evidence(rows, question), question
+    base = list(dropper_report.log)
+    entries = [e.model_copy(update={"id": f"L{i + 1}"}) for i, e in enumerate(itertools.islice(itertools.cycle(base), 100_000))]
+    large = dropper_report.model_copy(update={"log": LogTable.from_entries(entries)})
+    started = time.perf_counter()
+    got = evidence_rows(large, "what did thunderbird do?")
+    assert time.perf_counter() - started < 5
+    assert len(got) == MAX_ROWS and all("thunderbird" in (r["subject"], r["object"]) or "thunderbird" in r["event"] for r in got)
+
+
+# --------------------------------------------------------------------------- time spans and zones
+
+
+def test_a_context_window_reaching_past_the_range_of_times_is_cut_there(tmp_path):
+    """A subgraph of 1678 with ``--context-window 3650d`` padded its span to before
+    1677-09-21, past nanosecond timestamps: an internal error (OverflowError)."""
+    subgraph, log = tmp_path / "old.csv", tmp_path / "log.csv"
+    subgraph.write_text("description,timestamp\nThe process: a READ the file: b,1678-01-02 00:00:00\n", encoding="utf-8")
+    log.write_text(
+        "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr\n"
+        "u1,SUBJECT_PROCESS,/bin/a,EVENT_READ,1678-01-02 00:00:00,u2,FILE_OBJECT_FILE,/tmp/b\n",
+        encoding="utf-8",
+    )
+    for window in ("3650d", "36000d"):
+        out = _ok(["report", str(subgraph), "--backend", "offline", "--context", str(log), "--context-window", window])
+        assert "from 1677-09-23 00:00 to " in out and "1 context rows read" in out
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz-context")
+    _ok(["report", EDGES, "--backend", "offline", "--format", "json", "-o", str(folder / "report.json")])
+    return folder, json.loads((folder / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda d: d["log"][0].update(minute="garbage"), "log minute 'garbage'"),
+        (lambda d: d["log"][0].update(minute="9999-12-31 23:59"), "log minute '9999-12-31 23:59'"),
+        (lambda d: d["metadata"].update(timezone="Mars/Olympus"), "time zone 'Mars/Olympus'"),
+        (lambda d: d["metadata"].update(timezone="A" * 5000), "time zone 'AAAA"),
+        (lambda d: d["metadata"].update(timezone="../../etc/passwd"), "time zone '../../etc/passwd'"),
+    ],
+    ids=["minute-text", "minute-year-9999", "zone-unknown", "zone-too-long", "zone-path"],
+)
+def test_pivot_into_the_wider_log_from_a_hand_edited_report_is_an_input_error(saved, edit, fragment, tmp_path):
+    """``pivot --context`` reads the saved report's minutes in its zone to place the
+    window; a minute or zone edited into something else was an internal error (pandas'
+    ValueError or OverflowError, zoneinfo's ZoneInfoNotFoundError or OSError)."""
+    from aptnarrate.context import ContextOptions
+    from aptnarrate.context.ask import evidence_rows
+    from aptnarrate.errors import InputError
+    from aptnarrate.render.json import load_report
+
+    _, document = saved
+    changed = json.loads(json.dumps(document))
+    edit(changed)
+    target = tmp_path / "edited.json"
+    target.write_text(json.dumps(changed), encoding="utf-8")
+    _refused(["pivot", str(target), "thunderbird", "--context", EDGES, "-o", str(tmp_path / "p.md")], 3, str(target), fragment)
+    assert not (tmp_path / "p.md").exists()
+    # ask's rows from the wider log go through the same pivot
+    with pytest.raises(InputError, match="edited.json"):
+        evidence_rows(load_report(target.read_text(encoding="utf-8")), "thunderbird?", ContextOptions(EDGES), source=str(target))
+
+
+def test_pivot_checks_its_input_timezone_before_using_it(saved, tmp_path):
+    folder, _ = saved
+    argv = ["pivot", str(folder / "report.json"), "thunderbird", "--context", EDGES, "--input-timezone", "Mars/X"]
+    _refused(argv, 2, "unknown time zone 'Mars/X'")
+
+
+def test_an_answers_sentences_and_question_stay_one_line_each():
+    """``ask``'s Markdown put a model's sentence in a list item as it came: a blank line
+    and four spaces in it made the rest an indented code block (the citation inside it),
+    detached from the item; the question likewise."""
+    from aptnarrate.context.ask import AnswerSentence, AskResult
+
+    sentence = AnswerSentence(text="It read the file.\n\n## Heading\n\n> quote\n\n    code block", evidence=["L3"])
+    markdown = AskResult("what\n\n# did it do\n\n- x", (sentence, sentence), (), 1, 0).to_markdown()
+    lines = markdown.splitlines()
+    assert lines[0].startswith("**Question:** what") and "did it do" in lines[0] and lines[1] == ""
+    assert lines[2:] == [lines[2]] * 2 and lines[2].startswith("- It read the file.") and lines[2].endswith("code block (L3)")
