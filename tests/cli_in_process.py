@@ -17,3 +17,14 @@ def run_main(argv: list[str]) -> tuple[int, str, str]:
         except SystemExit as exc:
             code = exc.code
     return code, out.getvalue(), err.getvalue()
+
+
+def refused(argv: list[str], code: int, *fragments: str) -> str:
+    """Run ``argv``, which must end in exit ``code`` with a message (no internal error, no
+    traceback) holding every one of ``fragments``; that stderr."""
+    got, _, err = run_main(argv)
+    assert got == code, err
+    assert "internal error" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err

@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_in_process import run_main
+from cli_in_process import refused, run_main
 from llm_server import clear_model_settings
 
 from aptnarrate.cli import main
@@ -30,15 +30,6 @@ from aptnarrate.examples import path as example_path
 
 DROPPER = str(example_path("dropper"))
 DROPPER_EDGES = str(example_path("dropper", "edges"))
-
-
-def _user_error(argv: list[str], code: int, *fragments: str) -> str:
-    got, _, err = run_main(argv)
-    assert got == code, err
-    assert "internal error" not in err and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
 
 
 @pytest.fixture(autouse=True)
@@ -51,36 +42,36 @@ def no_model_settings(monkeypatch):
 
 @pytest.mark.parametrize("value", ["1e400", "inf", "9" * 400])
 def test_a_byte_count_past_a_floats_range_is_a_usage_error(value, tmp_path):
-    _user_error(["report", DROPPER, "--max-input-bytes", value, "-o", str(tmp_path / "r.md")], 2, "byte count")
+    refused(["report", DROPPER, "--max-input-bytes", value, "-o", str(tmp_path / "r.md")], 2, "byte count")
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "http://h:99999/v1", "http://h:port/v1", "http://:80/v1"])
 def test_a_base_url_that_only_looks_like_one_is_a_configuration_error(url, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-fuzz")
     argv = ["report", DROPPER, "--backend", "openai", "--base-url", url, "--env-file", "", "-o", str(tmp_path / "r.md")]
-    _user_error(argv, 4, "base_url", "http:// or https:// URL")
+    refused(argv, 4, "base_url", "http:// or https:// URL")
 
 
 @pytest.mark.parametrize("window", ["99999999999d", "9" * 400 + "s"])
 def test_a_context_window_of_centuries_is_a_usage_error(window, tmp_path):
     argv = ["report", DROPPER, "--backend", "offline", "--context", DROPPER_EDGES, "--context-window", window, "-o", str(tmp_path / "r.md")]
-    _user_error(argv, 2, "longer than 100 years")
+    refused(argv, 2, "longer than 100 years")
 
 
 @pytest.mark.parametrize(
     "source, mapping", [(DROPPER, "timestamp=description"), (DROPPER, "description=timestamp"), (DROPPER_EDGES, "subject_attr=object_attr")]
 )
 def test_two_roles_read_from_one_column_is_a_usage_error(source, mapping, tmp_path):
-    _user_error(["inspect", source, "--column", mapping, "-o", str(tmp_path / "t.txt")], 2, "onto the one column")
+    refused(["inspect", source, "--column", mapping, "-o", str(tmp_path / "t.txt")], 2, "onto the one column")
 
 
 def test_an_empty_profile_is_an_unknown_profile_not_none(tmp_path):
-    _user_error(["inspect", DROPPER, "--profile", "", "-o", str(tmp_path / "t.txt")], 2, "unknown --profile ''")
+    refused(["inspect", DROPPER, "--profile", "", "-o", str(tmp_path / "t.txt")], 2, "unknown --profile ''")
 
 
 def test_an_over_long_time_zone_is_the_zones_fault_not_the_inputs(tmp_path):
     zone = "A" * 300  # longer than a file name may be: zoneinfo raises OSError, not "not found"
-    err = _user_error(["report", DROPPER, "--timezone", zone, "-o", str(tmp_path / "r.md")], 2, "unknown time zone")
+    err = refused(["report", DROPPER, "--timezone", zone, "-o", str(tmp_path / "r.md")], 2, "unknown time zone")
     assert "cannot read file" not in err
 
 
@@ -88,22 +79,22 @@ def test_an_over_long_time_zone_is_the_zones_fault_not_the_inputs(tmp_path):
 
 
 def test_index_with_an_invalid_memory_limit_is_a_usage_error(tmp_path):
-    _user_error(["index", DROPPER_EDGES, "-o", str(tmp_path / "idx"), "--memory-limit", "abc"], 2, "--memory-limit")
+    refused(["index", DROPPER_EDGES, "-o", str(tmp_path / "idx"), "--memory-limit", "abc"], 2, "--memory-limit")
     assert not (tmp_path / "idx").exists()  # refused before anything was created
 
 
 def test_index_into_a_file_is_a_usage_error(tmp_path):
     target = tmp_path / "a-file"
     target.write_text("keep", encoding="utf-8")
-    _user_error(["index", DROPPER_EDGES, "-o", str(target)], 2, "is not a folder")
-    _user_error(["index", DROPPER_EDGES, "-o", str(target / "below")], 2, "cannot create the output folder")  # the output option's fault, as above
+    refused(["index", DROPPER_EDGES, "-o", str(target)], 2, "is not a folder")
+    refused(["index", DROPPER_EDGES, "-o", str(target / "below")], 2, "cannot create the output folder")  # the output option's fault, as above
     assert target.read_text(encoding="utf-8") == "keep"
 
 
 def test_index_names_the_input_file_it_could_not_read(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"subject_uuid,timestamp\nu1,1523505481\nu\xff\xfe,1\n")
-    err = _user_error(["index", str(bad), "-o", str(tmp_path / "idx")], 3)
+    err = refused(["index", str(bad), "-o", str(tmp_path / "idx")], 3)
     assert err.startswith(f"aptnarrate: error: {bad}:"), err
 
 
@@ -131,7 +122,7 @@ def _edited(saved, name: str, edit) -> str:
 def test_a_log_count_past_int64_is_an_input_error(saved, command, tmp_path):
     target = _edited(saved, "huge.json", lambda d: d["log"][0].update(count=10**30))
     argv = [command[0], target, *command[1:], *(["thunderbird"] if command[0] == "pivot" else []), "-o", str(tmp_path / "out")]
-    _user_error(argv, 3, "not an aptnarrate JSON report", "log")
+    refused(argv, 3, "not an aptnarrate JSON report", "log")
 
 
 @pytest.mark.parametrize("log", [{"L1": {}}, "L1", 3, None], ids=["object", "string", "number", "null"])
@@ -139,14 +130,14 @@ def test_a_log_that_is_not_a_list_is_an_input_error(saved, log, tmp_path):
     """The log's validator raised a TypeError, which pydantic lets through: a report whose
     log was hand-edited into an object was an internal error (exit 1)."""
     target = _edited(saved, "log.json", lambda d: d.update(log=log))
-    _user_error(["render", target, "-o", str(tmp_path / "r.md")], 3, "not an aptnarrate JSON report", "log")
+    refused(["render", target, "-o", str(tmp_path / "r.md")], 3, "not an aptnarrate JSON report", "log")
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000])
 def test_json_nested_deeper_than_the_parsers_stack_is_an_input_error(text, tmp_path):
     target = tmp_path / "deep.json"
     target.write_text(text, encoding="utf-8")
-    _user_error(["render", str(target), "-o", str(tmp_path / "r.md")], 3, "not an aptnarrate JSON report")
+    refused(["render", str(target), "-o", str(tmp_path / "r.md")], 3, "not an aptnarrate JSON report")
 
 
 def test_a_report_saved_with_a_byte_order_mark_renders(saved, tmp_path):
@@ -237,7 +228,7 @@ def test_eval_reads_a_deeply_nested_truth_file_as_an_input_error(saved, tmp_path
     folder, _ = saved
     truth = tmp_path / "truth.json"
     truth.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    _user_error(["eval", str(folder / "report.json"), "--truth", str(truth)], 3, "nested deeper")
+    refused(["eval", str(folder / "report.json"), "--truth", str(truth)], 3, "nested deeper")
 
 
 def test_the_eval_table_shows_control_characters_of_names_escaped(saved, tmp_path):
@@ -297,7 +288,7 @@ def test_an_output_onto_its_own_input_is_refused(tmp_path):
     source.write_bytes(original)
     (tmp_path / "link.csv").symlink_to(source)
     for argv in (["report", str(source), "-o", str(source)], ["inspect", str(source), "-o", str(tmp_path / "link.csv")]):
-        _user_error([*argv, "--strict"], 2, "is the input file")
+        refused([*argv, "--strict"], 2, "is the input file")
     assert source.read_bytes() == original
 
 
@@ -307,7 +298,7 @@ def test_a_batch_whose_outputs_would_replace_its_inputs_is_refused(tmp_path):
     written. Without csv the same folder is fine."""
     original = example_path("dropper").read_bytes()
     (tmp_path / "dropper.csv").write_bytes(original)
-    _user_error(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,csv"], 2, "would replace the input")
+    refused(["batch", str(tmp_path), "-o", str(tmp_path), "--backend", "offline", "--formats", "md,csv"], 2, "would replace the input")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dropper.csv"] and (tmp_path / "dropper.csv").read_bytes() == original
     (tmp_path / "story.csv").write_bytes(example_path("exfil").read_bytes())
     code, _, err = run_main(["batch", str(tmp_path / "story.csv"), "-o", str(tmp_path), "--backend", "offline", "--story", "--formats", "md,csv"])
@@ -350,7 +341,7 @@ def test_a_context_log_time_the_engine_cannot_cast_is_an_input_error(stamp, tmp_
     log = tmp_path / "wider.csv"
     log.write_text(f"{EDGE_HEADER}\nu1,SUBJECT_PROCESS,/bin/a,EVENT_READ,{stamp},u2,FILE_OBJECT_FILE,/tmp/invoice.pdf.sh\n", encoding="utf-8")
     argv = ["report", DROPPER_EDGES, "--backend", "offline", "--context", str(log), "-o", str(tmp_path / "r.md")]
-    _user_error(argv, 3, "cannot read the context log", str(log))
+    refused(argv, 3, "cannot read the context log", str(log))
 
 
 def test_a_context_window_in_nanoseconds_gives_no_warning(tmp_path):

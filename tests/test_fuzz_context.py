@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from cli_in_process import run_main
+from cli_in_process import refused, run_main
 from llm_server import clear_model_settings
 
 from aptnarrate.examples import path as example_path
@@ -28,15 +28,6 @@ def _ok(argv: list[str]) -> str:
     return out
 
 
-def _refused(argv: list[str], code: int, *fragments: str) -> str:
-    got, _, err = run_main(argv)
-    assert got == code, err
-    assert "internal error" not in err and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
-
-
 # --------------------------------------------------------------------------- index: what it takes
 
 
@@ -48,7 +39,7 @@ def test_index_refuses_an_ocrapt_subgraph_before_converting_any_file(tmp_path):
     from aptnarrate.errors import InputError
 
     out = tmp_path / "idx"
-    _refused(["index", EDGES, OCRAPT, "-o", str(out)], 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
+    refused(["index", EDGES, OCRAPT, "-o", str(out)], 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
     assert list(tmp_path.iterdir()) == []  # no index, no temp folder
     done = []
     with pytest.raises(InputError):
@@ -58,7 +49,7 @@ def test_index_refuses_an_ocrapt_subgraph_before_converting_any_file(tmp_path):
 
 def test_context_given_an_ocrapt_subgraph_says_what_it_is(tmp_path):
     argv = ["report", EDGES, "--backend", "offline", "--context", OCRAPT, "-o", str(tmp_path / "r.md")]
-    _refused(argv, 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
+    refused(argv, 3, OCRAPT, "OCR-APT per-subgraph file", "edge list")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -66,11 +57,11 @@ def test_index_column_roles_are_the_edge_lists(tmp_path):
     """``index --column ROLE=NAME`` took any role and used only ``timestamp``: a typo or an
     OCR-APT role was ignored without a word. The mapping now names the edge list's columns,
     as it does for ``--context``."""
-    _refused(["index", EDGES, "--column", "descripton=x", "-o", str(tmp_path / "a")], 2, "unknown column role 'descripton'")
-    _refused(["index", EDGES, "--column", "description=x", "-o", str(tmp_path / "b")], 2, "unknown column role 'description'")
+    refused(["index", EDGES, "--column", "descripton=x", "-o", str(tmp_path / "a")], 2, "unknown column role 'descripton'")
+    refused(["index", EDGES, "--column", "description=x", "-o", str(tmp_path / "b")], 2, "unknown column role 'description'")
     renamed = tmp_path / "renamed.csv"
     renamed.write_text(example_path("dropper", "edges").read_text(encoding="utf-8").replace("subject_attr", "exe", 1), encoding="utf-8")
-    _refused(["index", str(renamed), "-o", str(tmp_path / "c")], 3, str(renamed), "no column 'subject_attr'")
+    refused(["index", str(renamed), "-o", str(tmp_path / "c")], 3, str(renamed), "no column 'subject_attr'")
     _ok(["index", str(renamed), "--column", "subject_attr=exe", "-o", str(tmp_path / "d")])
     mapped = _ok(["report", str(renamed), "--backend", "offline", "--column", "subject_attr=exe", "--context", str(tmp_path / "d")])
     plain = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES])
@@ -115,7 +106,7 @@ def test_index_refuses_files_whose_timestamps_take_different_forms(tmp_path):
         fields[4] = datetime.fromtimestamp(int(fields[4]) / 1e9, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
         rows.append(",".join(fields))
     texts.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
-    _refused(["index", str(epochs), str(texts), "-o", str(tmp_path / "idx")], 3, str(texts), "text times", "integer epochs")
+    refused(["index", str(epochs), str(texts), "-o", str(tmp_path / "idx")], 3, str(texts), "text times", "integer epochs")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epochs.csv", "texts.csv"]
     _ok(["index", str(texts), "-o", str(tmp_path / "idx")])  # each form alone is indexed
     assert "context rows read" in _ok(["report", EDGES, "--backend", "offline", "--context", str(tmp_path / "idx")])
@@ -156,7 +147,7 @@ def test_index_refuses_a_log_with_its_own_day_column(tmp_path):
     log = tmp_path / "log.csv"
     lines = example_path("dropper", "edges").read_text(encoding="utf-8").splitlines()
     log.write_text("\n".join([lines[0] + ",Day", *(line + ",monday" for line in lines[1:])]) + "\n", encoding="utf-8")
-    _refused(["index", str(log), "-o", str(tmp_path / "idx")], 3, str(log), "column named 'Day'")
+    refused(["index", str(log), "-o", str(tmp_path / "idx")], 3, str(log), "column named 'Day'")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
 
 
@@ -252,7 +243,7 @@ def test_pivot_into_the_wider_log_from_a_hand_edited_report_is_an_input_error(sa
     edit(changed)
     target = tmp_path / "edited.json"
     target.write_text(json.dumps(changed), encoding="utf-8")
-    _refused(["pivot", str(target), "thunderbird", "--context", EDGES, "-o", str(tmp_path / "p.md")], 3, str(target), fragment)
+    refused(["pivot", str(target), "thunderbird", "--context", EDGES, "-o", str(tmp_path / "p.md")], 3, str(target), fragment)
     assert not (tmp_path / "p.md").exists()
     # ask's rows from the wider log go through the same pivot
     with pytest.raises(InputError, match="edited.json"):
@@ -262,7 +253,7 @@ def test_pivot_into_the_wider_log_from_a_hand_edited_report_is_an_input_error(sa
 def test_pivot_checks_its_input_timezone_before_using_it(saved, tmp_path):
     folder, _ = saved
     argv = ["pivot", str(folder / "report.json"), "thunderbird", "--context", EDGES, "--input-timezone", "Mars/X"]
-    _refused(argv, 2, "unknown time zone 'Mars/X'")
+    refused(argv, 2, "unknown time zone 'Mars/X'")
 
 
 def test_an_answers_sentences_and_question_stay_one_line_each():
