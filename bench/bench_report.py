@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cpus = None
     if args.cpus is not None:
+        if not hasattr(os, "sched_setaffinity"):
+            parser.error("--cpus needs CPU affinity (Linux)")
         available = sorted(os.sched_getaffinity(0))
         if not 1 <= args.cpus <= len(available):
             parser.error(f"--cpus takes 1 to {len(available)} on this machine")
