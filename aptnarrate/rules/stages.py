@@ -22,7 +22,7 @@ from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms
-from .lineage import acting_for_an_attacker, attack_chain, descendants
+from .lineage import acting_for_an_attacker, attack_chain, descendant_subjects, in_chain
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list
@@ -300,7 +300,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         if rule.lineage == "attack chain" and (matched & present).any():
             # routine by itself: counts only for a process the log shows in an attack chain
             chain = attack_chain(view)
-            matched = matched & view.desc_in("subject_name", chain)
+            matched = matched & in_chain(view, chain)
         if not (matched & present).any():
             continue
         hits = view.expand(matched)
@@ -394,7 +394,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             acting = acting or acting_for_an_attacker(view)
             for stage in mechanism.excludes:
                 unless[stage] = unless[stage] | rows if stage in unless else rows
-            rows = rows & ~view.desc_in("subject_name", acting)
+            rows = rows & ~in_chain(view, acting)
         for stage in mechanism.excludes:
             by_stage[stage] = by_stage[stage] | rows if stage in by_stage else rows
     kept = []
@@ -420,11 +420,10 @@ def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
     (and theirs), of the event classes its selections name."""
     named = {n for n in view.values("subject_name", view.present) - {""} if mechanism.names_subject(n)}
-    below = descendants(view, named) - named
+    by = descendant_subjects(view, named)
     found = np.zeros(len(view.pattern_rows), dtype=bool)
-    if not below:
+    if not by.any():
         return found
-    by = view.desc_in("subject_name", below)
     for _, events in mechanism._subject_selections:
         found |= by & (view.desc_in("event", events) if events else True)
     return found
