@@ -535,11 +535,13 @@ def test_sudo_from_a_login_shell_is_not_privilege_escalation(tool):
         (["10:30:01 The process: explorer.exe CREATE the process: cmd.exe"], set()),
         (["10:30:01 The process: svchost.exe CREATE the process: cmd.exe"], set()),
         (["10:30:01 The process: WINWORD.EXE CREATE the process: cmd.exe"], {"Initial Compromise", "Internal Reconnaissance"}),
-        (["10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Lateral Movement", "Internal Reconnaissance"}),
+        # WMI's shell is an attack chain's; Lateral Movement needs a connection from another host
+        (["10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Internal Reconnaissance"}),
+        (["10:29:59 The process: svchost.exe START_INBOUND the flow: 142.20.56.202", "10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Lateral Movement", "Internal Reconnaissance"}),
         (["10:30:01 The process: eventvwr.exe CREATE the process: cmd.exe"], {"Privilege Escalation", "Internal Reconnaissance"}),
         (["10:29:01 The process: cmd.exe CREATE the file: tool.exe", "10:29:02 The process: cmd.exe CREATE the process: tool.exe", "10:30:01 The process: tool.exe CREATE the process: cmd.exe"], {"Internal Reconnaissance"}),
     ],
-    ids=["alone", "explorer", "service-host", "macro", "wmi", "uac-bypass", "dropped"],
+    ids=["alone", "explorer", "service-host", "macro", "wmi", "wmi-remote", "uac-bypass", "dropped"],
 )
 def test_one_discovery_tool_from_a_shell_needs_an_attack_chain(head, stages):
     """One whoami from a command shell claimed Internal Reconnaissance: a user at a console
@@ -692,3 +694,37 @@ def test_a_login_shell_beside_a_maintainer_script_shell_keeps_its_persistence():
     by_script = frame.copy()
     by_script.loc[by_script["object_attr"] == "/root/.ssh/authorized_keys", "subject_uuid"] = script_shell
     assert jp.claims(by_script).stages == set()
+
+
+# --------------------------------------------------------------------------- remote execution on the target
+
+
+def test_wmi_starting_a_shell_is_lateral_movement_only_beside_a_connection_from_another_host():
+    """WMI's provider host starting a shell claimed Lateral Movement with no network row in the
+    subgraph: WMI starts what Win32_Process.Create asks for whether the caller is local or
+    remote, so the rows show remote execution only beside an inbound connection from another
+    host (cited, and named in the reason); one from this host's loopback shows none. The
+    shell still starts an attack chain: its discovery command counts."""
+    shell = ["12:10:03 The process: wmiprvse.exe CREATE the process: cmd.exe", "12:10:04 The process: cmd.exe READ the file: inventory.cfg"]
+    assert jp.claims(_log(*shell)).stages == set()
+    loopback = "12:10:01 The process: svchost.exe START_INBOUND the flow: 127.0.0.1"
+    assert jp.claims(_log(loopback, *shell)).stages == set()
+    remote = "12:10:01 The process: svchost.exe START_INBOUND the flow: 142.20.56.202"
+    found = {f.stage: f for f in _findings(_log(remote, *shell))}
+    assert set(found) == {"Lateral Movement"}
+    assert "connection from another host (142.20.56.202)" in found["Lateral Movement"].rationale
+    assert _cited_descriptions(_log(remote, *shell), "Lateral Movement") == ["svchost.exe START_INBOUND 142.20.56.202", "wmiprvse.exe CREATE cmd.exe"]
+    whoami = "12:10:05 The process: cmd.exe CREATE the process: whoami.exe"
+    assert jp.claims(_log(*shell, whoami)).stages == {"Internal Reconnaissance"}
+
+
+def test_a_rule_with_an_unknown_need_fails_with_its_field():
+    from aptnarrate.rules.patterns import RuleFieldError, PatternRule
+
+    rule = {
+        "id": "x", "title": "x", "stage": None, "tactic": "TA0002", "techniques": ["T1059"], "confidence": "low", "explanation": "x",
+        "needs": "a network", "match": [{"event": ["execute"]}],
+        "examples": {"positive": [{"action": "EXECUTE", "object": "a"}], "negative": [{"action": "READ", "object": "a"}]},
+    }
+    with pytest.raises(RuleFieldError, match="needs"):
+        PatternRule.from_mapping(rule)

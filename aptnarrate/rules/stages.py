@@ -301,6 +301,11 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # routine by itself: counts only for a process the log shows in an attack chain
             chain = attack_chain(view)
             matched = matched & in_chain(view, chain)
+        inbound = None
+        if rule.needs == "connection from another host" and (matched & present).any():
+            inbound = _inbound_from_another_host(view)
+            if inbound is None:
+                continue
         if not (matched & present).any():
             continue
         hits = view.expand(matched)
@@ -311,10 +316,27 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # the reason leans on the chain: say it, and cite the rows that show it
             reason, path = _in_chain(view, chain, view.values("subject_name", at), reason)
             hits = hits | view.expand(path)
+        if inbound is not None:
+            position, address = inbound
+            reason += f" The subgraph shows a connection from another host ({address})."
+            hits = hits.copy()
+            hits[position] = True
         found.append(
             cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
         )
     return found
+
+
+def _inbound_from_another_host(view: LogView) -> tuple[int, str] | None:
+    """The first log row of an inbound connection from another host (not a loopback or
+    reserved address), and that address; None when the subgraph shows none."""
+    desc = view.desc
+    inbound = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
+    inbound &= view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) not in ("loopback", "local"), inbound)
+    if not inbound.any():
+        return None
+    position = int(view.rows_of(inbound)[0])
+    return position, str(desc["object_name"][view._codes[position]])
 
 
 def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str) -> tuple[str, np.ndarray]:
