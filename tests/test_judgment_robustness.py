@@ -728,3 +728,19 @@ def test_a_rule_with_an_unknown_need_fails_with_its_field():
     }
     with pytest.raises(RuleFieldError, match="needs"):
         PatternRule.from_mapping(rule)
+
+
+def test_a_service_whose_program_an_installer_wrote_is_the_installers():
+    """The service control manager (services.exe) creating a service claimed Maintain
+    Persistence beside an installer installing that service: the installer mechanism covered
+    the installer's own rows and what it starts, not the SCM's. The service is the
+    installer's when every program the SCM starts in the log is a file the installer wrote;
+    with no program started, or one the installer did not write, it stays evidence."""
+    installer = ["14:00:01 The process: msiexec.exe CREATE the file: VendorAgent.exe", "14:00:05 The process: msiexec.exe EDIT the registry: Run"]
+    service = "14:00:06 The process: services.exe CREATE the service: VendorAgentSvc"
+    runs = "14:00:07 The process: services.exe CREATE the process: VendorAgent.exe"
+    assert jp.claims(_log(*installer, service, runs)).stages == set()
+    assert jp.claims(_log(*installer, service)).stages == {"Maintain Persistence"}
+    assert jp.claims(_log(service, runs)).stages == {"Maintain Persistence"}
+    other = ["14:00:02 The process: rundll32.exe CREATE the file: svchostx.exe", "14:00:08 The process: services.exe CREATE the process: svchostx.exe"]
+    assert "Maintain Persistence" in jp.claims(_log(*installer, service, runs, *other)).stages

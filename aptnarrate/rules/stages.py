@@ -443,12 +443,32 @@ def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     (and theirs), of the event classes its selections name."""
     named = {n for n in view.values("subject_name", view.present) - {""} if mechanism.names_subject(n)}
     by = descendant_subjects(view, named)
-    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found = _installed_services(view, named)
     if not by.any():
         return found
     for _, events in mechanism._subject_selections:
         found |= by & (view.desc_in("event", events) if events else True)
     return found
+
+
+def _installed_services(view: LogView, installers: set[str]) -> np.ndarray:
+    """The service control manager's service installs that are ``installers``' work: the
+    programs it starts in the log (a service's program) are all files those processes wrote
+    in the subgraph. A service installed beside an installer whose program the installer did
+    not write, or with no program started, is not shown to be the installer's."""
+    desc = view.desc
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    installs = view.present & (desc["event"] == "service_install")
+    if not installers or not installs.any():
+        return found
+    managers = view.values("subject_name", installs) - {""} - installers
+    runs = view.present & view.desc_in("subject_name", managers)
+    runs &= ((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute")
+    programs = view.values("object_name", runs) - {""}
+    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", installers)
+    if not programs or not programs <= view.values("object_name", written):
+        return found
+    return installs & view.desc_in("subject_name", managers)
 
 
 def _names(values) -> str:
