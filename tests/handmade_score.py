@@ -28,7 +28,7 @@ def score() -> tuple[int, int, list[str]]:
         for declared in (False, True):
             entry = cases[case]
             expected = set(entry["stages"] if declared else entry.get("stages_without_profile", entry["stages"]))
-            found = set(jp.claims(HANDMADE / f"{case}.csv", jp.profile_networks(case) if declared else ()).stages)
+            found = set(jp.claims(jp.case_file(HANDMADE, case), jp.profile_networks(case) if declared else ()).stages)
             false += len(found - expected)
             missed += len(expected - found)
             if found != expected:

@@ -62,6 +62,13 @@ def family(case: str) -> str:
     return "optc" if case.startswith(("SysClient", "optc")) else "tc3"
 
 
+def case_file(folder: Path, case: str) -> Path:
+    """A case's log: ``NAME.csv`` (OCR-APT's layout), or ``NAME.edges.csv`` for a case
+    written as an edge list only."""
+    csv = folder / f"{case}.csv"
+    return csv if csv.is_file() else folder / f"{case}.edges.csv"
+
+
 def profile_networks(case: str) -> tuple[str, ...]:
     return tuple(get_profile("darpa-optc" if family(case) == "optc" else "darpa-tc3").internal_networks)
 

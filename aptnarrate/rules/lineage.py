@@ -6,9 +6,16 @@ The rules that read such evidence ask whether its process is in an attack chain:
 a launcher (an Office application, browser or mail client starting a shell; WMI's provider
 host or PsExec's service starting one; an auto-elevating binary's shell), a program the
 subgraph wrote and then ran (dropped), a process holding a command-and-control channel, or a
-descendant of one of these in the log. The roles are
-data (``aptnarrate/data/roles.yaml``); names are OCR-APT's (image names, no process ids),
-so a chain is a set of names.
+descendant of one of these in the log. The roles are data (``aptnarrate/data/roles.yaml``).
+
+A chain is built over processes: where the input identifies them (an edge list's uuids) a
+start links the parent's entity to the child's, so two processes of one name are told apart
+(a user's shell beside a macro's; a login shell beside a maintainer script's). A program
+executed from a file or dropped and run is known by its name, and OCR-APT's CSV names
+processes only (image names, no process ids): there a chain is a set of names, as the
+``_BY_NAME`` keys say. ``in_chain`` turns a chain into the descriptions its processes are the
+subject of. The rules that read a sweep's or a channel's process (``structural.py``) still
+ask by name: a sweep is judged per process name.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from ..preprocess.knowledge import lookup
@@ -82,83 +90,203 @@ class Link:
     rows: np.ndarray
 
 
-def _starts(view: LogView) -> tuple[np.ndarray, dict[str, set[str]]]:
-    """The descriptions where a named process starts or executes another, and each
-    parent's children by name."""
-    cached = view.__dict__.get("_starts")
+_BY_NAME = "\x1f"  # a key that stands for every process of one name (the log names it, no id)
+
+
+class Chain(dict):
+    """An attack chain: each process NAME of it -> the :class:`Link` of the first process of
+    that name it reached (for wording), and ``members``, the processes themselves by key:
+    an entity id where the input identifies processes (an edge list's uuids), so that two
+    processes of one name are told apart, or ``_BY_NAME`` + name where the log links them
+    only by name (OCR-APT's CSV; a program executed from a file; a dropped program)."""
+
+    members: dict[str, Link]
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """The log's process starts: ``starts``, the descriptions where a named process starts
+    or executes another; ``kids``, each parent key's (child key, child name, parent name)
+    edges, and each ``_BY_NAME`` key's those of every parent of that name; ``identified``,
+    whether any process of the input has an entity id of its own."""
+
+    starts: np.ndarray
+    edges: list[tuple[str, str, str, str]]  # (parent name, child name, parent key, child key), sorted
+    kids: dict[str, list[tuple[str, str, str]]]
+    identified: bool
+
+
+def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """Each triple's ``role`` (subject or object) as a key: its entity id when the input gave
+    one, else ``_BY_NAME`` + its name (an id made from the kind and value stands for a name).
+    Decided once per distinct id. ``rows``: only these triples."""
+    triples = view.facts.timeline.table.triples
+    if rows is not None:
+        triples = triples.iloc[rows]
+    codes, ids = triples[f"{role}_id"].factorize()
+    if not len(ids):
+        return np.zeros(0, dtype=object)
+    ids = ids.to_numpy(dtype=object)
+    seen = np.maximum.accumulate(codes)  # codes are numbered in order of first appearance
+    first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1])))
+    pick = lambda column: triples[f"{role}_{column}"].iloc[first].to_numpy(dtype=object)  # noqa: E731
+    names = pick("name")
+    derived = (ids == pick("kind") + ":" + pick("value")) | (names == "")
+    keys = np.where(derived, _BY_NAME + names, ids)
+    return keys[codes]
+
+
+def _subject_keys(view: LogView) -> np.ndarray:
+    cached = view.__dict__.get("_subject_keys")
+    if cached is None:
+        cached = view.__dict__["_subject_keys"] = _side_keys(view, "subject")
+    return cached
+
+
+def _graph(view: LogView) -> _Graph:
+    cached = view.__dict__.get("_lineage_graph")
     if cached is not None:
         return cached
     desc = view.desc
-    event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
-    starts = view.present & (((event == "process_start") & (desc["object_kind"] == "process")) | (event == "execute"))
+    event, subject = desc["event"], desc["subject_name"]
+    spawned = (event == "process_start") & (desc["object_kind"] == "process")
+    starts = view.present & (spawned | (event == "execute"))
     starts &= ~view.desc_in("object_name", _PLACEHOLDERS) & (subject != "")
-    children: dict[str, set[str]] = {}
-    for code in np.flatnonzero(starts).tolist():
-        children.setdefault(subject[code], set()).add(name[code])
-    view.__dict__["_starts"] = (starts, children)
-    return starts, children
+    timeline = view.facts.timeline
+    subject_keys = _subject_keys(view)
+    identified = bool(len(subject_keys)) and not all(k.startswith(_BY_NAME) for k in pd.unique(subject_keys))
+    kids: dict[str, list[tuple[str, str, str]]] = {}
+    listed: list[tuple[str, str, str, str]] = []
+    at = np.flatnonzero(starts[timeline.triple_description]) if len(timeline.triple_description) else np.zeros(0, dtype=np.int64)
+    if len(at):
+        codes = timeline.triple_description[at]
+        child_names = desc["object_name"][codes]
+        # a started process is the object's entity; an executed file's program is known by name
+        child_keys = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
+        edges = pd.DataFrame(
+            {"parent": subject_keys[at], "parent_name": subject[codes], "child": child_keys, "child_name": child_names}
+        ).drop_duplicates()
+        listed = sorted((p, c, pk, ck) for pk, p, ck, c in edges.itertuples(index=False, name=None))
+        for parent, parent_name, child, child_name in sorted(edges.itertuples(index=False, name=None), key=lambda e: (e[2], e[3], e[0])):
+            kids.setdefault(parent, []).append((child, child_name, parent_name))
+            if not parent.startswith(_BY_NAME):
+                kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
+    graph = view.__dict__["_lineage_graph"] = _Graph(starts, listed, kids, identified)
+    return graph
 
 
-def descendants(view: LogView, parents: set[str]) -> set[str]:
-    """The processes the log shows ``parents`` starting, and theirs in turn (by name),
-    less ``parents`` themselves."""
-    _, children = _starts(view)
-    found: set[str] = set()
-    frontier = set(parents)
+def _started(view: LogView, parent: str, child: str) -> np.ndarray:
+    return _graph(view).starts & (view.desc["subject_name"] == parent) & (view.desc["object_name"] == child)
+
+
+def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
+    """Adds to ``found`` (key -> Link; ``names``: key -> name) what its processes start in
+    the log, and theirs in turn."""
+    kids = _graph(view).kids
+    frontier = sorted(found)
     for _ in range(_MAX_DEPTH):
-        grown = {c for p in frontier for c in children.get(p, ())} - found - set(parents)
+        grown: dict[str, Link] = {}
+        for parent in frontier:
+            for child, child_name, parent_name in kids.get(parent, ()):
+                if child not in found and child not in grown:
+                    link = found[parent]
+                    grown[child] = Link(f"{child_name} started by {link.how}", link.rows | _started(view, parent_name, child_name))
+                    names[child] = child_name
         if not grown:
             break
-        found |= grown
-        frontier = grown
+        found.update(grown)
+        frontier = sorted(grown)
+
+
+def _chain(found: dict[str, Link], names: dict[str, str]) -> Chain:
+    chain = Chain()
+    for key, link in found.items():
+        chain.setdefault(names[key], link)
+    chain.members = found
+    return chain
+
+
+def in_chain(view: LogView, chain: dict[str, Link]) -> np.ndarray:
+    """The descriptions (a mask) whose subject is a process of ``chain``: by entity where the
+    input identifies processes, by name where it does not (or ``chain`` is a plain dict of
+    names)."""
+    members = getattr(chain, "members", None)
+    if members is None or not _graph(view).identified:
+        return view.desc_in("subject_name", chain)
+    return _subjects_in(view, set(members))
+
+
+def _subjects_in(view: LogView, keys: set[str]) -> np.ndarray:
+    """Descriptions with a triple whose subject is one of ``keys`` (a ``_BY_NAME`` key: any
+    process of that name)."""
+    timeline = view.facts.timeline
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    if not keys or not len(timeline.triple_description):
+        return found
+    subject_keys = _subject_keys(view)
+    by_name = {k[len(_BY_NAME) :] for k in keys if k.startswith(_BY_NAME)}
+    hit = pd.Series(subject_keys).isin(keys).to_numpy().copy()
+    if by_name:
+        hit |= view.facts.timeline.table.triples["subject_name"].isin(by_name).to_numpy()
+    found[timeline.triple_description[hit]] = True
     return found
 
 
-def attack_chain(view: LogView, channels: bool = True) -> dict[str, Link]:
+def descendant_subjects(view: LogView, parents: set[str]) -> np.ndarray:
+    """The descriptions (a mask) whose subject is a process the log shows a process named in
+    ``parents`` starting, or one of theirs in turn (by entity where the input identifies
+    processes), less the processes named in ``parents``."""
+    kids = _graph(view).kids
+    found = {_BY_NAME + p: p for p in parents}
+    frontier = sorted(found)
+    for _ in range(_MAX_DEPTH):
+        grown = {child: name for parent in frontier for child, name, _ in kids.get(parent, ()) if child not in found}
+        if not grown:
+            break
+        found.update(grown)
+        frontier = sorted(grown)
+    below = {key: name for key, name in found.items() if name not in parents}
+    if not _graph(view).identified:
+        return view.desc_in("subject_name", set(below.values()))
+    return _subjects_in(view, set(below))
+
+
+def attack_chain(view: LogView, channels: bool = True) -> Chain:
     """Each process name of an attack chain the log shows, with how it got there:
-    ``{"cmd.exe": Link("cmd.exe started by WINWORD.EXE", rows)}``. ``channels``: whether
-    processes holding a command-and-control channel start chains (the Command and Control
-    rule itself asks without them)."""
+    ``{"cmd.exe": Link("cmd.exe started by WINWORD.EXE", rows)}``, and the processes
+    themselves (``Chain.members``). ``channels``: whether processes holding a
+    command-and-control channel start chains (the Command and Control rule itself asks
+    without them)."""
     key = "_attack_chain" if channels else "_attack_chain_without_channels"
     cached = view.__dict__.get(key)
     if cached is not None:
         return cached
     desc = view.desc
     subject, name = desc["subject_name"], desc["object_name"]
-    starts, children = _starts(view)
-
-    def started(parent: str, child: str) -> np.ndarray:
-        return starts & (subject == parent) & (name == child)
-
+    graph = _graph(view)
     found: dict[str, Link] = {}
+    names: dict[str, str] = {}
     compromised: dict[str, Link] = {}  # launchers that started a chain
-    for parent in sorted(children):
-        if is_launcher(parent):
-            for child in sorted(children[parent]):
-                if child != parent and _is_chain_child(child):
-                    found.setdefault(child, Link(f"{child} started by {parent}", started(parent, child)))
-                    compromised.setdefault(parent, Link(f"{parent}, which started {child}", started(parent, child)))
-    for dropped, rows in sorted(_dropped(view, set(name[starts]) | set(subject[view.present])).items()):
-        if dropped not in found:
-            found[dropped] = Link(f"{dropped}, a program written in this subgraph and run", rows)
-    for channel, rows in sorted(_command_channels(view).items()) if channels else ():
-        if channel not in found:
-            found[channel] = Link(f"{channel}, which holds a command-and-control channel", rows)
-    frontier = sorted(found)
-    for _ in range(_MAX_DEPTH):
-        grown = {}
-        for parent in frontier:
-            for child in sorted(children.get(parent, ())):
-                if child not in found and child not in grown:
-                    link = found[parent]
-                    grown[child] = Link(f"{child} started by {link.how}", link.rows | started(parent, child))
-        if not grown:
-            break
-        found.update(grown)
-        frontier = sorted(grown)
-    view.__dict__[key] = found
+    launchers: dict[str, bool] = {}
+    for parent_name, child_name, parent, child in graph.edges:
+        launcher = launchers.get(parent_name)
+        if launcher is None:
+            launcher = launchers[parent_name] = is_launcher(parent_name)
+        if launcher and child_name != parent_name and _is_chain_child(child_name):
+            rows = _started(view, parent_name, child_name)
+            if child not in found:
+                found[child], names[child] = Link(f"{child_name} started by {parent_name}", rows), child_name
+            compromised.setdefault(parent_name, Link(f"{parent_name}, which started {child_name}", rows))
+    for dropped, rows in sorted(_dropped(view, set(name[graph.starts]) | set(subject[view.present])).items()):
+        if _BY_NAME + dropped not in found:
+            found[_BY_NAME + dropped], names[_BY_NAME + dropped] = Link(f"{dropped}, a program written in this subgraph and run", rows), dropped
+    for (channel, member), rows in sorted(_command_channels(view).items()) if channels else ():
+        if member not in found:
+            found[member], names[member] = Link(f"{channel}, which holds a command-and-control channel", rows), channel
+    _walk(view, found, names)
+    chain = view.__dict__[key] = _chain(found, names)
     view.__dict__[key + "_launchers"] = compromised
-    return found
+    return chain
 
 
 def compromised_launchers(view: LogView) -> dict[str, Link]:
@@ -202,12 +330,12 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     return found
 
 
-def _command_channels(view: LogView) -> dict[str, np.ndarray]:
-    """Processes the Command and Control rule finds holding a channel, each with the
-    descriptions of its outbound rows that the finding cites."""
+def _command_channels(view: LogView) -> dict[tuple[str, str], np.ndarray]:
+    """Processes the Command and Control rule finds holding a channel, each (name, key) with
+    the descriptions of its outbound rows that the finding cites."""
     from .structural import command_and_control
 
-    found: dict[str, np.ndarray] = {}
+    found: dict[tuple[str, str], np.ndarray] = {}
     desc = view.desc
     for finding in command_and_control(view):
         if finding.positions is None or not len(finding.positions):
@@ -215,9 +343,21 @@ def _command_channels(view: LogView) -> dict[str, np.ndarray]:
         codes = view._codes[finding.positions]
         codes = codes[desc["event"][codes] == "network_out"]
         for who in sorted(set(desc["subject_name"][codes]) - {""}):
-            rows = found.setdefault(who, np.zeros(len(view.pattern_rows), dtype=bool))
-            rows[codes[desc["subject_name"][codes] == who]] = True
+            own = codes[desc["subject_name"][codes] == who]
+            for member in _keys_of(view, own, who):
+                rows = found.setdefault((who, member), np.zeros(len(view.pattern_rows), dtype=bool))
+                rows[own] = True
     return found
+
+
+def _keys_of(view: LogView, codes: np.ndarray, name: str) -> list[str]:
+    """The processes (keys) behind the descriptions ``codes``, all named ``name``."""
+    if not _graph(view).identified:
+        return [_BY_NAME + name]
+    timeline = view.facts.timeline
+    mask = np.zeros(len(view.pattern_rows), dtype=bool)
+    mask[codes] = True
+    return sorted(set(_subject_keys(view)[mask[timeline.triple_description]].tolist()))
 
 
 def powershell_signs(view: LogView) -> np.ndarray:
@@ -235,12 +375,21 @@ def runs_powershell(view: LogView) -> set[str]:
     return view.values("subject_name", powershell_signs(view)) - {""}
 
 
-def acting_for_an_attacker(view: LogView, channels: bool = True) -> dict[str, Link]:
+def acting_for_an_attacker(view: LogView, channels: bool = True) -> Chain:
     """``attack_chain`` plus the processes running PowerShell inside them (said so, citing
     those rows)."""
-    found = dict(attack_chain(view, channels))
+    chain = attack_chain(view, channels)
+    found, names = dict(chain.members), {}
     signs = powershell_signs(view)
     for name in sorted(runs_powershell(view)):
-        if name not in found:
-            found[name] = Link(f"{name} running PowerShell", signs & (view.desc["subject_name"] == name))
-    return found
+        own = signs & (view.desc["subject_name"] == name)
+        for member in _keys_of(view, np.flatnonzero(own), name):
+            if member not in found:
+                found[member], names[member] = Link(f"{name} running PowerShell", own), name
+    if not names:
+        return chain
+    acting = Chain(chain)
+    for member, name in names.items():
+        acting.setdefault(name, found[member])
+    acting.members = found
+    return acting

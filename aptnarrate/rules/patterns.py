@@ -81,6 +81,9 @@ class PatternRule:
     # "attack chain": a row counts for the stage only when its subject is a process the log
     # shows in an attack chain (``rules/lineage.py``); it still ranks IoCs without
     lineage: str | None = None
+    # "connection from another host": the stage is claimed only when the subgraph also shows
+    # an inbound connection from another host (cited with it); it still ranks IoCs without
+    needs: str | None = None
 
     @classmethod
     def from_mapping(cls, item: Any) -> PatternRule:
@@ -130,6 +133,7 @@ class PatternRule:
             filter=selections["filter"],
             examples=Examples(**sides),
             lineage=_lineage(item),
+            needs=_needs(item),
         )
 
     @classmethod
@@ -161,14 +165,22 @@ class PatternRule:
         return [dict(selection) for selection in value]
 
 
-_RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage")
+_RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs")
 LINEAGES = ("attack chain",)
+NEEDS = ("connection from another host",)
 
 
 def _lineage(item: dict[str, Any]) -> str | None:
     value = item.get("lineage")
     if value is not None and value not in LINEAGES:
         raise RuleFieldError("lineage", f"expected one of {', '.join(LINEAGES)} (or no lineage field); got {value!r}")
+    return value
+
+
+def _needs(item: dict[str, Any]) -> str | None:
+    value = item.get("needs")
+    if value is not None and value not in NEEDS:
+        raise RuleFieldError("needs", f"expected one of {', '.join(NEEDS)} (or no needs field); got {value!r}")
     return value
 
 

@@ -22,7 +22,7 @@ from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms
-from .lineage import acting_for_an_attacker, attack_chain, descendants
+from .lineage import acting_for_an_attacker, attack_chain, descendant_subjects, in_chain
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list
@@ -300,7 +300,12 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         if rule.lineage == "attack chain" and (matched & present).any():
             # routine by itself: counts only for a process the log shows in an attack chain
             chain = attack_chain(view)
-            matched = matched & view.desc_in("subject_name", chain)
+            matched = matched & in_chain(view, chain)
+        inbound = None
+        if rule.needs == "connection from another host" and (matched & present).any():
+            inbound = _inbound_from_another_host(view)
+            if inbound is None:
+                continue
         if not (matched & present).any():
             continue
         hits = view.expand(matched)
@@ -311,10 +316,27 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # the reason leans on the chain: say it, and cite the rows that show it
             reason, path = _in_chain(view, chain, view.values("subject_name", at), reason)
             hits = hits | view.expand(path)
+        if inbound is not None:
+            position, address = inbound
+            reason += f" The subgraph shows a connection from another host ({address})."
+            hits = hits.copy()
+            hits[position] = True
         found.append(
             cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
         )
     return found
+
+
+def _inbound_from_another_host(view: LogView) -> tuple[int, str] | None:
+    """The first log row of an inbound connection from another host (not a loopback or
+    reserved address), and that address; None when the subgraph shows none."""
+    desc = view.desc
+    inbound = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
+    inbound &= view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) not in ("loopback", "local"), inbound)
+    if not inbound.any():
+        return None
+    position = int(view.rows_of(inbound)[0])
+    return position, str(desc["object_name"][view._codes[position]])
 
 
 def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str) -> tuple[str, np.ndarray]:
@@ -394,7 +416,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             acting = acting or acting_for_an_attacker(view)
             for stage in mechanism.excludes:
                 unless[stage] = unless[stage] | rows if stage in unless else rows
-            rows = rows & ~view.desc_in("subject_name", acting)
+            rows = rows & ~in_chain(view, acting)
         for stage in mechanism.excludes:
             by_stage[stage] = by_stage[stage] | rows if stage in by_stage else rows
     kept = []
@@ -420,14 +442,33 @@ def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
     (and theirs), of the event classes its selections name."""
     named = {n for n in view.values("subject_name", view.present) - {""} if mechanism.names_subject(n)}
-    below = descendants(view, named) - named
-    found = np.zeros(len(view.pattern_rows), dtype=bool)
-    if not below:
+    by = descendant_subjects(view, named)
+    found = _installed_services(view, named)
+    if not by.any():
         return found
-    by = view.desc_in("subject_name", below)
     for _, events in mechanism._subject_selections:
         found |= by & (view.desc_in("event", events) if events else True)
     return found
+
+
+def _installed_services(view: LogView, installers: set[str]) -> np.ndarray:
+    """The service control manager's service installs that are ``installers``' work: the
+    programs it starts in the log (a service's program) are all files those processes wrote
+    in the subgraph. A service installed beside an installer whose program the installer did
+    not write, or with no program started, is not shown to be the installer's."""
+    desc = view.desc
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    installs = view.present & (desc["event"] == "service_install")
+    if not installers or not installs.any():
+        return found
+    managers = view.values("subject_name", installs) - {""} - installers
+    runs = view.present & view.desc_in("subject_name", managers)
+    runs &= ((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute")
+    programs = view.values("object_name", runs) - {""}
+    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", installers)
+    if not programs or not programs <= view.values("object_name", written):
+        return found
+    return installs & view.desc_in("subject_name", managers)
 
 
 def _names(values) -> str:
