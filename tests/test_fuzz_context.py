@@ -267,3 +267,30 @@ def test_an_answers_sentences_and_question_stay_one_line_each():
     lines = markdown.splitlines()
     assert lines[0].startswith("**Question:** what") and "did it do" in lines[0] and lines[1] == ""
     assert lines[2:] == [lines[2]] * 2 and lines[2].startswith("- It read the file.") and lines[2].endswith("code block (L3)")
+
+
+# --------------------------------------------------------------------------- pivot: names
+
+
+def test_an_entity_that_is_not_utf8_reads_as_the_replacement_character(saved, tmp_path):
+    """``pivot``'s ENTITY with a byte that is not UTF-8 (argv keeps it as a lone surrogate)
+    was shown as a ``\\udcff`` escape in Markdown and JSON, where every other name the
+    tool shows has U+FFFD (``wording.file_name_text``); with ``--context`` the engine then
+    refused the query and the error blamed the log ("cannot read the context log")."""
+    folder, _ = saved
+    entity = b"thunder\xffbird".decode("utf-8", "surrogateescape")
+    for fmt in ("md", "json"):
+        out = _ok(["pivot", str(folder / "report.json"), entity, "--format", fmt])
+        shown = json.loads(out)["entity"] if fmt == "json" else out
+        assert "thunder\ufffdbird" in shown and "udcff" not in out, out
+    log = tmp_path / "log.csv"
+    log.write_bytes(
+        b"subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr\n"
+        + b"\n".join(line for line in example_path("dropper", "edges").read_bytes().splitlines()[1:])
+        # the engine reads a log as UTF-8 (a byte that is not is its error): the name holds U+FFFD
+        + "\nu9,SUBJECT_PROCESS,/usr/bin/thunder\ufffdbird,EVENT_READ,".encode()
+        + example_path("dropper", "edges").read_bytes().splitlines()[1].split(b",")[4]
+        + b",u8,FILE_OBJECT_FILE,/tmp/x\n"
+    )
+    found = json.loads(_ok(["pivot", str(folder / "report.json"), entity, "--format", "json", "--context", str(log)]))
+    assert [r["subject"] for r in found["rows"]] == ["thunder\ufffdbird"], found

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError, UsageError
 from ..render.escape import code, plain
+from ..wording import file_name_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.ingest import IngestOptions
@@ -91,6 +92,11 @@ def pivot(
     ``source``: the saved report's path, which an error about the report names."""
     if not entity.strip():
         raise UsageError("ENTITY is empty: give a name as the report shows it (a file, process or address)")
+    # a byte that is not UTF-8 (argv keeps it as a lone surrogate) reads as U+FFFD, as every
+    # name the tool shows does: the report's and the wider log's names hold U+FFFD there, so
+    # it is also what matches them (the surrogate showed as a \udcff escape and, with
+    # --context, made the engine refuse the query as if the log were broken)
+    entity = file_name_text(entity)
     rows: list[PivotRow] = []
     kinds: list[str] = []
     ids: set[str] = set()
