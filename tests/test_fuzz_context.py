@@ -294,3 +294,38 @@ def test_an_entity_that_is_not_utf8_reads_as_the_replacement_character(saved, tm
     )
     found = json.loads(_ok(["pivot", str(folder / "report.json"), entity, "--format", "json", "--context", str(log)]))
     assert [r["subject"] for r in found["rows"]] == ["thunder\ufffdbird"], found
+
+
+def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved, monkeypatch):
+    """``pivot --context`` loaded every wider-log row naming the entity into pandas and
+    listed them all: a service in a generated 10M-row log matched 707,293 rows (110k
+    condensed rows, a 45 MB JSON, 777 MB peak). The engine now counts the rows; only the
+    earliest ``MAX_WIDER_FETCH`` are fetched and ``MAX_WIDER_ROWS`` condensed rows listed,
+    each exactly as the whole fetch shows it (a minute that may go on past the rows read
+    is left out, not listed short). Limits lowered here so the shipped log exceeds them."""
+    from aptnarrate.context import ContextOptions, pivot as pivot_module, query
+    from aptnarrate.render.json import load_report
+
+    folder, _ = saved
+    report = load_report((folder / "report.json").read_text(encoding="utf-8"))
+    whole = pivot_module.pivot(report, "update.sh", ContextOptions(EDGES))
+    wider = {r.id: r for r in whole.rows if r.source == "wider log"}
+    total = int(whole.notes[0].split()[0])
+    assert len(wider) > 10 and total > 60
+    fetched: list[int] = []
+    real_fetch = query.fetch
+
+    def counting_fetch(expr, limit=None):
+        frame = real_fetch(expr) if limit is None else real_fetch(expr, limit)
+        fetched.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(query, "fetch", counting_fetch)
+    monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", 60, raising=False)
+    monkeypatch.setattr(pivot_module, "MAX_WIDER_ROWS", 5, raising=False)
+    bounded = pivot_module.pivot(report, "update.sh", ContextOptions(EDGES))
+    assert fetched == [60]
+    listed = [r for r in bounded.rows if r.source == "wider log"]
+    assert 0 < len(listed) <= 5 and all(r == wider[r.id] for r in listed)
+    assert bounded.notes[0].startswith(f"{total} rows of ") and "only the earliest 60 were read" in bounded.notes[0]
+    assert any("the first 5 are listed" in n for n in bounded.notes) or len(listed) < 5

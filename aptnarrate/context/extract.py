@@ -118,7 +118,7 @@ def extract_context(
         return ContextInfo(**info, rows_read=0, rows=[], sections=[], notes=["no address, process or file IoC to look up"])
     names = sorted({(name, c.type in _PATH_TYPES) for c in iocs for name in pivot_names(c)})
     ids = sorted({i for c in iocs for i in c.entity_ids if i})
-    frame, engine = query_rows(options, ingest, window, names, ids)
+    frame, engine, _ = query_rows(options, ingest, window, names, ids)
     info = dict(source=file_name_text(options.events), engine=engine, window_start=shown[0], window_end=shown[1])
     if len(frame) == 0:
         sections = [_empty_section(c) for c in iocs]
@@ -126,16 +126,20 @@ def extract_context(
     return _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last)
 
 
-def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids):
+def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids, limit: int | None = None):
     """The neighbourhood rows of ``names`` ((name, path-like) pairs) and ``ids`` in the
-    window, as a DataFrame of edge-list columns, and the engine's description."""
+    window, as a DataFrame of edge-list columns, the engine's description and how many
+    rows match. With ``limit``, the engine counts the rows and only the earliest ``limit``
+    are fetched (an entity of millions of rows is not loaded to list a few hundred)."""
     source = _days_needed(resolve_events(options.events, options.engine), window)
     backend = options.backend if options.backend is not None else connect(options.engine, options.memory_limit)
     wide = open_table(backend, source)
     roles = role_columns(wide, dict(ingest.columns), options.events)
     time_kind, unit = q.timestamp_reading(wide, roles["timestamp"], ingest.epoch_unit, options.events)
     try:
-        frame = q.fetch(q.neighbourhood(wide, roles, names, ids, window, time_kind, unit))
+        expr = q.neighbourhood(wide, roles, names, ids, window, time_kind, unit)
+        total = q.count(expr) if limit is not None else None
+        frame = q.fetch(expr, limit if total is not None and total > limit else None)
     except AptNarrateError:
         raise
     except Exception as exc:  # the engine's own error for a value it cannot cast ("not-a-time", a 20-digit epoch)
@@ -144,7 +148,7 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
             path=options.events,
             hint="every row's timestamp must be an integer epoch or a time the engine can cast",
         ) from None
-    return frame, q.describe_engine(backend)
+    return frame, q.describe_engine(backend), len(frame) if total is None else total
 
 
 def _days_needed(source, window: q.Window):
