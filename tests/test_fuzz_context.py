@@ -329,3 +329,30 @@ def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved,
     assert 0 < len(listed) <= 5 and all(r == wider[r.id] for r in listed)
     assert bounded.notes[0].startswith(f"{total} rows of ") and "only the earliest 60 were read" in bounded.notes[0]
     assert any("the first 5 are listed" in n for n in bounded.notes) or len(listed) < 5
+
+
+def test_context_fetches_no_more_rows_than_its_memory_limit_holds(tmp_path, monkeypatch):
+    """``report --context`` loaded every matching wider-log row into pandas whatever
+    ``--context-memory-limit`` said (a generated 10M-row log: 2,395,869 rows, a 2.07 GB
+    peak under the default 1GB). The fetch now stops one row past what the limit holds
+    (``BYTES_PER_FETCHED_ROW`` a row) and the run is an input error giving the engine's
+    count and the options that help; below it the report is as before. The cost per row
+    is raised here so that the shipped log (212 rows) exceeds the default limit."""
+    from aptnarrate.context import extract, query
+
+    fetched: list[int] = []
+    real_fetch = query.fetch
+
+    def counting_fetch(expr, limit=None, **kw):
+        frame = real_fetch(expr, limit, **kw) if (limit is not None or kw) else real_fetch(expr)
+        fetched.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(query, "fetch", counting_fetch)
+    monkeypatch.setattr(extract, "BYTES_PER_FETCHED_ROW", 10**7, raising=False)  # 1GB holds 100 rows
+    out = tmp_path / "r.md"
+    refused(["report", EDGES, "--backend", "offline", "--context", EDGES, "-o", str(out)], 3, EDGES,
+            "212 rows of the context log", "--context-memory-limit 1GB holds 100", "narrow --context-window")
+    assert fetched == [] and not out.exists()  # the fetch of 101 rows raised before returning
+    report = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES, "--context-memory-limit", "3GB"])
+    assert "212 context rows read" in report and fetched == [212]

@@ -22,7 +22,7 @@ from ..errors import AptNarrateError, InputError, UsageError
 from ..preprocess.ingest import IngestOptions, read_events
 from ..wording import file_name_text
 from . import query as q
-from .source import connect, open_table, resolve_events, role_columns
+from .source import DEFAULT_MEMORY_LIMIT, connect, open_table, resolve_events, role_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -33,6 +33,13 @@ DEFAULT_TOP = 3
 DEFAULT_WINDOW = "6h"
 MAX_ROWS_PER_SECTION = 200  # a hub IoC may have thousands of rows; the counts stay exact
 MAX_NEIGHBOURS = 50
+# What one wider-log row costs this process once fetched, read and condensed (2,395,869
+# rows of a generated 10M-row log peaked at 2.07 GB, ~630 bytes a row past the engine's
+# own scan): a context may fetch as many rows as --context-memory-limit holds at this cost.
+BYTES_PER_FETCHED_ROW = 1000
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b|bytes?)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "byte": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _PATH_TYPES = frozenset({"process", "file", "module", "directory"})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
@@ -139,7 +146,20 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
     try:
         expr = q.neighbourhood(wide, roles, names, ids, window, time_kind, unit)
         total = q.count(expr) if limit is not None else None
-        frame = q.fetch(expr, limit if total is not None and total > limit else None)
+        if limit is None:  # every row is needed (the counts): no more than the memory limit holds
+            try:
+                frame = q.fetch(expr, max_rows=most_rows(options))
+            except q.TooManyRows:
+                total = q.count(expr)
+                raise InputError(
+                    f"{total} rows of the context log in the window may name the top IoCs; --context-memory-limit "
+                    f"{options.memory_limit or DEFAULT_MEMORY_LIMIT} holds {most_rows(options)} "
+                    f"(about {BYTES_PER_FETCHED_ROW} bytes a row)",
+                    path=options.events,
+                    hint="narrow --context-window, lower --context-top, or raise --context-memory-limit",
+                ) from None
+        else:
+            frame = q.fetch(expr, limit if total > limit else None)
     except AptNarrateError:
         raise
     except Exception as exc:  # the engine's own error for a value it cannot cast ("not-a-time", a 20-digit epoch)
@@ -149,6 +169,16 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
             hint="every row's timestamp must be an integer epoch or a time the engine can cast",
         ) from None
     return frame, q.describe_engine(backend), len(frame) if total is None else total
+
+
+def most_rows(options: ContextOptions) -> int:
+    """How many wider-log rows a context may fetch: what ``--context-memory-limit`` (DuckDB's
+    syntax, default 1GB) holds at ``BYTES_PER_FETCHED_ROW``; the default's for a limit in
+    another form (an engine of one's own may take other settings)."""
+    match = _SIZE.match(options.memory_limit or "")
+    text = match.group(1) if match else "1"
+    unit = (match.group(2) or "b").lower() if match else "gb"
+    return max(int(float(text) * _SIZE_UNITS[unit]) // BYTES_PER_FETCHED_ROW, 1)
 
 
 def _days_needed(source, window: q.Window):

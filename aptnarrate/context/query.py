@@ -211,15 +211,25 @@ def count(expr: ir.Table) -> int:
     return int(expr.count().to_pyarrow().as_py())
 
 
-def fetch(expr: ir.Table, limit: int | None = None) -> pd.DataFrame:
+class TooManyRows(Exception):
+    """``fetch(max_rows=)``: the result has more rows than that; nothing is returned."""
+
+
+def fetch(expr: ir.Table, limit: int | None = None, max_rows: int | None = None) -> pd.DataFrame:
     """Execute on the engine: the rows (the first ``limit``, when given) as a plain
-    DataFrame of text columns. Only the rows fetched are held in memory here."""
+    DataFrame of text columns. Only the rows fetched are held in memory here. With
+    ``max_rows``, at most one more than that is fetched, and ``TooManyRows`` raised if it
+    came: a result too large is never held whole."""
     # in time order (the text of an epoch sorts "9" after "10"), so that the first rows of a
     # limited fetch are the earliest ones; the engine keeps only those (a top-N)
     expr = expr.order_by([ORDER, *EDGE_COLUMNS])
     if limit is not None:
         expr = expr.limit(limit)
+    if max_rows is not None and (limit is None or limit > max_rows):
+        expr = expr.limit(max_rows + 1)  # one row past it says there are more
     frame = expr.drop(ORDER).to_pyarrow().to_pandas()
+    if max_rows is not None and len(frame) > max_rows:
+        raise TooManyRows(len(frame))
     return frame.astype({c: "string" for c in frame.columns}).fillna("")
 
 
