@@ -170,3 +170,16 @@ def test_the_request_fits_the_token_budget(saved_report, llm_server, monkeypatch
     err = capsys.readouterr().err
     assert "budget is 200" in err and "Traceback" not in err
     assert len(llm_server.requests) == 1
+
+
+def test_a_question_that_is_not_utf8_reads_as_the_replacement_character(saved_report, llm_server, monkeypatch, capsys):  # noqa: F811
+    """A QUESTION with a byte that is not UTF-8 (argv keeps it as a lone surrogate) was an
+    internal error (UnicodeEncodeError) when the request was sent; it reads as U+FFFD, as
+    pivot's ENTITY and every name the tool shows."""
+    _, target = saved_report
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    llm_server.enqueue(ok({"supported": False, "sentences": []}))
+    question = b"What did thunder\xffbird do?".decode("utf-8", "surrogateescape")
+    assert main(_args(target, question, llm_server, "--format", "json")) == 0
+    assert json.loads(capsys.readouterr().out)["question"] == "What did thunder\ufffdbird do?"
+    assert "thunder\ufffdbird" in llm_server.requests[0].body["messages"][1]["content"]
