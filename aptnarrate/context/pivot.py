@@ -210,7 +210,8 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     cut = len(frame) < total
     if cut:
         notes[0] = (f"{total} rows of {shown_source} in the window may name it ({engine}); only the earliest "
-                    f"{len(frame)} were read, to bound the work: narrow --context-window to see later ones")
+                    f"{len(frame)} were read, to bound the work (the names it touched are those of the rows "
+                    "listed): narrow --context-window to see later ones")
     options = IngestOptions(input_format="edges", timezone=ingest.timezone if zone == "as written" else zone,
                             epoch_unit=ingest.epoch_unit, input_timezone=ingest.input_timezone)
     table = read_events(frame, options, name=f"context:{context.events}")
@@ -227,7 +228,8 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     if cut:  # the last minute read may go on past the rows read: its counts would be short
         positions = positions[log["minute"].to_numpy() < log["minute"].max()]
     if len(positions) > MAX_WIDER_ROWS:
-        notes.append(f"{len(positions)} condensed rows found in the rows read; the first {MAX_WIDER_ROWS} are listed")
+        notes.append(f"{len(positions)} condensed rows found in the rows read; the first {MAX_WIDER_ROWS} are listed "
+                     "(the names it touched are those of the rows listed)")
         positions = positions[:MAX_WIDER_ROWS]
     codes, texts = distinct_minute_text(log["minute"].to_numpy()[positions])
     out = []
