@@ -206,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", choices=("structured", "json"))
     ask.add_argument("--timeout", type=float, metavar="SECONDS")
     ask.add_argument("--max-reasks", type=int, metavar="N")
+    ask.add_argument("--token-budget", type=int, metavar="N", help="prompt tokens a request may take (default 12000, APTNARRATE_TOKEN_BUDGET); rows past it are left out")
     ask.add_argument("--env-file", type=existing_env_file, metavar="PATH", help="dotenv file to read settings from (default: .env, if there is one)")
     ask.add_argument("--epoch-unit", choices=("auto", "s", "ms", "us", "ns"), default="auto")
     ask.add_argument("--input-timezone", metavar="TZ")

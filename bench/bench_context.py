@@ -167,7 +167,7 @@ def measure(engine: str, log: Path) -> None:
             backend = ibis.pyspark.connect(spark)
             started = time.perf_counter()  # the session's start-up is not the query's
         options = ContextOptions(str(log), memory_limit=MEMORY_LIMIT, backend=backend)
-        frame, _ = query_rows(options, IngestOptions(), window, names, ids)
+        frame, _, _ = query_rows(options, IngestOptions(), window, names, ids)
         rows = len(frame)
     elif engine == "extract":  # the whole --context step: query, ingest, condense, sections
         from aptnarrate.context import ContextOptions, extract_context

@@ -122,3 +122,64 @@ def test_names_cannot_close_or_break_the_data_block(tmp_path, llm_server, monkey
     assert all(json.loads(line)["id"] for line in block.split("\n"))  # one JSON object per line
     assert not INVISIBLE.search(user.replace("\n", ""))
     assert any(json.loads(line)["event"].endswith(name.rsplit("/", 1)[-1]) for line in block.split("\n"))  # the name, as data
+
+
+def _request_tokens(request) -> int:
+    from aptnarrate.llm.tokens import counter
+
+    body = request.body
+    return counter().count_messages([(m["role"], m["content"]) for m in body["messages"]])
+
+
+def test_a_question_is_bounded(saved_report, llm_server, monkeypatch, capsys):  # noqa: F811
+    """A question had no length limit: a pasted (or planted) text of any size went to the
+    model as is. One over ``MAX_QUESTION_CHARS`` is now a usage error naming the limit,
+    before any request."""
+    from aptnarrate.context.ask import MAX_QUESTION_CHARS
+
+    _, target = saved_report
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    llm_server.enqueue(ok({"supported": False, "sentences": []}))
+    question = "What did thunderbird do? " * (MAX_QUESTION_CHARS // 10)
+    assert main(_args(target, question, llm_server)) == 2
+    err = capsys.readouterr().err
+    assert f"at most {MAX_QUESTION_CHARS}" in err and f"{len(question)} characters" in err and "Traceback" not in err
+    assert llm_server.requests == []
+
+
+def test_the_request_fits_the_token_budget(saved_report, llm_server, monkeypatch, capsys):  # noqa: F811
+    """``ask`` sent up to 400 rows whatever ``--token-budget`` said (the dropper's rows made
+    a request of ~7,000 tokens under a budget of 2,000). Rows now go in (naming the
+    question first) while they fit, the rest counted in the notes; a budget the question
+    and the instructions alone exceed is exit 5, as for ``report``, and nothing is sent."""
+    from aptnarrate.context.ask import evidence_rows
+
+    report, target = saved_report
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    question = "What did thunderbird do?"
+    everything = evidence_rows(report, question)
+    llm_server.enqueue(ok({"supported": False, "sentences": []}))
+    assert main(_args(target, question, llm_server, "--format", "json", "--token-budget", "2000", "--mode", "json")) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(llm_server.requests) == 1 and _request_tokens(llm_server.requests[0]) <= 2000
+    given = int(out["notes"][0].split()[0])
+    assert 0 < given < len(everything) and f"{len(everything) - given} more row(s) left out" in out["notes"][1]
+    data = llm_server.requests[0].body["messages"][1]["content"]
+    assert all(f'"id": "{r["id"]}"' in data for r in everything[:given])  # the first rows, those naming thunderbird
+    assert main(_args(target, question, llm_server, "--token-budget", "200")) == 5
+    err = capsys.readouterr().err
+    assert "budget is 200" in err and "Traceback" not in err
+    assert len(llm_server.requests) == 1
+
+
+def test_a_question_that_is_not_utf8_reads_as_the_replacement_character(saved_report, llm_server, monkeypatch, capsys):  # noqa: F811
+    """A QUESTION with a byte that is not UTF-8 (argv keeps it as a lone surrogate) was an
+    internal error (UnicodeEncodeError) when the request was sent; it reads as U+FFFD, as
+    pivot's ENTITY and every name the tool shows."""
+    _, target = saved_report
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    llm_server.enqueue(ok({"supported": False, "sentences": []}))
+    question = b"What did thunder\xffbird do?".decode("utf-8", "surrogateescape")
+    assert main(_args(target, question, llm_server, "--format", "json")) == 0
+    assert json.loads(capsys.readouterr().out)["question"] == "What did thunder\ufffdbird do?"
+    assert "thunder\ufffdbird" in llm_server.requests[0].body["messages"][1]["content"]

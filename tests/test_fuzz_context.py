@@ -267,3 +267,92 @@ def test_an_answers_sentences_and_question_stay_one_line_each():
     lines = markdown.splitlines()
     assert lines[0].startswith("**Question:** what") and "did it do" in lines[0] and lines[1] == ""
     assert lines[2:] == [lines[2]] * 2 and lines[2].startswith("- It read the file.") and lines[2].endswith("code block (L3)")
+
+
+# --------------------------------------------------------------------------- pivot: names
+
+
+def test_an_entity_that_is_not_utf8_reads_as_the_replacement_character(saved, tmp_path):
+    """``pivot``'s ENTITY with a byte that is not UTF-8 (argv keeps it as a lone surrogate)
+    was shown as a ``\\udcff`` escape in Markdown and JSON, where every other name the
+    tool shows has U+FFFD (``wording.file_name_text``); with ``--context`` the engine then
+    refused the query and the error blamed the log ("cannot read the context log")."""
+    folder, _ = saved
+    entity = b"thunder\xffbird".decode("utf-8", "surrogateescape")
+    for fmt in ("md", "json"):
+        out = _ok(["pivot", str(folder / "report.json"), entity, "--format", fmt])
+        shown = json.loads(out)["entity"] if fmt == "json" else out
+        assert "thunder\ufffdbird" in shown and "udcff" not in out, out
+    log = tmp_path / "log.csv"
+    log.write_bytes(
+        b"subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr\n"
+        + b"\n".join(line for line in example_path("dropper", "edges").read_bytes().splitlines()[1:])
+        # the engine reads a log as UTF-8 (a byte that is not is its error): the name holds U+FFFD
+        + "\nu9,SUBJECT_PROCESS,/usr/bin/thunder\ufffdbird,EVENT_READ,".encode()
+        + example_path("dropper", "edges").read_bytes().splitlines()[1].split(b",")[4]
+        + b",u8,FILE_OBJECT_FILE,/tmp/x\n"
+    )
+    found = json.loads(_ok(["pivot", str(folder / "report.json"), entity, "--format", "json", "--context", str(log)]))
+    assert [r["subject"] for r in found["rows"]] == ["thunder\ufffdbird"], found
+
+
+def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved, monkeypatch):
+    """``pivot --context`` loaded every wider-log row naming the entity into pandas and
+    listed them all: a service in a generated 10M-row log matched 707,293 rows (110k
+    condensed rows, a 45 MB JSON, 777 MB peak). The engine now counts the rows; only the
+    earliest ``MAX_WIDER_FETCH`` are fetched and ``MAX_WIDER_ROWS`` condensed rows listed,
+    each exactly as the whole fetch shows it (a minute that may go on past the rows read
+    is left out, not listed short). Limits lowered here so the shipped log exceeds them."""
+    from aptnarrate.context import ContextOptions, pivot as pivot_module, query
+    from aptnarrate.render.json import load_report
+
+    folder, _ = saved
+    report = load_report((folder / "report.json").read_text(encoding="utf-8"))
+    whole = pivot_module.pivot(report, "update.sh", ContextOptions(EDGES))
+    wider = {r.id: r for r in whole.rows if r.source == "wider log"}
+    total = int(whole.notes[0].split()[0])
+    assert len(wider) > 10 and total > 60
+    fetched: list[int] = []
+    real_fetch = query.fetch
+
+    def counting_fetch(expr, limit=None):
+        frame = real_fetch(expr) if limit is None else real_fetch(expr, limit)
+        fetched.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(query, "fetch", counting_fetch)
+    monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", 60, raising=False)
+    monkeypatch.setattr(pivot_module, "MAX_WIDER_ROWS", 5, raising=False)
+    bounded = pivot_module.pivot(report, "update.sh", ContextOptions(EDGES))
+    assert fetched == [60]
+    listed = [r for r in bounded.rows if r.source == "wider log"]
+    assert 0 < len(listed) <= 5 and all(r == wider[r.id] for r in listed)
+    assert bounded.notes[0].startswith(f"{total} rows of ") and "only the earliest 60 were read" in bounded.notes[0]
+    assert any("the first 5 are listed" in n for n in bounded.notes) or len(listed) < 5
+
+
+def test_context_fetches_no_more_rows_than_its_memory_limit_holds(tmp_path, monkeypatch):
+    """``report --context`` loaded every matching wider-log row into pandas whatever
+    ``--context-memory-limit`` said (a generated 10M-row log: 2,395,869 rows, a 2.07 GB
+    peak under the default 1GB). The fetch now stops one row past what the limit holds
+    (``BYTES_PER_FETCHED_ROW`` a row) and the run is an input error giving the engine's
+    count and the options that help; below it the report is as before. The cost per row
+    is raised here so that the shipped log (212 rows) exceeds the default limit."""
+    from aptnarrate.context import extract, query
+
+    fetched: list[int] = []
+    real_fetch = query.fetch
+
+    def counting_fetch(expr, limit=None, **kw):
+        frame = real_fetch(expr, limit, **kw) if (limit is not None or kw) else real_fetch(expr)
+        fetched.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(query, "fetch", counting_fetch)
+    monkeypatch.setattr(extract, "BYTES_PER_FETCHED_ROW", 10**7, raising=False)  # 1GB holds 100 rows
+    out = tmp_path / "r.md"
+    refused(["report", EDGES, "--backend", "offline", "--context", EDGES, "-o", str(out)], 3, EDGES,
+            "212 rows of the context log", "--context-memory-limit 1GB holds 100", "narrow --context-window")
+    assert fetched == [] and not out.exists()  # the fetch of 101 rows raised before returning
+    report = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES, "--context-memory-limit", "3GB"])
+    assert "212 context rows read" in report and fetched == [212]

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import ConfigError, UsageError, ValidationFailed
+from ..errors import BudgetError, ConfigError, UsageError, ValidationFailed
 from ..render.escape import plain, prose
+from ..wording import file_name_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..llm.chat import ChatTransport
@@ -27,7 +28,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..models import Report
     from .extract import ContextOptions
 
-MAX_ROWS = 400  # rows sent to the model; rows naming what the question names come first
+MAX_ROWS = 400  # rows sent to the model at most; rows naming what the question names come first
+# A question is user input (pasted, or shaped by an attacker): one longer is refused, not
+# cut, since a cut question is another question. 2,000 characters hold any follow-up an
+# analyst types, and at most ~2,000 tokens of the budget.
+MAX_QUESTION_CHARS = 2000
 NO_SUPPORT = "The report's rows do not support an answer to this question."
 SYSTEM = (
     "You answer a security analyst's follow-up question about an attack report. Use only the "
@@ -189,19 +194,70 @@ def _vocabulary(report: Report, rows: list[dict]):
 def _request(question: str, rows: list[dict], settings: LLMSettings):
     from ..llm.chat import ChatRequest
 
+    schema = json.dumps(Answer.model_json_schema(), sort_keys=True)
+    return ChatRequest.for_settings(settings, (("system", SYSTEM), ("user", _user_text(question, _data_lines(rows), settings, schema))), "Answer", schema)
+
+
+def _data_lines(rows: list[dict]) -> list[str]:
     from ..llm.prompt import data_line
 
     # one line per row that no name can break or close the block with ("</data>", U+2028,
     # bidi controls): ``<``, ``>`` and invisible characters as JSON escapes, as in a report's prompt
-    data = "\n".join(data_line({"id": r["id"], "minute": r["minute"], "event": r["event"], "count": r["count"]}) for r in rows)
+    return [data_line({"id": r["id"], "minute": r["minute"], "event": r["event"], "count": r["count"]}) for r in rows]
+
+
+def _user_text(question: str, lines: list[str], settings: LLMSettings, schema: str) -> str:
+    data = "\n".join(lines)
     user = (
         f"Question (JSON string): {json.dumps(question, ensure_ascii=False)}\n\n"
         f"<data>\n{data}\n</data>\n\nAnswer with the JSON object: supported, sentences (text, evidence)."
     )
-    schema = json.dumps(Answer.model_json_schema(), sort_keys=True)
     if settings.mode == "json":
         user += f"\n\nJSON schema:\n{schema}"
-    return ChatRequest.for_settings(settings, (("system", SYSTEM), ("user", user)), "Answer", schema)
+    return user
+
+
+def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[list[dict], int, str]:
+    """The leading rows (in the order given: those naming the question first) whose request
+    fits ``settings.token_budget``, with the request's token count and the counting method.
+
+    Counted as ``report`` counts its prompt (``llm.tokens``, the schema too in structured
+    mode): the request without rows, then each row's line, taking rows while they fit.
+    ``BudgetError`` (exit 5) when the instructions and the question alone leave no room
+    for one row: no over-budget request is ever sent."""
+    from ..llm.tokens import counter
+
+    count = counter()
+    budget = getattr(settings, "token_budget", None)
+    schema = json.dumps(Answer.model_json_schema(), sort_keys=True)
+    schema_tokens = count.count(schema) if settings.mode == "structured" else 0
+    lines = _data_lines(rows)
+
+    def tokens(n: int) -> int:
+        return count.count_messages((("system", SYSTEM), ("user", _user_text(question, lines[:n], settings, schema)))) + schema_tokens
+
+    total = tokens(len(lines))
+    if budget is None or total <= budget:
+        return rows, total, count.method
+    base = tokens(0)
+    if rows and tokens(1) > budget or not rows and base > budget:
+        raise BudgetError(
+            f"the question and the instructions need {base} tokens ({count.method}) before any row; the budget is {budget}",
+            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) to at least {base + 500}, or ask a shorter question",
+        )
+    # each line costs its own tokens and a line break: take rows while the sum fits, then
+    # check the whole request (a count of parts may differ from the count of the whole)
+    costs = count.count_many(lines, lambda line: line + "\n")
+    kept, spent = 0, base
+    for cost in costs:
+        if spent + cost > budget:
+            break
+        spent += cost
+        kept += 1
+    kept = max(kept, 1)  # one row fits (checked above)
+    while kept > 1 and (total := tokens(kept)) > budget:
+        kept -= 1
+    return rows[:kept], tokens(kept), count.method
 
 
 def _issues(answer: Answer, vocabulary) -> list[tuple[int, str]]:
@@ -234,7 +290,15 @@ def ask(
 
     if not question.strip():
         raise UsageError("QUESTION is empty")
-    rows = evidence_rows(report, question, context, ingest, source)
+    if len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"QUESTION is {len(question)} characters long; at most {MAX_QUESTION_CHARS} are taken",
+            hint="ask a shorter question (the model answers from the report's rows, not from pasted text)",
+        )
+    # a byte that is not UTF-8 (argv keeps it as a lone surrogate) reads as U+FFFD, as in pivot
+    question = file_name_text(question)
+    found = evidence_rows(report, question, context, ingest, source)
+    rows, tokens, method = fit_rows(question, found, settings)
     vocabulary = _vocabulary(report, rows)
 
     def judge(content: str | None):
@@ -255,6 +319,8 @@ def ask(
     bad = {index for index, _ in issues}
     kept = tuple(s for i, s in enumerate(answer.sentences) if i not in bad) if answer.supported else ()
     notes = (f"{len(rows)} row(s) given to the model",)
+    if len(rows) < len(found):
+        notes += (f"{len(found) - len(rows)} more row(s) left out to fit the token budget ({tokens} of {settings.token_budget} tokens, {method})",)
     reasons: dict[int, list[str]] = {}
     for index, text in issues:
         reasons.setdefault(index, []).append(text)

@@ -22,7 +22,7 @@ from ..errors import AptNarrateError, InputError, UsageError
 from ..preprocess.ingest import IngestOptions, read_events
 from ..wording import file_name_text
 from . import query as q
-from .source import connect, open_table, resolve_events, role_columns
+from .source import DEFAULT_MEMORY_LIMIT, connect, open_table, resolve_events, role_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -33,6 +33,13 @@ DEFAULT_TOP = 3
 DEFAULT_WINDOW = "6h"
 MAX_ROWS_PER_SECTION = 200  # a hub IoC may have thousands of rows; the counts stay exact
 MAX_NEIGHBOURS = 50
+# What one wider-log row costs this process once fetched, read and condensed (2,395,869
+# rows of a generated 10M-row log peaked at 2.07 GB, ~630 bytes a row past the engine's
+# own scan): a context may fetch as many rows as --context-memory-limit holds at this cost.
+BYTES_PER_FETCHED_ROW = 1000
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b|bytes?)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "byte": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _PATH_TYPES = frozenset({"process", "file", "module", "directory"})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
@@ -118,7 +125,7 @@ def extract_context(
         return ContextInfo(**info, rows_read=0, rows=[], sections=[], notes=["no address, process or file IoC to look up"])
     names = sorted({(name, c.type in _PATH_TYPES) for c in iocs for name in pivot_names(c)})
     ids = sorted({i for c in iocs for i in c.entity_ids if i})
-    frame, engine = query_rows(options, ingest, window, names, ids)
+    frame, engine, _ = query_rows(options, ingest, window, names, ids)
     info = dict(source=file_name_text(options.events), engine=engine, window_start=shown[0], window_end=shown[1])
     if len(frame) == 0:
         sections = [_empty_section(c) for c in iocs]
@@ -126,16 +133,33 @@ def extract_context(
     return _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last)
 
 
-def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids):
+def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids, limit: int | None = None):
     """The neighbourhood rows of ``names`` ((name, path-like) pairs) and ``ids`` in the
-    window, as a DataFrame of edge-list columns, and the engine's description."""
+    window, as a DataFrame of edge-list columns, the engine's description and how many
+    rows match. With ``limit``, the engine counts the rows and only the earliest ``limit``
+    are fetched (an entity of millions of rows is not loaded to list a few hundred)."""
     source = _days_needed(resolve_events(options.events, options.engine), window)
     backend = options.backend if options.backend is not None else connect(options.engine, options.memory_limit)
     wide = open_table(backend, source)
     roles = role_columns(wide, dict(ingest.columns), options.events)
     time_kind, unit = q.timestamp_reading(wide, roles["timestamp"], ingest.epoch_unit, options.events)
     try:
-        frame = q.fetch(q.neighbourhood(wide, roles, names, ids, window, time_kind, unit))
+        expr = q.neighbourhood(wide, roles, names, ids, window, time_kind, unit)
+        total = q.count(expr) if limit is not None else None
+        if limit is None:  # every row is needed (the counts): no more than the memory limit holds
+            try:
+                frame = q.fetch(expr, max_rows=most_rows(options))
+            except q.TooManyRows:
+                total = q.count(expr)
+                raise InputError(
+                    f"{total} rows of the context log in the window may name the top IoCs; --context-memory-limit "
+                    f"{options.memory_limit or DEFAULT_MEMORY_LIMIT} holds {most_rows(options)} "
+                    f"(about {BYTES_PER_FETCHED_ROW} bytes a row)",
+                    path=options.events,
+                    hint="narrow --context-window, lower --context-top, or raise --context-memory-limit",
+                ) from None
+        else:
+            frame = q.fetch(expr, limit if total > limit else None)
     except AptNarrateError:
         raise
     except Exception as exc:  # the engine's own error for a value it cannot cast ("not-a-time", a 20-digit epoch)
@@ -144,7 +168,17 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
             path=options.events,
             hint="every row's timestamp must be an integer epoch or a time the engine can cast",
         ) from None
-    return frame, q.describe_engine(backend)
+    return frame, q.describe_engine(backend), len(frame) if total is None else total
+
+
+def most_rows(options: ContextOptions) -> int:
+    """How many wider-log rows a context may fetch: what ``--context-memory-limit`` (DuckDB's
+    syntax, default 1GB) holds at ``BYTES_PER_FETCHED_ROW``; the default's for a limit in
+    another form (an engine of one's own may take other settings)."""
+    match = _SIZE.match(options.memory_limit or "")
+    text = match.group(1) if match else "1"
+    unit = (match.group(2) or "b").lower() if match else "gb"
+    return max(int(float(text) * _SIZE_UNITS[unit]) // BYTES_PER_FETCHED_ROW, 1)
 
 
 def _days_needed(source, window: q.Window):

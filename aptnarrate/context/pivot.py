@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError, UsageError
 from ..render.escape import code, plain
+from ..wording import file_name_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.ingest import IngestOptions
@@ -22,6 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .extract import ContextOptions
 
 PATH_KINDS = frozenset({"process", "file", "module", "directory", "link"})
+# An entity as common as a system service matches hundreds of thousands of wider-log rows
+# in a window (707,293 of a generated 10M-row log: 110k condensed rows, 777 MB). The
+# engine counts them all; only the earliest MAX_WIDER_FETCH are fetched, and at most
+# MAX_WIDER_ROWS condensed rows of them listed, the rest counted in the notes.
+MAX_WIDER_FETCH = 50_000
+MAX_WIDER_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,11 @@ def pivot(
     ``source``: the saved report's path, which an error about the report names."""
     if not entity.strip():
         raise UsageError("ENTITY is empty: give a name as the report shows it (a file, process or address)")
+    # a byte that is not UTF-8 (argv keeps it as a lone surrogate) reads as U+FFFD, as every
+    # name the tool shows does: the report's and the wider log's names hold U+FFFD there, so
+    # it is also what matches them (the surrogate showed as a \udcff escape and, with
+    # --context, made the engine refuse the query as if the log were broken)
+    entity = file_name_text(entity)
     rows: list[PivotRow] = []
     kinds: list[str] = []
     ids: set[str] = set()
@@ -190,10 +202,16 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     zone = report.metadata.timezone
     window = q.make_window(first, last, parse_window(context.window), zone, ingest.input_timezone)
     path_like = not kinds or any(k in PATH_KINDS for k in kinds)
-    frame, engine = query_rows(context, ingest, window, [(entity, path_like)], ids)
-    notes = [f"{len(frame)} rows read from {context.events} ({engine})"]
+    frame, engine, total = query_rows(context, ingest, window, [(entity, path_like)], ids, limit=MAX_WIDER_FETCH)
+    shown_source = file_name_text(context.events)
+    notes = [f"{total} rows read from {shown_source} ({engine})"]
     if len(frame) == 0:
         return [], notes
+    cut = len(frame) < total
+    if cut:
+        notes[0] = (f"{total} rows of {shown_source} in the window may name it ({engine}); only the earliest "
+                    f"{len(frame)} were read, to bound the work (the names it touched are those of the rows "
+                    "listed): narrow --context-window to see later ones")
     options = IngestOptions(input_format="edges", timezone=ingest.timezone if zone == "as written" else zone,
                             epoch_unit=ingest.epoch_unit, input_timezone=ingest.input_timezone)
     table = read_events(frame, options, name=f"context:{context.events}")
@@ -206,13 +224,20 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     table = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=f"context:{context.events}")
     timeline = condense(table)
     log, descriptions = timeline.log, timeline.descriptions
-    codes, texts = distinct_minute_text(log["minute"].to_numpy())
+    positions = np.arange(len(log))
+    if cut:  # the last minute read may go on past the rows read: its counts would be short
+        positions = positions[log["minute"].to_numpy() < log["minute"].max()]
+    if len(positions) > MAX_WIDER_ROWS:
+        notes.append(f"{len(positions)} condensed rows found in the rows read; the first {MAX_WIDER_ROWS} are listed "
+                     "(the names it touched are those of the rows listed)")
+        positions = positions[:MAX_WIDER_ROWS]
+    codes, texts = distinct_minute_text(log["minute"].to_numpy()[positions])
     out = []
-    for position in range(len(log)):
+    for k, position in enumerate(positions.tolist()):
         d = int(log.at[position, "description"])
         role = "subject" if descriptions.at[d, "subject_name"] == entity else "object"
         other = descriptions.at[d, "object_name" if role == "subject" else "subject_name"]
-        row = PivotRow("W" + str(position + 1), texts[codes[position]], descriptions.at[d, "text"],
+        row = PivotRow("W" + str(position + 1), texts[codes[k]], descriptions.at[d, "text"],
                        int(log.at[position, "count"]), role, "wider log", *(descriptions.at[d, c] for c in
                        ("subject_name", "object_name", "subject_kind", "object_kind", "action")))
         out.append((row, descriptions.at[d, f"{role}_kind"], other))

@@ -120,7 +120,8 @@ def neighbourhood(
     time_kind: str,
     unit: str,
 ) -> ir.Table:
-    """Edges in the window that touch any name or id, every column as text, in one order."""
+    """Edges in the window that touch any name or id, every column as text (and the time
+    to order by, ``ORDER``), unordered: ``fetch`` orders them."""
     import ibis
 
     t = table.select(**{role: table[column] for role, column in roles.items()})
@@ -153,9 +154,31 @@ def neighbourhood(
                 else selected[role].cast("string").fill_null("")
             )
             for role in EDGE_COLUMNS
-        }
+        },
+        **{ORDER: _instant(selected["timestamp"], time_kind, unit)},
     )
-    return rows.order_by(["timestamp", *[r for r in EDGE_COLUMNS if r != "timestamp"]])
+    # unordered: ``count`` needs no order; ``fetch`` puts the rows in time order
+    return rows
+
+
+ORDER = "_aptnarrate_order"  # the rows' time as the engine reads it, to order by; not fetched
+
+
+def _instant(stamp, time_kind: str, unit: str):
+    """A value that orders the rows by time: the timestamp, or an epoch scaled to
+    nanoseconds as a double (its unit from ``unit``, or from its magnitude as ingest reads
+    it); a double, because seconds near 1e11 overflow int64 as nanoseconds."""
+    import ibis
+
+    if time_kind != "int":
+        return stamp if time_kind == "ts" else stamp.cast("timestamp")
+    value = (stamp if stamp.type().is_integer() else stamp.cast("int64")).cast("float64")
+    if unit:
+        return value * _EPOCH_SCALE[unit]
+    size = value.abs()
+    return ibis.cases(
+        *[(size < high, value * _EPOCH_SCALE[name]) for name, _, high in EPOCH_MAGNITUDES[:-1]], else_=value
+    )
 
 
 def _any(conditions: list):
@@ -183,9 +206,30 @@ def _names(attr, name: str, path_like: bool):
     )
 
 
-def fetch(expr: ir.Table) -> pd.DataFrame:
-    """Execute on the engine; the result is small (the neighbourhood), a plain DataFrame."""
-    frame = expr.to_pyarrow().to_pandas()
+def count(expr: ir.Table) -> int:
+    """How many rows ``expr`` has, counted by the engine: nothing is fetched."""
+    return int(expr.count().to_pyarrow().as_py())
+
+
+class TooManyRows(Exception):
+    """``fetch(max_rows=)``: the result has more rows than that; nothing is returned."""
+
+
+def fetch(expr: ir.Table, limit: int | None = None, max_rows: int | None = None) -> pd.DataFrame:
+    """Execute on the engine: the rows (the first ``limit``, when given) as a plain
+    DataFrame of text columns. Only the rows fetched are held in memory here. With
+    ``max_rows``, at most one more than that is fetched, and ``TooManyRows`` raised if it
+    came: a result too large is never held whole."""
+    # in time order (the text of an epoch sorts "9" after "10"), so that the first rows of a
+    # limited fetch are the earliest ones; the engine keeps only those (a top-N)
+    expr = expr.order_by([ORDER, *EDGE_COLUMNS])
+    if limit is not None:
+        expr = expr.limit(limit)
+    if max_rows is not None and (limit is None or limit > max_rows):
+        expr = expr.limit(max_rows + 1)  # one row past it says there are more
+    frame = expr.drop(ORDER).to_pyarrow().to_pandas()
+    if max_rows is not None and len(frame) > max_rows:
+        raise TooManyRows(len(frame))
     return frame.astype({c: "string" for c in frame.columns}).fillna("")
 
 
