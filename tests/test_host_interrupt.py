@@ -22,6 +22,10 @@ from aptnarrate.models import Report
 INPUTS = 4
 ANSWER = {"stages": [], "iocs": [], "summary": "The flagged activity is summarised by its log."}
 _SETTINGS_PREFIXES = ("OPENAI_", "APTNARRATE_", "AZURE_OPENAI")
+# an answer the batch must not get before the signal: far longer than a loaded machine can
+# starve the test's polling (5 s was not always: the test failed now and then under load);
+# it costs nothing, the batch is signalled long before and the server wakes its sleepers
+SLOW_S = 60.0
 
 
 def distinct_inputs(folder: Path) -> Path:
@@ -84,13 +88,13 @@ def assert_only_complete_files(out: Path, temp_files_allowed: bool = False) -> s
 def interrupt(inputs: Path, out: Path, server, cache: Path, how: signal.Signals, reports: int) -> tuple[int, str]:
     """Start a batch, let it finish ``reports`` reports, send ``how``.
 
-    The answers the batch needs to reach ``reports`` come quickly; the rest take seconds, so
+    The answers the batch needs to reach ``reports`` come quickly; the rest take a minute, so
     the signal lands before the batch can finish everything even on a loaded machine (with
     equal short delays, a slow poll could see all reports written before it signalled)."""
     with server._lock:
         server._queue.clear()
     quick = max(1, reports - len(finished(out)))
-    server.enqueue(*[slow(0.3 if n < quick else 5.0, ok(ANSWER)) for n in range(INPUTS)])
+    server.enqueue(*[slow(0.3 if n < quick else SLOW_S, ok(ANSWER)) for n in range(INPUTS)])
     process = start_batch(inputs, out, server, cache)
     try:
         wait_for_reports(out, reports, process)
