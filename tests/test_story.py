@@ -141,3 +141,17 @@ def test_a_benign_mechanism_is_offered_as_the_alternative_and_this_host_is_no_pi
     assert own  # OpTC records this host's address on inbound flows
     pivots = OfflineNarrator().narrate(facts).narration.summary.split("Next pivots:")[1]
     assert all(f"`{value}`" not in pivots for value in own)
+
+
+def test_a_file_a_benign_mechanism_explains_is_no_pivot_to_recover(corpus_dir):
+    """SysClient0501_subgraph_0 asked the analyst to recover and hash PowerShell's own
+    ``__PSScriptPolicyTest_`` script, and subgraph 12 to check an AppX state file, which the
+    benign mechanisms explain."""
+    facts = inspect_input(corpus_dir / "SysClient0501_subgraph_0.csv")
+    assert any(c.value.startswith("__PSScriptPolicyTest_") for c in facts.table_candidates)
+    summary = OfflineNarrator().narrate(facts).narration.summary
+    assert "__PSScriptPolicyTest_" not in summary.split("Next pivots:")[1]
+    appx = OfflineNarrator().narrate(inspect_input(corpus_dir / "SysClient0501_subgraph_12.csv")).narration.summary
+    assert ".rslc" not in appx.split("Next pivots:")[1]  # nor the first thing to check in the full log
+    dropper = OfflineNarrator().narrate(inspect_input(examples.path("dropper"))).narration.summary
+    assert "recover and hash `invoice" in dropper.split("Next pivots:")[1]  # a dropped program still is

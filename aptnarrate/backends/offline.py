@@ -481,11 +481,12 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
     addresses = [c.value for c in table if c.type == "ip" and "this-host" not in c.features][:2]
     if addresses:
         pivots.append(f"look up {join_words([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
-    files = [
-        c.value
-        for c in table
-        if c.type in ("file", "process") and lookup(c.value, c.kind) is None and {"executed", "written"} & set(c.features)
-    ][:3]
+    unknown = [
+        c for c in table if c.type in ("file", "process") and lookup(c.value, c.kind) is None and {"executed", "written"} & set(c.features)
+    ]
+    # a file a benign mechanism explains (PowerShell's own policy-test script, an app's
+    # package state) is nothing to recover
+    files = [c.value for c, mechanism in zip(unknown, benign_mechanisms(unknown, facts)) if mechanism is None][:3]
     if files:
         pivots.append(f"recover and hash {join_words([_code(f) for f in files])}")
     if any(s.stage == "Maintain Persistence" for s in stages):
@@ -493,8 +494,12 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
     if aliases.order:
         shown = [aliases.alias_of[i] for i in aliases.order[:3]]
         pivots.append(f"resolve {join_words(shown)} to an image and command line in the host's full audit log by entity id")
-    if not pivots and facts.table_candidates:
-        pivots.append(f"check {_code(facts.table_candidates[0].value)} in the host's full audit log before and after this subgraph")
+    if not pivots:
+        named = [c for c in facts.table_candidates if c.type != "ip"]
+        explained = {c.value for c, mechanism in zip(named, benign_mechanisms(named, facts)) if mechanism is not None}
+        first = next((c for c in facts.table_candidates if c.value not in explained), None)
+        if first is not None:
+            pivots.append(f"check {_code(first.value)} in the host's full audit log before and after this subgraph")
     if not pivots:
         return ""
     return "Next pivots: " + "; ".join(pivots[:4]) + "."
