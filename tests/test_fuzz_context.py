@@ -356,3 +356,13 @@ def test_context_fetches_no_more_rows_than_its_memory_limit_holds(tmp_path, monk
     assert fetched == [] and not out.exists()  # the fetch of 101 rows raised before returning
     report = _ok(["report", EDGES, "--backend", "offline", "--context", EDGES, "--context-memory-limit", "3GB"])
     assert "212 context rows read" in report and fetched == [212]
+
+
+def test_a_context_log_that_is_not_utf8_is_said_to_be_so_with_the_fix(tmp_path):
+    """DuckDB refuses a CSV holding a byte that is not UTF-8; the message showed only 'CSV
+    Error on Line: 3', and where the fetch failed, a hint about timestamps that misled."""
+    rows = example_path("dropper", "edges").read_bytes().split(b"\n")
+    log = tmp_path / "wide.csv"
+    log.write_bytes(b"\n".join([*rows[:2], rows[1].replace(b"thunderbird", b"thunder\xffbird"), *rows[2:]]))
+    err = refused(["report", EDGES, "--backend", "offline", "--context", str(log)], 3, "not utf-8", "UTF-8 text: re-encode it")
+    assert "timestamp" not in err and "thunder" not in err  # the row's text is the log's, never shown

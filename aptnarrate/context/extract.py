@@ -22,7 +22,7 @@ from ..errors import AptNarrateError, InputError, UsageError
 from ..preprocess.ingest import IngestOptions, read_events
 from ..wording import file_name_text
 from . import query as q
-from .source import DEFAULT_MEMORY_LIMIT, connect, open_table, resolve_events, role_columns
+from .source import DEFAULT_MEMORY_LIMIT, connect, open_table, resolve_events, role_columns, unreadable_log
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -163,10 +163,8 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
     except AptNarrateError:
         raise
     except Exception as exc:  # the engine's own error for a value it cannot cast ("not-a-time", a 20-digit epoch)
-        raise InputError(
-            f"cannot read the context log: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
-            path=options.events,
-            hint="every row's timestamp must be an integer epoch or a time the engine can cast",
+        raise unreadable_log(
+            exc, options.events, hint="every row's timestamp must be an integer epoch or a time the engine can cast"
         ) from None
     return frame, q.describe_engine(backend), len(frame) if total is None else total
 

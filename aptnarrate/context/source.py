@@ -161,7 +161,22 @@ def open_table(backend: Any, source: EventSource) -> ir.Table:
             parts = [backend.read_csv(f, header=True) for f in files]
         return parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
     except Exception as exc:  # the engine's own error for an unreadable file
-        raise InputError(f"cannot read the context log: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}", path=source.spec) from None
+        raise unreadable_log(exc, source.spec) from None
+
+
+def unreadable_log(exc: Exception, path: str, hint: str | None = None) -> InputError:
+    """The engine's error for a context log it cannot read, as an input error: its first
+    line, and the reason DuckDB gives below the row it quotes for a CSV error (that row is
+    the log's text, never shown). Text that is not UTF-8 is said so, with the fix."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    shown = lines[0][:300] if lines else ""
+    at = next((i for i, line in enumerate(lines) if line.startswith("Original Line:")), None)
+    reason = next((line for line in lines[at + 1 :] if line), "") if at is not None else ""
+    if reason and not reason.startswith("Possible Solution"):
+        shown += f" ({reason[:200]})"
+    if "unicode" in shown.casefold() or "utf-8" in shown.casefold():
+        hint = "the context log must be UTF-8 text: re-encode it (e.g. iconv -f LATIN1 -t UTF-8)"
+    return InputError(f"cannot read the context log: {type(exc).__name__}: {shown}", path=path, hint=hint)
 
 
 def _is_duckdb(backend: Any) -> bool:
