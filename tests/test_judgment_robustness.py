@@ -552,15 +552,16 @@ def test_one_discovery_tool_from_a_shell_needs_an_attack_chain(head, stages):
     assert "Internal Reconnaissance" in jp.claims(several).stages
 
 
-def test_a_rule_with_an_unknown_lineage_fails_with_its_field():
+@pytest.mark.parametrize("field, value", [("lineage", "any parent"), ("needs", "a network")])
+def test_a_rule_with_an_unknown_lineage_or_need_fails_with_its_field(field, value):
     from aptnarrate.rules.patterns import RuleFieldError, PatternRule
 
     rule = {
         "id": "x", "title": "x", "stage": None, "tactic": "TA0002", "techniques": ["T1059"], "confidence": "low", "explanation": "x",
-        "lineage": "any parent", "match": [{"event": ["execute"]}],
+        field: value, "match": [{"event": ["execute"]}],
         "examples": {"positive": [{"action": "EXECUTE", "object": "a"}], "negative": [{"action": "READ", "object": "a"}]},
     }
-    with pytest.raises(RuleFieldError, match="lineage"):
+    with pytest.raises(RuleFieldError, match=field):
         PatternRule.from_mapping(rule)
 
 
@@ -716,18 +717,6 @@ def test_wmi_starting_a_shell_is_lateral_movement_only_beside_a_connection_from_
     assert _cited_descriptions(_log(remote, *shell), "Lateral Movement") == ["svchost.exe START_INBOUND 142.20.56.202", "wmiprvse.exe CREATE cmd.exe"]
     whoami = "12:10:05 The process: cmd.exe CREATE the process: whoami.exe"
     assert jp.claims(_log(*shell, whoami)).stages == {"Internal Reconnaissance"}
-
-
-def test_a_rule_with_an_unknown_need_fails_with_its_field():
-    from aptnarrate.rules.patterns import RuleFieldError, PatternRule
-
-    rule = {
-        "id": "x", "title": "x", "stage": None, "tactic": "TA0002", "techniques": ["T1059"], "confidence": "low", "explanation": "x",
-        "needs": "a network", "match": [{"event": ["execute"]}],
-        "examples": {"positive": [{"action": "EXECUTE", "object": "a"}], "negative": [{"action": "READ", "object": "a"}]},
-    }
-    with pytest.raises(RuleFieldError, match="needs"):
-        PatternRule.from_mapping(rule)
 
 
 def test_a_service_whose_program_an_installer_wrote_is_the_installers():
