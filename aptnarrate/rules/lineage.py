@@ -137,16 +137,14 @@ def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.n
 
 
 def _subject_keys(view: LogView) -> np.ndarray:
-    cached = view.__dict__.get("_subject_keys")
-    if cached is None:
-        cached = view.__dict__["_subject_keys"] = _side_keys(view, "subject")
-    return cached
+    return view.derived("_subject_keys", lambda: _side_keys(view, "subject"))
 
 
 def _graph(view: LogView) -> _Graph:
-    cached = view.__dict__.get("_lineage_graph")
-    if cached is not None:
-        return cached
+    return view.derived("_lineage_graph", lambda: _build_graph(view))
+
+
+def _build_graph(view: LogView) -> _Graph:
     desc = view.desc
     event, subject = desc["event"], desc["subject_name"]
     spawned = (event == "process_start") & (desc["object_kind"] == "process")
@@ -171,8 +169,7 @@ def _graph(view: LogView) -> _Graph:
             kids.setdefault(parent, []).append((child, child_name, parent_name))
             if not parent.startswith(_BY_NAME):
                 kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
-    graph = view.__dict__["_lineage_graph"] = _Graph(starts, listed, kids, identified)
-    return graph
+    return _Graph(starts, listed, kids, identified)
 
 
 def _started(view: LogView, parent: str, child: str) -> np.ndarray:
@@ -257,10 +254,16 @@ def attack_chain(view: LogView, channels: bool = True) -> Chain:
     themselves (``Chain.members``). ``channels``: whether processes holding a
     command-and-control channel start chains (the Command and Control rule itself asks
     without them)."""
+    return _chain_and_launchers(view, channels)[0]
+
+
+def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
+    """``attack_chain``, and the launchers that started it (``compromised_launchers``)."""
     key = "_attack_chain" if channels else "_attack_chain_without_channels"
-    cached = view.__dict__.get(key)
-    if cached is not None:
-        return cached
+    return view.derived(key, lambda: _find_chain(view, channels))
+
+
+def _find_chain(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
     desc = view.desc
     subject, name = desc["subject_name"], desc["object_name"]
     graph = _graph(view)
@@ -284,18 +287,16 @@ def attack_chain(view: LogView, channels: bool = True) -> Chain:
         if member not in found:
             found[member], names[member] = Link(f"{channel}, which holds a command-and-control channel", rows), channel
     _walk(view, found, names)
-    chain = view.__dict__[key] = _chain(found, names)
-    view.__dict__[key + "_launchers"] = compromised
-    return chain
+    return _chain(found, names), compromised
 
 
 def compromised_launchers(view: LogView) -> dict[str, Link]:
     """Launchers the log shows starting an attack chain (a browser that started a shell),
     and writers of the programs dropped and run that are launchers (a browser, a mail client
     that wrote one): such a client is not doing only its ordinary work."""
-    attack_chain(view, channels=False)
-    found = dict(view.__dict__["_attack_chain_without_channels_launchers"])
-    for dropped, link in attack_chain(view, channels=False).items():
+    chain, launchers = _chain_and_launchers(view, channels=False)
+    found = dict(launchers)
+    for dropped, link in chain.items():
         if link.how.endswith("a program written in this subgraph and run"):
             writers = view.values("subject_name", link.rows & view.desc_in("event", ("file_write", "file_create")))
             for writer in sorted(w for w in writers if w and is_launcher(w)):
@@ -360,14 +361,19 @@ def _keys_of(view: LogView, codes: np.ndarray, name: str) -> list[str]:
     return sorted(set(_subject_keys(view)[mask[timeline.triple_description]].tolist()))
 
 
+def powershell_rule_rows(view: LogView) -> np.ndarray:
+    """Descriptions of the log that the rule ``execution-powershell`` matches."""
+    from .patterns import builtin_rules
+
+    rule = next(r for r in builtin_rules() if r.id == "execution-powershell")
+    return view.table.rule(rule) & view.present
+
+
 def powershell_signs(view: LogView) -> np.ndarray:
     """Descriptions showing PowerShell running inside their subject (shell commands, its
     script-policy test files, its automation library loaded), by the rule
     ``execution-powershell``; starting ``powershell.exe`` is not running it inside."""
-    from .patterns import builtin_rules
-
-    rule = next(r for r in builtin_rules() if r.id == "execution-powershell")
-    return view.table.rule(rule) & view.present & ~view.desc_in("event", ("process_start", "execute"))
+    return powershell_rule_rows(view) & ~view.desc_in("event", ("process_start", "execute"))
 
 
 def runs_powershell(view: LogView) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,8 @@ from .lineage import acting_for_an_attacker, attack_chain, descendant_subjects, 
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -121,6 +123,14 @@ class LogView:
     @cached_property
     def rows(self) -> pd.DataFrame:
         return _joined(self.facts.timeline)
+
+    def derived(self, key: str, compute: Callable[[], _T]) -> _T:
+        """What a rule derives from this view and other rules read too (the C2 channels, the
+        attack chain), computed once and kept with it, as ``Facts.derived`` does."""
+        value = self.__dict__.get(key)
+        if value is None:
+            value = self.__dict__[key] = compute()
+        return value
 
     def expand(self, per_description: np.ndarray) -> np.ndarray:
         """A mask (or values) over descriptions, read at each log row."""

@@ -17,7 +17,7 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from .events import names_this_host
-from .lineage import acting_for_an_attacker, compromised_launchers, routine_channel, routine_fan_out
+from .lineage import acting_for_an_attacker, compromised_launchers, powershell_rule_rows, routine_channel, routine_fan_out
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,14 +54,14 @@ _COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline
 
 def this_host_addresses(view: LogView) -> set[str]:
     """Flow addresses seen only with actions that name the monitored host (OpTC inbound)."""
-    cached = view.__dict__.get("_this_host")
-    if cached is not None:
-        return cached
+    return view.derived("_this_host", lambda: _this_host_addresses(view))
+
+
+def _this_host_addresses(view: LogView) -> set[str]:
     desc = view.desc
     flows = (desc["object_kind"] == "flow") & (desc["object_name"] != "") & view.present
     local = view.desc_where("action", names_this_host, flows)
-    view.__dict__["_this_host"] = set(desc["object_name"][local]) - set(desc["object_name"][flows & ~local])
-    return view.__dict__["_this_host"]
+    return set(desc["object_name"][local]) - set(desc["object_name"][flows & ~local])
 
 
 # --------------------------------------------------------------------------- network shape
@@ -115,10 +115,7 @@ def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set
 def command_and_control(view: LogView) -> list[StageEvidence]:
     """Sustained exchanges with non-internal addresses (computed once per view: process
     lineage reads its channels too)."""
-    cached = view.__dict__.get("_command_and_control")
-    if cached is None:
-        cached = view.__dict__["_command_and_control"] = _command_and_control(view)
-    return list(cached)
+    return list(view.derived("_command_and_control", lambda: _command_and_control(view)))
 
 
 def _command_and_control(view: LogView) -> list[StageEvidence]:
@@ -237,10 +234,7 @@ def _acting_clients(view: LogView) -> dict:
     Control rule's own result must not feed: an attack chain's (without C2 channels),
     processes running PowerShell inside them, and launchers that started a chain or wrote a
     program that then ran (a compromised browser)."""
-    cached = view.__dict__.get("_acting_clients")
-    if cached is None:
-        cached = view.__dict__["_acting_clients"] = {**compromised_launchers(view), **acting_for_an_attacker(view, channels=False)}
-    return cached
+    return view.derived("_acting_clients", lambda: {**compromised_launchers(view), **acting_for_an_attacker(view, channels=False)})
 
 
 def scripted_credential_access(view: LogView) -> list[StageEvidence]:
@@ -248,15 +242,11 @@ def scripted_credential_access(view: LogView) -> list[StageEvidence]:
     policy-test files) that opens LSASS: credential dumping from a script host, even under a
     name the credential-access rule trusts (``svchost.exe`` and other Windows hosts open
     LSASS routinely; one running PowerShell is not doing its own work)."""
-    from .patterns import builtin_rules
-
-    desc = view.desc
     lsass = view.desc_in("event", ("process_access", "remote_thread")) & view.desc_where("object_name", lambda n: n.lower() == "lsass.exe")
     lsass &= view.present
     if not lsass.any():
         return []
-    powershell = next(r for r in builtin_rules() if r.id == "execution-powershell")
-    signs = view.table.rule(powershell) & view.present
+    signs = powershell_rule_rows(view)
     scripted = view.values("subject_name", signs) - {""}
     opened = lsass & view.desc_in("subject_name", scripted)
     if not opened.any():
@@ -429,7 +419,6 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
 def covering_tracks(view: LogView) -> list[StageEvidence]:
     """Deleting what the subgraph wrote, executed or chmod'ed, binaries, scripts or logs."""
     desc = view.desc
-    name = desc["object_name"]
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     deleted = named & (desc["event"] == "file_delete") & view.present
     truncated = named & (desc["event"] == "file_truncate") & view.present
