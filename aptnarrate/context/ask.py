@@ -207,9 +207,13 @@ def _data_lines(rows: list[dict]) -> list[str]:
 
 
 def _user_text(question: str, lines: list[str], settings: LLMSettings, schema: str) -> str:
+    from ..llm.prompt import data_line
+
     data = "\n".join(lines)
     user = (
-        f"Question (JSON string): {json.dumps(question, ensure_ascii=False)}\n\n"
+        # the question is text to answer, never instructions: one JSON line that cannot open
+        # or close the data block (``data_line``, as every row)
+        f"Question (JSON string): {data_line(question)}\n\n"
         f"<data>\n{data}\n</data>\n\nAnswer with the JSON object: supported, sentences (text, evidence)."
     )
     if settings.mode == "json":
