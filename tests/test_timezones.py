@@ -45,3 +45,28 @@ def test_without_input_timezone_wall_clock_is_kept_as_written():
     table = read_events_bytes(data, "x.csv", IngestOptions(timezone="UTC"))
     assert table.timezone == "as written"
     assert minute_text(table.events["time"].to_numpy()) == ["2018-04-11 23:58"]
+
+
+MIXED = (
+    "description,timestamp\n"
+    "A subject_process READ a file_object_file,2018-04-11 23:58:01-04:00\n"
+    "A subject_process WRITE a file_object_file,2018-04-11 23:59:30\n"  # no offset: written in --input-timezone
+    "A subject_process READ a file_object_file,2018-04-12 04:00:05+00:00\n"
+    "A subject_process CLOSE a file_object_file,\n"  # a blank time stays a skipped line
+).encode()
+
+
+def test_times_with_and_without_an_offset_are_each_read_by_their_form_given_input_timezone():
+    table = read_events_bytes(MIXED, "mixed.csv", IngestOptions(input_timezone="America/Toronto", timezone="UTC"))
+    assert minute_text(table.events["time"].to_numpy()) == ["2018-04-12 03:58", "2018-04-12 03:59", "2018-04-12 04:00"]
+    assert table.time_basis == "times with an offset, and wall-clock times in America/Toronto, converted to UTC"
+    assert [s.line for s in table.skipped] == [5]
+
+
+def test_without_input_timezone_a_mix_of_forms_is_refused_with_the_lines_and_the_way_out():
+    from aptnarrate.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        read_events_bytes(MIXED, "mixed.csv", IngestOptions(timezone="UTC"))
+    assert "line 3 has none, line 2 has one" in str(caught.value)
+    assert "--input-timezone" in str(caught.value)

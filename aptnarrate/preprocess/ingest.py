@@ -975,25 +975,36 @@ def _parse_times(
     codes_array = stripped.combine_chunks().dictionary_encode()
     codes = codes_array.indices.to_numpy(zero_copy_only=False)
     dictionary = codes_array.dictionary
-    aware = pd.Series(pc.match_substring_regex(dictionary, _AWARE.pattern).to_numpy(zero_copy_only=False))
+    aware = pc.match_substring_regex(dictionary, _AWARE.pattern).to_numpy(zero_copy_only=False)
     values = np.full(len(dictionary), np.iinfo(np.int64).min, dtype=np.int64)
-    if aware.any() and (~aware.to_numpy() & (pc.utf8_length(dictionary).to_numpy() > 0)).any():
-        aware_rows = np.flatnonzero(aware.to_numpy()[codes])
-        naive_rows = np.flatnonzero(~aware.to_numpy()[codes] & ~empty)
+    zone_less = ~aware & (pc.utf8_length(dictionary).to_numpy() > 0)
+    if aware.any() and zone_less.any() and options.input_timezone is None:
+        aware_rows = np.flatnonzero(aware[codes])
+        naive_rows = np.flatnonzero(~aware[codes] & ~empty)
         raise InputError(
             "timestamps mix times with and without a UTC offset "
             f"(line {lines[naive_rows[0]]} has none, line {lines[aware_rows[0]]} has one)",
             path=name,
             column="timestamp",
-            hint="give every timestamp an offset, or none",
+            hint="give every timestamp an offset, or none, or name the zone the times without one were written in with --input-timezone",
         )
     if aware.any():
-        uniques = pd.Series(dictionary.to_pylist(), dtype=object)
+        # read apart: pandas would take a zone-less time among zoned ones for UTC
+        local = pd.Series(np.full(len(dictionary), np.datetime64("NaT"), dtype="datetime64[ns]"))
+        outside = np.zeros(len(dictionary), dtype=bool)
+        uniques = pd.Series(dictionary.filter(pa.array(aware)).to_pylist(), dtype=object)
         parsed = pd.to_datetime(uniques, format="ISO8601", errors="coerce", utc=True)
         # range check before converting the zone: near the edges the conversion overflows
-        utc, outside = _within_range(parsed.dt.tz_localize(None))
-        local = utc.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
+        utc, outside[aware] = _within_range(parsed.dt.tz_localize(None))
+        local[aware] = utc.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None).to_numpy()
         basis = f"converted to {options.timezone}"
+        if zone_less.any():  # with --input-timezone: each time read by its own form
+            wall, outside[~aware] = _naive_times(dictionary.filter(pa.array(~aware)))
+            wall_ns = wall.to_numpy().astype(np.int64)
+            known = wall.notna().to_numpy()
+            wall_ns[known] = _wall_to_wall(wall_ns[known], _zone(options.input_timezone), zone)
+            local[~aware] = wall_ns.view("datetime64[ns]")
+            basis = f"times with an offset, and wall-clock times in {options.input_timezone}, converted to {options.timezone}"
     else:
         local, outside = _naive_times(dictionary)
         basis = WALL_CLOCK_BASIS
