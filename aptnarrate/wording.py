@@ -13,6 +13,16 @@ def mid_sentence(phrase: str) -> str:
     return phrase[:1].lower() + phrase[1:]
 
 
+def quoted(name: str) -> str:
+    """A name from the log as narration writes it, a CommonMark code span: fenced by more
+    backticks than any run inside it, control and invisible characters written visibly
+    (``\\n``), so no name can end its span early, pair with another name's backtick or
+    break the line (the grounding reads such spans whole)."""
+    from .render.escape import code
+
+    return code(name, in_table=False)
+
+
 def file_name_text(name: str) -> str:
     """A file name or path as text a document can hold: a byte that is not UTF-8 (Python
     keeps it as a lone surrogate, ``\\udcff``) becomes U+FFFD, so JSON, Markdown and the

@@ -215,3 +215,22 @@ def _as_narration(report):
         iocs=[IoCClaim(ioc=e.value, legitimate_usage=e.legitimate_usage, likelihood=e.likelihood, rationale=e.rationale) for e in report.iocs],
         summary=report.summary,
     )
+
+
+def test_a_backtick_in_one_name_does_not_pair_with_anothers_in_a_rule_rationale():
+    """Rules name what they saw inside their rationale: each name is its own code span, so
+    two crafted names cannot turn the prose between them (here ", ") into code, and the
+    Markdown shows exactly the names."""
+    from aptnarrate.render import render_chunks
+    from aptnarrate.render.escape import code_spans
+
+    data = (
+        "description,timestamp\n"
+        "The subject_process: bash UNLINK the file_object_file: a`b.sh,2018-04-11 10:00:01\n"
+        "The subject_process: bash UNLINK the file_object_file: c`d.sh,2018-04-11 10:00:02\n"
+    ).encode()
+    report = narrate(data, backend="offline", name="x.csv")
+    (finding,) = [s for s in report.stages if s.stage == "Covering Tracks"]
+    markdown = "".join(c if isinstance(c, str) else bytes(c).decode() for c in render_chunks("md", report))
+    (line,) = [line for line in markdown.splitlines() if line.startswith("- **Covering Tracks**")]
+    assert [content.strip() for _, _, content in code_spans(line)] == ["a`b.sh", "c`d.sh"]

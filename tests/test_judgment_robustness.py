@@ -469,7 +469,7 @@ def test_sweep_by_a_service_host_running_powershell_cites_why():
     cited = _cited_descriptions(frame, "Internal Reconnaissance")
     assert any(c.startswith("svchost.exe COMMAND") or "System.Management.Automation" in c for c in cited)
     finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Internal Reconnaissance")
-    assert "svchost.exe running PowerShell" in finding.rationale
+    assert "`svchost.exe` running PowerShell" in finding.rationale
 
 
 @pytest.mark.parametrize(
@@ -500,7 +500,7 @@ def test_installers_registering_auto_start_is_not_persistence(row):
 def test_persistence_kept_for_an_attack_chain_says_why():
     frame = _frame(HANDMADE / "optc_macro_msi_run_key.csv")
     finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Maintain Persistence")
-    assert "msiexec.exe started by WINWORD.EXE" in finding.rationale
+    assert "`msiexec.exe` started by `WINWORD.EXE`" in finding.rationale
     assert "WINWORD.EXE CREATE msiexec.exe" in _cited_descriptions(frame, "Maintain Persistence")
 
 
@@ -609,7 +609,7 @@ def test_one_discovery_tool_from_the_shell_of_a_command_channel_is_reconnaissanc
     frame = _frame(HANDMADE / "optc_c2_shell_whoami.csv")
     found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
     recon = next(f for f in found if f.stage == "Internal Reconnaissance")
-    assert "powershell.exe, which holds a command-and-control channel" in recon.rationale
+    assert "`powershell.exe`, which holds a command-and-control channel" in recon.rationale
     assert "powershell.exe CREATE cmd.exe" in _cited_descriptions(frame, "Internal Reconnaissance")
 
 
@@ -643,7 +643,7 @@ def test_service_host_sending_every_minute_is_not_command_and_control():
     assert jp.claims(_log(*rows)).stages == set()
     found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(_log("17:59:01 The process: svchost.exe COMMAND a shell", *rows), name="x"))))
     c2 = next(f for f in found if f.stage == "Command and Control")
-    assert "svchost.exe running PowerShell" in c2.rationale
+    assert "`svchost.exe` running PowerShell" in c2.rationale
 
 
 # --------------------------------------------------------------------------- lineage by entity
@@ -668,7 +668,7 @@ def test_a_users_shell_beside_a_macros_shell_is_told_apart_by_its_entity_id():
     assert user_shell in set(frame["subject_uuid"])
     found = {f.stage: f for f in _findings(by_macro)}
     assert set(found) == {"Initial Compromise", "Internal Reconnaissance"}
-    assert "cmd.exe started by WINWORD.EXE" in found["Internal Reconnaissance"].rationale
+    assert "`cmd.exe` started by `WINWORD.EXE`" in found["Internal Reconnaissance"].rationale
 
 
 def test_names_only_still_make_one_process_of_one_name():
@@ -713,7 +713,7 @@ def test_wmi_starting_a_shell_is_lateral_movement_only_beside_a_connection_from_
     remote = "12:10:01 The process: svchost.exe START_INBOUND the flow: 142.20.56.202"
     found = {f.stage: f for f in _findings(_log(remote, *shell))}
     assert set(found) == {"Lateral Movement"}
-    assert "connection from another host (142.20.56.202)" in found["Lateral Movement"].rationale
+    assert "connection from another host (`142.20.56.202`)" in found["Lateral Movement"].rationale
     assert _cited_descriptions(_log(remote, *shell), "Lateral Movement") == ["svchost.exe START_INBOUND 142.20.56.202", "wmiprvse.exe CREATE cmd.exe"]
     whoami = "12:10:05 The process: cmd.exe CREATE the process: whoami.exe"
     assert jp.claims(_log(*shell, whoami)).stages == {"Internal Reconnaissance"}

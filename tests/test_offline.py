@@ -131,12 +131,12 @@ def test_data_staged_by_one_process_and_sent_by_another_is_exfiltration(tmp_path
             proc("curl", "READ", "file_object_file", "b.tgz", "2018-04-12 10:00:30")]
     rows += [proc("curl", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:01:{s:02d}") for s in range(6)]
     found = stages_of(narrate(facts_from(tmp_path, rows)))
-    assert "after curl read b.tgz, written by tar after reading budget.xlsx" in found["Data Exfiltration"].rationale
+    assert "after `curl` read `b.tgz`, written by `tar` after reading `budget.xlsx`" in found["Data Exfiltration"].rationale
     # the same chain through a sender the log does not name
     rows = [(text.replace("The subject_process: curl", "A subject_process"), when) for text, when in rows]
     (tmp_path / "unnamed").mkdir()
     found = stages_of(narrate(facts_from(tmp_path / "unnamed", rows)))
-    assert "after an unnamed process read b.tgz" in found["Data Exfiltration"].rationale
+    assert "after an unnamed process read `b.tgz`" in found["Data Exfiltration"].rationale
 
 
 def test_a_dense_one_way_upload_is_exfiltration_not_command_and_control(tmp_path):
@@ -158,7 +158,7 @@ def test_outlook_saving_an_unknown_executable_is_a_mail_client_delivery(tmp_path
     rows = [proc("OUTLOOK.EXE", "CREATE", "file", "invoice_0708.exe", "2018-04-12 10:00:01"),
             proc("OUTLOOK.EXE", "WRITE", "file", "invoice_0708.exe", "2018-04-12 10:00:02")]
     found = stages_of(narrate(facts_from(tmp_path, rows)))
-    assert "mail client created invoice_0708.exe" in found["Initial Compromise"].rationale
+    assert "mail client created `invoice_0708.exe`" in found["Initial Compromise"].rationale
 
 
 def test_admin_port_to_internal_host_is_lateral_movement(tmp_path):

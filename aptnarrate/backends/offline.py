@@ -21,11 +21,10 @@ from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
 from ..llm.prompt_context import ACTOR_KINDS, KB_KIND, ProcessAliases, benign_mechanism, benign_mechanisms, join_words, process_aliases
 from ..preprocess.row_index import entity_codes, ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
-from ..render.escape import code
 from ..rules.stages import StageEvidence, find_stages
 from ..rules.events import names_this_host
 from . import NarrationResult
-from ..wording import mid_sentence
+from ..wording import mid_sentence, quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..preprocess.facts import Facts
@@ -265,9 +264,9 @@ def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str
             ids = row_actor_ids(facts, row.position, role)
         label = aliases.label(ids, name)
         if name:
-            return _code(name) + label[len(name):]
+            return quoted(name) + label[len(name):]
         return label
-    return _code(name) if name else f"an unnamed {kind}"
+    return quoted(name) if name else f"an unnamed {kind}"
 
 
 def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> list[_Clause]:
@@ -456,7 +455,7 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     named = [c for c in facts.table_candidates if c.type != "ip"]
     for candidate, mechanism in zip(named, benign_mechanisms(named, facts)):
         if mechanism is not None:
-            explained.setdefault(mechanism.says, []).append(_code(candidate.value))
+            explained.setdefault(mechanism.says, []).append(quoted(candidate.value))
     if explained:
         about = "; ".join(f"{join_words(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
         return f"Benign alternative: {about}."
@@ -468,7 +467,7 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
         if entry is not None and entry.category in _ROUTINE:
             known.append((name, entry))
     if known and not strong:
-        about = "; ".join(f"{_code(n)} is {mid_sentence(e.usage.rstrip('.'))} ({e.category})" for n, e in known[:3])
+        about = "; ".join(f"{quoted(n)} is {mid_sentence(e.usage.rstrip('.'))} ({e.category})" for n, e in known[:3])
         return f"Benign alternative: {about}, and these rows may be its ordinary work."
     if stages and not strong:
         return "Benign alternative: every stage here rests on weak evidence, which ordinary programs also produce."
@@ -480,7 +479,7 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
     table = [c for c in facts.table_candidates if c.likelihood != "low"]
     addresses = [c.value for c in table if c.type == "ip" and "this-host" not in c.features][:2]
     if addresses:
-        pivots.append(f"look up {join_words([_code(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
+        pivots.append(f"look up {join_words([quoted(a) for a in addresses])} in network logs (proxy, DNS, firewall) and on other hosts")
     unknown = [
         c for c in table if c.type in ("file", "process") and lookup(c.value, c.kind) is None and {"executed", "written"} & set(c.features)
     ]
@@ -488,7 +487,7 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
     # package state) is nothing to recover
     files = [c.value for c, mechanism in zip(unknown, benign_mechanisms(unknown, facts)) if mechanism is None][:3]
     if files:
-        pivots.append(f"recover and hash {join_words([_code(f) for f in files])}")
+        pivots.append(f"recover and hash {join_words([quoted(f) for f in files])}")
     if any(s.stage == "Maintain Persistence" for s in stages):
         pivots.append("read the persistence entries the log shows being written, to learn what they start")
     if aliases.order:
@@ -499,14 +498,8 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
         explained = {c.value for c, mechanism in zip(named, benign_mechanisms(named, facts)) if mechanism is not None}
         first = next((c for c in facts.table_candidates if c.value not in explained), None)
         if first is not None:
-            pivots.append(f"check {_code(first.value)} in the host's full audit log before and after this subgraph")
+            pivots.append(f"check {quoted(first.value)} in the host's full audit log before and after this subgraph")
     if not pivots:
         return ""
     return "Next pivots: " + "; ".join(pivots[:4]) + "."
 
-
-def _code(value: str) -> str:
-    """A name from the log as a CommonMark code span: fenced by more backticks than any run
-    inside it, control and invisible characters written visibly (``\\n``), so no name can
-    end its span early or break the line (the grounding reads such spans whole)."""
-    return code(value, in_table=False)

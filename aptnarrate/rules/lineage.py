@@ -30,6 +30,7 @@ import pandas as pd
 import yaml
 
 from ..preprocess.knowledge import lookup
+from ..wording import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
@@ -187,7 +188,7 @@ def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
             for child, child_name, parent_name in kids.get(parent, ()):
                 if child not in found and child not in grown:
                     link = found[parent]
-                    grown[child] = Link(f"{child_name} started by {link.how}", link.rows | _started(view, parent_name, child_name))
+                    grown[child] = Link(f"{quoted(child_name)} started by {link.how}", link.rows | _started(view, parent_name, child_name))
                     names[child] = child_name
         if not grown:
             break
@@ -278,14 +279,14 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
         if launcher and child_name != parent_name and _is_chain_child(child_name):
             rows = _started(view, parent_name, child_name)
             if child not in found:
-                found[child], names[child] = Link(f"{child_name} started by {parent_name}", rows), child_name
-            compromised.setdefault(parent_name, Link(f"{parent_name}, which started {child_name}", rows))
+                found[child], names[child] = Link(f"{quoted(child_name)} started by {quoted(parent_name)}", rows), child_name
+            compromised.setdefault(parent_name, Link(f"{quoted(parent_name)}, which started {quoted(child_name)}", rows))
     for dropped, rows in sorted(_dropped(view, set(name[graph.starts]) | set(subject[view.present])).items()):
         if _BY_NAME + dropped not in found:
-            found[_BY_NAME + dropped], names[_BY_NAME + dropped] = Link(f"{dropped}, a program written in this subgraph and run", rows), dropped
+            found[_BY_NAME + dropped], names[_BY_NAME + dropped] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows), dropped
     for (channel, member), rows in sorted(_command_channels(view).items()) if channels else ():
         if member not in found:
-            found[member], names[member] = Link(f"{channel}, which holds a command-and-control channel", rows), channel
+            found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows), channel
     _walk(view, found, names)
     return _chain(found, names), compromised
 
@@ -300,7 +301,7 @@ def compromised_launchers(view: LogView) -> dict[str, Link]:
         if link.how.endswith("a program written in this subgraph and run"):
             writers = view.values("subject_name", link.rows & view.desc_in("event", ("file_write", "file_create")))
             for writer in sorted(w for w in writers if w and is_launcher(w)):
-                found.setdefault(writer, Link(f"{writer}, which wrote {dropped} that then ran", link.rows))
+                found.setdefault(writer, Link(f"{quoted(writer)}, which wrote {quoted(dropped)} that then ran", link.rows))
     return found
 
 
@@ -391,7 +392,7 @@ def acting_for_an_attacker(view: LogView, channels: bool = True) -> Chain:
         own = signs & (view.desc["subject_name"] == name)
         for member in _keys_of(view, np.flatnonzero(own), name):
             if member not in found:
-                found[member], names[member] = Link(f"{name} running PowerShell", own), name
+                found[member], names[member] = Link(f"{quoted(name)} running PowerShell", own), name
     if not names:
         return chain
     acting = Chain(chain)

@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms
 from .lineage import acting_for_an_attacker, attack_chain, descendant_subjects, in_chain
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
-from ..wording import capped_list
+from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
 
@@ -211,8 +211,8 @@ class LogView:
         if within is None:
             return np.array([bool(test(row)) for row in self.pattern_rows], dtype=bool)
         flags = np.zeros(len(self.pattern_rows), dtype=bool)
-        for code in np.flatnonzero(within).tolist():
-            flags[code] = bool(test(self.pattern_rows[code]))
+        for described in np.flatnonzero(within).tolist():
+            flags[described] = bool(test(self.pattern_rows[described]))
         return flags
 
     def values(self, column: str, per_description: np.ndarray) -> set:
@@ -328,7 +328,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             hits = hits | view.expand(path)
         if inbound is not None:
             position, address = inbound
-            reason += f" The subgraph shows a connection from another host ({address})."
+            reason += f" The subgraph shows a connection from another host ({quoted(address)})."
             hits = hits.copy()
             hits[position] = True
         found.append(
@@ -482,7 +482,9 @@ def _installed_services(view: LogView, installers: set[str]) -> np.ndarray:
 
 
 def _names(values) -> str:
-    return capped_list(sorted({str(v) for v in values if v}), 5)
+    """Up to five names, each a code span as the summary writes it: a name is data, and a
+    backtick in one must not pair with another's and turn the prose between them to code."""
+    return capped_list([quoted(name) for name in sorted({str(v) for v in values if v})], 5)
 
 
 def default_tactic(stage: str) -> str:

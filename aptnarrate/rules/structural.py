@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
+from ..wording import quoted
 from .events import names_this_host
 from .lineage import acting_for_an_attacker, compromised_launchers, powershell_rule_rows, routine_channel, routine_fan_out
 from .profiles import public_resolvers
@@ -79,7 +80,7 @@ def sweep_rule(view: LogView) -> list[StageEvidence]:
             if sweep["subject"] not in acting:
                 continue
         positions = sweep["positions"]
-        who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
+        who = quoted(sweep["subject"]) if sweep["subject"] else "one process"
         minutes = view.minutes[positions]
         span = (int(minutes.max()) - int(minutes.min())) // MINUTE_NS + 1
         closes = bool((view.desc["event"][view._codes[positions]] == "network_close").any())
@@ -135,8 +136,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # read per pair from the rows in one vectorised pass; only passing pairs are looked at
     pair_keys: dict[tuple[str, str], int] = {}
     pair_of = np.full(len(remote), -1, dtype=np.int64)
-    for code in np.flatnonzero(remote).tolist():
-        pair_of[code] = pair_keys.setdefault((desc["subject_name"][code], desc["object_name"][code]), len(pair_keys))
+    for row in np.flatnonzero(remote).tolist():
+        pair_of[row] = pair_keys.setdefault((desc["subject_name"][row], desc["object_name"][row]), len(pair_keys))
     n = len(pair_keys)
     positions = np.flatnonzero(view.expand(remote))
     pair = pair_of[view._codes[positions]]
@@ -199,9 +200,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if _bulk_transfer(out_minutes, sent_sum, received_sum):
             continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
         period = _period(out_minutes)
-        who = f"`{subject}`" if subject else "one process"
+        who = quoted(subject) if subject else "one process"
         reason = (
-            f"Sustained exchange between {who} and {address} (not internal): {sent_sum} outbound and "
+            f"Sustained exchange between {who} and {quoted(address)} (not internal): {sent_sum} outbound and "
             f"{received_sum} inbound event-seconds over {int(pair_minutes[index])} minute(s)"
         )
         reason += f", beacon-like about every {period} minute(s)." if period else "."
@@ -318,10 +319,10 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
-    for code in np.flatnonzero(written & ~routine).tolist():
-        minute = int(view.first_minutes[code])
-        if name[code] not in first_write or minute < first_write[name[code]]:
-            first_write[name[code]] = minute
+    for row in np.flatnonzero(written & ~routine).tolist():
+        minute = int(view.first_minutes[row])
+        if name[row] not in first_write or minute < first_write[name[row]]:
+            first_write[name[row]] = minute
     # Windows logs (OpTC) show a program run as a process of that name started, not as an
     # execve of the file
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
@@ -382,8 +383,8 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
 
     created = view.desc_in("event", ("file_create", "file_write")) & ~view.desc_in("object_name", PLACEHOLDERS) & view.present
     subjects_of: dict[str, set[str]] = {}
-    for code in np.flatnonzero(created).tolist():
-        subjects_of.setdefault(desc["object_name"][code], set()).add(desc["subject_name"][code])
+    for row in np.flatnonzero(created).tolist():
+        subjects_of.setdefault(desc["object_name"][row], set()).add(desc["subject_name"][row])
     out = []
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
@@ -399,7 +400,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         else:
             continue
         reason = (
-            f"A {category} {'probably ' if confidence == 'low' else ''}created {name}, an executable the knowledge base does not "
+            f"A {category} {'probably ' if confidence == 'low' else ''}created {quoted(name)}, an executable the knowledge base does not "
             f"know (a delivered attachment or download)."
         )
         group = created & (desc["object_name"] == name)
