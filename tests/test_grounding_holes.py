@@ -87,6 +87,12 @@ UNGROUNDED = [
     ("It set HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\updater for persistence.", "registry key HKLM\\Software"),
     ("It listened on port 4444 afterwards.", "port port 4444"),
     (f"It connected to {KNOWN_IP}:4444 afterwards.", "port 203.0.113.45:4444"),
+    # quoting a model may use: curly quotes, escaped backticks, Markdown's _emphasis_
+    ("It dropped \u201cevil_fake.exe\u201d there.", "file name evil_fake.exe"),
+    ("It dropped \u2018C:\\Temp\\fakelib.dll\u2019 there.", "file name C:\\Temp\\fakelib.dll"),
+    ("It dropped \u00abevil_fake.exe\u00bb there.", "file name evil_fake.exe"),
+    ("It dropped \\`evil_fake.exe\\` there.", "file name evil_fake.exe"),
+    ("It beaconed to _203.0.113.99_ as well.", "address 203.0.113.99"),
 ]
 
 
@@ -111,6 +117,7 @@ def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(f
         "It started around 9am and ended by 9:43 a.m. on 05/14/2025 (14.05.2025).",
         "The activity, e.g. read/write calls over TCP/IP, used version 1.2.3 of nothing, 2.5 times per minute.",
         "Connections over TCP/IP and UDP happened 24/7; see RFC 1918 and ISO 8601 for the formats.",
+        f"It wrote \u201cinvoice.pdf.sh\u201d, \\`update.sh\\` and _update.sh_, then beaconed to _{KNOWN_IP}_.",
     ],
 )
 def test_grounded_mentions_in_any_spelling_and_ordinary_prose_pass(vocab, prose):

@@ -81,7 +81,8 @@ class _Words:
 # --------------------------------------------------------------------------- addresses
 
 # dotted quads, each part decimal (leading zeros allowed: 203.000.113.099) or 0x-hex
-IPV4 = re.compile(r"(?<![\w.])(?:(?:0x[0-9a-f]{1,2}|\d{1,3})\.){3}(?:0x[0-9a-f]{1,2}|\d{1,3})(?![\w]|\.\d)", re.IGNORECASE)
+# (an underscore may touch it: Markdown's emphasis, ``_203.0.113.9_``, or a name's separator)
+IPV4 = re.compile(r"(?<![A-Za-z0-9.])(?:(?:0x[0-9a-f]{1,2}|\d{1,3})\.){3}(?:0x[0-9a-f]{1,2}|\d{1,3})(?![A-Za-z0-9]|\.\d)", re.IGNORECASE)
 # an address written as one integer: 3405803875 or 0xCB007163 (8 to 10 digits, >= 2**24)
 IPV4_INTEGER = re.compile(r"(?<![\w.,:/-])(\d{8,10}|0x[0-9a-f]{7,8})(?![\w]|[.,]\d)", re.IGNORECASE)
 IPV6 = re.compile(
@@ -306,7 +307,8 @@ def registry_keys(text: str) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- file names
 
 # a candidate token: no spaces, quotes or brackets
-TOKEN = re.compile(r"[^\s`'\"()\[\]{}<>,;|*]+")
+# quotes of every kind end a token ("curly" ones too): a name in quotes is the name
+TOKEN = re.compile(r"[^\s`'\"()\[\]{}<>,;|*\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a]+")
 _EXTENSION = re.compile(r"[A-Za-z0-9_~-]{1,8}")
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")  # e.g, i.e, U.S, a.m
 _DOTFILE = re.compile(r"\.(?=[^.]*[a-z])[A-Za-z0-9_-]{2,}")  # .bashrc, not .NET or ...
@@ -334,7 +336,10 @@ def file_names(text: str) -> list[str]:
 def trimmed(token: str) -> str:
     """A ``TOKEN`` without the punctuation prose puts around a name (closing marks and
     colons, leading colons) and without a possessive ``'s``: the name the token cites."""
-    token = token.rstrip(".:!?").lstrip(":")
+    # a trailing backslash is Markdown's escape of what follows (``\\`name\\` ``), not a path's
+    token = token.rstrip(".:!?\\").lstrip(":")
+    if len(token) > 2 and token[0] == token[-1] == "_" and token[1] != "_":  # Markdown's _emphasis_
+        token = token[1:-1]
     return token[:-2] if token.endswith("'s") else token
 
 
