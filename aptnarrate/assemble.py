@@ -53,6 +53,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
     log = _log_entries(facts)
 
     attack = _attack_ids(facts)
+    found = _found_stages(facts)
     lookup: dict[str, int] = {}  # filled on first need, shared by the stages
     stages = [
         StageFinding(
@@ -63,6 +64,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
             rationale=claim.rationale,
             tactic=attack.get(claim.stage, (None, []))[0],
             techniques=list(attack.get(claim.stage, (None, []))[1]),
+            found_by_rules=claim.stage in found,
         )
         for claim in narration.stages
     ]
@@ -151,6 +153,13 @@ def _rules_disagree(facts: Facts, stages: list[StageFinding]) -> list[str]:
         if stage not in claimed and item.confidence in ("high", "moderate")
     ]
     return notes
+
+
+def _found_stages(facts: Facts) -> set[str]:
+    """The stages the offline rules find (computed once per facts and shared)."""
+    from .rules.stages import find_stages
+
+    return {item.stage for item in find_stages(facts)}
 
 
 def _attack_ids(facts: Facts) -> dict[str, tuple[str | None, list[str]]]:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 from .preprocess.logtable import LogTable
 from .labels import APT_STAGES, LEVELS, Level, Stage  # OCR-APT's stages, in kill-chain order
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: StageFinding.found_by_rules
 
 IoCType = Literal["ip", "file", "process", "module", "registry", "directory", "other"]
 
@@ -139,6 +139,9 @@ class StageFinding(_Strict):
     rationale: str
     tactic: str | None = None  # MITRE ATT&CK tactic id, e.g. "TA0011"
     techniques: list[str] = Field(default_factory=list)  # ATT&CK technique ids, e.g. ["T1071"]
+    # whether an offline rule found this stage too: False, the narrator's judgment alone (a
+    # model's claim no rule backs, shown as such); None, not recorded (schema 1.0)
+    found_by_rules: bool | None = None
 
 
 class IoCEntry(_Strict):

@@ -263,6 +263,23 @@ def test_where_the_model_and_the_rules_disagree_on_a_stage_the_report_says_so(ll
     assert notes[0].startswith("Lateral Movement rests on the narrator's judgment alone") and c2["evidence"][0] in notes[0]
     assert notes[1].startswith("Command and Control was found by the offline rules (") and "not claimed by the narrator" in notes[1]
     assert "Note: Lateral Movement rests on" in report.to_markdown()
+    # and the stage itself says so, where an analyst reads it, in every format
+    assert {s.stage: s.found_by_rules for s in report.stages}["Lateral Movement"] is False
+    assert all(s.found_by_rules for s in report.stages if s.stage != "Lateral Movement")
+    assert all(s.found_by_rules for s in agreed.stages)
+    from aptnarrate.render import render_chunks
+
+    def rendered(fmt):
+        return "".join(c if isinstance(c, str) else bytes(c).decode() for c in render_chunks(fmt, report))
+
+    for fmt in ("md", "html", "navigator"):
+        marked = [line for line in rendered(fmt).splitlines() if "judgment alone: no offline rule found it" in line]
+        assert marked and all("Lateral Movement" in line for line in marked), fmt
+    patterns = [o for o in json.loads(rendered("stix"))["objects"] if o["type"] == "attack-pattern" and o["id"].startswith("attack-pattern")]
+    marked = [o["name"] for o in patterns if "judgment alone: no offline rule found it" in o.get("description", "")]
+    assert len(marked) == 1 and marked[0].startswith("Lateral Movement"), marked
+    bullet = next(line for line in report.to_markdown().splitlines() if line.startswith("- **Lateral Movement**"))
+    assert "low confidence; the narrator's judgment alone: no offline rule found it; log rows" in bullet
 
 
 # --------------------------------------------------------------------------- 4. transport faults

@@ -26,7 +26,7 @@ from importlib import resources
 
 from ..models import Report
 from .escape import show_invisible
-from .views import LIKELIHOOD_ORDER, entity_graph, full_value_index, inert_json, log_rows, stage_attack
+from .views import LIKELIHOOD_ORDER, NARRATOR_ALONE, entity_graph, full_value_index, inert_json, log_rows, stage_attack
 
 MAX_GRAPH_NODES = 150
 MAX_GRAPH_EDGES = 400
@@ -352,7 +352,8 @@ def _stages_html(report: Report) -> str:
         tech = f"; techniques {_escaped(', '.join(techniques))}" if techniques else ""
         items.append(
             f"<li><strong>{_escaped(finding.stage)}</strong> (ATT&amp;CK {_escaped(tactic.id)} "
-            f"{_escaped(tactic.name)}{tech}; {_escaped(finding.confidence)} confidence; {rows}): "
+            f"{_escaped(tactic.name)}{tech}; {_escaped(finding.confidence)} confidence"
+            f"{'; <strong>' + NARRATOR_ALONE + '</strong>' if finding.found_by_rules is False else ''}; {rows}): "
             f"{_prose(finding.rationale)}</li>"
         )
     return "<p>APT stages supported by the evidence:</p><ul>" + "".join(items) + "</ul>"

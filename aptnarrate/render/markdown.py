@@ -15,7 +15,7 @@ from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable
 from ..models import APT_STAGES, LogEntry, Report
 from .escape import code, plain, prose
 from .rows import coded, take_rows
-from .views import full_value_index
+from .views import NARRATOR_ALONE, full_value_index
 
 _LIKELIHOOD = {"low": "Low", "moderate": "Moderate", "high": "High"}
 _STAGE_PATTERN = re.compile(
@@ -75,8 +75,9 @@ def _summary(report: Report) -> list[str]:
             rows = _cited_rows(finding.evidence, report)
             attack = ", ".join(([finding.tactic] if finding.tactic else []) + list(finding.techniques))
             attack = f"ATT&CK {plain(attack)}; " if attack else ""
+            alone = f"; {NARRATOR_ALONE}" if finding.found_by_rules is False else ""
             items.append(
-                f"- **{finding.stage}** ({attack}{finding.confidence} confidence; {rows}): "
+                f"- **{finding.stage}** ({attack}{finding.confidence} confidence{alone}; {rows}): "
                 f"{prose(finding.rationale, single_line=True)}"  # one line: no forged bullet
             )
         out.append("APT stages supported by the evidence:\n\n" + "\n".join(items))

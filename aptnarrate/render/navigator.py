@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..rules.attack import attack_version
 from ..models import Report
-from .views import inert_json, stage_attack
+from .views import NARRATOR_ALONE, inert_json, stage_attack
 from ..wording import capped_list
 
 LAYER_VERSION = "4.5"
@@ -30,13 +30,14 @@ def render_navigator(report: Report) -> str:
     techniques: dict[tuple[str, str], dict] = {}
     metadata: list[dict] = [{"name": "input", "value": report.input_name}]
     for finding, tactic, technique_ids in stage_attack(report):
+        alone = f"; {NARRATOR_ALONE}" if finding.found_by_rules is False else ""
         metadata.append(
             {
                 "name": f"{tactic.id} {tactic.name}",
-                "value": f"{finding.stage}, {finding.confidence} confidence; log rows {_rows(finding.evidence)}",
+                "value": f"{finding.stage}, {finding.confidence} confidence{alone}; log rows {_rows(finding.evidence)}",
             }
         )
-        comment = f"{finding.stage} ({finding.confidence} confidence): {finding.rationale} Log rows: {_rows(finding.evidence)}."
+        comment = f"{finding.stage} ({finding.confidence} confidence{alone}): {finding.rationale} Log rows: {_rows(finding.evidence)}."
         for technique in technique_ids:
             key = (technique, tactic.shortname)
             score = SCORE[finding.confidence]

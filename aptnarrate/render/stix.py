@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .. import __version__
 from ..rules.attack import ATTACK_URL, technique_url
 from ..models import Report
-from .views import inert_json, log_rows, stage_attack
+from .views import NARRATOR_ALONE, inert_json, log_rows, stage_attack
 
 # STIX 2.1 confidence scale, appendix "Low/Med/High"
 CONFIDENCE = {"low": 15, "moderate": 50, "high": 85}
@@ -152,7 +152,7 @@ def render_stix(report: Report) -> str:
         stage_pattern = stix2.AttackPattern(
             id=sid("attack-pattern", f"stage|{finding.stage}"),
             name=f"{finding.stage} ({tactic.name})",
-            description=finding.rationale,
+            description=finding.rationale if finding.found_by_rules is not False else f"{finding.rationale} ({NARRATOR_ALONE[0].upper()}{NARRATOR_ALONE[1:]}.)",
             kill_chain_phases=phase,
             external_references=[{"source_name": "mitre-attack", "external_id": tactic.id, "url": tactic.url}],
             confidence=CONFIDENCE[finding.confidence],

@@ -16,6 +16,8 @@ from ..rules.attack import Tactic, is_technique_id, tactic_for_stage
 from ..models import LogEntry, Report
 
 LIKELIHOOD_ORDER = {"low": 1, "moderate": 2, "high": 3}
+# how every format marks a stage only the narrator (a model) claims (``found_by_rules`` False)
+NARRATOR_ALONE = "the narrator's judgment alone: no offline rule found it"
 
 
 def inert_json(data, indent: int | None = 2) -> str:
