@@ -484,7 +484,8 @@ def _installed_services(view: LogView, installers: set[str]) -> np.ndarray:
 def _names(values) -> str:
     """Up to five names, each a code span as the summary writes it: a name is data, and a
     backtick in one must not pair with another's and turn the prose between them to code."""
-    return capped_list([quoted(name) for name in sorted({str(v) for v in values if v})], 5)
+    names = sorted({str(v) for v in values if v})
+    return capped_list([quoted(name) for name in names[:5]] + names[5:], 5)  # only the shown are quoted
 
 
 def default_tactic(stage: str) -> str:
