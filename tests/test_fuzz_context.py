@@ -296,6 +296,34 @@ def test_an_entity_that_is_not_utf8_reads_as_the_replacement_character(saved, tm
     assert [r["subject"] for r in found["rows"]] == ["thunder\ufffdbird"], found
 
 
+def test_pivot_lists_a_bounded_number_of_a_reports_rows_and_names_and_counts_them_all(dropper_report, tmp_path):
+    """``pivot`` listed every row of the saved report naming the entity, and its JSON every
+    name it touched: ``svchost.exe`` in the report of a generated 1M-row subgraph is in
+    17,720 rows (a 7 MB JSON, 2 MB of Markdown). At most ``MAX_REPORT_ROWS`` rows of each
+    source and ``MAX_NEIGHBOURS`` names (the most frequent) are listed now, and both
+    formats say how many were found. A hub here: ``thunderbird`` writing 1,200 files."""
+    from aptnarrate.context.pivot import MAX_NEIGHBOURS, MAX_REPORT_ROWS
+    from aptnarrate.preprocess.logtable import LogTable
+
+    base = next(e for e in dropper_report.log if e.subject_name == "thunderbird" and e.object_kind == "file")
+    hub = [base.model_copy(update={"id": f"L{i + 1}", "object_name": f"f{i % 1200}", "text": f"thunderbird WRITE f{i % 1200}",
+                                   "count": 1 + (i < 1200)})
+           for i in range(2400)]
+    report = dropper_report.model_copy(update={"log": LogTable.from_entries(hub)})
+    target = tmp_path / "hub.json"
+    target.write_text(report.to_json(), encoding="utf-8")
+    found = json.loads(_ok(["pivot", str(target), "thunderbird", "--format", "json"]))
+    assert len(found["rows"]) == MAX_REPORT_ROWS < 2400 and [r["id"] for r in found["rows"]] == [f"L{i + 1}" for i in range(MAX_REPORT_ROWS)]
+    assert found["rows_found"] == {"report": 2400} and found["neighbours_found"] == 1200
+    assert found["neighbours"] == sorted(f"f{i}" for i in range(1200))[:MAX_NEIGHBOURS]  # equal weights: by name
+    assert f"2400 rows of the report name it; the first {MAX_REPORT_ROWS} are listed" in " ".join(found["notes"])
+    assert f"1200 names touched it or were touched by it; the {MAX_NEIGHBOURS} most frequent are listed" in found["notes"]
+    markdown = _ok(["pivot", str(target), "thunderbird"])
+    assert f"2400 row(s) from the report ({MAX_REPORT_ROWS} listed)." in markdown
+    assert f"and {1200 - MAX_NEIGHBOURS} more name(s)" in markdown
+    assert markdown.count("| L") == MAX_REPORT_ROWS and len(markdown) < 100_000
+
+
 def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved, monkeypatch):
     """``pivot --context`` loaded every wider-log row naming the entity into pandas and
     listed them all: a service in a generated 10M-row log matched 707,293 rows (110k

@@ -29,6 +29,12 @@ PATH_KINDS = frozenset({"process", "file", "module", "directory", "link"})
 # MAX_WIDER_ROWS condensed rows of them listed, the rest counted in the notes.
 MAX_WIDER_FETCH = 50_000
 MAX_WIDER_ROWS = 500
+# The saved report's own rows are listed the same way: a hub of a large report (a process
+# behind most of a 1M-row subgraph's 237k log rows) is counted whole, but at most
+# MAX_REPORT_ROWS rows of each of its sources (log, context) and MAX_NEIGHBOURS names
+# (the most frequent) are listed, the rest counted in the notes.
+MAX_REPORT_ROWS = 500
+MAX_NEIGHBOURS = 50
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,11 @@ class PivotRow:
 class Pivot:
     entity: str
     kinds: tuple[str, ...]
-    rows: tuple[PivotRow, ...]
-    neighbours: tuple[str, ...]
+    rows: tuple[PivotRow, ...]  # the rows listed (at most MAX_REPORT_ROWS / MAX_WIDER_ROWS per source)
+    neighbours: tuple[str, ...]  # the names listed, most frequent first (at most MAX_NEIGHBOURS)
     notes: tuple[str, ...] = field(default=())
+    found: tuple[tuple[str, int], ...] = field(default=())  # (source, rows naming it there), listed or not
+    neighbours_found: int = 0  # names it touched or was touched by, listed or not
 
     def to_json(self) -> str:
         return json.dumps(
@@ -60,7 +68,9 @@ class Pivot:
                 "entity": self.entity,
                 "kinds": list(self.kinds),
                 "neighbours": list(self.neighbours),
+                "neighbours_found": self.neighbours_found,
                 "rows": [r.__dict__ for r in self.rows],
+                "rows_found": dict(self.found),
                 "notes": list(self.notes),
             },
             indent=2,
@@ -71,12 +81,17 @@ class Pivot:
         if not self.rows:
             out.append("No row names it.")
         else:
-            counts = {}
+            listed: dict[str, int] = {}
             for row in self.rows:
-                counts[row.source] = counts.get(row.source, 0) + 1
-            out.append(", ".join(f"{n} row(s) from the {s}" for s, n in counts.items()) + ".")
+                listed[row.source] = listed.get(row.source, 0) + 1
+            out.append(", ".join(
+                f"{n} row(s) from the {s}" + (f" ({listed.get(s, 0)} listed)" if listed.get(s, 0) < n else "")
+                for s, n in (self.found or tuple(listed.items())) if n
+            ) + ".")
             if self.neighbours:
-                out.append("Touched by or touching: " + ", ".join(code(n) for n in self.neighbours[:50]) + ".")
+                more = self.neighbours_found - len(self.neighbours)
+                out.append("Touched by or touching: " + ", ".join(code(n) for n in self.neighbours)
+                           + (f", and {more} more name(s) (see the notes)" if more > 0 else "") + ".")
             table = ["| Row | Timestamp | Source | Action Description |", "|-----|-----------|--------|--------------------|"]
             table += [
                 f"| {plain(r.id)} | {plain(r.minute)} | {r.source} | {plain(r.text)}{f' ({r.count} times)' if r.count > 1 else ''} |"
@@ -107,12 +122,21 @@ def pivot(
     kinds: list[str] = []
     ids: set[str] = set()
     neighbours: dict[str, int] = {}
+    found: dict[str, int] = {}
 
     def note(kind: str, other: str, weight: int) -> None:
         if kind not in kinds:
             kinds.append(kind)
         if other and other != entity:
             neighbours[other] = neighbours.get(other, 0) + weight
+
+    def add(source: str, row_id: str, minute: str, text: str, count: int, role: str, subject: str, obj: str,
+            subject_kind: str, object_kind: str, action: str) -> None:
+        # every row naming it is counted (and its neighbour weighed); the first
+        # MAX_REPORT_ROWS of each source are listed
+        found[source] = found.get(source, 0) + 1
+        if found[source] <= MAX_REPORT_ROWS:
+            rows.append(PivotRow(row_id, minute, text, count, role, source, subject, obj, subject_kind, object_kind, action))
 
     from ..render.views import log_rows
 
@@ -122,8 +146,8 @@ def pivot(
             ("object", entry.object_name, entry.object_kind, entry.subject_name),
         ):
             if _matches(name, entity):
-                rows.append(PivotRow(entry.id, entry.minute, entry.text, entry.count, role, "report", entry.subject_name,
-                                     entry.object_name, entry.subject_kind, entry.object_kind, entry.action))
+                add("report", entry.id, entry.minute, entry.text, entry.count, role, entry.subject_name,
+                    entry.object_name, entry.subject_kind, entry.object_kind, entry.action)
                 ids.update(entry.subject_ids if role == "subject" else entry.object_ids)
                 note(kind, other, entry.count)
                 break
@@ -134,19 +158,25 @@ def pivot(
                 ("object", row.object_name, row.object_kind, row.subject_name),
             ):
                 if _matches(name, entity):
-                    rows.append(PivotRow(row.id, row.minute, row.text, row.count, role, "report context", row.subject_name,
-                                         row.object_name, row.subject_kind, row.object_kind, row.action))
+                    add("report context", row.id, row.minute, row.text, row.count, role, row.subject_name,
+                        row.object_name, row.subject_kind, row.object_kind, row.action)
                     note(kind, other, row.count)
                     break
-    notes: list[str] = []
+    notes = [f"{n} rows of the {source} name it; the first {MAX_REPORT_ROWS} are listed (the names it touched are "
+             "counted over all of them)" for source, n in found.items() if n > MAX_REPORT_ROWS]
     if context is not None:
-        wider, wider_notes = _wider_rows(report, entity, kinds, sorted(ids), context, ingest, source)
+        wider, wider_notes, wider_found = _wider_rows(report, entity, kinds, sorted(ids), context, ingest, source)
         for row, kind, other in wider:
             rows.append(row)
             note(kind, other, row.count)
         notes.extend(wider_notes)
-    ordered = tuple(sorted(neighbours, key=lambda n: (-neighbours[n], n)))
-    return Pivot(entity=entity, kinds=tuple(kinds), rows=tuple(rows), neighbours=ordered, notes=tuple(notes))
+        if wider_found:
+            found["wider log"] = wider_found
+    ordered = sorted(neighbours, key=lambda n: (-neighbours[n], n))
+    if len(ordered) > MAX_NEIGHBOURS:
+        notes.append(f"{len(ordered)} names touched it or were touched by it; the {MAX_NEIGHBOURS} most frequent are listed")
+    return Pivot(entity=entity, kinds=tuple(kinds), rows=tuple(rows), neighbours=tuple(ordered[:MAX_NEIGHBOURS]),
+                 notes=tuple(notes), found=tuple(found.items()), neighbours_found=len(ordered))
 
 
 def _report_span(report: Report, source: str | None) -> tuple[int, int]:
@@ -185,7 +215,8 @@ def _report_span(report: Report, source: str | None) -> tuple[int, int]:
 
 
 def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
-    """The entity's condensed rows in the wider log, around the report's time span."""
+    """The entity's condensed rows in the wider log, around the report's time span (at most
+    MAX_WIDER_ROWS listed), the notes, and how many condensed rows were found."""
     import numpy as np
     import pandas as pd
 
@@ -197,7 +228,7 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     ingest = ingest or IngestOptions()
     check_options(ingest)  # --input-timezone is read below, before any ingest would check it
     if not report.log:
-        return [], ["the report has no log rows: no time span to search around"]
+        return [], ["the report has no log rows: no time span to search around"], 0
     first, last = _report_span(report, source)
     zone = report.metadata.timezone
     window = q.make_window(first, last, parse_window(context.window), zone, ingest.input_timezone)
@@ -206,7 +237,7 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     shown_source = file_name_text(context.events)
     notes = [f"{total} rows read from {shown_source} ({engine})"]
     if len(frame) == 0:
-        return [], notes
+        return [], notes, 0
     cut = len(frame) < total
     if cut:
         notes[0] = (f"{total} rows of {shown_source} in the window may name it ({engine}); only the earliest "
@@ -220,13 +251,14 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     obj = (triples["object_name"].to_numpy() == entity) | triples["object_id"].isin(ids).to_numpy()
     keep = (subject | obj)[table.events["triple"].to_numpy()]
     if not keep.any():
-        return [], notes
+        return [], notes, 0
     table = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=f"context:{context.events}")
     timeline = condense(table)
     log, descriptions = timeline.log, timeline.descriptions
     positions = np.arange(len(log))
     if cut:  # the last minute read may go on past the rows read: its counts would be short
         positions = positions[log["minute"].to_numpy() < log["minute"].max()]
+    found = len(positions)
     if len(positions) > MAX_WIDER_ROWS:
         notes.append(f"{len(positions)} condensed rows found in the rows read; the first {MAX_WIDER_ROWS} are listed "
                      "(the names it touched are those of the rows listed)")
@@ -241,4 +273,4 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
                        int(log.at[position, "count"]), role, "wider log", *(descriptions.at[d, c] for c in
                        ("subject_name", "object_name", "subject_kind", "object_kind", "action")))
         out.append((row, descriptions.at[d, f"{role}_kind"], other))
-    return out, notes
+    return out, notes, found
