@@ -310,21 +310,27 @@ def ask(
         issues = _issues(answer, vocabulary)
         return answer, issues, [text for _, text in issues]
 
-    exchange = ask_until_valid(transport, _request(question, rows, settings), settings.max_reasks, judge)
+    # fit_rows fitted the first request; a re-ask (the answer and the errors appended) is
+    # fitted too, or not sent (then the answer is judged as it stands)
+    exchange = ask_until_valid(transport, _request(question, rows, settings), settings.max_reasks, judge,
+                               budget=getattr(settings, "token_budget", None))
     answer: Answer | None = exchange.answer
     issues: list[tuple[int, str]] = exchange.issues
     errors, calls = exchange.errors, exchange.tally.calls
     if answer is None:
         raise ValidationFailed(
-            f"the model's answer did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}",
+            f"the model's answer did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}"
+            + (f"; {exchange.unsent}" if exchange.unsent else ""),
             attempts=calls,
             errors=errors,
+            hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) so that a re-ask fits" if exchange.unsent else None,
         )
     bad = {index for index, _ in issues}
     kept = tuple(s for i, s in enumerate(answer.sentences) if i not in bad) if answer.supported else ()
     notes = (f"{len(rows)} row(s) given to the model",)
     if len(rows) < len(found):
         notes += (f"{len(found) - len(rows)} more row(s) left out to fit the token budget ({tokens} of {settings.token_budget} tokens, {method})",)
+    notes += tuple(exchange.notes)
     reasons: dict[int, list[str]] = {}
     for index, text in issues:
         reasons.setdefault(index, []).append(text)
