@@ -352,11 +352,50 @@ def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved,
     monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", 60, raising=False)
     monkeypatch.setattr(pivot_module, "MAX_WIDER_ROWS", 5, raising=False)
     bounded = pivot_module.pivot(report, "update.sh", ContextOptions(EDGES))
-    assert fetched == [60]
+    assert fetched == [61]  # the earliest 60, and one more that says there are more
     listed = [r for r in bounded.rows if r.source == "wider log"]
     assert 0 < len(listed) <= 5 and all(r == wider[r.id] for r in listed)
     assert bounded.notes[0].startswith(f"{total} rows of ") and "only the earliest 60 were read" in bounded.notes[0]
     assert any("the first 5 are listed" in n for n in bounded.notes) or len(listed) < 5
+
+
+def test_pivot_and_ask_query_the_wider_log_once(saved, monkeypatch):
+    """``pivot --context`` asked the engine twice for the same rows, a count and then the
+    fetch, and ``ask --context`` did so for each entity the question names, up to five:
+    ten engine queries for five (a generated 1M-row log, indexed). The fetch now takes one row past the limit
+    and counts only when that row came; ``ask`` fetches the rows of all its entities in one
+    query, and queries each on its own only when their union passes the limit. Each
+    entity's rows are those ``pivot`` lists for it, either way."""
+    from aptnarrate.context import ContextOptions, extract, pivot as pivot_module, query
+    from aptnarrate.context.ask import evidence_rows
+    from aptnarrate.render.json import load_report
+
+    folder, _ = saved
+    report = load_report((folder / "report.json").read_text(encoding="utf-8"))
+    calls: list[str] = []
+    real_count, real_query_rows = query.count, extract.query_rows
+    monkeypatch.setattr(query, "count", lambda expr: calls.append("count") or real_count(expr))
+    monkeypatch.setattr(extract, "query_rows", lambda *a, **k: calls.append("query") or real_query_rows(*a, **k))
+    entities = ["update.sh", "thunderbird", "198.51.100.23"]
+    separately = {e: [r for r in pivot_module.pivot(report, e, ContextOptions(EDGES)).rows if r.source == "wider log"] for e in entities}
+    assert calls == ["query"] * 3 and all(separately.values())  # no count: each fetch held all its rows
+    for limit in (50_000, 60):  # their union within the limit; past it (update.sh alone has more than 60 rows)
+        monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", limit)
+        expected = {e: [r for r in pivot_module.pivot(report, e, ContextOptions(EDGES)).rows if r.source == "wider log"] for e in entities}
+        calls.clear()
+        assert pivot_module.wider_rows(report, entities, ContextOptions(EDGES)) == expected
+        assert calls.count("query") == (1 if limit == 50_000 else 1 + len(entities))
+    monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", 50_000)
+    calls.clear()
+    question = "What did update.sh, thunderbird and 198.51.100.23 do?"
+    rows = evidence_rows(report, question, ContextOptions(EDGES))
+    assert calls == ["query"]
+    # the rows pivot lists for each of the (at most five, longest first) names the question holds, numbered W1...
+    names = {n for e in report.log for n in (e.subject_name, e.object_name) if n and n.casefold() in question.casefold()}
+    named = sorted(names, key=lambda n: (-len(n), n))[:5]
+    listed = [r for e in named for r in pivot_module.pivot(report, e, ContextOptions(EDGES)).rows if r.source == "wider log"]
+    wider = {r["id"]: (r["minute"], r["event"], r["count"]) for r in rows if r["id"].startswith("W")}
+    assert wider and all(wider[f"W{i + 1}"] == (r.minute, r.text, r.count) for i, r in enumerate(listed) if f"W{i + 1}" in wider)
 
 
 def test_context_fetches_no_more_rows_than_its_memory_limit_holds(tmp_path, monkeypatch):

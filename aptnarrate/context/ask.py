@@ -126,14 +126,13 @@ def evidence_rows(report: Report, question: str, context: ContextOptions | None 
     names = {n for r in rows for n in (r["subject"], r["object"]) if n}
     named = sorted((n for n in names if n.casefold() in folded), key=lambda n: (-len(n), n))
     if context is not None and named:
-        from .pivot import pivot
+        from .pivot import wider_rows
 
+        # the rows pivot lists for each, from one engine query for the five
+        found = wider_rows(report, named[:5], context, ingest, source=source)
         number = 0
         for entity in named[:5]:
-            found = pivot(report, entity, context, ingest, source=source)
-            for row in found.rows:
-                if row.source != "wider log":
-                    continue
+            for row in found[entity]:
                 number += 1
                 rows.append(dict(id=f"W{number}", minute=row.minute, event=row.text, count=row.count,
                                  subject=row.subject, object=row.object, subject_kind=row.subject_kind,

@@ -214,13 +214,46 @@ def _report_span(report: Report, source: str | None) -> tuple[int, int]:
 
 
 
+def wider_rows(report: Report, entities: list[str], context: ContextOptions, ingest: IngestOptions | None = None, *,
+               source: str | None = None) -> dict[str, list[PivotRow]]:
+    """Each entity's wider-log rows, as ``pivot(report, entity, context)`` lists them, from
+    one engine query for them all (``ask --context`` pivots up to five entities): one pass
+    over the report for their kinds and ids, one query, one ingest of the rows fetched.
+    Where the rows of them all are more than ``MAX_WIDER_FETCH``, the earliest of the union
+    are not each one's earliest: then each is queried on its own, as ``pivot`` does."""
+    from ..render.views import log_rows
+
+    entities = list(dict.fromkeys(file_name_text(e) for e in entities))
+    kinds: dict[str, list[str]] = {e: [] for e in entities}
+    ids: dict[str, set[str]] = {e: set() for e in entities}
+    for entry in log_rows(report):
+        seen = set()  # as pivot: an entity's side of a row is the first that names it
+        for role, name, kind in (("subject", entry.subject_name, entry.subject_kind), ("object", entry.object_name, entry.object_kind)):
+            if name in kinds and name not in seen:
+                seen.add(name)
+                if kind not in kinds[name]:
+                    kinds[name].append(kind)
+                ids[name].update(entry.subject_ids if role == "subject" else entry.object_ids)
+    if report.context is not None:
+        for row in report.context.rows:
+            for name, kind in ((row.subject_name, row.subject_kind), (row.object_name, row.object_kind)):
+                if name in kinds and kind not in kinds[name]:
+                    kinds[name].append(kind)
+    found = _wider_rows_of(report, [(e, kinds[e], sorted(ids[e])) for e in entities], context, ingest, source)
+    return {e: [row for row, _, _ in found[e][0]] for e in entities}
+
+
 def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     """The entity's condensed rows in the wider log, around the report's time span (at most
     MAX_WIDER_ROWS listed), the notes, and how many condensed rows were found."""
-    import numpy as np
-    import pandas as pd
+    return _wider_rows_of(report, [(entity, kinds, ids)], context, ingest, source)[entity]
 
-    from ..preprocess.condense import condense, distinct_minute_text
+
+def _wider_rows_of(report, targets, context, ingest, source=None) -> dict:
+    """``_wider_rows`` of each (entity, kinds, ids) of ``targets``, from one query for them
+    all; each target on its own query where the union's rows were cut at MAX_WIDER_FETCH."""
+    import numpy as np
+
     from ..preprocess.ingest import IngestOptions, check_options, read_events
     from . import query as q
     from .extract import parse_window, query_rows
@@ -228,31 +261,54 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     ingest = ingest or IngestOptions()
     check_options(ingest)  # --input-timezone is read below, before any ingest would check it
     if not report.log:
-        return [], ["the report has no log rows: no time span to search around"], 0
+        return {entity: ([], ["the report has no log rows: no time span to search around"], 0) for entity, _, _ in targets}
     first, last = _report_span(report, source)
     zone = report.metadata.timezone
     window = q.make_window(first, last, parse_window(context.window), zone, ingest.input_timezone)
-    path_like = not kinds or any(k in PATH_KINDS for k in kinds)
-    frame, engine, total = query_rows(context, ingest, window, [(entity, path_like)], ids, limit=MAX_WIDER_FETCH)
-    shown_source = file_name_text(context.events)
-    notes = [f"{total} rows read from {shown_source} ({engine})"]
-    if len(frame) == 0:
-        return [], notes, 0
+    names = [(entity, not kinds or any(k in PATH_KINDS for k in kinds)) for entity, kinds, _ in targets]
+    every_id = sorted({i for _, _, ids in targets for i in ids})
+    # several targets: a union cut at the limit is queried again target by target, so its count is not needed
+    frame, engine, total = query_rows(context, ingest, window, names, every_id, limit=MAX_WIDER_FETCH, count_more=len(targets) == 1)
     cut = len(frame) < total
-    if cut:
-        notes[0] = (f"{total} rows of {shown_source} in the window may name it ({engine}); only the earliest "
-                    f"{len(frame)} were read, to bound the work (the names it touched are those of the rows "
-                    "listed): narrow --context-window to see later ones")
+    if cut and len(targets) > 1:
+        return {target[0]: _wider_rows_of(report, [target], context, ingest, source)[target[0]] for target in targets}
+    shown_source = file_name_text(context.events)
+    if len(targets) > 1:
+        first_note = f"{total} rows read from {shown_source} ({engine}), in one query for {len(targets)} entities"
+    elif cut:
+        first_note = (f"{total} rows of {shown_source} in the window may name it ({engine}); only the earliest "
+                      f"{len(frame)} were read, to bound the work (the names it touched are those of the rows "
+                      "listed): narrow --context-window to see later ones")
+    else:
+        first_note = f"{total} rows read from {shown_source} ({engine})"
+    if len(frame) == 0:
+        return {entity: ([], [first_note], 0) for entity, _, _ in targets}
     options = IngestOptions(input_format="edges", timezone=ingest.timezone if zone == "as written" else zone,
                             epoch_unit=ingest.epoch_unit, input_timezone=ingest.input_timezone)
     table = read_events(frame, options, name=f"context:{context.events}")
     triples = table.triples
-    subject = (triples["subject_name"].to_numpy() == entity) | triples["subject_id"].isin(ids).to_numpy()
-    obj = (triples["object_name"].to_numpy() == entity) | triples["object_id"].isin(ids).to_numpy()
-    keep = (subject | obj)[table.events["triple"].to_numpy()]
-    if not keep.any():
-        return [], notes, 0
-    table = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=f"context:{context.events}")
+    out = {}
+    for entity, _, ids in targets:
+        subject = (triples["subject_name"].to_numpy() == entity) | triples["subject_id"].isin(ids).to_numpy()
+        obj = (triples["object_name"].to_numpy() == entity) | triples["object_id"].isin(ids).to_numpy()
+        keep = (subject | obj)[table.events["triple"].to_numpy()]
+        notes = [first_note]
+        if not keep.any():
+            out[entity] = ([], notes, 0)
+            continue
+        rows = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=f"context:{context.events}")
+        listed, found = _condensed_rows(rows, entity, cut, notes)
+        out[entity] = (listed, notes, found)
+    return out
+
+
+def _condensed_rows(table, entity: str, cut: bool, notes: list[str]):
+    """The entity's rows of ``table`` condensed (at most MAX_WIDER_ROWS listed, a note when
+    more) as (row, the entity's kind, the other side's name), and how many were found."""
+    import numpy as np
+
+    from ..preprocess.condense import condense, distinct_minute_text
+
     timeline = condense(table)
     log, descriptions = timeline.log, timeline.descriptions
     positions = np.arange(len(log))
@@ -273,4 +329,4 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
                        int(log.at[position, "count"]), role, "wider log", *(descriptions.at[d, c] for c in
                        ("subject_name", "object_name", "subject_kind", "object_kind", "action")))
         out.append((row, descriptions.at[d, f"{role}_kind"], other))
-    return out, notes, found
+    return out, found
