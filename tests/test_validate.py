@@ -254,3 +254,20 @@ def test_a_first_request_over_the_budget_is_never_sent():
         ask_until_valid(transport, request, 2, lambda content: (content, [], []), budget=50)
     assert caught.value.exit_code == 5 and "budget is 50" in str(caught.value) and transport.requests == []
     assert ask_until_valid(transport, request, 2, lambda content: (content, [], []), budget=500).tally.calls == 1
+
+
+def test_an_answer_over_the_budget_by_itself_is_counted_once_without_its_errors(monkeypatch):
+    """A model's answer may be megabytes (a 15 MB answer of 120,000 sentences took 10 s to
+    count, with every error after it, then again with one). The least a re-ask can be (the
+    answer and its first error) is counted first; over the budget, that is the end."""
+    from aptnarrate.llm import validate
+    from aptnarrate.llm.chat import ChatRequest
+
+    request = ChatRequest(messages=(("system", "Answer."), ("user", "data")), model="m", temperature=0, seed=None,
+                          mode="json", schema_name="x", schema="{}")
+    counted: list[int] = []
+    real = validate.request_tokens
+    monkeypatch.setattr(validate, "request_tokens", lambda r, count=None: counted.append(len(r.messages[-1][1])) or real(r, count))
+    errors = [f"sentence {i}: mentions 10.0.{i % 250}.1, absent from the rows" for i in range(5000)]
+    assert validate.reask_conversation(request, list(request.messages), "{}" * 50_000, errors, True, budget=1000)[0] is None
+    assert len(counted) == 1 and counted[0] < 1000  # the re-ask listing one error, not 5,000

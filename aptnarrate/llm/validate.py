@@ -240,9 +240,11 @@ def reask_conversation(
     def tokens(shown: int) -> int:
         return request_tokens(request.with_messages(tuple(conversation(shown))), count)
 
-    if tokens(len(errors)) <= budget:
+    # the least a re-ask can be first: an answer over the budget by itself (a model's answer
+    # may be megabytes) is counted once, never with every error after it
+    least = tokens(min(len(errors), 1))
+    if least <= budget and tokens(len(errors)) <= budget:
         return whole, ""
-    least = tokens(1) if len(errors) > 1 else tokens(len(errors))
     if len(errors) <= 1 or least > budget:
         return None, (
             f"a re-ask was not sent: the conversation so far, the model's answer ({len(content or '')} characters) and "
