@@ -193,6 +193,26 @@ def test_ask_takes_the_rows_naming_the_question_first_in_bounded_time(dropper_re
     assert len(got) == MAX_ROWS and all("thunderbird" in (r["subject"], r["object"]) or "thunderbird" in r["event"] for r in got)
 
 
+def test_a_row_too_large_for_the_budget_does_not_hide_the_rows_after_it(dropper_report):
+    """``ask`` took rows while they fit and stopped at the first that did not: one row
+    naming a file of a 100 KB name (~12,500 tokens) early in the list left the model only
+    the rows before it (a crafted report of six rows: one, 477 of 12,000 tokens). Such a
+    row is passed over now and the rows after it are taken while they fit."""
+    from aptnarrate.context.ask import evidence_rows, fit_rows
+    from aptnarrate.llm.config import LLMSettings
+    from aptnarrate.preprocess.logtable import LogTable
+
+    entries = list(dropper_report.log)
+    at = next(i for i, e in enumerate(entries) if e.subject_name == "thunderbird" and e.object_kind == "file")
+    huge = "A" * 100_000 + ".bin"
+    entries[at] = entries[at].model_copy(update={"object_name": huge, "text": f"The process: thunderbird WRITE the file: {huge}"})
+    report = dropper_report.model_copy(update={"log": LogTable.from_entries(entries)})
+    found = evidence_rows(report, "What did thunderbird do?")
+    assert any(huge in r["event"] for r in found[:3])  # among the first rows, those naming the question
+    given, tokens, _ = fit_rows("What did thunderbird do?", found, LLMSettings(token_budget=12_000))
+    assert tokens <= 12_000 and [r for r in found if huge not in r["event"]] == given
+
+
 # --------------------------------------------------------------------------- time spans and zones
 
 

@@ -221,13 +221,15 @@ def _user_text(question: str, lines: list[str], settings: LLMSettings, schema: s
 
 
 def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[list[dict], int, str]:
-    """The leading rows (in the order given: those naming the question first) whose request
-    fits ``settings.token_budget``, with the request's token count and the counting method.
+    """The rows (in the order given: those naming the question first) whose request fits
+    ``settings.token_budget``, with the request's token count and the counting method.
 
     Counted as ``report`` counts its prompt (``llm.tokens``, the schema too in structured
-    mode): the request without rows, then each row's line, taking rows while they fit.
+    mode): the request without rows, then each row's line, taking each row that still fits
+    in turn. A row too large for what is left (a name of 100 KB is ~12,500 tokens) is
+    passed over, not the end of the list: the rows after it, which may fit, are still taken.
     ``BudgetError`` (exit 5) when the instructions and the question alone leave no room
-    for one row: no over-budget request is ever sent."""
+    for any row: no over-budget request is ever sent."""
     from ..llm.tokens import counter
 
     count = counter()
@@ -236,31 +238,33 @@ def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[li
     schema_tokens = count.count(schema) if settings.mode == "structured" else 0
     lines = _data_lines(rows)
 
-    def tokens(n: int) -> int:
-        return count.count_messages((("system", SYSTEM), ("user", _user_text(question, lines[:n], settings, schema)))) + schema_tokens
+    def tokens(chosen: list[int]) -> int:
+        text = _user_text(question, [lines[i] for i in chosen], settings, schema)
+        return count.count_messages((("system", SYSTEM), ("user", text))) + schema_tokens
 
-    total = tokens(len(lines))
+    every = list(range(len(lines)))
+    total = tokens(every)
     if budget is None or total <= budget:
         return rows, total, count.method
-    base = tokens(0)
-    if rows and tokens(1) > budget or not rows and base > budget:
-        raise BudgetError(
-            f"the question and the instructions need {base} tokens ({count.method}) before any row; the budget is {budget}",
-            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) to at least {base + 500}, or ask a shorter question",
-        )
-    # each line costs its own tokens and a line break: take rows while the sum fits, then
-    # check the whole request (a count of parts may differ from the count of the whole)
+    base = tokens([])
+    # each line costs its own tokens and a line break: take each row that fits what is left,
+    # then check the whole request (a count of parts may differ from the count of the whole)
     costs = count.count_many(lines, lambda line: line + "\n")
-    kept, spent = 0, base
-    for cost in costs:
-        if spent + cost > budget:
-            break
-        spent += cost
-        kept += 1
-    kept = max(kept, 1)  # one row fits (checked above)
-    while kept > 1 and (total := tokens(kept)) > budget:
-        kept -= 1
-    return rows[:kept], tokens(kept), count.method
+    chosen, spent = [], base
+    for index, cost in enumerate(costs):
+        if spent + cost <= budget:
+            spent += cost
+            chosen.append(index)
+    while chosen and tokens(chosen) > budget:
+        chosen.pop()
+    if not chosen:
+        least = min(costs, default=0)
+        raise BudgetError(
+            f"the question and the instructions need {base} tokens ({count.method}) before any row"
+            + (f", and the smallest row {least} more" if rows and base <= budget else "") + f"; the budget is {budget}",
+            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) to at least {base + (least if rows else 0) + 500}, or ask a shorter question",
+        )
+    return [rows[i] for i in chosen], tokens(chosen), count.method
 
 
 def _issues(answer: Answer, vocabulary) -> list[tuple[int, str]]:
