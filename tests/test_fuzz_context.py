@@ -344,6 +344,23 @@ def test_pivot_lists_a_bounded_number_of_a_reports_rows_and_names_and_counts_the
     assert markdown.count("| L") == MAX_REPORT_ROWS and len(markdown) < 100_000
 
 
+def test_pivot_shows_a_name_with_a_pipe_as_it_is_outside_its_table(dropper_report, tmp_path):
+    """``pivot``'s heading and its list of names wrote a name's ``|`` as ``\\|``, which a
+    table cell needs; there, outside a table, the backslash showed inside the code span:
+    ``a|b`` read as ``a\\|b``. The table's cells keep the escape."""
+    from aptnarrate.preprocess.logtable import LogTable
+
+    entries = list(dropper_report.log)
+    at = next(i for i, e in enumerate(entries) if e.subject_name == "thunderbird" and e.object_kind == "file")
+    entries[at] = entries[at].model_copy(update={"object_name": "a|b`c", "text": "The process: thunderbird WRITE the file: a|b`c"})
+    target = tmp_path / "pipe.json"
+    target.write_text(dropper_report.model_copy(update={"log": LogTable.from_entries(entries)}).to_json(), encoding="utf-8")
+    lines = _ok(["pivot", str(target), "thunderbird"]).splitlines()
+    assert "``a|b`c``" in next(line for line in lines if line.startswith("Touched by or touching: "))
+    assert _ok(["pivot", str(target), "a|b`c"]).splitlines()[0] == "# What touched ``a|b`c``"
+    assert any(line.startswith("| L") and "a\\|b" in line for line in lines)  # in the table, escaped
+
+
 def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved, monkeypatch):
     """``pivot --context`` loaded every wider-log row naming the entity into pandas and
     listed them all: a service in a generated 10M-row log matched 707,293 rows (110k

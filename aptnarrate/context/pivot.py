@@ -77,7 +77,7 @@ class Pivot:
         ) + "\n"
 
     def to_markdown(self) -> str:
-        out = [f"# What touched {code(self.entity)}"]
+        out = [f"# What touched {code(self.entity, in_table=False)}"]  # no table here: a `\|` would show its backslash
         if not self.rows:
             out.append("No row names it.")
         else:
@@ -90,7 +90,7 @@ class Pivot:
             ) + ".")
             if self.neighbours:
                 more = self.neighbours_found - len(self.neighbours)
-                out.append("Touched by or touching: " + ", ".join(code(n) for n in self.neighbours)
+                out.append("Touched by or touching: " + ", ".join(code(n, in_table=False) for n in self.neighbours)
                            + (f", and {more} more name(s) (see the notes)" if more > 0 else "") + ".")
             table = ["| Row | Timestamp | Source | Action Description |", "|-----|-----------|--------|--------------------|"]
             table += [
