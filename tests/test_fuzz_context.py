@@ -427,6 +427,10 @@ def test_pivot_and_ask_query_the_wider_log_once(saved, monkeypatch):
     question = "What did update.sh, thunderbird and 198.51.100.23 do?"
     rows = evidence_rows(report, question, ContextOptions(EDGES))
     assert calls == ["query"]
+    # a name as a hand-edited report may hold it (a lone surrogate): read as pivot reads it, answered as given
+    odd = "thunder\udcffbird"
+    assert pivot_module.wider_rows(report, [odd, "thunderbird"], ContextOptions(EDGES)) == {odd: [], "thunderbird": separately["thunderbird"]}
+    calls.clear()
     # the rows pivot lists for each of the (at most five, longest first) names the question holds, numbered W1...
     names = {n for e in report.log for n in (e.subject_name, e.object_name) if n and n.casefold() in question.casefold()}
     named = sorted(names, key=lambda n: (-len(n), n))[:5]

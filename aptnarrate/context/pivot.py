@@ -223,7 +223,8 @@ def wider_rows(report: Report, entities: list[str], context: ContextOptions, ing
     are not each one's earliest: then each is queried on its own, as ``pivot`` does."""
     from ..render.views import log_rows
 
-    entities = list(dict.fromkeys(file_name_text(e) for e in entities))
+    shown = {e: file_name_text(e) for e in entities}  # each as pivot reads its ENTITY; the answer keyed as given
+    entities = list(dict.fromkeys(shown.values()))
     kinds: dict[str, list[str]] = {e: [] for e in entities}
     ids: dict[str, set[str]] = {e: set() for e in entities}
     for entry in log_rows(report):
@@ -240,7 +241,7 @@ def wider_rows(report: Report, entities: list[str], context: ContextOptions, ing
                 if name in kinds and kind not in kinds[name]:
                     kinds[name].append(kind)
     found = _wider_rows_of(report, [(e, kinds[e], sorted(ids[e])) for e in entities], context, ingest, source)
-    return {e: [row for row, _, _ in found[e][0]] for e in entities}
+    return {given: [row for row, _, _ in found[name][0]] for given, name in shown.items()}
 
 
 def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
