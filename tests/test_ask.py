@@ -173,6 +173,26 @@ def test_the_request_fits_the_token_budget(saved_report, llm_server, monkeypatch
     assert len(llm_server.requests) == 1
 
 
+def test_no_reask_goes_out_over_the_token_budget(saved_report, llm_server, monkeypatch, capsys):  # noqa: F811
+    """``ask`` fitted its first request to ``--token-budget``, but a re-ask appends the
+    model's answer and the errors: an answer of 40 sentences citing rows that do not exist
+    made re-asks of 4,001 and 6,029 tokens under a budget of 2,000. A re-ask that cannot
+    fit is not sent: the answer is judged as it stands (its unsupported sentences dropped)
+    and the notes say why."""
+    _, target = saved_report
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    invented = {"supported": True, "sentences": [{"text": f"Step {i}: the process wrote a file.", "evidence": ["L9999"]} for i in range(40)]}
+    llm_server.enqueue(ok(invented), ok(invented), ok(invented))
+    argv = _args(target, "What did thunderbird do?", llm_server, "--format", "json", "--token-budget", "2000", "--mode", "json")
+    argv[argv.index("--max-reasks") + 1] = "2"
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [_request_tokens(r) for r in llm_server.requests if _request_tokens(r) > 2000] == []
+    assert len(llm_server.requests) == 1 and out["reasks"] == 0
+    assert out["supported"] is False and len(out["dropped"]) == 40
+    assert any(n.startswith("a re-ask was not sent") and "token budget of 2000" in n for n in out["notes"]), out["notes"]
+
+
 def test_a_question_that_is_not_utf8_reads_as_the_replacement_character(saved_report, llm_server, monkeypatch, capsys):  # noqa: F811
     """A QUESTION with a byte that is not UTF-8 (argv keeps it as a lone surrogate) was an
     internal error (UnicodeEncodeError) when the request was sent; it reads as U+FFFD, as

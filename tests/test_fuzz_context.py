@@ -193,6 +193,26 @@ def test_ask_takes_the_rows_naming_the_question_first_in_bounded_time(dropper_re
     assert len(got) == MAX_ROWS and all("thunderbird" in (r["subject"], r["object"]) or "thunderbird" in r["event"] for r in got)
 
 
+def test_a_row_too_large_for_the_budget_does_not_hide_the_rows_after_it(dropper_report):
+    """``ask`` took rows while they fit and stopped at the first that did not: one row
+    naming a file of a 100 KB name (~12,500 tokens) early in the list left the model only
+    the rows before it (a crafted report of six rows: one, 477 of 12,000 tokens). Such a
+    row is passed over now and the rows after it are taken while they fit."""
+    from aptnarrate.context.ask import evidence_rows, fit_rows
+    from aptnarrate.llm.config import LLMSettings
+    from aptnarrate.preprocess.logtable import LogTable
+
+    entries = list(dropper_report.log)
+    at = next(i for i, e in enumerate(entries) if e.subject_name == "thunderbird" and e.object_kind == "file")
+    huge = "A" * 100_000 + ".bin"
+    entries[at] = entries[at].model_copy(update={"object_name": huge, "text": f"The process: thunderbird WRITE the file: {huge}"})
+    report = dropper_report.model_copy(update={"log": LogTable.from_entries(entries)})
+    found = evidence_rows(report, "What did thunderbird do?")
+    assert any(huge in r["event"] for r in found[:3])  # among the first rows, those naming the question
+    given, tokens, _ = fit_rows("What did thunderbird do?", found, LLMSettings(token_budget=12_000))
+    assert tokens <= 12_000 and [r for r in found if huge not in r["event"]] == given
+
+
 # --------------------------------------------------------------------------- time spans and zones
 
 
@@ -296,6 +316,51 @@ def test_an_entity_that_is_not_utf8_reads_as_the_replacement_character(saved, tm
     assert [r["subject"] for r in found["rows"]] == ["thunder\ufffdbird"], found
 
 
+def test_pivot_lists_a_bounded_number_of_a_reports_rows_and_names_and_counts_them_all(dropper_report, tmp_path):
+    """``pivot`` listed every row of the saved report naming the entity, and its JSON every
+    name it touched: ``svchost.exe`` in the report of a generated 1M-row subgraph is in
+    17,720 rows (a 7 MB JSON, 2 MB of Markdown). At most ``MAX_REPORT_ROWS`` rows of each
+    source and ``MAX_NEIGHBOURS`` names (the most frequent) are listed now, and both
+    formats say how many were found. A hub here: ``thunderbird`` writing 1,200 files."""
+    from aptnarrate.context.pivot import MAX_NEIGHBOURS, MAX_REPORT_ROWS
+    from aptnarrate.preprocess.logtable import LogTable
+
+    base = next(e for e in dropper_report.log if e.subject_name == "thunderbird" and e.object_kind == "file")
+    hub = [base.model_copy(update={"id": f"L{i + 1}", "object_name": f"f{i % 1200}", "text": f"thunderbird WRITE f{i % 1200}",
+                                   "count": 1 + (i < 1200)})
+           for i in range(2400)]
+    report = dropper_report.model_copy(update={"log": LogTable.from_entries(hub)})
+    target = tmp_path / "hub.json"
+    target.write_text(report.to_json(), encoding="utf-8")
+    found = json.loads(_ok(["pivot", str(target), "thunderbird", "--format", "json"]))
+    assert len(found["rows"]) == MAX_REPORT_ROWS < 2400 and [r["id"] for r in found["rows"]] == [f"L{i + 1}" for i in range(MAX_REPORT_ROWS)]
+    assert found["rows_found"] == {"report": 2400} and found["neighbours_found"] == 1200
+    assert found["neighbours"] == sorted(f"f{i}" for i in range(1200))[:MAX_NEIGHBOURS]  # equal weights: by name
+    assert f"2400 rows of the report name it; the first {MAX_REPORT_ROWS} are listed" in " ".join(found["notes"])
+    assert f"1200 names touched it or were touched by it; the {MAX_NEIGHBOURS} most frequent are listed" in found["notes"]
+    markdown = _ok(["pivot", str(target), "thunderbird"])
+    assert f"2400 row(s) from the report ({MAX_REPORT_ROWS} listed)." in markdown
+    assert f"and {1200 - MAX_NEIGHBOURS} more name(s)" in markdown
+    assert markdown.count("| L") == MAX_REPORT_ROWS and len(markdown) < 100_000
+
+
+def test_pivot_shows_a_name_with_a_pipe_as_it_is_outside_its_table(dropper_report, tmp_path):
+    """``pivot``'s heading and its list of names wrote a name's ``|`` as ``\\|``, which a
+    table cell needs; there, outside a table, the backslash showed inside the code span:
+    ``a|b`` read as ``a\\|b``. The table's cells keep the escape."""
+    from aptnarrate.preprocess.logtable import LogTable
+
+    entries = list(dropper_report.log)
+    at = next(i for i, e in enumerate(entries) if e.subject_name == "thunderbird" and e.object_kind == "file")
+    entries[at] = entries[at].model_copy(update={"object_name": "a|b`c", "text": "The process: thunderbird WRITE the file: a|b`c"})
+    target = tmp_path / "pipe.json"
+    target.write_text(dropper_report.model_copy(update={"log": LogTable.from_entries(entries)}).to_json(), encoding="utf-8")
+    lines = _ok(["pivot", str(target), "thunderbird"]).splitlines()
+    assert "``a|b`c``" in next(line for line in lines if line.startswith("Touched by or touching: "))
+    assert _ok(["pivot", str(target), "a|b`c"]).splitlines()[0] == "# What touched ``a|b`c``"
+    assert any(line.startswith("| L") and "a\\|b" in line for line in lines)  # in the table, escaped
+
+
 def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved, monkeypatch):
     """``pivot --context`` loaded every wider-log row naming the entity into pandas and
     listed them all: a service in a generated 10M-row log matched 707,293 rows (110k
@@ -324,11 +389,54 @@ def test_pivot_fetches_a_bounded_number_of_wider_rows_and_counts_them_all(saved,
     monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", 60, raising=False)
     monkeypatch.setattr(pivot_module, "MAX_WIDER_ROWS", 5, raising=False)
     bounded = pivot_module.pivot(report, "update.sh", ContextOptions(EDGES))
-    assert fetched == [60]
+    assert fetched == [61]  # the earliest 60, and one more that says there are more
     listed = [r for r in bounded.rows if r.source == "wider log"]
     assert 0 < len(listed) <= 5 and all(r == wider[r.id] for r in listed)
     assert bounded.notes[0].startswith(f"{total} rows of ") and "only the earliest 60 were read" in bounded.notes[0]
     assert any("the first 5 are listed" in n for n in bounded.notes) or len(listed) < 5
+
+
+def test_pivot_and_ask_query_the_wider_log_once(saved, monkeypatch):
+    """``pivot --context`` asked the engine twice for the same rows, a count and then the
+    fetch, and ``ask --context`` did so for each entity the question names, up to five:
+    ten engine queries for five (a generated 1M-row log, indexed). The fetch now takes one row past the limit
+    and counts only when that row came; ``ask`` fetches the rows of all its entities in one
+    query, and queries each on its own only when their union passes the limit. Each
+    entity's rows are those ``pivot`` lists for it, either way."""
+    from aptnarrate.context import ContextOptions, extract, pivot as pivot_module, query
+    from aptnarrate.context.ask import evidence_rows
+    from aptnarrate.render.json import load_report
+
+    folder, _ = saved
+    report = load_report((folder / "report.json").read_text(encoding="utf-8"))
+    calls: list[str] = []
+    real_count, real_query_rows = query.count, extract.query_rows
+    monkeypatch.setattr(query, "count", lambda expr: calls.append("count") or real_count(expr))
+    monkeypatch.setattr(extract, "query_rows", lambda *a, **k: calls.append("query") or real_query_rows(*a, **k))
+    entities = ["update.sh", "thunderbird", "198.51.100.23"]
+    separately = {e: [r for r in pivot_module.pivot(report, e, ContextOptions(EDGES)).rows if r.source == "wider log"] for e in entities}
+    assert calls == ["query"] * 3 and all(separately.values())  # no count: each fetch held all its rows
+    for limit in (50_000, 60):  # their union within the limit; past it (update.sh alone has more than 60 rows)
+        monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", limit)
+        expected = {e: [r for r in pivot_module.pivot(report, e, ContextOptions(EDGES)).rows if r.source == "wider log"] for e in entities}
+        calls.clear()
+        assert pivot_module.wider_rows(report, entities, ContextOptions(EDGES)) == expected
+        assert calls.count("query") == (1 if limit == 50_000 else 1 + len(entities))
+    monkeypatch.setattr(pivot_module, "MAX_WIDER_FETCH", 50_000)
+    calls.clear()
+    question = "What did update.sh, thunderbird and 198.51.100.23 do?"
+    rows = evidence_rows(report, question, ContextOptions(EDGES))
+    assert calls == ["query"]
+    # a name as a hand-edited report may hold it (a lone surrogate): read as pivot reads it, answered as given
+    odd = "thunder\udcffbird"
+    assert pivot_module.wider_rows(report, [odd, "thunderbird"], ContextOptions(EDGES)) == {odd: [], "thunderbird": separately["thunderbird"]}
+    calls.clear()
+    # the rows pivot lists for each of the (at most five, longest first) names the question holds, numbered W1...
+    names = {n for e in report.log for n in (e.subject_name, e.object_name) if n and n.casefold() in question.casefold()}
+    named = sorted(names, key=lambda n: (-len(n), n))[:5]
+    listed = [r for e in named for r in pivot_module.pivot(report, e, ContextOptions(EDGES)).rows if r.source == "wider log"]
+    wider = {r["id"]: (r["minute"], r["event"], r["count"]) for r in rows if r["id"].startswith("W")}
+    assert wider and all(wider[f"W{i + 1}"] == (r.minute, r.text, r.count) for i, r in enumerate(listed) if f"W{i + 1}" in wider)
 
 
 def test_context_fetches_no_more_rows_than_its_memory_limit_holds(tmp_path, monkeypatch):

@@ -185,3 +185,45 @@ def test_a_run_interrupted_between_rounds_resumes_without_resubmitting(jobs, tmp
             assert outcome.results[job.custom_id].usage.reasks == 1
     finally:
         server.stop()
+
+
+def test_no_follow_up_round_or_synchronous_reask_goes_out_over_the_token_budget(jobs, tmp_path):
+    """A follow-up round's line appends the answer and its errors to the request, which
+    ``build_request`` fitted to the budget; nothing fitted the follow-up (nor a synchronous
+    re-ask): an answer naming 300 addresses the inputs lack was sent back whole, over the
+    budget. Such a re-ask is not sent now, in a batch round or synchronously: the answer is
+    pruned as after the last round, and its notes say why."""
+    import sys
+
+    from aptnarrate.llm.prompt import build_request
+    from aptnarrate.llm.validate import request_tokens
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from scripted import ScriptedTransport
+
+    invented = " ".join(f"It reached 100.64.{i // 250}.{i % 250}." for i in range(300))
+
+    def long_answer(custom_id: str, body: dict) -> str:
+        data = json.loads(_answer(custom_id, body))
+        data["summary"] += " " + invented
+        return json.dumps(data)
+
+    jobs = [job for job in jobs if job.custom_id == "dropper"]  # the largest request: the budget is its size and a little
+    plain = load_settings({"api_key": "test-key", "token_budget": 10**6}, dotenv_path=None)
+    budget = max(request_tokens(build_request(job.facts, plain, job.context).request) for job in jobs) + 200
+    for reask in (None, ScriptedTransport()):  # follow-up rounds; synchronous re-asks (none queued: none may be sent)
+        server = FakeBatchServer(long_answer).start()
+        try:
+            settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 2, "token_budget": budget}, dotenv_path=None)
+            outcome = narrate_batch(jobs, settings, tmp_path / f"state-{reask is None}.json", poll_interval_s=0.01, max_wait_s=10, reask=reask)
+        finally:
+            server.stop()
+        assert server.batches == [["dropper"]] and server.chat_requests == 0
+        for line in server.files["file-in-1"].splitlines():
+            messages = json.loads(line)["body"]["messages"]
+            assert len(messages) == 2
+        for job in jobs:
+            result = outcome.results[job.custom_id]
+            assert result.usage.calls == 1 and result.narration == _expected(job)
+            assert any("100.64.0.7" in d.item or "100.64.0.7" in d.reason for d in result.dropped)
+            assert any(n.startswith("a re-ask was not sent") and f"token budget of {budget}" in n for n in result.notes), result.notes

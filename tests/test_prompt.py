@@ -291,3 +291,24 @@ def test_a_damaged_vocabulary_falls_back_to_the_estimate(monkeypatch):
         assert build.token_method.startswith("estimate") and "estimate" in build.notes[0]
     finally:
         tokens.counter.cache_clear()
+
+
+def test_a_row_too_large_for_what_is_left_does_not_hide_the_rows_after_it():
+    """Row selection took a cut tier's rows while their running sum fit: one row naming a
+    file of a 100 KB name (~12,500 tokens) hid every row after it. A subgraph whose dropper
+    has such a name, under a 40,000-token budget: 1 of 6 rows shown, with 12,000 tokens
+    left. Such a row is passed over now, and the rows after it are taken while they fit."""
+    huge = "/tmp/" + "A" * 100_000 + ".bin"
+    facts = edges_facts(
+        [("/usr/bin/thunderbird", "WRITE", "FILE_OBJECT_FILE", "/tmp/x.sh", 1),
+         ("/usr/bin/thunderbird", "EXECUTE", "FILE_OBJECT_FILE", "/tmp/x.sh", 2)]
+        + [("/tmp/x.sh", "CONNECT", "NetFlowObject", "10.0.0.5:4444->203.0.113.9:443", 60 + i) for i in range(5)]
+        + [("/tmp/x.sh", "WRITE", "FILE_OBJECT_FILE", huge, 120), ("/tmp/x.sh", "EXECUTE", "FILE_OBJECT_FILE", huge, 121),
+           (huge, "UNLINK", "FILE_OBJECT_FILE", "/tmp/x.sh", 180)]
+    )
+    build = build_request(facts, LLMSettings(token_budget=40_000))
+    shown = set(re.findall(r'"id": "(L\d+)"', build.request.messages[-1][1]))
+    log = facts.timeline.log
+    texts = facts.timeline.descriptions["text"].to_numpy()[log["description"].to_numpy()]
+    small = {row_id for row_id, text in zip(log["id"].tolist(), texts) if "A" * 1000 not in text}
+    assert build.tokens <= 40_000 and len(small) == 3 and small <= shown, (sorted(shown), sorted(small))

@@ -166,3 +166,108 @@ def test_model_narrator_is_named_after_its_transport(facts, settings):
     assert narrator.name == "scripted"
     result = narrator.narrate(facts)
     assert result.backend == "scripted" and result.narration.stages[0].stage == "Initial Compromise"
+
+
+# --------------------------------------------------------------------------- re-asks within the token budget
+
+
+def _over_budget(requests, budget: int) -> list[int]:
+    """The token counts of the requests over ``budget``, counted as ``build_request`` counts."""
+    from aptnarrate.llm.tokens import counter
+
+    count = counter()
+    sizes = [count.count_messages(r.messages) + (count.count(r.schema) if r.mode == "structured" else 0) for r in requests]
+    return [n for n in sizes if n > budget]
+
+
+def test_no_reask_goes_out_over_the_token_budget(facts):
+    """A re-ask appends the model's answer and the errors to the request, which
+    ``build_request`` fitted to the budget; nothing fitted the re-ask: a long answer
+    inventing things sent a second request of 16,566 tokens under a budget of 13,017. A
+    re-ask that cannot fit is not sent now: the answer is pruned as after the last re-ask
+    and the notes say why; one that cannot fit after an answer off the schema is exit 7
+    saying so. Every request stays within the budget."""
+    from aptnarrate.llm.prompt import build_request
+
+    first = build_request(facts, LLMSettings(token_budget=None)).tokens
+    budget = first + 200  # the request fits (uncompressed); a long answer and its errors do not
+    top = facts.candidates[0]
+    invented = " ".join(f"It then reached 45.77.1.{i} and dropped stage{i}.bin." for i in range(60))
+    bad = answer(
+        stages=[("Initial Compromise", top.evidence[:1], "The file was written and executed.")],
+        iocs=[(top.value, "Not known.", "Written, then executed.")],
+        summary=f"{top.value} was written and executed. {invented}",
+    )
+    settings = LLMSettings(max_reasks=2, token_budget=budget)
+    transport = ScriptedTransport(bad, _good(facts), _good(facts))
+    result = narrate_with_model(facts, transport, settings)
+    assert _over_budget(transport.requests, budget) == [] and len(transport.requests) == 1
+    assert result.usage.reasks == 0 and result.narration.summary == f"{top.value} was written and executed."
+    assert any(note.startswith("a re-ask was not sent") and f"token budget of {budget}" in note for note in result.notes)
+    assert "45.77.1.7" not in result.narration.model_dump_json() and result.dropped
+    transport = ScriptedTransport("{" + '"stages": [' * 400, _good(facts))
+    with pytest.raises(ValidationFailed) as caught:
+        narrate_with_model(facts, transport, settings)
+    assert caught.value.exit_code == 7 and "a re-ask was not sent" in str(caught.value) and "token budget" in str(caught.value)
+    assert len(transport.requests) == 1
+
+
+def test_a_reask_lists_the_errors_that_fit_and_counts_the_rest():
+    """Fitting a re-ask: the whole one when it fits (byte for byte as before), else the
+    leading errors that fit (as many as fit) and a count of the rest, else none at all."""
+    from aptnarrate.llm.chat import ChatRequest
+    from aptnarrate.llm.validate import reask_conversation, reask_message, request_tokens
+
+    request = ChatRequest(messages=(("system", "Answer."), ("user", "data")), model="m", temperature=0, seed=None,
+                          mode="json", schema_name="x", schema="{}")
+    errors = [f"error {i}: the summary mentions 45.77.1.{i}, absent from the input" for i in range(40)]
+    messages = list(request.messages)
+    whole, note = reask_conversation(request, messages, "{}", errors, True, budget=None)
+    assert whole == [*messages, ("assistant", "{}"), ("user", reask_message(errors, True))] and note == ""
+    size = request_tokens(request.with_messages(tuple(whole)))
+    assert reask_conversation(request, messages, "{}", errors, True, budget=size) == (whole, "")
+    fitted, note = reask_conversation(request, messages, "{}", errors, True, budget=size // 2)
+    listed = fitted[-1][1]
+    shown = [e for e in errors if f"- {e}\n" in listed]
+    assert 0 < len(shown) < 40 and shown == errors[: len(shown)]
+    assert f"and {40 - len(shown)} more error(s)" in listed and f"listed {len(shown)} of the answer's 40 errors" in note
+    assert request_tokens(request.with_messages(tuple(fitted))) <= size // 2
+    k = len(shown)  # as many as fit: one more does not
+    more = f"... and {40 - k - 1} more error(s) of the same answer, not listed to fit the token budget"
+    assert more.replace(str(40 - k - 1), str(40 - k)) in listed
+    bigger = [*messages, ("assistant", "{}"), ("user", reask_message([*errors[: k + 1], more], True))]
+    assert request_tokens(request.with_messages(tuple(bigger))) > size // 2
+    assert reask_conversation(request, messages, "{}" * 400, errors, True, budget=40)[0] is None
+
+
+def test_a_first_request_over_the_budget_is_never_sent():
+    """The builders fit the first request (``build_request``, ``ask.fit_rows``); the loop
+    that sends it checks it as well, so no caller can send one over the budget."""
+    from aptnarrate.errors import BudgetError
+    from aptnarrate.llm.chat import ChatRequest
+    from aptnarrate.llm.validate import ask_until_valid
+
+    request = ChatRequest(messages=(("system", "Answer."), ("user", "data " * 100)), model="m", temperature=0, seed=None,
+                          mode="json", schema_name="x", schema="{}")
+    transport = ScriptedTransport("{}")
+    with pytest.raises(BudgetError) as caught:
+        ask_until_valid(transport, request, 2, lambda content: (content, [], []), budget=50)
+    assert caught.value.exit_code == 5 and "budget is 50" in str(caught.value) and transport.requests == []
+    assert ask_until_valid(transport, request, 2, lambda content: (content, [], []), budget=500).tally.calls == 1
+
+
+def test_an_answer_over_the_budget_by_itself_is_counted_once_without_its_errors(monkeypatch):
+    """A model's answer may be megabytes (a 15 MB answer of 120,000 sentences took 10 s to
+    count, with every error after it, then again with one). The least a re-ask can be (the
+    answer and its first error) is counted first; over the budget, that is the end."""
+    from aptnarrate.llm import validate
+    from aptnarrate.llm.chat import ChatRequest
+
+    request = ChatRequest(messages=(("system", "Answer."), ("user", "data")), model="m", temperature=0, seed=None,
+                          mode="json", schema_name="x", schema="{}")
+    counted: list[int] = []
+    real = validate.request_tokens
+    monkeypatch.setattr(validate, "request_tokens", lambda r, count=None: counted.append(len(r.messages[-1][1])) or real(r, count))
+    errors = [f"sentence {i}: mentions 10.0.{i % 250}.1, absent from the rows" for i in range(5000)]
+    assert validate.reask_conversation(request, list(request.messages), "{}" * 50_000, errors, True, budget=1000)[0] is None
+    assert len(counted) == 1 and counted[0] < 1000  # the re-ask listing one error, not 5,000

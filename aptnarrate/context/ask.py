@@ -126,14 +126,13 @@ def evidence_rows(report: Report, question: str, context: ContextOptions | None 
     names = {n for r in rows for n in (r["subject"], r["object"]) if n}
     named = sorted((n for n in names if n.casefold() in folded), key=lambda n: (-len(n), n))
     if context is not None and named:
-        from .pivot import pivot
+        from .pivot import wider_rows
 
+        # the rows pivot lists for each, from one engine query for the five
+        found = wider_rows(report, named[:5], context, ingest, source=source)
         number = 0
         for entity in named[:5]:
-            found = pivot(report, entity, context, ingest, source=source)
-            for row in found.rows:
-                if row.source != "wider log":
-                    continue
+            for row in found[entity]:
                 number += 1
                 rows.append(dict(id=f"W{number}", minute=row.minute, event=row.text, count=row.count,
                                  subject=row.subject, object=row.object, subject_kind=row.subject_kind,
@@ -222,13 +221,15 @@ def _user_text(question: str, lines: list[str], settings: LLMSettings, schema: s
 
 
 def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[list[dict], int, str]:
-    """The leading rows (in the order given: those naming the question first) whose request
-    fits ``settings.token_budget``, with the request's token count and the counting method.
+    """The rows (in the order given: those naming the question first) whose request fits
+    ``settings.token_budget``, with the request's token count and the counting method.
 
     Counted as ``report`` counts its prompt (``llm.tokens``, the schema too in structured
-    mode): the request without rows, then each row's line, taking rows while they fit.
+    mode): the request without rows, then each row's line, taking each row that still fits
+    in turn. A row too large for what is left (a name of 100 KB is ~12,500 tokens) is
+    passed over, not the end of the list: the rows after it, which may fit, are still taken.
     ``BudgetError`` (exit 5) when the instructions and the question alone leave no room
-    for one row: no over-budget request is ever sent."""
+    for any row: no over-budget request is ever sent."""
     from ..llm.tokens import counter
 
     count = counter()
@@ -237,31 +238,33 @@ def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[li
     schema_tokens = count.count(schema) if settings.mode == "structured" else 0
     lines = _data_lines(rows)
 
-    def tokens(n: int) -> int:
-        return count.count_messages((("system", SYSTEM), ("user", _user_text(question, lines[:n], settings, schema)))) + schema_tokens
+    def tokens(chosen: list[int]) -> int:
+        text = _user_text(question, [lines[i] for i in chosen], settings, schema)
+        return count.count_messages((("system", SYSTEM), ("user", text))) + schema_tokens
 
-    total = tokens(len(lines))
+    every = list(range(len(lines)))
+    total = tokens(every)
     if budget is None or total <= budget:
         return rows, total, count.method
-    base = tokens(0)
-    if rows and tokens(1) > budget or not rows and base > budget:
-        raise BudgetError(
-            f"the question and the instructions need {base} tokens ({count.method}) before any row; the budget is {budget}",
-            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) to at least {base + 500}, or ask a shorter question",
-        )
-    # each line costs its own tokens and a line break: take rows while the sum fits, then
-    # check the whole request (a count of parts may differ from the count of the whole)
+    base = tokens([])
+    # each line costs its own tokens and a line break: take each row that fits what is left,
+    # then check the whole request (a count of parts may differ from the count of the whole)
     costs = count.count_many(lines, lambda line: line + "\n")
-    kept, spent = 0, base
-    for cost in costs:
-        if spent + cost > budget:
-            break
-        spent += cost
-        kept += 1
-    kept = max(kept, 1)  # one row fits (checked above)
-    while kept > 1 and (total := tokens(kept)) > budget:
-        kept -= 1
-    return rows[:kept], tokens(kept), count.method
+    chosen, spent = [], base
+    for index, cost in enumerate(costs):
+        if spent + cost <= budget:
+            spent += cost
+            chosen.append(index)
+    while chosen and tokens(chosen) > budget:
+        chosen.pop()
+    if not chosen:
+        least = min(costs, default=0)
+        raise BudgetError(
+            f"the question and the instructions need {base} tokens ({count.method}) before any row"
+            + (f", and the smallest row {least} more" if rows and base <= budget else "") + f"; the budget is {budget}",
+            hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) to at least {base + (least if rows else 0) + 500}, or ask a shorter question",
+        )
+    return [rows[i] for i in chosen], tokens(chosen), count.method
 
 
 def _issues(answer: Answer, vocabulary) -> list[tuple[int, str]]:
@@ -310,21 +313,27 @@ def ask(
         issues = _issues(answer, vocabulary)
         return answer, issues, [text for _, text in issues]
 
-    exchange = ask_until_valid(transport, _request(question, rows, settings), settings.max_reasks, judge)
+    # fit_rows fitted the first request; a re-ask (the answer and the errors appended) is
+    # fitted too, or not sent (then the answer is judged as it stands)
+    exchange = ask_until_valid(transport, _request(question, rows, settings), settings.max_reasks, judge,
+                               budget=getattr(settings, "token_budget", None))
     answer: Answer | None = exchange.answer
     issues: list[tuple[int, str]] = exchange.issues
     errors, calls = exchange.errors, exchange.tally.calls
     if answer is None:
         raise ValidationFailed(
-            f"the model's answer did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}",
+            f"the model's answer did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}"
+            + (f"; {exchange.unsent}" if exchange.unsent else ""),
             attempts=calls,
             errors=errors,
+            hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) so that a re-ask fits" if exchange.unsent else None,
         )
     bad = {index for index, _ in issues}
     kept = tuple(s for i, s in enumerate(answer.sentences) if i not in bad) if answer.supported else ()
     notes = (f"{len(rows)} row(s) given to the model",)
     if len(rows) < len(found):
         notes += (f"{len(found) - len(rows)} more row(s) left out to fit the token budget ({tokens} of {settings.token_budget} tokens, {method})",)
+    notes += tuple(exchange.notes)
     reasons: dict[int, list[str]] = {}
     for index, text in issues:
         reasons.setdefault(index, []).append(text)

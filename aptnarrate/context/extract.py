@@ -133,11 +133,14 @@ def extract_context(
     return _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last)
 
 
-def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids, limit: int | None = None):
+def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window, names, ids, limit: int | None = None,
+               count_more: bool = True):
     """The neighbourhood rows of ``names`` ((name, path-like) pairs) and ``ids`` in the
     window, as a DataFrame of edge-list columns, the engine's description and how many
-    rows match. With ``limit``, the engine counts the rows and only the earliest ``limit``
-    are fetched (an entity of millions of rows is not loaded to list a few hundred)."""
+    rows match. With ``limit``, only the earliest ``limit`` (and one more, which says there
+    are more) are fetched, and the engine counts the rows only when there are more (an
+    entity of millions of rows is not loaded to list a few hundred). ``count_more=False``:
+    not even then (the count given is ``limit + 1``: "more than ``limit``")."""
     source = _days_needed(resolve_events(options.events, options.engine), window)
     backend = options.backend if options.backend is not None else connect(options.engine, options.memory_limit)
     wide = open_table(backend, source)
@@ -145,7 +148,7 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
     time_kind, unit = q.timestamp_reading(wide, roles["timestamp"], ingest.epoch_unit, options.events)
     try:
         expr = q.neighbourhood(wide, roles, names, ids, window, time_kind, unit)
-        total = q.count(expr) if limit is not None else None
+        total = None
         if limit is None:  # every row is needed (the counts): no more than the memory limit holds
             try:
                 frame = q.fetch(expr, max_rows=most_rows(options))
@@ -159,7 +162,12 @@ def query_rows(options: ContextOptions, ingest: IngestOptions, window: q.Window,
                     hint="narrow --context-window, lower --context-top, or raise --context-memory-limit",
                 ) from None
         else:
-            frame = q.fetch(expr, limit if total > limit else None)
+            # one query where it can serve: one row past the limit says whether there are
+            # more; only then does the engine count them (a second scan)
+            frame = q.fetch(expr, limit + 1)
+            if len(frame) > limit:
+                total = q.count(expr) if count_more else len(frame)
+                frame = frame.iloc[:limit].reset_index(drop=True)
     except AptNarrateError:
         raise
     except Exception as exc:  # the engine's own error for a value it cannot cast ("not-a-time", a 20-digit epoch)

@@ -137,7 +137,7 @@ def narrate_batch(
     state = _State(Path(state_path))
     client = client if client is not None else _client(settings)
     requests = {job.custom_id: build_request(job.facts, settings, job.context).request for job in jobs}
-    review = _Review({job.custom_id: job for job in jobs}, requests, state)
+    review = _Review({job.custom_id: job for job in jobs}, requests, state, getattr(settings, "token_budget", None))
     # follow-up rounds: re-asks go into batches of their own unless they are synchronous
     rounds = 0 if reask is not None else max(0, int(settings.max_reasks))
     outcome = BatchOutcome()
@@ -172,6 +172,7 @@ def _next_round(ids: list[str], state: _State, review: _Review, rounds: int) -> 
         needing = [
             i for i in ids
             if i in state.answers and i not in stopped and len(followups.get(i, [])) == round_ - 1 and review.errors(i, round_ - 1)
+            and review.conversation(i, round_) is not None  # a re-ask over the token budget is not sent
         ]
         if needing:
             return round_, needing
@@ -183,9 +184,10 @@ class _Review:
     conversation a follow-up round sends: the request, then per earlier round the model's
     answer and the re-ask naming its errors (the synchronous path's messages)."""
 
-    def __init__(self, jobs: dict, requests: dict, state: _State) -> None:
-        self.jobs, self.requests, self.state = jobs, requests, state
+    def __init__(self, jobs: dict, requests: dict, state: _State, budget: int | None = None) -> None:
+        self.jobs, self.requests, self.state, self.budget = jobs, requests, state, budget
         self._seen: dict[tuple[str, int], tuple] = {}
+        self.unsent: dict[str, str] = {}  # custom id -> why its next re-ask was not sent (over the budget)
 
     def body(self, custom_id: str, round_: int) -> dict:
         return self.state.answers[custom_id] if round_ == 0 else self.state.followups[custom_id][round_ - 1]
@@ -218,7 +220,10 @@ class _Review:
         return self.judged(custom_id, round_)[3]
 
     def conversation(self, custom_id: str, round_: int):
-        from ..llm.validate import reask_message
+        """The request of ``round_``, each re-ask fitted to the token budget as the
+        synchronous path fits it (``reask_conversation``); None when one cannot fit (then
+        that round is not sent, and ``unsent`` says why)."""
+        from ..llm.validate import reask_conversation
 
         request = self.requests[custom_id]
         job = self.jobs[custom_id]
@@ -226,7 +231,11 @@ class _Review:
         messages = list(request.messages)
         for earlier in range(round_):
             content, _narration, issues, errors = self.judged(custom_id, earlier)
-            messages += [("assistant", content or ""), ("user", reask_message(errors, bool(issues), with_context))]
+            fitted, note = reask_conversation(request, messages, content, errors, bool(issues), with_context, self.budget)
+            if fitted is None:
+                self.unsent[custom_id] = note
+                return None
+            messages = fitted
         return request.with_messages(tuple(messages))
 
 
@@ -327,7 +336,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     from ..grounding import ground
     from ..backends import NarrationResult
     from ..models import Usage
-    from ..llm.validate import read_answer, reask_message, schema_errors
+    from ..llm.validate import read_answer, reask_conversation, schema_errors
 
     custom_id = job.custom_id
     if custom_id in state.data["errors"] and custom_id not in state.answers:
@@ -348,10 +357,15 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     reasks = rounds
     sync_reasks = 0
     messages = list(review.conversation(custom_id, rounds).messages)
-    while (narration is None or issues) and reask is not None and reasks < int(settings.max_reasks):
+    unsent = review.unsent.get(custom_id, "")  # a follow-up round over the token budget was not sent
+    while not unsent and (narration is None or issues) and reask is not None and reasks < int(settings.max_reasks):
+        fitted, note = reask_conversation(request, messages, content, errors, bool(issues), with_context, review.budget)
+        if fitted is None:
+            unsent = note
+            break
         reasks += 1
         sync_reasks += 1
-        messages += [("assistant", content or ""), ("user", reask_message(errors, bool(issues), with_context))]
+        messages = fitted
         response = reask.complete(request.with_messages(tuple(messages)))
         calls += 1
         prompt_tokens += response.prompt_tokens
@@ -363,7 +377,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
         except ValidationError as exc:
             narration, issues, errors = None, [], schema_errors(exc)
     if narration is None:
-        outcome.failed[custom_id] = f"answer did not match the schema: {errors[0] if errors else 'empty'}"
+        outcome.failed[custom_id] = f"answer did not match the schema: {errors[0] if errors else 'empty'}" + (f"; {unsent}" if unsent else "")
         return
     dropped = []
     if issues:
@@ -375,6 +389,8 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
         notes = [f"answered through the Batch API ({rounds} follow-up batch round(s))"]
     if custom_id in state.data["followup_errors"]:
         notes.append(f"a follow-up round failed ({state.data['followup_errors'][custom_id]}); the last answer was grounded as it stands")
+    if unsent:
+        notes.append(f"{unsent}; the last answer was grounded as it stands")
     outcome.results[custom_id] = NarrationResult(
         narration=narration, backend="openai-batch", model=bodies[-1].get("model") or settings.model,
         usage=usage_model, notes=notes, dropped=dropped,

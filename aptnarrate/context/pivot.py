@@ -29,6 +29,12 @@ PATH_KINDS = frozenset({"process", "file", "module", "directory", "link"})
 # MAX_WIDER_ROWS condensed rows of them listed, the rest counted in the notes.
 MAX_WIDER_FETCH = 50_000
 MAX_WIDER_ROWS = 500
+# The saved report's own rows are listed the same way: a hub of a large report (a process
+# behind most of a 1M-row subgraph's 237k log rows) is counted whole, but at most
+# MAX_REPORT_ROWS rows of each of its sources (log, context) and MAX_NEIGHBOURS names
+# (the most frequent) are listed, the rest counted in the notes.
+MAX_REPORT_ROWS = 500
+MAX_NEIGHBOURS = 50
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,11 @@ class PivotRow:
 class Pivot:
     entity: str
     kinds: tuple[str, ...]
-    rows: tuple[PivotRow, ...]
-    neighbours: tuple[str, ...]
+    rows: tuple[PivotRow, ...]  # the rows listed (at most MAX_REPORT_ROWS / MAX_WIDER_ROWS per source)
+    neighbours: tuple[str, ...]  # the names listed, most frequent first (at most MAX_NEIGHBOURS)
     notes: tuple[str, ...] = field(default=())
+    found: tuple[tuple[str, int], ...] = field(default=())  # (source, rows naming it there), listed or not
+    neighbours_found: int = 0  # names it touched or was touched by, listed or not
 
     def to_json(self) -> str:
         return json.dumps(
@@ -60,23 +68,30 @@ class Pivot:
                 "entity": self.entity,
                 "kinds": list(self.kinds),
                 "neighbours": list(self.neighbours),
+                "neighbours_found": self.neighbours_found,
                 "rows": [r.__dict__ for r in self.rows],
+                "rows_found": dict(self.found),
                 "notes": list(self.notes),
             },
             indent=2,
         ) + "\n"
 
     def to_markdown(self) -> str:
-        out = [f"# What touched {code(self.entity)}"]
+        out = [f"# What touched {code(self.entity, in_table=False)}"]  # no table here: a `\|` would show its backslash
         if not self.rows:
             out.append("No row names it.")
         else:
-            counts = {}
+            listed: dict[str, int] = {}
             for row in self.rows:
-                counts[row.source] = counts.get(row.source, 0) + 1
-            out.append(", ".join(f"{n} row(s) from the {s}" for s, n in counts.items()) + ".")
+                listed[row.source] = listed.get(row.source, 0) + 1
+            out.append(", ".join(
+                f"{n} row(s) from the {s}" + (f" ({listed.get(s, 0)} listed)" if listed.get(s, 0) < n else "")
+                for s, n in (self.found or tuple(listed.items())) if n
+            ) + ".")
             if self.neighbours:
-                out.append("Touched by or touching: " + ", ".join(code(n) for n in self.neighbours[:50]) + ".")
+                more = self.neighbours_found - len(self.neighbours)
+                out.append("Touched by or touching: " + ", ".join(code(n, in_table=False) for n in self.neighbours)
+                           + (f", and {more} more name(s) (see the notes)" if more > 0 else "") + ".")
             table = ["| Row | Timestamp | Source | Action Description |", "|-----|-----------|--------|--------------------|"]
             table += [
                 f"| {plain(r.id)} | {plain(r.minute)} | {r.source} | {plain(r.text)}{f' ({r.count} times)' if r.count > 1 else ''} |"
@@ -107,12 +122,21 @@ def pivot(
     kinds: list[str] = []
     ids: set[str] = set()
     neighbours: dict[str, int] = {}
+    found: dict[str, int] = {}
 
     def note(kind: str, other: str, weight: int) -> None:
         if kind not in kinds:
             kinds.append(kind)
         if other and other != entity:
             neighbours[other] = neighbours.get(other, 0) + weight
+
+    def add(source: str, row_id: str, minute: str, text: str, count: int, role: str, subject: str, obj: str,
+            subject_kind: str, object_kind: str, action: str) -> None:
+        # every row naming it is counted (and its neighbour weighed); the first
+        # MAX_REPORT_ROWS of each source are listed
+        found[source] = found.get(source, 0) + 1
+        if found[source] <= MAX_REPORT_ROWS:
+            rows.append(PivotRow(row_id, minute, text, count, role, source, subject, obj, subject_kind, object_kind, action))
 
     from ..render.views import log_rows
 
@@ -122,8 +146,8 @@ def pivot(
             ("object", entry.object_name, entry.object_kind, entry.subject_name),
         ):
             if _matches(name, entity):
-                rows.append(PivotRow(entry.id, entry.minute, entry.text, entry.count, role, "report", entry.subject_name,
-                                     entry.object_name, entry.subject_kind, entry.object_kind, entry.action))
+                add("report", entry.id, entry.minute, entry.text, entry.count, role, entry.subject_name,
+                    entry.object_name, entry.subject_kind, entry.object_kind, entry.action)
                 ids.update(entry.subject_ids if role == "subject" else entry.object_ids)
                 note(kind, other, entry.count)
                 break
@@ -134,19 +158,25 @@ def pivot(
                 ("object", row.object_name, row.object_kind, row.subject_name),
             ):
                 if _matches(name, entity):
-                    rows.append(PivotRow(row.id, row.minute, row.text, row.count, role, "report context", row.subject_name,
-                                         row.object_name, row.subject_kind, row.object_kind, row.action))
+                    add("report context", row.id, row.minute, row.text, row.count, role, row.subject_name,
+                        row.object_name, row.subject_kind, row.object_kind, row.action)
                     note(kind, other, row.count)
                     break
-    notes: list[str] = []
+    notes = [f"{n} rows of the {source} name it; the first {MAX_REPORT_ROWS} are listed (the names it touched are "
+             "counted over all of them)" for source, n in found.items() if n > MAX_REPORT_ROWS]
     if context is not None:
-        wider, wider_notes = _wider_rows(report, entity, kinds, sorted(ids), context, ingest, source)
+        wider, wider_notes, wider_found = _wider_rows(report, entity, kinds, sorted(ids), context, ingest, source)
         for row, kind, other in wider:
             rows.append(row)
             note(kind, other, row.count)
         notes.extend(wider_notes)
-    ordered = tuple(sorted(neighbours, key=lambda n: (-neighbours[n], n)))
-    return Pivot(entity=entity, kinds=tuple(kinds), rows=tuple(rows), neighbours=ordered, notes=tuple(notes))
+        if wider_found:
+            found["wider log"] = wider_found
+    ordered = sorted(neighbours, key=lambda n: (-neighbours[n], n))
+    if len(ordered) > MAX_NEIGHBOURS:
+        notes.append(f"{len(ordered)} names touched it or were touched by it; the {MAX_NEIGHBOURS} most frequent are listed")
+    return Pivot(entity=entity, kinds=tuple(kinds), rows=tuple(rows), neighbours=tuple(ordered[:MAX_NEIGHBOURS]),
+                 notes=tuple(notes), found=tuple(found.items()), neighbours_found=len(ordered))
 
 
 def _report_span(report: Report, source: str | None) -> tuple[int, int]:
@@ -184,12 +214,47 @@ def _report_span(report: Report, source: str | None) -> tuple[int, int]:
 
 
 
-def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
-    """The entity's condensed rows in the wider log, around the report's time span."""
-    import numpy as np
-    import pandas as pd
+def wider_rows(report: Report, entities: list[str], context: ContextOptions, ingest: IngestOptions | None = None, *,
+               source: str | None = None) -> dict[str, list[PivotRow]]:
+    """Each entity's wider-log rows, as ``pivot(report, entity, context)`` lists them, from
+    one engine query for them all (``ask --context`` pivots up to five entities): one pass
+    over the report for their kinds and ids, one query, one ingest of the rows fetched.
+    Where the rows of them all are more than ``MAX_WIDER_FETCH``, the earliest of the union
+    are not each one's earliest: then each is queried on its own, as ``pivot`` does."""
+    from ..render.views import log_rows
 
-    from ..preprocess.condense import condense, distinct_minute_text
+    shown = {e: file_name_text(e) for e in entities}  # each as pivot reads its ENTITY; the answer keyed as given
+    entities = list(dict.fromkeys(shown.values()))
+    kinds: dict[str, list[str]] = {e: [] for e in entities}
+    ids: dict[str, set[str]] = {e: set() for e in entities}
+    for entry in log_rows(report):
+        seen = set()  # as pivot: an entity's side of a row is the first that names it
+        for role, name, kind in (("subject", entry.subject_name, entry.subject_kind), ("object", entry.object_name, entry.object_kind)):
+            if name in kinds and name not in seen:
+                seen.add(name)
+                if kind not in kinds[name]:
+                    kinds[name].append(kind)
+                ids[name].update(entry.subject_ids if role == "subject" else entry.object_ids)
+    if report.context is not None:
+        for row in report.context.rows:
+            for name, kind in ((row.subject_name, row.subject_kind), (row.object_name, row.object_kind)):
+                if name in kinds and kind not in kinds[name]:
+                    kinds[name].append(kind)
+    found = _wider_rows_of(report, [(e, kinds[e], sorted(ids[e])) for e in entities], context, ingest, source)
+    return {given: [row for row, _, _ in found[name][0]] for given, name in shown.items()}
+
+
+def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
+    """The entity's condensed rows in the wider log, around the report's time span (at most
+    MAX_WIDER_ROWS listed), the notes, and how many condensed rows were found."""
+    return _wider_rows_of(report, [(entity, kinds, ids)], context, ingest, source)[entity]
+
+
+def _wider_rows_of(report, targets, context, ingest, source=None) -> dict:
+    """``_wider_rows`` of each (entity, kinds, ids) of ``targets``, from one query for them
+    all; each target on its own query where the union's rows were cut at MAX_WIDER_FETCH."""
+    import numpy as np
+
     from ..preprocess.ingest import IngestOptions, check_options, read_events
     from . import query as q
     from .extract import parse_window, query_rows
@@ -197,36 +262,60 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
     ingest = ingest or IngestOptions()
     check_options(ingest)  # --input-timezone is read below, before any ingest would check it
     if not report.log:
-        return [], ["the report has no log rows: no time span to search around"]
+        return {entity: ([], ["the report has no log rows: no time span to search around"], 0) for entity, _, _ in targets}
     first, last = _report_span(report, source)
     zone = report.metadata.timezone
     window = q.make_window(first, last, parse_window(context.window), zone, ingest.input_timezone)
-    path_like = not kinds or any(k in PATH_KINDS for k in kinds)
-    frame, engine, total = query_rows(context, ingest, window, [(entity, path_like)], ids, limit=MAX_WIDER_FETCH)
-    shown_source = file_name_text(context.events)
-    notes = [f"{total} rows read from {shown_source} ({engine})"]
-    if len(frame) == 0:
-        return [], notes
+    names = [(entity, not kinds or any(k in PATH_KINDS for k in kinds)) for entity, kinds, _ in targets]
+    every_id = sorted({i for _, _, ids in targets for i in ids})
+    # several targets: a union cut at the limit is queried again target by target, so its count is not needed
+    frame, engine, total = query_rows(context, ingest, window, names, every_id, limit=MAX_WIDER_FETCH, count_more=len(targets) == 1)
     cut = len(frame) < total
-    if cut:
-        notes[0] = (f"{total} rows of {shown_source} in the window may name it ({engine}); only the earliest "
-                    f"{len(frame)} were read, to bound the work (the names it touched are those of the rows "
-                    "listed): narrow --context-window to see later ones")
+    if cut and len(targets) > 1:
+        return {target[0]: _wider_rows_of(report, [target], context, ingest, source)[target[0]] for target in targets}
+    shown_source = file_name_text(context.events)
+    if len(targets) > 1:
+        first_note = f"{total} rows read from {shown_source} ({engine}), in one query for {len(targets)} entities"
+    elif cut:
+        first_note = (f"{total} rows of {shown_source} in the window may name it ({engine}); only the earliest "
+                      f"{len(frame)} were read, to bound the work (the names it touched are those of the rows "
+                      "listed): narrow --context-window to see later ones")
+    else:
+        first_note = f"{total} rows read from {shown_source} ({engine})"
+    if len(frame) == 0:
+        return {entity: ([], [first_note], 0) for entity, _, _ in targets}
     options = IngestOptions(input_format="edges", timezone=ingest.timezone if zone == "as written" else zone,
                             epoch_unit=ingest.epoch_unit, input_timezone=ingest.input_timezone)
     table = read_events(frame, options, name=f"context:{context.events}")
     triples = table.triples
-    subject = (triples["subject_name"].to_numpy() == entity) | triples["subject_id"].isin(ids).to_numpy()
-    obj = (triples["object_name"].to_numpy() == entity) | triples["object_id"].isin(ids).to_numpy()
-    keep = (subject | obj)[table.events["triple"].to_numpy()]
-    if not keep.any():
-        return [], notes
-    table = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=f"context:{context.events}")
+    out = {}
+    for entity, _, ids in targets:
+        subject = (triples["subject_name"].to_numpy() == entity) | triples["subject_id"].isin(ids).to_numpy()
+        obj = (triples["object_name"].to_numpy() == entity) | triples["object_id"].isin(ids).to_numpy()
+        keep = (subject | obj)[table.events["triple"].to_numpy()]
+        notes = [first_note]
+        if not keep.any():
+            out[entity] = ([], notes, 0)
+            continue
+        rows = read_events(frame.iloc[np.flatnonzero(keep)].reset_index(drop=True), options, name=f"context:{context.events}")
+        listed, found = _condensed_rows(rows, entity, cut, notes)
+        out[entity] = (listed, notes, found)
+    return out
+
+
+def _condensed_rows(table, entity: str, cut: bool, notes: list[str]):
+    """The entity's rows of ``table`` condensed (at most MAX_WIDER_ROWS listed, a note when
+    more) as (row, the entity's kind, the other side's name), and how many were found."""
+    import numpy as np
+
+    from ..preprocess.condense import condense, distinct_minute_text
+
     timeline = condense(table)
     log, descriptions = timeline.log, timeline.descriptions
     positions = np.arange(len(log))
     if cut:  # the last minute read may go on past the rows read: its counts would be short
         positions = positions[log["minute"].to_numpy() < log["minute"].max()]
+    found = len(positions)
     if len(positions) > MAX_WIDER_ROWS:
         notes.append(f"{len(positions)} condensed rows found in the rows read; the first {MAX_WIDER_ROWS} are listed "
                      "(the names it touched are those of the rows listed)")
@@ -241,4 +330,4 @@ def _wider_rows(report, entity, kinds, ids, context, ingest, source=None):
                        int(log.at[position, "count"]), role, "wider log", *(descriptions.at[d, c] for c in
                        ("subject_name", "object_name", "subject_kind", "object_kind", "action")))
         out.append((row, descriptions.at[d, f"{role}_kind"], other))
-    return out, notes
+    return out, found

@@ -464,7 +464,16 @@ def select_rows(facts: Facts, shown_candidates, count, budget: int, tiers: RowTi
             # evenly spread over the tier, as many as the mean cost allows
             k = int(left / max(cost[members].mean(), 1))
             pick = members[np.unique(np.linspace(0, len(members) - 1, k).round().astype(np.int64))] if k > 0 else members[:0]
-        chosen[pick[np.cumsum(cost[pick]) <= left]] = True  # then trimmed to fit
+        # then trimmed to fit, in order: a row too large for what is left (a name of 100 KB
+        # is ~12,500 tokens) is passed over, not the end of the tier (it hid every row after it)
+        fits = np.cumsum(cost[pick]) <= left
+        if not fits.all():
+            fits[:] = False
+            for index, row_cost in enumerate(cost[pick].tolist()):
+                if row_cost <= left:
+                    fits[index] = True
+                    left -= row_cost
+        chosen[pick[fits]] = True
         notes.append(f"{SELECT_STEP}: budget reached within tier '{name}'")
         break
     positions = np.flatnonzero(chosen)

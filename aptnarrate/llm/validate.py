@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import ValidationError
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ..grounding import ground
 from ..backends import NarrationResult
 from ..backends.openai import raise_for_finish
-from ..errors import ValidationFailed
+from ..errors import BudgetError, ValidationFailed
 from ..models import APT_STAGES, Narration, Usage
 from .prompt import build_request
 
@@ -201,20 +201,94 @@ class Exchange:
     issues: list  # what ``judge`` found wrong in it (empty when nothing)
     errors: list[str]  # the reasons a re-ask of it gives (schema errors when it did not match)
     tally: Tally  # what every response cost
+    notes: list[str] = field(default_factory=list)  # a re-ask cut or not sent to fit the token budget
+    unsent: str = ""  # why a re-ask the answer needed was not sent (it would not fit the budget), or ""
+
+
+def request_tokens(request: ChatRequest, count=None) -> int:
+    """The prompt tokens ``request`` costs, counted as ``build_request`` and ``ask`` fit
+    theirs (``llm.tokens``): its messages with the chat formatting, and in structured mode
+    the schema, which travels as response_format."""
+    from .tokens import counter
+
+    count = count or counter()
+    return count.count_messages(request.messages) + (count.count(request.schema) if request.mode == "structured" else 0)
+
+
+def reask_conversation(
+    request: ChatRequest, messages: list, content: str | None, errors: list[str], grounding: bool, context: bool = False, budget: int | None = None
+) -> tuple[list | None, str]:
+    """The conversation of a re-ask: ``messages`` so far, the model's answer and the errors,
+    fitted to ``budget`` (tokens, as ``request_tokens`` counts them); and a note when it
+    had to be fitted. A re-ask that fits is the whole one, byte for byte. One that does not
+    lists the leading errors that fit and counts the rest; when not even the answer and its
+    first error fit, (None, why): that re-ask is never sent over the budget."""
+
+    def conversation(shown: int) -> list:
+        listed = errors[:shown]
+        if shown < len(errors):
+            listed = [*listed, f"... and {len(errors) - shown} more error(s) of the same answer, not listed to fit the token budget"]
+        return [*messages, ("assistant", content or ""), ("user", reask_message(listed, grounding, context))]
+
+    whole = conversation(len(errors))
+    if budget is None:
+        return whole, ""
+    from .tokens import counter
+
+    count = counter()
+
+    def tokens(shown: int) -> int:
+        return request_tokens(request.with_messages(tuple(conversation(shown))), count)
+
+    # the least a re-ask can be first: an answer over the budget by itself (a model's answer
+    # may be megabytes) is counted once, never with every error after it
+    least = tokens(min(len(errors), 1))
+    if least <= budget and tokens(len(errors)) <= budget:
+        return whole, ""
+    if len(errors) <= 1 or least > budget:
+        return None, (
+            f"a re-ask was not sent: the conversation so far, the model's answer ({len(content or '')} characters) and "
+            f"{'its first error' if errors else 'the re-ask'} need {least} tokens ({count.method}), over the token budget of {budget}"
+        )
+    low, high = 1, len(errors) - 1  # the most leading errors that fit: low fits, more than high does not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if tokens(middle) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return conversation(low), f"a re-ask listed {low} of the answer's {len(errors)} errors, to fit the token budget of {budget}"
 
 
 def ask_until_valid(
-    transport: ChatTransport, request: ChatRequest, max_reasks: int, judge: Callable[[str | None], tuple[Any, list, list[str]]], *, with_context: bool = False
+    transport: ChatTransport,
+    request: ChatRequest,
+    max_reasks: int,
+    judge: Callable[[str | None], tuple[Any, list, list[str]]],
+    *,
+    with_context: bool = False,
+    budget: int | None = None,
 ) -> Exchange:
     """Ask ``transport`` for ``request``, then re-ask (at most ``max_reasks`` times) with the
     reasons while the answer does not match the schema or has issues. ``judge``: a
     response's text as (answer, issues, the reasons a re-ask gives); it raises pydantic's
     ``ValidationError`` for an answer that is not of the schema. A response cut short is
-    an error (``raise_for_finish``), never judged."""
+    an error (``raise_for_finish``), never judged.
+
+    With ``budget`` (prompt tokens), no request goes out over it: the first must fit
+    (``BudgetError`` otherwise: its builder fits it), and a re-ask, which appends the
+    model's answer and the errors, is fitted (``reask_conversation``); one that cannot fit
+    is not sent and the exchange ends with the answer as it stands, as after the last
+    re-ask (``Exchange.unsent`` says why)."""
     max_reasks = max(0, int(max_reasks))
     messages = list(request.messages)
+    if budget is not None and (first := request_tokens(request)) > budget:
+        raise BudgetError(f"the request needs {first} prompt tokens; the budget is {budget}",
+                          hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget)")
     tally = Tally()
     answer, issues, errors = None, [], []
+    notes: list[str] = []
+    unsent = ""
     for attempt in range(max_reasks + 1):
         started = time.monotonic()
         response = transport.complete(request.with_messages(tuple(messages)))
@@ -229,9 +303,16 @@ def ask_until_valid(
             if not issues:
                 break
         if attempt < max_reasks:
-            messages += [("assistant", response.content or ""), ("user", reask_message(errors, bool(issues), with_context))]
+            fitted, note = reask_conversation(request, messages, response.content, errors, bool(issues), with_context, budget)
+            if fitted is None:
+                unsent = note
+                notes.append(note)
+                break
+            if note:
+                notes.append(note)
+            messages = fitted
     tally.reasks = tally.calls - 1
-    return Exchange(answer, issues, errors, tally)
+    return Exchange(answer, issues, errors, tally, notes, unsent)
 
 
 def narrate_with_model(
@@ -249,22 +330,27 @@ def narrate_with_model(
         narration, issues, merged = read_answer(content, facts, vocabulary)
         return (narration, merged), issues, [issue.message() for issue in issues]
 
-    exchange = ask_until_valid(transport, build.request, settings.max_reasks, judge, with_context=with_context)
+    exchange = ask_until_valid(transport, build.request, settings.max_reasks, judge, with_context=with_context,
+                               budget=getattr(settings, "token_budget", None))
     tally, issues, errors = exchange.tally, exchange.issues, exchange.errors
     narration, merged = exchange.answer or (None, [])
     attempts = tally.calls
     if narration is None:
         raise ValidationFailed(
-            f"the model's answer did not match the schema in {attempts} attempt(s): {errors[0] if errors else 'empty answer'}",
+            f"the model's answer did not match the schema in {attempts} attempt(s): {errors[0] if errors else 'empty answer'}"
+            + (f"; {exchange.unsent}" if exchange.unsent else ""),
             attempts=attempts,
             errors=errors,
-            hint="try --mode json for servers without json_schema support, a stronger model, or more re-asks (APTNARRATE_MAX_REASKS)",
+            hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) so that a re-ask fits"
+            if exchange.unsent
+            else "try --mode json for servers without json_schema support, a stronger model, or more re-asks (APTNARRATE_MAX_REASKS)",
         )
     dropped = []
     if issues:
         narration, dropped = ground.prune(narration, facts, ground.vocabulary_for(facts, context if with_context else None))
     notes = list(build.notes)
     notes.append(f"model answered in {attempts} call(s) with {tally.reasks} re-ask(s)")
+    notes += exchange.notes
     notes += merged
     if dropped:
         notes.append(f"{len(dropped)} unsupported claim(s) still present after the last re-ask were dropped")
