@@ -373,3 +373,39 @@ def test_progress_bar_on_a_terminal_starts_no_thread_so_the_batch_still_forks(tm
     assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == sorted(
         [f"{p.stem}.json" for p in inputs.glob("*.csv")] + ["index.json"]
     )
+
+
+def test_the_storys_request_is_fitted_to_the_token_budget_and_says_what_it_left_out():
+    """The story's one request held every subgraph's results whole, however many: 60
+    subgraphs with long stage reasons made a request of about 50,000 tokens under a budget
+    of 12,000. It is now cut level by level, the data saying what was left out, and refused
+    (BudgetError, which batch turns into a failed or degraded story) when even the least
+    does not fit. A request that fits is the request as before."""
+    from aptnarrate import examples, narrate
+    from aptnarrate.errors import BudgetError
+    from aptnarrate.host.story import build_story
+    from aptnarrate.host.story_model import render_story_messages, story_request
+    from aptnarrate.llm.chat import ChatRequest
+    from aptnarrate.llm.config import load_settings
+    from aptnarrate.llm.validate import request_tokens
+
+    base = narrate(examples.path("dropper"), backend="offline", dotenv=None)
+    quiet = narrate(examples.path("benign"), backend="offline", dotenv=None)
+    long_reason = "The subgraph shows the stage in many rows and at length. " * 30
+    reports = [
+        (f"host_subgraph_{n}", (base if n % 2 else quiet).model_copy(update={"stages": [s.model_copy(update={"rationale": long_reason}) for s in (base if n % 2 else quiet).stages]}))
+        for n in range(60)
+    ]
+    story = build_story(reports, title="t")
+    settings = load_settings({"api_key": "k", "token_budget": 12000}, environ={}, dotenv_path=None)
+    whole = ChatRequest.for_settings(settings, render_story_messages(story, reports, settings), "story", "{}")
+    assert request_tokens(whole) > 12000
+    request = story_request(story, reports, settings)
+    assert request_tokens(request) <= 12000
+    text = request.messages[-1][1]
+    assert '"left_out"' in text and "to fit the token budget" in text
+    few = reports[:2]
+    small = build_story(few, title="t")
+    assert story_request(small, few, settings).messages == ChatRequest.for_settings(settings, render_story_messages(small, few, settings), "story", "{}").messages
+    with pytest.raises(BudgetError):
+        story_request(story, reports, load_settings({"api_key": "k", "token_budget": 300}, environ={}, dotenv_path=None))

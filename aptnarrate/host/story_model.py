@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import Field
 
 from ..grounding import mentions
 from ..llm.chat import ChatRequest
-from ..errors import ValidationFailed
+from ..errors import BudgetError, ValidationFailed
 from ..models import APT_STAGES, DroppedClaim, Stage, Usage
 from .story import Story, _Strict
 
@@ -31,6 +31,26 @@ if TYPE_CHECKING:  # pragma: no cover
 SCHEMA_NAME = "story"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _MAX_SUBGRAPH_IOCS = 8
+
+
+class _Limits(NamedTuple):
+    """How much of each subgraph's results and of the story's IoC list the request shows."""
+
+    rationale_chars: int | None  # None: whole
+    minutes: int
+    iocs: int  # per subgraph
+    story_iocs: int | None  # None: every one
+    stageless: bool  # subgraphs with no stage shown (else only counted)
+
+
+# the story's request, fuller first: the first whose tokens fit the budget is sent
+_LEVELS = (
+    _Limits(None, 6, _MAX_SUBGRAPH_IOCS, None, True),
+    _Limits(300, 3, 4, 200, True),
+    _Limits(120, 2, 2, 60, False),
+    _Limits(0, 1, 0, 20, False),
+    _Limits(0, 0, 0, 20, False),  # a subgraph's stages by name only
+)
 
 
 class StoryStageClaim(_Strict):
@@ -84,24 +104,73 @@ class StoryVocabulary:
         return list(dict.fromkeys(bad))
 
 
-def render_story_messages(story: Story, reports: list[tuple[str, Report]], settings: LLMSettings) -> tuple[tuple[str, str], ...]:
+def story_request(story: Story, reports: list[tuple[str, Report]], settings: LLMSettings) -> ChatRequest:
+    """The story's request, fitted to ``settings.token_budget``: the whole results when they
+    fit (the request as it always was); else each subgraph's reasons clipped, fewer minutes
+    and IoCs, the story's IoC list cut, then subgraphs without a stage only counted, each
+    cut said in the data. ``BudgetError`` when even the last level does not fit."""
+    from ..llm.validate import request_tokens
+
+    budget = getattr(settings, "token_budget", None)
+    for limits in _LEVELS if budget is not None else _LEVELS[:1]:
+        request = ChatRequest.for_settings(settings, render_story_messages(story, reports, settings, limits), SCHEMA_NAME, story_schema())
+        if budget is None:
+            return request
+        tokens = request_tokens(request)
+        if tokens <= budget:
+            return request
+    raise BudgetError(
+        f"the story's request needs {tokens} prompt tokens with every subgraph's results cut to the least; the budget is {budget}",
+        hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget), or tell the story of fewer subgraphs",
+    )
+
+
+def render_story_messages(
+    story: Story, reports: list[tuple[str, Report]], settings: LLMSettings, limits: _Limits = _LEVELS[0]
+) -> tuple[tuple[str, str], ...]:
     from ..llm.prompt import data_line, fill, render_template
 
-    subgraphs = []
+    def reason(text: str) -> str:
+        if limits.rationale_chars is None or len(text) <= limits.rationale_chars:
+            return text
+        return text[: limits.rationale_chars].rstrip() + "..."
+
+    subgraphs, stageless = [], 0
     for name, report in reports:
+        if not report.stages and not limits.stageless:
+            stageless += 1
+            continue
+        stages_shown = (
+            [{"stage": s.stage, "confidence": s.confidence, "minutes": s.minutes[: limits.minutes]} for s in report.stages]
+            if limits.minutes
+            else [s.stage for s in report.stages]
+        )
+        if limits.rationale_chars != 0:
+            for shown, s in zip(stages_shown, report.stages):
+                shown["rationale"] = reason(s.rationale)
         subgraphs.append(
             data_line(
                 {
                     "subgraph": name,
                     "first_minute": report.log[0].minute if report.log else None,
                     "last_minute": report.log[-1].minute if report.log else None,
-                    "stages": [{"stage": s.stage, "confidence": s.confidence, "minutes": s.minutes[:6], "rationale": s.rationale} for s in report.stages],
-                    "iocs": [{"ioc": i.value, "type": i.type, "likelihood": i.likelihood} for i in sorted(report.iocs, key=lambda i: i.rank)[:_MAX_SUBGRAPH_IOCS]],
+                    "stages": stages_shown,
+                    "iocs": [{"ioc": i.value, "type": i.type, "likelihood": i.likelihood} for i in sorted(report.iocs, key=lambda i: i.rank)[: limits.iocs]],
                 }
             )
         )
+    if limits != _LEVELS[0]:  # the model is told what it does not see
+        cut = f"each subgraph's stage reasons cut to {limits.rationale_chars} characters" if limits.rationale_chars else "stage reasons left out"
+        shape = f"at most {limits.minutes} minute(s) per stage" if limits.minutes else "each subgraph's stages by name only"
+        left = f"{cut}, {shape} and {limits.iocs} IoC(s) per subgraph"
+        if stageless:
+            left += f"; {stageless} subgraph(s) without a stage left out"
+        subgraphs.append(data_line({"left_out": f"to fit the token budget: {left}"}))
     stages = [data_line({"stage": s.stage, "first_minute": s.first_minute, "last_minute": s.last_minute, "subgraphs": s.subgraphs}) for s in story.stages]
-    iocs = [data_line({"ioc": i.value, "likelihood": i.likelihood, "subgraphs": i.subgraphs, "first_seen": i.first_seen, "last_seen": i.last_seen}) for i in story.iocs]
+    shown_iocs = story.iocs if limits.story_iocs is None else story.iocs[: limits.story_iocs]
+    iocs = [data_line({"ioc": i.value, "likelihood": i.likelihood, "subgraphs": i.subgraphs, "first_seen": i.first_seen, "last_seen": i.last_seen}) for i in shown_iocs]
+    if len(shown_iocs) < len(story.iocs):
+        iocs.append(data_line({"left_out": f"{len(story.iocs) - len(shown_iocs)} more IoC(s), to fit the token budget"}))
     if settings.mode == "json":
         output = "\n\n" + render_template("output_json.md", {"schema": story_schema()}).rstrip("\n")
     else:
@@ -219,21 +288,22 @@ def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: Ch
 
     by_name = dict(reports)
     vocabulary = StoryVocabulary(reports, story.context)
-    request = ChatRequest.for_settings(settings, render_story_messages(story, reports, settings), SCHEMA_NAME, story_schema())
+    request = story_request(story, reports, settings)
 
     def judge(content: str | None):
         answer = StoryNarration.model_validate_json(content or "")  # unfenced by ask_until_valid
         issues = check(answer, by_name, vocabulary)
         return answer, issues, [f"{i.kind} {i.item!r}: {i.reason}" for i in issues]
 
-    exchange = ask_until_valid(transport, request, settings.max_reasks, judge)
+    exchange = ask_until_valid(transport, request, settings.max_reasks, judge, budget=getattr(settings, "token_budget", None))
     answer: StoryNarration | None = exchange.answer
     issues: list[DroppedClaim] = exchange.issues
     errors, tally = exchange.errors, exchange.tally
     calls = tally.calls
     if answer is None:
         raise ValidationFailed(
-            f"the model's story did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}",
+            f"the model's story did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}"
+            + (f"; {exchange.unsent}" if exchange.unsent else ""),
             attempts=calls,
             errors=errors,
         )
@@ -246,7 +316,7 @@ def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: Ch
         latency_s=round(tally.latency_s, 3), transport_retries=tally.transport_retries, reasks=tally.reasks,
     )  # fmt: skip
     metadata = story.metadata.model_copy(
-        update={"narrator": transport.name, "model": tally.model or settings.model, "usage": usage, "dropped": list(issues), "notes": [*story.metadata.notes, f"model answered in {calls} call(s)"]}
+        update={"narrator": transport.name, "model": tally.model or settings.model, "usage": usage, "dropped": list(issues), "notes": [*story.metadata.notes, *exchange.notes, f"model answered in {calls} call(s)"]}
     )
     return story.model_copy(
         update={
