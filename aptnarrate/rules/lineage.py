@@ -51,6 +51,7 @@ def roles() -> dict[str, Any]:
         "child_unknown": bool(chain["children"].get("unknown")),
         "fan_out_categories": frozenset(raw["routine_fan_out"]["categories"]),
         "channel_categories": frozenset(raw["routine_channels"]["categories"]),
+        "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
     }
 
 
@@ -73,7 +74,8 @@ def _is_chain_child(name: str) -> bool:
 
 def routine_channel(name: str) -> bool:
     """A process whose ordinary work keeps talking to one server (``routine_channels``)."""
-    return _category(name) in roles()["channel_categories"]
+    r = roles()
+    return name.casefold() in r["channel_names"] or _category(name) in r["channel_categories"]
 
 
 def routine_fan_out(name: str) -> bool:
