@@ -16,6 +16,10 @@ processes only (image names, no process ids): there a chain is a set of names, a
 ``_BY_NAME`` keys say. ``in_chain`` turns a chain into the descriptions its processes are the
 subject of. The rules that read a sweep's or a channel's process (``structural.py``) still
 ask by name: a sweep is judged per process name.
+
+A build from source (``build_outputs``: a version-control client's checkout, a compiler's
+output, and what the programs they wrote write in turn) writes programs that then run; that
+is no dropped program, and no downloaded tool unless its writer is in an attack chain.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ def roles() -> dict[str, Any]:
         "fan_out_categories": frozenset(raw["routine_fan_out"]["categories"]),
         "channel_categories": frozenset(raw["routine_channels"]["categories"]),
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
+        "build_categories": frozenset(raw["build_from_source"]["categories"]),
+        "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
     }
 
 
@@ -81,6 +87,34 @@ def routine_channel(name: str) -> bool:
 def routine_fan_out(name: str) -> bool:
     """A process whose ordinary work reaches several hosts of its site (``routine_fan_out``)."""
     return _category(name) in roles()["fan_out_categories"]
+
+
+def build_outputs(view: LogView) -> np.ndarray:
+    """The descriptions of file writes that are a build from source (``build_from_source``):
+    a version-control client's checkout, a compiler's or linker's output, and what the
+    programs they wrote write in turn, less those of processes the log shows in an attack
+    chain (an implant building its tools)."""
+    return view.derived("_build_outputs", lambda: build_writes(view) & ~in_chain(view, attack_chain(view)))
+
+
+def build_writes(view: LogView) -> np.ndarray:
+    """``build_outputs`` before the attack chain is read (the chain's dropped programs leave
+    these out)."""
+    return view.derived("_build_writes", lambda: _find_build_writes(view))
+
+
+def _find_build_writes(view: LogView) -> np.ndarray:
+    desc = view.desc
+    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
+    r = roles()
+    builders = {n for n in view.values("subject_name", written) if n.casefold() in r["build_names"] or _category(n) in r["build_categories"]}
+    for _ in range(_MAX_DEPTH):
+        grown = view.values("object_name", written & view.desc_in("subject_name", builders)) - _PLACEHOLDERS
+        grown &= view.values("subject_name", written)  # programs they wrote that write in turn
+        if grown <= builders:
+            break
+        builders |= grown
+    return written & view.desc_in("subject_name", builders)
 
 
 @dataclass(frozen=True)
@@ -308,7 +342,7 @@ def compromised_launchers(view: LogView) -> dict[str, Link]:
 
 def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     """Programs the subgraph wrote (not a package manager, vendor updater or Windows
-    servicing, whose ordinary work that is) that run as processes in it, each with the
+    servicing, nor a build from source, whose ordinary work that is) that run as processes in it, each with the
     descriptions of its writes and its runs."""
     from .structural import ROUTINE_WRITERS, _mechanisms_for
 
@@ -317,7 +351,7 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     written &= view.desc_in("object_name", run - _PLACEHOLDERS)
     if not written.any():
         return {}
-    routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written)
+    routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     kept = written & ~routine

@@ -17,14 +17,14 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from .events import names_this_host
-from .lineage import acting_for_an_attacker, compromised_launchers, powershell_rule_rows, routine_channel, routine_fan_out
+from .lineage import acting_for_an_attacker, attack_chain, build_outputs, build_writes, compromised_launchers, powershell_rule_rows, routine_channel, routine_fan_out
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps  # noqa: F401 (part of this module's rules)
-from .stages import StageEvidence, _names, cited
+from .stages import StageEvidence, _in_chain, _names, cited
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -315,6 +315,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
+    routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
@@ -355,6 +356,11 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
         if writers & talkers:
             reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
+        # a build's output counts only because its writer acts for an attacker: say how
+        chained = written & build_writes(view) & ~build_outputs(view) & view.desc_in("object_name", names)
+        if chained.any():
+            reason, path = _in_chain(view, attack_chain(view), view.values("subject_name", chained), reason)
+            hits = hits | view.expand(path)
         out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
     return out
 
@@ -427,6 +433,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     producing = named & view.desc_in("event", ("file_write", "file_create", "execute", "file_attribute"))
     produced = view.values("object_name", producing)
     stems = {m.group("stem").casefold() for n in view.values("object_name", view.present) if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
+    # what only a build from source wrote (configure's conftest) is the build's to clean up
+    built = build_outputs(view)
+    built = view.values("object_name", built) - view.values("object_name", producing & ~built & ~view.desc_in("event", ("execute", "file_attribute")))
     # both tests are read at the deleted descriptions only
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
     churn = np.zeros(len(deleted), dtype=bool)
@@ -440,6 +449,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         temp = _COMPILER_TEMP.match(name)
         if temp and temp.group("stem").casefold() in stems:
             return False  # the .NET compiler's own temporary files
+        if name in built:
+            return False
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
     # a browser, mail client or office application deleting its own working files (drafts,
