@@ -14,8 +14,9 @@ start links the parent's entity to the child's, so two processes of one name are
 executed from a file or dropped and run is known by its name, and OCR-APT's CSV names
 processes only (image names, no process ids): there a chain is a set of names, as the
 ``_BY_NAME`` keys say. ``in_chain`` turns a chain into the descriptions its processes are the
-subject of. The rules that read a sweep's or a channel's process (``structural.py``) still
-ask by name: a sweep is judged per process name.
+subject of; ``chain_links`` gives the links of a chain's processes behind some rows, so the
+rules that read a sweep's or a channel's process (``structural.py``) ask about the process
+that swept or holds the channel, not every process of its name.
 
 A build from source (``build_outputs``: a version-control client's checkout, a compiler's
 output, and what the programs they wrote write in turn) writes programs that then run; that
@@ -293,19 +294,20 @@ def attack_chain(view: LogView, channels: bool = True) -> Chain:
     return _chain_and_launchers(view, channels)[0]
 
 
-def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
+def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     """``attack_chain``, and the launchers that started it (``compromised_launchers``)."""
     key = "_attack_chain" if channels else "_attack_chain_without_channels"
     return view.derived(key, lambda: _find_chain(view, channels))
 
 
-def _find_chain(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
+def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     desc = view.desc
     subject, name = desc["subject_name"], desc["object_name"]
     graph = _graph(view)
     found: dict[str, Link] = {}
     names: dict[str, str] = {}
-    compromised: dict[str, Link] = {}  # launchers that started a chain
+    compromised: dict[str, Link] = {}  # launchers that started a chain (by key)
+    compromised_names: dict[str, str] = {}
     launchers: dict[str, bool] = {}
     for parent_name, child_name, parent, child in graph.edges:
         launcher = launchers.get(parent_name)
@@ -315,7 +317,8 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
             rows = _started(view, parent_name, child_name)
             if child not in found:
                 found[child], names[child] = Link(f"{child_name} started by {parent_name}", rows), child_name
-            compromised.setdefault(parent_name, Link(f"{parent_name}, which started {child_name}", rows))
+            if parent not in compromised:
+                compromised[parent], compromised_names[parent] = Link(f"{parent_name}, which started {child_name}", rows), parent_name
     for dropped, rows in sorted(_dropped(view, set(name[graph.starts]) | set(subject[view.present])).items()):
         if _BY_NAME + dropped not in found:
             found[_BY_NAME + dropped], names[_BY_NAME + dropped] = Link(f"{dropped}, a program written in this subgraph and run", rows), dropped
@@ -323,20 +326,57 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
         if member not in found:
             found[member], names[member] = Link(f"{channel}, which holds a command-and-control channel", rows), channel
     _walk(view, found, names)
-    return _chain(found, names), compromised
+    return _chain(found, names), _chain(compromised, compromised_names)
 
 
-def compromised_launchers(view: LogView) -> dict[str, Link]:
+def compromised_launchers(view: LogView) -> Chain:
     """Launchers the log shows starting an attack chain (a browser that started a shell),
     and writers of the programs dropped and run that are launchers (a browser, a mail client
-    that wrote one): such a client is not doing only its ordinary work."""
+    that wrote one): such a client is not doing only its ordinary work. By process where the
+    input identifies processes (``Chain.members``), as ``attack_chain``."""
     chain, launchers = _chain_and_launchers(view, channels=False)
-    found = dict(launchers)
+    found, members = Chain(launchers), dict(launchers.members)
     for dropped, link in chain.items():
         if link.how.endswith("a program written in this subgraph and run"):
-            writers = view.values("subject_name", link.rows & view.desc_in("event", ("file_write", "file_create")))
-            for writer in sorted(w for w in writers if w and is_launcher(w)):
-                found.setdefault(writer, Link(f"{writer}, which wrote {dropped} that then ran", link.rows))
+            writes = link.rows & view.desc_in("event", ("file_write", "file_create"))
+            for writer in sorted(w for w in view.values("subject_name", writes) if w and is_launcher(w)):
+                wrote = Link(f"{writer}, which wrote {dropped} that then ran", link.rows)
+                found.setdefault(writer, wrote)
+                for member in _keys_of(view, np.flatnonzero(writes & (view.desc["subject_name"] == writer)), writer):
+                    members.setdefault(member, wrote)
+    found.members = members
+    return found
+
+
+def chain_links(view: LogView, chain: dict[str, Link], descriptions: np.ndarray) -> list[Link]:
+    """The links of ``chain``'s processes that are the subject of these descriptions (a mask
+    over descriptions), each once: by entity where the input identifies processes, by name
+    where it does not (or ``chain`` is a plain dict of names)."""
+    members = getattr(chain, "members", None)
+    if members is None or not _graph(view).identified:
+        return [chain[n] for n in sorted(view.values("subject_name", descriptions)) if n in chain]
+    timeline = view.facts.timeline
+    if not len(timeline.triple_description):
+        return []
+    at = descriptions[timeline.triple_description] & view.present[timeline.triple_description]
+    keys = _subject_keys(view)[at]
+    names = timeline.table.triples["subject_name"].to_numpy(dtype=object)[at]
+    found: dict[str, Link] = {}
+    for key, name in sorted(set(zip(keys.tolist(), names.tolist()))):
+        link = members.get(key) or members.get(_BY_NAME + name)
+        if link is not None:
+            found.setdefault(link.how, link)
+    return list(found.values())
+
+
+def merged(*chains: Chain) -> Chain:
+    """One chain of several: names and members, a later chain's entry winning as in a dict
+    merge."""
+    found, members = Chain(), {}
+    for chain in chains:
+        found.update(chain)
+        members.update(chain.members)
+    found.members = members
     return found
 
 

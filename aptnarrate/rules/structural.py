@@ -17,7 +17,10 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from .events import names_this_host
-from .lineage import acting_for_an_attacker, attack_chain, build_outputs, build_writes, compromised_launchers, powershell_rule_rows, routine_channel, routine_fan_out
+from .lineage import (
+    acting_for_an_attacker, attack_chain, build_outputs, build_writes, chain_links, compromised_launchers, merged, powershell_rule_rows,
+    routine_channel, routine_fan_out,
+)
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,24 +74,27 @@ def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
     acting = None
     for sweep in view.sweeps:
+        positions = sweep["positions"]
+        links = []
         if routine_fan_out(sweep["subject"]):
             # a service host, browser or updater reaching a few hosts of its site (domain
             # controllers, file servers, DNS) is its ordinary work; a sweep only when the log
-            # shows it in an attack chain or running PowerShell inside it
+            # shows the process that swept (by entity where the input identifies processes:
+            # one svchost.exe running PowerShell says nothing of another) in an attack chain
+            # or running PowerShell inside it
             acting = acting_for_an_attacker(view) if acting is None else acting
-            if sweep["subject"] not in acting:
+            links = chain_links(view, acting, _descriptions(view, positions))
+            if not links:
                 continue
-        positions = sweep["positions"]
         who = f"`{sweep['subject']}`" if sweep["subject"] else "one process"
         minutes = view.minutes[positions]
         span = (int(minutes.max()) - int(minutes.min())) // MINUTE_NS + 1
         closes = bool((view.desc["event"][view._codes[positions]] == "network_close").any())
         why = ""
-        if routine_fan_out(sweep["subject"]):
-            link = acting[sweep["subject"]]
-            why = f" Not its ordinary traffic: the log shows {link.how}."
+        if links:
+            why = f" Not its ordinary traffic: the log shows {links[0].how}."
             # the rows that show it are part of the evidence
-            positions = np.union1d(positions, view.rows_of(link.rows))
+            positions = np.union1d(positions, view.rows_of(links[0].rows))
         reason = (
             f"Network sweep: {who} reached {len(sweep['hosts'])} hosts of {sweep['subnet']} within {span} minute(s)"
             f"{' and closed each connection' if closes else ''}, the shape of a host or port scan, not of a conversation.{why}"
@@ -182,6 +188,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if skipped[subject]:
             continue
         index = pair_keys[key]
+        links = []
+        if routine_channel(subject):
+            # by entity where the input identifies processes: the process on THIS channel
+            links = chain_links(view, exempt, _descriptions(view, positions[pair == index]))
+            if not links:
+                continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
         if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
             continue
@@ -217,9 +229,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
                 reply_minutes = len(distinct(view.minutes[replies]))
                 reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
                 rows.append(replies)
-        if routine_channel(subject):  # kept: it acts for an attacker
-            reason += f" Not its ordinary traffic: the log shows {exempt[subject].how}."
-            rows.append(view.rows_of(exempt[subject].rows))
+        if links:  # kept: it acts for an attacker
+            reason += f" Not its ordinary traffic: the log shows {links[0].how}."
+            rows.append(view.rows_of(links[0].rows))
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
@@ -229,12 +241,19 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     return out
 
 
-def _acting_clients(view: LogView) -> dict:
+def _acting_clients(view: LogView):
     """Processes the log shows acting for an attacker, for the rules that the Command and
     Control rule's own result must not feed: an attack chain's (without C2 channels),
     processes running PowerShell inside them, and launchers that started a chain or wrote a
     program that then ran (a compromised browser)."""
-    return view.derived("_acting_clients", lambda: {**compromised_launchers(view), **acting_for_an_attacker(view, channels=False)})
+    return view.derived("_acting_clients", lambda: merged(compromised_launchers(view), acting_for_an_attacker(view, channels=False)))
+
+
+def _descriptions(view: LogView, positions: np.ndarray) -> np.ndarray:
+    """The descriptions (a mask) of these log rows."""
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found[view._codes[positions]] = True
+    return found
 
 
 def scripted_credential_access(view: LogView) -> list[StageEvidence]:
