@@ -188,12 +188,6 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if skipped[subject]:
             continue
         index = pair_keys[key]
-        links = []
-        if routine_channel(subject):
-            # by entity where the input identifies processes: the process on THIS channel
-            links = chain_links(view, exempt, _descriptions(view, positions[pair == index]))
-            if not links:
-                continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
         if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
             continue
@@ -210,6 +204,13 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         out_minutes = distinct(sent_minutes).tolist()
         if _bulk_transfer(out_minutes, sent_sum, received_sum):
             continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
+        links = []
+        if routine_channel(subject):
+            # by entity where the input identifies processes: the process on THIS channel
+            # (asked last, of the few pairs that are channels by shape)
+            links = chain_links(view, exempt, _descriptions(view, positions[here]))
+            if not links:
+                continue
         period = _period(out_minutes)
         who = f"`{subject}`" if subject else "one process"
         reason = (
