@@ -10,7 +10,9 @@ descendant of one of these in the log. The roles are data (``aptnarrate/data/rol
 
 A chain is built over processes: where the input identifies them (an edge list's uuids) a
 start links the parent's entity to the child's, so two processes of one name are told apart
-(a user's shell beside a macro's; a login shell beside a maintainer script's). A program
+(a user's shell beside a macro's; a login shell beside a maintainer script's); a process
+whose name the input left empty keeps its id and is known by the program it executes, or its
+parent's name (``_unnamed_starts``). A program
 executed from a file or dropped and run is known by its name, and OCR-APT's CSV names
 processes only (image names, no process ids): there a chain is a set of names, as the
 ``_BY_NAME`` keys say. ``in_chain`` turns a chain into the descriptions its processes are the
@@ -151,6 +153,9 @@ class _Graph:
     edges: list[tuple[str, str, str, str]]  # (parent name, child name, parent key, child key), sorted
     kids: dict[str, list[tuple[str, str, str]]]
     identified: bool
+    # the descriptions of the starts an unnamed process takes part in, per (parent key, child
+    # key): its rows name no process, so they are found by entity
+    unnamed: dict[tuple[str, str], np.ndarray]
 
 
 def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.ndarray:
@@ -167,8 +172,10 @@ def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.n
     seen = np.maximum.accumulate(codes)  # codes are numbered in order of first appearance
     first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1])))
     pick = lambda column: triples[f"{role}_{column}"].iloc[first].to_numpy(dtype=object)  # noqa: E731
-    names = pick("name")
-    derived = (ids == pick("kind") + ":" + pick("value")) | (names == "")
+    names, kinds = pick("name"), pick("kind")
+    # an unnamed process keeps its entity id (an edge list's uuid); one without an id of its
+    # own (OCR-APT's CSV: one node per kind and role) stands for every unnamed process
+    derived = (ids == kinds + ":" + pick("value")) | ((names == "") & (ids == kinds + f":<unnamed {role}>"))
     keys = np.where(derived, _BY_NAME + names, ids)
     return keys[codes]
 
@@ -201,16 +208,78 @@ def _build_graph(view: LogView) -> _Graph:
         edges = pd.DataFrame(
             {"parent": subject_keys[at], "parent_name": subject[codes], "child": child_keys, "child_name": child_names}
         ).drop_duplicates()
-        listed = sorted((p, c, pk, ck) for pk, p, ck, c in edges.itertuples(index=False, name=None))
-        for parent, parent_name, child, child_name in sorted(edges.itertuples(index=False, name=None), key=lambda e: (e[2], e[3], e[0])):
-            kids.setdefault(parent, []).append((child, child_name, parent_name))
-            if not parent.startswith(_BY_NAME):
-                kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
-    return _Graph(starts, listed, kids, identified)
+    else:
+        edges = pd.DataFrame(columns=["parent", "parent_name", "child", "child_name"])
+    unnamed = _unnamed_starts(view, spawned, subject_keys) if identified else {}
+    if unnamed:
+        extra = pd.DataFrame(list(unnamed), columns=["parent", "parent_name", "child", "child_name"])
+        edges = pd.concat([edges, extra], ignore_index=True).drop_duplicates()
+    listed = sorted((p, c, pk, ck) for pk, p, ck, c in edges.itertuples(index=False, name=None))
+    for parent, parent_name, child, child_name in sorted(edges.itertuples(index=False, name=None), key=lambda e: (e[2], e[3], e[0])):
+        kids.setdefault(parent, []).append((child, child_name, parent_name))
+        if not parent.startswith(_BY_NAME):
+            kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
+    return _Graph(starts, listed, kids, identified, {(pk, ck): codes for (pk, _, ck, _), codes in unnamed.items()})
+
+
+def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray) -> dict[tuple[str, str, str, str], np.ndarray]:
+    """Starts an unnamed process with an entity id of its own takes part in (an edge list's
+    process whose name the log left empty), as (parent key, parent name, child key, child
+    name) -> their descriptions. A process is known by the program it executes (a fork that
+    then executes ``sh`` is that shell; its execution of ``sh`` is no start of another), or,
+    executing none, by its parent's name (a fork runs its parent's image)."""
+    desc, timeline = view.desc, view.facts.timeline
+    starts = view.present & (spawned | (desc["event"] == "execute"))
+    if not len(timeline.triple_description) or not starts.any():
+        return {}
+    at = np.flatnonzero(starts[timeline.triple_description])
+    codes = timeline.triple_description[at]
+    parents, parent_names = subject_keys[at], desc["subject_name"][codes]
+    child_names = desc["object_name"][codes]
+    children = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
+    unnamed_parent = (parent_names == "") & ~pd.Series(parents).str.startswith(_BY_NAME).to_numpy()
+    unnamed_child = spawned[codes] & (child_names == "") & ~pd.Series(children).str.startswith(_BY_NAME).to_numpy()
+    involved = np.flatnonzero(unnamed_parent | unnamed_child)
+    if not len(involved):
+        return {}
+    name: dict[str, str] = {}
+    for i in involved.tolist():  # what an unnamed process executes names it (first program, by name order)
+        if unnamed_parent[i] and not spawned[codes[i]] and child_names[i] not in _PLACEHOLDERS:
+            if parents[i] not in name or child_names[i] < name[parents[i]]:
+                name[parents[i]] = child_names[i]
+    for _ in range(_MAX_DEPTH):  # else its parent's
+        grown = False
+        for i in involved.tolist():
+            if unnamed_child[i] and children[i] not in name:
+                parent = parent_names[i] or name.get(parents[i], "")
+                if parent:
+                    name[children[i]], grown = parent, True
+        if not grown:
+            break
+    found: dict[tuple[str, str, str, str], list[int]] = {}
+    for i in involved.tolist():
+        parent_name = parent_names[i] or name.get(parents[i], "")
+        child_name = (child_names[i] or name.get(children[i], "")) if spawned[codes[i]] else child_names[i]
+        if not parent_name or not child_name or child_name in _PLACEHOLDERS:
+            continue
+        if not spawned[codes[i]] and unnamed_parent[i] and child_name == parent_name:
+            continue  # the program the unnamed process runs as, not another it starts
+        found.setdefault((parents[i], parent_name, children[i], child_name), []).append(int(codes[i]))
+    return {key: np.unique(np.array(value, dtype=np.int64)) for key, value in found.items()}
 
 
 def _started(view: LogView, parent: str, child: str) -> np.ndarray:
     return _graph(view).starts & (view.desc["subject_name"] == parent) & (view.desc["object_name"] == child)
+
+
+def _edge_rows(view: LogView, parent_key: str, child_key: str, parent: str, child: str) -> np.ndarray:
+    """The descriptions that show one start: by name, or, for an unnamed process, by entity."""
+    codes = _graph(view).unnamed.get((parent_key, child_key))
+    if codes is None:
+        return _started(view, parent, child)
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found[codes] = True
+    return found
 
 
 def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
@@ -224,7 +293,7 @@ def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
             for child, child_name, parent_name in kids.get(parent, ()):
                 if child not in found and child not in grown:
                     link = found[parent]
-                    grown[child] = Link(f"{child_name} started by {link.how}", link.rows | _started(view, parent_name, child_name))
+                    grown[child] = Link(f"{child_name} started by {link.how}", link.rows | _edge_rows(view, parent, child, parent_name, child_name))
                     names[child] = child_name
         if not grown:
             break
@@ -314,7 +383,7 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
         if launcher is None:
             launcher = launchers[parent_name] = is_launcher(parent_name)
         if launcher and child_name != parent_name and _is_chain_child(child_name):
-            rows = _started(view, parent_name, child_name)
+            rows = _edge_rows(view, parent, child, parent_name, child_name)
             if child not in found:
                 found[child], names[child] = Link(f"{child_name} started by {parent_name}", rows), child_name
             if parent not in compromised:
