@@ -10,12 +10,19 @@ descendant of one of these in the log. The roles are data (``aptnarrate/data/rol
 
 A chain is built over processes: where the input identifies them (an edge list's uuids) a
 start links the parent's entity to the child's, so two processes of one name are told apart
-(a user's shell beside a macro's; a login shell beside a maintainer script's). A program
+(a user's shell beside a macro's; a login shell beside a maintainer script's); a process
+whose name the input left empty keeps its id and is known by the program it executes, or its
+parent's name (``_unnamed_starts``). A program
 executed from a file or dropped and run is known by its name, and OCR-APT's CSV names
 processes only (image names, no process ids): there a chain is a set of names, as the
 ``_BY_NAME`` keys say. ``in_chain`` turns a chain into the descriptions its processes are the
-subject of. The rules that read a sweep's or a channel's process (``structural.py``) still
-ask by name: a sweep is judged per process name.
+subject of; ``chain_links`` gives the links of a chain's processes behind some rows, so the
+rules that read a sweep's or a channel's process (``structural.py``) ask about the process
+that swept or holds the channel, not every process of its name.
+
+A build from source (``build_outputs``: a version-control client's checkout, a compiler's
+output, and what the programs they wrote write in turn) writes programs that then run; that
+is no dropped program, and no downloaded tool unless its writer is in an attack chain.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ def roles() -> dict[str, Any]:
         "child_unknown": bool(chain["children"].get("unknown")),
         "fan_out_categories": frozenset(raw["routine_fan_out"]["categories"]),
         "channel_categories": frozenset(raw["routine_channels"]["categories"]),
+        "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
+        "build_categories": frozenset(raw["build_from_source"]["categories"]),
+        "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
     }
 
 
@@ -74,12 +84,40 @@ def _is_chain_child(name: str) -> bool:
 
 def routine_channel(name: str) -> bool:
     """A process whose ordinary work keeps talking to one server (``routine_channels``)."""
-    return _category(name) in roles()["channel_categories"]
+    r = roles()
+    return name.casefold() in r["channel_names"] or _category(name) in r["channel_categories"]
 
 
 def routine_fan_out(name: str) -> bool:
     """A process whose ordinary work reaches several hosts of its site (``routine_fan_out``)."""
     return _category(name) in roles()["fan_out_categories"]
+
+
+def build_outputs(view: LogView) -> np.ndarray:
+    """The descriptions of file writes that are a build from source (``build_from_source``):
+    a version-control client's checkout, a compiler's or linker's output, and what the
+    programs they wrote write in turn, less those of processes the log shows in an attack
+    chain (an implant building its tools)."""
+    return view.derived("_build_outputs", lambda: build_writes(view) & ~in_chain(view, attack_chain(view)))
+
+
+def build_writes(view: LogView) -> np.ndarray:
+    """``build_outputs`` before the attack chain is read (the chain's dropped programs leave
+    these out)."""
+    return view.derived("_build_writes", lambda: _find_build_writes(view))
+
+
+def _find_build_writes(view: LogView) -> np.ndarray:
+    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
+    r = roles()
+    builders = {n for n in view.values("subject_name", written) if n.casefold() in r["build_names"] or _category(n) in r["build_categories"]}
+    for _ in range(_MAX_DEPTH):
+        grown = view.values("object_name", written & view.desc_in("subject_name", builders)) - _PLACEHOLDERS
+        grown &= view.values("subject_name", written)  # programs they wrote that write in turn
+        if grown <= builders:
+            break
+        builders |= grown
+    return written & view.desc_in("subject_name", builders)
 
 
 @dataclass(frozen=True)
@@ -115,6 +153,9 @@ class _Graph:
     edges: list[tuple[str, str, str, str]]  # (parent name, child name, parent key, child key), sorted
     kids: dict[str, list[tuple[str, str, str]]]
     identified: bool
+    # the descriptions of the starts an unnamed process takes part in, per (parent key, child
+    # key): its rows name no process, so they are found by entity
+    unnamed: dict[tuple[str, str], np.ndarray]
 
 
 def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.ndarray:
@@ -131,8 +172,10 @@ def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.n
     seen = np.maximum.accumulate(codes)  # codes are numbered in order of first appearance
     first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1])))
     pick = lambda column: triples[f"{role}_{column}"].iloc[first].to_numpy(dtype=object)  # noqa: E731
-    names = pick("name")
-    derived = (ids == pick("kind") + ":" + pick("value")) | (names == "")
+    names, kinds = pick("name"), pick("kind")
+    # an unnamed process keeps its entity id (an edge list's uuid); one without an id of its
+    # own (OCR-APT's CSV: one node per kind and role) stands for every unnamed process
+    derived = (ids == kinds + ":" + pick("value")) | ((names == "") & (ids == kinds + f":<unnamed {role}>"))
     keys = np.where(derived, _BY_NAME + names, ids)
     return keys[codes]
 
@@ -165,16 +208,78 @@ def _build_graph(view: LogView) -> _Graph:
         edges = pd.DataFrame(
             {"parent": subject_keys[at], "parent_name": subject[codes], "child": child_keys, "child_name": child_names}
         ).drop_duplicates()
-        listed = sorted((p, c, pk, ck) for pk, p, ck, c in edges.itertuples(index=False, name=None))
-        for parent, parent_name, child, child_name in sorted(edges.itertuples(index=False, name=None), key=lambda e: (e[2], e[3], e[0])):
-            kids.setdefault(parent, []).append((child, child_name, parent_name))
-            if not parent.startswith(_BY_NAME):
-                kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
-    return _Graph(starts, listed, kids, identified)
+    else:
+        edges = pd.DataFrame(columns=["parent", "parent_name", "child", "child_name"])
+    unnamed = _unnamed_starts(view, spawned, subject_keys) if identified else {}
+    if unnamed:
+        extra = pd.DataFrame(list(unnamed), columns=["parent", "parent_name", "child", "child_name"])
+        edges = pd.concat([edges, extra], ignore_index=True).drop_duplicates()
+    listed = sorted((p, c, pk, ck) for pk, p, ck, c in edges.itertuples(index=False, name=None))
+    for parent, parent_name, child, child_name in sorted(edges.itertuples(index=False, name=None), key=lambda e: (e[2], e[3], e[0])):
+        kids.setdefault(parent, []).append((child, child_name, parent_name))
+        if not parent.startswith(_BY_NAME):
+            kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
+    return _Graph(starts, listed, kids, identified, {(pk, ck): codes for (pk, _, ck, _), codes in unnamed.items()})
+
+
+def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray) -> dict[tuple[str, str, str, str], np.ndarray]:
+    """Starts an unnamed process with an entity id of its own takes part in (an edge list's
+    process whose name the log left empty), as (parent key, parent name, child key, child
+    name) -> their descriptions. A process is known by the program it executes (a fork that
+    then executes ``sh`` is that shell; its execution of ``sh`` is no start of another), or,
+    executing none, by its parent's name (a fork runs its parent's image)."""
+    desc, timeline = view.desc, view.facts.timeline
+    starts = view.present & (spawned | (desc["event"] == "execute"))
+    if not len(timeline.triple_description) or not starts.any():
+        return {}
+    at = np.flatnonzero(starts[timeline.triple_description])
+    codes = timeline.triple_description[at]
+    parents, parent_names = subject_keys[at], desc["subject_name"][codes]
+    child_names = desc["object_name"][codes]
+    children = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
+    unnamed_parent = (parent_names == "") & ~pd.Series(parents).str.startswith(_BY_NAME).to_numpy()
+    unnamed_child = spawned[codes] & (child_names == "") & ~pd.Series(children).str.startswith(_BY_NAME).to_numpy()
+    involved = np.flatnonzero(unnamed_parent | unnamed_child)
+    if not len(involved):
+        return {}
+    name: dict[str, str] = {}
+    for i in involved.tolist():  # what an unnamed process executes names it (first program, by name order)
+        if unnamed_parent[i] and not spawned[codes[i]] and child_names[i] not in _PLACEHOLDERS:
+            if parents[i] not in name or child_names[i] < name[parents[i]]:
+                name[parents[i]] = child_names[i]
+    for _ in range(_MAX_DEPTH):  # else its parent's
+        grown = False
+        for i in involved.tolist():
+            if unnamed_child[i] and children[i] not in name:
+                parent = parent_names[i] or name.get(parents[i], "")
+                if parent:
+                    name[children[i]], grown = parent, True
+        if not grown:
+            break
+    found: dict[tuple[str, str, str, str], list[int]] = {}
+    for i in involved.tolist():
+        parent_name = parent_names[i] or name.get(parents[i], "")
+        child_name = (child_names[i] or name.get(children[i], "")) if spawned[codes[i]] else child_names[i]
+        if not parent_name or not child_name or child_name in _PLACEHOLDERS:
+            continue
+        if not spawned[codes[i]] and unnamed_parent[i] and child_name == parent_name:
+            continue  # the program the unnamed process runs as, not another it starts
+        found.setdefault((parents[i], parent_name, children[i], child_name), []).append(int(codes[i]))
+    return {key: np.unique(np.array(value, dtype=np.int64)) for key, value in found.items()}
 
 
 def _started(view: LogView, parent: str, child: str) -> np.ndarray:
     return _graph(view).starts & (view.desc["subject_name"] == parent) & (view.desc["object_name"] == child)
+
+
+def _edge_rows(view: LogView, parent_key: str, child_key: str, parent: str, child: str) -> np.ndarray:
+    """The descriptions that show one start: by name, or, for an unnamed process, by entity."""
+    codes = _graph(view).unnamed.get((parent_key, child_key))
+    if codes is None:
+        return _started(view, parent, child)
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found[codes] = True
+    return found
 
 
 def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
@@ -188,7 +293,7 @@ def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
             for child, child_name, parent_name in kids.get(parent, ()):
                 if child not in found and child not in grown:
                     link = found[parent]
-                    grown[child] = Link(f"{quoted(child_name)} started by {link.how}", link.rows | _started(view, parent_name, child_name))
+                    grown[child] = Link(f"{quoted(child_name)} started by {link.how}", link.rows | _edge_rows(view, parent, child, parent_name, child_name))
                     names[child] = child_name
         if not grown:
             break
@@ -251,36 +356,38 @@ def descendant_subjects(view: LogView, parents: set[str]) -> np.ndarray:
 
 def attack_chain(view: LogView, channels: bool = True) -> Chain:
     """Each process name of an attack chain the log shows, with how it got there:
-    ``{"cmd.exe": Link("cmd.exe started by WINWORD.EXE", rows)}``, and the processes
+    ``{"cmd.exe": Link("`cmd.exe` started by `WINWORD.EXE`", rows)}``, and the processes
     themselves (``Chain.members``). ``channels``: whether processes holding a
     command-and-control channel start chains (the Command and Control rule itself asks
     without them)."""
     return _chain_and_launchers(view, channels)[0]
 
 
-def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
+def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     """``attack_chain``, and the launchers that started it (``compromised_launchers``)."""
     key = "_attack_chain" if channels else "_attack_chain_without_channels"
     return view.derived(key, lambda: _find_chain(view, channels))
 
 
-def _find_chain(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
+def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     desc = view.desc
     subject, name = desc["subject_name"], desc["object_name"]
     graph = _graph(view)
     found: dict[str, Link] = {}
     names: dict[str, str] = {}
-    compromised: dict[str, Link] = {}  # launchers that started a chain
+    compromised: dict[str, Link] = {}  # launchers that started a chain (by key)
+    compromised_names: dict[str, str] = {}
     launchers: dict[str, bool] = {}
     for parent_name, child_name, parent, child in graph.edges:
         launcher = launchers.get(parent_name)
         if launcher is None:
             launcher = launchers[parent_name] = is_launcher(parent_name)
         if launcher and child_name != parent_name and _is_chain_child(child_name):
-            rows = _started(view, parent_name, child_name)
+            rows = _edge_rows(view, parent, child, parent_name, child_name)
             if child not in found:
                 found[child], names[child] = Link(f"{quoted(child_name)} started by {quoted(parent_name)}", rows), child_name
-            compromised.setdefault(parent_name, Link(f"{quoted(parent_name)}, which started {quoted(child_name)}", rows))
+            if parent not in compromised:
+                compromised[parent], compromised_names[parent] = Link(f"{quoted(parent_name)}, which started {quoted(child_name)}", rows), parent_name
     for dropped, rows in sorted(_dropped(view, set(name[graph.starts]) | set(subject[view.present])).items()):
         if _BY_NAME + dropped not in found:
             found[_BY_NAME + dropped], names[_BY_NAME + dropped] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows), dropped
@@ -288,26 +395,63 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, dict[str, Link]]:
         if member not in found:
             found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows), channel
     _walk(view, found, names)
-    return _chain(found, names), compromised
+    return _chain(found, names), _chain(compromised, compromised_names)
 
 
-def compromised_launchers(view: LogView) -> dict[str, Link]:
+def compromised_launchers(view: LogView) -> Chain:
     """Launchers the log shows starting an attack chain (a browser that started a shell),
     and writers of the programs dropped and run that are launchers (a browser, a mail client
-    that wrote one): such a client is not doing only its ordinary work."""
+    that wrote one): such a client is not doing only its ordinary work. By process where the
+    input identifies processes (``Chain.members``), as ``attack_chain``."""
     chain, launchers = _chain_and_launchers(view, channels=False)
-    found = dict(launchers)
+    found, members = Chain(launchers), dict(launchers.members)
     for dropped, link in chain.items():
         if link.how.endswith("a program written in this subgraph and run"):
-            writers = view.values("subject_name", link.rows & view.desc_in("event", ("file_write", "file_create")))
-            for writer in sorted(w for w in writers if w and is_launcher(w)):
-                found.setdefault(writer, Link(f"{quoted(writer)}, which wrote {quoted(dropped)} that then ran", link.rows))
+            writes = link.rows & view.desc_in("event", ("file_write", "file_create"))
+            for writer in sorted(w for w in view.values("subject_name", writes) if w and is_launcher(w)):
+                wrote = Link(f"{quoted(writer)}, which wrote {quoted(dropped)} that then ran", link.rows)
+                found.setdefault(writer, wrote)
+                for member in _keys_of(view, np.flatnonzero(writes & (view.desc["subject_name"] == writer)), writer):
+                    members.setdefault(member, wrote)
+    found.members = members
+    return found
+
+
+def chain_links(view: LogView, chain: dict[str, Link], descriptions: np.ndarray) -> list[Link]:
+    """The links of ``chain``'s processes that are the subject of these descriptions (a mask
+    over descriptions), each once: by entity where the input identifies processes, by name
+    where it does not (or ``chain`` is a plain dict of names)."""
+    members = getattr(chain, "members", None)
+    if members is None or not _graph(view).identified:
+        return [chain[n] for n in sorted(view.values("subject_name", descriptions)) if n in chain]
+    timeline = view.facts.timeline
+    if not len(timeline.triple_description):
+        return []
+    at = descriptions[timeline.triple_description] & view.present[timeline.triple_description]
+    keys = _subject_keys(view)[at]
+    names = timeline.table.triples["subject_name"].to_numpy(dtype=object)[at]
+    found: dict[str, Link] = {}
+    for key, name in sorted(set(zip(keys.tolist(), names.tolist()))):
+        link = members.get(key) or members.get(_BY_NAME + name)
+        if link is not None:
+            found.setdefault(link.how, link)
+    return list(found.values())
+
+
+def merged(*chains: Chain) -> Chain:
+    """One chain of several: names and members, a later chain's entry winning as in a dict
+    merge."""
+    found, members = Chain(), {}
+    for chain in chains:
+        found.update(chain)
+        members.update(chain.members)
+    found.members = members
     return found
 
 
 def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     """Programs the subgraph wrote (not a package manager, vendor updater or Windows
-    servicing, whose ordinary work that is) that run as processes in it, each with the
+    servicing, nor a build from source, whose ordinary work that is) that run as processes in it, each with the
     descriptions of its writes and its runs."""
     from .structural import ROUTINE_WRITERS, _mechanisms_for
 
@@ -316,7 +460,7 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     written &= view.desc_in("object_name", run - _PLACEHOLDERS)
     if not written.any():
         return {}
-    routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written)
+    routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     kept = written & ~routine

@@ -22,7 +22,7 @@ from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms
-from .lineage import acting_for_an_attacker, attack_chain, descendant_subjects, in_chain
+from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list, quoted
@@ -324,7 +324,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         reason = f"{rule.title}: {rule.explanation}" + (f" ({names})." if names else ".")
         if chain:
             # the reason leans on the chain: say it, and cite the rows that show it
-            reason, path = _in_chain(view, chain, view.values("subject_name", at), reason)
+            reason, path = _in_chain(view, chain, view.values("subject_name", at), reason, at)
             hits = hits | view.expand(path)
         if inbound is not None:
             position, address = inbound
@@ -349,10 +349,12 @@ def _inbound_from_another_host(view: LogView) -> tuple[int, str] | None:
     return position, str(desc["object_name"][view._codes[position]])
 
 
-def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str) -> tuple[str, np.ndarray]:
+def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str, descriptions: np.ndarray | None = None) -> tuple[str, np.ndarray]:
     """``reason`` saying how ``subjects`` came to be in the attack chain, and the
-    descriptions that show it."""
+    descriptions that show it; an unnamed process's (the rows ``descriptions``) by entity."""
     links = [chain[s] for s in sorted(subjects) if s in chain]
+    if "" in subjects and descriptions is not None:
+        links += chain_links(view, chain, descriptions & (view.desc["subject_name"] == ""))
     how = capped_list(sorted({link.how for link in links}), 3)
     rows = np.logical_or.reduce([link.rows for link in links]) if links else np.zeros(len(view.pattern_rows), dtype=bool)
     return f"{reason} Its process is part of an attack chain the log shows ({how}).", rows

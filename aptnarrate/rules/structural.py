@@ -18,14 +18,17 @@ from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
 from .events import names_this_host
-from .lineage import acting_for_an_attacker, compromised_launchers, powershell_rule_rows, routine_channel, routine_fan_out
+from .lineage import (
+    acting_for_an_attacker, attack_chain, build_outputs, build_writes, chain_links, compromised_launchers, merged, powershell_rule_rows,
+    routine_channel, routine_fan_out,
+)
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps  # noqa: F401 (part of this module's rules)
-from .stages import StageEvidence, _names, cited
+from .stages import StageEvidence, _in_chain, _names, cited
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -72,24 +75,27 @@ def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
     acting = None
     for sweep in view.sweeps:
+        positions = sweep["positions"]
+        links = []
         if routine_fan_out(sweep["subject"]):
             # a service host, browser or updater reaching a few hosts of its site (domain
             # controllers, file servers, DNS) is its ordinary work; a sweep only when the log
-            # shows it in an attack chain or running PowerShell inside it
+            # shows the process that swept (by entity where the input identifies processes:
+            # one svchost.exe running PowerShell says nothing of another) in an attack chain
+            # or running PowerShell inside it
             acting = acting_for_an_attacker(view) if acting is None else acting
-            if sweep["subject"] not in acting:
+            links = chain_links(view, acting, _descriptions(view, positions))
+            if not links:
                 continue
-        positions = sweep["positions"]
         who = quoted(sweep["subject"]) if sweep["subject"] else "one process"
         minutes = view.minutes[positions]
         span = (int(minutes.max()) - int(minutes.min())) // MINUTE_NS + 1
         closes = bool((view.desc["event"][view._codes[positions]] == "network_close").any())
         why = ""
-        if routine_fan_out(sweep["subject"]):
-            link = acting[sweep["subject"]]
-            why = f" Not its ordinary traffic: the log shows {link.how}."
+        if links:
+            why = f" Not its ordinary traffic: the log shows {links[0].how}."
             # the rows that show it are part of the evidence
-            positions = np.union1d(positions, view.rows_of(link.rows))
+            positions = np.union1d(positions, view.rows_of(links[0].rows))
         reason = (
             f"Network sweep: {who} reached {len(sweep['hosts'])} hosts of {sweep['subnet']} within {span} minute(s)"
             f"{' and closed each connection' if closes else ''}, the shape of a host or port scan, not of a conversation.{why}"
@@ -199,6 +205,13 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         out_minutes = distinct(sent_minutes).tolist()
         if _bulk_transfer(out_minutes, sent_sum, received_sum):
             continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
+        links = []
+        if routine_channel(subject):
+            # by entity where the input identifies processes: the process on THIS channel
+            # (asked last, of the few pairs that are channels by shape)
+            links = chain_links(view, exempt, _descriptions(view, positions[here]))
+            if not links:
+                continue
         period = _period(out_minutes)
         who = quoted(subject) if subject else "one process"
         reason = (
@@ -218,9 +231,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
                 reply_minutes = len(distinct(view.minutes[replies]))
                 reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
                 rows.append(replies)
-        if routine_channel(subject):  # kept: it acts for an attacker
-            reason += f" Not its ordinary traffic: the log shows {exempt[subject].how}."
-            rows.append(view.rows_of(exempt[subject].rows))
+        if links:  # kept: it acts for an attacker
+            reason += f" Not its ordinary traffic: the log shows {links[0].how}."
+            rows.append(view.rows_of(links[0].rows))
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
@@ -230,12 +243,19 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     return out
 
 
-def _acting_clients(view: LogView) -> dict:
+def _acting_clients(view: LogView):
     """Processes the log shows acting for an attacker, for the rules that the Command and
     Control rule's own result must not feed: an attack chain's (without C2 channels),
     processes running PowerShell inside them, and launchers that started a chain or wrote a
     program that then ran (a compromised browser)."""
-    return view.derived("_acting_clients", lambda: {**compromised_launchers(view), **acting_for_an_attacker(view, channels=False)})
+    return view.derived("_acting_clients", lambda: merged(compromised_launchers(view), acting_for_an_attacker(view, channels=False)))
+
+
+def _descriptions(view: LogView, positions: np.ndarray) -> np.ndarray:
+    """The descriptions (a mask) of these log rows."""
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found[view._codes[positions]] = True
+    return found
 
 
 def scripted_credential_access(view: LogView) -> list[StageEvidence]:
@@ -316,6 +336,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
+    routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
@@ -356,6 +377,11 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
         if writers & talkers:
             reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
+        # a build's output counts only because its writer acts for an attacker: say how
+        chained = written & build_writes(view) & ~build_outputs(view) & view.desc_in("object_name", names)
+        if chained.any():
+            reason, path = _in_chain(view, attack_chain(view), view.values("subject_name", chained), reason)
+            hits = hits | view.expand(path)
         out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
     return out
 
@@ -428,6 +454,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     producing = named & view.desc_in("event", ("file_write", "file_create", "execute", "file_attribute"))
     produced = view.values("object_name", producing)
     stems = {m.group("stem").casefold() for n in view.values("object_name", view.present) if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
+    # what only a build from source wrote (configure's conftest) is the build's to clean up
+    built = build_outputs(view)
+    built = view.values("object_name", built) - view.values("object_name", producing & ~built & ~view.desc_in("event", ("execute", "file_attribute")))
     # both tests are read at the deleted descriptions only
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
     churn = np.zeros(len(deleted), dtype=bool)
@@ -441,6 +470,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         temp = _COMPILER_TEMP.match(name)
         if temp and temp.group("stem").casefold() in stems:
             return False  # the .NET compiler's own temporary files
+        if name in built:
+            return False
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
     # a browser, mail client or office application deleting its own working files (drafts,
