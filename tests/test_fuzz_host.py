@@ -568,3 +568,19 @@ def test_story_and_eval_take_a_saved_report_whose_file_name_is_not_utf8(tmp_path
     assert [s["name"] for s in json.loads((tmp_path / "s.json").read_text())["subgraphs"]] == ["r\ufffd"]
     code, out, err = run_main(["eval", str(folder), "--truth", str(truth), "--format", "json"])
     assert code == 0 and json.loads(out), err
+
+
+def test_an_entry_named_csv_that_is_no_regular_file_is_left_out_with_a_notice(tmp_path):
+    """A pipe (or a broken link, or a folder) named *.csv in an input folder was skipped
+    without a word: the analyst could not tell it was not reported."""
+    import os
+
+    from aptnarrate.host.inputs import expand_inputs
+
+    shutil.copy(example_path("dropper"), tmp_path / "a.csv")
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "gone.csv").symlink_to(tmp_path / "missing.csv")
+    inputs, notices = expand_inputs([str(tmp_path)])
+    assert [i.name for i in inputs] == ["a"]
+    (notice,) = notices
+    assert "2 entries named *.csv that are no regular file" in notice and "'gone.csv'" in notice and "'pipe.csv'" in notice

@@ -35,9 +35,12 @@ def _stem(path: Path) -> str:
     return file_name_text(path.name[: -len(".csv")] if path.name.lower().endswith(".csv") else path.name)
 
 
-def _folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(used, skipped as the edge-list twin of a used file)."""
-    return _without_twins(sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(".csv")))
+def _folder_files(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """(used, skipped as the edge-list twin of a used file, named ``*.csv`` but no regular
+    file: a pipe, a socket, a broken link or a folder, which are never read)."""
+    named = sorted(p for p in folder.iterdir() if p.name.lower().endswith(".csv"))
+    used, twins = _without_twins([p for p in named if p.is_file()])
+    return used, twins, [p for p in named if not p.is_file()]
 
 
 def _without_twins(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -88,7 +91,10 @@ def expand_inputs(arguments: list[str], outdir: str | Path | None = None) -> tup
                 notices.append(_twins_notice(f"pattern {argument!r}", twins))
         for candidate in candidates:
             if candidate.is_dir():
-                used, twins = _folder_files(candidate)
+                used, twins, odd = _folder_files(candidate)
+                if odd:
+                    shown = ", ".join(repr(file_name_text(p.name)) for p in odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
+                    notices.append(f"{candidate}: {len(odd)} entr{'y' if len(odd) == 1 else 'ies'} named *.csv that {'is' if len(odd) == 1 else 'are'} no regular file (a pipe, a broken link, a folder): left out ({shown})")
                 if not used and pattern:  # a folder the pattern happens to match: not an input
                     notices.append(f"pattern {argument!r} matches the folder {str(candidate)!r}, which holds no .csv file: left out")
                     continue
