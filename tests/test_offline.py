@@ -81,7 +81,9 @@ def test_recon_privilege_persistence_and_cleanup(tmp_path):
     found = stages_of(narrate(facts_from(tmp_path, rows)))
     # two discovery tools and a passwd read: specific, but ordinary scripts do the same
     assert found["Internal Reconnaissance"].confidence == "moderate"
-    assert found["Privilege Escalation"].confidence == "moderate"  # who changed principal is not named
+    # who changed principal is not named, and an unnamed process is in no chain in OCR-APT's
+    # CSV (names only): it may be a login's child, so the identity change claims nothing
+    assert "Privilege Escalation" not in found
     assert found["Maintain Persistence"].confidence == "high"
     assert found["Covering Tracks"].confidence == "moderate"
     assert "stager" in found["Covering Tracks"].rationale
