@@ -733,3 +733,14 @@ def test_a_service_whose_program_an_installer_wrote_is_the_installers():
     assert jp.claims(_log(service, runs)).stages == {"Maintain Persistence"}
     other = ["14:00:02 The process: rundll32.exe CREATE the file: svchostx.exe", "14:00:08 The process: services.exe CREATE the process: svchostx.exe"]
     assert "Maintain Persistence" in jp.claims(_log(*installer, service, runs, *other)).stages
+
+
+def test_implant_ssh_exfiltration_cites_only_its_own_reads_and_sends():
+    """In an edge list a user's ssh session beside an implant's ssh is another process: the
+    exfiltration finding named the user's key read (`id_rsa`) and session host as the data
+    carried off, since senders and readers were matched by name."""
+    timeline = jp.condense(jp.read_events(HANDMADE / "trace_implant_ssh_exfil_beside_user_ssh.edges.csv", jp.IngestOptions(), name="t"))
+    found = {item.stage: item for item in jp.find_stages(jp.compute_facts(timeline))}
+    reason = found["Data Exfiltration"].rationale
+    assert "payroll.xlsx" in reason and "198.51.100.23" in reason
+    assert "id_rsa" not in reason and "140.82.112.3" not in reason

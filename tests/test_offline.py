@@ -84,7 +84,9 @@ def test_recon_privilege_persistence_and_cleanup(tmp_path):
     # who changed principal is not named, and an unnamed process is in no chain in OCR-APT's
     # CSV (names only): it may be a login's child, so the identity change claims nothing
     assert "Privilege Escalation" not in found
-    assert found["Maintain Persistence"].confidence == "high"
+    # nor is its crontab written: unnamed, it may be crontab(1) itself (persistence-cron
+    # claims an unnamed writer only in an attack chain, which OCR-APT's CSV cannot show)
+    assert "Maintain Persistence" not in found
     assert found["Covering Tracks"].confidence == "moderate"
     assert "stager" in found["Covering Tracks"].rationale
     assert "Command and Control" not in found

@@ -18,7 +18,8 @@ processes only (image names, no process ids): there a chain is a set of names, a
 ``_BY_NAME`` keys say. ``in_chain`` turns a chain into the descriptions its processes are the
 subject of; ``chain_links`` gives the links of a chain's processes behind some rows, so the
 rules that read a sweep's or a channel's process (``structural.py``) ask about the process
-that swept or holds the channel, not every process of its name.
+that swept or holds the channel, not every process of its name, and ``acting_subjects``
+gives the exfiltration rule the rows of the senders that are not routine clients.
 
 A build from source (``build_outputs``: a version-control client's checkout, a compiler's
 output, and what the programs they wrote write in turn) writes programs that then run; that
@@ -436,6 +437,25 @@ def chain_links(view: LogView, chain: dict[str, Link], descriptions: np.ndarray)
         if link is not None:
             found.setdefault(link.how, link)
     return list(found.values())
+
+
+def acting_subjects(view: LogView, chain: dict[str, Link], descriptions: np.ndarray, routine) -> np.ndarray:
+    """The descriptions (a mask) whose subject is a process behind ``descriptions`` that is
+    not routine: one whose name ``routine`` does not hold, or one of ``chain`` (acting for an
+    attacker). By entity where the input identifies processes (a user's ``ssh`` beside an
+    implant's: only the implant's rows), by name where it does not."""
+    members = getattr(chain, "members", None)
+    if members is None or not _graph(view).identified:
+        keep = {n for n in view.values("subject_name", descriptions) if not routine(n) or n in chain}
+        return view.desc_in("subject_name", keep)
+    timeline = view.facts.timeline
+    if not len(timeline.triple_description):
+        return np.zeros(len(view.pattern_rows), dtype=bool)
+    at = descriptions[timeline.triple_description] & view.present[timeline.triple_description]
+    keys = _subject_keys(view)[at]
+    names = timeline.table.triples["subject_name"].to_numpy(dtype=object)[at]
+    keep = {key for key, name in set(zip(keys.tolist(), names.tolist())) if not routine(name) or key in members or _BY_NAME + name in members}
+    return _subjects_in(view, keep)
 
 
 def merged(*chains: Chain) -> Chain:

@@ -19,7 +19,8 @@ from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
 from .events import names_this_host
 from .lineage import (
-    acting_for_an_attacker, attack_chain, build_outputs, build_writes, chain_links, compromised_launchers, merged, powershell_rule_rows,
+    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, chain_links, compromised_launchers, in_chain, merged,
+    powershell_rule_rows,
     routine_channel, routine_fan_out,
 )
 from .profiles import public_resolvers
@@ -157,11 +158,22 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     pair_minutes = _distinct_per_group(pair, minutes, n)
     out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
+    # a routine client's pair counts only where the log shows the process on it acting for an
+    # attacker (by entity where the input identifies processes: an implant's ssh channel is
+    # not weighed against a user's ssh session of the same name)
+    routine = {subject: routine_channel(subject) for subject in {subject for subject, _ in pair_keys}}
+    exempt: dict | None = None
+    acting_pair = np.ones(n, dtype=bool)
+    if any(routine.values()):
+        exempt = _acting_clients(view)
+        acting_pair = np.bincount(pair_of[remote & in_chain(view, exempt)], minlength=n) > 0
     totals: dict[str, int] = {}
     n_addresses: dict[str, int] = {}
     for (subject, _), index in pair_keys.items():
-        totals[subject] = totals.get(subject, 0) + int(pair_count[index])
         n_addresses[subject] = n_addresses.get(subject, 0) + 1
+        if routine[subject] and not acting_pair[index]:
+            continue
+        totals[subject] = totals.get(subject, 0) + int(pair_count[index])
     out = []
     skipped: dict[str, bool] = {}
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
@@ -174,21 +186,17 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     inbound_here = (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
     reply_rows = view.rows_of(inbound_here) if local else command_rows[:0]
     reply_subjects = desc["subject_name"][view._codes[reply_rows]]
-    exempt: dict | None = None
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
             entry = lookup(subject, "process") if subject else None
             # a browser talking to many sites is browsing; the IoC table still lists them
             skipped[subject] = entry is not None and entry.category == "browser" and n_addresses[subject] >= 3
-            if not skipped[subject] and routine_channel(subject):
-                # a service host, browser, mail client or updater keeps talking to its server:
-                # a channel only when the log shows it acting for an attacker
-                exempt = _acting_clients(view) if exempt is None else exempt
-                skipped[subject] = subject not in exempt
-        if skipped[subject]:
-            continue
         index = pair_keys[key]
+        # a service host, browser, mail client, updater or SSH client keeps talking to its
+        # server: a channel only when the log shows the process on it acting for an attacker
+        if skipped[subject] or (routine[subject] and not acting_pair[index]):
+            continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
         if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
             continue
@@ -206,7 +214,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if _bulk_transfer(out_minutes, sent_sum, received_sum):
             continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
         links = []
-        if routine_channel(subject):
+        if routine[subject]:
             # by entity where the input identifies processes: the process on THIS channel
             # (asked last, of the few pairs that are channels by shape)
             links = chain_links(view, exempt, _descriptions(view, positions[here]))
@@ -624,8 +632,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # a browser or mail client sending what it read to its server (an upload, a mail with an
     # attachment), or a service host its own files, is its ordinary work unless the log shows
     # it acting for an attacker
-    routine = view.desc_where("subject_name", lambda n: routine_channel(n) and n not in _acting_clients(view), sends)
-    sends &= ~routine
+    # (by entity where the input identifies processes: a user's ssh beside an implant's)
+    if any(routine_channel(n) for n in view.values("subject_name", sends)):
+        sender = acting_subjects(view, _acting_clients(view), sends, routine_channel)
+    else:
+        sender = view.desc_in("subject_name", view.values("subject_name", sends))
+    sends &= sender
     send_rows = view.expand(sends)
     if not sends.any() or int(view.counts[send_rows].sum()) < 5:
         return []
@@ -651,7 +663,6 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # the data must reach a sender: it read the data itself, or read a file that a reader of
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
-    sender = view.desc_in("subject_name", view.values("subject_name", sends))
     writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
     written_by_collectors = view.values("object_name", writes & view.desc_in("subject_name", view.values("subject_name", data_reads)))
     staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
