@@ -164,8 +164,8 @@ def _first_positions(facts: Facts, wanted: list[str], codes: np.ndarray) -> dict
     entity_of, entities = entity_codes(facts)
     first = np.full(len(entities), never, dtype=np.int64)
     np.minimum.at(first, entity_of, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
-    found = dict(sorted(zip(wanted, first[np.asarray(codes, dtype=np.int64)].tolist())))
-    return {ident: position for ident, position in found.items() if position != never}
+    # looked up, never iterated: no need to sort tens of thousands of ids (0.11 s at 1M rows)
+    return {ident: position for ident, position in zip(wanted, first[np.asarray(codes, dtype=np.int64)].tolist()) if position != never}
 
 
 def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[str, list[int]]]:

@@ -266,7 +266,8 @@ def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray
         if not spawned[codes[i]] and unnamed_parent[i] and child_name == parent_name:
             continue  # the program the unnamed process runs as, not another it starts
         found.setdefault((parents[i], parent_name, children[i], child_name), []).append(int(codes[i]))
-    return {key: np.unique(np.array(value, dtype=np.int64)) for key, value in found.items()}
+    # sorted and distinct per start (np.unique per key cost 60 us each, for thousands of keys)
+    return {key: np.array(sorted(set(value)), dtype=np.int64) for key, value in found.items()}
 
 
 def _started(view: LogView, parent: str, child: str) -> np.ndarray:
