@@ -25,7 +25,19 @@ def test_every_package_folder_is_listed():
     }
     listed = set(_setuptools()["packages"])
     assert folders - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
-    assert listed - folders == {"aptnarrate.prompts"}
+    data_only = listed - folders - {"aptnarrate.prompts"}
+    # the rest are data folders, listed so setuptools ships them without a warning
+    for name in data_only:
+        folder = ROOT / name.replace(".", "/")
+        assert folder.is_dir() and not list(folder.glob("*.py")), name
+        assert _setuptools()["package-data"].get(name), f"{name} ships no data"
+    # and every folder holding data inside a package is listed (else: "Package would be ignored")
+    data_folders = {
+        ".".join(d.relative_to(ROOT).parts)
+        for d in (ROOT / "aptnarrate").rglob("*")
+        if d.is_dir() and "__pycache__" not in d.parts and not (d / "__init__.py").exists() and any(f.is_file() for f in d.iterdir())
+    }
+    assert data_folders - listed == set(), "list these data folders in [tool.setuptools] packages"
 
 
 def test_prompts_package_is_mapped_and_shipped():
