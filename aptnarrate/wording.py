@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .render.escape import code
+
 
 def mid_sentence(phrase: str) -> str:
     """``phrase`` continued mid-sentence: its first letter lowercased ("Scheduled task
@@ -18,8 +20,6 @@ def quoted(name: str) -> str:
     backticks than any run inside it, control and invisible characters written visibly
     (``\\n``), so no name can end its span early, pair with another name's backtick or
     break the line (the grounding reads such spans whole)."""
-    from .render.escape import code
-
     return code(name, in_table=False)
 
 

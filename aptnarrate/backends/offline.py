@@ -452,8 +452,7 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     """A benign reading when one fits: a benign mechanism (data/benign.yaml) that explains
     listed entities, known programs doing their usual work, or weak signs only."""
     explained: dict[str, list[str]] = {}
-    named = [c for c in facts.table_candidates if c.type != "ip"]
-    for candidate, mechanism in zip(named, benign_mechanisms(named, facts)):
+    for candidate, mechanism in _named_mechanisms(facts):
         if mechanism is not None:
             explained.setdefault(mechanism.says, []).append(quoted(candidate.value))
     if explained:
@@ -472,6 +471,13 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     if stages and not strong:
         return "Benign alternative: every stage here rests on weak evidence, which ordinary programs also produce."
     return ""
+
+
+def _named_mechanisms(facts: Facts) -> list:
+    """Each table candidate with a name (not an address), with the benign mechanism that
+    explains it, or None (``benign_mechanisms``, judged once per facts)."""
+    named = [c for c in facts.table_candidates if c.type != "ip"]
+    return list(zip(named, benign_mechanisms(named, facts)))
 
 
 def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) -> str:
@@ -494,8 +500,7 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
         shown = [aliases.alias_of[i] for i in aliases.order[:3]]
         pivots.append(f"resolve {join_words(shown)} to an image and command line in the host's full audit log by entity id")
     if not pivots:
-        named = [c for c in facts.table_candidates if c.type != "ip"]
-        explained = {c.value for c, mechanism in zip(named, benign_mechanisms(named, facts)) if mechanism is not None}
+        explained = {c.value for c, mechanism in _named_mechanisms(facts) if mechanism is not None}
         first = next((c for c in facts.table_candidates if c.value not in explained), None)
         if first is not None:
             pivots.append(f"check {quoted(first.value)} in the host's full audit log before and after this subgraph")
