@@ -203,3 +203,18 @@ def test_a_script_host_talking_to_a_neighbour_of_this_host_is_lateral_movement_n
         assert found["Lateral Movement"].techniques == ("T1021",)
     # the same exchange by a browser is neither
     assert _stages([line.replace("powershell.exe", "chrome.exe") for line in lines]) == {}
+
+
+@pytest.mark.parametrize(
+    "selection, events",
+    [({"subject": ["dpkg"]}, ()), ({"subject": ["dpkg"], "event": "file_write"}, ("file_write",)), ({"subject": ["dpkg"], "event": ["file_write", "execute"]}, ("file_write", "execute"))],
+)
+def test_a_mechanisms_subject_selection_names_the_event_classes_it_covers(selection, events):
+    """A selection naming no event covers every event class of the processes it names
+    (``()``, which ``_descendant_rows`` reads as all): it gave ``((),)``, which matched none,
+    so a ``descendants`` mechanism without an event key covered no descendant's rows."""
+    from aptnarrate.rules.benign import Mechanism
+
+    mechanism = Mechanism("m", "says", (), (selection,), descendants=True)
+    ((_, named),) = mechanism._subject_selections
+    assert named == events

@@ -41,9 +41,11 @@ class Mechanism:
         found = []
         for selection in self.match:
             subject = {k: v for k, v in selection.items() if k.partition("|")[0] in ("subject", "subject_category", "subject_kind")}
-            events = selection.get("event") or ()
+            named = selection.get("event")
+            # no event named: () (every event class), not ((),), which matched none
+            events = tuple(named) if isinstance(named, list) else ((named,) if named else ())
             if subject:
-                found.append((_compile_selection(_selection_key(subject)), tuple(events if isinstance(events, list) else [events])))
+                found.append((_compile_selection(_selection_key(subject)), events))
         return tuple(found)
 
     def names_subject(self, name: str) -> bool:
