@@ -38,12 +38,13 @@ import pandas as pd
 import yaml
 
 from ..preprocess.knowledge import lookup
+from .patterns import builtin_rules
 from ..wording import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
-_PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
+PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})  # names that name nothing
 _MAX_DEPTH = 16  # generations followed from a chain's start (the log's names may form cycles)
 
 
@@ -113,7 +114,7 @@ def _find_build_writes(view: LogView) -> np.ndarray:
     r = roles()
     builders = {n for n in view.values("subject_name", written) if n.casefold() in r["build_names"] or _category(n) in r["build_categories"]}
     for _ in range(_MAX_DEPTH):
-        grown = view.values("object_name", written & view.desc_in("subject_name", builders)) - _PLACEHOLDERS
+        grown = view.values("object_name", written & view.desc_in("subject_name", builders)) - PLACEHOLDERS
         grown &= view.values("subject_name", written)  # programs they wrote that write in turn
         if grown <= builders:
             break
@@ -194,12 +195,11 @@ def _build_graph(view: LogView) -> _Graph:
     event, subject = desc["event"], desc["subject_name"]
     spawned = (event == "process_start") & (desc["object_kind"] == "process")
     starts = view.present & (spawned | (event == "execute"))
-    starts &= ~view.desc_in("object_name", _PLACEHOLDERS) & (subject != "")
+    starts &= ~view.desc_in("object_name", PLACEHOLDERS) & (subject != "")
     timeline = view.facts.timeline
     subject_keys = _subject_keys(view)
     identified = bool(len(subject_keys)) and not all(k.startswith(_BY_NAME) for k in pd.unique(subject_keys))
     kids: dict[str, list[tuple[str, str, str]]] = {}
-    listed: list[tuple[str, str, str, str]] = []
     at = np.flatnonzero(starts[timeline.triple_description]) if len(timeline.triple_description) else np.zeros(0, dtype=np.int64)
     if len(at):
         codes = timeline.triple_description[at]
@@ -245,7 +245,7 @@ def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray
         return {}
     name: dict[str, str] = {}
     for i in involved.tolist():  # what an unnamed process executes names it (first program, by name order)
-        if unnamed_parent[i] and not spawned[codes[i]] and child_names[i] not in _PLACEHOLDERS:
+        if unnamed_parent[i] and not spawned[codes[i]] and child_names[i] not in PLACEHOLDERS:
             if parents[i] not in name or child_names[i] < name[parents[i]]:
                 name[parents[i]] = child_names[i]
     for _ in range(_MAX_DEPTH):  # else its parent's
@@ -261,7 +261,7 @@ def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray
     for i in involved.tolist():
         parent_name = parent_names[i] or name.get(parents[i], "")
         child_name = (child_names[i] or name.get(children[i], "")) if spawned[codes[i]] else child_names[i]
-        if not parent_name or not child_name or child_name in _PLACEHOLDERS:
+        if not parent_name or not child_name or child_name in PLACEHOLDERS:
             continue
         if not spawned[codes[i]] and unnamed_parent[i] and child_name == parent_name:
             continue  # the program the unnamed process runs as, not another it starts
@@ -478,7 +478,7 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
 
     desc = view.desc
     written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
-    written &= view.desc_in("object_name", run - _PLACEHOLDERS)
+    written &= view.desc_in("object_name", run - PLACEHOLDERS)
     if not written.any():
         return {}
     routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
@@ -529,10 +529,12 @@ def _keys_of(view: LogView, codes: np.ndarray, name: str) -> list[str]:
 
 def powershell_rule_rows(view: LogView) -> np.ndarray:
     """Descriptions of the log that the rule ``execution-powershell`` matches."""
-    from .patterns import builtin_rules
+    return view.table.rule(_powershell_rule()) & view.present
 
-    rule = next(r for r in builtin_rules() if r.id == "execution-powershell")
-    return view.table.rule(rule) & view.present
+
+@lru_cache(maxsize=1)
+def _powershell_rule():
+    return next(r for r in builtin_rules() if r.id == "execution-powershell")
 
 
 def powershell_signs(view: LogView) -> np.ndarray:

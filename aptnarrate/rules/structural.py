@@ -20,7 +20,7 @@ from ..wording import quoted
 from .events import names_this_host
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, chain_links, compromised_launchers, in_chain, merged,
-    powershell_rule_rows,
+    PLACEHOLDERS, powershell_rule_rows,
     routine_channel, routine_fan_out,
 )
 from .profiles import public_resolvers
@@ -41,7 +41,6 @@ BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or mo
 ROUTINE_WRITERS = frozenset({"package manager", "software updater"})
 # outbound actions that open a connection without showing data sent on it
 CONNECTION_ONLY = frozenset({"CONNECT", "START_OUTBOUND", "OPEN_OUTBOUND"})
-PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # files every process reads as it runs (resources, configuration, caches, traces), never the
@@ -143,8 +142,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # read per pair from the rows in one vectorised pass; only passing pairs are looked at
     pair_keys: dict[tuple[str, str], int] = {}
     pair_of = np.full(len(remote), -1, dtype=np.int64)
-    for row in np.flatnonzero(remote).tolist():
-        pair_of[row] = pair_keys.setdefault((desc["subject_name"][row], desc["object_name"][row]), len(pair_keys))
+    for described in np.flatnonzero(remote).tolist():
+        pair_of[described] = pair_keys.setdefault((desc["subject_name"][described], desc["object_name"][described]), len(pair_keys))
     n = len(pair_keys)
     positions = np.flatnonzero(view.expand(remote))
     pair = pair_of[view._codes[positions]]
@@ -348,10 +347,10 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
-    for row in np.flatnonzero(written & ~routine).tolist():
-        minute = int(view.first_minutes[row])
-        if name[row] not in first_write or minute < first_write[name[row]]:
-            first_write[name[row]] = minute
+    for described in np.flatnonzero(written & ~routine).tolist():
+        minute = int(view.first_minutes[described])
+        if name[described] not in first_write or minute < first_write[name[described]]:
+            first_write[name[described]] = minute
     # Windows logs (OpTC) show a program run as a process of that name started, not as an
     # execve of the file
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
@@ -417,8 +416,8 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
 
     created = view.desc_in("event", ("file_create", "file_write")) & ~view.desc_in("object_name", PLACEHOLDERS) & view.present
     subjects_of: dict[str, set[str]] = {}
-    for row in np.flatnonzero(created).tolist():
-        subjects_of.setdefault(desc["object_name"][row], set()).add(desc["subject_name"][row])
+    for described in np.flatnonzero(created).tolist():
+        subjects_of.setdefault(desc["object_name"][described], set()).add(desc["subject_name"][described])
     out = []
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
