@@ -227,3 +227,28 @@ def test_no_follow_up_round_or_synchronous_reask_goes_out_over_the_token_budget(
             assert result.usage.calls == 1 and result.narration == _expected(job)
             assert any("100.64.0.7" in d.item or "100.64.0.7" in d.reason for d in result.dropped)
             assert any(n.startswith("a re-ask was not sent") and f"token budget of {budget}" in n for n in result.notes), result.notes
+
+
+def test_a_finished_run_resumed_with_a_smaller_token_budget_ends_without_a_traceback(jobs, tmp_path):
+    """The saved rounds of a run made with a large budget no longer fit a smaller one: the
+    last round's conversation cannot be rebuilt (``conversation`` is None) and the resumed
+    run crashed with AttributeError. It now ends as a re-ask that does not fit does: the last
+    answer pruned, a note saying why, no request sent."""
+    from aptnarrate.llm.prompt import build_request
+    from aptnarrate.llm.validate import request_tokens
+
+    jobs = [job for job in jobs if job.custom_id == "dropper"]
+    state = tmp_path / "state.json"
+    server = FakeBatchServer(_answer_grounded_in_round(2)).start()
+    try:
+        large = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 2, "token_budget": 10**6}, dotenv_path=None)
+        narrate_batch(jobs, large, state, poll_interval_s=0.01, max_wait_s=10)
+        assert len(server.batches) == 3
+        budget = request_tokens(build_request(jobs[0].facts, large, None).request) + 30
+        small = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 2, "token_budget": budget}, dotenv_path=None)
+        outcome = narrate_batch(jobs, small, state, poll_interval_s=0.01, max_wait_s=10)
+    finally:
+        server.stop()
+    assert len(server.batches) == 3 and server.chat_requests == 0  # nothing more was sent
+    result = outcome.results["dropper"]
+    assert any(n.startswith("a re-ask was not sent") and f"token budget of {budget}" in n for n in result.notes), result.notes

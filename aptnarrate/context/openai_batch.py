@@ -356,7 +356,10 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     with_context = job.context is not None and bool(job.context.rows)
     reasks = rounds
     sync_reasks = 0
-    messages = list(review.conversation(custom_id, rounds).messages)
+    # None when an earlier round no longer fits the budget (a run resumed with a smaller
+    # --token-budget): ``unsent`` then says why and no re-ask follows
+    conversation = review.conversation(custom_id, rounds)
+    messages = list(conversation.messages) if conversation is not None else []
     unsent = review.unsent.get(custom_id, "")  # a follow-up round over the token budget was not sent
     while not unsent and (narration is None or issues) and reask is not None and reasks < int(settings.max_reasks):
         fitted, note = reask_conversation(request, messages, content, errors, bool(issues), with_context, review.budget)
