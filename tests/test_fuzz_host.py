@@ -584,3 +584,17 @@ def test_an_entry_named_csv_that_is_no_regular_file_is_left_out_with_a_notice(tm
     assert [i.name for i in inputs] == ["a"]
     (notice,) = notices
     assert "2 entries named *.csv that are no regular file" in notice and "'gone.csv'" in notice and "'pipe.csv'" in notice
+
+
+def test_a_folder_whose_only_csv_entries_are_no_regular_files_says_so_in_its_error(tmp_path):
+    """The notice naming them was appended and then lost: the error said the folder held no
+    .csv file while the user could see pipe.csv in it."""
+    import os
+
+    from aptnarrate.errors import InputError
+    from aptnarrate.host.inputs import expand_inputs
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(InputError) as caught:
+        expand_inputs([str(tmp_path)])
+    assert "no .csv file that is a regular file" in str(caught.value) and "'pipe.csv'" in str(caught.value)

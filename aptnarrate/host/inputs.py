@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..wording import file_name_text
+from ..wording import capped_list, file_name_text
 
 EDGES_SUFFIX = ".edges.csv"
 _GLOB_CHARS = set("*?[")
@@ -38,9 +38,10 @@ def _stem(path: Path) -> str:
 def _folder_files(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
     """(used, skipped as the edge-list twin of a used file, named ``*.csv`` but no regular
     file: a pipe, a socket, a broken link or a folder, which are never read)."""
-    named = sorted(p for p in folder.iterdir() if p.name.lower().endswith(".csv"))
-    used, twins = _without_twins([p for p in named if p.is_file()])
-    return used, twins, [p for p in named if not p.is_file()]
+    regular, odd = [], []
+    for p in sorted(p for p in folder.iterdir() if p.name.lower().endswith(".csv")):
+        (regular if p.is_file() else odd).append(p)
+    return (*_without_twins(regular), odd)
 
 
 def _without_twins(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -92,14 +93,18 @@ def expand_inputs(arguments: list[str], outdir: str | Path | None = None) -> tup
         for candidate in candidates:
             if candidate.is_dir():
                 used, twins, odd = _folder_files(candidate)
+                odd_text = (
+                    f"{len(odd)} entr{'y' if len(odd) == 1 else 'ies'} named *.csv that {'is' if len(odd) == 1 else 'are'} no regular file "
+                    f"(a pipe, a broken link, a folder): left out ({capped_list([repr(file_name_text(p.name)) for p in odd], 3)})"
+                )
                 if odd:
-                    shown = ", ".join(repr(file_name_text(p.name)) for p in odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
-                    notices.append(f"{candidate}: {len(odd)} entr{'y' if len(odd) == 1 else 'ies'} named *.csv that {'is' if len(odd) == 1 else 'are'} no regular file (a pipe, a broken link, a folder): left out ({shown})")
+                    notices.append(f"{candidate}: {odd_text}")
                 if not used and pattern:  # a folder the pattern happens to match: not an input
                     notices.append(f"pattern {argument!r} matches the folder {str(candidate)!r}, which holds no .csv file: left out")
                     continue
                 if not used:
-                    raise InputError("folder holds no .csv file", path=str(candidate))
+                    # the entries it left out are named: the user sees x.csv in the folder
+                    raise InputError("folder holds no .csv file" + (f" that is a regular file; {odd_text}" if odd else ""), path=str(candidate))
                 paths.extend(used)
                 if twins:
                     notices.append(_twins_notice(str(candidate), twins))
