@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BudgetError, ConfigError, UsageError, ValidationFailed
+from ..errors import BudgetError, ConfigError, UsageError
 from ..render.escape import plain, prose
 from ..wording import file_name_text
 
@@ -319,15 +319,9 @@ def ask(
                                budget=getattr(settings, "token_budget", None))
     answer: Answer | None = exchange.answer
     issues: list[tuple[int, str]] = exchange.issues
-    errors, calls = exchange.errors, exchange.tally.calls
+    calls = exchange.tally.calls
     if answer is None:
-        raise ValidationFailed(
-            f"the model's answer did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}"
-            + (f"; {exchange.unsent}" if exchange.unsent else ""),
-            attempts=calls,
-            errors=errors,
-            hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) so that a re-ask fits" if exchange.unsent else None,
-        )
+        raise exchange.schema_failure("answer")
     bad = {index for index, _ in issues}
     kept = tuple(s for i, s in enumerate(answer.sentences) if i not in bad) if answer.supported else ()
     notes = (f"{len(rows)} row(s) given to the model",)

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from ..grounding import mentions
 from ..llm.chat import ChatRequest
-from ..errors import BudgetError, ValidationFailed
+from ..errors import BudgetError
 from ..models import APT_STAGES, DroppedClaim, Stage, Usage
 from .story import Story, _Strict
 
@@ -135,19 +135,20 @@ def render_story_messages(
             return text
         return text[: limits.rationale_chars].rstrip() + "..."
 
+    def stage_entry(s):  # at the last level, the stage's name only
+        if not limits.minutes:
+            return s.stage
+        entry = {"stage": s.stage, "confidence": s.confidence, "minutes": s.minutes[: limits.minutes]}
+        if limits.rationale_chars != 0:
+            entry["rationale"] = reason(s.rationale)
+        return entry
+
     subgraphs, stageless = [], 0
     for name, report in reports:
         if not report.stages and not limits.stageless:
             stageless += 1
             continue
-        stages_shown = (
-            [{"stage": s.stage, "confidence": s.confidence, "minutes": s.minutes[: limits.minutes]} for s in report.stages]
-            if limits.minutes
-            else [s.stage for s in report.stages]
-        )
-        if limits.rationale_chars != 0:
-            for shown, s in zip(stages_shown, report.stages):
-                shown["rationale"] = reason(s.rationale)
+        stages_shown = [stage_entry(s) for s in report.stages]
         subgraphs.append(
             data_line(
                 {
@@ -298,15 +299,10 @@ def narrate_story(story: Story, reports: list[tuple[str, Report]], transport: Ch
     exchange = ask_until_valid(transport, request, settings.max_reasks, judge, budget=getattr(settings, "token_budget", None))
     answer: StoryNarration | None = exchange.answer
     issues: list[DroppedClaim] = exchange.issues
-    errors, tally = exchange.errors, exchange.tally
+    tally = exchange.tally
     calls = tally.calls
     if answer is None:
-        raise ValidationFailed(
-            f"the model's story did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}"
-            + (f"; {exchange.unsent}" if exchange.unsent else ""),
-            attempts=calls,
-            errors=errors,
-        )
+        raise exchange.schema_failure("story")
     if issues:
         answer = prune(answer, by_name, vocabulary)
     narratives = {c.stage: c.narrative for c in answer.stages}

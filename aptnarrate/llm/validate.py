@@ -204,6 +204,19 @@ class Exchange:
     notes: list[str] = field(default_factory=list)  # a re-ask cut or not sent to fit the token budget
     unsent: str = ""  # why a re-ask the answer needed was not sent (it would not fit the budget), or ""
 
+    def schema_failure(self, what: str, hint: str | None = None) -> ValidationFailed:
+        """The error for an exchange whose last answer (``what``: "answer", "story") did not
+        match the schema: its first error, why a re-ask was not sent if one was not, and the
+        hint to raise the budget then (else ``hint``)."""
+        calls, errors = self.tally.calls, self.errors
+        return ValidationFailed(
+            f"the model's {what} did not match the schema in {calls} attempt(s): {errors[0] if errors else 'empty answer'}"
+            + (f"; {self.unsent}" if self.unsent else ""),
+            attempts=calls,
+            errors=errors,
+            hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) so that a re-ask fits" if self.unsent else hint,
+        )
+
 
 def request_tokens(request: ChatRequest, count=None) -> int:
     """The prompt tokens ``request`` costs, counted as ``build_request`` and ``ask`` fit
@@ -332,18 +345,12 @@ def narrate_with_model(
 
     exchange = ask_until_valid(transport, build.request, settings.max_reasks, judge, with_context=with_context,
                                budget=getattr(settings, "token_budget", None))
-    tally, issues, errors = exchange.tally, exchange.issues, exchange.errors
+    tally, issues = exchange.tally, exchange.issues
     narration, merged = exchange.answer or (None, [])
     attempts = tally.calls
     if narration is None:
-        raise ValidationFailed(
-            f"the model's answer did not match the schema in {attempts} attempt(s): {errors[0] if errors else 'empty answer'}"
-            + (f"; {exchange.unsent}" if exchange.unsent else ""),
-            attempts=attempts,
-            errors=errors,
-            hint="raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) so that a re-ask fits"
-            if exchange.unsent
-            else "try --mode json for servers without json_schema support, a stronger model, or more re-asks (APTNARRATE_MAX_REASKS)",
+        raise exchange.schema_failure(
+            "answer", "try --mode json for servers without json_schema support, a stronger model, or more re-asks (APTNARRATE_MAX_REASKS)"
         )
     dropped = []
     if issues:
