@@ -75,11 +75,14 @@ def parse_document(text: str):
         return None
 
 
-def load_report(text: str, document=None) -> Report:
+_UNPARSED = object()  # ``load_report``'s document not given (None is a document that is not JSON)
+
+
+def load_report(text: str, document=_UNPARSED) -> Report:
     """Parse a report written by ``render_json`` (validates the schema). A leading byte
     order mark (a report saved again by a Windows editor) is not part of the document.
     ``document``: ``parse_document(text)``, when the caller has it already (``render``
-    looks at a document before knowing whether it is a report or a story).
+    looks at a document before knowing whether it is a report or a story), None included.
 
     The log, most of a large report, is read as columns: the document is parsed once
     into Python values and its log turned into a ``LogTable`` (``LogTable.from_entries``),
@@ -88,7 +91,7 @@ def load_report(text: str, document=None) -> Report:
     document that path refuses (not JSON, a schema error) is read again by
     ``Report.model_validate_json``, so its error is the one it always was."""
     text = text.removeprefix("\ufeff")
-    if document is None:
+    if document is _UNPARSED:
         document = parse_document(text)
     try:
         if isinstance(document, dict) and isinstance(document.get("log"), list):
