@@ -474,3 +474,18 @@ def test_a_context_log_that_is_not_utf8_is_said_to_be_so_with_the_fix(tmp_path):
     log.write_bytes(b"\n".join([*rows[:2], rows[1].replace(b"thunderbird", b"thunder\xffbird"), *rows[2:]]))
     err = refused(["report", EDGES, "--backend", "offline", "--context", str(log)], 3, "not utf-8", "UTF-8 text: re-encode it")
     assert "timestamp" not in err and "thunder" not in err  # the row's text is the log's, never shown
+
+
+@pytest.mark.parametrize(
+    "limit, rows",
+    [("1GB", 10**6), ("4G", 4 * 10**6), ("4gigabytes", 4 * 10**6), ("4GiB", 4 * 2**30 // 1000), ("512mb", 512_000), ("2 t", 2 * 10**9), (None, 10**6)],
+)
+def test_the_rows_a_context_may_fetch_follow_every_memory_limit_form_duckdb_reads(limit, rows):
+    """DuckDB reads 4G and 4gigabytes as 4 GB; the row cap read them as the 1 GB default, so
+    an analyst told to raise --context-memory-limit to 4G was refused again with the same
+    count."""
+    from aptnarrate.context import ContextOptions
+    from aptnarrate.context.extract import BYTES_PER_FETCHED_ROW, most_rows
+
+    assert BYTES_PER_FETCHED_ROW == 1000
+    assert most_rows(ContextOptions(events="x.csv", memory_limit=limit)) == rows

@@ -37,9 +37,12 @@ MAX_NEIGHBOURS = 50
 # rows of a generated 10M-row log peaked at 2.07 GB, ~630 bytes a row past the engine's
 # own scan): a context may fetch as many rows as --context-memory-limit holds at this cost.
 BYTES_PER_FETCHED_ROW = 1000
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b|bytes?)?\s*$", re.IGNORECASE)
+# DuckDB's memory-limit forms: 4GB, 4GiB, and also 4G and 4gigabytes (decimal, as DuckDB reads them)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|[kmgt]|(?:kilo|mega|giga|tera)?bytes?|b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "byte": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
                "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE_UNITS |= {short: _SIZE_UNITS[short + "b"] for short in "kmgt"}
+_SIZE_UNITS |= {f"{word}{s}": _SIZE_UNITS[word[0] + "b"] for word in ("kilobyte", "megabyte", "gigabyte", "terabyte") for s in ("", "s")}
 _PATH_TYPES = frozenset({"process", "file", "module", "directory"})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
