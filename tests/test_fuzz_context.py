@@ -489,3 +489,21 @@ def test_the_rows_a_context_may_fetch_follow_every_memory_limit_form_duckdb_read
 
     assert BYTES_PER_FETCHED_ROW == 1000
     assert most_rows(ContextOptions(events="x.csv", memory_limit=limit)) == rows
+
+
+def test_an_unreadable_context_row_spread_over_lines_is_not_shown_in_the_error(tmp_path):
+    """DuckDB quotes the bad row below 'Original Line:'; a row with a quoted line break runs
+    over two lines and its tail was shown as the reason (the log's text, which the message
+    never shows), and the conversion reason quoted the value itself."""
+    import duckdb
+
+    from aptnarrate.context.source import unreadable_log
+
+    path = str(tmp_path / "log.csv")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write('a,b\n1,2\n"not-a\nSECRET-TEXT",3\n')
+    with pytest.raises(duckdb.Error) as caught:
+        duckdb.sql(f"select * from read_csv('{path}', columns={{'a': 'BIGINT', 'b': 'BIGINT'}}, header=true)").fetchall()
+    message = str(unreadable_log(caught.value, path))
+    assert "SECRET-TEXT" not in message and "not-a" not in message
+    assert 'Error when converting column "a".' in message

@@ -164,6 +164,10 @@ def open_table(backend: Any, source: EventSource) -> ir.Table:
         raise unreadable_log(exc, source.spec) from None
 
 
+# how DuckDB's CSV errors state their reason, on the line below the row they quote
+_DUCKDB_REASON = re.compile(r"(Error when converting column|Invalid unicode|Expected Number of Columns|Value with unterminated quote|Maximum line size)")
+
+
 def unreadable_log(exc: Exception, path: str, hint: str | None = None) -> InputError:
     """The engine's error for a context log it cannot read, as an input error: its first
     line, and the reason DuckDB gives below the row it quotes for a CSV error (that row is
@@ -171,9 +175,11 @@ def unreadable_log(exc: Exception, path: str, hint: str | None = None) -> InputE
     lines = [line.strip() for line in str(exc).splitlines()]
     shown = lines[0][:300] if lines else ""
     at = next((i for i, line in enumerate(lines) if line.startswith("Original Line:")), None)
-    reason = next((line for line in lines[at + 1 :] if line), "") if at is not None else ""
-    if reason and not reason.startswith("Possible Solution"):
-        shown += f" ({reason[:200]})"
+    # the quoted row may run over several lines (a quoted line break): the reason is the first
+    # line in DuckDB's own words, cut before it quotes the value
+    reason = next((line for line in lines[at + 1 :] if _DUCKDB_REASON.match(line)), "") if at is not None else ""
+    if reason:
+        shown += f" ({reason.split(' Could not convert string', 1)[0][:200]})"
     if "unicode" in shown.casefold() or "utf-8" in shown.casefold():
         hint = "the context log must be UTF-8 text: re-encode it (e.g. iconv -f LATIN1 -t UTF-8)"
     return InputError(f"cannot read the context log: {type(exc).__name__}: {shown}", path=path, hint=hint)
