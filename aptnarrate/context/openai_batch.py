@@ -204,7 +204,6 @@ class _Review:
         if key not in self._seen:
             from pydantic import ValidationError
 
-            from ..grounding import ground
             from ..llm.validate import read_answer, schema_errors
 
             content = _content(self.body(custom_id, round_))

@@ -261,8 +261,6 @@ def _id_ranges_python(ids) -> list[str]:
 
 
 def _id_ranges_numpy(joined: str, limit: int | None) -> tuple[list[str], int]:
-    import numpy as np
-
     return number_ranges(_sorted_distinct(_numbers(joined)), limit)
 
 
