@@ -713,7 +713,8 @@ def test_wmi_starting_a_shell_is_lateral_movement_only_beside_a_connection_from_
     remote = "12:10:01 The process: svchost.exe START_INBOUND the flow: 142.20.56.202"
     found = {f.stage: f for f in _findings(_log(remote, *shell))}
     assert set(found) == {"Lateral Movement"}
-    assert "connection from another host (`142.20.56.202`)" in found["Lateral Movement"].rationale
+    # OpTC's START_INBOUND names the receiver: the address is this host's, not the peer's
+    assert "inbound connection from another host (received at this host's own address `142.20.56.202`)" in found["Lateral Movement"].rationale
     assert _cited_descriptions(_log(remote, *shell), "Lateral Movement") == ["svchost.exe START_INBOUND 142.20.56.202", "wmiprvse.exe CREATE cmd.exe"]
     whoami = "12:10:05 The process: cmd.exe CREATE the process: whoami.exe"
     assert jp.claims(_log(*shell, whoami)).stages == {"Internal Reconnaissance"}

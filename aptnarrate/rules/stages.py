@@ -23,7 +23,7 @@ from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
-from .events import event_class
+from .events import event_class, names_this_host
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list, quoted
 
@@ -327,8 +327,11 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             reason, path = _in_chain(view, chain, view.values("subject_name", at), reason, at)
             hits = hits | view.expand(path)
         if inbound is not None:
-            position, address = inbound
-            reason += f" The subgraph shows a connection from another host ({quoted(address)})."
+            position, address, at_this_host = inbound
+            if at_this_host:  # OpTC's inbound flows name the receiver: this host, not the peer
+                reason += f" The subgraph shows an inbound connection from another host (received at this host's own address {quoted(address)})."
+            else:
+                reason += f" The subgraph shows a connection from another host ({quoted(address)})."
             hits = hits.copy()
             hits[position] = True
         found.append(
@@ -337,16 +340,18 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
     return found
 
 
-def _inbound_from_another_host(view: LogView) -> tuple[int, str] | None:
+def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:
     """The first log row of an inbound connection from another host (not a loopback or
-    reserved address), and that address; None when the subgraph shows none."""
+    reserved address), its address, and whether that address is this host's own (an action
+    that names the receiver, OpTC's inbound flows); None when the subgraph shows none."""
     desc = view.desc
     inbound = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
     inbound &= view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) not in ("loopback", "local"), inbound)
     if not inbound.any():
         return None
     position = int(view.rows_of(inbound)[0])
-    return position, str(desc["object_name"][view._codes[position]])
+    code = view._codes[position]
+    return position, str(desc["object_name"][code]), names_this_host(str(desc["action"][code]))
 
 
 def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str, descriptions: np.ndarray | None = None) -> tuple[str, np.ndarray]:
