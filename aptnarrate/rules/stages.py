@@ -362,7 +362,7 @@ def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str, descr
         links += chain_links(view, chain, descriptions & (view.desc["subject_name"] == ""))
     how = capped_list(sorted({link.how for link in links}), 3)
     rows = np.logical_or.reduce([link.rows for link in links]) if links else np.zeros(len(view.pattern_rows), dtype=bool)
-    return f"{reason} Its process is part of an attack chain the log shows ({how}).", rows
+    return f"{reason} Its process is part of an attack chain the log shows" + (f" ({how})." if how else "."), rows
 
 
 def find_stages(facts: Facts) -> list[StageEvidence]:
@@ -447,8 +447,9 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             continue
         if item.stage in unless and (mask | unless[item.stage])[codes].all():
             # it stands only because its process acts for an attacker: say so, citing why
-            subjects = set(view.desc["subject_name"][codes[~mask[codes]]])
-            rationale, path = _in_chain(view, acting, subjects, item.rationale)
+            acting_rows = np.zeros(len(view.pattern_rows), dtype=bool)
+            acting_rows[codes[~mask[codes]]] = True
+            rationale, path = _in_chain(view, acting, view.values("subject_name", acting_rows), item.rationale, acting_rows)
             positions = distinct(np.concatenate([item.positions, view.rows_of(path)]))
             item = StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
         kept.append(item)

@@ -387,7 +387,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         # a build's output counts only because its writer acts for an attacker: say how
         chained = written & build_writes(view) & ~build_outputs(view) & view.desc_in("object_name", names)
         if chained.any():
-            reason, path = _in_chain(view, attack_chain(view), view.values("subject_name", chained), reason)
+            reason, path = _in_chain(view, attack_chain(view), view.values("subject_name", chained), reason, chained)
             hits = hits | view.expand(path)
         out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
     return out
