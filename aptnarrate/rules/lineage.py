@@ -551,7 +551,11 @@ def runs_powershell(view: LogView) -> set[str]:
 
 def acting_for_an_attacker(view: LogView, channels: bool = True) -> Chain:
     """``attack_chain`` plus the processes running PowerShell inside them (said so, citing
-    those rows)."""
+    those rows); computed once per view."""
+    return view.derived(f"_acting_for_an_attacker_{channels}", lambda: _acting_for_an_attacker(view, channels))
+
+
+def _acting_for_an_attacker(view: LogView, channels: bool) -> Chain:
     chain = attack_chain(view, channels)
     found, names = dict(chain.members), {}
     signs = powershell_signs(view)

@@ -430,7 +430,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             rows = rows | _descendant_rows(view, mechanism)
         if mechanism.unless_attack_chain:
             # the same rows by a process the log shows acting for an attacker stay evidence
-            acting = acting or acting_for_an_attacker(view)
+            acting = acting_for_an_attacker(view)
             for stage in mechanism.excludes:
                 unless[stage] = unless[stage] | rows if stage in unless else rows
             rows = rows & ~in_chain(view, acting)

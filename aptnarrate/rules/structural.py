@@ -73,7 +73,6 @@ def _this_host_addresses(view: LogView) -> set[str]:
 
 def sweep_rule(view: LogView) -> list[StageEvidence]:
     out = []
-    acting = None
     for sweep in view.sweeps:
         positions = sweep["positions"]
         links = []
@@ -83,8 +82,7 @@ def sweep_rule(view: LogView) -> list[StageEvidence]:
             # shows the process that swept (by entity where the input identifies processes:
             # one svchost.exe running PowerShell says nothing of another) in an attack chain
             # or running PowerShell inside it
-            acting = acting_for_an_attacker(view) if acting is None else acting
-            links = chain_links(view, acting, _descriptions(view, positions))
+            links = chain_links(view, acting_for_an_attacker(view), _descriptions(view, positions))
             if not links:
                 continue
         who = quoted(sweep["subject"]) if sweep["subject"] else "one process"
