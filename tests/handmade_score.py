@@ -3,8 +3,8 @@
 
     python tests/handmade_score.py
 
-A stage claimed that the analyst's list lacks is a false claim; one listed and not claimed
-is a miss. Prints one line per case and judgment that differs, then the totals.
+A stage the offline report states (the rules' claims after grounding) that the analyst's
+list lacks is a false claim; one listed and not stated is a miss. Prints one line per case and judgment that differs, then the totals.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def score() -> tuple[int, int, list[str]]:
         for declared in (False, True):
             entry = cases[case]
             expected = set(entry["stages"] if declared else entry.get("stages_without_profile", entry["stages"]))
-            found = set(jp.claims(jp.case_file(HANDMADE, case), jp.profile_networks(case) if declared else ()).stages)
+            found = set(jp.reported(jp.case_file(HANDMADE, case), jp.profile_networks(case) if declared else ())[0])
             false += len(found - expected)
             missed += len(expected - found)
             if found != expected:

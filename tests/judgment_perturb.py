@@ -277,6 +277,19 @@ def claims(source: str | Path | pd.DataFrame, networks=(), options: IngestOption
     return Claims(frozenset(f.stage for f in found), frozenset(n for n in names if n))
 
 
+def reported(source: str | Path | pd.DataFrame, networks=(), options: IngestOptions | None = None) -> tuple[frozenset[str], list]:
+    """The stages the offline report states (the rules' claims, narrated and grounded) and
+    the claims grounding dropped: a rule's claim that grounding drops never reaches the
+    analyst, so judgment is scored on what the report says."""
+    from aptnarrate.backends.offline import OfflineNarrator
+    from aptnarrate.grounding.ground import prune
+
+    timeline = condense(read_events(source, options or IngestOptions(), name="reported"))
+    facts = compute_facts(timeline, internal_networks=networks)
+    kept, dropped = prune(OfflineNarrator().narrate(facts).narration, facts)
+    return frozenset(s.stage for s in kept.stages), dropped
+
+
 def entity_names(frame: pd.DataFrame) -> list[str]:
     """Named entities by how many rows mention them, most first."""
     counts: dict[str, int] = {}

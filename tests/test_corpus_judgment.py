@@ -1,4 +1,4 @@
-"""The offline narrator's stage claims against an analyst's judgment of each corpus subgraph.
+"""The offline report's stage claims against an analyst's judgment of each corpus subgraph.
 
 ``tests/data/corpus_judgment.json`` records, per subgraph, the stages its own events support
 (our judgment from reading the logs; OCR-APT's reports are not used). Per dataset family
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from aptnarrate.backends.offline import OfflineNarrator
+from aptnarrate.grounding.ground import prune
 from aptnarrate.preprocess.condense import condense
 from aptnarrate.preprocess.facts import compute_facts
 from aptnarrate.preprocess.ingest import IngestOptions, read_events
@@ -38,8 +40,19 @@ def claims(corpus_dir):
         profile = get_profile("darpa-optc" if _family(case) == "optc" else "darpa-tc3")
         for declared in (False, True):
             facts = compute_facts(timeline, internal_networks=profile.internal_networks if declared else ())
-            found[(case, declared)] = {s.stage for s in find_stages(facts)}
+            # scored on the report: the rules' claims after grounding
+            kept, dropped = prune(OfflineNarrator().narrate(facts).narration, facts)
+            found[(case, declared)] = {s.stage for s in kept.stages}
+            dropped_of[(case, declared)] = dropped
+            assert found[(case, declared)] <= {s.stage for s in find_stages(facts)}
     return found
+
+
+dropped_of: dict = {}
+
+
+def test_grounding_drops_nothing_the_offline_narrator_writes(claims):
+    assert {key: dropped for key, dropped in dropped_of.items() if dropped} == {}
 
 
 @pytest.mark.parametrize("family", ["tc3", "optc"])

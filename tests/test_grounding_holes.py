@@ -93,6 +93,11 @@ UNGROUNDED = [
     ("It dropped \u00abevil_fake.exe\u00bb there.", "file name evil_fake.exe"),
     ("It dropped \\`evil_fake.exe\\` there.", "file name evil_fake.exe"),
     ("It beaconed to _203.0.113.99_ as well.", "address 203.0.113.99"),
+    # programs named bare: no path, no ".exe", no quotes (data/program_names.yaml)
+    ("The attacker then ran mimikatz.", "program mimikatz"),
+    ("It was a PowerShell stager.", "program PowerShell"),
+    ("It pivoted with PsExec and netcat.", "program PsExec; program netcat"),
+    ("A python3 one-liner spawned it.", "program python3"),
 ]
 
 
@@ -118,6 +123,11 @@ def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(f
         "The activity, e.g. read/write calls over TCP/IP, used version 1.2.3 of nothing, 2.5 times per minute.",
         "Connections over TCP/IP and UDP happened 24/7; see RFC 1918 and ISO 8601 for the formats.",
         f"It wrote \u201cinvoice.pdf.sh\u201d, \\`update.sh\\` and _update.sh_, then beaconed to _{KNOWN_IP}_.",
+        # programs the input shows: a name (thunderbird, crontab: "cron"), a script's extension
+        # (update.sh: "bash"); prose words that are also programs are not read as programs
+        "Thunderbird saved it and a bash script ran; a cron job followed, and sh ran whoami.",
+        "The host found the date with a ping sweep, then the service at the last login sorted users.",
+        "It talked to a host in this host's /16 (a /24 was not seen).",
     ],
 )
 def test_grounded_mentions_in_any_spelling_and_ordinary_prose_pass(vocab, prose):
@@ -245,3 +255,52 @@ def test_the_offline_report_of_a_name_holding_a_backtick_drops_nothing(backtick_
     report = narrate(backtick_input, backend="offline", dotenv=None)
     assert report.metadata.dropped == []
     assert "``/tmp/in`voice.sh``" in report.summary or "``in`voice.sh``" in report.summary
+
+
+# --------------------------------------------------------------------------- program names
+
+
+def test_an_iocs_general_usage_may_name_programs_its_rationale_may_not(facts):
+    top = facts.candidates[0]
+    usage = IoCClaim(ioc=top.value, legitimate_usage="A dropper like those PowerShell or mimikatz kits use.", likelihood="high", rationale="Written then run.")
+    claim = IoCClaim(ioc=top.value, legitimate_usage="Not a known file.", likelihood="high", rationale="Run by PowerShell.")
+    kept, dropped = prune(Narration(stages=[], iocs=[usage], summary=""), facts)
+    assert dropped == [] and kept.iocs == [usage]
+    kept, dropped = prune(Narration(stages=[], iocs=[claim], summary=""), facts)
+    assert kept.iocs == [] and "program PowerShell" in dropped[0].reason
+
+
+def test_a_program_is_known_from_a_name_it_begins_an_extension_or_our_own_text():
+    from aptnarrate.grounding.ground import VocabularyRow
+
+    def rows(*names):
+        return [
+            VocabularyRow(id=f"L{n}", minute="2019-09-24 11:32", text="x", subject_kind="process", subject_name=name,
+                          action="WRITE", object_kind="file", object_name="")
+            for n, name in enumerate(names, start=1)
+        ]
+
+    vocab = Vocabulary.from_rows(rows("sshd", "C:\\Users\\x\\run.ps1", "python3.8", "google-chrome"))
+    assert vocab.mentions("An SSH login ran a PowerShell script, then Python and Chrome.") == []
+    assert vocab.mentions("Then Perl ran.") == ["program Perl"]
+    # the knowledge base's text about a candidate is ours: libpcap's does not name tcpdump
+    assert Vocabulary.from_rows(rows("sshd")).mentions("It ran tcpdump.") == ["program tcpdump"]
+
+
+def test_a_tunnelling_rules_reason_may_be_repeated_by_the_narrator(tmp_path):
+    """The offline narrator writes a rule's reason, which names the class by examples
+    ("a tunnelling client (plink, ngrok, chisel, socat)"): our text, so it grounds."""
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.rules.stages import find_stages
+
+    path = tmp_path / "plink.csv"
+    path.write_text(
+        "description,timestamp\n"
+        "The process: powershell.exe START the process: plink.exe,2019-09-24 11:32:01\n"
+        "The process: plink.exe MESSAGE_OUTBOUND the flow: 203.0.113.9,2019-09-24 11:32:05\n",
+        encoding="utf-8",
+    )
+    facts = inspect_input(path)
+    reasons = " ".join(f.rationale for f in find_stages(facts))
+    assert "ngrok" in reasons
+    assert Vocabulary(facts).mentions(reasons) == []

@@ -12,6 +12,7 @@ from llm_server import llm_server, ok, status  # noqa: F401  (pytest fixture)
 from llm_server import delay as slow
 
 from aptnarrate import cli
+from aptnarrate import examples
 from aptnarrate.examples import host_example_dir
 from aptnarrate.host.inputs import expand_inputs
 
@@ -409,3 +410,19 @@ def test_the_storys_request_is_fitted_to_the_token_budget_and_says_what_it_left_
     assert story_request(small, few, settings).messages == ChatRequest.for_settings(settings, render_story_messages(small, few, settings), "story", "{}").messages
     with pytest.raises(BudgetError):
         story_request(story, reports, load_settings({"api_key": "k", "token_budget": 300}, environ={}, dotenv_path=None))
+
+
+def test_the_storys_vocabulary_knows_every_reports_ioc_paths_and_no_invented_program():
+    """Each report's IoCs (with the full paths behind them) are names the story may use:
+    they were only added for the last report, and only with context rows. A program named
+    bare that no report shows is flagged, as in a subgraph's grounding."""
+    from aptnarrate import narrate
+    from aptnarrate.host.story_model import StoryVocabulary
+
+    first = narrate(examples.path("dropper").with_suffix("").with_suffix(".edges.csv"), backend="offline", dotenv=None)
+    windows_path = "C:\\Users\\alice\\AppData\\update.sh"
+    iocs = [ioc.model_copy(update={"full_values": [*ioc.full_values, windows_path]}) if ioc.value == "update.sh" else ioc for ioc in first.iocs]
+    second = narrate(examples.path("benign"), backend="offline", dotenv=None)
+    vocabulary = StoryVocabulary([("dropper", first.model_copy(update={"iocs": iocs})), ("benign", second)])
+    assert vocabulary.mentions(f"It wrote {windows_path}, then a bash script ran.") == []
+    assert vocabulary.mentions("Then mimikatz ran.") == ["program mimikatz"]

@@ -47,9 +47,13 @@ def _log(*lines: str, date: str = "2019-09-25") -> pd.DataFrame:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
 def test_hand_written_attack_shapes_get_the_analysts_stages(case, declared):
+    # scored on the report: the rules' claims after grounding (it once dropped three of them:
+    # a "/16" read as a file name, and a systemd unit and a WMI consumer's start that the
+    # stage-support screen did not count as persistence)
     expected = CASES[case]["stages"] if declared else CASES[case].get("stages_without_profile", CASES[case]["stages"])
-    found = jp.claims(jp.case_file(HANDMADE, case), _networks(case, declared))
-    assert found.stages == set(expected), CASES[case]["why"]
+    stages, dropped = jp.reported(jp.case_file(HANDMADE, case), _networks(case, declared))
+    assert dropped == []
+    assert stages == set(expected), CASES[case]["why"]
 
 
 @pytest.mark.parametrize("case", sorted(c for c in CASES if (HANDMADE / f"{c}.csv").is_file()))

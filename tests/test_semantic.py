@@ -175,3 +175,39 @@ def test_c2_citing_only_file_reads_is_reasked_and_the_correction_is_used(llm_ser
     assert "Command and Control" in [s.stage for s in report.stages]
     assert report.metadata.dropped == []
     assert report.metadata.usage.reasks == 1
+
+
+# --------------------------------------------------------------------------- rules and screen agree
+
+
+class _PathsOf:
+    """Facts that know one candidate's full paths (``is_persistence_location`` reads them)."""
+
+    def __init__(self, paths):
+        self.paths = paths
+
+    def candidate(self, name):
+        return type("Candidate", (), {"full_values": list(self.paths) or [name]})()
+
+
+def _persistence_examples():
+    from aptnarrate.rules.patterns import builtin_rules
+
+    return [(rule.id, example) for rule in builtin_rules() if rule.stage == "Maintain Persistence" for example in rule.examples.positive]
+
+
+@pytest.mark.parametrize("rule_id, example", _persistence_examples(), ids=lambda v: v if isinstance(v, str) else v.object or v.subject)
+def test_every_persistence_rules_positive_example_passes_the_screen(rule_id, example):
+    """A rule's persistence claim that the stage-support screen rejects never reaches the
+    report: a systemd unit (``*.service``), a persistence tool started (schtasks.exe,
+    sc.exe) and WMI's script consumer starting a program were claimed, then dropped."""
+    from aptnarrate.grounding.semantic import RowEvent, event_class, supports
+    from aptnarrate.rules.patterns import example_row
+
+    row = example_row(example)
+    event = RowEvent(
+        id="L1", position=0, minute=0, subject_kind=example.subject_kind, subject_name=example.subject,
+        action=example.action.upper(), object_kind=example.object_kind, object_name=example.object,
+        event_class=event_class(example.action.upper(), example.object_kind),
+    )
+    assert supports("Maintain Persistence", event, _PathsOf(row.object_paths)), (rule_id, event.event_class)

@@ -83,6 +83,16 @@ class Vocabulary:
             candidates=facts.candidates,
             internal_networks=getattr(facts, "internal_networks", ()),
         )
+        # our own text about this input, shown to the model and written by the offline
+        # narrator, may name programs as a class ("a tunnelling client (plink, ngrok ...)",
+        # "PowerShell activity", "consistent with PowerShell's own script-policy test")
+        from ..llm.prompt_context import benign_mechanisms
+        from ..rules.stages import find_stages  # computed once per facts (cached on them)
+
+        ours = [finding.rationale for finding in find_stages(facts)]
+        ours += [reason for candidate in facts.table_candidates for reason in candidate.reasons]
+        ours += [m.says for m in benign_mechanisms([c for c in facts.table_candidates if c.type != "ip"], facts) if m is not None]
+        self.programs_known.update(family for text in ours for _, family in mentions.program_names(text))
         self.facts = facts
 
     @property
@@ -187,7 +197,13 @@ class Vocabulary:
         self.names_folded = {n.casefold() for n in normalised}
         # general knowledge about a candidate (our knowledge base) may name files the input
         # lacks, e.g. "chkgrp reads /etc/group": those may be mentioned as such
-        self.names_folded |= {mentions.normalise(t).casefold() for t in _knowledge_files(candidates)}
+        usages = _knowledge_usages(candidates)
+        self.names_folded |= {mentions.normalise(t).casefold() for usage in usages for t in mentions.file_names(usage)}
+        # a program named bare ("mimikatz", "PowerShell") is known from a name of the input
+        # that a word begins with (sshd: "SSH"), a script of its language (x.ps1:
+        # "PowerShell") or the knowledge base's text about a candidate ("used by Firefox")
+        self.programs_known = programs_in_names(self.names_folded)
+        self.programs_known.update(family for usage in usages for _, family in mentions.program_names(usage))
         # a path may be cited by any tail: /usr/lib/libc.so.7 -> lib/libc.so.7, libc.so.7
         self.path_tails = set(self.names_folded)
         for name in self.names_folded:
@@ -242,9 +258,12 @@ class Vocabulary:
             return True
         return any(known.endswith("." + domain) for known in self.domains)
 
-    def mentions(self, text: str) -> list[str]:
+    def mentions(self, text: str, programs: bool = True) -> list[str]:
         """Everything concrete in ``text`` that the input lacks: addresses, ports, URLs,
-        domains, hashes, CVE ids, registry keys, dates, times, file and quoted names."""
+        domains, hashes, CVE ids, registry keys, dates, times, file and quoted names, and
+        (with ``programs``) programs named bare. General knowledge about an entity (an IoC's
+        legitimate usage: "used by tcpdump") is read without ``programs``: it may name
+        programs that are not in the log, as long as it names no file, address or time."""
         text = mentions.normalise(text)
         # blanked names collapse to one space: a 100k-character name costs each scanner nothing
         masked = _BLANK_RUNS.sub(" ", self._mask_known_names(text))
@@ -302,8 +321,16 @@ class Vocabulary:
                 continue
             if token not in files and not self._knows_quoted(token):
                 bad.append(f"name {token}")
+        for written, family in mentions.program_names(masked) if programs else ():
+            if family not in self.programs_known and f"name {written}" not in bad:
+                bad.append(f"program {written}")
         # a mention of a huge name is shown in part: it goes into re-asks and the metadata
         return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]
+
+    def ioc_context_mentions(self, claim: IoCClaim) -> list[str]:
+        """``mentions`` of an IoC claim's context: its legitimate usage is general knowledge
+        (may name other programs), its rationale speaks of this log."""
+        return self.mentions(claim.legitimate_usage, programs=False) + self.mentions(claim.rationale)
 
     def _knows_url(self, url: str, host: str) -> bool:
         if url.casefold() in self.urls_folded or self.knows_file(url):
@@ -430,15 +457,40 @@ def _is_boundary(text: str, start: int, end: int) -> bool:
 _STAGES_FOLDED = {s.casefold() for s in APT_STAGES}
 
 
-def _knowledge_files(candidates) -> set[str]:
+def _knowledge_usages(candidates) -> list[str]:
+    """The knowledge base's text about each candidate it knows."""
     from ..preprocess.knowledge import lookup
 
-    found: set[str] = set()
+    found = []
     for candidate in candidates:
         entry = lookup(candidate.value, candidate.kind)
         if entry is not None:
-            found.update(mentions.file_names(entry.usage))
+            found.append(entry.usage)
     return found
+
+
+_NAME_WORDS = re.compile(r"[a-z][a-z0-9]*")
+
+
+def programs_in_names(names_folded: set[str]) -> set[str]:
+    """The program families (``mentions.program_knowledge``) the input's names show: one a
+    word of a name begins with (``sshd``, ``python3.8``, ``/var/spool/cron/...``), or one a
+    file's extension shows (``x.ps1``: powershell). Linear in the names: each distinct word is
+    tried against the families' few lengths, never each family against every name."""
+    families, shown_by = mentions.program_knowledge()
+    lengths = sorted({len(f) for f in families})
+    known: set[str] = set()
+    words = {word for name in names_folded for word in _NAME_WORDS.findall(name)}
+    for word in words:
+        for length in lengths:
+            if length > len(word):
+                break
+            if word[:length] in families:
+                known.add(word[:length])
+    for program, extensions in shown_by.items():
+        if any(name.endswith(extensions) for name in names_folded):
+            known.add(program)
+    return known
 
 
 def vocabulary_for(facts: Facts, context: ContextInfo | None = None) -> Vocabulary:
@@ -549,7 +601,7 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
         if value in seen_iocs:
             issues.append(GroundingIssue("ioc", value, "listed twice"))
             continue
-        problems = vocab.mentions(claim.legitimate_usage + " " + claim.rationale)
+        problems = vocab.ioc_context_mentions(claim)
         if problems:
             issues.append(GroundingIssue("ioc", value, f"context mentions {'; '.join(problems)}, absent from the input"))
             continue

@@ -348,6 +348,8 @@ def _is_file_like(token: str) -> bool:
     # quadratically over a long name
     if "://" in token:  # URLs are checked as URLs
         return False
+    if token[0] == "/" and token[1:].isdigit():  # a network's prefix length ("this host's /16"), not a path
+        return False
     if _PATH_START.match(token) and len(token) > 1 and any(c.isalnum() for c in token):
         return True
     last = _PATH_SPLIT.split(token)[-1]
@@ -382,3 +384,58 @@ def _joins_sentences(last: str) -> bool:
     """``activity.The``: two sentences without the space between them."""
     head, _, tail = last.rpartition(".")
     return bool(head) and len(tail) >= 3 and tail[0].isupper() and tail[1:].isalpha() and tail[1:].islower()
+
+
+# --------------------------------------------------------------------------- program names
+
+# a plain word, not part of a file name or path (``svchost.exe``, ``/bin/sh`` and
+# ``__PSScriptPolicyTest_`` are the file-name scanner's) nor of a longer word
+_PROGRAM_WORD = re.compile(r"(?<![A-Za-z0-9_./\\])[A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
+
+
+def program_family(word: str) -> str:
+    """The family a program's name is compared by: lower case, trailing digits and an
+    ``.exe`` dropped (``Python3`` -> ``python``, ``rundll32.exe`` -> ``rundll``)."""
+    word = word.lower()
+    if word.endswith(".exe"):
+        word = word[:-4]
+    return word.rstrip("0123456789")
+
+
+@lru_cache(maxsize=1)
+def program_knowledge() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """The program families looked for bare (``data/program_names.yaml``: the knowledge
+    base's one-word binaries but its prose words, short names, attacker tools), and the
+    file extensions that show a program (``.py``: python)."""
+    import json
+    from importlib import resources
+
+    import yaml
+
+    data = resources.files("aptnarrate.data")
+    spec = yaml.safe_load(data.joinpath("program_names.yaml").read_text(encoding="utf-8"))
+    entries = json.loads(data.joinpath("knowledge.json").read_text(encoding="utf-8"))["entries"]
+    plain = re.compile(r"[a-z][a-z0-9]*")
+    families = {
+        program_family(name)
+        for entry in entries
+        if entry["type"] == "binary"
+        for name in entry["names"]
+        if plain.fullmatch(name.lower().removesuffix(".exe"))
+    }
+    families = {f for f in families if len(f) >= 3} - set(spec["prose_words"])
+    families |= set(spec["short_names"]) | set(spec["tools"]) | set(spec["shown_by_extension"])
+    extensions = {name: tuple(ext.lower() for ext in exts) for name, exts in spec["shown_by_extension"].items()}
+    return frozenset(families), extensions
+
+
+def program_names(text: str) -> list[tuple[str, str]]:
+    """``(as written, family)`` for each program named bare in ``text`` (``mimikatz``,
+    ``PowerShell``, ``netcat``): see ``data/program_names.yaml``."""
+    families = program_knowledge()[0]
+    found = []
+    for match in _PROGRAM_WORD.finditer(normalise(text)):
+        family = program_family(match.group(0))
+        if family in families:
+            found.append((match.group(0), family))
+    return found

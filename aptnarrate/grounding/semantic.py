@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..models import StageClaim
 
 PERSISTENCE_LOCATION = "persistence_location"
+_STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
 CONDITIONS = (PERSISTENCE_LOCATION,)
 
 
@@ -48,6 +49,8 @@ class SupportTable:
     persistence_names: frozenset[str]
     persistence_paths: re.Pattern
     persistence_writers: frozenset[str]
+    persistence_suffixes: tuple[str, ...] = ()
+    persistence_hosts: frozenset[str] = frozenset()
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -113,6 +116,8 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         persistence_names=frozenset(str(n).casefold() for n in locations.get("names") or []),
         persistence_paths=paths,
         persistence_writers=frozenset(str(n).casefold() for n in locations.get("writers") or []),
+        persistence_suffixes=tuple(str(n).casefold() for n in locations.get("suffixes") or []),
+        persistence_hosts=frozenset(str(n).casefold() for n in locations.get("hosts") or []),
     )
 
 
@@ -249,14 +254,20 @@ def _position(ident: str, n: int) -> int | None:
 
 
 def is_persistence_location(row: RowEvent, facts: Facts, table: SupportTable | None = None) -> bool:
-    """The row writes a persistence location, or its writer is a persistence tool."""
+    """The row touches a persistence mechanism: it writes a persistence location, its
+    subject is a persistence tool (its writes) or a persistence host (WMI's script
+    consumer starting a program: a subscription firing), or it starts one of them."""
     table = table or support_table()
-    if row.subject_name.casefold() in table.persistence_writers:
+    subject = row.subject_name.casefold()
+    if subject in table.persistence_writers or subject in table.persistence_hosts:
         return True
     name = row.object_name
     if not name:
         return False
-    if name.casefold() in table.persistence_names:
+    folded = name.casefold()
+    if folded in table.persistence_names or folded.endswith(table.persistence_suffixes):
+        return True
+    if row.event_class in _STARTS and (folded in table.persistence_writers or folded in table.persistence_hosts):
         return True
     entry = lookup(name, "registry" if row.object_kind == "registry" else "file")
     if entry is not None and entry.category == "persistence location":

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from pydantic import Field
 
 from ..grounding import mentions
+from ..grounding.ground import programs_in_names
 from ..llm.chat import ChatRequest
 from ..errors import BudgetError
 from ..models import APT_STAGES, DroppedClaim, Stage, Usage
@@ -80,17 +81,24 @@ class StoryVocabulary:
         minutes: set[str] = set()
         from ..render.views import log_columns
 
+        ours: list[str] = []  # the reports' own text, shown to the model
         for _name, report in reports:
             subjects, objects, report_minutes = log_columns(report, "subject_name", "object_name", "minute")
             names.update(n for n in (*subjects, *objects) if n)
             minutes.update(report_minutes)
-        for row in context.rows if context is not None else ():  # the story's --context rows, shown to the model
-            names.update(n for n in (row.subject_name, row.object_name) if n)
-            minutes.add(row.minute)
             for ioc in report.iocs:
                 names.add(ioc.value)
                 names.update(ioc.full_values)
+                ours += [ioc.legitimate_usage, ioc.rationale, *ioc.reasons]
+            ours += [report.summary, *(stage.rationale for stage in report.stages)]
+        for row in context.rows if context is not None else ():  # the story's --context rows, shown to the model
+            names.update(n for n in (row.subject_name, row.object_name) if n)
+            minutes.add(row.minute)
         self.names_folded = {n.casefold() for n in names} | {n.casefold() for n, _ in reports}
+        # a program named bare is known from the names (``ground.Vocabulary``'s rule) or
+        # from the reports' text
+        self.programs_known = programs_in_names(self.names_folded)
+        self.programs_known.update(family for text in ours for _, family in mentions.program_names(text))
         self.addresses = {a for n in names for a in mentions.addresses(n)}
         days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
         self.days = days | {(month, day, None) for month, day, _ in days}
@@ -101,6 +109,7 @@ class StoryVocabulary:
         bad += [f"date {w}" for w, day in mentions.dates(text) if day not in self.days]
         bad += [f"time {w}" for w, clock in mentions.clocks(text) if clock not in self.clocks]
         bad += [f"file name {t}" for t in mentions.file_names(text) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
+        bad += [f"program {w}" for w, family in mentions.program_names(text) if family not in self.programs_known]
         return list(dict.fromkeys(bad))
 
 

@@ -117,7 +117,7 @@ def merge_repeats(narration: Narration, vocabulary: ground.Vocabulary) -> tuple[
     iocs, merged_iocs = _merged(
         narration.iocs,
         key=lambda c: c.ioc if c.ioc in vocabulary.candidates else vocabulary.candidates_folded.get(c.ioc.casefold()),
-        rank=lambda c: (not vocabulary.mentions(c.legitimate_usage + " " + c.rationale), 0),
+        rank=lambda c: (not vocabulary.ioc_context_mentions(c), 0),
         combine=lambda kept, copies: kept,
     )
     stages, merged_stages = _merged(
