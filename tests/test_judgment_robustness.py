@@ -749,3 +749,21 @@ def test_implant_ssh_exfiltration_cites_only_its_own_reads_and_sends():
     reason = found["Data Exfiltration"].rationale
     assert "payroll.xlsx" in reason and "198.51.100.23" in reason
     assert "id_rsa" not in reason and "140.82.112.3" not in reason
+
+
+@pytest.mark.parametrize(
+    "started, peer, stage",
+    [("plink.exe", "203.0.113.9", "Command and Control"), ("psexec.exe", "10.0.0.5", "Lateral Movement")],
+)
+def test_a_rule_finding_whose_rows_cannot_support_its_stage_is_not_claimed(started, peer, stage):
+    """A tunnelling or remote-execution client started, with no flow in the subgraph: the
+    rule matched, but the stage-support screen needs a network row, so the claim was made
+    and then dropped, and the report listed our own rules' finding as unsupported."""
+    alone = _log(f"11:00:01 The process: powershell.exe CREATE the process: {started}")
+    assert jp.reported(alone) == (frozenset(), [])
+    with_flow = _log(
+        f"11:00:01 The process: powershell.exe CREATE the process: {started}",
+        f"11:00:02 The process: {started} MESSAGE_OUTBOUND the flow: {peer}",
+    )
+    stages, dropped = jp.reported(with_flow)
+    assert stage in stages and dropped == []

@@ -391,6 +391,13 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     # (what ``semantic.log_positions`` reads off an id)
     canonical = row_table(facts).canonical_ids
     merged = [_merge(items, order, view.ids, canonical) for items in by_stage.values()]
+    # a stage whose rows hold no event that can support it (data/stage_support.yaml: Command
+    # and Control needs a network row; a tunnelling client started, with no flow in the
+    # subgraph, is not enough) is not claimed: grounding would drop the claim, and the
+    # report would list our own rules' finding as unsupported
+    from ..grounding.semantic import unsupported_reason
+
+    merged = [m for m in merged if unsupported_reason(m.stage, list(m.evidence), facts, positions=m.positions if canonical else None) is None]
     return sorted(
         (
             StageEvidence(
