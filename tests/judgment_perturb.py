@@ -277,6 +277,11 @@ def claims(source: str | Path | pd.DataFrame, networks=(), options: IngestOption
     return Claims(frozenset(f.stage for f in found), frozenset(n for n in names if n))
 
 
+def find_stages_of(source: str | Path | pd.DataFrame, networks=(), options: IngestOptions | None = None) -> list:
+    """The rules' stage findings for ``source``."""
+    return find_stages(compute_facts(condense(read_events(source, options or IngestOptions(), name="findings")), internal_networks=networks))
+
+
 def reported(source: str | Path | pd.DataFrame, networks=(), options: IngestOptions | None = None) -> tuple[frozenset[str], list]:
     """The stages the offline report states (the rules' claims, narrated and grounded) and
     the claims grounding dropped: a rule's claim that grounding drops never reaches the

@@ -767,3 +767,13 @@ def test_a_rule_finding_whose_rows_cannot_support_its_stage_is_not_claimed(start
     )
     stages, dropped = jp.reported(with_flow)
     assert stage in stages and dropped == []
+
+
+def test_a_chain_never_gives_an_unnamed_process_its_parents_name():
+    """An unnamed process is known by its parent's name inside the lineage (a fork runs its
+    parent's image), but the chain's words said "`invoice_0924.exe` started by
+    `invoice_0924.exe`": the process is one the log does not name."""
+    stages = jp.find_stages_of(HANDMADE / "optc_unnamed_implant_lsass.edges.csv")
+    reason = next(s.rationale for s in stages if s.stage == "Privilege Escalation")
+    assert "a process the log does not name, started by `invoice_0924.exe`" in reason
+    assert "`invoice_0924.exe` started by `invoice_0924.exe`" not in reason

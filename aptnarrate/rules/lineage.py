@@ -158,6 +158,9 @@ class _Graph:
     # the descriptions of the starts an unnamed process takes part in, per (parent key, child
     # key): its rows name no process, so they are found by entity
     unnamed: dict[tuple[str, str], np.ndarray]
+    # started processes whose name the log left empty (their entity keys): known by a name
+    # they execute or their parent's, which the chain's words must not give as theirs
+    nameless: frozenset[str] = frozenset()
 
 
 def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.ndarray:
@@ -220,7 +223,7 @@ def _build_graph(view: LogView) -> _Graph:
         kids.setdefault(parent, []).append((child, child_name, parent_name))
         if not parent.startswith(_BY_NAME):
             kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
-    return _Graph(starts, listed, kids, identified, {(pk, ck): codes for (pk, _, ck, _), codes in unnamed.items()})
+    return _Graph(starts, listed, kids, identified, {(pk, ck): codes for (pk, _, ck, _), codes in unnamed.items()}, _nameless(unnamed, view))
 
 
 def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray) -> dict[tuple[str, str, str, str], np.ndarray]:
@@ -270,6 +273,15 @@ def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray
     return {key: np.array(sorted(set(value)), dtype=np.int64) for key, value in found.items()}
 
 
+def _nameless(unnamed: dict[tuple[str, str, str, str], np.ndarray], view: LogView) -> frozenset[str]:
+    """The child keys of ``_unnamed_starts`` whose started process the log left unnamed."""
+    desc = view.desc
+    return frozenset(
+        child for (_, _, child, _), codes in unnamed.items()
+        if not child.startswith(_BY_NAME) and (desc["object_name"][codes] == "").all() and (desc["event"][codes] == "process_start").all()
+    )
+
+
 def _started(view: LogView, parent: str, child: str) -> np.ndarray:
     return _graph(view).starts & (view.desc["subject_name"] == parent) & (view.desc["object_name"] == child)
 
@@ -287,7 +299,8 @@ def _edge_rows(view: LogView, parent_key: str, child_key: str, parent: str, chil
 def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
     """Adds to ``found`` (key -> Link; ``names``: key -> name) what its processes start in
     the log, and theirs in turn."""
-    kids = _graph(view).kids
+    graph = _graph(view)
+    kids = graph.kids
     frontier = sorted(found)
     for _ in range(_MAX_DEPTH):
         grown: dict[str, Link] = {}
@@ -295,7 +308,8 @@ def _walk(view: LogView, found: dict[str, Link], names: dict[str, str]) -> None:
             for child, child_name, parent_name in kids.get(parent, ()):
                 if child not in found and child not in grown:
                     link = found[parent]
-                    grown[child] = Link(f"{quoted(child_name)} started by {link.how}", link.rows | _edge_rows(view, parent, child, parent_name, child_name))
+                    how = f"a process the log does not name, started by {link.how}" if child in graph.nameless else f"{quoted(child_name)} started by {link.how}"
+                    grown[child] = Link(how, link.rows | _edge_rows(view, parent, child, parent_name, child_name))
                     names[child] = child_name
         if not grown:
             break
