@@ -274,11 +274,14 @@ def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray
 
 
 def _nameless(unnamed: dict[tuple[str, str, str, str], np.ndarray], view: LogView) -> frozenset[str]:
-    """The child keys of ``_unnamed_starts`` whose started process the log left unnamed."""
+    """The child keys of ``_unnamed_starts`` whose started process the log left unnamed and
+    that are known only by their parent's name (a fork that executes nothing; one that
+    executes a program is known by that program, which names it truly)."""
     desc = view.desc
     return frozenset(
-        child for (_, _, child, _), codes in unnamed.items()
-        if not child.startswith(_BY_NAME) and (desc["object_name"][codes] == "").all() and (desc["event"][codes] == "process_start").all()
+        child for (_, parent_name, child, child_name), codes in unnamed.items()
+        if child_name == parent_name and not child.startswith(_BY_NAME)
+        and (desc["object_name"][codes] == "").all() and (desc["event"][codes] == "process_start").all()
     )
 
 
