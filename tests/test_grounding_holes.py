@@ -304,3 +304,35 @@ def test_a_tunnelling_rules_reason_may_be_repeated_by_the_narrator(tmp_path):
     reasons = " ".join(f.rationale for f in find_stages(facts))
     assert "ngrok" in reasons
     assert Vocabulary(facts).mentions(reasons) == []
+
+
+# --------------------------------------------------------------------------- stages the summary asserts
+
+
+def test_a_summary_sentence_asserting_a_stage_no_kept_claim_supports_is_dropped(facts):
+    """The model claims Data Exfiltration on rows that cannot support it; grounding drops the
+    claim, and the summary's "then Data Exfiltration" went on saying it happened."""
+    ids = list(facts.timeline.log["id"])
+    stage = StageClaim(stage="Data Exfiltration", confidence="high", evidence=ids[:1], rationale="Data left.")
+    negated = "There is no sign of Lateral Movement, and Covering Tracks is not supported either."
+    summary = f"The attacker moved on to Data Exfiltration. {negated}"
+    cleaned, dropped = prune(Narration(stages=[stage], iocs=[], summary=summary), facts)
+    assert cleaned.stages == [] and cleaned.summary == negated
+    assert ("summary", "The attacker moved on to Data Exfiltration.") in [(d.kind, d.item) for d in dropped]
+    assert any("asserts Data Exfiltration, which no kept stage claim supports" in d.reason for d in dropped)
+
+
+@pytest.mark.parametrize(
+    "sentence, asserted",
+    [
+        ("It began with Initial Compromise, then command and control.", ["Initial Compromise", "Command and Control"]),
+        ("No Lateral Movement was seen, but Data Exfiltration followed.", ["Data Exfiltration"]),
+        ("There is no doubt that Data Exfiltration occurred.", ["Data Exfiltration"]),
+        ("Neither Lateral Movement nor Covering Tracks is shown; the rows lack Data Exfiltration.", []),
+        ("Privilege Escalation isn't supported by these rows.", []),
+    ],
+)
+def test_which_stages_a_sentence_asserts(sentence, asserted):
+    from aptnarrate.grounding.ground import asserted_stages
+
+    assert asserted_stages(sentence) == asserted

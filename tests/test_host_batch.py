@@ -415,7 +415,8 @@ def test_the_storys_request_is_fitted_to_the_token_budget_and_says_what_it_left_
 def test_the_storys_vocabulary_knows_every_reports_ioc_paths_and_no_invented_program():
     """Each report's IoCs (with the full paths behind them) are names the story may use:
     they were only added for the last report, and only with context rows. A program named
-    bare that no report shows is flagged, as in a subgraph's grounding."""
+    bare that no report shows is flagged, as in a subgraph's grounding, and so is a stage
+    asserted that no report shows."""
     from aptnarrate import narrate
     from aptnarrate.host.story_model import StoryVocabulary
 
@@ -426,3 +427,8 @@ def test_the_storys_vocabulary_knows_every_reports_ioc_paths_and_no_invented_pro
     vocabulary = StoryVocabulary([("dropper", first.model_copy(update={"iocs": iocs})), ("benign", second)])
     assert vocabulary.mentions(f"It wrote {windows_path}, then a bash script ran.") == []
     assert vocabulary.mentions("Then mimikatz ran.") == ["program mimikatz"]
+    # a stage the story says happened must be one some subgraph's report shows
+    shown = sorted({s.stage for s in first.stages})
+    assert vocabulary.mentions(f"It began with {shown[0]}.") == []
+    assert vocabulary.mentions("It ended in Lateral Movement.") == ["stage Lateral Movement (no subgraph's report shows it)"]
+    assert vocabulary.mentions("No subgraph shows Lateral Movement.") == []

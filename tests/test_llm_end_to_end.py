@@ -255,6 +255,8 @@ def test_where_the_model_and_the_rules_disagree_on_a_stage_the_report_says_so(ll
     c2 = next(s for s in changed["stages"] if s["stage"] == "Command and Control")
     changed["stages"] = [s for s in changed["stages"] if s is not c2]
     changed["stages"].insert(2, {**c2, "stage": "Lateral Movement", "confidence": "low", "rationale": "The script reached another host."})
+    # a summary that still said "command and control" would assert a stage it no longer claims
+    changed["summary"] = changed["summary"].replace("delivery, command and control, discovery", "delivery, lateral movement, discovery")
     llm_server.enqueue(served(changed))
     report = narrate(examples.path("dropper"), backend="openai", llm=llm(llm_server), dotenv=None)
     assert "Lateral Movement" in [s.stage for s in report.stages]  # grounded: it stands, with a note

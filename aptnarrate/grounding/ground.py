@@ -328,6 +328,11 @@ class Vocabulary:
         # a mention of a huge name is shown in part: it goes into re-asks and the metadata
         return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]
 
+    def prose_of(self, text: str) -> str:
+        """``text`` without what is data in it: the input's names and code spans (a name
+        such as ``- **Privilege Escalation**`` says nothing happened)."""
+        return without_code_spans(self._mask_known_names(mentions.normalise(text)))
+
     def ioc_context_mentions(self, claim: IoCClaim) -> list[str]:
         """``mentions`` of an IoC claim's context: its legitimate usage is general knowledge
         (may name other programs), its rationale speaks of this log."""
@@ -545,6 +550,46 @@ def prune(
     return cleaned, [issue.as_dropped() for issue in issues]
 
 
+_STAGE_NAMES = re.compile("|".join(re.escape(s) for s in sorted(APT_STAGES, key=len, reverse=True)), re.IGNORECASE)
+# a clause ends at a semicolon or colon, or turns at a contrastive word: "no lateral
+# movement, but data exfiltration" asserts the second
+_CLAUSES = re.compile(r"[;:]|\b(?:but|however|although|though|whereas|while|yet)\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:no|not|never|without|nor|neither|none|absent|absence|lacks?|lacking|rules? out|ruled out)\b|n't\b", re.IGNORECASE)
+_NOT_A_NEGATION = re.compile(r"\b(?:no doubt|not only|without doubt|no question|not just)\b", re.IGNORECASE)
+
+
+def without_code_spans(text: str) -> str:
+    """``text`` with its Markdown code spans (quoted names) left out."""
+    spans = code_spans(text)
+    if not spans:
+        return text
+    parts, cursor = [], 0
+    for start, end, _ in spans:
+        parts.append(text[cursor:start])
+        cursor = end
+    parts.append(text[cursor:])
+    return " ".join(parts)
+
+
+def asserted_stages(sentence: str) -> list[str]:
+    """The APT stages a sentence names as having happened: each stage name (as spelled in
+    ``APT_STAGES``, any case) in a clause without a negation ("no sign of Lateral
+    Movement", "Data Exfiltration is not supported" assert nothing)."""
+    text = mentions.normalise(sentence)
+    if not _STAGE_NAMES.search(text):
+        return []
+    found = []
+    for clause in _CLAUSES.split(text):
+        if not clause:
+            continue
+        negated = _NEGATION.search(_NOT_A_NEGATION.sub(" ", clause)) is not None
+        for match in _STAGE_NAMES.finditer(clause):
+            stage = next(s for s in APT_STAGES if s.casefold() == match.group(0).casefold())
+            if not negated and stage not in found:
+                found.append(stage)
+    return found
+
+
 def _cited_positions(vocab: Vocabulary, evidence: list[str]):
     """The log positions of ``evidence`` when every id is a row of the facts' log, read off
     the ids (``semantic.log_positions``: one vectorised parse when the log is numbered
@@ -611,10 +656,15 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
 
     sentences = _SENTENCE.split(narration.summary.strip()) if narration.summary.strip() else []
     kept_sentences = []
+    claimed = {claim.stage for claim in stages}
     for sentence in sentences:
         problems = vocab.mentions(sentence)
         if problems:
             issues.append(GroundingIssue("summary", sentence[:200], f"mentions {'; '.join(problems)}, absent from the input"))
+            continue
+        unclaimed = [stage for stage in asserted_stages(vocab.prose_of(sentence)) if stage not in claimed]
+        if unclaimed:  # "the attacker then exfiltrated data (Data Exfiltration)" with that claim dropped
+            issues.append(GroundingIssue("summary", sentence[:200], f"asserts {', '.join(unclaimed)}, which no kept stage claim supports"))
             continue
         kept_sentences.append(sentence)
     summary = " ".join(kept_sentences)

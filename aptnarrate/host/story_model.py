@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from pydantic import Field
 
 from ..grounding import mentions
-from ..grounding.ground import programs_in_names
+from ..grounding.ground import asserted_stages, programs_in_names, without_code_spans
 from ..llm.chat import ChatRequest
 from ..errors import BudgetError
 from ..models import APT_STAGES, DroppedClaim, Stage, Usage
@@ -95,6 +95,7 @@ class StoryVocabulary:
             names.update(n for n in (row.subject_name, row.object_name) if n)
             minutes.add(row.minute)
         self.names_folded = {n.casefold() for n in names} | {n.casefold() for n, _ in reports}
+        self.stages = {stage.stage for _, report in reports for stage in report.stages}  # what some subgraph shows
         # a program named bare is known from the names (``ground.Vocabulary``'s rule) or
         # from the reports' text
         self.programs_known = programs_in_names(self.names_folded)
@@ -110,6 +111,7 @@ class StoryVocabulary:
         bad += [f"time {w}" for w, clock in mentions.clocks(text) if clock not in self.clocks]
         bad += [f"file name {t}" for t in mentions.file_names(text) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
         bad += [f"program {w}" for w, family in mentions.program_names(text) if family not in self.programs_known]
+        bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted_stages(without_code_spans(text)) if s not in self.stages]
         return list(dict.fromkeys(bad))
 
 
