@@ -637,6 +637,7 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
         positions_of.append(positions)
     stages = semantic.screen(stages, vocab, issues, positions_of)  # cited rows must hold events that can support the stage
 
+    claimed = {claim.stage for claim in stages}  # what the summary and IoC rationales may say happened
     iocs: list[IoCClaim] = []
     seen_iocs: set[str] = set()
     for claim in narration.iocs:
@@ -651,12 +652,15 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
         if problems:
             issues.append(GroundingIssue("ioc", value, f"context mentions {'; '.join(problems)}, absent from the input"))
             continue
+        unclaimed = [stage for stage in asserted_stages(vocab.prose_of(claim.rationale)) if stage not in claimed]
+        if unclaimed:  # "the Command and Control server" when no C2 claim stands
+            issues.append(GroundingIssue("ioc", value, f"rationale asserts {', '.join(unclaimed)}, which no kept stage claim supports"))
+            continue
         seen_iocs.add(value)
         iocs.append(claim.model_copy(update={"ioc": value}))
 
     sentences = _SENTENCE.split(narration.summary.strip()) if narration.summary.strip() else []
     kept_sentences = []
-    claimed = {claim.stage for claim in stages}
     for sentence in sentences:
         problems = vocab.mentions(sentence)
         if problems:

@@ -556,7 +556,7 @@ def _sweep_candidate(group, swept, sides, evidence, rank, level, listed, stamps,
     for r in group:
         for key, value in r[6].items():
             counts[key] += value
-    reasons = [f"{len(hosts)} hosts of {subnet} reached in a network sweep (Internal Reconnaissance, ATT&CK T1046): {', '.join(hosts)}"]
+    reasons = [f"{len(hosts)} hosts of {subnet} reached in a network sweep (ATT&CK T1046, network service discovery): {', '.join(hosts)}"]
     reasons += [r for r in lead[5].ranked_reasons() if not r.startswith("reached in a network sweep") and "times)" not in r and "(once)" not in r]
     return dict(
         value=subnet,

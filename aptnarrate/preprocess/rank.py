@@ -228,7 +228,7 @@ def _score_address(p: Profile, internal: Sequence[Network], s: Score) -> None:
         weight = {"public": 3.0, "private": 1.0, "internal": 1.0, "unknown": 1.0}.get(cls, 0.0)
         s.add(weight, f"{cls}-ip", text)
     if p.swept:
-        s.add(3.0, "swept", f"reached in a network sweep (Internal Reconnaissance, ATT&CK T1046): {p.swept}")
+        s.add(3.0, "swept", f"reached in a network sweep (ATT&CK T1046, network service discovery): {p.swept}")
     out = p.seconds("object", OUTBOUND)
     if out:
         s.add(1.0, "outbound", f"outbound connection or send from the subgraph ({_times(out)})")
