@@ -320,6 +320,11 @@ def test_a_summary_sentence_asserting_a_stage_no_kept_claim_supports_is_dropped(
     assert cleaned.stages == [] and cleaned.summary == negated
     assert ("summary", "The attacker moved on to Data Exfiltration.") in [(d.kind, d.item) for d in dropped]
     assert any("asserts Data Exfiltration, which no kept stage claim supports" in d.reason for d in dropped)
+    # an IoC's rationale alike ("the endpoint of the Data Exfiltration"); its usage is general knowledge
+    top = facts.candidates[0]
+    asserting = IoCClaim(ioc=top.value, legitimate_usage="Not a known file.", likelihood="high", rationale="It staged the Data Exfiltration.")
+    cleaned, dropped = prune(Narration(stages=[stage], iocs=[asserting], summary=""), facts)
+    assert cleaned.iocs == [] and ("ioc", top.value) in [(d.kind, d.item) for d in dropped]
 
 
 @pytest.mark.parametrize(
