@@ -93,7 +93,7 @@ class Vocabulary:
         ours += [record["meaning"] for record in glossary(facts)]  # "OpTC records PowerShell commands"
         ours += [reason for candidate in facts.table_candidates for reason in candidate.reasons]
         ours += [m.says for m in benign_mechanisms([c for c in facts.table_candidates if c.type != "ip"], facts) if m is not None]
-        self.programs_known.update(family for text in ours for _, family in mentions.program_names(text))
+        self.programs_known.update(family for _, family in mentions.program_names("\n".join(ours)))  # one scan
         self.facts = facts
 
     @property
@@ -204,7 +204,7 @@ class Vocabulary:
         # that a word begins with (sshd: "SSH"), a script of its language (x.ps1:
         # "PowerShell") or the knowledge base's text about a candidate ("used by Firefox")
         self.programs_known = programs_in_names(self.names_folded)
-        self.programs_known.update(family for usage in usages for _, family in mentions.program_names(usage))
+        self.programs_known.update(family for _, family in mentions.program_names("\n".join(usages)))
         # a path may be cited by any tail: /usr/lib/libc.so.7 -> lib/libc.so.7, libc.so.7
         self.path_tails = set(self.names_folded)
         for name in self.names_folded:
