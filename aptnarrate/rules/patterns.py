@@ -82,7 +82,9 @@ class PatternRule:
     # shows in an attack chain (``rules/lineage.py``); it still ranks IoCs without
     lineage: str | None = None
     # "connection from another host": the stage is claimed only when the subgraph also shows
-    # an inbound connection from another host (cited with it); it still ranks IoCs without
+    # an inbound connection from another host (cited with it); "public connection by its
+    # process": only when a process of a matched row also sends to a public address (cited
+    # with it); without, it still ranks IoCs
     needs: str | None = None
 
     @classmethod
@@ -167,7 +169,7 @@ class PatternRule:
 
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs")
 LINEAGES = ("attack chain",)
-NEEDS = ("connection from another host",)
+NEEDS = ("connection from another host", "public connection by its process")
 
 
 def _lineage(item: dict[str, Any]) -> str | None:

@@ -316,6 +316,11 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             inbound = _inbound_from_another_host(view)
             if inbound is None:
                 continue
+        outbound = None
+        if rule.needs == "public connection by its process" and (matched & present).any():
+            outbound = _public_sends_of(view, view.values("subject_name", matched & present) - {""})
+            if not outbound.any():
+                continue
         if not (matched & present).any():
             continue
         hits = view.expand(matched)
@@ -334,10 +339,21 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
                 reason += f" The subgraph shows a connection from another host ({quoted(address)})."
             hits = hits.copy()
             hits[position] = True
+        if outbound is not None:
+            senders, addresses = view.values("subject_name", outbound), view.values("object_name", outbound)
+            reason += f" {_names(senders)} also sent to the public address(es) {_names(addresses)}."
+            hits = hits | view.expand(outbound)
         found.append(
             cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
         )
     return found
+
+
+def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:
+    """The descriptions of ``subjects`` sending to a public address (per description)."""
+    desc = view.desc
+    sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", subjects)
+    return sends & view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) == "public", sends)
 
 
 def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:
