@@ -140,9 +140,9 @@ def test_ungrounded_stage_rationale_is_dropped_and_listed_once(llm_server, tmp_p
 
 def _asserting(stage: str) -> list[tuple[str, str]]:
     """The good answer's summary sentences that assert ``stage``, as dropped claims."""
-    from aptnarrate.grounding.ground import _SENTENCE, asserted_stages
+    from aptnarrate.grounding.ground import asserted_stages, sentences
 
-    return [("summary", sentence) for sentence in _SENTENCE.split(good()["summary"].strip()) if stage in asserted_stages(sentence)]
+    return [("summary", sentence) for sentence in sentences(good()["summary"]) if stage in asserted_stages(sentence)]
 
 
 def test_stage_outside_the_vocabulary(llm_server, tmp_path, fault_outcome):  # noqa: F811

@@ -341,3 +341,23 @@ def test_which_stages_a_sentence_asserts(sentence, asserted):
     from aptnarrate.grounding.ground import asserted_stages
 
     assert asserted_stages(sentence) == asserted
+
+
+def test_a_name_holding_a_sentence_end_is_never_split_out_of_its_code_span(tmp_path):
+    """Summaries are grounded sentence by sentence; the split after ". " fell inside a name
+    such as ``evil. Lateral Movement then Data Exfiltration.exe``: each half was dropped as
+    an unknown file name, and the summary kept an unclosed backtick ("Who acted: `evil.")."""
+    from aptnarrate.grounding.ground import sentences
+
+    name = "evil. Lateral Movement then Data Exfiltration.exe"
+    path = tmp_path / "sentence_end.csv"
+    path.write_text(
+        "description,timestamp\n"
+        f'"The process: {name} CREATE the process: powershell.exe",2019-09-25 11:00:01\n'
+        '"The process: powershell.exe MESSAGE_OUTBOUND the flow: 203.0.113.80",2019-09-25 11:00:02\n',
+        encoding="utf-8",
+    )
+    report = narrate(path, backend="offline", dotenv=None)
+    assert report.metadata.dropped == []
+    assert f"`{name}`" in report.summary and report.summary.count("`") % 2 == 0
+    assert sentences(f"It ran `{name}`. Then it stopped.") == [f"It ran `{name}`.", "Then it stopped."]

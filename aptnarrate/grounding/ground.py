@@ -26,6 +26,26 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _MAX_QUOTED = 300  # a longer code span is not read as one name (its file names still are)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """``text``'s sentences: split after ``.``, ``!`` or ``?`` and whitespace, but never
+    inside a code span (a name such as ``evil. Lateral Movement.exe`` is one name, and a
+    split inside it left half a name and an unclosed backtick in the summary)."""
+    text = text.strip()
+    if not text:
+        return []
+    spans = code_spans(text) if "`" in text else []
+    found, start, span = [], 0, 0
+    for match in _SENTENCE.finditer(text):
+        while span < len(spans) and spans[span][1] <= match.start():
+            span += 1
+        if span < len(spans) and spans[span][0] < match.start():
+            continue  # inside a code span
+        found.append(text[start : match.start()])
+        start = match.end()
+    found.append(text[start:])
+    return [sentence for sentence in found if sentence]
 _PATH_SPLIT = re.compile(r"[/\\]")
 _LOG_RANGE = re.compile(r"L\d+(?:\s*(?:-|\u2013|to)\s*L\d+)?")
 
@@ -659,9 +679,8 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
         seen_iocs.add(value)
         iocs.append(claim.model_copy(update={"ioc": value}))
 
-    sentences = _SENTENCE.split(narration.summary.strip()) if narration.summary.strip() else []
     kept_sentences = []
-    for sentence in sentences:
+    for sentence in sentences(narration.summary):
         problems = vocab.mentions(sentence)
         if problems:
             issues.append(GroundingIssue("summary", sentence[:200], f"mentions {'; '.join(problems)}, absent from the input"))

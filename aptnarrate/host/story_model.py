@@ -11,14 +11,13 @@ recorded in the story's metadata.
 from __future__ import annotations
 
 import json
-import re
 from importlib import resources
 from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import Field
 
 from ..grounding import mentions
-from ..grounding.ground import asserted_stages, programs_in_names, without_code_spans
+from ..grounding.ground import asserted_stages, programs_in_names, sentences, without_code_spans
 from ..llm.chat import ChatRequest
 from ..errors import BudgetError
 from ..models import APT_STAGES, DroppedClaim, Stage, Usage
@@ -30,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..models import ContextInfo, Report
 
 SCHEMA_NAME = "story"
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _MAX_SUBGRAPH_IOCS = 8
 
 
@@ -238,7 +236,7 @@ def check(answer: StoryNarration, reports: dict[str, Report], vocabulary: StoryV
             issues.append(DroppedClaim(kind="stage", item=claim.stage, reason="cites no subgraph"))
     texts = [answer.summary, *answer.conclusions, *answer.next_steps, *(c.narrative for c in answer.stages)]
     for text in texts:
-        for sentence in _SENTENCE.split(text.strip()) if text.strip() else []:
+        for sentence in sentences(text):
             problems = vocabulary.mentions(sentence)
             if problems:
                 issues.append(DroppedClaim(kind="summary", item=sentence[:200], reason=f"mentions {'; '.join(problems)}, absent from the reports"))
@@ -247,7 +245,7 @@ def check(answer: StoryNarration, reports: dict[str, Report], vocabulary: StoryV
 
 def prune(answer: StoryNarration, reports: dict[str, Report], vocabulary: StoryVocabulary) -> StoryNarration:
     def clean(text: str) -> str:
-        return " ".join(s for s in _SENTENCE.split(text.strip()) if s and not vocabulary.mentions(s))
+        return " ".join(s for s in sentences(text) if not vocabulary.mentions(s))
 
     stages = []
     for claim in answer.stages:
