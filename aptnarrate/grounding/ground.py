@@ -285,9 +285,16 @@ class Vocabulary:
         (with ``programs``) programs named bare. General knowledge about an entity (an IoC's
         legitimate usage: "used by tcpdump") is read without ``programs``: it may name
         programs that are not in the log, as long as it names no file, address or time."""
-        text = mentions.normalise(text)
+        masked = self.masked(text)
+        return self._absent(masked, masked if programs else "")
+
+    def masked(self, text: str) -> str:
+        """``text`` normalised, with the input's names blanked out (see ``_mask_known_names``)."""
         # blanked names collapse to one space: a 100k-character name costs each scanner nothing
-        masked = _BLANK_RUNS.sub(" ", self._mask_known_names(text))
+        return _BLANK_RUNS.sub(" ", self._mask_known_names(mentions.normalise(text)))
+
+    def _absent(self, masked: str, program_text: str) -> list[str]:
+        """``mentions`` of a ``masked`` text, programs read in ``program_text`` (masked too)."""
         bad: list[str] = []
         for address in mentions.addresses(masked):
             if address not in self.addresses:
@@ -342,21 +349,29 @@ class Vocabulary:
                 continue
             if token not in files and not self._knows_quoted(token):
                 bad.append(f"name {token}")
-        for written, family in mentions.program_names(masked) if programs else ():
+        for written, family in mentions.program_names(program_text) if program_text else ():
             if family not in self.programs_known and f"name {written}" not in bad:
                 bad.append(f"program {written}")
         # a mention of a huge name is shown in part: it goes into re-asks and the metadata
         return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]
 
-    def prose_of(self, text: str) -> str:
-        """``text`` without what is data in it: the input's names and code spans (a name
-        such as ``- **Privilege Escalation**`` says nothing happened)."""
-        return without_code_spans(self._mask_known_names(mentions.normalise(text)))
+    def checked(self, text: str) -> tuple[list[str], list[str]]:
+        """``mentions`` of ``text`` and the stages it says happened (``asserted_stages`` of
+        its prose: the input's names and code spans are data, and a name such as
+        ``- **Privilege Escalation**`` says nothing happened), from one masking."""
+        masked = self.masked(text)
+        return self._absent(masked, masked), asserted_stages(without_code_spans(masked))
 
     def ioc_context_mentions(self, claim: IoCClaim) -> list[str]:
         """``mentions`` of an IoC claim's context: its legitimate usage is general knowledge
         (may name other programs), its rationale speaks of this log."""
-        return self.mentions(claim.legitimate_usage, programs=False) + self.mentions(claim.rationale)
+        return self.ioc_context_checked(claim)[0]
+
+    def ioc_context_checked(self, claim: IoCClaim) -> tuple[list[str], list[str]]:
+        """``checked`` for an IoC claim's context: programs and stages are read in its
+        rationale only."""
+        usage, rationale = self.masked(claim.legitimate_usage), self.masked(claim.rationale)
+        return self._absent(f"{usage} {rationale}", rationale), asserted_stages(without_code_spans(rationale))
 
     def _knows_url(self, url: str, host: str) -> bool:
         if url.casefold() in self.urls_folded or self.knows_file(url):
@@ -668,11 +683,11 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
         if value in seen_iocs:
             issues.append(GroundingIssue("ioc", value, "listed twice"))
             continue
-        problems = vocab.ioc_context_mentions(claim)
+        problems, asserted = vocab.ioc_context_checked(claim)
         if problems:
             issues.append(GroundingIssue("ioc", value, f"context mentions {'; '.join(problems)}, absent from the input"))
             continue
-        unclaimed = [stage for stage in asserted_stages(vocab.prose_of(claim.rationale)) if stage not in claimed]
+        unclaimed = [stage for stage in asserted if stage not in claimed]
         if unclaimed:  # "the Command and Control server" when no C2 claim stands
             issues.append(GroundingIssue("ioc", value, f"rationale asserts {', '.join(unclaimed)}, which no kept stage claim supports"))
             continue
@@ -681,11 +696,11 @@ def _review(narration: Narration, vocab: Vocabulary) -> tuple[Narration, list[Gr
 
     kept_sentences = []
     for sentence in sentences(narration.summary):
-        problems = vocab.mentions(sentence)
+        problems, asserted = vocab.checked(sentence)
         if problems:
             issues.append(GroundingIssue("summary", sentence[:200], f"mentions {'; '.join(problems)}, absent from the input"))
             continue
-        unclaimed = [stage for stage in asserted_stages(vocab.prose_of(sentence)) if stage not in claimed]
+        unclaimed = [stage for stage in asserted if stage not in claimed]
         if unclaimed:  # "the attacker then exfiltrated data (Data Exfiltration)" with that claim dropped
             issues.append(GroundingIssue("summary", sentence[:200], f"asserts {', '.join(unclaimed)}, which no kept stage claim supports"))
             continue

@@ -393,6 +393,7 @@ def _joins_sentences(last: str) -> bool:
 _PROGRAM_WORD = re.compile(r"(?<![A-Za-z0-9_./\\])[A-Za-z][A-Za-z0-9]*(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
 
 
+@lru_cache(maxsize=1 << 12)  # a narration repeats its words; bounded: the text is the model's
 def program_family(word: str) -> str:
     """The family a program's name is compared by: lower case, trailing digits and an
     ``.exe`` dropped (``Python3`` -> ``python``, ``rundll32.exe`` -> ``rundll``)."""
