@@ -135,3 +135,17 @@ def test_each_input_gets_its_own_blocks_when_another_inputs_prompt_is_built_mean
     from aptnarrate.preprocess.row_index import row_index
 
     assert row_index(dropper) is row_index(dropper)
+
+
+def test_a_rules_reason_is_never_cut_inside_a_quoted_name():
+    """Long rule reasons are cut after their last sentence within the limit; a ". " inside a
+    quoted name (``evil. Lateral Movement.exe``) ended no sentence, but the cut fell there and
+    left half a name and an open backtick in the hypotheses block."""
+    from aptnarrate.llm.prompt_context import shortened
+
+    name = "`evil. Lateral Movement.exe`"
+    reason = f"A rule fired. It named {name} twice: {name} again, and more words follow here."
+    cut = shortened(reason, 40)
+    assert cut.startswith("A rule fired. [") and cut.count("`") % 2 == 0
+    cut = shortened(f"It named {name} and then a great many more words.", 20)
+    assert cut.startswith("It named ...") and "`" not in cut

@@ -29,6 +29,7 @@ import numpy as np
 from ..preprocess.knowledge import lookup
 from ..preprocess.row_index import entity_codes, triple_entity_ids
 from ..grounding.mentions import addresses
+from ..render.escape import code_spans
 from ..rules.events import event_class, vocabulary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -368,12 +369,21 @@ def shortened(text: str, limit: int | None) -> str:
     if limit is None or len(text) <= limit:
         return text
     head = text[: limit + 1]
+    spans = [(a, b) for a, b, _ in code_spans(text)] if "`" in text else []
+
+    def inside(position: int) -> int | None:  # the start of the quoted name holding it
+        return next((a for a, b in spans if a < position < b), None)
+
     end = head.rfind(". ")
+    while end > 0 and inside(end) is not None:  # a ". " inside a quoted name ends no sentence
+        end = head.rfind(". ", 0, end)
     if end > 0:
         kept = head[: end + 1]
     else:
         space = head.rfind(" ", 0, limit)
-        kept = (head[:space] if space > 0 else head[:limit]).rstrip(",;: ") + " ..."
+        cut = space if space > 0 else limit
+        cut = inside(cut) if inside(cut) is not None else cut  # never half a quoted name
+        kept = head[:cut].rstrip(",;: ") + " ..."
     return f"{kept} [{len(text) - len(kept)} more characters of the rule's reason not shown]"
 
 
