@@ -333,7 +333,7 @@ class Vocabulary:
         for written, hour in mentions.hours(masked):
             if hour not in self.hours:
                 bad.append(f"time {written}")
-        files = mentions.file_names(masked)
+        files = dict.fromkeys(mentions.file_names(masked))  # in text order; each quoted span is looked up in it
         for token in files:
             if token.casefold() in domains or _REGISTRY_ROOT.match(token):
                 continue  # checked as a domain or a registry key above
@@ -349,8 +349,9 @@ class Vocabulary:
                 continue
             if token not in files and not self._knows_quoted(token):
                 bad.append(f"name {token}")
-        for written, family in mentions.program_names(program_text) if program_text else ():
-            if family not in self.programs_known and f"name {written}" not in bad:
+        quoted_names = set(bad)  # a program already flagged as a quoted name is not flagged twice
+        for written, family in dict.fromkeys(mentions.program_names(program_text)) if program_text else ():
+            if family not in self.programs_known and f"name {written}" not in quoted_names:
                 bad.append(f"program {written}")
         # a mention of a huge name is shown in part: it goes into re-asks and the metadata
         return [b if len(b) <= _MAX_SHOWN else b[:_MAX_SHOWN] + "\u2026" for b in dict.fromkeys(bad)]
