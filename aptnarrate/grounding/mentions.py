@@ -408,22 +408,16 @@ def program_knowledge() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
     """The program families looked for bare (``data/program_names.yaml``: the knowledge
     base's one-word binaries but its prose words, short names, attacker tools), and the
     file extensions that show a program (``.py``: python)."""
-    import json
     from importlib import resources
 
     import yaml
 
-    data = resources.files("aptnarrate.data")
-    spec = yaml.safe_load(data.joinpath("program_names.yaml").read_text(encoding="utf-8"))
-    entries = json.loads(data.joinpath("knowledge.json").read_text(encoding="utf-8"))["entries"]
+    from ..preprocess.knowledge import binary_names
+
+    text = resources.files("aptnarrate.data").joinpath("program_names.yaml").read_text(encoding="utf-8")
+    spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # the C loader when built
     plain = re.compile(r"[a-z][a-z0-9]*")
-    families = {
-        program_family(name)
-        for entry in entries
-        if entry["type"] == "binary"
-        for name in entry["names"]
-        if plain.fullmatch(name.lower().removesuffix(".exe"))
-    }
+    families = {program_family(name) for name in binary_names() if plain.fullmatch(name.lower().removesuffix(".exe"))}
     families = {f for f in families if len(f) >= 3} - set(spec["prose_words"])
     families |= set(spec["short_names"]) | set(spec["tools"]) | set(spec["shown_by_extension"])
     extensions = {name: tuple(ext.lower() for ext in exts) for name, exts in spec["shown_by_extension"].items()}

@@ -68,6 +68,11 @@ def _index() -> _Index:
     return _Index(exact, tuple(registry))
 
 
+def binary_names() -> list[str]:
+    """Every stored name of a binary (as the index keeps it: Windows names in lower case)."""
+    return [name for entry_type, name in _index().exact if entry_type == "binary"]
+
+
 def _normalise(name: str) -> str:
     return name.lower() if name.lower().endswith(_WINDOWS_SUFFIXES) else name
 
