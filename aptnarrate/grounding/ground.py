@@ -529,9 +529,8 @@ def programs_in_names(names_folded: set[str]) -> set[str]:
                 break
             if word[:length] in families:
                 known.add(word[:length])
-    for program, extensions in shown_by.items():
-        if any(name.endswith(extensions) for name in names_folded):
-            known.add(program)
+    endings = {"." + name.rsplit(".", 1)[1] for name in names_folded if "." in name}  # one pass over the names
+    known.update(program for program, extensions in shown_by.items() if endings.intersection(extensions))
     return known
 
 
