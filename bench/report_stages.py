@@ -1,0 +1,72 @@
+"""The offline report's stages timed in-process: the minimum of N runs of each.
+
+    python bench/report_stages.py bench/out/bench_1000000.csv [--runs 4]
+    PYTHONPATH=OTHER_TREE python bench/report_stages.py FILE   # another build, from its tree
+
+The input is read once; then each run condenses, computes facts, finds stages, narrates
+offline, builds the grounding vocabulary, prunes, assembles and renders Markdown on fresh
+objects (nothing cached from the run before). Prints one line of milliseconds per stage.
+Run two builds interleaved (A B A B ...) and compare their lines: a stage's minimum is
+steadier than a process's wall time on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("input")
+    parser.add_argument("--runs", type=int, default=4)
+    args = parser.parse_args()
+
+    from aptnarrate.assemble import Provenance, assemble
+    from aptnarrate.backends.offline import OfflineNarrator
+    from aptnarrate.grounding.ground import prune, vocabulary_for
+    from aptnarrate.pipeline import NarrateOptions
+    from aptnarrate.preprocess.condense import condense
+    from aptnarrate.preprocess.facts import compute_facts
+    from aptnarrate.preprocess.ingest import read_events
+    from aptnarrate.render.markdown import render_markdown_chunks
+    from aptnarrate.rules.stages import find_stages
+
+    table = read_events(args.input, NarrateOptions().ingest_options())
+    best: dict[str, float] = {}
+    for _ in range(args.runs):
+        marks = [("start", time.perf_counter())]
+
+        def mark(name: str) -> None:
+            marks.append((name, time.perf_counter()))
+
+        timeline = condense(table)
+        mark("condense")
+        facts = compute_facts(timeline)
+        mark("facts")
+        find_stages(facts)
+        mark("find_stages")
+        narration = OfflineNarrator().narrate(facts).narration
+        mark("narrate")
+        vocabulary = vocabulary_for(facts)
+        mark("vocabulary")
+        kept, dropped = prune(narration, facts, vocabulary)
+        mark("prune")
+        provenance = Provenance(backend="offline", model=None, usage=None, notes=(), dropped=tuple(dropped), internal_networks=())
+        report = assemble(facts, kept, kept, provenance)
+        mark("assemble")
+        with open(os.devnull, "w", encoding="utf-8") as out:
+            for chunk in render_markdown_chunks(report):
+                out.write(chunk if isinstance(chunk, str) else bytes(chunk).decode())
+        mark("render")
+        for (_, before), (name, after) in zip(marks, marks[1:]):
+            best[name] = min(best.get(name, float("inf")), after - before)
+        del timeline, facts, narration, vocabulary, kept, report
+        gc.collect()
+    print(" ".join(f"{name}={seconds * 1000:.0f}" for name, seconds in best.items()), f"sum={sum(best.values()) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
