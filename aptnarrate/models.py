@@ -279,8 +279,6 @@ class Report(_Strict):
 
     def timeline_frame(self):
         """The chronological log as a pandas DataFrame."""
-        import pandas as pd
-
         return self.log.to_frame()
 
     def iocs_frame(self):

@@ -340,7 +340,6 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     the budget leaves, with counts of everything left out. Rendered once or a few times
     (never the whole log); ``BudgetError`` only when the instructions and the IoC-table
     candidates (with their first and last sightings) do not fit."""
-    import numpy as np
 
     table = [c for c in facts.candidates if c.in_table]
     others = [c for c in facts.candidates if not c.in_table]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
 import re
 from collections import defaultdict
 from datetime import datetime, timezone
