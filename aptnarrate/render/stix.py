@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import __version__
-from ..rules.attack import ATTACK_URL, technique_url
+from ..rules.attack import technique_url
 from ..models import Report
 from .views import NARRATOR_ALONE, inert_json, log_rows, stage_attack
 
