@@ -22,6 +22,7 @@ from ..errors import AptNarrateError, InputError, UsageError
 from ..preprocess.ingest import IngestOptions, read_events
 from ..wording import file_name_text
 from . import query as q
+from .pivot import MAX_NEIGHBOURS  # one cap for both lists of names
 from .source import DEFAULT_MEMORY_LIMIT, connect, open_table, resolve_events, role_columns, unreadable_log
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +33,6 @@ CONTEXT_TYPES = ("ip", "process", "file")  # OCR-APT's IoC kinds: address, proce
 DEFAULT_TOP = 3
 DEFAULT_WINDOW = "6h"
 MAX_ROWS_PER_SECTION = 200  # a hub IoC may have thousands of rows; the counts stay exact
-MAX_NEIGHBOURS = 50
 # What one wider-log row costs this process once fetched, read and condensed (2,395,869
 # rows of a generated 10M-row log peaked at 2.07 GB, ~630 bytes a row past the engine's
 # own scan): a context may fetch as many rows as --context-memory-limit holds at this cost.

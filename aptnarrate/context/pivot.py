@@ -34,7 +34,7 @@ MAX_WIDER_ROWS = 500
 # MAX_REPORT_ROWS rows of each of its sources (log, context) and MAX_NEIGHBOURS names
 # (the most frequent) are listed, the rest counted in the notes.
 MAX_REPORT_ROWS = 500
-MAX_NEIGHBOURS = 50
+MAX_NEIGHBOURS = 50  # names listed per entity, here and in a context section (``extract`` reads it)
 
 
 @dataclass(frozen=True)
