@@ -318,10 +318,12 @@ def test_a_summary_sentence_asserting_a_stage_no_kept_claim_supports_is_dropped(
     ids = list(facts.timeline.log["id"])
     stage = StageClaim(stage="Data Exfiltration", confidence="high", evidence=ids[:1], rationale="Data left.")
     negated = "There is no sign of Lateral Movement, and Covering Tracks is not supported either."
-    summary = f"The attacker moved on to Data Exfiltration. {negated}"
+    quoted = "It ended in `Data Exfiltration`."  # a stage in a code span is still said to happen
+    summary = f"The attacker moved on to Data Exfiltration. {quoted} {negated}"
     cleaned, dropped = prune(Narration(stages=[stage], iocs=[], summary=summary), facts)
     assert cleaned.stages == [] and cleaned.summary == negated
     assert ("summary", "The attacker moved on to Data Exfiltration.") in [(d.kind, d.item) for d in dropped]
+    assert ("summary", quoted) in [(d.kind, d.item) for d in dropped]
     assert any("asserts Data Exfiltration, which no kept stage claim supports" in d.reason for d in dropped)
     # an IoC's rationale alike ("the endpoint of the Data Exfiltration"); its usage is general knowledge
     top = facts.candidates[0]

@@ -432,3 +432,4 @@ def test_the_storys_vocabulary_knows_every_reports_ioc_paths_and_no_invented_pro
     assert vocabulary.mentions(f"It began with {shown[0]}.") == []
     assert vocabulary.mentions("It ended in Lateral Movement.") == ["stage Lateral Movement (no subgraph's report shows it)"]
     assert vocabulary.mentions("No subgraph shows Lateral Movement.") == []
+    assert vocabulary.mentions("It ended in `Lateral Movement`.") == ["stage Lateral Movement (no subgraph's report shows it)"]

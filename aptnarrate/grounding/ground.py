@@ -358,10 +358,11 @@ class Vocabulary:
 
     def checked(self, text: str) -> tuple[list[str], list[str]]:
         """``mentions`` of ``text`` and the stages it says happened (``asserted_stages`` of
-        its prose: the input's names and code spans are data, and a name such as
-        ``- **Privilege Escalation**`` says nothing happened), from one masking."""
+        it with the input's names blanked out: a name such as ``- **Privilege Escalation**``
+        says nothing happened; a stage name the model puts in a code span still does), from
+        one masking."""
         masked = self.masked(text)
-        return self._absent(masked, masked), asserted_stages(without_code_spans(masked))
+        return self._absent(masked, masked), asserted_stages(masked)
 
     def ioc_context_mentions(self, claim: IoCClaim) -> list[str]:
         """``mentions`` of an IoC claim's context: its legitimate usage is general knowledge
@@ -372,7 +373,7 @@ class Vocabulary:
         """``checked`` for an IoC claim's context: programs and stages are read in its
         rationale only."""
         usage, rationale = self.masked(claim.legitimate_usage), self.masked(claim.rationale)
-        return self._absent(f"{usage} {rationale}", rationale), asserted_stages(without_code_spans(rationale))
+        return self._absent(f"{usage} {rationale}", rationale), asserted_stages(rationale)
 
     def _knows_url(self, url: str, host: str) -> bool:
         if url.casefold() in self.urls_folded or self.knows_file(url):
@@ -591,19 +592,6 @@ _STAGE_NAMES = re.compile("|".join(re.escape(s) for s in sorted(APT_STAGES, key=
 _CLAUSES = re.compile(r"[;:]|\b(?:but|however|although|though|whereas|while|yet)\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:no|not|never|without|nor|neither|none|absent|absence|lacks?|lacking|rules? out|ruled out)\b|n't\b", re.IGNORECASE)
 _NOT_A_NEGATION = re.compile(r"\b(?:no doubt|not only|without doubt|no question|not just)\b", re.IGNORECASE)
-
-
-def without_code_spans(text: str) -> str:
-    """``text`` with its Markdown code spans (quoted names) left out."""
-    spans = code_spans(text)
-    if not spans:
-        return text
-    parts, cursor = [], 0
-    for start, end, _ in spans:
-        parts.append(text[cursor:start])
-        cursor = end
-    parts.append(text[cursor:])
-    return " ".join(parts)
 
 
 def asserted_stages(sentence: str) -> list[str]:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from pydantic import Field
 
 from ..grounding import mentions
-from ..grounding.ground import asserted_stages, programs_in_names, sentences, without_code_spans
+from ..grounding.ground import asserted_stages, programs_in_names, sentences
+from ..render.escape import code_spans
 from ..llm.chat import ChatRequest
 from ..errors import BudgetError
 from ..models import APT_STAGES, DroppedClaim, Stage, Usage
@@ -103,13 +104,24 @@ class StoryVocabulary:
         self.days = days | {(month, day, None) for month, day, _ in days}
         self.clocks = {m[11:16] for m in minutes}
 
+    def _without_names(self, text: str) -> str:
+        """``text`` without its code spans that quote a name of the reports (a name is
+        data: ``- **Lateral Movement**`` says nothing happened; a stage the model quotes
+        still does)."""
+        cut, cursor = [], 0
+        for start, end, quoted in code_spans(text) if "`" in text else ():
+            if quoted.strip().casefold() in self.names_folded:
+                cut.append(text[cursor:start])
+                cursor = end
+        return " ".join([*cut, text[cursor:]])
+
     def mentions(self, text: str) -> list[str]:
         bad = [f"address {a}" for a in mentions.addresses(text) if a not in self.addresses]
         bad += [f"date {w}" for w, day in mentions.dates(text) if day not in self.days]
         bad += [f"time {w}" for w, clock in mentions.clocks(text) if clock not in self.clocks]
         bad += [f"file name {t}" for t in mentions.file_names(text) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
         bad += [f"program {w}" for w, family in mentions.program_names(text) if family not in self.programs_known]
-        bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted_stages(without_code_spans(text)) if s not in self.stages]
+        bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted_stages(self._without_names(text)) if s not in self.stages]
         return list(dict.fromkeys(bad))
 
 
