@@ -433,3 +433,7 @@ def test_the_storys_vocabulary_knows_every_reports_ioc_paths_and_no_invented_pro
     assert vocabulary.mentions("It ended in Lateral Movement.") == ["stage Lateral Movement (no subgraph's report shows it)"]
     assert vocabulary.mentions("No subgraph shows Lateral Movement.") == []
     assert vocabulary.mentions("It ended in `Lateral Movement`.") == ["stage Lateral Movement (no subgraph's report shows it)"]
+    # what the story quotes must be in the data: names, subgraphs, stages, minutes, likelihoods
+    minute = first.log[0].minute
+    assert vocabulary.mentions(f"In `dropper` at `{minute}`, `update.sh` (`high`) began `{shown[0]}`.") == []
+    assert vocabulary.mentions("It installed `FAKE_TASK`.") == ["name FAKE_TASK"]

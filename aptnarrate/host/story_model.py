@@ -103,6 +103,10 @@ class StoryVocabulary:
         days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
         self.days = days | {(month, day, None) for month, day, _ in days}
         self.clocks = {m[11:16] for m in minutes}
+        self.minutes = minutes
+        # what else the data shows in its own words: stage names, likelihoods, IoC types
+        self.words_folded = {s.casefold() for s in APT_STAGES} | {w for w in ("low", "moderate", "high")}
+        self.words_folded |= {ioc.type.casefold() for _, report in reports for ioc in report.iocs}
 
     def _without_names(self, text: str) -> str:
         """``text`` without its code spans that quote a name of the reports (a name is
@@ -122,7 +126,23 @@ class StoryVocabulary:
         bad += [f"file name {t}" for t in mentions.file_names(text) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
         bad += [f"program {w}" for w, family in mentions.program_names(text) if family not in self.programs_known]
         bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted_stages(self._without_names(text)) if s not in self.stages]
+        bad += [f"name {q}" for q in self._unknown_quoted(text)]
         return list(dict.fromkeys(bad))
+
+    def _unknown_quoted(self, text: str) -> list[str]:
+        """What ``text`` quotes in code spans that the data does not hold: a name, a
+        subgraph, a stage, a minute, a likelihood or an IoC type (or what a scanner above
+        checks: an address, a date, a time, a file name)."""
+        unknown = []
+        for _start, _end, quoted in code_spans(text) if "`" in text else ():
+            token = quoted.strip()
+            folded = token.casefold()
+            if not token or "\n" in token or len(token) > 1000 or folded in self.names_folded or folded in self.words_folded:
+                continue
+            if token in self.minutes or mentions.addresses(token) or mentions.clocks(token) or mentions.dates(token) or mentions.file_names(token):
+                continue  # checked as such above
+            unknown.append(token)
+        return unknown
 
 
 def story_request(story: Story, reports: list[tuple[str, Report]], settings: LLMSettings) -> ChatRequest:
