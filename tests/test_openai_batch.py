@@ -252,3 +252,34 @@ def test_a_finished_run_resumed_with_a_smaller_token_budget_ends_without_a_trace
     assert len(server.batches) == 3 and server.chat_requests == 0  # nothing more was sent
     result = outcome.results["dropper"]
     assert any(n.startswith("a re-ask was not sent") and f"token budget of {budget}" in n for n in result.notes), result.notes
+
+
+def test_a_follow_up_round_fitted_to_the_budget_says_so_in_the_notes(jobs, tmp_path):
+    """A re-ask that lists only the errors that fit says so on the synchronous path ("a
+    re-ask listed k of the answer's n errors"); a follow-up batch round fitted the same way
+    said nothing."""
+    from aptnarrate.llm.prompt import build_request
+    from aptnarrate.llm.tokens import counter
+    from aptnarrate.llm.validate import request_tokens
+
+    invented = " ".join(f"It reached 100.64.{i // 250}.{i % 250}." for i in range(300))
+
+    def long_answer(custom_id: str, body: dict) -> str:
+        data = json.loads(_answer(custom_id, body))
+        data["summary"] += " " + invented
+        return json.dumps(data)
+
+    jobs = [job for job in jobs if job.custom_id == "dropper"]
+    plain = load_settings({"api_key": "test-key", "token_budget": 10**6}, dotenv_path=None)
+    request = build_request(jobs[0].facts, plain, jobs[0].context).request
+    # room for the answer and some of its 300 errors, not all of them
+    budget = request_tokens(request) + counter().count(long_answer("dropper", {"messages": []})) + 1500
+    server = FakeBatchServer(long_answer).start()
+    try:
+        settings = load_settings({"base_url": server.url, "api_key": "test-key", "max_reasks": 1, "token_budget": budget}, dotenv_path=None)
+        outcome = narrate_batch(jobs, settings, tmp_path / "state.json", poll_interval_s=0.01, max_wait_s=10)
+    finally:
+        server.stop()
+    assert len(server.batches) == 2  # the follow-up round went out, fitted
+    result = outcome.results["dropper"]
+    assert any(n.startswith("a re-ask listed ") and "of the answer's" in n for n in result.notes), result.notes

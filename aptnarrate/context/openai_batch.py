@@ -188,6 +188,7 @@ class _Review:
         self.jobs, self.requests, self.state, self.budget = jobs, requests, state, budget
         self._seen: dict[tuple[str, int], tuple] = {}
         self.unsent: dict[str, str] = {}  # custom id -> why its next re-ask was not sent (over the budget)
+        self.fitted: dict[str, list[str]] = {}  # custom id -> notes of its re-asks cut to fit the budget
 
     def body(self, custom_id: str, round_: int) -> dict:
         return self.state.answers[custom_id] if round_ == 0 else self.state.followups[custom_id][round_ - 1]
@@ -228,13 +229,17 @@ class _Review:
         job = self.jobs[custom_id]
         with_context = job.context is not None and bool(job.context.rows)
         messages = list(request.messages)
+        fitted_notes = []
         for earlier in range(round_):
             content, _narration, issues, errors = self.judged(custom_id, earlier)
             fitted, note = reask_conversation(request, messages, content, errors, bool(issues), with_context, self.budget)
             if fitted is None:
                 self.unsent[custom_id] = note
                 return None
+            if note:  # "a re-ask listed 3 of the answer's 40 errors, to fit the token budget"
+                fitted_notes.append(note)
             messages = fitted
+        self.fitted[custom_id] = fitted_notes
         return request.with_messages(tuple(messages))
 
 
@@ -360,11 +365,14 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
     conversation = review.conversation(custom_id, rounds)
     messages = list(conversation.messages) if conversation is not None else []
     unsent = review.unsent.get(custom_id, "")  # a follow-up round over the token budget was not sent
+    fitted_notes = list(review.fitted.get(custom_id, ()))  # the follow-up rounds' re-asks, fitted as sent
     while not unsent and (narration is None or issues) and reask is not None and reasks < int(settings.max_reasks):
         fitted, note = reask_conversation(request, messages, content, errors, bool(issues), with_context, review.budget)
         if fitted is None:
             unsent = note
             break
+        if note:
+            fitted_notes.append(note)
         reasks += 1
         sync_reasks += 1
         messages = fitted
@@ -391,6 +399,7 @@ def _finish(job: BatchJob, request, state: _State, settings, reask, outcome: Bat
         notes = [f"answered through the Batch API ({rounds} follow-up batch round(s))"]
     if custom_id in state.data["followup_errors"]:
         notes.append(f"a follow-up round failed ({state.data['followup_errors'][custom_id]}); the last answer was grounded as it stands")
+    notes += fitted_notes
     if unsent:
         notes.append(f"{unsent}; the last answer was grounded as it stands")
     outcome.results[custom_id] = NarrationResult(
