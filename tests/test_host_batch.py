@@ -437,3 +437,9 @@ def test_the_storys_vocabulary_knows_every_reports_ioc_paths_and_no_invented_pro
     minute = first.log[0].minute
     assert vocabulary.mentions(f"In `dropper` at `{minute}`, `update.sh` (`high`) began `{shown[0]}`.") == []
     assert vocabulary.mentions("It installed `FAKE_TASK`.") == ["name FAKE_TASK"]
+    # a quoted name of the reports is that name: not a date, an address or a stage it holds
+    dated = "nightly-2017-01-01.log"
+    second_named = second.model_copy(update={"iocs": [*second.iocs[:1], second.iocs[0].model_copy(update={"value": dated, "full_values": [dated]})]})
+    named = StoryVocabulary([("dropper", first), ("benign", second_named)])
+    assert named.mentions(f"It wrote `{dated}`.") == []
+    assert named.mentions("It ran on 2017-01-01.") == ["date 2017-01-01"]

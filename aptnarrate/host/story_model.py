@@ -120,12 +120,15 @@ class StoryVocabulary:
         return " ".join([*cut, text[cursor:]])
 
     def mentions(self, text: str) -> list[str]:
-        bad = [f"address {a}" for a in mentions.addresses(text) if a not in self.addresses]
-        bad += [f"date {w}" for w, day in mentions.dates(text) if day not in self.days]
-        bad += [f"time {w}" for w, clock in mentions.clocks(text) if clock not in self.clocks]
-        bad += [f"file name {t}" for t in mentions.file_names(text) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
-        bad += [f"program {w}" for w, family in mentions.program_names(text) if family not in self.programs_known]
-        bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted_stages(self._without_names(text)) if s not in self.stages]
+        # a quoted name of the reports is read as that name, not scanned for what it holds
+        # (``app-2017-01-01.log`` names no date, ``- **Lateral Movement**`` no stage)
+        prose = self._without_names(text)
+        bad = [f"address {a}" for a in mentions.addresses(prose) if a not in self.addresses]
+        bad += [f"date {w}" for w, day in mentions.dates(prose) if day not in self.days]
+        bad += [f"time {w}" for w, clock in mentions.clocks(prose) if clock not in self.clocks]
+        bad += [f"file name {t}" for t in mentions.file_names(prose) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
+        bad += [f"program {w}" for w, family in mentions.program_names(prose) if family not in self.programs_known]
+        bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted_stages(prose) if s not in self.stages]
         bad += [f"name {q}" for q in self._unknown_quoted(text)]
         return list(dict.fromkeys(bad))
 
