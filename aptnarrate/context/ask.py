@@ -191,10 +191,14 @@ def _vocabulary(report: Report, rows: list[dict]):
 
 
 def _request(question: str, rows: list[dict], settings: LLMSettings):
+    return _request_of_lines(question, _data_lines(rows), settings)
+
+
+def _request_of_lines(question: str, lines: list[str], settings: LLMSettings):
     from ..llm.chat import ChatRequest
 
     schema = json.dumps(Answer.model_json_schema(), sort_keys=True)
-    return ChatRequest.for_settings(settings, (("system", SYSTEM), ("user", _user_text(question, _data_lines(rows), settings, schema))), "Answer", schema)
+    return ChatRequest.for_settings(settings, (("system", SYSTEM), ("user", _user_text(question, lines, settings, schema))), "Answer", schema)
 
 
 def _data_lines(rows: list[dict]) -> list[str]:
@@ -231,16 +235,14 @@ def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[li
     ``BudgetError`` (exit 5) when the instructions and the question alone leave no room
     for any row: no over-budget request is ever sent."""
     from ..llm.tokens import counter
+    from ..llm.validate import request_tokens
 
     count = counter()
     budget = getattr(settings, "token_budget", None)
-    schema = json.dumps(Answer.model_json_schema(), sort_keys=True)
-    schema_tokens = count.count(schema) if settings.mode == "structured" else 0
     lines = _data_lines(rows)
 
-    def tokens(chosen: list[int]) -> int:
-        text = _user_text(question, [lines[i] for i in chosen], settings, schema)
-        return count.count_messages((("system", SYSTEM), ("user", text))) + schema_tokens
+    def tokens(chosen: list[int]) -> int:  # the request as it is sent (``_request``), counted as every request is
+        return request_tokens(_request_of_lines(question, [lines[i] for i in chosen], settings), count)
 
     every = list(range(len(lines)))
     total = tokens(every)
