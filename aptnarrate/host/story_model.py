@@ -21,7 +21,7 @@ from ..grounding.ground import asserted_stages, programs_in_names, sentences
 from ..render.escape import code_spans
 from ..llm.chat import ChatRequest
 from ..errors import BudgetError
-from ..models import APT_STAGES, DroppedClaim, Stage, Usage
+from ..models import APT_STAGES, LEVELS, DroppedClaim, Stage, Usage
 from .story import Story, _Strict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,14 +98,14 @@ class StoryVocabulary:
         # a program named bare is known from the names (``ground.Vocabulary``'s rule) or
         # from the reports' text
         self.programs_known = programs_in_names(self.names_folded)
-        self.programs_known.update(family for text in ours for _, family in mentions.program_names(text))
+        self.programs_known.update(family for _, family in mentions.program_names("\n".join(ours)))  # one scan
         self.addresses = {a for n in names for a in mentions.addresses(n)}
         days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
         self.days = days | {(month, day, None) for month, day, _ in days}
         self.clocks = {m[11:16] for m in minutes}
         self.minutes = minutes
         # what else the data shows in its own words: stage names, likelihoods, IoC types
-        self.words_folded = {s.casefold() for s in APT_STAGES} | {w for w in ("low", "moderate", "high")}
+        self.words_folded = {s.casefold() for s in APT_STAGES} | set(LEVELS)
         self.words_folded |= {ioc.type.casefold() for _, report in reports for ioc in report.iocs}
 
     def _without_names(self, text: str) -> str:
