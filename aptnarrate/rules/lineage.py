@@ -443,14 +443,8 @@ def chain_links(view: LogView, chain: dict[str, Link], descriptions: np.ndarray)
     members = getattr(chain, "members", None)
     if members is None or not _graph(view).identified:
         return [chain[n] for n in sorted(view.values("subject_name", descriptions)) if n in chain]
-    timeline = view.facts.timeline
-    if not len(timeline.triple_description):
-        return []
-    at = descriptions[timeline.triple_description] & view.present[timeline.triple_description]
-    keys = _subject_keys(view)[at]
-    names = timeline.table.triples["subject_name"].to_numpy(dtype=object)[at]
     found: dict[str, Link] = {}
-    for key, name in sorted(set(zip(keys.tolist(), names.tolist()))):
+    for key, name in sorted(_subjects_behind(view, descriptions)):
         link = members.get(key) or members.get(_BY_NAME + name)
         if link is not None:
             found.setdefault(link.how, link)
@@ -466,14 +460,20 @@ def acting_subjects(view: LogView, chain: dict[str, Link], descriptions: np.ndar
     if members is None or not _graph(view).identified:
         keep = {n for n in view.values("subject_name", descriptions) if not routine(n) or n in chain}
         return view.desc_in("subject_name", keep)
+    keep = {key for key, name in _subjects_behind(view, descriptions) if not routine(name) or key in members or _BY_NAME + name in members}
+    return _subjects_in(view, keep)
+
+
+def _subjects_behind(view: LogView, descriptions: np.ndarray) -> set[tuple[str, str]]:
+    """(key, name) of each process that is the subject of a present row of these
+    descriptions (a mask over descriptions), where the input identifies processes."""
     timeline = view.facts.timeline
     if not len(timeline.triple_description):
-        return np.zeros(len(view.pattern_rows), dtype=bool)
+        return set()
     at = descriptions[timeline.triple_description] & view.present[timeline.triple_description]
     keys = _subject_keys(view)[at]
     names = timeline.table.triples["subject_name"].to_numpy(dtype=object)[at]
-    keep = {key for key, name in set(zip(keys.tolist(), names.tolist())) if not routine(name) or key in members or _BY_NAME + name in members}
-    return _subjects_in(view, keep)
+    return set(zip(keys.tolist(), names.tolist()))
 
 
 def merged(*chains: Chain) -> Chain:
