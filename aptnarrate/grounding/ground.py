@@ -445,7 +445,7 @@ class Vocabulary:
         folded = token.casefold()
         if self.knows_file(token) or folded in self.events_folded or token in self.minutes:
             return True
-        if token in self.actions or token in self.kinds or folded in _STAGES_FOLDED or folded in LEVELS:
+        if token in self.actions or token in self.kinds or folded in _STAGE_OF_FOLDED or folded in LEVELS:
             return True
         if folded in self.domains or folded in self.urls_folded:
             return True
@@ -497,7 +497,7 @@ def _is_boundary(text: str, start: int, end: int) -> bool:
     return not (after == "." and end + 1 < len(text) and text[end + 1].isalnum())
 
 
-_STAGES_FOLDED = {s.casefold() for s in APT_STAGES}
+_STAGE_OF_FOLDED = {s.casefold(): s for s in APT_STAGES}  # a stage's name in any case -> as spelled
 
 
 def _knowledge_usages(candidates) -> list[str]:
@@ -607,7 +607,7 @@ def asserted_stages(sentence: str) -> list[str]:
             continue
         negated = _NEGATION.search(_NOT_A_NEGATION.sub(" ", clause)) is not None
         for match in _STAGE_NAMES.finditer(clause):
-            stage = next(s for s in APT_STAGES if s.casefold() == match.group(0).casefold())
+            stage = _STAGE_OF_FOLDED[match.group(0).casefold()]
             if not negated and stage not in found:
                 found.append(stage)
     return found
