@@ -30,6 +30,9 @@ class Mechanism:
     # its selections name start in the log (an installer's maintainer scripts and custom
     # actions), and theirs in turn
     descendants: bool = False
+    # running scripts is its ordinary work (a management agent's PowerShell): PowerShell
+    # inside its processes does not count as acting for an attacker, only an attack chain
+    scripts_are_routine: bool = False
 
     @cached_property
     def _selections(self):
@@ -77,6 +80,7 @@ def mechanisms() -> tuple[Mechanism, ...]:
             Mechanism(
                 item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()),
                 bool(item.get("unless_attack_chain", False)), bool(item.get("descendants", False)),
+                bool(item.get("scripts_are_routine", False)),
             )
         )
     return tuple(found)

@@ -453,10 +453,12 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             rows = rows | _descendant_rows(view, mechanism)
         if mechanism.unless_attack_chain:
             # the same rows by a process the log shows acting for an attacker stay evidence
+            # (for a mechanism whose work is running scripts and talking to its server, one in
+            # an attack chain that does not rest on those channels)
             acting = acting_for_an_attacker(view)
             for stage in mechanism.excludes:
                 unless[stage] = unless[stage] | rows if stage in unless else rows
-            rows = rows & ~in_chain(view, acting)
+            rows = rows & ~in_chain(view, attack_chain(view, channels=False) if mechanism.scripts_are_routine else acting)
         for stage in mechanism.excludes:
             by_stage[stage] = by_stage[stage] | rows if stage in by_stage else rows
     kept = []
