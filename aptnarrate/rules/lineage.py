@@ -64,6 +64,7 @@ def roles() -> dict[str, Any]:
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
+        "self_update_categories": frozenset(raw["self_updating"]["categories"]),
     }
 
 
@@ -120,6 +121,33 @@ def _find_build_writes(view: LogView) -> np.ndarray:
             break
         builders |= grown
     return written & view.desc_in("subject_name", builders)
+
+
+def self_updates(view: LogView) -> np.ndarray:
+    """The descriptions of file writes that are an application updating itself
+    (``self_updating``), less those of processes the log shows in an attack chain."""
+    return view.derived("_self_updates", lambda: self_update_writes(view) & ~in_chain(view, attack_chain(view)))
+
+
+def self_update_writes(view: LogView) -> np.ndarray:
+    """``self_updates`` before the attack chain is read (its dropped programs leave these
+    out): a process that a known application started writing that application's own
+    program (Teams' Update.exe writing Teams.exe). Matched by name: the application's
+    program is a file of its name, whichever of its processes started the writer."""
+    return view.derived("_self_update_writes", lambda: _find_self_update_writes(view))
+
+
+def _find_self_update_writes(view: LogView) -> np.ndarray:
+    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
+    categories = roles()["self_update_categories"]
+    applications: dict[str, set[str]] = {}  # writer -> the applications that started it (folded)
+    for parent_name, child_name, _, _ in _graph(view).edges:
+        if parent_name.casefold() != child_name.casefold() and _category(parent_name) in categories:
+            applications.setdefault(child_name, set()).add(parent_name.casefold())
+    if not applications or not written.any():
+        return np.zeros(len(view.pattern_rows), dtype=bool)
+    writes = written & view.desc_in("subject_name", applications)
+    return view.pattern_flags(lambda row: row.object.casefold() in applications[row.subject], writes)
 
 
 @dataclass(frozen=True)
@@ -489,7 +517,8 @@ def merged(*chains: Chain) -> Chain:
 
 def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     """Programs the subgraph wrote (not a package manager, vendor updater or Windows
-    servicing, nor a build from source, whose ordinary work that is) that run as processes in it, each with the
+    servicing, nor a build from source or an application updating itself, whose ordinary
+    work that is) that run as processes in it, each with the
     descriptions of its writes and its runs."""
     from .structural import ROUTINE_WRITERS, _mechanisms_for
 
@@ -499,6 +528,7 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     if not written.any():
         return {}
     routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
+    routine |= self_update_writes(view)
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     kept = written & ~routine

@@ -19,7 +19,7 @@ from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
 from .events import names_this_host
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, chain_links, compromised_launchers, in_chain, merged,
+    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows,
     routine_channel, routine_fan_out,
 )
@@ -342,6 +342,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
     routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
+    routine |= written & self_updates(view)  # Teams' Update.exe writing the new Teams.exe
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
@@ -464,6 +465,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     built = view.values("object_name", built) - view.values("object_name", producing & ~built & ~view.desc_in("event", ("execute", "file_attribute")))
     # both tests are read at the deleted descriptions only
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
+    # an application's updater (Teams' Update.exe) removing the packages it downloaded
+    routine |= deleted & view.desc_in("subject_name", view.values("subject_name", self_updates(view)))
     churn = np.zeros(len(deleted), dtype=bool)
     for mechanism in _mechanisms_for("Covering Tracks"):
         churn |= view.table.any_selection(mechanism._selections, deleted & ~churn)
