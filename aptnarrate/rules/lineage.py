@@ -445,6 +445,20 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     return _chain(found, names), _chain(compromised, compromised_names)
 
 
+def unknown_programs_started_by(view: LogView, categories: frozenset[str]) -> list[tuple[str, str, np.ndarray]]:
+    """Each (parent, child, descriptions) where a process of one of ``categories`` (the
+    knowledge base's) started a program the knowledge base does not know, not one of its own
+    name (a browser's renderer): a mail client running an attachment, a browser running what
+    an exploit or the user fetched."""
+    found = []
+    for parent_name, child_name, parent, child in _graph(view).edges:
+        if child_name in PLACEHOLDERS or child_name.casefold() == parent_name.casefold():
+            continue
+        if _category(parent_name) in categories and lookup(child_name, "process") is None:
+            found.append((parent_name, child_name, _edge_rows(view, parent, child, parent_name, child_name)))
+    return found
+
+
 def compromised_launchers(view: LogView) -> Chain:
     """Launchers the log shows starting an attack chain (a browser that started a shell),
     and writers of the programs dropped and run that are launchers (a browser, a mail client

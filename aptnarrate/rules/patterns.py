@@ -79,7 +79,8 @@ class PatternRule:
     filter: list[dict[str, Any]] = field(default_factory=list)
     examples: Examples
     # "attack chain": a row counts for the stage only when its subject is a process the log
-    # shows in an attack chain (``rules/lineage.py``); it still ranks IoCs without
+    # shows in an attack chain (``rules/lineage.py``); "acting for an attacker": in one, or
+    # running PowerShell inside it; it still ranks IoCs without
     lineage: str | None = None
     # "connection from another host": the stage is claimed only when the subgraph also shows
     # an inbound connection from another host (cited with it); "public connection by its
@@ -168,7 +169,7 @@ class PatternRule:
 
 
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs")
-LINEAGES = ("attack chain",)
+LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
 
 

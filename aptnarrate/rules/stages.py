@@ -24,6 +24,7 @@ from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host
+from .fanout import MINUTE_NS
 from .patterns import Row, RowTable, builtin_rules
 from ..wording import capped_list, quoted
 
@@ -307,9 +308,10 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             continue
         matched = view.table.rule(rule)  # per description
         chain: dict[str, str] = {}
-        if rule.lineage == "attack chain" and (matched & present).any():
+        if rule.lineage is not None and (matched & present).any():
             # routine by itself: counts only for a process the log shows in an attack chain
-            chain = attack_chain(view)
+            # (or, "acting for an attacker", also running PowerShell inside it)
+            chain = attack_chain(view) if rule.lineage == "attack chain" else acting_for_an_attacker(view)
             matched = matched & in_chain(view, chain)
         inbound = None
         if rule.needs == "connection from another host" and (matched & present).any():
@@ -426,11 +428,42 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     )
 
 
+# a task deleted this soon after it was created ran once, if at all: nothing stays to run at
+# the next logon or trigger (an installer's or an attacker's one-shot task, not persistence)
+ONE_SHOT_TASK_MINUTES = 2
+
+
+def one_shot_tasks(view: LogView) -> np.ndarray:
+    """The task creations (per description) each of whose rows is followed within
+    ``ONE_SHOT_TASK_MINUTES`` by the deletion of a task of the same name (OCR-APT's CSV
+    names no task: its one unnamed task node pairs with its own deletions)."""
+    desc = view.desc
+    creates = view.present & (desc["event"] == "task_create")
+    deletes = view.present & (desc["event"] == "task_delete")
+    found = np.zeros(len(creates), dtype=bool)
+    if not creates.any() or not deletes.any():
+        return found
+    for described in np.flatnonzero(creates).tolist():
+        task = desc["object_name"][described]
+        deleted_at = np.sort(view.minutes[view.rows_of(deletes & (desc["object_name"] == task))])
+        if not len(deleted_at):
+            continue
+        one = np.zeros(len(creates), dtype=bool)
+        one[described] = True
+        created_at = view.minutes[view.rows_of(one)]
+        after = np.searchsorted(deleted_at, created_at, side="left")
+        within = after < len(deleted_at)
+        within[within] = deleted_at[after[within]] <= created_at[within] + ONE_SHOT_TASK_MINUTES * MINUTE_NS
+        found[described] = bool(within.all())
+    return found
+
+
 def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> list[StageEvidence]:
     """Findings less those that rest only on rows a benign mechanism explains and says are
     never evidence for the finding's stage (``excludes`` in ``data/benign.yaml``): the
     antivirus reading files and calling its cloud service is not exfiltration, whatever
-    rule read it so. A finding citing any other row stands, with all its rows."""
+    rule read it so; nor is a task deleted right after it was created persistence. A
+    finding citing any other row stands, with all its rows."""
     excluding = [m for m in explained if m.excludes]
     # a mechanism that covers descendants applies when a process it names is in the log,
     # whether or not that process's own rows match it (a package manager whose maintainer
@@ -441,9 +474,10 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             subjects = view.values("subject_name", view.present) - {""} if subjects is None else subjects
             if any(mechanism.names_subject(name) for name in subjects):
                 excluding.append(mechanism)
-    if not excluding:
+    one_shot = one_shot_tasks(view)
+    if not excluding and not one_shot.any():
         return found
-    by_stage: dict[str, np.ndarray] = {}
+    by_stage: dict[str, np.ndarray] = {"Maintain Persistence": one_shot} if one_shot.any() else {}
     # the same, before rows of processes acting for an attacker were taken back out
     unless: dict[str, np.ndarray] = {}
     acting: dict = {}

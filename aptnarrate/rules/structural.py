@@ -20,8 +20,8 @@ from ..wording import quoted
 from .events import names_this_host
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, compromised_launchers, in_chain, merged,
-    PLACEHOLDERS, powershell_rule_rows,
-    routine_channel, routine_fan_out,
+    PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
+    routine_channel, unknown_programs_started_by, routine_fan_out,
 )
 from .profiles import public_resolvers
 
@@ -135,7 +135,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     excluded = view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept, flows)
     remote = flows & ~excluded
     if not remote.any():
-        return []
+        return _loops_without_a_named_peer(view, local, set())
     # each (subject, address) pair numbered once per description, then the sums the tests
     # read per pair from the rows in one vectorised pass; only passing pairs are looked at
     pair_keys: dict[tuple[str, str], int] = {}
@@ -172,6 +172,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             continue
         totals[subject] = totals.get(subject, 0) + int(pair_count[index])
     out = []
+    claimed: set[str] = set()  # processes found holding a channel to a named address
     skipped: dict[str, bool] = {}
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
     command_rows = view.rows_of(desc["event"] == "shell_command")
@@ -245,6 +246,52 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             rows.append(commands[np.isin(view.minutes[commands], list(shared))])
             confidence = "high"
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
+        claimed.add(subject)
+    return out + _loops_without_a_named_peer(view, local, claimed)
+
+
+# processes that run commands as their own work: a shell receiving a session is no sign of an
+# implant inside another program
+_COMMAND_HOSTS = frozenset({"shell", "windows admin tool", "interpreter"})
+
+
+def _loops_without_a_named_peer(view: LogView, local: set[str], claimed: set[str]) -> list[StageEvidence]:
+    """A process that is no shell but runs PowerShell inside it (a service host an implant
+    lives in) and runs shell commands in at least ``C2_MIN_MINUTES`` minutes in which it also
+    receives messages that the log records only against this host's own address (OpTC names
+    the receiver of an inbound flow): a remotely driven command loop whose far end the log
+    does not name. ``claimed``: processes already found holding a channel to a named
+    address."""
+    if not local:
+        return []
+    desc = view.desc
+    hosts = sorted(
+        name for name in runs_powershell(view) - claimed
+        if getattr(lookup(name, "process"), "category", None) not in _COMMAND_HOSTS
+    )
+    if not hosts:
+        return []
+    received = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
+    commands = view.present & (desc["event"] == "shell_command")
+    signs = powershell_signs(view)
+    out = []
+    for subject in hosts:
+        own = desc["subject_name"] == subject
+        reply_rows, command_rows = view.rows_of(received & own), view.rows_of(commands & own)
+        shared = set(view.minutes[reply_rows].tolist()) & set(view.minutes[command_rows].tolist())
+        if len(shared) < C2_MIN_MINUTES:
+            continue
+        shared_minutes = list(shared)
+        replies = reply_rows[np.isin(view.minutes[reply_rows], shared_minutes)]
+        driven = command_rows[np.isin(view.minutes[command_rows], shared_minutes)]
+        shown = view.rows_of(signs & own & (desc["event"] != "shell_command"))[:3]
+        addresses = view.values("object_name", received & own)
+        reason = (
+            f"{quoted(subject)}, which is no shell but runs PowerShell inside it, ran shell commands in {len(shared)} minute(s) "
+            f"in which it also received network messages, recorded only against this host's own address {_names(addresses)} "
+            "(the log names the receiver of an inbound flow, not its sender): a remotely driven command loop whose far end the log does not name."
+        )
+        out.append(cited(view, replies, driven, shown, stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071", "T1059.001")))
     return out
 
 
@@ -396,6 +443,26 @@ def _written_over_share(view: LogView, writes: np.ndarray) -> bool:
     """Every writer of these descriptions is the Windows kernel's ``System`` process."""
     writers = view.values("subject_name", writes)
     return bool(writers) and all(w.casefold() == "system" for w in writers)
+
+
+_CLIENT_TECHNIQUES = {"mail client": ("T1566.001", "T1204.002"), "browser": ("T1189", "T1204.002")}
+
+
+def client_runs_unknown_program(view: LogView) -> list[StageEvidence]:
+    """A mail client or browser starting a program the knowledge base does not know: the user
+    running a mailed attachment (T1566.001, T1204.002) or what a page delivered (T1189). Its
+    known helpers (a crash reporter, a plugin container) are in the knowledge base; shells
+    it starts (a mail client's viewer command) are for the attack chain to weigh, not this."""
+    starts = unknown_programs_started_by(view, frozenset(_CLIENT_TECHNIQUES))
+    if not starts:
+        return []
+    rows = np.logical_or.reduce([found for _, _, found in starts])
+    pairs = sorted({(parent, child) for parent, child, _ in starts})
+    started = "; ".join(f"{quoted(parent)} started {quoted(child)}" for parent, child in pairs[:5])
+    more = f"; and {len(pairs) - 5} more" if len(pairs) > 5 else ""
+    techniques = sorted({t for parent, _ in pairs for t in _CLIENT_TECHNIQUES[lookup(parent, "process").category]})
+    reason = f"A mail client or browser started a program the knowledge base does not know ({started}{more}): an attachment or a delivered file run on this host."
+    return [cited(view, view.rows_of(rows), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
 
 
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
@@ -687,4 +754,4 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, ingress_then_run, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, ingress_then_run, client_runs_unknown_program, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
