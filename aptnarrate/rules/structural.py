@@ -35,6 +35,7 @@ C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many m
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
 # this many minutes (minutes, not event-seconds: the same exchange logged twice as densely is
 # the same channel)
+C2_MIN_MASKED_MINUTES = 2  # outbound minutes that make a channel for a process masquerading as another
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 # programs whose ordinary job is to download, write, start and delete programs
@@ -158,7 +159,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # a routine client's pair counts only where the log shows the process on it acting for an
     # attacker (by entity where the input identifies processes: an implant's ssh channel is
     # not weighed against a user's ssh session of the same name)
-    routine = {subject: routine_channel(subject) for subject in {subject for subject, _ in pair_keys}}
+    # a process whose image is an executable of another name that no system or package
+    # provides is not what its name says: no routine exemption, and two separate minutes of
+    # contact make a channel
+    masked = _masquerading(view)
+    routine = {subject: routine_channel(subject) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
     if any(routine.values()):
@@ -199,6 +204,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
             continue
         sustained = out_minute_count[index] >= C2_MIN_MINUTES or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
+        sustained |= subject in masked and out_minute_count[index] >= C2_MIN_MASKED_MINUTES
         if not sustained and not command_minutes.get(subject):
             continue
         here = pair == index
@@ -240,6 +246,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if links:  # kept: it acts for an attacker
             reason += f" Not its ordinary traffic: the log shows {links[0].how}."
             rows.append(view.rows_of(links[0].rows))
+        if subject in masked:
+            images = view.values("object_name", masked[subject])
+            reason += f" {who} loaded {_names(images)}, an executable of another name that the knowledge base does not know: a renamed or hollowed binary (T1036)."
+            rows.append(view.rows_of(masked[subject]))
+            techniques.append("T1036")
         if len(shared) >= 2:
             reason += f" Shell commands run in {len(shared)} of the same minutes: a remotely driven command loop."
             techniques.append("T1059.001")
@@ -248,6 +259,22 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
         claimed.add(subject)
     return out + _loops_without_a_named_peer(view, local, claimed)
+
+
+def _masquerading(view: LogView) -> dict[str, np.ndarray]:
+    """Processes that load an executable (``.exe``) of another name that the knowledge base
+    does not know, each with the descriptions of those loads (``svchost.exe`` loading
+    ``cKfGW.exe``). An executable the knowledge base knows (``WMIPRVSE.EXE``, ``CHROME.EXE``)
+    is left out: the log's name for a process is sometimes another program's."""
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load") & (desc["subject_name"] != "")
+    loads &= view.desc_where("object_name", lambda n: n.casefold().endswith(".exe") and lookup(n, "process") is None, loads)
+    found: dict[str, np.ndarray] = {}
+    for described in np.flatnonzero(loads).tolist():
+        subject = desc["subject_name"][described]
+        if desc["object_name"][described].casefold() != subject.casefold():
+            found.setdefault(subject, np.zeros(len(loads), dtype=bool))[described] = True
+    return found
 
 
 # processes that run commands as their own work: a shell receiving a session is no sign of an
@@ -617,6 +644,47 @@ RECON_FILES = frozenset(
 )
 
 
+# packet-capture libraries: libpcap (and its versioned .so), WinPcap's and Npcap's DLLs
+CAPTURE_LIBRARY = re.compile(r"^(libpcap\.so(\.\d+)*|libpcap\.\d+(\.\d+)*\.dylib|wpcap\.dll|packet\.dll)$", re.IGNORECASE)
+
+
+def network_sniffing(view: LogView) -> list[StageEvidence]:
+    """A process that the log shows acting for an attacker, or that holds a
+    command-and-control channel (the log's unnamed process too: the Command and Control
+    finding is about its rows), loading a packet-capture library and connecting to hosts of
+    the site: sniffing and probing the network (T1040). Capture tools and daemons (tcpdump,
+    dumpcap, pflogd, IDS sensors) load it as their ordinary work, so outside an attack
+    nothing is claimed; without a flow to a host of the site the load shows no
+    reconnaissance."""
+    desc = view.desc
+    capture = view.present & view.desc_where("object_name", lambda n: bool(CAPTURE_LIBRARY.match(n)), view.present)
+    if not capture.any():
+        return []
+    acting = acting_for_an_attacker(view)
+    holders = set()
+    for finding in command_and_control(view):
+        holders |= set(desc["subject_name"][view._codes[finding.positions]].tolist())
+    attacker = in_chain(view, acting) | view.desc_in("subject_name", holders)
+    capture &= attacker
+    if not capture.any():
+        return []
+    subjects = view.values("subject_name", capture)
+    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_close")) & view.desc_in("subject_name", subjects)
+    flows &= attacker
+    local = this_host_addresses(view)
+    site = flows & view.desc_where("object_name", lambda a: a not in local and view.address_class(a) in ("internal", "private"), flows)
+    if not site.any():
+        return []
+    libraries = view.values("object_name", capture)
+    hosts = view.values("object_name", site)
+    links = chain_links(view, acting, capture)
+    how = f" Not a capture tool's ordinary work: the log shows {links[0].how}." if links else " Not a capture tool's ordinary work: the same process holds a command-and-control channel."
+    who = _who(subjects)
+    reason = f"{who[:1].upper()}{who[1:]} loaded the packet-capture library {_names(libraries)} and held connections to host(s) of the site {_names(hosts)}: network sniffing and probing (T1040).{how}"
+    rows = [view.rows_of(capture), view.rows_of(site)] + ([view.rows_of(links[0].rows)] if links else [])
+    return [cited(view, *rows, stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1040",))]
+
+
 def discovery(view: LogView) -> list[StageEvidence]:
     """Several discovery tools, or one with system-information reads."""
     desc = view.desc
@@ -754,4 +822,4 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, ingress_then_run, client_runs_unknown_program, client_drops_executable, covering_tracks, discovery, lateral_movement, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, ingress_then_run, client_runs_unknown_program, client_drops_executable, covering_tracks, discovery, network_sniffing, lateral_movement, exfiltration)
