@@ -343,3 +343,34 @@ def test_the_ioc_table_lists_higher_likelihoods_first_and_keeps_rank_order_withi
     assert [order[e.likelihood] for e in report.iocs] == sorted(order[e.likelihood] for e in report.iocs)
     highs = [e.rank for e in report.iocs if e.likelihood == "high"]
     assert highs == sorted(highs) and report.iocs[0].value == narration.iocs[1].ioc
+
+
+def test_pivots_name_only_processes_the_summary_shows_and_a_thread_alias_is_a_thread(tmp_path):
+    # an unnamed thread (OpTC's "TERMINATE a thread") got the alias P1, which the summary
+    # never showed, and the pivots then asked to "resolve P1 to an image and command line"
+    from aptnarrate.llm.prompt_context import process_aliases
+
+    facts = facts_from(tmp_path, [
+        ("The process: svchost.exe LOAD the module: wininet.dll", "2019-09-25 10:15:02"),
+        ("The process: svchost.exe READ the file: settings.dat", "2019-09-25 10:15:12"),
+        ("The process: svchost.exe TERMINATE a thread", "2019-09-25 10:39:44"),
+    ])
+    aliases = process_aliases(facts)
+    assert list(aliases.alias_of.values()) == ["P1"]
+    assert "P1 is a thread the log does not name" in aliases.describe()
+    summary = narrate(facts).summary
+    assert "P1" not in summary
+    assert "to an image and command line" not in summary
+
+
+def test_pivots_still_name_an_unnamed_process_the_summary_shows(tmp_path):
+    facts = facts_from(tmp_path, [
+        ("A process CREATE the file: payload.exe", "2019-09-25 10:15:02"),
+        ("A process CREATE the process: payload.exe", "2019-09-25 10:15:12"),
+        ("The process: payload.exe START_OUTBOUND the flow: 203.0.113.9", "2019-09-25 10:16:00"),
+        ("The process: payload.exe MESSAGE_OUTBOUND the flow: 203.0.113.9", "2019-09-25 10:17:00"),
+        ("The process: payload.exe MESSAGE_OUTBOUND the flow: 203.0.113.9", "2019-09-25 10:18:00"),
+    ])
+    summary = narrate(facts).summary
+    assert "P1 created `payload.exe`" in summary
+    assert "resolve P1 to an image and command line" in summary

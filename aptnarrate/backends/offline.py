@@ -8,6 +8,8 @@ times are the minutes of exactly those rows (``StoryLine.rows``).
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -200,7 +202,8 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
     benign = _benign_alternative(facts, [stage for stage, _ in steps], [c for _, clauses in steps for c in clauses])
     if benign:
         paragraphs.append([StoryLine(benign)])
-    pivots = _pivots(facts, aliases, [stage for stage, _ in steps])
+    told_text = " ".join(line.text for paragraph in paragraphs for line in paragraph)
+    pivots = _pivots(facts, aliases, [stage for stage, _ in steps], told_text)
     if pivots:
         paragraphs.append([StoryLine(pivots)])
     return paragraphs
@@ -480,7 +483,10 @@ def _named_mechanisms(facts: Facts) -> list:
     return list(zip(named, benign_mechanisms(named, facts)))
 
 
-def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) -> str:
+def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence], told: str = "") -> str:
+    """The next steps for the analyst. ``told``: the summary's text so far; an alias is
+    named here only when it names a process the summary shows (a ``P1`` nowhere above, or
+    a thread, which has no image to resolve, would be noise)."""
     pivots = []
     table = [c for c in facts.table_candidates if c.likelihood != "low"]
     addresses = [c.value for c in table if c.type == "ip" and "this-host" not in c.features][:2]
@@ -496,8 +502,9 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence]) 
         pivots.append(f"recover and hash {join_words([quoted(f) for f in files])}")
     if any(s.stage == "Maintain Persistence" for s in stages):
         pivots.append("read the persistence entries the log shows being written, to learn what they start")
-    if aliases.order:
-        shown = [aliases.alias_of[i] for i in aliases.order[:3]]
+    mentioned = set(re.findall(r"\bP\d+\b", told)) if aliases.order else set()
+    shown = [aliases.alias_of[i] for i in aliases.order if aliases.alias_of[i] in mentioned and aliases.is_process(i)][:3]
+    if shown:
         pivots.append(f"resolve {join_words(shown)} to an image and command line in the host's full audit log by entity id")
     if not pivots:
         explained = {c.value for c, mechanism in _named_mechanisms(facts) if mechanism is not None}

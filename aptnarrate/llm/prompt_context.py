@@ -79,6 +79,11 @@ class ProcessAliases:
     name_of: dict[str, str]  # entity id -> name ("" when unnamed)
     order: tuple[str, ...]  # aliased entity ids, alias order
     first_row: dict[str, int] = field(default_factory=dict)  # entity id -> first log position
+    # entity id -> its kind where it is not a process (an OpTC thread the log does not name)
+    kind_of: dict[str, str] = field(default_factory=dict)
+
+    def is_process(self, ident: str) -> bool:
+        return self.kind_of.get(ident, "process") == "process"
 
     def label(self, ids: list[str] | tuple[str, ...], name: str) -> str:
         """How a summary names the process(es) ``ids`` called ``name``: the name when it is
@@ -99,11 +104,14 @@ class ProcessAliases:
         """One sentence saying what the aliases stand for (empty when there are none)."""
         if not self.order:
             return ""
-        unnamed = [self.alias_of[i] for i in self.order if not self.name_of[i]]
+        unnamed = [self.alias_of[i] for i in self.order if not self.name_of[i] and self.is_process(i)]
+        threads = [self.alias_of[i] for i in self.order if not self.name_of[i] and not self.is_process(i)]
         shared = [self.alias_of[i] for i in self.order if self.name_of[i]]
         parts = []
         if unnamed:
             parts.append(f"{_join_capped(unnamed, 6)} {'is a process' if len(unnamed) == 1 else 'are processes'} the log does not name")
+        if threads:
+            parts.append(f"{_join_capped(threads, 6)} {'is a thread' if len(threads) == 1 else 'are threads'} the log does not name")
         if shared:
             parts.append(f"{_join_capped(shared, 6)} {'is one of the processes' if len(shared) == 1 else 'are processes'} sharing a name")
         return "; ".join(parts) + " (numbered by first appearance; the JSON report's log keeps their entity ids)."
@@ -139,6 +147,10 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     names = np.empty(len(at), dtype=object)
     names[at % 2 == 0], names[at % 2 == 1] = subject_names, object_names
     names = names.tolist()
+    kinds = np.empty(len(at), dtype=object)
+    kinds[at % 2 == 0] = triples["subject_kind"].take(at[at % 2 == 0] // 2).to_numpy(dtype=object)
+    kinds[at % 2 == 1] = triples["object_kind"].take(at[at % 2 == 1] // 2).to_numpy(dtype=object)
+    kind_of_entity = dict(zip(uniques.tolist(), kinds.tolist()))
     first: dict[str, str] = dict(zip(uniques.tolist(), (str(name or "") for name in names)))
     per_name = Counter(first.values())
     aliased_at = [k for k, name in enumerate(first.values()) if not name or per_name[name] > 1]
@@ -147,7 +159,8 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
     positions = _first_positions(facts, aliased, which[aliased_at])
     aliased.sort(key=lambda i: positions.get(i, 1 << 62))
     alias_of = {ident: f"P{n}" for n, ident in enumerate(aliased, start=1)}
-    return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions)
+    kind_of = {i: str(kind_of_entity[i]) for i in aliased if kind_of_entity[i] != "process"}
+    return ProcessAliases(alias_of, {i: first[i] for i in aliased}, tuple(aliased), positions, kind_of)
 
 
 def _first_positions(facts: Facts, wanted: list[str], codes: np.ndarray) -> dict[str, int]:
