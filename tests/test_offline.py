@@ -374,3 +374,16 @@ def test_pivots_still_name_an_unnamed_process_the_summary_shows(tmp_path):
     summary = narrate(facts).summary
     assert "P1 created `payload.exe`" in summary
     assert "resolve P1 to an image and command line" in summary
+
+
+def test_no_ordinary_work_alternative_for_a_process_whose_image_is_another_program():
+    # the C2 reason says svchost.exe's image is an unknown executable (T1036); the summary
+    # then offered "svchost.exe is generic host process ... these rows may be its ordinary work"
+    path = Path(__file__).parent / "data" / "handmade" / "optc_hollowed_service_host_beacon.csv"
+    facts = compute_facts(condense(read_events(path, IngestOptions())))
+    narration = narrate(facts)
+    assert [s.stage for s in narration.stages] == ["Command and Control"]
+    from aptnarrate.rules.stages import find_stages
+
+    assert "T1036" in find_stages(facts)[0].techniques
+    assert "ordinary work" not in narration.summary

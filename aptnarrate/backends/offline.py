@@ -468,7 +468,10 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
         entry = lookup(name, "process")
         if entry is not None and entry.category in _ROUTINE:
             known.append((name, entry))
-    if known and not strong:
+    # a claim that the process is not what its name says (T1036: its image is another,
+    # unknown executable) leaves no room for "the named program's ordinary work"
+    masquerading = any("T1036" in s.techniques for s in stages)
+    if known and not strong and not masquerading:
         about = "; ".join(f"{quoted(n)} is {mid_sentence(e.usage.rstrip('.'))} ({e.category})" for n, e in known[:3])
         return f"Benign alternative: {about}, and these rows may be its ordinary work."
     if stages and not strong:
