@@ -387,3 +387,18 @@ def test_no_ordinary_work_alternative_for_a_process_whose_image_is_another_progr
 
     assert "T1036" in find_stages(facts)[0].techniques
     assert "ordinary work" not in narration.summary
+
+
+def test_an_unnamed_object_is_worded_with_its_kind_not_after_a_verb_that_names_one(tmp_path):
+    # "wrote the registry value an unnamed registry", "received traffic at this host's own
+    # address an unnamed flow", "started the scheduled task an unnamed task"
+    facts = facts_from(tmp_path, [
+        ("The process: services.exe ADD a registry", "2019-09-25 09:18:02"),
+        ("The process: services.exe OPEN_INBOUND a flow", "2019-09-25 09:18:05"),
+        ("The process: svchost.exe START a task", "2019-09-25 09:18:09"),
+    ])
+    summary = narrate(facts).summary
+    assert "an unnamed registry value" in summary
+    assert "received traffic on an unnamed flow" in summary
+    assert "started an unnamed scheduled task" in summary
+    assert "registry value an unnamed" not in summary and "own address an unnamed" not in summary

@@ -257,6 +257,29 @@ def verb_of(row: RowEvent) -> str:
     return _VERBS.get(row.event_class, row.action.lower())
 
 
+# verbs that name their object's kind ("started the scheduled task `Updater`"): with an
+# unnamed object the kind moves to the object ("started an unnamed scheduled task")
+_NOUN_VERBS = tuple(
+    (verb, noun) for verb in _VERBS.values() for noun in ("scheduled task", "registry value", "registry key", "service")
+    if verb.endswith(f" the {noun}")
+)
+_UNNAMED_FLOW_VERBS = {"network_in": "received traffic on", "network_out": "connected or sent on", "network_close": "closed"}
+
+
+def _unnamed_object(verb: str, target: str, row: RowEvent) -> tuple[str, str]:
+    """The verb and object of a clause whose object the log does not name, worded as one
+    phrase: not "wrote the registry value an unnamed registry" nor "received traffic at this
+    host's own address an unnamed flow"."""
+    if row.object_name or not target.startswith("an unnamed "):
+        return verb, target
+    if row.object_kind == "flow" and row.event_class in _UNNAMED_FLOW_VERBS:
+        return _UNNAMED_FLOW_VERBS[row.event_class], "an unnamed flow"
+    for noun_verb, noun in _NOUN_VERBS:
+        if verb == noun_verb:
+            return verb[: -len(f" the {noun}")], f"an unnamed {noun}"
+    return verb, target
+
+
 def _actor_label(facts: Facts, aliases: ProcessAliases, row: RowEvent, role: str = "subject", ids=None) -> str:
     """How the story names the ``role`` side of ``row``: the name, ``name (P3)`` for a
     shared name, ``P1`` when unnamed. ``ids``: the entity ids of the ``role`` side of the
@@ -294,8 +317,9 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
         first = row_event(facts, int(rows.positions[0]))
         actor = _actor_label(facts, aliases, first, "subject", aliased["subject"][number])
         verb = verb_of(first)
-        clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
         target = _actor_label(facts, aliases, first, "object", aliased["object"][number]) if first.object_kind else ""
+        verb, target = _unnamed_object(verb, target, first)
+        clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
         if target and target not in clause.objects:
             clause.objects.append(target)
         clause.rows.append(rows)
