@@ -402,3 +402,14 @@ def test_an_unnamed_object_is_worded_with_its_kind_not_after_a_verb_that_names_o
     assert "received traffic on an unnamed flow" in summary
     assert "started an unnamed scheduled task" in summary
     assert "registry value an unnamed" not in summary and "own address an unnamed" not in summary
+
+
+def test_a_process_action_on_an_unnamed_directory_does_not_call_it_a_process(tmp_path):
+    # CADETS records MODIFY_PROCESS against a directory: "modified the process an unnamed directory"
+    facts = facts_from(tmp_path, [
+        ("The subject_process: sshd MODIFY_PROCESS a file_object_dir", "2018-04-12 10:07:02"),
+        ("The subject_process: sshd READ the file_object_file: login.conf", "2018-04-12 10:07:05"),
+    ])
+    summary = narrate(facts).summary
+    assert "opened or modified an unnamed directory" in summary
+    assert "the process an unnamed" not in summary

@@ -277,6 +277,8 @@ def _unnamed_object(verb: str, target: str, row: RowEvent) -> tuple[str, str]:
     for noun_verb, noun in _NOUN_VERBS:
         if verb == noun_verb:
             return verb[: -len(f" the {noun}")], f"an unnamed {noun}"
+    if verb.endswith(" the process"):  # CADETS' MODIFY_PROCESS of a directory
+        return verb[: -len(" the process")], target
     return verb, target
 
 
