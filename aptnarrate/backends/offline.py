@@ -251,34 +251,39 @@ MAX_OBJECTS = 3
 
 
 def verb_of(row: RowEvent) -> str:
+    if not row.object_name and row.object_kind and row.object_kind not in ACTOR_KINDS:
+        # an unnamed object: the verb leaves its kind to the object ("wrote an unnamed
+        # registry value", "received traffic on an unnamed flow")
+        if row.object_kind == "flow" and row.event_class in _UNNAMED_FLOW_VERBS:
+            return _UNNAMED_FLOW_VERBS[row.event_class]
+        verb = _VERBS.get(row.event_class, row.action.lower())
+        for noun in _VERB_NOUNS:
+            if verb.endswith(f" the {noun}"):
+                return verb[: -len(f" the {noun}")]
+        return verb
     if row.event_class == "network_in" and names_this_host(row.action):
         # OpTC names the receiving host on an inbound flow: the address is this host's own
         return "received traffic at this host's own address"
     return _VERBS.get(row.event_class, row.action.lower())
 
 
-# verbs that name their object's kind ("started the scheduled task `Updater`"): with an
-# unnamed object the kind moves to the object ("started an unnamed scheduled task")
-_NOUN_VERBS = tuple(
-    (verb, noun) for verb in _VERBS.values() for noun in ("scheduled task", "registry value", "registry key", "service")
-    if verb.endswith(f" the {noun}")
-)
+# nouns that verbs name their object's kind with ("started the scheduled task `Updater`"):
+# with an unnamed object the kind moves to the object ("started an unnamed scheduled task");
+# "the process" is dropped before an object that is none (CADETS' MODIFY_PROCESS of a directory)
+_VERB_NOUNS = ("scheduled task", "registry value", "registry key", "service", "process")
 _UNNAMED_FLOW_VERBS = {"network_in": "received traffic on", "network_out": "connected or sent on", "network_close": "closed"}
 
 
 def _unnamed_object(verb: str, target: str, row: RowEvent) -> tuple[str, str]:
-    """The verb and object of a clause whose object the log does not name, worded as one
-    phrase: not "wrote the registry value an unnamed registry" nor "received traffic at this
-    host's own address an unnamed flow"."""
-    if row.object_name or not target.startswith("an unnamed "):
+    """The object of a clause whose object the log does not name, with the kind its verb
+    named (``verb_of`` left it out): "wrote an unnamed registry value", not "wrote the
+    registry value an unnamed registry"."""
+    if row.object_name or not target.startswith("an unnamed ") or row.object_kind in ACTOR_KINDS:
         return verb, target
-    if row.object_kind == "flow" and row.event_class in _UNNAMED_FLOW_VERBS:
-        return _UNNAMED_FLOW_VERBS[row.event_class], "an unnamed flow"
-    for noun_verb, noun in _NOUN_VERBS:
-        if verb == noun_verb:
-            return verb[: -len(f" the {noun}")], f"an unnamed {noun}"
-    if verb.endswith(" the process"):  # CADETS' MODIFY_PROCESS of a directory
-        return verb[: -len(" the process")], target
+    full = _VERBS.get(row.event_class, "")
+    for noun in _VERB_NOUNS[:-1]:
+        if full.endswith(f" the {noun}"):
+            return verb, f"an unnamed {noun}"
     return verb, target
 
 
