@@ -413,3 +413,24 @@ def test_a_process_action_on_an_unnamed_directory_does_not_call_it_a_process(tmp
     summary = narrate(facts).summary
     assert "opened or modified an unnamed directory" in summary
     assert "the process an unnamed" not in summary
+
+
+def test_the_dotnet_compile_outputs_of_a_stem_are_explained_like_its_command_line_file(tmp_path):
+    # Add-Type's csc run writes STEM.cmdline, .tmp, .dll, .out, .err and deletes them: the
+    # command-line and error files were explained (likelihood lowered), the library and
+    # output of the same stem were not, and the summary asked to "recover and hash" them
+    from aptnarrate.llm.prompt_context import benign_mechanisms
+
+    rows = []
+    for n, ext in enumerate(("cmdline", "tmp", "dll", "out", "err")):
+        rows.append((f"The process: svchost.exe CREATE the file: r2te1030.{ext}", f"2019-09-23 12:58:{10 + n:02d}"))
+        rows.append((f"The process: svchost.exe DELETE the file: r2te1030.{ext}", f"2019-09-23 12:58:{30 + n:02d}"))
+    rows.append(("The process: svchost.exe CREATE the file: payload.dll", "2019-09-23 12:59:02"))
+    rows.append(("The process: svchost.exe DELETE the file: payload.dll", "2019-09-23 12:59:12"))
+    facts = facts_from(tmp_path, rows)
+    files = {c.value: c for c in facts.table_candidates if c.type == "file"}
+    found = dict(zip(files, benign_mechanisms(list(files.values()), facts)))
+    for ext in ("cmdline", "tmp", "dll", "out", "err"):
+        assert found[f"r2te1030.{ext}"] is not None and found[f"r2te1030.{ext}"].id == "dotnet-compile-temp", ext
+    assert found["payload.dll"] is None
+    assert "r2te1030" not in narrate(facts).summary.split("Next pivots")[-1]

@@ -415,11 +415,40 @@ def benign_mechanisms(candidates, facts: Facts) -> list:
     if todo:
         order = {id(m): n for n, m in enumerate(mechanisms())}
         found = first_explaining([row for key in todo for row in _mechanism_rows(*key)])
+        stems = _compiler_stems(facts)
         for n, key in enumerate(todo):
             # the first mechanism in file order that explains either of the candidate's rows
             either = [m for m in found[2 * n : 2 * n + 2] if m is not None]
             known[key] = min(either, key=lambda m: order[id(m)]) if either else None
+            if known[key] is None and stems:
+                known[key] = _compiler_output(key[0], stems)
     return [known[_mechanism_key(c)] for c in candidates]
+
+
+def _compiler_stems(facts: Facts) -> frozenset[str]:
+    """The stems of the .NET compiler's command-line files the subgraph holds
+    (``r2te1030`` of ``r2te1030.cmdline``), folded."""
+    from ..rules.structural import _COMPILER_TEMP
+
+    def find() -> frozenset[str]:
+        names = facts.timeline.table.triples["object_name"].unique()
+        return frozenset(m.group("stem").casefold() for n in names if str(n).lower().endswith(".cmdline") and (m := _COMPILER_TEMP.match(str(n))))
+
+    return facts.derived("_compiler_stems", find)
+
+
+def _compiler_output(value: str, stems: frozenset[str]):
+    """The .NET compile mechanism for a file of one of ``stems`` (its library, symbols,
+    output and temporary file: ``r2te1030.dll``, ``.out``, ``.tmp``), as the Covering Tracks
+    rule reads them; None otherwise. Its own selections name only the command-line and error
+    files: the siblings are known by the stem alone."""
+    from ..rules.benign import mechanisms
+    from ..rules.structural import _COMPILER_TEMP
+
+    match = _COMPILER_TEMP.match(value)
+    if match is None or match.group("stem").casefold() not in stems:
+        return None
+    return next((m for m in mechanisms() if m.id == "dotnet-compile-temp"), None)
 
 
 def benign_mechanism(candidate: Candidate, facts: Facts):
