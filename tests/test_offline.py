@@ -359,8 +359,10 @@ def test_pivots_name_only_processes_the_summary_shows_and_a_thread_alias_is_a_th
     assert list(aliases.alias_of.values()) == ["P1"]
     assert "P1 is a thread the log does not name" in aliases.describe()
     summary = narrate(facts).summary
-    assert "P1" not in summary
     assert "to an image and command line" not in summary
+    # the story's last sentence tells the thread ended, and the summary says what P1 is
+    assert "ended P1" in summary
+    assert "P1 is a thread the log does not name" in summary
 
 
 def test_pivots_still_name_an_unnamed_process_the_summary_shows(tmp_path):
@@ -434,3 +436,11 @@ def test_the_dotnet_compile_outputs_of_a_stem_are_explained_like_its_command_lin
         assert found[f"r2te1030.{ext}"] is not None and found[f"r2te1030.{ext}"].id == "dotnet-compile-temp", ext
     assert found["payload.dll"] is None
     assert "r2te1030" not in narrate(facts).summary.split("Next pivots")[-1]
+
+
+def test_a_summary_that_tells_only_the_first_rows_says_where_the_log_ends(tmp_path):
+    # a stage-less summary tells the first 40 rows; their span read as the subgraph's
+    rows = [(f"The process: svchost.exe READ the file: f{n}.dat", f"2019-09-25 10:{n // 5:02d}:{n % 5:02d}") for n in range(45)]
+    rows.append(("The process: svchost.exe DELETE the file: last.tmp", "2019-09-25 11:30:00"))
+    summary = narrate(facts_from(tmp_path, rows)).summary
+    assert "The log goes on until 11:30, when `svchost.exe` deleted `last.tmp`." in summary

@@ -184,9 +184,6 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
     actors = _actors(facts, aliases, [c for _, clauses in steps for c in clauses])
     if actors:
         paragraphs.append([StoryLine(actors)])
-        described = aliases.describe() if any(a in actors for a in aliases.alias_of.values()) else ""
-        if described:
-            paragraphs[-1].append(StoryLine(described[:1].upper() + described[1:]))
     told, day = [], None
     for stage, clauses in steps:
         line, day = _step_line(facts, stage, clauses, day)
@@ -196,9 +193,23 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
         quiet = [c for c in distinct_descriptions(facts, first) if description_event(facts, c).event_class in _QUIET]
         clauses = _clauses(facts, aliases, first[~np.isin(descriptions[first], quiet)])
         if clauses:
-            told.append(_when_line(facts, clauses, None, "")[0])
+            line, day = _when_line(facts, clauses, None, "")
+            told.append(line)
+            later = _log_goes_on(facts, aliases, clauses, day)
+            if later is not None:
+                told.append(later)
     if told:
         paragraphs.append(told)
+    # what the aliases stand for, where the actors or the story name one ("P1"; a thread
+    # ended is named so too)
+    mentioned = set(re.findall(r"\bP\d+\b", " ".join([actors or ""] + [line.text for line in told]))) if aliases.order else set()
+    described = aliases.describe() if mentioned & set(aliases.alias_of.values()) else ""
+    if described:
+        line = StoryLine(described[:1].upper() + described[1:])
+        if actors:
+            paragraphs[1].append(line)
+        else:
+            paragraphs.insert(1, [line])
     benign = _benign_alternative(facts, [stage for stage, _ in steps], [c for _, clauses in steps for c in clauses])
     if benign:
         paragraphs.append([StoryLine(benign)])
@@ -443,6 +454,22 @@ def _when_line(facts: Facts, clauses: list[_Clause], day: str | None, tail: str)
     positions = distinct(np.concatenate([c.positions() for c in clauses]))  # log order, each once
     ids = tuple(row_table(facts).ids[positions].tolist())
     return StoryLine(text, ids), last[:10]
+
+
+def _log_goes_on(facts: Facts, aliases: ProcessAliases, clauses: list[_Clause], day: str) -> StoryLine | None:
+    """Where the summary tells only the first rows of a log with no stage, the log's last
+    row, so that the span told is not read as the subgraph's."""
+    log = facts.timeline.log
+    told = int(np.concatenate([c.minutes() for c in clauses]).max())
+    last = int(log["minute"].iloc[-1]) if len(log) else told
+    if last <= told:
+        return None
+    final = _clauses(facts, aliases, log_positions(facts, facts.timeline.ids[-1:]))
+    if not final:
+        return None
+    stamp = minute_text([last])[0]
+    when = stamp[11:] if stamp[:10] == day else stamp
+    return StoryLine(f"The log goes on until {when}, when {_clause_text(facts, final[0], last, last)}.", (str(log["id"].iloc[-1]),))
 
 
 def _assessment(facts: Facts, stages: list[StageEvidence]) -> str:
