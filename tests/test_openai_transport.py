@@ -359,3 +359,27 @@ def test_narration_schema_is_strict_structured_output_safe():
     walk(schema, "#")
     assert problems == []
     assert schema["additionalProperties"] is False and set(schema["required"]) == {"stages", "iocs", "summary"}
+
+
+def test_closing_the_async_transport_is_bounded_when_the_client_will_not_close(monkeypatch):
+    """An interrupted batch closes its transport on the way out; a client close that waits
+    on a request still winding down kept the interrupted command alive (close waited with
+    no timeout)."""
+    import asyncio
+    import time
+
+    from aptnarrate.backends import openai_async
+    from aptnarrate.backends.openai_async import AsyncOpenAITransport
+    from aptnarrate.models import Narration
+
+    monkeypatch.setattr(openai_async, "_CLOSE_S", 0.5, raising=False)
+    batch = AsyncOpenAITransport(LLMSettings(api_key="k", base_url="http://127.0.0.1:9/v1", timeout_s=5.0), Narration, concurrency=1)
+
+    async def stuck() -> None:
+        await asyncio.sleep(8)
+
+    batch._client.close = stuck
+    started = time.monotonic()
+    batch.close()
+    assert time.monotonic() - started < 5
+    assert batch._loop.is_closed()

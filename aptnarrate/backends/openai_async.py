@@ -14,6 +14,7 @@ error messages this reuses): 429, 5xx, timeouts and connection errors are retrie
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import random
 import threading
@@ -39,6 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
 
     from ..llm.config import LLMSettings
+
+
+_CLOSE_S = 5.0  # the longest a close waits for the client's connections to shut
 
 
 class AsyncOpenAITransport(OpenAITransport):
@@ -79,7 +83,11 @@ class AsyncOpenAITransport(OpenAITransport):
         if self._loop.is_closed():
             return
         try:
-            self._on_loop(self._client.close())
+            # bounded: a close that waits on a request still winding down (an interrupt
+            # landed mid-answer) must not keep an interrupted command alive
+            asyncio.run_coroutine_threadsafe(self._client.close(), self._loop).result(timeout=_CLOSE_S)
+        except concurrent.futures.TimeoutError:
+            pass
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
