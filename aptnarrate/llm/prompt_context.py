@@ -426,15 +426,10 @@ def benign_mechanisms(candidates, facts: Facts) -> list:
 
 
 def _compiler_stems(facts: Facts) -> frozenset[str]:
-    """The stems of the .NET compiler's command-line files the subgraph holds
-    (``r2te1030`` of ``r2te1030.cmdline``), folded."""
-    from ..rules.structural import _COMPILER_TEMP
+    """``rules.structural.compiler_stems`` of the subgraph's object names, once per facts."""
+    from ..rules.structural import compiler_stems
 
-    def find() -> frozenset[str]:
-        names = facts.timeline.table.triples["object_name"].unique()
-        return frozenset(m.group("stem").casefold() for n in names if str(n).lower().endswith(".cmdline") and (m := _COMPILER_TEMP.match(str(n))))
-
-    return facts.derived("_compiler_stems", find)
+    return facts.derived("_compiler_stems", lambda: compiler_stems(facts.timeline.table.triples["object_name"].unique()))
 
 
 def _compiler_output(value: str, stems: frozenset[str]):
@@ -443,10 +438,9 @@ def _compiler_output(value: str, stems: frozenset[str]):
     rule reads them; None otherwise. Its own selections name only the command-line and error
     files: the siblings are known by the stem alone."""
     from ..rules.benign import mechanisms
-    from ..rules.structural import _COMPILER_TEMP
+    from ..rules.structural import compiler_temporary
 
-    match = _COMPILER_TEMP.match(value)
-    if match is None or match.group("stem").casefold() not in stems:
+    if not compiler_temporary(value, stems):
         return None
     return next((m for m in mechanisms() if m.id == "dotnet-compile-temp"), None)
 

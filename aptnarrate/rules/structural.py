@@ -54,7 +54,19 @@ WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_ho
 # a browser's or mail client's cache entry, not a program: a content-addressed (hash) name,
 # or Chromium's block-file cache (external entries f_000a1b, block files data_0..data_3)
 CACHE_ENTRY = re.compile(r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d)$")
-_COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
+COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
+
+
+def compiler_stems(names) -> frozenset[str]:
+    """The stems of the .NET compiler's command-line files among ``names`` (``r2te1030`` of
+    ``r2te1030.cmdline``), folded: the files of such a stem are one compile's temporaries."""
+    return frozenset(m.group("stem").casefold() for n in names if str(n).lower().endswith(".cmdline") and (m := COMPILER_TEMP.match(str(n))))
+
+
+def compiler_temporary(name: str, stems: frozenset[str]) -> bool:
+    """Whether ``name`` is a temporary file of one of ``stems`` (``compiler_stems``)."""
+    match = COMPILER_TEMP.match(name)
+    return match is not None and match.group("stem").casefold() in stems
 
 
 def this_host_addresses(view: LogView) -> set[str]:
@@ -553,7 +565,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         return []
     producing = named & view.desc_in("event", ("file_write", "file_create", "execute", "file_attribute"))
     produced = view.values("object_name", producing)
-    stems = {m.group("stem").casefold() for n in view.values("object_name", view.present) if (m := _COMPILER_TEMP.match(n)) and n.lower().endswith(".cmdline")}
+    stems = compiler_stems(view.values("object_name", view.present))
     # what only a build from source wrote (configure's conftest) is the build's to clean up
     built = build_outputs(view)
     built = view.values("object_name", built) - view.values("object_name", producing & ~built & ~view.desc_in("event", ("execute", "file_attribute")))
@@ -569,8 +581,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         return getattr(lookup(name, "file"), "category", None) == "log file"
 
     def counts(name: str) -> bool:
-        temp = _COMPILER_TEMP.match(name)
-        if temp and temp.group("stem").casefold() in stems:
+        if compiler_temporary(name, stems):
             return False  # the .NET compiler's own temporary files
         if name in built:
             return False
