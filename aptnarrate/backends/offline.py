@@ -9,7 +9,6 @@ times are the minutes of exactly those rows (``StoryLine.rows``).
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -202,8 +201,7 @@ def story(facts: Facts, stages: list[StageEvidence]) -> list[list[StoryLine]]:
         paragraphs.append(told)
     # what the aliases stand for, where the actors or the story name one ("P1"; a thread
     # ended is named so too)
-    mentioned = set(re.findall(r"\bP\d+\b", " ".join([actors or ""] + [line.text for line in told]))) if aliases.order else set()
-    described = aliases.describe() if mentioned & set(aliases.alias_of.values()) else ""
+    described = aliases.describe() if _aliases_named(" ".join([actors or ""] + [line.text for line in told]), aliases) else ""
     if described:
         line = StoryLine(described[:1].upper() + described[1:])
         if actors:
@@ -279,9 +277,11 @@ def verb_of(row: RowEvent) -> str:
 
 
 # nouns that verbs name their object's kind with ("started the scheduled task `Updater`"):
-# with an unnamed object the kind moves to the object ("started an unnamed scheduled task");
-# "the process" is dropped before an object that is none (CADETS' MODIFY_PROCESS of a directory)
-_VERB_NOUNS = ("scheduled task", "registry value", "registry key", "service", "process")
+# with an unnamed object the kind moves to the object ("started an unnamed scheduled task")
+_OBJECT_NOUNS = ("scheduled task", "registry value", "registry key", "service")
+# and "the process" is dropped before an object that is none (CADETS' MODIFY_PROCESS of a
+# directory: "opened or modified an unnamed directory")
+_VERB_NOUNS = _OBJECT_NOUNS + ("process",)
 _UNNAMED_FLOW_VERBS = {"network_in": "received traffic on", "network_out": "connected or sent on", "network_close": "closed"}
 
 
@@ -292,7 +292,7 @@ def _unnamed_object(verb: str, target: str, row: RowEvent) -> tuple[str, str]:
     if row.object_name or not target.startswith("an unnamed ") or row.object_kind in ACTOR_KINDS:
         return verb, target
     full = _VERBS.get(row.event_class, "")
-    for noun in _VERB_NOUNS[:-1]:
+    for noun in _OBJECT_NOUNS:
         if full.endswith(f" the {noun}"):
             return verb, f"an unnamed {noun}"
     return verb, target
@@ -544,7 +544,12 @@ def _named_mechanisms(facts: Facts) -> list:
     return list(zip(named, benign_mechanisms(named, facts)))
 
 
-def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence], told: str = "") -> str:
+def _aliases_named(text: str, aliases: ProcessAliases) -> set[str]:
+    """The aliases (``P1``...) that ``text`` names."""
+    return set(re.findall(r"\bP\d+\b", text)) & set(aliases.alias_of.values()) if aliases.order else set()
+
+
+def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence], told: str) -> str:
     """The next steps for the analyst. ``told``: the summary's text so far; an alias is
     named here only when it names a process the summary shows (a ``P1`` nowhere above, or
     a thread, which has no image to resolve, would be noise)."""
@@ -563,8 +568,8 @@ def _pivots(facts: Facts, aliases: ProcessAliases, stages: list[StageEvidence], 
         pivots.append(f"recover and hash {join_words([quoted(f) for f in files])}")
     if any(s.stage == "Maintain Persistence" for s in stages):
         pivots.append("read the persistence entries the log shows being written, to learn what they start")
-    mentioned = set(re.findall(r"\bP\d+\b", told)) if aliases.order else set()
-    shown = [aliases.alias_of[i] for i in aliases.order if aliases.alias_of[i] in mentioned and aliases.is_process(i)][:3]
+    named = _aliases_named(told, aliases)
+    shown = [aliases.alias_of[i] for i in aliases.order if aliases.alias_of[i] in named and aliases.is_process(i)][:3]
     if shown:
         pivots.append(f"resolve {join_words(shown)} to an image and command line in the host's full audit log by entity id")
     if not pivots:

@@ -171,8 +171,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # a routine client's pair counts only where the log shows the process on it acting for an
     # attacker (by entity where the input identifies processes: an implant's ssh channel is
     # not weighed against a user's ssh session of the same name)
-    # a process whose image is an executable of another name that no system or package
-    # provides is not what its name says: no routine exemption, and two separate minutes of
+    # a process whose image is an executable of another name that the knowledge base does
+    # not know is not what its name says: no routine exemption, and two separate minutes of
     # contact make a channel
     masked = _masquerading(view)
     routine = {subject: routine_channel(subject) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
