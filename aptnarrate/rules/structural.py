@@ -672,9 +672,13 @@ def network_sniffing(view: LogView) -> list[StageEvidence]:
     if not capture.any():
         return []
     acting = acting_for_an_attacker(view)
+    # the processes on the channels' own rows (a finding also cites the rows of the chain
+    # that shows why, whose processes hold no channel)
     holders = set()
+    network = view.desc_in("event", ("network_out", "network_in"))
     for finding in command_and_control(view):
-        holders |= set(desc["subject_name"][view._codes[finding.positions]].tolist())
+        codes = view._codes[finding.positions]
+        holders |= set(desc["subject_name"][codes[network[codes]]].tolist())
     attacker = in_chain(view, acting) | view.desc_in("subject_name", holders)
     capture &= attacker
     if not capture.any():
