@@ -41,6 +41,8 @@ def distinct_inputs(folder: Path) -> Path:
 def start_batch(inputs: Path, out: Path, server, cache: Path) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
     environment.update(OPENAI_BASE_URL=server.url, OPENAI_API_KEY="k", APTNARRATE_CACHE_DIR=str(cache))
+    # a batch that hangs is made to show where: SIGABRT then dumps every thread's stack (``interrupt``)
+    environment["PYTHONFAULTHANDLER"] = "1"
     # A test run started in the background (`pytest &` in a non-interactive shell) ignores
     # SIGINT, and an ignored signal stays ignored across exec: the batch never saw the SIGINT
     # below and finished every input (exit 0). Start it as a terminal would, SIGINT at its default.
@@ -99,7 +101,12 @@ def interrupt(inputs: Path, out: Path, server, cache: Path, how: signal.Signals,
     try:
         wait_for_reports(out, reports, process)
         process.send_signal(how)
-        code = process.wait(timeout=30)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # rare under load (seen once in many runs): say where it hung
+            process.send_signal(signal.SIGABRT)
+            process.wait(timeout=30)
+            raise AssertionError(f"the batch had not exited 30 s after {how.name}; its threads:\n{process.stderr.read().decode()}") from None
     finally:
         if process.poll() is None:
             process.kill()
