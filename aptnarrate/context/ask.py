@@ -257,8 +257,10 @@ def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[li
         if spent + cost <= budget:
             spent += cost
             chosen.append(index)
-    while chosen and tokens(chosen) > budget:
+    used = tokens(chosen) if chosen else base
+    while chosen and used > budget:
         chosen.pop()
+        used = tokens(chosen) if chosen else base
     if not chosen:
         least = min(costs, default=0)
         raise BudgetError(
@@ -266,7 +268,7 @@ def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[li
             + (f", and the smallest row {least} more" if rows and base <= budget else "") + f"; the budget is {budget}",
             hint=f"raise the token budget (APTNARRATE_TOKEN_BUDGET, --token-budget) to at least {base + (least if rows else 0) + 500}, or ask a shorter question",
         )
-    return [rows[i] for i in chosen], tokens(chosen), count.method
+    return [rows[i] for i in chosen], used, count.method
 
 
 def _issues(answer: Answer, vocabulary) -> list[tuple[int, str]]:
