@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -225,24 +225,24 @@ def _build_graph(view: LogView) -> _Graph:
     desc = view.desc
     event, subject = desc["event"], desc["subject_name"]
     spawned = (event == "process_start") & (desc["object_kind"] == "process")
-    starts = view.present & (spawned | (event == "execute"))
-    starts &= ~view.desc_in("object_name", PLACEHOLDERS) & (subject != "")
-    timeline = view.facts.timeline
+    # every start, then those named on both sides: the graph's edges; the unnamed ones
+    # among every start are named from their parents (``_unnamed_starts``)
+    every_start = view.present & (spawned | (event == "execute"))
+    starts = every_start & ~view.desc_in("object_name", PLACEHOLDERS) & (subject != "")
     subject_keys = _subject_keys(view)
     identified = bool(len(subject_keys)) and not all(k.startswith(_BY_NAME) for k in pd.unique(subject_keys))
     kids: dict[str, list[tuple[str, str, str]]] = {}
-    at = np.flatnonzero(starts[timeline.triple_description]) if len(timeline.triple_description) else np.zeros(0, dtype=np.int64)
-    if len(at):
-        codes = timeline.triple_description[at]
-        child_names = desc["object_name"][codes]
-        # a started process is the object's entity; an executed file's program is known by name
-        child_keys = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
-        edges = pd.DataFrame(
-            {"parent": subject_keys[at], "parent_name": subject[codes], "child": child_keys, "child_name": child_names}
-        ).drop_duplicates()
+    triple_starts = _triple_starts(view, every_start, spawned)
+    named = starts[triple_starts.codes]
+    if named.any():
+        codes = triple_starts.codes[named]
+        edges = pd.DataFrame({
+            "parent": triple_starts.parents[named], "parent_name": subject[codes],
+            "child": triple_starts.children[named], "child_name": desc["object_name"][codes],
+        }).drop_duplicates()  # fmt: skip
     else:
         edges = pd.DataFrame(columns=["parent", "parent_name", "child", "child_name"])
-    unnamed = _unnamed_starts(view, spawned, subject_keys) if identified else {}
+    unnamed = _unnamed_starts(view, spawned, triple_starts) if identified else {}
     if unnamed:
         extra = pd.DataFrame(list(unnamed), columns=["parent", "parent_name", "child", "child_name"])
         edges = pd.concat([edges, extra], ignore_index=True).drop_duplicates()
@@ -254,21 +254,39 @@ def _build_graph(view: LogView) -> _Graph:
     return _Graph(starts, listed, kids, identified, {(pk, ck): codes for (pk, _, ck, _), codes in unnamed.items()}, _nameless(unnamed, view))
 
 
-def _unnamed_starts(view: LogView, spawned: np.ndarray, subject_keys: np.ndarray) -> dict[tuple[str, str, str, str], np.ndarray]:
+class _TripleStarts(NamedTuple):
+    """The triples that start or execute a process: each one's description and the keys
+    (``_side_keys``) of its parent and child."""
+
+    codes: np.ndarray
+    parents: np.ndarray
+    children: np.ndarray
+
+
+def _triple_starts(view: LogView, starts: np.ndarray, spawned: np.ndarray) -> _TripleStarts:
+    """The triples of the descriptions ``starts`` marks. A started process is the object's
+    entity; an executed file's program is known by its name."""
+    timeline = view.facts.timeline
+    at = np.flatnonzero(starts[timeline.triple_description]) if len(timeline.triple_description) else np.zeros(0, dtype=np.int64)
+    codes = timeline.triple_description[at]
+    if not len(at):
+        return _TripleStarts(codes, np.zeros(0, dtype=object), np.zeros(0, dtype=object))
+    child_names = view.desc["object_name"][codes]
+    children = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
+    return _TripleStarts(codes, _subject_keys(view)[at], children)
+
+
+def _unnamed_starts(view: LogView, spawned: np.ndarray, triple_starts: _TripleStarts) -> dict[tuple[str, str, str, str], np.ndarray]:
     """Starts an unnamed process with an entity id of its own takes part in (an edge list's
     process whose name the log left empty), as (parent key, parent name, child key, child
     name) -> their descriptions. A process is known by the program it executes (a fork that
     then executes ``sh`` is that shell; its execution of ``sh`` is no start of another), or,
     executing none, by its parent's name (a fork runs its parent's image)."""
-    desc, timeline = view.desc, view.facts.timeline
-    starts = view.present & (spawned | (desc["event"] == "execute"))
-    if not len(timeline.triple_description) or not starts.any():
+    desc = view.desc
+    codes, parents, children = triple_starts
+    if not len(codes):
         return {}
-    at = np.flatnonzero(starts[timeline.triple_description])
-    codes = timeline.triple_description[at]
-    parents, parent_names = subject_keys[at], desc["subject_name"][codes]
-    child_names = desc["object_name"][codes]
-    children = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
+    parent_names, child_names = desc["subject_name"][codes], desc["object_name"][codes]
     unnamed_parent = (parent_names == "") & ~pd.Series(parents).str.startswith(_BY_NAME).to_numpy()
     unnamed_child = spawned[codes] & (child_names == "") & ~pd.Series(children).str.startswith(_BY_NAME).to_numpy()
     involved = np.flatnonzero(unnamed_parent | unnamed_child)
