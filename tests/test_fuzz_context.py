@@ -507,3 +507,23 @@ def test_an_unreadable_context_row_spread_over_lines_is_not_shown_in_the_error(t
     message = str(unreadable_log(caught.value, path))
     assert "SECRET-TEXT" not in message and "not-a" not in message
     assert 'Error when converting column "a".' in message
+
+
+def test_pivot_and_ask_read_an_entitys_kinds_from_the_same_side_of_a_context_row(dropper_report, monkeypatch):
+    """A context row naming the entity on both sides (a process that opens a file of its
+    own name) gave ``pivot`` the subject's kind only and ``wider_rows`` (``ask --context``)
+    both kinds: the two queried the wider log differently for the same entity (path
+    columns or not). Both now read the first side that names it, as for the log's rows."""
+    from aptnarrate.context import ContextOptions, pivot as pivot_module
+    from aptnarrate.models import ContextInfo, ContextRow
+
+    row = ContextRow(id="C1", minute="2025-05-14 09:20", when="after", subject_kind="process", subject_name="twin.exe",
+                     action="OPEN", object_kind="file", object_name="twin.exe", count=1, text="twin.exe OPEN twin.exe")
+    report = dropper_report.model_copy(update={"context": ContextInfo(
+        source="wider.csv", engine="duckdb", window_start="", window_end="", rows_read=1, rows=[row], sections=[])})
+    asked = []
+    monkeypatch.setattr(pivot_module, "_wider_rows_of", lambda report, targets, *a, **k: asked.append(targets)
+                        or {target[0]: ([], [], 0) for target in targets})
+    pivot_module.pivot(report, "twin.exe", ContextOptions(EDGES))
+    pivot_module.wider_rows(report, ["twin.exe"], ContextOptions(EDGES))
+    assert asked[0] == asked[1] == [("twin.exe", ["process"], [])]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Container, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, UsageError
 from ..render.escape import code, plain
@@ -102,8 +103,27 @@ class Pivot:
         return "\n\n".join(out) + "\n"
 
 
-def _matches(name: str, entity: str) -> bool:
-    return name == entity
+def _naming_rows(report: Report, entities: Container[str]) -> Iterator[tuple[str, Any, str, str, str, str]]:
+    """The rows of the report's log, then of its context, that name one of ``entities``:
+    (source, row, role, name, kind, other side's name), once per entity a row names, on the
+    first side that names it. ``pivot`` and ``wider_rows`` read an entity's kinds and ids
+    from the same rows. The log's rows are views of its columns: a row's entity ids are
+    read only when it matches."""
+    from ..render.views import log_rows
+
+    sources = [("report", log_rows(report))]
+    if report.context is not None:
+        sources.append(("report context", report.context.rows))
+    for source, rows in sources:
+        for row in rows:
+            seen = set()
+            for role, name, kind, other in (
+                ("subject", row.subject_name, row.subject_kind, row.object_name),
+                ("object", row.object_name, row.object_kind, row.subject_name),
+            ):
+                if name in entities and name not in seen:
+                    seen.add(name)
+                    yield source, row, role, name, kind, other
 
 
 def pivot(
@@ -138,30 +158,12 @@ def pivot(
         if found[source] <= MAX_REPORT_ROWS:
             rows.append(PivotRow(row_id, minute, text, count, role, source, subject, obj, subject_kind, object_kind, action))
 
-    from ..render.views import log_rows
-
-    for entry in log_rows(report):  # row views of the columnar log: a row's entity ids are read only when it matches
-        for role, name, kind, other in (
-            ("subject", entry.subject_name, entry.subject_kind, entry.object_name),
-            ("object", entry.object_name, entry.object_kind, entry.subject_name),
-        ):
-            if _matches(name, entity):
-                add("report", entry.id, entry.minute, entry.text, entry.count, role, entry.subject_name,
-                    entry.object_name, entry.subject_kind, entry.object_kind, entry.action)
-                ids.update(entry.subject_ids if role == "subject" else entry.object_ids)
-                note(kind, other, entry.count)
-                break
-    if report.context is not None:
-        for row in report.context.rows:
-            for role, name, kind, other in (
-                ("subject", row.subject_name, row.subject_kind, row.object_name),
-                ("object", row.object_name, row.object_kind, row.subject_name),
-            ):
-                if _matches(name, entity):
-                    add("report context", row.id, row.minute, row.text, row.count, role, row.subject_name,
-                        row.object_name, row.subject_kind, row.object_kind, row.action)
-                    note(kind, other, row.count)
-                    break
+    for source_name, row, role, _name, kind, other in _naming_rows(report, {entity}):
+        add(source_name, row.id, row.minute, row.text, row.count, role, row.subject_name,
+            row.object_name, row.subject_kind, row.object_kind, row.action)
+        if source_name == "report":  # a context row's entity ids are the wider log's own
+            ids.update(row.subject_ids if role == "subject" else row.object_ids)
+        note(kind, other, row.count)
     notes = [f"{n} rows of the {source} name it; the first {MAX_REPORT_ROWS} are listed (the names it touched are "
              "counted over all of them)" for source, n in found.items() if n > MAX_REPORT_ROWS]
     if context is not None:
@@ -221,25 +223,15 @@ def wider_rows(report: Report, entities: list[str], context: ContextOptions, ing
     over the report for their kinds and ids, one query, one ingest of the rows fetched.
     Where the rows of them all are more than ``MAX_WIDER_FETCH``, the earliest of the union
     are not each one's earliest: then each is queried on its own, as ``pivot`` does."""
-    from ..render.views import log_rows
-
     shown = {e: file_name_text(e) for e in entities}  # each as pivot reads its ENTITY; the answer keyed as given
     entities = list(dict.fromkeys(shown.values()))
     kinds: dict[str, list[str]] = {e: [] for e in entities}
     ids: dict[str, set[str]] = {e: set() for e in entities}
-    for entry in log_rows(report):
-        seen = set()  # as pivot: an entity's side of a row is the first that names it
-        for role, name, kind in (("subject", entry.subject_name, entry.subject_kind), ("object", entry.object_name, entry.object_kind)):
-            if name in kinds and name not in seen:
-                seen.add(name)
-                if kind not in kinds[name]:
-                    kinds[name].append(kind)
-                ids[name].update(entry.subject_ids if role == "subject" else entry.object_ids)
-    if report.context is not None:
-        for row in report.context.rows:
-            for name, kind in ((row.subject_name, row.subject_kind), (row.object_name, row.object_kind)):
-                if name in kinds and kind not in kinds[name]:
-                    kinds[name].append(kind)
+    for source_name, row, role, name, kind, _other in _naming_rows(report, kinds):
+        if kind not in kinds[name]:
+            kinds[name].append(kind)
+        if source_name == "report":
+            ids[name].update(row.subject_ids if role == "subject" else row.object_ids)
     found = _wider_rows_of(report, [(e, kinds[e], sorted(ids[e])) for e in entities], context, ingest, source)
     return {given: [row for row, _, _ in found[name][0]] for given, name in shown.items()}
 
