@@ -443,3 +443,27 @@ def test_the_storys_vocabulary_knows_every_reports_ioc_paths_and_no_invented_pro
     named = StoryVocabulary([("dropper", first), ("benign", second_named)])
     assert named.mentions(f"It wrote `{dated}`.") == []
     assert named.mentions("It ran on 2017-01-01.") == ["date 2017-01-01"]
+
+
+def test_the_storys_vocabulary_checks_everything_a_subgraphs_grounding_checks():
+    """The story's grounding was a smaller copy of a subgraph's: a port, a URL's path, a
+    domain, a hash, a CVE id, a registry key or an hour the reports never show reached
+    the story. It is now the subgraph's ``Vocabulary`` over every report."""
+    from aptnarrate import narrate
+    from aptnarrate.host.story_model import StoryVocabulary
+
+    dropper = narrate(examples.path("dropper"), backend="offline", dotenv=None)
+    vocabulary = StoryVocabulary([("dropper", dropper)])
+    invented = {
+        "It sent the files over port 4444.": "port port 4444",
+        "It staged them at evil.example.net.": "domain evil.example.net",
+        "Its hash is d41d8cd98f00b204e9800998ecf8427e.": "hash d41d8cd98f00b204e9800998ecf8427e",
+        "It exploited CVE-2021-44228.": "vulnerability id CVE-2021-44228",
+        "It wrote HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\upd.": "registry key HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\upd",
+        "At 3 pm it ran again.": "time 3 pm",
+    }
+    for text, problem in invented.items():
+        assert problem in vocabulary.mentions(text), text
+    # what the reports do show stays allowed: the subgraph's name, its IoCs, its minutes, an IoC type
+    ioc = dropper.iocs[0]
+    assert vocabulary.mentions(f"In `dropper`, `{ioc.value}` (`{ioc.type}`) acted at {dropper.log[0].minute}.") == []

@@ -169,22 +169,14 @@ def _naming_first(rows: list[dict], named: list[str]) -> list[dict]:
 
 def _vocabulary(report: Report, rows: list[dict]):
     """A grounding ``Vocabulary`` over the rows given to the model and the report's IoCs."""
-    import ipaddress
+    from ..grounding.ground import Vocabulary, VocabularyRow, declared_networks
 
-    from ..grounding.ground import Vocabulary, VocabularyRow
-
-    networks = []
-    for text in report.metadata.internal_networks:
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            pass
     known = [
         VocabularyRow(id=r["id"], minute=r["minute"], text=r["event"], subject_kind=r["subject_kind"], subject_name=r["subject"],
                       action=r["action"], object_kind=r["object_kind"], object_name=r["object"])
         for r in rows
     ]
-    return Vocabulary.from_rows(known, report.iocs, networks)
+    return Vocabulary.from_rows(known, report.iocs, declared_networks(report.metadata.internal_networks))
 
 
 # --------------------------------------------------------------------------- the call

@@ -10,7 +10,7 @@ import copy
 import json
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import filterfalse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from . import semantic  # stage claims must cite events that can support them
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import ContextInfo, ContextRow
     from ..preprocess.facts import Facts
+    from ..preprocess.rank import Network
 
 _MAX_QUOTED = 300  # a longer code span is not read as one name (its file names still are)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -143,20 +144,31 @@ class Vocabulary:
         subject and object kinds and names) and of IoCs (``value``, ``type``,
         ``full_values``; ``kind`` when known). It has no ``Facts``: the semantic check,
         which reads a subgraph's own rows, does not apply to it."""
+        return cls.from_columns({f: [getattr(r, f) for r in rows] for f in ROW_FIELDS}, candidates, internal_networks)
+
+    @classmethod
+    def from_columns(
+        cls, columns: Mapping[str, Sequence[Any]], candidates: Sequence[Any] = (), internal_networks: Sequence[Any] = (),
+        names: Sequence[str] = (),
+    ) -> Vocabulary:
+        """``from_rows`` of rows given as columns (each field of ``ROW_FIELDS``, one value
+        per row: a saved report's log read by column). ``names``: other names a text may
+        use as the input's (a host story's subgraph names)."""
         import pandas as pd
 
         fields = ("subject_name", "object_name", "subject_kind", "object_kind", "action")
-        triples = pd.DataFrame({f: [str(getattr(r, f)) for r in rows] for f in fields}, columns=list(fields))
+        triples = pd.DataFrame({f: [str(v) for v in columns[f]] for f in fields}, columns=list(fields))
         triples["subject_value"] = ""
         triples["object_value"] = ""
         vocabulary = cls.__new__(cls)
         vocabulary._build(
-            log_ids=[r.id for r in rows],
+            log_ids=list(columns["id"]),
             triples=triples,
-            event_texts=[r.text for r in rows],
-            minutes=sorted({r.minute for r in rows}),
+            event_texts=list(columns["text"]),
+            minutes=sorted(set(columns["minute"])),
             candidates=[_KnownIoC.of(c) for c in candidates],
             internal_networks=internal_networks,
+            names=names,
         )
         vocabulary.facts = None
         return vocabulary
@@ -193,7 +205,7 @@ class Vocabulary:
             self._log_id_values = ()
         return self._log_id_set
 
-    def _build(self, *, log_ids, triples, event_texts, minutes, candidates, internal_networks) -> None:
+    def _build(self, *, log_ids, triples, event_texts, minutes, candidates, internal_networks, names=()) -> None:
         self._log_id_values = log_ids
         self._log_id_set: set[str] | None = None
         self._token_verdicts: dict[str, bool] = {}  # ``_knows_token`` of tokens already judged
@@ -201,7 +213,7 @@ class Vocabulary:
         self.candidates_folded = {c.value.casefold(): c.value for c in candidates}
         for candidate in candidates:
             self.candidates_folded.setdefault(mentions.normalise(candidate.value).casefold(), candidate.value)
-        names: set[str] = set()
+        names = set(names)
         for column in ("subject_name", "object_name", "subject_value", "object_value"):
             names.update(v for v in triples[column].astype(str).unique().tolist() if v)
         for candidate in candidates:
@@ -546,6 +558,23 @@ def vocabulary_for(facts: Facts, context: ContextInfo | None = None) -> Vocabula
     if kept.get("context") is not context:
         kept.update(context=context, vocabulary=with_context(cached, context))
     return kept["vocabulary"]
+
+
+ROW_FIELDS = ("id", "minute", "text", "subject_kind", "subject_name", "action", "object_kind", "object_name")
+
+
+def declared_networks(cidrs: Sequence[str]) -> list[Network]:
+    """A saved report's ``internal_networks`` as networks; a value that is no CIDR (a
+    hand-edited report) is left out: the report was checked when it was made."""
+    import ipaddress
+
+    networks = []
+    for text in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            pass
+    return networks
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 The model writes the narrative parts of the story (summary, per-stage narrative,
 conclusions, next steps); stages, IoCs, links and the overview stay computed. Its answer
 gets the per-subgraph call's treatment: a strict schema, grounding (a stage may cite only
-subgraphs whose reports show it; text may name only addresses, files, dates and times the
-reports hold), re-asks with the errors verbatim, and whatever still fails is dropped and
+subgraphs whose reports show it; text may name only what a subgraph's grounding lets it
+name, over all the reports: addresses, ports, URLs, domains, hashes, files, programs,
+dates and times), re-asks with the errors verbatim, and whatever still fails is dropped and
 recorded in the story's metadata.
 """
 
@@ -17,11 +18,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from pydantic import Field
 
 from ..grounding import mentions
-from ..grounding.ground import asserted_stages, programs_in_names, sentences
-from ..render.escape import code_spans
+from ..grounding.ground import sentences
 from ..llm.chat import ChatRequest
 from ..errors import BudgetError
-from ..models import APT_STAGES, LEVELS, DroppedClaim, Stage, Usage
+from ..models import APT_STAGES, DroppedClaim, Stage, Usage
 from .story import Story, _Strict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,79 +73,41 @@ def story_schema() -> str:
 
 
 class StoryVocabulary:
-    """What the reports let the story mention (the per-subgraph ``Vocabulary``, over reports)."""
+    """What the reports let the story mention: a subgraph's grounding vocabulary
+    (``ground.Vocabulary``: addresses, ports, URLs, domains, hashes, CVE ids, registry keys,
+    dates, times, file, quoted and program names) over every report's log and IoCs, the
+    story's context rows and the subgraphs' own names; and a stage the story says
+    happened must be one that some report shows."""
 
     def __init__(self, reports: list[tuple[str, Report]], context: ContextInfo | None = None) -> None:
-        names: set[str] = set()
-        minutes: set[str] = set()
+        from ..grounding.ground import ROW_FIELDS, Vocabulary, declared_networks
         from ..render.views import log_columns
 
+        columns: dict[str, list] = {field: [] for field in ROW_FIELDS}
+        iocs, networks = [], []
         ours: list[str] = []  # the reports' own text, shown to the model
         for _name, report in reports:
-            subjects, objects, report_minutes = log_columns(report, "subject_name", "object_name", "minute")
-            names.update(n for n in (*subjects, *objects) if n)
-            minutes.update(report_minutes)
-            for ioc in report.iocs:
-                names.add(ioc.value)
-                names.update(ioc.full_values)
-                ours += [ioc.legitimate_usage, ioc.rationale, *ioc.reasons]
+            for field, values in zip(ROW_FIELDS, log_columns(report, *ROW_FIELDS)):
+                columns[field] += values
+            iocs += report.iocs
+            networks += declared_networks(report.metadata.internal_networks)
+            ours += [text for ioc in report.iocs for text in (ioc.legitimate_usage, ioc.rationale, *ioc.reasons)]
             ours += [report.summary, *(stage.rationale for stage in report.stages)]
         for row in context.rows if context is not None else ():  # the story's --context rows, shown to the model
-            names.update(n for n in (row.subject_name, row.object_name) if n)
-            minutes.add(row.minute)
-        self.names_folded = {n.casefold() for n in names} | {n.casefold() for n, _ in reports}
+            for field in ROW_FIELDS:
+                columns[field].append(getattr(row, field))
+        self.known = Vocabulary.from_columns(columns, iocs, networks, names=[name for name, _ in reports])
+        # a program named bare is known from the names (the subgraph rule) or from the reports' text
+        self.known.programs_known.update(family for _, family in mentions.program_names("\n".join(ours)))  # one scan
         self.stages = {stage.stage for _, report in reports for stage in report.stages}  # what some subgraph shows
-        # a program named bare is known from the names (``ground.Vocabulary``'s rule) or
-        # from the reports' text
-        self.programs_known = programs_in_names(self.names_folded)
-        self.programs_known.update(family for _, family in mentions.program_names("\n".join(ours)))  # one scan
-        self.addresses = {a for n in names for a in mentions.addresses(n)}
-        days = {(int(m[5:7]), int(m[8:10]), int(m[:4])) for m in minutes}
-        self.days = days | {(month, day, None) for month, day, _ in days}
-        self.clocks = {m[11:16] for m in minutes}
-        self.minutes = minutes
-        # what else the data shows in its own words: stage names, likelihoods, IoC types
-        self.words_folded = {s.casefold() for s in APT_STAGES} | set(LEVELS)
-        self.words_folded |= {ioc.type.casefold() for _, report in reports for ioc in report.iocs}
-
-    def _without_names(self, text: str) -> str:
-        """``text`` without its code spans that quote a name of the reports (a name is
-        data: ``- **Lateral Movement**`` says nothing happened; a stage the model quotes
-        still does)."""
-        cut, cursor = [], 0
-        for start, end, quoted in code_spans(text) if "`" in text else ():
-            if quoted.strip().casefold() in self.names_folded:
-                cut.append(text[cursor:start])
-                cursor = end
-        return " ".join([*cut, text[cursor:]])
+        # the IoC types the story's data shows (``ip``, ``domain``) may be quoted as words
+        self.types_folded = {ioc.type.casefold() for ioc in iocs}
 
     def mentions(self, text: str) -> list[str]:
-        # a quoted name of the reports is read as that name, not scanned for what it holds
-        # (``app-2017-01-01.log`` names no date, ``- **Lateral Movement**`` no stage)
-        prose = self._without_names(text)
-        bad = [f"address {a}" for a in mentions.addresses(prose) if a not in self.addresses]
-        bad += [f"date {w}" for w, day in mentions.dates(prose) if day not in self.days]
-        bad += [f"time {w}" for w, clock in mentions.clocks(prose) if clock not in self.clocks]
-        bad += [f"file name {t}" for t in mentions.file_names(prose) if t.casefold() not in self.names_folded and t.rsplit("/", 1)[-1].casefold() not in self.names_folded]
-        bad += [f"program {w}" for w, family in mentions.program_names(prose) if family not in self.programs_known]
-        bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted_stages(prose) if s not in self.stages]
-        bad += [f"name {q}" for q in self._unknown_quoted(text)]
+        bad, asserted = self.known.checked(text)
+        bad = [b for b in bad if not (b.startswith("name ") and b[5:].casefold() in self.types_folded)]
+        bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted if s not in self.stages]
         return list(dict.fromkeys(bad))
-
-    def _unknown_quoted(self, text: str) -> list[str]:
-        """What ``text`` quotes in code spans that the data does not hold: a name, a
-        subgraph, a stage, a minute, a likelihood or an IoC type (or what a scanner above
-        checks: an address, a date, a time, a file name)."""
-        unknown = []
-        for _start, _end, quoted in code_spans(text) if "`" in text else ():
-            token = quoted.strip()
-            folded = token.casefold()
-            if not token or "\n" in token or len(token) > 1000 or folded in self.names_folded or folded in self.words_folded:
-                continue
-            if token in self.minutes or mentions.addresses(token) or mentions.clocks(token) or mentions.dates(token) or mentions.file_names(token):
-                continue  # checked as such above
-            unknown.append(token)
-        return unknown
 
 
 def story_request(story: Story, reports: list[tuple[str, Report]], settings: LLMSettings) -> ChatRequest:
