@@ -204,3 +204,27 @@ def test_a_question_that_is_not_utf8_reads_as_the_replacement_character(saved_re
     assert main(_args(target, question, llm_server, "--format", "json")) == 0
     assert json.loads(capsys.readouterr().out)["question"] == "What did thunder\ufffdbird do?"
     assert "thunder\ufffdbird" in llm_server.requests[0].body["messages"][1]["content"]
+
+
+def test_a_sentence_saying_a_stage_happened_must_cite_a_row_that_can_support_it(saved_report, llm_server, monkeypatch, capsys):  # noqa: F811
+    """An answer could say "this is Data Exfiltration" over a file read: its names were
+    checked, never the stage it asserts. It is now judged as a report's stage claim is
+    (``semantic``): a stage said to have happened needs a cited row of an event that can
+    support it; a stage denied, or one the cited rows can support, stays."""
+    report, target = saved_report
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    by = {(e.subject_name, e.action, e.object_name): e.id for e in report.log}
+    connect = by[("update.sh", "CONNECT", "203.0.113.45")]
+    read = by[("update.sh", "READ", "passwd")]
+    cron = by[("crontab", "WRITE", "alice")]
+    supported = {"text": "update.sh connected to 203.0.113.45 again and again: Command and Control.", "evidence": [connect]}
+    denied = {"text": "There is no sign of Lateral Movement.", "evidence": [read]}
+    persistence = {"text": "crontab wrote alice, which is Maintain Persistence.", "evidence": [cron]}
+    unsupported = {"text": "update.sh read passwd, which is Data Exfiltration.", "evidence": [read]}
+    answer = {"supported": True, "sentences": [supported, denied, persistence, unsupported]}
+    llm_server.enqueue(ok(answer), ok(answer))
+    assert main(_args(target, "What did update.sh do?", llm_server, "--format", "json")) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [s["text"] for s in out["sentences"]] == [supported["text"], denied["text"], persistence["text"]]
+    assert len(out["dropped"]) == 1 and "says Data Exfiltration happened" in out["dropped"][0]
+    assert "says Data Exfiltration happened" in llm_server.requests[1].body["messages"][-1]["content"]

@@ -23,6 +23,7 @@ from ..render.escape import plain, prose
 from ..wording import file_name_text
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..grounding.ground import VocabularyRow
     from ..llm.chat import ChatTransport
     from ..llm.config import LLMSettings
     from ..models import Report
@@ -167,15 +168,21 @@ def _naming_first(rows: list[dict], named: list[str]) -> list[dict]:
     return first + rest
 
 
-def _vocabulary(report: Report, rows: list[dict]):
-    """A grounding ``Vocabulary`` over the rows given to the model and the report's IoCs."""
-    from ..grounding.ground import Vocabulary, VocabularyRow, declared_networks
+def _condensed(rows: list[dict]) -> list[VocabularyRow]:
+    """The rows given to the model (``evidence_rows``' dicts) as ``VocabularyRow`` items."""
+    from ..grounding.ground import VocabularyRow
 
-    known = [
+    return [
         VocabularyRow(id=r["id"], minute=r["minute"], text=r["event"], subject_kind=r["subject_kind"], subject_name=r["subject"],
                       action=r["action"], object_kind=r["object_kind"], object_name=r["object"])
         for r in rows
     ]
+
+
+def _vocabulary(report: Report, known: list[VocabularyRow]):
+    """A grounding ``Vocabulary`` over the rows given to the model and the report's IoCs."""
+    from ..grounding.ground import Vocabulary, declared_networks
+
     return Vocabulary.from_rows(known, report.iocs, declared_networks(report.metadata.internal_networks))
 
 
@@ -263,17 +270,28 @@ def fit_rows(question: str, rows: list[dict], settings: LLMSettings) -> tuple[li
     return [rows[i] for i in chosen], used, count.method
 
 
-def _issues(answer: Answer, vocabulary) -> list[tuple[int, str]]:
+def _issues(answer: Answer, vocabulary, rows: dict[str, VocabularyRow], iocs) -> list[tuple[int, str]]:
+    """What is wrong with each sentence, by its index. ``rows``: the rows given to the
+    model, by id; ``iocs``: the report's. A sentence that says a stage happened must cite a
+    row that can support it, as a report's stage claim must (``semantic``)."""
+    from ..grounding.semantic import rows_unsupported_reason
+
     found = []
     for index, sentence in enumerate(answer.sentences):
+        shown = repr(sentence.text[:120])
         if not sentence.evidence:
-            found.append((index, f"sentence {sentence.text[:120]!r}: cites no row"))
+            found.append((index, f"sentence {shown}: cites no row"))
         unknown = [e for e in sentence.evidence if e not in vocabulary.log_ids]
         if unknown:
-            found.append((index, f"sentence {sentence.text[:120]!r}: cites rows that do not exist: {', '.join(unknown[:5])}"))
-        problems = vocabulary.mentions(sentence.text)
+            found.append((index, f"sentence {shown}: cites rows that do not exist: {', '.join(unknown[:5])}"))
+        problems, asserted = vocabulary.checked(sentence.text)
         if problems:
-            found.append((index, f"sentence {sentence.text[:120]!r}: mentions {'; '.join(problems)}, absent from the rows"))
+            found.append((index, f"sentence {shown}: mentions {'; '.join(problems)}, absent from the rows"))
+        cited = [rows[e] for e in dict.fromkeys(sentence.evidence) if e in rows]
+        for stage in asserted:
+            reason = rows_unsupported_reason(stage, cited, iocs)
+            if reason is not None:
+                found.append((index, f"sentence {shown}: says {stage} happened, but {reason}"))
     return found
 
 
@@ -302,11 +320,13 @@ def ask(
     question = file_name_text(question)
     found = evidence_rows(report, question, context, ingest, source)
     rows, tokens, method = fit_rows(question, found, settings)
-    vocabulary = _vocabulary(report, rows)
+    known = _condensed(rows)
+    vocabulary = _vocabulary(report, known)
+    by_id = {row.id: row for row in known}
 
     def judge(content: str | None):
         answer = Answer.model_validate_json(content or "")  # unfenced by ask_until_valid
-        issues = _issues(answer, vocabulary)
+        issues = _issues(answer, vocabulary, by_id, report.iocs)
         return answer, issues, [text for _, text in issues]
 
     # fit_rows fitted the first request; a re-ask (the answer and the errors appended) is

@@ -304,11 +304,23 @@ def unsupported_reason(stage: str, evidence: list[str], facts: Facts, context_ro
     when a row's action is unknown to the vocabulary, so its class cannot be judged).
     ``context_rows``: the cited rows of the host's wider log (``ContextRow``), judged alike.
     ``positions``: ``log_positions(facts, evidence)`` when the caller has read them."""
-    table = support_table()
     # the verdict reads each row's event only: judged once per description, in the order
     # the rows first show each one (the reason lists their classes in that order)
     codes = distinct_descriptions(facts, positions if positions is not None else log_positions(facts, evidence))
     rows = [description_event(facts, code) for code in codes] + context_row_events(context_rows)
+    return _verdict(stage, rows, facts)
+
+
+def rows_unsupported_reason(stage: str, rows, iocs=()) -> str | None:
+    """``unsupported_reason`` for rows already condensed (a saved report's, ``ask``'s: items
+    with ``id``, the sides' kinds and names and ``action``), where there are no facts: a
+    name's full paths, which may show a persistence location, are those of ``iocs`` (a
+    report's ``IoCEntry`` items)."""
+    return _verdict(stage, context_row_events(rows), _SavedIoCs(iocs))
+
+
+def _verdict(stage: str, rows: list[RowEvent], facts) -> str | None:
+    table = support_table()
     if not rows or any(r.event_class == UNKNOWN for r in rows):
         return None
     if any(supports(stage, r, facts, table) for r in rows):
@@ -316,6 +328,19 @@ def unsupported_reason(stage: str, evidence: list[str], facts: Facts, context_ro
     needed = ", ".join(_describe(cls, cond) for cls, cond in table.supports.get(stage, ()))
     held = ", ".join(dict.fromkeys(r.event_class for r in rows))
     return f"the cited rows hold no event that can support this stage (it needs one of: {needed}; they hold: {held})"
+
+
+class _SavedIoCs:
+    """A saved report's IoCs where ``is_persistence_location`` reads a candidate's full
+    values from the facts (``Facts.candidate``: exact name first, then any case)."""
+
+    def __init__(self, iocs) -> None:
+        self._iocs = list(iocs)
+
+    def candidate(self, name: str):
+        folded = name.casefold()
+        exact = next((i for i in self._iocs if i.value == name), None)
+        return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
 def _describe(cls: str, condition: str | None) -> str:
