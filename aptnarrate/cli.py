@@ -512,7 +512,13 @@ def console() -> int:
     """The ``aptnarrate`` command: ``main`` in a process that ends when it returns. What the
     command built is frozen out of the garbage collector first: the interpreter's last full
     collection at exit would walk a large report's millions of objects (about 0.1 s at 1M
-    rows) to free memory the ending process gives back anyway."""
+    rows) to free memory the ending process gives back anyway.
+
+    numpy's bundled OpenBLAS starts a thread per core when numpy is imported, and each spins
+    about 0.1 s of CPU before it sleeps: on two cores, the core Arrow's CSV reader wants
+    next. No command does linear algebra, so the process asks for none (a value the user
+    set stands); a library caller's process is left as it is."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     gc.freeze()
     return code

@@ -338,3 +338,20 @@ def test_render_refuses_a_schema_version_of_another_major(kind, version, tmp_pat
         err = capsys.readouterr().err
         if code:
             assert "schema version" in err and repr(written) in err, err
+
+
+def test_the_command_runs_without_openblas_threads_unless_the_user_asks_for_them(monkeypatch):
+    """numpy's OpenBLAS starts a spinning thread per core at import (about 0.1 s of CPU
+    each, on the core Arrow's CSV reader wants); no command does linear algebra, so the
+    ``aptnarrate`` process asks for one thread, before numpy loads. A value the user set
+    stands."""
+    from aptnarrate import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(os.environ.get("OPENBLAS_NUM_THREADS")) or 0)
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)  # the test process's objects stay collectable
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert cli.console() == 0
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    assert cli.console() == 0
+    assert seen == ["1", "4"]
