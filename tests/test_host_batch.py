@@ -467,3 +467,44 @@ def test_the_storys_vocabulary_checks_everything_a_subgraphs_grounding_checks():
     # what the reports do show stays allowed: the subgraph's name, its IoCs, its minutes, an IoC type
     ioc = dropper.iocs[0]
     assert vocabulary.mentions(f"In `dropper`, `{ioc.value}` (`{ioc.type}`) acted at {dropper.log[0].minute}.") == []
+
+
+def test_a_program_every_host_runs_links_subgraphs_only_where_both_reports_suspect_it(tmp_path):
+    """Three Windows subgraphs shared only ``svchost.exe``, rated high in one and low in the
+    others: the story listed every pair as linked and said the IoC tied them to one
+    activity. A name the knowledge base knows as a program every host runs now links two
+    subgraphs only where both rate it above low; a name it does not know (a dropped file,
+    an address) links wherever it is named."""
+    from aptnarrate import narrate
+    from aptnarrate.host.story import _tying_iocs, build_story
+
+    reports = []
+    for n in range(3):
+        path = tmp_path / f"part_{n}.csv"
+        path.write_text(
+            "description,timestamp\n"
+            f"The process: svchost.exe LOAD the module: wininet.dll,2019-09-24 1{n}:32:05\n"
+            f"The process: svchost.exe WRITE the file: own_{n}.dat,2019-09-24 1{n}:33:07\n"
+            f"The process: svchost.exe READ the file: shared_note.txt,2019-09-24 1{n}:34:07\n"
+        )
+        reports.append((f"part_{n}", narrate(path, backend="offline", dotenv=None)))
+
+    def rated(report, value, likelihood):
+        entry = next((i for i in report.iocs if i.value == value), None)
+        template = entry or report.iocs[0]
+        changed = template.model_copy(update={"value": value, "likelihood": likelihood, "type": "process" if value.endswith(".exe") else "file"})
+        return report.model_copy(update={"iocs": [changed, *(i for i in report.iocs if i.value != value)]})
+
+    def linked(reports):
+        return {(link.subgraphs[0], link.subgraphs[1]): link.shared_entities for link in build_story(reports).links}
+
+    # svchost.exe: high in one, low in the others -> no link, no tie
+    case = [(name, rated(r, "svchost.exe", "high" if name == "part_0" else "low")) for name, r in reports]
+    case = [(name, r.model_copy(update={"iocs": [i for i in r.iocs if i.value != "shared_note.txt"]})) for name, r in case]
+    assert linked(case) == {} and "svchost.exe" not in _tying_iocs(case)
+    # suspected in two: those two are linked by it, and it ties them
+    case[1] = (case[1][0], rated(case[1][1], "svchost.exe", "moderate"))
+    assert linked(case) == {("part_0", "part_1"): ["svchost.exe"]} and "svchost.exe" in _tying_iocs(case)
+    # a name the knowledge base does not know links wherever it is named, even rated low
+    case[2] = (case[2][0], rated(case[2][1], "shared_note.txt", "low"))
+    assert linked(case)[("part_0", "part_2")] == ["shared_note.txt"] and "shared_note.txt" in _tying_iocs(case)

@@ -157,7 +157,7 @@ def build_story(
     story_links, linked_pairs = _links(reports)
     overview = _overview(reports, links)
     benign = [s.name for s in subgraphs if not s.stages]
-    conclusions, next_steps = _conclusions(subgraphs, stages, iocs, story_links, linked_pairs)
+    conclusions, next_steps = _conclusions(subgraphs, stages, iocs, story_links, linked_pairs, _tying_iocs(reports))
     notes = []
     if linked_pairs > len(story_links):
         notes.append(f"links: {linked_pairs} pairs of subgraphs share an entity or a minute; the {len(story_links)} sharing the most are listed")
@@ -268,32 +268,72 @@ def _named_entities(report: Report) -> set[str]:
     return names
 
 
+def _linking_iocs(report: Report, named: set[str]) -> tuple[set[str], set[str]]:
+    """The report's IoCs (named in its log) that can link it to another subgraph, as
+    (distinctive, suspected). A name the knowledge base does not know (a dropped file, an
+    address) is distinctive: it links wherever it is named. A program or file it knows
+    (``svchost.exe``, ``cmd.exe``) runs on every host, so its name links two subgraphs only
+    where both rate it above low (suspected in both)."""
+    from ..preprocess.knowledge import lookup
+
+    distinctive, suspected = set(), set()
+    for ioc in report.iocs:
+        if ioc.value not in named:
+            continue
+        if ioc.likelihood != "low":
+            suspected.add(ioc.value)
+        if ioc.type not in ("process", "file", "module", "registry") or lookup(ioc.value, ioc.type) is None:
+            distinctive.add(ioc.value)
+    return distinctive, suspected
+
+
+def _tying_iocs(reports) -> set[str]:
+    """IoCs that tie two or more subgraphs to one activity (``_linking_iocs``): named in two
+    of them and distinctive in one, or suspected in two."""
+    named = [_named_entities(report) for _name, report in reports]
+    distinctive, suspected = zip(*(_linking_iocs(r, n) for (_name, r), n in zip(reports, named))) if reports else ((), ())
+    found = set()
+    for value in {v for values in distinctive for v in values}:
+        if sum(value in n for n in named) > 1:
+            found.add(value)
+    counts: dict[str, int] = defaultdict(int)
+    for values in suspected:
+        for value in values:
+            counts[value] += 1
+    return found | {value for value, count in counts.items() if count > 1}
+
+
 def _links(reports) -> tuple[list[SubgraphLink], int]:
-    """Pairs of subgraphs sharing an IoC-table entity or a minute of activity: at most
-    ``MAX_LINKS`` of them (those sharing the most entities, then minutes; in pair order),
-    and how many pairs share something. Many subgraphs of one busy hour all share minutes,
-    so every pair would be listed: 1,000 subgraphs made a 390 MB story.json."""
+    """Pairs of subgraphs sharing a linking entity (``_linking_iocs``) or a minute of
+    activity: at most ``MAX_LINKS`` of them (those sharing the most entities, then minutes;
+    in pair order), and how many pairs share something. Many subgraphs of one busy hour all
+    share minutes, so every pair would be listed: 1,000 subgraphs made a 390 MB story.json."""
     import heapq
 
-    # an entity counts when it is an IoC in at least one of the two and named in both:
-    # (iocs[a] | iocs[b]) & named[a] & named[b] == (own[a] & named[b]) | (own[b] & named[a])
+    # an entity counts when it is a distinctive IoC in one of the two and named in both,
+    # or a suspected IoC in both
     named = [_named_entities(report) for _name, report in reports]
-    own = [{i.value for i in report.iocs} & names for (_name, report), names in zip(reports, named)]
+    distinctive, suspected = [], []
+    for (_name, report), names in zip(reports, named):
+        mine, doubted = _linking_iocs(report, names)
+        distinctive.append(mine)
+        suspected.append(doubted)
     minutes = [set(log_columns(report, "minute")[0]) for _name, report in reports]
     # each set also as a bit mask over the distinct values, so a pair costs a few integer
     # operations instead of set intersections (1,000 subgraphs are 499,500 pairs)
     entity_bits: dict[str, int] = {}
-    masks_own = _masks(own, entity_bits)
+    masks_own = _masks(distinctive, entity_bits)
+    masks_suspected = _masks(suspected, entity_bits)
     masks_named = _masks(named, entity_bits)
     masks_minutes = _masks(minutes, {})
     total = 0
     kept: list[tuple[int, int, int, int, int]] = []  # a heap of (entities, minutes, -pair order, a, b)
     order = 0
     for a in range(len(reports)):
-        own_a, named_a, minutes_a = masks_own[a], masks_named[a], masks_minutes[a]
+        own_a, suspected_a, named_a, minutes_a = masks_own[a], masks_suspected[a], masks_named[a], masks_minutes[a]
         for b in range(a + 1, len(reports)):
             order += 1
-            entities = ((own_a & masks_named[b]) | (masks_own[b] & named_a)).bit_count()
+            entities = ((own_a & masks_named[b]) | (masks_own[b] & named_a) | (suspected_a & masks_suspected[b])).bit_count()
             shared_minutes = (minutes_a & masks_minutes[b]).bit_count()
             if not (entities or shared_minutes):
                 continue
@@ -304,7 +344,7 @@ def _links(reports) -> tuple[list[SubgraphLink], int]:
                 heapq.heapreplace(kept, (entities, shared_minutes, -order, a, b))
     result = []
     for _e, _m, _order, a, b in sorted(kept, key=lambda item: -item[2]):
-        shared = sorted((own[a] & named[b]) | (own[b] & named[a]))
+        shared = sorted((distinctive[a] & named[b]) | (distinctive[b] & named[a]) | (suspected[a] & suspected[b]))
         shared_minutes = sorted(minutes[a] & minutes[b])
         result.append(
             SubgraphLink(subgraphs=[reports[a][0], reports[b][0]], shared_entities=shared[:_MAX_SHARED], shared_minutes=shared_minutes[:_MAX_SHARED])
@@ -385,22 +425,39 @@ _NEXT_STEP = {
 }
 
 
-def _conclusions(subgraphs, stages, iocs, links, linked_pairs: int | None = None) -> tuple[list[str], list[str]]:
+def _conclusions(
+    subgraphs, stages, iocs, links, linked_pairs: int | None = None, tying: set[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """``tying``: the IoCs that tie subgraphs to one activity (``_tying_iocs``); None: every
+    IoC in more than one subgraph's table."""
     conclusions = []
     if not stages:
         conclusions.append("No subgraph shows evidence of an APT stage; the flagged activity looks benign on this evidence.")
     else:
         first, last = stages[0], stages[-1]
-        conclusions.append(
-            f"The evidence shows {len(stages)} stage(s), starting with {first.stage} at {first.first_minute} "
-            f"({', '.join(first.subgraphs[:3])}) and reaching {last.stage} by {last.last_minute}."
-        )
-        spread = [i for i in iocs if len(i.subgraphs) > 1]
+        if len(stages) == 1:
+            conclusions.append(
+                f"The evidence shows 1 stage, {first.stage}, from {first.first_minute} to {first.last_minute} "
+                f"({', '.join(first.subgraphs[:3])})."
+            )
+        else:
+            conclusions.append(
+                f"The evidence shows {len(stages)} stages, starting with {first.stage} at {first.first_minute} "
+                f"({', '.join(first.subgraphs[:3])}) and reaching {last.stage} by {last.last_minute}."
+            )
+        recurring = [i for i in iocs if len(i.subgraphs) > 1]
+        spread = [i for i in recurring if tying is None or i.value in tying]
         if spread:
             conclusions.append(
                 f"{len(spread)} IoC(s) recur across subgraphs, tying them to one activity: "
                 + ", ".join(f"{i.value} ({len(i.subgraphs)})" for i in spread[:5])
                 + "."
+            )
+        common = [i for i in recurring if i not in spread]
+        if common:
+            conclusions.append(
+                f"{len(common)} IoC(s) recur as programs or files every host has, rated low in all but at most one "
+                "subgraph, which ties nothing on its own: " + ", ".join(f"{i.value} ({len(i.subgraphs)})" for i in common[:5]) + "."
             )
     benign = [s.name for s in subgraphs if not s.stages]
     if benign:
