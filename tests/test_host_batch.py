@@ -508,3 +508,19 @@ def test_a_program_every_host_runs_links_subgraphs_only_where_both_reports_suspe
     # a name the knowledge base does not know links wherever it is named, even rated low
     case[2] = (case[2][0], rated(case[2][1], "shared_note.txt", "low"))
     assert linked(case)[("part_0", "part_2")] == ["shared_note.txt"] and "shared_note.txt" in _tying_iocs(case)
+
+
+def test_a_story_of_one_stage_tells_one_stage():
+    """"The evidence shows 1 stage(s), starting with Command and Control at ... and reaching
+    Command and Control by ...": one stage is now told as one, with its span."""
+    from aptnarrate import narrate
+    from aptnarrate.host.story import build_story
+
+    dropper = narrate(examples.path("dropper"), backend="offline", dotenv=None)
+    first = dropper.stages[0]
+    story = build_story([("dropper", dropper.model_copy(update={"stages": [first]}))])
+    stage = story.stages[0]
+    assert story.conclusions[0] == (
+        f"The evidence shows 1 stage, {first.stage}, from {stage.first_minute} to {stage.last_minute} (dropper)."
+    )
+    assert build_story([("dropper", dropper)]).conclusions[0].startswith(f"The evidence shows {len(dropper.stages)} stages, starting with")
