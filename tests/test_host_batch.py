@@ -524,3 +524,22 @@ def test_a_story_of_one_stage_tells_one_stage():
         f"The evidence shows 1 stage, {first.stage}, from {stage.first_minute} to {stage.last_minute} (dropper)."
     )
     assert build_story([("dropper", dropper)]).conclusions[0].startswith(f"The evidence shows {len(dropper.stages)} stages, starting with")
+
+
+def test_a_clipped_summary_in_the_story_ends_between_names_not_inside_one():
+    """The story clips a benign subgraph's summary (400 characters) and a stage's rationale
+    (300): the cut fell inside a name's code span, which showed as an escaped backtick and
+    half a name (``\\`python...``). It now ends after the last sentence or clause that
+    fits, else at a space outside any name."""
+    from aptnarrate import narrate
+    from aptnarrate.host.story import build_story
+    from aptnarrate.host.story_render import render_story_markdown
+
+    dropper = narrate(examples.path("dropper"), backend="offline", dotenv=None)
+    names = "; ".join(f"`process_{n}.exe` (an unknown program)" for n in range(20))
+    summary = f"No activity matches a rule. Who acted: {names}."
+    markdown = render_story_markdown(build_story([("quiet", dropper.model_copy(update={"stages": [], "summary": summary}))]))
+    line = next(line for line in markdown.splitlines() if line.startswith("- quiet ("))
+    told = line.split("log rows): ", 1)[1]
+    assert told.endswith(" ...") and "\\`" not in told and told.count("`") % 2 == 0, told
+    assert told.startswith("No activity matches a rule. Who acted: `process_0.exe`")

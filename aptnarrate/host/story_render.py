@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..render.escape import code, plain, prose
+from ..render.escape import code, code_spans, plain, prose
 from .story import Story
 
 _LEVEL = {"low": "Low", "moderate": "Moderate", "high": "High"}
@@ -17,7 +17,25 @@ def _link(name: str, target: str | None) -> str:
 
 
 def _clip(text: str, limit: int = _SUMMARY_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    """``text`` cut to at most ``limit`` characters, then " ...": after its last sentence
+    that fits (or clause, if that keeps a third of it), else at a space; never inside a
+    code span, which showed as an escaped backtick and half a name."""
+    if len(text) <= limit:
+        return text
+    room = limit - 4
+    spans = [(start, end) for start, end, _ in code_spans(text) if start < room]
+
+    def outside(at: int) -> bool:
+        return all(not start < at < end for start, end in spans)
+
+    for separator, least in ((". ", room // 3), ("; ", room // 3), (" ", 1)):
+        at = text.rfind(separator, 0, room)
+        while at >= least and not outside(at):
+            at = text.rfind(separator, 0, at)
+        if at >= least:
+            return text[: at + 1 if separator == ". " else at].rstrip() + " ..."
+    inside = next((start for start, end in spans if start < room < end), 0)  # one name longer than the room
+    return text[: inside or room].rstrip() + " ..."
 
 
 def render_story_markdown(story: Story) -> str:
