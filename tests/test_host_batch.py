@@ -505,9 +505,16 @@ def test_a_program_every_host_runs_links_subgraphs_only_where_both_reports_suspe
     # suspected in two: those two are linked by it, and it ties them
     case[1] = (case[1][0], rated(case[1][1], "svchost.exe", "moderate"))
     assert linked(case) == {("part_0", "part_1"): ["svchost.exe"]} and "svchost.exe" in _tying_iocs(case)
-    # a name the knowledge base does not know links wherever it is named, even rated low
+    # a name the knowledge base does not know links wherever it is named, even rated low;
+    # listed in two tables, it ties them
     case[2] = (case[2][0], rated(case[2][1], "shared_note.txt", "low"))
-    assert linked(case)[("part_0", "part_2")] == ["shared_note.txt"] and "shared_note.txt" in _tying_iocs(case)
+    assert linked(case)[("part_0", "part_2")] == ["shared_note.txt"] and "shared_note.txt" not in _tying_iocs(case)
+    case[0] = (case[0][0], rated(case[0][1], "shared_note.txt", "low"))
+    assert "shared_note.txt" in _tying_iocs(case)
+    # so does an IoC no log names (a swept subnet) that two tables list
+    subnet = [(name, r.model_copy(update={"iocs": [*r.iocs, r.iocs[0].model_copy(update={"value": "10.9.8.0/24", "type": "other", "likelihood": "low"})]}))
+              for name, r in case]
+    assert "10.9.8.0/24" in _tying_iocs(subnet)
 
 
 def test_a_story_of_one_stage_tells_one_stage():

@@ -268,39 +268,43 @@ def _named_entities(report: Report) -> set[str]:
     return names
 
 
+def _known_everywhere(ioc) -> bool:
+    """A program or file the knowledge base knows (``svchost.exe``, ``cmd.exe``,
+    ``wininet.dll``): every host has it, so its name alone ties nothing to an attack."""
+    from ..preprocess.knowledge import lookup
+
+    return ioc.type in ("process", "file", "module", "registry") and lookup(ioc.value, ioc.type) is not None
+
+
 def _linking_iocs(report: Report, named: set[str]) -> tuple[set[str], set[str]]:
     """The report's IoCs (named in its log) that can link it to another subgraph, as
     (distinctive, suspected). A name the knowledge base does not know (a dropped file, an
-    address) is distinctive: it links wherever it is named. A program or file it knows
-    (``svchost.exe``, ``cmd.exe``) runs on every host, so its name links two subgraphs only
-    where both rate it above low (suspected in both)."""
-    from ..preprocess.knowledge import lookup
-
+    address) is distinctive: it links wherever it is named. One it knows
+    (``_known_everywhere``) links two subgraphs only where both rate it above low."""
     distinctive, suspected = set(), set()
     for ioc in report.iocs:
         if ioc.value not in named:
             continue
         if ioc.likelihood != "low":
             suspected.add(ioc.value)
-        if ioc.type not in ("process", "file", "module", "registry") or lookup(ioc.value, ioc.type) is None:
+        if not _known_everywhere(ioc):
             distinctive.add(ioc.value)
     return distinctive, suspected
 
 
 def _tying_iocs(reports) -> set[str]:
-    """IoCs that tie two or more subgraphs to one activity (``_linking_iocs``): named in two
-    of them and distinctive in one, or suspected in two."""
-    named = [_named_entities(report) for _name, report in reports]
-    distinctive, suspected = zip(*(_linking_iocs(r, n) for (_name, r), n in zip(reports, named))) if reports else ((), ())
-    found = set()
-    for value in {v for values in distinctive for v in values}:
-        if sum(value in n for n in named) > 1:
-            found.add(value)
-    counts: dict[str, int] = defaultdict(int)
-    for values in suspected:
-        for value in values:
-            counts[value] += 1
-    return found | {value for value, count in counts.items() if count > 1}
+    """IoCs that tie the subgraphs whose tables list them to one activity: listed in two
+    or more, and either not ``_known_everywhere`` or rated above low in two of them."""
+    tables: dict[str, int] = defaultdict(int)
+    suspected: dict[str, int] = defaultdict(int)
+    everywhere: set[str] = set()
+    for _name, report in reports:
+        for ioc in {i.value: i for i in report.iocs}.values():
+            tables[ioc.value] += 1
+            suspected[ioc.value] += ioc.likelihood != "low"
+            if _known_everywhere(ioc):
+                everywhere.add(ioc.value)
+    return {v for v, n in tables.items() if n > 1 and (v not in everywhere or suspected[v] > 1)}
 
 
 def _links(reports) -> tuple[list[SubgraphLink], int]:
