@@ -550,3 +550,16 @@ def test_a_clipped_summary_in_the_story_ends_between_names_not_inside_one():
     told = line.split("log rows): ", 1)[1]
     assert told.endswith(" ...") and "\\`" not in told and told.count("`") % 2 == 0, told
     assert told.startswith("No activity matches a rule. Who acted: `process_0.exe`")
+
+
+def test_a_stages_subgraphs_of_one_minute_are_listed_in_the_order_of_their_numbers():
+    """Eight TRACE subgraphs sweeping in the same minute were listed as subgraph_1,
+    subgraph_10, subgraph_11, subgraph_2: the names now sort with their numbers read as
+    numbers (a 6,000-digit one included: no int() of it)."""
+    from aptnarrate import narrate
+    from aptnarrate.host.story import build_story
+
+    dropper = narrate(examples.path("dropper"), backend="offline", dotenv=None)
+    names = ["part_10", "part_2", "part_1", "part_" + "9" * 6000]
+    story = build_story([(name, dropper) for name in names])
+    assert story.stages[0].subgraphs == ["part_1", "part_2", "part_10", names[3]]

@@ -9,6 +9,7 @@ grounded answer. ``Story`` is the contract; ``render_story_markdown`` is pure.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Literal
@@ -208,7 +209,7 @@ def _stages(reports) -> list[StoryStage]:
                     iocs.append(ioc.value)
         evidence = [
             StageEvidence(subgraph=n, confidence=f.confidence, log_ids=list(f.evidence), minutes=list(f.minutes), rationale=f.rationale)
-            for n, _r, f in sorted(items, key=lambda x: (x[2].minutes[:1] or ["~"], x[0]))
+            for n, _r, f in sorted(items, key=lambda x: (x[2].minutes[:1] or ["~"], _natural(x[0])))
         ]
         stages.append(
             StoryStage(
@@ -223,6 +224,13 @@ def _stages(reports) -> list[StoryStage]:
         )
     # the order the evidence shows them; the kill-chain order breaks ties
     return sorted(stages, key=lambda s: (s.first_minute or "~", APT_STAGES.index(s.stage)))
+
+
+def _natural(name: str) -> tuple:
+    """A sort key that reads the numbers in ``name`` as numbers: ``subgraph_2`` before
+    ``subgraph_10``."""
+    # a number compares by its length, then its digits: no int() of a 5,000-digit name
+    return tuple((0, len(part.lstrip("0")), part.lstrip("0")) if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
 
 
 def _iocs(reports) -> list[StoryIoC]:
