@@ -42,6 +42,8 @@ from .patterns import builtin_rules
 from ..wording import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from .stages import LogView
 
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})  # names that name nothing
@@ -101,7 +103,14 @@ def build_outputs(view: LogView) -> np.ndarray:
     a version-control client's checkout, a compiler's or linker's output, and what the
     programs they wrote write in turn, less those of processes the log shows in an attack
     chain (an implant building its tools)."""
-    return view.derived("_build_outputs", lambda: build_writes(view) & ~in_chain(view, attack_chain(view)))
+    return _outside_chain(view, "_build_outputs", build_writes)
+
+
+def _outside_chain(view: LogView, key: str, writes: Callable[[LogView], np.ndarray]) -> np.ndarray:
+    """``writes(view)`` less those of processes the log shows in an attack chain, kept
+    under ``key``: the chain itself leaves ``writes`` out of its dropped programs, so the
+    two are read in this order."""
+    return view.derived(key, lambda: writes(view) & ~in_chain(view, attack_chain(view)))
 
 
 def build_writes(view: LogView) -> np.ndarray:
@@ -126,7 +135,7 @@ def _find_build_writes(view: LogView) -> np.ndarray:
 def self_updates(view: LogView) -> np.ndarray:
     """The descriptions of file writes that are an application updating itself
     (``self_updating``), less those of processes the log shows in an attack chain."""
-    return view.derived("_self_updates", lambda: self_update_writes(view) & ~in_chain(view, attack_chain(view)))
+    return _outside_chain(view, "_self_updates", self_update_writes)
 
 
 def self_update_writes(view: LogView) -> np.ndarray:
