@@ -383,3 +383,30 @@ def test_closing_the_async_transport_is_bounded_when_the_client_will_not_close(m
     batch.close()
     assert time.monotonic() - started < 5
     assert batch._loop.is_closed()
+
+
+def test_an_error_no_one_awaits_is_not_printed_once_the_batch_is_stopping(caplog):
+    """An interrupted batch printed a traceback after "interrupted" (seen under load): a
+    request cancelled on Ctrl-C ended in a connection error that nothing awaited, and
+    asyncio's default handler logged "Task exception was never retrieved" with it. The
+    transport's loop reports such errors as before while it runs, not once it is stopping."""
+    import logging
+
+    from aptnarrate.backends.openai_async import AsyncOpenAITransport
+    from aptnarrate.models import Narration
+
+    batch = AsyncOpenAITransport(LLMSettings(api_key="k", base_url="http://127.0.0.1:9/v1", timeout_s=5.0), Narration, concurrency=1)
+    context = {"message": "Task exception was never retrieved", "exception": ConnectionError("Connection error.")}
+    try:
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            batch._loop.call_exception_handler(context)
+            assert "never retrieved" in caplog.text  # while it runs: reported
+            caplog.clear()
+            batch.cancel_all()  # the batch is stopping
+            batch._loop.call_exception_handler(context)
+            assert caplog.text == ""
+    finally:
+        batch.close()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        batch._loop.call_exception_handler(context)  # a task collected after the close
+    assert caplog.text == ""

@@ -58,6 +58,8 @@ class AsyncOpenAITransport(OpenAITransport):
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
         self._loop = asyncio.new_event_loop()
+        self._stopping = False
+        self._loop.set_exception_handler(self._on_loop_error)
         self._thread = threading.Thread(target=self._loop.run_forever, name="aptnarrate-llm", daemon=True)
         self._thread.start()
         super().__init__(settings, response_model, client=self._on_loop(self._make_client(settings)))
@@ -79,7 +81,16 @@ class AsyncOpenAITransport(OpenAITransport):
     def _on_loop(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
+    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """asyncio's report of an error no one awaited, as the loop's default handler gives
+        it, unless the command is stopping: a request cancelled then (Ctrl-C, SIGTERM, a
+        batch that ends) may still end in a connection error that nothing waits for, and
+        asyncio printed it with a traceback after the command had said "interrupted"."""
+        if not self._stopping:
+            loop.default_exception_handler(context)
+
     def close(self) -> None:
+        self._stopping = True
         if self._loop.is_closed():
             return
         try:
@@ -95,6 +106,7 @@ class AsyncOpenAITransport(OpenAITransport):
 
     def cancel_all(self) -> None:
         """Cancel every request in flight (the batch is stopping)."""
+        self._stopping = True
 
         def cancel() -> None:
             for task in asyncio.all_tasks(self._loop):
@@ -110,6 +122,8 @@ class AsyncOpenAITransport(OpenAITransport):
         try:
             return future.result()
         except BaseException:
+            if not future.done():  # the caller stopped waiting (Ctrl-C): the command is stopping
+                self._stopping = True
             future.cancel()  # Ctrl-C in the caller: do not leave the request running
             raise
 
