@@ -334,7 +334,7 @@ def _links(reports) -> tuple[list[SubgraphLink], int]:
     # each set also as a bit mask over the distinct values, so a pair costs a few integer
     # operations instead of set intersections (1,000 subgraphs are 499,500 pairs)
     entity_bits: dict[str, int] = {}
-    masks_own = _masks(distinctive, entity_bits)
+    masks_distinctive = _masks(distinctive, entity_bits)
     masks_suspected = _masks(suspected, entity_bits)
     masks_named = _masks(named, entity_bits)
     masks_minutes = _masks(minutes, {})
@@ -342,10 +342,10 @@ def _links(reports) -> tuple[list[SubgraphLink], int]:
     kept: list[tuple[int, int, int, int, int]] = []  # a heap of (entities, minutes, -pair order, a, b)
     order = 0
     for a in range(len(reports)):
-        own_a, suspected_a, named_a, minutes_a = masks_own[a], masks_suspected[a], masks_named[a], masks_minutes[a]
+        distinctive_a, suspected_a, named_a, minutes_a = masks_distinctive[a], masks_suspected[a], masks_named[a], masks_minutes[a]
         for b in range(a + 1, len(reports)):
             order += 1
-            entities = ((own_a & masks_named[b]) | (masks_own[b] & named_a) | (suspected_a & masks_suspected[b])).bit_count()
+            entities = ((distinctive_a & masks_named[b]) | (masks_distinctive[b] & named_a) | (suspected_a & masks_suspected[b])).bit_count()
             shared_minutes = (minutes_a & masks_minutes[b]).bit_count()
             if not (entities or shared_minutes):
                 continue
