@@ -320,6 +320,8 @@ def rows_unsupported_reason(stage: str, rows, iocs=()) -> str | None:
 
 
 def _verdict(stage: str, rows: list[RowEvent], facts) -> str | None:
+    """Why ``rows`` cannot support ``stage``, or None (see ``unsupported_reason``); ``facts``
+    is read only for a candidate's full values (``is_persistence_location``)."""
     table = support_table()
     if not rows or any(r.event_class == UNKNOWN for r in rows):
         return None
