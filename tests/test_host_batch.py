@@ -563,3 +563,33 @@ def test_a_stages_subgraphs_of_one_minute_are_listed_in_the_order_of_their_numbe
     names = ["part_10", "part_2", "part_1", "part_" + "9" * 6000]
     story = build_story([(name, dropper) for name in names])
     assert story.stages[0].subgraphs == ["part_1", "part_2", "part_10", names[3]]
+
+
+def test_the_storys_vocabulary_reads_each_distinct_description_not_each_row(monkeypatch):
+    """Built as a subgraph's vocabulary over every report's rows, the story's vocabulary read
+    each row's fields (ids and text included): 1.1 s and 148 MiB more for three 1M-row
+    reports, where it had taken 0.26 s. It now reads each distinct description and minute
+    once (0.24 s), and knows the same names."""
+    from aptnarrate import narrate
+    from aptnarrate.host import story_model
+    from aptnarrate.preprocess.logtable import LogTable
+    from aptnarrate.render import views
+
+    from aptnarrate.grounding.ground import ROW_FIELDS, Vocabulary
+
+    dropper = narrate(examples.path("dropper"), backend="offline", dotenv=None)
+    # what the vocabulary over every row knows
+    every_row = Vocabulary.from_columns(dict(zip(ROW_FIELDS, views.log_columns(dropper, *ROW_FIELDS))), dropper.iocs, names=["dropper"])
+    said = f"It wrote `{dropper.iocs[0].value}` at {dropper.log[0].minute}."
+
+    def per_row(*_args, **_kwargs):
+        raise AssertionError("read per row")
+
+    monkeypatch.setattr(views, "log_columns", per_row)
+    monkeypatch.setattr(LogTable, "id_list", per_row)
+    monkeypatch.setattr(LogTable, "minutes", per_row)
+    vocabulary = story_model.StoryVocabulary([("dropper", dropper)])
+    known = vocabulary.known
+    assert (known.names_folded, known.minutes, known.events_folded, known.kinds, known.actions) == (
+        every_row.names_folded, every_row.minutes, every_row.events_folded, every_row.kinds, every_row.actions)
+    assert vocabulary.mentions(said) == []

@@ -81,13 +81,12 @@ class StoryVocabulary:
 
     def __init__(self, reports: list[tuple[str, Report]], context: ContextInfo | None = None) -> None:
         from ..grounding.ground import ROW_FIELDS, Vocabulary, declared_networks
-        from ..render.views import log_columns
 
         columns: dict[str, list] = {field: [] for field in ROW_FIELDS}
         iocs, networks = [], []
         ours: list[str] = []  # the reports' own text, shown to the model
         for _name, report in reports:
-            for field, values in zip(ROW_FIELDS, log_columns(report, *ROW_FIELDS)):
+            for field, values in _distinct_fields(report).items():
                 columns[field] += values
             iocs += report.iocs
             networks += declared_networks(report.metadata.internal_networks)
@@ -108,6 +107,26 @@ class StoryVocabulary:
         bad = [b for b in bad if not (b.startswith("name ") and b[5:].casefold() in self.types_folded)]
         bad += [f"stage {s} (no subgraph's report shows it)" for s in asserted if s not in self.stages]
         return list(dict.fromkeys(bad))
+
+
+def _distinct_fields(report: Report) -> dict[str, list]:
+    """What the story's vocabulary reads of a report's log: each distinct description's
+    sides, action and text, and each distinct minute, once (a million-row report is a few
+    thousand descriptions), and no row ids (the story cites subgraphs, not rows)."""
+    import numpy as np
+
+    from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable
+
+    log = report.log
+    if isinstance(log, LogTable):
+        used = np.unique(log.description_codes).tolist() if len(log) else []
+        fields = {name: [log.descriptions[name][code] for code in used] for name in DESCRIPTION_FIELDS}
+        minutes = [log.minute_texts[code] for code in np.unique(log.minute_codes).tolist()] if len(log) else []
+    else:  # a plain list of entries (a Report built by hand)
+        distinct = list(dict.fromkeys(tuple(getattr(entry, name) for name in DESCRIPTION_FIELDS) for entry in log))
+        fields = {name: [row[i] for row in distinct] for i, name in enumerate(DESCRIPTION_FIELDS)}
+        minutes = list(dict.fromkeys(entry.minute for entry in log))
+    return {**fields, "minute": minutes, "id": []}
 
 
 def story_request(story: Story, reports: list[tuple[str, Report]], settings: LLMSettings) -> ChatRequest:
