@@ -10,7 +10,7 @@ grounded answer. ``Story`` is the contract; ``render_story_markdown`` is pure.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Literal
 
@@ -302,17 +302,18 @@ def _linking_iocs(report: Report, named: set[str]) -> tuple[set[str], set[str]]:
 
 def _tying_iocs(reports) -> set[str]:
     """IoCs that tie the subgraphs whose tables list them to one activity: listed in two
-    or more, and either not ``_known_everywhere`` or rated above low in two of them."""
-    tables: dict[str, int] = defaultdict(int)
-    suspected: dict[str, int] = defaultdict(int)
-    everywhere: set[str] = set()
+    or more, and distinctive in one of them or suspected in two (``_linking_iocs`` of each
+    table, as the links read it)."""
+    tables: Counter[str] = Counter()
+    suspected: Counter[str] = Counter()
+    distinctive: set[str] = set()
     for _name, report in reports:
-        for ioc in {i.value: i for i in report.iocs}.values():
-            tables[ioc.value] += 1
-            suspected[ioc.value] += ioc.likelihood != "low"
-            if _known_everywhere(ioc):
-                everywhere.add(ioc.value)
-    return {v for v, n in tables.items() if n > 1 and (v not in everywhere or suspected[v] > 1)}
+        listed = {ioc.value for ioc in report.iocs}
+        mine, doubted = _linking_iocs(report, listed)
+        tables.update(listed)
+        suspected.update(doubted)
+        distinctive |= mine
+    return {value for value, count in tables.items() if count > 1 and (value in distinctive or suspected[value] > 1)}
 
 
 def _links(reports) -> tuple[list[SubgraphLink], int]:
