@@ -281,7 +281,7 @@ def _issues(answer: Answer, vocabulary, rows: dict[str, VocabularyRow], iocs) ->
         shown = repr(sentence.text[:120])
         if not sentence.evidence:
             found.append((index, f"sentence {shown}: cites no row"))
-        unknown = [e for e in sentence.evidence if e not in vocabulary.log_ids]
+        unknown = [e for e in sentence.evidence if e not in rows]
         if unknown:
             found.append((index, f"sentence {shown}: cites rows that do not exist: {', '.join(unknown[:5])}"))
         problems, asserted = vocabulary.checked(sentence.text)
