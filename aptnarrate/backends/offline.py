@@ -464,12 +464,13 @@ def _log_goes_on(facts: Facts, aliases: ProcessAliases, clauses: list[_Clause], 
     last = int(log["minute"].iloc[-1]) if len(log) else told
     if last <= told:
         return None
-    final = _clauses(facts, aliases, log_positions(facts, facts.timeline.ids[-1:]))
+    last_id = facts.timeline.ids[-1]
+    final = _clauses(facts, aliases, log_positions(facts, [last_id]))
     if not final:
         return None
     stamp = minute_text([last])[0]
     when = stamp[11:] if stamp[:10] == day else stamp
-    return StoryLine(f"The log goes on until {when}, when {_clause_text(facts, final[0], last, last)}.", (str(log["id"].iloc[-1]),))
+    return StoryLine(f"The log goes on until {when}, when {_clause_text(facts, final[0], last, last)}.", (str(last_id),))
 
 
 def _assessment(facts: Facts, stages: list[StageEvidence]) -> str:
