@@ -124,7 +124,7 @@ class AsyncOpenAITransport(OpenAITransport):
         except BaseException:
             if not future.done():  # the caller stopped waiting (Ctrl-C): the command is stopping
                 self._stopping = True
-            future.cancel()  # Ctrl-C in the caller: do not leave the request running
+            future.cancel()  # do not leave the request running
             raise
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
