@@ -444,3 +444,40 @@ def test_a_summary_that_tells_only_the_first_rows_says_where_the_log_ends(tmp_pa
     rows.append(("The process: svchost.exe DELETE the file: last.tmp", "2019-09-25 11:30:00"))
     summary = narrate(facts_from(tmp_path, rows)).summary
     assert "The log goes on until 11:30, when `svchost.exe` deleted `last.tmp`." in summary
+
+
+def _service_host_deleting(tmp_path, deleted):
+    """svchost.exe (a system binary) modifying and deleting ``deleted`` files, loading a module."""
+    rows = [("The process: svchost.exe LOAD the module: gpapi.dll", "2019-09-24 13:38:02")]
+    for n, name in enumerate(deleted):
+        rows.append((f"The process: svchost.exe MODIFY the file: {name}", f"2019-09-24 13:38:{10 + n:02d}"))
+        rows.append((f"The process: svchost.exe DELETE the file: {name}", f"2019-09-24 13:39:{10 + n:02d}"))
+    return facts_from(tmp_path, rows)
+
+
+def test_a_process_deleting_only_routine_churn_is_not_rated_for_its_deletions(tmp_path):
+    # the files a benign mechanism explains (here Windows' AppX state repository) are no
+    # sign when deleted, as the Covering Tracks rule reads them; the process deleting them
+    # was still rated moderate for "deletes or renames files" alone
+    facts = _service_host_deleting(tmp_path, [f"state_{n}.rslc" for n in range(3)])
+    host = facts.candidate("svchost.exe")
+    assert host.likelihood == "moderate" and "deletes-renames" in host.features  # the rank's own rating
+    claim = next(c for c in narrate(facts).iocs if c.ioc == "svchost.exe")
+    assert claim.likelihood == "low"
+    assert "Likelihood lowered: the files it deletes or renames are all consistent with Windows AppX" in claim.rationale
+    assert "the files it deletes or renames are all consistent with Windows AppX" in claim.legitimate_usage
+    from aptnarrate.llm.prompt_context import knowledge
+
+    record = next(r for r in knowledge(facts, facts.table_candidates) if r.get("ioc") == "svchost.exe")
+    assert record["benign_context"].startswith("the files it deletes or renames are all consistent with")
+
+
+def test_a_process_deleting_one_unexplained_file_keeps_its_rating(tmp_path):
+    facts = _service_host_deleting(tmp_path, ["state_1.rslc", "report_q3.docx"])
+    claim = next(c for c in narrate(facts).iocs if c.ioc == "svchost.exe")
+    assert claim.likelihood == "moderate"
+    assert "deletes or renames" not in claim.rationale.partition("Likelihood lowered")[2]
+    from aptnarrate.llm.prompt_context import knowledge
+
+    record = next(r for r in knowledge(facts, facts.table_candidates) if r.get("ioc") == "svchost.exe")
+    assert "benign_context" not in record

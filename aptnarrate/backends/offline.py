@@ -18,8 +18,19 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
-from ..models import APT_STAGES, IoCClaim, Narration, StageClaim
-from ..llm.prompt_context import ACTOR_KINDS, KB_KIND, ProcessAliases, benign_mechanism, benign_mechanisms, join_words, process_aliases
+from ..models import APT_STAGES, LEVELS, IoCClaim, Narration, StageClaim
+from ..llm.prompt_context import (
+    ACTOR_KINDS,
+    KB_KIND,
+    ProcessAliases,
+    benign_mechanism,
+    benign_mechanisms,
+    deletion_mechanisms,
+    deletions_said,
+    join_words,
+    process_aliases,
+)
+from ..preprocess.rank import DELETES_RENAMES_WEIGHT, likelihood as rank_likelihood
 from ..preprocess.row_index import entity_codes, ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
 from ..rules.stages import StageEvidence, find_stages
@@ -80,7 +91,8 @@ def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
         return what + why
     entry = lookup(candidate.value, KB_KIND.get(candidate.type, "file"))
     mechanism = benign_mechanism(candidate, facts)
-    benign = f" Here {mechanism.says}." if mechanism else ""
+    deletions = deletion_mechanisms(candidate, facts) if mechanism is None else ()
+    benign = f" Here {mechanism.says}." if mechanism else f" Here {deletions_said(deletions)}." if deletions else ""
     if entry is None:
         return _UNKNOWN.get(candidate.type, f"Unknown {candidate.kind}: not in the knowledge base.") + benign + why
     kind = "System binary" if entry.type == "binary" else "Known " + entry.type
@@ -110,6 +122,13 @@ def ioc_context(candidate: Candidate, facts: Facts) -> IoCClaim:
         # a benign mechanism lowers the likelihood one step and says so; the row stays
         likelihood = "moderate" if likelihood == "high" else "low"
         rationale += f" Likelihood lowered: {mechanism.says}."
+    elif mechanism is None and likelihood != "low" and (deletions := deletion_mechanisms(candidate, facts)):
+        # files a benign mechanism explains are no sign when deleted (as Covering Tracks
+        # reads them): the rank's weight for deleting them is taken back
+        without = rank_likelihood(candidate.score - DELETES_RENAMES_WEIGHT)
+        if LEVELS.index(without) < LEVELS.index(likelihood):
+            likelihood = without
+            rationale += f" Likelihood lowered: {deletions_said(deletions)}."
     return IoCClaim(
         ioc=candidate.value,
         legitimate_usage=legitimate_usage(candidate, facts),

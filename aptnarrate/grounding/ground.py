@@ -107,13 +107,15 @@ class Vocabulary:
         # our own text about this input, shown to the model and written by the offline
         # narrator, may name programs as a class ("a tunnelling client (plink, ngrok ...)",
         # "PowerShell activity", "consistent with PowerShell's own script-policy test")
-        from ..llm.prompt_context import benign_mechanisms, glossary
+        from ..llm.prompt_context import benign_mechanisms, deletion_mechanisms, glossary
         from ..rules.stages import find_stages  # computed once per facts (cached on them)
 
         ours = [finding.rationale for finding in find_stages(facts)]
         ours += [record["meaning"] for record in glossary(facts)]  # "OpTC records PowerShell commands"
         ours += [reason for candidate in facts.table_candidates for reason in candidate.reasons]
-        ours += [m.says for m in benign_mechanisms([c for c in facts.table_candidates if c.type != "ip"], facts) if m is not None]
+        named = [c for c in facts.table_candidates if c.type != "ip"]
+        ours += [m.says for m in benign_mechanisms(named, facts) if m is not None]
+        ours += [m.says for c in named for m in deletion_mechanisms(c, facts)]
         self.programs_known.update(family for _, family in mentions.program_names("\n".join(ours)))  # one scan
         self.facts = facts
 

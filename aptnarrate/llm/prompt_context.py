@@ -425,6 +425,50 @@ def benign_mechanisms(candidates, facts: Facts) -> list:
     return [known[_mechanism_key(c)] for c in candidates]
 
 
+def deletion_mechanisms(candidate: Candidate, facts: Facts) -> tuple:
+    """For a candidate that deletes or renames files (``deletes-renames``), the benign
+    mechanisms (``data/benign.yaml``, in file order) that explain every one of those events,
+    as the Covering Tracks rule reads them; () when it deletes nothing or one of them is
+    explained by none. A service host clearing its own caches is no sign; the rank's
+    "deletes or renames files" is then taken back by the narrator. Judged once per value."""
+    if "deletes-renames" not in candidate.features:
+        return ()
+    known = facts.derived("_deletion_mechanisms", dict)
+    if candidate.value not in known:
+        known[candidate.value] = _deletion_mechanisms(candidate.value, facts)
+    return known[candidate.value]
+
+
+def deletions_said(mechanisms) -> str:
+    """``deletion_mechanisms`` in words, for the IoC's context."""
+    return "the files it deletes or renames are all " + "; or ".join(m.says for m in mechanisms)
+
+
+def _deletion_mechanisms(actor: str, facts: Facts) -> tuple:
+    from ..preprocess.rank import DELETES, RENAMES
+    from ..rules.benign import first_explaining, mechanisms
+    from ..rules.patterns import Row
+
+    descriptions = facts.timeline.descriptions
+    subjects = descriptions["subject_name"].to_numpy(dtype=object)
+    actions = descriptions["action"].to_numpy(dtype=object)
+    chosen = np.flatnonzero((subjects == actor) & np.isin(actions, list(DELETES | RENAMES)))
+    if not len(chosen):
+        return ()
+    by_value = {c.value: c for c in facts.candidates}
+    rows = []
+    for position in chosen.tolist():
+        record = descriptions.iloc[position]
+        name = record["object_name"]
+        paths = tuple(by_value[name].full_values) if name in by_value else ()
+        rows.append(Row(actor, record["action"], name, record["subject_kind"], record["object_kind"], paths or ((name,) if name else ())))
+    found = first_explaining(rows)
+    if any(mechanism is None for mechanism in found):
+        return ()
+    order = {id(m): n for n, m in enumerate(mechanisms())}
+    return tuple(sorted({id(m): m for m in found}.values(), key=lambda m: order[id(m)]))
+
+
 def _compiler_stems(facts: Facts) -> frozenset[str]:
     """``rules.structural.compiler_stems`` of the subgraph's object names, once per facts."""
     from ..rules.structural import compiler_stems
@@ -478,6 +522,8 @@ def knowledge(facts: Facts, candidates: list[Candidate] | tuple[Candidate, ...],
         record: dict[str, object] = {"ioc": candidate.value, "category": entry.category, "usage": entry.usage}
         if mechanism is not None:
             record["benign_context"] = mechanism.says
+        elif deletions := deletion_mechanisms(candidate, facts):
+            record["benign_context"] = deletions_said(deletions)
         records.append(record)
     if known > len(records):
         records.append({"more_known_candidates_not_listed": known - len(records)})

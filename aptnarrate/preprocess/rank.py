@@ -24,6 +24,9 @@ from ..wording import mid_sentence
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MODERATE_AT = 3.0
+# what deleting or renaming files adds to a process's score (a narrator takes it back where
+# every such file is routine churn: ``prompt_context.deletion_mechanisms``)
+DELETES_RENAMES_WEIGHT = 1.5
 HIGH_AT = 6.0
 TABLE_FILL = 5  # low-likelihood candidates are listed only while the table is shorter than this
 
@@ -264,7 +267,7 @@ def _score_process(p: Profile, internal: Sequence[Network], s: Score) -> None:
     if p.seconds("subject", frozenset({"FORK", "CLONE"})):
         s.add(1.0, "forks", "forks or clones processes")
     if p.seconds("subject", DELETES | RENAMES):
-        s.add(1.5, "deletes-renames", "deletes or renames files")
+        s.add(DELETES_RENAMES_WEIGHT, "deletes-renames", "deletes or renames files")
     if p.seconds("subject", frozenset({"MPROTECT"})):
         s.add(1.0, "mprotect", "changes memory protection (MPROTECT), as code loaders and injectors do")
     if p.seconds("subject", LOADS):
