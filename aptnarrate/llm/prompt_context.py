@@ -430,13 +430,10 @@ def deletion_mechanisms(candidate: Candidate, facts: Facts) -> tuple:
     mechanisms (``data/benign.yaml``, in file order) that explain every one of those events,
     as the Covering Tracks rule reads them; () when it deletes nothing or one of them is
     explained by none. A service host clearing its own caches is no sign; the rank's
-    "deletes or renames files" is then taken back by the narrator. Judged once per value."""
+    "deletes or renames files" is then taken back by the narrator."""
     if "deletes-renames" not in candidate.features:
         return ()
-    known = facts.derived("_deletion_mechanisms", dict)
-    if candidate.value not in known:
-        known[candidate.value] = _deletion_mechanisms(candidate.value, facts)
-    return known[candidate.value]
+    return facts.derived("_deletion_mechanisms", lambda: _deletion_mechanisms(facts)).get(candidate.value, ())
 
 
 def deletions_said(mechanisms) -> str:
@@ -444,29 +441,32 @@ def deletions_said(mechanisms) -> str:
     return "the files it deletes or renames are all " + "; or ".join(m.says for m in mechanisms)
 
 
-def _deletion_mechanisms(actor: str, facts: Facts) -> tuple:
+def _deletion_mechanisms(facts: Facts) -> dict[str, tuple]:
+    """``deletion_mechanisms`` of every actor that deletes or renames, by name: the
+    subgraph's deleting descriptions judged together over one rule table."""
     from ..preprocess.rank import DELETES, RENAMES
     from ..rules.benign import first_explaining, mechanisms
     from ..rules.patterns import Row
 
     descriptions = facts.timeline.descriptions
-    subjects = descriptions["subject_name"].to_numpy(dtype=object)
-    actions = descriptions["action"].to_numpy(dtype=object)
-    chosen = np.flatnonzero((subjects == actor) & np.isin(actions, list(DELETES | RENAMES)))
+    chosen = np.flatnonzero(np.isin(descriptions["action"].to_numpy(dtype=object), list(DELETES | RENAMES)))
     if not len(chosen):
-        return ()
-    by_value = {c.value: c for c in facts.candidates}
-    rows = []
-    for position in chosen.tolist():
-        record = descriptions.iloc[position]
-        name = record["object_name"]
-        paths = tuple(by_value[name].full_values) if name in by_value else ()
-        rows.append(Row(actor, record["action"], name, record["subject_kind"], record["object_kind"], paths or ((name,) if name else ())))
-    found = first_explaining(rows)
-    if any(mechanism is None for mechanism in found):
-        return ()
+        return {}
+    columns = ("subject_name", "action", "object_name", "subject_kind", "object_kind")
+    paths = {c.value: tuple(c.full_values) for c in facts.candidates}  # as the stage rules' rows read them
+    rows = [
+        Row(subject, action, name, subject_kind, object_kind, paths.get(name) or ((name,) if name else ()))
+        for subject, action, name, subject_kind, object_kind in zip(*(descriptions[c].to_numpy(dtype=object)[chosen] for c in columns))
+    ]
+    by_actor: dict[str, list] = {}
+    for row, mechanism in zip(rows, first_explaining(rows)):
+        by_actor.setdefault(row.subject, []).append(mechanism)
     order = {id(m): n for n, m in enumerate(mechanisms())}
-    return tuple(sorted({id(m): m for m in found}.values(), key=lambda m: order[id(m)]))
+    return {
+        actor: tuple(sorted({id(m): m for m in found}.values(), key=lambda m: order[id(m)]))
+        for actor, found in by_actor.items()
+        if None not in found
+    }
 
 
 def _compiler_stems(facts: Facts) -> frozenset[str]:
