@@ -481,3 +481,25 @@ def test_a_process_deleting_one_unexplained_file_keeps_its_rating(tmp_path):
 
     record = next(r for r in knowledge(facts, facts.table_candidates) if r.get("ioc") == "svchost.exe")
     assert "benign_context" not in record
+
+
+def _exchange(opening):
+    """A web server's exchange with one public address over six minutes, the connection
+    opened by ``opening`` (ACCEPT: the client connected in; CONNECT: the server connected out)."""
+    rows = []
+    for minute in range(10, 16):
+        rows += [
+            proc("webd", opening, "netflowobject", "66.249.66.1", f"2018-04-12 13:{minute}:01"),
+            proc("webd", "RECVFROM", "netflowobject", "66.249.66.1", f"2018-04-12 13:{minute}:02"),
+            proc("webd", "SENDTO", "netflowobject", "66.249.66.1", f"2018-04-12 13:{minute}:03"),
+            proc("webd", "SENDTO", "netflowobject", "66.249.66.1", f"2018-04-12 13:{minute}:04"),
+        ]
+    return rows
+
+
+def test_a_server_answering_a_client_that_connected_in_is_not_command_and_control(tmp_path):
+    assert "Command and Control" not in stages_of(narrate(facts_from(tmp_path, _exchange("ACCEPT"))))
+
+
+def test_the_same_exchange_opened_by_the_process_is_command_and_control(tmp_path):
+    assert "Command and Control" in stages_of(narrate(facts_from(tmp_path, _exchange("CONNECT"))))

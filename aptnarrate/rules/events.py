@@ -26,6 +26,8 @@ class Vocabulary:
     by_action: dict[str, str]  # ACTION -> class (mappings without object kinds)
     datasets: dict[str, tuple[str, ...]]  # ACTION -> datasets that emit it
     local_address_actions: frozenset[str] = frozenset()  # flow actions whose address is this host
+    accept_actions: frozenset[str] = frozenset()  # the remote end opened the connection
+    connect_actions: frozenset[str] = frozenset()  # this process opened it
 
     def event_class(self, action: str, object_kind: str | None = None) -> str:
         action = (action or "").strip().upper()
@@ -66,8 +68,8 @@ def parse_vocabulary(raw: dict, source: str = "events.yaml") -> Vocabulary:
                     by_action.setdefault(action, cls)
                 else:
                     by_kind.setdefault((action, str(kind).lower()), cls)
-    local = frozenset(str(a).upper() for a in raw.get("local_address_actions") or ())
-    return Vocabulary(classes, by_kind, by_action, {a: tuple(sorted(d)) for a, d in datasets.items()}, local)
+    local, accepts, connects = (frozenset(str(a).upper() for a in raw.get(key) or ()) for key in ("local_address_actions", "accept_actions", "connect_actions"))
+    return Vocabulary(classes, by_kind, by_action, {a: tuple(sorted(d)) for a, d in datasets.items()}, local, accepts, connects)
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
-from .events import names_this_host
+from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
@@ -168,6 +168,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     pair_minutes = _distinct_per_group(pair, minutes, n)
     out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
+    # a server answering a client: the address's connections accepted, none opened to it
+    opened = vocabulary()
+    accepted = np.bincount(pair_of[remote & np.isin(desc["action"], list(opened.accept_actions))], minlength=n) > 0
+    connected = np.bincount(pair_of[remote & np.isin(desc["action"], list(opened.connect_actions))], minlength=n) > 0
+    served = accepted & ~connected
     # a routine client's pair counts only where the log shows the process on it acting for an
     # attacker (by entity where the input identifies processes: an implant's ssh channel is
     # not weighed against a user's ssh session of the same name)
@@ -210,7 +215,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         index = pair_keys[key]
         # a service host, browser, mail client, updater or SSH client keeps talking to its
         # server: a channel only when the log shows the process on it acting for an attacker
-        if skipped[subject] or (routine[subject] and not acting_pair[index]):
+        if skipped[subject] or served[index] or (routine[subject] and not acting_pair[index]):
             continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
         if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
