@@ -503,3 +503,22 @@ def test_a_server_answering_a_client_that_connected_in_is_not_command_and_contro
 
 def test_the_same_exchange_opened_by_the_process_is_command_and_control(tmp_path):
     assert "Command and Control" in stages_of(narrate(facts_from(tmp_path, _exchange("CONNECT"))))
+
+
+def _rounds(hosts, minutes, actions):
+    """One process reaching each of ``hosts`` (of 10.20.30.0/24) in each of ``minutes``, by ``actions``."""
+    return [
+        proc("collector", action, "netflowobject", f"10.20.30.{host}", f"2018-04-12 13:{minute}:{n:02d}")
+        for minute in minutes
+        for n, (host, action) in enumerate((h, a) for h in hosts for a in actions)
+    ]
+
+
+def test_a_poller_conversing_with_its_hosts_every_minute_is_no_sweep(tmp_path):
+    rows = _rounds(range(1, 8), (10, 11, 12), ("CONNECT", "SENDTO", "RECVFROM"))
+    assert "Internal Reconnaissance" not in stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def test_a_scan_is_a_sweep_even_where_hosts_answered_once(tmp_path):
+    rows = _rounds(range(1, 8), (10,), ("CONNECT", "RECVFROM", "CLOSE")) + _rounds(range(1, 8), (11,), ("CONNECT", "CLOSE"))
+    assert "Internal Reconnaissance" in stages_of(narrate(facts_from(tmp_path, rows)))

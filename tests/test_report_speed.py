@@ -16,6 +16,7 @@ def test_sweep_found_from_first_contacts():
         {
             "subject_name": ["nmap"] * 10,
             "object_kind": ["flow"] * 10,
+            "action": ["CONNECT"] * 10,
             "event": ["network_out"] * 10,
             # each host twice: the first contacts lie within a few minutes, the repeats far later
             "object_name": hosts + hosts,

@@ -525,8 +525,11 @@ def network_sweeps(timeline: Timeline) -> tuple[dict, ...]:
             "subject_name": descriptions["subject_name"].to_numpy(dtype=object)[flow],
             "object_kind": "flow",
             "object_name": descriptions["object_name"].to_numpy(dtype=object)[flow],
+            "action": actions,
             "event": [event_of[a] for a in actions.tolist()],
             "minute": first_minute[flow],
+            # a description's log rows are one per minute: their count is its minutes
+            "minutes": np.bincount(codes, minlength=len(descriptions))[flow],
         }
     )
     return tuple(sweeps(rows, with_rows=False))

@@ -24,8 +24,25 @@ def _ipv4(name: str):
     return ip if ip.version == 4 and not (ip.is_loopback or ip.is_unspecified or ip.is_multicast) else None
 
 
+def _polled(rows: pd.DataFrame) -> set[tuple[str, str]]:
+    """(subject, address) pairs whose data the subject received (not a connection it
+    accepted) in two or more minutes by one action: ``minutes`` per row where the rows are
+    one per description (its rows' count of minutes), else the rows' distinct minutes."""
+    from .events import vocabulary
+
+    received = rows[(rows["object_kind"] == "flow") & (rows["event"] == "network_in") & ~rows["action"].isin(list(vocabulary().accept_actions))]
+    if received.empty:
+        return set()
+    keys = ["subject_name", "object_name", "action"]
+    per = received.groupby(keys, sort=False)["minutes"].max() if "minutes" in received else received.groupby(keys, sort=False)["minute"].nunique()
+    return {(subject, name) for (subject, name, _), minutes in zip(per.index.tolist(), per.tolist()) if minutes >= 2}
+
+
 def sweeps(rows: pd.DataFrame, with_rows: bool = True) -> list[dict]:
-    """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes.
+    """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes,
+    unless most of them answered in two or more minutes (``_polled``: a poller's rounds).
+    ``rows``: flow rows with ``subject_name``, ``object_kind``, ``object_name``, ``action``,
+    ``event`` and ``minute`` (and ``minutes``, where they are one per description).
     ``with_rows``: each sweep's ``rows`` (its rows of ``rows``); a caller that takes them
     from elsewhere skips that selection, one pass over the flows per sweep."""
     flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
@@ -43,10 +60,15 @@ def sweeps(rows: pd.DataFrame, with_rows: bool = True) -> list[dict]:
         net = subnet_of[name]
         if net is not None:
             by_subject.setdefault(subject, {}).setdefault(net, {})[name] = int(minute)
+    polled = _polled(rows)
     found = []
     for subject in sorted(by_subject):
         for net, hosts in by_subject[subject].items():
             if len(hosts) < SWEEP_MIN_HOSTS:
+                continue
+            # a scan touches each host once; a poller (monitoring, backups) comes back and
+            # hears answers: hosts that replied in two or more minutes make it a conversation
+            if 2 * sum((subject, host) in polled for host in hosts) >= len(hosts):
                 continue
             firsts_sorted = sorted(hosts.values())
             # the tightest window holding SWEEP_MIN_HOSTS first contacts
