@@ -522,3 +522,20 @@ def test_a_poller_conversing_with_its_hosts_every_minute_is_no_sweep(tmp_path):
 def test_a_scan_is_a_sweep_even_where_hosts_answered_once(tmp_path):
     rows = _rounds(range(1, 8), (10,), ("CONNECT", "RECVFROM", "CLOSE")) + _rounds(range(1, 8), (11,), ("CONNECT", "CLOSE"))
     assert "Internal Reconnaissance" in stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def _implant_writes(tmp_path, files):
+    rows = [proc("updaterd", action, "netflowobject", "91.219.237.44", f"2018-04-12 13:{m}:0{n}") for m in (10, 11, 12) for n, action in enumerate(("SENDTO", "RECVFROM"))]
+    for n, name in enumerate(files):
+        rows.append(proc("sh", "WRITE", "file_object_file", name, f"2018-04-12 13:13:{10 + n:02d}"))
+        rows.append(proc("sh", "MODIFY_FILE_ATTRIBUTES", "file_object_file", name, f"2018-04-12 13:14:{10 + n:02d}"))
+    return stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def test_a_start_up_file_or_key_store_written_and_chmoded_is_not_a_downloaded_tool(tmp_path):
+    # configuration for the persistence and credential rules, not an ingress tool transfer
+    assert "Initial Compromise" not in _implant_writes(tmp_path, ["rc.local", "authorized_keys"])
+
+
+def test_an_unknown_file_written_and_chmoded_beside_traffic_is_still_a_downloaded_tool(tmp_path):
+    assert "Initial Compromise" in _implant_writes(tmp_path, ["helper.bin"])

@@ -40,6 +40,8 @@ C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 # programs whose ordinary job is to download, write, start and delete programs
 ROUTINE_WRITERS = frozenset({"package manager", "software updater"})
+# knowledge-base categories of files that configure the system rather than run as a tool
+CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 # outbound actions that open a connection without showing data sent on it
 CONNECTION_ONLY = frozenset({"CONNECT", "START_OUTBOUND", "OPEN_OUTBOUND"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
@@ -434,6 +436,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
     routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
     routine |= written & self_updates(view)  # Teams' Update.exe writing the new Teams.exe
+    # a start-up file or key store written and chmod'ed (rc.local, authorized_keys) is
+    # configuration, for the persistence and credential rules to weigh; not a tool
+    routine |= view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in CONFIGURATION_FILES, written)
     for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     first_write: dict[str, int] = {}
