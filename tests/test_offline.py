@@ -539,3 +539,43 @@ def test_a_start_up_file_or_key_store_written_and_chmoded_is_not_a_downloaded_to
 
 def test_an_unknown_file_written_and_chmoded_beside_traffic_is_still_a_downloaded_tool(tmp_path):
     assert "Initial Compromise" in _implant_writes(tmp_path, ["helper.bin"])
+
+
+_OPTC_CASES = {
+    # the sticky-keys debugger and AppInit hooks, written by reg.exe (OCR-APT keeps the last name)
+    "Maintain Persistence": [
+        ("The process: cmd.exe CREATE the process: reg.exe", "2019-09-25 13:40:01"),
+        ("The process: reg.exe ADD the registry: Debugger", "2019-09-25 13:40:02"),
+        ("The process: reg.exe EDIT the registry: AppInit_DLLs", "2019-09-25 13:40:03"),
+    ],
+    # Sysinternals' 64-bit PsExec reaching another host of the site
+    "Lateral Movement": [
+        ("The process: powershell.exe CREATE the process: PsExec64.exe", "2019-09-25 13:43:10"),
+        ("The process: PsExec64.exe START_OUTBOUND the flow: 142.20.58.41", "2019-09-25 13:43:11"),
+        ("The process: PsExec64.exe MESSAGE_OUTBOUND the flow: 142.20.58.41", "2019-09-25 13:43:12"),
+    ],
+}
+
+
+@pytest.mark.parametrize("stage", sorted(_OPTC_CASES))
+def test_windows_techniques_the_rules_know_by_name(tmp_path, stage):
+    facts = compute_facts(condense(read_events(_write(tmp_path, _OPTC_CASES[stage]))), ("142.20.56.0/21",))
+    assert stage in stages_of(narrate(facts))
+
+
+def test_powershell_remoting_host_running_commands_after_an_inbound_connection_is_lateral_movement(tmp_path):
+    rows = [
+        ("The process: svchost.exe START_INBOUND the flow: 142.20.57.118", "2019-09-25 13:40:01"),
+        ("The process: System START_INBOUND the flow: 142.20.57.118", "2019-09-25 13:40:01"),
+        ("The process: svchost.exe CREATE the process: wsmprovhost.exe", "2019-09-25 13:40:02"),
+        ("The process: wsmprovhost.exe COMMAND a shell", "2019-09-25 13:40:05"),
+        ("The process: wsmprovhost.exe CREATE the process: whoami.exe", "2019-09-25 13:40:06"),
+    ]
+    facts = compute_facts(condense(read_events(_write(tmp_path, rows))), ("142.20.56.0/21",))
+    assert "Lateral Movement" in stages_of(narrate(facts))
+
+
+def _write(tmp_path, rows):
+    from test_facts import write_ocrapt_csv
+
+    return write_ocrapt_csv(tmp_path, rows)
