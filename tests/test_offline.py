@@ -579,3 +579,16 @@ def _write(tmp_path, rows):
     from test_facts import write_ocrapt_csv
 
     return write_ocrapt_csv(tmp_path, rows)
+
+
+def test_a_discovery_tool_that_another_starts_is_part_of_its_command(tmp_path):
+    # every `net` command starts net1.exe: one command, not two discovery tools
+    net_use = [
+        ("The process: explorer.exe CREATE the process: cmd.exe", "2019-09-25 13:40:01"),
+        ("The process: cmd.exe CREATE the process: net.exe", "2019-09-25 13:40:05"),
+        ("The process: net.exe CREATE the process: net1.exe", "2019-09-25 13:40:06"),
+    ]
+    assert "Internal Reconnaissance" not in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, net_use))))))
+    more = net_use + [("The process: cmd.exe CREATE the process: ipconfig.exe", "2019-09-25 13:40:09")]
+    (tmp_path / "more").mkdir()
+    assert "Internal Reconnaissance" in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path / "more", more))))))

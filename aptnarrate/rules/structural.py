@@ -720,9 +720,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     running = view.desc_in("event", ("execute", "process_start"))
     tools_run = running & view.desc_where("object_name", is_tool, running & view.present)
     tools = view.values("object_name", tools_run)
+    # a tool only other discovery tools start is part of their command (net.exe runs
+    # net1.exe for every `net` command): one command, not a second tool
+    commands = {t for t in tools if not view.values("subject_name", tools_run & (desc["object_name"] == t)) <= tools}
     info = (desc["event"] == "file_read") & view.desc_in("object_name", RECON_FILES)
     files = view.values("object_name", info)
-    if not (len(tools) >= 2 or (tools and len(files) >= 2)):
+    if not (len(commands) >= 2 or (commands and len(files) >= 2)):
         return []
     reason = f"Discovery tools run: {_names(tools)}" + (f"; system information read: {_names(files)}." if files else ".")
     return [cited(view, view.rows_of(tools_run | info), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1082", "T1016", "T1049"))]
