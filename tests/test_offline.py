@@ -592,3 +592,23 @@ def test_a_discovery_tool_that_another_starts_is_part_of_its_command(tmp_path):
     more = net_use + [("The process: cmd.exe CREATE the process: ipconfig.exe", "2019-09-25 13:40:09")]
     (tmp_path / "more").mkdir()
     assert "Internal Reconnaissance" in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path / "more", more))))))
+
+
+@pytest.mark.parametrize(
+    "writer, files",
+    [
+        ("dbclient", ["Cookies-journal", "places.sqlite-wal"]),  # SQLite's journals
+        ("vim", [".notes.txt.swp", "notes.txt~"]),  # an editor's swap and backup files
+        ("cleanup", ["4F2A1C0E3B"]),  # a mail server's queue file (deleted by qmgr below)
+    ],
+)
+def test_a_programs_own_working_files_deleted_are_not_covering_tracks(tmp_path, writer, files):
+    rows = []
+    for n, name in enumerate(files):
+        rows.append(proc(writer, "WRITE", "file_object_file", name, f"2018-04-12 13:10:{10 + n:02d}"))
+        rows.append(proc("qmgr" if writer == "cleanup" else writer, "UNLINK", "file_object_file", name, f"2018-04-12 13:11:{10 + n:02d}"))
+    assert "Covering Tracks" not in stages_of(narrate(facts_from(tmp_path, rows)))
+    (tmp_path / "payload").mkdir()
+    # beside them, a dropper written, run and deleted by a shell still is
+    rows += [proc("sh", "WRITE", "file_object_file", "dropper.bin", "2018-04-12 13:12:01"), proc("sh", "EXECUTE", "file_object_file", "dropper.bin", "2018-04-12 13:12:02"), proc("sh", "UNLINK", "file_object_file", "dropper.bin", "2018-04-12 13:12:03")]
+    assert "Covering Tracks" in stages_of(narrate(facts_from(tmp_path / "payload", rows)))
