@@ -612,3 +612,27 @@ def test_a_programs_own_working_files_deleted_are_not_covering_tracks(tmp_path, 
     # beside them, a dropper written, run and deleted by a shell still is
     rows += [proc("sh", "WRITE", "file_object_file", "dropper.bin", "2018-04-12 13:12:01"), proc("sh", "EXECUTE", "file_object_file", "dropper.bin", "2018-04-12 13:12:02"), proc("sh", "UNLINK", "file_object_file", "dropper.bin", "2018-04-12 13:12:03")]
     assert "Covering Tracks" in stages_of(narrate(facts_from(tmp_path / "payload", rows)))
+
+
+def _office_talking(extra):
+    rows = [("The process: EXCEL.EXE READ the file: Q3_Forecast.xlsx", "2019-09-25 14:00:01")]
+    for minute in range(1, 6):
+        rows += [
+            ("The process: EXCEL.EXE START_OUTBOUND the flow: 52.109.8.19", f"2019-09-25 14:0{minute}:02"),
+            ("The process: EXCEL.EXE MESSAGE_OUTBOUND the flow: 52.109.8.19", f"2019-09-25 14:0{minute}:03"),
+            ("The process: EXCEL.EXE MESSAGE_OUTBOUND the flow: 52.109.8.19", f"2019-09-25 14:0{minute}:04"),
+        ]
+    return rows + extra
+
+
+@pytest.mark.parametrize("child", [None, "splwow64.exe"])
+def test_an_office_application_talking_to_its_service_is_no_channel(tmp_path, child):
+    extra = [(f"The process: EXCEL.EXE CREATE the process: {child}", "2019-09-25 14:02:30")] if child else []
+    stages = stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, _office_talking(extra)))), ("142.20.56.0/21",))))
+    assert "Command and Control" not in stages and "Data Exfiltration" not in stages
+
+
+def test_an_office_application_that_started_a_shell_keeps_its_channel(tmp_path):
+    extra = [("The process: EXCEL.EXE CREATE the process: cmd.exe", "2019-09-25 14:02:30")]
+    stages = stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, _office_talking(extra)))), ("142.20.56.0/21",))))
+    assert "Command and Control" in stages
