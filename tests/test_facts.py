@@ -243,3 +243,12 @@ def test_a_process_named_like_an_address_stays_apart_from_that_address(tmp_path)
     facts = facts_from(tmp_path, rows)
     kinds = sorted((c.value, c.type) for c in facts.candidates if c.value == "203.0.113.5")
     assert kinds == [("203.0.113.5", "ip"), ("203.0.113.5", "process")]
+
+
+def test_an_ipv4_mapped_ipv6_address_is_classed_as_its_ipv4_host():
+    from aptnarrate.preprocess.rank import address_class, parse_networks
+
+    internal = parse_networks(["10.0.0.0/8"])
+    assert address_class("::ffff:203.0.113.45", internal) == address_class("203.0.113.45", internal)
+    assert address_class("::ffff:10.0.0.5", internal)[0] == "internal"
+    assert address_class("[::ffff:8.8.4.4]", internal)[0] == "public"

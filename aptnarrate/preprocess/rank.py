@@ -129,6 +129,9 @@ def _address_class(value: str, internal: tuple[Network, ...]) -> tuple[str, str]
         ip = ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:
         return "unknown", "remote endpoint that is not an IP address"
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        # a dual-stack socket's peer (::ffff:a.b.c.d) is the IPv4 host a.b.c.d
+        ip = ip.ipv4_mapped
     for net in internal:
         if ip.version == net.version and ip in net:
             return "internal", f"in declared internal network {net}"
