@@ -655,3 +655,16 @@ def test_bare_carriage_returns_are_an_input_error(tmp_path):
 def test_row_without_a_comma_is_skipped(tmp_path):
     table = ocrapt(tmp_path, "A subject_process READ a file_object_file,2018-04-12 14:27:20", "lonely")
     assert [(s.line, s.reason) for s in table.skipped] == [(3, "expected 2 fields, found 1")]
+
+
+@pytest.mark.parametrize("word", ["now", "today", " Now"])
+def test_a_word_for_the_current_time_is_an_unparseable_timestamp_not_the_clock(tmp_path, word):
+    # pandas' ISO 8601 reader takes "now" and "today" for the clock's time: invented, and
+    # different on every run
+    table = ocrapt(
+        tmp_path,
+        "The subject_process: bash EXECUTE the file_object_file: x,2025-05-14T09:12:03",
+        f"The subject_process: bash WRITE the file_object_file: y,{word}",
+    )
+    assert len(table.events) == 1 and table.skipped_count == 1
+    assert table.skipped[0].line == 3 and table.skipped[0].reason == "unparseable timestamp"

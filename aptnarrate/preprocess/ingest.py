@@ -1072,6 +1072,8 @@ def _zone_less_iso(values: pa.Array) -> pd.Series:
     would read it as an instant, which neither mixes with wall-clock times nor converts."""
     texts = pd.Series(values.to_pylist(), dtype=object)
     texts[pc.match_substring_regex(values, _SIGN_AFTER_TIME).to_numpy(zero_copy_only=False)] = None
+    # a time is digits: pandas reads the words "now" and "today" as the clock's current time
+    texts[~pc.match_substring_regex(values, r"^\s*\d").to_numpy(zero_copy_only=False)] = None
     try:
         parsed = pd.to_datetime(texts, format="ISO8601", errors="coerce")
     except ValueError:  # offsets the pattern missed, differing: no value is trusted
