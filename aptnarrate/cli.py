@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(100_000, 50, 100)
     previous_term = _interrupt_on_sigterm()
     try:
+        _refuse_empty_paths(args)
         return COMMANDS[args.command](args)
     except AptNarrateError as exc:
         if debug:
@@ -506,6 +507,31 @@ def _interrupt_on_sigterm():
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return None
     return signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+# the arguments that name files or folders, as the user wrote them
+_PATH_ARGUMENTS = {
+    "input": "INPUT",
+    "inputs": "INPUT",
+    "events": "EVENTS",
+    "reports": "REPORT.json",
+    "output": "-o/--output",
+    "truth": "--truth",
+    "labels": "--labels",
+    "context": "--context",
+    "record": "--record",
+    "fixtures": "--fixtures",
+}  # not --env-file: "" there reads no env file
+
+
+def _refuse_empty_paths(args: argparse.Namespace) -> None:
+    """An empty path names nothing: the operating system reads it as the current folder,
+    where a batch would write over an index.md or read every CSV."""
+    for dest, shown in _PATH_ARGUMENTS.items():
+        value = getattr(args, dest, None)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            raise UsageError(f"{shown} is empty: give a file or folder name (or '.' for the current folder)")
 
 
 def console() -> int:

@@ -355,3 +355,24 @@ def test_the_command_runs_without_openblas_threads_unless_the_user_asks_for_them
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
     assert cli.console() == 0
     assert seen == ["1", "4"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["batch", "EXAMPLE", "-o", "", "--backend", "offline"],
+        ["batch", "", "-o", "OUT", "--backend", "offline"],
+        ["story", "", "--backend", "offline"],
+        ["report", "EXAMPLE", "--backend", "offline", "-o", " "],
+    ],
+)
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(tmp_path, monkeypatch, argv):
+    # the operating system reads "" as the current folder: a batch wrote over index.md there
+    from aptnarrate.cli import main
+    from aptnarrate.examples import path as example_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "index.md").write_text("my notes")
+    argv = [str(example_path("dropper")) if a == "EXAMPLE" else str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    assert (tmp_path / "index.md").read_text() == "my notes" and sorted(p.name for p in tmp_path.iterdir()) == ["index.md"]
