@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from .escape import show_invisible
 from .views import entity_graph
 
 MAX_NODES = 40
@@ -19,6 +20,9 @@ _SHAPES = {"process": ('["', '"]'), "flow": ('(["', '"])'), "file": ('[/"', '"/]
 
 
 def _label(text: str, limit: int = 60) -> str:
+    # invisible characters (bidi overrides, zero-width spaces, ESC) are shown as escapes
+    # first: Mermaid decodes an entity code back to the live character
+    text = show_invisible(text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = []
