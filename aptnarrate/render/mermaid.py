@@ -20,11 +20,12 @@ _SHAPES = {"process": ('["', '"]'), "flow": ('(["', '"])'), "file": ('[/"', '"/]
 
 
 def _label(text: str, limit: int = 60) -> str:
-    # invisible characters (bidi overrides, zero-width spaces, ESC) are shown as escapes
-    # first: Mermaid decodes an entity code back to the live character
-    text = show_invisible(text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    # invisible characters (bidi overrides, zero-width spaces, ESC) are shown as escapes
+    # (after the cut, which would split one): Mermaid decodes an entity code back to the
+    # live character
+    text = show_invisible(text)
     out = []
     for char in text:
         if _SAFE.match(char):
