@@ -413,3 +413,42 @@ def test_stix_writes_a_registry_key_s_hive_in_full(tmp_path, logged, key):
     keys = [o["key"] for o in json.loads(bundle)["objects"] if o["type"] == "windows-registry-key"]
     assert keys == [key]
     assert validate_string(bundle, ValidationOptions(version="2.1")).is_valid
+
+
+@pytest.mark.parametrize("name", ["a**b", "x`y`z", "**bold**"])
+def test_html_prose_shows_a_names_markup_characters_literally(tmp_path, name):
+    # the narrator quotes names as code spans; the page made the name's ** into <strong>
+    # (mis-nested across elements, the asterisks eaten) and a backtick ended its code early
+    from html.parser import HTMLParser
+
+    from aptnarrate.pipeline import narrate
+
+    path = tmp_path / "case.csv"
+    path.write_text(
+        "description,timestamp\n"
+        + "".join(
+            f'"The subject_process: bash {action} the file_object_file: /tmp/{name}",2025-05-14 09:11:0{n}\n'
+            for n, action in enumerate(("WRITE", "EXECUTE", "UNLINK"))
+        ),
+        encoding="utf-8",
+    )
+    page = render_html(narrate(str(path), backend="offline"))
+    assert f"<code><bdi>{html.escape(name)}</bdi></code>" in page
+    assert not re.search(r"<code><bdi>[^<]*<strong>", page)
+
+    class Nesting(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open, self.bad = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("code", "bdi", "strong", "p", "li", "td"):
+                self.open.append(tag)
+
+        def handle_endtag(self, tag):
+            if tag in ("code", "bdi", "strong", "p", "li", "td"):
+                self.bad += not self.open or self.open.pop() != tag
+
+    checker = Nesting()
+    checker.feed(page)
+    assert checker.bad == 0

@@ -24,7 +24,7 @@ from functools import lru_cache
 from importlib import resources
 
 from ..models import Report
-from .escape import show_invisible
+from .escape import code_spans, show_invisible
 from .views import LIKELIHOOD_ORDER, NARRATOR_ALONE, entity_graph, full_value_index, inert_json, log_rows, stage_attack
 
 MAX_GRAPH_NODES = 150
@@ -56,11 +56,24 @@ def _text(value: str) -> str:
 
 
 def _prose(value: str) -> str:
-    """Narrator prose: escaped (invisible characters shown), then its own **bold** and `code` marks as tags."""
-    text = html.escape(show_invisible(value, keep_newlines=True), quote=True)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"`([^`]+)`", r"<code><bdi>\1</bdi></code>", text)
-    return text
+    """Narrator prose: escaped (invisible characters shown), its code spans (the names it
+    quotes, fenced by ``escape.code``) as literal <code>, and its own **bold** outside them
+    as tags: a name's ``**`` or backticks are the name's, never markup."""
+    parts, at = [], 0
+    for start, end, content in code_spans(value):
+        parts.append(_marked(value[at:start]))
+        if content.startswith(" ") and content.endswith(" ") and content.strip():
+            content = content[1:-1]  # the padding a fence adds around a name's edge backtick
+        parts.append(f"<code><bdi>{html.escape(show_invisible(content), quote=True)}</bdi></code>")
+        at = end
+    parts.append(_marked(value[at:]))
+    return "".join(parts)
+
+
+def _marked(text: str) -> str:
+    """Prose outside code spans: escaped, its **bold** as tags."""
+    text = html.escape(show_invisible(text, keep_newlines=True), quote=True)
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
 
 
 def _json_island(data) -> str:
