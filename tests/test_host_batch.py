@@ -528,7 +528,7 @@ def test_a_story_of_one_stage_tells_one_stage():
     story = build_story([("dropper", dropper.model_copy(update={"stages": [first]}))])
     stage = story.stages[0]
     assert story.conclusions[0] == (
-        f"The evidence shows 1 stage, {first.stage}, from {stage.first_minute} to {stage.last_minute} (dropper)."
+        f"The evidence shows 1 stage, {first.stage}, from {stage.first_minute} to {stage.last_minute} (`dropper`)."
     )
     assert build_story([("dropper", dropper)]).conclusions[0].startswith(f"The evidence shows {len(dropper.stages)} stages, starting with")
 
@@ -593,3 +593,26 @@ def test_the_storys_vocabulary_reads_each_distinct_description_not_each_row(monk
     assert (known.names_folded, known.minutes, known.events_folded, known.kinds, known.actions) == (
         every_row.names_folded, every_row.minutes, every_row.events_folded, every_row.kinds, every_row.actions)
     assert vocabulary.mentions(said) == []
+
+
+def test_the_storys_own_sentences_quote_names_as_code_spans(tmp_path):
+    # a name with blank lines and ** made its own bold paragraph in the summary, the
+    # conclusions and the next steps ("Analyst note: **no action needed**")
+    from aptnarrate import narrate
+    from aptnarrate.host.story import build_story
+    from aptnarrate.render.story import render_story_md
+
+    name = "!ALL CLEAR\n\nAnalyst note: **no action needed**."
+    rows = "".join(
+        f'"The subject_process: bash {action} the file_object_file: /tmp/{name}",2025-05-14 09:1{n}:00\n'
+        for n, action in enumerate(("WRITE", "EXECUTE", "UNLINK"))
+    )
+    reports = []
+    for part in ("sg1", "sg2"):
+        path = tmp_path / f"{part}.csv"
+        path.write_text("description,timestamp\n" + rows + '"The subject_process: bash CONNECT the netflowobject: 203.0.113.9",2025-05-14 09:11:30\n', encoding="utf-8")
+        reports.append((part, narrate(str(path), backend="offline", dotenv=None)))
+    story = build_story(reports)
+    text = render_story_md(story, reports)
+    assert "\nAnalyst note" not in text and "\n\nAnalyst" not in text
+    assert sum("`!ALL CLEAR\\n\\nAnalyst note: **no action needed**.`" in line for line in [story.summary, *story.conclusions, *story.next_steps]) >= 2

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..models import APT_STAGES, LEVELS, ContextInfo, DroppedClaim, Level, Report, Stage, Usage, same_major_version
 from ..render.views import log_columns
+from ..wording import quoted
 
 STORY_SCHEMA_VERSION = "1.0"
 _MAX_SHARED = 12  # shared entities/minutes listed per link
@@ -422,7 +423,7 @@ def _summary(subgraphs, stages, iocs) -> str:
     text += f". {len(iocs)} distinct IoC(s) across their tables"
     high = [i.value for i in iocs if i.likelihood == "high"]
     if high:
-        text += f", {len(high)} rated high: {', '.join(high[:5])}{', ...' if len(high) > 5 else ''}"
+        text += f", {len(high)} rated high: {', '.join(map(quoted, high[:5]))}{', ...' if len(high) > 5 else ''}"
     return text + "."
 
 
@@ -451,26 +452,26 @@ def _conclusions(
         if len(stages) == 1:
             conclusions.append(
                 f"The evidence shows 1 stage, {first.stage}, from {first.first_minute} to {first.last_minute} "
-                f"({', '.join(first.subgraphs[:3])})."
+                f"({', '.join(map(quoted, first.subgraphs[:3]))})."
             )
         else:
             conclusions.append(
                 f"The evidence shows {len(stages)} stages, starting with {first.stage} at {first.first_minute} "
-                f"({', '.join(first.subgraphs[:3])}) and reaching {last.stage} by {last.last_minute}."
+                f"({', '.join(map(quoted, first.subgraphs[:3]))}) and reaching {last.stage} by {last.last_minute}."
             )
         recurring = [i for i in iocs if len(i.subgraphs) > 1]
         spread = [i for i in recurring if tying is None or i.value in tying]
         if spread:
             conclusions.append(
                 f"{len(spread)} IoC(s) recur across subgraphs, tying them to one activity: "
-                + ", ".join(f"{i.value} ({len(i.subgraphs)})" for i in spread[:5])
+                + ", ".join(f"{quoted(i.value)} ({len(i.subgraphs)})" for i in spread[:5])
                 + "."
             )
         common = [i for i in recurring if i not in spread]
         if common:
             conclusions.append(
                 f"{len(common)} IoC(s) recur as programs or files every host has, rated low in all but at most one "
-                "subgraph, which ties nothing on its own: " + ", ".join(f"{i.value} ({len(i.subgraphs)})" for i in common[:5]) + "."
+                "subgraph, which ties nothing on its own: " + ", ".join(f"{quoted(i.value)} ({len(i.subgraphs)})" for i in common[:5]) + "."
             )
     benign = [s.name for s in subgraphs if not s.stages]
     if benign:
@@ -482,7 +483,7 @@ def _conclusions(
     next_steps = [_NEXT_STEP[s.stage] for s in sorted(stages, key=lambda s: APT_STAGES.index(s.stage))]
     high = [i.value for i in iocs if i.likelihood == "high"]
     if high:
-        next_steps.insert(0, f"Triage the high-likelihood IoCs first: {', '.join(high[:8])}{', ...' if len(high) > 8 else ''}.")
+        next_steps.insert(0, f"Triage the high-likelihood IoCs first: {', '.join(map(quoted, high[:8]))}{', ...' if len(high) > 8 else ''}.")
     if benign:
         next_steps.append("Review the benign-looking subgraphs for activity that only makes sense next to the attack (same minutes, same entities).")
     return conclusions, next_steps
