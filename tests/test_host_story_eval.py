@@ -180,3 +180,16 @@ def test_eval_counts_a_host_listed_in_a_sweep_row_as_listed(tmp_path):
     assert any("10.9.8.3" in i.full_values for i in report.iocs)
     (attack,) = evaluate([("sweep", report)], {"A": {"ip": ["10.9.8.3"]}})["attacks"]
     assert (attack["present_in_inputs"], attack["listed"], attack["missed"]) == (1, 1, [])
+
+
+def test_eval_table_shows_a_line_break_in_a_name_as_an_escape(tmp_path, capsys):
+    # a truth file's attack name with a line break forged a row of the table
+    from aptnarrate import examples, narrate
+
+    report = tmp_path / "d.json"
+    report.write_text(narrate(examples.path("dropper"), backend="offline", dotenv=None).model_dump_json(), encoding="utf-8")
+    truth = tmp_path / "t.json"
+    truth.write_text(json.dumps({"BSD_3\n  attack FAKE   100.0%": {"file": ["invoice.pdf.sh"], "ip": []}}), encoding="utf-8")
+    assert cli.main(["eval", str(report), "--truth", str(truth)]) == 0
+    table = capsys.readouterr().out
+    assert "\n  attack FAKE" not in table and "BSD_3\\n  attack FAKE" in table

@@ -180,16 +180,19 @@ def _pct(value: float | None) -> str:
 
 
 def render_eval_table(result: dict) -> str:
+    # names from the inputs and the truth file show every control character (a line break
+    # too: it would start a row of its own) and bidi control as an escape
+    name = show_invisible
     lines = [
-        f"host {result['host']}: {result['reports']} report(s)",
+        f"host {name(result['host'])}: {result['reports']} report(s)",
         "",
         f"{'scope':<36} {'IoC recall':>11} {'listed/present':>15} {'precision':>10} {'rows':>6}",
-        f"{'host ' + result['host']:<36.36} {_pct(result['ioc_recall']):>11} "
+        f"{'host ' + name(result['host']):<36.36} {_pct(result['ioc_recall']):>11} "
         f"{str(result['truth_listed']) + '/' + str(result['truth_present']):>15} {_pct(result['ioc_precision']):>10} {result['table_rows']:>6}",
     ]
     for attack in result["attacks"]:
         lines.append(
-            f"{'  attack ' + attack['attack']:<36.36} {_pct(attack['recall']):>11} "
+            f"{'  attack ' + name(attack['attack']):<36.36} {_pct(attack['recall']):>11} "
             f"{str(attack['listed']) + '/' + str(attack['present_in_inputs']):>15} {'':>10} {'':>6}"
         )
     lines.append("")
@@ -199,7 +202,7 @@ def render_eval_table(result: dict) -> str:
     )
     for attack in result["attacks"]:
         if attack["missed"]:
-            lines.append(f"missed ({attack['attack']}): {', '.join(attack['missed'])}")
+            lines.append(f"missed ({name(attack['attack'])}): {', '.join(map(name, attack['missed']))}")
     dropped = ", ".join(f"{k} {v}" for k, v in result["dropped_claims"].items()) or "none"
     lines.append(f"ungrounded claims dropped: {result['dropped_total']} ({dropped})")
     stages = result.get("stages")
@@ -210,7 +213,7 @@ def render_eval_table(result: dict) -> str:
         )
         for item in stages["per_subgraph"]:
             if item["false_claims"]:
-                lines.append(f"  false claims in {item['subgraph']}: {', '.join(item['false_claims'])}")
+                lines.append(f"  false claims in {name(item['subgraph'])}: {', '.join(map(name, item['false_claims']))}")
     # a terminal table: names from the inputs and the truth file (a missed IoC, an attack)
     # show their control and bidi characters as escapes, as ``inspect``'s table does
     return show_invisible("\n".join(lines), keep_newlines=True) + "\n"
