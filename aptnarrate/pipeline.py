@@ -312,6 +312,14 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
             f"skipped {table.skipped_count} unusable line(s), first line {first.line}: {first.reason} "
             "(listed in the report's metadata; --strict makes this an error)"
         )
+    left_out = sum(1 for c in facts.candidate_records if c["likelihood"] != "low" and not c["in_table"])
+    if left_out:
+        from .preprocess.rank import TABLE_MAX
+
+        notices.append(
+            f"the IoC table lists the first {TABLE_MAX} candidates in rank order; {left_out} more rated moderate or high "
+            "are left out of it (aptnarrate inspect lists every candidate)"
+        )
     if table.ambiguous_count:
         notices.append(
             f"{table.ambiguous_count} line(s) could be read more than one way (a name contains "

@@ -252,3 +252,19 @@ def test_an_ipv4_mapped_ipv6_address_is_classed_as_its_ipv4_host():
     assert address_class("::ffff:203.0.113.45", internal) == address_class("203.0.113.45", internal)
     assert address_class("::ffff:10.0.0.5", internal)[0] == "internal"
     assert address_class("[::ffff:8.8.4.4]", internal)[0] == "public"
+
+
+def test_the_ioc_table_is_bounded_and_says_how_many_it_left_out(tmp_path, monkeypatch):
+    # 36,000 moderate candidates (a megabyte of writes) made a 36,000-row table that cost
+    # every later stage time per row (13 s for a 1 MB input)
+    from aptnarrate.pipeline import NarrateOptions, input_notices
+    from aptnarrate.preprocess import rank
+
+    monkeypatch.setattr(rank, "TABLE_MAX", 4)
+    rows = [proc(f"p{n}", "WRITE", "file_object_file", f"/tmp/f{n}.sh", f"2018-04-12 13:10:{n:02d}") for n in range(10)]
+    facts = facts_from(tmp_path, rows)
+    moderate = [c for c in facts.candidates if c.likelihood != "low"]
+    assert len(moderate) > 4
+    assert [c.value for c in facts.table_candidates] == [c.value for c in facts.candidates[:4]]
+    notice = next(n for n in input_notices(facts, NarrateOptions()) if "IoC table" in n)
+    assert f"first 4 candidates in rank order; {len(moderate) - 4} more rated moderate or high" in notice

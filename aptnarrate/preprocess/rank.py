@@ -29,6 +29,10 @@ MODERATE_AT = 3.0
 DELETES_RENAMES_WEIGHT = 1.5
 HIGH_AT = 6.0
 TABLE_FILL = 5  # low-likelihood candidates are listed only while the table is shorter than this
+# the IoC table lists at most this many candidates, in rank order: a table of thousands (a
+# scan's every address) is read by no analyst, and each row costs every later stage (the
+# narration, grounding, STIX) work; ``inspect`` lists every candidate
+TABLE_MAX = 500
 
 # TC3 and OpTC spellings (aptnarrate/data/events.yaml has the full vocabulary)
 OUTBOUND = frozenset({"CONNECT", "SENDTO", "SENDMSG", "START_OUTBOUND", "MESSAGE_OUTBOUND", "OPEN_OUTBOUND"})
@@ -354,10 +358,11 @@ def likelihood(total: float) -> str:
 
 def table_flags(likelihoods: Sequence[str]) -> list[bool]:
     """The IoC table: every moderate or high candidate, plus low ones (in rank order) only
-    while the table is shorter than ``TABLE_FILL``, so it is never padded with every library."""
+    while the table is shorter than ``TABLE_FILL``, so it is never padded with every library;
+    at most ``TABLE_MAX`` in all."""
     flags, listed = [], 0
     for level in likelihoods:
-        keep = level != "low" or listed < TABLE_FILL
+        keep = (level != "low" or listed < TABLE_FILL) and listed < TABLE_MAX
         flags.append(keep)
         listed += keep
     return flags
