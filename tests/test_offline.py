@@ -636,3 +636,28 @@ def test_an_office_application_that_started_a_shell_keeps_its_channel(tmp_path):
     extra = [("The process: EXCEL.EXE CREATE the process: cmd.exe", "2019-09-25 14:02:30")]
     stages = stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, _office_talking(extra)))), ("142.20.56.0/21",))))
     assert "Command and Control" in stages
+
+
+def _beacon_then_upload():
+    """A beacon every minute (13:10-13:14), a document read at 13:14, then an upload burst."""
+    rows = [proc("agent", action, "netflowobject", "93.184.216.34", f"2018-04-12 13:1{m}:0{n}") for m in range(5) for n, action in enumerate(("SENDTO", "RECVFROM"))]
+    rows.append(proc("agent", "READ", "file_object_file", "payroll.xlsx", "2018-04-12 13:14:30"))
+    rows += [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 13:15:{s:02d}") for s in range(0, 50, 2)]
+    return rows
+
+
+def test_exfiltration_counts_and_cites_only_what_was_sent_after_the_data_was_read(tmp_path):
+    facts = facts_from(tmp_path, _beacon_then_upload())
+    claim = next(s for s in narrate(facts).stages if s.stage == "Data Exfiltration")
+    assert "in 26 distinct seconds after" in claim.rationale  # 13:14's one beacon send and 13:15's 25
+    log = facts.timeline.log
+    cited_minutes = {m for i, m in zip(log["id"], minute_text(log["minute"].to_numpy())) if i in set(claim.evidence)}
+    assert min(cited_minutes) == "2018-04-12 13:14"
+
+
+def test_a_beacon_that_ends_in_an_upload_burst_is_still_command_and_control(tmp_path):
+    # a beacon whose replies the log does not show (OpTC records them against this host), then
+    # one minute's dense upload: the whole run of minutes was taken for one upload
+    rows = [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 13:1{m}:0{n}") for m in range(5) for n in (1, 2)]
+    rows += [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 13:15:{s:02d}") for s in range(0, 60, 2)]
+    assert "Command and Control" in stages_of(narrate(facts_from(tmp_path, rows)))

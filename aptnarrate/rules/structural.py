@@ -234,7 +234,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if not sustained and len(shared) < C2_MIN_TWO_WAY_MINUTES:
             continue
         out_minutes = distinct(sent_minutes).tolist()
-        if _bulk_transfer(out_minutes, sent_sum, received_sum):
+        per_minute = _sums(np.searchsorted(out_minutes, sent_minutes), counts[here & is_sent], len(out_minutes)).tolist()
+        if _bulk_transfer(out_minutes, per_minute, received_sum):
             continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
         links = []
         if routine[subject]:
@@ -376,15 +377,17 @@ def scripted_credential_access(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(opened), *first_signs, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.001",))]
 
 
-def _bulk_transfer(out_minutes: list, sent: int, received: int) -> bool:
+def _bulk_transfer(out_minutes: list, per_minute: list[int], received: int) -> bool:
     """One unbroken run of minutes of dense, one-way sending: an upload. A channel (a beacon,
     a remote session) touches its address briefly and repeatedly, or hears back; at minute
-    granularity an upload of a few minutes would otherwise read as a beacon every minute."""
+    granularity an upload of a few minutes would otherwise read as a beacon every minute.
+    Dense in its typical minute (the median of ``per_minute``, the event-seconds sent in each
+    of ``out_minutes``): a beacon that ends in one upload burst is still a channel."""
     if len(out_minutes) < 2:
         return False
     unbroken = (out_minutes[-1] - out_minutes[0]) // MINUTE_NS + 1 == len(out_minutes)
-    dense = sent >= BULK_SECONDS_PER_MINUTE * len(out_minutes)
-    return unbroken and dense and received * 4 < sent
+    dense = float(np.median(per_minute)) >= BULK_SECONDS_PER_MINUTE
+    return unbroken and dense and received * 4 < sum(per_minute)
 
 
 def _sums(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -837,6 +840,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     direct_rows = view.expand(direct) & before_last_send
     staged_rows = view.expand(staged_reads) & before_last_send
     if not (direct_rows.any() or staged_rows.any()):
+        return []
+    # what left after the data was first read (to the minute): a beacon's messages before it
+    # carried none of it, and a rule that says "after" cites and counts only these
+    send_rows = send_rows & (view.minutes >= view.minutes[direct_rows | staged_rows].min())
+    if int(view.counts[send_rows].sum()) < 5:
         return []
     paths = []
     if direct_rows.any():
