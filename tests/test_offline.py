@@ -661,3 +661,13 @@ def test_a_beacon_that_ends_in_an_upload_burst_is_still_command_and_control(tmp_
     rows = [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 13:1{m}:0{n}") for m in range(5) for n in (1, 2)]
     rows += [proc("agent", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 13:15:{s:02d}") for s in range(0, 60, 2)]
     assert "Command and Control" in stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def test_apts_download_method_fetching_from_its_mirror_is_no_channel(tmp_path):
+    # apt starts /usr/lib/apt/methods/http, a process named "http": it was an unknown
+    # program beaconing to a public address (Command and Control, high)
+    rows = [proc("apt-get", "CLONE", "subject_process", "http", "2018-04-12 13:09:59")]
+    for minute in range(10, 14):
+        rows += [proc("http", action, "netflowobject", "91.189.88.149", f"2018-04-12 13:{minute}:0{n}") for n, action in enumerate(("SENDTO", "RECVFROM", "RECVFROM"))]
+    rows.append(proc("http", "WRITE", "file_object_file", "openssl_1.1.0g-2ubuntu4.1_amd64.deb", "2018-04-12 13:13:30"))
+    assert stages_of(narrate(facts_from(tmp_path, rows))) == {}
