@@ -616,3 +616,17 @@ def test_the_storys_own_sentences_quote_names_as_code_spans(tmp_path):
     text = render_story_md(story, reports)
     assert "\nAnalyst note" not in text and "\n\nAnalyst" not in text
     assert sum("`!ALL CLEAR\\n\\nAnalyst note: **no action needed**.`" in line for line in [story.summary, *story.conclusions, *story.next_steps]) >= 2
+
+
+def test_a_story_over_reports_in_different_zones_says_its_order_may_be_wrong():
+    # each report's minutes are text in its own zone; the story compared them as written and
+    # told Initial Compromise hours after Covering Tracks, without a word
+    from aptnarrate import narrate
+    from aptnarrate.host.story import build_story
+
+    utc = narrate(examples.path("dropper"), backend="offline", dotenv=None)
+    tokyo = utc.model_copy(update={"metadata": utc.metadata.model_copy(update={"timezone": "Asia/Tokyo"})})
+    story = build_story([("a", utc), ("b", tokyo)])
+    assert any("different zones" in note and "Asia/Tokyo" in note for note in story.metadata.notes)
+    assert "different zones" in story.to_markdown()
+    assert not any("different zones" in note for note in build_story([("a", utc), ("b", utc)]).metadata.notes)
