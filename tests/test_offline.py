@@ -671,3 +671,15 @@ def test_apts_download_method_fetching_from_its_mirror_is_no_channel(tmp_path):
         rows += [proc("http", action, "netflowobject", "91.189.88.149", f"2018-04-12 13:{minute}:0{n}") for n, action in enumerate(("SENDTO", "RECVFROM", "RECVFROM"))]
     rows.append(proc("http", "WRITE", "file_object_file", "openssl_1.1.0g-2ubuntu4.1_amd64.deb", "2018-04-12 13:13:30"))
     assert stages_of(narrate(facts_from(tmp_path, rows))) == {}
+
+
+def test_sendmail_queueing_a_message_through_postdrop_is_no_delivered_program(tmp_path):
+    # Postfix's sendmail runs postdrop for every message a cron job mails: it read as a mail
+    # client starting a program the knowledge base does not know (Initial Compromise)
+    rows = [
+        proc("cron", "EXECUTE", "file_object_file", "sendmail", "2018-04-12 13:10:01"),
+        proc("sendmail", "EXECUTE", "file_object_file", "postdrop", "2018-04-12 13:10:02"),
+        proc("postdrop", "WRITE", "file_object_file", "D91C3A2", "2018-04-12 13:10:03"),
+        proc("pickup", "READ", "file_object_file", "D91C3A2", "2018-04-12 13:10:04"),
+    ]
+    assert "Initial Compromise" not in stages_of(narrate(facts_from(tmp_path, rows)))
