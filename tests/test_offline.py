@@ -683,3 +683,21 @@ def test_sendmail_queueing_a_message_through_postdrop_is_no_delivered_program(tm
         proc("pickup", "READ", "file_object_file", "D91C3A2", "2018-04-12 13:10:04"),
     ]
     assert "Initial Compromise" not in stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def _ssh_from(parent, tmp_path):
+    rows = [proc(parent, action, "netflowobject", "104.238.176.12", f"2018-04-12 13:1{m}:0{n}") for m in range(5) for n, action in enumerate(("SENDTO", "RECVFROM"))] if parent == "netmond" else []
+    rows += [
+        proc(parent, "CLONE", "subject_process", "sh", "2018-04-12 13:15:01"),
+        proc("sh", "EXECUTE", "file_object_file", "ssh", "2018-04-12 13:15:02"),
+    ]
+    rows += [proc("ssh", action, "netflowobject", "128.55.12.41", f"2018-04-12 13:15:{10 + n}") for n, action in enumerate(("CONNECT", "SENDTO", "RECVFROM", "SENDTO"))]
+    return stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, rows))), ("128.55.12.0/24",))))
+
+
+def test_an_ssh_client_of_an_attack_chain_reaching_a_site_host_is_lateral_movement(tmp_path):
+    assert "Lateral Movement" in _ssh_from("netmond", tmp_path)  # the shell of a C2 implant
+
+
+def test_a_users_ssh_session_to_a_site_host_is_not(tmp_path):
+    assert "Lateral Movement" not in _ssh_from("sshd", tmp_path)

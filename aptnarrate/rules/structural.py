@@ -778,7 +778,25 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
             own = view.rows_of((desc["object_kind"] == "flow") & view.desc_in("object_name", local) & view.present)
             rows = np.union1d(rows, own[:1])
         out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
+    # an SSH client of an attack chain (an implant's shell running scp or ssh) reaching a host
+    # of the site: a user's session is routine (``routine_channels``), an attacker's is not
+    clients = outbound & ~peer & ~view.desc_in("object_name", swept) & (inside | view.desc_in("object_name", neighbours))
+    clients &= view.desc_where("subject_name", lambda n: n.casefold() in SESSION_CLIENTS, clients)
+    if clients.any():
+        chain = attack_chain(view)
+        clients &= in_chain(view, chain)
+    if clients.any():
+        reason = (
+            f"A remote-session client ({_names(view.values('subject_name', clients))}) reached internal host(s) "
+            f"{_names(view.values('object_name', clients))}: a remote login or a copy to another host."
+        )
+        reason, path = _in_chain(view, chain, view.values("subject_name", clients), reason, clients)
+        out.append(cited(view, view.rows_of(clients | path), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004",)))
     return out
+
+
+# the clients of a user's remote sessions (``routine_channels`` names them too)
+SESSION_CLIENTS = frozenset({"ssh", "ssh.exe", "scp", "sftp", "putty.exe", "plink.exe", "pscp.exe"})
 
 
 def _who(subjects: set[str]) -> str:
