@@ -701,3 +701,23 @@ def test_an_ssh_client_of_an_attack_chain_reaching_a_site_host_is_lateral_moveme
 
 def test_a_users_ssh_session_to_a_site_host_is_not(tmp_path):
     assert "Lateral Movement" not in _ssh_from("sshd", tmp_path)
+
+
+def _vim_edits_bashrc(parent, tmp_path):
+    rows = [
+        proc(parent, "CLONE", "subject_process", "bash", "2018-04-12 13:10:01"),
+        proc("bash", "EXECUTE", "file_object_file", "vim", "2018-04-12 13:10:02"),
+        proc("vim", "WRITE", "file_object_file", ".bashrc.swp", "2018-04-12 13:10:05"),
+        proc("vim", "RENAME", "file_object_file", ".bashrc", "2018-04-12 13:11:05"),
+        proc("vim", "WRITE", "file_object_file", ".bashrc", "2018-04-12 13:11:06"),
+        proc("vim", "UNLINK", "file_object_file", ".bashrc.swp", "2018-04-12 13:11:07"),
+    ]
+    return stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def test_a_user_editing_a_start_up_file_in_an_editor_is_not_persistence(tmp_path):
+    assert _vim_edits_bashrc("sshd", tmp_path) == {}
+
+
+def test_the_same_edit_by_an_editor_of_an_attack_chain_is(tmp_path):
+    assert "Maintain Persistence" in _vim_edits_bashrc("firefox", tmp_path)
