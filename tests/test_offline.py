@@ -721,3 +721,25 @@ def test_a_user_editing_a_start_up_file_in_an_editor_is_not_persistence(tmp_path
 
 def test_the_same_edit_by_an_editor_of_an_attack_chain_is(tmp_path):
     assert "Maintain Persistence" in _vim_edits_bashrc("firefox", tmp_path)
+
+
+def test_windows_update_running_the_malicious_software_removal_tool_claims_nothing(tmp_path):
+    # the monthly KB890830 package: downloaded and started by the update service, it writes
+    # and starts MRT.exe, which scans LSASS; both are removed afterwards. It read as a
+    # downloaded tool, credential access and covering tracks
+    pkg = "windows-kb890830-x64-v5.76.exe"
+    rows = [
+        ("The process: svchost.exe START_OUTBOUND the flow: 13.107.4.50", "2019-09-24 03:10:01"),
+        ("The process: svchost.exe MESSAGE_INBOUND the flow: 142.20.57.118", "2019-09-24 03:10:02"),
+        (f"The process: svchost.exe CREATE the file: {pkg}", "2019-09-24 03:10:05"),
+        (f"The process: svchost.exe WRITE the file: {pkg}", "2019-09-24 03:10:06"),
+        (f"The process: svchost.exe CREATE the process: {pkg}", "2019-09-24 03:11:00"),
+        (f"The process: {pkg} CREATE the file: MRT.exe", "2019-09-24 03:11:05"),
+        (f"The process: {pkg} WRITE the file: MRT.exe", "2019-09-24 03:11:06"),
+        (f"The process: {pkg} CREATE the process: MRT.exe", "2019-09-24 03:11:10"),
+        ("The process: MRT.exe OPEN the process: lsass.exe", "2019-09-24 03:12:00"),
+        (f"The process: {pkg} DELETE the file: MRT.exe", "2019-09-24 03:20:00"),
+        (f"The process: svchost.exe DELETE the file: {pkg}", "2019-09-24 03:20:05"),
+    ]
+    facts = compute_facts(condense(read_events(_write(tmp_path, rows))), ("142.20.56.0/21",))
+    assert stages_of(narrate(facts)) == {}
