@@ -64,6 +64,7 @@ def roles() -> dict[str, Any]:
         "fan_out_categories": frozenset(raw["routine_fan_out"]["categories"]),
         "channel_categories": frozenset(raw["routine_channels"]["categories"]),
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
+        "session_client_names": frozenset(n.casefold() for n in raw["session_clients"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
@@ -91,6 +92,11 @@ def routine_channel(name: str) -> bool:
     """A process whose ordinary work keeps talking to one server (``routine_channels``)."""
     r = roles()
     return name.casefold() in r["channel_names"] or _category(name) in r["channel_categories"]
+
+
+def session_client(name: str) -> bool:
+    """A client of remote sessions and copies to another host (``session_clients``)."""
+    return name.casefold() in roles()["session_client_names"]
 
 
 def routine_fan_out(name: str) -> bool:

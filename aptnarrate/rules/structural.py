@@ -21,7 +21,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    routine_channel, unknown_programs_started_by, routine_fan_out,
+    routine_channel, session_client, unknown_programs_started_by, routine_fan_out,
 )
 from .profiles import public_resolvers
 
@@ -781,7 +781,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     # an SSH client of an attack chain (an implant's shell running scp or ssh) reaching a host
     # of the site: a user's session is routine (``routine_channels``), an attacker's is not
     clients = outbound & ~peer & ~view.desc_in("object_name", swept) & (inside | view.desc_in("object_name", neighbours))
-    clients &= view.desc_where("subject_name", lambda n: n.casefold() in SESSION_CLIENTS, clients)
+    clients &= view.desc_where("subject_name", session_client, clients)
     if clients.any():
         chain = attack_chain(view)
         clients &= in_chain(view, chain)
@@ -793,10 +793,6 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         reason, path = _in_chain(view, chain, view.values("subject_name", clients), reason, clients)
         out.append(cited(view, view.rows_of(clients | path), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004",)))
     return out
-
-
-# the clients of a user's remote sessions (``routine_channels`` names them too)
-SESSION_CLIENTS = frozenset({"ssh", "ssh.exe", "scp", "sftp", "putty.exe", "plink.exe", "pscp.exe"})
 
 
 def _who(subjects: set[str]) -> str:
