@@ -743,3 +743,19 @@ def test_windows_update_running_the_malicious_software_removal_tool_claims_nothi
     ]
     facts = compute_facts(condense(read_events(_write(tmp_path, rows))), ("142.20.56.0/21",))
     assert stages_of(narrate(facts)) == {}
+
+
+def test_a_desktop_application_deleting_its_own_temporary_file_is_not_covering_tracks(tmp_path):
+    # OneDrive's transfer file and a document viewer's temporary copy read as T1070.004
+    rows = [
+        ("The process: OneDrive.exe CREATE the file: ~tmp3F2A.tmp", "2019-09-25 14:01:01"),
+        ("The process: OneDrive.exe WRITE the file: ~tmp3F2A.tmp", "2019-09-25 14:01:02"),
+        ("The process: OneDrive.exe DELETE the file: ~tmp3F2A.tmp", "2019-09-25 14:01:05"),
+    ]
+    assert "Covering Tracks" not in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, rows))))))
+    (tmp_path / "script").mkdir()
+    rows += [
+        ("The process: OneDrive.exe CREATE the file: sync.ps1", "2019-09-25 14:02:01"),
+        ("The process: OneDrive.exe DELETE the file: sync.ps1", "2019-09-25 14:02:05"),
+    ]
+    assert "Covering Tracks" in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path / "script", rows))))))

@@ -600,9 +600,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
             return False
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
-    # a browser, mail client or office application deleting its own working files (drafts,
-    # caches, temporary copies) is its ordinary work; unnamed deleters count as such when
-    # every process the subgraph names is one. Its deleted programs, scripts and logs count.
+    # a browser, mail client, office or desktop application deleting its own working files
+    # (drafts, caches, temporary copies, a sync client's transfer files) is its ordinary work;
+    # unnamed deleters count as such when every process the subgraph names is one. Its
+    # deleted programs, scripts and logs count.
     by_client = deleted & view.desc_where("subject_name", _is_client, deleted)
     if _only_clients(view):
         by_client |= deleted & (desc["subject_name"] == "")
@@ -636,7 +637,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
-ROUTINE_CLIENTS = frozenset({"browser", "mail client", "office application"})
+ROUTINE_CLIENTS = frozenset({"browser", "mail client", "office application", "desktop application"})
 
 
 def _is_client(name: str) -> bool:
@@ -645,7 +646,7 @@ def _is_client(name: str) -> bool:
 
 def _only_clients(view: LogView) -> bool:
     """Every process the subgraph names (as subject or process object) is a browser, mail
-    client or office application, and it names at least one."""
+    client, office or desktop application, and it names at least one."""
     desc = view.desc
     named = view.values("subject_name", desc["subject_name"] != "") | view.values(
         "object_name", (desc["object_kind"] == "process") & (desc["object_name"] != "")
