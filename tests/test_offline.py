@@ -559,8 +559,7 @@ _OPTC_CASES = {
 
 @pytest.mark.parametrize("stage", sorted(_OPTC_CASES))
 def test_windows_techniques_the_rules_know_by_name(tmp_path, stage):
-    facts = compute_facts(condense(read_events(_write(tmp_path, _OPTC_CASES[stage]))), ("142.20.56.0/21",))
-    assert stage in stages_of(narrate(facts))
+    assert stage in _stages(tmp_path, _OPTC_CASES[stage], OPTC_SITE)
 
 
 def test_powershell_remoting_host_running_commands_after_an_inbound_connection_is_lateral_movement(tmp_path):
@@ -571,14 +570,24 @@ def test_powershell_remoting_host_running_commands_after_an_inbound_connection_i
         ("The process: wsmprovhost.exe COMMAND a shell", "2019-09-25 13:40:05"),
         ("The process: wsmprovhost.exe CREATE the process: whoami.exe", "2019-09-25 13:40:06"),
     ]
-    facts = compute_facts(condense(read_events(_write(tmp_path, rows))), ("142.20.56.0/21",))
-    assert "Lateral Movement" in stages_of(narrate(facts))
+    assert "Lateral Movement" in _stages(tmp_path, rows, OPTC_SITE)
 
 
 def _write(tmp_path, rows):
     from test_facts import write_ocrapt_csv
 
     return write_ocrapt_csv(tmp_path, rows)
+
+
+OPTC_SITE = ("142.20.56.0/21",)  # the OpTC profile's site network, as in the cases' addresses
+
+
+def _stages(tmp_path, rows, internal=()):
+    """The offline report's stages for OCR-APT ``rows``, each call in a folder of its own."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    return stages_of(narrate(compute_facts(condense(read_events(_write(folder, rows))), internal)))
 
 
 def test_a_discovery_tool_that_another_starts_is_part_of_its_command(tmp_path):
@@ -588,10 +597,9 @@ def test_a_discovery_tool_that_another_starts_is_part_of_its_command(tmp_path):
         ("The process: cmd.exe CREATE the process: net.exe", "2019-09-25 13:40:05"),
         ("The process: net.exe CREATE the process: net1.exe", "2019-09-25 13:40:06"),
     ]
-    assert "Internal Reconnaissance" not in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, net_use))))))
+    assert "Internal Reconnaissance" not in _stages(tmp_path, net_use)
     more = net_use + [("The process: cmd.exe CREATE the process: ipconfig.exe", "2019-09-25 13:40:09")]
-    (tmp_path / "more").mkdir()
-    assert "Internal Reconnaissance" in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path / "more", more))))))
+    assert "Internal Reconnaissance" in _stages(tmp_path, more)
 
 
 @pytest.mark.parametrize(
@@ -628,13 +636,13 @@ def _office_talking(extra):
 @pytest.mark.parametrize("child", [None, "splwow64.exe"])
 def test_an_office_application_talking_to_its_service_is_no_channel(tmp_path, child):
     extra = [(f"The process: EXCEL.EXE CREATE the process: {child}", "2019-09-25 14:02:30")] if child else []
-    stages = stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, _office_talking(extra)))), ("142.20.56.0/21",))))
+    stages = _stages(tmp_path, _office_talking(extra), OPTC_SITE)
     assert "Command and Control" not in stages and "Data Exfiltration" not in stages
 
 
 def test_an_office_application_that_started_a_shell_keeps_its_channel(tmp_path):
     extra = [("The process: EXCEL.EXE CREATE the process: cmd.exe", "2019-09-25 14:02:30")]
-    stages = stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, _office_talking(extra)))), ("142.20.56.0/21",))))
+    stages = _stages(tmp_path, _office_talking(extra), OPTC_SITE)
     assert "Command and Control" in stages
 
 
@@ -692,7 +700,7 @@ def _ssh_from(parent, tmp_path):
         proc("sh", "EXECUTE", "file_object_file", "ssh", "2018-04-12 13:15:02"),
     ]
     rows += [proc("ssh", action, "netflowobject", "128.55.12.41", f"2018-04-12 13:15:{10 + n}") for n, action in enumerate(("CONNECT", "SENDTO", "RECVFROM", "SENDTO"))]
-    return stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, rows))), ("128.55.12.0/24",))))
+    return _stages(tmp_path, rows, ("128.55.12.0/24",))
 
 
 def test_an_ssh_client_of_an_attack_chain_reaching_a_site_host_is_lateral_movement(tmp_path):
@@ -741,8 +749,7 @@ def test_windows_update_running_the_malicious_software_removal_tool_claims_nothi
         (f"The process: {pkg} DELETE the file: MRT.exe", "2019-09-24 03:20:00"),
         (f"The process: svchost.exe DELETE the file: {pkg}", "2019-09-24 03:20:05"),
     ]
-    facts = compute_facts(condense(read_events(_write(tmp_path, rows))), ("142.20.56.0/21",))
-    assert stages_of(narrate(facts)) == {}
+    assert _stages(tmp_path, rows, OPTC_SITE) == {}
 
 
 def test_a_desktop_application_deleting_its_own_temporary_file_is_not_covering_tracks(tmp_path):
@@ -752,10 +759,9 @@ def test_a_desktop_application_deleting_its_own_temporary_file_is_not_covering_t
         ("The process: OneDrive.exe WRITE the file: ~tmp3F2A.tmp", "2019-09-25 14:01:02"),
         ("The process: OneDrive.exe DELETE the file: ~tmp3F2A.tmp", "2019-09-25 14:01:05"),
     ]
-    assert "Covering Tracks" not in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path, rows))))))
-    (tmp_path / "script").mkdir()
+    assert "Covering Tracks" not in _stages(tmp_path, rows)
     rows += [
         ("The process: OneDrive.exe CREATE the file: sync.ps1", "2019-09-25 14:02:01"),
         ("The process: OneDrive.exe DELETE the file: sync.ps1", "2019-09-25 14:02:05"),
     ]
-    assert "Covering Tracks" in stages_of(narrate(compute_facts(condense(read_events(_write(tmp_path / "script", rows))))))
+    assert "Covering Tracks" in _stages(tmp_path, rows)
