@@ -164,11 +164,11 @@ def build_story(
     zones = sorted({report.metadata.timezone for _, report in reports})
     if len(zones) > 1:
         # minutes are text in each report's own zone: compared across zones, the order is wrong
-        mixed = (
+        # (shown under the story's notes in every format)
+        notes.append(
             f"The reports' times are in different zones ({', '.join(zones)}): the story compares their minutes "
             "as written, so its order across them may be wrong; report the subgraphs again with one --timezone."
         )
-        notes.append(mixed)  # shown under the story's notes in every format
     if linked_pairs > len(story_links):
         notes.append(f"links: {linked_pairs} pairs of subgraphs share an entity or a minute; the {len(story_links)} sharing the most are listed")
     return Story(

@@ -458,14 +458,13 @@ def _deletion_mechanisms(facts: Facts) -> dict[str, tuple]:
         Row(subject, action, name, subject_kind, object_kind, paths.get(name) or ((name,) if name else ()))
         for subject, action, name, subject_kind, object_kind in zip(*(descriptions[c].to_numpy(dtype=object)[chosen] for c in columns))
     ]
-    by_actor: dict[str, list] = {}
+    by_actor: dict[str, set[int]] = {}  # the ids of the mechanisms explaining each actor's rows (None's too)
     for row, mechanism in zip(rows, first_explaining(rows)):
-        by_actor.setdefault(row.subject, []).append(mechanism)
-    order = {id(m): n for n, m in enumerate(mechanisms())}
+        by_actor.setdefault(row.subject, set()).add(id(mechanism))
     return {
-        actor: tuple(sorted({id(m): m for m in found}.values(), key=lambda m: order[id(m)]))
+        actor: tuple(m for m in mechanisms() if id(m) in found)  # in file order
         for actor, found in by_actor.items()
-        if None not in found
+        if id(None) not in found
     }
 
 

@@ -38,12 +38,11 @@ C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ra
 C2_MIN_MASKED_MINUTES = 2  # outbound minutes that make a channel for a process masquerading as another
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
+EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration
 # programs whose ordinary job is to download, write, start and delete programs
 ROUTINE_WRITERS = frozenset({"package manager", "software updater"})
 # knowledge-base categories of files that configure the system rather than run as a tool
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
-# outbound actions that open a connection without showing data sent on it
-CONNECTION_ONLY = frozenset({"CONNECT", "START_OUTBOUND", "OPEN_OUTBOUND"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # files every process reads as it runs (resources, configuration, caches, traces), never the
@@ -171,9 +170,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     # a server answering a client: the address's connections accepted, none opened to it
-    opened = vocabulary()
-    accepted = np.bincount(pair_of[remote & np.isin(desc["action"], list(opened.accept_actions))], minlength=n) > 0
-    connected = np.bincount(pair_of[remote & np.isin(desc["action"], list(opened.connect_actions))], minlength=n) > 0
+    actions = vocabulary()
+    accepted = np.bincount(pair_of[remote & view.desc_in("action", actions.accept_actions)], minlength=n) > 0
+    connected = np.bincount(pair_of[remote & view.desc_in("action", actions.connect_actions)], minlength=n) > 0
     served = accepted & ~connected
     # a routine client's pair counts only where the log shows the process on it acting for an
     # attacker (by entity where the input identifies processes: an implant's ssh channel is
@@ -783,9 +782,10 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     # of the site: a user's session is routine (``routine_channels``), an attacker's is not
     clients = outbound & ~peer & ~view.desc_in("object_name", swept) & (inside | view.desc_in("object_name", neighbours))
     clients &= view.desc_where("subject_name", session_client, clients)
-    if clients.any():
-        chain = attack_chain(view)
-        clients &= in_chain(view, chain)
+    if not clients.any():
+        return out
+    chain = attack_chain(view)
+    clients &= in_chain(view, chain)
     if clients.any():
         reason = (
             f"A remote-session client ({_names(view.values('subject_name', clients))}) reached internal host(s) "
@@ -820,11 +820,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         sender = view.desc_in("subject_name", view.values("subject_name", sends))
     sends &= sender
     send_rows = view.expand(sends)
-    if not sends.any() or int(view.counts[send_rows].sum()) < 5:
+    if not sends.any() or int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
         return []
     # connections opened carry nothing the log shows: data must be seen leaving (a message,
     # a send, a write to the socket) before it is said to be carried off
-    if not (sends & ~view.desc_in("action", CONNECTION_ONLY)).any():
+    if not (sends & ~view.desc_in("action", vocabulary().connect_actions)).any():
         return []
 
     def user_data(name: str) -> bool:
@@ -859,7 +859,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # what left after the data was first read (to the minute): a beacon's messages before it
     # carried none of it, and a rule that says "after" cites and counts only these
     send_rows = send_rows & (view.minutes >= view.minutes[direct_rows | staged_rows].min())
-    if int(view.counts[send_rows].sum()) < 5:
+    if int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
         return []
     paths = []
     if direct_rows.any():
