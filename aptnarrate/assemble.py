@@ -289,7 +289,31 @@ def _unique_hashed(keys: np.ndarray) -> np.ndarray:
 
 def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:
     """Codes of each column's values into one sorted list of their distinct values (code
-    order = string order, so sorting codes sorts the strings)."""
+    order = string order, so sorting codes sorts the strings). In Arrow: UTF-8's byte order
+    is Python's code point order, and at 180k uuids it is twice as fast as pandas' factorize
+    of Python strings; ids that are not all strings (a DataFrame built in a notebook) go
+    through pandas."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arrays = [pa.array(column, pa.large_string(), from_pandas=True) for column in columns]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _sorted_codes_pandas(*columns)
+    values = pa.concat_arrays(arrays)
+    if values.null_count:
+        return _sorted_codes_pandas(*columns)
+    distinct = pc.unique(values)
+    distinct = distinct.take(pc.array_sort_indices(distinct))
+    codes = pc.index_in(values, value_set=distinct).to_numpy().astype(np.int64)
+    out, start = [], 0
+    for part in arrays:
+        out.append(codes[start : start + len(part)])
+        start += len(part)
+    return out, distinct.to_pylist()
+
+
+def _sorted_codes_pandas(*columns) -> tuple[list[np.ndarray], list[str]]:
     import pandas as pd
 
     values = [np.asarray(column.to_numpy(dtype=object), dtype=object) for column in columns]

@@ -110,3 +110,53 @@ def test_json_strings_equal_pydantic_for_every_code_point():
     values = points + ["", "plain name", 'a "quoted" \\ name\n', "\u202egpj.exe", "x" * 1000]
     # pydantic writes the list as "[" + its items joined by "," + "]"
     assert "[" + ",".join(json_strings(values).to_pylist()) + "]" == to_json(values).decode("utf-8")
+
+
+def test_in_order_keeps_order_bounds_the_work_ahead_and_raises_a_block_failure():
+    import threading
+
+    from aptnarrate.render.rows import in_order
+
+    made: list[int] = []
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def make(start: int) -> int:
+        with lock:
+            made.append(start)
+            # never more than two blocks made past the one the caller last took
+            assert len(made) - len(taken) <= 3
+        return start * 10
+
+    for value in in_order(make, range(0, 50, 5), ahead=2):
+        taken.append(value)
+    assert taken == [start * 10 for start in range(0, 50, 5)]
+
+    def fails(start: int) -> int:
+        if start == 3:
+            raise ValueError("block 3")
+        return start
+
+    with pytest.raises(ValueError, match="block 3"):
+        list(in_order(fails, range(6)))
+
+
+def test_sorted_codes_in_arrow_equal_pandas_factorize_in_code_point_order():
+    import numpy as np
+    import pandas as pd
+
+    from aptnarrate.assemble import _sorted_codes, _sorted_codes_pandas
+
+    # ASCII, accents, a BMP character above the surrogates and one past the BMP: UTF-8's
+    # byte order must give Python's code point order for all of them
+    names = ["b", "a", "é", "z", "\uffff", "\U00010000", "A", "", "a b", "ß"]
+    rng = random.Random(3)
+    subjects = pd.Series([rng.choice(names) for _ in range(200)], dtype=object)
+    objects = pd.Series([rng.choice(names) for _ in range(150)], dtype="string[pyarrow]")
+    codes, ids = _sorted_codes(subjects, objects)
+    want_codes, want_ids = _sorted_codes_pandas(subjects, objects)
+    assert ids == want_ids == sorted(set(names))
+    assert all(np.array_equal(a, b) for a, b in zip(codes, want_codes))
+    # ids that are not strings (a notebook's DataFrame) still get codes, through pandas
+    codes, ids = _sorted_codes(pd.Series([3, 1, 2]), pd.Series([1, 5]))
+    assert ids == ["1", "2", "3", "5"] and codes[0].tolist() == [2, 0, 1]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..preprocess.logtable import DESCRIPTION_FIELDS, LogTable, join_items, join_lists
 from ..models import Report
-from .rows import coded, take_rows
+from .rows import coded, in_order, take_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -245,9 +245,9 @@ def _log_json_chunks(
             return (entity, codes)
         return items(values(codes), offsets)
 
-    yield "["
     n = len(log)
-    for start in range(0, n, rows_per_chunk):
+
+    def block(start: int) -> str | memoryview:
         stop = min(start + rows_per_chunk, n)
         lines_at = log.line_offsets[start : stop + 1]
         subjects_at = log.subject_offsets[start : stop + 1]
@@ -289,7 +289,11 @@ def _log_json_chunks(
                 listed(values(object_codes), objects_at, row_end),
                 ",",
             ]
-        if start:
+        return take_rows(columns, stop - start, trim=1, encoded=encoded)  # the last row's "," trimmed
+
+    yield "["
+    for at, piece in enumerate(in_order(block, range(0, n, rows_per_chunk))):
+        if at:
             yield ","
-        yield take_rows(columns, stop - start, trim=1, encoded=encoded)  # the last row's "," trimmed
+        yield piece
     yield nl(1) + "]"

@@ -9,8 +9,9 @@ no array per piece is built and then joined (half the time of the Markdown log).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -18,6 +19,30 @@ from ..arrays import distinct as distinct_values
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
+
+T = TypeVar("T")
+
+
+def in_order(make: Callable[[int], T], starts: Iterable[int], ahead: int = 2) -> Iterator[T]:
+    """``map(make, starts)``, with up to ``ahead`` blocks made on a second thread while the
+    caller writes the one before. A block's work is mostly Arrow's (``take``, ``cast``,
+    joins), which runs without the GIL, so two cores render a log in about half the time;
+    at most ``ahead + 1`` blocks are held at once. ``make`` must only read shared state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = list(starts)
+    if len(starts) < 2:
+        yield from map(make, starts)
+        return
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="aptnarrate-render") as pool:
+        pending = deque(pool.submit(make, start) for start in starts[:ahead])
+        for start in starts[ahead:]:
+            done = pending.popleft().result()
+            pending.append(pool.submit(make, start))
+            yield done
+        while pending:
+            yield pending.popleft().result()
+
 
 def take_rows(columns: Sequence[object], rows: int, *, trim: int = 0, encoded: bool = False) -> str | memoryview:
     """The ``rows`` rows, each its columns' pieces in order, one after another. A column is
