@@ -20,6 +20,18 @@ def test_pattern_rule_examples(rule):
         assert not rule_matches(rule, example_row(example)), example
 
 
+@pytest.mark.parametrize("rule", [r for r in RULES if r.stage], ids=[r.id for r in RULES if r.stage])
+def test_a_rule_names_no_file_its_match_may_lack(rule):
+    # a finding's rationale quotes the rule's title and explanation; grounding drops a claim
+    # that names a file the input lacks, so a rule that names one (a path written as an
+    # example, "/proc/PID/mem") lost its stage in every report it matched
+    from aptnarrate.grounding.mentions import file_names
+
+    for name in file_names(f"{rule.title} {rule.explanation}"):
+        for example in rule.examples.positive:
+            assert name.lower() in {example.subject.lower(), example.object.lower()}, (name, example)
+
+
 def test_a_bad_rule_file_names_the_file_rule_and_field():
     text = "id: x\ntitle: t\nstage: null\ntactic: TA0002\ntechniques: [T59]\nconfidence: low\nexplanation: e\nmatch: [{event: [execute]}]\nexamples: {positive: [{action: X}], negative: [{action: Y}]}\n"
     with pytest.raises(RuleFileError, match=r"mine\.yaml: rule 'x', field techniques"):
