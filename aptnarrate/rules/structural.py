@@ -174,6 +174,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     accepted = np.bincount(pair_of[remote & view.desc_in("action", actions.accept_actions)], minlength=n) > 0
     connected = np.bincount(pair_of[remote & view.desc_in("action", actions.connect_actions)], minlength=n) > 0
     served = accepted & ~connected
+    if served.any():
+        # unless the server is an attack chain's own program: a dropped implant listening for
+        # its operator (a bind shell) holds a channel whichever end opened it
+        served &= ~(np.bincount(pair_of[remote & in_chain(view, _acting_clients(view))], minlength=n) > 0)
     # a routine client's pair counts only where the log shows the process on it acting for an
     # attacker (by entity where the input identifies processes: an implant's ssh channel is
     # not weighed against a user's ssh session of the same name)
@@ -796,6 +800,26 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     return out
 
 
+def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
+    """Of these flow descriptions, those whose process and address form a pair the
+    process only served: the log shows it accepting the address's connections and never
+    opening one to it (``accept_actions``, ``connect_actions`` in events.yaml), as the
+    Command and Control rule reads a served client."""
+    desc = view.desc
+    actions = vocabulary()
+    flows = (desc["object_kind"] == "flow") & view.present
+    pairs = lambda mask: set(zip(desc["subject_name"][mask].tolist(), desc["object_name"][mask].tolist()))  # noqa: E731
+    accepted = pairs(flows & view.desc_in("action", actions.accept_actions))
+    if not accepted:
+        return np.zeros(len(descriptions), dtype=bool)
+    served = accepted - pairs(flows & view.desc_in("action", actions.connect_actions))
+    found = np.zeros(len(descriptions), dtype=bool)
+    if served:
+        for at in np.flatnonzero(descriptions).tolist():
+            found[at] = (desc["subject_name"][at], desc["object_name"][at]) in served
+    return found
+
+
 def _who(subjects: set[str]) -> str:
     """Processes by name (``_names`` leaves out the empty one); the log's unnamed ones as such."""
     parts = [_names(subjects), "an unnamed process" if "" in subjects else ""]
@@ -819,6 +843,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     else:
         sender = view.desc_in("subject_name", view.values("subject_name", sends))
     sends &= sender
+    # a server answering its clients (their connections accepted, none opened to them) sends
+    # what they asked for: a web server's pages are no exfiltration unless the log shows the
+    # server acting for an attacker (a dropped program listening for its operator)
+    served = _served(view, sends)
+    if served.any():
+        sends &= ~(served & ~in_chain(view, _acting_clients(view)))
     send_rows = view.expand(sends)
     if not sends.any() or int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
         return []
