@@ -47,18 +47,22 @@ def _log_pieces(columns: list, rows: int, separator: str = "", *, encoded: bool 
     left out after the log's last row (the pieces between blocks are that separator).
     ``encoded``: the blocks as the UTF-8 bytes Arrow wrote (``memoryview``, see
     ``output.write_chunks``), the separators as text."""
-    from .rows import take_rows
+    from .rows import in_order, take_rows
 
     trim = len(separator.encode("utf-8"))
-    for start in range(0, rows, _BLOCK_ROWS):
+
+    def block(start: int) -> str | memoryview:
         stop = min(start + _BLOCK_ROWS, rows)
-        block = [
+        pieces = [
             column if isinstance(column, str) else (column[0], column[1][start:stop]) if isinstance(column, tuple) else column(start, stop)
             for column in columns
         ]
-        if start and separator:
+        return take_rows(pieces, stop - start, trim=trim, encoded=encoded)
+
+    for at, piece in enumerate(in_order(block, range(0, rows, _BLOCK_ROWS))):
+        if at and separator:
             yield separator
-        yield take_rows(block, stop - start, trim=trim, encoded=encoded)
+        yield piece
 
 
 def _log_columns(facts: Facts, minute, description, counts) -> list:
