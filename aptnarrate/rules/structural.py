@@ -170,10 +170,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     # a server answering a client: the address's connections accepted, none opened to it
-    actions = vocabulary()
-    accepted = np.bincount(pair_of[remote & view.desc_in("action", actions.accept_actions)], minlength=n) > 0
-    connected = np.bincount(pair_of[remote & view.desc_in("action", actions.connect_actions)], minlength=n) > 0
-    served = accepted & ~connected
+    served = np.bincount(pair_of[_served(view, remote)], minlength=n) > 0
     if served.any():
         # unless the server is an attack chain's own program: a dropped implant listening for
         # its operator (a bind shell) holds a channel whichever end opened it
@@ -803,8 +800,8 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
 def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
     """Of these flow descriptions, those whose process and address form a pair the
     process only served: the log shows it accepting the address's connections and never
-    opening one to it (``accept_actions``, ``connect_actions`` in events.yaml), as the
-    Command and Control rule reads a served client."""
+    opening one to it (``accept_actions``, ``connect_actions`` in events.yaml). The Command
+    and Control and exfiltration rules read a served client through it."""
     desc = view.desc
     actions = vocabulary()
     flows = (desc["object_kind"] == "flow") & view.present
