@@ -321,7 +321,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         outbound = None
         if rule.needs == "public connection by its process" and (matched & present).any():
             outbound = _public_sends_of(view, view.values("subject_name", matched & present) - {""})
-            if not outbound.any():
+            if not outbound.any() or _channel_before(view, outbound, matched & present):
                 continue
         if not (matched & present).any():
             continue
@@ -356,6 +356,18 @@ def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:
     desc = view.desc
     sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", subjects)
     return sends & view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) == "public", sends)
+
+
+def _channel_before(view: LogView, sends: np.ndarray, matched: np.ndarray) -> bool:
+    """Whether ``sends`` already made a sustained channel (outbound in as many distinct
+    minutes as the Command and Control rule asks) by the minute of the first ``matched``
+    row: then what the process starts is that channel's tasking, not a payload it fetched
+    (a DLL beacon under rundll32 starting a shell minutes into its beaconing)."""
+    from .structural import C2_MIN_MINUTES
+
+    first = view.minutes[view.rows_of(matched)].min()
+    sent = view.minutes[view.rows_of(sends)]
+    return len(np.unique(sent[sent <= first])) >= C2_MIN_MINUTES
 
 
 def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:
