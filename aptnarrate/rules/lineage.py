@@ -68,6 +68,9 @@ def roles() -> dict[str, Any]:
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
+        "component_categories": {
+            writer: frozenset(components) for writer, components in (raw["self_updating"].get("components") or {}).items()
+        },
     }
 
 
@@ -140,8 +143,15 @@ def _find_build_writes(view: LogView) -> np.ndarray:
 
 def self_updates(view: LogView) -> np.ndarray:
     """The descriptions of file writes that are an application updating itself
-    (``self_updating``), less those of processes the log shows in an attack chain."""
-    return _outside_chain(view, "_self_updates", self_update_writes)
+    (``self_updating``), less those of processes the log shows in an attack chain and
+    those of a program that the log then shows in one (a payload under a component's name
+    holding a channel or starting a shell is no update)."""
+
+    def outside() -> np.ndarray:
+        chain = attack_chain(view)
+        return self_update_writes(view) & ~in_chain(view, chain) & ~view.desc_in("object_name", set(chain))
+
+    return view.derived("_self_updates", outside)
 
 
 def self_update_writes(view: LogView) -> np.ndarray:
@@ -149,11 +159,15 @@ def self_update_writes(view: LogView) -> np.ndarray:
     out): a process that a known application started writing that application's own
     program (Teams' Update.exe writing Teams.exe). Matched by name: the application's
     program is a file of its name, whichever of its processes started the writer."""
-    return view.derived("_self_update_writes", lambda: _find_self_update_writes(view))
+    return view.derived("_self_update_writes", lambda: _find_self_update_writes(view) | _own_component_writes(view))
+
+
+def _updatable_writes(view: LogView) -> np.ndarray:
+    return view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
 
 
 def _find_self_update_writes(view: LogView) -> np.ndarray:
-    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
+    written = _updatable_writes(view)
     categories = roles()["self_update_categories"]
     applications: dict[str, set[str]] = {}  # writer -> the applications that started it (folded)
     for parent_name, child_name, _, _ in _graph(view).edges:
@@ -163,6 +177,16 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
         return np.zeros(len(view.pattern_rows), dtype=bool)
     writes = written & view.desc_in("subject_name", applications)
     return view.pattern_flags(lambda row: row.object.casefold() in applications[row.subject], writes)
+
+
+def _own_component_writes(view: LogView) -> np.ndarray:
+    """An application writing a program the knowledge base lists as one of its own
+    components (``self_updating.components``: a browser writing a browser component)."""
+    components = roles()["component_categories"]
+    writes = _updatable_writes(view) & view.desc_where("subject_name", lambda name: _category(name) in components)
+    if not writes.any():
+        return writes
+    return view.pattern_flags(lambda row: _category(row.object) in components[_category(row.subject)], writes)
 
 
 @dataclass(frozen=True)

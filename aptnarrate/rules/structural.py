@@ -586,6 +586,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
     # an application's updater (Teams' Update.exe) removing the packages it downloaded
     routine |= deleted & view.desc_in("subject_name", view.values("subject_name", self_updates(view)))
+    # and the updated program removing itself when done (Chrome Cleanup's reporter)
+    routine |= deleted & view.desc_in("object_name", view.values("object_name", self_updates(view)))
     churn = np.zeros(len(deleted), dtype=bool)
     for mechanism in _mechanisms_for("Covering Tracks"):
         churn |= view.table.any_selection(mechanism._selections, deleted & ~churn)
