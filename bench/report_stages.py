@@ -1,7 +1,9 @@
 """The offline report's stages timed in-process: the minimum of N runs of each.
 
     python bench/report_stages.py bench/out/bench_1000000.csv [--runs 4]
-    PYTHONPATH=OTHER_TREE python bench/report_stages.py FILE   # another build, from its tree
+    # another build, from its tree: -S keeps the editable install's finder (which would
+    # import this checkout whatever PYTHONPATH says) out, -P the working directory
+    PYTHONPATH=OTHER_TREE:.venv/lib/python3.11/site-packages .venv/bin/python -S -P bench/report_stages.py FILE
 
 The input is read once; then each run condenses, computes facts, finds stages, narrates
 offline, builds the grounding vocabulary, prunes, assembles and renders Markdown on fresh
