@@ -171,10 +171,6 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     # a server answering a client: the address's connections accepted, none opened to it
     served = np.bincount(pair_of[_served(view, remote)], minlength=n) > 0
-    if served.any():
-        # unless the server is an attack chain's own program: a dropped implant listening for
-        # its operator (a bind shell) holds a channel whichever end opened it
-        served &= ~(np.bincount(pair_of[remote & in_chain(view, _acting_clients(view))], minlength=n) > 0)
     # a routine client's pair counts only where the log shows the process on it acting for an
     # attacker (by entity where the input identifies processes: an implant's ssh channel is
     # not weighed against a user's ssh session of the same name)
@@ -185,9 +181,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     routine = {subject: routine_channel(subject) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
-    if any(routine.values()):
+    if served.any() or any(routine.values()):
         exempt = _acting_clients(view)
         acting_pair = np.bincount(pair_of[remote & in_chain(view, exempt)], minlength=n) > 0
+        # a server that is an attack chain's own program (a dropped implant listening for its
+        # operator, a bind shell) holds a channel whichever end opened it
+        served &= ~acting_pair
     totals: dict[str, int] = {}
     n_addresses: dict[str, int] = {}
     for (subject, _), index in pair_keys.items():
