@@ -129,7 +129,7 @@ def build_writes(view: LogView) -> np.ndarray:
 
 
 def _find_build_writes(view: LogView) -> np.ndarray:
-    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
+    written = _file_writes(view)
     r = roles()
     builders = {n for n in view.values("subject_name", written) if n.casefold() in r["build_names"] or _category(n) in r["build_categories"]}
     for _ in range(_MAX_DEPTH):
@@ -147,11 +147,8 @@ def self_updates(view: LogView) -> np.ndarray:
     those of a program that the log then shows in one (a payload under a component's name
     holding a channel or starting a shell is no update)."""
 
-    def outside() -> np.ndarray:
-        chain = attack_chain(view)
-        return self_update_writes(view) & ~in_chain(view, chain) & ~view.desc_in("object_name", set(chain))
-
-    return view.derived("_self_updates", outside)
+    by_writer = _outside_chain(view, "_self_updates_by_writer", self_update_writes)
+    return view.derived("_self_updates", lambda: by_writer & ~view.desc_in("object_name", set(attack_chain(view))))
 
 
 def self_update_writes(view: LogView) -> np.ndarray:
@@ -162,12 +159,13 @@ def self_update_writes(view: LogView) -> np.ndarray:
     return view.derived("_self_update_writes", lambda: _find_self_update_writes(view) | _own_component_writes(view))
 
 
-def _updatable_writes(view: LogView) -> np.ndarray:
+def _file_writes(view: LogView) -> np.ndarray:
+    """Writes and creations of files and links (per description, present in the log)."""
     return view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
 
 
 def _find_self_update_writes(view: LogView) -> np.ndarray:
-    written = _updatable_writes(view)
+    written = _file_writes(view)
     categories = roles()["self_update_categories"]
     applications: dict[str, set[str]] = {}  # writer -> the applications that started it (folded)
     for parent_name, child_name, _, _ in _graph(view).edges:
@@ -183,7 +181,7 @@ def _own_component_writes(view: LogView) -> np.ndarray:
     """An application writing a program the knowledge base lists as one of its own
     components (``self_updating.components``: a browser writing a browser component)."""
     components = roles()["component_categories"]
-    writes = _updatable_writes(view) & view.desc_where("subject_name", lambda name: _category(name) in components)
+    writes = _file_writes(view) & view.desc_where("subject_name", lambda name: _category(name) in components)
     if not writes.any():
         return writes
     return view.pattern_flags(lambda row: _category(row.object) in components[_category(row.subject)], writes)
