@@ -306,11 +306,12 @@ def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:
     distinct = pc.unique(values)
     distinct = distinct.take(pc.array_sort_indices(distinct))
     codes = pc.index_in(values, value_set=distinct).to_numpy().astype(np.int64)
-    out, start = [], 0
-    for part in arrays:
-        out.append(codes[start : start + len(part)])
-        start += len(part)
-    return out, distinct.to_pylist()
+    return _split(codes, [len(part) for part in arrays]), distinct.to_pylist()
+
+
+def _split(codes: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
+    """``codes`` cut back into the columns they were concatenated from."""
+    return np.split(codes, np.cumsum(lengths)[:-1])
 
 
 def _sorted_codes_pandas(*columns) -> tuple[list[np.ndarray], list[str]]:
@@ -318,11 +319,7 @@ def _sorted_codes_pandas(*columns) -> tuple[list[np.ndarray], list[str]]:
 
     values = [np.asarray(column.to_numpy(dtype=object), dtype=object) for column in columns]
     codes, uniques = pd.factorize(np.concatenate(values), sort=True)
-    out, start = [], 0
-    for part in values:
-        out.append(codes[start : start + len(part)].astype(np.int64))
-        start += len(part)
-    return out, [str(u) for u in uniques]
+    return _split(codes.astype(np.int64), [len(part) for part in values]), [str(u) for u in uniques]
 
 
 def _arrow_strings(series):

@@ -24,10 +24,11 @@ T = TypeVar("T")
 
 
 def in_order(make: Callable[[int], T], starts: Iterable[int], ahead: int = 2) -> Iterator[T]:
-    """``map(make, starts)``, with up to ``ahead`` blocks made on a second thread while the
-    caller writes the one before. A block's work is mostly Arrow's (``take``, ``cast``,
-    joins), which runs without the GIL, so two cores render a log in about half the time;
-    at most ``ahead + 1`` blocks are held at once. ``make`` must only read shared state."""
+    """``map(make, starts)``, with up to ``ahead`` blocks made on two worker threads while
+    the caller writes the one before. A block's work is mostly Arrow's (``take``, ``cast``,
+    joins), which runs without the GIL: the first JSON rendering of a 1M-row edge list
+    took 0.32-0.42 s against 0.55-0.61 s in one thread (bench/README.md, fifteenth stop).
+    At most ``ahead + 1`` blocks are held at once. ``make`` must only read shared state."""
     from concurrent.futures import ThreadPoolExecutor
 
     starts = list(starts)
