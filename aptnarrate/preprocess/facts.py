@@ -510,11 +510,13 @@ def network_sweeps(timeline: Timeline) -> tuple[dict, ...]:
     if not flow.any():
         return ()
     from ..rules.events import event_class
-    from ..rules.fanout import sweeps
+    from ..rules.fanout import SWEEP_MIN_HOSTS, sweeps
 
     log = timeline.log
     codes = log["description"].to_numpy()
     flow = flow & (np.bincount(codes, minlength=len(descriptions)) > 0)  # descriptions with log rows
+    if len(set(descriptions["object_name"].to_numpy(dtype=object)[flow].tolist())) < SWEEP_MIN_HOSTS:
+        return ()  # too few hosts for any sweep
     actions = descriptions["action"].to_numpy(dtype=object)[flow]
     # one event class per distinct action of the flows, not one per description
     event_of = {action: event_class(action, "flow") for action in set(actions.tolist())}

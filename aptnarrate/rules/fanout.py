@@ -46,7 +46,7 @@ def sweeps(rows: pd.DataFrame, with_rows: bool = True) -> list[dict]:
     ``with_rows``: each sweep's ``rows`` (its rows of ``rows``); a caller that takes them
     from elsewhere skips that selection, one pass over the flows per sweep."""
     flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
-    if flows.empty:
+    if flows["object_name"].nunique() < SWEEP_MIN_HOSTS:  # too few hosts for any sweep
         return []
     # per (subject, address), in order of first appearance: its first minute (one groupby,
     # not one per subject)
@@ -60,12 +60,14 @@ def sweeps(rows: pd.DataFrame, with_rows: bool = True) -> list[dict]:
         net = subnet_of[name]
         if net is not None:
             by_subject.setdefault(subject, {}).setdefault(net, {})[name] = int(minute)
-    polled = _polled(rows)
+    polled = None
     found = []
     for subject in sorted(by_subject):
         for net, hosts in by_subject[subject].items():
             if len(hosts) < SWEEP_MIN_HOSTS:
                 continue
+            if polled is None:  # only once a subnet has enough hosts
+                polled = _polled(rows)
             # a scan touches each host once; a poller (monitoring, backups) comes back and
             # hears answers: hosts that replied in two or more minutes make it a conversation
             if 2 * sum((subject, host) in polled for host in hosts) >= len(hosts):

@@ -271,20 +271,19 @@ def _build_graph(view: LogView) -> _Graph:
     kids: dict[str, list[tuple[str, str, str]]] = {}
     triple_starts = _triple_starts(view, every_start, spawned)
     named = starts[triple_starts.codes]
+    # distinct (parent key, parent name, child key, child name), first seen first (ties of the
+    # sort below keep that order): one per start, thousands at most
+    edges: dict[tuple[str, str, str, str], None] = {}
     if named.any():
         codes = triple_starts.codes[named]
-        edges = pd.DataFrame({
-            "parent": triple_starts.parents[named], "parent_name": subject[codes],
-            "child": triple_starts.children[named], "child_name": desc["object_name"][codes],
-        }).drop_duplicates()  # fmt: skip
-    else:
-        edges = pd.DataFrame(columns=["parent", "parent_name", "child", "child_name"])
+        edges.update(dict.fromkeys(zip(
+            triple_starts.parents[named].tolist(), subject[codes].tolist(),
+            triple_starts.children[named].tolist(), desc["object_name"][codes].tolist(),
+        )))  # fmt: skip
     unnamed = _unnamed_starts(view, spawned, triple_starts) if identified else {}
-    if unnamed:
-        extra = pd.DataFrame(list(unnamed), columns=["parent", "parent_name", "child", "child_name"])
-        edges = pd.concat([edges, extra], ignore_index=True).drop_duplicates()
-    listed = sorted((p, c, pk, ck) for pk, p, ck, c in edges.itertuples(index=False, name=None))
-    for parent, parent_name, child, child_name in sorted(edges.itertuples(index=False, name=None), key=lambda e: (e[2], e[3], e[0])):
+    edges.update(dict.fromkeys(unnamed))
+    listed = sorted((p, c, pk, ck) for pk, p, ck, c in edges)
+    for parent, parent_name, child, child_name in sorted(edges, key=lambda e: (e[2], e[3], e[0])):
         kids.setdefault(parent, []).append((child, child_name, parent_name))
         if not parent.startswith(_BY_NAME):
             kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))

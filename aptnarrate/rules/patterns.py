@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 import numpy as np
-import pandas as pd
 import yaml
 
 from ..arrays import distinct
@@ -318,6 +317,13 @@ class _Test:
     modifier: str
     wants: tuple
 
+    def __post_init__(self) -> None:
+        # tests key the rule tables' caches: hash a test's (possibly long) values once
+        object.__setattr__(self, "_hash", hash((self.name, self.modifier, self.wants)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
     def __call__(self, fields: _Fields) -> bool:
         if self.name == "object_is_subject":
             row = fields.row
@@ -414,6 +420,13 @@ class _CompiledRule:
 
 
 def _compile_rule(rule: PatternRule) -> _CompiledRule:
+    compiled = _builtin_compiled_by_id().get(id(rule))
+    if compiled is not None and compiled[0] is rule:  # a built-in rule, compiled once
+        return compiled[1]
+    return _compile_rule_fields(rule)
+
+
+def _compile_rule_fields(rule: PatternRule) -> _CompiledRule:
     return _CompiledRule(
         tuple(_compile_selection(_selection_key(s)) for s in rule.match),
         tuple(_compile_selection(_selection_key(s)) for s in rule.filter),
@@ -422,7 +435,12 @@ def _compile_rule(rule: PatternRule) -> _CompiledRule:
 
 @lru_cache(maxsize=1)
 def _compiled_builtin() -> tuple[tuple[PatternRule, _CompiledRule], ...]:
-    return tuple((rule, _compile_rule(rule)) for rule in builtin_rules())
+    return tuple((rule, _compile_rule_fields(rule)) for rule in builtin_rules())
+
+
+@lru_cache(maxsize=1)
+def _builtin_compiled_by_id() -> dict[int, tuple[PatternRule, _CompiledRule]]:
+    return {id(rule): (rule, compiled) for rule, compiled in _compiled_builtin()}
 
 
 @lru_cache(maxsize=1024)
@@ -487,6 +505,8 @@ class RowTable:
         self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
         self._results: dict[_Test, np.ndarray] = {}
         self._text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._orders: dict[tuple[_Test, ...], list[_Test]] = {}
+        self._possible_selections: dict[tuple[tuple[_Test, ...], ...], tuple[tuple[_Test, ...], ...]] = {}
         self._all = np.arange(len(self.rows))
 
     def _grouping(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[int, _Fields]]:
@@ -495,13 +515,14 @@ class RowTable:
         sources = _FIELD_SOURCES.get(name, (name,))
         found = self._groups.get(sources)
         if found is None:
-            codes = np.zeros(len(self.rows), dtype=np.int64)
-            for source in sources:
-                # a Series keeps tuples (object_paths) whole, and factorize hashes them in C
-                values = pd.Series(list(map(attrgetter(source), self.rows)), dtype=object)
-                part, uniques = pd.factorize(values, use_na_sentinel=False)
-                codes = codes * max(len(uniques), 1) + part
-            codes, first = _first_seen(codes)
+            # one dict numbers the distinct source values by first appearance: cheaper than a
+            # Series and a factorize per source for a few rows, and as fast for thousands
+            index: dict = {}
+            number = index.setdefault
+            keys = map(attrgetter(*sources), self.rows)
+            codes = np.fromiter((number(key, len(index)) for key in keys), dtype=np.int64, count=len(self.rows))
+            # a code's first row is where the running maximum first reaches it
+            first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0) if len(codes) else codes
             found = self._groups[sources] = (codes, first, {})
         return found
 
@@ -525,8 +546,8 @@ class RowTable:
         if known is None:
             known = self._results[test] = np.full(len(first), -1, dtype=np.int8)  # -1: not tested yet
         at = codes[positions]
-        needed = distinct(at)
-        todo = needed[known[needed] < 0]
+        untested = at[known[at] < 0]  # after a test's first use, mostly none
+        todo = distinct(untested) if len(untested) else untested
         if len(todo) and test.name in _ONE_VALUE:
             raw, folded = self._texts(test.name)
             known[todo] = test.many(raw[todo], folded[todo])
@@ -550,7 +571,10 @@ class RowTable:
         only these rows are tested, the others read False. The test with the fewest
         distinct values goes first (an event class narrows the rows before a name test)."""
         positions = self._all if within is None else np.flatnonzero(within)
-        for test in sorted(tests, key=self._size):
+        order = self._orders.get(tests)
+        if order is None:
+            order = self._orders[tests] = sorted(tests, key=self._size)
+        for test in order:
             if not len(positions):
                 break
             positions = positions[self._test(test, positions)]
@@ -558,9 +582,21 @@ class RowTable:
         mask[positions] = True
         return mask
 
+    def _possible(self, selections: tuple[tuple[_Test, ...], ...]) -> tuple[tuple[_Test, ...], ...]:
+        """The selections whose event tests accept an event class some row has: most rules
+        are about a few event classes, and a small log has few, so most selections are
+        passed over without a test."""
+        found = self._possible_selections.get(selections)
+        if found is None:
+            events = set(self._texts("event")[1].tolist())
+            found = self._possible_selections[selections] = tuple(
+                tests for tests in selections if any(all(e in t.wants for t in tests if _is_event_test(t)) for e in events)
+            )
+        return found
+
     def any_selection(self, selections: tuple[tuple[_Test, ...], ...], within: np.ndarray | None = None) -> np.ndarray:
         mask = np.zeros(len(self.rows), dtype=bool)
-        for tests in selections:
+        for tests in self._possible(selections):
             rest = ~mask if within is None else within & ~mask
             if not rest.any():
                 break
@@ -574,12 +610,6 @@ class RowTable:
         if compiled.filter and matched.any():
             matched &= ~self.any_selection(compiled.filter, matched)
         return matched
-
-
-def _first_seen(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes renumbered 0..n-1 and the first position of each."""
-    uniques, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    return inverse.reshape(-1).astype(np.int64), first
 
 
 def rule_matches(rule: PatternRule, row: Row) -> bool:

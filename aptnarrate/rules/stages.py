@@ -75,10 +75,11 @@ def _description_events(descriptions: pd.DataFrame) -> np.ndarray:
     """Each description's event class, looked up once per distinct (action, object kind)."""
     if descriptions.empty:
         return np.array([], dtype=object)
-    pairs = pd.MultiIndex.from_arrays([descriptions["action"].to_numpy(dtype=object), descriptions["object_kind"].to_numpy(dtype=object)])
-    codes, uniques = pd.factorize(pairs)
-    events = np.array([event_class(a, k) for a, k in uniques], dtype=object)
-    return events[codes]
+    # a dict of the few distinct pairs: cheaper than a MultiIndex and its factorize, at any size
+    known: dict[tuple[str, str], str] = {}
+    pairs = zip(descriptions["action"].tolist(), descriptions["object_kind"].tolist())
+    events = [known[pair] if pair in known else known.setdefault(pair, event_class(*pair)) for pair in pairs]
+    return np.array(events, dtype=object)
 
 
 def log_rows(timeline) -> pd.DataFrame:
