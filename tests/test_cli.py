@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli_in_process
 import pytest
 from llm_server import MODEL_SETTINGS
 
@@ -21,17 +22,10 @@ GOOD_CSV = (
 )
 
 
-def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None, cwd: Path | None = None):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(MODEL_SETTINGS)}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "aptnarrate", *args],
-        input=stdin,
-        capture_output=True,
-        env=environment,
-        cwd=cwd,
-        timeout=120,
-    )
+def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None, cwd: Path | None = None, process: bool = False):
+    """The CLI in this process (``cli_in_process.run_cli``); ``process``: as a real one,
+    for what only a process shows (its exit status, stdin as a pipe)."""
+    return cli_in_process.run_cli(*args, stdin=stdin, env=env, cwd=cwd, process=process)
 
 
 def assert_user_error(result, code: int, *fragments: str) -> str:
@@ -53,7 +47,7 @@ def good(tmp_path: Path) -> Path:
 
 
 def test_missing_file(tmp_path):
-    assert_user_error(run_cli("report", str(tmp_path / "nope.csv")), 3, "nope.csv", "file not found")
+    assert_user_error(run_cli("report", str(tmp_path / "nope.csv"), process=True), 3, "nope.csv", "file not found")
 
 
 def test_empty_file(tmp_path):
@@ -142,7 +136,7 @@ def test_auto_without_key_uses_offline_with_notice(good, tmp_path):
 
 def test_report_from_stdin_and_to_file(good, tmp_path):
     out = tmp_path / "out" / "report.md"
-    result = run_cli("report", "-", "-o", str(out), "--backend", "offline", stdin=good.read_bytes())
+    result = run_cli("report", "-", "-o", str(out), "--backend", "offline", stdin=good.read_bytes(), process=True)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout == b""
     text = out.read_text()

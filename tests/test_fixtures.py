@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+import cli_in_process
 import pytest
 
 from aptnarrate import examples
@@ -19,7 +17,6 @@ from aptnarrate.llm.config import load_settings
 from aptnarrate.models import Narration
 from aptnarrate.pipeline import inspect_input
 from aptnarrate.llm.prompt import build_request
-from llm_server import MODEL_SETTINGS
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
@@ -42,14 +39,8 @@ def source_of(record: dict, corpus_dir_getter) -> Path:
     return corpus_dir_getter() / name
 
 
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(MODEL_SETTINGS)}
-
-
 def run_cli(*args: str, cwd: Path):
-    return subprocess.run(
-        [sys.executable, "-m", "aptnarrate", *args], capture_output=True, env=clean_env(), cwd=cwd, timeout=120
-    )
+    return cli_in_process.run_cli(*args, cwd=cwd)
 
 
 def load_refresh():

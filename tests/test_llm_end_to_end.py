@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import cli_in_process
 import pytest
 from llm_server import llm_server, ok, refusal, status, truncated  # noqa: F401  (pytest fixture)
 from llm_server import delay as slow
@@ -61,12 +60,11 @@ def served(answer: dict | str) -> object:
     return ok(answer, prompt_tokens=PROMPT_TOKENS, completion_tokens=COMPLETION_TOKENS)
 
 
-def run_cli(*args: str, server=None, cwd: Path, env: dict | None = None):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS_PREFIXES)}
-    if server is not None:
-        environment.update(OPENAI_BASE_URL=server.url, OPENAI_API_KEY=SECRET)
+def run_cli(*args: str, server=None, cwd: Path, env: dict | None = None, process: bool = False):
+    """The CLI in this process (``cli_in_process.run_cli``); ``process``: as a real one."""
+    environment = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": SECRET} if server is not None else {}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "aptnarrate", *args], capture_output=True, env=environment, cwd=cwd, timeout=60)
+    return cli_in_process.run_cli(*args, env=environment, cwd=cwd, process=process, timeout=60)
 
 
 def llm(server, **extra) -> dict:
@@ -125,13 +123,22 @@ def assert_no_secret(directory: Path) -> None:
 # --------------------------------------------------------------------------- 1. every fixture case
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if case_record(c)["metadata"]["input"].startswith("example:")])
+EXAMPLE_CASES = [c for c in CASES if case_record(c)["metadata"]["input"].startswith("example:")]
+
+
+@pytest.mark.parametrize("case", EXAMPLE_CASES)
 def test_example_case_through_the_cli_records_and_replays(case, llm_server, tmp_path):  # noqa: F811
     name = case_record(case)["metadata"]["input"].removeprefix("example:")
     answer = good(case)
     llm_server.enqueue(served(answer))
     recorded = tmp_path / "recorded"
-    live = run_cli("report", "--example", name, "--backend", "openai", "--format", "json", "--record", str(recorded), server=llm_server, cwd=tmp_path)
+    # one case through the installed entry point in a process of its own (its exit status,
+    # its byte streams), the others in this process
+    process = case == EXAMPLE_CASES[0]
+    live = run_cli(
+        "report", "--example", name, "--backend", "openai", "--format", "json", "--record", str(recorded),
+        server=llm_server, cwd=tmp_path, process=process,
+    )  # fmt: skip
     assert live.returncode == 0, live.stderr.decode()
     assert_structured_request(llm_server)
     assert f"aptnarrate: 1 call(s), {PROMPT_TOKENS}+{COMPLETION_TOKENS} tokens" in live.stderr.decode()
@@ -143,7 +150,7 @@ def test_example_case_through_the_cli_records_and_replays(case, llm_server, tmp_
     assert_report_from(report, answer, {c.value for c in inspect_input(examples.path(name)).candidates})
     assert_no_secret(recorded)
 
-    replayed = run_cli("report", "--example", name, "--backend", "replay", "--fixtures", str(recorded), "--format", "json", cwd=tmp_path)
+    replayed = run_cli("report", "--example", name, "--backend", "replay", "--fixtures", str(recorded), "--format", "json", cwd=tmp_path, process=process)
     assert replayed.returncode == 0, replayed.stderr.decode()
     assert len(llm_server.requests) == 1  # replay never touches the network
     again = Report.model_validate_json(replayed.stdout)
