@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import judgment_perturb as jp  # noqa: E402
 
-HANDMADE = Path(__file__).parent / "data" / "handmade"
+HANDMADE = jp.HANDMADE
 
 
 def score() -> tuple[int, int, list[str]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -71,6 +72,21 @@ def case_file(folder: Path, case: str) -> Path:
 
 def profile_networks(case: str) -> tuple[str, ...]:
     return tuple(get_profile("darpa-optc" if family(case) == "optc" else "darpa-tc3").internal_networks)
+
+
+# the hand-written subgraphs (``cases.json`` says what each is and what an analyst names)
+HANDMADE = Path(__file__).parent / "data" / "handmade"
+CASES = json.loads((HANDMADE / "cases.json").read_text(encoding="utf-8"))["cases"]
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """A subgraph CSV as text columns, as the perturbations rewrite it."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def networks(case: str, declared: bool) -> tuple[str, ...]:
+    """The internal networks a run of ``case`` declares: its profile's, or none."""
+    return profile_networks(case) if declared else ()
 
 
 def parse(description: str) -> dict | None:

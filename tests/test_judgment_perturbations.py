@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import judgment_perturb as jp
-from test_judgment_robustness import CASES, HANDMADE, _frame, _networks
+from judgment_perturb import CASES, HANDMADE
 
 # a cheaper set for the hand-written cases (the script runs every perturbation)
 SUITE_PERTURBATIONS = (
@@ -18,8 +18,8 @@ SUITE_PERTURBATIONS = (
 @pytest.mark.parametrize("case", sorted(c for c in CASES if (HANDMADE / f"{c}.csv").is_file()))
 def test_hand_written_claims_survive_perturbations(case):
     # the perturbations rewrite OCR-APT descriptions: cases written as edge lists only are not perturbed
-    frame = _frame(HANDMADE / f"{case}.csv")
-    networks = _networks(case, True)
+    frame = jp.read_frame(HANDMADE / f"{case}.csv")
+    networks = jp.networks(case, True)
     base = jp.claims(frame, networks).stages
     flips = {name: sorted(jp.claims(jp.PERTURBATIONS[name](frame), networks).stages) for name in SUITE_PERTURBATIONS}
     assert {name: stages for name, stages in flips.items() if set(stages) != base} == {}

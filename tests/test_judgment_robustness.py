@@ -11,27 +11,15 @@ flip over the whole corpus); the hand-written subgraphs and an analyst's stages 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import judgment_perturb as jp
-
-HANDMADE = Path(__file__).parent / "data" / "handmade"
-CASES = json.loads((HANDMADE / "cases.json").read_text(encoding="utf-8"))["cases"]
+from judgment_perturb import CASES, HANDMADE
 # corpus cases with claims of different rules (C2 with a command loop, C2 + Initial
 # Compromise + Covering Tracks, a mail client's drop); the script covers all 44
 CORPUS_CASES = ("SysClient0501_subgraph_0", "cadets_subgraph_17", "trace_subgraph_20")
-
-
-def _frame(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def _networks(case: str, declared: bool) -> tuple[str, ...]:
-    return jp.profile_networks(case) if declared else ()
 
 
 def _log(*lines: str, date: str = "2019-09-25") -> pd.DataFrame:
@@ -48,7 +36,7 @@ def test_hand_written_attack_shapes_get_the_analysts_stages(case, declared):
     # a "/16" read as a file name, and a systemd unit and a WMI consumer's start that the
     # stage-support screen did not count as persistence)
     expected = CASES[case]["stages"] if declared else CASES[case].get("stages_without_profile", CASES[case]["stages"])
-    stages, dropped = jp.reported(jp.case_file(HANDMADE, case), _networks(case, declared))
+    stages, dropped = jp.reported(jp.case_file(HANDMADE, case), jp.networks(case, declared))
     assert dropped == []
     assert stages == set(expected), CASES[case]["why"]
 
@@ -148,7 +136,7 @@ def test_inferred_mail_client_drop_cites_the_client():
 def test_lateral_movement_by_site_cites_this_hosts_address():
     """The peer is internal because it shares this host's /16: the row showing this host's
     own address is part of the evidence (dropping it, uncited, flipped the claim to C2)."""
-    cited = _cited_descriptions(_frame(HANDMADE / "optc_lateral_source_own_address.csv"), "Lateral Movement")
+    cited = _cited_descriptions(jp.read_frame(HANDMADE / "optc_lateral_source_own_address.csv"), "Lateral Movement")
     assert "powershell.exe MESSAGE_INBOUND 142.20.57.246" in cited
 
 
@@ -196,7 +184,7 @@ def test_windows_servicing_deleting_binaries_is_not_covering_tracks(servicing):
 def test_command_loop_cites_the_replies_recorded_against_this_host():
     """OpTC records a reply against its receiver: the C2 reason said '0 inbound' and left out
     the inbound messages to this host's own address in the minutes the process sends."""
-    frame = _frame(HANDMADE / "optc_command_loop_two_minutes.csv")
+    frame = jp.read_frame(HANDMADE / "optc_command_loop_two_minutes.csv")
     cited = _cited_descriptions(frame, "Command and Control")
     assert "svchost.exe MESSAGE_INBOUND 142.20.57.246" in cited and "svchost.exe COMMAND " in cited
     finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Command and Control")
@@ -320,7 +308,7 @@ def test_ssh_login_session_is_not_command_and_control():
     """Without the profile an SSH client's address reads as public: the daemon answering the
     session minute after minute was 'C2', and (its rows doubled) its reading shadow to
     authenticate and sending was 'exfiltration'."""
-    frame = _frame(HANDMADE / "trace_sshd_session.csv")
+    frame = jp.read_frame(HANDMADE / "trace_sshd_session.csv")
     assert jp.claims(frame).stages == set()
     assert jp.claims(jp.doubled_seconds(frame)).stages == set()
 
@@ -345,7 +333,7 @@ def test_tool_copied_over_a_share_and_run_is_lateral_movement_not_persistence():
     server), installed as a service for one command and started. The service claimed
     Maintain Persistence (high), and the copied binary, once started, a download (Initial
     Compromise); it is remote execution."""
-    frame = _frame(HANDMADE / "optc_psexec_target.csv")
+    frame = jp.read_frame(HANDMADE / "optc_psexec_target.csv")
     found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
     lateral = next(f for f in found if f.stage == "Lateral Movement")
     assert "T1570" in lateral.techniques and "PSEXESVC.exe" in lateral.rationale
@@ -456,7 +444,7 @@ def test_service_host_reaching_hosts_of_its_site_is_not_a_sweep(who, declared):
 
 def test_sweep_by_a_service_host_running_powershell_cites_why():
     """The reason says what makes a service host's fan-out a sweep and cites that row."""
-    frame = _frame(HANDMADE / "optc_service_host_sweep_scripted.csv")
+    frame = jp.read_frame(HANDMADE / "optc_service_host_sweep_scripted.csv")
     cited = _cited_descriptions(frame, "Internal Reconnaissance")
     assert any(c.startswith("svchost.exe COMMAND") or "System.Management.Automation" in c for c in cited)
     finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Internal Reconnaissance")
@@ -489,7 +477,7 @@ def test_installers_registering_auto_start_is_not_persistence(row):
 
 
 def test_persistence_kept_for_an_attack_chain_says_why():
-    frame = _frame(HANDMADE / "optc_macro_msi_run_key.csv")
+    frame = jp.read_frame(HANDMADE / "optc_macro_msi_run_key.csv")
     finding = next(f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")))) if f.stage == "Maintain Persistence")
     assert "`msiexec.exe` started by `WINWORD.EXE`" in finding.rationale
     assert "WINWORD.EXE CREATE msiexec.exe" in _cited_descriptions(frame, "Maintain Persistence")
@@ -597,7 +585,7 @@ def test_one_discovery_tool_from_the_shell_of_a_command_channel_is_reconnaissanc
     """PowerShell holding a C2 channel starts a shell that runs whoami: one tool, but from a
     shell of the C2 process. The lineage rule (session 9) lost it: a process holding a
     command-and-control channel now starts an attack chain, said so in the reason."""
-    frame = _frame(HANDMADE / "optc_c2_shell_whoami.csv")
+    frame = jp.read_frame(HANDMADE / "optc_c2_shell_whoami.csv")
     found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
     recon = next(f for f in found if f.stage == "Internal Reconnaissance")
     assert "`powershell.exe`, which holds a command-and-control channel" in recon.rationale
@@ -649,7 +637,7 @@ def test_a_users_shell_beside_a_macros_shell_is_told_apart_by_its_entity_id():
     process, same name) part of it, so that shell's one whoami claimed Internal
     Reconnaissance. An edge list identifies processes: only the macro's shell is in the
     chain. Its whoami still counts, said so and with the rows that show the chain."""
-    frame = _frame(HANDMADE / "optc_user_shell_beside_macro_chain.edges.csv")
+    frame = jp.read_frame(HANDMADE / "optc_user_shell_beside_macro_chain.edges.csv")
     assert jp.claims(frame).stages == {"Initial Compromise"}
     # the same whoami started by the macro's own shell (its process id)
     user_shell, macro_shell = "4f1c0a2e-7b3d-4c55-9a10-0000000000b2-process", "4f1c0a2e-7b3d-4c55-9a10-0000000000a2-process"
@@ -665,7 +653,7 @@ def test_a_users_shell_beside_a_macros_shell_is_told_apart_by_its_entity_id():
 def test_names_only_still_make_one_process_of_one_name():
     """The OCR-APT CSV names processes without ids: the same two shells are one process there
     (today's behaviour, the README says so)."""
-    frame = _frame(HANDMADE / "optc_user_shell_beside_macro_chain.edges.csv")
+    frame = jp.read_frame(HANDMADE / "optc_user_shell_beside_macro_chain.edges.csv")
     lines = [
         f"The process: {r.subject_attr} {r.predicate} the {r.object_type.lower()}: {r.object_attr.rsplit(chr(92), 1)[-1]}" for r in frame.itertuples()
     ]
@@ -678,7 +666,7 @@ def test_a_login_shell_beside_a_maintainer_script_shell_keeps_its_persistence():
     named sh, like the shell dpkg started for a maintainer script, had its write of root's
     authorized_keys taken for the installer's (Maintain Persistence missed). By entity, only
     the shell dpkg started is the installer's; its own unit file still claims nothing."""
-    frame = _frame(HANDMADE / "trace_package_sh_beside_login_sh.edges.csv")
+    frame = jp.read_frame(HANDMADE / "trace_package_sh_beside_login_sh.edges.csv")
     assert jp.claims(frame).stages == {"Maintain Persistence"}
     assert _cited_descriptions(frame, "Maintain Persistence") == ["sh WRITE authorized_keys"]
     # the same write by the maintainer script's shell (dpkg's child) is the installer's work
