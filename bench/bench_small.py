@@ -16,11 +16,20 @@ subgraph (the best pass of ``--passes``), so runs on a busy machine compare.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchlib, also under python -P
+
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("ingest", "condense", "facts", "stage rules", "narrate+ground", "assemble+md")
+# the table's columns, from offline_report_stages' marks
+COLUMNS = {
+    "ingest": "ingest", "condense": "condense", "facts": "facts", "find_stages": "stage rules",
+    "narrate": "narrate+ground", "vocabulary": "narrate+ground", "prune": "narrate+ground",
+    "assemble": "assemble+md", "render": "assemble+md",
+}  # fmt: skip
+STAGES = tuple(dict.fromkeys(COLUMNS.values()))
 
 
 def main() -> None:
@@ -29,15 +38,9 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3)
     args = parser.parse_args()
 
-    from aptnarrate.assemble import Provenance, assemble
-    from aptnarrate.backends.offline import OfflineNarrator
-    from aptnarrate.grounding.ground import prune, vocabulary_for
     from aptnarrate.pipeline import NarrateOptions
-    from aptnarrate.preprocess.condense import condense
-    from aptnarrate.preprocess.facts import compute_facts
     from aptnarrate.preprocess.ingest import read_events
-    from aptnarrate.render.markdown import render_markdown_chunks
-    from aptnarrate.rules.stages import find_stages
+    from benchlib import offline_report_stages
 
     inputs = sorted(p for folder in args.folders for p in folder.rglob("*.csv"))
     if not inputs:
@@ -52,25 +55,12 @@ def main() -> None:
             def lap(stage: str) -> None:
                 nonlocal clock
                 now = time.process_time()
-                spent[stage] += now - clock
+                spent[COLUMNS[stage]] += now - clock
                 clock = now
 
             table = read_events(path, options)
             lap("ingest")
-            timeline = condense(table)
-            lap("condense")
-            facts = compute_facts(timeline)
-            lap("facts")
-            find_stages(facts)
-            lap("stage rules")
-            narration = OfflineNarrator().narrate(facts).narration
-            kept, dropped = prune(narration, facts, vocabulary_for(facts))
-            lap("narrate+ground")
-            provenance = Provenance(backend="offline", model=None, usage=None, notes=(), dropped=tuple(dropped), internal_networks=())
-            report = assemble(facts, kept, kept, provenance)
-            for chunk in render_markdown_chunks(report):
-                chunk if isinstance(chunk, str) else bytes(chunk).decode()
-            lap("assemble+md")
+            offline_report_stages(table, lap)
         for stage in STAGES:
             best[stage] = min(best[stage], spent[stage])
     print(f"{len(inputs)} subgraphs, best of {args.passes} passes, CPU ms per subgraph")

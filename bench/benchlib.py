@@ -34,3 +34,38 @@ def inputs(sizes: Iterable[int], formats: Iterable[str]) -> Iterator[tuple[int, 
 def ensure_bytecode() -> None:
     """Write the checkout's bytecode (py_compile writes it whatever the environment says)."""
     compileall.compile_dir(str(PACKAGE), quiet=1)
+
+
+def offline_report_stages(table, mark) -> None:
+    """The offline report from an ingested ``table``, on fresh objects, calling
+    ``mark(stage)`` after each stage: condense, facts, find_stages, narrate, vocabulary,
+    prune, assemble, render (Markdown, written to the null device)."""
+    import os
+
+    from aptnarrate.assemble import Provenance, assemble
+    from aptnarrate.backends.offline import OfflineNarrator
+    from aptnarrate.grounding.ground import prune, vocabulary_for
+    from aptnarrate.preprocess.condense import condense
+    from aptnarrate.preprocess.facts import compute_facts
+    from aptnarrate.render.markdown import render_markdown_chunks
+    from aptnarrate.rules.stages import find_stages
+
+    timeline = condense(table)
+    mark("condense")
+    facts = compute_facts(timeline)
+    mark("facts")
+    find_stages(facts)
+    mark("find_stages")
+    narration = OfflineNarrator().narrate(facts).narration
+    mark("narrate")
+    vocabulary = vocabulary_for(facts)
+    mark("vocabulary")
+    kept, dropped = prune(narration, facts, vocabulary)
+    mark("prune")
+    provenance = Provenance(backend="offline", model=None, usage=None, notes=(), dropped=tuple(dropped), internal_networks=())
+    report = assemble(facts, kept, kept, provenance)
+    mark("assemble")
+    with open(os.devnull, "w", encoding="utf-8") as out:
+        for chunk in render_markdown_chunks(report):
+            out.write(chunk if isinstance(chunk, str) else bytes(chunk).decode())
+    mark("render")

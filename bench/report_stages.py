@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchlib, also under python -P
 
 
 def main() -> None:
@@ -26,15 +29,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=4)
     args = parser.parse_args()
 
-    from aptnarrate.assemble import Provenance, assemble
-    from aptnarrate.backends.offline import OfflineNarrator
-    from aptnarrate.grounding.ground import prune, vocabulary_for
     from aptnarrate.pipeline import NarrateOptions
-    from aptnarrate.preprocess.condense import condense
-    from aptnarrate.preprocess.facts import compute_facts
     from aptnarrate.preprocess.ingest import read_events
-    from aptnarrate.render.markdown import render_markdown_chunks
-    from aptnarrate.rules.stages import find_stages
+    from benchlib import offline_report_stages
 
     table = read_events(args.input, NarrateOptions().ingest_options())
     best: dict[str, float] = {}
@@ -44,28 +41,9 @@ def main() -> None:
         def mark(name: str) -> None:
             marks.append((name, time.perf_counter()))
 
-        timeline = condense(table)
-        mark("condense")
-        facts = compute_facts(timeline)
-        mark("facts")
-        find_stages(facts)
-        mark("find_stages")
-        narration = OfflineNarrator().narrate(facts).narration
-        mark("narrate")
-        vocabulary = vocabulary_for(facts)
-        mark("vocabulary")
-        kept, dropped = prune(narration, facts, vocabulary)
-        mark("prune")
-        provenance = Provenance(backend="offline", model=None, usage=None, notes=(), dropped=tuple(dropped), internal_networks=())
-        report = assemble(facts, kept, kept, provenance)
-        mark("assemble")
-        with open(os.devnull, "w", encoding="utf-8") as out:
-            for chunk in render_markdown_chunks(report):
-                out.write(chunk if isinstance(chunk, str) else bytes(chunk).decode())
-        mark("render")
+        offline_report_stages(table, mark)
         for (_, before), (name, after) in zip(marks, marks[1:]):
             best[name] = min(best.get(name, float("inf")), after - before)
-        del timeline, facts, narration, vocabulary, kept, report
         gc.collect()
     print(" ".join(f"{name}={seconds * 1000:.0f}" for name, seconds in best.items()), f"sum={sum(best.values()) * 1000:.0f} ms")
 
