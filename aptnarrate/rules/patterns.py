@@ -505,8 +505,10 @@ class RowTable:
         self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
         self._results: dict[_Test, np.ndarray] = {}
         self._text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._orders: dict[tuple[_Test, ...], list[_Test]] = {}
-        self._possible_selections: dict[tuple[tuple[_Test, ...], ...], tuple[tuple[_Test, ...], ...]] = {}
+        # keyed by the selections' identity (a tuple of tests hashes every test again on each
+        # look-up); each entry holds its key, so no id is reused while the table lives
+        self._orders: dict[int, tuple[tuple[_Test, ...], list[_Test]]] = {}
+        self._possible_selections: dict[int, tuple[tuple, tuple[tuple[_Test, ...], ...]]] = {}
         self._all = np.arange(len(self.rows))
 
     def _grouping(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[int, _Fields]]:
@@ -571,9 +573,12 @@ class RowTable:
         only these rows are tested, the others read False. The test with the fewest
         distinct values goes first (an event class narrows the rows before a name test)."""
         positions = self._all if within is None else np.flatnonzero(within)
-        order = self._orders.get(tests)
-        if order is None:
-            order = self._orders[tests] = sorted(tests, key=self._size)
+        known = self._orders.get(id(tests))
+        if known is not None and known[0] is tests:
+            order = known[1]
+        else:
+            order = sorted(tests, key=self._size)
+            self._orders[id(tests)] = (tests, order)
         for test in order:
             if not len(positions):
                 break
@@ -586,12 +591,12 @@ class RowTable:
         """The selections whose event tests accept an event class some row has: most rules
         are about a few event classes, and a small log has few, so most selections are
         passed over without a test."""
-        found = self._possible_selections.get(selections)
-        if found is None:
-            events = set(self._texts("event")[1].tolist())
-            found = self._possible_selections[selections] = tuple(
-                tests for tests in selections if any(all(e in t.wants for t in tests if _is_event_test(t)) for e in events)
-            )
+        known = self._possible_selections.get(id(selections))
+        if known is not None and known[0] is selections:
+            return known[1]
+        events = set(self._texts("event")[1].tolist())
+        found = tuple(tests for tests in selections if any(all(e in t.wants for t in tests if _is_event_test(t)) for e in events))
+        self._possible_selections[id(selections)] = (selections, found)
         return found
 
     def any_selection(self, selections: tuple[tuple[_Test, ...], ...], within: np.ndarray | None = None) -> np.ndarray:
