@@ -752,3 +752,28 @@ def test_a_chain_never_gives_an_unnamed_process_its_parents_name():
     reason = next(s.rationale for s in stages if s.stage == "Privilege Escalation")
     assert "a process the log does not name, started by `invoice_0924.exe`" in reason
     assert "`invoice_0924.exe` started by `invoice_0924.exe`" not in reason
+
+
+def _macro_writes_and_runs(program: str) -> pd.DataFrame:
+    return _log(
+        "10:02:01 The process: EXCEL.EXE READ the file: invoice_0925.xlsm",
+        "10:02:30 The process: EXCEL.EXE CREATE the process: cmd.exe",
+        "10:02:31 The process: cmd.exe CREATE the process: powershell.exe",
+        "10:02:40 The process: powershell.exe START_OUTBOUND the flow: 185.62.190.12",
+        "10:02:41 The process: powershell.exe MESSAGE_INBOUND the flow: 185.62.190.12",
+        f"10:02:45 The process: powershell.exe CREATE the file: {program}",
+        f"10:02:46 The process: powershell.exe WRITE the file: {program}",
+        f"10:03:00 The process: powershell.exe CREATE the process: {program}",
+        f"10:03:10 The process: {program} START_OUTBOUND the flow: 185.62.190.12",
+    )
+
+
+@pytest.mark.parametrize("program", ["kbupdate.exe", "windows-kb4512508-x64.exe"])
+def test_a_payload_named_like_an_update_package_stays_evidence_when_an_attack_writes_it(program):
+    """Windows servicing's mechanism knows an update package by its name alone, and says
+    so only for processes outside an attack chain (``unless_attack_chain``). The rules that
+    read mechanisms themselves (a downloaded program run, covering tracks) ignored that: a
+    macro's PowerShell dropping and starting ``windows-kb....exe`` lost that evidence, which
+    a payload under any other name keeps."""
+    cited = _cited_descriptions(_macro_writes_and_runs(program), "Initial Compromise")
+    assert f"powershell.exe WRITE {program}" in cited and f"powershell.exe CREATE {program}" in cited

@@ -86,6 +86,11 @@ def mechanisms() -> tuple[Mechanism, ...]:
     return tuple(found)
 
 
+def mechanisms_for(stage: str) -> list[Mechanism]:
+    """The mechanisms that suppress or exclude ``stage``, in file order."""
+    return [m for m in mechanisms() if stage in m.suppresses or stage in m.excludes]
+
+
 def explaining(rows: Iterable[Row]) -> list[Mechanism]:
     """The mechanisms that explain at least one of ``rows``, in file order."""
     table = rows if isinstance(rows, RowTable) else RowTable(rows)

@@ -588,7 +588,8 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     servicing, nor a build from source or an application updating itself, whose ordinary
     work that is) that run as processes in it, each with the
     descriptions of its writes and its runs."""
-    from .structural import ROUTINE_WRITERS, _mechanisms_for
+    from .benign import mechanisms_for
+    from .structural import ROUTINE_WRITERS
 
     desc = view.desc
     written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
@@ -597,7 +598,9 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
         return {}
     routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
     routine |= self_update_writes(view)
-    for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
+    # Windows servicing installing its binaries; read without the mechanisms' attack-chain
+    # exception (``stages.explained_rows``): the chain is what this helps find
+    for mechanism in mechanisms_for("Initial Compromise"):
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
     kept = written & ~routine
     running = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))

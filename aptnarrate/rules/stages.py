@@ -21,7 +21,7 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
-from .benign import explaining, mechanisms
+from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host
 from .fanout import MINUTE_NS
@@ -499,13 +499,10 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
         if mechanism.descendants:
             rows = rows | _descendant_rows(view, mechanism)
         if mechanism.unless_attack_chain:
-            # the same rows by a process the log shows acting for an attacker stay evidence
-            # (for a mechanism whose work is running scripts and talking to its server, one in
-            # an attack chain that does not rest on those channels)
             acting = acting_for_an_attacker(view)
             for stage in mechanism.excludes:
                 unless[stage] = unless[stage] | rows if stage in unless else rows
-            rows = rows & ~in_chain(view, attack_chain(view, channels=False) if mechanism.scripts_are_routine else acting)
+            rows = rows & ~in_chain(view, excepted_chain(view, mechanism))
         for stage in mechanism.excludes:
             by_stage[stage] = by_stage[stage] | rows if stage in by_stage else rows
     kept = []
@@ -526,6 +523,28 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             item = StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
         kept.append(item)
     return kept
+
+
+def excepted_chain(view: LogView, mechanism):
+    """For a mechanism that explains rows only outside an attack (``unless_attack_chain``),
+    the processes whose rows stay evidence: those the log shows acting for an attacker (for
+    a mechanism whose work is running scripts and talking to its server, those in an attack
+    chain that does not rest on those channels)."""
+    return attack_chain(view, channels=False) if mechanism.scripts_are_routine else acting_for_an_attacker(view)
+
+
+def explained_rows(view: LogView, stage: str, within: np.ndarray) -> np.ndarray:
+    """The descriptions of ``within`` that a benign mechanism suppressing or excluding
+    ``stage`` explains (data/benign.yaml), as a rule that weighs rows one by one reads them:
+    less a mechanism's rows by a process of ``excepted_chain`` where it says
+    ``unless_attack_chain``, as ``_without_excluded`` reads the claims."""
+    found = np.zeros(len(within), dtype=bool)
+    for mechanism in mechanisms_for(stage):
+        rows = view.table.any_selection(mechanism._selections, within & ~found)
+        if mechanism.unless_attack_chain and rows.any():
+            rows &= ~in_chain(view, excepted_chain(view, mechanism))
+        found |= rows
+    return found
 
 
 def _descendant_rows(view: LogView, mechanism) -> np.ndarray:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps  # noqa: F401 (part of this module's rules)
-from .stages import StageEvidence, _in_chain, _names, cited
+from .stages import StageEvidence, _in_chain, _names, cited, explained_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -441,8 +441,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # a start-up file or key store written and chmod'ed (rc.local, authorized_keys) is
     # configuration, for the persistence and credential rules to weigh; not a tool
     routine |= view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in CONFIGURATION_FILES, written)
-    for mechanism in _mechanisms_for("Initial Compromise"):  # Windows servicing installing its binaries
-        routine |= view.table.any_selection(mechanism._selections, written & ~routine)
+    routine |= explained_rows(view, "Initial Compromise", written & ~routine)  # Windows servicing installing its binaries
     first_write: dict[str, int] = {}
     for described in np.flatnonzero(written & ~routine).tolist():
         minute = int(view.first_minutes[described])
@@ -479,8 +478,10 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         # most specific: the process that talked to the network is the one that wrote the file
         confidence = "high" if writers & talkers else "moderate"
         reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
-        if writers & talkers:
+        if writers & talkers and len(writers) == 1:
             reason += f" The writer ({_names(writers & talkers)}) is the process that talked to the network."
+        elif writers & talkers:  # several writers: say which of them talked
+            reason += f" Of their writers, {_names(writers & talkers)} talked to the network."
         # a build's output counts only because its writer acts for an attacker: say how
         chained = written & build_writes(view) & ~build_outputs(view) & view.desc_in("object_name", names)
         if chained.any():
@@ -587,9 +588,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     routine |= deleted & view.desc_in("subject_name", view.values("subject_name", self_updates(view)))
     # and the updated program removing itself when done (Chrome Cleanup's reporter)
     routine |= deleted & view.desc_in("object_name", view.values("object_name", self_updates(view)))
-    churn = np.zeros(len(deleted), dtype=bool)
-    for mechanism in _mechanisms_for("Covering Tracks"):
-        churn |= view.table.any_selection(mechanism._selections, deleted & ~churn)
+    churn = explained_rows(view, "Covering Tracks", deleted)
 
     def is_log(name: str) -> bool:
         return getattr(lookup(name, "file"), "category", None) == "log file"
@@ -653,12 +652,6 @@ def _only_clients(view: LogView) -> bool:
         "object_name", (desc["object_kind"] == "process") & (desc["object_name"] != "")
     )
     return bool(named) and all(_is_client(n) for n in named)
-
-
-def _mechanisms_for(stage: str):
-    from .benign import mechanisms
-
-    return [m for m in mechanisms() if stage in m.suppresses or stage in m.excludes]
 
 
 RECON_FILES = frozenset(
