@@ -223,7 +223,7 @@ def test_a_script_host_talking_to_a_neighbour_of_this_host_is_lateral_movement_n
 )
 def test_a_mechanisms_subject_selection_names_the_event_classes_it_covers(selection, events):
     """A selection naming no event covers every event class of the processes it names
-    (``()``, which ``_descendant_rows`` reads as all): it gave ``((),)``, which matched none,
+    (``()``, which ``descendant_rows`` reads as all): it gave ``((),)``, which matched none,
     so a ``descendants`` mechanism without an event key covered no descendant's rows."""
     from aptnarrate.rules.benign import Mechanism
 

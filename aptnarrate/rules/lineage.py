@@ -598,10 +598,15 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
         return {}
     routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
     routine |= self_update_writes(view)
-    # Windows servicing installing its binaries; read without the mechanisms' attack-chain
-    # exception (``stages.explained_rows``): the chain is what this helps find
+    # Windows servicing installing its binaries, a vendor updater's installer and the setup
+    # program it writes and starts (``descendants``); read without the mechanisms'
+    # attack-chain exception (``stages.explained_rows``): the chain is what this helps find
+    from .stages import descendant_rows
+
     for mechanism in mechanisms_for("Initial Compromise"):
         routine |= view.table.any_selection(mechanism._selections, written & ~routine)
+        if mechanism.descendants:
+            routine |= descendant_rows(view, mechanism) & written
     kept = written & ~routine
     running = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
     found = {}

@@ -497,7 +497,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     for mechanism in excluding:
         rows = view.table.any_selection(mechanism._selections)
         if mechanism.descendants:
-            rows = rows | _descendant_rows(view, mechanism)
+            rows = rows | descendant_rows(view, mechanism)
         if mechanism.unless_attack_chain:
             acting = acting_for_an_attacker(view)
             for stage in mechanism.excludes:
@@ -535,19 +535,22 @@ def excepted_chain(view: LogView, mechanism):
 
 def explained_rows(view: LogView, stage: str, within: np.ndarray) -> np.ndarray:
     """The descriptions of ``within`` that a benign mechanism suppressing or excluding
-    ``stage`` explains (data/benign.yaml), as a rule that weighs rows one by one reads them:
-    less a mechanism's rows by a process of ``excepted_chain`` where it says
-    ``unless_attack_chain``, as ``_without_excluded`` reads the claims."""
+    ``stage`` explains (data/benign.yaml), as a rule that weighs rows one by one reads them,
+    and as ``_without_excluded`` reads the claims: with the rows of the processes it starts
+    where it says ``descendants``, less its rows by a process of ``excepted_chain`` where it
+    says ``unless_attack_chain``."""
     found = np.zeros(len(within), dtype=bool)
     for mechanism in mechanisms_for(stage):
         rows = view.table.any_selection(mechanism._selections, within & ~found)
+        if mechanism.descendants:
+            rows |= descendant_rows(view, mechanism) & within
         if mechanism.unless_attack_chain and rows.any():
             rows &= ~in_chain(view, excepted_chain(view, mechanism))
         found |= rows
     return found
 
 
-def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
+def descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
     (and theirs), of the event classes its selections name."""
     named = {n for n in view.values("subject_name", view.present) - {""} if mechanism.names_subject(n)}
