@@ -588,25 +588,19 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     servicing, nor a build from source or an application updating itself, whose ordinary
     work that is) that run as processes in it, each with the
     descriptions of its writes and its runs."""
-    from .benign import mechanisms_for
+    from .stages import explained_rows
     from .structural import ROUTINE_WRITERS
 
     desc = view.desc
-    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
-    written &= view.desc_in("object_name", run - PLACEHOLDERS)
+    written = _file_writes(view) & view.desc_in("object_name", run - PLACEHOLDERS)
     if not written.any():
         return {}
     routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
     routine |= self_update_writes(view)
     # Windows servicing installing its binaries, a vendor updater's installer and the setup
-    # program it writes and starts (``descendants``); read without the mechanisms'
-    # attack-chain exception (``stages.explained_rows``): the chain is what this helps find
-    from .stages import descendant_rows
-
-    for mechanism in mechanisms_for("Initial Compromise"):
-        routine |= view.table.any_selection(mechanism._selections, written & ~routine)
-        if mechanism.descendants:
-            routine |= descendant_rows(view, mechanism) & written
+    # program it writes and starts; without the mechanisms' attack-chain exception: the
+    # chain is what this helps find
+    routine |= explained_rows(view, "Initial Compromise", written & ~routine, attack_exception=False)
     kept = written & ~routine
     running = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
     found = {}

@@ -533,18 +533,19 @@ def excepted_chain(view: LogView, mechanism):
     return attack_chain(view, channels=False) if mechanism.scripts_are_routine else acting_for_an_attacker(view)
 
 
-def explained_rows(view: LogView, stage: str, within: np.ndarray) -> np.ndarray:
+def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exception: bool = True) -> np.ndarray:
     """The descriptions of ``within`` that a benign mechanism suppressing or excluding
     ``stage`` explains (data/benign.yaml), as a rule that weighs rows one by one reads them,
     and as ``_without_excluded`` reads the claims: with the rows of the processes it starts
     where it says ``descendants``, less its rows by a process of ``excepted_chain`` where it
-    says ``unless_attack_chain``."""
+    says ``unless_attack_chain``. ``attack_exception=False``: without that exception, for
+    the attack-chain finder itself (the chain is what it is finding)."""
     found = np.zeros(len(within), dtype=bool)
     for mechanism in mechanisms_for(stage):
         rows = view.table.any_selection(mechanism._selections, within & ~found)
         if mechanism.descendants:
             rows |= descendant_rows(view, mechanism) & within
-        if mechanism.unless_attack_chain and rows.any():
+        if attack_exception and mechanism.unless_attack_chain and rows.any():
             rows &= ~in_chain(view, excepted_chain(view, mechanism))
         found |= rows
     return found
