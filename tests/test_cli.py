@@ -1,4 +1,6 @@
-"""The CLI end to end, as a user runs it: exit codes, one-line messages, no tracebacks."""
+"""The CLI end to end, as a user runs it: exit codes, one-line messages, no tracebacks. Run
+in the test's process (``cli_in_process.run_cli``) except where only a process shows it
+(``process=True``: a real exit status, stdin as a pipe, signals, imports at start)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cli_in_process
 import pytest
+from cli_in_process import run_cli
 from llm_server import MODEL_SETTINGS
 
 GOOD_CSV = (
@@ -20,12 +22,6 @@ GOOD_CSV = (
     "The subject_process: invoice.sh CONNECT the netflowobject: 203.0.113.7,2018-04-11 23:59:30\n"
     "The subject_process: invoice.sh UNLINK the file_object_file: invoice.sh,2018-04-11 23:59:40\n"
 )
-
-
-def run_cli(*args: str, stdin: bytes | None = None, env: dict | None = None, cwd: Path | None = None, process: bool = False):
-    """The CLI in this process (``cli_in_process.run_cli``); ``process``: as a real one,
-    for what only a process shows (its exit status, stdin as a pipe)."""
-    return cli_in_process.run_cli(*args, stdin=stdin, env=env, cwd=cwd, process=process)
 
 
 def assert_user_error(result, code: int, *fragments: str) -> str:

@@ -7,8 +7,8 @@ import json
 import re
 from pathlib import Path
 
-import cli_in_process
 import pytest
+from cli_in_process import run_cli
 
 from aptnarrate import examples
 from aptnarrate.grounding import ground
@@ -37,10 +37,6 @@ def source_of(record: dict, corpus_dir_getter) -> Path:
         return examples.path(name)
     assert kind == "corpus", record["metadata"]["input"]
     return corpus_dir_getter() / name
-
-
-def run_cli(*args: str, cwd: Path):
-    return cli_in_process.run_cli(*args, cwd=cwd)
 
 
 def load_refresh():
