@@ -13,6 +13,7 @@ from __future__ import annotations
 
 
 import pandas as pd
+import aptnarrate
 import pytest
 
 import judgment_perturb as jp
@@ -531,8 +532,8 @@ def test_one_discovery_tool_from_a_shell_needs_an_attack_chain(head, stages):
     assert "Internal Reconnaissance" in jp.claims(several).stages
 
 
-@pytest.mark.parametrize("field, value", [("lineage", "any parent"), ("needs", "a network")])
-def test_a_rule_with_an_unknown_lineage_or_need_fails_with_its_field(field, value):
+@pytest.mark.parametrize("field, value", [("lineage", "any parent"), ("needs", "a network"), ("unless", "a list")])
+def test_a_rule_with_an_unknown_lineage_need_or_unless_fails_with_its_field(field, value):
     from aptnarrate.rules.patterns import RuleFieldError, PatternRule
 
     rule = {
@@ -777,3 +778,53 @@ def test_a_payload_named_like_an_update_package_stays_evidence_when_an_attack_wr
     a payload under any other name keeps."""
     cited = _cited_descriptions(_macro_writes_and_runs(program), "Initial Compromise")
     assert f"powershell.exe WRITE {program}" in cited and f"powershell.exe CREATE {program}" in cited
+
+
+_PROCESS_LIST = [
+    f"10:02:0{i} The process: {{who}} OPEN the process: {target}"
+    for i, target in enumerate(["lsass.exe", "svchost.exe", "chrome.exe", "explorer.exe", "winlogon.exe", "csrss.exe"])
+]
+
+
+@pytest.mark.parametrize(
+    "head, who, stages",
+    [
+        (["10:01:05 The process: explorer.exe CREATE the process: Taskmgr.exe"], "Taskmgr.exe", set()),
+        # the same list by a macro's PowerShell: a process acting for an attacker opening LSASS
+        (
+            ["10:01:01 The process: WINWORD.EXE READ the file: invoice.docm", "10:01:05 The process: WINWORD.EXE CREATE the process: powershell.exe"],
+            "powershell.exe",
+            {"Initial Compromise", "Privilege Escalation"},
+        ),
+    ],
+    ids=["task-manager", "macro-powershell"],
+)
+def test_lsass_opened_as_one_of_many_processes_is_a_process_list(head, who, stages):
+    """Task Manager opens every running process, LSASS among them: that read as credential
+    dumping (Privilege Escalation) and ranked Task Manager at Moderate for "credential
+    material accessed". A process that opens at least five distinct processes is a process
+    list (``unless: process list``): no stage unless it acts for an attacker; the rank, which
+    knows no attack chain, drops the rule's reason either way."""
+    log = _log(*head, *(line.format(who=who) for line in _PROCESS_LIST))
+    assert jp.claims(log).stages == stages
+    facts = aptnarrate.inspect_input(log)
+    reasons = " ".join(r for c in facts.candidates if c.value in (who, "lsass.exe") for r in c.reasons)
+    assert "credential material accessed" not in reasons
+
+
+def test_fewer_processes_opened_beside_lsass_are_no_process_list():
+    """The threshold counts distinct processes: LSASS and three others stay evidence."""
+    log = _log(*(line.format(who="tool.exe") for line in _PROCESS_LIST[:4]))
+    assert jp.claims(log).stages == {"Privilege Escalation"}
+
+
+def test_a_process_list_that_writes_a_memory_dump_is_dumping_lsass():
+    """Task Manager's "Create dump file" on LSASS: the list, then a ``.dmp`` written. Under
+    any file name (the dump's name is the user's choice) its LSASS handle stays evidence."""
+    log = _log(
+        "10:01:05 The process: explorer.exe CREATE the process: Taskmgr.exe",
+        *(line.format(who="Taskmgr.exe") for line in _PROCESS_LIST),
+        "10:03:01 The process: Taskmgr.exe CREATE the file: qxz.DMP",
+    )
+    assert jp.claims(log).stages == {"Privilege Escalation"}
+    assert "Taskmgr.exe OPEN lsass.exe" in _cited_descriptions(log, "Privilege Escalation")

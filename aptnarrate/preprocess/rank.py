@@ -165,12 +165,19 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matched over all their events at once (one rule table instead of a test per event).
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
-    from ..rules.patterns import matching_rules_many
+    from ..rules.patterns import matching_rules_many, process_lists, unless_applies
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
     matches = matching_rules_many(row for rows in events for row in rows)
-    return [score(profile, kind, internal, matches.__getitem__, rows) for (profile, kind), rows in zip(profiles, events)]
+    matching = matches.__getitem__
+    listers = process_lists(row for rows in events for row in rows)
+    if listers:  # a rule's ``unless`` reads the whole subgraph, not one event
+
+        def matching(row, listers=listers):
+            return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers))
+
+    return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 
 def score(profile: Profile, candidate_type: str, internal: Sequence[Network], matching=None, events=None) -> Score:

@@ -86,6 +86,11 @@ class PatternRule:
     # process": only when a process of a matched row also sends to a public address (cited
     # with it); without, it still ranks IoCs
     needs: str | None = None
+    # "process list": a row of a process opening another counts neither for the stage nor
+    # for the rank when its process opens at least PROCESS_LIST_MIN distinct processes in
+    # the subgraph (Task Manager and other process lists open every running process, LSASS
+    # among them); for the stage it still counts when that process acts for an attacker
+    unless: str | None = None
 
     @classmethod
     def from_mapping(cls, item: Any) -> PatternRule:
@@ -136,6 +141,7 @@ class PatternRule:
             examples=Examples(**sides),
             lineage=_lineage(item),
             needs=_needs(item),
+            unless=_unless(item),
         )
 
     @classmethod
@@ -167,9 +173,10 @@ class PatternRule:
         return [dict(selection) for selection in value]
 
 
-_RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs")
+_RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
+UNLESS = ("process list",)
 
 
 def _lineage(item: dict[str, Any]) -> str | None:
@@ -183,6 +190,42 @@ def _needs(item: dict[str, Any]) -> str | None:
     value = item.get("needs")
     if value is not None and value not in NEEDS:
         raise RuleFieldError("needs", f"expected one of {', '.join(NEEDS)} (or no needs field); got {value!r}")
+    return value
+
+
+# a process that opens this many distinct processes in one subgraph is listing them (Task
+# Manager, Process Explorer, an inventory agent): a credential dumper opens LSASS alone
+PROCESS_LIST_MIN = 5
+
+
+def process_lists(rows: Iterable[Row]) -> set[str]:
+    """The processes (by name) that open at least ``PROCESS_LIST_MIN`` distinct processes
+    among ``rows``: process lists, for the rules that say ``unless: process list``. Not
+    the unnamed (the log gives many processes that one empty name), nor one that writes a
+    memory dump (``*.dmp``): Task Manager's "Create dump file" on LSASS is a dump, whatever
+    the file is called."""
+    opened: dict[str, set[str]] = {}
+    dumpers = set()
+    for row in rows:
+        if not row.subject or not row.object:
+            continue
+        event = row.event
+        if row.object_kind == "process" and event == "process_access":
+            opened.setdefault(row.subject, set()).add(row.object.lower())
+        elif event in ("file_write", "file_create") and row.object.lower().endswith(".dmp"):
+            dumpers.add(row.subject)
+    return {subject for subject, targets in opened.items() if len(targets) >= PROCESS_LIST_MIN and subject not in dumpers}
+
+
+def unless_applies(rule: PatternRule, row: Row, listers: set[str]) -> bool:
+    """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``)."""
+    return rule.unless == "process list" and row.subject in listers and row.event == "process_access"
+
+
+def _unless(item: dict[str, Any]) -> str | None:
+    value = item.get("unless")
+    if value is not None and value not in UNLESS:
+        raise RuleFieldError("unless", f"expected one of {', '.join(UNLESS)} (or no unless field); got {value!r}")
     return value
 
 

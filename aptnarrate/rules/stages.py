@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host
 from .fanout import MINUTE_NS
-from .patterns import Row, RowTable, builtin_rules
+from .patterns import Row, RowTable, builtin_rules, process_lists
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -314,6 +314,10 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # (or, "acting for an attacker", also running PowerShell inside it)
             chain = attack_chain(view) if rule.lineage == "attack chain" else acting_for_an_attacker(view)
             matched = matched & in_chain(view, chain)
+        if rule.unless == "process list" and (matched & present).any():
+            listing = matched & process_list_rows(view)
+            if listing.any():  # a process acting for an attacker opening LSASS stays evidence
+                matched = matched & ~(listing & ~in_chain(view, acting_for_an_attacker(view)))
         inbound = None
         if rule.needs == "connection from another host" and (matched & present).any():
             inbound = _inbound_from_another_host(view)
@@ -350,6 +354,20 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
         )
     return found
+
+
+def process_list_rows(view: LogView) -> np.ndarray:
+    """The descriptions of processes opening other processes, by a process list
+    (``patterns.process_lists``): its handle on LSASS is one of many, not a dump's
+    (``pattern_findings`` keeps those of a process acting for an attacker)."""
+    def compute() -> np.ndarray:
+        opens = view.present & (view.desc["event"] == "process_access") & (view.desc["object_kind"] == "process")
+        if not opens.any():
+            return opens
+        listers = process_lists(view.pattern_rows[i] for i in np.flatnonzero(view.present).tolist())
+        return opens & view.desc_in("subject_name", listers)
+
+    return view.derived("_process_list_rows", compute)
 
 
 def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:
