@@ -170,13 +170,12 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
     matches = matching_rules_many(row for rows in events for row in rows)
-    matching = matches.__getitem__
     listers = process_lists(row for rows in events for row in rows)
-    if listers:  # a rule's ``unless`` reads the whole subgraph, not one event
 
-        def matching(row, listers=listers):
-            return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers))
+    def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers))
 
+    matching = kept if listers else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 
