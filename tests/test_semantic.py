@@ -211,3 +211,32 @@ def test_every_persistence_rules_positive_example_passes_the_screen(rule_id, exa
         event_class=event_class(example.action.upper(), example.object_kind),
     )
     assert supports("Maintain Persistence", event, _PathsOf(row.object_paths)), (rule_id, event.event_class)
+
+
+def _persistence_programs():
+    """Every program a Maintain Persistence rule names as started (``object: [...]`` beside a
+    process_start or execute event), not only those its examples show."""
+    from aptnarrate.rules.patterns import builtin_rules
+
+    found = []
+    for rule in builtin_rules():
+        if rule.stage != "Maintain Persistence":
+            continue
+        for selection in rule.match:
+            events = selection.get("event") or []
+            if {"execute", "process_start"} & set(events if isinstance(events, list) else [events]):
+                found += [(rule.id, name) for name in selection.get("object") or []]
+    return found
+
+
+@pytest.mark.parametrize("rule_id, program", _persistence_programs(), ids=lambda v: v)
+def test_every_program_a_persistence_rule_names_passes_the_screen(rule_id, program):
+    """``at.exe`` started by a macro's shell matched the scheduled-task rule, then the
+    screen, which knew ``at`` (Unix) and ``schtasks.exe`` but not ``at.exe``, dropped it."""
+    from aptnarrate.grounding.semantic import RowEvent, event_class, supports
+
+    event = RowEvent(
+        id="L1", position=0, minute=0, subject_kind="process", subject_name="cmd.exe", action="CREATE",
+        object_kind="process", object_name=program, event_class=event_class("CREATE", "process"),
+    )
+    assert supports("Maintain Persistence", event, _PathsOf([program])), (rule_id, program)
