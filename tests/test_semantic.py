@@ -240,3 +240,31 @@ def test_every_program_a_persistence_rule_names_passes_the_screen(rule_id, progr
         object_kind="process", object_name=program, event_class=event_class("CREATE", "process"),
     )
     assert supports("Maintain Persistence", event, _PathsOf([program])), (rule_id, program)
+
+
+def _examples_outside_network_stages():
+    """Every rule's positive examples, but for the stages whose claims need a network row
+    (Command and Control, Lateral Movement, Data Exfiltration: a rule there cites one with
+    its match, ``needs``, or claims nothing)."""
+    from aptnarrate.rules.patterns import builtin_rules
+
+    network = {"Command and Control", "Lateral Movement", "Data Exfiltration"}
+    return [(rule.id, rule.stage, example) for rule in builtin_rules() if rule.stage and rule.stage not in network for example in rule.examples.positive]
+
+
+@pytest.mark.parametrize("rule_id, stage, example", _examples_outside_network_stages(), ids=lambda v: v if isinstance(v, str) else v.object or v.subject)
+def test_every_rules_positive_example_passes_its_stages_screen(rule_id, stage, example):
+    """A dump written as ``lsass.dmp`` (created, no write in the subgraph), a hive saved as
+    ``sam.hiv`` and a UAC bypass's handler written to the registry matched their Privilege
+    Escalation rules, then the stage-support screen, which knew neither file_create nor
+    registry_write for that stage, dropped the claim."""
+    from aptnarrate.grounding.semantic import RowEvent, event_class, supports
+    from aptnarrate.rules.patterns import example_row
+
+    row = example_row(example)
+    event = RowEvent(
+        id="L1", position=0, minute=0, subject_kind=example.subject_kind, subject_name=example.subject,
+        action=example.action.upper(), object_kind=example.object_kind, object_name=example.object,
+        event_class=event_class(example.action.upper(), example.object_kind),
+    )
+    assert supports(stage, event, _PathsOf(row.object_paths)), (rule_id, event.event_class)
