@@ -209,10 +209,12 @@ def process_lists(rows: Iterable[Row]) -> set[str]:
     for row in rows:
         if not row.subject or not row.object:
             continue
-        event = row.event
-        if row.object_kind == "process" and event == "process_access":
-            opened.setdefault(row.subject, set()).add(row.object.lower())
-        elif event in ("file_write", "file_create") and row.object.lower().endswith(".dmp"):
+        # the kind and name first: the event class is a look-up per row (candidates' rows
+        # run to hundreds of thousands at a million input rows)
+        if row.object_kind == "process":
+            if row.event == "process_access":
+                opened.setdefault(row.subject, set()).add(row.object.lower())
+        elif row.object[-4:].lower() == ".dmp" and row.event in ("file_write", "file_create"):
             dumpers.add(row.subject)
     return {subject for subject, targets in opened.items() if len(targets) >= PROCESS_LIST_MIN and subject not in dumpers}
 
