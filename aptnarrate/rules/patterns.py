@@ -219,9 +219,14 @@ def process_lists(rows: Iterable[Row]) -> set[str]:
     return {subject for subject, targets in opened.items() if len(targets) >= PROCESS_LIST_MIN and subject not in dumpers}
 
 
+def opened_by_process_list(row: Row, listers: set[str]) -> bool:
+    """Whether ``row`` is a process list's opening of a process (``listers``: ``process_lists``)."""
+    return row.subject in listers and row.object_kind == "process" and row.event == "process_access"
+
+
 def unless_applies(rule: PatternRule, row: Row, listers: set[str]) -> bool:
     """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``)."""
-    return rule.unless == "process list" and row.subject in listers and row.event == "process_access"
+    return rule.unless == "process list" and opened_by_process_list(row, listers)
 
 
 def _unless(item: dict[str, Any]) -> str | None:

@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host
 from .fanout import MINUTE_NS
-from .patterns import Row, RowTable, builtin_rules, process_lists
+from .patterns import Row, RowTable, builtin_rules, opened_by_process_list, process_lists
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -361,11 +361,11 @@ def process_list_rows(view: LogView) -> np.ndarray:
     (``patterns.process_lists``): its handle on LSASS is one of many, not a dump's
     (``pattern_findings`` keeps those of a process acting for an attacker)."""
     def compute() -> np.ndarray:
-        opens = view.present & (view.desc["event"] == "process_access") & (view.desc["object_kind"] == "process")
-        if not opens.any():
-            return opens
-        listers = process_lists(view.pattern_rows[i] for i in np.flatnonzero(view.present).tolist())
-        return opens & view.desc_in("subject_name", listers)
+        rows = view.pattern_rows
+        listers = process_lists(rows[i] for i in np.flatnonzero(view.present).tolist())
+        if not listers:
+            return np.zeros(len(rows), dtype=bool)
+        return view.present & np.fromiter((opened_by_process_list(row, listers) for row in rows), dtype=bool, count=len(rows))
 
     return view.derived("_process_list_rows", compute)
 

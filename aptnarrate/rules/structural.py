@@ -441,7 +441,8 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # a start-up file or key store written and chmod'ed (rc.local, authorized_keys) is
     # configuration, for the persistence and credential rules to weigh; not a tool
     routine |= view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in CONFIGURATION_FILES, written)
-    # Windows servicing installing its binaries, an updater's installer, an editor's user
+    # what benign mechanisms explain: Windows servicing installing its binaries, a vendor
+    # updater's installer, a user's own script written in a text editor
     routine |= explained_rows(view, "Initial Compromise", written & ~routine)
     first_write: dict[str, int] = {}
     for described in np.flatnonzero(written & ~routine).tolist():
