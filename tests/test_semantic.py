@@ -190,27 +190,15 @@ class _PathsOf:
         return type("Candidate", (), {"full_values": list(self.paths) or [name]})()
 
 
-def _persistence_examples():
-    from aptnarrate.rules.patterns import builtin_rules
-
-    return [(rule.id, example) for rule in builtin_rules() if rule.stage == "Maintain Persistence" for example in rule.examples.positive]
-
-
-@pytest.mark.parametrize("rule_id, example", _persistence_examples(), ids=lambda v: v if isinstance(v, str) else v.object or v.subject)
-def test_every_persistence_rules_positive_example_passes_the_screen(rule_id, example):
-    """A rule's persistence claim that the stage-support screen rejects never reaches the
-    report: a systemd unit (``*.service``), a persistence tool started (schtasks.exe,
-    sc.exe) and WMI's script consumer starting a program were claimed, then dropped."""
+def _screened(stage: str, subject: str, action: str, object_kind: str, name: str, paths, subject_kind: str = "process") -> bool:
+    """Whether the stage-support screen lets one event support ``stage``."""
     from aptnarrate.grounding.semantic import RowEvent, event_class, supports
-    from aptnarrate.rules.patterns import example_row
 
-    row = example_row(example)
     event = RowEvent(
-        id="L1", position=0, minute=0, subject_kind=example.subject_kind, subject_name=example.subject,
-        action=example.action.upper(), object_kind=example.object_kind, object_name=example.object,
-        event_class=event_class(example.action.upper(), example.object_kind),
+        id="L1", position=0, minute=0, subject_kind=subject_kind, subject_name=subject, action=action.upper(),
+        object_kind=object_kind, object_name=name, event_class=event_class(action.upper(), object_kind),
     )
-    assert supports("Maintain Persistence", event, _PathsOf(row.object_paths)), (rule_id, event.event_class)
+    return supports(stage, event, _PathsOf(paths))
 
 
 def _persistence_programs():
@@ -233,13 +221,7 @@ def _persistence_programs():
 def test_every_program_a_persistence_rule_names_passes_the_screen(rule_id, program):
     """``at.exe`` started by a macro's shell matched the scheduled-task rule, then the
     screen, which knew ``at`` (Unix) and ``schtasks.exe`` but not ``at.exe``, dropped it."""
-    from aptnarrate.grounding.semantic import RowEvent, event_class, supports
-
-    event = RowEvent(
-        id="L1", position=0, minute=0, subject_kind="process", subject_name="cmd.exe", action="CREATE",
-        object_kind="process", object_name=program, event_class=event_class("CREATE", "process"),
-    )
-    assert supports("Maintain Persistence", event, _PathsOf([program])), (rule_id, program)
+    assert _screened("Maintain Persistence", "cmd.exe", "CREATE", "process", program, [program]), (rule_id, program)
 
 
 def _examples_outside_network_stages():
@@ -254,17 +236,13 @@ def _examples_outside_network_stages():
 
 @pytest.mark.parametrize("rule_id, stage, example", _examples_outside_network_stages(), ids=lambda v: v if isinstance(v, str) else v.object or v.subject)
 def test_every_rules_positive_example_passes_its_stages_screen(rule_id, stage, example):
-    """A dump written as ``lsass.dmp`` (created, no write in the subgraph), a hive saved as
-    ``sam.hiv`` and a UAC bypass's handler written to the registry matched their Privilege
-    Escalation rules, then the stage-support screen, which knew neither file_create nor
-    registry_write for that stage, dropped the claim."""
-    from aptnarrate.grounding.semantic import RowEvent, event_class, supports
+    """A rule's claim that the stage-support screen rejects never reaches the report: a
+    systemd unit (``*.service``), a persistence tool started (schtasks.exe, sc.exe) and WMI's
+    script consumer starting a program were claimed, then dropped; so were a dump written as
+    ``lsass.dmp`` (created, no write in the subgraph), a hive saved as ``sam.hiv`` and a UAC
+    bypass's handler written to the registry, for Privilege Escalation, whose screen knew
+    neither file_create nor registry_write."""
     from aptnarrate.rules.patterns import example_row
 
-    row = example_row(example)
-    event = RowEvent(
-        id="L1", position=0, minute=0, subject_kind=example.subject_kind, subject_name=example.subject,
-        action=example.action.upper(), object_kind=example.object_kind, object_name=example.object,
-        event_class=event_class(example.action.upper(), example.object_kind),
-    )
-    assert supports(stage, event, _PathsOf(row.object_paths)), (rule_id, event.event_class)
+    paths = example_row(example).object_paths
+    assert _screened(stage, example.subject, example.action, example.object_kind, example.object, paths, example.subject_kind), rule_id
