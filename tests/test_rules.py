@@ -247,3 +247,20 @@ def test_an_administrators_sudo_is_not_said_to_be_an_attack_chains():
     facts = inspect_input(Path(__file__).parent / "data" / "handmade" / "trace_admin_sudo.csv")
     reasons = " ".join(r for c in facts.candidates for r in c.reasons)
     assert "privilege tool run" in reasons and "attack chain" not in reasons
+
+
+@pytest.mark.parametrize(
+    "case, routine",
+    [
+        ("optc_service_host_remote_thread", "thread created in another process"),
+        ("optc_h2_defender_scan_lsass", "credential material accessed"),
+        ("optc_user_sc_query", "service control tool run"),
+    ],
+)
+def test_a_rule_gated_on_acting_for_an_attacker_gives_no_rank_reason(case, routine):
+    # such a rule matches exactly what its ungated twin trusts (a service host's remote
+    # threads, Defender opening LSASS, a user's sc.exe); the rank, which knows no attack
+    # chain, listed every routine instance with the rule's title and weight
+    facts = inspect_input(Path(__file__).parent / "data" / "handmade" / f"{case}.csv")
+    reasons = " ".join(r for c in facts.candidates for r in c.reasons).lower()
+    assert routine not in reasons

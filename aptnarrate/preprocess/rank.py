@@ -173,9 +173,9 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     listers = process_lists(row for rows in events for row in rows)
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers))
+        return tuple(rule for rule in matches[row] if ranks(rule) and not unless_applies(rule, row, listers))
 
-    matching = kept if listers else matches.__getitem__
+    matching = kept
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 
@@ -198,6 +198,14 @@ def score(profile: Profile, candidate_type: str, internal: Sequence[Network], ma
 
 
 _PATTERN_WEIGHT = {"high": 2.5, "moderate": 2.0, "low": 1.5}
+
+
+def ranks(rule) -> bool:
+    """Whether a pattern rule weighs in the rank. A rule that counts only for a process
+    acting for an attacker matches what its ungated twin trusts (a service host's remote
+    threads, Defender opening LSASS, sc.exe): the rank, which knows no attack chain, would
+    weigh every routine instance of it; the stage it claims in an attack still cites it."""
+    return rule.lineage != "acting for an attacker"
 MAX_PEERS_FOR_PATTERNS = 200  # bounds the work per candidate on very large inputs
 
 
@@ -216,7 +224,7 @@ def _score_patterns(p: Profile, s: Score, matching=None, rows=None) -> None:
     if matching is None:
         from ..rules.patterns import matching_rules as matching
     rows = _pattern_rows(p) if rows is None else rows
-    matched = {rule.id: rule for row in rows for rule in matching(row)}
+    matched = {rule.id: rule for row in rows for rule in matching(row) if ranks(rule)}
     for rule in matched.values():
         ids = ", ".join(rule.techniques)
         s.add(_PATTERN_WEIGHT[rule.confidence], f"rule:{rule.id}", f"{mid_sentence(rule.title)} (ATT&CK {ids})")

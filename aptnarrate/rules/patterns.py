@@ -78,8 +78,9 @@ class PatternRule:
     filter: list[dict[str, Any]] = field(default_factory=list)
     examples: Examples
     # "attack chain": a row counts for the stage only when its subject is a process the log
-    # shows in an attack chain (``rules/lineage.py``); "acting for an attacker": in one, or
-    # running PowerShell inside it; it still ranks IoCs without
+    # shows in an attack chain (``rules/lineage.py``), and it still ranks IoCs without;
+    # "acting for an attacker": in one, or running PowerShell inside it, and it gives the
+    # rank nothing (``rank.ranks``: it matches what its ungated twin trusts)
     lineage: str | None = None
     # "connection from another host": the stage is claimed only when the subgraph also shows
     # an inbound connection from another host (cited with it); "public connection by its
