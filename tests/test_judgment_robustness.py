@@ -812,6 +812,21 @@ def test_lsass_opened_as_one_of_many_processes_is_a_process_list(head, who, stag
     assert "credential material accessed" not in reasons
 
 
+def test_a_process_lists_lsass_access_in_an_attack_chain_says_why_it_stands():
+    """The macro's PowerShell listing processes kept Privilege Escalation, and the reason
+    said only that a process opened LSASS: not that this is a process list's access, routine
+    by itself, nor the chain that makes it count (nor cited the row that shows it)."""
+    log = _log(
+        "10:01:01 The process: WINWORD.EXE READ the file: invoice.docm",
+        "10:01:05 The process: WINWORD.EXE CREATE the process: powershell.exe",
+        *(line.format(who="powershell.exe") for line in _PROCESS_LIST),
+    )
+    (finding,) = [f for f in jp.find_stages_of(log) if f.stage == "Privilege Escalation"]
+    assert "as a process list such as Task Manager does" in finding.rationale
+    assert "attack chain" in finding.rationale and "WINWORD.EXE" in finding.rationale
+    assert "WINWORD.EXE CREATE powershell.exe" in _cited_descriptions(log, "Privilege Escalation")
+
+
 def test_fewer_processes_opened_beside_lsass_are_no_process_list():
     """The threshold counts distinct processes: LSASS and three others stay evidence."""
     log = _log(*(line.format(who="tool.exe") for line in _PROCESS_LIST[:4]))

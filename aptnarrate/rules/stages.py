@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host
 from .fanout import MINUTE_NS
-from .patterns import Row, RowTable, builtin_rules, opened_by_process_list, process_lists
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, opened_by_process_list, process_lists
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -314,10 +314,15 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # (or, "acting for an attacker", also running PowerShell inside it)
             chain = attack_chain(view) if rule.lineage == "attack chain" else acting_for_an_attacker(view)
             matched = matched & in_chain(view, chain)
+        acting_listers = None
         if rule.unless == "process list" and (matched & present).any():
             listing = matched & process_list_rows(view)
             if listing.any():  # a process acting for an attacker opening LSASS stays evidence
-                matched = matched & ~(listing & ~in_chain(view, acting_for_an_attacker(view)))
+                acting = acting_for_an_attacker(view)
+                kept = listing & in_chain(view, acting)
+                matched = matched & ~(listing & ~kept)
+                if (kept & present).any():
+                    acting_listers = acting, kept & present
         inbound = None
         if rule.needs == "connection from another host" and (matched & present).any():
             inbound = _inbound_from_another_host(view)
@@ -337,6 +342,13 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         if chain:
             # the reason leans on the chain: say it, and cite the rows that show it
             reason, path = _in_chain(view, chain, view.values("subject_name", at), reason, at)
+            hits = hits | view.expand(path)
+        if acting_listers is not None:
+            # a process list's access is routine by itself: say why this one stands
+            acting, at_list = acting_listers
+            listers = view.values("subject_name", at_list)
+            reason += f" {_names(listers)} opened {PROCESS_LIST_MIN} or more distinct processes, as a process list such as Task Manager does, which alone claims nothing."
+            reason, path = _in_chain(view, acting, listers, reason, at_list)
             hits = hits | view.expand(path)
         if inbound is not None:
             position, address, at_this_host = inbound
