@@ -169,13 +169,13 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
-    matches = matching_rules_many(row for rows in events for row in rows)
+    matches = matching_rules_many((row for rows in events for row in rows), where=ranks)
     listers = process_lists(row for rows in events for row in rows)
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if ranks(rule) and not unless_applies(rule, row, listers))
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers))
 
-    matching = kept
+    matching = kept if listers else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 
@@ -198,6 +198,7 @@ def score(profile: Profile, candidate_type: str, internal: Sequence[Network], ma
 
 
 _PATTERN_WEIGHT = {"high": 2.5, "moderate": 2.0, "low": 1.5}
+MAX_PEERS_FOR_PATTERNS = 200  # bounds the work per candidate on very large inputs
 
 
 def ranks(rule) -> bool:
@@ -206,7 +207,6 @@ def ranks(rule) -> bool:
     threads, Defender opening LSASS, sc.exe): the rank, which knows no attack chain, would
     weigh every routine instance of it; the stage it claims in an attack still cites it."""
     return rule.lineage != "acting for an attacker"
-MAX_PEERS_FOR_PATTERNS = 200  # bounds the work per candidate on very large inputs
 
 
 def _pattern_rows(p: Profile) -> list:

@@ -24,7 +24,7 @@ from itertools import chain
 from operator import attrgetter, itemgetter, methodcaller
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 import yaml
@@ -515,15 +515,18 @@ def matching_rules(row: Row) -> tuple[PatternRule, ...]:
     return tuple(rule for rule, compiled in _builtin_for_event(fields.folded("event")[0]) if compiled.matches(fields))
 
 
-def matching_rules_many(rows: Iterable[Row]) -> dict[Row, tuple[PatternRule, ...]]:
+def matching_rules_many(rows: Iterable[Row], where: Callable[[PatternRule], bool] | None = None) -> dict[Row, tuple[PatternRule, ...]]:
     """``matching_rules`` for many rows at once (every candidate's events): each built-in
     rule is tested over one ``RowTable``, so a field is tested once per distinct value
-    instead of once per row; the same rules, in the same file order."""
+    instead of once per row; the same rules, in the same file order. ``where``: only the
+    rules it accepts are tested."""
     distinct = list(dict.fromkeys(rows))
     found: list[list[PatternRule]] = [[] for _ in distinct]
     if distinct:
         table = RowTable(distinct)
         for rule, _ in _compiled_builtin():
+            if where is not None and not where(rule):
+                continue
             for position in np.flatnonzero(table.rule(rule)).tolist():
                 found[position].append(rule)
     return dict(zip(distinct, map(tuple, found)))
