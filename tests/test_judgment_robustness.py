@@ -843,3 +843,17 @@ def test_a_process_list_that_writes_a_memory_dump_is_dumping_lsass():
     )
     assert jp.claims(log).stages == {"Privilege Escalation"}
     assert "Taskmgr.exe OPEN lsass.exe" in _cited_descriptions(log, "Privilege Escalation")
+
+
+@pytest.mark.parametrize("server, stages", [("nginx", {"Initial Compromise", "Privilege Escalation"}), ("apache2", set())])
+def test_a_shell_started_by_a_web_server_that_runs_no_programs_starts_an_attack_chain(server, stages):
+    """nginx runs no programs of its own: the shell it starts is a web shell's or an
+    exploit's (Initial Compromise), and that shell's sudo is an attack chain's. Apache starts
+    sh for CGI scripts and PHP's mail(): its shell's sudo stays routine."""
+    log = _log(
+        f"10:00:01 The subject_process: {server} EXECUTE the file_object_file: sh",
+        "10:00:05 The subject_process: sh EXECUTE the file_object_file: sudo",
+        "10:00:06 The subject_process: sudo CHANGE_PRINCIPAL the subject_process: sudo",
+        date="2018-04-12",
+    )
+    assert jp.claims(log).stages == stages
