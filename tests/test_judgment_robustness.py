@@ -857,3 +857,27 @@ def test_a_shell_started_by_a_web_server_that_runs_no_programs_starts_an_attack_
         date="2018-04-12",
     )
     assert jp.claims(log).stages == stages
+
+
+_MSBUILD_BEACON = [
+    "09:10:01 The process: EXCEL.EXE READ the file: budget.xlsm",
+    "09:10:03 The process: EXCEL.EXE CREATE the file: build.xml",
+    "09:10:05 The process: EXCEL.EXE CREATE the process: MSBuild.exe",
+    "09:10:06 The process: MSBuild.exe READ the file: build.xml",
+    *(f"09:{minute}:{second:02d} The process: MSBuild.exe MESSAGE_OUTBOUND the flow: 45.77.12.9" for minute in (11, 12, 13) for second in (8, 38)),
+]
+
+
+@pytest.mark.parametrize(
+    "more, exfiltration",
+    [([], False), (["09:10:30 The process: MSBuild.exe READ the file: payroll.xlsx"], True)],
+    ids=["its-project", "a-document"],
+)
+def test_a_code_runner_reading_the_file_its_launcher_wrote_reads_its_code_not_data(more, exfiltration):
+    """Excel read the macro document, wrote an MSBuild project and started MSBuild, which read
+    it and beaconed: the project read as data staged by a reader of user data, so six sends
+    made Data Exfiltration (the perturbation doubling each second's events first showed it).
+    A document MSBuild reads besides is still data carried off."""
+    stages = jp.claims(_log(*_MSBUILD_BEACON, *more)).stages
+    assert {"Initial Compromise", "Command and Control"} <= stages
+    assert ("Data Exfiltration" in stages) is exfiltration

@@ -65,6 +65,7 @@ def roles() -> dict[str, Any]:
         "channel_categories": frozenset(raw["routine_channels"]["categories"]),
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
         "session_client_names": frozenset(n.casefold() for n in raw["session_clients"]["names"]),
+        "code_runner_names": frozenset(n.casefold() for n in raw["code_runners"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
@@ -100,6 +101,11 @@ def routine_channel(name: str) -> bool:
 def session_client(name: str) -> bool:
     """A client of remote sessions and copies to another host (``session_clients``)."""
     return name.casefold() in roles()["session_client_names"]
+
+
+def code_runner(name: str) -> bool:
+    """A binary that runs the code it is given (``code_runners``)."""
+    return name.casefold() in roles()["code_runner_names"]
 
 
 def routine_fan_out(name: str) -> bool:

@@ -19,7 +19,7 @@ from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, compromised_launchers, in_chain, merged,
+    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     routine_channel, session_client, unknown_programs_started_by, routine_fan_out,
 )
@@ -862,12 +862,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
             return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or library_stem(name))
         return entry.category == "application data"
 
+    writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
+    reading &= ~_handed_code(view, reading, writes)
     data_reads = reading & view.desc_where("object_name", user_data, reading)
     # the data must reach a sender: it read the data itself, or read a file that a reader of
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
-    writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
     written_by_collectors = view.values("object_name", writes & view.desc_in("subject_name", view.values("subject_name", data_reads)))
     staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
     staged = view.values("object_name", staged_reads)
@@ -894,6 +895,23 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
     reads = direct_rows | staged_rows | (view.expand(collected) & before_last_send)
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
+
+
+def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.ndarray:
+    """The ``reading`` descriptions of a binary that runs the code it is given (``code_runner``)
+    reading a file that a process which started it wrote: its code, handed over (Excel
+    writing an MSBuild project and starting MSBuild), not data it carries off."""
+    desc = view.desc
+    handed = np.zeros(len(reading), dtype=bool)
+    runners = sorted(n for n in view.values("subject_name", reading) if n and code_runner(n))
+    if not runners:
+        return handed
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    for runner in runners:
+        launchers = view.values("subject_name", starts & (desc["object_name"] == runner)) - PLACEHOLDERS
+        code = view.values("object_name", writes & view.present & view.desc_in("subject_name", launchers))
+        handed |= reading & (desc["subject_name"] == runner) & view.desc_in("object_name", code)
+    return handed
 
 
 RULES = (sweep_rule, command_and_control, scripted_credential_access, ingress_then_run, client_runs_unknown_program, client_drops_executable, covering_tracks, discovery, network_sniffing, lateral_movement, exfiltration)
