@@ -526,7 +526,7 @@ def _actors(facts: Facts, aliases: ProcessAliases, clauses: list[_Clause]) -> st
     return f"Who acted: {'; '.join(described)}{more}."
 
 
-_ROUTINE = frozenset({"package manager", "software updater", "system utility", "windows system process", "office application", "browser", "mail client"})
+_ROUTINE = frozenset({"package manager", "software updater", "system utility", "windows system process", "system service", "office application", "browser", "mail client"})
 
 
 def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list[_Clause]) -> str:
