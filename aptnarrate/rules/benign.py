@@ -33,6 +33,10 @@ class Mechanism:
     # running scripts is its ordinary work (a management agent's PowerShell): PowerShell
     # inside its processes does not count as acting for an attacker, only an attack chain
     scripts_are_routine: bool = False
+    # talking to its server for as long as it runs is its ordinary work (a log forwarder, an
+    # antivirus agent): the channel, which the Command and Control rule finds and which puts
+    # its holder in the attack chain, does not count as acting for an attacker
+    channels_are_routine: bool = False
 
     @cached_property
     def _selections(self):
@@ -80,7 +84,7 @@ def mechanisms() -> tuple[Mechanism, ...]:
             Mechanism(
                 item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()),
                 bool(item.get("unless_attack_chain", False)), bool(item.get("descendants", False)),
-                bool(item.get("scripts_are_routine", False)),
+                bool(item.get("scripts_are_routine", False)), bool(item.get("channels_are_routine", False)),
             )
         )
     return tuple(found)

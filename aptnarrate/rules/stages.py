@@ -559,8 +559,11 @@ def excepted_chain(view: LogView, mechanism):
     """For a mechanism that explains rows only outside an attack (``unless_attack_chain``),
     the processes whose rows stay evidence: those the log shows acting for an attacker (for
     a mechanism whose work is running scripts and talking to its server, those in an attack
-    chain that does not rest on those channels)."""
-    return attack_chain(view, channels=False) if mechanism.scripts_are_routine else acting_for_an_attacker(view)
+    chain that does not rest on those channels; for one whose work is talking to its server,
+    those acting for an attacker other than by holding that channel)."""
+    if mechanism.scripts_are_routine:
+        return attack_chain(view, channels=False)
+    return acting_for_an_attacker(view, channels=not mechanism.channels_are_routine)
 
 
 def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exception: bool = True) -> np.ndarray:
