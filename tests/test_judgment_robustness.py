@@ -881,3 +881,31 @@ def test_a_code_runner_reading_the_file_its_launcher_wrote_reads_its_code_not_da
     stages = jp.claims(_log(*_MSBUILD_BEACON, *more)).stages
     assert {"Initial Compromise", "Command and Control"} <= stages
     assert ("Data Exfiltration" in stages) is exfiltration
+
+
+_FIREFOX_DROP = [
+    "10:00:00 The subject_process: firefox WRITE the file_object_file: upd",
+    "10:00:01 The subject_process: firefox EXECUTE the file_object_file: upd",
+    *(f"10:{minute:02d}:{second:02d} The subject_process: upd SENDTO the netflowobject: 61.167.39.128" for minute in range(4) for second in (5, 35)),
+    "10:05:00 The subject_process: upd UNLINK the file_object_file: upd",
+]
+
+
+@pytest.mark.parametrize(
+    "beside, stage",
+    [
+        ("10:02:00 The subject_process: apt-get READ the file_object_file: sources.list", "Initial Compromise"),
+        ("10:02:00 The subject_process: snapd READ the file_object_file: state.json", "Initial Compromise"),
+        ("10:03:00 The subject_process: firefox UNLINK the file_object_file: goog-phish-proto.sbstore", "Covering Tracks"),
+        ("10:03:00 The subject_process: svchost.exe UNLINK the file_object_file: resources.pri", "Covering Tracks"),
+    ],
+    ids=["apt-get", "snapd", "safe-browsing", "appx"],
+)
+def test_a_benign_mechanisms_row_elsewhere_in_the_subgraph_does_not_hide_an_attacks_stage(beside, stage):
+    """The package-manager, safe-browsing, AppX and .NET-temporary mechanisms suppressed their
+    stages for the whole subgraph whenever one of their rows was in it: one apt-get read
+    beside a browser's drop hid its Initial Compromise, a safe-browsing list deleted beside
+    the implant deleting itself hid Covering Tracks. They now exclude only their own rows
+    (and a package manager's maintainer scripts)."""
+    assert stage in jp.claims(_log(*_FIREFOX_DROP, date="2018-04-12")).stages
+    assert stage in jp.claims(_log(*_FIREFOX_DROP, beside, date="2018-04-12")).stages
