@@ -72,6 +72,9 @@ def _fields_of(row: Row) -> _Fields:
     return _Fields(row)
 
 
+_FLAGS = ("unless_attack_chain", "descendants", "scripts_are_routine", "channels_are_routine")
+
+
 @lru_cache(maxsize=1)
 def mechanisms() -> tuple[Mechanism, ...]:
     text = resources.files("aptnarrate.data").joinpath("benign.yaml").read_text(encoding="utf-8")
@@ -83,8 +86,8 @@ def mechanisms() -> tuple[Mechanism, ...]:
         found.append(
             Mechanism(
                 item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()),
-                bool(item.get("unless_attack_chain", False)), bool(item.get("descendants", False)),
-                bool(item.get("scripts_are_routine", False)), bool(item.get("channels_are_routine", False)),
+                # the flags by name: a new one cannot shift the others
+                **{flag: bool(item.get(flag, False)) for flag in _FLAGS},
             )
         )
     return tuple(found)
