@@ -52,9 +52,14 @@ SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|a
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
-# a browser's or mail client's cache entry, not a program: a content-addressed (hash) name,
-# or Chromium's block-file cache (external entries f_000a1b, block files data_0..data_3)
-CACHE_ENTRY = re.compile(r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d)$")
+# a name a program generates for its data, not one given to a program: a content-addressed
+# (hash) cache entry, Chromium's block-file cache (external entries f_000a1b, block files
+# data_0..data_3), a number (Firefox's doomed cache entries, spool and temporary files), a
+# UUID (telemetry pings, crash reports, a job's files), LevelDB's numbered manifest, or an
+# SQLite database's journal beside it (``History-journal``, ``Cookies-wal``)
+CACHE_ENTRY = re.compile(
+    r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d|\d+|\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?|MANIFEST-\d+|.+-(journal|wal|shm))$"
+)
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
