@@ -132,8 +132,10 @@ def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(f
         # narrative once VS Code's code.exe joined the knowledge base
         "The program code ran with no signal to zoom in on; slack checks, a snap decision, an"
         " acrobat's aptitude, the caddy's consent, a discord, a notion and a telegram.",
-        # and Mozilla's updater: "the application's updater" is prose
+        # and Mozilla's updater: "the application's updater" is prose, as are the Linux
+        # desktop's Steam, Totem, Empathy, Pidgin and duplicity
         "The application's updater replaced its files.",
+        "The campaign gained steam: a totem of duplicity, without empathy, in pidgin English.",
         "It talked to a host in this host's /16 (a /24 was not seen).",
     ],
 )

@@ -284,7 +284,7 @@ def _build_graph(view: LogView) -> _Graph:
         codes = triple_starts.codes[named]
         edges.update(dict.fromkeys(zip(
             triple_starts.parents[named].tolist(), subject[codes].tolist(),
-            triple_starts.children[named].tolist(), desc["object_name"][codes].tolist(),
+            triple_starts.children[named].tolist(), _run_as(view, desc["object_name"][codes]).tolist(),
         )))  # fmt: skip
     unnamed = _unnamed_starts(view, spawned, triple_starts) if identified else {}
     edges.update(dict.fromkeys(unnamed))
@@ -313,9 +313,28 @@ def _triple_starts(view: LogView, starts: np.ndarray, spawned: np.ndarray) -> _T
     codes = timeline.triple_description[at]
     if not len(at):
         return _TripleStarts(codes, np.zeros(0, dtype=object), np.zeros(0, dtype=object))
-    child_names = view.desc["object_name"][codes]
+    child_names = _run_as(view, view.desc["object_name"][codes])
     children = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
     return _TripleStarts(codes, _subject_keys(view)[at], children)
+
+
+# Linux records a process by its command name, the first 15 characters of the program's file
+# name (TASK_COMM_LEN): TC3's ``evolution-calen`` runs the file ``evolution-calendar-factory``
+COMM_LENGTH = 15
+
+
+def _run_as(view: LogView, file_names: np.ndarray) -> np.ndarray:
+    """The process names that executed files run as: a file name longer than a command name
+    is the 15-character name that some process of the subgraph has, where no process has
+    the whole name (Windows records whole image names, and a prefix alone never matches)."""
+    long_names = {name for name in file_names.tolist() if len(name) > COMM_LENGTH}
+    if not long_names:
+        return file_names
+    subjects = view.values("subject_name", view.present)
+    renamed = {name: name[:COMM_LENGTH] for name in long_names if name not in subjects and name[:COMM_LENGTH] in subjects}
+    if not renamed:
+        return file_names
+    return np.array([renamed.get(name, name) for name in file_names.tolist()], dtype=object)
 
 
 def _unnamed_starts(view: LogView, spawned: np.ndarray, triple_starts: _TripleStarts) -> dict[tuple[str, str, str, str], np.ndarray]:
@@ -496,8 +515,9 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
             if parent not in compromised:
                 compromised[parent], compromised_names[parent] = Link(f"{quoted(parent_name)}, which started {quoted(child_name)}", rows), parent_name
     for dropped, rows in sorted(_dropped(view, set(name[graph.starts]) | set(subject[view.present])).items()):
-        if _BY_NAME + dropped not in found:
-            found[_BY_NAME + dropped], names[_BY_NAME + dropped] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows), dropped
+        process = _run_as(view, np.array([dropped], dtype=object))[0]  # the name its process has
+        if _BY_NAME + process not in found:
+            found[_BY_NAME + process], names[_BY_NAME + process] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows), process
     for (channel, member), rows in sorted(_command_channels(view).items()) if channels else ():
         if member not in found:
             found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows), channel
