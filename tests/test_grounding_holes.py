@@ -136,6 +136,9 @@ def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(f
         # desktop's Steam, Totem, Empathy, Pidgin and duplicity
         "The application's updater replaced its files.",
         "The campaign gained steam: a totem of duplicity, without empathy, in pidgin English.",
+        # Windows' kernel pseudo-processes (Registry, MemCompression) are not in the knowledge
+        # base: "the registry" is prose
+        "It read the registry, then the store, the broker and the photos.",
         "It talked to a host in this host's /16 (a /24 was not seen).",
     ],
 )
