@@ -189,6 +189,17 @@ def test_no_placeholder_candidates():
     assert [c.value for c in facts.candidates] == []
 
 
+def test_benign_mechanisms_words_name_no_file_address_or_time():
+    """An IoC's context quotes the words of the mechanism that lowers it, and grounding
+    reads them: a path or file name in them (``/etc/update-motd.d``) is absent from most
+    inputs and drops the context."""
+    from aptnarrate.grounding.ground import vocabulary_for
+    from aptnarrate.rules.benign import mechanisms
+
+    vocabulary = vocabulary_for(inspect_input(b"description,timestamp\nThe process: a.exe READ the file: b.txt,2020-01-01 10:00:01\n"))
+    assert {m.id: found for m in mechanisms() if (found := vocabulary.mentions(m.says, programs=False))} == {}
+
+
 def test_benign_mechanisms_lower_likelihood_in_words_and_keep_the_row():
     from aptnarrate.backends.offline import OfflineNarrator
     from aptnarrate.rules.benign import mechanisms
