@@ -47,8 +47,10 @@ EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|ja
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # files every process reads as it runs (resources, configuration, caches, traces), never the
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
-# traces, servicing manifests, drivers; Unix configuration, caches, message catalogs
-SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|cache|mo|pyc|pyo|log)$", re.I)
+# traces, servicing manifests, drivers; Unix and Windows configuration (.conf, .cfg, .ini:
+# an application's .ini holding saved passwords is a credential store in the knowledge
+# base), caches, message catalogs
+SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|cache|mo|pyc|pyo|log)$", re.I)
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
