@@ -863,7 +863,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         entry = lookup(name, "file")
         if entry is not None and entry.category == "credential store":  # shadow, id_rsa, SAM: no extension
             return name.lower() not in WORLD_READABLE_ACCOUNT_FILES
-        if "." not in name:
+        if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
             return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or library_stem(name))
