@@ -176,6 +176,21 @@ def test_knowledge_lookup_misses_unknown_and_case_on_unix_names():
     assert lookup("mail", "process") is not None
 
 
+def test_no_name_is_listed_twice_in_the_knowledge_base():
+    """The first entry of a name wins a lookup: a second one is dead data, or, added later
+    under another category, silently shadows or is shadowed (Mozilla's maintenance service
+    was listed as a software updater and again as a browser component)."""
+    import json
+    from collections import Counter
+    from importlib import resources
+
+    from aptnarrate.preprocess.knowledge import _normalise
+
+    entries = json.loads(resources.files("aptnarrate.data").joinpath("knowledge.json").read_text(encoding="utf-8"))["entries"]
+    counts = Counter((e["type"], e["type"] == "registry" and n.lower() or _normalise(n)) for e in entries for n in e["names"])
+    assert [key for key, n in counts.items() if n > 1] == []
+
+
 # --------------------------------------------------------------------------- corpus
 
 
