@@ -37,7 +37,7 @@ from aptnarrate.rules.benign import explaining
 from aptnarrate.rules.patterns import Row
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import CACHE_ENTRY
+from aptnarrate.rules.structural import DATA_NAME
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -144,7 +144,7 @@ def _unknown(name: str, node_type: str) -> bool:
         return False
     if explaining([Row("", "READ", name, "process", kind, (name,))]):
         return False
-    if CACHE_ENTRY.match(name):  # a cache's own entry name, whoever reads it
+    if DATA_NAME.match(name):  # a name a program gives its data (a cache entry), whoever reads it
         return False
     return lookup(name, kind) is None and lookup(name, "process") is None and lookup(name, "file") is None
 

@@ -284,7 +284,7 @@ def _build_graph(view: LogView) -> _Graph:
         codes = triple_starts.codes[named]
         edges.update(dict.fromkeys(zip(
             triple_starts.parents[named].tolist(), subject[codes].tolist(),
-            triple_starts.children[named].tolist(), _run_as(view, desc["object_name"][codes]).tolist(),
+            triple_starts.children[named].tolist(), triple_starts.names[named].tolist(),
         )))  # fmt: skip
     unnamed = _unnamed_starts(view, spawned, triple_starts) if identified else {}
     edges.update(dict.fromkeys(unnamed))
@@ -297,12 +297,14 @@ def _build_graph(view: LogView) -> _Graph:
 
 
 class _TripleStarts(NamedTuple):
-    """The triples that start or execute a process: each one's description and the keys
-    (``_side_keys``) of its parent and child."""
+    """The triples that start or execute a process: each one's description, the keys
+    (``_side_keys``) of its parent and child, and the child's name (``_run_as``: the name
+    an executed file's process has)."""
 
     codes: np.ndarray
     parents: np.ndarray
     children: np.ndarray
+    names: np.ndarray
 
 
 def _triple_starts(view: LogView, starts: np.ndarray, spawned: np.ndarray) -> _TripleStarts:
@@ -312,10 +314,11 @@ def _triple_starts(view: LogView, starts: np.ndarray, spawned: np.ndarray) -> _T
     at = np.flatnonzero(starts[timeline.triple_description]) if len(timeline.triple_description) else np.zeros(0, dtype=np.int64)
     codes = timeline.triple_description[at]
     if not len(at):
-        return _TripleStarts(codes, np.zeros(0, dtype=object), np.zeros(0, dtype=object))
+        none = np.zeros(0, dtype=object)
+        return _TripleStarts(codes, none, none, none)
     child_names = _run_as(view, view.desc["object_name"][codes])
     children = np.where(spawned[codes], _side_keys(view, "object", at), _BY_NAME + child_names.astype(object))
-    return _TripleStarts(codes, _subject_keys(view)[at], children)
+    return _TripleStarts(codes, _subject_keys(view)[at], children, child_names)
 
 
 # Linux records a process by its command name, the first 15 characters of the program's file
@@ -330,7 +333,7 @@ def _run_as(view: LogView, file_names: np.ndarray) -> np.ndarray:
     long_names = {name for name in file_names.tolist() if len(name) > COMM_LENGTH}
     if not long_names:
         return file_names
-    subjects = view.values("subject_name", view.present)
+    subjects = view.derived("_present_subject_names", lambda: view.values("subject_name", view.present))
     renamed = {name: name[:COMM_LENGTH] for name in long_names if name not in subjects and name[:COMM_LENGTH] in subjects}
     if not renamed:
         return file_names
@@ -344,7 +347,7 @@ def _unnamed_starts(view: LogView, spawned: np.ndarray, triple_starts: _TripleSt
     then executes ``sh`` is that shell; its execution of ``sh`` is no start of another), or,
     executing none, by its parent's name (a fork runs its parent's image)."""
     desc = view.desc
-    codes, parents, children = triple_starts
+    codes, parents, children = triple_starts.codes, triple_starts.parents, triple_starts.children
     if not len(codes):
         return {}
     parent_names, child_names = desc["subject_name"][codes], desc["object_name"][codes]

@@ -59,7 +59,7 @@ WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_ho
 # data_0..data_3), a number (Firefox's doomed cache entries, spool and temporary files), a
 # UUID (telemetry pings, crash reports, a job's files), LevelDB's numbered manifest, or an
 # SQLite database's journal beside it (``History-journal``, ``Cookies-wal``)
-CACHE_ENTRY = re.compile(
+DATA_NAME = re.compile(
     r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d|\d+|\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?|MANIFEST-\d+|.+-(journal|wal|shm))$"
 )
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
@@ -549,7 +549,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
-        if not (EXECUTABLE.search(name) or "." not in name) or CACHE_ENTRY.match(name):
+        if not (EXECUTABLE.search(name) or "." not in name) or DATA_NAME.match(name):
             continue
         subjects = subjects_of[name]
         found = {client(s) for s in subjects} - {None}
@@ -618,7 +618,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         by_client |= deleted & (desc["subject_name"] == "")
 
     def program_or_log(name: str) -> bool:
-        unknown_program = "." not in name and lookup(name, "file") is None and not CACHE_ENTRY.match(name)
+        unknown_program = "." not in name and lookup(name, "file") is None and not DATA_NAME.match(name)
         return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
 
     counted = view.desc_where("object_name", counts, deleted & ~by_client) | view.desc_where("object_name", program_or_log, by_client)
