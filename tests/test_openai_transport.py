@@ -410,3 +410,44 @@ def test_an_error_no_one_awaits_is_not_printed_once_the_batch_is_stopping(caplog
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         batch._loop.call_exception_handler(context)  # a task collected after the close
     assert caplog.text == ""
+
+
+def test_a_wait_on_the_batch_loop_acts_on_a_signal_another_thread_received():
+    """Linux hands a process's signal to any of its threads. One that lands on another thread
+    only sets Python's flag; a caller blocked on the loop's answer without a timeout never ran
+    the handler, and a batch waited a minute for a slow answer after SIGINT (seen in CI)."""
+    import concurrent.futures
+    import signal
+    import threading
+
+    from aptnarrate.backends.openai_async import _result
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can be set from the main thread only")
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupted(signum, frame):
+        raise Interrupted
+
+    future: concurrent.futures.Future = concurrent.futures.Future()
+
+    def other_thread():
+        time.sleep(0.2)
+        signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)  # to this thread, not the waiting one
+        time.sleep(5)
+        if not future.done():
+            future.set_result("the wait was not interrupted")
+
+    previous = signal.signal(signal.SIGUSR1, interrupted)
+    helper = threading.Thread(target=other_thread, daemon=True)
+    started = time.monotonic()
+    try:
+        helper.start()
+        with pytest.raises(Interrupted):
+            _result(future)
+        assert time.monotonic() - started < 2
+    finally:
+        future.cancel()
+        signal.signal(signal.SIGUSR1, previous)

@@ -45,6 +45,23 @@ if TYPE_CHECKING:  # pragma: no cover
 _CLOSE_S = 5.0  # the longest a close waits for the client's connections to shut
 
 
+
+# How long the caller's thread waits on the loop at a time. Linux hands a signal to any
+# thread of the process: a Ctrl-C that lands on the loop's thread only sets Python's flag,
+# and a thread blocked on a lock without a timeout never runs the handler (a batch went on
+# waiting for a minute-long answer after SIGINT). Waking every slice runs it.
+_WAIT_SLICE_S = 0.25
+
+
+def _result(future: concurrent.futures.Future):
+    """``future.result()``, waited for in slices so that a signal is acted on at once."""
+    while True:
+        try:
+            return future.result(timeout=_WAIT_SLICE_S)
+        except concurrent.futures.TimeoutError:
+            if future.done():  # finished just now, or the coroutine's own TimeoutError (the same class)
+                return future.result()
+
 class AsyncOpenAITransport(OpenAITransport):
     """``ChatTransport`` whose requests run concurrently (bounded) on a shared event loop."""
 
@@ -79,7 +96,7 @@ class AsyncOpenAITransport(OpenAITransport):
         return asyncio.Semaphore(n)
 
     def _on_loop(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        return _result(asyncio.run_coroutine_threadsafe(coroutine, self._loop))
 
     def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
         """asyncio's report of an error no one awaited, as the loop's default handler gives
@@ -120,7 +137,7 @@ class AsyncOpenAITransport(OpenAITransport):
     def complete(self, request: ChatRequest) -> ChatResponse:
         future = asyncio.run_coroutine_threadsafe(self.acomplete(request), self._loop)
         try:
-            return future.result()
+            return _result(future)
         except BaseException:
             if not future.done():  # the caller stopped waiting (Ctrl-C): the command is stopping
                 self._stopping = True
