@@ -141,6 +141,8 @@ def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(f
         "It read the registry, then the store, the broker and the photos.",
         # Puppet's agent and Postfix's master: "the puppet master" is prose
         "The attacker was the puppet master of the whole operation.",
+        # PostgreSQL's old server name: "the postmaster" is a mail administrator
+        "The phishing mail claimed to come from the site's postmaster.",
         "It talked to a host in this host's /16 (a /24 was not seen).",
     ],
 )

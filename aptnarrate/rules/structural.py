@@ -39,8 +39,9 @@ C2_MIN_MASKED_MINUTES = 2  # outbound minutes that make a channel for a process 
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration
-# programs whose ordinary job is to download, write, start and delete programs
-ROUTINE_WRITERS = frozenset({"package manager", "software updater"})
+# programs whose ordinary job is to download, write, start and delete programs (a container
+# engine unpacking an image's programs and starting them)
+ROUTINE_WRITERS = frozenset({"package manager", "software updater", "container engine"})
 # knowledge-base categories of files that configure the system rather than run as a tool
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
