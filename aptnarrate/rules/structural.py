@@ -592,8 +592,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # what only a build from source wrote (configure's conftest) is the build's to clean up
     built = build_outputs(view)
     built = view.values("object_name", built) - view.values("object_name", producing & ~built & ~view.desc_in("event", ("execute", "file_attribute")))
-    # both tests are read at the deleted descriptions only
+    # both tests are read at the deleted descriptions only; a process under an updater's name
+    # that the log shows in an attack chain (a macro's beacon deleting itself) is not one
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
+    routine &= ~in_chain(view, attack_chain(view))
     # an application's updater (Teams' Update.exe) removing the packages it downloaded
     routine |= deleted & view.desc_in("subject_name", view.values("subject_name", self_updates(view)))
     # and the updated program removing itself when done (Chrome Cleanup's reporter)
