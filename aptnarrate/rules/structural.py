@@ -443,7 +443,10 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         return []
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
+    # a process under an updater's name that the log shows in an attack chain (running
+    # PowerShell, holding a channel) writing a program is no update
     routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
+    routine &= ~in_chain(view, attack_chain(view))
     routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
     routine |= written & self_updates(view)  # Teams' Update.exe writing the new Teams.exe
     # a start-up file or key store written and chmod'ed (rc.local, authorized_keys) is
