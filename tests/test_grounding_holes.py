@@ -143,6 +143,8 @@ def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(f
         "The attacker was the puppet master of the whole operation.",
         # PostgreSQL's old server name: "the postmaster" is a mail administrator
         "The phishing mail claimed to come from the site's postmaster.",
+        # package managers named by words (RubyGems, Cargo, Yarn)
+        "The cargo was a gem of a find, spun from a yarn about the campaign.",
         "It talked to a host in this host's /16 (a /24 was not seen).",
     ],
 )
