@@ -434,6 +434,15 @@ def _period(minutes: list) -> int | None:
 # --------------------------------------------------------------------------- sequences
 
 
+def _by_routine_writers(view: LogView, within: np.ndarray) -> np.ndarray:
+    """The descriptions of ``within`` whose process is a routine writer (``ROUTINE_WRITERS``)
+    the log does not show in an attack chain: a process under an updater's name running
+    PowerShell or holding a channel writes tools, and a macro's beacon under one deleting
+    itself covers its tracks."""
+    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, within)
+    return routine & ~in_chain(view, attack_chain(view)) if routine.any() else routine
+
+
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
@@ -443,10 +452,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         return []
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     written = named & view.desc_in("event", ("file_write", "file_create")) & view.present
-    # a process under an updater's name that the log shows in an attack chain (running
-    # PowerShell, holding a channel) writing a program is no update
-    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, written)
-    routine &= ~in_chain(view, attack_chain(view))
+    routine = _by_routine_writers(view, written)
     routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
     routine |= written & self_updates(view)  # Teams' Update.exe writing the new Teams.exe
     # a start-up file or key store written and chmod'ed (rc.local, authorized_keys) is
@@ -595,10 +601,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # what only a build from source wrote (configure's conftest) is the build's to clean up
     built = build_outputs(view)
     built = view.values("object_name", built) - view.values("object_name", producing & ~built & ~view.desc_in("event", ("execute", "file_attribute")))
-    # both tests are read at the deleted descriptions only; a process under an updater's name
-    # that the log shows in an attack chain (a macro's beacon deleting itself) is not one
-    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, deleted)
-    routine &= ~in_chain(view, attack_chain(view))
+    # both tests are read at the deleted descriptions only
+    routine = _by_routine_writers(view, deleted)
     # an application's updater (Teams' Update.exe) removing the packages it downloaded
     routine |= deleted & view.desc_in("subject_name", view.values("subject_name", self_updates(view)))
     # and the updated program removing itself when done (Chrome Cleanup's reporter)
