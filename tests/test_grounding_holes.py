@@ -145,6 +145,8 @@ def test_each_disguised_ungrounded_mention_is_flagged_and_its_sentence_dropped(f
         "The phishing mail claimed to come from the site's postmaster.",
         # package managers named by words (RubyGems, Cargo, Yarn)
         "The cargo was a gem of a find, spun from a yarn about the campaign.",
+        # Ubuntu's old init: "an upstart group" is prose
+        "An upstart group ran the campaign.",
         "It talked to a host in this host's /16 (a /24 was not seen).",
     ],
 )
