@@ -44,8 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _CLOSE_S = 5.0  # the longest a close waits for the client's connections to shut
 
-
-
 # How long the caller's thread waits on the loop at a time. Linux hands a signal to any
 # thread of the process: a Ctrl-C that lands on the loop's thread only sets Python's flag,
 # and a thread blocked on a lock without a timeout never runs the handler (a batch went on
@@ -61,6 +59,7 @@ def _result(future: concurrent.futures.Future):
         except concurrent.futures.TimeoutError:
             if future.done():  # finished just now, or the coroutine's own TimeoutError (the same class)
                 return future.result()
+
 
 class AsyncOpenAITransport(OpenAITransport):
     """``ChatTransport`` whose requests run concurrently (bounded) on a shared event loop."""

@@ -333,7 +333,7 @@ def _run_as(view: LogView, file_names: np.ndarray) -> np.ndarray:
     long_names = {name for name in file_names.tolist() if len(name) > COMM_LENGTH}
     if not long_names:
         return file_names
-    subjects = view.derived("_present_subject_names", lambda: view.values("subject_name", view.present))
+    subjects = view.subjects
     renamed = {name: name[:COMM_LENGTH] for name in long_names if name not in subjects and name[:COMM_LENGTH] in subjects}
     if not renamed:
         return file_names

@@ -234,6 +234,12 @@ class LogView:
         return np.bincount(self._codes, minlength=len(self.pattern_rows)) > 0
 
     @cached_property
+    def subjects(self) -> frozenset[str]:
+        """The names of the processes that act in the log (the unnamed one left out), read
+        once for every rule and mechanism that asks."""
+        return frozenset(self.values("subject_name", self.present) - {""})
+
+    @cached_property
     def first_minutes(self) -> np.ndarray:
         """Each description's first minute (int64 max when it has no row)."""
         found = np.full(len(self.pattern_rows), np.iinfo(np.int64).max, dtype=np.int64)
@@ -511,11 +517,9 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     # a mechanism that covers descendants applies when a process it names is in the log,
     # whether or not that process's own rows match it (a package manager whose maintainer
     # scripts write a service)
-    subjects = None
     for mechanism in mechanisms():
         if mechanism.descendants and mechanism.excludes and mechanism not in excluding:
-            subjects = view.values("subject_name", view.present) - {""} if subjects is None else subjects
-            if any(mechanism.names_subject(name) for name in subjects):
+            if any(mechanism.names_subject(name) for name in view.subjects):
                 excluding.append(mechanism)
     one_shot = one_shot_tasks(view)
     if not excluding and not one_shot.any():
@@ -587,7 +591,7 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
 def descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
     (and theirs), of the event classes its selections name."""
-    named = {n for n in view.values("subject_name", view.present) - {""} if mechanism.names_subject(n)}
+    named = {n for n in view.subjects if mechanism.names_subject(n)}
     by = descendant_subjects(view, named)
     found = _installed_services(view, named)
     if not by.any():

@@ -777,7 +777,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     # host of the same site: remote execution or a remote session to that host
     neighbours = neighbours_of_this_host(view, view.values("object_name", outbound))
     drivers = view.values("subject_name", desc["event"] == "shell_command") | {
-        n for n in view.values("subject_name", view.present) if getattr(lookup(n, "process"), "category", None) in ("shell", "windows admin tool")
+        n for n in view.subjects if getattr(lookup(n, "process"), "category", None) in ("shell", "windows admin tool")
     }
     drivers.discard("")
     peer = outbound & view.desc_in("subject_name", drivers) & ~view.desc_in("object_name", swept)
