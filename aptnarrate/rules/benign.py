@@ -24,7 +24,8 @@ class Mechanism:
     # (``suppresses`` drops the stage's claim for the whole subgraph)
     excludes: tuple[str, ...] = ()
     # ``excludes`` holds only for rows whose process is not in an attack chain the log
-    # shows, nor runs PowerShell inside it (``rules/lineage.py``)
+    # shows, nor runs PowerShell inside it (``rules/lineage.py``); ``suppresses`` only for
+    # findings that cite no row of such a process
     unless_attack_chain: bool = False
     # also the rows, of the events its selections name, of the processes that the processes
     # its selections name start in the log (an installer's maintainer scripts and custom

@@ -444,13 +444,15 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     explained = explaining(view.table)
-    suppressed = {stage for mechanism in explained for stage in mechanism.suppresses}
+    suppressing = [mechanism for mechanism in explained if mechanism.suppresses]
     found = _without_excluded(view, found, explained)
     order = _LogOrder(facts.timeline.log["id"], view.ids)
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
-        if item.stage in suppressed and item.confidence != "high":
-            continue
+        if item.confidence != "high":
+            item = _unless_suppressed(view, item, suppressing)
+            if item is None:
+                continue
         by_stage.setdefault(item.stage, []).append(item)
     from ..grounding.semantic import row_table
 
@@ -557,6 +559,33 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             item = StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
         kept.append(item)
     return kept
+
+
+def _unless_suppressed(view: LogView, item: StageEvidence, suppressing) -> StageEvidence | None:
+    """``item``, or None where a mechanism the subgraph shows suppresses its stage
+    (``suppresses`` in ``data/benign.yaml``: the claim is not made for a subgraph the
+    mechanism explains). A mechanism marked ``unless_attack_chain`` suppresses no finding
+    that cites rows of a process the log shows acting for an attacker (an implant's
+    discovery beside an SSH login): that finding stands, saying why."""
+    chain = None
+    for mechanism in suppressing:
+        if item.stage not in mechanism.suppresses:
+            continue
+        if not mechanism.unless_attack_chain or item.positions is None or not len(item.positions):
+            return None
+        excepted = excepted_chain(view, mechanism)
+        codes = view._codes[item.positions]
+        if not in_chain(view, excepted)[codes].any():
+            return None
+        chain = chain if chain is not None else excepted
+    if chain is None:
+        return item
+    codes = view._codes[item.positions]
+    acting_rows = np.zeros(len(view.pattern_rows), dtype=bool)
+    acting_rows[codes[in_chain(view, chain)[codes]]] = True
+    rationale, path = _in_chain(view, chain, view.values("subject_name", acting_rows), item.rationale, acting_rows)
+    positions = distinct(np.concatenate([item.positions, view.rows_of(path)]))
+    return StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
 
 
 def excepted_chain(view: LogView, mechanism):
