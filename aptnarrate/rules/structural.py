@@ -38,7 +38,7 @@ C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ra
 C2_MIN_MASKED_MINUTES = 2  # outbound minutes that make a channel for a process masquerading as another
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
-EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration
+EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration (unless archived first)
 # programs whose ordinary job is to download, write, start and delete programs (a container
 # engine unpacking an image's programs and starting them)
 ROUTINE_WRITERS = frozenset({"package manager", "software updater", "container engine"})
@@ -63,6 +63,8 @@ WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_ho
 DATA_NAME = re.compile(
     r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d|\d+|\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?|MANIFEST-\d+|.+-(journal|wal|shm))$"
 )
+# archive and compressed files (T1560, Archive Collected Data): what collected data is staged in
+ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
@@ -860,7 +862,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     if served.any():
         sends &= ~(served & ~in_chain(view, _acting_clients(view)))
     send_rows = view.expand(sends)
-    if not sends.any() or int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
+    if not sends.any():
         return []
     # connections opened carry nothing the log shows: data must be seen leaving (a message,
     # a send, a write to the socket) before it is said to be carried off
@@ -900,7 +902,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # what left after the data was first read (to the minute): a beacon's messages before it
     # carried none of it, and a rule that says "after" cites and counts only these
     send_rows = send_rows & (view.minutes >= view.minutes[direct_rows | staged_rows].min())
-    if int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
+    # a few sends after plain reads may be a program's own chatter; collected data archived
+    # and the archive read back by the sender before it sends is the exfiltration's own shape
+    # (T1560, then T1041), whatever the number of messages one archive takes
+    archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), staged_reads)
+    archived_rows = view.expand(archived) & before_last_send
+    staged_then_sent = archived_rows.any() and (send_rows & (view.minutes >= view.minutes[archived_rows].min())).any()
+    if not staged_then_sent and int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
         return []
     paths = []
     if direct_rows.any():
