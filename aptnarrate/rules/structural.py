@@ -894,6 +894,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     direct = data_reads & sender & ~view.desc_in("object_name", staged)
     stagers = view.values("subject_name", writes & view.desc_in("object_name", staged))
     collected = data_reads & view.desc_in("subject_name", stagers) & ~sender
+    # only what the processes that read the data (or its archive) sent can carry it: the
+    # browsing of a browser beside the implant it dropped carries none of the implant's reads
+    sends &= view.desc_in("subject_name", view.values("subject_name", direct | staged_reads))
+    if not sends.any():
+        return []
+    send_rows = view.expand(sends)
     before_last_send = view.minutes <= view.minutes[send_rows].max()
     direct_rows = view.expand(direct) & before_last_send
     staged_rows = view.expand(staged_reads) & before_last_send
