@@ -67,6 +67,7 @@ def roles() -> dict[str, Any]:
         "session_client_names": frozenset(n.casefold() for n in raw["session_clients"]["names"]),
         "code_runner_names": frozenset(n.casefold() for n in raw["code_runners"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
+        "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
@@ -106,6 +107,11 @@ def session_client(name: str) -> bool:
 def code_runner(name: str) -> bool:
     """A binary that runs the code it is given (``code_runners``)."""
     return name.casefold() in roles()["code_runner_names"]
+
+
+def routine_writer(name: str) -> bool:
+    """A process whose ordinary work writes, starts and deletes programs (``routine_writers``)."""
+    return _category(name) in roles()["routine_writer_categories"]
 
 
 def routine_fan_out(name: str) -> bool:
@@ -618,13 +624,12 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     work that is) that run as processes in it, each with the
     descriptions of its writes and its runs."""
     from .stages import explained_rows
-    from .structural import ROUTINE_WRITERS
 
     desc = view.desc
     written = _file_writes(view) & view.desc_in("object_name", run - PLACEHOLDERS)
     if not written.any():
         return {}
-    routine = view.desc_where("subject_name", lambda s: _category(s) in ROUTINE_WRITERS, written) | build_writes(view)
+    routine = view.desc_where("subject_name", routine_writer, written) | build_writes(view)
     routine |= self_update_writes(view)
     # Windows servicing installing its binaries, a vendor updater's installer and the setup
     # program it writes and starts; without the mechanisms' attack-chain exception: the

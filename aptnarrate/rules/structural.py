@@ -21,7 +21,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    routine_channel, session_client, unknown_programs_started_by, routine_fan_out,
+    routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
 )
 from .profiles import public_resolvers
 
@@ -39,9 +39,6 @@ C2_MIN_MASKED_MINUTES = 2  # outbound minutes that make a channel for a process 
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration (unless archived first)
-# programs whose ordinary job is to download, write, start and delete programs (a container
-# engine unpacking an image's programs and starting them)
-ROUTINE_WRITERS = frozenset({"package manager", "software updater", "container engine"})
 # knowledge-base categories of files that configure the system rather than run as a tool
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
@@ -437,11 +434,11 @@ def _period(minutes: list) -> int | None:
 
 
 def _by_routine_writers(view: LogView, within: np.ndarray) -> np.ndarray:
-    """The descriptions of ``within`` whose process is a routine writer (``ROUTINE_WRITERS``)
+    """The descriptions of ``within`` whose process is a routine writer (``routine_writers``)
     the log does not show in an attack chain: a process under an updater's name running
     PowerShell or holding a channel writes tools, and a macro's beacon under one deleting
     itself covers its tracks."""
-    routine = view.pattern_flags(lambda r: getattr(lookup(r.subject, "process"), "category", None) in ROUTINE_WRITERS, within)
+    routine = view.pattern_flags(lambda r: routine_writer(r.subject), within)
     return routine & ~in_chain(view, attack_chain(view)) if routine.any() else routine
 
 
