@@ -95,7 +95,9 @@ def legitimate_usage(candidate: Candidate, facts: Facts) -> str:
     benign = f" Here {mechanism.says}." if mechanism else f" Here {deletions_said(deletions)}." if deletions else ""
     if entry is None:
         return _UNKNOWN.get(candidate.type, f"Unknown {candidate.kind}: not in the knowledge base.") + benign + why
-    kind = "System binary" if entry.type == "binary" else "Known " + entry.type
+    # "program", not "system binary": the knowledge base's binaries include browsers, mail
+    # clients and desktop applications, which an analyst must not read as the OS's own
+    kind = "Known program" if entry.type == "binary" else "Known " + entry.type
     return f"{kind}: {entry.usage.rstrip('.')} ({entry.category})." + benign + why
 
 
