@@ -122,6 +122,17 @@ def test_an_unknown_ioc_is_described_by_its_kind_not_as_a_file(tmp_path):
     assert usage["acmehook.dll"].startswith("Unknown library:")
 
 
+def test_a_known_application_is_introduced_as_a_program_not_a_system_binary(tmp_path):
+    # a browser and a desktop application were "System binary: ...": an analyst reads that
+    # as the operating system's own file
+    rows = [proc("firefox.exe", "CREATE", "process", "Zoom.exe", "2019-09-23 10:00:01"),
+            proc("Zoom.exe", "LOAD", "module", "acmehook.dll", "2019-09-23 10:00:02")]
+    usage = {i.ioc: i.legitimate_usage for i in narrate(facts_from(tmp_path, rows)).iocs}
+    assert usage["firefox.exe"].startswith("Known program: Mozilla Firefox web browser (browser).")
+    assert usage["Zoom.exe"].startswith("Known program: ")
+    assert not any("System binary" in text for text in usage.values())
+
+
 def test_data_one_process_read_is_not_exfiltration_by_another_that_sends(tmp_path):
     # a document opened in one process while another beacons: the data never reaches a sender
     rows = [proc("winword.exe", "READ", "file_object_file", "invoice.docm", "2018-04-12 10:00:01")]
