@@ -871,7 +871,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
             return False
         entry = lookup(name, "file")
         if entry is not None and entry.category == "credential store":  # shadow, id_rsa, SAM: no extension
-            return name.lower() not in WORLD_READABLE_ACCOUNT_FILES
+            return _secret_credential(name)
         if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
@@ -907,11 +907,18 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     send_rows = send_rows & (view.minutes >= view.minutes[direct_rows | staged_rows].min())
     # a few sends after plain reads may be a program's own chatter; collected data archived
     # and the archive read back by the sender before it sends is the exfiltration's own shape
-    # (T1560, then T1041), whatever the number of messages one archive takes
+    # (T1560, then T1041), whatever the number of messages one archive takes; so is a secret
+    # credential store (a private key, shadow) read by the process that then sends, where that
+    # process is one the knowledge base does not know or the log shows acting for an attacker:
+    # one message carries a key (sudo, sshd and lsass read such files as their ordinary work)
     archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), staged_reads)
-    archived_rows = view.expand(archived) & before_last_send
-    staged_then_sent = archived_rows.any() and (send_rows & (view.minutes >= view.minutes[archived_rows].min())).any()
-    if not staged_then_sent and int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
+    secrets = direct & view.desc_where("object_name", _secret_credential, direct)
+    if secrets.any():
+        unknown = view.desc_where("subject_name", lambda n: lookup(n, "process") is None, secrets)
+        secrets &= unknown | in_chain(view, acting_for_an_attacker(view))
+    carried_rows = view.expand(archived | secrets) & before_last_send
+    carried_then_sent = carried_rows.any() and (send_rows & (view.minutes >= view.minutes[carried_rows].min())).any()
+    if not carried_then_sent and int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
         return []
     paths = []
     if direct_rows.any():
@@ -923,6 +930,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
     reads = direct_rows | staged_rows | (view.expand(collected) & before_last_send)
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
+
+
+def _secret_credential(name: str) -> bool:
+    """A credential store that holds secrets (``shadow``, ``id_rsa``, ``SAM``), not an account
+    file every networked program reads (``passwd``, ``known_hosts``)."""
+    entry = lookup(name, "file")
+    return entry is not None and entry.category == "credential store" and name.lower() not in WORLD_READABLE_ACCOUNT_FILES
 
 
 def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.ndarray:
