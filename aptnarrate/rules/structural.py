@@ -241,8 +241,15 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             continue
         out_minutes = distinct(sent_minutes).tolist()
         per_minute = _sums(np.searchsorted(out_minutes, sent_minutes), counts[here & is_sent], len(out_minutes)).tolist()
-        if _bulk_transfer(out_minutes, per_minute, received_sum):
-            continue  # one dense one-way burst: a transfer (exfiltration, when data reached it), not a channel
+        # OpTC names the receiver on an inbound flow: the replies read as messages to this
+        # host's own address, in the minutes the process sends
+        replies = reply_rows[(reply_subjects == subject) & np.isin(view.minutes[reply_rows], sent_minutes)] if local and not received_sum else reply_rows[:0]
+        heard = received_sum + int(view.counts[replies].sum())
+        # one dense one-way burst is a transfer (exfiltration, when data reached it), not a
+        # channel; one that hears back, or whose shell commands run in its minutes, is one
+        # (PowerShell Empire's default beacon sends every five seconds)
+        if len(shared) < C2_MIN_TWO_WAY_MINUTES and _bulk_transfer(out_minutes, per_minute, heard):
+            continue
         links = []
         if routine[subject]:
             # by entity where the input identifies processes: the process on THIS channel
@@ -261,14 +268,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         commands = command_rows[command_subjects == subject]
         techniques = ["T1071"]
         rows = [positions[here]]
-        if not received_sum and local:
-            # OpTC names the receiver on an inbound flow: the replies read as messages to
-            # this host's own address, in the minutes the process sends
-            replies = reply_rows[(reply_subjects == subject) & np.isin(view.minutes[reply_rows], sent_minutes)]
-            if len(replies):
-                reply_minutes = len(distinct(view.minutes[replies]))
-                reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
-                rows.append(replies)
+        if len(replies):
+            reply_minutes = len(distinct(view.minutes[replies]))
+            reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
+            rows.append(replies)
         if links:  # kept: it acts for an attacker
             reason += f" Not its ordinary traffic: the log shows {links[0].how}."
             rows.append(view.rows_of(links[0].rows))
