@@ -68,6 +68,7 @@ def roles() -> dict[str, Any]:
         "code_runner_names": frozenset(n.casefold() for n in raw["code_runners"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
+        "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
@@ -112,6 +113,11 @@ def code_runner(name: str) -> bool:
 def routine_writer(name: str) -> bool:
     """A process whose ordinary work writes, starts and deletes programs (``routine_writers``)."""
     return _category(name) in roles()["routine_writer_categories"]
+
+
+def compressor(name: str) -> bool:
+    """A program that replaces the file it compresses or expands (``compressors``)."""
+    return name.casefold() in roles()["compressor_names"]
 
 
 def routine_fan_out(name: str) -> bool:

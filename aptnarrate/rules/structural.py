@@ -21,7 +21,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
+    compressor, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
 )
 from .profiles import public_resolvers
 
@@ -52,14 +52,30 @@ SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|a
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
+# a lock or process-id file: taken and removed by the program that holds it, never a trace
+LOCK_FILE_NAMES = r"lockfile|.+\.(lock|lck|pid)"
+LOCK_FILE = re.compile(rf"^({LOCK_FILE_NAMES})$")
 # a name a program generates for its data, not one given to a program: a content-addressed
 # (hash) cache entry, Chromium's block-file cache (external entries f_000a1b, block files
 # data_0..data_3), a number (Firefox's doomed cache entries, spool and temporary files), a
 # UUID (telemetry pings, crash reports, a job's files), LevelDB's numbered manifest, or an
 # SQLite database's journal beside it (``History-journal``, ``Cookies-wal``)
 DATA_NAME = re.compile(
-    r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d|\d+|\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?|MANIFEST-\d+|.+-(journal|wal|shm))$"
+    r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d|\d+|\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?|MANIFEST-\d+|.+-(journal|wal|shm)"
+    # sendmail's queue files (qf, df, tf, xf and the queue id: qfw3CAb1c9)
+    r"|[dqtx]f[0-9A-Za-z]{8,16}"
+    # and a lock or process-id file (procmail's lockfile, a daemon's NAME.pid)
+    r"|" + LOCK_FILE_NAMES + r")$"
 )
+# what a compressor writes in place of the file it compressed, and then deletes (gzip, bzip2,
+# xz, zstd, lz4, compress): the original is replaced, not hidden
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".lzma")
+# processes whose ordinary work creates and deletes their own working files (a print
+# spooler's spool files, a mail server's queue files, the Recycle Bin's index files)
+OWN_FILE_CLEANERS = frozenset({
+    "windows system process", "system service", "mail server", "database server", "security product",
+    "monitoring agent", "backup agent", "management agent",
+})
 # archive and compressed files (T1560, Archive Collected Data): what collected data is staged in
 ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
@@ -615,8 +631,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         return getattr(lookup(name, "file"), "category", None) == "log file"
 
     def counts(name: str) -> bool:
-        if compiler_temporary(name, stems):
-            return False  # the .NET compiler's own temporary files
+        if compiler_temporary(name, stems) or LOCK_FILE.match(name):
+            return False  # the .NET compiler's own temporary files; a lock released
         if name in built:
             return False
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
@@ -633,8 +649,24 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         unknown_program = "." not in name and lookup(name, "file") is None and not DATA_NAME.match(name)
         return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
 
-    counted = view.desc_where("object_name", counts, deleted & ~by_client) | view.desc_where("object_name", program_or_log, by_client)
-    hits = deleted & counted & ~routine & ~churn
+    # a system process or service deleting its own working files does the same, unless the
+    # log shows it acting for an attacker (a service host running PowerShell); a name without
+    # an extension counts as its program only where the subgraph ran or chmod'ed it (a spool's
+    # d00042-001 is a working file)
+    own_work = deleted & ~by_client & view.desc_where("subject_name", lambda n: _category_of(n) in OWN_FILE_CLEANERS, deleted)
+    if own_work.any():
+        own_work &= ~in_chain(view, acting_for_an_attacker(view))
+    ran = view.values("object_name", named & view.desc_in("event", ("execute", "file_attribute", "process_start")))
+
+    def ran_program_or_log(name: str) -> bool:
+        return program_or_log(name) and ("." in name or name in ran or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name))
+
+    counted = (
+        view.desc_where("object_name", counts, deleted & ~by_client & ~own_work)
+        | view.desc_where("object_name", program_or_log, by_client)
+        | view.desc_where("object_name", ran_program_or_log, own_work)
+    )
+    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -659,6 +691,28 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
 
 
 ROUTINE_CLIENTS = frozenset({"browser", "mail client", "office application", "desktop application"})
+
+
+def _category_of(name: str) -> str | None:
+    return getattr(lookup(name, "process"), "category", None) if name else None
+
+
+def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a file that a compressor replaced: one whose compressed
+    copy (NAME.gz, NAME.xz, ...) the deleting process wrote, or one a compressor
+    (``compressors`` in roles.yaml) read and then deleted."""
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create"))
+    reads = view.present & (desc["event"] == "file_read")
+    written = set(zip(desc["subject_name"][writes].tolist(), desc["object_name"][writes].tolist()))
+    read = set(zip(desc["subject_name"][reads].tolist(), desc["object_name"][reads].tolist()))
+    found = np.zeros(len(deleted), dtype=bool)
+    for described in np.flatnonzero(deleted).tolist():
+        subject, name = desc["subject_name"][described], desc["object_name"][described]
+        found[described] = any((subject, name + suffix) in written for suffix in COMPRESSED_SUFFIXES) or (
+            compressor(subject) and (subject, name) in read
+        )
+    return found
 
 
 def _is_client(name: str) -> bool:
@@ -885,6 +939,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     reading &= ~_handed_code(view, reading, writes)
     data_reads = reading & view.desc_where("object_name", user_data, reading)
+    # an SSH client reads the user's private key to log in, whoever started it: that key is
+    # not what it carries off (what it sends is its session, or the file scp copies)
+    key_logins = data_reads & view.desc_where("subject_name", session_client, data_reads)
+    if key_logins.any():
+        data_reads &= ~(key_logins & view.desc_where("object_name", _secret_credential, key_logins))
     # the data must reach a sender: it read the data itself, or read a file that a reader of
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
