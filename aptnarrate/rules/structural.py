@@ -900,6 +900,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     sends = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
     sends &= view.present
     sends &= view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in public_resolvers(), sends)
+    # a host in the same /16 as this host's own address is one of the site's, declared or not
+    # (as Command and Control and Lateral Movement read it): a copy to the site's file server
+    # leaves nothing
+    if local and sends.any():
+        sends &= ~view.desc_in("object_name", neighbours_of_this_host(view, view.values("object_name", sends)))
     # a browser or mail client sending what it read to its server (an upload, a mail with an
     # attachment), or a service host its own files, is its ordinary work unless the log shows
     # it acting for an attacker
