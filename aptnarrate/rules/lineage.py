@@ -69,6 +69,7 @@ def roles() -> dict[str, Any]:
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
+        "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
@@ -118,6 +119,11 @@ def routine_writer(name: str) -> bool:
 def compressor(name: str) -> bool:
     """A program that replaces the file it compresses or expands (``compressors``)."""
     return name.casefold() in roles()["compressor_names"]
+
+
+def mode_preserving_copier(name: str) -> bool:
+    """An extractor or copy tool that restores a file's mode (``mode_preserving_copiers``)."""
+    return name.casefold() in roles()["mode_copier_names"]
 
 
 def routine_fan_out(name: str) -> bool:

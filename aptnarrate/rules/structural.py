@@ -21,7 +21,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
+    compressor, mode_preserving_copier, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
 )
 from .profiles import public_resolvers
 
@@ -479,6 +479,14 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # what benign mechanisms explain: Windows servicing installing its binaries, a vendor
     # updater's installer, a user's own script written in a text editor
     routine |= explained_rows(view, "Initial Compromise", written & ~routine)
+    # an extractor or copy tool restoring the mode of a file it wrote, which never runs in the
+    # log, outside an attack chain (an administrator's scp -p and tar of a release)
+    copied = written & ~routine & view.desc_where("subject_name", mode_preserving_copier, written & ~routine)
+    if copied.any():
+        runs = view.desc_in("event", ("execute",)) | ((desc["object_kind"] == "process") & (desc["event"] == "process_start"))
+        ran = view.values("object_name", runs & view.present)
+        copied &= ~view.desc_in("object_name", ran) & ~in_chain(view, attack_chain(view))
+        routine |= copied
     first_write: dict[str, int] = {}
     for described in np.flatnonzero(written & ~routine).tolist():
         minute = int(view.first_minutes[described])
