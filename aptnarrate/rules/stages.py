@@ -567,7 +567,7 @@ def _unless_suppressed(view: LogView, item: StageEvidence, suppressing) -> Stage
     mechanism explains). A mechanism marked ``unless_attack_chain`` suppresses no finding
     that cites rows of a process the log shows acting for an attacker (an implant's
     discovery beside an SSH login): that finding stands, saying why."""
-    chain = None
+    chain = acting = None  # the first excepting chain, and which of the item's rows are in it
     for mechanism in suppressing:
         if item.stage not in mechanism.suppresses:
             continue
@@ -575,14 +575,15 @@ def _unless_suppressed(view: LogView, item: StageEvidence, suppressing) -> Stage
             return None
         excepted = excepted_chain(view, mechanism)
         codes = view._codes[item.positions]
-        if not in_chain(view, excepted)[codes].any():
+        in_excepted = in_chain(view, excepted)[codes]
+        if not in_excepted.any():
             return None
-        chain = chain if chain is not None else excepted
+        if chain is None:
+            chain, acting = excepted, codes[in_excepted]
     if chain is None:
         return item
-    codes = view._codes[item.positions]
     acting_rows = np.zeros(len(view.pattern_rows), dtype=bool)
-    acting_rows[codes[in_chain(view, chain)[codes]]] = True
+    acting_rows[acting] = True
     rationale, path = _in_chain(view, chain, view.values("subject_name", acting_rows), item.rationale, acting_rows)
     positions = distinct(np.concatenate([item.positions, view.rows_of(path)]))
     return StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
