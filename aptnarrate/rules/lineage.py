@@ -67,10 +67,11 @@ def roles() -> dict[str, Any]:
         "session_client_names": frozenset(n.casefold() for n in raw["session_clients"]["names"]),
         "code_runner_names": frozenset(n.casefold() for n in raw["code_runners"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
+        "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
+        "own_file_cleaner_categories": frozenset(raw["own_file_cleaners"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
-        "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
             writer: frozenset(components) for writer, components in (raw["self_updating"].get("components") or {}).items()
@@ -78,13 +79,13 @@ def roles() -> dict[str, Any]:
     }
 
 
-def _category(name: str) -> str | None:
+def process_category(name: str) -> str | None:
     return getattr(lookup(name, "process"), "category", None) if name else None
 
 
 def is_launcher(name: str) -> bool:
     r = roles()
-    return name.casefold() in r["launcher_names"] or _category(name) in r["launcher_categories"]
+    return name.casefold() in r["launcher_names"] or process_category(name) in r["launcher_categories"]
 
 
 def _is_chain_child(name: str) -> bool:
@@ -98,7 +99,7 @@ def _is_chain_child(name: str) -> bool:
 def routine_channel(name: str) -> bool:
     """A process whose ordinary work keeps talking to one server (``routine_channels``)."""
     r = roles()
-    return name.casefold() in r["channel_names"] or _category(name) in r["channel_categories"]
+    return name.casefold() in r["channel_names"] or process_category(name) in r["channel_categories"]
 
 
 def session_client(name: str) -> bool:
@@ -113,7 +114,12 @@ def code_runner(name: str) -> bool:
 
 def routine_writer(name: str) -> bool:
     """A process whose ordinary work writes, starts and deletes programs (``routine_writers``)."""
-    return _category(name) in roles()["routine_writer_categories"]
+    return process_category(name) in roles()["routine_writer_categories"]
+
+
+def own_file_cleaner(name: str) -> bool:
+    """A process that creates and deletes its own working files (``own_file_cleaners``)."""
+    return process_category(name) in roles()["own_file_cleaner_categories"]
 
 
 def compressor(name: str) -> bool:
@@ -128,7 +134,7 @@ def mode_preserving_copier(name: str) -> bool:
 
 def routine_fan_out(name: str) -> bool:
     """A process whose ordinary work reaches several hosts of its site (``routine_fan_out``)."""
-    return _category(name) in roles()["fan_out_categories"]
+    return process_category(name) in roles()["fan_out_categories"]
 
 
 def build_outputs(view: LogView) -> np.ndarray:
@@ -155,7 +161,7 @@ def build_writes(view: LogView) -> np.ndarray:
 def _find_build_writes(view: LogView) -> np.ndarray:
     written = _file_writes(view)
     r = roles()
-    builders = {n for n in view.values("subject_name", written) if n.casefold() in r["build_names"] or _category(n) in r["build_categories"]}
+    builders = {n for n in view.values("subject_name", written) if n.casefold() in r["build_names"] or process_category(n) in r["build_categories"]}
     for _ in range(_MAX_DEPTH):
         grown = view.values("object_name", written & view.desc_in("subject_name", builders)) - PLACEHOLDERS
         grown &= view.values("subject_name", written)  # programs they wrote that write in turn
@@ -193,7 +199,7 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
     categories = roles()["self_update_categories"]
     applications: dict[str, set[str]] = {}  # writer -> the applications that started it (folded)
     for parent_name, child_name, _, _ in _graph(view).edges:
-        if parent_name.casefold() != child_name.casefold() and _category(parent_name) in categories:
+        if parent_name.casefold() != child_name.casefold() and process_category(parent_name) in categories:
             applications.setdefault(child_name, set()).add(parent_name.casefold())
     if not applications or not written.any():
         return np.zeros(len(view.pattern_rows), dtype=bool)
@@ -205,10 +211,10 @@ def _own_component_writes(view: LogView) -> np.ndarray:
     """An application writing a program the knowledge base lists as one of its own
     components (``self_updating.components``: a browser writing a browser component)."""
     components = roles()["component_categories"]
-    writes = _file_writes(view) & view.desc_where("subject_name", lambda name: _category(name) in components)
+    writes = _file_writes(view) & view.desc_where("subject_name", lambda name: process_category(name) in components)
     if not writes.any():
         return writes
-    return view.pattern_flags(lambda row: _category(row.object) in components[_category(row.subject)], writes)
+    return view.pattern_flags(lambda row: process_category(row.object) in components[process_category(row.subject)], writes)
 
 
 @dataclass(frozen=True)
@@ -555,7 +561,7 @@ def unknown_programs_started_by(view: LogView, categories: frozenset[str]) -> li
     for parent_name, child_name, parent, child in _graph(view).edges:
         if child_name in PLACEHOLDERS or child_name.casefold() == parent_name.casefold():
             continue
-        if _category(parent_name) in categories and lookup(child_name, "process") is None:
+        if process_category(parent_name) in categories and lookup(child_name, "process") is None:
             found.append((parent_name, child_name, _edge_rows(view, parent, child, parent_name, child_name)))
     return found
 

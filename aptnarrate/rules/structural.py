@@ -21,7 +21,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
+    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
 )
 from .profiles import public_resolvers
 
@@ -70,12 +70,6 @@ DATA_NAME = re.compile(
 # what a compressor writes in place of the file it compressed, and then deletes (gzip, bzip2,
 # xz, zstd, lz4, compress): the original is replaced, not hidden
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".lzma")
-# processes whose ordinary work creates and deletes their own working files (a print
-# spooler's spool files, a mail server's queue files, the Recycle Bin's index files)
-OWN_FILE_CLEANERS = frozenset({
-    "windows system process", "system service", "mail server", "database server", "security product",
-    "monitoring agent", "backup agent", "management agent",
-})
 # archive and compressed files (T1560, Archive Collected Data): what collected data is staged in
 ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
@@ -339,7 +333,7 @@ def _loops_without_a_named_peer(view: LogView, local: set[str], claimed: set[str
     desc = view.desc
     hosts = sorted(
         name for name in runs_powershell(view) - claimed
-        if getattr(lookup(name, "process"), "category", None) not in _COMMAND_HOSTS
+        if process_category(name) not in _COMMAND_HOSTS
     )
     if not hosts:
         return []
@@ -569,12 +563,12 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     named_processes = view.values("subject_name", desc["subject_name"] != "") | view.values(
         "object_name", (desc["object_kind"] == "process") & (desc["object_name"] != "")
     )
-    kinds = {getattr(lookup(n, "process"), "category", None) for n in named_processes}
+    kinds = {process_category(n) for n in named_processes}
     # an unnamed writer counts when every named process of the subgraph is such a client
     inferred = bool(named_processes) and kinds <= set(categories)
 
     def client(name: str) -> str | None:
-        category = getattr(lookup(name, "process"), "category", None) if name else None
+        category = process_category(name)
         return category if category in categories else None
 
     created = view.desc_in("event", ("file_create", "file_write")) & ~view.desc_in("object_name", PLACEHOLDERS) & view.present
@@ -653,26 +647,26 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if _only_clients(view):
         by_client |= deleted & (desc["subject_name"] == "")
 
-    def program_or_log(name: str) -> bool:
+    def program_or_log(name: str, ran: frozenset[str] | None = None) -> bool:
+        """A program, script or log; a name without an extension the knowledge base does not
+        know counts as a program (only where the subgraph ran or chmod'ed it, given ``ran``)."""
         unknown_program = "." not in name and lookup(name, "file") is None and not DATA_NAME.match(name)
+        if ran is not None:
+            unknown_program = unknown_program and name in ran
         return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
 
     # a system process or service deleting its own working files does the same, unless the
     # log shows it acting for an attacker (a service host running PowerShell); a name without
     # an extension counts as its program only where the subgraph ran or chmod'ed it (a spool's
     # d00042-001 is a working file)
-    own_work = deleted & ~by_client & view.desc_where("subject_name", lambda n: _category_of(n) in OWN_FILE_CLEANERS, deleted)
+    own_work = deleted & ~by_client & view.desc_where("subject_name", own_file_cleaner, deleted)
     if own_work.any():
         own_work &= ~in_chain(view, acting_for_an_attacker(view))
-    ran = view.values("object_name", named & view.desc_in("event", ("execute", "file_attribute", "process_start")))
-
-    def ran_program_or_log(name: str) -> bool:
-        return program_or_log(name) and ("." in name or name in ran or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name))
-
+    ran = frozenset(view.values("object_name", named & view.desc_in("event", ("execute", "file_attribute", "process_start"))))
     counted = (
         view.desc_where("object_name", counts, deleted & ~by_client & ~own_work)
         | view.desc_where("object_name", program_or_log, by_client)
-        | view.desc_where("object_name", ran_program_or_log, own_work)
+        | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work)
     )
     hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
@@ -701,10 +695,6 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
 ROUTINE_CLIENTS = frozenset({"browser", "mail client", "office application", "desktop application"})
 
 
-def _category_of(name: str) -> str | None:
-    return getattr(lookup(name, "process"), "category", None) if name else None
-
-
 def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
     """The ``deleted`` descriptions of a file that a compressor replaced: one whose compressed
     copy (NAME.gz, NAME.xz, ...) the deleting process wrote, or one a compressor
@@ -724,7 +714,7 @@ def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
 
 
 def _is_client(name: str) -> bool:
-    return bool(name) and getattr(lookup(name, "process"), "category", None) in ROUTINE_CLIENTS
+    return process_category(name) in ROUTINE_CLIENTS
 
 
 def _only_clients(view: LogView) -> bool:
@@ -796,7 +786,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     desc = view.desc
 
     def is_tool(name: str) -> bool:
-        return getattr(lookup(name, "process"), "category", None) == "discovery tool" if name else False
+        return process_category(name) == "discovery tool"
 
     running = view.desc_in("event", ("execute", "process_start"))
     tools_run = running & view.desc_where("object_name", is_tool, running & view.present)
@@ -841,7 +831,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     # host of the same site: remote execution or a remote session to that host
     neighbours = neighbours_of_this_host(view, view.values("object_name", outbound))
     drivers = view.values("subject_name", desc["event"] == "shell_command") | {
-        n for n in view.subjects if getattr(lookup(n, "process"), "category", None) in ("shell", "windows admin tool")
+        n for n in view.subjects if process_category(n) in ("shell", "windows admin tool")
     }
     drivers.discard("")
     peer = outbound & view.desc_in("subject_name", drivers) & ~view.desc_in("object_name", swept)
@@ -928,7 +918,6 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     served = _served(view, sends)
     if served.any():
         sends &= ~(served & ~in_chain(view, _acting_clients(view)))
-    send_rows = view.expand(sends)
     if not sends.any():
         return []
     # connections opened carry nothing the log shows: data must be seen leaving (a message,
