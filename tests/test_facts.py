@@ -184,10 +184,10 @@ def test_no_name_is_listed_twice_in_the_knowledge_base():
     from collections import Counter
     from importlib import resources
 
-    from aptnarrate.preprocess.knowledge import _normalise
+    from aptnarrate.preprocess.knowledge import index_key
 
     entries = json.loads(resources.files("aptnarrate.data").joinpath("knowledge.json").read_text(encoding="utf-8"))["entries"]
-    counts = Counter((e["type"], e["type"] == "registry" and n.lower() or _normalise(n)) for e in entries for n in e["names"])
+    counts = Counter((e["type"], e["type"] == "registry" and n.lower() or index_key(n)) for e in entries for n in e["names"])
     assert [key for key, n in counts.items() if n > 1] == []
 
 

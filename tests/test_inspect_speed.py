@@ -22,7 +22,7 @@ from aptnarrate.preprocess.facts import _swept_hosts
 from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.rules.patterns import Row, builtin_rules, example_row, matching_rules, rule_matches, _values
 from aptnarrate.rules.stages import log_rows
-from aptnarrate.rules.structural import sweeps
+from aptnarrate.rules.fanout import sweeps
 
 # --------------------------------------------------------------------------- sweeps
 

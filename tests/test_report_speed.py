@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aptnarrate.rules import structural
+from aptnarrate.rules import fanout
 
 
 def test_sweep_found_from_first_contacts():
@@ -23,7 +23,7 @@ def test_sweep_found_from_first_contacts():
             "minute": np.array([i * minute for i in range(5)] + [500 * minute + i for i in range(5)], dtype=np.int64),
         }
     )
-    found = structural.sweeps(rows)
+    found = fanout.sweeps(rows)
     assert [(s["subject"], s["subnet"], s["hosts"]) for s in found] == [("nmap", "10.0.0.0/24", hosts)]
     assert len(found[0]["rows"]) == 10
 

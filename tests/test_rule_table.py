@@ -5,8 +5,8 @@
   rule and mechanism must mark exactly the descriptions the per-row engine
   (``matching_rules``, ``_selection_matches``) marks, on the corpus and the shipped examples.
 * ``LogView.sweeps`` judges sweeps on each flow description's first minute and then takes
-  every row of the swept contacts: it must equal ``structural.sweeps`` over every log row,
-  and ``structural.sweeps`` (one groupby) must equal the per-subject loop it replaced.
+  every row of the swept contacts: it must equal ``fanout.sweeps`` over every log row,
+  and ``fanout.sweeps`` (one groupby) must equal the per-subject loop it replaced.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from aptnarrate.rules.benign import explaining, mechanisms
 from aptnarrate.rules.patterns import Row, RowTable, _compile_rule, _Fields, _selection_matches, builtin_rules, example_row, matching_rules
 from aptnarrate.rules.stages import LogView, _LogOrder
-from aptnarrate.rules.structural import SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, MINUTE_NS, _ipv4, sweeps
+from aptnarrate.rules.fanout import SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, MINUTE_NS, _ipv4, sweeps
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_bulk_tests_equal_the_one_row_test_on_awkward_rows_and_rule_examples():
 
 
 def _sweeps_per_subject(rows: pd.DataFrame) -> list[dict]:
-    """The per-subject loop ``structural.sweeps`` ran before it took one groupby."""
+    """The per-subject loop ``fanout.sweeps`` ran before it took one groupby."""
     flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
     found = []
     for subject, group in flows.groupby("subject_name", sort=True):

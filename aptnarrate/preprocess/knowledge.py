@@ -63,7 +63,7 @@ def _index() -> _Index:
             if item["type"] == "registry":
                 registry.append((name.lower(), entry))
                 continue
-            key = _normalise(name)
+            key = index_key(name)
             exact.setdefault((item["type"], key), entry)  # first entry wins
     return _Index(exact, tuple(registry))
 
@@ -73,7 +73,8 @@ def binary_names() -> list[str]:
     return [name for entry_type, name in _index().exact if entry_type == "binary"]
 
 
-def _normalise(name: str) -> str:
+def index_key(name: str) -> str:
+    """The key the index stores and looks up ``name`` under (Windows names in lower case)."""
     return name.lower() if name.lower().endswith(_WINDOWS_SUFFIXES) else name
 
 
@@ -109,7 +110,7 @@ def lookup(name: str, kind: str) -> KnowledgeEntry | None:
             if lower.endswith(suffix) or f"\\{suffix}\\" in lower:
                 return entry
         return None
-    key = _normalise(name)
+    key = index_key(name)
     stem = library_stem(name)
     for entry_type in _SEARCH_ORDER.get(kind, _DEFAULT_ORDER):
         entry = index.exact.get((entry_type, key))

@@ -70,6 +70,7 @@ def roles() -> dict[str, Any]:
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
         "own_file_cleaner_categories": frozenset(raw["own_file_cleaners"]["categories"]),
+        "user_application_categories": frozenset(raw["user_applications"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
@@ -120,6 +121,11 @@ def routine_writer(name: str) -> bool:
 def own_file_cleaner(name: str) -> bool:
     """A process that creates and deletes its own working files (``own_file_cleaners``)."""
     return process_category(name) in roles()["own_file_cleaner_categories"]
+
+
+def user_application(name: str) -> bool:
+    """A browser, mail client, office or desktop application (``user_applications``)."""
+    return process_category(name) in roles()["user_application_categories"]
 
 
 def compressor(name: str) -> bool:

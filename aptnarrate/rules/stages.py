@@ -170,7 +170,7 @@ class LogView:
         return self._sweeps
 
     def _find_sweeps(self) -> list[dict]:
-        """``structural.sweeps`` over the log: the subjects, subnets and hosts are the
+        """``fanout.sweeps`` over the log: the subjects, subnets and hosts are the
         facts' (``Facts.sweeps``, judged on each flow description's first minute, computed
         once for facts and the rules); each sweep's ``positions`` are then every log row of
         those contacts, in log order."""

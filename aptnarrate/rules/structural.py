@@ -21,14 +21,14 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out,
+    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application,
 )
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
-from .fanout import MINUTE_NS, SWEEP_MIN_HOSTS, SWEEP_WINDOW_MIN, _ipv4, sweeps  # noqa: F401 (part of this module's rules)
+from .fanout import MINUTE_NS, _ipv4
 from .stages import StageEvidence, _in_chain, _names, cited, explained_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
@@ -639,11 +639,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
             return False
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
 
-    # a browser, mail client, office or desktop application deleting its own working files
-    # (drafts, caches, temporary copies, a sync client's transfer files) is its ordinary work;
-    # unnamed deleters count as such when every process the subgraph names is one. Its
-    # deleted programs, scripts and logs count.
-    by_client = deleted & view.desc_where("subject_name", _is_client, deleted)
+    # a user application (``user_applications`` in roles.yaml) deleting its own working
+    # files is its ordinary work; unnamed deleters count as such when every process the
+    # subgraph names is one. Its deleted programs, scripts and logs count.
+    by_client = deleted & view.desc_where("subject_name", user_application, deleted)
     if _only_clients(view):
         by_client |= deleted & (desc["subject_name"] == "")
 
@@ -692,9 +691,6 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
-ROUTINE_CLIENTS = frozenset({"browser", "mail client", "office application", "desktop application"})
-
-
 def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
     """The ``deleted`` descriptions of a file that a compressor replaced: one whose compressed
     copy (NAME.gz, NAME.xz, ...) the deleting process wrote, or one a compressor
@@ -713,10 +709,6 @@ def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
     return found
 
 
-def _is_client(name: str) -> bool:
-    return process_category(name) in ROUTINE_CLIENTS
-
-
 def _only_clients(view: LogView) -> bool:
     """Every process the subgraph names (as subject or process object) is a browser, mail
     client, office or desktop application, and it names at least one."""
@@ -724,7 +716,7 @@ def _only_clients(view: LogView) -> bool:
     named = view.values("subject_name", desc["subject_name"] != "") | view.values(
         "object_name", (desc["object_kind"] == "process") & (desc["object_name"] != "")
     )
-    return bool(named) and all(_is_client(n) for n in named)
+    return bool(named) and all(user_application(n) for n in named)
 
 
 RECON_FILES = frozenset(
