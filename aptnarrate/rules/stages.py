@@ -23,7 +23,7 @@ from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
-from .events import event_class, names_this_host
+from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
 from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, opened_by_process_list, process_lists
 from ..wording import capped_list, quoted
@@ -414,11 +414,32 @@ def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:
     desc = view.desc
     inbound = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
     inbound &= view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) not in ("loopback", "local"), inbound)
+    inbound &= ~_replies(view, inbound)
     if not inbound.any():
         return None
     position = int(view.rows_of(inbound)[0])
     code = view._codes[position]
     return position, str(desc["object_name"][code]), names_this_host(str(desc["action"][code]))
+
+
+def _replies(view: LogView, inbound: np.ndarray) -> np.ndarray:
+    """Of the ``inbound`` descriptions, the replies on a process's own outbound connections:
+    a message received (not a connection accepted, ``accept_actions``) by a process that
+    sent to the same address, or, where the action names this host rather than the peer
+    (OpTC's inbound messages), by a process that sends out at all. A beacon's replies show
+    no other host reaching this one."""
+    desc = view.desc
+    accepted = view.desc_in("action", vocabulary().accept_actions)
+    sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow")
+    if not (inbound & ~accepted).any() or not sends.any():
+        return np.zeros(len(inbound), dtype=bool)
+    senders = set(desc["subject_name"][sends].tolist())
+    sent_to = set(zip(desc["subject_name"][sends].tolist(), desc["object_name"][sends].tolist()))
+    found = np.zeros(len(inbound), dtype=bool)
+    for at in np.flatnonzero(inbound & ~accepted).tolist():
+        subject = desc["subject_name"][at]
+        found[at] = (subject, desc["object_name"][at]) in sent_to or (subject in senders and names_this_host(str(desc["action"][at])))
+    return found
 
 
 def _in_chain(view: LogView, chain: dict, subjects: set[str], reason: str, descriptions: np.ndarray | None = None) -> tuple[str, np.ndarray]:

@@ -933,6 +933,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     reading &= ~_handed_code(view, reading, writes)
     data_reads = reading & view.desc_where("object_name", user_data, reading)
+    # a file the reader itself wrote by the minute it first read it (a download read back to
+    # unpack it, its own output) is its own product, not data it collected
+    data_reads &= ~_own_products(view, data_reads, writes)
+    # nor is a file that the process which started the reader wrote for it (PowerShell
+    # writing ngrok.yml, then starting ngrok), unless that process read user data itself (a
+    # collector handing its archive to an uploader)
+    data_reads &= ~_handed_input(view, data_reads, writes)
     # an SSH client reads the user's private key to log in, whoever started it: that key is
     # not what it carries off (what it sends is its session, or the file scp copies)
     key_logins = data_reads & view.desc_where("subject_name", session_client, data_reads)
@@ -942,6 +949,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
     written_by_collectors = view.values("object_name", writes & view.desc_in("subject_name", view.values("subject_name", data_reads)))
+    # what a collector wrote carries the data only if it is data itself (an archive, a copy):
+    # a library or program it unpacked from a mailed archive is no staging
+    written_by_collectors = {name for name in written_by_collectors if user_data(name)}
     staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
     staged = view.values("object_name", staged_reads)
     direct = data_reads & sender & ~view.desc_in("object_name", staged)
@@ -993,6 +1003,57 @@ def _secret_credential(name: str) -> bool:
     file every networked program reads (``passwd``, ``known_hosts``)."""
     entry = lookup(name, "file")
     return entry is not None and entry.category == "credential store" and name.lower() not in WORLD_READABLE_ACCOUNT_FILES
+
+
+def _handed_input(view: LogView, data_reads: np.ndarray, writes: np.ndarray) -> np.ndarray:
+    """The ``data_reads`` descriptions of a file written by a process that started the
+    reader and read none of ``data_reads`` itself: input handed to the program it started
+    (its configuration), not data collected."""
+    desc = view.desc
+    handed = np.zeros(len(data_reads), dtype=bool)
+    readers = view.values("subject_name", data_reads) - PLACEHOLDERS
+    if not readers:
+        return handed
+    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", readers)
+    if not starts.any():
+        return handed
+    collectors = view.values("subject_name", data_reads)
+    for reader in sorted(readers):
+        launchers = view.values("subject_name", starts & (desc["object_name"] == reader)) - PLACEHOLDERS - collectors
+        if launchers:
+            given = view.values("object_name", writes & view.present & view.desc_in("subject_name", launchers))
+            handed |= data_reads & (desc["subject_name"] == reader) & view.desc_in("object_name", given)
+    return handed
+
+
+def _own_products(view: LogView, reads: np.ndarray, writes: np.ndarray) -> np.ndarray:
+    """The ``reads`` descriptions of a file that the same process wrote no later than the
+    minute it first read it (the order of events within a minute is not kept)."""
+    desc = view.desc
+    own = reads & view.present
+    if not own.any():
+        return own
+    pairs = lambda mask: set(zip(desc["subject_name"][mask].tolist(), desc["object_name"][mask].tolist()))  # noqa: E731
+    written = pairs(writes & view.present) & pairs(own)
+    if not written:
+        return np.zeros(len(reads), dtype=bool)
+    candidates = view.desc_in("object_name", {name for _, name in written}) & view.desc_in("subject_name", {subject for subject, _ in written})
+
+    def first(mask: np.ndarray) -> dict[tuple[str, str], int]:
+        earliest: dict[tuple[str, str], int] = {}
+        for row in np.flatnonzero(view.expand(mask & candidates)).tolist():
+            code = view._codes[row]
+            pair = (desc["subject_name"][code], desc["object_name"][code])
+            if pair in written:
+                earliest[pair] = min(earliest.get(pair, view.minutes[row]), view.minutes[row])
+        return earliest
+
+    wrote, read = first(writes & view.present), first(own)
+    found = np.zeros(len(reads), dtype=bool)
+    for at in np.flatnonzero(own).tolist():
+        pair = (desc["subject_name"][at], desc["object_name"][at])
+        found[at] = pair in wrote and pair in read and wrote[pair] <= read[pair]
+    return found
 
 
 def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.ndarray:
