@@ -45,13 +45,15 @@ EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|ja
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # files every process reads as it runs (resources, configuration, caches, traces), never the
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
-# traces, servicing manifests, drivers; Unix and Windows configuration (.conf, .cfg, .ini:
+# traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
 # an application's .ini holding saved passwords is a credential store in the knowledge
 # base), caches, message catalogs
-SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|cache|mo|pyc|pyo|log)$", re.I)
+SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|properties|cache|mo|pyc|pyo|log)$", re.I)
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
+# a temporary file or a partial download, by its extension
+TEMPORARY_FILE = re.compile(r"\.(tmp|temp|part|partial|crdownload|download)$", re.I)
 # a lock or process-id file: taken and removed by the program that holds it, never a trace
 LOCK_FILE_NAMES = r"lockfile|.+\.(lock|lck|pid)"
 LOCK_FILE = re.compile(rf"^({LOCK_FILE_NAMES})$")
@@ -667,7 +669,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         | view.desc_where("object_name", program_or_log, by_client)
         | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work)
     )
-    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted)
+    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_temporaries(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -689,6 +691,27 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     reason = "; ".join(parts)
     reason = reason[:1].upper() + reason[1:] + "."
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
+
+
+def _own_temporaries(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a temporary file (``NAME.tmp``, a partial download) that
+    the deleting process itself wrote and that never ran, loaded or had its mode changed in the
+    log, outside an attack chain: pip removing the wheels it downloaded, an installer its
+    scratch files."""
+    desc = view.desc
+    temporary = deleted & view.desc_where("object_name", lambda n: bool(TEMPORARY_FILE.search(n)), deleted)
+    if not temporary.any():
+        return temporary
+    writes = view.present & view.desc_in("event", ("file_write", "file_create"))
+    written = set(zip(desc["subject_name"][writes].tolist(), desc["object_name"][writes].tolist()))
+    run = view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start", "module_load", "file_attribute")))
+    found = np.zeros(len(deleted), dtype=bool)
+    for at in np.flatnonzero(temporary).tolist():
+        subject, name = desc["subject_name"][at], desc["object_name"][at]
+        found[at] = bool(subject) and (subject, name) in written and name not in run
+    if found.any():
+        found &= ~in_chain(view, acting_for_an_attacker(view))
+    return found
 
 
 def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
