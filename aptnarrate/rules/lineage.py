@@ -71,6 +71,8 @@ def roles() -> dict[str, Any]:
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
         "own_file_cleaner_categories": frozenset(raw["own_file_cleaners"]["categories"]),
         "user_application_categories": frozenset(raw["user_applications"]["categories"]),
+        "privileged_loader_names": frozenset(n.casefold() for n in raw["privileged_loaders"]["names"]),
+        "planter_categories": frozenset(raw["privileged_loaders"]["planters"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
@@ -126,6 +128,19 @@ def own_file_cleaner(name: str) -> bool:
 def user_application(name: str) -> bool:
     """A browser, mail client, office or desktop application (``user_applications``)."""
     return process_category(name) in roles()["user_application_categories"]
+
+
+def privileged_loader(name: str) -> bool:
+    """A program that runs with more privilege than its caller (``privileged_loaders``)."""
+    return name.casefold() in roles()["privileged_loader_names"]
+
+
+def planter(name: str) -> bool:
+    """A process that may plant code for a privileged loader: a shell, interpreter, admin
+    tool, compiler or linker (``privileged_loaders.planters``, ``build_from_source``)."""
+    r = roles()
+    category = process_category(name)
+    return category in r["planter_categories"] or name.casefold() in r["build_names"] or category in r["build_categories"]
 
 
 def compressor(name: str) -> bool:

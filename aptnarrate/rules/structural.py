@@ -21,7 +21,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application,
+    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter,
 )
 from .profiles import public_resolvers
 
@@ -1096,4 +1096,34 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
     return handed
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, ingress_then_run, client_runs_unknown_program, client_drops_executable, covering_tracks, discovery, network_sniffing, lateral_movement, exfiltration)
+def planted_library_loaded(view: LogView) -> list[StageEvidence]:
+    """A privileged program (``privileged_loaders`` in roles.yaml: setuid programs, services
+    running as SYSTEM) loading a library or module that another process wrote in the
+    subgraph, where that writer is a shell, interpreter, admin or build tool, or the log shows
+    it acting for an attacker: planted code run
+    with the loader's privilege (PwnKit's GCONV module for pkexec, a printer driver DLL for the
+    spooler, a security package for LSASS)."""
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load") & ~view.desc_in("object_name", PLACEHOLDERS)
+    loads &= view.desc_where("subject_name", privileged_loader, loads)
+    if not loads.any():
+        return []
+    loaded = view.values("object_name", loads)
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", loaded)
+    writes &= ~view.desc_where("subject_name", privileged_loader, writes)
+    if not writes.any():
+        return []
+    planting = writes & (view.desc_where("subject_name", planter, writes) | in_chain(view, acting_for_an_attacker(view)))
+    planted = view.values("object_name", planting)
+    hits = loads & view.desc_in("object_name", planted)
+    if not hits.any():
+        return []
+    loaders, writers = view.values("subject_name", hits), view.values("subject_name", planting)
+    reason = (
+        f"{_names(loaders)}, which runs with more privilege than its caller, loaded {_names(view.values('object_name', hits))}, "
+        f"which {_who(writers)} wrote in the subgraph: planted code run with that privilege (a hijacked library or module, an exploited privileged program)."
+    )
+    return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
+
+
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, covering_tracks, discovery, network_sniffing, lateral_movement, exfiltration)
