@@ -1100,9 +1100,8 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     """A privileged program (``privileged_loaders`` in roles.yaml: setuid programs, services
     running as SYSTEM) loading a library or module that another process wrote in the
     subgraph, where that writer is a shell, interpreter, admin or build tool, or the log shows
-    it acting for an attacker: planted code run
-    with the loader's privilege (PwnKit's GCONV module for pkexec, a printer driver DLL for the
-    spooler, a security package for LSASS)."""
+    it acting for an attacker: planted code run with the loader's privilege (PwnKit's GCONV
+    module for pkexec, a printer driver DLL for the spooler, a security package for LSASS)."""
     desc = view.desc
     loads = view.present & (desc["event"] == "module_load") & ~view.desc_in("object_name", PLACEHOLDERS)
     loads &= view.desc_where("subject_name", privileged_loader, loads)
