@@ -191,6 +191,19 @@ def test_no_name_is_listed_twice_in_the_knowledge_base():
     assert [key for key, n in counts.items() if n > 1] == []
 
 
+def test_windows_programs_are_listed_for_windows():
+    """An entry of Windows programs (every name ends in .exe) names Windows among its systems:
+    ``prompt_context.os_family`` counts the systems of the log's known names (whoami.exe,
+    net.exe and nltest.exe were listed for Linux and FreeBSD)."""
+    import json
+    from importlib import resources
+
+    entries = json.loads(resources.files("aptnarrate.data").joinpath("knowledge.json").read_text(encoding="utf-8"))["entries"]
+    windows_only = [e for e in entries if e["type"] == "binary" and all(n.lower().endswith(".exe") for n in e["names"])]
+    assert windows_only
+    assert [e["names"] for e in windows_only if "windows" not in e.get("os", [])] == []
+
+
 # --------------------------------------------------------------------------- corpus
 
 
