@@ -139,8 +139,7 @@ def planter(name: str) -> bool:
     """A process that may plant code for a privileged loader: a shell, interpreter, admin
     tool, compiler or linker (``privileged_loaders.planters``, ``build_from_source``)."""
     r = roles()
-    category = process_category(name)
-    return category in r["planter_categories"] or name.casefold() in r["build_names"] or category in r["build_categories"]
+    return process_category(name) in r["planter_categories"] or name.casefold() in r["build_names"]
 
 
 def compressor(name: str) -> bool:

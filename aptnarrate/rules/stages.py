@@ -221,6 +221,11 @@ class LogView:
         """The distinct values of ``column`` at the log rows of these descriptions."""
         return set(self.desc[column][per_description & self.present])
 
+    def pairs(self, per_description: np.ndarray) -> set[tuple[str, str]]:
+        """The distinct (subject name, object name) pairs at the log rows of these descriptions."""
+        at = per_description & self.present
+        return set(zip(self.desc["subject_name"][at].tolist(), self.desc["object_name"][at].tolist()))
+
     def rows_of(self, per_description: np.ndarray) -> np.ndarray:
         """The log positions of the rows of these descriptions, in log order."""
         return np.flatnonzero(self.expand(per_description))
@@ -434,7 +439,7 @@ def _replies(view: LogView, inbound: np.ndarray) -> np.ndarray:
     if not (inbound & ~accepted).any() or not sends.any():
         return np.zeros(len(inbound), dtype=bool)
     senders = set(desc["subject_name"][sends].tolist())
-    sent_to = set(zip(desc["subject_name"][sends].tolist(), desc["object_name"][sends].tolist()))
+    sent_to = view.pairs(sends)
     found = np.zeros(len(inbound), dtype=bool)
     for at in np.flatnonzero(inbound & ~accepted).tolist():
         subject = desc["subject_name"][at]

@@ -703,7 +703,7 @@ def _own_temporaries(view: LogView, deleted: np.ndarray) -> np.ndarray:
     if not temporary.any():
         return temporary
     writes = view.present & view.desc_in("event", ("file_write", "file_create"))
-    written = set(zip(desc["subject_name"][writes].tolist(), desc["object_name"][writes].tolist()))
+    written = view.pairs(writes)
     run = view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start", "module_load", "file_attribute")))
     found = np.zeros(len(deleted), dtype=bool)
     for at in np.flatnonzero(temporary).tolist():
@@ -721,8 +721,7 @@ def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
     desc = view.desc
     writes = view.present & view.desc_in("event", ("file_write", "file_create"))
     reads = view.present & (desc["event"] == "file_read")
-    written = set(zip(desc["subject_name"][writes].tolist(), desc["object_name"][writes].tolist()))
-    read = set(zip(desc["subject_name"][reads].tolist(), desc["object_name"][reads].tolist()))
+    written, read = view.pairs(writes), view.pairs(reads)
     found = np.zeros(len(deleted), dtype=bool)
     for described in np.flatnonzero(deleted).tolist():
         subject, name = desc["subject_name"][described], desc["object_name"][described]
@@ -887,11 +886,10 @@ def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
     desc = view.desc
     actions = vocabulary()
     flows = (desc["object_kind"] == "flow") & view.present
-    pairs = lambda mask: set(zip(desc["subject_name"][mask].tolist(), desc["object_name"][mask].tolist()))  # noqa: E731
-    accepted = pairs(flows & view.desc_in("action", actions.accept_actions))
+    accepted = view.pairs(flows & view.desc_in("action", actions.accept_actions))
     if not accepted:
         return np.zeros(len(descriptions), dtype=bool)
-    served = accepted - pairs(flows & view.desc_in("action", actions.connect_actions))
+    served = accepted - view.pairs(flows & view.desc_in("action", actions.connect_actions))
     found = np.zeros(len(descriptions), dtype=bool)
     if served:
         for at in np.flatnonzero(descriptions).tolist():
@@ -1032,21 +1030,8 @@ def _handed_input(view: LogView, data_reads: np.ndarray, writes: np.ndarray) -> 
     """The ``data_reads`` descriptions of a file written by a process that started the
     reader and read none of ``data_reads`` itself: input handed to the program it started
     (its configuration), not data collected."""
-    desc = view.desc
-    handed = np.zeros(len(data_reads), dtype=bool)
     readers = view.values("subject_name", data_reads) - PLACEHOLDERS
-    if not readers:
-        return handed
-    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", readers)
-    if not starts.any():
-        return handed
-    collectors = view.values("subject_name", data_reads)
-    for reader in sorted(readers):
-        launchers = view.values("subject_name", starts & (desc["object_name"] == reader)) - PLACEHOLDERS - collectors
-        if launchers:
-            given = view.values("object_name", writes & view.present & view.desc_in("subject_name", launchers))
-            handed |= data_reads & (desc["subject_name"] == reader) & view.desc_in("object_name", given)
-    return handed
+    return _given_by_launchers(view, data_reads, writes, readers, excepted=view.values("subject_name", data_reads))
 
 
 def _own_products(view: LogView, reads: np.ndarray, writes: np.ndarray) -> np.ndarray:
@@ -1056,8 +1041,7 @@ def _own_products(view: LogView, reads: np.ndarray, writes: np.ndarray) -> np.nd
     own = reads & view.present
     if not own.any():
         return own
-    pairs = lambda mask: set(zip(desc["subject_name"][mask].tolist(), desc["object_name"][mask].tolist()))  # noqa: E731
-    written = pairs(writes & view.present) & pairs(own)
+    written = view.pairs(writes) & view.pairs(own)
     if not written:
         return np.zeros(len(reads), dtype=bool)
     candidates = view.desc_in("object_name", {name for _, name in written}) & view.desc_in("subject_name", {subject for subject, _ in written})
@@ -1083,17 +1067,26 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
     """The ``reading`` descriptions of a binary that runs the code it is given (``code_runner``)
     reading a file that a process which started it wrote: its code, handed over (Excel
     writing an MSBuild project and starting MSBuild), not data it carries off."""
+    runners = {n for n in view.values("subject_name", reading) if n and code_runner(n)}
+    return _given_by_launchers(view, reading, writes, runners)
+
+
+def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, readers: set[str], excepted: set[str] = frozenset()) -> np.ndarray:
+    """The ``reads`` descriptions, by one of ``readers``, of a file that a process which
+    started that reader (other than the ``excepted``) wrote."""
     desc = view.desc
-    handed = np.zeros(len(reading), dtype=bool)
-    runners = sorted(n for n in view.values("subject_name", reading) if n and code_runner(n))
-    if not runners:
-        return handed
-    starts = view.present & view.desc_in("event", ("process_start", "execute"))
-    for runner in runners:
-        launchers = view.values("subject_name", starts & (desc["object_name"] == runner)) - PLACEHOLDERS
-        code = view.values("object_name", writes & view.present & view.desc_in("subject_name", launchers))
-        handed |= reading & (desc["subject_name"] == runner) & view.desc_in("object_name", code)
-    return handed
+    given = np.zeros(len(reads), dtype=bool)
+    if not readers:
+        return given
+    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", readers)
+    if not starts.any():
+        return given
+    for reader in sorted(readers):
+        launchers = view.values("subject_name", starts & (desc["object_name"] == reader)) - PLACEHOLDERS - excepted
+        if launchers:
+            written = view.values("object_name", writes & view.present & view.desc_in("subject_name", launchers))
+            given |= reads & (desc["subject_name"] == reader) & view.desc_in("object_name", written)
+    return given
 
 
 def planted_library_loaded(view: LogView) -> list[StageEvidence]:
