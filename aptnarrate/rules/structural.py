@@ -669,7 +669,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         | view.desc_where("object_name", program_or_log, by_client)
         | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work)
     )
-    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_temporaries(view, deleted)
+    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_temporaries(view, deleted) & ~_emptied_from_trash(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -709,6 +709,28 @@ def _own_temporaries(view: LogView, deleted: np.ndarray) -> np.ndarray:
     for at in np.flatnonzero(temporary).tolist():
         subject, name = desc["subject_name"][at], desc["object_name"][at]
         found[at] = bool(subject) and (subject, name) in written and name not in run
+    if found.any():
+        found &= ~in_chain(view, acting_for_an_attacker(view))
+    return found
+
+
+TRASH_RECORD_SUFFIX = ".trashinfo"  # the desktop-trash mechanism of benign.yaml
+
+
+def _emptied_from_trash(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions whose process keeps the desktop's Trash: one that writes or
+    deletes the Trash's records (NAME.trashinfo, one per file the Trash takes in), as a file
+    manager moving files there or emptying it does; outside an attack chain. Emptying the
+    Trash is housekeeping, not covering tracks. The records' own names are kept by the
+    attacker-renaming perturbation (benign.yaml explains them), the files' need not be."""
+    desc = view.desc
+    handles = view.present & view.desc_in("event", ("file_write", "file_create", "file_delete"))
+    handles &= view.desc_where("object_name", lambda n: n.endswith(TRASH_RECORD_SUFFIX), handles)
+    found = np.zeros(len(deleted), dtype=bool)
+    if not handles.any():
+        return found
+    keepers = view.values("subject_name", handles) - {""}
+    found = deleted & view.desc_in("subject_name", keepers)
     if found.any():
         found &= ~in_chain(view, acting_for_an_attacker(view))
     return found
