@@ -723,7 +723,6 @@ def _emptied_from_trash(view: LogView, deleted: np.ndarray) -> np.ndarray:
     manager moving files there or emptying it does; outside an attack chain. Emptying the
     Trash is housekeeping, not covering tracks. The records' own names are kept by the
     attacker-renaming perturbation (benign.yaml explains them), the files' need not be."""
-    desc = view.desc
     handles = view.present & view.desc_in("event", ("file_write", "file_create", "file_delete"))
     handles &= view.desc_where("object_name", lambda n: n.endswith(TRASH_RECORD_SUFFIX), handles)
     found = np.zeros(len(deleted), dtype=bool)
