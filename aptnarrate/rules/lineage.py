@@ -75,6 +75,7 @@ def roles() -> dict[str, Any]:
         "planter_categories": frozenset(raw["privileged_loaders"]["planters"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
+        "remote_command_names": frozenset(n.casefold() for n in raw["remote_command_tools"]["names"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
             writer: frozenset(components) for writer, components in (raw["self_updating"].get("components") or {}).items()
@@ -150,6 +151,11 @@ def compressor(name: str) -> bool:
 def mode_preserving_copier(name: str) -> bool:
     """An extractor or copy tool that restores a file's mode (``mode_preserving_copiers``)."""
     return name.casefold() in roles()["mode_copier_names"]
+
+
+def remote_command_tool(name: str) -> bool:
+    """A tool whose exchange with another host runs a command there (``remote_command_tools``)."""
+    return name.casefold() in roles()["remote_command_names"]
 
 
 def routine_fan_out(name: str) -> bool:
@@ -382,6 +388,24 @@ def _run_as(view: LogView, file_names: np.ndarray) -> np.ndarray:
     if not renamed:
         return file_names
     return np.array([renamed.get(name, name) for name in file_names.tolist()], dtype=object)
+
+
+def process_family(view: LogView, names: set[str]) -> set[str]:
+    """The process names connected to ``names`` by the log's starts, in either direction
+    (parents, children, their other children...), ``names`` included, each file name also as
+    the name its process runs as. By name: two processes of one name are one member."""
+    members = set(names) | set(_run_as(view, np.array(sorted(names), dtype=object)).tolist())
+    neighbours: dict[str, set[str]] = {}
+    for parent, child, _, _ in _graph(view).edges:
+        neighbours.setdefault(parent, set()).add(child)
+        neighbours.setdefault(child, set()).add(parent)
+    todo = list(members)
+    while todo:
+        for other in neighbours.get(todo.pop(), ()):
+            if other not in members:
+                members.add(other)
+                todo.append(other)
+    return members
 
 
 def _unnamed_starts(view: LogView, spawned: np.ndarray, triple_starts: _TripleStarts) -> dict[tuple[str, str, str, str], np.ndarray]:

@@ -21,7 +21,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter,
+    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
 )
 from .profiles import public_resolvers
 
@@ -457,6 +457,10 @@ def _by_routine_writers(view: LogView, within: np.ndarray) -> np.ndarray:
     return routine & ~in_chain(view, attack_chain(view)) if routine.any() else routine
 
 
+# processes whose network traffic is their own service's (name resolution, updates, time)
+SERVICE_CATEGORIES = frozenset({"windows system process", "system service"})
+
+
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
@@ -516,6 +520,15 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             continue
         talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
         writers = view.values("subject_name", written & view.desc_in("object_name", names))
+        # traffic that only system services outside the tool's family (its writer, what it
+        # runs as, their parents and children) make downloads nothing: a service host's
+        # lookups at the domain controller beside a shell writing a program. Any other
+        # talker may have carried it (an implant whose shell's start the slice lacks), as
+        # may an unnamed one, or an unnamed writer
+        unnamed = "" in writers or (network & view.present & (desc["subject_name"] == "")).any()
+        services_only = all(process_category(t) in SERVICE_CATEGORIES for t in talkers)
+        if not unnamed and services_only and not talkers & process_family(view, writers | names):
+            continue
         # most specific: the process that talked to the network is the one that wrote the file
         confidence = "high" if writers & talkers else "moderate"
         reason = f"Files written and then {how} while the subgraph talks over the network: {_names(names)} (a downloaded tool)."
@@ -838,7 +851,28 @@ def discovery(view: LogView) -> list[StageEvidence]:
 
 
 ADMIN_PORTS = frozenset({22, 23, 135, 139, 445, 3389, 5900, 5985, 5986})
+# a shell's traffic to a site host is a session when it spans this many minutes; one burst
+# (a message to the domain controller, a report copied to a file server) is a lookup or a
+# transfer, not a remote session
+LM_SESSION_MINUTES = 2
 _PORT = re.compile(r":(\d{1,5})$")
+
+
+def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
+    """The ``sent`` descriptions of a (process, host) pair whose outbound traffic spans
+    ``LM_SESSION_MINUTES`` minutes or more, or whose process is a remote command tool
+    (``remote_command_tools`` in roles.yaml: WMIC, sc.exe)."""
+    desc = view.desc
+    positions = np.flatnonzero(view.expand(sent))
+    codes = view._codes[positions]
+    minutes: dict[tuple[str, str], set[int]] = {}
+    for code, minute in zip(codes.tolist(), view.minutes[positions].tolist()):
+        minutes.setdefault((desc["subject_name"][code], desc["object_name"][code]), set()).add(minute)
+    found = np.zeros(len(sent), dtype=bool)
+    for described in np.flatnonzero(sent).tolist():
+        subject = desc["subject_name"][described]
+        found[described] = remote_command_tool(subject) or len(minutes.get((subject, desc["object_name"][described]), ())) >= LM_SESSION_MINUTES
+    return found
 
 
 def lateral_movement(view: LogView) -> list[StageEvidence]:
@@ -871,6 +905,8 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     drivers.discard("")
     peer = outbound & view.desc_in("subject_name", drivers) & ~view.desc_in("object_name", swept)
     peer &= inside | view.desc_in("object_name", neighbours)
+    if peer.any():
+        peer &= _sessions(view, peer)
     if peer.any():
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
