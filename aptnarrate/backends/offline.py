@@ -262,6 +262,7 @@ _VERBS = {
     "task_run": "started the scheduled task",
     "service_install": "installed the service",
     "service_start": "started the service",
+    "service_delete": "deleted the service",
     "registry_write": "wrote the registry value",
     "registry_delete": "removed the registry value",
     "registry_read": "read the registry key",

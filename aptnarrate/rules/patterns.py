@@ -177,7 +177,23 @@ class PatternRule:
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
-UNLESS = ("process list",)
+UNLESS = ("process list", "removed in the subgraph")
+
+# what removes a task or service: one the subgraph creates and removes again ran a command
+# once (PsExec's service, a remote one-shot task), and survives no reboot
+REMOVALS = {"task": "task_delete", "service": "service_delete"}
+
+
+def removed_objects(rows: Iterable[Row]) -> set[tuple[str, str]]:
+    """The (object kind, case-folded name) of the tasks and services that ``rows`` remove,
+    for the rules that say ``unless: removed in the subgraph``."""
+    return {(row.object_kind, row.object.casefold()) for row in rows if row.object and REMOVALS.get(row.object_kind) == row.event}
+
+
+def removed_in_the_subgraph(row: Row, removed: set[tuple[str, str]]) -> bool:
+    """Whether ``row`` names a task or service that the subgraph also removes (``removed``:
+    ``removed_objects``)."""
+    return (row.object_kind, row.object.casefold()) in removed
 
 
 def _lineage(item: dict[str, Any]) -> str | None:
@@ -225,8 +241,11 @@ def opened_by_process_list(row: Row, listers: set[str]) -> bool:
     return row.subject in listers and row.object_kind == "process" and row.event == "process_access"
 
 
-def unless_applies(rule: PatternRule, row: Row, listers: set[str]) -> bool:
-    """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``)."""
+def unless_applies(rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset()) -> bool:
+    """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
+    ``removed``: ``removed_objects``)."""
+    if rule.unless == "removed in the subgraph":
+        return removed_in_the_subgraph(row, removed)
     return rule.unless == "process list" and opened_by_process_list(row, listers)
 
 

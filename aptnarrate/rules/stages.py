@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, opened_by_process_list, process_lists
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, opened_by_process_list, process_lists, removed_in_the_subgraph, removed_objects
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -325,6 +325,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # (or, "acting for an attacker", also running PowerShell inside it)
             chain = attack_chain(view) if rule.lineage == "attack chain" else acting_for_an_attacker(view)
             matched = matched & in_chain(view, chain)
+        if rule.unless == "removed in the subgraph" and (matched & present).any():
+            matched = matched & ~removed_rows(view)
         acting_listers = None
         if rule.unless == "process list" and (matched & present).any():
             listing = matched & process_list_rows(view)
@@ -391,6 +393,19 @@ def process_list_rows(view: LogView) -> np.ndarray:
         return view.present & np.fromiter((opened_by_process_list(row, listers) for row in rows), dtype=bool, count=len(rows))
 
     return view.derived("_process_list_rows", compute)
+
+
+def removed_rows(view: LogView) -> np.ndarray:
+    """The descriptions naming a task or service that the subgraph also removes
+    (``patterns.removed_objects``)."""
+    def compute() -> np.ndarray:
+        rows = view.pattern_rows
+        removed = removed_objects(rows[i] for i in np.flatnonzero(view.present).tolist())
+        if not removed:
+            return np.zeros(len(rows), dtype=bool)
+        return view.present & np.fromiter((removed_in_the_subgraph(row, removed) for row in rows), dtype=bool, count=len(rows))
+
+    return view.derived("_removed_rows", compute)
 
 
 def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:
