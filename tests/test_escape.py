@@ -26,6 +26,24 @@ def test_the_invisible_class_covers_every_control_format_and_separator_character
     assert missing == []
 
 
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, 15.1), which Python's
+# unicodedata does not expose: characters that draw nothing whatever their category
+DEFAULT_IGNORABLE = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+]
+
+
+def test_the_invisible_class_covers_every_default_ignorable_character():
+    # a Hangul filler or a variation selector after a name draws nothing: "sshd\u3164" must
+    # not pass for "sshd" (the robustness probe's finding)
+    missing = [f"U+{p:04X}" for low, high in DEFAULT_IGNORABLE for p in range(low, high + 1) if not INVISIBLE.match(chr(p))]
+    assert missing == []
+    assert "\\u3164" in code("sshd\u3164")
+
+
 def _report(summary: str = "Nothing.", rationale: str = "Beacons.", title: str = "x.csv") -> Report:
     return Report(
         title=f"Attack Report: {title}",

@@ -12,6 +12,7 @@ import io
 import re
 
 from ..models import Report
+from .escape import INVISIBLE_CLASS
 
 COLUMNS = (
     "value",
@@ -32,8 +33,9 @@ _FORMULA_START = (
     "\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe66", "\ufe62", "\ufe63", "\ufe6b",
 )  # fmt: skip
 # what may come before them and be skipped or not shown: blanks of every kind (NBSP, the
-# ideographic space) and invisible format characters (zero-width, BOM, bidi controls)
-_SKIPPABLE_LEAD = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*")
+# ideographic space) and every character a reader cannot see (zero-width, BOM, bidi
+# controls, DEL, tags, Hangul fillers: ``escape.INVISIBLE_CLASS``)
+_SKIPPABLE_LEAD = re.compile(f"[\\s{INVISIBLE_CLASS}]*")
 
 
 def neutralise(cell: str) -> str:

@@ -14,14 +14,18 @@ from __future__ import annotations
 import re
 
 # Every character of the Unicode categories Cc (controls), Cf (format: zero-width, bidi
-# controls, soft hyphen, tags), Zl and Zp (line and paragraph separators), plus lone
-# surrogates. Written out so that importing costs nothing; tests/test_escape.py checks it
-# against the running Python's unicodedata.
+# controls, soft hyphen, tags), Zl and Zp (line and paragraph separators), lone surrogates,
+# the Default_Ignorable_Code_Point characters in none of them (the combining grapheme
+# joiner, the Hangul fillers, Khmer's inherent vowels, variation selectors: they draw
+# nothing, so ``sshd\u3164`` would pass for ``sshd``) and the blank braille pattern U+2800.
+# Not private use (it draws a box or a vendor's glyph; grounding separates names with one). Written out so that importing costs nothing;
+# tests/test_escape.py checks it against the running Python's unicodedata.
 INVISIBLE_CLASS = (
-    "\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
-    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
+    "\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u2800\u3164\ud800-\udfff\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    "\U000e0001\U000e0020-\U000e007f"
+    "\U000e0000-\U000e0fff"
 )
 INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
 _INVISIBLE_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-{INVISIBLE_CLASS[2:]}]")
