@@ -268,6 +268,17 @@ def test_markdown_keeps_a_hostile_string_literal_and_inert():
     assert chart.count("\n") == len([l for l in chart.splitlines()]) - 1
 
 
+def test_markdown_escapes_a_tampered_time_zone():
+    # render reads saved JSON: a hand-edited metadata.timezone reached the log's intro raw
+    report = example_report()
+    zone = "UTC <img src=x onerror=alert(1)>\n# Injected heading\n[click](javascript:alert(1))"
+    tampered = report.model_copy(update={"metadata": report.metadata.model_copy(update={"timezone": zone})})
+    text = render_markdown(tampered)
+    assert "<img" not in text and "\n# Injected heading" not in text
+    assert not re.search(r"(?<!\\)\]\(javascript", text)  # the link's bracket escaped: inert text
+    assert "Times are in UTC &lt;img" in text
+
+
 def test_markdown_shows_bidi_controls_visibly():
     assert not BIDI.search(render_markdown(hostile_report()))
 

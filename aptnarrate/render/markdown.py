@@ -174,7 +174,7 @@ _LOG_HEADER = "| Timestamp | Action Description |\n|-----------|----------------
 
 def _log_intro(report: Report) -> str:
     zone = report.metadata.timezone
-    where = "as written in the input (no time zone given)" if zone == "as written" else f"in {zone}"
+    where = "as written in the input (no time zone given)" if zone == "as written" else f"in {plain(zone)}"
     return f"Times are {where}; each row is one minute, repeated events counted once per second."
 
 
