@@ -351,6 +351,7 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
     # ``ProcessAliases.label`` reads of ``row_actor_ids``: the other ids are named by their name)
     aliased = {role: ids_by_group(facts, aliases.order, positions, group_of, n_groups, role) for role in ("subject", "object")}
     by_key: dict[tuple[str, str], _Clause] = {}
+    told: dict[tuple[str, str], set[str]] = {}  # each clause's objects, for a look-up (a scan made it quadratic)
     for number, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
         group = members[start:end]
         rows = _Rows(positions[group], minutes[group])
@@ -360,7 +361,9 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
         target = _actor_label(facts, aliases, first, "object", aliased["object"][number]) if first.object_kind else ""
         verb, target = _unnamed_object(verb, target, first)
         clause = by_key.setdefault((actor, verb), _Clause(actor, verb))
-        if target and target not in clause.objects:
+        objects = told.setdefault((actor, verb), set())
+        if target and target not in objects:
+            objects.add(target)
             clause.objects.append(target)
         clause.rows.append(rows)
     return _merge_runs(list(by_key.values()))[:MAX_CLAUSES]

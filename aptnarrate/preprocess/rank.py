@@ -127,7 +127,7 @@ def address_class(value: str, internal: Sequence[Network]) -> tuple[str, str]:
     return _address_class(value, tuple(internal))
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 17)  # above a sweep's tens of thousands of hosts, each asked twice
 def _address_class(value: str, internal: tuple[Network, ...]) -> tuple[str, str]:
     try:
         ip = ipaddress.ip_address(value.strip().strip("[]"))

@@ -246,10 +246,26 @@ def _own_component_writes(view: LogView) -> np.ndarray:
 @dataclass(frozen=True)
 class Link:
     """How one process of an attack chain got there: ``how`` in words (its path back to the
-    chain's start, from the log's rows) and ``rows``, the descriptions that show that path."""
+    chain's start, from the log's rows) and ``rows``, the descriptions that show that path.
+    ``stored`` is that mask, or, with ``size`` (the number of descriptions), the positions
+    of its descriptions: a chain of thousands of dropped programs keeps a few positions
+    each, not a mask over every description each."""
 
     how: str
-    rows: np.ndarray
+    stored: np.ndarray
+    size: int = 0
+
+    @property
+    def rows(self) -> np.ndarray:
+        if not self.size:
+            return self.stored
+        found = np.zeros(self.size, dtype=bool)
+        found[self.stored] = True
+        return found
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self.stored if self.size else np.flatnonzero(self.stored)
 
 
 _BY_NAME = "\x1f"  # a key that stands for every process of one name (the log names it, no id)
@@ -464,7 +480,7 @@ def _nameless(unnamed: dict[tuple[str, str, str, str], np.ndarray], view: LogVie
 
 
 def _started(view: LogView, parent: str, child: str) -> np.ndarray:
-    return _graph(view).starts & (view.desc["subject_name"] == parent) & (view.desc["object_name"] == child)
+    return _graph(view).starts & view.named("subject_name", parent) & view.named("object_name", child)
 
 
 def _edge_rows(view: LogView, parent_key: str, child_key: str, parent: str, child: str) -> np.ndarray:
@@ -588,7 +604,7 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     for dropped, rows in sorted(_dropped(view, set(name[graph.starts]) | set(subject[view.present])).items()):
         process = _run_as(view, np.array([dropped], dtype=object))[0]  # the name its process has
         if _BY_NAME + process not in found:
-            found[_BY_NAME + process], names[_BY_NAME + process] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows), process
+            found[_BY_NAME + process], names[_BY_NAME + process] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows, len(view.pattern_rows)), process
     for (channel, member), rows in sorted(_command_channels(view).items()) if channels else ():
         if member not in found:
             found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows), channel
@@ -617,13 +633,16 @@ def compromised_launchers(view: LogView) -> Chain:
     input identifies processes (``Chain.members``), as ``attack_chain``."""
     chain, launchers = _chain_and_launchers(view, channels=False)
     found, members = Chain(launchers), dict(launchers.members)
+    file_writes = view.present & view.desc_in("event", ("file_write", "file_create"))
+    subjects = view.desc["subject_name"]
     for dropped, link in chain.items():
         if link.how.endswith("a program written in this subgraph and run"):
-            writes = link.rows & view.desc_in("event", ("file_write", "file_create"))
-            for writer in sorted(w for w in view.values("subject_name", writes) if w and is_launcher(w)):
-                wrote = Link(f"{quoted(writer)}, which wrote {quoted(dropped)} that then ran", link.rows)
+            positions = link.positions
+            writes = positions[file_writes[positions]]
+            for writer in sorted(w for w in set(subjects[writes].tolist()) if w and is_launcher(w)):
+                wrote = Link(f"{quoted(writer)}, which wrote {quoted(dropped)} that then ran", link.stored, link.size)
                 found.setdefault(writer, wrote)
-                for member in _keys_of(view, np.flatnonzero(writes & (view.desc["subject_name"] == writer)), writer):
+                for member in _keys_of(view, writes[subjects[writes] == writer], writer):
                     members.setdefault(member, wrote)
     found.members = members
     return found
@@ -683,7 +702,7 @@ def merged(*chains: Chain) -> Chain:
 def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     """Programs the subgraph wrote (not a package manager, vendor updater or Windows
     servicing, nor a build from source or an application updating itself, whose ordinary
-    work that is) that run as processes in it, each with the
+    work that is) that run as processes in it, each with the positions of the
     descriptions of its writes and its runs."""
     from .stages import explained_rows
 
@@ -701,12 +720,13 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     running = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
     found = {}
     for program in sorted(set(desc["object_name"][kept])):
-        runs = running & (desc["object_name"] == program)
-        if not runs.any():  # runs only as a subject: its earliest row shows it running
-            own = np.flatnonzero(view.present & (desc["subject_name"] == program))
-            runs = np.zeros(len(kept), dtype=bool)
-            runs[own[np.argmin(view.first_minutes[own])]] = True
-        found[program] = (kept & (desc["object_name"] == program)) | runs
+        named = view.positions_named("object_name", program)
+        runs = named[running[named]]
+        if not len(runs):  # runs only as a subject: its earliest row shows it running
+            own = view.positions_named("subject_name", program)
+            own = own[view.present[own]]
+            runs = own[np.argmin(view.first_minutes[own])][None]
+        found[program] = np.union1d(named[kept[named]], runs)
     return found
 
 

@@ -89,6 +89,14 @@ def log_rows(timeline) -> pd.DataFrame:
     return rows
 
 
+def _positions_by_value(values: np.ndarray) -> dict[str, list[int]]:
+    """Each distinct value of ``values`` -> the positions that hold it."""
+    found: dict[str, list[int]] = {}
+    for position, value in enumerate(values.tolist()):
+        found.setdefault(value, []).append(position)
+    return found
+
+
 class LogView:
     """The log joined with its descriptions and event classes, plus per-name lookups.
 
@@ -183,8 +191,14 @@ class LogView:
         # a description is one sweep's at most (one subject, and a host is in one subnet), so
         # the rows are grouped by one array of sweep numbers, not a log-wide mask per sweep
         sweep_of = np.full(len(self.pattern_rows), -1, dtype=np.int64)
+        objects = desc["object_name"]
         for number, sweep in enumerate(found):
-            sweep_of[flow & (desc["subject_name"] == sweep["subject"]) & self.desc_in("object_name", sweep["hosts"])] = number
+            # the subject's descriptions only (the index): a mask per sweep over every
+            # description made thousands of sweeps quadratic
+            at = self.positions_named("subject_name", sweep["subject"])
+            at = at[flow[at]]
+            hosts = set(sweep["hosts"])
+            sweep_of[at[np.fromiter((objects[i] in hosts for i in at.tolist()), dtype=bool, count=len(at))]] = number
         row_sweep = self.expand(sweep_of)
         positions = np.flatnonzero(row_sweep >= 0)
         by_sweep = np.argsort(row_sweep[positions], kind="stable")  # each sweep's rows in log order
@@ -216,6 +230,20 @@ class LogView:
         for described in np.flatnonzero(within).tolist():
             flags[described] = bool(test(self.pattern_rows[described]))
         return flags
+
+    def named(self, column: str, value: str) -> np.ndarray:
+        """The descriptions (a mask) whose ``column`` is ``value``: read off an index built
+        once per column, so a rule that asks once per name costs one pass over the
+        descriptions in all, not one per name (thousands of dropped programs in a crafted
+        log made such loops quadratic)."""
+        found = np.zeros(len(self.pattern_rows), dtype=bool)
+        found[self.positions_named(column, value)] = True
+        return found
+
+    def positions_named(self, column: str, value: str) -> np.ndarray:
+        """The positions of the descriptions whose ``column`` is ``value``, in order."""
+        index = self.derived(f"_index_{column}", lambda: _positions_by_value(self.desc[column]))
+        return np.asarray(index.get(value, ()), dtype=np.int64)
 
     def values(self, column: str, per_description: np.ndarray) -> set:
         """The distinct values of ``column`` at the log rows of these descriptions."""

@@ -504,11 +504,12 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     out = []
     # a file the Windows kernel (``System``, home of the SMB server) wrote came from another
     # host over a file share: a tool copied for remote execution (T1570), not a download
-    by_share = {n for n in set(name[armed_codes]) if _written_over_share(view, written & (name == n))}
+    by_share = {n for n in set(name[armed_codes]) if _written_over_share(view, written & view.named("object_name", n))}
     for names in (set(name[armed_codes]) - by_share, by_share):
         if not names:
             continue
-        codes = armed_codes[np.isin(name[armed_codes], list(names))]
+        # a set look-up per code: numpy's isin over object arrays compares every pair
+        codes = armed_codes[np.fromiter((n in names for n in name[armed_codes].tolist()), dtype=bool, count=len(armed_codes))]
         hits = view.expand(
             (named & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")) | (started & arming))
             & view.desc_in("object_name", names)
