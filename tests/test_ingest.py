@@ -109,6 +109,35 @@ def test_names_with_spaces_colons_and_windows_paths(tmp_path):
     assert t["object_name"] == "a: b.txt"
 
 
+def test_a_name_ending_in_a_unicode_blank_is_another_name(tmp_path):
+    # a no-break or ideographic space after ls is another file: trimming every Unicode blank
+    # made the attacker's ls the system's, and a known program (a robustness probe's finding)
+    table = ocrapt(
+        tmp_path,
+        "The subject_process: bash EXECUTE the file_object_file: /usr/bin/ls,2018-04-12 10:00:00\n"
+        "The subject_process: dropper WRITE the file_object_file: /usr/bin/ls\u00a0,2018-04-12 10:00:01\n"
+        "The subject_process: sshd\u3000 READ the file_object_file: passwd ,2018-04-12 10:00:02",
+    )
+    triples = table.triples
+    assert set(triples["object_value"]) == {"/usr/bin/ls", "/usr/bin/ls\u00a0", "passwd"}  # ASCII padding still trimmed
+    assert "sshd\u3000" in set(triples["subject_name"])
+    from aptnarrate.preprocess.knowledge import lookup
+
+    assert lookup("sshd\u3000", "process") is None and lookup("sshd", "process") is not None
+
+
+def test_an_edge_list_name_ending_in_a_unicode_blank_is_another_name(tmp_path):
+    path = write(
+        tmp_path,
+        f"{EDGE_HEADER}\n"
+        "p1,SUBJECT_PROCESS,/bin/bash,EVENT_EXECUTE,1523505600000000000,f1,FILE_OBJECT_FILE,/usr/bin/ls\n"
+        "p2,SUBJECT_PROCESS,/tmp/dropper,EVENT_WRITE,1523505601000000000,f2,FILE_OBJECT_FILE, /usr/bin/ls\u00a0\n",
+        "in.edges.csv",
+    )
+    triples = read_events(path).triples
+    assert set(triples["object_value"]) == {"/usr/bin/ls", "/usr/bin/ls\u00a0"}  # the ASCII space trimmed
+
+
 def test_subject_name_with_spaces_and_upper_case_words(tmp_path):
     t = one_triple(
         ocrapt(tmp_path, "The subject_process: MY TOOL v2 READ the file_object_file: /etc/passwd,2018-04-12 10:00:00")

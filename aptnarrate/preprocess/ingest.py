@@ -713,7 +713,7 @@ def _distinct_values(column: pa.ChunkedArray, trim: bool = False) -> tuple[np.nd
     values = encoded.dictionary
     if not trim:
         return codes, values
-    merged = pc.utf8_trim_whitespace(values).dictionary_encode()
+    merged = pc.ascii_trim_whitespace(values).dictionary_encode()  # ASCII only (see ASCII_BLANKS)
     # in the narrowest type that holds the codes: at 10M rows a type or predicate column's
     # codes are then 10 MB instead of 40, and an edge list keeps seven such columns at once
     lookup = merged.indices.to_numpy(zero_copy_only=False).astype(_narrowest_codes(len(merged.dictionary)))
@@ -1239,6 +1239,12 @@ def _parse_description(text: str | None) -> tuple | None:
     return None if parsed is None else parsed[0]
 
 
+# what a CSV writer pads a field or a description's parts with; a name may end in any other
+# blank (a no-break or ideographic space after ``ls`` is another file, which trimming made
+# the system's: a robustness probe's finding)
+ASCII_BLANKS = " \t\r\n\x0b\x0c"
+
+
 def _read_description(text: str | None) -> tuple[tuple, bool] | None:
     """(triple, ambiguous) for one description, or None when no reading fits.
 
@@ -1251,7 +1257,7 @@ def _read_description(text: str | None) -> tuple[tuple, bool] | None:
     """
     if not text:
         return None
-    text = text.strip()
+    text = text.strip(ASCII_BLANKS)
     head = _SUBJECT_HEAD.match(text)
     if head is None:
         return None
@@ -1288,7 +1294,7 @@ def _read_description(text: str | None) -> tuple[tuple, bool] | None:
 def _entity(raw_type: str, value: str | None, role: str) -> tuple[str, str, str, str]:
     """(id, kind, display name, full value); unnamed nodes get one id per kind and role."""
     kind = canonical_kind(raw_type) or raw_type.strip().lower()
-    value = (value or "").strip()
+    value = (value or "").strip(ASCII_BLANKS)
     if not value or value.lower() in ("nan", "none"):
         return (f"{kind}:<unnamed {role}>", kind, "", "")
     return (f"{kind}:{value}", kind, display_name(kind, value), value)

@@ -100,7 +100,7 @@ def lookup(name: str, kind: str) -> KnowledgeEntry | None:
     Cached (entries are frozen): scoring, the pattern and stage rules, grounding and the
     narrators each ask about the same few thousand names, 8,000 times per 1M-row report.
     Bounded like ``library_stem``'s: the keys are input names, kept across a batch's inputs."""
-    name = name.strip()
+    name = name.strip(" \t\r\n\x0b\x0c")  # ASCII only: "sshd" + U+3000 is no known program
     if not name:
         return None
     index = _index()
