@@ -1,0 +1,120 @@
+"""How the work of ``report`` grows with crafted inputs: many distinct names, where an
+attacker chooses the names (the brief's "bound the work they can cause").
+
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct]
+
+Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
+offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
+peak RSS). ``x prev`` is the time over the time at the size before: about 2 for each
+doubling is linear; 4 is quadratic.
+
+* ``dropped``: one shell writes and runs N different scripts, beside one outbound connection
+  (N dropped programs: the attack chain's members).
+* ``chain``: an edge list where process i writes and starts process i+1 (a chain N long).
+* ``sweep``: one scanner connecting to N addresses.
+* ``distinct``: N processes, each writing and running its own script and connecting to its
+  own address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "crafted"
+START_NS = 1747228320 * 10**9  # 2025-05-14 13:12 UTC
+
+
+def _stamp(second: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(START_NS // 10**9 + second))
+
+
+def _ocrapt(lines: list[tuple[str, int]]) -> str:
+    return "description,timestamp\n" + "".join(f"{text},{_stamp(second)}\n" for text, second in lines)
+
+
+def dropped(n: int) -> str:
+    lines = [("The subject_process: bash CONNECT the netflowobject: 203.0.113.9", 0)]
+    for i in range(n):
+        lines.append((f"The subject_process: bash WRITE the file_object_file: /tmp/f{i}.sh", i))
+        lines.append((f"The subject_process: bash EXECUTE the file_object_file: /tmp/f{i}.sh", i))
+    return _ocrapt(lines)
+
+
+def sweep(n: int) -> str:
+    return _ocrapt([(f"The subject_process: scanner CONNECT the netflowobject: 10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}", i) for i in range(n)])
+
+
+def distinct(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The subject_process: proc{i} WRITE the file_object_file: /tmp/f{i}.sh", i))
+        lines.append((f"The subject_process: proc{i} EXECUTE the file_object_file: /tmp/f{i}.sh", i))
+        lines.append((f"The subject_process: proc{i} CONNECT the netflowobject: 10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}", i))
+    return _ocrapt(lines)
+
+
+def chain(n: int) -> str:
+    rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
+    rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
+    for i in range(n):
+        t = START_NS + (i + 1) * 10**9
+        rows.append(f"p{i},SUBJECT_PROCESS,/tmp/s{i}.sh,EVENT_WRITE,{t},f{i + 1},FILE_OBJECT_FILE,/tmp/s{i + 1}.sh")
+        rows.append(f"p{i},SUBJECT_PROCESS,/tmp/s{i}.sh,EVENT_EXECUTE,{t + 1},p{i + 1},SUBJECT_PROCESS,/tmp/s{i + 1}.sh")
+    return "\n".join(rows) + "\n"
+
+
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv")}
+
+
+def cli() -> list[str]:
+    exe = shutil.which("aptnarrate", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "aptnarrate"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 5000, 10000, 20000])
+    parser.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=sorted(SHAPES))
+    parser.add_argument("--timeout", type=float, default=300, help="seconds before a run is stopped (shown as >)")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"{'shape':<9} {'N':>7} {'rows':>8} {'wall s':>8} {'peak MiB':>9} {'x prev':>7}")
+    for shape in args.shapes:
+        make, suffix = SHAPES[shape]
+        previous = None
+        for n in args.sizes:
+            path = OUT / f"{shape}_{n}.{suffix}"
+            if not path.exists():
+                path.write_text(make(n), encoding="utf-8")
+            rows = sum(1 for _ in path.open(encoding="utf-8")) - 1
+            started = time.perf_counter()
+            process = subprocess.Popen([*cli(), "report", str(path), "--backend", "offline", "-o", os.devnull], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            usage = None
+            while usage is None:  # poll: wait4 gives the child's peak RSS, but no timeout
+                pid, _, found = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    usage = found
+                elif time.perf_counter() - started > args.timeout:
+                    process.kill()
+                    process.wait()
+                    break
+                else:
+                    time.sleep(0.05)
+            wall = time.perf_counter() - started
+            if usage is None:
+                print(f"{shape:<9} {n:>7} {rows:>8} {'>' + format(args.timeout, '.0f'):>8}")
+                break
+            ratio = f"{wall / previous:>7.2f}" if previous else f"{'-':>7}"
+            print(f"{shape:<9} {n:>7} {rows:>8} {wall:>8.2f} {usage.ru_maxrss / 1024:>9.0f} {ratio}", flush=True)
+            previous = wall
+
+
+if __name__ == "__main__":
+    main()
