@@ -52,8 +52,6 @@ SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|a
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
-# a temporary file or a partial download, by its extension
-TEMPORARY_FILE = re.compile(r"\.(tmp|temp|part|partial|crdownload|download)$", re.I)
 # a lock or process-id file: taken and removed by the program that holds it, never a trace
 LOCK_FILE_NAMES = r"lockfile|.+\.(lock|lck|pid)"
 LOCK_FILE = re.compile(rf"^({LOCK_FILE_NAMES})$")
@@ -683,7 +681,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         | view.desc_where("object_name", program_or_log, by_client)
         | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work)
     )
-    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_temporaries(view, deleted) & ~_emptied_from_trash(view, deleted)
+    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted) & ~_emptied_from_trash(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -707,13 +705,18 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
-def _own_temporaries(view: LogView, deleted: np.ndarray) -> np.ndarray:
-    """The ``deleted`` descriptions of a temporary file (``NAME.tmp``, a partial download) that
-    the deleting process itself wrote and that never ran, loaded or had its mode changed in the
+def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a working file (no program, script or log) that the
+    deleting process itself wrote and that never ran, loaded or had its mode changed in the
     log, outside an attack chain: pip removing the wheels it downloaded, an installer its
-    scratch files."""
+    scratch files, a mail client its composition file, a report script its mktemp file once
+    mailed. A process acting for an attacker deleting what it staged still covers tracks."""
     desc = view.desc
-    temporary = deleted & view.desc_where("object_name", lambda n: bool(TEMPORARY_FILE.search(n)), deleted)
+
+    def working_file(name: str) -> bool:
+        return not SCRIPT_OR_BINARY.search(name) and getattr(lookup(name, "file"), "category", None) != "log file"
+
+    temporary = deleted & view.desc_where("object_name", working_file, deleted)
     if not temporary.any():
         return temporary
     writes = view.present & view.desc_in("event", ("file_write", "file_create"))
