@@ -413,27 +413,26 @@ def process_list_rows(view: LogView) -> np.ndarray:
     """The descriptions of processes opening other processes, by a process list
     (``patterns.process_lists``): its handle on LSASS is one of many, not a dump's
     (``pattern_findings`` keeps those of a process acting for an attacker)."""
-    def compute() -> np.ndarray:
-        rows = view.pattern_rows
-        listers = process_lists(rows[i] for i in np.flatnonzero(view.present).tolist())
-        if not listers:
-            return np.zeros(len(rows), dtype=bool)
-        return view.present & np.fromiter((opened_by_process_list(row, listers) for row in rows), dtype=bool, count=len(rows))
-
-    return view.derived("_process_list_rows", compute)
+    return _rows_unless(view, "_process_list_rows", process_lists, opened_by_process_list)
 
 
 def removed_rows(view: LogView) -> np.ndarray:
     """The descriptions naming a task or service that the subgraph also removes
     (``patterns.removed_objects``)."""
+    return _rows_unless(view, "_removed_rows", removed_objects, removed_in_the_subgraph)
+
+
+def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
+    """The descriptions a rule's ``unless`` takes out: what ``gather`` reads off the whole
+    subgraph's rows, then ``applies(row, gathered)`` per description; computed once per view."""
     def compute() -> np.ndarray:
         rows = view.pattern_rows
-        removed = removed_objects(rows[i] for i in np.flatnonzero(view.present).tolist())
-        if not removed:
+        gathered = gather(rows[i] for i in np.flatnonzero(view.present).tolist())
+        if not gathered:
             return np.zeros(len(rows), dtype=bool)
-        return view.present & np.fromiter((removed_in_the_subgraph(row, removed) for row in rows), dtype=bool, count=len(rows))
+        return view.present & np.fromiter((applies(row, gathered) for row in rows), dtype=bool, count=len(rows))
 
-    return view.derived("_removed_rows", compute)
+    return view.derived(key, compute)
 
 
 def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:

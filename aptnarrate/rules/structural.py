@@ -52,6 +52,8 @@ SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|a
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
+# a temporary file or a partial download, by its extension
+TEMPORARY_FILE = re.compile(r"\.(tmp|temp|part|partial|crdownload|download)$", re.I)
 # a lock or process-id file: taken and removed by the program that holds it, never a trace
 LOCK_FILE_NAMES = r"lockfile|.+\.(lock|lck|pid)"
 LOCK_FILE = re.compile(rf"^({LOCK_FILE_NAMES})$")
@@ -681,7 +683,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         | view.desc_where("object_name", program_or_log, by_client)
         | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work)
     )
-    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted) & ~_emptied_from_trash(view, deleted)
+    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -706,11 +708,15 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
 
 
 def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
-    """The ``deleted`` descriptions of a working file (no program, script or log) that the
-    deleting process itself wrote and that never ran, loaded or had its mode changed in the
-    log, outside an attack chain: pip removing the wheels it downloaded, an installer its
-    scratch files, a mail client its composition file, a report script its mktemp file once
-    mailed. A process acting for an attacker deleting what it staged still covers tracks."""
+    """The ``deleted`` descriptions of a working file that the deleting process itself wrote
+    and that never ran, loaded or had its mode changed in the log, outside an attack chain:
+    a temporary file (``NAME.tmp``, a partial download) whoever deletes it (pip removing the
+    wheels it downloaded), and any other file that is no program, script or log when a
+    program the knowledge base knows deletes it (logwatch's perl its mailed report, logrotate
+    the logs it rotated), a name without an extension included where it never ran. An
+    unknown program's deletions of what it wrote, and a process acting for an attacker
+    deleting what it staged, still cover tracks. (A user application's deletions are weighed
+    apart, by ``covering_tracks``.)"""
     desc = view.desc
 
     def working_file(name: str) -> bool:
@@ -725,7 +731,8 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
     found = np.zeros(len(deleted), dtype=bool)
     for at in np.flatnonzero(temporary).tolist():
         subject, name = desc["subject_name"][at], desc["object_name"][at]
-        found[at] = bool(subject) and (subject, name) in written and name not in run
+        own = bool(subject) and (subject, name) in written and name not in run
+        found[at] = own and (bool(TEMPORARY_FILE.search(name)) or lookup(subject, "process") is not None)
     if found.any():
         found &= ~in_chain(view, acting_for_an_attacker(view))
     return found
