@@ -623,6 +623,76 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     return out
 
 
+# disk images a mail client or browser delivers like archives: Windows opens them as a folder
+DELIVERY_CONTAINER = re.compile(r"\.(iso|img|vhdx?)$", re.I)
+# scripts Windows' script hosts run by their extension (JScript and Windows Script Files):
+# counted as run only when a script host reads them (a page's .js is no script to run)
+HOSTED_SCRIPT = re.compile(r"\.(js|jse|wsf|wsh|vbs|vbe)$", re.I)
+
+
+def _runs_what_it_reads(name: str) -> bool:
+    """A script host, shell or interpreter, or a binary that runs the code it is given: a
+    script or program it reads is one it runs."""
+    return code_runner(name) or process_category(name) in ("shell", "interpreter") or name.casefold() in ("powershell.exe", "pwsh.exe", "pwsh")
+
+
+def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
+    """A program or script taken out of an archive (or disk image) that a mail client or
+    browser wrote, and then run: the user opening a mailed or downloaded archive and running
+    what it held (T1566.001, T1189; T1204.002). The client writes only the archive, so
+    ``client_drops_executable`` never sees the program; the process that read the archive
+    and then wrote the program (Explorer, an extractor, PowerShell's Expand-Archive) carries
+    it out. A program the knowledge base knows, or one that never runs, claims nothing."""
+    desc = view.desc
+    event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
+    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes = files & view.desc_in("event", ("file_create", "file_write"))
+    delivered: dict[str, str] = {}  # archive -> category of the client that wrote it
+    for described in np.flatnonzero(writes).tolist():
+        category = process_category(subject[described])
+        if category in _CLIENT_TECHNIQUES and (ARCHIVE.search(name[described]) or DELIVERY_CONTAINER.search(name[described])):
+            delivered.setdefault(name[described], category)
+    if not delivered:
+        return []
+    reads = files & (event == "file_read") & view.desc_in("object_name", delivered)
+    opened: dict[str, int] = {}  # extractor -> first minute it read a delivered archive
+    for described in np.flatnonzero(reads & (subject != "")).tolist():
+        minute = int(view.first_minutes[described])
+        opened[subject[described]] = min(minute, opened.get(subject[described], minute))
+    if not opened:
+        return []
+    last_minutes = np.full(len(name), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_minutes, view._codes, view.minutes.astype(np.int64))
+    runnable = view.desc_where("object_name", lambda n: bool(EXECUTABLE.search(n) or HOSTED_SCRIPT.search(n)), writes)
+    extracted = runnable & view.desc_in("subject_name", opened)
+    extracted &= last_minutes >= np.array([opened.get(s, np.iinfo(np.int64).max) for s in subject], dtype=np.int64)
+    extracted &= ~view.desc_where("object_name", lambda n: lookup(n, "file") is not None or lookup(n, "process") is not None, extracted)
+    if not extracted.any():
+        return []
+    out_names = view.values("object_name", extracted)
+    # run: started as a process of its name, executed, or read by a script host or another
+    # binary that runs the code it is given (wscript reading the .js; regsvr32 a .dll)
+    started = view.present & (((desc["object_kind"] == "process") & (event == "process_start")) | (event == "execute"))
+    hosted = files & (event == "file_read") & view.desc_where("subject_name", _runs_what_it_reads, files & (event == "file_read"))
+    ran = (started | hosted) & view.desc_in("object_name", out_names)
+    ran_names = view.values("object_name", ran)
+    if not ran_names:
+        return []
+    archives = sorted(a for a in delivered if (reads & view.named("object_name", a) & view.desc_in("subject_name", opened)).any())
+    categories = sorted({delivered[a] for a in archives})
+    techniques = sorted({t for c in categories for t in _CLIENT_TECHNIQUES[c]})
+    clients = writes & view.desc_in("object_name", archives) & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, writes)
+    taken_out = extracted & view.desc_in("object_name", ran_names)
+    run_rows = ran & view.desc_in("object_name", ran_names)
+    who = " or ".join(categories)
+    reason = (
+        f"A {who} wrote {_names(set(archives))}; {_names(view.values('subject_name', taken_out))} read it and wrote "
+        f"{_names(ran_names)}, which then ran: a program or script from a delivered archive, run on this host."
+    )
+    rows = view.rows_of(clients | (reads & view.desc_in("subject_name", view.values("subject_name", taken_out))) | taken_out | run_rows)
+    return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
+
+
 def covering_tracks(view: LogView) -> list[StageEvidence]:
     """Deleting what the subgraph wrote, executed or chmod'ed, binaries, scripts or logs."""
     desc = view.desc
@@ -1186,4 +1256,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, covering_tracks, discovery, network_sniffing, lateral_movement, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, exfiltration)
