@@ -1016,6 +1016,57 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     return out
 
 
+# a task the Task Scheduler registers this soon after it accepted a connection from another
+# host, and a program it starts this soon after that, were asked for by that host
+REMOTE_TASK_MINUTES = 2
+# what a remotely registered task runs to execute an attacker's command or payload
+_TASK_PAYLOAD_HOSTS = frozenset({"cmd.exe", "powershell.exe", "pwsh.exe", "rundll32.exe", "mshta.exe", "regsvr32.exe", "wscript.exe", "cscript.exe"})
+
+
+def remote_task_target(view: LogView) -> list[StageEvidence]:
+    """The target of a scheduled task registered from another host (schtasks /s, Impacket's
+    atexec, T1053.005 with T1021): the Task Scheduler's service host accepts an inbound
+    connection (at this host's own address, or from one not public), registers a task within ``REMOTE_TASK_MINUTES``, and starts a
+    shell, script host, DLL runner or a program the knowledge base does not know within as
+    many minutes of that. A task registered locally (an installer, Group Policy, which
+    fetches its tasks over its own outbound connections) accepts no such connection."""
+    desc = view.desc
+    host = view.desc_where("subject_name", lambda n: n.casefold() == "svchost.exe")  # Windows names are case-blind
+    # an accepted connection, not a reply to one of its own: OpTC names the receiving end of
+    # an inbound flow (this host's own address), so the peer itself may not be in the log
+    accepted = view.present & host & (desc["event"] == "network_in") & view.desc_in("action", vocabulary().accept_actions)
+    accepted &= ~view.desc_in("object_name", PLACEHOLDERS)
+    own = this_host_addresses(view)
+    accepted &= view.desc_where("object_name", lambda a: a in own or view.address_class(a) not in ("loopback", "local", "public"), accepted)
+    tasks = view.present & host & (desc["event"] == "task_create")
+    if not accepted.any() or not tasks.any():
+        return []
+    starts = view.present & host & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
+    starts &= view.desc_where("object_name", lambda n: n.casefold() in _TASK_PAYLOAD_HOSTS or (bool(n) and lookup(n, "process") is None), starts)
+    if not starts.any():
+        return []
+    accept_rows, task_rows, start_rows = view.rows_of(accepted), view.rows_of(tasks), view.rows_of(starts)
+    minutes, window = view.minutes // MINUTE_NS, REMOTE_TASK_MINUTES
+    hits: list[np.ndarray] = []
+    for task in task_rows.tolist():
+        at = minutes[task]
+        before = accept_rows[(minutes[accept_rows] <= at) & (minutes[accept_rows] >= at - window)]
+        after = start_rows[(minutes[start_rows] >= at) & (minutes[start_rows] <= at + window)]
+        if len(before) and len(after):
+            hits += [before, np.array([task]), after]
+    if not hits:
+        return []
+    rows = np.unique(np.concatenate(hits))
+    in_rows = np.zeros(len(accepted), dtype=bool)
+    in_rows[view._codes[rows]] = True
+    peers, started = view.values("object_name", in_rows & accepted), view.values("object_name", in_rows & starts)
+    reason = (
+        f"The Task Scheduler's service host (`svchost.exe`) accepted an inbound connection ({_names(peers)}), registered a task within "
+        f"{REMOTE_TASK_MINUTES} minutes and started {_names(started)}: a task registered from another host, this host its target."
+    )
+    return [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1053.005", "T1021"))]
+
+
 def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
     """Of these flow descriptions, those whose process and address form a pair the
     process only served: the log shows it accepting the address's connections and never
@@ -1256,4 +1307,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, exfiltration)
