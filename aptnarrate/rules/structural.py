@@ -465,7 +465,8 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
     event, name = desc["event"], desc["object_name"]
-    network = view.desc_in("event", ("network_out", "network_in"))
+    # the network is flows: a unix socket's messages (docker.sock, devctl) carry no download
+    network = view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
     if not (network & view.present).any():
         return []
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
