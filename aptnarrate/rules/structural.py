@@ -1279,6 +1279,42 @@ def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, re
     return given
 
 
+# run-as tools, and the editors and other programs that can start a shell of their own
+# (GTFOBins' "sudo" entries): run through sudo, their shell has sudo's privilege. Not those
+# that start sh in their ordinary work: pagers (LESSOPEN's lesspipe), man, git (its pager,
+# hooks), gdb (it starts the debugged program through a shell), ssh (ProxyCommand), crontab
+# (the editor), tar
+RUN_AS_TOOLS = frozenset({"sudo", "doas"})
+SHELL_ESCAPERS = frozenset({"vi", "vim", "vim.basic", "vim.tiny", "view", "nvim", "ex", "ed", "nano", "pico", "find", "awk", "gawk", "mawk", "env", "ftp", "zip", "nmap"})
+
+
+def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
+    """A program that sudo (or doas) ran, and that can start a shell of its own (an editor,
+    pager, find, awk, ...), starting a shell: the escape from a restricted sudo rule to a
+    shell with sudo's privilege (T1548.003, GTFOBins). By name: the program's rows after
+    sudo ran it; an administrator's sudo of an editor that starts no shell claims nothing."""
+    runs = view.present & view.desc_in("event", ("execute", "process_start"))
+    through = runs & view.desc_where("subject_name", lambda n: n.casefold() in RUN_AS_TOOLS, runs)
+    through &= view.desc_where("object_name", lambda n: n.casefold() in SHELL_ESCAPERS, through)
+    if not through.any():
+        return []
+    escapers = view.values("object_name", through)
+    shells = runs & view.desc_in("subject_name", escapers)
+    shells &= view.desc_where("object_name", lambda n: process_category(n) == "shell", shells)
+    if not shells.any():
+        return []
+    # the shell after sudo ran the program: its first run at or after sudo's
+    first_through = int(view.first_minutes[through].min())
+    shells &= view.first_minutes >= first_through
+    if not shells.any():
+        return []
+    reason = (
+        f"{_names(view.values('subject_name', through))} ran {_names(view.values('subject_name', shells))}, which then started "
+        f"{_names(view.values('object_name', shells))}: a shell escape from a program run with sudo's privilege."
+    )
+    return [cited(view, view.rows_of(through | shells), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+
+
 def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     """A privileged program (``privileged_loaders`` in roles.yaml: setuid programs, services
     running as SYSTEM) loading a library or module that another process wrote in the
@@ -1308,4 +1344,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, sudo_shell_escape, exfiltration)
