@@ -1279,6 +1279,31 @@ def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, re
     return given
 
 
+def own_image_copied_out(view: LogView) -> list[StageEvidence]:
+    """A remote-copy client (scp, sftp, ssh; ``session_clients``) reading a program that runs
+    as a process in the subgraph and that the knowledge base does not know (an implant's own
+    image), and the session clients sending to a host of the site: the implant copying itself
+    to another host (lateral tool transfer, T1570, over SSH, T1021.004). A user's copy of a
+    known program, or of a file that never runs here, is not this."""
+    desc = view.desc
+    reads = view.present & (desc["event"] == "file_read") & view.desc_where("subject_name", session_client)
+    running = view.subjects - {""}
+    images = reads & view.desc_where("object_name", lambda n: n in running and lookup(n, "process") is None and not session_client(n), reads)
+    if not images.any():
+        return []
+    sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_where("subject_name", session_client)
+    neighbours = neighbours_of_this_host(view, view.values("object_name", sends))
+    sends &= view.desc_where("object_name", lambda a: a in neighbours or view.address_class(a) in ("internal", "private"), sends)
+    if not sends.any():
+        return []
+    reason = (
+        f"A remote-copy client ({_names(view.values('subject_name', images))}) read {_names(view.values('object_name', images))}, "
+        f"a program that runs in this subgraph and that the knowledge base does not know, and "
+        f"{_names(view.values('subject_name', sends))} sent to host(s) of the site {_names(view.values('object_name', sends))}: a program copying itself to another host."
+    )
+    return [cited(view, view.rows_of(images | sends), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.004"))]
+
+
 # run-as tools, and the editors and other programs that can start a shell of their own
 # (GTFOBins' "sudo" entries): run through sudo, their shell has sudo's privilege. Not those
 # that start sh in their ordinary work: pagers (LESSOPEN's lesspipe), man, git (its pager,
@@ -1344,4 +1369,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, sudo_shell_escape, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, exfiltration)
