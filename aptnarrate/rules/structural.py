@@ -1027,9 +1027,9 @@ _TASK_PAYLOAD_HOSTS = frozenset({"cmd.exe", "powershell.exe", "pwsh.exe", "rundl
 def remote_task_target(view: LogView) -> list[StageEvidence]:
     """The target of a scheduled task registered from another host (schtasks /s, Impacket's
     atexec, T1053.005 with T1021): the Task Scheduler's service host accepts an inbound
-    connection (at this host's own address, or from one not public), registers a task within ``REMOTE_TASK_MINUTES``, and starts a
-    shell, script host, DLL runner or a program the knowledge base does not know within as
-    many minutes of that. A task registered locally (an installer, Group Policy, which
+    connection (at this host's own address, or from one not public), registers a task
+    within ``REMOTE_TASK_MINUTES``, and starts a shell, script host, DLL runner or a program
+    the knowledge base does not know within as many minutes of that. A task registered locally (an installer, Group Policy, which
     fetches its tasks over its own outbound connections) accepts no such connection."""
     desc = view.desc
     host = view.desc_where("subject_name", lambda n: n.casefold() == "svchost.exe")  # Windows names are case-blind
@@ -1314,8 +1314,8 @@ SHELL_ESCAPERS = frozenset({"vi", "vim", "vim.basic", "vim.tiny", "view", "nvim"
 
 
 def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
-    """A program that sudo (or doas) ran, and that can start a shell of its own (an editor,
-    pager, find, awk, ...), starting a shell: the escape from a restricted sudo rule to a
+    """A program that sudo (or doas) ran, and that can start a shell of its own
+    (``SHELL_ESCAPERS``: an editor, find, awk, ...), starting a shell: the escape from a restricted sudo rule to a
     shell with sudo's privilege (T1548.003, GTFOBins). By name: the program's rows after
     sudo ran it; an administrator's sudo of an editor that starts no shell claims nothing."""
     runs = view.present & view.desc_in("event", ("execute", "process_start"))
