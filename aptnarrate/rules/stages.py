@@ -279,6 +279,13 @@ class LogView:
         np.minimum.at(found, self._codes, self.minutes)
         return found
 
+    @cached_property
+    def last_minutes(self) -> np.ndarray:
+        """Each description's last minute (int64 min when it has no row)."""
+        found = np.full(len(self.pattern_rows), np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(found, self._codes, self.minutes)
+        return found
+
     def values_of(self, kind: str, name: str) -> list[str]:
         cand = self.candidates.get(name)
         return cand.full_values if cand else []

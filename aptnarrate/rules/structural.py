@@ -662,11 +662,9 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
         opened[subject[described]] = min(minute, opened.get(subject[described], minute))
     if not opened:
         return []
-    last_minutes = np.full(len(name), np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last_minutes, view._codes, view.minutes.astype(np.int64))
     runnable = view.desc_where("object_name", lambda n: bool(EXECUTABLE.search(n) or HOSTED_SCRIPT.search(n)), writes)
     extracted = runnable & view.desc_in("subject_name", opened)
-    extracted &= last_minutes >= np.array([opened.get(s, np.iinfo(np.int64).max) for s in subject], dtype=np.int64)
+    extracted &= view.last_minutes >= np.array([opened.get(s, np.iinfo(np.int64).max) for s in subject], dtype=np.int64)
     extracted &= ~view.desc_where("object_name", lambda n: lookup(n, "file") is not None or lookup(n, "process") is not None, extracted)
     if not extracted.any():
         return []
