@@ -66,6 +66,7 @@ def roles() -> dict[str, Any]:
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
         "session_client_names": frozenset(n.casefold() for n in raw["session_clients"]["names"]),
         "code_runner_names": frozenset(n.casefold() for n in raw["code_runners"]["names"]),
+        "command_shell_names": frozenset(n.casefold() for n in raw["command_shells"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
@@ -114,6 +115,13 @@ def session_client(name: str) -> bool:
 def code_runner(name: str) -> bool:
     """A binary that runs the code it is given (``code_runners``)."""
     return name.casefold() in roles()["code_runner_names"]
+
+
+def runs_what_it_reads(name: str) -> bool:
+    """A binary that runs the code it is given (``code_runners``), a Windows command shell
+    (``command_shells``), or a shell or interpreter: a script or program it reads is one it runs."""
+    folded = name.casefold()
+    return folded in roles()["code_runner_names"] or folded in roles()["command_shell_names"] or process_category(name) in ("shell", "interpreter")
 
 
 def routine_writer(name: str) -> bool:

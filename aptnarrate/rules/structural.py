@@ -19,7 +19,7 @@ from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, merged,
+    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
 )
@@ -631,12 +631,6 @@ DELIVERY_CONTAINER = re.compile(r"\.(iso|img|vhdx?)$", re.I)
 HOSTED_SCRIPT = re.compile(r"\.(js|jse|wsf|wsh|vbs|vbe)$", re.I)
 
 
-def _runs_what_it_reads(name: str) -> bool:
-    """A script host, shell or interpreter, or a binary that runs the code it is given: a
-    script or program it reads is one it runs."""
-    return code_runner(name) or process_category(name) in ("shell", "interpreter") or name.casefold() in ("powershell.exe", "pwsh.exe", "pwsh")
-
-
 def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     """A program or script taken out of an archive (or disk image) that a mail client or
     browser wrote, and then run: the user opening a mailed or downloaded archive and running
@@ -672,7 +666,7 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     # run: started as a process of its name, executed, or read by a script host or another
     # binary that runs the code it is given (wscript reading the .js; regsvr32 a .dll)
     started = view.present & (((desc["object_kind"] == "process") & (event == "process_start")) | (event == "execute"))
-    hosted = files & (event == "file_read") & view.desc_where("subject_name", _runs_what_it_reads, files & (event == "file_read"))
+    hosted = files & (event == "file_read") & view.desc_where("subject_name", runs_what_it_reads, files & (event == "file_read"))
     ran = (started | hosted) & view.desc_in("object_name", out_names)
     ran_names = view.values("object_name", ran)
     if not ran_names:
@@ -689,6 +683,69 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
         f"{_names(ran_names)}, which then ran: a program or script from a delivered archive, run on this host."
     )
     rows = view.rows_of(clients | (reads & view.desc_in("subject_name", view.values("subject_name", taken_out))) | taken_out | run_rows)
+    return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
+
+
+# how long after a delivered disk image is opened a code runner it starts counts as running
+# what the image held: the user double-clicks the shortcut in the mounted image at once
+IMAGE_RUN_MINUTES = 10
+
+
+def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
+    """Code from a disk image (ISO, IMG, VHD) that a mail client or browser wrote, run: the
+    user opens the image (Explorer mounts it: it reads the file) and a shortcut in it starts
+    a script host, command shell or DLL runner on a script or library that the image holds
+    (T1566.001, T1189; T1553.005, T1204.002). Mounted files are never written, so neither
+    ``client_drops_executable`` nor ``client_archive_extracted_and_run`` sees them: counted
+    is a process the opener started within ``IMAGE_RUN_MINUTES`` of opening the image that
+    runs what it reads (``runs_what_it_reads``) reading, from then on, a program or script
+    that no process of the log wrote and the knowledge base does not know."""
+    desc = view.desc
+    event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
+    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes = files & view.desc_in("event", ("file_create", "file_write"))
+    images = writes & view.desc_where("object_name", lambda n: bool(DELIVERY_CONTAINER.search(n)), writes)
+    clients = images & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, images)
+    delivered = view.values("object_name", clients)
+    if not delivered:
+        return []
+    opens = files & (event == "file_read") & view.desc_in("object_name", delivered) & (subject != "")
+    opened: dict[str, int] = {}  # opener -> first minute it read a delivered image
+    for described in np.flatnonzero(opens).tolist():
+        minute = int(view.first_minutes[described])
+        opened[subject[described]] = min(minute, opened.get(subject[described], minute))
+    starts = view.present & (event == "process_start") & view.desc_in("subject_name", opened)
+    starts &= view.desc_where("object_name", runs_what_it_reads, starts)
+    start_rows = view.expand(starts)
+    at = np.flatnonzero(start_rows)
+    opened_at = np.array([opened[s] for s in subject[view._codes[at]].tolist()], dtype=np.int64)
+    start_rows[at[(view.minutes[at] < opened_at) | (view.minutes[at] > opened_at + IMAGE_RUN_MINUTES)]] = False
+    if not start_rows.any():
+        return []
+    runners = set(name[view._codes[start_rows]].tolist())
+    # read as a file, not only loaded: every program loads system libraries the knowledge
+    # base does not all name, and a library read is one the runner was pointed at
+    code = files & (event == "file_read") & view.desc_in("subject_name", runners)
+    code &= ~view.desc_in("object_name", view.values("object_name", writes))
+    code &= view.desc_where(
+        "object_name",
+        lambda n: bool(EXECUTABLE.search(n) or HOSTED_SCRIPT.search(n)) and not n.lower().endswith(".lnk") and lookup(n, "file") is None and lookup(n, "process") is None,
+        code,
+    )
+    code_rows = view.expand(code) & (view.minutes >= int(view.minutes[start_rows].min()))
+    if not code_rows.any():
+        return []
+    ran = set(name[view._codes[code_rows]].tolist())
+    by = set(subject[view._codes[code_rows]].tolist())
+    start_rows &= view.expand(view.desc_in("object_name", by))
+    categories = sorted({process_category(n) for n in view.values("subject_name", clients)})
+    techniques = sorted({t for c in categories for t in _CLIENT_TECHNIQUES[c]} | {"T1553.005"})
+    reason = (
+        f"A {' or '.join(categories)} wrote the disk image {_names(delivered)}; {_names(set(opened))} opened it and started "
+        f"{_names(by)}, which ran {_names(ran)}, a program or script that no process of the log wrote: code from the image, run on this host."
+    )
+    loads = view.present & (event == "module_load") & view.desc_in("object_name", ran) & view.desc_in("subject_name", by)
+    rows = view.expand(clients | opens) | start_rows | code_rows | (view.expand(loads) & (view.minutes >= int(view.minutes[code_rows].min())))
     return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
 
 
@@ -1367,4 +1424,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, exfiltration)
