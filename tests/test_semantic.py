@@ -105,6 +105,31 @@ def test_maintain_persistence_needs_a_write_to_a_persistence_location(dropper):
     assert reason and "file_write to a persistence location" in reason
 
 
+def test_planted_configuration_a_daemon_read_before_running_its_program_is_a_persistence_location(tmp_path):
+    """A udev rule has no persistence name; the log shows it acting as one: planted with a
+    program, read by udevd, which then runs that program. Written alone, it is no such place."""
+    from test_facts import facts_from, proc
+
+    def rows(read_then_run: bool):
+        planted = [
+            proc("implant", "WRITE", "file_object_file", "usbmon", "2018-04-12 13:10:01"),
+            proc("implant", "WRITE", "file_object_file", "61-usbmon.rules", "2018-04-12 13:10:02"),
+        ]
+        trigger = [
+            proc("systemd-udevd", "READ", "file_object_file", "61-usbmon.rules", "2018-04-12 13:20:01"),
+            proc("systemd-udevd", "EXECUTE", "file_object_file", "usbmon", "2018-04-12 13:20:02"),
+        ]
+        return planted + (trigger if read_then_run else [])
+
+    for read_then_run, path in ((True, tmp_path / "trigger"), (False, tmp_path / "planted")):
+        path.mkdir()
+        facts = facts_from(path, rows(read_then_run))
+        rule_write = rows_where(facts, lambda action, kind, name, subject: action == "WRITE" and name == "61-usbmon.rules")
+        assert len(rule_write) == 1
+        reason = semantic.unsupported_reason("Maintain Persistence", rule_write, facts)
+        assert (reason is None) is read_then_run, reason
+
+
 def test_ground_drops_the_unsupported_claim_and_keeps_the_supported_one(dropper):
     unlinks = rows_where(dropper, lambda action, kind, name, subject: action == "UNLINK")
     narration = Narration(

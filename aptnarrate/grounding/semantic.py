@@ -274,7 +274,16 @@ def is_persistence_location(row: RowEvent, facts: Facts, table: SupportTable | N
         return True
     candidate = facts.candidate(name)
     values = candidate.full_values if candidate is not None else [name]
-    return any(table.persistence_paths.search(v) for v in values)
+    if any(table.persistence_paths.search(v) for v in values):
+        return True
+    # a file the log shows acting as one: planted configuration that a daemon read before
+    # running the program planted with it (a udev rule, a logrotate hook); a saved report's
+    # IoCs (``_SavedIoCs``) come with no log to read it from
+    if getattr(facts, "derived", None) is None:
+        return False
+    from ..rules.structural import triggered_configurations
+
+    return folded in triggered_configurations(facts)
 
 
 def supports(stage: str, row: RowEvent, facts: Facts, table: SupportTable | None = None) -> bool:

@@ -512,10 +512,16 @@ def find_stages(facts: Facts) -> list[StageEvidence]:
     return list(facts.derived("_stage_findings", lambda: tuple(_find_stages(facts))))
 
 
+def log_view(facts: Facts) -> LogView:
+    """The one ``LogView`` of ``facts``, shared by the stage rules and what reads their
+    observations later (grounding's persistence locations)."""
+    return facts.derived("_log_view", lambda: LogView(facts))
+
+
 def _find_stages(facts: Facts) -> list[StageEvidence]:
     from . import structural
 
-    view = LogView(facts)
+    view = log_view(facts)
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     explained = explaining(view.table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -1359,6 +1360,106 @@ def own_image_copied_out(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(images | sends), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.004"))]
 
 
+# daemons and system tools that run what their configuration names: udev's rules, logrotate's
+# postrotate hooks, cron's tables, systemd's units, a mail server's .forward, NetworkManager's
+# dispatcher scripts
+TRIGGER_CATEGORIES = frozenset({"system utility", "system service", "mail server"})
+# writers whose ordinary work is to install configuration and the programs it names: a
+# package's udev rule and helper, an updater's unit file; and the clients that deliver files,
+# whose attachments and downloads are Initial Compromise's to weigh
+_INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "container engine", "management agent", "browser", "mail client", "office application"})
+
+
+@dataclass(frozen=True)
+class _Trigger:
+    program: str
+    planters: frozenset[str]
+    reader: str
+    configs: frozenset[str]
+    via: frozenset[str]  # who ran the program: the reader, or shells it started
+    rows: np.ndarray  # per log row
+
+
+def planted_trigger_runs_program(view: LogView) -> list[StageEvidence]:
+    """A program planted together with the configuration that makes a daemon run it, which
+    the daemon then reads and runs: event-triggered execution (T1546; a udev rule's RUN, a
+    logrotate postrotate hook, a cron table, a systemd unit, a .forward pipe). See ``_triggers``."""
+    found = []
+    for trigger in _triggers(view):
+        how = "itself ran" if trigger.via == {trigger.reader} else "had a shell it started run"
+        reason = (
+            f"{_names(trigger.planters)} wrote {_names({trigger.program})} and {_names(trigger.configs)}; {_names({trigger.reader})} read "
+            f"{_names(trigger.configs)} and then {how} {_names({trigger.program})}: a planted program run by a daemon that its planted "
+            "configuration triggers, not by the process that planted it."
+        )
+        found.append(cited(view, trigger.rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1546",)))
+    return found
+
+
+def triggered_configurations(facts) -> frozenset[str]:
+    """Files (case-folded names) the log shows acting as persistence locations: planted
+    configuration a daemon read before running the program planted with it (``_triggers``),
+    for the stage-support screen, which knows other locations by name."""
+    from .stages import log_view
+
+    return facts.derived("_triggered_configurations", lambda: frozenset(c.casefold() for t in _triggers(log_view(facts)) for c in t.configs))
+
+
+def _triggers(view: LogView) -> list[_Trigger]:
+    """Counted: a program the knowledge base does not know, written in the subgraph and then
+    run; its planters (its writers and the processes that started them, not installers or
+    clients: ``_INSTALLING_CATEGORIES``); another file they wrote, read afterwards by a daemon
+    or system tool (``TRIGGER_CATEGORIES``) that no planter started; and the program run, at
+    or after that read, by that daemon or by a shell it started."""
+    return view.derived("_planted_triggers", lambda: _find_triggers(view))
+
+
+def _find_triggers(view: LogView) -> list[_Trigger]:
+    desc = view.desc
+    event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
+    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes = files & view.desc_in("event", ("file_write", "file_create"))
+    runs = view.present & view.desc_in("event", ("execute", "process_start")) & ~view.desc_in("object_name", PLACEHOLDERS)
+    programs = sorted(
+        n for n in view.values("object_name", writes) & view.values("object_name", runs)
+        if lookup(n, "file") is None and lookup(n, "process") is None
+    )
+    found = []
+    for program in programs:
+        writers = view.values("subject_name", writes & (name == program)) - PLACEHOLDERS
+        writers = {w for w in writers if process_category(w) not in _INSTALLING_CATEGORIES}
+        if not writers:
+            continue
+        starters = view.values("subject_name", runs & view.desc_in("object_name", writers)) - PLACEHOLDERS
+        planters = writers | {s for s in starters if process_category(s) not in _INSTALLING_CATEGORIES}
+        planted = writes & view.desc_in("subject_name", planters) & (name != program)
+        if not planted.any():
+            continue
+        started_by_planters = view.values("object_name", runs & view.desc_in("subject_name", planters))
+        reads = files & (event == "file_read") & view.desc_in("object_name", view.values("object_name", planted))
+        reads &= view.desc_where("subject_name", lambda n: process_category(n) in TRIGGER_CATEGORIES, reads)
+        reads &= ~view.desc_in("subject_name", planters | started_by_planters)
+        for reader in sorted(view.values("subject_name", reads)):
+            read = reads & (subject == reader)
+            # planted before it was read (to the minute)
+            planted_before = planted & view.desc_in("object_name", view.values("object_name", read)) & (view.first_minutes <= view.last_minutes[read].max())
+            if not planted_before.any():
+                continue
+            read &= view.desc_in("object_name", view.values("object_name", planted_before))
+            shells = {n for n in view.values("object_name", runs & (subject == reader)) if process_category(n) == "shell"}
+            ran = runs & (name == program) & view.desc_in("subject_name", {reader} | shells)
+            ran_rows = view.expand(ran) & (view.minutes >= int(view.first_minutes[read].min()))
+            if not ran_rows.any():
+                continue
+            via = frozenset(subject[view._codes[ran_rows]].tolist())
+            launched = runs & (subject == reader) & view.desc_in("object_name", set(via))
+            program_writes = writes & (name == program) & view.desc_in("subject_name", writers)
+            rows = view.expand(planted_before | program_writes | read | launched) | ran_rows
+            configs = frozenset(view.values("object_name", read))
+            found.append(_Trigger(program, frozenset(planters), reader, configs, via, rows))
+    return found
+
+
 # run-as tools, and the editors and other programs that can start a shell of their own
 # (GTFOBins' "sudo" entries): run through sudo, their shell has sudo's privilege. Not those
 # that start sh in their ordinary work: pagers (LESSOPEN's lesspipe), man, git (its pager,
@@ -1424,4 +1525,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, exfiltration)
