@@ -34,8 +34,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..models import StageClaim
 
 PERSISTENCE_LOCATION = "persistence_location"
+COVERING_TOOL = "covering_tool"  # a tool whose running erases traces (a secure delete)
+SYSTEM_PROGRAM = "system_program"  # a system tool, written over: replaced by another program
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION,)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM)
 
 
 class SupportTableError(ValueError):
@@ -51,6 +53,8 @@ class SupportTable:
     persistence_writers: frozenset[str]
     persistence_suffixes: tuple[str, ...] = ()
     persistence_hosts: frozenset[str] = frozenset()
+    covering_tools: frozenset[str] = frozenset()
+    system_program_categories: frozenset[str] = frozenset()
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -118,6 +122,8 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         persistence_writers=frozenset(str(n).casefold() for n in locations.get("writers") or []),
         persistence_suffixes=tuple(str(n).casefold() for n in locations.get("suffixes") or []),
         persistence_hosts=frozenset(str(n).casefold() for n in locations.get("hosts") or []),
+        covering_tools=frozenset(str(n).casefold() for n in (raw.get("covering_tools") or {}).get("names") or []),
+        system_program_categories=frozenset(str(c) for c in (raw.get("system_programs") or {}).get("categories") or []),
     )
 
 
@@ -291,8 +297,19 @@ def supports(stage: str, row: RowEvent, facts: Facts, table: SupportTable | None
     for cls, condition in table.supports.get(stage, ()):
         if row.event_class != cls:
             continue
-        if condition is None or (condition == PERSISTENCE_LOCATION and is_persistence_location(row, facts, table)):
+        if condition is None or _meets(condition, row, facts, table):
             return True
+    return False
+
+
+def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> bool:
+    if condition == PERSISTENCE_LOCATION:
+        return is_persistence_location(row, facts, table)
+    if condition == COVERING_TOOL:
+        return row.object_name.casefold() in table.covering_tools
+    if condition == SYSTEM_PROGRAM:
+        entry = lookup(row.object_name, "file") if row.object_name else None
+        return entry is not None and entry.category in table.system_program_categories
     return False
 
 
@@ -354,8 +371,11 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program"}
+
+
 def _describe(cls: str, condition: str | None) -> str:
-    return cls if condition is None else f"{cls} to a persistence location"
+    return cls if condition is None else f"{cls} {_CONDITION_WORDS[condition]}"
 
 
 def screen(stages: list[StageClaim], vocab: Vocabulary, issues: list[GroundingIssue], positions_of: list | None = None) -> list[StageClaim]:
