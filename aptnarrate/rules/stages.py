@@ -512,16 +512,13 @@ def find_stages(facts: Facts) -> list[StageEvidence]:
     return list(facts.derived("_stage_findings", lambda: tuple(_find_stages(facts))))
 
 
-def log_view(facts: Facts) -> LogView:
-    """The one ``LogView`` of ``facts``, shared by the stage rules and what reads their
-    observations later (grounding's persistence locations)."""
-    return facts.derived("_log_view", lambda: LogView(facts))
-
-
 def _find_stages(facts: Facts) -> list[StageEvidence]:
     from . import structural
 
-    view = log_view(facts)
+    view = LogView(facts)
+    # what grounding reads later from this view, kept with the facts (not the view: it
+    # refers back to them, and a cycle would outlive the run until the cyclic collector)
+    structural.triggered_configurations(facts, view)
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     explained = explaining(view.table)

@@ -590,6 +590,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         return category if category in categories else None
 
     created = view.desc_in("event", ("file_create", "file_write")) & ~view.desc_in("object_name", PLACEHOLDERS) & view.present
+    composed = view.values("object_name", _clients_own_temporaries(view))
     subjects_of: dict[str, set[str]] = {}
     for described in np.flatnonzero(created).tolist():
         subjects_of.setdefault(desc["object_name"][described], set()).add(desc["subject_name"][described])
@@ -600,6 +601,10 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         if not (EXECUTABLE.search(name) or "." not in name) or DATA_NAME.match(name):
             continue
         subjects = subjects_of[name]
+        # a message the client composes (mutt's mutt-HOST-UID-PID-N): written, read back
+        # and deleted by the client itself, never run, is its own working file
+        if name in composed:
+            continue
         found = {client(s) for s in subjects} - {None}
         if found:
             category, confidence = sorted(found)[0], "moderate"
@@ -623,6 +628,35 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
             rows = [np.union1d(rows[0], view.rows_of(started if started.any() else naming))]
         out.append(cited(view, *rows, stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=(categories[category], "T1105")))
     return out
+
+
+def _clients_own_temporaries(view: LogView) -> np.ndarray:
+    """Descriptions naming a file that one user application (``user_applications``: a mail
+    client, a browser) wrote, read back and deleted itself, and that the subgraph never
+    ran, loaded or chmod'ed: a message it composed, a temporary copy; by structure, not by
+    name (an attacker names files as it likes)."""
+    return view.derived("_clients_own_temporaries", lambda: _find_clients_own_temporaries(view))
+
+
+def _find_clients_own_temporaries(view: LogView) -> np.ndarray:
+    desc = view.desc
+    subject, name = desc["subject_name"], desc["object_name"]
+    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    clients = files & view.desc_where("subject_name", user_application, files)
+    found = np.zeros(len(files), dtype=bool)
+    if not clients.any():
+        return found
+    used = view.values("object_name", files & view.desc_in("event", ("execute", "process_start", "file_attribute", "module_load")))
+    by_event: dict[str, set[tuple[str, str]]] = {}
+    for at in np.flatnonzero(clients).tolist():
+        by_event.setdefault(desc["event"][at], set()).add((subject[at], name[at]))
+    written = by_event.get("file_write", set()) | by_event.get("file_create", set())
+    own = written & by_event.get("file_read", set()) & by_event.get("file_delete", set())
+    own = {pair for pair in own if pair[1] not in used}
+    if own:
+        names = {n for _, n in own}
+        found = files & view.desc_in("object_name", names)
+    return found
 
 
 # disk images a mail client or browser delivers like archives: Windows opens them as a folder
@@ -810,7 +844,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         | view.desc_where("object_name", program_or_log, by_client)
         | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work)
     )
-    hits = deleted & counted & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted)
+    # a message a client composed, written, read back and deleted by it and never run, is its
+    # working file whatever its name (``_clients_own_temporaries``)
+    hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -1396,13 +1432,18 @@ def planted_trigger_runs_program(view: LogView) -> list[StageEvidence]:
     return found
 
 
-def triggered_configurations(facts) -> frozenset[str]:
+def triggered_configurations(facts, view: LogView | None = None) -> frozenset[str]:
     """Files (case-folded names) the log shows acting as persistence locations: planted
     configuration a daemon read before running the program planted with it (``_triggers``),
-    for the stage-support screen, which knows other locations by name."""
-    from .stages import log_view
+    for the stage-support screen, which knows other locations by name. Kept with ``facts``;
+    ``view``: the stage rules' view of them, else one is built."""
 
-    return facts.derived("_triggered_configurations", lambda: frozenset(c.casefold() for t in _triggers(log_view(facts)) for c in t.configs))
+    def compute() -> frozenset[str]:
+        from .stages import LogView
+
+        return frozenset(c.casefold() for t in _triggers(view or LogView(facts)) for c in t.configs)
+
+    return facts.derived("_triggered_configurations", compute)
 
 
 def _triggers(view: LogView) -> list[_Trigger]:
