@@ -93,7 +93,10 @@ def is_launcher(name: str) -> bool:
     return name.casefold() in r["launcher_names"] or process_category(name) in r["launcher_categories"]
 
 
-def _is_chain_child(name: str) -> bool:
+def chain_child(name: str) -> bool:
+    """What a launcher starting counts as an attack chain's step (``attack_chain.children``):
+    a shell, script host, interpreter or admin tool, an installer or download tool, or a
+    program the knowledge base does not know."""
     r = roles()
     entry = lookup(name, "process")
     if name.casefold() in r["child_names"]:
@@ -603,7 +606,7 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
         launcher = launchers.get(parent_name)
         if launcher is None:
             launcher = launchers[parent_name] = is_launcher(parent_name)
-        if launcher and child_name != parent_name and _is_chain_child(child_name):
+        if launcher and child_name != parent_name and chain_child(child_name):
             rows = _edge_rows(view, parent, child, parent_name, child_name)
             if child not in found:
                 found[child], names[child] = Link(f"{quoted(child_name)} started by {quoted(parent_name)}", rows), child_name

@@ -20,7 +20,7 @@ from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, compromised_launchers, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
 )
@@ -782,6 +782,58 @@ def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
     loads = view.present & (event == "module_load") & view.desc_in("object_name", ran) & view.desc_in("subject_name", by)
     rows = view.expand(clients | opens) | start_rows | code_rows | (view.expand(loads) & (view.minutes >= int(view.minutes[code_rows].min())))
     return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
+
+
+# documents that can carry macros (the macro-enabled formats and the legacy binary ones)
+MACRO_DOCUMENT = re.compile(r"\.(docm|dotm|xlsm|xltm|xlam|xlsb|pptm|potm|ppsm|doc|dot|xls|xlt|ppt|pps)$", re.I)
+# how soon after the document is opened WMI starting a program counts as the macro's doing
+MACRO_WMI_MINUTES = 2
+
+
+def office_macro_via_wmi(view: LogView) -> list[StageEvidence]:
+    """A macro creating its process through WMI (``Win32_Process.Create``), which makes WMI's
+    provider host, not Office, its parent (T1566.001, T1204.002, T1047): a document that can
+    carry macros, written by a mail client or browser and read by an Office application,
+    then, within ``MACRO_WMI_MINUTES`` of that read, ``WmiPrvSE.exe`` starting a shell, script
+    host, admin tool or a program the knowledge base does not know, with no connection
+    accepted from another host in those minutes (remote WMI is Lateral Movement's to weigh)."""
+    desc = view.desc
+    event, name = desc["event"], desc["object_name"]
+    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes = files & view.desc_in("event", ("file_create", "file_write"))
+    delivered = writes & view.desc_where("object_name", lambda n: bool(MACRO_DOCUMENT.search(n)), writes)
+    delivered &= view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, delivered)
+    if not delivered.any():
+        return []
+    opened = files & (event == "file_read") & view.desc_in("object_name", view.values("object_name", delivered))
+    opened &= view.desc_where("subject_name", lambda n: process_category(n) == "office application", opened)
+    if not opened.any():
+        return []
+    wmi = view.desc_where("subject_name", lambda n: n.casefold() == "wmiprvse.exe")
+    starts = view.present & wmi & (desc["object_kind"] == "process") & (event == "process_start")
+    starts &= view.desc_where("object_name", lambda n: bool(n) and chain_child(n), starts)
+    if not starts.any():
+        return []
+    accepted = view.present & (desc["event"] == "network_in") & view.desc_in("action", vocabulary().accept_actions)
+    open_rows, start_rows, accept_rows = view.rows_of(opened), view.rows_of(starts), view.rows_of(accepted)
+    minutes = view.minutes
+    first_open = int(minutes[open_rows].min())
+    hits = start_rows[(minutes[start_rows] >= first_open) & (minutes[start_rows] <= first_open + MACRO_WMI_MINUTES)]
+    hits = np.array([at for at in hits.tolist() if not ((minutes[accept_rows] >= first_open) & (minutes[accept_rows] <= minutes[at])).any()], dtype=np.int64)
+    if not len(hits):
+        return []
+    documents = view.values("object_name", opened)
+    clients = view.values("subject_name", delivered & view.desc_in("object_name", documents))
+    categories = sorted({process_category(c) for c in clients})
+    techniques = sorted({t for c in categories for t in _CLIENT_TECHNIQUES[c]} | {"T1047"})
+    started = set(name[view._codes[hits]].tolist())
+    reason = (
+        f"A {' or '.join(categories)} wrote {_names(documents)}, a document that can carry macros; {_names(view.values('subject_name', opened))} "
+        f"opened it, and within {MACRO_WMI_MINUTES} minutes WMI's provider host started {_names(started)} with no connection from another "
+        "host: a macro creating its process through WMI, so that Office is not its parent."
+    )
+    rows = view.rows_of(delivered & view.desc_in("object_name", documents)), open_rows, hits
+    return [cited(view, *rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
 
 
 def covering_tracks(view: LogView) -> list[StageEvidence]:
@@ -1566,4 +1618,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, exfiltration)
