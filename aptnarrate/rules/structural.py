@@ -1458,6 +1458,46 @@ TRIGGER_CATEGORIES = frozenset({"system utility", "system service", "mail server
 _INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "container engine", "management agent", "browser", "mail client", "office application"})
 
 
+# Windows' own installers, whose services the service control manager then starts
+_WINDOWS_INSTALLERS = frozenset({"msiexec.exe", "trustedinstaller.exe", "tiworker.exe", "dismhost.exe", "wuauclt.exe", "usoclient.exe", "mousocoreworker.exe"})
+
+
+def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
+    """The service control manager (``services.exe``) starting a program the knowledge base
+    does not know that a process of the subgraph wrote, where no writer is an installer,
+    updater, package manager or management agent, nor Windows' own processes (the file
+    server's ``System`` writing what PsExec copied over the network is Lateral Movement's):
+    a service pointed at a planted program (``sc create``/``sc config``, T1543.003; the log
+    keeps neither the command line nor the service key's path)."""
+    desc = view.desc
+    event, name = desc["event"], desc["object_name"]
+    manager = view.desc_where("subject_name", lambda n: n.casefold() == "services.exe")
+    starts = view.present & manager & (desc["object_kind"] == "process") & (event == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
+    starts &= view.desc_where("object_name", lambda n: lookup(n, "process") is None and lookup(n, "file") is None, starts)
+    if not starts.any():
+        return []
+    writes = view.present & (desc["object_kind"] == "file") & view.desc_in("event", ("file_write", "file_create"))
+    writes &= view.desc_in("object_name", view.values("object_name", starts))
+    found = []
+    for program in sorted(view.values("object_name", writes)):
+        writers = view.values("subject_name", writes & (name == program))
+        if "" in writers or any(
+            w.casefold() in _WINDOWS_INSTALLERS or process_category(w) in _INSTALLING_CATEGORIES | {"windows system process"} for w in writers
+        ):
+            continue
+        program_writes = writes & (name == program)
+        started = starts & (name == program)
+        # written before the manager started it (to the minute)
+        if int(view.first_minutes[program_writes].min()) > int(view.last_minutes[started].max()):
+            continue
+        reason = (
+            f"{_names(writers)} wrote {_names({program})}, a program the knowledge base does not know, and the service control "
+            f"manager (`services.exe`) then started it: a service pointed at a planted program."
+        )
+        found.append(cited(view, view.rows_of(program_writes), view.rows_of(started), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.003",)))
+    return found
+
+
 @dataclass(frozen=True)
 class _Trigger:
     program: str
@@ -1618,4 +1658,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, exfiltration)
