@@ -846,6 +846,11 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         return []
     producing = named & view.desc_in("event", ("file_write", "file_create", "execute", "file_attribute"))
     produced = view.values("object_name", producing)
+    # a program that ran in the subgraph (a process of its name) deleting its own image: an
+    # implant removing itself (a program the knowledge base knows is left to the other tests)
+    self_deleting = deleted & (desc["subject_name"] == desc["object_name"])
+    self_deleting &= view.desc_where("object_name", lambda n: lookup(n, "process") is None and lookup(n, "file") is None, self_deleting)
+    produced = produced | view.values("object_name", self_deleting)
     stems = compiler_stems(view.values("object_name", view.present))
     # what only a build from source wrote (configure's conftest) is the build's to clean up
     built = build_outputs(view)
