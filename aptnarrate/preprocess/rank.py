@@ -165,18 +165,19 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matched over all their events at once (one rule table instead of a test per event).
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
-    from ..rules.patterns import matching_rules_many, process_lists, removed_objects, unless_applies
+    from ..rules.patterns import matching_rules_many, process_lists, programs_run, removed_objects, unless_applies
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
     matches = matching_rules_many((row for rows in events for row in rows), where=ranks)
     listers = process_lists(row for rows in events for row in rows)
     removed = removed_objects(row for rows in events for row in rows)
+    ran = programs_run(row for rows in events for row in rows)
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed))
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran))
 
-    matching = kept if listers or removed else matches.__getitem__
+    matching = kept if listers or removed or ran else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 

@@ -177,7 +177,7 @@ class PatternRule:
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
-UNLESS = ("process list", "removed in the subgraph")
+UNLESS = ("process list", "removed in the subgraph", "run as a program")
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot
@@ -241,11 +241,31 @@ def opened_by_process_list(row: Row, listers: set[str]) -> bool:
     return row.subject in listers and row.object_kind == "process" and row.event == "process_access"
 
 
-def unless_applies(rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset()) -> bool:
+def programs_run(rows: Iterable[Row]) -> set[str]:
+    """The names ``rows`` show running as programs: processes, and what is executed or
+    started, for the rules that say ``unless: run as a program``."""
+    found = set()
+    for row in rows:
+        if row.subject:
+            found.add(row.subject)
+        if row.object and row.event in ("execute", "process_start"):
+            found.add(row.object)
+    return found
+
+
+def written_program(row: Row, ran: set[str]) -> bool:
+    """Whether ``row`` writes a file that runs as a program in the subgraph (``ran``:
+    ``programs_run``): a program named like a start-up file (THEIA's implant ``profile``)."""
+    return row.object_kind == "file" and row.object in ran
+
+
+def unless_applies(rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset()) -> bool:
     """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
-    ``removed``: ``removed_objects``)."""
+    ``removed``: ``removed_objects``; ``ran``: ``programs_run``)."""
     if rule.unless == "removed in the subgraph":
         return removed_in_the_subgraph(row, removed)
+    if rule.unless == "run as a program":
+        return written_program(row, ran)
     return rule.unless == "process list" and opened_by_process_list(row, listers)
 
 

@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, opened_by_process_list, process_lists, removed_in_the_subgraph, removed_objects
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, opened_by_process_list, process_lists, programs_run, removed_in_the_subgraph, removed_objects, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -362,6 +362,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             matched = matched & in_chain(view, chain)
         if rule.unless == "removed in the subgraph" and (matched & present).any():
             matched = matched & ~removed_rows(view)
+        if rule.unless == "run as a program" and (matched & present).any():
+            matched = matched & ~written_program_rows(view)
         acting_listers = None
         if rule.unless == "process list" and (matched & present).any():
             listing = matched & process_list_rows(view)
@@ -427,6 +429,12 @@ def removed_rows(view: LogView) -> np.ndarray:
     """The descriptions naming a task or service that the subgraph also removes
     (``patterns.removed_objects``)."""
     return _rows_unless(view, "_removed_rows", removed_objects, removed_in_the_subgraph)
+
+
+def written_program_rows(view: LogView) -> np.ndarray:
+    """The descriptions writing a file that runs as a program in the subgraph
+    (``patterns.programs_run``)."""
+    return _rows_unless(view, "_written_program_rows", programs_run, written_program)
 
 
 def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
