@@ -296,3 +296,12 @@ def test_the_ioc_table_is_bounded_and_says_how_many_it_left_out(tmp_path, monkey
     assert [c.value for c in facts.table_candidates] == [c.value for c in facts.candidates[:4]]
     notice = next(n for n in input_notices(facts, NarrateOptions()) if "IoC table" in n)
     assert f"first 4 candidates in rank order; {len(moderate) - 4} more rated moderate or high" in notice
+
+
+def test_a_linux_process_name_cut_to_15_bytes_is_known_as_the_one_program_it_begins():
+    """Linux records a process's name in 15 bytes: TC3 names Firefox's plugin-container
+    plugin-containe. Only a process's name is read so, only where one program begins so."""
+    assert lookup("plugin-containe", "process").name == "plugin-container"
+    assert lookup("plugin-containe", "file") is None  # a file's name is not cut
+    assert lookup("plugin-contain", "process") is None  # 14 characters: a name of its own
+    assert lookup("abcdefghijklmno", "process") is None

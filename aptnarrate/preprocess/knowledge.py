@@ -46,10 +46,18 @@ class KnowledgeEntry:
         return self.category in SENSITIVE_CATEGORIES
 
 
+# Linux records a process's name in 15 bytes (TASK_COMM_LEN less its NUL): TC3's processes
+# carry Firefox's plugin-container as plugin-containe
+COMM_LENGTH = 15
+
+
 @dataclass(frozen=True)
 class _Index:
     exact: dict[tuple[str, str], KnowledgeEntry]  # (type, name) -> entry
     registry: tuple[tuple[str, KnowledgeEntry], ...]  # (lower-case key suffix, entry)
+    # the first COMM_LENGTH characters of a longer binary name -> its entry, where one name
+    # alone has them
+    truncated: dict[str, KnowledgeEntry]
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +73,12 @@ def _index() -> _Index:
                 continue
             key = index_key(name)
             exact.setdefault((item["type"], key), entry)  # first entry wins
-    return _Index(exact, tuple(registry))
+    prefixes: dict[str, set[str]] = {}
+    for (entry_type, key), entry in exact.items():
+        if entry_type == "binary" and len(key) > COMM_LENGTH and not key.endswith(_WINDOWS_SUFFIXES):
+            prefixes.setdefault(key[:COMM_LENGTH], set()).add(key)
+    truncated = {prefix: exact[("binary", next(iter(keys)))] for prefix, keys in prefixes.items() if len(keys) == 1}
+    return _Index(exact, tuple(registry), truncated)
 
 
 def binary_names() -> list[str]:
@@ -121,4 +134,7 @@ def lookup(name: str, kind: str) -> KnowledgeEntry | None:
                 entry = index.exact.get((entry_type, re.sub(r"[-.]\d+(?:\.\d+)*$", "", stem)))
         if entry is not None:
             return entry
+    if kind == "process" and len(key) == COMM_LENGTH:
+        # a Linux process's name cut to its 15 bytes, where one known program's begins so
+        return index.truncated.get(key)
     return None
