@@ -1458,9 +1458,10 @@ def own_image_copied_out(view: LogView) -> list[StageEvidence]:
 # dispatcher scripts
 TRIGGER_CATEGORIES = frozenset({"system utility", "system service", "mail server"})
 # writers whose ordinary work is to install configuration and the programs it names: a
-# package's udev rule and helper, an updater's unit file; and the clients that deliver files,
-# whose attachments and downloads are Initial Compromise's to weigh
-_INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "container engine", "management agent", "browser", "mail client", "office application"})
+# package's udev rule and helper, an updater's unit file, a desktop application's own
+# autostart entry; and the clients that deliver files, whose attachments and downloads are
+# Initial Compromise's to weigh
+_INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "container engine", "management agent", "browser", "mail client", "office application", "desktop application"})
 
 
 # Windows' own installers, whose services the service control manager then starts
