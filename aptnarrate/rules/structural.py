@@ -903,6 +903,12 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     )
     # a message a client composed, written, read back and deleted by it and never run, is its
     # working file whatever its name (``_clients_own_temporaries``)
+    # a package a package manager installed from (a downloaded .deb after dpkg -i), removed
+    # afterwards by a process not acting for an attacker, is tidying, not a trace erased
+    reads = named & (desc["event"] == "file_read")
+    installed_from = view.values("object_name", reads & view.desc_where("subject_name", lambda n: process_category(n) == "package manager", reads))
+    if installed_from:
+        routine |= deleted & view.desc_in("object_name", installed_from) & ~in_chain(view, acting_for_an_attacker(view))
     hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted)
     logs = truncated & view.desc_where("object_name", is_log, truncated)
     if not hits.any() and not logs.any():
