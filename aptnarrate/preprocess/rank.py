@@ -172,7 +172,10 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matches = matching_rules_many((row for rows in events for row in rows), where=ranks)
     listers = process_lists(row for rows in events for row in rows)
     removed = removed_objects(row for rows in events for row in rows)
-    ran = programs_run(row for rows in events for row in rows)
+    # only the files a "run as a program" rule matched are asked about: most subgraphs have
+    # none, and then the rules' matches are read as they are (every subgraph runs programs)
+    asked = {row.object for row, rules in matches.items() if any(rule.unless == "run as a program" for rule in rules)}
+    ran = programs_run(row for rows in events for row in rows) & asked if asked else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
         return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran))
