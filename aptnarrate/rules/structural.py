@@ -18,6 +18,7 @@ import pandas as pd
 from ..arrays import distinct
 from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
+from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, in_chain, runs_what_it_reads, merged,
@@ -666,6 +667,21 @@ DELIVERY_CONTAINER = re.compile(r"\.(iso|img|vhdx?)$", re.I)
 HOSTED_SCRIPT = re.compile(r"\.(js|jse|wsf|wsh|vbs|vbe)$", re.I)
 
 
+def _first_minute_by_subject(view: LogView, described: np.ndarray) -> dict[str, int]:
+    """Each subject of the ``described`` descriptions -> the first minute of its rows there."""
+    subjects = view.desc["subject_name"]
+    first: dict[str, int] = {}
+    for at in np.flatnonzero(described).tolist():
+        minute = int(view.first_minutes[at])
+        first[subjects[at]] = min(minute, first.get(subjects[at], minute))
+    return first
+
+
+def _unknown(name: str) -> bool:
+    """Neither a file nor a program the knowledge base knows (a dropped program, a payload)."""
+    return lookup(name, "file") is None and lookup(name, "process") is None
+
+
 def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     """A program or script taken out of an archive (or disk image) that a mail client or
     browser wrote, and then run: the user opening a mailed or downloaded archive and running
@@ -685,16 +701,13 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     if not delivered:
         return []
     reads = files & (event == "file_read") & view.desc_in("object_name", delivered)
-    opened: dict[str, int] = {}  # extractor -> first minute it read a delivered archive
-    for described in np.flatnonzero(reads & (subject != "")).tolist():
-        minute = int(view.first_minutes[described])
-        opened[subject[described]] = min(minute, opened.get(subject[described], minute))
+    opened = _first_minute_by_subject(view, reads & (subject != ""))  # extractor -> its first read
     if not opened:
         return []
     runnable = view.desc_where("object_name", lambda n: bool(EXECUTABLE.search(n) or HOSTED_SCRIPT.search(n)), writes)
     extracted = runnable & view.desc_in("subject_name", opened)
     extracted &= view.last_minutes >= np.array([opened.get(s, np.iinfo(np.int64).max) for s in subject], dtype=np.int64)
-    extracted &= ~view.desc_where("object_name", lambda n: lookup(n, "file") is not None or lookup(n, "process") is not None, extracted)
+    extracted &= view.desc_where("object_name", _unknown, extracted)
     if not extracted.any():
         return []
     out_names = view.values("object_name", extracted)
@@ -745,10 +758,7 @@ def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
     if not delivered:
         return []
     opens = files & (event == "file_read") & view.desc_in("object_name", delivered) & (subject != "")
-    opened: dict[str, int] = {}  # opener -> first minute it read a delivered image
-    for described in np.flatnonzero(opens).tolist():
-        minute = int(view.first_minutes[described])
-        opened[subject[described]] = min(minute, opened.get(subject[described], minute))
+    opened = _first_minute_by_subject(view, opens)  # opener -> its first read of a delivered image
     starts = view.present & (event == "process_start") & view.desc_in("subject_name", opened)
     starts &= view.desc_where("object_name", runs_what_it_reads, starts)
     start_rows = view.expand(starts)
@@ -764,7 +774,7 @@ def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
     code &= ~view.desc_in("object_name", view.values("object_name", writes))
     code &= view.desc_where(
         "object_name",
-        lambda n: bool(EXECUTABLE.search(n) or HOSTED_SCRIPT.search(n)) and not n.lower().endswith(".lnk") and lookup(n, "file") is None and lookup(n, "process") is None,
+        lambda n: bool(EXECUTABLE.search(n) or HOSTED_SCRIPT.search(n)) and not n.lower().endswith(".lnk") and _unknown(n),
         code,
     )
     code_rows = view.expand(code) & (view.minutes >= int(view.minutes[start_rows].min()))
@@ -849,7 +859,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # a program that ran in the subgraph (a process of its name) deleting its own image: an
     # implant removing itself (a program the knowledge base knows is left to the other tests)
     self_deleting = deleted & (desc["subject_name"] == desc["object_name"])
-    self_deleting &= view.desc_where("object_name", lambda n: lookup(n, "process") is None and lookup(n, "file") is None, self_deleting)
+    self_deleting &= view.desc_where("object_name", _unknown, self_deleting)
     produced = produced | view.values("object_name", self_deleting)
     stems = compiler_stems(view.values("object_name", view.present))
     # what only a build from source wrote (configure's conftest) is the build's to clean up
@@ -1470,22 +1480,22 @@ TRIGGER_CATEGORIES = frozenset({"system utility", "system service", "mail server
 _INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "container engine", "management agent", "browser", "mail client", "office application", "desktop application"})
 
 
-# Windows' own installers, whose services the service control manager then starts
-_WINDOWS_INSTALLERS = frozenset({"msiexec.exe", "trustedinstaller.exe", "tiworker.exe", "dismhost.exe", "wuauclt.exe", "usoclient.exe", "mousocoreworker.exe"})
-
-
 def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     """The service control manager (``services.exe``) starting a program the knowledge base
     does not know that a process of the subgraph wrote, where no writer is an installer,
-    updater, package manager or management agent, nor Windows' own processes (the file
+    updater, package manager or management agent (by category, or named by a benign
+    mechanism that excludes Maintain Persistence), nor Windows' own processes (the file
     server's ``System`` writing what PsExec copied over the network is Lateral Movement's):
     a service pointed at a planted program (``sc create``/``sc config``, T1543.003; the log
     keeps neither the command line nor the service key's path)."""
     desc = view.desc
     event, name = desc["event"], desc["object_name"]
+    # writers whose persistence-looking work benign.yaml calls routine (Windows Installer and
+    # servicing, updaters: installer-autostart), as the rules' other findings read them
+    routine = mechanisms_for("Maintain Persistence")
     manager = view.desc_where("subject_name", lambda n: n.casefold() == "services.exe")
     starts = view.present & manager & (desc["object_kind"] == "process") & (event == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
-    starts &= view.desc_where("object_name", lambda n: lookup(n, "process") is None and lookup(n, "file") is None, starts)
+    starts &= view.desc_where("object_name", _unknown, starts)
     if not starts.any():
         return []
     writes = view.present & (desc["object_kind"] == "file") & view.desc_in("event", ("file_write", "file_create"))
@@ -1494,7 +1504,7 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     for program in sorted(view.values("object_name", writes)):
         writers = view.values("subject_name", writes & (name == program))
         if "" in writers or any(
-            w.casefold() in _WINDOWS_INSTALLERS or process_category(w) in _INSTALLING_CATEGORIES | {"windows system process"} for w in writers
+            process_category(w) in _INSTALLING_CATEGORIES | {"windows system process"} or any(m.names_subject(w) for m in routine) for w in writers
         ):
             continue
         program_writes = writes & (name == program)
@@ -1565,10 +1575,7 @@ def _find_triggers(view: LogView) -> list[_Trigger]:
     files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
     writes = files & view.desc_in("event", ("file_write", "file_create"))
     runs = view.present & view.desc_in("event", ("execute", "process_start")) & ~view.desc_in("object_name", PLACEHOLDERS)
-    programs = sorted(
-        n for n in view.values("object_name", writes) & view.values("object_name", runs)
-        if lookup(n, "file") is None and lookup(n, "process") is None
-    )
+    programs = sorted(n for n in view.values("object_name", writes) & view.values("object_name", runs) if _unknown(n))
     found = []
     for program in programs:
         writers = view.values("subject_name", writes & (name == program)) - PLACEHOLDERS
