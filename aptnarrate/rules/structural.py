@@ -829,7 +829,11 @@ def office_macro_via_wmi(view: LogView) -> list[StageEvidence]:
     minutes = view.minutes
     first_open = int(minutes[open_rows].min())
     hits = start_rows[(minutes[start_rows] >= first_open) & (minutes[start_rows] <= first_open + MACRO_WMI_MINUTES)]
-    hits = np.array([at for at in hits.tolist() if not ((minutes[accept_rows] >= first_open) & (minutes[accept_rows] <= minutes[at])).any()], dtype=np.int64)
+    # none accepted between the document's opening and the start: before the first accepted
+    # connection from then on
+    accepted_since = minutes[accept_rows][minutes[accept_rows] >= first_open]
+    if len(accepted_since):
+        hits = hits[minutes[hits] < accepted_since.min()]
     if not len(hits):
         return []
     documents = view.values("object_name", opened)
@@ -1500,15 +1504,17 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
         return []
     writes = view.present & (desc["object_kind"] == "file") & view.desc_in("event", ("file_write", "file_create"))
     writes &= view.desc_in("object_name", view.values("object_name", starts))
+    # grouped once by name (a crafted log may start thousands of them)
+    writes_by_name = _grouped(np.flatnonzero(writes).tolist(), name)
+    starts_by_name = _grouped(np.flatnonzero(starts).tolist(), name)
     found = []
-    for program in sorted(view.values("object_name", writes)):
-        writers = view.values("subject_name", writes & (name == program))
+    for program in sorted(writes_by_name):
+        program_writes, started = _mask(view, writes_by_name[program]), _mask(view, starts_by_name[program])
+        writers = {desc["subject_name"][p] for p in writes_by_name[program]}
         if "" in writers or any(
             process_category(w) in _INSTALLING_CATEGORIES | {"windows system process"} or any(m.names_subject(w) for m in routine) for w in writers
         ):
             continue
-        program_writes = writes & (name == program)
-        started = starts & (name == program)
         # written before the manager started it (to the minute)
         if int(view.first_minutes[program_writes].min()) > int(view.last_minutes[started].max()):
             continue
@@ -1570,45 +1576,74 @@ def _triggers(view: LogView) -> list[_Trigger]:
 
 
 def _find_triggers(view: LogView) -> list[_Trigger]:
+    # by position lists grouped once per name, not masks per program: a crafted log of tens
+    # of thousands of dropped programs must not cost one pass over the descriptions each
     desc = view.desc
     event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
     files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
-    writes = files & view.desc_in("event", ("file_write", "file_create"))
-    runs = view.present & view.desc_in("event", ("execute", "process_start")) & ~view.desc_in("object_name", PLACEHOLDERS)
-    programs = sorted(n for n in view.values("object_name", writes) & view.values("object_name", runs) if _unknown(n))
+    write_at = np.flatnonzero(files & view.desc_in("event", ("file_write", "file_create"))).tolist()
+    run_at = np.flatnonzero(view.present & view.desc_in("event", ("execute", "process_start")) & ~view.desc_in("object_name", PLACEHOLDERS)).tolist()
+    read_at = np.flatnonzero(files & (event == "file_read")).tolist()
+    # reads by a daemon or system tool, and the planted files they can be (written in the log)
+    trigger_reads = _grouped([p for p in read_at if process_category(subject[p]) in TRIGGER_CATEGORIES], name)
+    writes_by_name = _grouped(write_at, name)
+    runs_by_name, runs_by_subject = _grouped(run_at, name), _grouped(run_at, subject)
+    config_writes_by_subject = _grouped([p for p in write_at if name[p] in trigger_reads], subject)
+    programs = sorted(n for n in writes_by_name.keys() & runs_by_name.keys() if _unknown(n))
     found = []
     for program in programs:
-        writers = view.values("subject_name", writes & (name == program)) - PLACEHOLDERS
+        writers = {subject[p] for p in writes_by_name[program]} - PLACEHOLDERS
         writers = {w for w in writers if process_category(w) not in _INSTALLING_CATEGORIES}
         if not writers:
             continue
-        starters = view.values("subject_name", runs & view.desc_in("object_name", writers)) - PLACEHOLDERS
+        starters = {subject[p] for w in writers for p in runs_by_name.get(w, ())} - PLACEHOLDERS
         planters = writers | {s for s in starters if process_category(s) not in _INSTALLING_CATEGORIES}
-        planted = writes & view.desc_in("subject_name", planters) & (name != program)
-        if not planted.any():
+        planted = [p for planter in sorted(planters) for p in config_writes_by_subject.get(planter, ()) if name[p] != program]
+        if not planted:
             continue
-        started_by_planters = view.values("object_name", runs & view.desc_in("subject_name", planters))
-        reads = files & (event == "file_read") & view.desc_in("object_name", view.values("object_name", planted))
-        reads &= view.desc_where("subject_name", lambda n: process_category(n) in TRIGGER_CATEGORIES, reads)
-        reads &= ~view.desc_in("subject_name", planters | started_by_planters)
-        for reader in sorted(view.values("subject_name", reads)):
-            read = reads & (subject == reader)
+        excluded = planters | {name[p] for planter in planters for p in runs_by_subject.get(planter, ())}
+        readers: dict[str, list[int]] = {}
+        for config in sorted({name[p] for p in planted}):
+            for p in trigger_reads[config]:
+                if subject[p] not in excluded:
+                    readers.setdefault(subject[p], []).append(p)
+        for reader in sorted(readers):
+            read = np.array(readers[reader], dtype=np.int64)
             # planted before it was read (to the minute)
-            planted_before = planted & view.desc_in("object_name", view.values("object_name", read)) & (view.first_minutes <= view.last_minutes[read].max())
-            if not planted_before.any():
+            last_read = view.last_minutes[read].max()
+            planted_before = [p for p in planted if name[p] in {name[r] for r in read.tolist()} and view.first_minutes[p] <= last_read]
+            if not planted_before:
                 continue
-            read &= view.desc_in("object_name", view.values("object_name", planted_before))
-            shells = {n for n in view.values("object_name", runs & (subject == reader)) if process_category(n) == "shell"}
-            ran = runs & (name == program) & view.desc_in("subject_name", {reader} | shells)
-            ran_rows = view.expand(ran) & (view.minutes >= int(view.first_minutes[read].min()))
+            before_names = {name[p] for p in planted_before}
+            read = read[[name[r] in before_names for r in read.tolist()]]
+            shells = {name[p] for p in runs_by_subject.get(reader, ()) if process_category(name[p]) == "shell"}
+            ran = [p for p in runs_by_name[program] if subject[p] in {reader} | shells]
+            if not ran:
+                continue
+            ran_rows = view.expand(_mask(view, ran)) & (view.minutes >= int(view.first_minutes[read].min()))
             if not ran_rows.any():
                 continue
             via = frozenset(subject[view._codes[ran_rows]].tolist())
-            launched = runs & (subject == reader) & view.desc_in("object_name", set(via))
-            program_writes = writes & (name == program) & view.desc_in("subject_name", writers)
-            rows = view.expand(planted_before | program_writes | read | launched) | ran_rows
-            configs = frozenset(view.values("object_name", read))
+            launched = [p for p in runs_by_subject.get(reader, ()) if name[p] in via]
+            program_writes = [p for p in writes_by_name[program] if subject[p] in writers]
+            rows = view.expand(_mask(view, planted_before + program_writes + read.tolist() + launched)) | ran_rows
+            configs = frozenset(name[r] for r in read.tolist())
             found.append(_Trigger(program, frozenset(planters), reader, configs, via, rows))
+    return found
+
+
+def _grouped(positions: list[int], values: np.ndarray) -> dict[str, list[int]]:
+    """The ``positions`` (descriptions) grouped by their value in ``values``, in order."""
+    found: dict[str, list[int]] = {}
+    for p in positions:
+        found.setdefault(values[p], []).append(p)
+    return found
+
+
+def _mask(view: LogView, positions: list[int]) -> np.ndarray:
+    """A mask over descriptions, true at ``positions``."""
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found[positions] = True
     return found
 
 
