@@ -45,6 +45,9 @@ EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not call
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
+# a browser's or editor's extension package (Firefox's .xpi, Chromium's .crx, VS Code's
+# .vsix): code the application loads, never the user data an exfiltration carries off
+EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # files every process reads as it runs (resources, configuration, caches, traces), never the
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
 # traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
@@ -947,6 +950,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
+def _application_data(name: str) -> bool:
+    return getattr(lookup(name, "file"), "category", None) == "application data"
+
+
 def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
     """The ``deleted`` descriptions of a working file that the deleting process itself wrote
     and that never ran, loaded or had its mode changed in the log, outside an attack chain:
@@ -1306,13 +1313,19 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
-            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or library_stem(name))
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or library_stem(name))
         return entry.category == "application data"
 
     writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     reading &= ~_handed_code(view, reading, writes)
     data_reads = reading & view.desc_where("object_name", user_data, reading)
+    # a user application reading application data (a browser its profile, history and
+    # extension registry, a mail client its folders) reads its own state, whoever compromised
+    # it: what a stealer carries off is the same files read by another program
+    app_data = data_reads & view.desc_where("object_name", _application_data, data_reads)
+    if app_data.any():
+        data_reads &= ~(app_data & view.desc_where("subject_name", user_application, app_data))
     # a file the reader itself wrote by the minute it first read it (a download read back to
     # unpack it, its own output) is its own product, not data it collected
     data_reads &= ~_own_products(view, data_reads, writes)
