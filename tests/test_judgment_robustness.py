@@ -494,7 +494,8 @@ def test_sudo_from_a_login_shell_is_not_privilege_escalation(tool):
     assert jp.claims(admin).stages == set()
     assert jp.claims(_log(run, date="2018-04-12")).stages == set()
     from_browser = _log("09:10:01 The subject_process: firefox CLONE the subject_process: bash", run, date="2018-04-12")
-    assert jp.claims(from_browser).stages == {"Privilege Escalation"}
+    # the browser starting the shell is its exploit's entry (initial-access-browser-shell)
+    assert jp.claims(from_browser).stages == {"Privilege Escalation", "Initial Compromise"}
     implant = _log(
         "09:10:01 The subject_process: sh WRITE the file_object_file: kworkerd",
         "09:10:02 The subject_process: sh EXECUTE the file_object_file: kworkerd",
@@ -505,7 +506,7 @@ def test_sudo_from_a_login_shell_is_not_privilege_escalation(tool):
     assert "Privilege Escalation" in jp.claims(implant).stages
     # chmod is a privilege tool to the knowledge base, never escalation by itself
     chmod = _log("09:10:01 The subject_process: firefox CLONE the subject_process: bash", run.replace(tool, "chmod"), date="2018-04-12")
-    assert jp.claims(chmod).stages == set()
+    assert jp.claims(chmod).stages == {"Initial Compromise"}  # the browser's shell only
 
 
 @pytest.mark.parametrize(
