@@ -1108,6 +1108,65 @@ def discovery(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(tools_run | info), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1082", "T1016", "T1049"))]
 
 
+# what a program learns of its host from the kernel's and the system's own files instead of
+# running tools, by kind: a native implant's survey reads /proc and /etc itself (T1082,
+# T1057, T1049, T1033). Name-service files (passwd, group, hosts, resolv.conf) are left out:
+# every networked program reads them.
+SURVEY_FILES = {
+    "system information": frozenset({"hostname", "os-release", "lsb-release", "issue", "redhat-release", "version", "machine-id", "cpuinfo", "meminfo"}),
+    "running processes": frozenset({"cmdline", "status", "stat", "environ"}),
+    "network connections": frozenset({"tcp", "tcp6", "udp", "udp6", "raw", "arp", "route", "ipv6_route", "if_inet6", "fib_trie"}),
+    "logged-on users": frozenset({"utmp", "wtmp", "btmp", "lastlog", "utx.active", "utx.lastlogin"}),
+}
+_SURVEY_KIND = {name: kind for kind, names in SURVEY_FILES.items() for name in names}
+# a program reads its own /proc entries once as it starts; another process's, one by one,
+# is a process listing
+SURVEY_PROCESS_SECONDS = 3
+SURVEY_MIN_KINDS = 3
+
+
+def host_survey_by_reads(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know reading what its host is, which processes
+    run and which connections are open (three kinds or more of ``SURVEY_FILES``) without
+    running a discovery tool: the survey a native implant makes of /proc and /etc. A known
+    program (ps, a monitoring agent, a desktop's system monitor) reads the same as its work."""
+    desc = view.desc
+    reads = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
+    reads &= view.desc_in("object_name", _SURVEY_KIND.keys())
+    if not reads.any():
+        return []
+    reads &= ~view.desc_in("subject_name", PLACEHOLDERS) & view.desc_where("subject_name", _unknown, reads)
+    # each reader's descriptions, grouped in one pass (linear in a crafted log's many readers)
+    by_subject: dict[str, list[int]] = {}
+    for position in np.flatnonzero(reads).tolist():
+        by_subject.setdefault(desc["subject_name"][position], []).append(position)
+    seconds: np.ndarray | None = None  # distinct seconds per description, counted once if needed
+    found = np.zeros(len(reads), dtype=bool)
+    kinds_read: set[str] = set()
+    for positions in by_subject.values():
+        kinds: dict[str, list[int]] = {}
+        for position in positions:
+            kinds.setdefault(_SURVEY_KIND[desc["object_name"][position]], []).append(position)
+        listing = kinds.get("running processes")
+        if listing:
+            if seconds is None:
+                seconds = np.bincount(view._codes, weights=view.counts, minlength=len(reads))
+            if int(seconds[listing].sum()) < SURVEY_PROCESS_SECONDS:
+                del kinds["running processes"]
+        if len(kinds) >= SURVEY_MIN_KINDS:
+            for kind, where in kinds.items():
+                found[where] = True
+                kinds_read.add(kind)
+    if not found.any():
+        return []
+    order = [kind for kind in SURVEY_FILES if kind in kinds_read]
+    reason = (
+        f"A program the knowledge base does not know ({_names(view.values('subject_name', found))}) read {', '.join(order)} "
+        f"from the system's own files ({_names(view.values('object_name', found))}): a survey of the host, as a native implant makes one."
+    )
+    return [cited(view, view.rows_of(found), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1082", "T1057", "T1049", "T1033"))]
+
+
 ADMIN_PORTS = frozenset({22, 23, 135, 139, 445, 3389, 5900, 5985, 5986})
 # a shell's traffic to a site host is a session when it spans this many minutes; one burst
 # (a message to the domain controller, a report copied to a file server) is a lookup or a
@@ -1725,4 +1784,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, exfiltration)
