@@ -191,6 +191,25 @@ def test_no_name_is_listed_twice_in_the_knowledge_base():
     assert [key for key, n in counts.items() if n > 1] == []
 
 
+def test_knowledge_base_usage_names_nothing_the_grounding_needs_evidence_for():
+    """An entry's usage is the offline narrator's IoC context, which the grounding checks
+    like a model's: a vulnerability id, address, URL, domain or hash in it must appear in the
+    input, so every report naming the program dropped its own context (msdt.exe's usage
+    named the Follina exploit's CVE id, xdg-open's the freedesktop.org domain)."""
+    import json
+    from importlib import resources
+
+    from aptnarrate.grounding import mentions
+
+    entries = json.loads(resources.files("aptnarrate.data").joinpath("knowledge.json").read_text(encoding="utf-8"))["entries"]
+    found = {
+        e["names"][0]: hits
+        for e in entries
+        if (hits := [*mentions.cves(e["usage"]), *mentions.addresses(e["usage"]), *[u for u, _ in mentions.urls(e["usage"])], *mentions.domains(e["usage"]), *mentions.hashes(e["usage"])])
+    }
+    assert found == {}
+
+
 def test_windows_programs_are_listed_for_windows():
     """An entry of Windows programs (every name ends in .exe) names Windows among its systems:
     ``prompt_context.os_family`` counts the systems of the log's known names (whoami.exe,
