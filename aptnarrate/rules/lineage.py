@@ -69,6 +69,7 @@ def roles() -> dict[str, Any]:
         "command_shell_names": frozenset(n.casefold() for n in raw["command_shells"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
+        "build_driver_names": frozenset(n.casefold() for n in raw["build_from_source"].get("drivers") or ()),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
         "own_file_cleaner_categories": frozenset(raw["own_file_cleaners"]["categories"]),
         "user_application_categories": frozenset(raw["user_applications"]["categories"]),
@@ -199,6 +200,10 @@ def _find_build_writes(view: LogView) -> np.ndarray:
     written = _file_writes(view)
     r = roles()
     builders = {n for n in view.values("subject_name", written) if n.casefold() in r["build_names"] or process_category(n) in r["build_categories"]}
+    drivers = {n for n in view.subjects if n.casefold() in r["build_driver_names"]}
+    if drivers:
+        started = view.values("subject_name", written & descendant_subjects(view, drivers))
+        builders |= {n for n in started if process_category(n) not in ("shell", "interpreter", "network tool")}
     for _ in range(_MAX_DEPTH):
         grown = view.values("object_name", written & view.desc_in("subject_name", builders)) - PLACEHOLDERS
         grown &= view.values("subject_name", written)  # programs they wrote that write in turn
