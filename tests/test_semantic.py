@@ -271,3 +271,15 @@ def test_every_rules_positive_example_passes_its_stages_screen(rule_id, stage, e
 
     paths = example_row(example).object_paths
     assert _screened(stage, example.subject, example.action, example.object_kind, example.object, paths, example.subject_kind), rule_id
+
+
+def test_every_condition_can_be_described_in_a_rejection():
+    """A rejected claim says what its stage needs, condition by condition: a condition added
+    to the table without words made every rejected Covering Tracks claim raise KeyError."""
+    from aptnarrate.grounding import semantic
+
+    assert set(semantic._CONDITION_WORDS) == set(semantic.CONDITIONS)
+    table = semantic.support_table()
+    for stage, entries in table.supports.items():
+        for cls, condition in entries:
+            assert semantic._describe(cls, condition).startswith(cls)

@@ -36,8 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
 PERSISTENCE_LOCATION = "persistence_location"
 COVERING_TOOL = "covering_tool"  # a tool whose running erases traces (a secure delete)
 SYSTEM_PROGRAM = "system_program"  # a system tool, written over: replaced by another program
+LOGGING_TOOL = "logging_tool"  # a row by a tool that changes what the host records (auditpol)
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL)
 
 
 class SupportTableError(ValueError):
@@ -55,6 +56,7 @@ class SupportTable:
     persistence_hosts: frozenset[str] = frozenset()
     covering_tools: frozenset[str] = frozenset()
     system_program_categories: frozenset[str] = frozenset()
+    logging_tools: frozenset[str] = frozenset()
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -124,6 +126,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         persistence_hosts=frozenset(str(n).casefold() for n in locations.get("hosts") or []),
         covering_tools=frozenset(str(n).casefold() for n in (raw.get("covering_tools") or {}).get("names") or []),
         system_program_categories=frozenset(str(c) for c in (raw.get("system_programs") or {}).get("categories") or []),
+        logging_tools=frozenset(str(n).casefold() for n in (raw.get("logging_tools") or {}).get("names") or []),
     )
 
 
@@ -310,6 +313,8 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
     if condition == SYSTEM_PROGRAM:
         entry = lookup(row.object_name, "file") if row.object_name else None
         return entry is not None and entry.category in table.system_program_categories
+    if condition == LOGGING_TOOL:
+        return row.subject_name.casefold() in table.logging_tools
     return False
 
 
@@ -371,7 +376,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records"}
 
 
 def _describe(cls: str, condition: str | None) -> str:
