@@ -54,6 +54,7 @@ class SupportTable:
     persistence_writers: frozenset[str]
     persistence_suffixes: tuple[str, ...] = ()
     persistence_hosts: frozenset[str] = frozenset()
+    persistence_keys: frozenset[str] = frozenset()  # registry keys, by their last component
     covering_tools: frozenset[str] = frozenset()
     system_program_categories: frozenset[str] = frozenset()
     logging_tools: frozenset[str] = frozenset()
@@ -124,6 +125,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         persistence_writers=frozenset(str(n).casefold() for n in locations.get("writers") or []),
         persistence_suffixes=tuple(str(n).casefold() for n in locations.get("suffixes") or []),
         persistence_hosts=frozenset(str(n).casefold() for n in locations.get("hosts") or []),
+        persistence_keys=frozenset(str(n).casefold() for n in locations.get("registry_keys") or []),
         covering_tools=frozenset(str(n).casefold() for n in (raw.get("covering_tools") or {}).get("names") or []),
         system_program_categories=frozenset(str(c) for c in (raw.get("system_programs") or {}).get("categories") or []),
         logging_tools=frozenset(str(n).casefold() for n in (raw.get("logging_tools") or {}).get("names") or []),
@@ -275,6 +277,8 @@ def is_persistence_location(row: RowEvent, facts: Facts, table: SupportTable | N
         return False
     folded = name.casefold()
     if folded in table.persistence_names or folded.endswith(table.persistence_suffixes):
+        return True
+    if row.object_kind == "registry" and folded.rsplit("\\", 1)[-1] in table.persistence_keys:
         return True
     if row.event_class in _STARTS and (folded in table.persistence_writers or folded in table.persistence_hosts):
         return True

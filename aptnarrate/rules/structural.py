@@ -1167,6 +1167,59 @@ def host_survey_by_reads(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(found), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1082", "T1057", "T1049", "T1033"))]
 
 
+# Windows' autostart keys, as OCR-APT's wording leaves them (the last component of the
+# name); stage_support.yaml's persistence_locations.registry_keys lists the same
+AUTOSTART_KEYS = frozenset({"run", "runonce", "runonceex", "runservices", "runservicesonce"})
+# a program the shell starts this soon after reading the keys is one they name
+AUTOSTART_MINUTES = 1
+
+
+def _autostart_key(name: str) -> bool:
+    return name.rsplit("\\", 1)[-1].casefold() in AUTOSTART_KEYS
+
+
+def autostart_launches_attack_program(view: LogView) -> list[StageEvidence]:
+    """A program that the logon shell (Explorer) starts just after reading the Run keys, and
+    that then reaches a public address while it is unknown to the knowledge base or acts for
+    an attacker (PowerShell): a Run-key entry firing at logon (T1547.001). The write of the
+    key is the persistence rules' to read; this is the entry seen when it runs. The shell's
+    own start-up programs (OneDrive, the security tray icon) are programs the knowledge base
+    knows, acting for no one."""
+    desc = view.desc
+    reads = (desc["object_kind"] == "registry") & (desc["event"] == "registry_read") & view.present
+    reads &= view.desc_where("object_name", _autostart_key, reads)
+    readers = view.values("subject_name", reads) - PLACEHOLDERS
+    if not readers:
+        return []
+    starts = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & view.present
+    starts &= view.desc_in("subject_name", readers) & ~view.desc_in("object_name", PLACEHOLDERS)
+    if not starts.any():
+        return []
+    local = this_host_addresses(view)
+    public = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & view.present & ~view.desc_in("object_name", PLACEHOLDERS | local)
+    public &= view.desc_where("object_name", lambda n: view.address_class(n) == "public", public)
+    talkers = view.values("subject_name", public)
+    acting = acting_for_an_attacker(view)
+    launched = {n for n in view.values("object_name", starts) if n in talkers and (_unknown(n) or n in acting)}
+    if not launched:
+        return []
+    first_read = int(view.first_minutes[np.flatnonzero(reads)].min())
+    start_rows = view.expand(starts & view.desc_in("object_name", launched))
+    start_rows &= (view.minutes >= first_read) & (view.minutes <= first_read + AUTOSTART_MINUTES * MINUTE_NS)
+    if not start_rows.any():
+        return []
+    started = np.zeros(len(starts), dtype=bool)
+    started[distinct(view._codes[start_rows])] = True
+    names = view.values("object_name", started)
+    read_rows = view.expand(reads) & (view.minutes <= view.minutes[start_rows].max())
+    sends = view.expand(public & view.desc_in("subject_name", names))
+    reason = (
+        f"{_who(view.values('subject_name', started))} read the autostart keys ({_names(view.values('object_name', reads))}) and then "
+        f"started {_names(names)}, which reached {_names(view.values('object_name', public & view.desc_in('subject_name', names)))}: a Run-key entry firing at logon."
+    )
+    return [cited(view, read_rows, start_rows, np.flatnonzero(sends)[:3], stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1547.001",))]
+
+
 ADMIN_PORTS = frozenset({22, 23, 135, 139, 445, 3389, 5900, 5985, 5986})
 # a shell's traffic to a site host is a session when it spans this many minutes; one burst
 # (a message to the domain controller, a report copied to a file server) is a lookup or a
@@ -1784,4 +1837,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration)
