@@ -533,7 +533,7 @@ def test_one_discovery_tool_from_a_shell_needs_an_attack_chain(head, stages):
     assert "Internal Reconnaissance" in jp.claims(several).stages
 
 
-@pytest.mark.parametrize("field, value", [("lineage", "any parent"), ("needs", "a network"), ("unless", "a list")])
+@pytest.mark.parametrize("field, value", [("lineage", "any parent"), ("needs", "a network"), ("unless", "a list"), ("unless", ["process list", "a list"])])
 def test_a_rule_with_an_unknown_lineage_need_or_unless_fails_with_its_field(field, value):
     from aptnarrate.rules.patterns import RuleFieldError, PatternRule
 
@@ -544,6 +544,34 @@ def test_a_rule_with_an_unknown_lineage_need_or_unless_fails_with_its_field(fiel
     }
     with pytest.raises(RuleFieldError, match=field):
         PatternRule.from_mapping(rule)
+
+
+def test_a_rule_takes_one_unless_or_a_list():
+    from aptnarrate.rules.patterns import PatternRule
+
+    rule = {
+        "id": "x", "title": "x", "stage": None, "tactic": "TA0002", "techniques": ["T1059"], "confidence": "low", "explanation": "x",
+        "match": [{"event": ["execute"]}],
+        "examples": {"positive": [{"action": "EXECUTE", "object": "a"}], "negative": [{"action": "READ", "object": "a"}]},
+    }
+    assert PatternRule.from_mapping(rule).unless == ()
+    assert PatternRule.from_mapping({**rule, "unless": "process list"}).unless == ("process list",)
+    both = ["removed in the subgraph", "run against another host"]
+    assert PatternRule.from_mapping({**rule, "unless": both}).unless == tuple(both)
+
+
+def test_schtasks_run_against_another_host_schedules_nothing_here():
+    """schtasks talking to a site host (/S) creates its task there: the source side claimed
+    Maintain Persistence for this host. A task the Task Scheduler records here still counts."""
+    remote = [
+        "10:22:31 The process: cmd.exe CREATE the process: schtasks.exe",
+        "10:22:32 The process: schtasks.exe START_OUTBOUND the flow: 142.20.60.58",
+        "10:22:33 The process: schtasks.exe MESSAGE_OUTBOUND the flow: 142.20.60.58",
+    ]
+    assert "Maintain Persistence" not in jp.claims(_log(*remote)).stages
+    local = _log(*remote, "10:22:40 The process: svchost.exe CREATE the task: SyncHelperTask")
+    assert "Maintain Persistence" in jp.claims(local).stages
+    assert "Maintain Persistence" in jp.claims(_log(remote[0])).stages  # no traffic: a local run
 
 
 @pytest.mark.parametrize(

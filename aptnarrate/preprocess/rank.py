@@ -165,7 +165,7 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matched over all their events at once (one rule table instead of a test per event).
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
-    from ..rules.patterns import matching_rules_many, process_lists, programs_run, removed_objects, unless_applies
+    from ..rules.patterns import matching_rules_many, network_talkers, process_lists, programs_run, removed_objects, unless_applies
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
@@ -174,13 +174,16 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     removed = removed_objects(row for rows in events for row in rows)
     # only the files a "run as a program" rule matched are asked about: most subgraphs have
     # none, and then the rules' matches are read as they are (every subgraph runs programs)
-    asked = {row.object for row, rules in matches.items() if any(rule.unless == "run as a program" for rule in rules)}
+    asked = {row.object for row, rules in matches.items() if any("run as a program" in rule.unless for rule in rules)}
     ran = programs_run(row for rows in events for row in rows) & asked if asked else set()
+    # likewise only the tools an "against another host" rule matched starting
+    started = {row.object for row, rules in matches.items() if any("run against another host" in rule.unless for rule in rules)}
+    talkers = network_talkers(row for rows in events for row in rows) & started if started else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran))
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers))
 
-    matching = kept if listers or removed or ran else matches.__getitem__
+    matching = kept if listers or removed or ran or talkers else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 

@@ -90,8 +90,10 @@ class PatternRule:
     # "process list": a row of a process opening another counts neither for the stage nor
     # for the rank when its process opens at least PROCESS_LIST_MIN distinct processes in
     # the subgraph (Task Manager and other process lists open every running process, LSASS
-    # among them); for the stage it still counts when that process acts for an attacker
-    unless: str | None = None
+    # among them); for the stage it still counts when that process acts for an attacker.
+    # "run against another host": a start of a tool that the subgraph shows talking over the
+    # network (schtasks /S, sc \\host) changes that host, not this one. One value or a list.
+    unless: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, item: Any) -> PatternRule:
@@ -177,7 +179,7 @@ class PatternRule:
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
-UNLESS = ("process list", "removed in the subgraph", "run as a program")
+UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host")
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot
@@ -259,21 +261,43 @@ def written_program(row: Row, ran: set[str]) -> bool:
     return row.object_kind == "file" and row.object in ran
 
 
-def unless_applies(rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset()) -> bool:
+def network_talkers(rows: Iterable[Row]) -> set[str]:
+    """The processes (by name) that ``rows`` show sending or connecting out over a network
+    flow, for the rules that say ``unless: run against another host``."""
+    return {row.subject for row in rows if row.subject and row.object_kind == "flow" and row.event == "network_out"}
+
+
+def run_against_another_host(row: Row, talkers: set[str]) -> bool:
+    """Whether ``row`` starts a tool that talks over the network in the subgraph
+    (``talkers``: ``network_talkers``): schtasks run with /S creates its task on that host."""
+    return row.event in ("execute", "process_start") and row.object in talkers
+
+
+def unless_applies(
+    rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset(), talkers: set[str] = frozenset()
+) -> bool:
     """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
-    ``removed``: ``removed_objects``; ``ran``: ``programs_run``)."""
-    if rule.unless == "removed in the subgraph":
-        return removed_in_the_subgraph(row, removed)
-    if rule.unless == "run as a program":
-        return written_program(row, ran)
-    return rule.unless == "process list" and opened_by_process_list(row, listers)
+    ``removed``: ``removed_objects``; ``ran``: ``programs_run``; ``talkers``:
+    ``network_talkers``)."""
+    for unless in rule.unless:
+        if unless == "removed in the subgraph" and removed_in_the_subgraph(row, removed):
+            return True
+        if unless == "run as a program" and written_program(row, ran):
+            return True
+        if unless == "process list" and opened_by_process_list(row, listers):
+            return True
+        if unless == "run against another host" and run_against_another_host(row, talkers):
+            return True
+    return False
 
 
-def _unless(item: dict[str, Any]) -> str | None:
+def _unless(item: dict[str, Any]) -> tuple[str, ...]:
     value = item.get("unless")
-    if value is not None and value not in UNLESS:
-        raise RuleFieldError("unless", f"expected one of {', '.join(UNLESS)} (or no unless field); got {value!r}")
-    return value
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    for one in values:
+        if one not in UNLESS:
+            raise RuleFieldError("unless", f"expected one of {', '.join(UNLESS)}, or a list of them (or no unless field); got {one!r}")
+    return tuple(values)
 
 
 _EXAMPLE_FIELDS = ("subject", "action", "object_kind", "object", "subject_kind", "object_path")

@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, opened_by_process_list, process_lists, programs_run, removed_in_the_subgraph, removed_objects, written_program
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, network_talkers, opened_by_process_list, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -360,12 +360,14 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # (or, "acting for an attacker", also running PowerShell inside it)
             chain = attack_chain(view) if rule.lineage == "attack chain" else acting_for_an_attacker(view)
             matched = matched & in_chain(view, chain)
-        if rule.unless == "removed in the subgraph" and (matched & present).any():
+        if "removed in the subgraph" in rule.unless and (matched & present).any():
             matched = matched & ~removed_rows(view)
-        if rule.unless == "run as a program" and (matched & present).any():
+        if "run as a program" in rule.unless and (matched & present).any():
             matched = matched & ~written_program_rows(view)
+        if "run against another host" in rule.unless and (matched & present).any():
+            matched = matched & ~remote_tool_rows(view)
         acting_listers = None
-        if rule.unless == "process list" and (matched & present).any():
+        if "process list" in rule.unless and (matched & present).any():
             listing = matched & process_list_rows(view)
             if listing.any():  # a process acting for an attacker opening LSASS stays evidence
                 acting = acting_for_an_attacker(view)
@@ -435,6 +437,12 @@ def written_program_rows(view: LogView) -> np.ndarray:
     """The descriptions writing a file that runs as a program in the subgraph
     (``patterns.programs_run``)."""
     return _rows_unless(view, "_written_program_rows", programs_run, written_program)
+
+
+def remote_tool_rows(view: LogView) -> np.ndarray:
+    """The descriptions starting a tool that the subgraph shows talking over the network
+    (``patterns.network_talkers``): schtasks run against another host."""
+    return _rows_unless(view, "_remote_tool_rows", network_talkers, run_against_another_host)
 
 
 def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
