@@ -1664,14 +1664,15 @@ class _Trigger:
 def planted_trigger_runs_program(view: LogView) -> list[StageEvidence]:
     """A program planted together with the configuration that makes a daemon run it, which
     the daemon then reads and runs: event-triggered execution (T1546; a udev rule's RUN, a
-    logrotate postrotate hook, a cron table, a systemd unit, a .forward pipe). See ``_triggers``."""
+    logrotate postrotate hook, a cron table, a systemd unit, a .forward pipe, a profile.d
+    script a login shell sources). See ``_triggers``."""
     found = []
     for trigger in _triggers(view):
         how = "itself ran" if trigger.via == {trigger.reader} else "had a shell it started run"
         reason = (
             f"{_names(trigger.planters)} wrote {_names({trigger.program})} and {_names(trigger.configs)}; {_names({trigger.reader})} read "
-            f"{_names(trigger.configs)} and then {how} {_names({trigger.program})}: a planted program run by a daemon that its planted "
-            "configuration triggers, not by the process that planted it."
+            f"{_names(trigger.configs)} and then {how} {_names({trigger.program})}: a planted program run by a daemon or login shell that its "
+            "planted configuration triggers, not by the process that planted it."
         )
         found.append(cited(view, trigger.rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1546",)))
     return found
@@ -1695,7 +1696,8 @@ def _triggers(view: LogView) -> list[_Trigger]:
     """Counted: a program the knowledge base does not know, written in the subgraph and then
     run; its planters (its writers and the processes that started them, not installers or
     clients: ``_INSTALLING_CATEGORIES``); another file they wrote, read afterwards by a daemon
-    or system tool (``TRIGGER_CATEGORIES``) that no planter started; and the program run, at
+    or system tool (``TRIGGER_CATEGORIES``) or a login shell (``_login_shells``) that no
+    planter started; and the program run, at
     or after that read, by that daemon or by a shell it started."""
     return view.derived("_planted_triggers", lambda: _find_triggers(view))
 
@@ -1710,12 +1712,15 @@ def _find_triggers(view: LogView) -> list[_Trigger]:
     run_at = np.flatnonzero(view.present & view.desc_in("event", ("execute", "process_start")) & ~view.desc_in("object_name", PLACEHOLDERS)).tolist()
     read_at = np.flatnonzero(files & (event == "file_read")).tolist()
     # reads by a daemon or system tool, and the planted files they can be (written in the log)
-    trigger_reads = _grouped([p for p in read_at if process_category(subject[p]) in TRIGGER_CATEGORIES], name)
+    # and by a login shell, which sources the start-up files it finds (a profile.d script)
+    logins = _login_shells(view, run_at)
+    trigger_reads = _grouped([p for p in read_at if process_category(subject[p]) in TRIGGER_CATEGORIES or subject[p] in logins], name)
     writes_by_name = _grouped(write_at, name)
     runs_by_name, runs_by_subject = _grouped(run_at, name), _grouped(run_at, subject)
     config_writes_by_subject = _grouped([p for p in write_at if name[p] in trigger_reads], subject)
     programs = sorted(n for n in writes_by_name.keys() & runs_by_name.keys() if _unknown(n))
     found = []
+    chain = lambda: attack_chain(view)  # noqa: E731 - read only where a login shell read a planted file
     for program in programs:
         writers = {subject[p] for p in writes_by_name[program]} - PLACEHOLDERS
         writers = {w for w in writers if process_category(w) not in _INSTALLING_CATEGORIES}
@@ -1732,6 +1737,14 @@ def _find_triggers(view: LogView) -> list[_Trigger]:
             for p in trigger_reads[config]:
                 if subject[p] not in excluded:
                     readers.setdefault(subject[p], []).append(p)
+        # a login shell sources what users and installers put in its start-up files as much
+        # as what an intruder does: it counts only for planters that are, or were started
+        # by, a program the knowledge base does not know, or that the log shows in an
+        # attack chain
+        if readers.keys() & logins and not any(
+            _unknown(planter) or any(_unknown(subject[p]) for p in runs_by_name.get(planter, ())) or planter in chain() for planter in planters
+        ):
+            readers = {reader: reads for reader, reads in readers.items() if reader not in logins}
         for reader in sorted(readers):
             read = np.array(readers[reader], dtype=np.int64)
             # planted before it was read (to the minute)
@@ -1755,6 +1768,25 @@ def _find_triggers(view: LogView) -> list[_Trigger]:
             configs = frozenset(name[r] for r in read.tolist())
             found.append(_Trigger(program, frozenset(planters), reader, configs, via, rows))
     return found
+
+
+# programs that log a user in and start the user's shell, which reads its start-up files
+# (Linux keeps a process name to 15 characters: gdm-session-wor)
+LOGIN_PROGRAMS = frozenset({"sshd", "login", "su", "gdm-session-worker", "lightdm", "sddm-helper", "xrdp-sesman", "telnetd", "in.telnetd", "rlogind", "dropbear"})
+
+
+def _login_program(name: str) -> bool:
+    folded = name.casefold()
+    return folded in LOGIN_PROGRAMS or (len(folded) == 15 and any(p.startswith(folded) for p in LOGIN_PROGRAMS))
+
+
+def _login_shells(view: LogView, run_at: list[int]) -> set[str]:
+    """The shells (by name) that a login program (``LOGIN_PROGRAMS``) starts."""
+    desc = view.desc
+    return {
+        desc["object_name"][p] for p in run_at
+        if process_category(desc["object_name"][p]) == "shell" and _login_program(desc["subject_name"][p])
+    }
 
 
 def _grouped(positions: list[int], values: np.ndarray) -> dict[str, list[int]]:
