@@ -1503,6 +1503,78 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
+# a pipeline's send this soon after its reader read the secret carries it
+PIPELINE_MINUTES = 1
+
+
+def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
+    """A secret credential store (shadow, master.passwd, a private key) read by one command
+    of a shell and sent to a public address by another command of the same shell (or what
+    that one starts) within a minute: ``cat master.passwd | mail`` (T1048). The pipe between
+    them leaves no file, so ``exfiltration`` never sees the data reach the sender. Counted
+    only for a shell that a program the knowledge base does not know started, or that the
+    log shows in an attack chain (an administrator mailing a report is neither)."""
+    desc = view.desc
+    secret = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    secret &= view.desc_where("object_name", _secret_credential, secret)
+    if not secret.any():
+        return []
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & ~view.desc_in("object_name", PLACEHOLDERS)
+    children: dict[str, set[str]] = {}
+    parents: dict[str, set[str]] = {}
+    for p in np.flatnonzero(starts).tolist():
+        children.setdefault(desc["subject_name"][p], set()).add(desc["object_name"][p])
+        parents.setdefault(desc["object_name"][p], set()).add(desc["subject_name"][p])
+    local = this_host_addresses(view)
+    public = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & ~view.desc_in("object_name", PLACEHOLDERS | local)
+    public &= view.desc_where("object_name", lambda n: view.address_class(n) == "public", public)
+    talkers = view.values("subject_name", public)
+    if not talkers:
+        return []
+    chain = attack_chain(view)
+    readers = view.values("subject_name", secret) - PLACEHOLDERS
+    # by shell, not by reader: only a few names are shells, however many commands read
+    shells = {p for reader in readers for p in parents.get(reader, ()) if process_category(p) == "shell"}
+    found = []
+    for shell in sorted(shells):
+        if not (shell in chain or any(_unknown(p) for p in parents.get(shell, ()))):
+            continue
+        commands = children.get(shell, set()) - {shell}
+        mine = commands & readers
+        # each other command of the shell, with what it starts (mail, then sendmail)
+        line: dict[str, str] = {c: c for c in commands - mine}
+        frontier = sorted(line)
+        for _ in range(2):
+            grown = []
+            for parent in frontier:
+                for child in sorted(children.get(parent, ())):
+                    if child not in line and child not in mine and child != shell:
+                        line[child] = line[parent]
+                        grown.append(child)
+            frontier = grown
+        senders = set(line) & talkers
+        if not senders:
+            continue
+        reads = secret & view.desc_in("subject_name", mine)
+        read_rows = view.expand(reads)
+        sent = public & view.desc_in("subject_name", senders)
+        send_rows = view.expand(sent) & (view.minutes >= view.minutes[read_rows].min())
+        send_rows &= view.minutes <= view.minutes[read_rows].max() + PIPELINE_MINUTES * MINUTE_NS
+        if not send_rows.any():
+            continue
+        senders = view.values("subject_name", sent & np.isin(np.arange(len(sent)), view._codes[send_rows]))
+        tops = {line[c] for c in senders}
+        through = senders - tops
+        launched = view.expand(starts & (desc["subject_name"] == shell) & view.desc_in("object_name", mine | tops))
+        reason = (
+            f"{_names({shell})} ran {_names(mine)}, which read {_names(view.values('object_name', reads))}, "
+            f"and {_names(tops)}, " + (f"whose {_names(through)} " if through else "which ")
+            + f"sent to {_names(view.values('object_name', sent & view.desc_in('subject_name', senders)))} within a minute: a secret piped out of the host."
+        )
+        found.append(cited(view, read_rows, launched, send_rows, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1048",)))
+    return found
+
+
 def _secret_credential(name: str) -> bool:
     """A credential store that holds secrets (``shadow``, ``id_rsa``, ``SAM``), not an account
     file every networked program reads (``passwd``, ``known_hosts``)."""
@@ -1869,4 +1941,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
