@@ -1087,6 +1087,30 @@ def network_sniffing(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1040",))]
 
 
+# net.exe (and the net1.exe it runs) also starts and stops services: net start, net stop
+SERVICE_COMMANDS = frozenset({"net.exe", "net1.exe"})
+SERVICE_CONTROL_MANAGER = "services.exe"
+
+
+def _service_control_commands(view: LogView, tools_run: np.ndarray) -> np.ndarray:
+    """The ``tools_run`` descriptions of a ``net`` command every run of which falls in a
+    minute in which the service control manager starts or stops a service: net start and
+    net stop, an administrator restarting the spooler, not a look around."""
+    desc = view.desc
+    net = tools_run & view.desc_where("object_name", lambda n: n.casefold() in SERVICE_COMMANDS, tools_run)
+    if not net.any():
+        return net
+    scm = view.present & view.desc_in("event", ("process_start", "process_end")) & (desc["object_kind"] == "process")
+    scm &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, scm)
+    if not scm.any():
+        return np.zeros(len(net), dtype=bool)
+    net_rows = view.expand(net)
+    elsewhere = net_rows & ~np.isin(view.minutes, view.minutes[view.expand(scm)])
+    kept = np.zeros(len(net), dtype=bool)
+    kept[distinct(view._codes[elsewhere])] = True
+    return net & ~kept
+
+
 def discovery(view: LogView) -> list[StageEvidence]:
     """Several discovery tools, or one with system-information reads."""
     desc = view.desc
@@ -1096,6 +1120,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
 
     running = view.desc_in("event", ("execute", "process_start"))
     tools_run = running & view.desc_where("object_name", is_tool, running & view.present)
+    tools_run &= ~_service_control_commands(view, tools_run)
     tools = view.values("object_name", tools_run)
     # a tool only other discovery tools start is part of their command (net.exe runs
     # net1.exe for every `net` command): one command, not a second tool
