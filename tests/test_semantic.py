@@ -283,3 +283,13 @@ def test_every_condition_can_be_described_in_a_rejection():
     for stage, entries in table.supports.items():
         for cls, condition in entries:
             assert semantic._describe(cls, condition).startswith(cls)
+
+
+def test_the_autostart_rule_and_the_screen_read_the_same_keys():
+    """``autostart_launches_attack_program`` claims a Run-key entry from a read of these
+    keys, and the screen must accept that read as touching a persistence location: the
+    rule's list and stage_support.yaml's registry_keys are one list kept in two places."""
+    from aptnarrate.grounding import semantic
+    from aptnarrate.rules import structural
+
+    assert structural.AUTOSTART_KEYS == semantic.support_table().persistence_keys

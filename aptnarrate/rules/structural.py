@@ -21,7 +21,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
 )
@@ -1104,11 +1104,8 @@ def _service_control_commands(view: LogView, tools_run: np.ndarray) -> np.ndarra
     scm &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, scm)
     if not scm.any():
         return np.zeros(len(net), dtype=bool)
-    net_rows = view.expand(net)
-    elsewhere = net_rows & ~np.isin(view.minutes, view.minutes[view.expand(scm)])
-    kept = np.zeros(len(net), dtype=bool)
-    kept[distinct(view._codes[elsewhere])] = True
-    return net & ~kept
+    elsewhere = view.expand(net) & ~np.isin(view.minutes, view.minutes[view.expand(scm)])
+    return net & ~_descriptions(view, elsewhere)
 
 
 def discovery(view: LogView) -> list[StageEvidence]:
@@ -1220,9 +1217,7 @@ def autostart_launches_attack_program(view: LogView) -> list[StageEvidence]:
     starts &= view.desc_in("subject_name", readers) & ~view.desc_in("object_name", PLACEHOLDERS)
     if not starts.any():
         return []
-    local = this_host_addresses(view)
-    public = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & view.present & ~view.desc_in("object_name", PLACEHOLDERS | local)
-    public &= view.desc_where("object_name", lambda n: view.address_class(n) == "public", public)
+    public = _public_sends(view)
     talkers = view.values("subject_name", public)
     acting = acting_for_an_attacker(view)
     launched = {n for n in view.values("object_name", starts) if n in talkers and (_unknown(n) or n in acting)}
@@ -1233,8 +1228,7 @@ def autostart_launches_attack_program(view: LogView) -> list[StageEvidence]:
     start_rows &= (view.minutes >= first_read) & (view.minutes <= first_read + AUTOSTART_MINUTES * MINUTE_NS)
     if not start_rows.any():
         return []
-    started = np.zeros(len(starts), dtype=bool)
-    started[distinct(view._codes[start_rows])] = True
+    started = _descriptions(view, start_rows)
     names = view.values("object_name", started)
     read_rows = view.expand(reads) & (view.minutes <= view.minutes[start_rows].max())
     sends = view.expand(public & view.desc_in("subject_name", names))
@@ -1534,70 +1528,62 @@ PIPELINE_MINUTES = 1
 
 def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
     """A secret credential store (shadow, master.passwd, a private key) read by one command
-    of a shell and sent to a public address by another command of the same shell (or what
-    that one starts) within a minute: ``cat master.passwd | mail`` (T1048). The pipe between
-    them leaves no file, so ``exfiltration`` never sees the data reach the sender. Counted
-    only for a shell that a program the knowledge base does not know started, or that the
-    log shows in an attack chain (an administrator mailing a report is neither)."""
+    of a shell and sent to a public address, within a minute, by another process the same
+    shell started or one of theirs in turn: ``cat master.passwd | mail`` (mail's sendmail
+    sends; T1048). The pipe between them leaves no file, so ``exfiltration`` never sees the
+    data reach the sender. Counted only for a shell that a program the knowledge base does
+    not know started, or that the log shows in an attack chain (an administrator mailing a
+    report is neither)."""
     desc = view.desc
     secret = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
     secret &= view.desc_where("object_name", _secret_credential, secret)
     if not secret.any():
         return []
-    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & ~view.desc_in("object_name", PLACEHOLDERS)
-    children: dict[str, set[str]] = {}
-    parents: dict[str, set[str]] = {}
-    for p in np.flatnonzero(starts).tolist():
-        children.setdefault(desc["subject_name"][p], set()).add(desc["object_name"][p])
-        parents.setdefault(desc["object_name"][p], set()).add(desc["subject_name"][p])
-    local = this_host_addresses(view)
-    public = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & ~view.desc_in("object_name", PLACEHOLDERS | local)
-    public &= view.desc_where("object_name", lambda n: view.address_class(n) == "public", public)
-    talkers = view.values("subject_name", public)
-    if not talkers:
+    public = _public_sends(view)
+    if not public.any():
         return []
-    chain = attack_chain(view)
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & ~view.desc_in("object_name", PLACEHOLDERS)
     readers = view.values("subject_name", secret) - PLACEHOLDERS
     # by shell, not by reader: only a few names are shells, however many commands read
-    shells = {p for reader in readers for p in parents.get(reader, ()) if process_category(p) == "shell"}
+    shells = {s for s in view.values("subject_name", starts & view.desc_in("object_name", readers)) if process_category(s) == "shell"}
     found = []
     for shell in sorted(shells):
-        if not (shell in chain or any(_unknown(p) for p in parents.get(shell, ()))):
+        by_shell = starts & (desc["subject_name"] == shell)
+        launchers = view.values("subject_name", starts & (desc["object_name"] == shell))
+        if not (shell in attack_chain(view) or any(_unknown(p) for p in launchers)):
             continue
-        commands = children.get(shell, set()) - {shell}
-        mine = commands & readers
-        # each other command of the shell, with what it starts (mail, then sendmail)
-        line: dict[str, str] = {c: c for c in commands - mine}
-        frontier = sorted(line)
-        for _ in range(2):
-            grown = []
-            for parent in frontier:
-                for child in sorted(children.get(parent, ())):
-                    if child not in line and child not in mine and child != shell:
-                        line[child] = line[parent]
-                        grown.append(child)
-            frontier = grown
-        senders = set(line) & talkers
-        if not senders:
+        mine = view.values("object_name", by_shell) & readers
+        sent = public & descendant_subjects(view, {shell}) & ~view.desc_in("subject_name", mine)
+        if not sent.any():
             continue
         reads = secret & view.desc_in("subject_name", mine)
         read_rows = view.expand(reads)
-        sent = public & view.desc_in("subject_name", senders)
         send_rows = view.expand(sent) & (view.minutes >= view.minutes[read_rows].min())
         send_rows &= view.minutes <= view.minutes[read_rows].max() + PIPELINE_MINUTES * MINUTE_NS
         if not send_rows.any():
             continue
-        senders = view.values("subject_name", sent & np.isin(np.arange(len(sent)), view._codes[send_rows]))
-        tops = {line[c] for c in senders}
-        through = senders - tops
-        launched = view.expand(starts & (desc["subject_name"] == shell) & view.desc_in("object_name", mine | tops))
+        sent &= _descriptions(view, send_rows)
+        senders = view.values("subject_name", sent)
+        launched = view.expand(by_shell & view.desc_in("object_name", mine) | starts & view.desc_in("object_name", senders))
         reason = (
-            f"{_names({shell})} ran {_names(mine)}, which read {_names(view.values('object_name', reads))}, "
-            f"and {_names(tops)}, " + (f"whose {_names(through)} " if through else "which ")
-            + f"sent to {_names(view.values('object_name', sent & view.desc_in('subject_name', senders)))} within a minute: a secret piped out of the host."
+            f"{_names({shell})} ran {_names(mine)}, which read {_names(view.values('object_name', reads))}, and {_names(senders)}, "
+            f"started under {_names({shell})}, sent to {_names(view.values('object_name', sent))} within a minute: a secret piped out of the host."
         )
         found.append(cited(view, read_rows, launched, send_rows, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1048",)))
     return found
+
+
+def _public_sends(view: LogView) -> np.ndarray:
+    """The descriptions of a send or connection to a public address other than this host's
+    own (computed once per view)."""
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow")
+        sends &= ~view.desc_in("object_name", PLACEHOLDERS | this_host_addresses(view))
+        return sends & view.desc_where("object_name", lambda n: view.address_class(n) == "public", sends)
+
+    return view.derived("_public_sends", compute)
 
 
 def _secret_credential(name: str) -> bool:
@@ -1719,7 +1705,7 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     # writers whose persistence-looking work benign.yaml calls routine (Windows Installer and
     # servicing, updaters: installer-autostart), as the rules' other findings read them
     routine = mechanisms_for("Maintain Persistence")
-    manager = view.desc_where("subject_name", lambda n: n.casefold() == "services.exe")
+    manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
     starts = view.present & manager & (desc["object_kind"] == "process") & (event == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
     starts &= view.desc_where("object_name", _unknown, starts)
     if not starts.any():
@@ -1817,7 +1803,6 @@ def _find_triggers(view: LogView) -> list[_Trigger]:
     config_writes_by_subject = _grouped([p for p in write_at if name[p] in trigger_reads], subject)
     programs = sorted(n for n in writes_by_name.keys() & runs_by_name.keys() if _unknown(n))
     found = []
-    chain = lambda: attack_chain(view)  # noqa: E731 - read only where a login shell read a planted file
     for program in programs:
         writers = {subject[p] for p in writes_by_name[program]} - PLACEHOLDERS
         writers = {w for w in writers if process_category(w) not in _INSTALLING_CATEGORIES}
@@ -1839,7 +1824,7 @@ def _find_triggers(view: LogView) -> list[_Trigger]:
         # by, a program the knowledge base does not know, or that the log shows in an
         # attack chain
         if readers.keys() & logins and not any(
-            _unknown(planter) or any(_unknown(subject[p]) for p in runs_by_name.get(planter, ())) or planter in chain() for planter in planters
+            _unknown(planter) or any(_unknown(subject[p]) for p in runs_by_name.get(planter, ())) or planter in attack_chain(view) for planter in planters
         ):
             readers = {reader: reads for reader, reads in readers.items() if reader not in logins}
         for reader in sorted(readers):
