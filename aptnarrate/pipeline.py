@@ -243,14 +243,14 @@ def run(
     if degraded:  # stamped after grounding: the reason names the endpoint, not the data
         stamp = f"Degraded report: the model path failed ({degraded}), so the offline narrator wrote this report."
         narration = narration.model_copy(update={"summary": f"{stamp} {narration.summary}"})
-    from .rules.events import unknown_action_note
+    from .rules.events import vocabulary_notes
 
-    unknown = unknown_action_note(facts.timeline.table.triples)
+    unknown = vocabulary_notes(facts.timeline.table.triples)
     provenance = Provenance(
         backend=result.backend,
         model=result.model,
         usage=result.usage,
-        notes=tuple(result.notes) + ((unknown,) if unknown else ()),
+        notes=tuple(result.notes) + unknown,
         dropped=tuple(result.dropped) + tuple(dropped),
         internal_networks=tuple(str(n) for n in facts.internal_networks),
     )
@@ -301,11 +301,9 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
             f"the timestamps carry no time zone, so they are shown as written; --timezone {opts.timezone} "
             "applies only to epoch times and times with an offset (give --input-timezone to convert them)"
         )
-    from .rules.events import unknown_action_note
+    from .rules.events import vocabulary_notes
 
-    unknown = unknown_action_note(table.triples)
-    if unknown:
-        notices.append(unknown)
+    notices.extend(vocabulary_notes(table.triples))
     if table.skipped_count:
         first = table.skipped[0]
         notices.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from aptnarrate.rules.events import UNKNOWN, VocabularyError, event_class, parse_vocabulary, unknown_action_note, vocabulary
+from aptnarrate.rules.events import UNKNOWN, VocabularyError, event_class, parse_vocabulary, unknown_action_note, unknown_kind_note, vocabulary, vocabulary_notes
 
 OPTC = [
     ("START_OUTBOUND", "flow", "network_out"),
@@ -72,6 +72,25 @@ def test_unknown_actions_are_reported_not_dropped():
     note = unknown_action_note(triples)
     assert "TELEPORT on file" in note and "TELEPORT on flow" in note
     assert unknown_action_note(triples.iloc[:1]) is None
+
+
+def test_unknown_node_types_are_reported():
+    # a flow under a type word the tool does not know reads as no connection to any rule:
+    # the user is told, instead of a report that looks like a quiet host (blind probe h11)
+    triples = pd.DataFrame({"action": ["CONNECT", "CONNECT"], "subject_kind": ["process", "process"], "object_kind": ["flow", "netflow_object_flow"]})
+    note = unknown_kind_note(triples)
+    assert "'netflow_object_flow'" in note and "'flow'" not in note
+    assert unknown_kind_note(triples.iloc[:1]) is None
+    long = pd.DataFrame({"subject_kind": ["process"], "object_kind": ["x" * 5000 + "\x1b[2J"]})
+    assert len(unknown_kind_note(long)) < 300 and "\x1b" not in unknown_kind_note(long)
+    assert vocabulary_notes(triples) == (note,)
+
+
+def test_every_kind_the_vocabulary_reads_is_a_known_node_type():
+    # else a log of that kind (OpTC's service objects) would be told its nodes are unread
+    from aptnarrate.preprocess.kinds import RAW_KIND
+
+    assert {kind for _action, kind in vocabulary().by_kind} <= set(RAW_KIND.values())
 
 
 def test_every_class_used_is_declared_and_described():

@@ -53,6 +53,7 @@ RAW_KIND: dict[str, str] = {
     "task": "task",
     "host": "host",
     "user_session": "session",
+    "service": "service",  # eCAR's SERVICE object (a service installed or started)
     # NodLink
     "net": "flow",
     # canonical words themselves, so already-normalised inputs round-trip

@@ -110,3 +110,31 @@ def unknown_action_note(triples) -> str | None:
         f"actions not in the event vocabulary (kept in the log, read by no rule): {shown}{more}; "
         "see aptnarrate/data/events.yaml to map them"
     )
+
+
+def unknown_kind_note(triples) -> str | None:
+    """One line naming the node types of a triple table that no dataset mapping knows, or
+    None. Such a node is kept under its own type word, but no rule reads it as a file,
+    process or network peer: a flow under a type word the tool does not know is no
+    connection to any rule, so the report must say so rather than look like a quiet host."""
+    if triples is None or len(triples) == 0:
+        return None
+    from ..preprocess.kinds import RAW_KIND
+
+    known = set(RAW_KIND.values())
+    counts = Counter(k for column in ("subject_kind", "object_kind") for k in triples[column].tolist() if k not in known)
+    if not counts:
+        return None
+    # the type words come from the input (an edge list's type column is free text): shown
+    # escaped and cut short
+    shown = ", ".join(repr(kind if len(kind) <= 40 else kind[:40] + "\u2026") for kind, _ in counts.most_common(8))
+    more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
+    return (
+        f"node types not in the type vocabulary (kept in the log, read by no rule as a process, file or "
+        f"network peer): {shown}{more}; see RAW_KIND in aptnarrate/preprocess/kinds.py for the type words read"
+    )
+
+
+def vocabulary_notes(triples) -> tuple[str, ...]:
+    """The notes on a triple table's actions and node types that the vocabularies lack."""
+    return tuple(note for note in (unknown_action_note(triples), unknown_kind_note(triples)) if note)
