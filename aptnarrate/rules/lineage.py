@@ -78,6 +78,7 @@ def roles() -> dict[str, Any]:
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "remote_command_names": frozenset(n.casefold() for n in raw["remote_command_tools"]["names"]),
+        "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
             writer: frozenset(components) for writer, components in (raw["self_updating"].get("components") or {}).items()

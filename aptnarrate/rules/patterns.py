@@ -219,10 +219,12 @@ PROCESS_LIST_MIN = 5
 
 def process_lists(rows: Iterable[Row]) -> set[str]:
     """The processes (by name) that open at least ``PROCESS_LIST_MIN`` distinct processes
-    among ``rows``: process lists, for the rules that say ``unless: process list``. Not
-    the unnamed (the log gives many processes that one empty name), nor one that writes a
-    memory dump (``*.dmp``): Task Manager's "Create dump file" on LSASS is a dump, whatever
-    the file is called."""
+    among ``rows``, or any as a tool that only lists processes (roles.yaml's
+    ``process_listing_tools``: a subgraph may hold two of tasklist's many opens): process
+    lists, for the rules that say ``unless: process list``. Not the unnamed (the log gives
+    many processes that one empty name), nor one that writes a memory dump (``*.dmp``):
+    Task Manager's "Create dump file" on LSASS is a dump, whatever the file is called."""
+    listing_tools = process_listing_tools()
     opened: dict[str, set[str]] = {}
     dumpers = set()
     for row in rows:
@@ -235,7 +237,18 @@ def process_lists(rows: Iterable[Row]) -> set[str]:
                 opened.setdefault(row.subject, set()).add(row.object.lower())
         elif row.object[-4:].lower() == ".dmp" and row.event in ("file_write", "file_create"):
             dumpers.add(row.subject)
-    return {subject for subject, targets in opened.items() if len(targets) >= PROCESS_LIST_MIN and subject not in dumpers}
+    return {
+        subject
+        for subject, targets in opened.items()
+        if (len(targets) >= PROCESS_LIST_MIN or subject.casefold() in listing_tools) and subject not in dumpers
+    }
+
+
+def process_listing_tools() -> frozenset[str]:
+    """Names (case-folded) of tools that only list processes (roles.yaml)."""
+    from .lineage import roles  # lineage reads this module's rules: imported when first used
+
+    return roles()["process_listing_tool_names"]
 
 
 def opened_by_process_list(row: Row, listers: set[str]) -> bool:

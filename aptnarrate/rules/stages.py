@@ -25,7 +25,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, network_talkers, opened_by_process_list, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, network_talkers, opened_by_process_list, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -371,7 +371,11 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             listing = matched & process_list_rows(view)
             if listing.any():  # a process acting for an attacker opening LSASS stays evidence
                 acting = acting_for_an_attacker(view)
-                kept = listing & in_chain(view, acting)
+                # unless it is a tool that can only list (tasklist run by an attacker's shell
+                # is discovery, not a dump)
+                tools = process_listing_tools()
+                only_lists = view.desc_where("subject_name", lambda name: name.casefold() in tools, listing)
+                kept = listing & in_chain(view, acting) & ~only_lists
                 matched = matched & ~(listing & ~kept)
                 if (kept & present).any():
                     acting_listers = acting, kept & present
