@@ -79,6 +79,7 @@ def roles() -> dict[str, Any]:
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "remote_command_names": frozenset(n.casefold() for n in raw["remote_command_tools"]["names"]),
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
+        "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
             writer: frozenset(components) for writer, components in (raw["self_updating"].get("components") or {}).items()
@@ -110,6 +111,11 @@ def routine_channel(name: str) -> bool:
     """A process whose ordinary work keeps talking to one server (``routine_channels``)."""
     r = roles()
     return name.casefold() in r["channel_names"] or process_category(name) in r["channel_categories"]
+
+
+def archiving_sender(name: str) -> bool:
+    """A routine channel whose ordinary work archives files and sends them (``archiving_senders``)."""
+    return process_category(name) in roles()["archiving_sender_categories"]
 
 
 def session_client(name: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
 )
@@ -1400,6 +1400,32 @@ def _who(subjects: set[str]) -> str:
     return " and ".join(part for part in parts if part)
 
 
+def _archive_relays(view: LogView, sends: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
+    """The descriptions of a process behind ``sends`` that is a routine channel (a Windows
+    system process, a browser) and started a program which read user data and wrote a file that the channel then
+    read: documents handed to an archiver and the archive carried off (T1560, T1041), which
+    is none of those processes' ordinary work; a backup agent's is (``archiving_senders``)."""
+    desc = view.desc
+    channels = {n for n in view.values("subject_name", sends) if routine_channel(n) and not archiving_sender(n)} - PLACEHOLDERS
+    if not channels:
+        return np.zeros(len(desc["subject_name"]), dtype=bool)
+    present = view.present
+    starts = present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    reads = present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    writes = present & view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
+    relays = set()
+    for channel in sorted(channels):
+        started = view.values("object_name", starts & (desc["subject_name"] == channel)) - PLACEHOLDERS - {channel}
+        if not started:
+            continue
+        collected = reads & view.desc_in("subject_name", started)
+        collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
+        staged = view.values("object_name", writes & view.desc_in("subject_name", collectors))
+        if staged and (reads & (desc["subject_name"] == channel) & view.desc_in("object_name", staged)).any():
+            relays.add(channel)
+    return view.desc_in("subject_name", relays)
+
+
 def exfiltration(view: LogView) -> list[StageEvidence]:
     """Data sent to a non-internal address by a process that read user data, or read a file
     (an archive) written by a process that read user data."""
@@ -1413,12 +1439,25 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # leaves nothing
     if local and sends.any():
         sends &= ~view.desc_in("object_name", neighbours_of_this_host(view, view.values("object_name", sends)))
+    def user_data(name: str) -> bool:
+        if name in PLACEHOLDERS:
+            return False
+        entry = lookup(name, "file")
+        if entry is not None and entry.category == "credential store":  # shadow, id_rsa, SAM: no extension
+            return _secret_credential(name)
+        if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
+            return False
+        if entry is None:
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or library_stem(name))
+        return entry.category == "application data"
+
     # a browser or mail client sending what it read to its server (an upload, a mail with an
     # attachment), or a service host its own files, is its ordinary work unless the log shows
     # it acting for an attacker
     # (by entity where the input identifies processes: a user's ssh beside an implant's)
     if any(routine_channel(n) for n in view.values("subject_name", sends)):
         sender = acting_subjects(view, _acting_clients(view), sends, routine_channel)
+        sender |= _archive_relays(view, sends, user_data)
     else:
         sender = view.desc_in("subject_name", view.values("subject_name", sends))
     sends &= sender
@@ -1434,18 +1473,6 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # a send, a write to the socket) before it is said to be carried off
     if not (sends & ~view.desc_in("action", vocabulary().connect_actions)).any():
         return []
-
-    def user_data(name: str) -> bool:
-        if name in PLACEHOLDERS:
-            return False
-        entry = lookup(name, "file")
-        if entry is not None and entry.category == "credential store":  # shadow, id_rsa, SAM: no extension
-            return _secret_credential(name)
-        if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
-            return False
-        if entry is None:
-            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or library_stem(name))
-        return entry.category == "application data"
 
     writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
