@@ -1952,8 +1952,8 @@ def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
 def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     """A privileged program (``privileged_loaders`` in roles.yaml: setuid programs, services
     running as SYSTEM) loading a library or module that another process wrote in the
-    subgraph, where that writer is a shell, interpreter, admin or build tool, or the log shows
-    it acting for an attacker: planted code run with the loader's privilege (PwnKit's GCONV
+    subgraph, where that writer is a shell, interpreter, admin or build tool, runs the
+    privileged program itself, or the log shows it acting for an attacker: planted code run with the loader's privilege (PwnKit's GCONV
     module for pkexec, a printer driver DLL for the spooler, a security package for LSASS)."""
     desc = view.desc
     loads = view.present & (desc["event"] == "module_load") & ~view.desc_in("object_name", PLACEHOLDERS)
@@ -1966,6 +1966,13 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     if not writes.any():
         return []
     planting = writes & (view.desc_where("subject_name", planter, writes) | in_chain(view, acting_for_an_attacker(view)))
+    # a writer that then runs the privileged program itself, whatever it is, plants the code
+    # for that run (PwnKit's exploit writes its GCONV module and runs pkexec): a vendor's
+    # setup installing a driver leaves the loading to the service's own start
+    starts = view.present & view.desc_in("event", ("execute", "process_start"))
+    starts &= view.desc_where("object_name", privileged_loader, starts)
+    if starts.any():
+        planting |= writes & view.desc_in("subject_name", view.values("subject_name", starts) & view.values("subject_name", writes))
     planted = view.values("object_name", planting)
     hits = loads & view.desc_in("object_name", planted)
     if not hits.any():
