@@ -1313,15 +1313,51 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     if not clients.any():
         return out
     chain = attack_chain(view)
-    clients &= in_chain(view, chain)
-    if clients.any():
+    chained = clients & in_chain(view, chain)
+    if chained.any():
         reason = (
-            f"A remote-session client ({_names(view.values('subject_name', clients))}) reached internal host(s) "
-            f"{_names(view.values('object_name', clients))}: a remote login or a copy to another host."
+            f"A remote-session client ({_names(view.values('subject_name', chained))}) reached internal host(s) "
+            f"{_names(view.values('object_name', chained))}: a remote login or a copy to another host."
         )
-        reason, path = _in_chain(view, chain, view.values("subject_name", clients), reason, clients)
-        out.append(cited(view, view.rows_of(clients | path), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004",)))
+        reason, path = _in_chain(view, chain, view.values("subject_name", chained), reason, chained)
+        out.append(cited(view, view.rows_of(chained | path), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004",)))
+        return out
+    # or one a shell started after another of its commands read out a secret key store
+    # (cat id_rsa): a user's client reads its key itself; a key shown by hand before the
+    # sessions is a key taken (T1552.004) for the pivot
+    dumps = _key_dumps_by_shells(view)
+    if dumps is not None:
+        shells, dump_rows = dumps
+        keyed = clients & descendant_subjects(view, shells)
+        keyed &= view.desc_where("subject_name", lambda n: n not in shells, keyed)
+        if keyed.any() and view.minutes[view.expand(keyed)].max() >= view.minutes[view.expand(dump_rows)].min():
+            reason = (
+                f"A remote-session client ({_names(view.values('subject_name', keyed))}) reached internal host(s) "
+                f"{_names(view.values('object_name', keyed))}, started under {_names(shells)}, which also had "
+                f"{_names(view.values('object_name', dump_rows))} read out by {_names(view.values('subject_name', dump_rows))}: "
+                "a private key taken by hand, then remote logins or copies to other hosts."
+            )
+            out.append(cited(view, view.rows_of(keyed | dump_rows), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1552.004")))
     return out
+
+
+def _key_dumps_by_shells(view: LogView) -> tuple[set[str], np.ndarray] | None:
+    """(shells, descriptions) where a shell started a program other than a session client
+    that read a secret key store (``cat id_rsa``), or None."""
+    desc = view.desc
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    reads &= view.desc_where("object_name", _secret_credential, reads)
+    reads &= view.desc_where("subject_name", lambda n: bool(n) and not session_client(n) and n not in PLACEHOLDERS, reads)
+    if not reads.any():
+        return None
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    starts &= view.desc_in("object_name", view.values("subject_name", reads))
+    shells = {n for n in view.values("subject_name", starts) if process_category(n) == "shell"}
+    if not shells:
+        return None
+    readers = view.values("object_name", starts & view.desc_in("subject_name", shells))
+    dump_rows = reads & view.desc_in("subject_name", readers)
+    return (shells, dump_rows) if dump_rows.any() else None
 
 
 # a task the Task Scheduler registers this soon after it accepted a connection from another
