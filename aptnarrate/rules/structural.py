@@ -23,7 +23,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
+    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
 )
 from .profiles import public_resolvers
 
@@ -1130,6 +1130,35 @@ def discovery(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(tools_run | info), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1082", "T1016", "T1049"))]
 
 
+# distinct discovery commands a web server's shell must run to be taken for a web shell
+WEB_SHELL_COMMANDS = 2
+
+
+def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
+    """A shell that Apache or PHP's server started running discovery commands: a web shell
+    or an injected command surveying the host (T1190, T1505.003). These servers start sh for
+    CGI scripts and mail(), so their shell alone is routine (``initial-access-web-server-shell``
+    leaves them out); CGI scripts do not run id, uname and netstat."""
+    servers_named = roles()["script_web_server_names"]
+    running = view.present & view.desc_in("event", ("execute", "process_start"))
+    by_server = running & view.desc_where("subject_name", lambda n: n.casefold() in servers_named, running)
+    shells = {n for n in view.values("object_name", by_server) if process_category(n) == "shell"}
+    if not shells:
+        return []
+    server_starts = by_server & view.desc_in("object_name", shells)
+    commands = running & view.desc_in("subject_name", shells)
+    commands &= view.desc_where("object_name", lambda n: process_category(n) == "discovery tool", commands)
+    tools = view.values("object_name", commands)
+    if len(tools) < WEB_SHELL_COMMANDS:
+        return []
+    servers = view.values("subject_name", server_starts)
+    reason = (
+        f"{_names(servers)}, a web server, started {_names(shells)}, which ran the discovery commands {_names(tools)}: "
+        "a web shell or a command injected through the server surveying the host (CGI scripts and mail() do not)."
+    )
+    return [cited(view, view.rows_of(server_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))]
+
+
 # what a program learns of its host from the kernel's and the system's own files instead of
 # running tools, by kind: a native implant's survey reads /proc and /etc itself (T1082,
 # T1057, T1049, T1033). Name-service files (passwd, group, hosts, resolv.conf) are left out:
@@ -2021,4 +2050,4 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
