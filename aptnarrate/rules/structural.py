@@ -1491,6 +1491,31 @@ def _archive_relays(view: LogView, sends: np.ndarray, user_data: Callable[[str],
     return view.desc_in("subject_name", relays)
 
 
+# an archive of collected data encrypted, then split, then renamed: each hop a process that
+# read the last file and wrote the next
+STAGING_HOPS = 3
+
+
+def _restaged(view: LogView, reading: np.ndarray, writes: np.ndarray, staged: set[str]) -> set[str]:
+    """Files that carry a staged archive on (``openssl enc`` of the tarball, ``split`` of it):
+    written by a process that read a staged archive or a file restaged from one, whatever
+    their extension (an encrypted blob may be called ``.bin``), less files the log runs as
+    programs."""
+    frontier = {name for name in staged if ARCHIVE.search(name)}
+    if not frontier:
+        return set()
+    ran = view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start", "module_load")))
+    found: set[str] = set()
+    for _ in range(STAGING_HOPS):
+        readers = view.values("subject_name", reading & view.desc_in("object_name", frontier)) - PLACEHOLDERS
+        grown = view.values("object_name", writes & view.desc_in("subject_name", readers)) - staged - found - ran - PLACEHOLDERS
+        if not grown:
+            break
+        found |= grown
+        frontier = grown
+    return found
+
+
 def exfiltration(view: LogView) -> list[StageEvidence]:
     """Data sent to a non-internal address by a process that read user data, or read a file
     (an archive) written by a process that read user data."""
@@ -1568,6 +1593,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # what a collector wrote carries the data only if it is data itself (an archive, a copy):
     # a library or program it unpacked from a mailed archive is no staging
     written_by_collectors = {name for name in written_by_collectors if user_data(name)}
+    written_by_collectors |= _restaged(view, reading, writes, written_by_collectors)
     staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
     staged = view.values("object_name", staged_reads)
     direct = data_reads & sender & ~view.desc_in("object_name", staged)
