@@ -81,8 +81,11 @@ def test_unknown_node_types_are_reported():
     note = unknown_kind_note(triples)
     assert "'netflow_object_flow'" in note and "'flow'" not in note
     assert unknown_kind_note(triples.iloc[:1]) is None
-    long = pd.DataFrame({"subject_kind": ["process"], "object_kind": ["x" * 5000 + "\x1b[2J"]})
-    assert len(unknown_kind_note(long)) < 300 and "\x1b" not in unknown_kind_note(long)
+    # the type word is the input's: a control character is shown escaped, a long word cut
+    hostile = pd.DataFrame({"subject_kind": ["process"], "object_kind": ["\x1b[2Jflow"]})
+    assert "\x1b" not in unknown_kind_note(hostile) and "'\\x1b[2Jflow'" in unknown_kind_note(hostile)
+    long = pd.DataFrame({"subject_kind": ["process"], "object_kind": ["x" * 5000]})
+    assert len(unknown_kind_note(long)) < 300
     assert vocabulary_notes(triples) == (note,)
 
 
