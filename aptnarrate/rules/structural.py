@@ -1373,20 +1373,35 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
 def _key_dumps_by_shells(view: LogView) -> tuple[set[str], np.ndarray] | None:
     """(shells, descriptions) where a shell started a program other than a session client
     that read a secret key store (``cat id_rsa``), or None."""
-    desc = view.desc
-    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-    reads &= view.desc_where("object_name", _secret_credential, reads)
-    reads &= view.desc_where("subject_name", lambda n: bool(n) and not session_client(n) and n not in PLACEHOLDERS, reads)
+    reads = _secret_reads(view)
+    reads = reads & view.desc_where("subject_name", lambda n: not session_client(n), reads)
     if not reads.any():
         return None
     starts = view.present & view.desc_in("event", ("process_start", "execute"))
-    starts &= view.desc_in("object_name", view.values("subject_name", reads))
-    shells = {n for n in view.values("subject_name", starts) if process_category(n) == "shell"}
+    shells = _shells_starting(view, starts, view.values("subject_name", reads))
     if not shells:
         return None
     readers = view.values("object_name", starts & view.desc_in("subject_name", shells))
     dump_rows = reads & view.desc_in("subject_name", readers)
     return (shells, dump_rows) if dump_rows.any() else None
+
+
+def _secret_reads(view: LogView) -> np.ndarray:
+    """The descriptions of a named process reading a secret credential store (shadow, a
+    private key; ``_secret_credential``), computed once per view."""
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+        reads &= view.desc_where("object_name", _secret_credential, reads)
+        return reads & ~view.desc_in("subject_name", PLACEHOLDERS | {""})
+
+    return view.derived("_secret_reads", compute)
+
+
+def _shells_starting(view: LogView, starts: np.ndarray, programs: set[str]) -> set[str]:
+    """The shells (by name) that ``starts`` show starting one of ``programs``."""
+    return {n for n in view.values("subject_name", starts & view.desc_in("object_name", programs)) if process_category(n) == "shell"}
 
 
 # a task the Task Scheduler registers this soon after it accepted a connection from another
@@ -1465,11 +1480,12 @@ def _who(subjects: set[str]) -> str:
     return " and ".join(part for part in parts if part)
 
 
-def _archive_relays(view: LogView, sends: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
+def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
     """The descriptions of a process behind ``sends`` that is a routine channel (a Windows
     system process, a browser) and started a program which read user data and wrote a file that the channel then
     read: documents handed to an archiver and the archive carried off (T1560, T1041), which
-    is none of those processes' ordinary work; a backup agent's is (``archiving_senders``)."""
+    is none of those processes' ordinary work; a backup agent's is (``archiving_senders``).
+    ``writes``: ``exfiltration``'s file writes."""
     desc = view.desc
     channels = {n for n in view.values("subject_name", sends) if routine_channel(n) and not archiving_sender(n)} - PLACEHOLDERS
     if not channels:
@@ -1477,7 +1493,7 @@ def _archive_relays(view: LogView, sends: np.ndarray, user_data: Callable[[str],
     present = view.present
     starts = present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
     reads = present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-    writes = present & view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes = writes & present
     relays = set()
     for channel in sorted(channels):
         started = view.values("object_name", starts & (desc["subject_name"] == channel)) - PLACEHOLDERS - {channel}
@@ -1541,13 +1557,14 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
             return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or library_stem(name))
         return entry.category == "application data"
 
+    writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
     # a browser or mail client sending what it read to its server (an upload, a mail with an
     # attachment), or a service host its own files, is its ordinary work unless the log shows
     # it acting for an attacker
     # (by entity where the input identifies processes: a user's ssh beside an implant's)
     if any(routine_channel(n) for n in view.values("subject_name", sends)):
         sender = acting_subjects(view, _acting_clients(view), sends, routine_channel)
-        sender |= _archive_relays(view, sends, user_data)
+        sender |= _archive_relays(view, sends, writes, user_data)
     else:
         sender = view.desc_in("subject_name", view.values("subject_name", sends))
     sends &= sender
@@ -1564,7 +1581,6 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     if not (sends & ~view.desc_in("action", vocabulary().connect_actions)).any():
         return []
 
-    writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     reading &= ~_handed_code(view, reading, writes)
     data_reads = reading & view.desc_where("object_name", user_data, reading)
@@ -1653,17 +1669,16 @@ def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
     not know started, or that the log shows in an attack chain (an administrator mailing a
     report is neither)."""
     desc = view.desc
-    secret = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-    secret &= view.desc_where("object_name", _secret_credential, secret)
+    secret = _secret_reads(view)
     if not secret.any():
         return []
     public = _public_sends(view)
     if not public.any():
         return []
     starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & ~view.desc_in("object_name", PLACEHOLDERS)
-    readers = view.values("subject_name", secret) - PLACEHOLDERS
+    readers = view.values("subject_name", secret)
     # by shell, not by reader: only a few names are shells, however many commands read
-    shells = {s for s in view.values("subject_name", starts & view.desc_in("object_name", readers)) if process_category(s) == "shell"}
+    shells = _shells_starting(view, starts, readers)
     found = []
     for shell in sorted(shells):
         by_shell = starts & (desc["subject_name"] == shell)
