@@ -1108,15 +1108,15 @@ def _service_control_commands(view: LogView, tools_run: np.ndarray) -> np.ndarra
     return net & ~_descriptions(view, elsewhere)
 
 
+def _discovery_tool(name: str) -> bool:
+    return process_category(name) == "discovery tool"
+
+
 def discovery(view: LogView) -> list[StageEvidence]:
     """Several discovery tools, or one with system-information reads."""
     desc = view.desc
-
-    def is_tool(name: str) -> bool:
-        return process_category(name) == "discovery tool"
-
     running = view.desc_in("event", ("execute", "process_start"))
-    tools_run = running & view.desc_where("object_name", is_tool, running & view.present)
+    tools_run = running & view.desc_where("object_name", _discovery_tool, running & view.present)
     tools_run &= ~_service_control_commands(view, tools_run)
     tools = view.values("object_name", tools_run)
     # a tool only other discovery tools start is part of their command (net.exe runs
@@ -1147,7 +1147,7 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
         return []
     server_starts = by_server & view.desc_in("object_name", shells)
     commands = running & view.desc_in("subject_name", shells)
-    commands &= view.desc_where("object_name", lambda n: process_category(n) == "discovery tool", commands)
+    commands &= view.desc_where("object_name", _discovery_tool, commands)
     tools = view.values("object_name", commands)
     if len(tools) < WEB_SHELL_COMMANDS:
         return []
