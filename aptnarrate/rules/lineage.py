@@ -81,6 +81,8 @@ def roles() -> dict[str, Any]:
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
         "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "script_web_server_names": frozenset(n.casefold() for n in raw["script_running_web_servers"]["names"]),
+        "com_server_keys": frozenset(n.casefold() for n in raw["com_hijack"]["keys"]),
+        "com_hijacker_categories": frozenset(raw["com_hijack"]["writers"]["categories"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
         "component_categories": {
             writer: frozenset(components) for writer, components in (raw["self_updating"].get("components") or {}).items()

@@ -2091,4 +2091,48 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+# what a COM server key may name: a DLL (InprocServer32), a program (LocalServer32)
+_COM_SERVER_CODE = (".dll", ".ocx", ".exe")
+
+
+def planted_com_server(view: LogView) -> list[StageEvidence]:
+    """A COM class's server key (``com_hijack.keys`` in roles.yaml: InprocServer32,
+    LocalServer32, TreatAs) written by a shell, interpreter or admin tool or a process acting
+    for an attacker, where such a process also wrote a DLL or program in the subgraph: a COM
+    class hijacked so that the planted code runs whenever a program creates it (T1546.015).
+    High confidence when another process then loads what was written. A vendor's installer
+    registers its own servers (neither role); regsvr32 registering a DLL an installer wrote
+    wrote no code itself."""
+    desc = view.desc
+    r = roles()
+    keys = view.present & (desc["event"] == "registry_write")
+    keys &= view.desc_where("object_name", lambda n: n.rsplit("\\", 1)[-1].casefold() in r["com_server_keys"], keys)
+    if not keys.any():
+        return []
+
+    def hijacker(name: str) -> bool:
+        return process_category(name) in r["com_hijacker_categories"]
+
+    acting = in_chain(view, acting_for_an_attacker(view))
+    keys &= view.desc_where("subject_name", hijacker, keys) | acting
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    writes &= view.desc_where("object_name", lambda n: n.casefold().endswith(_COM_SERVER_CODE), writes)
+    writes &= view.desc_where("subject_name", hijacker, writes) | acting
+    if not keys.any() or not writes.any():
+        return []
+    writers = view.values("subject_name", writes)
+    loads = view.present & (desc["event"] == "module_load") & view.desc_in("object_name", view.values("object_name", writes))
+    loads &= ~view.desc_in("subject_name", writers)
+    reason = (
+        f"{_who(view.values('subject_name', keys))} wrote the COM server key {_names(view.values('object_name', keys))}, and "
+        f"{_who(writers)} wrote {_names(view.values('object_name', writes))}: a COM class pointed at planted code, which runs whenever a program creates the class (COM hijacking)."
+    )
+    rows = [view.rows_of(keys), view.rows_of(writes)]
+    if loads.any():
+        reason += f" {_who(view.values('subject_name', loads))} then loaded {_names(view.values('object_name', loads))}."
+        rows.append(view.rows_of(loads))
+    confidence = "high" if loads.any() else "moderate"
+    return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
+
+
+RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
