@@ -179,6 +179,19 @@ def test_unparseable_description_is_skipped_with_line_and_column(tmp_path, descr
     assert table.events["line"].tolist() == [2]
 
 
+def test_a_file_of_lower_case_actions_says_what_the_wording_is(tmp_path):
+    # every line rejected for its wording: the error says the expected form, once
+    with pytest.raises(InputError) as err:
+        ocrapt(
+            tmp_path,
+            "The subject_process: bash read the file_object_file: /etc/passwd,2018-04-12 10:00:00",
+            "The subject_process: bash write the file_object_file: /tmp/x,2018-04-12 10:00:01",
+        )
+    message = str(err.value)
+    assert "in.csv:2" in message and "every data line was rejected (2 line(s))" in message
+    assert "ACTION in capitals" in message and "ACTION the <type>: <name>" in message
+
+
 def test_unparseable_description_strict_raises(tmp_path):
     with pytest.raises(InputError) as err:
         ocrapt(

@@ -893,6 +893,12 @@ def _build(
     )
 
 
+# what to do about a whole file rejected for one reason: the format, said once
+_REJECTED_HINTS = {
+    "unparseable description": "OCR-APT's wording is 'The <type>: <name> ACTION the <type>: <name>', with the ACTION in capitals: READ, not read",
+}
+
+
 def _all_rejected(skipped: list[SkippedLine], name: str) -> InputError:
     first = skipped[0]
     return InputError(
@@ -900,6 +906,7 @@ def _all_rejected(skipped: list[SkippedLine], name: str) -> InputError:
         path=name,
         line=first.line,
         column=first.column,
+        hint=_REJECTED_HINTS.get(first.reason),
     )
 
 
