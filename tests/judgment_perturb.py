@@ -146,7 +146,10 @@ def _unknown(name: str, node_type: str) -> bool:
         return False
     if DATA_NAME.match(name):  # a name a program gives its data (a cache entry), whoever reads it
         return False
-    return lookup(name, kind) is None and lookup(name, "process") is None and lookup(name, "file") is None
+    # the knowledge base knows a file by its base name, as the rules read it: /var/log/auth.log
+    # is the system's log, not a name an attacker chose
+    base = re.split(r"[\\/]", name)[-1]
+    return all(lookup(n, k) is None for n in dict.fromkeys((name, base)) if n for k in (kind, "process", "file"))
 
 
 UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
