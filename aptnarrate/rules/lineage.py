@@ -81,6 +81,7 @@ def roles() -> dict[str, Any]:
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
         "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "script_web_server_names": frozenset(n.casefold() for n in raw["script_running_web_servers"]["names"]),
+        "script_agent_categories": frozenset(raw["script_running_agents"]["categories"]),
         "com_server_keys": frozenset(n.casefold() for n in raw["com_hijack"]["keys"]),
         "com_hijacker_categories": frozenset(raw["com_hijack"]["writers"]["categories"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
@@ -163,6 +164,11 @@ def planter(name: str) -> bool:
     tool, compiler or linker (``privileged_loaders.planters``, ``build_from_source``)."""
     r = roles()
     return process_category(name) in r["planter_categories"] or name.casefold() in r["build_names"]
+
+
+def script_running_agent(name: str) -> bool:
+    """An agent that writes, runs and removes its own scripts (``script_running_agents``)."""
+    return process_category(name) in roles()["script_agent_categories"]
 
 
 def compressor(name: str) -> bool:
@@ -280,7 +286,14 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
     if not applications or not written.any():
         return np.zeros(len(view.pattern_rows), dtype=bool)
     writes = written & view.desc_in("subject_name", applications)
-    return view.pattern_flags(lambda row: row.object.casefold() in applications[row.subject], writes)
+    updates = view.pattern_flags(lambda row: row.object.casefold() in applications[row.subject], writes)
+    if not updates.any():
+        return updates
+    # the application writing the update program it then starts (Zoom writing the installer
+    # that writes Zoom.exe again) is the same update
+    updaters = {name.casefold(): applications[name] for name in view.values("subject_name", updates)}
+    fetched = written & view.desc_where("object_name", lambda name: name.casefold() in updaters, written)
+    return updates | view.pattern_flags(lambda row: row.subject.casefold() in updaters[row.object.casefold()], fetched)
 
 
 def _own_component_writes(view: LogView) -> np.ndarray:

@@ -23,7 +23,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family,
+    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family, script_running_agent,
 )
 from .profiles import public_resolvers
 
@@ -58,6 +58,8 @@ SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|a
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
 # a temporary file or a partial download, by its extension
+# a name a log or a shell history has, whatever the knowledge base knows of it
+LOG_LIKE = re.compile(r"(\.(log|evtx)(\.\d+)?|_history)$", re.I)
 TEMPORARY_FILE = re.compile(r"\.(tmp|temp|part|partial|crdownload|download)$", re.I)
 # a lock or process-id file: taken and removed by the program that holds it, never a trace
 LOCK_FILE_NAMES = r"lockfile|.+\.(lock|lck|pid)"
@@ -876,8 +878,16 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     routine = _by_routine_writers(view, deleted)
     # an application's updater (Teams' Update.exe) removing the packages it downloaded
     routine |= deleted & view.desc_in("subject_name", view.values("subject_name", self_updates(view)))
-    # and the updated program removing itself when done (Chrome Cleanup's reporter)
-    routine |= deleted & view.desc_in("object_name", view.values("object_name", self_updates(view)))
+    # and the updated program removing itself when done (Chrome Cleanup's reporter), and the
+    # update program removed once it has run (Zoom deleting the installer it started)
+    updates = self_updates(view)
+    routine |= deleted & view.desc_in("object_name", view.values("object_name", updates) | view.values("subject_name", updates))
+    routine |= _replaced(view, deleted)
+    # an agent that runs its own scripts removing one it wrote (an EDR's investigation script)
+    agents = deleted & view.desc_where("subject_name", script_running_agent, deleted)
+    if agents.any():
+        own = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", agents)))
+        routine |= view.pattern_flags(lambda row: (row.subject, row.object) in own, agents) & ~in_chain(view, acting_for_an_attacker(view))
     churn = explained_rows(view, "Covering Tracks", deleted)
 
     def is_log(name: str) -> bool:
@@ -950,6 +960,55 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
+# a file deleted and created again this soon by the same process was replaced, not removed
+REPLACED_SECONDS = 60
+
+
+def _replaced(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a file that the deleting process wrote or created again
+    after each deletion, within ``REPLACED_SECONDS`` (certbot pointing a certificate's link at
+    its new version, an atomic replace): an update of the file, outside an attack chain. Not
+    a log: a log deleted and created empty is a log wiped. Times are the log rows' own (a
+    write earlier in the deletion's minute is no replacement)."""
+    desc = view.desc
+    candidates = deleted & (desc["subject_name"] != "") & ~view.desc_where("object_name", lambda n: _is_log(n) or bool(LOG_LIKE.search(n)), deleted)
+    # nor a program, script or library the log ran or loaded: what ran and was then deleted
+    # is weighed as such, however the seconds of one minute order its rows
+    ran = view.present & view.desc_in("event", ("execute", "process_start", "module_load", "file_attribute"))
+    candidates &= ~view.desc_in("object_name", view.values("object_name", ran))
+    found = np.zeros(len(deleted), dtype=bool)
+    if not candidates.any():
+        return found
+    again = view.present & view.desc_in("event", ("file_write", "file_create"))
+    again &= view.desc_in("object_name", view.values("object_name", candidates))
+    if not again.any():
+        return found
+    log = view.facts.timeline.log
+    first_time, last_time = log["first_time"].to_numpy(), log["last_time"].to_numpy()
+    codes = view._codes
+    rewritten: dict[tuple[str, str], list[int]] = {}
+    for position in view.rows_of(again).tolist():
+        described = codes[position]
+        rewritten.setdefault((desc["subject_name"][described], desc["object_name"][described]), []).append(position)
+    window = REPLACED_SECONDS * 1_000_000_000
+    every: dict[int, bool] = {}  # per deleted description: whether each of its rows was followed by a write
+    for position in view.rows_of(candidates).tolist():
+        described = int(codes[position])
+        writes = rewritten.get((desc["subject_name"][described], desc["object_name"][described]))
+        later = last_time[writes] if writes else last_time[:0]
+        at = first_time[position]
+        followed = bool(((later > at) & (later <= at + window)).any())
+        every[described] = every.get(described, True) and followed
+    found[[described for described, replaced in every.items() if replaced]] = True
+    if found.any():
+        found &= ~in_chain(view, acting_for_an_attacker(view))
+    return found
+
+
+def _is_log(name: str) -> bool:
+    return getattr(lookup(name, "file"), "category", None) == "log file"
+
+
 def _application_data(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "application data"
 
@@ -976,10 +1035,17 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
     written = view.pairs(writes)
     run = view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start", "module_load", "file_attribute")))
     found = np.zeros(len(deleted), dtype=bool)
+    # a temporary file counts whoever deletes it (a script's rm removing what its fetch
+    # downloaded); any other working file only where its own writer deletes it
+    written_names = {name for _, name in written}
     for at in np.flatnonzero(temporary).tolist():
         subject, name = desc["subject_name"][at], desc["object_name"][at]
-        own = bool(subject) and (subject, name) in written and name not in run
-        found[at] = own and (bool(TEMPORARY_FILE.search(name)) or lookup(subject, "process") is not None)
+        if name in run:
+            continue
+        if TEMPORARY_FILE.search(name):
+            found[at] = name in written_names
+        else:
+            found[at] = bool(subject) and (subject, name) in written and lookup(subject, "process") is not None
     if found.any():
         found &= ~in_chain(view, acting_for_an_attacker(view))
     return found
