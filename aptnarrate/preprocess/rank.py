@@ -165,7 +165,7 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matched over all their events at once (one rule table instead of a test per event).
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
-    from ..rules.patterns import matching_rules_many, network_talkers, process_lists, programs_run, removed_objects, unless_applies
+    from ..rules.patterns import matching_rules_many, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects, unless_applies
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
@@ -179,11 +179,14 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     # likewise only the tools an "against another host" rule matched starting
     started = {row.object for row, rules in matches.items() if any("run against another host" in rule.unless for rule in rules)}
     talkers = network_talkers(row for rows in events for row in rows) & started if started else set()
+    # and the tools a "dumps another process" rule matched starting
+    dumping = {row.object for row, rules in matches.items() if any("dumps another process" in rule.unless for rule in rules)}
+    dumpers = other_process_dumpers(row for rows in events for row in rows) & dumping if dumping else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers))
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers))
 
-    matching = kept if listers or removed or ran or talkers else matches.__getitem__
+    matching = kept if listers or removed or ran or talkers or dumpers else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 

@@ -179,7 +179,7 @@ class PatternRule:
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
-UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host")
+UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process")
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot
@@ -286,13 +286,37 @@ def run_against_another_host(row: Row, talkers: set[str]) -> bool:
     return row.event in ("execute", "process_start") and row.object in talkers
 
 
+# the process whose memory holds the logged-on users' credentials
+CREDENTIAL_PROCESS = "lsass.exe"
+
+
+def other_process_dumpers(rows: Iterable[Row]) -> set[str]:
+    """The processes (by name) that ``rows`` show opening other processes, none of them
+    LSASS, for the rules that say ``unless: dumps another process``: procdump taking a
+    crashed web worker's memory for its vendor is no credential dump."""
+    opened: dict[str, set[str]] = {}
+    for row in rows:
+        if row.subject and row.object and row.object_kind == "process" and row.event == "process_access":
+            opened.setdefault(row.subject, set()).add(row.object.casefold())
+    return {subject for subject, targets in opened.items() if CREDENTIAL_PROCESS not in targets}
+
+
+def dumps_another_process(row: Row, dumpers: set[str]) -> bool:
+    """Whether ``row`` starts a tool that the subgraph shows opening processes other than
+    LSASS, and never LSASS (``dumpers``: ``other_process_dumpers``)."""
+    return row.event in ("execute", "process_start") and row.object in dumpers
+
+
 def unless_applies(
-    rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset(), talkers: set[str] = frozenset()
+    rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset(), talkers: set[str] = frozenset(),
+    dumpers: set[str] = frozenset(),
 ) -> bool:
     """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
     ``removed``: ``removed_objects``; ``ran``: ``programs_run``; ``talkers``:
-    ``network_talkers``)."""
+    ``network_talkers``; ``dumpers``: ``other_process_dumpers``)."""
     for unless in rule.unless:
+        if unless == "dumps another process" and dumps_another_process(row, dumpers):
+            return True
         if unless == "removed in the subgraph" and removed_in_the_subgraph(row, removed):
             return True
         if unless == "run as a program" and written_program(row, ran):
