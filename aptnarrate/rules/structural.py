@@ -1425,6 +1425,9 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         shells, dump_rows = dumps
         keyed = clients & descendant_subjects(view, shells)
         keyed &= view.desc_where("subject_name", lambda n: n not in shells, keyed)
+        # a client the reader started itself is the reader's own transport (rsync reading
+        # the files it backs up, shadow among them, through its ssh), not a pivot
+        keyed &= ~descendant_subjects(view, view.values("subject_name", dump_rows))
         if keyed.any() and view.minutes[view.expand(keyed)].max() >= view.minutes[view.expand(dump_rows)].min():
             reason = (
                 f"A remote-session client ({_names(view.values('subject_name', keyed))}) reached internal host(s) "
