@@ -648,11 +648,11 @@ class RowTable:
         found = self._groups.get(sources)
         if found is None:
             # one dict numbers the distinct source values by first appearance: cheaper than a
-            # Series and a factorize per source for a few rows, and as fast for thousands
-            index: dict = {}
-            number = index.setdefault
-            keys = map(attrgetter(*sources), self.rows)
-            codes = np.fromiter((number(key, len(index)) for key in keys), dtype=np.int64, count=len(self.rows))
+            # Series and a factorize per source for a few rows, and as fast for thousands;
+            # built and read by C loops (dict.fromkeys, map), Python steps only per distinct value
+            keys = list(map(attrgetter(*sources), self.rows))
+            index = {key: number for number, key in enumerate(dict.fromkeys(keys))}
+            codes = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
             # a code's first row is where the running maximum first reaches it
             first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0) if len(codes) else codes
             found = self._groups[sources] = (codes, first, {})
