@@ -240,20 +240,52 @@ def _row_table(facts: Facts) -> RowTable:
     columns = {c: [str(v) for v in desc[c].tolist()] for c in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
     ids = timeline.ids
     n = len(ids)
-    if n:
-        written = pa.array(timeline.log["id"])  # Arrow-backed: no copy of the strings
-        expected = pc.binary_join_element_wise("L", pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string()), "")
-        canonical = bool(pc.all(pc.equal(written.cast(pa.string()), expected)).as_py())
-    else:
-        canonical = True
+    canonical = _numbered_in_order(pa.array(timeline.log["id"])) if n else True  # Arrow-backed: no copy of the strings
     return RowTable(
         ids=ids,
         canonical_ids=canonical,
         log_description=timeline.log["description"].to_numpy(dtype=np.int64),
         log_minute=timeline.log["minute"].to_numpy(dtype=np.int64),
-        event_class=[event_class(a, k) for a, k in zip(columns["action"], columns["object_kind"])],
+        event_class=_event_classes(columns["action"], columns["object_kind"]),
         **columns,
     )
+
+
+_POWERS_OF_TEN = 10 ** np.arange(19, dtype=np.int64)
+
+
+def _numbered_in_order(ids: pa.Array) -> bool:
+    """Whether ``ids`` are exactly "L1".."L<n>", in order. Read off the Arrow buffers, no
+    string built: each id's length from the offsets must be one plus the digits of its
+    number; then the ids of each width are one block of bytes, a row per id, whose first
+    byte must be "L" and whose others, ASCII digits, must spell the number (a string of as
+    many digits as the number has, with its value, is its one decimal spelling)."""
+    n = len(ids)
+    if ids.null_count:
+        return False
+    ids = ids.cast(pa.large_string())
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + n + 1]
+    numbers = np.arange(1, n + 1, dtype=np.int64)
+    digits = np.searchsorted(_POWERS_OF_TEN, numbers, side="right")
+    if not np.array_equal(np.diff(offsets), digits + 1):
+        return False
+    data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)
+    for width in range(1, int(digits[-1]) + 1):
+        first, last = 10 ** (width - 1), min(10**width - 1, n)  # the numbers with ``width`` digits
+        block = data[offsets[first - 1] : offsets[last]].reshape(-1, width + 1)
+        spelled = block[:, 1:].astype(np.int64) - ord("0")
+        if not (block[:, 0] == ord("L")).all() or ((spelled < 0) | (spelled > 9)).any():
+            return False
+        if not np.array_equal(spelled @ _POWERS_OF_TEN[width - 1 :: -1], numbers[first - 1 : last]):
+            return False
+    return True
+
+
+def _event_classes(actions: list[str], kinds: list[str]) -> list[str]:
+    """``event_class`` of each (action, object kind), looked up once per distinct pair (a
+    log's thousands of descriptions repeat a few dozen)."""
+    known: dict[tuple[str, str], str] = {}
+    return [known[pair] if pair in known else known.setdefault(pair, event_class(*pair)) for pair in zip(actions, kinds)]
 
 
 def _position(ident: str, n: int) -> int | None:

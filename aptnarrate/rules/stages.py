@@ -725,7 +725,19 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
 
 def descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
-    (and theirs), of the event classes its selections name."""
+    (and theirs), of the event classes its selections name: computed once per view and
+    mechanism (each rule weighing rows asks again; it tests every subject's name), read-only."""
+    # by the mechanism's identity, the entry holding it (no id is reused while the view lives)
+    known = view.derived("_descendant_rows", dict)
+    entry = known.get(id(mechanism))
+    if entry is None or entry[0] is not mechanism:
+        found = _descendant_rows(view, mechanism)
+        found.flags.writeable = False
+        entry = known[id(mechanism)] = (mechanism, found)
+    return entry[1]
+
+
+def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     named = {n for n in view.subjects if mechanism.names_subject(n)}
     by = descendant_subjects(view, named)
     found = _installed_services(view, named)
