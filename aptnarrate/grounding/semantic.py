@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from ..preprocess.condense import numbered_ids
 from ..preprocess.knowledge import lookup
 from ..rules.events import UNKNOWN, event_class, vocabulary
 
@@ -251,34 +252,10 @@ def _row_table(facts: Facts) -> RowTable:
     )
 
 
-_POWERS_OF_TEN = 10 ** np.arange(19, dtype=np.int64)
-
-
 def _numbered_in_order(ids: pa.Array) -> bool:
-    """Whether ``ids`` are exactly "L1".."L<n>", in order. Read off the Arrow buffers, no
-    string built: each id's length from the offsets must be one plus the digits of its
-    number; then the ids of each width are one block of bytes, a row per id, whose first
-    byte must be "L" and whose others, ASCII digits, must spell the number (a string of as
-    many digits as the number has, with its value, is its one decimal spelling)."""
-    n = len(ids)
-    if ids.null_count:
-        return False
-    ids = ids.cast(pa.large_string())
-    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + n + 1]
-    numbers = np.arange(1, n + 1, dtype=np.int64)
-    digits = np.searchsorted(_POWERS_OF_TEN, numbers, side="right")
-    if not np.array_equal(np.diff(offsets), digits + 1):
-        return False
-    data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)
-    for width in range(1, int(digits[-1]) + 1):
-        first, last = 10 ** (width - 1), min(10**width - 1, n)  # the numbers with ``width`` digits
-        block = data[offsets[first - 1] : offsets[last]].reshape(-1, width + 1)
-        spelled = block[:, 1:].astype(np.int64) - ord("0")
-        if not (block[:, 0] == ord("L")).all() or ((spelled < 0) | (spelled > 9)).any():
-            return False
-        if not np.array_equal(spelled @ _POWERS_OF_TEN[width - 1 :: -1], numbers[first - 1 : last]):
-            return False
-    return True
+    """Whether ``ids`` are exactly "L1".."L<n>", in order (as condense numbers them)."""
+    expected = numbered_ids(len(ids))
+    return ids.cast(expected.type).equals(expected)
 
 
 def _event_classes(actions: list[str], kinds: list[str]) -> list[str]:
