@@ -55,6 +55,15 @@ class Timeline:
         """``log["id"]`` as an object array of Python strings, converted once for all users."""
         return self.log["id"].to_numpy(dtype=object)
 
+    @cached_property
+    def minute_texts(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """``distinct_minute_text`` of the log's minutes (each row's code, read-only, and
+        each distinct minute's text), computed once for grounding's vocabulary and the
+        report's log."""
+        codes, texts = distinct_minute_text(self.log["minute"].to_numpy())
+        codes.flags.writeable = False
+        return codes, tuple(texts)
+
     def lines_of(self, position: int) -> list[int]:
         """Input line numbers behind the log entry at ``position``."""
         lines = self.table.events["line"].to_numpy()
