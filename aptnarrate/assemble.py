@@ -13,7 +13,6 @@ import numpy as np
 
 from . import __version__
 from .arrays import distinct
-from .preprocess.condense import distinct_minute_text
 from .preprocess.logtable import DESCRIPTION_FIELDS, LogTable
 from .models import (
     APT_STAGES,
@@ -189,7 +188,7 @@ def _log_entries(facts: Facts) -> LogTable:
     if len(log) == 0:
         return LogTable.empty()
     desc = timeline.descriptions
-    minute_codes, minute_texts = distinct_minute_text(log["minute"].to_numpy())
+    minute_codes, minute_texts = timeline.minute_texts
     # only the columns the provenance reads are kept for it, not the timeline
     columns = (
         timeline.event_log, table.events["line"].to_numpy(), table.events["triple"].to_numpy(),

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aptnarrate.preprocess.condense import condense, describe, minute_text
+from aptnarrate.preprocess.condense import condense, describe, minute_text, numbered_ids
 from aptnarrate.preprocess.ingest import IngestOptions, read_events
 
 EDGE_HEADER = "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"
@@ -101,6 +101,13 @@ def test_log_ids_and_event_positions(tmp_path):
     for event, position in enumerate(timeline.event_log):
         triple = timeline.table.events["triple"][event]
         assert texts[position] == timeline.descriptions["text"][timeline.triple_description[triple]]
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 1001, 12345, 100000, 100001])
+def test_numbered_ids_are_the_formatted_numbers(n):
+    ids = numbered_ids(n)
+    ids.validate(full=True)
+    assert ids.to_pylist() == [f"L{i}" for i in range(1, n + 1)]
 
 
 def test_lines_of_returns_every_line_behind_a_row(tmp_path):

@@ -410,7 +410,10 @@ def _minutes_in_window(facts: Facts, clause: _Clause, first: int, last: int) -> 
     # chosen rows' minutes come sorted (no sort to count them)
     start, stop = int(np.searchsorted(table.log_minute, first, "left")), int(np.searchsorted(table.log_minute, last, "right"))
     descriptions = table.log_description[start:stop]
-    chosen = np.isin(descriptions, distinct(table.log_description[cited]))
+    # a mask over the descriptions read at each row of the window (one take; isin sorts)
+    of_cited = np.zeros(len(table.subject_kind), dtype=bool)
+    of_cited[table.log_description[cited]] = True
+    chosen = of_cited[descriptions]
     is_cited = np.zeros(stop - start, dtype=bool)
     is_cited[cited - start] = True
     extra = np.flatnonzero(chosen & ~is_cited)

@@ -91,11 +91,9 @@ class Vocabulary:
     context_rows: dict[str, ContextRow] = {}  # noqa: RUF012 - replaced, never mutated (with_context)
 
     def __init__(self, facts: Facts) -> None:
-        from ..preprocess.condense import distinct_minute_text
-
         timeline = facts.timeline
         # distinct minutes only: a log has far fewer of them than rows
-        minutes = distinct_minute_text(timeline.log["minute"].to_numpy())[1] if len(timeline.log) else []
+        minutes = timeline.minute_texts[1] if len(timeline.log) else []
         self._build(
             log_ids=timeline.ids,  # converted once per timeline, shared with the semantic check
             triples=timeline.table.triples,
@@ -181,8 +179,9 @@ class Vocabulary:
         union = copy.copy(self)
         union._log_id_set, union._log_id_values = self.log_ids | other.log_ids, ()
         union._token_verdicts = {}  # the union knows more names: no verdict of either carries over
+        union._masked_texts = {}  # nor any masked text
         for name, value in vars(other).items():
-            if name in ("_log_id_set", "_log_id_values", "_token_verdicts"):
+            if name in ("_log_id_set", "_log_id_values", "_token_verdicts", "_masked_texts"):
                 continue  # set above
             mine = getattr(self, name, None)
             if isinstance(value, set) and isinstance(mine, set):
@@ -211,6 +210,7 @@ class Vocabulary:
         self._log_id_values = log_ids
         self._log_id_set: set[str] | None = None
         self._token_verdicts: dict[str, bool] = {}  # ``_knows_token`` of tokens already judged
+        self._masked_texts: dict[str, str] = {}  # ``masked`` of texts already masked
         self.candidates = {c.value for c in candidates}
         self.candidates_folded = {c.value.casefold(): c.value for c in candidates}
         for candidate in candidates:
@@ -304,8 +304,19 @@ class Vocabulary:
 
     def masked(self, text: str) -> str:
         """``text`` normalised, with the input's names blanked out (see ``_mask_known_names``)."""
-        # blanked names collapse to one space: a 100k-character name costs each scanner nothing
-        return _BLANK_RUNS.sub(" ", self._mask_known_names(mentions.normalise(text)))
+        # a narration repeats texts (the IoCs' usages: "Unknown file: not a known system
+        # file or binary." ...): each masked once per vocabulary, as tokens are judged once
+        # (short ones kept, and at most _MAX_MASKED of them: the text is attacker-controlled)
+        known = self._masked_texts
+        found = known.get(text)
+        if found is None:
+            # blanked names collapse to one space: a 100k-character name costs each scanner nothing
+            found = _BLANK_RUNS.sub(" ", self._mask_known_names(mentions.normalise(text)))
+            if len(text) <= _MAX_MASKED_TEXT:
+                if len(known) >= _MAX_MASKED:
+                    known.clear()
+                known[text] = found
+        return found
 
     def _absent(self, masked: str, program_text: str) -> list[str]:
         """``mentions`` of a ``masked`` text, programs read in ``program_text`` (masked too)."""
@@ -483,6 +494,8 @@ _NETWORK_KINDS = ("flow", "socket")  # canonical kinds (aptnarrate.preprocess.ki
 _MAX_SHOWN = 240
 _MAX_VERDICTS = 1 << 16  # tokens whose ``_knows_token`` a vocabulary keeps ...
 _MAX_VERDICT_TOKEN = 200  # ... of at most this many characters
+_MAX_MASKED = 1 << 12  # texts whose ``masked`` a vocabulary keeps ...
+_MAX_MASKED_TEXT = 2000  # ... of at most this many characters
 _MAX_TAILS = 32  # a path is cited by its last few components, not by every suffix of a huge name
 
 

@@ -429,8 +429,8 @@ def program_names(text: str) -> list[tuple[str, str]]:
     ``PowerShell``, ``netcat``): see ``data/program_names.yaml``."""
     families = program_knowledge()[0]
     found = []
-    for match in _PROGRAM_WORD.finditer(normalise(text)):
-        family = program_family(match.group(0))
+    for word in _PROGRAM_WORD.findall(normalise(text)):  # the words (no groups), no match objects
+        family = program_family(word)
         if family in families:
-            found.append((match.group(0), family))
+            found.append((word, family))
     return found

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from ..preprocess.condense import numbered_ids
 from ..preprocess.knowledge import lookup
 from ..rules.events import UNKNOWN, event_class, vocabulary
 
@@ -240,20 +241,28 @@ def _row_table(facts: Facts) -> RowTable:
     columns = {c: [str(v) for v in desc[c].tolist()] for c in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
     ids = timeline.ids
     n = len(ids)
-    if n:
-        written = pa.array(timeline.log["id"])  # Arrow-backed: no copy of the strings
-        expected = pc.binary_join_element_wise("L", pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string()), "")
-        canonical = bool(pc.all(pc.equal(written.cast(pa.string()), expected)).as_py())
-    else:
-        canonical = True
+    canonical = _numbered_in_order(pa.array(timeline.log["id"])) if n else True  # Arrow-backed: no copy of the strings
     return RowTable(
         ids=ids,
         canonical_ids=canonical,
         log_description=timeline.log["description"].to_numpy(dtype=np.int64),
         log_minute=timeline.log["minute"].to_numpy(dtype=np.int64),
-        event_class=[event_class(a, k) for a, k in zip(columns["action"], columns["object_kind"])],
+        event_class=_event_classes(columns["action"], columns["object_kind"]),
         **columns,
     )
+
+
+def _numbered_in_order(ids: pa.Array) -> bool:
+    """Whether ``ids`` are exactly "L1".."L<n>", in order (as condense numbers them)."""
+    expected = numbered_ids(len(ids))
+    return ids.cast(expected.type).equals(expected)
+
+
+def _event_classes(actions: list[str], kinds: list[str]) -> list[str]:
+    """``event_class`` of each (action, object kind), looked up once per distinct pair (a
+    log's thousands of descriptions repeat a few dozen)."""
+    known: dict[tuple[str, str], str] = {}
+    return [known[pair] if pair in known else known.setdefault(pair, event_class(*pair)) for pair in zip(actions, kinds)]
 
 
 def _position(ident: str, n: int) -> int | None:

@@ -163,9 +163,13 @@ class LogView:
         return flags[codes] if len(values) else np.zeros(0, dtype=bool)
 
     def desc_in(self, column: str, values) -> np.ndarray:
-        """Descriptions whose ``column`` is one of ``values`` (a mask over descriptions)."""
-        column_values = self.desc[column]
-        return np.fromiter(map(set(values).__contains__, column_values), dtype=bool, count=len(column_values))
+        """Descriptions whose ``column`` is one of ``values`` (a mask over descriptions),
+        read off the column's index (``positions_named``): a call costs the values asked
+        for, not a pass over every description (rules ask over a hundred times a report)."""
+        index = self._index(column)
+        found = np.zeros(len(self.pattern_rows), dtype=bool)
+        found[[position for value in set(values) for position in index.get(value, ())]] = True
+        return found
 
     def isin(self, column: str, values) -> np.ndarray:
         """Rows whose description ``column`` is one of ``values``."""
@@ -242,8 +246,11 @@ class LogView:
 
     def positions_named(self, column: str, value: str) -> np.ndarray:
         """The positions of the descriptions whose ``column`` is ``value``, in order."""
-        index = self.derived(f"_index_{column}", lambda: _positions_by_value(self.desc[column]))
-        return np.asarray(index.get(value, ()), dtype=np.int64)
+        return np.asarray(self._index(column).get(value, ()), dtype=np.int64)
+
+    def _index(self, column: str) -> dict[str, list[int]]:
+        """Each value of the description column ``column`` -> its positions (built once)."""
+        return self.derived(f"_index_{column}", lambda: _positions_by_value(self.desc[column]))
 
     def values(self, column: str, per_description: np.ndarray) -> set:
         """The distinct values of ``column`` at the log rows of these descriptions."""
@@ -726,7 +733,19 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
 
 def descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
-    (and theirs), of the event classes its selections name."""
+    (and theirs), of the event classes its selections name: computed once per view and
+    mechanism (each rule weighing rows asks again; it tests every subject's name), read-only."""
+    # by the mechanism's identity, the entry holding it (no id is reused while the view lives)
+    known = view.derived("_descendant_rows", dict)
+    entry = known.get(id(mechanism))
+    if entry is None or entry[0] is not mechanism:
+        found = _descendant_rows(view, mechanism)
+        found.flags.writeable = False
+        entry = known[id(mechanism)] = (mechanism, found)
+    return entry[1]
+
+
+def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     named = {n for n in view.subjects if mechanism.names_subject(n)}
     by = descendant_subjects(view, named)
     found = _installed_services(view, named)

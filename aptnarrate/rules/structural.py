@@ -1816,12 +1816,14 @@ def _own_products(view: LogView, reads: np.ndarray, writes: np.ndarray) -> np.nd
     candidates = view.desc_in("object_name", {name for _, name in written}) & view.desc_in("subject_name", {subject for subject, _ in written})
 
     def first(mask: np.ndarray) -> dict[tuple[str, str], int]:
+        """Each pair's first minute over the log rows of the descriptions of ``mask``: the
+        first of its descriptions' first minutes (one step per description, not per row)."""
         earliest: dict[tuple[str, str], int] = {}
-        for row in np.flatnonzero(view.expand(mask & candidates)).tolist():
-            code = view._codes[row]
+        for code in np.flatnonzero(mask & candidates & view.present).tolist():
             pair = (desc["subject_name"][code], desc["object_name"][code])
             if pair in written:
-                earliest[pair] = min(earliest.get(pair, view.minutes[row]), view.minutes[row])
+                minute = view.first_minutes[code]
+                earliest[pair] = min(earliest.get(pair, minute), minute)
         return earliest
 
     wrote, read = first(writes & view.present), first(own)
