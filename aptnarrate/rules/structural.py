@@ -405,6 +405,41 @@ def scripted_credential_access(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(opened), *first_signs, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.001",))]
 
 
+# secret credential stores one process reads, of at least two kinds, that make a sweep of
+# them: a program reads its own store (ssh its key, a browser its saved passwords)
+HARVEST_MIN_STORES = 3
+
+
+def credential_harvest(view: LogView) -> list[StageEvidence]:
+    """One process reading ``HARVEST_MIN_STORES`` or more secret credential stores (the
+    knowledge base's, less the account files every program reads) of two or more kinds
+    (its entries: password hashes, SSH keys, browser or file-transfer logins, service
+    tokens): a sweep of other programs' secrets (T1555, T1552.001, T1003.008). Only a
+    program the knowledge base does not know, an interpreter, or a process the log shows
+    acting for an attacker: backup tools, archivers, scanners and agents read every file,
+    secrets among them, as their work."""
+    secret = _secret_reads(view)  # shared with other rules: read, never changed in place
+    if not secret.any():
+        return []
+    acting = in_chain(view, acting_for_an_attacker(view))
+    reads = view.desc_where("subject_name", lambda n: lookup(n, "process") is None or process_category(n) == "interpreter", secret) | (secret & acting)
+    by_reader: dict[str, set[str]] = {}
+    for described in np.flatnonzero(reads).tolist():
+        by_reader.setdefault(view.desc["subject_name"][described], set()).add(view.desc["object_name"][described])
+    out = []
+    for reader, stores in sorted(by_reader.items()):
+        kinds = {lookup(name, "file").usage for name in stores}  # one usage text per entry of the knowledge base
+        if len(stores) < HARVEST_MIN_STORES or len(kinds) < 2:
+            continue
+        rows = reads & (view.desc["subject_name"] == reader)
+        reason = (
+            f"{quoted(reader)} read {len(stores)} secret credential stores of {len(kinds)} kinds ({_names(stores)}): "
+            "a sweep of other programs' secrets (password hashes, private keys, saved logins), as credential stealers do; a program reads its own."
+        )
+        out.append(cited(view, view.rows_of(rows), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1555", "T1552.001", "T1003.008")))
+    return out
+
+
 def _bulk_transfer(out_minutes: list, per_minute: list[int], received: int) -> bool:
     """One unbroken run of minutes of dense, one-way sending: an upload. A channel (a beacon,
     a remote session) touches its address briefly and repeatedly, or hears back; at minute
@@ -1463,7 +1498,9 @@ def _secret_reads(view: LogView) -> np.ndarray:
         desc = view.desc
         reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
         reads &= view.desc_where("object_name", _secret_credential, reads)
-        return reads & ~view.desc_in("subject_name", PLACEHOLDERS | {""})
+        reads &= ~view.desc_in("subject_name", PLACEHOLDERS | {""})
+        reads.flags.writeable = False  # shared by several rules: none may change it in place
+        return reads
 
     return view.derived("_secret_reads", compute)
 
@@ -2206,4 +2243,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
