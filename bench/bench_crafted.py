@@ -14,6 +14,8 @@ doubling is linear; 4 is quadratic.
 * ``sweep``: one scanner connecting to N addresses.
 * ``distinct``: N processes, each writing and running its own script and connecting to its
   own address.
+* ``churn``: one shell deleting and writing one file again N times, and writing and deleting
+  N other files (the deletions Covering Tracks weighs, replaced files among them).
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ def distinct(n: int) -> str:
     return _ocrapt(lines)
 
 
+def churn(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append(("The subject_process: bash UNLINK the file_object_file: /var/tmp/state", 2 * i))
+        lines.append(("The subject_process: bash WRITE the file_object_file: /var/tmp/state", 2 * i + 1))
+        lines.append((f"The subject_process: bash WRITE the file_object_file: /var/tmp/out{i}.dat", 2 * i))
+        lines.append((f"The subject_process: bash UNLINK the file_object_file: /var/tmp/out{i}.dat", 2 * i + 1))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -70,7 +82,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv")}
 
 
 def cli() -> list[str]:
