@@ -784,6 +784,8 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     found = {}
     for program in sorted(set(desc["object_name"][kept])):
         named = view.positions_named("object_name", program)
+        if _only_written_by_itself_running(view, program, named[kept[named]]):
+            continue
         runs = named[running[named]]
         if not len(runs):  # runs only as a subject: its earliest row shows it running
             own = view.positions_named("subject_name", program)
@@ -791,6 +793,18 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
             runs = own[np.argmin(view.first_minutes[own])][None]
         found[program] = np.union1d(named[kept[named]], runs)
     return found
+
+
+def _only_written_by_itself_running(view: LogView, program: str, writes: np.ndarray) -> bool:
+    """Whether every write of a file named ``program`` (``writes``: description positions) is
+    by a process of that name already running by then: crontab -e writing its temporary copy
+    (also named crontab) is no program dropped and run, only a name shared by chance."""
+    desc = view.desc
+    if not len(writes) or any(desc["subject_name"][w] != program for w in writes.tolist()):
+        return False
+    own = view.positions_named("subject_name", program)
+    own = own[view.present[own]]
+    return bool(len(own)) and int(view.first_minutes[own].min()) <= int(view.first_minutes[writes].min())
 
 
 def _command_channels(view: LogView) -> dict[tuple[str, str], np.ndarray]:
