@@ -925,15 +925,12 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         routine |= view.pattern_flags(lambda row: (row.subject, row.object) in own, agents) & ~in_chain(view, acting_for_an_attacker(view))
     churn = explained_rows(view, "Covering Tracks", deleted)
 
-    def is_log(name: str) -> bool:
-        return getattr(lookup(name, "file"), "category", None) == "log file"
-
     def counts(name: str) -> bool:
         if compiler_temporary(name, stems) or LOCK_FILE.match(name):
             return False  # the .NET compiler's own temporary files; a lock released
         if name in built:
             return False
-        return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or is_log(name)
+        return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or _is_log(name)
 
     # a user application (``user_applications`` in roles.yaml) deleting its own working
     # files is its ordinary work; unnamed deleters count as such when every process the
@@ -948,7 +945,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         unknown_program = "." not in name and lookup(name, "file") is None and not DATA_NAME.match(name)
         if ran is not None:
             unknown_program = unknown_program and name in ran
-        return bool(SCRIPT_OR_BINARY.search(name)) or is_log(name) or unknown_program
+        return bool(SCRIPT_OR_BINARY.search(name)) or _is_log(name) or unknown_program
 
     # a system process or service deleting its own working files does the same, unless the
     # log shows it acting for an attacker (a service host running PowerShell); a name without
@@ -972,7 +969,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if installed_from:
         routine |= deleted & view.desc_in("object_name", installed_from) & ~in_chain(view, acting_for_an_attacker(view))
     hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted)
-    logs = truncated & view.desc_where("object_name", is_log, truncated)
+    logs = truncated & view.desc_where("object_name", _is_log, truncated)
     if not hits.any() and not logs.any():
         return []
     hit_names = view.values("object_name", hits)
@@ -988,8 +985,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         parts.append(f"binaries, scripts or logs were deleted ({_names(other)})")
     if log_names:
         parts.append(f"log files were truncated ({_names(log_names)})")
-    techniques = ("T1070.004",) + (("T1070.002",) if any(is_log(n) for n in names) else ())
-    confidence = "high" if len(names) >= 2 or any(is_log(n) for n in names) else "moderate"
+    techniques = ("T1070.004",) + (("T1070.002",) if any(_is_log(n) for n in names) else ())
+    confidence = "high" if len(names) >= 2 or any(_is_log(n) for n in names) else "moderate"
     reason = "; ".join(parts)
     reason = reason[:1].upper() + reason[1:] + "."
     return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
@@ -1009,8 +1006,7 @@ def _replaced(view: LogView, deleted: np.ndarray) -> np.ndarray:
     candidates = deleted & (desc["subject_name"] != "") & ~view.desc_where("object_name", lambda n: _is_log(n) or bool(LOG_LIKE.search(n)), deleted)
     # nor a program, script or library the log ran or loaded: what ran and was then deleted
     # is weighed as such, however the seconds of one minute order its rows
-    ran = view.present & view.desc_in("event", ("execute", "process_start", "module_load", "file_attribute"))
-    candidates &= ~view.desc_in("object_name", view.values("object_name", ran))
+    candidates &= ~view.desc_in("object_name", _ran_or_loaded(view))
     found = np.zeros(len(deleted), dtype=bool)
     if not candidates.any():
         return found
@@ -1049,6 +1045,13 @@ def _is_log(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "log file"
 
 
+def _ran_or_loaded(view: LogView) -> set[str]:
+    """The file names the log runs, loads or changes the mode of (computed once per view):
+    what the deletion tests weigh as a program, not a working file."""
+    events = ("execute", "process_start", "module_load", "file_attribute")
+    return view.derived("_ran_or_loaded", lambda: frozenset(view.values("object_name", view.present & view.desc_in("event", events))))
+
+
 def _application_data(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "application data"
 
@@ -1066,14 +1069,14 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
     desc = view.desc
 
     def working_file(name: str) -> bool:
-        return not SCRIPT_OR_BINARY.search(name) and getattr(lookup(name, "file"), "category", None) != "log file"
+        return not SCRIPT_OR_BINARY.search(name) and not _is_log(name)
 
     temporary = deleted & view.desc_where("object_name", working_file, deleted)
     if not temporary.any():
         return temporary
     writes = view.present & view.desc_in("event", ("file_write", "file_create"))
     written = view.pairs(writes)
-    run = view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start", "module_load", "file_attribute")))
+    run = _ran_or_loaded(view)
     found = np.zeros(len(deleted), dtype=bool)
     # a temporary file counts whoever deletes it (a script's rm removing what its fetch
     # downloaded); any other working file only where its own writer deletes it
