@@ -191,17 +191,17 @@ def _log_entries(facts: Facts) -> LogTable:
     minute_codes, minute_texts = timeline.minute_texts
     # only the columns the provenance reads are kept for it, not the timeline
     columns = (
-        timeline.event_log, table.events["line"].to_numpy(), table.events["triple"].to_numpy(),
-        timeline.unit_rows, table.triples["subject_id"], table.triples["object_id"],
+        timeline.event_log, table.events["line"], table.events["triple"],
+        timeline.unit_rows, table.triples.arrow("subject_id"), table.triples.arrow("object_id"),
     )  # fmt: skip
     n = len(log)
     return LogTable(
-        ids=_arrow_strings(log["id"]),
+        ids=_arrow_strings(log.arrow("id")),
         minute_codes=minute_codes,
         minute_texts=minute_texts,
-        description_codes=log["description"].to_numpy(),
+        description_codes=log["description"],
         descriptions={name: desc[name].tolist() for name in DESCRIPTION_FIELDS},
-        counts=log["count"].to_numpy(),
+        counts=log["count"],
         provenance=lambda: _provenance(n, *columns),
     )
 
@@ -281,9 +281,9 @@ def _cited_minutes(log: LogTable, evidence: list[str], lookup: dict[str, int]) -
 
 def _unique_hashed(keys: np.ndarray) -> np.ndarray:
     """``np.unique`` by hashing first: far fewer distinct keys than rows are left to sort."""
-    import pandas as pd
+    from .arrays import in_order_distinct
 
-    return np.sort(pd.unique(keys))
+    return np.sort(in_order_distinct(keys))
 
 
 def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:
@@ -296,8 +296,8 @@ def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:
     import pyarrow.compute as pc
 
     try:
-        arrays = [pa.array(column, pa.large_string(), from_pandas=True) for column in columns]
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arrays = [column.cast(pa.large_string()) if isinstance(column, pa.Array) else pa.array(column, pa.large_string(), from_pandas=True) for column in columns]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return _sorted_codes_pandas(*columns)
     values = pa.concat_arrays(arrays)
     if values.null_count:
@@ -314,9 +314,10 @@ def _split(codes: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
 
 
 def _sorted_codes_pandas(*columns) -> tuple[list[np.ndarray], list[str]]:
-    import pandas as pd
+    from .arrays import pandas_module
+    pd = pandas_module()
 
-    values = [np.asarray(column.to_numpy(dtype=object), dtype=object) for column in columns]
+    values = [np.asarray(column.to_pylist() if hasattr(column, "to_pylist") else column, dtype=object) for column in columns]
     codes, uniques = pd.factorize(np.concatenate(values), sort=True)
     return _split(codes.astype(np.int64), [len(part) for part in values]), [str(u) for u in uniques]
 
@@ -324,6 +325,8 @@ def _sorted_codes_pandas(*columns) -> tuple[list[np.ndarray], list[str]]:
 def _arrow_strings(series):
     import pyarrow as pa
 
+    if isinstance(series, pa.Array):
+        return series.cast(pa.string())
     try:
         return pa.array(series, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # pragma: no cover - ids are strings

@@ -283,6 +283,7 @@ class Report(_Strict):
 
     def iocs_frame(self):
         """The IoC table as a pandas DataFrame."""
-        import pandas as pd
+        from .arrays import pandas_module
+        pd = pandas_module()
 
         return pd.DataFrame([entry.model_dump() for entry in self.iocs])

@@ -286,12 +286,12 @@ def claims(source: str | Path | pd.DataFrame, networks=(), options: IngestOption
     facts = compute_facts(timeline, internal_networks=networks)
     found = find_stages(facts)
     desc = timeline.descriptions
-    codes = timeline.log["description"].to_numpy()
+    codes = timeline.log["description"]
     names: set[str] = set()
     for finding in found:
         if finding.positions is None:
             continue
-        rows = desc.iloc[codes[finding.positions]]
+        rows = desc.take(codes[finding.positions])
         names |= set(rows["subject_name"]) | set(rows["object_name"])
     return Claims(frozenset(f.stage for f in found), frozenset(n for n in names if n))
 

@@ -40,8 +40,8 @@ def _our_rows(timeline: Timeline) -> list[Row]:
     for minute, position, count in zip(
         minute_text(timeline.log["minute"]), timeline.log["description"], timeline.log["count"], strict=True
     ):
-        d = descriptions.iloc[position]
-        rows.append((minute, (d.subject_kind, d.subject_name), d.action, (d.object_kind, d.object_name), int(count)))
+        d = descriptions.row(position)
+        rows.append((minute, (d["subject_kind"], d["subject_name"]), d["action"], (d["object_kind"], d["object_name"]), int(count)))
     return rows
 
 
@@ -128,7 +128,7 @@ def test_csv_and_edge_list_give_the_same_log(corpus_dir: Path, case_id: str) -> 
     logs = []
     for fmt in sorted(FORMATS):
         timeline = condense(read_events(corpus_dir / case["files"][fmt], FORMATS[fmt]))
-        texts = timeline.descriptions["text"].to_numpy()[timeline.log["description"].to_numpy()]
+        texts = timeline.descriptions["text"][timeline.log["description"]]
         logs.append(list(zip(minute_text(timeline.log["minute"]), texts, timeline.log["count"].tolist(), strict=True)))
     assert logs[0] == logs[1]
 

@@ -66,7 +66,7 @@ def test_manifest_counts_match_files(name):
 def test_edge_attrs_are_full_paths_shown_as_basenames():
     table = _read("dropper", "edges")
     triples = table.triples
-    row = triples[triples["object_value"] == "/tmp/.cache/update.sh"].iloc[0]
+    row = triples.take(triples["object_value"] == "/tmp/.cache/update.sh").row(0)
     assert row["object_name"] == "update.sh"
 
 

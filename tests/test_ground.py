@@ -23,7 +23,7 @@ def vocab(facts):
 def _first_minute(facts) -> str:
     from aptnarrate.preprocess.condense import minute_text
 
-    return minute_text(facts.timeline.log["minute"].to_numpy()[:1])[0]
+    return minute_text(facts.timeline.log["minute"][:1])[0]
 
 
 def _narration(facts, summary="", iocs=None, stages=None) -> Narration:

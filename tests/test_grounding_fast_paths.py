@@ -153,7 +153,7 @@ def test_the_semantic_check_per_description_equals_the_plain_per_row_check(every
     columns = ["subject_kind", "subject_name", "action", "object_kind", "object_name"]
     for name, facts in every_facts.items():
         ids = list(facts.timeline.ids)
-        described = facts.timeline.descriptions[columns].astype(str).to_dict("records")
+        described = [{c: str(v) for c, v in row.items()} for row in facts.timeline.descriptions[columns].records()]
         fields_of = [described[code] for code in facts.timeline.log["description"].tolist()]
         by_class: dict[str, list[str]] = {}
         for row in semantic.row_events(facts, ids):

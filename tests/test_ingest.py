@@ -27,7 +27,7 @@ def ocrapt(tmp_path: Path, *rows: str, options: IngestOptions | None = None):
 
 def one_triple(table) -> dict:
     assert len(table.triples) == 1
-    return table.triples.iloc[0].to_dict()
+    return table.triples.row(0)
 
 
 def wall(text: str) -> int:
@@ -485,8 +485,8 @@ def test_dataframe_input_matches_file_input(tmp_path):
     path = tmp_path / "f.csv"
     frame.to_csv(path, index=False)
     from_file = read_events(path)
-    pd.testing.assert_frame_equal(from_frame.events, from_file.events)
-    pd.testing.assert_frame_equal(from_frame.triples, from_file.triples)
+    pd.testing.assert_frame_equal(from_frame.events.to_pandas(), from_file.events.to_pandas())
+    pd.testing.assert_frame_equal(from_frame.triples.to_pandas(), from_file.triples.to_pandas())
     assert from_frame.events["line"].tolist() == [2, 3]
 
 
@@ -554,7 +554,7 @@ def test_unquoted_comma_in_description_is_recovered(tmp_path):
     )
     assert table.events["line"].tolist() == [2, 3, 4]
     assert table.skipped_count == 0
-    by_action = table.triples.set_index("action")
+    by_action = table.triples.to_pandas().set_index("action")
     assert by_action.loc["WRITE", "object_value"] == "report, final.doc"
     times = dict(zip(table.events["line"], table.events["time"], strict=True))
     assert times[3] == wall("2018-04-12 14:27:21")
@@ -570,7 +570,7 @@ def test_quoted_newline_keeps_later_line_numbers_right(tmp_path):
     )
     assert table.events["line"].tolist() == [2, 3, 5]
     assert table.skipped[0].line == 6
-    written = table.triples.set_index("action").loc["WRITE", "object_value"]
+    written = table.triples.to_pandas().set_index("action").loc["WRITE", "object_value"]
     assert written == "two\nlines"
 
 
@@ -615,7 +615,7 @@ def test_line_numbers_are_physical_in_a_large_file(tmp_path):
     ]
     rows[1234] = "garbage,2018-04-12 14:00:00"
     table = ocrapt(tmp_path, *rows)
-    lines = table.events["line"].to_numpy()
+    lines = table.events["line"]
     assert len(lines) == 2999 and table.skipped[0].line == 1236
     assert np.array_equal(lines, np.delete(np.arange(2, 3002), 1234))
 

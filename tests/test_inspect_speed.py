@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
+
 import pytest
 from test_facts import write_ocrapt_csv
 
@@ -214,8 +216,8 @@ def _table_from_the_models(facts) -> str:
     out += ["", "chronological log:"]
     log = facts.timeline.log
     if len(log):
-        texts = facts.timeline.descriptions["text"].map(_safe).to_numpy()[log["description"].to_numpy()]
-        frame = pd.DataFrame({"id": log["id"], "minute": minute_text(log["minute"].to_numpy()), "text": texts, "count": log["count"]})
+        texts = np.array([_safe(t) for t in facts.timeline.descriptions["text"].tolist()], dtype=object)[log["description"]]
+        frame = pd.DataFrame({"id": log["id"], "minute": minute_text(log["minute"]), "text": texts, "count": log["count"]})
         counts = frame["count"].astype(int)
         times = (" (" + counts.astype(str) + " times)").where(counts > 1, "")
         lines = frame["id"].str.pad(7, side="right") + frame["minute"] + "  " + frame["text"] + times
@@ -337,8 +339,8 @@ def test_inspect_table_pads_log_ids_to_seven_characters_and_keeps_longer_ones(tm
     rows = [(f"The subject_process: p{i} READ the file_object_file: f", f"2018-04-06 11:0{i}:00") for i in range(4)]
     facts = inspect_input(write_ocrapt_csv(tmp_path, rows, "ids.csv"))
     timeline = facts.timeline
-    log = timeline.log.copy()
-    log["id"] = ["L1", "L12345", "L1234567", "L12345678"]
+    log = timeline.log.take(np.arange(len(timeline.log)))
+    log["id"] = np.array(["L1", "L12345", "L1234567", "L12345678"], dtype=object)
     facts = replace(facts, timeline=replace(timeline, log=log))
     table = render_inspect_table(facts)
     assert table == _table_from_the_models(facts)

@@ -116,8 +116,9 @@ def _cited_descriptions(frame: pd.DataFrame, stage: str, networks=()) -> list[st
 
     timeline = condense(read_events(frame, name="hand-written"))
     finding = next(f for f in find_stages(compute_facts(timeline, internal_networks=networks)) if f.stage == stage)
-    codes = timeline.log["description"].to_numpy()[finding.positions]
-    return [f"{s} {a} {o}" for s, a, o in timeline.descriptions.iloc[codes][["subject_name", "action", "object_name"]].itertuples(index=False)]
+    codes = timeline.log["description"][finding.positions]
+    desc = timeline.descriptions
+    return [f"{s} {a} {o}" for s, a, o in zip(*(desc[c][codes].tolist() for c in ("subject_name", "action", "object_name")))]
 
 
 def test_inferred_mail_client_drop_cites_the_client():

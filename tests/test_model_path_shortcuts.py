@@ -65,7 +65,7 @@ def plain_aliases(facts):
     """The alias order and first rows, by a loop over every triple and every event."""
     triples = facts.timeline.table.triples
     first: dict[str, str] = {}
-    for t in triples.itertuples(index=False):
+    for t in triples.to_pandas().itertuples(index=False):
         for ident, kind, name in ((t.subject_id, t.subject_kind, t.subject_name), (t.object_id, t.object_kind, t.object_name)):
             if kind in ACTOR_KINDS and ident not in first:
                 first[ident] = str(name or "")

@@ -109,8 +109,7 @@ def test_sorted_union_equals_the_union_in_log_order(corpus_facts, corpus_finding
             if item.evidence:
                 by_stage.setdefault(item.stage, []).append(item.evidence)
         by_stage["every finding"] = [e for evidence in by_stage.values() for e in evidence]  # a bigger union
-        column = facts.timeline.log["id"]
-        plain = _LogOrder(column, view.ids)  # a search of the log's ids
+        plain = _LogOrder(facts.timeline.log.arrow("id"))  # a search of the log's ids
         log_position = {log_id: at for at, log_id in enumerate(view.ids.tolist())}  # a dict over the log
         for evidence in by_stage.values():
             union = list({e for ids in evidence for e in ids})
@@ -135,7 +134,7 @@ def test_findings_keep_the_positions_of_their_ids_and_merge_by_them(corpus_facts
             assert item.positions is not None, (source, item.stage)
             np.testing.assert_array_equal(item.positions, log_positions(facts, item.evidence))
             assert view.ids[item.positions].tolist() == list(item.evidence), (source, item.stage)
-        plain = _LogOrder(facts.timeline.log["id"], view.ids)  # a search of the log's ids
+        plain = _LogOrder(facts.timeline.log.arrow("id"))  # a search of the log's ids
         by_stage: dict[str, list] = {}
         for item in found:
             by_stage.setdefault(item.stage, []).append(item)
@@ -152,7 +151,7 @@ def test_sorted_union_with_an_id_not_in_the_log_reads_like_a_dict(corpus_facts):
     facts = max(corpus_facts.values(), key=lambda f: len(f.timeline.ids))
     ids = facts.timeline.ids
     assert len(ids) > 100
-    order = _LogOrder(facts.timeline.log["id"], ids)
+    order = _LogOrder(facts.timeline.log.arrow("id"))
     many = tuple(ids[::-1][:100].tolist())
     assert order.sorted_union([many, many[:3]]) == tuple(ids[-100:].tolist())
     # an id that is no log row sits at position 0, as a dict over the log gives
@@ -187,7 +186,7 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
         # the story's labels: the aliased ids of many groups of rows at once equal those of
         # ``row_actor_ids`` group by group
         aliases = process_aliases(facts)
-        descriptions = facts.timeline.log["description"].to_numpy()
+        descriptions = facts.timeline.log["description"]
         everyone = rng.permutation(n)
         some = np.sort(rng.choice(n, size=n // 2, replace=False))
         groupings = [  # rows in random groups; by description, every row (whole descriptions) or half; a row cited twice

@@ -168,8 +168,8 @@ def test_log_lines_and_entity_ids_equal_the_plain_per_event_grouping(case):
         objects: list[set[str]] = [set() for _ in range(rows)]
         for row, line, triple in zip(facts.timeline.event_log.tolist(), table.events["line"].tolist(), table.events["triple"].tolist()):
             lines[row].append(line)
-            subjects[row].add(str(triples["subject_id"].iloc[triple]))
-            objects[row].add(str(triples["object_id"].iloc[triple]))
+            subjects[row].add(str(triples["subject_id"][triple]))
+            objects[row].add(str(triples["object_id"][triple]))
         log = _log_entries(facts)
         entries = list(log)
         assert [e.lines for e in entries] == lines

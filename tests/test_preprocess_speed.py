@@ -36,10 +36,10 @@ def plain_log(timeline) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "row": np.arange(len(events)),
-            "line": events["line"].to_numpy(),
-            "time": events["time"].to_numpy(),
-            "triple": events["triple"].to_numpy(),
-            "description": timeline.triple_description[events["triple"].to_numpy()],
+            "line": events["line"],
+            "time": events["time"],
+            "triple": events["triple"],
+            "description": timeline.triple_description[events["triple"]],
         }
     )
     frame["second"] = frame["time"] // NS_PER_SECOND
@@ -54,9 +54,9 @@ def plain_log(timeline) -> pd.DataFrame:
         first_row=("row", "min"),
     )
     log["count"] = frame.drop_duplicates(["description", "second"]).groupby(keys).size()
-    text = timeline.descriptions["text"].to_numpy()
+    text = timeline.descriptions["text"]
     log = log.reset_index()
-    log["text"] = text[log["description"].to_numpy()]
+    log["text"] = text[log["description"]]
     # within a minute: most seconds first, then the text; equal texts keep first appearance
     log = log.sort_values("first_row").sort_values(["minute", "count", "text"], ascending=[True, False, True], kind="stable")
     return log.reset_index(drop=True)
@@ -70,10 +70,10 @@ def assert_condensed_as_plain(timeline) -> None:
     # every event points at its own log row; unit_rows are the first rows of each (triple, second)
     events = timeline.table.events
     position = {(m, d): i for i, (m, d) in enumerate(zip(log["minute"].tolist(), log["description"].tolist()))}
-    seconds = events["time"].to_numpy() // NS_PER_SECOND
-    descriptions = timeline.triple_description[events["triple"].to_numpy()]
+    seconds = events["time"] // NS_PER_SECOND
+    descriptions = timeline.triple_description[events["triple"]]
     assert timeline.event_log.tolist() == [position[(s // 60 * NS_PER_MINUTE, d)] for s, d in zip(seconds.tolist(), descriptions.tolist())]
-    first_units = ~pd.DataFrame({"t": events["triple"].to_numpy(), "s": seconds}).duplicated().to_numpy()
+    first_units = ~pd.DataFrame({"t": events["triple"], "s": seconds}).duplicated().to_numpy()
     assert timeline.unit_rows.tolist() == np.flatnonzero(first_units).tolist()
 
 

@@ -309,6 +309,6 @@ def test_a_row_too_large_for_what_is_left_does_not_hide_the_rows_after_it():
     build = build_request(facts, LLMSettings(token_budget=40_000))
     shown = set(re.findall(r'"id": "(L\d+)"', build.request.messages[-1][1]))
     log = facts.timeline.log
-    texts = facts.timeline.descriptions["text"].to_numpy()[log["description"].to_numpy()]
+    texts = facts.timeline.descriptions["text"][log["description"]]
     small = {row_id for row_id, text in zip(log["id"].tolist(), texts) if "A" * 1000 not in text}
     assert build.tokens <= 40_000 and len(small) == 3 and small <= shown, (sorted(shown), sorted(small))

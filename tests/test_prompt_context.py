@@ -75,7 +75,7 @@ def test_optc_events_are_in_the_glossary_and_the_inbound_address_is_this_host(co
     host = host_context(facts)
     assert host["os_family"] == "windows"
     flows = facts.timeline.table.triples
-    inbound = set(flows.loc[flows["action"].str.endswith("_INBOUND"), "object_name"])
+    inbound = {name for action, name in zip(flows["action"].tolist(), flows["object_name"].tolist()) if action.endswith("_INBOUND")}
     assert host["host_address"] in inbound
     events = " ".join(g["events"] for g in glossary(facts) if g["class"] != UNKNOWN)
     for action in set(facts.timeline.descriptions["action"]):
@@ -97,7 +97,7 @@ def test_same_named_and_unnamed_processes_are_aliases_in_the_prompt_never_uuids(
     blocks = data_blocks(task)  # a fence closed early would break this
     assert task.count(FENCE_CLOSE) == len(blocks)
     aliases = [json.loads(line) for line in blocks["aliases"]]
-    shared = facts.timeline.table.triples["subject_name"].iloc[0]
+    shared = facts.timeline.table.triples["subject_name"][0]
     assert shared.startswith("svc\nDATA>>>")
     assert [(a["alias"], a["name"]) for a in aliases] == [("P1", shared), ("P2", shared), ("P3", None)]
     assert aliases[0]["acts_in"] == "L1" and aliases[2]["acts_in"] == "L3"

@@ -92,7 +92,7 @@ def test_write_chunks_writes_atomically_and_redacts(tmp_path, monkeypatch, capsy
 
 
 def test_a_pattern_row_test_limited_to_some_rows_runs_only_for_their_descriptions():
-    """``LogView.per_pattern_row(test, where)``: the test runs once per description under
+    """``LogView.pattern_mask(test, where)``: the test runs once per description under
     the mask (covering_tracks reads it at the deleted rows only), rows outside read False,
     and rows under it equal the unrestricted mask."""
     from aptnarrate.examples import path as example_path
@@ -100,7 +100,7 @@ def test_a_pattern_row_test_limited_to_some_rows_runs_only_for_their_description
     from aptnarrate.rules.stages import LogView
 
     view = LogView(inspect_input(example_path("dropper")))
-    deleted = (view.rows["event"] == "file_delete").to_numpy()
+    deleted = view.rows["event"] == "file_delete"
     assert deleted.any() and not deleted.all()
     seen = []
 
@@ -108,10 +108,10 @@ def test_a_pattern_row_test_limited_to_some_rows_runs_only_for_their_description
         seen.append(row)
         return True
 
-    limited = view.per_pattern_row(test, deleted)
+    limited = view.pattern_mask(test, deleted)
     codes = set(view._codes[deleted].tolist())
     assert len(seen) == len(codes) < len(view.pattern_rows)
     assert limited.tolist() == deleted.tolist()
     by_subject = lambda r: r.subject.startswith(view.pattern_rows[view._codes[deleted][0]].subject)  # noqa: E731
-    full = view.per_pattern_row(by_subject)
-    assert view.per_pattern_row(by_subject, deleted)[deleted].tolist() == full[deleted].tolist()
+    full = view.pattern_mask(by_subject)
+    assert view.pattern_mask(by_subject, deleted)[deleted].tolist() == full[deleted].tolist()

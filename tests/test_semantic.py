@@ -34,7 +34,7 @@ def rows_where(facts, test) -> list[str]:
     log, desc = facts.timeline.log, facts.timeline.descriptions
     found = []
     for ident, code in zip(log["id"], log["description"]):
-        row = desc.iloc[int(code)]
+        row = desc.row(int(code))
         if test(row["action"], row["object_kind"], row["object_name"], row["subject_name"]):
             found.append(ident)
     return found

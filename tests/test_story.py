@@ -82,8 +82,8 @@ def test_every_time_in_every_corpus_summary_is_the_time_of_its_rows(corpus_dir):
 def test_deletions_are_told_at_the_minute_they_happen_not_when_the_stage_began():
     facts = inspect_input(examples.path("dropper"))
     log, desc = facts.timeline.log, facts.timeline.descriptions
-    unlinks = [m for m, d in zip(log["minute"], log["description"]) if desc.iloc[int(d)]["action"] == "UNLINK"]
-    writes = [m for m, d in zip(log["minute"], log["description"]) if desc.iloc[int(d)]["action"] == "WRITE"]
+    unlinks = [m for m, d in zip(log["minute"], log["description"]) if desc["action"][int(d)] == "UNLINK"]
+    writes = [m for m, d in zip(log["minute"], log["description"]) if desc["action"][int(d)] == "WRITE"]
     deleted_at = minute_text([min(unlinks)])[0][11:]
     assert min(writes) < min(unlinks)  # the stage's evidence starts earlier than its deletions
     summary = OfflineNarrator().narrate(facts).narration.summary

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from ..arrays import distinct
+from ..arrays import distinct, factorize
 from ..preprocess.condense import minute_text
 from ..preprocess.knowledge import lookup
 from ..models import APT_STAGES, LEVELS, IoCClaim, Narration, StageClaim
@@ -343,7 +342,7 @@ def _clauses(facts: Facts, aliases: ProcessAliases, positions: np.ndarray) -> li
     minutes = table.log_minute[positions]
     order = np.lexsort((positions, minutes))  # time order, then log order
     positions, minutes = positions[order], minutes[order]
-    group_of, _ = pd.factorize(table.log_description[positions])  # descriptions, first told first
+    group_of, _ = factorize(table.log_description[positions])  # descriptions, first told first
     members = np.argsort(group_of, kind="stable")
     n_groups = int(group_of.max()) + 1 if len(group_of) else 0
     bounds = np.searchsorted(group_of[members], np.arange(n_groups + 1))
@@ -451,7 +450,7 @@ def _acted_in(facts: Facts, rows: np.ndarray, cited: np.ndarray, role: str) -> n
     picked[cited] = True
     events = np.flatnonzero(picked[event_row])
     event_row = event_row[events]
-    entity = codes[timeline.table.events["triple"].to_numpy()[events].astype(np.int64) * 2 + (0 if role == "subject" else 1)]
+    entity = codes[timeline.table.events["triple"][events].astype(np.int64) * 2 + (0 if role == "subject" else 1)]
     is_cited = np.zeros(len(timeline.log), dtype=bool)
     is_cited[cited] = True
     acted = np.zeros(len(timeline.log), dtype=bool)
@@ -489,7 +488,7 @@ def _log_goes_on(facts: Facts, aliases: ProcessAliases, clauses: list[_Clause], 
     row, so that the span told is not read as the subgraph's."""
     log = facts.timeline.log
     told = int(np.concatenate([c.minutes() for c in clauses]).max())
-    last = int(log["minute"].iloc[-1]) if len(log) else told
+    last = int(log["minute"][-1]) if len(log) else told
     if last <= told:
         return None
     last_id = facts.timeline.ids[-1]
@@ -521,7 +520,7 @@ def _actors(facts: Facts, aliases: ProcessAliases, clauses: list[_Clause]) -> st
     actors = list(dict.fromkeys(a for c in clauses for a in (c.actors or [c.actor])))
     if not actors:  # no stage: the log's most active subjects
         log = facts.timeline.log
-        rows = row_events(facts, list(log.sort_values("count", ascending=False, kind="stable")["id"].head(50)))
+        rows = row_events(facts, log["id"][np.argsort(-log["count"], kind="stable")[:50]].tolist())
         actors = list(dict.fromkeys(_actor_label(facts, aliases, r) for r in rows if r.subject_name or r.subject_kind in ACTOR_KINDS))
     if not actors:
         return ""

@@ -236,8 +236,8 @@ def _touching(triples, candidate: Candidate) -> tuple[np.ndarray, np.ndarray]:
     """Masks over triples: the IoC is the subject / the object (by displayed name or id)."""
     ids = set(candidate.entity_ids)
     names = pivot_names(candidate)
-    subject = triples["subject_name"].isin(names).to_numpy() | triples["subject_id"].isin(ids).to_numpy()
-    obj = triples["object_name"].isin(names).to_numpy() | triples["object_id"].isin(ids).to_numpy()
+    subject = np.isin(triples["subject_name"], list(names)) | np.isin(triples["subject_id"], list(ids))
+    obj = np.isin(triples["object_name"], list(names)) | np.isin(triples["object_id"], list(ids))
     return subject, obj
 
 
@@ -254,7 +254,7 @@ def _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last) -> 
     for candidate in iocs:
         subject, obj = _touching(parsed.triples, candidate)
         touches |= subject | obj
-    keep = touches[parsed.events["triple"].to_numpy()]
+    keep = touches[parsed.events["triple"]]
     rows_read = len(frame)
     if not keep.any():
         return ContextInfo(**info, rows_read=rows_read, rows=[], sections=[_empty_section(c) for c in iocs],
@@ -270,16 +270,16 @@ def _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last) -> 
     sub_names: set = set()
     for facts in subgraphs:
         sub_log = facts.timeline.log
-        sub_text = facts.timeline.descriptions["text"].to_numpy()[sub_log["description"].to_numpy()]
+        sub_text = facts.timeline.descriptions["text"][sub_log["description"]]
         in_subgraph_keys |= set(zip(sub_log["minute"].tolist(), sub_text.tolist()))
         sub_names |= set(facts.timeline.table.triples["subject_name"]) | set(facts.timeline.table.triples["object_name"])
-    text = descriptions["text"].to_numpy()[log["description"].to_numpy()]
+    text = descriptions["text"][log["description"]]
     in_subgraph = np.array([(m, t) in in_subgraph_keys for m, t in zip(log["minute"].tolist(), text.tolist())], dtype=bool)
-    start = log["first_time"].to_numpy()
+    start = log["first_time"]
     when = np.where(start < first - first % 60_000_000_000, "before", np.where(start > last, "after", "during"))
     stage_rows = {s.stage: {"C" + e[1:] for e in s.evidence} for s in context_stages}
 
-    event_triple = parsed.events["triple"].to_numpy()
+    event_triple = parsed.events["triple"]
     event_entry = timeline.event_log
     triples = parsed.triples
     sections, cited = [], set()
@@ -292,8 +292,8 @@ def _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last) -> 
         cited.update(listed.tolist())
         # neighbours: the other side of each edge, most frequent first
         other = np.concatenate([
-            triples["object_name"].to_numpy()[subject & ~obj],
-            triples["subject_name"].to_numpy()[obj & ~subject],
+            triples["object_name"][subject & ~obj],
+            triples["subject_name"][obj & ~subject],
         ])
         weights = np.concatenate([
             np.bincount(event_triple[on_rows], minlength=len(triples))[subject & ~obj],
@@ -320,22 +320,22 @@ def _build(subgraphs, ingest, iocs, frame, report_stages, info, first, last) -> 
             missed_stages=missed_stages,
         ))
     order = sorted(cited)
-    codes, minutes = distinct_minute_text(log["minute"].to_numpy()[order])
+    codes, minutes = distinct_minute_text(log["minute"][order])
     rows = [
         ContextRow(
             id=ids[p],
             minute=minutes[codes[k]],
             when=when[p],
-            subject_kind=descriptions.at[d, "subject_kind"],
-            subject_name=descriptions.at[d, "subject_name"],
-            action=descriptions.at[d, "action"],
-            object_kind=descriptions.at[d, "object_kind"],
-            object_name=descriptions.at[d, "object_name"],
-            count=int(log.at[p, "count"]),
+            subject_kind=descriptions["subject_kind"][d],
+            subject_name=descriptions["subject_name"][d],
+            action=descriptions["action"][d],
+            object_kind=descriptions["object_kind"][d],
+            object_name=descriptions["object_name"][d],
+            count=int(log["count"][p]),
             text=text[p],
         )
         for k, p in enumerate(order)
-        for d in [int(log.at[p, "description"])]
+        for d in [int(log["description"][p])]
     ]
     notes = [f"{int(keep.sum())} of {rows_read} rows returned name a top IoC exactly"]
     return ContextInfo(**info, rows_read=rows_read, rows=rows, sections=sections, notes=notes)

@@ -282,9 +282,9 @@ def _wider_rows_of(report, targets, context, ingest, source=None) -> dict:
     triples = table.triples
     out = {}
     for entity, _, ids in targets:
-        subject = (triples["subject_name"].to_numpy() == entity) | triples["subject_id"].isin(ids).to_numpy()
-        obj = (triples["object_name"].to_numpy() == entity) | triples["object_id"].isin(ids).to_numpy()
-        keep = (subject | obj)[table.events["triple"].to_numpy()]
+        subject = (triples["subject_name"] == entity) | np.isin(triples["subject_id"], list(ids))
+        obj = (triples["object_name"] == entity) | np.isin(triples["object_id"], list(ids))
+        keep = (subject | obj)[table.events["triple"]]
         notes = [first_note]
         if not keep.any():
             out[entity] = ([], notes, 0)
@@ -306,20 +306,20 @@ def _condensed_rows(table, entity: str, cut: bool, notes: list[str]):
     log, descriptions = timeline.log, timeline.descriptions
     positions = np.arange(len(log))
     if cut:  # the last minute read may go on past the rows read: its counts would be short
-        positions = positions[log["minute"].to_numpy() < log["minute"].max()]
+        positions = positions[log["minute"] < log["minute"].max()]
     found = len(positions)
     if len(positions) > MAX_WIDER_ROWS:
         notes.append(f"{len(positions)} condensed rows found in the rows read; the first {MAX_WIDER_ROWS} are listed "
                      "(the names it touched are those of the rows listed)")
         positions = positions[:MAX_WIDER_ROWS]
-    codes, texts = distinct_minute_text(log["minute"].to_numpy()[positions])
+    codes, texts = distinct_minute_text(log["minute"][positions])
     out = []
     for k, position in enumerate(positions.tolist()):
-        d = int(log.at[position, "description"])
-        role = "subject" if descriptions.at[d, "subject_name"] == entity else "object"
-        other = descriptions.at[d, "object_name" if role == "subject" else "subject_name"]
-        row = PivotRow("W" + str(position + 1), texts[codes[k]], descriptions.at[d, "text"],
-                       int(log.at[position, "count"]), role, "wider log", *(descriptions.at[d, c] for c in
+        d = int(log["description"][position])
+        role = "subject" if descriptions["subject_name"][d] == entity else "object"
+        other = descriptions["object_name" if role == "subject" else "subject_name"][d]
+        row = PivotRow("W" + str(position + 1), texts[codes[k]], descriptions["text"][d],
+                       int(log["count"][position]), role, "wider log", *(descriptions[c][d] for c in
                        ("subject_name", "object_name", "subject_kind", "object_kind", "action")))
-        out.append((row, descriptions.at[d, f"{role}_kind"], other))
+        out.append((row, descriptions[f"{role}_kind"][d], other))
     return out, found

@@ -15,6 +15,8 @@ from itertools import filterfalse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import mentions
 from ..models import APT_STAGES, LEVELS, DroppedClaim, IoCClaim, Narration, StageClaim
 from ..render.escape import INVISIBLE, code_spans, show_invisible
@@ -154,12 +156,12 @@ class Vocabulary:
         """``from_rows`` of rows given as columns (each field of ``ROW_FIELDS``, one value
         per row: a saved report's log read by column). ``names``: other names a text may
         use as the input's (a host story's subgraph names)."""
-        import pandas as pd
+        from ..arrays import Columns
 
         fields = ("subject_name", "object_name", "subject_kind", "object_kind", "action")
-        triples = pd.DataFrame({f: [str(v) for v in columns[f]] for f in fields}, columns=list(fields))
-        triples["subject_value"] = ""
-        triples["object_value"] = ""
+        triples = Columns({f: np.array([str(v) for v in columns[f]], dtype=object) for f in fields})
+        triples["subject_value"] = np.full(len(triples), "", dtype=object)
+        triples["object_value"] = np.full(len(triples), "", dtype=object)
         vocabulary = cls.__new__(cls)
         vocabulary._build(
             log_ids=list(columns["id"]),
@@ -217,7 +219,7 @@ class Vocabulary:
             self.candidates_folded.setdefault(mentions.normalise(candidate.value).casefold(), candidate.value)
         names = set(names)
         for column in ("subject_name", "object_name", "subject_value", "object_value"):
-            names.update(v for v in triples[column].astype(str).unique().tolist() if v)
+            names.update(v for v in {str(v) for v in triples[column].tolist()} if v)
         for candidate in candidates:
             names.add(candidate.value)
             names.update(candidate.full_values)
@@ -247,9 +249,9 @@ class Vocabulary:
         # lets a narrator name that file, not claim a connection to that address
         network = set()
         for side in ("subject", "object"):
-            rows = triples[triples[f"{side}_kind"].isin(_NETWORK_KINDS)]
+            rows = np.isin(triples[f"{side}_kind"], list(_NETWORK_KINDS))
             for column in (f"{side}_name", f"{side}_value"):
-                network.update(v for v in rows[column].astype(str).unique().tolist() if v)
+                network.update(v for v in {str(v) for v in triples[column][rows].tolist()} if v)
         for candidate in candidates:
             if candidate.type == "ip":
                 network.add(candidate.value)
@@ -272,8 +274,8 @@ class Vocabulary:
                 self._split_names.setdefault(head, []).append(name)
         for listed in self._split_names.values():
             listed.sort(key=len, reverse=True)
-        self.kinds = set(triples["subject_kind"].unique()) | set(triples["object_kind"].unique())
-        self.actions = set(triples["action"].unique())
+        self.kinds = set(triples["subject_kind"].tolist()) | set(triples["object_kind"].tolist())
+        self.actions = set(triples["action"].tolist())
         self.events_folded = {t.casefold() for t in event_texts}
         self.minutes = set(minutes)
         days = {(int(d[5:7]), int(d[8:10]), int(d[:4])) for d in {m[:10] for m in minutes}}  # each day parsed once

@@ -209,9 +209,9 @@ _FEW_IDS = 64  # fewer ids (a model's claim) are cheaper to check one by one
 
 def distinct_descriptions(facts: Facts, positions: np.ndarray) -> list[int]:
     """The descriptions of the log rows at ``positions``, each once, first seen first."""
-    import pandas as pd
+    from ..arrays import in_order_distinct
 
-    return pd.unique(row_table(facts).log_description[positions]).tolist()
+    return in_order_distinct(row_table(facts).log_description[positions]).tolist()
 
 
 @dataclass(frozen=True)
@@ -241,12 +241,12 @@ def _row_table(facts: Facts) -> RowTable:
     columns = {c: [str(v) for v in desc[c].tolist()] for c in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
     ids = timeline.ids
     n = len(ids)
-    canonical = _numbered_in_order(pa.array(timeline.log["id"])) if n else True  # Arrow-backed: no copy of the strings
+    canonical = _numbered_in_order(timeline.log.arrow("id")) if n else True  # Arrow: no copy of the strings
     return RowTable(
         ids=ids,
         canonical_ids=canonical,
-        log_description=timeline.log["description"].to_numpy(dtype=np.int64),
-        log_minute=timeline.log["minute"].to_numpy(dtype=np.int64),
+        log_description=timeline.log["description"].astype(np.int64, copy=False),
+        log_minute=timeline.log["minute"].astype(np.int64, copy=False),
         event_class=_event_classes(columns["action"], columns["object_kind"]),
         **columns,
     )

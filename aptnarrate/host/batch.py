@@ -53,7 +53,6 @@ def _offline_processes(inputs: int) -> int:
 
 def _warm_up(model: bool = False) -> None:
     """Import and load what every input needs before forking, so no worker does it again."""
-    import pandas  # noqa: F401
     import pyarrow.csv  # noqa: F401
 
     from .. import assemble  # noqa: F401

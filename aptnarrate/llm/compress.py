@@ -61,7 +61,7 @@ def _build_timeline_entries(facts: Facts) -> tuple[Entry, ...]:
     timeline = facts.timeline
     desc = timeline.descriptions
     table_files = {c.value for c in facts.candidates if c.in_table and c.type in ("file", "module")}
-    records = desc.to_dict("records")
+    records = desc.records()
     per_desc = []
     for row in records:
         library = str(row["object_name"]) if _is_low_signal(row, table_files) else None
@@ -408,8 +408,8 @@ def row_tiers(facts: Facts, shown_candidates, count) -> RowTiers:
     timeline = facts.timeline
     log = timeline.log
     n = len(log)
-    desc_codes = log["description"].to_numpy()
-    minutes = log["minute"].to_numpy()
+    desc_codes = log["description"]
+    minutes = log["minute"]
     texts = timeline.descriptions["text"].tolist()
     per_desc = np.asarray(event_tokens(texts, count), dtype=np.int64) if texts else np.zeros(0, dtype=np.int64)
     cost = per_desc[desc_codes] + row_overhead(count, n) if n else np.zeros(0, dtype=np.int64)
@@ -482,7 +482,6 @@ def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
     """Lines that say plainly which rows were not shown: a total, then counts per
     (subject, action, object kind) and per hour, largest first, while ``budget`` lasts."""
     import numpy as np
-    import pandas as pd
 
     from .prompt import data_line
 
@@ -494,9 +493,9 @@ def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
     if not omitted.any():
         return []
     desc = timeline.descriptions
-    codes = log["description"].to_numpy()[omitted]
-    counts = log["count"].to_numpy()[omitted]
-    minutes = log["minute"].to_numpy()[omitted]
+    codes = log["description"][omitted]
+    counts = log["count"][omitted]
+    minutes = log["minute"][omitted]
     lines = [
         data_line(
             {
@@ -511,7 +510,9 @@ def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
     # per (subject, action, object kind): a group code per description, then counts by code
     subject = [f"{k}: {name}" if name else f"a {k}" for k, name in zip(desc["subject_kind"].tolist(), desc["subject_name"].tolist())]
     keys = list(zip(subject, desc["action"].tolist(), desc["object_kind"].tolist()))
-    group_of_desc, group_keys = pd.factorize(pd.Series(keys, dtype=object))
+    number_of: dict[tuple, int] = {}  # numbered by first appearance
+    group_of_desc = np.fromiter((number_of.setdefault(key, len(number_of)) for key in keys), dtype=np.int64, count=len(keys))
+    group_keys = list(number_of)
     group = group_of_desc[codes]
     n_groups = len(group_keys)
     rows_per = np.bincount(group, minlength=n_groups)
@@ -523,9 +524,10 @@ def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
     present = np.flatnonzero(rows_per)
     order = present[np.lexsort((present, -rows_per[present]))]  # most rows first, then first seen
     hour = minutes // (60 * NS_PER_MINUTE)
-    hour_codes, hour_values = pd.factorize(hour, sort=True)
+    hour_values, hour_codes = np.unique(hour, return_inverse=True)
     hour_rows = np.bincount(hour_codes, minlength=len(hour_values))
-    hours = pd.Series(hour_rows, index=hour_values * 60 * NS_PER_MINUTE).sort_values(ascending=False, kind="stable")
+    by_size = np.argsort(-hour_rows, kind="stable")  # most rows first, earlier hours first among equals
+    hour_starts, hour_sizes = hour_values[by_size] * 60 * NS_PER_MINUTE, hour_rows[by_size]
     half = budget // 2
     listed = 0
     for g in order[:2000].tolist():
@@ -544,15 +546,15 @@ def left_out_lines(facts: Facts, positions, budget: int, count) -> list[str]:
     if listed < len(present):
         lines.append(data_line({"left_out_groups_not_listed": int(len(present) - listed)}))
         used += count.count(lines[-1]) + 1
-    hour_text = minute_text(hours.index.to_numpy()) if len(hours) else []
+    hour_text = minute_text(hour_starts) if len(hour_starts) else []
     shown = {}
-    for text, size in zip(hour_text, hours.tolist()):
+    for text, size in zip(hour_text, hour_sizes.tolist()):
         shown[text[:13] + ":00"] = int(size)
         if (used + 8 * len(shown)) > budget:
             shown.pop(text[:13] + ":00")
             break
     if shown:
         line = data_line({"left_out_rows_per_hour": dict(sorted(shown.items())),
-                          "hours_not_listed": int(len(hours) - len(shown))})
+                          "hours_not_listed": int(len(hour_sizes) - len(shown))})
         lines.append(line)
     return lines

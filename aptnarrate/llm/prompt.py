@@ -164,7 +164,7 @@ def candidate_line(candidate: Candidate, trimmed: bool = False) -> str:
 def overview_line(facts: Facts, steps: tuple[str, ...]) -> str:
     timeline = facts.timeline
     log = timeline.log
-    minutes = log["minute"].to_numpy()
+    minutes = log["minute"]
     from ..preprocess.condense import minute_text
 
     first, last = minute_text([minutes.min(), minutes.max()]) if len(log) else ("", "")
@@ -311,7 +311,7 @@ def estimated_timeline_tokens(facts: Facts, count) -> int:
     if not texts:
         return 0
     per_desc = np.asarray(event_tokens(texts, count), dtype=np.int64)
-    return int(per_desc[facts.timeline.log["description"].to_numpy()].sum()) + n_rows * row_overhead(count, n_rows)
+    return int(per_desc[facts.timeline.log["description"]].sum()) + n_rows * row_overhead(count, n_rows)
 
 
 def _limited_candidate_line(candidate: Candidate, detail: str) -> str:
@@ -431,14 +431,14 @@ def _selected_messages(facts: Facts, settings: LLMSettings, count, schema_tokens
     reserve = min(max(remaining // 5, 0), 1500)  # for the counts of what is left out
     rows_budget = remaining - reserve - 16
     log = facts.timeline.log
-    ids, minutes, descs, counts = log["id"], log["minute"].to_numpy(), log["description"].to_numpy(), log["count"].to_numpy()
+    ids, minutes, descs, counts = log["id"], log["minute"], log["description"], log["count"]
     tiers = row_tiers(facts, [*table, *others_shown], count)
     for _ in range(6):
         selection = select_rows(facts, [*table, *others_shown], count, max(rows_budget, 0), tiers)
         positions = selection.positions
         minute_texts = minute_text(minutes[positions]) if len(positions) else []
         rows = [
-            data_line({"id": ids.iat[p], "minute": m, "event": texts[descs[p]], "count": int(counts[p])})
+            data_line({"id": ids[p], "minute": m, "event": texts[descs[p]], "count": int(counts[p])})
             for p, m in zip(positions.tolist(), minute_texts)
         ]
         rows += left_out_lines(facts, positions, reserve, count)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..arrays import factorize
 from ..preprocess.knowledge import lookup
 from ..preprocess.row_index import entity_codes, triple_entity_ids
 from ..grounding.mentions import addresses
@@ -124,8 +125,6 @@ def process_aliases(facts: Facts) -> ProcessAliases:
 
 
 def _process_aliases(facts: Facts) -> ProcessAliases:
-    import pandas as pd
-
     triples = facts.timeline.table.triples
     if len(triples) == 0:
         return ProcessAliases({}, {}, ())
@@ -134,22 +133,22 @@ def _process_aliases(facts: Facts) -> ProcessAliases:
         return np.column_stack([values["subject"], values["object"]]).ravel()
 
     # actors in order of first appearance, each with its name where it first appears
-    is_actor = {role: triples[f"{role}_kind"].isin(list(ACTOR_KINDS)).to_numpy(dtype=bool) for role in ("subject", "object")}
+    is_actor = {role: np.isin(triples[f"{role}_kind"], list(ACTOR_KINDS)) for role in ("subject", "object")}
     actor = np.flatnonzero(both(is_actor))
     entity_of, entities = entity_codes(facts)
-    codes, which = pd.factorize(entity_of[actor])  # codes in first-appearance order among actors
+    codes, which = factorize(entity_of[actor])  # codes in first-appearance order among actors
     uniques = entities[which]
     first_at = np.full(len(uniques), len(actor), dtype=np.int64)
     np.minimum.at(first_at, codes, np.arange(len(actor)))
     at = actor[first_at]  # position in the (subject, object) sequence: triple * 2 + role
-    subject_names = triples["subject_name"].take(at[at % 2 == 0] // 2).to_numpy(dtype=object)
-    object_names = triples["object_name"].take(at[at % 2 == 1] // 2).to_numpy(dtype=object)
+    subject_names = triples["subject_name"][at[at % 2 == 0] // 2]
+    object_names = triples["object_name"][at[at % 2 == 1] // 2]
     names = np.empty(len(at), dtype=object)
     names[at % 2 == 0], names[at % 2 == 1] = subject_names, object_names
     names = names.tolist()
     kinds = np.empty(len(at), dtype=object)
-    kinds[at % 2 == 0] = triples["subject_kind"].take(at[at % 2 == 0] // 2).to_numpy(dtype=object)
-    kinds[at % 2 == 1] = triples["object_kind"].take(at[at % 2 == 1] // 2).to_numpy(dtype=object)
+    kinds[at % 2 == 0] = triples["subject_kind"][at[at % 2 == 0] // 2]
+    kinds[at % 2 == 1] = triples["object_kind"][at[at % 2 == 1] // 2]
     kind_of_entity = dict(zip(uniques.tolist(), kinds.tolist()))
     first: dict[str, str] = dict(zip(uniques.tolist(), (str(name or "") for name in names)))
     per_name = Counter(first.values())
@@ -174,7 +173,7 @@ def _first_positions(facts: Facts, wanted: list[str], codes: np.ndarray) -> dict
     table = timeline.table.triples
     never = np.iinfo(np.int64).max
     first_of_triple = np.full(len(table), never, dtype=np.int64)
-    np.minimum.at(first_of_triple, timeline.table.events["triple"].to_numpy(), timeline.event_log.astype(np.int64))
+    np.minimum.at(first_of_triple, timeline.table.events["triple"], timeline.event_log.astype(np.int64))
     entity_of, entities = entity_codes(facts)
     first = np.full(len(entities), never, dtype=np.int64)
     np.minimum.at(first, entity_of, np.repeat(first_of_triple, 2))  # codes run subject, object per triple
@@ -186,19 +185,18 @@ def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[st
     """For each wanted entity id: the log positions it appears in, per role (sorted, no
     repeats). Vectorised, and over the events of the wanted entities' triples only: an
     alias can stand behind 100,000 rows, and a prompt lists a few dozen aliases."""
-    import pandas as pd
-
     wanted = list(dict.fromkeys(wanted))
     found: dict[str, dict[str, list[int]]] = {i: {"subject": [], "object": []} for i in wanted}
     if not wanted:
         return found
     timeline = facts.timeline
-    triple_of_event = timeline.table.events["triple"].to_numpy()
+    triple_of_event = timeline.table.events["triple"]
     row_of_event = timeline.event_log.astype(np.int64)
     n_rows = max(len(timeline.log), 1)
-    wanted_index = pd.Index(wanted, dtype=object)  # (not ``lookup``: that is the knowledge base's)
+    number_of = {ident: k for k, ident in enumerate(wanted)}  # (not ``lookup``: that is the knowledge base's)
     for role in ("subject", "object"):
-        code_of_triple = wanted_index.get_indexer(triple_entity_ids(facts)[role])  # -1: not wanted
+        ids = triple_entity_ids(facts)[role]
+        code_of_triple = np.fromiter((number_of.get(i, -1) for i in ids.tolist()), dtype=np.int64, count=len(ids))  # -1: not wanted
         if not (code_of_triple >= 0).any():
             continue
         code = code_of_triple[triple_of_event]
@@ -253,7 +251,7 @@ def alias_lines(facts: Facts, aliases: ProcessAliases, limits: BlockLimits = FUL
         kept.update(aliases=aliases, rows=_positions_of_entities(facts, list(aliases.order[: max(MAX_ALIASES, len(listed))])))
     rows_of = kept["rows"]
     ids = facts.timeline.ids
-    minutes = facts.timeline.log["minute"].to_numpy()
+    minutes = facts.timeline.log["minute"]
     records = []
     for ident in listed:
         rows = rows_of[ident]
@@ -325,17 +323,17 @@ def os_family(facts: Facts) -> tuple[str, str]:
 def host_addresses(facts: Facts) -> tuple[list[str], str]:
     """The host's own address(es) as the flows show them, and how that was inferred."""
     triples = facts.timeline.table.triples
-    flows = triples[triples["object_kind"] == "flow"]
+    flows = triples.take(triples["object_kind"] == "flow")
     local: Counter = Counter()
-    for value in flows["object_value"].astype(str).unique().tolist():
+    for value in dict.fromkeys(str(v) for v in flows["object_value"].tolist()):
         if "->" in value:
             found = addresses(value.split("->")[0])
             local.update(found[:1])
     if len(local) == 1:
         return sorted(local), "the local side of every flow (local->remote)"
-    inbound = flows[flows["action"].astype(str).str.endswith("_INBOUND")]
-    outbound_names = set(flows.loc[~flows["action"].astype(str).str.endswith("_INBOUND"), "object_name"])
-    own = sorted({n for n in inbound["object_name"].tolist() if n and n not in outbound_names})
+    is_inbound = np.fromiter((str(a).endswith("_INBOUND") for a in flows["action"].tolist()), dtype=bool, count=len(flows))
+    outbound_names = set(flows["object_name"][~is_inbound].tolist())
+    own = sorted({n for n in flows["object_name"][is_inbound].tolist() if n and n not in outbound_names})
     if len(own) == 1:
         return own, "the address of the inbound flows (OpTC records the receiving host's address on them)"
     return [], "not shown by the flows"
@@ -449,14 +447,14 @@ def _deletion_mechanisms(facts: Facts) -> dict[str, tuple]:
     from ..rules.patterns import Row
 
     descriptions = facts.timeline.descriptions
-    chosen = np.flatnonzero(np.isin(descriptions["action"].to_numpy(dtype=object), list(DELETES | RENAMES)))
+    chosen = np.flatnonzero(np.isin(descriptions["action"], list(DELETES | RENAMES)))
     if not len(chosen):
         return {}
     columns = ("subject_name", "action", "object_name", "subject_kind", "object_kind")
     paths = {c.value: tuple(c.full_values) for c in facts.candidates}  # as the stage rules' rows read them
     rows = [
         Row(subject, action, name, subject_kind, object_kind, paths.get(name) or ((name,) if name else ()))
-        for subject, action, name, subject_kind, object_kind in zip(*(descriptions[c].to_numpy(dtype=object)[chosen] for c in columns))
+        for subject, action, name, subject_kind, object_kind in zip(*(descriptions[c][chosen] for c in columns))
     ]
     by_actor: dict[str, set[int]] = {}  # the ids of the mechanisms explaining each actor's rows (None's too)
     for row, mechanism in zip(rows, first_explaining(rows)):
@@ -472,7 +470,7 @@ def _compiler_stems(facts: Facts) -> frozenset[str]:
     """``rules.structural.compiler_stems`` of the subgraph's object names, once per facts."""
     from ..rules.structural import compiler_stems
 
-    return facts.derived("_compiler_stems", lambda: compiler_stems(facts.timeline.table.triples["object_name"].unique()))
+    return facts.derived("_compiler_stems", lambda: compiler_stems(dict.fromkeys(facts.timeline.table.triples["object_name"].tolist())))
 
 
 def _compiler_output(value: str, stems: frozenset[str]):

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
+from ..arrays import Columns, factorize, first_appearances
 from .ingest import EventTable
 from .memory import release_freed_memory
 
@@ -31,6 +31,8 @@ DESCRIPTION_COLUMNS = ("subject_kind", "subject_name", "action", "object_kind", 
 class Timeline:
     """The condensed log of one subgraph.
 
+    ``descriptions`` and ``log`` are ``Columns`` (numpy arrays by name; ``.to_pandas()``
+    for a DataFrame).
     ``descriptions``: one row per distinct description (the log's unit of identity), with
     its columns ``DESCRIPTION_COLUMNS`` and ``text`` (OCR-APT's wording, plain text).
     ``log``: one row per log entry, in report order: ``id`` ("L1"...), ``minute`` (wall-clock
@@ -44,35 +46,35 @@ class Timeline:
     """
 
     table: EventTable
-    descriptions: pd.DataFrame
+    descriptions: Columns
     triple_description: np.ndarray
-    log: pd.DataFrame
+    log: Columns
     event_log: np.ndarray
     unit_rows: np.ndarray
 
     @cached_property
     def ids(self) -> np.ndarray:
         """``log["id"]`` as an object array of Python strings, converted once for all users."""
-        return self.log["id"].to_numpy(dtype=object)
+        return np.asarray(self.log["id"], dtype=object)
 
     @cached_property
     def minute_texts(self) -> tuple[np.ndarray, tuple[str, ...]]:
         """``distinct_minute_text`` of the log's minutes (each row's code, read-only, and
         each distinct minute's text), computed once for grounding's vocabulary and the
         report's log."""
-        codes, texts = distinct_minute_text(self.log["minute"].to_numpy())
+        codes, texts = distinct_minute_text(self.log["minute"])
         codes.flags.writeable = False
         return codes, tuple(texts)
 
     def lines_of(self, position: int) -> list[int]:
         """Input line numbers behind the log entry at ``position``."""
-        lines = self.table.events["line"].to_numpy()
+        lines = self.table.events["line"]
         return lines[self.event_log == position].tolist()
 
-    def triples_of(self, position: int) -> pd.DataFrame:
+    def triples_of(self, position: int) -> Columns:
         """The distinct (subject, action, object) triples, with entity ids, behind a log entry."""
-        triples = np.unique(self.table.events["triple"].to_numpy()[self.event_log == position])
-        return self.table.triples.iloc[triples]
+        triples = np.unique(self.table.events["triple"][self.event_log == position])
+        return self.table.triples.take(triples)
 
 
 def describe(subject_kind: str, subject_name: str, action: str, object_kind: str, object_name: str) -> str:
@@ -86,47 +88,44 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeio" else "a"
 
 
-def distinct_minute_text(minutes_ns: np.ndarray | pd.Series) -> tuple[np.ndarray, list[str]]:
+def distinct_minute_text(minutes_ns: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Each value's code and the ``YYYY-MM-DD HH:MM`` text of each distinct minute."""
     # a log has far fewer distinct minutes than rows: each distinct one is formatted, by
     # numpy in one call (a datetime's strftime per minute cost 6-10 us, 0.05-0.09 s at 1M rows);
     # times are int64 nanoseconds, so years are 1677-2262 and always four digits
-    codes, distinct = pd.factorize(np.asarray(minutes_ns, dtype=np.int64))
+    codes, distinct = factorize(np.asarray(minutes_ns, dtype=np.int64))
     texts = np.datetime_as_string((distinct // NS_PER_MINUTE).astype("datetime64[m]"), unit="m")
     return codes, [text.replace("T", " ") for text in texts.tolist()]
 
 
-def minute_text(minutes_ns: np.ndarray | pd.Series) -> list[str]:
+def minute_text(minutes_ns: np.ndarray) -> list[str]:
     """Wall-clock minutes (ns) as ``YYYY-MM-DD HH:MM``."""
     codes, distinct = distinct_minute_text(minutes_ns)
     return np.asarray(distinct, dtype=object)[codes].tolist()
 
 
-def _factorize_rows(frame: pd.DataFrame, columns) -> tuple[np.ndarray, np.ndarray]:
+def _factorize_rows(frame: Columns, columns) -> tuple[np.ndarray, np.ndarray]:
     """Codes of each row's distinct ``columns`` values (first-appearance order) and the
-    first row of each code; integer keys instead of a MultiIndex, which is much slower."""
+    first row of each code; integer keys instead of tuples, which are much slower."""
     key, span = np.zeros(len(frame), dtype=np.int64), 1
     for column in columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        codes, uniques = factorize(frame.arrow(column))
         if span * (len(uniques) + 1) >= 1 << 62:  # renumber before the packed key overflows
-            key, seen = pd.factorize(key)
+            key, seen = factorize(key)
             span = len(seen)
         key, span = key * (len(uniques) + 1) + codes, span * (len(uniques) + 1)
-    codes, _ = pd.factorize(key)
-    new = np.empty(len(codes), dtype=bool)
-    new[:1] = True
-    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
-    return codes, np.flatnonzero(new)
+    codes, _ = factorize(key)
+    return codes, np.flatnonzero(first_appearances(codes))
 
 
 def _factorize_keys(key: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize`` of integer keys in ``[0, bound)``, uniques as int64: hashed as
-    uint32 when they fit, which takes about half the time of int64 keys (a smaller hash
-    table); same codes, same first-appearance numbering."""
+    """``factorize`` of integer keys in ``[0, bound)``, uniques as int64: hashed as
+    uint32 when they fit, which takes less time than int64 keys (a smaller hash table);
+    same codes, same first-appearance numbering."""
     if bound <= 1 << 32:
-        codes, uniques = pd.factorize(key.astype(np.uint32))
+        codes, uniques = factorize(key.astype(np.uint32))
         return codes, uniques.astype(np.int64)
-    codes, uniques = pd.factorize(key)
+    codes, uniques = factorize(key)
     return codes, np.asarray(uniques, dtype=np.int64)
 
 
@@ -147,10 +146,7 @@ def _units(triple: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray
     unit_of_row, unit_keys = _factorize_keys(key, (int(triple.max()) + 1) * span)
     del key
     # factorize numbers by first appearance: a unit starts where the codes reach a new high
-    new = np.empty(len(unit_of_row), dtype=bool)
-    new[:1] = True
-    np.greater(unit_of_row[1:], np.maximum.accumulate(unit_of_row)[:-1], out=new[1:])
-    return unit_of_row, np.flatnonzero(new), unit_keys // span, unit_keys % span + s0
+    return unit_of_row, np.flatnonzero(first_appearances(unit_of_row)), unit_keys // span, unit_keys % span + s0
 
 
 def _report_order(minute: np.ndarray, count: np.ndarray, text_rank: np.ndarray) -> np.ndarray:
@@ -168,13 +164,10 @@ def _report_order(minute: np.ndarray, count: np.ndarray, text_rank: np.ndarray) 
     return np.argsort(key, kind="stable")
 
 
-def _log_ids(n: int) -> pd.Series | list[str]:
-    """"L1" .. "L<n>" (``numbered_ids``): a Python loop and pandas' conversion of its
-    strings cost about 0.05 s per 200,000 rows."""
-    if n == 0:
-        return []
-    # "str": the dtype pandas (>= 3) infers for a list of strings
-    return pd.Series(numbered_ids(n), dtype="str")
+def _log_ids(n: int) -> pa.Array | np.ndarray:
+    """"L1" .. "L<n>" (``numbered_ids``), as Arrow strings: Python strings only for
+    whoever reads them (a Python loop cost about 0.05 s per 200,000 rows)."""
+    return numbered_ids(n) if n else np.array([], dtype=object)
 
 
 _DIGITS = np.arange(ord("0"), ord("9") + 1, dtype=np.uint8)
@@ -221,16 +214,18 @@ def condense(table: EventTable) -> Timeline:
 def _condense(table: EventTable) -> Timeline:
     triples = table.triples
     desc_codes, first_triple = _factorize_rows(triples, DESCRIPTION_COLUMNS)
-    descriptions = triples.iloc[first_triple][list(DESCRIPTION_COLUMNS)].reset_index(drop=True)
-    descriptions["text"] = list(map(describe, *(descriptions[c].tolist() for c in DESCRIPTION_COLUMNS)))
+    descriptions = triples[list(DESCRIPTION_COLUMNS)].take(first_triple)
+    texts = np.empty(len(descriptions), dtype=object)
+    texts[:] = list(map(describe, *(descriptions[c].tolist() for c in DESCRIPTION_COLUMNS)))
+    descriptions["text"] = texts
     n_desc = max(len(descriptions), 1)
 
     events = table.events
-    time = events["time"].to_numpy()
+    time = events["time"]
     # One hash pass over the rows: each distinct (triple, second), a "unit". Everything the
     # log needs per (minute, description) is a function of the unit, so the grouping and the
     # distinct-second counts hash the far fewer units, and rows only gather their unit's group.
-    unit_of_row, unit_rows, unit_triple, unit_second = _units(events["triple"].to_numpy(), time)
+    unit_of_row, unit_rows, unit_triple, unit_second = _units(events["triple"], time)
     unit_desc = desc_codes[unit_triple].astype(np.int64, copy=False)
     # factorize numbers groups by first appearance; units are in order of their first row,
     # so a group's first unit holds its first row, and the numbering is that of the rows
@@ -249,7 +244,7 @@ def _condense(table: EventTable) -> Timeline:
     second_keys = (unit_second - s0) * n_desc + unit_desc
     if (int(unit_second.max(initial=s0)) - s0 + 1) * n_desc <= 1 << 32:
         second_keys = second_keys.astype(np.uint32)
-    firsts = ~pd.Series(second_keys).duplicated(keep="first").to_numpy()
+    firsts = first_appearances(factorize(second_keys)[0])
     del second_keys
     count = np.bincount(group_of_unit[firsts], minlength=n_groups)
     group = group_of_unit[unit_of_row]
@@ -266,24 +261,24 @@ def _condense(table: EventTable) -> Timeline:
     group_minute_number = np.floor_divide(group_keys, n_desc)
     group_minute = group_minute_number * NS_PER_MINUTE
     group_desc = np.mod(group_keys, n_desc)
-    text_rank = descriptions["text"].rank(method="dense").to_numpy().astype(np.int64)
+    text_rank = np.unique(descriptions["text"], return_inverse=True)[1].astype(np.int64) if len(descriptions) else np.zeros(0, dtype=np.int64)
     order = _report_order(group_minute_number, count, text_rank[group_desc])
     # int32 per input row (half of int64's 80 MB at 10M rows) while the log fits in it
     position = np.empty(n_groups, dtype=np.int32 if n_groups < 1 << 31 else np.int64)
     position[order] = np.arange(n_groups)
 
-    log = pd.DataFrame(
+    log = Columns(
         {
             "id": _log_ids(n_groups),
             "minute": group_minute[order],
             "description": group_desc[order],
             "count": count[order],
             "rows": rows[order],
-            "first_line": events["line"].to_numpy()[first_row[order]],
+            "first_line": events["line"][first_row[order]],
             "first_time": first_time[order],
             "last_time": last_time[order],
         },
-        copy=False,  # fresh arrays: no need to copy them into one block
+        n_groups,
     )
     return Timeline(
         table=table,

@@ -19,13 +19,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import numpy as np
-import pandas as pd
+
+from ..arrays import Columns, factorize, in_order_distinct, pandas_module
 
 from .memory import release_freed_memory
 from .condense import NS_PER_MINUTE, NS_PER_SECOND, Timeline, minute_text
 from .rank import MAX_PEERS_FOR_PATTERNS, Network, Profile, address_class, likelihood, parse_networks, score_all, table_flags
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from ..models import Candidate
 
 __all__ = ["Facts", "compute_facts", "address_class", "candidate_type", "network_sweeps"]
@@ -157,7 +160,7 @@ class _Sides:
         width = max(len(names), 1)
         # numbered by first appearance over the subjects, then the objects: descriptions are
         # numbered by their first triple, so this is the numbering over the triples' sides
-        group_codes, group_keys = pd.factorize(kind[named] * width + name[named])
+        group_codes, group_keys = factorize(kind[named] * width + name[named])
         groups = np.full(2 * n_desc, -1, dtype=np.int64)
         groups[named] = group_codes
         self.description_group = {"subject": groups[:n_desc], "object": groups[n_desc:]}
@@ -176,15 +179,15 @@ class _Sides:
         n_desc = len(timeline.descriptions)
         events = timeline.table.events
         # distinct seconds per triple, summed per description: one count per (triple, second) unit
-        unit_triple = events["triple"].to_numpy()[timeline.unit_rows]
+        unit_triple = events["triple"][timeline.unit_rows]
         seconds = np.bincount(timeline.triple_description[unit_triple], minlength=n_desc)
         log = timeline.log
-        description = log["description"].to_numpy()
+        description = log["description"]
         first = np.full(n_desc, np.iinfo(np.int64).max, dtype=np.int64)
         last = np.full(n_desc, np.iinfo(np.int64).min, dtype=np.int64)
-        np.minimum.at(first, description, log["first_time"].to_numpy())
-        np.maximum.at(last, description, log["last_time"].to_numpy())
-        action_codes, actions = pd.factorize(timeline.descriptions["action"], use_na_sentinel=False)
+        np.minimum.at(first, description, log["first_time"])
+        np.maximum.at(last, description, log["last_time"])
+        action_codes, actions = factorize(timeline.descriptions.arrow("action"))
         columns = _action_columns(self.description_group, action_codes, seconds, first, last)
         columns["action"] = np.asarray(actions, dtype=object)[columns["action"]]
         return columns
@@ -195,15 +198,15 @@ class _Sides:
         log = self.timeline.log
         if not len(log):
             return np.array([], dtype=np.int64)
-        description = log["description"].to_numpy()
-        minute = log["minute"].to_numpy()
+        description = log["description"]
+        minute = log["minute"]
         minute = (minute - minute.min()) // NS_PER_MINUTE
         parts = []
         for role in ("subject", "object"):
             code = self.description_group[role][description]
             keep = code >= 0
             parts.append(code[keep] * (1 << 32) + minute[keep])
-        keys = pd.unique(np.concatenate(parts))
+        keys = in_order_distinct(np.concatenate(parts))
         return np.bincount(keys >> 32) if len(keys) else np.array([], dtype=np.int64)
 
     # ----------------------------------------------------------------------- entities
@@ -213,12 +216,14 @@ class _Sides:
         """Entity codes (first-appearance order, subjects first) of each triple's two sides."""
         n = len(self.triples)
         id_codes, _ = _side_codes(self.triples, "id")
-        codes, _ = pd.factorize(id_codes)
+        codes, _ = factorize(id_codes)
         return {"subject": codes[:n], "object": codes[n:]}
 
     @cached_property
     def entity_info(self) -> pd.DataFrame:
         """id, kind, name and value of each entity code, from its first appearance."""
+        pd = pandas_module()  # the per-entity frame is for notebooks: pandas only here
+
         entity = np.concatenate([self.entity["subject"], self.entity["object"]])
         first = np.full(entity.max() + 1 if len(entity) else 0, len(entity), dtype=np.int64)
         np.minimum.at(first, entity, np.arange(len(entity)))
@@ -235,9 +240,9 @@ class _Sides:
         timeline = self.timeline
         n = len(self.triples)
         events = timeline.table.events
-        triple = events["triple"].to_numpy()
-        time = events["time"].to_numpy()
-        action_codes, actions = pd.factorize(self.triples["action"], use_na_sentinel=False)
+        triple = events["triple"]
+        time = events["time"]
+        action_codes, actions = factorize(self.triples.arrow("action"))
         stats = {"action_codes": action_codes, "actions": np.asarray(actions, dtype=object)}
         if len(triple) == 0:
             empty = np.zeros(n, dtype=np.int64)
@@ -251,7 +256,7 @@ class _Sides:
         np.minimum.at(first, triple, time)
         np.maximum.at(last, triple, time)
         m0, mspan = unit_minute.min(), unit_minute.max() - unit_minute.min() + 1
-        pairs = pd.unique(unit_triple * mspan + (unit_minute - m0))
+        pairs = in_order_distinct(unit_triple * mspan + (unit_minute - m0))
         return {
             **stats,
             "seconds": np.bincount(unit_triple, minlength=n),
@@ -274,7 +279,9 @@ class _Sides:
             code = self.entity[role][pair_triple]
             keep = code >= 0
             parts.append(code[keep] * (1 << 32) + (pair_minute[keep] - pair_minute.min()))
-        keys = pd.unique(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
+        pd = pandas_module()
+
+        keys = in_order_distinct(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
         counts = np.bincount(keys >> 32) if len(keys) else np.array([], dtype=np.int64)
         return pd.Series(counts)
 
@@ -285,8 +292,10 @@ def _action_table(
 ) -> pd.DataFrame:
     """Long table: code, role, action, seconds (summed), min, max (ns), over the rows
     (triples or descriptions) that ``codes`` number per side; rows with code -1 are left out."""
+    pd = pandas_module()
+
     table = pd.DataFrame(_action_columns(codes, action_codes, seconds, first, last))
-    table["action"] = actions[table["action"].to_numpy()] if len(table) else []
+    table["action"] = actions[table["action"]] if len(table) else []
     return table[["code", "action", "seconds", "min", "max", "role"]]
 
 
@@ -321,26 +330,25 @@ def _action_columns(
     return {column: np.concatenate([part[column] for part in parts]) for column in parts[0]}
 
 
-def _side_codes(frame: pd.DataFrame, column: str, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _side_codes(frame: Columns, column: str, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``subject_<column>`` then ``object_<column>`` (2 x rows; only the sides
     ``keep`` marks, when given) into one shared array of distinct strings, numbered in
-    order of first appearance. Arrow columns are encoded in Arrow, both sides in one pass
-    (only the distinct strings kept become Python strings)."""
-    subject, obj = frame[f"subject_{column}"].array, frame[f"object_{column}"].array
-    if isinstance(subject, pd.arrays.ArrowStringArray) and isinstance(obj, pd.arrays.ArrowStringArray):
-        found = _arrow_side_codes(subject, obj, keep)
-        if found is not None:
-            return found
-    subject_codes, subject_uniques = pd.factorize(subject, use_na_sentinel=False)
-    object_codes, object_uniques = pd.factorize(obj, use_na_sentinel=False)
+    order of first appearance. Encoded in Arrow, both sides in one pass (only the distinct
+    strings kept become Python strings)."""
+    subject, obj = frame.arrow(f"subject_{column}"), frame.arrow(f"object_{column}")
+    found = _arrow_side_codes(subject, obj, keep)
+    if found is not None:
+        return found
+    subject_codes, subject_uniques = factorize(subject)
+    object_codes, object_uniques = factorize(obj)
     both = np.concatenate([np.asarray(subject_uniques, dtype=object), np.asarray(object_uniques, dtype=object)])
-    merged, uniques = pd.factorize(both, use_na_sentinel=False)
+    merged, uniques = factorize(both)
     n_subject = len(subject_uniques)
     codes = np.concatenate([merged[:n_subject][subject_codes], merged[n_subject:][object_codes]]).astype(np.int64)
     uniques = np.asarray(uniques, dtype=object)
     if keep is None:
         return codes, uniques
-    codes, used = pd.factorize(codes[keep])  # renumbered over the kept sides
+    codes, used = factorize(codes[keep])  # renumbered over the kept sides
     return codes.astype(np.int64), uniques[used]
 
 
@@ -373,7 +381,7 @@ def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray)
     """{group: its distinct values, in order of first appearance}; ``codes`` (into
     ``uniques``) are the values, one per ``group`` entry."""
     width = max(len(uniques), 1)
-    pairs = pd.unique(group * width + codes)
+    pairs = in_order_distinct(group * width + codes)
     return _split_by_code(pairs // width, uniques[pairs % width])
 
 
@@ -393,6 +401,8 @@ def _split_by_code(codes: np.ndarray, values: np.ndarray) -> dict[int, list]:
 
 
 def _entity_frame(sides: _Sides) -> pd.DataFrame:
+    pd = pandas_module()
+
     info = sides.entity_info
     n = len(info)
     table = sides.entity_table()
@@ -424,7 +434,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
         return ()
     table = sides.group_table()
     evidence = _Evidence(timeline, sides)
-    minutes = evidence.group_minutes(timeline.log["minute"].to_numpy())  # indexed by code
+    minutes = evidence.group_minutes(timeline.log["minute"])  # indexed by code
     if minutes is None:
         minutes = sides.group_minutes()
     peers_out, peers_in, pattern_rows = _peers_and_rows(timeline, sides)
@@ -521,29 +531,29 @@ def network_sweeps(timeline: Timeline) -> tuple[dict, ...]:
     row. Facts marks the swept hosts; the stage rules cite the sweeps (``Facts.sweeps``
     computes them once for both)."""
     descriptions = timeline.descriptions
-    flow = (descriptions["object_kind"] == "flow").to_numpy()
+    flow = descriptions["object_kind"] == "flow"
     if not flow.any():
         return ()
     from ..rules.events import event_class
     from ..rules.fanout import SWEEP_MIN_HOSTS, sweeps
 
     log = timeline.log
-    codes = log["description"].to_numpy()
+    codes = log["description"]
     flow = flow & (np.bincount(codes, minlength=len(descriptions)) > 0)  # descriptions with log rows
-    if len(set(descriptions["object_name"].to_numpy(dtype=object)[flow].tolist())) < SWEEP_MIN_HOSTS:
+    if len(set(descriptions["object_name"][flow].tolist())) < SWEEP_MIN_HOSTS:
         return ()  # too few hosts for any sweep
-    actions = descriptions["action"].to_numpy(dtype=object)[flow]
+    actions = descriptions["action"][flow]
     # one event class per distinct action of the flows, not one per description
     event_of = {action: event_class(action, "flow") for action in set(actions.tolist())}
     first_minute = np.full(len(descriptions), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_minute, codes, log["minute"].to_numpy())
-    rows = pd.DataFrame(
+    np.minimum.at(first_minute, codes, log["minute"])
+    rows = Columns(
         {
-            "subject_name": descriptions["subject_name"].to_numpy(dtype=object)[flow],
-            "object_kind": "flow",
-            "object_name": descriptions["object_name"].to_numpy(dtype=object)[flow],
+            "subject_name": descriptions["subject_name"][flow],
+            "object_kind": np.full(int(flow.sum()), "flow", dtype=object),
+            "object_name": descriptions["object_name"][flow],
             "action": actions,
-            "event": [event_of[a] for a in actions.tolist()],
+            "event": np.array([event_of[a] for a in actions.tolist()], dtype=object),
             "minute": first_minute[flow],
             # a description's log rows are one per minute: their count is its minutes
             "minutes": np.bincount(codes, minlength=len(descriptions))[flow],
@@ -680,7 +690,7 @@ def _evidence_positions(timeline: Timeline, sides: _Sides) -> tuple[np.ndarray, 
     # one group on both sides is its evidence once); 32-bit, read at each log row at once
     pair = np.column_stack([subject, np.where(obj == subject, -1, obj)]).astype(np.int32)
     # each row's subject code, then its object code: row order
-    codes = pair[timeline.log["description"].to_numpy()].ravel()
+    codes = pair[timeline.log["description"]].ravel()
     positions = np.flatnonzero(codes >= 0)
     codes = codes[positions]
     positions >>= 1
@@ -708,7 +718,7 @@ def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], 
     from ..rules.patterns import Row
 
     descriptions = timeline.descriptions
-    column = {name: descriptions[name].to_numpy(dtype=object) for name in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
+    column = {name: descriptions[name] for name in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
     rank = {name: _string_ranks(values) for name, values in column.items()}
     n_groups = len(sides.group_keys)
     peers: dict[str, dict[int, set]] = {}
@@ -740,7 +750,7 @@ def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], 
 def _string_ranks(values: np.ndarray) -> np.ndarray:
     """Each value's rank among the distinct values in ``sorted`` order (sorting the few
     distinct strings, not every row's)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    codes, uniques = factorize(values)
     ranks = np.empty(len(uniques), dtype=np.int64)
     ranks[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
     return ranks[codes]

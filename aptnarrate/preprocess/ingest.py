@@ -26,15 +26,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+import sys
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..arrays import Columns, factorize, pandas_module
 from ..wording import file_name_text
 from ..errors import InputError, UsageError
 from .memory import release_freed_memory
@@ -42,6 +43,8 @@ from .kinds import canonical_action, canonical_kind, display_name, is_known_acti
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
+
+    import pandas as pd
 
 OCRAPT_COLUMNS = ("description", "timestamp")
 EDGE_COLUMNS = (
@@ -124,6 +127,7 @@ class IngestOptions:
 class EventTable:
     """The parsed input.
 
+    Both are ``Columns`` (numpy arrays by name; ``.to_pandas()`` for a DataFrame).
     ``events`` has one row per usable input row: ``line`` (line number in the input file,
     the header being line 1), ``time`` (int64 nanoseconds of the wall-clock time in the
     display zone, as if it were UTC) and ``triple`` (row index into ``triples``).
@@ -134,8 +138,8 @@ class EventTable:
     input_format: str
     timezone: str
     time_basis: str
-    events: pd.DataFrame
-    triples: pd.DataFrame
+    events: Columns
+    triples: Columns
     skipped: tuple[SkippedLine, ...]
     skipped_count: int
     rows_read: int
@@ -158,7 +162,9 @@ def read_events(
     read into memory first, up to the limit, as standard input is.
     """
     options = options or IngestOptions()
-    if isinstance(source, pd.DataFrame):
+    # pandas is imported only for a DataFrame (which only exists once pandas is)
+    pandas = sys.modules.get("pandas")  # None also where ``defer_pandas`` holds it back
+    if pandas is not None and isinstance(source, pandas.DataFrame):
         return _from_dataframe(source, options, name or "dataframe")
     path = Path(source)
     with _reading(path):
@@ -865,19 +871,17 @@ def _build(
     ambiguous_lines = tuple(int(x) for x in lines[ambiguous_kept[:MAX_LISTED_SKIPS]])
     # per-row columns are copied only when rows were dropped (at 10M rows each is 40-80 MB)
     kept = (lambda column: column) if keep.all() else (lambda column: column[keep])
-    events = pd.DataFrame(
-        {"line": kept(lines), "time": kept(times), "triple": kept(triple_codes).astype(np.int32, copy=False)},
-        copy=False,
-    )
+    events = Columns({"line": kept(lines), "time": kept(times), "triple": kept(triple_codes).astype(np.int32, copy=False)})
     del times, triple_codes
-    if not events["line"].is_monotonic_increasing:
-        events = events.sort_values("line", kind="stable", ignore_index=True)
-    used = np.flatnonzero(np.bincount(events["triple"].to_numpy(), minlength=len(triples)))
+    line = events["line"]
+    if len(line) > 1 and not (line[1:] >= line[:-1]).all():
+        events = events.take(np.argsort(line, kind="stable"))
+    used = np.flatnonzero(np.bincount(events["triple"], minlength=len(triples)))
     if len(used) != len(triples):  # drop triples only bad rows referred to, renumber densely
         remap = np.full(len(triples), -1, dtype=np.int32)
         remap[used] = np.arange(len(used), dtype=np.int32)
-        events["triple"] = remap[events["triple"].to_numpy()]
-        triples = triples.iloc[used].reset_index(drop=True)
+        events["triple"] = remap[events["triple"]]
+        triples = triples.take(used)
     return EventTable(
         source=file_name_text(name),  # the input's name as text: a byte that is not UTF-8 would break every JSON output
         input_format=fmt,
@@ -946,11 +950,11 @@ _CLASS_SCALE = np.array([_EPOCH_SCALE[unit] for unit in _CLASS_UNITS], dtype=np.
 _MAX_EPOCH_NS = 9_200_000_000_000_000_000
 _EPOCH_CLASS_BOUNDS = np.array([10**11, 10**14, 10**17], dtype=np.int64)
 # times are int64 nanoseconds (pandas' datetime64[ns]): 1677-09-21 .. 2262-04-11
-_FIRST_TIME, _LAST_TIME = pd.Timestamp.min, pd.Timestamp.max
 # the supported range keeps about two days from each end: a time in the first minute has
 # no minute to floor to (it wrapped round to 2262), and converting a wall-clock time from
 # one zone to another moves it by up to 26 hours (Etc/GMT+12 to Pacific/Kiritimati)
-FIRST_NS, LAST_NS = pd.Timestamp("1677-09-23").value, pd.Timestamp("2262-04-09 23:59:59.999999999").value
+FIRST_NS = int(np.datetime64("1677-09-23", "ns").astype(np.int64))
+LAST_NS = int(np.datetime64("2262-04-09T23:59:59.999999999", "ns").astype(np.int64))
 OUT_OF_RANGE_REASON = "timestamp outside the supported range 1677-09-23 .. 2262-04-09"
 
 
@@ -958,7 +962,10 @@ def _within_range(local: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Parsed times (any datetime64 unit) as nanoseconds, with those outside int64
     nanoseconds set to NaT and flagged: pandas 3 parses '9999-12-31' at a coarser unit,
     and converting it to nanoseconds would raise."""
-    outside = (local.notna() & ((local < _FIRST_TIME) | (local > _LAST_TIME))).to_numpy()
+    pd = pandas_module()
+
+    first, last = pd.Timestamp.min, pd.Timestamp.max
+    outside = (local.notna() & ((local < first) | (local > last))).to_numpy()
     if outside.any():
         local = local.where(~outside)
     return local.astype("datetime64[ns]"), outside
@@ -996,6 +1003,8 @@ def _parse_times(
             hint="give every timestamp an offset, or none, or name the zone the times without one were written in with --input-timezone",
         )
     if aware.any():
+        pd = pandas_module()  # only here: times with a UTC offset
+
         # read apart: pandas would take a zone-less time among zoned ones for UTC
         local = pd.Series(np.full(len(dictionary), np.datetime64("NaT"), dtype="datetime64[ns]"))
         outside = np.zeros(len(dictionary), dtype=bool)
@@ -1053,6 +1062,8 @@ def _naive_times(dictionary: pa.Array) -> pd.Series:
     OCR-APT's ``YYYY-MM-DD HH:MM:SS`` goes through Arrow's strict cast (it rejects Feb 30);
     anything else, or a batch with an invalid date, through pandas' ISO 8601 parser.
     """
+    pd = pandas_module()  # (a Series of datetime64, for the callers' NaT handling)
+
     plain = pc.match_substring_regex(dictionary, _PLAIN_TIME).to_numpy(zero_copy_only=False)
     local = pd.Series(np.full(len(dictionary), np.datetime64("NaT"), dtype="datetime64[ns]"))
     slow = ~plain
@@ -1077,6 +1088,8 @@ def _zone_less_iso(values: pa.Array) -> pd.Series:
     """pandas' ISO 8601 reading of times without a UTC offset (NaT where unparseable). A value
     with an offset in a form ``_AWARE`` does not take ("+1", "-1:15") is unparseable: pandas
     would read it as an instant, which neither mixes with wall-clock times nor converts."""
+    pd = pandas_module()
+
     texts = pd.Series(values.to_pylist(), dtype=object)
     texts[pc.match_substring_regex(values, _SIGN_AFTER_TIME).to_numpy(zero_copy_only=False)] = None
     # a time is digits: pandas reads the words "now" and "today" as the clock's current time
@@ -1185,6 +1198,8 @@ def _wall_to_wall(wall_ns: np.ndarray, source: ZoneInfo, target: ZoneInfo) -> np
     occurrence; a time skipped when the clock springs forward is moved forward.
     """
 
+    pd = pandas_module()  # zone rules per value: only when a zone is named
+
     def convert(chunk: np.ndarray) -> np.ndarray:
         stamps = pd.DatetimeIndex(chunk.view("datetime64[ns]"))
         aware = stamps.tz_localize(source, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward")
@@ -1198,6 +1213,8 @@ def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     array of the caller's) a chunk at a time."""
     if zone.key == "UTC":
         return utc_ns
+    pd = pandas_module()  # zone rules per value: only when the zone is not UTC
+
     return _convert_in_chunks(utc_ns, lambda chunk: pd.DatetimeIndex(chunk.view("datetime64[ns]"), tz="UTC").tz_convert(zone).tz_localize(None).asi8)
 
 
@@ -1232,13 +1249,22 @@ def _parse_descriptions(raw: pa.ChunkedArray):
     triple_codes_u = np.fromiter((first_of.setdefault(p, len(first_of)) for p in good), dtype=np.int64, count=len(good))
     unique_to_triple = np.full(len(uniques), 0, dtype=np.int32)
     unique_to_triple[[i for i, p in enumerate(parsed) if p is not None]] = triple_codes_u
-    triples = pd.DataFrame(list(first_of) if good else None, columns=list(TRIPLE_COLUMNS))
+    texts = list(zip(*first_of)) if good else [()] * len(TRIPLE_COLUMNS)
+    triples = Columns({name: _object_array(values) for name, values in zip(TRIPLE_COLUMNS, texts)}, len(first_of))
 
     def per_row(mask_u: np.ndarray) -> np.ndarray:
         # most inputs have no bad, empty or ambiguous description: no gather over the rows
         return mask_u[codes] if mask_u.any() else np.zeros(len(codes), dtype=bool)
 
     return unique_to_triple[codes], triples, per_row(bad_u), per_row(empty_u), per_row(ambiguous_u)
+
+
+def _object_array(values) -> np.ndarray:
+    """A tuple of strings as a 1-D object array (``np.array`` of a sequence of equal-length
+    strings would still be 1-D, but of a fixed-width unicode dtype)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _parse_description(text: str | None) -> tuple | None:
@@ -1354,7 +1380,7 @@ class _EdgeCodes:
     def _encode(self, role: str, column: pa.ChunkedArray) -> None:
         self.codes[role], self.dictionaries[role] = _distinct_values(column, trim=True)
 
-    def triples(self) -> tuple[np.ndarray, pd.DataFrame]:
+    def triples(self) -> tuple[np.ndarray, Columns]:
         """Codes of each row's distinct edge, and the triples table (a 1M-row edge list has
         ~90k distinct edges: their text columns are gathered by Arrow from the distinct
         values; building them from Python strings cost 0.1 s). An edge with a blank part
@@ -1369,12 +1395,12 @@ class _EdgeCodes:
                 key, span = role_codes[role].astype(np.int64), width
                 continue
             if span * width >= 1 << 62:  # keep the packed key within int64: renumber first
-                key, uniques = pd.factorize(key)
+                key, uniques = factorize(key)
                 span = len(uniques)
             key *= width  # in place: no temporary of 8 bytes per row per column
             key += role_codes[role]
             span *= width
-        codes, _ = pd.factorize(key)
+        codes, _ = factorize(key)
         del key  # 8 bytes a row, not needed past here
         # factorize numbers edges by first appearance, so an edge is new where codes rise
         new = np.empty(len(codes), dtype=bool)
@@ -1390,7 +1416,7 @@ class _EdgeCodes:
 
         def entities(role: str) -> list[pa.Array]:
             types, attrs = dictionaries[f"{role}_type"].to_pylist(), dictionaries[f"{role}_attr"].to_pylist()
-            pair, pairs = pd.factorize(
+            pair, pairs = factorize(
                 role_codes[f"{role}_type"][first].astype(np.int64) * (len(attrs) + 1) + role_codes[f"{role}_attr"][first]
             )
             parsed = [
@@ -1408,6 +1434,6 @@ class _EdgeCodes:
         if bad_keys.any():
             blank = pa.array(bad_keys)
             values = [pc.if_else(blank, "", column) for column in values]
-        # from Arrow strings straight into pandas' string columns, as the object path made them
-        triples = pd.DataFrame({name: pd.Series(column, dtype="str") for name, column in zip(TRIPLE_COLUMNS, values)})
+        # kept as Arrow strings: a column becomes Python strings only when something reads it
+        triples = Columns(dict(zip(TRIPLE_COLUMNS, values)), len(first))
         return codes, triples

@@ -306,7 +306,8 @@ class LogTable(Sequence):
 
     def to_frame(self) -> pd.DataFrame:
         """The pandas face (``Report.timeline_frame``): one row per log row, lists as Python lists."""
-        import pandas as pd
+        from ..arrays import pandas_module
+        pd = pandas_module()
 
         frame = {
             "id": pd.Series(self.id_list(), dtype=object),

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import pandas as pd
 
-from ..arrays import distinct
+from ..arrays import distinct, factorize, in_order_distinct
 
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import Facts
@@ -33,7 +32,7 @@ def triple_entity_ids(facts: Facts) -> dict[str, np.ndarray]:
     """Each triple's subject and object entity ids as Python strings, by role, converted
     from the table's columns once per facts."""
     triples = facts.timeline.table.triples
-    return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"].to_numpy(dtype=object) for role in _SIDE})
+    return facts.derived("_triple_entity_ids", lambda: {role: triples[f"{role}_id"] for role in _SIDE})
 
 
 def entity_codes(facts: Facts) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +42,7 @@ def entity_codes(facts: Facts) -> tuple[np.ndarray, np.ndarray]:
 
     def compute():
         ids = triple_entity_ids(facts)
-        codes, uniques = pd.factorize(np.column_stack([ids["subject"], ids["object"]]).ravel(), use_na_sentinel=False)
+        codes, uniques = factorize(np.column_stack([ids["subject"], ids["object"]]).ravel())
         return codes, np.asarray(uniques, dtype=object)
 
     return facts.derived("_entity_codes", compute)
@@ -64,7 +63,7 @@ def row_index(facts: Facts) -> RowIndex:
 def _build_row_index(facts: Facts) -> RowIndex:
     timeline = facts.timeline
     n_triples = max(len(timeline.table.triples), 1)
-    keys = distinct(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].to_numpy().astype(np.int64))
+    keys = distinct(timeline.event_log.astype(np.int64) * n_triples + timeline.table.events["triple"].astype(np.int64))
     positions, triples = keys // n_triples, keys % n_triples
     return RowIndex(starts=np.searchsorted(positions, np.arange(len(timeline.log) + 1)), triples=triples)
 
@@ -84,7 +83,7 @@ def row_actor_ids(facts: Facts, position: int | list[int], role: str = "subject"
     """Entity ids of the ``role`` side of the log row(s) at ``position``, first seen first."""
     codes, _ = row_entity_codes(facts, np.atleast_1d(np.asarray(position, dtype=np.int64)), role)
     # distinct entities by their codes (integers), first seen first, then their ids
-    return entity_codes(facts)[1][pd.unique(codes)].tolist()
+    return entity_codes(facts)[1][in_order_distinct(codes)].tolist()
 
 
 def ids_by_group(
@@ -114,7 +113,7 @@ def ids_by_group(
     else:
         timeline = facts.timeline
         triple_numbers = numbers_of_entity[entity_codes(facts)[0][_SIDE[role] :: 2]]
-        log_description = timeline.log["description"].to_numpy(dtype=np.int64)
+        log_description = timeline.log["description"].astype(np.int64, copy=False)
         descriptions = log_description[positions]
         first = np.full(n_groups, -1, dtype=np.int64)
         groups, first_rows = np.unique(group_of, return_index=True)  # each group's first row
@@ -133,7 +132,7 @@ def ids_by_group(
             row_group = np.full(len(timeline.log), -1, dtype=np.int64)
             row_group[positions[partial]] = group_of[partial]
             events = np.flatnonzero(row_group[timeline.event_log] >= 0)
-            numbers = triple_numbers[timeline.table.events["triple"].to_numpy()[events]]
+            numbers = triple_numbers[timeline.table.events["triple"][events]]
             held = numbers > 0
             keys.append(row_group[timeline.event_log[events[held]]] * span + numbers[held])
     for key in distinct(np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)).tolist():
@@ -150,7 +149,8 @@ def _wanted_numbers(facts: Facts, wanted: Sequence[str]) -> np.ndarray:
     if kept.get("wanted") is not wanted:
         _, entities = entity_codes(facts)
         numbers = np.zeros(len(entities), dtype=np.int64)
-        at = pd.Index(entities, dtype=object).get_indexer(list(wanted))  # -1: not an entity of these facts
+        number_of = {entity: i for i, entity in enumerate(entities.tolist())}  # the ids are distinct
+        at = np.array([number_of.get(w, -1) for w in wanted], dtype=np.int64)  # -1: not an entity of these facts
         numbers[at[at >= 0]] = np.flatnonzero(at >= 0) + 1
         kept.update(wanted=wanted, numbers=numbers)
     return kept["numbers"]

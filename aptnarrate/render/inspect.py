@@ -69,17 +69,17 @@ def _log_columns(facts: Facts, minute, description, counts) -> list:
     """The pieces each row of a log (not empty) starts with, as ``_log_pieces`` columns:
     its id, then ``minute(text)`` of its minute, ``description(text)`` of its description
     and ``counts(count, rows)`` of its counts, each written once per distinct value."""
-    import numpy as np
-    import pandas as pd
     import pyarrow as pa
 
+    from ..arrays import factorize
+
     log = facts.timeline.log
-    ids = pa.array(log["id"], pa.large_string())
-    minute_codes, minutes = distinct_minute_text(log["minute"].to_numpy())
+    ids = log.arrow("id").cast(pa.large_string())
+    minute_codes, minutes = distinct_minute_text(log["minute"])
     # few distinct (count, rows) pairs (1,566 in the 238k log rows of 1M input rows)
-    count_codes, count_values = pd.factorize(log["count"].to_numpy())
-    rows_codes, rows_values = pd.factorize(log["rows"].to_numpy())
-    pair_codes, pairs = pd.factorize(count_codes.astype(np.int64) * len(rows_values) + rows_codes)
+    count_codes, count_values = factorize(log["count"])
+    rows_codes, rows_values = factorize(log["rows"])
+    pair_codes, pairs = factorize(count_codes * len(rows_values) + rows_codes)
     pair_counts = zip(count_values[pairs // len(rows_values)].tolist(), rows_values[pairs % len(rows_values)].tolist())
 
     def distinct(texts: list[str]) -> pa.Array:  # converted once, not per block
@@ -88,7 +88,7 @@ def _log_columns(facts: Facts, minute, description, counts) -> list:
     return [
         lambda start, stop: ids.slice(start, stop - start),
         (distinct([minute(m) for m in minutes]), minute_codes),
-        (distinct([description(t) for t in facts.timeline.descriptions["text"].tolist()]), log["description"].to_numpy()),
+        (distinct([description(t) for t in facts.timeline.descriptions["text"].tolist()]), log["description"]),
         (distinct([counts(c, r) for c, r in pair_counts]), pair_codes),
     ]
 
@@ -111,7 +111,7 @@ def _timeline_pieces(facts: Facts, *, encoded: bool = False) -> Iterator[str | m
         lambda text: f'", "text": {encode_basestring(text)}, "count": ',
         lambda count, rows: f'{count}, "rows": {rows}, "first_line": ',
     )
-    first_line = log["first_line"].to_numpy()
+    first_line = log["first_line"]
     line_text = lambda start, stop: pa.array(first_line[start:stop]).cast(pa.large_string())  # noqa: E731
     separator = '},\n{"id": "'
     yield '[\n{"id": "'

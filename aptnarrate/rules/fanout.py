@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-import pandas as pd
+import numpy as np
 
 MINUTE_NS = 60 * 10**9
 SWEEP_MIN_HOSTS = 4  # distinct hosts of one subnet reached by one subject ...
@@ -24,36 +24,49 @@ def _ipv4(name: str):
     return ip if ip.version == 4 and not (ip.is_loopback or ip.is_unspecified or ip.is_multicast) else None
 
 
-def _polled(rows: pd.DataFrame) -> set[tuple[str, str]]:
+def _polled(rows) -> set[tuple[str, str]]:
     """(subject, address) pairs whose data the subject received (not a connection it
     accepted) in two or more minutes by one action: ``minutes`` per row where the rows are
     one per description (its rows' count of minutes), else the rows' distinct minutes."""
     from .events import vocabulary
 
-    received = rows[(rows["object_kind"] == "flow") & (rows["event"] == "network_in") & ~rows["action"].isin(list(vocabulary().accept_actions))]
-    if received.empty:
+    received = np.flatnonzero(
+        (rows["object_kind"] == "flow") & (rows["event"] == "network_in") & ~np.isin(rows["action"], list(vocabulary().accept_actions))
+    )
+    if not len(received):
         return set()
-    keys = ["subject_name", "object_name", "action"]
-    per = received.groupby(keys, sort=False)["minutes"].max() if "minutes" in received else received.groupby(keys, sort=False)["minute"].nunique()
-    return {(subject, name) for (subject, name, _), minutes in zip(per.index.tolist(), per.tolist()) if minutes >= 2}
+    keys = zip(*(rows[column][received].tolist() for column in ("subject_name", "object_name", "action")))
+    if "minutes" in rows:  # one row per description: the most minutes of any of its descriptions
+        most: dict[tuple, int] = {}
+        for key, minutes in zip(keys, rows["minutes"][received].tolist()):
+            most[key] = max(most.get(key, minutes), minutes)
+    else:  # one row per log row: the distinct minutes
+        seen: dict[tuple, set] = {}
+        for key, minute in zip(keys, rows["minute"][received].tolist()):
+            seen.setdefault(key, set()).add(minute)
+        most = {key: len(minutes) for key, minutes in seen.items()}
+    return {(subject, name) for (subject, name, _), minutes in most.items() if minutes >= 2}
 
 
-def sweeps(rows: pd.DataFrame, with_rows: bool = True) -> list[dict]:
+def sweeps(rows, with_rows: bool = True) -> list[dict]:
     """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes,
     unless most of them answered in two or more minutes (``_polled``: a poller's rounds).
-    ``rows``: flow rows with ``subject_name``, ``object_kind``, ``object_name``, ``action``,
+    ``rows``: ``Columns`` (or a mapping of numpy arrays) of flow rows with ``subject_name``, ``object_kind``, ``object_name``, ``action``,
     ``event`` and ``minute`` (and ``minutes``, where they are one per description).
     ``with_rows``: each sweep's ``rows`` (its rows of ``rows``); a caller that takes them
     from elsewhere skips that selection, one pass over the flows per sweep."""
-    flows = rows[(rows["object_kind"] == "flow") & rows["event"].isin(("network_out", "network_close"))]
-    if flows["object_name"].nunique() < SWEEP_MIN_HOSTS:  # too few hosts for any sweep
+    flows = np.flatnonzero((rows["object_kind"] == "flow") & np.isin(rows["event"], ("network_out", "network_close")))
+    flow_subjects, flow_names = rows["subject_name"][flows].tolist(), rows["object_name"][flows].tolist()
+    if len(set(flow_names)) < SWEEP_MIN_HOSTS:  # too few hosts for any sweep
         return []
-    # per (subject, address), in order of first appearance: its first minute (one groupby,
+    # per (subject, address), in order of first appearance: its first minute (one pass,
     # not one per subject)
-    firsts = flows.groupby(["subject_name", "object_name"], sort=False)["minute"].min()
+    firsts: dict[tuple[str, str], int] = {}
+    for pair, minute in zip(zip(flow_subjects, flow_names), rows["minute"][flows].tolist()):
+        firsts[pair] = min(firsts.get(pair, minute), minute)
     by_subject: dict[str, dict[str, dict[str, int]]] = {}
     subnet_of: dict[str, str | None] = {}  # each address parsed once, not once per row
-    for (subject, name), minute in zip(firsts.index.tolist(), firsts.tolist()):
+    for (subject, name), minute in firsts.items():
         if name not in subnet_of:
             ip = _ipv4(name)
             subnet_of[name] = None if ip is None else str(ipaddress.ip_network(f"{ip}/24", strict=False))
@@ -79,6 +92,7 @@ def sweeps(rows: pd.DataFrame, with_rows: bool = True) -> list[dict]:
                 continue
             sweep = {"subject": subject, "subnet": net, "hosts": sorted(hosts, key=lambda h: ipaddress.ip_address(h))}
             if with_rows:
-                sweep["rows"] = flows[(flows["subject_name"] == subject) & flows["object_name"].isin(hosts)]
+                mine = [row for row, s, n in zip(flows.tolist(), flow_subjects, flow_names) if s == subject and n in hosts]
+                sweep["rows"] = rows.take(np.array(mine, dtype=np.int64))
             found.append(sweep)
     return found

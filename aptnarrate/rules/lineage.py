@@ -34,9 +34,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 import yaml
 
+from ..arrays import factorize, first_appearances
 from ..preprocess.knowledge import lookup
 from .patterns import builtin_rules
 from ..wording import quoted
@@ -363,20 +363,29 @@ class _Graph:
     nameless: frozenset[str] = frozenset()
 
 
+def _by_name(keys: np.ndarray) -> np.ndarray:
+    """Which keys stand for a name (``_BY_NAME`` + name), not an entity id."""
+    return np.fromiter((k.startswith(_BY_NAME) for k in keys.tolist()), dtype=bool, count=len(keys))
+
+
+def _member(values: np.ndarray, wanted: set) -> np.ndarray:
+    """Which ``values`` are in ``wanted`` (a mask; one set lookup per value)."""
+    return np.fromiter((v in wanted for v in values.tolist()), dtype=bool, count=len(values))
+
+
 def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.ndarray:
     """Each triple's ``role`` (subject or object) as a key: its entity id when the input gave
     one, else ``_BY_NAME`` + its name (an id made from the kind and value stands for a name).
     Decided once per distinct id. ``rows``: only these triples."""
-    triples = view.facts.timeline.table.triples
+    triples = view.facts.timeline.table.triples[[f"{role}_{column}" for column in ("id", "name", "kind", "value")]]
     if rows is not None:
-        triples = triples.iloc[rows]
-    codes, ids = triples[f"{role}_id"].factorize()
+        triples = triples.take(rows)
+    codes, ids = factorize(triples.arrow(f"{role}_id"))
     if not len(ids):
         return np.zeros(0, dtype=object)
-    ids = ids.to_numpy(dtype=object)
-    seen = np.maximum.accumulate(codes)  # codes are numbered in order of first appearance
-    first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1])))
-    pick = lambda column: triples[f"{role}_{column}"].iloc[first].to_numpy(dtype=object)  # noqa: E731
+    ids = np.asarray(ids, dtype=object)
+    first = np.flatnonzero(first_appearances(codes))  # codes are numbered in order of first appearance
+    pick = lambda column: triples[f"{role}_{column}"][first]  # noqa: E731
     names, kinds = pick("name"), pick("kind")
     # an unnamed process keeps its entity id (an edge list's uuid); one without an id of its
     # own (OCR-APT's CSV: one node per kind and role) stands for every unnamed process
@@ -402,7 +411,7 @@ def _build_graph(view: LogView) -> _Graph:
     every_start = view.present & (spawned | (event == "execute"))
     starts = every_start & ~view.desc_in("object_name", PLACEHOLDERS) & (subject != "")
     subject_keys = _subject_keys(view)
-    identified = bool(len(subject_keys)) and not all(k.startswith(_BY_NAME) for k in pd.unique(subject_keys))
+    identified = bool(len(subject_keys)) and not all(k.startswith(_BY_NAME) for k in set(subject_keys.tolist()))
     kids: dict[str, list[tuple[str, str, str]]] = {}
     triple_starts = _triple_starts(view, every_start, spawned)
     named = starts[triple_starts.codes]
@@ -498,8 +507,8 @@ def _unnamed_starts(view: LogView, spawned: np.ndarray, triple_starts: _TripleSt
     if not len(codes):
         return {}
     parent_names, child_names = desc["subject_name"][codes], desc["object_name"][codes]
-    unnamed_parent = (parent_names == "") & ~pd.Series(parents).str.startswith(_BY_NAME).to_numpy()
-    unnamed_child = spawned[codes] & (child_names == "") & ~pd.Series(children).str.startswith(_BY_NAME).to_numpy()
+    unnamed_parent = (parent_names == "") & ~_by_name(parents)
+    unnamed_child = spawned[codes] & (child_names == "") & ~_by_name(children)
     involved = np.flatnonzero(unnamed_parent | unnamed_child)
     if not len(involved):
         return {}
@@ -604,9 +613,9 @@ def _subjects_in(view: LogView, keys: set[str]) -> np.ndarray:
         return found
     subject_keys = _subject_keys(view)
     by_name = {k[len(_BY_NAME) :] for k in keys if k.startswith(_BY_NAME)}
-    hit = pd.Series(subject_keys).isin(keys).to_numpy().copy()
+    hit = _member(subject_keys, set(keys))
     if by_name:
-        hit |= view.facts.timeline.table.triples["subject_name"].isin(by_name).to_numpy()
+        hit |= _member(view.facts.timeline.table.triples["subject_name"], by_name)
     found[timeline.triple_description[hit]] = True
     return found
 
@@ -747,7 +756,7 @@ def _subjects_behind(view: LogView, descriptions: np.ndarray) -> set[tuple[str, 
         return set()
     at = descriptions[timeline.triple_description] & view.present[timeline.triple_description]
     keys = _subject_keys(view)[at]
-    names = timeline.table.triples["subject_name"].to_numpy(dtype=object)[at]
+    names = timeline.table.triples["subject_name"][at]
     return set(zip(keys.tolist(), names.tolist()))
 
 

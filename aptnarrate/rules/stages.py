@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import repeat
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 import numpy as np
-import pandas as pd
 
-from ..arrays import distinct
+from ..arrays import Columns, distinct, factorize
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms, mechanisms_for
@@ -54,26 +52,21 @@ def cited(view: LogView, *rows: np.ndarray, **fields) -> StageEvidence:
     return StageEvidence(evidence=tuple(view.ids[positions].tolist()), positions=positions, **fields)
 
 
-def _joined(timeline) -> pd.DataFrame:
+def _joined(timeline) -> Columns:
     """The condensed log joined with its descriptions and each row's event class."""
     log = timeline.log
-    codes = log["description"].to_numpy()
+    codes = log["description"]
     descriptions = timeline.descriptions
-    # Python strings, not Arrow-backed ones: the rules iterate over these columns, and an
-    # Arrow string column hands out its values one slow call at a time
-    text_columns = [c for c in descriptions.columns if pd.api.types.is_string_dtype(descriptions[c])]
-    desc = descriptions.astype({c: object for c in text_columns}).iloc[codes].reset_index(drop=True)
-    head = log[["id", "minute", "count", "description"]].reset_index(drop=True)
-    if pd.api.types.is_string_dtype(head["id"]):
-        head = head.astype({"id": object})
-    rows = pd.concat([head, desc], axis=1)
+    rows = log[["id", "minute", "count", "description"]]
+    for column in descriptions.columns:
+        rows[column] = descriptions[column][codes]
     rows["event"] = _description_events(descriptions)[codes] if len(codes) else np.array([], dtype=object)
     return rows
 
 
-def _description_events(descriptions: pd.DataFrame) -> np.ndarray:
+def _description_events(descriptions: Columns) -> np.ndarray:
     """Each description's event class, looked up once per distinct (action, object kind)."""
-    if descriptions.empty:
+    if not len(descriptions):
         return np.array([], dtype=object)
     # a dict of the few distinct pairs: cheaper than a MultiIndex and its factorize, at any size
     known: dict[tuple[str, str], str] = {}
@@ -82,11 +75,13 @@ def _description_events(descriptions: pd.DataFrame) -> np.ndarray:
     return np.array(events, dtype=object)
 
 
-def log_rows(timeline) -> pd.DataFrame:
+def log_rows(timeline) -> Columns:
     """The condensed log joined with its descriptions, each row's event class and minute text."""
     rows = _joined(timeline)
-    rows.insert(len(rows.columns) - 1, "minute_text", minute_text(rows["minute"].to_numpy()))
-    return rows
+    joined = {name: rows[name] for name in rows.columns if name != "event"}
+    joined["minute_text"] = np.array(minute_text(rows["minute"]), dtype=object)
+    joined["event"] = rows["event"]
+    return Columns(joined, len(rows))
 
 
 def _positions_by_value(values: np.ndarray) -> dict[str, list[int]]:
@@ -109,14 +104,14 @@ class LogView:
         timeline = facts.timeline
         self.descriptions = timeline.descriptions
         log = timeline.log
-        self._codes = log["description"].to_numpy()
-        self.minutes = log["minute"].to_numpy()
-        self.counts = log["count"].to_numpy()
+        self._codes = log["description"]
+        self.minutes = log["minute"]
+        self.counts = log["count"]
         self.ids = timeline.ids  # object strings, converted once per timeline for all users
         self.facts = facts
         self.candidates = {c.value: c for c in facts.candidates}
         self.desc = {
-            column: self.descriptions[column].to_numpy(dtype=object)
+            column: self.descriptions[column]
             for column in ("subject_kind", "subject_name", "action", "object_kind", "object_name")
         }
         self.desc["event"] = _description_events(self.descriptions)
@@ -131,7 +126,7 @@ class LogView:
         self.table = RowTable(self.pattern_rows)
 
     @cached_property
-    def rows(self) -> pd.DataFrame:
+    def rows(self) -> Columns:
         return _joined(self.facts.timeline)
 
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
@@ -158,7 +153,7 @@ class LogView:
 
     @staticmethod
     def desc_where_values(values: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, uniques = factorize(values)
         flags = np.fromiter((bool(test(v)) for v in uniques), dtype=bool, count=len(uniques))
         return flags[codes] if len(values) else np.zeros(0, dtype=bool)
 
@@ -211,14 +206,10 @@ class LogView:
             sweep["positions"] = positions[by_sweep[bounds[number] : bounds[number + 1]]]
         return found
 
-    def per_pattern_row(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> pd.Series:
+    def pattern_mask(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> np.ndarray:
         """A row mask from a test run once per distinct description. ``where``: a row mask;
         only the descriptions under it are tested (a rule that needs the test for a few
         rows does not pay for every description), and rows outside it read False."""
-        return pd.Series(self.pattern_mask(test, where), index=pd.RangeIndex(len(self._codes)))
-
-    def pattern_mask(self, test: Callable[[Row], bool], where: np.ndarray | None = None) -> np.ndarray:
-        """``per_pattern_row`` as a plain array."""
         if where is None:
             return self.expand(self.pattern_flags(test))
         flags = np.zeros(len(self.pattern_rows), dtype=bool)
@@ -303,15 +294,13 @@ class LogView:
 
 class _LogOrder:
     """Log ids -> their position in the log (the last one, 0 when absent), as a dict over
-    the log would give. An Arrow id column is searched in Arrow (``index_in``), so the
-    Python strings of every log row are never hashed; other columns get the dict, built on
-    the first merge only. A report merges by it only where the log's ids are not each at
-    one position; elsewhere the findings' positions are merged (``_merge``)."""
+    the log would give. The Arrow id column is searched in Arrow (``index_in``), so the
+    Python strings of every log row are never hashed. A report merges by it only where the
+    log's ids are not each at one position; elsewhere the findings' positions are merged
+    (``_merge``)."""
 
-    def __init__(self, column: pd.Series, ids: np.ndarray) -> None:
-        self._column = column
-        self._ids = ids
-        self._position: dict[str, int] | None = None
+    def __init__(self, log_ids) -> None:
+        self._log_ids = log_ids  # an Arrow string array
 
     def sorted_union(self, evidence: list[tuple[str, ...]]) -> tuple[str, ...]:
         """The distinct ids of ``evidence`` in log order (by ``positions``)."""
@@ -320,20 +309,18 @@ class _LogOrder:
         return tuple(sorted(union, key=position.__getitem__))
 
     def positions(self, wanted: list[str]) -> list[int]:
-        if isinstance(self._column.array, pd.arrays.ArrowStringArray) and wanted:
-            import pyarrow as pa
-            import pyarrow.compute as pc
+        if not wanted:
+            return []
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-            log_ids = pa.array(self._column.array)
-            which = pc.fill_null(pc.index_in(log_ids, value_set=pa.array(wanted, type=log_ids.type)), -1)
-            which = np.asarray(which.to_numpy(zero_copy_only=False), dtype=np.int64)
-            rows = np.flatnonzero(which >= 0)
-            found = np.zeros(len(wanted), dtype=np.int64)
-            np.maximum.at(found, which[rows], rows)
-            return found.tolist()
-        if self._position is None:
-            self._position = dict(zip(self._ids.tolist(), range(len(self._ids))))
-        return list(map(self._position.get, wanted, repeat(0)))
+        log_ids = self._log_ids
+        which = pc.fill_null(pc.index_in(log_ids, value_set=pa.array(wanted, type=log_ids.type)), -1)
+        which = np.asarray(which.to_numpy(zero_copy_only=False), dtype=np.int64)
+        rows = np.flatnonzero(which >= 0)
+        found = np.zeros(len(wanted), dtype=np.int64)
+        np.maximum.at(found, which[rows], rows)
+        return found.tolist()
 
 
 def _merge(items: list[StageEvidence], order: _LogOrder, ids: np.ndarray, unique_ids: bool) -> StageEvidence:
@@ -559,7 +546,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     explained = explaining(view.table)
     suppressing = [mechanism for mechanism in explained if mechanism.suppresses]
     found = _without_excluded(view, found, explained)
-    order = _LogOrder(facts.timeline.log["id"], view.ids)
+    order = _LogOrder(facts.timeline.log.arrow("id"))
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
         if item.confidence != "high":

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pandas as pd
 
-from ..arrays import distinct
+from ..arrays import distinct, factorize
 from ..preprocess.knowledge import library_stem, lookup
 from ..wording import quoted
 from .benign import mechanisms_for
@@ -464,7 +463,7 @@ def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n: int) -> np.nd
     """How many distinct ``values`` each group 0..n-1 has."""
     if not len(groups):
         return np.zeros(n, dtype=np.int64)
-    value_codes, uniques = pd.factorize(values)
+    value_codes, uniques = factorize(values)
     pairs = distinct(groups.astype(np.int64) * len(uniques) + value_codes)
     return np.bincount(pairs // len(uniques), minlength=n)
 
@@ -473,7 +472,7 @@ def _two_way_minutes(pair: np.ndarray, minutes: np.ndarray, is_sent: np.ndarray,
     """Per pair 0..n-1, how many minutes hold both a send and a receive."""
     if not is_sent.any() or not is_received.any():
         return np.zeros(n, dtype=np.int64)
-    minute_codes, uniques = pd.factorize(minutes)
+    minute_codes, uniques = factorize(minutes)
     keys = pair.astype(np.int64) * len(uniques) + minute_codes
     both = np.intersect1d(distinct(keys[is_sent]), distinct(keys[is_received]), assume_unique=True)
     return np.bincount(both // len(uniques), minlength=n)
@@ -1015,7 +1014,7 @@ def _replaced(view: LogView, deleted: np.ndarray) -> np.ndarray:
     if not again.any():
         return found
     log = view.facts.timeline.log
-    first_time, last_time = log["first_time"].to_numpy(), log["last_time"].to_numpy()
+    first_time, last_time = log["first_time"], log["last_time"]
     codes = view._codes
     rewritten: dict[tuple[str, str], list[int]] = {}
     for position in view.rows_of(again).tolist():
