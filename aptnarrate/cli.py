@@ -457,12 +457,18 @@ COMMANDS = {"report": _cmd_report, "inspect": _cmd_inspect, "render": _cmd_rende
 COMMANDS.update(batch=_cmd_batch, story=_cmd_story, eval=_cmd_eval)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """The command line. ``own_process``: the process runs this command alone (``console``)
+    and may set itself up for it."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if own_process and args.command in ("report", "inspect") and not getattr(args, "context", None):
+        from .arrays import defer_pandas
+
+        defer_pandas()  # their work needs none: its import is a fifth of a 1M-row report
     debug = getattr(args, "debug", False) or bool(os.environ.get("APTNARRATE_RAISE_ERRORS"))
     thresholds = gc.get_threshold()
     # A command allocates millions of objects that live to its end (columns, strings,
@@ -545,7 +551,7 @@ def console() -> int:
     next. No command does linear algebra, so the process asks for none (a value the user
     set stands); a library caller's process is left as it is."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    code = main()
+    code = main(own_process=True)
     gc.freeze()
     return code
 

@@ -338,7 +338,7 @@ def test_the_command_runs_without_openblas_threads_unless_the_user_asks_for_them
     from aptnarrate import cli
 
     seen = []
-    monkeypatch.setattr(cli, "main", lambda: seen.append(os.environ.get("OPENBLAS_NUM_THREADS")) or 0)
+    monkeypatch.setattr(cli, "main", lambda **_: seen.append(os.environ.get("OPENBLAS_NUM_THREADS")) or 0)
     monkeypatch.setattr(cli.gc, "freeze", lambda: None)  # the test process's objects stay collectable
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     assert cli.console() == 0
