@@ -30,6 +30,10 @@ _DEFANGED_DOT = re.compile(r"\s?[\[({<]\s?(?:\.|dot)\s?[\])}>]\s?|(?<=\d)[\u3002
 _DEFANGED_COLON = re.compile(r"[\[({]\s?(:|://|@)\s?[\])}]|\[at\]|\(at\)", re.IGNORECASE)
 _DEFANGED_SCHEME = re.compile(r"\b(h)xx(ps?)\b|\b(f)xp\b", re.IGNORECASE)
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+# the line-like invisible characters, replaced by a space in one pass before the others are
+# removed in a second: two substitutions with fixed replacements run in C, where one that
+# chose per match called back into Python for every line break of a long text
+_LINE_LIKE_INVISIBLE = re.compile("[" + "".join(sorted(c for c in _WHITESPACE_CONTROLS if _INVISIBLE_OR_BREAK.match(c))) + "]")
 # what both defanging patterns need (but _DEFANGED_DOT's ideographic full stop between
 # digits): an opening bracket, then a dot, "dot", a colon or "@"/"at"
 _MAY_BE_DEFANGED = re.compile(r"[\[({<]\s?(?:\.|dot|:|@|at)", re.IGNORECASE)
@@ -44,7 +48,7 @@ def normalise(text: str) -> str:
         text = _FOREIGN_DIGIT.sub(lambda m: str(unicodedata.digit(m.group(0), 0)), text)
     plain = text.isascii()
     if not (plain and text.isprintable()):  # ASCII's invisible characters are its unprintable ones
-        text = _INVISIBLE_OR_BREAK.sub(lambda m: " " if m.group(0) in _WHITESPACE_CONTROLS else "", text)
+        text = _INVISIBLE_OR_BREAK.sub("", _LINE_LIKE_INVISIBLE.sub(" ", text))
     if _may_hold(_MAY_BE_DEFANGED, text) or (not plain and ("\u3002" in text or "\uff61" in text)):
         text = _DEFANGED_DOT.sub(".", text)
         text = _DEFANGED_COLON.sub(lambda m: m.group(1) or "@", text)
