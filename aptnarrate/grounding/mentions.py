@@ -324,17 +324,38 @@ def file_names(text: str) -> list[str]:
     """Tokens that read as a file name or path: ``invoice.pdf.sh``, ``libc.so.7``,
     ``/etc/passwd``, ``C:\\Windows\\x.dll``; not ``e.g.``, ``read/write`` or ``2.5``."""
     found = []
+    # texts repeat their tokens ("T1059.001", "(ATT&CK"): each judged once (short ones
+    # kept, and at most _MAX_FILE_TOKENS of them: the text may be attacker-controlled)
+    judged = _FILE_TOKENS
     for token in TOKEN.findall(normalise(text)):
         if "." not in token and "/" not in token and "\\" not in token:
             continue  # a file name or path has a dot or a separator (``_is_file_like``); most words have neither
-        token = trimmed(token)
-        if not token or IPV4.fullmatch(token) or CLOCK.fullmatch(token) or ISO_DATE.fullmatch(token):
-            continue
-        if NUMERIC_DATE.fullmatch(token) or IPV4_INTEGER.fullmatch(token):
-            continue
-        if _is_file_like(token):
-            found.append(token)
+        name = judged.get(token, _UNJUDGED)
+        if name is _UNJUDGED:
+            name = _file_name(token)
+            if len(token) <= _MAX_FILE_TOKEN:
+                if len(judged) >= _MAX_FILE_TOKENS:
+                    judged.clear()
+                judged[token] = name
+        if name is not None:
+            found.append(name)
     return found
+
+
+_FILE_TOKENS: dict[str, str | None] = {}  # ``_file_name`` of tokens already judged
+_UNJUDGED = object()
+_MAX_FILE_TOKENS = 1 << 14
+_MAX_FILE_TOKEN = 200
+
+
+def _file_name(token: str) -> str | None:
+    """The file name or path a ``TOKEN`` cites (``trimmed``), or None if it reads as none."""
+    token = trimmed(token)
+    if not token or IPV4.fullmatch(token) or CLOCK.fullmatch(token) or ISO_DATE.fullmatch(token):
+        return None
+    if NUMERIC_DATE.fullmatch(token) or IPV4_INTEGER.fullmatch(token):
+        return None
+    return token if _is_file_like(token) else None
 
 
 def trimmed(token: str) -> str:
