@@ -168,7 +168,9 @@ CLOCK = re.compile(
 )
 # "11pm", "11 p.m.", "at 9 AM": a time given by its hour
 HOUR = re.compile(r"(?<![\w:.])(1[0-2]|0?[1-9])\s?([ap])\.?m\b\.?", re.IGNORECASE)
-_GATE_DATE = re.compile(r"\d[-/.]\d")  # ISO and numeric dates: a separator between digits
+# ISO and numeric dates: digits, a separator, one or two digits, the same separator, a digit
+# (not a lone separator between digits: "T1059.001" and "v1.2" hold no date)
+_GATE_DATE = re.compile(r"\d([-/.])\d{1,2}\1\d")
 _GATE_MONTH = re.compile(_MONTH)  # as MONTH_DAY and DAY_MONTH read it (case-sensitive)
 _GATE_CLOCK = re.compile(r"\d:[0-5]\d")
 _GATE_HOUR = re.compile(r"\d\s?[ap]\.?m", re.IGNORECASE)
