@@ -640,12 +640,26 @@ _NEGATION = re.compile(r"\b(?:no|not|never|without|nor|neither|none|absent|absen
 _NOT_A_NEGATION = re.compile(r"\b(?:no doubt|not only|without doubt|no question|not just)\b", re.IGNORECASE)
 
 
+_STAGE_NAMES_LOWER = tuple(s.lower() for s in APT_STAGES) if all(s.isascii() for s in APT_STAGES) else None
+
+
+def _may_name_a_stage(text: str) -> bool:
+    """Whether ``_STAGE_NAMES`` finds a stage name in ``text``. An ASCII text is searched
+    for the lower-cased names by substring (the pattern, under ``re.IGNORECASE``, is tried
+    at every position of a long text and matches an ASCII text exactly where its lower case
+    holds a lower-cased name); any other text by the pattern."""
+    if _STAGE_NAMES_LOWER is not None and text.isascii():
+        low = text.lower()
+        return any(name in low for name in _STAGE_NAMES_LOWER)
+    return _STAGE_NAMES.search(text) is not None
+
+
 def asserted_stages(sentence: str) -> list[str]:
     """The APT stages a sentence names as having happened: each stage name (as spelled in
     ``APT_STAGES``, any case) in a clause without a negation ("no sign of Lateral
     Movement", "Data Exfiltration is not supported" assert nothing)."""
     text = mentions.normalise(sentence)
-    if not _STAGE_NAMES.search(text):
+    if not _may_name_a_stage(text):
         return []
     found = []
     for clause in _CLAUSES.split(text):

@@ -30,6 +30,10 @@ _DEFANGED_DOT = re.compile(r"\s?[\[({<]\s?(?:\.|dot)\s?[\])}>]\s?|(?<=\d)[\u3002
 _DEFANGED_COLON = re.compile(r"[\[({]\s?(:|://|@)\s?[\])}]|\[at\]|\(at\)", re.IGNORECASE)
 _DEFANGED_SCHEME = re.compile(r"\b(h)xx(ps?)\b|\b(f)xp\b", re.IGNORECASE)
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+# the line-like invisible characters, replaced by a space in one pass before the others are
+# removed in a second: two substitutions with fixed replacements run in C, where one that
+# chose per match called back into Python for every line break of a long text
+_LINE_LIKE_INVISIBLE = re.compile("[" + "".join(sorted(c for c in _WHITESPACE_CONTROLS if _INVISIBLE_OR_BREAK.match(c))) + "]")
 # what both defanging patterns need (but _DEFANGED_DOT's ideographic full stop between
 # digits): an opening bracket, then a dot, "dot", a colon or "@"/"at"
 _MAY_BE_DEFANGED = re.compile(r"[\[({<]\s?(?:\.|dot|:|@|at)", re.IGNORECASE)
@@ -44,7 +48,7 @@ def normalise(text: str) -> str:
         text = _FOREIGN_DIGIT.sub(lambda m: str(unicodedata.digit(m.group(0), 0)), text)
     plain = text.isascii()
     if not (plain and text.isprintable()):  # ASCII's invisible characters are its unprintable ones
-        text = _INVISIBLE_OR_BREAK.sub(lambda m: " " if m.group(0) in _WHITESPACE_CONTROLS else "", text)
+        text = _INVISIBLE_OR_BREAK.sub("", _LINE_LIKE_INVISIBLE.sub(" ", text))
     if _may_hold(_MAY_BE_DEFANGED, text) or (not plain and ("\u3002" in text or "\uff61" in text)):
         text = _DEFANGED_DOT.sub(".", text)
         text = _DEFANGED_COLON.sub(lambda m: m.group(1) or "@", text)
@@ -164,7 +168,9 @@ CLOCK = re.compile(
 )
 # "11pm", "11 p.m.", "at 9 AM": a time given by its hour
 HOUR = re.compile(r"(?<![\w:.])(1[0-2]|0?[1-9])\s?([ap])\.?m\b\.?", re.IGNORECASE)
-_GATE_DATE = re.compile(r"\d[-/.]\d")  # ISO and numeric dates: a separator between digits
+# ISO and numeric dates: digits, a separator, one or two digits, the same separator, a digit
+# (not a lone separator between digits: "T1059.001" and "v1.2" hold no date)
+_GATE_DATE = re.compile(r"\d([-/.])\d{1,2}\1\d")
 _GATE_MONTH = re.compile(_MONTH)  # as MONTH_DAY and DAY_MONTH read it (case-sensitive)
 _GATE_CLOCK = re.compile(r"\d:[0-5]\d")
 _GATE_HOUR = re.compile(r"\d\s?[ap]\.?m", re.IGNORECASE)
@@ -320,17 +326,38 @@ def file_names(text: str) -> list[str]:
     """Tokens that read as a file name or path: ``invoice.pdf.sh``, ``libc.so.7``,
     ``/etc/passwd``, ``C:\\Windows\\x.dll``; not ``e.g.``, ``read/write`` or ``2.5``."""
     found = []
+    # texts repeat their tokens ("T1059.001", "(ATT&CK"): each judged once (short ones
+    # kept, and at most _MAX_FILE_TOKENS of them: the text may be attacker-controlled)
+    judged = _FILE_TOKENS
     for token in TOKEN.findall(normalise(text)):
         if "." not in token and "/" not in token and "\\" not in token:
             continue  # a file name or path has a dot or a separator (``_is_file_like``); most words have neither
-        token = trimmed(token)
-        if not token or IPV4.fullmatch(token) or CLOCK.fullmatch(token) or ISO_DATE.fullmatch(token):
-            continue
-        if NUMERIC_DATE.fullmatch(token) or IPV4_INTEGER.fullmatch(token):
-            continue
-        if _is_file_like(token):
-            found.append(token)
+        name = judged.get(token, _UNJUDGED)
+        if name is _UNJUDGED:
+            name = _file_name(token)
+            if len(token) <= _MAX_FILE_TOKEN:
+                if len(judged) >= _MAX_FILE_TOKENS:
+                    judged.clear()
+                judged[token] = name
+        if name is not None:
+            found.append(name)
     return found
+
+
+_FILE_TOKENS: dict[str, str | None] = {}  # ``_file_name`` of tokens already judged
+_UNJUDGED = object()
+_MAX_FILE_TOKENS = 1 << 14
+_MAX_FILE_TOKEN = 200
+
+
+def _file_name(token: str) -> str | None:
+    """The file name or path a ``TOKEN`` cites (``trimmed``), or None if it reads as none."""
+    token = trimmed(token)
+    if not token or IPV4.fullmatch(token) or CLOCK.fullmatch(token) or ISO_DATE.fullmatch(token):
+        return None
+    if NUMERIC_DATE.fullmatch(token) or IPV4_INTEGER.fullmatch(token):
+        return None
+    return token if _is_file_like(token) else None
 
 
 def trimmed(token: str) -> str:
