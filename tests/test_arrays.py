@@ -79,3 +79,19 @@ def test_columns_to_pandas_gives_string_columns_and_the_numbers():
     assert frame["name"].tolist() == ["a", "b"] and frame["id"].tolist() == ["x", "y"]
     assert pd.api.types.is_string_dtype(frame["name"]) and frame["n"].tolist() == [1, 2]
     assert len(Columns({}, 0).to_pandas()) == 0
+
+
+def test_factorize_of_many_numbers_goes_through_pandas_with_the_same_codes(monkeypatch):
+    from aptnarrate import arrays
+
+    values = np.array([9, 4, 9, 1, 4, 4, 7], dtype=np.int64)
+    by_arrow = factorize(values)
+    monkeypatch.setattr(arrays, "PANDAS_FACTORIZE_FROM", 4)
+    calls = []
+    real = pd.factorize
+    monkeypatch.setattr(pd, "factorize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    by_pandas = factorize(values)
+    assert calls == [1]
+    assert by_pandas[0].tolist() == by_arrow[0].tolist() == [0, 1, 0, 2, 1, 1, 3]
+    assert by_pandas[1].tolist() == by_arrow[1].tolist() == [9, 4, 1, 7]
+    assert by_pandas[0].dtype == np.int64

@@ -229,24 +229,22 @@ def _condense(table: EventTable) -> Timeline:
     unit_desc = desc_codes[unit_triple].astype(np.int64, copy=False)
     # factorize numbers groups by first appearance; units are in order of their first row,
     # so a group's first unit holds its first row, and the numbering is that of the rows
-    # keys from the first minute and second on, so that they mostly fit uint32
+    # keys from the first minute on, so that they mostly fit uint32
     unit_minute = np.floor_divide(unit_second, 60)
     m0 = int(unit_minute.min()) if len(unit_minute) else 0
-    s0 = int(unit_second.min()) if len(unit_second) else 0
     group_of_unit, group_keys = _factorize_keys(
         (unit_minute - m0) * n_desc + unit_desc, (int(unit_minute.max(initial=m0)) - m0 + 1) * n_desc
     )
     group_keys += m0 * n_desc
     del unit_minute
     n_groups = len(group_keys)
-    # count = distinct seconds per (minute, description): the units that are the first of
-    # their (description, second) (a description may stand for several triples)
-    second_keys = (unit_second - s0) * n_desc + unit_desc
-    if (int(unit_second.max(initial=s0)) - s0 + 1) * n_desc <= 1 << 32:
-        second_keys = second_keys.astype(np.uint32)
-    firsts = first_appearances(factorize(second_keys)[0])
-    del second_keys
-    count = np.bincount(group_of_unit[firsts], minlength=n_groups)
+    # count = distinct seconds per (minute, description) (a description may stand for several
+    # triples, whose units share seconds): a group's seconds lie in one minute, so they are a
+    # set of 60 bits, one OR per unit and a popcount per group (no hash of the units)
+    seconds_of_group = np.zeros(n_groups, dtype=np.uint64)
+    np.bitwise_or.at(seconds_of_group, group_of_unit, np.left_shift(np.uint64(1), (unit_second % 60).astype(np.uint64)))
+    count = np.bitwise_count(seconds_of_group).astype(np.int64)
+    del seconds_of_group
     group = group_of_unit[unit_of_row]
     del unit_of_row
     rows = np.bincount(group, minlength=n_groups)
