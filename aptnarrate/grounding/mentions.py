@@ -435,14 +435,10 @@ def program_knowledge() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
     """The program families looked for bare (``data/program_names.yaml``: the knowledge
     base's one-word binaries but its prose words, short names, attacker tools), and the
     file extensions that show a program (``.py``: python)."""
-    from importlib import resources
-
-    import yaml
-
+    from ..data import load_data_yaml
     from ..preprocess.knowledge import binary_names
 
-    text = resources.files("aptnarrate.data").joinpath("program_names.yaml").read_text(encoding="utf-8")
-    spec = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # the C loader when built
+    spec = load_data_yaml("program_names.yaml")
     plain = re.compile(r"[a-z][a-z0-9]*")
     families = {program_family(name) for name in binary_names() if plain.fullmatch(name.lower().removesuffix(".exe"))}
     families = {f for f in families if len(f) >= 3} - set(spec["prose_words"])

@@ -17,14 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
+from ..data import load_data_yaml
 from ..preprocess.condense import numbered_ids
 from ..preprocess.knowledge import lookup
 from ..rules.events import UNKNOWN, event_class, vocabulary
@@ -135,8 +134,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
 
 @lru_cache(maxsize=1)
 def support_table() -> SupportTable:
-    text = resources.files("aptnarrate.data").joinpath("stage_support.yaml").read_text(encoding="utf-8")
-    return parse_support_table(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # the C loader when built
+    return parse_support_table(load_data_yaml("stage_support.yaml"))
 
 
 # --------------------------------------------------------------------------- rows

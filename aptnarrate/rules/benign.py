@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 from typing import Any, Iterable
 
 import numpy as np
-import yaml
 
+from ..data import load_data_yaml
 from .patterns import PatternRule, Row, RowTable, _compile_selection, _Fields, _selection_key
 
 
@@ -78,8 +77,7 @@ _FLAGS = ("unless_attack_chain", "descendants", "scripts_are_routine", "channels
 
 @lru_cache(maxsize=1)
 def mechanisms() -> tuple[Mechanism, ...]:
-    text = resources.files("aptnarrate.data").joinpath("benign.yaml").read_text(encoding="utf-8")
-    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    raw = load_data_yaml("benign.yaml")
     found = []
     for item in raw["mechanisms"]:
         # validate the selections with the pattern rules' own checks

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Iterable
 
-import yaml
+from ..data import load_data_yaml
 
 UNKNOWN = "unknown"
 _ANY = "*"
@@ -74,8 +73,7 @@ def parse_vocabulary(raw: dict, source: str = "events.yaml") -> Vocabulary:
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    text = resources.files("aptnarrate.data").joinpath("events.yaml").read_text(encoding="utf-8")
-    return parse_vocabulary(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    return parse_vocabulary(load_data_yaml("events.yaml"))
 
 
 def event_class(action: str, object_kind: str | None = None) -> str:

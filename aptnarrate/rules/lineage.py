@@ -30,13 +30,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import yaml
 
 from ..arrays import factorize, first_appearances
+from ..data import load_data_yaml
 from ..preprocess.knowledge import lookup
 from .patterns import builtin_rules
 from ..wording import quoted
@@ -52,8 +51,7 @@ _MAX_DEPTH = 16  # generations followed from a chain's start (the log's names ma
 
 @lru_cache(maxsize=1)
 def roles() -> dict[str, Any]:
-    text = resources.files("aptnarrate.data").joinpath("roles.yaml").read_text(encoding="utf-8")
-    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    raw = load_data_yaml("roles.yaml")
     chain = raw["attack_chain"]
     return {
         "launcher_categories": frozenset(chain["launchers"]["categories"]),

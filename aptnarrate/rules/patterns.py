@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from operator import attrgetter, itemgetter, methodcaller
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
-import yaml
 
 from ..arrays import distinct
+from ..data import data_file, load_data_yaml, parse_yaml
 from ..errors import UsageError
 from ..preprocess.knowledge import lookup
 from ..labels import APT_STAGES, LEVELS, Level, Stage
@@ -788,10 +787,20 @@ def example_row(example: Example) -> Row:
 
 
 def parse_rule_file(text: str, source: str) -> list[PatternRule]:
+    return rules_of_file(_parse_rule_yaml(text, source), source)
+
+
+def _parse_rule_yaml(text: str, source: str) -> Any:
+    import yaml  # here only: the built-in rules are read parsed (aptnarrate/data/parsed_yaml.json)
+
     try:
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return parse_yaml(text)
     except yaml.YAMLError as exc:
         raise RuleFileError(f"{source}: not valid YAML: {exc}") from None
+
+
+def rules_of_file(raw: Any, source: str) -> list[PatternRule]:
+    """The rules of a rule file's parsed content (one rule, or a mapping with ``rules``)."""
     items = raw.get("rules") if isinstance(raw, dict) and "rules" in raw else [raw]
     if not isinstance(items, list):
         raise RuleFileError(f"{source}: 'rules' must be a list of rules")
@@ -808,11 +817,13 @@ def parse_rule_file(text: str, source: str) -> list[PatternRule]:
 
 @lru_cache(maxsize=1)
 def builtin_rules() -> tuple[PatternRule, ...]:
-    folder = resources.files("aptnarrate.data").joinpath("rules")
+    folder = data_file("rules")
     rules: list[PatternRule] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
-            rules.extend(parse_rule_file(entry.read_text(encoding="utf-8"), f"aptnarrate/data/rules/{entry.name}"))
+            source = f"aptnarrate/data/rules/{entry.name}"
+            raw = load_data_yaml(f"rules/{entry.name}", parse=partial(_parse_rule_yaml, source=source))
+            rules.extend(rules_of_file(raw, source))
     _check_unique(rules)
     return tuple(rules)
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
-import yaml
-
+from ..data import load_data_yaml
 from ..errors import UsageError
 
 
@@ -20,8 +18,7 @@ class DatasetProfile:
 
 @lru_cache(maxsize=1)
 def _raw() -> dict:
-    text = resources.files("aptnarrate.data").joinpath("profiles.yaml").read_text(encoding="utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return load_data_yaml("profiles.yaml")
 
 
 def profiles() -> dict[str, DatasetProfile]:
