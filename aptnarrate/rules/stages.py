@@ -23,7 +23,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -122,12 +122,12 @@ class LogView:
         self.desc["event"] = _description_events(self.descriptions)
         self._sweeps = None
         desc = self.desc
-        self.pattern_rows = [
-            Row(subject, action, name, subject_kind, object_kind, tuple(self.values_of(object_kind, name)) or ((name,) if name else ()))
-            for subject, action, name, subject_kind, object_kind in zip(
-                desc["subject_name"], desc["action"], desc["object_name"], desc["subject_kind"], desc["object_kind"]
-            )
-        ]
+        kinds, names = desc["object_kind"].tolist(), desc["object_name"].tolist()
+        # an object's paths depend on its kind and name only: looked up once per distinct pair
+        paths = {(kind, name): tuple(self.values_of(kind, name)) or ((name,) if name else ()) for kind, name in dict.fromkeys(zip(kinds, names))}
+        self.pattern_rows = make_rows(
+            desc["subject_name"].tolist(), desc["action"].tolist(), names, desc["subject_kind"].tolist(), kinds, map(paths.__getitem__, zip(kinds, names))
+        )
         self.table = RowTable(self.pattern_rows)
 
     @cached_property
