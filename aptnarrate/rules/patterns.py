@@ -669,6 +669,7 @@ class RowTable:
         self.rows = list(rows)
         self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
         self._results: dict[_Test, np.ndarray] = {}
+        self._passing: dict[_Test, np.ndarray] = {}  # per row, for tests run on every group
         self._text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # keyed by the selections' identity (a tuple of tests hashes every test again on each
         # look-up); each entry holds its key, so no id is reused while the table lives
@@ -708,6 +709,9 @@ class RowTable:
 
     def _test(self, test: _Test, positions: np.ndarray) -> np.ndarray:
         """``test`` at the rows ``positions``, run once per group among them."""
+        passing = self._passing.get(test)
+        if passing is not None:  # every group tested: its answer per row, read at once
+            return passing[positions]
         codes, first, fields = self._grouping(test.name)
         known = self._results.get(test)
         if known is None:
@@ -731,6 +735,9 @@ class RowTable:
                 if row_fields is None:
                     row_fields = fields[code] = _Fields(self.rows[first[code]])
                 known[code] = test(row_fields)
+        if len(todo) and not (known < 0).any():
+            # the last groups tested: later calls read the rows' answers (the same values)
+            self._passing[test] = known[codes] == 1
         return known[at] == 1
 
     def selection(self, tests: tuple[_Test, ...], within: np.ndarray | None = None) -> np.ndarray:
