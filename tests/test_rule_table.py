@@ -174,3 +174,43 @@ def test_candidates_scored_over_one_rule_table_equal_scoring_each_alone(corpus_d
         assert repr(alone) == repr(batched[str(source)]), source
         with_rules += any("rule:" in repr(c) for c in alone)
     assert with_rules >= 3  # pattern rules do score candidates here: the comparison is not vacuous
+
+
+def test_make_rows_builds_the_rows_row_builds():
+    from aptnarrate.rules.patterns import make_rows
+
+    columns = [["bash", "", "a b"], ["EXECUTE", "READ", ""], ["ls", "/etc/passwd", "x"], ["process", "process", "thread"], ["file", "file", "flow"]]
+    paths = [("/bin/ls",), (), ("p", "q")]
+    for given in (columns, columns + [paths], columns[:3]):
+        made, expected = make_rows(*given), list(map(Row, *given))
+        assert made == expected and all(type(row) is Row for row in made)
+        assert [row._asdict() for row in made] == [row._asdict() for row in expected]
+    assert make_rows([], [], []) == []
+
+
+def test_description_lookups_equal_a_test_of_every_description(views):
+    """``desc_where``, ``desc_in`` and the name index (one factorization per column) mark
+    what testing each description's value marks, with and without ``within``."""
+    for view in views.values():
+        n = len(view.pattern_rows)
+        within = np.arange(n) % 3 == 0
+        for column in ("subject_name", "object_name", "action", "event", "object_kind"):
+            values = view.desc[column]
+            asked: list = []
+
+            def test(value):
+                asked.append(value)
+                return len(str(value)) % 2 == 0
+
+            expected = np.array([len(str(v)) % 2 == 0 for v in values], dtype=bool)
+            assert np.array_equal(view.desc_where(column, test), expected)
+            assert sorted(asked) == sorted(set(values.tolist()))  # each distinct value once
+            asked.clear()
+            assert np.array_equal(view.desc_where(column, test, within), expected & within)
+            assert sorted(asked) == sorted(set(values[within].tolist()))
+            assert np.array_equal(view.desc_where(column, test, np.flatnonzero(within)), expected & within)
+            some = set(values[::4].tolist()) | {"absent"}
+            assert np.array_equal(view.desc_in(column, some), np.isin(values, list(some)))
+            assert not view.desc_in(column, ()).any() and len(view.desc_in(column, ())) == n
+            for value in list(some)[:5]:
+                assert view.positions_named(column, value).tolist() == np.flatnonzero(values == value).tolist()

@@ -715,7 +715,7 @@ def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], 
     One sort per side puts each group's descriptions together, in the order ``sorted``
     gives their peers (a group's peers are distinct, so that order is total); the peers and
     rows of every group are then slices, built in C, not one Python step per description."""
-    from ..rules.patterns import Row
+    from ..rules.patterns import make_rows
 
     descriptions = timeline.descriptions
     column = {name: descriptions[name] for name in ("subject_kind", "subject_name", "action", "object_kind", "object_name")}
@@ -739,7 +739,7 @@ def _peers_and_rows(timeline: Timeline, sides: _Sides) -> tuple[dict[int, set], 
         if role == "object":  # the rows acting on a group carry its full values (paths)
             paths = [tuple(sides.group_values[g][:20]) for g in range(n_groups)]
             fields.append([paths[g] for g in of_group[kept].tolist()])
-        rows[role] = (list(map(Row, *fields)), np.searchsorted(of_group[kept], np.arange(n_groups + 1)).tolist())
+        rows[role] = (make_rows(*fields), np.searchsorted(of_group[kept], np.arange(n_groups + 1)).tolist())
     (rows_out, out_bounds), (rows_in, in_bounds) = rows["subject"], rows["object"]
     pattern_rows = [
         rows_out[out_bounds[g] : out_bounds[g + 1]] + rows_in[in_bounds[g] : in_bounds[g + 1]] for g in range(n_groups)

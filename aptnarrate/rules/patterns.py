@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import chain
+from itertools import chain, repeat
 from operator import attrgetter, itemgetter, methodcaller
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
@@ -420,6 +420,15 @@ class Row(NamedTuple):
         return event_class(self.action, self.object_kind)
 
 
+def make_rows(*columns: Iterable) -> list[Row]:
+    """``list(map(Row, *columns))``: a ``Row`` per position of the columns (given in field
+    order; missing trailing fields take their defaults), built in C. ``Row``'s generated
+    ``__new__`` is a Python call per row, and a few thousand descriptions or candidate
+    events cost milliseconds of it; ``tuple.__new__(Row, values)`` is what it does."""
+    defaults = [repeat(Row._field_defaults[name]) for name in Row._fields[len(columns) :]]
+    return list(map(tuple.__new__, repeat(Row), zip(*columns, *defaults)))
+
+
 def _values(row: Row, name: str) -> list[str]:
     if name == "event":
         return [row.event]
@@ -659,6 +668,7 @@ class RowTable:
         self.rows = list(rows)
         self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
         self._results: dict[_Test, np.ndarray] = {}
+        self._passing: dict[_Test, np.ndarray] = {}  # per row, for tests run on every group
         self._text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # keyed by the selections' identity (a tuple of tests hashes every test again on each
         # look-up); each entry holds its key, so no id is reused while the table lives
@@ -698,6 +708,9 @@ class RowTable:
 
     def _test(self, test: _Test, positions: np.ndarray) -> np.ndarray:
         """``test`` at the rows ``positions``, run once per group among them."""
+        passing = self._passing.get(test)
+        if passing is not None:  # every group tested: its answer per row, read at once
+            return passing[positions]
         codes, first, fields = self._grouping(test.name)
         known = self._results.get(test)
         if known is None:
@@ -721,6 +734,9 @@ class RowTable:
                 if row_fields is None:
                     row_fields = fields[code] = _Fields(self.rows[first[code]])
                 known[code] = test(row_fields)
+        if len(todo) and not (known < 0).any():
+            # the last groups tested: later calls read the rows' answers (the same values)
+            self._passing[test] = known[codes] == 1
         return known[at] == 1
 
     def selection(self, tests: tuple[_Test, ...], within: np.ndarray | None = None) -> np.ndarray:

@@ -23,7 +23,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -84,12 +84,17 @@ def log_rows(timeline) -> Columns:
     return Columns(joined, len(rows))
 
 
-def _positions_by_value(values: np.ndarray) -> dict[str, list[int]]:
-    """Each distinct value of ``values`` -> the positions that hold it."""
-    found: dict[str, list[int]] = {}
-    for position, value in enumerate(values.tolist()):
-        found.setdefault(value, []).append(position)
-    return found
+def _positions_by_code(uniques, codes: np.ndarray) -> dict[str, list[int]]:
+    """Each distinct value of a factorized column (``factorize``'s distinct values and
+    codes) -> the positions that hold it, ascending, values in first-appearance order: one
+    stable sort groups the positions, each value's a slice (no Python step per position)."""
+    uniques = list(uniques)
+    if not len(codes):
+        return {}
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1)).tolist()
+    flat = order.tolist()
+    return {value: flat[bounds[code] : bounds[code + 1]] for code, value in enumerate(uniques)}
 
 
 class LogView:
@@ -117,12 +122,12 @@ class LogView:
         self.desc["event"] = _description_events(self.descriptions)
         self._sweeps = None
         desc = self.desc
-        self.pattern_rows = [
-            Row(subject, action, name, subject_kind, object_kind, tuple(self.values_of(object_kind, name)) or ((name,) if name else ()))
-            for subject, action, name, subject_kind, object_kind in zip(
-                desc["subject_name"], desc["action"], desc["object_name"], desc["subject_kind"], desc["object_kind"]
-            )
-        ]
+        kinds, names = desc["object_kind"].tolist(), desc["object_name"].tolist()
+        # an object's paths depend on its kind and name only: looked up once per distinct pair
+        paths = {(kind, name): tuple(self.values_of(kind, name)) or ((name,) if name else ()) for kind, name in dict.fromkeys(zip(kinds, names))}
+        self.pattern_rows = make_rows(
+            desc["subject_name"].tolist(), desc["action"].tolist(), names, desc["subject_kind"].tolist(), kinds, map(paths.__getitem__, zip(kinds, names))
+        )
         self.table = RowTable(self.pattern_rows)
 
     @cached_property
@@ -144,12 +149,18 @@ class LogView:
     def desc_where(self, column: str, test: Callable[[str], bool], within: np.ndarray | None = None) -> np.ndarray:
         """A mask over descriptions from a test of one column, run once per distinct value
         (only the values of the descriptions ``within``; the others read False)."""
-        values = self.desc[column]
-        if within is not None:
-            found = np.zeros(len(values), dtype=bool)
-            found[within] = self.desc_where_values(values[within], test)
-            return found
-        return self.desc_where_values(values, test)
+        codes, values, _ = self._coded(column)
+        at = codes if within is None else codes[within]
+        asked = np.zeros(len(values), dtype=bool)
+        asked[at] = True
+        flags = np.zeros(len(values), dtype=bool)
+        which = np.flatnonzero(asked).tolist()
+        flags[which] = [bool(test(values[code])) for code in which]
+        if within is None:
+            return flags[codes]
+        found = np.zeros(len(codes), dtype=bool)
+        found[within] = flags[at]
+        return found
 
     @staticmethod
     def desc_where_values(values: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
@@ -159,12 +170,24 @@ class LogView:
 
     def desc_in(self, column: str, values) -> np.ndarray:
         """Descriptions whose ``column`` is one of ``values`` (a mask over descriptions),
-        read off the column's index (``positions_named``): a call costs the values asked
-        for, not a pass over every description (rules ask over a hundred times a report)."""
-        index = self._index(column)
-        found = np.zeros(len(self.pattern_rows), dtype=bool)
-        found[[position for value in set(values) for position in index.get(value, ())]] = True
-        return found
+        read off the column's codes (``_coded``): a call costs the values asked for and one
+        take, not a test of every description (rules ask over a hundred times a report)."""
+        codes, distinct_values, code_of = self._coded(column)
+        wanted = np.zeros(len(distinct_values), dtype=bool)
+        wanted[[code_of[value] for value in set(values) if value in code_of]] = True
+        return wanted[codes]
+
+    def _coded(self, column: str) -> tuple[np.ndarray, list, dict]:
+        """The description column ``column`` factorized once for every rule that tests it:
+        each description's code, the distinct values (first appearance first), and each
+        value's code."""
+
+        def compute() -> tuple[np.ndarray, list, dict]:
+            codes, uniques = factorize(self.desc[column])
+            values = uniques.tolist()
+            return codes, values, {value: code for code, value in enumerate(values)}
+
+        return self.derived(f"_coded_{column}", compute)
 
     def isin(self, column: str, values) -> np.ndarray:
         """Rows whose description ``column`` is one of ``values``."""
@@ -241,7 +264,7 @@ class LogView:
 
     def _index(self, column: str) -> dict[str, list[int]]:
         """Each value of the description column ``column`` -> its positions (built once)."""
-        return self.derived(f"_index_{column}", lambda: _positions_by_value(self.desc[column]))
+        return self.derived(f"_index_{column}", lambda: _positions_by_code(self._coded(column)[1], self._coded(column)[0]))
 
     def values(self, column: str, per_description: np.ndarray) -> set:
         """The distinct values of ``column`` at the log rows of these descriptions."""
