@@ -243,9 +243,7 @@ def run(
     if degraded:  # stamped after grounding: the reason names the endpoint, not the data
         stamp = f"Degraded report: the model path failed ({degraded}), so the offline narrator wrote this report."
         narration = narration.model_copy(update={"summary": f"{stamp} {narration.summary}"})
-    from .rules.events import vocabulary_notes
-
-    unknown = vocabulary_notes(facts.timeline.table.triples)
+    unknown = _vocabulary_notes(facts)
     provenance = Provenance(
         backend=result.backend,
         model=result.model,
@@ -292,6 +290,14 @@ def _degraded(baseline: NarrationResult, reason: str) -> NarrationResult:
     )
 
 
+def _vocabulary_notes(facts: Facts) -> tuple[str, ...]:
+    """``vocabulary_notes`` of the input's triples, once per facts (the report's metadata and
+    the command line's notices both read them)."""
+    from .rules.events import vocabulary_notes
+
+    return facts.derived("_vocabulary_notes", lambda: vocabulary_notes(facts.timeline.table.triples))
+
+
 def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
     """What the user should know about how the input was read."""
     table = facts.timeline.table
@@ -301,9 +307,7 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
             f"the timestamps carry no time zone, so they are shown as written; --timezone {opts.timezone} "
             "applies only to epoch times and times with an offset (give --input-timezone to convert them)"
         )
-    from .rules.events import vocabulary_notes
-
-    notices.extend(vocabulary_notes(table.triples))
+    notices.extend(_vocabulary_notes(facts))
     if table.skipped_count:
         first = table.skipped[0]
         notices.append(

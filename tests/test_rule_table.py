@@ -214,3 +214,21 @@ def test_description_lookups_equal_a_test_of_every_description(views):
             assert not view.desc_in(column, ()).any() and len(view.desc_in(column, ())) == n
             for value in list(some)[:5]:
                 assert view.positions_named(column, value).tolist() == np.flatnonzero(values == value).tolist()
+
+
+def test_membership_of_the_triples_keys_equals_a_lookup_per_triple(views):
+    """``lineage._member``: a set lookup per distinct key, kept per view, then one gather,
+    equals a lookup per triple, asked again with other keys."""
+    from aptnarrate.rules.lineage import _member, _subject_keys
+
+    compared = 0
+    for source, view in list(views.items())[:12]:
+        keys = _subject_keys(view)
+        names = view.facts.timeline.table.triples["subject_name"]
+        for wanted in (set(keys.tolist()[::3]), {keys[0]} if len(keys) else set(), set()):
+            got = _member(view, "_test_subject_key_codes", lambda: keys, wanted)
+            assert got.tolist() == [k in wanted for k in keys.tolist()], source
+            compared += 1
+        picked = set(names.tolist()[::2])
+        assert _member(view, "_test_subject_name_codes", lambda: names, picked).tolist() == [n in picked for n in names.tolist()], source
+    assert compared >= 12

@@ -219,7 +219,7 @@ class Vocabulary:
             self.candidates_folded.setdefault(mentions.normalise(candidate.value).casefold(), candidate.value)
         names = set(names)
         for column in ("subject_name", "object_name", "subject_value", "object_value"):
-            names.update(v for v in {str(v) for v in triples[column].tolist()} if v)
+            names.update(v for v in map(str, set(triples[column].tolist())) if v)
         for candidate in candidates:
             names.add(candidate.value)
             names.update(candidate.full_values)
@@ -251,7 +251,7 @@ class Vocabulary:
         for side in ("subject", "object"):
             rows = np.isin(triples[f"{side}_kind"], list(_NETWORK_KINDS))
             for column in (f"{side}_name", f"{side}_value"):
-                network.update(v for v in {str(v) for v in triples[column][rows].tolist()} if v)
+                network.update(v for v in map(str, set(triples[column][rows].tolist())) if v)
         for candidate in candidates:
             if candidate.type == "ip":
                 network.add(candidate.value)

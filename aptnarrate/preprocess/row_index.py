@@ -141,6 +141,11 @@ def ids_by_group(
     return out
 
 
+def entity_index(facts: Facts) -> dict[str, int]:
+    """Each entity id -> its code in ``entity_codes`` (the ids are distinct), once per facts."""
+    return facts.derived("_entity_index", lambda: {entity: i for i, entity in enumerate(entity_codes(facts)[1].tolist())})
+
+
 def _wanted_numbers(facts: Facts, wanted: Sequence[str]) -> np.ndarray:
     """Each entity code's number in ``wanted`` (``wanted[n - 1]`` is number n), 0 for an
     entity not wanted; kept with the facts for the last ``wanted`` asked (the story asks
@@ -149,7 +154,7 @@ def _wanted_numbers(facts: Facts, wanted: Sequence[str]) -> np.ndarray:
     if kept.get("wanted") is not wanted:
         _, entities = entity_codes(facts)
         numbers = np.zeros(len(entities), dtype=np.int64)
-        number_of = {entity: i for i, entity in enumerate(entities.tolist())}  # the ids are distinct
+        number_of = entity_index(facts)
         at = np.array([number_of.get(w, -1) for w in wanted], dtype=np.int64)  # -1: not an entity of these facts
         numbers[at[at >= 0]] = np.flatnonzero(at >= 0) + 1
         kept.update(wanted=wanted, numbers=numbers)

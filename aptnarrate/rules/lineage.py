@@ -366,9 +366,13 @@ def _by_name(keys: np.ndarray) -> np.ndarray:
     return np.fromiter((k.startswith(_BY_NAME) for k in keys.tolist()), dtype=bool, count=len(keys))
 
 
-def _member(values: np.ndarray, wanted: set) -> np.ndarray:
-    """Which ``values`` are in ``wanted`` (a mask; one set lookup per value)."""
-    return np.fromiter((v in wanted for v in values.tolist()), dtype=bool, count=len(values))
+def _member(view: LogView, name: str, values: Callable[[], np.ndarray], wanted: set) -> np.ndarray:
+    """Which of the triples' ``values`` (computed once per view, kept as ``name``) are in
+    ``wanted``: a set lookup per distinct value, then one gather (rules ask this several
+    times a report over tens of thousands of triples)."""
+    codes, distinct_values = view.derived(name, lambda: factorize(values()))
+    known = np.fromiter((v in wanted for v in distinct_values.tolist()), dtype=bool, count=len(distinct_values))
+    return known[codes]
 
 
 def _side_keys(view: LogView, role: str, rows: np.ndarray | None = None) -> np.ndarray:
@@ -611,9 +615,9 @@ def _subjects_in(view: LogView, keys: set[str]) -> np.ndarray:
         return found
     subject_keys = _subject_keys(view)
     by_name = {k[len(_BY_NAME) :] for k in keys if k.startswith(_BY_NAME)}
-    hit = _member(subject_keys, set(keys))
+    hit = _member(view, "_subject_key_codes", lambda: subject_keys, keys)
     if by_name:
-        hit |= _member(view.facts.timeline.table.triples["subject_name"], by_name)
+        hit |= _member(view, "_subject_name_codes", lambda: timeline.table.triples["subject_name"], by_name)
     found[timeline.triple_description[hit]] = True
     return found
 
