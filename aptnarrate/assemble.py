@@ -59,7 +59,7 @@ def assemble(facts: Facts, narration: Narration, fallback: Narration, provenance
             stage=claim.stage,
             confidence=claim.confidence,
             evidence=list(claim.evidence),
-            minutes=_cited_minutes(log, claim.evidence, lookup),
+            minutes=_cited_minutes(log, claim.evidence, lookup, _rule_positions(facts, claim.stage, claim.evidence)),
             rationale=claim.rationale,
             tactic=attack.get(claim.stage, (None, []))[0],
             techniques=list(attack.get(claim.stage, (None, []))[1]),
@@ -152,6 +152,17 @@ def _rules_disagree(facts: Facts, stages: list[StageFinding]) -> list[str]:
         if stage not in claimed and item.confidence in ("high", "moderate")
     ]
     return notes
+
+
+def _rule_positions(facts: Facts, stage: str, evidence: list[str]) -> np.ndarray | None:
+    """The log positions of ``evidence`` when it is the rules' own evidence for ``stage``
+    (the offline narrator cites it as found; the rules kept each id's position), else None."""
+    from .rules.stages import find_stages
+
+    finding = next((item for item in find_stages(facts) if item.stage == stage), None)
+    if finding is None or finding.positions is None or len(finding.evidence) != len(evidence) or list(finding.evidence) != evidence:
+        return None
+    return finding.positions
 
 
 def _found_stages(facts: Facts) -> set[str]:
@@ -248,14 +259,18 @@ def _provenance(
     }
 
 
-def _cited_minutes(log: LogTable, evidence: list[str], lookup: dict[str, int]) -> list[str]:
+def _cited_minutes(log: LogTable, evidence: list[str], lookup: dict[str, int], positions: np.ndarray | None = None) -> list[str]:
     """The distinct minutes of the log rows ``evidence`` cites, sorted; ids not in the log
     (a context row's ``C3``) are skipped. A stage may cite tens of thousands of rows: the
     ids are read in Arrow, not one by one. Ids are "L<position+1>" when we build the log;
     an id that is not (or names another row) is looked up in ``lookup`` (id -> last row
-    with it, built on first need), as ``LogTable.minute_of`` does."""
+    with it, built on first need), as ``LogTable.minute_of`` does. ``positions``: the ids'
+    log positions where the caller knows them (nothing to read)."""
     if not evidence or not len(log):
         return []
+    if positions is not None:
+        codes = np.unique(log.minute_codes[positions])
+        return sorted({log.minute_texts[c] for c in codes.tolist()})
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -35,6 +35,27 @@ def test_cited_minutes_equal_the_row_by_row_lookup(dropper_report):
         assert finding.minutes == sorted(set(log.minute_of(finding.evidence)))
 
 
+def test_cited_minutes_of_the_rules_own_evidence_read_their_positions():
+    """assemble reads the minutes of a stage the offline narrator cites as the rules found
+    it from the rules' positions, which give what the ids give."""
+    from aptnarrate.assemble import _log_entries, _rule_positions
+    from aptnarrate.examples import names, path as example_path
+    from aptnarrate.pipeline import inspect_input
+    from aptnarrate.rules.stages import find_stages
+
+    used = 0
+    for name in names():
+        facts = inspect_input(example_path(name))
+        log = _log_entries(facts)
+        for finding in find_stages(facts):
+            positions = _rule_positions(facts, finding.stage, list(finding.evidence))
+            assert positions is not None, (name, finding.stage)
+            assert _cited_minutes(log, list(finding.evidence), {}, positions) == _cited_minutes(log, list(finding.evidence), {}), name
+            assert _rule_positions(facts, finding.stage, list(finding.evidence)[1:]) is None  # other evidence: read by id
+            used += 1
+    assert used >= 5
+
+
 def _as_bytes_blocks(text: str, size: int) -> list:
     """``text`` cut every ``size`` characters, every other piece as UTF-8 bytes in an Arrow buffer."""
     pieces = [text[i : i + size] for i in range(0, len(text), size)]
