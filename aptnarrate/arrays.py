@@ -1,4 +1,9 @@
-"""Array helpers the pipeline's hot paths share.
+"""Array helpers the pipeline's hot paths share, and its tables without pandas.
+
+``Columns``: the event, triple, description and log tables (numpy arrays by name).
+``factorize`` / ``in_order_distinct``: ``pd.factorize`` / ``pd.unique`` by Arrow's hash.
+``defer_pandas`` / ``pandas_module``: the command line's report and inspect run without
+importing pandas; the few paths that need it ask for it.
 
 ``distinct``: ``np.unique`` of an integer array by sorting. Since numpy 2.3 a plain
 ``np.unique`` hashes first, which on an array of many distinct values (a million log keys)
@@ -139,7 +144,7 @@ class Columns:
 
     def row(self, position: int) -> dict:
         """One row as a dict of Python values."""
-        return {name: self[name][position].item() if hasattr(self[name][position], "item") else self[name][position] for name in self._data}
+        return {name: self[name][[position]].tolist()[0] for name in self._data}
 
     def records(self) -> list[dict]:
         """Every row as a dict of column name -> value (``DataFrame.to_dict("records")``)."""
@@ -162,9 +167,7 @@ class Columns:
     def to_pandas(self):
         """A DataFrame of the columns (text columns as pandas' string dtype)."""
         pd = pandas_module()
-
-        frame = pd.DataFrame({name: _pandas_column(pd, self._data[name]) for name in self._data}, index=pd.RangeIndex(len(self)))
-        return frame
+        return pd.DataFrame({name: _pandas_column(pd, self._data[name]) for name in self._data}, index=pd.RangeIndex(len(self)))
 
     def __repr__(self) -> str:
         return f"Columns({len(self)} rows: {', '.join(self._data)})"
@@ -182,7 +185,6 @@ def _pandas_column(pd, values):
     if _is_arrow(values) or (isinstance(values, np.ndarray) and values.dtype.kind == "O"):
         return pd.Series(values, dtype="str") if len(values) else pd.Series([], dtype="str")
     return values
-
 
 
 def defer_pandas() -> None:
