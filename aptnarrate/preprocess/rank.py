@@ -14,6 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from typing import Sequence
 
@@ -169,19 +170,26 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
-    matches = matching_rules_many((row for rows in events for row in rows), where=ranks)
-    listers = process_lists(row for rows in events for row in rows)
-    removed = removed_objects(row for rows in events for row in rows)
+    every_row = list(chain.from_iterable(events))  # walked by each whole-subgraph reading below
+    matches = matching_rules_many(every_row, where=ranks)
+    listers = process_lists(every_row)
+    removed = removed_objects(every_row)
     # only the files a "run as a program" rule matched are asked about: most subgraphs have
-    # none, and then the rules' matches are read as they are (every subgraph runs programs)
-    asked = {row.object for row, rules in matches.items() if any("run as a program" in rule.unless for rule in rules)}
-    ran = programs_run(row for rows in events for row in rows) & asked if asked else set()
-    # likewise only the tools an "against another host" rule matched starting
-    started = {row.object for row, rules in matches.items() if any("run against another host" in rule.unless for rule in rules)}
-    talkers = network_talkers(row for rows in events for row in rows) & started if started else set()
-    # and the tools a "dumps another process" rule matched starting
-    dumping = {row.object for row, rules in matches.items() if any("dumps another process" in rule.unless for rule in rules)}
-    dumpers = other_process_dumpers(row for rows in events for row in rows) & dumping if dumping else set()
+    # none, and then the rules' matches are read as they are (every subgraph runs programs);
+    # likewise only the tools an "against another host" or "dumps another process" rule
+    # matched starting. One pass over the rows some rule matched (most match none).
+    asked, started, dumping = set(), set(), set()
+    for row, rules in matches.items():
+        for rule in rules:
+            if "run as a program" in rule.unless:
+                asked.add(row.object)
+            if "run against another host" in rule.unless:
+                started.add(row.object)
+            if "dumps another process" in rule.unless:
+                dumping.add(row.object)
+    ran = programs_run(every_row) & asked if asked else set()
+    talkers = network_talkers(every_row) & started if started else set()
+    dumpers = other_process_dumpers(every_row) & dumping if dumping else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
         return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers))
