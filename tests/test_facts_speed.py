@@ -342,3 +342,76 @@ def test_address_class_is_kept_per_address_and_set_of_networks():
     assert rank.address_class("10.1.2.3", rank.parse_networks(["10.2.0.0/16"]))[0] == "private"
     assert rank.address_class("[::1]", ())[0] == "loopback"
     assert rank.address_class("not an address", internal)[0] == "unknown"
+
+
+def _plain_score_file(p, s) -> None:
+    """``rank._score_file`` as it was: one ``Profile.seconds`` per question."""
+    from aptnarrate.preprocess.knowledge import is_library, lookup
+
+    entry = lookup(p.value, "module" if p.kind == "module" else "file")
+    library = is_library(p.value)
+    executed = p.seconds("object", rank.EXECUTES)
+    written = p.seconds("object", rank.WRITES)
+    if executed:
+        s.add(2.0, "executed", f"executed ({rank._times(executed)})")
+    if written:
+        s.add(1.5, "written", f"written or created ({rank._times(written)})")
+    if executed and written:
+        first_write, first_exec = p.first("object", rank.WRITES), p.first("object", rank.EXECUTES)
+        if first_write is not None and first_exec is not None and first_write <= first_exec:
+            s.add(3.0, "written-then-executed", "written, then executed")
+    if p.seconds("object", rank.DELETES):
+        s.add(2.0, "deleted", "deleted (UNLINK)")
+    if p.seconds("object", rank.RENAMES):
+        s.add(1.5, "renamed", "renamed or linked")
+    if p.seconds("object", rank.ATTRIBUTES):
+        s.add(1.5, "chmod", "attributes changed (chmod/chown)")
+    if library and p.seconds("object", frozenset({"MMAP"}) | rank.LOADS):
+        s.add(0.5, "mapped-library", "memory-mapped or loaded library (low signal on its own)")
+    if entry is not None and entry.sensitive:
+        s.add(2.0, "sensitive", f"sensitive system file ({entry.category})")
+        if written or p.seconds("object", rank.DELETES | rank.RENAMES | rank.ATTRIBUTES):
+            s.add(2.0, "sensitive-modified", f"{rank._article(entry.category)} {entry.category} was modified")
+    elif entry is not None and entry.type == "binary" and (written or p.seconds("object", rank.DELETES | rank.ATTRIBUTES)):
+        s.add(2.0, "binary-modified", f"a known system binary ({entry.category}) was modified")
+    if executed and entry is not None and entry.category == "discovery tool":
+        s.add(1.0, "discovery-tool", "a discovery tool: reveals system or network information")
+    elif executed and entry is not None and entry.category in rank.DUAL_USE:
+        s.add(1.0, "dual-use", f"{rank._article(entry.category)} {entry.category}, often used by attackers")
+    if any(rank._TEMP_PATH.search(v) for v in p.full_values) or (p.value.startswith(".") and p.value.strip(".")):
+        s.add(1.0, "temp-or-hidden", "in a temporary or hidden location")
+    if rank._SCRIPT_OR_BINARY.search(p.value):
+        s.add(1.0, "script-or-binary", "script or executable by its extension")
+    if entry is None:
+        s.add(1.0, "unknown-file", "not a known system file or binary")
+
+
+def test_file_scores_read_in_one_pass_equal_one_question_per_action_set(inputs):
+    """``rank._score_file`` sums a file's seconds per action set in one pass over its counts:
+    the same reasons as asking ``Profile.seconds`` per set, for every input's profiles and
+    for random counts over every action it asks about (names sensitive, binary, library)."""
+    import random
+
+    profiles = [profile for _, found, _ in inputs.values() for profile, _ in found]
+    generator = random.Random(7)
+    actions = sorted(set().union(*rank._FILE_ACTION_SETS) | {"READ", "EXIT", "CONNECT"})
+    names = ["/etc/shadow", "shadow", "ls", "libc.so.6", "kernel32.dll", "/tmp/x.sh", ".hidden", "whoami", "bash", "notes.txt"]
+    for _ in range(400):
+        pairs = {(generator.choice(["subject", "object"]), generator.choice(actions)) for _ in range(generator.randint(0, 6))}
+        name = generator.choice(names)
+        profiles.append(
+            rank.Profile(
+                kind=generator.choice(["file", "module"]),
+                value=name,
+                full_values=[name],
+                counts={pair: generator.choice([0, 1, 3]) for pair in pairs},
+                first_time={pair: generator.randint(0, 5) for pair in pairs},
+                minutes=1,
+            )
+        )
+    assert any(rank._file_seconds(p)[rank._MAPPED] for p in profiles)
+    for profile in profiles:
+        fast, plain = rank.Score(), rank.Score()
+        rank._score_file(profile, fast)
+        _plain_score_file(profile, plain)
+        assert (fast.total, fast.reasons, fast.features) == (plain.total, plain.reasons, plain.features), profile

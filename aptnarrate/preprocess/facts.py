@@ -498,7 +498,7 @@ def _candidates(timeline: Timeline, sides: _Sides, networks: tuple[Network, ...]
             actions = _action_texts(kind, counts) + [f"{text} ({r[3]})" for r in others for text in _action_texts(r[3], r[6])]
         else:  # most candidates are one group, whose values and ids are distinct already
             full_values, entity_ids = sides.group_values[codes[0]][:], sides.group_ids[codes[0]][:]
-            reasons, features = _union([result.ranked_reasons()]), _union([result.features])
+            reasons, features = list(dict.fromkeys(result.ranked_reasons())), list(dict.fromkeys(result.features))
             actions = _action_texts(kind, counts)
         candidates.append(
             dict(
@@ -628,8 +628,10 @@ def _union(lists) -> list:
 
 def _action_texts(kind: str, counts: dict[tuple[str, str], int]) -> list[str]:
     natural = "subject" if kind in _SUBJECT_KINDS else "object"
-    ordered = sorted(counts.items(), key=lambda item: (item[0][0] != natural, -item[1], item[0][1]))
-    return [f"{action} x{n}" + ("" if role == natural else f" (as {role})") for (role, action), n in ordered]
+    # sorted as tuples, not by a key function called per item: (role, action) pairs are
+    # distinct and the flag tells the two roles apart, so the first three fields decide
+    ordered = sorted([(role != natural, -n, action, role) for (role, action), n in counts.items()])
+    return [f"{action} x{-negated}" + (f" (as {role})" if other else "") for other, negated, action, role in ordered]
 
 
 class _Evidence:
@@ -639,8 +641,9 @@ class _Evidence:
         self._ids = timeline.ids
         codes, positions = _evidence_positions(timeline, sides)
         self._codes, self._positions = codes, positions
-        # every group's ids in one array, taken once; a group's ids are a slice of it
-        self._all_ids = self._ids[positions]
+        # every group's ids in one list, taken and converted once; a group's ids are a slice
+        # of it (a list slice costs less than a slice of the array and its ``tolist``)
+        self._all_ids = self._ids[positions].tolist()
         cuts = np.flatnonzero(np.diff(codes)) + 1
         starts = np.r_[0, cuts].astype(np.int64) if len(codes) else np.array([], dtype=np.int64)
         stops = np.r_[cuts, len(codes)].astype(np.int64) if len(codes) else starts
@@ -667,7 +670,7 @@ class _Evidence:
         log order: sorting positions, not id strings)."""
         if len(codes) == 1:
             start, stop = self._slices.get(codes[0], (0, 0))
-            return self._all_ids[start:stop].tolist()
+            return self._all_ids[start:stop]
         slices = [self._slices[c] for c in codes if c in self._slices]
         if not slices:
             return []

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from typing import Sequence
 
@@ -169,19 +170,26 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
-    matches = matching_rules_many((row for rows in events for row in rows), where=ranks)
-    listers = process_lists(row for rows in events for row in rows)
-    removed = removed_objects(row for rows in events for row in rows)
+    every_row = list(chain.from_iterable(events))  # walked by each whole-subgraph reading below
+    matches = matching_rules_many(every_row, where=ranks)
+    listers = process_lists(every_row)
+    removed = removed_objects(every_row)
     # only the files a "run as a program" rule matched are asked about: most subgraphs have
-    # none, and then the rules' matches are read as they are (every subgraph runs programs)
-    asked = {row.object for row, rules in matches.items() if any("run as a program" in rule.unless for rule in rules)}
-    ran = programs_run(row for rows in events for row in rows) & asked if asked else set()
-    # likewise only the tools an "against another host" rule matched starting
-    started = {row.object for row, rules in matches.items() if any("run against another host" in rule.unless for rule in rules)}
-    talkers = network_talkers(row for rows in events for row in rows) & started if started else set()
-    # and the tools a "dumps another process" rule matched starting
-    dumping = {row.object for row, rules in matches.items() if any("dumps another process" in rule.unless for rule in rules)}
-    dumpers = other_process_dumpers(row for rows in events for row in rows) & dumping if dumping else set()
+    # none, and then the rules' matches are read as they are (every subgraph runs programs);
+    # likewise only the tools an "against another host" or "dumps another process" rule
+    # matched starting. One pass over the rows some rule matched (most match none).
+    asked, started, dumping = set(), set(), set()
+    for row, rules in matches.items():
+        for rule in rules:
+            if "run as a program" in rule.unless:
+                asked.add(row.object)
+            if "run against another host" in rule.unless:
+                started.add(row.object)
+            if "dumps another process" in rule.unless:
+                dumping.add(row.object)
+    ran = programs_run(every_row) & asked if asked else set()
+    talkers = network_talkers(every_row) & started if started else set()
+    dumpers = other_process_dumpers(every_row) & dumping if dumping else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
         return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers))
@@ -317,11 +325,31 @@ def _score_process(p: Profile, internal: Sequence[Network], s: Score) -> None:
         s.add(-2.0, "routine-binary", f"{_article(entry.category)} {entry.category}: downloading, writing and deleting files is its job")
 
 
+# the object actions ``_score_file`` asks about, in disjoint sets: each action adds its
+# seconds to one slot, so a file's counts are read once, not once per question
+_FILE_ACTION_SETS = (EXECUTES, WRITES, DELETES, RENAMES, ATTRIBUTES, frozenset({"MMAP"}) | LOADS)
+_EXECUTED, _WRITTEN, _DELETED, _RENAMED, _ATTRIBUTES, _MAPPED = range(len(_FILE_ACTION_SETS))
+_FILE_ACTION_SLOT = {action: slot for slot, actions in enumerate(_FILE_ACTION_SETS) for action in actions}
+assert len(_FILE_ACTION_SLOT) == sum(map(len, _FILE_ACTION_SETS)), "the file action sets must be disjoint"
+
+
+def _file_seconds(p: Profile) -> list[int]:
+    """``p.seconds("object", actions)`` of each of ``_FILE_ACTION_SETS``, in one pass."""
+    totals = [0] * len(_FILE_ACTION_SETS)
+    slot_of = _FILE_ACTION_SLOT.get
+    for (role, action), n in p.counts.items():
+        if role == "object":
+            slot = slot_of(action)
+            if slot is not None:
+                totals[slot] += n
+    return totals
+
+
 def _score_file(p: Profile, s: Score) -> None:
     entry = lookup(p.value, "module" if p.kind == "module" else "file")
-    library = is_library(p.value)
-    executed = p.seconds("object", EXECUTES)
-    written = p.seconds("object", WRITES)
+    seconds = _file_seconds(p)
+    executed, written = seconds[_EXECUTED], seconds[_WRITTEN]
+    deleted, renamed, attributes = seconds[_DELETED], seconds[_RENAMED], seconds[_ATTRIBUTES]
     if executed:
         s.add(2.0, "executed", f"executed ({_times(executed)})")
     if written:
@@ -330,19 +358,19 @@ def _score_file(p: Profile, s: Score) -> None:
         first_write, first_exec = p.first("object", WRITES), p.first("object", EXECUTES)
         if first_write is not None and first_exec is not None and first_write <= first_exec:
             s.add(3.0, "written-then-executed", "written, then executed")
-    if p.seconds("object", DELETES):
+    if deleted:
         s.add(2.0, "deleted", "deleted (UNLINK)")
-    if p.seconds("object", RENAMES):
+    if renamed:
         s.add(1.5, "renamed", "renamed or linked")
-    if p.seconds("object", ATTRIBUTES):
+    if attributes:
         s.add(1.5, "chmod", "attributes changed (chmod/chown)")
-    if library and p.seconds("object", frozenset({"MMAP"}) | LOADS):
+    if seconds[_MAPPED] and is_library(p.value):  # the name is read only for a mapped file
         s.add(0.5, "mapped-library", "memory-mapped or loaded library (low signal on its own)")
     if entry is not None and entry.sensitive:
         s.add(2.0, "sensitive", f"sensitive system file ({entry.category})")
-        if written or p.seconds("object", DELETES | RENAMES | ATTRIBUTES):
+        if written or deleted or renamed or attributes:
             s.add(2.0, "sensitive-modified", f"{_article(entry.category)} {entry.category} was modified")
-    elif entry is not None and entry.type == "binary" and (written or p.seconds("object", DELETES | ATTRIBUTES)):
+    elif entry is not None and entry.type == "binary" and (written or deleted or attributes):
         s.add(2.0, "binary-modified", f"a known system binary ({entry.category}) was modified")
     if executed and entry is not None and entry.category == "discovery tool":
         s.add(1.0, "discovery-tool", "a discovery tool: reveals system or network information")
