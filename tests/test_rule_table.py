@@ -72,6 +72,25 @@ def test_rule_table_within_tests_only_those_rows_and_keeps_their_answers(views):
         full = view.table.rule(rule)
         fresh = RowTable(rows).rule(rule, within)
         assert fresh.tolist() == (full & within).tolist(), rule.id
+        # the same table, its first tests now known on every row: selections start from the
+        # rows those pass, read within ``within``
+        assert view.table.rule(rule, within).tolist() == (full & within).tolist(), rule.id
+
+
+def test_rule_table_possible_selections_equal_trying_each_event_class(views):
+    from aptnarrate.rules.patterns import _is_event_test
+
+    for source, view in list(views.items())[:8]:
+        table = RowTable(view.pattern_rows)
+        events = set(table._texts("event")[1].tolist())
+        selection_sets = [_compile_rule(rule).match for rule in builtin_rules()] + [m._selections for m in mechanisms()]
+        for selections in selection_sets:
+            expected = tuple(tests for tests in selections if any(all(e in t.wants for t in tests if _is_event_test(t)) for e in events))
+            assert table._possible(selections) == expected, source
+    # a selection with no event test is possible on any row, and on no row of an empty table
+    no_event_test = ((next(t for rule in builtin_rules() for s in _compile_rule(rule).match for t in s if not _is_event_test(t)),),)
+    assert RowTable(views[sorted(views)[0]].pattern_rows)._possible(no_event_test) == no_event_test
+    assert RowTable([])._possible(no_event_test) == ()
 
 
 def _awkward_rows() -> list[Row]:

@@ -669,6 +669,8 @@ class RowTable:
         self._groups: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, dict[int, _Fields]]] = {}
         self._results: dict[_Test, np.ndarray] = {}
         self._passing: dict[_Test, np.ndarray] = {}  # per row, for tests run on every group
+        self._passing_rows: dict[_Test, np.ndarray] = {}  # the rows a test passes, ascending
+        self._event_classes: frozenset[str] | None = None
         self._text: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # keyed by the selections' identity (a tuple of tests hashes every test again on each
         # look-up); each entry holds its key, so no id is reused while the table lives
@@ -743,13 +745,21 @@ class RowTable:
         """Rows (a mask over the table) that pass every test of one selection; ``within``:
         only these rows are tested, the others read False. The test with the fewest
         distinct values goes first (an event class narrows the rows before a name test)."""
-        positions = self._all if within is None else np.flatnonzero(within)
         known = self._orders.get(id(tests))
         if known is not None and known[0] is tests:
             order = known[1]
         else:
             order = sorted(tests, key=self._size)
             self._orders[id(tests)] = (tests, order)
+        if order and order[0] in self._passing:
+            # the first test known on every row: start from the rows it passes (an event
+            # class a few rows have), not from a take over every row asked about
+            positions = self._rows_passing(order[0])
+            if within is not None:
+                positions = positions[within[positions]]
+            order = order[1:]
+        else:
+            positions = self._all if within is None else np.flatnonzero(within)
         for test in order:
             if not len(positions):
                 break
@@ -758,6 +768,20 @@ class RowTable:
         mask[positions] = True
         return mask
 
+    def _rows_passing(self, test: _Test) -> np.ndarray:
+        """The rows (ascending positions) that pass ``test``, one already run on every group."""
+        found = self._passing_rows.get(test)
+        if found is None:
+            found = self._passing_rows[test] = np.flatnonzero(self._passing[test])
+        return found
+
+    def _events(self) -> frozenset[str]:
+        """The (case-folded) event classes of the rows, read once per table."""
+        found = self._event_classes
+        if found is None:
+            found = self._event_classes = frozenset(self._texts("event")[1].tolist())
+        return found
+
     def _possible(self, selections: tuple[tuple[_Test, ...], ...]) -> tuple[tuple[_Test, ...], ...]:
         """The selections whose event tests accept an event class some row has: most rules
         are about a few event classes, and a small log has few, so most selections are
@@ -765,8 +789,10 @@ class RowTable:
         known = self._possible_selections.get(id(selections))
         if known is not None and known[0] is selections:
             return known[1]
-        events = set(self._texts("event")[1].tolist())
-        found = tuple(tests for tests in selections if any(all(e in t.wants for t in tests if _is_event_test(t)) for e in events))
+        events = self._events()
+        # an event class every event test accepts: a set intersection in C (the same as
+        # trying each class against each test; no event test: any class will do)
+        found = tuple(tests for tests in selections if events.intersection(*(t.wants for t in tests if _is_event_test(t))))
         self._possible_selections[id(selections)] = (selections, found)
         return found
 
