@@ -386,6 +386,13 @@ def _plain_score_file(p, s) -> None:
         s.add(1.0, "unknown-file", "not a known system file or binary")
 
 
+def test_file_action_sets_are_disjoint():
+    """``rank._file_seconds`` adds each action's seconds to one set's slot: an action in two
+    sets would be counted for one of them only."""
+    sets = rank._FILE_ACTION_SETS
+    assert sum(map(len, sets)) == len(set().union(*sets)) == len(rank._FILE_ACTION_SLOT)
+
+
 def test_file_scores_read_in_one_pass_equal_one_question_per_action_set(inputs):
     """``rank._score_file`` sums a file's seconds per action set in one pass over its counts:
     the same reasons as asking ``Profile.seconds`` per set, for every input's profiles and

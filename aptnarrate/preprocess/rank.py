@@ -330,7 +330,6 @@ def _score_process(p: Profile, internal: Sequence[Network], s: Score) -> None:
 _FILE_ACTION_SETS = (EXECUTES, WRITES, DELETES, RENAMES, ATTRIBUTES, frozenset({"MMAP"}) | LOADS)
 _EXECUTED, _WRITTEN, _DELETED, _RENAMED, _ATTRIBUTES, _MAPPED = range(len(_FILE_ACTION_SETS))
 _FILE_ACTION_SLOT = {action: slot for slot, actions in enumerate(_FILE_ACTION_SETS) for action in actions}
-assert len(_FILE_ACTION_SLOT) == sum(map(len, _FILE_ACTION_SETS)), "the file action sets must be disjoint"
 
 
 def _file_seconds(p: Profile) -> list[int]:

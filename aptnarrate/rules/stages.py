@@ -162,12 +162,6 @@ class LogView:
         found[within] = flags[at]
         return found
 
-    @staticmethod
-    def desc_where_values(values: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
-        codes, uniques = factorize(values)
-        flags = np.fromiter((bool(test(v)) for v in uniques), dtype=bool, count=len(uniques))
-        return flags[codes] if len(values) else np.zeros(0, dtype=bool)
-
     def desc_in(self, column: str, values) -> np.ndarray:
         """Descriptions whose ``column`` is one of ``values`` (a mask over descriptions),
         read off the column's codes (``_coded``): a call costs the values asked for and one
@@ -264,7 +258,8 @@ class LogView:
 
     def _index(self, column: str) -> dict[str, list[int]]:
         """Each value of the description column ``column`` -> its positions (built once)."""
-        return self.derived(f"_index_{column}", lambda: _positions_by_code(self._coded(column)[1], self._coded(column)[0]))
+        codes, values, _ = self._coded(column)
+        return self.derived(f"_index_{column}", lambda: _positions_by_code(values, codes))
 
     def values(self, column: str, per_description: np.ndarray) -> set:
         """The distinct values of ``column`` at the log rows of these descriptions."""
