@@ -28,7 +28,7 @@ import numpy as np
 
 from ..arrays import factorize
 from ..preprocess.knowledge import lookup
-from ..preprocess.row_index import entity_codes, entity_index
+from ..preprocess.row_index import entity_codes, wanted_numbers
 from ..grounding.mentions import addresses
 from ..render.escape import code_spans
 from ..rules.events import event_class, vocabulary
@@ -193,14 +193,10 @@ def _positions_of_entities(facts: Facts, wanted: list[str]) -> dict[str, dict[st
     triple_of_event = timeline.table.events["triple"]
     row_of_event = timeline.event_log.astype(np.int64)
     n_rows = max(len(timeline.log), 1)
-    # each entity's number in ``wanted`` (-1: not wanted), read per triple through the
+    # each entity's index in ``wanted`` (-1: not wanted), read per triple through the
     # entities' codes: no lookup per triple
-    entity_of, entities = entity_codes(facts)
-    index = entity_index(facts)
-    number = np.full(len(entities), -1, dtype=np.int64)
-    for k, ident in enumerate(wanted):
-        if ident in index:
-            number[index[ident]] = k
+    entity_of, _ = entity_codes(facts)
+    number = wanted_numbers(facts, wanted) - 1
     for side, role in enumerate(("subject", "object")):
         code_of_triple = number[entity_of[side::2]]
         if not (code_of_triple >= 0).any():

@@ -102,7 +102,7 @@ def ids_by_group(
     if not len(wanted) or not len(positions):
         return out
     span = len(wanted) + 1
-    numbers_of_entity = _wanted_numbers(facts, wanted)
+    numbers_of_entity = wanted_numbers(facts, wanted)
     group_of = np.asarray(group_of, dtype=np.int64)
     if len(distinct(positions)) != len(positions):
         codes, lengths = row_entity_codes(facts, positions, role)
@@ -146,7 +146,7 @@ def entity_index(facts: Facts) -> dict[str, int]:
     return facts.derived("_entity_index", lambda: {entity: i for i, entity in enumerate(entity_codes(facts)[1].tolist())})
 
 
-def _wanted_numbers(facts: Facts, wanted: Sequence[str]) -> np.ndarray:
+def wanted_numbers(facts: Facts, wanted: Sequence[str]) -> np.ndarray:
     """Each entity code's number in ``wanted`` (``wanted[n - 1]`` is number n), 0 for an
     entity not wanted; kept with the facts for the last ``wanted`` asked (the story asks
     with the same aliases for every sentence)."""
