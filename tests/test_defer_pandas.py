@@ -1,7 +1,7 @@
 """The command line's ``report`` and ``inspect`` run without importing pandas (0.23 s of a
 1M-row run: pyarrow would import it on its first conversion only to recognise pandas
-objects), and give the same bytes as with it; a path that needs pandas (time zone rules)
-still imports it on demand. Only a process of its own can show what it imported: one
+objects), and give the same bytes as with it; a path that needs pandas (wall-clock times
+read in a zone) still imports it on demand. Only a process of its own can show what it imported: one
 subprocess runs every command in turn."""
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def _commands(out: Path) -> list[list[str]]:
         ["report", benign, "--backend", "offline", "--format", "csv", "-o", str(out / "e.csv")],
         ["inspect", benign, "--format", "json", "-o", str(out / "f.json")],
         ["inspect", edges, "-o", str(out / "g.txt")],
+        # epoch times shown in a named zone: the zone's own rules (zones.py), no pandas
+        ["report", edges, "--backend", "offline", "--timezone", "America/Toronto", "-o", str(out / "i.md")],
         # wall-clock times read in another zone: pandas' zone rules, imported when needed
         ["report", dropper, "--backend", "offline", "--input-timezone", "Europe/Paris", "-o", str(out / "h.md")],
     ]

@@ -39,6 +39,7 @@ from ..arrays import Columns, factorize, pandas_module
 from ..wording import file_name_text
 from ..errors import InputError, UsageError
 from .memory import release_freed_memory
+from .zones import utc_to_wall
 from .kinds import canonical_action, canonical_kind, display_name, is_known_action
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1213,9 +1214,7 @@ def _utc_to_wall(utc_ns: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     array of the caller's) a chunk at a time."""
     if zone.key == "UTC":
         return utc_ns
-    pd = pandas_module()  # zone rules per value: only when the zone is not UTC
-
-    return _convert_in_chunks(utc_ns, lambda chunk: pd.DatetimeIndex(chunk.view("datetime64[ns]"), tz="UTC").tz_convert(zone).tz_localize(None).asi8)
+    return utc_to_wall(utc_ns, zone)  # the zone's rules per distinct day, not pandas (see zones.py)
 
 
 _CONVERT_CHUNK = 1 << 20  # values converted at a time: pandas' temporaries stay small
