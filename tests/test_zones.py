@@ -53,7 +53,9 @@ def test_equals_pandas_around_transitions_and_at_random(zone):
     assert (utc_to_wall(utc_ns.copy(), zoneinfo.ZoneInfo(zone)) == expected).all()
 
 
-def test_sparse_times_over_centuries_and_one_dense_day():
+@pytest.mark.parametrize("chunk", [7, 1 << 20])
+def test_sparse_times_over_centuries_and_one_dense_day(monkeypatch, chunk):
+    monkeypatch.setattr("aptnarrate.preprocess.zones._CHUNK", chunk)  # several chunks, or one
     zone = zoneinfo.ZoneInfo("America/Toronto")
     sparse = np.array([-9_000_000_000_000_000_000, -1, 0, 1_500_000_000 * NS, 9_000_000_000_000_000_000], dtype=np.int64)
     assert (utc_to_wall(sparse.copy(), zone) == pandas_wall(sparse.copy(), "America/Toronto")).all()

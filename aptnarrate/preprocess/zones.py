@@ -22,6 +22,7 @@ import numpy as np
 _NS = 1_000_000_000
 _DAY = 86_400  # seconds
 _CHUNK = 1 << 20  # rows converted at a time: the per-row temporaries stay small
+_DAY_NS = _DAY * _NS  # numpy's // floors: a time before 1970 falls in its own day
 _NEVER = np.iinfo(np.int64).max  # "no transition in this day"
 
 
@@ -31,20 +32,20 @@ def utc_to_wall(utc_ns: np.ndarray, zone: tzinfo) -> np.ndarray:
     out = utc_ns if utc_ns.flags.writeable else np.empty_like(utc_ns)
     if not len(utc_ns):
         return out
-    days = _days(utc_ns)
-    first_day, last_day = int(days.min()), int(days.max())
+    chunks = range(0, len(utc_ns), _CHUNK)  # per chunk: no temporary of 8 bytes a row
+    first_day, last_day = int(utc_ns.min()) // _DAY_NS, int(utc_ns.max()) // _DAY_NS
     span = last_day - first_day + 1
     dense = span <= 2 * len(utc_ns) + 1024
     if dense:  # the usual log: a table over the days it spans, day -> its rules' position
         table = np.full(span, -1, dtype=np.int64)
-        table[days - first_day] = 0
+        for start in chunks:
+            table[utc_ns[start : start + _CHUNK] // _DAY_NS - first_day] = 0
         distinct = np.flatnonzero(table == 0) + first_day
         table[distinct - first_day] = np.arange(len(distinct))
     else:  # a few times spread over centuries: only the days that occur, searched
-        distinct = np.unique(days)
-    del days
+        distinct = np.unique(np.concatenate([np.unique(utc_ns[start : start + _CHUNK] // _DAY_NS) for start in chunks]))
     before, after, change = _day_rules(distinct, zone)
-    for start in range(0, len(utc_ns), _CHUNK):
+    for start in chunks:
         chunk = utc_ns[start : start + _CHUNK]
         seconds = chunk // _NS
         day = seconds // _DAY
@@ -52,10 +53,6 @@ def utc_to_wall(utc_ns: np.ndarray, zone: tzinfo) -> np.ndarray:
         offset = np.where(seconds >= change[at], after[at], before[at])
         out[start : start + _CHUNK] = chunk + offset * _NS
     return out
-
-
-def _days(utc_ns: np.ndarray) -> np.ndarray:
-    return utc_ns // (_DAY * _NS)  # numpy's // floors: a time before 1970 falls in its own day
 
 
 def _day_rules(days: np.ndarray, zone: tzinfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
