@@ -21,7 +21,7 @@ from pathlib import Path
 from . import __version__
 from .errors import AptNarrateError, UsageError
 from .output import write_chunks, write_text
-from .render import RENDERERS, render_chunks, resolve_format
+from .render import RENDERERS, render_chunks, resolve_format, shows_log_provenance
 from .redact import redact
 from .render.escape import show_invisible
 
@@ -298,8 +298,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         context=_context_options(args),
         fallback=args.fallback,
     )
-    _output_format(args)  # a format/extension mismatch fails before any work
-    result = run(source, options)
+    fmt = _output_format(args)  # a format/extension mismatch fails before any work
+    result = run(source, options, log_provenance_ahead=shows_log_provenance(fmt))
     for notice in result.notices:
         say(f"aptnarrate: {notice}")
     usage = result.report.metadata.usage

@@ -170,12 +170,16 @@ def run(
     *,
     narrator: Any = None,
     extracted_context: Any = None,
+    log_provenance_ahead: bool = False,
     **overrides: Any,
 ) -> RunResult:
     """``narrate`` plus the notices the CLI shows on stderr. ``narrator``: one built by the
     caller and shared between runs (batch); default: the one ``options`` select.
     ``extracted_context``: the ``--context`` part already extracted for this input (the
-    Batch API path puts it in the request), so it is not queried twice."""
+    Batch API path puts it in the request), so it is not queried twice.
+    ``log_provenance_ahead``: the caller will render the log's input lines and entity ids
+    (``render.shows_log_provenance``): they are computed on a second thread while the
+    narration is grounded (``assemble.compute_log_provenance_ahead``)."""
     from .assemble import Provenance, assemble
     from .backends.offline import OfflineNarrator
     from .grounding.ground import prune, vocabulary_for
@@ -231,6 +235,10 @@ def run(
     from .preprocess.memory import release_freed_memory
 
     release_freed_memory()  # the stage rules' per-row temporaries, before assembling the log
+    if log_provenance_ahead:  # after the stage rules: their temporaries and these never meet
+        from .assemble import compute_log_provenance_ahead
+
+        compute_log_provenance_ahead(facts)
     vocabulary = vocabulary_for(facts)
     # each narration is grounded once and each drop recorded once
     fallback, baseline_dropped = prune(baseline.narration, facts, vocabulary)

@@ -115,3 +115,46 @@ def test_a_pattern_row_test_limited_to_some_rows_runs_only_for_their_description
     by_subject = lambda r: r.subject.startswith(view.pattern_rows[view._codes[deleted][0]].subject)  # noqa: E731
     full = view.pattern_mask(by_subject)
     assert view.pattern_mask(by_subject, deleted)[deleted].tolist() == full[deleted].tolist()
+
+
+@pytest.mark.parametrize("layout", [None, "edges"])
+def test_log_provenance_computed_ahead_equals_on_demand(monkeypatch, layout):
+    """``run(..., log_provenance_ahead=True)`` (the CLI's JSON report) computes the log's
+    input lines and entity ids on a thread while the narration runs; the report renders
+    byte for byte as when they are computed on first read."""
+    from aptnarrate import assemble
+    from aptnarrate.examples import path as example_path
+    from aptnarrate.pipeline import run
+    from aptnarrate.render.json import render_json
+
+    started = []
+
+    class Recorded(assemble._Ahead):
+        def __init__(self, function):
+            started.append(self)
+            super().__init__(function)
+
+    monkeypatch.setattr(assemble, "_Ahead", Recorded)
+    source = example_path("dropper", layout) if layout else example_path("dropper")
+    plain = run(source, backend="offline").report
+    assert not started
+    ahead = run(source, backend="offline", log_provenance_ahead=True).report
+    assert len(started) == 1
+    assert render_json(ahead) == render_json(plain)
+
+
+def test_log_provenance_failing_on_its_thread_fails_the_reader(monkeypatch):
+    """An error computing the provenance ahead is raised where the log's lines are read
+    (the renderer), not lost on the worker thread."""
+    from aptnarrate import assemble
+    from aptnarrate.examples import path as example_path
+    from aptnarrate.pipeline import run
+    from aptnarrate.render.json import render_json
+
+    def broken(*args):
+        raise RuntimeError("provenance failed")
+
+    monkeypatch.setattr(assemble, "_provenance", broken)
+    report = run(example_path("dropper"), backend="offline", log_provenance_ahead=True).report
+    with pytest.raises(RuntimeError, match="provenance failed"):
+        render_json(report)

@@ -51,6 +51,12 @@ def _csv(report) -> str:
 RENDERERS = {"md": _md, "json": _json, "html": _html, "stix": _stix, "navigator": _navigator, "csv": _csv}
 
 
+def shows_log_provenance(fmt: str) -> bool:
+    """Whether ``fmt`` lists each log row's input lines and entity ids (the JSON document
+    does; ``pipeline.run(..., log_provenance_ahead=True)`` then computes them early)."""
+    return fmt == "json"
+
+
 def render_chunks(fmt: str, report, *, diagram: bool = False, encoded: bool = False):
     """The report in ``fmt`` as pieces of text, for a writer that streams them: Markdown and
     JSON, which hold the whole log, come a slice of rows at a time (never one huge string);
