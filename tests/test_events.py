@@ -106,3 +106,24 @@ def test_every_class_used_is_declared_and_described():
 def test_a_malformed_vocabulary_names_the_mapping():
     with pytest.raises(VocabularyError, match="mapping 1.*'NOPE'"):
         parse_vocabulary({"classes": {"a": "A"}, "mappings": [{"actions": ["X"], "class": "NOPE"}]})
+
+
+def test_row_counts_by_codes_equal_counting_rows_in_order():
+    """The notes count (action, type) pairs over value codes; the counts and their order
+    (``most_common``'s ties) are those of counting the rows one by one."""
+    import random
+    from collections import Counter
+
+    from aptnarrate.arrays import Columns
+    from aptnarrate.rules.events import _row_counts
+
+    rng = random.Random(3)
+    words = ["READ", "WRITE", "TELEPORT", "", "x" * 50, "é"]
+    for size in (1, 2, 7, 500):
+        rows = {"action": [rng.choice(words) for _ in range(size)], "object_kind": [rng.choice(words[:3]) for _ in range(size)]}
+        for table in (pd.DataFrame(rows), Columns(rows)):
+            counted = _row_counts(table, ("action", "object_kind"))
+            expected = Counter(zip(rows["action"], rows["object_kind"]))
+            assert list(counted.items()) == list(expected.items())
+            assert counted.most_common(3) == expected.most_common(3)
+            assert list(_row_counts(table, ("action",)).items()) == [((k,), n) for k, n in Counter(rows["action"]).items()]
