@@ -325,7 +325,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     source, name = _source(args)
     options = _options(args, name)
     facts = inspect_input(source, options)
-    for notice in input_notices(facts, options):
+    for notice in input_notices(facts, options, report=False):
         say(f"aptnarrate: {notice}")
     # streamed: the log's lines reach the output as the bytes Arrow wrote
     render = render_inspect_json_chunks if args.format == "json" else render_inspect_table_chunks

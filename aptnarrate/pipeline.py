@@ -306,8 +306,9 @@ def _vocabulary_notes(facts: Facts) -> tuple[str, ...]:
     return facts.derived("_vocabulary_notes", lambda: vocabulary_notes(facts.timeline.table.triples))
 
 
-def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
-    """What the user should know about how the input was read."""
+def input_notices(facts: Facts, opts: NarrateOptions, *, report: bool = True) -> list[str]:
+    """What the user should know about how the input was read. ``report``: for a report,
+    whose IoC table may leave candidates out (``inspect`` lists every one: no such notice)."""
     table = facts.timeline.table
     notices = []
     if table.timezone == "as written" and opts.timezone != "UTC":
@@ -322,7 +323,7 @@ def input_notices(facts: Facts, opts: NarrateOptions) -> list[str]:
             f"skipped {table.skipped_count} unusable line(s), first line {first.line}: {first.reason} "
             "(listed in the report's metadata; --strict makes this an error)"
         )
-    left_out = sum(1 for c in facts.candidate_records if c["likelihood"] != "low" and not c["in_table"])
+    left_out = report and sum(1 for c in facts.candidate_records if c["likelihood"] != "low" and not c["in_table"])
     if left_out:
         from .preprocess.rank import TABLE_MAX
 

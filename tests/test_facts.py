@@ -315,6 +315,14 @@ def test_the_ioc_table_is_bounded_and_says_how_many_it_left_out(tmp_path, monkey
     assert [c.value for c in facts.table_candidates] == [c.value for c in facts.candidates[:4]]
     notice = next(n for n in input_notices(facts, NarrateOptions()) if "IoC table" in n)
     assert f"first 4 candidates in rank order; {len(moderate) - 4} more rated moderate or high" in notice
+    # inspect lists every candidate: the notice (which sent the user to inspect) is a report's
+    assert not [n for n in input_notices(facts, NarrateOptions(), report=False) if "IoC table" in n]
+    from cli_in_process import run_main
+
+    source = str(write_ocrapt_csv(tmp_path, rows))
+    assert "IoC table" in run_main(["report", source, "--backend", "offline", "-o", str(tmp_path / "r.md")])[2]
+    code, _, err = run_main(["inspect", source, "-o", str(tmp_path / "i.txt")])
+    assert code == 0 and "IoC table" not in err
 
 
 def test_a_linux_process_name_cut_to_15_bytes_is_known_as_the_one_program_it_begins():
