@@ -64,6 +64,29 @@ def test_rule_table_marks_what_each_mechanism_explains(views):
     assert len(explained_somewhere) >= 3
 
 
+def test_subjects_a_mechanism_names_equal_asking_name_by_name(views):
+    """``LogView.subjects_named_by`` (one table of the log's process names per view) names
+    the processes ``Mechanism.names_subject`` names one by one, for every mechanism; also
+    over names the corpus lacks (package managers, updaters, a category's members)."""
+    from aptnarrate.examples import path as example_path
+    from aptnarrate.pipeline import inspect_input
+
+    extra = LogView(inspect_input(example_path("dropper")))
+    extra.subjects = frozenset(
+        {"apt", "apt-get", "dpkg", "yum", "rpm", "msiexec.exe", "TrustedInstaller.exe", "svchost.exe", "sshd", "cron", "bash",
+         "python3", "MsMpEng.exe", "unattended-upgr", "snapd", "packagekitd", "Update.exe", "", "x" * 300, "a b", "APT"}
+    )  # fmt: skip
+    named_somewhere = set()
+    for source, view in [*views.items(), ("extra names", extra)]:
+        for mechanism in mechanisms():
+            expected = {name for name in view.subjects if mechanism.names_subject(name)}
+            assert view.subjects_named_by(mechanism) == expected, (source, mechanism.id)
+            assert view.subjects_named_by(mechanism) == expected  # asked again: the same answer
+            if expected:
+                named_somewhere.add(mechanism.id)
+    assert len(named_somewhere) >= 3, named_somewhere  # not vacuous
+
+
 def test_rule_table_within_tests_only_those_rows_and_keeps_their_answers(views):
     view = views[sorted(views)[0]]
     rows = view.pattern_rows

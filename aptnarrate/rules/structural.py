@@ -145,6 +145,8 @@ def neighbours_of_this_host(view: LogView, names) -> set[str]:
     """Addresses in the same /16 as an address the log shows to be this host's own: hosts of
     the same site, whatever networks were declared (said so wherever it matters)."""
     local = [ipaddress.ip_network(f"{a}/16", strict=False) for a in this_host_addresses(view) if _ipv4(a)]
+    if not local:  # no address of this host in the log: no neighbour, and no name to parse
+        return set()
     return {n for n in names if (ip := _ipv4(n)) is not None and any(ip in net for net in local)} - this_host_addresses(view)
 
 
