@@ -202,3 +202,25 @@ def test_row_actor_ids_by_entity_codes_equal_the_ids_first_seen_first(corpus_dir
                     assert at_once[group] == sorted((i for i in ids if i in aliases.alias_of), key=aliases.order.index), (source, role)
                     aliased += len(at_once[group])
     assert checked >= 10 and aliased >= 10
+
+
+def test_a_row_event_is_its_descriptions_event_with_the_rows_own_id_position_and_minute():
+    """``semantic.row_event`` builds each field itself (``dataclasses.replace`` cost half a
+    second of a summary citing 60,000 rows): it equals ``replace`` of the description's
+    event, for every row, and fills every field ``RowEvent`` has."""
+    from dataclasses import fields, replace
+
+    from aptnarrate.examples import path as example_path
+    from aptnarrate.grounding import semantic
+    from aptnarrate.pipeline import inspect_input
+
+    facts = inspect_input(example_path("dropper"))
+    table = semantic.row_table(facts)
+    assert len(table.ids) > 10
+    for position in range(len(table.ids)):
+        event = semantic.description_event(facts, int(table.log_description[position]))
+        expected = replace(event, id=table.ids[position], position=position, minute=int(table.log_minute[position]))
+        assert semantic.row_event(facts, position) == expected
+    assert [f.name for f in fields(semantic.RowEvent)] == [
+        "id", "position", "minute", "subject_kind", "subject_name", "action", "object_kind", "object_name", "event_class", "description",
+    ]  # fmt: skip  (a new field must be filled in row_event too)

@@ -274,3 +274,16 @@ def test_membership_of_the_triples_keys_equals_a_lookup_per_triple(views):
         picked = set(names.tolist()[::2])
         assert _member(view, "_test_subject_name_codes", lambda: names, picked).tolist() == [n in picked for n in names.tolist()], source
     assert compared >= 12
+
+
+def test_subnet_24_equals_the_network_ipaddress_builds():
+    import random
+
+    from aptnarrate.rules.fanout import subnet_24
+
+    rng = random.Random(5)
+    addresses = ["0.0.0.1", "10.0.0.0", "10.0.0.255", "192.168.1.77", "255.255.255.254", "8.8.8.8"]
+    addresses += [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(2000)]
+    for text in addresses:
+        ip = ipaddress.IPv4Address(text)
+        assert subnet_24(ip) == str(ipaddress.ip_network(f"{ip}/24", strict=False)), text

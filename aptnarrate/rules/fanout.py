@@ -24,6 +24,12 @@ def _ipv4(name: str):
     return ip if ip.version == 4 and not (ip.is_loopback or ip.is_unspecified or ip.is_multicast) else None
 
 
+def subnet_24(ip: ipaddress.IPv4Address) -> str:
+    """``str(ip_network(f"{ip}/24", strict=False))`` without building the network (20 us
+    each: a log of 20,000 addresses spent 0.4 s there)."""
+    return f"{ipaddress.IPv4Address(int(ip) & 0xFFFFFF00)}/24"
+
+
 def _polled(rows) -> set[tuple[str, str]]:
     """(subject, address) pairs whose data the subject received (not a connection it
     accepted) in two or more minutes by one action: ``minutes`` per row where the rows are
@@ -69,7 +75,7 @@ def sweeps(rows, with_rows: bool = True) -> list[dict]:
     for (subject, name), minute in firsts.items():
         if name not in subnet_of:
             ip = _ipv4(name)
-            subnet_of[name] = None if ip is None else str(ipaddress.ip_network(f"{ip}/24", strict=False))
+            subnet_of[name] = None if ip is None else subnet_24(ip)
         net = subnet_of[name]
         if net is not None:
             by_subject.setdefault(subject, {}).setdefault(net, {})[name] = int(minute)
