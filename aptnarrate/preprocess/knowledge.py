@@ -107,12 +107,14 @@ def is_library(name: str) -> bool:
     return library_stem(name) is not None or lower.endswith((".dll", ".ocx", ".sys"))
 
 
-@lru_cache(maxsize=1 << 13)
+@lru_cache(maxsize=1 << 17)
 def lookup(name: str, kind: str) -> KnowledgeEntry | None:
     """What ``name`` normally is, for an entity of ``kind`` (file, process, module, registry...).
     Cached (entries are frozen): scoring, the pattern and stage rules, grounding and the
-    narrators each ask about the same few thousand names, 8,000 times per 1M-row report.
-    Bounded like ``library_stem``'s: the keys are input names, kept across a batch's inputs."""
+    narrators each ask about the same names, a dozen times each. Bounded (the keys are
+    input names, kept across a batch's inputs), above the names of a log of tens of
+    thousands of processes, files and addresses: at 8,192 entries a log of 60,000 distinct
+    names missed on every one of its 550,000 questions (1.9 s)."""
     name = name.strip(" \t\r\n\x0b\x0c")  # ASCII only: "sshd" + U+3000 is no known program
     if not name:
         return None
