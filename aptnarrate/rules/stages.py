@@ -300,13 +300,12 @@ class LogView:
         ``Mechanism.names_subject``), found once per view and mechanism over one table: each
         test runs once per name, in ``RowTable``'s fast paths (asked name by name, a log of
         20,000 distinct processes spent seconds building each name's fields again)."""
-        known = self.derived("_subjects_named_by", dict)
-        entry = known.get(id(mechanism))  # by identity, the entry holding it (no id is reused)
-        if entry is None or entry[0] is not mechanism:
+        def named() -> frozenset[str]:
             table, names = self._subject_table
             mask = table.any_selection(tuple(tests for tests, _ in mechanism._subject_selections))
-            entry = known[id(mechanism)] = (mechanism, frozenset(name for name, hit in zip(names, mask.tolist()) if hit))
-        return entry[1]
+            return frozenset(name for name, hit in zip(names, mask.tolist()) if hit)
+
+        return per_mechanism(self, "_subjects_named_by", mechanism, named)
 
     @cached_property
     def first_minutes(self) -> np.ndarray:
@@ -760,13 +759,23 @@ def descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
     (and theirs), of the event classes its selections name: computed once per view and
     mechanism (each rule weighing rows asks again; it tests every subject's name), read-only."""
-    # by the mechanism's identity, the entry holding it (no id is reused while the view lives)
-    known = view.derived("_descendant_rows", dict)
-    entry = known.get(id(mechanism))
-    if entry is None or entry[0] is not mechanism:
+
+    def rows() -> np.ndarray:
         found = _descendant_rows(view, mechanism)
         found.flags.writeable = False
-        entry = known[id(mechanism)] = (mechanism, found)
+        return found
+
+    return per_mechanism(view, "_descendant_rows", mechanism, rows)
+
+
+def per_mechanism(view: LogView, key: str, mechanism, compute: Callable[[], _T]) -> _T:
+    """``compute()`` once per view and benign mechanism, kept under ``key``: by the
+    mechanism's identity, each entry holding the mechanism (no id is reused while the view
+    lives)."""
+    known = view.derived(key, dict)
+    entry = known.get(id(mechanism))
+    if entry is None or entry[0] is not mechanism:
+        entry = known[id(mechanism)] = (mechanism, compute())
     return entry[1]
 
 
