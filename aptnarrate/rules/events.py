@@ -134,24 +134,18 @@ def _row_counts(table, columns: tuple[str, ...]) -> Counter:
     ``most_common`` included): counted over value codes, since a large table repeats a few
     actions and types (a 1M-row edge list's 90,000 triples took 60 ms row by row).
     ``table``: ``Columns`` or a DataFrame."""
-    from ..arrays import factorize
+    from ..arrays import factorize, first_appearances
 
     key = np.zeros(len(table), dtype=np.int64)
     coded = []
     for column in columns:
         codes, values = factorize(table.arrow(column) if hasattr(table, "arrow") else np.asarray(table[column], dtype=object))
         key = key * len(values) + codes  # mixed radix: the tuple's codes, one number (two columns: < 2**63)
-        coded.append(values.tolist())
-    pair_codes, keys = factorize(key)
-    counts = np.bincount(pair_codes, minlength=len(keys)).tolist()
-    out = Counter()
-    for packed, n in zip(keys.tolist(), counts):
-        values = []
-        for distinct in reversed(coded):
-            packed, code = divmod(packed, len(distinct))
-            values.append(distinct[code])
-        out[tuple(reversed(values))] = n
-    return out
+        coded.append((codes, values))
+    tuple_codes, _ = factorize(key)
+    first = np.flatnonzero(first_appearances(tuple_codes))  # each tuple's first row, in tuple order
+    counts = np.bincount(tuple_codes, minlength=len(first)).tolist()
+    return Counter(dict(zip(zip(*(values[codes[first]].tolist() for codes, values in coded)), counts)))
 
 
 def vocabulary_notes(triples) -> tuple[str, ...]:
