@@ -222,7 +222,7 @@ def compute_log_provenance_ahead(facts: Facts) -> None:
     10M-row edge list's peak grew by 190 MB). The log assembled from these facts takes
     them from that thread."""
     if len(facts.timeline.log):
-        facts.derived("_log_provenance", lambda: _Ahead(_provenance_of(facts)))
+        facts.derived("_log_provenance", lambda: _on_a_thread(_provenance_of(facts)))
 
 
 def _provenance_of(facts: Facts) -> Callable[[], dict]:
@@ -238,30 +238,15 @@ def _provenance_of(facts: Facts) -> Callable[[], dict]:
     return lambda: _provenance(n, *columns)
 
 
-class _Ahead:
-    """A function's result computed on a thread started now; calling the object waits for
-    it (and raises what the function raised), as often as asked."""
+def _on_a_thread(function: Callable[[], dict]) -> Callable[[], dict]:
+    """``function`` started now on a thread of its own; the returned callable waits for its
+    result (and raises what it raised), as often as asked."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    def __init__(self, function: Callable[[], dict]) -> None:
-        import threading
-
-        self._result: dict | None = None
-        self._error: BaseException | None = None
-
-        def work() -> None:
-            try:
-                self._result = function()
-            except BaseException as exc:  # raised again in the reader's thread
-                self._error = exc
-
-        self._thread = threading.Thread(target=work, name="aptnarrate-log-provenance")
-        self._thread.start()
-
-    def __call__(self) -> dict:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aptnarrate-log-provenance")
+    future = executor.submit(function)
+    executor.shutdown(wait=False)  # its one thread ends with the task
+    return future.result
 
 
 def _provenance(

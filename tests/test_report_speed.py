@@ -127,20 +127,31 @@ def test_log_provenance_computed_ahead_equals_on_demand(monkeypatch, layout):
     from aptnarrate.pipeline import run
     from aptnarrate.render.json import render_json
 
+    import threading
+
     started = []
+    computed_on = []
+    real_provenance = assemble._provenance
 
-    class Recorded(assemble._Ahead):
-        def __init__(self, function):
-            started.append(self)
-            super().__init__(function)
+    def on_a_thread(function):
+        started.append(function)
+        return real_on_a_thread(function)
 
-    monkeypatch.setattr(assemble, "_Ahead", Recorded)
+    def provenance(*args):
+        computed_on.append(threading.current_thread().name)
+        return real_provenance(*args)
+
+    real_on_a_thread = assemble._on_a_thread
+    monkeypatch.setattr(assemble, "_on_a_thread", on_a_thread)
+    monkeypatch.setattr(assemble, "_provenance", provenance)
     source = example_path("dropper", layout) if layout else example_path("dropper")
     plain = run(source, backend="offline").report
-    assert not started
+    plain_json = render_json(plain)
+    assert not started and computed_on == [threading.current_thread().name]
     ahead = run(source, backend="offline", log_provenance_ahead=True).report
     assert len(started) == 1
-    assert render_json(ahead) == render_json(plain)
+    assert render_json(ahead) == plain_json
+    assert len(computed_on) == 2 and computed_on[1].startswith("aptnarrate-log-provenance")
 
 
 def test_log_provenance_failing_on_its_thread_fails_the_reader(monkeypatch):
