@@ -60,7 +60,9 @@ def factorize(values) -> tuple[np.ndarray, np.ndarray]:
         array = array.combine_chunks()
     if len(array) == 0:
         return np.zeros(0, dtype=np.int64), np.asarray(array.to_numpy(zero_copy_only=False))
-    encoded = array.dictionary_encode(null_encoding="encode")
+    from . import compute
+
+    encoded = compute.dictionary_encode(array, null_encoding="encode")
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
 
@@ -156,10 +158,12 @@ class Columns:
         positions = np.asarray(positions)
         if positions.dtype == bool:
             positions = np.flatnonzero(positions)
+        from . import compute
+
         taken = {}
         for name, values in self._data.items():
             if _is_arrow(values) and name not in self._numpy:  # stays Arrow: converted only if read
-                taken[name] = values.take(positions)
+                taken[name] = compute.take(values, positions)
             else:
                 taken[name] = self[name][positions]
         return Columns(taken, len(positions))

@@ -304,17 +304,17 @@ def _cited_minutes(log: LogTable, evidence: list[str], lookup: dict[str, int], p
         codes = np.unique(log.minute_codes[positions])
         return sorted({log.minute_texts[c] for c in codes.tolist()})
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from . import compute as pc
 
     cited = pa.array(evidence, pa.string())
     numbered = pc.match_substring_regex(cited, r"^L[0-9]{1,18}$").to_numpy(zero_copy_only=False)
     positions = np.full(len(cited), -1, dtype=np.int64)
     if numbered.any():
         at = np.flatnonzero(numbered)
-        guess = pc.cast(pc.utf8_slice_codeunits(cited.take(pa.array(at)), 1), pa.int64()).to_numpy() - 1
+        guess = pc.cast(pc.utf8_slice_codeunits(pc.take(cited, pa.array(at)), 1), pa.int64()).to_numpy() - 1
         inside = (guess >= 0) & (guess < len(log))
         at, guess = at[inside], guess[inside]
-        same = pc.equal(log.ids.take(pa.array(guess)), cited.take(pa.array(at))).to_numpy(zero_copy_only=False)
+        same = pc.equal(pc.take(log.ids, pa.array(guess)), pc.take(cited, pa.array(at))).to_numpy(zero_copy_only=False)
         positions[at[same]] = guess[same]
     missed = np.flatnonzero(positions < 0)
     if len(missed):
@@ -340,17 +340,17 @@ def _sorted_codes(*columns) -> tuple[list[np.ndarray], list[str]]:
     of Python strings; ids that are not all strings (a DataFrame built in a notebook) go
     through pandas."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from . import compute as pc
 
     try:
-        arrays = [column.cast(pa.large_string()) if isinstance(column, pa.Array) else pa.array(column, pa.large_string(), from_pandas=True) for column in columns]
+        arrays = [pc.cast(column, pa.large_string()) if isinstance(column, pa.Array) else pa.array(column, pa.large_string(), from_pandas=True) for column in columns]
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return _sorted_codes_pandas(*columns)
     values = pa.concat_arrays(arrays)
     if values.null_count:
         return _sorted_codes_pandas(*columns)
     distinct = pc.unique(values)
-    distinct = distinct.take(pc.array_sort_indices(distinct))
+    distinct = pc.take(distinct, pc.array_sort_indices(distinct))
     codes = pc.index_in(values, value_set=distinct).to_numpy().astype(np.int64)
     return _split(codes, [len(part) for part in arrays]), distinct.to_pylist()
 
@@ -372,8 +372,10 @@ def _sorted_codes_pandas(*columns) -> tuple[list[np.ndarray], list[str]]:
 def _arrow_strings(series):
     import pyarrow as pa
 
+    from . import compute
+
     if isinstance(series, pa.Array):
-        return series.cast(pa.string())
+        return compute.cast(series, pa.string())
     try:
         return pa.array(series, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # pragma: no cover - ids are strings

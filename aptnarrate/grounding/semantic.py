@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+from .. import compute as pc
 
 from ..data import load_data_yaml
 from ..preprocess.condense import numbered_ids
@@ -203,7 +203,7 @@ def log_positions(facts: Facts, ids) -> np.ndarray:
             # exactly the ids ``L1``..``L<n>`` as written (no sign, leading zero or
             # non-ASCII digit), so the parsed position's id is the id given
             valid = pc.fill_null(pc.match_substring_regex(written, _LOG_ID), False)
-            numbers = pc.cast(pc.utf8_slice_codeunits(written.filter(valid), 1), pa.int64())
+            numbers = pc.cast(pc.utf8_slice_codeunits(pc.filter(written, valid), 1), pa.int64())
             positions = numbers.to_numpy(zero_copy_only=False).astype(np.int64, copy=False) - 1
             return positions[positions < len(table.ids)]
     found = []
@@ -266,7 +266,7 @@ def _row_table(facts: Facts) -> RowTable:
 def _numbered_in_order(ids: pa.Array) -> bool:
     """Whether ``ids`` are exactly "L1".."L<n>", in order (as condense numbers them)."""
     expected = numbered_ids(len(ids))
-    return ids.cast(expected.type).equals(expected)
+    return pc.cast(ids, expected.type).equals(expected)
 
 
 def _event_classes(actions: list[str], kinds: list[str]) -> list[str]:

@@ -357,6 +357,8 @@ def _arrow_side_codes(subject, obj, keep: np.ndarray | None) -> tuple[np.ndarray
     same strings (nulls, differing types)."""
     import pyarrow as pa
 
+    from .. import compute
+
     chunks = []
     for side in (subject, obj):
         array = pa.array(side)
@@ -365,8 +367,8 @@ def _arrow_side_codes(subject, obj, keep: np.ndarray | None) -> tuple[np.ndarray
         return None
     both = pa.chunked_array(chunks)
     if keep is not None:
-        both = both.filter(pa.array(keep, type=pa.bool_()))
-    encoded = both.dictionary_encode()
+        both = compute.filter(both, pa.array(keep, type=pa.bool_()))
+    encoded = compute.dictionary_encode(both)
     pieces = [chunk for chunk in encoded.chunks if len(chunk)]
     if not pieces:
         return np.zeros(0, dtype=np.int64), np.array([], dtype=object)

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+from .. import compute as pc
 import pyarrow.csv as pacsv
 
 from ..arrays import Columns, factorize, pandas_module
@@ -714,13 +714,13 @@ def _distinct_values(column: pa.ChunkedArray, trim: bool = False) -> tuple[np.nd
     appearance, as pandas' factorize numbers them)."""
     encoded = column.combine_chunks()  # unifies the dictionaries of the CSV blocks
     if not pa.types.is_dictionary(encoded.type):
-        encoded = encoded.dictionary_encode()
+        encoded = pc.dictionary_encode(encoded)
     # the dictionary's own index type (int32): 4 bytes per input row, not 8
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     values = encoded.dictionary
     if not trim:
         return codes, values
-    merged = pc.ascii_trim_whitespace(values).dictionary_encode()  # ASCII only (see ASCII_BLANKS)
+    merged = pc.dictionary_encode(pc.ascii_trim_whitespace(values))  # ASCII only (see ASCII_BLANKS)
     # in the narrowest type that holds the codes: at 10M rows a type or predicate column's
     # codes are then 10 MB instead of 40, and an edge list keeps seven such columns at once
     lookup = merged.indices.to_numpy(zero_copy_only=False).astype(_narrowest_codes(len(merged.dictionary)))
@@ -987,7 +987,7 @@ def _parse_times(
     if nonempty and numeric.sum() * 2 >= nonempty:
         times, bad, out_of_range, units = _epoch_times(stripped, numeric, options, zone)
         return times, bad, _epoch_basis(options, units), out_of_range
-    codes_array = stripped.combine_chunks().dictionary_encode()
+    codes_array = pc.dictionary_encode(stripped.combine_chunks())
     codes = codes_array.indices.to_numpy(zero_copy_only=False)
     dictionary = codes_array.dictionary
     aware = pc.match_substring_regex(dictionary, _AWARE.pattern).to_numpy(zero_copy_only=False)
@@ -1009,14 +1009,14 @@ def _parse_times(
         # read apart: pandas would take a zone-less time among zoned ones for UTC
         local = pd.Series(np.full(len(dictionary), np.datetime64("NaT"), dtype="datetime64[ns]"))
         outside = np.zeros(len(dictionary), dtype=bool)
-        uniques = pd.Series(dictionary.filter(pa.array(aware)).to_pylist(), dtype=object)
+        uniques = pd.Series(pc.filter(dictionary, pa.array(aware)).to_pylist(), dtype=object)
         parsed = pd.to_datetime(uniques, format="ISO8601", errors="coerce", utc=True)
         # range check before converting the zone: near the edges the conversion overflows
         utc, outside[aware] = _within_range(parsed.dt.tz_localize(None))
         local[aware] = utc.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None).to_numpy()
         basis = f"converted to {options.timezone}"
         if zone_less.any():  # with --input-timezone: each time read by its own form
-            wall, outside[~aware] = _naive_times(dictionary.filter(pa.array(~aware)))
+            wall, outside[~aware] = _naive_times(pc.filter(dictionary, pa.array(~aware)))
             wall_ns = wall.to_numpy().astype(np.int64)
             known = wall.notna().to_numpy()
             wall_ns[known] = _wall_to_wall(wall_ns[known], _zone(options.input_timezone), zone)
@@ -1052,7 +1052,7 @@ def _clean_times(raw: pa.ChunkedArray, options: IngestOptions, zone: ZoneInfo):
         stamps = pc.cast(raw, pa.timestamp("ns"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    times = stamps.cast(pa.int64()).to_numpy()
+    times = pc.cast(stamps, pa.int64()).to_numpy()
     none = np.zeros(len(times), dtype=bool)
     return times, none, WALL_CLOCK_BASIS, none
 
@@ -1069,13 +1069,13 @@ def _naive_times(dictionary: pa.Array) -> pd.Series:
     local = pd.Series(np.full(len(dictionary), np.datetime64("NaT"), dtype="datetime64[ns]"))
     slow = ~plain
     try:
-        fast = dictionary.filter(pa.array(plain)).cast(pa.timestamp("ns"))
+        fast = pc.cast(pc.filter(dictionary, pa.array(plain)), pa.timestamp("ns"))
         local[plain] = fast.to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         slow[:] = True
     outside = np.zeros(len(dictionary), dtype=bool)
     if slow.any():
-        parsed, rest_outside = _within_range(_zone_less_iso(dictionary.filter(pa.array(slow))))
+        parsed, rest_outside = _within_range(_zone_less_iso(pc.filter(dictionary, pa.array(slow))))
         local[slow] = parsed.to_numpy()
         outside[slow] = rest_outside
     return local, outside
@@ -1411,7 +1411,7 @@ class _EdgeCodes:
             """Each distinct edge's value: a gather from the distinct values."""
             if not isinstance(values, pa.Array):
                 values = pa.array(values, type=pa.string())
-            return values.take(pa.array(value_codes))
+            return pc.take(values, pa.array(value_codes))
 
         def entities(role: str) -> list[pa.Array]:
             types, attrs = dictionaries[f"{role}_type"].to_pylist(), dictionaries[f"{role}_attr"].to_pylist()

@@ -337,7 +337,7 @@ def join_items(values: pa.Array, offsets: np.ndarray, separator: str) -> pa.Arra
     """Per row: its values (``values[offsets[i]:offsets[i + 1]]``, large strings) joined by
     ``separator``, without brackets."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from .. import compute as pc
 
     lists = pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)), values)
     return pc.binary_join(lists, pa.scalar(separator, pa.large_string()))
@@ -346,11 +346,11 @@ def join_items(values: pa.Array, offsets: np.ndarray, separator: str) -> pa.Arra
 def join_lists(value_text: Sequence[str] | pa.Array, offsets: np.ndarray, separator: str, empty: str, open_: str, close: str):
     """Per row: ``open_ + sep.join(values of the row) + close``, or ``empty`` for a row with none."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from .. import compute as pc
 
     values = value_text if isinstance(value_text, pa.Array) else pa.array(value_text, pa.large_string())
     if values.type != pa.large_string():
-        values = values.cast(pa.large_string())
+        values = pc.cast(values, pa.large_string())
     joined = join_items(values, offsets, separator)
     wrapped = pc.binary_join_element_wise(pa.scalar(open_, pa.large_string()), joined, pa.scalar(close, pa.large_string()), pa.scalar("", pa.large_string()))
     has_values = pa.array(np.diff(offsets) > 0)

@@ -71,10 +71,11 @@ def _log_columns(facts: Facts, minute, description, counts) -> list:
     and ``counts(count, rows)`` of its counts, each written once per distinct value."""
     import pyarrow as pa
 
+    from .. import compute as pc
     from ..arrays import factorize
 
     log = facts.timeline.log
-    ids = log.arrow("id").cast(pa.large_string())
+    ids = pc.cast(log.arrow("id"), pa.large_string())
     minute_codes, minutes = distinct_minute_text(log["minute"])
     # few distinct (count, rows) pairs (1,566 in the 238k log rows of 1M input rows)
     count_codes, count_values = factorize(log["count"])
@@ -100,6 +101,8 @@ def _timeline_pieces(facts: Facts, *, encoded: bool = False) -> Iterator[str | m
     redacts whole lines) instead of joining a document of tens of megabytes first."""
     import pyarrow as pa
 
+    from .. import compute as pc
+
     log = facts.timeline.log
     if not len(log):
         yield "[]"
@@ -112,7 +115,7 @@ def _timeline_pieces(facts: Facts, *, encoded: bool = False) -> Iterator[str | m
         lambda count, rows: f'{count}, "rows": {rows}, "first_line": ',
     )
     first_line = log["first_line"]
-    line_text = lambda start, stop: pa.array(first_line[start:stop]).cast(pa.large_string())  # noqa: E731
+    line_text = lambda start, stop: pc.cast(pa.array(first_line[start:stop]), pa.large_string())  # noqa: E731
     separator = '},\n{"id": "'
     yield '[\n{"id": "'
     yield from _log_pieces([*columns, line_text, separator], len(log), separator, encoded=encoded)
@@ -193,7 +196,7 @@ def _table_log_pieces(facts: Facts, *, encoded: bool = False) -> Iterator[str | 
     ``L7     2018-04-06 11:00  The process: ... (3 times)``, the id padded to seven
     characters, the minute, the description made safe (once per distinct description)
     and the count."""
-    import pyarrow.compute as pc
+    from .. import compute as pc
 
     log = facts.timeline.log
     if not len(log):

@@ -108,10 +108,10 @@ def json_strings(values) -> pa.Array:
     character below U+0020 is itself between quotes (the only characters pydantic escapes;
     a test checks every code point), so only the others go through ``to_json``."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from .. import compute as pc
 
     try:
-        text = values.cast(pa.large_string()) if isinstance(values, pa.Array) else pa.array(values, pa.large_string())
+        text = pc.cast(values, pa.large_string()) if isinstance(values, pa.Array) else pa.array(values, pa.large_string())
     except (pa.ArrowException, UnicodeError):  # a lone surrogate: pydantic's own error below
         return pa.array([_dumps(v) for v in values], pa.large_string())
     quoted = _quoted(text)
@@ -119,7 +119,7 @@ def json_strings(values) -> pa.Array:
     if escaped is None:
         return quoted
     at = np.flatnonzero(escaped)
-    written = pa.array([_dumps(v) for v in text.take(pa.array(at)).to_pylist()], pa.large_string())
+    written = pa.array([_dumps(v) for v in pc.take(text, pa.array(at)).to_pylist()], pa.large_string())
     return pc.replace_with_mask(quoted, pa.array(escaped), written)
 
 
@@ -127,7 +127,7 @@ def _quoted(text: pa.Array) -> pa.Array:
     """Each string of ``text`` (a ``large_string`` array) between double quotes, written
     by numpy into one new buffer (Arrow's element-wise join takes twice as long)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from .. import compute as pc
 
     if text.null_count:  # pragma: no cover - the strings we write are never null
         quote = pa.scalar('"', pa.large_string())
@@ -156,7 +156,9 @@ def _needs_escape(text: pa.Array) -> np.ndarray | None:
     for a log's 235k ids): those characters are single bytes, and every byte of a
     multi-byte character is 0x80 or above, so a byte test is a character test."""
     if text.null_count:  # pragma: no cover - the strings we write are never null
-        text = text.fill_null("")
+        from .. import compute
+
+        text = compute.fill_null(text, "")
     _validity, offsets_buffer, data = text.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[text.offset : text.offset + len(text) + 1]
     if data is None or offsets[-1] == offsets[0]:
@@ -209,7 +211,7 @@ def _log_json_chunks(
         return ("" if first else ",") + nl(depth) + f'"{name}"{colon}'
 
     import pyarrow as pa
-    import pyarrow.compute as pc
+    from .. import compute as pc
 
     def concat(*pieces):  # Arrow arrays and str, element-wise
         large = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in pieces]
@@ -238,7 +240,7 @@ def _log_json_chunks(
         return join_items(values, offsets - offsets[0], item_sep)
 
     def values(codes: np.ndarray):
-        return entity.take(pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
+        return pc.take(entity, pa.array(codes)) if len(codes) else pa.array([], pa.large_string())
 
     def entity_items(codes: np.ndarray, offsets: np.ndarray):  # each row's ids (one or more), joined
         if len(codes) == len(offsets) - 1:  # one id a row: the ids themselves, taken with the row
@@ -257,7 +259,7 @@ def _log_json_chunks(
         object_codes = log.object_values[objects_at[0] : objects_at[-1]]
         descriptions = log.description_codes[start:stop]
         counts, count_codes = coded(log.counts[start:stop])  # per block: small temporaries
-        ids = log.ids.slice(start, stop - start).cast(pa.large_string())
+        ids = pc.cast(log.ids.slice(start, stop - start), pa.large_string())
         if _needs_escape(ids) is None:  # the ids' quotes go into the pieces around them
             id_columns = [id_key + '"', ids, (after_plain_id, log.minute_codes[start:stop])]
         else:

@@ -56,6 +56,8 @@ def take_rows(columns: Sequence[object], rows: int, *, trim: int = 0, encoded: b
     possibly large, sets of distinct pieces)."""
     import pyarrow as pa
 
+    from .. import compute
+
     texts: list[pa.Array] = []
     codes = np.empty((rows, len(columns)), dtype=np.int64)
     base = 0
@@ -73,7 +75,7 @@ def take_rows(columns: Sequence[object], rows: int, *, trim: int = 0, encoded: b
         base += len(texts[-1])
     if not rows:
         return memoryview(b"") if encoded else ""
-    joined = pa.concat_arrays(texts).take(pa.array(codes.ravel()))
+    joined = compute.take(pa.concat_arrays(texts), pa.array(codes.ravel()))
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
     data = memoryview(joined.buffers()[2])[int(offsets[0]) : int(offsets[-1]) - trim]
     return data if encoded else str(data, "utf-8")
@@ -93,20 +95,24 @@ def _used(distinct, index) -> tuple[pa.Array, np.ndarray]:
     them when they are no more than the rows, else only those the rows use."""
     import pyarrow as pa
 
+    from .. import compute
+
     index = np.asarray(index)
     if len(distinct) <= len(index):
         return _large(distinct), index
     used, local = coded(index)
     if isinstance(distinct, (pa.Array, pa.ChunkedArray)):
-        return _large(distinct.take(pa.array(used))), local
+        return _large(compute.take(distinct, pa.array(used))), local
     return pa.array([distinct[i] for i in used.tolist()], pa.large_string()), local
 
 
 def _large(values) -> pa.Array:
     import pyarrow as pa
 
+    from .. import compute
+
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
-        return values if values.type == pa.large_string() else values.cast(pa.large_string())
+        return values if values.type == pa.large_string() else compute.cast(values, pa.large_string())
     return pa.array(list(values), pa.large_string())

@@ -349,7 +349,7 @@ class _LogOrder:
         if not wanted:
             return []
         import pyarrow as pa
-        import pyarrow.compute as pc
+        from .. import compute as pc
 
         log_ids = self._log_ids
         which = pc.fill_null(pc.index_in(log_ids, value_set=pa.array(wanted, type=log_ids.type)), -1)
