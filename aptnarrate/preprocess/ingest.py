@@ -92,8 +92,10 @@ TRIPLE_COLUMNS = (
 # every place where " ACTION the <type>: " (or " ACTION a <type>" at the end) follows the
 # subject is a candidate split. See ``_parse_description`` for which one wins.
 _SUBJECT_HEAD = re.compile(r"^(?:The (?P<s_type>[A-Za-z_]+) ?: |An? (?P<s_type_bare>[A-Za-z_]+)(?= ))")
+# every space where an action and an object's type follow (the rest a lookahead, so that
+# candidates may overlap); the space outside it lets the regex engine skip to each space
 _SPLIT = re.compile(
-    r"(?= (?P<action>[A-Z][A-Z0-9_]*) (?:the (?P<o_type>[A-Za-z_]+) ?: |an? (?P<o_type_bare>[A-Za-z_]+)$))"
+    r" (?=(?P<action>[A-Z][A-Z0-9_]*) (?:the (?P<o_type>[A-Za-z_]+) ?: |an? (?P<o_type_bare>[A-Za-z_]+)$))"
 )
 _SPLIT_LENGTH = re.compile(r" [A-Z][A-Z0-9_]* (?:the [A-Za-z_]+ ?: |an? [A-Za-z_]+$)")
 _AWARE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
