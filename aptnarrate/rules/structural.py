@@ -1403,6 +1403,14 @@ def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
     return found
 
 
+def _sweep_probes(view: LogView) -> np.ndarray:
+    """Descriptions of a sweep's own probes: its subject reaching one of the hosts it swept."""
+    probes = np.zeros(len(view.descriptions), dtype=bool)
+    for sweep in view.sweeps:
+        probes |= view.desc_in("subject_name", {sweep["subject"]}) & view.desc_in("object_name", sweep["hosts"])
+    return probes
+
+
 def lateral_movement(view: LogView) -> list[StageEvidence]:
     """Outbound connections to internal hosts on remote-administration ports (needs ports)."""
     desc = view.desc
@@ -1418,8 +1426,10 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
                 return True
         return False
 
-    swept = {h for s in view.sweeps for h in s["hosts"]}
-    hits = inside & view.desc_where("object_name", admin, inside) & ~view.desc_in("object_name", swept)
+    # a sweep's own probes (its process reaching each host it swept) are reconnaissance, not
+    # movement; another process reaching a swept host afterwards (WMIC, an SSH client) may be
+    probes = _sweep_probes(view)
+    hits = inside & view.desc_where("object_name", admin, inside) & ~probes
     out = []
     if hits.any():
         reason = f"Connections to internal hosts on remote-administration ports: {_names(view.values('object_name', hits))}."
@@ -1431,7 +1441,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         n for n in view.subjects if process_category(n) in ("shell", "windows admin tool")
     }
     drivers.discard("")
-    peer = outbound & view.desc_in("subject_name", drivers) & ~view.desc_in("object_name", swept)
+    peer = outbound & view.desc_in("subject_name", drivers) & ~probes
     peer &= inside | view.desc_in("object_name", neighbours)
     if peer.any():
         peer &= _sessions(view, peer)
@@ -1447,7 +1457,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021",)))
     # an SSH client of an attack chain (an implant's shell running scp or ssh) reaching a host
     # of the site: a user's session is routine (``routine_channels``), an attacker's is not
-    clients = outbound & ~peer & ~view.desc_in("object_name", swept) & (inside | view.desc_in("object_name", neighbours))
+    clients = outbound & ~peer & ~probes & (inside | view.desc_in("object_name", neighbours))
     clients &= view.desc_where("subject_name", session_client, clients)
     if not clients.any():
         return out
@@ -1460,6 +1470,17 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         )
         reason, path = _in_chain(view, chain, view.values("subject_name", chained), reason, chained)
         out.append(cited(view, view.rows_of(chained | path), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004",)))
+        return out
+    # or one started by the process that started a sweep, reaching a host that sweep reached
+    # after it: the sweep found the host, the client logs into it or copies to it
+    pivots, sweep_rows = _pivots_after_sweeps(view, clients)
+    if pivots.any():
+        reason = (
+            f"A remote-session client ({_names(view.values('subject_name', pivots))}) reached internal host(s) "
+            f"{_names(view.values('object_name', pivots))} after {_names(view.values('subject_name', sweep_rows))}, started by the same "
+            "process, had swept them: hosts found by a sweep, then logged into or copied to."
+        )
+        out.append(cited(view, view.rows_of(pivots | sweep_rows), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1018", "T1021.004")))
         return out
     # or one a shell started after another of its commands read out a secret key store
     # (cat id_rsa): a user's client reads its key itself; a key shown by hand before the
@@ -1481,6 +1502,28 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
             )
             out.append(cited(view, view.rows_of(keyed | dump_rows), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1552.004")))
     return out
+
+
+def _pivots_after_sweeps(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``clients`` descriptions, the sweeps' descriptions) where a client reached a
+    host a sweep reached, from that minute on, and the process that started the sweep's
+    process also started the client (directly or through its children)."""
+    pivots = np.zeros(len(view.descriptions), dtype=bool)
+    swept = pivots.copy()
+    if not clients.any():
+        return pivots, swept
+    starts = view.present & (view.desc["event"] == "process_start")
+    for sweep in view.sweeps:
+        probes = view.desc_in("subject_name", {sweep["subject"]}) & view.desc_in("object_name", sweep["hosts"])
+        launchers = view.values("subject_name", starts & view.desc_in("object_name", {sweep["subject"]}))
+        launchers.discard(sweep["subject"])
+        if not launchers or not probes.any():
+            continue
+        found = clients & view.desc_in("object_name", sweep["hosts"]) & descendant_subjects(view, launchers)
+        if found.any() and view.minutes[view.expand(found)].max() >= view.minutes[view.expand(probes)].min():
+            pivots |= found
+            swept |= probes
+    return pivots, swept
 
 
 def _key_dumps_by_shells(view: LogView) -> tuple[set[str], np.ndarray] | None:
