@@ -76,6 +76,7 @@ def roles() -> dict[str, Any]:
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "remote_command_names": frozenset(n.casefold() for n in raw["remote_command_tools"]["names"]),
+        "remote_session_host_names": frozenset(n.casefold() for n in raw["remote_session_hosts"]["names"]),
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
         "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "script_web_server_names": frozenset(n.casefold() for n in raw["script_running_web_servers"]["names"]),
@@ -182,6 +183,11 @@ def mode_preserving_copier(name: str) -> bool:
 def remote_command_tool(name: str) -> bool:
     """A tool whose exchange with another host runs a command there (``remote_command_tools``)."""
     return name.casefold() in roles()["remote_command_names"]
+
+
+def remote_session_host(name: str) -> bool:
+    """A process serving a remote session another host opened (``remote_session_hosts``)."""
+    return name.casefold() in roles()["remote_session_host_names"]
 
 
 def routine_fan_out(name: str) -> bool:

@@ -22,7 +22,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, process_family, script_running_agent,
+    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent,
 )
 from .profiles import public_resolvers
 
@@ -547,9 +547,11 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     armed_codes = distinct(view._codes[armed])
     out = []
     # a file the Windows kernel (``System``, home of the SMB server) wrote came from another
-    # host over a file share: a tool copied for remote execution (T1570), not a download
+    # host over a file share, one a remote-session host (WinRM's) wrote over that session: a
+    # tool copied for remote execution (T1570), not a download
     by_share = {n for n in set(name[armed_codes]) if _written_over_share(view, written & view.named("object_name", n))}
-    for names in (set(name[armed_codes]) - by_share, by_share):
+    by_session = {n for n in set(name[armed_codes]) - by_share if _written_in_remote_session(view, written & view.named("object_name", n))}
+    for names in (set(name[armed_codes]) - by_share - by_session, by_share, by_session):
         if not names:
             continue
         # a set look-up per code: numpy's isin over object arrays compares every pair
@@ -562,6 +564,11 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         if names is by_share:
             reason = f"Files written by the kernel's file-sharing server (System) and then executed: {_names(names)} (a tool copied from another host for remote execution)."
             out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
+            continue
+        if names is by_session:
+            hosts = view.values("subject_name", written & view.desc_in("object_name", names))
+            reason = f"Files written by a remote-session host ({_names(hosts)}) and then executed: {_names(names)} (a tool copied from another host over a remote session)."
+            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.006")))
             continue
         talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
         writers = view.values("subject_name", written & view.desc_in("object_name", names))
@@ -594,6 +601,12 @@ def _written_over_share(view: LogView, writes: np.ndarray) -> bool:
     """Every writer of these descriptions is the Windows kernel's ``System`` process."""
     writers = view.values("subject_name", writes)
     return bool(writers) and all(w.casefold() == "system" for w in writers)
+
+
+def _written_in_remote_session(view: LogView, writes: np.ndarray) -> bool:
+    """Every writer of these descriptions is a remote-session host (``remote_session_hosts``)."""
+    writers = view.values("subject_name", writes)
+    return bool(writers) and all(remote_session_host(w) for w in writers)
 
 
 _CLIENT_TECHNIQUES = {"mail client": ("T1566.001", "T1204.002"), "browser": ("T1189", "T1204.002")}
