@@ -205,6 +205,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # not know is not what its name says: no routine exemption, and two separate minutes of
     # contact make a channel
     masked = _masquerading(view)
+    dropped = _dropped_programs(view)
     routine = {subject: routine_channel(subject) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
@@ -250,6 +251,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             continue
         sustained = out_minute_count[index] >= C2_MIN_MINUTES or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
         sustained |= subject in masked and out_minute_count[index] >= C2_MIN_MASKED_MINUTES
+        # so do a dropped program's (written in this subgraph and run) where the address
+        # answers it: an implant checking in on a timer longer than the slice shows twice
+        sustained |= subject in dropped and out_minute_count[index] >= C2_MIN_MASKED_MINUTES and received_sum > 0
         if not sustained and not command_minutes.get(subject):
             continue
         here = pair == index
@@ -329,6 +333,12 @@ def _masquerading(view: LogView) -> dict[str, np.ndarray]:
 # processes that run commands as their own work: a shell receiving a session is no sign of an
 # implant inside another program
 _COMMAND_HOSTS = frozenset({"shell", "windows admin tool", "interpreter"})
+
+
+def _dropped_programs(view: LogView) -> set[str]:
+    """The processes of programs this subgraph wrote and ran (``attack_chain``'s dropped
+    programs, found without the channels this rule finds)."""
+    return {name for name, link in attack_chain(view, channels=False).items() if link.how.endswith("a program written in this subgraph and run")}
 
 
 def _loops_without_a_named_peer(view: LogView, local: set[str], claimed: set[str]) -> list[StageEvidence]:
