@@ -157,7 +157,12 @@ UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
 
 def _other_name(name: str) -> str:
     """A stable unknown name of the same shape (a leading dot and the extension kept; a
-    systemd unit's type, longer than most extensions, is one)."""
+    systemd unit's type, longer than most extensions, is one). A path keeps its folders and
+    gets its file name's new name, so a program written as /tmp/x and run as the process x
+    is still one program under its new name."""
+    folder, slash, base = name.rpartition("/") if "/" in name else name.rpartition("\\")
+    if slash and base:
+        return folder + slash + _other_name(base)
     digest = hashlib.sha256(name.encode()).hexdigest()
     stem, dot, ext = name.lstrip(".").rpartition(".")
     letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in digest[:7])
