@@ -663,8 +663,6 @@ def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, Chain]:
 
 
 def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
-    desc = view.desc
-    subject, name = desc["subject_name"], desc["object_name"]
     graph = _graph(view)
     found: dict[str, Link] = {}
     names: dict[str, str] = {}
@@ -681,8 +679,7 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
                 found[child], names[child] = Link(f"{quoted(child_name)} started by {quoted(parent_name)}", rows), child_name
             if parent not in compromised:
                 compromised[parent], compromised_names[parent] = Link(f"{quoted(parent_name)}, which started {quoted(child_name)}", rows), parent_name
-    for dropped, rows in sorted(_dropped(view, set(name[graph.starts]) | set(subject[view.present])).items()):
-        process = _run_as(view, np.array([dropped], dtype=object))[0]  # the name its process has
+    for dropped, process, rows in dropped_programs(view):
         if _BY_NAME + process not in found:
             found[_BY_NAME + process], names[_BY_NAME + process] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows, len(view.pattern_rows)), process
     for (channel, member), rows in sorted(_command_channels(view).items()) if channels else ():
@@ -777,6 +774,22 @@ def merged(*chains: Chain) -> Chain:
         members.update(chain.members)
     found.members = members
     return found
+
+
+def dropped_programs(view: LogView) -> list[tuple[str, str, np.ndarray]]:
+    """(program, the name its process has, positions of the descriptions of its writes and
+    runs) for each program the subgraph wrote and ran (``_dropped``), computed once per view:
+    the attack chain (with and without channels) and the Command and Control rule read them."""
+
+    def compute() -> list[tuple[str, str, np.ndarray]]:
+        desc = view.desc
+        run = set(desc["object_name"][_graph(view).starts]) | set(desc["subject_name"][view.present])
+        return [
+            (dropped, _run_as(view, np.array([dropped], dtype=object))[0], rows)
+            for dropped, rows in sorted(_dropped(view, run).items())
+        ]
+
+    return view.derived("_dropped_programs", compute)
 
 
 def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:

@@ -20,7 +20,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent,
 )
@@ -205,7 +205,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # not know is not what its name says: no routine exemption, and two separate minutes of
     # contact make a channel
     masked = _masquerading(view)
-    dropped = _dropped_programs(view)
+    dropped = {process for _, process, _ in dropped_programs(view)}  # programs written and run here
     routine = {subject: routine_channel(subject) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
@@ -333,12 +333,6 @@ def _masquerading(view: LogView) -> dict[str, np.ndarray]:
 # processes that run commands as their own work: a shell receiving a session is no sign of an
 # implant inside another program
 _COMMAND_HOSTS = frozenset({"shell", "windows admin tool", "interpreter"})
-
-
-def _dropped_programs(view: LogView) -> set[str]:
-    """The processes of programs this subgraph wrote and ran (``attack_chain``'s dropped
-    programs, found without the channels this rule finds)."""
-    return {name for name, link in attack_chain(view, channels=False).items() if link.how.endswith("a program written in this subgraph and run")}
 
 
 def _loops_without_a_named_peer(view: LogView, local: set[str], claimed: set[str]) -> list[StageEvidence]:
@@ -559,9 +553,14 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # a file the Windows kernel (``System``, home of the SMB server) wrote came from another
     # host over a file share, one a remote-session host (WinRM's) wrote over that session: a
     # tool copied for remote execution (T1570), not a download
-    by_share = {n for n in set(name[armed_codes]) if _written_over_share(view, written & view.named("object_name", n))}
-    by_session = {n for n in set(name[armed_codes]) - by_share if _written_in_remote_session(view, written & view.named("object_name", n))}
-    for names in (set(name[armed_codes]) - by_share - by_session, by_share, by_session):
+    armed_names = set(name[armed_codes])
+    writers_of: dict[str, set[str]] = {}  # each written file's writers, from one pass over the writes
+    for at in np.flatnonzero(written).tolist():
+        if name[at] in armed_names:
+            writers_of.setdefault(name[at], set()).add(desc["subject_name"][at])
+    by_share = {n for n in armed_names if n in writers_of and all(w.casefold() == "system" for w in writers_of[n])}
+    by_session = {n for n in armed_names - by_share if n in writers_of and all(remote_session_host(w) for w in writers_of[n])}
+    for names in (armed_names - by_share - by_session, by_share, by_session):
         if not names:
             continue
         # a set look-up per code: numpy's isin over object arrays compares every pair
@@ -605,18 +604,6 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             hits = hits | view.expand(path)
         out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
     return out
-
-
-def _written_over_share(view: LogView, writes: np.ndarray) -> bool:
-    """Every writer of these descriptions is the Windows kernel's ``System`` process."""
-    writers = view.values("subject_name", writes)
-    return bool(writers) and all(w.casefold() == "system" for w in writers)
-
-
-def _written_in_remote_session(view: LogView, writes: np.ndarray) -> bool:
-    """Every writer of these descriptions is a remote-session host (``remote_session_hosts``)."""
-    writers = view.values("subject_name", writes)
-    return bool(writers) and all(remote_session_host(w) for w in writers)
 
 
 _CLIENT_TECHNIQUES = {"mail client": ("T1566.001", "T1204.002"), "browser": ("T1189", "T1204.002")}
