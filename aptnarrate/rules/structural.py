@@ -1414,10 +1414,15 @@ def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
 
 
 def _sweep_probes(view: LogView) -> np.ndarray:
-    """Descriptions of a sweep's own probes: its subject reaching one of the hosts it swept."""
+    """Descriptions of a sweep's own probes: its subject reaching one of the hosts it swept
+    (one pass over the descriptions of swept hosts, whatever the number of sweeps)."""
     probes = np.zeros(len(view.descriptions), dtype=bool)
-    for sweep in view.sweeps:
-        probes |= view.desc_in("subject_name", {sweep["subject"]}) & view.desc_in("object_name", sweep["hosts"])
+    pairs = {(sweep["subject"], host) for sweep in view.sweeps for host in sweep["hosts"]}
+    if not pairs:
+        return probes
+    subjects, objects = view.desc["subject_name"], view.desc["object_name"]
+    for at in np.flatnonzero(view.desc_in("object_name", {host for _, host in pairs})).tolist():
+        probes[at] = (subjects[at], objects[at]) in pairs
     return probes
 
 
@@ -1523,7 +1528,10 @@ def _pivots_after_sweeps(view: LogView, clients: np.ndarray) -> tuple[np.ndarray
     if not clients.any():
         return pivots, swept
     starts = view.present & (view.desc["event"] == "process_start")
+    reached = view.values("object_name", clients)
     for sweep in view.sweeps:
+        if reached.isdisjoint(sweep["hosts"]):  # the clients reach none of its hosts
+            continue
         probes = view.desc_in("subject_name", {sweep["subject"]}) & view.desc_in("object_name", sweep["hosts"])
         launchers = view.values("subject_name", starts & view.desc_in("object_name", {sweep["subject"]}))
         launchers.discard(sweep["subject"])
