@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-from .. import compute as pc
 
+from .. import compute as pc
 from ..data import load_data_yaml
 from ..preprocess.condense import numbered_ids
 from ..preprocess.knowledge import lookup

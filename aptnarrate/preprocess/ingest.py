@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pyarrow as pa
-from .. import compute as pc
 import pyarrow.csv as pacsv
 
+from .. import compute as pc
 from ..arrays import Columns, factorize, pandas_module
 from ..wording import file_name_text
 from ..errors import InputError, UsageError
