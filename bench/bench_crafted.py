@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -14,6 +14,8 @@ doubling is linear; 4 is quadratic.
 * ``sweep``: one scanner connecting to N addresses.
 * ``distinct``: N processes, each writing and running its own script and connecting to its
   own address.
+* ``fanout``: one shell runs a script it wrote, then starts N different programs (N
+  processes that join the attack chain as started by the hand that ran a dropped program).
 * ``churn``: one shell deleting and writing one file again N times, and writing and deleting
   N other files (the deletions Covering Tracks weighs, replaced files among them).
 """
@@ -72,6 +74,14 @@ def churn(n: int) -> str:
     return _ocrapt(lines)
 
 
+def fanout(n: int) -> str:
+    lines = [("The subject_process: bash CONNECT the netflowobject: 203.0.113.9", 0)]
+    lines.append(("The subject_process: bash WRITE the file_object_file: /tmp/x.sh", 0))
+    lines.append(("The subject_process: bash EXECUTE the file_object_file: /tmp/x.sh", 1))
+    lines += [(f"The subject_process: bash FORK the subject_process: p{i}", 60 + i) for i in range(n)]
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -82,7 +92,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv")}
 
 
 def cli() -> list[str]:

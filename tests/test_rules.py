@@ -275,3 +275,49 @@ def test_a_rule_gated_on_acting_for_an_attacker_gives_no_rank_reason(case, routi
     facts = inspect_input(Path(__file__).parent / "data" / "handmade" / f"{case}.csv")
     reasons = " ".join(r for c in facts.candidates for r in c.reasons).lower()
     assert routine not in reasons
+
+
+def _miner_then_crontab(crontab_after: bool) -> list[str]:
+    """A shell fetches and runs a program, and runs ``crontab`` after it (or an hour before)."""
+    crontab_at = "10:30" if crontab_after else "09:00"
+    return [
+        "The subject_process: sh FORK the subject_process: wget,2020-01-01 10:00:01",
+        "The subject_process: wget CONNECT the netflowobject: 198.51.100.7,2020-01-01 10:00:02",
+        "The subject_process: wget RECVFROM the netflowobject: 198.51.100.7,2020-01-01 10:00:03",
+        "The subject_process: wget WRITE the file_object_file: /tmp/.m/kthreadd2,2020-01-01 10:00:04",
+        "The subject_process: sh FORK the subject_process: kthreadd2,2020-01-01 10:01:00",
+        "The subject_process: kthreadd2 EXECUTE the file_object_file: /tmp/.m/kthreadd2,2020-01-01 10:01:01",
+        f"The subject_process: sh FORK the subject_process: crontab,2020-01-01 {crontab_at}:00",
+        f"The subject_process: crontab WRITE the file_object_file: /var/spool/cron/crontabs/tmp.77,2020-01-01 {crontab_at}:01",
+    ]
+
+
+def test_what_a_shell_starts_after_running_a_dropped_program_acts_for_the_attacker():
+    # crontab(1) is how users schedule work (a benign mechanism), unless the log shows it
+    # acting for an attacker: started by the shell that had just run a fetched program
+    found = _stages(_miner_then_crontab(crontab_after=True))
+    assert "Maintain Persistence" in found
+    assert "`crontab` started by `sh` after it ran `kthreadd2`" in found["Maintain Persistence"].rationale
+    # the same shell's crontab an hour before the payload ran is an ordinary edit
+    assert "Maintain Persistence" not in _stages(_miner_then_crontab(crontab_after=False))
+
+
+def test_a_shell_that_ran_a_dropped_program_taints_only_itself_where_processes_have_ids():
+    # an edge list names each process: another sh's crontab stays an ordinary edit
+    t = 1577872800 * 10**9  # 2020-01-01 10:00 UTC
+    rows = [
+        f"p1,SUBJECT_PROCESS,sh,EVENT_FORK,{t + 1},p2,SUBJECT_PROCESS,wget",
+        f"p2,SUBJECT_PROCESS,wget,EVENT_CONNECT,{t + 2},n1,NetFlowObject,10.0.0.5->198.51.100.7:80",
+        f"p2,SUBJECT_PROCESS,wget,EVENT_WRITE,{t + 4},f1,FILE_OBJECT_FILE,/tmp/.m/kthreadd2",
+        f"p1,SUBJECT_PROCESS,sh,EVENT_EXECUTE,{t + 60 * 10**9},f1,FILE_OBJECT_FILE,/tmp/.m/kthreadd2",
+        f"p9,SUBJECT_PROCESS,sh,EVENT_FORK,{t + 1800 * 10**9},p10,SUBJECT_PROCESS,crontab",
+        f"p10,SUBJECT_PROCESS,crontab,EVENT_WRITE,{t + 1801 * 10**9},f2,FILE_OBJECT_FILE,/var/spool/cron/crontabs/tmp.77",
+    ]
+    header = "subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr\n"
+
+    def stages(edges: list[str]) -> set[str]:
+        return {s.stage for s in find_stages(inspect_input((header + "\n".join(edges) + "\n").encode()))}
+
+    assert "Maintain Persistence" not in stages(rows)
+    same_shell = [r.replace("p9,SUBJECT_PROCESS,sh", "p1,SUBJECT_PROCESS,sh") for r in rows]
+    assert "Maintain Persistence" in stages(same_shell)

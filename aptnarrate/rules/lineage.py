@@ -365,6 +365,8 @@ class _Graph:
     # started processes whose name the log left empty (their entity keys): known by a name
     # they execute or their parent's, which the chain's words must not give as theirs
     nameless: frozenset[str] = frozenset()
+    # the start triples named on both sides (the edges, one per start): read in one pass
+    named_starts: _TripleStarts | None = None
 
 
 def _by_name(keys: np.ndarray) -> np.ndarray:
@@ -439,7 +441,9 @@ def _build_graph(view: LogView) -> _Graph:
         kids.setdefault(parent, []).append((child, child_name, parent_name))
         if not parent.startswith(_BY_NAME):
             kids.setdefault(_BY_NAME + parent_name, []).append((child, child_name, parent_name))
-    return _Graph(starts, listed, kids, identified, {(pk, ck): codes for (pk, _, ck, _), codes in unnamed.items()}, _nameless(unnamed, view))
+    named_starts = _TripleStarts(*(column[named] for column in triple_starts)) if len(triple_starts.codes) else triple_starts
+    unnamed_codes = {(pk, ck): codes for (pk, _, ck, _), codes in unnamed.items()}
+    return _Graph(starts, listed, kids, identified, unnamed_codes, _nameless(unnamed, view), named_starts)
 
 
 class _TripleStarts(NamedTuple):
@@ -662,6 +666,51 @@ def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     return view.derived(key, lambda: _find_chain(view, channels))
 
 
+_ORCHESTRATING = frozenset({"shell", "interpreter", "windows admin tool"})
+
+
+def _started_after_a_dropped_program(view: LogView, dropped: list[tuple[str, str, np.ndarray]]) -> dict[str, tuple[Link, str]]:
+    """What a shell or interpreter started once it had run a program the subgraph wrote
+    (``dropped``): the same hand that ran the payload (``sh`` running a downloaded miner,
+    then ``crontab``) acts for the attacker from then on. Its earlier children stay out of
+    it: a log that names processes without ids shows every ``sh`` as one, and a build's
+    ``sh`` minutes before the drop is not the intruder's (``{key: (Link, name)}``). One
+    pass over the starts: a crafted log's shell runs thousands of dropped programs."""
+    graph = _graph(view)
+    starts = graph.named_starts
+    if not dropped or starts is None or not len(starts.codes):
+        return {}
+    programs = {process: program for program, process, _ in dropped}
+    codes = starts.codes.tolist()
+    parent_names = view.desc["subject_name"][starts.codes].tolist()
+    first, last = view.first_minutes[starts.codes].tolist(), view.last_minutes[starts.codes].tolist()
+    orchestrating = {name: process_category(name) in _ORCHESTRATING for name in set(parent_names)}
+    triples = list(zip(starts.parents.tolist(), parent_names, starts.names.tolist(), starts.children.tolist(), codes))
+    since: dict[str, tuple[int, str]] = {}  # parent key -> (minute, dropped process) of its first run of one
+    for (parent, parent_name, name, _, _), minute in zip(triples, first):
+        if name in programs and name != parent_name and orchestrating[parent_name] and minute < since.get(parent, (minute + 1,))[0]:
+            since[parent] = (minute, name)
+    if not since:
+        return {}
+    ran: dict[str, list[int]] = {}  # parent key -> descriptions of that run
+    later: dict[str, tuple[str, str, str, list[int]]] = {}  # child key -> (name, parent key, parent name, descriptions)
+    for (parent, parent_name, name, child, code), minute in zip(triples, last):
+        first_run = since.get(parent)
+        if first_run is None:
+            continue
+        if name == first_run[1]:
+            ran.setdefault(parent, []).append(code)
+        elif minute >= first_run[0] and name not in programs and name not in PLACEHOLDERS:
+            later.setdefault(child, (name, parent, parent_name, []))[3].append(code)
+    # positions, not masks: a crafted shell may start thousands of programs after its payload
+    size = len(view.pattern_rows)
+    found: dict[str, tuple[Link, str]] = {}
+    for child, (name, parent, parent_name, rows) in later.items():
+        how = f"{quoted(name)} started by {quoted(parent_name)} after it ran {quoted(programs[since[parent][1]])}, a program written in this subgraph"
+        found[child] = (Link(how, np.unique(np.array(rows + ran[parent], dtype=np.int64)), size), name)
+    return found
+
+
 def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     graph = _graph(view)
     found: dict[str, Link] = {}
@@ -686,6 +735,12 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
         if member not in found:
             found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows), channel
     _walk(view, found, names)
+    # read after the chain's other starts: a process they already reach keeps that path
+    later = {key: link for key, link in _started_after_a_dropped_program(view, dropped_programs(view)).items() if key not in found}
+    if later:
+        for key, (link, name) in later.items():
+            found[key], names[key] = link, name
+        _walk(view, found, names)
     return _chain(found, names), _chain(compromised, compromised_names)
 
 
