@@ -321,3 +321,22 @@ def test_a_shell_that_ran_a_dropped_program_taints_only_itself_where_processes_h
     assert "Maintain Persistence" not in stages(rows)
     same_shell = [r.replace("p9,SUBJECT_PROCESS,sh", "p1,SUBJECT_PROCESS,sh") for r in rows]
     assert "Maintain Persistence" in stages(same_shell)
+
+
+def _crontab_e(ran_from: str) -> list[str]:
+    """crontab(1) editing a table through its temporary copy, then deleting the copy;
+    ``ran_from``: the file the crontab process executed."""
+    return [
+        "The subject_process: bash FORK the subject_process: crontab,2020-01-01 10:00:01",
+        f"The subject_process: crontab EXECUTE the file_object_file: {ran_from},2020-01-01 10:00:01",
+        "The subject_process: crontab WRITE the file_object_file: /tmp/crontab.hT7kQz/crontab,2020-01-01 10:00:02",
+        "The subject_process: crontab READ the file_object_file: /tmp/crontab.hT7kQz/crontab,2020-01-01 10:01:00",
+        "The subject_process: crontab UNLINK the file_object_file: /tmp/crontab.hT7kQz/crontab,2020-01-01 10:01:01",
+    ]
+
+
+def test_a_deleted_file_that_only_shares_a_ran_programs_name_is_a_working_file():
+    # the copy /tmp/crontab.X/crontab is not /usr/bin/crontab: the full paths tell them apart
+    assert "Covering Tracks" not in _stages(_crontab_e("/usr/bin/crontab"))
+    # a process deleting the very file it ran from still erases a program
+    assert "Covering Tracks" in _stages(_crontab_e("/tmp/crontab.hT7kQz/crontab"))

@@ -1063,6 +1063,59 @@ def _ran_or_loaded(view: LogView) -> set[str]:
     return view.derived("_ran_or_loaded", lambda: frozenset(view.values("object_name", view.present & view.desc_in("event", events))))
 
 
+def _object_values(view: LogView, descriptions: np.ndarray) -> dict[int, set[str]]:
+    """Each of these descriptions (a mask) -> the full values of its objects, triple by
+    triple: a description names a file by its base name, which many paths share."""
+    timeline = view.facts.timeline
+    found: dict[int, set[str]] = {}
+    if not len(timeline.triple_description) or not descriptions.any():
+        return found
+    hit = np.flatnonzero(descriptions[timeline.triple_description])
+    values = timeline.table.triples["object_value"][hit].tolist()
+    for position, value in zip(timeline.triple_description[hit].tolist(), values):
+        found.setdefault(position, set()).add(str(value))
+    return found
+
+
+def _ran_paths(view: LogView) -> dict[str, frozenset[str]]:
+    """Each file name the log runs, loads or changes the mode of -> the full paths of what
+    ran under it, where every such row gives one (computed once per view): a name that
+    also ran without a path may be any file of that name."""
+
+    def compute() -> dict[str, frozenset[str]]:
+        events = ("execute", "module_load", "file_attribute")
+        ran = view.present & view.desc_in("event", events) & ~view.desc_in("object_kind", ("process",))
+        paths: dict[str, set[str]] = {}
+        pathless: set[str] = set()
+        names = view.desc["object_name"]
+        for position, values in _object_values(view, ran).items():
+            name = names[position]
+            for value in values:
+                if _FOLDER.search(value):
+                    paths.setdefault(name, set()).add(value)
+                else:
+                    pathless.add(name)
+        return {name: frozenset(found) for name, found in paths.items() if name not in pathless}
+
+    return view.derived("_ran_paths", compute)
+
+
+_FOLDER = re.compile(r"[/\\][^/\\]")  # a path with a folder, not a bare name
+
+
+def _other_files_of_ran_names(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions whose files, named as a program that ran, are all shown
+    by their full paths to be other files: ``crontab -e``'s copy ``/tmp/crontab.X/crontab``,
+    not the ``/usr/bin/crontab`` that ran."""
+    found = np.zeros(len(deleted), dtype=bool)
+    ran = _ran_paths(view)
+    candidates = deleted & view.desc_in("object_name", set(ran))
+    names = view.desc["object_name"]
+    for position, values in _object_values(view, candidates).items():
+        found[position] = all(_FOLDER.search(v) for v in values) and not ran[names[position]].intersection(values)
+    return found
+
+
 def _application_data(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "application data"
 
@@ -1092,9 +1145,10 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
     # a temporary file counts whoever deletes it (a script's rm removing what its fetch
     # downloaded); any other working file only where its own writer deletes it
     written_names = {name for _, name in written}
+    other_files = _other_files_of_ran_names(view, temporary)
     for at in np.flatnonzero(temporary).tolist():
         subject, name = desc["subject_name"][at], desc["object_name"][at]
-        if name in run:
+        if name in run and not other_files[at]:
             continue
         if TEMPORARY_FILE.search(name):
             found[at] = name in written_names
