@@ -340,3 +340,34 @@ def test_a_deleted_file_that_only_shares_a_ran_programs_name_is_a_working_file()
     assert "Covering Tracks" not in _stages(_crontab_e("/usr/bin/crontab"))
     # a process deleting the very file it ran from still erases a program
     assert "Covering Tracks" in _stages(_crontab_e("/tmp/crontab.hT7kQz/crontab"))
+
+
+def _ansible_push(intruder: bool) -> list[str]:
+    """ansible-playbook's ssh reaching six hosts of the site; started by cron's shell, or by
+    a shell that had just fetched and run a program (``intruder``)."""
+    parent = "sh"
+    lines = []
+    if intruder:
+        lines += [
+            "The subject_process: sh FORK the subject_process: wget,2018-04-12 22:10:05",
+            "The subject_process: wget CONNECT the netflowobject: 203.0.113.45,2018-04-12 22:10:06",
+            "The subject_process: wget WRITE the file_object_file: /tmp/.k/kdev,2018-04-12 22:10:09",
+            "The subject_process: sh FORK the subject_process: kdev,2018-04-12 22:10:15",
+            "The subject_process: kdev EXECUTE the file_object_file: /tmp/.k/kdev,2018-04-12 22:10:15",
+        ]
+    lines.append(f"The subject_process: {parent} FORK the subject_process: ansible-playbook,2018-04-12 22:12:02")
+    lines.append("The subject_process: ansible-playbook FORK the subject_process: ssh,2018-04-12 22:12:05")
+    for i, host in enumerate((21, 34, 48, 52, 77, 90)):
+        lines.append(f"The subject_process: ssh CONNECT the netflowobject: 128.55.12.{host},2018-04-12 22:12:{10 + i * 6:02d}")
+        lines.append(f"The subject_process: ssh SENDTO the netflowobject: 128.55.12.{host},2018-04-12 22:12:{12 + i * 6:02d}")
+    return lines
+
+
+def test_a_configuration_push_is_no_sweep_unless_an_intruder_runs_it():
+    assert "Internal Reconnaissance" not in _stages(_ansible_push(intruder=False), internal_networks=["128.55.12.0/24"])
+    found = _stages(_ansible_push(intruder=True), internal_networks=["128.55.12.0/24"])
+    assert "Internal Reconnaissance" in found
+    assert "after it ran `kdev`" in found["Internal Reconnaissance"].rationale
+    # and its ssh sent to each host it reached: sessions, so movement too, not only a sweep
+    assert "Lateral Movement" in found
+    assert "128.55.12.21" in found["Lateral Movement"].rationale

@@ -1477,6 +1477,11 @@ def _sweep_probes(view: LogView) -> np.ndarray:
     subjects, objects = view.desc["subject_name"], view.desc["object_name"]
     for at in np.flatnonzero(view.desc_in("object_name", {host for _, host in pairs})).tolist():
         probes[at] = (subjects[at], objects[at]) in pairs
+    # a session client (ssh, scp) sending to each host it reached holds sessions there, not
+    # probes: its sends stay for the movement rules (which weigh it only in an attack chain)
+    if probes.any():
+        sends = probes & (view.desc["event"] == "network_out") & ~view.desc_in("action", vocabulary().connect_actions)
+        probes &= ~(sends & view.desc_where("subject_name", session_client, sends))
     return probes
 
 
