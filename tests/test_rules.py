@@ -371,3 +371,17 @@ def test_a_configuration_push_is_no_sweep_unless_an_intruder_runs_it():
     # and its ssh sent to each host it reached: sessions, so movement too, not only a sweep
     assert "Lateral Movement" in found
     assert "128.55.12.21" in found["Lateral Movement"].rationale
+
+
+def _schtasks(task_event: str) -> list[str]:
+    return [
+        "The process: powershell.exe CREATE the process: schtasks.exe,2019-09-24 16:54:01",
+        f"The process: schtasks.exe {task_event} the task: Updater,2019-09-24 16:54:08",
+    ]
+
+
+def test_schtasks_seen_only_deleting_a_task_is_no_persistence():
+    assert "Maintain Persistence" not in _stages(_schtasks("DELETE"))
+    # the tool creating one, or seen doing nothing else, still schedules work
+    assert "Maintain Persistence" in _stages(_schtasks("CREATE"))
+    assert "Maintain Persistence" in _stages(_schtasks("CREATE")[:1])

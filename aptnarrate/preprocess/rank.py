@@ -166,7 +166,9 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matched over all their events at once (one rule table instead of a test per event).
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
-    from ..rules.patterns import matching_rules_many, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects, unless_applies
+    from ..rules.patterns import (
+        matching_rules_many, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects, removing_tools, unless_applies,
+    )
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
@@ -178,7 +180,7 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     # none, and then the rules' matches are read as they are (every subgraph runs programs);
     # likewise only the tools an "against another host" or "dumps another process" rule
     # matched starting. One pass over the rows some rule matched (most match none).
-    asked, started, dumping = set(), set(), set()
+    asked, started, dumping, removing = set(), set(), set(), set()
     for row, rules in matches.items():
         for rule in rules:
             if "run as a program" in rule.unless:
@@ -187,14 +189,17 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
                 started.add(row.object)
             if "dumps another process" in rule.unless:
                 dumping.add(row.object)
+            if "run only to remove" in rule.unless:
+                removing.add(row.object)
     ran = programs_run(every_row) & asked if asked else set()
     talkers = network_talkers(every_row) & started if started else set()
     dumpers = other_process_dumpers(every_row) & dumping if dumping else set()
+    removers = removing_tools(every_row) & removing if removing else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers))
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers, removers))
 
-    matching = kept if listers or removed or ran or talkers or dumpers else matches.__getitem__
+    matching = kept if listers or removed or ran or talkers or dumpers or removers else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 

@@ -178,7 +178,7 @@ class PatternRule:
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
-UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process")
+UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove")
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot
@@ -287,6 +287,23 @@ def run_against_another_host(row: Row, talkers: set[str]) -> bool:
     return row.event in ("execute", "process_start") and row.object in talkers
 
 
+def removing_tools(rows: Iterable[Row]) -> set[str]:
+    """The processes (by name) that ``rows`` show removing tasks or services and never
+    creating or changing one, for the rules that say ``unless: run only to remove``."""
+    removes, changes = set(), set()
+    for row in rows:
+        if row.subject and row.object_kind in REMOVALS:
+            (removes if row.event == REMOVALS[row.object_kind] else changes).add(row.subject)
+    return removes - changes
+
+
+def run_only_to_remove(row: Row, removers: set[str]) -> bool:
+    """Whether ``row`` starts a tool that the subgraph shows only removing tasks or services
+    (``removers``: ``removing_tools``): schtasks deleting the intruder's task takes a
+    foothold away."""
+    return row.event in ("execute", "process_start") and row.object in removers
+
+
 # the process whose memory holds the logged-on users' credentials
 CREDENTIAL_PROCESS = "lsass.exe"
 
@@ -310,11 +327,12 @@ def dumps_another_process(row: Row, dumpers: set[str]) -> bool:
 
 def unless_applies(
     rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset(), talkers: set[str] = frozenset(),
-    dumpers: set[str] = frozenset(),
+    dumpers: set[str] = frozenset(), removers: set[str] = frozenset(),
 ) -> bool:
     """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
     ``removed``: ``removed_objects``; ``ran``: ``programs_run``; ``talkers``:
-    ``network_talkers``; ``dumpers``: ``other_process_dumpers``)."""
+    ``network_talkers``; ``dumpers``: ``other_process_dumpers``; ``removers``:
+    ``removing_tools``)."""
     for unless in rule.unless:
         if unless == "dumps another process" and dumps_another_process(row, dumpers):
             return True
@@ -325,6 +343,8 @@ def unless_applies(
         if unless == "process list" and opened_by_process_list(row, listers):
             return True
         if unless == "run against another host" and run_against_another_host(row, talkers):
+            return True
+        if unless == "run only to remove" and run_only_to_remove(row, removers):
             return True
     return False
 

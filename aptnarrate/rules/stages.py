@@ -23,7 +23,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, run_against_another_host, written_program
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, removing_tools, run_against_another_host, run_only_to_remove, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -399,6 +399,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             matched = matched & ~remote_tool_rows(view)
         if "dumps another process" in rule.unless and (matched & present).any():
             matched = matched & ~other_dump_rows(view)
+        if "run only to remove" in rule.unless and (matched & present).any():
+            matched = matched & ~removing_tool_rows(view)
         acting_listers = None
         if "process list" in rule.unless and (matched & present).any():
             listing = matched & process_list_rows(view)
@@ -486,6 +488,12 @@ def other_dump_rows(view: LogView) -> np.ndarray:
     """The descriptions starting a tool that the subgraph shows opening other processes and
     never LSASS (``patterns.other_process_dumpers``): procdump on a web worker."""
     return _rows_unless(view, "_other_dump_rows", other_process_dumpers, dumps_another_process)
+
+
+def removing_tool_rows(view: LogView) -> np.ndarray:
+    """The descriptions starting a tool that the subgraph shows only removing tasks or
+    services (``patterns.removing_tools``): schtasks deleting a task."""
+    return _rows_unless(view, "_removing_tool_rows", removing_tools, run_only_to_remove)
 
 
 def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
