@@ -385,3 +385,23 @@ def test_schtasks_seen_only_deleting_a_task_is_no_persistence():
     # the tool creating one, or seen doing nothing else, still schedules work
     assert "Maintain Persistence" in _stages(_schtasks("CREATE"))
     assert "Maintain Persistence" in _stages(_schtasks("CREATE")[:1])
+
+
+def _rundll32_beacon(loads_what_it_read: bool) -> list[str]:
+    lines = [
+        "The process: explorer.exe CREATE the process: rundll32.exe,2019-09-24 09:12:02",
+        "The process: rundll32.exe READ the file: thumbcache_idx.dat,2019-09-24 09:12:05",
+        "The process: rundll32.exe LOAD the module: winhttp.dll,2019-09-24 09:12:08",
+        "The process: rundll32.exe START_OUTBOUND the flow: 91.215.85.17,2019-09-24 09:12:10",
+    ]
+    if loads_what_it_read:
+        lines.append("The process: rundll32.exe LOAD the module: thumbcache_idx.dat,2019-09-24 09:12:06")
+    for minute in (12, 14, 16, 18):
+        lines.append(f"The process: rundll32.exe MESSAGE_OUTBOUND the flow: 91.215.85.17,2019-09-24 09:{minute}:11")
+        lines.append(f"The process: rundll32.exe MESSAGE_INBOUND the flow: 91.215.85.17,2019-09-24 09:{minute}:12")
+    return lines
+
+
+def test_a_file_its_reader_loads_as_code_is_not_data_it_sends_off():
+    assert "Data Exfiltration" not in _stages(_rundll32_beacon(loads_what_it_read=True))
+    assert "Data Exfiltration" in _stages(_rundll32_beacon(loads_what_it_read=False))

@@ -1818,6 +1818,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
 
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
     reading &= ~_handed_code(view, reading, writes)
+    reading &= ~_own_code_read(view, reading)
     data_reads = reading & view.desc_where("object_name", user_data, reading)
     # a user application reading application data (a browser its profile, history and
     # extension registry, a mail client its folders) reads its own state, whoever compromised
@@ -2006,6 +2007,18 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
     writing an MSBuild project and starting MSBuild), not data it carries off."""
     runners = {n for n in view.values("subject_name", reading) if n and code_runner(n)}
     return _given_by_launchers(view, reading, writes, runners)
+
+
+def _own_code_read(view: LogView, reading: np.ndarray) -> np.ndarray:
+    """The ``reading`` descriptions of a file that the reading process also loads as a
+    module or executes: its code (rundll32 reading the DLL it then loads, whatever the
+    file's extension: ``msoshext.dat``), not data it collects."""
+    loads = view.present & view.desc_in("event", ("module_load", "execute"))
+    if not loads.any() or not reading.any():
+        return np.zeros(len(reading), dtype=bool)
+    loaded = view.pairs(loads)
+    # an unnamed reader may be another process than the unnamed one that loaded it
+    return view.pattern_flags(lambda row: bool(row.subject) and (row.subject, row.object) in loaded, reading)
 
 
 def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, readers: set[str], excepted: set[str] = frozenset()) -> np.ndarray:
