@@ -405,3 +405,13 @@ def _rundll32_beacon(loads_what_it_read: bool) -> list[str]:
 def test_a_file_its_reader_loads_as_code_is_not_data_it_sends_off():
     assert "Data Exfiltration" not in _stages(_rundll32_beacon(loads_what_it_read=True))
     assert "Data Exfiltration" in _stages(_rundll32_beacon(loads_what_it_read=False))
+
+
+def test_a_service_whose_registry_key_the_subgraph_removes_is_no_persistence():
+    lines = [
+        "The process: services.exe CREATE the service: hXqLmPtR,2019-09-25 11:02:09",
+        "The process: services.exe ADD the registry: ImagePath,2019-09-25 11:02:11",
+    ]
+    assert "Maintain Persistence" in _stages(lines)
+    removed = lines + ["The process: services.exe REMOVE the registry: hXqLmPtR,2019-09-25 11:02:25"]
+    assert "Maintain Persistence" not in _stages(removed)

@@ -188,9 +188,17 @@ REMOVALS = {"task": "task_delete", "service": "service_delete"}
 def removed_objects(rows: Iterable[Row]) -> set[tuple[str, str]]:
     """The (object kind, case-folded name) of the tasks and services that ``rows`` remove,
     for the rules that say ``unless: removed in the subgraph``."""
-    # the kind first: most rows are of no kind with a removal, and the event class is a
-    # look-up per row (candidates' rows run to hundreds of thousands at a million input rows)
-    return {(row.object_kind, row.object.casefold()) for row in rows if row.object and row.object_kind in REMOVALS and REMOVALS[row.object_kind] == row.event}
+    found = set()
+    for row in rows:  # the kind before the event class, a look-up per row
+        if not row.object:
+            continue
+        if row.object_kind in REMOVALS and REMOVALS[row.object_kind] == row.event:
+            found.add((row.object_kind, row.object.casefold()))
+        elif row.object_kind == "registry" and row.event == "registry_delete":
+            # a service's registry key carries its name (OpTC keeps a key's last part):
+            # services.exe removing the key GdKvZQuk deleted the service GdKvZQuk
+            found.add(("service", row.object.casefold()))
+    return found
 
 
 def removed_in_the_subgraph(row: Row, removed: set[tuple[str, str]]) -> bool:
