@@ -178,7 +178,19 @@ def benign_renamed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def attacker_renamed(frame: pd.DataFrame) -> pd.DataFrame:
-    return rename(frame, lambda n, t: _other_name(n) if _unknown(n, t) else n)
+    # a service's registry key carries the service's name: renaming the one renames the other
+    services = set()
+    for description in frame["description"]:
+        parts = parse(description)
+        if parts is not None and parts["on"] is not None and "service" in (parts["ot"] or "").lower() and _unknown(parts["on"], parts["ot"]):
+            services.add(parts["on"])
+
+    def one(name: str, node_type: str) -> str:
+        if _kind(node_type) == "registry" and name in services:
+            return _other_name(name)
+        return _other_name(name) if _unknown(name, node_type) else name
+
+    return rename(frame, one)
 
 
 def windows_names_recased(frame: pd.DataFrame) -> pd.DataFrame:
