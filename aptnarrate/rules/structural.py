@@ -815,7 +815,7 @@ def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
     start_rows = view.expand(starts)
     at = np.flatnonzero(start_rows)
     opened_at = np.array([opened[s] for s in subject[view._codes[at]].tolist()], dtype=np.int64)
-    start_rows[at[(view.minutes[at] < opened_at) | (view.minutes[at] > opened_at + IMAGE_RUN_MINUTES)]] = False
+    start_rows[at[(view.minutes[at] < opened_at) | (view.minutes[at] > opened_at + IMAGE_RUN_MINUTES * MINUTE_NS)]] = False
     if not start_rows.any():
         return []
     runners = set(name[view._codes[start_rows]].tolist())
@@ -879,7 +879,7 @@ def office_macro_via_wmi(view: LogView) -> list[StageEvidence]:
     open_rows, start_rows, accept_rows = view.rows_of(opened), view.rows_of(starts), view.rows_of(accepted)
     minutes = view.minutes
     first_open = int(minutes[open_rows].min())
-    hits = start_rows[(minutes[start_rows] >= first_open) & (minutes[start_rows] <= first_open + MACRO_WMI_MINUTES)]
+    hits = start_rows[(minutes[start_rows] >= first_open) & (minutes[start_rows] <= first_open + MACRO_WMI_MINUTES * MINUTE_NS)]
     # none accepted between the document's opening and the start: before the first accepted
     # connection from then on
     accepted_since = minutes[accept_rows][minutes[accept_rows] >= first_open]
