@@ -415,3 +415,23 @@ def test_a_service_whose_registry_key_the_subgraph_removes_is_no_persistence():
     assert "Maintain Persistence" in _stages(lines)
     removed = lines + ["The process: services.exe REMOVE the registry: hXqLmPtR,2019-09-25 11:02:25"]
     assert "Maintain Persistence" not in _stages(removed)
+
+
+def _ssh_session_fetches_a_tool(source: str) -> list[str]:
+    return [
+        f"The subject_process: sshd ACCEPT the netflowobject: {source},2018-04-12 19:30:02",
+        "The subject_process: sshd FORK the subject_process: bash,2018-04-12 19:30:06",
+        "The subject_process: bash FORK the subject_process: curl,2018-04-12 19:31:10",
+        "The subject_process: curl RECVFROM the netflowobject: 203.0.113.201,2018-04-12 19:31:12",
+        "The subject_process: curl WRITE the file_object_file: /var/tmp/.sysupd,2018-04-12 19:31:13",
+        "The subject_process: bash FORK the subject_process: .sysupd,2018-04-12 19:31:30",
+        "The subject_process: .sysupd EXECUTE the file_object_file: /var/tmp/.sysupd,2018-04-12 19:31:30",
+    ]
+
+
+def test_a_tool_fetched_in_a_session_from_a_site_host_is_movement_not_the_entry():
+    site = {"internal_networks": ["128.55.12.0/24"]}
+    found = _stages(_ssh_session_fetches_a_tool("128.55.12.110"), **site)
+    assert set(found) == {"Lateral Movement"}
+    assert found["Lateral Movement"].techniques == ("T1021.004", "T1105")
+    assert set(_stages(_ssh_session_fetches_a_tool("198.51.100.210"), **site)) == {"Initial Compromise"}

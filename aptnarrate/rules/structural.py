@@ -602,8 +602,44 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         if chained.any():
             reason, path = _in_chain(view, attack_chain(view), view.values("subject_name", chained), reason, chained)
             hits = hits | view.expand(path)
+        arrived = _session_from_the_site(view, writers | names)
+        if arrived is not None:
+            # the session that fetched it came from a host of the site: the intruder was
+            # already inside, this host was reached from another (Ingress Tool Transfer is
+            # then a step of the intrusion, not its entry)
+            server, hosts, accepted = arrived
+            reason += (
+                f" It was fetched and run in a login session that {quoted(server)} accepted from {_names(hosts)}, a host of the site: "
+                "the intruder reached this host from another one, and fetched the tool here."
+            )
+            out.append(cited(view, hits, accepted, view.rows_of(network)[:3], stage="Lateral Movement", confidence=confidence, rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1105")))
+            continue
         out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
     return out
+
+
+# login servers that take connections from other hosts (their sessions are remote logins)
+REMOTE_LOGIN_SERVERS = frozenset({"sshd", "dropbear", "telnetd", "in.telnetd", "rlogind", "xrdp-sesman"})
+
+
+def _session_from_the_site(view: LogView, processes: set[str]) -> tuple[str, set[str], np.ndarray] | None:
+    """(server, hosts, rows) when ``processes`` (a downloaded tool's writers and the tool)
+    descend from a remote login server (``REMOTE_LOGIN_SERVERS``) every accepted connection
+    of which came from a host of the site (internal or private; at least one): the session
+    that fetched the tool came from inside."""
+    desc = view.desc
+    servers = {n for n in view.values("subject_name", view.present) if n.casefold() in REMOTE_LOGIN_SERVERS}
+    if not servers:
+        return None
+    accepted = view.present & view.desc_in("subject_name", servers) & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
+    accepted &= view.desc_in("action", vocabulary().accept_actions)
+    hosts = view.values("object_name", accepted) - PLACEHOLDERS
+    if not hosts or any(view.address_class(h) not in ("internal", "private") for h in hosts):
+        return None
+    below = descendant_subjects(view, servers)
+    if not (below & view.desc_in("subject_name", processes)).any():
+        return None
+    return sorted(view.values("subject_name", accepted))[0], hosts, view.rows_of(accepted)
 
 
 _CLIENT_TECHNIQUES = {"mail client": ("T1566.001", "T1204.002"), "browser": ("T1189", "T1204.002")}
