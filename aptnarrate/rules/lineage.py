@@ -666,12 +666,12 @@ def _chain_and_launchers(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     return view.derived(key, lambda: _find_chain(view, channels))
 
 
-_ORCHESTRATING = frozenset({"shell", "interpreter", "windows admin tool"})
+_ORCHESTRATING = frozenset({"shell", "interpreter", "windows admin tool"})  # knowledge-base categories
 
 
 def _started_after_a_dropped_program(view: LogView, dropped: list[tuple[str, str, np.ndarray]]) -> dict[str, tuple[Link, str]]:
-    """What a shell or interpreter started once it had run a program the subgraph wrote
-    (``dropped``): the same hand that ran the payload (``sh`` running a downloaded miner,
+    """What a shell, interpreter or Windows command tool (cmd.exe, PowerShell: ``_ORCHESTRATING``
+    categories) started once it had run a program the subgraph wrote (``dropped``): the same hand that ran the payload (``sh`` running a downloaded miner,
     then ``crontab``) acts for the attacker from then on. Its earlier children stay out of
     it: a log that names processes without ids shows every ``sh`` as one, and a build's
     ``sh`` minutes before the drop is not the intruder's (``{key: (Link, name)}``). One
