@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 
 # Windows file names are case-insensitive; these endings mark a Windows name.
-_WINDOWS_SUFFIXES = (".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".drv", ".evtx", ".dit")
+_WINDOWS_SUFFIXES = (".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".drv", ".evtx", ".dit", ".data", ".btr", ".map", ".ver")  # .data ... .ver: WMI's repository
 # libfoo.so, libfoo.so.4, libfoo.so.4.2, libfoo-2.0.so.0, libfoo.4.dylib -> stem
 _SHARED_OBJECT = re.compile(r"^(?P<stem>.+?)(?:\.so(?:\.\d+)*|(?:\.\d+)*\.dylib)$")
 

@@ -2163,6 +2163,76 @@ class _Trigger:
     rows: np.ndarray  # per log row
 
 
+# WMI's repository (the CIM store where a permanent event subscription is saved)
+WMI_REPOSITORY = re.compile(r"(?i)^(objects\.data|index\.btr|mapping\d\.map)$")
+# the libraries a process loads to call WMI (COM's WMI proxy, its shared and scripting parts)
+WMI_CLIENT_LIBRARIES = frozenset({"wbemprox.dll", "wbemcomn.dll", "wbemdisp.dll", "fastprox.dll"})
+WMI_SAVE_MINUTES = 2  # a repository write this close after the attacker's process loaded WMI's client
+WMI_FIRE_QUIET_MINUTES = 5  # no connection accepted from another host this long before the firing
+
+
+def wmi_subscription_fires(view: LogView) -> list[StageEvidence]:
+    """A permanent WMI event subscription saved and firing (T1546.003): a process the log
+    shows in an attack chain loads WMI's client libraries, WMI's repository
+    (``OBJECTS.DATA``, ``INDEX.BTR``, ``MAPPING*.MAP``) is written within
+    ``WMI_SAVE_MINUTES`` of that, and in a later minute WMI's provider host starts a shell,
+    script host, admin tool or unknown program with no connection accepted from another host
+    in the ``WMI_FIRE_QUIET_MINUTES`` before (its command-line consumer running the payload
+    again; remote WMI is Lateral Movement's to weigh). Its script consumer host (scrcons.exe)
+    is a pattern rule's."""
+    desc = view.desc
+    event = desc["event"]
+    files = view.present & (desc["object_kind"] == "file")
+    saved = files & view.desc_in("event", ("file_write", "file_create"))
+    saved &= view.desc_where("object_name", lambda n: bool(WMI_REPOSITORY.match(n)), saved)
+    if not saved.any():
+        return []
+    wmi = view.desc_where("subject_name", lambda n: n.casefold() == "wmiprvse.exe")
+    starts = view.present & wmi & (desc["object_kind"] == "process") & (event == "process_start")
+    starts &= view.desc_where("object_name", lambda n: bool(n) and chain_child(n), starts)
+    if not starts.any():
+        return []
+    loads = view.present & (event == "module_load")
+    loads &= view.desc_where("object_name", lambda n: n.casefold() in WMI_CLIENT_LIBRARIES, loads)
+    # an attack chain's process, not any PowerShell (a management agent's scripts call WMI),
+    # shown in the chain by then: by name, the firing's own start (WMI's provider host, a
+    # launcher, starting PowerShell) would put every PowerShell in it
+    chain = attack_chain(view)
+    loads &= in_chain(view, chain)
+    if not loads.any():
+        return []
+    last_load = int(view.last_minutes[loads].max())
+    if not any(int(view.first_minutes[link.positions].min()) <= last_load for link in chain_links(view, chain, loads) if len(link.positions)):
+        return []
+    minutes = view.minutes
+    load_rows, save_rows, start_rows = view.rows_of(loads), view.rows_of(saved), view.rows_of(starts)
+    load_minutes = np.sort(minutes[load_rows])
+    # each save with a load of WMI's client in the minutes before it
+    before = np.searchsorted(load_minutes, minutes[save_rows], side="right")
+    near = before > 0
+    near[near] = minutes[save_rows][near] - load_minutes[before[near] - 1] <= WMI_SAVE_MINUTES * MINUTE_NS
+    save_rows = save_rows[near]
+    if not len(save_rows):
+        return []
+    first_save = int(minutes[save_rows].min())
+    fired = start_rows[minutes[start_rows] > first_save]
+    accepted = view.present & (event == "network_in") & view.desc_in("action", vocabulary().accept_actions)
+    accepted_minutes = minutes[view.rows_of(accepted)]
+    quiet = WMI_FIRE_QUIET_MINUTES * MINUTE_NS
+    fired = np.array([r for r in fired.tolist() if not ((accepted_minutes >= minutes[r] - quiet) & (accepted_minutes <= minutes[r])).any()], dtype=np.int64)
+    if not len(fired):
+        return []
+    started = set(desc["object_name"][view._codes[fired]].tolist())
+    loaders = set(desc["subject_name"][view._codes[load_rows]].tolist())
+    reason = (
+        f"WMI event subscription saved and firing: {_names(loaders)}, which the log shows in an attack chain, loaded WMI's client, "
+        f"WMI's repository was written within {WMI_SAVE_MINUTES} minutes, and later WMI's provider host started {_names(started)} "
+        f"with no connection from another host in the {WMI_FIRE_QUIET_MINUTES} minutes before: a command-line event consumer running its payload."
+    )
+    loads_cited = load_rows[np.isin(minutes[load_rows], minutes[save_rows]) | (minutes[load_rows] <= int(minutes[save_rows].max()))]
+    return [cited(view, loads_cited[:5], save_rows, fired, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1546.003",))]
+
+
 def planted_trigger_runs_program(view: LogView) -> list[StageEvidence]:
     """A program planted together with the configuration that makes a daemon run it, which
     the daemon then reads and runs: event-triggered execution (T1546; a udev rule's RUN, a
@@ -2421,4 +2491,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
