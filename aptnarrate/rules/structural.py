@@ -620,6 +620,75 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
 
 # login servers that take connections from other hosts (their sessions are remote logins)
 REMOTE_LOGIN_SERVERS = frozenset({"sshd", "dropbear", "telnetd", "in.telnetd", "rlogind", "xrdp-sesman"})
+GUESSING_MIN_ATTEMPTS = 6  # connections accepted from one outside address ...
+GUESSING_WINDOW_MINUTES = 10  # ... within this many minutes, then a login shell
+GUESSING_LOGIN_MINUTES = 5  # the shell started at most this long after the last attempt
+
+
+def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
+    """Password guessing that succeeded (T1110.001, T1078): a remote login server
+    (``REMOTE_LOGIN_SERVERS``) accepting ``GUESSING_MIN_ATTEMPTS`` or more connections (in
+    distinct seconds) from one address outside the site within ``GUESSING_WINDOW_MINUTES``,
+    then, at most ``GUESSING_LOGIN_MINUTES`` after the last of them, starting a shell: the
+    guesses went on until one let the attacker in. A user logs in with one connection, a
+    client that reconnects does not get a shell each time, and hosts of the site are left to
+    the movement rules."""
+    desc = view.desc
+    servers = {n for n in view.values("subject_name", view.present) if n.casefold() in REMOTE_LOGIN_SERVERS}
+    if not servers:
+        return []
+    accepted = view.present & view.desc_in("subject_name", servers) & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
+    accepted &= view.desc_in("action", vocabulary().accept_actions)
+    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("internal", "private", "loopback", "local") and n not in PLACEHOLDERS, accepted)
+    if not accepted.any():
+        return []
+    shells = view.present & view.desc_in("subject_name", servers) & (desc["event"] == "process_start")
+    shells &= view.desc_where("object_name", lambda n: process_category(n) == "shell", shells)
+    if not shells.any():
+        return []
+    minutes, counts, names = view.minutes, view.counts, desc["object_name"][view._codes]
+    shell_minutes = np.sort(minutes[view.rows_of(shells)])
+    window = GUESSING_WINDOW_MINUTES * MINUTE_NS
+    out = []
+    accept_rows = view.rows_of(accepted)
+    # the rows grouped by address, each group in time order: one sort, not a pass per address
+    # (a crafted log may hold tens of thousands of addresses)
+    codes, _ = factorize(names[accept_rows])
+    order = np.lexsort((minutes[accept_rows], codes))
+    accept_rows, codes = accept_rows[order], codes[order]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    for rows in np.split(accept_rows, bounds):
+        if int(counts[rows].sum()) < GUESSING_MIN_ATTEMPTS:
+            continue
+        address = names[rows[0]]
+        at, n = minutes[rows], counts[rows].astype(np.int64)
+        # the most attempts any window of that many minutes holds, and where it ends
+        ends = np.searchsorted(at, at + window, side="right")
+        totals = np.cumsum(np.concatenate(([0], n)))
+        held = totals[ends] - totals[np.arange(len(at))]
+        best = int(np.argmax(held))
+        if held[best] < GUESSING_MIN_ATTEMPTS:
+            continue
+        last = int(at[ends[best] - 1])
+        later = shell_minutes[(shell_minutes >= int(at[best])) & (shell_minutes <= last + GUESSING_LOGIN_MINUTES * MINUTE_NS)]
+        if not len(later):
+            continue
+        attempts = rows[best : ends[best]]
+        login = view.rows_of(shells)
+        login = login[(minutes[login] >= int(at[best])) & (minutes[login] <= last + GUESSING_LOGIN_MINUTES * MINUTE_NS)]
+        # most connections got no shell (failed guesses): a deployment that logs in each time
+        # it connects, running its command in a shell, is no guessing
+        if 2 * int(counts[login].sum()) > int(held[best]):
+            continue
+        span = (last - int(at[best])) // MINUTE_NS + 1
+        server = _names(view.values("subject_name", accepted & view.desc_in("object_name", {address})))
+        reason = (
+            f"Password guessing, then a login: {server} accepted {int(held[best])} connections from {quoted(address)} (not internal) "
+            f"within {span} minute(s), then started a login shell ({_names(set(desc['object_name'][view._codes[login]].tolist()))}): "
+            "the guesses went on until one let the attacker in."
+        )
+        out.append(cited(view, attempts, login, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1110.001", "T1078")))
+    return out
 
 
 def _session_from_the_site(view: LogView, processes: set[str]) -> tuple[str, set[str], np.ndarray] | None:
@@ -2496,4 +2565,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
