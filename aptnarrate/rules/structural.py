@@ -1414,8 +1414,9 @@ WEB_SHELL_COMMANDS = 2
 
 
 def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
-    """A shell that Apache or PHP's server started running discovery commands: a web shell
-    or an injected command surveying the host (T1190, T1505.003). These servers start sh for
+    """A shell that Apache or PHP's server started running discovery commands, itself or
+    through what it started: a web shell or an injected command surveying the host (T1190,
+    T1505.003). These servers start sh for
     CGI scripts and mail(), so their shell alone is routine (``initial-access-web-server-shell``
     leaves them out); CGI scripts do not run id, uname and netstat."""
     servers_named = roles()["script_web_server_names"]
@@ -1425,14 +1426,18 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     if not shells:
         return []
     server_starts = by_server & view.desc_in("object_name", shells)
-    commands = running & view.desc_in("subject_name", shells)
+    # run by that shell or by what it started (sh -> python3 -> bash: a reverse shell the
+    # web shell opened), all below the server
+    below = descendant_subjects(view, view.values("subject_name", server_starts))
+    commands = running & (view.desc_in("subject_name", shells) | below)
     commands &= view.desc_where("object_name", _discovery_tool, commands)
     tools = view.values("object_name", commands)
     if len(tools) < WEB_SHELL_COMMANDS:
         return []
     servers = view.values("subject_name", server_starts)
+    who = "and what the server started" if (commands & ~view.desc_in("subject_name", shells)).any() else "which"
     reason = (
-        f"{_names(servers)}, a web server, started {_names(shells)}, which ran the discovery commands {_names(tools)}: "
+        f"{_names(servers)}, a web server, started {_names(shells)}, {who} ran the discovery commands {_names(tools)}: "
         "a web shell or a command injected through the server surveying the host (CGI scripts and mail() do not)."
     )
     return [cited(view, view.rows_of(server_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))]
