@@ -435,3 +435,14 @@ def test_a_tool_fetched_in_a_session_from_a_site_host_is_movement_not_the_entry(
     assert set(found) == {"Lateral Movement"}
     assert found["Lateral Movement"].techniques == ("T1021.004", "T1105")
     assert set(_stages(_ssh_session_fetches_a_tool("198.51.100.210"), **site)) == {"Initial Compromise"}
+
+
+def test_a_browsers_cache_entry_is_no_delivered_program_where_the_path_shows_it():
+    def wrote(path: str) -> dict:
+        return _stages([
+            "The subject_process: firefox RECVFROM the netflowobject: 151.101.1.69,2018-04-13 16:44:52",
+            f"The subject_process: firefox WRITE the file_object_file: {path},2018-04-13 16:44:55",
+        ])
+
+    assert "Initial Compromise" not in wrote("/home/a/.cache/mozilla/firefox/x.default/cache2/entries/0B3D9F2A61")
+    assert "Initial Compromise" in wrote("/tmp/0B3D9F2A61")

@@ -80,6 +80,8 @@ DATA_NAME = re.compile(
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".lzma")
 # archive and compressed files (T1560, Archive Collected Data): what collected data is staged in
 ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
+# a cache folder of a browser or application: what it holds is cached content, not programs
+CACHE_FOLDER = re.compile(r"(?i)[/\\](cache2|cache|cache_data|inetcache|code cache)[/\\]")
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
 
 
@@ -751,11 +753,20 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     subjects_of: dict[str, set[str]] = {}
     for described in np.flatnonzero(created).tolist():
         subjects_of.setdefault(desc["object_name"][described], set()).add(desc["subject_name"][described])
+    # where the log gives full paths: every one of a name's files in a cache folder (a
+    # browser's cache2/entries, Cache_Data, INetCache) is a cache entry, unless it runs
+    cached: set[str] = set()
+    extensionless = {n for n in subjects_of if "." not in n} - _ran_or_loaded(view)
+    if extensionless:
+        elsewhere = set()
+        for position, values in _object_values(view, created & view.desc_in("object_name", extensionless)).items():
+            (cached if all(CACHE_FOLDER.search(v) for v in values) else elsewhere).add(desc["object_name"][position])
+        cached -= elsewhere
     out = []
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
-        if not (EXECUTABLE.search(name) or "." not in name) or DATA_NAME.match(name):
+        if not (EXECUTABLE.search(name) or "." not in name) or DATA_NAME.match(name) or name in cached:
             continue
         subjects = subjects_of[name]
         # a message the client composes (mutt's mutt-HOST-UID-PID-N): written, read back
