@@ -42,6 +42,8 @@ BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or mo
 EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration (unless archived first)
 # knowledge-base categories of files that configure the system rather than run as a tool
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
+# one-shot transfer tools: a run moves a file, it holds no channel by sending alone
+TRANSFER_TOOLS = frozenset({"curl", "wget", "fetch", "curl.exe", "wget.exe"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # a browser's or editor's extension package (Firefox's .xpi, Chromium's .crx, VS Code's
@@ -251,7 +253,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
         if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
             continue
-        sustained = out_minute_count[index] >= C2_MIN_MINUTES or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
+        # a download tool's sends alone are a transfer (curl uploading an archive over three
+        # minutes): its channel needs answers in as many minutes as a two-way exchange asks
+        one_way_enough = subject.casefold() not in TRANSFER_TOOLS
+        sustained = (one_way_enough and out_minute_count[index] >= C2_MIN_MINUTES) or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
         sustained |= subject in masked and out_minute_count[index] >= C2_MIN_MASKED_MINUTES
         # so do a dropped program's (written in this subgraph and run) where the address
         # answers it: an implant checking in on a timer longer than the slice shows twice
