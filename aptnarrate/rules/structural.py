@@ -632,6 +632,50 @@ GUESSING_WINDOW_MINUTES = 10  # ... within this many minutes, then a login shell
 GUESSING_LOGIN_MINUTES = 5  # the shell started at most this long after the last attempt
 
 
+RDP_SURVEY_TOOLS = 3  # distinct discovery tools a remote desktop session runs ...
+RDP_SURVEY_MINUTES = 15  # ... starting within this long of the session's start
+
+
+def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
+    """A remote desktop logon from a host of the site whose session at once surveys the host
+    and the domain (T1021.001): a connection accepted from an internal or private address,
+    the RDP session's clipboard monitor (``rdpclip.exe``) started, and processes below the
+    logon's ``userinit.exe`` (its Explorer, a shell it starts) running ``RDP_SURVEY_TOOLS`` or
+    more distinct discovery tools, the first within ``RDP_SURVEY_MINUTES`` of the session's
+    start: someone who came from another host looking around. An administrator's session
+    opens consoles and runs a tool or two; the discovery itself is Internal Reconnaissance's."""
+    desc = view.desc
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    sessions = starts & view.desc_where("object_name", lambda n: n.casefold() == "rdpclip.exe", starts)
+    if not sessions.any():
+        return []
+    accepted = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().accept_actions)
+    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), accepted)
+    if not accepted.any():
+        return []
+    logons = view.desc_where("subject_name", lambda n: n.casefold() == "userinit.exe", view.present)
+    if not logons.any():
+        return []
+    below = descendant_subjects(view, view.values("subject_name", logons))
+    tools = starts & below & view.desc_where("object_name", _discovery_tool, starts & below)
+    if not tools.any():
+        return []
+    minutes = view.minutes
+    session_start = int(minutes[view.rows_of(sessions)].min())
+    tool_rows = view.rows_of(tools)
+    tool_rows = tool_rows[minutes[tool_rows] >= session_start]
+    names = set(desc["object_name"][view._codes[tool_rows]].tolist())
+    if len(names) < RDP_SURVEY_TOOLS or int(minutes[tool_rows].min()) > session_start + RDP_SURVEY_MINUTES * MINUTE_NS:
+        return []
+    hosts = view.values("object_name", accepted)
+    reason = (
+        f"Remote desktop logon from a host of the site: a connection accepted from {_names(hosts)}, the RDP session's clipboard monitor "
+        f"(`rdpclip.exe`) started, and the session's processes ran the discovery tools {_names(names)} within minutes: "
+        "someone who came from another host surveying this one."
+    )
+    return [cited(view, view.rows_of(accepted)[:3], view.rows_of(sessions)[:1], tool_rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001",))]
+
+
 def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
     """Password guessing that succeeded (T1110.001, T1078): a remote login server
     (``REMOTE_LOGIN_SERVERS``) accepting ``GUESSING_MIN_ATTEMPTS`` or more connections (in
@@ -2586,4 +2630,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
