@@ -649,7 +649,7 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
     sessions = starts & view.desc_where("object_name", lambda n: n.casefold() == "rdpclip.exe", starts)
     if not sessions.any():
         return []
-    accepted = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().accept_actions)
+    accepted = _accepted(view) & (desc["object_kind"] == "flow")
     accepted &= view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), accepted)
     if not accepted.any():
         return []
@@ -685,11 +685,10 @@ def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
     client that reconnects does not get a shell each time, and hosts of the site are left to
     the movement rules."""
     desc = view.desc
-    servers = {n for n in view.values("subject_name", view.present) if n.casefold() in REMOTE_LOGIN_SERVERS}
+    servers = _login_servers(view)
     if not servers:
         return []
-    accepted = view.present & view.desc_in("subject_name", servers) & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
-    accepted &= view.desc_in("action", vocabulary().accept_actions)
+    accepted = _accepted(view) & view.desc_in("subject_name", servers) & (desc["object_kind"] == "flow")
     accepted &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("internal", "private", "loopback", "local") and n not in PLACEHOLDERS, accepted)
     if not accepted.any():
         return []
@@ -748,11 +747,10 @@ def _session_from_the_site(view: LogView, processes: set[str]) -> tuple[str, set
     of which came from a host of the site (internal or private; at least one): the session
     that fetched the tool came from inside."""
     desc = view.desc
-    servers = {n for n in view.values("subject_name", view.present) if n.casefold() in REMOTE_LOGIN_SERVERS}
+    servers = _login_servers(view)
     if not servers:
         return None
-    accepted = view.present & view.desc_in("subject_name", servers) & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
-    accepted &= view.desc_in("action", vocabulary().accept_actions)
+    accepted = _accepted(view) & view.desc_in("subject_name", servers) & (desc["object_kind"] == "flow")
     hosts = view.values("object_name", accepted) - PLACEHOLDERS
     if not hosts or any(view.address_class(h) not in ("internal", "private") for h in hosts):
         return None
@@ -1016,6 +1014,27 @@ MACRO_DOCUMENT = re.compile(r"\.(docm|dotm|xlsm|xltm|xlam|xlsb|pptm|potm|ppsm|do
 MACRO_WMI_MINUTES = 2
 
 
+def _accepted(view: LogView) -> np.ndarray:
+    """The descriptions of connections this host accepted (per the event vocabulary's accept
+    actions), computed once per view."""
+    return view.derived("_accepted", lambda: view.present & (view.desc["event"] == "network_in") & view.desc_in("action", vocabulary().accept_actions))
+
+
+def _wmi_provider_starts(view: LogView) -> np.ndarray:
+    """The descriptions of WMI's provider host starting a shell, script host, admin tool or
+    unknown program (``chain_child``): what a macro's, a subscription's or a remote WMI call
+    runs."""
+    desc = view.desc
+    wmi = view.desc_where("subject_name", lambda n: n.casefold() == "wmiprvse.exe")
+    starts = view.present & wmi & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
+    return starts & view.desc_where("object_name", lambda n: bool(n) and chain_child(n), starts)
+
+
+def _login_servers(view: LogView) -> set[str]:
+    """The remote login servers (``REMOTE_LOGIN_SERVERS``) the log shows running."""
+    return {n for n in view.values("subject_name", view.present) if n.casefold() in REMOTE_LOGIN_SERVERS}
+
+
 def office_macro_via_wmi(view: LogView) -> list[StageEvidence]:
     """A macro creating its process through WMI (``Win32_Process.Create``), which makes WMI's
     provider host, not Office, its parent (T1566.001, T1204.002, T1047): a document that can
@@ -1035,12 +1054,10 @@ def office_macro_via_wmi(view: LogView) -> list[StageEvidence]:
     opened &= view.desc_where("subject_name", lambda n: process_category(n) == "office application", opened)
     if not opened.any():
         return []
-    wmi = view.desc_where("subject_name", lambda n: n.casefold() == "wmiprvse.exe")
-    starts = view.present & wmi & (desc["object_kind"] == "process") & (event == "process_start")
-    starts &= view.desc_where("object_name", lambda n: bool(n) and chain_child(n), starts)
+    starts = _wmi_provider_starts(view)
     if not starts.any():
         return []
-    accepted = view.present & (desc["event"] == "network_in") & view.desc_in("action", vocabulary().accept_actions)
+    accepted = _accepted(view)
     open_rows, start_rows, accept_rows = view.rows_of(opened), view.rows_of(starts), view.rows_of(accepted)
     minutes = view.minutes
     first_open = int(minutes[open_rows].min())
@@ -2321,9 +2338,7 @@ def wmi_subscription_fires(view: LogView) -> list[StageEvidence]:
     saved &= view.desc_where("object_name", lambda n: bool(WMI_REPOSITORY.match(n)), saved)
     if not saved.any():
         return []
-    wmi = view.desc_where("subject_name", lambda n: n.casefold() == "wmiprvse.exe")
-    starts = view.present & wmi & (desc["object_kind"] == "process") & (event == "process_start")
-    starts &= view.desc_where("object_name", lambda n: bool(n) and chain_child(n), starts)
+    starts = _wmi_provider_starts(view)
     if not starts.any():
         return []
     loads = view.present & (event == "module_load")
@@ -2350,7 +2365,7 @@ def wmi_subscription_fires(view: LogView) -> list[StageEvidence]:
         return []
     first_save = int(minutes[save_rows].min())
     fired = start_rows[minutes[start_rows] > first_save]
-    accepted = view.present & (event == "network_in") & view.desc_in("action", vocabulary().accept_actions)
+    accepted = _accepted(view)
     # the first accepted connection at or after each start's quiet window opens, if any, is
     # after the start (one sorted search, not a scan of the accepts per start)
     accepted_minutes = np.sort(minutes[view.rows_of(accepted)])
