@@ -697,7 +697,8 @@ def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
     if not shells.any():
         return []
     minutes, counts, names = view.minutes, view.counts, desc["object_name"][view._codes]
-    shell_minutes = np.sort(minutes[view.rows_of(shells)])
+    shell_rows = view.rows_of(shells)
+    shell_minutes = np.sort(minutes[shell_rows])
     window = GUESSING_WINDOW_MINUTES * MINUTE_NS
     out = []
     accept_rows = view.rows_of(accepted)
@@ -724,8 +725,7 @@ def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
         if not len(later):
             continue
         attempts = rows[best : ends[best]]
-        login = view.rows_of(shells)
-        login = login[(minutes[login] >= int(at[best])) & (minutes[login] <= last + GUESSING_LOGIN_MINUTES * MINUTE_NS)]
+        login = shell_rows[(minutes[shell_rows] >= int(at[best])) & (minutes[shell_rows] <= last + GUESSING_LOGIN_MINUTES * MINUTE_NS)]
         # most connections got no shell (failed guesses): a deployment that logs in each time
         # it connects, running its command in a shell, is no guessing
         if 2 * int(counts[login].sum()) > int(held[best]):
