@@ -515,6 +515,19 @@ def _by_routine_writers(view: LogView, within: np.ndarray) -> np.ndarray:
 SERVICE_CATEGORIES = frozenset({"windows system process", "system service"})
 
 
+def _staged_by_a_silent_program(view: LogView, network: np.ndarray, written: np.ndarray, writers: set[str], talkers: set[str], names: set[str]) -> bool:
+    """Whether programs the knowledge base does not know, which never talk to the network in
+    the log, wrote ``names`` before any traffic but the tools' own: a program already on the
+    host staging another (a dropped exploit's second stage), nothing the log shows arriving.
+    A browser, mail client, server or shell writing a program fetched it, whether or not the
+    slice kept its traffic; so may an unknown writer that talks at all."""
+    if not writers or "" in writers or writers & talkers or any(lookup(w, "process") is not None for w in writers):
+        return False
+    carriers = network & view.present & ~view.desc_in("subject_name", names)
+    last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
+    return not carriers.any() or int(view.first_minutes[carriers].min()) > last_write
+
+
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
@@ -596,6 +609,8 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         unnamed = "" in writers or (network & view.present & (desc["subject_name"] == "")).any()
         services_only = all(process_category(t) in SERVICE_CATEGORIES for t in talkers)
         if not unnamed and services_only and not talkers & process_family(view, writers | names):
+            continue
+        if _staged_by_a_silent_program(view, network, written, writers, talkers, names):
             continue
         # most specific: the process that talked to the network is the one that wrote the file
         confidence = "high" if writers & talkers else "moderate"
