@@ -94,13 +94,26 @@ def test_recon_privilege_persistence_and_cleanup(tmp_path):
 
 def test_download_and_execute_is_initial_compromise(tmp_path):
     rows = [
-        proc("wget", "CONNECT", "netflowobject", "93.184.216.34", "2018-04-12 10:00:01"),
-        proc("wget", "WRITE", "file_object_file", "implant", "2018-04-12 10:00:02"),
+        proc("firefox", "CONNECT", "netflowobject", "93.184.216.34", "2018-04-12 10:00:01"),
+        proc("firefox", "WRITE", "file_object_file", "implant", "2018-04-12 10:00:02"),
         proc("sh", "EXECUTE", "file_object_file", "implant", "2018-04-12 10:01:02"),
     ]
     found = stages_of(narrate(facts_from(tmp_path, rows)))
     assert found["Initial Compromise"].confidence == "high"
     assert "implant" in found["Initial Compromise"].rationale
+
+
+def test_a_transfer_tools_download_and_execute_with_no_way_in_shown_is_ingress_tool_transfer(tmp_path):
+    # wget run by a shell the log shows no start of: an operator on a host already reached
+    rows = [
+        proc("wget", "CONNECT", "netflowobject", "93.184.216.34", "2018-04-12 10:00:01"),
+        proc("wget", "WRITE", "file_object_file", "implant", "2018-04-12 10:00:02"),
+        proc("sh", "EXECUTE", "file_object_file", "implant", "2018-04-12 10:01:02"),
+    ]
+    found = stages_of(narrate(facts_from(tmp_path, rows)))
+    assert "Initial Compromise" not in found
+    assert found["Command and Control"].confidence == "high"
+    assert "implant" in found["Command and Control"].rationale and "Ingress Tool Transfer" in found["Command and Control"].rationale
 
 
 def test_sends_after_reading_user_data_is_exfiltration(tmp_path):
@@ -545,11 +558,14 @@ def _implant_writes(tmp_path, files):
 
 def test_a_start_up_file_or_key_store_written_and_chmoded_is_not_a_downloaded_tool(tmp_path):
     # configuration for the persistence and credential rules, not an ingress tool transfer
-    assert "Initial Compromise" not in _implant_writes(tmp_path, ["rc.local", "authorized_keys"])
+    found = _implant_writes(tmp_path, ["rc.local", "authorized_keys"])
+    assert not any("(a downloaded tool)" in s.rationale for s in found.values())
 
 
 def test_an_unknown_file_written_and_chmoded_beside_traffic_is_still_a_downloaded_tool(tmp_path):
-    assert "Initial Compromise" in _implant_writes(tmp_path, ["helper.bin"])
+    # written by a shell the log shows no start of: Ingress Tool Transfer (Command and Control)
+    found = _implant_writes(tmp_path, ["helper.bin"])
+    assert "`helper.bin` (a downloaded tool)" in found["Command and Control"].rationale
 
 
 _OPTC_CASES = {

@@ -446,3 +446,50 @@ def test_a_browsers_cache_entry_is_no_delivered_program_where_the_path_shows_it(
 
     assert "Initial Compromise" not in wrote("/home/a/.cache/mozilla/firefox/x.default/cache2/entries/0B3D9F2A61")
     assert "Initial Compromise" in wrote("/tmp/0B3D9F2A61")
+
+
+def _shell_fetch(parent_line: str | None) -> list[str]:
+    """A bash runs wget, which fetches a program from a public address; bash runs it.
+    ``parent_line``: a row starting that bash (or None: the log shows no parent)."""
+    lines = [parent_line] if parent_line else []
+    return lines + [
+        "The subject_process: bash FORK the subject_process: wget,2020-01-01 10:00:01",
+        "The subject_process: wget CONNECT the netflowobject: 198.51.100.7,2020-01-01 10:00:02",
+        "The subject_process: wget RECVFROM the netflowobject: 198.51.100.7,2020-01-01 10:00:03",
+        "The subject_process: wget WRITE the file_object_file: /tmp/.k/kdev,2020-01-01 10:00:04",
+        "The subject_process: bash EXECUTE the file_object_file: /tmp/.k/kdev,2020-01-01 10:00:10",
+    ]
+
+
+def test_a_shells_fetch_is_ingress_tool_transfer_unless_the_log_shows_the_way_in():
+    found = _stages(_shell_fetch(None))
+    assert "Initial Compromise" not in found
+    assert "Ingress Tool Transfer" in found["Command and Control"].rationale
+    assert found["Command and Control"].techniques == ("T1105",)
+    # a server that accepted a request started the shell: the fetch is the compromise's step
+    server = ["The subject_process: java ACCEPT the netflowobject: 203.0.113.9,2020-01-01 09:59:50"]
+    found = _stages(server + _shell_fetch("The subject_process: java FORK the subject_process: bash,2020-01-01 09:59:55"))
+    assert "Initial Compromise" in found and "Command and Control" not in found
+    # cron starting a bash of that name an hour later is no parent of the earlier fetch
+    later = _shell_fetch(None) + ["The subject_process: cron FORK the subject_process: bash,2020-01-01 11:00:00"]
+    assert "Initial Compromise" not in _stages(later)
+    # cron starting it before the fetch shows how it ran: a scheduled job, not an operator
+    earlier = _shell_fetch("The subject_process: cron FORK the subject_process: bash,2020-01-01 09:59:00")
+    assert "Initial Compromise" in _stages(earlier)
+
+
+def test_a_fetch_below_a_shown_entry_joins_it():
+    # a macro's shell fetching the tool: the entry is another finding, the fetch its step
+    macro = [
+        "The process: WINWORD.EXE READ the file: Invoice.docm,2019-09-24 14:09:40",
+        "The process: WINWORD.EXE CREATE the process: cmd.exe,2019-09-24 14:09:55",
+        "The process: cmd.exe CREATE the process: certutil.exe,2019-09-24 14:10:01",
+        "The process: certutil.exe START_OUTBOUND the flow: 185.220.101.4,2019-09-24 14:10:03",
+        "The process: certutil.exe CREATE the file: wupd.exe,2019-09-24 14:10:07",
+        "The process: cmd.exe CREATE the process: wupd.exe,2019-09-24 14:10:15",
+    ]
+    found = _stages(macro)
+    assert "Command and Control" not in found
+    assert "(a downloaded tool)" in found["Initial Compromise"].rationale
+    found = _stages(macro[2:])
+    assert "Initial Compromise" not in found and "Command and Control" in found

@@ -744,6 +744,31 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     return _chain(found, names), _chain(compromised, compromised_names)
 
 
+def ancestors_by(view: LogView, names: set[str], until: int) -> set[str]:
+    """The names of the processes the log shows starting one of ``names``, or one of those in
+    turn, by the minute ``until`` (nanoseconds): by name, as OCR-APT's CSV names every ``sh``
+    as one, so a later start (cron running ``sh`` an hour after) is no parent of earlier work."""
+    starts = _graph(view).named_starts
+    if starts is None or not len(starts.codes):
+        return set()
+    in_time = view.first_minutes[starts.codes] <= until
+    parents = view.desc["subject_name"][starts.codes][in_time].tolist()
+    children = starts.names[in_time].tolist()
+    parents_of: dict[str, set[str]] = {}
+    for parent, child in zip(parents, children):
+        if parent and parent != child:
+            parents_of.setdefault(child, set()).add(parent)
+    found: set[str] = set()
+    frontier = set(names)
+    for _ in range(_MAX_DEPTH):
+        grown = {p for n in frontier for p in parents_of.get(n, ()) if p not in found and p not in names}
+        if not grown:
+            break
+        found |= grown
+        frontier = grown
+    return found
+
+
 def unknown_programs_started_by(view: LogView, categories: frozenset[str]) -> list[tuple[str, str, np.ndarray]]:
     """Each (parent, child, descriptions) where a process of one of ``categories`` (the
     knowledge base's) started a program the knowledge base does not know, not one of its own

@@ -10,7 +10,7 @@ list. Names from the log are only compared with names from the data files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -44,6 +44,11 @@ class StageEvidence:
     # the log position of each id of ``evidence`` when the rule knows them (its rows were
     # selected by position): merging and the story read them instead of parsing the ids
     positions: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # the same finding under the stage of an entry the log shows elsewhere: what it becomes
+    # when another finding claims that stage (a shell's fetch of a tool is Ingress Tool
+    # Transfer, Command and Control, on a host already reached; a step of the intrusion's
+    # entry where the log shows that entry)
+    joining: StageEvidence | None = field(default=None, compare=False, repr=False)
 
 
 def cited(view: LogView, *rows: np.ndarray, **fields) -> StageEvidence:
@@ -591,6 +596,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     explained = explaining(view.table)
     suppressing = [mechanism for mechanism in explained if mechanism.suppresses]
     found = _without_excluded(view, found, explained)
+    found = _joined_to_shown_entries(found)
     order = _LogOrder(facts.timeline.log.arrow("id"))
     by_stage: dict[str, list[StageEvidence]] = {}
     for item in found:
@@ -654,6 +660,13 @@ def one_shot_tasks(view: LogView) -> np.ndarray:
     return found
 
 
+def _joined_to_shown_entries(found: list[StageEvidence]) -> list[StageEvidence]:
+    """Findings that join the stage of an entry another finding shows (``joining``) take
+    that stage when some finding not of that kind claims it."""
+    shown = {item.stage for item in found if item.joining is None}
+    return [item.joining if item.joining is not None and item.joining.stage in shown else item for item in found]
+
+
 def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> list[StageEvidence]:
     """Findings less those that rest only on rows a benign mechanism explains and says are
     never evidence for the finding's stage (``excludes`` in ``data/benign.yaml``): the
@@ -701,7 +714,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
             acting_rows[codes[~mask[codes]]] = True
             rationale, path = _in_chain(view, acting, view.values("subject_name", acting_rows), item.rationale, acting_rows)
             positions = distinct(np.concatenate([item.positions, view.rows_of(path)]))
-            item = StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
+            item = replace(item, evidence=tuple(view.ids[positions].tolist()), rationale=rationale, positions=positions)
         kept.append(item)
     return kept
 
@@ -731,7 +744,7 @@ def _unless_suppressed(view: LogView, item: StageEvidence, suppressing) -> Stage
     acting_rows[acting] = True
     rationale, path = _in_chain(view, chain, view.values("subject_name", acting_rows), item.rationale, acting_rows)
     positions = distinct(np.concatenate([item.positions, view.rows_of(path)]))
-    return StageEvidence(item.stage, item.confidence, tuple(view.ids[positions].tolist()), rationale, item.tactic, item.techniques, positions)
+    return replace(item, evidence=tuple(view.ids[positions].tolist()), rationale=rationale, positions=positions)
 
 
 def excepted_chain(view: LogView, mechanism):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -20,7 +20,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent,
 )
@@ -43,6 +43,8 @@ EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not call
 # knowledge-base categories of files that configure the system rather than run as a tool
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 # one-shot transfer tools: a run moves a file, it holds no channel by sending alone
+# knowledge-base categories of what an operator runs by hand on a host already reached
+OPERATOR_TOOLS = frozenset({"shell", "interpreter", "windows admin tool"})
 TRANSFER_TOOLS = frozenset({"curl", "wget", "fetch", "curl.exe", "wget.exe"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
@@ -515,6 +517,28 @@ def _by_routine_writers(view: LogView, within: np.ndarray) -> np.ndarray:
 SERVICE_CATEGORIES = frozenset({"windows system process", "system service"})
 
 
+def _operator_tool(name: str) -> bool:
+    return process_category(name) in OPERATOR_TOOLS or name.casefold() in TRANSFER_TOOLS
+
+
+def _operated_without_a_shown_entry(view: LogView, written: np.ndarray, writers: set[str], names: set[str]) -> bool:
+    """Whether shells, interpreters, Windows command tools or transfer tools (an operator's
+    hands) wrote ``names`` and the log shows no way in above them by then: every process it
+    shows starting them, or those in turn, is such a tool too, and none of them accepted a
+    connection (a server's exploited request, a login). A shell fetching a program is then
+    Ingress Tool Transfer, a Command and Control technique, on a host already reached; where
+    the log shows the entry (a web server's or a database's child, cron, a macro, a login
+    session) the fetch stays the compromise's step."""
+    if not writers or "" in writers or not all(_operator_tool(w) for w in writers):
+        return False
+    last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
+    above = ancestors_by(view, writers, last_write)
+    if any(not _operator_tool(a) for a in above):
+        return False
+    accepted = _accepted(view)
+    return not (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any()
+
+
 def _staged_by_a_silent_program(view: LogView, network: np.ndarray, written: np.ndarray, writers: set[str], talkers: set[str], names: set[str]) -> bool:
     """Whether programs the knowledge base does not know, which never talk to the network in
     the log, wrote ``names`` before any traffic but the tools' own: a program already on the
@@ -636,7 +660,19 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             )
             out.append(cited(view, hits, accepted, view.rows_of(network)[:3], stage="Lateral Movement", confidence=confidence, rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1105")))
             continue
-        out.append(cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",)))
+        entry = cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))
+        if _operated_without_a_shown_entry(view, written, writers, names):
+            # an operator's hand on a host already reached, unless another finding shows the
+            # way in (a mail attachment's script that ran the shell): then a step of that entry
+            reason += (
+                f" Its writer ({_names(writers)}) is a shell, interpreter or transfer tool that an operator runs, and the log shows "
+                "no way in above it (a server's request, a document, a browser): a tool brought onto a host already reached "
+                "(Ingress Tool Transfer), not the intrusion's entry."
+            )
+            transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=("T1105",))
+            out.append(replace(transfer, joining=entry))
+            continue
+        out.append(entry)
     return out
 
 
