@@ -212,6 +212,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # contact make a channel
     masked = _masquerading(view)
     dropped = {process for _, process, _ in dropped_programs(view)}  # programs written and run here
+    # shells and script hosts an attack chain started (a macro's or an HTA's PowerShell): an
+    # operator's stager, whose answered check-ins in two minutes are a channel as a dropped
+    # program's are (the chain read without channels: this rule's own result feeds that one)
+    stagers = {n for n in attack_chain(view, channels=False) if process_category(n) in OPERATOR_TOOLS}
     routine = {subject: routine_channel(subject) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
@@ -263,6 +267,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # so do a dropped program's (written in this subgraph and run) where the address
         # answers it: an implant checking in on a timer longer than the slice shows twice
         sustained |= subject in dropped and out_minute_count[index] >= C2_MIN_MASKED_MINUTES and received_sum > 0
+        if not sustained and subject in stagers and out_minute_count[index] >= C2_MIN_MASKED_MINUTES:
+            # answered by the address, or (OpTC) by replies recorded against this host's own
+            sustained = received_sum > 0 or bool(np.isin(view.minutes[reply_rows[reply_subjects == subject]], minutes[(pair == index) & is_sent]).any())
         if not sustained and not command_minutes.get(subject):
             continue
         here = pair == index
