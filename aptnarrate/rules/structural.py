@@ -1992,6 +1992,16 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
 STAGING_HOPS = 3
 
 
+def _compressors_started_by(view: LogView, parents: set[str]) -> set[str]:
+    """The compressors (``compressors`` in roles.yaml: gzip, bzip2, xz) the log shows one of
+    ``parents`` starting: an archiver's child writing the archive it fills."""
+    if not parents:
+        return set()
+    desc = view.desc
+    starts = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start") & view.desc_in("subject_name", parents)
+    return {n for n in view.values("object_name", starts) if compressor(n)} - parents
+
+
 def _restaged(view: LogView, reading: np.ndarray, writes: np.ndarray, staged: set[str]) -> set[str]:
     """Files that carry a staged archive on (``openssl enc`` of the tarball, ``split`` of it):
     written by a process that read a staged archive or a file restaged from one, whatever
@@ -2086,7 +2096,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # the data must reach a sender: it read the data itself, or read a file that a reader of
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
-    written_by_collectors = view.values("object_name", writes & view.desc_in("subject_name", view.values("subject_name", data_reads)))
+    collectors = view.values("subject_name", data_reads)
+    # ... or by the compressor a collector started to write its archive (tar's gzip: tar
+    # reads the files, its child writes the .tgz)
+    collectors |= _compressors_started_by(view, collectors)
+    written_by_collectors = view.values("object_name", writes & view.desc_in("subject_name", collectors))
     # what a collector wrote carries the data only if it is data itself (an archive, a copy):
     # a library or program it unpacked from a mailed archive is no staging
     written_by_collectors = {name for name in written_by_collectors if user_data(name)}
