@@ -1156,6 +1156,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     self_deleting = deleted & (desc["subject_name"] == desc["object_name"])
     self_deleting &= view.desc_where("object_name", _unknown, self_deleting)
     produced = produced | view.values("object_name", self_deleting)
+    # or another process deleting it (``rm`` run by the implant's shell): the image of a
+    # program the log shows at work, which nothing the knowledge base knows is called
+    running = view.values("subject_name", view.present & (desc["subject_name"] != ""))
+    produced = produced | {n for n in view.values("object_name", deleted & view.desc_in("object_name", running)) if _unknown(n)}
     stems = compiler_stems(view.values("object_name", view.present))
     # what only a build from source wrote (configure's conftest) is the build's to clean up
     built = build_outputs(view)
