@@ -547,12 +547,13 @@ def _operated_without_a_shown_entry(view: LogView, written: np.ndarray, writers:
 
 
 def _staged_by_a_silent_program(view: LogView, network: np.ndarray, written: np.ndarray, writers: set[str], talkers: set[str], names: set[str]) -> bool:
-    """Whether programs the knowledge base does not know, which never talk to the network in
+    """Whether programs the knowledge base does not know, or local file utilities (``cp``,
+    ``dd``, ``unzip``: a copy of a file already here), none of which talks to the network in
     the log, wrote ``names`` before any traffic but the tools' own: a program already on the
     host staging another (a dropped exploit's second stage), nothing the log shows arriving.
     A browser, mail client, server or shell writing a program fetched it, whether or not the
     slice kept its traffic; so may an unknown writer that talks at all."""
-    if not writers or "" in writers or writers & talkers or any(lookup(w, "process") is not None for w in writers):
+    if not writers or "" in writers or writers & talkers or not all(lookup(w, "process") is None or process_category(w) == "system utility" for w in writers):
         return False
     carriers = network & view.present & ~view.desc_in("subject_name", names)
     last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
