@@ -92,25 +92,25 @@ def test_recon_privilege_persistence_and_cleanup(tmp_path):
     assert "Command and Control" not in found
 
 
-def test_download_and_execute_is_initial_compromise(tmp_path):
+def _fetched_and_run(tmp_path, fetcher: str) -> dict:
+    """``fetcher`` connects to a public address and writes ``implant``, which sh runs."""
     rows = [
-        proc("firefox", "CONNECT", "netflowobject", "93.184.216.34", "2018-04-12 10:00:01"),
-        proc("firefox", "WRITE", "file_object_file", "implant", "2018-04-12 10:00:02"),
+        proc(fetcher, "CONNECT", "netflowobject", "93.184.216.34", "2018-04-12 10:00:01"),
+        proc(fetcher, "WRITE", "file_object_file", "implant", "2018-04-12 10:00:02"),
         proc("sh", "EXECUTE", "file_object_file", "implant", "2018-04-12 10:01:02"),
     ]
-    found = stages_of(narrate(facts_from(tmp_path, rows)))
+    return stages_of(narrate(facts_from(tmp_path, rows)))
+
+
+def test_download_and_execute_is_initial_compromise(tmp_path):
+    found = _fetched_and_run(tmp_path, "firefox")
     assert found["Initial Compromise"].confidence == "high"
     assert "implant" in found["Initial Compromise"].rationale
 
 
 def test_a_transfer_tools_download_and_execute_with_no_way_in_shown_is_ingress_tool_transfer(tmp_path):
     # wget run by a shell the log shows no start of: an operator on a host already reached
-    rows = [
-        proc("wget", "CONNECT", "netflowobject", "93.184.216.34", "2018-04-12 10:00:01"),
-        proc("wget", "WRITE", "file_object_file", "implant", "2018-04-12 10:00:02"),
-        proc("sh", "EXECUTE", "file_object_file", "implant", "2018-04-12 10:01:02"),
-    ]
-    found = stages_of(narrate(facts_from(tmp_path, rows)))
+    found = _fetched_and_run(tmp_path, "wget")
     assert "Initial Compromise" not in found
     assert found["Command and Control"].confidence == "high"
     assert "implant" in found["Command and Control"].rationale and "Ingress Tool Transfer" in found["Command and Control"].rationale
