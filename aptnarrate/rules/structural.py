@@ -42,9 +42,12 @@ BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or mo
 EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration (unless archived first)
 # knowledge-base categories of files that configure the system rather than run as a tool
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
-# one-shot transfer tools: a run moves a file, it holds no channel by sending alone
+# knowledge-base categories of the host's records and data files: a change of their mode or
+# times (touch -r on a login record) is tampering or upkeep, not a tool made executable
+RECORD_FILES = frozenset({"log file", "system information file", "application data", "package database"})
 # knowledge-base categories of what an operator runs by hand on a host already reached
 OPERATOR_TOOLS = frozenset({"shell", "interpreter", "windows admin tool"})
+# one-shot transfer tools: a run moves a file, it holds no channel by sending alone
 TRANSFER_TOOLS = frozenset({"curl", "wget", "fetch", "curl.exe", "wget.exe"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
@@ -595,7 +598,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # Windows logs (OpTC) show a program run as a process of that name started, not as an
     # execve of the file
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
-    arming = (named & view.desc_in("event", ("file_attribute", "execute")) | started) & view.desc_in("object_name", first_write)
+    moded = named & (desc["event"] == "file_attribute")
+    moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES, moded)
+    arming = (moded | named & (desc["event"] == "execute") | started) & view.desc_in("object_name", first_write)
     threshold = np.array([first_write.get(n, 0) for n in name], dtype=np.int64)
     armed = view.expand(arming) & (view.minutes >= view.expand(threshold))  # written before (or when) armed
     if not armed.any():
