@@ -45,6 +45,9 @@ CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 # knowledge-base categories of the host's records and data files: a change of their mode or
 # times (touch -r on a login record) is tampering or upkeep, not a tool made executable
 RECORD_FILES = frozenset({"log file", "system information file", "application data", "package database"})
+# knowledge-base categories of software agents whose scripts do their vendor's work (a
+# management agent's PowerShell calling WMI is no operator's)
+AGENT_CATEGORIES = frozenset({"management agent", "monitoring agent", "security product", "software updater", "package manager", "backup agent"})
 # knowledge-base categories of what an operator runs by hand on a host already reached
 OPERATOR_TOOLS = frozenset({"shell", "interpreter", "windows admin tool"})
 # one-shot transfer tools: a run moves a file, it holds no channel by sending alone
@@ -2425,15 +2428,25 @@ def wmi_subscription_fires(view: LogView) -> list[StageEvidence]:
         return []
     loads = view.present & (event == "module_load")
     loads &= view.desc_where("object_name", lambda n: n.casefold() in WMI_CLIENT_LIBRARIES, loads)
-    # an attack chain's process, not any PowerShell (a management agent's scripts call WMI),
-    # shown in the chain by then: by name, the firing's own start (WMI's provider host, a
-    # launcher, starting PowerShell) would put every PowerShell in it
-    chain = attack_chain(view)
-    loads &= in_chain(view, chain)
     if not loads.any():
         return []
-    last_load = int(view.last_minutes[loads].max())
-    if not any(int(view.first_minutes[link.positions].min()) <= last_load for link in chain_links(view, chain, loads) if len(link.positions)):
+    # an attack chain's process, shown in the chain by then (by name, the firing's own start,
+    # WMI's provider host, a launcher, starting PowerShell, would put every PowerShell in
+    # it); or a shell or script host that no agent the log shows by then started (a
+    # management agent's scripts call WMI): an operator's own PowerShell
+    chain = attack_chain(view)
+    chained = loads & in_chain(view, chain)
+    if chained.any():
+        last_load = int(view.last_minutes[chained].max())
+        if not any(int(view.first_minutes[link.positions].min()) <= last_load for link in chain_links(view, chain, chained) if len(link.positions)):
+            chained[:] = False
+    by_hand = loads & ~chained & view.desc_where("subject_name", _operator_tool, loads)
+    if by_hand.any():
+        last_load = int(view.last_minutes[by_hand].max())
+        if any(process_category(a) in AGENT_CATEGORIES for a in ancestors_by(view, view.values("subject_name", by_hand), last_load)):
+            by_hand[:] = False
+    loads = chained | by_hand
+    if not loads.any():
         return []
     minutes = view.minutes
     load_rows, save_rows, start_rows = view.rows_of(loads), view.rows_of(saved), view.rows_of(starts)
@@ -2460,8 +2473,9 @@ def wmi_subscription_fires(view: LogView) -> list[StageEvidence]:
         return []
     started = set(desc["object_name"][view._codes[fired]].tolist())
     loaders = set(desc["subject_name"][view._codes[load_rows]].tolist())
+    how = "which the log shows in an attack chain" if chained.any() else "a shell or script host that no agent the log shows started"
     reason = (
-        f"WMI event subscription saved and firing: {_names(loaders)}, which the log shows in an attack chain, loaded WMI's client, "
+        f"WMI event subscription saved and firing: {_names(loaders)}, {how}, loaded WMI's client, "
         f"WMI's repository was written within {WMI_SAVE_MINUTES} minutes, and later WMI's provider host started {_names(started)} "
         f"with no connection from another host in the {WMI_FIRE_QUIET_MINUTES} minutes before: a command-line event consumer running its payload."
     )
