@@ -69,7 +69,8 @@ WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_ho
 # a temporary file or a partial download, by its extension
 # a name a log or a shell history has, whatever the knowledge base knows of it
 LOG_LIKE = re.compile(r"(\.(log|evtx)(\.\d+)?|_history)$", re.I)
-TEMPORARY_FILE = re.compile(r"\.(tmp|temp|part|partial|crdownload|download)$", re.I)
+# mktemp(1)'s default names too (tmp.Xy8Dfa0q: GNU and BSD templates)
+TEMPORARY_FILE = re.compile(r"\.(tmp|temp|part|partial|crdownload|download)$|^tmp\.[A-Za-z0-9]{6,}$", re.I)
 # a lock or process-id file: taken and removed by the program that holds it, never a trace
 LOCK_FILE_NAMES = r"lockfile|.+\.(lock|lck|pid)"
 LOCK_FILE = re.compile(rf"^({LOCK_FILE_NAMES})$")
