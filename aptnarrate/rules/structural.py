@@ -24,6 +24,7 @@ from .lineage import (
     PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent,
 )
+from .patterns import CREDENTIAL_PROCESS
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -2089,6 +2090,10 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     reading &= ~_handed_code(view, reading, writes)
     reading &= ~_own_code_read(view, reading)
     data_reads = reading & view.desc_where("object_name", user_data, reading)
+    # a file written by a process that had opened LSASS is its memory dumped (comsvcs'
+    # MiniDump to debug.bin): secrets, whatever its extension
+    dumps = _credential_dumps(view, writes)
+    data_reads |= reading & view.desc_in("object_name", dumps)
     # a user application reading application data (a browser its profile, history and
     # extension registry, a mail client its folders) reads its own state, whoever compromised
     # it: what a stealer carries off is the same files read by another program
@@ -2149,13 +2154,18 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     if secrets.any():
         unknown = view.desc_where("subject_name", lambda n: lookup(n, "process") is None, secrets)
         secrets &= unknown | in_chain(view, acting_for_an_attacker(view))
+    # a memory dump of LSASS is no file any program reads as its work: whoever sends it
+    secrets |= direct & view.desc_in("object_name", dumps)
     carried_rows = view.expand(archived | secrets) & before_last_send
     carried_then_sent = carried_rows.any() and (send_rows & (view.minutes >= view.minutes[carried_rows].min())).any()
     if not carried_then_sent and int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
         return []
     paths = []
     if direct_rows.any():
-        paths.append(f"{_who(view.values('subject_name', direct))} read {_names(view.values('object_name', direct))}")
+        read_names = view.values('object_name', direct)
+        paths.append(f"{_who(view.values('subject_name', direct))} read {_names(read_names)}")
+        if read_names & dumps:
+            paths[-1] += f" ({_names(read_names & dumps)}: written by a process that had opened LSASS, its memory dumped)"
     if staged_rows.any():
         how = f"by {_who(stagers)} after reading {_names(view.values('object_name', collected))}" if collected.any() else "after reads of user data"
         paths.append(f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written {how}")
@@ -2226,6 +2236,25 @@ def _public_sends(view: LogView) -> np.ndarray:
         return sends & view.desc_where("object_name", lambda n: view.address_class(n) == "public", sends)
 
     return view.derived("_public_sends", compute)
+
+
+def _credential_dumps(view: LogView, writes: np.ndarray) -> set[str]:
+    """The files written, at or after its first access, by a process that opened or read
+    LSASS, the process holding the logged-on users' credentials; not by a security product or
+    Windows' own processes, which open it as their work (Defender scanning it)."""
+    desc = view.desc
+    access = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_access", "file_read"))
+    access &= view.desc_where("object_name", lambda n: n.casefold() == CREDENTIAL_PROCESS, access)
+    if not access.any():
+        return set()
+    dumped: set[str] = set()
+    for opener in view.values("subject_name", access) - PLACEHOLDERS:
+        if process_category(opener) in ("security product", "windows system process"):
+            continue
+        since = int(view.first_minutes[access & (desc["subject_name"] == opener)].min())
+        own = writes & view.present & (desc["subject_name"] == opener) & (desc["object_kind"] == "file")
+        dumped |= {n for n in view.values("object_name", own & (view.last_minutes >= since)) if n not in PLACEHOLDERS}
+    return dumped
 
 
 def _secret_credential(name: str) -> bool:
