@@ -2247,14 +2247,17 @@ def _credential_dumps(view: LogView, writes: np.ndarray) -> set[str]:
     access &= view.desc_where("object_name", lambda n: n.casefold() == CREDENTIAL_PROCESS, access)
     if not access.any():
         return set()
-    dumped: set[str] = set()
-    for opener in view.values("subject_name", access) - PLACEHOLDERS:
-        if process_category(opener) in ("security product", "windows system process"):
-            continue
-        since = int(view.first_minutes[access & (desc["subject_name"] == opener)].min())
-        own = writes & view.present & (desc["subject_name"] == opener) & (desc["object_kind"] == "file")
-        dumped |= {n for n in view.values("object_name", own & (view.last_minutes >= since)) if n not in PLACEHOLDERS}
-    return dumped
+    since: dict[str, int] = {}  # each opener's first access, one pass (a crafted log may name thousands)
+    for at in np.flatnonzero(access).tolist():
+        opener, minute = desc["subject_name"][at], int(view.first_minutes[at])
+        if opener not in PLACEHOLDERS and minute < since.get(opener, minute + 1):
+            since[opener] = minute
+    since = {o: m for o, m in since.items() if process_category(o) not in ("security product", "windows system process")}
+    own = writes & view.present & (desc["object_kind"] == "file") & view.desc_in("subject_name", since)
+    return {
+        desc["object_name"][at] for at in np.flatnonzero(own).tolist()
+        if desc["object_name"][at] not in PLACEHOLDERS and int(view.last_minutes[at]) >= since[desc["subject_name"][at]]
+    }
 
 
 def _secret_credential(name: str) -> bool:
