@@ -153,6 +153,7 @@ def _unknown(name: str, node_type: str) -> bool:
 
 
 UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
+MKTEMP_NAME = re.compile(r"^tmp\.[A-Za-z0-9]{6,}$")
 
 
 def _other_name(name: str) -> str:
@@ -166,6 +167,8 @@ def _other_name(name: str) -> str:
     digest = hashlib.sha256(name.encode()).hexdigest()
     stem, dot, ext = name.lstrip(".").rpartition(".")
     letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in digest[:7])
+    if MKTEMP_NAME.match(name):  # mktemp(1)'s shape is the program's, not the name's
+        return f"tmp.{letters}X"
     if dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
         new = f"{letters}.{ext}"
     else:
