@@ -701,6 +701,42 @@ GUESSING_WINDOW_MINUTES = 10  # ... within this many minutes, then a login shell
 GUESSING_LOGIN_MINUTES = 5  # the shell started at most this long after the last attempt
 
 
+FORWARD_MINUTES = 5  # a session client's accepted connection this close to its traffic to the far end
+
+
+def session_client_forwarding(view: LogView) -> list[StageEvidence]:
+    """An SSH client (``session_clients``) that accepts connections while it talks to an
+    address outside the site: it listens for a forwarded port (``ssh -R``/``-L``/``-D``),
+    carrying other programs' traffic through its session: protocol tunnelling (T1572). A
+    client's own session accepts nothing; its accepts are the forwarding's."""
+    desc = view.desc
+    accepted = _accepted(view) & view.desc_where("subject_name", session_client, _accepted(view))
+    if not accepted.any():
+        return []
+    local = this_host_addresses(view)
+    sends = view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in")) & view.desc_in("subject_name", view.values("subject_name", accepted))
+    sends &= view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and view.address_class(n) in ("public", "unknown"), sends)
+    out = []
+    for client in sorted(view.values("subject_name", sends)):
+        accept_rows = view.rows_of(accepted & (desc["subject_name"] == client))
+        far_rows = view.rows_of(sends & (desc["subject_name"] == client))
+        far_minutes = np.sort(view.minutes[far_rows])
+        # each accept with traffic to the far end within FORWARD_MINUTES of it
+        at = np.searchsorted(far_minutes, view.minutes[accept_rows] - FORWARD_MINUTES * MINUTE_NS, side="left")
+        near = at < len(far_minutes)
+        near[near] = far_minutes[at[near]] <= view.minutes[accept_rows][near] + FORWARD_MINUTES * MINUTE_NS
+        if not near.any():
+            continue
+        ends = view.values("object_name", sends & (desc["subject_name"] == client))
+        listens = view.values("object_name", accepted & (desc["subject_name"] == client))
+        reason = (
+            f"{quoted(client)}, an SSH client, accepted connections ({_names(listens)}) while it talked to {_names(ends)}, outside the site: "
+            "a client's own session accepts nothing, so it was listening for a forwarded port, carrying other programs' traffic through its session (protocol tunnelling)."
+        )
+        out.append(cited(view, accept_rows[near], far_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1572",)))
+    return out
+
+
 RDP_SURVEY_TOOLS = 3  # distinct discovery tools a remote desktop session runs ...
 RDP_SURVEY_MINUTES = 15  # ... starting within this long of the session's start
 
@@ -2774,4 +2810,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
