@@ -233,6 +233,17 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # a server that is an attack chain's own program (a dropped implant listening for its
         # operator, a bind shell) holds a channel whichever end opened it
         served &= ~acting_pair
+    # the shell-command rows and their subjects, once (a passing pair reads its subject's)
+    command_rows = view.rows_of(desc["event"] == "shell_command")
+    command_subjects = desc["subject_name"][view._codes[command_rows]]
+    command_minutes: dict[str, set] = {}
+    for subject, minute in zip(command_subjects.tolist(), view.minutes[command_rows].tolist()):
+        command_minutes.setdefault(subject, set()).add(minute)
+    # a routine client (an updater's name) that started a command shell whose commands run in
+    # minutes it sends to the address: a shell driven over its traffic, acting for an attacker
+    driven = _driven_shells(view, pair_of, remote, routine, command_minutes, n) if command_minutes and any(routine.values()) else {}
+    for index in driven:
+        acting_pair[index] = True
     totals: dict[str, int] = {}
     n_addresses: dict[str, int] = {}
     for (subject, _), index in pair_keys.items():
@@ -243,12 +254,6 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     out = []
     claimed: set[str] = set()  # processes found holding a channel to a named address
     skipped: dict[str, bool] = {}
-    # the shell-command rows and their subjects, once (a passing pair reads its subject's)
-    command_rows = view.rows_of(desc["event"] == "shell_command")
-    command_subjects = desc["subject_name"][view._codes[command_rows]]
-    command_minutes: dict[str, set] = {}
-    for subject, minute in zip(command_subjects.tolist(), view.minutes[command_rows].tolist()):
-        command_minutes.setdefault(subject, set()).add(minute)
     # inbound rows naming this host (OpTC's replies), once
     inbound_here = (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
     reply_rows = view.rows_of(inbound_here) if local else command_rows[:0]
@@ -299,7 +304,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if len(shared) < C2_MIN_TWO_WAY_MINUTES and _bulk_transfer(out_minutes, per_minute, heard):
             continue
         links = []
-        if routine[subject]:
+        if routine[subject] and index not in driven:
             # by entity where the input identifies processes: the process on THIS channel
             # (asked last, of the few pairs that are channels by shape)
             links = chain_links(view, exempt, _descriptions(view, positions[here]))
@@ -323,6 +328,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if links:  # kept: it acts for an attacker
             reason += f" Not its ordinary traffic: the log shows {links[0].how}."
             rows.append(view.rows_of(links[0].rows))
+        if index in driven:
+            shells, shell_rows = driven[index]
+            reason += f" Not its ordinary traffic: it started {_names(shells)}, whose shell commands ran in minutes it sent to this address (a shell driven over its traffic)."
+            rows.append(shell_rows)
+            techniques.append("T1059")
         if subject in masked:
             images = view.values("object_name", masked[subject])
             reason += f" {who} loaded {_names(images)}, an executable of another name that the knowledge base does not know: a renamed or hollowed binary (T1036)."
@@ -336,6 +346,41 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
         claimed.add(subject)
     return out + _loops_without_a_named_peer(view, local, claimed)
+
+
+def _driven_shells(view: LogView, pair_of: np.ndarray, remote: np.ndarray, routine: dict[str, bool], command_minutes: dict[str, set], n: int) -> dict[int, tuple[set[str], np.ndarray]]:
+    """Pairs (index -> (the shells, their start and command rows)) of a routine client that
+    started a command shell (``_COMMAND_HOSTS``) whose shell commands run in a minute the
+    client sends to the pair's address: an updater's name beaconing and running the commands
+    it receives. One pass over the starts and one over the sends."""
+    desc = view.desc
+    starts = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
+    starts &= view.desc_where("subject_name", lambda s: routine.get(s, False), starts)
+    starts &= view.desc_where("object_name", lambda o: o in command_minutes and process_category(o) in _COMMAND_HOSTS, starts)
+    if not starts.any():
+        return {}
+    shells_of: dict[str, set[str]] = {}
+    for at in np.flatnonzero(starts).tolist():
+        shells_of.setdefault(desc["subject_name"][at], set()).add(desc["object_name"][at])
+    sends = remote & (desc["event"] == "network_out") & view.desc_in("subject_name", shells_of)
+    found: dict[int, tuple[set[str], np.ndarray]] = {}
+    positions = np.flatnonzero(view.expand(sends))
+    # each (description, minute) once: a client's sends in one minute ask the same question
+    codes, minutes = view._codes[positions], view.minutes[positions]
+    order = np.lexsort((minutes, codes))
+    keep = np.ones(len(order), dtype=bool)
+    keep[1:] = (codes[order][1:] != codes[order][:-1]) | (minutes[order][1:] != minutes[order][:-1])
+    for code, minute in zip(codes[order][keep].tolist(), minutes[order][keep].tolist()):
+        index = int(pair_of[code])
+        if index in found:
+            continue
+        shells = {sh for sh in shells_of[desc["subject_name"][code]] if minute in command_minutes[sh]}
+        if shells:
+            started = starts & view.desc_in("object_name", shells) & (desc["subject_name"] == desc["subject_name"][code])
+            commands = view.present & (desc["event"] == "shell_command") & view.desc_in("subject_name", shells)
+            command_rows = view.rows_of(commands)
+            found[index] = (shells, np.concatenate([view.rows_of(started), command_rows[view.minutes[command_rows] == minute]]))
+    return found
 
 
 def _masquerading(view: LogView) -> dict[str, np.ndarray]:
