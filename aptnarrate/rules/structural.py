@@ -650,7 +650,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
     moded = named & (desc["event"] == "file_attribute")
     moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES, moded)
-    arming = (moded | named & (desc["event"] == "execute") | started) & view.desc_in("object_name", first_write)
+    # a DLL runner (rundll32, regsvr32) loading the file runs it, whatever its extension
+    run_as_module = (desc["event"] == "module_load") & view.desc_where("subject_name", code_runner, desc["event"] == "module_load")
+    arming = (moded | named & (desc["event"] == "execute") | started | run_as_module) & view.desc_in("object_name", first_write)
     threshold = np.array([first_write.get(n, 0) for n in name], dtype=np.int64)
     armed = view.expand(arming) & (view.minutes >= view.expand(threshold))  # written before (or when) armed
     if not armed.any():
@@ -673,7 +675,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         # a set look-up per code: numpy's isin over object arrays compares every pair
         codes = armed_codes[np.fromiter((n in names for n in name[armed_codes].tolist()), dtype=bool, count=len(armed_codes))]
         hits = view.expand(
-            (named & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")) | (started & arming))
+            (named & view.desc_in("event", ("file_write", "file_create", "file_attribute", "execute")) | (started & arming) | (run_as_module & arming))
             & view.desc_in("object_name", names)
         )
         how = "made executable (chmod)" if (event[codes] == "file_attribute").all() else "made executable or executed"
