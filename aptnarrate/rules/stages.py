@@ -522,15 +522,17 @@ def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:
 
 
 def _channel_before(view: LogView, sends: np.ndarray, matched: np.ndarray) -> bool:
-    """Whether ``sends`` already made a sustained channel (outbound in as many distinct
-    minutes as the Command and Control rule asks) by the minute of the first ``matched``
-    row: then what the process starts is that channel's tasking, not a payload it fetched
-    (a DLL beacon under rundll32 starting a shell minutes into its beaconing)."""
+    """Whether ``sends`` make a sustained channel (outbound in as many distinct minutes as
+    the Command and Control rule asks), before ``matched`` or around it: then what the
+    process starts is that channel's tasking, not a payload it fetched (a DLL beacon under
+    rundll32 starting a shell minutes into its beaconing)."""
     from .structural import C2_MIN_MINUTES
 
-    first = view.minutes[view.rows_of(matched)].min()
     sent = view.minutes[view.rows_of(sends)]
-    return len(np.unique(sent[sent <= first])) >= C2_MIN_MINUTES
+    # or does so over the slice: a fetch is one exchange, a process that keeps sending in as
+    # many minutes holds the channel itself (a DLL implant under rundll32 starting its shell
+    # in the first minute of the beaconing the slice shows)
+    return len(np.unique(sent)) >= C2_MIN_MINUTES
 
 
 def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:
