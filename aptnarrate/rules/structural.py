@@ -1494,6 +1494,42 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
             found[at] = bool(subject) and (subject, name) in written and lookup(subject, "process") is not None
     if found.any():
         found &= ~in_chain(view, acting_for_an_attacker(view))
+        found &= ~_sent_archives(view, deleted)
+    return found
+
+
+def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of an archive that its deleter wrote, read back and then
+    sent to a public address before the deletion: staged data carried off and its staging
+    erased, never a working file (a collector zipping documents, uploading and removing the
+    zip). One pass over the archive deletions, each asking its own deleter's rows."""
+    desc = view.desc
+    archives = deleted & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), deleted)
+    found = np.zeros(len(deleted), dtype=bool)
+    if not archives.any():
+        return found
+    public = _public_sends(view)
+    if not public.any():
+        return found
+    written = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")))
+    # one pass each: the first read of each (reader, file), and each sender's send minutes
+    first_read: dict[tuple[str, str], int] = {}
+    reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), view.present & (desc["event"] == "file_read"))
+    for at in np.flatnonzero(reads).tolist():
+        key, minute = (desc["subject_name"][at], desc["object_name"][at]), int(view.first_minutes[at])
+        first_read[key] = min(minute, first_read.get(key, minute))
+    sent: dict[str, tuple[int, int]] = {}
+    for at in np.flatnonzero(public).tolist():
+        who, first, last = desc["subject_name"][at], int(view.first_minutes[at]), int(view.last_minutes[at])
+        low, high = sent.get(who, (first, last))
+        sent[who] = (min(low, first), max(high, last))
+    for at in np.flatnonzero(archives).tolist():
+        key = (desc["subject_name"][at], desc["object_name"][at])
+        if not key[0] or key not in written or key not in first_read or key[0] not in sent:
+            continue
+        low, high = sent[key[0]]
+        # sent after it read the archive back, and before (or when) it deleted it
+        found[at] = high >= first_read[key] and low <= int(view.last_minutes[at])
     return found
 
 
