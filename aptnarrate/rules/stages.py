@@ -427,7 +427,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         outbound = None
         if rule.needs == "public connection by its process" and (matched & present).any():
             outbound = _public_sends_of(view, view.values("subject_name", matched & present) - {""})
-            if not outbound.any() or _channel_before(view, outbound, matched & present):
+            if not outbound.any() or _holds_channel(view, outbound):
                 continue
         if not (matched & present).any():
             continue
@@ -521,18 +521,17 @@ def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:
     return sends & view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) == "public", sends)
 
 
-def _channel_before(view: LogView, sends: np.ndarray, matched: np.ndarray) -> bool:
+def _holds_channel(view: LogView, sends: np.ndarray) -> bool:
     """Whether ``sends`` make a sustained channel (outbound in as many distinct minutes as
-    the Command and Control rule asks), before ``matched`` or around it: then what the
-    process starts is that channel's tasking, not a payload it fetched (a DLL beacon under
-    rundll32 starting a shell minutes into its beaconing)."""
+    the Command and Control rule asks), before what the process starts or around it: then
+    that is the channel's tasking, not a payload it fetched (a DLL beacon under rundll32
+    starting a shell minutes into its beaconing)."""
     from .structural import C2_MIN_MINUTES
 
-    sent = view.minutes[view.rows_of(sends)]
-    # or does so over the slice: a fetch is one exchange, a process that keeps sending in as
-    # many minutes holds the channel itself (a DLL implant under rundll32 starting its shell
-    # in the first minute of the beaconing the slice shows)
-    return len(np.unique(sent)) >= C2_MIN_MINUTES
+    # over the whole slice, not only before the start: a fetch is one exchange, a process
+    # that keeps sending in as many minutes holds the channel itself (a DLL implant under
+    # rundll32 starting its shell in the first minute of the beaconing the slice shows)
+    return len(np.unique(view.minutes[view.rows_of(sends)])) >= C2_MIN_MINUTES
 
 
 def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:

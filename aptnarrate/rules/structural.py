@@ -364,6 +364,9 @@ def _driven_shells(view: LogView, pair_of: np.ndarray, remote: np.ndarray, routi
         shells_of.setdefault(desc["subject_name"][at], set()).add(desc["object_name"][at])
     sends = remote & (desc["event"] == "network_out") & view.desc_in("subject_name", shells_of)
     found: dict[int, tuple[set[str], np.ndarray]] = {}
+    command_rows = view.rows_of(view.present & (desc["event"] == "shell_command"))
+    command_subjects = desc["subject_name"][view._codes[command_rows]]
+    evidence: dict[tuple[str, frozenset], tuple[np.ndarray, np.ndarray]] = {}  # (client, shells) -> (start rows, command rows)
     positions = np.flatnonzero(view.expand(sends))
     # each (description, minute) once: a client's sends in one minute ask the same question
     codes, minutes = view._codes[positions], view.minutes[positions]
@@ -374,12 +377,14 @@ def _driven_shells(view: LogView, pair_of: np.ndarray, remote: np.ndarray, routi
         index = int(pair_of[code])
         if index in found:
             continue
-        shells = {sh for sh in shells_of[desc["subject_name"][code]] if minute in command_minutes[sh]}
+        client = desc["subject_name"][code]
+        shells = frozenset(sh for sh in shells_of[client] if minute in command_minutes[sh])
         if shells:
-            started = starts & view.desc_in("object_name", shells) & (desc["subject_name"] == desc["subject_name"][code])
-            commands = view.present & (desc["event"] == "shell_command") & view.desc_in("subject_name", shells)
-            command_rows = view.rows_of(commands)
-            found[index] = (shells, np.concatenate([view.rows_of(started), command_rows[view.minutes[command_rows] == minute]]))
+            if (client, shells) not in evidence:
+                started = starts & view.desc_in("object_name", shells) & (desc["subject_name"] == client)
+                evidence[client, shells] = (view.rows_of(started), command_rows[np.isin(command_subjects, list(shells))])
+            start_rows, shell_commands = evidence[client, shells]
+            found[index] = (set(shells), np.concatenate([start_rows, shell_commands[view.minutes[shell_commands] == minute]]))
     return found
 
 
@@ -581,9 +586,9 @@ def _operator_tool(name: str) -> bool:
     return process_category(name) in OPERATOR_TOOLS or name.casefold() in TRANSFER_TOOLS
 
 
-def _operated_without_a_shown_entry(view: LogView, written: np.ndarray, writers: set[str], names: set[str]) -> bool:
+def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set[str]) -> bool:
     """Whether shells, interpreters, Windows command tools or transfer tools (an operator's
-    hands) wrote ``names`` and the log shows no way in above them by then: every process it
+    hands) wrote the programs, last at ``last_write``, and the log shows no way in above them by then: every process it
     shows starting them, or those in turn, is such a tool too, and none of them accepted a
     connection (a server's exploited request, a login). A shell fetching a program is then
     Ingress Tool Transfer, a Command and Control technique, on a host already reached; where
@@ -591,7 +596,6 @@ def _operated_without_a_shown_entry(view: LogView, written: np.ndarray, writers:
     session) the fetch stays the compromise's step."""
     if not writers or "" in writers or not all(_operator_tool(w) for w in writers):
         return False
-    last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
     above = ancestors_by(view, writers, last_write)
     if any(not _operator_tool(a) for a in above):
         return False
@@ -599,7 +603,7 @@ def _operated_without_a_shown_entry(view: LogView, written: np.ndarray, writers:
     return not (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any()
 
 
-def _staged_by_a_silent_program(view: LogView, network: np.ndarray, written: np.ndarray, writers: set[str], talkers: set[str], names: set[str]) -> bool:
+def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: int, writers: set[str], talkers: set[str], names: set[str]) -> bool:
     """Whether programs the knowledge base does not know, or local file utilities (``cp``,
     ``dd``, ``unzip``: a copy of a file already here), none of which talks to the network in
     the log, wrote ``names`` before any traffic but the tools' own: a program already on the
@@ -609,7 +613,6 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, written: np.
     if not writers or "" in writers or writers & talkers or not all(lookup(w, "process") is None or process_category(w) == "system utility" for w in writers):
         return False
     carriers = network & view.present & ~view.desc_in("subject_name", names)
-    last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
     return not carriers.any() or int(view.first_minutes[carriers].min()) > last_write
 
 
@@ -699,7 +702,8 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         services_only = all(process_category(t) in SERVICE_CATEGORIES for t in talkers)
         if not unnamed and services_only and not talkers & process_family(view, writers | names):
             continue
-        if _staged_by_a_silent_program(view, network, written, writers, talkers, names):
+        last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
+        if _staged_by_a_silent_program(view, network, last_write, writers, talkers, names):
             continue
         # most specific: the process that talked to the network is the one that wrote the file
         confidence = "high" if writers & talkers else "moderate"
@@ -726,7 +730,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             out.append(cited(view, hits, accepted, view.rows_of(network)[:3], stage="Lateral Movement", confidence=confidence, rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1105")))
             continue
         entry = cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))
-        if _operated_without_a_shown_entry(view, written, writers, names):
+        if _operated_without_a_shown_entry(view, last_write, writers):
             # an operator's hand on a host already reached, unless another finding shows the
             # way in (a mail attachment's script that ran the shell): then a step of that entry
             reason += (
@@ -757,7 +761,8 @@ def session_client_forwarding(view: LogView) -> list[StageEvidence]:
     carrying other programs' traffic through its session: protocol tunnelling (T1572). A
     client's own session accepts nothing; its accepts are the forwarding's."""
     desc = view.desc
-    accepted = _accepted(view) & view.desc_where("subject_name", session_client, _accepted(view))
+    accepted = _accepted(view)
+    accepted = accepted & view.desc_where("subject_name", session_client, accepted)
     if not accepted.any():
         return []
     local = this_host_addresses(view)
