@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -18,6 +18,9 @@ doubling is linear; 4 is quadratic.
   processes that join the attack chain as started by the hand that ran a dropped program).
 * ``churn``: one shell deleting and writing one file again N times, and writing and deleting
   N other files (the deletions Covering Tracks weighs, replaced files among them).
+* ``downloads``: a browser writing and starting N programs the knowledge base does not know,
+  each writing and starting a vendor application's program (N downloads run, each shaped as
+  a software install: the browser rules and the install rule weigh each one).
 """
 
 from __future__ import annotations
@@ -82,6 +85,16 @@ def fanout(n: int) -> str:
     return _ocrapt(lines)
 
 
+def downloads(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The process: firefox.exe CREATE the file: setup{i}.exe", i))
+        lines.append((f"The process: firefox.exe CREATE the process: setup{i}.exe", i))
+        lines.append((f"The process: setup{i}.exe CREATE the file: Zoom.exe", i))
+        lines.append((f"The process: setup{i}.exe CREATE the process: Zoom.exe", i))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -92,7 +105,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv")}
 
 
 def cli() -> list[str]:

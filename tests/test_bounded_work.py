@@ -43,3 +43,60 @@ def test_the_name_index_finds_what_a_comparison_finds(tmp_path):
     for column in ("subject_name", "object_name"):
         for value in ("bash", "f7.sh", "203.0.113.9", "absent"):
             assert np.array_equal(view.named(column, value), view.desc[column] == value)
+
+
+def _browser_runs(tmp_path, programs: int, vendor: bool = True):
+    """A browser writing and starting ``programs`` programs the knowledge base does not know,
+    each writing a vendor application's program (an installer's shape, many times over)."""
+    rows = []
+    for i in range(programs):
+        stamp = f"2019-09-25 10:{12 + i // 60:02d}:{i % 60:02d}"
+        rows.append((f"The process: firefox.exe CREATE the file: setup{i}.exe", stamp))
+        rows.append((f"The process: firefox.exe CREATE the process: setup{i}.exe", stamp))
+        if vendor:
+            rows.append((f"The process: setup{i}.exe CREATE the file: Zoom.exe", stamp))
+    return LogView(facts_from(tmp_path, rows))
+
+
+def test_software_installs_weigh_a_bounded_number_of_programs(tmp_path, monkeypatch):
+    # every program a browser starts may be an installer; an input naming thousands of them
+    # gets only the first few weighed (fewer installs excused: more findings, never fewer)
+    from aptnarrate.rules import lineage, stages
+
+    view = _browser_runs(tmp_path, N)
+    walked = []
+    real = lineage.descendant_names
+    monkeypatch.setattr(lineage, "descendant_names", lambda v, parent, limit: walked.append(parent) or real(v, parent, limit))
+    stages.software_installs(view, [])
+    assert len(walked) == stages._MAX_INSTALL_ROOTS
+
+
+def test_descendant_names_gives_up_on_a_tree_larger_than_its_limit(tmp_path):
+    from aptnarrate.rules.lineage import descendant_names
+
+    view = _browser_runs(tmp_path, 40, vendor=False)
+    assert descendant_names(view, "firefox.exe", 100) == {"firefox.exe"} | {f"setup{i}.exe" for i in range(40)}
+    assert descendant_names(view, "firefox.exe", 39) is None
+    assert descendant_names(view, "setup3.exe", 0) == {"setup3.exe"}
+
+
+def test_a_name_s_positions_are_stored_once_not_built_per_question(tmp_path):
+    # a rule asking for each of thousands of programs a browser started read the browser's
+    # positions as a new array each time (a crafted log of 20,000 downloads took 65-90 s)
+    view = _browser_runs(tmp_path, 40)
+    first = view.positions_named("subject_name", "firefox.exe")
+    assert first is view.positions_named("subject_name", "firefox.exe")
+    assert first.dtype == np.int64 and len(first) == 80
+    assert len(view.positions_named("subject_name", "absent")) == 0
+
+
+def test_the_browser_download_rule_reads_the_log_once_not_once_per_program(tmp_path, monkeypatch):
+    from aptnarrate.rules import structural
+
+    view = _browser_runs(tmp_path, N)
+    passes = []
+    real = LogView.rows_of
+    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    found = structural.client_drops_executable(view)
+    assert len(found) == N  # one finding per program, as before
+    assert len(passes) <= 2

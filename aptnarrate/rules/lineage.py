@@ -563,17 +563,21 @@ def _nameless(unnamed: dict[tuple[str, str, str, str], np.ndarray], view: LogVie
     )
 
 
-def _started(view: LogView, parent: str, child: str) -> np.ndarray:
-    return _graph(view).starts & view.named("subject_name", parent) & view.named("object_name", child)
+def _edge_positions(view: LogView, parent_key: str, child_key: str, parent: str, child: str) -> np.ndarray:
+    """The descriptions (positions) that show one start: by name, or, for an unnamed process,
+    by entity. Read off the child's descriptions, not masks over all of them: a rule asks
+    for each of thousands of programs a browser started."""
+    codes = _graph(view).unnamed.get((parent_key, child_key))
+    if codes is not None:
+        return np.asarray(codes, dtype=np.int64)
+    named = view.positions_named("object_name", child)
+    return named[_graph(view).starts[named] & (view.desc["subject_name"][named] == parent)]
 
 
 def _edge_rows(view: LogView, parent_key: str, child_key: str, parent: str, child: str) -> np.ndarray:
-    """The descriptions that show one start: by name, or, for an unnamed process, by entity."""
-    codes = _graph(view).unnamed.get((parent_key, child_key))
-    if codes is None:
-        return _started(view, parent, child)
+    """``_edge_positions`` as a mask over the descriptions."""
     found = np.zeros(len(view.pattern_rows), dtype=bool)
-    found[codes] = True
+    found[_edge_positions(view, parent_key, child_key, parent, child)] = True
     return found
 
 
@@ -769,8 +773,30 @@ def ancestors_by(view: LogView, names: set[str], until: int) -> set[str]:
     return found
 
 
+def descendant_names(view: LogView, parent: str, limit: int) -> set[str] | None:
+    """The names of the processes the log shows a process named ``parent`` starting, or one
+    of theirs in turn (by name), with ``parent``; None when the walk meets more than
+    ``limit`` starts (a caller weighing a small tree, such as an installer's, reads that as
+    no such tree: the work an input can cause stays bounded)."""
+    kids = _graph(view).kids
+    found, frontier, seen = {parent}, [parent], 0
+    for _ in range(_MAX_DEPTH):
+        grown = []
+        for name in frontier:
+            edges = kids.get(_BY_NAME + name, ())
+            seen += len(edges)
+            if seen > limit:
+                return None
+            grown += [child for _, child, _ in edges if child and child not in found]
+        if not grown:
+            break
+        found.update(grown)
+        frontier = sorted(set(grown))
+    return found
+
+
 def unknown_programs_started_by(view: LogView, categories: frozenset[str]) -> list[tuple[str, str, np.ndarray]]:
-    """Each (parent, child, descriptions) where a process of one of ``categories`` (the
+    """Each (parent, child, descriptions as positions) where a process of one of ``categories`` (the
     knowledge base's) started a program the knowledge base does not know, not one of its own
     name (a browser's renderer): a mail client running an attachment, a browser running what
     an exploit or the user fetched."""
@@ -779,7 +805,7 @@ def unknown_programs_started_by(view: LogView, categories: frozenset[str]) -> li
         if child_name in PLACEHOLDERS or child_name.casefold() == parent_name.casefold():
             continue
         if process_category(parent_name) in categories and lookup(child_name, "process") is None:
-            found.append((parent_name, child_name, _edge_rows(view, parent, child, parent_name, child_name)))
+            found.append((parent_name, child_name, _edge_positions(view, parent, child, parent_name, child_name)))
     return found
 
 

@@ -89,17 +89,18 @@ def log_rows(timeline) -> Columns:
     return Columns(joined, len(rows))
 
 
-def _positions_by_code(uniques, codes: np.ndarray) -> dict[str, list[int]]:
+def _positions_by_code(uniques, codes: np.ndarray) -> dict[str, np.ndarray]:
     """Each distinct value of a factorized column (``factorize``'s distinct values and
-    codes) -> the positions that hold it, ascending, values in first-appearance order: one
-    stable sort groups the positions, each value's a slice (no Python step per position)."""
+    codes) -> the positions that hold it (int64, ascending), values in first-appearance
+    order: one stable sort groups the positions, each value's a slice of it (no Python step
+    per position, and no array built per question: a rule asking about each of 20,000
+    programs a browser started copied the browser's 40,000 positions each time)."""
     uniques = list(uniques)
     if not len(codes):
         return {}
-    order = np.argsort(codes, kind="stable")
+    order = np.argsort(codes, kind="stable").astype(np.int64, copy=False)
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1)).tolist()
-    flat = order.tolist()
-    return {value: flat[bounds[code] : bounds[code + 1]] for code, value in enumerate(uniques)}
+    return {value: order[bounds[code] : bounds[code + 1]] for code, value in enumerate(uniques)}
 
 
 class LogView:
@@ -259,9 +260,10 @@ class LogView:
 
     def positions_named(self, column: str, value: str) -> np.ndarray:
         """The positions of the descriptions whose ``column`` is ``value``, in order."""
-        return np.asarray(self._index(column).get(value, ()), dtype=np.int64)
+        found = self._index(column).get(value)
+        return found if found is not None else np.array([], dtype=np.int64)
 
-    def _index(self, column: str) -> dict[str, list[int]]:
+    def _index(self, column: str) -> dict[str, np.ndarray]:
         """Each value of the description column ``column`` -> its positions (built once)."""
         codes, values, _ = self._coded(column)
         return self.derived(f"_index_{column}", lambda: _positions_by_code(values, codes))
@@ -661,6 +663,84 @@ def one_shot_tasks(view: LogView) -> np.ndarray:
     return found
 
 
+# what a user's software install does in the log: its download run, its files, programs and
+# auto-start entries; any other stage's finding among its processes means it is no install
+_INSTALL_STAGES = ("Initial Compromise", "Maintain Persistence")
+# the programs an install puts in place, which the knowledge base knows as vendor software
+_INSTALLED_CATEGORIES = frozenset({"desktop application", "browser", "office application", "mail client", "software updater"})
+# what may run in an install: the installed software's programs, Windows Installer and
+# Windows' own processes, and programs the knowledge base does not know (its setup programs)
+_INSTALL_PROCESS_CATEGORIES = _INSTALLED_CATEGORIES | {"windows system process"}
+
+
+# an install is a few programs: more roots or a larger tree than these is no install weighed
+# (attacker-controlled names must not make this pass quadratic)
+_MAX_INSTALL_ROOTS = 16
+_MAX_INSTALL_STARTS = 256
+
+
+def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
+    """The descriptions (a mask) of users' software installs: a program the knowledge base
+    does not know that a browser started (a download the user ran), which with the processes
+    it starts writes programs the knowledge base lists as vendor software (desktop
+    applications, browsers, office applications, mail clients, updaters), where each of its
+    processes is such software, a Windows process or unknown (no shell, interpreter, admin or
+    discovery tool) and no finding of another stage names them. Its processes' rows (not
+    those of the browsers, mail clients and Office applications it installs, whose later work
+    is their own), the browser writing and starting the program and the installed programs'
+    starts are the installation's."""
+    from ..preprocess.knowledge import lookup
+    from .lineage import descendant_names, is_launcher, process_category, unknown_programs_started_by
+
+    out = np.zeros(len(view.pattern_rows), dtype=bool)
+    starts = unknown_programs_started_by(view, frozenset({"browser"}))
+    if not starts:
+        return out
+    written_events = view.present & view.desc_in("event", ("file_write", "file_create"))
+    vendor_writes = view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES, written_events)
+    vendor_writers = view.values("subject_name", vendor_writes)
+    if not vendor_writers:
+        return out
+    cited = np.zeros(len(out), dtype=bool)
+    for item in found:
+        if item.stage not in _INSTALL_STAGES and item.positions is not None:
+            cited[view._codes[item.positions]] = True
+    elsewhere = view.values("subject_name", cited)
+    for root in sorted({child for _, child, _ in starts})[:_MAX_INSTALL_ROOTS]:
+        names = descendant_names(view, root, _MAX_INSTALL_STARTS)
+        if names is None or not names & vendor_writers or names & elsewhere:
+            continue
+        if any(lookup(n, "process") is not None and process_category(n) not in _INSTALL_PROCESS_CATEGORIES for n in names):
+            continue
+        installing = {n for n in names if not is_launcher(n)}
+        written = view.values("object_name", written_events & view.desc_in("subject_name", installing))
+        browsers = {parent for parent, child, _ in starts if child == root}
+        # its download (the browser writing and starting the program), and the installed
+        # programs started by whoever starts them (a service manager, the task scheduler)
+        delivered = view.desc_in("subject_name", browsers) & view.desc_in("object_name", {root})
+        started = view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", written)
+        out |= view.desc_in("subject_name", installing) | delivered | started
+    return out
+
+
+def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEvidence]:
+    """Findings less the Initial Compromise and Maintain Persistence ones that rest only on
+    a user's software install (``software_installs``): rows of the install, and traffic a
+    downloaded-tool finding cites as the subgraph talking while it ran."""
+    installs = software_installs(view, found)
+    if not installs.any():
+        return found
+    traffic = view.present & view.desc_in("event", ("network_in", "network_out"))
+    kept = []
+    for item in found:
+        if item.stage in _INSTALL_STAGES and item.positions is not None and len(item.positions):
+            codes = view._codes[item.positions]
+            if installs[codes].any() and (installs | traffic)[codes].all():
+                continue
+        kept.append(item)
+    return kept
+
+
 def _joined_to_shown_entries(found: list[StageEvidence]) -> list[StageEvidence]:
     """Findings that join the stage of an entry another finding shows (``joining``) take
     that stage when some finding not of that kind claims it."""
@@ -682,6 +762,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
         if mechanism.descendants and mechanism.excludes and mechanism not in excluding:
             if view.subjects_named_by(mechanism):
                 excluding.append(mechanism)
+    found = _without_installs(view, found)
     one_shot = one_shot_tasks(view)
     if not excluding and not one_shot.any():
         return found

@@ -928,7 +928,8 @@ def client_runs_unknown_program(view: LogView) -> list[StageEvidence]:
     starts = unknown_programs_started_by(view, frozenset(_CLIENT_TECHNIQUES))
     if not starts:
         return []
-    rows = np.logical_or.reduce([found for _, _, found in starts])
+    rows = np.zeros(len(view.pattern_rows), dtype=bool)
+    rows[np.concatenate([found for _, _, found in starts])] = True
     pairs = sorted({(parent, child) for parent, child, _ in starts})
     started = "; ".join(f"{quoted(parent)} started {quoted(child)}" for parent, child in pairs[:5])
     more = f"; and {len(pairs) - 5} more" if len(pairs) > 5 else ""
@@ -966,7 +967,7 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         for position, values in _object_values(view, created & view.desc_in("object_name", extensionless)).items():
             (cached if all(CACHE_FOLDER.search(v) for v in values) else elsewhere).add(desc["object_name"][position])
         cached -= elsewhere
-    out = []
+    chosen: list[tuple[str, str, str]] = []  # (name, category, confidence)
     for name in sorted(subjects_of):
         if lookup(name, "file") is not None or name.startswith("."):
             continue
@@ -979,25 +980,35 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
             continue
         found = {client(s) for s in subjects} - {None}
         if found:
-            category, confidence = sorted(found)[0], "moderate"
+            chosen.append((name, sorted(found)[0], "moderate"))
         elif "" in subjects and inferred:
-            category, confidence = sorted(kinds - {None})[0], "low"
-        else:
-            continue
+            chosen.append((name, sorted(kinds - {None})[0], "low"))
+    if not chosen:
+        return []
+    # each name's rows from one pass over the log (a pass per name made a crafted log of
+    # thousands of downloads quadratic)
+    positions = view.rows_of(created & view.desc_in("object_name", {name for name, _, _ in chosen}))
+    rows_of_name: dict[str, list[int]] = {}
+    for position, name in zip(positions.tolist(), desc["object_name"][view._codes[positions]].tolist()):
+        rows_of_name.setdefault(name, []).append(position)
+    inferred_rows = None
+    out = []
+    for name, category, confidence in chosen:
         reason = (
             f"A {category} {'probably ' if confidence == 'low' else ''}created {quoted(name)}, an executable the knowledge base does not "
             f"know (a delivered attachment or download)."
         )
-        group = created & (desc["object_name"] == name)
-        rows = [view.rows_of(group)]
+        rows = [np.asarray(rows_of_name[name], dtype=np.int64)]
         if confidence == "low":
             # the writer is inferred from the clients the subgraph names: cite where it names
             # them (their start, else any row of theirs), so the evidence shows what the
             # reason leans on
-            clients = {n for n in named_processes if client(n)}
-            naming = view.present & (view.desc_in("subject_name", clients) | ((desc["object_kind"] == "process") & view.desc_in("object_name", clients)))
-            started = naming & view.desc_in("event", ("process_start", "execute"))
-            rows = [np.union1d(rows[0], view.rows_of(started if started.any() else naming))]
+            if inferred_rows is None:
+                clients = {n for n in named_processes if client(n)}
+                naming = view.present & (view.desc_in("subject_name", clients) | ((desc["object_kind"] == "process") & view.desc_in("object_name", clients)))
+                started = naming & view.desc_in("event", ("process_start", "execute"))
+                inferred_rows = view.rows_of(started if started.any() else naming)
+            rows = [np.union1d(rows[0], inferred_rows)]
         out.append(cited(view, *rows, stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=(categories[category], "T1105")))
     return out
 
