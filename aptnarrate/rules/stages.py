@@ -681,20 +681,27 @@ _MAX_INSTALL_STARTS = 256
 
 def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
     """The descriptions (a mask) of users' software installs: a program the knowledge base
-    does not know that a browser started (a download the user ran), which with the processes
-    it starts writes programs the knowledge base lists as vendor software (desktop
+    does not know that a browser started, or wrote and another process started (a download
+    the user ran), which with the processes it starts writes programs the knowledge base
+    lists as vendor software (desktop
     applications, browsers, office applications, mail clients, updaters), where each of its
     processes is such software, a Windows process or unknown (no shell, interpreter, admin or
     discovery tool) and no finding of another stage names them. Its processes' rows (not
     those of the browsers, mail clients and Office applications it installs, whose later work
-    is their own), the browser writing and starting the program and the installed programs'
-    starts are the installation's."""
+    is their own), the browser writing and starting the program, its start and the installed
+    programs' starts are the installation's."""
     from ..preprocess.knowledge import lookup
-    from .lineage import descendant_names, is_launcher, process_category, unknown_programs_started_by
+    from .lineage import PLACEHOLDERS, descendant_names, is_launcher, process_category, unknown_programs_started_by
 
     out = np.zeros(len(view.pattern_rows), dtype=bool)
-    starts = unknown_programs_started_by(view, frozenset({"browser"}))
-    if not starts:
+    # the downloads run: programs a browser started, or wrote (or renamed into place, as
+    # Chrome's .crdownload) and another process started (the user opening it from the desktop)
+    by_browser = view.present & view.desc_where("subject_name", lambda n: process_category(n) == "browser", view.present)
+    run = view.present & view.desc_in("event", ("process_start", "execute"))
+    downloaded = view.values("object_name", by_browser & view.desc_in("event", ("file_write", "file_create", "file_rename"))) & view.values("object_name", run)
+    roots = {child for _, child, _ in unknown_programs_started_by(view, frozenset({"browser"}))}
+    roots |= {name for name in downloaded if name not in PLACEHOLDERS and lookup(name, "process") is None}
+    if not roots:
         return out
     written_events = view.present & view.desc_in("event", ("file_write", "file_create"))
     vendor_writes = view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES, written_events)
@@ -706,7 +713,7 @@ def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
         if item.stage not in _INSTALL_STAGES and item.positions is not None:
             cited[view._codes[item.positions]] = True
     elsewhere = view.values("subject_name", cited)
-    for root in sorted({child for _, child, _ in starts})[:_MAX_INSTALL_ROOTS]:
+    for root in sorted(roots)[:_MAX_INSTALL_ROOTS]:
         names = descendant_names(view, root, _MAX_INSTALL_STARTS)
         if names is None or not names & vendor_writers or names & elsewhere:
             continue
@@ -714,11 +721,11 @@ def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
             continue
         installing = {n for n in names if not is_launcher(n)}
         written = view.values("object_name", written_events & view.desc_in("subject_name", installing))
-        browsers = {parent for parent, child, _ in starts if child == root}
-        # its download (the browser writing and starting the program), and the installed
-        # programs started by whoever starts them (a service manager, the task scheduler)
-        delivered = view.desc_in("subject_name", browsers) & view.desc_in("object_name", {root})
-        started = view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", written)
+        # its download (the browser writing and starting the program), its start, and the
+        # installed programs started by whoever starts them (a service manager, the task
+        # scheduler, the user)
+        delivered = by_browser & view.desc_in("object_name", {root})
+        started = run & view.desc_in("object_name", written | {root})
         out |= view.desc_in("subject_name", installing) | delivered | started
     return out
 
