@@ -603,6 +603,33 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     return not (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any()
 
 
+def _written_in_remote_sessions(view: LogView, writers_of: dict[str, set[str]], names: set[str], written: np.ndarray) -> set[str]:
+    """Of ``names``, those whose writers are all shells, interpreters, Windows command tools or
+    transfer tools that a remote-session host (``remote_session_hosts``: PsExec's service,
+    WinRM's hosts) started, or their descendants, by the write: every process the log shows
+    starting them, by name, is such a tool, a remote-session host or a Windows process (the
+    service control manager starting PsExec's service), and one is a remote-session host. A
+    tool the shell of a session another host opened wrote came over that session (T1570)."""
+    # grouped by their writers (shells' names are few): one look per group, not per file (a
+    # crafted shell writing and running 20,000 scripts)
+    groups: dict[frozenset[str], set[str]] = {}
+    for name in names:
+        writers = writers_of.get(name, set())
+        if writers and "" not in writers and all(_operator_tool(w) for w in writers):
+            groups.setdefault(frozenset(writers), set()).add(name)
+    if not groups or not any(remote_session_host(n) for n in view.subjects):
+        return set()
+    found = set()
+    for writers, group in groups.items():
+        last_write = int(view.last_minutes[written & view.desc_in("object_name", group)].max())
+        above = ancestors_by(view, set(writers), last_write)
+        if not any(remote_session_host(a) for a in above):
+            continue
+        if all(_operator_tool(a) or remote_session_host(a) or process_category(a) == "windows system process" for a in above):
+            found |= group
+    return found
+
+
 def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: int, writers: set[str], talkers: set[str], names: set[str]) -> bool:
     """Whether programs the knowledge base does not know, or local file utilities (``cp``,
     ``dd``, ``unzip``: a copy of a file already here), none of which talks to the network in
@@ -672,6 +699,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             writers_of.setdefault(name[at], set()).add(desc["subject_name"][at])
     by_share = {n for n in armed_names if n in writers_of and all(w.casefold() == "system" for w in writers_of[n])}
     by_session = {n for n in armed_names - by_share if n in writers_of and all(remote_session_host(w) for w in writers_of[n])}
+    by_session |= _written_in_remote_sessions(view, writers_of, armed_names - by_share - by_session, written)
     for names in (armed_names - by_share - by_session, by_share, by_session):
         if not names:
             continue
@@ -687,9 +715,20 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
             continue
         if names is by_session:
-            hosts = view.values("subject_name", written & view.desc_in("object_name", names))
-            reason = f"Files written by a remote-session host ({_names(hosts)}) and then executed: {_names(names)} (a tool copied from another host over a remote session)."
-            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.006")))
+            writers = view.values("subject_name", written & view.desc_in("object_name", names))
+            hosts = {w for w in writers if remote_session_host(w)}
+            if hosts == writers:
+                reason = f"Files written by a remote-session host ({_names(hosts)}) and then executed: {_names(names)} (a tool copied from another host over a remote session)."
+            else:
+                last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
+                hosts |= {a for a in ancestors_by(view, writers - hosts, last_write) if remote_session_host(a)}
+                reason = (
+                    f"Files written by {_names(writers - hosts)} in a session a remote-session host ({_names(hosts)}) served, and then "
+                    f"executed: {_names(names)} (a tool copied from another host over a remote session)."
+                )
+            # PsExec's service comes over an SMB admin share; WinRM's hosts over Windows Remote Management
+            remote = "T1021.002" if any(h.casefold().startswith("psexesvc") for h in hosts) else "T1021.006"
+            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", remote)))
             continue
         talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
         writers = view.values("subject_name", written & view.desc_in("object_name", names))
