@@ -872,6 +872,45 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(accepted)[:3], view.rows_of(sessions)[:1], tool_rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001",))]
 
 
+def remote_desktop_through_a_tunnel(view: LogView) -> list[StageEvidence]:
+    """A remote desktop session (its clipboard monitor, ``rdpclip.exe``, started) that begins
+    while a tunnelling client (the ``command-and-control-tunnel`` rule's: plink, ngrok,
+    chisel) holds a command-and-control channel to an address outside the site: the session
+    came through the tunnel from outside, Remote Desktop over protocol tunnelling
+    (T1021.001, T1572). A session beside no such channel is weighed by the survey rule."""
+    desc = view.desc
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    sessions = starts & view.desc_where("object_name", lambda n: n.casefold() == "rdpclip.exe", starts)
+    if not sessions.any():
+        return []
+    from .lineage import _command_channels
+
+    tunnels = view.table.rule(_tunnel_rule()) & view.present & (desc["event"] == "network_out")
+    clients = view.values("subject_name", tunnels)
+    held = [rows for (who, _), rows in _command_channels(view).items() if who in clients]
+    if not held:
+        return []
+    channel = np.logical_or.reduce(held)
+    channel_rows = view.rows_of(channel)
+    first, last = int(view.minutes[channel_rows].min()), int(view.minutes[channel_rows].max())
+    session_rows = view.rows_of(sessions)
+    inside = session_rows[(view.minutes[session_rows] >= first) & (view.minutes[session_rows] <= last)]
+    if not len(inside):
+        return []
+    holders = view.values("subject_name", channel)
+    reason = (
+        f"Remote desktop session through a tunnel: the RDP session's clipboard monitor (`rdpclip.exe`) started while the tunnelling "
+        f"client {_names(holders)} held a channel to an address outside the site: a desktop session reached from outside over the tunnel."
+    )
+    return [cited(view, inside[:3], channel_rows[:6], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001", "T1572"))]
+
+
+def _tunnel_rule():
+    from .patterns import builtin_rules
+
+    return next(r for r in builtin_rules() if r.id == "command-and-control-tunnel")
+
+
 def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
     """Password guessing that succeeded (T1110.001, T1078): a remote login server
     (``REMOTE_LOGIN_SERVERS``) accepting ``GUESSING_MIN_ATTEMPTS`` or more connections (in
@@ -2948,4 +2987,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
