@@ -303,6 +303,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # (PowerShell Empire's default beacon sends every five seconds)
         if len(shared) < C2_MIN_TWO_WAY_MINUTES and _bulk_transfer(out_minutes, per_minute, heard):
             continue
+        # so is a one-way stream that hears nothing back from a sender that read an archive
+        # the subgraph wrote before it sent (staged data uploaded in pieces): exfiltration's
+        # evidence, not a channel's
+        if not heard and not shared and _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]:
+            continue
         links = []
         if routine[subject] and index not in driven:
             # by entity where the input identifies processes: the process on THIS channel
@@ -517,6 +522,26 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
         )
         out.append(cited(view, view.rows_of(rows), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1555", "T1552.001", "T1003.008")))
     return out
+
+
+def _archive_readers(view: LogView) -> dict[str, int]:
+    """Each process that read an archive (``ARCHIVE``) a process of the subgraph wrote, with
+    the first minute (nanoseconds) it did (computed once per view)."""
+    return view.derived("_archive_readers", lambda: _find_archive_readers(view))
+
+
+def _find_archive_readers(view: LogView) -> dict[str, int]:
+    desc = view.desc
+    archives = view.present & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), view.present)
+    written = view.values("object_name", archives & view.desc_in("event", ("file_write", "file_create")))
+    if not written:
+        return {}
+    found: dict[str, int] = {}
+    reads = archives & (desc["event"] == "file_read") & view.desc_in("object_name", written)
+    for described in np.flatnonzero(reads).tolist():
+        subject, first = desc["subject_name"][described], int(view.first_minutes[described])
+        found[subject] = min(first, found.get(subject, first))
+    return found
 
 
 def _bulk_transfer(out_minutes: list, per_minute: list[int], received: int) -> bool:
