@@ -792,3 +792,18 @@ def test_a_desktop_application_deleting_its_own_temporary_file_is_not_covering_t
         ("The process: OneDrive.exe DELETE the file: sync.ps1", "2019-09-25 14:02:05"),
     ]
     assert "Covering Tracks" in _stages(tmp_path, rows)
+
+
+def test_a_software_install_is_the_summary_s_benign_reading():
+    # the stage rules leave a user's software install out (stages.find_installs); the summary
+    # says what it was, so an analyst sees why the download and its Run value claim nothing
+    from pathlib import Path
+
+    from aptnarrate import narrate
+
+    cases = Path(__file__).parent / "data" / "handmade"
+    report = narrate(cases / "optc_s34_user_installs_app_from_browser.csv", backend="offline")
+    assert not report.stages
+    assert "Benign alternative: a user installing software: `ZoomInstallerFull.exe`, which `firefox.exe` delivered, put in place `Zoom.exe`, a program" in report.summary
+    twin = narrate(cases / "optc_s34_browser_installer_starts_shell.csv", backend="offline")
+    assert "installing software" not in twin.summary

@@ -32,7 +32,7 @@ from ..llm.prompt_context import (
 from ..preprocess.rank import DELETES_RENAMES_WEIGHT, likelihood as rank_likelihood
 from ..preprocess.row_index import entity_codes, ids_by_group, row_actor_ids
 from ..grounding.semantic import RowEvent, description_event, distinct_descriptions, log_positions, row_event, row_events, row_table, support_table, supports
-from ..rules.stages import StageEvidence, find_stages
+from ..rules.stages import StageEvidence, find_stages, installs_of
 from ..rules.events import names_this_host
 from . import NarrationResult
 from ..wording import mid_sentence, quoted
@@ -544,9 +544,11 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     for candidate, mechanism in _named_mechanisms(facts):
         if mechanism is not None:
             explained.setdefault(mechanism.says, []).append(quoted(candidate.value))
-    if explained:
-        about = "; ".join(f"{join_words(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items())
-        return f"Benign alternative: {about}."
+    about = [f"{join_words(names[:3] + ([f'{len(names) - 3} more'] if len(names) > 3 else []))}: {says}" for says, names in explained.items()]
+    # the stage rules left a user's software install out: say what it was
+    about = [_install_reading(install) for install in installs_of(facts)] + about
+    if about:
+        return f"Benign alternative: {'; '.join(about)}."
     strong = any(s.confidence == "high" for s in stages)
     names = [a.split("`")[1] for c in clauses for a in (c.actors or [c.actor]) if a.startswith("`")]
     known = []
@@ -563,6 +565,17 @@ def _benign_alternative(facts: Facts, stages: list[StageEvidence], clauses: list
     if stages and not strong:
         return "Benign alternative: every stage here rests on weak evidence, which ordinary programs also produce."
     return ""
+
+
+def _install_reading(install) -> str:
+    """A user's software install (``stages.installs_of``) as the summary gives it."""
+    installed = sorted(install.installed)
+    shown = [quoted(n) for n in installed[:3]] + ([f"{len(installed) - 3} more"] if len(installed) > 3 else [])
+    return (
+        f"a user installing software: {quoted(install.program)}, which {join_words([quoted(b) for b in sorted(install.browsers)]) or 'a browser'} "
+        f"delivered, put in place {join_words(shown)}, {'programs' if len(installed) > 1 else 'a program'} the knowledge base knows as vendor software; its download, "
+        "files, runs and auto-start entries are the installation's"
+    )
 
 
 def _named_mechanisms(facts: Facts) -> list:

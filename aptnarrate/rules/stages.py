@@ -679,21 +679,38 @@ _MAX_INSTALL_ROOTS = 16
 _MAX_INSTALL_STARTS = 256
 
 
+@dataclass(frozen=True)
+class SoftwareInstall:
+    """A user's software install (``software_installs``): the program run, the browsers
+    that delivered it, the vendor programs it put in place, and its descriptions (a mask)."""
+
+    program: str
+    browsers: frozenset[str]
+    installed: frozenset[str]
+    rows: np.ndarray = field(repr=False, compare=False)
+
+
 def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
-    """The descriptions (a mask) of users' software installs: a program the knowledge base
-    does not know that a browser started, or wrote and another process started (a download
-    the user ran), which with the processes it starts writes programs the knowledge base
-    lists as vendor software (desktop
+    """The descriptions (a mask) of users' software installs (``find_installs``)."""
+    out = np.zeros(len(view.pattern_rows), dtype=bool)
+    for install in find_installs(view, found):
+        out |= install.rows
+    return out
+
+
+def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareInstall]:
+    """Users' software installs: a program the knowledge base does not know that a browser
+    started, or wrote and another process started (a download the user ran), which with the
+    processes it starts writes programs the knowledge base lists as vendor software (desktop
     applications, browsers, office applications, mail clients, updaters), where each of its
     processes is such software, a Windows process or unknown (no shell, interpreter, admin or
-    discovery tool) and no finding of another stage names them. Its processes' rows (not
-    those of the browsers, mail clients and Office applications it installs, whose later work
-    is their own), the browser writing and starting the program, its start and the installed
-    programs' starts are the installation's."""
+    discovery tool) and no finding of another stage (of ``found``) names them. Its processes'
+    rows (not those of the browsers, mail clients and Office applications it installs, whose
+    later work is their own), the browser writing and starting the program, its start and the
+    installed programs' starts are the installation's."""
     from ..preprocess.knowledge import lookup
     from .lineage import PLACEHOLDERS, descendant_names, is_launcher, process_category, unknown_programs_started_by
 
-    out = np.zeros(len(view.pattern_rows), dtype=bool)
     # the downloads run: programs a browser started, or wrote (or renamed into place, as
     # Chrome's .crdownload) and another process started (the user opening it from the desktop)
     by_browser = view.present & view.desc_where("subject_name", lambda n: process_category(n) == "browser", view.present)
@@ -702,17 +719,18 @@ def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
     roots = {child for _, child, _ in unknown_programs_started_by(view, frozenset({"browser"}))}
     roots |= {name for name in downloaded if name not in PLACEHOLDERS and lookup(name, "process") is None}
     if not roots:
-        return out
+        return []
     written_events = view.present & view.desc_in("event", ("file_write", "file_create"))
     vendor_writes = view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES, written_events)
     vendor_writers = view.values("subject_name", vendor_writes)
     if not vendor_writers:
-        return out
-    cited = np.zeros(len(out), dtype=bool)
+        return []
+    cited = np.zeros(len(view.pattern_rows), dtype=bool)
     for item in found:
         if item.stage not in _INSTALL_STAGES and item.positions is not None:
             cited[view._codes[item.positions]] = True
     elsewhere = view.values("subject_name", cited)
+    out = []
     for root in sorted(roots)[:_MAX_INSTALL_ROOTS]:
         names = descendant_names(view, root, _MAX_INSTALL_STARTS)
         if names is None or not names & vendor_writers or names & elsewhere:
@@ -726,25 +744,39 @@ def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
         # scheduler, the user)
         delivered = by_browser & view.desc_in("object_name", {root})
         started = run & view.desc_in("object_name", written | {root})
-        out |= view.desc_in("subject_name", installing) | delivered | started
+        browsers = view.values("subject_name", delivered)
+        installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
+        out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started))
     return out
+
+
+def installs_of(facts: Facts) -> tuple[SoftwareInstall, ...]:
+    """The software installs whose findings the stage rules left out for ``facts``
+    (``_without_installs``): what the offline summary gives as the benign reading."""
+    find_stages(facts)  # records them
+    return facts.derived("_software_installs", tuple)
 
 
 def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEvidence]:
     """Findings less the Initial Compromise and Maintain Persistence ones that rest only on
-    a user's software install (``software_installs``): rows of the install, and traffic a
-    downloaded-tool finding cites as the subgraph talking while it ran."""
-    installs = software_installs(view, found)
-    if not installs.any():
+    a user's software install (``find_installs``): rows of the install, and traffic a
+    downloaded-tool finding cites as the subgraph talking while it ran. The installs that
+    explained a finding are recorded on the facts (``installs_of``)."""
+    installs = find_installs(view, found)
+    if not installs:
         return found
+    rows = np.logical_or.reduce([install.rows for install in installs])
     traffic = view.present & view.desc_in("event", ("network_in", "network_out"))
-    kept = []
+    kept, explaining = [], set()
     for item in found:
         if item.stage in _INSTALL_STAGES and item.positions is not None and len(item.positions):
             codes = view._codes[item.positions]
-            if installs[codes].any() and (installs | traffic)[codes].all():
+            if rows[codes].any() and (rows | traffic)[codes].all():
+                explaining.update(install for install in installs if install.rows[codes].any())
                 continue
         kept.append(item)
+    if explaining:
+        view.facts.derived("_software_installs", lambda: tuple(sorted(explaining, key=lambda i: i.program)))
     return kept
 
 
