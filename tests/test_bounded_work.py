@@ -58,7 +58,7 @@ def _browser_runs(tmp_path, programs: int, vendor: bool = True):
     return LogView(facts_from(tmp_path, rows))
 
 
-def test_software_installs_weigh_a_bounded_number_of_programs(tmp_path, monkeypatch):
+def test_find_installs_weighs_a_bounded_number_of_programs(tmp_path, monkeypatch):
     # every program a browser starts may be an installer; an input naming thousands of them
     # gets only the first few weighed (fewer installs excused: more findings, never fewer)
     from aptnarrate.rules import lineage, stages
@@ -67,7 +67,7 @@ def test_software_installs_weigh_a_bounded_number_of_programs(tmp_path, monkeypa
     walked = []
     real = lineage.descendant_names
     monkeypatch.setattr(lineage, "descendant_names", lambda v, parent, limit: walked.append(parent) or real(v, parent, limit))
-    stages.software_installs(view, [])
+    stages.find_installs(view, [])
     assert len(walked) == stages._MAX_INSTALL_ROOTS
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from ..arrays import factorize, first_appearances
 from ..data import load_data_yaml
 from ..preprocess.knowledge import lookup
-from .patterns import builtin_rules
+from .patterns import builtin_rule
 from ..wording import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -735,7 +735,7 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     for dropped, process, rows in dropped_programs(view):
         if _BY_NAME + process not in found:
             found[_BY_NAME + process], names[_BY_NAME + process] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows, len(view.pattern_rows)), process
-    for (channel, member), rows in sorted(_command_channels(view).items()) if channels else ():
+    for (channel, member), rows in sorted(command_channels(view).items()) if channels else ():
         if member not in found:
             found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows), channel
     _walk(view, found, names)
@@ -943,7 +943,7 @@ def _only_written_by_itself_running(view: LogView, program: str, writes: np.ndar
     return bool(len(own)) and int(view.first_minutes[own].min()) <= int(view.first_minutes[writes].min())
 
 
-def _command_channels(view: LogView) -> dict[tuple[str, str], np.ndarray]:
+def command_channels(view: LogView) -> dict[tuple[str, str], np.ndarray]:
     """Processes the Command and Control rule finds holding a channel, each (name, key) with
     the descriptions of its outbound rows that the finding cites."""
     from .structural import command_and_control
@@ -975,12 +975,7 @@ def _keys_of(view: LogView, codes: np.ndarray, name: str) -> list[str]:
 
 def powershell_rule_rows(view: LogView) -> np.ndarray:
     """Descriptions of the log that the rule ``execution-powershell`` matches."""
-    return view.table.rule(_powershell_rule()) & view.present
-
-
-@lru_cache(maxsize=1)
-def _powershell_rule():
-    return next(r for r in builtin_rules() if r.id == "execution-powershell")
+    return view.table.rule(builtin_rule("execution-powershell")) & view.present
 
 
 def powershell_signs(view: LogView) -> np.ndarray:

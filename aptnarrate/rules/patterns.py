@@ -898,6 +898,13 @@ def builtin_rules() -> tuple[PatternRule, ...]:
     return tuple(rules)
 
 
+@lru_cache(maxsize=None)
+def builtin_rule(rule_id: str) -> PatternRule:
+    """The built-in rule with id ``rule_id``, for a structural rule that reads a pattern
+    rule's matches (PowerShell's signs, the tunnelling clients)."""
+    return next(r for r in builtin_rules() if r.id == rule_id)
+
+
 def load_rules(extra_dirs: Iterable[str | Path] = ()) -> tuple[PatternRule, ...]:
     """The built-in rules plus every ``*.yaml`` in ``extra_dirs``."""
     rules = list(builtin_rules())

@@ -681,21 +681,13 @@ _MAX_INSTALL_STARTS = 256
 
 @dataclass(frozen=True)
 class SoftwareInstall:
-    """A user's software install (``software_installs``): the program run, the browsers
+    """A user's software install (``find_installs``): the program run, the browsers
     that delivered it, the vendor programs it put in place, and its descriptions (a mask)."""
 
     program: str
     browsers: frozenset[str]
     installed: frozenset[str]
     rows: np.ndarray = field(repr=False, compare=False)
-
-
-def software_installs(view: LogView, found: list[StageEvidence]) -> np.ndarray:
-    """The descriptions (a mask) of users' software installs (``find_installs``)."""
-    out = np.zeros(len(view.pattern_rows), dtype=bool)
-    for install in find_installs(view, found):
-        out |= install.rows
-    return out
 
 
 def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareInstall]:

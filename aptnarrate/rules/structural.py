@@ -21,10 +21,10 @@ from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
-    PLACEHOLDERS, powershell_rule_rows, powershell_signs, runs_powershell,
+    PLACEHOLDERS, command_channels, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent,
 )
-from .patterns import CREDENTIAL_PROCESS
+from .patterns import CREDENTIAL_PROCESS, builtin_rule
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -241,7 +241,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         command_minutes.setdefault(subject, set()).add(minute)
     # a routine client (an updater's name) that started a command shell whose commands run in
     # minutes it sends to the address: a shell driven over its traffic, acting for an attacker
-    driven = _driven_shells(view, pair_of, remote, routine, command_minutes, n) if command_minutes and any(routine.values()) else {}
+    driven = _driven_shells(view, pair_of, remote, routine, command_minutes, command_rows, command_subjects) if command_minutes and any(routine.values()) else {}
     for index in driven:
         acting_pair[index] = True
     totals: dict[str, int] = {}
@@ -353,11 +353,15 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     return out + _loops_without_a_named_peer(view, local, claimed)
 
 
-def _driven_shells(view: LogView, pair_of: np.ndarray, remote: np.ndarray, routine: dict[str, bool], command_minutes: dict[str, set], n: int) -> dict[int, tuple[set[str], np.ndarray]]:
+def _driven_shells(
+    view: LogView, pair_of: np.ndarray, remote: np.ndarray, routine: dict[str, bool], command_minutes: dict[str, set],
+    command_rows: np.ndarray, command_subjects: np.ndarray,
+) -> dict[int, tuple[set[str], np.ndarray]]:
     """Pairs (index -> (the shells, their start and command rows)) of a routine client that
-    started a command shell (``_COMMAND_HOSTS``) whose shell commands run in a minute the
-    client sends to the pair's address: an updater's name beaconing and running the commands
-    it receives. One pass over the starts and one over the sends."""
+    started a command shell (``_COMMAND_HOSTS``) whose shell commands (``command_rows``, with
+    their subjects and each subject's minutes) run in a minute the client sends to the pair's
+    address: an updater's name beaconing and running the commands it receives. One pass over
+    the starts and one over the sends."""
     desc = view.desc
     starts = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
     starts &= view.desc_where("subject_name", lambda s: routine.get(s, False), starts)
@@ -369,8 +373,6 @@ def _driven_shells(view: LogView, pair_of: np.ndarray, remote: np.ndarray, routi
         shells_of.setdefault(desc["subject_name"][at], set()).add(desc["object_name"][at])
     sends = remote & (desc["event"] == "network_out") & view.desc_in("subject_name", shells_of)
     found: dict[int, tuple[set[str], np.ndarray]] = {}
-    command_rows = view.rows_of(view.present & (desc["event"] == "shell_command"))
-    command_subjects = desc["subject_name"][view._codes[command_rows]]
     evidence: dict[tuple[str, frozenset], tuple[np.ndarray, np.ndarray]] = {}  # (client, shells) -> (start rows, command rows)
     positions = np.flatnonzero(view.expand(sends))
     # each (description, minute) once: a client's sends in one minute ask the same question
@@ -531,17 +533,29 @@ def _archive_readers(view: LogView) -> dict[str, int]:
 
 
 def _find_archive_readers(view: LogView) -> dict[str, int]:
-    desc = view.desc
-    archives = view.present & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), view.present)
-    written = view.values("object_name", archives & view.desc_in("event", ("file_write", "file_create")))
-    if not written:
-        return {}
+    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create")))
     found: dict[str, int] = {}
-    reads = archives & (desc["event"] == "file_read") & view.desc_in("object_name", written)
-    for described in np.flatnonzero(reads).tolist():
-        subject, first = desc["subject_name"][described], int(view.first_minutes[described])
-        found[subject] = min(first, found.get(subject, first))
+    for (reader, archive), first in _archive_first_reads(view).items():
+        if archive in written:
+            found[reader] = min(first, found.get(reader, first))
     return found
+
+
+def _archive_first_reads(view: LogView) -> dict[tuple[str, str], int]:
+    """Each (reader, archive) of the archives (``ARCHIVE``) read in the log, with the first
+    minute (nanoseconds) of the reads (computed once per view)."""
+
+    def compute() -> dict[tuple[str, str], int]:
+        desc = view.desc
+        reads = view.present & (desc["event"] == "file_read")
+        reads &= view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), reads)
+        first_read: dict[tuple[str, str], int] = {}
+        for at in np.flatnonzero(reads).tolist():
+            key, minute = (desc["subject_name"][at], desc["object_name"][at]), int(view.first_minutes[at])
+            first_read[key] = min(minute, first_read.get(key, minute))
+        return first_read
+
+    return view.derived("_archive_first_reads", compute)
 
 
 def _bulk_transfer(out_minutes: list, per_minute: list[int], received: int) -> bool:
@@ -908,11 +922,9 @@ def remote_desktop_through_a_tunnel(view: LogView) -> list[StageEvidence]:
     sessions = starts & view.desc_where("object_name", lambda n: n.casefold() == "rdpclip.exe", starts)
     if not sessions.any():
         return []
-    from .lineage import _command_channels
-
-    tunnels = view.table.rule(_tunnel_rule()) & view.present & (desc["event"] == "network_out")
+    tunnels = view.table.rule(builtin_rule("command-and-control-tunnel")) & view.present & (desc["event"] == "network_out")
     clients = view.values("subject_name", tunnels)
-    held = [rows for (who, _), rows in _command_channels(view).items() if who in clients]
+    held = [rows for (who, _), rows in command_channels(view).items() if who in clients]
     if not held:
         return []
     channel = np.logical_or.reduce(held)
@@ -928,12 +940,6 @@ def remote_desktop_through_a_tunnel(view: LogView) -> list[StageEvidence]:
         f"client {_names(holders)} held a channel to an address outside the site: a desktop session reached from outside over the tunnel."
     )
     return [cited(view, inside[:3], channel_rows[:6], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001", "T1572"))]
-
-
-def _tunnel_rule():
-    from .patterns import builtin_rules
-
-    return next(r for r in builtin_rules() if r.id == "command-and-control-tunnel")
 
 
 def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
@@ -1631,12 +1637,8 @@ def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
     if not public.any():
         return found
     written = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")))
-    # one pass each: the first read of each (reader, file), and each sender's send minutes
-    first_read: dict[tuple[str, str], int] = {}
-    reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), view.present & (desc["event"] == "file_read"))
-    for at in np.flatnonzero(reads).tolist():
-        key, minute = (desc["subject_name"][at], desc["object_name"][at]), int(view.first_minutes[at])
-        first_read[key] = min(minute, first_read.get(key, minute))
+    # the first read of each (reader, archive), and one pass over each sender's send minutes
+    first_read = _archive_first_reads(view)
     sent: dict[str, tuple[int, int]] = {}
     for at in np.flatnonzero(public).tolist():
         who, first, last = desc["subject_name"][at], int(view.first_minutes[at]), int(view.last_minutes[at])
