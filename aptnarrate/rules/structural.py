@@ -1392,6 +1392,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     updates = self_updates(view)
     routine |= deleted & view.desc_in("object_name", view.values("object_name", updates) | view.values("subject_name", updates))
     routine |= _replaced(view, deleted)
+    # a remote-session host's own program removed (PsExec deleting PSEXESVC.exe as its session
+    # ends): the tool's cleanup at every session, whoever opened it (the session itself is
+    # weighed as Lateral Movement)
+    routine |= deleted & view.desc_where("object_name", remote_session_host, deleted)
     # an agent that runs its own scripts removing one it wrote (an EDR's investigation script)
     agents = deleted & view.desc_where("subject_name", script_running_agent, deleted)
     if agents.any():
