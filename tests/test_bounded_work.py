@@ -100,3 +100,28 @@ def test_the_browser_download_rule_reads_the_log_once_not_once_per_program(tmp_p
     found = structural.client_drops_executable(view)
     assert len(found) == N  # one finding per program, as before
     assert len(passes) <= 2
+
+
+def test_unnamed_socket_messages_are_matched_to_held_connections_in_a_few_passes(tmp_path, monkeypatch):
+    """N processes, each holding one connection to its own outside address and exchanging
+    messages TRACE records against an unnamed source/sink: each gets its channel, and the
+    attribution reads the log a fixed number of times (not a pass, nor a set of every
+    messaging process, per process)."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        minute = 10 + i // 60
+        rows.append(proc(f"imp{i}", "CONNECT", "netflowobject", f"185.86.{i // 200}.{i % 200 + 1}", f"2018-04-13 {minute:02d}:00:{i % 60:02d}"))
+        for step, action in enumerate(("RECVMSG", "WRITE", "RECVMSG")):
+            rows.append(proc(f"imp{i}", action, "srcsink_unknown", "", f"2018-04-13 {minute:02d}:{step + 1:02d}:{i % 60:02d}"))
+    view = LogView(facts_from(tmp_path, rows))
+    passes = []
+    real = LogView.rows_of
+    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    remote = view.present & (view.desc["object_kind"] == "flow")
+    pair_keys = {(view.desc["subject_name"][at], view.desc["object_name"][at]): k for k, at in enumerate(np.flatnonzero(remote).tolist())}
+    positions, pairs, sent = structural._unnamed_messages_on_held_connections(view, pair_keys, remote)
+    assert len(positions) == 3 * N and len(set(pairs.tolist())) == N
+    assert sent.sum() == N  # one WRITE each, two receives
+    assert len(passes) <= 3

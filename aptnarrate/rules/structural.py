@@ -200,9 +200,19 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     n = len(pair_keys)
     positions = np.flatnonzero(view.expand(remote))
     pair = pair_of[view._codes[positions]]
-    minutes, counts = view.minutes[positions], view.counts[positions]
     row_event = desc["event"][view._codes[positions]]
     is_sent, is_received = row_event == "network_out", row_event == "network_in"
+    # TRACE records a socket's reads and writes against an unnamed source/sink: a process's
+    # such messages while it holds its one connection to an address are that connection's
+    held_positions, held_pair, held_sent = _unnamed_messages_on_held_connections(view, pair_keys, remote)
+    is_held = np.zeros(len(positions), dtype=bool)
+    if len(held_positions):
+        positions = np.concatenate([positions, held_positions])
+        pair = np.concatenate([pair, held_pair])
+        is_sent = np.concatenate([is_sent, held_sent])
+        is_received = np.concatenate([is_received, ~held_sent])
+        is_held = np.concatenate([is_held, np.ones(len(held_positions), dtype=bool)])
+    minutes, counts = view.minutes[positions], view.counts[positions]
     pair_count = _sums(pair, counts, n)
     sent_count = _sums(pair[is_sent], counts[is_sent], n)
     received_count = _sums(pair[is_received], counts[is_received], n)
@@ -326,6 +336,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         commands = command_rows[command_subjects == subject]
         techniques = ["T1071"]
         rows = [positions[here]]
+        if (here & is_held).any():
+            held_minutes = len(distinct(minutes[here & is_held]))
+            reason += (
+                f" Of those, {held_minutes} minute(s) hold messages the log records without an address (a socket's reads and writes, "
+                f"as TRACE records them) while {who}'s connection to {quoted(address)} was open, its only connection to an outside address."
+            )
         if len(replies):
             reply_minutes = len(distinct(view.minutes[replies]))
             reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
@@ -351,6 +367,68 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
         claimed.add(subject)
     return out + _loops_without_a_named_peer(view, local, claimed)
+
+
+# a socket's reads and writes that the log records against an unnamed source/sink
+_UNNAMED_SENDS = frozenset({"WRITE", "WRITEV", "SENDMSG", "SENDTO", "SEND", "SENDMMSG"})
+_UNNAMED_RECEIVES = frozenset({"READ", "READV", "RECVMSG", "RECVFROM", "RECV", "RECVMMSG"})
+
+
+def _unnamed_messages_on_held_connections(view: LogView, pair_keys: dict[tuple[str, str], int], remote: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The log rows (positions, their pair's index, whether each is a send) of messages a
+    process sent or received through an unnamed source/sink (TRACE records a socket's reads
+    and writes so) while it held a connection it opened to its only outside address: from
+    its first connect to its last close, or to the log's end when it connected again after
+    that close. A process with connections to two outside addresses, or none that it opened,
+    has no messages attributed: which socket carried them the log does not say. One pass
+    over each kind of row (a crafted log of many such processes costs no more)."""
+    desc = view.desc
+    nothing = (np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=bool))
+    unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "") & (desc["subject_name"] != "")
+    sends = view.desc_in("action", _UNNAMED_SENDS)
+    unnamed &= sends | view.desc_in("action", _UNNAMED_RECEIVES)
+    if not unnamed.any():
+        return nothing
+    pairs_of: dict[str, list[tuple[str, int]]] = {}
+    for (subject, address), index in pair_keys.items():
+        pairs_of.setdefault(subject, []).append((address, index))
+    only = {subject: pairs[0] for subject, pairs in pairs_of.items() if len(pairs) == 1 and subject}
+    messaging = set(desc["subject_name"][unnamed].tolist())
+    only = {subject: pair for subject, pair in only.items() if subject in messaging}
+    if not only:
+        return nothing
+    codes, minutes = view._codes, view.minutes
+
+    def spans(rows: np.ndarray) -> dict[str, tuple[int, int]]:
+        """Per subject of ``only``, the first and last minute of these rows on its pair."""
+        found: dict[str, tuple[int, int]] = {}
+        for position, subject, address in zip(rows.tolist(), desc["subject_name"][codes[rows]].tolist(), desc["object_name"][codes[rows]].tolist()):
+            if subject in only and only[subject][0] == address:
+                minute = int(minutes[position])
+                first, last = found.get(subject, (minute, minute))
+                found[subject] = (min(first, minute), max(last, minute))
+        return found
+
+    opened = spans(view.rows_of(remote & view.desc_in("action", vocabulary().connect_actions)))
+    if not opened:
+        return nothing
+    closed = spans(view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close")))
+    log_end = int(minutes.max())
+    windows = {}
+    for subject, (start, last_open) in opened.items():
+        last_close = closed.get(subject, (None, None))[1]
+        windows[subject] = (start, last_close if last_close is not None and last_close >= last_open else log_end)
+    rows = view.rows_of(unnamed)
+    subjects = desc["subject_name"][codes[rows]].tolist()
+    keep = np.fromiter(
+        (subject in windows and windows[subject][0] <= minute <= windows[subject][1] for subject, minute in zip(subjects, minutes[rows].tolist())),
+        dtype=bool, count=len(rows),
+    )
+    if not keep.any():
+        return nothing
+    rows = rows[keep]
+    pairs = np.fromiter((only[subject][1] for subject, kept in zip(subjects, keep.tolist()) if kept), dtype=np.int64, count=len(rows))
+    return rows, pairs, sends[codes[rows]]
 
 
 def _driven_shells(
