@@ -366,7 +366,16 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             confidence = "high"
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
         claimed.add(subject)
+    view.derived("_channel_holders", lambda: frozenset(claimed))
     return out + _loops_without_a_named_peer(view, local, claimed)
+
+
+def channel_holders(view: LogView) -> frozenset[str]:
+    """The processes the Command and Control rule found holding a channel to a named
+    outside address."""
+    if command_and_control(view):
+        return view.derived("_channel_holders", frozenset)
+    return frozenset()
 
 
 # a socket's reads and writes that the log records against an unnamed source/sink
@@ -720,6 +729,25 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     return not (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any()
 
 
+def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set[str]) -> set[str]:
+    """``writers`` when every one of them is a named program the knowledge base does not know
+    that holds a command-and-control channel (``channel_holders``) and whose way in the log
+    does not show by ``last_write``: no process it shows starting it, no write of its image,
+    no connection it accepted. Otherwise none."""
+    if not writers or "" in writers or any(lookup(w, "process") is not None for w in writers):
+        return set()
+    if not writers <= channel_holders(view):
+        return set()
+    if ancestors_by(view, writers, last_write):
+        return set()
+    images = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", writers)
+    if (images & (view.first_minutes <= last_write)).any():
+        return set()
+    if (_accepted(view) & view.desc_in("subject_name", writers) & (view.first_minutes <= last_write)).any():
+        return set()
+    return set(writers)
+
+
 def _written_in_remote_sessions(view: LogView, writers_of: dict[str, set[str]], names: set[str], written: np.ndarray) -> set[str]:
     """Of ``names``, those whose writers are all shells, interpreters, Windows command tools or
     transfer tools that a remote-session host (``remote_session_hosts``: PsExec's service,
@@ -886,6 +914,18 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             out.append(cited(view, hits, accepted, view.rows_of(network)[:3], stage="Lateral Movement", confidence=confidence, rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1105")))
             continue
         entry = cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))
+        implants = _implants_without_a_shown_entry(view, last_write, writers)
+        if implants:
+            # a program that holds a channel and whose arrival the slice does not show (no
+            # process starting it, no write of it, no connection it accepted) fetching a tool:
+            # the intruder is already in, the fetch is a step of its channel
+            reason += (
+                f" Its writer ({_names(implants)}) holds a command-and-control channel, and the log shows neither its start nor "
+                "its arrival: a tool brought over that channel onto a host already reached (Ingress Tool Transfer), not the intrusion's entry."
+            )
+            transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=("T1105",))
+            out.append(replace(transfer, joining=entry))
+            continue
         if _operated_without_a_shown_entry(view, last_write, writers):
             # an operator's hand on a host already reached, unless another finding shows the
             # way in (a mail attachment's script that ran the shell): then a step of that entry
