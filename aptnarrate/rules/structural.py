@@ -729,6 +729,40 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     return not (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any()
 
 
+def _started_by_remote_execution(view: LogView, last_write: int, writers: set[str]) -> set[str]:
+    """The remote-execution services (the ``lateral-movement-remote-execution-target`` rule's:
+    WMI's provider host, PsExec's service, WinRM's hosts, DCOM's console, the service control
+    manager starting a shell) that started, by ``last_write``, a program the ``writers`` are or
+    descend from, where the subgraph shows a connection from another host before then; none
+    otherwise. By the rule's own matches: the service control manager starts every service,
+    and only its starting a shell is remote execution."""
+    from .stages import _inbound_from_another_host
+
+    if not writers or "" in writers:
+        return set()
+    lineage = ancestors_by(view, writers, last_write) | writers
+    desc = view.desc
+    starts = view.present & view.desc_in("event", ("process_start", "execute")) & (view.first_minutes <= last_write)
+    found: set[str] = set()
+    for block in builtin_rule("lateral-movement-remote-execution-target").match:
+        events = set(block.get("event") or ())
+        if not events & {"process_start", "execute"}:
+            continue
+        services = {n.casefold() for n in block.get("subject") or ()}
+        started = {n.casefold() for n in block.get("object") or ()}
+        candidates = starts & view.desc_where("subject_name", lambda n: n.casefold() in services and n in lineage, starts)
+        for at in np.flatnonzero(candidates).tolist():
+            child = desc["object_name"][at]
+            if child in lineage and (not started or child.casefold() in started):
+                found.add(desc["subject_name"][at])
+    if not found:
+        return set()
+    inbound = _inbound_from_another_host(view)
+    if inbound is None or int(view.minutes[inbound[0]]) > last_write:
+        return set()
+    return found
+
+
 def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set[str]) -> set[str]:
     """``writers`` when every one of them is a named program the knowledge base does not know
     that holds a command-and-control channel (``channel_holders``) and whose way in the log
@@ -914,6 +948,18 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             out.append(cited(view, hits, accepted, view.rows_of(network)[:3], stage="Lateral Movement", confidence=confidence, rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1105")))
             continue
         entry = cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))
+        reached = _started_by_remote_execution(view, last_write, writers)
+        if reached:
+            # the way in the log shows is another host's: a remote-execution service started
+            # the writer's shell after a connection from another host (the Lateral Movement
+            # rule's finding); what that session fetches is a tool brought onto a host reached
+            reason += (
+                f" Its writer runs in a session that {_names(reached)} started after a connection from another host (remote execution): "
+                "a tool brought onto a host already reached by lateral movement (Ingress Tool Transfer), not the intrusion's entry."
+            )
+            transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=("T1105",))
+            out.append(replace(transfer, joining=entry))
+            continue
         implants = _implants_without_a_shown_entry(view, last_write, writers)
         if implants:
             # a program that holds a channel and whose arrival the slice does not show (no
