@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -21,6 +21,9 @@ doubling is linear; 4 is quadratic.
 * ``downloads``: a browser writing and starting N programs the knowledge base does not know,
   each writing and starting a vendor application's program (N downloads run, each shaped as
   a software install: the browser rules and the install rule weigh each one).
+* ``held``: N processes, each connecting to its own outside address and exchanging messages
+  the log records against an unnamed source/sink (TRACE's socket reads and writes), which the
+  Command and Control rule attributes to each one's held connection.
 """
 
 from __future__ import annotations
@@ -95,6 +98,16 @@ def downloads(n: int) -> str:
     return _ocrapt(lines)
 
 
+def held(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The subject_process: imp{i} CONNECT the netflowobject: 185.{86 + i // 62500}.{i // 250 % 250}.{i % 250 + 1}", i))
+        lines.append((f"The subject_process: imp{i} RECVMSG a srcsink_unknown", i + 60))
+        lines.append((f"The subject_process: imp{i} WRITE a srcsink_unknown", i + 120))
+        lines.append((f"The subject_process: imp{i} RECVMSG a srcsink_unknown", i + 180))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -105,7 +118,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv")}
 
 
 def cli() -> list[str]:
