@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import StageEvidence, _in_chain, _names, cited, explained_rows
+from .stages import StageEvidence, _in_chain, _inbound_from_another_host, _names, cited, explained_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -736,8 +736,6 @@ def _started_by_remote_execution(view: LogView, last_write: int, writers: set[st
     descend from, where the subgraph shows a connection from another host before then; none
     otherwise. By the rule's own matches: the service control manager starts every service,
     and only its starting a shell is remote execution."""
-    from .stages import _inbound_from_another_host
-
     if not writers or "" in writers:
         return set()
     lineage = ancestors_by(view, writers, last_write) | writers
