@@ -213,6 +213,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         is_received = np.concatenate([is_received, ~held_sent])
         is_held = np.concatenate([is_held, np.ones(len(held_positions), dtype=bool)])
     minutes, counts = view.minutes[positions], view.counts[positions]
+    held_pairs = np.bincount(pair[is_held], minlength=n) > 0
     pair_count = _sums(pair, counts, n)
     sent_count = _sums(pair[is_sent], counts[is_sent], n)
     received_count = _sums(pair[is_received], counts[is_received], n)
@@ -290,6 +291,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # so do a dropped program's (written in this subgraph and run) where the address
         # answers it: an implant checking in on a timer longer than the slice shows twice
         sustained |= subject in dropped and out_minute_count[index] >= C2_MIN_MASKED_MINUTES and received_sum > 0
+        # a connection held open with messages the log records unnamed (TRACE's socket reads
+        # and writes): a conversation whose replies arrive in other minutes than its sends.
+        # Messages in as many minutes as a one-way run asks, sends in two of them and replies
+        # make it a channel; one request answered by a long download sends in one minute only
+        sustained |= bool(held_pairs[index]) and pair_minutes[index] >= C2_MIN_MINUTES and out_minute_count[index] >= C2_MIN_TWO_WAY_MINUTES and received_sum > 0
         if not sustained and subject in stagers and out_minute_count[index] >= C2_MIN_MASKED_MINUTES:
             # answered by the address, or (OpTC) by replies recorded against this host's own
             sustained = received_sum > 0 or bool(np.isin(view.minutes[reply_rows[reply_subjects == subject]], minutes[(pair == index) & is_sent]).any())
