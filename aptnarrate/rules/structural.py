@@ -952,39 +952,37 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             out.append(cited(view, hits, accepted, view.rows_of(network)[:3], stage="Lateral Movement", confidence=confidence, rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1105")))
             continue
         entry = cited(view, hits, view.rows_of(network)[:3], stage="Initial Compromise", confidence=confidence, rationale=reason, tactic="TA0001", techniques=("T1105",))
+        # a fetch on a host already reached is Ingress Tool Transfer (a Command and Control
+        # technique), unless another finding shows the way in, whose step it then is (joining)
+        why = None
         reached = _started_by_remote_execution(view, last_write, writers)
+        implants = set() if reached else _implants_without_a_shown_entry(view, last_write, writers)
         if reached:
             # the way in the log shows is another host's: a remote-execution service started
             # the writer's shell after a connection from another host (the Lateral Movement
             # rule's finding); what that session fetches is a tool brought onto a host reached
-            reason += (
+            why = (
                 f" Its writer runs in a session that {_names(reached)} started after a connection from another host (remote execution): "
                 "a tool brought onto a host already reached by lateral movement (Ingress Tool Transfer), not the intrusion's entry."
             )
-            transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=("T1105",))
-            out.append(replace(transfer, joining=entry))
-            continue
-        implants = _implants_without_a_shown_entry(view, last_write, writers)
-        if implants:
+        elif implants:
             # a program that holds a channel and whose arrival the slice does not show (no
-            # process starting it, no write of it, no connection it accepted) fetching a tool:
-            # the intruder is already in, the fetch is a step of its channel
-            reason += (
+            # process starting it, no write of it, no connection it accepted): the intruder is
+            # already in, the fetch is a step of its channel
+            why = (
                 f" Its writer ({_names(implants)}) holds a command-and-control channel, and the log shows neither its start nor "
                 "its arrival: a tool brought over that channel onto a host already reached (Ingress Tool Transfer), not the intrusion's entry."
             )
-            transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=("T1105",))
-            out.append(replace(transfer, joining=entry))
-            continue
-        if _operated_without_a_shown_entry(view, last_write, writers):
+        elif _operated_without_a_shown_entry(view, last_write, writers):
             # an operator's hand on a host already reached, unless another finding shows the
             # way in (a mail attachment's script that ran the shell): then a step of that entry
-            reason += (
+            why = (
                 f" Its writer ({_names(writers)}) is a shell, interpreter or transfer tool that an operator runs, and the log shows "
                 "no way in above it (a server's request, a document, a browser): a tool brought onto a host already reached "
                 "(Ingress Tool Transfer), not the intrusion's entry."
             )
-            transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=("T1105",))
+        if why is not None:
+            transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason + why, tactic="TA0011", techniques=("T1105",))
             out.append(replace(transfer, joining=entry))
             continue
         out.append(entry)
