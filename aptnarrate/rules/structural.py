@@ -204,7 +204,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     is_sent, is_received = row_event == "network_out", row_event == "network_in"
     # TRACE records a socket's reads and writes against an unnamed source/sink: a process's
     # such messages while it holds its one connection to an address are that connection's
-    held_positions, held_pair, held_sent = _unnamed_messages_on_held_connections(view, pair_keys, remote)
+    held_positions, held_pair, held_sent, held_windows = _unnamed_messages_on_held_connections(view, pair_keys, remote)
     is_held = np.zeros(len(positions), dtype=bool)
     if len(held_positions):
         positions = np.concatenate([positions, held_positions])
@@ -296,6 +296,14 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # Messages in as many minutes as a one-way run asks, sends in two of them and replies
         # make it a channel; one request answered by a long download sends in one minute only
         sustained |= bool(held_pairs[index]) and pair_minutes[index] >= C2_MIN_MINUTES and out_minute_count[index] >= C2_MIN_TWO_WAY_MINUTES and received_sum > 0
+        # or, held open across as many minutes, with messages both ways, while the process
+        # started a shell or interpreter: a shell driven over it (TRACE records no commands)
+        driven_over_held = set()
+        if held_pairs[index] and not sustained and sent_sum > 0 and received_sum > 0:
+            start, end = held_windows[subject]
+            if end - start >= (C2_MIN_MINUTES - 1) * MINUTE_NS:
+                driven_over_held = _shells_started_within(view, subject, start, end)
+                sustained = bool(driven_over_held)
         if not sustained and subject in stagers and out_minute_count[index] >= C2_MIN_MASKED_MINUTES:
             # answered by the address, or (OpTC) by replies recorded against this host's own
             sustained = received_sum > 0 or bool(np.isin(view.minutes[reply_rows[reply_subjects == subject]], minutes[(pair == index) & is_sent]).any())
@@ -342,6 +350,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         commands = command_rows[command_subjects == subject]
         techniques = ["T1071"]
         rows = [positions[here]]
+        if driven_over_held:
+            reason += f" {who} started {_names(driven_over_held)} while its connection to {quoted(address)} was open: a shell driven over it."
+            techniques.append("T1059")
         if (here & is_held).any():
             held_minutes = len(distinct(minutes[here & is_held]))
             reason += (
@@ -389,16 +400,19 @@ _UNNAMED_SENDS = frozenset({"WRITE", "WRITEV", "SENDMSG", "SENDTO", "SEND", "SEN
 _UNNAMED_RECEIVES = frozenset({"READ", "READV", "RECVMSG", "RECVFROM", "RECV", "RECVMMSG"})
 
 
-def _unnamed_messages_on_held_connections(view: LogView, pair_keys: dict[tuple[str, str], int], remote: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _unnamed_messages_on_held_connections(
+    view: LogView, pair_keys: dict[tuple[str, str], int], remote: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[int, int]]]:
     """The log rows (positions, their pair's index, whether each is a send) of messages a
     process sent or received through an unnamed source/sink (TRACE records a socket's reads
     and writes so) while it held a connection it opened to its only outside address: from
     its first connect to its last close, or to the log's end when it connected again after
     that close. A process with connections to two outside addresses, or none that it opened,
-    has no messages attributed: which socket carried them the log does not say. One pass
-    over each kind of row (a crafted log of many such processes costs no more)."""
+    has no messages attributed: which socket carried them the log does not say. Last, each
+    such process's connection window (first and last minute, ns). One pass over each kind of
+    row (a crafted log of many such processes costs no more)."""
     desc = view.desc
-    nothing = (np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=bool))
+    nothing = (np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=bool), {})
     unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "") & (desc["subject_name"] != "")
     sends = view.desc_in("action", _UNNAMED_SENDS)
     unnamed &= sends | view.desc_in("action", _UNNAMED_RECEIVES)
@@ -443,7 +457,19 @@ def _unnamed_messages_on_held_connections(view: LogView, pair_keys: dict[tuple[s
         return nothing
     rows = rows[keep]
     pairs = np.fromiter((only[subject][1] for subject, kept in zip(subjects, keep.tolist()) if kept), dtype=np.int64, count=len(rows))
-    return rows, pairs, sends[codes[rows]]
+    return rows, pairs, sends[codes[rows]], {subject: windows[subject] for subject in set(subjects) if subject in windows}
+
+
+def _shells_started_within(view: LogView, subject: str, start: int, end: int) -> set[str]:
+    """The shells and interpreters ``subject`` started between the minutes ``start`` and
+    ``end`` (ns)."""
+    desc = view.desc
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & (desc["subject_name"] == subject)
+    if not starts.any():
+        return set()
+    rows = view.rows_of(starts & view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter"), starts))
+    rows = rows[(view.minutes[rows] >= start) & (view.minutes[rows] <= end)]
+    return set(desc["object_name"][view._codes[rows]].tolist())
 
 
 def _driven_shells(
