@@ -125,3 +125,25 @@ def test_unnamed_socket_messages_are_matched_to_held_connections_in_a_few_passes
     assert len(positions) == 3 * N and len(set(pairs.tolist())) == N
     assert sent.sum() == N  # one WRITE each, two receives
     assert len(passes) <= 3
+
+
+def test_shells_started_during_held_connections_are_gathered_once(tmp_path, monkeypatch):
+    """N processes, each holding a connection open for minutes with one message each way (too
+    few minutes for a channel by messages alone): whether each started a shell meanwhile is
+    read from one gathering of the log's shell starts, not a pass over the log per process."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        hour, at = 10 + i // 60, f"{i % 60:02d}"
+        rows.append(proc(f"imp{i}", "CONNECT", "netflowobject", f"185.86.{i // 200}.{i % 200 + 1}", f"2018-04-13 {hour:02d}:00:{at}"))
+        rows.append(proc(f"imp{i}", "RECVMSG", "srcsink_unknown", "", f"2018-04-13 {hour:02d}:00:{at}"))
+        rows.append(proc(f"imp{i}", "SENDMSG", "srcsink_unknown", "", f"2018-04-13 {hour:02d}:01:{at}"))
+        rows.append(proc(f"imp{i}", "CLONE", "subject_process", f"worker{i}", f"2018-04-13 {hour:02d}:02:{at}"))  # no shell
+        rows.append(proc(f"imp{i}", "CLOSE", "netflowobject", f"185.86.{i // 200}.{i % 200 + 1}", f"2018-04-13 {hour:02d}:05:{at}"))
+    view = LogView(facts_from(tmp_path, rows))
+    passes = []
+    real = LogView.rows_of
+    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    assert structural._command_and_control(view) == []  # no shells: no channel by this test
+    assert len(passes) < 40, len(passes)

@@ -462,14 +462,25 @@ def _unnamed_messages_on_held_connections(
 
 def _shells_started_within(view: LogView, subject: str, start: int, end: int) -> set[str]:
     """The shells and interpreters ``subject`` started between the minutes ``start`` and
-    ``end`` (ns)."""
-    desc = view.desc
-    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & (desc["subject_name"] == subject)
-    if not starts.any():
-        return set()
-    rows = view.rows_of(starts & view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter"), starts))
-    rows = rows[(view.minutes[rows] >= start) & (view.minutes[rows] <= end)]
-    return set(desc["object_name"][view._codes[rows]].tolist())
+    ``end`` (ns), from every process's such starts gathered once per view."""
+    return {name for minute, name in _shell_starts(view).get(subject, ()) if start <= minute <= end}
+
+
+def _shell_starts(view: LogView) -> dict[str, list[tuple[int, str]]]:
+    """Each process -> the (minute, name) of every shell or interpreter it started."""
+
+    def compute() -> dict[str, list[tuple[int, str]]]:
+        desc = view.desc
+        starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+        starts &= view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter"), starts)
+        found: dict[str, list[tuple[int, str]]] = {}
+        rows = view.rows_of(starts)
+        codes = view._codes[rows]
+        for minute, subject, name in zip(view.minutes[rows].tolist(), desc["subject_name"][codes].tolist(), desc["object_name"][codes].tolist()):
+            found.setdefault(subject, []).append((minute, name))
+        return found
+
+    return view.derived("_shell_starts", compute)
 
 
 def _driven_shells(
