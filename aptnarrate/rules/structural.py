@@ -1488,6 +1488,55 @@ def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
     return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
 
 
+# launchers a desktop opens by running what they name: Linux desktop entries (Exec=) and
+# Windows shortcuts; how soon after the opener reads one a shell it starts counts as the
+# launcher's doing
+LAUNCHER = re.compile(r"\.(desktop|lnk)$", re.I)
+LAUNCHER_RUN_MINUTES = 2
+
+
+def client_launcher_opened(view: LogView) -> list[StageEvidence]:
+    """A launcher (a ``.desktop`` entry, a ``.lnk`` shortcut) that a mail client or browser
+    wrote, read by another process (the file manager or desktop opening it) which, within
+    ``LAUNCHER_RUN_MINUTES`` of that read, starts a shell or interpreter: a delivered
+    shortcut run by the user (T1566.001, T1189; T1204.002). A launcher only written, or
+    read by a process that starts nothing of the kind, claims nothing here."""
+    desc = view.desc
+    event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
+    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes = files & view.desc_in("event", ("file_create", "file_write"))
+    launchers = writes & view.desc_where("object_name", lambda n: bool(LAUNCHER.search(n)), writes)
+    clients = launchers & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, launchers)
+    delivered = view.values("object_name", clients)
+    if not delivered:
+        return []
+    writers = view.values("subject_name", clients)
+    opens = files & (event == "file_read") & view.desc_in("object_name", delivered) & (subject != "") & ~view.desc_in("subject_name", writers)
+    opened = _first_minute_by_subject(view, opens)  # opener -> its first read of a delivered launcher
+    if not opened:
+        return []
+    starts = view.present & (event == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", opened)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter"), starts)
+    start_rows = view.expand(starts)
+    at = np.flatnonzero(start_rows)
+    if not len(at):
+        return []
+    opened_at = np.array([opened[s] for s in subject[view._codes[at]].tolist()], dtype=np.int64)
+    start_rows[at[(view.minutes[at] < opened_at) | (view.minutes[at] > opened_at + LAUNCHER_RUN_MINUTES * MINUTE_NS)]] = False
+    if not start_rows.any():
+        return []
+    openers = set(subject[view._codes[start_rows]].tolist())
+    shells = set(name[view._codes[start_rows]].tolist())
+    categories = sorted({process_category(n) for n in writers})
+    techniques = sorted({t for c in categories for t in _CLIENT_TECHNIQUES[c]})
+    reason = (
+        f"A {' or '.join(categories)} wrote the launcher {_names(delivered)}; {_names(openers)} opened it and, within "
+        f"{LAUNCHER_RUN_MINUTES} minutes, started {_names(shells)}: a delivered shortcut run by the user."
+    )
+    rows = view.expand(clients | (opens & view.desc_in("subject_name", openers))) | start_rows
+    return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
+
+
 # documents that can carry macros (the macro-enabled formats and the legacy binary ones)
 MACRO_DOCUMENT = re.compile(r"\.(docm|dotm|xlsm|xltm|xlam|xlsb|pptm|potm|ppsm|doc|dot|xls|xlt|ppt|pps)$", re.I)
 # how soon after the document is opened WMI starting a program counts as the macro's doing
@@ -3221,4 +3270,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
