@@ -408,6 +408,12 @@ def _subject_keys(view: LogView) -> np.ndarray:
     return view.derived("_subject_keys", lambda: _side_keys(view, "subject"))
 
 
+def processes_identified(view: LogView) -> bool:
+    """Whether the input tells processes apart by an id (an edge list's uuids), not only by
+    name: an unnamed process is then one process, not any."""
+    return _graph(view).identified
+
+
 def _graph(view: LogView) -> _Graph:
     return view.derived("_lineage_graph", lambda: _build_graph(view))
 

@@ -22,7 +22,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent,
+    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified,
 )
 from .patterns import CREDENTIAL_PROCESS, builtin_rule
 from .profiles import public_resolvers
@@ -220,6 +220,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     has_sent = np.bincount(pair[is_sent], minlength=n) > 0
     pair_minutes = _distinct_per_group(pair, minutes, n)
     out_minute_count = _distinct_per_group(pair[is_sent], minutes[is_sent], n)
+    named_out_minutes = _distinct_per_group(pair[is_sent & ~is_held], minutes[is_sent & ~is_held], n) if is_held.any() else out_minute_count
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     # a server answering a client: the address's connections accepted, none opened to it
     served = np.bincount(pair_of[_served(view, remote)], minlength=n) > 0
@@ -304,6 +305,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             if end - start >= (C2_MIN_MINUTES - 1) * MINUTE_NS:
                 driven_over_held = _shells_started_within(view, subject, start, end)
                 sustained = bool(driven_over_held)
+        # a held connection's unnamed sends that hear nothing back are a stream (an upload),
+        # not a conversation: where the channel rests on them, it needs its replies
+        if sustained and held_pairs[index] and received_sum == 0 and named_out_minutes[index] < C2_MIN_MINUTES:
+            sustained = False
         if not sustained and subject in stagers and out_minute_count[index] >= C2_MIN_MASKED_MINUTES:
             # answered by the address, or (OpTC) by replies recorded against this host's own
             sustained = received_sum > 0 or bool(np.isin(view.minutes[reply_rows[reply_subjects == subject]], minutes[(pair == index) & is_sent]).any())
@@ -359,6 +364,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
                 f" Of those, {held_minutes} minute(s) hold messages the log records without an address (a socket's reads and writes, "
                 f"as TRACE records them) while {who}'s connection to {quoted(address)} was open, its only connection to an outside address."
             )
+            anonymous = int((here & is_held & (desc["subject_name"][view._codes[positions]] == "")).sum())
+            if anonymous:
+                reason += f" The log names no process for {anonymous} of those message rows: they are read as this connection's, the only one open in their minutes."
         if len(replies):
             reply_minutes = len(distinct(view.minutes[replies]))
             reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
@@ -408,12 +416,14 @@ def _unnamed_messages_on_held_connections(
     and writes so) while it held a connection it opened to its only outside address: from
     its first connect to its last close, or to the log's end when it connected again after
     that close. A process with connections to two outside addresses, or none that it opened,
-    has no messages attributed: which socket carried them the log does not say. Last, each
-    such process's connection window (first and last minute, ns). One pass over each kind of
-    row (a crafted log of many such processes costs no more)."""
+    has no messages attributed: which socket carried them the log does not say. A message
+    whose process the log does not name (OCR-APT's TRACE logs often omit it) goes to the
+    connection held open in its minute when exactly one is; to none where several are.
+    Last, each holder's connection window (first and last minute, ns). One pass over each
+    kind of row, a sort of the windows (a crafted log of many such processes costs no more)."""
     desc = view.desc
     nothing = (np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=bool), {})
-    unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "") & (desc["subject_name"] != "")
+    unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "")
     sends = view.desc_in("action", _UNNAMED_SENDS)
     unnamed &= sends | view.desc_in("action", _UNNAMED_RECEIVES)
     if not unnamed.any():
@@ -421,9 +431,15 @@ def _unnamed_messages_on_held_connections(
     pairs_of: dict[str, list[tuple[str, int]]] = {}
     for (subject, address), index in pair_keys.items():
         pairs_of.setdefault(subject, []).append((address, index))
-    only = {subject: pairs[0] for subject, pairs in pairs_of.items() if len(pairs) == 1 and subject}
+    only = {subject: pairs[0] for subject, pairs in pairs_of.items() if len(pairs) == 1}
     messaging = set(desc["subject_name"][unnamed].tolist())
-    only = {subject: pair for subject, pair in only.items() if subject in messaging}
+    if "" in messaging and processes_identified(view):
+        # an edge list tells its unnamed processes apart: an unnamed message is one of
+        # theirs, not anyone's (its own connection, were it unnamed too, is not weighed here)
+        unnamed &= desc["subject_name"] != ""
+        messaging.discard("")
+    if "" not in messaging:  # every message names its process: only its own connection can carry it
+        only = {subject: pair for subject, pair in only.items() if subject in messaging}
     if not only:
         return nothing
     codes, minutes = view._codes, view.minutes
@@ -449,15 +465,42 @@ def _unnamed_messages_on_held_connections(
         windows[subject] = (start, last_close if last_close is not None and last_close >= last_open else log_end)
     rows = view.rows_of(unnamed)
     subjects = desc["subject_name"][codes[rows]].tolist()
-    keep = np.fromiter(
-        (subject in windows and windows[subject][0] <= minute <= windows[subject][1] for subject, minute in zip(subjects, minutes[rows].tolist())),
-        dtype=bool, count=len(rows),
-    )
+    row_minutes = minutes[rows]
+    holder = [subject if subject in windows and windows[subject][0] <= minute <= windows[subject][1] else None for subject, minute in zip(subjects, row_minutes.tolist())]
+    if "" in messaging and windows:
+        # a message of no named process: the one window open in its minute, if one alone is
+        # (how many cover a minute: starts at or before it less ends before it; the one, the
+        # window of the latest end among those started by then)
+        names = sorted(windows, key=lambda n: windows[n][0])
+        starts = np.array([windows[n][0] for n in names], dtype=np.int64)
+        ends = np.array([windows[n][1] for n in names], dtype=np.int64)
+        latest_end = np.maximum.accumulate(ends)
+        latest_at = np.array([int(i) for i in _running_argmax(ends)], dtype=np.int64)
+        sorted_ends = np.sort(ends)
+        anonymous = np.fromiter((subject == "" for subject in subjects), dtype=bool, count=len(subjects))
+        at = row_minutes[anonymous]
+        begun = np.searchsorted(starts, at, side="right")
+        covering = begun - np.searchsorted(sorted_ends, at, side="left")
+        for k, (position, count, minute) in enumerate(zip(np.flatnonzero(anonymous).tolist(), covering.tolist(), at.tolist())):
+            if count == 1 and begun[k] > 0 and latest_end[begun[k] - 1] >= minute:
+                holder[position] = names[latest_at[begun[k] - 1]]
+    keep = np.fromiter((h is not None for h in holder), dtype=bool, count=len(rows))
     if not keep.any():
         return nothing
+    kept_holders = [h for h in holder if h is not None]
+    pairs = np.fromiter((only[h][1] for h in kept_holders), dtype=np.int64, count=len(kept_holders))
     rows = rows[keep]
-    pairs = np.fromiter((only[subject][1] for subject, kept in zip(subjects, keep.tolist()) if kept), dtype=np.int64, count=len(rows))
-    return rows, pairs, sends[codes[rows]], {subject: windows[subject] for subject in set(subjects) if subject in windows}
+    return rows, pairs, sends[codes[rows]], {h: windows[h] for h in set(kept_holders)}
+
+
+def _running_argmax(values: np.ndarray) -> list[int]:
+    """For each prefix of ``values``, the position of its largest value (the first such)."""
+    found, best = [], 0
+    for i, value in enumerate(values.tolist()):
+        if value > values[best]:
+            best = i
+        found.append(best)
+    return found
 
 
 def _shells_started_within(view: LogView, subject: str, start: int, end: int) -> set[str]:
