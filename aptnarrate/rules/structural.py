@@ -2531,6 +2531,12 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
     relays = set()
     for channel in sorted(channels):
         started = view.values("object_name", starts & (desc["subject_name"] == channel)) - PLACEHOLDERS - {channel}
+        # or started beside it by the shell or script that started it (the archiver, then
+        # pscp or scp carrying the archive off); not by the desktop (a user's own 7-Zip and
+        # browser upload)
+        parents = {n for n in view.values("subject_name", starts & (desc["object_name"] == channel)) - PLACEHOLDERS - {channel} if _operator_tool(n)}
+        if parents:
+            started |= view.values("object_name", starts & view.desc_in("subject_name", parents)) - PLACEHOLDERS - {channel}
         if not started:
             continue
         collected = reads & view.desc_in("subject_name", started)
