@@ -57,6 +57,9 @@ EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|ja
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # a browser's or editor's extension package (Firefox's .xpi, Chromium's .crx, VS Code's
 # .vsix): code the application loads, never the user data an exfiltration carries off
+# build definitions MSBuild and Visual Studio run (an inline task's C# in a .csproj): code a
+# build runs, not a document; its sources stay data
+BUILD_PROJECT = re.compile(r"\.(csproj|vbproj|fsproj|vcxproj|proj|targets|props|sln)$", re.I)
 EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # files every process reads as it runs (resources, configuration, caches, traces), never the
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
@@ -2604,7 +2607,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
-            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or library_stem(name))
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or library_stem(name))
         return entry.category == "application data"
 
     writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
