@@ -1479,6 +1479,16 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
 IMAGE_RUN_MINUTES = 10
 
 
+def _client_deliveries(view: LogView, pattern: re.Pattern) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The named file descriptions present, their writes, and the writes by a mail client or
+    browser of a file whose name matches ``pattern`` (a disk image, a launcher)."""
+    desc = view.desc
+    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes = files & view.desc_in("event", ("file_create", "file_write"))
+    matching = writes & view.desc_where("object_name", lambda n: bool(pattern.search(n)), writes)
+    return files, writes, matching & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, matching)
+
+
 def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
     """Code from a disk image (ISO, IMG, VHD) that a mail client or browser wrote, run: the
     user opens the image (Explorer mounts it: it reads the file) and a shortcut in it starts
@@ -1490,10 +1500,7 @@ def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
     that no process of the log wrote and the knowledge base does not know."""
     desc = view.desc
     event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
-    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
-    writes = files & view.desc_in("event", ("file_create", "file_write"))
-    images = writes & view.desc_where("object_name", lambda n: bool(DELIVERY_CONTAINER.search(n)), writes)
-    clients = images & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, images)
+    files, writes, clients = _client_deliveries(view, DELIVERY_CONTAINER)
     delivered = view.values("object_name", clients)
     if not delivered:
         return []
@@ -1549,10 +1556,7 @@ def client_launcher_opened(view: LogView) -> list[StageEvidence]:
     read by a process that starts nothing of the kind, claims nothing here."""
     desc = view.desc
     event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
-    files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
-    writes = files & view.desc_in("event", ("file_create", "file_write"))
-    launchers = writes & view.desc_where("object_name", lambda n: bool(LAUNCHER.search(n)), writes)
-    clients = launchers & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, launchers)
+    files, _, clients = _client_deliveries(view, LAUNCHER)
     delivered = view.values("object_name", clients)
     if not delivered:
         return []
