@@ -406,11 +406,6 @@ def channel_holders(view: LogView) -> frozenset[str]:
     return frozenset()
 
 
-# a socket's reads and writes that the log records against an unnamed source/sink
-_UNNAMED_SENDS = frozenset({"WRITE", "WRITEV", "SENDMSG", "SENDTO", "SEND", "SENDMMSG"})
-_UNNAMED_RECEIVES = frozenset({"READ", "READV", "RECVMSG", "RECVFROM", "RECV", "RECVMMSG"})
-
-
 def _unnamed_messages_on_held_connections(
     view: LogView, pair_keys: dict[tuple[str, str], int], remote: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[int, int]]]:
@@ -427,8 +422,12 @@ def _unnamed_messages_on_held_connections(
     desc = view.desc
     nothing = (np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=bool), {})
     unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "")
-    sends = view.desc_in("action", _UNNAMED_SENDS)
-    unnamed &= sends | view.desc_in("action", _UNNAMED_RECEIVES)
+    # a message sent or received as the event vocabulary reads the action on a flow (not a
+    # connection opened or accepted: only messages are attributed)
+    words = vocabulary()
+    opening = words.connect_actions | words.accept_actions
+    sends = view.desc_where("action", lambda a: a not in opening and words.event_class(a, "flow") == "network_out", unnamed)
+    unnamed &= sends | view.desc_where("action", lambda a: a not in opening and words.event_class(a, "flow") == "network_in", unnamed)
     if not unnamed.any():
         return nothing
     pairs_of: dict[str, list[tuple[str, int]]] = {}
@@ -477,15 +476,14 @@ def _unnamed_messages_on_held_connections(
         names = sorted(windows, key=lambda n: windows[n][0])
         starts = np.array([windows[n][0] for n in names], dtype=np.int64)
         ends = np.array([windows[n][1] for n in names], dtype=np.int64)
-        latest_end = np.maximum.accumulate(ends)
-        latest_at = np.array([int(i) for i in _running_argmax(ends)], dtype=np.int64)
+        latest_at = _running_argmax(ends)
         sorted_ends = np.sort(ends)
         anonymous = np.fromiter((subject == "" for subject in subjects), dtype=bool, count=len(subjects))
         at = row_minutes[anonymous]
         begun = np.searchsorted(starts, at, side="right")
         covering = begun - np.searchsorted(sorted_ends, at, side="left")
         for k, (position, count, minute) in enumerate(zip(np.flatnonzero(anonymous).tolist(), covering.tolist(), at.tolist())):
-            if count == 1 and begun[k] > 0 and latest_end[begun[k] - 1] >= minute:
+            if count == 1 and begun[k] > 0 and ends[latest_at[begun[k] - 1]] >= minute:
                 holder[position] = names[latest_at[begun[k] - 1]]
     keep = np.fromiter((h is not None for h in holder), dtype=bool, count=len(rows))
     if not keep.any():
@@ -498,9 +496,9 @@ def _unnamed_messages_on_held_connections(
 
 def _running_argmax(values: np.ndarray) -> list[int]:
     """For each prefix of ``values``, the position of its largest value (the first such)."""
-    found, best = [], 0
-    for i, value in enumerate(values.tolist()):
-        if value > values[best]:
+    listed, found, best = values.tolist(), [], 0
+    for i, value in enumerate(listed):
+        if value > listed[best]:
             best = i
         found.append(best)
     return found
