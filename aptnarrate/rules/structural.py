@@ -51,6 +51,8 @@ RECORD_FILES = frozenset({"log file", "system information file", "application da
 AGENT_CATEGORIES = frozenset({"management agent", "monitoring agent", "security product", "software updater", "package manager", "backup agent"})
 # knowledge-base categories of what an operator runs by hand on a host already reached
 OPERATOR_TOOLS = frozenset({"shell", "interpreter", "windows admin tool"})
+# what runs commands it is given (a driven shell, a launcher's payload): shells and interpreters
+SHELL_CATEGORIES = frozenset({"shell", "interpreter"})
 # one-shot transfer tools: a run moves a file, it holds no channel by sending alone
 TRANSFER_TOOLS = frozenset({"curl", "wget", "fetch", "curl.exe", "wget.exe"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
@@ -516,7 +518,7 @@ def _shell_starts(view: LogView) -> dict[str, list[tuple[int, str]]]:
     def compute() -> dict[str, list[tuple[int, str]]]:
         desc = view.desc
         starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
-        starts &= view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter"), starts)
+        starts &= view.desc_where("object_name", lambda n: process_category(n) in SHELL_CATEGORIES, starts)
         found: dict[str, list[tuple[int, str]]] = {}
         rows = view.rows_of(starts)
         codes = view._codes[rows]
@@ -1564,7 +1566,7 @@ def client_launcher_opened(view: LogView) -> list[StageEvidence]:
     if not opened:
         return []
     starts = view.present & (event == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", opened)
-    starts &= view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter"), starts)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) in SHELL_CATEGORIES, starts)
     start_rows = view.expand(starts)
     at = np.flatnonzero(start_rows)
     if not len(at):
