@@ -496,6 +496,36 @@ def _unnamed_messages_on_held_connections(
     return rows, pairs, sends[codes[rows]], {h: windows[h] for h in set(kept_holders)}
 
 
+def held_sends(view: LogView) -> dict[str, tuple[str, np.ndarray]]:
+    """Each process holding a connection to its one outside address -> that address and the
+    log rows (positions) of the unnamed messages it sent over it
+    (``_unnamed_messages_on_held_connections``): what a rule that weighs data sent reads
+    beside the named sends (TRACE records an upload's writes so). Outside as Command and
+    Control reads it: not this host, nor a host of its site, nor a private address."""
+
+    def compute() -> dict[str, tuple[str, np.ndarray]]:
+        desc = view.desc
+        flows = (desc["object_kind"] == "flow") & (desc["object_name"] != "") & np.isin(desc["event"], ("network_out", "network_in"))
+        flows &= view.present
+        if not flows.any():
+            return {}
+        local = this_host_addresses(view)
+        neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows]))
+        remote = flows & ~view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours), flows)
+        pair_keys: dict[tuple[str, str], int] = {}
+        for described in np.flatnonzero(remote).tolist():
+            pair_keys.setdefault((desc["subject_name"][described], desc["object_name"][described]), len(pair_keys))
+        positions, pairs, sent, _ = _unnamed_messages_on_held_connections(view, pair_keys, remote)
+        keys = list(pair_keys)
+        found: dict[str, tuple[str, np.ndarray]] = {}
+        for index in distinct(pairs[sent]).tolist():
+            subject, address = keys[index]
+            found[subject] = (address, positions[sent & (pairs == index)])
+        return found
+
+    return view.derived("_held_sends", compute)
+
+
 def _running_argmax(values: np.ndarray) -> list[int]:
     """For each prefix of ``values``, the position of its largest value (the first such)."""
     listed, found, best = values.tolist(), [], 0
@@ -2633,9 +2663,19 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         sends &= ~(served & ~in_chain(view, _acting_clients(view)))
     if not sends.any():
         return []
+
+    def held_rows(sends: np.ndarray) -> np.ndarray:
+        """The unnamed sends (TRACE's socket writes) over a connection that one of ``sends``
+        opened, its process's only outside one (``held_sends``)."""
+        rows = np.zeros(len(view.minutes), dtype=bool)
+        for subject, (address, positions) in held_sends(view).items():
+            if (sends & (desc["subject_name"] == subject) & (desc["object_name"] == address)).any():
+                rows[positions] = True
+        return rows
+
     # connections opened carry nothing the log shows: data must be seen leaving (a message,
     # a send, a write to the socket) before it is said to be carried off
-    if not (sends & ~view.desc_in("action", vocabulary().connect_actions)).any():
+    if not (sends & ~view.desc_in("action", vocabulary().connect_actions)).any() and not held_rows(sends).any():
         return []
 
     reading = (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.present
@@ -2686,7 +2726,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     sends &= view.desc_in("subject_name", view.values("subject_name", direct | staged_reads))
     if not sends.any():
         return []
-    send_rows = view.expand(sends)
+    unnamed_rows = held_rows(sends)
+    send_rows = view.expand(sends) | unnamed_rows
     before_last_send = view.minutes <= view.minutes[send_rows].max()
     direct_rows = view.expand(direct) & before_last_send
     staged_rows = view.expand(staged_reads) & before_last_send
@@ -2723,6 +2764,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         paths.append(f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written {how}")
     volume = int(view.counts[send_rows].sum())
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
+    unnamed_sent = send_rows & unnamed_rows
+    if unnamed_sent.any():
+        reason += (
+            f" In {int(view.counts[unnamed_sent].sum())} of those seconds the log records the messages without an address (a socket's writes, "
+            "as TRACE records them) while the sender held its only connection to an outside address: read as that connection's."
+        )
     reads = direct_rows | staged_rows | (view.expand(collected) & before_last_send)
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
