@@ -147,3 +147,41 @@ def test_shells_started_during_held_connections_are_gathered_once(tmp_path, monk
     monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
     assert structural._command_and_control(view) == []  # no shells: no channel by this test
     assert len(passes) < 40, len(passes)
+
+
+def _held_channels(tmp_path):
+    """N processes, each holding one connection to its own outside address with messages in
+    three minutes (TRACE's unnamed socket reads and writes): N channels."""
+    rows = []
+    for i in range(N):
+        minute = 10 + i // 60
+        rows.append(proc(f"imp{i}", "CONNECT", "netflowobject", f"185.86.{i // 200}.{i % 200 + 1}", f"2018-04-13 {minute:02d}:00:{i % 60:02d}"))
+        for step, action in enumerate(("RECVMSG", "WRITE", "RECVMSG", "WRITE")):
+            rows.append(proc(f"imp{i}", action, "srcsink_unknown", "", f"2018-04-13 {minute:02d}:{step + 1:02d}:{i % 60:02d}"))
+    return LogView(facts_from(tmp_path, rows))
+
+
+def test_command_channels_keep_the_positions_of_their_rows_not_a_mask_over_all(tmp_path):
+    """Each channel the attack chain reads keeps its own few descriptions: a mask over every
+    description per channel made thousands of channels cost their product (1.3 GB at 20,000)."""
+    from aptnarrate.rules.lineage import command_channels
+
+    view = _held_channels(tmp_path)
+    channels = command_channels(view)
+    assert len(channels) == N
+    for (who, _), positions in channels.items():
+        assert positions.dtype.kind == "i" and 1 <= len(positions) <= 2
+        assert set(view.desc["subject_name"][positions].tolist()) == {who}
+
+
+def test_held_sends_group_each_holders_unnamed_sends(tmp_path):
+    """``held_sends`` (what Data Exfiltration reads beside named sends) gives each holder its
+    own unnamed sends, grouped once: the same rows the attribution found, per process."""
+    from aptnarrate.rules import structural
+
+    view = _held_channels(tmp_path)
+    held = structural.held_sends(view)
+    assert len(held) == N
+    for subject, (address, rows) in held.items():
+        assert view.minutes[rows].tolist() == sorted(view.minutes[rows].tolist()) and len(rows) == 2
+        assert address.startswith("185.86.") and subject.startswith("imp")

@@ -743,7 +743,7 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
             found[_BY_NAME + process], names[_BY_NAME + process] = Link(f"{quoted(dropped)}, a program written in this subgraph and run", rows, len(view.pattern_rows)), process
     for (channel, member), rows in sorted(command_channels(view).items()) if channels else ():
         if member not in found:
-            found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows), channel
+            found[member], names[member] = Link(f"{quoted(channel)}, which holds a command-and-control channel", rows, len(view.pattern_rows)), channel
     _walk(view, found, names)
     # read after the chain's other starts: a process they already reach keeps that path
     later = {key: link for key, link in _started_after_a_dropped_program(view, dropped_programs(view)).items() if key not in found}
@@ -951,10 +951,12 @@ def _only_written_by_itself_running(view: LogView, program: str, writes: np.ndar
 
 def command_channels(view: LogView) -> dict[tuple[str, str], np.ndarray]:
     """Processes the Command and Control rule finds holding a channel, each (name, key) with
-    the descriptions of its outbound rows that the finding cites."""
+    the descriptions (positions, sorted) of its outbound rows that the finding cites: a few
+    positions per channel, not a mask over every description each (a crafted log of
+    thousands of channels)."""
     from .structural import command_and_control
 
-    found: dict[tuple[str, str], np.ndarray] = {}
+    found: dict[tuple[str, str], list[np.ndarray]] = {}
     desc = view.desc
     for finding in command_and_control(view):
         if finding.positions is None or not len(finding.positions):
@@ -964,19 +966,30 @@ def command_channels(view: LogView) -> dict[tuple[str, str], np.ndarray]:
         for who in sorted(set(desc["subject_name"][codes]) - {""}):
             own = codes[desc["subject_name"][codes] == who]
             for member in _keys_of(view, own, who):
-                rows = found.setdefault((who, member), np.zeros(len(view.pattern_rows), dtype=bool))
-                rows[own] = True
-    return found
+                found.setdefault((who, member), []).append(own)
+    return {key: np.unique(np.concatenate(parts)) for key, parts in found.items()}
 
 
 def _keys_of(view: LogView, codes: np.ndarray, name: str) -> list[str]:
     """The processes (keys) behind the descriptions ``codes``, all named ``name``."""
     if not _graph(view).identified:
         return [_BY_NAME + name]
-    timeline = view.facts.timeline
-    mask = np.zeros(len(view.pattern_rows), dtype=bool)
-    mask[codes] = True
-    return sorted(set(_subject_keys(view)[mask[timeline.triple_description]].tolist()))
+    order, bounds = _triples_by_description(view)
+    triples = np.concatenate([order[bounds[c] : bounds[c + 1]] for c in np.unique(codes).tolist()]) if len(codes) else order[:0]
+    return sorted(set(_subject_keys(view)[triples].tolist()))
+
+
+def _triples_by_description(view: LogView) -> tuple[np.ndarray, np.ndarray]:
+    """The input's triples sorted by their description, and where each description's start:
+    description ``c``'s triples are ``order[bounds[c]:bounds[c + 1]]`` (a look-up per
+    description, not a pass over every triple per caller)."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        described = view.facts.timeline.triple_description
+        order = np.argsort(described, kind="stable")
+        return order, np.searchsorted(described[order], np.arange(len(view.pattern_rows) + 1))
+
+    return view.derived("_triples_by_description", compute)
 
 
 def powershell_rule_rows(view: LogView) -> np.ndarray:

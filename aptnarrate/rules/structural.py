@@ -275,6 +275,13 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     inbound_here = (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
     reply_rows = view.rows_of(inbound_here) if local else command_rows[:0]
     reply_subjects = desc["subject_name"][view._codes[reply_rows]]
+    # each pair's rows (indices into ``positions``, in order), each subject's replies and
+    # commands: grouped once, not found by a pass over all of them per passing pair (a
+    # crafted log of thousands of channels would cost their product)
+    by_pair = np.argsort(pair, kind="stable")
+    pair_bounds = np.searchsorted(pair[by_pair], np.arange(n + 1))
+    replies_of = _rows_by_key(reply_subjects.tolist(), reply_rows)
+    commands_of = _rows_by_key(command_subjects.tolist(), command_rows)
     for key in sorted(pair_keys):
         subject, address = key
         if subject not in skipped:
@@ -316,21 +323,24 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             sustained = False
         if not sustained and subject in stagers and out_minute_count[index] >= C2_MIN_MASKED_MINUTES:
             # answered by the address, or (OpTC) by replies recorded against this host's own
-            sustained = received_sum > 0 or bool(np.isin(view.minutes[reply_rows[reply_subjects == subject]], minutes[(pair == index) & is_sent]).any())
+            mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
+            sustained = received_sum > 0 or bool(np.isin(view.minutes[replies_of.get(subject, reply_rows[:0])], minutes[mine][is_sent[mine]]).any())
         if not sustained and not command_minutes.get(subject):
             continue
-        here = pair == index
-        sent_minutes = minutes[here & is_sent]
+        mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
+        mine_sent, mine_held = is_sent[mine], is_held[mine]
+        sent_minutes = minutes[mine][mine_sent]
         # commands paired minute by minute with the messages: a remotely driven shell, whose
         # replies OpTC records against this host's own address, not the remote one
         shared = command_minutes.get(subject, set()) & set(sent_minutes.tolist())
         if not sustained and len(shared) < C2_MIN_TWO_WAY_MINUTES:
             continue
         out_minutes = distinct(sent_minutes).tolist()
-        per_minute = _sums(np.searchsorted(out_minutes, sent_minutes), counts[here & is_sent], len(out_minutes)).tolist()
+        per_minute = _sums(np.searchsorted(out_minutes, sent_minutes), counts[mine][mine_sent], len(out_minutes)).tolist()
         # OpTC names the receiver on an inbound flow: the replies read as messages to this
         # host's own address, in the minutes the process sends
-        replies = reply_rows[(reply_subjects == subject) & np.isin(view.minutes[reply_rows], sent_minutes)] if local and not received_sum else reply_rows[:0]
+        own_replies = replies_of.get(subject, reply_rows[:0])
+        replies = own_replies[np.isin(view.minutes[own_replies], sent_minutes)] if local and not received_sum else reply_rows[:0]
         heard = received_sum + int(view.counts[replies].sum())
         # one dense one-way burst is a transfer (exfiltration, when data reached it), not a
         # channel; one that hears back, or whose shell commands run in its minutes, is one
@@ -346,7 +356,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if routine[subject] and index not in driven:
             # by entity where the input identifies processes: the process on THIS channel
             # (asked last, of the few pairs that are channels by shape)
-            links = chain_links(view, exempt, _descriptions(view, positions[here]))
+            links = chain_links(view, exempt, _descriptions(view, positions[mine]))
             if not links:
                 continue
         period = _period(out_minutes)
@@ -357,19 +367,19 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         )
         reason += f", beacon-like about every {period} minute(s)." if period else "."
         confidence = "high" if period or (sent_sum >= 5 and received_sum >= 5) else "moderate"
-        commands = command_rows[command_subjects == subject]
+        commands = commands_of.get(subject, command_rows[:0])
         techniques = ["T1071"]
-        rows = [positions[here]]
+        rows = [positions[mine]]
         if driven_over_held:
             reason += f" {who} started {_names(driven_over_held)} while its connection to {quoted(address)} was open: a shell driven over it."
             techniques.append("T1059")
-        if (here & is_held).any():
-            held_minutes = len(distinct(minutes[here & is_held]))
+        if mine_held.any():
+            held_minutes = len(distinct(minutes[mine][mine_held]))
             reason += (
                 f" Of those, {held_minutes} minute(s) hold messages the log records without an address (a socket's reads and writes, "
                 f"as TRACE records them) while {who}'s connection to {quoted(address)} was open, its only connection to an outside address."
             )
-            anonymous = int((here & is_held & (desc["subject_name"][view._codes[positions]] == "")).sum())
+            anonymous = int((desc["subject_name"][view._codes[positions[mine][mine_held]]] == "").sum())
             if anonymous:
                 reason += f" The log names no process for {anonymous} of those message rows: they are read as this connection's, the only one open in their minutes."
         if len(replies):
@@ -517,13 +527,25 @@ def held_sends(view: LogView) -> dict[str, tuple[str, np.ndarray]]:
             pair_keys.setdefault((desc["subject_name"][described], desc["object_name"][described]), len(pair_keys))
         positions, pairs, sent, _ = _unnamed_messages_on_held_connections(view, pair_keys, remote)
         keys = list(pair_keys)
+        # grouped by one sort, not one pass over the rows per holder (a crafted log holds thousands)
+        positions, pairs = positions[sent], pairs[sent]
+        order = np.argsort(pairs, kind="stable")
+        groups, starts = np.unique(pairs[order], return_index=True)
         found: dict[str, tuple[str, np.ndarray]] = {}
-        for index in distinct(pairs[sent]).tolist():
+        for index, rows in zip(groups.tolist(), np.split(positions[order], starts[1:])):
             subject, address = keys[index]
-            found[subject] = (address, positions[sent & (pairs == index)])
+            found[subject] = (address, rows)
         return found
 
     return view.derived("_held_sends", compute)
+
+
+def _rows_by_key(keys: list, rows: np.ndarray) -> dict:
+    """Each key -> the ``rows`` at the positions where ``keys`` holds it (in order)."""
+    found: dict = {}
+    for key, row in zip(keys, rows.tolist()):
+        found.setdefault(key, []).append(row)
+    return {key: np.array(value, dtype=rows.dtype) for key, value in found.items()}
 
 
 def _running_argmax(values: np.ndarray) -> list[int]:
@@ -1203,10 +1225,11 @@ def remote_desktop_through_a_tunnel(view: LogView) -> list[StageEvidence]:
         return []
     tunnels = view.table.rule(builtin_rule("command-and-control-tunnel")) & view.present & (desc["event"] == "network_out")
     clients = view.values("subject_name", tunnels)
-    held = [rows for (who, _), rows in command_channels(view).items() if who in clients]
+    held = [positions for (who, _), positions in command_channels(view).items() if who in clients]
     if not held:
         return []
-    channel = np.logical_or.reduce(held)
+    channel = np.zeros(len(view.pattern_rows), dtype=bool)
+    channel[np.concatenate(held)] = True
     channel_rows = view.rows_of(channel)
     first, last = int(view.minutes[channel_rows].min()), int(view.minutes[channel_rows].max())
     session_rows = view.rows_of(sessions)
@@ -2668,9 +2691,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         """The unnamed sends (TRACE's socket writes) over a connection that one of ``sends``
         opened, its process's only outside one (``held_sends``)."""
         rows = np.zeros(len(view.minutes), dtype=bool)
-        for subject, (address, positions) in held_sends(view).items():
-            if (sends & (desc["subject_name"] == subject) & (desc["object_name"] == address)).any():
-                rows[positions] = True
+        held = held_sends(view)
+        if held:
+            pairs = set(zip(desc["subject_name"][sends].tolist(), desc["object_name"][sends].tolist()))
+            for subject, (address, positions) in held.items():
+                if (subject, address) in pairs:
+                    rows[positions] = True
         return rows
 
     # connections opened carry nothing the log shows: data must be seen leaving (a message,
