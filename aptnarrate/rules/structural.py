@@ -3355,6 +3355,116 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
+# account databases only root may read: a shell reading one has root's privilege
+ROOT_ONLY_STORES = frozenset({"shadow", "gshadow", "master.passwd", "spwd.db"})
+# how soon after an unknown program starts a shell that shell's read of a root-only store
+# counts as the privilege that program gave it
+ROOT_SHELL_MINUTES = 5
+
+
+def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know starting a shell that, within
+    ``ROOT_SHELL_MINUTES``, reads an account database only root may read (``shadow``,
+    ``master.passwd``): a local exploit handing its caller a root shell (T1068). A run-as
+    tool (sudo, su, pkexec: known programs) starting the shell is an administrator's; a shell
+    that reads only world-readable files (``passwd``) shows no privilege."""
+    desc = view.desc
+    starts = view.present & view.desc_in("event", ("process_start", "execute")) & (desc["object_kind"] == "process")
+    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    starts &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and lookup(n, "process") is None and process_category(n) != "shell", starts)
+    if not starts.any():
+        return []
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    reads &= view.desc_where("object_name", lambda n: n.casefold() in ROOT_ONLY_STORES, reads)
+    reads &= view.desc_in("subject_name", view.values("object_name", starts))
+    if not reads.any():
+        return []
+    start_rows, read_rows = view.rows_of(starts), view.rows_of(reads)
+    start_shell = desc["object_name"][view._codes[start_rows]]
+    read_shell = desc["subject_name"][view._codes[read_rows]]
+    hits_start, hits_read = [], []
+    for shell in sorted(set(read_shell.tolist())):
+        began = view.minutes[start_rows[start_shell == shell]]
+        mine = read_rows[read_shell == shell]
+        # each read at or after a start of that shell, within the window (by name: OCR-APT's
+        # CSV names every sh as one, so only a read soon after the start is the started one's)
+        at = np.searchsorted(np.sort(began), view.minutes[mine], side="right") - 1
+        soon = (at >= 0) & (view.minutes[mine] - np.sort(began)[np.maximum(at, 0)] <= ROOT_SHELL_MINUTES * MINUTE_NS)
+        if soon.any():
+            hits_read.append(mine[soon])
+            first = view.minutes[mine[soon]].min()
+            hits_start.append(start_rows[(start_shell == shell) & (view.minutes[start_rows] <= first)])
+    if not hits_read:
+        return []
+    started, read = np.concatenate(hits_start), np.concatenate(hits_read)
+    exploits = set(desc["subject_name"][view._codes[started]].tolist())
+    shells = set(desc["object_name"][view._codes[started]].tolist())
+    stores = set(desc["object_name"][view._codes[read]].tolist())
+    reason = (
+        f"{_names(exploits)}, a program the knowledge base does not know, started {_names(shells)}, which then read "
+        f"{_names(stores)}, an account database only root may read: a local exploit handing its caller a root shell."
+    )
+    return [cited(view, started, read, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
+
+
+# Windows processes that run as SYSTEM and never start shells or talk to outside hosts in
+# their own work: code another process put in one acts with SYSTEM's privilege (not the
+# service host svchost.exe, whose scheduled tasks start shells; LSASS opened is the
+# credential rule's)
+SYSTEM_PROCESSES = frozenset({"winlogon.exe", "services.exe", "wininit.exe", "spoolsv.exe", "msdtc.exe"})
+# how soon after the injector opened it the SYSTEM process's shell or outside connection
+# counts as the injected code's doing
+INJECTION_ACT_MINUTES = 10
+
+
+def injected_system_process(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know opening (or starting a thread in) a
+    Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon, services, the
+    spooler), which within ``INJECTION_ACT_MINUTES`` starts a shell or sends to an outside
+    address, neither of which it does in its own work: code injected into a privileged
+    process, acting with its privilege (T1055). Security products and Windows' own
+    processes open such processes routinely (known programs); a SYSTEM process opened but
+    doing nothing out of its character claims nothing."""
+    desc = view.desc
+    opened = view.present & view.desc_in("event", ("process_access", "remote_thread")) & (desc["object_kind"] == "process")
+    opened &= view.desc_where("object_name", lambda n: n.casefold() in SYSTEM_PROCESSES, opened)
+    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and lookup(n, "process") is None, opened)
+    if not opened.any():
+        return []
+    targets = view.values("object_name", opened)
+    local = this_host_addresses(view)
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", targets)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) in OPERATOR_TOOLS, starts)
+    sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", targets)
+    sends &= view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and n not in PLACEHOLDERS, sends)
+    acts = view.rows_of(starts | sends)
+    if not len(acts):
+        return []
+    open_rows = view.rows_of(opened)
+    first_open = {}
+    for position, target in zip(open_rows.tolist(), desc["object_name"][view._codes[open_rows]].tolist()):
+        first_open[target] = min(first_open.get(target, view.minutes[position]), view.minutes[position])
+    act_targets = desc["subject_name"][view._codes[acts]].tolist()
+    keep = np.fromiter(
+        (t in first_open and first_open[t] <= m <= first_open[t] + INJECTION_ACT_MINUTES * MINUTE_NS for t, m in zip(act_targets, view.minutes[acts].tolist())),
+        dtype=bool, count=len(acts),
+    )
+    acts = acts[keep]
+    if not len(acts):
+        return []
+    acting = set(desc["subject_name"][view._codes[acts]].tolist())
+    open_rows = open_rows[np.isin(desc["object_name"][view._codes[open_rows]], list(acting))]
+    injectors = set(desc["subject_name"][view._codes[open_rows]].tolist())
+    started = set(desc["object_name"][view._codes[acts[starts[view._codes[acts]]]]].tolist())
+    reached = set(desc["object_name"][view._codes[acts[sends[view._codes[acts]]]]].tolist())
+    did = ([f"started {_names(started)}"] if started else []) + ([f"sent to {_names(reached)} (not internal)"] if reached else [])
+    reason = (
+        f"{_names(injectors)}, a program the knowledge base does not know, opened {_names(acting)}, a process that runs as SYSTEM, "
+        f"which then {' and '.join(did)}: code injected into a privileged process, acting with its privilege."
+    )
+    return [cited(view, open_rows, acts, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1055",))]
+
+
 # what a COM server key may name: a DLL (InprocServer32), a program (LocalServer32)
 _COM_SERVER_CODE = (".dll", ".ocx", ".exe")
 
@@ -3399,4 +3509,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
