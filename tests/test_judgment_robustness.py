@@ -357,10 +357,13 @@ def test_auto_elevating_binary_starting_a_shell_is_privilege_escalation(launcher
 def test_chromium_cache_entries_are_not_executables(entry):
     """Chromium's disk cache keeps entries as f_NNNNNN and data_N files (no extension): the
     browser writing one 'created an unknown executable' (Initial Compromise) and evicting it
-    'deleted it' (Covering Tracks)."""
+    'deleted it' (Covering Tracks). The twin is a program by its extension: a file with none
+    that only Windows programs wrote is no executable there (Windows runs programs by their
+    extension), whatever its name."""
     rows = [f"10:01:30 The process: chrome.exe WRITE the file: {entry}", f"10:02:40 The process: chrome.exe DELETE the file: {entry}"]
     assert jp.claims(_log(*rows)).stages == set()
-    assert jp.claims(_log(*(r.replace(entry, "svcupd") for r in rows))).stages == {"Initial Compromise", "Covering Tracks"}
+    assert jp.claims(_log(*(r.replace(entry, "svcupd") for r in rows))).stages == set()
+    assert jp.claims(_log(*(r.replace(entry, "svcupd.exe") for r in rows))).stages == {"Initial Compromise", "Covering Tracks"}
 
 
 @pytest.mark.parametrize("who, claimed", [("sshd", False), ("cron", False), ("login", False), ("su", False), ("ztmp", True)])

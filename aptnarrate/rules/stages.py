@@ -688,6 +688,23 @@ class SoftwareInstall:
     browsers: frozenset[str]
     installed: frozenset[str]
     rows: np.ndarray = field(repr=False, compare=False)
+    # the files its processes wrote: their deletion by its processes is its own cleanup
+    written: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    processes: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+
+def _install_cleanup(view: LogView, item: StageEvidence, processes: set[str] | frozenset[str], written: set[str] | frozenset[str]) -> bool:
+    """Whether a Covering Tracks finding rests only on an install's own cleanup: every row it
+    cites is one of the install's ``processes``, and every deletion among them is of a file
+    they wrote (a setup removing the installer it unpacked)."""
+    if item.positions is None or not len(item.positions):
+        return False
+    codes = view._codes[item.positions]
+    desc = view.desc
+    if not all(subject in processes for subject in set(desc["subject_name"][codes].tolist())):
+        return False
+    deleted = set(desc["object_name"][codes[desc["event"][codes] == "file_delete"]].tolist())
+    return bool(deleted) and deleted <= set(written)
 
 
 def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareInstall]:
@@ -718,8 +735,9 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
     if not vendor_writers:
         return []
     cited = np.zeros(len(view.pattern_rows), dtype=bool)
+    cleanups = [item for item in found if item.stage == "Covering Tracks" and item.positions is not None]
     for item in found:
-        if item.stage not in _INSTALL_STAGES and item.positions is not None:
+        if item.stage not in _INSTALL_STAGES and item.positions is not None and item not in cleanups:
             cited[view._codes[item.positions]] = True
     elsewhere = view.values("subject_name", cited)
     out = []
@@ -731,6 +749,9 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
             continue
         installing = {n for n in names if not is_launcher(n)}
         written = view.values("object_name", written_events & view.desc_in("subject_name", installing))
+        # its processes deleting what they did not write is another stage's, not its cleanup
+        if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, written) for item in cleanups):
+            continue
         # its download (the browser writing and starting the program), its start, and the
         # installed programs started by whoever starts them (a service manager, the task
         # scheduler, the user)
@@ -738,8 +759,16 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         started = run & view.desc_in("object_name", written | {root})
         browsers = view.values("subject_name", delivered)
         installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
-        out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started))
+        out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started, frozenset(written), frozenset(installing)))
     return out
+
+
+def _descriptions_of(view: LogView, item: StageEvidence) -> np.ndarray:
+    """The descriptions (a mask) of the rows a finding cites."""
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    if item.positions is not None:
+        found[view._codes[item.positions]] = True
+    return found
 
 
 def installs_of(facts: Facts) -> tuple[SoftwareInstall, ...]:
@@ -765,6 +794,11 @@ def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEv
             codes = view._codes[item.positions]
             if rows[codes].any() and (rows | traffic)[codes].all():
                 explaining.update(install for install in installs if install.rows[codes].any())
+                continue
+        if item.stage == "Covering Tracks":
+            cleaning = [install for install in installs if _install_cleanup(view, item, install.processes, install.written)]
+            if cleaning:
+                explaining.update(cleaning)
                 continue
         kept.append(item)
     if explaining:

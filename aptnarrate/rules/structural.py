@@ -1385,6 +1385,10 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         if not (EXECUTABLE.search(name) or "." not in name) or DATA_NAME.match(name) or name in cached:
             continue
         subjects = subjects_of[name]
+        # Windows runs a program by its extension: a file with none that only Windows
+        # programs wrote (Chrome's "First Run", "Local State") is no executable there
+        if "." not in name and all(s.casefold().endswith(".exe") for s in subjects):
+            continue
         # a message the client composes (mutt's mutt-HOST-UID-PID-N): written, read back
         # and deleted by the client itself, never run, is its own working file
         if name in composed:
@@ -1788,10 +1792,13 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if own_work.any():
         own_work &= ~in_chain(view, acting_for_an_attacker(view))
     ran = frozenset(view.values("object_name", named & view.desc_in("event", ("execute", "file_attribute", "process_start"))))
+    # Windows runs a program by its extension: a Windows client's deleted file without one
+    # counts as its program only where the subgraph ran it, as a service's does
+    windows_client = by_client & view.desc_where("subject_name", lambda n: n.casefold().endswith(".exe"), by_client)
     counted = (
         view.desc_where("object_name", counts, deleted & ~by_client & ~own_work)
-        | view.desc_where("object_name", program_or_log, by_client)
-        | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work)
+        | view.desc_where("object_name", program_or_log, by_client & ~windows_client)
+        | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work | windows_client)
     )
     # a message a client composed, written, read back and deleted by it and never run, is its
     # working file whatever its name (``_clients_own_temporaries``)
