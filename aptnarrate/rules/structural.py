@@ -847,6 +847,9 @@ def _by_routine_writers(view: LogView, within: np.ndarray) -> np.ndarray:
 
 # processes whose network traffic is their own service's (name resolution, updates, time)
 SERVICE_CATEGORIES = frozenset({"windows system process", "system service"})
+# applications that talk to their vendor's service in their own work, never fetching files
+# for other programs
+VENDOR_SYNC_CATEGORIES = frozenset({"desktop application", "software updater"})
 
 
 def _operator_tool(name: str) -> bool:
@@ -1050,13 +1053,15 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             continue
         talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
         writers = view.values("subject_name", written & view.desc_in("object_name", names))
-        # traffic that only system services outside the tool's family (its writer, what it
+        # traffic that only system services (or vendor applications) outside the tool's family (its writer, what it
         # runs as, their parents and children) make downloads nothing: a service host's
         # lookups at the domain controller beside a shell writing a program. Any other
         # talker may have carried it (an implant whose shell's start the slice lacks), as
         # may an unnamed one, or an unnamed writer
         unnamed = "" in writers or (network & view.present & (desc["subject_name"] == "")).any()
-        services_only = all(process_category(t) in SERVICE_CATEGORIES for t in talkers)
+        # so does a desktop application's or vendor updater's sync with its own cloud
+        # (OneDrive, Teams): a file it fetched for another program would be its own write
+        services_only = all(process_category(t) in SERVICE_CATEGORIES | VENDOR_SYNC_CATEGORIES for t in talkers)
         if not unnamed and services_only and not talkers & process_family(view, writers | names):
             continue
         last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
