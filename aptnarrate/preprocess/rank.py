@@ -47,6 +47,8 @@ EXECUTES = frozenset({"EXECUTE"})
 STARTS = frozenset({"FORK", "CLONE", "EXECUTE"})
 # binaries whose ordinary job is to download, write and delete files: that alone is routine
 ROUTINE = frozenset({"package manager", "software updater"})
+# knowledge-base categories of tools attackers bring (no system binaries)
+ATTACK_TOOLS = frozenset({"credential tool", "exploit tool"})
 DUAL_USE = frozenset({"shell", "interpreter", "network tool", "privilege tool", "windows admin tool"})
 LOADS = frozenset({"LOADLIBRARY", "LOAD"})
 
@@ -374,6 +376,9 @@ def _score_file(p: Profile, s: Score) -> None:
         s.add(2.0, "sensitive", f"sensitive system file ({entry.category})")
         if written or deleted or renamed or attributes:
             s.add(2.0, "sensitive-modified", f"{_article(entry.category)} {entry.category} was modified")
+    elif entry is not None and entry.type == "binary" and entry.category in ATTACK_TOOLS and (written or deleted or attributes):
+        # no system binary: a tool attackers bring, written onto the host
+        s.add(2.0, "binary-modified", f"a known attack tool ({entry.category}) written or changed")
     elif entry is not None and entry.type == "binary" and (written or deleted or attributes):
         s.add(2.0, "binary-modified", f"a known system binary ({entry.category}) was modified")
     if executed and entry is not None and entry.category == "discovery tool":
