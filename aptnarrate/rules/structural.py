@@ -3367,6 +3367,57 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
+# the daemons that run scheduled jobs, and how soon after one starts a shell that shell's
+# start of a program is the job's
+CRON_DAEMONS = frozenset({"cron", "crond", "anacron", "atd", "fcron"})
+CRON_JOB_MINUTES = 1
+
+
+def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
+    """A job scheduler (``CRON_DAEMONS``), or a shell it started within ``CRON_JOB_MINUTES``,
+    starting a program whose name is hidden (a leading dot) and that the knowledge base does
+    not know: a scheduled job that runs a hidden implant (T1053.003). Users' own jobs run
+    their scripts and known programs under ordinary names; the crontab(1) edit that
+    installed the table is cited where the log shows it."""
+    desc = view.desc
+    starts = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute"))
+    hidden = starts & view.desc_where(
+        "object_name", lambda n: n.startswith(".") and n.strip(".") != "" and n not in PLACEHOLDERS and lookup(n, "process") is None, starts
+    )
+    if not hidden.any():
+        return []
+    by_daemon = starts & view.desc_where("subject_name", lambda n: n.casefold() in CRON_DAEMONS, starts)
+    if not by_daemon.any():
+        return []
+    daemon_rows = view.rows_of(by_daemon)
+    started_at: dict[str, list[int]] = {}  # a child of a daemon -> the minutes it was started
+    for position, child in zip(daemon_rows.tolist(), desc["object_name"][view._codes[daemon_rows]].tolist()):
+        started_at.setdefault(child, []).append(int(view.minutes[position]))
+    hits = []
+    for position, parent in zip(view.rows_of(hidden).tolist(), desc["subject_name"][view._codes[view.rows_of(hidden)]].tolist()):
+        minute = int(view.minutes[position])
+        if parent.casefold() in CRON_DAEMONS or any(0 <= minute - m <= CRON_JOB_MINUTES * MINUTE_NS for m in started_at.get(parent, ())):
+            hits.append(position)
+    if not hits:
+        return []
+    hits = np.array(hits, dtype=np.int64)
+    programs = set(desc["object_name"][view._codes[hits]].tolist())
+    first = int(view.minutes[hits].min())
+    jobs = daemon_rows[view.minutes[daemon_rows] <= view.minutes[hits].max()]
+    jobs = jobs[np.isin(desc["object_name"][view._codes[jobs]], list(set(desc["subject_name"][view._codes[hits]].tolist())))] if len(jobs) else jobs
+    installs = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_where("subject_name", lambda n: n in ("crontab", "at", "batch"), view.present)
+    install_rows = view.rows_of(installs)
+    install_rows = install_rows[view.minutes[install_rows] <= first]
+    daemons = {n for n in set(desc["subject_name"][view._codes[np.concatenate([hits, jobs])]].tolist()) if n.casefold() in CRON_DAEMONS}
+    reason = (
+        f"{_names(daemons)} ran {_names(programs)}, a program with a hidden name "
+        "that the knowledge base does not know, as a scheduled job: a cron job that runs a hidden implant."
+    )
+    if len(install_rows):
+        reason += f" The table was installed in the subgraph ({_names(view.values('object_name', _descriptions(view, install_rows)))})."
+    return [cited(view, hits, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+
+
 # account databases only root may read: a shell reading one has root's privilege
 ROOT_ONLY_STORES = frozenset({"shadow", "gshadow", "master.passwd", "spwd.db"})
 # how soon after an unknown program starts a shell that shell's read of a root-only store
@@ -3521,4 +3572,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
