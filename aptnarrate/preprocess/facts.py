@@ -74,12 +74,21 @@ class Facts:
         return _entity_frame(self._sides)
 
     def candidate(self, value: str) -> Candidate | None:
-        """The best-ranked candidate named exactly ``value``, else case-insensitively."""
-        for cand in self.candidates:
-            if cand.value == value:
-                return cand
-        folded = value.casefold()
-        return next((c for c in self.candidates if c.value.casefold() == folded), None)
+        """The best-ranked candidate named exactly ``value``, else case-insensitively (from
+        an index built once: a claim citing thousands of rows asks once per row)."""
+        exact, folded = self._candidate_index
+        found = exact.get(value)
+        return found if found is not None else folded.get(value.casefold())
+
+    @cached_property
+    def _candidate_index(self) -> tuple[dict[str, Candidate], dict[str, Candidate]]:
+        """Each candidate value, and each casefolded value, -> its best-ranked candidate."""
+        exact: dict[str, Candidate] = {}
+        folded: dict[str, Candidate] = {}
+        for cand in self.candidates:  # in rank order: the first of a value is the best
+            exact.setdefault(cand.value, cand)
+            folded.setdefault(cand.value.casefold(), cand)
+        return exact, folded
 
     @property
     def table_candidates(self) -> tuple[Candidate, ...]:

@@ -3390,13 +3390,18 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     if not by_daemon.any():
         return []
     daemon_rows = view.rows_of(by_daemon)
-    started_at: dict[str, list[int]] = {}  # a child of a daemon -> the minutes it was started
+    found: dict[str, list[int]] = {}  # a child of a daemon -> the minutes it was started
     for position, child in zip(daemon_rows.tolist(), desc["object_name"][view._codes[daemon_rows]].tolist()):
-        started_at.setdefault(child, []).append(int(view.minutes[position]))
+        found.setdefault(child, []).append(int(view.minutes[position]))
+    started_at = {child: np.sort(np.array(minutes, dtype=np.int64)) for child, minutes in found.items()}
     hits = []
-    for position, parent in zip(view.rows_of(hidden).tolist(), desc["subject_name"][view._codes[view.rows_of(hidden)]].tolist()):
+    hidden_rows = view.rows_of(hidden)
+    for position, parent in zip(hidden_rows.tolist(), desc["subject_name"][view._codes[hidden_rows]].tolist()):
         minute = int(view.minutes[position])
-        if parent.casefold() in CRON_DAEMONS or any(0 <= minute - m <= CRON_JOB_MINUTES * MINUTE_NS for m in started_at.get(parent, ())):
+        began = started_at.get(parent)
+        # the latest start of the parent by a daemon at or before this minute (a search, not a scan)
+        at = int(np.searchsorted(began, minute, side="right")) - 1 if began is not None else -1
+        if parent.casefold() in CRON_DAEMONS or (at >= 0 and minute - int(began[at]) <= CRON_JOB_MINUTES * MINUTE_NS):
             hits.append(position)
     if not hits:
         return []
