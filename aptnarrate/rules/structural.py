@@ -3425,54 +3425,92 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
 
 # account databases only root may read: a shell reading one has root's privilege
 ROOT_ONLY_STORES = frozenset({"shadow", "gshadow", "master.passwd", "spwd.db"})
+# programs whose work is checking or changing passwords: they read those databases by their
+# own privilege (setuid, or a root daemon), whoever runs them
+PASSWORD_CHECKERS = frozenset({"sshd", "sshd-session", "login", "su", "sudo", "unix_chkpwd", "passwd", "chpasswd", "useradd", "usermod", "userdel", "groupadd", "pwck", "grpck", "vipw", "pwd_mkdb"})
 # how soon after an unknown program starts a shell that shell's read of a root-only store
 # counts as the privilege that program gave it
 ROOT_SHELL_MINUTES = 5
 
 
 def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
-    """A program the knowledge base does not know starting a shell that, within
-    ``ROOT_SHELL_MINUTES``, reads an account database only root may read (``shadow``,
-    ``master.passwd``): a local exploit handing its caller a root shell (T1068). A run-as
-    tool (sudo, su, pkexec: known programs) starting the shell is an administrator's; a shell
-    that reads only world-readable files (``passwd``) shows no privilege."""
+    """A program the knowledge base does not know starting (or exec'ing into) a shell that,
+    itself or through a command it runs (``cat``, ``cp``), within ``ROOT_SHELL_MINUTES``
+    reads an account database only root may read (``shadow``, ``master.passwd``): a local
+    exploit handing its caller a root shell (T1068). Not where the program itself runs with
+    privilege already: a run-as tool (sudo, su, pkexec, doas) or a job scheduler or init
+    among its launchers; a run-as tool starting the shell is a known program; a shell that
+    reads only world-readable files (``passwd``) shows no privilege."""
     desc = view.desc
-    starts = view.present & view.desc_in("event", ("process_start", "execute")) & (desc["object_kind"] == "process")
-    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    runs = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
+    starts = runs & view.desc_where("object_name", lambda n: process_category(n) == "shell", runs)
     starts &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and lookup(n, "process") is None and process_category(n) != "shell", starts)
     if not starts.any():
         return []
+    # the exploit's shape: a shell ran the program (the user's, or an intruder's), which
+    # soon started a shell of its own; an implant already running whose start the log does
+    # not show may hold root already (its shell reading shadow is credential access)
+    run_by_shell = runs & view.desc_in("object_name", view.values("subject_name", starts))
+    run_by_shell &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", run_by_shell)
+    first_run: dict[str, int] = {}
+    for position, program in zip(view.rows_of(run_by_shell).tolist(), desc["object_name"][view._codes[view.rows_of(run_by_shell)]].tolist()):
+        first_run[program] = min(first_run.get(program, int(view.minutes[position])), int(view.minutes[position]))
+    starts &= view.desc_in("subject_name", set(first_run))
+    if not starts.any():
+        return []
+    shells = view.values("object_name", starts)
+    # the shells' commands (by name: what a shell started or exec'd) read for them; not the
+    # programs that read the store by their own privilege (sudo, su, passwd: setuid)
+    commands = runs & view.desc_in("subject_name", shells) & ~view.desc_in("object_name", shells | PLACEHOLDERS)
+    commands &= ~view.desc_where("object_name", lambda n: privileged_loader(n) or n.casefold() in PASSWORD_CHECKERS, commands)
+    command_of = _rows_by_key(desc["object_name"][view._codes[view.rows_of(commands)]].tolist(), view.rows_of(commands))
     reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
     reads &= view.desc_where("object_name", lambda n: n.casefold() in ROOT_ONLY_STORES, reads)
-    reads &= view.desc_in("subject_name", view.values("object_name", starts))
+    reads &= view.desc_in("subject_name", shells | set(command_of))
     if not reads.any():
         return []
     start_rows, read_rows = view.rows_of(starts), view.rows_of(reads)
-    start_shell = desc["object_name"][view._codes[start_rows]]
-    read_shell = desc["subject_name"][view._codes[read_rows]]
+    start_minutes = view.minutes[start_rows]
+    order = np.argsort(start_minutes, kind="stable")
+    start_rows, start_minutes = start_rows[order], start_minutes[order]
+    elevated = RUN_AS_TOOLS | {"pkexec", "su"} | CRON_DAEMONS | {"systemd", "init"}
     hits_start, hits_read = [], []
-    for shell in sorted(set(read_shell.tolist())):
-        began = view.minutes[start_rows[start_shell == shell]]
-        mine = read_rows[read_shell == shell]
-        # each read at or after a start of that shell, within the window (by name: OCR-APT's
-        # CSV names every sh as one, so only a read soon after the start is the started one's)
-        at = np.searchsorted(np.sort(began), view.minutes[mine], side="right") - 1
-        soon = (at >= 0) & (view.minutes[mine] - np.sort(began)[np.maximum(at, 0)] <= ROOT_SHELL_MINUTES * MINUTE_NS)
-        if soon.any():
-            hits_read.append(mine[soon])
-            first = view.minutes[mine[soon]].min()
-            hits_start.append(start_rows[(start_shell == shell) & (view.minutes[start_rows] <= first)])
+    for position in read_rows.tolist():
+        minute = int(view.minutes[position])
+        # the latest shell start at or before the read, within the window; a command's read
+        # counts where the shell ran it at or after that start
+        at = int(np.searchsorted(start_minutes, minute, side="right")) - 1
+        if at < 0 or minute - int(start_minutes[at]) > ROOT_SHELL_MINUTES * MINUTE_NS:
+            continue
+        reader = desc["subject_name"][view._codes[position]]
+        if reader not in shells and not (view.minutes[command_of.get(reader, start_rows[:0])] >= start_minutes[at]).any():
+            continue
+        started = start_rows[(start_minutes >= minute - ROOT_SHELL_MINUTES * MINUTE_NS) & (start_minutes <= minute)]
+        started = started[np.fromiter(
+            (0 <= int(view.minutes[r]) - first_run[n] <= ROOT_SHELL_MINUTES * MINUTE_NS for r, n in zip(started.tolist(), desc["subject_name"][view._codes[started]].tolist())),
+            dtype=bool, count=len(started),
+        )]
+        if not len(started):
+            continue
+        exploits = set(desc["subject_name"][view._codes[started]].tolist())
+        if any(a.casefold() in elevated for a in ancestors_by(view, exploits, minute)):
+            continue
+        hits_read.append(position)
+        hits_start.append(started)
     if not hits_read:
         return []
-    started, read = np.concatenate(hits_start), np.concatenate(hits_read)
+    started, read = np.unique(np.concatenate(hits_start)), np.array(hits_read, dtype=np.int64)
     exploits = set(desc["subject_name"][view._codes[started]].tolist())
-    shells = set(desc["object_name"][view._codes[started]].tolist())
+    shell_names = set(desc["object_name"][view._codes[started]].tolist())
     stores = set(desc["object_name"][view._codes[read]].tolist())
+    readers = set(desc["subject_name"][view._codes[read]].tolist()) - shell_names
+    via = f" (through {_names(readers)}, which it ran)" if readers else ""
     reason = (
-        f"{_names(exploits)}, a program the knowledge base does not know, started {_names(shells)}, which then read "
+        f"{_names(exploits)}, a program the knowledge base does not know, started {_names(shell_names)}, which then read{via} "
         f"{_names(stores)}, an account database only root may read: a local exploit handing its caller a root shell."
     )
-    return [cited(view, started, read, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
+    ran = commands & view.desc_in("object_name", readers)
+    return [cited(view, started, read, view.rows_of(ran)[:3], stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
 
 
 # Windows processes that run as SYSTEM and never start shells or talk to outside hosts in
