@@ -736,8 +736,11 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         return []
     cited = np.zeros(len(view.pattern_rows), dtype=bool)
     cleanups = [item for item in found if item.stage == "Covering Tracks" and item.positions is not None]
+    # a channel held by a program the install put in place (Zoom's meeting traffic) is that
+    # program's work, unless the install turns out to be none
+    channels = [item for item in found if item.stage == "Command and Control" and item.positions is not None]
     for item in found:
-        if item.stage not in _INSTALL_STAGES and item.positions is not None and item not in cleanups:
+        if item.stage not in _INSTALL_STAGES and item.positions is not None and item not in cleanups and item not in channels:
             cited[view._codes[item.positions]] = True
     elsewhere = view.values("subject_name", cited)
     out = []
@@ -752,6 +755,9 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         # its processes deleting what they did not write is another stage's, not its cleanup
         if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, written) for item in cleanups):
             continue
+        installed_here = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
+        if any(_holders(view, item) & names and not _holders(view, item) <= installed_here for item in channels):
+            continue
         # its download (the browser writing and starting the program), its start, and the
         # installed programs started by whoever starts them (a service manager, the task
         # scheduler, the user)
@@ -761,6 +767,15 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
         out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started, frozenset(written), frozenset(installing)))
     return out
+
+
+def _holders(view: LogView, item: StageEvidence) -> set[str]:
+    """The named processes whose network rows a Command and Control finding cites."""
+    if item.positions is None:
+        return set()
+    codes = view._codes[item.positions]
+    network = np.isin(view.desc["event"][codes], ("network_out", "network_in"))
+    return set(view.desc["subject_name"][codes[network]].tolist()) - {""}
 
 
 def _descriptions_of(view: LogView, item: StageEvidence) -> np.ndarray:
@@ -799,6 +814,12 @@ def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEv
             cleaning = [install for install in installs if _install_cleanup(view, item, install.processes, install.written)]
             if cleaning:
                 explaining.update(cleaning)
+                continue
+        if item.stage == "Command and Control" and item.positions is not None:
+            holders = _holders(view, item)
+            own = [install for install in installs if holders and holders <= install.installed]
+            if own:
+                explaining.update(own)
                 continue
         kept.append(item)
     if explaining:
