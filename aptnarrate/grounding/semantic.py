@@ -37,8 +37,9 @@ PERSISTENCE_LOCATION = "persistence_location"
 COVERING_TOOL = "covering_tool"  # a tool whose running erases traces (a secure delete)
 SYSTEM_PROGRAM = "system_program"  # a system tool, written over: replaced by another program
 LOGGING_TOOL = "logging_tool"  # a row by a tool that changes what the host records (auditpol)
+TIMESTAMP_TOOL = "timestamp_tool"  # a row by the tool that sets a file's times (touch)
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL)
 
 
 class SupportTableError(ValueError):
@@ -58,6 +59,7 @@ class SupportTable:
     covering_tools: frozenset[str] = frozenset()
     system_program_categories: frozenset[str] = frozenset()
     logging_tools: frozenset[str] = frozenset()
+    timestamp_tools: frozenset[str] = frozenset()
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -129,6 +131,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         covering_tools=frozenset(str(n).casefold() for n in (raw.get("covering_tools") or {}).get("names") or []),
         system_program_categories=frozenset(str(c) for c in (raw.get("system_programs") or {}).get("categories") or []),
         logging_tools=frozenset(str(n).casefold() for n in (raw.get("logging_tools") or {}).get("names") or []),
+        timestamp_tools=frozenset(str(n).casefold() for n in (raw.get("timestamp_tools") or {}).get("names") or []),
     )
 
 
@@ -339,6 +342,8 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         return entry is not None and entry.category in table.system_program_categories
     if condition == LOGGING_TOOL:
         return row.subject_name.casefold() in table.logging_tools
+    if condition == TIMESTAMP_TOOL:
+        return row.subject_name.casefold() in table.timestamp_tools
     return False
 
 
@@ -400,7 +405,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times"}
 
 
 def _describe(cls: str, condition: str | None) -> str:

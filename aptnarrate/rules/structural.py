@@ -3367,6 +3367,56 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
 
 
+# stream editors that edit a file in place by writing a temporary copy and renaming it over
+# the original (sed -i, perl -i); the tool that sets a file's times is stage_support.yaml's
+# `timestamp_tools`, which the stage-support screen reads too
+IN_PLACE_EDITORS = frozenset({"sed", "gsed", "perl"})
+
+
+def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
+    """In an attack chain (a channel's shell, a dropped program's): a stream editor reading a
+    log and, that minute, writing and renaming a file (``sed -i`` rewriting ``auth.log``
+    through its temporary copy: T1070.002), or ``touch`` resetting the times of a program
+    that runs in the log (timestomping the implant's image: T1070.006). The same tools
+    outside any attack chain are an administrator's."""
+    from ..grounding.semantic import support_table  # the screen's own list of timestamp tools
+
+    desc = view.desc
+    chain = in_chain(view, acting_for_an_attacker(view))
+    editors = view.present & chain & view.desc_where("subject_name", lambda n: n.casefold() in IN_PLACE_EDITORS, view.present)
+    reads = editors & (desc["event"] == "file_read") & view.desc_where("object_name", _is_log, editors)
+    rows = []
+    edited: set[str] = set()
+    if reads.any():
+        renames = view.rows_of(editors & (desc["event"] == "file_rename"))
+        writes = view.rows_of(editors & view.desc_in("event", ("file_write", "file_create")))
+        for position in view.rows_of(reads).tolist():
+            minute = view.minutes[position]
+            renamed, written = renames[view.minutes[renames] == minute], writes[view.minutes[writes] == minute]
+            if len(renamed) and len(written):
+                rows.extend([position, *renamed.tolist(), *written.tolist()])
+                edited.add(desc["object_name"][view._codes[position]])
+    stamped: set[str] = set()
+    touches = view.present & chain & (desc["event"] == "file_attribute") & view.desc_where("subject_name", lambda n: n.casefold() in support_table().timestamp_tools, view.present)
+    if touches.any():
+        programs = view.values("object_name", view.present & (desc["object_kind"] == "process")) | view.values("subject_name", view.present)
+        touches &= view.desc_in("object_name", programs - PLACEHOLDERS - {""})
+        if touches.any():
+            rows.extend(view.rows_of(touches).tolist())
+            stamped = view.values("object_name", touches)
+    if not rows:
+        return []
+    parts, techniques = [], []
+    if edited:
+        parts.append(f"a stream editor rewrote {_names(edited)} in place (read, then wrote and renamed its temporary copy)")
+        techniques.append("T1070.002")
+    if stamped:
+        parts.append(f"touch reset the times of {_names(stamped)}, a program that runs in the log")
+        techniques.append("T1070.006")
+    reason = "In an attack chain, " + "; ".join(parts) + ": its traces edited, not deleted."
+    return [cited(view, np.unique(np.array(rows, dtype=np.int64)), stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=tuple(techniques))]
+
+
 # the daemons that run scheduled jobs, and how soon after one starts a shell that shell's
 # start of a program is the job's
 CRON_DAEMONS = frozenset({"cron", "crond", "anacron", "atd", "fcron"})
@@ -3615,4 +3665,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, logs_edited_or_times_reset, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
