@@ -3390,12 +3390,16 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     if reads.any():
         renames = view.rows_of(editors & (desc["event"] == "file_rename"))
         writes = view.rows_of(editors & view.desc_in("event", ("file_write", "file_create")))
-        for position in view.rows_of(reads).tolist():
-            minute = view.minutes[position]
-            renamed, written = renames[view.minutes[renames] == minute], writes[view.minutes[writes] == minute]
-            if len(renamed) and len(written):
-                rows.extend([position, *renamed.tolist(), *written.tolist()])
-                edited.add(desc["object_name"][view._codes[position]])
+        # the minutes holding a read, a write and a rename (sets, not a scan per read)
+        read_rows = view.rows_of(reads)
+        both = np.intersect1d(view.minutes[renames], view.minutes[writes])
+        hit = read_rows[np.isin(view.minutes[read_rows], both)]
+        if len(hit):
+            minutes = view.minutes[hit]
+            rows.extend(hit.tolist())
+            rows.extend(renames[np.isin(view.minutes[renames], minutes)].tolist())
+            rows.extend(writes[np.isin(view.minutes[writes], minutes)].tolist())
+            edited = set(desc["object_name"][view._codes[hit]].tolist())
     stamped: set[str] = set()
     touches = view.present & chain & (desc["event"] == "file_attribute") & view.desc_where("subject_name", lambda n: n.casefold() in support_table().timestamp_tools, view.present)
     if touches.any():
