@@ -754,6 +754,23 @@ def _find_chain(view: LogView, channels: bool) -> tuple[Chain, Chain]:
     return _chain(found, names), _chain(compromised, compromised_names)
 
 
+def launchers_by_name(view: LogView) -> dict[str, frozenset[str]]:
+    """Each process name -> the names the log shows starting it, over the whole log
+    (computed once per view: a rule asking about thousands of programs reads this map)."""
+
+    def compute() -> dict[str, frozenset[str]]:
+        starts = _graph(view).named_starts
+        if starts is None or not len(starts.codes):
+            return {}
+        found: dict[str, set[str]] = {}
+        for parent, child in zip(view.desc["subject_name"][starts.codes].tolist(), starts.names.tolist()):
+            if parent and parent != child:
+                found.setdefault(child, set()).add(parent)
+        return {child: frozenset(parents) for child, parents in found.items()}
+
+    return view.derived("_launchers_by_name", compute)
+
+
 def ancestors_by(view: LogView, names: set[str], until: int) -> set[str]:
     """The names of the processes the log shows starting one of ``names``, or one of those in
     turn, by the minute ``until`` (nanoseconds): by name, as OCR-APT's CSV names every ``sh``

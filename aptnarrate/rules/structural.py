@@ -21,7 +21,7 @@ from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
-    PLACEHOLDERS, command_channels, powershell_rule_rows, powershell_signs, runs_powershell,
+    PLACEHOLDERS, command_channels, launchers_by_name, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified,
 )
 from .patterns import CREDENTIAL_PROCESS, builtin_rule
@@ -3528,6 +3528,22 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     order = np.argsort(start_minutes, kind="stable")
     start_rows, start_minutes = start_rows[order], start_minutes[order]
     elevated = RUN_AS_TOOLS | {"pkexec", "su"} | CRON_DAEMONS | {"systemd", "init"}
+    parents = launchers_by_name(view)
+    launched: dict[str, bool] = {}
+
+    def launched_elevated(program: str) -> bool:
+        """Whether a run-as tool, job scheduler or init is among the program's launchers (by
+        name, over the whole log, from one map of launchers: once per program)."""
+        if program not in launched:
+            seen: set[str] = set()
+            frontier, found = {program}, False
+            while frontier and not found:
+                frontier = {a for n in frontier for a in parents.get(n, ())} - seen
+                seen |= frontier
+                found = any(a.casefold() in elevated for a in frontier)
+            launched[program] = found
+        return launched[program]
+
     hits_start, hits_read = [], []
     for position in read_rows.tolist():
         minute = int(view.minutes[position])
@@ -3539,7 +3555,8 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
         reader = desc["subject_name"][view._codes[position]]
         if reader not in shells and not (view.minutes[command_of.get(reader, start_rows[:0])] >= start_minutes[at]).any():
             continue
-        started = start_rows[(start_minutes >= minute - ROOT_SHELL_MINUTES * MINUTE_NS) & (start_minutes <= minute)]
+        lo = int(np.searchsorted(start_minutes, minute - ROOT_SHELL_MINUTES * MINUTE_NS, side="left"))
+        started = start_rows[lo : at + 1]
         started = started[np.fromiter(
             (0 <= int(view.minutes[r]) - first_run[n] <= ROOT_SHELL_MINUTES * MINUTE_NS for r, n in zip(started.tolist(), desc["subject_name"][view._codes[started]].tolist())),
             dtype=bool, count=len(started),
@@ -3547,7 +3564,7 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
         if not len(started):
             continue
         exploits = set(desc["subject_name"][view._codes[started]].tolist())
-        if any(a.casefold() in elevated for a in ancestors_by(view, exploits, minute)):
+        if any(launched_elevated(e) for e in exploits):
             continue
         hits_read.append(position)
         hits_start.append(started)
