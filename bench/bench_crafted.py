@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -24,6 +24,10 @@ doubling is linear; 4 is quadratic.
 * ``held``: N processes, each connecting to its own outside address and exchanging messages
   the log records against an unnamed source/sink (TRACE's socket reads and writes), which the
   Command and Control rule attributes to each one's held connection.
+* ``exploits``: a shell runs N programs, each starting sh, which reads shadow, beside a sed
+  rewriting a log (the root-shell and log-edit rules weigh each one).
+* ``cronjobs``: cron starts sh N times, and each sh starts its own hidden program (the cron
+  rule weighs each job; the stage-support screen reads each cited row).
 """
 
 from __future__ import annotations
@@ -108,6 +112,26 @@ def held(n: int) -> str:
     return _ocrapt(lines)
 
 
+def exploits(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The subject_process: bash CLONE the subject_process: xpl{i}", i))
+        lines.append((f"The subject_process: xpl{i} CLONE the subject_process: sh", i))
+        lines.append(("The subject_process: sh READ the file_object_file: shadow", i))
+        lines.append(("The subject_process: sed READ the file_object_file: auth.log", i))
+        lines.append((f"The subject_process: sed WRITE the file_object_file: sedtmp{i}", i))
+        lines.append((f"The subject_process: sed RENAME the file_object_file: sedtmp{i}", i))
+    return _ocrapt(lines)
+
+
+def cronjobs(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append(("The subject_process: cron CLONE the subject_process: sh", i))
+        lines.append((f"The subject_process: sh CLONE the subject_process: .job{i}", i))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -118,7 +142,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv")}
 
 
 def cli() -> list[str]:
