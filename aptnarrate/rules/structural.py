@@ -2356,6 +2356,11 @@ def _sweep_probes(view: LogView) -> np.ndarray:
     return probes
 
 
+# the Remote Desktop client: a remote command tool whose sessions to outside servers are a
+# user's (weighed as movement only inside the site)
+REMOTE_DESKTOP_CLIENTS = frozenset({"mstsc.exe"})
+
+
 def lateral_movement(view: LogView) -> list[StageEvidence]:
     """Outbound connections to internal hosts on remote-administration ports (needs ports)."""
     desc = view.desc
@@ -2387,13 +2392,22 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     }
     drivers.discard("")
     peer = outbound & view.desc_in("subject_name", drivers) & ~probes
-    peer &= inside | view.desc_in("object_name", neighbours)
+    # a remote command tool (PsExec, WMIC, sc.exe) works on hosts of an administrative
+    # domain, declared internal or not: where it reaches one, that is remote execution (not
+    # the Remote Desktop client, whose sessions to outside servers are a user's)
+    commanding = peer & view.desc_where("subject_name", lambda n: remote_command_tool(n) and n.casefold() not in REMOTE_DESKTOP_CLIENTS, peer)
+    commanding &= ~view.desc_where("object_name", lambda n: view.address_class(n) in ("loopback", "local") or n in public_resolvers(), commanding)
+    peer &= inside | view.desc_in("object_name", neighbours) | commanding
     if peer.any():
         peer &= _sessions(view, peer)
     if peer.any():
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
-        reason = f"A shell or script host ({_names(view.values('subject_name', peer))}) sent traffic to internal host(s) {_names(hosts)}{site}: a remote session or remote execution."
+        undeclared = hosts - view.values("object_name", peer & (inside | view.desc_in("object_name", neighbours)))
+        where = f"internal host(s) {_names(hosts)}{site}" if not undeclared else (
+            f"host(s) {_names(hosts)}" + (f" ({_names(undeclared)} through a remote command tool, which reaches hosts of an administrative domain)")
+        )
+        reason = f"A shell or script host ({_names(view.values('subject_name', peer))}) sent traffic to {where}: a remote session or remote execution."
         rows = view.rows_of(peer)
         if site:
             # the reason leans on this host's own address: cite the first row that shows it
