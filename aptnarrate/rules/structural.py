@@ -308,7 +308,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # and writes): a conversation whose replies arrive in other minutes than its sends.
         # Messages in as many minutes as a one-way run asks, sends in two of them and replies
         # make it a channel; one request answered by a long download sends in one minute only
-        sustained |= bool(held_pairs[index]) and pair_minutes[index] >= C2_MIN_MINUTES and out_minute_count[index] >= C2_MIN_TWO_WAY_MINUTES and received_sum > 0
+        # (a transfer tool's, as its named sends, only with answers in as many minutes as a
+        # two-way exchange asks: curl's upload hears one reply at its end)
+        sustained |= (
+            bool(held_pairs[index]) and pair_minutes[index] >= C2_MIN_MINUTES and out_minute_count[index] >= C2_MIN_TWO_WAY_MINUTES and received_sum > 0
+            and (one_way_enough or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES)
+        )
         # or, held open across as many minutes, with messages both ways, while the process
         # started a shell or interpreter: a shell driven over it (TRACE records no commands)
         driven_over_held = set()
@@ -330,6 +335,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
         mine_sent, mine_held = is_sent[mine], is_held[mine]
         sent_minutes = minutes[mine][mine_sent]
+        here_received = mine[is_received[mine]]
         # commands paired minute by minute with the messages: a remotely driven shell, whose
         # replies OpTC records against this host's own address, not the remote one
         shared = command_minutes.get(subject, set()) & set(sent_minutes.tolist())
@@ -350,7 +356,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # so is a one-way stream that hears nothing back from a sender that read an archive
         # the subgraph wrote before it sent (staged data uploaded in pieces): exfiltration's
         # evidence, not a channel's
-        if not heard and not shared and _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]:
+        # (a single answer, as an upload's closing response, leaves it a stream)
+        heard_minutes = len(distinct(np.concatenate([minutes[here_received], view.minutes[replies]]))) if heard else 0
+        if heard_minutes < C2_MIN_TWO_WAY_MINUTES and not shared and _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]:
             continue
         links = []
         if routine[subject] and index not in driven:
@@ -1058,7 +1066,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         # lookups at the domain controller beside a shell writing a program. Any other
         # talker may have carried it (an implant whose shell's start the slice lacks), as
         # may an unnamed one, or an unnamed writer
-        unnamed = "" in writers or (network & view.present & (desc["subject_name"] == "")).any()
+        # (a writer the log does not name carried nothing the traffic shows unless some
+        # traffic is unnamed too: its own flows would be)
+        unnamed = (network & view.present & (desc["subject_name"] == "")).any()
         # so does a desktop application's or vendor updater's sync with its own cloud
         # (OneDrive, Teams): a file it fetched for another program would be its own write
         services_only = all(process_category(t) in SERVICE_CATEGORIES | VENDOR_SYNC_CATEGORIES for t in talkers)
