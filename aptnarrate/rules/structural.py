@@ -210,6 +210,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # TRACE records a socket's reads and writes against an unnamed source/sink: a process's
     # such messages while it holds its one connection to an address are that connection's
     held_positions, held_pair, held_sent, held_windows = _unnamed_messages_on_held_connections(view, pair_keys, remote)
+    # kept for the rules that weigh data sent (``held_sends``): one attribution per view
+    view.derived("_held_messages", lambda: (held_positions, held_pair, held_sent, list(pair_keys)))
     is_held = np.zeros(len(positions), dtype=bool)
     if len(held_positions):
         positions = np.concatenate([positions, held_positions])
@@ -517,24 +519,16 @@ def _unnamed_messages_on_held_connections(
 def held_sends(view: LogView) -> dict[str, tuple[str, np.ndarray]]:
     """Each process holding a connection to its one outside address -> that address and the
     log rows (positions) of the unnamed messages it sent over it
-    (``_unnamed_messages_on_held_connections``): what a rule that weighs data sent reads
-    beside the named sends (TRACE records an upload's writes so). Outside as Command and
-    Control reads it: not this host, nor a host of its site, nor a private address."""
+    (``_unnamed_messages_on_held_connections``, as the Command and Control rule attributed
+    them: outside is what that rule reads as outside): what a rule that weighs data sent
+    reads beside the named sends (TRACE records an upload's writes so)."""
 
     def compute() -> dict[str, tuple[str, np.ndarray]]:
-        desc = view.desc
-        flows = (desc["object_kind"] == "flow") & (desc["object_name"] != "") & np.isin(desc["event"], ("network_out", "network_in"))
-        flows &= view.present
-        if not flows.any():
+        command_and_control(view)  # attributes the messages once per view (none: no outside flows)
+        held = view.derived("_held_messages", lambda: None)
+        if held is None:
             return {}
-        local = this_host_addresses(view)
-        neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows]))
-        remote = flows & ~view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours), flows)
-        pair_keys: dict[tuple[str, str], int] = {}
-        for described in np.flatnonzero(remote).tolist():
-            pair_keys.setdefault((desc["subject_name"][described], desc["object_name"][described]), len(pair_keys))
-        positions, pairs, sent, _ = _unnamed_messages_on_held_connections(view, pair_keys, remote)
-        keys = list(pair_keys)
+        positions, pairs, sent, keys = held
         # grouped by one sort, not one pass over the rows per holder (a crafted log holds thousands)
         positions, pairs = positions[sent], pairs[sent]
         order = np.argsort(pairs, kind="stable")
