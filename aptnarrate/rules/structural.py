@@ -912,7 +912,27 @@ def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set
     that holds a command-and-control channel (``channel_holders``) and whose way in the log
     does not show by ``last_write``: no process it shows starting it, no write of its image,
     no connection it accepted. Otherwise none."""
-    if not writers or "" in writers or any(lookup(w, "process") is not None for w in writers):
+    if not writers or "" in writers:
+        return set()
+    if all(_operator_tool(w) for w in writers) and not writers <= channel_holders(view):
+        # an operator's tools (wget under a shell) that such an implant started: walking up
+        # from the writers through operator tools only, by name, a channel holder is reached
+        # for each; the holders' own way in is weighed as a writer's would be
+        holders_of = channel_holders(view)
+        parents = launchers_by_name(view)
+        reached: set[str] = set()
+        for writer in writers:
+            seen, frontier, found = set(), {writer}, set()
+            while frontier:
+                above = {a for n in frontier for a in parents.get(n, ())} - seen
+                seen |= above
+                found |= above & holders_of
+                frontier = {a for a in above if _operator_tool(a)}
+            if not found:
+                return set()
+            reached |= found
+        return _implants_without_a_shown_entry(view, last_write, reached)
+    if any(lookup(w, "process") is not None for w in writers):
         return set()
     if not writers <= channel_holders(view):
         return set()
@@ -1113,8 +1133,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             # a program that holds a channel and whose arrival the slice does not show (no
             # process starting it, no write of it, no connection it accepted): the intruder is
             # already in, the fetch is a step of its channel
+            who = f"Its writer ({_names(implants)})" if implants == writers else f"Its writer ({_names(writers)}) ran under {_names(implants)}, which"
             why = (
-                f" Its writer ({_names(implants)}) holds a command-and-control channel, and the log shows neither its start nor "
+                f" {who} holds a command-and-control channel, and the log shows neither its start nor "
                 "its arrival: a tool brought over that channel onto a host already reached (Ingress Tool Transfer), not the intrusion's entry."
             )
         elif _operated_without_a_shown_entry(view, last_write, writers):
