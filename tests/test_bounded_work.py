@@ -234,3 +234,22 @@ def test_the_root_shell_rule_reads_the_launchers_once_not_per_program(tmp_path, 
         assert found and found[0].stage == "Privilege Escalation"
         counts[n] = len(graph_reads)
     assert counts[240] == counts[30], counts
+
+
+def test_one_shot_tasks_read_the_log_a_few_times_not_once_per_task(tmp_path, monkeypatch):
+    """Tasks created and deleted within minutes (not persistence) are found from one gathering
+    of the deletions and the creations: a pass per task made 8,000 tasks take 1.6 s in this
+    test alone, 0.06 s now."""
+    from aptnarrate.rules.stages import one_shot_tasks
+
+    rows = []
+    for i in range(N):
+        stamp = f"2019-09-24 {9 + i // 60:02d}:{i % 60:02d}:05"
+        rows.append((f"The process: svchost.exe CREATE the task: TaskNo{i}", stamp))
+        rows.append((f"The process: svchost.exe DELETE the task: TaskNo{i}", stamp))
+    view = LogView(facts_from(tmp_path, rows))
+    passes = []
+    real = LogView.rows_of
+    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    assert one_shot_tasks(view).sum() == N
+    assert len(passes) <= 3, len(passes)

@@ -648,14 +648,22 @@ def one_shot_tasks(view: LogView) -> np.ndarray:
     found = np.zeros(len(creates), dtype=bool)
     if not creates.any() or not deletes.any():
         return found
-    for described in np.flatnonzero(creates).tolist():
-        task = desc["object_name"][described]
-        deleted_at = np.sort(view.minutes[view.rows_of(deletes & (desc["object_name"] == task))])
-        if not len(deleted_at):
+    # each task's deletion minutes and each creation's rows, gathered once (a look per
+    # creation over every description made a crafted log of thousands of tasks quadratic)
+    deleted_by_task: dict[str, list[int]] = {}
+    delete_rows = view.rows_of(deletes)
+    for task, minute in zip(desc["object_name"][view._codes[delete_rows]].tolist(), view.minutes[delete_rows].tolist()):
+        deleted_by_task.setdefault(task, []).append(minute)
+    create_rows = view.rows_of(creates)
+    created_by_description: dict[int, list[int]] = {}
+    for code, minute in zip(view._codes[create_rows].tolist(), view.minutes[create_rows].tolist()):
+        created_by_description.setdefault(code, []).append(minute)
+    for described, created in created_by_description.items():
+        minutes = deleted_by_task.get(desc["object_name"][described])
+        if not minutes:
             continue
-        one = np.zeros(len(creates), dtype=bool)
-        one[described] = True
-        created_at = view.minutes[view.rows_of(one)]
+        deleted_at = np.sort(np.array(minutes, dtype=np.int64))
+        created_at = np.array(created, dtype=np.int64)
         after = np.searchsorted(deleted_at, created_at, side="left")
         within = after < len(deleted_at)
         within[within] = deleted_at[after[within]] <= created_at[within] + ONE_SHOT_TASK_MINUTES * MINUTE_NS
