@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -28,6 +28,9 @@ doubling is linear; 4 is quadratic.
   rewriting a log (the root-shell and log-edit rules weigh each one).
 * ``cronjobs``: cron starts sh N times, and each sh starts its own hidden program (the cron
   rule weighs each job; the stage-support screen reads each cited row).
+* ``readers``: a shell starts N programs, each reading its own document and sending to its
+  own public address (the exfiltration rule weighs what each was handed by its launcher).
+* ``tasks``: N scheduled tasks, each created and deleted in the same second (one-shot tasks).
 """
 
 from __future__ import annotations
@@ -132,6 +135,25 @@ def cronjobs(n: int) -> str:
     return _ocrapt(lines)
 
 
+def readers(n: int) -> str:
+    lines = []
+    for i in range(n):
+        address = f"45.77.{i // 250 % 250}.{i % 250 + 1}"
+        lines.append((f"The subject_process: bash CLONE the subject_process: rd{i}", i))
+        lines.append((f"The subject_process: rd{i} READ the file_object_file: report{i}.docx", i))
+        lines.append((f"The subject_process: rd{i} CONNECT the netflowobject: {address}", i))
+        lines.append((f"The subject_process: rd{i} SENDMSG the netflowobject: {address}", i))
+    return _ocrapt(lines)
+
+
+def tasks(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The process: svchost.exe CREATE the task: TaskNo{i}", i))
+        lines.append((f"The process: svchost.exe DELETE the task: TaskNo{i}", i))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -142,7 +164,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv")}
 
 
 def cli() -> list[str]:

@@ -253,3 +253,29 @@ def test_one_shot_tasks_read_the_log_a_few_times_not_once_per_task(tmp_path, mon
     monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
     assert one_shot_tasks(view).sum() == N
     assert len(passes) <= 3, len(passes)
+
+
+def test_handed_input_gathers_launchers_and_writes_once(tmp_path, monkeypatch):
+    """Whether a reader's file was handed to it by the process that started it is read from
+    one gathering of the starts and the writes: a look over every description per reader made
+    8,000 programs each reading a document take 8.7 s, 3.3 s now."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        stamp = f"2018-04-12 {9 + i // 60:02d}:{i % 60:02d}:05"
+        rows.append(proc("bash", "CLONE", "subject_process", f"rd{i}", stamp))
+        rows.append(proc("bash", "WRITE", "file_object_file", f"cfg{i}.ini" if i % 2 else f"report{i}.docx", stamp))
+        rows.append(proc(f"rd{i}", "READ", "file_object_file", f"report{i}.docx", stamp))
+    view = LogView(facts_from(tmp_path, rows))
+    looks = []
+    real = LogView.desc_in
+    monkeypatch.setattr(LogView, "desc_in", lambda self, column, values: looks.append(1) or real(self, column, values))
+    reads = (view.desc["event"] == "file_read") & view.present
+    writes = view.desc_in("event", ("file_write", "file_create"))
+    readers = view.values("subject_name", reads)
+    looks.clear()
+    given = structural._given_by_launchers(view, reads, writes, readers)
+    # bash wrote the even readers' documents: those were handed to them, the odd ones not
+    assert set(view.desc["subject_name"][given].tolist()) == {f"rd{i}" for i in range(0, N, 2)}
+    assert len(looks) <= 4, len(looks)

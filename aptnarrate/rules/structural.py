@@ -3012,11 +3012,22 @@ def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, re
     starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", readers)
     if not starts.any():
         return given
-    for reader in sorted(readers):
-        launchers = view.values("subject_name", starts & (desc["object_name"] == reader)) - PLACEHOLDERS - excepted
-        if launchers:
-            written = view.values("object_name", writes & view.present & view.desc_in("subject_name", launchers))
-            given |= reads & (desc["subject_name"] == reader) & view.desc_in("object_name", written)
+    # each reader's launchers and each launcher's writes, gathered once (a pass over every
+    # description per reader made a crafted log of thousands of readers quadratic)
+    subject, name = desc["subject_name"], desc["object_name"]
+    launchers_of: dict[str, set[str]] = {}
+    for at in np.flatnonzero(starts).tolist():
+        launchers_of.setdefault(name[at], set()).add(subject[at])
+    wrote: dict[str, set[str]] = {}
+    for at in np.flatnonzero(writes & view.present).tolist():
+        wrote.setdefault(subject[at], set()).add(name[at])
+    handed: dict[str, set[str]] = {}  # reader -> what its launchers wrote
+    for at in np.flatnonzero(reads & view.desc_in("subject_name", readers)).tolist():
+        reader = subject[at]
+        if reader not in handed:
+            launchers = launchers_of.get(reader, set()) - PLACEHOLDERS - excepted
+            handed[reader] = set().union(*(wrote.get(launcher, set()) for launcher in launchers))
+        given[at] = name[at] in handed[reader]
     return given
 
 
