@@ -279,3 +279,23 @@ def test_handed_input_gathers_launchers_and_writes_once(tmp_path, monkeypatch):
     # bash wrote the even readers' documents: those were handed to them, the odd ones not
     assert set(view.desc["subject_name"][given].tolist()) == {f"rd{i}" for i in range(0, N, 2)}
     assert len(looks) <= 4, len(looks)
+
+
+def test_processes_running_powershell_keep_positions_not_masks(tmp_path):
+    """Each process running PowerShell joins the acting chain with its own few descriptions:
+    a mask over every description per process (and a look over all of them per process) made
+    8,000 such processes take 5.8 s, 1.4 s now."""
+    from aptnarrate.rules.lineage import acting_for_an_attacker
+
+    rows = []
+    for i in range(N):
+        stamp = f"2019-09-24 {9 + i // 60:02d}:{i % 60:02d}:05"
+        rows.append((f"The process: ps{i}.exe LOAD the module: System.Management.Automation.dll", stamp))
+        rows.append((f"The process: ps{i}.exe COMMAND a shell", stamp))
+    view = LogView(facts_from(tmp_path, rows))
+    acting = acting_for_an_attacker(view)
+    links = [link for name, link in acting.items() if link.how.endswith("running PowerShell")]
+    assert len(links) == N
+    descriptions = len(view.pattern_rows)
+    for link in links:
+        assert link.size == descriptions and 1 <= len(link.stored) <= 2

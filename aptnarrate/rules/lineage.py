@@ -1036,11 +1036,17 @@ def _acting_for_an_attacker(view: LogView, channels: bool) -> Chain:
     chain = attack_chain(view, channels)
     found, names = dict(chain.members), {}
     signs = powershell_signs(view)
+    # each process's sign descriptions, gathered once (a mask per process made thousands of
+    # processes running PowerShell cost their product), kept as positions
+    by_name: dict[str, list[int]] = {}
+    for at, subject in zip(np.flatnonzero(signs).tolist(), view.desc["subject_name"][signs].tolist()):
+        by_name.setdefault(subject, []).append(at)
+    size = len(view.pattern_rows)
     for name in sorted(runs_powershell(view)):
-        own = signs & (view.desc["subject_name"] == name)
-        for member in _keys_of(view, np.flatnonzero(own), name):
+        own = np.array(by_name.get(name, ()), dtype=np.int64)
+        for member in _keys_of(view, own, name):
             if member not in found:
-                found[member], names[member] = Link(f"{quoted(name)} running PowerShell", own), name
+                found[member], names[member] = Link(f"{quoted(name)} running PowerShell", own, size), name
     if not names:
         return chain
     acting = Chain(chain)

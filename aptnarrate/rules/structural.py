@@ -665,18 +665,23 @@ def _loops_without_a_named_peer(view: LogView, local: set[str], claimed: set[str
     received = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
     commands = view.present & (desc["event"] == "shell_command")
     signs = powershell_signs(view)
+    # each host's replies, commands and signs, gathered once (not a mask per host)
+    reply_all, command_all = view.rows_of(received), view.rows_of(commands)
+    replies_of = _rows_by_key(desc["subject_name"][view._codes[reply_all]].tolist(), reply_all)
+    commands_of = _rows_by_key(desc["subject_name"][view._codes[command_all]].tolist(), command_all)
+    sign_rows = view.rows_of(signs & (desc["event"] != "shell_command"))
+    signs_of = _rows_by_key(desc["subject_name"][view._codes[sign_rows]].tolist(), sign_rows)
     out = []
     for subject in hosts:
-        own = desc["subject_name"] == subject
-        reply_rows, command_rows = view.rows_of(received & own), view.rows_of(commands & own)
+        reply_rows, command_rows = replies_of.get(subject, reply_all[:0]), commands_of.get(subject, command_all[:0])
         shared = set(view.minutes[reply_rows].tolist()) & set(view.minutes[command_rows].tolist())
         if len(shared) < C2_MIN_MINUTES:
             continue
         shared_minutes = list(shared)
         replies = reply_rows[np.isin(view.minutes[reply_rows], shared_minutes)]
         driven = command_rows[np.isin(view.minutes[command_rows], shared_minutes)]
-        shown = view.rows_of(signs & own & (desc["event"] != "shell_command"))[:3]
-        addresses = view.values("object_name", received & own)
+        shown = signs_of.get(subject, sign_rows[:0])[:3]
+        addresses = set(desc["object_name"][view._codes[reply_rows]].tolist())
         reason = (
             f"{quoted(subject)}, which is no shell but runs PowerShell inside it, ran shell commands in {len(shared)} minute(s) "
             f"in which it also received network messages, recorded only against this host's own address {_names(addresses)} "
@@ -3432,6 +3437,10 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     from ..grounding.semantic import support_table  # the screen's own list of timestamp tools
 
     desc = view.desc
+    stampers = support_table().timestamp_tools
+    tools = view.desc_where("subject_name", lambda n: n.casefold() in IN_PLACE_EDITORS or n.casefold() in stampers, view.present)
+    if not tools.any():
+        return []  # no such tool: the attack chain is not needed
     chain = in_chain(view, acting_for_an_attacker(view))
     editors = view.present & chain & view.desc_where("subject_name", lambda n: n.casefold() in IN_PLACE_EDITORS, view.present)
     reads = editors & (desc["event"] == "file_read") & view.desc_where("object_name", _is_log, editors)
@@ -3451,7 +3460,7 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
             rows.extend(writes[np.isin(view.minutes[writes], minutes)].tolist())
             edited = set(desc["object_name"][view._codes[hit]].tolist())
     stamped: set[str] = set()
-    touches = view.present & chain & (desc["event"] == "file_attribute") & view.desc_where("subject_name", lambda n: n.casefold() in support_table().timestamp_tools, view.present)
+    touches = view.present & chain & (desc["event"] == "file_attribute") & view.desc_where("subject_name", lambda n: n.casefold() in stampers, view.present)
     if touches.any():
         programs = view.values("object_name", view.present & (desc["object_kind"] == "process")) | view.values("subject_name", view.present)
         touches &= view.desc_in("object_name", programs - PLACEHOLDERS - {""})
