@@ -3536,11 +3536,21 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, hits, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
-# account databases only root may read: a shell reading one has root's privilege
-ROOT_ONLY_STORES = frozenset({"shadow", "gshadow", "master.passwd", "spwd.db"})
-# programs whose work is checking or changing passwords: they read those databases by their
-# own privilege (setuid, or a root daemon), whoever runs them
-PASSWORD_CHECKERS = frozenset({"sshd", "sshd-session", "login", "su", "sudo", "unix_chkpwd", "passwd", "chpasswd", "useradd", "usermod", "userdel", "groupadd", "pwck", "grpck", "vipw", "pwd_mkdb"})
+# The account databases only root may read, and the programs that read them by their own
+# privilege (setuid, or a root daemon), whoever runs them: the pattern rule
+# ``credential-access-shadow-read``'s own objects and filter, read from it, not copied
+
+
+def _root_only_stores() -> frozenset[str]:
+    rule = builtin_rule("credential-access-shadow-read")
+    return frozenset(n.casefold() for block in rule.match for n in block.get("object") or ())
+
+
+def _password_checkers() -> frozenset[str]:
+    rule = builtin_rule("credential-access-shadow-read")
+    return frozenset(n.casefold() for block in rule.filter for n in block.get("subject") or ())
+
+
 # how soon after an unknown program starts a shell that shell's read of a root-only store
 # counts as the privilege that program gave it
 ROOT_SHELL_MINUTES = 5
@@ -3575,10 +3585,12 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     # the shells' commands (by name: what a shell started or exec'd) read for them; not the
     # programs that read the store by their own privilege (sudo, su, passwd: setuid)
     commands = runs & view.desc_in("subject_name", shells) & ~view.desc_in("object_name", shells | PLACEHOLDERS)
-    commands &= ~view.desc_where("object_name", lambda n: privileged_loader(n) or n.casefold() in PASSWORD_CHECKERS, commands)
+    checkers = _password_checkers()
+    commands &= ~view.desc_where("object_name", lambda n: privileged_loader(n) or n.casefold() in checkers, commands)
     command_of = _rows_by_key(desc["object_name"][view._codes[view.rows_of(commands)]].tolist(), view.rows_of(commands))
     reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-    reads &= view.desc_where("object_name", lambda n: n.casefold() in ROOT_ONLY_STORES, reads)
+    stores = _root_only_stores()
+    reads &= view.desc_where("object_name", lambda n: n.casefold() in stores, reads)
     reads &= view.desc_in("subject_name", shells | set(command_of))
     if not reads.any():
         return []
