@@ -771,6 +771,20 @@ def launchers_by_name(view: LogView) -> dict[str, frozenset[str]]:
     return view.derived("_launchers_by_name", compute)
 
 
+def launchers_above(view: LogView, name: str, through: Callable[[str], bool] | None = None) -> set[str]:
+    """Every process name the log shows starting ``name``, or one of those in turn, over the
+    whole log (``launchers_by_name``); with ``through``, the walk goes on only above the
+    launchers it accepts (an implant's shell: up through operator tools only)."""
+    parents = launchers_by_name(view)
+    seen: set[str] = set()
+    frontier = {name}
+    while frontier:
+        above = {a for n in frontier for a in parents.get(n, ())} - seen
+        seen |= above
+        frontier = above if through is None else {a for a in above if through(a)}
+    return seen
+
+
 def ancestors_by(view: LogView, names: set[str], until: int) -> set[str]:
     """The names of the processes the log shows starting one of ``names``, or one of those in
     turn, by the minute ``until`` (nanoseconds): by name, as OCR-APT's CSV names every ``sh``

@@ -21,7 +21,7 @@ from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
-    PLACEHOLDERS, command_channels, launchers_by_name, powershell_rule_rows, powershell_signs, runs_powershell,
+    PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified,
 )
 from .patterns import CREDENTIAL_PROCESS, builtin_rule
@@ -924,15 +924,9 @@ def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set
         # from the writers through operator tools only, by name, a channel holder is reached
         # for each; the holders' own way in is weighed as a writer's would be
         holders_of = channel_holders(view)
-        parents = launchers_by_name(view)
         reached: set[str] = set()
         for writer in writers:
-            seen, frontier, found = set(), {writer}, set()
-            while frontier:
-                above = {a for n in frontier for a in parents.get(n, ())} - seen
-                seen |= above
-                found |= above & holders_of
-                frontier = {a for a in above if _operator_tool(a)}
+            found = launchers_above(view, writer, through=_operator_tool) & holders_of
             if not found:
                 return set()
             reached |= found
@@ -3599,20 +3593,13 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     order = np.argsort(start_minutes, kind="stable")
     start_rows, start_minutes = start_rows[order], start_minutes[order]
     elevated = RUN_AS_TOOLS | {"pkexec", "su"} | CRON_DAEMONS | {"systemd", "init"}
-    parents = launchers_by_name(view)
     launched: dict[str, bool] = {}
 
     def launched_elevated(program: str) -> bool:
         """Whether a run-as tool, job scheduler or init is among the program's launchers (by
         name, over the whole log, from one map of launchers: once per program)."""
         if program not in launched:
-            seen: set[str] = set()
-            frontier, found = {program}, False
-            while frontier and not found:
-                frontier = {a for n in frontier for a in parents.get(n, ())} - seen
-                seen |= frontier
-                found = any(a.casefold() in elevated for a in frontier)
-            launched[program] = found
+            launched[program] = any(a.casefold() in elevated for a in launchers_above(view, program))
         return launched[program]
 
     hits_start, hits_read = [], []
