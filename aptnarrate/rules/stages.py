@@ -763,8 +763,8 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         # its processes deleting what they did not write is another stage's, not its cleanup
         if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, written) for item in cleanups):
             continue
-        installed_here = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
-        if any(_holders(view, item) & names and not _holders(view, item) <= installed_here for item in channels):
+        installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
+        if any(holders & names and not holders <= installed for holders in (_holders(view, item) for item in channels)):
             continue
         # its download (the browser writing and starting the program), its start, and the
         # installed programs started by whoever starts them (a service manager, the task
@@ -772,7 +772,6 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         delivered = by_browser & view.desc_in("object_name", {root})
         started = run & view.desc_in("object_name", written | {root})
         browsers = view.values("subject_name", delivered)
-        installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
         out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started, frozenset(written), frozenset(installing)))
     return out
 
