@@ -16,6 +16,15 @@ from test_facts import facts_from, proc
 N = 300
 
 
+def _count_calls(monkeypatch, method: str) -> list:
+    """A list that grows by one at each call of ``LogView.<method>`` (a pass over the log,
+    or a look over every description) from now on."""
+    calls: list = []
+    real = getattr(LogView, method)
+    monkeypatch.setattr(LogView, method, lambda self, *args: calls.append(1) or real(self, *args))
+    return calls
+
+
 def _dropped_programs(tmp_path):
     rows = [proc("bash", "CONNECT", "netflowobject", "203.0.113.9", "2025-05-14 09:11:00")]
     for i in range(N):
@@ -94,9 +103,7 @@ def test_the_browser_download_rule_reads_the_log_once_not_once_per_program(tmp_p
     from aptnarrate.rules import structural
 
     view = _browser_runs(tmp_path, N)
-    passes = []
-    real = LogView.rows_of
-    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    passes = _count_calls(monkeypatch, "rows_of")
     found = structural.client_drops_executable(view)
     assert len(found) == N  # one finding per program, as before
     assert len(passes) <= 2
@@ -116,9 +123,7 @@ def test_unnamed_socket_messages_are_matched_to_held_connections_in_a_few_passes
         for step, action in enumerate(("RECVMSG", "WRITE", "RECVMSG")):
             rows.append(proc(f"imp{i}", action, "srcsink_unknown", "", f"2018-04-13 {minute:02d}:{step + 1:02d}:{i % 60:02d}"))
     view = LogView(facts_from(tmp_path, rows))
-    passes = []
-    real = LogView.rows_of
-    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    passes = _count_calls(monkeypatch, "rows_of")
     remote = view.present & (view.desc["object_kind"] == "flow")
     pair_keys = {(view.desc["subject_name"][at], view.desc["object_name"][at]): k for k, at in enumerate(np.flatnonzero(remote).tolist())}
     positions, pairs, sent, _ = structural._unnamed_messages_on_held_connections(view, pair_keys, remote)
@@ -142,9 +147,7 @@ def test_shells_started_during_held_connections_are_gathered_once(tmp_path, monk
         rows.append(proc(f"imp{i}", "CLONE", "subject_process", f"worker{i}", f"2018-04-13 {hour:02d}:02:{at}"))  # no shell
         rows.append(proc(f"imp{i}", "CLOSE", "netflowobject", f"185.86.{i // 200}.{i % 200 + 1}", f"2018-04-13 {hour:02d}:05:{at}"))
     view = LogView(facts_from(tmp_path, rows))
-    passes = []
-    real = LogView.rows_of
-    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    passes = _count_calls(monkeypatch, "rows_of")
     assert structural._command_and_control(view) == []  # no shells: no channel by this test
     assert len(passes) < 40, len(passes)
 
@@ -248,9 +251,7 @@ def test_one_shot_tasks_read_the_log_a_few_times_not_once_per_task(tmp_path, mon
         rows.append((f"The process: svchost.exe CREATE the task: TaskNo{i}", stamp))
         rows.append((f"The process: svchost.exe DELETE the task: TaskNo{i}", stamp))
     view = LogView(facts_from(tmp_path, rows))
-    passes = []
-    real = LogView.rows_of
-    monkeypatch.setattr(LogView, "rows_of", lambda self, mask: passes.append(1) or real(self, mask))
+    passes = _count_calls(monkeypatch, "rows_of")
     assert one_shot_tasks(view).sum() == N
     assert len(passes) <= 3, len(passes)
 
@@ -268,9 +269,7 @@ def test_handed_input_gathers_launchers_and_writes_once(tmp_path, monkeypatch):
         rows.append(proc("bash", "WRITE", "file_object_file", f"cfg{i}.ini" if i % 2 else f"report{i}.docx", stamp))
         rows.append(proc(f"rd{i}", "READ", "file_object_file", f"report{i}.docx", stamp))
     view = LogView(facts_from(tmp_path, rows))
-    looks = []
-    real = LogView.desc_in
-    monkeypatch.setattr(LogView, "desc_in", lambda self, column, values: looks.append(1) or real(self, column, values))
+    looks = _count_calls(monkeypatch, "desc_in")
     reads = (view.desc["event"] == "file_read") & view.present
     writes = view.desc_in("event", ("file_write", "file_create"))
     readers = view.values("subject_name", reads)
