@@ -2428,9 +2428,9 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
         undeclared = hosts - view.values("object_name", peer & (inside | view.desc_in("object_name", neighbours)))
-        where = f"internal host(s) {_names(hosts)}{site}" if not undeclared else (
-            f"host(s) {_names(hosts)}" + (f" ({_names(undeclared)} through a remote command tool, which reaches hosts of an administrative domain)")
-        )
+        where = f"internal host(s) {_names(hosts)}{site}"
+        if undeclared:
+            where = f"host(s) {_names(hosts)} ({_names(undeclared)} through a remote command tool, which reaches hosts of an administrative domain)"
         reason = f"A shell or script host ({_names(view.values('subject_name', peer))}) sent traffic to {where}: a remote session or remote execution."
         rows = view.rows_of(peer)
         if site:
@@ -3436,7 +3436,7 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     if not tools.any():
         return []  # no such tool: the attack chain is not needed
     chain = in_chain(view, acting_for_an_attacker(view))
-    editors = view.present & chain & view.desc_where("subject_name", lambda n: n.casefold() in IN_PLACE_EDITORS, view.present)
+    editors = tools & chain & view.desc_where("subject_name", lambda n: n.casefold() in IN_PLACE_EDITORS, tools)
     reads = editors & (desc["event"] == "file_read") & view.desc_where("object_name", _is_log, editors)
     rows = []
     edited: set[str] = set()
@@ -3454,7 +3454,7 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
             rows.extend(writes[np.isin(view.minutes[writes], minutes)].tolist())
             edited = set(desc["object_name"][view._codes[hit]].tolist())
     stamped: set[str] = set()
-    touches = view.present & chain & (desc["event"] == "file_attribute") & view.desc_where("subject_name", lambda n: n.casefold() in stampers, view.present)
+    touches = tools & chain & (desc["event"] == "file_attribute") & view.desc_where("subject_name", lambda n: n.casefold() in stampers, tools)
     if touches.any():
         programs = view.values("object_name", view.present & (desc["object_kind"] == "process")) | view.values("subject_name", view.present)
         touches &= view.desc_in("object_name", programs - PLACEHOLDERS - {""})
