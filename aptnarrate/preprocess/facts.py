@@ -546,7 +546,7 @@ def network_sweeps(timeline: Timeline) -> tuple[dict, ...]:
     if not flow.any():
         return ()
     from ..rules.events import event_class
-    from ..rules.fanout import SWEEP_MIN_HOSTS, sweeps
+    from ..rules.fanout import SWEEP_MIN_HOSTS, key_logins, sweeps
 
     log = timeline.log
     codes = log["description"]
@@ -570,7 +570,19 @@ def network_sweeps(timeline: Timeline) -> tuple[dict, ...]:
             "minutes": np.bincount(codes, minlength=len(descriptions))[flow],
         }
     )
-    return tuple(sweeps(rows, with_rows=False))
+    # the clients that read a private key, from the descriptions of the few session clients
+    from ..rules.lineage import session_client
+
+    subjects = descriptions["subject_name"]
+    clients = np.flatnonzero(np.isin(subjects, [n for n in set(subjects.tolist()) if n and session_client(n)]))
+    logins = set()
+    if len(clients):
+        kinds = descriptions["object_kind"][clients].tolist()
+        logins = key_logins(
+            descriptions["subject_name"][clients].tolist(), descriptions["object_name"][clients].tolist(), kinds,
+            [event_class(a, k) for a, k in zip(descriptions["action"][clients].tolist(), kinds)],
+        )
+    return tuple(sweeps(rows, with_rows=False, logins=logins))
 
 
 def _swept_hosts(timeline: Timeline, sweeps: Sequence[dict] | None = None) -> dict[str, tuple[str, str]]:

@@ -54,9 +54,27 @@ def _polled(rows) -> set[tuple[str, str]]:
     return {(subject, name) for (subject, name, _), minutes in most.items() if minutes >= 2}
 
 
-def sweeps(rows, with_rows: bool = True) -> list[dict]:
+def key_logins(subjects, objects, object_kinds, events) -> set[str]:
+    """Remote-session clients (``session_clients``: ssh, scp) that read a private key: each
+    host they reach is a login with that key, not a probe, however quickly they go from host
+    to host (an implant's shell copying itself on with the user's key); the lateral
+    movement rule judges those. Arguments: parallel sequences of the rows' subject names,
+    object names, object kinds and event classes."""
+    from .lineage import secret_credential, session_client
+
+    clients = {s for s in set(subjects) if s and session_client(s)}
+    if not clients:
+        return set()
+    return {
+        s for s, o, kind, event in zip(subjects, objects, object_kinds, events)
+        if s in clients and kind == "file" and event == "file_read" and secret_credential(o)
+    }
+
+
+def sweeps(rows, with_rows: bool = True, logins: frozenset[str] | set[str] = frozenset()) -> list[dict]:
     """Per subject: hosts of one /24 reached (connect/close/send) within a few minutes,
-    unless most of them answered in two or more minutes (``_polled``: a poller's rounds).
+    unless most of them answered in two or more minutes (``_polled``: a poller's rounds),
+    or the subject is one of ``logins`` (``key_logins``: clients logging in with a key).
     ``rows``: ``Columns`` (or a mapping of numpy arrays) of flow rows with ``subject_name``, ``object_kind``, ``object_name``, ``action``,
     ``event`` and ``minute`` (and ``minutes``, where they are one per description).
     ``with_rows``: each sweep's ``rows`` (its rows of ``rows``); a caller that takes them
@@ -81,7 +99,7 @@ def sweeps(rows, with_rows: bool = True) -> list[dict]:
             by_subject.setdefault(subject, {}).setdefault(net, {})[name] = int(minute)
     polled = None
     found = []
-    for subject in sorted(by_subject):
+    for subject in sorted(by_subject.keys() - logins):
         for net, hosts in by_subject[subject].items():
             if len(hosts) < SWEEP_MIN_HOSTS:
                 continue

@@ -121,6 +121,18 @@ def archiving_sender(name: str) -> bool:
     return process_category(name) in roles()["archiving_sender_categories"]
 
 
+# credential stores every networked program reads (user and group lookups, ssh's host and
+# public keys): reading them is no sign of data being carried off, unlike shadow or a key
+WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
+
+
+def secret_credential(name: str) -> bool:
+    """A credential store that holds secrets (``shadow``, ``id_rsa``, ``SAM``), not an account
+    file every networked program reads (``passwd``, ``known_hosts``)."""
+    entry = lookup(name, "file")
+    return entry is not None and entry.category == "credential store" and name.lower() not in WORLD_READABLE_ACCOUNT_FILES
+
+
 def session_client(name: str) -> bool:
     """A client of remote sessions and copies to another host (``session_clients``)."""
     return name.casefold() in roles()["session_client_names"]

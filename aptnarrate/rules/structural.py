@@ -22,7 +22,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified,
+    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential,
 )
 from .patterns import CREDENTIAL_PROCESS, builtin_rule
 from .profiles import public_resolvers
@@ -69,9 +69,6 @@ EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # an application's .ini holding saved passwords is a credential store in the knowledge
 # base), caches, message catalogs
 SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|properties|cache|mo|pyc|pyo|log)$", re.I)
-# credential stores every networked program reads (user and group lookups, ssh's host and
-# public keys): reading them is no sign of data being carried off, unlike shadow or a key
-WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
 # a temporary file or a partial download, by its extension
 # a name a log or a shell history has, whatever the knowledge base knows of it
 LOG_LIKE = re.compile(r"(\.(log|evtx)(\.\d+)?|_history)$", re.I)
@@ -2465,6 +2462,20 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         )
         out.append(cited(view, view.rows_of(pivots | sweep_rows), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1018", "T1021.004")))
         return out
+    # or a copy client sending a program the knowledge base does not know to a host of the
+    # site, and a session to that host again soon after: a tool copied over, then run there
+    copied = _copied_then_run(view, clients)
+    if copied is not None:
+        sessions, support = copied
+        copies = support & (desc["event"] == "file_read")
+        reason = (
+            f"{_names(view.values('subject_name', copies))} copied {_names(view.values('object_name', copies))}, a program "
+            f"the knowledge base does not know, while reaching internal host(s) {_names(view.values('object_name', sessions))}, "
+            f"and a remote-session client started again within {COPY_THEN_RUN_MINUTES} minutes reached the same host(s): "
+            "a tool copied to another host, then run there."
+        )
+        out.append(cited(view, view.rows_of(sessions | support), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.004")))
+        return out
     # or one a shell started after another of its commands read out a secret key store
     # (cat id_rsa): a user's client reads its key itself; a key shown by hand before the
     # sessions is a key taken (T1552.004) for the pivot
@@ -2485,6 +2496,70 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
             )
             out.append(cited(view, view.rows_of(keyed | dump_rows), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1552.004")))
     return out
+
+
+# copy clients: what they read they send to the host their session reaches
+COPY_CLIENTS = frozenset({"scp", "sftp", "pscp.exe"})
+# a session to a host this soon after a program was copied to it runs that program there
+COPY_THEN_RUN_MINUTES = 10
+
+
+def _copied_program(name: str) -> bool:
+    """A file name that is a program the knowledge base does not know: no extension, or a
+    script's or binary's; not a key or ssh's own files (``secret_credential``)."""
+    if not name or name in PLACEHOLDERS or ("." in name.strip(".") and not SCRIPT_OR_BINARY.search(name)):
+        return False
+    return lookup(name, "file") is None and lookup(name, "process") is None
+
+
+def _copied_then_run(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the ``clients`` descriptions of the hosts, the copies' reads and the later clients'
+    starts) where a copy client (``COPY_CLIENTS``) read a program the knowledge base does
+    not know (``_copied_program``) in a minute a session client reached a host of
+    ``clients`` (a minute either side: the log keeps minutes), and a session client that no
+    copy client started (a new login, not the copy's own transport) started within
+    ``COPY_THEN_RUN_MINUTES`` of the copy and reached that host again; None when there is
+    none. The copy alone is a file sent (an administrator's build put on a server); the
+    login after it is the program run there (T1570, T1021.004)."""
+    desc = view.desc
+    if not clients.any():
+        return None
+    copies = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    copies &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, copies)
+    copies &= view.desc_where("object_name", _copied_program, copies)
+    if not copies.any():
+        return None
+    logins = view.present & view.desc_in("event", ("process_start", "execute"))
+    logins &= view.desc_where("object_name", lambda n: session_client(n) and n.casefold() not in COPY_CLIENTS, logins)
+    logins &= view.desc_where("subject_name", lambda n: n.casefold() not in COPY_CLIENTS, logins)
+    connects = view.desc_where("action", lambda a: a.upper() in vocabulary().connect_actions, clients)
+    if not logins.any() or not connects.any():
+        return None
+    window = COPY_THEN_RUN_MINUTES * MINUTE_NS
+    copy_minutes = np.unique(view.minutes[view.rows_of(copies)])
+    login_at = view.rows_of(logins)
+    login_minutes = view.minutes[login_at]
+    at = view.rows_of(connects)
+    hosts, minutes = desc["object_name"][view._codes[at]], view.minutes[at]
+    found: set[str] = set()
+    used = np.zeros(len(login_at), dtype=bool)
+    for host in set(hosts.tolist()):
+        reached = minutes[hosts == host]
+        for minute in copy_minutes.tolist():
+            if not (np.abs(reached - minute) <= MINUTE_NS).any():
+                continue  # the copy went elsewhere
+            later = (login_minutes >= minute) & (login_minutes <= minute + window)
+            # a login that reached this host from its own minute on
+            hit = later & np.array([((reached >= m) & (reached <= m + window)).any() for m in login_minutes.tolist()], dtype=bool)
+            if hit.any():
+                found.add(host)
+                used |= hit
+                break
+    if not found:
+        return None
+    started = np.zeros(len(logins), dtype=bool)
+    started[view._codes[login_at[used]]] = True
+    return clients & view.desc_in("object_name", found), copies | started
 
 
 def _pivots_after_sweeps(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -2530,12 +2605,12 @@ def _key_dumps_by_shells(view: LogView) -> tuple[set[str], np.ndarray] | None:
 
 def _secret_reads(view: LogView) -> np.ndarray:
     """The descriptions of a named process reading a secret credential store (shadow, a
-    private key; ``_secret_credential``), computed once per view."""
+    private key; ``secret_credential``), computed once per view."""
 
     def compute() -> np.ndarray:
         desc = view.desc
         reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-        reads &= view.desc_where("object_name", _secret_credential, reads)
+        reads &= view.desc_where("object_name", secret_credential, reads)
         reads &= ~view.desc_in("subject_name", PLACEHOLDERS | {""})
         reads.flags.writeable = False  # shared by several rules: none may change it in place
         return reads
@@ -2710,7 +2785,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
             return False
         entry = lookup(name, "file")
         if entry is not None and entry.category == "credential store":  # shadow, id_rsa, SAM: no extension
-            return _secret_credential(name)
+            return secret_credential(name)
         if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
@@ -2779,7 +2854,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # not what it carries off (what it sends is its session, or the file scp copies)
     key_logins = data_reads & view.desc_where("subject_name", session_client, data_reads)
     if key_logins.any():
-        data_reads &= ~(key_logins & view.desc_where("object_name", _secret_credential, key_logins))
+        data_reads &= ~(key_logins & view.desc_where("object_name", secret_credential, key_logins))
     # the data must reach a sender: it read the data itself, or read a file that a reader of
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
@@ -2819,7 +2894,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # process is one the knowledge base does not know or the log shows acting for an attacker:
     # one message carries a key (sudo, sshd and lsass read such files as their ordinary work)
     archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), staged_reads)
-    secrets = direct & view.desc_where("object_name", _secret_credential, direct)
+    secrets = direct & view.desc_where("object_name", secret_credential, direct)
     if secrets.any():
         unknown = view.desc_where("subject_name", lambda n: lookup(n, "process") is None, secrets)
         secrets &= unknown | in_chain(view, acting_for_an_attacker(view))
@@ -2933,13 +3008,6 @@ def _credential_dumps(view: LogView, writes: np.ndarray) -> set[str]:
         desc["object_name"][at] for at in np.flatnonzero(own).tolist()
         if desc["object_name"][at] not in PLACEHOLDERS and int(view.last_minutes[at]) >= since[desc["subject_name"][at]]
     }
-
-
-def _secret_credential(name: str) -> bool:
-    """A credential store that holds secrets (``shadow``, ``id_rsa``, ``SAM``), not an account
-    file every networked program reads (``passwd``, ``known_hosts``)."""
-    entry = lookup(name, "file")
-    return entry is not None and entry.category == "credential store" and name.lower() not in WORLD_READABLE_ACCOUNT_FILES
 
 
 def _handed_input(view: LogView, data_reads: np.ndarray, writes: np.ndarray) -> np.ndarray:
