@@ -75,6 +75,7 @@ def roles() -> dict[str, Any]:
         "planter_categories": frozenset(raw["privileged_loaders"]["planters"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
+        "local_copier_names": frozenset(n.casefold() for n in raw["local_copiers"]["names"]),
         "remote_command_names": frozenset(n.casefold() for n in raw["remote_command_tools"]["names"]),
         "remote_session_host_names": frozenset(n.casefold() for n in raw["remote_session_hosts"]["names"]),
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
@@ -190,6 +191,11 @@ def compressor(name: str) -> bool:
 def mode_preserving_copier(name: str) -> bool:
     """An extractor or copy tool that restores a file's mode (``mode_preserving_copiers``)."""
     return name.casefold() in roles()["mode_copier_names"]
+
+
+def local_copier(name: str) -> bool:
+    """A tool copying a file already on the host to another name (``local_copiers``)."""
+    return name.casefold() in roles()["local_copier_names"]
 
 
 def remote_command_tool(name: str) -> bool:

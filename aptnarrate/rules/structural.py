@@ -22,7 +22,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential,
+    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier,
 )
 from .patterns import CREDENTIAL_PROCESS, builtin_rule
 from .profiles import public_resolvers
@@ -982,12 +982,32 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: 
     return not carriers.any() or int(view.first_minutes[carriers].min()) > last_write
 
 
+def _copied_from_a_local_file(view: LogView, writers: set[str], last_write: int) -> bool:
+    """Whether every writer is a local copy tool (``local_copiers``: cp, mv, install) that
+    read files by then, none of which any process the log shows wrote: the program is a copy
+    of a file already on the host (a root shell putting its payload in place), and the log
+    shows nothing bringing it, whatever else the traffic carried."""
+    if not writers or not all(local_copier(w) for w in writers):
+        return False
+    desc = view.desc
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", writers)
+    reads &= ~view.desc_in("object_name", PLACEHOLDERS)
+    reads &= view.first_minutes <= last_write
+    if not reads.any():
+        return False  # the log does not show what they copied
+    sources = view.values("object_name", reads)
+    made = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", sources)
+    return not made.any()
+
+
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
     event, name = desc["event"], desc["object_name"]
-    # the network is flows: a unix socket's messages (docker.sock, devctl) carry no download
+    # the network is flows: a unix socket's messages (docker.sock, devctl) carry no download,
+    # nor does a process's traffic with its own host (a Potato's local COM and RPC trick)
     network = view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
+    network &= ~view.desc_where("object_name", lambda n: view.address_class(n) in ("loopback", "local"), network)
     if not (network & view.present).any():
         return []
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
@@ -1085,7 +1105,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         if not unnamed and services_only and not talkers & process_family(view, writers | names):
             continue
         last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
-        if _staged_by_a_silent_program(view, network, last_write, writers, talkers, names):
+        if _staged_by_a_silent_program(view, network, last_write, writers, talkers, names) or _copied_from_a_local_file(view, writers, last_write):
             continue
         # most specific: the process that talked to the network is the one that wrote the file
         confidence = "high" if writers & talkers else "moderate"
