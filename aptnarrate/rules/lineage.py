@@ -193,6 +193,14 @@ def mode_preserving_copier(name: str) -> bool:
     return name.casefold() in roles()["mode_copier_names"]
 
 
+def build_tool(name: str) -> bool:
+    """A compiler, linker or build driver (``build_from_source``: its categories, names and
+    drivers)."""
+    r = roles()
+    folded = name.casefold()
+    return folded in r["build_names"] or folded in r["build_driver_names"] or process_category(name) in r["build_categories"]
+
+
 def local_copier(name: str) -> bool:
     """A tool copying a file already on the host to another name (``local_copiers``)."""
     return name.casefold() in roles()["local_copier_names"]

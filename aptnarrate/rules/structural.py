@@ -22,7 +22,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier,
+    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
 from .patterns import CREDENTIAL_PROCESS, builtin_rule
 from .profiles import public_resolvers
@@ -867,10 +867,22 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     connection (a server's exploited request, a login). A shell fetching a program is then
     Ingress Tool Transfer, a Command and Control technique, on a host already reached; where
     the log shows the entry (a web server's or a database's child, cron, a macro, a login
-    session) the fetch stays the compromise's step."""
-    if not writers or "" in writers or not all(_operator_tool(w) for w in writers):
+    session) the fetch stays the compromise's step. A compiler or linker that such hands
+    ran while one of them holds a command-and-control channel (``channel_holders``: a
+    reverse shell fetching an exploit's source and building it) is theirs too: its output
+    came over that channel."""
+    if not writers or "" in writers:
         return False
-    above = ancestors_by(view, writers, last_write)
+    if all(_operator_tool(w) for w in writers):
+        above = ancestors_by(view, writers, last_write)
+    elif all(_operator_tool(w) or build_tool(w) for w in writers):
+        above = ancestors_by(view, writers, last_write)
+        operators = {n for n in writers | above if _operator_tool(n)}
+        if not operators & channel_holders(view):
+            return False
+        above = {a for a in above if not build_tool(a)}
+    else:
+        return False
     if any(not _operator_tool(a) for a in above):
         return False
     accepted = _accepted(view)
