@@ -478,7 +478,21 @@ def _unnamed_messages_on_held_connections(
     opened = spans(view.rows_of(remote & view.desc_in("action", vocabulary().connect_actions)))
     if not opened:
         return nothing
-    closed = spans(view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close")))
+    closes = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close")
+    closed = spans(view.rows_of(closes))
+    # a close the log does not name the process of ("A subject_process CLOSE the
+    # netflowobject: A") ends the connection of the one holder whose only address is A
+    holders_of: dict[str, list[str]] = {}
+    for subject in opened:
+        holders_of.setdefault(only[subject][0], []).append(subject)
+    unnamed_closes = closes & (desc["subject_name"] == "") & view.desc_in("object_name", holders_of)
+    if unnamed_closes.any():
+        for position in view.rows_of(unnamed_closes).tolist():
+            holders = holders_of[desc["object_name"][codes[position]]]
+            if len(holders) == 1:
+                minute = int(minutes[position])
+                first, last = closed.get(holders[0], (minute, minute))
+                closed[holders[0]] = (min(first, minute), max(last, minute))
     log_end = int(minutes.max())
     windows = {}
     for subject, (start, last_open) in opened.items():
