@@ -355,9 +355,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # so is a one-way stream that hears nothing back from a sender that read an archive
         # the subgraph wrote before it sent (staged data uploaded in pieces): exfiltration's
         # evidence, not a channel's
-        # (a single answer, as an upload's closing response, leaves it a stream)
+        # (a single answer, as an upload's closing response, leaves it a stream; so do a few
+        # acknowledgements, a quarter of the sends or fewer: a transfer's, not a dialogue's)
         heard_minutes = len(distinct(np.concatenate([minutes[here_received], view.minutes[replies]]))) if heard else 0
-        if heard_minutes < C2_MIN_TWO_WAY_MINUTES and not shared and _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]:
+        one_way = heard_minutes < C2_MIN_TWO_WAY_MINUTES or heard * 4 < sent_sum
+        if one_way and not shared and _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]:
             continue
         links = []
         if routine[subject] and index not in driven:
@@ -773,16 +775,24 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
 
 
 def _archive_readers(view: LogView) -> dict[str, int]:
-    """Each process that read an archive (``ARCHIVE``) a process of the subgraph wrote, with
-    the first minute (nanoseconds) it did (computed once per view)."""
+    """Each process that read an archive (``ARCHIVE``), with the first minute (nanoseconds)
+    it did (computed once per view): one staged here (written by the reader or by a process
+    that does not talk to the network: tar, 7z) or before the slice (no write shown: rclone
+    sending 7-Zip volumes), not one another process that talked to the network wrote (a
+    download the reader unpacks)."""
     return view.derived("_archive_readers", lambda: _find_archive_readers(view))
 
 
 def _find_archive_readers(view: LogView) -> dict[str, int]:
-    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create")))
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create"))
+    talkers = view.values("subject_name", view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in")))
+    fetched_by: dict[str, set[str]] = {}  # archive -> the talkers that wrote it
+    for at in np.flatnonzero(writes & view.desc_in("subject_name", talkers)).tolist():
+        fetched_by.setdefault(desc["object_name"][at], set()).add(desc["subject_name"][at])
     found: dict[str, int] = {}
     for (reader, archive), first in _archive_first_reads(view).items():
-        if archive in written:
+        if not fetched_by.get(archive, set()) - {reader}:
             found[reader] = min(first, found.get(reader, first))
     return found
 
