@@ -2154,9 +2154,12 @@ RECON_FILES = frozenset(
     {
         "passwd", "group", "hosts", "os-release", "lsb-release", "issue", "redhat-release", "mounts", "mtab", "fstab",
         "cpuinfo", "meminfo", "version", "utx.active", "utx.lastlogin", "utmp", "wtmp", "lastlog", "resolv.conf",
-        "services", "kmem", "mem", "environ", "hostname", "machine-id",
+        "services", "kmem", "mem", "environ", "hostname", "machine-id", "arp", "route",
     }
 )
+# files that list the hosts a user reaches (ssh's known hosts): read by anything but the
+# session clients, whose own work reads them, a look for other hosts (T1018)
+HOST_LISTS = frozenset({"known_hosts", "known_hosts2"})
 
 
 # packet-capture libraries: libpcap (and its versioned .so), WinPcap's and Npcap's DLLs
@@ -2240,6 +2243,8 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # net1.exe for every `net` command): one command, not a second tool
     commands = {t for t in tools if not view.values("subject_name", tools_run & (desc["object_name"] == t)) <= tools}
     info = (desc["event"] == "file_read") & view.desc_in("object_name", RECON_FILES)
+    host_lists = (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS)
+    info |= host_lists & view.desc_where("subject_name", lambda n: bool(n) and not session_client(n), host_lists)
     files = view.values("object_name", info)
     if not (len(commands) >= 2 or (commands and len(files) >= 2)):
         return []
