@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -31,6 +31,8 @@ doubling is linear; 4 is quadratic.
 * ``readers``: a shell starts N programs, each reading its own document and sending to its
   own public address (the exfiltration rule weighs what each was handed by its launcher).
 * ``tasks``: N scheduled tasks, each created and deleted in the same second (one-shot tasks).
+* ``desktops``: N processes, each writing a hidden program that chmod makes executable and a
+  desktop entry (the desktop-entry rule weighs each writer's pair).
 """
 
 from __future__ import annotations
@@ -154,6 +156,15 @@ def tasks(n: int) -> str:
     return _ocrapt(lines)
 
 
+def desktops(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The subject_process: inst{i} WRITE the file_object_file: .agent{i}", i))
+        lines.append((f"The subject_process: chmod MODIFY_FILE_ATTRIBUTES the file_object_file: .agent{i}", i))
+        lines.append((f"The subject_process: inst{i} WRITE the file_object_file: agent{i}.desktop", i))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -164,7 +175,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv")}
 
 
 def cli() -> list[str]:

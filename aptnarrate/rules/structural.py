@@ -3659,6 +3659,74 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, hits, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
+# a desktop entry written this close to the hidden program it would start
+DESKTOP_ENTRY_MINUTES = 5
+
+
+def _nearest_gap(a: np.ndarray, b: np.ndarray) -> int:
+    """The smallest |x - y| for x in ``a``, y in ``b`` (both non-empty), by a sort and a
+    binary search: no matrix of every pair."""
+    b = np.sort(b)
+    at = np.clip(np.searchsorted(b, a), 1, len(b)) - 1
+    gaps = np.abs(a - b[at])
+    after = np.minimum(at + 1, len(b) - 1)
+    return int(np.minimum(gaps, np.abs(a - b[after])).min())
+
+
+def desktop_entry_for_hidden_program(view: LogView) -> list[StageEvidence]:
+    """A desktop entry (``.desktop``) written by the process (by name, the log's unnamed
+    process too) that, within ``DESKTOP_ENTRY_MINUTES``, wrote a program with a hidden name
+    (a leading dot) the knowledge base does not know and had ``chmod`` act on it or ran it:
+    an autostart entry for a hidden program (T1547.013). Installers and applications write
+    desktop entries for their own launchers, which are not hidden; the
+    ``persistence-xdg-autostart-acting`` pattern rule weighs entries an attack chain
+    writes."""
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & (desc["object_kind"] == "file")
+    entries = writes & view.desc_where("object_name", lambda n: n.casefold().endswith(".desktop"), writes)
+    if not entries.any():
+        return []
+    hidden = writes & view.desc_where(
+        "object_name",
+        lambda n: n.startswith(".") and n.strip(".") != "" and "." not in n[1:] and lookup(n, "file") is None and lookup(n, "process") is None,
+        writes,
+    )
+    hidden &= view.desc_in("subject_name", view.values("subject_name", entries))
+    if not hidden.any():
+        return []
+    # made executable or run: chmod acting on it, or a start or run of it
+    armed_names = view.values("object_name", view.present & view.desc_in("subject_name", {"chmod"}) & view.desc_in("object_name", view.values("object_name", hidden)))
+    armed_names |= view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_name", view.values("object_name", hidden)))
+    hidden &= view.desc_in("object_name", armed_names)
+    if not hidden.any():
+        return []
+    # each writer's entries and hidden programs, from one pass over each (not a pass over
+    # the descriptions per writer: a crafted log of many writers costs no more)
+    by_writer: dict[str, tuple[list[int], list[int]]] = {}
+    for side, mask in enumerate((entries, hidden)):
+        for at in np.flatnonzero(mask).tolist():
+            by_writer.setdefault(desc["subject_name"][at], ([], []))[side].append(at)
+    found = []
+    for entry_at, hidden_at in by_writer.values():
+        if entry_at and hidden_at and _nearest_gap(view.first_minutes[entry_at], view.first_minutes[hidden_at]) <= DESKTOP_ENTRY_MINUTES * MINUTE_NS:
+            found += entry_at + hidden_at
+    if not found:
+        return []
+    found_entries = np.zeros(len(entries), dtype=bool)
+    found_entries[found] = True
+    found_hidden = found_entries & hidden
+    found_entries &= entries
+    armed = view.present & view.desc_in("object_name", view.values("object_name", found_hidden)) & (view.desc_in("subject_name", {"chmod"}) | view.desc_in("event", ("execute", "process_start")))
+    who = _who(view.values("subject_name", found_entries))
+    reason = (
+        f"{who[:1].upper()}{who[1:]} wrote the desktop entry {_names(view.values('object_name', found_entries))} and, within "
+        f"{DESKTOP_ENTRY_MINUTES} minutes, {_names(view.values('object_name', found_hidden))}, a program with a hidden name that the "
+        "knowledge base does not know, made executable or run: an entry the desktop session starts at login when it lies in an "
+        "autostart folder, for a hidden program."
+    )
+    return [cited(view, view.rows_of(found_entries | found_hidden | armed), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1547.013",))]
+
+
 # The account databases only root may read, and the programs that read them by their own
 # privilege (setuid, or a root daemon), whoever runs them: the pattern rule
 # ``credential-access-shadow-read``'s own objects and filter, read from it, not copied
@@ -3873,4 +3941,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, logs_edited_or_times_reset, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, logs_edited_or_times_reset, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
