@@ -91,7 +91,10 @@ class PatternRule:
     # the subgraph (Task Manager and other process lists open every running process, LSASS
     # among them); for the stage it still counts when that process acts for an attacker.
     # "run against another host": a start of a tool that the subgraph shows talking over the
-    # network (schtasks /S, sc \\host) changes that host, not this one. One value or a list.
+    # network (schtasks /S, sc \\host) changes that host, not this one. "planted for a
+    # privileged run": a write by a process that starts a privileged program (su, pkexec)
+    # in that minute or the next (an exploit's preload list for that one run; the stage
+    # rules weigh it, the rank does not). One value or a list.
     unless: tuple[str, ...] = ()
 
     @classmethod
@@ -178,7 +181,9 @@ class PatternRule:
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
-UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove")
+UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove", "planted for a privileged run")
+# ("planted for a privileged run" reads the log's minutes: only the stage rules weigh it; a
+# row alone cannot tell, so ``unless_applies``, the IoC rank's, passes it over)
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot

@@ -408,6 +408,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             matched = matched & ~other_dump_rows(view)
         if "run only to remove" in rule.unless and (matched & present).any():
             matched = matched & ~removing_tool_rows(view)
+        if "planted for a privileged run" in rule.unless and (matched & present).any():
+            matched = matched & ~planted_for_a_privileged_run(view)
         acting_listers = None
         if "process list" in rule.unless and (matched & present).any():
             listing = matched & process_list_rows(view)
@@ -501,6 +503,41 @@ def removing_tool_rows(view: LogView) -> np.ndarray:
     """The descriptions starting a tool that the subgraph shows only removing tasks or
     services (``patterns.removing_tools``): schtasks deleting a task."""
     return _rows_unless(view, "_removing_tool_rows", removing_tools, run_only_to_remove)
+
+
+# a privileged program started this soon after a write was what the write was for
+PRIVILEGED_RUN_MINUTES = 1
+
+
+def planted_for_a_privileged_run(view: LogView) -> np.ndarray:
+    """The descriptions of writes by a process that, in the minute of its write or within
+    ``PRIVILEGED_RUN_MINUTES`` after, starts a privileged program (``privileged_loaders``:
+    su, pkexec, passwd): what it wrote was for that run (the overlayfs exploit writing
+    ld.so.preload so that su loads its library as root), a privilege escalation's step,
+    not a change meant to last; computed once per view."""
+    from .lineage import privileged_loader
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        starts = view.present & view.desc_in("event", ("process_start", "execute"))
+        starts &= view.desc_where("object_name", privileged_loader, starts)
+        starts &= view.desc_where("subject_name", lambda n: bool(n) and not privileged_loader(n), starts)
+        found = np.zeros(len(starts), dtype=bool)
+        if not starts.any():
+            return found
+        started_at: dict[str, list[int]] = {}
+        for at in view.rows_of(starts).tolist():
+            started_at.setdefault(desc["subject_name"][view._codes[at]], []).append(int(view.minutes[at]))
+        sorted_at = {subject: np.sort(np.array(m, dtype=np.int64)) for subject, m in started_at.items()}
+        writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("subject_name", sorted_at)
+        for at in np.flatnonzero(writes).tolist():
+            minutes = sorted_at[desc["subject_name"][at]]
+            first = int(view.first_minutes[at])
+            k = int(np.searchsorted(minutes, first, side="left"))
+            found[at] = k < len(minutes) and minutes[k] <= first + PRIVILEGED_RUN_MINUTES * MINUTE_NS
+        return found
+
+    return view.derived("_planted_for_a_privileged_run", compute)
 
 
 def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
