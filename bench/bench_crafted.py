@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -33,6 +33,8 @@ doubling is linear; 4 is quadratic.
 * ``tasks``: N scheduled tasks, each created and deleted in the same second (one-shot tasks).
 * ``desktops``: N processes, each writing a hidden program that chmod makes executable and a
   desktop entry (the desktop-entry rule weighs each writer's pair).
+* ``jobtables``: N shells, each writing a hidden program, changing its mode and running
+  crontab, which writes the table (the job-table rule weighs each shell's pair).
 """
 
 from __future__ import annotations
@@ -165,6 +167,16 @@ def desktops(n: int) -> str:
     return _ocrapt(lines)
 
 
+def jobtables(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The subject_process: sh{i} WRITE the file_object_file: .job{i}", i))
+        lines.append((f"The subject_process: sh{i} MODIFY_FILE_ATTRIBUTES the file_object_file: .job{i}", i))
+        lines.append((f"The subject_process: sh{i} CLONE the subject_process: crontab", i))
+        lines.append(("The subject_process: crontab WRITE the file_object_file: admin", i))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -175,7 +187,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv")}
 
 
 def cli() -> list[str]:

@@ -3673,50 +3673,70 @@ def _nearest_gap(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.minimum(gaps, np.abs(a - b[after])).min())
 
 
+def _hidden_program(name: str) -> bool:
+    """A name with a leading dot and no extension that the knowledge base does not know as a
+    file or a program (``.xsess-sync``): how an implant hides in a home folder."""
+    return name.startswith(".") and name.strip(".") != "" and "." not in name[1:] and lookup(name, "file") is None and lookup(name, "process") is None
+
+
+def _armed_hidden_writes(view: LogView, writers: set[str]) -> np.ndarray:
+    """The descriptions of writes, by one of ``writers`` (by name, the unnamed process
+    too), of a hidden program (``_hidden_program``) that was then made executable (``chmod``
+    acting on it, a change of its mode) or run."""
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & (desc["object_kind"] == "file")
+    hidden = writes & view.desc_in("subject_name", writers)
+    hidden &= view.desc_where("object_name", _hidden_program, hidden)
+    if not hidden.any():
+        return hidden
+    return hidden & view.desc_in("object_name", view.values("object_name", _arming(view, view.values("object_name", hidden))))
+
+
+def _arming(view: LogView, names: set[str]) -> np.ndarray:
+    """The descriptions making one of the files ``names`` executable (``chmod`` acting on it,
+    a change of its mode) or running it."""
+    on = view.present & view.desc_in("object_name", names)
+    return on & (view.desc_in("subject_name", {"chmod"}) | view.desc_in("event", ("file_attribute", "execute", "process_start")))
+
+
+def _near_in_time(view: LogView, first: np.ndarray, second: np.ndarray, minutes: int) -> np.ndarray:
+    """``first`` | ``second`` (masks over descriptions), kept only for the writers (subject
+    names) that have descriptions of both within ``minutes`` of each other, by each
+    description's first minute; from one pass over each mask (not one per writer: a crafted
+    log of many writers costs no more)."""
+    desc = view.desc
+    by_writer: dict[str, tuple[list[int], list[int]]] = {}
+    for side, mask in enumerate((first, second)):
+        for at in np.flatnonzero(mask).tolist():
+            by_writer.setdefault(desc["subject_name"][at], ([], []))[side].append(at)
+    found = np.zeros(len(first), dtype=bool)
+    for one, other in by_writer.values():
+        if one and other and _nearest_gap(view.first_minutes[one], view.first_minutes[other]) <= minutes * MINUTE_NS:
+            found[one + other] = True
+    return found
+
+
 def desktop_entry_for_hidden_program(view: LogView) -> list[StageEvidence]:
     """A desktop entry (``.desktop``) written by the process (by name, the log's unnamed
     process too) that, within ``DESKTOP_ENTRY_MINUTES``, wrote a program with a hidden name
-    (a leading dot) the knowledge base does not know and had ``chmod`` act on it or ran it:
-    an autostart entry for a hidden program (T1547.013). Installers and applications write
-    desktop entries for their own launchers, which are not hidden; the
-    ``persistence-xdg-autostart-acting`` pattern rule weighs entries an attack chain
-    writes."""
+    (a leading dot) the knowledge base does not know and made it executable or ran it
+    (``_armed_hidden_writes``): an autostart entry for a hidden program (T1547.013).
+    Installers and applications write desktop entries for their own launchers, which are not
+    hidden; the ``persistence-xdg-autostart-acting`` pattern rule weighs entries an attack
+    chain writes."""
     desc = view.desc
     writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & (desc["object_kind"] == "file")
     entries = writes & view.desc_where("object_name", lambda n: n.casefold().endswith(".desktop"), writes)
     if not entries.any():
         return []
-    hidden = writes & view.desc_where(
-        "object_name",
-        lambda n: n.startswith(".") and n.strip(".") != "" and "." not in n[1:] and lookup(n, "file") is None and lookup(n, "process") is None,
-        writes,
-    )
-    hidden &= view.desc_in("subject_name", view.values("subject_name", entries))
+    hidden = _armed_hidden_writes(view, view.values("subject_name", entries))
     if not hidden.any():
         return []
-    # made executable or run: chmod acting on it, or a start or run of it
-    armed_names = view.values("object_name", view.present & view.desc_in("subject_name", {"chmod"}) & view.desc_in("object_name", view.values("object_name", hidden)))
-    armed_names |= view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_name", view.values("object_name", hidden)))
-    hidden &= view.desc_in("object_name", armed_names)
-    if not hidden.any():
+    found = _near_in_time(view, entries, hidden, DESKTOP_ENTRY_MINUTES)
+    if not found.any():
         return []
-    # each writer's entries and hidden programs, from one pass over each (not a pass over
-    # the descriptions per writer: a crafted log of many writers costs no more)
-    by_writer: dict[str, tuple[list[int], list[int]]] = {}
-    for side, mask in enumerate((entries, hidden)):
-        for at in np.flatnonzero(mask).tolist():
-            by_writer.setdefault(desc["subject_name"][at], ([], []))[side].append(at)
-    found = []
-    for entry_at, hidden_at in by_writer.values():
-        if entry_at and hidden_at and _nearest_gap(view.first_minutes[entry_at], view.first_minutes[hidden_at]) <= DESKTOP_ENTRY_MINUTES * MINUTE_NS:
-            found += entry_at + hidden_at
-    if not found:
-        return []
-    found_entries = np.zeros(len(entries), dtype=bool)
-    found_entries[found] = True
-    found_hidden = found_entries & hidden
-    found_entries &= entries
-    armed = view.present & view.desc_in("object_name", view.values("object_name", found_hidden)) & (view.desc_in("subject_name", {"chmod"}) | view.desc_in("event", ("execute", "process_start")))
+    found_entries, found_hidden = found & entries, found & hidden
+    armed = _arming(view, view.values("object_name", found_hidden))
     who = _who(view.values("subject_name", found_entries))
     reason = (
         f"{who[:1].upper()}{who[1:]} wrote the desktop entry {_names(view.values('object_name', found_entries))} and, within "
@@ -3725,6 +3745,44 @@ def desktop_entry_for_hidden_program(view: LogView) -> list[StageEvidence]:
         "autostart folder, for a hidden program."
     )
     return [cited(view, view.rows_of(found_entries | found_hidden | armed), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1547.013",))]
+
+
+# the job-table tools, whose writes install a user's cron or at job
+JOB_TABLE_TOOLS = frozenset({"crontab", "at", "batch"})
+
+
+def job_table_for_hidden_program(view: LogView) -> list[StageEvidence]:
+    """``crontab`` (or ``at``) started, and installing a table, by the process (by name, the
+    log's unnamed process too) that within ``DESKTOP_ENTRY_MINUTES`` wrote a program with a
+    hidden name the knowledge base does not know and made it executable or ran it
+    (``_armed_hidden_writes``): a scheduled job for a hidden program (T1053.003). A user's own
+    crontab edit installs jobs for scripts and programs under ordinary names."""
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    starts &= view.desc_where("object_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, starts)
+    if not starts.any():
+        return []
+    installs = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    installs &= view.desc_where("subject_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, installs)
+    if not installs.any():
+        return []
+    starts &= view.desc_in("object_name", view.values("subject_name", installs))
+    hidden = _armed_hidden_writes(view, view.values("subject_name", starts))
+    if not hidden.any():
+        return []
+    found = _near_in_time(view, starts, hidden, DESKTOP_ENTRY_MINUTES)
+    if not found.any():
+        return []
+    found_starts, found_hidden = found & starts, found & hidden
+    tools = view.values("object_name", found_starts)
+    installed = installs & view.desc_in("subject_name", tools)
+    who = _who(view.values("subject_name", found_starts))
+    reason = (
+        f"{who[:1].upper()}{who[1:]} wrote {_names(view.values('object_name', found_hidden))}, a program with a hidden name that the "
+        f"knowledge base does not know, made it executable or ran it, and within {DESKTOP_ENTRY_MINUTES} minutes ran {_names(tools)}, "
+        f"which installed a job table ({_names(view.values('object_name', installed))}): a scheduled job for a hidden program."
+    )
+    armed = _arming(view, view.values("object_name", found_hidden))
+    return [cited(view, view.rows_of(found_starts | found_hidden | armed | installed), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
 # The account databases only root may read, and the programs that read them by their own
@@ -3941,4 +3999,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, logs_edited_or_times_reset, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
