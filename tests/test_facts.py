@@ -176,6 +176,16 @@ def test_knowledge_lookup_misses_unknown_and_case_on_unix_names():
     assert lookup("mail", "process") is not None
 
 
+def test_knowledge_lookup_knows_numbered_instances_only_of_numbered_entries():
+    """PDQ Deploy's runner runs as PDQDeployRunner-N.exe, one number per deployment: its
+    entry says ``numbered``, so any N is the runner; a program whose entry does not say so
+    keeps its exact name (svchost-1.exe is no svchost.exe)."""
+    for name in ("PDQDeployRunner-1.exe", "pdqdeployrunner-27.exe", "PDQDeployRunner.exe"):
+        assert lookup(name, "process").category == "management agent"
+    assert lookup("PDQDeployRunner-1x.exe", "process") is None
+    assert lookup("svchost-1.exe", "process") is None and lookup("svchost.exe", "process") is not None
+
+
 def test_no_name_is_listed_twice_in_the_knowledge_base():
     """The first entry of a name wins a lookup: a second one is dead data, or, added later
     under another category, silently shadows or is shadowed (Mozilla's maintenance service

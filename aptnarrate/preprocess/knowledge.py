@@ -19,6 +19,8 @@ _WINDOWS_SUFFIXES = (".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".drv", ".e
 # libfoo.so, libfoo.so.4, libfoo.so.4.2, libfoo-2.0.so.0, libfoo.4.dylib -> stem
 _SHARED_OBJECT = re.compile(r"^(?P<stem>.+?)(?:\.so(?:\.\d+)*|(?:\.\d+)*\.dylib)$")
 
+# a numbered instance of a program: NAME-<n> before the extension (PDQDeployRunner-3.exe)
+_NUMBERED = re.compile(r"-\d{1,6}(\.[a-z0-9]{1,4})?$")
 # candidate type -> entry types to search, in order of preference
 _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
     "process": ("binary",),
@@ -58,6 +60,9 @@ class _Index:
     # the first COMM_LENGTH characters of a longer binary name -> its entry, where one name
     # alone has them
     truncated: dict[str, KnowledgeEntry]
+    # (type, name) -> entry, for the entries whose programs run under numbered names too
+    # (``"numbered": true``: PDQ Deploy's runner as the service PDQDeployRunner-3.exe)
+    numbered: dict[tuple[str, str], KnowledgeEntry]
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +70,7 @@ def _index() -> _Index:
     raw = json.loads(resources.files("aptnarrate.data").joinpath("knowledge.json").read_text(encoding="utf-8"))
     exact: dict[tuple[str, str], KnowledgeEntry] = {}
     registry: list[tuple[str, KnowledgeEntry]] = []
+    numbered: dict[tuple[str, str], KnowledgeEntry] = {}
     for item in raw["entries"]:
         for name in item["names"]:
             entry = KnowledgeEntry(name, item["type"], item["category"], item["usage"], tuple(item.get("os", ())))
@@ -73,12 +79,14 @@ def _index() -> _Index:
                 continue
             key = index_key(name)
             exact.setdefault((item["type"], key), entry)  # first entry wins
+            if item.get("numbered"):
+                numbered.setdefault((item["type"], key), entry)
     prefixes: dict[str, set[str]] = {}
     for (entry_type, key), entry in exact.items():
         if entry_type == "binary" and len(key) > COMM_LENGTH and not key.endswith(_WINDOWS_SUFFIXES):
             prefixes.setdefault(key[:COMM_LENGTH], set()).add(key)
     truncated = {prefix: exact[("binary", next(iter(keys)))] for prefix, keys in prefixes.items() if len(keys) == 1}
-    return _Index(exact, tuple(registry), truncated)
+    return _Index(exact, tuple(registry), truncated, numbered)
 
 
 def binary_names() -> list[str]:
@@ -136,6 +144,13 @@ def lookup(name: str, kind: str) -> KnowledgeEntry | None:
                 entry = index.exact.get((entry_type, re.sub(r"[-.]\d+(?:\.\d+)*$", "", stem)))
         if entry is not None:
             return entry
+    if index.numbered and "-" in key:
+        # a numbered instance (NAME-<n>.exe) of a program that runs so
+        base = _NUMBERED.sub(r"\1", key)
+        for entry_type in _SEARCH_ORDER.get(kind, _DEFAULT_ORDER):
+            entry = index.numbered.get((entry_type, base))
+            if entry is not None:
+                return entry
     if kind == "process" and len(key) == COMM_LENGTH:
         # a Linux process's name cut to its 15 bytes, where one known program's begins so
         return index.truncated.get(key)
