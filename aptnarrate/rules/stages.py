@@ -873,9 +873,23 @@ def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEv
 
 def _joined_to_shown_entries(found: list[StageEvidence]) -> list[StageEvidence]:
     """Findings that join the stage of an entry another finding shows (``joining``) take
-    that stage when some finding not of that kind claims it."""
+    that stage when some finding not of that kind claims it; else they keep their own
+    stage where another finding claims that one (a tool fetched over a channel the log
+    shows) or where no finding claims any stage (the fetch is all the log shows). Beside
+    other stages' findings they are left out: a tool fetched on a host already reached is a
+    step of what it was fetched for (PrintSpoofer for the escalation, 7-Zip for the
+    exfiltration), which those findings tell; blind probes' analysts named no stage for
+    such a fetch, five times of five (the IoC table still lists the tool)."""
     shown = {item.stage for item in found if item.joining is None}
-    return [item.joining if item.joining is not None and item.joining.stage in shown else item for item in found]
+    kept = []
+    for item in found:
+        if item.joining is None:
+            kept.append(item)
+        elif item.joining.stage in shown:
+            kept.append(item.joining)
+        elif item.stage in shown or not shown:
+            kept.append(item)
+    return kept
 
 
 def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> list[StageEvidence]:
