@@ -1036,6 +1036,28 @@ def _copied_from_a_local_file(view: LogView, writers: set[str], last_write: int)
     return not made.any()
 
 
+def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -> set[str]:
+    """Of ``names`` (programs only the log's unnamed process wrote), those the service control
+    manager started, where the log's unnamed process accepted a connection from another host
+    by the minute of the write: the kernel's file-sharing server, which OCR-APT's logs may
+    leave unnamed, writing what another host copied to an admin share (PsExec's service)."""
+    if not names:
+        return set()
+    desc = view.desc
+    started = view.present & (desc["event"] == "process_start") & view.desc_in("object_name", names)
+    started &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, started)
+    names = view.values("object_name", started)
+    if not names:
+        return set()
+    accepted = _accepted(view) & (desc["subject_name"] == "") & (desc["object_kind"] == "flow")
+    accepted &= view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) not in ("loopback", "local"), accepted)
+    if not accepted.any():
+        return set()
+    first_accept = int(view.first_minutes[accepted].min())
+    writes = written & (desc["subject_name"] == "")
+    return {n for n in names if (view.first_minutes[writes & (desc["object_name"] == n)] >= first_accept).any()}
+
+
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
@@ -1093,6 +1115,8 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         if name[at] in armed_names:
             writers_of.setdefault(name[at], set()).add(desc["subject_name"][at])
     by_share = {n for n in armed_names if n in writers_of and all(w.casefold() == "system" for w in writers_of[n])}
+    unnamed_share = _unnamed_share_copies(view, {n for n in armed_names - by_share if writers_of.get(n) == {""}}, written)
+    by_share |= unnamed_share
     by_session = {n for n in armed_names - by_share if n in writers_of and all(remote_session_host(w) for w in writers_of[n])}
     by_session |= _written_in_remote_sessions(view, writers_of, armed_names - by_share - by_session, written)
     for names in (armed_names - by_share - by_session, by_share, by_session):
@@ -1107,6 +1131,11 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         how = "made executable (chmod)" if (event[codes] == "file_attribute").all() else "made executable or executed"
         if names is by_share:
             reason = f"Files written by the kernel's file-sharing server (System) and then executed: {_names(names)} (a tool copied from another host for remote execution)."
+            if names & unnamed_share:
+                reason = (
+                    f"Files written by a process the log does not name after it accepted a connection from another host, then started as a service "
+                    f"by the service control manager: {_names(names)} (a tool copied from another host over a file share for remote execution, as PsExec's service is)."
+                )
             out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
             continue
         if names is by_session:
