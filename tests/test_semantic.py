@@ -293,3 +293,13 @@ def test_the_autostart_rule_and_the_screen_read_the_same_keys():
     from aptnarrate.rules import structural
 
     assert structural.AUTOSTART_KEYS == semantic.support_table().persistence_keys
+
+
+def test_a_start_of_the_event_log_tool_supports_covering_tracks():
+    """``wevtutil cl`` asks the event-log service to clear a log: its start is what the
+    Covering Tracks finding (``event_logs_cleared_by_the_service``) rests on, beside the
+    service's write. A start of another program, or a row by the service alone, does not
+    support the stage."""
+    assert _screened("Covering Tracks", "cmd.exe", "CREATE", "process", "wevtutil.exe", ())
+    assert not _screened("Covering Tracks", "cmd.exe", "CREATE", "process", "notepad.exe", ())
+    assert not _screened("Covering Tracks", "svchost.exe", "MODIFY", "file", "Security.evtx", ())

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PERSISTENCE_LOCATION = "persistence_location"
 COVERING_TOOL = "covering_tool"  # a tool whose running erases traces (a secure delete)
 SYSTEM_PROGRAM = "system_program"  # a system tool, written over: replaced by another program
-LOGGING_TOOL = "logging_tool"  # a row by a tool that changes what the host records (auditpol)
+LOGGING_TOOL = "logging_tool"  # a row by (or starting) a tool that changes what the host records (auditpol)
 TIMESTAMP_TOOL = "timestamp_tool"  # a row by the tool that sets a file's times (touch)
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
 CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL)
@@ -341,6 +341,8 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         entry = lookup(row.object_name, "file") if row.object_name else None
         return entry is not None and entry.category in table.system_program_categories
     if condition == LOGGING_TOOL:
+        if row.event_class in _STARTS:  # the tool started (wevtutil cl runs; the service clears)
+            return row.object_name.casefold() in table.logging_tools
         return row.subject_name.casefold() in table.logging_tools
     if condition == TIMESTAMP_TOOL:
         return row.subject_name.casefold() in table.timestamp_tools

@@ -3632,6 +3632,54 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     return [cited(view, np.unique(np.array(rows, dtype=np.int64)), stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=tuple(techniques))]
 
 
+# Windows' event-log tool, and the host's own event logs (as the pattern rule
+# ``covering-tracks-event-log-cleared`` names them)
+EVENT_LOG_TOOL = "wevtutil.exe"
+HOST_EVENT_LOG = re.compile(r"(?i)^(security|system|application|setup|windows powershell|.+%4.+)\.evtx$")
+EVENT_LOG_SERVICE_HOSTS = frozenset({"svchost.exe"})
+
+
+def event_logs_cleared_by_the_service(view: LogView) -> list[StageEvidence]:
+    """Windows' event-log tool (``wevtutil.exe``) started by a process the log shows acting
+    for an attacker, and in that minute or the next the event-log service (its service host)
+    rewriting one of the host's own event logs: ``wevtutil cl`` asks the service to clear the
+    log, and the service writes it (T1070.001). The service writes its logs all day: only
+    right after such a start does its write tell of a clearing."""
+    desc = view.desc
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    starts &= view.desc_where("object_name", lambda n: n.casefold() == EVENT_LOG_TOOL, starts)
+    if not starts.any():
+        return []
+    starts &= in_chain(view, acting_for_an_attacker(view))
+    if not starts.any():
+        return []
+    rewrites = view.present & view.desc_in("event", ("file_write", "file_truncate", "file_delete")) & (desc["object_kind"] == "file")
+    rewrites &= view.desc_where("subject_name", lambda n: n.casefold() in EVENT_LOG_SERVICE_HOSTS, rewrites)
+    rewrites &= view.desc_where("object_name", lambda n: bool(HOST_EVENT_LOG.match(n)), rewrites)
+    if not rewrites.any():
+        return []
+    start_rows, rewrite_rows = view.rows_of(starts), view.rows_of(rewrites)
+    start_minutes = np.unique(view.minutes[start_rows])
+    # a rewrite in the minute of a start or the next
+    at = np.searchsorted(start_minutes, view.minutes[rewrite_rows] - MINUTE_NS, side="left")
+    near = at < len(start_minutes)
+    near[near] = start_minutes[at[near]] <= view.minutes[rewrite_rows][near]
+    if not near.any():
+        return []
+    hits = rewrite_rows[near]
+    minutes = view.minutes[hits]
+    used = start_rows[np.isin(view.minutes[start_rows], np.concatenate([minutes, minutes - MINUTE_NS]))]
+    reason = (
+        f"{_names(view.values('subject_name', _descriptions(view, used)))}, acting for an attacker, ran wevtutil.exe, and in that minute "
+        f"or the next the event-log service rewrote {_names(set(desc['object_name'][view._codes[hits]].tolist()))}, the host's own event logs: "
+        "logs cleared (wevtutil cl asks the service to clear a log)."
+    )
+    links = chain_links(view, acting_for_an_attacker(view), _descriptions(view, used))
+    if links:
+        reason += f" The log shows {links[0].how}."
+    return [cited(view, used, hits, stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=("T1070.001",))]
+
+
 # the daemons that run scheduled jobs, and how soon after one starts a shell that shell's
 # start of a program is the job's
 CRON_DAEMONS = frozenset({"cron", "crond", "anacron", "atd", "fcron"})
@@ -4028,4 +4076,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
