@@ -3984,6 +3984,68 @@ SYSTEM_PROCESSES = frozenset({"winlogon.exe", "services.exe", "wininit.exe", "sp
 INJECTION_ACT_MINUTES = 10
 
 
+# how soon after opening a SYSTEM process a shell it starts runs under the token it took
+TOKEN_USE_MINUTES = 2
+
+
+def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
+    """A process the log shows acting for an attacker (an attack chain's, a channel's
+    holder) opening a Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon,
+    services) and, within ``TOKEN_USE_MINUTES``, starting a shell, interpreter or admin tool:
+    a token duplicated from the privileged process and a process started with it (T1134.002,
+    Empire's and Meterpreter's steal_token, getsystem). A process lister opens every process
+    (``PROCESS_LIST_MIN`` distinct ones or more) and is left out; so is a process doing
+    nothing after the open."""
+    from .patterns import PROCESS_LIST_MIN
+
+    desc = view.desc
+    opened = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process")
+    opened &= view.desc_where("object_name", lambda n: n.casefold() in SYSTEM_PROCESSES, opened)
+    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS, opened)
+    if not opened.any():
+        return []
+    opened &= in_chain(view, acting_for_an_attacker(view))
+    if not opened.any():
+        return []
+    all_opens = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process") & view.desc_in("subject_name", view.values("subject_name", opened))
+    targets_of: dict[str, set[str]] = {}
+    for at in np.flatnonzero(all_opens).tolist():
+        targets_of.setdefault(desc["subject_name"][at], set()).add(desc["object_name"][at])
+    takers = {n for n, targets in targets_of.items() if len(targets) < PROCESS_LIST_MIN}
+    opened &= view.desc_in("subject_name", takers)
+    if not opened.any():
+        return []
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", takers)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) in OPERATOR_TOOLS, starts)
+    if not starts.any():
+        return []
+    open_rows, start_rows = view.rows_of(opened), view.rows_of(starts)
+    first_open: dict[str, int] = {}
+    for position, taker in zip(open_rows.tolist(), desc["subject_name"][view._codes[open_rows]].tolist()):
+        first_open[taker] = min(first_open.get(taker, int(view.minutes[position])), int(view.minutes[position]))
+    keep = np.fromiter(
+        (
+            t in first_open and first_open[t] <= m <= first_open[t] + TOKEN_USE_MINUTES * MINUTE_NS
+            for t, m in zip(desc["subject_name"][view._codes[start_rows]].tolist(), view.minutes[start_rows].tolist())
+        ),
+        dtype=bool, count=len(start_rows),
+    )
+    start_rows = start_rows[keep]
+    if not len(start_rows):
+        return []
+    used = set(desc["subject_name"][view._codes[start_rows]].tolist())
+    open_rows = open_rows[np.isin(desc["subject_name"][view._codes[open_rows]], list(used))]
+    reason = (
+        f"{_names(used)}, acting for an attacker, opened {_names(set(desc['object_name'][view._codes[open_rows]].tolist()))}, a process that "
+        f"runs as SYSTEM, and within {TOKEN_USE_MINUTES} minutes started {_names(set(desc['object_name'][view._codes[start_rows]].tolist()))}: "
+        "a token taken from the privileged process and a process started with it."
+    )
+    links = chain_links(view, acting_for_an_attacker(view), _descriptions(view, open_rows))
+    if links:
+        reason += f" The log shows {links[0].how}."
+    return [cited(view, open_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.002",))]
+
+
 def injected_system_process(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know opening (or starting a thread in) a
     Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon, services, the
@@ -4076,4 +4138,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
