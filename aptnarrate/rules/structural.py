@@ -2449,6 +2449,32 @@ def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
     return found
 
 
+# WMI's client library: a script host that loaded it talks WMI (DCOM) to the hosts it reaches
+WMI_CLIENT_MODULES = frozenset({"wbemprox.dll"})
+
+
+def _remote_wmi(view: LogView, sent: np.ndarray) -> np.ndarray:
+    """The ``sent`` descriptions of a process the log shows acting for an attacker that
+    loaded WMI's client library (``WMI_CLIENT_MODULES``) by the minute of its traffic: WMI
+    calls to that host (Invoke-WmiMethod -ComputerName, T1047), however brief the session."""
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load") & view.desc_where("object_name", lambda n: n.casefold() in WMI_CLIENT_MODULES, view.present)
+    found = np.zeros(len(sent), dtype=bool)
+    if not loads.any():
+        return found
+    clients = sent & view.desc_in("subject_name", view.values("subject_name", loads))
+    clients &= in_chain(view, acting_for_an_attacker(view))
+    if not clients.any():
+        return found
+    first_load: dict[str, int] = {}
+    for at in np.flatnonzero(loads).tolist():
+        subject = desc["subject_name"][at]
+        first_load[subject] = min(first_load.get(subject, int(view.first_minutes[at])), int(view.first_minutes[at]))
+    for at in np.flatnonzero(clients).tolist():
+        found[at] = int(view.last_minutes[at]) >= first_load.get(desc["subject_name"][at], int(view.last_minutes[at]) + 1)
+    return found
+
+
 def _sweep_probes(view: LogView) -> np.ndarray:
     """Descriptions of a sweep's own probes: its subject reaching one of the hosts it swept
     (one pass over the descriptions of swept hosts, whatever the number of sweeps)."""
@@ -2510,7 +2536,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     commanding &= ~view.desc_where("object_name", lambda n: view.address_class(n) in ("loopback", "local") or n in public_resolvers(), commanding)
     peer &= inside | view.desc_in("object_name", neighbours) | commanding
     if peer.any():
-        peer &= _sessions(view, peer)
+        peer &= _sessions(view, peer) | _remote_wmi(view, peer)
     if peer.any():
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
