@@ -285,8 +285,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         subject, address = key
         if subject not in skipped:
             entry = lookup(subject, "process") if subject else None
-            # a browser talking to many sites is browsing; the IoC table still lists them
-            skipped[subject] = entry is not None and entry.category == "browser" and n_addresses[subject] >= 3
+            # a browser talking to many sites is browsing; the IoC table still lists them. A
+            # discovery tool's traffic (net, nltest, nslookup asking a domain controller) is
+            # its query, run once: the channel, if any, is its caller's
+            skipped[subject] = entry is not None and (
+                (entry.category == "browser" and n_addresses[subject] >= 3) or entry.category == "discovery tool"
+            )
         index = pair_keys[key]
         # a service host, browser, mail client, updater or SSH client keeps talking to its
         # server: a channel only when the log shows the process on it acting for an attacker
