@@ -2193,6 +2193,8 @@ RECON_FILES = frozenset(
 # files that list the hosts a user reaches (ssh's known hosts): read by anything but the
 # session clients, whose own work reads them, a look for other hosts (T1018)
 HOST_LISTS = frozenset({"known_hosts", "known_hosts2"})
+# programs that print a file for whoever runs them
+FILE_VIEWERS = frozenset({"cat", "less", "more", "head", "tail", "grep", "egrep", "strings"})
 
 
 # packet-capture libraries: libpcap (and its versioned .so), WinPcap's and Npcap's DLLs
@@ -2279,10 +2281,21 @@ def discovery(view: LogView) -> list[StageEvidence]:
     host_lists = (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS)
     info |= host_lists & view.desc_where("subject_name", lambda n: bool(n) and not session_client(n), host_lists)
     files = view.values("object_name", info)
-    if not (len(commands) >= 2 or (commands and len(files) >= 2)):
+    # or a file viewer printing the hosts this one reaches (ssh's known hosts) and its host
+    # table or ARP table: a look for other hosts by hand (T1018)
+    viewed = info & view.desc_where("subject_name", lambda n: n in FILE_VIEWERS, info)
+    printed = view.values("object_name", viewed)
+    listing = bool(printed & HOST_LISTS and printed & {"hosts", "arp"})
+    if not (len(commands) + listing >= 2 or ((commands or listing) and len(files) >= 2)):
         return []
-    reason = f"Discovery tools run: {_names(tools)}" + (f"; system information read: {_names(files)}." if files else ".")
-    return [cited(view, view.rows_of(tools_run | info), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1082", "T1016", "T1049"))]
+    parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
+    if listing:
+        parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | {'hosts', 'arp'})))} printed the hosts this one reaches and its host tables")
+    parts.append(f"system information read: {_names(files)}")
+    reason = "; ".join(parts) + "."
+    reason = reason[:1].upper() + reason[1:]
+    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing else ())
+    return [cited(view, view.rows_of(tools_run | info), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
 
 
 # distinct discovery commands a web server's shell must run to be taken for a web shell
