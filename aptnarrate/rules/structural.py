@@ -2291,7 +2291,8 @@ def discovery(view: LogView) -> list[StageEvidence]:
     parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
     if listing:
         parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | {'hosts', 'arp'})))} printed the hosts this one reaches and its host tables")
-    parts.append(f"system information read: {_names(files)}")
+    if files:
+        parts.append(f"system information read: {_names(files)}")
     reason = "; ".join(parts) + "."
     reason = reason[:1].upper() + reason[1:]
     techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing else ())
