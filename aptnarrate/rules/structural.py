@@ -1115,9 +1115,18 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # tool copied for remote execution (T1570), not a download
     armed_names = set(name[armed_codes])
     writers_of: dict[str, set[str]] = {}  # each written file's writers, from one pass over the writes
+    last_write_of: dict[str, int] = {}
     for at in np.flatnonzero(written).tolist():
         if name[at] in armed_names:
             writers_of.setdefault(name[at], set()).add(desc["subject_name"][at])
+            last_write_of[name[at]] = max(last_write_of.get(name[at], int(view.last_minutes[at])), int(view.last_minutes[at]))
+    # a copy a local copy tool made of a file already on the host (cp of the implant, made
+    # setuid) is no download, whatever else the subgraph fetched: weighed per file, before
+    # the files are judged together
+    armed_names -= {n for n in armed_names if n in writers_of and _copied_from_a_local_file(view, writers_of[n], last_write_of[n])}
+    if not armed_names:
+        return []
+    armed_codes = armed_codes[np.fromiter((n in armed_names for n in name[armed_codes].tolist()), dtype=bool, count=len(armed_codes))]
     by_share = {n for n in armed_names if n in writers_of and all(w.casefold() == "system" for w in writers_of[n])}
     unnamed_share = _unnamed_share_copies(view, {n for n in armed_names - by_share if writers_of.get(n) == {""}}, written)
     by_share |= unnamed_share
@@ -1174,7 +1183,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         if not unnamed and services_only and not talkers & process_family(view, writers | names):
             continue
         last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
-        if _staged_by_a_silent_program(view, network, last_write, writers, talkers, names) or _copied_from_a_local_file(view, writers, last_write):
+        if _staged_by_a_silent_program(view, network, last_write, writers, talkers, names):
             continue
         # most specific: the process that talked to the network is the one that wrote the file
         confidence = "high" if writers & talkers else "moderate"
