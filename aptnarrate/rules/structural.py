@@ -3693,19 +3693,18 @@ EVENT_LOG_SERVICE_HOSTS = frozenset({"svchost.exe"})
 
 
 def event_logs_cleared_by_the_service(view: LogView) -> list[StageEvidence]:
-    """Windows' event-log tool (``wevtutil.exe``) started by a process the log shows acting
-    for an attacker, and in that minute or the next the event-log service (its service host)
-    rewriting one of the host's own event logs: ``wevtutil cl`` asks the service to clear the
-    log, and the service writes it (T1070.001). The service writes its logs all day: only
-    right after such a start does its write tell of a clearing."""
+    """Windows' event-log tool (``wevtutil.exe``) started, and in that minute or the next
+    the event-log service (its service host) rewriting the host's own event logs: ``wevtutil
+    cl`` asks the service to clear the log, and the service writes it (T1070.001). The
+    service writes its logs all day: only right after such a start does its write tell of a
+    clearing, by a process the log shows acting for an attacker, or of two or more logs
+    (Security, then System) by anyone."""
     desc = view.desc
     starts = view.present & view.desc_in("event", ("process_start", "execute"))
     starts &= view.desc_where("object_name", lambda n: n.casefold() == EVENT_LOG_TOOL, starts)
     if not starts.any():
         return []
-    starts &= in_chain(view, acting_for_an_attacker(view))
-    if not starts.any():
-        return []
+    acting = starts & in_chain(view, acting_for_an_attacker(view))
     rewrites = view.present & view.desc_in("event", ("file_write", "file_truncate", "file_delete")) & (desc["object_kind"] == "file")
     rewrites &= view.desc_where("subject_name", lambda n: n.casefold() in EVENT_LOG_SERVICE_HOSTS, rewrites)
     rewrites &= view.desc_where("object_name", lambda n: bool(HOST_EVENT_LOG.match(n)), rewrites)
@@ -3722,9 +3721,16 @@ def event_logs_cleared_by_the_service(view: LogView) -> list[StageEvidence]:
     hits = rewrite_rows[near]
     minutes = view.minutes[hits]
     used = start_rows[np.isin(view.minutes[start_rows], np.concatenate([minutes, minutes - MINUTE_NS]))]
+    logs = set(desc["object_name"][view._codes[hits]].tolist())
+    # outside an attack chain, several logs cleared one after another (Security, then System,
+    # then PowerShell's) are a clearing still; one log rewritten may be the service's own work
+    attacker = bool((acting[view._codes[used]]).any())
+    if not attacker and len({n.casefold() for n in logs}) < 2:
+        return []
+    who = "acting for an attacker, " if attacker else ""
     reason = (
-        f"{_names(view.values('subject_name', _descriptions(view, used)))}, acting for an attacker, ran wevtutil.exe, and in that minute "
-        f"or the next the event-log service rewrote {_names(set(desc['object_name'][view._codes[hits]].tolist()))}, the host's own event logs: "
+        f"{_names(view.values('subject_name', _descriptions(view, used)))}, {who}ran wevtutil.exe, and in that minute "
+        f"or the next the event-log service rewrote {_names(logs)}, the host's own event logs: "
         "logs cleared (wevtutil cl asks the service to clear a log)."
     )
     links = chain_links(view, acting_for_an_attacker(view), _descriptions(view, used))
