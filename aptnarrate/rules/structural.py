@@ -2773,6 +2773,42 @@ REMOTE_TASK_MINUTES = 2
 _TASK_PAYLOAD_HOSTS = frozenset({"cmd.exe", "powershell.exe", "pwsh.exe", "rundll32.exe", "mshta.exe", "regsvr32.exe", "wscript.exe", "cscript.exe"})
 
 
+# a Windows program or library by its extension (not a script: configuration management
+# over WinRM, Ansible's, writes and runs PowerShell scripts on every managed host)
+WINDOWS_BINARY = re.compile(r"\.(exe|dll|scr|com|sys)$", re.I)
+
+
+def remote_session_writes_program(view: LogView) -> list[StageEvidence]:
+    """A remote-session host (``remote_session_hosts``: WinRM's ``wsmprovhost.exe`` and
+    ``winrshost.exe``, PsExec's service) writing a program (by its extension, ``WINDOWS_BINARY``)
+    after this host accepted a connection from another: a tool copied onto this host over a
+    session another host opened (T1570 over T1021.006), whether or not the slice shows it
+    run (``ingress_then_run`` weighs the ones it does)."""
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file")
+    writes &= view.desc_where("subject_name", remote_session_host, writes)
+    writes &= view.desc_where("object_name", lambda n: bool(WINDOWS_BINARY.search(n)), writes)
+    if not writes.any():
+        return []
+    inbound = _inbound_from_another_host(view)
+    if inbound is None:
+        return []
+    position, address, _ = inbound
+    first = int(view.minutes[position])
+    rows = view.rows_of(writes)
+    rows = rows[view.minutes[rows] >= first]
+    if not len(rows):
+        return []
+    hosts = set(desc["subject_name"][view._codes[rows]].tolist())
+    programs = set(desc["object_name"][view._codes[rows]].tolist())
+    reason = (
+        f"{_names(hosts)}, which serves a remote session another host opened, wrote {_names(programs)} after this host accepted a "
+        f"connection from {quoted(address)}: a tool copied onto this host over that session."
+    )
+    remote = "T1021.002" if any(h.casefold().startswith("psexesvc") for h in hosts) else "T1021.006"
+    return [cited(view, np.array([position], dtype=np.int64), rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", remote))]
+
+
 def remote_task_target(view: LogView) -> list[StageEvidence]:
     """The target of a scheduled task registered from another host (schtasks /s, Impacket's
     atexec, T1053.005 with T1021): the Task Scheduler's service host accepts an inbound
@@ -4197,4 +4233,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
