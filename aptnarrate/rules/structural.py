@@ -3763,9 +3763,9 @@ def event_logs_cleared_by_the_service(view: LogView) -> list[StageEvidence]:
     attacker = bool((acting[view._codes[used]]).any())
     if not attacker and len({n.casefold() for n in logs}) < 2:
         return []
-    who = "acting for an attacker, " if attacker else ""
+    who = ", acting for an attacker," if attacker else ""
     reason = (
-        f"{_names(view.values('subject_name', _descriptions(view, used)))}, {who}ran wevtutil.exe, and in that minute "
+        f"{_names(view.values('subject_name', _descriptions(view, used)))}{who} ran wevtutil.exe, and in that minute "
         f"or the next the event-log service rewrote {_names(logs)}, the host's own event logs: "
         "logs cleared (wevtutil cl asks the service to clear a log)."
     )
