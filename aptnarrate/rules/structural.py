@@ -3721,6 +3721,13 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     return [cited(view, np.unique(np.array(rows, dtype=np.int64)), stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=tuple(techniques))]
 
 
+def _how_acting(view: LogView, positions: np.ndarray) -> str:
+    """" The log shows HOW." for the first link that shows the processes of these log rows
+    acting for an attacker (``chain_links``), or "" where none does."""
+    links = chain_links(view, acting_for_an_attacker(view), _descriptions(view, positions))
+    return f" The log shows {links[0].how}." if links else ""
+
+
 # Windows' event-log tool, and the host's own event logs (as the pattern rule
 # ``covering-tracks-event-log-cleared`` names them)
 EVENT_LOG_TOOL = "wevtutil.exe"
@@ -3769,9 +3776,7 @@ def event_logs_cleared_by_the_service(view: LogView) -> list[StageEvidence]:
         f"or the next the event-log service rewrote {_names(logs)}, the host's own event logs: "
         "logs cleared (wevtutil cl asks the service to clear a log)."
     )
-    links = chain_links(view, acting_for_an_attacker(view), _descriptions(view, used))
-    if links:
-        reason += f" The log shows {links[0].how}."
+    reason += _how_acting(view, used)
     return [cited(view, used, hits, stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=("T1070.001",))]
 
 
@@ -4135,9 +4140,7 @@ def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
         f"runs as SYSTEM, and within {TOKEN_USE_MINUTES} minutes started {_names(set(desc['object_name'][view._codes[start_rows]].tolist()))}: "
         "a token taken from the privileged process and a process started with it."
     )
-    links = chain_links(view, acting_for_an_attacker(view), _descriptions(view, open_rows))
-    if links:
-        reason += f" The log shows {links[0].how}."
+    reason += _how_acting(view, open_rows)
     return [cited(view, open_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.002",))]
 
 
