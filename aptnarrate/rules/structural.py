@@ -2971,7 +2971,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
             return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or library_stem(name))
         return entry.category == "application data"
 
-    writes = view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS)
+    # a file written under a temporary name and renamed into place (zip's zi8Kd2Pq renamed to
+    # .thumbs.zip) is written under the name it is renamed to
+    writes = view.desc_in("event", ("file_write", "file_create", "file_rename")) & ~view.desc_in("object_name", PLACEHOLDERS)
     # a browser or mail client sending what it read to its server (an upload, a mail with an
     # attachment), or a service host its own files, is its ordinary work unless the log shows
     # it acting for an attacker
