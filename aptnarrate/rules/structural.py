@@ -2681,25 +2681,41 @@ def _copied_then_run(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np
     window = COPY_THEN_RUN_MINUTES * MINUTE_NS
     copy_minutes = np.unique(view.minutes[view.rows_of(copies)])
     login_at = view.rows_of(logins)
-    login_minutes = view.minutes[login_at]
+    order = np.argsort(view.minutes[login_at], kind="stable")
+    login_at, login_minutes = login_at[order], view.minutes[login_at[order]]
     at = view.rows_of(connects)
-    hosts, minutes = desc["object_name"][view._codes[at]], view.minutes[at]
-    found: set[str] = set()
-    used = np.zeros(len(login_at), dtype=bool)
-    for host in set(hosts.tolist()):
-        reached = minutes[hosts == host]
-        for minute in copy_minutes.tolist():
-            if not (np.abs(reached - minute) <= MINUTE_NS).any():
-                continue  # the copy went elsewhere
-            later = (login_minutes >= minute) & (login_minutes <= minute + window)
-            # a login that reached this host from its own minute on
-            hit = later & np.array([((reached >= m) & (reached <= m + window)).any() for m in login_minutes.tolist()], dtype=bool)
-            if hit.any():
-                found.add(host)
-                used |= hit
-                break
-    if not found:
+    host_codes, hosts = factorize(desc["object_name"][view._codes[at]])
+    minutes = view.minutes[at]
+    # each connection's copy: the first copy minute within a minute of it, if any (sorted
+    # searches, not a pass over the copies or the logins per host: a crafted log of
+    # thousands of copies to thousands of hosts costs no more)
+    k = np.searchsorted(copy_minutes, minutes - MINUTE_NS, side="left")
+    near = k < len(copy_minutes)
+    near[near] = copy_minutes[k[near]] <= minutes[near] + MINUTE_NS
+    if not near.any():
         return None
+    # each host's copies span from the first such copy to the last (the last near each
+    # connection: the one at or just before its minute + 1)
+    first_copy = np.full(len(hosts), np.iinfo(np.int64).max, dtype=np.int64)
+    last_copy = np.full(len(hosts), np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first_copy, host_codes[near], copy_minutes[k[near]])
+    latest = np.searchsorted(copy_minutes, minutes + MINUTE_NS, side="right") - 1
+    np.maximum.at(last_copy, host_codes[near], copy_minutes[latest[near]])
+    # a connection to a copied-to host reached by a login started from the copy on, within
+    # COPY_THEN_RUN_MINUTES of the copy and at most that long before the connection
+    lo_minute = np.maximum(first_copy[host_codes], minutes - window)
+    hi_minute = np.minimum(minutes, last_copy[host_codes] + window)
+    lo = np.searchsorted(login_minutes, lo_minute, side="left")
+    hi = np.searchsorted(login_minutes, hi_minute, side="right")
+    reached = hi > lo
+    if not reached.any():
+        return None
+    found = set(hosts[np.unique(host_codes[reached])].tolist())
+    # the logins that reached them: those inside some reaching connection's interval
+    marks = np.zeros(len(login_minutes) + 1, dtype=np.int64)
+    np.add.at(marks, lo[reached], 1)
+    np.add.at(marks, hi[reached], -1)
+    used = np.cumsum(marks)[:-1] > 0
     started = np.zeros(len(logins), dtype=bool)
     started[view._codes[login_at[used]]] = True
     return clients & view.desc_in("object_name", found), copies | started
