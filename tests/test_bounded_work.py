@@ -16,6 +16,11 @@ from test_facts import facts_from, proc
 N = 300
 
 
+def _stamp(day: str, i: int, hour: int = 9) -> str:
+    """The i-th of N events one minute apart from ``hour`` o'clock, at five past the minute."""
+    return f"{day} {hour + i // 60:02d}:{i % 60:02d}:05"
+
+
 def _count_calls(monkeypatch, method: str) -> list:
     """A list that grows by one at each call of ``LogView.<method>`` (a pass over the log,
     or a look over every description) from now on."""
@@ -212,7 +217,7 @@ def _exploit_shapes(tmp_path, n: int):
     """``n`` programs a shell ran, each starting sh, which reads shadow (the root-shell shape)."""
     rows = []
     for i in range(n):
-        stamp = f"2018-04-12 {10 + i // 60:02d}:{i % 60:02d}:05"
+        stamp = _stamp("2018-04-12", i, hour=10)
         rows.append(proc("bash", "CLONE", "subject_process", f"xpl{i}", stamp))
         rows.append(proc(f"xpl{i}", "CLONE", "subject_process", "sh", stamp))
         rows.append(proc("sh", "READ", "file_object_file", "shadow", stamp))
@@ -247,7 +252,7 @@ def test_one_shot_tasks_read_the_log_a_few_times_not_once_per_task(tmp_path, mon
 
     rows = []
     for i in range(N):
-        stamp = f"2019-09-24 {9 + i // 60:02d}:{i % 60:02d}:05"
+        stamp = _stamp("2019-09-24", i)
         rows.append((f"The process: svchost.exe CREATE the task: TaskNo{i}", stamp))
         rows.append((f"The process: svchost.exe DELETE the task: TaskNo{i}", stamp))
     view = LogView(facts_from(tmp_path, rows))
@@ -264,7 +269,7 @@ def test_handed_input_gathers_launchers_and_writes_once(tmp_path, monkeypatch):
 
     rows = []
     for i in range(N):
-        stamp = f"2018-04-12 {9 + i // 60:02d}:{i % 60:02d}:05"
+        stamp = _stamp("2018-04-12", i)
         rows.append(proc("bash", "CLONE", "subject_process", f"rd{i}", stamp))
         rows.append(proc("bash", "WRITE", "file_object_file", f"cfg{i}.ini" if i % 2 else f"report{i}.docx", stamp))
         rows.append(proc(f"rd{i}", "READ", "file_object_file", f"report{i}.docx", stamp))
@@ -288,7 +293,7 @@ def test_processes_running_powershell_keep_positions_not_masks(tmp_path):
 
     rows = []
     for i in range(N):
-        stamp = f"2019-09-24 {9 + i // 60:02d}:{i % 60:02d}:05"
+        stamp = _stamp("2019-09-24", i)
         rows.append((f"The process: ps{i}.exe LOAD the module: System.Management.Automation.dll", stamp))
         rows.append((f"The process: ps{i}.exe COMMAND a shell", stamp))
     view = LogView(facts_from(tmp_path, rows))
@@ -308,7 +313,7 @@ def test_copies_then_logins_are_matched_by_sorted_searches_not_per_host(tmp_path
 
     rows = []
     for i in range(N):
-        stamp = f"2018-04-12 {9 + i // 60:02d}:{i % 60:02d}:05"
+        stamp = _stamp("2018-04-12", i)
         rows.append(proc("scp", "READ", "file_object_file", f"tool{i}", stamp))
         rows.append(proc("ssh", "CONNECT", "netflowobject", f"128.55.{12 + i // 250}.{i % 250 + 1}", stamp))
         rows.append(proc("bash", "CLONE", "subject_process", "ssh", stamp))
