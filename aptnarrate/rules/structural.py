@@ -1022,22 +1022,44 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: 
     return not carriers.any() or int(view.first_minutes[carriers].min()) > last_write
 
 
-def _copied_from_a_local_file(view: LogView, writers: set[str], last_write: int) -> bool:
-    """Whether every writer is a local copy tool (``local_copiers``: cp, mv, install) that
-    read files by then, none of which any process the log shows wrote: the program is a copy
-    of a file already on the host (a root shell putting its payload in place), and the log
-    shows nothing bringing it, whatever else the traffic carried."""
-    if not writers or not all(local_copier(w) for w in writers):
-        return False
+def _local_copies(view: LogView, writers_of: dict[str, set[str]], last_write_of: dict[str, int]) -> set[str]:
+    """The files (of ``writers_of``: each written file's writers) whose writers are all local
+    copy tools (``local_copiers``: cp, mv, install) that had read files by the file's last
+    write (``last_write_of``), none of which any process the log shows wrote: copies of files
+    already on the host (a root shell putting its payload in place), which the log shows
+    nothing bringing, whatever else the traffic carried. Each copier's reads are sorted once
+    and searched per file (a crafted log of thousands of copies costs no more)."""
+    candidates = {n for n, writers in writers_of.items() if writers and all(local_copier(w) for w in writers)}
+    if not candidates:
+        return set()
     desc = view.desc
-    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", writers)
+    copiers = set().union(*(writers_of[n] for n in candidates))
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", copiers)
     reads &= ~view.desc_in("object_name", PLACEHOLDERS)
-    reads &= view.first_minutes <= last_write
-    if not reads.any():
-        return False  # the log does not show what they copied
-    sources = view.values("object_name", reads)
-    made = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", sources)
-    return not made.any()
+    made = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")))
+    by_copier: dict[str, list[tuple[int, bool]]] = {}
+    for at in np.flatnonzero(reads).tolist():
+        by_copier.setdefault(desc["subject_name"][at], []).append((int(view.first_minutes[at]), desc["object_name"][at] in made))
+    sources: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # copier -> read minutes, made sources up to each
+    for copier, found in by_copier.items():
+        found.sort()
+        sources[copier] = (
+            np.array([minute for minute, _ in found], dtype=np.int64),
+            np.concatenate([[0], np.cumsum([was_made for _, was_made in found])]),
+        )
+    copies = set()
+    for name in candidates:
+        read_any = made_any = False
+        for writer in writers_of[name]:
+            if writer not in sources:
+                continue
+            minutes, made_before = sources[writer]
+            upto = int(np.searchsorted(minutes, last_write_of[name], side="right"))
+            read_any |= upto > 0
+            made_any |= bool(made_before[upto])
+        if read_any and not made_any:
+            copies.add(name)
+    return copies
 
 
 def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -> set[str]:
@@ -1058,8 +1080,9 @@ def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -
     if not accepted.any():
         return set()
     first_accept = int(view.first_minutes[accepted].min())
-    writes = written & (desc["subject_name"] == "")
-    return {n for n in names if (view.first_minutes[writes & (desc["object_name"] == n)] >= first_accept).any()}
+    # the writes from the first accepted connection on, read once (not a pass per name)
+    writes = written & (desc["subject_name"] == "") & view.desc_in("object_name", names) & (view.first_minutes >= first_accept)
+    return view.values("object_name", writes)
 
 
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
@@ -1123,7 +1146,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # a copy a local copy tool made of a file already on the host (cp of the implant, made
     # setuid) is no download, whatever else the subgraph fetched: weighed per file, before
     # the files are judged together
-    armed_names -= {n for n in armed_names if n in writers_of and _copied_from_a_local_file(view, writers_of[n], last_write_of[n])}
+    armed_names -= _local_copies(view, writers_of, last_write_of)
     if not armed_names:
         return []
     armed_codes = armed_codes[np.fromiter((n in armed_names for n in name[armed_codes].tolist()), dtype=bool, count=len(armed_codes))]
