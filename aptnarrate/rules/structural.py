@@ -1898,6 +1898,11 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     updates = self_updates(view)
     routine |= deleted & view.desc_in("object_name", view.values("object_name", updates) | view.values("subject_name", updates))
     routine |= _replaced(view, deleted)
+    # a build's own cleanup (configure removing the test program it compiled and ran, make
+    # clean), unless the log shows the build acting for an attacker (an implant's make)
+    builders = deleted & view.desc_where("subject_name", build_tool, deleted)
+    if builders.any():
+        routine |= builders & ~in_chain(view, acting_for_an_attacker(view))
     # a remote-session host's own program removed (PsExec deleting PSEXESVC.exe as its session
     # ends): the tool's cleanup at every session, whoever opened it (the session itself is
     # weighed as Lateral Movement)
