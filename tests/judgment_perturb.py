@@ -34,7 +34,7 @@ from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.preprocess.knowledge import lookup
 from aptnarrate.preprocess.rank import address_class
 from aptnarrate.rules.benign import explaining
-from aptnarrate.rules.patterns import Row
+from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
 from aptnarrate.rules.structural import DATA_NAME
@@ -149,6 +149,11 @@ def _unknown(name: str, node_type: str) -> bool:
     # the knowledge base knows a file by its base name, as the rules read it: /var/log/auth.log
     # is the system's log, not a name an attacker chose
     base = re.split(r"[\\/]", name)[-1]
+    # a known file's backup (passwd.bak) is named by the file it backs up: the rules read
+    # that relation, which a name the attacker chose would not keep
+    backed_up = next((base[: -len(s)] for s in BACKUP_SUFFIXES if base.casefold().endswith(s) and len(base) > len(s)), None)
+    if backed_up and lookup(backed_up, "file") is not None:
+        return False
     return all(lookup(n, k) is None for n in dict.fromkeys((name, base)) if n for k in (kind, "process", "file"))
 
 

@@ -169,7 +169,8 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
     from ..rules.patterns import (
-        matching_rules_many, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects, removing_tools, unless_applies,
+        backup_restorers, matching_rules_many, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects, removing_tools,
+        unless_applies,
     )
 
     if events is None:
@@ -178,6 +179,7 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matches = matching_rules_many(every_row, where=ranks)
     listers = process_lists(every_row)
     removed = removed_objects(every_row)
+    restorers = backup_restorers(every_row)
     # only the files a "run as a program" rule matched are asked about: most subgraphs have
     # none, and then the rules' matches are read as they are (every subgraph runs programs);
     # likewise only the tools an "against another host" or "dumps another process" rule
@@ -199,9 +201,9 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     removers = removing_tools(every_row) & removing if removing else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers, removers))
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers, removers, restorers))
 
-    matching = kept if listers or removed or ran or talkers or dumpers or removers else matches.__getitem__
+    matching = kept if listers or removed or ran or talkers or dumpers or removers or restorers else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 

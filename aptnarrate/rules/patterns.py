@@ -181,7 +181,10 @@ class PatternRule:
 _RULE_FIELDS = ("id", "title", "stage", "tactic", "techniques", "confidence", "explanation", "benign", "match", "filter", "examples", "lineage", "needs", "unless")
 LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
-UNLESS = ("process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove", "planted for a privileged run")
+UNLESS = (
+    "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
+    "planted for a privileged run", "restored from its backup",
+)
 # ("planted for a privileged run" reads the log's minutes: only the stage rules weigh it; a
 # row alone cannot tell, so ``unless_applies``, the IoC rank's, passes it over)
 
@@ -204,6 +207,32 @@ def removed_objects(rows: Iterable[Row]) -> set[tuple[str, str]]:
             # services.exe removing the key GdKvZQuk deleted the service GdKvZQuk
             found.add(("service", row.object.casefold()))
     return found
+
+
+# the names a file's backup copy takes (passwd.bak, shadow-, sudoers.orig): a process that
+# reads one and writes the file puts the file back as it was
+BACKUP_SUFFIXES = (".bak", ".orig", ".old", ".save", ".backup", "~", "-")
+
+
+def backup_restorers(rows: Iterable[Row]) -> set[tuple[str, str]]:
+    """The (process, case-folded file name) pairs where the process read that file's backup
+    (its name and a ``BACKUP_SUFFIXES`` suffix), for the rules that say ``unless: restored
+    from its backup``."""
+    found = set()
+    for row in rows:
+        if not row.subject or not row.object or row.event != "file_read":
+            continue
+        name = row.object.casefold()
+        for suffix in BACKUP_SUFFIXES:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                found.add((row.subject, name[: -len(suffix)]))
+    return found
+
+
+def restored_from_its_backup(row: Row, restorers: set[tuple[str, str]]) -> bool:
+    """Whether ``row``'s process read the backup of the file it acts on (``restorers``:
+    ``backup_restorers``): the Dirty COW exploit's passwd.bak copied back over passwd."""
+    return (row.subject, row.object.casefold()) in restorers
 
 
 def removed_in_the_subgraph(row: Row, removed: set[tuple[str, str]]) -> bool:
@@ -340,13 +369,15 @@ def dumps_another_process(row: Row, dumpers: set[str]) -> bool:
 
 def unless_applies(
     rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset(), talkers: set[str] = frozenset(),
-    dumpers: set[str] = frozenset(), removers: set[str] = frozenset(),
+    dumpers: set[str] = frozenset(), removers: set[str] = frozenset(), restorers: set[tuple[str, str]] = frozenset(),
 ) -> bool:
     """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
     ``removed``: ``removed_objects``; ``ran``: ``programs_run``; ``talkers``:
     ``network_talkers``; ``dumpers``: ``other_process_dumpers``; ``removers``:
-    ``removing_tools``)."""
+    ``removing_tools``; ``restorers``: ``backup_restorers``)."""
     for unless in rule.unless:
+        if unless == "restored from its backup" and restored_from_its_backup(row, restorers):
+            return True
         if unless == "dumps another process" and dumps_another_process(row, dumpers):
             return True
         if unless == "removed in the subgraph" and removed_in_the_subgraph(row, removed):

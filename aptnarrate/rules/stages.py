@@ -23,7 +23,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, removing_tools, run_against_another_host, run_only_to_remove, written_program
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, removing_tools, restored_from_its_backup, backup_restorers, run_against_another_host, run_only_to_remove, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -410,6 +410,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             matched = matched & ~removing_tool_rows(view)
         if "planted for a privileged run" in rule.unless and (matched & present).any():
             matched = matched & ~planted_for_a_privileged_run(view)
+        if "restored from its backup" in rule.unless and (matched & present).any():
+            matched = matched & ~restored_rows(view)
         acting_listers = None
         if "process list" in rule.unless and (matched & present).any():
             listing = matched & process_list_rows(view)
@@ -479,6 +481,12 @@ def removed_rows(view: LogView) -> np.ndarray:
     """The descriptions naming a task or service that the subgraph also removes
     (``patterns.removed_objects``)."""
     return _rows_unless(view, "_removed_rows", removed_objects, removed_in_the_subgraph)
+
+
+def restored_rows(view: LogView) -> np.ndarray:
+    """The descriptions where a process acts on a file whose backup it read
+    (``patterns.backup_restorers``)."""
+    return _rows_unless(view, "_restored_rows", backup_restorers, restored_from_its_backup)
 
 
 def written_program_rows(view: LogView) -> np.ndarray:
