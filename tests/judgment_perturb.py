@@ -37,7 +37,7 @@ from aptnarrate.rules.benign import explaining
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import DATA_NAME
+from aptnarrate.rules.structural import DATA_NAME, DOWNLOAD_SUFFIXES
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -174,7 +174,10 @@ def _other_name(name: str) -> str:
     letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in digest[:7])
     if MKTEMP_NAME.match(name):  # mktemp(1)'s shape is the program's, not the name's
         return f"tmp.{letters}X"
-    if dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
+    inner = stem.rpartition(".")[2] if "." in stem else ""
+    if dot and stem and ("." + ext.lower()) in DOWNLOAD_SUFFIXES and inner and len(inner) <= 5:
+        new = f"{letters}.{inner}.{ext}"  # a download in progress keeps its file's extension too
+    elif dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
         new = f"{letters}.{ext}"
     else:
         new = letters

@@ -1496,6 +1496,22 @@ def client_runs_unknown_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(rows), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
 
 
+# the names browsers give a download in progress, renamed to the file's own name when it is
+# complete (Firefox's NAME.part, Chrome's NAME.crdownload, Safari's NAME.download, Edge's
+# and Internet Explorer's NAME.partial, Opera's NAME.opdownload)
+DOWNLOAD_SUFFIXES = (".part", ".crdownload", ".download", ".partial", ".opdownload")
+
+
+def completed_download(name: str) -> str:
+    """The name a download in progress (``DOWNLOAD_SUFFIXES``) takes when complete; other
+    names as they are."""
+    folded = name.casefold()
+    for suffix in DOWNLOAD_SUFFIXES:
+        if folded.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def client_drops_executable(view: LogView) -> list[StageEvidence]:
     """A mail client or browser creating an executable the knowledge base does not know."""
     desc = view.desc
@@ -1527,14 +1543,15 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         cached -= elsewhere
     chosen: list[tuple[str, str, str]] = []  # (name, category, confidence)
     for name in sorted(subjects_of):
-        if lookup(name, "file") is not None or name.startswith("."):
+        shown = completed_download(name)  # what a download in progress becomes
+        if lookup(shown, "file") is not None or shown.startswith("."):
             continue
-        if not (EXECUTABLE.search(name) or "." not in name) or DATA_NAME.match(name) or name in cached:
+        if not (EXECUTABLE.search(shown) or "." not in shown) or DATA_NAME.match(shown) or name in cached:
             continue
         subjects = subjects_of[name]
         # Windows runs a program by its extension: a file with none that only Windows
         # programs wrote (Chrome's "First Run", "Local State") is no executable there
-        if "." not in name and all(s.casefold().endswith(".exe") for s in subjects):
+        if "." not in shown and all(s.casefold().endswith(".exe") for s in subjects):
             continue
         # a message the client composes (mutt's mutt-HOST-UID-PID-N): written, read back
         # and deleted by the client itself, never run, is its own working file
@@ -1556,8 +1573,10 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     inferred_rows = None
     out = []
     for name, category, confidence in chosen:
+        shown = completed_download(name)
+        what = quoted(name) if shown == name else f"{quoted(name)} (a download in progress, saved as {quoted(shown)} when done)"
         reason = (
-            f"A {category} {'probably ' if confidence == 'low' else ''}created {quoted(name)}, an executable the knowledge base does not "
+            f"A {category} {'probably ' if confidence == 'low' else ''}created {what}, an executable the knowledge base does not "
             f"know (a delivered attachment or download)."
         )
         rows = [np.asarray(rows_of_name[name], dtype=np.int64)]
