@@ -3901,6 +3901,65 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, hits, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
+def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
+    """A job scheduler (``CRON_DAEMONS``) reading a file another process wrote in the
+    subgraph, and starting a job within ``CRON_JOB_MINUTES`` of that read: a table written
+    straight into its spool (redis made to save its database as /var/spool/cron/crontabs/root,
+    T1053.003), under whatever name the log keeps (the user's). Files the knowledge base knows
+    are left to the rules that name them (a crontab written, an account added); writers that
+    put tables in place as their work are not counted: the crontab and at tools (a user's
+    own edit), the scheduler itself, package managers, updaters and management agents."""
+    desc = view.desc
+    named = view.present & (desc["object_name"] != "") & ~view.desc_in("object_name", PLACEHOLDERS)
+    by_daemon = view.desc_where("subject_name", lambda n: n.casefold() in CRON_DAEMONS, view.present)
+    if not by_daemon.any():
+        return []
+    reads = by_daemon & named & (desc["event"] == "file_read")
+    reads &= view.desc_where("object_name", lambda n: lookup(n, "file") is None, reads)
+    jobs = by_daemon & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute"))
+    if not reads.any() or not jobs.any():
+        return []
+    writes = named & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", view.values("object_name", reads))
+    writes &= view.desc_where(
+        "subject_name",
+        lambda n: bool(n) and n.casefold() not in CRON_DAEMONS and n not in ("crontab", "at", "batch") and not routine_writer(n) and process_category(n) != "package manager",
+        writes,
+    )
+    if not writes.any():
+        return []
+    job_rows = view.rows_of(jobs)
+    job_minutes = np.sort(view.minutes[job_rows])
+    first_write: dict[str, int] = {}
+    for at in np.flatnonzero(writes).tolist():
+        name = desc["object_name"][at]
+        first_write[name] = min(first_write.get(name, int(view.first_minutes[at])), int(view.first_minutes[at]))
+    read_rows = view.rows_of(reads & view.desc_in("object_name", first_write))
+    hits, tables = [], set()
+    for position, name in zip(read_rows.tolist(), desc["object_name"][view._codes[read_rows]].tolist()):
+        minute = int(view.minutes[position])
+        if minute < first_write[name]:
+            continue
+        # the scheduler's first job start at or after the read (a search, not a scan)
+        at = int(np.searchsorted(job_minutes, minute, side="left"))
+        if at < len(job_minutes) and job_minutes[at] - minute <= CRON_JOB_MINUTES * MINUTE_NS:
+            hits.append(position)
+            tables.add(name)
+    if not hits:
+        return []
+    hits = np.array(hits, dtype=np.int64)
+    last_read = int(view.minutes[hits].max())
+    started = job_rows[(view.minutes[job_rows] >= int(view.minutes[hits].min())) & (view.minutes[job_rows] <= last_read + CRON_JOB_MINUTES * MINUTE_NS)]
+    table_writes = writes & view.desc_in("object_name", tables)
+    write_rows = view.rows_of(table_writes)
+    daemons = view.values("subject_name", _descriptions(view, hits))
+    reason = (
+        f"{_names(daemons)} read {_names(tables)}, which {_names(view.values('subject_name', table_writes))} wrote in the subgraph, "
+        f"and started {_names(view.values('object_name', _descriptions(view, started)))} right after: a job table written into the "
+        "scheduler's spool, so that it runs a command on schedule."
+    )
+    return [cited(view, write_rows, hits, started, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+
+
 # a desktop entry written this close to the hidden program it would start
 DESKTOP_ENTRY_MINUTES = 5
 
@@ -4301,4 +4360,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
