@@ -186,6 +186,17 @@ def test_knowledge_lookup_knows_numbered_instances_only_of_numbered_entries():
     assert lookup("svchost-1.exe", "process") is None and lookup("svchost.exe", "process") is not None
 
 
+def test_knowledge_lookup_knows_versioned_instances_only_of_versioned_entries():
+    """Defender's definition updates arrive as AM_Delta_Patch_<version>.exe: the entry says
+    ``versioned``, so any dotted version is that program; a bare number is no version, and a
+    program whose entry does not say so keeps its exact name (svchost_1.2.exe is no svchost)."""
+    for name in ("AM_Delta_Patch_1.301.1337.0.exe", "am_delta_patch_1.2.exe", "AM_Engine_Patch_1.1.17600.5.exe", "AM_Delta_Patch.exe"):
+        assert lookup(name, "process").category == "software updater"
+    assert lookup("AM_Delta_Patch_1.exe", "process") is None
+    assert lookup("AM_Delta_Patch_1.2x.exe", "process") is None
+    assert lookup("svchost_1.2.exe", "process") is None and lookup("svchost-1.2.exe", "process") is None
+
+
 def test_no_name_is_listed_twice_in_the_knowledge_base():
     """The first entry of a name wins a lookup: a second one is dead data, or, added later
     under another category, silently shadows or is shadowed (Mozilla's maintenance service

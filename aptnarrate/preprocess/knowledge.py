@@ -21,6 +21,9 @@ _SHARED_OBJECT = re.compile(r"^(?P<stem>.+?)(?:\.so(?:\.\d+)*|(?:\.\d+)*\.dylib)
 
 # a numbered instance of a program: NAME-<n> before the extension (PDQDeployRunner-3.exe)
 _NUMBERED = re.compile(r"-\d{1,6}(\.[a-z0-9]{1,4})?$")
+# a versioned instance of a program: a dotted version before the extension, or at the end of
+# a name without one (AM_Delta_Patch_1.301.1337.0.exe, php-fpm7.4, perl5.30.0)
+_VERSIONED = re.compile(r"[-_.]?v?\d{1,6}(?:\.\d{1,6}){1,4}(\.(?:exe|msi))?$", re.I)
 # candidate type -> entry types to search, in order of preference
 _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
     "process": ("binary",),
@@ -63,6 +66,9 @@ class _Index:
     # (type, name) -> entry, for the entries whose programs run under numbered names too
     # (``"numbered": true``: PDQ Deploy's runner as the service PDQDeployRunner-3.exe)
     numbered: dict[tuple[str, str], KnowledgeEntry]
+    # (type, name) -> entry, for the entries whose programs run under versioned names too
+    # (``"versioned": true``: Defender's AM_Delta_Patch_1.301.1337.0.exe, Debian's php-fpm7.4)
+    versioned: dict[tuple[str, str], KnowledgeEntry]
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +77,7 @@ def _index() -> _Index:
     exact: dict[tuple[str, str], KnowledgeEntry] = {}
     registry: list[tuple[str, KnowledgeEntry]] = []
     numbered: dict[tuple[str, str], KnowledgeEntry] = {}
+    versioned: dict[tuple[str, str], KnowledgeEntry] = {}
     for item in raw["entries"]:
         for name in item["names"]:
             entry = KnowledgeEntry(name, item["type"], item["category"], item["usage"], tuple(item.get("os", ())))
@@ -81,12 +88,14 @@ def _index() -> _Index:
             exact.setdefault((item["type"], key), entry)  # first entry wins
             if item.get("numbered"):
                 numbered.setdefault((item["type"], key), entry)
+            if item.get("versioned"):
+                versioned.setdefault((item["type"], key), entry)
     prefixes: dict[str, set[str]] = {}
     for (entry_type, key), entry in exact.items():
         if entry_type == "binary" and len(key) > COMM_LENGTH and not key.endswith(_WINDOWS_SUFFIXES):
             prefixes.setdefault(key[:COMM_LENGTH], set()).add(key)
     truncated = {prefix: exact[("binary", next(iter(keys)))] for prefix, keys in prefixes.items() if len(keys) == 1}
-    return _Index(exact, tuple(registry), truncated, numbered)
+    return _Index(exact, tuple(registry), truncated, numbered, versioned)
 
 
 def binary_names() -> list[str]:
@@ -151,6 +160,16 @@ def lookup(name: str, kind: str) -> KnowledgeEntry | None:
             entry = index.numbered.get((entry_type, base))
             if entry is not None:
                 return entry
+    if index.versioned and any(c.isdigit() for c in key):
+        # a versioned instance of a program that runs so: the version taken out, the
+        # extension kept (AM_Delta_Patch_1.301.1337.0.exe is AM_Delta_Patch.exe)
+        match = _VERSIONED.search(key)
+        if match is not None and match.start() > 0:
+            base = key[: match.start()] + (match.group(1) or "")
+            for entry_type in _SEARCH_ORDER.get(kind, _DEFAULT_ORDER):
+                entry = index.versioned.get((entry_type, base))
+                if entry is not None:
+                    return entry
     if kind == "process" and len(key) == COMM_LENGTH:
         # a Linux process's name cut to its 15 bytes, where one known program's begins so
         return index.truncated.get(key)
