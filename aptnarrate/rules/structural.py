@@ -363,7 +363,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # acknowledgements, a quarter of the sends or fewer: a transfer's, not a dialogue's)
         heard_minutes = len(distinct(np.concatenate([minutes[here_received], view.minutes[replies]]))) if heard else 0
         one_way = heard_minutes < C2_MIN_TWO_WAY_MINUTES or heard * 4 < sent_sum
-        if one_way and not shared and _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]:
+        staged = _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]
+        # or a file-transfer tool the knowledge base knows that read the user's documents
+        # before it sent (rclone copying folders to cloud storage file by file, no archive):
+        # an unknown program doing the same may be an implant's channel, and stays one
+        staged = staged or (process_category(subject) == "network tool" and _document_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0])
+        if one_way and not shared and staged:
             continue
         links = []
         if routine[subject] and index not in driven:
@@ -799,6 +804,31 @@ def _find_archive_readers(view: LogView) -> dict[str, int]:
         if not fetched_by.get(archive, set()) - {reader}:
             found[reader] = min(first, found.get(reader, first))
     return found
+
+
+# documents a user keeps (office files, PDFs, mail stores): what a transfer tool reading
+# several of them before it sends is carrying
+DOCUMENT = re.compile(r"\.(docx?|docm|xlsx?|xlsm|pptx?|pdf|odt|ods|odp|rtf|csv|eml|msg|pst|ost|mbox|vsdx?|one)$", re.I)
+DOCUMENT_READS_MIN = 3
+
+
+def _document_readers(view: LogView) -> dict[str, int]:
+    """Each process that read ``DOCUMENT_READS_MIN`` or more distinct documents
+    (``DOCUMENT``), with the first minute (nanoseconds) it read one (computed once per view)."""
+
+    def compute() -> dict[str, int]:
+        desc = view.desc
+        reads = view.present & (desc["event"] == "file_read") & (desc["subject_name"] != "")
+        reads &= view.desc_where("object_name", lambda n: bool(DOCUMENT.search(n)), reads)
+        documents: dict[str, set[str]] = {}
+        first: dict[str, int] = {}
+        for at in np.flatnonzero(reads).tolist():
+            reader, minute = desc["subject_name"][at], int(view.first_minutes[at])
+            documents.setdefault(reader, set()).add(desc["object_name"][at])
+            first[reader] = min(minute, first.get(reader, minute))
+        return {reader: first[reader] for reader, names in documents.items() if len(names) >= DOCUMENT_READS_MIN}
+
+    return view.derived("_document_readers", compute)
 
 
 def _archive_first_reads(view: LogView) -> dict[tuple[str, str], int]:
