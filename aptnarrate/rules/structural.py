@@ -2696,6 +2696,19 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         )
         out.append(cited(view, view.rows_of(sessions | support), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.004")))
         return out
+    # or a copy client sending such a program to hosts of the site just after the process
+    # that started it looked for hosts: a tool spread to the hosts it found
+    spread = _copied_after_host_discovery(view, clients)
+    if spread is not None:
+        sessions, copies, looks = spread
+        reason = (
+            f"{_names(view.values('subject_name', copies))} copied {_names(view.values('object_name', copies))}, a program "
+            f"the knowledge base does not know, to internal host(s) {_names(view.values('object_name', sessions))}, within "
+            f"{DISCOVERY_BEFORE_COPY_MINUTES} minutes after the process that started it looked for other hosts "
+            f"({_names(view.values('object_name', looks))}): a tool copied to the hosts it found."
+        )
+        out.append(cited(view, view.rows_of(sessions | copies | looks), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1018")))
+        return out
     # or one a shell started after another of its commands read out a secret key store
     # (cat id_rsa): a user's client reads its key itself; a key shown by hand before the
     # sessions is a key taken (T1552.004) for the pivot
@@ -2796,6 +2809,64 @@ def _copied_then_run(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np
     started = np.zeros(len(logins), dtype=bool)
     started[view._codes[login_at[used]]] = True
     return clients & view.desc_in("object_name", found), copies | started
+
+
+# a copy this soon after its launcher looked for other hosts spreads what it copies to them
+DISCOVERY_BEFORE_COPY_MINUTES = 15
+# the files that list other hosts: ssh's known hosts, the hosts table, the ARP table
+_HOST_DISCOVERY_FILES = HOST_LISTS | {"hosts", "arp"}
+
+
+def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(the ``clients`` descriptions of the hosts, the copies' reads, the looks for hosts)
+    where a copy client (``COPY_CLIENTS``) read a program the knowledge base does not know
+    (``_copied_program``) in a minute a session client reached a host of ``clients`` (a
+    minute either side), and the process that started the copy client had, at most
+    ``DISCOVERY_BEFORE_COPY_MINUTES`` before the first such copy, read a file that lists
+    other hosts (ssh's known hosts, the hosts or ARP table) or started a discovery tool
+    (arp, ping); None when there is none. An administrator's build copied to a server is a
+    file sent; the same copy just after a look for other hosts spreads a tool to the hosts
+    found (T1018, T1570)."""
+    desc = view.desc
+    if not clients.any():
+        return None
+    copies = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    copies &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, copies)
+    copies &= view.desc_where("object_name", _copied_program, copies)
+    if not copies.any():
+        return None
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    launchers = view.values("subject_name", starts & view.desc_where("object_name", lambda n: n.casefold() in COPY_CLIENTS, starts)) - {""}
+    launchers = {n for n in launchers if n.casefold() not in COPY_CLIENTS}
+    if not launchers:
+        return None
+    by_launcher = view.desc_in("subject_name", launchers) & view.present
+    looks = by_launcher & (desc["event"] == "file_read") & view.desc_in("object_name", _HOST_DISCOVERY_FILES)
+    looks |= by_launcher & starts & view.desc_where("object_name", _discovery_tool, by_launcher & starts)
+    if not looks.any():
+        return None
+    connects = view.desc_where("action", lambda a: a.upper() in vocabulary().connect_actions, clients)
+    if not connects.any():
+        return None
+    copy_minutes = np.unique(view.minutes[view.rows_of(copies)])
+    look_minutes = np.sort(view.minutes[view.rows_of(looks)])
+    # copies with a look at most DISCOVERY_BEFORE_COPY_MINUTES before them (a sorted search)
+    k = np.searchsorted(look_minutes, copy_minutes, side="right") - 1
+    after_look = (k >= 0) & (copy_minutes - look_minutes[np.maximum(k, 0)] <= DISCOVERY_BEFORE_COPY_MINUTES * MINUTE_NS)
+    copy_minutes = copy_minutes[after_look]
+    if not len(copy_minutes):
+        return None
+    at = view.rows_of(connects)
+    minutes = view.minutes[at]
+    j = np.searchsorted(copy_minutes, minutes - MINUTE_NS, side="left")
+    near = j < len(copy_minutes)
+    near[near] = copy_minutes[j[near]] <= minutes[near] + MINUTE_NS
+    if not near.any():
+        return None
+    hosts = set(desc["object_name"][view._codes[at[near]]].tolist())
+    first_copy = int(copy_minutes[0])
+    used_looks = looks & (view.first_minutes >= first_copy - DISCOVERY_BEFORE_COPY_MINUTES * MINUTE_NS) & (view.first_minutes <= int(copy_minutes[-1]))
+    return clients & view.desc_in("object_name", hosts), copies, used_looks
 
 
 def _pivots_after_sweeps(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
