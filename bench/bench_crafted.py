@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -35,6 +35,14 @@ doubling is linear; 4 is quadratic.
   desktop entry (the desktop-entry rule weighs each writer's pair).
 * ``jobtables``: N shells, each writing a hidden program, changing its mode and running
   crontab, which writes the table (the job-table rule weighs each shell's pair).
+* ``spools``: N processes, each writing a file that cron reads and then starts sh (the
+  cron-spool rule weighs each table).
+* ``partials``: a browser writing and renaming N downloads in progress (``setupN.part``),
+  each then started from the file manager (the dropped-executable rule judges each under its
+  completed name).
+* ``documents``: rclone reading N documents and sending after each, beside N backups read by
+  N copy processes and one write of passwd (the document-reader test of the Command and
+  Control rule, and the backup-restore ``unless``).
 """
 
 from __future__ import annotations
@@ -177,6 +185,34 @@ def jobtables(n: int) -> str:
     return _ocrapt(lines)
 
 
+def spools(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The subject_process: srv{i} WRITE the file_object_file: tab{i}", i))
+        lines.append((f"The subject_process: cron READ the file_object_file: tab{i}", i))
+        lines.append(("The subject_process: cron CLONE the subject_process: sh", i))
+    return _ocrapt(lines)
+
+
+def partials(n: int) -> str:
+    lines = [("The subject_process: firefox CONNECT the netflowobject: 81.49.200.166", 0)]
+    for i in range(n):
+        lines.append((f"The subject_process: firefox WRITE the file_object_file: setup{i}.part", i))
+        lines.append((f"The subject_process: firefox RENAME the file_object_file: setup{i}.part", i))
+        lines.append((f"The subject_process: nautilus CLONE the subject_process: setup{i}", i))
+    return _ocrapt(lines)
+
+
+def documents(n: int) -> str:
+    lines = [("The process: rclone.exe START_OUTBOUND the flow: 31.31.196.70", 0)]
+    for i in range(n):
+        lines.append((f"The process: rclone.exe READ the file: report{i}.docx", i))
+        lines.append(("The process: rclone.exe MESSAGE_OUTBOUND the flow: 31.31.196.70", i))
+        lines.append((f"The process: cp{i} READ the file: passwd{i}.bak", i))
+    lines.append(("The process: cp0 WRITE the file: passwd", n))
+    return _ocrapt(lines)
+
+
 def chain(n: int) -> str:
     rows = ["subject_uuid,subject_type,subject_attr,predicate,timestamp,object_uuid,object_type,object_attr"]
     rows.append(f"p0,SUBJECT_PROCESS,/usr/bin/thunderbird,EVENT_CONNECT,{START_NS},n0,NetFlowObject,10.0.0.2->203.0.113.4:443")
@@ -187,7 +223,7 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv")}
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv")}
 
 
 def cli() -> list[str]:
