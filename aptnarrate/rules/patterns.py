@@ -329,13 +329,24 @@ def run_against_another_host(row: Row, talkers: set[str]) -> bool:
     return row.event in ("execute", "process_start") and row.object in talkers
 
 
+# Windows' task tools: the files they delete or write are their tasks' definitions
+# (System32\Tasks\NAME, which OpTC's logs keep under the task's name)
+TASK_FILE_TOOLS = frozenset({"schtasks.exe", "at.exe"})
+
+
 def removing_tools(rows: Iterable[Row]) -> set[str]:
     """The processes (by name) that ``rows`` show removing tasks or services and never
-    creating or changing one, for the rules that say ``unless: run only to remove``."""
+    creating or changing one, for the rules that say ``unless: run only to remove``; a task
+    tool deleting a file removes its task's definition, writing one changes a task."""
     removes, changes = set(), set()
     for row in rows:
         if row.subject and row.object_kind in REMOVALS:
             (removes if row.event == REMOVALS[row.object_kind] else changes).add(row.subject)
+        elif row.subject and row.object_kind == "file" and row.subject.casefold() in TASK_FILE_TOOLS:
+            if row.event == "file_delete":
+                removes.add(row.subject)
+            elif row.event in ("file_write", "file_create", "file_rename"):
+                changes.add(row.subject)
     return removes - changes
 
 

@@ -2390,14 +2390,19 @@ WEB_SHELL_COMMANDS = 2
 
 
 def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
-    """A shell that Apache or PHP's server started running discovery commands, itself or
-    through what it started: a web shell or an injected command surveying the host (T1190,
-    T1505.003). These servers start sh for
+    """A shell that Apache or PHP's server started, or a CGI program it started did, running
+    discovery commands, itself or through what it started: a web shell or an injected command
+    surveying the host (T1190, T1505.003). These servers start sh for
     CGI scripts and mail(), so their shell alone is routine (``initial-access-web-server-shell``
     leaves them out); CGI scripts do not run id, uname and netstat."""
     servers_named = roles()["script_web_server_names"]
     running = view.present & view.desc_in("event", ("execute", "process_start"))
-    by_server = running & view.desc_where("subject_name", lambda n: n.casefold() in servers_named, running)
+    direct = running & view.desc_where("subject_name", lambda n: n.casefold() in servers_named, running)
+    if not direct.any():
+        return []
+    # or by a CGI program the server started (apache2 -> status.cgi -> sh: Shellshock's bash
+    # CGI script running the injected command), any depth below the server
+    by_server = direct | (running & descendant_subjects(view, view.values("subject_name", direct)))
     shells = {n for n in view.values("object_name", by_server) if process_category(n) == "shell"}
     if not shells:
         return []
@@ -2410,13 +2415,21 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     tools = view.values("object_name", commands)
     if len(tools) < WEB_SHELL_COMMANDS:
         return []
-    servers = view.values("subject_name", server_starts)
+    servers = view.values("subject_name", server_starts & direct)
+    through = view.values("subject_name", server_starts & ~direct)
+    by = f"{_names(servers)}, a web server, started" if servers else f"{_names(view.values('subject_name', direct))}, a web server, started {_names(through)}, which started"
+    if servers and through:
+        by = f"{_names(servers)}, a web server, and what it started ({_names(through)}) started"
     who = "and what the server started" if (commands & ~view.desc_in("subject_name", shells)).any() else "which"
     reason = (
-        f"{_names(servers)}, a web server, started {_names(shells)}, {who} ran the discovery commands {_names(tools)}: "
+        f"{by} {_names(shells)}, {who} ran the discovery commands {_names(tools)}: "
         "a web shell or a command injected through the server surveying the host (CGI scripts and mail() do not)."
     )
-    return [cited(view, view.rows_of(server_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))]
+    # the server's start of the CGI program the shells came through, where they did
+    cgi_starts = direct & view.desc_in("object_name", through) if through else direct & False
+    return [
+        cited(view, view.rows_of(server_starts | cgi_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))
+    ]
 
 
 # what a program learns of its host from the kernel's and the system's own files instead of
