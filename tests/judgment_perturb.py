@@ -37,7 +37,7 @@ from aptnarrate.rules.benign import explaining
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import DATA_NAME, DOWNLOAD_SUFFIXES
+from aptnarrate.rules.structural import DATA_NAME, DOWNLOAD_SUFFIXES, old_images
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -153,6 +153,15 @@ def _unknown(name: str, node_type: str) -> bool:
     # that relation, which a name the attacker chose would not keep
     backed_up = next((base[: -len(s)] for s in BACKUP_SUFFIXES if base.casefold().endswith(s) and len(base) > len(s)), None)
     if backed_up and lookup(backed_up, "file") is not None:
+        return False
+    # so is a known program's previous image, kept under an old name by its update
+    # (old_chrome.exe): renamed, it would be another program's file
+    folded = base.casefold()
+    previous = [base[4:]] if folded.startswith("old_") else []
+    if ".old." in folded:
+        at = folded.rindex(".old.")
+        previous.append(base[:at] + base[at + 4 :])
+    if any(lookup(p, "process") is not None and folded in old_images(p) for p in previous):
         return False
     return all(lookup(n, k) is None for n in dict.fromkeys((name, base)) if n for k in (kind, "process", "file"))
 

@@ -1947,6 +1947,11 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     updates = self_updates(view)
     routine |= deleted & view.desc_in("object_name", view.values("object_name", updates) | view.values("subject_name", updates))
     routine |= _replaced(view, deleted)
+    # a program deleting its own previous image, kept under an old name while the updated
+    # one took its place (Chrome's old_chrome.exe, app.exe.old), unless in an attack chain
+    replaced_images = deleted & view.pattern_flags(lambda r: bool(r.subject) and r.object.casefold() in old_images(r.subject), deleted)
+    if replaced_images.any():
+        routine |= replaced_images & ~in_chain(view, attack_chain(view))
     # a build's own cleanup (configure removing the test program it compiled and ran, make
     # clean), unless the log shows the build acting for an attacker (an implant's make)
     builders = deleted & view.desc_where("subject_name", build_tool, deleted)
@@ -2080,6 +2085,17 @@ def _replaced(view: LogView, deleted: np.ndarray) -> np.ndarray:
     if found.any():
         found &= ~in_chain(view, acting_for_an_attacker(view))
     return found
+
+
+def old_images(program: str) -> frozenset[str]:
+    """The names an update gives a program's previous image while the new one takes its
+    place: ``old_NAME``, ``NAME.old``, ``NAME.bak`` and ``STEM.old.EXT`` (case-folded)."""
+    name = program.casefold()
+    stem, dot, ext = name.rpartition(".")
+    names = {f"old_{name}", f"{name}.old", f"{name}.bak"}
+    if dot and stem:
+        names.add(f"{stem}.old.{ext}")
+    return frozenset(names)
 
 
 def _is_log(name: str) -> bool:
