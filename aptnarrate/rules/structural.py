@@ -2382,6 +2382,13 @@ def discovery(view: LogView) -> list[StageEvidence]:
     info = (desc["event"] == "file_read") & view.desc_in("object_name", RECON_FILES)
     host_lists = (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS)
     info |= host_lists & view.desc_where("subject_name", lambda n: bool(n) and not session_client(n), host_lists)
+    # not a file its reader also writes or maps into memory: the target of an exploit's
+    # write (Dirty COW mapping the setuid passwd program and writing through its mem file),
+    # not information read
+    touched = view.present & (view.desc_in("event", ("file_write", "file_create")) | view.desc_in("action", ("MMAP", "MODIFY")))
+    if (info & view.desc_in("object_name", view.values("object_name", touched))).any():
+        changed = view.pairs(touched)
+        info &= ~view.pattern_flags(lambda row: (row.subject, row.object) in changed, info)
     files = view.values("object_name", info)
     # or a file viewer printing the hosts this one reaches (ssh's known hosts) and its host
     # table or ARP table: a look for other hosts by hand (T1018)
