@@ -2423,9 +2423,11 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     direct = running & view.desc_where("subject_name", lambda n: n.casefold() in servers_named, running)
     if not direct.any():
         return []
-    # or by a CGI program the server started (apache2 -> status.cgi -> sh: Shellshock's bash
-    # CGI script running the injected command), any depth below the server
-    by_server = direct | (running & descendant_subjects(view, view.values("subject_name", direct)))
+    # or by a CGI program the server started, a program of its own that is no shell or
+    # interpreter (apache2 -> status.cgi -> sh: Shellshock's bash CGI script running the
+    # injected command)
+    cgi = {n for n in view.values("object_name", direct) if n and process_category(n) not in ("shell", "interpreter")}
+    by_server = direct | (running & view.desc_in("subject_name", cgi - view.values("subject_name", direct))) if cgi else direct
     shells = {n for n in view.values("object_name", by_server) if process_category(n) == "shell"}
     if not shells:
         return []
