@@ -2783,6 +2783,25 @@ def _copied_program(name: str) -> bool:
     return lookup(name, "file") is None and lookup(name, "process") is None
 
 
+def _program_copies(view: LogView) -> np.ndarray:
+    """The descriptions of a copy client's (``COPY_CLIENTS``) reads of a program the knowledge
+    base does not know (``_copied_program``): what it sends to the host its session reaches."""
+    desc = view.desc
+    copies = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    copies &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, copies)
+    return copies & view.desc_where("object_name", _copied_program, copies)
+
+
+def _copy_near(copy_minutes: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each connection minute, the position of the first copy minute (sorted) at or after
+    a minute before it, and whether that copy lies within a minute of it (the log keeps
+    minutes: a copy and its session's connection share one, or neighbour)."""
+    k = np.searchsorted(copy_minutes, minutes - MINUTE_NS, side="left")
+    near = k < len(copy_minutes)
+    near[near] = copy_minutes[k[near]] <= minutes[near] + MINUTE_NS
+    return k, near
+
+
 def _copied_then_run(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(the ``clients`` descriptions of the hosts, the copies' reads and the later clients'
     starts) where a copy client (``COPY_CLIENTS``) read a program the knowledge base does
@@ -2793,12 +2812,8 @@ def _copied_then_run(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np
     none. The copy alone is a file sent (an administrator's build put on a server); the
     login after it is the program run there (T1570, T1021.004)."""
     desc = view.desc
-    if not clients.any():
-        return None
-    copies = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-    copies &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, copies)
-    copies &= view.desc_where("object_name", _copied_program, copies)
-    if not copies.any():
+    copies = _program_copies(view) if clients.any() else None
+    if copies is None or not copies.any():
         return None
     logins = view.present & view.desc_in("event", ("process_start", "execute"))
     logins &= view.desc_where("object_name", lambda n: session_client(n) and n.casefold() not in COPY_CLIENTS, logins)
@@ -2817,9 +2832,7 @@ def _copied_then_run(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np
     # each connection's copy: the first copy minute within a minute of it, if any (sorted
     # searches, not a pass over the copies or the logins per host: a crafted log of
     # thousands of copies to thousands of hosts costs no more)
-    k = np.searchsorted(copy_minutes, minutes - MINUTE_NS, side="left")
-    near = k < len(copy_minutes)
-    near[near] = copy_minutes[k[near]] <= minutes[near] + MINUTE_NS
+    k, near = _copy_near(copy_minutes, minutes)
     if not near.any():
         return None
     # each host's copies span from the first such copy to the last (the last near each
@@ -2866,12 +2879,8 @@ def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np
     file sent; the same copy just after a look for other hosts spreads a tool to the hosts
     found (T1018, T1570)."""
     desc = view.desc
-    if not clients.any():
-        return None
-    copies = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-    copies &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, copies)
-    copies &= view.desc_where("object_name", _copied_program, copies)
-    if not copies.any():
+    copies = _program_copies(view) if clients.any() else None
+    if copies is None or not copies.any():
         return None
     starts = view.present & view.desc_in("event", ("process_start", "execute"))
     launchers = view.values("subject_name", starts & view.desc_where("object_name", lambda n: n.casefold() in COPY_CLIENTS, starts)) - {""}
@@ -2896,9 +2905,7 @@ def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np
         return None
     at = view.rows_of(connects)
     minutes = view.minutes[at]
-    j = np.searchsorted(copy_minutes, minutes - MINUTE_NS, side="left")
-    near = j < len(copy_minutes)
-    near[near] = copy_minutes[j[near]] <= minutes[near] + MINUTE_NS
+    _, near = _copy_near(copy_minutes, minutes)
     if not near.any():
         return None
     hosts = set(desc["object_name"][view._codes[at[near]]].tolist())
