@@ -179,7 +179,9 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matches = matching_rules_many(every_row, where=ranks)
     listers = process_lists(every_row)
     removed = removed_objects(every_row)
-    restorers = backup_restorers(every_row)
+    # only where a rule that a restore takes out matched (most subgraphs write no account file)
+    restoring = any("restored from its backup" in rule.unless for rules in matches.values() for rule in rules)
+    restorers = backup_restorers(every_row) if restoring else set()
     # only the files a "run as a program" rule matched are asked about: most subgraphs have
     # none, and then the rules' matches are read as they are (every subgraph runs programs);
     # likewise only the tools an "against another host" or "dumps another process" rule
