@@ -190,9 +190,34 @@ def test_held_sends_group_each_holders_unnamed_sends(tmp_path):
     view = _held_channels(tmp_path)
     held = structural.held_sends(view)
     assert len(held) == N
-    for subject, (address, rows) in held.items():
+    for subject, (addresses, rows) in held.items():
         assert view.minutes[rows].tolist() == sorted(view.minutes[rows].tolist()) and len(rows) == 2
-        assert address.startswith("185.86.") and subject.startswith("imp")
+        assert len(addresses) == 1 and addresses[0].startswith("185.86.") and subject.startswith("imp")
+
+
+def test_held_sends_give_a_holder_of_several_connections_the_unnamed_sends_of_its_window(tmp_path):
+    """N processes one after another, each opening connections to two outside addresses and
+    closing them, with unnamed sends between (rclone's parallel upload, N times): each holder
+    gets the sends of its own window, none of another's, found by sorted searches over the
+    windows (one window per holder, not a pass over them per send)."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        hour, minute = 9 + i // 30, (i % 30) * 2
+        stamp = lambda m, s: f"2018-04-13 {hour:02d}:{minute + m:02d}:{s:02d}"  # noqa: E731
+        for address in (f"185.87.{i // 200}.{i % 200 + 1}", f"185.88.{i // 200}.{i % 200 + 1}"):
+            rows.append(proc(f"up{i}", "CONNECT", "netflowobject", address, stamp(0, 1)))
+        rows.append(("A subject_process SENDMSG a srcsink_unknown", stamp(0, 30)))
+        rows.append(("A subject_process WRITE a srcsink_unknown", stamp(1, 30)))
+        for address in (f"185.87.{i // 200}.{i % 200 + 1}", f"185.88.{i // 200}.{i % 200 + 1}"):
+            rows.append(proc(f"up{i}", "CLOSE", "netflowobject", address, stamp(1, 50)))
+    view = LogView(facts_from(tmp_path, rows))
+    held = structural.held_sends(view)
+    assert len(held) == N
+    for subject, (addresses, positions) in held.items():
+        assert len(addresses) == 2 and len(positions) == 2
+        assert all(a.endswith(f".{int(subject[2:]) // 200}.{int(subject[2:]) % 200 + 1}") for a in addresses)
 
 
 def test_a_candidate_is_found_through_an_index_not_a_scan_per_question(tmp_path):

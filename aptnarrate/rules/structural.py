@@ -209,6 +209,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     held_positions, held_pair, held_sent, held_windows = _unnamed_messages_on_held_connections(view, pair_keys, remote)
     # kept for the rules that weigh data sent (``held_sends``): one attribution per view
     view.derived("_held_messages", lambda: (held_positions, held_pair, held_sent, list(pair_keys)))
+    view.derived("_held_windows", lambda: dict(held_windows))
     is_held = np.zeros(len(positions), dtype=bool)
     if len(held_positions):
         positions = np.concatenate([positions, held_positions])
@@ -538,14 +539,18 @@ def _unnamed_messages_on_held_connections(
     return rows, pairs, sends[codes[rows]], {h: windows[h] for h in set(kept_holders)}
 
 
-def held_sends(view: LogView) -> dict[str, tuple[str, np.ndarray]]:
+def held_sends(view: LogView) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     """Each process holding a connection to its one outside address -> that address and the
     log rows (positions) of the unnamed messages it sent over it
     (``_unnamed_messages_on_held_connections``, as the Command and Control rule attributed
     them: outside is what that rule reads as outside): what a rule that weighs data sent
-    reads beside the named sends (TRACE records an upload's writes so)."""
+    reads beside the named sends (TRACE records an upload's writes so). And each process
+    holding connections to several outside addresses -> those addresses and the unnamed
+    sends of its minutes (``_sends_over_several_connections``): which of its sockets carried
+    one the log does not say, so the channel rule weighs none of them, but each left for one
+    of those addresses."""
 
-    def compute() -> dict[str, tuple[str, np.ndarray]]:
+    def compute() -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         command_and_control(view)  # attributes the messages once per view (none: no outside flows)
         held = view.derived("_held_messages", lambda: None)
         if held is None:
@@ -555,13 +560,89 @@ def held_sends(view: LogView) -> dict[str, tuple[str, np.ndarray]]:
         positions, pairs = positions[sent], pairs[sent]
         order = np.argsort(pairs, kind="stable")
         groups, starts = np.unique(pairs[order], return_index=True)
-        found: dict[str, tuple[str, np.ndarray]] = {}
+        found: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
         for index, rows in zip(groups.tolist(), np.split(positions[order], starts[1:])):
             subject, address = keys[index]
-            found[subject] = (address, rows)
+            found[subject] = ((address,), rows)
+        found.update(_sends_over_several_connections(view, keys, view.derived("_held_windows", dict)))
         return found
 
     return view.derived("_held_sends", compute)
+
+
+def _sends_over_several_connections(
+    view: LogView, pair_keys: list[tuple[str, str]], held_windows: dict[str, tuple[int, int]]
+) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+    """Each process that opened connections to two or more outside addresses (``pair_keys``,
+    the channel rule's), no routine channel's, -> those addresses and the log rows of the unnamed sends (TRACE's
+    socket writes) of its window, from its first connect to its last close (the log's end when
+    it connected again after it): a send naming it, or naming no process where its window is
+    the only one open in that minute, the one-address holders' (``held_windows``) counted."""
+    several: dict[str, set[str]] = {}
+    for subject, address in pair_keys:
+        several.setdefault(subject, set()).add(address)
+    # not an application whose work holds many connections at once (a browser's tabs, a mail
+    # client's accounts: ``routine_channel``), whose reads and sends the exfiltration rule
+    # weighs only when the log shows it acting for an attacker
+    several = {subject: addresses for subject, addresses in several.items() if subject and len(addresses) >= 2 and not routine_channel(subject)}
+    if not several:
+        return {}
+    desc, codes, minutes = view.desc, view._codes, view.minutes
+    words = vocabulary()
+    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", several)
+    opened: dict[str, tuple[int, int]] = {}
+    closed: dict[str, int] = {}
+    for action_rows, is_open in ((flows & view.desc_in("action", words.connect_actions), True), (flows & (desc["event"] == "network_close"), False)):
+        for position in view.rows_of(action_rows).tolist():
+            subject, address = desc["subject_name"][codes[position]], desc["object_name"][codes[position]]
+            if address not in several[subject]:
+                continue
+            minute = int(minutes[position])
+            if is_open:
+                first, last = opened.get(subject, (minute, minute))
+                opened[subject] = (min(first, minute), max(last, minute))
+            else:
+                closed[subject] = max(minute, closed.get(subject, minute))
+    if not opened:
+        return {}
+    log_end = int(minutes.max())
+    windows = {s: (start, closed[s] if closed.get(s, -1) >= last_open else log_end) for s, (start, last_open) in opened.items()}
+    unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "")
+    unnamed &= view.desc_where("action", lambda a: a not in words.connect_actions | words.accept_actions and words.event_class(a, "flow") == "network_out", unnamed)
+    if not unnamed.any():
+        return {}
+    rows = view.rows_of(unnamed)
+    subjects = desc["subject_name"][codes[rows]].tolist()
+    row_minutes = minutes[rows].tolist()
+    found: dict[str, list[int]] = {}
+    anonymous = []
+    for position, subject, minute in zip(rows.tolist(), subjects, row_minutes):
+        if not subject:
+            anonymous.append((position, minute))
+            continue
+        window = windows.get(subject)
+        if window is not None and window[0] <= minute <= window[1]:
+            found.setdefault(subject, []).append(position)
+    if anonymous:
+        # the one window open in an unnamed send's minute, of every holder's (one-address
+        # holders' too), found as the one-address attribution finds it: by sorted searches,
+        # not a pass over the windows per send (a crafted log holds thousands of each)
+        every = sorted([(start, end, s) for s, (start, end) in windows.items()] + [(start, end, None) for start, end in held_windows.values()])
+        starts = np.array([w[0] for w in every], dtype=np.int64)
+        ends = np.array([w[1] for w in every], dtype=np.int64)
+        latest_at = _running_argmax(ends)
+        sorted_ends = np.sort(ends)
+        at = np.array([minute for _, minute in anonymous], dtype=np.int64)
+        begun = np.searchsorted(starts, at, side="right")
+        covering = begun - np.searchsorted(sorted_ends, at, side="left")
+        for (position, minute), count, k in zip(anonymous, covering.tolist(), begun.tolist()):
+            if count == 1 and k > 0 and ends[latest_at[k - 1]] >= minute:
+                holder = every[latest_at[k - 1]][2]
+                if holder is not None:
+                    found.setdefault(holder, []).append(position)
+    return {
+        subject: (tuple(sorted(several[subject])), np.array(sorted(positions), dtype=np.int64)) for subject, positions in found.items()
+    }
 
 
 def _rows_by_key(keys: list, rows: np.ndarray) -> dict:
@@ -3202,16 +3283,20 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     if not sends.any():
         return []
 
+    over_several = np.zeros(len(view.minutes), dtype=bool)  # of those, a holder's of several
+
     def held_rows(sends: np.ndarray) -> np.ndarray:
         """The unnamed sends (TRACE's socket writes) over a connection that one of ``sends``
-        opened, its process's only outside one (``held_sends``)."""
+        opened, its process's only outside one, or over one of its connections to outside
+        addresses only (``held_sends``)."""
         rows = np.zeros(len(view.minutes), dtype=bool)
         held = held_sends(view)
         if held:
             pairs = set(zip(desc["subject_name"][sends].tolist(), desc["object_name"][sends].tolist()))
-            for subject, (address, positions) in held.items():
-                if (subject, address) in pairs:
+            for subject, (addresses, positions) in held.items():
+                if any((subject, address) in pairs for address in addresses):
                     rows[positions] = True
+                    over_several[positions] = len(addresses) > 1
         return rows
 
     # connections opened carry nothing the log shows: data must be seen leaving (a message,
@@ -3306,10 +3391,15 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     volume = int(view.counts[send_rows].sum())
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
     unnamed_sent = send_rows & unnamed_rows
-    if unnamed_sent.any():
+    if (unnamed_sent & ~over_several).any():
         reason += (
-            f" In {int(view.counts[unnamed_sent].sum())} of those seconds the log records the messages without an address (a socket's writes, "
+            f" In {int(view.counts[unnamed_sent & ~over_several].sum())} of those seconds the log records the messages without an address (a socket's writes, "
             "as TRACE records them) while the sender held its only connection to an outside address: read as that connection's."
+        )
+    if (unnamed_sent & over_several).any():
+        reason += (
+            f" In {int(view.counts[unnamed_sent & over_several].sum())} of those seconds the log records the messages without an address "
+            "while the sender held connections to several outside addresses and no other process held one: read as sent to one of them."
         )
     reads = direct_rows | staged_rows | (view.expand(collected) & before_last_send)
     return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
