@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Hashable, TypeVar
 
 import numpy as np
 
@@ -476,12 +476,44 @@ def _unnamed_messages_on_held_connections(
     if not only:
         return nothing
     codes, minutes = view._codes, view.minutes
+    windows = _connection_windows(view, remote, {subject: {address} for subject, (address, _) in only.items()})
+    if not windows:
+        return nothing
+    rows = view.rows_of(unnamed)
+    subjects = desc["subject_name"][codes[rows]].tolist()
+    row_minutes = minutes[rows]
+    holder = [subject if subject in windows and windows[subject][0] <= minute <= windows[subject][1] else None for subject, minute in zip(subjects, row_minutes.tolist())]
+    if "" in messaging:
+        # a message of no named process: the one window open in its minute, if one alone is
+        anonymous = np.flatnonzero(np.fromiter((subject == "" for subject in subjects), dtype=bool, count=len(subjects)))
+        for position, one in zip(anonymous.tolist(), _the_one_window(windows, row_minutes[anonymous])):
+            if one is not None:
+                holder[position] = one
+    keep = np.fromiter((h is not None for h in holder), dtype=bool, count=len(rows))
+    if not keep.any():
+        return nothing
+    kept_holders = [h for h in holder if h is not None]
+    pairs = np.fromiter((only[h][1] for h in kept_holders), dtype=np.int64, count=len(kept_holders))
+    rows = rows[keep]
+    return rows, pairs, sends[codes[rows]], {h: windows[h] for h in set(kept_holders)}
+
+
+_K = TypeVar("_K", bound=Hashable)
+
+
+def _connection_windows(view: LogView, remote: np.ndarray, addresses_of: dict[str, set[str]]) -> dict[str, tuple[int, int]]:
+    """Each process of ``addresses_of`` that opened a connection (``remote`` rows) to one of
+    its addresses -> its window (first and last minute, ns): from its first such connect to
+    its last close of one, or to the log's end when it connected again after that close. A
+    close the log does not name the process of ("A subject_process CLOSE the netflowobject:
+    A") counts for the one process whose addresses hold A."""
+    desc, codes, minutes = view.desc, view._codes, view.minutes
 
     def spans(rows: np.ndarray) -> dict[str, tuple[int, int]]:
-        """Per subject of ``only``, the first and last minute of these rows on its pair."""
+        """Per process of ``addresses_of``, the first and last minute of these rows on one of its addresses."""
         found: dict[str, tuple[int, int]] = {}
         for position, subject, address in zip(rows.tolist(), desc["subject_name"][codes[rows]].tolist(), desc["object_name"][codes[rows]].tolist()):
-            if subject in only and only[subject][0] == address:
+            if address in addresses_of.get(subject, ()):
                 minute = int(minutes[position])
                 first, last = found.get(subject, (minute, minute))
                 found[subject] = (min(first, minute), max(last, minute))
@@ -489,14 +521,13 @@ def _unnamed_messages_on_held_connections(
 
     opened = spans(view.rows_of(remote & view.desc_in("action", vocabulary().connect_actions)))
     if not opened:
-        return nothing
+        return {}
     closes = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close")
     closed = spans(view.rows_of(closes))
-    # a close the log does not name the process of ("A subject_process CLOSE the
-    # netflowobject: A") ends the connection of the one holder whose only address is A
     holders_of: dict[str, list[str]] = {}
     for subject in opened:
-        holders_of.setdefault(only[subject][0], []).append(subject)
+        for address in addresses_of[subject]:
+            holders_of.setdefault(address, []).append(subject)
     unnamed_closes = closes & (desc["subject_name"] == "") & view.desc_in("object_name", holders_of)
     if unnamed_closes.any():
         for position in view.rows_of(unnamed_closes).tolist():
@@ -510,33 +541,28 @@ def _unnamed_messages_on_held_connections(
     for subject, (start, last_open) in opened.items():
         last_close = closed.get(subject, (None, None))[1]
         windows[subject] = (start, last_close if last_close is not None and last_close >= last_open else log_end)
-    rows = view.rows_of(unnamed)
-    subjects = desc["subject_name"][codes[rows]].tolist()
-    row_minutes = minutes[rows]
-    holder = [subject if subject in windows and windows[subject][0] <= minute <= windows[subject][1] else None for subject, minute in zip(subjects, row_minutes.tolist())]
-    if "" in messaging and windows:
-        # a message of no named process: the one window open in its minute, if one alone is
-        # (how many cover a minute: starts at or before it less ends before it; the one, the
-        # window of the latest end among those started by then)
-        names = sorted(windows, key=lambda n: windows[n][0])
-        starts = np.array([windows[n][0] for n in names], dtype=np.int64)
-        ends = np.array([windows[n][1] for n in names], dtype=np.int64)
-        latest_at = _running_argmax(ends)
-        sorted_ends = np.sort(ends)
-        anonymous = np.fromiter((subject == "" for subject in subjects), dtype=bool, count=len(subjects))
-        at = row_minutes[anonymous]
-        begun = np.searchsorted(starts, at, side="right")
-        covering = begun - np.searchsorted(sorted_ends, at, side="left")
-        for k, (position, count, minute) in enumerate(zip(np.flatnonzero(anonymous).tolist(), covering.tolist(), at.tolist())):
-            if count == 1 and begun[k] > 0 and ends[latest_at[begun[k] - 1]] >= minute:
-                holder[position] = names[latest_at[begun[k] - 1]]
-    keep = np.fromiter((h is not None for h in holder), dtype=bool, count=len(rows))
-    if not keep.any():
-        return nothing
-    kept_holders = [h for h in holder if h is not None]
-    pairs = np.fromiter((only[h][1] for h in kept_holders), dtype=np.int64, count=len(kept_holders))
-    rows = rows[keep]
-    return rows, pairs, sends[codes[rows]], {h: windows[h] for h in set(kept_holders)}
+    return windows
+
+
+def _the_one_window(windows: dict[_K, tuple[int, int]], minutes: np.ndarray) -> list[_K | None]:
+    """For each minute, the key of the one window (first and last minute) open in it, None
+    where none or several are: how many cover a minute is those started by then less those
+    ended before it, and the one is the window of the latest end among those started. Sorted
+    searches, not a pass over the windows per minute (a crafted log holds thousands of each)."""
+    if not windows or not len(minutes):
+        return [None] * len(minutes)
+    keys = sorted(windows, key=lambda k: windows[k][0])
+    starts = np.array([windows[k][0] for k in keys], dtype=np.int64)
+    ends = np.array([windows[k][1] for k in keys], dtype=np.int64)
+    latest_at = _running_argmax(ends)
+    sorted_ends = np.sort(ends)
+    begun = np.searchsorted(starts, minutes, side="right")
+    covering = begun - np.searchsorted(sorted_ends, minutes, side="left")
+    found: list[_K | None] = []
+    for count, k, minute in zip(covering.tolist(), begun.tolist(), minutes.tolist()):
+        one = k > 0 and count == 1 and ends[latest_at[k - 1]] >= minute
+        found.append(keys[latest_at[k - 1]] if one else None)
+    return found
 
 
 def held_sends(view: LogView) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
@@ -589,57 +615,28 @@ def _sends_over_several_connections(
         return {}
     desc, codes, minutes = view.desc, view._codes, view.minutes
     words = vocabulary()
-    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", several)
-    opened: dict[str, tuple[int, int]] = {}
-    closed: dict[str, int] = {}
-    for action_rows, is_open in ((flows & view.desc_in("action", words.connect_actions), True), (flows & (desc["event"] == "network_close"), False)):
-        for position in view.rows_of(action_rows).tolist():
-            subject, address = desc["subject_name"][codes[position]], desc["object_name"][codes[position]]
-            if address not in several[subject]:
-                continue
-            minute = int(minutes[position])
-            if is_open:
-                first, last = opened.get(subject, (minute, minute))
-                opened[subject] = (min(first, minute), max(last, minute))
-            else:
-                closed[subject] = max(minute, closed.get(subject, minute))
-    if not opened:
+    windows = _connection_windows(view, view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", several), several)
+    if not windows:
         return {}
-    log_end = int(minutes.max())
-    windows = {s: (start, closed[s] if closed.get(s, -1) >= last_open else log_end) for s, (start, last_open) in opened.items()}
     unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "")
     unnamed &= view.desc_where("action", lambda a: a not in words.connect_actions | words.accept_actions and words.event_class(a, "flow") == "network_out", unnamed)
     if not unnamed.any():
         return {}
     rows = view.rows_of(unnamed)
     subjects = desc["subject_name"][codes[rows]].tolist()
-    row_minutes = minutes[rows].tolist()
+    row_minutes = minutes[rows]
     found: dict[str, list[int]] = {}
-    anonymous = []
-    for position, subject, minute in zip(rows.tolist(), subjects, row_minutes):
-        if not subject:
-            anonymous.append((position, minute))
-            continue
+    for position, subject, minute in zip(rows.tolist(), subjects, row_minutes.tolist()):
         window = windows.get(subject)
         if window is not None and window[0] <= minute <= window[1]:
             found.setdefault(subject, []).append(position)
-    if anonymous:
-        # the one window open in an unnamed send's minute, of every holder's (one-address
-        # holders' too), found as the one-address attribution finds it: by sorted searches,
-        # not a pass over the windows per send (a crafted log holds thousands of each)
-        every = sorted([(start, end, s) for s, (start, end) in windows.items()] + [(start, end, None) for start, end in held_windows.values()])
-        starts = np.array([w[0] for w in every], dtype=np.int64)
-        ends = np.array([w[1] for w in every], dtype=np.int64)
-        latest_at = _running_argmax(ends)
-        sorted_ends = np.sort(ends)
-        at = np.array([minute for _, minute in anonymous], dtype=np.int64)
-        begun = np.searchsorted(starts, at, side="right")
-        covering = begun - np.searchsorted(sorted_ends, at, side="left")
-        for (position, minute), count, k in zip(anonymous, covering.tolist(), begun.tolist()):
-            if count == 1 and k > 0 and ends[latest_at[k - 1]] >= minute:
-                holder = every[latest_at[k - 1]][2]
-                if holder is not None:
-                    found.setdefault(holder, []).append(position)
+    anonymous = np.flatnonzero(np.fromiter((not subject for subject in subjects), dtype=bool, count=len(subjects)))
+    if len(anonymous):
+        # the one window open in an unnamed send's minute, the one-address holders' counted
+        every = {("several", s): w for s, w in windows.items()} | {("one", s): w for s, w in held_windows.items()}
+        for position, one in zip(rows[anonymous].tolist(), _the_one_window(every, row_minutes[anonymous])):
+            if one is not None and one[0] == "several":
+                found.setdefault(one[1], []).append(position)
     return {
         subject: (tuple(sorted(several[subject])), np.array(sorted(positions), dtype=np.int64)) for subject, positions in found.items()
     }
