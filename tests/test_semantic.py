@@ -303,3 +303,16 @@ def test_a_start_of_the_event_log_tool_supports_covering_tracks():
     assert _screened("Covering Tracks", "cmd.exe", "CREATE", "process", "wevtutil.exe", ())
     assert not _screened("Covering Tracks", "cmd.exe", "CREATE", "process", "notepad.exe", ())
     assert not _screened("Covering Tracks", "svchost.exe", "MODIFY", "file", "Security.evtx", ())
+
+
+def test_the_cron_spool_rule_and_the_screen_read_the_same_schedulers():
+    """``cron_reads_planted_table`` claims persistence from a scheduler's read and its job's
+    start, and the screen must accept a scheduler's rows as persistence rows: the rule's
+    ``CRON_DAEMONS`` and stage_support.yaml's hosts are one list kept in two places. A job
+    scheduler's start of a program supports the stage; a shell's start of the same does not."""
+    from aptnarrate.grounding import semantic
+    from aptnarrate.rules import structural
+
+    assert structural.CRON_DAEMONS <= semantic.support_table().persistence_hosts
+    assert _screened("Maintain Persistence", "cron", "CLONE", "process", "sh", ())
+    assert not _screened("Maintain Persistence", "bash", "CLONE", "process", "sh", ())

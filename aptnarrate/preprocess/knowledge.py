@@ -22,7 +22,8 @@ _SHARED_OBJECT = re.compile(r"^(?P<stem>.+?)(?:\.so(?:\.\d+)*|(?:\.\d+)*\.dylib)
 # a numbered instance of a program: NAME-<n> before the extension (PDQDeployRunner-3.exe)
 _NUMBERED = re.compile(r"-\d{1,6}(\.[a-z0-9]{1,4})?$")
 # a versioned instance of a program: a dotted version before the extension, or at the end of
-# a name without one (AM_Delta_Patch_1.301.1337.0.exe, php-fpm7.4, perl5.30.0)
+# a name without one (AM_Delta_Patch_1.301.1337.0.exe; the shape would also take php-fpm7.4,
+# were that entry marked versioned)
 _VERSIONED = re.compile(r"[-_.]?v?\d{1,6}(?:\.\d{1,6}){1,4}(\.(?:exe|msi))?$", re.I)
 # candidate type -> entry types to search, in order of preference
 _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
@@ -67,7 +68,7 @@ class _Index:
     # (``"numbered": true``: PDQ Deploy's runner as the service PDQDeployRunner-3.exe)
     numbered: dict[tuple[str, str], KnowledgeEntry]
     # (type, name) -> entry, for the entries whose programs run under versioned names too
-    # (``"versioned": true``: Defender's AM_Delta_Patch_1.301.1337.0.exe, Debian's php-fpm7.4)
+    # (``"versioned": true``: Defender's AM_Delta_Patch_1.301.1337.0.exe)
     versioned: dict[tuple[str, str], KnowledgeEntry]
 
 

@@ -2373,6 +2373,8 @@ RECON_FILES = frozenset(
 # files that list the hosts a user reaches (ssh's known hosts): read by anything but the
 # session clients, whose own work reads them, a look for other hosts (T1018)
 HOST_LISTS = frozenset({"known_hosts", "known_hosts2"})
+# the host tables: the hosts file, the ARP table
+HOST_TABLES = frozenset({"hosts", "arp"})
 # programs that print a file for whoever runs them
 FILE_VIEWERS = frozenset({"cat", "less", "more", "head", "tail", "grep", "egrep", "strings"})
 
@@ -2472,12 +2474,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # table or ARP table: a look for other hosts by hand (T1018)
     viewed = info & view.desc_where("subject_name", lambda n: n in FILE_VIEWERS, info)
     printed = view.values("object_name", viewed)
-    listing = bool(printed & HOST_LISTS and printed & {"hosts", "arp"})
+    listing = bool(printed & HOST_LISTS and printed & HOST_TABLES)
     if not (len(commands) + listing >= 2 or ((commands or listing) and len(files) >= 2)):
         return []
     parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
     if listing:
-        parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | {'hosts', 'arp'})))} printed the hosts this one reaches and its host tables")
+        parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | HOST_TABLES)))} printed the hosts this one reaches and its host tables")
     if files:
         parts.append(f"system information read: {_names(files)}")
     reason = "; ".join(parts) + "."
@@ -2505,7 +2507,7 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     # interpreter (apache2 -> status.cgi -> sh: Shellshock's bash CGI script running the
     # injected command)
     cgi = {n for n in view.values("object_name", direct) if n and process_category(n) not in ("shell", "interpreter")}
-    by_server = direct | (running & view.desc_in("subject_name", cgi - view.values("subject_name", direct))) if cgi else direct
+    by_server = direct | (running & view.desc_in("subject_name", cgi))
     shells = {n for n in view.values("object_name", by_server) if process_category(n) == "shell"}
     if not shells:
         return []
@@ -2519,17 +2521,20 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     if len(tools) < WEB_SHELL_COMMANDS:
         return []
     servers = view.values("subject_name", server_starts & direct)
-    through = view.values("subject_name", server_starts & ~direct)
-    by = f"{_names(servers)}, a web server, started" if servers else f"{_names(view.values('subject_name', direct))}, a web server, started {_names(through)}, which started"
-    if servers and through:
+    through = view.values("subject_name", server_starts & ~direct)  # the CGI programs
+    if not through:
+        by = f"{_names(servers)}, a web server, started"
+    elif servers:
         by = f"{_names(servers)}, a web server, and what it started ({_names(through)}) started"
+    else:
+        by = f"{_names(view.values('subject_name', direct))}, a web server, started {_names(through)}, which started"
     who = "and what the server started" if (commands & ~view.desc_in("subject_name", shells)).any() else "which"
     reason = (
         f"{by} {_names(shells)}, {who} ran the discovery commands {_names(tools)}: "
         "a web shell or a command injected through the server surveying the host (CGI scripts and mail() do not)."
     )
-    # the server's start of the CGI program the shells came through, where they did
-    cgi_starts = direct & view.desc_in("object_name", through) if through else direct & False
+    # and the server's start of the CGI programs the shells came through
+    cgi_starts = direct & view.desc_in("object_name", through)
     return [
         cited(view, view.rows_of(server_starts | cgi_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))
     ]
@@ -2942,8 +2947,6 @@ def _copied_then_run(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np
 
 # a copy this soon after its launcher looked for other hosts spreads what it copies to them
 DISCOVERY_BEFORE_COPY_MINUTES = 15
-# the files that list other hosts: ssh's known hosts, the hosts table, the ARP table
-_HOST_DISCOVERY_FILES = HOST_LISTS | {"hosts", "arp"}
 
 
 def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -2966,7 +2969,7 @@ def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np
     if not launchers:
         return None
     by_launcher = view.desc_in("subject_name", launchers) & view.present
-    looks = by_launcher & (desc["event"] == "file_read") & view.desc_in("object_name", _HOST_DISCOVERY_FILES)
+    looks = by_launcher & (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS | HOST_TABLES)
     looks |= by_launcher & starts & view.desc_where("object_name", _discovery_tool, by_launcher & starts)
     if not looks.any():
         return None
