@@ -643,11 +643,16 @@ def _sends_over_several_connections(
 
 
 def _rows_by_key(keys: list, rows: np.ndarray) -> dict:
-    """Each key -> the ``rows`` at the positions where ``keys`` holds it (in order)."""
+    """Each key -> the ``rows`` at the positions where ``keys`` holds it (in order), an array."""
+    return {key: np.array(value, dtype=rows.dtype) for key, value in _lists_by_key(keys, rows.tolist()).items()}
+
+
+def _lists_by_key(keys, items) -> dict:
+    """Each key -> the ``items`` at the positions where ``keys`` holds it (in order)."""
     found: dict = {}
-    for key, row in zip(keys, rows.tolist()):
-        found.setdefault(key, []).append(row)
-    return {key: np.array(value, dtype=rows.dtype) for key, value in found.items()}
+    for key, item in zip(keys, items):
+        found.setdefault(key, []).append(item)
+    return found
 
 
 def _running_argmax(values: np.ndarray) -> list[int]:
@@ -3879,10 +3884,7 @@ def _login_shells(view: LogView, run_at: list[int]) -> set[str]:
 
 def _grouped(positions: list[int], values: np.ndarray) -> dict[str, list[int]]:
     """The ``positions`` (descriptions) grouped by their value in ``values``, in order."""
-    found: dict[str, list[int]] = {}
-    for p in positions:
-        found.setdefault(values[p], []).append(p)
-    return found
+    return _lists_by_key([values[p] for p in positions], positions)
 
 
 def _mask(view: LogView, positions: list[int]) -> np.ndarray:
