@@ -169,8 +169,8 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
     from ..rules.patterns import (
-        backup_restorers, matching_rules_many, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects, removing_tools,
-        unless_applies,
+        backup_restorers, matching_rules_many, memory_racers, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects,
+        removing_tools, unless_applies,
     )
 
     if events is None:
@@ -180,8 +180,9 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     listers = process_lists(every_row)
     removed = removed_objects(every_row)
     # only where a rule that a restore takes out matched (most subgraphs write no account file)
-    restoring = any("restored from its backup" in rule.unless for rules in matches.values() for rule in rules)
-    restorers = backup_restorers(every_row) if restoring else set()
+    unlesses = {unless for rules in matches.values() for rule in rules for unless in rule.unless}
+    restorers = backup_restorers(every_row) if "restored from its backup" in unlesses else set()
+    racers = memory_racers(every_row) if "written through a memory race" in unlesses else set()
     # only the files a "run as a program" rule matched are asked about: most subgraphs have
     # none, and then the rules' matches are read as they are (every subgraph runs programs);
     # likewise only the tools an "against another host" or "dumps another process" rule
@@ -203,9 +204,9 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     removers = removing_tools(every_row) & removing if removing else set()
 
     def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers, removers, restorers))
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers, removers, restorers, racers))
 
-    matching = kept if listers or removed or ran or talkers or dumpers or removers or restorers else matches.__getitem__
+    matching = kept if listers or removed or ran or talkers or dumpers or removers or restorers or racers else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 

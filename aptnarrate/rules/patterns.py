@@ -183,7 +183,7 @@ LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
 UNLESS = (
     "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
-    "planted for a privileged run", "restored from its backup",
+    "planted for a privileged run", "restored from its backup", "written through a memory race",
 )
 # ("planted for a privileged run" reads the log's minutes: only the stage rules weigh it; a
 # row alone cannot tell, so ``unless_applies``, the IoC rank's, passes it over)
@@ -233,6 +233,30 @@ def restored_from_its_backup(row: Row, restorers: set[tuple[str, str]]) -> bool:
     """Whether ``row``'s process read the backup of the file it acts on (``restorers``:
     ``backup_restorers``): the Dirty COW exploit's passwd.bak copied back over passwd."""
     return (row.subject, row.object.casefold()) in restorers
+
+
+def memory_racers(rows: Iterable[Row]) -> set[tuple[str, str]]:
+    """The (process, case-folded file name) pairs where the process mapped that file into
+    its memory and wrote a ``mem`` file (its own memory, through procfs), for the rules that
+    say ``unless: written through a memory race``: the Dirty COW exploit maps the setuid
+    root's ``passwd`` read-only and races writes through ``/proc/self/mem`` until the page
+    cache takes them, its privilege escalation's step, not a file changed by hand."""
+    mapped: dict[str, set[str]] = {}
+    writers: set[str] = set()
+    for row in rows:
+        if not row.subject or not row.object:
+            continue
+        if row.event == "file_write" and row.object.casefold() == "mem":
+            writers.add(row.subject)
+        elif row.event == "module_load" and row.object_kind == "file" and row.action.upper() == "MMAP":
+            mapped.setdefault(row.subject, set()).add(row.object.casefold())
+    return {(subject, name) for subject in writers & mapped.keys() for name in mapped[subject]}
+
+
+def written_through_a_memory_race(row: Row, racers: set[tuple[str, str]]) -> bool:
+    """Whether ``row``'s process mapped the file it acts on and wrote its own memory through
+    procfs (``racers``: ``memory_racers``)."""
+    return (row.subject, row.object.casefold()) in racers
 
 
 def removed_in_the_subgraph(row: Row, removed: set[tuple[str, str]]) -> bool:
@@ -381,13 +405,16 @@ def dumps_another_process(row: Row, dumpers: set[str]) -> bool:
 def unless_applies(
     rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset(), talkers: set[str] = frozenset(),
     dumpers: set[str] = frozenset(), removers: set[str] = frozenset(), restorers: set[tuple[str, str]] = frozenset(),
+    racers: set[tuple[str, str]] = frozenset(),
 ) -> bool:
     """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
     ``removed``: ``removed_objects``; ``ran``: ``programs_run``; ``talkers``:
     ``network_talkers``; ``dumpers``: ``other_process_dumpers``; ``removers``:
-    ``removing_tools``; ``restorers``: ``backup_restorers``)."""
+    ``removing_tools``; ``restorers``: ``backup_restorers``; ``racers``: ``memory_racers``)."""
     for unless in rule.unless:
         if unless == "restored from its backup" and restored_from_its_backup(row, restorers):
+            return True
+        if unless == "written through a memory race" and written_through_a_memory_race(row, racers):
             return True
         if unless == "dumps another process" and dumps_another_process(row, dumpers):
             return True

@@ -23,7 +23,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, removing_tools, restored_from_its_backup, backup_restorers, run_against_another_host, run_only_to_remove, written_program
+from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, removing_tools, restored_from_its_backup, backup_restorers, memory_racers, written_through_a_memory_race, run_against_another_host, run_only_to_remove, written_program
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -412,6 +412,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             matched = matched & ~planted_for_a_privileged_run(view)
         if "restored from its backup" in rule.unless and (matched & present).any():
             matched = matched & ~restored_rows(view)
+        if "written through a memory race" in rule.unless and (matched & present).any():
+            matched = matched & ~raced_rows(view)
         acting_listers = None
         if "process list" in rule.unless and (matched & present).any():
             listing = matched & process_list_rows(view)
@@ -487,6 +489,12 @@ def restored_rows(view: LogView) -> np.ndarray:
     """The descriptions where a process acts on a file whose backup it read
     (``patterns.backup_restorers``)."""
     return _rows_unless(view, "_restored_rows", backup_restorers, restored_from_its_backup)
+
+
+def raced_rows(view: LogView) -> np.ndarray:
+    """The descriptions where a process acts on a file it mapped into its memory while
+    writing its own memory through procfs (``patterns.memory_racers``)."""
+    return _rows_unless(view, "_raced_rows", memory_racers, written_through_a_memory_race)
 
 
 def written_program_rows(view: LogView) -> np.ndarray:
