@@ -2480,17 +2480,39 @@ def discovery(view: LogView) -> list[StageEvidence]:
     viewed = info & view.desc_where("subject_name", lambda n: n in FILE_VIEWERS, info)
     printed = view.values("object_name", viewed)
     listing = bool(printed & HOST_LISTS and printed & HOST_TABLES)
-    if not (len(commands) + listing >= 2 or ((commands or listing) and len(files) >= 2)):
+    directory = _directory_queries(view)
+    queried = bool(directory.any())
+    looks = len(commands) + listing + queried
+    if not (looks >= 2 or (looks and len(files) >= 2)):
         return []
     parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
     if listing:
         parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | HOST_TABLES)))} printed the hosts this one reaches and its host tables")
+    if queried:
+        parts.append(f"{_names(view.values('subject_name', directory))} queried the directory through ADSI's LDAP provider ({_names(view.values('object_name', directory))})")
     if files:
         parts.append(f"system information read: {_names(files)}")
     reason = "; ".join(parts) + "."
     reason = reason[:1].upper() + reason[1:]
-    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing else ())
-    return [cited(view, view.rows_of(tools_run | info), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
+    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried else ()) + (("T1087.002",) if queried else ())
+    return [cited(view, view.rows_of(tools_run | info | directory), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
+
+
+# ADSI's LDAP provider: what a script's directory searcher loads to query Active Directory
+DIRECTORY_QUERY_MODULES = frozenset({"adsldp.dll", "adsldpc.dll"})
+
+
+def _directory_queries(view: LogView) -> np.ndarray:
+    """The descriptions of a command shell, script host or interpreter (``runs_what_it_reads``)
+    loading ADSI's LDAP provider: a script querying Active Directory for its computers and
+    accounts (PowerView's Get-NetComputer, an ``[adsisearcher]`` one-liner), a look around
+    of its own (T1087.002, T1018). The programs that query the directory in their work
+    (Group Policy, Outlook, management agents) are no script hosts."""
+    loads = view.present & (view.desc["event"] == "module_load")
+    loads &= view.desc_where("object_name", lambda n: n.casefold() in DIRECTORY_QUERY_MODULES, loads)
+    if not loads.any():
+        return loads
+    return loads & view.desc_where("subject_name", lambda n: bool(n) and runs_what_it_reads(n), loads)
 
 
 # distinct discovery commands a web server's shell must run to be taken for a web shell
@@ -4506,6 +4528,68 @@ def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
     return [cited(view, open_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.002",))]
 
 
+# how close together a service's shell writes to a pipe and its server creates and reads it
+PIPE_RELAY_MINUTES = 1
+
+
+def service_shell_feeds_a_pipe(view: LogView) -> list[StageEvidence]:
+    r"""A command shell the service control manager started writing to a file that another
+    process created and then read, all within ``PIPE_RELAY_MINUTES``: a one-shot service's
+    command (``cmd /c echo x > \\.\pipe\NAME``) connecting to a named pipe that the other
+    process serves, which takes the connecting client's token, the service's SYSTEM one
+    (named-pipe impersonation, getsystem of Meterpreter and Empire; T1134.001). A service's
+    script writing its own log or output file creates it itself."""
+    desc = view.desc
+    shells = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    shells &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, shells)
+    shells &= view.desc_where("object_name", lambda n: n.casefold() in roles()["command_shell_names"], shells)
+    if not shells.any():
+        return []
+    started = view.values("object_name", shells)
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", started)
+    if not writes.any():
+        return []
+    # the shell's writes within the relay window of a start by the service control manager
+    start_minutes = np.sort(view.minutes[view.rows_of(shells)])
+    write_rows = view.rows_of(writes)
+    near = np.searchsorted(start_minutes, view.minutes[write_rows] - PIPE_RELAY_MINUTES * MINUTE_NS, side="left")
+    in_window = (near < len(start_minutes)) & (start_minutes[np.minimum(near, len(start_minutes) - 1)] <= view.minutes[write_rows])
+    write_rows = write_rows[in_window]
+    pipes = set(desc["object_name"][view._codes[write_rows]].tolist()) - {""}
+    if not pipes:
+        return []
+    served = view.present & view.desc_in("object_name", pipes) & ~view.desc_in("subject_name", started | {"", SERVICE_CONTROL_MANAGER})
+    created = served & view.desc_in("event", ("file_create", "file_write"))
+    read = served & (desc["event"] == "file_read")
+    servers: dict[tuple[str, str], list[int]] = {}
+    for at in np.flatnonzero(created).tolist():
+        servers.setdefault((desc["subject_name"][at], desc["object_name"][at]), []).append(at)
+    found_rows, who, names = [], set(), set()
+    for at in np.flatnonzero(read).tolist():
+        key = (desc["subject_name"][at], desc["object_name"][at])
+        if key not in servers:
+            continue
+        pipe_writes = write_rows[desc["object_name"][view._codes[write_rows]] == key[1]]
+        first_create = min(int(view.first_minutes[c]) for c in servers[key])
+        low, high = int(view.minutes[pipe_writes].min()), int(view.minutes[pipe_writes].max())
+        window = PIPE_RELAY_MINUTES * MINUTE_NS
+        # created at most a window before the shell wrote to it, read back at most a window after
+        created_in_time = low - window <= first_create <= high
+        read_in_time = int(view.last_minutes[at]) >= low and int(view.first_minutes[at]) <= high + window
+        if created_in_time and read_in_time:
+            found_rows += [view.rows_of(view.named("subject_name", key[0]) & view.named("object_name", key[1]) & served), pipe_writes]
+            who.add(key[0])
+            names.add(key[1])
+    if not found_rows:
+        return []
+    reason = (
+        f"{_names(who)} created {_names(names)}; a command shell that the service control manager (`services.exe`) started wrote to it, and "
+        f"{_names(who)} read it, within {PIPE_RELAY_MINUTES} minute(s): a one-shot service connecting to a named pipe whose server takes the "
+        "service's SYSTEM token (named-pipe impersonation, getsystem)."
+    )
+    return [cited(view, view.rows_of(shells), *found_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.001",))]
+
+
 def injected_system_process(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know opening (or starting a thread in) a
     Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon, services, the
@@ -4598,4 +4682,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
