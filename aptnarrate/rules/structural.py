@@ -2284,8 +2284,33 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
         else:
             found[at] = bool(subject) and (subject, name) in written and lookup(subject, "process") is not None
     if found.any():
-        found &= ~in_chain(view, acting_for_an_attacker(view))
+        found &= ~in_chain(view, acting_for_an_attacker(view)) | _handed_inputs(view, found)
         found &= ~_sent_archives(view, deleted)
+    return found
+
+
+def _handed_inputs(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a temporary file (by its name) that its deleter wrote
+    and handed to a program it started, which read it and runs nothing it reads: a command's
+    input, whoever the shell works for (a shell writing the new table to ``tmp.XXXXXX``,
+    ``crontab`` installing it, the shell removing it), the mechanism of the command, not a
+    trace erased. What a shell or interpreter it started read is a script it ran."""
+    desc = view.desc
+    found = np.zeros(len(deleted), dtype=bool)
+    temporary = deleted & (desc["subject_name"] != "") & view.desc_where("object_name", lambda n: bool(TEMPORARY_FILE.search(n)), deleted)
+    if not temporary.any():
+        return found
+    names = view.values("object_name", temporary)
+    written = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", names))
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", names)
+    readers_of: dict[str, set[str]] = {}
+    for reader, name in view.pairs(reads):
+        if reader and not runs_what_it_reads(reader):
+            readers_of.setdefault(name, set()).add(reader)
+    started = view.pairs(view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process"))
+    for at in np.flatnonzero(temporary).tolist():
+        subject, name = desc["subject_name"][at], desc["object_name"][at]
+        found[at] = (subject, name) in written and any((subject, reader) in started for reader in readers_of.get(name, ()) if reader != subject)
     return found
 
 
@@ -3976,6 +4001,15 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     starts &= view.desc_where("object_name", privileged_loader, starts)
     if starts.any():
         planting |= writes & view.desc_in("subject_name", view.values("subject_name", starts) & view.values("subject_name", writes))
+        # or whoever wrote it, the log's unnamed process too, where the privileged program was
+        # started by a program the knowledge base does not know: an unknown program running
+        # pkexec that loads a module the subgraph just wrote is an exploit driving it (PwnKit's
+        # GCONV module, written by its shell, which TRACE often leaves unnamed); a package's
+        # own scripts are known programs
+        by_unknown = starts & view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and lookup(n, "process") is None, starts)
+        if by_unknown.any():
+            driven = loads & view.desc_in("subject_name", view.values("object_name", by_unknown))
+            planting |= writes & view.desc_in("object_name", view.values("object_name", driven)) & ~view.desc_where("subject_name", routine_writer, writes)
     planted = view.values("object_name", planting)
     hits = loads & view.desc_in("object_name", planted)
     if not hits.any():
