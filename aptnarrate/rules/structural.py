@@ -3631,24 +3631,32 @@ def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, re
 
 
 def own_image_copied_out(view: LogView) -> list[StageEvidence]:
-    """A remote-copy client (scp, sftp, ssh; ``session_clients``) reading a program that runs
-    as a process in the subgraph and that the knowledge base does not know (an implant's own
-    image), and the session clients sending to a host of the site: the implant copying itself
-    to another host (lateral tool transfer, T1570, over SSH, T1021.004). A user's copy of a
-    known program, or of a file that never runs here, is not this."""
+    """A remote-copy client (scp, sftp, ssh; ``session_clients``), or a shell or PowerShell
+    in an attack chain (a channel's, a dropped program's), reading a program that runs as a process in the
+    subgraph and that the knowledge base does not know (an implant's own image), and those
+    readers sending to a host of the site: the implant copied to another host (lateral tool
+    transfer, T1570, over SSH, T1021.004, or a PowerShell remoting session's copy). A user's
+    copy of a known program, or of a file that never runs here, is not this; nor a shell's
+    read outside an attack."""
     desc = view.desc
-    reads = view.present & (desc["event"] == "file_read") & view.desc_where("subject_name", session_client)
+    clients = view.desc_where("subject_name", session_client, view.present)
+    shells = view.desc_where("subject_name", lambda n: n.casefold() in roles()["command_shell_names"] or process_category(n) in SHELL_CATEGORIES, view.present)
+    if shells.any():  # the attack chain's (PowerShell at work is no chain of its own)
+        shells &= in_chain(view, attack_chain(view))
+    reads = view.present & (desc["event"] == "file_read") & (clients | shells)
     running = view.subjects - {""}
     images = reads & view.desc_where("object_name", lambda n: n in running and lookup(n, "process") is None and not session_client(n), reads)
     if not images.any():
         return []
-    sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_where("subject_name", session_client)
+    # the session clients (scp reads, the ssh it starts sends), or the shell that read it
+    senders = clients | (shells & view.desc_in("subject_name", view.values("subject_name", images)))
+    sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & senders
     neighbours = neighbours_of_this_host(view, view.values("object_name", sends))
     sends &= view.desc_where("object_name", lambda a: a in neighbours or view.address_class(a) in ("internal", "private"), sends)
     if not sends.any():
         return []
     reason = (
-        f"A remote-copy client ({_names(view.values('subject_name', images))}) read {_names(view.values('object_name', images))}, "
+        f"A remote-copy client or an attacker's shell ({_names(view.values('subject_name', images))}) read {_names(view.values('object_name', images))}, "
         f"a program that runs in this subgraph and that the knowledge base does not know, and "
         f"{_names(view.values('subject_name', sends))} sent to host(s) of the site {_names(view.values('object_name', sends))}: a program copying itself to another host."
     )
