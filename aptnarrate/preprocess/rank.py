@@ -48,7 +48,7 @@ STARTS = frozenset({"FORK", "CLONE", "EXECUTE"})
 # binaries whose ordinary job is to download, write and delete files: that alone is routine
 ROUTINE = frozenset({"package manager", "software updater"})
 # knowledge-base categories of tools attackers bring (no system binaries)
-ATTACK_TOOLS = frozenset({"credential tool", "exploit tool"})
+ATTACK_TOOLS = frozenset({"credential tool", "exploit tool", "cryptominer"})
 DUAL_USE = frozenset({"shell", "interpreter", "network tool", "privilege tool", "windows admin tool"})
 LOADS = frozenset({"LOADLIBRARY", "LOAD"})
 

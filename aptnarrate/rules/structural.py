@@ -51,6 +51,8 @@ RECORD_FILES = frozenset({"log file", "system information file", "application da
 AGENT_CATEGORIES = frozenset({"management agent", "monitoring agent", "security product", "software updater", "package manager", "backup agent"})
 # knowledge-base categories of what an operator runs by hand on a host already reached
 OPERATOR_TOOLS = frozenset({"shell", "interpreter", "windows admin tool"})
+# the knowledge base's category of cryptocurrency miners, whose pool connection is their work
+CRYPTOMINER = "cryptominer"
 # what runs commands it is given (a driven shell, a launcher's payload): shells and interpreters
 SHELL_CATEGORIES = frozenset({"shell", "interpreter"})
 # one-shot transfer tools: a run moves a file, it holds no channel by sending alone
@@ -242,6 +244,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # program's are (the chain read without channels: this rule's own result feeds that one)
     stagers = {n for n in attack_chain(view, channels=False) if process_category(n) in OPERATOR_TOOLS}
     routine = {subject: routine_channel(subject) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
+    # a cryptominer's pool connection is its work, whoever dropped it: resource hijacking
+    # (T1496), not a channel it takes commands over; a shell it drives over its traffic still
+    # makes it one (``_driven_shells``)
+    miners = {subject for subject in routine if subject not in masked and process_category(subject) == CRYPTOMINER}
+    routine.update(dict.fromkeys(miners, True))
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
     if served.any() or any(routine.values()):
@@ -250,6 +257,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # a server that is an attack chain's own program (a dropped implant listening for its
         # operator, a bind shell) holds a channel whichever end opened it
         served &= ~acting_pair
+        for (subject, _), index in pair_keys.items() if miners else ():
+            if subject in miners:
+                acting_pair[index] = False
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
     command_rows = view.rows_of(desc["event"] == "shell_command")
     command_subjects = desc["subject_name"][view._codes[command_rows]]
