@@ -1132,6 +1132,30 @@ def _written_in_remote_sessions(view: LogView, writers_of: dict[str, set[str]], 
     return found
 
 
+def _pasted_in_remote_desktop(view: LogView, writers_of: dict[str, set[str]], names: set[str], written: np.ndarray) -> tuple[set[str], set[str]]:
+    """Of ``names``, those only Explorer wrote, after the start of a remote desktop session
+    from a host of the site: the session's clipboard monitor (``rdpclip.exe``) started and a
+    connection accepted from an internal or private address. A file pasted in the session's
+    Explorer came over its clipboard from the other host (T1570, T1021.001), not from a
+    download; from an outside address, a desktop reached from outside, it stays Initial
+    Compromise's to weigh. Also the hosts the connections came from."""
+    pasted = {n for n in names if writers_of.get(n) and all(w.casefold() == "explorer.exe" for w in writers_of[n])}
+    if not pasted:
+        return set(), set()
+    desc = view.desc
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    sessions = starts & view.desc_where("object_name", lambda n: n.casefold() == "rdpclip.exe", starts)
+    if not sessions.any():
+        return set(), set()
+    accepted = _accepted(view) & (desc["object_kind"] == "flow")
+    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), accepted)
+    if not accepted.any():
+        return set(), set()
+    session_start = int(view.first_minutes[sessions].min())
+    found = {n for n in pasted if int(view.first_minutes[written & view.desc_in("object_name", {n})].min()) >= session_start}
+    return found, view.values("object_name", accepted) if found else set()
+
+
 def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: int, writers: set[str], talkers: set[str], names: set[str]) -> bool:
     """Whether programs the knowledge base does not know, or local file utilities (``cp``,
     ``dd``, ``unzip``: a copy of a file already here), none of which talks to the network in
@@ -1278,7 +1302,8 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     by_share |= unnamed_share
     by_session = {n for n in armed_names - by_share if n in writers_of and all(remote_session_host(w) for w in writers_of[n])}
     by_session |= _written_in_remote_sessions(view, writers_of, armed_names - by_share - by_session, written)
-    for names in (armed_names - by_share - by_session, by_share, by_session):
+    by_desktop, desktop_hosts = _pasted_in_remote_desktop(view, writers_of, armed_names - by_share - by_session, written)
+    for names in (armed_names - by_share - by_session - by_desktop, by_share, by_session, by_desktop):
         if not names:
             continue
         # a set look-up per code: numpy's isin over object arrays compares every pair
@@ -1296,6 +1321,13 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
                     f"by the service control manager: {_names(names)} (a tool copied from another host over a file share for remote execution, as PsExec's service is)."
                 )
             out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
+            continue
+        if names is by_desktop:
+            reason = (
+                f"Files written by Explorer in a remote desktop session from a host of the site (a connection accepted from {_names(desktop_hosts)}, "
+                f"the session's clipboard monitor `rdpclip.exe` started) and then executed: {_names(names)} (a tool pasted over the session)."
+            )
+            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.001")))
             continue
         if names is by_session:
             writers = view.values("subject_name", written & view.desc_in("object_name", names))
