@@ -3114,11 +3114,17 @@ def _pivots_after_sweeps(view: LogView, clients: np.ndarray) -> tuple[np.ndarray
     return pivots, swept
 
 
+# what shows or copies a file for whoever runs it: a key read out by hand
+KEY_READERS = FILE_VIEWERS | {"cp", "base64", "xxd", "od", "hexdump", "dd"}
+
+
 def _key_dumps_by_shells(view: LogView) -> tuple[set[str], np.ndarray] | None:
-    """(shells, descriptions) where a shell started a program other than a session client
-    that read a secret key store (``cat id_rsa``), or None."""
+    """(shells, descriptions) where a shell started a file viewer or copier (``KEY_READERS``)
+    that read a secret key store (``cat id_rsa``), or None. A program that reads such a store
+    in its work (tar archiving ``/etc`` with its shadow, pg_dump reading its ``.pgpass``)
+    shows no one the key."""
     reads = _secret_reads(view)
-    reads = reads & view.desc_where("subject_name", lambda n: not session_client(n), reads)
+    reads = reads & view.desc_where("subject_name", lambda n: n in KEY_READERS, reads)
     if not reads.any():
         return None
     starts = view.present & view.desc_in("event", ("process_start", "execute"))
