@@ -302,6 +302,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             skipped[subject] = entry is not None and (
                 (entry.category == "browser" and n_addresses[subject] >= 3) or entry.category == "discovery tool"
             )
+            # a remote command tool's or remote-session host's exchange with a host (PsExec
+            # and its service, WinRM's hosts, sc.exe against another host) is the remote
+            # execution Lateral Movement weighs, declared network or not, not a channel
+            # (the Remote Desktop client is a routine channel, weighed above)
+            skipped[subject] |= bool(subject) and ((remote_command_tool(subject) and not routine_channel(subject)) or remote_session_host(subject))
         index = pair_keys[key]
         # a service host, browser, mail client, updater or SSH client keeps talking to its
         # server: a channel only when the log shows the process on it acting for an attacker
