@@ -107,6 +107,12 @@ def compiler_stems(names) -> frozenset[str]:
     return frozenset(m.group("stem").casefold() for n in names if str(n).lower().endswith(".cmdline") and (m := COMPILER_TEMP.match(str(n))))
 
 
+# GCC's driver names its temporaries ``cc`` and six random characters, then the stage's
+# suffix (the assembler input ``.s``, an object ``.o``, preprocessed ``.i``, the linker's
+# ``.res``, ``.ld``, ``.le``), and removes them when the compile ends
+GCC_TEMPORARY = re.compile(r"^cc[A-Za-z0-9]{6}\.(s|o|i|ii|c|res|ld|le)$")
+
+
 def compiler_temporary(name: str, stems: frozenset[str]) -> bool:
     """Whether ``name`` is a temporary file of one of ``stems`` (``compiler_stems``)."""
     match = COMPILER_TEMP.match(name)
@@ -2099,8 +2105,8 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     churn = explained_rows(view, "Covering Tracks", deleted)
 
     def counts(name: str) -> bool:
-        if compiler_temporary(name, stems) or LOCK_FILE.match(name):
-            return False  # the .NET compiler's own temporary files; a lock released
+        if compiler_temporary(name, stems) or GCC_TEMPORARY.match(name) or LOCK_FILE.match(name):
+            return False  # the .NET compiler's and GCC's own temporary files; a lock released
         if name in built:
             return False
         return name in produced or bool(SCRIPT_OR_BINARY.search(name)) or _is_log(name)
@@ -3420,9 +3426,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # a user application reading application data (a browser its profile, history and
     # extension registry, a mail client its folders) reads its own state, whoever compromised
     # it: what a stealer carries off is the same files read by another program
+    # (the log's unnamed process too: a process it does not name reading a browser's history is
+    # most likely that browser, and nothing ties it to a stealer)
     app_data = data_reads & view.desc_where("object_name", _application_data, data_reads)
     if app_data.any():
-        data_reads &= ~(app_data & view.desc_where("subject_name", user_application, app_data))
+        data_reads &= ~(app_data & view.desc_where("subject_name", lambda n: not n or user_application(n), app_data))
     # a file the reader itself wrote by the minute it first read it (a download read back to
     # unpack it, its own output) is its own product, not data it collected
     data_reads &= ~_own_products(view, data_reads, writes)
