@@ -47,7 +47,8 @@ EXECUTES = frozenset({"EXECUTE"})
 STARTS = frozenset({"FORK", "CLONE", "EXECUTE"})
 # binaries whose ordinary job is to download, write and delete files: that alone is routine
 ROUTINE = frozenset({"package manager", "software updater"})
-# knowledge-base categories of tools attackers bring (no system binaries)
+# knowledge-base categories of tools attackers bring (no system binaries): the rank weighs them,
+# and a build that makes one (a public exploit compiled) is no ordinary build
 ATTACK_TOOLS = frozenset({"credential tool", "exploit tool", "cryptominer"})
 DUAL_USE = frozenset({"shell", "interpreter", "network tool", "privilege tool", "windows admin tool"})
 LOADS = frozenset({"LOADLIBRARY", "LOAD"})

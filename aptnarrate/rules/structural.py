@@ -16,6 +16,7 @@ import numpy as np
 
 from ..arrays import distinct, factorize
 from ..preprocess.knowledge import library_stem, lookup
+from ..preprocess.rank import ATTACK_TOOLS
 from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
@@ -2074,6 +2075,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # what only a build from source wrote (configure's conftest) is the build's to clean up
     built = build_outputs(view)
     built = view.values("object_name", built) - view.values("object_name", producing & ~built & ~view.desc_in("event", ("execute", "file_attribute")))
+    # but a public exploit or credential tool the build made is the attack's own tool, whoever
+    # compiled it (upstream44 compiled, run as root, then removed)
+    built = {n for n in built if (entry := lookup(n, "process")) is None or entry.category not in ATTACK_TOOLS}
     # both tests are read at the deleted descriptions only
     routine = _by_routine_writers(view, deleted)
     # an application's updater (Teams' Update.exe) removing the packages it downloaded
