@@ -4050,6 +4050,66 @@ def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(through | shells), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
 
 
+# what a root shell writes to make a foothold last: the account and sudo files, SSH's
+# authorized keys (the knowledge base's persistence locations cover cron's tables and the
+# like), and service units
+LASTING_FILES = frozenset({"passwd", "shadow", "master.passwd", "sudoers", "authorized_keys", "authorized_keys2", "rc.local"})
+LASTING_SUFFIXES = (".service", ".timer", ".socket")
+ACCOUNT_TOOLS = frozenset({"useradd", "adduser", "usermod", "chpasswd"})
+
+
+def _lasting_target(name: str) -> bool:
+    """A file a root shell writes to make a foothold last (``LASTING_FILES``, a unit's
+    ``LASTING_SUFFIXES``, a knowledge-base persistence location)."""
+    if name in LASTING_FILES or name.endswith(LASTING_SUFFIXES):
+        return True
+    entry = lookup(name, "file")
+    return entry is not None and entry.category == "persistence location"
+
+
+def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
+    """A run-as tool (sudo, doas) that a shell started, where a program the knowledge base
+    does not know started that shell (an implant's shell), and where what the run-as tool
+    started then makes something last as root: writes an account or sudo file, authorized
+    keys, a service unit or another persistence location, or runs an account tool. Root
+    obtained for an unknown program's lasting work (a cached sudo ticket or a password fed
+    to ``sudo -S``: T1548.003); the persistence itself is Maintain Persistence's. A user's
+    terminal runs sudo under a known shell and terminal; an unknown program's shell running
+    sudo for nothing lasting claims nothing."""
+    desc = view.desc
+    runs = view.present & view.desc_in("event", ("execute", "process_start"))
+    sudo_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in RUN_AS_TOOLS, runs)
+    shells = sudo_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", sudo_runs)
+    if not shells.any():
+        return []
+    shell_names = view.values("subject_name", shells)
+    launches = runs & view.desc_in("object_name", shell_names)
+    launches &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and lookup(n, "process") is None, launches)
+    if not launches.any():
+        return []
+    # the shells an unknown program started, and the run-as tools they ran after that
+    shells &= view.desc_in("subject_name", view.values("object_name", launches))
+    shells &= view.first_minutes >= int(view.first_minutes[launches].min())
+    if not shells.any():
+        return []
+    tools = view.values("object_name", shells)
+    started = runs & view.desc_in("subject_name", tools)
+    if not started.any():
+        return []
+    below = descendant_subjects(view, tools) & (view.first_minutes >= int(view.first_minutes[shells].min()))
+    writes = view.present & below & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    lasting = writes & view.desc_where("object_name", _lasting_target, writes)
+    lasting |= runs & below & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, runs & below)
+    if not lasting.any():
+        return []
+    reason = (
+        f"{_names(view.values('subject_name', launches))}, a program the knowledge base does not know, started {_names(view.values('subject_name', shells))}, "
+        f"which ran {_names(tools)}; what {_names(tools)} started then made something last as root ({_names(view.values('object_name', lasting))}): "
+        "root obtained through the run-as tool for an unknown program's work."
+    )
+    return [cited(view, view.rows_of(launches | shells | started), view.rows_of(lasting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+
+
 def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     """A privileged program (``privileged_loaders`` in roles.yaml: setuid programs, services
     running as SYSTEM) loading a library or module that another process wrote in the
@@ -4789,4 +4849,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
