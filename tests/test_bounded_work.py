@@ -379,3 +379,34 @@ def test_the_download_rule_weighs_local_copies_in_a_fixed_number_of_looks(tmp_pa
         counts[n] = len(looks)
         monkeypatch.undo()
     assert counts[240] == counts[30], counts
+
+
+def _pipe_relays(tmp_path, n: int):
+    """``n`` one-shot services whose ``cmd.exe`` writes to a pipe PowerShell created and reads."""
+    rows = []
+    for i in range(n):
+        stamp = _stamp("2019-09-23", i)
+        rows.append((f"The process: powershell.exe CREATE the file: pipe{i}", stamp))
+        rows.append((f"The process: services.exe MODIFY the registry: svc{i}", stamp))
+        rows.append(("The process: services.exe CREATE the process: cmd.exe", stamp))
+        rows.append((f"The process: cmd.exe WRITE the file: pipe{i}", stamp))
+        rows.append((f"The process: powershell.exe READ the file: pipe{i}", stamp))
+    return LogView(facts_from(tmp_path, rows))
+
+
+def test_pipe_relays_are_found_in_a_fixed_number_of_looks_not_one_per_pipe(tmp_path, monkeypatch):
+    """Each pipe's creation and the shell's writes are gathered once: a mask over every
+    description per relayed pipe (``LogView.named`` per read) made a crafted log of
+    thousands of pipes cost their square."""
+    from aptnarrate.rules import structural
+
+    counts = {}
+    for n in (30, 240):
+        view = _pipe_relays(tmp_path, n)
+        named = _count_calls(monkeypatch, "named")
+        passes = _count_calls(monkeypatch, "rows_of")
+        found = structural.service_shell_feeds_a_pipe(view)
+        monkeypatch.undo()
+        assert found and found[0].stage == "Privilege Escalation"
+        counts[n] = (len(named), len(passes))
+    assert counts[240] == counts[30], counts

@@ -1164,7 +1164,12 @@ def _pasted_in_remote_desktop(view: LogView, writers_of: dict[str, set[str]], na
     if not accepted.any():
         return set(), set()
     session_start = int(view.first_minutes[sessions].min())
-    found = {n for n in pasted if int(view.first_minutes[written & view.desc_in("object_name", {n})].min()) >= session_start}
+    # each pasted file's first write, from one pass over the writes
+    first_write: dict[str, int] = {}
+    for at in np.flatnonzero(written & view.desc_in("object_name", pasted)).tolist():
+        name = desc["object_name"][at]
+        first_write[name] = min(first_write.get(name, int(view.first_minutes[at])), int(view.first_minutes[at]))
+    found = {n for n, minute in first_write.items() if minute >= session_start}
     return found, view.values("object_name", accepted) if found else set()
 
 
@@ -4728,27 +4733,36 @@ def service_shell_feeds_a_pipe(view: LogView) -> list[StageEvidence]:
     served = view.present & view.desc_in("object_name", pipes) & ~view.desc_in("subject_name", started | {"", SERVICE_CONTROL_MANAGER})
     created = served & view.desc_in("event", ("file_create", "file_write"))
     read = served & (desc["event"] == "file_read")
-    servers: dict[tuple[str, str], list[int]] = {}
+    # each (server, pipe)'s first creation, and each pipe's first and last write by the shell:
+    # one pass each (a crafted log of thousands of pipes costs their number, not its square)
+    first_created: dict[tuple[str, str], int] = {}
     for at in np.flatnonzero(created).tolist():
-        servers.setdefault((desc["subject_name"][at], desc["object_name"][at]), []).append(at)
-    found_rows, who, names = [], set(), set()
+        key = (desc["subject_name"][at], desc["object_name"][at])
+        first_created[key] = min(first_created.get(key, int(view.first_minutes[at])), int(view.first_minutes[at]))
+    written_span: dict[str, tuple[int, int]] = {}
+    for name, minute in zip(desc["object_name"][view._codes[write_rows]].tolist(), view.minutes[write_rows].tolist()):
+        low, high = written_span.get(name, (minute, minute))
+        written_span[name] = (min(low, minute), max(high, minute))
+    window = PIPE_RELAY_MINUTES * MINUTE_NS
+    relayed = np.zeros(len(read), dtype=bool)
+    who, names = set(), set()
     for at in np.flatnonzero(read).tolist():
         key = (desc["subject_name"][at], desc["object_name"][at])
-        if key not in servers:
+        if key not in first_created:
             continue
-        pipe_writes = write_rows[desc["object_name"][view._codes[write_rows]] == key[1]]
-        first_create = min(int(view.first_minutes[c]) for c in servers[key])
-        low, high = int(view.minutes[pipe_writes].min()), int(view.minutes[pipe_writes].max())
-        window = PIPE_RELAY_MINUTES * MINUTE_NS
+        low, high = written_span[key[1]]
         # created at most a window before the shell wrote to it, read back at most a window after
-        created_in_time = low - window <= first_create <= high
+        created_in_time = low - window <= first_created[key] <= high
         read_in_time = int(view.last_minutes[at]) >= low and int(view.first_minutes[at]) <= high + window
         if created_in_time and read_in_time:
-            found_rows += [view.rows_of(view.named("subject_name", key[0]) & view.named("object_name", key[1]) & served), pipe_writes]
+            relayed[at] = True
             who.add(key[0])
             names.add(key[1])
-    if not found_rows:
+    if not relayed.any():
         return []
+    pairs = {(server, name) for server, name in zip(desc["subject_name"][relayed].tolist(), desc["object_name"][relayed].tolist())}
+    found = served & view.pattern_flags(lambda row: (row.subject, row.object) in pairs, served)
+    found_rows = [view.rows_of(found), write_rows[np.isin(desc["object_name"][view._codes[write_rows]], list(names))]]
     reason = (
         f"{_names(who)} created {_names(names)}; a command shell that the service control manager (`services.exe`) started wrote to it, and "
         f"{_names(who)} read it, within {PIPE_RELAY_MINUTES} minute(s): a one-shot service connecting to a named pipe whose server takes the "
