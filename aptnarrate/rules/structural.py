@@ -3725,8 +3725,9 @@ def own_image_copied_out(view: LogView) -> list[StageEvidence]:
     sends &= view.desc_where("object_name", lambda a: a in neighbours or view.address_class(a) in ("internal", "private"), sends)
     if not sends.any():
         return []
+    reader = "A remote-copy client" if (images & clients).any() else "An attack chain's shell"
     reason = (
-        f"A remote-copy client or an attacker's shell ({_names(view.values('subject_name', images))}) read {_names(view.values('object_name', images))}, "
+        f"{reader} ({_names(view.values('subject_name', images))}) read {_names(view.values('object_name', images))}, "
         f"a program that runs in this subgraph and that the knowledge base does not know, and "
         f"{_names(view.values('subject_name', sends))} sent to host(s) of the site {_names(view.values('object_name', sends))}: a program copying itself to another host."
     )
