@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -43,6 +43,10 @@ doubling is linear; 4 is quadratic.
 * ``documents``: rclone reading N documents and sending after each, beside N backups read by
   N copy processes and one write of passwd (the document-reader test of the Command and
   Control rule, and the backup-restore ``unless``).
+* ``pipes``: N one-shot services whose ``cmd.exe`` writes to a file PowerShell created and
+  reads (the named-pipe impersonation rule weighs each pipe).
+* ``pastes``: a remote desktop session from a host of the site, in which Explorer writes N
+  programs that a shell then starts (the download rule weighs each as pasted over the session).
 """
 
 from __future__ import annotations
@@ -223,7 +227,29 @@ def chain(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv")}
+def pipes(n: int) -> str:
+    lines = []
+    for i in range(n):
+        lines.append((f"The process: powershell.exe CREATE the file: pipe{i}", i))
+        lines.append(("The process: services.exe CREATE the process: cmd.exe", i))
+        lines.append((f"The process: cmd.exe WRITE the file: pipe{i}", i))
+        lines.append((f"The process: powershell.exe READ the file: pipe{i}", i))
+    return _ocrapt(lines)
+
+
+def pastes(n: int) -> str:
+    lines = [
+        ("The process: svchost.exe START_INBOUND the flow: 10.20.57.147", 0),
+        ("The process: svchost.exe CREATE the process: rdpclip.exe", 0),
+        ("The process: chrome.exe START_OUTBOUND the flow: 81.49.200.166", 0),
+    ]
+    for i in range(n):
+        lines.append((f"The process: explorer.exe WRITE the file: tool{i}.exe", i))
+        lines.append((f"The process: cmd.exe CREATE the process: tool{i}.exe", i))
+    return _ocrapt(lines)
+
+
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv")}
 
 
 def cli() -> list[str]:

@@ -4763,7 +4763,7 @@ def service_shell_feeds_a_pipe(view: LogView) -> list[StageEvidence]:
         return []
     pairs = {(server, name) for server, name in zip(desc["subject_name"][relayed].tolist(), desc["object_name"][relayed].tolist())}
     found = served & view.pattern_flags(lambda row: (row.subject, row.object) in pairs, served)
-    found_rows = [view.rows_of(found), write_rows[np.isin(desc["object_name"][view._codes[write_rows]], list(names))]]
+    found_rows = [view.rows_of(found), write_rows[view.desc_in("object_name", names)[view._codes[write_rows]]]]
     reason = (
         f"{_names(who)} created {_names(names)}; a command shell that the service control manager (`services.exe`) started wrote to it, and "
         f"{_names(who)} read it, within {PIPE_RELAY_MINUTES} minute(s): a one-shot service connecting to a named pipe whose server takes the "
