@@ -95,6 +95,8 @@ DATA_NAME = re.compile(
 # what a compressor writes in place of the file it compressed, and then deletes (gzip, bzip2,
 # xz, zstd, lz4, compress): the original is replaced, not hidden
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".lzma")
+# a distribution's package files, which a package manager downloads, installs from and removes
+PACKAGE_FILE = re.compile(r"\.(deb|udeb|rpm|ipk|apk|pkg\.tar\.(zst|xz|gz))$", re.I)
 # archive and compressed files (T1560, Archive Collected Data): what collected data is staged in
 ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
 # a cache folder of a browser or application: what it holds is cached content, not programs
@@ -2157,6 +2159,11 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # afterwards by a process not acting for an attacker, is tidying, not a trace erased
     reads = named & (desc["event"] == "file_read")
     installed_from = view.values("object_name", reads & view.desc_where("subject_name", lambda n: process_category(n) == "package manager", reads))
+    # or a package file itself (``.deb``, ``.rpm``) where a package manager runs in the
+    # subgraph, whichever process the log names for its steps (apt's download method writes
+    # it, an unnamed dpkg reads it, apt-get removes what it fetched)
+    if any(process_category(n) == "package manager" for n in view.subjects):
+        installed_from |= {n for n in view.values("object_name", deleted) if PACKAGE_FILE.search(n)}
     if installed_from:
         routine |= deleted & view.desc_in("object_name", installed_from) & ~in_chain(view, acting_for_an_attacker(view))
     hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted)
