@@ -266,9 +266,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # a server that is an attack chain's own program (a dropped implant listening for its
         # operator, a bind shell) holds a channel whichever end opened it
         served &= ~acting_pair
-        for (subject, _), index in pair_keys.items() if miners else ():
-            if subject in miners:
-                acting_pair[index] = False
+        if miners:
+            for (subject, _), index in pair_keys.items():
+                if subject in miners:
+                    acting_pair[index] = False
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
     command_rows = view.rows_of(desc["event"] == "shell_command")
     command_subjects = desc["subject_name"][view._codes[command_rows]]
@@ -4089,7 +4090,6 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     to ``sudo -S``: T1548.003); the persistence itself is Maintain Persistence's. A user's
     terminal runs sudo under a known shell and terminal; an unknown program's shell running
     sudo for nothing lasting claims nothing."""
-    desc = view.desc
     runs = view.present & view.desc_in("event", ("execute", "process_start"))
     sudo_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in RUN_AS_TOOLS, runs)
     shells = sudo_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", sudo_runs)
