@@ -72,12 +72,26 @@ def _ocrapt(lines: list[tuple[str, int]]) -> str:
     return "description,timestamp\n" + "".join(f"{text},{_stamp(second)}\n" for text, second in lines)
 
 
-def dropped(n: int) -> str:
-    lines = [("The subject_process: bash CONNECT the netflowobject: 203.0.113.9", 0)]
+def _each(n: int, events: tuple[str, ...], head: tuple[str, ...] = (), tail: tuple[str, ...] = ()) -> str:
+    """An OCR-APT CSV: the ``head`` rows at second 0, then for each i below ``n`` the
+    ``events`` (``{i}`` filled in) at second i, then the ``tail`` rows at second ``n``."""
+    lines = [(text, 0) for text in head]
     for i in range(n):
-        lines.append((f"The subject_process: bash WRITE the file_object_file: /tmp/f{i}.sh", i))
-        lines.append((f"The subject_process: bash EXECUTE the file_object_file: /tmp/f{i}.sh", i))
-    return _ocrapt(lines)
+        lines += [(text.format(i=i), i) for text in events]
+    return _ocrapt(lines + [(text, n) for text in tail])
+
+
+def dropped(n: int) -> str:
+    return _each(
+        n,
+        (
+            "The subject_process: bash WRITE the file_object_file: /tmp/f{i}.sh",
+            "The subject_process: bash EXECUTE the file_object_file: /tmp/f{i}.sh",
+        ),
+        head=(
+            "The subject_process: bash CONNECT the netflowobject: 203.0.113.9",
+        ),
+    )
 
 
 def sweep(n: int) -> str:
@@ -112,13 +126,15 @@ def fanout(n: int) -> str:
 
 
 def downloads(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append((f"The process: firefox.exe CREATE the file: setup{i}.exe", i))
-        lines.append((f"The process: firefox.exe CREATE the process: setup{i}.exe", i))
-        lines.append((f"The process: setup{i}.exe CREATE the file: Zoom.exe", i))
-        lines.append((f"The process: setup{i}.exe CREATE the process: Zoom.exe", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The process: firefox.exe CREATE the file: setup{i}.exe",
+            "The process: firefox.exe CREATE the process: setup{i}.exe",
+            "The process: setup{i}.exe CREATE the file: Zoom.exe",
+            "The process: setup{i}.exe CREATE the process: Zoom.exe",
+        ),
+    )
 
 
 def held(n: int) -> str:
@@ -132,23 +148,27 @@ def held(n: int) -> str:
 
 
 def exploits(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append((f"The subject_process: bash CLONE the subject_process: xpl{i}", i))
-        lines.append((f"The subject_process: xpl{i} CLONE the subject_process: sh", i))
-        lines.append(("The subject_process: sh READ the file_object_file: shadow", i))
-        lines.append(("The subject_process: sed READ the file_object_file: auth.log", i))
-        lines.append((f"The subject_process: sed WRITE the file_object_file: sedtmp{i}", i))
-        lines.append((f"The subject_process: sed RENAME the file_object_file: sedtmp{i}", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The subject_process: bash CLONE the subject_process: xpl{i}",
+            "The subject_process: xpl{i} CLONE the subject_process: sh",
+            "The subject_process: sh READ the file_object_file: shadow",
+            "The subject_process: sed READ the file_object_file: auth.log",
+            "The subject_process: sed WRITE the file_object_file: sedtmp{i}",
+            "The subject_process: sed RENAME the file_object_file: sedtmp{i}",
+        ),
+    )
 
 
 def cronjobs(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append(("The subject_process: cron CLONE the subject_process: sh", i))
-        lines.append((f"The subject_process: sh CLONE the subject_process: .job{i}", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The subject_process: cron CLONE the subject_process: sh",
+            "The subject_process: sh CLONE the subject_process: .job{i}",
+        ),
+    )
 
 
 def readers(n: int) -> str:
@@ -163,58 +183,78 @@ def readers(n: int) -> str:
 
 
 def tasks(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append((f"The process: svchost.exe CREATE the task: TaskNo{i}", i))
-        lines.append((f"The process: svchost.exe DELETE the task: TaskNo{i}", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The process: svchost.exe CREATE the task: TaskNo{i}",
+            "The process: svchost.exe DELETE the task: TaskNo{i}",
+        ),
+    )
 
 
 def desktops(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append((f"The subject_process: inst{i} WRITE the file_object_file: .agent{i}", i))
-        lines.append((f"The subject_process: chmod MODIFY_FILE_ATTRIBUTES the file_object_file: .agent{i}", i))
-        lines.append((f"The subject_process: inst{i} WRITE the file_object_file: agent{i}.desktop", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The subject_process: inst{i} WRITE the file_object_file: .agent{i}",
+            "The subject_process: chmod MODIFY_FILE_ATTRIBUTES the file_object_file: .agent{i}",
+            "The subject_process: inst{i} WRITE the file_object_file: agent{i}.desktop",
+        ),
+    )
 
 
 def jobtables(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append((f"The subject_process: sh{i} WRITE the file_object_file: .job{i}", i))
-        lines.append((f"The subject_process: sh{i} MODIFY_FILE_ATTRIBUTES the file_object_file: .job{i}", i))
-        lines.append((f"The subject_process: sh{i} CLONE the subject_process: crontab", i))
-        lines.append(("The subject_process: crontab WRITE the file_object_file: admin", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The subject_process: sh{i} WRITE the file_object_file: .job{i}",
+            "The subject_process: sh{i} MODIFY_FILE_ATTRIBUTES the file_object_file: .job{i}",
+            "The subject_process: sh{i} CLONE the subject_process: crontab",
+            "The subject_process: crontab WRITE the file_object_file: admin",
+        ),
+    )
 
 
 def spools(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append((f"The subject_process: srv{i} WRITE the file_object_file: tab{i}", i))
-        lines.append((f"The subject_process: cron READ the file_object_file: tab{i}", i))
-        lines.append(("The subject_process: cron CLONE the subject_process: sh", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The subject_process: srv{i} WRITE the file_object_file: tab{i}",
+            "The subject_process: cron READ the file_object_file: tab{i}",
+            "The subject_process: cron CLONE the subject_process: sh",
+        ),
+    )
 
 
 def partials(n: int) -> str:
-    lines = [("The subject_process: firefox CONNECT the netflowobject: 81.49.200.166", 0)]
-    for i in range(n):
-        lines.append((f"The subject_process: firefox WRITE the file_object_file: setup{i}.part", i))
-        lines.append((f"The subject_process: firefox RENAME the file_object_file: setup{i}.part", i))
-        lines.append((f"The subject_process: nautilus CLONE the subject_process: setup{i}", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The subject_process: firefox WRITE the file_object_file: setup{i}.part",
+            "The subject_process: firefox RENAME the file_object_file: setup{i}.part",
+            "The subject_process: nautilus CLONE the subject_process: setup{i}",
+        ),
+        head=(
+            "The subject_process: firefox CONNECT the netflowobject: 81.49.200.166",
+        ),
+    )
 
 
 def documents(n: int) -> str:
-    lines = [("The process: rclone.exe START_OUTBOUND the flow: 31.31.196.70", 0)]
-    for i in range(n):
-        lines.append((f"The process: rclone.exe READ the file: report{i}.docx", i))
-        lines.append(("The process: rclone.exe MESSAGE_OUTBOUND the flow: 31.31.196.70", i))
-        lines.append((f"The process: cp{i} READ the file: passwd{i}.bak", i))
-    lines.append(("The process: cp0 WRITE the file: passwd", n))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The process: rclone.exe READ the file: report{i}.docx",
+            "The process: rclone.exe MESSAGE_OUTBOUND the flow: 31.31.196.70",
+            "The process: cp{i} READ the file: passwd{i}.bak",
+        ),
+        head=(
+            "The process: rclone.exe START_OUTBOUND the flow: 31.31.196.70",
+        ),
+        tail=(
+            "The process: cp0 WRITE the file: passwd",
+        ),
+    )
 
 
 def chain(n: int) -> str:
@@ -228,25 +268,30 @@ def chain(n: int) -> str:
 
 
 def pipes(n: int) -> str:
-    lines = []
-    for i in range(n):
-        lines.append((f"The process: powershell.exe CREATE the file: pipe{i}", i))
-        lines.append(("The process: services.exe CREATE the process: cmd.exe", i))
-        lines.append((f"The process: cmd.exe WRITE the file: pipe{i}", i))
-        lines.append((f"The process: powershell.exe READ the file: pipe{i}", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The process: powershell.exe CREATE the file: pipe{i}",
+            "The process: services.exe CREATE the process: cmd.exe",
+            "The process: cmd.exe WRITE the file: pipe{i}",
+            "The process: powershell.exe READ the file: pipe{i}",
+        ),
+    )
 
 
 def pastes(n: int) -> str:
-    lines = [
-        ("The process: svchost.exe START_INBOUND the flow: 10.20.57.147", 0),
-        ("The process: svchost.exe CREATE the process: rdpclip.exe", 0),
-        ("The process: chrome.exe START_OUTBOUND the flow: 81.49.200.166", 0),
-    ]
-    for i in range(n):
-        lines.append((f"The process: explorer.exe WRITE the file: tool{i}.exe", i))
-        lines.append((f"The process: cmd.exe CREATE the process: tool{i}.exe", i))
-    return _ocrapt(lines)
+    return _each(
+        n,
+        (
+            "The process: explorer.exe WRITE the file: tool{i}.exe",
+            "The process: cmd.exe CREATE the process: tool{i}.exe",
+        ),
+        head=(
+            "The process: svchost.exe START_INBOUND the flow: 10.20.57.147",
+            "The process: svchost.exe CREATE the process: rdpclip.exe",
+            "The process: chrome.exe START_OUTBOUND the flow: 81.49.200.166",
+        ),
+    )
 
 
 SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv")}
