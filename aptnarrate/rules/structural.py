@@ -349,7 +349,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if held_pairs[index] and not sustained and sent_sum > 0 and received_sum > 0:
             start, end = held_windows[subject]
             if end - start >= (C2_MIN_MINUTES - 1) * MINUTE_NS:
+                # not a shell that ran a file the process had saved (a mail client's
+                # attachment run with sh): that is the file's run, not commands over the connection
                 driven_over_held = _shells_started_within(view, subject, start, end)
+                driven_over_held -= _shells_running_saved_files(view, subject, driven_over_held)
                 sustained = bool(driven_over_held)
         # a held connection's unnamed sends that hear nothing back are a stream (an upload),
         # not a conversation: where the channel rests on them, it needs its replies
@@ -509,10 +512,14 @@ def _unnamed_messages_on_held_connections(
     row_minutes = minutes[rows]
     holder = [subject if subject in windows and windows[subject][0] <= minute <= windows[subject][1] else None for subject, minute in zip(subjects, row_minutes.tolist())]
     if "" in messaging:
-        # a message of no named process: the one window open in its minute, if one alone is
+        # a message of no named process: the one window open in its minute, if one alone is.
+        # A connection a server accepted is open in its minutes too (a web server's visitors):
+        # in its minute the message may be the server's, and goes to no one
         anonymous = np.flatnonzero(np.fromiter((subject == "" for subject in subjects), dtype=bool, count=len(subjects)))
-        for position, one in zip(anonymous.tolist(), _the_one_window(windows, row_minutes[anonymous])):
-            if one is not None:
+        open_windows: dict = dict(windows)
+        open_windows.update(_accepted_windows(view))
+        for position, one in zip(anonymous.tolist(), _the_one_window(open_windows, row_minutes[anonymous])):
+            if one is not None and one in windows:
                 holder[position] = one
     keep = np.fromiter((h is not None for h in holder), dtype=bool, count=len(rows))
     if not keep.any():
@@ -521,6 +528,17 @@ def _unnamed_messages_on_held_connections(
     pairs = np.fromiter((only[h][1] for h in kept_holders), dtype=np.int64, count=len(kept_holders))
     rows = rows[keep]
     return rows, pairs, sends[codes[rows]], {h: windows[h] for h in set(kept_holders)}
+
+
+def _accepted_windows(view: LogView) -> dict[tuple[str, int], tuple[int, int]]:
+    """The minutes some process accepted a connection in, each a window of its own
+    ((``"accepted"``, minute) -> (minute, minute), ns): a connection a server accepted is open
+    in them, whoever accepted it (one key per minute, however many accepts it holds)."""
+    desc = view.desc
+    accepts = view.present & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().accept_actions)
+    if not accepts.any():
+        return {}
+    return {("accepted", minute): (minute, minute) for minute in distinct(view.minutes[view.rows_of(accepts)]).tolist()}
 
 
 _K = TypeVar("_K", bound=Hashable)
@@ -694,6 +712,34 @@ def _shells_started_within(view: LogView, subject: str, start: int, end: int) ->
     """The shells and interpreters ``subject`` started between the minutes ``start`` and
     ``end`` (ns), from every process's such starts gathered once per view."""
     return {name for minute, name in _shell_starts(view).get(subject, ()) if start <= minute <= end}
+
+
+def _shells_running_saved_files(view: LogView, subject: str, shells: set[str]) -> set[str]:
+    """The shells of ``shells`` that read or ran a file ``subject`` wrote (a script it saved)."""
+    if not shells:
+        return set()
+    written, opened = _files_written_and_opened(view)
+    mine = written.get(subject)
+    return {shell for shell in shells if mine and opened.get(shell, set()) & mine}
+
+
+def _files_written_and_opened(view: LogView) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Each process -> the files it wrote, and -> the files it read or ran (gathered once per
+    view: the channel rule asks per held connection)."""
+
+    def compute():
+        desc = view.desc
+        files = view.present & (desc["object_kind"] == "file") & (desc["object_name"] != "")
+        found = []
+        for events in (("file_write", "file_create"), ("file_read", "execute")):
+            by: dict[str, set[str]] = {}
+            at = files & view.desc_in("event", events)
+            for subject, name in zip(desc["subject_name"][at].tolist(), desc["object_name"][at].tolist()):
+                by.setdefault(subject, set()).add(name)
+            found.append(by)
+        return found[0], found[1]
+
+    return view.derived("_files_written_and_opened", compute)
 
 
 def _shell_starts(view: LogView) -> dict[str, list[tuple[int, str]]]:
@@ -2577,7 +2623,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     listing = bool(printed & HOST_LISTS and printed & HOST_TABLES)
     directory = _directory_queries(view)
     queried = bool(directory.any())
-    looks = len(commands) + listing + queried
+    # or discovery tools reaching several hosts within the run (``net view \\HOST`` of one
+    # host after another, a share or session census): remote system discovery (T1018,
+    # T1135). A drive mapped or a domain controller asked reaches one or two
+    reached = _hosts_reached_by_discovery_tools(view)
+    enumerated = len(view.values("object_name", reached)) >= DISCOVERY_HOSTS
+    looks = len(commands) + listing + queried + enumerated
     if not (looks >= 2 or (looks and len(files) >= 2)):
         return []
     parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
@@ -2585,12 +2636,31 @@ def discovery(view: LogView) -> list[StageEvidence]:
         parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | HOST_TABLES)))} printed the hosts this one reaches and its host tables")
     if queried:
         parts.append(f"{_names(view.values('subject_name', directory))} queried the directory through ADSI's LDAP provider ({_names(view.values('object_name', directory))})")
+    if enumerated:
+        parts.append(f"{_names(view.values('subject_name', reached))} reached {len(view.values('object_name', reached))} hosts ({_names(view.values('object_name', reached))}), one after another")
     if files:
         parts.append(f"system information read: {_names(files)}")
     reason = "; ".join(parts) + "."
     reason = reason[:1].upper() + reason[1:]
-    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried else ()) + (("T1087.002",) if queried else ())
-    return [cited(view, view.rows_of(tools_run | info | directory), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
+    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried or enumerated else ()) + (("T1087.002",) if queried else ()) + (("T1135",) if enumerated else ())
+    if not enumerated:
+        reached = np.zeros_like(reached)
+    return [cited(view, view.rows_of(tools_run | info | directory | reached), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
+
+
+# distinct hosts discovery tools must reach to be taken for a census of the site's hosts
+DISCOVERY_HOSTS = 3
+
+
+def _hosts_reached_by_discovery_tools(view: LogView) -> np.ndarray:
+    """The descriptions of connections discovery tools opened to other hosts (not this one's
+    own addresses or loopback)."""
+    desc = view.desc
+    out = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & (desc["object_name"] != "")
+    out &= view.desc_where("subject_name", _discovery_tool, out)
+    if not out.any():
+        return out
+    return out & view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), out)
 
 
 # ADSI's LDAP provider: what a script's directory searcher loads to query Active Directory
@@ -4082,8 +4152,8 @@ def _lasting_target(name: str) -> bool:
 
 
 def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
-    """A run-as tool (sudo, doas) that a shell started, where a program the knowledge base
-    does not know started that shell (an implant's shell), and where what the run-as tool
+    """A run-as tool (sudo, doas) that a program the knowledge base does not know started,
+    itself or through a shell it started (an implant's shell), where what the run-as tool
     started then makes something last as root: writes an account or sudo file, authorized
     keys, a service unit or another persistence location, or runs an account tool. Root
     obtained for an unknown program's lasting work (a cached sudo ticket or a password fed
@@ -4092,35 +4162,49 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     sudo for nothing lasting claims nothing."""
     runs = view.present & view.desc_in("event", ("execute", "process_start"))
     sudo_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in RUN_AS_TOOLS, runs)
+    if not sudo_runs.any():
+        return []
+    direct = sudo_runs & view.desc_where("subject_name", _unknown_program, sudo_runs)
     shells = sudo_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", sudo_runs)
-    if not shells.any():
+    launches = np.zeros_like(shells)
+    if shells.any():
+        launches = runs & view.desc_in("object_name", view.values("subject_name", shells))
+        launches &= view.desc_where("subject_name", _unknown_program, launches)
+        # the shells an unknown program started, and the run-as tools they ran after that
+        shells &= view.desc_in("subject_name", view.values("object_name", launches))
+        if launches.any():
+            shells &= view.first_minutes >= int(view.first_minutes[launches].min())
+    via = shells | direct
+    if not via.any():
         return []
-    shell_names = view.values("subject_name", shells)
-    launches = runs & view.desc_in("object_name", shell_names)
-    launches &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and lookup(n, "process") is None, launches)
-    if not launches.any():
-        return []
-    # the shells an unknown program started, and the run-as tools they ran after that
-    shells &= view.desc_in("subject_name", view.values("object_name", launches))
-    shells &= view.first_minutes >= int(view.first_minutes[launches].min())
-    if not shells.any():
-        return []
-    tools = view.values("object_name", shells)
+    tools = view.values("object_name", via)
     started = runs & view.desc_in("subject_name", tools)
     if not started.any():
         return []
-    below = descendant_subjects(view, tools) & (view.first_minutes >= int(view.first_minutes[shells].min()))
+    below = descendant_subjects(view, tools) & (view.first_minutes >= int(view.first_minutes[via].min()))
     writes = view.present & below & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     lasting = writes & view.desc_where("object_name", _lasting_target, writes)
     lasting |= runs & below & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, runs & below)
     if not lasting.any():
         return []
+    callers = []
+    if direct.any():
+        callers.append(f"{_names(view.values('subject_name', direct))}, a program the knowledge base does not know, ran {_names(view.values('object_name', direct))}")
+    if shells.any():
+        callers.append(
+            f"{_names(view.values('subject_name', launches & view.desc_in('object_name', view.values('subject_name', shells))))}, a program the knowledge base does not know, "
+            f"started {_names(view.values('subject_name', shells))}, which ran {_names(view.values('object_name', shells))}"
+        )
     reason = (
-        f"{_names(view.values('subject_name', launches))}, a program the knowledge base does not know, started {_names(view.values('subject_name', shells))}, "
-        f"which ran {_names(tools)}; what {_names(tools)} started then made something last as root ({_names(view.values('object_name', lasting))}): "
+        "; ".join(callers) + f"; what {_names(tools)} started then made something last as root ({_names(view.values('object_name', lasting))}): "
         "root obtained through the run-as tool for an unknown program's work."
     )
-    return [cited(view, view.rows_of(launches | shells | started), view.rows_of(lasting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+    return [cited(view, view.rows_of(launches | via | started), view.rows_of(lasting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+
+
+def _unknown_program(name: str) -> bool:
+    """A process the log names that the knowledge base does not know."""
+    return bool(name) and name not in PLACEHOLDERS and lookup(name, "process") is None
 
 
 def planted_library_loaded(view: LogView) -> list[StageEvidence]:
