@@ -37,7 +37,7 @@ from aptnarrate.rules.benign import explaining
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import DATA_NAME, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, old_images
+from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, old_images
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -147,6 +147,8 @@ def _unknown(name: str, node_type: str) -> bool:
     if DATA_NAME.match(name):  # a name a program gives its data (a cache entry), whoever reads it
         return False
     if GCC_TEMPORARY.match(name):  # a name the compiler gives its temporaries, not the attacker
+        return False
+    if CONFIGURATION_NAME.match(name):  # a program's configuration (config.json), by its name
         return False
     # the knowledge base knows a file by its base name, as the rules read it: /var/log/auth.log
     # is the system's log, not a name an attacker chose

@@ -125,13 +125,16 @@ def archiving_sender(name: str) -> bool:
 # credential stores every networked program reads (user and group lookups, ssh's host and
 # public keys): reading them is no sign of data being carried off, unlike shadow or a key
 WORLD_READABLE_ACCOUNT_FILES = frozenset({"passwd", "group", "pwd.db", "known_hosts", "authorized_keys"})
+# the privilege policies (who may run what as root): root-only and guarded as credentials
+# are, but holding no secret; reading one is a look at the privileges, not a theft
+PRIVILEGE_POLICIES = frozenset({"sudoers"})
 
 
 def secret_credential(name: str) -> bool:
     """A credential store that holds secrets (``shadow``, ``id_rsa``, ``SAM``), not an account
-    file every networked program reads (``passwd``, ``known_hosts``)."""
+    file every networked program reads (``passwd``, ``known_hosts``) nor sudo's policy."""
     entry = lookup(name, "file")
-    return entry is not None and entry.category == "credential store" and name.lower() not in WORLD_READABLE_ACCOUNT_FILES
+    return entry is not None and entry.category == "credential store" and name.lower() not in WORLD_READABLE_ACCOUNT_FILES | PRIVILEGE_POLICIES
 
 
 def session_client(name: str) -> bool:

@@ -54,6 +54,7 @@ AGENT_CATEGORIES = frozenset({"management agent", "monitoring agent", "security 
 OPERATOR_TOOLS = frozenset({"shell", "interpreter", "windows admin tool"})
 # the knowledge base's category of cryptocurrency miners, whose pool connection is their work
 CRYPTOMINER = "cryptominer"
+CRYPTOMINER_DRIVER = "cryptominer driver"
 # what runs commands it is given (a driven shell, a launcher's payload): shells and interpreters
 SHELL_CATEGORIES = frozenset({"shell", "interpreter"})
 # one-shot transfer tools: a run moves a file, it holds no channel by sending alone
@@ -71,6 +72,9 @@ EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
 # an application's .ini holding saved passwords is a credential store in the knowledge
 # base), caches, message catalogs
+# a program's configuration under a data format's extension (config.json, settings.yaml,
+# appsettings.Production.json): what the program reads as it starts, not user data
+CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
 SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|properties|cache|mo|pyc|pyo|log)$", re.I)
 # a temporary file or a partial download, by its extension
 # a name a log or a shell history has, whatever the knowledge base knows of it
@@ -257,6 +261,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # (T1496), not a channel it takes commands over; a shell it drives over its traffic still
     # makes it one (``_driven_shells``)
     miners = {subject for subject in routine if subject not in masked and process_category(subject) == CRYPTOMINER}
+    # or a program the knowledge base does not know that loads a miner's driver (WinRing0,
+    # which XMRig loads to tune the CPU): a renamed miner
+    miners |= _unknown_programs_loading_miner_drivers(view, {s for s in routine if s not in masked})
     routine.update(dict.fromkeys(miners, True))
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
@@ -542,6 +549,15 @@ def _accepted_windows(view: LogView) -> dict[tuple[str, int], tuple[int, int]]:
 
 
 _K = TypeVar("_K", bound=Hashable)
+
+
+def _unknown_programs_loading_miner_drivers(view: LogView, subjects: set[str]) -> set[str]:
+    """The programs of ``subjects`` the knowledge base does not know that load a driver it
+    knows as a cryptominer's."""
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load") & view.desc_in("subject_name", subjects)
+    loads &= view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) == CRYPTOMINER_DRIVER, loads)
+    return {s for s in view.values("subject_name", loads) if _unknown_program(s)}
 
 
 def _connection_windows(view: LogView, remote: np.ndarray, addresses_of: dict[str, set[str]]) -> dict[str, tuple[int, int]]:
@@ -3456,7 +3472,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
-            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or library_stem(name))
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or CONFIGURATION_NAME.match(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or library_stem(name))
         return entry.category == "application data"
 
     # a file written under a temporary name and renamed into place (zip's zi8Kd2Pq renamed to
@@ -4200,6 +4216,31 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
         "root obtained through the run-as tool for an unknown program's work."
     )
     return [cited(view, view.rows_of(launches | via | started), view.rows_of(lasting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+
+
+def run_as_starts_a_dropped_program(view: LogView) -> list[StageEvidence]:
+    """A run-as tool (sudo, doas) starting a program this subgraph wrote and ran that the
+    knowledge base does not know (``dropped_programs``: not a package's, an updater's or a
+    build's output): the dropped code run as root (T1548.003), as a tool copied in over a
+    login and then run with sudo. An administrator's sudo runs known programs."""
+    runs = view.present & view.desc_in("event", ("execute", "process_start"))
+    starts = runs & view.desc_where("subject_name", lambda n: n.casefold() in RUN_AS_TOOLS, runs)
+    if not starts.any():
+        return []
+    dropped = {program: rows for program, _, rows in dropped_programs(view) if lookup(program, "process") is None}
+    started = starts & view.desc_in("object_name", set(dropped))
+    if not started.any():
+        return []
+    programs = view.values("object_name", started)
+    written = np.zeros(len(view.pattern_rows), dtype=bool)
+    for program in programs:
+        written[dropped[program]] = True
+    written &= view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    reason = (
+        f"{_names(view.values('subject_name', started))} started {_names(programs)}, which this subgraph wrote "
+        f"({_names(view.values('subject_name', written))} wrote it) and which the knowledge base does not know: the dropped program run as root."
+    )
+    return [cited(view, view.rows_of(started), view.rows_of(written), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
 
 
 def _unknown_program(name: str) -> bool:
@@ -4955,4 +4996,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_starts_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
