@@ -71,6 +71,8 @@ def roles() -> dict[str, Any]:
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
         "own_file_cleaner_categories": frozenset(raw["own_file_cleaners"]["categories"]),
         "user_application_categories": frozenset(raw["user_applications"]["categories"]),
+        "app_store_names": frozenset(n.casefold() for n in raw["application_credential_stores"]["names"]),
+        "app_store_reader_categories": frozenset(raw["application_credential_stores"]["readers"]),
         "privileged_loader_names": frozenset(n.casefold() for n in raw["privileged_loaders"]["names"]),
         "planter_categories": frozenset(raw["privileged_loaders"]["planters"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
@@ -167,6 +169,13 @@ def own_file_cleaner(name: str) -> bool:
 def user_application(name: str) -> bool:
     """A browser, mail client, office or desktop application (``user_applications``)."""
     return process_category(name) in roles()["user_application_categories"]
+
+
+def reads_own_credential_store(reader: str, store: str) -> bool:
+    """Whether ``store`` is a credential store that ``reader``, a browser or mail client,
+    keeps in its own profile (``application_credential_stores``)."""
+    r = roles()
+    return store.casefold() in r["app_store_names"] and process_category(reader) in r["app_store_reader_categories"]
 
 
 def privileged_loader(name: str) -> bool:
@@ -972,7 +981,10 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     from .stages import explained_rows
 
     desc = view.desc
-    written = _file_writes(view) & view.desc_in("object_name", run - PLACEHOLDERS)
+    # a file renamed to the name that then runs was put in place under it (an implant moving
+    # itself to a new name and starting that copy)
+    renamed = view.present & (view.desc["event"] == "file_rename") & (view.desc["object_kind"] == "file")
+    written = (_file_writes(view) | renamed) & view.desc_in("object_name", run - PLACEHOLDERS)
     if not written.any():
         return {}
     routine = view.desc_where("subject_name", routine_writer, written) | build_writes(view)

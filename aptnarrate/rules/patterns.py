@@ -363,6 +363,9 @@ def removing_tools(rows: Iterable[Row]) -> set[str]:
     creating or changing one, for the rules that say ``unless: run only to remove``; a task
     tool deleting a file removes its task's definition, writing one changes a task."""
     removes, changes = set(), set()
+    # the Task Scheduler service's own writes of task definitions (OpTC logs the file a task
+    # tool's request makes the service write or delete under the service's name, svchost.exe)
+    tools_run, service_removes, service_changes = set(), False, False
     for row in rows:
         if row.subject and row.object_kind in REMOVALS:
             (removes if row.event == REMOVALS[row.object_kind] else changes).add(row.subject)
@@ -371,7 +374,28 @@ def removing_tools(rows: Iterable[Row]) -> set[str]:
                 removes.add(row.subject)
             elif row.event in ("file_write", "file_create", "file_rename"):
                 changes.add(row.subject)
+        elif row.subject.casefold() == TASK_SERVICE_HOST and row.object_kind == "file" and _task_definition_name(row.object):
+            if row.event == "file_delete":
+                service_removes = True
+            elif row.event in ("file_write", "file_create", "file_rename"):
+                service_changes = True
+        if row.event in ("execute", "process_start") and row.object.casefold() in TASK_FILE_TOOLS:
+            tools_run.add(row.object)
+    # a task tool with no file of its own, where the service only deleted task definitions:
+    # the tool asked for the deletion (schtasks /delete)
+    if service_removes and not service_changes:
+        removes |= tools_run
     return removes - changes
+
+
+# the process the Task Scheduler service runs in
+TASK_SERVICE_HOST = "svchost.exe"
+
+
+def _task_definition_name(name: str) -> bool:
+    """A file name a task definition can have (System32\\Tasks\\NAME: no extension)."""
+    base = re.split(r"[\\/]", name)[-1]
+    return bool(base) and "." not in base
 
 
 def run_only_to_remove(row: Row, removers: set[str]) -> bool:

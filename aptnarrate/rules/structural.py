@@ -23,7 +23,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
+    compressor, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
 from .patterns import CREDENTIAL_PROCESS, builtin_rule
 from .profiles import public_resolvers
@@ -40,6 +40,7 @@ C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ra
 # the same channel)
 C2_MIN_MASKED_MINUTES = 2  # outbound minutes that make a channel for a process masquerading as another
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
+CHECK_IN_SECONDS = 2  # event-seconds of sending in a minute that a check-in, not an upload, takes
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
 EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration (unless archived first)
 # knowledge-base categories of files that configure the system rather than run as a tool
@@ -72,6 +73,9 @@ EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
 # an application's .ini holding saved passwords is a credential store in the knowledge
 # base), caches, message catalogs
+# Office's templates (Word's Normal.dotm): what an Office application loads as it starts, not
+# a document it carries off
+OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", re.I)
 # a program's configuration under a data format's extension (config.json, settings.yaml,
 # appsettings.Production.json): what the program reads as it starts, not user data
 CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
@@ -330,7 +334,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if skipped[subject] or served[index] or (routine[subject] and not acting_pair[index]):
             continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
-        if pair_count[index] < C2_MIN_SHARE * totals[subject] or not has_sent[index]:
+        # a program the subgraph dropped and ran may rotate through its servers (Emotet's list
+        # of tier-one addresses): each address it keeps exchanging with is a channel, whatever
+        # share of its traffic it holds
+        if (pair_count[index] < C2_MIN_SHARE * totals[subject] and subject not in dropped) or not has_sent[index]:
             continue
         # a download tool's sends alone are a transfer (curl uploading an archive over three
         # minutes): its channel needs answers in as many minutes as a two-way exchange asks
@@ -396,15 +403,25 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # the subgraph wrote before it sent (staged data uploaded in pieces): exfiltration's
         # evidence, not a channel's
         # (a single answer, as an upload's closing response, leaves it a stream; so do a few
-        # acknowledgements, a quarter of the sends or fewer: a transfer's, not a dialogue's)
-        heard_minutes = len(distinct(np.concatenate([minutes[here_received], view.minutes[replies]]))) if heard else 0
-        one_way = heard_minutes < C2_MIN_TWO_WAY_MINUTES or heard * 4 < sent_sum
+        # acknowledgements, a quarter of the sends or fewer: a transfer's, not a dialogue's),
+        # whatever commands the sender runs in those minutes: the archiver it starts and the
+        # archive it removes are the upload's own steps
+        # (check-ins, a message or two sent in a minute, answered in as many minutes as a
+        # one-way run asks and in most of such minutes, make a dialogue, however much an upload
+        # beside them sent; an upload's acknowledgements come in its busy minutes or now and
+        # then: rclone's every fourth document)
+        heard_set = set(distinct(np.concatenate([minutes[here_received], view.minutes[replies]])).tolist()) if heard else set()
+        heard_minutes = len(heard_set)
+        light = [minute for minute, count in zip(out_minutes, per_minute) if count <= CHECK_IN_SECONDS]
+        answered = sum(1 for minute in light if minute in heard_set)
+        dialogue = answered >= C2_MIN_MINUTES and 2 * answered >= len(light)
+        one_way = heard_minutes < C2_MIN_TWO_WAY_MINUTES or (heard * 4 < sent_sum and not dialogue)
         staged = _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]
         # or a file-transfer tool the knowledge base knows that read the user's documents
         # before it sent (rclone copying folders to cloud storage file by file, no archive):
         # an unknown program doing the same may be an implant's channel, and stays one
         staged = staged or (process_category(subject) == "network tool" and _document_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0])
-        if one_way and not shared and staged:
+        if one_way and staged:
             continue
         links = []
         if routine[subject] and index not in driven:
@@ -3472,7 +3489,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
-            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or CONFIGURATION_NAME.match(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or library_stem(name))
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or OFFICE_TEMPLATE.search(name) or CONFIGURATION_NAME.match(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or library_stem(name))
         return entry.category == "application data"
 
     # a file written under a temporary name and renamed into place (zip's zi8Kd2Pq renamed to
@@ -3534,6 +3551,17 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     app_data = data_reads & view.desc_where("object_name", _application_data, data_reads)
     if app_data.any():
         data_reads &= ~(app_data & view.desc_where("subject_name", lambda n: not n or user_application(n), app_data))
+    # a file the log's unnamed process reads that a server of this subgraph (a process that
+    # accepted connections) reads too is most likely that server's (a web server's pages)
+    unnamed_reads = data_reads & (desc["subject_name"] == "")
+    if unnamed_reads.any():
+        accepting = (desc["object_kind"] == "flow") & view.present & view.desc_in("action", vocabulary().accept_actions)
+        servers = view.values("subject_name", accepting) - {""}
+        if servers:
+            data_reads &= ~(unnamed_reads & view.desc_in("object_name", view.values("object_name", reading & view.desc_in("subject_name", servers))))
+    # so does a browser or mail client reading the credential stores of its own profile
+    # (Firefox its certificate database): a stealer reads them from another program
+    data_reads &= ~view.pattern_flags(lambda row: reads_own_credential_store(row.subject, row.object), data_reads)
     # a file the reader itself wrote by the minute it first read it (a download read back to
     # unpack it, its own output) is its own product, not data it collected
     data_reads &= ~_own_products(view, data_reads, writes)
@@ -3618,7 +3646,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
             "while the sender held connections to several outside addresses and no other process held one: read as sent to one of them."
         )
     reads = direct_rows | staged_rows | (view.expand(collected) & before_last_send)
-    return [cited(view, send_rows | reads, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
+    # sends the log records only without an address went over the sender's connection: its
+    # rows (opened before the data was read) are cited as the flow that carried them
+    carrier = np.zeros(len(view.minutes), dtype=bool)
+    if not (send_rows & view.expand(sends)).any():
+        carrier = view.expand(sends) & (view.minutes <= view.minutes[send_rows].max())
+    return [cited(view, send_rows | reads | carrier, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1041",))]
 
 
 # a pipeline's send this soon after its reader read the secret carries it
@@ -4241,6 +4274,46 @@ def run_as_starts_a_dropped_program(view: LogView) -> list[StageEvidence]:
         f"({_names(view.values('subject_name', written))} wrote it) and which the knowledge base does not know: the dropped program run as root."
     )
     return [cited(view, view.rows_of(started), view.rows_of(written), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+
+
+# the tools that install a user's job table (crontab(1) writes the spool, at(1) its queue)
+JOB_TABLE_TOOLS = frozenset({"crontab", "at", "batch"})
+
+
+def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
+    """crontab(1) or at(1) that a program the knowledge base does not know ran, itself or
+    through a shell it started (an implant's shell), writing its table (the spool file, or
+    a temporary it renames into the spool): a job scheduled by the implant (T1053.003). A
+    user's ``crontab -e`` runs under a terminal's or login's shell, which the knowledge base
+    knows; the crontab-tool mechanism keeps those."""
+    runs = view.present & view.desc_in("event", ("execute", "process_start"))
+    tool_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, runs)
+    if not tool_runs.any():
+        return []
+    direct = tool_runs & view.desc_where("subject_name", _unknown_program, tool_runs)
+    shells = tool_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", tool_runs)
+    launches = np.zeros_like(shells)
+    if shells.any():
+        launches = runs & view.desc_in("object_name", view.values("subject_name", shells))
+        launches &= view.desc_where("subject_name", _unknown_program, launches)
+        shells &= view.desc_in("subject_name", view.values("object_name", launches))
+        if launches.any():
+            shells &= view.first_minutes >= int(view.first_minutes[launches].min())
+    via = shells | direct
+    if not via.any():
+        return []
+    tools = view.values("object_name", via)
+    installs = view.present & view.desc_in("subject_name", tools) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    installs &= (view.desc["object_kind"] == "file") & (view.last_minutes >= int(view.first_minutes[via].min()))
+    if not installs.any():
+        return []
+    callers = _names(view.values("subject_name", launches | direct))
+    reason = (
+        f"{callers}, a program the knowledge base does not know, ran {_names(tools)}"
+        f"{' through ' + _names(view.values('subject_name', shells)) if shells.any() else ''}, which wrote its table "
+        f"({_names(view.values('object_name', installs))}): a job scheduled for an unknown program's work."
+    )
+    return [cited(view, view.rows_of(launches | via), view.rows_of(installs), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
 def _unknown_program(name: str) -> bool:
@@ -4996,4 +5069,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_starts_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
