@@ -131,7 +131,7 @@ def test_unnamed_socket_messages_are_matched_to_held_connections_in_a_few_passes
     passes = _count_calls(monkeypatch, "rows_of")
     remote = view.present & (view.desc["object_kind"] == "flow")
     pair_keys = {(view.desc["subject_name"][at], view.desc["object_name"][at]): k for k, at in enumerate(np.flatnonzero(remote).tolist())}
-    positions, pairs, sent, _ = structural._unnamed_messages_on_held_connections(view, pair_keys, remote)
+    positions, pairs, sent, _, _ = structural._unnamed_messages_on_held_connections(view, pair_keys, remote)
     assert len(positions) == 3 * N and len(set(pairs.tolist())) == N
     assert sent.sum() == N  # one WRITE each, two receives
     assert len(passes) <= 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Hashable, TypeVar
 
 import numpy as np
@@ -73,6 +74,8 @@ EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
 # an application's .ini holding saved passwords is a credential store in the knowledge
 # base), caches, message catalogs
+# files a desktop opens by running what they name (a .desktop launcher, a Windows shortcut)
+LAUNCHER_FILE = re.compile(r"\.(desktop|lnk|url|command|jnlp)$", re.I)
 # Office's templates (Word's Normal.dotm): what an Office application loads as it starts, not
 # a document it carries off
 OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", re.I)
@@ -225,10 +228,15 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     is_sent, is_received = row_event == "network_out", row_event == "network_in"
     # TRACE records a socket's reads and writes against an unnamed source/sink: a process's
     # such messages while it holds its one connection to an address are that connection's
-    held_positions, held_pair, held_sent, held_windows = _unnamed_messages_on_held_connections(view, pair_keys, remote)
+    held_positions, held_pair, held_sent, held_windows, by_unnamed = _unnamed_messages_on_held_connections(view, pair_keys, remote)
     # kept for the rules that weigh data sent (``held_sends``): one attribution per view
     view.derived("_held_messages", lambda: (held_positions, held_pair, held_sent, list(pair_keys)))
     view.derived("_held_windows", lambda: dict(held_windows))
+    # the messages given to one of the unnamed processes' several connections by the minute
+    # alone show which connection an upload went over, not that the unnamed process (many
+    # processes under one name: a browser's tabs among them) keeps a channel
+    if by_unnamed.any():
+        held_positions, held_pair, held_sent = held_positions[~by_unnamed], held_pair[~by_unnamed], held_sent[~by_unnamed]
     is_held = np.zeros(len(positions), dtype=bool)
     if len(held_positions):
         positions = np.concatenate([positions, held_positions])
@@ -342,7 +350,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # a download tool's sends alone are a transfer (curl uploading an archive over three
         # minutes): its channel needs answers in as many minutes as a two-way exchange asks
         one_way_enough = subject.casefold() not in TRANSFER_TOOLS
-        sustained = (one_way_enough and out_minute_count[index] >= C2_MIN_MINUTES) or two_way_minutes[index] >= C2_MIN_TWO_WAY_MINUTES
+        # a process the log does not name, whose messages it records without an address too
+        # (TRACE's), is tied to its connection by the minute alone: its exchange needs as many
+        # two-way minutes as a one-way run asks (an unnamed apt or git fetch spans two)
+        two_way_needed = C2_MIN_TWO_WAY_MINUTES if subject or not held_pairs[index] else C2_MIN_MINUTES
+        sustained = (one_way_enough and out_minute_count[index] >= C2_MIN_MINUTES) or two_way_minutes[index] >= two_way_needed
         sustained |= subject in masked and out_minute_count[index] >= C2_MIN_MASKED_MINUTES
         # so do a dropped program's (written in this subgraph and run) where the address
         # answers it: an implant checking in on a timer longer than the slice shows twice
@@ -491,7 +503,7 @@ def channel_holders(view: LogView) -> frozenset[str]:
 
 def _unnamed_messages_on_held_connections(
     view: LogView, pair_keys: dict[tuple[str, str], int], remote: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[int, int]]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[int, int]], np.ndarray]:
     """The log rows (positions, their pair's index, whether each is a send) of messages a
     process sent or received through an unnamed source/sink (TRACE records a socket's reads
     and writes so) while it held a connection it opened to its only outside address: from
@@ -500,10 +512,12 @@ def _unnamed_messages_on_held_connections(
     has no messages attributed: which socket carried them the log does not say. A message
     whose process the log does not name (OCR-APT's TRACE logs often omit it) goes to the
     connection held open in its minute when exactly one is; to none where several are.
-    Last, each holder's connection window (first and last minute, ns). One pass over each
-    kind of row, a sort of the windows (a crafted log of many such processes costs no more)."""
+    Then each holder's connection window (first and last minute, ns), and last, per row,
+    whether it went to one of the unnamed processes' several connections (by the minute
+    alone). One pass over each kind of row, a sort of the windows (a crafted log of many such
+    processes costs no more)."""
     desc = view.desc
-    nothing = (np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=bool), {})
+    nothing = (np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=bool), {}, np.array([], dtype=bool))
     unnamed = view.present & (desc["object_kind"] == "srcsink") & (desc["object_name"] == "")
     # a message sent or received as the event vocabulary reads the action on a flow (not a
     # connection opened or accepted: only messages are attributed)
@@ -525,12 +539,22 @@ def _unnamed_messages_on_held_connections(
         messaging.discard("")
     if "" not in messaging:  # every message names its process: only its own connection can carry it
         only = {subject: pair for subject, pair in only.items() if subject in messaging}
-    if not only:
+    # the log's unnamed processes (one subject name for many) holding connections to several
+    # outside addresses: each connection a window of its own, from its first connect to its
+    # last close (or that connect's minute), which an unnamed message in a minute it alone
+    # covers goes to (an unnamed curl's upload beside unnamed browsing)
+    unnamed_windows: dict[tuple[str, str], tuple[int, int]] = {}
+    index_of: dict = {}
+    if "" in messaging and len(pairs_of.get("", ())) > 1:
+        unnamed_windows = _unnamed_connection_windows(view, remote, {address for address, _ in pairs_of[""]})
+        index_of.update({("", address): index for address, index in pairs_of[""] if ("", address) in unnamed_windows})
+    if not only and not unnamed_windows:
         return nothing
     codes, minutes = view._codes, view.minutes
-    windows = _connection_windows(view, remote, {subject: {address} for subject, (address, _) in only.items()})
-    if not windows:
+    windows = _connection_windows(view, remote, {subject: {address} for subject, (address, _) in only.items()}) if only else {}
+    if not windows and not unnamed_windows:
         return nothing
+    index_of.update({subject: pair[1] for subject, pair in only.items()})
     rows = view.rows_of(unnamed)
     subjects = desc["subject_name"][codes[rows]].tolist()
     row_minutes = minutes[rows]
@@ -541,17 +565,48 @@ def _unnamed_messages_on_held_connections(
         # in its minute the message may be the server's, and goes to no one
         anonymous = np.flatnonzero(np.fromiter((subject == "" for subject in subjects), dtype=bool, count=len(subjects)))
         open_windows: dict = dict(windows)
+        open_windows.update(unnamed_windows)
         open_windows.update(_accepted_windows(view))
         for position, one in zip(anonymous.tolist(), _the_one_window(open_windows, row_minutes[anonymous])):
-            if one is not None and one in windows:
+            if one is not None and (one in windows or one in unnamed_windows):
                 holder[position] = one
     keep = np.fromiter((h is not None for h in holder), dtype=bool, count=len(rows))
     if not keep.any():
         return nothing
     kept_holders = [h for h in holder if h is not None]
-    pairs = np.fromiter((only[h][1] for h in kept_holders), dtype=np.int64, count=len(kept_holders))
+    pairs = np.fromiter((index_of[h] for h in kept_holders), dtype=np.int64, count=len(kept_holders))
     rows = rows[keep]
-    return rows, pairs, sends[codes[rows]], {h: windows[h] for h in set(kept_holders)}
+    # each holder's window by process name (the unnamed process's: the span of its windows used)
+    held: dict[str, tuple[int, int]] = {}
+    for h in set(kept_holders):
+        name, (start, end) = (h[0], unnamed_windows[h]) if isinstance(h, tuple) else (h, windows[h])
+        first, last = held.get(name, (start, end))
+        held[name] = (min(first, start), max(last, end))
+    by_unnamed = np.fromiter((isinstance(h, tuple) for h in kept_holders), dtype=bool, count=len(kept_holders))
+    return rows, pairs, sends[codes[rows]], held, by_unnamed
+
+
+def _unnamed_connection_windows(view: LogView, remote: np.ndarray, addresses: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """Each connection the log's unnamed processes opened to one of ``addresses`` ((``""``,
+    address) -> its first connect and its last close after that, or the last connect's
+    minute where none follows, ns)."""
+    desc = view.desc
+    unnamed = (desc["subject_name"] == "") & view.desc_in("object_name", addresses)
+    spans: dict[str, list[int]] = {}
+    for rows, kind in ((view.rows_of(remote & unnamed & view.desc_in("action", vocabulary().connect_actions)), 0),
+                       (view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close") & unnamed), 1)):
+        for minute, address in zip(view.minutes[rows].tolist(), desc["object_name"][view._codes[rows]].tolist()):
+            span = spans.setdefault(address, [None, None, None])  # first connect, last connect, last close
+            if kind == 0:
+                span[0] = minute if span[0] is None else min(span[0], minute)
+                span[1] = minute if span[1] is None else max(span[1], minute)
+            else:
+                span[2] = minute if span[2] is None else max(span[2], minute)
+    found = {}
+    for address, (first, last_open, last_close) in spans.items():
+        if first is not None:
+            found[("", address)] = (first, last_close if last_close is not None and last_close >= last_open else last_open)
+    return found
 
 
 def _accepted_windows(view: LogView) -> dict[tuple[str, int], tuple[int, int]]:
@@ -1128,10 +1183,37 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
         above = {a for a in above if not build_tool(a)}
     else:
         return False
-    if any(not _operator_tool(a) for a in above):
+    # an auto-elevating binary an operator's shell hijacked (fodhelper's UAC bypass) is a
+    # step on a host already reached, not a way in
+    elevators = _uac_bypass_binaries()
+    if any(not _operator_tool(a) and a.casefold() not in elevators for a in above):
         return False
     accepted = _accepted(view)
-    return not (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any()
+    if (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any():
+        return False
+    # a fetch from an address whose connection a process of the subgraph had accepted (a
+    # server's request, then the payload from the same host: Shellshock's CGI shell running
+    # wget) shows the way in, whoever the log names above the writer
+    desc = view.desc
+    flows = view.present & (desc["object_kind"] == "flow") & (desc["object_name"] != "") & (view.first_minutes <= last_write)
+    fetched = view.values("object_name", flows & view.desc_in("subject_name", writers))
+    requested = view.values("object_name", accepted & flows) if fetched else set()
+    if fetched & requested:
+        return False
+    # so does a shell above the writer that read a file another hand saved in the subgraph (a
+    # mail client's attachment, a launcher the user opened: the delivered file's run)
+    written, opened = _files_written_and_opened(view)
+    delivered = {
+        name for writer, files in written.items() if not writer or not _operator_tool(writer)
+        for name in files if SCRIPT_OR_BINARY.search(name) or LAUNCHER_FILE.search(name)
+    }
+    return not any(opened.get(n, set()) & delivered for n in above | writers)
+
+
+@lru_cache(maxsize=1)
+def _uac_bypass_binaries() -> frozenset[str]:
+    """The auto-elevating Windows binaries of the UAC-bypass rule (its subjects)."""
+    return frozenset(n.casefold() for block in builtin_rule("privilege-escalation-uac-bypass").match for n in block.get("subject") or ())
 
 
 def _started_by_remote_execution(view: LogView, last_write: int, writers: set[str]) -> set[str]:
@@ -1226,6 +1308,39 @@ def _written_in_remote_sessions(view: LogView, writers_of: dict[str, set[str]], 
     return found
 
 
+# the receiving end of a copy over SSH: scp run by sshd in sink mode, SFTP's server
+COPY_SINKS = frozenset({"scp", "sftp-server"})
+
+
+def _copied_in_over_ssh(view: LogView, writers_of: dict[str, set[str]], names: set[str], written: np.ndarray) -> set[str]:
+    """Of ``names``, those only scp or SFTP's server wrote, where the writer opened no
+    connection of its own (the receiving end, which sshd starts in sink mode) and the SSH
+    server accepted a connection from a host of the site in a minute of the write: a file copied
+    in over an SSH session (T1570, T1021.004), whatever process the log names above scp
+    (TRACE often leaves sshd's child unnamed)."""
+    copied = {n for n in names if writers_of.get(n) and all(w in COPY_SINKS for w in writers_of[n])}
+    if not copied:
+        return set()
+    desc = view.desc
+    flows = view.present & (desc["object_kind"] == "flow")
+    writers = set().union(*(writers_of[n] for n in copied))
+    if (flows & view.desc_in("subject_name", writers) & view.desc_in("action", vocabulary().connect_actions)).any():
+        return set()
+    accepted = _accepted(view) & flows & view.desc_in("subject_name", REMOTE_LOGIN_SERVERS)
+    # from a host of the site: a login from outside that drops a program stays Initial
+    # Compromise's to weigh
+    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), accepted)
+    if not accepted.any():
+        return set()
+    session_minutes = set(view.minutes[view.rows_of(accepted)].tolist())
+    found = set()
+    for name in copied:
+        rows = view.rows_of(written & view.desc_in("object_name", {name}))
+        if any(m in session_minutes or m - MINUTE_NS in session_minutes for m in view.minutes[rows].tolist()):
+            found.add(name)
+    return found
+
+
 def _pasted_in_remote_desktop(view: LogView, writers_of: dict[str, set[str]], names: set[str], written: np.ndarray) -> tuple[set[str], set[str]]:
     """Of ``names``, those only Explorer wrote, after the start of a remote desktop session
     from a host of the site: the session's clipboard monitor (``rdpclip.exe``) started and a
@@ -1276,8 +1391,9 @@ def _local_copies(view: LogView, writers_of: dict[str, set[str]], last_write_of:
     nothing bringing, whatever else the traffic carried. Each copier's reads are sorted once
     and searched per file (a crafted log of thousands of copies costs no more)."""
     candidates = {n for n, writers in writers_of.items() if writers and all(local_copier(w) for w in writers)}
+    unnamed = _unnamed_copies(view, {n for n, writers in writers_of.items() if writers == {""}}, last_write_of)
     if not candidates:
-        return set()
+        return unnamed
     desc = view.desc
     copiers = set().union(*(writers_of[n] for n in candidates))
     reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", copiers)
@@ -1305,7 +1421,30 @@ def _local_copies(view: LogView, writers_of: dict[str, set[str]], last_write_of:
             made_any |= bool(made_before[upto])
         if read_any and not made_any:
             copies.add(name)
-    return copies
+    return copies | unnamed
+
+
+def _unnamed_copies(view: LogView, names: set[str], last_write_of: dict[str, int]) -> set[str]:
+    """The files of ``names`` (each written only by a process the log does not name) that
+    were written in a minute a process the log does not name read a program already on the
+    host (one the knowledge base does not know, not written in the subgraph, under no data
+    or library name): TRACE leaves cp's rows unnamed, and the copy of the implant it makes
+    arrived with the implant, not over the network."""
+    if not names:
+        return set()
+    desc = view.desc
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & (desc["subject_name"] == "")
+    made = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")))
+    reads &= view.desc_where("object_name", lambda n: n not in made and n not in PLACEHOLDERS and "." not in n.lstrip(".") and _unknown(n), reads)
+    if not reads.any():
+        return set()
+    read_minutes = set(view.minutes[view.rows_of(reads)].tolist())
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["subject_name"] == "") & view.desc_in("object_name", names)
+    found = set()
+    for at in view.rows_of(writes).tolist():
+        if int(view.minutes[at]) in read_minutes:
+            found.add(desc["object_name"][view._codes[at]])
+    return found
 
 
 def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -> set[str]:
@@ -1401,6 +1540,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     by_share |= unnamed_share
     by_session = {n for n in armed_names - by_share if n in writers_of and all(remote_session_host(w) for w in writers_of[n])}
     by_session |= _written_in_remote_sessions(view, writers_of, armed_names - by_share - by_session, written)
+    by_session |= _copied_in_over_ssh(view, writers_of, armed_names - by_share - by_session, written)
     by_desktop, desktop_hosts = _pasted_in_remote_desktop(view, writers_of, armed_names - by_share - by_session, written)
     for names in (armed_names - by_share - by_session - by_desktop, by_share, by_session, by_desktop):
         if not names:
@@ -2193,6 +2333,24 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if agents.any():
         own = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", agents)))
         routine |= view.pattern_flags(lambda row: (row.subject, row.object) in own, agents) & ~in_chain(view, acting_for_an_attacker(view))
+    # an application's own data (the knowledge base's ``application data``: Mozilla's downloaded
+    # update.mar, applied and removed) deleted by a user application or by a process the log
+    # does not name, most likely that application, outside an attack chain
+    # (whoever wrote it in the subgraph is such a process too: an unknown program's files under
+    # a mail client's names stay evidence)
+    app_data = deleted & view.desc_where("object_name", _application_data, deleted)
+    if app_data.any():
+        written_by: dict[str, set[str]] = {}
+        for subject, name in zip(desc["subject_name"][producing & view.present].tolist(), desc["object_name"][producing & view.present].tolist()):
+            written_by.setdefault(name, set()).add(subject)
+        # the unnamed process stands for the application only where the log names no program
+        # the knowledge base does not know (an unknown program may be the unnamed one)
+        started = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute"))
+        unnamed_ok = not any(_unknown_program(n) for n in set(view.subjects) | view.values("object_name", started))
+        app_own = view.pattern_flags(
+            lambda r: all((user_application(w) if w else unnamed_ok) for w in {r.subject} | written_by.get(r.object, set())), app_data
+        )
+        routine |= app_own & ~in_chain(view, acting_for_an_attacker(view))
     churn = explained_rows(view, "Covering Tracks", deleted)
 
     def counts(name: str) -> bool:
@@ -3181,7 +3339,7 @@ def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np
     minute either side), and the process that started the copy client had, at most
     ``DISCOVERY_BEFORE_COPY_MINUTES`` before the first such copy, read a file that lists
     other hosts (ssh's known hosts, the hosts or ARP table) or started a discovery tool
-    (arp, ping); None when there is none. An administrator's build copied to a server is a
+    (arp, ping), or a file viewer printed such a file; None when there is none. An administrator's build copied to a server is a
     file sent; the same copy just after a look for other hosts spreads a tool to the hosts
     found (T1018, T1570)."""
     desc = view.desc
@@ -3196,6 +3354,9 @@ def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np
     by_launcher = view.desc_in("subject_name", launchers) & view.present
     looks = by_launcher & (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS | HOST_TABLES)
     looks |= by_launcher & starts & view.desc_where("object_name", _discovery_tool, by_launcher & starts)
+    # or a file viewer printing one (`cat /etc/hosts`; TRACE often leaves unnamed the shell
+    # that started it)
+    looks |= view.present & view.desc_where("subject_name", lambda n: n in FILE_VIEWERS) & (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS | HOST_TABLES)
     if not looks.any():
         return None
     connects = view.desc_where("action", lambda a: a.upper() in vocabulary().connect_actions, clients)
@@ -3574,6 +3735,21 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     key_logins = data_reads & view.desc_where("subject_name", session_client, data_reads)
     if key_logins.any():
         data_reads &= ~(key_logins & view.desc_where("object_name", secret_credential, key_logins))
+    # so, most likely, is a key the log's unnamed process reads in a minute a session client
+    # starts or connects (TRACE often leaves ssh's own reads unnamed)
+    unnamed_keys = data_reads & (desc["subject_name"] == "") & view.desc_where("object_name", secret_credential, data_reads & (desc["subject_name"] == ""))
+    if unnamed_keys.any():
+        sessions = view.present & (view.desc_where("subject_name", session_client) | view.desc_where("object_name", session_client))
+        sessions &= view.desc_in("event", ("process_start", "execute", "network_out"))
+        session_minutes = set(view.minutes[view.rows_of(sessions)].tolist())
+        if session_minutes:
+            key_rows = view.rows_of(unnamed_keys)
+            at_login = np.fromiter((m in session_minutes for m in view.minutes[key_rows].tolist()), dtype=bool, count=len(key_rows))
+            # a description counts out only where every read of it is at a login
+            logins = np.zeros(len(unnamed_keys), dtype=bool)
+            logins[distinct(view._codes[key_rows[at_login]])] = True
+            logins[distinct(view._codes[key_rows[~at_login]])] = False
+            data_reads &= ~logins
     # the data must reach a sender: it read the data itself, or read a file that a reader of
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
@@ -3587,8 +3763,16 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     written_by_collectors = {name for name in written_by_collectors if user_data(name)}
     written_by_collectors |= _restaged(view, reading, writes, written_by_collectors)
     staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
+    # the log's unnamed processes (many under one name) reaching several outside addresses:
+    # an unnamed read and an unnamed send need not be one process's (a browser's own profile
+    # read beside its browsing); only an archive of collected data read and sent ties them
+    unnamed_many = len(view.values("object_name", sends & (desc["subject_name"] == ""))) > 1
+    if unnamed_many:
+        staged_reads &= (desc["subject_name"] != "") | view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), staged_reads)
     staged = view.values("object_name", staged_reads)
     direct = data_reads & sender & ~view.desc_in("object_name", staged)
+    if unnamed_many:
+        direct &= desc["subject_name"] != ""
     stagers = view.values("subject_name", writes & view.desc_in("object_name", staged))
     collected = data_reads & view.desc_in("subject_name", stagers) & ~sender
     # only what the processes that read the data (or its archive) sent can carry it: the
