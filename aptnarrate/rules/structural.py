@@ -4110,8 +4110,12 @@ class _Trigger:
 
 # WMI's repository (the CIM store where a permanent event subscription is saved)
 WMI_REPOSITORY = re.compile(r"(?i)^(objects\.data|index\.btr|mapping\d\.map)$")
-# the libraries a process loads to call WMI (COM's WMI proxy, its shared and scripting parts)
-WMI_CLIENT_LIBRARIES = frozenset({"wbemprox.dll", "wbemcomn.dll", "wbemdisp.dll", "fastprox.dll"})
+# the libraries a process loads to call WMI (COM's WMI proxy, its shared and scripting parts;
+# PowerShell's CIM cmdlets through the Management Infrastructure API and WMI's utilities)
+WMI_CLIENT_LIBRARIES = frozenset({
+    "wbemprox.dll", "wbemcomn.dll", "wbemdisp.dll", "fastprox.dll", "wmiutils.dll", "mi.dll", "miutils.dll",
+    "microsoft.management.infrastructure.dll", "microsoft.management.infrastructure.ni.dll",
+})
 WMI_SAVE_MINUTES = 2  # a repository write this close after the attacker's process loaded WMI's client
 WMI_FIRE_QUIET_MINUTES = 5  # no connection accepted from another host this long before the firing
 
