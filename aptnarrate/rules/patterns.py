@@ -184,6 +184,7 @@ NEEDS = ("connection from another host", "public connection by its process")
 UNLESS = (
     "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
     "planted for a privileged run", "restored from its backup", "written through a memory race",
+    "carries only a staged upload",
 )
 # ("planted for a privileged run" reads the log's minutes: only the stage rules weigh it; a
 # row alone cannot tell, so ``unless_applies``, the IoC rank's, passes it over)

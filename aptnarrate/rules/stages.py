@@ -385,6 +385,24 @@ def _merge(items: list[StageEvidence], order: _LogOrder, ids: np.ndarray, unique
     return StageEvidence(items[0].stage, confidence, evidence, rationale, items[0].tactic, techniques, positions)
 
 
+def staged_upload_rows(view: LogView) -> np.ndarray:
+    """The descriptions naming, as subject or as the program started, a process whose only
+    outside exchange was a staged upload (``structural.staged_uploaders``), for the rules that
+    say ``unless: carries only a staged upload``: plink carrying an archive out is the
+    exfiltration's transfer, not a tunnel."""
+    from .structural import staged_uploaders
+
+    def compute() -> np.ndarray:
+        uploaders = staged_uploaders(view)
+        if not uploaders:
+            return np.zeros(len(view.pattern_rows), dtype=bool)
+        desc = view.desc
+        starts = view.desc_in("event", ("execute", "process_start"))
+        return view.desc_in("subject_name", uploaders) | (starts & view.desc_in("object_name", uploaders))
+
+    return view.derived("_staged_upload_rows", compute)
+
+
 def pattern_findings(view: LogView) -> list[StageEvidence]:
     found = []
     present = view.present
@@ -414,6 +432,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             matched = matched & ~restored_rows(view)
         if "written through a memory race" in rule.unless and (matched & present).any():
             matched = matched & ~raced_rows(view)
+        if "carries only a staged upload" in rule.unless and (matched & present).any():
+            matched = matched & ~staged_upload_rows(view)
         acting_listers = None
         if "process list" in rule.unless and (matched & present).any():
             listing = matched & process_list_rows(view)

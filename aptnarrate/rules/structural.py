@@ -490,6 +490,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
         claimed.add(subject)
     view.derived("_channel_holders", lambda: frozenset(claimed))
+    # the processes found holding a channel, for the rules that weigh an upload beside one
+    view.derived("_channel_holders", lambda: frozenset(claimed))
     return out + _loops_without_a_named_peer(view, local, claimed)
 
 
@@ -607,6 +609,46 @@ def _unnamed_connection_windows(view: LogView, remote: np.ndarray, addresses: se
         if first is not None:
             found[("", address)] = (first, last_close if last_close is not None and last_close >= last_open else last_open)
     return found
+
+
+def staged_uploaders(view: LogView) -> frozenset[str]:
+    """The processes that read an archive (``_archive_readers``) by the minute they first sent
+    to an outside address, whose outside exchange hears back in fewer than
+    ``C2_MIN_TWO_WAY_MINUTES`` minutes or a quarter as often as it sends or less (a transfer
+    with its acknowledgements), and that the Command and Control rule found holding no
+    channel: an upload of staged data and nothing more (computed once per view)."""
+
+    def compute() -> frozenset[str]:
+        readers = _archive_readers(view)
+        if not readers:
+            return frozenset()
+        command_and_control(view)
+        holders = view.derived("_channel_holders", frozenset)
+        desc = view.desc
+        flows = view.present & (desc["object_kind"] == "flow") & (desc["object_name"] != "") & view.desc_in("subject_name", set(readers) - holders)
+        flows &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), flows)
+        # each reader's sends and answers, from one pass over the flow rows (a crafted log of
+        # thousands of archive readers costs no more)
+        rows = view.rows_of(flows & view.desc_in("event", ("network_out", "network_in")))
+        codes = view._codes[rows]
+        first_sent: dict[str, int] = {}
+        sent: dict[str, int] = {}
+        heard: dict[str, int] = {}
+        heard_in: dict[str, set[int]] = {}
+        for subject, event, minute, count in zip(desc["subject_name"][codes].tolist(), desc["event"][codes].tolist(), view.minutes[rows].tolist(), view.counts[rows].tolist()):
+            if event == "network_out":
+                first_sent[subject] = min(first_sent.get(subject, minute), minute)
+                sent[subject] = sent.get(subject, 0) + count
+            else:
+                heard[subject] = heard.get(subject, 0) + count
+                heard_in.setdefault(subject, set()).add(minute)
+        found = {
+            subject for subject, first in first_sent.items()
+            if readers[subject] <= first and (len(heard_in.get(subject, ())) < C2_MIN_TWO_WAY_MINUTES or heard.get(subject, 0) * 4 < sent[subject])
+        }
+        return frozenset(found)
+
+    return view.derived("_staged_uploaders", compute)
 
 
 def _accepted_windows(view: LogView) -> dict[tuple[str, int], tuple[int, int]]:
