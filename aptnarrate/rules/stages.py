@@ -396,7 +396,6 @@ def staged_upload_rows(view: LogView) -> np.ndarray:
         uploaders = staged_uploaders(view)
         if not uploaders:
             return np.zeros(len(view.pattern_rows), dtype=bool)
-        desc = view.desc
         starts = view.desc_in("event", ("execute", "process_start"))
         return view.desc_in("subject_name", uploaders) | (starts & view.desc_in("object_name", uploaders))
 

@@ -4439,23 +4439,11 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     to ``sudo -S``: T1548.003); the persistence itself is Maintain Persistence's. A user's
     terminal runs sudo under a known shell and terminal; an unknown program's shell running
     sudo for nothing lasting claims nothing."""
-    runs = view.present & view.desc_in("event", ("execute", "process_start"))
-    sudo_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in RUN_AS_TOOLS, runs)
-    if not sudo_runs.any():
+    found = _run_for_an_unknown_program(view, RUN_AS_TOOLS)
+    if found is None:
         return []
-    direct = sudo_runs & view.desc_where("subject_name", _unknown_program, sudo_runs)
-    shells = sudo_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", sudo_runs)
-    launches = np.zeros_like(shells)
-    if shells.any():
-        launches = runs & view.desc_in("object_name", view.values("subject_name", shells))
-        launches &= view.desc_where("subject_name", _unknown_program, launches)
-        # the shells an unknown program started, and the run-as tools they ran after that
-        shells &= view.desc_in("subject_name", view.values("object_name", launches))
-        if launches.any():
-            shells &= view.first_minutes >= int(view.first_minutes[launches].min())
+    runs, launches, shells, direct = found
     via = shells | direct
-    if not via.any():
-        return []
     tools = view.values("object_name", via)
     started = runs & view.desc_in("subject_name", tools)
     if not started.any():
@@ -4516,22 +4504,11 @@ def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     a temporary it renames into the spool): a job scheduled by the implant (T1053.003). A
     user's ``crontab -e`` runs under a terminal's or login's shell, which the knowledge base
     knows; the crontab-tool mechanism keeps those."""
-    runs = view.present & view.desc_in("event", ("execute", "process_start"))
-    tool_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, runs)
-    if not tool_runs.any():
+    found = _run_for_an_unknown_program(view, JOB_TABLE_TOOLS)
+    if found is None:
         return []
-    direct = tool_runs & view.desc_where("subject_name", _unknown_program, tool_runs)
-    shells = tool_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", tool_runs)
-    launches = np.zeros_like(shells)
-    if shells.any():
-        launches = runs & view.desc_in("object_name", view.values("subject_name", shells))
-        launches &= view.desc_where("subject_name", _unknown_program, launches)
-        shells &= view.desc_in("subject_name", view.values("object_name", launches))
-        if launches.any():
-            shells &= view.first_minutes >= int(view.first_minutes[launches].min())
+    _, launches, shells, direct = found
     via = shells | direct
-    if not via.any():
-        return []
     tools = view.values("object_name", via)
     installs = view.present & view.desc_in("subject_name", tools) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     installs &= (view.desc["object_kind"] == "file") & (view.last_minutes >= int(view.first_minutes[via].min()))
@@ -4544,6 +4521,31 @@ def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
         f"({_names(view.values('object_name', installs))}): a job scheduled for an unknown program's work."
     )
     return [cited(view, view.rows_of(launches | via), view.rows_of(installs), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+
+
+def _run_for_an_unknown_program(view: LogView, tools: frozenset[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The runs of the ``tools`` (by folded name) that a program the knowledge base does not
+    know made, itself or through a shell it started (an implant's shell), as masks over
+    descriptions: (every run, the unknown programs' starts of those shells, the shells' runs
+    of the tools after such a start, the unknown programs' own runs of them); None where
+    there are none."""
+    runs = view.present & view.desc_in("event", ("execute", "process_start"))
+    tool_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in tools, runs)
+    if not tool_runs.any():
+        return None
+    direct = tool_runs & view.desc_where("subject_name", _unknown_program, tool_runs)
+    shells = tool_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", tool_runs)
+    launches = np.zeros_like(shells)
+    if shells.any():
+        launches = runs & view.desc_in("object_name", view.values("subject_name", shells))
+        launches &= view.desc_where("subject_name", _unknown_program, launches)
+        # the shells an unknown program started, and the tools they ran after that
+        shells &= view.desc_in("subject_name", view.values("object_name", launches))
+        if launches.any():
+            shells &= view.first_minutes >= int(view.first_minutes[launches].min())
+    if not (shells | direct).any():
+        return None
+    return runs, launches, shells, direct
 
 
 def _unknown_program(name: str) -> bool:
