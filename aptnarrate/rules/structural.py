@@ -4523,6 +4523,46 @@ def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(launches | via), view.rows_of(installs), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
+# a job table written this soon after a program the subgraph dropped first ran is the drop's
+JOB_AFTER_DROP_MINUTES = 10
+
+
+def job_table_after_a_dropped_program(view: LogView) -> list[StageEvidence]:
+    """crontab(1) or at(1) started by a process the log does not name (TRACE leaves the
+    shell unnamed) writing its table within ``JOB_AFTER_DROP_MINUTES`` after a program the
+    subgraph wrote and ran first ran: the dropped program made to come back (T1053.003), a
+    download, run and persist. Outside such a drop the crontab-tool mechanism keeps an
+    unnamed crontab's edit a user's."""
+    runs = view.present & view.desc_in("event", ("execute", "process_start"))
+    tool_runs = runs & (view.desc["subject_name"] == "") & view.desc_where("object_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, runs)
+    if not tool_runs.any():
+        return []
+    dropped = dropped_programs(view)
+    if not dropped:
+        return []
+    ran = np.zeros(len(view.pattern_rows), dtype=bool)
+    for _, _, positions in dropped:
+        ran[positions] = True
+    ran &= runs
+    if not ran.any():
+        return []
+    first_drop = int(view.first_minutes[ran].min())
+    tool_runs &= (view.first_minutes >= first_drop) & (view.first_minutes <= first_drop + JOB_AFTER_DROP_MINUTES * MINUTE_NS)
+    if not tool_runs.any():
+        return []
+    tools = view.values("object_name", tool_runs)
+    installs = view.present & view.desc_in("subject_name", tools) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    installs &= (view.desc["object_kind"] == "file") & (view.last_minutes >= int(view.first_minutes[tool_runs].min()))
+    if not installs.any():
+        return []
+    reason = (
+        f"{_names(view.values('object_name', ran))}, a program the subgraph wrote and ran, first ran, and within {JOB_AFTER_DROP_MINUTES} minutes "
+        f"a process the log does not name ran {_names(tools)}, which wrote its table ({_names(view.values('object_name', installs))}): "
+        "a job scheduled after the drop, to bring it back."
+    )
+    return [cited(view, view.rows_of(ran)[:1], view.rows_of(tool_runs), view.rows_of(installs), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+
+
 def _run_for_an_unknown_program(view: LogView, tools: frozenset[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """The runs of the ``tools`` (by folded name) that a program the knowledge base does not
     know made, itself or through a shell it started (an implant's shell), as masks over
@@ -5301,4 +5341,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
