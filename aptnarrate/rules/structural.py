@@ -490,8 +490,6 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         out.append(cited(view, *rows, stage="Command and Control", confidence=confidence, rationale=reason, tactic="TA0011", techniques=tuple(techniques)))
         claimed.add(subject)
     view.derived("_channel_holders", lambda: frozenset(claimed))
-    # the processes found holding a channel, for the rules that weigh an upload beside one
-    view.derived("_channel_holders", lambda: frozenset(claimed))
     return out + _loops_without_a_named_peer(view, local, claimed)
 
 
@@ -622,8 +620,7 @@ def staged_uploaders(view: LogView) -> frozenset[str]:
         readers = _archive_readers(view)
         if not readers:
             return frozenset()
-        command_and_control(view)
-        holders = view.derived("_channel_holders", frozenset)
+        holders = channel_holders(view)
         desc = view.desc
         flows = view.present & (desc["object_kind"] == "flow") & (desc["object_name"] != "") & view.desc_in("subject_name", set(readers) - holders)
         flows &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), flows)
@@ -655,8 +652,7 @@ def _accepted_windows(view: LogView) -> dict[tuple[str, int], tuple[int, int]]:
     """The minutes some process accepted a connection in, each a window of its own
     ((``"accepted"``, minute) -> (minute, minute), ns): a connection a server accepted is open
     in them, whoever accepted it (one key per minute, however many accepts it holds)."""
-    desc = view.desc
-    accepts = view.present & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().accept_actions)
+    accepts = _accepted(view) & (view.desc["object_kind"] == "flow")
     if not accepts.any():
         return {}
     return {("accepted", minute): (minute, minute) for minute in distinct(view.minutes[view.rows_of(accepts)]).tolist()}
@@ -1375,12 +1371,12 @@ def _copied_in_over_ssh(view: LogView, writers_of: dict[str, set[str]], names: s
     if not accepted.any():
         return set()
     session_minutes = set(view.minutes[view.rows_of(accepted)].tolist())
-    found = set()
-    for name in copied:
-        rows = view.rows_of(written & view.desc_in("object_name", {name}))
-        if any(m in session_minutes or m - MINUTE_NS in session_minutes for m in view.minutes[rows].tolist()):
-            found.add(name)
-    return found
+    # the copies' writes in one pass (a crafted log of thousands of copies costs no more)
+    rows = view.rows_of(written & view.desc_in("object_name", copied))
+    return {
+        name for name, minute in zip(desc["object_name"][view._codes[rows]].tolist(), view.minutes[rows].tolist())
+        if minute in session_minutes or minute - MINUTE_NS in session_minutes
+    }
 
 
 def _pasted_in_remote_desktop(view: LogView, writers_of: dict[str, set[str]], names: set[str], written: np.ndarray) -> tuple[set[str], set[str]]:
@@ -1433,7 +1429,7 @@ def _local_copies(view: LogView, writers_of: dict[str, set[str]], last_write_of:
     nothing bringing, whatever else the traffic carried. Each copier's reads are sorted once
     and searched per file (a crafted log of thousands of copies costs no more)."""
     candidates = {n for n, writers in writers_of.items() if writers and all(local_copier(w) for w in writers)}
-    unnamed = _unnamed_copies(view, {n for n, writers in writers_of.items() if writers == {""}}, last_write_of)
+    unnamed = _unnamed_copies(view, {n for n, writers in writers_of.items() if writers == {""}})
     if not candidates:
         return unnamed
     desc = view.desc
@@ -1466,7 +1462,7 @@ def _local_copies(view: LogView, writers_of: dict[str, set[str]], last_write_of:
     return copies | unnamed
 
 
-def _unnamed_copies(view: LogView, names: set[str], last_write_of: dict[str, int]) -> set[str]:
+def _unnamed_copies(view: LogView, names: set[str]) -> set[str]:
     """The files of ``names`` (each written only by a process the log does not name) that
     were written in a minute a process the log does not name read a program already on the
     host (one the knowledge base does not know, not written in the subgraph, under no data
@@ -2876,9 +2872,8 @@ def discovery(view: LogView) -> list[StageEvidence]:
     reason = "; ".join(parts) + "."
     reason = reason[:1].upper() + reason[1:]
     techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried or enumerated else ()) + (("T1087.002",) if queried else ()) + (("T1135",) if enumerated else ())
-    if not enumerated:
-        reached = np.zeros_like(reached)
-    return [cited(view, view.rows_of(tools_run | info | directory | reached), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
+    cited_rows = tools_run | info | directory | (reached if enumerated else False)
+    return [cited(view, view.rows_of(cited_rows), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
 
 
 # distinct hosts discovery tools must reach to be taken for a census of the site's hosts
@@ -3758,8 +3753,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # accepted connections) reads too is most likely that server's (a web server's pages)
     unnamed_reads = data_reads & (desc["subject_name"] == "")
     if unnamed_reads.any():
-        accepting = (desc["object_kind"] == "flow") & view.present & view.desc_in("action", vocabulary().accept_actions)
-        servers = view.values("subject_name", accepting) - {""}
+        servers = view.values("subject_name", _accepted(view) & (desc["object_kind"] == "flow")) - {""}
         if servers:
             data_reads &= ~(unnamed_reads & view.desc_in("object_name", view.values("object_name", reading & view.desc_in("subject_name", servers))))
     # so does a browser or mail client reading the credential stores of its own profile
