@@ -1410,14 +1410,22 @@ def _pasted_in_remote_desktop(view: LogView, writers_of: dict[str, set[str]], na
 
 def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: int, writers: set[str], talkers: set[str], names: set[str]) -> bool:
     """Whether programs the knowledge base does not know, or local file utilities (``cp``,
-    ``dd``, ``unzip``: a copy of a file already here), none of which talks to the network in
-    the log, wrote ``names`` before any traffic but the tools' own: a program already on the
-    host staging another (a dropped exploit's second stage), nothing the log shows arriving.
-    A browser, mail client, server or shell writing a program fetched it, whether or not the
-    slice kept its traffic; so may an unknown writer that talks at all."""
-    if not writers or "" in writers or writers & talkers or not all(lookup(w, "process") is None or process_category(w) == "system utility" for w in writers):
+    ``dd``, ``unzip``: a copy of a file already here), none of which had talked to the
+    network by their last write, wrote ``names`` before any traffic that could carry a file:
+    a program already on the host staging another (a dropped exploit's second stage, an
+    implant copying itself under a service's name), nothing the log shows arriving. Neither
+    the tools' own traffic nor a discovery tool's (``net``, ``nltest`` asking the domain
+    controller) carries one. A browser, mail client, server or shell writing a program
+    fetched it, whether or not the slice kept its traffic; so may an unknown writer that
+    talked before it wrote."""
+    if not writers or "" in writers or not all(lookup(w, "process") is None or process_category(w) == "system utility" for w in writers):
         return False
+    if writers & talkers:
+        own = network & view.present & view.desc_in("subject_name", writers)
+        if int(view.first_minutes[own].min()) <= last_write:
+            return False
     carriers = network & view.present & ~view.desc_in("subject_name", names)
+    carriers &= ~view.desc_where("subject_name", _discovery_tool, carriers)
     return not carriers.any() or int(view.first_minutes[carriers].min()) > last_write
 
 
