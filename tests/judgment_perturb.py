@@ -34,6 +34,7 @@ from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.preprocess.knowledge import lookup
 from aptnarrate.preprocess.rank import address_class
 from aptnarrate.rules.benign import explaining
+from aptnarrate.rules.lineage import SQUIRREL_PACKAGE
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
@@ -149,6 +150,11 @@ def _unknown(name: str, node_type: str) -> bool:
     if GCC_TEMPORARY.match(name):  # a name the compiler gives its temporaries, not the attacker
         return False
     if CONFIGURATION_NAME.match(name):  # a program's configuration (config.json), by its name
+        return False
+    # a known application's release package (Teams-1.2.00.24753-full.nupkg) is named by the
+    # application: the self-update rule reads that relation
+    package = SQUIRREL_PACKAGE.match(re.split(r"[\\/]", name)[-1])
+    if package and lookup(package["application"] + ".exe", "process") is not None:
         return False
     # the knowledge base knows a file by its base name, as the rules read it: /var/log/auth.log
     # is the system's log, not a name an attacker chose

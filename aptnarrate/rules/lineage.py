@@ -28,6 +28,7 @@ is no dropped program, and no downloaded tool unless its writer is in an attack 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -318,13 +319,24 @@ def _file_writes(view: LogView) -> np.ndarray:
     return view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_kind", ("file", "link"))
 
 
+# Squirrel's package of an application's release (Teams, Slack, Discord, GitHub Desktop):
+# NAME-VERSION-full.nupkg or -delta.nupkg, from which its Update.exe writes NAME.exe
+SQUIRREL_PACKAGE = re.compile(r"^(?P<application>[^-]+)-[0-9]+(?:\.[0-9]+)*-(?:full|delta)\.nupkg$", re.IGNORECASE)
+
+
 def _find_self_update_writes(view: LogView) -> np.ndarray:
     written = _file_writes(view)
     categories = roles()["self_update_categories"]
-    applications: dict[str, set[str]] = {}  # writer -> the applications that started it (folded)
+    applications: dict[str, set[str]] = {}  # writer -> the applications it updates (folded)
     for parent_name, child_name, _, _ in _graph(view).edges:
         if parent_name.casefold() != child_name.casefold() and process_category(parent_name) in categories:
             applications.setdefault(child_name, set()).add(parent_name.casefold())
+    # an updater that wrote a known application's release package updates that application,
+    # whoever the log shows starting it (Explorer starts Teams through Update.exe at logon)
+    for writer, package in _named_writes(view, written, SQUIRREL_PACKAGE):
+        program = SQUIRREL_PACKAGE.match(package)["application"] + ".exe"
+        if writer and process_category(program) in categories:
+            applications.setdefault(writer, set()).add(program.casefold())
     if not applications or not written.any():
         return np.zeros(len(view.pattern_rows), dtype=bool)
     writes = written & view.desc_in("subject_name", applications)
@@ -336,6 +348,13 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
     updaters = {name.casefold(): applications[name] for name in view.values("subject_name", updates)}
     fetched = written & view.desc_where("object_name", lambda name: name.casefold() in updaters, written)
     return updates | view.pattern_flags(lambda row: row.subject.casefold() in updaters[row.object.casefold()], fetched)
+
+
+def _named_writes(view: LogView, written: np.ndarray, pattern: re.Pattern) -> list[tuple[str, str]]:
+    """(writer, file) of the ``written`` descriptions whose file name ``pattern`` matches."""
+    matching = written & view.desc_where("object_name", lambda name: pattern.match(name) is not None, written)
+    desc = view.desc
+    return [(desc["subject_name"][at], desc["object_name"][at]) for at in np.flatnonzero(matching).tolist()]
 
 
 def _own_component_writes(view: LogView) -> np.ndarray:
