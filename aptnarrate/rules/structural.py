@@ -1493,16 +1493,31 @@ def _unnamed_copies(view: LogView, names: set[str]) -> set[str]:
     return found
 
 
+# the Windows services that start programs for another host: the service control manager
+# (a remotely created service), the Task Scheduler's service host (a task created with
+# ``schtasks /s``) and WMI's provider host (``Win32_Process.Create``)
+REMOTE_START_SERVICES = frozenset({"services.exe", "svchost.exe", "taskeng.exe", "wmiprvse.exe"})
+
+
 def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -> set[str]:
-    """Of ``names`` (programs only the log's unnamed process wrote), those the service control
-    manager started, where the log's unnamed process accepted a connection from another host
-    by the minute of the write: the kernel's file-sharing server, which OCR-APT's logs may
-    leave unnamed, writing what another host copied to an admin share (PsExec's service)."""
+    """Of ``names`` (programs only the log's unnamed process wrote), those a service that
+    starts programs for another host (``REMOTE_START_SERVICES``) started, or a process that
+    a remote-session host (PsExec's service, WinRM's hosts) or its descendants started, where
+    the log's unnamed process accepted a connection from another host by the minute of the
+    write: the kernel's file-sharing server, which OCR-APT's logs may leave unnamed, writing
+    what another host copied to an admin share (PsExec's service, a tool its shell then runs,
+    a program a remotely created task starts)."""
     if not names:
         return set()
     desc = view.desc
     started = view.present & (desc["event"] == "process_start") & view.desc_in("object_name", names)
-    started &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, started)
+    starters = view.values("subject_name", started)
+    for_another_host = {n for n in starters if n.casefold() in REMOTE_START_SERVICES}
+    for starter in starters - for_another_host - {""}:
+        last_start = int(view.last_minutes[started & (desc["subject_name"] == starter)].max())
+        if remote_session_host(starter) or any(remote_session_host(a) for a in ancestors_by(view, {starter}, last_start)):
+            for_another_host.add(starter)
+    started &= view.desc_in("subject_name", for_another_host)
     names = view.values("object_name", started)
     if not names:
         return set()
@@ -1602,8 +1617,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             reason = f"Files written by the kernel's file-sharing server (System) and then executed: {_names(names)} (a tool copied from another host for remote execution)."
             if names & unnamed_share:
                 reason = (
-                    f"Files written by a process the log does not name after it accepted a connection from another host, then started as a service "
-                    f"by the service control manager: {_names(names)} (a tool copied from another host over a file share for remote execution, as PsExec's service is)."
+                    f"Files written by a process the log does not name after it accepted a connection from another host, then started by a service that "
+                    f"starts programs for another host (the service control manager, the Task Scheduler, WMI) or in a remote session: {_names(names)} "
+                    "(a tool copied from another host over a file share for remote execution, as PsExec's service is)."
                 )
             out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
             continue
