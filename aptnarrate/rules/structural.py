@@ -1198,10 +1198,16 @@ def _operator_tool(name: str) -> bool:
     return process_category(name) in OPERATOR_TOOLS or name.casefold() in TRANSFER_TOOLS
 
 
+# the processes that run a scheduled task's command: the Task Scheduler's service host
+# (svchost.exe, Schedule) and its older engine
+TASK_RUNNERS = frozenset({"svchost.exe", "taskeng.exe"})
+
+
 def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set[str]) -> bool:
     """Whether shells, interpreters, Windows command tools or transfer tools (an operator's
     hands) wrote the programs, last at ``last_write``, and the log shows no way in above them by then: every process it
-    shows starting them, or those in turn, is such a tool too, and none of them accepted a
+    shows starting them, or those in turn, is such a tool too (or the Task Scheduler's host
+    running a task's command, ``TASK_RUNNERS``), and none of them accepted a
     connection (a server's exploited request, a login). A shell fetching a program is then
     Ingress Tool Transfer, a Command and Control technique, on a host already reached; where
     the log shows the entry (a web server's or a database's child, cron, a macro, a login
@@ -1222,9 +1228,10 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     else:
         return False
     # an auto-elevating binary an operator's shell hijacked (fodhelper's UAC bypass) is a
-    # step on a host already reached, not a way in
+    # step on a host already reached, not a way in; nor is the Task Scheduler's host running
+    # a task's command (a foothold already in place firing), unless it accepted a connection
     elevators = _uac_bypass_binaries()
-    if any(not _operator_tool(a) and a.casefold() not in elevators for a in above):
+    if any(not _operator_tool(a) and a.casefold() not in elevators | TASK_RUNNERS for a in above):
         return False
     accepted = _accepted(view)
     if (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any():
@@ -1496,7 +1503,7 @@ def _unnamed_copies(view: LogView, names: set[str]) -> set[str]:
 # the Windows services that start programs for another host: the service control manager
 # (a remotely created service), the Task Scheduler's service host (a task created with
 # ``schtasks /s``) and WMI's provider host (``Win32_Process.Create``)
-REMOTE_START_SERVICES = frozenset({"services.exe", "svchost.exe", "taskeng.exe", "wmiprvse.exe"})
+REMOTE_START_SERVICES = frozenset({"services.exe", "wmiprvse.exe"}) | TASK_RUNNERS
 
 
 def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -> set[str]:
@@ -3118,6 +3125,38 @@ def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
     return found
 
 
+# a script host's first traffic to a host this soon after it loaded ADSI's LDAP provider is
+# its directory queries
+DIRECTORY_QUERY_MINUTES = 1
+
+
+def _directory_servers(view: LogView, sent: np.ndarray) -> np.ndarray:
+    """The ``sent`` descriptions of a script host that loaded ADSI's LDAP provider
+    (``_directory_queries``) to a host it first reached within ``DIRECTORY_QUERY_MINUTES``
+    of that load: the domain controller its LDAP queries went to (PowerView's enumeration),
+    not a remote session, however long the queries last. A host it reached first at another
+    time stays a session's."""
+    queries = _directory_queries(view)
+    found = np.zeros(len(sent), dtype=bool)
+    if not queries.any():
+        return found
+    desc = view.desc
+    first_load: dict[str, int] = {}
+    for at in np.flatnonzero(queries).tolist():
+        subject = desc["subject_name"][at]
+        first_load[subject] = min(first_load.get(subject, int(view.first_minutes[at])), int(view.first_minutes[at]))
+    candidates = sent & view.desc_in("subject_name", set(first_load))
+    first_contact: dict[tuple[str, str], int] = {}
+    for at in np.flatnonzero(candidates).tolist():
+        pair = (desc["subject_name"][at], desc["object_name"][at])
+        first_contact[pair] = min(first_contact.get(pair, int(view.first_minutes[at])), int(view.first_minutes[at]))
+    for at in np.flatnonzero(candidates).tolist():
+        subject = desc["subject_name"][at]
+        since = first_contact[(subject, desc["object_name"][at])] - first_load[subject]
+        found[at] = 0 <= since <= DIRECTORY_QUERY_MINUTES * MINUTE_NS
+    return found
+
+
 # WMI's client library: a script host that loaded it talks WMI (DCOM) to the hosts it reaches
 WMI_CLIENT_MODULES = frozenset({"wbemprox.dll"})
 
@@ -3205,6 +3244,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     commanding &= ~view.desc_where("object_name", lambda n: view.address_class(n) in ("loopback", "local") or n in public_resolvers(), commanding)
     peer &= inside | view.desc_in("object_name", neighbours) | commanding
     if peer.any():
+        peer &= ~_directory_servers(view, peer)
         peer &= _sessions(view, peer) | _remote_wmi(view, peer)
     if peer.any():
         hosts = view.values("object_name", peer)
