@@ -1508,8 +1508,8 @@ REMOTE_START_SERVICES = frozenset({"services.exe", "wmiprvse.exe"}) | TASK_RUNNE
 
 def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -> set[str]:
     """Of ``names`` (programs only the log's unnamed process wrote), those a service that
-    starts programs for another host (``REMOTE_START_SERVICES``) started, or a process that
-    a remote-session host (PsExec's service, WinRM's hosts) or its descendants started, where
+    starts programs for another host (``REMOTE_START_SERVICES``) started, or a remote-session
+    host (PsExec's service, WinRM's hosts) or a process the log shows below one did, where
     the log's unnamed process accepted a connection from another host by the minute of the
     write: the kernel's file-sharing server, which OCR-APT's logs may leave unnamed, writing
     what another host copied to an admin share (PsExec's service, a tool its shell then runs,
@@ -1518,13 +1518,11 @@ def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -
         return set()
     desc = view.desc
     started = view.present & (desc["event"] == "process_start") & view.desc_in("object_name", names)
-    starters = view.values("subject_name", started)
-    for_another_host = {n for n in starters if n.casefold() in REMOTE_START_SERVICES}
-    for starter in starters - for_another_host - {""}:
-        last_start = int(view.last_minutes[started & (desc["subject_name"] == starter)].max())
-        if remote_session_host(starter) or any(remote_session_host(a) for a in ancestors_by(view, {starter}, last_start)):
-            for_another_host.add(starter)
-    started &= view.desc_in("subject_name", for_another_host)
+    # one walk down from the session hosts, not one up from each starter (a crafted log of
+    # thousands of starters costs one pass)
+    session_hosts = {n for n in view.subjects if remote_session_host(n)}
+    in_session = view.desc_in("subject_name", session_hosts) | descendant_subjects(view, session_hosts) if session_hosts else False
+    started &= view.desc_where("subject_name", lambda n: n.casefold() in REMOTE_START_SERVICES, started) | in_session
     names = view.values("object_name", started)
     if not names:
         return set()
