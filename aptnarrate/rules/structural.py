@@ -1296,8 +1296,8 @@ def _started_by_remote_execution(view: LogView, last_write: int, writers: set[st
 def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set[str]) -> set[str]:
     """``writers`` when every one of them is a named program the knowledge base does not know
     that holds a command-and-control channel (``channel_holders``) and whose way in the log
-    does not show by ``last_write``: no process it shows starting it, no write of its image,
-    no connection it accepted. Otherwise none."""
+    does not show by ``last_write``: no process it shows starting it (but one they started
+    themselves), no write of its image, no connection it accepted. Otherwise none."""
     if not writers or "" in writers:
         return set()
     if all(_operator_tool(w) for w in writers) and not writers <= channel_holders(view):
@@ -1316,7 +1316,11 @@ def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set
         return set()
     if not writers <= channel_holders(view):
         return set()
-    if ancestors_by(view, writers, last_write):
+    # a program the writers started themselves that started another process of their name
+    # (PrintSpoofer starting the implant again as SYSTEM, in the minute of its write) shows
+    # no way in above them
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    if ancestors_by(view, writers, last_write) - view.values("object_name", starts & view.desc_in("subject_name", writers)):
         return set()
     images = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", writers)
     if (images & (view.first_minutes <= last_write)).any():
