@@ -164,6 +164,9 @@ def _unknown(name: str, node_type: str) -> bool:
     backed_up = next((base[: -len(s)] for s in BACKUP_SUFFIXES if base.casefold().endswith(s) and len(base) > len(s)), None)
     if backed_up and lookup(backed_up, "file") is not None:
         return False
+    # so is the next version the account tools write before renaming it into place (passwd+)
+    if base.endswith("+") and lookup(base[:-1], "file") is not None:
+        return False
     # so is a known program's previous image, kept under an old name by its update
     # (old_chrome.exe): renamed, it would be another program's file
     folded = base.casefold()

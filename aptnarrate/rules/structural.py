@@ -5071,6 +5071,10 @@ def _password_checkers() -> frozenset[str]:
     return frozenset(n.casefold() for block in rule.filter for n in block.get("subject") or ())
 
 
+# the account databases only root may write (the password, shadow and group files, BSD's
+# master password file, sudo's policy), read without the "+" and "-" of the tools' temporary
+# and backup copies
+ROOT_WRITTEN_ACCOUNT_FILES = frozenset({"passwd", "shadow", "group", "gshadow", "master.passwd", "sudoers"})
 # how soon after an unknown program starts a shell that shell's read of a root-only store
 # counts as the privilege that program gave it
 ROOT_SHELL_MINUTES = 5
@@ -5078,9 +5082,10 @@ ROOT_SHELL_MINUTES = 5
 
 def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know starting (or exec'ing into) a shell that,
-    itself or through a command it runs (``cat``, ``cp``), within ``ROOT_SHELL_MINUTES``
-    reads an account database only root may read (``shadow``, ``master.passwd``): a local
-    exploit handing its caller a root shell (T1068). Not where the program itself runs with
+    itself or through a command it runs (``cat``, ``cp``, ``useradd``), within
+    ``ROOT_SHELL_MINUTES`` reads an account database only root may read (``shadow``,
+    ``master.passwd``) or writes one only root may write (``ROOT_WRITTEN_ACCOUNT_FILES``): a
+    local exploit handing its caller a root shell (T1068). Not where the program itself runs with
     privilege already: a run-as tool (sudo, su, pkexec, doas) or a job scheduler or init
     among its launchers; a run-as tool starting the shell is a known program; a shell that
     reads only world-readable files (``passwd``) shows no privilege."""
@@ -5094,7 +5099,12 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     # soon started a shell of its own; an implant already running whose start the log does
     # not show may hold root already (its shell reading shadow is credential access)
     run_by_shell = runs & view.desc_in("object_name", view.values("subject_name", starts))
+    # or by a process the log does not name (TRACE often leaves the user's shell unnamed),
+    # where the program was written in the subgraph: an exploit built or fetched, then run
+    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")))
+    unnamed_runs = run_by_shell & (desc["subject_name"] == "") & view.desc_in("object_name", written)
     run_by_shell &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", run_by_shell)
+    run_by_shell |= unnamed_runs
     first_run: dict[str, int] = {}
     for position, program in zip(view.rows_of(run_by_shell).tolist(), desc["object_name"][view._codes[view.rows_of(run_by_shell)]].tolist()):
         first_run[program] = min(first_run.get(program, int(view.minutes[position])), int(view.minutes[position]))
@@ -5105,13 +5115,21 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     # the shells' commands (by name: what a shell started or exec'd) read for them; not the
     # programs that read the store by their own privilege (sudo, su, passwd: setuid)
     commands = runs & view.desc_in("subject_name", shells) & ~view.desc_in("object_name", shells | PLACEHOLDERS)
-    checkers = _password_checkers()
-    commands &= ~view.desc_where("object_name", lambda n: privileged_loader(n) or n.casefold() in checkers, commands)
+    commands &= ~view.desc_where("object_name", privileged_loader, commands)
     command_of = _rows_by_key(desc["object_name"][view._codes[view.rows_of(commands)]].tolist(), view.rows_of(commands))
+    # the account tools read the store as their work (a user's own passwd, setuid, among
+    # them): their reads show nothing, but only root's run of one writes the database
+    checkers = _password_checkers()
+    readers = shells | {n for n in command_of if n.casefold() not in checkers}
     reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
     stores = _root_only_stores()
-    reads &= view.desc_where("object_name", lambda n: n.casefold() in stores, reads)
-    reads &= view.desc_in("subject_name", shells | set(command_of))
+    reads &= view.desc_where("object_name", lambda n: n.casefold() in stores, reads) & view.desc_in("subject_name", readers)
+    # or writes an account database only root may write (useradd's passwd+ renamed over
+    # passwd: an account added from the shell the exploit gave)
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & (desc["object_kind"] == "file")
+    writes &= view.desc_where("object_name", lambda n: n.casefold().rstrip("+-") in ROOT_WRITTEN_ACCOUNT_FILES, writes)
+    writes &= view.desc_in("subject_name", shells | set(command_of))
+    reads |= writes
     if not reads.any():
         return []
     start_rows, read_rows = view.rows_of(starts), view.rows_of(reads)
@@ -5157,12 +5175,17 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     started, read = np.unique(np.concatenate(hits_start)), np.array(hits_read, dtype=np.int64)
     exploits = set(desc["subject_name"][view._codes[started]].tolist())
     shell_names = set(desc["object_name"][view._codes[started]].tolist())
-    stores = set(desc["object_name"][view._codes[read]].tolist())
+    wrote = writes[view._codes[read]]
     readers = set(desc["subject_name"][view._codes[read]].tolist()) - shell_names
     via = f" (through {_names(readers)}, which it ran)" if readers else ""
+    did = []
+    if (~wrote).any():
+        did.append(f"read {_names(set(desc['object_name'][view._codes[read[~wrote]]].tolist()))}, an account database only root may read")
+    if wrote.any():
+        did.append(f"wrote {_names(set(desc['object_name'][view._codes[read[wrote]]].tolist()))}, an account database only root may write")
     reason = (
-        f"{_names(exploits)}, a program the knowledge base does not know, started {_names(shell_names)}, which then read{via} "
-        f"{_names(stores)}, an account database only root may read: a local exploit handing its caller a root shell."
+        f"{_names(exploits)}, a program the knowledge base does not know, started {_names(shell_names)}, which then{via} "
+        f"{' and '.join(did)}: a local exploit handing its caller a root shell."
     )
     ran = commands & view.desc_in("object_name", readers)
     return [cited(view, started, read, view.rows_of(ran)[:3], stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
