@@ -195,8 +195,8 @@ REMOVALS = {"task": "task_delete", "service": "service_delete"}
 
 
 def removed_objects(rows: Iterable[Row]) -> set[tuple[str, str]]:
-    """The (object kind, case-folded name) of the tasks and services that ``rows`` remove,
-    for the rules that say ``unless: removed in the subgraph``."""
+    """The (object kind, case-folded name) of the tasks, services and files that ``rows``
+    remove, for the rules that say ``unless: removed in the subgraph``."""
     found = set()
     for row in rows:  # the kind before the event class, a look-up per row
         if not row.object:
@@ -207,6 +207,9 @@ def removed_objects(rows: Iterable[Row]) -> set[tuple[str, str]]:
             # a service's registry key carries its name (OpTC keeps a key's last part):
             # services.exe removing the key GdKvZQuk deleted the service GdKvZQuk
             found.add(("service", row.object.casefold()))
+        elif row.object_kind == "file" and row.event == "file_delete":
+            # a file written and removed again served one run (an exploit's preload list)
+            found.add(("file", row.object.casefold()))
     return found
 
 
@@ -261,8 +264,8 @@ def written_through_a_memory_race(row: Row, racers: set[tuple[str, str]]) -> boo
 
 
 def removed_in_the_subgraph(row: Row, removed: set[tuple[str, str]]) -> bool:
-    """Whether ``row`` names a task or service that the subgraph also removes (``removed``:
-    ``removed_objects``)."""
+    """Whether ``row`` names a task, service or file that the subgraph also removes
+    (``removed``: ``removed_objects``)."""
     return (row.object_kind, row.object.casefold()) in removed
 
 

@@ -499,7 +499,7 @@ def process_list_rows(view: LogView) -> np.ndarray:
 
 
 def removed_rows(view: LogView) -> np.ndarray:
-    """The descriptions naming a task or service that the subgraph also removes
+    """The descriptions naming a task, service or file that the subgraph also removes
     (``patterns.removed_objects``)."""
     return _rows_unless(view, "_removed_rows", removed_objects, removed_in_the_subgraph)
 
