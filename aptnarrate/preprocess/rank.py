@@ -169,45 +169,21 @@ def score_all(profiles: Sequence[tuple[Profile, str]], internal: Sequence[Networ
     matched over all their events at once (one rule table instead of a test per event).
     ``events``: each profile's ``_pattern_rows`` when the caller has them (``facts`` builds
     them from the descriptions)."""
-    from ..rules.patterns import (
-        backup_restorers, matching_rules_many, memory_racers, network_talkers, other_process_dumpers, process_lists, programs_run, removed_objects,
-        removing_tools, unless_applies,
-    )
+    from ..rules.patterns import gather_unless, matching_rules_many, unless_applies
 
     if events is None:
         events = [_pattern_rows(profile) for profile, _ in profiles]
     every_row = list(chain.from_iterable(events))  # walked by each whole-subgraph reading below
     matches = matching_rules_many(every_row, where=ranks)
-    listers = process_lists(every_row)
-    removed = removed_objects(every_row)
-    # only where a rule that a restore takes out matched (most subgraphs write no account file)
-    unlesses = {unless for rules in matches.values() for rule in rules for unless in rule.unless}
-    restorers = backup_restorers(every_row) if "restored from its backup" in unlesses else set()
-    racers = memory_racers(every_row) if "written through a memory race" in unlesses else set()
-    # only the files a "run as a program" rule matched are asked about: most subgraphs have
-    # none, and then the rules' matches are read as they are (every subgraph runs programs);
-    # likewise only the tools an "against another host" or "dumps another process" rule
-    # matched starting. One pass over the rows some rule matched (most match none).
-    asked, started, dumping, removing = set(), set(), set(), set()
-    for row, rules in matches.items():
-        for rule in rules:
-            if "run as a program" in rule.unless:
-                asked.add(row.object)
-            if "run against another host" in rule.unless:
-                started.add(row.object)
-            if "dumps another process" in rule.unless:
-                dumping.add(row.object)
-            if "run only to remove" in rule.unless:
-                removing.add(row.object)
-    ran = programs_run(every_row) & asked if asked else set()
-    talkers = network_talkers(every_row) & started if started else set()
-    dumpers = other_process_dumpers(every_row) & dumping if dumping else set()
-    removers = removing_tools(every_row) & removing if removing else set()
+    # a rule's ``unless`` reads the whole subgraph, not one event: only the kinds of the rules
+    # that matched are read (most subgraphs ask for none, and then the matches stand)
+    gathered = gather_unless(every_row, (kind for rules in matches.values() for rule in rules for kind in rule.unless))
+    gathered = {kind: found for kind, found in gathered.items() if found}
 
-    def kept(row) -> tuple:  # a rule's ``unless`` reads the whole subgraph, not one event
-        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, listers, removed, ran, talkers, dumpers, removers, restorers, racers))
+    def kept(row) -> tuple:
+        return tuple(rule for rule in matches[row] if not unless_applies(rule, row, gathered))
 
-    matching = kept if listers or removed or ran or talkers or dumpers or removers or restorers or racers else matches.__getitem__
+    matching = kept if gathered else matches.__getitem__
     return [score(profile, kind, internal, matching, rows) for (profile, kind), rows in zip(profiles, events)]
 
 

@@ -186,8 +186,9 @@ UNLESS = (
     "planted for a privileged run", "restored from its backup", "written through a memory race",
     "carries only a staged upload",
 )
-# ("planted for a privileged run" reads the log's minutes: only the stage rules weigh it; a
-# row alone cannot tell, so ``unless_applies``, the IoC rank's, passes it over)
+# ("planted for a privileged run" reads the log's minutes, "carries only a staged upload"
+# the Command and Control rule's channels: only the stage rules weigh them; a row alone
+# cannot tell, so ``unless_applies``, the IoC rank's, passes them over: ``VIEW_UNLESS``)
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot
@@ -430,33 +431,42 @@ def dumps_another_process(row: Row, dumpers: set[str]) -> bool:
     return row.event in ("execute", "process_start") and row.object in dumpers
 
 
-def unless_applies(
-    rule: PatternRule, row: Row, listers: set[str], removed: set[tuple[str, str]] = frozenset(), ran: set[str] = frozenset(), talkers: set[str] = frozenset(),
-    dumpers: set[str] = frozenset(), removers: set[str] = frozenset(), restorers: set[tuple[str, str]] = frozenset(),
-    racers: set[tuple[str, str]] = frozenset(),
-) -> bool:
-    """Whether ``rule``'s ``unless`` takes ``row`` out (``listers``: ``process_lists``;
-    ``removed``: ``removed_objects``; ``ran``: ``programs_run``; ``talkers``:
-    ``network_talkers``; ``dumpers``: ``other_process_dumpers``; ``removers``:
-    ``removing_tools``; ``restorers``: ``backup_restorers``; ``racers``: ``memory_racers``)."""
-    for unless in rule.unless:
-        if unless == "restored from its backup" and restored_from_its_backup(row, restorers):
-            return True
-        if unless == "written through a memory race" and written_through_a_memory_race(row, racers):
-            return True
-        if unless == "dumps another process" and dumps_another_process(row, dumpers):
-            return True
-        if unless == "removed in the subgraph" and removed_in_the_subgraph(row, removed):
-            return True
-        if unless == "run as a program" and written_program(row, ran):
-            return True
-        if unless == "process list" and opened_by_process_list(row, listers):
-            return True
-        if unless == "run against another host" and run_against_another_host(row, talkers):
-            return True
-        if unless == "run only to remove" and run_only_to_remove(row, removers):
-            return True
-    return False
+class RowUnless(NamedTuple):
+    """An ``unless`` that a row can be judged by, given what the whole subgraph's rows show:
+    ``gather(rows)`` reads them once (``removed_objects``: the tasks, services and files
+    removed), ``takes_out(row, gathered)`` says whether that row is taken out."""
+
+    gather: Callable[[Iterable[Row]], Any]
+    takes_out: Callable[[Row, Any], bool]
+
+
+# the ``unless`` kinds a row can be judged by, read alike by the IoC rank (``unless_applies``)
+# and by the stage rules (``stages.unless_rows``); the others (``VIEW_UNLESS``) read the
+# log's minutes or the other rules' findings, which the stage rules alone weigh
+ROW_UNLESS: dict[str, RowUnless] = {
+    "process list": RowUnless(process_lists, opened_by_process_list),
+    "removed in the subgraph": RowUnless(removed_objects, removed_in_the_subgraph),
+    "run as a program": RowUnless(programs_run, written_program),
+    "run against another host": RowUnless(network_talkers, run_against_another_host),
+    "dumps another process": RowUnless(other_process_dumpers, dumps_another_process),
+    "run only to remove": RowUnless(removing_tools, run_only_to_remove),
+    "restored from its backup": RowUnless(backup_restorers, restored_from_its_backup),
+    "written through a memory race": RowUnless(memory_racers, written_through_a_memory_race),
+}
+VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload")
+assert set(UNLESS) == set(ROW_UNLESS) | set(VIEW_UNLESS), "every unless kind is judged by a row or by the log"
+
+
+def gather_unless(rows: list[Row], kinds: Iterable[str]) -> dict[str, Any]:
+    """What each of the row-judged ``kinds`` (``ROW_UNLESS``) reads off ``rows``, the whole
+    subgraph's, for ``unless_applies``; the kinds read by the log alone are passed over."""
+    return {kind: ROW_UNLESS[kind].gather(rows) for kind in dict.fromkeys(kinds) if kind in ROW_UNLESS}
+
+
+def unless_applies(rule: PatternRule, row: Row, gathered: dict[str, Any]) -> bool:
+    """Whether ``rule``'s ``unless`` takes ``row`` out, given ``gather_unless``'s readings
+    (a kind not gathered takes nothing out)."""
+    return any(kind in gathered and ROW_UNLESS[kind].takes_out(row, gathered[kind]) for kind in rule.unless)
 
 
 def _unless(item: dict[str, Any]) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, Row, RowTable, make_rows, builtin_rules, network_talkers, dumps_another_process, opened_by_process_list, other_process_dumpers, process_listing_tools, process_lists, programs_run, removed_in_the_subgraph, removed_objects, removing_tools, restored_from_its_backup, backup_restorers, memory_racers, written_through_a_memory_race, run_against_another_host, run_only_to_remove, written_program
+from .patterns import PROCESS_LIST_MIN, ROW_UNLESS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -415,24 +415,10 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             # (or, "acting for an attacker", also running PowerShell inside it)
             chain = attack_chain(view) if rule.lineage == "attack chain" else acting_for_an_attacker(view)
             matched = matched & in_chain(view, chain)
-        if "removed in the subgraph" in rule.unless and (matched & present).any():
-            matched = matched & ~removed_rows(view)
-        if "run as a program" in rule.unless and (matched & present).any():
-            matched = matched & ~written_program_rows(view)
-        if "run against another host" in rule.unless and (matched & present).any():
-            matched = matched & ~remote_tool_rows(view)
-        if "dumps another process" in rule.unless and (matched & present).any():
-            matched = matched & ~other_dump_rows(view)
-        if "run only to remove" in rule.unless and (matched & present).any():
-            matched = matched & ~removing_tool_rows(view)
-        if "planted for a privileged run" in rule.unless and (matched & present).any():
-            matched = matched & ~planted_for_a_privileged_run(view)
-        if "restored from its backup" in rule.unless and (matched & present).any():
-            matched = matched & ~restored_rows(view)
-        if "written through a memory race" in rule.unless and (matched & present).any():
-            matched = matched & ~raced_rows(view)
-        if "carries only a staged upload" in rule.unless and (matched & present).any():
-            matched = matched & ~staged_upload_rows(view)
+        for kind in rule.unless:
+            # the process list's rows are weighed below: one acting for an attacker stays
+            if kind != "process list" and (matched & present).any():
+                matched = matched & ~unless_rows(view, kind)
         acting_listers = None
         if "process list" in rule.unless and (matched & present).any():
             listing = matched & process_list_rows(view)
@@ -495,49 +481,21 @@ def process_list_rows(view: LogView) -> np.ndarray:
     """The descriptions of processes opening other processes, by a process list
     (``patterns.process_lists``): its handle on LSASS is one of many, not a dump's
     (``pattern_findings`` keeps those of a process acting for an attacker)."""
-    return _rows_unless(view, "_process_list_rows", process_lists, opened_by_process_list)
+    return unless_rows(view, "process list")
 
 
-def removed_rows(view: LogView) -> np.ndarray:
-    """The descriptions naming a task, service or file that the subgraph also removes
-    (``patterns.removed_objects``)."""
-    return _rows_unless(view, "_removed_rows", removed_objects, removed_in_the_subgraph)
-
-
-def restored_rows(view: LogView) -> np.ndarray:
-    """The descriptions where a process acts on a file whose backup it read
-    (``patterns.backup_restorers``)."""
-    return _rows_unless(view, "_restored_rows", backup_restorers, restored_from_its_backup)
-
-
-def raced_rows(view: LogView) -> np.ndarray:
-    """The descriptions where a process acts on a file it mapped into its memory while
-    writing its own memory through procfs (``patterns.memory_racers``)."""
-    return _rows_unless(view, "_raced_rows", memory_racers, written_through_a_memory_race)
-
-
-def written_program_rows(view: LogView) -> np.ndarray:
-    """The descriptions writing a file that runs as a program in the subgraph
-    (``patterns.programs_run``)."""
-    return _rows_unless(view, "_written_program_rows", programs_run, written_program)
-
-
-def remote_tool_rows(view: LogView) -> np.ndarray:
-    """The descriptions starting a tool that the subgraph shows talking over the network
-    (``patterns.network_talkers``): schtasks run against another host."""
-    return _rows_unless(view, "_remote_tool_rows", network_talkers, run_against_another_host)
-
-
-def other_dump_rows(view: LogView) -> np.ndarray:
-    """The descriptions starting a tool that the subgraph shows opening other processes and
-    never LSASS (``patterns.other_process_dumpers``): procdump on a web worker."""
-    return _rows_unless(view, "_other_dump_rows", other_process_dumpers, dumps_another_process)
-
-
-def removing_tool_rows(view: LogView) -> np.ndarray:
-    """The descriptions starting a tool that the subgraph shows only removing tasks or
-    services (``patterns.removing_tools``): schtasks deleting a task."""
-    return _rows_unless(view, "_removing_tool_rows", removing_tools, run_only_to_remove)
+def unless_rows(view: LogView, kind: str) -> np.ndarray:
+    """The descriptions a rule's ``unless: KIND`` takes out: for the kinds a row can be
+    judged by (``patterns.ROW_UNLESS``: a task or service the subgraph also removes, a
+    written file it runs as a program, ...), what the kind gathers off the whole subgraph's
+    rows, then its test per description; for the others, what the log shows
+    (``planted_for_a_privileged_run``, ``staged_upload_rows``). Computed once per view."""
+    if kind == "planted for a privileged run":
+        return planted_for_a_privileged_run(view)
+    if kind == "carries only a staged upload":
+        return staged_upload_rows(view)
+    check = ROW_UNLESS[kind]
+    return _rows_unless(view, f"_unless_rows:{kind}", check.gather, check.takes_out)
 
 
 # a privileged program started this soon after a write was what the write was for
