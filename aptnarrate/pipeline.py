@@ -337,7 +337,43 @@ def input_notices(facts: Facts, opts: NarrateOptions, *, report: bool = True) ->
             f"' ACTION the <type>: '), first line {table.ambiguous_lines[0]}; read with the last action "
             "as the event (check those names)"
         )
+    notices.extend(_profile_hints(facts, opts))
     return notices
+
+
+def _profile_hints(facts: Facts, opts: NarrateOptions) -> list[str]:
+    """With no internal network declared, a hint for each dataset profile whose networks hold
+    public addresses the log reaches. Never applied: a profile declares one dataset's
+    networks, and only the user knows which dataset the log comes from; but without one,
+    lateral movement to those hosts is not judged (their addresses read as outside ones)."""
+    import ipaddress
+
+    from .rules.profiles import profiles
+
+    if facts.internal_networks or opts.profile is not None:
+        return []
+    addresses = set()
+    for record in facts.candidate_records:
+        if record["type"] != "ip":
+            continue
+        try:
+            address = ipaddress.ip_address(record["value"])
+        except ValueError:
+            continue
+        if address.is_global:  # a private address reads as the site's already
+            addresses.add(address)
+    hints = []
+    for name, profile in sorted(profiles().items()):
+        networks = [ipaddress.ip_network(n) for n in profile.internal_networks]
+        inside = sorted(a for a in addresses if any(a.version == n.version and a in n for n in networks))
+        if inside:
+            shown = ", ".join(str(a) for a in inside[:3]) + (f" and {len(inside) - 3} more" if len(inside) > 3 else "")
+            hints.append(
+                f"no internal network is declared, and address(es) the log reaches ({shown}) lie in the {name} profile's "
+                f"networks ({', '.join(profile.internal_networks)}): if the log comes from that dataset, pass --profile {name} "
+                "(without it they read as outside addresses, and lateral movement to them is not judged)"
+            )
+    return hints
 
 
 def select_narrator(opts: NarrateOptions):

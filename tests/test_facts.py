@@ -353,3 +353,27 @@ def test_a_linux_process_name_cut_to_15_bytes_is_known_as_the_one_program_it_beg
     assert lookup("plugin-containe", "file") is None  # a file's name is not cut
     assert lookup("plugin-contain", "process") is None  # 14 characters: a name of its own
     assert lookup("abcdefghijklmno", "process") is None
+
+
+def test_a_log_reaching_a_profiles_network_without_a_declared_one_gets_a_hint(tmp_path):
+    # without --profile, DARPA's site addresses (public ones) read as outside addresses and
+    # lateral movement to them is not judged: the tool never applies a profile, but says so
+    from aptnarrate.pipeline import NarrateOptions, input_notices, inspect_input
+
+    csv = tmp_path / "optc.csv"
+    csv.write_text(
+        "description,timestamp\n"
+        "The process: PsExec64.exe START_OUTBOUND the flow: 142.20.57.103,2019-09-25 12:07:59\n"
+        "The process: PsExec64.exe MESSAGE_OUTBOUND the flow: 142.20.57.103,2019-09-25 12:08:04\n"
+        "The process: svchost.exe START_OUTBOUND the flow: 10.0.0.5,2019-09-25 12:08:05\n",
+        encoding="utf-8",
+    )
+    hints = [n for n in input_notices(inspect_input(csv), NarrateOptions()) if "--profile" in n]
+    assert len(hints) == 1 and "142.20.57.103" in hints[0] and "--profile darpa-optc" in hints[0]
+    assert "10.0.0.5" not in hints[0]  # a private address reads as the site's already
+    for declared in ({"profile": "darpa-optc"}, {"internal_networks": ("142.20.56.0/21",)}):
+        opts = NarrateOptions(**declared)
+        assert not [n for n in input_notices(inspect_input(csv, opts), opts) if "--profile" in n]
+    private = tmp_path / "private.csv"
+    private.write_text("description,timestamp\nThe process: svchost.exe START_OUTBOUND the flow: 10.0.0.5,2019-09-25 12:08:05\n", encoding="utf-8")
+    assert not [n for n in input_notices(inspect_input(private), NarrateOptions()) if "--profile" in n]
