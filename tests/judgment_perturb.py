@@ -211,12 +211,21 @@ def benign_renamed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def attacker_renamed(frame: pd.DataFrame) -> pd.DataFrame:
-    # a service's registry key carries the service's name: renaming the one renames the other
-    services = set()
+    # a service's registry key carries the service's name, and a task's cache key its
+    # definition file's (TaskCache\Tree\NAME, System32\Tasks\NAME): renaming the one
+    # renames the other
+    services, files, keys = set(), set(), set()
     for description in frame["description"]:
         parts = parse(description)
-        if parts is not None and parts["on"] is not None and "service" in (parts["ot"] or "").lower() and _unknown(parts["on"], parts["ot"]):
+        if parts is None or parts["on"] is None:
+            continue
+        if "service" in (parts["ot"] or "").lower() and _unknown(parts["on"], parts["ot"]):
             services.add(parts["on"])
+        elif _kind(parts["ot"]) == "registry":
+            keys.add(parts["on"])
+        elif _unknown(parts["on"], parts["ot"]):
+            files.add(parts["on"])
+    services |= files & keys
 
     def one(name: str, node_type: str) -> str:
         if _kind(node_type) == "registry" and name in services:

@@ -379,7 +379,7 @@ def removing_tools(rows: Iterable[Row]) -> set[str]:
                 removes.add(row.subject)
             elif row.event in ("file_write", "file_create", "file_rename"):
                 changes.add(row.subject)
-        elif row.subject.casefold() == TASK_SERVICE_HOST and row.object_kind == "file" and _task_definition_name(row.object):
+        elif row.subject.casefold() == TASK_SERVICE_HOST and row.object_kind == "file" and task_definition_name(row.object):
             if row.event == "file_delete":
                 service_removes = True
             elif row.event in ("file_write", "file_create", "file_rename"):
@@ -397,7 +397,7 @@ def removing_tools(rows: Iterable[Row]) -> set[str]:
 TASK_SERVICE_HOST = "svchost.exe"
 
 
-def _task_definition_name(name: str) -> bool:
+def task_definition_name(name: str) -> bool:
     """A file name a task definition can have (System32\\Tasks\\NAME: no extension)."""
     base = re.split(r"[\\/]", name)[-1]
     return bool(base) and "." not in base

@@ -26,7 +26,7 @@ from .lineage import (
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
-from .patterns import CREDENTIAL_PROCESS, builtin_rule
+from .patterns import CREDENTIAL_PROCESS, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -3609,7 +3609,7 @@ def remote_task_target(view: LogView) -> list[StageEvidence]:
     accepted &= ~view.desc_in("object_name", PLACEHOLDERS)
     own = this_host_addresses(view)
     accepted &= view.desc_where("object_name", lambda a: a in own or view.address_class(a) not in ("loopback", "local", "public"), accepted)
-    tasks = view.present & host & (desc["event"] == "task_create")
+    tasks = view.present & host & ((desc["event"] == "task_create") | _task_definitions_written(view))
     if not accepted.any() or not tasks.any():
         return []
     starts = view.present & host & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
@@ -3635,7 +3635,35 @@ def remote_task_target(view: LogView) -> list[StageEvidence]:
         f"The Task Scheduler's service host (`svchost.exe`) accepted an inbound connection ({_names(peers)}), registered a task within "
         f"{REMOTE_TASK_MINUTES} minutes and started {_names(started)}: a task registered from another host, this host its target."
     )
-    return [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1053.005", "T1021"))]
+    found = [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1053.005", "T1021"))]
+    # the task stays registered unless the subgraph removes it (Impacket's atexec deletes its
+    # task once it ran: one command, no foothold)
+    registered = view.values("object_name", in_rows & tasks)
+    removed = view.present & view.desc_in("event", ("task_delete", "file_delete")) & view.desc_where("object_name", lambda n: n in registered)
+    kept = registered - view.values("object_name", removed)
+    if kept:
+        reason = (
+            f"The task registered from another host ({_names(kept)}) stays registered (the subgraph does not remove it): "
+            "it runs its program again on its schedule."
+        )
+        # the task's rows, and its cache key (TaskCache\\Tree\\NAME) that the service wrote
+        keys = view.present & host & (desc["event"] == "registry_write") & view.desc_in("object_name", kept)
+        found.append(cited(view, view.rows_of((view.desc_in("object_name", kept) & in_rows) | keys), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.005",)))
+    return found
+
+
+def _task_definitions_written(view: LogView) -> np.ndarray:
+    """The descriptions of the Task Scheduler's service host (``svchost.exe``) writing a
+    task's definition as OpTC's names show it: a file without an extension (System32\\Tasks\\NAME)
+    whose name it also writes as a registry key (TaskCache\\Tree\\NAME)."""
+    desc = view.desc
+    host = view.present & view.desc_where("subject_name", lambda n: n.casefold() == TASK_SERVICE_HOST)
+    files = host & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file")
+    files &= view.desc_where("object_name", task_definition_name, files)
+    if not files.any():
+        return files
+    keys = {n.casefold() for n in view.values("object_name", host & (desc["event"] == "registry_write"))}
+    return files & view.desc_where("object_name", lambda n: n.casefold() in keys, files)
 
 
 def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
