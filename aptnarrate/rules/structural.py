@@ -2890,8 +2890,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # T1135). A drive mapped or a domain controller asked reaches one or two
     reached = _hosts_reached_by_discovery_tools(view)
     enumerated = len(view.values("object_name", reached)) >= DISCOVERY_HOSTS
+    # or a look at the hosts this one reaches, then session clients reaching several of them:
+    # targets found and used, a complete look for hosts of its own (T1018)
+    found_rows, reached_rows = _hosts_found_then_reached(view)
+    targeted = bool(len(found_rows))
     looks = len(commands) + listing + queried + enumerated
-    if not (looks >= 2 or (looks and len(files) >= 2)):
+    if not (looks >= 2 or (looks and len(files) >= 2) or targeted):
         return []
     parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
     if listing:
@@ -2900,13 +2904,72 @@ def discovery(view: LogView) -> list[StageEvidence]:
         parts.append(f"{_names(view.values('subject_name', directory))} queried the directory through ADSI's LDAP provider ({_names(view.values('object_name', directory))})")
     if enumerated:
         parts.append(f"{_names(view.values('subject_name', reached))} reached {len(view.values('object_name', reached))} hosts ({_names(view.values('object_name', reached))}), one after another")
+    if targeted:
+        readers = set(desc["subject_name"][view._codes[found_rows]].tolist())
+        who = " and ".join(([_names(readers - {""})] if readers - {""} else []) + (["the log's unnamed process"] if "" in readers else []))
+        parts.append(
+            f"{who} read the hosts this one reaches ({_names(set(desc['object_name'][view._codes[found_rows]].tolist()))}), "
+            f"and within {DISCOVERY_BEFORE_COPY_MINUTES} minutes session clients reached {len(set(desc['object_name'][view._codes[reached_rows]].tolist()))} hosts "
+            f"({_names(set(desc['object_name'][view._codes[reached_rows]].tolist()))})"
+        )
     if files:
         parts.append(f"system information read: {_names(files)}")
     reason = "; ".join(parts) + "."
     reason = reason[:1].upper() + reason[1:]
-    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried or enumerated else ()) + (("T1087.002",) if queried else ()) + (("T1135",) if enumerated else ())
+    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried or enumerated or targeted else ()) + (("T1087.002",) if queried else ()) + (("T1135",) if enumerated else ())
     cited_rows = tools_run | info | directory | (reached if enumerated else False)
-    return [cited(view, view.rows_of(cited_rows), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
+    return [cited(view, view.rows_of(cited_rows), found_rows, reached_rows, stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
+
+
+# distinct hosts session clients must reach after a look at the host lists for the look to
+# be taken for finding targets
+HOSTS_FOUND_AND_REACHED = 2
+
+
+def _hosts_found_then_reached(view: LogView) -> tuple[np.ndarray, np.ndarray]:
+    """Log rows (positions): reads of a file listing the hosts this one reaches (ssh's known
+    hosts, the hosts table) by a process other than a session client (the log's unnamed
+    process only in a minute no session client starts or connects in: ssh reads its known
+    hosts as it logs in), each followed within ``DISCOVERY_BEFORE_COPY_MINUTES`` by session
+    clients connecting to ``HOSTS_FOUND_AND_REACHED`` or more distinct hosts; and those
+    connections. A user's ssh reads its own lists; a script that reads them and then logs in
+    to one host after another is looking for targets. One sort of the connections."""
+    desc = view.desc
+    none = np.array([], dtype=np.int64)
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS | HOST_TABLES)
+    reads &= ~view.desc_where("subject_name", session_client, reads)
+    if not reads.any():
+        return none, none
+    clients = view.present & view.desc_where("subject_name", session_client)
+    connects = clients & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions) & ~view.desc_in("object_name", PLACEHOLDERS)
+    if not connects.any():
+        return none, none
+    read_rows = view.rows_of(reads)
+    unnamed = desc["subject_name"][view._codes[read_rows]] == ""
+    if unnamed.any():
+        busy = set(view.minutes[view.rows_of(clients & view.desc_in("event", ("process_start", "execute", "network_out")))].tolist())
+        busy |= set(view.minutes[view.rows_of(view.present & view.desc_where("object_name", session_client) & view.desc_in("event", ("process_start", "execute")))].tolist())
+        keep = ~unnamed | np.fromiter((m not in busy for m in view.minutes[read_rows].tolist()), dtype=bool, count=len(read_rows))
+        read_rows = read_rows[keep]
+    connect_rows = view.rows_of(connects)
+    connect_rows = connect_rows[np.argsort(view.minutes[connect_rows], kind="stable")]
+    connect_minutes = view.minutes[connect_rows]
+    # each connection's next one to another host (len where none): a window [lo, hi) holds
+    # two hosts or more exactly when the first one's next other host lies inside it
+    hosts, _ = factorize(desc["object_name"][view._codes[connect_rows]])
+    changes = np.append(np.flatnonzero(hosts[1:] != hosts[:-1]) + 1, len(hosts))
+    next_other = changes[np.searchsorted(changes, np.arange(len(hosts)), side="right")]
+    read_minutes = view.minutes[read_rows]
+    lo = np.searchsorted(connect_minutes, read_minutes, side="left")
+    hi = np.searchsorted(connect_minutes, read_minutes + DISCOVERY_BEFORE_COPY_MINUTES * MINUTE_NS, side="right")
+    hit = (lo < hi) & (next_other[np.minimum(lo, len(hosts) - 1)] < hi)
+    if not hit.any():
+        return none, none
+    # the connections inside any hit's window, marked through one running sum
+    cover = np.zeros(len(hosts) + 1, dtype=np.int64)
+    np.add.at(cover, lo[hit], 1)
+    np.add.at(cover, hi[hit], -1)
+    return read_rows[hit], connect_rows[np.cumsum(cover)[:-1] > 0]
 
 
 # distinct hosts discovery tools must reach to be taken for a census of the site's hosts
