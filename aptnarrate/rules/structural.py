@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Hashable, TypeVar
+from typing import TYPE_CHECKING, Callable, Hashable, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import StageEvidence, _in_chain, _inbound_from_another_host, _names, cited, explained_rows
+from .stages import StageEvidence, _in_chain, _inbound_from_another_host, _names, cited, explained_rows, unless_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -2907,10 +2907,11 @@ def discovery(view: LogView) -> list[StageEvidence]:
     if targeted:
         readers = set(desc["subject_name"][view._codes[found_rows]].tolist())
         who = " and ".join(([_names(readers - {""})] if readers - {""} else []) + (["the log's unnamed process"] if "" in readers else []))
+        lists = set(desc["object_name"][view._codes[found_rows]].tolist())
+        hosts = set(desc["object_name"][view._codes[reached_rows]].tolist())
         parts.append(
-            f"{who} read the hosts this one reaches ({_names(set(desc['object_name'][view._codes[found_rows]].tolist()))}), "
-            f"and within {DISCOVERY_BEFORE_COPY_MINUTES} minutes session clients reached {len(set(desc['object_name'][view._codes[reached_rows]].tolist()))} hosts "
-            f"({_names(set(desc['object_name'][view._codes[reached_rows]].tolist()))})"
+            f"{who} read the hosts this one reaches ({_names(lists)}), "
+            f"and within {DISCOVERY_BEFORE_COPY_MINUTES} minutes session clients reached {len(hosts)} hosts ({_names(hosts)})"
         )
     if files:
         parts.append(f"system information read: {_names(files)}")
@@ -3701,9 +3702,7 @@ def remote_task_target(view: LogView) -> list[StageEvidence]:
     found = [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1053.005", "T1021"))]
     # the task stays registered unless the subgraph removes it (Impacket's atexec deletes its
     # task once it ran: one command, no foothold)
-    registered = view.values("object_name", in_rows & tasks)
-    removed = view.present & view.desc_in("event", ("task_delete", "file_delete")) & view.desc_where("object_name", lambda n: n in registered)
-    kept = registered - view.values("object_name", removed)
+    kept = view.values("object_name", in_rows & tasks & ~unless_rows(view, "removed in the subgraph"))
     if kept:
         reason = (
             f"The task registered from another host ({_names(kept)}) stays registered (the subgraph does not remove it): "
@@ -4593,13 +4592,11 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     found = _run_for_an_unknown_program(view, RUN_AS_TOOLS)
     if found is None:
         return []
-    runs, launches, shells, direct = found
-    via = shells | direct
-    tools = view.values("object_name", via)
+    runs, launches, shells, direct, via, tools, since = found
     started = runs & view.desc_in("subject_name", tools)
     if not started.any():
         return []
-    below = descendant_subjects(view, tools) & (view.first_minutes >= int(view.first_minutes[via].min()))
+    below = descendant_subjects(view, tools) & (view.first_minutes >= since)
     writes = view.present & below & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     lasting = writes & view.desc_where("object_name", _lasting_target, writes)
     lasting |= runs & below & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, runs & below)
@@ -4658,11 +4655,9 @@ def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     found = _run_for_an_unknown_program(view, JOB_TABLE_TOOLS)
     if found is None:
         return []
-    _, launches, shells, direct = found
-    via = shells | direct
-    tools = view.values("object_name", via)
+    _, launches, shells, direct, via, tools, since = found
     installs = view.present & view.desc_in("subject_name", tools) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
-    installs &= (view.desc["object_kind"] == "file") & (view.last_minutes >= int(view.first_minutes[via].min()))
+    installs &= (view.desc["object_kind"] == "file") & (view.last_minutes >= since)
     if not installs.any():
         return []
     callers = _names(view.values("subject_name", launches | direct))
@@ -4714,12 +4709,24 @@ def job_table_after_a_dropped_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(ran)[:1], view.rows_of(tool_runs), view.rows_of(installs), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
-def _run_for_an_unknown_program(view: LogView, tools: frozenset[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+class UnknownProgramRuns(NamedTuple):
+    """``_run_for_an_unknown_program``'s masks over descriptions, and what both its rules
+    read off them: ``via``, every such run of a tool; ``tools``, the tools' names; ``since``,
+    the first such run's minute (ns)."""
+
+    runs: np.ndarray  # every process start or execution
+    launches: np.ndarray  # the unknown programs' starts of the shells
+    shells: np.ndarray  # the shells' runs of the tools after such a start
+    direct: np.ndarray  # the unknown programs' own runs of the tools
+    via: np.ndarray
+    tools: set[str]
+    since: int
+
+
+def _run_for_an_unknown_program(view: LogView, tools: frozenset[str]) -> UnknownProgramRuns | None:
     """The runs of the ``tools`` (by folded name) that a program the knowledge base does not
-    know made, itself or through a shell it started (an implant's shell), as masks over
-    descriptions: (every run, the unknown programs' starts of those shells, the shells' runs
-    of the tools after such a start, the unknown programs' own runs of them); None where
-    there are none."""
+    know made, itself or through a shell it started (an implant's shell); None where there
+    are none."""
     runs = view.present & view.desc_in("event", ("execute", "process_start"))
     tool_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in tools, runs)
     if not tool_runs.any():
@@ -4734,9 +4741,10 @@ def _run_for_an_unknown_program(view: LogView, tools: frozenset[str]) -> tuple[n
         shells &= view.desc_in("subject_name", view.values("object_name", launches))
         if launches.any():
             shells &= view.first_minutes >= int(view.first_minutes[launches].min())
-    if not (shells | direct).any():
+    via = shells | direct
+    if not via.any():
         return None
-    return runs, launches, shells, direct
+    return UnknownProgramRuns(runs, launches, shells, direct, via, view.values("object_name", via), int(view.first_minutes[via].min()))
 
 
 def _unknown_program(name: str) -> bool:
