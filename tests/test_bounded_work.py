@@ -137,6 +137,28 @@ def test_unnamed_socket_messages_are_matched_to_held_connections_in_a_few_passes
     assert len(passes) <= 3
 
 
+def test_closes_recorded_under_another_name_end_the_unnamed_connections_in_a_few_passes(tmp_path, monkeypatch):
+    """N connections the log's unnamed processes opened, each closed under the name of a
+    process that never touched that address before (TRACE names the close, not the connect):
+    each window ends at its close, and finding those closes reads the log a fixed number of
+    times (not a pass per close or per closer)."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        address = f"185.86.{i // 200}.{i % 200 + 1}"
+        rows.append(proc("", "CONNECT", "netflowobject", address, f"2018-04-13 10:{i % 60:02d}:{i % 50:02d}"))
+        rows.append(proc(f"closer{i}", "CLOSE", "netflowobject", address, f"2018-04-13 11:{i % 60:02d}:{i % 50:02d}"))
+    view = LogView(facts_from(tmp_path, rows))
+    remote = view.present & (view.desc["object_kind"] == "flow") & (view.desc["subject_name"] == "")
+    addresses = set(view.desc["object_name"][remote].tolist())
+    passes = _count_calls(monkeypatch, "rows_of")
+    windows = structural._unnamed_connection_windows(view, remote, addresses)
+    assert len(windows) == N
+    assert all(end - start == 60 * 60 * 10**9 for start, end in windows.values())  # each ends at its close, an hour on
+    assert len(passes) <= 4
+
+
 def test_shells_started_during_held_connections_are_gathered_once(tmp_path, monkeypatch):
     """N processes, each holding a connection open for minutes with one message each way (too
     few minutes for a channel by messages alone): whether each started a shell meanwhile is

@@ -277,6 +277,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # which XMRig loads to tune the CPU): a renamed miner
     miners |= _unknown_programs_loading_miner_drivers(view, {s for s in routine if s not in masked})
     routine.update(dict.fromkeys(miners, True))
+    # an unnamed connection whose close the log records under one routine client's name (a
+    # browser, an updater) is that client's: its ordinary traffic, as its named pairs are
+    routine_owned = _unnamed_pairs_closed_by_routine_clients(view, pair_keys, masked)
     exempt: dict | None = None
     acting_pair = np.ones(n, dtype=bool)
     if served.any() or any(routine.values()):
@@ -339,7 +342,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         index = pair_keys[key]
         # a service host, browser, mail client, updater or SSH client keeps talking to its
         # server: a channel only when the log shows the process on it acting for an attacker
-        if skipped[subject] or served[index] or (routine[subject] and not acting_pair[index]):
+        if skipped[subject] or served[index] or ((routine[subject] or index in routine_owned) and not acting_pair[index]):
             continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
         # a program the subgraph dropped and ran may rotate through its servers (Emotet's list
@@ -589,12 +592,14 @@ def _unnamed_messages_on_held_connections(
 def _unnamed_connection_windows(view: LogView, remote: np.ndarray, addresses: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
     """Each connection the log's unnamed processes opened to one of ``addresses`` ((``""``,
     address) -> its first connect and its last close after that, or the last connect's
-    minute where none follows, ns)."""
+    minute where none follows, ns). A close recorded under another name than theirs counts
+    (``_closes_under_another_name``)."""
     desc = view.desc
     unnamed = (desc["subject_name"] == "") & view.desc_in("object_name", addresses)
+    closes = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close") & view.desc_in("object_name", addresses)
     spans: dict[str, list[int]] = {}
     for rows, kind in ((view.rows_of(remote & unnamed & view.desc_in("action", vocabulary().connect_actions)), 0),
-                       (view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close") & unnamed), 1)):
+                       (_closes_under_another_name(view, closes), 1)):
         for minute, address in zip(view.minutes[rows].tolist(), desc["object_name"][view._codes[rows]].tolist()):
             span = spans.setdefault(address, [None, None, None])  # first connect, last connect, last close
             if kind == 0:
@@ -697,9 +702,9 @@ def _connection_windows(view: LogView, remote: np.ndarray, addresses_of: dict[st
     for subject in opened:
         for address in addresses_of[subject]:
             holders_of.setdefault(address, []).append(subject)
-    unnamed_closes = closes & (desc["subject_name"] == "") & view.desc_in("object_name", holders_of)
-    if unnamed_closes.any():
-        for position in view.rows_of(unnamed_closes).tolist():
+    others_closes = _closes_under_another_name(view, closes & view.desc_in("object_name", holders_of))
+    if len(others_closes):
+        for position in others_closes.tolist():
             holders = holders_of[desc["object_name"][codes[position]]]
             if len(holders) == 1:
                 minute = int(minutes[position])
@@ -711,6 +716,55 @@ def _connection_windows(view: LogView, remote: np.ndarray, addresses_of: dict[st
         last_close = closed.get(subject, (None, None))[1]
         windows[subject] = (start, last_close if last_close is not None and last_close >= last_open else log_end)
     return windows
+
+
+def _unnamed_pairs_closed_by_routine_clients(view: LogView, pair_keys: dict[tuple[str, str], int], masked) -> set[int]:
+    """The unnamed processes' pairs (indices of ``pair_keys``) whose address only one named
+    process closes under another name than the connection's (``_closes_under_another_name``),
+    a routine client (``routine_channel``) not masquerading: TRACE recorded its connect
+    unnamed (an update check's, a browser's)."""
+    addresses = {address for subject, address in pair_keys if subject == ""}
+    if not addresses:
+        return set()
+    desc = view.desc
+    closes = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close") & view.desc_in("object_name", addresses)
+    closes &= desc["subject_name"] != ""
+    if not closes.any():
+        return set()
+    rows = _closes_under_another_name(view, closes)
+    closers: dict[str, set[str]] = {}
+    for subject, address in zip(desc["subject_name"][view._codes[rows]].tolist(), desc["object_name"][view._codes[rows]].tolist()):
+        closers.setdefault(address, set()).add(subject)
+    return {
+        pair_keys[("", address)] for address, names in closers.items()
+        if len(names) == 1 and routine_channel(next(iter(names))) and next(iter(names)) not in masked
+    }
+
+
+def _closes_under_another_name(view: LogView, closes: np.ndarray) -> np.ndarray:
+    """The rows (positions) of ``closes`` (a description mask of connection closes) recorded
+    under another name than the connection's own: the log names no process for them, or
+    names one that shows no other event with that address by the close's minute (TRACE
+    records a socket's connect unnamed and its close under the process's name, or the other
+    way round). Such a close ends the connection of the one process that opened one to the
+    address."""
+    desc, codes, minutes = view.desc, view._codes, view.minutes
+    if not closes.any():
+        return np.array([], dtype=np.int64)
+    rows = view.rows_of(closes)
+    named = desc["subject_name"][codes[rows]] != ""
+    if not named.any():
+        return rows
+    addresses = set(desc["object_name"][codes[rows[named]]].tolist())
+    others = view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] != "network_close") & view.desc_in("object_name", addresses))
+    first_touch: dict[tuple[str, str], int] = {}
+    for key, minute in zip(zip(desc["subject_name"][codes[others]].tolist(), desc["object_name"][codes[others]].tolist()), minutes[others].tolist()):
+        first_touch[key] = min(first_touch.get(key, minute), minute)
+    keep = ~named
+    for at in np.flatnonzero(named).tolist():
+        code = codes[rows[at]]
+        keep[at] = first_touch.get((desc["subject_name"][code], desc["object_name"][code]), int(minutes[rows[at]]) + 1) > minutes[rows[at]]
+    return rows[keep]
 
 
 def _the_one_window(windows: dict[_K, tuple[int, int]], minutes: np.ndarray) -> list[_K | None]:
