@@ -337,6 +337,11 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
         program = SQUIRREL_PACKAGE.match(package)["application"] + ".exe"
         if writer and process_category(program) in categories:
             applications.setdefault(writer, set()).add(program.casefold())
+    # a process that read a package the application wrote and then writes the application's
+    # program applies its update (Firefox saves update.mar; its updater, started once Firefox
+    # exits, reads it and writes firefox again), whoever the log shows starting it
+    for writer, program in _package_appliers(view, written, categories):
+        applications.setdefault(writer, set()).add(program)
     if not applications or not written.any():
         return np.zeros(len(view.pattern_rows), dtype=bool)
     writes = written & view.desc_in("subject_name", applications)
@@ -348,6 +353,28 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
     updaters = {name.casefold(): applications[name] for name in view.values("subject_name", updates)}
     fetched = written & view.desc_where("object_name", lambda name: name.casefold() in updaters, written)
     return updates | view.pattern_flags(lambda row: row.subject.casefold() in updaters[row.object.casefold()], fetched)
+
+
+def _package_appliers(view: LogView, written: np.ndarray, categories) -> list[tuple[str, str]]:
+    """(process, application folded) for each process that read a file an application of
+    ``categories`` wrote and writes a file of that application's name."""
+    desc = view.desc
+    by_applications = written & view.desc_where("subject_name", lambda name: process_category(name) in categories, written)
+    if not by_applications.any():
+        return []
+    writers_of: dict[str, set[str]] = {}
+    for at in np.flatnonzero(by_applications).tolist():
+        writers_of.setdefault(desc["object_name"][at], set()).add(desc["subject_name"][at].casefold())
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", writers_of) & (desc["subject_name"] != "")
+    read_from: dict[str, set[str]] = {}
+    for at in np.flatnonzero(reads).tolist():
+        read_from.setdefault(desc["subject_name"][at], set()).update(writers_of[desc["object_name"][at]])
+    found = []
+    for at in np.flatnonzero(written & view.desc_in("subject_name", read_from)).tolist():
+        writer, program = desc["subject_name"][at], desc["object_name"][at].casefold()
+        if program in read_from[writer] and program != writer.casefold():
+            found.append((writer, program))
+    return found
 
 
 def _named_writes(view: LogView, written: np.ndarray, pattern: re.Pattern) -> list[tuple[str, str]]:
