@@ -5236,6 +5236,20 @@ ROOT_WRITTEN_ACCOUNT_FILES = frozenset({"passwd", "shadow", "group", "gshadow", 
 ROOT_SHELL_MINUTES = 5
 
 
+def _kernel_symbol_readers(view: LogView) -> set[str]:
+    """The programs the knowledge base does not know that read the kernel's symbol table
+    (``_kernel_symbol_table``): where a kernel exploit looks up the addresses it overwrites
+    (commit_creds), which nothing but debuggers and tracers read."""
+    desc = view.desc
+    reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", _kernel_symbol_table)
+    return {n for n in view.values("subject_name", reads) if n and n not in PLACEHOLDERS and lookup(n, "process") is None}
+
+
+def _kernel_symbol_table(name: str) -> bool:
+    """The knowledge base's ``kernel symbol table`` (kallsyms), or a build's ``System.map-VERSION``."""
+    return name.startswith("System.map-") or getattr(lookup(name, "file"), "category", None) == "kernel symbol table"
+
+
 def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know starting (or exec'ing into) a shell that,
     itself or through a command it runs (``cat``, ``cp``, ``useradd``), within
@@ -5256,8 +5270,11 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     # not show may hold root already (its shell reading shadow is credential access)
     run_by_shell = runs & view.desc_in("object_name", view.values("subject_name", starts))
     # or by a process the log does not name (TRACE often leaves the user's shell unnamed),
-    # where the program was written in the subgraph: an exploit built or fetched, then run
+    # where the program was written in the subgraph (an exploit built or fetched, then run)
+    # or read the kernel's symbol table
     written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")))
+    # or that read the kernel's symbol table (a kernel exploit finds what it overwrites there)
+    written |= _kernel_symbol_readers(view)
     unnamed_runs = run_by_shell & (desc["subject_name"] == "") & view.desc_in("object_name", written)
     run_by_shell &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", run_by_shell)
     run_by_shell |= unnamed_runs
