@@ -4674,6 +4674,32 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(launches | via | started), view.rows_of(lasting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
 
 
+def run_as_plants_a_triggered_program(view: LogView) -> list[StageEvidence]:
+    """A run-as tool (sudo, doas) that the log's unnamed process ran, itself or through a
+    shell it started (TRACE often leaves the caller's shell unnamed), where what the run-as
+    tool started planted a program the knowledge base does not know together with the
+    configuration a daemon then read and ran it by (``_triggers``: a systemd unit written and
+    enabled, systemd starting the program): root obtained to install an unknown program as
+    a service (T1548.003); the persistence itself is Maintain Persistence's. A program known
+    by name installed so (a package built and installed with sudo) claims nothing here."""
+    found = _run_for_an_unknown_program(view, RUN_AS_TOOLS, caller=lambda n: n == "")
+    if found is None:
+        return []
+    started = found.runs & view.desc_in("subject_name", found.tools)
+    below = view.values("subject_name", descendant_subjects(view, found.tools) & (view.first_minutes >= found.since))
+    triggers = [trigger for trigger in _triggers(view) if trigger.planters & below]
+    if not started.any() or not triggers:
+        return []
+    how = "ran" if found.direct.any() else f"started {_names(view.values('subject_name', found.shells))}, which ran"
+    planted = ", ".join(f"{_names({t.program})} with {_names(t.configs)}, which {_names({t.reader})} read before it ran {_names({t.program})}" for t in triggers)
+    reason = (
+        f"The log's unnamed process {how} {_names(found.tools)}; what {_names(found.tools)} started planted {planted}: "
+        "root obtained through the run-as tool to install a program the knowledge base does not know."
+    )
+    rows = np.concatenate([view.rows_of(found.launches | found.via | started)] + [t.rows for t in triggers])
+    return [cited(view, np.unique(rows), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+
+
 def run_as_starts_a_dropped_program(view: LogView) -> list[StageEvidence]:
     """A run-as tool (sudo, doas) starting a program this subgraph wrote and ran that the
     knowledge base does not know (``dropped_programs``: not a package's, an updater's or a
@@ -4780,20 +4806,21 @@ class UnknownProgramRuns(NamedTuple):
     since: int
 
 
-def _run_for_an_unknown_program(view: LogView, tools: frozenset[str]) -> UnknownProgramRuns | None:
+def _run_for_an_unknown_program(view: LogView, tools: frozenset[str], caller: Callable[[str], bool] | None = None) -> UnknownProgramRuns | None:
     """The runs of the ``tools`` (by folded name) that a program the knowledge base does not
     know made, itself or through a shell it started (an implant's shell); None where there
-    are none."""
+    are none. ``caller``: which processes count as the caller instead (by name)."""
+    caller = caller or _unknown_program
     runs = view.present & view.desc_in("event", ("execute", "process_start"))
     tool_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in tools, runs)
     if not tool_runs.any():
         return None
-    direct = tool_runs & view.desc_where("subject_name", _unknown_program, tool_runs)
+    direct = tool_runs & view.desc_where("subject_name", caller, tool_runs)
     shells = tool_runs & view.desc_where("subject_name", lambda n: process_category(n) == "shell", tool_runs)
     launches = np.zeros_like(shells)
     if shells.any():
         launches = runs & view.desc_in("object_name", view.values("subject_name", shells))
-        launches &= view.desc_where("subject_name", _unknown_program, launches)
+        launches &= view.desc_where("subject_name", caller, launches)
         # the shells an unknown program started, and the tools they ran after that
         shells &= view.desc_in("subject_name", view.values("object_name", launches))
         if launches.any():
@@ -5597,4 +5624,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
