@@ -4887,6 +4887,52 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
 IN_PLACE_EDITORS = frozenset({"sed", "gsed", "perl"})
 
 
+TOUCHED_AFTER_WRITE_MINUTES = 10  # a write this close before touch sets its file's times
+
+
+def persistence_written_then_touched(view: LogView) -> list[StageEvidence]:
+    """A file that makes a foothold last (``_lasting_target``: rc.local, a service unit, a
+    knowledge-base persistence location) written, and within ``TOUCHED_AFTER_WRITE_MINUTES``
+    its times set by ``touch``: a change made by hand and then given other times, not a
+    package's installation, whoever wrote it (TRACE often leaves the writer unnamed, where
+    the persistence rules read a package's maintainer script): Maintain Persistence. A
+    package manager sets its files' times itself. Whether the times were reset to hide the
+    change (``touch -r``: T1070.006) the log does not say: no Covering Tracks by itself."""
+    from ..grounding.semantic import support_table  # the screen's own list of timestamp tools
+
+    desc = view.desc
+    stampers = support_table().timestamp_tools
+    files = view.present & (desc["object_kind"] == "file")
+    touches = files & (desc["event"] == "file_attribute") & view.desc_where("subject_name", lambda n: n.casefold() in stampers, files)
+    if not touches.any():
+        return []
+    touches &= view.desc_where("object_name", _lasting_target, touches)
+    writes = files & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", view.values("object_name", touches))
+    writes &= ~view.desc_where("subject_name", lambda n: n.casefold() in stampers or process_category(n) == "package manager", writes)
+    if not writes.any():
+        return []
+    first_written: dict[str, int] = {}
+    write_rows = view.rows_of(writes)
+    for name, minute in zip(desc["object_name"][view._codes[write_rows]].tolist(), view.minutes[write_rows].tolist()):
+        first_written[name] = min(first_written.get(name, minute), minute)
+    touch_rows = view.rows_of(touches)
+    names = desc["object_name"][view._codes[touch_rows]].tolist()
+    soon = np.array([name in first_written and 0 <= minute - first_written[name] <= TOUCHED_AFTER_WRITE_MINUTES * MINUTE_NS
+                     for name, minute in zip(names, view.minutes[touch_rows].tolist())], dtype=bool)
+    if not soon.any():
+        return []
+    touch_rows = touch_rows[soon]
+    stamped = set(desc["object_name"][view._codes[touch_rows]].tolist())
+    write_rows = write_rows[np.isin(desc["object_name"][view._codes[write_rows]], list(stamped))]
+    named = set(desc["subject_name"][view._codes[write_rows]].tolist()) - {""}
+    writers = _names(named) if named else "the log's unnamed process"
+    persisted = (
+        f"{writers[0].upper()}{writers[1:]} wrote {_names(stamped)}, which makes a program start at boot, login or on a schedule, and within "
+        f"{TOUCHED_AFTER_WRITE_MINUTES} minutes touch set its times: a change made by hand and given other times, not a package's installation."
+    )
+    return [cited(view, write_rows, touch_rows, stage="Maintain Persistence", confidence="moderate", rationale=persisted, tactic="TA0003", techniques=("T1037.004",) if "rc.local" in stamped else ("T1543.002",))]
+
+
 def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     """In an attack chain (a channel's shell, a dropped program's): a stream editor reading a
     log and, that minute, writing and renaming a file (``sed -i`` rewriting ``auth.log``
@@ -5624,4 +5670,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
