@@ -470,7 +470,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             )
             anonymous = int((desc["subject_name"][view._codes[positions[mine][mine_held]]] == "").sum())
             if anonymous:
-                reason += f" The log names no process for {anonymous} of those message rows: they are read as this connection's, the only one open in their minutes."
+                reason += f" The log names no process for {anonymous} of those message rows: they are read as this connection's, the only one open in their minutes (or, where several were, the only one whose process read a file in them)."
         if len(replies):
             reply_minutes = len(distinct(view.minutes[replies]))
             reason += f" Inbound messages in {reply_minutes} of those minutes name only this host's own address (the log records a reply against its receiver)."
@@ -572,10 +572,24 @@ def _unnamed_messages_on_held_connections(
         anonymous = np.flatnonzero(np.fromiter((subject == "" for subject in subjects), dtype=bool, count=len(subjects)))
         open_windows: dict = dict(windows)
         open_windows.update(unnamed_windows)
-        open_windows.update(_accepted_windows(view))
+        accepted = _accepted_windows(view)
+        open_windows.update(accepted)
+        # where several are open, the one holder that read a file in the message's minute (an
+        # uploader reading the archive it streams out, chunk by chunk): its message; not in a
+        # minute a server accepted a connection in
+        readers = _file_readers_by_minute(view, {subject for subject in windows if subject})
+        for _, minute in accepted:
+            readers.pop(minute, None)
+
+        @lru_cache(maxsize=None)  # once per minute, not per message (a crafted log holds thousands)
+        def the_reader(minute: int) -> str | None:
+            reading = [s for s in readers.get(minute, ()) if windows[s][0] <= minute <= windows[s][1]]
+            return reading[0] if len(reading) == 1 else None
         for position, one in zip(anonymous.tolist(), _the_one_window(open_windows, row_minutes[anonymous])):
             if one is not None and (one in windows or one in unnamed_windows):
                 holder[position] = one
+            elif one is None and holder[position] is None:
+                holder[position] = the_reader(int(row_minutes[position]))
     keep = np.fromiter((h is not None for h in holder), dtype=bool, count=len(rows))
     if not keep.any():
         return nothing
@@ -590,6 +604,18 @@ def _unnamed_messages_on_held_connections(
         held[name] = (min(first, start), max(last, end))
     by_unnamed = np.fromiter((isinstance(h, tuple) for h in kept_holders), dtype=bool, count=len(kept_holders))
     return rows, pairs, sends[codes[rows]], held, by_unnamed
+
+
+def _file_readers_by_minute(view: LogView, subjects: set[str]) -> dict[int, set[str]]:
+    """Each minute (ns) -> the processes of ``subjects`` that read a file in it (one pass)."""
+    if not subjects:
+        return {}
+    desc = view.desc
+    reads = view.rows_of(view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", subjects))
+    found: dict[int, set[str]] = {}
+    for subject, minute in zip(desc["subject_name"][view._codes[reads]].tolist(), view.minutes[reads].tolist()):
+        found.setdefault(minute, set()).add(subject)
+    return found
 
 
 def _unnamed_connection_windows(view: LogView, remote: np.ndarray, addresses: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
