@@ -1596,7 +1596,8 @@ REMOTE_START_SERVICES = frozenset({"services.exe", "wmiprvse.exe"}) | TASK_RUNNE
 def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -> set[str]:
     """Of ``names`` (programs only the log's unnamed process wrote), those a service that
     starts programs for another host (``REMOTE_START_SERVICES``) started, or a remote-session
-    host (PsExec's service, WinRM's hosts) or a process the log shows below one did, where
+    host (PsExec's service, WinRM's hosts) or a process the log shows below one did (or a DLL
+    runner below one loaded), where
     the log's unnamed process accepted a connection from another host by the minute of the
     write: the kernel's file-sharing server, which OCR-APT's logs may leave unnamed, writing
     what another host copied to an admin share (PsExec's service, a tool its shell then runs,
@@ -1610,7 +1611,11 @@ def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -
     session_hosts = {n for n in view.subjects if remote_session_host(n)}
     in_session = view.desc_in("subject_name", session_hosts) | descendant_subjects(view, session_hosts) if session_hosts else False
     started &= view.desc_where("subject_name", lambda n: n.casefold() in REMOTE_START_SERVICES, started) | in_session
-    names = view.values("object_name", started)
+    # or a library a DLL runner in such a session loads (PsExec's cmd.exe running rundll32 on
+    # a DLL copied beside its service): the runner runs it
+    loads = view.present & (desc["event"] == "module_load") & view.desc_in("object_name", names) & in_session
+    loads &= view.desc_where("subject_name", code_runner, loads)
+    names = view.values("object_name", started) | view.values("object_name", loads)
     if not names:
         return set()
     accepted = _accepted(view) & (desc["subject_name"] == "") & (desc["object_kind"] == "flow")
