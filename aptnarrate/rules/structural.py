@@ -3843,7 +3843,8 @@ def _who(subjects: set[str]) -> str:
 
 def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
     """The descriptions of a process behind ``sends`` that is a routine channel (a Windows
-    system process, a browser) and started a program which read user data and wrote a file that the channel then
+    system process, a browser) and started a program which read user data and wrote a file (an archive, where that program is
+    a user application) that the channel then
     read: documents handed to an archiver and the archive carried off (T1560, T1041), which
     is none of those processes' ordinary work; a backup agent's is (``archiving_senders``).
     ``writes``: ``exfiltration``'s file writes."""
@@ -3868,7 +3869,12 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
             continue
         collected = reads & view.desc_in("subject_name", started)
         collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
-        staged = view.values("object_name", writes & view.desc_in("subject_name", collectors))
+        # a user's application saving a document (Excel opening a mailed workbook, saving the
+        # user's edits for the mail client to send back) stages nothing; an archive it writes
+        # (Word writing report.zip after reading other documents) is staging
+        applications = {c for c in collectors if user_application(c)}
+        staged = view.values("object_name", writes & view.desc_in("subject_name", collectors - applications))
+        staged |= {n for n in view.values("object_name", writes & view.desc_in("subject_name", applications)) if ARCHIVE.search(n)}
         if staged and (reads & (desc["subject_name"] == channel) & view.desc_in("object_name", staged)).any():
             relays.add(channel)
     return view.desc_in("subject_name", relays)
