@@ -4686,7 +4686,7 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     found = _run_for_an_unknown_program(view, RUN_AS_TOOLS)
     if found is None:
         return []
-    runs, launches, shells, direct, via, tools, since = found
+    runs, launches, shells, direct, via, tools, since, unnamed = found
     started = runs & view.desc_in("subject_name", tools)
     if not started.any():
         return []
@@ -4703,6 +4703,12 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
         callers.append(
             f"{_names(view.values('subject_name', launches & view.desc_in('object_name', view.values('subject_name', shells))))}, a program the knowledge base does not know, "
             f"started {_names(view.values('subject_name', shells))}, which ran {_names(view.values('object_name', shells))}"
+        )
+    if unnamed.any():
+        starters = launches & view.desc_where("object_name", lambda n: process_category(n) == "shell", launches)
+        callers.append(
+            f"{_names(view.values('subject_name', starters))}, a program the knowledge base does not know, started {_names(view.values('object_name', starters))}, "
+            f"and the log's unnamed process ran {_names(view.values('object_name', unnamed))} in that minute"
         )
     reason = (
         "; ".join(callers) + f"; what {_names(tools)} started then made something last as root ({_names(view.values('object_name', lasting))}): "
@@ -4775,15 +4781,18 @@ def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     found = _run_for_an_unknown_program(view, JOB_TABLE_TOOLS)
     if found is None:
         return []
-    _, launches, shells, direct, via, tools, since = found
+    _, launches, shells, direct, via, tools, since, unnamed = found
     installs = view.present & view.desc_in("subject_name", tools) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     installs &= (view.desc["object_kind"] == "file") & (view.last_minutes >= since)
     if not installs.any():
         return []
     callers = _names(view.values("subject_name", launches | direct))
+    through = _names(view.values("subject_name", shells)) if shells.any() else ""
+    if unnamed.any():
+        through = (through + " or " if through else "") + f"a shell it started ({_names(view.values('object_name', launches))}; the log's unnamed process ran {_names(view.values('object_name', unnamed))} in that minute)"
     reason = (
         f"{callers}, a program the knowledge base does not know, ran {_names(tools)}"
-        f"{' through ' + _names(view.values('subject_name', shells)) if shells.any() else ''}, which wrote its table "
+        f"{' through ' + through if through else ''}, which wrote its table "
         f"({_names(view.values('object_name', installs))}): a job scheduled for an unknown program's work."
     )
     return [cited(view, view.rows_of(launches | via), view.rows_of(installs), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
@@ -4841,12 +4850,14 @@ class UnknownProgramRuns(NamedTuple):
     via: np.ndarray
     tools: set[str]
     since: int
+    unnamed: np.ndarray  # the log's unnamed process's runs of the tools in a minute such a shell started
 
 
 def _run_for_an_unknown_program(view: LogView, tools: frozenset[str], caller: Callable[[str], bool] | None = None) -> UnknownProgramRuns | None:
     """The runs of the ``tools`` (by folded name) that a program the knowledge base does not
-    know made, itself or through a shell it started (an implant's shell); None where there
-    are none. ``caller``: which processes count as the caller instead (by name)."""
+    know made, itself or through a shell it started (an implant's shell; the log's unnamed
+    process in a minute it started one); None where there are none. ``caller``: which
+    processes count as the caller instead (by name)."""
     caller = caller or _unknown_program
     runs = view.present & view.desc_in("event", ("execute", "process_start"))
     tool_runs = runs & view.desc_where("object_name", lambda n: n.casefold() in tools, runs)
@@ -4862,10 +4873,37 @@ def _run_for_an_unknown_program(view: LogView, tools: frozenset[str], caller: Ca
         shells &= view.desc_in("subject_name", view.values("object_name", launches))
         if launches.any():
             shells &= view.first_minutes >= int(view.first_minutes[launches].min())
-    via = shells | direct
+    # or the log's unnamed process, in a minute such a program started a shell (TRACE often
+    # leaves that shell's own rows unnamed: upd4te starts sh, and "A subject_process" starts
+    # crontab the next second)
+    beside = None if caller("") else _unnamed_runs_beside_shell_starts(view, runs, tool_runs & (view.desc["subject_name"] == ""), caller)
+    unnamed = np.zeros_like(tool_runs)
+    if beside is not None:
+        unnamed, shell_starts = beside
+        launches = launches | shell_starts
+    via = shells | direct | unnamed
     if not via.any():
         return None
-    return UnknownProgramRuns(runs, launches, shells, direct, via, view.values("object_name", via), int(view.first_minutes[via].min()))
+    return UnknownProgramRuns(runs, launches, shells, direct, via, view.values("object_name", via), int(view.first_minutes[via].min()), unnamed)
+
+
+def _unnamed_runs_beside_shell_starts(view: LogView, runs: np.ndarray, unnamed_runs: np.ndarray, caller: Callable[[str], bool]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Of ``unnamed_runs`` (descriptions), those with a row in a minute a ``caller`` started a
+    shell in, and those shell starts (descriptions with a row in such a minute); None where
+    there are none."""
+    if not unnamed_runs.any():
+        return None
+    shell_starts = runs & view.desc_where("object_name", lambda n: process_category(n) == "shell", runs)
+    shell_starts &= view.desc_where("subject_name", caller, shell_starts)
+    start_rows = view.rows_of(shell_starts)
+    rows = view.rows_of(unnamed_runs)
+    shared = np.intersect1d(view.minutes[start_rows], view.minutes[rows])
+    if not len(shared):
+        return None
+    found, starts = np.zeros_like(unnamed_runs), np.zeros_like(unnamed_runs)
+    found[view._codes[rows[np.isin(view.minutes[rows], shared)]]] = True
+    starts[view._codes[start_rows[np.isin(view.minutes[start_rows], shared)]]] = True
+    return found, starts
 
 
 def _unknown_program(name: str) -> bool:
