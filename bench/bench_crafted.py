@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes closes]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -47,6 +47,10 @@ doubling is linear; 4 is quadratic.
   reads (the named-pipe impersonation rule weighs each pipe).
 * ``pastes``: a remote desktop session from a host of the site, in which Explorer writes N
   programs that a shell then starts (the download rule weighs each as pasted over the session).
+* ``closes``: N unnamed connections each closed under another process's name, N uploaders
+  reading a file in the minutes unnamed messages go out beside a browser's open connection, N
+  updaters applying a package the browser saved, N units written and touched (the close,
+  reader, package and touched-persistence readings of the forty-second stop).
 """
 
 from __future__ import annotations
@@ -294,7 +298,29 @@ def pastes(n: int) -> str:
     )
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv")}
+def closes(n: int) -> str:
+    """N unnamed connections, each closed under its own closer's name (a process with no
+    other event on that address), beside N uploaders each holding one connection and
+    reading a file in every minute the unnamed messages go out, a browser holding one open
+    all along, N updaters reading a package the browser saved and writing the browser's
+    program, and N boot scripts written and touched."""
+    lines = [("The subject_process: firefox CONNECT the netflowobject: 93.184.216.34", 0), ("The subject_process: firefox WRITE the file_object_file: update.mar", 0)]
+    for i in range(n):
+        address = f"185.{86 + i // 62500}.{i // 250 % 250}.{i % 250 + 1}"
+        lines.append((f"A subject_process CONNECT the netflowobject: {address}", i))
+        lines.append(("A subject_process SENDMSG a srcsink_unknown", i + 1))
+        lines.append((f"The subject_process: closer{i} CLOSE the netflowobject: {address}", i + 2))
+        lines.append((f"The subject_process: up{i} CONNECT the netflowobject: 91.{86 + i // 62500}.{i // 250 % 250}.{i % 250 + 1}", i))
+        lines.append((f"The subject_process: up{i} READ the file_object_file: arch{i}.tgz", i + 61))
+        lines.append((f"The subject_process: updater{i} READ the file_object_file: update.mar", i))
+        lines.append((f"The subject_process: updater{i} WRITE the file_object_file: firefox", i + 1))
+        lines.append((f"The subject_process: sh{i} WRITE the file_object_file: boot{i}.service", i))
+        lines.append((f"The subject_process: touch MODIFY_FILE_ATTRIBUTES the file_object_file: boot{i}.service", i + 3))
+    lines.sort(key=lambda line: line[1])
+    return _ocrapt(lines)
+
+
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv"), "closes": (closes, "csv")}
 
 
 def cli() -> list[str]:
