@@ -342,7 +342,9 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
         applications.setdefault(writer, set()).add(program)
     if not applications or not written.any():
         return np.zeros(len(view.pattern_rows), dtype=bool)
-    writes = written & view.desc_in("subject_name", applications)
+    # and its renames of the program (the old one moved aside, the new one into place)
+    renamed = view.present & (view.desc["event"] == "file_rename") & (view.desc["object_kind"] == "file")
+    writes = (written | renamed) & view.desc_in("subject_name", applications)
     updates = view.pattern_flags(lambda row: row.object.casefold() in applications[row.subject], writes)
     if not updates.any():
         return updates
