@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, dropped_programs, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
@@ -2738,21 +2738,54 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
     run = _ran_or_loaded(view)
     found = np.zeros(len(deleted), dtype=bool)
     # a temporary file counts whoever deletes it (a script's rm removing what its fetch
-    # downloaded); any other working file only where its own writer deletes it
+    # downloaded); any other working file only where its own writer deletes it, or another
+    # command of the same script wrote it (a backup job's gzip writing the archive its rm
+    # removes once sent), unless that archive went to a public address first
     written_names = {name for _, name in written}
+    writers_of: dict[str, set[str]] = {}
+    for writer, name in written:
+        writers_of.setdefault(name, set()).add(writer)
     other_files = _other_files_of_ran_names(view, temporary)
+    fellows: dict[str, set[str]] = {}
+    sent_out: set[str] | None = None
     for at in np.flatnonzero(temporary).tolist():
         subject, name = desc["subject_name"][at], desc["object_name"][at]
         if name in run and not other_files[at]:
             continue
         if TEMPORARY_FILE.search(name):
             found[at] = name in written_names
-        else:
-            found[at] = bool(subject) and (subject, name) in written and lookup(subject, "process") is not None
+        elif bool(subject) and lookup(subject, "process") is not None:
+            if (subject, name) in written:
+                found[at] = True
+            elif writers_of.get(name):
+                if subject not in fellows:
+                    # the commands of the shell or program that started the deleter, one the
+                    # knowledge base knows (a job's sh): not an unknown program's (an implant's
+                    # shell removing what its exploit built)
+                    launchers = set(launchers_by_name(view).get(subject, ()))
+                    known = launchers and all(lookup(n, "process") is not None for n in launchers)
+                    fellows[subject] = view.values("subject_name", descendant_subjects(view, launchers)) if known else set()
+                if writers_of[name] <= fellows[subject]:
+                    sent_out = _archives_sent_out(view) if sent_out is None else sent_out
+                    found[at] = name not in sent_out
     if found.any():
         found &= ~in_chain(view, acting_for_an_attacker(view)) | _handed_inputs(view, found)
         found &= ~_sent_archives(view, deleted)
     return found
+
+
+def _archives_sent_out(view: LogView) -> set[str]:
+    """The archives (``ARCHIVE``) a process read and then sent to a public address after
+    (``_public_sends``): staged data carried off, whoever removes it afterwards."""
+    public = _public_sends(view)
+    if not public.any():
+        return set()
+    desc = view.desc
+    last_sent: dict[str, int] = {}
+    for at in np.flatnonzero(public).tolist():
+        who = desc["subject_name"][at]
+        last_sent[who] = max(last_sent.get(who, 0), int(view.last_minutes[at]))
+    return {archive for (reader, archive), first in _archive_first_reads(view).items() if reader in last_sent and last_sent[reader] >= first}
 
 
 def _handed_inputs(view: LogView, deleted: np.ndarray) -> np.ndarray:
