@@ -198,8 +198,10 @@ def _other_name(name: str) -> str:
         return f"tmp.{letters}X"
     inner = stem.rpartition(".")[2] if "." in stem else ""
     if dot and stem and ("." + ext.lower()) in DOWNLOAD_SUFFIXES and inner and len(inner) <= 5:
-        new = f"{letters}.{inner}.{ext}"  # a download in progress keeps its file's extension too
-    elif dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
+        # a download in progress is the file it is saved as when done, renamed with it (the
+        # install rule reads that relation)
+        return _other_name(name[: -len(ext) - 1]) + "." + ext
+    if dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
         new = f"{letters}.{ext}"
     else:
         new = letters

@@ -757,6 +757,7 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
     installed programs' starts are the installation's."""
     from ..preprocess.knowledge import lookup
     from .lineage import PLACEHOLDERS, descendant_names, is_launcher, process_category, unknown_programs_started_by
+    from .structural import completed_download
 
     # the downloads run: programs a browser started, or wrote (or renamed into place, as
     # Chrome's .crdownload) and another process started (the user opening it from the desktop)
@@ -799,7 +800,8 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         # its download (the browser writing and starting the program), its start, and the
         # installed programs started by whoever starts them (a service manager, the task
         # scheduler, the user)
-        delivered = by_browser & view.desc_in("object_name", {root})
+        # (and its download in progress, ChromeSetup.exe.part, saved under its name when done)
+        delivered = by_browser & view.desc_where("object_name", lambda n: completed_download(n).casefold() == root.casefold(), by_browser)
         started = run & view.desc_in("object_name", written | {root})
         browsers = view.values("subject_name", delivered)
         out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started, frozenset(written), frozenset(installing)))
