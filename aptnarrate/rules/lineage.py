@@ -333,7 +333,7 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
             applications.setdefault(child_name, set()).add(parent_name.casefold())
     # an updater that wrote a known application's release package updates that application,
     # whoever the log shows starting it (Explorer starts Teams through Update.exe at logon)
-    for writer, program in _release_package_writes(view, written):
+    for writer, program in _release_package_writes(view):
         applications.setdefault(writer, set()).add(program)
     # a process that read a package the application wrote and then writes the application's
     # program applies its update (Firefox saves update.mar; its updater, started once Firefox
@@ -358,19 +358,23 @@ def _find_self_update_writes(view: LogView) -> np.ndarray:
 def release_package_writers(view: LogView) -> set[str]:
     """The processes that wrote a known application's Squirrel release package
     (``SQUIRREL_PACKAGE``): that application's updater, fetching its release."""
-    return view.derived("_release_package_writers", lambda: {writer for writer, _ in _release_package_writes(view, _file_writes(view))})
+    return {writer for writer, _ in _release_package_writes(view)}
 
 
-def _release_package_writes(view: LogView, written: np.ndarray) -> list[tuple[str, str]]:
+def _release_package_writes(view: LogView) -> list[tuple[str, str]]:
     """(writer, application's program folded) of each write of a Squirrel release package of
-    an application of the ``self_updating`` categories."""
-    categories = roles()["self_update_categories"]
-    found = []
-    for writer, package in _named_writes(view, written, SQUIRREL_PACKAGE):
-        program = SQUIRREL_PACKAGE.match(package)["application"] + ".exe"
-        if writer and process_category(program) in categories:
-            found.append((writer, program.casefold()))
-    return found
+    an application of the ``self_updating`` categories (computed once per view)."""
+
+    def compute() -> list[tuple[str, str]]:
+        categories = roles()["self_update_categories"]
+        found = []
+        for writer, package in _named_writes(view, _file_writes(view), SQUIRREL_PACKAGE):
+            program = SQUIRREL_PACKAGE.match(package)["application"] + ".exe"
+            if writer and process_category(program) in categories:
+                found.append((writer, program.casefold()))
+        return found
+
+    return view.derived("_release_package_writes", compute)
 
 
 def _package_appliers(view: LogView, written: np.ndarray, categories) -> list[tuple[str, str]]:

@@ -708,8 +708,9 @@ def _connection_windows(view: LogView, remote: np.ndarray, addresses_of: dict[st
     """Each process of ``addresses_of`` that opened a connection (``remote`` rows) to one of
     its addresses -> its window (first and last minute, ns): from its first such connect to
     its last close of one, or to the log's end when it connected again after that close. A
-    close the log does not name the process of ("A subject_process CLOSE the netflowobject:
-    A") counts for the one process whose addresses hold A."""
+    close recorded under another name than the connection's (``_closes_under_another_name``:
+    "A subject_process CLOSE the netflowobject: A", or a process with no other event on A by
+    then) counts for the one process whose addresses hold A."""
     desc, codes, minutes = view.desc, view._codes, view.minutes
 
     def spans(rows: np.ndarray) -> dict[str, tuple[int, int]]:
