@@ -348,26 +348,19 @@ def _profile_hints(facts: Facts, opts: NarrateOptions) -> list[str]:
     lateral movement to those hosts is not judged (their addresses read as outside ones)."""
     import ipaddress
 
+    from .preprocess.rank import address_class, parse_networks
     from .rules.profiles import profiles
 
     if facts.internal_networks or opts.profile is not None:
         return []
-    addresses = set()
-    for record in facts.candidate_records:
-        if record["type"] != "ip":
-            continue
-        try:
-            address = ipaddress.ip_address(record["value"])
-        except ValueError:
-            continue
-        if address.is_global:  # a private address reads as the site's already
-            addresses.add(address)
+    # a private address reads as the site's already
+    public = [r["value"] for r in facts.candidate_records if r["type"] == "ip" and address_class(r["value"], ())[0] == "public"]
     hints = []
     for name, profile in sorted(profiles().items()):
-        networks = [ipaddress.ip_network(n) for n in profile.internal_networks]
-        inside = sorted(a for a in addresses if any(a.version == n.version and a in n for n in networks))
+        networks = parse_networks(profile.internal_networks)
+        inside = sorted({a for a in public if address_class(a, networks)[0] == "internal"}, key=lambda a: ipaddress.ip_address(a.strip().strip("[]")))
         if inside:
-            shown = ", ".join(str(a) for a in inside[:3]) + (f" and {len(inside) - 3} more" if len(inside) > 3 else "")
+            shown = ", ".join(inside[:3]) + (f" and {len(inside) - 3} more" if len(inside) > 3 else "")
             hints.append(
                 f"no internal network is declared, and address(es) the log reaches ({shown}) lie in the {name} profile's "
                 f"networks ({', '.join(profile.internal_networks)}): if the log comes from that dataset, pass --profile {name} "

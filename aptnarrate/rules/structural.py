@@ -765,36 +765,49 @@ def _unnamed_pairs_closed_by_routine_clients(view: LogView, pair_keys: dict[tupl
     closers: dict[str, set[str]] = {}
     for subject, address in zip(desc["subject_name"][view._codes[rows]].tolist(), desc["object_name"][view._codes[rows]].tolist()):
         closers.setdefault(address, set()).add(subject)
-    return {
-        pair_keys[("", address)] for address, names in closers.items()
-        if len(names) == 1 and routine_channel(next(iter(names))) and next(iter(names)) not in masked
-    }
+    owned = set()
+    for address, names in closers.items():
+        if len(names) == 1:
+            (closer,) = names
+            if routine_channel(closer) and closer not in masked:
+                owned.add(pair_keys[("", address)])
+    return owned
 
 
 def _closes_under_another_name(view: LogView, closes: np.ndarray) -> np.ndarray:
     """The rows (positions) of ``closes`` (a description mask of connection closes) recorded
-    under another name than the connection's own: the log names no process for them, or
-    names one that shows no other event with that address by the close's minute (TRACE
-    records a socket's connect unnamed and its close under the process's name, or the other
-    way round). Such a close ends the connection of the one process that opened one to the
-    address."""
-    desc, codes, minutes = view.desc, view._codes, view.minutes
+    under another name than the connection's own (``_foreign_closes``)."""
     if not closes.any():
         return np.array([], dtype=np.int64)
-    rows = view.rows_of(closes)
-    named = desc["subject_name"][codes[rows]] != ""
-    if not named.any():
-        return rows
-    addresses = set(desc["object_name"][codes[rows[named]]].tolist())
-    others = view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] != "network_close") & view.desc_in("object_name", addresses))
-    first_touch: dict[tuple[str, str], int] = {}
-    for key, minute in zip(zip(desc["subject_name"][codes[others]].tolist(), desc["object_name"][codes[others]].tolist()), minutes[others].tolist()):
-        first_touch[key] = min(first_touch.get(key, minute), minute)
-    keep = ~named
-    for at in np.flatnonzero(named).tolist():
-        code = codes[rows[at]]
-        keep[at] = first_touch.get((desc["subject_name"][code], desc["object_name"][code]), int(minutes[rows[at]]) + 1) > minutes[rows[at]]
-    return rows[keep]
+    rows = _foreign_closes(view)
+    return rows[closes[view._codes[rows]]]
+
+
+def _foreign_closes(view: LogView) -> np.ndarray:
+    """The rows (positions) of the connection closes recorded under another name than the
+    connection's own: the log names no process for them, or names one that shows no other
+    event with that address by the close's minute (TRACE records a socket's connect unnamed
+    and its close under the process's name, or the other way round). Such a close ends the
+    connection of the one process that opened one to the address. One pass per view."""
+
+    def compute() -> np.ndarray:
+        desc, codes, minutes = view.desc, view._codes, view.minutes
+        rows = view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close"))
+        named = desc["subject_name"][codes[rows]] != ""
+        if not named.any():
+            return rows
+        addresses = set(desc["object_name"][codes[rows[named]]].tolist())
+        others = view.rows_of(view.present & (desc["object_kind"] == "flow") & (desc["event"] != "network_close") & view.desc_in("object_name", addresses))
+        first_touch: dict[tuple[str, str], int] = {}
+        for key, minute in zip(zip(desc["subject_name"][codes[others]].tolist(), desc["object_name"][codes[others]].tolist()), minutes[others].tolist()):
+            first_touch[key] = min(first_touch.get(key, minute), minute)
+        keep = ~named
+        for at in np.flatnonzero(named).tolist():
+            code = codes[rows[at]]
+            keep[at] = first_touch.get((desc["subject_name"][code], desc["object_name"][code]), int(minutes[rows[at]]) + 1) > minutes[rows[at]]
+        return rows[keep]
+
+    return view.derived("_foreign_closes", compute)
 
 
 def _the_one_window(windows: dict[_K, tuple[int, int]], minutes: np.ndarray) -> list[_K | None]:
@@ -2764,7 +2777,7 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
                     # knowledge base knows (a job's sh): not an unknown program's (an implant's
                     # shell removing what its exploit built)
                     launchers = set(launchers_by_name(view).get(subject, ()))
-                    known = launchers and all(lookup(n, "process") is not None for n in launchers)
+                    known = bool(launchers) and not any(_unknown_program(n) for n in launchers)
                     fellows[subject] = view.values("subject_name", descendant_subjects(view, launchers)) if known else set()
                 if writers_of[name] <= fellows[subject]:
                     sent_out = _archives_sent_out(view) if sent_out is None else sent_out
@@ -5034,9 +5047,9 @@ def persistence_written_then_touched(view: LogView) -> list[StageEvidence]:
     stamped = set(desc["object_name"][view._codes[touch_rows]].tolist())
     write_rows = write_rows[np.isin(desc["object_name"][view._codes[write_rows]], list(stamped))]
     named = set(desc["subject_name"][view._codes[write_rows]].tolist()) - {""}
-    writers = _names(named) if named else "the log's unnamed process"
+    writers = _names(named) if named else "The log's unnamed process"
     persisted = (
-        f"{writers[0].upper()}{writers[1:]} wrote {_names(stamped)}, which makes a program start at boot, login or on a schedule, and within "
+        f"{writers} wrote {_names(stamped)}, which makes a program start at boot, login or on a schedule, and within "
         f"{TOUCHED_AFTER_WRITE_MINUTES} minutes touch set its times: a change made by hand and given other times, not a package's installation."
     )
     return [cited(view, write_rows, touch_rows, stage="Maintain Persistence", confidence="moderate", rationale=persisted, tactic="TA0003", techniques=("T1037.004",) if "rc.local" in stamped else ("T1543.002",))]
@@ -5424,7 +5437,7 @@ def _kernel_symbol_readers(view: LogView) -> set[str]:
     (commit_creds), which nothing but debuggers and tracers read."""
     desc = view.desc
     reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", _kernel_symbol_table)
-    return {n for n in view.values("subject_name", reads) if n and n not in PLACEHOLDERS and lookup(n, "process") is None}
+    return {n for n in view.values("subject_name", reads) if _unknown_program(n)}
 
 
 def _kernel_symbol_table(name: str) -> bool:
@@ -5453,11 +5466,10 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     run_by_shell = runs & view.desc_in("object_name", view.values("subject_name", starts))
     # or by a process the log does not name (TRACE often leaves the user's shell unnamed),
     # where the program was written in the subgraph (an exploit built or fetched, then run)
-    # or read the kernel's symbol table
-    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")))
-    # or that read the kernel's symbol table (a kernel exploit finds what it overwrites there)
-    written |= _kernel_symbol_readers(view)
-    unnamed_runs = run_by_shell & (desc["subject_name"] == "") & view.desc_in("object_name", written)
+    # or read the kernel's symbol table (where a kernel exploit finds what it overwrites)
+    shown_exploits = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")))
+    shown_exploits |= _kernel_symbol_readers(view)
+    unnamed_runs = run_by_shell & (desc["subject_name"] == "") & view.desc_in("object_name", shown_exploits)
     run_by_shell &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", run_by_shell)
     run_by_shell |= unnamed_runs
     first_run: dict[str, int] = {}
