@@ -196,6 +196,16 @@ def script_running_agent(name: str) -> bool:
     return process_category(name) in roles()["script_agent_categories"]
 
 
+def script_web_server(name: str) -> bool:
+    """A web server that runs a site's scripts (``script_running_web_servers``), under its own
+    name or a versioned one the knowledge base resolves to it (Debian's ``php-fpm7.0``)."""
+    names = roles()["script_web_server_names"]
+    if name.casefold() in names:
+        return True
+    entry = lookup(name, "process")
+    return entry is not None and entry.name.casefold() in names
+
+
 def compressor(name: str) -> bool:
     """A program that replaces the file it compresses or expands (``compressors``)."""
     return name.casefold() in roles()["compressor_names"]

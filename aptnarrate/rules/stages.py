@@ -745,6 +745,28 @@ def _install_cleanup(view: LogView, item: StageEvidence, processes: set[str] | f
     return bool(deleted) and deleted <= set(written)
 
 
+# the programs an installer runs to register the COM libraries it put in place
+_COM_REGISTRARS = frozenset({"regsvr32.exe", "regasm.exe"})
+
+
+def _registers_installed_library(view: LogView, name: str, written: set[str]) -> bool:
+    """Whether ``name`` is a COM registrar (``_COM_REGISTRARS``) that loaded a library of
+    ``written`` (what an install wrote), and in the log reached no network, started nothing
+    and loaded no library but those and Windows' own: its registration, not a script it
+    fetched (regsvr32's scrobj.dll running a remote scriptlet)."""
+    from ..preprocess.knowledge import lookup
+
+    if name.casefold() not in _COM_REGISTRARS:
+        return False
+    own = view.present & (view.desc["subject_name"] == name)
+    loads = own & (view.desc["event"] == "module_load")
+    if not (loads & view.desc_in("object_name", written)).any():
+        return False
+    other = own & view.desc_in("event", ("network_out", "network_in", "process_start", "execute"))
+    other |= loads & ~view.desc_in("object_name", written) & view.desc_where("object_name", lambda n: getattr(lookup(n, "module"), "category", None) != "windows system library", loads)
+    return not other.any()
+
+
 def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareInstall]:
     """Users' software installs: a program the knowledge base does not know that a browser
     started, or wrote and another process started (a download the user ran), which with the
@@ -787,10 +809,13 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         names = descendant_names(view, root, _MAX_INSTALL_STARTS)
         if names is None or not names & vendor_writers or names & elsewhere:
             continue
-        if any(lookup(n, "process") is not None and process_category(n) not in _INSTALL_PROCESS_CATEGORIES for n in names):
-            continue
+        others = {n for n in names if lookup(n, "process") is not None and process_category(n) not in _INSTALL_PROCESS_CATEGORIES}
         installing = {n for n in names if not is_launcher(n)}
-        written = view.values("object_name", written_events & view.desc_in("subject_name", installing))
+        written = view.values("object_name", written_events & view.desc_in("subject_name", installing - others))
+        # save a COM registrar registering a library the install wrote (regsvr32 on Notepad++'s
+        # shell extension), which reaches no network and starts nothing
+        if others and not all(_registers_installed_library(view, n, written) for n in others):
+            continue
         # its processes deleting what they did not write is another stage's, not its cleanup
         if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, written) for item in cleanups):
             continue

@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
+    compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
 from .patterns import CREDENTIAL_PROCESS, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import StageEvidence, _in_chain, _inbound_from_another_host, _names, cited, explained_rows, unless_rows
+from .stages import _INSTALLED_CATEGORIES, StageEvidence, _in_chain, _inbound_from_another_host, _names, cited, explained_rows, unless_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -256,6 +256,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     # a server answering a client: the address's connections accepted, none opened to it
     served = np.bincount(pair_of[_served(view, remote)], minlength=n) > 0
+    # a script host's LDAP queries to the server it reached right after loading the directory
+    # client (``_directory_servers``: PowerView asking the domain controller) are a look
+    # around, however long they last, not a channel
+    directory = np.bincount(pair_of[_directory_servers(view, remote & (desc["event"] == "network_out"))], minlength=n) > 0
     # a routine client's pair counts only where the log shows the process on it acting for an
     # attacker (by entity where the input identifies processes: an implant's ssh channel is
     # not weighed against a user's ssh session of the same name)
@@ -310,7 +314,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     n_addresses: dict[str, int] = {}
     for (subject, _), index in pair_keys.items():
         n_addresses[subject] = n_addresses.get(subject, 0) + 1
-        if routine[subject] and not acting_pair[index]:
+        # (nor do the directory queries: the channel's share is of the rest)
+        if (routine[subject] and not acting_pair[index]) or directory[index]:
             continue
         totals[subject] = totals.get(subject, 0) + int(pair_count[index])
     out = []
@@ -345,7 +350,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         index = pair_keys[key]
         # a service host, browser, mail client, updater or SSH client keeps talking to its
         # server: a channel only when the log shows the process on it acting for an attacker
-        if skipped[subject] or served[index] or ((routine[subject] or index in routine_owned) and not acting_pair[index]):
+        if skipped[subject] or served[index] or directory[index] or ((routine[subject] or index in routine_owned) and not acting_pair[index]):
             continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
         # a program the subgraph dropped and ran may rotate through its servers (Emotet's list
@@ -1642,6 +1647,28 @@ def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -
     return view.values("object_name", writes)
 
 
+def _unpacked_vendor_downloads(view: LogView, written: np.ndarray) -> np.ndarray:
+    """The ``written`` descriptions of programs the knowledge base lists as vendor software
+    (``_INSTALLED_CATEGORIES``: desktop applications, browsers, office applications, mail
+    clients, updaters) that an extractor (``mode_preserving_copier``: tar, unzip) wrote
+    after reading an archive a browser downloaded: the user installing software from its
+    vendor's tarball."""
+    desc = view.desc
+    vendor = written & view.desc_where("subject_name", mode_preserving_copier, written)
+    vendor &= view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES, vendor)
+    if not vendor.any():
+        return vendor
+    saved = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    saved &= view.desc_where("subject_name", lambda n: process_category(n) == "browser", saved)
+    downloads = {completed_download(n).casefold() for n in view.values("object_name", saved)}
+    downloads = {n for n in downloads if ARCHIVE.search(n)}
+    if not downloads:
+        return vendor & False
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", view.values("subject_name", vendor))
+    reads &= view.desc_where("object_name", lambda n: n.casefold() in downloads, reads)
+    return vendor & view.desc_in("subject_name", view.values("subject_name", reads))
+
+
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
@@ -1671,6 +1698,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         ran = view.values("object_name", runs & view.present)
         copied &= ~view.desc_in("object_name", ran) & ~in_chain(view, attack_chain(view))
         routine |= copied
+    # vendor software a user unpacked from an archive the browser downloaded (VS Code's
+    # tarball extracted with tar, then run): an install by hand, not a dropped tool
+    routine |= _unpacked_vendor_downloads(view, written & ~routine)
     first_write: dict[str, int] = {}
     for described in np.flatnonzero(written & ~routine).tolist():
         minute = int(view.first_minutes[described])
@@ -2783,8 +2813,31 @@ def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
                     sent_out = _archives_sent_out(view) if sent_out is None else sent_out
                     found[at] = name not in sent_out
     if found.any():
-        found &= ~in_chain(view, acting_for_an_attacker(view)) | _handed_inputs(view, found)
+        found &= ~in_chain(view, acting_for_an_attacker(view)) | _handed_inputs(view, found) | _scratch_files(view, found)
         found &= ~_sent_archives(view, deleted)
+    return found
+
+
+def _scratch_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a temporary file (``TEMPORARY_FILE``) that its deleter
+    alone wrote, within the minute before, and that no other process read: the program's
+    own scratch file (a loader's ``_tmp9A3F.tmp``), whoever the program is; what it staged
+    for another process, or kept, is no scratch."""
+    desc = view.desc
+    scratch = deleted & view.desc_where("object_name", lambda n: bool(TEMPORARY_FILE.search(n)), deleted)
+    if not scratch.any():
+        return scratch
+    names = view.values("object_name", scratch)
+    touched = view.present & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_read", "file_rename"))
+    by_name: dict[str, list[int]] = {}
+    for at in np.flatnonzero(touched).tolist():
+        by_name.setdefault(desc["object_name"][at], []).append(at)
+    found = np.zeros(len(deleted), dtype=bool)
+    for at in np.flatnonzero(scratch).tolist():
+        subject, own = desc["subject_name"][at], by_name.get(desc["object_name"][at], [])
+        if not subject or not own or any(desc["subject_name"][o] != subject for o in own):
+            continue
+        found[at] = int(view.first_minutes[at]) - min(int(view.first_minutes[o]) for o in own) <= MINUTE_NS
     return found
 
 
@@ -3036,7 +3089,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     if listing:
         parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | HOST_TABLES)))} printed the hosts this one reaches and its host tables")
     if queried:
-        parts.append(f"{_names(view.values('subject_name', directory))} queried the directory through ADSI's LDAP provider ({_names(view.values('object_name', directory))})")
+        parts.append(f"{_names(view.values('subject_name', directory))} queried the directory through its LDAP client libraries ({_names(view.values('object_name', directory))})")
     if enumerated:
         parts.append(f"{_names(view.values('subject_name', reached))} reached {len(view.values('object_name', reached))} hosts ({_names(view.values('object_name', reached))}), one after another")
     if targeted:
@@ -3123,13 +3176,18 @@ def _hosts_reached_by_discovery_tools(view: LogView) -> np.ndarray:
     return out & view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), out)
 
 
-# ADSI's LDAP provider: what a script's directory searcher loads to query Active Directory
-DIRECTORY_QUERY_MODULES = frozenset({"adsldp.dll", "adsldpc.dll"})
+# ADSI's LDAP provider, and .NET's directory assemblies over it and over the LDAP API (their
+# native images too): what a script's directory searcher loads to query Active Directory
+DIRECTORY_QUERY_MODULES = frozenset({
+    "adsldp.dll", "adsldpc.dll",
+    "system.directoryservices.dll", "system.directoryservices.ni.dll",
+    "system.directoryservices.protocols.dll", "system.directoryservices.protocols.ni.dll",
+})
 
 
 def _directory_queries(view: LogView) -> np.ndarray:
     """The descriptions of a command shell, script host or interpreter (``runs_what_it_reads``)
-    loading ADSI's LDAP provider: a script querying Active Directory for its computers and
+    loading a directory client (``DIRECTORY_QUERY_MODULES``): a script querying Active Directory for its computers and
     accounts (PowerView's Get-NetComputer, an ``[adsisearcher]`` one-liner), a look around
     of its own (T1087.002, T1018). The programs that query the directory in their work
     (Group Policy, Outlook, management agents) are no script hosts."""
@@ -3150,9 +3208,8 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     surveying the host (T1190, T1505.003). These servers start sh for
     CGI scripts and mail(), so their shell alone is routine (``initial-access-web-server-shell``
     leaves them out); CGI scripts do not run id, uname and netstat."""
-    servers_named = roles()["script_web_server_names"]
     running = view.present & view.desc_in("event", ("execute", "process_start"))
-    direct = running & view.desc_where("subject_name", lambda n: n.casefold() in servers_named, running)
+    direct = running & view.desc_where("subject_name", script_web_server, running)
     if not direct.any():
         return []
     # or by a CGI program the server started, a program of its own that is no shell or
@@ -3326,13 +3383,13 @@ def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
     return found
 
 
-# a script host's first traffic to a host this soon after it loaded ADSI's LDAP provider is
+# a script host's first traffic to a host this soon after it loaded a directory client is
 # its directory queries
 DIRECTORY_QUERY_MINUTES = 1
 
 
 def _directory_servers(view: LogView, sent: np.ndarray) -> np.ndarray:
-    """The ``sent`` descriptions of a script host that loaded ADSI's LDAP provider
+    """The ``sent`` descriptions of a script host that loaded a directory client
     (``_directory_queries``) to a host it first reached within ``DIRECTORY_QUERY_MINUTES``
     of that load: the domain controller its LDAP queries went to (PowerView's enumeration),
     not a remote session, however long the queries last. A host it reached first at another
@@ -3495,8 +3552,7 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
         sessions, support = copied
         copies = support & (desc["event"] == "file_read")
         reason = (
-            f"{_names(view.values('subject_name', copies))} copied {_names(view.values('object_name', copies))}, a program "
-            f"the knowledge base does not know, while reaching internal host(s) {_names(view.values('object_name', sessions))}, "
+            f"{_names(view.values('subject_name', copies))} copied {_copied_what(view, copies)}, while reaching internal host(s) {_names(view.values('object_name', sessions))}, "
             f"and a remote-session client started again within {COPY_THEN_RUN_MINUTES} minutes reached the same host(s): "
             "a tool copied to another host, then run there."
         )
@@ -3508,9 +3564,8 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     if spread is not None:
         sessions, copies, looks = spread
         reason = (
-            f"{_names(view.values('subject_name', copies))} copied {_names(view.values('object_name', copies))}, a program "
-            f"the knowledge base does not know, to internal host(s) {_names(view.values('object_name', sessions))}, within "
-            f"{DISCOVERY_BEFORE_COPY_MINUTES} minutes after the process that started it looked for other hosts "
+            f"{_names(view.values('subject_name', copies))} copied {_copied_what(view, copies)}, to internal host(s) {_names(view.values('object_name', sessions))}, within "
+            f"{DISCOVERY_BEFORE_COPY_MINUTES} minutes after a look for other hosts by the process that started it or a file viewer "
             f"({_names(view.values('object_name', looks))}): a tool copied to the hosts it found."
         )
         out.append(cited(view, view.rows_of(sessions | copies | looks), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1018")))
@@ -3553,11 +3608,66 @@ def _copied_program(name: str) -> bool:
 
 def _program_copies(view: LogView) -> np.ndarray:
     """The descriptions of a copy client's (``COPY_CLIENTS``) reads of a program the knowledge
-    base does not know (``_copied_program``): what it sends to the host its session reaches."""
+    base does not know (``_copied_program``), or of an archive packing one
+    (``_archives_packing_programs``): what it sends to the host its session reaches."""
     desc = view.desc
     copies = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
     copies &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, copies)
-    return copies & view.desc_where("object_name", _copied_program, copies)
+    if not copies.any():
+        return copies
+    packed = _archives_packing_programs(view)
+    return copies & view.desc_where("object_name", lambda n: _copied_program(n) or n in packed, copies)
+
+
+def _copied_what(view: LogView, copies: np.ndarray) -> str:
+    """What the ``copies`` (``_program_copies``) read, in words: the programs, and the
+    archives with the programs they pack."""
+    names = view.values("object_name", copies)
+    packed = _archives_packing_programs(view)
+    archives = {n for n in names if n in packed and not _copied_program(n)}
+    parts = []
+    if names - archives:
+        parts.append(f"{_names(names - archives)}, a program the knowledge base does not know")
+    if archives:
+        inside = set().union(*(packed[a] for a in archives))
+        parts.append(f"{_names(archives)}, an archive packing {_names(inside)}, a program the knowledge base does not know")
+    return " and ".join(parts)
+
+
+def _archives_packing_programs(view: LogView) -> dict[str, set[str]]:
+    """The archives (``ARCHIVE``) a process wrote in the minute it read a program the
+    knowledge base does not know (``_copied_program``), or the next, each with those
+    programs: a tool packed to be carried elsewhere (tar packing an implant with its
+    configuration before scp sends the archive). Once per view, read-only."""
+    return view.derived("_archives_packing_programs", lambda: _find_archives_packing_programs(view))
+
+
+def _find_archives_packing_programs(view: LogView) -> dict[str, set[str]]:
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file")
+    writes &= view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), writes)
+    if not writes.any():
+        return {}
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", view.values("subject_name", writes) - {""})
+    reads &= view.desc_where("object_name", _copied_program, reads)
+    if not reads.any():
+        return {}
+    read_at = view.rows_of(reads)
+    read_at = read_at[np.argsort(view.minutes[read_at], kind="stable")]
+    read_by = _rows_by_key(desc["subject_name"][view._codes[read_at]].tolist(), read_at)
+    read_minutes = {subject: view.minutes[rows].astype(np.int64) for subject, rows in read_by.items()}
+    packed: dict[str, set[str]] = {}
+    for position in view.rows_of(writes & view.desc_in("subject_name", set(read_by))).tolist():
+        code = view._codes[position]
+        subject, minute = desc["subject_name"][code], int(view.minutes[position])
+        # the reads at most a minute before the write (sorted searches; a few named, for the
+        # wording: a crafted log of many reads costs no more)
+        lo = int(np.searchsorted(read_minutes[subject], minute - MINUTE_NS, side="left"))
+        hi = int(np.searchsorted(read_minutes[subject], minute, side="right"))
+        if hi > lo:
+            near = read_by[subject][lo : min(hi, lo + 3)]
+            packed.setdefault(desc["object_name"][code], set()).update(desc["object_name"][view._codes[near]].tolist())
+    return packed
 
 
 def _copy_near(copy_minutes: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -3651,8 +3761,6 @@ def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np
     starts = view.present & view.desc_in("event", ("process_start", "execute"))
     launchers = view.values("subject_name", starts & view.desc_where("object_name", lambda n: n.casefold() in COPY_CLIENTS, starts)) - {""}
     launchers = {n for n in launchers if n.casefold() not in COPY_CLIENTS}
-    if not launchers:
-        return None
     by_launcher = view.desc_in("subject_name", launchers) & view.present
     looks = by_launcher & (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS | HOST_TABLES)
     looks |= by_launcher & starts & view.desc_where("object_name", _discovery_tool, by_launcher & starts)
@@ -3888,6 +3996,19 @@ def _who(subjects: set[str]) -> str:
     return " and ".join(part for part in parts if part)
 
 
+def _copy_transports(view: LogView, senders: set[str]) -> dict[str, set[str]]:
+    """Each of ``senders`` that a copy client (``COPY_CLIENTS``) started -> those copy clients:
+    a copy's transport (scp's ssh), which sends what the copy client read."""
+    desc = view.desc
+    starts = view.present & (desc["event"] == "process_start") & view.desc_in("object_name", senders)
+    starts &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, starts)
+    found: dict[str, set[str]] = {}
+    for position in np.flatnonzero(starts).tolist():
+        if desc["object_name"][position] != desc["subject_name"][position]:
+            found.setdefault(desc["object_name"][position], set()).add(desc["subject_name"][position])
+    return found
+
+
 def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
     """The descriptions of a process behind ``sends`` that is a routine channel (a Windows
     system process, a browser) and started a program which read user data and wrote a file (an archive, where that program is
@@ -3904,12 +4025,16 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
     reads = present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
     writes = writes & present
     relays = set()
+    transports = _copy_transports(view, channels)
     for channel in sorted(channels):
         started = view.values("object_name", starts & (desc["subject_name"] == channel)) - PLACEHOLDERS - {channel}
+        # a copy client's transport (scp's ssh) sends what the copy client read: the copy
+        # client reads for it, and its launcher is the channel's
+        readers = {channel} | transports.get(channel, set())
         # or started beside it by the shell or script that started it (the archiver, then
         # pscp or scp carrying the archive off); not by the desktop (a user's own 7-Zip and
         # browser upload)
-        parents = {n for n in view.values("subject_name", starts & (desc["object_name"] == channel)) - PLACEHOLDERS - {channel} if _operator_tool(n)}
+        parents = {n for n in view.values("subject_name", starts & view.desc_in("object_name", readers)) - PLACEHOLDERS - readers if _operator_tool(n)}
         if parents:
             started |= view.values("object_name", starts & view.desc_in("subject_name", parents)) - PLACEHOLDERS - {channel}
         if not started:
@@ -3922,7 +4047,7 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
         applications = {c for c in collectors if user_application(c)}
         staged = view.values("object_name", writes & view.desc_in("subject_name", collectors - applications))
         staged |= {n for n in view.values("object_name", writes & view.desc_in("subject_name", applications)) if ARCHIVE.search(n)}
-        if staged and (reads & (desc["subject_name"] == channel) & view.desc_in("object_name", staged)).any():
+        if staged and (reads & view.desc_in("subject_name", readers) & view.desc_in("object_name", staged)).any():
             relays.add(channel)
     return view.desc_in("subject_name", relays)
 
@@ -4095,6 +4220,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # a library or program it unpacked from a mailed archive is no staging
     written_by_collectors = {name for name in written_by_collectors if user_data(name)}
     written_by_collectors |= _restaged(view, reading, writes, written_by_collectors)
+    # a copy's transport (scp's ssh) sends what the copy client read: its reads are the
+    # sender's
+    transports = _copy_transports(view, view.values("subject_name", sends & sender))
+    copiers = {c for clients in transports.values() for c in clients}
+    if copiers:
+        sender = sender | view.desc_in("subject_name", copiers)
     staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
     # the log's unnamed processes (many under one name) reaching several outside addresses:
     # an unnamed read and an unnamed send need not be one process's (a browser's own profile
@@ -4110,7 +4241,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     collected = data_reads & view.desc_in("subject_name", stagers) & ~sender
     # only what the processes that read the data (or its archive) sent can carry it: the
     # browsing of a browser beside the implant it dropped carries none of the implant's reads
-    sends &= view.desc_in("subject_name", view.values("subject_name", direct | staged_reads))
+    readers = view.values("subject_name", direct | staged_reads)
+    readers |= {transport for transport, clients in transports.items() if clients & readers}
+    sends &= view.desc_in("subject_name", readers)
     if not sends.any():
         return []
     unnamed_rows = held_rows(sends)
@@ -4151,6 +4284,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         paths.append(f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written {how}")
     volume = int(view.counts[send_rows].sum())
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
+    carriers = {t for t, clients in transports.items() if clients & readers} & view.values("subject_name", sends)
+    if carriers:
+        reason += f" {_names(carriers)} sent it, the transport {_names(set().union(*(transports[t] for t in carriers)))} started for its copy."
     unnamed_sent = send_rows & unnamed_rows
     if (unnamed_sent & ~over_several).any():
         reason += (
@@ -5558,6 +5694,48 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     return [cited(view, started, read, view.rows_of(ran)[:3], stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
 
 
+# the run-as tools through which a login as root follows an account database overwritten
+RUN_AS_LOGINS = RUN_AS_TOOLS | {"su", "pkexec"}
+
+
+def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know mapping into its memory an account
+    database only root may write (``ROOT_WRITTEN_ACCOUNT_FILES``: passwd, sudoers), then,
+    within ``ROOT_SHELL_MINUTES`` of that, a run-as tool (su, sudo, doas, pkexec) starting a
+    shell: the Dirty COW exploit racing writes into the file it mapped read-only (a root
+    account without a password added to passwd) and the root login that gives (T1068),
+    however the log records the race itself. Programs read these databases through the C
+    library; what maps one is racing the page cache (``memory_racers`` reads the race where
+    the log names procfs' ``mem``)."""
+    desc = view.desc
+    maps = view.present & (desc["event"] == "module_load") & (desc["object_kind"] == "file") & view.desc_in("action", ("MMAP",))
+    maps &= view.desc_where("object_name", lambda n: n.casefold() in ROOT_WRITTEN_ACCOUNT_FILES, maps)
+    maps &= view.desc_where("subject_name", _unknown_program, maps)
+    if not maps.any():
+        return []
+    logins = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
+    logins &= view.desc_where("subject_name", lambda n: n.casefold() in RUN_AS_LOGINS, logins)
+    logins &= view.desc_where("object_name", lambda n: process_category(n) == "shell", logins)
+    if not logins.any():
+        return []
+    map_rows, login_rows = view.rows_of(maps), view.rows_of(logins)
+    first_map = int(view.minutes[map_rows].min())
+    login_minutes = view.minutes[login_rows].astype(np.int64)
+    after = login_rows[(login_minutes >= first_map) & (login_minutes - first_map <= ROOT_SHELL_MINUTES * MINUTE_NS)]
+    if not len(after):
+        return []
+    mappers = view.values("subject_name", maps)
+    databases = view.values("object_name", maps)
+    tools = set(desc["subject_name"][view._codes[after]].tolist())
+    shells = set(desc["object_name"][view._codes[after]].tolist())
+    reason = (
+        f"{_names(mappers)}, a program the knowledge base does not know, mapped {_names(databases)} into its memory, an account "
+        f"database only root may write, and within {ROOT_SHELL_MINUTES} minutes {_names(tools)} started {_names(shells)}: "
+        "a kernel exploit overwriting the database through the mapping (as Dirty COW does) and the root login it gives."
+    )
+    return [cited(view, map_rows, after, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
+
+
 # Windows processes that run as SYSTEM and never start shells or talk to outside hosts in
 # their own work: code another process put in one acts with SYSTEM's privilege (not the
 # service host svchost.exe, whose scheduled tasks start shells; LSASS opened is the
@@ -5570,6 +5748,54 @@ INJECTION_ACT_MINUTES = 10
 
 # how soon after opening a SYSTEM process a shell it starts runs under the token it took
 TOKEN_USE_MINUTES = 2
+
+
+def local_server_then_shell(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know, that the log shows acting for an attacker,
+    accepting a connection from its own host (loopback: a COM or RPC server of its own that it
+    tricks a SYSTEM service into reaching) and, within ``TOKEN_USE_MINUTES``, starting a
+    shell, interpreter or admin tool: the Potato family's escalation, a service account's
+    impersonation right turned into a SYSTEM token for the process it starts (T1134.001,
+    T1068), under whatever name the tool was renamed to. A known server accepts local
+    connections as its work; an attack chain's unknown program listening on loopback and
+    then starting a shell has no other use."""
+    desc = view.desc
+    accepts = _accepted(view) & (desc["object_kind"] == "flow")
+    accepts &= view.desc_where("object_name", lambda n: view.address_class(n) == "loopback", accepts)
+    accepts &= view.desc_where("subject_name", _unknown_program, accepts)
+    if not accepts.any():
+        return []
+    accepts &= in_chain(view, acting_for_an_attacker(view))
+    if not accepts.any():
+        return []
+    servers = view.values("subject_name", accepts)
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", servers)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) in OPERATOR_TOOLS, starts)
+    if not starts.any():
+        return []
+    accept_rows, start_rows = view.rows_of(accepts), view.rows_of(starts)
+    first_accept: dict[str, int] = {}
+    for position, server in zip(accept_rows.tolist(), desc["subject_name"][view._codes[accept_rows]].tolist()):
+        first_accept[server] = min(first_accept.get(server, int(view.minutes[position])), int(view.minutes[position]))
+    keep = np.fromiter(
+        (
+            first_accept[s] <= m <= first_accept[s] + TOKEN_USE_MINUTES * MINUTE_NS
+            for s, m in zip(desc["subject_name"][view._codes[start_rows]].tolist(), view.minutes[start_rows].tolist())
+        ),
+        dtype=bool, count=len(start_rows),
+    )
+    start_rows = start_rows[keep]
+    if not len(start_rows):
+        return []
+    used = set(desc["subject_name"][view._codes[start_rows]].tolist())
+    accept_rows = accept_rows[np.isin(desc["subject_name"][view._codes[accept_rows]], list(used))]
+    reason = (
+        f"{_names(used)}, a program the knowledge base does not know, acting for an attacker, accepted a connection from its own host "
+        f"({_names(set(desc['object_name'][view._codes[accept_rows]].tolist()))}) and within {TOKEN_USE_MINUTES} minutes started "
+        f"{_names(set(desc['object_name'][view._codes[start_rows]].tolist()))}: a local server a SYSTEM service was tricked into "
+        "reaching, and a process started with the token it gave (the Potato family's escalation)."
+    )
+    return [cited(view, accept_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.001", "T1068"))]
 
 
 def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
@@ -5791,4 +6017,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, injected_system_process, token_taken_from_system_process, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
