@@ -38,8 +38,9 @@ COVERING_TOOL = "covering_tool"  # a tool whose running erases traces (a secure 
 SYSTEM_PROGRAM = "system_program"  # a system tool, written over: replaced by another program
 LOGGING_TOOL = "logging_tool"  # a row by (or starting) a tool that changes what the host records (auditpol)
 TIMESTAMP_TOOL = "timestamp_tool"  # a row by the tool that sets a file's times (touch)
+LOG_OVERWRITE = "log_overwrite"  # a log or login record written over by a shell or secure-delete tool
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE)
 
 
 class SupportTableError(ValueError):
@@ -60,6 +61,9 @@ class SupportTable:
     system_program_categories: frozenset[str] = frozenset()
     logging_tools: frozenset[str] = frozenset()
     timestamp_tools: frozenset[str] = frozenset()
+    log_overwriter_categories: frozenset[str] = frozenset()
+    login_records: frozenset[str] = frozenset()
+    shell_histories: frozenset[str] = frozenset()
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -132,6 +136,9 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         system_program_categories=frozenset(str(c) for c in (raw.get("system_programs") or {}).get("categories") or []),
         logging_tools=frozenset(str(n).casefold() for n in (raw.get("logging_tools") or {}).get("names") or []),
         timestamp_tools=frozenset(str(n).casefold() for n in (raw.get("timestamp_tools") or {}).get("names") or []),
+        log_overwriter_categories=frozenset(str(c) for c in (raw.get("log_overwrites") or {}).get("writer_categories") or []),
+        login_records=frozenset(str(n).casefold() for n in (raw.get("log_overwrites") or {}).get("login_records") or []),
+        shell_histories=frozenset(str(n).casefold() for n in (raw.get("log_overwrites") or {}).get("shell_histories") or []),
     )
 
 
@@ -346,7 +353,25 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         return row.subject_name.casefold() in table.logging_tools
     if condition == TIMESTAMP_TOOL:
         return row.subject_name.casefold() in table.timestamp_tools
+    if condition == LOG_OVERWRITE:
+        return is_log_overwrite(row.subject_name, row.object_name, table)
     return False
+
+
+def is_log_overwrite(subject: str, target: str, table: SupportTable | None = None) -> bool:
+    """Whether ``subject`` writing ``target`` writes over a log (the knowledge base's ``log
+    file``) or the login records (``log_overwrites`` in stage_support.yaml): a secure-delete
+    tool (``covering_tools``) doing it, or a shell (``writer_categories``) other than on
+    a shell's own history."""
+    table = table or support_table()
+    folded = target.casefold()
+    if not folded:
+        return False
+    if folded not in table.login_records and getattr(lookup(target, "file"), "category", None) != "log file":
+        return False
+    if subject.casefold() in table.covering_tools:
+        return True
+    return folded not in table.shell_histories and getattr(lookup(subject, "process"), "category", None) in table.log_overwriter_categories
 
 
 def context_row_events(rows) -> list[RowEvent]:
@@ -407,7 +432,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces"}
 
 
 def _describe(cls: str, condition: str | None) -> str:
