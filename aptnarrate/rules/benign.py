@@ -37,6 +37,9 @@ class Mechanism:
     # antivirus agent): the channel, which the Command and Control rule finds and which puts
     # its holder in the attack chain, does not count as acting for an attacker
     channels_are_routine: bool = False
+    # also the rows of the process the log does not name in the minutes its own rows hold
+    # (TRACE leaves unnamed the commands a login's message-of-the-day scripts run)
+    unnamed_beside: bool = False
 
     @cached_property
     def _selections(self):
@@ -72,7 +75,7 @@ def _fields_of(row: Row) -> _Fields:
     return _Fields(row)
 
 
-_FLAGS = ("unless_attack_chain", "descendants", "scripts_are_routine", "channels_are_routine")
+_FLAGS = ("unless_attack_chain", "descendants", "scripts_are_routine", "channels_are_routine", "unnamed_beside")
 
 
 @lru_cache(maxsize=1)

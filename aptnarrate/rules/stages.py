@@ -1050,10 +1050,29 @@ def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     named = set(view.subjects_named_by(mechanism))
     by = descendant_subjects(view, named)
     found = _installed_services(view, named)
+    if mechanism.unnamed_beside:
+        found |= _unnamed_beside(view, mechanism)
     if not by.any():
         return found
     for _, events in mechanism._subject_selections:
         found |= by & (view.desc_in("event", events) if events else True)
+    return found
+
+
+def _unnamed_beside(view: LogView, mechanism) -> np.ndarray:
+    """The descriptions of the log's unnamed process each of whose rows falls in a minute that
+    holds a row of ``mechanism``'s own: what its scripts ran where the log leaves the process
+    unnamed (TRACE's update-motd scripts running uname and reading lsb-release)."""
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    own = view.present & view.table.any_selection(mechanism._selections)
+    unnamed = view.present & (view.desc["subject_name"] == "")
+    if not own.any() or not unnamed.any():
+        return found
+    minutes = np.unique(view.minutes[view.rows_of(own)])
+    rows = view.rows_of(unnamed)
+    inside = np.isin(view.minutes[rows], minutes)
+    found[distinct(view._codes[rows[inside]])] = True
+    found[distinct(view._codes[rows[~inside]])] = False
     return found
 
 
