@@ -439,11 +439,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         answered = sum(1 for minute in light if minute in heard_set)
         dialogue = answered >= C2_MIN_MINUTES and 2 * answered >= len(light)
         one_way = heard_minutes < C2_MIN_TWO_WAY_MINUTES or (heard * 4 < sent_sum and not dialogue)
-        staged = _archive_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0]
+        staged = _read_by_first_send(subject, _archive_readers(view).get(subject), out_minutes[0])
         # or a file-transfer tool the knowledge base knows that read the user's documents
         # before it sent (rclone copying folders to cloud storage file by file, no archive):
         # an unknown program doing the same may be an implant's channel, and stays one
-        staged = staged or (process_category(subject) == "network tool" and _document_readers(view).get(subject, out_minutes[0] + 1) <= out_minutes[0])
+        staged = staged or (process_category(subject) == "network tool" and _read_by_first_send(subject, _document_readers(view).get(subject), out_minutes[0]))
         if one_way and staged:
             continue
         links = []
@@ -680,11 +680,21 @@ def staged_uploaders(view: LogView) -> frozenset[str]:
                 heard_in.setdefault(subject, set()).add(minute)
         found = {
             subject for subject, first in first_sent.items()
-            if readers[subject] <= first and (len(heard_in.get(subject, ())) < C2_MIN_TWO_WAY_MINUTES or heard.get(subject, 0) * 4 < sent[subject])
+            if _read_by_first_send(subject, readers[subject], first) and (len(heard_in.get(subject, ())) < C2_MIN_TWO_WAY_MINUTES or heard.get(subject, 0) * 4 < sent[subject])
         }
         return frozenset(found)
 
     return view.derived("_staged_uploaders", compute)
+
+
+def _read_by_first_send(subject: str, read: int | None, first_send: int) -> bool:
+    """Whether ``subject`` read what it uploads (first read at minute ``read``, ns; None:
+    never) by the minute it first sent (``first_send``), or, for a file-transfer tool the
+    knowledge base knows (``network tool``: rclone, WinSCP), by the minute after: such a tool
+    logs in to its storage and lists it before it reads the first file."""
+    if read is None:
+        return False
+    return read <= first_send + (MINUTE_NS if process_category(subject) == "network tool" else 0)
 
 
 def _accepted_windows(view: LogView) -> dict[tuple[str, int], tuple[int, int]]:
