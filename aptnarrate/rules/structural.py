@@ -1412,14 +1412,17 @@ def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set
     themselves), no write of its image, no connection it accepted. Otherwise none."""
     if not writers or "" in writers:
         return set()
-    if all(_operator_tool(w) for w in writers) and not writers <= channel_holders(view):
+    holders_of = channel_holders(view)
+    if not writers <= holders_of and all(_operator_tool(w) or w in holders_of for w in writers):
         # an operator's tools (wget under a shell) that such an implant started: walking up
         # from the writers through operator tools only, by name, a channel holder is reached
-        # for each; the holders' own way in is weighed as a writer's would be
-        holders_of = channel_holders(view)
-        reached: set[str] = set()
-        for writer in writers:
-            found = launchers_above(view, writer, through=_operator_tool) & holders_of
+        # for each (or through a program a holder wrote and ran: the escalation tool whose
+        # SYSTEM shell copies the implant); the holders' own way in is weighed as a writer's
+        # would be
+        dropped = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", holders_of))
+        reached: set[str] = writers & holders_of
+        for writer in writers - holders_of:
+            found = launchers_above(view, writer, through=lambda n: _operator_tool(n) or n in dropped) & holders_of
             if not found:
                 return set()
             reached |= found
@@ -1549,6 +1552,19 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: 
             return False
     carriers = network & view.present & ~view.desc_in("subject_name", names)
     carriers &= ~view.desc_where("subject_name", _discovery_tool, carriers)
+    if carriers.any():
+        # only traffic that could reach the writers carries: their family's by the log's
+        # starts, the unnamed process's, or that of a process that wrote a file they read or
+        # their own image (a browser's download an unpacker opened, or the downloaded
+        # installer itself); a browser's or service host's own traffic beside a silent
+        # program brings that program nothing
+        desc = view.desc
+        read = view.values("object_name", view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", writers))
+        saved = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+        # (a download in progress saved under its completed name: Firefox's .part)
+        supplied = read | writers
+        suppliers = view.values("subject_name", saved & view.desc_where("object_name", lambda n: n in supplied or completed_download(n) in supplied, saved))
+        carriers &= view.desc_in("subject_name", process_family(view, writers) | suppliers | {""})
     return not carriers.any() or int(view.first_minutes[carriers].min()) > last_write
 
 
@@ -1857,7 +1873,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
             # a program that holds a channel and whose arrival the slice does not show (no
             # process starting it, no write of it, no connection it accepted): the intruder is
             # already in, the fetch is a step of its channel
-            who = f"Its writer ({_names(implants)})" if implants == writers else f"Its writer ({_names(writers)}) ran under {_names(implants)}, which"
+            who = f"Its writer ({_names(implants)})" if implants == writers else f"Its writers ({_names(writers)}) are or ran under {_names(implants)}, which"
             why = (
                 f" {who} holds a command-and-control channel, and the log shows neither its start nor "
                 "its arrival: a tool brought over that channel onto a host already reached (Ingress Tool Transfer), not the intrusion's entry."
