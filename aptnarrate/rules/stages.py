@@ -767,6 +767,26 @@ def _registers_installed_library(view: LogView, name: str, written: set[str]) ->
     return not other.any()
 
 
+# the tools an installed updater runs to register its scheduled tasks and services
+_SETUP_TASK_TOOLS = frozenset({"schtasks.exe", "sc.exe"})
+
+
+def _updaters_task_tool(view: LogView, name: str, names: set[str]) -> bool:
+    """Whether ``name`` is a task or service tool (``_SETUP_TASK_TOOLS``) that only the
+    install's vendor updaters started (of ``names``, the knowledge base's ``software
+    updater``: GoogleUpdate registering its tasks), and that in the log reached no network
+    and started nothing: the updater's own registration, part of the install."""
+    from .lineage import launchers_by_name, process_category
+
+    if name.casefold() not in _SETUP_TASK_TOOLS:
+        return False
+    launchers = set(launchers_by_name(view).get(name, ()))
+    if not launchers or not launchers <= names or any(process_category(n) != "software updater" for n in launchers):
+        return False
+    own = view.present & (view.desc["subject_name"] == name)
+    return not (own & view.desc_in("event", ("network_out", "network_in", "process_start", "execute"))).any()
+
+
 def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareInstall]:
     """Users' software installs: a program the knowledge base does not know that a browser
     started, or wrote and another process started (a download the user ran), which with the
@@ -813,8 +833,9 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         installing = {n for n in names if not is_launcher(n)}
         written = view.values("object_name", written_events & view.desc_in("subject_name", installing - others))
         # save a COM registrar registering a library the install wrote (regsvr32 on Notepad++'s
-        # shell extension), which reaches no network and starts nothing
-        if others and not all(_registers_installed_library(view, n, written) for n in others):
+        # shell extension), or the task tool the installed updater runs to register its tasks
+        # (GoogleUpdate's schtasks), which reach no network and start nothing
+        if others and not all(_registers_installed_library(view, n, written) or _updaters_task_tool(view, n, names) for n in others):
             continue
         # its processes deleting what they did not write is another stage's, not its cleanup
         if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, written) for item in cleanups):
