@@ -1407,9 +1407,10 @@ def _started_by_remote_execution(view: LogView, last_write: int, writers: set[st
 
 def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set[str]) -> set[str]:
     """``writers`` when every one of them is a named program the knowledge base does not know
-    that holds a command-and-control channel (``channel_holders``) and whose way in the log
-    does not show by ``last_write``: no process it shows starting it (but one they started
-    themselves), no write of its image, no connection it accepted. Otherwise none."""
+    (or a DLL runner, ``code_runner``: an implant's host) that holds a command-and-control
+    channel (``channel_holders``) and whose way in the log does not show by ``last_write``:
+    no process it shows starting it (but one they started themselves), no write of its
+    image, no connection it accepted. Otherwise none."""
     if not writers or "" in writers:
         return set()
     holders_of = channel_holders(view)
@@ -1427,7 +1428,9 @@ def _implants_without_a_shown_entry(view: LogView, last_write: int, writers: set
                 return set()
             reached |= found
         return _implants_without_a_shown_entry(view, last_write, reached)
-    if any(lookup(w, "process") is not None for w in writers):
+    # (a DLL runner holding the channel is an implant's host: Cobalt Strike's beacon in
+    # rundll32.exe)
+    if any(lookup(w, "process") is not None and not code_runner(w) for w in writers):
         return set()
     if not writers <= channel_holders(view):
         return set()
