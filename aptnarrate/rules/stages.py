@@ -762,9 +762,14 @@ def _registers_installed_library(view: LogView, name: str, written: set[str]) ->
     loads = own & (view.desc["event"] == "module_load")
     if not (loads & view.desc_in("object_name", written)).any():
         return False
-    other = own & view.desc_in("event", ("network_out", "network_in", "process_start", "execute"))
-    other |= loads & ~view.desc_in("object_name", written) & view.desc_where("object_name", lambda n: getattr(lookup(n, "module"), "category", None) != "windows system library", loads)
-    return not other.any()
+    other = loads & ~view.desc_in("object_name", written) & view.desc_where("object_name", lambda n: getattr(lookup(n, "module"), "category", None) != "windows system library", loads)
+    return not other.any() and _reaches_and_starts_nothing(view, name)
+
+
+def _reaches_and_starts_nothing(view: LogView, name: str) -> bool:
+    """Whether ``name``'s rows hold no traffic and no process start or run."""
+    own = view.present & (view.desc["subject_name"] == name)
+    return not (own & view.desc_in("event", ("network_out", "network_in", "process_start", "execute"))).any()
 
 
 # the tools an installed updater runs to register its scheduled tasks and services
@@ -783,8 +788,7 @@ def _updaters_task_tool(view: LogView, name: str, names: set[str]) -> bool:
     launchers = set(launchers_by_name(view).get(name, ()))
     if not launchers or not launchers <= names or any(process_category(n) != "software updater" for n in launchers):
         return False
-    own = view.present & (view.desc["subject_name"] == name)
-    return not (own & view.desc_in("event", ("network_out", "network_in", "process_start", "execute"))).any()
+    return _reaches_and_starts_nothing(view, name)
 
 
 def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareInstall]:
@@ -957,7 +961,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     acting: dict = {}
     for mechanism in excluding:
         rows = view.table.any_selection(mechanism._selections)
-        if mechanism.descendants:
+        if mechanism.descendants or mechanism.unnamed_beside:
             rows = rows | descendant_rows(view, mechanism)
         if mechanism.unless_attack_chain:
             acting = acting_for_an_attacker(view)
@@ -1035,7 +1039,7 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
     found = np.zeros(len(within), dtype=bool)
     for mechanism in mechanisms_for(stage):
         rows = view.table.any_selection(mechanism._selections, within & ~found)
-        if mechanism.descendants:
+        if mechanism.descendants or mechanism.unnamed_beside:
             rows |= descendant_rows(view, mechanism) & within
         if attack_exception and mechanism.unless_attack_chain and rows.any():
             rows &= ~in_chain(view, excepted_chain(view, mechanism))
@@ -1045,7 +1049,8 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
 
 def descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
-    (and theirs), of the event classes its selections name: computed once per view and
+    (and theirs), of the event classes its selections name (``descendants``), and of the
+    unnamed process beside its rows (``unnamed_beside``): computed once per view and
     mechanism (each rule weighing rows asks again; it tests every subject's name), read-only."""
 
     def rows() -> np.ndarray:
@@ -1068,11 +1073,12 @@ def per_mechanism(view: LogView, key: str, mechanism, compute: Callable[[], _T])
 
 
 def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
+    found = _unnamed_beside(view, mechanism) if mechanism.unnamed_beside else np.zeros(len(view.pattern_rows), dtype=bool)
+    if not mechanism.descendants:
+        return found
     named = set(view.subjects_named_by(mechanism))
     by = descendant_subjects(view, named)
-    found = _installed_services(view, named)
-    if mechanism.unnamed_beside:
-        found |= _unnamed_beside(view, mechanism)
+    found |= _installed_services(view, named)
     if not by.any():
         return found
     for _, events in mechanism._subject_selections:

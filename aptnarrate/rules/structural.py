@@ -5779,6 +5779,34 @@ INJECTION_ACT_MINUTES = 10
 TOKEN_USE_MINUTES = 2
 
 
+def _operator_tools_started_soon_after(view: LogView, triggers: np.ndarray, minutes: int) -> tuple[np.ndarray, np.ndarray, set[str]] | None:
+    """(the trigger rows, the start rows, the processes) where a process of ``triggers``
+    (descriptions: an open of a SYSTEM process, an accept on loopback) started a shell,
+    interpreter or admin tool (``OPERATOR_TOOLS``) within ``minutes`` of its first trigger, by
+    name; None when none did."""
+    desc = view.desc
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", view.values("subject_name", triggers))
+    starts &= view.desc_where("object_name", lambda n: process_category(n) in OPERATOR_TOOLS, starts)
+    if not starts.any():
+        return None
+    trigger_rows, start_rows = view.rows_of(triggers), view.rows_of(starts)
+    first: dict[str, int] = {}
+    for position, who in zip(trigger_rows.tolist(), desc["subject_name"][view._codes[trigger_rows]].tolist()):
+        first[who] = min(first.get(who, int(view.minutes[position])), int(view.minutes[position]))
+    keep = np.fromiter(
+        (
+            w in first and first[w] <= m <= first[w] + minutes * MINUTE_NS
+            for w, m in zip(desc["subject_name"][view._codes[start_rows]].tolist(), view.minutes[start_rows].tolist())
+        ),
+        dtype=bool, count=len(start_rows),
+    )
+    start_rows = start_rows[keep]
+    if not len(start_rows):
+        return None
+    used = set(desc["subject_name"][view._codes[start_rows]].tolist())
+    return trigger_rows[np.isin(desc["subject_name"][view._codes[trigger_rows]], list(used))], start_rows, used
+
+
 def local_server_then_shell(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know, that the log shows acting for an attacker,
     accepting a connection from its own host (loopback: a COM or RPC server of its own that it
@@ -5797,27 +5825,10 @@ def local_server_then_shell(view: LogView) -> list[StageEvidence]:
     accepts &= in_chain(view, acting_for_an_attacker(view))
     if not accepts.any():
         return []
-    servers = view.values("subject_name", accepts)
-    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", servers)
-    starts &= view.desc_where("object_name", lambda n: process_category(n) in OPERATOR_TOOLS, starts)
-    if not starts.any():
+    found = _operator_tools_started_soon_after(view, accepts, TOKEN_USE_MINUTES)
+    if found is None:
         return []
-    accept_rows, start_rows = view.rows_of(accepts), view.rows_of(starts)
-    first_accept: dict[str, int] = {}
-    for position, server in zip(accept_rows.tolist(), desc["subject_name"][view._codes[accept_rows]].tolist()):
-        first_accept[server] = min(first_accept.get(server, int(view.minutes[position])), int(view.minutes[position]))
-    keep = np.fromiter(
-        (
-            first_accept[s] <= m <= first_accept[s] + TOKEN_USE_MINUTES * MINUTE_NS
-            for s, m in zip(desc["subject_name"][view._codes[start_rows]].tolist(), view.minutes[start_rows].tolist())
-        ),
-        dtype=bool, count=len(start_rows),
-    )
-    start_rows = start_rows[keep]
-    if not len(start_rows):
-        return []
-    used = set(desc["subject_name"][view._codes[start_rows]].tolist())
-    accept_rows = accept_rows[np.isin(desc["subject_name"][view._codes[accept_rows]], list(used))]
+    accept_rows, start_rows, used = found
     reason = (
         f"{_names(used)}, a program the knowledge base does not know, acting for an attacker, accepted a connection from its own host "
         f"({_names(set(desc['object_name'][view._codes[accept_rows]].tolist()))}) and within {TOKEN_USE_MINUTES} minutes started "
@@ -5854,26 +5865,10 @@ def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
     opened &= view.desc_in("subject_name", takers)
     if not opened.any():
         return []
-    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", takers)
-    starts &= view.desc_where("object_name", lambda n: process_category(n) in OPERATOR_TOOLS, starts)
-    if not starts.any():
+    found = _operator_tools_started_soon_after(view, opened, TOKEN_USE_MINUTES)
+    if found is None:
         return []
-    open_rows, start_rows = view.rows_of(opened), view.rows_of(starts)
-    first_open: dict[str, int] = {}
-    for position, taker in zip(open_rows.tolist(), desc["subject_name"][view._codes[open_rows]].tolist()):
-        first_open[taker] = min(first_open.get(taker, int(view.minutes[position])), int(view.minutes[position]))
-    keep = np.fromiter(
-        (
-            t in first_open and first_open[t] <= m <= first_open[t] + TOKEN_USE_MINUTES * MINUTE_NS
-            for t, m in zip(desc["subject_name"][view._codes[start_rows]].tolist(), view.minutes[start_rows].tolist())
-        ),
-        dtype=bool, count=len(start_rows),
-    )
-    start_rows = start_rows[keep]
-    if not len(start_rows):
-        return []
-    used = set(desc["subject_name"][view._codes[start_rows]].tolist())
-    open_rows = open_rows[np.isin(desc["subject_name"][view._codes[open_rows]], list(used))]
+    open_rows, start_rows, used = found
     reason = (
         f"{_names(used)}, acting for an attacker, opened {_names(set(desc['object_name'][view._codes[open_rows]].tolist()))}, a process that "
         f"runs as SYSTEM, and within {TOKEN_USE_MINUTES} minutes started {_names(set(desc['object_name'][view._codes[start_rows]].tolist()))}: "
