@@ -283,6 +283,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # or a program the knowledge base does not know that loads a miner's driver (WinRing0,
     # which XMRig loads to tune the CPU): a renamed miner
     miners |= _unknown_programs_loading_miner_drivers(view, {s for s in routine if s not in masked})
+    # or one that ends the miners the knowledge base knows (XMRig): a miner killing its
+    # competitors before it mines (LemonDuck, Kinsing)
+    miners |= _unknown_programs_ending_miners(view, {s for s in routine if s not in masked})
     routine.update(dict.fromkeys(miners, True))
     # an unnamed connection whose close the log records under one routine client's name (a
     # browser, an updater) is that client's: its ordinary traffic, as its named pairs are
@@ -717,6 +720,16 @@ def _unknown_programs_loading_miner_drivers(view: LogView, subjects: set[str]) -
     loads = view.present & (desc["event"] == "module_load") & view.desc_in("subject_name", subjects)
     loads &= view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) == CRYPTOMINER_DRIVER, loads)
     return {s for s in view.values("subject_name", loads) if _unknown_program(s)}
+
+
+def _unknown_programs_ending_miners(view: LogView, subjects: set[str]) -> set[str]:
+    """The programs of ``subjects`` the knowledge base does not know that end (terminate or
+    kill) a process the knowledge base knows as a cryptominer: a miner clearing the host of
+    its competitors, as LemonDuck's and Kinsing's do before they mine."""
+    desc = view.desc
+    ends = view.present & view.desc_in("event", ("process_end", "process_access")) & (desc["object_kind"] == "process") & view.desc_in("subject_name", subjects)
+    ends &= view.desc_where("object_name", lambda n: process_category(n) == CRYPTOMINER, ends)
+    return {s for s in view.values("subject_name", ends) if _unknown_program(s)}
 
 
 def _connection_windows(view: LogView, remote: np.ndarray, addresses_of: dict[str, set[str]]) -> dict[str, tuple[int, int]]:
