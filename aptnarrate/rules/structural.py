@@ -59,8 +59,9 @@ CRYPTOMINER = "cryptominer"
 CRYPTOMINER_DRIVER = "cryptominer driver"
 # what runs commands it is given (a driven shell, a launcher's payload): shells and interpreters
 SHELL_CATEGORIES = frozenset({"shell", "interpreter"})
-# one-shot transfer tools: a run moves a file, it holds no channel by sending alone
-TRANSFER_TOOLS = frozenset({"curl", "wget", "fetch", "curl.exe", "wget.exe"})
+# one-shot transfer tools: a run moves a file, it holds no channel by sending alone (and
+# Windows' own downloaders an intruder runs so: certutil -urlcache, bitsadmin /transfer)
+TRANSFER_TOOLS = frozenset({"curl", "wget", "fetch", "curl.exe", "wget.exe", "certutil.exe", "bitsadmin.exe"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # a browser's or editor's extension package (Firefox's .xpi, Chromium's .crx, VS Code's
@@ -271,7 +272,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # shells and script hosts an attack chain started (a macro's or an HTA's PowerShell): an
     # operator's stager, whose answered check-ins in two minutes are a channel as a dropped
     # program's are (the chain read without channels: this rule's own result feeds that one)
-    stagers = {n for n in attack_chain(view, channels=False) if process_category(n) in OPERATOR_TOOLS}
+    # (not a download tool: certutil fetching twice is two transfers, not check-ins)
+    stagers = {n for n in attack_chain(view, channels=False) if process_category(n) in OPERATOR_TOOLS and n.casefold() not in TRANSFER_TOOLS}
     # and the process that wrote a known application's release package (Teams' Squirrel
     # Update.exe fetching its release): the application's updater, whatever its name
     updaters = release_package_writers(view)
