@@ -779,28 +779,40 @@ def _connection_windows(view: LogView, remote: np.ndarray, addresses_of: dict[st
 
 
 def _unnamed_pairs_closed_by_routine_clients(view: LogView, pair_keys: dict[tuple[str, str], int], masked) -> set[int]:
-    """The unnamed processes' pairs (indices of ``pair_keys``) whose address only one named
-    process closes under another name than the connection's (``_closes_under_another_name``),
-    a routine client (``routine_channel``) not masquerading: TRACE recorded its connect
-    unnamed (an update check's, a browser's)."""
+    """The unnamed processes' pairs (indices of ``pair_keys``) that are one routine client's
+    (``_routine_clients_unnamed_addresses``): TRACE recorded its connect unnamed (an update
+    check's, a browser's)."""
     addresses = {address for subject, address in pair_keys if subject == ""}
+    return {pair_keys[("", address)] for address in _routine_clients_unnamed_addresses(view, addresses, masked)}
+
+
+def _routine_clients_unnamed_addresses(view: LogView, addresses: set[str], masked) -> set[str]:
+    """Of ``addresses`` (those the log's unnamed process reaches), the ones whose unnamed
+    connection is one routine client's (``routine_channel``, not masquerading): the only
+    named process that closes it under another name (``_closes_under_another_name``), or
+    the only named process that reaches the address at all."""
     if not addresses:
         return set()
     desc = view.desc
-    closes = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_close") & view.desc_in("object_name", addresses)
-    closes &= desc["subject_name"] != ""
-    if not closes.any():
-        return set()
-    rows = _closes_under_another_name(view, closes)
+    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("object_name", addresses) & (desc["subject_name"] != "")
+    closes = flows & (desc["event"] == "network_close")
     closers: dict[str, set[str]] = {}
-    for subject, address in zip(desc["subject_name"][view._codes[rows]].tolist(), desc["object_name"][view._codes[rows]].tolist()):
-        closers.setdefault(address, set()).add(subject)
+    if closes.any():
+        rows = _closes_under_another_name(view, closes)
+        for subject, address in zip(desc["subject_name"][view._codes[rows]].tolist(), desc["object_name"][view._codes[rows]].tolist()):
+            closers.setdefault(address, set()).add(subject)
+    # or whose address only one named process reaches, a routine client: TRACE recorded one
+    # of that client's connects unnamed (a browser's second connection to the same site)
+    reachers: dict[str, set[str]] = {}
+    for at in np.flatnonzero(flows & (desc["event"] == "network_out")).tolist():
+        reachers.setdefault(desc["object_name"][at], set()).add(desc["subject_name"][at])
     owned = set()
-    for address, names in closers.items():
-        if len(names) == 1:
-            (closer,) = names
-            if routine_channel(closer) and closer not in masked:
-                owned.add(pair_keys[("", address)])
+    for address in addresses:
+        for names in (closers.get(address), reachers.get(address)):
+            if names is not None and len(names) == 1:
+                (client,) = names
+                if routine_channel(client) and client not in masked:
+                    owned.add(address)
     return owned
 
 
