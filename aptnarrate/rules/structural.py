@@ -2885,15 +2885,18 @@ def _scratch_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
         return scratch
     names = view.values("object_name", scratch)
     touched = view.present & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_read", "file_rename"))
-    by_name: dict[str, list[int]] = {}
+    # each name's processes and first minute, from one pass (a crafted log of many processes
+    # touching one name costs no more)
+    by_name: dict[str, tuple[set[str], int]] = {}
     for at in np.flatnonzero(touched).tolist():
-        by_name.setdefault(desc["object_name"][at], []).append(at)
+        who, first = by_name.get(desc["object_name"][at], (set(), int(view.first_minutes[at])))
+        who.add(desc["subject_name"][at])
+        by_name[desc["object_name"][at]] = (who, min(first, int(view.first_minutes[at])))
     found = np.zeros(len(deleted), dtype=bool)
     for at in np.flatnonzero(scratch).tolist():
-        subject, own = desc["subject_name"][at], by_name.get(desc["object_name"][at], [])
-        if not subject or not own or any(desc["subject_name"][o] != subject for o in own):
-            continue
-        found[at] = int(view.first_minutes[at]) - min(int(view.first_minutes[o]) for o in own) <= MINUTE_NS
+        subject, (who, first) = desc["subject_name"][at], by_name.get(desc["object_name"][at], (set(), 0))
+        if subject and who == {subject}:
+            found[at] = int(view.first_minutes[at]) - first <= MINUTE_NS
     return found
 
 
