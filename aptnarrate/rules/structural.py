@@ -1719,7 +1719,7 @@ def _unpacked_vendor_downloads(view: LogView, written: np.ndarray) -> np.ndarray
     downloads = {completed_download(n).casefold() for n in view.values("object_name", saved)}
     downloads = {n for n in downloads if ARCHIVE.search(n)}
     if not downloads:
-        return vendor & False
+        return np.zeros_like(vendor)
     reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", view.values("subject_name", vendor))
     reads &= view.desc_where("object_name", lambda n: n.casefold() in downloads, reads)
     return vendor & view.desc_in("subject_name", view.values("subject_name", reads))
@@ -5624,6 +5624,9 @@ ROOT_WRITTEN_ACCOUNT_FILES = frozenset({"passwd", "shadow", "group", "gshadow", 
 # how soon after an unknown program starts a shell that shell's read of a root-only store
 # counts as the privilege that program gave it
 ROOT_SHELL_MINUTES = 5
+# the run-as tools: a shell one starts runs with the privilege it grants (su, pkexec besides
+# sudo and doas), whether it follows an exploit's overwrite or is the user's own
+RUN_AS_LOGINS = RUN_AS_TOOLS | {"su", "pkexec"}
 
 
 def _kernel_symbol_readers(view: LogView) -> set[str]:
@@ -5698,7 +5701,7 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     start_minutes = view.minutes[start_rows]
     order = np.argsort(start_minutes, kind="stable")
     start_rows, start_minutes = start_rows[order], start_minutes[order]
-    elevated = RUN_AS_TOOLS | {"pkexec", "su"} | CRON_DAEMONS | {"systemd", "init"}
+    elevated = RUN_AS_LOGINS | CRON_DAEMONS | {"systemd", "init"}
     launched: dict[str, bool] = {}
 
     def launched_elevated(program: str) -> bool:
@@ -5752,9 +5755,6 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     ran = commands & view.desc_in("object_name", readers)
     return [cited(view, started, read, view.rows_of(ran)[:3], stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
 
-
-# the run-as tools through which a login as root follows an account database overwritten
-RUN_AS_LOGINS = RUN_AS_TOOLS | {"su", "pkexec"}
 
 
 def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence]:
