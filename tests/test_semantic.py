@@ -316,3 +316,25 @@ def test_the_cron_spool_rule_and_the_screen_read_the_same_schedulers():
     assert structural.CRON_DAEMONS <= semantic.support_table().persistence_hosts
     assert _screened("Maintain Persistence", "cron", "CLONE", "process", "sh", ())
     assert not _screened("Maintain Persistence", "bash", "CLONE", "process", "sh", ())
+
+
+@pytest.mark.parametrize(
+    ("subject", "name", "supported"),
+    [
+        ("shred", "auth.log", True),
+        ("shred", "wtmp", True),
+        ("sh", "syslog", True),
+        ("bash", "lastlog", True),
+        ("bash", ".bash_history", False),  # a shell saves its own history as it exits
+        ("rsyslogd", "syslog", False),  # the logging daemon writes its logs
+        ("sh", "notes.txt", False),
+        ("shred", "notes.txt", False),
+    ],
+)
+def test_covering_tracks_takes_a_log_written_over_by_a_shell_or_a_shredder(subject, name, supported):
+    """A write can support Covering Tracks where a shell or a secure-delete tool writes over a
+    log or the login records (``log_overwrites`` in stage_support.yaml): the rules
+    ``covering-tracks-log-shredded`` and ``-log-overwritten-by-shell`` cite such rows, and a
+    model's claim citing them must survive the screen too; the logging daemon's own writes and
+    a shell's history do not."""
+    assert _screened("Covering Tracks", subject, "WRITE", "file", name, ()) is supported
