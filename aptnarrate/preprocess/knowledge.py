@@ -25,6 +25,9 @@ _NUMBERED = re.compile(r"-\d{1,6}(\.[a-z0-9]{1,4})?$")
 # a name without one (AM_Delta_Patch_1.301.1337.0.exe; the shape would also take php-fpm7.4,
 # were that entry marked versioned)
 _VERSIONED = re.compile(r"[-_.]?v?\d{1,6}(?:\.\d{1,6}){1,4}(\.(?:exe|msi))?$", re.I)
+# an SQLite database's journal beside it (places.sqlite-wal, History-journal): the same
+# database's data, known as the database is
+_SQLITE_JOURNAL = re.compile(r"^(?P<database>.+)-(?:wal|shm|journal)$")
 # candidate type -> entry types to search, in order of preference
 _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
     "process": ("binary",),
@@ -171,6 +174,11 @@ def lookup(name: str, kind: str) -> KnowledgeEntry | None:
                 entry = index.versioned.get((entry_type, base))
                 if entry is not None:
                     return entry
+    if kind == "file" and key.endswith(("-wal", "-shm", "-journal")):
+        journal = _SQLITE_JOURNAL.match(key)
+        database = index.exact.get(("file", journal.group("database"))) if journal else None
+        if database is not None and database.category == "application data":
+            return database
     if kind == "process" and len(key) == COMM_LENGTH:
         # a Linux process's name cut to its 15 bytes, where one known program's begins so
         return index.truncated.get(key)
