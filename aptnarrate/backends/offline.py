@@ -571,9 +571,10 @@ def _install_reading(install) -> str:
     """A user's software install (``stages.installs_of``) as the summary gives it."""
     installed = sorted(install.installed)
     shown = [quoted(n) for n in installed[:3]] + ([f"{len(installed) - 3} more"] if len(installed) > 3 else [])
+    # a program the user opened from the desktop comes with no download in the log
+    delivered = f"{join_words([quoted(b) for b in sorted(install.browsers)])} delivered" if install.browsers else "the user opened from the desktop"
     return (
-        f"a user installing software: {quoted(install.program)}, which {join_words([quoted(b) for b in sorted(install.browsers)]) or 'a browser'} "
-        f"delivered, put in place {join_words(shown)}, {'programs' if len(installed) > 1 else 'a program'} the knowledge base knows as vendor software; its download, "
+        f"a user installing software: {quoted(install.program)}, which {delivered}, put in place {join_words(shown)}, {'programs' if len(installed) > 1 else 'a program'} the knowledge base knows as vendor software; its {'download, ' if install.browsers else ''}"
         "files, runs and auto-start entries are the installation's"
     )
 

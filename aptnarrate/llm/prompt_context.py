@@ -534,7 +534,9 @@ def _join_capped(items: list[str], limit: int) -> str:
 
 
 def join_words(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``: a list in a sentence."""
+    """``a``, ``a and b``, ``a, b and c``: a list in a sentence (empty for none)."""
+    if not items:
+        return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 

@@ -711,6 +711,8 @@ _INSTALLED_CATEGORIES = frozenset({"desktop application", "browser", "office app
 _INSTALL_PROCESS_CATEGORIES = _INSTALLED_CATEGORIES | {"windows system process"}
 
 
+# the user's desktop shell, which starts the programs the user opens
+_USER_SHELLS = frozenset({"explorer.exe"})
 # an install is a few programs: more roots or a larger tree than these is no install weighed
 # (attacker-controlled names must not make this pass quadratic)
 _MAX_INSTALL_ROOTS = 16
@@ -726,18 +728,24 @@ class SoftwareInstall:
     browsers: frozenset[str]
     installed: frozenset[str]
     rows: np.ndarray = field(repr=False, compare=False)
-    # the files its processes wrote: their deletion by its processes is its own cleanup
+    # the files its processes wrote, and the installer downloaded: their deletion by its
+    # processes is its own cleanup
     written: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     processes: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    # its download's descriptions (a mask): the browser saving the installer
+    delivered: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
-def _install_cleanup(view: LogView, item: StageEvidence, processes: set[str] | frozenset[str], written: set[str] | frozenset[str]) -> bool:
+def _install_cleanup(view: LogView, item: StageEvidence, processes: set[str] | frozenset[str], written: set[str] | frozenset[str], delivered: np.ndarray | None = None) -> bool:
     """Whether a Covering Tracks finding rests only on an install's own cleanup: every row it
-    cites is one of the install's ``processes``, and every deletion among them is of a file
-    they wrote (a setup removing the installer it unpacked)."""
+    cites is one of the install's ``processes`` (or of its download, ``delivered``: the
+    browser saving the installer), and every deletion among them is of a file they wrote (a
+    setup removing the installer it unpacked) or of the installer downloaded."""
     if item.positions is None or not len(item.positions):
         return False
     codes = view._codes[item.positions]
+    if delivered is not None:
+        codes = codes[~delivered[codes]]
     desc = view.desc
     if not all(subject in processes for subject in set(desc["subject_name"][codes].tolist())):
         return False
@@ -811,6 +819,9 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
     run = view.present & view.desc_in("event", ("process_start", "execute"))
     downloaded = view.values("object_name", by_browser & view.desc_in("event", ("file_write", "file_create", "file_rename"))) & view.values("object_name", run)
     roots = {child for _, child, _ in unknown_programs_started_by(view, frozenset({"browser"}))}
+    # or a program the user opened from the desktop (Explorer started it) whose download the
+    # log does not show: the same install, its download outside the subgraph
+    roots |= {child for parent, child, _ in unknown_programs_started_by(view, frozenset({"windows system process"})) if parent.casefold() in _USER_SHELLS}
     roots |= {name for name in downloaded if name not in PLACEHOLDERS and lookup(name, "process") is None}
     if not roots:
         return []
@@ -836,13 +847,18 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         others = {n for n in names if lookup(n, "process") is not None and process_category(n) not in _INSTALL_PROCESS_CATEGORIES}
         installing = {n for n in names if not is_launcher(n)}
         written = view.values("object_name", written_events & view.desc_in("subject_name", installing - others))
+        # the download it was run from is the install's too: its updater deleting the
+        # installer once done (GoogleUpdate removing ChromeSetup.exe) is its own cleanup
+        cleaned = written | {root}
         # save a COM registrar registering a library the install wrote (regsvr32 on Notepad++'s
         # shell extension), or the task tool the installed updater runs to register its tasks
         # (GoogleUpdate's schtasks), which reach no network and start nothing
         if others and not all(_registers_installed_library(view, n, written) or _updaters_task_tool(view, n, names) for n in others):
             continue
+        # (and its download in progress, ChromeSetup.exe.part, saved under its name when done)
+        delivered = by_browser & view.desc_where("object_name", lambda n: completed_download(n).casefold() == root.casefold(), by_browser)
         # its processes deleting what they did not write is another stage's, not its cleanup
-        if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, written) for item in cleanups):
+        if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, cleaned, delivered) for item in cleanups):
             continue
         installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
         if any(holders & names and not holders <= installed for holders in (_holders(view, item) for item in channels)):
@@ -850,11 +866,9 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         # its download (the browser writing and starting the program), its start, and the
         # installed programs started by whoever starts them (a service manager, the task
         # scheduler, the user)
-        # (and its download in progress, ChromeSetup.exe.part, saved under its name when done)
-        delivered = by_browser & view.desc_where("object_name", lambda n: completed_download(n).casefold() == root.casefold(), by_browser)
         started = run & view.desc_in("object_name", written | {root})
         browsers = view.values("subject_name", delivered)
-        out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started, frozenset(written), frozenset(installing)))
+        out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started, frozenset(cleaned), frozenset(installing), delivered))
     return out
 
 
@@ -900,7 +914,7 @@ def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEv
                 explaining.update(install for install in installs if install.rows[codes].any())
                 continue
         if item.stage == "Covering Tracks":
-            cleaning = [install for install in installs if _install_cleanup(view, item, install.processes, install.written)]
+            cleaning = [install for install in installs if _install_cleanup(view, item, install.processes, install.written, install.delivered)]
             if cleaning:
                 explaining.update(cleaning)
                 continue
