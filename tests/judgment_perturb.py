@@ -34,7 +34,7 @@ from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.preprocess.knowledge import lookup
 from aptnarrate.preprocess.rank import address_class
 from aptnarrate.rules.benign import explaining
-from aptnarrate.rules.lineage import SQUIRREL_PACKAGE
+from aptnarrate.rules.lineage import SQUIRREL_PACKAGE, is_language_package, PACKAGE_VERSION
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
@@ -197,6 +197,11 @@ def _other_name(name: str) -> str:
     if MKTEMP_NAME.match(name):  # mktemp(1)'s shape is the program's, not the name's
         return f"tmp.{letters}X"
     inner = stem.rpartition(".")[2] if "." in stem else ""
+    if is_language_package(name):
+        # a versioned package's shape is its registry's, not a name an attacker picks: the
+        # version is kept (the package-restore reading reads it)
+        version = list(PACKAGE_VERSION.finditer(name))[-1].group(0)
+        return f"{letters}{version}.{ext}"
     if dot and stem and ("." + ext.lower()) in DOWNLOAD_SUFFIXES and inner and len(inner) <= 5:
         # a download in progress is the file it is saved as when done, renamed with it (the
         # install rule reads that relation)

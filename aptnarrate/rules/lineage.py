@@ -371,6 +371,27 @@ def release_package_writers(view: LogView) -> set[str]:
     return {writer for writer, _ in _release_package_writes(view)}
 
 
+# a language package fetched into a project's or user's package cache, named with its
+# version: NuGet's newtonsoft.json.12.0.2.nupkg, a Python wheel, a Ruby gem, a Rust crate
+LANGUAGE_PACKAGE_SUFFIXES = (".nupkg", ".whl", ".gem", ".crate")
+PACKAGE_VERSION = re.compile(r"[-.]v?[0-9]+(?:\.[0-9]+)+")
+
+
+def is_language_package(name: str) -> bool:
+    """Whether ``name`` is a versioned language package (``LANGUAGE_PACKAGE_SUFFIXES``, a
+    dotted version in its name); a file name is at most 255 bytes, so a longer one is none."""
+    return len(name) <= 255 and name.lower().endswith(LANGUAGE_PACKAGE_SUFFIXES) and PACKAGE_VERSION.search(name) is not None
+
+
+def package_restorers(view: LogView) -> set[str]:
+    """The programs the knowledge base knows that wrote versioned language packages
+    (``is_language_package``): a build restoring its project's packages from their registry
+    (MSBuild's and dotnet's NuGet restore, pip, gem), whose exchange is that fetch."""
+    writes = _file_writes(view)
+    writes &= view.desc_where("object_name", is_language_package, writes)
+    return {writer for writer in view.values("subject_name", writes) if writer and lookup(writer, "process") is not None}
+
+
 def _release_package_writes(view: LogView) -> list[tuple[str, str]]:
     """(writer, application's program folded) of each write of a Squirrel release package of
     an application of the ``self_updating`` categories (computed once per view)."""

@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
@@ -277,6 +277,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # and the process that wrote a known application's release package (Teams' Squirrel
     # Update.exe fetching its release): the application's updater, whatever its name
     updaters = release_package_writers(view)
+    # and a known program writing the versioned language packages it fetched (MSBuild's
+    # NuGet restore): a build's package fetch
+    updaters |= package_restorers(view)
     routine = {subject: (routine_channel(subject) or subject in updaters) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
     # a cryptominer's pool connection is its work, whoever dropped it: resource hijacking
     # (T1496), not a channel it takes commands over; a shell it drives over its traffic still
