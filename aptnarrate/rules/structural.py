@@ -5760,6 +5760,53 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
 
 
 
+def kernel_symbols_then_shell(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know reading the kernel's symbol table
+    (``_kernel_symbol_readers``: where a kernel exploit looks up commit_creds and the other
+    addresses it overwrites) and, within ``ROOT_SHELL_MINUTES``, starting a shell: a kernel
+    exploit handing its caller a root shell (T1068), whatever the shell does next. Not where
+    the program already runs with privilege (a run-as tool, a job scheduler or init among its
+    launchers); nor where the log does not show the program start (an implant already
+    running may hold root already: its shell's reads are credential access). Debuggers and
+    tracers, which read the table too, are known programs and start no shell."""
+    readers = _kernel_symbol_readers(view)
+    if not readers:
+        return []
+    desc = view.desc
+    # the program's own start shown: something started or exec'd it
+    started = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
+    readers &= view.values("object_name", started & view.desc_in("object_name", readers) & ~view.desc_in("subject_name", readers))
+    if not readers:
+        return []
+    reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", _kernel_symbol_table) & view.desc_in("subject_name", readers)
+    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file")) & view.desc_in("subject_name", readers)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    if not starts.any():
+        return []
+    elevated = RUN_AS_LOGINS | CRON_DAEMONS | {"systemd", "init"}
+    first_read: dict[str, int] = {}
+    read_rows = view.rows_of(reads)
+    for position, who in zip(read_rows.tolist(), desc["subject_name"][view._codes[read_rows]].tolist()):
+        first_read[who] = min(first_read.get(who, int(view.minutes[position])), int(view.minutes[position]))
+    start_rows = view.rows_of(starts)
+    keep = np.fromiter(
+        (0 <= m - first_read[w] <= ROOT_SHELL_MINUTES * MINUTE_NS for w, m in zip(desc["subject_name"][view._codes[start_rows]].tolist(), view.minutes[start_rows].tolist())),
+        dtype=bool, count=len(start_rows),
+    )
+    start_rows = start_rows[keep]
+    exploits = {w for w in set(desc["subject_name"][view._codes[start_rows]].tolist()) if not any(a.casefold() in elevated for a in launchers_above(view, w))}
+    start_rows = start_rows[np.isin(desc["subject_name"][view._codes[start_rows]], list(exploits))] if exploits else start_rows[:0]
+    if not len(start_rows):
+        return []
+    read_rows = read_rows[np.isin(desc["subject_name"][view._codes[read_rows]], list(exploits))]
+    reason = (
+        f"{_names(exploits)}, a program the knowledge base does not know, read {_names(set(desc['object_name'][view._codes[read_rows]].tolist()))}, "
+        f"the kernel's symbol table, and within {ROOT_SHELL_MINUTES} minutes started {_names(set(desc['object_name'][view._codes[start_rows]].tolist()))}: "
+        "a kernel exploit looking up the addresses it overwrites and handing its caller a root shell."
+    )
+    return [cited(view, read_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
+
+
 def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know mapping into its memory an account
     database only root may write (``ROOT_WRITTEN_ACCOUNT_FILES``: passwd, sudoers), then,
@@ -5982,6 +6029,60 @@ def service_shell_feeds_a_pipe(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(shells), *found_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.001",))]
 
 
+def one_shot_shell_service_then_token(view: LogView) -> list[StageEvidence]:
+    """The service control manager writing a service's entry and, within
+    ``PIPE_RELAY_MINUTES``, starting a command shell as that service, while a process this
+    host runs (not a Windows system process, nor the shell) opens a Windows process that runs
+    as SYSTEM (``SYSTEM_PROCESSES``: winlogon, services) within ``TOKEN_USE_MINUTES`` of the
+    shell's start: a throw-away service whose only command is the shell (``cmd /c echo x >
+    \\\\.\\pipe\\NAME``), run so that the opener takes the SYSTEM token it gives (getsystem of
+    Meterpreter and Empire; T1134.001, T1543.003), where the log does not show the pipe
+    itself. An administrator's or an installer's service runs its own program, not a bare
+    shell; a remote one-shot service (PsExec, smbexec) has no local opener taking a token."""
+    desc = view.desc
+    shells = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    shells &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, shells)
+    shells &= view.desc_where("object_name", lambda n: n.casefold() in roles()["command_shell_names"], shells)
+    if not shells.any():
+        return []
+    entries = view.present & (desc["event"] == "registry_write")
+    entries &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, entries)
+    opens = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process")
+    opens &= view.desc_where("object_name", lambda n: n.casefold() in SYSTEM_PROCESSES, opens)
+    shell_names = view.values("object_name", shells)
+    opens &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n not in shell_names and process_category(n) != "windows system process", opens)
+    if not (entries.any() and opens.any()):
+        return []
+    shell_rows, entry_rows, open_rows = view.rows_of(shells), view.rows_of(entries), view.rows_of(opens)
+    entry_minutes, open_minutes = np.sort(view.minutes[entry_rows]), view.minutes[open_rows]
+    relay, token = PIPE_RELAY_MINUTES * MINUTE_NS, TOKEN_USE_MINUTES * MINUTE_NS
+    kept_shells, kept_opens = [], np.zeros(len(open_rows), dtype=bool)
+    for position, minute in zip(shell_rows.tolist(), view.minutes[shell_rows].tolist()):
+        # an entry written at most the relay window before the shell's start
+        at = np.searchsorted(entry_minutes, minute - relay, side="left")
+        if at >= len(entry_minutes) or entry_minutes[at] > minute:
+            continue
+        near = np.abs(open_minutes - minute) <= token
+        if near.any():
+            kept_shells.append(position)
+            kept_opens |= near
+    if not kept_shells:
+        return []
+    shell_rows, open_rows = np.array(kept_shells, dtype=np.int64), open_rows[kept_opens]
+    entry_rows = entry_rows[np.fromiter(
+        (any(abs(m - s) <= relay for s in view.minutes[shell_rows].tolist()) for m in view.minutes[entry_rows].tolist()),
+        dtype=bool, count=len(entry_rows),
+    )]
+    openers = set(desc["subject_name"][view._codes[open_rows]].tolist())
+    reason = (
+        f"The service control manager (`services.exe`) wrote a service's entry ({_names(set(desc['object_name'][view._codes[entry_rows]].tolist()))}) "
+        f"and within {PIPE_RELAY_MINUTES} minute(s) started {_names(set(desc['object_name'][view._codes[shell_rows]].tolist()))} as that service, "
+        f"while {_names(openers)} opened {_names(set(desc['object_name'][view._codes[open_rows]].tolist()))} (running as SYSTEM): "
+        "a throw-away service whose only command is a shell, run so that the opener takes the SYSTEM token it gives (named-pipe impersonation, getsystem)."
+    )
+    return [cited(view, entry_rows, shell_rows, open_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.001", "T1543.003"))]
+
+
 def injected_system_process(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know opening (or starting a thread in) a
     Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon, services, the
@@ -6074,4 +6175,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
