@@ -1345,7 +1345,27 @@ def _operator_tool(name: str) -> bool:
 TASK_RUNNERS = frozenset({"svchost.exe", "taskeng.exe"})
 
 
-def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set[str]) -> bool:
+def _operated_under_a_quiet_program(view: LogView, last_write: int, writers: set[str]) -> set[str]:
+    """The programs the knowledge base does not know above ``writers`` (an operator's
+    hands: shells, interpreters, transfer tools) whose own way in the log does not show by
+    ``last_write`` (no process starting them, no write of their image, no connection they
+    accepted), where every other process above is such a hand too and the hands show no way
+    in (``_operated_without_a_shown_entry`` with those programs taken as hands): an implant
+    already running that the slice shows no channel of, its shell fetching a tool. None
+    otherwise."""
+    if not writers or "" in writers or not all(_operator_tool(w) for w in writers):
+        return set()
+    above = ancestors_by(view, writers, last_write)
+    quiet = {a for a in above if a and a not in PLACEHOLDERS and not _operator_tool(a) and _unknown_program(a)}
+    if not quiet or ancestors_by(view, quiet, last_write):
+        return set()
+    images = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", quiet)
+    if (images & (view.first_minutes <= last_write)).any():
+        return set()
+    return quiet if _operated_without_a_shown_entry(view, last_write, writers, hands=quiet) else set()
+
+
+def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set[str], hands: set[str] = frozenset()) -> bool:
     """Whether shells, interpreters, Windows command tools or transfer tools (an operator's
     hands) wrote the programs, last at ``last_write``, and the log shows no way in above them by then: every process it
     shows starting them, or those in turn, is such a tool too (or the Task Scheduler's host
@@ -1373,7 +1393,7 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     # step on a host already reached, not a way in; nor is the Task Scheduler's host running
     # a task's command (a foothold already in place firing), unless it accepted a connection
     elevators = _uac_bypass_binaries()
-    if any(not _operator_tool(a) and a.casefold() not in elevators | TASK_RUNNERS for a in above):
+    if any(not _operator_tool(a) and a not in hands and a.casefold() not in elevators | TASK_RUNNERS for a in above):
         return False
     accepted = _accepted(view)
     if (accepted & view.desc_in("subject_name", above | writers) & (view.first_minutes <= last_write)).any():
@@ -1922,6 +1942,12 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         if why is not None:
             transfer = cited(view, hits, view.rows_of(network)[:3], stage="Command and Control", confidence=confidence, rationale=reason + why, tactic="TA0011", techniques=("T1105",))
             out.append(replace(transfer, joining=entry))
+            continue
+        if _operated_under_a_quiet_program(view, last_write, writers):
+            # an implant already running whose channel the slice lacks: beside what the tool
+            # was fetched for (the escalation its exploit gives) the fetch is that step; alone
+            # it stays the way in the log shows
+            out.append(replace(entry, joining=entry))
             continue
         out.append(entry)
     return out
