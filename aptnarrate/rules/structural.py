@@ -2593,6 +2593,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # but a public exploit or credential tool the build made is the attack's own tool, whoever
     # compiled it (upstream44 compiled, run as root, then removed)
     built = {n for n in built if (entry := lookup(n, "process")) is None or entry.category not in ATTACK_TOOLS}
+    # and so is one the log shows at an exploit's work (``_exploit_programs``: Dirty COW's
+    # race through procfs, a kernel exploit's look at the symbol table), under any name
+    if built:
+        built -= _exploit_programs(view)
     # both tests are read at the deleted descriptions only
     routine = _by_routine_writers(view, deleted)
     # an application's updater (Teams' Update.exe) removing the packages it downloaded
@@ -5656,6 +5660,20 @@ ROOT_SHELL_MINUTES = 5
 # the run-as tools: a shell one starts runs with the privilege it grants (su, pkexec besides
 # sudo and doas), whether it follows an exploit's overwrite or is the user's own
 RUN_AS_LOGINS = RUN_AS_TOOLS | {"su", "pkexec"}
+
+
+def _exploit_programs(view: LogView) -> set[str]:
+    """The programs the knowledge base does not know that the log shows at a local exploit's
+    work: reading the kernel's symbol table (``_kernel_symbol_readers``), or mapping a file
+    and writing their own memory through procfs (``memory_racers``: the Dirty COW race)."""
+    from .patterns import memory_racers
+
+    found = _kernel_symbol_readers(view)
+    desc = view.desc
+    racing = view.present & (((desc["event"] == "file_write") & view.desc_where("object_name", lambda n: n.casefold() == "mem")) | ((desc["event"] == "module_load") & (desc["object_kind"] == "file") & view.desc_in("action", ("MMAP",))))
+    if racing.any():
+        found |= {subject for subject, _ in memory_racers(view.pattern_rows[at] for at in np.flatnonzero(racing).tolist()) if _unknown_program(subject)}
+    return found
 
 
 def _kernel_symbol_readers(view: LogView) -> set[str]:
