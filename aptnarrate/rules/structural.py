@@ -4593,17 +4593,39 @@ def own_image_copied_out(view: LogView) -> list[StageEvidence]:
     # the session clients (scp reads, the ssh it starts sends), or the shell that read it
     senders = clients | (shells & view.desc_in("subject_name", view.values("subject_name", images)))
     sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & senders
+    # the connections the log does not name while a copy client that read the image runs, from
+    # that read to a minute after its last row (TRACE leaves scp's ssh transport unnamed)
+    unnamed = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["subject_name"] == "")
+    unnamed_rows = np.zeros(0, dtype=np.int64)
+    copying = images & clients
+    if unnamed.any() and copying.any():
+        copiers = view.values("subject_name", copying)
+        start = int(view.first_minutes[copying].min())
+        end = int(view.last_minutes[view.present & (view.desc_in("subject_name", copiers) | view.desc_in("object_name", copiers))].max()) + MINUTE_NS
+        rows = view.rows_of(unnamed)
+        unnamed_rows = rows[(view.minutes[rows] >= start) & (view.minutes[rows] <= end)]
+        if len(unnamed_rows):
+            held = np.zeros(len(unnamed), dtype=bool)
+            held[view._codes[unnamed_rows]] = True
+            sends |= held
     neighbours = neighbours_of_this_host(view, view.values("object_name", sends))
     sends &= view.desc_where("object_name", lambda a: a in neighbours or view.address_class(a) in ("internal", "private"), sends)
     if not sends.any():
         return []
     reader = "A remote-copy client" if (images & clients).any() else "An attack chain's shell"
+    named_senders = view.values("subject_name", sends) - {""}
+    who = _names(named_senders) if named_senders else "the process the log does not name while it ran (its transport)"
+    if named_senders and "" in view.values("subject_name", sends):
+        who += " and the process the log does not name while it ran (its transport)"
     reason = (
         f"{reader} ({_names(view.values('subject_name', images))}) read {_names(view.values('object_name', images))}, "
         f"a program that runs in this subgraph and that the knowledge base does not know, and "
-        f"{_names(view.values('subject_name', sends))} sent to host(s) of the site {_names(view.values('object_name', sends))}: a program copying itself to another host."
+        f"{who} sent to host(s) of the site {_names(view.values('object_name', sends))}: a program copying itself to another host."
     )
-    return [cited(view, view.rows_of(images | sends), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.004"))]
+    # an unnamed description cites its rows in the copy's window only
+    cited_rows = view.rows_of(images | (sends & (desc["subject_name"] != "")))
+    kept_unnamed = unnamed_rows[np.isin(view._codes[unnamed_rows], np.flatnonzero(sends))] if len(unnamed_rows) else unnamed_rows
+    return [cited(view, cited_rows, kept_unnamed, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.004"))]
 
 
 # daemons and system tools that run what their configuration names: udev's rules, logrotate's
