@@ -1329,6 +1329,8 @@ def _by_routine_writers(view: LogView, within: np.ndarray) -> np.ndarray:
     return routine & ~in_chain(view, attack_chain(view)) if routine.any() else routine
 
 
+# Windows Installer: the package manager of Windows packages (.msi)
+WINDOWS_INSTALLERS = frozenset({"msiexec.exe"})
 # processes whose network traffic is their own service's (name resolution, updates, time)
 SERVICE_CATEGORIES = frozenset({"windows system process", "system service"})
 # applications that talk to their vendor's service in their own work, never fetching files
@@ -2687,8 +2689,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # working file whatever its name (``_clients_own_temporaries``)
     # a package a package manager installed from (a downloaded .deb after dpkg -i), removed
     # afterwards by a process not acting for an attacker, is tidying, not a trace erased
+    # (Windows Installer, msiexec, is Windows' package manager: the .msi it read)
     reads = named & (desc["event"] == "file_read")
-    installed_from = view.values("object_name", reads & view.desc_where("subject_name", lambda n: process_category(n) == "package manager", reads))
+    installed_from = view.values("object_name", reads & view.desc_where("subject_name", lambda n: process_category(n) == "package manager" or n.casefold() in WINDOWS_INSTALLERS, reads))
     # or a package file itself (``.deb``, ``.rpm``) where a package manager runs in the
     # subgraph, whichever process the log names for its steps (apt's download method writes
     # it, an unnamed dpkg reads it, apt-get removes what it fetched)
