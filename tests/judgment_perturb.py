@@ -35,7 +35,7 @@ from aptnarrate.preprocess.knowledge import lookup
 from aptnarrate.preprocess.rank import address_class
 from aptnarrate.rules.benign import explaining
 from aptnarrate.rules.lineage import SQUIRREL_PACKAGE, is_language_package, PACKAGE_VERSION
-from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row
+from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row, builtin_rule
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
 from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, old_images
@@ -151,6 +151,10 @@ def _unknown(name: str, node_type: str) -> bool:
         return False
     if CONFIGURATION_NAME.match(name):  # a program's configuration (config.json), by its name
         return False
+    # a public exploit named after its CVE is known by that shape, as a knowledge-base name
+    # is by its name (the privilege-escalation-cve-named-program rule reads it)
+    if CVE_NAMED.match(re.split(r"[\\/]", name)[-1]):
+        return False
     # a known application's release package (Teams-1.2.00.24753-full.nupkg) is named by the
     # application: the self-update rule reads that relation
     package = SQUIRREL_PACKAGE.match(re.split(r"[\\/]", name)[-1])
@@ -179,6 +183,7 @@ def _unknown(name: str, node_type: str) -> bool:
     return all(lookup(n, k) is None for n in dict.fromkeys((name, base)) if n for k in (kind, "process", "file"))
 
 
+CVE_NAMED = re.compile(builtin_rule("privilege-escalation-cve-named-program").match[0]["object|re"])
 UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
 MKTEMP_NAME = re.compile(r"^tmp\.[A-Za-z0-9]{6,}$")
 

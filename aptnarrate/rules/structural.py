@@ -5876,6 +5876,49 @@ def kernel_symbols_then_shell(view: LogView) -> list[StageEvidence]:
     return [cited(view, read_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
 
 
+def run_as_binary_tampered_then_shell(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know reading or writing the file of a setuid
+    run-as tool (``RUN_AS_LOGINS``: su, sudo, pkexec, doas) and then running that tool,
+    within ``ROOT_SHELL_MINUTES``, which starts a shell within as many minutes: an exploit
+    overwriting the setuid binary's page cache (Dirty Pipe splicing into su) and running it
+    for a root shell (T1068). A user runs su from a shell, which never reads su's file
+    first."""
+    desc = view.desc
+    touched = view.present & view.desc_in("event", ("file_read", "file_write")) & (desc["object_kind"] == "file")
+    touched &= view.desc_where("object_name", lambda n: n.casefold() in RUN_AS_LOGINS, touched)
+    touched &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and _unknown_program(n), touched)
+    if not touched.any():
+        return []
+    runs = view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_kind", ("file", "process"))
+    # run by the process that touched its file
+    pairs = set(zip(desc["subject_name"][touched].tolist(), desc["object_name"][touched].tolist()))
+    runs &= view.pattern_flags(lambda r: (r.subject, r.object) in pairs, runs)
+    if not runs.any():
+        return []
+    tools = view.values("object_name", runs)
+    shells = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("subject_name", tools)
+    shells &= view.desc_where("object_name", lambda n: process_category(n) == "shell", shells)
+    if not shells.any():
+        return []
+    touch_rows, run_rows, shell_rows = view.rows_of(touched), view.rows_of(runs), view.rows_of(shells)
+    window = ROOT_SHELL_MINUTES * MINUTE_NS
+    first_touch = int(view.minutes[touch_rows].min())
+    run_rows = run_rows[(view.minutes[run_rows] >= first_touch) & (view.minutes[run_rows] - first_touch <= window)]
+    if not len(run_rows):
+        return []
+    first_run = int(view.minutes[run_rows].min())
+    shell_rows = shell_rows[(view.minutes[shell_rows] >= first_run) & (view.minutes[shell_rows] - first_run <= window)]
+    if not len(shell_rows):
+        return []
+    exploits = set(desc["subject_name"][view._codes[run_rows]].tolist())
+    reason = (
+        f"{_names(exploits)}, a program the knowledge base does not know, read or wrote the file of {_names(tools)}, a setuid run-as tool, "
+        f"then ran it, and it started {_names(set(desc['object_name'][view._codes[shell_rows]].tolist()))} within {ROOT_SHELL_MINUTES} minutes: "
+        "an exploit overwriting the setuid binary (as Dirty Pipe does) and running it for a root shell."
+    )
+    return [cited(view, touch_rows, run_rows, shell_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
+
+
 def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know mapping into its memory an account
     database only root may write (``ROOT_WRITTEN_ACCOUNT_FILES``: passwd, sudoers), then,
@@ -6244,4 +6287,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
