@@ -5693,7 +5693,7 @@ def _exploit_programs(view: LogView) -> set[str]:
     and writing their own memory through procfs (``memory_racers``: the Dirty COW race)."""
     from .patterns import memory_racers
 
-    found = _kernel_symbol_readers(view)
+    found = set(_kernel_symbol_readers(view))
     desc = view.desc
     racing = view.present & (((desc["event"] == "file_write") & view.desc_where("object_name", lambda n: n.casefold() == "mem")) | ((desc["event"] == "module_load") & (desc["object_kind"] == "file") & view.desc_in("action", ("MMAP",))))
     if racing.any():
@@ -5705,9 +5705,13 @@ def _kernel_symbol_readers(view: LogView) -> set[str]:
     """The programs the knowledge base does not know that read the kernel's symbol table
     (``_kernel_symbol_table``): where a kernel exploit looks up the addresses it overwrites
     (commit_creds), which nothing but debuggers and tracers read."""
-    desc = view.desc
-    reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", _kernel_symbol_table)
-    return {n for n in view.values("subject_name", reads) if _unknown_program(n)}
+    def compute() -> set[str]:
+        desc = view.desc
+        reads = view.present & (desc["event"] == "file_read")
+        reads &= view.desc_where("object_name", _kernel_symbol_table, reads)
+        return {n for n in view.values("subject_name", reads) if _unknown_program(n)}
+
+    return view.derived("_kernel_symbol_readers", compute)
 
 
 def _kernel_symbol_table(name: str) -> bool:
@@ -5838,20 +5842,24 @@ def kernel_symbols_then_shell(view: LogView) -> list[StageEvidence]:
     launchers); nor where the log does not show the program start (an implant already
     running may hold root already: its shell's reads are credential access). Debuggers and
     tracers, which read the table too, are known programs and start no shell."""
-    readers = _kernel_symbol_readers(view)
+    desc = view.desc
+    # shells started by programs the knowledge base does not know, first: most logs have none
+    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
+    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    starts &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and _unknown_program(n), starts)
+    if not starts.any():
+        return []
+    readers = _kernel_symbol_readers(view) & view.values("subject_name", starts)
     if not readers:
         return []
-    desc = view.desc
     # the program's own start shown: something started or exec'd it
     started = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
     readers &= view.values("object_name", started & view.desc_in("object_name", readers) & ~view.desc_in("subject_name", readers))
     if not readers:
         return []
-    reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", _kernel_symbol_table) & view.desc_in("subject_name", readers)
-    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file")) & view.desc_in("subject_name", readers)
-    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
-    if not starts.any():
-        return []
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", readers)
+    reads &= view.desc_where("object_name", _kernel_symbol_table, reads)
+    starts &= view.desc_in("subject_name", readers)
     elevated = RUN_AS_LOGINS | CRON_DAEMONS | {"systemd", "init"}
     first_read: dict[str, int] = {}
     read_rows = view.rows_of(reads)
@@ -6141,6 +6149,13 @@ def service_shell_feeds_a_pipe(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(shells), *found_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.001",))]
 
 
+def _any_within(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """For each window [``low``, ``high``] (arrays of one length), whether some of
+    ``values`` falls in it: two sorted searches."""
+    ordered = np.sort(values)
+    return np.searchsorted(ordered, high, side="right") > np.searchsorted(ordered, low, side="left")
+
+
 def one_shot_shell_service_then_token(view: LogView) -> list[StageEvidence]:
     """The service control manager writing a service's entry and, within
     ``PIPE_RELAY_MINUTES``, starting a command shell as that service, while a process this
@@ -6166,25 +6181,17 @@ def one_shot_shell_service_then_token(view: LogView) -> list[StageEvidence]:
     if not (entries.any() and opens.any()):
         return []
     shell_rows, entry_rows, open_rows = view.rows_of(shells), view.rows_of(entries), view.rows_of(opens)
-    entry_minutes, open_minutes = np.sort(view.minutes[entry_rows]), view.minutes[open_rows]
     relay, token = PIPE_RELAY_MINUTES * MINUTE_NS, TOKEN_USE_MINUTES * MINUTE_NS
-    kept_shells, kept_opens = [], np.zeros(len(open_rows), dtype=bool)
-    for position, minute in zip(shell_rows.tolist(), view.minutes[shell_rows].tolist()):
-        # an entry written at most the relay window before the shell's start
-        at = np.searchsorted(entry_minutes, minute - relay, side="left")
-        if at >= len(entry_minutes) or entry_minutes[at] > minute:
-            continue
-        near = np.abs(open_minutes - minute) <= token
-        if near.any():
-            kept_shells.append(position)
-            kept_opens |= near
-    if not kept_shells:
+    # sorted searches, not pairs: a crafted log of thousands of service starts and opens
+    # costs their number, not its square
+    shell_minutes = view.minutes[shell_rows]
+    shell_rows = shell_rows[_any_within(view.minutes[entry_rows], shell_minutes - relay, shell_minutes) & _any_within(view.minutes[open_rows], shell_minutes - token, shell_minutes + token)]
+    if not len(shell_rows):
         return []
-    shell_rows, open_rows = np.array(kept_shells, dtype=np.int64), open_rows[kept_opens]
-    entry_rows = entry_rows[np.fromiter(
-        (any(abs(m - s) <= relay for s in view.minutes[shell_rows].tolist()) for m in view.minutes[entry_rows].tolist()),
-        dtype=bool, count=len(entry_rows),
-    )]
+    shell_minutes = np.sort(view.minutes[shell_rows])
+    open_minutes, entry_minutes = view.minutes[open_rows], view.minutes[entry_rows]
+    open_rows = open_rows[_any_within(shell_minutes, open_minutes - token, open_minutes + token)]
+    entry_rows = entry_rows[_any_within(shell_minutes, entry_minutes, entry_minutes + relay)]
     openers = set(desc["subject_name"][view._codes[open_rows]].tolist())
     reason = (
         f"The service control manager (`services.exe`) wrote a service's entry ({_names(set(desc['object_name'][view._codes[entry_rows]].tolist()))}) "
