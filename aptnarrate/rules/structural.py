@@ -6078,6 +6078,15 @@ def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
     return [cited(view, open_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.002",))]
 
 
+def _shells_the_service_manager_started(view: LogView) -> np.ndarray:
+    """The descriptions of the service control manager starting a command shell (a
+    service whose command is the shell itself)."""
+    desc = view.desc
+    shells = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    shells &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, shells)
+    return shells & view.desc_where("object_name", lambda n: n.casefold() in roles()["command_shell_names"], shells)
+
+
 # how close together a service's shell writes to a pipe and its server creates and reads it
 PIPE_RELAY_MINUTES = 1
 
@@ -6090,9 +6099,7 @@ def service_shell_feeds_a_pipe(view: LogView) -> list[StageEvidence]:
     (named-pipe impersonation, getsystem of Meterpreter and Empire; T1134.001). A service's
     script writing its own log or output file creates it itself."""
     desc = view.desc
-    shells = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
-    shells &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, shells)
-    shells &= view.desc_where("object_name", lambda n: n.casefold() in roles()["command_shell_names"], shells)
+    shells = _shells_the_service_manager_started(view)
     if not shells.any():
         return []
     started = view.values("object_name", shells)
@@ -6167,9 +6174,7 @@ def one_shot_shell_service_then_token(view: LogView) -> list[StageEvidence]:
     itself. An administrator's or an installer's service runs its own program, not a bare
     shell; a remote one-shot service (PsExec, smbexec) has no local opener taking a token."""
     desc = view.desc
-    shells = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
-    shells &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, shells)
-    shells &= view.desc_where("object_name", lambda n: n.casefold() in roles()["command_shell_names"], shells)
+    shells = _shells_the_service_manager_started(view)
     if not shells.any():
         return []
     entries = view.present & (desc["event"] == "registry_write")
