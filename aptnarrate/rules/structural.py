@@ -876,6 +876,30 @@ def _the_one_window(windows: dict[_K, tuple[int, int]], minutes: np.ndarray) -> 
     return found
 
 
+def _archive_reads_by_held_senders(view: LogView, reading: np.ndarray, staged: set[str], sends: np.ndarray) -> dict[str, str]:
+    """Each staged archive (of ``staged``, an ``ARCHIVE`` name) that the log's unnamed process
+    read in a minute holding unnamed messages that a sender of ``sends`` sent over its one
+    outside connection (``held_sends``) -> that sender (the first, by name)."""
+    archives = {n for n in staged if ARCHIVE.search(n)}
+    unnamed = reading & (view.desc["subject_name"] == "") & view.desc_in("object_name", archives)
+    if not unnamed.any():
+        return {}
+    senders = view.values("subject_name", sends) - {""}
+    minutes_of: dict[int, str] = {}
+    for subject, (addresses, positions) in sorted(held_sends(view).items()):
+        if subject in senders and len(addresses) == 1:
+            for minute in distinct(view.minutes[positions]).tolist():
+                minutes_of.setdefault(minute, subject)
+    if not minutes_of:
+        return {}
+    found: dict[str, str] = {}
+    rows = view.rows_of(unnamed)
+    for name, minute in zip(view.desc["object_name"][view._codes[rows]].tolist(), view.minutes[rows].tolist()):
+        if minute in minutes_of:
+            found.setdefault(name, minutes_of[minute])
+    return found
+
+
 def held_sends(view: LogView) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     """Each process holding a connection to its one outside address -> that address and the
     log rows (positions) of the unnamed messages it sent over it
@@ -4322,6 +4346,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     if copiers:
         sender = sender | view.desc_in("subject_name", copiers)
     staged_reads = reading & sender & view.desc_in("object_name", written_by_collectors)
+    # the log's unnamed process reading a staged archive in a minute that holds a sender's
+    # own unnamed messages over its one outside connection (curl reading s.tgz as it uploads
+    # it; TRACE leaves both unnamed) reads it for that sender
+    held_readers = _archive_reads_by_held_senders(view, reading, written_by_collectors, sends)
+    if held_readers:
+        staged_reads |= reading & (desc["subject_name"] == "") & view.desc_in("object_name", set(held_readers))
     # the log's unnamed processes (many under one name) reaching several outside addresses:
     # an unnamed read and an unnamed send need not be one process's (a browser's own profile
     # read beside its browsing); only an archive of collected data read and sent ties them
@@ -4337,6 +4367,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # only what the processes that read the data (or its archive) sent can carry it: the
     # browsing of a browser beside the implant it dropped carries none of the implant's reads
     readers = view.values("subject_name", direct | staged_reads)
+    readers |= set(held_readers.values())
     readers |= {transport for transport, clients in transports.items() if clients & readers}
     sends &= view.desc_in("subject_name", readers)
     if not sends.any():
