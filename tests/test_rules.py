@@ -493,3 +493,28 @@ def test_a_fetch_below_a_shown_entry_joins_it():
     assert "(a downloaded tool)" in found["Initial Compromise"].rationale
     found = _stages(macro[2:])
     assert "Initial Compromise" not in found and "Command and Control" in found
+
+
+# the indicator kinds grounding reads in a claim's text and checks against the log: a rule
+# explanation or mechanism wording that names one the log lacks gets its claim dropped (a
+# CVE-named rule whose explanation gave two CVE ids as examples fired and reported nothing)
+_INDICATOR_READERS = ("addresses", "ports", "dates", "numeric_dates", "clocks", "hours", "urls", "domains", "hashes", "cves")
+
+
+def _indicators_named(text: str) -> dict[str, list]:
+    from aptnarrate.grounding import mentions
+
+    return {kind: found for kind in _INDICATOR_READERS if (found := getattr(mentions, kind)(text))}
+
+
+def test_the_indicator_guard_reads_what_grounding_reads():
+    assert _indicators_named("named after a CVE (cve-2017-16995, CVE-2021-4034) as exploits are") == {"cves": ["CVE-2017-16995", "CVE-2021-4034"]}
+    assert _indicators_named("a beacon to 203.0.113.9 every minute")["addresses"] == ["203.0.113.9"]
+    assert _indicators_named("a program named after a vulnerability's CVE identifier") == {}
+
+
+def test_rule_explanations_and_mechanism_wording_name_no_indicator():
+    from aptnarrate.rules.benign import mechanisms
+
+    texts = [(rule.id, rule.explanation) for rule in builtin_rules()] + [(m.id, m.says) for m in mechanisms()]
+    assert {name: found for name, text in texts if (found := _indicators_named(text))} == {}
