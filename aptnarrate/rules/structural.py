@@ -5718,6 +5718,18 @@ ROOT_SHELL_MINUTES = 5
 RUN_AS_LOGINS = RUN_AS_TOOLS | {"su", "pkexec"}
 
 
+# the launchers whose programs run with privilege already: the run-as tools, the job
+# schedulers and init
+ELEVATED_LAUNCHERS = RUN_AS_LOGINS | CRON_DAEMONS | {"systemd", "init"}
+
+
+def _launched_elevated(view: LogView, program: str) -> bool:
+    """Whether a run-as tool, job scheduler or init (``ELEVATED_LAUNCHERS``) is among the
+    program's launchers (by name, over the whole log, from one map of launchers): what it
+    starts runs with privilege it did not gain."""
+    return any(a.casefold() in ELEVATED_LAUNCHERS for a in launchers_above(view, program))
+
+
 def _exploit_programs(view: LogView) -> set[str]:
     """The programs the knowledge base does not know that the log shows at a local exploit's
     work: reading the kernel's symbol table (``_kernel_symbol_readers``), or mapping a file
@@ -5808,14 +5820,12 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     start_minutes = view.minutes[start_rows]
     order = np.argsort(start_minutes, kind="stable")
     start_rows, start_minutes = start_rows[order], start_minutes[order]
-    elevated = RUN_AS_LOGINS | CRON_DAEMONS | {"systemd", "init"}
     launched: dict[str, bool] = {}
 
     def launched_elevated(program: str) -> bool:
-        """Whether a run-as tool, job scheduler or init is among the program's launchers (by
-        name, over the whole log, from one map of launchers: once per program)."""
+        """``_launched_elevated``, once per program."""
         if program not in launched:
-            launched[program] = any(a.casefold() in elevated for a in launchers_above(view, program))
+            launched[program] = _launched_elevated(view, program)
         return launched[program]
 
     hits_start, hits_read = [], []
@@ -5875,8 +5885,8 @@ def kernel_symbols_then_shell(view: LogView) -> list[StageEvidence]:
     tracers, which read the table too, are known programs and start no shell."""
     desc = view.desc
     # shells started by programs the knowledge base does not know, first: most logs have none
-    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
-    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    runs = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
+    starts = runs & view.desc_where("object_name", lambda n: process_category(n) == "shell", runs)
     starts &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and _unknown_program(n), starts)
     if not starts.any():
         return []
@@ -5884,14 +5894,12 @@ def kernel_symbols_then_shell(view: LogView) -> list[StageEvidence]:
     if not readers:
         return []
     # the program's own start shown: something started or exec'd it
-    started = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
-    readers &= view.values("object_name", started & view.desc_in("object_name", readers) & ~view.desc_in("subject_name", readers))
+    readers &= view.values("object_name", runs & view.desc_in("object_name", readers) & ~view.desc_in("subject_name", readers))
     if not readers:
         return []
     reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", readers)
     reads &= view.desc_where("object_name", _kernel_symbol_table, reads)
     starts &= view.desc_in("subject_name", readers)
-    elevated = RUN_AS_LOGINS | CRON_DAEMONS | {"systemd", "init"}
     first_read: dict[str, int] = {}
     read_rows = view.rows_of(reads)
     for position, who in zip(read_rows.tolist(), desc["subject_name"][view._codes[read_rows]].tolist()):
@@ -5902,7 +5910,7 @@ def kernel_symbols_then_shell(view: LogView) -> list[StageEvidence]:
         dtype=bool, count=len(start_rows),
     )
     start_rows = start_rows[keep]
-    exploits = {w for w in set(desc["subject_name"][view._codes[start_rows]].tolist()) if not any(a.casefold() in elevated for a in launchers_above(view, w))}
+    exploits = {w for w in set(desc["subject_name"][view._codes[start_rows]].tolist()) if not _launched_elevated(view, w)}
     start_rows = start_rows[np.isin(desc["subject_name"][view._codes[start_rows]], list(exploits))] if exploits else start_rows[:0]
     if not len(start_rows):
         return []
