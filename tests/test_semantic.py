@@ -333,8 +333,26 @@ def test_the_cron_spool_rule_and_the_screen_read_the_same_schedulers():
 )
 def test_covering_tracks_takes_a_log_written_over_by_a_shell_or_a_shredder(subject, name, supported):
     """A write can support Covering Tracks where a shell or a secure-delete tool writes over a
-    log or the login records (``log_overwrites`` in stage_support.yaml): the rules
+    log or the login records (the knowledge base's ``log file`` and ``login records``): the rules
     ``covering-tracks-log-shredded`` and ``-log-overwritten-by-shell`` cite such rows, and a
     model's claim citing them must survive the screen too; the logging daemon's own writes and
     a shell's history do not."""
     assert _screened("Covering Tracks", subject, "WRITE", "file", name, ()) is supported
+
+
+def test_the_screen_and_the_log_overwrite_rules_read_one_list_of_login_records():
+    """The login records were listed three times (stage_support.yaml's ``log_overwrites`` and
+    both log-overwrite rules) beside the knowledge base's login-accounting entry, and the lists
+    differed: ``utx.active`` (FreeBSD's current logins) was known but neither rule nor the
+    screen took a shredder writing over it. Now every name of the knowledge base's ``login
+    records`` is one the screen and both rules take, from that one list."""
+    from aptnarrate.preprocess.knowledge import _index
+    from aptnarrate.rules.patterns import Row, builtin_rules, rule_matches
+
+    records = sorted(name for (kind, name), entry in _index().exact.items() if kind == "file" and entry.category == "login records")
+    assert {"wtmp", "btmp", "lastlog", "utmp", "utx.active"} <= set(records)
+    rules = {rule.id: rule for rule in builtin_rules()}
+    for name in records:
+        assert _screened("Covering Tracks", "shred", "WRITE", "file", name, ()), name
+        assert rule_matches(rules["covering-tracks-log-shredded"], Row("shred", "WRITE", name)), name
+        assert rule_matches(rules["covering-tracks-log-overwritten-by-shell"], Row("bash", "WRITE", name)), name

@@ -39,6 +39,7 @@ SYSTEM_PROGRAM = "system_program"  # a system tool, written over: replaced by an
 LOGGING_TOOL = "logging_tool"  # a row by (or starting) a tool that changes what the host records (auditpol)
 TIMESTAMP_TOOL = "timestamp_tool"  # a row by the tool that sets a file's times (touch)
 LOG_OVERWRITE = "log_overwrite"  # a log or login record written over by a shell or secure-delete tool
+LOG_CATEGORIES = frozenset({"log file", "login records"})  # the knowledge base's categories LOG_OVERWRITE reads
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
 CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE)
 
@@ -62,7 +63,6 @@ class SupportTable:
     logging_tools: frozenset[str] = frozenset()
     timestamp_tools: frozenset[str] = frozenset()
     log_overwriter_categories: frozenset[str] = frozenset()
-    login_records: frozenset[str] = frozenset()
     shell_histories: frozenset[str] = frozenset()
 
     def classes(self, stage: str) -> set[str]:
@@ -137,7 +137,6 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         logging_tools=frozenset(str(n).casefold() for n in (raw.get("logging_tools") or {}).get("names") or []),
         timestamp_tools=frozenset(str(n).casefold() for n in (raw.get("timestamp_tools") or {}).get("names") or []),
         log_overwriter_categories=frozenset(str(c) for c in (raw.get("log_overwrites") or {}).get("writer_categories") or []),
-        login_records=frozenset(str(n).casefold() for n in (raw.get("log_overwrites") or {}).get("login_records") or []),
         shell_histories=frozenset(str(n).casefold() for n in (raw.get("log_overwrites") or {}).get("shell_histories") or []),
     )
 
@@ -359,15 +358,15 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
 
 
 def is_log_overwrite(subject: str, target: str, table: SupportTable | None = None) -> bool:
-    """Whether ``subject`` writing ``target`` writes over a log (the knowledge base's ``log
-    file``) or the login records (``log_overwrites`` in stage_support.yaml): a secure-delete
-    tool (``covering_tools``) doing it, or a shell (``writer_categories``) other than on
-    a shell's own history."""
+    """Whether ``subject`` writing ``target`` writes over a log or the login records (the
+    knowledge base's ``log file`` and ``login records``): a secure-delete tool
+    (``covering_tools``) doing it, or a shell (``writer_categories``) other than on a shell's
+    own history."""
     table = table or support_table()
     folded = target.casefold()
     if not folded:
         return False
-    if folded not in table.login_records and getattr(lookup(target, "file"), "category", None) != "log file":
+    if getattr(lookup(target, "file"), "category", None) not in LOG_CATEGORIES:
         return False
     if subject.casefold() in table.covering_tools:
         return True

@@ -48,7 +48,7 @@ EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not call
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 # knowledge-base categories of the host's records and data files: a change of their mode or
 # times (touch -r on a login record) is tampering or upkeep, not a tool made executable
-RECORD_FILES = frozenset({"log file", "system information file", "application data", "package database"})
+RECORD_FILES = frozenset({"log file", "login records", "system information file", "application data", "package database"})
 # knowledge-base categories of software agents whose scripts do their vendor's work (a
 # management agent's PowerShell calling WMI is no operator's)
 AGENT_CATEGORIES = frozenset({"management agent", "monitoring agent", "security product", "software updater", "package manager", "backup agent"})
