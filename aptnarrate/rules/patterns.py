@@ -184,11 +184,12 @@ NEEDS = ("connection from another host", "public connection by its process")
 UNLESS = (
     "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
     "planted for a privileged run", "restored from its backup", "written through a memory race",
-    "carries only a staged upload",
+    "carries only a staged upload", "applied by Group Policy", "connects for a remote step",
 )
-# ("planted for a privileged run" reads the log's minutes, "carries only a staged upload"
-# the Command and Control rule's channels: only the stage rules weigh them; a row alone
-# cannot tell, so ``unless_applies``, the IoC rank's, passes them over: ``VIEW_UNLESS``)
+# ("planted for a privileged run" and "applied by Group Policy" read the log's minutes,
+# "carries only a staged upload" the Command and Control rule's channels, "connects for a
+# remote step" the remote tools' hosts: only the stage rules weigh them; a row alone cannot
+# tell, so ``unless_applies``, the IoC rank's, passes them over: ``VIEW_UNLESS``)
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot
@@ -453,7 +454,7 @@ ROW_UNLESS: dict[str, RowUnless] = {
     "restored from its backup": RowUnless(backup_restorers, restored_from_its_backup),
     "written through a memory race": RowUnless(memory_racers, written_through_a_memory_race),
 }
-VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload")
+VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step")
 assert set(UNLESS) == set(ROW_UNLESS) | set(VIEW_UNLESS), "every unless kind is judged by a row or by the log"
 
 

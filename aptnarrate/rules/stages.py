@@ -494,6 +494,10 @@ def unless_rows(view: LogView, kind: str) -> np.ndarray:
         return planted_for_a_privileged_run(view)
     if kind == "carries only a staged upload":
         return staged_upload_rows(view)
+    if kind == "applied by Group Policy":
+        return applied_by_group_policy(view)
+    if kind == "connects for a remote step":
+        return connects_for_a_remote_step(view)
     check = ROW_UNLESS[kind]
     return _rows_unless(view, f"_unless_rows:{kind}", check.gather, check.takes_out)
 
@@ -531,6 +535,66 @@ def planted_for_a_privileged_run(view: LogView) -> np.ndarray:
         return found
 
     return view.derived("_planted_for_a_privileged_run", compute)
+
+
+# Group Policy Preferences' task items (SYSVOL's ScheduledTasks.xml), which the Group Policy
+# client reads and registers as tasks at logon and at each refresh
+GROUP_POLICY_TASK_FILES = frozenset({"scheduledtasks.xml"})
+# a task registered this soon after its writer read the policy's task items is one of them
+GROUP_POLICY_MINUTES = 1
+
+
+def applied_by_group_policy(view: LogView) -> np.ndarray:
+    """The descriptions of tasks created or changed by a process that read Group Policy
+    Preferences' task items (``GROUP_POLICY_TASK_FILES``) in that minute or up to
+    ``GROUP_POLICY_MINUTES`` before: the domain's policy registering the tasks it assigns
+    (an IT department's weekly disk clean-up), not a foothold of this host's; computed once
+    per view. A task tool started meanwhile (``schtasks``) is another row, judged on its own."""
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in GROUP_POLICY_TASK_FILES)
+        found = np.zeros(len(reads), dtype=bool)
+        if not reads.any():
+            return found
+        read_at: dict[str, list[int]] = {}
+        for at in view.rows_of(reads).tolist():
+            read_at.setdefault(desc["subject_name"][view._codes[at]], []).append(int(view.minutes[at]))
+        sorted_at = {subject: np.sort(np.array(m, dtype=np.int64)) for subject, m in read_at.items() if subject}
+        tasks = view.present & view.desc_in("event", ("task_create", "task_modify")) & view.desc_in("subject_name", sorted_at)
+        for at in np.flatnonzero(tasks).tolist():
+            minutes = sorted_at[desc["subject_name"][at]]
+            first = int(view.first_minutes[at])
+            k = int(np.searchsorted(minutes, first, side="right"))  # the last read at or before it
+            found[at] = k > 0 and minutes[k - 1] >= first - GROUP_POLICY_MINUTES * MINUTE_NS
+        return found
+
+    return view.derived("_applied_by_group_policy", compute)
+
+
+def connects_for_a_remote_step(view: LogView) -> np.ndarray:
+    """The descriptions of starts of a tool whose connections all go to hosts that a remote
+    command tool (``remote_command_tools`` in roles.yaml: wmic, sc, schtasks, PsExec) reaches
+    in the subgraph: ``net use \\HOST`` opening the session the remote step then uses, the
+    movement's preparation, not a look around; computed once per view."""
+    from .lineage import PLACEHOLDERS, remote_command_tool
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in")) & ~view.desc_in("object_name", PLACEHOLDERS)
+        remote = view.values("object_name", flows & view.desc_where("subject_name", remote_command_tool, flows))
+        found = np.zeros(len(flows), dtype=bool)
+        if not remote:
+            return found
+        reached: dict[str, set[str]] = {}
+        for tool, address in view.pairs(flows & ~view.desc_where("subject_name", remote_command_tool, flows)):
+            reached.setdefault(tool, set()).add(address)
+        preparing = {tool for tool, addresses in reached.items() if tool and addresses <= remote}
+        if preparing:
+            found = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", preparing)
+        return found
+
+    return view.derived("_connects_for_a_remote_step", compute)
 
 
 def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
@@ -905,6 +969,11 @@ def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEv
     if not installs:
         return found
     rows = np.logical_or.reduce([install.rows for install in installs])
+    # and the installed libraries loaded, by whoever loads them (Explorer loading the shell
+    # extension 7-Zip's setup wrote and registered, 7-Zip's own programs their codec library):
+    # the software in use, as the installed programs' starts are
+    loads = view.present & (view.desc["event"] == "module_load")
+    rows = rows | (loads & view.desc_in("object_name", set().union(*(install.written for install in installs))))
     traffic = view.present & view.desc_in("event", ("network_in", "network_out"))
     kept, explaining = [], set()
     for item in found:
