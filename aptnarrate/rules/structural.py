@@ -83,7 +83,8 @@ OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", 
 # a program's configuration under a data format's extension (config.json, settings.yaml,
 # appsettings.Production.json): what the program reads as it starts, not user data
 CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
-SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|properties|cache|mo|pyc|pyo|log)$", re.I)
+# (and a Windows shortcut, .lnk: it holds a path to a file, not the file's data)
+SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|properties|cache|mo|pyc|pyo|log|lnk)$", re.I)
 # a temporary file or a partial download, by its extension
 # a name a log or a shell history has, whatever the knowledge base knows of it
 LOG_LIKE = re.compile(r"(\.(log|evtx)(\.\d+)?|_history)$", re.I)
@@ -4206,6 +4207,27 @@ def _restaged(view: LogView, reading: np.ndarray, writes: np.ndarray, staged: se
     return found
 
 
+# minutes with sends before the data was read that make the sender's exchange a channel
+# whose pace the sends after the read are measured against
+BEACON_PACE_MINUTES = 3
+
+
+def _beacon_kept_its_pace(view: LogView, before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether the sends after the data was first read (``after``, log rows) are a channel
+    going on as it went before (``before``): the sender sent in ``BEACON_PACE_MINUTES`` or
+    more minutes before the read, and no minute after it holds more send-seconds than the
+    busiest minute before. An implant in Explorer checking in every five minutes that goes
+    on doing so after Explorer read a document shows nothing of the document leaving;
+    carried data shows as a minute busier than its check-ins."""
+    before_minutes = view.minutes[before]
+    if len(np.unique(before_minutes)) < BEACON_PACE_MINUTES:
+        return False
+    _, per_minute_before = np.unique(before_minutes, return_inverse=True)
+    busiest_before = np.bincount(per_minute_before, weights=view.counts[before]).max()
+    _, per_minute_after = np.unique(view.minutes[after], return_inverse=True)
+    return bool(np.bincount(per_minute_after, weights=view.counts[after]).max() <= busiest_before)
+
+
 def exfiltration(view: LogView) -> list[StageEvidence]:
     """Data sent to a non-internal address by a process that read user data, or read a file
     (an archive) written by a process that read user data."""
@@ -4398,6 +4420,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     carried_rows = view.expand(archived | secrets) & before_last_send
     carried_then_sent = carried_rows.any() and (send_rows & (view.minutes >= view.minutes[carried_rows].min())).any()
     if not carried_then_sent and int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
+        return []
+    # a known program (Explorer an implant was injected into) reading a document may be its
+    # ordinary work; its channel going on at its pace shows nothing of the document leaving
+    # (a program the knowledge base does not know reading documents is collecting them)
+    known_readers = all(n and lookup(n, "process") is not None for n in view.values("subject_name", direct | staged_reads))
+    if not carried_then_sent and known_readers and _beacon_kept_its_pace(view, (view.expand(sends) | unnamed_rows) & ~send_rows, send_rows):
         return []
     paths = []
     if direct_rows.any():
