@@ -38,7 +38,7 @@ from aptnarrate.rules.lineage import SQUIRREL_PACKAGE, is_language_package, PACK
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row, builtin_rule
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, old_images
+from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DIRECTORY_DUMP, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, RUNLEVEL_LINK, old_images
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -202,6 +202,16 @@ def _other_name(name: str) -> str:
     if MKTEMP_NAME.match(name):  # mktemp(1)'s shape is the program's, not the name's
         return f"tmp.{letters}X"
     inner = stem.rpartition(".")[2] if "." in stem else ""
+    link = RUNLEVEL_LINK.match(name)
+    if link:
+        # a runlevel link is named by its service's script (S19NAME): renamed with it (the
+        # init-script rule reads that relation)
+        return name[: link.start("service")] + _other_name(link.group("service"))
+    dump = DIRECTORY_DUMP.search(name)
+    if dump:
+        # a directory collector's output is named by the kind of object it holds
+        # (..._users.json): its shape is the tool's, kept as a knowledge-base name is
+        return f"{letters}_{dump.group(1)}.{dump.group(2)}"
     if is_language_package(name):
         # a versioned package's shape is its registry's, not a name an attacker picks: the
         # version is kept (the package-restore reading reads it)

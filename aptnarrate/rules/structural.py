@@ -1775,6 +1775,76 @@ def _unpacked_vendor_downloads(view: LogView, written: np.ndarray) -> np.ndarray
     return vendor & view.desc_in("subject_name", view.values("subject_name", reads))
 
 
+# minutes before its write in which a program's writer heard from the address that served it
+DELIVERY_MINUTES = 1
+# starts followed below a delivered program when looking for a channel's holder among its
+# descendants: the work a crafted tree can cause stays bounded
+DELIVERY_MAX_STARTS = 256
+# the writers that fetch programs on their own (an application's update, a user's download):
+# an operator's tools (curl, PowerShell), an implant or the file server fetching or receiving
+# a tool are steps of an intrusion already under way, not its entry
+DELIVERING_CATEGORIES = frozenset({"desktop application", "software updater", "browser", "mail client", "office application"})
+
+
+def channel_to_the_delivering_server(view: LogView) -> list[StageEvidence]:
+    """A program written by a process that, in that minute or the one before, heard from an
+    outside address, then started, whose process (or one it starts, or theirs in turn) holds
+    a command-and-control channel (the Command and Control rule's finding) to that same
+    address: the server that delivered the program drives it afterwards, so the delivery
+    was the intrusion's entry (T1195.002, T1105), however routine the writer (an
+    application's updater served a hijacked update). The writer is one that fetches programs
+    on its own (``DELIVERING_CATEGORIES``). A vendor's update talks to its vendor as ordinary
+    traffic, which the channel rule does not take for a channel."""
+    from .lineage import descendant_names
+
+    channels = command_channels(view)
+    if not channels:
+        return []
+    desc = view.desc
+    holders_of: dict[str, set[str]] = {}  # channel address -> holders
+    for (holder, _), described in channels.items():  # the descriptions of its outbound rows
+        for address in set(desc["object_name"][described].tolist()) - PLACEHOLDERS:
+            holders_of.setdefault(address, set()).add(holder)
+    heard = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow") & view.desc_in("object_name", holders_of)
+    if not heard.any():
+        return []
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    writes &= view.desc_in("subject_name", {n for n in view.values("subject_name", heard) if n and process_category(n) in DELIVERING_CATEGORIES})
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") | view.present & (desc["event"] == "execute")
+    started = view.values("object_name", starts)
+    writes &= view.desc_in("object_name", started)
+    if not writes.any():
+        return []
+    heard_rows = view.rows_of(heard)
+    found_rows: list[np.ndarray] = []
+    programs, servers = set(), set()
+    for at in np.flatnonzero(writes).tolist():
+        writer, program, first = desc["subject_name"][at], desc["object_name"][at], int(view.first_minutes[at])
+        tree = descendant_names(view, program, DELIVERY_MAX_STARTS)
+        if not tree:
+            continue
+        near = heard_rows[(desc["subject_name"][view._codes[heard_rows]] == writer) & (view.minutes[heard_rows] <= first) & (view.minutes[heard_rows] >= first - DELIVERY_MINUTES * MINUTE_NS)]
+        # held under the program, not by its writer (an application's own traffic with its server)
+        served = {a for a in set(desc["object_name"][view._codes[near]].tolist()) if holders_of[a] & (tree - {writer})}
+        if not served:
+            continue
+        programs.add(program)
+        servers |= served
+        found_rows.append(near[np.isin(desc["object_name"][view._codes[near]], list(served))])
+    if not programs:
+        return []
+    delivered = writes & view.desc_in("object_name", programs)
+    run = starts & view.desc_in("object_name", programs)
+    holders = {h for a in servers for h in holders_of[a]}
+    reason = (
+        f"{_who(view.values('subject_name', delivered))} wrote {_names(programs)} after hearing from {_names(servers)}, and {_names(programs)} was started; "
+        f"{_names(holders)}, started under it, then held a channel to that same address: the server that delivered the program drives it, "
+        "so the delivery was the way in."
+    )
+    rows = np.union1d(np.concatenate(found_rows), view.rows_of(delivered | run))
+    return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1195.002", "T1105"))]
+
+
 def ingress_then_run(view: LogView) -> list[StageEvidence]:
     """A file written, then chmod'ed or executed, in a subgraph with network traffic."""
     desc = view.desc
@@ -3193,6 +3263,11 @@ def discovery(view: LogView) -> list[StageEvidence]:
     listing = bool(printed & HOST_LISTS and printed & HOST_TABLES)
     directory = _directory_queries(view)
     queried = bool(directory.any())
+    # and the querying process writing what it found, one file per kind of directory object
+    # (BloodHound's collectors: users.json, groups.json, computers.json): the directory taken
+    # whole, a second look of its own
+    dumps = _directory_dumps(view, view.values("subject_name", directory)) if queried else directory
+    dumped = bool(dumps.any())
     # or discovery tools reaching several hosts within the run (``net view \\HOST`` of one
     # host after another, a share or session census): remote system discovery (T1018,
     # T1135). A drive mapped or a domain controller asked reaches one or two
@@ -3202,7 +3277,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # targets found and used, a complete look for hosts of its own (T1018)
     found_rows, reached_rows = _hosts_found_then_reached(view)
     targeted = bool(len(found_rows))
-    looks = len(commands) + listing + queried + enumerated
+    looks = len(commands) + listing + queried + dumped + enumerated
     if not (looks >= 2 or (looks and len(files) >= 2) or targeted):
         return []
     parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
@@ -3210,6 +3285,8 @@ def discovery(view: LogView) -> list[StageEvidence]:
         parts.append(f"{_names(view.values('subject_name', viewed & view.desc_in('object_name', HOST_LISTS | HOST_TABLES)))} printed the hosts this one reaches and its host tables")
     if queried:
         parts.append(f"{_names(view.values('subject_name', directory))} queried the directory through its LDAP client libraries ({_names(view.values('object_name', directory))})")
+    if dumped:
+        parts.append(f"{_names(view.values('subject_name', dumps))} wrote what it found, a file per kind of directory object ({_names(view.values('object_name', dumps))})")
     if enumerated:
         parts.append(f"{_names(view.values('subject_name', reached))} reached {len(view.values('object_name', reached))} hosts ({_names(view.values('object_name', reached))}), one after another")
     if targeted:
@@ -3226,7 +3303,9 @@ def discovery(view: LogView) -> list[StageEvidence]:
     reason = "; ".join(parts) + "."
     reason = reason[:1].upper() + reason[1:]
     techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried or enumerated or targeted else ()) + (("T1087.002",) if queried else ()) + (("T1135",) if enumerated else ())
-    cited_rows = tools_run | info | directory | (reached if enumerated else False)
+    cited_rows = tools_run | info | directory | dumps | (reached if enumerated else False)
+    if dumped:  # and the queries the dump's writer sent (LDAP to the domain controller)
+        cited_rows |= view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", dumps))
     return [cited(view, view.rows_of(cited_rows), found_rows, reached_rows, stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
 
 
@@ -3303,6 +3382,23 @@ DIRECTORY_QUERY_MODULES = frozenset({
     "system.directoryservices.dll", "system.directoryservices.ni.dll",
     "system.directoryservices.protocols.dll", "system.directoryservices.protocols.ni.dll",
 })
+
+
+# a file named for a kind of directory object (20190924112011_users.json, Groups.csv), as the
+# collectors that take the directory whole write one per kind
+DIRECTORY_DUMP = re.compile(r"(?:^|[_.\- ])(users|groups|computers|domains|gpos|ous|containers|trusts|sessions)\.(json|csv|xml|txt)$", re.I)
+# kinds of directory object written as files that make the directory taken whole
+DIRECTORY_DUMP_KINDS = 3
+
+
+def _directory_dumps(view: LogView, queriers: set[str]) -> np.ndarray:
+    """The descriptions of ``queriers`` (processes that queried the directory) writing files
+    named for ``DIRECTORY_DUMP_KINDS`` or more kinds of directory object: what they found,
+    saved kind by kind."""
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", queriers - {""})
+    writes &= view.desc_where("object_name", lambda n: DIRECTORY_DUMP.search(n) is not None, writes)
+    kinds = {DIRECTORY_DUMP.search(n).group(1).casefold() for n in view.values("object_name", writes)}
+    return writes if len(kinds) >= DIRECTORY_DUMP_KINDS else np.zeros_like(writes)
 
 
 def _directory_queries(view: LogView) -> np.ndarray:
@@ -5681,6 +5777,48 @@ def desktop_entry_for_hidden_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(found_entries | found_hidden | armed), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1547.013",))]
 
 
+# a SysV runlevel link (S20name, K80name): the service the link starts or stops at boot
+RUNLEVEL_LINK = re.compile(r"^[SK]\d\d(?P<service>[A-Za-z][\w.-]*)$")
+
+
+def init_script_planted_by_unknown_program(view: LogView) -> list[StageEvidence]:
+    """A boot service registered for a script planted here: runlevel links (``S20NAME``,
+    ``K20NAME``, as update-rc.d, chkconfig and insserv write them) for a service whose script
+    ``NAME`` a named process wrote in the subgraph, where that writer is a program the
+    knowledge base does not know or was started, directly or further up, by one (an
+    implant's shell writing the script and running update-rc.d): its start at every boot
+    (T1037.004, T1543.002). OCR-APT keeps basenames, so the script's place (/etc/init.d) is
+    read from the links that name it. A package's script, or an administrator's, is written
+    by a package manager or under known programs only."""
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & (desc["object_kind"] == "file")
+    links = writes & view.desc_where("object_name", lambda n: RUNLEVEL_LINK.match(n) is not None, writes)
+    if not links.any():
+        return []
+    services = {RUNLEVEL_LINK.match(n).group("service") for n in view.values("object_name", links)}
+    scripts = writes & view.desc_in("object_name", services) & (desc["subject_name"] != "")
+
+    def planted_by_unknown(writer: str) -> bool:
+        if process_category(writer) == "package manager":
+            return False
+        return _unknown(writer) or any(n not in PLACEHOLDERS and _unknown(n) for n in launchers_above(view, writer))
+
+    scripts &= view.desc_where("subject_name", planted_by_unknown, scripts)
+    if not scripts.any():
+        return []
+    planted = view.values("object_name", scripts)
+    links &= view.desc_where("object_name", lambda n: RUNLEVEL_LINK.match(n).group("service") in planted, links)
+    writers = view.values("subject_name", scripts)
+    above = {n for w in writers for n in launchers_above(view, w) if n not in PLACEHOLDERS and _unknown(n)}
+    reason = (
+        f"{_who(writers)} wrote {_names(planted)}, and the runlevel links {_names(view.values('object_name', links))} were written for it: "
+        f"a script started at every boot, planted by "
+        + (f"a process that {_names(above)}, a program the knowledge base does not know, started" if above else "a program the knowledge base does not know")
+        + "."
+    )
+    return [cited(view, view.rows_of(scripts | links), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1037.004", "T1543.002"))]
+
+
 # the job-table tools, whose writes install a user's cron or at job
 JOB_TABLE_TOOLS = frozenset({"crontab", "at", "batch"})
 
@@ -6366,4 +6504,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
