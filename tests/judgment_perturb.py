@@ -196,8 +196,10 @@ def _other_name(name: str) -> str:
     folder, slash, base = name.rpartition("/") if "/" in name else name.rpartition("\\")
     if slash and base:
         return folder + slash + _other_name(base)
-    digest = hashlib.sha256(name.encode()).hexdigest()
     stem, dot, ext = name.lstrip(".").rpartition(".")
+    # by the stem where there is an extension: files named alike (a library and its data file,
+    # cfg.dll and cfg.dat) keep sharing a name, a relation the rules read
+    digest = hashlib.sha256((stem if dot and stem else name).encode()).hexdigest()
     letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in digest[:7])
     if MKTEMP_NAME.match(name):  # mktemp(1)'s shape is the program's, not the name's
         return f"tmp.{letters}X"

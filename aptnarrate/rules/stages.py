@@ -537,36 +537,51 @@ def planted_for_a_privileged_run(view: LogView) -> np.ndarray:
     return view.derived("_planted_for_a_privileged_run", compute)
 
 
-# Group Policy Preferences' task items (SYSVOL's ScheduledTasks.xml), which the Group Policy
-# client reads and registers as tasks at logon and at each refresh
-GROUP_POLICY_TASK_FILES = frozenset({"scheduledtasks.xml"})
-# a task registered this soon after its writer read the policy's task items is one of them
+# Group Policy's files in SYSVOL that the Group Policy client applies, by what applying them
+# writes: the policy's registry values (Registry.pol, and Preferences' Registry.xml), and
+# Preferences' scheduled tasks and services
+GROUP_POLICY_FILES = {
+    "registry_write": frozenset({"registry.pol", "registry.xml"}),
+    "task_create": frozenset({"scheduledtasks.xml"}),
+    "task_modify": frozenset({"scheduledtasks.xml"}),
+    "service_install": frozenset({"services.xml"}),
+}
+# a write this soon after its writer read the policy file for it is that file applied
 GROUP_POLICY_MINUTES = 1
 
 
 def applied_by_group_policy(view: LogView) -> np.ndarray:
-    """The descriptions of tasks created or changed by a process that read Group Policy
-    Preferences' task items (``GROUP_POLICY_TASK_FILES``) in that minute or up to
-    ``GROUP_POLICY_MINUTES`` before: the domain's policy registering the tasks it assigns
-    (an IT department's weekly disk clean-up), not a foothold of this host's; computed once
-    per view. A task tool started meanwhile (``schtasks``) is another row, judged on its own."""
+    """The descriptions of registry values, tasks and services written by a process that read
+    the Group Policy file for them (``GROUP_POLICY_FILES``) in that minute or up to
+    ``GROUP_POLICY_MINUTES`` before: the domain's policy applying the Run values, tasks and
+    services it assigns every host (an IT department's BGInfo at logon, its weekly clean-up),
+    not a foothold of this host's; computed once per view. A tool started meanwhile
+    (``schtasks``, ``reg``) is another row, judged on its own."""
 
     def compute() -> np.ndarray:
         desc = view.desc
-        reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in GROUP_POLICY_TASK_FILES)
+        policy_files = frozenset().union(*GROUP_POLICY_FILES.values())
+        reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in policy_files)
         found = np.zeros(len(reads), dtype=bool)
         if not reads.any():
             return found
-        read_at: dict[str, list[int]] = {}
+        read_at: dict[tuple[str, str], list[int]] = {}  # (reader, file) -> minutes
         for at in view.rows_of(reads).tolist():
-            read_at.setdefault(desc["subject_name"][view._codes[at]], []).append(int(view.minutes[at]))
-        sorted_at = {subject: np.sort(np.array(m, dtype=np.int64)) for subject, m in read_at.items() if subject}
-        tasks = view.present & view.desc_in("event", ("task_create", "task_modify")) & view.desc_in("subject_name", sorted_at)
-        for at in np.flatnonzero(tasks).tolist():
-            minutes = sorted_at[desc["subject_name"][at]]
+            code = view._codes[at]
+            read_at.setdefault((desc["subject_name"][code], desc["object_name"][code].casefold()), []).append(int(view.minutes[at]))
+        sorted_at = {key: np.sort(np.array(m, dtype=np.int64)) for key, m in read_at.items() if key[0]}
+        readers = {reader for reader, _ in sorted_at}
+        writes = view.present & view.desc_in("event", tuple(GROUP_POLICY_FILES)) & view.desc_in("subject_name", readers)
+        for at in np.flatnonzero(writes).tolist():
             first = int(view.first_minutes[at])
-            k = int(np.searchsorted(minutes, first, side="right"))  # the last read at or before it
-            found[at] = k > 0 and minutes[k - 1] >= first - GROUP_POLICY_MINUTES * MINUTE_NS
+            for name in GROUP_POLICY_FILES[desc["event"][at]]:
+                minutes = sorted_at.get((desc["subject_name"][at], name))
+                if minutes is None:
+                    continue
+                k = int(np.searchsorted(minutes, first, side="right"))  # the last read at or before it
+                if k > 0 and minutes[k - 1] >= first - GROUP_POLICY_MINUTES * MINUTE_NS:
+                    found[at] = True
+                    break
         return found
 
     return view.derived("_applied_by_group_policy", compute)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Hashable, NamedTuple, TypeVar
 import numpy as np
 
 from ..arrays import distinct, factorize
-from ..preprocess.knowledge import library_stem, lookup
+from ..preprocess.knowledge import is_library, library_stem, lookup
 from ..preprocess.rank import ATTACK_TOOLS
 from ..wording import quoted
 from .benign import mechanisms_for
@@ -2435,8 +2435,11 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     event, subject, name = desc["event"], desc["subject_name"], desc["object_name"]
     files = view.present & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
     writes = files & view.desc_in("event", ("file_create", "file_write"))
+    # a download is written under a temporary name and renamed into place (Chrome's
+    # .crdownload): the client's rename writes the archive too
+    saved = writes | (files & (event == "file_rename"))
     delivered: dict[str, str] = {}  # archive -> category of the client that wrote it
-    for described in np.flatnonzero(writes).tolist():
+    for described in np.flatnonzero(saved).tolist():
         category = process_category(subject[described])
         if category in _CLIENT_TECHNIQUES and (ARCHIVE.search(name[described]) or DELIVERY_CONTAINER.search(name[described])):
             delivered.setdefault(name[described], category)
@@ -2464,7 +2467,7 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     archives = sorted(a for a in delivered if (reads & view.named("object_name", a) & view.desc_in("subject_name", opened)).any())
     categories = sorted({delivered[a] for a in archives})
     techniques = sorted({t for c in categories for t in _CLIENT_TECHNIQUES[c]})
-    clients = writes & view.desc_in("object_name", archives) & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, writes)
+    clients = saved & view.desc_in("object_name", archives) & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, saved)
     taken_out = extracted & view.desc_in("object_name", ran_names)
     run_rows = ran & view.desc_in("object_name", ran_names)
     who = " or ".join(categories)
@@ -2740,6 +2743,12 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
             lambda r: all((user_application(w) if w else unnamed_ok) for w in {r.subject} | written_by.get(r.object, set())), app_data
         )
         routine |= app_own & ~in_chain(view, acting_for_an_attacker(view))
+    # a copy tool deleting a file it read (robocopy /MOV, mv across file systems): the file
+    # moved elsewhere, not removed, unless the log shows the tool acting for an attacker
+    movers = deleted & view.desc_where("subject_name", local_copier, deleted)
+    if movers.any():
+        read = view.pairs(view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", view.values("subject_name", movers)))
+        routine |= view.pattern_flags(lambda row: (row.subject, row.object) in read, movers) & ~in_chain(view, acting_for_an_attacker(view))
     churn = explained_rows(view, "Covering Tracks", deleted)
 
     def counts(name: str) -> bool:
@@ -3720,6 +3729,8 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
     if peer.any():
         peer &= ~_directory_servers(view, peer)
         peer &= _sessions(view, peer) | _remote_wmi(view, peer)
+        peer &= ~_staged_archive_copies(view, peer)
+        peer &= ~_lookups_beside_outside_connections(view, peer)
     if peer.any():
         hosts = view.values("object_name", peer)
         site = " (same /16 as this host's own address)" if hosts & neighbours else ""
@@ -3806,6 +3817,66 @@ def lateral_movement(view: LogView) -> list[StageEvidence]:
             )
             out.append(cited(view, view.rows_of(keyed | dump_rows), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.004", "T1552.004")))
     return out
+
+
+def _lookups_beside_outside_connections(view: LogView, peer: np.ndarray) -> np.ndarray:
+    """The descriptions of ``peer`` (a process's traffic to hosts of the site) to a host it
+    reaches only in minutes in which it also opens a connection to an outside address: its
+    name lookups at the site's resolver before each connection (an implant in rundll32
+    resolving its server every check-in), not a session there."""
+    desc = view.desc
+    found = np.zeros(len(peer), dtype=bool)
+    connects = view.present & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions) & view.desc_in("subject_name", view.values("subject_name", peer))
+    connects &= view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in PLACEHOLDERS, connects)
+    if not connects.any():
+        return found
+    opening: dict[str, set[int]] = {}
+    for at in view.rows_of(connects).tolist():
+        opening.setdefault(desc["subject_name"][view._codes[at]], set()).add(int(view.minutes[at]))
+    reached: dict[tuple[str, str], set[int]] = {}
+    for at in view.rows_of(peer).tolist():
+        code = view._codes[at]
+        reached.setdefault((desc["subject_name"][code], desc["object_name"][code]), set()).add(int(view.minutes[at]))
+    # (a host of the site, declared or private, reached by a process that is no remote
+    # command tool: wmic's and PsExec's traffic is their remote execution)
+    lookups = {
+        (subject, host) for (subject, host), minutes in reached.items()
+        if view.address_class(host) in ("internal", "private") and not remote_command_tool(subject) and minutes <= opening.get(subject, set())
+    }
+    if lookups:
+        found = peer & view.pattern_flags(lambda row: (row.subject, row.object) in lookups, peer)
+    return found
+
+
+def _staged_archive_copies(view: LogView, peer: np.ndarray) -> np.ndarray:
+    """The descriptions of ``peer`` (a shell's traffic to hosts of the site) to a host the
+    shell first reached in the minute it read an archive it had written itself, or the next:
+    the archive it packed copied to a host of the site (internal staging, T1074.002, or a
+    backup), not a session there. A program copied over for remote execution is no archive
+    the copier packed."""
+    desc = view.desc
+    found = np.zeros(len(peer), dtype=bool)
+    archives = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", peer))
+    archives &= view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), archives)
+    if not archives.any():
+        return found
+    packed = view.pairs(archives)
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", {s for s, _ in packed})
+    reads &= view.pattern_flags(lambda row: (row.subject, row.object) in packed, reads)
+    if not reads.any():
+        return found
+    read_minutes: dict[str, set[int]] = {}
+    for at in view.rows_of(reads).tolist():
+        read_minutes.setdefault(desc["subject_name"][view._codes[at]], set()).add(int(view.minutes[at]))
+    first_reach: dict[tuple[str, str], int] = {}
+    for at in view.rows_of(peer).tolist():
+        code = view._codes[at]
+        key = (desc["subject_name"][code], desc["object_name"][code])
+        first_reach[key] = min(first_reach.get(key, int(view.minutes[at])), int(view.minutes[at]))
+    copied = {key for key, first in first_reach.items() if any(0 <= first - m <= MINUTE_NS for m in read_minutes.get(key[0], ()))}
+    if copied:
+        found = peer & view.pattern_flags(lambda row: (row.subject, row.object) in copied, peer)
+    return found
 
 
 # copy clients: what they read they send to the host their session reaches
@@ -4517,11 +4588,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     carried_then_sent = carried_rows.any() and (send_rows & (view.minutes >= view.minutes[carried_rows].min())).any()
     if not carried_then_sent and int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
         return []
-    # a known program (Explorer an implant was injected into) reading a document may be its
-    # ordinary work; its channel going on at its pace shows nothing of the document leaving
-    # (a program the knowledge base does not know reading documents is collecting them)
+    # a known program (Explorer an implant was injected into, PowerShell) reading documents,
+    # or packing them into an archive, whose channel goes on at its pace shows nothing of them
+    # leaving over it (the archive copied to a host of the site is staged, not carried off);
+    # a program the knowledge base does not know reading documents is collecting them
     known_readers = all(n and lookup(n, "process") is not None for n in view.values("subject_name", direct | staged_reads))
-    if not carried_then_sent and known_readers and _beacon_kept_its_pace(view, (view.expand(sends) | unnamed_rows) & ~send_rows, send_rows):
+    if known_readers and _beacon_kept_its_pace(view, (view.expand(sends) | unnamed_rows) & ~send_rows, send_rows):
         return []
     paths = []
     if direct_rows.any():
@@ -4692,13 +4764,20 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
 def _own_code_read(view: LogView, reading: np.ndarray) -> np.ndarray:
     """The ``reading`` descriptions of a file that the reading process also loads as a
     module or executes: its code (rundll32 reading the DLL it then loads, whatever the
-    file's extension: ``msoshext.dat``), not data it collects."""
+    file's extension: ``msoshext.dat``), or that is named as such a module with another
+    extension (its data), not data it collects."""
     loads = view.present & view.desc_in("event", ("module_load", "execute"))
     if not loads.any() or not reading.any():
         return np.zeros(len(reading), dtype=bool)
     loaded = view.pairs(loads)
+    # and a file named as one it loads, another extension (rundll32 loading cfgmgr64.dll and
+    # reading cfgmgr64.dat): that module's own data, its configuration or payload
+    stems = {(subject, name.rpartition(".")[0].casefold()) for subject, name in loaded if "." in name}
     # an unnamed reader may be another process than the unnamed one that loaded it
-    return view.pattern_flags(lambda row: bool(row.subject) and (row.subject, row.object) in loaded, reading)
+    return view.pattern_flags(
+        lambda row: bool(row.subject) and ((row.subject, row.object) in loaded or ("." in row.object and (row.subject, row.object.rpartition(".")[0].casefold()) in stems)),
+        reading,
+    )
 
 
 def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, readers: set[str], excepted: set[str] = frozenset()) -> np.ndarray:
@@ -4935,6 +5014,53 @@ def wmi_subscription_fires(view: LogView) -> list[StageEvidence]:
     )
     loads_cited = load_rows[np.isin(minutes[load_rows], minutes[save_rows]) | (minutes[load_rows] <= int(minutes[save_rows].max()))]
     return [cited(view, loads_cited[:5], save_rows, fired, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1546.003",))]
+
+
+# runs of one program by WMI's provider host that make a timer's firings: this many, at
+# intervals equal to within a minute, each a few minutes at least
+WMI_TIMER_FIRINGS = 3
+WMI_TIMER_MIN_MINUTES = 5
+
+
+def wmi_subscription_fires_on_a_timer(view: LogView) -> list[StageEvidence]:
+    """WMI's provider host starting one program (a shell, script host, admin tool or unknown
+    program: ``_wmi_provider_starts``) ``WMI_TIMER_FIRINGS`` times or more at even intervals of
+    ``WMI_TIMER_MIN_MINUTES`` or more, where the program is one the knowledge base does not
+    know or loads a library it does not know (rundll32 running a payload DLL), and the
+    subgraph accepts no connection from another host (remote WMI is Lateral Movement's to
+    weigh): a permanent event subscription's timer firing its command-line consumer
+    (T1546.003), though the slice does not show it saved (``wmi_subscription_fires``). A
+    caller asking WMI to start a program does so once, not on the clock."""
+    starts = _wmi_provider_starts(view)
+    if not starts.any() or (_accepted(view) & (view.desc["object_kind"] == "flow")).any():
+        return []
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load")
+    timed, payloads = np.zeros(len(starts), dtype=bool), np.zeros(len(starts), dtype=bool)
+    for program in sorted(view.values("object_name", starts)):
+        runs = starts & (desc["object_name"] == program)
+        minutes = distinct(view.minutes[view.rows_of(runs)])
+        if len(minutes) < WMI_TIMER_FIRINGS:
+            continue
+        gaps = np.diff(np.sort(minutes))
+        if gaps.min() < WMI_TIMER_MIN_MINUTES * MINUTE_NS or gaps.max() - gaps.min() > MINUTE_NS:
+            continue
+        payload = loads & (desc["subject_name"] == program)
+        payload &= view.desc_where("object_name", lambda n: is_library(n) and lookup(n, "module") is None and lookup(n, "file") is None, payload)
+        if not (_unknown(program) or payload.any()):
+            continue
+        timed |= runs
+        payloads |= payload
+    if not timed.any():
+        return []
+    rows = view.rows_of(timed)
+    gap = int(np.median(np.diff(distinct(view.minutes[rows])))) // MINUTE_NS
+    what = _names(view.values("object_name", timed)) + (f" loading {_names(view.values('object_name', payloads))}" if payloads.any() else "")
+    reason = (
+        f"WMI's provider host started {what} {len(distinct(view.minutes[rows]))} times, every {gap} minutes, with no connection from "
+        "another host in the subgraph: a WMI event subscription's timer firing its command-line consumer."
+    )
+    return [cited(view, rows, view.rows_of(payloads), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1546.003",))]
 
 
 def planted_trigger_runs_program(view: LogView) -> list[StageEvidence]:
@@ -6504,4 +6630,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
