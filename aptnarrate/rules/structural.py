@@ -1810,7 +1810,7 @@ def channel_to_the_delivering_server(view: LogView) -> list[StageEvidence]:
         return []
     writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
     writes &= view.desc_in("subject_name", {n for n in view.values("subject_name", heard) if n and process_category(n) in DELIVERING_CATEGORIES})
-    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") | view.present & (desc["event"] == "execute")
+    starts = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
     started = view.values("object_name", starts)
     writes &= view.desc_in("object_name", started)
     if not writes.any():
