@@ -4387,7 +4387,7 @@ def _beacon_kept_its_pace(view: LogView, before: np.ndarray, after: np.ndarray) 
     on doing so after Explorer read a document shows nothing of the document leaving;
     carried data shows as a minute busier than its check-ins."""
     before_minutes = view.minutes[before]
-    if len(np.unique(before_minutes)) < BEACON_PACE_MINUTES:
+    if len(np.unique(before_minutes)) < BEACON_PACE_MINUTES or not after.any():
         return False
     _, per_minute_before = np.unique(before_minutes, return_inverse=True)
     busiest_before = np.bincount(per_minute_before, weights=view.counts[before]).max()
