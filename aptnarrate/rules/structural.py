@@ -6221,11 +6221,15 @@ def run_as_binary_tampered_then_shell(view: LogView) -> list[StageEvidence]:
     within ``ROOT_SHELL_MINUTES``, which starts a shell within as many minutes: an exploit
     overwriting the setuid binary's page cache (Dirty Pipe splicing into su) and running it
     for a root shell (T1068). A user runs su from a shell, which never reads su's file
-    first."""
+    first; a program a run-as tool, job scheduler or init started (``_launched_elevated``)
+    has its privilege already."""
     desc = view.desc
     touched = view.present & view.desc_in("event", ("file_read", "file_write")) & (desc["object_kind"] == "file")
     touched &= view.desc_where("object_name", lambda n: n.casefold() in RUN_AS_LOGINS, touched)
     touched &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and _unknown_program(n), touched)
+    # not a program a run-as tool, job scheduler or init started: it runs with that
+    # privilege already, and running su gains it nothing (as for the other root-shell rules)
+    touched &= view.desc_where("subject_name", lambda n: not _launched_elevated(view, n), touched)
     if not touched.any():
         return []
     runs = view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_kind", ("file", "process"))
