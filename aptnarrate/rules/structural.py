@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
@@ -991,6 +991,21 @@ def _lists_by_key(keys, items) -> dict:
     return found
 
 
+def _minutes_by_pair(view: LogView, described: np.ndarray) -> dict[tuple[str, str], set[int]]:
+    """Each (subject, object) of the ``described`` descriptions -> the minutes of its rows."""
+    rows = view.rows_of(described)
+    codes = view._codes[rows]
+    pairs = zip(view.desc["subject_name"][codes].tolist(), view.desc["object_name"][codes].tolist())
+    return {pair: set(minutes) for pair, minutes in _lists_by_key(pairs, view.minutes[rows].tolist()).items()}
+
+
+def _minutes_by_subject(view: LogView, described: np.ndarray) -> dict[str, set[int]]:
+    """Each subject of the ``described`` descriptions -> the minutes of its rows."""
+    rows = view.rows_of(described)
+    subjects = view.desc["subject_name"][view._codes[rows]].tolist()
+    return {subject: set(minutes) for subject, minutes in _lists_by_key(subjects, view.minutes[rows].tolist()).items()}
+
+
 def _running_argmax(values: np.ndarray) -> list[int]:
     """For each prefix of ``values``, the position of its largest value (the first such)."""
     listed, found, best = values.tolist(), [], 0
@@ -1795,8 +1810,6 @@ def channel_to_the_delivering_server(view: LogView) -> list[StageEvidence]:
     application's updater served a hijacked update). The writer is one that fetches programs
     on its own (``DELIVERING_CATEGORIES``). A vendor's update talks to its vendor as ordinary
     traffic, which the channel rule does not take for a channel."""
-    from .lineage import descendant_names
-
     channels = command_channels(view)
     if not channels:
         return []
@@ -1815,15 +1828,22 @@ def channel_to_the_delivering_server(view: LogView) -> list[StageEvidence]:
     writes &= view.desc_in("object_name", started)
     if not writes.any():
         return []
+    # each writer's rows hearing from a channel's address, and each program's tree, once (a
+    # crafted log of thousands of programs and messages stays linear)
     heard_rows = view.rows_of(heard)
+    heard_by = _rows_by_key(desc["subject_name"][view._codes[heard_rows]].tolist(), heard_rows)
+    trees: dict[str, set[str] | None] = {}
     found_rows: list[np.ndarray] = []
     programs, servers = set(), set()
     for at in np.flatnonzero(writes).tolist():
         writer, program, first = desc["subject_name"][at], desc["object_name"][at], int(view.first_minutes[at])
-        tree = descendant_names(view, program, DELIVERY_MAX_STARTS)
+        if program not in trees:
+            trees[program] = descendant_names(view, program, DELIVERY_MAX_STARTS)
+        tree = trees[program]
         if not tree:
             continue
-        near = heard_rows[(desc["subject_name"][view._codes[heard_rows]] == writer) & (view.minutes[heard_rows] <= first) & (view.minutes[heard_rows] >= first - DELIVERY_MINUTES * MINUTE_NS)]
+        rows = heard_by[writer]
+        near = rows[(view.minutes[rows] <= first) & (view.minutes[rows] >= first - DELIVERY_MINUTES * MINUTE_NS)]
         # held under the program, not by its writer (an application's own traffic with its server)
         served = {a for a in set(desc["object_name"][view._codes[near]].tolist()) if holders_of[a] & (tree - {writer})}
         if not served:
@@ -3596,11 +3616,7 @@ def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
     ``LM_SESSION_MINUTES`` minutes or more, or whose process is a remote command tool
     (``remote_command_tools`` in roles.yaml: WMIC, sc.exe)."""
     desc = view.desc
-    positions = np.flatnonzero(view.expand(sent))
-    codes = view._codes[positions]
-    minutes: dict[tuple[str, str], set[int]] = {}
-    for code, minute in zip(codes.tolist(), view.minutes[positions].tolist()):
-        minutes.setdefault((desc["subject_name"][code], desc["object_name"][code]), set()).add(minute)
+    minutes = _minutes_by_pair(view, sent)
     found = np.zeros(len(sent), dtype=bool)
     for described in np.flatnonzero(sent).tolist():
         subject = desc["subject_name"][described]
@@ -3830,13 +3846,8 @@ def _lookups_beside_outside_connections(view: LogView, peer: np.ndarray) -> np.n
     connects &= view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in PLACEHOLDERS, connects)
     if not connects.any():
         return found
-    opening: dict[str, set[int]] = {}
-    for at in view.rows_of(connects).tolist():
-        opening.setdefault(desc["subject_name"][view._codes[at]], set()).add(int(view.minutes[at]))
-    reached: dict[tuple[str, str], set[int]] = {}
-    for at in view.rows_of(peer).tolist():
-        code = view._codes[at]
-        reached.setdefault((desc["subject_name"][code], desc["object_name"][code]), set()).add(int(view.minutes[at]))
+    opening = _minutes_by_subject(view, connects)
+    reached = _minutes_by_pair(view, peer)
     # (a host of the site, declared or private, reached by a process that is no remote
     # command tool: wmic's and PsExec's traffic is their remote execution)
     lookups = {
@@ -3865,15 +3876,9 @@ def _staged_archive_copies(view: LogView, peer: np.ndarray) -> np.ndarray:
     reads &= view.pattern_flags(lambda row: (row.subject, row.object) in packed, reads)
     if not reads.any():
         return found
-    read_minutes: dict[str, set[int]] = {}
-    for at in view.rows_of(reads).tolist():
-        read_minutes.setdefault(desc["subject_name"][view._codes[at]], set()).add(int(view.minutes[at]))
-    first_reach: dict[tuple[str, str], int] = {}
-    for at in view.rows_of(peer).tolist():
-        code = view._codes[at]
-        key = (desc["subject_name"][code], desc["object_name"][code])
-        first_reach[key] = min(first_reach.get(key, int(view.minutes[at])), int(view.minutes[at]))
-    copied = {key for key, first in first_reach.items() if any(0 <= first - m <= MINUTE_NS for m in read_minutes.get(key[0], ()))}
+    read_minutes = _minutes_by_subject(view, reads)
+    first_reach = {pair: min(minutes) for pair, minutes in _minutes_by_pair(view, peer).items()}
+    copied = {pair for pair, first in first_reach.items() if any(0 <= first - m <= MINUTE_NS for m in read_minutes.get(pair[0], ()))}
     if copied:
         found = peer & view.pattern_flags(lambda row: (row.subject, row.object) in copied, peer)
     return found
