@@ -432,3 +432,21 @@ def test_pipe_relays_are_found_in_a_fixed_number_of_looks_not_one_per_pipe(tmp_p
         assert found and found[0].stage == "Privilege Escalation"
         counts[n] = (len(named), len(passes))
     assert counts[240] == counts[30], counts
+
+
+def test_wmi_timer_groups_the_provider_hosts_starts_once_not_per_program(tmp_path, monkeypatch):
+    """The programs WMI's provider host starts are grouped by name once: a pass over the log
+    per program (its runs, then its loads) made 20,000 programs each started three times take
+    30.7 s in the rule alone, 0.6 s now (/tmp crafted shape, 2026-12-06)."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        for k in range(3):  # every twenty minutes: a timer's firings
+            rows.append((f"The process: WmiPrvSE.exe CREATE the process: upd{i}.exe", _stamp("2019-09-24", i % 20 + 20 * k)))
+    view = LogView(facts_from(tmp_path, rows))
+    passes = _count_calls(monkeypatch, "rows_of")
+    found = structural.wmi_subscription_fires_on_a_timer(view)
+    assert [f.stage for f in found] == ["Maintain Persistence"]
+    assert "upd0.exe" in found[0].rationale and "every 20 minutes" in found[0].rationale
+    assert len(passes) <= 4, len(passes)

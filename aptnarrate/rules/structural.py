@@ -5040,29 +5040,37 @@ def wmi_subscription_fires_on_a_timer(view: LogView) -> list[StageEvidence]:
     if not starts.any() or (_accepted(view) & (view.desc["object_kind"] == "flow")).any():
         return []
     desc = view.desc
-    loads = view.present & (desc["event"] == "module_load")
-    timed, payloads = np.zeros(len(starts), dtype=bool), np.zeros(len(starts), dtype=bool)
-    for program in sorted(view.values("object_name", starts)):
-        runs = starts & (desc["object_name"] == program)
-        minutes = distinct(view.minutes[view.rows_of(runs)])
+    # each program's run minutes, and the programs that load a library the knowledge base
+    # does not know, gathered once (not a pass over every description per program)
+    rows = view.rows_of(starts)
+    minutes_of = {program: sorted(set(minutes)) for program, minutes in _lists_by_key(desc["object_name"][view._codes[rows]].tolist(), view.minutes[rows].tolist()).items()}
+    loads = view.present & (desc["event"] == "module_load") & view.desc_in("subject_name", set(minutes_of))
+    loads &= view.desc_where("object_name", lambda n: is_library(n) and lookup(n, "module") is None and lookup(n, "file") is None, loads)
+    loaders = view.values("subject_name", loads)
+    timed_programs: dict[str, tuple[int, int]] = {}  # program -> (firings, minutes apart)
+    for program, minutes in sorted(minutes_of.items()):
         if len(minutes) < WMI_TIMER_FIRINGS:
             continue
-        gaps = np.diff(np.sort(minutes))
+        gaps = np.diff(np.array(minutes, dtype=np.int64))
         if gaps.min() < WMI_TIMER_MIN_MINUTES * MINUTE_NS or gaps.max() - gaps.min() > MINUTE_NS:
             continue
-        payload = loads & (desc["subject_name"] == program)
-        payload &= view.desc_where("object_name", lambda n: is_library(n) and lookup(n, "module") is None and lookup(n, "file") is None, payload)
-        if not (_unknown(program) or payload.any()):
-            continue
-        timed |= runs
-        payloads |= payload
-    if not timed.any():
+        if _unknown(program) or program in loaders:
+            timed_programs[program] = (len(minutes), int(np.median(gaps)) // MINUTE_NS)
+    if not timed_programs:
         return []
+    timed = starts & view.desc_in("object_name", set(timed_programs))
+    payloads = loads & view.desc_in("subject_name", set(timed_programs))
     rows = view.rows_of(timed)
-    gap = int(np.median(np.diff(distinct(view.minutes[rows])))) // MINUTE_NS
-    what = _names(view.values("object_name", timed)) + (f" loading {_names(view.values('object_name', payloads))}" if payloads.any() else "")
+    # each program's own firings and interval (several programs' runs pooled would read as one
+    # timer firing every minute)
+    firings = sorted({n for n, _ in timed_programs.values()})
+    intervals = sorted({g for _, g in timed_programs.values()})
+    times = f"{firings[0]} times" if len(firings) == 1 else f"{firings[0]} to {firings[-1]} times"
+    every = f"every {intervals[0]} minutes" if len(intervals) == 1 else f"every {intervals[0]} to {intervals[-1]} minutes"
+    what = _names(set(timed_programs)) + (f" loading {_names(view.values('object_name', payloads))}" if payloads.any() else "")
+    each = " each" if len(timed_programs) > 1 else ""
     reason = (
-        f"WMI's provider host started {what} {len(distinct(view.minutes[rows]))} times, every {gap} minutes, with no connection from "
+        f"WMI's provider host started {what}{each} {times}, {every}, with no connection from "
         "another host in the subgraph: a WMI event subscription's timer firing its command-line consumer."
     )
     return [cited(view, rows, view.rows_of(payloads), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1546.003",))]
