@@ -3876,9 +3876,15 @@ def _staged_archive_copies(view: LogView, peer: np.ndarray) -> np.ndarray:
     reads &= view.pattern_flags(lambda row: (row.subject, row.object) in packed, reads)
     if not reads.any():
         return found
-    read_minutes = _minutes_by_subject(view, reads)
-    first_reach = {pair: min(minutes) for pair, minutes in _minutes_by_pair(view, peer).items()}
-    copied = {pair for pair, first in first_reach.items() if any(0 <= first - m <= MINUTE_NS for m in read_minutes.get(pair[0], ()))}
+    # each shell's read minutes sorted: a search per host it reached, not a scan of its reads
+    read_minutes = {subject: np.array(sorted(minutes), dtype=np.int64) for subject, minutes in _minutes_by_subject(view, reads).items()}
+    copied = set()
+    for (subject, host), minutes in _minutes_by_pair(view, peer).items():
+        read = read_minutes.get(subject)
+        first = min(minutes)
+        # a read at the first reach's minute or the one before
+        if read is not None and np.searchsorted(read, first, side="right") > np.searchsorted(read, first - MINUTE_NS, side="left"):
+            copied.add((subject, host))
     if copied:
         found = peer & view.pattern_flags(lambda row: (row.subject, row.object) in copied, peer)
     return found
