@@ -2785,30 +2785,28 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if _only_clients(view):
         by_client |= deleted & (desc["subject_name"] == "")
 
-    def program_or_log(name: str, ran: frozenset[str] | None = None) -> bool:
+    def program_or_log(name: str) -> bool:
         """A program, script or log; a name without an extension the knowledge base does not
-        know counts as a program (only where the subgraph ran or chmod'ed it, given ``ran``)."""
-        unknown_program = "." not in name and lookup(name, "file") is None and not DATA_NAME.match(name)
-        if ran is not None:
-            unknown_program = unknown_program and name in ran
+        know counts as a program only where the subgraph ran or chmod'ed it (``ran``)."""
+        unknown_program = "." not in name and lookup(name, "file") is None and not DATA_NAME.match(name) and name in ran
         return bool(SCRIPT_OR_BINARY.search(name)) or _is_log(name) or unknown_program
 
     # a system process or service deleting its own working files does the same, unless the
-    # log shows it acting for an attacker (a service host running PowerShell); a name without
-    # an extension counts as its program only where the subgraph ran or chmod'ed it (a spool's
-    # d00042-001 is a working file)
+    # log shows it acting for an attacker (a service host running PowerShell). For both, a
+    # name without an extension is a program only where the subgraph ran or chmod'ed it: a
+    # spool's d00042-001, a backup application's mktemp file are working files
     own_work = deleted & ~by_client & view.desc_where("subject_name", own_file_cleaner, deleted)
     if own_work.any():
         own_work &= ~in_chain(view, acting_for_an_attacker(view))
     ran = frozenset(view.values("object_name", named & view.desc_in("event", ("execute", "file_attribute", "process_start"))))
-    # Windows runs a program by its extension: a Windows client's deleted file without one
-    # counts as its program only where the subgraph ran it, as a service's does
-    windows_client = by_client & view.desc_where("subject_name", lambda n: n.casefold().endswith(".exe"), by_client)
-    counted = (
-        view.desc_where("object_name", counts, deleted & ~by_client & ~own_work)
-        | view.desc_where("object_name", program_or_log, by_client & ~windows_client)
-        | view.desc_where("object_name", lambda n: program_or_log(n, ran), own_work | windows_client)
-    )
+    counted = view.desc_where("object_name", counts, deleted & ~by_client & ~own_work) | view.desc_where("object_name", program_or_log, by_client | own_work)
+    # and a file such a process wrote itself, which nothing in the subgraph ran or loaded, is
+    # its working file whatever its extension (the compatibility appraiser's telemetry .bin
+    # written, sent and removed); a log stays a log
+    if own_work.any():
+        wrote = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", own_work)))
+        used = _ran_or_loaded(view)
+        counted &= ~view.pattern_flags(lambda row: (row.subject, row.object) in wrote and row.object not in used and not _is_log(row.object), own_work)
     # a message a client composed, written, read back and deleted by it and never run, is its
     # working file whatever its name (``_clients_own_temporaries``)
     # a package a package manager installed from (a downloaded .deb after dpkg -i), removed
