@@ -94,12 +94,12 @@ TEMPORARY_FILE = re.compile(r"\.(tmp|temp|part|partial|crdownload|download)$|^tm
 LOCK_FILE_NAMES = r"lockfile|.+\.(lock|lck|pid)"
 LOCK_FILE = re.compile(rf"^({LOCK_FILE_NAMES})$")
 # a name a program generates for its data, not one given to a program: a content-addressed
-# (hash) cache entry, Chromium's block-file cache (external entries f_000a1b, block files
+# (hash) cache entry, twelve hex digits or more, Chromium's block-file cache (external entries f_000a1b, block files
 # data_0..data_3), a number (Firefox's doomed cache entries, spool and temporary files), a
 # UUID (telemetry pings, crash reports, a job's files), LevelDB's numbered manifest, or an
 # SQLite database's journal beside it (``History-journal``, ``Cookies-wal``)
 DATA_NAME = re.compile(
-    r"^([0-9A-Fa-f]{16,}|f_[0-9A-Fa-f]{6}|data_\d|\d+|\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?|MANIFEST-\d+|.+-(journal|wal|shm)"
+    r"^([0-9A-Fa-f]{12,}|f_[0-9A-Fa-f]{6}|data_\d|\d+|\{?[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}?|MANIFEST-\d+|.+-(journal|wal|shm)"
     # sendmail's queue files (qf, df, tf, xf and the queue id: qfw3CAb1c9)
     r"|[dqtx]f[0-9A-Za-z]{8,16}"
     # and a lock or process-id file (procmail's lockfile, a daemon's NAME.pid)
@@ -1907,6 +1907,12 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
     moded = named & (desc["event"] == "file_attribute")
     moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES, moded)
+    # a service setting the mode of a working file it wrote itself (the crash reporter marking
+    # a report uploaded) makes no tool: only its run would, which arms the file on its own
+    keeping = moded & view.desc_where("subject_name", own_file_cleaner, moded)
+    if keeping.any():
+        own = view.pairs(written & view.desc_in("subject_name", view.values("subject_name", keeping)))
+        moded &= ~(view.pattern_flags(lambda row: (row.subject, row.object) in own, keeping) & ~in_chain(view, acting_for_an_attacker(view)))
     # a DLL runner (rundll32, regsvr32) loading the file runs it, whatever its extension
     run_as_module = (desc["event"] == "module_load") & view.desc_where("subject_name", code_runner, desc["event"] == "module_load")
     arming = (moded | named & (desc["event"] == "execute") | started | run_as_module) & view.desc_in("object_name", first_write)
