@@ -82,6 +82,7 @@ def roles() -> dict[str, Any]:
         "remote_command_names": frozenset(n.casefold() for n in raw["remote_command_tools"]["names"]),
         "remote_session_host_names": frozenset(n.casefold() for n in raw["remote_session_hosts"]["names"]),
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
+        "connectivity_check_names": frozenset(n.casefold() for n in raw["connectivity_checks"]["names"]),
         "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "script_web_server_names": frozenset(n.casefold() for n in raw["script_running_web_servers"]["names"]),
         "script_agent_categories": frozenset(raw["script_running_agents"]["categories"]),
@@ -138,6 +139,11 @@ def secret_credential(name: str) -> bool:
     file every networked program reads (``passwd``, ``known_hosts``) nor sudo's policy."""
     entry = lookup(name, "file")
     return entry is not None and entry.category == "credential store" and name.lower() not in WORLD_READABLE_ACCOUNT_FILES | PRIVILEGE_POLICIES
+
+
+def connectivity_check(name: str) -> bool:
+    """A tool that checks this host's network configuration or its path to a host (``connectivity_checks``)."""
+    return name.casefold() in roles()["connectivity_check_names"]
 
 
 def session_client(name: str) -> bool:

@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
+    compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
 from .patterns import CREDENTIAL_PROCESS, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -3278,6 +3278,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # a tool only other discovery tools start is part of their command (net.exe runs
     # net1.exe for every `net` command): one command, not a second tool
     commands = {t for t in tools if not view.values("subject_name", tools_run & (desc["object_name"] == t)) <= tools}
+    # the network's own checks (ipconfig, nslookup, ping, tracert) ask one question between
+    # them, whether and how this host reaches the network: one look, a helpdesk's as much as
+    # an intruder's
+    checks = {t for t in commands if connectivity_check(t)}
+    if len(checks) > 1:
+        commands = (commands - checks) | {min(checks)}
     info = (desc["event"] == "file_read") & view.desc_in("object_name", RECON_FILES)
     host_lists = (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS)
     info |= host_lists & view.desc_where("subject_name", lambda n: bool(n) and not session_client(n), host_lists)
@@ -3299,7 +3305,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # and the querying process writing what it found, one file per kind of directory object
     # (BloodHound's collectors: users.json, groups.json, computers.json): the directory taken
     # whole, a second look of its own
-    dumps = _directory_dumps(view, view.values("subject_name", directory)) if queried else directory
+    # (or a program the knowledge base does not know that talked to another host: a compiled
+    # collector, AdFind or SharpHound, queries over its own LDAP code, loading no client)
+    sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
+    sent &= view.desc_where("subject_name", _unknown_program, sent)
+    sent &= ~view.desc_where("object_name", lambda n: view.address_class(n) in ("loopback", "local"), sent)
+    dumps = _directory_dumps(view, view.values("subject_name", directory) | view.values("subject_name", sent))
     dumped = bool(dumps.any())
     # or discovery tools reaching several hosts within the run (``net view \\HOST`` of one
     # host after another, a share or session census): remote system discovery (T1018,
