@@ -190,6 +190,33 @@ def neighbours_of_this_host(view: LogView, names) -> set[str]:
     return {n for n in names if (ip := _ipv4(n)) is not None and any(ip in net for net in local)} - this_host_addresses(view)
 
 
+def _programs_under_test(view: LogView) -> set[str]:
+    """Programs a build from source in the subgraph wrote (``build_writes``, read before the
+    attack chain, which rests on the channels: the caller keeps a routine channel only where
+    the log shows no attacker acting on it) that the log starts, every one of their starters
+    a compiler, linker or build driver (``build_tool``: Visual Studio's devenv.exe running
+    the project it built)."""
+    desc = view.desc
+    built = view.values("object_name", build_writes(view))
+    if not built:
+        return set()
+    starts = view.present & view.desc_in("object_name", built) & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
+    starters: dict[str, set[str]] = {}
+    for at in np.flatnonzero(starts).tolist():
+        starters.setdefault(desc["object_name"][at], set()).add(desc["subject_name"][at])
+    return {program for program, who in starters.items() if all(w and build_tool(w) for w in who)}
+
+
+def domain_controllers(view: LogView) -> set[str]:
+    """The addresses LSASS (``CREDENTIAL_PROCESS``) sends to: the Kerberos and Netlogon
+    servers this host authenticates with, its domain controllers. A client's own
+    authentication to another host is its process's traffic, not LSASS's."""
+    desc = view.desc
+    sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
+    sent &= view.desc_where("subject_name", lambda n: n.casefold() == CREDENTIAL_PROCESS, sent)
+    return view.values("object_name", sent) - this_host_addresses(view) if sent.any() else set()
+
+
 def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set[str] = frozenset()) -> bool:
     if name in local or name in public_resolvers() or name in neighbours:
         return True
@@ -211,9 +238,19 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     if not flows.any():
         return []
     local = this_host_addresses(view)
-    neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows]))
+    # the hosts LSASS sends to are this host's domain controllers (its Kerberos requests):
+    # hosts of the site, whatever networks were declared
+    neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows])) | domain_controllers(view)
     swept = {h for s in view.sweeps for h in s["hosts"]}
     excluded = view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept, flows)
+    # a program written and run here keeping a conversation with a host of the site (an
+    # implant driven through an internal relay, T1090.001) is weighed too, on a stricter test
+    # below: a site host's runner reporting to the console that pushed it is remote execution
+    dropped = {process for _, process, _ in dropped_programs(view)}
+    site = excluded & view.desc_in("subject_name", dropped - {""}) if dropped else np.zeros_like(excluded)
+    if site.any():
+        site &= view.desc_where("object_name", lambda n: n not in local and n not in swept and view.address_class(n) in ("internal", "private"), site)
+        excluded &= ~site
     remote = flows & ~excluded
     if not remote.any():
         return _loops_without_a_named_peer(view, local, set())
@@ -258,6 +295,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     two_way_minutes = _two_way_minutes(pair, minutes, is_sent, is_received, n)
     # a server answering a client: the address's connections accepted, none opened to it
     served = np.bincount(pair_of[_served(view, remote)], minlength=n) > 0
+    # and a login server's exchange is the session it serves (sshd's rows of a login the log
+    # shows no accept of), which the movement and entry rules weigh, never its channel out
+    served |= np.bincount(pair_of[remote & view.desc_where("subject_name", lambda s: s in REMOTE_LOGIN_SERVERS, remote)], minlength=n) > 0
     # a script host's LDAP queries to the server it reached right after loading the directory
     # client (``_directory_servers``: PowerView asking the domain controller) are a look
     # around, however long they last, not a channel
@@ -269,7 +309,13 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # not know is not what its name says: no routine exemption, and two separate minutes of
     # contact make a channel
     masked = _masquerading(view)
-    dropped = {process for _, process, _ in dropped_programs(view)}  # programs written and run here
+    site_pair = np.bincount(pair_of[site], minlength=n) > 0 if site.any() else np.zeros(n, dtype=bool)
+    start_minutes: dict[str, set[int]] = {}  # each program's start minutes, read in one pass where a site pair needs them
+    if site_pair.any():
+        started = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
+        started_rows = view.rows_of(started)
+        for program, minute in zip(desc["object_name"][view._codes[started_rows]].tolist(), view.minutes[started_rows].tolist()):
+            start_minutes.setdefault(program, set()).add(minute)
     # shells and script hosts an attack chain started (a macro's or an HTA's PowerShell): an
     # operator's stager, whose answered check-ins in two minutes are a channel as a dropped
     # program's are (the chain read without channels: this rule's own result feeds that one)
@@ -281,6 +327,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # and a known program writing the versioned language packages it fetched (MSBuild's
     # NuGet restore): a build's package fetch
     updaters |= package_restorers(view)
+    # and a program built from source in the subgraph that only its IDE or build driver
+    # starts: the developer's program under test, talking to the server it is written for
+    updaters |= _programs_under_test(view)
     routine = {subject: (routine_channel(subject) or subject in updaters) and subject not in masked for subject in {subject for subject, _ in pair_keys}}
     # a cryptominer's pool connection is its work, whoever dropped it: resource hijacking
     # (T1496), not a channel it takes commands over; a shell it drives over its traffic still
@@ -362,6 +411,15 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if skipped[subject] or served[index] or directory[index] or ((routine[subject] or index in routine_owned) and not acting_pair[index]):
             continue
         sent_sum, received_sum = int(sent_count[index]), int(received_count[index])
+        if site_pair[index]:
+            # with a host of the site: only a conversation in as many minutes as a one-way run
+            # asks of an outside address, both ways in each, and in minutes the program was not
+            # started in (a tool run again for each query, as an AD query tool asking the domain
+            # controller, is no channel)
+            mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
+            talked = set(minutes[mine][is_sent[mine]].tolist()) & set(minutes[mine][is_received[mine]].tolist())
+            if len(talked - start_minutes.get(subject, set())) < C2_MIN_MINUTES:
+                continue
         # a program the subgraph dropped and ran may rotate through its servers (Emotet's list
         # of tier-one addresses): each address it keeps exchanging with is a channel, whatever
         # share of its traffic it holds
@@ -464,8 +522,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
                 continue
         period = _period(out_minutes)
         who = quoted(subject) if subject else "one process"
+        where = "a host of the site's own network, so an internal relay" if site_pair[index] else "not internal"
         reason = (
-            f"Sustained exchange between {who} and {quoted(address)} (not internal): {sent_sum} outbound and "
+            f"Sustained exchange between {who} and {quoted(address)} ({where}): {sent_sum} outbound and "
             f"{received_sum} inbound event-seconds over {int(pair_minutes[index])} minute(s)"
         )
         reason += f", beacon-like about every {period} minute(s)." if period else "."
