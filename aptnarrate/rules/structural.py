@@ -3241,6 +3241,8 @@ def _only_clients(view: LogView) -> bool:
     return bool(named) and all(user_application(n) for n in named)
 
 
+# the account database, which every tool printing user or group names reads
+ACCOUNT_NAME_FILES = frozenset({"passwd", "group"})
 RECON_FILES = frozenset(
     {
         "passwd", "group", "hosts", "os-release", "lsb-release", "issue", "redhat-release", "mounts", "mtab", "fstab",
@@ -3353,7 +3355,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     if (info & view.desc_in("object_name", view.values("object_name", touched))).any():
         changed = view.pairs(touched)
         info &= ~view.pattern_flags(lambda row: (row.subject, row.object) in changed, info)
-    files = view.values("object_name", info)
+    # the account database a discovery tool reads to print names (id and groups reading
+    # passwd and group) is that tool's own work, one look with it, not a second one; so is
+    # a privilege tool's or login's (sudo, su, sshd checking the account it acts for)
+    lookups = info & view.desc_in("object_name", ACCOUNT_NAME_FILES)
+    lookups &= view.desc_where("subject_name", lambda n: n in tools or n in LOGIN_PROGRAMS or process_category(n) == "privilege tool", lookups)
+    files = view.values("object_name", info & ~lookups)
     # or a file viewer printing the hosts this one reaches (ssh's known hosts) and its host
     # table or ARP table: a look for other hosts by hand (T1018)
     viewed = info & view.desc_where("subject_name", lambda n: n in FILE_VIEWERS, info)
