@@ -626,10 +626,17 @@ def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -
 
 
 def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:
-    """The descriptions of ``subjects`` sending to a public address (per description)."""
+    """The descriptions of ``subjects`` sending to a public address (per description); not
+    to this host's domain controllers (``domain_controllers``), hosts of the site whatever
+    networks were declared."""
+    from .structural import domain_controllers
+
     desc = view.desc
     sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", subjects)
-    return sends & view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) == "public", sends)
+    sends &= view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) == "public", sends)
+    if sends.any():
+        sends &= ~view.desc_in("object_name", domain_controllers(view))
+    return sends
 
 
 def _holds_channel(view: LogView, sends: np.ndarray) -> bool:

@@ -207,13 +207,18 @@ def _programs_under_test(view: LogView) -> set[str]:
     return {program for program, who in starters.items() if all(w and build_tool(w) for w in who)}
 
 
+# the programs whose traffic goes to a domain controller only: LSASS (``CREDENTIAL_PROCESS``:
+# Kerberos and Netlogon for this host's logons) and nltest, which asks a controller about
+# the domain (its controllers, trusts, the secure channel)
+DOMAIN_CONTROLLER_CLIENTS = frozenset({CREDENTIAL_PROCESS, "nltest.exe"})
+
+
 def domain_controllers(view: LogView) -> set[str]:
-    """The addresses LSASS (``CREDENTIAL_PROCESS``) sends to: the Kerberos and Netlogon
-    servers this host authenticates with, its domain controllers. A client's own
-    authentication to another host is its process's traffic, not LSASS's."""
+    """The addresses ``DOMAIN_CONTROLLER_CLIENTS`` send to: this host's domain controllers.
+    A client's own authentication to another host is its process's traffic, not LSASS's."""
     desc = view.desc
     sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
-    sent &= view.desc_where("subject_name", lambda n: n.casefold() == CREDENTIAL_PROCESS, sent)
+    sent &= view.desc_where("subject_name", lambda n: n.casefold() in DOMAIN_CONTROLLER_CLIENTS, sent)
     return view.values("object_name", sent) - this_host_addresses(view) if sent.any() else set()
 
 
