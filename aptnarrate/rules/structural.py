@@ -4433,6 +4433,21 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
         staged |= {n for n in view.values("object_name", writes & view.desc_in("subject_name", applications)) if ARCHIVE.search(n)}
         if staged and (reads & view.desc_in("subject_name", readers) & view.desc_in("object_name", staged)).any():
             relays.add(channel)
+    # or a Windows service host reading an archive that a shell or script host wrote after
+    # reading user data, in a minute that shell started a program (bitsadmin): a transfer job
+    # handed to a service (BITS carrying the archive off, T1197), whoever started the service
+    hosts = {c for c in channels - relays if process_category(c) == "windows system process"}
+    if hosts:
+        collected = reads & view.desc_where("subject_name", _operator_tool, reads)
+        collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
+        archives = {n for n in view.values("object_name", writes & view.desc_in("subject_name", collectors)) if ARCHIVE.search(n)}
+        if archives:
+            handed = view.rows_of(starts & view.desc_in("subject_name", collectors))
+            handed_minutes = set(view.minutes[handed].tolist())
+            for host in sorted(hosts):
+                picked = view.rows_of(reads & (desc["subject_name"] == host) & view.desc_in("object_name", archives))
+                if len(picked) and int(view.minutes[picked].min()) in handed_minutes | {m + MINUTE_NS for m in handed_minutes}:
+                    relays.add(host)
     return view.desc_in("subject_name", relays)
 
 
