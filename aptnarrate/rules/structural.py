@@ -213,13 +213,19 @@ def _programs_under_test(view: LogView) -> set[str]:
 DOMAIN_CONTROLLER_CLIENTS = frozenset({CREDENTIAL_PROCESS, "nltest.exe"})
 
 
-def domain_controllers(view: LogView) -> set[str]:
+def domain_controllers(view: LogView) -> frozenset[str]:
     """The addresses ``DOMAIN_CONTROLLER_CLIENTS`` send to: this host's domain controllers.
-    A client's own authentication to another host is its process's traffic, not LSASS's."""
-    desc = view.desc
-    sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
-    sent &= view.desc_where("subject_name", lambda n: n.casefold() in DOMAIN_CONTROLLER_CLIENTS, sent)
-    return view.values("object_name", sent) - this_host_addresses(view) if sent.any() else set()
+    A client's own authentication to another host is its process's traffic, not LSASS's.
+    Computed once per view (the Command and Control rule and the pattern rules' public
+    connections read it)."""
+
+    def compute() -> frozenset[str]:
+        desc = view.desc
+        sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
+        sent &= view.desc_where("subject_name", lambda n: n.casefold() in DOMAIN_CONTROLLER_CLIENTS, sent)
+        return frozenset(view.values("object_name", sent) - this_host_addresses(view)) if sent.any() else frozenset()
+
+    return view.derived("_domain_controllers", compute)
 
 
 def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set[str] = frozenset()) -> bool:
