@@ -4610,6 +4610,14 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # a file the reader itself wrote by the minute it first read it (a download read back to
     # unpack it, its own output) is its own product, not data it collected
     data_reads &= ~_own_products(view, data_reads, writes)
+    # nor a file the reader writes back, no document, archive or secret (a beacon's own
+    # configuration, read at start and updated as it runs): its state, not data collected
+    rewritten = view.pairs(writes & view.present & view.desc_in("subject_name", view.values("subject_name", data_reads) - {""}))
+    if rewritten:
+        data_reads &= ~view.pattern_flags(
+            lambda row: (row.subject, row.object) in rewritten and not (DOCUMENT.search(row.object) or ARCHIVE.search(row.object) or secret_credential(row.object)),
+            data_reads,
+        )
     # nor is a file that the process which started the reader wrote for it (PowerShell
     # writing ngrok.yml, then starting ngrok), unless that process read user data itself (a
     # collector handing its archive to an uploader)
