@@ -1332,9 +1332,20 @@ def _find_archive_readers(view: LogView) -> dict[str, int]:
     for at in np.flatnonzero(writes & view.desc_in("subject_name", talkers)).tolist():
         fetched_by.setdefault(desc["object_name"][at], set()).add(desc["subject_name"][at])
     found: dict[str, int] = {}
-    for (reader, archive), first in _archive_first_reads(view).items():
+    first_reads = _archive_first_reads(view)
+    for (reader, archive), first in first_reads.items():
         if not fetched_by.get(archive, set()) - {reader}:
             found[reader] = min(first, found.get(reader, first))
+    # and the pieces a silent process cut an archive into (split's xaa, xab; an encrypted
+    # copy): what reads them reads the archive
+    cutters = {reader for reader, _ in first_reads} - talkers - {""}
+    if cutters:
+        pieces = view.values("object_name", writes & view.desc_in("subject_name", cutters)) - PLACEHOLDERS
+        pieces -= {n for n in pieces if ARCHIVE.search(n)}
+        reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", pieces) & ~view.desc_in("subject_name", cutters)
+        for at in np.flatnonzero(reads).tolist():
+            reader, minute = desc["subject_name"][at], int(view.first_minutes[at])
+            found[reader] = min(minute, found.get(reader, minute))
     return found
 
 
