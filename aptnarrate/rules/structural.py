@@ -368,6 +368,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             for (subject, _), index in pair_keys.items():
                 if subject in miners:
                     acting_pair[index] = False
+    opening = view.desc_in("action", vocabulary().connect_actions)  # connections opened, per description
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
     command_rows = view.rows_of(desc["event"] == "shell_command")
     command_subjects = desc["subject_name"][view._codes[command_rows]]
@@ -497,8 +498,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         heard = received_sum + int(view.counts[replies].sum())
         # one dense one-way burst is a transfer (exfiltration, when data reached it), not a
         # channel; one that hears back, or whose shell commands run in its minutes, is one
-        # (PowerShell Empire's default beacon sends every five seconds)
-        if len(shared) < C2_MIN_TWO_WAY_MINUTES and _bulk_transfer(out_minutes, per_minute, heard):
+        # (PowerShell Empire's default beacon sends every five seconds). Messages count, not
+        # the connections opened for them: a poll that opens a connection for each message
+        # (OpTC's START_OUTBOUND beside MESSAGE_OUTBOUND) sends once, not twice
+        carried = mine_sent & ~opening[view._codes[positions[mine]]]
+        carried_per_minute = _sums(np.searchsorted(out_minutes, minutes[mine][carried]), counts[mine][carried], len(out_minutes)).tolist()
+        if len(shared) < C2_MIN_TWO_WAY_MINUTES and _bulk_transfer(out_minutes, carried_per_minute, heard):
             continue
         # so is a one-way stream that hears nothing back from a sender that read an archive
         # the subgraph wrote before it sent (staged data uploaded in pieces): exfiltration's
