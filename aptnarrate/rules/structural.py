@@ -1671,7 +1671,9 @@ def _copied_in_over_ssh(view: LogView, writers_of: dict[str, set[str]], names: s
     writers = set().union(*(writers_of[n] for n in copied))
     if (flows & view.desc_in("subject_name", writers) & view.desc_in("action", vocabulary().connect_actions)).any():
         return set()
-    accepted = _accepted(view) & flows & view.desc_in("subject_name", REMOTE_LOGIN_SERVERS)
+    # (or, where the slice lacks the accept, the login server hearing from the host: it opens
+    # no connections, so what it hears is the session it serves)
+    accepted = (_accepted(view) | (desc["event"] == "network_in")) & flows & view.desc_in("subject_name", REMOTE_LOGIN_SERVERS)
     # from a host of the site: a login from outside that drops a program stays Initial
     # Compromise's to weigh
     accepted &= view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), accepted)
@@ -2066,13 +2068,21 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
                 reason = f"Files written by a remote-session host ({_names(hosts)}) and then executed: {_names(names)} (a tool copied from another host over a remote session)."
             else:
                 last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
-                hosts |= {a for a in ancestors_by(view, writers - hosts, last_write) if remote_session_host(a)}
+                # (scp's sink under an SSH login: the login server is the session's host)
+                hosts |= {a for a in ancestors_by(view, writers - hosts, last_write) if remote_session_host(a) or a in REMOTE_LOGIN_SERVERS}
+                served_by = f"a remote-session host ({_names(hosts)})" if hosts else "a remote login server"
                 reason = (
-                    f"Files written by {_names(writers - hosts)} in a session a remote-session host ({_names(hosts)}) served, and then "
+                    f"Files written by {_names(writers - hosts)} in a session {served_by} served, and then "
                     f"executed: {_names(names)} (a tool copied from another host over a remote session)."
                 )
-            # PsExec's service comes over an SMB admin share; WinRM's hosts over Windows Remote Management
-            remote = "T1021.002" if any(h.casefold().startswith("psexesvc") for h in hosts) else "T1021.006"
+            # PsExec's service comes over an SMB admin share, scp over SSH; WinRM's hosts over
+            # Windows Remote Management
+            if any(h.casefold().startswith("psexesvc") for h in hosts):
+                remote = "T1021.002"
+            elif hosts & REMOTE_LOGIN_SERVERS or writers & COPY_SINKS:
+                remote = "T1021.004"
+            else:
+                remote = "T1021.006"
             out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", remote)))
             continue
         talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
