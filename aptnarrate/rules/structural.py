@@ -249,8 +249,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     if not flows.any():
         return []
     local = this_host_addresses(view)
-    # the hosts LSASS sends to are this host's domain controllers (its Kerberos requests):
-    # hosts of the site, whatever networks were declared
+    # the hosts LSASS or nltest send to are this host's domain controllers (its Kerberos
+    # requests, the domain's queries): hosts of the site, whatever networks were declared
     neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows])) | domain_controllers(view)
     swept = {h for s in view.sweeps for h in s["hosts"]}
     excluded = view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept, flows)
