@@ -83,6 +83,7 @@ def roles() -> dict[str, Any]:
         "remote_session_host_names": frozenset(n.casefold() for n in raw["remote_session_hosts"]["names"]),
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
         "connectivity_check_names": frozenset(n.casefold() for n in raw["connectivity_checks"]["names"]),
+        "domain_controller_client_names": frozenset(n.casefold() for n in raw["domain_controller_clients"]["names"]),
         "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "script_web_server_names": frozenset(n.casefold() for n in raw["script_running_web_servers"]["names"]),
         "script_agent_categories": frozenset(raw["script_running_agents"]["categories"]),
@@ -144,6 +145,11 @@ def secret_credential(name: str) -> bool:
 def connectivity_check(name: str) -> bool:
     """A tool that checks this host's network configuration or its path to a host (``connectivity_checks``)."""
     return name.casefold() in roles()["connectivity_check_names"]
+
+
+def domain_controller_client(name: str) -> bool:
+    """A program that talks to domain controllers only (``domain_controller_clients``)."""
+    return name.casefold() in roles()["domain_controller_client_names"]
 
 
 def session_client(name: str) -> bool:
@@ -1099,7 +1105,7 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     # chain is what this helps find
     routine |= explained_rows(view, "Initial Compromise", written & ~routine, attack_exception=False)
     kept = written & ~routine
-    running = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
+    running = view.program_starts
     found = {}
     for program in sorted(set(desc["object_name"][kept])):
         named = view.positions_named("object_name", program)

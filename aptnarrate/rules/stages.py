@@ -20,7 +20,7 @@ from ..arrays import Columns, distinct, factorize
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms, mechanisms_for
-from .lineage import acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain
+from .lineage import PLACEHOLDERS, acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain, remote_command_tool
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
 from .patterns import PROCESS_LIST_MIN, ROW_UNLESS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
@@ -288,6 +288,13 @@ class LogView:
         if not len(self._codes):
             return np.zeros(len(self.pattern_rows), dtype=bool)
         return np.bincount(self._codes, minlength=len(self.pattern_rows)) > 0
+
+    @cached_property
+    def program_starts(self) -> np.ndarray:
+        """Descriptions (present) of a program run: a process started (Windows logs) or a
+        file executed (Linux and FreeBSD logs), whose object names the program."""
+        desc = self.desc
+        return self.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
 
     @cached_property
     def subjects(self) -> frozenset[str]:
@@ -592,17 +599,17 @@ def connects_for_a_remote_step(view: LogView) -> np.ndarray:
     command tool (``remote_command_tools`` in roles.yaml: wmic, sc, schtasks, PsExec) reaches
     in the subgraph: ``net use \\HOST`` opening the session the remote step then uses, the
     movement's preparation, not a look around; computed once per view."""
-    from .lineage import PLACEHOLDERS, remote_command_tool
 
     def compute() -> np.ndarray:
         desc = view.desc
         flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in")) & ~view.desc_in("object_name", PLACEHOLDERS)
-        remote = view.values("object_name", flows & view.desc_where("subject_name", remote_command_tool, flows))
+        by_remote_tools = view.desc_where("subject_name", remote_command_tool, flows)
+        remote = view.values("object_name", flows & by_remote_tools)
         found = np.zeros(len(flows), dtype=bool)
         if not remote:
             return found
         reached: dict[str, set[str]] = {}
-        for tool, address in view.pairs(flows & ~view.desc_where("subject_name", remote_command_tool, flows)):
+        for tool, address in view.pairs(flows & ~by_remote_tools):
             reached.setdefault(tool, set()).add(address)
         preparing = {tool for tool, addresses in reached.items() if tool and addresses <= remote}
         if preparing:
@@ -1219,8 +1226,7 @@ def _installed_services(view: LogView, installers: set[str]) -> np.ndarray:
     if not installers or not installs.any():
         return found
     managers = view.values("subject_name", installs) - {""} - installers
-    runs = view.present & view.desc_in("subject_name", managers)
-    runs &= ((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute")
+    runs = view.program_starts & view.desc_in("subject_name", managers)
     programs = view.values("object_name", runs) - {""}
     written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", installers)
     if not programs or not programs <= view.values("object_name", written):

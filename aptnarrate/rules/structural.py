@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
+    compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
 from .patterns import CREDENTIAL_PROCESS, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -200,21 +200,16 @@ def _programs_under_test(view: LogView) -> set[str]:
     built = view.values("object_name", build_writes(view))
     if not built:
         return set()
-    starts = view.present & view.desc_in("object_name", built) & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
+    starts = view.program_starts & view.desc_in("object_name", built)
     starters: dict[str, set[str]] = {}
     for at in np.flatnonzero(starts).tolist():
         starters.setdefault(desc["object_name"][at], set()).add(desc["subject_name"][at])
     return {program for program, who in starters.items() if all(w and build_tool(w) for w in who)}
 
 
-# the programs whose traffic goes to a domain controller only: LSASS (``CREDENTIAL_PROCESS``:
-# Kerberos and Netlogon for this host's logons) and nltest, which asks a controller about
-# the domain (its controllers, trusts, the secure channel)
-DOMAIN_CONTROLLER_CLIENTS = frozenset({CREDENTIAL_PROCESS, "nltest.exe"})
-
-
 def domain_controllers(view: LogView) -> frozenset[str]:
-    """The addresses ``DOMAIN_CONTROLLER_CLIENTS`` send to: this host's domain controllers.
+    """The addresses ``domain_controller_clients`` (roles.yaml: LSASS, nltest) send to: this
+    host's domain controllers.
     A client's own authentication to another host is its process's traffic, not LSASS's.
     Computed once per view (the Command and Control rule and the pattern rules' public
     connections read it)."""
@@ -222,7 +217,7 @@ def domain_controllers(view: LogView) -> frozenset[str]:
     def compute() -> frozenset[str]:
         desc = view.desc
         sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
-        sent &= view.desc_where("subject_name", lambda n: n.casefold() in DOMAIN_CONTROLLER_CLIENTS, sent)
+        sent &= view.desc_where("subject_name", domain_controller_client, sent)
         return frozenset(view.values("object_name", sent) - this_host_addresses(view)) if sent.any() else frozenset()
 
     return view.derived("_domain_controllers", compute)
@@ -308,7 +303,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     served = np.bincount(pair_of[_served(view, remote)], minlength=n) > 0
     # and a login server's exchange is the session it serves (sshd's rows of a login the log
     # shows no accept of), which the movement and entry rules weigh, never its channel out
-    served |= np.bincount(pair_of[remote & view.desc_where("subject_name", lambda s: s in REMOTE_LOGIN_SERVERS, remote)], minlength=n) > 0
+    served |= np.bincount(pair_of[remote & view.desc_in("subject_name", REMOTE_LOGIN_SERVERS)], minlength=n) > 0
     # a script host's LDAP queries to the server it reached right after loading the directory
     # client (``_directory_servers``: PowerView asking the domain controller) are a look
     # around, however long they last, not a channel
@@ -321,12 +316,8 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # contact make a channel
     masked = _masquerading(view)
     site_pair = np.bincount(pair_of[site], minlength=n) > 0 if site.any() else np.zeros(n, dtype=bool)
-    start_minutes: dict[str, set[int]] = {}  # each program's start minutes, read in one pass where a site pair needs them
-    if site_pair.any():
-        started = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
-        started_rows = view.rows_of(started)
-        for program, minute in zip(desc["object_name"][view._codes[started_rows]].tolist(), view.minutes[started_rows].tolist()):
-            start_minutes.setdefault(program, set()).add(minute)
+    # each program's start minutes, read in one pass where a site pair needs them
+    start_minutes = _minutes_by_subject(view, view.program_starts, "object_name") if site_pair.any() else {}
     # shells and script hosts an attack chain started (a macro's or an HTA's PowerShell): an
     # operator's stager, whose answered check-ins in two minutes are a channel as a dropped
     # program's are (the chain read without channels: this rule's own result feeds that one)
@@ -1074,11 +1065,12 @@ def _minutes_by_pair(view: LogView, described: np.ndarray) -> dict[tuple[str, st
     return {pair: set(minutes) for pair, minutes in _lists_by_key(pairs, view.minutes[rows].tolist()).items()}
 
 
-def _minutes_by_subject(view: LogView, described: np.ndarray) -> dict[str, set[int]]:
-    """Each subject of the ``described`` descriptions -> the minutes of its rows."""
+def _minutes_by_subject(view: LogView, described: np.ndarray, column: str = "subject_name") -> dict[str, set[int]]:
+    """Each subject of the ``described`` descriptions (or each name in ``column``: the
+    programs of starts, by ``object_name``) -> the minutes of its rows."""
     rows = view.rows_of(described)
-    subjects = view.desc["subject_name"][view._codes[rows]].tolist()
-    return {subject: set(minutes) for subject, minutes in _lists_by_key(subjects, view.minutes[rows].tolist()).items()}
+    names = view.desc[column][view._codes[rows]].tolist()
+    return {name: set(minutes) for name, minutes in _lists_by_key(names, view.minutes[rows].tolist()).items()}
 
 
 def _running_argmax(values: np.ndarray) -> list[int]:
@@ -1911,7 +1903,7 @@ def channel_to_the_delivering_server(view: LogView) -> list[StageEvidence]:
         return []
     writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
     writes &= view.desc_in("subject_name", {n for n in view.values("subject_name", heard) if n and process_category(n) in DELIVERING_CATEGORIES})
-    starts = view.present & (((desc["event"] == "process_start") & (desc["object_kind"] == "process")) | (desc["event"] == "execute"))
+    starts = view.program_starts
     started = view.values("object_name", starts)
     writes &= view.desc_in("object_name", started)
     if not writes.any():
