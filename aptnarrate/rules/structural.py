@@ -3364,6 +3364,9 @@ def discovery(view: LogView) -> list[StageEvidence]:
     running = view.desc_in("event", ("execute", "process_start"))
     tools_run = running & view.desc_where("object_name", _discovery_tool, running & view.present)
     tools_run &= ~_service_control_commands(view, tools_run)
+    # what a benign mechanism explains (a login banner's scripts running uname) is no look
+    # of its own, row by row: an administrator's one df beside it makes no second look
+    tools_run &= ~explained_rows(view, "Internal Reconnaissance", tools_run)
     tools = view.values("object_name", tools_run)
     # a tool only other discovery tools start is part of their command (net.exe runs
     # net1.exe for every `net` command): one command, not a second tool
@@ -3375,6 +3378,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     if len(checks) > 1:
         commands = (commands - checks) | {min(checks)}
     info = (desc["event"] == "file_read") & view.desc_in("object_name", RECON_FILES)
+    info &= ~explained_rows(view, "Internal Reconnaissance", info & view.present)
     host_lists = (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS)
     info |= host_lists & view.desc_where("subject_name", lambda n: bool(n) and not session_client(n), host_lists)
     # not a file its reader also writes or maps into memory: the target of an exploit's
