@@ -38,7 +38,7 @@ from aptnarrate.rules.lineage import SQUIRREL_PACKAGE, is_language_package, PACK
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row, builtin_rule
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DIRECTORY_DUMP, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, RUNLEVEL_LINK, old_images
+from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DIRECTORY_DUMP, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, RUNLEVEL_LINK, VERSIONED_NAME, _version_key, old_images
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -223,7 +223,13 @@ def _other_name(name: str) -> str:
         # a download in progress is the file it is saved as when done, renamed with it (the
         # install rule reads that relation)
         return _other_name(name[: -len(ext) - 1]) + "." + ext
-    if dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
+    versioned = VERSIONED_NAME.match(name.lstrip(".")) if _version_key(name.lstrip(".")) else None
+    if versioned and "." not in versioned.group("stem"):
+        # a versioned name keeps its version, renamed by its stem: the versions of one file
+        # (privkey2.pem, privkey3.pem) stay versions of one file, a relation the rules read
+        letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in hashlib.sha256(versioned.group("stem").encode()).hexdigest()[:7])
+        new = f"{letters}{versioned.group('version')}{versioned.group('extension') or ''}"
+    elif dot and stem and (len(ext) <= 5 or ext.lower() in UNIT_TYPES):
         new = f"{letters}.{ext}"
     else:
         new = letters

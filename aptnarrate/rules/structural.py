@@ -85,6 +85,9 @@ OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", 
 CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
 # (and a Windows shortcut, .lnk: it holds a path to a file, not the file's data)
 SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|properties|cache|mo|pyc|pyo|log|lnk)$", re.I)
+# keys and certificates (PEM, DER, PKCS#12 bundles, Java key stores, signing requests): a
+# mode set on one guards a secret (chmod 600 of a renewed private key), it arms no program
+KEY_OR_CERTIFICATE = re.compile(r"\.(pem|key|crt|cer|der|csr|p12|pfx|jks|keystore)$", re.I)
 # a temporary file or a partial download, by its extension
 # a name a log or a shell history has, whatever the knowledge base knows of it
 LOG_LIKE = re.compile(r"(\.(log|evtx)(\.\d+)?|_history)$", re.I)
@@ -1986,7 +1989,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # execve of the file
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
     moded = named & (desc["event"] == "file_attribute")
-    moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES, moded)
+    moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES or bool(KEY_OR_CERTIFICATE.search(n)), moded)
     # a service setting the mode of a working file it wrote itself (the crash reporter marking
     # a report uploaded) makes no tool: only its run would, which arms the file on its own
     keeping = moded & view.desc_where("subject_name", own_file_cleaner, moded)
@@ -4634,10 +4637,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     data_reads &= ~_own_products(view, data_reads, writes)
     # nor a file the reader writes back, no document, archive or secret (a beacon's own
     # configuration, read at start and updated as it runs): its state, not data collected
+    # (or writes the next version of: certbot reading privkey2.pem as it writes privkey3.pem)
     rewritten = view.pairs(writes & view.present & view.desc_in("subject_name", view.values("subject_name", data_reads) - {""}))
     if rewritten:
+        renewed = {(subject, key) for subject, name in rewritten if (key := _version_key(name))}
         data_reads &= ~view.pattern_flags(
-            lambda row: (row.subject, row.object) in rewritten and not (DOCUMENT.search(row.object) or ARCHIVE.search(row.object) or secret_credential(row.object)),
+            lambda row: ((row.subject, row.object) in rewritten or (row.subject, _version_key(row.object)) in renewed)
+            and not (DOCUMENT.search(row.object) or ARCHIVE.search(row.object) or secret_credential(row.object)),
             data_reads,
         )
     # nor is a file that the process which started the reader wrote for it (PowerShell
@@ -5983,6 +5989,19 @@ def _nearest_gap(a: np.ndarray, b: np.ndarray) -> int:
     gaps = np.abs(a - b[at])
     after = np.minimum(at + 1, len(b) - 1)
     return int(np.minimum(gaps, np.abs(a - b[after])).min())
+
+
+# a file name's version: the number at the end of its stem (privkey2.pem, state_17.dat)
+VERSIONED_NAME = re.compile(r"^(?P<stem>.*[A-Za-z_.-])(?P<version>\d+)(?P<extension>\.[A-Za-z0-9]{1,8})?$")
+
+
+def _version_key(name: str) -> str | None:
+    """The name less its version (``privkey#.pem`` for privkey2.pem and privkey3.pem), for a
+    stem of three letters or more; None for a name without one."""
+    match = VERSIONED_NAME.match(name)
+    if match is None or sum(c.isalpha() for c in match.group("stem")) < 3:
+        return None
+    return f"{match.group('stem').casefold()}#{(match.group('extension') or '').casefold()}"
 
 
 def _hidden_program(name: str) -> bool:
