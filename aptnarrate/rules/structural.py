@@ -5862,6 +5862,11 @@ def event_logs_cleared_by_the_service(view: LogView) -> list[StageEvidence]:
     return [cited(view, used, hits, stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=("T1070.001",))]
 
 
+def _hidden_unknown(name: str) -> bool:
+    """A hidden name (a leading dot) the knowledge base does not know as a program."""
+    return name.startswith(".") and name.strip(".") != "" and name not in PLACEHOLDERS and lookup(name, "process") is None
+
+
 # the daemons that run scheduled jobs, and how soon after one starts a shell that shell's
 # start of a program is the job's
 CRON_DAEMONS = frozenset({"cron", "crond", "anacron", "atd", "fcron"})
@@ -5876,9 +5881,16 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     installed the table is cited where the log shows it."""
     desc = view.desc
     starts = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute"))
-    hidden = starts & view.desc_where(
-        "object_name", lambda n: n.startswith(".") and n.strip(".") != "" and n not in PLACEHOLDERS and lookup(n, "process") is None, starts
-    )
+    hidden = starts & view.desc_where("object_name", _hidden_unknown, starts)
+    # or an interpreter reading a hidden script it runs (python2.7 reading .ntpsync.py): the
+    # script is the job's program, in each minute the interpreter reads it
+    script_reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    script_reads &= view.desc_where("object_name", lambda n: _hidden_unknown(n) and bool(SCRIPT_OR_BINARY.search(n)), script_reads)
+    script_reads &= view.desc_where("subject_name", lambda n: process_category(n) == "interpreter", script_reads)
+    script_minutes: dict[str, set[int]] = {}
+    for position in view.rows_of(script_reads).tolist():
+        script_minutes.setdefault(desc["subject_name"][view._codes[position]], set()).add(int(view.minutes[position]))
+    hidden |= starts & view.desc_in("object_name", script_minutes)
     if not hidden.any():
         return []
     by_daemon = starts & view.desc_where("subject_name", lambda n: n.casefold() in CRON_DAEMONS, starts)
@@ -5891,8 +5903,11 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     started_at = {child: np.sort(np.array(minutes, dtype=np.int64)) for child, minutes in found.items()}
     hits = []
     hidden_rows = view.rows_of(hidden)
-    for position, parent in zip(hidden_rows.tolist(), desc["subject_name"][view._codes[hidden_rows]].tolist()):
+    children = desc["object_name"][view._codes[hidden_rows]].tolist()
+    for position, parent, child in zip(hidden_rows.tolist(), desc["subject_name"][view._codes[hidden_rows]].tolist(), children):
         minute = int(view.minutes[position])
+        if child in script_minutes and not _hidden_unknown(child) and minute not in script_minutes[child]:
+            continue  # an interpreter run that read no hidden script
         began = started_at.get(parent)
         # the latest start of the parent by a daemon at or before this minute (a search, not a scan)
         at = int(np.searchsorted(began, minute, side="right")) - 1 if began is not None else -1
@@ -5902,6 +5917,12 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
         return []
     hits = np.array(hits, dtype=np.int64)
     programs = set(desc["object_name"][view._codes[hits]].tolist())
+    # an interpreter's job is named by its hidden script, whose reads are cited with it
+    interpreters = programs & script_minutes.keys() - {n for n in programs if _hidden_unknown(n)}
+    read_rows = np.zeros(0, dtype=np.int64)
+    if interpreters:
+        read_rows = view.rows_of(script_reads & view.desc_in("subject_name", interpreters))
+        read_rows = read_rows[np.isin(view.minutes[read_rows], view.minutes[hits])]
     first = int(view.minutes[hits].min())
     jobs = daemon_rows[view.minutes[daemon_rows] <= view.minutes[hits].max()]
     jobs = jobs[np.isin(desc["object_name"][view._codes[jobs]], list(set(desc["subject_name"][view._codes[hits]].tolist())))] if len(jobs) else jobs
@@ -5909,13 +5930,17 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     install_rows = view.rows_of(installs)
     install_rows = install_rows[view.minutes[install_rows] <= first]
     daemons = {n for n in set(desc["subject_name"][view._codes[np.concatenate([hits, jobs])]].tolist()) if n.casefold() in CRON_DAEMONS}
+    ran = [f"{_names(programs - interpreters)}, a program with a hidden name"] if programs - interpreters else []
+    if interpreters:
+        scripts = view.values("object_name", _descriptions(view, read_rows))
+        ran.append(f"{_names(interpreters)} reading {_names(scripts)}, a script with a hidden name")
     reason = (
-        f"{_names(daemons)} ran {_names(programs)}, a program with a hidden name "
+        f"{_names(daemons)} ran {' and '.join(ran)} "
         "that the knowledge base does not know, as a scheduled job: a cron job that runs a hidden implant."
     )
     if len(install_rows):
         reason += f" The table was installed in the subgraph ({_names(view.values('object_name', _descriptions(view, install_rows)))})."
-    return [cited(view, hits, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+    return [cited(view, hits, read_rows, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
 def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
