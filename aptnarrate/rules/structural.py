@@ -5410,8 +5410,9 @@ ACCOUNT_TOOLS = frozenset({"useradd", "adduser", "usermod", "chpasswd"})
 
 def _lasting_target(name: str) -> bool:
     """A file a root shell writes to make a foothold last (``LASTING_FILES``, a unit's
-    ``LASTING_SUFFIXES``, a knowledge-base persistence location)."""
-    if name in LASTING_FILES or name.endswith(LASTING_SUFFIXES):
+    ``LASTING_SUFFIXES``, a runlevel link that starts a service at boot, a knowledge-base
+    persistence location)."""
+    if name in LASTING_FILES or name.endswith(LASTING_SUFFIXES) or RUNLEVEL_LINK.match(name):
         return True
     entry = lookup(name, "file")
     return entry is not None and entry.category == "persistence location"
@@ -5421,7 +5422,8 @@ def run_as_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     """A run-as tool (sudo, doas) that a program the knowledge base does not know started,
     itself or through a shell it started (an implant's shell), where what the run-as tool
     started then makes something last as root: writes an account or sudo file, authorized
-    keys, a service unit or another persistence location, or runs an account tool. Root
+    keys, a service unit, a runlevel link (update-rc.d's S20NAME) or another persistence
+    location, or runs an account tool. Root
     obtained for an unknown program's lasting work (a cached sudo ticket or a password fed
     to ``sudo -S``: T1548.003); the persistence itself is Maintain Persistence's. A user's
     terminal runs sudo under a known shell and terminal; an unknown program's shell running
