@@ -3611,6 +3611,53 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     ]
 
 
+# the account files an account tool rewrites when it adds or changes an account
+ACCOUNT_DATABASE = frozenset({"passwd", "shadow", "group", "gshadow", "master.passwd", "spwd.db", "pwd.db"})
+
+
+def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
+    """A server that starts shells as its work (a mail server's pipe deliveries, Apache's and
+    PHP's CGI scripts and mail()) and that served a connection in the subgraph, whose shell
+    ran an account tool (``ACCOUNT_TOOLS``: useradd, chpasswd) that rewrote the account
+    database: an exploit of the server adding an account to log in with (T1190, then
+    T1136.001). Deliveries and CGI scripts never add accounts; an administrator does from a
+    login's shell, which no server here started."""
+    desc = view.desc
+    running = view.present & view.desc_in("event", ("execute", "process_start"))
+    by_server = running & view.desc_where("subject_name", lambda n: bool(n) and (script_web_server(n) or process_category(n) == "mail server"), running)
+    by_server &= view.desc_where("object_name", lambda n: process_category(n) == "shell", by_server)
+    if not by_server.any():
+        return []
+    serving = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_in")
+    servers = view.values("subject_name", by_server) & view.values("subject_name", serving)
+    by_server &= view.desc_in("subject_name", servers)
+    if not by_server.any():
+        return []
+    shells = view.values("object_name", by_server)
+    below = descendant_subjects(view, servers)
+    tools = running & (view.desc_in("subject_name", shells) | below) & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, running)
+    if not tools.any():
+        return []
+    ran = view.values("object_name", tools)
+    changed = view.present & view.desc_in("subject_name", ran) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    changed &= view.desc_where("object_name", lambda n: n.rstrip("+-").casefold() in ACCOUNT_DATABASE, changed)
+    if not changed.any():
+        return []
+    first_change = int(view.first_minutes[changed].min())
+    heard = view.rows_of(serving & view.desc_in("subject_name", servers))
+    heard = heard[view.minutes[heard] <= first_change][-3:]
+    files = _names(view.values("object_name", changed))
+    entry = (
+        f"{_names(servers)}, a server that starts shells only for its deliveries or scripts, served a connection and started {_names(shells)}, "
+        f"which ran the account tool(s) {_names(ran)}: no delivery or script adds accounts, an exploit of the server does."
+    )
+    account = f"{_names(ran)}, run by the shell {_names(servers)} started, rewrote the account database ({files}): an account added or changed to log in with."
+    return [
+        cited(view, heard, view.rows_of(by_server), view.rows_of(tools), stage="Initial Compromise", confidence="moderate", rationale=entry, tactic="TA0001", techniques=("T1190",)),
+        cited(view, view.rows_of(tools), view.rows_of(changed), stage="Maintain Persistence", confidence="moderate", rationale=account, tactic="TA0003", techniques=("T1136.001",)),
+    ]
+
+
 # what a program learns of its host from the kernel's and the system's own files instead of
 # running tools, by kind: a native implant's survey reads /proc and /etc itself (T1082,
 # T1057, T1049, T1033). Name-service files (passwd, group, hosts, resolv.conf) are left out:
@@ -6836,4 +6883,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, server_shell_adds_account, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
