@@ -1104,6 +1104,10 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     # program it writes and starts; without the mechanisms' attack-chain exception: the
     # chain is what this helps find
     routine |= explained_rows(view, "Initial Compromise", written & ~routine, attack_exception=False)
+    # vendor software a user or administrator unpacked from its download and put in place
+    from .structural import vendor_software_unpacked
+
+    routine |= vendor_software_unpacked(view, written & ~routine)
     kept = written & ~routine
     running = view.program_starts
     found = {}

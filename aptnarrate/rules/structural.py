@@ -1854,26 +1854,59 @@ def _unnamed_share_copies(view: LogView, names: set[str], written: np.ndarray) -
     return view.values("object_name", writes)
 
 
+def vendor_software_unpacked(view: LogView, written: np.ndarray) -> np.ndarray:
+    """The ``written`` descriptions of vendor software unpacked from its download
+    (``_unpacked_vendor_downloads``), and of a local copy tool putting such a program in
+    place (cp or install into a bin folder): an install by hand, for the ingress rule and
+    the attack chain's dropped programs alike."""
+    unpacked = _unpacked_vendor_downloads(view, written)
+    if unpacked.any():
+        unpacked |= written & view.desc_where("subject_name", local_copier, written) & view.desc_in("object_name", view.values("object_name", unpacked))
+    return unpacked
+
+
 def _unpacked_vendor_downloads(view: LogView, written: np.ndarray) -> np.ndarray:
     """The ``written`` descriptions of programs the knowledge base lists as vendor software
     (``_INSTALLED_CATEGORIES``: desktop applications, browsers, office applications, mail
     clients, updaters) that an extractor (``mode_preserving_copier``: tar, unzip) wrote
     after reading an archive a browser downloaded: the user installing software from its
-    vendor's tarball."""
+    vendor's tarball. So are the knowledge base's agents (``AGENT_CATEGORIES``: a monitoring
+    or backup agent) and the same vendor software unpacked from a release archive a transfer
+    tool fetched, one named for the program and its version (``node_exporter-0.15.2.linux-
+    amd64.tar.gz`` for ``node_exporter``): an administrator installing it from its releases."""
     desc = view.desc
     vendor = written & view.desc_where("subject_name", mode_preserving_copier, written)
-    vendor &= view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES, vendor)
+    vendor &= view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES | AGENT_CATEGORIES, vendor)
     if not vendor.any():
         return vendor
     saved = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
-    saved &= view.desc_where("subject_name", lambda n: process_category(n) == "browser", saved)
-    downloads = {completed_download(n).casefold() for n in view.values("object_name", saved)}
+    by_browser = saved & view.desc_where("subject_name", lambda n: process_category(n) == "browser", saved)
+    downloads = {completed_download(n).casefold() for n in view.values("object_name", by_browser)}
     downloads = {n for n in downloads if ARCHIVE.search(n)}
-    if not downloads:
+    by_transfer = saved & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, saved)
+    releases = {n.casefold() for n in view.values("object_name", by_transfer) if ARCHIVE.search(n)}
+    if not downloads and not releases:
         return np.zeros_like(vendor)
-    reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", view.values("subject_name", vendor))
-    reads &= view.desc_where("object_name", lambda n: n.casefold() in downloads, reads)
-    return vendor & view.desc_in("subject_name", view.values("subject_name", reads))
+    extractors = view.values("subject_name", vendor)
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", extractors)
+    browsed = reads & view.desc_where("object_name", lambda n: n.casefold() in downloads, reads)
+    found = vendor & view.desc_in("subject_name", view.values("subject_name", browsed))
+    found &= view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES, found)
+    if not releases:
+        return found
+    for at in np.flatnonzero(vendor & ~found).tolist():
+        program, extractor = desc["object_name"][at].casefold(), desc["subject_name"][at]
+        # read by the extractor or by the decompressor it started (tar's gzip)
+        readers = {extractor} | _compressors_started_by(view, {extractor})
+        archives = view.values("object_name", view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", readers))
+        found[at] = any(_release_of(archive.casefold(), program) for archive in archives if archive.casefold() in releases)
+    return found
+
+
+def _release_of(archive: str, program: str) -> bool:
+    """Whether ``archive`` is named as a release of ``program``: its name, then a version
+    (``node_exporter-0.15.2.linux-amd64.tar.gz``, ``restic_0.9.1_linux_amd64.tar.gz``)."""
+    return archive.startswith(program) and re.match(r"[-_.]v?\d+(\.\d+)+", archive[len(program):]) is not None
 
 
 # minutes before its write in which a program's writer heard from the address that served it
@@ -1982,7 +2015,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         routine |= copied
     # vendor software a user unpacked from an archive the browser downloaded (VS Code's
     # tarball extracted with tar, then run): an install by hand, not a dropped tool
-    routine |= _unpacked_vendor_downloads(view, written & ~routine)
+    routine |= vendor_software_unpacked(view, written & ~routine)
     first_write: dict[str, int] = {}
     for described in np.flatnonzero(written & ~routine).tolist():
         minute = int(view.first_minutes[described])
