@@ -4550,13 +4550,19 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
     # or a Windows service host reading an archive that a shell or script host wrote after
     # reading user data, in a minute that shell started a program (bitsadmin): a transfer job
     # handed to a service (BITS carrying the archive off, T1197), whoever started the service
+    # (or that a program such a shell started wrote, its archiver: cmd running 7za, then
+    # bitsadmin)
     hosts = {c for c in channels - relays if process_category(c) == "windows system process"}
     if hosts:
-        collected = reads & view.desc_where("subject_name", _operator_tool, reads)
+        by_shells = starts & view.desc_where("subject_name", _operator_tool, starts)
+        archivers = view.values("object_name", by_shells) - PLACEHOLDERS - hosts
+        collected = reads & (view.desc_where("subject_name", _operator_tool, reads) | view.desc_in("subject_name", archivers))
         collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
         archives = {n for n in view.values("object_name", writes & view.desc_in("subject_name", collectors)) if ARCHIVE.search(n)}
         if archives:
-            handed = view.rows_of(starts & view.desc_in("subject_name", collectors))
+            # the shells that collected, or started the program that did
+            handing = {c for c in collectors if _operator_tool(c)} | view.values("subject_name", by_shells & view.desc_in("object_name", collectors))
+            handed = view.rows_of(starts & view.desc_in("subject_name", handing))
             handed_minutes = set(view.minutes[handed].tolist())
             for host in sorted(hosts):
                 picked = view.rows_of(reads & (desc["subject_name"] == host) & view.desc_in("object_name", archives))
@@ -4578,6 +4584,34 @@ def _compressors_started_by(view: LogView, parents: set[str]) -> set[str]:
     desc = view.desc
     starts = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start") & view.desc_in("subject_name", parents)
     return {n for n in view.values("object_name", starts) if compressor(n)} - parents
+
+
+def _pipeline_partners(view: LogView, writers: set[str]) -> dict[str, set[str]]:
+    """The processes reading a pipe in a minute one of ``writers`` wrote to one, where a
+    process that started that writer started the reader too, each with those writers: the
+    next command of a shell pipeline (``tar c docs | nc host``, ``find | xargs cp``), fed
+    what the writer produced. The log names no pipe, so the minute and the shared parent
+    tie them."""
+    found: dict[str, set[str]] = {}
+    if not writers:
+        return found
+    desc = view.desc
+    pipes = view.present & (desc["object_kind"] == "pipe")
+    wrote = pipes & view.desc_in("action", ("WRITE", "SENDMSG", "SENDTO")) & view.desc_in("subject_name", writers)
+    if not wrote.any():
+        return found
+    launchers = launchers_by_name(view)
+    minutes: dict[str, set[int]] = {}
+    for position in view.rows_of(wrote).tolist():
+        minutes.setdefault(desc["subject_name"][view._codes[position]], set()).add(int(view.minutes[position]))
+    read = pipes & view.desc_in("action", ("READ", "RECVMSG", "RECVFROM")) & ~view.desc_in("subject_name", set(minutes) | PLACEHOLDERS | {""})
+    for position in view.rows_of(read).tolist():
+        reader, minute = desc["subject_name"][view._codes[position]], int(view.minutes[position])
+        parents = launchers.get(reader, frozenset())
+        fed = {writer for writer, at in minutes.items() if minute in at and parents & launchers.get(writer, frozenset())}
+        if fed:
+            found.setdefault(reader, set()).update(fed)
+    return found
 
 
 def _restaged(view: LogView, reading: np.ndarray, writes: np.ndarray, staged: set[str]) -> set[str]:
@@ -4786,13 +4820,19 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         staged_reads &= (desc["subject_name"] != "") | view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), staged_reads)
     staged = view.values("object_name", staged_reads)
     direct = data_reads & sender & ~view.desc_in("object_name", staged)
+    # a sender fed through a shell pipeline by a process that read the data (tar c docs | nc
+    # host): the reader's reads are the sender's
+    piped = {reader: fed for reader, fed in _pipeline_partners(view, view.values("subject_name", data_reads) - {""}).items() if reader in view.values("subject_name", sends & sender)}
+    feeders = set().union(*piped.values()) if piped else set()
+    if piped:
+        direct |= data_reads & view.desc_in("subject_name", feeders)
     if unnamed_many:
         direct &= desc["subject_name"] != ""
     stagers = view.values("subject_name", writes & view.desc_in("object_name", staged))
     collected = data_reads & view.desc_in("subject_name", stagers) & ~sender
     # only what the processes that read the data (or its archive) sent can carry it: the
     # browsing of a browser beside the implant it dropped carries none of the implant's reads
-    readers = view.values("subject_name", direct | staged_reads)
+    readers = view.values("subject_name", direct | staged_reads) | set(piped)
     readers |= set(held_readers.values())
     readers |= {transport for transport, clients in transports.items() if clients & readers}
     sends &= view.desc_in("subject_name", readers)
@@ -4846,6 +4886,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     carriers = {t for t, clients in transports.items() if clients & readers} & view.values("subject_name", sends)
     if carriers:
         reason += f" {_names(carriers)} sent it, the transport {_names(set().union(*(transports[t] for t in carriers)))} started for its copy."
+    fed_senders = set(piped) & view.values("subject_name", sends)
+    if fed_senders:
+        reason += f" {_names(fed_senders)} sent what {_names(set().union(*(piped[s] for s in fed_senders)))} wrote into a pipe it read, started by the same process: a shell pipeline."
     unnamed_sent = send_rows & unnamed_rows
     if (unnamed_sent & ~over_several).any():
         reason += (
