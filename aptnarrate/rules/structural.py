@@ -3647,6 +3647,45 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     ]
 
 
+# the file-search tools: what a search finds is a list of paths, for whoever reads it next
+FILE_SEARCH_TOOLS = frozenset({"find", "locate", "mlocate", "plocate", "fd", "fdfind"})
+
+
+def file_search_feeds_collection(view: LogView) -> list[StageEvidence]:
+    """A file search (``FILE_SEARCH_TOOLS``: find) whose results feed a collection: the next
+    command of its pipeline (``find | xargs cp``), or a process reading the list the search
+    wrote (``find > list; tar -T list``), which (itself or what it starts) then reads
+    ``DOCUMENT_READS_MIN`` or more documents: files and folders searched for what to take
+    (T1083, then T1119). ``find`` alone is what every script runs, and claims nothing."""
+    desc = view.desc
+    searches = view.present & view.desc_where("subject_name", lambda n: n.casefold() in FILE_SEARCH_TOOLS, view.present)
+    if not searches.any():
+        return []
+    finders = view.values("subject_name", searches)
+    piped = _pipeline_partners(view, finders)
+    listed = view.values("object_name", searches & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file")) - PLACEHOLDERS
+    list_reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", listed) & ~view.desc_in("subject_name", finders | {""})
+    consumers = set(piped) | view.values("subject_name", list_reads)
+    if not consumers:
+        return []
+    taking = view.desc_in("subject_name", consumers) | descendant_subjects(view, consumers)
+    documents = view.present & (desc["event"] == "file_read") & taking & view.desc_where("object_name", lambda n: bool(DOCUMENT.search(n)), view.present & taking)
+    taken = view.values("object_name", documents)
+    if len(taken) < DOCUMENT_READS_MIN:
+        return []
+    hand_over = view.present & (desc["object_kind"] == "pipe") & view.desc_in("subject_name", finders | set(piped))
+    how = []
+    if piped:
+        how.append(f"{_names(set(piped))} read its results through a pipe")
+    if list_reads.any():
+        how.append(f"{_names(view.values('subject_name', list_reads))} read the list it wrote ({_names(view.values('object_name', list_reads))})")
+    reason = (
+        f"{_names(finders)} searched the file system and {' and '.join(how)}; that reader, or what it started, then read the documents {_names(taken)}: "
+        "files searched for what to collect (T1083), not a script's own search."
+    )
+    return [cited(view, view.rows_of(searches)[:6], view.rows_of(hand_over | list_reads), view.rows_of(documents), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1083",))]
+
+
 # the account files an account tool rewrites when it adds or changes an account
 ACCOUNT_DATABASE = frozenset({"passwd", "shadow", "group", "gshadow", "master.passwd", "spwd.db", "pwd.db"})
 
@@ -6962,4 +7001,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, server_shell_adds_account, covering_tracks, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
