@@ -521,10 +521,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # before it sent (rclone copying folders to cloud storage file by file, no archive):
         # an unknown program doing the same may be an implant's channel, and stays one
         staged = staged or (process_category(subject) == "network tool" and _read_by_first_send(subject, _document_readers(view).get(subject), out_minutes[0]))
-        # (nor does an archive reader whose every sending minute is busy, no check-in among
-        # them, answered for fewer than half its sends: a staged archive uploaded and
-        # acknowledged now and then; an answer to every send is a conversation)
-        if staged and (one_way or (not light and 2 * heard < sent_sum)):
+        if one_way and staged:
             continue
         links = []
         if routine[subject] and index not in driven:
