@@ -2125,7 +2125,18 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         unnamed = (network & view.present & (desc["subject_name"] == "")).any()
         # so does a desktop application's or vendor updater's sync with its own cloud
         # (OneDrive, Teams): a file it fetched for another program would be its own write
-        services_only = all(process_category(t) in SERVICE_CATEGORIES | VENDOR_SYNC_CATEGORIES for t in talkers)
+        # and a browser's browsing, where the writers read nothing a browser saved (a download
+        # copied into place would be read): its pages carry no file for PowerShell to write
+        # (by the name a download in progress takes when done, read by the writer or the
+        # decompressor it started: tar's gzip)
+        browsing = {t for t in talkers if process_category(t) == "browser"}
+        if browsing:
+            saved = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("subject_name", browsing))
+            saved |= {completed_download(n) for n in saved}
+            readers = writers | _compressors_started_by(view, writers)
+            if (view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", readers) & view.desc_in("object_name", saved)).any():
+                browsing = set()
+        services_only = all(process_category(t) in SERVICE_CATEGORIES | VENDOR_SYNC_CATEGORIES or t in browsing for t in talkers)
         if not unnamed and services_only and not talkers & process_family(view, writers | names):
             continue
         last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
