@@ -33,7 +33,7 @@ from aptnarrate.preprocess.facts import compute_facts
 from aptnarrate.preprocess.ingest import IngestOptions, read_events
 from aptnarrate.preprocess.knowledge import lookup
 from aptnarrate.preprocess.rank import address_class
-from aptnarrate.rules.benign import explaining
+from aptnarrate.rules.benign import explaining, mechanisms
 from aptnarrate.rules.lineage import SQUIRREL_PACKAGE, is_language_package, PACKAGE_VERSION
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row, builtin_rule
 from aptnarrate.rules.profiles import get_profile
@@ -180,9 +180,29 @@ def _unknown(name: str, node_type: str) -> bool:
         previous.append(base[:at] + base[at + 4 :])
     if any(lookup(p, "process") is not None and folded in old_images(p) for p in previous):
         return False
+    # a name a benign mechanism lists (Windows' own maintenance tasks, Schedule Scan) is the
+    # system's, known as a knowledge-base name is
+    if folded in _MECHANISM_NAMES:
+        return False
+    # and a known program's release archive (node_exporter-0.15.2.linux-amd64.tar.gz) is named
+    # by the program and its version: the install rule reads that relation
+    release = RELEASE_NAME.match(base)
+    if release and lookup(release.group("program"), "process") is not None:
+        return False
     return all(lookup(n, k) is None for n in dict.fromkeys((name, base)) if n for k in (kind, "process", "file"))
 
 
+# the literal names the benign mechanisms' selections list, folded
+_MECHANISM_NAMES = frozenset(
+    str(value).casefold()
+    for mechanism in mechanisms()
+    for selection in mechanism.match
+    for key, values in selection.items()
+    if key in ("object", "subject")
+    for value in (values if isinstance(values, list) else [values])
+)
+# a program's release archive: its name, then a version
+RELEASE_NAME = re.compile(r"^(?P<program>[A-Za-z][\w+-]*?)[-_.]v?\d+(\.\d+)+")
 CVE_NAMED = re.compile(builtin_rule("privilege-escalation-cve-named-program").match[0]["object|re"])
 UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
 MKTEMP_NAME = re.compile(r"^tmp\.[A-Za-z0-9]{6,}$")
