@@ -39,9 +39,11 @@ SYSTEM_PROGRAM = "system_program"  # a system tool, written over: replaced by an
 LOGGING_TOOL = "logging_tool"  # a row by (or starting) a tool that changes what the host records (auditpol)
 TIMESTAMP_TOOL = "timestamp_tool"  # a row by the tool that sets a file's times (touch)
 LOG_OVERWRITE = "log_overwrite"  # a log or login record written over by a shell or secure-delete tool
+PLANTED_LIBRARY = "planted_library"  # a system library's name written by a shell or admin tool
+WEB_SCRIPT = "web_script"  # a server-side script a web server wrote (a web shell)
 LOG_CATEGORIES = frozenset({"log file", "login records"})  # the knowledge base's categories LOG_OVERWRITE reads
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT)
 
 
 class SupportTableError(ValueError):
@@ -64,6 +66,9 @@ class SupportTable:
     timestamp_tools: frozenset[str] = frozenset()
     log_overwriter_categories: frozenset[str] = frozenset()
     shell_histories: frozenset[str] = frozenset()
+    planted_library_categories: frozenset[str] = frozenset()
+    library_planter_categories: frozenset[str] = frozenset()
+    web_script_suffixes: tuple[str, ...] = ()
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -138,6 +143,9 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         timestamp_tools=frozenset(str(n).casefold() for n in (raw.get("timestamp_tools") or {}).get("names") or []),
         log_overwriter_categories=frozenset(str(c) for c in (raw.get("log_overwrites") or {}).get("writer_categories") or []),
         shell_histories=frozenset(str(n).casefold() for n in (raw.get("log_overwrites") or {}).get("shell_histories") or []),
+        planted_library_categories=frozenset(str(c) for c in (raw.get("planted_libraries") or {}).get("library_categories") or []),
+        library_planter_categories=frozenset(str(c) for c in (raw.get("planted_libraries") or {}).get("writer_categories") or []),
+        web_script_suffixes=tuple(str(n).casefold() for n in (raw.get("web_scripts") or {}).get("suffixes") or []),
     )
 
 
@@ -354,7 +362,29 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         return row.subject_name.casefold() in table.timestamp_tools
     if condition == LOG_OVERWRITE:
         return is_log_overwrite(row.subject_name, row.object_name, table)
+    if condition == PLANTED_LIBRARY:
+        return is_planted_library(row.subject_name, row.object_name, table)
+    if condition == WEB_SCRIPT:
+        return is_web_script_written(row.subject_name, row.object_name, table)
     return False
+
+
+def is_web_script_written(writer: str, name: str, table: SupportTable | None = None) -> bool:
+    """Whether ``writer`` writing ``name`` is a web server that runs a site's scripts saving a
+    server-side script (``web_scripts``: apache2 writing thumb.php)."""
+    from ..rules.lineage import script_web_server
+
+    table = table or support_table()
+    return bool(name) and name.casefold().endswith(table.web_script_suffixes) and script_web_server(writer)
+
+
+def is_planted_library(writer: str, library: str, table: SupportTable | None = None) -> bool:
+    """Whether ``writer`` writing ``library`` plants a library under a system library's name
+    (``planted_libraries``: a shell writing version.dll)."""
+    table = table or support_table()
+    if not library or getattr(lookup(library, "module"), "category", None) not in table.planted_library_categories:
+        return False
+    return getattr(lookup(writer, "process"), "category", None) in table.library_planter_categories
 
 
 def is_log_overwrite(subject: str, target: str, table: SupportTable | None = None) -> bool:
@@ -431,7 +461,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server"}
 
 
 def _describe(cls: str, condition: str | None) -> str:

@@ -1196,6 +1196,40 @@ def runs_powershell(view: LogView) -> set[str]:
     return view.values("subject_name", powershell_signs(view)) - {""}
 
 
+def hijacked_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
+    """Each process (by name) that loaded a module written in the subgraph, by a shell, script
+    host or Windows admin tool, under the name of a Windows system library, at or after that
+    write: -> (library, writer, positions of the write and load descriptions). A library
+    planted where a program finds it before the system's own (DLL search-order hijacking,
+    T1574.001); Windows servicing and installers write system libraries, shells do not. What
+    counts is the stage screen's own ``planted_libraries`` (stage_support.yaml), which the
+    finding's rows must pass. Computed once per view."""
+    from ..grounding.semantic import is_planted_library
+
+    def compute() -> dict[str, tuple[str, str, np.ndarray]]:
+        desc = view.desc
+        loads = view.present & (desc["event"] == "module_load") & (desc["subject_name"] != "")
+        if not loads.any():
+            return {}
+        writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", view.values("object_name", loads))
+        writes &= view.pattern_flags(lambda row: is_planted_library(row.subject, row.object), writes)
+        first_write: dict[str, tuple[int, str, int]] = {}
+        for at in np.flatnonzero(writes).tolist():
+            name, minute = desc["object_name"][at].casefold(), int(view.first_minutes[at])
+            if name not in first_write or minute < first_write[name][0]:
+                first_write[name] = (minute, desc["subject_name"][at], at)
+        found: dict[str, tuple[str, str, np.ndarray]] = {}
+        for at in np.flatnonzero(loads).tolist():
+            library, loader = desc["object_name"][at], desc["subject_name"][at]
+            planted = first_write.get(library.casefold())
+            if planted is None or loader == planted[1] or int(view.last_minutes[at]) < planted[0] or loader in found:
+                continue
+            found[loader] = (library, planted[1], np.array(sorted({at, planted[2]}), dtype=np.int64))
+        return found
+
+    return view.derived("_hijacked_loaders", compute)
+
+
 def acting_for_an_attacker(view: LogView, channels: bool = True) -> Chain:
     """``attack_chain`` plus the processes running PowerShell inside them (said so, citing
     those rows); computed once per view."""
@@ -1217,6 +1251,12 @@ def _acting_for_an_attacker(view: LogView, channels: bool) -> Chain:
         for member in _keys_of(view, own, name):
             if member not in found:
                 found[member], names[member] = Link(f"{quoted(name)} running PowerShell", own, size), name
+    # and a program that loaded a library a shell planted under a Windows library's name: the
+    # planted code runs inside it (OneDrive.exe loading the version.dll PowerShell wrote)
+    for name, (library, writer, own) in sorted(hijacked_loaders(view).items()):
+        for member in _keys_of(view, own[view.desc["subject_name"][own] == name], name):
+            if member not in found:
+                found[member], names[member] = Link(f"{quoted(name)}, which loaded {quoted(library)}, a Windows library's name {quoted(writer)} wrote in this subgraph", own, size), name
     if not names:
         return chain
     acting = Chain(chain)

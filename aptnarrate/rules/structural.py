@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, dropped_programs, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
@@ -3694,6 +3694,74 @@ def file_search_feeds_collection(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(searches)[:6], view.rows_of(hand_over | list_reads), view.rows_of(documents), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1083",))]
 
 
+# minutes in which a web server must read a script it wrote and start a shell to be taken for
+# a web shell in use
+WEB_SHELL_USES = 2
+
+
+def web_shell_planted(view: LogView) -> list[StageEvidence]:
+    """A web server that runs a site's scripts (``script_running_web_servers``) writing a
+    server-side script (the stage screen's ``web_scripts``: an upload saved as thumb.php), then, in
+    ``WEB_SHELL_USES`` or more later minutes, reading that script in a minute it starts a
+    shell, whose commands (or what they start) include a discovery tool: a web shell planted
+    and used (T1505.003), Maintain Persistence. Where one address's requests reach the server
+    in two or more of those minutes, its commands come over the server's own traffic: that
+    address drives the web shell, Command and Control (T1505.003, T1071.001). A CMS's compiled
+    templates and mail() start no discovery tools."""
+    desc = view.desc
+    servers = {n for n in view.subjects if script_web_server(n)}
+    if not servers:
+        return []
+    by_server = view.present & view.desc_in("subject_name", servers)
+    from ..grounding.semantic import is_web_script_written
+
+    writes = by_server & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    writes &= view.pattern_flags(lambda row: is_web_script_written(row.subject, row.object), writes)
+    if not writes.any():
+        return []
+    written = {name: int(view.first_minutes[writes & (desc["object_name"] == name)].min()) for name in view.values("object_name", writes)}
+    shells = by_server & view.program_starts & view.desc_where("object_name", lambda n: process_category(n) == "shell", by_server)
+    if not shells.any():
+        return []
+    shell_minutes = set(view.minutes[view.rows_of(shells)].tolist())
+    reads = by_server & (desc["event"] == "file_read") & view.desc_in("object_name", written)
+    used = [at for at in view.rows_of(reads).tolist() if int(view.minutes[at]) in shell_minutes and int(view.minutes[at]) > written[desc["object_name"][view._codes[at]]]]
+    used_minutes = set(view.minutes[used].tolist()) if used else set()
+    if len(used_minutes) < WEB_SHELL_USES:
+        return []
+    below = descendant_subjects(view, servers)
+    commands = view.program_starts & below & view.desc_where("object_name", _discovery_tool, view.program_starts & below)
+    command_rows = view.rows_of(commands)
+    command_rows = command_rows[np.isin(view.minutes[command_rows], list(used_minutes))]
+    if not len(command_rows):
+        return []
+    shell_rows = view.rows_of(shells)
+    shell_rows = shell_rows[np.isin(view.minutes[shell_rows], list(used_minutes))]
+    scripts = {desc["object_name"][view._codes[at]] for at in used}
+    tools = view.values("object_name", _descriptions(view, command_rows))
+    reason = (
+        f"{_names(servers)}, a web server, wrote {_names(scripts)}, a server-side script, and in {len(used_minutes)} later minutes read it as it started a shell, "
+        f"whose commands included {_names(tools)}: a web shell planted on the server and used (T1505.003)."
+    )
+    out = [cited(view, view.rows_of(writes & view.desc_in("object_name", scripts)), np.array(used, dtype=np.int64), shell_rows, command_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1505.003",))]
+    # the address whose requests reach the server in two or more of those minutes
+    requests = by_server & (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & (desc["object_name"] != "")
+    minutes_of: dict[str, set[int]] = {}
+    for at in view.rows_of(requests).tolist():
+        if int(view.minutes[at]) in used_minutes:
+            minutes_of.setdefault(desc["object_name"][view._codes[at]], set()).add(int(view.minutes[at]))
+    drivers = {address for address, minutes in minutes_of.items() if len(minutes) >= WEB_SHELL_USES and view.address_class(address) not in ("loopback", "local")}
+    if drivers:
+        driving = view.rows_of(requests & view.desc_in("object_name", drivers))
+        driving = driving[np.isin(view.minutes[driving], list(used_minutes))]
+        reason = (
+            f"{_names(drivers)} sent requests to {_names(servers)} in {len(minutes_of[min(drivers)])} of the minutes the web shell {_names(scripts)} ran a shell: "
+            "commands given over the server's own traffic, a web shell driven from that address (T1505.003)."
+        )
+        out.append(cited(view, driving, np.array(used, dtype=np.int64), shell_rows, stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1505.003", "T1071.001")))
+    return out
+
+
 # the account files an account tool rewrites when it adds or changes an account
 ACCOUNT_DATABASE = frozenset({"passwd", "shadow", "group", "gshadow", "master.passwd", "spwd.db", "pwd.db"})
 
@@ -5829,6 +5897,34 @@ def _unknown_program(name: str) -> bool:
     return bool(name) and name not in PLACEHOLDERS and lookup(name, "process") is None
 
 
+def planted_system_library_loaded(view: LogView) -> list[StageEvidence]:
+    """A program that loaded a module a shell, script host or Windows admin tool wrote in the
+    subgraph under a Windows system library's name (``hijacked_loaders``: PowerShell writing
+    version.dll, which OneDrive.exe loads as it starts at logon): a library planted where
+    the program finds it before the system's own, run each time it starts (DLL search-order
+    hijacking, T1574.001). Programs that run with more privilege than their caller are
+    ``planted_library_loaded``'s."""
+    hijacked = {loader: found for loader, found in hijacked_loaders(view).items() if not privileged_loader(loader)}
+    if not hijacked:
+        return []
+    positions = np.unique(np.concatenate([own for _, _, own in hijacked.values()]))
+    rows = view.rows_of(_descriptions_of_positions(view, positions))
+    libraries = {library for library, _, _ in hijacked.values()}
+    writers = {writer for _, writer, _ in hijacked.values()}
+    reason = (
+        f"{_who(writers)} wrote {_names(libraries)}, the name of a Windows system library, and {_names(set(hijacked))} loaded it: "
+        "a library planted where a program finds it before the system's own, run each time that program starts (DLL search-order hijacking)."
+    )
+    return [cited(view, rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1574.001",))]
+
+
+def _descriptions_of_positions(view: LogView, positions: np.ndarray) -> np.ndarray:
+    """The descriptions (a mask) at ``positions``."""
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found[positions] = True
+    return found
+
+
 def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     """A privileged program (``privileged_loaders`` in roles.yaml: setuid programs, services
     running as SYSTEM) loading a library or module that another process wrote in the
@@ -7009,4 +7105,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
