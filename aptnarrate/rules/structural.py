@@ -3719,7 +3719,10 @@ def web_shell_planted(view: LogView) -> list[StageEvidence]:
     writes &= view.pattern_flags(lambda row: is_web_script_written(row.subject, row.object), writes)
     if not writes.any():
         return []
-    written = {name: int(view.first_minutes[writes & (desc["object_name"] == name)].min()) for name in view.values("object_name", writes)}
+    written: dict[str, int] = {}  # each script's first write, in one pass over the writes
+    for at in np.flatnonzero(writes).tolist():
+        name, minute = desc["object_name"][at], int(view.first_minutes[at])
+        written[name] = min(minute, written.get(name, minute))
     shells = by_server & view.program_starts & view.desc_where("object_name", lambda n: process_category(n) == "shell", by_server)
     if not shells.any():
         return []
@@ -4716,16 +4719,22 @@ def _pipeline_partners(view: LogView, writers: set[str]) -> dict[str, set[str]]:
     if not wrote.any():
         return found
     launchers = launchers_by_name(view)
-    minutes: dict[str, set[int]] = {}
+    # the writers by (minute, a process that started them): one look-up per reader's row and
+    # parent, not a pass over every writer (a crafted log of thousands of pipelines)
+    by_minute_and_parent: dict[tuple[int, str], set[str]] = {}
+    writer_names = set()
     for position in view.rows_of(wrote).tolist():
-        minutes.setdefault(desc["subject_name"][view._codes[position]], set()).add(int(view.minutes[position]))
-    read = pipes & view.desc_in("action", ("READ", "RECVMSG", "RECVFROM")) & ~view.desc_in("subject_name", set(minutes) | PLACEHOLDERS | {""})
+        writer, minute = desc["subject_name"][view._codes[position]], int(view.minutes[position])
+        writer_names.add(writer)
+        for parent in launchers.get(writer, ()):
+            by_minute_and_parent.setdefault((minute, parent), set()).add(writer)
+    read = pipes & view.desc_in("action", ("READ", "RECVMSG", "RECVFROM")) & ~view.desc_in("subject_name", writer_names | PLACEHOLDERS | {""})
     for position in view.rows_of(read).tolist():
         reader, minute = desc["subject_name"][view._codes[position]], int(view.minutes[position])
-        parents = launchers.get(reader, frozenset())
-        fed = {writer for writer, at in minutes.items() if minute in at and parents & launchers.get(writer, frozenset())}
-        if fed:
-            found.setdefault(reader, set()).update(fed)
+        for parent in launchers.get(reader, ()):
+            fed = by_minute_and_parent.get((minute, parent))
+            if fed:
+                found.setdefault(reader, set()).update(fed)
     return found
 
 
@@ -4937,7 +4946,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     direct = data_reads & sender & ~view.desc_in("object_name", staged)
     # a sender fed through a shell pipeline by a process that read the data (tar c docs | nc
     # host): the reader's reads are the sender's
-    piped = {reader: fed for reader, fed in _pipeline_partners(view, view.values("subject_name", data_reads) - {""}).items() if reader in view.values("subject_name", sends & sender)}
+    sending = view.values("subject_name", sends & sender)
+    piped = {reader: fed for reader, fed in _pipeline_partners(view, view.values("subject_name", data_reads) - {""}).items() if reader in sending}
     feeders = set().union(*piped.values()) if piped else set()
     if piped:
         direct |= data_reads & view.desc_in("subject_name", feeders)
