@@ -1903,7 +1903,11 @@ def _unpacked_vendor_downloads(view: LogView, written: np.ndarray) -> np.ndarray
 def _release_of(archive: str, program: str) -> bool:
     """Whether ``archive`` is named as a release of ``program``: its name, then a version
     (``node_exporter-0.15.2.linux-amd64.tar.gz``, ``restic_0.9.1_linux_amd64.tar.gz``)."""
-    return archive.startswith(program) and re.match(r"[-_.]v?\d+(\.\d+)+", archive[len(program):]) is not None
+    return archive.startswith(program) and RELEASE_VERSION.match(archive[len(program):]) is not None
+
+
+# what follows a program's name in its release archive's: a version (-0.15.2, _v1.2)
+RELEASE_VERSION = re.compile(r"[-_.]v?\d+(\.\d+)+")
 
 
 # minutes before its write in which a program's writer heard from the address that served it
@@ -3708,13 +3712,13 @@ def web_shell_planted(view: LogView) -> list[StageEvidence]:
     in two or more of those minutes, its commands come over the server's own traffic: that
     address drives the web shell, Command and Control (T1505.003, T1071.001). A CMS's compiled
     templates and mail() start no discovery tools."""
+    from ..grounding.semantic import is_web_script_written  # the stage screen's own test
+
     desc = view.desc
     servers = {n for n in view.subjects if script_web_server(n)}
     if not servers:
         return []
     by_server = view.present & view.desc_in("subject_name", servers)
-    from ..grounding.semantic import is_web_script_written
-
     writes = by_server & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     writes &= view.pattern_flags(lambda row: is_web_script_written(row.subject, row.object), writes)
     if not writes.any():
