@@ -3405,6 +3405,35 @@ def _service_control_commands(view: LogView, tools_run: np.ndarray) -> np.ndarra
     return net & ~_descriptions(view, elsewhere)
 
 
+# the tools that print who the caller is: what a shell runs to see an escalation worked
+IDENTITY_CHECKS = frozenset({"id", "whoami", "whoami.exe"})
+
+
+def _escalation_own_checks(view: LogView) -> np.ndarray:
+    """The descriptions of a program the knowledge base does not know that changes its own
+    user identity (``privilege_change``: a local exploit getting root), up to the minute of
+    that change, and of an identity check (``IDENTITY_CHECKS``) that a shell it started runs:
+    an exploit reading the kernel's version and running dmesg to find its target, then
+    checking it is root. What it runs in later minutes is a look around as any other's."""
+    desc = view.desc
+    changes = view.present & (desc["event"] == "privilege_change") & view.desc_where("subject_name", _unknown_program, view.present)
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    if not changes.any():
+        return found
+    changed_at: dict[str, int] = {}  # each program's first change, in one pass
+    for at in np.flatnonzero(changes).tolist():
+        program, minute = desc["subject_name"][at], int(view.first_minutes[at])
+        changed_at[program] = min(minute, changed_at.get(program, minute))
+    escalated = set(changed_at)
+    theirs = view.present & view.desc_in("subject_name", escalated)
+    for at in np.flatnonzero(theirs).tolist():
+        found[at] = int(view.last_minutes[at]) <= changed_at[desc["subject_name"][at]]
+    checks = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in IDENTITY_CHECKS, view.program_starts)
+    if checks.any():
+        found |= checks & descendant_subjects(view, escalated)
+    return found
+
+
 def _discovery_tool(name: str) -> bool:
     return process_category(name) == "discovery tool"
 
@@ -3418,6 +3447,12 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # what a benign mechanism explains (a login banner's scripts running uname) is no look
     # of its own, row by row: an administrator's one df beside it makes no second look
     tools_run &= ~explained_rows(view, "Internal Reconnaissance", tools_run)
+    # nor is a local exploit's own work: a program the knowledge base does not know that
+    # changes its user identity (a kernel exploit getting root) reading the kernel's version
+    # and running dmesg to find its target, and the shell it then starts running id to see
+    # that it worked (``IDENTITY_CHECKS``): the escalation's steps, which its rules claim
+    exploit_checks = _escalation_own_checks(view)
+    tools_run &= ~exploit_checks
     tools = view.values("object_name", tools_run)
     # a tool only other discovery tools start is part of their command (net.exe runs
     # net1.exe for every `net` command): one command, not a second tool
@@ -3429,7 +3464,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     if len(checks) > 1:
         commands = (commands - checks) | {min(checks)}
     info = (desc["event"] == "file_read") & view.desc_in("object_name", RECON_FILES)
-    info &= ~explained_rows(view, "Internal Reconnaissance", info & view.present)
+    info &= ~explained_rows(view, "Internal Reconnaissance", info & view.present) & ~exploit_checks
     host_lists = (desc["event"] == "file_read") & view.desc_in("object_name", HOST_LISTS)
     info |= host_lists & view.desc_where("subject_name", lambda n: bool(n) and not session_client(n), host_lists)
     # not a file its reader also writes or maps into memory: the target of an exploit's
