@@ -38,7 +38,7 @@ from aptnarrate.rules.lineage import SQUIRREL_PACKAGE, is_language_package, PACK
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row, builtin_rule
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DIRECTORY_DUMP, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, RUNLEVEL_LINK, VERSIONED_NAME, _version_key, old_images
+from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DIRECTORY_DUMP, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, RELEASE_VERSION, RUNLEVEL_LINK, VERSIONED_NAME, _version_key, old_images
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -202,7 +202,7 @@ _MECHANISM_NAMES = frozenset(
     for value in (values if isinstance(values, list) else [values])
 )
 # a program's release archive: its name, then a version
-RELEASE_NAME = re.compile(r"^(?P<program>[A-Za-z][\w+-]*?)[-_.]v?\d+(\.\d+)+")
+RELEASE_NAME = re.compile(r"^(?P<program>[A-Za-z][\w+-]*?)" + RELEASE_VERSION.pattern)
 CVE_NAMED = re.compile(builtin_rule("privilege-escalation-cve-named-program").match[0]["object|re"])
 UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
 MKTEMP_NAME = re.compile(r"^tmp\.[A-Za-z0-9]{6,}$")

@@ -1891,12 +1891,15 @@ def _unpacked_vendor_downloads(view: LogView, written: np.ndarray) -> np.ndarray
     found &= view.desc_where("object_name", lambda n: process_category(n) in _INSTALLED_CATEGORIES, found)
     if not releases:
         return found
+    read_by: dict[str, set[str]] = {}  # each extractor's fetched releases, found once
     for at in np.flatnonzero(vendor & ~found).tolist():
         program, extractor = desc["object_name"][at].casefold(), desc["subject_name"][at]
-        # read by the extractor or by the decompressor it started (tar's gzip)
-        readers = {extractor} | _compressors_started_by(view, {extractor})
-        archives = view.values("object_name", view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", readers))
-        found[at] = any(_release_of(archive.casefold(), program) for archive in archives if archive.casefold() in releases)
+        if extractor not in read_by:
+            # read by the extractor or by the decompressor it started (tar's gzip)
+            readers = {extractor} | _compressors_started_by(view, {extractor})
+            archives = view.values("object_name", view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", readers))
+            read_by[extractor] = {a.casefold() for a in archives} & releases
+        found[at] = any(_release_of(archive, program) for archive in read_by[extractor])
     return found
 
 
@@ -3804,7 +3807,8 @@ def web_shell_planted(view: LogView) -> list[StageEvidence]:
     return out
 
 
-# the account files an account tool rewrites when it adds or changes an account
+# the account files an account tool rewrites when it adds or changes an account (and BSD's
+# hashed databases pwd_mkdb builds from them)
 ACCOUNT_DATABASE = frozenset({"passwd", "shadow", "group", "gshadow", "master.passwd", "spwd.db", "pwd.db"})
 
 
@@ -5957,7 +5961,7 @@ def planted_system_library_loaded(view: LogView) -> list[StageEvidence]:
     if not hijacked:
         return []
     positions = np.unique(np.concatenate([own for _, _, own in hijacked.values()]))
-    rows = view.rows_of(_descriptions_of_positions(view, positions))
+    rows = np.flatnonzero(np.isin(view._codes, positions))  # the log rows of those descriptions
     libraries = {library for library, _, _ in hijacked.values()}
     writers = {writer for _, writer, _ in hijacked.values()}
     reason = (
@@ -5965,13 +5969,6 @@ def planted_system_library_loaded(view: LogView) -> list[StageEvidence]:
         "a library planted where a program finds it before the system's own, run each time that program starts (DLL search-order hijacking)."
     )
     return [cited(view, rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1574.001",))]
-
-
-def _descriptions_of_positions(view: LogView, positions: np.ndarray) -> np.ndarray:
-    """The descriptions (a mask) at ``positions``."""
-    found = np.zeros(len(view.pattern_rows), dtype=bool)
-    found[positions] = True
-    return found
 
 
 def planted_library_loaded(view: LogView) -> list[StageEvidence]:
@@ -6238,7 +6235,7 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     hits = np.array(hits, dtype=np.int64)
     programs = set(desc["object_name"][view._codes[hits]].tolist())
     # an interpreter's job is named by its hidden script, whose reads are cited with it
-    interpreters = programs & script_minutes.keys() - {n for n in programs if _hidden_unknown(n)}
+    interpreters = {n for n in programs if n in script_minutes and not _hidden_unknown(n)}
     read_rows = np.zeros(0, dtype=np.int64)
     if interpreters:
         read_rows = view.rows_of(script_reads & view.desc_in("subject_name", interpreters))
@@ -6521,7 +6518,7 @@ def _password_checkers() -> frozenset[str]:
 # the account databases only root may write (the password, shadow and group files, BSD's
 # master password file, sudo's policy), read without the "+" and "-" of the tools' temporary
 # and backup copies
-ROOT_WRITTEN_ACCOUNT_FILES = frozenset({"passwd", "shadow", "group", "gshadow", "master.passwd", "sudoers"})
+ROOT_WRITTEN_ACCOUNT_FILES = (ACCOUNT_DATABASE - {"spwd.db", "pwd.db"}) | {"sudoers"}
 # how soon after an unknown program starts a shell that shell's read of a root-only store
 # counts as the privilege that program gave it
 ROOT_SHELL_MINUTES = 5
