@@ -3820,7 +3820,7 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
     T1136.001). Deliveries and CGI scripts never add accounts; an administrator does from a
     login's shell, which no server here started."""
     desc = view.desc
-    running = view.present & view.desc_in("event", ("execute", "process_start"))
+    running = view.program_starts
     by_server = running & view.desc_where("subject_name", lambda n: bool(n) and (script_web_server(n) or process_category(n) == "mail server"), running)
     by_server &= view.desc_where("object_name", lambda n: process_category(n) == "shell", by_server)
     if not by_server.any():
