@@ -41,9 +41,10 @@ TIMESTAMP_TOOL = "timestamp_tool"  # a row by the tool that sets a file's times 
 LOG_OVERWRITE = "log_overwrite"  # a log or login record written over by a shell or secure-delete tool
 PLANTED_LIBRARY = "planted_library"  # a system library's name written by a shell or admin tool
 WEB_SCRIPT = "web_script"  # a server-side script a web server wrote (a web shell)
+SHELL_COPY = "shell_copy"  # a command shell's program read by a local copy tool (a setuid shell made)
 LOG_CATEGORIES = frozenset({"log file", "login records"})  # the knowledge base's categories LOG_OVERWRITE reads
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY)
 
 
 class SupportTableError(ValueError):
@@ -366,7 +367,18 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         return is_planted_library(row.subject_name, row.object_name, table)
     if condition == WEB_SCRIPT:
         return is_web_script_written(row.subject_name, row.object_name, table)
+    if condition == SHELL_COPY:
+        return is_shell_copied(row.subject_name, row.object_name)
     return False
+
+
+def is_shell_copied(copier: str, source: str) -> bool:
+    """Whether ``copier`` reading ``source`` is a local copy tool (``local_copiers``: cp)
+    reading a Unix command shell's program (bash): the first step of a setuid shell left
+    behind (T1548.001)."""
+    from ..rules.lineage import local_copier
+
+    return bool(source) and getattr(lookup(source, "process"), "category", None) == "shell" and not source.casefold().endswith(".exe") and local_copier(copier)
 
 
 def is_web_script_written(writer: str, name: str, table: SupportTable | None = None) -> bool:
@@ -461,7 +473,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server", SHELL_COPY: "of a command shell's program by a copy tool"}
 
 
 def _describe(cls: str, condition: str | None) -> str:

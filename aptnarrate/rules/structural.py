@@ -2413,6 +2413,10 @@ def _session_from_the_site(view: LogView, processes: set[str]) -> tuple[str, set
     if not servers:
         return None
     accepted = _accepted(view) & view.desc_in("subject_name", servers) & (desc["object_kind"] == "flow")
+    if not accepted.any():
+        # or, where the slice lacks the accept, what the login server hears: it opens no
+        # connections, so what it hears is the session it serves (as _copied_in_over_ssh)
+        accepted = view.present & (desc["event"] == "network_in") & view.desc_in("subject_name", servers) & (desc["object_kind"] == "flow")
     hosts = view.values("object_name", accepted) - PLACEHOLDERS
     if not hosts or any(view.address_class(h) not in ("internal", "private") for h in hosts):
         return None
@@ -3695,6 +3699,42 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     return [
         cited(view, view.rows_of(server_starts | cgi_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))
     ]
+
+
+def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
+    """A shell that Apache or PHP's server started, or that runs a CGI script the server
+    executed (``apache2`` executing ``status.cgi``, read by ``bash``), or one a CGI program
+    it started did, opening a connection to another host, itself or through a shell or
+    interpreter it started: a reverse shell out of an exploited web application (T1190,
+    T1059.004). A shell opens no connections of its own (``/dev/tcp`` does), and CGI scripts
+    and ``mail()`` answer the request they were given."""
+    desc = view.desc
+    running = view.present & view.desc_in("event", ("execute", "process_start"))
+    direct = running & view.desc_where("subject_name", script_web_server, running)
+    if not direct.any():
+        return []
+    started = view.values("object_name", direct) - PLACEHOLDERS
+    shells = {n for n in started if process_category(n) == "shell"}
+    programs = {n for n in started if process_category(n) not in ("shell", "interpreter") and not script_web_server(n)}
+    # a CGI program's shell (Shellshock's command), and the shell running a CGI script
+    shells |= {n for n in view.values("object_name", running & view.desc_in("subject_name", programs)) if process_category(n) == "shell"}
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", programs)
+    shells |= {n for n in view.values("subject_name", reads) if process_category(n) == "shell"}
+    if not shells:
+        return []
+    below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
+    connects = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
+    connects &= view.desc_where("subject_name", lambda n: process_category(n) in ("shell", "interpreter"), connects)
+    connects &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), connects) & ~view.desc_in("object_name", PLACEHOLDERS)
+    if not connects.any():
+        return []
+    servers = view.values("subject_name", direct)
+    callers = view.values("subject_name", connects)
+    reason = (
+        f"{_names(callers)}, a shell or interpreter below {_names(servers)}, a web server, opened a connection to {_names(view.values('object_name', connects))}: "
+        "a reverse shell out of an exploited web application (a shell opens no connection of its own; CGI scripts and mail() answer the request they were given)."
+    )
+    return [cited(view, view.rows_of(direct & view.desc_in("object_name", started & (shells | programs))), view.rows_of(connects), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059.004"))]
 
 
 # the file-search tools: what a search finds is a list of paths, for whoever reads it next
@@ -5221,9 +5261,17 @@ def _own_code_read(view: LogView, reading: np.ndarray) -> np.ndarray:
     # and a file named as one it loads, another extension (rundll32 loading cfgmgr64.dll and
     # reading cfgmgr64.dat): that module's own data, its configuration or payload
     stems = {(subject, name.rpartition(".")[0].casefold()) for subject, name in loaded if "." in name}
+    # and a script any process executed, read by a shell or interpreter: the interpreter the
+    # script's first line names, running it (apache2 executing status.cgi, read by bash)
+    executed = view.values("object_name", loads & (view.desc["event"] == "execute") & (view.desc["object_kind"] == "file")) - PLACEHOLDERS
     # an unnamed reader may be another process than the unnamed one that loaded it
     return view.pattern_flags(
-        lambda row: bool(row.subject) and ((row.subject, row.object) in loaded or ("." in row.object and (row.subject, row.object.rpartition(".")[0].casefold()) in stems)),
+        lambda row: bool(row.subject)
+        and (
+            (row.subject, row.object) in loaded
+            or ("." in row.object and (row.subject, row.object.rpartition(".")[0].casefold()) in stems)
+            or (row.object in executed and process_category(row.subject) in ("shell", "interpreter"))
+        ),
         reading,
     )
 
@@ -5255,6 +5303,58 @@ def _given_by_launchers(view: LogView, reads: np.ndarray, writes: np.ndarray, re
             handed[reader] = set().union(*(wrote.get(launcher, set()) for launcher in launchers))
         given[at] = name[at] in handed[reader]
     return given
+
+
+def channel_relays_to_site_hosts(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know that holds a command-and-control channel
+    opening connections to hosts of the site and exchanging traffic with them (sends and
+    answers) in minutes in which it also exchanges with its outside peer: the controller's
+    traffic relayed into the site through the implant (an internal proxy, T1090.001),
+    reaching other hosts (T1021). A sweep's quick probes are reconnaissance, and name lookups
+    at the site's resolver beside its check-ins or queries to the domain controller are no
+    sessions."""
+    holders = {h for h in channel_holders(view) if h and lookup(h, "process") is None and not routine_channel(h)}
+    if not holders:
+        return []
+    desc = view.desc
+    local = this_host_addresses(view)
+    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", holders) & ~view.desc_in("object_name", PLACEHOLDERS | local)
+    inside = flows & view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), flows)
+    inside &= ~_sweep_probes(view)
+    if not inside.any():
+        return []
+    inside &= ~_directory_servers(view, inside) & ~_lookups_beside_outside_connections(view, inside & (desc["event"] == "network_out"))
+    outside = flows & view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown"), flows)
+    outside_minutes = _minutes_by_subject(view, outside & view.desc_in("event", ("network_out", "network_in")))
+    opened = view.pairs(inside & view.desc_in("action", vocabulary().connect_actions))
+    # each opened pair's descriptions, directions and minutes, gathered in one pass over the
+    # rows (a crafted implant reaching thousands of hosts costs no more)
+    codes_of: dict[tuple[str, str], list[int]] = {}
+    directions: dict[tuple[str, str], set[str]] = {}
+    minutes_of: dict[tuple[str, str], set[int]] = {}
+    rows = view.rows_of(inside & view.desc_in("event", ("network_out", "network_in")))
+    for position, code in zip(rows.tolist(), view._codes[rows].tolist()):
+        pair = (desc["subject_name"][code], desc["object_name"][code])
+        if pair in opened:
+            codes_of.setdefault(pair, []).append(code)
+            directions.setdefault(pair, set()).add(desc["event"][code])
+            minutes_of.setdefault(pair, set()).add(int(view.minutes[position]))
+    found = np.zeros(len(inside), dtype=bool)
+    kept = {pair for pair in codes_of if len(directions[pair]) == 2 and minutes_of[pair] & outside_minutes.get(pair[0], set())}
+    for pair in kept:
+        found[codes_of[pair]] = True
+    # and the pairs' own connects, cited with their exchange
+    if kept:
+        connects = inside & view.desc_in("action", vocabulary().connect_actions)
+        found |= view.pattern_flags(lambda row: (row.subject, row.object) in kept, connects)
+    if not found.any():
+        return []
+    reason = (
+        f"{_names(view.values('subject_name', found))}, a program the knowledge base does not know that holds a command-and-control channel, "
+        f"opened connections to host(s) of the site {_names(view.values('object_name', found))} and exchanged traffic with them in the minutes it "
+        "exchanged with its outside peer: the controller's traffic relayed into the site through the implant."
+    )
+    return [cited(view, view.rows_of(found), stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1090.001", "T1021"))]
 
 
 def own_image_copied_out(view: LogView) -> list[StageEvidence]:
@@ -5331,7 +5431,11 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     mechanism that excludes Maintain Persistence), nor Windows' own processes (the file
     server's ``System`` writing what PsExec copied over the network is Lateral Movement's):
     a service pointed at a planted program (``sc create``/``sc config``, T1543.003; the log
-    keeps neither the command line nor the service key's path)."""
+    keeps neither the command line nor the service key's path). Where the log shows no
+    service registered or changed (no ``sc.exe``, no service installed, the service control
+    manager writing no key), the program was put where an existing service's path leads
+    (an unquoted path's ``Program.exe``, a service binary writable by users, T1574.009,
+    T1574.010): the service runs the writer's code as SYSTEM, Privilege Escalation."""
     desc = view.desc
     event, name = desc["event"], desc["object_name"]
     # writers whose persistence-looking work benign.yaml calls routine (Windows Installer and
@@ -5348,6 +5452,7 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     writes_by_name = _grouped(np.flatnonzero(writes).tolist(), name)
     starts_by_name = _grouped(np.flatnonzero(starts).tolist(), name)
     found = []
+    registered = None  # computed once, for the first planted program
     for program in sorted(writes_by_name):
         program_writes, started = _mask(view, writes_by_name[program]), _mask(view, starts_by_name[program])
         writers = {desc["subject_name"][p] for p in writes_by_name[program]}
@@ -5358,12 +5463,34 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
         # written before the manager started it (to the minute)
         if int(view.first_minutes[program_writes].min()) > int(view.last_minutes[started].max()):
             continue
-        reason = (
-            f"{_names(writers)} wrote {_names({program})}, a program the knowledge base does not know, and the service control "
-            f"manager (`services.exe`) then started it: a service pointed at a planted program."
-        )
-        found.append(cited(view, view.rows_of(program_writes), view.rows_of(started), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.003",)))
+        if registered is None:
+            registered = _service_registered(view, manager)
+        if registered:
+            reason = (
+                f"{_names(writers)} wrote {_names({program})}, a program the knowledge base does not know, and the service control "
+                f"manager (`services.exe`) then started it: a service pointed at a planted program."
+            )
+            found.append(cited(view, view.rows_of(program_writes), view.rows_of(started), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.003",)))
+        else:
+            reason = (
+                f"{_names(writers)} wrote {_names({program})}, a program the knowledge base does not know, and the service control "
+                f"manager (`services.exe`) then started it, while the log shows no service registered or changed: the program was put where "
+                "an existing service's path leads, and the service ran it with its privileges (a hijacked service path)."
+            )
+            found.append(cited(view, view.rows_of(program_writes), view.rows_of(started), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574.009", "T1574.010")))
     return found
+
+
+def _service_registered(view: LogView, manager: np.ndarray) -> bool:
+    """Whether the log shows a service registered or changed: ``sc.exe`` started, a service
+    installed, or the service control manager writing a key (its own service key)."""
+    desc = view.desc
+    if (view.present & (desc["event"] == "service_install")).any():
+        return True
+    sc = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
+    if (sc & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", sc)).any():
+        return True
+    return bool((view.present & manager & (desc["event"] == "registry_write")).any())
 
 
 @dataclass(frozen=True)
@@ -6190,6 +6317,51 @@ CRON_DAEMONS = frozenset({"cron", "crond", "anacron", "atd", "fcron"})
 CRON_JOB_MINUTES = 1
 
 
+def shell_copied_and_armed(view: LogView) -> list[StageEvidence]:
+    """A local copy tool (``local_copiers``: cp) reading a Unix command shell's program
+    (``shell_copy``: bash) and writing another file in that minute, whose mode is then
+    changed (chmod): a copy of the shell made setuid, a root shell left behind to come back
+    to (T1548.001). Nobody copies a shell to run it under another name but to keep its
+    privileges; a copy a scheduled job makes (a root cron script the intruder edited) is
+    that job's escalation, not a backdoor the intruder left."""
+    from ..grounding.semantic import is_shell_copied
+
+    desc = view.desc
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    reads &= view.pattern_flags(lambda row: is_shell_copied(row.subject, row.object), reads)
+    if not reads.any():
+        return []
+    copiers = view.values("subject_name", reads)
+    shells = view.values("object_name", reads)
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", copiers) & ~view.desc_in("object_name", PLACEHOLDERS | shells)
+    read_minutes = _minutes_by_subject(view, reads)
+    armed_from: dict[str, int] = {}  # each copy -> the minute it was first written
+    copy_rows = []
+    for position in view.rows_of(writes).tolist():
+        code = view._codes[position]
+        minute = int(view.minutes[position])
+        if minute in read_minutes.get(desc["subject_name"][code], set()):
+            name = desc["object_name"][code]
+            armed_from[name] = min(armed_from.get(name, minute), minute)
+            copy_rows.append(position)
+    if not armed_from:
+        return []
+    modes = view.present & (desc["event"] == "file_attribute") & view.desc_in("object_name", set(armed_from))
+    mode_rows = [p for p in view.rows_of(modes).tolist() if int(view.minutes[p]) >= armed_from[desc["object_name"][view._codes[p]]]]
+    made = {desc["object_name"][view._codes[p]] for p in mode_rows}
+    if not made:
+        return []
+    first = min(armed_from[n] for n in made)
+    if ancestors_by(view, copiers, first) & CRON_DAEMONS:
+        return []
+    copy_rows = [p for p in copy_rows if desc["object_name"][view._codes[p]] in made]
+    reason = (
+        f"{_names(copiers)} copied the shell {_names(shells)} to {_names(made)}, whose mode was then changed: "
+        "a copy of a shell made setuid, a root shell left behind to come back to."
+    )
+    return [cited(view, view.rows_of(reads), np.array(copy_rows, dtype=np.int64), np.array(mode_rows, dtype=np.int64), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1548.001",))]
+
+
 def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     """A job scheduler (``CRON_DAEMONS``), or a shell it started within ``CRON_JOB_MINUTES``,
     starting a program whose name is hidden (a leading dot) and that the knowledge base does
@@ -6218,6 +6390,14 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     for position, child in zip(daemon_rows.tolist(), desc["object_name"][view._codes[daemon_rows]].tolist()):
         found.setdefault(child, []).append(int(view.minutes[position]))
     started_at = {child: np.sort(np.array(minutes, dtype=np.int64)) for child, minutes in found.items()}
+    # the same children started by other processes (the log names every sh as one): a later
+    # start by another is the nearer parent of what that name runs after it
+    others = starts & view.desc_in("object_name", set(found)) & ~by_daemon
+    other_found: dict[str, list[int]] = {}
+    other_rows = view.rows_of(others)
+    for position, child in zip(other_rows.tolist(), desc["object_name"][view._codes[other_rows]].tolist()):
+        other_found.setdefault(child, []).append(int(view.minutes[position]))
+    other_at = {child: np.sort(np.array(minutes, dtype=np.int64)) for child, minutes in other_found.items()}
     hits = []
     hidden_rows = view.rows_of(hidden)
     children = desc["object_name"][view._codes[hidden_rows]].tolist()
@@ -6228,8 +6408,13 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
         began = started_at.get(parent)
         # the latest start of the parent by a daemon at or before this minute (a search, not a scan)
         at = int(np.searchsorted(began, minute, side="right")) - 1 if began is not None else -1
-        if parent.casefold() in CRON_DAEMONS or (at >= 0 and minute - int(began[at]) <= CRON_JOB_MINUTES * MINUTE_NS):
+        if parent.casefold() in CRON_DAEMONS:
             hits.append(position)
+        elif at >= 0 and minute - int(began[at]) <= CRON_JOB_MINUTES * MINUTE_NS:
+            other = other_at.get(parent)
+            later = int(np.searchsorted(other, minute, side="right")) - 1 if other is not None else -1
+            if later < 0 or int(other[later]) <= int(began[at]):
+                hits.append(position)
     if not hits:
         return []
     hits = np.array(hits, dtype=np.int64)
@@ -7151,4 +7336,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
