@@ -3221,7 +3221,23 @@ def _archives_sent_out(view: LogView) -> set[str]:
     for at in np.flatnonzero(public).tolist():
         who = desc["subject_name"][at]
         last_sent[who] = max(last_sent.get(who, 0), int(view.last_minutes[at]))
-    return {archive for (reader, archive), first in _archive_first_reads(view).items() if reader in last_sent and last_sent[reader] >= first}
+    sent = {archive for (reader, archive), first in _archive_first_reads(view).items() if reader in last_sent and last_sent[reader] >= first}
+    # and an archive's encoded copy a sender read before it sent (certutil writing the cab as
+    # base64 for BITS to carry), with the archive it was made from
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", set(last_sent))
+    carried: set[str] = set()  # files a sender read by its last send, from one pass over the reads
+    for at in np.flatnonzero(reads).tolist():
+        name = desc["object_name"][at]
+        if not ARCHIVE.search(name) and last_sent[desc["subject_name"][at]] >= int(view.first_minutes[at]):
+            carried.add(name)
+    if carried:
+        archive_readers: dict[str, set[str]] = {}
+        for reader, archive in _archive_first_reads(view):
+            archive_readers.setdefault(reader, set()).add(archive)
+        writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", carried) & view.desc_in("subject_name", set(archive_readers))
+        for writer, copy in view.pairs(writes):
+            sent |= {copy} | archive_readers[writer]
+    return sent
 
 
 def _handed_inputs(view: LogView, deleted: np.ndarray) -> np.ndarray:
@@ -4760,6 +4776,17 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
         collected = reads & (view.desc_where("subject_name", _operator_tool, reads) | view.desc_in("subject_name", archivers))
         collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
         archives = {n for n in view.values("object_name", writes & view.desc_in("subject_name", collectors)) if ARCHIVE.search(n)}
+        # and what such a shell's programs wrote from an archive, whatever its name (certutil
+        # encoding the cab to base64 for the transfer), up to STAGING_HOPS hops
+        shells_programs = view.desc_where("subject_name", _operator_tool, reads) | view.desc_in("subject_name", archivers)
+        for _ in range(STAGING_HOPS):
+            if not archives:
+                break
+            coders = view.values("subject_name", reads & shells_programs & view.desc_in("object_name", archives))
+            grown = view.values("object_name", writes & view.desc_in("subject_name", coders)) - archives - PLACEHOLDERS
+            if not grown:
+                break
+            archives |= grown
         if archives:
             # the shells that collected, or started the program that did
             handing = {c for c in collectors if _operator_tool(c)} | view.values("subject_name", by_shells & view.desc_in("object_name", collectors))
