@@ -65,6 +65,7 @@ def roles() -> dict[str, Any]:
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
         "session_client_names": frozenset(n.casefold() for n in raw["session_clients"]["names"]),
         "code_runner_names": frozenset(n.casefold() for n in raw["code_runners"]["names"]),
+        "code_reader_names": frozenset(n.casefold() for n in raw["code_runners"].get("reads_code") or ()),
         "command_shell_names": frozenset(n.casefold() for n in raw["command_shells"]["names"]),
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
@@ -160,6 +161,12 @@ def session_client(name: str) -> bool:
 def code_runner(name: str) -> bool:
     """A binary that runs the code it is given (``code_runners``)."""
     return name.casefold() in roles()["code_runner_names"]
+
+
+def reads_its_code(name: str) -> bool:
+    """A code runner that reads its code as a text file named on its command line
+    (``code_runners.reads_code``: MSBuild's project, mshta's HTA)."""
+    return name.casefold() in roles()["code_reader_names"]
 
 
 def runs_what_it_reads(name: str) -> bool:

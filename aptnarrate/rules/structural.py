@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
@@ -1297,15 +1297,30 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     if not secret.any():
         return []
     acting = in_chain(view, acting_for_an_attacker(view))
-    reads = view.desc_where("subject_name", lambda n: lookup(n, "process") is None or process_category(n) == "interpreter", secret) | (secret & acting)
+    suspect = view.desc_where("subject_name", lambda n: lookup(n, "process") is None or process_category(n) == "interpreter", secret) | (secret & acting)
+    # a known program (an archiver) whose reads are mostly such stores, and whose archive a
+    # process then sent to an outside address, collected them too (tar packing only the
+    # keys and saved logins for curl to carry off): a backup reads everything, and keeps it
+    suspects = view.values("subject_name", suspect)
     by_reader: dict[str, set[str]] = {}
-    for described in np.flatnonzero(reads).tolist():
+    for described in np.flatnonzero(suspect | (secret & ~view.desc_in("subject_name", suspects | {""}))).tolist():
         by_reader.setdefault(view.desc["subject_name"][described], set()).add(view.desc["object_name"][described])
+    others = {r for r in by_reader if r not in suspects}
+    read_counts: dict[str, set[str]] = {}
+    if others:
+        files = view.present & (view.desc["event"] == "file_read") & (view.desc["object_kind"] == "file") & view.desc_in("subject_name", others)
+        for reader, name in view.pairs(files):
+            read_counts.setdefault(reader, set()).add(name)
+    reads = suspect
     out = []
     for reader, stores in sorted(by_reader.items()):
         kinds = {lookup(name, "file").usage for name in stores}  # one usage text per entry of the knowledge base
         if len(stores) < HARVEST_MIN_STORES or len(kinds) < 2:
             continue
+        if reader in others:
+            if 2 * len(stores) < len(read_counts.get(reader, ())) or not _packed_and_sent(view, reader):
+                continue
+            reads = reads | (secret & view.desc_in("subject_name", {reader}))
         rows = reads & (view.desc["subject_name"] == reader)
         reason = (
             f"{quoted(reader)} read {len(stores)} secret credential stores of {len(kinds)} kinds ({_names(stores)}): "
@@ -1313,6 +1328,16 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
         )
         out.append(cited(view, view.rows_of(rows), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1555", "T1552.001", "T1003.008")))
     return out
+
+
+def _packed_and_sent(view: LogView, reader: str) -> bool:
+    """Whether ``reader``, or a compressor it started (tar's gzip), wrote an archive that a
+    process read and then sent to a public address (``_archives_sent_out``)."""
+    # (TRACE shows tar's child running gzip as an execute of the file)
+    runs = view.present & view.desc_in("event", ("process_start", "execute")) & (view.desc["subject_name"] == reader)
+    writers = {reader} | _compressors_started_by(view, {reader}) | {n for n in view.values("object_name", runs) if compressor(n)}
+    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("subject_name", writers))
+    return bool(written & _archives_sent_out(view))
 
 
 def _archive_readers(view: LogView) -> dict[str, int]:
@@ -2147,6 +2172,11 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         if not unnamed and services_only and not talkers & process_family(view, writers | names):
             continue
         last_write = int(view.last_minutes[written & view.desc_in("object_name", names)].max())
+        # other processes' traffic that only begins after the last write carried nothing in
+        # (curl uploading the archive a dropped 7-Zip made); the writer's own, the program's,
+        # or the log's unnamed process's may be the rest of the download the slice shows
+        if not unnamed and "" not in writers and not (writers | names) & talkers and not (network & view.present & (view.first_minutes <= last_write)).any():
+            continue
         if _staged_by_a_silent_program(view, network, last_write, writers, talkers, names):
             continue
         # most specific: the process that talked to the network is the one that wrote the file
@@ -2921,6 +2951,11 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if movers.any():
         read = view.pairs(view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", view.values("subject_name", movers)))
         routine |= view.pattern_flags(lambda row: (row.subject, row.object) in read, movers) & ~in_chain(view, acting_for_an_attacker(view))
+    # so is a file a copy tool copied before another process deleted it, where the copy stays
+    # (cp lx.so libx.so.1, then rm lx.so: mv in two commands)
+    copied = _copied_before_deletion(view, deleted & ~movers)
+    if copied.any():
+        routine |= copied & ~in_chain(view, acting_for_an_attacker(view))
     churn = explained_rows(view, "Covering Tracks", deleted)
 
     def counts(name: str) -> bool:
@@ -3123,6 +3158,40 @@ def _other_files_of_ran_names(view: LogView, deleted: np.ndarray) -> np.ndarray:
 
 def _application_data(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "application data"
+
+
+def _copied_before_deletion(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a file that a local copy tool (``local_copiers``: cp)
+    read, in a minute it wrote another file, by the deletion's minute, where nothing in the
+    log deletes that other file: the file moved, in two commands, not erased."""
+    desc = view.desc
+    found = np.zeros(len(deleted), dtype=bool)
+    if not deleted.any():
+        return found
+    copiers = {n for n in view.subjects if n and local_copier(n)}
+    if not copiers:
+        return found
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file") & view.desc_in("subject_name", copiers)
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file") & view.desc_in("subject_name", copiers)
+    removed = view.values("object_name", view.present & view.desc_in("event", ("file_delete",)))
+    # each copier's minutes with a write of a file that stays, from one pass
+    kept_minutes: dict[str, set[int]] = {}
+    for position in view.rows_of(writes).tolist():
+        code = view._codes[position]
+        if desc["object_name"][code] not in removed:
+            kept_minutes.setdefault(desc["subject_name"][code], set()).add(int(view.minutes[position]))
+    first_copy: dict[str, int] = {}  # a file -> the first minute a copier read it as it wrote a copy
+    for position in view.rows_of(reads).tolist():
+        code = view._codes[position]
+        minute = int(view.minutes[position])
+        if minute in kept_minutes.get(desc["subject_name"][code], set()):
+            name = desc["object_name"][code]
+            first_copy[name] = min(first_copy.get(name, minute), minute)
+    if not first_copy:
+        return found
+    for at in np.flatnonzero(deleted & view.desc_in("object_name", set(first_copy))).tolist():
+        found[at] = int(view.last_minutes[at]) >= first_copy[desc["object_name"][at]]
+    return found
 
 
 def _own_working_files(view: LogView, deleted: np.ndarray) -> np.ndarray:
@@ -5273,7 +5342,25 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
     reading a file that a process which started it wrote: its code, handed over (Excel
     writing an MSBuild project and starting MSBuild), not data it carries off."""
     runners = {n for n in view.values("subject_name", reading) if n and code_runner(n)}
-    return _given_by_launchers(view, reading, writes, runners)
+    handed = _given_by_launchers(view, reading, writes, runners)
+    # or, for one that reads its code as a text file (``reads_its_code``), the first file it
+    # reads, in the minute it was started, where that is no document, archive or secret: the
+    # code named on its command line (MSBuild's project, whatever its extension:
+    # vstelemetry.xml)
+    readers = {n for n in runners if reads_its_code(n)}
+    if readers:
+        desc = view.desc
+        starts = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", readers)
+        started_at = _minutes_by_subject(view, starts, "object_name")
+        own = reading & view.desc_in("subject_name", set(started_at))
+        first_read: dict[str, tuple[int, int]] = {}  # runner -> (its first read's code, minute), rows in log order
+        for code, minute in zip(view._codes[view.rows_of(own)].tolist(), view.minutes[view.rows_of(own)].tolist()):
+            first_read.setdefault(desc["subject_name"][code], (code, int(minute)))
+        for runner, (code, minute) in first_read.items():
+            name = desc["object_name"][code]
+            if minute in started_at[runner] and not (DOCUMENT.search(name) or ARCHIVE.search(name) or secret_credential(name)):
+                handed[code] = True
+    return handed
 
 
 def _own_code_read(view: LogView, reading: np.ndarray) -> np.ndarray:
@@ -6220,6 +6307,37 @@ def persistence_written_then_touched(view: LogView) -> list[StageEvidence]:
         f"{TOUCHED_AFTER_WRITE_MINUTES} minutes touch set its times: a change made by hand and given other times, not a package's installation."
     )
     return [cited(view, write_rows, touch_rows, stage="Maintain Persistence", confidence="moderate", rationale=persisted, tactic="TA0003", techniques=("T1037.004",) if "rc.local" in stamped else ("T1543.002",))]
+
+
+def staged_data_shredded(view: LogView) -> list[StageEvidence]:
+    """A secure-delete tool (the stage screen's ``covering_tools``: shred, SDelete) writing
+    over an archive that a process read and then sent to a public address
+    (``_archives_sent_out``): the staged data destroyed once carried off, so the host keeps
+    no copy of what left (T1070.004). A user shredding a document of their own sends
+    nothing first."""
+    from ..grounding.semantic import support_table
+
+    tools = support_table().covering_tools
+    desc = view.desc
+    shredding = view.present & view.desc_in("event", ("file_write", "file_delete", "file_rename")) & (desc["object_kind"] == "file")
+    shredding &= view.desc_where("subject_name", lambda n: n.casefold() in tools, shredding)
+    if not shredding.any():
+        return []
+    sent = _archives_sent_out(view)
+    shredded = shredding & view.desc_in("object_name", sent)
+    if not shredded.any():
+        return []
+    # and the tool's other rows on those files' later names (shred renaming its target to
+    # zeros before unlinking it), in the same minutes
+    minutes = set(view.minutes[view.rows_of(shredded)].tolist())
+    rows = view.rows_of(shredding)
+    rows = rows[np.fromiter((int(m) in minutes for m in view.minutes[rows].tolist()), dtype=bool, count=len(rows))]
+    starts = view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_name", view.values("subject_name", shredded))
+    reason = (
+        f"{_names(view.values('subject_name', shredded))}, a secure-delete tool, wrote over {_names(view.values('object_name', shredded))}, "
+        "an archive a process had read and sent to an outside address: the staged data destroyed once carried off."
+    )
+    return [cited(view, view.rows_of(starts), rows, stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=("T1070.004",))]
 
 
 def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
@@ -7363,4 +7481,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
