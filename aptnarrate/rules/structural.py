@@ -2040,6 +2040,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     if copied.any():
         runs = view.desc_in("event", ("execute",)) | ((desc["object_kind"] == "process") & (desc["event"] == "process_start"))
         ran = view.values("object_name", runs & view.present)
+        # (a script a shell or interpreter reads is one it runs: sh reading sysinfo.sh)
+        script_reads = view.present & (desc["event"] == "file_read") & view.desc_where("subject_name", lambda n: bool(n) and runs_what_it_reads(n), view.present & (desc["event"] == "file_read"))
+        ran |= {n for n in view.values("object_name", script_reads) if SCRIPT_OR_BINARY.search(n)}
         copied &= ~view.desc_in("object_name", ran) & ~in_chain(view, attack_chain(view))
         routine |= copied
     # vendor software a user unpacked from an archive the browser downloaded (VS Code's
@@ -2384,7 +2387,8 @@ def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
     accepted &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("internal", "private", "loopback", "local") and n not in PLACEHOLDERS, accepted)
     if not accepted.any():
         return []
-    shells = view.present & view.desc_in("subject_name", servers) & (desc["event"] == "process_start")
+    # (TRACE shows sshd's child running bash as an execute of the file, OpTC as a process start)
+    shells = view.present & view.desc_in("subject_name", servers) & view.desc_in("event", ("process_start", "execute"))
     shells &= view.desc_where("object_name", lambda n: process_category(n) == "shell", shells)
     if not shells.any():
         return []
