@@ -3164,6 +3164,22 @@ def _application_data(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "application data"
 
 
+def _first_minutes_where(view: LogView, described: np.ndarray, allowed: dict[str, set[int]]) -> tuple[dict[str, int], list[int]]:
+    """Of the rows of the ``described`` descriptions, those in a minute ``allowed`` holds for
+    their subject: each object name's first such minute, and the rows (one pass)."""
+    desc = view.desc
+    first: dict[str, int] = {}
+    rows = []
+    for position in view.rows_of(described).tolist():
+        code = view._codes[position]
+        minute = int(view.minutes[position])
+        if minute in allowed.get(desc["subject_name"][code], ()):
+            name = desc["object_name"][code]
+            first[name] = min(first.get(name, minute), minute)
+            rows.append(position)
+    return first, rows
+
+
 def _copied_before_deletion(view: LogView, deleted: np.ndarray) -> np.ndarray:
     """The ``deleted`` descriptions of a file that a local copy tool (``local_copiers``: cp)
     read, in a minute it wrote another file, by the deletion's minute, where nothing in the
@@ -3184,13 +3200,8 @@ def _copied_before_deletion(view: LogView, deleted: np.ndarray) -> np.ndarray:
         code = view._codes[position]
         if desc["object_name"][code] not in removed:
             kept_minutes.setdefault(desc["subject_name"][code], set()).add(int(view.minutes[position]))
-    first_copy: dict[str, int] = {}  # a file -> the first minute a copier read it as it wrote a copy
-    for position in view.rows_of(reads).tolist():
-        code = view._codes[position]
-        minute = int(view.minutes[position])
-        if minute in kept_minutes.get(desc["subject_name"][code], set()):
-            name = desc["object_name"][code]
-            first_copy[name] = min(first_copy.get(name, minute), minute)
+    # a file -> the first minute a copier read it as it wrote a copy
+    first_copy, _ = _first_minutes_where(view, reads, kept_minutes)
     if not first_copy:
         return found
     for at in np.flatnonzero(deleted & view.desc_in("object_name", set(first_copy))).tolist():
@@ -3793,8 +3804,8 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
 def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
     """A shell that Apache or PHP's server started, or that runs a CGI script the server
     executed (``apache2`` executing ``status.cgi``, read by ``bash``), or one a CGI program
-    it started did, opening a connection to another host, itself or through a shell or
-    interpreter it started: a reverse shell out of an exploited web application (T1190,
+    it started did, opening a connection to another host, itself or through a shell it
+    started: a reverse shell out of an exploited web application (T1190,
     T1059.004). A shell opens no connections of its own (``/dev/tcp`` does), and CGI scripts
     and ``mail()`` answer the request they were given."""
     desc = view.desc
@@ -3813,14 +3824,16 @@ def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
         return []
     below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
     connects = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
-    connects &= view.desc_where("subject_name", lambda n: process_category(n) in ("shell", "interpreter"), connects)
+    # shells only: the log names every sh and python alike, and an interpreter below any sh
+    # (cron's job) may be a script's own client; a shell opens no connection of its own
+    connects &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", connects)
     connects &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), connects) & ~view.desc_in("object_name", PLACEHOLDERS)
     if not connects.any():
         return []
     servers = view.values("subject_name", direct)
     callers = view.values("subject_name", connects)
     reason = (
-        f"{_names(callers)}, a shell or interpreter below {_names(servers)}, a web server, opened a connection to {_names(view.values('object_name', connects))}: "
+        f"{_names(callers)}, a shell below {_names(servers)}, a web server, opened a connection to {_names(view.values('object_name', connects))}: "
         "a reverse shell out of an exploited web application (a shell opens no connection of its own; CGI scripts and mail() answer the request they were given)."
     )
     return [cited(view, view.rows_of(direct & view.desc_in("object_name", started & (shells | programs))), view.rows_of(connects), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059.004"))]
@@ -6483,16 +6496,8 @@ def shell_copied_and_armed(view: LogView) -> list[StageEvidence]:
     copiers = view.values("subject_name", reads)
     shells = view.values("object_name", reads)
     writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", copiers) & ~view.desc_in("object_name", PLACEHOLDERS | shells)
-    read_minutes = _minutes_by_subject(view, reads)
-    armed_from: dict[str, int] = {}  # each copy -> the minute it was first written
-    copy_rows = []
-    for position in view.rows_of(writes).tolist():
-        code = view._codes[position]
-        minute = int(view.minutes[position])
-        if minute in read_minutes.get(desc["subject_name"][code], set()):
-            name = desc["object_name"][code]
-            armed_from[name] = min(armed_from.get(name, minute), minute)
-            copy_rows.append(position)
+    # each copy -> the minute it was first written, in a minute its copier read a shell
+    armed_from, copy_rows = _first_minutes_where(view, writes, _minutes_by_subject(view, reads))
     if not armed_from:
         return []
     modes = view.present & (desc["event"] == "file_attribute") & view.desc_in("object_name", set(armed_from))
