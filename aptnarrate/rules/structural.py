@@ -1333,9 +1333,7 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
 def _packed_and_sent(view: LogView, reader: str) -> bool:
     """Whether ``reader``, or a compressor it started (tar's gzip), wrote an archive that a
     process read and then sent to a public address (``_archives_sent_out``)."""
-    # (TRACE shows tar's child running gzip as an execute of the file)
-    runs = view.present & view.desc_in("event", ("process_start", "execute")) & (view.desc["subject_name"] == reader)
-    writers = {reader} | _compressors_started_by(view, {reader}) | {n for n in view.values("object_name", runs) if compressor(n)}
+    writers = {reader} | _compressors_started_by(view, {reader})
     written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("subject_name", writers))
     return bool(written & _archives_sent_out(view))
 
@@ -4892,11 +4890,11 @@ STAGING_HOPS = 3
 
 def _compressors_started_by(view: LogView, parents: set[str]) -> set[str]:
     """The compressors (``compressors`` in roles.yaml: gzip, bzip2, xz) the log shows one of
-    ``parents`` starting: an archiver's child writing the archive it fills."""
+    ``parents`` starting (a process start, or TRACE's execute of the file by tar's child): an
+    archiver's child writing the archive it fills."""
     if not parents:
         return set()
-    desc = view.desc
-    starts = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start") & view.desc_in("subject_name", parents)
+    starts = view.program_starts & view.desc_in("subject_name", parents)
     return {n for n in view.values("object_name", starts) if compressor(n)} - parents
 
 
