@@ -1311,17 +1311,14 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
         files = view.present & (view.desc["event"] == "file_read") & (view.desc["object_kind"] == "file") & view.desc_in("subject_name", others)
         for reader, name in view.pairs(files):
             read_counts.setdefault(reader, set()).add(name)
-    reads = suspect
     out = []
     for reader, stores in sorted(by_reader.items()):
         kinds = {lookup(name, "file").usage for name in stores}  # one usage text per entry of the knowledge base
         if len(stores) < HARVEST_MIN_STORES or len(kinds) < 2:
             continue
-        if reader in others:
-            if 2 * len(stores) < len(read_counts.get(reader, ())) or not _packed_and_sent(view, reader):
-                continue
-            reads = reads | (secret & view.desc_in("subject_name", {reader}))
-        rows = reads & (view.desc["subject_name"] == reader)
+        if reader in others and (2 * len(stores) < len(read_counts.get(reader, ())) or not _packed_and_sent(view, reader)):
+            continue
+        rows = (secret if reader in others else suspect) & (view.desc["subject_name"] == reader)
         reason = (
             f"{quoted(reader)} read {len(stores)} secret credential stores of {len(kinds)} kinds ({_names(stores)}): "
             "a sweep of other programs' secrets (password hashes, private keys, saved logins), as credential stealers do; a program reads its own."
@@ -2386,7 +2383,7 @@ def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
     if not accepted.any():
         return []
     # (TRACE shows sshd's child running bash as an execute of the file, OpTC as a process start)
-    shells = view.present & view.desc_in("subject_name", servers) & view.desc_in("event", ("process_start", "execute"))
+    shells = view.program_starts & view.desc_in("subject_name", servers)
     shells &= view.desc_where("object_name", lambda n: process_category(n) == "shell", shells)
     if not shells.any():
         return []
@@ -3807,7 +3804,7 @@ def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
     T1059.004). A shell opens no connections of its own (``/dev/tcp`` does), and CGI scripts
     and ``mail()`` answer the request they were given."""
     desc = view.desc
-    running = view.present & view.desc_in("event", ("execute", "process_start"))
+    running = view.program_starts
     direct = running & view.desc_where("subject_name", script_web_server, running)
     if not direct.any():
         return []
@@ -4860,17 +4857,10 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
         collected = reads & (view.desc_where("subject_name", _operator_tool, reads) | view.desc_in("subject_name", archivers))
         collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
         archives = {n for n in view.values("object_name", writes & view.desc_in("subject_name", collectors)) if ARCHIVE.search(n)}
-        # and what such a shell's programs wrote from an archive, whatever its name (certutil
-        # encoding the cab to base64 for the transfer), up to STAGING_HOPS hops
+        # and what such a shell's programs restaged from an archive, whatever its name
+        # (certutil encoding the cab to base64 for the transfer)
         shells_programs = view.desc_where("subject_name", _operator_tool, reads) | view.desc_in("subject_name", archivers)
-        for _ in range(STAGING_HOPS):
-            if not archives:
-                break
-            coders = view.values("subject_name", reads & shells_programs & view.desc_in("object_name", archives))
-            grown = view.values("object_name", writes & view.desc_in("subject_name", coders)) - archives - PLACEHOLDERS
-            if not grown:
-                break
-            archives |= grown
+        archives |= _restaged(view, reads & shells_programs, writes, archives)
         if archives:
             # the shells that collected, or started the program that did
             handing = {c for c in collectors if _operator_tool(c)} | view.values("subject_name", by_shells & view.desc_in("object_name", collectors))
@@ -5365,11 +5355,10 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
     readers = {n for n in runners if reads_its_code(n)}
     if readers:
         desc = view.desc
-        starts = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", readers)
-        started_at = _minutes_by_subject(view, starts, "object_name")
-        own = reading & view.desc_in("subject_name", set(started_at))
+        started_at = _minutes_by_subject(view, view.program_starts & view.desc_in("object_name", readers), "object_name")
+        own = view.rows_of(reading & view.desc_in("subject_name", set(started_at)))
         first_read: dict[str, tuple[int, int]] = {}  # runner -> (its first read's code, minute), rows in log order
-        for code, minute in zip(view._codes[view.rows_of(own)].tolist(), view.minutes[view.rows_of(own)].tolist()):
+        for code, minute in zip(view._codes[own].tolist(), view.minutes[own].tolist()):
             first_read.setdefault(desc["subject_name"][code], (code, int(minute)))
         for runner, (code, minute) in first_read.items():
             name = desc["object_name"][code]
@@ -5616,8 +5605,7 @@ def _service_registered(view: LogView, manager: np.ndarray) -> bool:
     desc = view.desc
     if (view.present & (desc["event"] == "service_install")).any():
         return True
-    sc = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
-    if (sc & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", sc)).any():
+    if (view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)).any():
         return True
     return bool((view.present & manager & (desc["event"] == "registry_write")).any())
 
@@ -6347,7 +6335,7 @@ def staged_data_shredded(view: LogView) -> list[StageEvidence]:
     minutes = set(view.minutes[view.rows_of(shredded)].tolist())
     rows = view.rows_of(shredding)
     rows = rows[np.fromiter((int(m) in minutes for m in view.minutes[rows].tolist()), dtype=bool, count=len(rows))]
-    starts = view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_name", view.values("subject_name", shredded))
+    starts = view.program_starts & view.desc_in("object_name", view.values("subject_name", shredded))
     reason = (
         f"{_names(view.values('subject_name', shredded))}, a secure-delete tool, wrote over {_names(view.values('object_name', shredded))}, "
         "an archive a process had read and sent to an outside address: the staged data destroyed once carried off."
@@ -6544,12 +6532,8 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     started_at = {child: np.sort(np.array(minutes, dtype=np.int64)) for child, minutes in found.items()}
     # the same children started by other processes (the log names every sh as one): a later
     # start by another is the nearer parent of what that name runs after it
-    others = starts & view.desc_in("object_name", set(found)) & ~by_daemon
-    other_found: dict[str, list[int]] = {}
-    other_rows = view.rows_of(others)
-    for position, child in zip(other_rows.tolist(), desc["object_name"][view._codes[other_rows]].tolist()):
-        other_found.setdefault(child, []).append(int(view.minutes[position]))
-    other_at = {child: np.sort(np.array(minutes, dtype=np.int64)) for child, minutes in other_found.items()}
+    others = _minutes_by_subject(view, starts & view.desc_in("object_name", set(found)) & ~by_daemon, "object_name")
+    other_at = {child: np.array(sorted(minutes), dtype=np.int64) for child, minutes in others.items()}
     hits = []
     hidden_rows = view.rows_of(hidden)
     children = desc["object_name"][view._codes[hidden_rows]].tolist()
