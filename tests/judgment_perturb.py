@@ -367,6 +367,17 @@ def shuffled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sample(frac=1.0, random_state=11).reset_index(drop=True)
 
 
+def composed(*steps: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The perturbations one after another: each must not matter, so neither may all of them."""
+
+    def run(frame: pd.DataFrame) -> pd.DataFrame:
+        for step in steps:
+            frame = step(frame)
+        return frame
+
+    return run
+
+
 PERTURBATIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "benign-renamed": benign_renamed,
     "attacker-renamed": attacker_renamed,
@@ -381,7 +392,47 @@ PERTURBATIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "doubled-seconds": doubled_seconds,
     "reversed": reversed_rows,
     "shuffled": shuffled,
+    "shift-5h, other-seconds, shuffled": composed(shifted(pd.Timedelta(hours=-5)), other_seconds, shuffled),
 }
+
+# a cheaper set for the hand-written cases in the suite (the script runs every perturbation):
+# one run for the clock, the seconds and the order together
+SUITE_PERTURBATIONS = (
+    "benign-renamed", "attacker-renamed", "public-addresses-renamed", "windows-names-recased", "dst-change", "doubled-seconds",
+    "shift-5h, other-seconds, shuffled",
+)
+
+
+def perturbed_cases(case_family: str) -> list[str]:
+    """The hand-written cases of one family (``optc`` or ``tc3``) written as OCR-APT CSVs:
+    the perturbations rewrite its descriptions, so cases written as edge lists only are not
+    perturbed."""
+    return sorted(c for c in CASES if family(c) == case_family and (HANDMADE / f"{c}.csv").is_file())
+
+
+def suite_flips(case: str) -> dict[str, list[str]]:
+    """The suite's perturbations of hand-written case ``case`` that change its stages (with
+    the dataset profile): ``{perturbation: stages}``. A perturbation that leaves the CSV as
+    it was, or as an earlier one made it, is not run again (the claims would be the same)."""
+    frame = read_frame(HANDMADE / f"{case}.csv")
+    network_list = networks(case, True)
+    base = claims(frame, network_list).stages
+    seen = {_frame_key(frame)}
+    found = {}
+    for name in SUITE_PERTURBATIONS:
+        perturbed = PERTURBATIONS[name](frame)
+        key = _frame_key(perturbed)
+        if key in seen:
+            continue
+        seen.add(key)
+        stages = claims(perturbed, network_list).stages
+        if stages != base:
+            found[name] = sorted(stages)
+    return found
+
+
+def _frame_key(frame: pd.DataFrame) -> tuple:
+    return tuple(frame.columns), tuple(frame.itertuples(index=False, name=None))
 
 
 @dataclass(frozen=True)

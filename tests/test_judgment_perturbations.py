@@ -1,28 +1,17 @@
-"""The hand-written subgraphs' stage claims under perturbations that should not matter
-(see ``test_judgment_robustness.py``; apart from it so that two workers share the work)."""
+"""The hand-written OpTC subgraphs' stage claims under perturbations that should not matter
+(see ``test_judgment_robustness.py``; the TC3 cases are in
+``test_judgment_perturbations_tc3.py``, so that two workers share the work)."""
 
 from __future__ import annotations
 
 import pytest
 
 import judgment_perturb as jp
-from judgment_perturb import CASES, HANDMADE
-
-# a cheaper set for the hand-written cases (the script runs every perturbation)
-SUITE_PERTURBATIONS = (
-    "benign-renamed", "attacker-renamed", "public-addresses-renamed", "windows-names-recased", "shift-5h", "dst-change", "other-seconds",
-    "doubled-seconds", "shuffled",
-)
 
 
-@pytest.mark.parametrize("case", sorted(c for c in CASES if (HANDMADE / f"{c}.csv").is_file()))
+@pytest.mark.parametrize("case", jp.perturbed_cases("optc"))
 def test_hand_written_claims_survive_perturbations(case):
-    # the perturbations rewrite OCR-APT descriptions: cases written as edge lists only are not perturbed
-    frame = jp.read_frame(HANDMADE / f"{case}.csv")
-    networks = jp.networks(case, True)
-    base = jp.claims(frame, networks).stages
-    flips = {name: sorted(jp.claims(jp.PERTURBATIONS[name](frame), networks).stages) for name in SUITE_PERTURBATIONS}
-    assert {name: stages for name, stages in flips.items() if set(stages) != base} == {}
+    assert jp.suite_flips(case) == {}
 
 
 def test_attacker_renamed_keeps_a_program_and_its_process_one_name():
@@ -33,3 +22,12 @@ def test_attacker_renamed_keeps_a_program_and_its_process_one_name():
     assert jp._other_name("/tmp/.X11-unix/xsyncd") == "/tmp/.X11-unix/" + jp._other_name("xsyncd")
     assert jp._other_name("C:\\Users\\a\\evil.exe") == "C:\\Users\\a\\" + jp._other_name("evil.exe")
     assert jp._other_name("evil.exe").endswith(".exe") and jp._other_name("evil.exe") != "evil.exe"
+
+
+def test_suite_perturbations_skip_only_what_they_would_repeat():
+    """A perturbation that leaves a case's CSV unchanged is not run again; one that changes
+    it is (the TRACE case has no Windows names to recase, but has a benign name)."""
+    case = next(c for c in jp.perturbed_cases("tc3"))
+    frame = jp.read_frame(jp.HANDMADE / f"{case}.csv")
+    assert jp._frame_key(jp.windows_names_recased(frame)) == jp._frame_key(frame)
+    assert jp._frame_key(jp.PERTURBATIONS["shift-5h, other-seconds, shuffled"](frame)) != jp._frame_key(frame)

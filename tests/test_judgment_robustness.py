@@ -1,8 +1,9 @@
 """Does the offline judgment generalise? Stage claims under perturbations that should not
 matter, on hand-written subgraphs of attack shapes the corpus lacks, and the defects these
 checks found (each test below the first three failed before its fix). The perturbations of
-every hand-written case are in ``test_judgment_perturbations.py``: a file of their own, so
-that the suite's workers (one test file at a time each) can run them beside these.
+every hand-written case are in ``test_judgment_perturbations.py`` (OpTC) and
+``test_judgment_perturbations_tc3.py`` (TC3): files of their own, so that the suite's workers
+(one test file at a time each) can run them beside these.
 
 The perturbations live in ``tests/judgment_perturb.py`` (also a script that prints every
 flip over the whole corpus); the hand-written subgraphs and an analyst's stages for them in
