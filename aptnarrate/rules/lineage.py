@@ -70,6 +70,7 @@ def roles() -> dict[str, Any]:
         "build_categories": frozenset(raw["build_from_source"]["categories"]),
         "build_names": frozenset(n.casefold() for n in raw["build_from_source"].get("names") or ()),
         "build_driver_names": frozenset(n.casefold() for n in raw["build_from_source"].get("drivers") or ()),
+        "build_script_names": frozenset(n.casefold() for n in raw["build_from_source"].get("scripts") or ()),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
         "own_file_cleaner_categories": frozenset(raw["own_file_cleaners"]["categories"]),
         "user_application_categories": frozenset(raw["user_applications"]["categories"]),
@@ -88,6 +89,10 @@ def roles() -> dict[str, Any]:
         "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "script_web_server_names": frozenset(n.casefold() for n in raw["script_running_web_servers"]["names"]),
         "script_agent_categories": frozenset(raw["script_running_agents"]["categories"]),
+        "supply_chain_categories": frozenset(raw["supply_chain_hosts"]["categories"]),
+        "supply_chain_names": frozenset(n.casefold() for n in raw["supply_chain_hosts"]["names"]),
+        "quarantine_categories": frozenset(raw["quarantining_scanners"]["categories"]),
+        "quarantine_names": frozenset(n.casefold() for n in raw["quarantining_scanners"]["names"]),
         "com_server_keys": frozenset(n.casefold() for n in raw["com_hijack"]["keys"]),
         "com_hijacker_categories": frozenset(raw["com_hijack"]["writers"]["categories"]),
         "self_update_categories": frozenset(raw["self_updating"]["categories"]),
@@ -215,6 +220,19 @@ def script_running_agent(name: str) -> bool:
     return process_category(name) in roles()["script_agent_categories"]
 
 
+def supply_chain_host(name: str) -> bool:
+    """A package manager or build driver that runs packages' or projects' own code as it
+    installs or builds them (``supply_chain_hosts``)."""
+    r = roles()
+    return name.casefold() in r["supply_chain_names"] or process_category(name) in r["supply_chain_categories"]
+
+
+def quarantining_scanner(name: str) -> bool:
+    """An antivirus engine that moves what it detects into quarantine (``quarantining_scanners``)."""
+    r = roles()
+    return name.casefold() in r["quarantine_names"] or process_category(name) in r["quarantine_categories"]
+
+
 def script_web_server(name: str) -> bool:
     """A web server that runs a site's scripts (``script_running_web_servers``), under its own
     name or a versioned one the knowledge base resolves to it (Debian's ``php-fpm7.0``)."""
@@ -299,7 +317,23 @@ def _find_build_writes(view: LogView) -> np.ndarray:
         if grown <= builders:
             break
         builders |= grown
-    return written & view.desc_in("subject_name", builders)
+    return (written & view.desc_in("subject_name", builders)) | _unpacked_build_scripts(view, written)
+
+
+def _unpacked_build_scripts(view: LogView, written: np.ndarray) -> np.ndarray:
+    """The ``written`` descriptions of a source package's build script (``build_from_source``
+    scripts: a tarball's ./configure) that an extractor wrote after reading an archive: the
+    package's own, as a checkout's is (a copy from another host is not unpacked)."""
+    from .structural import ARCHIVE
+
+    names = roles()["build_script_names"]
+    extracted = written & view.desc_where("object_name", lambda n: n.casefold() in names, written)
+    if not extracted.any():
+        return extracted
+    extracted &= view.desc_where("subject_name", mode_preserving_copier, extracted)
+    reads = view.present & (view.desc["event"] == "file_read") & view.desc_in("subject_name", view.values("subject_name", extracted))
+    unpacking = view.values("subject_name", reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), reads))
+    return extracted & view.desc_in("subject_name", unpacking)
 
 
 # who writes a source file that, compiled, is a delivery rather than a build: a script

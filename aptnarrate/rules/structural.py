@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
     PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
+    compressor, quarantining_scanner, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
 from .patterns import CREDENTIAL_PROCESS, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -2458,6 +2458,52 @@ def _session_from_the_site(view: LogView, processes: set[str]) -> tuple[str, set
 _CLIENT_TECHNIQUES = {"mail client": ("T1566.001", "T1204.002"), "browser": ("T1189", "T1204.002")}
 
 
+def _runs_code(name: str) -> bool:
+    """A shell, script host or interpreter (``command_shells`` in roles.yaml, the knowledge
+    base's shells and interpreters)."""
+    return name.casefold() in roles()["command_shell_names"] or process_category(name) in ("shell", "interpreter")
+
+
+def install_runs_channel_holder(view: LogView) -> list[StageEvidence]:
+    """A process holding a command-and-control channel that a package manager or a build
+    driver started, or one of theirs (``supply_chain_hosts`` in roles.yaml: pip running a
+    package's setup.py, a build's pre-build event): a compromised package or build script
+    running its payload as it is installed or built (T1195.001, T1195.002). They start
+    compilers, scripts and installers, never a program that keeps talking to an outside
+    address."""
+    holders = channel_holders(view) - {""}
+    if not holders:
+        return []
+    desc = view.desc
+    channel_rows = view.rows_of(view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", holders))
+    first_contact: dict[str, int] = {}
+    for name, minute in zip(desc["subject_name"][view._codes[channel_rows]].tolist(), view.minutes[channel_rows].tolist()):
+        first_contact[name] = min(minute, first_contact.get(name, minute))
+    out = []
+    for holder in sorted(first_contact):
+        above = ancestors_by(view, {holder}, first_contact[holder])
+        hosts = {n for n in above if supply_chain_host(n)}
+        if not hosts or holder in hosts:
+            continue
+        # started by a shell, script host or interpreter: the package's or project's own code
+        # run (setup.py, a pre-build event's command line), not a tool of the build itself
+        # or the program under test that the IDE starts
+        runners = {p for p in launchers_by_name(view).get(holder, ()) if p in above and _runs_code(p)}
+        if not runners:
+            continue
+        # the starts from the installer down to the holder, and the channel's first rows
+        line = (above | {holder}) - {""}
+        starts = view.program_starts & view.desc_in("object_name", line) & view.desc_in("subject_name", line)
+        own = channel_rows[desc["subject_name"][view._codes[channel_rows]] == holder][:6]
+        reason = (
+            f"{quoted(holder)} holds a command-and-control channel and was started below {_names(hosts)} (package managers and build "
+            "drivers run the code of what they install or build): a package's install code or a build script running its payload "
+            "(a compromised dependency or project)."
+        )
+        out.append(cited(view, view.rows_of(starts), own, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1195.001", "T1195.002")))
+    return out
+
+
 def client_runs_unknown_program(view: LogView) -> list[StageEvidence]:
     """A mail client or browser starting a program the knowledge base does not know: the user
     running a mailed attachment (T1566.001, T1204.002) or what a page delivered (T1189). Its
@@ -2521,8 +2567,14 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
         for position, values in _object_values(view, created & view.desc_in("object_name", extensionless)).items():
             (cached if all(CACHE_FOLDER.search(v) for v in values) else elsewhere).add(desc["object_name"][position])
         cached -= elsewhere
+    # a download an antivirus engine deleted (moved into quarantine) and that nothing ran or
+    # loaded was stopped before it could run
+    deletions = view.present & (desc["event"] == "file_delete")
+    quarantined = view.values("object_name", deletions & view.desc_where("subject_name", quarantining_scanner, deletions)) - _ran_or_loaded(view)
     chosen: list[tuple[str, str, str]] = []  # (name, category, confidence)
     for name in sorted(subjects_of):
+        if completed_download(name) in quarantined or name in quarantined:
+            continue
         shown = completed_download(name)  # what a download in progress becomes
         if lookup(shown, "file") is not None or shown.startswith("."):
             continue
@@ -6509,7 +6561,8 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     their scripts and known programs under ordinary names; the crontab(1) edit that
     installed the table is cited where the log shows it."""
     desc = view.desc
-    starts = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute"))
+    # a process started, or (TRACE) a file executed: the program's name either way
+    starts = view.program_starts
     hidden = starts & view.desc_where("object_name", _hidden_unknown, starts)
     # or an interpreter reading a hidden script it runs (python2.7 reading .ntpsync.py): the
     # script is the job's program, in each minute the interpreter reads it
@@ -7472,4 +7525,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
