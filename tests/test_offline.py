@@ -167,7 +167,7 @@ def test_data_staged_by_one_process_and_sent_by_another_is_exfiltration(tmp_path
     assert "after an unnamed process read `b.tgz`" in found["Data Exfiltration"].rationale
 
 
-def test_a_dense_one_way_upload_is_exfiltration_not_command_and_control(tmp_path):
+def test_a_dense_upload_is_exfiltration_not_command_and_control(tmp_path):
     # an archive sent every few seconds for four minutes read as a beacon every minute
     rows = [proc("tar", "READ", "file_object_file", "budget.xlsx", "2018-04-12 10:00:01"),
             proc("tar", "WRITE", "file_object_file", "b.tgz", "2018-04-12 10:00:02"),
@@ -175,10 +175,18 @@ def test_a_dense_one_way_upload_is_exfiltration_not_command_and_control(tmp_path
     rows += [proc("curl", "SENDTO", "netflowobject", "93.184.216.34", f"2018-04-12 10:0{m}:{s:02d}") for m in (1, 2, 3, 4) for s in range(0, 60, 5)]
     found = stages_of(narrate(facts_from(tmp_path, rows)))
     assert "Data Exfiltration" in found and "Command and Control" not in found
-    # the same density with replies each time is an exchange: still a channel
-    rows += [proc("curl", "RECVFROM", "netflowobject", "93.184.216.34", f"2018-04-12 10:0{m}:{s:02d}") for m in (1, 2, 3, 4) for s in range(1, 60, 5)]
+    replies = [proc("curl", "RECVFROM", "netflowobject", "93.184.216.34", f"2018-04-12 10:0{m}:{s:02d}") for m in (1, 2, 3, 4) for s in range(1, 60, 5)]
+    # the same density with replies each time, begun only once curl had read the archive and
+    # over within minutes, is the archive's upload (blind probes' analysts: h113 q11, h114
+    # r16, h126 ac11), not a channel
     (tmp_path / "two-way").mkdir()
-    assert "Command and Control" in stages_of(narrate(facts_from(tmp_path / "two-way", rows)))
+    found = stages_of(narrate(facts_from(tmp_path / "two-way", rows + replies)))
+    assert "Data Exfiltration" in found and "Command and Control" not in found
+    # the same exchange begun minutes before curl read the archive: a channel it held, which
+    # then carried the archive
+    later_read = rows[:2] + [proc("curl", "READ", "file_object_file", "b.tgz", "2018-04-12 10:03:30")] + rows[3:]
+    (tmp_path / "held").mkdir()
+    assert "Command and Control" in stages_of(narrate(facts_from(tmp_path / "held", later_read + replies)))
 
 
 def test_outlook_saving_an_unknown_executable_is_a_mail_client_delivery(tmp_path):

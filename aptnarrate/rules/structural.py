@@ -40,6 +40,7 @@ C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ra
 # this many minutes (minutes, not event-seconds: the same exchange logged twice as densely is
 # the same channel)
 C2_MIN_MASKED_MINUTES = 2  # outbound minutes that make a channel for a process masquerading as another
+STAGED_UPLOAD_MINUTES = 5  # an exchange over within these minutes of its first, after its process read a staged archive, is its upload
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 CHECK_IN_SECONDS = 2  # event-seconds of sending in a minute that a check-in, not an upload, takes
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
@@ -394,6 +395,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # crafted log of thousands of channels would cost their product)
     by_pair = np.argsort(pair, kind="stable")
     pair_bounds = np.searchsorted(pair[by_pair], np.arange(n + 1))
+    archive_readers = _archive_readers(view)
     replies_of = _rows_by_key(reply_subjects.tolist(), reply_rows)
     commands_of = _rows_by_key(command_subjects.tolist(), command_rows)
     for key in sorted(pair_keys):
@@ -431,6 +433,15 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # share of its traffic it holds
         if (pair_count[index] < C2_MIN_SHARE * totals[subject] and subject not in dropped) or not has_sent[index]:
             continue
+        # an exchange that begins only once its process has read the staged archive it
+        # carries (or the pieces cut from it) and is over within minutes is that archive's
+        # upload, which Data Exfiltration weighs: not a channel (a tunnel's many small
+        # messages, curl sending the pieces); a channel outlasts its upload
+        carried_from = archive_readers.get(subject)
+        if carried_from is not None:
+            mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
+            if int(minutes[mine].min()) >= carried_from and int(minutes[mine].max()) - int(minutes[mine].min()) < STAGED_UPLOAD_MINUTES * MINUTE_NS:
+                continue
         # a download tool's sends alone are a transfer (curl uploading an archive over three
         # minutes): its channel needs answers in as many minutes as a two-way exchange asks
         one_way_enough = subject.casefold() not in TRANSFER_TOOLS
