@@ -348,7 +348,7 @@ def test_this_hosts_own_address_is_not_beacon_like_nor_more_than_low(tmp_path):
     """OpTC records inbound flows against the receiving host's own address: traffic to this
     host in many minutes says nothing of a beacon to that address, which is no remote
     indicator (it was "beacon-like", Moderate)."""
-    rows = [(f"The process: svchost.exe MESSAGE_INBOUND the flow: 10.20.30.40", f"2019-09-23 09:{m:02d}:07") for m in (10, 11, 12, 13, 16)]
+    rows = [("The process: svchost.exe MESSAGE_INBOUND the flow: 10.20.30.40", f"2019-09-23 09:{m:02d}:07") for m in (10, 11, 12, 13, 16)]
     rows += [("The process: svchost.exe LOAD the module: wininet.dll", "2019-09-23 09:10:08")]
     path = tmp_path / "inbound.csv"
     path.write_text("description,timestamp\n" + "".join(f"{d},{t}\n" for d, t in rows), encoding="utf-8")

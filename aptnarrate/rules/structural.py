@@ -2476,42 +2476,49 @@ def _runs_code(name: str) -> bool:
 
 
 def install_runs_channel_holder(view: LogView) -> list[StageEvidence]:
-    """A process holding a command-and-control channel that a package manager or a build
-    driver started, or one of theirs (``supply_chain_hosts`` in roles.yaml: pip running a
-    package's setup.py, a build's pre-build event): a compromised package or build script
-    running its payload as it is installed or built (T1195.001, T1195.002). They start
-    compilers, scripts and installers, never a program that keeps talking to an outside
-    address."""
+    """A process holding a command-and-control channel that a shell, script host or
+    interpreter started below a package manager or a build driver (``supply_chain_hosts`` in
+    roles.yaml: pip running a package's setup.py, a build's pre-build event running
+    PowerShell): a compromised package or build script running its payload as it is
+    installed or built (T1195.001, T1195.002). Such hosts start compilers, scripts and
+    installers, never a program that keeps talking to an outside address; a tool of the
+    build or the program under test, which the build or the IDE starts itself, is not one."""
     holders = channel_holders(view) - {""}
     if not holders:
         return []
+    hosts = {n for n in view.subjects if supply_chain_host(n)}
+    if not hosts:
+        return []
+    # what the hosts started, and theirs in turn: one walk for every holder (a walk up from
+    # each holder would cost a crafted log of thousands of them their product)
+    below = view.values("subject_name", descendant_subjects(view, hosts)) - hosts
+    launchers = launchers_by_name(view)
+    runners_of = {}
+    for holder in sorted(holders & below):
+        # started by a shell, script host or interpreter below the host: the package's or
+        # project's own code run, not a tool of the build or the program under test
+        runners = {p for p in launchers.get(holder, ()) if p in below and _runs_code(p)}
+        if runners:
+            runners_of[holder] = runners
+    if not runners_of:
+        return []
+    # each name's start rows and each holder's flow rows, gathered in one pass (a mask per
+    # holder would cost a crafted log of thousands of them their product)
     desc = view.desc
-    channel_rows = view.rows_of(view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", holders))
-    first_contact: dict[str, int] = {}
-    for name, minute in zip(desc["subject_name"][view._codes[channel_rows]].tolist(), view.minutes[channel_rows].tolist()):
-        first_contact[name] = min(minute, first_contact.get(name, minute))
+    start_rows = view.rows_of(view.program_starts & view.desc_in("object_name", set(runners_of) | set().union(*runners_of.values())))
+    starts_of = _lists_by_key(desc["object_name"][view._codes[start_rows]].tolist(), start_rows.tolist())
+    flow_rows = view.rows_of(view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", set(runners_of)))
+    flows_of = _lists_by_key(desc["subject_name"][view._codes[flow_rows]].tolist(), flow_rows.tolist())
     out = []
-    for holder in sorted(first_contact):
-        above = ancestors_by(view, {holder}, first_contact[holder])
-        hosts = {n for n in above if supply_chain_host(n)}
-        if not hosts or holder in hosts:
-            continue
-        # started by a shell, script host or interpreter: the package's or project's own code
-        # run (setup.py, a pre-build event's command line), not a tool of the build itself
-        # or the program under test that the IDE starts
-        runners = {p for p in launchers_by_name(view).get(holder, ()) if p in above and _runs_code(p)}
-        if not runners:
-            continue
-        # the starts from the installer down to the holder, and the channel's first rows
-        line = (above | {holder}) - {""}
-        starts = view.program_starts & view.desc_in("object_name", line) & view.desc_in("subject_name", line)
-        own = channel_rows[desc["subject_name"][view._codes[channel_rows]] == holder][:6]
+    for holder, runners in runners_of.items():
+        rows = np.array(sorted(r for n in runners | {holder} for r in starts_of.get(n, ())), dtype=np.int64)
         reason = (
-            f"{quoted(holder)} holds a command-and-control channel and was started below {_names(hosts)} (package managers and build "
-            "drivers run the code of what they install or build): a package's install code or a build script running its payload "
-            "(a compromised dependency or project)."
+            f"{quoted(holder)} holds a command-and-control channel and was started by {_names(runners)}, below {_names(hosts)} "
+            "(package managers and build drivers run the code of what they install or build): a package's install code or a "
+            "build script running its payload (a compromised dependency or project)."
         )
-        out.append(cited(view, view.rows_of(starts), own, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1195.001", "T1195.002")))
+        channel = np.array(flows_of.get(holder, ())[:6], dtype=np.int64)
+        out.append(cited(view, rows, channel, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1195.001", "T1195.002")))
     return out
 
 
