@@ -2470,14 +2470,14 @@ _CLIENT_TECHNIQUES = {"mail client": ("T1566.001", "T1204.002"), "browser": ("T1
 
 
 def _runs_code(name: str) -> bool:
-    """A shell, script host or interpreter (``command_shells`` in roles.yaml, the knowledge
-    base's shells and interpreters)."""
+    """A command shell or interpreter (``command_shells`` in roles.yaml: cmd and PowerShell;
+    the knowledge base's shells and interpreters)."""
     return name.casefold() in roles()["command_shell_names"] or process_category(name) in ("shell", "interpreter")
 
 
 def install_runs_channel_holder(view: LogView) -> list[StageEvidence]:
-    """A process holding a command-and-control channel that a shell, script host or
-    interpreter started below a package manager or a build driver (``supply_chain_hosts`` in
+    """A process holding a command-and-control channel that a command shell or interpreter
+    started below a package manager or a build driver (``supply_chain_hosts`` in
     roles.yaml: pip running a package's setup.py, a build's pre-build event running
     PowerShell): a compromised package or build script running its payload as it is
     installed or built (T1195.001, T1195.002). Such hosts start compilers, scripts and
@@ -2495,7 +2495,7 @@ def install_runs_channel_holder(view: LogView) -> list[StageEvidence]:
     launchers = launchers_by_name(view)
     runners_of = {}
     for holder in sorted(holders & below):
-        # started by a shell, script host or interpreter below the host: the package's or
+        # started by a command shell or interpreter below the host: the package's or
         # project's own code run, not a tool of the build or the program under test
         runners = {p for p in launchers.get(holder, ()) if p in below and _runs_code(p)}
         if runners:
@@ -2591,9 +2591,9 @@ def client_drops_executable(view: LogView) -> list[StageEvidence]:
     quarantined = view.values("object_name", deletions & view.desc_where("subject_name", quarantining_scanner, deletions)) - _ran_or_loaded(view)
     chosen: list[tuple[str, str, str]] = []  # (name, category, confidence)
     for name in sorted(subjects_of):
-        if completed_download(name) in quarantined or name in quarantined:
-            continue
         shown = completed_download(name)  # what a download in progress becomes
+        if quarantined and (shown in quarantined or name in quarantined):
+            continue
         if lookup(shown, "file") is not None or shown.startswith("."):
             continue
         if not (EXECUTABLE.search(shown) or "." not in shown) or DATA_NAME.match(shown) or name in cached:
