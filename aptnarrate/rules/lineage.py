@@ -47,6 +47,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})  # names that name nothing
+# archive and compressed files (T1560, Archive Collected Data): what collected data is staged
+# in, and what a source package comes as
+ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
 _MAX_DEPTH = 16  # generations followed from a chain's start (the log's names may form cycles)
 
 
@@ -174,11 +177,16 @@ def reads_its_code(name: str) -> bool:
     return name.casefold() in roles()["code_reader_names"]
 
 
+def shell_or_interpreter(name: str) -> bool:
+    """A Windows command shell (``command_shells``: cmd, PowerShell) or a process the
+    knowledge base knows as a shell or interpreter."""
+    return name.casefold() in roles()["command_shell_names"] or process_category(name) in ("shell", "interpreter")
+
+
 def runs_what_it_reads(name: str) -> bool:
-    """A binary that runs the code it is given (``code_runners``), a Windows command shell
-    (``command_shells``), or a shell or interpreter: a script or program it reads is one it runs."""
-    folded = name.casefold()
-    return folded in roles()["code_runner_names"] or folded in roles()["command_shell_names"] or process_category(name) in ("shell", "interpreter")
+    """A binary that runs the code it is given (``code_runners``), or a shell or interpreter
+    (``shell_or_interpreter``): a script or program it reads is one it runs."""
+    return name.casefold() in roles()["code_runner_names"] or shell_or_interpreter(name)
 
 
 def routine_writer(name: str) -> bool:
@@ -324,8 +332,6 @@ def _unpacked_build_scripts(view: LogView, written: np.ndarray) -> np.ndarray:
     """The ``written`` descriptions of a source package's build script (``build_from_source``
     scripts: a tarball's ./configure) that an extractor wrote after reading an archive: the
     package's own, as a checkout's is (a copy from another host is not unpacked)."""
-    from .structural import ARCHIVE
-
     names = roles()["build_script_names"]
     extracted = written & view.desc_where("object_name", lambda n: n.casefold() in names, written)
     if not extracted.any():

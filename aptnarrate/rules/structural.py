@@ -23,8 +23,8 @@ from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
-    PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
+    ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
+    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
 from .patterns import CREDENTIAL_PROCESS, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -114,8 +114,6 @@ DATA_NAME = re.compile(
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".lzma")
 # a distribution's package files, which a package manager downloads, installs from and removes
 PACKAGE_FILE = re.compile(r"\.(deb|udeb|rpm|ipk|apk|pkg\.tar\.(zst|xz|gz))$", re.I)
-# archive and compressed files (T1560, Archive Collected Data): what collected data is staged in
-ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
 # a cache folder of a browser or application: what it holds is cached content, not programs
 CACHE_FOLDER = re.compile(r"(?i)[/\\](cache2|cache|cache_data|inetcache|code cache)[/\\]")
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
@@ -2044,10 +2042,10 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # log, outside an attack chain (an administrator's scp -p and tar of a release)
     copied = written & ~routine & view.desc_where("subject_name", mode_preserving_copier, written & ~routine)
     if copied.any():
-        runs = view.desc_in("event", ("execute",)) | ((desc["object_kind"] == "process") & (desc["event"] == "process_start"))
-        ran = view.values("object_name", runs & view.present)
+        ran = view.values("object_name", view.program_starts)
         # (a script a shell or interpreter reads is one it runs: sh reading sysinfo.sh)
-        script_reads = view.present & (desc["event"] == "file_read") & view.desc_where("subject_name", lambda n: bool(n) and runs_what_it_reads(n), view.present & (desc["event"] == "file_read"))
+        file_reads = view.present & (desc["event"] == "file_read")
+        script_reads = view.desc_where("subject_name", lambda n: bool(n) and runs_what_it_reads(n), file_reads)
         ran |= {n for n in view.values("object_name", script_reads) if SCRIPT_OR_BINARY.search(n)}
         copied &= ~view.desc_in("object_name", ran) & ~in_chain(view, attack_chain(view))
         routine |= copied
@@ -2469,12 +2467,6 @@ def _session_from_the_site(view: LogView, processes: set[str]) -> tuple[str, set
 _CLIENT_TECHNIQUES = {"mail client": ("T1566.001", "T1204.002"), "browser": ("T1189", "T1204.002")}
 
 
-def _runs_code(name: str) -> bool:
-    """A command shell or interpreter (``command_shells`` in roles.yaml: cmd and PowerShell;
-    the knowledge base's shells and interpreters)."""
-    return name.casefold() in roles()["command_shell_names"] or process_category(name) in ("shell", "interpreter")
-
-
 def install_runs_channel_holder(view: LogView) -> list[StageEvidence]:
     """A process holding a command-and-control channel that a command shell or interpreter
     started below a package manager or a build driver (``supply_chain_hosts`` in
@@ -2497,7 +2489,7 @@ def install_runs_channel_holder(view: LogView) -> list[StageEvidence]:
     for holder in sorted(holders & below):
         # started by a command shell or interpreter below the host: the package's or
         # project's own code run, not a tool of the build or the program under test
-        runners = {p for p in launchers.get(holder, ()) if p in below and _runs_code(p)}
+        runners = {p for p in launchers.get(holder, ()) if p in below and shell_or_interpreter(p)}
         if runners:
             runners_of[holder] = runners
     if not runners_of:
@@ -5555,7 +5547,7 @@ def own_image_copied_out(view: LogView) -> list[StageEvidence]:
     read outside an attack."""
     desc = view.desc
     clients = view.desc_where("subject_name", session_client, view.present)
-    shells = view.desc_where("subject_name", lambda n: n.casefold() in roles()["command_shell_names"] or process_category(n) in SHELL_CATEGORIES, view.present)
+    shells = view.desc_where("subject_name", shell_or_interpreter, view.present)
     if shells.any():  # the attack chain's (PowerShell at work is no chain of its own)
         shells &= in_chain(view, attack_chain(view))
     reads = view.present & (desc["event"] == "file_read") & (clients | shells)
