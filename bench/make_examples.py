@@ -318,9 +318,9 @@ def macro() -> Story:
     s.event(150, implant, "CREATE", schtasks)
     s.event(151, schtasks, "CREATE", task)
     s.event(152, schtasks, "START", task)
-    # it injects into the user's shell
-    explorer = win("process", "C:\\Windows\\explorer.exe")
-    s.event(200, implant, "OPEN", explorer, repeat=2)
+    # it injects into the logon process, which runs as SYSTEM (the user is a local administrator)
+    winlogon = win("process", "C:\\Windows\\System32\\winlogon.exe")
+    s.event(200, implant, "OPEN", winlogon, repeat=2)
     s.event(201, implant, "REMOTE_CREATE", unnamed("thread", "thread"), repeat=2)
     # clean-up: the document and the stager are deleted
     s.event(1500, implant, "DELETE", document)

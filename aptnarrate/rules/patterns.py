@@ -183,13 +183,14 @@ LINEAGES = ("attack chain", "acting for an attacker")
 NEEDS = ("connection from another host", "public connection by its process")
 UNLESS = (
     "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
-    "planted for a privileged run", "restored from its backup", "written through a memory race",
+    "planted for a privileged run", "restored from its backup", "written through a memory race", "injects only at its own privilege",
     "carries only a staged upload", "applied by Group Policy", "connects for a remote step",
 )
 # ("planted for a privileged run" and "applied by Group Policy" read the log's minutes,
 # "carries only a staged upload" the Command and Control rule's channels, "connects for a
-# remote step" the remote tools' hosts: only the stage rules weigh them; a row alone cannot
-# tell, so ``unless_applies``, the IoC rank's, passes them over: ``VIEW_UNLESS``)
+# remote step" the remote tools' hosts, "injects only at its own privilege" the processes
+# the injector opened: only the stage rules weigh them; a row alone cannot tell, so
+# ``unless_applies``, the IoC rank's, passes them over: ``VIEW_UNLESS``)
 
 # what removes a task or service: one the subgraph creates and removes again ran a command
 # once (PsExec's service, a remote one-shot task), and survives no reboot
@@ -413,6 +414,11 @@ def run_only_to_remove(row: Row, removers: set[str]) -> bool:
 
 # the process whose memory holds the logged-on users' credentials
 CREDENTIAL_PROCESS = "lsass.exe"
+# Windows processes that run as SYSTEM and never start shells or talk to outside hosts in
+# their own work: code another process put in one acts with SYSTEM's privilege (not the
+# service host svchost.exe, whose scheduled tasks start shells; LSASS opened is the
+# credential rule's)
+SYSTEM_PROCESSES = frozenset({"winlogon.exe", "services.exe", "wininit.exe", "spoolsv.exe", "msdtc.exe"})
 
 
 def other_process_dumpers(rows: Iterable[Row]) -> set[str]:
@@ -454,7 +460,7 @@ ROW_UNLESS: dict[str, RowUnless] = {
     "restored from its backup": RowUnless(backup_restorers, restored_from_its_backup),
     "written through a memory race": RowUnless(memory_racers, written_through_a_memory_race),
 }
-VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step")
+VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "injects only at its own privilege")
 assert set(UNLESS) == set(ROW_UNLESS) | set(VIEW_UNLESS), "every unless kind is judged by a row or by the log"
 
 

@@ -505,8 +505,36 @@ def unless_rows(view: LogView, kind: str) -> np.ndarray:
         return applied_by_group_policy(view)
     if kind == "connects for a remote step":
         return connects_for_a_remote_step(view)
+    if kind == "injects only at its own privilege":
+        return injects_at_its_own_privilege(view)
     check = ROW_UNLESS[kind]
     return _rows_unless(view, f"_unless_rows:{kind}", check.gather, check.takes_out)
+
+
+def injects_at_its_own_privilege(view: LogView) -> np.ndarray:
+    """The descriptions of threads created in another process by a process the log shows
+    opening other processes, none of them one that runs as SYSTEM (``SYSTEM_PROCESSES``) or
+    LSASS, for the rules that say ``unless: injects only at its own privilege``: an implant
+    moving into a process it started, or into the user's Explorer, hides there (T1055 as
+    defense evasion) and gains no privilege; a thread whose target the log does not show
+    stays. Computed once per view."""
+    from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        threads = view.present & (desc["event"] == "remote_thread") & (desc["subject_name"] != "")
+        found = np.zeros(len(threads), dtype=bool)
+        if not threads.any():
+            return found
+        opens = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process") & (desc["object_name"] != "")
+        opened: dict[str, set[str]] = {}
+        for subject, target in zip(desc["subject_name"][opens].tolist(), desc["object_name"][opens].tolist()):
+            opened.setdefault(subject, set()).add(target.casefold())
+        privileged = SYSTEM_PROCESSES | {CREDENTIAL_PROCESS}
+        injectors = {subject for subject, targets in opened.items() if not targets & privileged}
+        return threads & view.desc_in("subject_name", injectors) if injectors else found
+
+    return view.derived("_injects_at_its_own_privilege", compute)
 
 
 # a privileged program started this soon after a write was what the write was for

@@ -26,7 +26,7 @@ from .lineage import (
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
 )
-from .patterns import CREDENTIAL_PROCESS, TASK_SERVICE_HOST, builtin_rule, task_definition_name
+from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -7201,11 +7201,6 @@ def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence
     return [cited(view, map_rows, after, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
 
 
-# Windows processes that run as SYSTEM and never start shells or talk to outside hosts in
-# their own work: code another process put in one acts with SYSTEM's privilege (not the
-# service host svchost.exe, whose scheduled tasks start shells; LSASS opened is the
-# credential rule's)
-SYSTEM_PROCESSES = frozenset({"winlogon.exe", "services.exe", "wininit.exe", "spoolsv.exe", "msdtc.exe"})
 # how soon after the injector opened it the SYSTEM process's shell or outside connection
 # counts as the injected code's doing
 INJECTION_ACT_MINUTES = 10
