@@ -19,6 +19,11 @@ import pytest
 
 import judgment_perturb as jp
 from judgment_perturb import CASES, HANDMADE
+
+from aptnarrate.rules.profiles import get_profile
+
+# the OpTC site's networks, as --profile darpa-optc declares them
+OPTC_SITE = tuple(get_profile("darpa-optc").internal_networks)
 # corpus cases with claims of different rules (C2 with a command loop, C2 + Initial
 # Compromise + Covering Tracks, a mail client's drop); the script covers all 44
 CORPUS_CASES = ("SysClient0501_subgraph_0", "cadets_subgraph_17", "trace_subgraph_20")
@@ -337,13 +342,31 @@ def test_tool_copied_over_a_share_and_run_is_lateral_movement_not_persistence():
     Maintain Persistence (high), and the copied binary, once started, a download (Initial
     Compromise); it is remote execution."""
     frame = jp.read_frame(HANDMADE / "optc_psexec_target.csv")
-    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))
+    found = jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x")), internal_networks=OPTC_SITE))
     lateral = next(f for f in found if f.stage == "Lateral Movement")
     assert "T1570" in lateral.techniques and "PSEXESVC.exe" in lateral.rationale
     assert not {"Maintain Persistence", "Initial Compromise"} & {f.stage for f in found}
     # another service installed is persistence still
     other = _log("12:20:04 The process: services.exe CREATE the service: UpdaterSvc")
     assert jp.claims(other).stages == {"Maintain Persistence"}
+
+
+def test_remote_execution_arriving_while_every_address_is_outside_is_the_way_in():
+    """Blind analysts not told the site's networks read a remote execution (PsExec's copy
+    over a share, WMI's shell) whose every address looks outside as the way in (Initial
+    Compromise, T1133), 23 of 30 where their slices showed it; the tool said Lateral
+    Movement whatever the addresses. With the site's networks declared, or a private address
+    in the log, it stays movement; with no address at all too."""
+    frame = jp.read_frame(HANDMADE / "optc_psexec_target.csv")
+    bare = {f.stage: f for f in jp.find_stages(jp.compute_facts(jp.condense(jp.read_events(frame, name="x"))))}
+    assert "Lateral Movement" not in bare and "T1133" in bare["Initial Compromise"].techniques
+    assert "outside the site" in bare["Initial Compromise"].rationale and "PSEXESVC.exe" in bare["Initial Compromise"].rationale
+    shell = ["12:10:03 The process: wmiprvse.exe CREATE the process: cmd.exe", "12:10:04 The process: cmd.exe READ the file: inventory.cfg"]
+    public = _log("12:10:01 The process: svchost.exe START_INBOUND the flow: 142.20.56.202", *shell)
+    assert jp.claims(public).stages == {"Initial Compromise"}
+    assert jp.claims(public, networks=OPTC_SITE).stages == {"Lateral Movement"}
+    beside_private = _log("12:10:01 The process: svchost.exe START_INBOUND the flow: 142.20.56.202", "12:10:02 The process: svchost.exe START_INBOUND the flow: 10.1.2.3", *shell)
+    assert jp.claims(beside_private).stages == {"Lateral Movement"}
 
 
 @pytest.mark.parametrize("launcher", ["fodhelper.exe", "eventvwr.exe", "sdclt.exe", "ComputerDefaults.exe"])
@@ -523,7 +546,7 @@ def test_sudo_from_a_login_shell_is_not_privilege_escalation(tool):
         (["10:30:01 The process: WINWORD.EXE CREATE the process: cmd.exe"], {"Initial Compromise", "Internal Reconnaissance"}),
         # WMI's shell is an attack chain's; Lateral Movement needs a connection from another host
         (["10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Internal Reconnaissance"}),
-        (["10:29:59 The process: svchost.exe START_INBOUND the flow: 142.20.56.202", "10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Lateral Movement", "Internal Reconnaissance"}),
+        (["10:29:59 The process: svchost.exe START_INBOUND the flow: 10.20.56.202", "10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Lateral Movement", "Internal Reconnaissance"}),
         (["10:30:01 The process: eventvwr.exe CREATE the process: cmd.exe"], {"Privilege Escalation", "Internal Reconnaissance"}),
         (["10:29:01 The process: cmd.exe CREATE the file: tool.exe", "10:29:02 The process: cmd.exe CREATE the process: tool.exe", "10:30:01 The process: tool.exe CREATE the process: cmd.exe"], {"Internal Reconnaissance"}),
     ],
@@ -724,12 +747,12 @@ def test_wmi_starting_a_shell_is_lateral_movement_only_beside_a_connection_from_
     assert jp.claims(_log(*shell)).stages == set()
     loopback = "12:10:01 The process: svchost.exe START_INBOUND the flow: 127.0.0.1"
     assert jp.claims(_log(loopback, *shell)).stages == set()
-    remote = "12:10:01 The process: svchost.exe START_INBOUND the flow: 142.20.56.202"
+    remote = "12:10:01 The process: svchost.exe START_INBOUND the flow: 10.20.56.202"
     found = {f.stage: f for f in _findings(_log(remote, *shell))}
     assert set(found) == {"Lateral Movement"}
     # OpTC's START_INBOUND names the receiver: the address is this host's, not the peer's
-    assert "inbound connection from another host (received at this host's own address `142.20.56.202`)" in found["Lateral Movement"].rationale
-    assert _cited_descriptions(_log(remote, *shell), "Lateral Movement") == ["svchost.exe START_INBOUND 142.20.56.202", "wmiprvse.exe CREATE cmd.exe"]
+    assert "inbound connection from another host (received at this host's own address `10.20.56.202`)" in found["Lateral Movement"].rationale
+    assert _cited_descriptions(_log(remote, *shell), "Lateral Movement") == ["svchost.exe START_INBOUND 10.20.56.202", "wmiprvse.exe CREATE cmd.exe"]
     whoami = "12:10:05 The process: cmd.exe CREATE the process: whoami.exe"
     assert jp.claims(_log(*shell, whoami)).stages == {"Internal Reconnaissance"}
 

@@ -478,9 +478,8 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
             senders, addresses = view.values("subject_name", outbound), view.values("object_name", outbound)
             reason += f" {_names(senders)} also sent to the public address(es) {_names(addresses)}."
             hits = hits | view.expand(outbound)
-        found.append(
-            cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
-        )
+        finding = cited(view, hits, stage=rule.stage, confidence=rule.confidence, rationale=reason, tactic=rule.tactic, techniques=tuple(rule.techniques))
+        found.append(arrival(view, finding) if inbound is not None else finding)
     return found
 
 
@@ -700,6 +699,41 @@ def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:
     position = int(view.rows_of(inbound)[0])
     code = view._codes[position]
     return position, str(desc["object_name"][code]), names_this_host(str(desc["action"][code]))
+
+
+def arrival(view: LogView, finding: StageEvidence) -> StageEvidence:
+    """A Lateral Movement ``finding`` for a session another host opened onto this one (remote
+    execution, a tool copied in over a share or a remote session), restated as Initial
+    Compromise when every address the subgraph's connections name lies outside the site
+    (``public``: no declared internal network holds it, and it is not private): nothing in
+    the log places the session's source at a host of the site, so a remote service reached
+    from outside is the way in (T1133), not movement between the site's hosts. Where the
+    site's networks are declared and hold an address, or a private address shows, it stays
+    movement. The session's own flows are not told apart from the rest: OpTC's inbound
+    flows name this host, not the peer, and a share's server answers on the connection."""
+    addresses = _flow_addresses(view)
+    if finding.stage != "Lateral Movement" or not addresses or any(view.address_class(a) != "public" for a in addresses):
+        return finding
+    reason = (
+        f"{finding.rationale} Every address the subgraph's connections name lies outside the site "
+        f"({_names(addresses)}; no internal network declared holds it): a remote service reached from outside, the way in "
+        "rather than movement between the site's hosts (declare the site's networks if these are its hosts)."
+    )
+    techniques = ("T1133",) + tuple(t for t in finding.techniques if t != "T1133")
+    return replace(finding, stage="Initial Compromise", tactic="TA0001", techniques=techniques, rationale=reason)
+
+
+def _flow_addresses(view: LogView) -> set[str]:
+    """The addresses the subgraph's network flows name, but loopback and reserved ones
+    and placeholders. Computed once per view."""
+
+    def compute() -> set[str]:
+        desc = view.desc
+        flows = view.present & view.desc_in("event", ("network_in", "network_out")) & (desc["object_kind"] == "flow")
+        flows &= view.desc_where("object_name", lambda a: bool(a) and view.address_class(a) not in ("loopback", "local"), flows)
+        return view.values("object_name", flows) - PLACEHOLDERS
+
+    return view.derived("_flow_addresses", compute)
 
 
 def _replies(view: LogView, inbound: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import _INSTALLED_CATEGORIES, StageEvidence, _in_chain, _inbound_from_another_host, _names, cited, explained_rows, unless_rows
+from .stages import _INSTALLED_CATEGORIES, StageEvidence, _in_chain, _inbound_from_another_host, _names, arrival, cited, explained_rows, unless_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -2119,7 +2119,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
                     f"starts programs for another host (the service control manager, the Task Scheduler, WMI) or in a remote session: {_names(names)} "
                     "(a tool copied from another host over a file share for remote execution, as PsExec's service is)."
                 )
-            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002")))
+            out.append(arrival(view, cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", "T1021.002"))))
             continue
         if names is by_desktop:
             reason = (
@@ -2150,7 +2150,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
                 remote = "T1021.004"
             else:
                 remote = "T1021.006"
-            out.append(cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", remote)))
+            out.append(arrival(view, cited(view, hits, view.rows_of(network)[:3], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", remote))))
             continue
         talkers = view.values("subject_name", network & (desc["subject_name"] != ""))
         writers = view.values("subject_name", written & view.desc_in("object_name", names))
@@ -4756,7 +4756,7 @@ def remote_session_writes_program(view: LogView) -> list[StageEvidence]:
         f"connection from {quoted(address)}: a tool copied onto this host over that session."
     )
     remote = "T1021.002" if any(h.casefold().startswith("psexesvc") for h in hosts) else "T1021.006"
-    return [cited(view, np.array([position], dtype=np.int64), rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", remote))]
+    return [arrival(view, cited(view, np.array([position], dtype=np.int64), rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1570", remote)))]
 
 
 def remote_task_target(view: LogView) -> list[StageEvidence]:
@@ -4800,7 +4800,7 @@ def remote_task_target(view: LogView) -> list[StageEvidence]:
         f"The Task Scheduler's service host (`svchost.exe`) accepted an inbound connection ({_names(peers)}), registered a task within "
         f"{REMOTE_TASK_MINUTES} minutes and started {_names(started)}: a task registered from another host, this host its target."
     )
-    found = [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1053.005", "T1021"))]
+    found = [arrival(view, cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1053.005", "T1021")))]
     # the task stays registered unless the subgraph removes it (Impacket's atexec deletes its
     # task once it ran: one command, no foothold)
     kept = view.values("object_name", in_rows & tasks & ~unless_rows(view, "removed in the subgraph"))
