@@ -377,6 +377,51 @@ def test_auto_elevating_binary_starting_a_shell_is_privilege_escalation(launcher
     assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: mmc.exe")).stages == set()
 
 
+@pytest.mark.parametrize("planter", ["implant", "reg"])
+def test_a_handler_planted_then_an_auto_elevating_binary_starting_any_program_is_privilege_escalation(planter):
+    """fodhelper's UAC bypass relaunching the implant itself (blind probes h124 aa12, h131
+    ah26): the handler value (`command`, OCR-APT keeps a key's last component) written by
+    the implant or by reg.exe it started, then fodhelper started, which starts the implant
+    again, not a shell: nothing was claimed. Without the planted handler, or with the
+    binary starting only its own console, nothing is."""
+    plant = (
+        ["09:44:01 The process: ctfhost.exe MODIFY the registry: command"]
+        if planter == "implant"
+        else ["09:44:00 The process: ctfhost.exe CREATE the process: reg.exe", "09:44:01 The process: reg.exe EDIT the registry: command"]
+    )
+    run = ["09:44:03 The process: ctfhost.exe CREATE the process: fodhelper.exe", "09:44:04 The process: fodhelper.exe READ the registry: command"]
+    relaunch = "09:44:05 The process: fodhelper.exe CREATE the process: ctfhost.exe"
+    found = {f.stage: f for f in _findings(_log(*plant, *run, relaunch))}
+    assert set(found) == {"Privilege Escalation"} and "T1548.002" in found["Privilege Escalation"].techniques
+    assert "fodhelper.exe" in found["Privilege Escalation"].rationale
+    assert jp.claims(_log(*run, relaunch)).stages == set()
+    assert jp.claims(_log(*plant, *run, "09:44:05 The process: fodhelper.exe CREATE the process: conhost.exe")).stages == set()
+
+
+def test_a_web_installers_own_download_is_the_install_not_a_channel():
+    """A browser's download run from the desktop, a web installer's stub (Spotify's), fetches
+    the application from its vendor, writes it, registers its start at logon and starts it
+    (blind probe h130 ag07): its exchange read as Command and Control, its writes as a
+    downloaded tool and the Run value as persistence, as the install was not recognised once
+    the stub itself held the exchange. An exchange that goes on after its last write is no
+    download of what it installed: the channel stays."""
+    install = [
+        "12:31:01 The process: chrome.exe CREATE the file: SpotifySetup.exe.crdownload",
+        "12:31:02 The process: chrome.exe RENAME the file: SpotifySetup.exe",
+        "12:31:10 The process: explorer.exe CREATE the process: SpotifySetup.exe",
+    ] + [f"12:3{m}:{s:02d} The process: SpotifySetup.exe {d}_OUTBOUND the flow: 35.186.224.25".replace("START_OUTBOUND", "MESSAGE_OUTBOUND") for m in (1, 2) for s, d in ((20, "MESSAGE"), (40, "MESSAGE"))] + [
+        f"12:3{m}:{s:02d} The process: SpotifySetup.exe MESSAGE_INBOUND the flow: 35.186.224.25" for m in (1, 2) for s in (21, 41)
+    ] + [
+        "12:32:50 The process: SpotifySetup.exe CREATE the file: Spotify.exe",
+        "12:32:51 The process: SpotifySetup.exe WRITE the file: Spotify.exe",
+        "12:33:01 The process: SpotifySetup.exe MODIFY the registry: Run",
+        "12:33:02 The process: SpotifySetup.exe CREATE the process: Spotify.exe",
+    ]
+    assert jp.claims(_log(*install)).stages == set()
+    later = [f"12:{m}:{s:02d} The process: SpotifySetup.exe MESSAGE_OUTBOUND the flow: 35.186.224.25" for m in range(40, 50) for s in (5, 35)]
+    assert "Command and Control" in jp.claims(_log(*install, *later)).stages
+
+
 @pytest.mark.parametrize("entry", ["f_0001a3", "data_1"])
 def test_chromium_cache_entries_are_not_executables(entry):
     """Chromium's disk cache keeps entries as f_NNNNNN and data_N files (no extension): the

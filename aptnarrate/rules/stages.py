@@ -1016,7 +1016,7 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, cleaned, delivered) for item in cleanups):
             continue
         installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
-        if any(holders & names and not holders <= installed for holders in (_holders(view, item) for item in channels)):
+        if any(_holders(view, item) & names and not _holders(view, item) <= _install_holders(view, item, root, installed) for item in channels):
             continue
         # its download (the browser writing and starting the program), its start, and the
         # installed programs started by whoever starts them (a service manager, the task
@@ -1025,6 +1025,25 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         browsers = view.values("subject_name", delivered)
         out.append(SoftwareInstall(root, frozenset(browsers), frozenset(installed), view.desc_in("subject_name", installing) | delivered | started, frozenset(cleaned), frozenset(installing), delivered))
     return out
+
+
+def _install_holders(view: LogView, item: StageEvidence, root: str, installed: frozenset[str] | set[str]) -> set[str]:
+    """The processes whose channel (a Command and Control finding) an install explains: the
+    programs it put in place, and the setup program ``root`` itself where every exchange of
+    its that the finding cites is over by the minute it wrote its last file (a web
+    installer's stub, Spotify's, fetching what it installs)."""
+    holders = set(installed)
+    if item.positions is None:
+        return holders
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", {root})
+    if not writes.any():
+        return holders
+    codes = view._codes[item.positions]
+    own = np.isin(desc["event"][codes], ("network_out", "network_in")) & (desc["subject_name"][codes] == root)
+    if own.any() and int(view.minutes[item.positions[own]].max()) <= int(view.last_minutes[writes].max()):
+        holders.add(root)
+    return holders
 
 
 def _holders(view: LogView, item: StageEvidence) -> set[str]:
@@ -1080,7 +1099,7 @@ def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEv
                 continue
         if item.stage == "Command and Control" and item.positions is not None:
             holders = _holders(view, item)
-            own = [install for install in installs if holders and holders <= install.installed]
+            own = [install for install in installs if holders and holders <= _install_holders(view, item, install.program, install.installed)]
             if own:
                 explaining.update(own)
                 continue

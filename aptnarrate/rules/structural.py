@@ -7438,6 +7438,68 @@ def one_shot_shell_service_then_token(view: LogView) -> list[StageEvidence]:
     return [cited(view, entry_rows, shell_rows, open_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.001", "T1543.003"))]
 
 
+# an auto-elevating binary's ordinary children: the console host, error reporting, and the
+# consoles and settings pages it exists to open (eventvwr's mmc, sdclt's control panel)
+_ELEVATOR_OWN_CHILDREN = frozenset({"conhost.exe", "werfault.exe", "mmc.exe", "control.exe", "systemsettings.exe", "systemsettingsadminflows.exe"})
+# the handler value UAC bypasses plant (ms-settings, mscfile, exefile... \shell\open\command):
+# OCR-APT keeps a key's last component, so the name alone is what the log may show
+_HANDLER_VALUE = re.compile(r"(?i)(^|\\)shell\\open\\command$|^command$")
+
+
+def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
+    """A UAC bypass through a hijacked handler (T1548.002): a process (or a tool it started,
+    reg.exe) writes a shell-open handler value (``...\\shell\\open\\command``, or ``command`` where the log keeps only
+    a key's last component), starts an auto-elevating binary (fodhelper, computerdefaults,
+    sdclt...: ``privilege-escalation-uac-bypass``'s subjects) within
+    ``HIJACK_RUN_MINUTES``, and that binary starts a program other than its own children
+    (``_ELEVATOR_OWN_CHILDREN``), whatever the program is: the binary ran, elevated, what
+    the planted handler named. The rule of the same id claims the binary starting a shell
+    by itself; this one reads the planting, so an implant that relaunches itself elevated
+    counts too. The binary's settings page opened by a user writes no handler first."""
+    desc = view.desc
+    elevators = _uac_bypass_binaries()
+    runs = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in elevators, view.program_starts)
+    if not runs.any():
+        return []
+    planted = view.present & (desc["event"] == "registry_write") & view.desc_where("object_name", lambda n: bool(_HANDLER_VALUE.search(n)), view.present)
+    if not planted.any():
+        return []
+    children = view.program_starts & view.desc_where("subject_name", lambda n: n.casefold() in elevators, view.program_starts)
+    children &= view.desc_where("object_name", lambda n: n.casefold() not in _ELEVATOR_OWN_CHILDREN and n not in PLACEHOLDERS, children)
+    if not children.any():
+        return []
+    window = HIJACK_RUN_MINUTES * MINUTE_NS
+    minutes = view.minutes
+    plant_rows, run_rows, child_rows = view.rows_of(planted), view.rows_of(runs), view.rows_of(children)
+    subject_of = lambda rows: desc["subject_name"][view._codes[rows]]  # noqa: E731
+    object_of = lambda rows: desc["object_name"][view._codes[rows]]  # noqa: E731
+    kept_plants, kept_runs, kept_children = [], [], []
+    for run, parent, binary in zip(run_rows.tolist(), subject_of(run_rows).tolist(), object_of(run_rows).tolist()):
+        at = int(minutes[run])
+        # planted by the process that ran the binary, or by a tool it started (reg.exe)
+        planters = {parent} | view.values("object_name", view.program_starts & view.desc_in("subject_name", {parent}))
+        before = plant_rows[np.isin(subject_of(plant_rows), list(planters)) & (minutes[plant_rows] <= at) & (minutes[plant_rows] >= at - window)]
+        after = child_rows[(subject_of(child_rows) == binary) & (minutes[child_rows] >= at) & (minutes[child_rows] <= at + window)]
+        if len(before) and len(after):
+            kept_plants.append(before)
+            kept_runs.append(run)
+            kept_children.append(after)
+    if not kept_runs:
+        return []
+    plants, children_rows = np.unique(np.concatenate(kept_plants)), np.unique(np.concatenate(kept_children))
+    run_at = np.array(kept_runs, dtype=np.int64)
+    reason = (
+        f"{_names(set(subject_of(plants).tolist()))} wrote the handler value {_names(set(object_of(plants).tolist()))}, {_names(set(subject_of(run_at).tolist()))} then started the "
+        f"auto-elevating {_names(set(object_of(run_at).tolist()))}, which started {_names(set(object_of(children_rows).tolist()))}: "
+        "a hijacked handler run with the binary's elevation, a UAC bypass."
+    )
+    return [cited(view, plants, run_at, children_rows, stage="Privilege Escalation", confidence="high", rationale=reason, tactic="TA0004", techniques=("T1548.002",))]
+
+
+# a hijacked handler is planted just before the binary that reads it runs
+HIJACK_RUN_MINUTES = 5
+
+
 def injected_system_process(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know opening (or starting a thread in) a
     Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon, services, the
@@ -7530,4 +7592,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
