@@ -377,6 +377,88 @@ def test_auto_elevating_binary_starting_a_shell_is_privilege_escalation(launcher
     assert jp.claims(_log(f"11:40:04 The process: {launcher} CREATE the process: mmc.exe")).stages == set()
 
 
+def test_a_session_servers_exchange_with_another_host_is_the_callers_session():
+    """A remote WMI session in OpTC's wording (blind probe h128 ae09): WMI's provider host
+    only exchanges messages with the caller, no accept, and every message received by a
+    process that also sends read as a reply on a connection of its own, so no connection
+    from another host showed and the remote execution claimed nothing. WMI's provider host
+    and the remote-session hosts open no connections of their own: what they hear is the
+    caller's session, in whatever order the seconds put it. A PowerShell beacon's replies
+    stay replies."""
+    shell = ["12:10:10 The process: WmiPrvSE.exe CREATE the process: cmd.exe", "12:10:11 The process: cmd.exe READ the file: inventory.cfg"]
+    for first, second in (("OUTBOUND", "INBOUND"), ("INBOUND", "OUTBOUND")):
+        exchange = [f"12:10:01 The process: WmiPrvSE.exe MESSAGE_{first} the flow: 142.20.57.61", f"12:10:03 The process: WmiPrvSE.exe MESSAGE_{second} the flow: 142.20.57.61"]
+        assert jp.claims(_log(*exchange, *shell), networks=OPTC_SITE).stages == {"Lateral Movement"}
+    beacon = ["12:10:01 The process: powershell.exe MESSAGE_OUTBOUND the flow: 142.20.57.61", "12:10:03 The process: powershell.exe MESSAGE_INBOUND the flow: 142.20.57.61"]
+    assert "Lateral Movement" not in jp.claims(_log(*beacon, *shell), networks=OPTC_SITE).stages
+
+
+def _cron_fetch_runs(minutes, into="a pipe"):
+    rows = []
+    for m in minutes:
+        rows += [
+            f"20:{m:02d}:01 The subject_process: cron EXECUTE the file_object_file: sh",
+            f"20:{m:02d}:02 The subject_process: sh EXECUTE the file_object_file: curl",
+            f"20:{m:02d}:03 The subject_process: curl CONNECT the netflowobject: 103.224.80.19",
+            f"20:{m:02d}:04 The subject_process: curl RECVFROM the netflowobject: 103.224.80.19",
+            f"20:{m:02d}:05 The subject_process: curl WRITE {into}",
+            f"20:{m:02d}:06 The subject_process: sh READ a pipe",
+        ]
+    return _log(*rows, date="2018-04-12")
+
+
+def test_a_cron_job_piping_code_from_outside_into_a_shell_is_persistence():
+    """`curl URL | sh` run by cron every ten minutes (blind probes h107 i10, h129 af25): the
+    table was written with crontab(1), which claims nothing, so only the channel was claimed.
+    Two runs of the job fetching from a public address into a pipe a shell reads are a
+    foothold that survives; one run, or a job saving what it fetched to a file, is not."""
+    assert "Maintain Persistence" in jp.claims(_cron_fetch_runs((10, 20))).stages
+    assert "Maintain Persistence" not in jp.claims(_cron_fetch_runs((10,))).stages
+    assert "Maintain Persistence" not in jp.claims(_cron_fetch_runs((10, 20), into="the file_object_file: ping.log")).stages
+
+
+@pytest.mark.parametrize("saved", ["renamed", "written"])
+def test_a_script_from_a_downloaded_archive_run_by_its_host_is_the_way_in(saved):
+    """Chrome saves Invoice.zip as Invoice.zip.crdownload and renames it into place; OCR-APT
+    keeps the rename's source name only, so the archive Explorer read (Invoice.zip) was
+    never seen written by the browser, and the .js it took out and wscript ran claimed
+    nothing (blind probe h128 ae24). A download in progress is the archive it becomes."""
+    name = "Invoice_88231.zip.crdownload" if saved == "renamed" else "Invoice_88231.zip"
+    rows = [
+        "09:41:01 The process: chrome.exe CREATE the file: Invoice_88231.zip.crdownload",
+        f"09:41:02 The process: chrome.exe {'RENAME' if saved == 'renamed' else 'WRITE'} the file: {name}",
+        "09:41:10 The process: explorer.exe READ the file: Invoice_88231.zip",
+        "09:41:11 The process: explorer.exe CREATE the file: Invoice_88231.js",
+        "09:41:12 The process: explorer.exe CREATE the process: wscript.exe",
+        "09:41:13 The process: wscript.exe READ the file: Invoice_88231.js",
+    ]
+    found = {f.stage: f for f in _findings(_log(*rows))}
+    assert "Initial Compromise" in found and "Invoice_88231.js" in found["Initial Compromise"].rationale
+    # the archive opened but nothing taken out of it run: no way in shown
+    assert "Initial Compromise" not in jp.claims(_log(*rows[:4])).stages
+
+
+def test_a_services_shell_calling_back_to_the_address_it_accepted_is_an_exploit():
+    """A mail server's request exploited (blind probe h129 af08): exim accepts a session from
+    an outside address and forks sh, whose bash connects back to that address; only the
+    channel and the discovery were claimed, web servers alone having such a rule. The
+    service's shell reaching back to the sender is the way in; from a host of the site,
+    movement; a delivery whose shell connects nowhere back (a pipe transport) is neither."""
+    rows = [
+        "19:33:01 The subject_process: exim4 ACCEPT the netflowobject: 5.188.10.156",
+        "19:33:02 The subject_process: exim4 RECVFROM the netflowobject: 5.188.10.156",
+        "19:33:05 The subject_process: exim4 CLONE the subject_process: sh",
+        "19:33:06 The subject_process: sh EXECUTE the file_object_file: bash",
+        "19:33:07 The subject_process: bash CONNECT the netflowobject: 5.188.10.156",
+    ]
+    found = {f.stage: f for f in _findings(_log(*rows, date="2018-04-11"))}
+    assert "Initial Compromise" in found and "T1190" in found["Initial Compromise"].techniques
+    site = [r.replace("5.188.10.156", "128.55.12.67") for r in rows]
+    assert "Lateral Movement" in jp.claims(_log(*site, date="2018-04-11"), networks=("128.55.12.0/24",)).stages
+    delivery = rows[:4] + ["19:33:07 The subject_process: bash WRITE the file_object_file: alice"]
+    assert jp.claims(_log(*delivery, date="2018-04-11")).stages == set()
+
+
 @pytest.mark.parametrize("planter", ["implant", "reg"])
 def test_a_handler_planted_then_an_auto_elevating_binary_starting_any_program_is_privilege_escalation(planter):
     """fodhelper's UAC bypass relaunching the implant itself (blind probes h124 aa12, h131

@@ -20,7 +20,7 @@ from ..arrays import Columns, distinct, factorize
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms, mechanisms_for
-from .lineage import PLACEHOLDERS, acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain, remote_command_tool
+from .lineage import PLACEHOLDERS, acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain, remote_command_tool, remote_session_host
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
 from .patterns import PROCESS_LIST_MIN, ROW_UNLESS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
@@ -741,7 +741,9 @@ def _replies(view: LogView, inbound: np.ndarray) -> np.ndarray:
     a message received (not a connection accepted, ``accept_actions``) by a process that
     sent to the same address, or, where the action names this host rather than the peer
     (OpTC's inbound messages), by a process that sends out at all. A beacon's replies show
-    no other host reaching this one."""
+    no other host reaching this one. A process that serves sessions other hosts open and
+    opens none of its own (WMI's provider host, the remote-session hosts of roles.yaml,
+    WinRM's and PsExec's) hears no replies: its exchange is the caller's session."""
     desc = view.desc
     accepted = view.desc_in("action", vocabulary().accept_actions)
     sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow")
@@ -752,6 +754,8 @@ def _replies(view: LogView, inbound: np.ndarray) -> np.ndarray:
     found = np.zeros(len(inbound), dtype=bool)
     for at in np.flatnonzero(inbound & ~accepted).tolist():
         subject = desc["subject_name"][at]
+        if subject.casefold() == "wmiprvse.exe" or remote_session_host(subject):
+            continue
         found[at] = (subject, desc["object_name"][at]) in sent_to or (subject in senders and names_this_host(str(desc["action"][at])))
     return found
 

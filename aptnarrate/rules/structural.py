@@ -112,8 +112,9 @@ DATA_NAME = re.compile(
 # what a compressor writes in place of the file it compressed, and then deletes (gzip, bzip2,
 # xz, zstd, lz4, compress): the original is replaced, not hidden
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".lzma")
-# a distribution's package files, which a package manager downloads, installs from and removes
-PACKAGE_FILE = re.compile(r"\.(deb|udeb|rpm|ipk|apk|pkg\.tar\.(zst|xz|gz))$", re.I)
+# a distribution's or a language's package files, which a package manager downloads, installs
+# from and removes (Python's wheels, NuGet's, RubyGems' and Rust's packages too)
+PACKAGE_FILE = re.compile(r"\.(deb|udeb|rpm|ipk|apk|pkg\.tar\.(zst|xz|gz)|whl|nupkg|gem|crate)$", re.I)
 # a cache folder of a browser or application: what it holds is cached content, not programs
 CACHE_FOLDER = re.compile(r"(?i)[/\\](cache2|cache|cache_data|inetcache|code cache)[/\\]")
 COMPILER_TEMP = re.compile(r"^(?P<stem>.+?)\.(dll|pdb|out|err|tmp|0\.cs|cmdline)$", re.I)
@@ -2704,8 +2705,11 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     delivered: dict[str, str] = {}  # archive -> category of the client that wrote it
     for described in np.flatnonzero(saved).tolist():
         category = process_category(subject[described])
-        if category in _CLIENT_TECHNIQUES and (ARCHIVE.search(name[described]) or DELIVERY_CONTAINER.search(name[described])):
-            delivered.setdefault(name[described], category)
+        # (a download in progress, Invoice.zip.crdownload, is the archive it becomes: the
+        # log may keep only that name, as OCR-APT keeps a rename's source)
+        archive = completed_download(name[described])
+        if category in _CLIENT_TECHNIQUES and (ARCHIVE.search(archive) or DELIVERY_CONTAINER.search(archive)):
+            delivered.setdefault(archive, category)
     if not delivered:
         return []
     reads = files & (event == "file_read") & view.desc_in("object_name", delivered)
@@ -2730,7 +2734,8 @@ def client_archive_extracted_and_run(view: LogView) -> list[StageEvidence]:
     archives = sorted(a for a in delivered if (reads & view.named("object_name", a) & view.desc_in("subject_name", opened)).any())
     categories = sorted({delivered[a] for a in archives})
     techniques = sorted({t for c in categories for t in _CLIENT_TECHNIQUES[c]})
-    clients = saved & view.desc_in("object_name", archives) & view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, saved)
+    clients = saved & view.desc_where("object_name", lambda n: completed_download(n) in archives, saved)
+    clients &= view.desc_where("subject_name", lambda n: process_category(n) in _CLIENT_TECHNIQUES, clients)
     taken_out = extracted & view.desc_in("object_name", ran_names)
     run_rows = ran & view.desc_in("object_name", ran_names)
     who = " or ".join(categories)
@@ -2983,6 +2988,12 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # ends): the tool's cleanup at every session, whoever opened it (the session itself is
     # weighed as Lateral Movement)
     routine |= deleted & view.desc_where("object_name", remote_session_host, deleted)
+    # a package file (a wheel, a .deb, an .rpm...) its writer removes once installed: pip and
+    # the other installers fetch into a temporary folder and clear it, whoever started them
+    packages = deleted & view.desc_where("object_name", lambda n: bool(PACKAGE_FILE.search(n)), deleted)
+    if packages.any():
+        own = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", packages)))
+        routine |= view.pattern_flags(lambda row: (row.subject, row.object) in own, packages)
     # an agent that runs its own scripts removing one it wrote (an EDR's investigation script)
     agents = deleted & view.desc_where("subject_name", script_running_agent, deleted)
     if agents.any():
@@ -3894,6 +3905,61 @@ def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
         "a reverse shell out of an exploited web application (a shell opens no connection of its own; CGI scripts and mail() answer the request they were given)."
     )
     return [cited(view, view.rows_of(direct & view.desc_in("object_name", started & (shells | programs))), view.rows_of(connects), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059.004"))]
+
+
+def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
+    """A network service that accepted a connection from an address and, within
+    ``CALLBACK_MINUTES``, started a shell (itself, or a process of its name it forked) that,
+    itself or through a shell below it, opened a connection back to that same address: the
+    request exploited the service and its shell reached back to the sender (T1190,
+    T1059.004), a mail server's as well as a web server's (``web_server_reverse_shell``
+    weighs those by their CGI programs). Remote login servers are left out: a user's session
+    may reach back to the host it came from (scp to the client). From an address outside the
+    site it is the way in; from a host of the site, movement to this one (T1210)."""
+    desc = view.desc
+    accepted = _accepted(view) & (desc["object_kind"] == "flow") & (desc["subject_name"] != "")
+    accepted &= ~view.desc_where("subject_name", lambda n: n in REMOTE_LOGIN_SERVERS or process_category(n) == "shell", accepted)
+    accepted &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) not in ("loopback", "local"), accepted)
+    if not accepted.any():
+        return []
+    starts = view.program_starts & view.desc_in("subject_name", view.values("subject_name", accepted))
+    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    if not starts.any():
+        return []
+    shells = view.values("object_name", starts)
+    below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
+    connects = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
+    connects &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", connects)
+    connects &= view.desc_in("object_name", view.values("object_name", accepted))
+    if not connects.any():
+        return []
+    minutes, window = view.minutes, CALLBACK_MINUTES * MINUTE_NS
+    accept_rows, start_rows, connect_rows = view.rows_of(accepted), view.rows_of(starts), view.rows_of(connects)
+    found: dict[str, list[np.ndarray]] = {}
+    for row in accept_rows.tolist():
+        server, address, at = desc["subject_name"][view._codes[row]], desc["object_name"][view._codes[row]], int(minutes[row])
+        shell_rows = start_rows[(desc["subject_name"][view._codes[start_rows]] == server) & (minutes[start_rows] >= at) & (minutes[start_rows] <= at + window)]
+        back = connect_rows[(desc["object_name"][view._codes[connect_rows]] == address) & (minutes[connect_rows] >= at) & (minutes[connect_rows] <= at + window)]
+        if len(shell_rows) and len(back):
+            found.setdefault(address, []).extend([np.array([row]), shell_rows, back])
+    out = []
+    for address, parts in sorted(found.items()):
+        rows = np.unique(np.concatenate(parts))
+        servers = set(desc["subject_name"][view._codes[rows]].tolist()) & view.values("subject_name", accepted)
+        inside = view.address_class(address) in ("internal", "private")
+        reason = (
+            f"{_names(servers)} accepted a connection from {quoted(address)} ({'a host of the site' if inside else 'not internal'}), started a shell, "
+            f"and a shell below it opened a connection back to {quoted(address)}: the request exploited the service and its shell reached back to the sender."
+        )
+        if inside:
+            out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210", "T1059.004")))
+        else:
+            out.append(cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059.004")))
+    return out
+
+
+# an exploited service's shell calls back within minutes of the request
+CALLBACK_MINUTES = 5
 
 
 # the file-search tools: what a search finds is a list of paths, for whoever reads it next
@@ -6644,6 +6710,54 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, hits, read_rows, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
+def cron_job_pipes_remote_code_into_a_shell(view: LogView) -> list[StageEvidence]:
+    """A scheduled job that fetches code from outside and runs it, at least
+    ``CRON_FETCH_RUNS`` times (T1053.003 with T1105): the job scheduler (``CRON_DAEMONS``)
+    starts a shell, and in that minute or the next a transfer tool (``TRANSFER_TOOLS``)
+    talks to a public address and writes a pipe that a shell reads: `curl URL | sh` from a
+    cron table, however the table got there (crontab(1) is how users schedule their own
+    work, so the table's write alone claims nothing). A job that fetches into a file or to
+    no shell (a health-check ping, a dynamic DNS update, certbot) is not counted."""
+    desc = view.desc
+    starts = view.program_starts
+    jobs = starts & view.desc_where("subject_name", lambda n: n.casefold() in CRON_DAEMONS, starts)
+    jobs &= view.desc_where("object_name", lambda n: process_category(n) == "shell", jobs)
+    if not jobs.any():
+        return []
+    tools = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, view.present)
+    fetches = tools & view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
+    fetches &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", fetches)
+    piped = tools & (desc["object_kind"] == "pipe")
+    piped &= view.desc_where("action", lambda a: "WRITE" in a.upper() or "SEND" in a.upper(), piped)
+    shells = view.present & view.desc_where("subject_name", lambda n: process_category(n) == "shell", view.present)
+    read = shells & (desc["object_kind"] == "pipe") & view.desc_where("action", lambda a: "READ" in a.upper() or "RECV" in a.upper(), shells)
+    if not fetches.any() or not piped.any() or not read.any():
+        return []
+    minutes = view.minutes
+    fetch_rows, pipe_rows, read_rows = view.rows_of(fetches), view.rows_of(piped), view.rows_of(read)
+    runs, cited_rows = set(), []
+    for job in view.rows_of(jobs).tolist():
+        at = int(minutes[job])
+        window = lambda rows: rows[(minutes[rows] >= at) & (minutes[rows] <= at + MINUTE_NS)]  # noqa: E731
+        got, wrote, heard = window(fetch_rows), window(pipe_rows), window(read_rows)
+        if len(got) and len(wrote) and len(heard):
+            runs.add(at)
+            cited_rows += [np.array([job]), got, wrote, heard]
+    if len(runs) < CRON_FETCH_RUNS:
+        return []
+    rows = np.unique(np.concatenate(cited_rows))
+    reason = (
+        f"The job scheduler ({_names(view.values('subject_name', jobs))}) started a shell in {len(runs)} different minutes, and each time "
+        f"{_names(view.values('subject_name', fetches))} fetched from {_names(view.values('object_name', fetches))} (not internal) into a pipe "
+        "a shell read: a scheduled job that runs code from outside on every run."
+    )
+    return [cited(view, rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003", "T1105"))]
+
+
+# a scheduled fetch-and-run seen once may be a one-off; twice, it is the table's job
+CRON_FETCH_RUNS = 2
+
+
 def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
     """A job scheduler (``CRON_DAEMONS``) reading a file another process wrote in the
     subgraph, and starting a job within ``CRON_JOB_MINUTES`` of that read: a table written
@@ -7592,4 +7706,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
