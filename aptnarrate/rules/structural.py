@@ -3907,6 +3907,38 @@ def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(direct & view.desc_in("object_name", started & (shells | programs))), view.rows_of(connects), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059.004"))]
 
 
+def _windows_meet(keys: np.ndarray, starts: np.ndarray, ends: np.ndarray, row_keys: np.ndarray, rows: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For windows ``[starts[i], ends[i]]`` (ns, whole minutes), each keyed by ``keys[i]``, and ``rows``
+    (log positions) keyed by ``row_keys``: which windows hold a row of their key, and which
+    rows lie in a window of their key (a mask over ``rows``). One sort and a search per
+    window, and a difference array for the rows, so many windows over many rows cost no
+    product of the two."""
+    hit = np.zeros(len(keys), dtype=bool)
+    covered = np.zeros(len(rows), dtype=bool)
+    if not len(keys) or not len(rows):
+        return hit, covered
+    codes, uniques = factorize(np.concatenate([np.asarray(row_keys, dtype=object), np.asarray(keys, dtype=object)]))
+    row_codes, window_codes = codes[: len(rows)], codes[len(rows) :]
+    # by the minute, not the nanosecond: a key's offset times a log's span stays within int64
+    at = minutes[rows] // MINUTE_NS
+    starts, ends = np.asarray(starts, dtype=np.int64) // MINUTE_NS, np.asarray(ends, dtype=np.int64) // MINUTE_NS
+    order = np.lexsort((at, row_codes))  # rows by key, then by minute
+    sorted_codes, sorted_at = row_codes[order], at[order]
+    # a key's rows occupy one run of the sorted order; search within it by minute, shifted
+    # by the key so that one global search serves every key
+    span = int(max(sorted_at.max(), ends.max()) - min(sorted_at.min(), starts.min())) + 1
+    base = min(int(sorted_at.min()), int(starts.min()))
+    flat = sorted_codes.astype(np.int64) * span + (sorted_at - base)
+    lo = np.searchsorted(flat, window_codes.astype(np.int64) * span + (starts - base), side="left")
+    hi = np.searchsorted(flat, window_codes.astype(np.int64) * span + (ends - base), side="right")
+    hit = hi > lo
+    diff = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.add.at(diff, lo[hit], 1)
+    np.add.at(diff, hi[hit], -1)
+    covered[order] = np.cumsum(diff)[:-1] > 0
+    return hit, covered
+
+
 def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     """A network service that accepted a connection from an address and, within
     ``CALLBACK_MINUTES``, started a shell (itself, or a process of its name it forked) that,
@@ -3933,23 +3965,31 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     connects &= view.desc_in("object_name", view.values("object_name", accepted))
     if not connects.any():
         return []
-    minutes, window = view.minutes, CALLBACK_MINUTES * MINUTE_NS
+    minutes = view.minutes
     accept_rows, start_rows, connect_rows = view.rows_of(accepted), view.rows_of(starts), view.rows_of(connects)
-    found: dict[str, list[np.ndarray]] = {}
-    for row in accept_rows.tolist():
-        server, address, at = desc["subject_name"][view._codes[row]], desc["object_name"][view._codes[row]], int(minutes[row])
-        shell_rows = start_rows[(desc["subject_name"][view._codes[start_rows]] == server) & (minutes[start_rows] >= at) & (minutes[start_rows] <= at + window)]
-        back = connect_rows[(desc["object_name"][view._codes[connect_rows]] == address) & (minutes[connect_rows] >= at) & (minutes[connect_rows] <= at + window)]
-        if len(shell_rows) and len(back):
-            found.setdefault(address, []).extend([np.array([row]), shell_rows, back])
+    names_at = lambda rows, field: desc[field][view._codes[rows]]  # noqa: E731
+    servers, addresses = names_at(accept_rows, "subject_name"), names_at(accept_rows, "object_name")
+    begin = minutes[accept_rows]
+    end = begin + CALLBACK_MINUTES * MINUTE_NS
+    shelled, _ = _windows_meet(servers, begin, end, names_at(start_rows, "subject_name"), start_rows, minutes)
+    called, _ = _windows_meet(addresses, begin, end, names_at(connect_rows, "object_name"), connect_rows, minutes)
+    both = shelled & called
+    if not both.any():
+        return []
     out = []
-    for address, parts in sorted(found.items()):
-        rows = np.unique(np.concatenate(parts))
-        servers = set(desc["subject_name"][view._codes[rows]].tolist()) & view.values("subject_name", accepted)
-        inside = view.address_class(address) in ("internal", "private")
+    inside_of = {a: view.address_class(a) in ("internal", "private") for a in set(addresses[both].tolist())}
+    for inside in (False, True):
+        keep = both & np.fromiter((inside_of.get(a, False) == inside for a in addresses.tolist()), dtype=bool, count=len(addresses))
+        if not keep.any():
+            continue
+        # the shells and calls back of the windows that hold both
+        _, shell_cited = _windows_meet(servers[keep], begin[keep], end[keep], names_at(start_rows, "subject_name"), start_rows, minutes)
+        _, back_cited = _windows_meet(addresses[keep], begin[keep], end[keep], names_at(connect_rows, "object_name"), connect_rows, minutes)
+        senders = set(addresses[keep].tolist())
+        rows = np.unique(np.concatenate([accept_rows[keep], start_rows[shell_cited], connect_rows[back_cited]]))
         reason = (
-            f"{_names(servers)} accepted a connection from {quoted(address)} ({'a host of the site' if inside else 'not internal'}), started a shell, "
-            f"and a shell below it opened a connection back to {quoted(address)}: the request exploited the service and its shell reached back to the sender."
+            f"{_names(set(servers[keep].tolist()))} accepted a connection from {_names(senders)} ({'a host of the site' if inside else 'not internal'}), "
+            "started a shell, and a shell below it opened a connection back to that address: the request exploited the service and its shell reached back to the sender."
         )
         if inside:
             out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210", "T1059.004")))
@@ -6734,17 +6774,18 @@ def cron_job_pipes_remote_code_into_a_shell(view: LogView) -> list[StageEvidence
     if not fetches.any() or not piped.any() or not read.any():
         return []
     minutes = view.minutes
-    fetch_rows, pipe_rows, read_rows = view.rows_of(fetches), view.rows_of(piped), view.rows_of(read)
-    runs, cited_rows = set(), []
-    for job in view.rows_of(jobs).tolist():
-        at = int(minutes[job])
-        window = lambda rows: rows[(minutes[rows] >= at) & (minutes[rows] <= at + MINUTE_NS)]  # noqa: E731
-        got, wrote, heard = window(fetch_rows), window(pipe_rows), window(read_rows)
-        if len(got) and len(wrote) and len(heard):
-            runs.add(at)
-            cited_rows += [np.array([job]), got, wrote, heard]
+    job_rows = view.rows_of(jobs)
+    begin = minutes[job_rows]
+    end = begin + MINUTE_NS
+    one = np.zeros(len(job_rows), dtype=object)  # every window and row under one key
+    parts = [view.rows_of(fetches), view.rows_of(piped), view.rows_of(read)]
+    ran = np.ones(len(job_rows), dtype=bool)
+    for rows in parts:
+        ran &= _windows_meet(one, begin, end, np.zeros(len(rows), dtype=object), rows, minutes)[0]
+    runs = set(begin[ran].tolist())
     if len(runs) < CRON_FETCH_RUNS:
         return []
+    cited_rows = [job_rows[ran]] + [rows[_windows_meet(one[ran], begin[ran], end[ran], np.zeros(len(rows), dtype=object), rows, minutes)[1]] for rows in parts]
     rows = np.unique(np.concatenate(cited_rows))
     reason = (
         f"The job scheduler ({_names(view.values('subject_name', jobs))}) started a shell in {len(runs)} different minutes, and each time "
@@ -7587,21 +7628,34 @@ def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
     plant_rows, run_rows, child_rows = view.rows_of(planted), view.rows_of(runs), view.rows_of(children)
     subject_of = lambda rows: desc["subject_name"][view._codes[rows]]  # noqa: E731
     object_of = lambda rows: desc["object_name"][view._codes[rows]]  # noqa: E731
-    kept_plants, kept_runs, kept_children = [], [], []
-    for run, parent, binary in zip(run_rows.tolist(), subject_of(run_rows).tolist(), object_of(run_rows).tolist()):
-        at = int(minutes[run])
-        # planted by the process that ran the binary, or by a tool it started (reg.exe)
-        planters = {parent} | view.values("object_name", view.program_starts & view.desc_in("subject_name", {parent}))
-        before = plant_rows[np.isin(subject_of(plant_rows), list(planters)) & (minutes[plant_rows] <= at) & (minutes[plant_rows] >= at - window)]
-        after = child_rows[(subject_of(child_rows) == binary) & (minutes[child_rows] >= at) & (minutes[child_rows] <= at + window)]
-        if len(before) and len(after):
-            kept_plants.append(before)
-            kept_runs.append(run)
-            kept_children.append(after)
-    if not kept_runs:
+    # planted by the process that ran the binary, or by a tool it started (reg.exe): a run's
+    # window is searched under each of those names that wrote a handler value
+    writers = view.values("subject_name", planted)
+    tools_of: dict[str, set[str]] = {}
+    for at in np.flatnonzero(view.program_starts & view.desc_in("object_name", writers) & view.desc_in("subject_name", view.values("subject_name", runs))).tolist():
+        tools_of.setdefault(desc["subject_name"][at], set()).add(desc["object_name"][at])
+    run_of, keys = [], []
+    for index, parent in enumerate(subject_of(run_rows).tolist()):
+        for key in ({parent} & writers) | tools_of.get(parent, set()):
+            run_of.append(index)
+            keys.append(key)
+    if not keys:
         return []
-    plants, children_rows = np.unique(np.concatenate(kept_plants)), np.unique(np.concatenate(kept_children))
-    run_at = np.array(kept_runs, dtype=np.int64)
+    run_of = np.array(run_of, dtype=np.int64)
+    keys = np.array(keys, dtype=object)
+    begin = minutes[run_rows]
+    planted_in, _ = _windows_meet(keys, begin[run_of] - window, begin[run_of], subject_of(plant_rows), plant_rows, minutes)
+    planted_before = np.zeros(len(run_rows), dtype=bool)
+    planted_before[run_of[planted_in]] = True
+    started_after, _ = _windows_meet(object_of(run_rows), begin, begin + window, subject_of(child_rows), child_rows, minutes)
+    ok = planted_before & started_after
+    if not ok.any():
+        return []
+    run_at = run_rows[ok]
+    cited_windows = ok[run_of]
+    _, plant_cited = _windows_meet(keys[cited_windows], begin[run_of][cited_windows] - window, begin[run_of][cited_windows], subject_of(plant_rows), plant_rows, minutes)
+    _, child_cited = _windows_meet(object_of(run_at), begin[ok], begin[ok] + window, subject_of(child_rows), child_rows, minutes)
+    plants, children_rows = plant_rows[plant_cited], child_rows[child_cited]
     reason = (
         f"{_names(set(subject_of(plants).tolist()))} wrote the handler value {_names(set(object_of(plants).tolist()))}, {_names(set(subject_of(run_at).tolist()))} then started the "
         f"auto-elevating {_names(set(object_of(run_at).tolist()))}, which started {_names(set(object_of(children_rows).tolist()))}: "
