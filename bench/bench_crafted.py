@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes closes]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes closes callbacks cronfetch elevators]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -51,6 +51,12 @@ doubling is linear; 4 is quadratic.
   reading a file in the minutes unnamed messages go out beside a browser's open connection, N
   updaters applying a package the browser saved, N units written and touched (the close,
   reader, package and touched-persistence readings of the forty-second stop).
+* ``callbacks``: a mail server accepting N connections, each from its own outside address, in
+  the minutes its shell connects back to each of them (the service callback rule's windows).
+* ``cronfetch``: cron starting sh in N different minutes, each time curl fetching from one of
+  200 outside addresses into a pipe sh reads (the cron fetch-and-run rule's jobs).
+* ``elevators``: N programs each having reg.exe write the handler value `command`, starting
+  fodhelper, which starts the program again (the UAC bypass rule's runs and planters).
 """
 
 from __future__ import annotations
@@ -320,7 +326,44 @@ def closes(n: int) -> str:
     return _ocrapt(lines)
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv"), "closes": (closes, "csv")}
+def callbacks(n: int) -> str:
+    def address(i: int) -> str:
+        return f"45.{86 + i // 62500}.{i // 250 % 250}.{i % 250 + 1}"
+
+    lines = [("The subject_process: exim4 CLONE the subject_process: sh", 0), ("The subject_process: sh EXECUTE the file_object_file: bash", 1)]
+    for i in range(n):
+        lines.append((f"The subject_process: exim4 ACCEPT the netflowobject: {address(i)}", i % 60))
+        lines.append((f"The subject_process: bash CONNECT the netflowobject: {address(i)}", (7 * i) % 180))
+    lines.sort(key=lambda line: line[1])
+    return _ocrapt(lines)
+
+
+def cronfetch(n: int) -> str:
+    lines = []
+    for i in range(n):
+        at = 60 * i  # one job a minute
+        lines += [
+            ("The subject_process: cron EXECUTE the file_object_file: sh", at + 1),
+            (f"The subject_process: curl CONNECT the netflowobject: 103.224.{i % 200}.19", at + 3),
+            ("The subject_process: curl WRITE a pipe", at + 4),
+            ("The subject_process: sh READ a pipe", at + 5),
+        ]
+    return _ocrapt(lines)
+
+
+def elevators(n: int) -> str:
+    return _each(
+        n,
+        (
+            "The process: impl{i}.exe CREATE the process: reg.exe",
+            "The process: reg.exe EDIT the registry: command",
+            "The process: impl{i}.exe CREATE the process: fodhelper.exe",
+            "The process: fodhelper.exe CREATE the process: impl{i}.exe",
+        ),
+    )
+
+
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv"), "closes": (closes, "csv"), "callbacks": (callbacks, "csv"), "cronfetch": (cronfetch, "csv"), "elevators": (elevators, "csv")}
 
 
 def cli() -> list[str]:
