@@ -459,6 +459,41 @@ def test_a_services_shell_calling_back_to_the_address_it_accepted_is_an_exploit(
     assert jp.claims(_log(*delivery, date="2018-04-11")).stages == set()
 
 
+def test_a_short_powershell_remoting_session_to_site_hosts_is_movement():
+    """An implant's PowerShell loads the WinRM client and opens a one-minute session with each
+    of three hosts of the site (blind probe h130 ag15): a session needed traffic in two
+    minutes or a remote command tool, so none was claimed. A process that loaded the WinRM
+    client is remoting, however short its sessions; the same traffic without it is not."""
+    rows = [
+        "15:13:01 The process: updhelper.exe MESSAGE_OUTBOUND the flow: 23.254.229.10",
+        "15:13:02 The process: updhelper.exe MESSAGE_INBOUND the flow: 23.254.229.10",
+        "15:13:05 The process: updhelper.exe CREATE the process: powershell.exe",
+        "15:13:06 The process: powershell.exe COMMAND a shell",
+        "15:13:07 The process: powershell.exe LOAD the module: WsmSvc.dll",
+    ]
+    for i, host in enumerate(("142.20.58.71", "142.20.58.73")):
+        rows += [f"15:1{4 + i}:01 The process: powershell.exe START_OUTBOUND the flow: {host}", f"15:1{4 + i}:02 The process: powershell.exe MESSAGE_OUTBOUND the flow: {host}"]
+    assert "Lateral Movement" in jp.claims(_log(*rows), networks=OPTC_SITE).stages
+    without = [r for r in rows if "WsmSvc" not in r]
+    assert "Lateral Movement" not in jp.claims(_log(*without), networks=OPTC_SITE).stages
+
+
+def test_a_preloaded_library_in_every_program_is_persistence_not_escalation():
+    """A preload rootkit (blind probe h131 ah11): a shell writes a library and
+    ld.so.preload, and from then on cron, ls, ps, bash and sudo all load it. sudo's load read
+    as planted code run with its privilege (Privilege Escalation); it loads the library as
+    every other program does, the list's persistence. Without the list written, sudo
+    loading a library a shell planted stays an escalation."""
+    plant = [
+        "10:00:01 The subject_process: sh WRITE the file_object_file: libgdk-cache.so.0",
+        "10:00:02 The subject_process: sh WRITE the file_object_file: ld.so.preload",
+    ]
+    loads = [f"10:0{1 + i}:05 The subject_process: {p} LOADLIBRARY the file_object_file: libgdk-cache.so.0" for i, p in enumerate(("cron", "ls", "ps", "bash"))]
+    sudo = "10:06:05 The subject_process: sudo LOADLIBRARY the file_object_file: libgdk-cache.so.0"
+    assert jp.claims(_log(*plant, *loads, sudo, date="2018-04-12")).stages == {"Maintain Persistence"}
+    assert "Privilege Escalation" in jp.claims(_log(plant[0], *loads, sudo, date="2018-04-12")).stages
+
+
 @pytest.mark.parametrize("planter", ["implant", "reg"])
 def test_a_handler_planted_then_an_auto_elevating_binary_starting_any_program_is_privilege_escalation(planter):
     """fodhelper's UAC bypass relaunching the implant itself (blind probes h124 aa12, h131

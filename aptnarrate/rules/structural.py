@@ -4277,16 +4277,25 @@ LM_SESSION_MINUTES = 2
 _PORT = re.compile(r":(\d{1,5})$")
 
 
+# the WinRM client's libraries: a process that loads one makes WS-Management calls
+# (PowerShell remoting's Invoke-Command and Enter-PSSession, winrs), which PowerShell's own
+# start-up does not (its WSMan provider's assembly, Microsoft.WSMan.Management, it does load)
+WINRM_CLIENT_LIBRARIES = frozenset({"wsmsvc.dll", "wsmauto.dll"})
+
+
 def _sessions(view: LogView, sent: np.ndarray) -> np.ndarray:
     """The ``sent`` descriptions of a (process, host) pair whose outbound traffic spans
     ``LM_SESSION_MINUTES`` minutes or more, or whose process is a remote command tool
-    (``remote_command_tools`` in roles.yaml: WMIC, sc.exe)."""
+    (``remote_command_tools`` in roles.yaml: WMIC, sc.exe) or loaded the WinRM client
+    (``WINRM_CLIENT_LIBRARIES``: a PowerShell remoting session, however short)."""
     desc = view.desc
     minutes = _minutes_by_pair(view, sent)
+    loads = view.present & (desc["event"] == "module_load")
+    remoting = view.values("subject_name", loads & view.desc_where("object_name", lambda n: n.casefold() in WINRM_CLIENT_LIBRARIES, loads))
     found = np.zeros(len(sent), dtype=bool)
     for described in np.flatnonzero(sent).tolist():
         subject = desc["subject_name"][described]
-        found[described] = remote_command_tool(subject) or len(minutes.get((subject, desc["object_name"][described]), ())) >= LM_SESSION_MINUTES
+        found[described] = remote_command_tool(subject) or subject in remoting or len(minutes.get((subject, desc["object_name"][described]), ())) >= LM_SESSION_MINUTES
     return found
 
 
@@ -6416,7 +6425,7 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
         if by_unknown.any():
             driven = loads & view.desc_in("subject_name", view.values("object_name", by_unknown))
             planting |= writes & view.desc_in("object_name", view.values("object_name", driven)) & ~view.desc_where("subject_name", routine_writer, writes)
-    planted = view.values("object_name", planting)
+    planted = view.values("object_name", planting) - _preloaded_everywhere(view)
     hits = loads & view.desc_in("object_name", planted)
     if not hits.any():
         return []
@@ -6426,6 +6435,29 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
         f"which {_who(writers)} wrote in the subgraph: planted code run with that privilege (a hijacked library or module, an exploited privileged program)."
     )
     return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
+
+
+# a preloaded library reaches every program started: this many unprivileged ones loading it
+PRELOAD_SPREAD = 3
+
+
+def _preloaded_everywhere(view: LogView) -> set[str]:
+    """Libraries the dynamic linker's preload list (``ld.so.preload``), written in the
+    subgraph and kept (not planted for one privileged run, as an exploit's is), loads into
+    every program: those that ``PRELOAD_SPREAD`` or more unprivileged programs load too. A
+    privileged program among them loads it as every other does: the list's persistence
+    (T1574.006), which its own rule claims, not an escalation through that program."""
+    desc = view.desc
+    lists = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_where("object_name", lambda n: n.casefold() == "ld.so.preload", view.present)
+    lists &= ~unless_rows(view, "planted for a privileged run")
+    if not lists.any():
+        return set()
+    loads = view.present & (desc["event"] == "module_load") & ~view.desc_in("object_name", PLACEHOLDERS)
+    unprivileged = loads & ~view.desc_where("subject_name", privileged_loader, loads)
+    loaders: dict[str, set[str]] = {}
+    for at in np.flatnonzero(unprivileged).tolist():
+        loaders.setdefault(desc["object_name"][at], set()).add(desc["subject_name"][at])
+    return {library for library, names in loaders.items() if len(names) >= PRELOAD_SPREAD}
 
 
 # stream editors that edit a file in place by writing a temporary copy and renaming it over
