@@ -1020,7 +1020,7 @@ def find_installs(view: LogView, found: list[StageEvidence]) -> list[SoftwareIns
         if any(view.values("subject_name", _descriptions_of(view, item)) & names and not _install_cleanup(view, item, installing, cleaned, delivered) for item in cleanups):
             continue
         installed = {w for w in written if process_category(w) in _INSTALLED_CATEGORIES}
-        if any(_holders(view, item) & names and not _holders(view, item) <= _install_holders(view, item, root, installed) for item in channels):
+        if any((holders := _holders(view, item)) & names and not holders <= _install_holders(view, item, root, installed) for item in channels):
             continue
         # its download (the browser writing and starting the program), its start, and the
         # installed programs started by whoever starts them (a service manager, the task

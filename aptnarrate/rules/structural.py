@@ -3917,7 +3917,7 @@ def _windows_meet(keys: np.ndarray, starts: np.ndarray, ends: np.ndarray, row_ke
     covered = np.zeros(len(rows), dtype=bool)
     if not len(keys) or not len(rows):
         return hit, covered
-    codes, uniques = factorize(np.concatenate([np.asarray(row_keys, dtype=object), np.asarray(keys, dtype=object)]))
+    codes, _ = factorize(np.concatenate([np.asarray(row_keys, dtype=object), np.asarray(keys, dtype=object)]))
     row_codes, window_codes = codes[: len(rows)], codes[len(rows) :]
     # by the minute, not the nanosecond: a key's offset times a log's span stays within int64
     at = minutes[rows] // MINUTE_NS
@@ -3977,9 +3977,10 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     if not both.any():
         return []
     out = []
-    inside_of = {a: view.address_class(a) in ("internal", "private") for a in set(addresses[both].tolist())}
+    site = [a for a in set(addresses[both].tolist()) if view.address_class(a) in ("internal", "private")]
+    from_site = np.isin(addresses, site)
     for inside in (False, True):
-        keep = both & np.fromiter((inside_of.get(a, False) == inside for a in addresses.tolist()), dtype=bool, count=len(addresses))
+        keep = both & (from_site if inside else ~from_site)
         if not keep.any():
             continue
         # the shells and calls back of the windows that hold both
