@@ -1128,3 +1128,244 @@ def test_a_benign_mechanisms_row_elsewhere_in_the_subgraph_does_not_hide_an_atta
     (and a package manager's maintainer scripts)."""
     assert stage in jp.claims(_log(*_FIREFOX_DROP, date="2018-04-12")).stages
     assert stage in jp.claims(_log(*_FIREFOX_DROP, beside, date="2018-04-12")).stages
+
+
+# --------------------------------------------------------------------------- session 51
+
+_MSI_INSTALL = [
+    "14:02:00 The process: services.exe CREATE the process: msiexec.exe",
+    "14:02:10 The process: msiexec.exe CREATE the file: GoogleUpdateSetup.exe",
+    "14:05:00 The process: msiexec.exe CREATE the process: GoogleUpdateSetup.exe",
+    "14:05:10 The process: GoogleUpdateSetup.exe CREATE the process: GoogleUpdate.exe",
+    "14:06:00 The process: GoogleUpdate.exe ADD the registry: gupdate",
+    "14:06:05 The process: svchost.exe CREATE the task: GoogleUpdateTaskMachineCore",
+    "14:07:00 The process: msiexec.exe TERMINATE the process: msiexec.exe",
+]
+
+
+@pytest.mark.parametrize(
+    "beside, persistence",
+    [
+        ([], False),
+        (["14:06:01 The process: cmd.exe CREATE the process: schtasks.exe"], True),
+        (["14:06:02 The process: powershell.exe READ the file: task.ps1"], True),
+    ],
+    ids=["the-install-alone", "a-task-tool", "a-script-in-its-minute"],
+)
+def test_a_task_the_scheduler_records_during_an_install_is_the_installers(beside, persistence):
+    """Windows Installer's updater registered its tasks through the scheduler's API, which the
+    log keeps only as the Task Scheduler service's task creation: read as Maintain Persistence
+    (h132 ai11). A task tool in the log, or another process at work in that minute, may be
+    what registered it, and the task stays evidence."""
+    stages = jp.claims(_log(*_MSI_INSTALL, *beside), networks=OPTC_SITE).stages
+    assert ("Maintain Persistence" in stages) is persistence
+
+
+@pytest.mark.parametrize("read, exfiltration", [("machine.config", False), ("Q3_budget.xlsx", True)], ids=["dotnet-config", "a-document"])
+def test_a_dotnet_configuration_file_is_no_user_data(read, exfiltration):
+    """PowerShell's runtime reads machine.config as it starts; a beacon after it read as Data
+    Exfiltration of that file (h133 aj14). A document read before the beacon still is."""
+    log = _log(
+        f"10:00:01 The process: powershell.exe READ the file: {read}",
+        *(f"10:{minute:02d}:{second:02d} The process: powershell.exe MESSAGE_OUTBOUND the flow: 91.207.57.115" for minute in range(1, 6) for second in (5, 35)),
+    )
+    stages = jp.claims(log, networks=OPTC_SITE).stages
+    assert "Command and Control" in stages
+    assert ("Data Exfiltration" in stages) is exfiltration
+
+
+_SELF_COPY = [
+    "10:00:00 The subject_process: colord-sessiond EXECUTE the file_object_file: colord-sessiond",
+    "10:00:05 The subject_process: colord-sessiond CLONE the subject_process: scp",
+    "10:00:06 The subject_process: scp READ the file_object_file: id_rsa",
+    "10:00:07 The subject_process: scp READ the file_object_file: colord-sessiond",
+    "10:00:08 The subject_process: scp CONNECT the netflowobject: {host}",
+    "10:00:09 The subject_process: scp SENDTO the netflowobject: {host}",
+    "10:01:00 The subject_process: colord-sessiond CLONE the subject_process: ssh",
+    "10:01:02 The subject_process: ssh CONNECT the netflowobject: {host}",
+    "10:01:03 The subject_process: ssh SENDTO the netflowobject: {host}",
+]
+
+
+@pytest.mark.parametrize("host", ["128.55.12.71", "203.0.113.50"], ids=["a-site-host", "an-outside-host"])
+@pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
+def test_a_program_copying_its_own_image_out_moves_wherever_the_host_lies(host, declared):
+    """scp read the running program's own image and sent it, then ssh reached the same host:
+    Lateral Movement toward a host of the site only, so without the site's networks the
+    worm's copy read as nothing (h133 aj26). Copying itself to another host is spreading."""
+    log = _log(*(line.format(host=host) for line in _SELF_COPY), date="2018-04-12")
+    networks = tuple(get_profile("darpa-tc3").internal_networks) if declared else ()
+    assert "Lateral Movement" in jp.claims(log, networks=networks).stages
+
+
+@pytest.mark.parametrize("parent, movement", [("gpscript.exe", False), ("explorer.exe", True)], ids=["logon-script", "user-shell"])
+def test_a_logon_scripts_powershell_reaching_the_file_server_is_no_movement(parent, movement):
+    """Group Policy's logon script ran an inventory PowerShell that wrote its result to the
+    file server: read as Lateral Movement, PowerShell loading WMI's client counting as an
+    attacker at work (h132 ai05). The same PowerShell from the user's shell still is."""
+    log = _log(
+        f"08:12:00 The process: {parent} CREATE the process: cmd.exe",
+        "08:12:01 The process: cmd.exe CREATE the process: powershell.exe",
+        "08:12:02 The process: powershell.exe LOAD the module: System.Management.Automation.ni.dll",
+        "08:12:03 The process: powershell.exe LOAD the module: wbemprox.dll",
+        "08:12:04 The process: powershell.exe LOAD the module: fastprox.dll",
+        "08:13:00 The process: powershell.exe CREATE the file: SYSCLIENT0412.csv",
+        "08:13:01 The process: powershell.exe MESSAGE_OUTBOUND the flow: 142.20.56.10",
+        date="2019-09-19",
+    )
+    assert ("Lateral Movement" in jp.claims(log, networks=OPTC_SITE).stages) is movement
+
+
+_RDP_SURVEY = [
+    "13:20:00 The process: svchost.exe START_INBOUND the flow: {source}",
+    "13:20:01 The process: svchost.exe CREATE the process: rdpclip.exe",
+    "13:20:02 The process: winlogon.exe CREATE the process: userinit.exe",
+    "13:20:03 The process: userinit.exe CREATE the process: explorer.exe",
+    "13:22:00 The process: explorer.exe CREATE the process: cmd.exe",
+    "13:22:01 The process: cmd.exe CREATE the process: whoami.exe",
+    "13:22:02 The process: cmd.exe CREATE the process: hostname.exe",
+    "13:23:00 The process: cmd.exe CREATE the process: nltest.exe",
+    "13:25:00 The process: svchost.exe MESSAGE_INBOUND the flow: {source}",
+]
+
+
+@pytest.mark.parametrize(
+    "source, declared, stage",
+    [
+        ("142.20.57.31", True, "Lateral Movement"),
+        ("142.20.57.31", False, "Initial Compromise"),
+        ("10.20.1.5", False, "Lateral Movement"),
+    ],
+    ids=["site-host", "undeclared-public", "private"],
+)
+def test_a_remote_desktop_survey_from_outside_the_site_is_the_way_in(source, declared, stage):
+    """A remote desktop session that at once ran discovery tools was movement only from a
+    host of the site; from a public address, the site undeclared, it claimed nothing beyond
+    the discovery (h132 ai09). A desktop reached from outside is Initial Compromise (T1133),
+    as the other sessions opened onto the host read (``stages.arrival``)."""
+    log = _log(*(line.format(source=source) for line in _RDP_SURVEY), date="2019-09-24")
+    stages = jp.claims(log, networks=OPTC_SITE if declared else ()).stages
+    assert {stage, "Internal Reconnaissance"} <= stages
+    assert not ({"Initial Compromise", "Lateral Movement"} - {stage}) & stages
+
+
+@pytest.mark.parametrize("reader, tracks", [("less", False), ("sh", True)], ids=["paged-through", "run"])
+def test_a_download_only_looked_at_and_deleted_covers_no_tracks(reader, tracks):
+    """wget fetched a script, the user paged through it with less and removed it: read as
+    Covering Tracks (h133 aj29). One a shell ran and then removed still is."""
+    log = _log(
+        "09:20:00 The subject_process: bash CLONE the subject_process: wget",
+        "09:20:01 The subject_process: wget CONNECT the netflowobject: 185.199.108.133",
+        "09:20:02 The subject_process: wget RECVFROM the netflowobject: 185.199.108.133",
+        "09:20:03 The subject_process: wget WRITE the file_object_file: privcheck.sh",
+        f"09:22:00 The subject_process: bash CLONE the subject_process: {reader}",
+        f"09:22:01 The subject_process: {reader} READ the file_object_file: privcheck.sh",
+        "09:29:00 The subject_process: bash CLONE the subject_process: rm",
+        "09:29:01 The subject_process: rm UNLINK the file_object_file: privcheck.sh",
+        date="2018-04-12",
+    )
+    assert ("Covering Tracks" in jp.claims(log).stages) is tracks
+
+
+@pytest.mark.parametrize(
+    "loaded, persistence",
+    [("16:58:05", True), (None, False), ("15:50:30", False)],
+    ids=["loaded-at-the-next-logon", "never-loaded", "loaded-by-the-running-explorer"],
+)
+def test_an_unknown_program_pointing_a_com_class_at_its_dll_is_a_hijack_once_it_fires(loaded, persistence):
+    """A dropped program wrote a DLL and a COM class's InprocServer32 key, and Explorer loaded
+    the DLL at the next logon: nothing claimed, the rule weighing only shells, admin tools and
+    processes acting for an attacker as hijackers (h134 ak14). The key and code alone, or the
+    running Explorer loading the code at once, is what a setup registering its shell
+    extension shows too."""
+    lines = [
+        "15:50:01 The process: dwmtrace.exe CREATE the file: UxThemeExt.dll",
+        "15:50:02 The process: dwmtrace.exe WRITE the file: UxThemeExt.dll",
+        "15:50:03 The process: dwmtrace.exe CREATE the registry: InprocServer32",
+        "15:50:04 The process: dwmtrace.exe MODIFY the registry: InprocServer32",
+        "16:58:00 The process: userinit.exe CREATE the process: explorer.exe",
+    ]
+    if loaded:
+        lines.append(f"{loaded} The process: explorer.exe LOAD the module: UxThemeExt.dll")
+    assert ("Maintain Persistence" in jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages) is persistence
+
+
+@pytest.mark.parametrize("at_logon, persistence", [(True, True), (False, False)], ids=["at-logon", "opened-later"])
+def test_a_shortcut_a_dropper_wrote_that_the_logon_shell_runs_is_startup_persistence(at_logon, persistence):
+    """A script wrote a program and a shortcut to it; at the next logon Explorer read the
+    shortcut and started the program: start-up folder persistence, unseen (h134 ak15).
+    Explorer opening the shortcut an hour into the session is the user's click."""
+    when = "13:14:50" if at_logon else "14:20:00"
+    lines = [
+        "10:04:00 The process: explorer.exe CREATE the process: wscript.exe",
+        "10:04:01 The process: wscript.exe READ the file: Invoice_88213.js",
+        "10:04:10 The process: wscript.exe CREATE the file: msupdtr.exe",
+        "10:04:11 The process: wscript.exe WRITE the file: msupdtr.exe",
+        "10:04:19 The process: wscript.exe CREATE the file: Microsoft Update Helper.lnk",
+        "13:14:40 The process: userinit.exe CREATE the process: explorer.exe",
+        f"{when} The process: explorer.exe READ the file: Microsoft Update Helper.lnk",
+        f"{when[:6]}55 The process: explorer.exe CREATE the process: msupdtr.exe",
+    ]
+    assert ("Maintain Persistence" in jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages) is persistence
+
+
+def test_an_ssh_client_below_a_sweeper_reaching_a_swept_host_is_movement():
+    """An implant swept the site's /24, and the shell it started ran ssh to a host the sweep
+    reached: a pivot, but only the sweep's launcher's descendants counted, and the log shows
+    no launcher (h134 ak26)."""
+    hosts = [f"128.55.12.{n}" for n in (1, 5, 10, 12, 20, 31, 44, 52, 60, 73, 81, 95, 107, 118, 126, 133, 141)]
+    lines = [f"12:11:{i:02d} The subject_process: whoopsie-upl CONNECT the netflowobject: {host}" for i, host in enumerate(hosts)]
+    lines += [f"12:11:{i:02d} The subject_process: whoopsie-upl CLOSE the netflowobject: {host}" for i, host in enumerate(hosts)]
+    lines += [
+        "12:10:00 The subject_process: whoopsie-upl EXECUTE the file_object_file: sh",
+        "12:12:00 The subject_process: sh EXECUTE the file_object_file: ssh",
+        "12:12:01 The subject_process: ssh READ the file_object_file: id_rsa",
+        "12:13:00 The subject_process: ssh CONNECT the netflowobject: 128.55.12.141",
+        "12:13:01 The subject_process: ssh SENDTO the netflowobject: 128.55.12.141",
+        "12:13:02 The subject_process: ssh RECVFROM the netflowobject: 128.55.12.141",
+    ]
+    stages = jp.claims(_log(*sorted(lines), date="2018-04-13"), networks=tuple(get_profile("darpa-tc3").internal_networks)).stages
+    assert {"Internal Reconnaissance", "Lateral Movement"} <= stages
+
+
+@pytest.mark.parametrize("chunk", [".c0001", "mail.zip"], ids=["numbered-chunk", "named-archive"])
+def test_chunks_a_collector_packed_and_sends_one_by_one_are_an_upload_not_a_channel(chunk):
+    """A stealer read a mail client's folders, wrote them into chunks named like nothing, then
+    sent each over its own connection: read as a channel besides the exfiltration, because
+    only archives by name counted as staged (h135 al03). Data a collector packed is staged
+    under any name."""
+    reads = ["INBOX.msf", "abook.mab", "key3.db", "logins.json", "prefs.js"]
+    lines = [f"15:10:{i:02d} The subject_process: xdg-cachesvc READ the file_object_file: {name}" for i, name in enumerate(reads)]
+    lines.append(f"15:10:30 The subject_process: xdg-cachesvc WRITE the file_object_file: {chunk}")
+    for minute in (12, 16, 20, 24):
+        lines += [
+            f"15:{minute}:00 The subject_process: xdg-cachesvc CONNECT the netflowobject: 193.29.57.146",
+            f"15:{minute}:01 The subject_process: xdg-cachesvc READ the file_object_file: {chunk}",
+            *(f"15:{minute}:{second:02d} The subject_process: xdg-cachesvc SENDTO the netflowobject: 193.29.57.146" for second in range(2, 12)),
+            f"15:{minute}:12 The subject_process: xdg-cachesvc RECVFROM the netflowobject: 193.29.57.146",
+            f"15:{minute}:13 The subject_process: xdg-cachesvc CLOSE the netflowobject: 193.29.57.146",
+        ]
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert "Data Exfiltration" in stages
+    assert "Command and Control" not in stages
+
+
+@pytest.mark.parametrize("relays, channel", [(("22:27", "22:45"), True), (("22:27",), False)], ids=["relayed-twice", "one-local-connection"])
+def test_an_ssh_client_relaying_a_remote_forward_to_this_host_is_a_tunnel(relays, channel):
+    """ssh, started under nohup, kept a session to an outside host and, as the far end spoke,
+    connected to this host's own sshd: a reverse tunnel, read as nothing (h135 al12). One
+    local connection beside an outside session may be the user's own."""
+    lines = [
+        "22:05:00 The subject_process: nohup EXECUTE the file_object_file: ssh",
+        "22:05:01 The subject_process: ssh CONNECT the netflowobject: 45.33.49.119",
+        "22:05:02 The subject_process: ssh SENDTO the netflowobject: 45.33.49.119",
+        "22:05:03 The subject_process: ssh RECVFROM the netflowobject: 45.33.49.119",
+    ]
+    for minute in relays:
+        lines += [
+            f"{minute}:01 The subject_process: ssh RECVFROM the netflowobject: 45.33.49.119",
+            f"{minute}:02 The subject_process: ssh CONNECT the netflowobject: 127.0.0.1",
+            f"{minute}:03 The subject_process: sshd ACCEPT the netflowobject: 127.0.0.1",
+            f"{minute}:04 The subject_process: ssh SENDTO the netflowobject: 127.0.0.1",
+        ]
+    assert ("Command and Control" in jp.claims(_log(*sorted(lines), date="2018-04-12")).stages) is channel

@@ -42,9 +42,10 @@ LOG_OVERWRITE = "log_overwrite"  # a log or login record written over by a shell
 PLANTED_LIBRARY = "planted_library"  # a system library's name written by a shell or admin tool
 WEB_SCRIPT = "web_script"  # a server-side script a web server wrote (a web shell)
 SHELL_COPY = "shell_copy"  # a command shell's program read by a local copy tool (a setuid shell made)
+STARTUP_SHORTCUT = "startup_shortcut"  # a shortcut the logon shell reads (its start-up folder's)
 LOG_CATEGORIES = frozenset({"log file", "login records"})  # the knowledge base's categories LOG_OVERWRITE reads
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY, STARTUP_SHORTCUT)
 
 
 class SupportTableError(ValueError):
@@ -70,6 +71,8 @@ class SupportTable:
     planted_library_categories: frozenset[str] = frozenset()
     library_planter_categories: frozenset[str] = frozenset()
     web_script_suffixes: tuple[str, ...] = ()
+    logon_shells: frozenset[str] = frozenset()
+    shortcut_suffixes: tuple[str, ...] = ()
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -147,6 +150,8 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         planted_library_categories=frozenset(str(c) for c in (raw.get("planted_libraries") or {}).get("library_categories") or []),
         library_planter_categories=frozenset(str(c) for c in (raw.get("planted_libraries") or {}).get("writer_categories") or []),
         web_script_suffixes=tuple(str(n).casefold() for n in (raw.get("web_scripts") or {}).get("suffixes") or []),
+        logon_shells=frozenset(str(n).casefold() for n in (raw.get("startup_shortcuts") or {}).get("logon_shells") or []),
+        shortcut_suffixes=tuple(str(n).casefold() for n in (raw.get("startup_shortcuts") or {}).get("suffixes") or []),
     )
 
 
@@ -369,7 +374,16 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         return is_web_script_written(row.subject_name, row.object_name, table)
     if condition == SHELL_COPY:
         return is_shell_copied(row.subject_name, row.object_name)
+    if condition == STARTUP_SHORTCUT:
+        return is_startup_shortcut_read(row.subject_name, row.object_name, table)
     return False
+
+
+def is_startup_shortcut_read(reader: str, name: str, table: SupportTable | None = None) -> bool:
+    """Whether ``reader`` reading ``name`` is the logon shell reading a shortcut
+    (``startup_shortcuts``: Explorer reading a .lnk, as it runs its start-up folder's)."""
+    table = table or support_table()
+    return bool(name) and reader.casefold() in table.logon_shells and name.casefold().endswith(table.shortcut_suffixes)
 
 
 def is_shell_copied(copier: str, source: str) -> bool:
@@ -473,7 +487,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server", SHELL_COPY: "of a command shell's program by a copy tool"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server", SHELL_COPY: "of a command shell's program by a copy tool", STARTUP_SHORTCUT: "of a shortcut by the logon shell"}
 
 
 def _describe(cls: str, condition: str | None) -> str:

@@ -84,6 +84,7 @@ def roles() -> dict[str, Any]:
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "local_copier_names": frozenset(n.casefold() for n in raw["local_copiers"]["names"]),
+        "pager_editor_names": frozenset(n.casefold() for n in raw["pagers_and_editors"]["names"]),
         "remote_command_names": frozenset(n.casefold() for n in raw["remote_command_tools"]["names"]),
         "remote_session_host_names": frozenset(n.casefold() for n in raw["remote_session_hosts"]["names"]),
         "process_listing_tool_names": frozenset(n.casefold() for n in raw["process_listing_tools"]["names"]),
@@ -272,6 +273,11 @@ def build_tool(name: str) -> bool:
 def local_copier(name: str) -> bool:
     """A tool copying a file already on the host to another name (``local_copiers``)."""
     return name.casefold() in roles()["local_copier_names"]
+
+
+def pager_or_editor(name: str) -> bool:
+    """A pager or text editor, which shows a file to the user (``pagers_and_editors``)."""
+    return name.casefold() in roles()["pager_editor_names"]
 
 
 def remote_command_tool(name: str) -> bool:

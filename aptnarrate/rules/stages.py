@@ -1276,6 +1276,7 @@ def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     named = set(view.subjects_named_by(mechanism))
     by = descendant_subjects(view, named)
     found |= _installed_services(view, named)
+    found |= _registered_tasks(view, named, by)
     if not by.any():
         return found
     for _, events in mechanism._subject_selections:
@@ -1317,6 +1318,40 @@ def _installed_services(view: LogView, installers: set[str]) -> np.ndarray:
     if not programs or not programs <= view.values("object_name", written):
         return found
     return installs & view.desc_in("subject_name", managers)
+
+
+def _registered_tasks(view: LogView, installers: set[str], below: np.ndarray) -> np.ndarray:
+    """The Task Scheduler service's task registrations that are ``installers``' work (they,
+    or ``below``, the processes they start): each falls within a minute of their rows, no
+    task tool (``TASK_FILE_TOOLS``) shows in the log, and in its minute no process but they,
+    the service and Windows' own is active. An installer registering its updater's tasks
+    through the scheduler's API leaves only the service's record (OpTC's ``svchost.exe
+    CREATE the task``); a script or tool registering one shows beside it."""
+    from .lineage import process_category
+    from .patterns import TASK_FILE_TOOLS
+
+    desc = view.desc
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    creates = view.present & (desc["event"] == "task_create") & ~view.desc_in("subject_name", installers) & ~below
+    if not installers or not creates.any():
+        return found
+    tools = view.desc_where("subject_name", lambda n: n.casefold() in TASK_FILE_TOOLS, view.present)
+    tools |= view.desc_where("object_name", lambda n: n.casefold() in TASK_FILE_TOOLS, view.present)
+    if tools.any():
+        return found
+    theirs = view.present & (view.desc_in("subject_name", installers) | below)
+    services = view.values("subject_name", creates)
+    others = view.present & ~theirs & ~view.desc_in("subject_name", services)
+    others &= view.desc_where("subject_name", lambda n: process_category(n) != "windows system process", others)
+    their_minutes = np.unique(view.minutes[view.rows_of(theirs)])
+    other_minutes = np.unique(view.minutes[view.rows_of(others)])
+    rows = view.rows_of(creates)
+    minutes = view.minutes[rows]
+    near = np.isin(minutes, their_minutes) | np.isin(minutes - MINUTE_NS, their_minutes) | np.isin(minutes + MINUTE_NS, their_minutes)
+    kept = near & ~np.isin(minutes, other_minutes)
+    found[distinct(view._codes[rows[kept]])] = True
+    found[distinct(view._codes[rows[~kept]])] = False
+    return found
 
 
 def _names(values) -> str:

@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool,
+    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor,
 )
 from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -85,7 +85,7 @@ OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", 
 # appsettings.Production.json): what the program reads as it starts, not user data
 CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
 # (and a Windows shortcut, .lnk: it holds a path to a file, not the file's data)
-SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|cfg|ini|properties|cache|mo|pyc|pyo|log|lnk)$", re.I)
+SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|config|cfg|ini|properties|cache|mo|pyc|pyo|log|lnk)$", re.I)
 # keys and certificates (PEM, DER, PKCS#12 bundles, Java key stores, signing requests): a
 # mode set on one guards a secret (chmod 600 of a renewed private key), it arms no program
 KEY_OR_CERTIFICATE = re.compile(r"\.(pem|key|crt|cer|der|csr|p12|pfx|jks|keystore)$", re.I)
@@ -1404,14 +1404,57 @@ def _document_readers(view: LogView) -> dict[str, int]:
     return view.derived("_document_readers", compute)
 
 
+def _collected(name: str) -> bool:
+    """A file of the kind a collector gathers: a document (``DOCUMENT``), an application's
+    data (a mail client's folders, a browser's history) or a secret credential store."""
+    if DOCUMENT.search(name):
+        return True
+    entry = lookup(name, "file")
+    return entry is not None and (entry.category == "application data" or (entry.category == "credential store" and secret_credential(name)))
+
+
+def _staged_files(view: LogView) -> frozenset[str]:
+    """Files a process wrote once it had read ``DOCUMENT_READS_MIN`` or more distinct
+    collected files (``_collected``), by the minute of its last write of each: what it packed
+    them into, an archive under any name (a ``.log``, numbered chunks), not a program or
+    script and not one of the files it read (computed once per view)."""
+
+    def compute() -> frozenset[str]:
+        desc = view.desc
+        reads = view.present & (desc["event"] == "file_read") & (desc["subject_name"] != "")
+        reads &= view.desc_where("object_name", _collected, reads)
+        if not reads.any():
+            return frozenset()
+        read_at: dict[str, dict[str, int]] = {}  # reader -> collected file -> first minute read
+        for at in np.flatnonzero(reads).tolist():
+            seen = read_at.setdefault(desc["subject_name"][at], {})
+            name, minute = desc["object_name"][at], int(view.first_minutes[at])
+            seen[name] = min(minute, seen.get(name, minute))
+        collectors = {reader for reader, seen in read_at.items() if len(seen) >= DOCUMENT_READS_MIN}
+        if not collectors:
+            return frozenset()
+        writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", collectors)
+        writes &= ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_where("object_name", lambda n: not SCRIPT_OR_BINARY.search(n), writes)
+        found = set()
+        for at in np.flatnonzero(writes).tolist():
+            seen, name = read_at[desc["subject_name"][at]], desc["object_name"][at]
+            if name not in seen and sum(1 for minute in seen.values() if minute <= int(view.last_minutes[at])) >= DOCUMENT_READS_MIN:
+                found.add(name)
+        return frozenset(found)
+
+    return view.derived("_staged_files", compute)
+
+
 def _archive_first_reads(view: LogView) -> dict[tuple[str, str], int]:
-    """Each (reader, archive) of the archives (``ARCHIVE``) read in the log, with the first
-    minute (nanoseconds) of the reads (computed once per view)."""
+    """Each (reader, archive) of the archives read in the log (``ARCHIVE``, or a file staged
+    under any name, ``_staged_files``), with the first minute (nanoseconds) of the reads
+    (computed once per view)."""
 
     def compute() -> dict[tuple[str, str], int]:
         desc = view.desc
         reads = view.present & (desc["event"] == "file_read")
-        reads &= view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), reads)
+        staged = _staged_files(view)
+        reads &= view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or n in staged, reads)
         first_read: dict[tuple[str, str], int] = {}
         for at in np.flatnonzero(reads).tolist():
             key, minute = (desc["subject_name"][at], desc["object_name"][at]), int(view.first_minutes[at])
@@ -2275,7 +2318,7 @@ def session_client_forwarding(view: LogView) -> list[StageEvidence]:
     accepted = _accepted(view)
     accepted = accepted & view.desc_where("subject_name", session_client, accepted)
     if not accepted.any():
-        return []
+        return _remote_forwards_relayed(view)
     local = this_host_addresses(view)
     sends = view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in")) & view.desc_in("subject_name", view.values("subject_name", accepted))
     sends &= view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and view.address_class(n) in ("public", "unknown"), sends)
@@ -2297,6 +2340,45 @@ def session_client_forwarding(view: LogView) -> list[StageEvidence]:
             "a client's own session accepts nothing, so it was listening for a forwarded port, carrying other programs' traffic through its session (protocol tunnelling)."
         )
         out.append(cited(view, accept_rows[near], far_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1572",)))
+    return out or _remote_forwards_relayed(view)
+
+
+# a remote forward relays on demand: the client connects to this host's own service in this
+# many distinct minutes, each as the far end speaks (one local connection may be a user's)
+RELAYED_FORWARD_MINUTES = 2
+
+
+def _remote_forwards_relayed(view: LogView) -> list[StageEvidence]:
+    """An SSH client (``session_clients``) that connects to this host's own loopback address
+    in ``RELAYED_FORWARD_MINUTES`` or more distinct minutes, in each of which it also heard
+    from an address outside the site: a remotely forwarded port (``ssh -R``) whose
+    connections the far end opens and the client relays to a service here, giving the far
+    end a way in (protocol tunnelling, T1572). A client's own session connects only to the
+    host it logs into."""
+    desc = view.desc
+    clients = view.present & view.desc_where("subject_name", session_client, view.present) & (desc["object_kind"] == "flow")
+    if not clients.any():
+        return []
+    connects = clients & view.desc_in("action", vocabulary().connect_actions)
+    relays = connects & view.desc_where("object_name", lambda n: view.address_class(n) == "loopback", connects)
+    if not relays.any():
+        return []
+    local = this_host_addresses(view)
+    heard = clients & (desc["event"] == "network_in") & view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and view.address_class(n) in ("public", "unknown"), clients)
+    out = []
+    for client in sorted(view.values("subject_name", relays & view.desc_in("subject_name", view.values("subject_name", heard)))):
+        relay_rows = view.rows_of(relays & (desc["subject_name"] == client))
+        far_rows = view.rows_of(heard & (desc["subject_name"] == client))
+        both = np.isin(view.minutes[relay_rows], view.minutes[far_rows])
+        if len(np.unique(view.minutes[relay_rows[both]])) < RELAYED_FORWARD_MINUTES:
+            continue
+        ends = view.values("object_name", heard & (desc["subject_name"] == client))
+        reason = (
+            f"{quoted(client)}, an SSH client talking to {_names(ends)}, outside the site, connected to this host's own loopback address in "
+            f"{len(np.unique(view.minutes[relay_rows[both]]))} minutes as the far end spoke: a remotely forwarded port relayed to a service here, "
+            "which gives the far end a way in (protocol tunnelling)."
+        )
+        out.append(cited(view, relay_rows[both], far_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1572",)))
     return out
 
 
@@ -2306,7 +2388,8 @@ RDP_SURVEY_MINUTES = 15  # ... starting within this long of the session's start
 
 def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
     """A remote desktop logon from a host of the site whose session at once surveys the host
-    and the domain (T1021.001): a connection accepted from an internal or private address,
+    and the domain (T1021.001), or from outside it, the way in (T1133; no accepted address is
+    internal or private): a connection accepted from an internal or private address,
     the RDP session's clipboard monitor (``rdpclip.exe``) started, and processes below the
     logon's ``userinit.exe`` (its Explorer, a shell it starts) running ``RDP_SURVEY_TOOLS`` or
     more distinct discovery tools, the first within ``RDP_SURVEY_MINUTES`` of the session's
@@ -2318,7 +2401,10 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
     if not sessions.any():
         return []
     accepted = _accepted(view) & (desc["object_kind"] == "flow")
-    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), accepted)
+    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), accepted)
+    inside = accepted & view.desc_where("object_name", lambda n: view.address_class(n) in ("internal", "private"), accepted)
+    if inside.any():
+        accepted = inside
     if not accepted.any():
         return []
     logons = view.desc_where("subject_name", lambda n: n.casefold() == "userinit.exe", view.present)
@@ -2336,12 +2422,23 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
     if len(names) < RDP_SURVEY_TOOLS or int(minutes[tool_rows].min()) > session_start + RDP_SURVEY_MINUTES * MINUTE_NS:
         return []
     hosts = view.values("object_name", accepted)
+    rows = (view.rows_of(accepted)[:3], view.rows_of(sessions)[:1], tool_rows)
+    if not inside.any():
+        # no declared network or private range holds the session's source: a desktop reached
+        # from outside is the way in (External Remote Services), as ``stages.arrival`` reads
+        # the other sessions opened onto this host
+        reason = (
+            f"Remote desktop logon from outside the site: a connection accepted from {_names(hosts)} (no internal network declared holds it), "
+            f"the RDP session's clipboard monitor (`rdpclip.exe`) started, and the session's processes ran the discovery tools {_names(names)} "
+            "within minutes: someone who reached this host's desktop from outside surveying it (declare the site's networks if these are its hosts)."
+        )
+        return [cited(view, *rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1133", "T1021.001"))]
     reason = (
         f"Remote desktop logon from a host of the site: a connection accepted from {_names(hosts)}, the RDP session's clipboard monitor "
         f"(`rdpclip.exe`) started, and the session's processes ran the discovery tools {_names(names)} within minutes: "
         "someone who came from another host surveying this one."
     )
-    return [cited(view, view.rows_of(accepted)[:3], view.rows_of(sessions)[:1], tool_rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001",))]
+    return [cited(view, *rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001",))]
 
 
 def remote_desktop_through_a_tunnel(view: LogView) -> list[StageEvidence]:
@@ -3080,7 +3177,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         installed_from |= {n for n in view.values("object_name", deleted) if PACKAGE_FILE.search(n)}
     if installed_from:
         routine |= deleted & view.desc_in("object_name", installed_from) & ~in_chain(view, acting_for_an_attacker(view))
-    hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted)
+    hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted) & ~_unused_downloads(view, deleted)
     logs = truncated & view.desc_where("object_name", _is_log, truncated)
     if not hits.any() and not logs.any():
         return []
@@ -3418,12 +3515,14 @@ def _handed_inputs(view: LogView, deleted: np.ndarray) -> np.ndarray:
 
 
 def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
-    """The ``deleted`` descriptions of an archive that its deleter wrote, read back and then
-    sent to a public address before the deletion: staged data carried off and its staging
+    """The ``deleted`` descriptions of an archive (or a file staged under any name,
+    ``_staged_files``) that its deleter wrote, read back and then sent to a public address
+    before the deletion: staged data carried off and its staging
     erased, never a working file (a collector zipping documents, uploading and removing the
     zip). One pass over the archive deletions, each asking its own deleter's rows."""
     desc = view.desc
-    archives = deleted & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), deleted)
+    staged = _staged_files(view)
+    archives = deleted & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or n in staged, deleted)
     found = np.zeros(len(deleted), dtype=bool)
     if not archives.any():
         return found
@@ -3445,6 +3544,30 @@ def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
         low, high = sent[key[0]]
         # sent after it read the archive back, and before (or when) it deleted it
         found[at] = high >= first_read[key] and low <= int(view.last_minutes[at])
+    return found
+
+
+def _unused_downloads(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a file that a download tool (the knowledge base's
+    ``network tool``: wget, curl) wrote and nothing else touched but a pager or editor reading
+    it (``pagers_and_editors``) and its deletion, with no process acting for an attacker writing or
+    deleting it: a download looked at and thrown away, never used, so no trace erased. A
+    tool fetched, run and removed shows its run (or a shell reading it) and stays evidence."""
+    desc = view.desc
+    found = np.zeros(len(deleted), dtype=bool)
+    candidates = deleted & (desc["subject_name"] != "")
+    if not candidates.any():
+        return found
+    touched = view.present & view.desc_in("object_name", view.values("object_name", candidates))
+    acting = in_chain(view, acting_for_an_attacker(view))
+    writes = touched & view.desc_in("event", ("file_write", "file_create"))
+    fetched = writes & view.desc_where("subject_name", lambda n: process_category(n) == "network tool", writes) & ~acting
+    viewed = touched & (desc["event"] == "file_read") & view.desc_where("subject_name", pager_or_editor, touched)
+    removed = touched & (desc["event"] == "file_delete") & ~acting
+    used = touched & ~fetched & ~viewed & ~removed
+    names = view.values("object_name", fetched) - view.values("object_name", used)
+    if names:
+        found = candidates & view.desc_in("object_name", names) & ~acting
     return found
 
 
@@ -4270,6 +4393,67 @@ def autostart_launches_attack_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, read_rows, start_rows, np.flatnonzero(sends)[:3], stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1547.001",))]
 
 
+# a logon's start-up folder is read by the logon shell as it starts: its shortcuts run within
+# this long of the shell's start (a shortcut the user opens later is not the folder's)
+STARTUP_SHORTCUT_MINUTES = 2
+
+
+def startup_shortcut_runs_planted_program(view: LogView) -> list[StageEvidence]:
+    """A shortcut (``.lnk``) written by a process acting for an attacker, a shell or script
+    host (a script's dropper), or a program the knowledge base does not know, that also wrote
+    a program; then a logon (``userinit.exe``
+    starting the logon shell, ``startup_shortcuts`` in stage_support.yaml) whose shell reads that shortcut and starts
+    that program within ``STARTUP_SHORTCUT_MINUTES`` of its own start: a start-up folder entry
+    firing at logon (T1547.001). OCR-APT keeps base names, so the folder itself is not seen;
+    the logon reading the shortcut and starting what it points to is. An installer's shortcut
+    (a program it knows), or one the user opens later in a session, is neither."""
+    from ..grounding.semantic import support_table
+
+    table = support_table()
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create"))
+    shortcuts = writes & view.desc_where("object_name", lambda n: n.casefold().endswith(table.shortcut_suffixes), writes)
+    if not shortcuts.any():
+        return []
+    acting = in_chain(view, acting_for_an_attacker(view))
+    shortcuts &= acting | view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and (_unknown(n) or runs_what_it_reads(n)), shortcuts)
+    writers = view.values("subject_name", shortcuts)
+    programs = writes & view.desc_in("subject_name", writers) & view.desc_where("object_name", lambda n: bool(SCRIPT_OR_BINARY.search(n)), writes)
+    if not shortcuts.any() or not programs.any():
+        return []
+    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    logons = starts & view.desc_where("subject_name", lambda n: n.casefold() == "userinit.exe", starts)
+    logons &= view.desc_where("object_name", lambda n: n.casefold() in table.logon_shells, logons)
+    if not logons.any():
+        return []
+    shells = view.values("object_name", logons)
+    opened = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", shells) & view.desc_in("object_name", view.values("object_name", shortcuts))
+    ran = starts & view.desc_in("subject_name", shells) & view.desc_in("object_name", view.values("object_name", programs))
+    if not opened.any() or not ran.any():
+        return []
+    logon_rows = view.rows_of(logons)
+    window = STARTUP_SHORTCUT_MINUTES * MINUTE_NS
+
+    def at_a_logon(rows: np.ndarray) -> np.ndarray:
+        after = np.searchsorted(np.sort(view.minutes[logon_rows]), view.minutes[rows], side="right") - 1
+        kept = after >= 0
+        kept[kept] = view.minutes[rows[kept]] - np.sort(view.minutes[logon_rows])[after[kept]] <= window
+        return rows[kept]
+
+    open_rows, run_rows = at_a_logon(view.rows_of(opened)), at_a_logon(view.rows_of(ran))
+    if not len(open_rows) or not len(run_rows):
+        return []
+    started = set(desc["object_name"][view._codes[run_rows]].tolist())
+    links = set(desc["object_name"][view._codes[open_rows]].tolist())
+    planted = shortcuts & view.desc_in("object_name", links)
+    reason = (
+        f"{_who(view.values('subject_name', planted))} wrote the shortcut {_names(links)} and the program {_names(started)}; at a logon, the logon shell "
+        f"({_names(shells)}) read that shortcut and started that program within {STARTUP_SHORTCUT_MINUTES} minutes of its own start: a start-up folder entry firing at logon."
+    )
+    made = programs & view.desc_in("object_name", started)
+    return [cited(view, view.rows_of(planted), view.rows_of(made), logon_rows[:1], open_rows, run_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1547.001",))]
+
+
 ADMIN_PORTS = frozenset({22, 23, 135, 139, 445, 3389, 5900, 5985, 5986})
 # a shell's traffic to a site host is a session when it spans this many minutes; one burst
 # (a message to the domain controller, a report copied to a file server) is a lookup or a
@@ -4767,8 +4951,8 @@ def _copied_after_host_discovery(view: LogView, clients: np.ndarray) -> tuple[np
 
 def _pivots_after_sweeps(view: LogView, clients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the ``clients`` descriptions, the sweeps' descriptions) where a client reached a
-    host a sweep reached, from that minute on, and the process that started the sweep's
-    process also started the client (directly or through its children)."""
+    host a sweep reached, from that minute on, and the sweep's process, or the process that
+    started it, also started the client (directly or through its children)."""
     pivots = np.zeros(len(view.descriptions), dtype=bool)
     swept = pivots.copy()
     if not clients.any():
@@ -4781,7 +4965,10 @@ def _pivots_after_sweeps(view: LogView, clients: np.ndarray) -> tuple[np.ndarray
         probes = view.desc_in("subject_name", {sweep["subject"]}) & view.desc_in("object_name", sweep["hosts"])
         launchers = view.values("subject_name", starts & view.desc_in("object_name", {sweep["subject"]}))
         launchers.discard(sweep["subject"])
-        if not launchers or not probes.any():
+        # or the sweeping process itself, where the log does not show what started it (an
+        # implant whose shell runs ssh to a host it swept)
+        launchers.add(sweep["subject"])
+        if not probes.any():
             continue
         found = clients & view.desc_in("object_name", sweep["hosts"]) & descendant_subjects(view, launchers)
         if found.any() and view.minutes[view.expand(found)].max() >= view.minutes[view.expand(probes)].min():
@@ -5690,10 +5877,18 @@ def own_image_copied_out(view: LogView) -> list[StageEvidence]:
             held[view._codes[unnamed_rows]] = True
             sends |= held
     neighbours = neighbours_of_this_host(view, view.values("object_name", sends))
-    sends &= view.desc_where("object_name", lambda a: a in neighbours or view.address_class(a) in ("internal", "private"), sends)
+    site_hosts = view.desc_where("object_name", lambda a: a in neighbours or view.address_class(a) in ("internal", "private"), sends)
+    # a copy client carrying the program's own image to any host is it spreading, wherever
+    # that host lies (a worm reaching a host outside the declared site is still moving on);
+    # a shell's traffic is anything it does, and counts only toward a host of the site
+    site = site_hosts.copy()
+    if copying.any():
+        site |= sends & ~shells & ~view.desc_where("object_name", lambda a: view.address_class(a) in ("loopback", "local"), sends)
+    sends &= site
     if not sends.any():
         return []
-    reader = "A remote-copy client" if (images & clients).any() else "An attack chain's shell"
+    reader = "A remote-copy client" if copying.any() else "An attack chain's shell"
+    where = "host(s)" if (sends & ~site_hosts).any() else "host(s) of the site"
     named_senders = view.values("subject_name", sends) - {""}
     who = _names(named_senders) if named_senders else "the process the log does not name while it ran (its transport)"
     if named_senders and "" in view.values("subject_name", sends):
@@ -5701,7 +5896,7 @@ def own_image_copied_out(view: LogView) -> list[StageEvidence]:
     reason = (
         f"{reader} ({_names(view.values('subject_name', images))}) read {_names(view.values('object_name', images))}, "
         f"a program that runs in this subgraph and that the knowledge base does not know, and "
-        f"{who} sent to host(s) of the site {_names(view.values('object_name', sends))}: a program copying itself to another host."
+        f"{who} sent to {where} {_names(view.values('object_name', sends))}: a program copying itself to another host."
     )
     # an unnamed description cites its rows in the copy's window only
     cited_rows = view.rows_of(images | (sends & (desc["subject_name"] != "")))
@@ -7749,6 +7944,32 @@ def injected_system_process(view: LogView) -> list[StageEvidence]:
     return [cited(view, open_rows, acts, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1055",))]
 
 
+def _loaded_by_a_later_process(view: LogView, written: np.ndarray) -> bool:
+    """Whether a file of ``written`` (descriptions of writes) is loaded by a process the log
+    starts after the file's last write and by the load (by the minute): the code running in a
+    new process. The log's rows, not its descriptions: one Explorer started at the next logon
+    says nothing of the one that loaded the code an hour before."""
+    desc = view.desc
+    last_write: dict[str, int] = {}
+    for at in np.flatnonzero(written).tolist():
+        name = desc["object_name"][at]
+        last_write[name] = max(last_write.get(name, 0), int(view.last_minutes[at]))
+    loads = view.present & (desc["event"] == "module_load") & view.desc_in("object_name", set(last_write))
+    if not loads.any():
+        return False
+    starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", view.values("subject_name", loads))
+    started: dict[str, list[int]] = {}  # each loader's start minutes, from its start rows
+    for at in view.rows_of(starts).tolist():
+        started.setdefault(desc["object_name"][view._codes[at]], []).append(int(view.minutes[at]))
+    # a start after the code's last write, and at or before a load of it
+    for at in view.rows_of(loads).tolist():
+        code = view._codes[at]
+        written, loaded = last_write[desc["object_name"][code]], int(view.minutes[at])
+        if any(written < minute <= loaded for minute in started.get(desc["subject_name"][code], ())):
+            return True
+    return False
+
+
 # what a COM server key may name: a DLL (InprocServer32), a program (LocalServer32)
 _COM_SERVER_CODE = (".dll", ".ocx", ".exe")
 
@@ -7756,7 +7977,9 @@ _COM_SERVER_CODE = (".dll", ".ocx", ".exe")
 def planted_com_server(view: LogView) -> list[StageEvidence]:
     """A COM class's server key (``com_hijack.keys`` in roles.yaml: InprocServer32,
     LocalServer32, TreatAs) written by a shell, interpreter or admin tool or a process acting
-    for an attacker, where such a process also wrote a DLL or program in the subgraph: a COM
+    for an attacker, where such a process also wrote a DLL or program in the subgraph (or by
+    a program the knowledge base does not know that wrote the code too, which a process the
+    log starts afterwards loads): a COM
     class hijacked so that the planted code runs whenever a program creates it (T1546.015).
     High confidence when another process then loads what was written. A vendor's installer
     registers its own servers (neither role); regsvr32 registering a DLL an installer wrote
@@ -7772,10 +7995,18 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
         return process_category(name) in r["com_hijacker_categories"]
 
     acting = in_chain(view, acting_for_an_attacker(view))
-    keys &= view.desc_where("subject_name", hijacker, keys) | acting
     writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     writes &= view.desc_where("object_name", lambda n: n.casefold().endswith(_COM_SERVER_CODE), writes)
-    writes &= view.desc_where("subject_name", hijacker, writes) | acting
+    # or a program the knowledge base does not know that wrote both the key and the code,
+    # when a process started after that write then loads the code: a dropped program's
+    # hijack firing (Explorer loading it at the next logon); a setup registering its shell
+    # extension, which the running Explorer loads at once, is an install
+    unknown = view.values("subject_name", keys) & view.values("subject_name", writes)
+    unknown = {n for n in unknown if n and n not in PLACEHOLDERS and lookup(n, "process") is None}
+    if unknown:
+        unknown = {n for n in unknown if _loaded_by_a_later_process(view, writes & (desc["subject_name"] == n))}
+    keys &= view.desc_where("subject_name", hijacker, keys) | acting | view.desc_in("subject_name", unknown)
+    writes &= view.desc_where("subject_name", hijacker, writes) | acting | view.desc_in("subject_name", unknown)
     if not keys.any() or not writes.any():
         return []
     writers = view.values("subject_name", writes)
@@ -7793,4 +8024,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
