@@ -1369,3 +1369,32 @@ def test_an_ssh_client_relaying_a_remote_forward_to_this_host_is_a_tunnel(relays
             f"{minute}:04 The subject_process: ssh SENDTO the netflowobject: 127.0.0.1",
         ]
     assert ("Command and Control" in jp.claims(_log(*sorted(lines), date="2018-04-12")).stages) is channel
+
+
+@pytest.mark.parametrize("talked_first, way_in", [(False, False), (True, True)], ids=["only-its-upload", "talked-before"])
+def test_a_tool_an_implant_drops_before_its_upload_arrived_over_no_network(talked_first, way_in):
+    """An implant dropped 7-Zip, packed documents with it and uploaded the archive, its first
+    send in the minute of the drop: read as a downloaded tool, Initial Compromise, because the
+    writer talked by the minute it wrote (h130 ag08, h134 ak11). Traffic that is only the
+    upload of the archive it staged carried nothing in; an exchange before it may have."""
+    lines = [f"16:20:{i * 4:02d} The process: SkypeBridge.exe READ the file: {name}" for i, name in enumerate(("budget.xlsx", "contracts.docx", "roster.xlsx", "minutes.docx"))]
+    if talked_first:
+        lines += [
+            "16:20:30 The process: SkypeBridge.exe MESSAGE_OUTBOUND the flow: 185.141.27.93",
+            "16:20:31 The process: SkypeBridge.exe MESSAGE_INBOUND the flow: 185.141.27.93",
+        ]
+    lines += [
+        "16:21:02 The process: SkypeBridge.exe CREATE the file: 7za.exe",
+        "16:21:03 The process: SkypeBridge.exe WRITE the file: 7za.exe",
+        "16:21:10 The process: SkypeBridge.exe CREATE the process: 7za.exe",
+        "16:21:12 The process: 7za.exe CREATE the file: sbc_0924.7z",
+        "16:21:13 The process: 7za.exe READ the file: budget.xlsx",
+        "16:21:14 The process: 7za.exe WRITE the file: sbc_0924.7z",
+        "16:21:40 The process: SkypeBridge.exe READ the file: sbc_0924.7z",
+        "16:21:47 The process: SkypeBridge.exe START_OUTBOUND the flow: 185.141.27.93",
+        *(f"16:22:{second:02d} The process: SkypeBridge.exe MESSAGE_OUTBOUND the flow: 185.141.27.93" for second in range(0, 50, 5)),
+        "16:24:30 The process: SkypeBridge.exe MESSAGE_INBOUND the flow: 185.141.27.93",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE).stages
+    assert "Data Exfiltration" in stages
+    assert ("Initial Compromise" in stages or "Command and Control" in stages) is way_in

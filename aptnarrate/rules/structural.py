@@ -1435,10 +1435,13 @@ def _staged_files(view: LogView) -> frozenset[str]:
             return frozenset()
         writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", collectors)
         writes &= ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_where("object_name", lambda n: not SCRIPT_OR_BINARY.search(n), writes)
+        # each collector's first-read minutes sorted once: a search per write, not a count
+        # over its reads (a crafted collector of thousands of files costs no more)
+        read_minutes = {reader: np.sort(np.fromiter(read_at[reader].values(), dtype=np.int64)) for reader in collectors}
         found = set()
         for at in np.flatnonzero(writes).tolist():
-            seen, name = read_at[desc["subject_name"][at]], desc["object_name"][at]
-            if name not in seen and sum(1 for minute in seen.values() if minute <= int(view.last_minutes[at])) >= DOCUMENT_READS_MIN:
+            reader, name = desc["subject_name"][at], desc["object_name"][at]
+            if name not in read_at[reader] and np.searchsorted(read_minutes[reader], int(view.last_minutes[at]), side="right") >= DOCUMENT_READS_MIN:
                 found.add(name)
         return frozenset(found)
 
@@ -1794,14 +1797,20 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: 
     the tools' own traffic nor a discovery tool's (``net``, ``nltest`` asking the domain
     controller) carries one. A browser, mail client, server or shell writing a program
     fetched it, whether or not the slice kept its traffic; so may an unknown writer that
-    talked before it wrote."""
+    talked before it wrote, unless its traffic is the upload of an archive it staged."""
     if not writers or "" in writers or not all(lookup(w, "process") is None or process_category(w) == "system utility" for w in writers):
         return False
-    if writers & talkers:
+    # a writer whose only traffic is a staged upload (``staged_uploaders``: it read the
+    # archive by its first send, and its exchange is one-way) carried nothing in by it,
+    # whatever the second of its first send (an implant packing with the 7-Zip it dropped,
+    # then uploading the archive in the minute of the drop)
+    desc = view.desc
+    deaf = writers & staged_uploaders(view)
+    if writers & talkers - deaf:
         own = network & view.present & view.desc_in("subject_name", writers)
         if int(view.first_minutes[own].min()) <= last_write:
             return False
-    carriers = network & view.present & ~view.desc_in("subject_name", names)
+    carriers = network & view.present & ~view.desc_in("subject_name", names) & ~view.desc_in("subject_name", deaf)
     carriers &= ~view.desc_where("subject_name", _discovery_tool, carriers)
     if carriers.any():
         # only traffic that could reach the writers carries: their family's by the log's
@@ -1809,7 +1818,6 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: 
         # their own image (a browser's download an unpacker opened, or the downloaded
         # installer itself); a browser's or service host's own traffic beside a silent
         # program brings that program nothing
-        desc = view.desc
         read = view.values("object_name", view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", writers))
         saved = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
         # (a download in progress saved under its completed name: Firefox's .part)
@@ -7944,11 +7952,13 @@ def injected_system_process(view: LogView) -> list[StageEvidence]:
     return [cited(view, open_rows, acts, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1055",))]
 
 
-def _loaded_by_a_later_process(view: LogView, written: np.ndarray) -> bool:
-    """Whether a file of ``written`` (descriptions of writes) is loaded by a process the log
-    starts after the file's last write and by the load (by the minute): the code running in a
-    new process. The log's rows, not its descriptions: one Explorer started at the next logon
-    says nothing of the one that loaded the code an hour before."""
+def _fired_in_a_later_process(view: LogView, written: np.ndarray) -> set[str]:
+    """The files of ``written`` (descriptions of writes) that a process loads which the log
+    starts after the file's last write and by the load (by the minute): the code running in
+    a new process. The log's rows, not its descriptions: one Explorer started at the next
+    logon says nothing of the one that loaded the code an hour before. One sort of each
+    loader's starts, a search per load (a crafted log of thousands of loads and logons costs
+    no more)."""
     desc = view.desc
     last_write: dict[str, int] = {}
     for at in np.flatnonzero(written).tolist():
@@ -7956,18 +7966,24 @@ def _loaded_by_a_later_process(view: LogView, written: np.ndarray) -> bool:
         last_write[name] = max(last_write.get(name, 0), int(view.last_minutes[at]))
     loads = view.present & (desc["event"] == "module_load") & view.desc_in("object_name", set(last_write))
     if not loads.any():
-        return False
+        return set()
     starts = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_name", view.values("subject_name", loads))
     started: dict[str, list[int]] = {}  # each loader's start minutes, from its start rows
     for at in view.rows_of(starts).tolist():
         started.setdefault(desc["object_name"][view._codes[at]], []).append(int(view.minutes[at]))
-    # a start after the code's last write, and at or before a load of it
+    sorted_starts = {name: np.sort(np.array(minutes, dtype=np.int64)) for name, minutes in started.items()}
+    fired = set()
     for at in view.rows_of(loads).tolist():
         code = view._codes[at]
-        written, loaded = last_write[desc["object_name"][code]], int(view.minutes[at])
-        if any(written < minute <= loaded for minute in started.get(desc["subject_name"][code], ())):
-            return True
-    return False
+        name, loader = desc["object_name"][code], desc["subject_name"][code]
+        minutes = sorted_starts.get(loader)
+        if name in fired or minutes is None:
+            continue
+        # the latest start at or before the load, after the code's last write
+        latest = np.searchsorted(minutes, int(view.minutes[at]), side="right") - 1
+        if latest >= 0 and minutes[latest] > last_write[name]:
+            fired.add(name)
+    return fired
 
 
 # what a COM server key may name: a DLL (InprocServer32), a program (LocalServer32)
@@ -8004,7 +8020,9 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     unknown = view.values("subject_name", keys) & view.values("subject_name", writes)
     unknown = {n for n in unknown if n and n not in PLACEHOLDERS and lookup(n, "process") is None}
     if unknown:
-        unknown = {n for n in unknown if _loaded_by_a_later_process(view, writes & (desc["subject_name"] == n))}
+        planted = writes & view.desc_in("subject_name", unknown)
+        fired = _fired_in_a_later_process(view, planted)
+        unknown = view.values("subject_name", planted & view.desc_in("object_name", fired)) if fired else set()
     keys &= view.desc_where("subject_name", hijacker, keys) | acting | view.desc_in("subject_name", unknown)
     writes &= view.desc_where("subject_name", hijacker, writes) | acting | view.desc_in("subject_name", unknown)
     if not keys.any() or not writes.any():
