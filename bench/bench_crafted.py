@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes closes callbacks cronfetch elevators]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes closes callbacks cronfetch elevators logons collectors]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -57,6 +57,13 @@ doubling is linear; 4 is quadratic.
   200 outside addresses into a pipe sh reads (the cron fetch-and-run rule's jobs).
 * ``elevators``: N programs each having reg.exe write the handler value `command`, starting
   fodhelper, which starts the program again (the UAC bypass rule's runs and planters).
+* ``logons``: N programs each writing a program, a shortcut to it, a DLL and a COM class's
+  server key, then a logon (userinit starting Explorer) for each, whose Explorer reads the
+  shortcut, starts the program and loads the DLL (the start-up shortcut and COM hijack rules'
+  logons and loads).
+* ``collectors``: N processes each reading three documents, writing a file, reading it back,
+  sending to its own outside address and deleting it, beside one process reading N documents
+  and writing N files (the staged-file reading of the fifty-first stop).
 """
 
 from __future__ import annotations
@@ -363,7 +370,41 @@ def elevators(n: int) -> str:
     )
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv"), "closes": (closes, "csv"), "callbacks": (callbacks, "csv"), "cronfetch": (cronfetch, "csv"), "elevators": (elevators, "csv")}
+def logons(n: int) -> str:
+    return _each(
+        n,
+        (
+            "The process: drop{i}.exe CREATE the file: agent{i}.exe",
+            "The process: drop{i}.exe CREATE the file: Agent {i}.lnk",
+            "The process: drop{i}.exe CREATE the file: ext{i}.dll",
+            "The process: drop{i}.exe EDIT the registry: InprocServer32",
+            "The process: userinit.exe CREATE the process: explorer.exe",
+            "The process: explorer.exe READ the file: Agent {i}.lnk",
+            "The process: explorer.exe CREATE the process: agent{i}.exe",
+            "The process: explorer.exe LOAD the module: ext{i}.dll",
+        ),
+    )
+
+
+def collectors(n: int) -> str:
+    lines = []
+    for i in range(n):
+        address = f"45.78.{i // 250 % 250}.{i % 250 + 1}"
+        for document in (f"a{i}.docx", f"b{i}.xlsx", f"c{i}.pdf"):
+            lines.append((f"The subject_process: col{i} READ the file_object_file: {document}", i))
+        lines += [
+            (f"The subject_process: col{i} WRITE the file_object_file: pack{i}.dat", i),
+            (f"The subject_process: col{i} READ the file_object_file: pack{i}.dat", i),
+            (f"The subject_process: col{i} CONNECT the netflowobject: {address}", i),
+            (f"The subject_process: col{i} SENDMSG the netflowobject: {address}", i),
+            (f"The subject_process: col{i} UNLINK the file_object_file: pack{i}.dat", i),
+            (f"The subject_process: hoarder READ the file_object_file: doc{i}.docx", i),
+            (f"The subject_process: hoarder WRITE the file_object_file: part{i}.dat", i),
+        ]
+    return _ocrapt(lines)
+
+
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv"), "closes": (closes, "csv"), "callbacks": (callbacks, "csv"), "cronfetch": (cronfetch, "csv"), "elevators": (elevators, "csv"), "logons": (logons, "csv"), "collectors": (collectors, "csv")}
 
 
 def cli() -> list[str]:
