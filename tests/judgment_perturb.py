@@ -419,12 +419,14 @@ def perturbed_cases(case_family: str) -> list[str]:
 
 
 def suite_flips(case: str) -> dict[str, list[str]]:
-    """The suite's perturbations of hand-written case ``case`` that change its stages (with
-    the dataset profile): ``{perturbation: stages}``. A perturbation that leaves the CSV as
-    it was, or as an earlier one made it, is not run again (the claims would be the same)."""
+    """The suite's perturbations of hand-written case ``case`` whose stages (with the dataset
+    profile) are not the analyst's: ``{perturbation: stages}``. The unperturbed case is not
+    run here: ``test_judgment_robustness`` checks that it gives the analyst's stages, so a
+    perturbation that keeps them changes nothing. A perturbation that leaves the CSV as it
+    was, or as an earlier one made it, is not run again (the claims would be the same)."""
     frame = read_frame(HANDMADE / f"{case}.csv")
     network_list = networks(case, True)
-    base = claims(frame, network_list).stages
+    base = frozenset(CASES[case]["stages"])
     seen = {_frame_key(frame)}
     found = {}
     for name in SUITE_PERTURBATIONS:
