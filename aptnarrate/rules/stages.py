@@ -20,10 +20,10 @@ from ..arrays import Columns, distinct, factorize
 from ..preprocess.condense import minute_text
 from ..models import APT_STAGES, LEVELS
 from .benign import explaining, mechanisms, mechanisms_for
-from .lineage import PLACEHOLDERS, acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain, remote_command_tool, remote_session_host
+from .lineage import PLACEHOLDERS, acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain, process_category, remote_command_tool, remote_session_host
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, ROW_UNLESS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
+from .patterns import PROCESS_LIST_MIN, ROW_UNLESS, TASK_FILE_TOOLS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -1327,9 +1327,6 @@ def _registered_tasks(view: LogView, installers: set[str], below: np.ndarray) ->
     the service and Windows' own is active. An installer registering its updater's tasks
     through the scheduler's API leaves only the service's record (OpTC's ``svchost.exe
     CREATE the task``); a script or tool registering one shows beside it."""
-    from .lineage import process_category
-    from .patterns import TASK_FILE_TOOLS
-
     desc = view.desc
     found = np.zeros(len(view.pattern_rows), dtype=bool)
     creates = view.present & (desc["event"] == "task_create") & ~view.desc_in("subject_name", installers) & ~below

@@ -1805,12 +1805,12 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: 
     # whatever the second of its first send (an implant packing with the 7-Zip it dropped,
     # then uploading the archive in the minute of the drop)
     desc = view.desc
-    deaf = writers & staged_uploaders(view)
-    if writers & talkers - deaf:
+    uploading = writers & staged_uploaders(view)
+    if writers & talkers - uploading:
         own = network & view.present & view.desc_in("subject_name", writers)
         if int(view.first_minutes[own].min()) <= last_write:
             return False
-    carriers = network & view.present & ~view.desc_in("subject_name", names) & ~view.desc_in("subject_name", deaf)
+    carriers = network & view.present & ~view.desc_in("subject_name", names) & ~view.desc_in("subject_name", uploading)
     carriers &= ~view.desc_where("subject_name", _discovery_tool, carriers)
     if carriers.any():
         # only traffic that could reach the writers carries: their family's by the log's
@@ -2326,7 +2326,7 @@ def session_client_forwarding(view: LogView) -> list[StageEvidence]:
     accepted = _accepted(view)
     accepted = accepted & view.desc_where("subject_name", session_client, accepted)
     if not accepted.any():
-        return _remote_forwards_relayed(view)
+        return []
     local = this_host_addresses(view)
     sends = view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in")) & view.desc_in("subject_name", view.values("subject_name", accepted))
     sends &= view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and view.address_class(n) in ("public", "unknown"), sends)
@@ -2348,7 +2348,7 @@ def session_client_forwarding(view: LogView) -> list[StageEvidence]:
             "a client's own session accepts nothing, so it was listening for a forwarded port, carrying other programs' traffic through its session (protocol tunnelling)."
         )
         out.append(cited(view, accept_rows[near], far_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1572",)))
-    return out or _remote_forwards_relayed(view)
+    return out
 
 
 # a remote forward relays on demand: the client connects to this host's own service in this
@@ -2356,7 +2356,7 @@ def session_client_forwarding(view: LogView) -> list[StageEvidence]:
 RELAYED_FORWARD_MINUTES = 2
 
 
-def _remote_forwards_relayed(view: LogView) -> list[StageEvidence]:
+def session_client_relays_a_remote_forward(view: LogView) -> list[StageEvidence]:
     """An SSH client (``session_clients``) that connects to this host's own loopback address
     in ``RELAYED_FORWARD_MINUTES`` or more distinct minutes, in each of which it also heard
     from an address outside the site: a remotely forwarded port (``ssh -R``) whose
@@ -2378,12 +2378,13 @@ def _remote_forwards_relayed(view: LogView) -> list[StageEvidence]:
         relay_rows = view.rows_of(relays & (desc["subject_name"] == client))
         far_rows = view.rows_of(heard & (desc["subject_name"] == client))
         both = np.isin(view.minutes[relay_rows], view.minutes[far_rows])
-        if len(np.unique(view.minutes[relay_rows[both]])) < RELAYED_FORWARD_MINUTES:
+        relayed_minutes = len(np.unique(view.minutes[relay_rows[both]]))
+        if relayed_minutes < RELAYED_FORWARD_MINUTES:
             continue
         ends = view.values("object_name", heard & (desc["subject_name"] == client))
         reason = (
             f"{quoted(client)}, an SSH client talking to {_names(ends)}, outside the site, connected to this host's own loopback address in "
-            f"{len(np.unique(view.minutes[relay_rows[both]]))} minutes as the far end spoke: a remotely forwarded port relayed to a service here, "
+            f"{relayed_minutes} minutes as the far end spoke: a remotely forwarded port relayed to a service here, "
             "which gives the far end a way in (protocol tunnelling)."
         )
         out.append(cited(view, relay_rows[both], far_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1572",)))
@@ -4070,6 +4071,10 @@ def _windows_meet(keys: np.ndarray, starts: np.ndarray, ends: np.ndarray, row_ke
     return hit, covered
 
 
+# an exploited service's shell calls back within minutes of the request
+CALLBACK_MINUTES = 5
+
+
 def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     """A network service that accepted a connection from an address and, within
     ``CALLBACK_MINUTES``, started a shell (itself, or a process of its name it forked) that,
@@ -4128,10 +4133,6 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
         else:
             out.append(cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059.004")))
     return out
-
-
-# an exploited service's shell calls back within minutes of the request
-CALLBACK_MINUTES = 5
 
 
 # the file-search tools: what a search finds is a list of paths, for whoever reads it next
@@ -4440,12 +4441,14 @@ def startup_shortcut_runs_planted_program(view: LogView) -> list[StageEvidence]:
     if not opened.any() or not ran.any():
         return []
     logon_rows = view.rows_of(logons)
+    logon_minutes = np.sort(view.minutes[logon_rows])
     window = STARTUP_SHORTCUT_MINUTES * MINUTE_NS
 
     def at_a_logon(rows: np.ndarray) -> np.ndarray:
-        after = np.searchsorted(np.sort(view.minutes[logon_rows]), view.minutes[rows], side="right") - 1
+        """The ``rows`` within ``window`` after the latest logon at or before them."""
+        after = np.searchsorted(logon_minutes, view.minutes[rows], side="right") - 1
         kept = after >= 0
-        kept[kept] = view.minutes[rows[kept]] - np.sort(view.minutes[logon_rows])[after[kept]] <= window
+        kept[kept] = view.minutes[rows[kept]] - logon_minutes[after[kept]] <= window
         return rows[kept]
 
     open_rows, run_rows = at_a_logon(view.rows_of(opened)), at_a_logon(view.rows_of(ran))
@@ -6986,6 +6989,10 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, hits, read_rows, jobs, install_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
+# a scheduled fetch-and-run seen once may be a one-off; twice, it is the table's job
+CRON_FETCH_RUNS = 2
+
+
 def cron_job_pipes_remote_code_into_a_shell(view: LogView) -> list[StageEvidence]:
     """A scheduled job that fetches code from outside and runs it, at least
     ``CRON_FETCH_RUNS`` times (T1053.003 with T1105): the job scheduler (``CRON_DAEMONS``)
@@ -7029,10 +7036,6 @@ def cron_job_pipes_remote_code_into_a_shell(view: LogView) -> list[StageEvidence
         "a shell read: a scheduled job that runs code from outside on every run."
     )
     return [cited(view, rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003", "T1105"))]
-
-
-# a scheduled fetch-and-run seen once may be a one-off; twice, it is the table's job
-CRON_FETCH_RUNS = 2
 
 
 def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
@@ -7837,6 +7840,10 @@ _ELEVATOR_OWN_CHILDREN = frozenset({"conhost.exe", "werfault.exe", "mmc.exe", "c
 _HANDLER_VALUE = re.compile(r"(?i)(^|\\)shell\\open\\command$|^command$")
 
 
+# a hijacked handler is planted just before the binary that reads it runs
+HIJACK_RUN_MINUTES = 5
+
+
 def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
     """A UAC bypass through a hijacked handler (T1548.002): a process (or a tool it started,
     reg.exe) writes a shell-open handler value (``...\\shell\\open\\command``, or ``command`` where the log keeps only
@@ -7898,10 +7905,6 @@ def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
         "a hijacked handler run with the binary's elevation, a UAC bypass."
     )
     return [cited(view, plants, run_at, children_rows, stage="Privilege Escalation", confidence="high", rationale=reason, tactic="TA0004", techniques=("T1548.002",))]
-
-
-# a hijacked handler is planted just before the binary that reads it runs
-HIJACK_RUN_MINUTES = 5
 
 
 def injected_system_process(view: LogView) -> list[StageEvidence]:
@@ -8042,4 +8045,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
