@@ -1398,3 +1398,314 @@ def test_a_tool_an_implant_drops_before_its_upload_arrived_over_no_network(talke
     stages = jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE).stages
     assert "Data Exfiltration" in stages
     assert ("Initial Compromise" in stages or "Command and Control" in stages) is way_in
+
+
+# --------------------------------------------------------------------------- session 52
+
+
+@pytest.mark.parametrize("caller, escalated", [("ldm-syncd", True), ("bash", False)], ids=["implant-sudo", "administrator-sudo"])
+def test_an_account_added_with_an_escalations_privilege_is_persistence(caller, escalated):
+    """An unknown program's shell fed sudo a password and the root shell it got added an
+    account and gave it a password: analysts name the escalation and the account it was used
+    for, a way back in (h123 a22, h129 af05, h107 i18: only the escalation was claimed). An
+    administrator's shell running the same tools through sudo shows no escalation: nothing."""
+    lines = [
+        f"03:14:00 The subject_process: {caller} FORK the subject_process: sh",
+        "03:14:01 The subject_process: sh EXECUTE the file_object_file: sh",
+        "03:14:02 The subject_process: sh FORK the subject_process: sudo",
+        "03:14:03 The subject_process: sudo EXECUTE the file_object_file: sudo",
+        "03:14:04 The subject_process: sudo READ the file_object_file: sudoers",
+        "03:14:05 The subject_process: sudo READ the file_object_file: shadow",
+        "03:14:06 The subject_process: sudo CHANGE_PRINCIPAL the subject_process: sudo",
+        "03:14:07 The subject_process: sudo FORK the subject_process: useradd",
+        "03:14:08 The subject_process: useradd EXECUTE the file_object_file: useradd",
+        "03:14:09 The subject_process: useradd WRITE the file_object_file: passwd+",
+        "03:14:10 The subject_process: useradd RENAME the file_object_file: passwd+",
+        "03:14:11 The subject_process: useradd WRITE the file_object_file: shadow+",
+        "03:14:12 The subject_process: useradd RENAME the file_object_file: shadow+",
+        "03:15:01 The subject_process: sudo FORK the subject_process: chpasswd",
+        "03:15:02 The subject_process: chpasswd EXECUTE the file_object_file: chpasswd",
+        "03:15:03 The subject_process: chpasswd WRITE the file_object_file: nshadow",
+        "03:15:04 The subject_process: chpasswd RENAME the file_object_file: nshadow",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert ("Privilege Escalation" in stages) is escalated
+    assert ("Maintain Persistence" in stages) is escalated
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["service-registered", "existing-service"])
+def test_a_dll_a_shell_registers_as_a_service_is_persistence_and_its_host_a_channel(registered):
+    """cmd.exe wrote a DLL, sc.exe and reg.exe made it a svchost service's DLL, the service
+    control manager started svchost.exe, which loaded it and then beaconed out: a service
+    (T1543.003) and its channel, read as an escalation before (h136 am25). Whoever registers
+    services already holds the privilege. Without a service registered in the log, the DLL
+    was put where an existing service loads it: the service runs it with its privilege."""
+    lines = [
+        "14:40:01 The process: cmd.exe CREATE the file: wmsyncsvc.dll",
+        "14:40:02 The process: cmd.exe WRITE the file: wmsyncsvc.dll",
+    ]
+    if registered:
+        lines += [
+            "14:40:10 The process: cmd.exe CREATE the process: sc.exe",
+            "14:40:11 The process: services.exe CREATE the registry: WmSyncSvc",
+            "14:40:12 The process: cmd.exe CREATE the process: reg.exe",
+            "14:40:13 The process: reg.exe MODIFY the registry: Parameters",
+        ]
+    lines += [
+        "14:41:00 The process: services.exe CREATE the process: svchost.exe",
+        "14:41:01 The process: svchost.exe LOAD the module: wmsyncsvc.dll",
+        "14:41:02 The process: svchost.exe LOAD the module: winhttp.dll",
+    ]
+    for minute in range(41, 59, 2):
+        lines += [
+            f"14:{minute}:20 The process: svchost.exe START_OUTBOUND the flow: 193.29.57.161",
+            f"14:{minute}:21 The process: svchost.exe MESSAGE_OUTBOUND the flow: 193.29.57.161",
+            f"14:{minute}:22 The process: svchost.exe MESSAGE_INBOUND the flow: 193.29.57.161",
+        ]
+    stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages
+    assert ("Maintain Persistence" in stages) is registered
+    assert ("Privilege Escalation" in stages) is not registered
+    if registered:
+        assert "Command and Control" in stages
+
+
+@pytest.mark.parametrize("runner, tracks", [("PDQDeployRunner-1.exe", False), ("wupdsvc.exe", True)], ids=["deployment-runner", "unknown-runner"])
+def test_a_deployment_consoles_clean_up_of_its_runners_files_covers_no_tracks(runner, tracks):
+    """A deployment console pushed its runner over the admin share, the runner wrote and ran
+    its install script, and the file server removed the script with the runner: the console
+    clearing its deployment, read as Covering Tracks (h137 an05). The same removal of what a
+    program the knowledge base does not know wrote stays evidence."""
+    lines = [
+        f"11:05:00 The process: System CREATE the file: {runner}",
+        f"11:05:01 The process: System WRITE the file: {runner}",
+        "11:05:02 The process: services.exe ADD the registry: Runner",
+        f"11:05:03 The process: services.exe CREATE the process: {runner}",
+        f"11:05:04 The process: {runner} MESSAGE_INBOUND the flow: 142.20.56.40",
+        f"11:05:05 The process: {runner} CREATE the file: install.bat",
+        f"11:05:06 The process: {runner} CREATE the process: cmd.exe",
+        "11:05:07 The process: cmd.exe READ the file: install.bat",
+        "11:05:08 The process: cmd.exe CREATE the process: msiexec.exe",
+        "11:06:00 The process: msiexec.exe WRITE the file: 7z.exe",
+        f"11:07:00 The process: {runner} MESSAGE_OUTBOUND the flow: 142.20.56.40",
+        "11:07:01 The process: System DELETE the file: install.bat",
+        f"11:07:02 The process: System DELETE the file: {runner}",
+        "11:07:03 The process: services.exe REMOVE the registry: Runner",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-25"), networks=OPTC_SITE).stages
+    assert ("Covering Tracks" in stages) is tracks
+
+
+@pytest.mark.parametrize("how, persistence", [("net", True), ("console", False)], ids=["net-from-a-shell", "computer-management"])
+def test_an_account_changed_with_net_from_a_shell_is_persistence_not_one_made_in_the_console(how, persistence):
+    """A shell ran net twice while the security account manager wrote the built-in
+    Administrator's key (000001F4): the account reset and enabled to log in with, read as
+    nothing (h138 ao27). An administrator opening Computer Management and creating an
+    account there was read as persistence (h138 ao09)."""
+    if how == "net":
+        lines = [
+            "02:13:01 A process CREATE the process: cmd.exe",
+            "02:13:02 The process: cmd.exe CREATE the process: net.exe",
+            "02:13:03 The process: net.exe CREATE the process: net1.exe",
+            "02:13:04 The process: lsass.exe EDIT the registry: 000001F4",
+            "02:13:20 The process: cmd.exe CREATE the process: net.exe",
+            "02:13:21 The process: net.exe CREATE the process: net1.exe",
+            "02:13:22 The process: lsass.exe EDIT the registry: 000001F4",
+        ]
+    else:
+        lines = [
+            "10:21:01 The process: explorer.exe CREATE the process: consent.exe",
+            "10:21:05 The process: explorer.exe CREATE the process: mmc.exe",
+            "10:21:06 The process: mmc.exe READ the file: compmgmt.msc",
+            "10:21:07 The process: mmc.exe LOAD the module: localsec.dll",
+            "10:22:30 The process: lsass.exe ADD the registry: 000003EA",
+            "10:22:31 The process: lsass.exe EDIT the registry: 000003EA",
+            "10:22:40 The process: lsass.exe EDIT the registry: 00000221",
+        ]
+    stages = jp.claims(_log(*lines, date="2019-09-25"), networks=OPTC_SITE).stages
+    assert ("Maintain Persistence" in stages) is persistence
+
+
+@pytest.mark.parametrize("installed_here", [True, False], ids=["fetched-and-installed", "installed-service"])
+def test_a_remote_access_tool_a_script_installs_as_a_service_is_persistence_and_a_channel(installed_here):
+    """PowerShell, started by rundll32, fetched AnyDesk, which copied itself into place and
+    wrote its service's ImagePath; the service control manager started it and it kept a
+    session out: a service and a channel, read as a downloaded tool and a hijacked service
+    path (h139 ap08). The same tool's installed service keeping its session, as a help desk's
+    does, is its ordinary traffic (h139 ap09)."""
+    lines = []
+    if installed_here:
+        lines += [
+            "20:12:00 The process: rundll32.exe CREATE the process: powershell.exe",
+            "20:12:01 The process: powershell.exe START_OUTBOUND the flow: 104.17.231.41",
+            "20:12:02 The process: powershell.exe MESSAGE_INBOUND the flow: 104.17.231.41",
+            "20:12:03 The process: powershell.exe CREATE the file: AnyDesk.exe",
+            "20:12:04 The process: powershell.exe WRITE the file: AnyDesk.exe",
+            "20:12:05 The process: powershell.exe CREATE the process: AnyDesk.exe",
+            "20:12:06 The process: AnyDesk.exe CREATE the file: AnyDesk.exe",
+            "20:12:07 The process: AnyDesk.exe MODIFY the registry: AnyDesk",
+            "20:12:08 The process: AnyDesk.exe MODIFY the registry: ImagePath",
+            "20:12:09 The process: services.exe CREATE the process: AnyDesk.exe",
+        ]
+    for minute in range(13, 30):
+        lines += [
+            f"20:{minute}:10 The process: AnyDesk.exe MESSAGE_OUTBOUND the flow: 195.181.174.179",
+            f"20:{minute}:11 The process: AnyDesk.exe MESSAGE_INBOUND the flow: 195.181.174.179",
+        ]
+    stages = jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE).stages
+    assert stages == ({"Command and Control", "Maintain Persistence"} if installed_here else set())
+
+
+@pytest.mark.parametrize("service, agent, tracks", [("OcsService.exe", "OCSInventory.exe", False), ("wmsyncd.exe", "wmsync-inv.exe", True)], ids=["inventory-agent", "unknown-program"])
+def test_an_inventory_agents_report_sent_and_deleted_covers_no_tracks(service, agent, tracks):
+    """The OCS Inventory agent read the installed programs, wrote its report, posted it to
+    its server and deleted it: read as Covering Tracks (h137 an26). Programs the knowledge
+    base does not know doing the same stay evidence."""
+    lines = [
+        f"09:30:00 The process: {service} CREATE the process: {agent}",
+        f"09:31:00 The process: {agent} READ the file: EXCEL.EXE",
+        f"09:31:01 The process: {agent} READ the file: chrome.exe",
+        f"09:33:00 The process: {agent} CREATE the file: SysClient0412.ocs",
+        f"09:33:01 The process: {agent} WRITE the file: SysClient0412.ocs",
+        f"09:33:02 The process: {agent} MESSAGE_OUTBOUND the flow: 142.20.61.50",
+        f"09:33:03 The process: {agent} MESSAGE_INBOUND the flow: 142.20.61.50",
+        f"09:34:00 The process: {agent} DELETE the file: SysClient0412.ocs",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE).stages
+    assert ("Covering Tracks" in stages) is tracks
+
+
+@pytest.mark.parametrize("host", ["powershell_ise.exe", "powershell.exe"])
+@pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
+def test_a_script_using_the_active_directory_module_talks_to_the_domain_controller(host, declared):
+    """An administrator's PowerShell ISE ran a script with the ActiveDirectory module, whose
+    cmdlets ask the domain controller's web services: read as a channel without the site's
+    networks and as movement with them (h137 an12). The ISE runs the scripts it edits, as
+    PowerShell does, and the module is a directory client as ADSI is."""
+    lines = [
+        f"15:33:00 The process: explorer.exe CREATE the process: {host}",
+        f"15:34:00 The process: {host} LOAD the module: Microsoft.ActiveDirectory.Management.ni.dll",
+        f"15:34:01 The process: {host} READ the file: Update-HelpdeskGroups.ps1",
+        f"15:34:02 The process: {host} COMMAND a shell",
+        f"15:34:03 The process: {host} MESSAGE_OUTBOUND the flow: 142.20.61.130",
+        f"15:35:00 The process: {host} COMMAND a shell",
+        f"15:35:01 The process: {host} MESSAGE_OUTBOUND the flow: 142.20.61.130",
+        f"15:35:02 The process: {host} MESSAGE_INBOUND the flow: 142.20.61.130",
+        f"15:35:03 The process: {host} MESSAGE_INBOUND the flow: 142.20.61.130",
+    ]
+    assert jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE if declared else ()).stages == set()
+
+
+@pytest.mark.parametrize("beacons", [True, False], ids=["beacon-beside-the-upload", "upload-only"])
+def test_an_implants_beacon_stays_a_channel_beside_a_larger_upload_to_another_address(beacons):
+    """An implant checked in with its server every minute or two, dropped 7-Zip, packed
+    documents and uploaded the archive to another address in one burst: the burst, the
+    larger share of its traffic, left the check-ins below the channel's share, so the
+    channel and the tool it brought were read as a download, Initial Compromise (h138
+    ao11). An upload's share is the exfiltration's, as a directory query's is the look's."""
+    lines = []
+    if beacons:
+        for minute, second in ((55, 2), (55, 40), (56, 21), (57, 10), (60, 5), (60, 48), (61, 32)):
+            at = f"{15 + minute // 60}:{minute % 60:02d}:{second:02d}"
+            lines += [f"{at} The process: rtkaudsvc.exe MESSAGE_OUTBOUND the flow: 104.238.158.61", f"{at[:-2]}{second + 1:02d} The process: rtkaudsvc.exe MESSAGE_INBOUND the flow: 104.238.158.61"]
+    lines += [
+        "15:57:20 The process: rtkaudsvc.exe CREATE the file: 7za.exe",
+        "15:57:21 The process: rtkaudsvc.exe WRITE the file: 7za.exe",
+        "15:57:22 The process: rtkaudsvc.exe CREATE the process: cmd.exe",
+        "15:57:23 The process: cmd.exe CREATE the process: 7za.exe",
+        *(f"15:57:{24 + i} The process: 7za.exe READ the file: {name}" for i, name in enumerate(("Board_Minutes.docx", "Forecast.xlsx", "Contracts.pdf", "payroll.xlsx"))),
+        "15:57:30 The process: 7za.exe CREATE the file: WinSAT_0924.7z",
+        "15:57:31 The process: 7za.exe WRITE the file: WinSAT_0924.7z",
+        "15:57:40 The process: rtkaudsvc.exe READ the file: WinSAT_0924.7z",
+        "15:58:00 The process: rtkaudsvc.exe START_OUTBOUND the flow: 64.137.244.83",
+        *(f"15:58:{second:02d} The process: rtkaudsvc.exe MESSAGE_OUTBOUND the flow: 64.137.244.83" for second in range(1, 45, 2)),
+        "15:58:50 The process: rtkaudsvc.exe MESSAGE_INBOUND the flow: 64.137.244.83",
+    ]
+    stages = jp.claims(_log(*sorted(lines), date="2019-09-24"), networks=OPTC_SITE).stages
+    assert stages == ({"Command and Control", "Data Exfiltration"} if beacons else {"Data Exfiltration"})
+
+
+@pytest.mark.parametrize("client, driven", [("CcmExec.exe", False), ("GoogleUpdate.exe", True)], ids=["management-agent", "updater"])
+def test_a_management_agent_running_its_servers_scripts_drives_no_shell(client, driven):
+    """Configuration Manager's agent ran two compliance scripts with PowerShell (one ran net)
+    while it reported to its management point: without the site's networks declared, read as
+    a shell driven over an outside channel, so the net run was an attack's look around (h139
+    ap05). Running the scripts its server sends is the agent's work; an updater's name
+    running commands in the minutes it beacons stays a driven shell."""
+    lines = []
+    for minute in (0, 3):
+        lines += [
+            f"02:0{minute}:01 The process: {client} CREATE the file: ConfigurationItem_{minute}.ps1",
+            f"02:0{minute}:02 The process: {client} CREATE the process: powershell.exe",
+            f"02:0{minute}:03 The process: {client} MESSAGE_OUTBOUND the flow: 142.20.56.30",
+            f"02:0{minute}:04 The process: {client} MESSAGE_INBOUND the flow: 142.20.56.30",
+            f"02:0{minute}:05 The process: powershell.exe READ the file: ConfigurationItem_{minute}.ps1",
+            f"02:0{minute}:06 The process: powershell.exe COMMAND a shell",
+            f"02:0{minute}:30 The process: {client} DELETE the file: ConfigurationItem_{minute}.ps1",
+        ]
+    lines += [
+        "02:00:10 The process: powershell.exe CREATE the process: net.exe",
+        "02:00:11 The process: net.exe CREATE the process: net1.exe",
+        f"02:06:00 The process: {client} MESSAGE_OUTBOUND the flow: 142.20.56.30",
+    ]
+    stages = jp.claims(_log(*sorted(lines), date="2019-09-25")).stages
+    assert ("Command and Control" in stages or "Internal Reconnaissance" in stages) is driven
+
+
+@pytest.mark.parametrize("look_too", [False, True], ids=["account-only", "and-a-look"])
+def test_net_adding_an_account_is_no_look_around(look_too):
+    """An implant's shell ran net to add an account and put it in the Administrators while
+    LSASS wrote the account's keys: read as a look around too (h138 ao07). net run in a
+    minute without an account change may be one (net group "domain admins")."""
+    lines = [
+        *(f"11:{minute:02d}:00 The process: msedgeupd.exe MESSAGE_OUTBOUND the flow: 23.254.226.90" for minute in range(0, 6)),
+        *(f"11:{minute:02d}:01 The process: msedgeupd.exe MESSAGE_INBOUND the flow: 23.254.226.90" for minute in range(0, 6)),
+        "11:02:02 The process: msedgeupd.exe CREATE the process: cmd.exe",
+        "11:02:10 The process: cmd.exe CREATE the process: net.exe",
+        "11:02:11 The process: net.exe CREATE the process: net1.exe",
+        "11:02:12 The process: lsass.exe ADD the registry: 000003F9",
+        "11:03:10 The process: cmd.exe CREATE the process: net.exe",
+        "11:03:11 The process: net.exe CREATE the process: net1.exe",
+        "11:03:12 The process: lsass.exe EDIT the registry: 00000220",
+    ]
+    if look_too:
+        lines += ["11:05:10 The process: cmd.exe CREATE the process: net.exe", "11:05:11 The process: net.exe CREATE the process: net1.exe"]
+    stages = jp.claims(_log(*sorted(lines), date="2019-09-25"), networks=OPTC_SITE).stages
+    assert {"Command and Control", "Maintain Persistence"} <= stages
+    assert ("Internal Reconnaissance" in stages) is look_too
+
+
+def test_an_account_tool_copying_the_skeletons_start_up_files_is_no_persistence():
+    """An administrator's sudo adduser copied the skeleton's .bashrc and .profile into the new
+    home: read as a shell start-up file written, persistence (h138 ao08). It is the account's
+    creation, by an administrator here."""
+    lines = [
+        "10:12:00 The subject_process: bash EXECUTE the file_object_file: sudo",
+        "10:12:01 The subject_process: sudo READ the file_object_file: sudoers",
+        "10:12:02 The subject_process: sudo CHANGE_PRINCIPAL the subject_process: sudo",
+        "10:12:03 The subject_process: sudo EXECUTE the file_object_file: adduser",
+        "10:13:00 The subject_process: adduser EXECUTE the file_object_file: useradd",
+        "10:13:01 The subject_process: useradd WRITE the file_object_file: passwd+",
+        "10:13:02 The subject_process: useradd RENAME the file_object_file: passwd+",
+        "10:13:03 The subject_process: useradd WRITE the file_object_file: shadow+",
+        "10:13:04 The subject_process: adduser READ the file_object_file: .bashrc",
+        "10:13:05 The subject_process: adduser WRITE the file_object_file: .bashrc",
+        "10:13:06 The subject_process: adduser READ the file_object_file: .profile",
+        "10:13:07 The subject_process: adduser WRITE the file_object_file: .profile",
+    ]
+    assert jp.claims(_log(*lines, date="2018-04-10")).stages == set()
+
+
+def test_a_sudoers_line_written_by_hand_is_an_escalation_not_persistence():
+    """A root cron job ran a script a user had appended to, which wrote sudoers: the user's
+    way to root, read as both an escalation and persistence (h138 ao10). A sudo rule gives
+    root (T1548.003); an account database written by hand stays persistence."""
+    lines = [
+        "22:55:00 The subject_process: bash WRITE the file_object_file: db-backup.sh",
+        "23:00:00 The subject_process: cron EXECUTE the file_object_file: sh",
+        "23:00:01 The subject_process: sh EXECUTE the file_object_file: db-backup.sh",
+        "23:00:02 The subject_process: db-backup.sh EXECUTE the file_object_file: mysqldump",
+        "23:00:03 The subject_process: db-backup.sh OPEN the file_object_file: sudoers",
+        "23:00:04 The subject_process: db-backup.sh WRITE the file_object_file: sudoers",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-11")).stages
+    assert "Privilege Escalation" in stages and "Maintain Persistence" not in stages

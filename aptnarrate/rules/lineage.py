@@ -1283,6 +1283,55 @@ def hijacked_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     return view.derived("_hijacked_loaders", compute)
 
 
+SERVICE_HOST, SERVICE_MANAGER = "svchost.exe", "services.exe"
+
+
+def service_registration(view: LogView) -> np.ndarray:
+    """The descriptions (a mask) by which the log shows a service registered or changed: a
+    service installed, ``sc.exe`` started, the service control manager writing a key (its
+    own service key), or any process writing a service's ``ImagePath`` value (the program
+    the service runs; only services and drivers have one), as a program installing itself as
+    a service does."""
+    desc = view.desc
+    manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_MANAGER)
+    writes = desc["event"] == "registry_write"
+    found = view.present & ((desc["event"] == "service_install") | (manager & writes))
+    found |= view.present & writes & view.desc_where("object_name", lambda n: n.casefold() == "imagepath")
+    return found | (view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts))
+
+
+def service_dll_hosts(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
+    """The service host (``svchost.exe``), where the service control manager started it and
+    then it loaded a DLL a shell, script host or admin tool (``planter``) wrote in the
+    subgraph, while the log shows a service registered or changed (``sc.exe`` run, a service
+    installed, the manager writing a key): -> (DLL, writer, positions of the write and load
+    descriptions), as ``hijacked_loaders``. A svchost service's ``ServiceDll`` pointed at
+    planted code (T1543.003), which then runs inside the host. Computed once per view."""
+
+    def compute() -> dict[str, tuple[str, str, np.ndarray]]:
+        desc = view.desc
+        hosts = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_HOST)
+        loads = view.present & hosts & (desc["event"] == "module_load")
+        manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_MANAGER)
+        started = view.program_starts & manager & view.desc_where("object_name", lambda n: n.casefold() == SERVICE_HOST, view.program_starts)
+        if not loads.any() or not started.any():
+            return {}
+        if not service_registration(view).any():
+            return {}
+        writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", view.values("object_name", loads))
+        writes &= view.desc_where("subject_name", planter, writes)
+        since = int(view.first_minutes[started].min())
+        for at in np.flatnonzero(writes).tolist():
+            library, writer = desc["object_name"][at], desc["subject_name"][at]
+            loaded = loads & (desc["object_name"] == library) & (view.last_minutes >= max(since, int(view.first_minutes[at])))
+            if loaded.any():
+                load = int(np.flatnonzero(loaded)[0])
+                return {desc["subject_name"][load]: (library, writer, np.array(sorted({at, load}), dtype=np.int64))}
+        return {}
+
+    return view.derived("_service_dll_hosts", compute)
+
+
 def acting_for_an_attacker(view: LogView, channels: bool = True) -> Chain:
     """``attack_chain`` plus the processes running PowerShell inside them (said so, citing
     those rows); computed once per view."""
@@ -1305,11 +1354,13 @@ def _acting_for_an_attacker(view: LogView, channels: bool) -> Chain:
             if member not in found:
                 found[member], names[member] = Link(f"{quoted(name)} running PowerShell", own, size), name
     # and a program that loaded a library a shell planted under a Windows library's name: the
-    # planted code runs inside it (OneDrive.exe loading the version.dll PowerShell wrote)
-    for name, (library, writer, own) in sorted(hijacked_loaders(view).items()):
+    # planted code runs inside it (OneDrive.exe loading the version.dll PowerShell wrote); and
+    # the service host running a DLL a shell planted and registered as a service
+    loaded = [(how, name, library, writer, own) for how, loaders in (("a Windows library's name", hijacked_loaders(view)), ("a service's DLL", service_dll_hosts(view))) for name, (library, writer, own) in sorted(loaders.items())]
+    for how, name, library, writer, own in loaded:
         for member in _keys_of(view, own[view.desc["subject_name"][own] == name], name):
             if member not in found:
-                found[member], names[member] = Link(f"{quoted(name)}, which loaded {quoted(library)}, a Windows library's name {quoted(writer)} wrote in this subgraph", own, size), name
+                found[member], names[member] = Link(f"{quoted(name)}, which loaded {quoted(library)}, {how} {quoted(writer)} wrote in this subgraph", own, size), name
     if not names:
         return chain
     acting = Chain(chain)

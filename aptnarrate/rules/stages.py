@@ -23,7 +23,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import PLACEHOLDERS, acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain, process_category, remote_command_tool, remote_session_host
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import PROCESS_LIST_MIN, ROW_UNLESS, TASK_FILE_TOOLS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
+from .patterns import CREDENTIAL_PROCESS, PROCESS_LIST_MIN, ROW_UNLESS, TASK_FILE_TOOLS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -506,6 +506,10 @@ def unless_rows(view: LogView, kind: str) -> np.ndarray:
         return connects_for_a_remote_step(view)
     if kind == "injects only at its own privilege":
         return injects_at_its_own_privilege(view)
+    if kind == "made in the account console":
+        return made_in_the_account_console(view)
+    if kind == "changes an account":
+        return changes_an_account(view)
     check = ROW_UNLESS[kind]
     return _rows_unless(view, f"_unless_rows:{kind}", check.gather, check.takes_out)
 
@@ -619,6 +623,66 @@ def applied_by_group_policy(view: LogView) -> np.ndarray:
         return found
 
     return view.derived("_applied_by_group_policy", compute)
+
+
+# the consoles that manage local accounts (Computer Management, Local Users and Groups),
+# whose snap-in files the management console reads as it opens them
+ACCOUNT_CONSOLES = frozenset({"compmgmt.msc", "lusrmgr.msc"})
+ACCOUNT_CONSOLE_MINUTES = 5  # an account made this soon after the console opened is made in it
+# the net command, whose ``net user`` and ``net localgroup`` add, reset and enable accounts
+# and put them in groups (net.exe hands the work to net1.exe)
+NET_COMMANDS = frozenset({"net.exe", "net1.exe"})
+
+
+def made_in_the_account_console(view: LogView) -> np.ndarray:
+    """The descriptions of the security account manager's (LSASS's) registry writes in the
+    minute a local-accounts console (``ACCOUNT_CONSOLES``) was opened or up to
+    ``ACCOUNT_CONSOLE_MINUTES`` after, where the log shows no net command started: an
+    administrator creating an account or setting a group in Computer Management, not one
+    added from a shell; computed once per view."""
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        found = np.zeros(len(view.pattern_rows), dtype=bool)
+        opened = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_CONSOLES)
+        if not opened.any():
+            return found
+        nets = view.desc_where("object_name", lambda n: n.casefold() in NET_COMMANDS, view.program_starts) & view.program_starts
+        if nets.any():
+            return found
+        writes = view.present & (desc["event"] == "registry_write") & view.desc_where("subject_name", lambda n: n.casefold() == CREDENTIAL_PROCESS)
+        minutes = np.sort(view.minutes[view.rows_of(opened)])
+        for at in np.flatnonzero(writes).tolist():
+            first = int(view.first_minutes[at])
+            k = int(np.searchsorted(minutes, first, side="right"))  # the last opening at or before it
+            found[at] = k > 0 and int(minutes[k - 1]) >= first - ACCOUNT_CONSOLE_MINUTES * MINUTE_NS
+        return found
+
+    return view.derived("_made_in_the_account_console", compute)
+
+
+def changes_an_account(view: LogView) -> np.ndarray:
+    """The descriptions of the net command's starts (``NET_COMMANDS``) every row of which
+    falls in a minute in which the security account manager (inside LSASS) wrote the
+    registry: ``net user NAME /add``, ``net localgroup administrators NAME /add``, the
+    account's change (which the persistence rules weigh), not a look around; computed once
+    per view. A net run in any other minute may be a look (``net group "domain admins"``)."""
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        found = np.zeros(len(view.pattern_rows), dtype=bool)
+        starts = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in NET_COMMANDS, view.program_starts)
+        writes = view.present & (desc["event"] == "registry_write") & view.desc_where("subject_name", lambda n: n.casefold() == CREDENTIAL_PROCESS)
+        if not starts.any() or not writes.any():
+            return found
+        changed = np.unique(view.minutes[view.rows_of(writes)])
+        rows = view.rows_of(starts)
+        outside = rows[~np.isin(view.minutes[rows], changed)]
+        found[starts] = True
+        found[view._codes[outside]] = False
+        return found
+
+    return view.derived("_changes_an_account", compute)
 
 
 def connects_for_a_remote_step(view: LogView) -> np.ndarray:
@@ -791,12 +855,20 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     found = _joined_to_shown_entries(found)
     order = _LogOrder(facts.timeline.log.arrow("id"))
     by_stage: dict[str, list[StageEvidence]] = {}
-    for item in found:
-        if item.confidence != "high":
-            item = _unless_suppressed(view, item, suppressing)
-            if item is None:
-                continue
-        by_stage.setdefault(item.stage, []).append(item)
+
+    def keep(items: list[StageEvidence]) -> None:
+        for item in items:
+            if item.confidence != "high":
+                item = _unless_suppressed(view, item, suppressing)
+                if item is None:
+                    continue
+            by_stage.setdefault(item.stage, []).append(item)
+
+    keep(found)
+    # what the escalations that stood were used for: an account added with their privilege
+    # (read from them, so after them), under the same benign mechanisms
+    used = structural.account_added_with_escalated_privilege(view, by_stage.get("Privilege Escalation", []))
+    keep(_without_excluded(view, used, explained) if used else [])
     from ..grounding.semantic import row_table
 
     # positions stand for the ids only where each id is at one position, "L<position + 1>"

@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor,
 )
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import _INSTALLED_CATEGORIES, StageEvidence, _in_chain, _inbound_from_another_host, _names, arrival, cited, explained_rows, unless_rows
+from .stages import _INSTALLED_CATEGORIES, NET_COMMANDS, StageEvidence, _in_chain, _inbound_from_another_host, _names, arrival, cited, explained_rows, unless_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -374,12 +374,31 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     driven = _driven_shells(view, pair_of, remote, routine, command_minutes, command_rows, command_subjects) if command_minutes and any(routine.values()) else {}
     for index in driven:
         acting_pair[index] = True
+    # each pair's rows (indices into ``positions``, in order), each subject's replies and
+    # commands: grouped once, not found by a pass over all of them per passing pair (a
+    # crafted log of thousands of channels would cost their product)
+    by_pair = np.argsort(pair, kind="stable")
+    pair_bounds = np.searchsorted(pair[by_pair], np.arange(n + 1))
+    archive_readers = _archive_readers(view)
+
+    def staged_upload(subject: str, index: int) -> bool:
+        """An exchange that begins only once its process has read the staged archive it
+        carries (or the pieces cut from it) and is over within minutes: that archive's
+        upload, which Data Exfiltration weighs, not a channel (a tunnel's many small
+        messages, curl sending the pieces); a channel outlasts its upload."""
+        carried_from = archive_readers.get(subject)
+        if carried_from is None:
+            return False
+        mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
+        return int(minutes[mine].min()) >= carried_from and int(minutes[mine].max()) - int(minutes[mine].min()) < STAGED_UPLOAD_MINUTES * MINUTE_NS
+
     totals: dict[str, int] = {}
     n_addresses: dict[str, int] = {}
     for (subject, _), index in pair_keys.items():
         n_addresses[subject] = n_addresses.get(subject, 0) + 1
-        # (nor do the directory queries: the channel's share is of the rest)
-        if (routine[subject] and not acting_pair[index]) or directory[index]:
+        # (nor do the directory queries, nor an upload of a staged archive to another
+        # address: the channel's share is of the rest)
+        if (routine[subject] and not acting_pair[index]) or directory[index] or staged_upload(subject, index):
             continue
         totals[subject] = totals.get(subject, 0) + int(pair_count[index])
     out = []
@@ -389,12 +408,6 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     inbound_here = (desc["object_kind"] == "flow") & (desc["event"] == "network_in") & view.desc_in("object_name", local)
     reply_rows = view.rows_of(inbound_here) if local else command_rows[:0]
     reply_subjects = desc["subject_name"][view._codes[reply_rows]]
-    # each pair's rows (indices into ``positions``, in order), each subject's replies and
-    # commands: grouped once, not found by a pass over all of them per passing pair (a
-    # crafted log of thousands of channels would cost their product)
-    by_pair = np.argsort(pair, kind="stable")
-    pair_bounds = np.searchsorted(pair[by_pair], np.arange(n + 1))
-    archive_readers = _archive_readers(view)
     replies_of = _rows_by_key(reply_subjects.tolist(), reply_rows)
     commands_of = _rows_by_key(command_subjects.tolist(), command_rows)
     for key in sorted(pair_keys):
@@ -427,20 +440,13 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             talked = set(minutes[mine][is_sent[mine]].tolist()) & set(minutes[mine][is_received[mine]].tolist())
             if len(talked - start_minutes.get(subject, set())) < C2_MIN_MINUTES:
                 continue
+        if staged_upload(subject, index):
+            continue
         # a program the subgraph dropped and ran may rotate through its servers (Emotet's list
         # of tier-one addresses): each address it keeps exchanging with is a channel, whatever
         # share of its traffic it holds
         if (pair_count[index] < C2_MIN_SHARE * totals[subject] and subject not in dropped) or not has_sent[index]:
             continue
-        # an exchange that begins only once its process has read the staged archive it
-        # carries (or the pieces cut from it) and is over within minutes is that archive's
-        # upload, which Data Exfiltration weighs: not a channel (a tunnel's many small
-        # messages, curl sending the pieces); a channel outlasts its upload
-        carried_from = archive_readers.get(subject)
-        if carried_from is not None:
-            mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
-            if int(minutes[mine].min()) >= carried_from and int(minutes[mine].max()) - int(minutes[mine].min()) < STAGED_UPLOAD_MINUTES * MINUTE_NS:
-                continue
         # a download tool's sends alone are a transfer (curl uploading an archive over three
         # minutes): its channel needs answers in as many minutes as a two-way exchange asks
         one_way_enough = subject.casefold() not in TRANSFER_TOOLS
@@ -1154,11 +1160,13 @@ def _driven_shells(
     """Pairs (index -> (the shells, their start and command rows)) of a routine client that
     started a command shell (``_COMMAND_HOSTS``) whose shell commands (``command_rows``, with
     their subjects and each subject's minutes) run in a minute the client sends to the pair's
-    address: an updater's name beaconing and running the commands it receives. One pass over
-    the starts and one over the sends."""
+    address: an updater's name beaconing and running the commands it receives. A
+    systems-management agent (``script_running_agent``) running the scripts its server sends
+    while it reports to that server is doing its work (``management-agent-scripts``). One
+    pass over the starts and one over the sends."""
     desc = view.desc
     starts = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
-    starts &= view.desc_where("subject_name", lambda s: routine.get(s, False), starts)
+    starts &= view.desc_where("subject_name", lambda s: routine.get(s, False) and not script_running_agent(s), starts)
     starts &= view.desc_where("object_name", lambda o: o in command_minutes and process_category(o) in _COMMAND_HOSTS, starts)
     if not starts.any():
         return {}
@@ -2266,6 +2274,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
         # a fetch on a host already reached is Ingress Tool Transfer (a Command and Control
         # technique), unless another finding shows the way in, whose step it then is (joining)
         why = None
+        # a program writing its own image (an installer copying itself into place) fetched
+        # nothing: the others wrote what was fetched
+        writers = writers - names or writers
         reached = _started_by_remote_execution(view, last_write, writers)
         implants = set() if reached else _implants_without_a_shown_entry(view, last_write, writers)
         if reached:
@@ -3041,6 +3052,15 @@ def office_macro_via_wmi(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
 
 
+# remote support software (TeamViewer, AnyDesk): a help desk's channel, or an intruder's
+REMOTE_ACCESS_TOOL = "remote access tool"
+
+
+# the Windows kernel's process, home of the SMB server: what another host writes or removes
+# over a file share, the log attributes to it
+FILE_SHARE_SERVER = "System"
+
+
 def covering_tracks(view: LogView) -> list[StageEvidence]:
     """Deleting what the subgraph wrote, executed or chmod'ed, binaries, scripts or logs."""
     desc = view.desc
@@ -3100,11 +3120,17 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if packages.any():
         own = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", packages)))
         routine |= view.pattern_flags(lambda row: (row.subject, row.object) in own, packages)
-    # an agent that runs its own scripts removing one it wrote (an EDR's investigation script)
-    agents = deleted & view.desc_where("subject_name", script_running_agent, deleted)
-    if agents.any():
-        own = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", agents)))
-        routine |= view.pattern_flags(lambda row: (row.subject, row.object) in own, agents) & ~in_chain(view, acting_for_an_attacker(view))
+    # an agent that runs its own scripts removing one it wrote (an EDR's investigation script),
+    # or the kernel's file server (``System``) or the log's unnamed process removing it: a
+    # deployment console clearing what its runner wrote, over the admin share
+    agent_writes = view.present & view.desc_in("event", ("file_write", "file_create"))
+    agent_writes &= view.desc_where("subject_name", script_running_agent, agent_writes)
+    if agent_writes.any():
+        own = view.pairs(agent_writes)
+        agents = deleted & view.desc_where("subject_name", script_running_agent, deleted)
+        by_share = deleted & view.desc_in("subject_name", ("", FILE_SHARE_SERVER)) & view.desc_in("object_name", {name for _, name in own})
+        cleared = view.pattern_flags(lambda row: (row.subject, row.object) in own, agents) | by_share
+        routine |= cleared & ~in_chain(view, acting_for_an_attacker(view))
     # an application's own data (the knowledge base's ``application data``: Mozilla's downloaded
     # update.mar, applied and removed) deleted by a user application or by a process the log
     # does not name, most likely that application, outside an attack chain
@@ -3912,11 +3938,14 @@ def _hosts_reached_by_discovery_tools(view: LogView) -> np.ndarray:
 
 
 # ADSI's LDAP provider, and .NET's directory assemblies over it and over the LDAP API (their
-# native images too): what a script's directory searcher loads to query Active Directory
+# native images too): what a script's directory searcher loads to query Active Directory;
+# and the ActiveDirectory PowerShell module's assembly (Get-ADUser, Add-ADGroupMember), which
+# asks the domain controller's AD Web Services
 DIRECTORY_QUERY_MODULES = frozenset({
     "adsldp.dll", "adsldpc.dll",
     "system.directoryservices.dll", "system.directoryservices.ni.dll",
     "system.directoryservices.protocols.dll", "system.directoryservices.protocols.ni.dll",
+    "microsoft.activedirectory.management.dll", "microsoft.activedirectory.management.ni.dll",
 })
 
 
@@ -4291,6 +4320,108 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
         cited(view, heard, view.rows_of(by_server), view.rows_of(tools), stage="Initial Compromise", confidence="moderate", rationale=entry, tactic="TA0001", techniques=("T1190",)),
         cited(view, view.rows_of(tools), view.rows_of(changed), stage="Maintain Persistence", confidence="moderate", rationale=account, tactic="TA0003", techniques=("T1136.001",)),
     ]
+
+
+# the temporary copies the account tools write and rename over the database (chpasswd's
+# nshadow, BSD pw's ptmp); passwd+ and the like are the database's names with a suffix
+ACCOUNT_DATABASE_COPIES = frozenset({"nshadow", "npasswd", "ngroup", "ptmp"})
+
+
+def _account_database(name: str) -> bool:
+    name = name.casefold()
+    return name.rstrip("+-") in ACCOUNT_DATABASE or name in ACCOUNT_DATABASE_COPIES
+
+
+# the security account manager's keys of the built-in accounts, as OpTC keeps them (the last
+# component, the relative id): the Administrator's (500) and the Guest's (501), disabled
+# until someone enables them
+BUILT_IN_ACCOUNT_KEYS = frozenset({"000001f4", "000001f5"})
+
+
+def net_command_changes_an_account(view: LogView) -> list[StageEvidence]:
+    """The net command (``NET_COMMANDS``) started by a command shell or script host, in a
+    minute in which the security account manager (inside LSASS) wrote a built-in account's
+    key (``BUILT_IN_ACCOUNT_KEYS``): the built-in Administrator or Guest enabled or given a
+    password from the command line, a way back in (T1098). Windows' own changes (LAPS
+    rotating the administrator's password through Group Policy) run no net command; another
+    user's key written beside net may be a logon's or a password change's bookkeeping, and an
+    account added or put in the Administrators is ``persistence-windows-account-created``'s."""
+    desc = view.desc
+    runs = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in NET_COMMANDS, view.program_starts)
+    runs &= view.desc_where("subject_name", lambda n: bool(n) and (shell_or_interpreter(n) or n.casefold() in NET_COMMANDS), runs)
+    if not runs.any():
+        return []
+    keys = view.present & (desc["event"] == "registry_write")
+    keys &= view.desc_where("subject_name", lambda n: n.casefold() == CREDENTIAL_PROCESS, keys) & view.desc_where("object_name", lambda n: n.casefold() in BUILT_IN_ACCOUNT_KEYS, keys)
+    if not keys.any():
+        return []
+    run_rows, key_rows = view.rows_of(runs), view.rows_of(keys)
+    minutes = np.intersect1d(view.minutes[run_rows], view.minutes[key_rows])
+    if not len(minutes):
+        return []
+    run_rows, key_rows = run_rows[np.isin(view.minutes[run_rows], minutes)], key_rows[np.isin(view.minutes[key_rows], minutes)]
+    reason = (
+        f"{_names(set(desc['subject_name'][view._codes[run_rows]].tolist()))} ran {_names(set(desc['object_name'][view._codes[run_rows]].tolist()))} "
+        f"in the minute(s) the security account manager (`{CREDENTIAL_PROCESS}`) wrote the account key(s) {_names(set(desc['object_name'][view._codes[key_rows]].tolist()))}: "
+        "a built-in account (the Administrator, the Guest) enabled or given a password from the command line, to log in with again."
+    )
+    return [cited(view, run_rows, key_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1098",))]
+
+
+def account_added_with_escalated_privilege(view: LogView, escalations: list[StageEvidence]) -> list[StageEvidence]:
+    """An account tool (``ACCOUNT_TOOLS``) that rewrote the account database, run at or
+    after an escalation the subgraph shows (the Privilege Escalation findings that stood
+    after the benign mechanisms) by a process that escalation cites or one below it: the
+    privilege obtained used to add an account, or give one a password or a group, to log
+    in with (T1136.001, T1098). An administrator adding a user with su or sudo shows no
+    escalation, and an escalation that adds no account claims nothing more. Called by
+    ``stages`` with the escalations it kept, not from ``RULES``."""
+    running = view.program_starts
+    tools = running & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, running)
+    if not escalations or not tools.any():
+        return []
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    writes &= view.desc_where("object_name", _account_database, writes)
+    if not writes.any():
+        return []
+    started, changed = [], []
+    for item in escalations:
+        if item.positions is None or not len(item.positions):
+            continue
+        cites = np.zeros(len(view.pattern_rows), dtype=bool)
+        cites[view._codes[item.positions]] = True
+        parents = view.values("subject_name", cites) | view.values("object_name", cites & (desc["object_kind"] == "process"))
+        parents -= {""}
+        if not parents:
+            continue
+        since = int(view.minutes[item.positions].min())
+        by = tools & (view.desc_in("subject_name", parents) | descendant_subjects(view, parents))
+        rows = view.rows_of(by)
+        rows = rows[view.minutes[rows] >= since]
+        if not len(rows):
+            continue
+        ran = set(desc["object_name"][view._codes[rows]].tolist())
+        wrote = view.rows_of(writes & view.desc_in("subject_name", ran))
+        wrote = wrote[view.minutes[wrote] >= since]
+        if len(wrote):
+            started.append(rows)
+            changed.append(wrote)
+    if not changed:
+        return []
+    started_rows, changed_rows = np.unique(np.concatenate(started)), np.unique(np.concatenate(changed))
+    codes = view._codes[started_rows]
+    # a Linux log also has each tool executing its own image: the starters are the others
+    pairs = set(zip(desc["subject_name"][codes].tolist(), desc["object_name"][codes].tolist()))
+    starters = {by for by, tool in pairs if by != tool and by}
+    run_by = _names(starters) if starters else "the log's unnamed process"
+    reason = (
+        f"{_names({tool for _, tool in pairs})}, run by {run_by} "
+        "at or after the privilege escalation this subgraph shows, "
+        f"rewrote the account database ({_names(set(desc['object_name'][view._codes[changed_rows]].tolist()))}): "
+        "the privilege obtained used to add or change an account to log in with."
+    )
+    return [cited(view, started_rows, changed_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1136.001", "T1098"))]
 
 
 # what a program learns of its host from the kernel's and the system's own files instead of
@@ -5928,7 +6059,8 @@ _INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "cont
 
 def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     """The service control manager (``services.exe``) starting a program the knowledge base
-    does not know that a process of the subgraph wrote, where no writer is an installer,
+    does not know (or a remote access tool it knows, written by a process acting for an
+    attacker) that a process of the subgraph wrote, where no writer is an installer,
     updater, package manager or management agent (by category, or named by a benign
     mechanism that excludes Maintain Persistence), nor Windows' own processes (the file
     server's ``System`` writing what PsExec copied over the network is Lateral Movement's):
@@ -5945,7 +6077,16 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     routine = mechanisms_for("Maintain Persistence")
     manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
     starts = view.present & manager & (desc["object_kind"] == "process") & (event == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
-    starts &= view.desc_where("object_name", _unknown, starts)
+    # a remote access tool the knowledge base knows counts where a process acting for an
+    # attacker wrote it (one a script fetched and installed as a service, T1219); a known
+    # updater or installer a downloaded setup wrote is an install
+    unknown = view.desc_where("object_name", _unknown, starts)
+    known = starts & ~unknown & view.desc_where("object_name", lambda n: process_category(n) == REMOTE_ACCESS_TOOL, starts)
+    starts &= unknown
+    if known.any():
+        acting = set(acting_for_an_attacker(view))
+        written_by_chain = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", acting)) if acting else set()
+        starts |= known & view.desc_in("object_name", written_by_chain)
     if not starts.any():
         return []
     writes = view.present & (desc["object_kind"] == "file") & view.desc_in("event", ("file_write", "file_create"))
@@ -5965,17 +6106,18 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
         # written before the manager started it (to the minute)
         if int(view.first_minutes[program_writes].min()) > int(view.last_minutes[started].max()):
             continue
+        what = "a program the knowledge base does not know" if _unknown(program) else f"a {process_category(program) or 'program'} the knowledge base knows, written here by a process acting for an attacker"
         if registered is None:
-            registered = _service_registered(view, manager)
+            registered = _service_registered(view)
         if registered:
             reason = (
-                f"{_names(writers)} wrote {_names({program})}, a program the knowledge base does not know, and the service control "
+                f"{_names(writers)} wrote {_names({program})}, {what}, and the service control "
                 f"manager (`services.exe`) then started it: a service pointed at a planted program."
             )
             found.append(cited(view, view.rows_of(program_writes), view.rows_of(started), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.003",)))
         else:
             reason = (
-                f"{_names(writers)} wrote {_names({program})}, a program the knowledge base does not know, and the service control "
+                f"{_names(writers)} wrote {_names({program})}, {what}, and the service control "
                 f"manager (`services.exe`) then started it, while the log shows no service registered or changed: the program was put where "
                 "an existing service's path leads, and the service ran it with its privileges (a hijacked service path)."
             )
@@ -5983,15 +6125,9 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     return found
 
 
-def _service_registered(view: LogView, manager: np.ndarray) -> bool:
-    """Whether the log shows a service registered or changed: ``sc.exe`` started, a service
-    installed, or the service control manager writing a key (its own service key)."""
-    desc = view.desc
-    if (view.present & (desc["event"] == "service_install")).any():
-        return True
-    if (view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)).any():
-        return True
-    return bool((view.present & manager & (desc["event"] == "registry_write")).any())
+def _service_registered(view: LogView) -> bool:
+    """Whether the log shows a service registered or changed (``service_registration``)."""
+    return bool(service_registration(view).any())
 
 
 @dataclass(frozen=True)
@@ -6636,12 +6772,43 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     hits = loads & view.desc_in("object_name", planted)
     if not hits.any():
         return []
-    loaders, writers = view.values("subject_name", hits), view.values("subject_name", planting)
+    found = []
+    registered = _registered_service_hosts(view, hits)
+    if registered.any():
+        hits &= ~registered
+        dlls = view.values("object_name", registered)
+        rows = planting & view.desc_in("object_name", dlls)
+        reason = (
+            f"{_who(view.values('subject_name', rows))} wrote {_names(dlls)}, which a service host the service control manager started "
+            f"({_names(view.values('subject_name', registered))}) then loaded, while the log shows a service registered: "
+            "a service pointed at a planted DLL, which runs it at every start (whoever registers services already holds the privilege)."
+        )
+        found.append(cited(view, view.rows_of(rows), view.rows_of(service_registration(view)), view.rows_of(registered), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.003",)))
+    if not hits.any():
+        return found
+    loaders, writers = view.values("subject_name", hits), view.values("subject_name", planting & view.desc_in("object_name", view.values("object_name", hits)))
     reason = (
         f"{_names(loaders)}, which runs with more privilege than its caller, loaded {_names(view.values('object_name', hits))}, "
         f"which {_who(writers)} wrote in the subgraph: planted code run with that privilege (a hijacked library or module, an exploited privileged program)."
     )
-    return [cited(view, view.rows_of(hits), view.rows_of(planting), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
+    return found + [cited(view, view.rows_of(hits), view.rows_of(planting & view.desc_in("object_name", view.values("object_name", hits))), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574", "T1068"))]
+
+
+def _registered_service_hosts(view: LogView, hits: np.ndarray) -> np.ndarray:
+    """Of the planted loads ``hits``, those by the service host (``svchost.exe``) where the
+    service control manager started it in the subgraph and the log shows a service
+    registered or changed (``_service_registered``): a service DLL (a svchost service's
+    ``ServiceDll``), the loads of a service made to run the code, not of a privileged program
+    hijacked into loading it."""
+    hosts = hits & view.desc_where("subject_name", lambda n: n.casefold() == TASK_SERVICE_HOST, hits)
+    if not hosts.any():
+        return hosts
+    manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
+    started = view.program_starts & manager & view.desc_where("object_name", lambda n: n.casefold() == TASK_SERVICE_HOST, view.program_starts)
+    if not started.any() or not _service_registered(view):
+        return np.zeros_like(hits)
+    # started at or before the load (to the minute)
+    return hosts & (view.last_minutes >= int(view.first_minutes[started].min()))
 
 
 # a preloaded library reaches every program started: this many unprivileged ones loading it
@@ -8045,4 +8212,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
