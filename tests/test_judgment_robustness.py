@@ -1709,3 +1709,37 @@ def test_a_sudoers_line_written_by_hand_is_an_escalation_not_persistence():
     ]
     stages = jp.claims(_log(*lines, date="2018-04-11")).stages
     assert "Privilege Escalation" in stages and "Maintain Persistence" not in stages
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["bare", "profile"])
+def test_an_iis_web_shells_requests_are_the_servers_serving_not_a_channel_or_an_upload(declared):
+    """IIS's worker saved a page an upload handler received, compiled it, and then, each time
+    an outside address asked, started cmd.exe for a discovery command: its answers to that
+    address were read as a channel it holds and, its site's pages and style sheets counted as
+    user data, as exfiltration (h128 ae26, h139 ap07). The server answers requests; the pages
+    it reads are its site's code."""
+    lines = [
+        "16:42:00 The process: w3wp.exe MESSAGE_INBOUND the flow: 142.20.60.7",
+        "16:42:01 The process: w3wp.exe READ the file: Default.aspx",
+        "16:42:02 The process: w3wp.exe READ the file: site.css",
+        "16:42:03 The process: w3wp.exe MESSAGE_OUTBOUND the flow: 142.20.60.7",
+        "16:46:00 The process: w3wp.exe MESSAGE_INBOUND the flow: 103.224.80.19",
+        "16:46:01 The process: w3wp.exe READ the file: UploadHandler.ashx",
+        "16:46:02 The process: w3wp.exe CREATE the file: errorfwd.aspx",
+        "16:46:03 The process: w3wp.exe WRITE the file: errorfwd.aspx",
+        "16:46:04 The process: w3wp.exe MESSAGE_OUTBOUND the flow: 103.224.80.19",
+        "16:47:00 The process: w3wp.exe CREATE the process: csc.exe",
+        "16:47:01 The process: csc.exe READ the file: errorfwd.aspx",
+        "16:47:02 The process: csc.exe CREATE the file: App_Web_errorfwd.aspx.cdcab7d2.dll",
+        "16:47:03 The process: w3wp.exe LOAD the module: App_Web_errorfwd.aspx.cdcab7d2.dll",
+    ]
+    for minute, tool in ((50, "whoami.exe"), (52, "ipconfig.exe"), (54, "systeminfo.exe"), (56, "tasklist.exe")):
+        lines += [
+            f"16:{minute}:00 The process: w3wp.exe MESSAGE_INBOUND the flow: 103.224.80.19",
+            f"16:{minute}:01 The process: w3wp.exe CREATE the process: cmd.exe",
+            f"16:{minute}:02 The process: cmd.exe CREATE the process: {tool}",
+            f"16:{minute}:03 The process: w3wp.exe MESSAGE_OUTBOUND the flow: 103.224.80.19",
+        ]
+    stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE if declared else ()).stages
+    assert "Initial Compromise" in stages and "Internal Reconnaissance" in stages
+    assert not stages & {"Command and Control", "Data Exfiltration"}

@@ -395,6 +395,13 @@ def is_shell_copied(copier: str, source: str) -> bool:
     return bool(source) and getattr(lookup(source, "process"), "category", None) == "shell" and not source.casefold().endswith(".exe") and local_copier(copier)
 
 
+def is_web_script(name: str, table: SupportTable | None = None) -> bool:
+    """Whether ``name`` is a server-side script by its suffix (``web_scripts``: a site's
+    ``Default.aspx``, a CMS's ``index.php``): a site's code."""
+    table = table or support_table()
+    return bool(name) and name.casefold().endswith(table.web_script_suffixes)
+
+
 def is_web_script_written(writer: str, name: str, table: SupportTable | None = None) -> bool:
     """Whether ``writer`` writing ``name`` is a web server that runs a site's scripts saving a
     server-side script (``web_scripts``: apache2 writing thumb.php)."""

@@ -92,6 +92,7 @@ def roles() -> dict[str, Any]:
         "domain_controller_client_names": frozenset(n.casefold() for n in raw["domain_controller_clients"]["names"]),
         "archiving_sender_categories": frozenset(raw["archiving_senders"]["categories"]),
         "script_web_server_names": frozenset(n.casefold() for n in raw["script_running_web_servers"]["names"]),
+        "web_server_names": frozenset(n.casefold() for n in raw["web_servers"]["names"]),
         "script_agent_categories": frozenset(raw["script_running_agents"]["categories"]),
         "supply_chain_categories": frozenset(raw["supply_chain_hosts"]["categories"]),
         "supply_chain_names": frozenset(n.casefold() for n in raw["supply_chain_hosts"]["names"]),
@@ -240,6 +241,11 @@ def quarantining_scanner(name: str) -> bool:
     """An antivirus engine that moves what it detects into quarantine (``quarantining_scanners``)."""
     r = roles()
     return name.casefold() in r["quarantine_names"] or process_category(name) in r["quarantine_categories"]
+
+
+def web_server(name: str) -> bool:
+    """A web server (``web_servers`` in roles.yaml)."""
+    return name.casefold() in roles()["web_server_names"]
 
 
 def script_web_server(name: str) -> bool:

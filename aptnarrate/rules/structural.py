@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor,
+    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor,
 )
 from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -86,6 +86,8 @@ OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", 
 CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
 # (and a Windows shortcut, .lnk: it holds a path to a file, not the file's data)
 SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|config|cfg|ini|properties|cache|mo|pyc|pyo|log|lnk)$", re.I)
+# a site's style sheets (a web server's resources, read to answer requests)
+SITE_RESOURCE = re.compile(r"\.css$", re.I)
 # keys and certificates (PEM, DER, PKCS#12 bundles, Java key stores, signing requests): a
 # mode set on one guards a secret (chmod 600 of a renewed private key), it arms no program
 KEY_OR_CERTIFICATE = re.compile(r"\.(pem|key|crt|cer|der|csr|p12|pfx|jks|keystore)$", re.I)
@@ -362,6 +364,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             for (subject, _), index in pair_keys.items():
                 if subject in miners:
                     acting_pair[index] = False
+    # a web server answering an address that spoke first (OpTC records no accept) serves it,
+    # whatever its shell does: the exploited server is no attacker's program, and the
+    # requests a web shell's commands ride are the web-shell rules' to weigh
+    served |= np.bincount(pair_of[_answered_requests(view, remote)], minlength=n) > 0
     opening = view.desc_in("action", vocabulary().connect_actions)  # connections opened, per description
     # the shell-command rows and their subjects, once (a passing pair reads its subject's)
     command_rows = view.rows_of(desc["event"] == "shell_command")
@@ -5293,6 +5299,28 @@ def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
     return found
 
 
+def _answered_requests(view: LogView, descriptions: np.ndarray) -> np.ndarray:
+    """Of these flow descriptions, those of a web server (``web_servers`` in roles.yaml) with
+    an address it opened no connection to and that spoke first (its first message from the
+    address is no later than its first to it, to the minute): the server answering the
+    address's requests. A web shell's commands ride them; the web-shell rules weigh those."""
+    desc = view.desc
+    found = np.zeros(len(descriptions), dtype=bool)
+    mine = descriptions & view.desc_where("subject_name", web_server, descriptions)
+    if not mine.any():
+        return found
+    opened = view.pairs(view.present & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions))
+    first: dict[tuple[str, str, str], int] = {}
+    for at in np.flatnonzero(mine).tolist():
+        key = (desc["subject_name"][at], desc["object_name"][at], desc["event"][at])
+        first[key] = min(first.get(key, int(view.first_minutes[at])), int(view.first_minutes[at]))
+    for at in np.flatnonzero(mine).tolist():
+        pair = (desc["subject_name"][at], desc["object_name"][at])
+        heard = first.get((*pair, "network_in"))
+        found[at] = pair not in opened and heard is not None and heard <= first.get((*pair, "network_out"), heard)
+    return found
+
+
 def _who(subjects: set[str]) -> str:
     """Processes by name (``_names`` leaves out the empty one); the log's unnamed ones as such."""
     parts = [_names(subjects), "an unnamed process" if "" in subjects else ""]
@@ -5483,8 +5511,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # leaves nothing
     if local and sends.any():
         sends &= ~view.desc_in("object_name", neighbours_of_this_host(view, view.values("object_name", sends)))
+    from ..grounding.semantic import is_web_script
+
     def user_data(name: str) -> bool:
-        if name in PLACEHOLDERS:
+        # a site's server-side scripts and style sheets, which its web server reads to answer
+        # requests, are its code and resources
+        if name in PLACEHOLDERS or is_web_script(name) or SITE_RESOURCE.search(name):
             return False
         entry = lookup(name, "file")
         if entry is not None and entry.category == "credential store":  # shadow, id_rsa, SAM: no extension
