@@ -1,7 +1,7 @@
 """How the work of ``report`` grows with crafted inputs: many distinct names, where an
 attacker chooses the names (the brief's "bound the work they can cause").
 
-    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes closes callbacks cronfetch elevators logons collectors]
+    python bench/bench_crafted.py [--sizes 2500 5000 10000 20000] [--shapes dropped chain sweep distinct churn fanout downloads held exploits cronjobs readers tasks desktops jobtables spools partials documents pipes pastes closes callbacks cronfetch elevators logons collectors services]
 
 Each shape is written at each size to ``bench/out/crafted/`` (git-ignored) and reported
 offline (``aptnarrate report FILE --backend offline``, one subprocess each, wall time and
@@ -61,6 +61,11 @@ doubling is linear; 4 is quadratic.
   server key, then a logon (userinit starting Explorer) for each, whose Explorer reads the
   shortcut, starts the program and loads the DLL (the start-up shortcut and COM hijack rules'
   logons and loads).
+* ``services``: cmd.exe writing N DLLs and N programs, sc.exe run, the service control
+  manager starting N programs and svchost, which loads the N DLLs and answers N addresses;
+  beside it N net runs while LSASS writes account keys, and N programs each starting sh,
+  which runs sudo, whose useradd rewrites the account database (the fifty-second stop's
+  service-DLL, planted-service, account and net rules, and their escalations).
 * ``collectors``: N processes each reading three documents, writing a file, reading it back,
   sending to its own outside address and deleting it, beside one process reading N documents
   and writing N files (the staged-file reading of the fifty-first stop).
@@ -404,7 +409,30 @@ def collectors(n: int) -> str:
     return _ocrapt(lines)
 
 
-SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv"), "closes": (closes, "csv"), "callbacks": (callbacks, "csv"), "cronfetch": (cronfetch, "csv"), "elevators": (elevators, "csv"), "logons": (logons, "csv"), "collectors": (collectors, "csv")}
+def services(n: int) -> str:
+    return _each(
+        n,
+        (
+            "The process: cmd.exe CREATE the file: svc{i}.dll",
+            "The process: cmd.exe WRITE the file: prog{i}.exe",
+            "The process: cmd.exe CREATE the process: sc.exe",
+            "The process: services.exe CREATE the process: prog{i}.exe",
+            "The process: services.exe CREATE the process: svchost.exe",
+            "The process: svchost.exe LOAD the module: svc{i}.dll",
+            "The process: svchost.exe MESSAGE_INBOUND the flow: 45.79.{i}.1",
+            "The process: svchost.exe MESSAGE_OUTBOUND the flow: 45.79.{i}.1",
+            "The process: cmd.exe CREATE the process: net.exe",
+            "The process: lsass.exe EDIT the registry: 000001F4",
+            "The process: lsass.exe ADD the registry: 0000{i:04X}",
+            "The process: imp{i} CREATE the process: sh",
+            "The process: sh CREATE the process: sudo",
+            "The process: sudo CREATE the process: useradd",
+            "The process: useradd WRITE the file: passwd+",
+        ),
+    )
+
+
+SHAPES = {"dropped": (dropped, "csv"), "chain": (chain, "edges.csv"), "sweep": (sweep, "csv"), "distinct": (distinct, "csv"), "churn": (churn, "csv"), "fanout": (fanout, "csv"), "downloads": (downloads, "csv"), "held": (held, "csv"), "exploits": (exploits, "csv"), "cronjobs": (cronjobs, "csv"), "readers": (readers, "csv"), "tasks": (tasks, "csv"), "desktops": (desktops, "csv"), "jobtables": (jobtables, "csv"), "spools": (spools, "csv"), "partials": (partials, "csv"), "documents": (documents, "csv"), "pipes": (pipes, "csv"), "pastes": (pastes, "csv"), "closes": (closes, "csv"), "callbacks": (callbacks, "csv"), "cronfetch": (cronfetch, "csv"), "elevators": (elevators, "csv"), "logons": (logons, "csv"), "collectors": (collectors, "csv"), "services": (services, "csv")}
 
 
 def cli() -> list[str]:

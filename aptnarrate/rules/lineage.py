@@ -1327,11 +1327,15 @@ def service_dll_hosts(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
         writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", view.values("object_name", loads))
         writes &= view.desc_where("subject_name", planter, writes)
         since = int(view.first_minutes[started].min())
+        # each loaded DLL's loads, grouped once (a crafted log may plant thousands)
+        loads_of: dict[str, list[int]] = {}
+        for at in np.flatnonzero(loads).tolist():
+            loads_of.setdefault(desc["object_name"][at], []).append(at)
         for at in np.flatnonzero(writes).tolist():
             library, writer = desc["object_name"][at], desc["subject_name"][at]
-            loaded = loads & (desc["object_name"] == library) & (view.last_minutes >= max(since, int(view.first_minutes[at])))
-            if loaded.any():
-                load = int(np.flatnonzero(loaded)[0])
+            after = max(since, int(view.first_minutes[at]))
+            load = next((load for load in loads_of.get(library, ()) if int(view.last_minutes[load]) >= after), None)
+            if load is not None:
                 return {desc["subject_name"][load]: (library, writer, np.array(sorted({at, load}), dtype=np.int64))}
         return {}
 

@@ -4377,11 +4377,13 @@ def net_command_changes_an_account(view: LogView) -> list[StageEvidence]:
 def account_added_with_escalated_privilege(view: LogView, escalations: list[StageEvidence]) -> list[StageEvidence]:
     """An account tool (``ACCOUNT_TOOLS``) that rewrote the account database, run at or
     after an escalation the subgraph shows (the Privilege Escalation findings that stood
-    after the benign mechanisms) by a process that escalation cites or one below it: the
+    after the benign mechanisms) by a process an escalation cites or one below it: the
     privilege obtained used to add an account, or give one a password or a group, to log
     in with (T1136.001, T1098). An administrator adding a user with su or sudo shows no
     escalation, and an escalation that adds no account claims nothing more. Called by
-    ``stages`` with the escalations it kept, not from ``RULES``."""
+    ``stages`` with the escalations it kept, not from ``RULES``. The escalations' processes
+    are walked down once, together, from the first escalation's minute (a crafted log's
+    thousands of findings cost one walk)."""
     running = view.program_starts
     tools = running & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, running)
     if not escalations or not tools.any():
@@ -4389,33 +4391,25 @@ def account_added_with_escalated_privilege(view: LogView, escalations: list[Stag
     desc = view.desc
     writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     writes &= view.desc_where("object_name", _account_database, writes)
-    if not writes.any():
+    cited_rows = [item.positions for item in escalations if item.positions is not None and len(item.positions)]
+    if not writes.any() or not cited_rows:
         return []
-    started, changed = [], []
-    for item in escalations:
-        if item.positions is None or not len(item.positions):
-            continue
-        cites = np.zeros(len(view.pattern_rows), dtype=bool)
-        cites[view._codes[item.positions]] = True
-        parents = view.values("subject_name", cites) | view.values("object_name", cites & (desc["object_kind"] == "process"))
-        parents -= {""}
-        if not parents:
-            continue
-        since = int(view.minutes[item.positions].min())
-        by = tools & (view.desc_in("subject_name", parents) | descendant_subjects(view, parents))
-        rows = view.rows_of(by)
-        rows = rows[view.minutes[rows] >= since]
-        if not len(rows):
-            continue
-        ran = set(desc["object_name"][view._codes[rows]].tolist())
-        wrote = view.rows_of(writes & view.desc_in("subject_name", ran))
-        wrote = wrote[view.minutes[wrote] >= since]
-        if len(wrote):
-            started.append(rows)
-            changed.append(wrote)
-    if not changed:
+    positions = np.concatenate(cited_rows)
+    cites = np.zeros(len(view.pattern_rows), dtype=bool)
+    cites[view._codes[positions]] = True
+    parents = (view.values("subject_name", cites) | view.values("object_name", cites & (desc["object_kind"] == "process"))) - {""}
+    if not parents:
         return []
-    started_rows, changed_rows = np.unique(np.concatenate(started)), np.unique(np.concatenate(changed))
+    since = int(view.minutes[positions].min())
+    started_rows = view.rows_of(tools & (view.desc_in("subject_name", parents) | descendant_subjects(view, parents)))
+    started_rows = started_rows[view.minutes[started_rows] >= since]
+    if not len(started_rows):
+        return []
+    ran = set(desc["object_name"][view._codes[started_rows]].tolist())
+    changed_rows = view.rows_of(writes & view.desc_in("subject_name", ran))
+    changed_rows = changed_rows[view.minutes[changed_rows] >= since]
+    if not len(changed_rows):
+        return []
     codes = view._codes[started_rows]
     # a Linux log also has each tool executing its own image: the starters are the others
     pairs = set(zip(desc["subject_name"][codes].tolist(), desc["object_name"][codes].tolist()))
