@@ -38,7 +38,7 @@ import numpy as np
 from ..arrays import factorize, first_appearances
 from ..data import load_data_yaml
 from ..preprocess.knowledge import lookup
-from .patterns import builtin_rule
+from .patterns import TASK_SERVICE_HOST, builtin_rule
 from ..wording import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1289,7 +1289,8 @@ def hijacked_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     return view.derived("_hijacked_loaders", compute)
 
 
-SERVICE_HOST, SERVICE_MANAGER = "svchost.exe", "services.exe"
+# the service control manager, which starts every service (the service host among them)
+SERVICE_CONTROL_MANAGER = "services.exe"
 
 
 def service_registration(view: LogView) -> np.ndarray:
@@ -1299,7 +1300,7 @@ def service_registration(view: LogView) -> np.ndarray:
     the service runs; only services and drivers have one), as a program installing itself as
     a service does."""
     desc = view.desc
-    manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_MANAGER)
+    manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
     writes = desc["event"] == "registry_write"
     found = view.present & ((desc["event"] == "service_install") | (manager & writes))
     found |= view.present & writes & view.desc_where("object_name", lambda n: n.casefold() == "imagepath")
@@ -1309,17 +1310,17 @@ def service_registration(view: LogView) -> np.ndarray:
 def service_dll_hosts(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     """The service host (``svchost.exe``), where the service control manager started it and
     then it loaded a DLL a shell, script host or admin tool (``planter``) wrote in the
-    subgraph, while the log shows a service registered or changed (``sc.exe`` run, a service
-    installed, the manager writing a key): -> (DLL, writer, positions of the write and load
+    subgraph, while the log shows a service registered or changed (``service_registration``):
+    -> (DLL, writer, positions of the write and load
     descriptions), as ``hijacked_loaders``. A svchost service's ``ServiceDll`` pointed at
     planted code (T1543.003), which then runs inside the host. Computed once per view."""
 
     def compute() -> dict[str, tuple[str, str, np.ndarray]]:
         desc = view.desc
-        hosts = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_HOST)
+        hosts = view.desc_where("subject_name", lambda n: n.casefold() == TASK_SERVICE_HOST)
         loads = view.present & hosts & (desc["event"] == "module_load")
-        manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_MANAGER)
-        started = view.program_starts & manager & view.desc_where("object_name", lambda n: n.casefold() == SERVICE_HOST, view.program_starts)
+        manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
+        started = view.program_starts & manager & view.desc_where("object_name", lambda n: n.casefold() == TASK_SERVICE_HOST, view.program_starts)
         if not loads.any() or not started.any():
             return {}
         if not service_registration(view).any():
