@@ -1743,3 +1743,25 @@ def test_an_iis_web_shells_requests_are_the_servers_serving_not_a_channel_or_an_
     stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE if declared else ()).stages
     assert "Initial Compromise" in stages and "Internal Reconnaissance" in stages
     assert not stages & {"Command and Control", "Data Exfiltration"}
+
+
+@pytest.mark.parametrize("writer, tracks", [("ctfmonn.exe", True), ("WINWORD.EXE", False)], ids=["collector-sends-it", "word-saves"])
+def test_a_staged_archive_named_like_words_temporary_file_stays_tracks_covered(writer, tracks):
+    """A collector packed ten documents into ~wrs3411.tmp, sent it out and deleted it: the
+    name, Word's safe-save temporary file's, had the deletion read as Office's churn (h139
+    ap12). Word writing and removing its own temporary file while the user saves stays so."""
+    lines = [f"11:10:{i:02d} The process: {writer} READ the file: {name}" for i, name in enumerate(("Budget.xlsx", "Org_Chart.pptx", "Contract.pdf", "Minutes.docx"))]
+    lines += [
+        f"11:12:00 The process: {writer} CREATE the file: ~wrs3411.tmp",
+        f"11:12:01 The process: {writer} WRITE the file: ~wrs3411.tmp",
+    ]
+    if tracks:
+        lines += [
+            f"11:13:00 The process: {writer} READ the file: ~wrs3411.tmp",
+            f"11:13:01 The process: {writer} START_OUTBOUND the flow: 185.61.137.40",
+            *(f"11:13:{second:02d} The process: {writer} MESSAGE_OUTBOUND the flow: 185.61.137.40" for second in range(2, 40, 3)),
+            f"11:13:50 The process: {writer} MESSAGE_INBOUND the flow: 185.61.137.40",
+        ]
+    lines += [f"11:15:00 The process: {writer} DELETE the file: ~wrs3411.tmp"]
+    stages = jp.claims(_log(*lines, date="2019-09-25")).stages
+    assert ("Covering Tracks" in stages) is tracks

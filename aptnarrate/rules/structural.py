@@ -3166,7 +3166,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     copied = _copied_before_deletion(view, deleted & ~movers)
     if copied.any():
         routine |= copied & ~in_chain(view, acting_for_an_attacker(view))
-    churn = explained_rows(view, "Covering Tracks", deleted)
+    # (a staged archive its deleter sent out is no temporary file, whatever name it took:
+    # a collector's archive named like Word's ~WRS0001.tmp)
+    churn = explained_rows(view, "Covering Tracks", deleted) & ~_sent_archives(view, deleted)
 
     def counts(name: str) -> bool:
         if compiler_temporary(name, stems) or GCC_TEMPORARY.match(name) or LOCK_FILE.match(name):
@@ -3235,11 +3237,17 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         parts.append(f"binaries, scripts or logs were deleted ({_names(other)})")
     if log_names:
         parts.append(f"log files were truncated ({_names(log_names)})")
+    # a staged archive its deleter sent out first: the sends are cited too (the staging's
+    # erasure stands on them, whatever temporary name the archive took)
+    sent = hits & _sent_archives(view, deleted)
+    sends = view.rows_of(_public_sends(view) & view.desc_in("subject_name", view.values("subject_name", sent)))[:3] if sent.any() else np.array([], dtype=np.int64)
+    if len(sends):
+        parts.append(f"{_names(view.values('object_name', sent))} had been sent out before: staged data carried off and its staging erased")
     techniques = ("T1070.004",) + (("T1070.002",) if any(_is_log(n) for n in names) else ())
     confidence = "high" if len(names) >= 2 or any(_is_log(n) for n in names) else "moderate"
     reason = "; ".join(parts)
     reason = reason[:1].upper() + reason[1:] + "."
-    return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
+    return [cited(view, view.rows_of(hits), view.rows_of(logs), view.rows_of(context), sends, stage="Covering Tracks", confidence=confidence, rationale=reason, tactic="TA0005", techniques=techniques)]
 
 
 # a file deleted and created again this soon by the same process was replaced, not removed
