@@ -1765,3 +1765,18 @@ def test_a_staged_archive_named_like_words_temporary_file_stays_tracks_covered(w
     lines += [f"11:15:00 The process: {writer} DELETE the file: ~wrs3411.tmp"]
     stages = jp.claims(_log(*lines, date="2019-09-25")).stages
     assert ("Covering Tracks" in stages) is tracks
+
+
+@pytest.mark.parametrize("asker, channel", [("powershell.exe", True), ("svchost.exe", False)], ids=["powershell", "dns-client-service"])
+def test_powershell_conversing_with_a_public_resolver_itself_is_a_dns_channel(asker, channel):
+    """PowerShell sent dozens of messages a minute straight to a public resolver for five
+    minutes, with its commands in those minutes: a public resolver's address was never a
+    channel's, so it read as nothing (h139 ap16). Windows programs ask the DNS Client
+    service for names; the service host's own queries stay lookups."""
+    lines = ["16:02:00 The process: cmd.exe CREATE the process: powershell.exe"]
+    for minute in range(2, 7):
+        lines += [f"16:{minute:02d}:{second:02d} The process: {asker} MESSAGE_OUTBOUND the flow: 8.8.4.4" for second in range(1, 50, 5)]
+        lines += [f"16:{minute:02d}:{second:02d} The process: {asker} MESSAGE_INBOUND the flow: 8.8.4.4" for second in range(2, 50, 7)]
+        lines += [f"16:{minute:02d}:55 The process: powershell.exe COMMAND a shell"]
+    stages = jp.claims(_log(*sorted(lines), date="2019-09-24"), networks=OPTC_SITE).stages
+    assert ("Command and Control" in stages) is channel

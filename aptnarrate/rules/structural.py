@@ -236,6 +236,12 @@ def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set
     return view.address_class(name) in ("internal", "private", "loopback", "local")
 
 
+def _windows_code_runner(name: str) -> bool:
+    """A Windows program (``.exe``) that runs the code it is given (``runs_what_it_reads``:
+    cmd, PowerShell, the script hosts, mshta, rundll32)."""
+    return name.casefold().endswith(".exe") and runs_what_it_reads(name)
+
+
 def command_and_control(view: LogView) -> list[StageEvidence]:
     """Sustained exchanges with non-internal addresses (computed once per view: process
     lineage reads its channels too)."""
@@ -254,6 +260,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     neighbours = neighbours_of_this_host(view, set(desc["object_name"][flows])) | domain_controllers(view)
     swept = {h for s in view.sweeps for h in s["hosts"]}
     excluded = view.desc_where("object_name", lambda n: _excluded_address(view, n, local, neighbours) or n in swept, flows)
+    # a Windows program that runs the code it is given (PowerShell, cmd, the script hosts)
+    # asking a public resolver itself: Windows programs ask the DNS Client service (in the
+    # service host) for names, so such a conversation is weighed as a channel over DNS
+    # (T1071.004), not taken for name lookups
+    excluded &= ~(view.desc_in("object_name", public_resolvers()) & view.desc_where("subject_name", _windows_code_runner, flows))
     # a program written and run here keeping a conversation with a host of the site (an
     # implant driven through an internal relay, T1090.001) is weighed too, on a stricter test
     # below: a site host's runner reporting to the console that pushed it is remote execution
