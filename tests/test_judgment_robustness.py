@@ -1780,3 +1780,23 @@ def test_powershell_conversing_with_a_public_resolver_itself_is_a_dns_channel(as
         lines += [f"16:{minute:02d}:55 The process: powershell.exe COMMAND a shell"]
     stages = jp.claims(_log(*sorted(lines), date="2019-09-24"), networks=OPTC_SITE).stages
     assert ("Command and Control" in stages) is channel
+
+
+@pytest.mark.parametrize("address", ["185.61.137.40", "142.20.61.130"], ids=["outside", "site-host"])
+def test_a_staged_archive_sent_to_a_site_host_and_deleted_covers_tracks(address):
+    """A collector packed documents into a file named like Word's temporary one, sent it to a
+    host of the site (staging it there) and deleted it: with the site's networks declared, the
+    send was no exfiltration, and the deletion read as a temporary file's (h139 ap12). Staged
+    data carried to another host, wherever it lies, and its staging erased covers tracks."""
+    lines = [f"11:10:{i:02d} The process: ctfmonn.exe READ the file: {name}" for i, name in enumerate(("Budget.xlsx", "Org_Chart.pptx", "Contract.pdf", "Minutes.docx"))]
+    lines += [
+        "11:12:00 The process: ctfmonn.exe CREATE the file: ~wrs3411.tmp",
+        "11:12:01 The process: ctfmonn.exe WRITE the file: ~wrs3411.tmp",
+        "11:13:00 The process: ctfmonn.exe READ the file: ~wrs3411.tmp",
+        f"11:13:01 The process: ctfmonn.exe START_OUTBOUND the flow: {address}",
+        *(f"11:13:{second:02d} The process: ctfmonn.exe MESSAGE_OUTBOUND the flow: {address}" for second in range(2, 40, 3)),
+        f"11:13:50 The process: ctfmonn.exe MESSAGE_INBOUND the flow: {address}",
+        "11:15:00 The process: ctfmonn.exe DELETE the file: ~wrs3411.tmp",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-25"), networks=OPTC_SITE).stages
+    assert "Covering Tracks" in stages

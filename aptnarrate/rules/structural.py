@@ -3251,7 +3251,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # a staged archive its deleter sent out first: the sends are cited too (the staging's
     # erasure stands on them, whatever temporary name the archive took)
     sent = hits & _sent_archives(view, deleted)
-    sends = view.rows_of(_public_sends(view) & view.desc_in("subject_name", view.values("subject_name", sent)))[:3] if sent.any() else np.array([], dtype=np.int64)
+    sends = view.rows_of(_sends_off_host(view) & view.desc_in("subject_name", view.values("subject_name", sent)))[:3] if sent.any() else np.array([], dtype=np.int64)
     if len(sends):
         parts.append(f"{_names(view.values('object_name', sent))} had been sent out before: staged data carried off and its staging erased")
     techniques = ("T1070.004",) + (("T1070.002",) if any(_is_log(n) for n in names) else ())
@@ -3576,8 +3576,9 @@ def _handed_inputs(view: LogView, deleted: np.ndarray) -> np.ndarray:
 
 def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
     """The ``deleted`` descriptions of an archive (or a file staged under any name,
-    ``_staged_files``) that its deleter wrote, read back and then sent to a public address
-    before the deletion: staged data carried off and its staging
+    ``_staged_files``) that its deleter wrote, read back and then sent to another host
+    (``_sends_off_host``: a public address, or a host of the site it stages on) before the
+    deletion: staged data carried off and its staging
     erased, never a working file (a collector zipping documents, uploading and removing the
     zip). One pass over the archive deletions, each asking its own deleter's rows."""
     desc = view.desc
@@ -3586,7 +3587,7 @@ def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
     found = np.zeros(len(deleted), dtype=bool)
     if not archives.any():
         return found
-    public = _public_sends(view)
+    public = _sends_off_host(view)
     if not public.any():
         return found
     written = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")))
@@ -5817,6 +5818,19 @@ def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
         )
         found.append(cited(view, read_rows, launched, send_rows, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1048",)))
     return found
+
+
+def _sends_off_host(view: LogView) -> np.ndarray:
+    """The descriptions of a send or connection to another host: any address but this host's
+    own, a loopback or a link-local one (computed once per view)."""
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow")
+        sends &= ~view.desc_in("object_name", PLACEHOLDERS | this_host_addresses(view))
+        return sends & view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local", "unknown"), sends)
+
+    return view.derived("_sends_off_host", compute)
 
 
 def _public_sends(view: LogView) -> np.ndarray:
