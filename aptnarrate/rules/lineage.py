@@ -1307,6 +1307,13 @@ def service_registration(view: LogView) -> np.ndarray:
     return found | (view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts))
 
 
+def started_service_hosts(view: LogView) -> np.ndarray:
+    """The descriptions (present) of the service control manager starting the service host
+    (``svchost.exe``)."""
+    manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
+    return view.program_starts & manager & view.desc_where("object_name", lambda n: n.casefold() == TASK_SERVICE_HOST, view.program_starts)
+
+
 def service_dll_hosts(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     """The service host (``svchost.exe``), where the service control manager started it and
     then it loaded a DLL a shell, script host or admin tool (``planter``) wrote in the
@@ -1319,8 +1326,7 @@ def service_dll_hosts(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
         desc = view.desc
         hosts = view.desc_where("subject_name", lambda n: n.casefold() == TASK_SERVICE_HOST)
         loads = view.present & hosts & (desc["event"] == "module_load")
-        manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
-        started = view.program_starts & manager & view.desc_where("object_name", lambda n: n.casefold() == TASK_SERVICE_HOST, view.program_starts)
+        started = started_service_hosts(view)
         if not loads.any() or not started.any():
             return {}
         if not service_registration(view).any():

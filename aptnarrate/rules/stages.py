@@ -634,6 +634,11 @@ ACCOUNT_CONSOLE_MINUTES = 5  # an account made this soon after the console opene
 NET_COMMANDS = frozenset({"net.exe", "net1.exe"})
 
 
+def net_starts(view: LogView) -> np.ndarray:
+    """The descriptions (present) of the net command's starts (``NET_COMMANDS``)."""
+    return view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in NET_COMMANDS, view.program_starts)
+
+
 def made_in_the_account_console(view: LogView) -> np.ndarray:
     """The descriptions of the security account manager's (LSASS's) registry writes in the
     minute a local-accounts console (``ACCOUNT_CONSOLES``) was opened or up to
@@ -647,8 +652,7 @@ def made_in_the_account_console(view: LogView) -> np.ndarray:
         opened = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_CONSOLES)
         if not opened.any():
             return found
-        nets = view.desc_where("object_name", lambda n: n.casefold() in NET_COMMANDS, view.program_starts) & view.program_starts
-        if nets.any():
+        if net_starts(view).any():
             return found
         writes = view.present & (desc["event"] == "registry_write") & view.desc_where("subject_name", lambda n: n.casefold() == CREDENTIAL_PROCESS)
         minutes = np.sort(view.minutes[view.rows_of(opened)])
@@ -671,7 +675,7 @@ def changes_an_account(view: LogView) -> np.ndarray:
     def compute() -> np.ndarray:
         desc = view.desc
         found = np.zeros(len(view.pattern_rows), dtype=bool)
-        starts = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in NET_COMMANDS, view.program_starts)
+        starts = net_starts(view)
         writes = view.present & (desc["event"] == "registry_write") & view.desc_where("subject_name", lambda n: n.casefold() == CREDENTIAL_PROCESS)
         if not starts.any() or not writes.any():
             return found

@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor,
 )
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import _INSTALLED_CATEGORIES, NET_COMMANDS, StageEvidence, _in_chain, _inbound_from_another_host, _names, arrival, cited, explained_rows, unless_rows
+from .stages import _INSTALLED_CATEGORIES, NET_COMMANDS, StageEvidence, net_starts, _in_chain, _inbound_from_another_host, _names, arrival, cited, explained_rows, unless_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -4329,7 +4329,7 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
         return []
     ran = view.values("object_name", tools)
     changed = view.present & view.desc_in("subject_name", ran) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
-    changed &= view.desc_where("object_name", lambda n: n.rstrip("+-").casefold() in ACCOUNT_DATABASE, changed)
+    changed &= view.desc_where("object_name", _account_database, changed)
     if not changed.any():
         return []
     first_change = int(view.first_minutes[changed].min())
@@ -4372,7 +4372,7 @@ def net_command_changes_an_account(view: LogView) -> list[StageEvidence]:
     user's key written beside net may be a logon's or a password change's bookkeeping, and an
     account added or put in the Administrators is ``persistence-windows-account-created``'s."""
     desc = view.desc
-    runs = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in NET_COMMANDS, view.program_starts)
+    runs = net_starts(view)
     runs &= view.desc_where("subject_name", lambda n: bool(n) and (shell_or_interpreter(n) or n.casefold() in NET_COMMANDS), runs)
     if not runs.any():
         return []
@@ -5835,12 +5835,10 @@ def _sends_off_host(view: LogView) -> np.ndarray:
 
 def _public_sends(view: LogView) -> np.ndarray:
     """The descriptions of a send or connection to a public address other than this host's
-    own (computed once per view)."""
+    own (``_sends_off_host`` to a public address; computed once per view)."""
 
     def compute() -> np.ndarray:
-        desc = view.desc
-        sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow")
-        sends &= ~view.desc_in("object_name", PLACEHOLDERS | this_host_addresses(view))
+        sends = _sends_off_host(view)
         return sends & view.desc_where("object_name", lambda n: view.address_class(n) == "public", sends)
 
     return view.derived("_public_sends", compute)
@@ -6166,7 +6164,7 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
             continue
         what = "a program the knowledge base does not know" if _unknown(program) else f"a {process_category(program) or 'program'} the knowledge base knows, written here by a process acting for an attacker"
         if registered is None:
-            registered = _service_registered(view)
+            registered = bool(service_registration(view).any())
         if registered:
             reason = (
                 f"{_names(writers)} wrote {_names({program})}, {what}, and the service control "
@@ -6181,11 +6179,6 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
             )
             found.append(cited(view, view.rows_of(program_writes), view.rows_of(started), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1574.009", "T1574.010")))
     return found
-
-
-def _service_registered(view: LogView) -> bool:
-    """Whether the log shows a service registered or changed (``service_registration``)."""
-    return bool(service_registration(view).any())
 
 
 @dataclass(frozen=True)
@@ -6855,15 +6848,14 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
 def _registered_service_hosts(view: LogView, hits: np.ndarray) -> np.ndarray:
     """Of the planted loads ``hits``, those by the service host (``svchost.exe``) where the
     service control manager started it in the subgraph and the log shows a service
-    registered or changed (``_service_registered``): a service DLL (a svchost service's
+    registered or changed (``service_registration``): a service DLL (a svchost service's
     ``ServiceDll``), the loads of a service made to run the code, not of a privileged program
     hijacked into loading it."""
     hosts = hits & view.desc_where("subject_name", lambda n: n.casefold() == TASK_SERVICE_HOST, hits)
     if not hosts.any():
         return hosts
-    manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
-    started = view.program_starts & manager & view.desc_where("object_name", lambda n: n.casefold() == TASK_SERVICE_HOST, view.program_starts)
-    if not started.any() or not _service_registered(view):
+    started = started_service_hosts(view)
+    if not started.any() or not service_registration(view).any():
         return np.zeros_like(hits)
     # started at or before the load (to the minute)
     return hosts & (view.last_minutes >= int(view.first_minutes[started].min()))
