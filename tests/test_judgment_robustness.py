@@ -1800,3 +1800,167 @@ def test_a_staged_archive_sent_to_a_site_host_and_deleted_covers_tracks(address)
     ]
     stages = jp.claims(_log(*lines, date="2019-09-25"), networks=OPTC_SITE).stages
     assert "Covering Tracks" in stages
+
+
+# --------------------------------------------------------------------------- session 53
+
+
+@pytest.mark.parametrize("runs_copy, downloaded", [(False, False), (True, True)], ids=["copies-itself", "starts-its-copy"])
+def test_a_program_copying_its_own_image_downloads_nothing(runs_copy, downloaded):
+    """An unknown program Explorer started wrote a file of its own name (an implant copying
+    itself into place) and talked to an outside host: the only start of that name the log
+    shows is the copier's own, in the minute of the copy, so no tool arrived and ran (read as
+    a downloaded tool before, h143 at09). The copy started by the program itself ran."""
+    lines = [
+        "10:12:09 The process: explorer.exe CREATE the process: wupdsvc.exe",
+        "10:12:11 The process: wupdsvc.exe CREATE the file: wupdsvc.exe",
+        "10:12:11 The process: wupdsvc.exe WRITE the file: wupdsvc.exe",
+    ]
+    if runs_copy:
+        lines.append("10:13:02 The process: wupdsvc.exe CREATE the process: wupdsvc.exe")
+    for minute in range(12, 18):
+        lines += [
+            f"10:{minute}:19 The process: wupdsvc.exe MESSAGE_OUTBOUND the flow: 45.153.241.9",
+            f"10:{minute}:20 The process: wupdsvc.exe MESSAGE_INBOUND the flow: 45.153.241.9",
+        ]
+    claims = jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE)
+    assert ("Initial Compromise" in claims.stages) is downloaded
+    assert "Command and Control" in claims.stages
+
+
+@pytest.mark.parametrize("viewer, looks", [(False, False), (True, True)], ids=["job-and-resolver-reads", "printed-by-cat"])
+def test_name_lookups_of_a_job_and_a_networked_program_are_no_survey(viewer, looks):
+    """A cron job's piped script ran pgrep each minute; cron and crontab read passwd to find
+    the job's user, curl read resolv.conf before it connected: their own lookups, no system
+    information read, and one tool is no look around (h143 at13 claimed Internal
+    Reconnaissance). cat printing the resolver's configuration and the account list is one."""
+    lines = ["15:22:01 The subject_process: bash EXECUTE the file_object_file: crontab", "15:22:02 The subject_process: crontab READ the file_object_file: passwd"]
+    for minute in (23, 24, 25):
+        lines += [
+            f"15:{minute}:01 The subject_process: cron EXECUTE the file_object_file: sh",
+            f"15:{minute}:02 The subject_process: cron READ the file_object_file: passwd",
+            f"15:{minute}:03 The subject_process: sh EXECUTE the file_object_file: curl",
+            f"15:{minute}:04 The subject_process: curl READ the file_object_file: resolv.conf",
+            f"15:{minute}:05 The subject_process: curl CONNECT the netflowobject: 185.244.25.164",
+            f"15:{minute}:06 The subject_process: curl SENDTO the netflowobject: 185.244.25.164",
+            f"15:{minute}:07 The subject_process: curl RECVFROM the netflowobject: 185.244.25.164",
+            f"15:{minute}:08 The subject_process: bash EXECUTE the file_object_file: pgrep",
+        ]
+    if viewer:
+        lines += ["15:25:30 The subject_process: bash EXECUTE the file_object_file: cat", "15:25:31 The subject_process: cat READ the file_object_file: resolv.conf", "15:25:32 The subject_process: cat READ the file_object_file: passwd"]
+    stages = jp.claims(_log(*lines, date="2018-04-11")).stages
+    assert ("Internal Reconnaissance" in stages) is looks
+
+
+@pytest.mark.parametrize("hive, saved", [("SAM", True), ("Explorer", False)], ids=["credential-hive", "other-key"])
+def test_the_registry_tool_saving_a_credential_hive_under_any_name_is_credential_access(hive, saved):
+    """reg.exe read the SAM hive's key and in that minute wrote c.dat: ``reg save HKLM\\SAM``
+    under a name no hive rule knows (h142 as09: missed). Reading another key and writing a
+    file is an export."""
+    lines = [
+        "16:09:30 The process: AdobeARMhelper.exe CREATE the process: cmd.exe",
+        "16:09:35 The process: cmd.exe CREATE the process: reg.exe",
+        f"16:09:38 The process: reg.exe OPEN the registry: {hive}",
+        f"16:09:38 The process: reg.exe READ the registry: {hive}",
+        "16:09:39 The process: reg.exe CREATE the file: c.dat",
+        "16:09:40 The process: reg.exe WRITE the file: c.dat",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE).stages
+    assert ("Privilege Escalation" in stages) is saved
+
+
+@pytest.mark.parametrize("dumps, looks", [(True, False), (False, True)], ids=["list-before-dump", "list-alone"])
+def test_a_process_list_that_finds_the_dumps_target_is_the_dumps_step(dumps, looks):
+    """A remotely started shell ran tasklist and, in that minute, rundll32 with comsvcs that
+    opened LSASS: tasklist found the process id the minidump needs, a step of the credential
+    dump, not a look around (h142 as01 claimed Internal Reconnaissance). Without the dump, the
+    attack chain's process list is one."""
+    lines = [
+        "11:42:01 The process: svchost.exe START_INBOUND the flow: 142.20.57.14",
+        "11:42:02 The process: WmiPrvSE.exe MESSAGE_INBOUND the flow: 142.20.57.14",
+        "11:42:03 The process: WmiPrvSE.exe CREATE the process: cmd.exe",
+        "11:42:05 The process: cmd.exe CREATE the process: tasklist.exe",
+        "11:42:06 The process: tasklist.exe OPEN the process: csrss.exe",
+    ]
+    if dumps:
+        lines += [
+            "11:42:20 The process: cmd.exe CREATE the process: rundll32.exe",
+            "11:42:21 The process: rundll32.exe LOAD the module: comsvcs.dll",
+            "11:42:22 The process: rundll32.exe OPEN the process: lsass.exe",
+            "11:42:23 The process: rundll32.exe CREATE the file: debug04.bin",
+        ]
+    stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages
+    assert ("Internal Reconnaissance" in stages) is looks
+    assert ("Privilege Escalation" in stages) is dumps
+
+
+@pytest.mark.parametrize("library, injected", [("nvdxgiwrap.dll", True), ("shell32.dll", False)], ids=["unknown-library", "known-library"])
+def test_a_dll_runner_injecting_into_the_spooler_makes_its_exchange_a_channel(library, injected):
+    """rundll32 ran a library no one knows, started a thread in the print spooler, and the
+    spooler then beaconed to an outside host and started cmd: code injected into a SYSTEM
+    service, and its channel (h142 as13: the channel was read as the spooler's own routine).
+    rundll32 running a Windows library injects nothing the rules can tell."""
+    lines = [
+        "11:02:01 The process: explorer.exe CREATE the process: rundll32.exe",
+        f"11:02:02 The process: rundll32.exe LOAD the module: {library}",
+        "11:02:03 The process: rundll32.exe OPEN the process: spoolsv.exe",
+        "11:02:04 The process: rundll32.exe REMOTE_CREATE the thread: spoolsv.exe",
+        "11:05:10 The process: spoolsv.exe CREATE the process: cmd.exe",
+    ]
+    for minute in range(2, 9):
+        lines += [
+            f"11:0{minute}:30 The process: spoolsv.exe MESSAGE_OUTBOUND the flow: 23.227.196.215",
+            f"11:0{minute}:31 The process: spoolsv.exe MESSAGE_INBOUND the flow: 23.227.196.215",
+        ]
+    stages = jp.claims(_log(*lines), networks=OPTC_SITE).stages
+    assert ("Command and Control" in stages) is injected
+
+
+@pytest.mark.parametrize("starter, dropped", [("CcmExec.exe", False), ("powershell.exe", True)], ids=["management-agent", "shell"])
+def test_a_package_the_management_agent_fetched_and_started_is_no_dropped_program(starter, dropped):
+    """BITS (in its service host) fetched a deployment's program from the site's distribution
+    point and Configuration Manager's agent started it (h144 au01: read as a downloaded tool,
+    its installer's COM registration as a hijack). The same file started by PowerShell is a
+    program written and run."""
+    lines = [
+        "10:14:01 The process: CcmExec.exe START_OUTBOUND the flow: 142.20.56.21",
+        "10:14:02 The process: CcmExec.exe MESSAGE_OUTBOUND the flow: 142.20.56.21",
+        "10:14:03 The process: svchost.exe MESSAGE_INBOUND the flow: 142.20.56.21",
+        "10:15:01 The process: svchost.exe CREATE the file: Deploy-Application.exe",
+        "10:15:02 The process: svchost.exe WRITE the file: Deploy-Application.exe",
+        f"10:16:01 The process: {starter} CREATE the process: Deploy-Application.exe",
+        "10:16:02 The process: Deploy-Application.exe CREATE the process: msiexec.exe",
+        "10:17:01 The process: msiexec.exe ADD the registry: InprocServer32",
+        "10:17:02 The process: msiexec.exe CREATE the file: 7z.dll",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages
+    assert ("Initial Compromise" in stages) is dropped
+
+
+@pytest.mark.parametrize("read, sent", [("IO.pm", False), ("accounts.xlsx", True)], ids=["perl-modules", "a-document"])
+def test_an_interpreters_modules_are_no_data_carried_off(read, sent):
+    """perl read its IO and Socket modules and then sent to many hosts: code the interpreter
+    loads, no data carried off (h144 au29 claimed Data Exfiltration). A document read and
+    sent is."""
+    lines = ["13:26:09 The subject_process: sh EXECUTE the file_object_file: perl", f"13:26:10 The subject_process: perl READ the file_object_file: {read}"]
+    lines += [f"13:26:{20 + i} The subject_process: perl SENDTO the netflowobject: 61.167.39.{10 + i}" for i in range(6)]
+    stages = jp.claims(_log(*lines, date="2018-04-11")).stages
+    assert ("Data Exfiltration" in stages) is sent
+
+
+@pytest.mark.parametrize("script, looks", [("configure", False), ("notes.txt", True)], ids=["build-script", "other-file"])
+def test_a_build_scripts_platform_probes_are_no_look_around(script, looks):
+    """A shell running a source package's configure compiled its checks with gcc and ran
+    uname, hostname and id to learn the platform (h142 as26 claimed Internal Reconnaissance).
+    The same tools from a shell that runs no build script are a look around."""
+    lines = [
+        "11:05:01 The subject_process: bash EXECUTE the file_object_file: sh",
+        f"11:05:02 The subject_process: sh READ the file_object_file: {script}",
+        "11:05:03 The subject_process: sh EXECUTE the file_object_file: gcc",
+        "11:05:04 The subject_process: sh EXECUTE the file_object_file: uname",
+        "11:05:05 The subject_process: sh EXECUTE the file_object_file: hostname",
+        "11:05:06 The subject_process: sh EXECUTE the file_object_file: id",
+        "11:05:07 The subject_process: id READ the file_object_file: passwd",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-10")).stages
+    assert ("Internal Reconnaissance" in stages) is looks

@@ -1168,6 +1168,7 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
 
     routine |= vendor_software_unpacked(view, written & ~routine)
     kept = written & ~routine
+    kept &= ~view.desc_in("object_name", agent_deployed_programs(view))
     running = view.program_starts
     found = {}
     for program in sorted(set(desc["object_name"][kept])):
@@ -1181,6 +1182,30 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
             runs = own[np.argmin(view.first_minutes[own])][None]
         found[program] = np.union1d(named[kept[named]], runs)
     return found
+
+
+def agent_deployed_programs(view: LogView) -> set[str]:
+    """Programs a systems-management agent deployed: every start of each is by a management
+    agent (Configuration Manager's CcmExec, Intune's), and every write of it by such an agent
+    or a Windows system process (the transfer service, BITS in its service host, fetching the
+    agent's content from its distribution point): the agent's package run, not a program an
+    intruder dropped; computed once per view. An agent the log shows started by an attack is
+    weighed by the attack chain itself."""
+
+    def compute() -> set[str]:
+        desc = view.desc
+        starts = view.program_starts & ~view.desc_in("object_name", PLACEHOLDERS)
+        if not starts.any():
+            return set()
+        agent = view.desc_where("subject_name", lambda n: process_category(n) == "management agent", starts)
+        started = view.values("object_name", starts & agent) - view.values("object_name", starts & ~agent)
+        if not started:
+            return set()
+        writes = (_file_writes(view) | (view.present & (desc["event"] == "file_rename") & (desc["object_kind"] == "file"))) & view.desc_in("object_name", started)
+        writers_ok = view.desc_where("subject_name", lambda n: process_category(n) in ("management agent", "windows system process"), writes)
+        return started - view.values("object_name", writes & ~writers_ok)
+
+    return view.derived("_agent_deployed_programs", compute)
 
 
 def _only_written_by_itself_running(view: LogView, program: str, writes: np.ndarray) -> bool:

@@ -185,7 +185,7 @@ UNLESS = (
     "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
     "planted for a privileged run", "restored from its backup", "written through a memory race", "injects only at its own privilege",
     "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "made in the account console",
-    "changes an account",
+    "changes an account", "finds the process it dumps",
 )
 # ("planted for a privileged run" and "applied by Group Policy" read the log's minutes,
 # "carries only a staged upload" the Command and Control rule's channels, "connects for a
@@ -461,7 +461,7 @@ ROW_UNLESS: dict[str, RowUnless] = {
     "restored from its backup": RowUnless(backup_restorers, restored_from_its_backup),
     "written through a memory race": RowUnless(memory_racers, written_through_a_memory_race),
 }
-VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "injects only at its own privilege", "made in the account console", "changes an account")
+VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "injects only at its own privilege", "made in the account console", "changes an account", "finds the process it dumps")
 assert set(UNLESS) == set(ROW_UNLESS) | set(VIEW_UNLESS), "every unless kind is judged by a row or by the log"
 
 

@@ -10,6 +10,7 @@ list. Names from the log are only compared with names from the data files.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, TypeVar
@@ -510,6 +511,8 @@ def unless_rows(view: LogView, kind: str) -> np.ndarray:
         return made_in_the_account_console(view)
     if kind == "changes an account":
         return changes_an_account(view)
+    if kind == "finds the process it dumps":
+        return finds_the_process_it_dumps(view)
     check = ROW_UNLESS[kind]
     return _rows_unless(view, f"_unless_rows:{kind}", check.gather, check.takes_out)
 
@@ -663,6 +666,58 @@ def made_in_the_account_console(view: LogView) -> np.ndarray:
         return found
 
     return view.derived("_made_in_the_account_console", compute)
+
+
+# how soon after a process listing the dump it serves opens its target
+DUMP_AFTER_LISTING_MINUTES = 1
+
+
+def finds_the_process_it_dumps(view: LogView) -> np.ndarray:
+    """The descriptions of a process-listing tool's starts (roles.yaml's) every row of
+    which falls in a minute in which, or one before, another program the same process
+    started opens LSASS (``CREDENTIAL_PROCESS``): ``tasklist /fi "imagename eq lsass.exe"``
+    finding the process id ``rundll32 comsvcs.dll, MiniDump`` needs, the dump's own step
+    (the credential rules weigh it), not a look around; computed once per view."""
+
+    def compute() -> np.ndarray:
+        desc = view.desc
+        found = np.zeros(len(view.pattern_rows), dtype=bool)
+        listers = process_listing_tools()
+        listings = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in listers, view.program_starts)
+        if not listings.any():
+            return found
+        opens = view.present & (desc["event"] == "process_access") & view.desc_where("object_name", lambda n: n.casefold() == CREDENTIAL_PROCESS)
+        # (a listing opens every process, LSASS among them: no dump of its own)
+        opens &= ~view.desc_where("subject_name", lambda n: n.casefold() in listers, opens)
+        if not opens.any():
+            return found
+        window = DUMP_AFTER_LISTING_MINUTES * MINUTE_NS
+
+        def sorted_minutes(rows: np.ndarray, key_column: str) -> dict[str, list[int]]:
+            by: dict[str, set[int]] = {}
+            for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
+                by.setdefault(desc[key_column][code], set()).add(minute)
+            return {key: sorted(minutes) for key, minutes in by.items()}
+
+        def within(minutes: list[int], start: int) -> bool:  # one of ``minutes`` in [start, start + window]
+            at = bisect_left(minutes, start)
+            return at < len(minutes) and minutes[at] <= start + window
+
+        open_minutes = sorted_minutes(view.rows_of(opens), "subject_name")
+        # the minutes each process started a program that opened LSASS then or a minute later
+        started = view.rows_of(view.program_starts & view.desc_in("object_name", set(open_minutes)))
+        keep = [within(open_minutes[desc["object_name"][code]], minute) for code, minute in zip(view._codes[started].tolist(), view.minutes[started].tolist())]
+        dump_at = sorted_minutes(started[np.array(keep, dtype=bool)], "subject_name")
+        if not dump_at:
+            return found
+        found[listings] = True
+        listing_rows = view.rows_of(listings)
+        for code, minute in zip(view._codes[listing_rows].tolist(), view.minutes[listing_rows].tolist()):
+            if not within(dump_at.get(desc["subject_name"][code], []), minute):
+                found[code] = False
+        return found
+
+    return view.derived("_finds_the_process_it_dumps", compute)
 
 
 def changes_an_account(view: LogView) -> np.ndarray:

@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor,
+    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs,
 )
 from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -75,7 +75,8 @@ EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
 # traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
 # an application's .ini holding saved passwords is a credential store in the knowledge
-# base), caches, message catalogs
+# base), caches, message catalogs, an interpreter's compiled or library modules (Python's
+# .pyc, Perl's .pm: code it loads)
 # files a desktop opens by running what they name (a .desktop launcher, a Windows shortcut)
 LAUNCHER_FILE = re.compile(r"\.(desktop|lnk|url|command|jnlp)$", re.I)
 # Office's templates (Word's Normal.dotm): what an Office application loads as it starts, not
@@ -85,7 +86,7 @@ OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", 
 # appsettings.Production.json): what the program reads as it starts, not user data
 CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
 # (and a Windows shortcut, .lnk: it holds a path to a file, not the file's data)
-SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|config|cfg|ini|properties|cache|mo|pyc|pyo|log|lnk)$", re.I)
+SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|config|cfg|ini|properties|cache|mo|pyc|pyo|pm|log|lnk)$", re.I)
 # a site's style sheets (a web server's resources, read to answer requests)
 SITE_RESOURCE = re.compile(r"\.css$", re.I)
 # keys and certificates (PEM, DER, PKCS#12 bundles, Java key stores, signing requests): a
@@ -375,6 +376,13 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             for (subject, _), index in pair_keys.items():
                 if subject in miners:
                     acting_pair[index] = False
+    # a SYSTEM process code was injected into, which then acted out of its character
+    # (``injected_system_process``): its exchange is the injected code's, not the service's
+    injected = _injected_system_processes(view)
+    injected_into = set(desc["subject_name"][view._codes[injected[1]]].tolist()) if injected is not None else set()
+    for (subject, _), index in pair_keys.items():
+        if subject in injected_into:
+            acting_pair[index] = True
     # a web server answering an address that spoke first (OpTC records no accept) serves it,
     # whatever its shell does: the exploited server is no attacker's program, and the
     # requests a web shell's commands ride are the web-shell rules' to weigh
@@ -557,7 +565,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if one_way and staged:
             continue
         links = []
-        if routine[subject] and index not in driven:
+        if routine[subject] and index not in driven and subject not in injected_into:
             # by entity where the input identifies processes: the process on THIS channel
             # (asked last, of the few pairs that are channels by shape)
             links = chain_links(view, exempt, _descriptions(view, positions[mine]))
@@ -594,6 +602,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         if links:  # kept: it acts for an attacker
             reason += f" Not its ordinary traffic: the log shows {links[0].how}."
             rows.append(view.rows_of(links[0].rows))
+        if routine[subject] and subject in injected_into:
+            open_rows = injected[0][desc["object_name"][view._codes[injected[0]]] == subject]
+            injectors = set(desc["subject_name"][view._codes[open_rows]].tolist())
+            reason += f" Not its ordinary traffic: {_names(injectors)} injected code into it, after which it acted out of its character (code injected into a privileged process)."
+            rows.append(open_rows)
         if index in driven:
             shells, shell_rows = driven[index]
             reason += f" Not its ordinary traffic: it started {_names(shells)}, whose shell commands ran in minutes it sent to this address (a shell driven over its traffic)."
@@ -1852,6 +1865,26 @@ def _staged_by_a_silent_program(view: LogView, network: np.ndarray, last_write: 
     return not carriers.any() or int(view.first_minutes[carriers].min()) > last_write
 
 
+def _self_copies_not_run(view: LogView, writers_of: dict[str, set[str]], first_write: dict[str, int], armed: np.ndarray, started: np.ndarray) -> set[str]:
+    """The files (of ``writers_of``) only a process of their own name wrote (a program copying
+    its own image into place) that nothing shows run after the copy: no arming row in a later
+    minute than the first write, and no start of the copy by the program itself. The run the
+    log shows in the minute of the copy is the copier's own start (a process writes once it
+    runs), which ran the image it copies from, not the copy: no tool arrived and ran."""
+    own = {n for n, writers in writers_of.items() if writers and all(w.casefold() == n.casefold() for w in writers)}
+    if not own:
+        return set()
+    name = view.desc["object_name"]
+    rows = np.flatnonzero(armed)
+    codes = view._codes[rows]
+    later = view.minutes[rows] > np.array([first_write.get(n, 0) for n in name[codes].tolist()], dtype=np.int64)
+    run = set(name[codes[later]].tolist())
+    # the original starting its copy (``X.exe`` CREATE the process ``X.exe``): the copy runs
+    subject = view.desc["subject_name"]
+    run |= {name[c] for c in set(codes.tolist()) if started[c] and subject[c].casefold() == name[c].casefold()}
+    return own - run
+
+
 def _local_copies(view: LogView, writers_of: dict[str, set[str]], last_write_of: dict[str, int]) -> set[str]:
     """The files (of ``writers_of``: each written file's writers) whose writers are all local
     copy tools (``local_copiers``: cp, mv, install) that had read files by the file's last
@@ -2109,6 +2142,8 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     routine = _by_routine_writers(view, written)
     routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
     routine |= written & self_updates(view)  # Teams' Update.exe writing the new Teams.exe
+    # a management agent's package, fetched by BITS and started by the agent
+    routine |= written & view.desc_in("object_name", agent_deployed_programs(view))
     # a start-up file or key store written and chmod'ed (rc.local, authorized_keys) is
     # configuration, for the persistence and credential rules to weigh; not a tool
     routine |= view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in CONFIGURATION_FILES, written)
@@ -2168,6 +2203,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # setuid) is no download, whatever else the subgraph fetched: weighed per file, before
     # the files are judged together
     armed_names -= _local_copies(view, writers_of, last_write_of)
+    armed_names -= _self_copies_not_run(view, writers_of, first_write, armed, started)
     if not armed_names:
         return []
     armed_codes = armed_codes[np.fromiter((n in armed_names for n in name[armed_codes].tolist()), dtype=bool, count=len(armed_codes))]
@@ -3689,6 +3725,8 @@ RECON_FILES = frozenset(
         "services", "kmem", "mem", "environ", "hostname", "machine-id", "arp", "route",
     }
 )
+# the name resolver's configuration, which every networked program reads
+RESOLVER_FILES = frozenset({"resolv.conf", "services", "hosts"})
 # files that list the hosts a user reaches (ssh's known hosts): read by anything but the
 # session clients, whose own work reads them, a look for other hosts (T1018)
 HOST_LISTS = frozenset({"known_hosts", "known_hosts2"})
@@ -3796,6 +3834,20 @@ def _discovery_tool(name: str) -> bool:
     return process_category(name) == "discovery tool"
 
 
+def _build_script_shells(view: LogView) -> set[str]:
+    """The shells (and interpreters) that read a source package's build script
+    (``build_from_source`` scripts: configure) and started a compiler or build driver: the
+    script running, whose checks compile and run throw-away programs and ask the platform."""
+    desc = view.desc
+    names = roles()["build_script_names"]
+    reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in names)
+    readers = {n for n in view.values("subject_name", reads) if process_category(n) in ("shell", "interpreter")}
+    if not readers:
+        return set()
+    runs = view.program_starts & view.desc_in("subject_name", readers)
+    return view.values("subject_name", runs & view.desc_where("object_name", build_tool, runs))
+
+
 def discovery(view: LogView) -> list[StageEvidence]:
     """Several discovery tools, or one with system-information reads."""
     desc = view.desc
@@ -3811,6 +3863,11 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # that it worked (``IDENTITY_CHECKS``): the escalation's steps, which its rules claim
     exploit_checks = _escalation_own_checks(view)
     tools_run &= ~exploit_checks
+    # nor a source package's build script's probes of the platform it builds for (configure
+    # running uname, hostname and id between its compiler checks), outside an attack chain
+    probing = _build_script_shells(view)
+    if probing:
+        tools_run &= ~(view.desc_in("subject_name", probing) & ~in_chain(view, attack_chain(view)))
     tools = view.values("object_name", tools_run)
     # a tool only other discovery tools start is part of their command (net.exe runs
     # net1.exe for every `net` command): one command, not a second tool
@@ -3836,8 +3893,15 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # passwd and group) is that tool's own work, one look with it, not a second one; so is
     # a privilege tool's or login's (sudo, su, sshd checking the account it acts for)
     lookups = info & view.desc_in("object_name", ACCOUNT_NAME_FILES)
-    lookups &= view.desc_where("subject_name", lambda n: n in tools or n in LOGIN_PROGRAMS or process_category(n) == "privilege tool", lookups)
-    files = view.values("object_name", info & ~lookups)
+    # (and the job scheduler's or its table tool's, finding the user a job runs as)
+    lookups &= view.desc_where("subject_name", lambda n: n in tools or n in LOGIN_PROGRAMS or process_category(n) == "privilege tool" or n.casefold() in CRON_DAEMONS | JOB_TABLE_TOOLS, lookups)
+    # the resolver's configuration read by a program that talks over the network in the log
+    # (curl reading resolv.conf before it connects): its name lookups, not a look around
+    resolving = info & view.desc_in("object_name", RESOLVER_FILES)
+    if resolving.any():
+        flows = view.present & view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
+        resolving &= view.desc_in("subject_name", view.values("subject_name", flows) - {""})
+    files = view.values("object_name", info & ~lookups & ~resolving)
     # or a file viewer printing the hosts this one reaches (ssh's known hosts) and its host
     # table or ARP table: a look for other hosts by hand (T1018)
     viewed = info & view.desc_where("subject_name", lambda n: n in FILE_VIEWERS, info)
@@ -7457,10 +7521,6 @@ def init_script_planted_by_unknown_program(view: LogView) -> list[StageEvidence]
     return [cited(view, view.rows_of(scripts | links), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1037.004", "T1543.002"))]
 
 
-# the job-table tools, whose writes install a user's cron or at job
-JOB_TABLE_TOOLS = frozenset({"crontab", "at", "batch"})
-
-
 def job_table_for_hidden_program(view: LogView) -> list[StageEvidence]:
     """``crontab`` (or ``at``) started, and installing a table, by the process (by name, the
     log's unnamed process too) that within ``DESKTOP_ENTRY_MINUTES`` wrote a program with a
@@ -8061,6 +8121,53 @@ _HANDLER_VALUE = re.compile(r"(?i)(^|\\)shell\\open\\command$|^command$")
 HIJACK_RUN_MINUTES = 5
 
 
+# the registry hives that hold credentials: the local accounts' password hashes (SAM) and
+# the cached domain logons and LSA secrets (SECURITY); only SYSTEM may read them
+CREDENTIAL_HIVES = frozenset({"sam", "security"})
+
+
+def _credential_hive_key(name: str) -> bool:
+    """A registry key naming a credential hive itself (``HKLM\\SAM`` or, where the log keeps
+    a key's last component, ``SAM``), not a key below it."""
+    return name.rstrip("\\").rsplit("\\", 1)[-1].casefold() in CREDENTIAL_HIVES
+
+
+def credential_hives_saved(view: LogView) -> list[StageEvidence]:
+    """The registry tool (reg.exe), or a program the knowledge base does not know, reading a
+    credential hive's key (SAM, SECURITY) and writing a file in that minute: ``reg save
+    HKLM\\SAM s.dat``, the hashes taken away to crack offline (T1003.002), whatever the
+    file is called (``credential-access-hive-save`` knows the outputs named for a hive). A
+    backup product reads the hive files through its own service, not the registry tool."""
+    desc = view.desc
+    reads = view.present & (desc["event"] == "registry_read")
+    reads &= view.desc_where("object_name", _credential_hive_key, reads)
+    if not reads.any():
+        return []
+    reads &= view.desc_where("subject_name", lambda n: n.casefold() == "reg.exe" or _unknown_program(n), reads)
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file")
+    writes &= view.desc_in("subject_name", view.values("subject_name", reads)) & ~view.desc_in("object_name", PLACEHOLDERS)
+    if not writes.any():
+        return []
+    read_rows, write_rows = view.rows_of(reads), view.rows_of(writes)
+    # the same process, in the same minute
+    read_at = set(zip(desc["subject_name"][view._codes[read_rows]].tolist(), view.minutes[read_rows].tolist()))
+    keep = np.fromiter(
+        (pair in read_at for pair in zip(desc["subject_name"][view._codes[write_rows]].tolist(), view.minutes[write_rows].tolist())), dtype=bool, count=len(write_rows)
+    )
+    if not keep.any():
+        return []
+    write_rows = write_rows[keep]
+    savers = set(desc["subject_name"][view._codes[write_rows]].tolist())
+    used = read_rows[np.fromiter((subject in savers for subject in desc["subject_name"][view._codes[read_rows]].tolist()), dtype=bool, count=len(read_rows))]
+    hives = set(desc["object_name"][view._codes[used]].tolist())
+    files = set(desc["object_name"][view._codes[write_rows]].tolist())
+    reason = (
+        f"{_names(savers)} read the credential hive(s) {_names(hives)} and in that minute wrote {_names(files)}: "
+        "the hives saved to files (reg save), the password hashes taken to be cracked offline."
+    )
+    return [cited(view, used, write_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.002",))]
+
+
 def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
     """A UAC bypass through a hijacked handler (T1548.002): a process (or a tool it started,
     reg.exe) writes a shell-open handler value (``...\\shell\\open\\command``, or ``command`` where the log keeps only
@@ -8124,20 +8231,63 @@ def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
     return [cited(view, plants, run_at, children_rows, stage="Privilege Escalation", confidence="high", rationale=reason, tactic="TA0004", techniques=("T1548.002",))]
 
 
+def _running_unknown_libraries(view: LogView, subjects: set[str]) -> set[str]:
+    """The code runners of ``subjects`` (``code_runner``: rundll32, regsvr32) that load a
+    library the knowledge base does not know: a DLL runner runs what it is given."""
+    runners = {s for s in subjects if code_runner(s)}
+    if not runners:
+        return set()
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load") & view.desc_in("subject_name", runners) & ~view.desc_in("object_name", PLACEHOLDERS)
+    loads &= view.desc_where("object_name", lambda n: lookup(n, "module") is None, loads)
+    return view.values("subject_name", loads)
+
+
 def injected_system_process(view: LogView) -> list[StageEvidence]:
-    """A program the knowledge base does not know opening (or starting a thread in) a
-    Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon, services, the
-    spooler), which within ``INJECTION_ACT_MINUTES`` starts a shell or sends to an outside
-    address, neither of which it does in its own work: code injected into a privileged
-    process, acting with its privilege (T1055). Security products and Windows' own
-    processes open such processes routinely (known programs); a SYSTEM process opened but
-    doing nothing out of its character claims nothing."""
+    """A program the knowledge base does not know (or a DLL runner running a library it does
+    not know) opening (or starting a thread in) a Windows process that runs as SYSTEM
+    (``SYSTEM_PROCESSES``: winlogon, services, the spooler), which within
+    ``INJECTION_ACT_MINUTES`` starts a shell or sends to an outside address, neither of which
+    it does in its own work: code injected into a privileged process, acting with its
+    privilege (T1055). Security products and Windows' own processes open such processes
+    routinely (known programs); a SYSTEM process opened but doing nothing out of its
+    character claims nothing."""
+    found = _injected_system_processes(view)
+    if found is None:
+        return []
+    open_rows, acts, starts, sends, hosts = found
+    desc = view.desc
+    acting = set(desc["subject_name"][view._codes[acts]].tolist())
+    injectors = set(desc["subject_name"][view._codes[open_rows]].tolist())
+    started = set(desc["object_name"][view._codes[acts[starts[view._codes[acts]]]]].tolist())
+    reached = set(desc["object_name"][view._codes[acts[sends[view._codes[acts]]]]].tolist())
+    did = ([f"started {_names(started)}"] if started else []) + ([f"sent to {_names(reached)} (not internal)"] if reached else [])
+    reason = (
+        f"{_names(injectors)}, {'running a library' if injectors <= hosts else 'a program'} the knowledge base does not know, opened {_names(acting)}, a process that runs as SYSTEM, "
+        f"which then {' and '.join(did)}: code injected into a privileged process, acting with its privilege."
+    )
+    return [cited(view, open_rows, acts, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1055",))]
+
+
+def _injected_system_processes(view: LogView):
+    """``injected_system_process``'s evidence, computed once per view (the Command and Control
+    rule reads it too: an injected service's outside exchange is the injected code's): the
+    openings (log rows) of the SYSTEM processes that then acted out of character, those acts
+    (log rows), the start and send descriptions, and the DLL runners among the openers; or
+    None."""
+    return view.derived("_injected_system_processes", lambda: _find_injected_system_processes(view))
+
+
+def _find_injected_system_processes(view: LogView):
     desc = view.desc
     opened = view.present & view.desc_in("event", ("process_access", "remote_thread")) & (desc["object_kind"] == "process")
     opened &= view.desc_where("object_name", lambda n: n.casefold() in SYSTEM_PROCESSES, opened)
-    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and lookup(n, "process") is None, opened)
+    # (or a DLL runner, rundll32, that loaded a library the knowledge base does not know: that
+    # library's code is what runs)
+    hosts = _running_unknown_libraries(view, view.values("subject_name", opened))
+    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and (lookup(n, "process") is None or n in hosts), opened)
     if not opened.any():
-        return []
+        return None
     targets = view.values("object_name", opened)
     local = this_host_addresses(view)
     starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", targets)
@@ -8146,7 +8296,7 @@ def injected_system_process(view: LogView) -> list[StageEvidence]:
     sends &= view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and n not in PLACEHOLDERS, sends)
     acts = view.rows_of(starts | sends)
     if not len(acts):
-        return []
+        return None
     open_rows = view.rows_of(opened)
     first_open = {}
     for position, target in zip(open_rows.tolist(), desc["object_name"][view._codes[open_rows]].tolist()):
@@ -8158,18 +8308,10 @@ def injected_system_process(view: LogView) -> list[StageEvidence]:
     )
     acts = acts[keep]
     if not len(acts):
-        return []
+        return None
     acting = set(desc["subject_name"][view._codes[acts]].tolist())
     open_rows = open_rows[np.isin(desc["object_name"][view._codes[open_rows]], list(acting))]
-    injectors = set(desc["subject_name"][view._codes[open_rows]].tolist())
-    started = set(desc["object_name"][view._codes[acts[starts[view._codes[acts]]]]].tolist())
-    reached = set(desc["object_name"][view._codes[acts[sends[view._codes[acts]]]]].tolist())
-    did = ([f"started {_names(started)}"] if started else []) + ([f"sent to {_names(reached)} (not internal)"] if reached else [])
-    reason = (
-        f"{_names(injectors)}, a program the knowledge base does not know, opened {_names(acting)}, a process that runs as SYSTEM, "
-        f"which then {' and '.join(did)}: code injected into a privileged process, acting with its privilege."
-    )
-    return [cited(view, open_rows, acts, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1055",))]
+    return open_rows, acts, starts, sends, hosts
 
 
 def _fired_in_a_later_process(view: LogView, written: np.ndarray) -> set[str]:
@@ -8262,4 +8404,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
