@@ -1964,3 +1964,196 @@ def test_a_build_scripts_platform_probes_are_no_look_around(script, looks):
     ]
     stages = jp.claims(_log(*lines, date="2018-04-10")).stages
     assert ("Internal Reconnaissance" in stages) is looks
+
+
+@pytest.mark.parametrize("archive, removed, carried", [(".cache.tgz", True, True), ("thesis.tgz", False, False)], ids=["hidden-and-removed", "a-users-copy"])
+def test_a_shells_archive_carried_off_by_scp_is_exfiltration_where_it_is_hidden(archive, removed, carried):
+    """A shell's tar packed documents (its gzip writing the archive) and scp's transport sent
+    it to an outside host, the shell then removing the archive (h146 aw28: missed, CADETS
+    records the programs as executed files). A user's visible archive copied and kept is that
+    user's copy."""
+    lines = [
+        "16:48:01 The subject_process: sh EXECUTE the file_object_file: tar",
+        "16:48:02 The subject_process: tar FORK the subject_process: gzip",
+        "16:48:03 The subject_process: tar READ the file_object_file: budget_FY18.ods",
+        "16:48:04 The subject_process: tar READ the file_object_file: student_records.csv",
+        "16:48:05 The subject_process: tar READ the file_object_file: patent_disclosure.odt",
+        f"16:48:06 The subject_process: gzip WRITE the file_object_file: {archive}",
+        "16:48:20 The subject_process: sh EXECUTE the file_object_file: scp",
+        "16:48:21 The subject_process: scp FORK the subject_process: ssh",
+        "16:48:22 The subject_process: ssh CONNECT the netflowobject: 162.66.239.75",
+        f"16:49:01 The subject_process: scp READ the file_object_file: {archive}",
+    ]
+    lines += [f"16:49:{10 + i} The subject_process: ssh SENDTO the netflowobject: 162.66.239.75" for i in range(10)]
+    lines.append("16:49:30 The subject_process: ssh RECVFROM the netflowobject: 162.66.239.75")
+    if removed:
+        lines.append(f"16:49:40 The subject_process: rm UNLINK the file_object_file: {archive}")
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert ("Data Exfiltration" in stages) is carried
+
+
+@pytest.mark.parametrize("runner, persists", [("AgentExecutor.exe", False), ("wupdsvc.exe", True)], ids=["management-agent", "unknown-program"])
+def test_a_management_agents_script_registering_a_task_is_its_configuration(runner, persists):
+    """Intune's AgentExecutor ran a remediation script in PowerShell, which registered a
+    scheduled task (h146 aw15 claimed Maintain Persistence: PowerShell read as an attacker's).
+    The same script run by a program no one knows places a task."""
+    lines = [
+        f"11:30:01 The process: {runner} CREATE the process: powershell.exe",
+        "11:30:02 The process: powershell.exe LOAD the module: System.Management.Automation.ni.dll",
+        "11:31:01 The process: powershell.exe CREATE the process: schtasks.exe",
+        "11:31:02 The process: schtasks.exe CREATE the task: Intune-BitLockerKeyEscrow",
+        "11:31:03 The process: svchost.exe WRITE the file: Intune-BitLockerKeyEscrow",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages
+    assert ("Maintain Persistence" in stages) is persists
+
+
+def test_net_stopping_a_service_a_minute_before_it_ends_is_no_look_around():
+    """A remote session ran net to stop the spooler at 13:05 and to start it at 13:06; the
+    service control manager ended and started the spooler at 13:06, and hostname ran: net
+    waits for the service, so its stop shows a minute later (h146 aw13 claimed Internal
+    Reconnaissance). optc_s26_shell_net_queries_beside_service_start is the twin: a net that
+    asks the domain controller a minute before is a query."""
+    lines = [
+        "13:05:10 The process: cmd.exe CREATE the process: net.exe",
+        "13:05:11 The process: net.exe CREATE the process: net1.exe",
+        "13:06:01 The process: services.exe TERMINATE the process: spoolsv.exe",
+        "13:06:20 The process: cmd.exe CREATE the process: net.exe",
+        "13:06:21 The process: net.exe CREATE the process: net1.exe",
+        "13:06:22 The process: services.exe CREATE the process: spoolsv.exe",
+        "13:07:01 The process: cmd.exe CREATE the process: hostname.exe",
+    ]
+    assert "Internal Reconnaissance" not in jp.claims(_log(*lines), networks=OPTC_SITE).stages
+
+
+@pytest.mark.parametrize("races, escalated", [(True, True), (False, False)], ids=["memory-race", "plain-read"])
+def test_opening_passwd_while_racing_memory_then_su_is_dirty_cow(races, escalated):
+    """An unknown program opened passwd and wrote to memory, changing its protection again and
+    again, and su then started a shell: Dirty COW, whose mapping the log records as anonymous
+    memory (h148 ay19: missed). A program that only reads passwd before a user's su races
+    nothing."""
+    lines = [
+        "21:40:01 The subject_process: kworkerd EXECUTE the file_object_file: sh",
+        "21:40:02 The subject_process: sh EXECUTE the file_object_file: cow_x",
+        "21:40:03 The subject_process: cow_x OPEN the file_object_file: passwd",
+        "21:40:04 The subject_process: cow_x READ the file_object_file: passwd",
+    ]
+    if races:
+        lines += [f"21:40:{10 + i} The subject_process: cow_x MPROTECT the memoryobject: 7ffb0c400000" for i in range(4)]
+        lines += [f"21:40:{20 + i} The subject_process: cow_x WRITE the memoryobject: 7ffb0c400000" for i in range(4)]
+    lines += [
+        "21:41:01 The subject_process: sh EXECUTE the file_object_file: su",
+        "21:41:02 The subject_process: su CHANGE_PRINCIPAL the subject_process: su",
+        "21:41:03 The subject_process: su EXECUTE the file_object_file: sh",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert ("Privilege Escalation" in stages) is escalated
+
+
+@pytest.mark.parametrize("host, channel", [("WmiPrvSE.exe", False), ("ftpupd.exe", True)], ids=["wmi-provider", "unknown-program"])
+def test_wmis_provider_hosts_exchange_with_the_remote_caller_is_no_channel(host, channel):
+    """WMI's provider host started PowerShell after a connection from another host and
+    exchanged with it in two minutes: the remote execution (without the site profile the
+    host's address reads as public), not a command channel (h147 ax05). An unknown program's
+    exchange of the same shape is one."""
+    lines = [
+        "09:20:01 The process: svchost.exe START_INBOUND the flow: 142.20.57.36",
+        f"09:20:02 The process: {host} MESSAGE_INBOUND the flow: 142.20.57.36",
+        f"09:20:03 The process: {host} MESSAGE_OUTBOUND the flow: 142.20.57.36",
+        f"09:20:04 The process: {host} CREATE the process: powershell.exe",
+        f"09:21:02 The process: {host} MESSAGE_INBOUND the flow: 142.20.57.36",
+        f"09:21:03 The process: {host} MESSAGE_OUTBOUND the flow: 142.20.57.36",
+        f"09:22:02 The process: {host} MESSAGE_INBOUND the flow: 142.20.57.36",
+        f"09:22:03 The process: {host} MESSAGE_OUTBOUND the flow: 142.20.57.36",
+    ]
+    stages = jp.claims(_log(*lines)).stages
+    assert ("Command and Control" in stages) is channel
+
+
+@pytest.mark.parametrize("writer, claims", [("dockerd", False), ("python3", True)], ids=["container-engine", "script"])
+def test_a_container_engine_unpacking_an_images_account_files_adds_no_account(writer, claims):
+    """dockerd unpacked an image's layers, its passwd and shadow among them, and the
+    container's nginx dropped to its user (h147 ax14 claimed Privilege Escalation and Maintain
+    Persistence). A script writing passwd and shadow by hand adds an account."""
+    lines = [
+        "10:02:01 The subject_process: bash EXECUTE the file_object_file: docker",
+        f"10:02:02 The subject_process: {writer} WRITE the file_object_file: passwd",
+        f"10:02:03 The subject_process: {writer} WRITE the file_object_file: shadow",
+        "10:03:01 The subject_process: runc EXECUTE the file_object_file: nginx",
+        "10:03:02 The subject_process: nginx CHANGE_PRINCIPAL the subject_process: nginx",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert ("Maintain Persistence" in stages) is claims
+    assert ("Privilege Escalation" in stages) is claims
+
+
+@pytest.mark.parametrize("loader, escalated", [("pkexec", True), ("less", False)], ids=["setuid-loader", "unprivileged-reader"])
+def test_pkexec_reading_a_library_its_caller_just_wrote_is_pwnkit(loader, escalated):
+    """An unknown program wrote gconv-modules and lib0.so and ran pkexec, which read them and
+    started a shell: PwnKit, the log keeping only pkexec's read of the library (h147 ax26:
+    missed). An unprivileged program reading the file runs nothing with more privilege."""
+    lines = [
+        "03:53:01 The subject_process: sd-pam-update WRITE the file_object_file: gconv-modules",
+        "03:53:02 The subject_process: sd-pam-update WRITE the file_object_file: lib0.so",
+        f"03:53:03 The subject_process: sd-pam-update EXECUTE the file_object_file: {loader}",
+        f"03:53:04 The subject_process: {loader} READ the file_object_file: gconv-modules",
+        f"03:53:05 The subject_process: {loader} READ the file_object_file: lib0.so",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-13")).stages
+    assert ("Privilege Escalation" in stages) is escalated
+
+
+@pytest.mark.parametrize("staged, carried", [(".cache-7f3a", True), (".bash_history", False)], ids=["hidden-archive", "a-known-dotfile"])
+def test_a_hidden_archive_without_an_extension_carries_what_was_collected(staged, carried):
+    """tar read documents and its gzip wrote .cache-7f3a, which python3 read while sending a
+    burst to an outside host (h147 ax22: missed, a name without an extension read as no data).
+    A dotfile the knowledge base knows (the shell's history) is no archive staged under a
+    dot-name."""
+    lines = [
+        "17:34:01 The subject_process: python3 EXECUTE the file_object_file: sh",
+        "17:34:02 The subject_process: sh EXECUTE the file_object_file: tar",
+        "17:34:03 The subject_process: tar EXECUTE the file_object_file: gzip",
+        "17:34:04 The subject_process: tar READ the file_object_file: MSA_v4.docx",
+        "17:34:05 The subject_process: tar READ the file_object_file: budget_Q2.xlsx",
+        "17:34:06 The subject_process: tar READ the file_object_file: payroll_march.xlsx",
+        f"17:34:07 The subject_process: gzip WRITE the file_object_file: {staged}",
+        f"17:35:01 The subject_process: python3 READ the file_object_file: {staged}",
+    ]
+    lines += [f"17:35:{10 + i} The subject_process: python3 SENDTO the netflowobject: 185.86.151.2" for i in range(12)]
+    stages = jp.claims(_log(*lines, date="2018-04-13")).stages
+    assert ("Data Exfiltration" in stages) is carried
+
+
+@pytest.mark.parametrize("reader, armed", [("ssh", False), ("sh", True)], ids=["ssh-key", "script"])
+def test_a_file_made_private_for_ssh_is_no_armed_tool(reader, armed):
+    """A shell wrote k, chmod changed its mode, and ssh read it to log in to another host while
+    the subgraph talked to the network: a key written out for ``ssh -i`` (h143 at18 read it as
+    a downloaded tool). A file chmod'ed and read by a shell is a script armed (the tool
+    brought in, here by an operator's shell with no way in shown: Ingress Tool Transfer)."""
+    lines = [
+        "14:05:01 The subject_process: curl CONNECT the netflowobject: 61.167.39.128",
+        "14:05:02 The subject_process: curl RECVFROM the netflowobject: 61.167.39.128",
+        "14:07:01 The subject_process: bash WRITE the file_object_file: k",
+        "14:07:02 The subject_process: bash EXECUTE the file_object_file: chmod",
+        "14:07:03 The subject_process: chmod MODIFY_FILE_ATTRIBUTES the file_object_file: k",
+        f"14:07:04 The subject_process: bash EXECUTE the file_object_file: {reader}",
+        f"14:07:05 The subject_process: {reader} READ the file_object_file: k",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert bool(stages & {"Initial Compromise", "Command and Control"}) is armed
+
+
+@pytest.mark.parametrize("server, operator", [("php-fpm7.0", True), ("cron", False)], ids=["web-worker", "job-scheduler"])
+def test_a_web_workers_shell_starting_ssh_to_another_host_is_a_web_shell(server, operator):
+    """PHP's worker started sh, whose ssh reached another host: an operator working through a
+    web shell (h143 at18's foothold was found only through a wrong reading). A cron job's
+    shell running ssh is a scheduled transfer."""
+    lines = [
+        f"14:05:01 The subject_process: {server} EXECUTE the file_object_file: sh",
+        "14:06:01 The subject_process: sh EXECUTE the file_object_file: ssh",
+        "14:06:02 The subject_process: ssh CONNECT the netflowobject: 128.55.12.67",
+        "14:06:03 The subject_process: ssh SENDTO the netflowobject: 128.55.12.67",
+        "14:06:04 The subject_process: ssh RECVFROM the netflowobject: 128.55.12.67",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-12"), networks=jp.profile_networks("trace_x")).stages
+    assert ("Initial Compromise" in stages) is operator

@@ -450,6 +450,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             # execution Lateral Movement weighs, declared network or not, not a channel
             # (the Remote Desktop client is a routine channel, weighed above)
             skipped[subject] |= bool(subject) and ((remote_command_tool(subject) and not routine_channel(subject)) or remote_session_host(subject))
+            # so is WMI's provider host's, or the service control manager's, with the host
+            # whose request it serves (``Win32_Process.Create``, a service created remotely)
+            skipped[subject] |= subject.casefold() in REMOTE_START_SERVICES - TASK_RUNNERS
         index = pair_keys[key]
         # a service host, browser, mail client, updater or SSH client keeps talking to its
         # server: a channel only when the log shows the process on it acting for an attacker
@@ -2174,6 +2177,11 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
     moded = named & (desc["event"] == "file_attribute")
     moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES or bool(KEY_OR_CERTIFICATE.search(n)), moded)
+    # nor a file an SSH client reads, whatever its name: a key written out and made private
+    # for `ssh -i` (chmod 600), not a program armed
+    if moded.any():
+        key_reads = view.present & (desc["event"] == "file_read") & view.desc_where("subject_name", session_client)
+        moded &= ~view.desc_in("object_name", view.values("object_name", key_reads))
     # a service setting the mode of a working file it wrote itself (the crash reporter marking
     # a report uploaded) makes no tool: only its run would, which arms the file on its own
     keeping = moded & view.desc_where("subject_name", own_file_cleaner, moded)
@@ -3787,8 +3795,10 @@ SERVICE_COMMANDS = NET_COMMANDS
 
 def _service_control_commands(view: LogView, tools_run: np.ndarray) -> np.ndarray:
     """The ``tools_run`` descriptions of a ``net`` command every run of which falls in a
-    minute in which the service control manager starts or stops a service: net start and
-    net stop, an administrator restarting the spooler, not a look around."""
+    minute in which the service control manager starts or stops a service, or one before
+    where the net commands reached no other host: net start and net stop (which waits for the
+    service, whose end the log may show a minute later), an administrator restarting the
+    spooler, not a look around."""
     desc = view.desc
     net = tools_run & view.desc_where("object_name", lambda n: n.casefold() in SERVICE_COMMANDS, tools_run)
     if not net.any():
@@ -3797,7 +3807,13 @@ def _service_control_commands(view: LogView, tools_run: np.ndarray) -> np.ndarra
     scm &= view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER, scm)
     if not scm.any():
         return np.zeros(len(net), dtype=bool)
-    elsewhere = view.expand(net) & ~np.isin(view.minutes, view.minutes[view.expand(scm)])
+    scm_minutes = view.minutes[view.expand(scm)]
+    elsewhere = view.expand(net) & ~np.isin(view.minutes, scm_minutes)
+    # (a minute before only where the net commands reached no other host: `net user /domain`
+    # asks the domain controller, `net stop` only this host's service control manager)
+    talked = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow")
+    if not (talked & view.desc_where("subject_name", lambda n: n.casefold() in SERVICE_COMMANDS, talked)).any():
+        elsewhere &= ~np.isin(view.minutes + MINUTE_NS, scm_minutes)
     return net & ~_descriptions(view, elsewhere)
 
 
@@ -4144,11 +4160,22 @@ def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
     connects = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
     # shells only: the log names every sh and python alike, and an interpreter below any sh
     # (cron's job) may be a script's own client; a shell opens no connection of its own
-    connects &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", connects)
     connects &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), connects) & ~view.desc_in("object_name", PLACEHOLDERS)
-    if not connects.any():
-        return []
+    # (or a session client the shell started, ssh reaching another host: an operator working
+    # through the web shell; CGI scripts and mail() open no SSH sessions)
+    sessions = connects & view.desc_where("subject_name", session_client, connects)
+    connects &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", connects)
     servers = view.values("subject_name", direct)
+    if not connects.any():
+        if not sessions.any():
+            return []
+        connects = sessions
+        reason = (
+            f"{_names(view.values('subject_name', sessions))}, started below {_names(servers)}'s shell {_names(shells)}, reached "
+            f"{_names(view.values('object_name', sessions))}: an operator working through a web shell out of an exploited web application "
+            "(CGI scripts and mail() open no SSH sessions)."
+        )
+        return [cited(view, view.rows_of(direct & view.desc_in("object_name", started & (shells | programs))), view.rows_of(sessions), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))]
     callers = view.values("subject_name", connects)
     reason = (
         f"{_names(callers)}, a shell below {_names(servers)}, a web server, opened a connection to {_names(view.values('object_name', connects))}: "
@@ -5417,6 +5444,35 @@ def _copy_transports(view: LogView, senders: set[str]) -> dict[str, set[str]]:
     return found
 
 
+def _relayed_archives(view: LogView, channel: str, readers: set[str], starts: np.ndarray, reads: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> set[str]:
+    """The files ``readers`` (``channel`` and the copy clients it is the transport of) read
+    that a program ``channel`` started, or one started beside them by the shell or script
+    that started them (the archiver, then pscp or scp carrying the archive off; not by the
+    desktop: a user's own 7-Zip and browser upload), wrote after reading user data (an
+    archive, where that program is a user application). ``starts``: the descriptions that
+    run a program, as the caller reads them."""
+    desc = view.desc
+    started = view.values("object_name", starts & (desc["subject_name"] == channel)) - PLACEHOLDERS - {channel}
+    parents = {n for n in view.values("subject_name", starts & view.desc_in("object_name", readers)) - PLACEHOLDERS - readers if _operator_tool(n)}
+    if parents:
+        started |= view.values("object_name", starts & view.desc_in("subject_name", parents)) - PLACEHOLDERS - {channel}
+    if not started:
+        return set()
+    collected = reads & view.desc_in("subject_name", started)
+    collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
+    # a user's application saving a document (Excel opening a mailed workbook, saving the
+    # user's edits for the mail client to send back) stages nothing; an archive it writes
+    # (Word writing report.zip after reading other documents) is staging
+    applications = {c for c in collectors if user_application(c)}
+    # (tar's archive is written by the compressor it starts: gzip)
+    writers = (collectors - applications) | _compressors_started_by(view, collectors - applications)
+    staged = view.values("object_name", writes & view.desc_in("subject_name", writers))
+    staged |= {n for n in view.values("object_name", writes & view.desc_in("subject_name", applications)) if ARCHIVE.search(n)}
+    if not staged:
+        return set()
+    return view.values("object_name", reads & view.desc_in("subject_name", readers) & view.desc_in("object_name", staged))
+
+
 def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
     """The descriptions of a process behind ``sends`` that is a routine channel (a Windows
     system process, a browser) and started a program which read user data and wrote a file (an archive, where that program is
@@ -5435,27 +5491,20 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
     relays = set()
     transports = _copy_transports(view, channels)
     for channel in sorted(channels):
-        started = view.values("object_name", starts & (desc["subject_name"] == channel)) - PLACEHOLDERS - {channel}
         # a copy client's transport (scp's ssh) sends what the copy client read: the copy
         # client reads for it, and its launcher is the channel's
         readers = {channel} | transports.get(channel, set())
-        # or started beside it by the shell or script that started it (the archiver, then
-        # pscp or scp carrying the archive off); not by the desktop (a user's own 7-Zip and
-        # browser upload)
-        parents = {n for n in view.values("subject_name", starts & view.desc_in("object_name", readers)) - PLACEHOLDERS - readers if _operator_tool(n)}
-        if parents:
-            started |= view.values("object_name", starts & view.desc_in("subject_name", parents)) - PLACEHOLDERS - {channel}
-        if not started:
-            continue
-        collected = reads & view.desc_in("subject_name", started)
-        collectors = view.values("subject_name", collected & view.desc_where("object_name", user_data, collected))
-        # a user's application saving a document (Excel opening a mailed workbook, saving the
-        # user's edits for the mail client to send back) stages nothing; an archive it writes
-        # (Word writing report.zip after reading other documents) is staging
-        applications = {c for c in collectors if user_application(c)}
-        staged = view.values("object_name", writes & view.desc_in("subject_name", collectors - applications))
-        staged |= {n for n in view.values("object_name", writes & view.desc_in("subject_name", applications)) if ARCHIVE.search(n)}
-        if staged and (reads & view.desc_in("subject_name", readers) & view.desc_in("object_name", staged)).any():
+        carried = _relayed_archives(view, channel, readers, starts, reads, writes, user_data)
+        if not carried:
+            # the same, the programs run as TRACE and CADETS show them (a shell executing
+            # tar, then scp): a user's own copy of an archive over SSH is routine there, the
+            # staging an intruder's where it hides the archive (a leading dot) or removes it
+            # once it is sent
+            carried = _relayed_archives(view, channel, readers, view.program_starts, reads, writes, user_data)
+            if carried:
+                removed = view.values("object_name", view.present & (desc["event"] == "file_delete") & view.desc_in("object_name", carried))
+                carried = {n for n in carried if n.startswith(".") or n in removed}
+        if carried:
             relays.add(channel)
     # or a Windows service host reading an archive that a shell or script host wrote after
     # reading user data, in a minute that shell started a program (bitsadmin): a transfer job
@@ -5573,6 +5622,13 @@ def _beacon_kept_its_pace(view: LogView, before: np.ndarray, after: np.ndarray) 
     busiest_before = np.bincount(per_minute_before, weights=view.counts[before]).max()
     _, per_minute_after = np.unique(view.minutes[after], return_inverse=True)
     return bool(np.bincount(per_minute_after, weights=view.counts[after]).max() <= busiest_before)
+
+
+def _hidden_staging_name(name: str) -> bool:
+    """A hidden name with no extension that the knowledge base does not know (``.cache-7f3a``,
+    not ``.bashrc``): where a collector writing it stages what it collected."""
+    stem = name[1:]
+    return name.startswith(".") and bool(stem) and "." not in stem and lookup(name, "file") is None and not SCRIPT_OR_BINARY.search(name) and not library_stem(name)
 
 
 def exfiltration(view: LogView) -> list[StageEvidence]:
@@ -5721,7 +5777,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     written_by_collectors = view.values("object_name", writes & view.desc_in("subject_name", collectors))
     # what a collector wrote carries the data only if it is data itself (an archive, a copy):
     # a library or program it unpacked from a mailed archive is no staging
-    written_by_collectors = {name for name in written_by_collectors if user_data(name)}
+    # (or a hidden file of no extension, an archive staged under a dot-name: .cache-7f3a)
+    written_by_collectors = {name for name in written_by_collectors if user_data(name) or _hidden_staging_name(name)}
     written_by_collectors |= _restaged(view, reading, writes, written_by_collectors)
     # a copy's transport (scp's ssh) sends what the copy client read: its reads are the
     # sender's
@@ -6858,6 +6915,10 @@ def planted_library_loaded(view: LogView) -> list[StageEvidence]:
     module for pkexec, a printer driver DLL for the spooler, a security package for LSASS)."""
     desc = view.desc
     loads = view.present & (desc["event"] == "module_load") & ~view.desc_in("object_name", PLACEHOLDERS)
+    # (or a shared object it reads: the dynamic loader reads a library's header before it
+    # maps it, and a log may keep only the read)
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    loads |= view.desc_where("object_name", lambda n: library_stem(n) is not None, reads)
     loads &= view.desc_where("subject_name", privileged_loader, loads)
     if not loads.any():
         return []
@@ -7834,6 +7895,37 @@ def run_as_binary_tampered_then_shell(view: LogView) -> list[StageEvidence]:
     return [cited(view, touch_rows, run_rows, shell_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1068",))]
 
 
+def _opened_while_racing_memory(view: LogView) -> np.ndarray:
+    """The descriptions of a program the knowledge base does not know opening or reading an
+    account database only root may write (``ROOT_WRITTEN_ACCOUNT_FILES``) in a minute in
+    which it writes to memory and changes memory protection again and again (the log's
+    memory objects): the race Dirty COW runs on the file's read-only mapping, where the log
+    records the mapping as anonymous memory rather than as the file."""
+    desc = view.desc
+    opens = view.present & (desc["object_kind"] == "file") & (view.desc_in("event", ("file_read",)) | view.desc_in("action", ("OPEN",)))
+    opens &= view.desc_where("object_name", lambda n: n.casefold() in ROOT_WRITTEN_ACCOUNT_FILES, opens)
+    opens &= view.desc_where("subject_name", _unknown_program, opens)
+    if not opens.any():
+        return opens
+    memory = view.present & (desc["object_kind"] == "memory") & view.desc_in("subject_name", view.values("subject_name", opens))
+    writes = memory & view.desc_in("event", ("file_write",)) | memory & view.desc_in("action", ("WRITE",))
+    protects = memory & (desc["event"] == "memory_protect")
+    if not writes.any() or not protects.any():
+        return np.zeros(len(opens), dtype=bool)
+    racing = set()
+    for subject in view.values("subject_name", opens):
+        wrote = set(view.minutes[view.rows_of(writes & (desc["subject_name"] == subject))].tolist())
+        protected = view.rows_of(protects & (desc["subject_name"] == subject))
+        # again and again: in a minute it also wrote, more than once (the race's threads)
+        if any(int(view.counts[r]) >= RACE_PROTECTS and int(view.minutes[r]) in wrote for r in protected.tolist()):
+            racing.add(subject)
+    return opens & view.desc_in("subject_name", racing)
+
+
+# memory-protection changes in one minute that make a race: more than one (the log counts seconds)
+RACE_PROTECTS = 2
+
+
 def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence]:
     """A program the knowledge base does not know mapping into its memory an account
     database only root may write (``ROOT_WRITTEN_ACCOUNT_FILES``: passwd, sudoers), then,
@@ -7847,6 +7939,9 @@ def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence
     maps = view.present & (desc["event"] == "module_load") & (desc["object_kind"] == "file") & view.desc_in("action", ("MMAP",))
     maps &= view.desc_where("object_name", lambda n: n.casefold() in ROOT_WRITTEN_ACCOUNT_FILES, maps)
     maps &= view.desc_where("subject_name", _unknown_program, maps)
+    raced = _opened_while_racing_memory(view)
+    how = "mapped {} into its memory" if maps.any() else "opened {} while racing writes and protection changes on its memory"
+    maps |= raced
     if not maps.any():
         return []
     logins = view.present & view.desc_in("event", ("process_start", "execute")) & view.desc_in("object_kind", ("process", "file"))
@@ -7865,7 +7960,7 @@ def mapped_account_database_then_root_login(view: LogView) -> list[StageEvidence
     tools = set(desc["subject_name"][view._codes[after]].tolist())
     shells = set(desc["object_name"][view._codes[after]].tolist())
     reason = (
-        f"{_names(mappers)}, a program the knowledge base does not know, mapped {_names(databases)} into its memory, an account "
+        f"{_names(mappers)}, a program the knowledge base does not know, {how.format(_names(databases))}, an account "
         f"database only root may write, and within {ROOT_SHELL_MINUTES} minutes {_names(tools)} started {_names(shells)}: "
         "a kernel exploit overwriting the database through the mapping (as Dirty COW does) and the root login it gives."
     )
