@@ -2157,3 +2157,136 @@ def test_a_web_workers_shell_starting_ssh_to_another_host_is_a_web_shell(server,
     ]
     stages = jp.claims(_log(*lines, date="2018-04-12"), networks=jp.profile_networks("trace_x")).stages
     assert ("Initial Compromise" in stages) is operator
+
+
+@pytest.mark.parametrize("starter, channel", [("PDFConvert_Setup.exe", True), ("explorer.exe", False)], ids=["restarted-by-the-dropper", "started-by-the-user"])
+def test_a_browser_a_dropper_restarted_is_weighed_address_by_address(starter, channel):
+    """A setup Chrome downloaded forced an extension by policy and restarted Chrome, which
+    then beaconed to one address every minute beside its browsing (h150 ba12: the beacon was
+    read as browsing, the forced extension not at all). A user's Chrome talking to the same
+    sites is browsing."""
+    lines = [
+        "11:20:01 The process: chrome.exe START_OUTBOUND the flow: 185.224.138.29",
+        "11:20:02 The process: chrome.exe MESSAGE_INBOUND the flow: 185.224.138.29",
+        "11:20:03 The process: chrome.exe CREATE the file: PDFConvert_Setup.exe",
+        "11:21:01 The process: chrome.exe CREATE the process: PDFConvert_Setup.exe",
+        "11:21:02 The process: PDFConvert_Setup.exe EDIT the registry: ExtensionInstallForcelist",
+        "11:21:03 The process: PDFConvert_Setup.exe TERMINATE the process: chrome.exe",
+        f"11:21:04 The process: {starter} CREATE the process: chrome.exe",
+        "11:21:05 The process: chrome.exe START_OUTBOUND the flow: 172.217.7.4",
+    ]
+    for minute in range(21, 27):
+        lines += [
+            f"11:{minute}:30 The process: chrome.exe MESSAGE_OUTBOUND the flow: 194.165.16.77",
+            f"11:{minute}:31 The process: chrome.exe MESSAGE_INBOUND the flow: 194.165.16.77",
+        ]
+    stages = jp.claims(_log(*lines, date="2019-09-26"), networks=OPTC_SITE).stages
+    assert "Maintain Persistence" in stages
+    assert ("Command and Control" in stages) is channel
+
+
+@pytest.mark.parametrize("after, channel", [(0, False), (4, True)], ids=["delivery-only", "kept-after-the-run"])
+def test_a_browsers_exchange_over_by_the_run_of_what_it_fetched_is_the_delivery(after, channel):
+    """Firefox fetched an add-on and then gkhelper from one address in two minutes, wrote
+    gkhelper and ran it: the delivery, not a channel (h150 ba21 claimed Command and Control).
+    A browser that keeps exchanging with that address after the run holds one."""
+    lines = [
+        "14:07:43 The subject_process: firefox CONNECT the netflowobject: 193.29.187.52",
+        "14:07:44 The subject_process: firefox SENDTO the netflowobject: 193.29.187.52",
+        "14:07:45 The subject_process: firefox RECVFROM the netflowobject: 193.29.187.52",
+        "14:08:21 The subject_process: firefox SENDTO the netflowobject: 193.29.187.52",
+        "14:08:22 The subject_process: firefox RECVFROM the netflowobject: 193.29.187.52",
+        "14:08:23 The subject_process: firefox WRITE the file_object_file: gkhelper",
+        "14:08:24 The subject_process: firefox MODIFY_FILE_ATTRIBUTES the file_object_file: gkhelper",
+        "14:08:26 The subject_process: firefox EXECUTE the file_object_file: gkhelper",
+    ]
+    for minute in range(9, 9 + after):
+        lines += [
+            f"14:{minute:02d}:21 The subject_process: firefox SENDTO the netflowobject: 193.29.187.52",
+            f"14:{minute:02d}:22 The subject_process: firefox RECVFROM the netflowobject: 193.29.187.52",
+        ]
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert "Initial Compromise" in stages
+    assert ("Command and Control" in stages) is channel
+
+
+@pytest.mark.parametrize("server, fetched", [("node", True), ("rsync", False)], ids=["application-server", "no-server"])
+def test_a_servers_shell_piping_fetched_code_into_a_shell_is_the_way_in(server, fetched):
+    """Node.js, serving an outside address, started sh, whose curl fetched from another outside
+    address into a pipe a shell read, and the script's crontab wrote the user's table (h151
+    bb13: the foothold was found only as crontab's table read as a downloaded tool). The same
+    pipe in a shell no server started has no way in shown."""
+    lines = [
+        f"16:44:01 The subject_process: {server} ACCEPT the netflowobject: 103.27.110.206",
+        f"16:44:02 The subject_process: {server} RECVFROM the netflowobject: 103.27.110.206",
+        f"16:44:03 The subject_process: {'node' if server == 'node' else 'bash'} EXECUTE the file_object_file: sh",
+        "16:45:01 The subject_process: sh EXECUTE the file_object_file: curl",
+        "16:45:02 The subject_process: curl CONNECT the netflowobject: 45.9.148.21",
+        "16:45:03 The subject_process: curl RECVFROM the netflowobject: 45.9.148.21",
+        "16:45:04 The subject_process: curl WRITE the pipe: pipe",
+        "16:45:05 The subject_process: sh READ the pipe: pipe",
+        "16:45:06 The subject_process: sh EXECUTE the file_object_file: crontab",
+        "16:45:07 The subject_process: crontab WRITE the file_object_file: svcnode",
+        "16:45:08 The subject_process: crontab MODIFY_FILE_ATTRIBUTES the file_object_file: svcnode",
+    ]
+    claims = jp.claims(_log(*lines, date="2018-04-12"))
+    assert ("Initial Compromise" in claims.stages) is fetched
+    assert "svcnode" not in claims.cited_names  # the user's cron table, no tool
+
+
+def test_a_log_logrotate_recreates_with_its_mode_is_no_armed_tool():
+    """logrotate created access.log anew and set its mode, nginx wrote it while serving: a
+    log, not a program armed (h151 bb02 read it as a downloaded tool)."""
+    lines = [
+        "06:25:01 The subject_process: cron EXECUTE the file_object_file: sh",
+        "06:25:02 The subject_process: sh EXECUTE the file_object_file: logrotate",
+        "06:25:03 The subject_process: logrotate RENAME the file_object_file: access.log",
+        "06:25:04 The subject_process: logrotate CREATE_OBJECT the file_object_file: access.log",
+        "06:25:05 The subject_process: logrotate MODIFY_FILE_ATTRIBUTES the file_object_file: access.log",
+        "06:25:06 The subject_process: nginx ACCEPT the netflowobject: 66.249.79.35",
+        "06:25:07 The subject_process: nginx RECVFROM the netflowobject: 66.249.79.35",
+        "06:25:08 The subject_process: nginx SENDTO the netflowobject: 66.249.79.35",
+        "06:25:09 The subject_process: nginx WRITE the file_object_file: access.log",
+    ]
+    assert "Initial Compromise" not in jp.claims(_log(*lines, date="2018-04-05")).stages
+
+
+@pytest.mark.parametrize("collector, claims", [("Velociraptor.exe", False), ("wupdsvc.exe", True)], ids=["forensic-agent", "unknown-program"])
+def test_a_forensic_agents_collection_is_its_work(collector, claims):
+    """Velociraptor, on its server's request, dropped autorunsc and ran it, read the hives and
+    opened processes, zipped and uploaded the results and removed its files (h152 bc05: read
+    as a downloaded tool, credential access, exfiltration and covering tracks). An unknown
+    program doing the same is an intruder's collection."""
+    lines = [
+        f"10:00:01 The process: {collector} START_OUTBOUND the flow: 142.20.56.210",
+        f"10:00:02 The process: {collector} MESSAGE_INBOUND the flow: 142.20.56.210",
+        f"10:00:03 The process: {collector} CREATE the file: autorunsc64.exe",
+        f"10:00:04 The process: {collector} CREATE the process: autorunsc64.exe",
+        f"10:01:01 The process: {collector} READ the file: Amcache.hve",
+        f"10:01:02 The process: {collector} CREATE the file: collection-WS0093.zip",
+        f"10:01:03 The process: {collector} READ the file: collection-WS0093.zip",
+    ]
+    lines += [f"10:02:{10 + i} The process: {collector} MESSAGE_OUTBOUND the flow: 142.20.56.210" for i in range(6)]
+    lines += [f"10:03:01 The process: {collector} DELETE the file: autorunsc64.exe", f"10:03:02 The process: {collector} DELETE the file: collection-WS0093.zip"]
+    stages = jp.claims(_log(*lines), networks=OPTC_SITE).stages
+    assert bool(stages) is claims
+
+
+@pytest.mark.parametrize("exported, cleared", [(True, False), (False, True)], ids=["exported-first", "cleared-only"])
+def test_event_logs_exported_before_they_are_cleared_are_archived(exported, cleared):
+    """A scheduled PowerShell script exported Security and System with wevtutil (the service
+    writing Security_SRV-FS02_20190925.evtx) and then cleared them: log management (h152 bc06
+    claimed Covering Tracks). Cleared without an export, they are wiped."""
+    lines = [
+        "02:00:01 The process: svchost.exe CREATE the process: powershell.exe",
+        "02:00:02 The process: powershell.exe CREATE the process: wevtutil.exe",
+    ]
+    if exported:
+        lines += ["02:00:03 The process: svchost.exe WRITE the file: Security_SRV-FS02_20190925.evtx", "02:00:04 The process: svchost.exe WRITE the file: System_SRV-FS02_20190925.evtx"]
+    lines += [
+        "02:02:01 The process: powershell.exe CREATE the process: wevtutil.exe",
+        "02:02:02 The process: svchost.exe MODIFY the file: Security.evtx",
+        "02:02:03 The process: svchost.exe MODIFY the file: System.evtx",
+    ]
+    stages = jp.claims(_log(*lines), networks=OPTC_SITE).stages
+    assert ("Covering Tracks" in stages) is cleared

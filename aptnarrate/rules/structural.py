@@ -22,7 +22,7 @@ from ..wording import quoted
 from .benign import mechanisms_for
 from .events import names_this_host, vocabulary
 from .lineage import (
-    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, in_chain, reads_its_code, runs_what_it_reads, merged,
+    acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, is_launcher, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs,
 )
@@ -50,6 +50,9 @@ CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
 # knowledge-base categories of the host's records and data files: a change of their mode or
 # times (touch -r on a login record) is tampering or upkeep, not a tool made executable
 RECORD_FILES = frozenset({"log file", "login records", "system information file", "application data", "package database"})
+# a log by its name (``access.log``, a rotated ``error.log.1``): logrotate creating it anew with
+# its mode set arms no program
+LOG_NAME = re.compile(r"\.log(\.\d+)?$", re.I)
 # knowledge-base categories of software agents whose scripts do their vendor's work (a
 # management agent's PowerShell calling WMI is no operator's)
 AGENT_CATEGORIES = frozenset({"management agent", "monitoring agent", "security product", "software updater", "package manager", "backup agent"})
@@ -442,9 +445,12 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             # a browser talking to many sites is browsing; the IoC table still lists them. A
             # discovery tool's traffic (net, nltest, nslookup asking a domain controller) is
             # its query, run once: the channel, if any, is its caller's
-            skipped[subject] = entry is not None and (
-                (entry.category == "browser" and n_addresses[subject] >= 3) or entry.category == "discovery tool"
-            )
+            # (a browser the log shows started by an attack's program, one that planted an
+            # extension for it, is weighed address by address: its beacon is the extension's)
+            browsing = entry is not None and entry.category == "browser" and n_addresses[subject] >= 3
+            if browsing and exempt is not None and subject in exempt:
+                browsing = not _started_by_attack_program(view, subject, exempt)
+            skipped[subject] = browsing or (entry is not None and entry.category == "discovery tool")
             # a remote command tool's or remote-session host's exchange with a host (PsExec
             # and its service, WinRM's hosts, sc.exe against another host) is the remote
             # execution Lateral Movement weighs, declared network or not, not a channel
@@ -573,6 +579,11 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             # (asked last, of the few pairs that are channels by shape)
             links = chain_links(view, exempt, _descriptions(view, positions[mine]))
             if not links:
+                continue
+            # a browser or mail client whose exchange with the address is over by the minute
+            # the program it wrote first ran fetched that program: the delivery (Initial
+            # Compromise weighs it), not a channel it keeps
+            if int(minutes[mine].max()) <= _first_run_of_its_drops(view).get(subject, -1):
                 continue
         period = _period(out_minutes)
         who = quoted(subject) if subject else "one process"
@@ -1294,6 +1305,35 @@ def _loops_without_a_named_peer(view: LogView, local: set[str], claimed: set[str
         )
         out.append(cited(view, replies, driven, shown, stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071", "T1059.001")))
     return out
+
+
+def _started_by_attack_program(view: LogView, name: str, chain) -> bool:
+    """Whether a process named ``name`` was started by a program of ``chain`` other than a
+    launcher of its own kind (a browser restarted by a dropped setup, not by the browser)."""
+    starts = view.program_starts & (view.desc["object_name"] == name)
+    starters = view.values("subject_name", starts) - {"", name}
+    return any(s in chain for s in starters)
+
+
+def _first_run_of_its_drops(view: LogView) -> dict[str, int]:
+    """Each launcher (a browser, mail client) that wrote a program the subgraph then ran ->
+    the first minute one of those programs ran (``dropped_programs``), once per view."""
+
+    def compute() -> dict[str, int]:
+        desc = view.desc
+        found: dict[str, int] = {}
+        writes = view.present & view.desc_in("event", ("file_write", "file_create"))
+        for program, _, positions in dropped_programs(view):
+            writers = {w for w in desc["subject_name"][positions[writes[positions]]].tolist() if w and is_launcher(w)}
+            runs = positions[view.program_starts[positions]]
+            if not writers or not len(runs):
+                continue
+            first = int(view.first_minutes[runs].min())
+            for writer in writers:
+                found[writer] = min(found.get(writer, first), first)
+        return found
+
+    return view.derived("_first_run_of_its_drops", compute)
 
 
 def _acting_clients(view: LogView):
@@ -2145,6 +2185,9 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     routine = _by_routine_writers(view, written)
     routine |= written & build_outputs(view)  # a checkout's configure, a compiler's binary
     routine |= written & self_updates(view)  # Teams' Update.exe writing the new Teams.exe
+    # the job-table tools' spool files (crontab writing the user's table, chmod'ed by it): a
+    # table the persistence rules weigh, not a tool
+    routine |= view.desc_where("subject_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, written)
     # a management agent's package, fetched by BITS and started by the agent
     routine |= written & view.desc_in("object_name", agent_deployed_programs(view))
     # a start-up file or key store written and chmod'ed (rc.local, authorized_keys) is
@@ -2176,7 +2219,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # execve of the file
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
     moded = named & (desc["event"] == "file_attribute")
-    moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES or bool(KEY_OR_CERTIFICATE.search(n)), moded)
+    moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES or bool(KEY_OR_CERTIFICATE.search(n) or LOG_NAME.search(n)), moded)
     # nor a file an SSH client reads, whatever its name: a key written out and made private
     # for `ssh -i` (chmod 600), not a program armed
     if moded.any():
@@ -7155,6 +7198,22 @@ def _how_acting(view: LogView, positions: np.ndarray) -> str:
 # ``covering-tracks-event-log-cleared`` names them)
 EVENT_LOG_TOOL = "wevtutil.exe"
 HOST_EVENT_LOG = re.compile(r"(?i)^(security|system|application|setup|windows powershell|.+%4.+)\.evtx$")
+# an export of a host event log: its name, then a suffix (the host, a date), `.evtx`
+EXPORTED_EVENT_LOG = re.compile(r"(?i)^(security|system|application|setup|windows powershell)[ _.-].+\.evtx$")
+
+
+def _exported_logs(view: LogView) -> dict[str, int]:
+    """Each host event log (``security.evtx``, case-folded) -> the first minute an export of
+    it (``EXPORTED_EVENT_LOG``) was written."""
+    desc = view.desc
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & (desc["object_kind"] == "file")
+    writes &= view.desc_where("object_name", lambda n: bool(EXPORTED_EVENT_LOG.match(n)), writes)
+    found: dict[str, int] = {}
+    rows = view.rows_of(writes)
+    for name, minute in zip(desc["object_name"][view._codes[rows]].tolist(), view.minutes[rows].tolist()):
+        log = EXPORTED_EVENT_LOG.match(name).group(1).casefold() + ".evtx"
+        found[log] = min(found.get(log, minute), minute)
+    return found
 EVENT_LOG_SERVICE_HOSTS = frozenset({"svchost.exe"})
 
 
@@ -7185,6 +7244,16 @@ def event_logs_cleared_by_the_service(view: LogView) -> list[StageEvidence]:
     if not near.any():
         return []
     hits = rewrite_rows[near]
+    # a log exported first (the service writing a copy named after it, `wevtutil epl` before
+    # `wevtutil cl`: Security_HOST_20190925.evtx) by the minute it is rewritten is archived,
+    # then cleared: log management, not a trace removed
+    archived = _exported_logs(view)
+    if archived:
+        names = desc["object_name"][view._codes[hits]].tolist()
+        keep = np.fromiter((not (n.casefold() in archived and archived[n.casefold()] <= m) for n, m in zip(names, view.minutes[hits].tolist())), dtype=bool, count=len(hits))
+        hits = hits[keep]
+        if not len(hits):
+            return []
     minutes = view.minutes[hits]
     used = start_rows[np.isin(view.minutes[start_rows], np.concatenate([minutes, minutes - MINUTE_NS]))]
     logs = set(desc["object_name"][view._codes[hits]].tolist())
@@ -7333,6 +7402,48 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
 
 # a scheduled fetch-and-run seen once may be a one-off; twice, it is the table's job
 CRON_FETCH_RUNS = 2
+
+
+def server_shell_runs_fetched_code(view: LogView) -> list[StageEvidence]:
+    """A process serving outside addresses (it accepted a connection from a public one: an
+    application server, Node.js, a Java or Python service) starting a shell, below which, in
+    that minute or the next, a transfer tool (``TRANSFER_TOOLS``) fetches from a public address
+    into a pipe a shell reads: ``curl URL | sh`` run through an exploited application (T1190,
+    T1105). Servers start shells for their own work (ImageMagick, git); none pipes code
+    fetched from outside into one."""
+    desc = view.desc
+    accepts = _accepted(view) & (desc["object_kind"] == "flow")
+    accepts &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", accepts)
+    servers = view.values("subject_name", accepts) - {""}
+    if not servers:
+        return []
+    starts = view.program_starts & view.desc_in("subject_name", servers)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    starts &= ~view.desc_where("subject_name", lambda n: process_category(n) == "shell", starts)
+    if not starts.any():
+        return []
+    shells = view.values("object_name", starts)
+    below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
+    tools = view.present & below & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, view.present)
+    fetches = tools & view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
+    fetches &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", fetches)
+    piped = tools & (desc["object_kind"] == "pipe") & view.desc_where("action", lambda a: "WRITE" in a.upper() or "SEND" in a.upper(), tools)
+    read = view.present & below & view.desc_where("subject_name", lambda n: process_category(n) == "shell", view.present)
+    read &= (desc["object_kind"] == "pipe") & view.desc_where("action", lambda a: "READ" in a.upper() or "RECV" in a.upper(), read)
+    if not fetches.any() or not piped.any() or not read.any():
+        return []
+    start_rows = view.rows_of(starts)
+    first = int(view.minutes[start_rows].min())
+    parts = [view.rows_of(fetches), view.rows_of(piped), view.rows_of(read)]
+    parts = [rows[(view.minutes[rows] >= first) & (view.minutes[rows] <= first + MINUTE_NS)] for rows in parts]
+    if not all(len(rows) for rows in parts):
+        return []
+    reason = (
+        f"{_names(view.values('subject_name', starts))}, serving outside addresses, started {_names(shells)}, below which "
+        f"{_names(view.values('subject_name', fetches))} fetched from {_names(view.values('object_name', fetches))} (not internal) into a pipe a shell read: "
+        "code fetched from outside and run through an exploited application."
+    )
+    return [cited(view, start_rows, *parts, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1105"))]
 
 
 def cron_job_pipes_remote_code_into_a_shell(view: LogView) -> list[StageEvidence]:
@@ -8499,4 +8610,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_calls_back, web_shell_planted, server_shell_adds_account, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
