@@ -8023,13 +8023,16 @@ def _opened_while_racing_memory(view: LogView) -> np.ndarray:
     protects = memory & (desc["event"] == "memory_protect")
     if not writes.any() or not protects.any():
         return np.zeros(len(opens), dtype=bool)
-    racing = set()
-    for subject in view.values("subject_name", opens):
-        wrote = set(view.minutes[view.rows_of(writes & (desc["subject_name"] == subject))].tolist())
-        protected = view.rows_of(protects & (desc["subject_name"] == subject))
-        # again and again: in a minute it also wrote, more than once (the race's threads)
-        if any(int(view.counts[r]) >= RACE_PROTECTS and int(view.minutes[r]) in wrote for r in protected.tolist()):
-            racing.add(subject)
+    # (subject, minute) of each memory write, once; then each protection change looked up
+    write_rows = view.rows_of(writes)
+    wrote = set(zip(desc["subject_name"][view._codes[write_rows]].tolist(), view.minutes[write_rows].tolist()))
+    protected = view.rows_of(protects)
+    # again and again: in a minute it also wrote, more than once (the race's threads)
+    racing = {
+        subject
+        for subject, minute, count in zip(desc["subject_name"][view._codes[protected]].tolist(), view.minutes[protected].tolist(), view.counts[protected].tolist())
+        if count >= RACE_PROTECTS and (subject, minute) in wrote
+    }
     return opens & view.desc_in("subject_name", racing)
 
 
