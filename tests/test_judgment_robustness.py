@@ -2290,3 +2290,90 @@ def test_event_logs_exported_before_they_are_cleared_are_archived(exported, clea
     ]
     stages = jp.claims(_log(*lines), networks=OPTC_SITE).stages
     assert ("Covering Tracks" in stages) is cleared
+
+
+@pytest.mark.parametrize("starter, looks", [("userinit.exe", False), ("explorer.exe", True)], ids=["logon-script", "users-console"])
+def test_the_domains_logon_script_asking_who_and_where_is_no_look_around(starter, looks):
+    """At logon userinit.exe ran cmd on logon.bat, which ran whoami, ipconfig, hostname and
+    net use (h154 be07 claimed Internal Reconnaissance). The same commands from a console the
+    user opened from Explorer are a look around (optc_s32's RDP survey is the twin in the
+    hand-made cases)."""
+    lines = [
+        "08:47:01 The process: winlogon.exe CREATE the process: userinit.exe",
+        f"08:48:01 The process: {starter} CREATE the process: cmd.exe",
+        "08:48:02 The process: cmd.exe READ the file: logon.bat",
+        "08:48:03 The process: cmd.exe CREATE the process: whoami.exe",
+        "08:48:04 The process: cmd.exe CREATE the process: ipconfig.exe",
+        "08:48:05 The process: cmd.exe CREATE the process: hostname.exe",
+        "08:48:06 The process: cmd.exe CREATE the process: net.exe",
+        "08:48:07 The process: net.exe CREATE the process: net1.exe",
+        "08:48:08 The process: net1.exe START_OUTBOUND the flow: 142.20.56.10",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages
+    assert ("Internal Reconnaissance" in stages) is looks
+
+
+@pytest.mark.parametrize("collector, looks", [("uac", False), ("x", True)], ids=["live-response-collector", "unknown-script"])
+def test_a_live_response_collector_run_by_sudo_is_no_look_around(collector, looks):
+    """A responder ran the Unix-like Artifacts Collector (uac) with sudo; it ran ps, ss, lsof,
+    who, last and uname and read the account and login records (h152 bc22 claimed Internal
+    Reconnaissance). An unknown script doing the same is a survey."""
+    lines = [f"16:00:24 The subject_process: sudo EXECUTE the file_object_file: {collector}"]
+    lines += [f"16:00:{30 + i} The subject_process: {collector} EXECUTE the file_object_file: {tool}" for i, tool in enumerate(("ps", "ss", "lsof", "who", "last", "uname"))]
+    lines += [f"16:01:{10 + i} The subject_process: {collector} READ the file_object_file: {f}" for i, f in enumerate(("passwd", "wtmp", "utmp"))]
+    stages = jp.claims(_log(*lines, date="2018-04-12")).stages
+    assert ("Internal Reconnaissance" in stages) is looks
+
+
+@pytest.mark.parametrize("installer, claims", [("ccmsetup.exe", False), ("svcinst.exe", True)], ids=["client-push", "unknown-program"])
+def test_configuration_managers_client_push_is_a_deployment(installer, claims):
+    """The site server wrote ccmsetup.exe over the admin share, the service control manager
+    created its service and started it, and it installed the client (h155 bf10: read as a
+    tool copied for remote execution, a service installed and a downloaded tool). An unknown
+    program pushed the same way is remote execution."""
+    service = installer.removesuffix(".exe")
+    lines = [
+        "10:01:01 The process: System START_INBOUND the flow: 142.20.56.10",
+        f"10:01:02 The process: System CREATE the file: {installer}",
+        f"10:01:03 The process: System WRITE the file: {installer}",
+        f"10:02:01 The process: services.exe CREATE the service: {service}",
+        f"10:02:02 The process: services.exe CREATE the process: {installer}",
+        f"10:02:03 The process: {installer} START_OUTBOUND the flow: 142.20.56.10",
+        f"10:02:04 The process: {installer} MESSAGE_INBOUND the flow: 142.20.56.10",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-26"), networks=OPTC_SITE).stages
+    assert bool(stages) is claims
+
+
+@pytest.mark.parametrize("host, persists", [("gpscript.exe", False), ("cmd.exe", True)], ids=["policy-script-host", "a-shell"])
+def test_a_run_value_the_policys_logon_script_sets_is_the_domains(host, persists):
+    """Group Policy's script host read scripts.ini and logon.bat, and the script's reg.exe set
+    a Run value for BGInfo (h153 bd20 claimed Maintain Persistence). The same reg.exe under a
+    shell no policy started places a Run value."""
+    lines = [
+        "08:02:01 The process: svchost.exe CREATE the process: gpscript.exe",
+        f"08:02:02 The process: {host} READ the file: scripts.ini",
+        f"08:02:03 The process: {host} READ the file: logon.bat",
+        f"08:02:04 The process: {host} CREATE the process: cmd.exe" if host != "cmd.exe" else "08:02:04 The process: explorer.exe CREATE the process: cmd.exe",
+        "08:02:05 The process: cmd.exe CREATE the process: reg.exe",
+        "08:02:06 The process: reg.exe EDIT the registry: Run",
+    ]
+    stages = jp.claims(_log(*lines, date="2019-09-23"), networks=OPTC_SITE).stages
+    assert ("Maintain Persistence" in stages) is persists
+
+
+@pytest.mark.parametrize("read, sent", [("package.json", False), ("customers.csv", True)], ids=["package-manifest", "a-document"])
+def test_npm_reading_its_manifest_and_packages_carries_off_no_data(read, sent):
+    """npm (node) read the project's package.json and install.js, wrote the packages it
+    fetched and read them back while it talked to the registry (h154 be20 claimed Data
+    Exfiltration). A document read and sent is data."""
+    lines = [
+        "10:00:01 The subject_process: bash EXECUTE the file_object_file: node",
+        f"10:00:02 The subject_process: node READ the file_object_file: {read}",
+        "10:00:03 The subject_process: node READ the file_object_file: install.js",
+        "10:00:04 The subject_process: node CONNECT the netflowobject: 104.16.20.35",
+    ]
+    lines += [f"10:00:{10 + i} The subject_process: node SENDTO the netflowobject: 104.16.20.35" for i in range(6)]
+    lines += ["10:00:20 The subject_process: node RECVFROM the netflowobject: 104.16.20.35"]
+    stages = jp.claims(_log(*lines, date="2018-04-10")).stages
+    assert ("Data Exfiltration" in stages) is sent

@@ -597,13 +597,14 @@ def applied_by_group_policy(view: LogView) -> np.ndarray:
     ``GROUP_POLICY_MINUTES`` before: the domain's policy applying the Run values, tasks and
     services it assigns every host (an IT department's BGInfo at logon, its weekly clean-up),
     not a foothold of this host's; computed once per view. A tool started meanwhile
-    (``schtasks``, ``reg``) is another row, judged on its own."""
+    (``schtasks``, ``reg``) is another row, judged on its own, unless Group Policy's script
+    host started it (``_written_by_policy_scripts``)."""
 
     def compute() -> np.ndarray:
         desc = view.desc
         policy_files = frozenset().union(*GROUP_POLICY_FILES.values())
         reads = view.present & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in policy_files)
-        found = np.zeros(len(reads), dtype=bool)
+        found = _written_by_policy_scripts(view)
         if not reads.any():
             return found
         read_at: dict[tuple[str, str], list[int]] = {}  # (reader, file) -> minutes
@@ -626,6 +627,27 @@ def applied_by_group_policy(view: LogView) -> np.ndarray:
         return found
 
     return view.derived("_applied_by_group_policy", compute)
+
+
+# Group Policy's script host, which runs the logon, logoff, start-up and shut-down scripts the
+# domain assigns (scripts.ini names them)
+POLICY_SCRIPT_HOSTS = frozenset({"gpscript.exe"})
+POLICY_SCRIPT_LISTS = frozenset({"scripts.ini", "psscripts.ini"})
+
+
+def _written_by_policy_scripts(view: LogView) -> np.ndarray:
+    """The descriptions of registry values, tasks and services written by a process Group
+    Policy's script host (``POLICY_SCRIPT_HOSTS``) started, or theirs in turn, where the host
+    read the domain's script list (``POLICY_SCRIPT_LISTS``): the logon script's `reg add ...
+    Run` for BGInfo, the domain's, not a foothold."""
+    desc = view.desc
+    hosts = view.present & view.desc_where("subject_name", lambda n: n.casefold() in POLICY_SCRIPT_HOSTS)
+    listed = hosts & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n.casefold() in POLICY_SCRIPT_LISTS, hosts)
+    found = np.zeros(len(desc["event"]), dtype=bool)
+    if not listed.any():
+        return found
+    below = descendant_subjects(view, view.values("subject_name", listed))
+    return below & view.present & view.desc_in("event", tuple(GROUP_POLICY_FILES))
 
 
 # the consoles that manage local accounts (Computer Management, Local Users and Groups),

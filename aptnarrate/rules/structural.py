@@ -73,6 +73,13 @@ SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|
 # build definitions MSBuild and Visual Studio run (an inline task's C# in a .csproj): code a
 # build runs, not a document; its sources stay data
 BUILD_PROJECT = re.compile(r"\.(csproj|vbproj|fsproj|vcxproj|proj|targets|props|sln)$", re.I)
+# a package manager's manifests and lock files (npm's package.json, Composer's, Cargo's, Go's,
+# Maven's) and JavaScript's modules, which npm and Node read to install and run a project:
+# code and its metadata, as scripts are, not the user data an exfiltration carries off
+PACKAGE_CODE = re.compile(
+    r"(^(package(-lock)?\.json|npm-shrinkwrap\.json|yarn\.lock|composer\.(json|lock)|gemfile(\.lock)?|cargo\.(toml|lock)|go\.(mod|sum)|pom\.xml|build\.gradle|pyproject\.toml|pipfile(\.lock)?)$|\.(js|mjs|cjs|node)$)",
+    re.I,
+)
 EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # files every process reads as it runs (resources, configuration, caches, traces), never the
 # user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
@@ -3893,6 +3900,24 @@ def _discovery_tool(name: str) -> bool:
     return process_category(name) == "discovery tool"
 
 
+# the logon process that runs a user's logon scripts before it starts the shell (Explorer)
+LOGON_SCRIPT_RUNNERS = frozenset({"userinit.exe"})
+
+
+def _logon_script_shells(view: LogView) -> set[str]:
+    """The shells and script hosts the logon process (``LOGON_SCRIPT_RUNNERS``) started, when
+    no other process started a program of that name in the log: a logon script running (cmd
+    on logon.bat), whose commands are the domain's, not a shell a user or intruder opened."""
+    starts = view.program_starts
+    by_logon = starts & view.desc_where("subject_name", lambda n: n.casefold() in LOGON_SCRIPT_RUNNERS, starts)
+    shells = {n for n in view.values("object_name", by_logon) if shell_or_interpreter(n)}
+    if not shells:
+        return set()
+    # by name, so a cmd Explorer started too is the user's as well
+    others = view.values("object_name", starts & view.desc_in("object_name", shells) & ~by_logon)
+    return shells - others
+
+
 def _build_script_shells(view: LogView) -> set[str]:
     """The shells (and interpreters) that read a source package's build script
     (``build_from_source`` scripts: configure) and started a compiler or build driver: the
@@ -3925,6 +3950,10 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # nor a source package's build script's probes of the platform it builds for (configure
     # running uname, hostname and id between its compiler checks), outside an attack chain
     probing = _build_script_shells(view)
+    # nor the domain's logon script (userinit.exe starting cmd on the script from NETLOGON:
+    # whoami, ipconfig, hostname and net use for every user), outside an attack chain; the
+    # shells a user opens from Explorer are their own
+    probing |= _logon_script_shells(view)
     if probing:
         tools_run &= ~(view.desc_in("subject_name", probing) & ~in_chain(view, attack_chain(view)))
     tools = view.values("object_name", tools_run)
@@ -5700,7 +5729,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         if "." not in name.lstrip("."):  # no extension: a dotfile's leading dot is none (.pinerc)
             return False
         if entry is None:
-            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or OFFICE_TEMPLATE.search(name) or CONFIGURATION_NAME.match(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or library_stem(name))
+            return not (SCRIPT_OR_BINARY.search(name) or SYSTEM_RESOURCE.search(name) or OFFICE_TEMPLATE.search(name) or CONFIGURATION_NAME.match(name) or EXTENSION_PACKAGE.search(name) or BUILD_PROJECT.search(name) or PACKAGE_CODE.search(name) or library_stem(name))
         return entry.category == "application data"
 
     # a file written under a temporary name and renamed into place (zip's zi8Kd2Pq renamed to
