@@ -70,6 +70,7 @@ EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|ja
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # a browser's or editor's extension package (Firefox's .xpi, Chromium's .crx, VS Code's
 # .vsix): code the application loads, never the user data an exfiltration carries off
+EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
 # build definitions MSBuild and Visual Studio run (an inline task's C# in a .csproj): code a
 # build runs, not a document; its sources stay data
 BUILD_PROJECT = re.compile(r"\.(csproj|vbproj|fsproj|vcxproj|proj|targets|props|sln)$", re.I)
@@ -80,13 +81,6 @@ PACKAGE_CODE = re.compile(
     r"(^(package(-lock)?\.json|npm-shrinkwrap\.json|yarn\.lock|composer\.(json|lock)|gemfile(\.lock)?|cargo\.(toml|lock)|go\.(mod|sum)|pom\.xml|build\.gradle|pyproject\.toml|pipfile(\.lock)?)$|\.(js|mjs|cjs|node)$)",
     re.I,
 )
-EXTENSION_PACKAGE = re.compile(r"\.(xpi|crx|vsix)$", re.I)
-# files every process reads as it runs (resources, configuration, caches, traces), never the
-# user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
-# traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
-# an application's .ini holding saved passwords is a credential store in the knowledge
-# base), caches, message catalogs, an interpreter's compiled or library modules (Python's
-# .pyc, Perl's .pm: code it loads)
 # files a desktop opens by running what they name (a .desktop launcher, a Windows shortcut)
 LAUNCHER_FILE = re.compile(r"\.(desktop|lnk|url|command|jnlp)$", re.I)
 # Office's templates (Word's Normal.dotm): what an Office application loads as it starts, not
@@ -95,7 +89,13 @@ OFFICE_TEMPLATE = re.compile(r"\.(dot|dotx|dotm|xlt|xltx|xltm|pot|potx|potm)$", 
 # a program's configuration under a data format's extension (config.json, settings.yaml,
 # appsettings.Production.json): what the program reads as it starts, not user data
 CONFIGURATION_NAME = re.compile(r"^(app)?(config|settings|preferences)([.-][\w-]+)?\.(json|ya?ml|toml|xml)$", re.I)
-# (and a Windows shortcut, .lnk: it holds a path to a file, not the file's data)
+# files every process reads as it runs (resources, configuration, caches, traces), never the
+# user data an exfiltration carries off: Windows' localized resources (.mui), code pages, ETW
+# traces, servicing manifests, drivers; Unix, Windows and Java configuration (.conf, .cfg, .ini, .properties:
+# an application's .ini holding saved passwords is a credential store in the knowledge
+# base), caches, message catalogs, an interpreter's compiled or library modules (Python's
+# .pyc, Perl's .pm: code it loads), logs (and a Windows shortcut, .lnk: it holds a path to a
+# file, not the file's data)
 SYSTEM_RESOURCE = re.compile(r"\.(mui|nls|etl|mum|manifest|cat|sys|drv|ocx|cpl|ax|tlb|olb|ttf|ttc|fon|pri|rslc|conf|config|cfg|ini|properties|cache|mo|pyc|pyo|pm|log|lnk)$", re.I)
 # a site's style sheets (a web server's resources, read to answer requests)
 SITE_RESOURCE = re.compile(r"\.css$", re.I)
