@@ -2377,3 +2377,38 @@ def test_npm_reading_its_manifest_and_packages_carries_off_no_data(read, sent):
     lines += ["10:00:20 The subject_process: node RECVFROM the netflowobject: 104.16.20.35"]
     stages = jp.claims(_log(*lines, date="2018-04-10")).stages
     assert ("Data Exfiltration" in stages) is sent
+
+
+@pytest.mark.parametrize("writer, chained", [("newsyslog", False), ("sh", True)], ids=["log-rotator", "a-shell"])
+def test_a_log_a_rotator_creates_under_a_programs_name_is_no_dropped_program(writer, chained):
+    """newsyslog created FreeBSD's /var/log/cron, which base names show as `cron`, and the cron
+    daemon ran periodic, whose awk read master.passwd (h145 av06, held out until the stop's
+    end: the log read as a program written and run, its descendants as an attack chain). A
+    shell writing a file of the daemon's name before it runs is a program dropped."""
+    lines = [
+        f"03:00:01 The subject_process: {writer} CREATE_OBJECT the file_object_file: cron",
+        "03:00:02 The subject_process: cron EXECUTE the file_object_file: sh",
+        "03:00:03 The subject_process: sh EXECUTE the file_object_file: periodic",
+        "03:00:04 The subject_process: periodic EXECUTE the file_object_file: awk",
+        "03:00:05 The subject_process: awk READ the file_object_file: master.passwd",
+    ]
+    stages = jp.claims(_log(*lines, date="2018-04-08")).stages
+    assert ("Privilege Escalation" in stages) is chained
+
+
+@pytest.mark.parametrize("sender, carried", [("bztransmit64.exe", False), ("upd64.exe", True)], ids=["backup-agent", "unknown-program"])
+def test_backblazes_upload_of_changed_files_is_its_backup(sender, carried):
+    """Backblaze's bzfilelist listed the changed documents and bztransmit64 uploaded them
+    (h145 av12, held out until the stop's end, claimed Data Exfiltration). An unknown program
+    reading and sending the same documents carries them off."""
+    lines = [
+        "14:00:01 The process: bzfilelist.exe READ the file: Budget_FY2020_draft.xlsx",
+        "14:00:02 The process: bzfilelist.exe WRITE the file: bzdatelist.dat",
+        f"14:01:01 The process: {sender} READ the file: bzdatelist.dat",
+        f"14:01:02 The process: {sender} READ the file: Budget_FY2020_draft.xlsx",
+        f"14:01:03 The process: {sender} READ the file: Outlook.pst",
+        f"14:01:04 The process: {sender} START_OUTBOUND the flow: 206.190.215.16",
+    ]
+    lines += [f"14:0{2 + i // 4}:{10 + i} The process: {sender} MESSAGE_OUTBOUND the flow: 206.190.215.16" for i in range(12)]
+    stages = jp.claims(_log(*lines, date="2019-09-24"), networks=OPTC_SITE).stages
+    assert ("Data Exfiltration" in stages) is carried

@@ -75,6 +75,7 @@ def roles() -> dict[str, Any]:
         "build_driver_names": frozenset(n.casefold() for n in raw["build_from_source"].get("drivers") or ()),
         "build_script_names": frozenset(n.casefold() for n in raw["build_from_source"].get("scripts") or ()),
         "routine_writer_categories": frozenset(raw["routine_writers"]["categories"]),
+        "log_rotator_names": frozenset(n.casefold() for n in raw["log_rotators"]["names"]),
         "own_file_cleaner_categories": frozenset(raw["own_file_cleaners"]["categories"]),
         "user_application_categories": frozenset(raw["user_applications"]["categories"]),
         "app_store_names": frozenset(n.casefold() for n in raw["application_credential_stores"]["names"]),
@@ -194,6 +195,11 @@ def runs_what_it_reads(name: str) -> bool:
 def routine_writer(name: str) -> bool:
     """A process whose ordinary work writes, starts and deletes programs (``routine_writers``)."""
     return process_category(name) in roles()["routine_writer_categories"]
+
+
+def log_rotator(name: str) -> bool:
+    """A log rotator (``log_rotators``), whose files are logs whatever their names."""
+    return name.casefold() in roles()["log_rotator_names"]
 
 
 def own_file_cleaner(name: str) -> bool:
@@ -1157,7 +1163,7 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
     written = (_file_writes(view) | renamed) & view.desc_in("object_name", run - PLACEHOLDERS)
     if not written.any():
         return {}
-    routine = view.desc_where("subject_name", routine_writer, written) | build_writes(view)
+    routine = view.desc_where("subject_name", lambda n: routine_writer(n) or log_rotator(n), written) | build_writes(view)
     routine |= self_update_writes(view)
     # Windows servicing installing its binaries, a vendor updater's installer and the setup
     # program it writes and starts; without the mechanisms' attack-chain exception: the
