@@ -24,7 +24,7 @@ from .benign import explaining, mechanisms, mechanisms_for
 from .lineage import PLACEHOLDERS, acting_for_an_attacker, attack_chain, chain_links, descendant_subjects, in_chain, process_category, remote_command_tool, remote_session_host
 from .events import event_class, names_this_host, vocabulary
 from .fanout import MINUTE_NS
-from .patterns import CREDENTIAL_PROCESS, PROCESS_LIST_MIN, ROW_UNLESS, TASK_FILE_TOOLS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
+from .patterns import CREDENTIAL_PROCESS, PROCESS_LIST_MIN, ROW_UNLESS, TASK_FILE_TOOLS, VIEW_UNLESS, Row, RowTable, make_rows, builtin_rules, process_listing_tools
 from ..wording import capped_list, quoted
 
 _T = TypeVar("_T")
@@ -496,23 +496,11 @@ def unless_rows(view: LogView, kind: str) -> np.ndarray:
     judged by (``patterns.ROW_UNLESS``: a task or service the subgraph also removes, a
     written file it runs as a program, ...), what the kind gathers off the whole subgraph's
     rows, then its test per description; for the others, what the log shows
-    (``planted_for_a_privileged_run``, ``staged_upload_rows``). Computed once per view."""
-    if kind == "planted for a privileged run":
-        return planted_for_a_privileged_run(view)
-    if kind == "carries only a staged upload":
-        return staged_upload_rows(view)
-    if kind == "applied by Group Policy":
-        return applied_by_group_policy(view)
-    if kind == "connects for a remote step":
-        return connects_for_a_remote_step(view)
-    if kind == "injects only at its own privilege":
-        return injects_at_its_own_privilege(view)
-    if kind == "made in the account console":
-        return made_in_the_account_console(view)
-    if kind == "changes an account":
-        return changes_an_account(view)
-    if kind == "finds the process it dumps":
-        return finds_the_process_it_dumps(view)
+    (``VIEW_UNLESS_READERS``: ``planted_for_a_privileged_run``, ``staged_upload_rows``, ...).
+    Computed once per view."""
+    reader = VIEW_UNLESS_READERS.get(kind)
+    if reader is not None:
+        return reader(view)
     check = ROW_UNLESS[kind]
     return _rows_unless(view, f"_unless_rows:{kind}", check.gather, check.takes_out)
 
@@ -802,6 +790,20 @@ def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -
         return view.present & np.fromiter((applies(row, gathered) for row in rows), dtype=bool, count=len(rows))
 
     return view.derived(key, compute)
+
+
+# what each ``unless`` kind a row alone cannot judge (``patterns.VIEW_UNLESS``) reads off the log
+VIEW_UNLESS_READERS: dict[str, Callable[[LogView], np.ndarray]] = {
+    "planted for a privileged run": planted_for_a_privileged_run,
+    "carries only a staged upload": staged_upload_rows,
+    "applied by Group Policy": applied_by_group_policy,
+    "connects for a remote step": connects_for_a_remote_step,
+    "injects only at its own privilege": injects_at_its_own_privilege,
+    "made in the account console": made_in_the_account_console,
+    "changes an account": changes_an_account,
+    "finds the process it dumps": finds_the_process_it_dumps,
+}
+assert set(VIEW_UNLESS_READERS) == set(VIEW_UNLESS), "every unless kind the log judges has its reader"
 
 
 def _public_sends_of(view: LogView, subjects: set[str]) -> np.ndarray:

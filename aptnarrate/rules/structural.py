@@ -7433,6 +7433,22 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
 CRON_FETCH_RUNS = 2
 
 
+def _fetched_into_a_shell(view: LogView, among: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of the descriptions ``among`` (present), the halves of `curl URL | sh`: a transfer
+    tool's (``TRANSFER_TOOLS``) exchange with a public address, its writes to a pipe, and a
+    shell's reads of a pipe."""
+    desc = view.desc
+    among = among & view.present
+    tools = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, among)
+    fetches = tools & view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
+    fetches &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", fetches)
+    piped = tools & (desc["object_kind"] == "pipe")
+    piped &= view.desc_where("action", lambda a: "WRITE" in a.upper() or "SEND" in a.upper(), piped)
+    read = view.desc_where("subject_name", lambda n: process_category(n) == "shell", among) & (desc["object_kind"] == "pipe")
+    read &= view.desc_where("action", lambda a: "READ" in a.upper() or "RECV" in a.upper(), read)
+    return fetches, piped, read
+
+
 def server_shell_runs_fetched_code(view: LogView) -> list[StageEvidence]:
     """A process serving outside addresses (it accepted a connection from a public one: an
     application server, Node.js, a Java or Python service) starting a shell, below which, in
@@ -7452,13 +7468,7 @@ def server_shell_runs_fetched_code(view: LogView) -> list[StageEvidence]:
     if not starts.any():
         return []
     shells = view.values("object_name", starts)
-    below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
-    tools = view.present & below & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, view.present)
-    fetches = tools & view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
-    fetches &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", fetches)
-    piped = tools & (desc["object_kind"] == "pipe") & view.desc_where("action", lambda a: "WRITE" in a.upper() or "SEND" in a.upper(), tools)
-    read = view.present & below & view.desc_where("subject_name", lambda n: process_category(n) == "shell", view.present)
-    read &= (desc["object_kind"] == "pipe") & view.desc_where("action", lambda a: "READ" in a.upper() or "RECV" in a.upper(), read)
+    fetches, piped, read = _fetched_into_a_shell(view, view.desc_in("subject_name", shells) | descendant_subjects(view, shells))
     if not fetches.any() or not piped.any() or not read.any():
         return []
     start_rows = view.rows_of(starts)
@@ -7483,19 +7493,12 @@ def cron_job_pipes_remote_code_into_a_shell(view: LogView) -> list[StageEvidence
     cron table, however the table got there (crontab(1) is how users schedule their own
     work, so the table's write alone claims nothing). A job that fetches into a file or to
     no shell (a health-check ping, a dynamic DNS update, certbot) is not counted."""
-    desc = view.desc
     starts = view.program_starts
     jobs = starts & view.desc_where("subject_name", lambda n: n.casefold() in CRON_DAEMONS, starts)
     jobs &= view.desc_where("object_name", lambda n: process_category(n) == "shell", jobs)
     if not jobs.any():
         return []
-    tools = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, view.present)
-    fetches = tools & view.desc_in("event", ("network_out", "network_in")) & (desc["object_kind"] == "flow")
-    fetches &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", fetches)
-    piped = tools & (desc["object_kind"] == "pipe")
-    piped &= view.desc_where("action", lambda a: "WRITE" in a.upper() or "SEND" in a.upper(), piped)
-    shells = view.present & view.desc_where("subject_name", lambda n: process_category(n) == "shell", view.present)
-    read = shells & (desc["object_kind"] == "pipe") & view.desc_where("action", lambda a: "READ" in a.upper() or "RECV" in a.upper(), shells)
+    fetches, piped, read = _fetched_into_a_shell(view, view.present)
     if not fetches.any() or not piped.any() or not read.any():
         return []
     minutes = view.minutes
@@ -8048,7 +8051,7 @@ def _opened_while_racing_memory(view: LogView) -> np.ndarray:
     if not opens.any():
         return opens
     memory = view.present & (desc["object_kind"] == "memory") & view.desc_in("subject_name", view.values("subject_name", opens))
-    writes = memory & view.desc_in("event", ("file_write",)) | memory & view.desc_in("action", ("WRITE",))
+    writes = memory & ((desc["event"] == "file_write") | view.desc_in("action", ("WRITE",)))
     protects = memory & (desc["event"] == "memory_protect")
     if not writes.any() or not protects.any():
         return np.zeros(len(opens), dtype=bool)
