@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from aptnarrate.arrays import Columns, factorize, first_appearances, in_order_distinct
+from aptnarrate.arrays import Columns, factorize, factorize_ordered_pairs, first_appearances, in_order_distinct
 
 
 @pytest.mark.parametrize(
@@ -95,3 +95,29 @@ def test_factorize_of_many_numbers_goes_through_pandas_with_the_same_codes(monke
     assert by_pandas[0].tolist() == by_arrow[0].tolist() == [0, 1, 0, 2, 1, 1, 3]
     assert by_pandas[1].tolist() == by_arrow[1].tolist() == [9, 4, 1, 7]
     assert by_pandas[0].dtype == np.int64
+
+
+def _hashed_pairs(major, minor):
+    codes, _ = factorize(major.astype(np.int64) * (int(minor.max()) + 1) + minor)
+    return codes, np.flatnonzero(first_appearances(codes))
+
+
+@pytest.mark.parametrize("top", [5, 70_000])  # a radix sort (16 bits) and a wider one
+def test_factorize_ordered_pairs_numbers_the_pairs_as_hashing_them_does(top):
+    rng = np.random.default_rng(3)
+    major = rng.integers(0, top, 5_000)
+    minor = np.sort(rng.integers(0, 40, 5_000))  # in order overall, so within each major too
+    codes, firsts = factorize_ordered_pairs(major, minor)
+    want_codes, want_firsts = _hashed_pairs(major, minor)
+    assert codes.tolist() == want_codes.tolist() and firsts.tolist() == want_firsts.tolist()
+
+
+def test_factorize_ordered_pairs_needs_order_only_within_a_major_value():
+    major = np.array([1, 0, 1, 0, 1, 2])
+    minor = np.array([5, 9, 5, 9, 6, 0])  # 0's minors after 1's: fine, each value's own are in order
+    codes, firsts = factorize_ordered_pairs(major, minor)
+    assert codes.tolist() == [0, 1, 0, 1, 2, 3] and firsts.tolist() == [0, 1, 4, 5]
+    # one value's minor going back: the pairs are no longer runs, so the caller must hash
+    assert factorize_ordered_pairs(np.array([1, 1, 1]), np.array([5, 4, 5])) is None
+    empty_codes, empty_firsts = factorize_ordered_pairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    assert empty_codes.tolist() == [] and empty_firsts.tolist() == []

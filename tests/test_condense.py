@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aptnarrate.arrays import factorize_ordered_pairs
 from aptnarrate.preprocess.condense import condense, describe, minute_text, numbered_ids
 from aptnarrate.preprocess.ingest import IngestOptions, read_events
 
@@ -211,3 +212,20 @@ LAST_MINUTE = pd.Timestamp.max.floor("min").value  # 2262-04-11 23:47
 def test_minute_text(minutes):
     texts = minute_text(np.array(minutes, dtype=np.int64))
     assert texts == [pd.Timestamp(m).strftime("%Y-%m-%d %H:%M") for m in minutes]
+
+
+def test_rows_out_of_time_order_condense_as_the_same_rows_in_order(tmp_path):
+    # rows in time order take a sort, others a hash: the two must build the same log
+    rng = np.random.default_rng(11)
+    rows = [
+        ((READ, SEND, CLOSE)[rng.integers(3)], f"2018-04-12 14:{rng.integers(20, 30):02d}:{rng.integers(0, 60):02d}")
+        for _ in range(600)
+    ]
+    in_order = sorted(rows, key=lambda row: row[1])
+    shuffled = timeline_of(tmp_path, rows)
+    events = shuffled.table.events
+    assert factorize_ordered_pairs(events["triple"], events["time"]) is None  # so this one hashed
+    ordered = timeline_of(tmp_path, in_order)
+    assert log_rows(shuffled) == log_rows(ordered)
+    assert shuffled.log["rows"].tolist() == ordered.log["rows"].tolist()
+    assert len(shuffled.unit_rows) == len(ordered.unit_rows) == len(set(rows))

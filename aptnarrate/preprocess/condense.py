@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 import pyarrow as pa
 
-from ..arrays import Columns, factorize, first_appearances
+from ..arrays import Columns, factorize, factorize_ordered_pairs, first_appearances
 from .ingest import EventTable
 from .memory import release_freed_memory
 
@@ -136,6 +136,10 @@ def _units(triple: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if len(second) == 0:
         empty = np.array([], dtype=np.int64)
         return empty, empty, empty, empty
+    ordered = factorize_ordered_pairs(triple, second)  # rows in time order (detectors' exports are)
+    if ordered is not None:
+        unit_of_row, unit_rows = ordered
+        return unit_of_row, unit_rows, triple[unit_rows].astype(np.int64, copy=False), second[unit_rows]
     s0 = int(second.min())
     span = int(second.max()) - s0 + 1
     second -= s0
@@ -222,22 +226,28 @@ def _condense(table: EventTable) -> Timeline:
 
     events = table.events
     time = events["time"]
-    # One hash pass over the rows: each distinct (triple, second), a "unit". Everything the
-    # log needs per (minute, description) is a function of the unit, so the grouping and the
-    # distinct-second counts hash the far fewer units, and rows only gather their unit's group.
+    # One pass over the rows (a sort where they are in time order, else a hash): each distinct
+    # (triple, second), a "unit". Everything the log needs per (minute, description) is a
+    # function of the unit, so the grouping and the distinct-second counts work on the far
+    # fewer units, and rows only gather their unit's group.
     unit_of_row, unit_rows, unit_triple, unit_second = _units(events["triple"], time)
     unit_desc = desc_codes[unit_triple].astype(np.int64, copy=False)
     # factorize numbers groups by first appearance; units are in order of their first row,
     # so a group's first unit holds its first row, and the numbering is that of the rows
     # keys from the first minute on, so that they mostly fit uint32
     unit_minute = np.floor_divide(unit_second, 60)
-    m0 = int(unit_minute.min()) if len(unit_minute) else 0
-    group_of_unit, group_keys = _factorize_keys(
-        (unit_minute - m0) * n_desc + unit_desc, (int(unit_minute.max(initial=m0)) - m0 + 1) * n_desc
-    )
-    group_keys += m0 * n_desc
+    ordered = factorize_ordered_pairs(unit_desc, unit_minute)
+    if ordered is not None:
+        group_of_unit, group_first_unit = ordered
+        group_minute_number, group_desc = unit_minute[group_first_unit], unit_desc[group_first_unit]
+    else:
+        m0 = int(unit_minute.min()) if len(unit_minute) else 0
+        group_of_unit, group_keys = _factorize_keys(
+            (unit_minute - m0) * n_desc + unit_desc, (int(unit_minute.max(initial=m0)) - m0 + 1) * n_desc
+        )
+        group_minute_number, group_desc = np.floor_divide(group_keys, n_desc) + m0, np.mod(group_keys, n_desc)
     del unit_minute
-    n_groups = len(group_keys)
+    n_groups = len(group_desc)
     # count = distinct seconds per (minute, description) (a description may stand for several
     # triples, whose units share seconds): a group's seconds lie in one minute, so they are a
     # set of 60 bits, one OR per unit and a popcount per group (no hash of the units)
@@ -256,9 +266,7 @@ def _condense(table: EventTable) -> Timeline:
     first_row = np.full(n_groups, len(group), dtype=np.int64)
     np.minimum.at(first_row, group_of_unit, unit_rows)
 
-    group_minute_number = np.floor_divide(group_keys, n_desc)
     group_minute = group_minute_number * NS_PER_MINUTE
-    group_desc = np.mod(group_keys, n_desc)
     text_rank = np.unique(descriptions["text"], return_inverse=True)[1].astype(np.int64) if len(descriptions) else np.zeros(0, dtype=np.int64)
     order = _report_order(group_minute_number, count, text_rank[group_desc])
     # int32 per input row (half of int64's 80 MB at 10M rows) while the log fits in it
