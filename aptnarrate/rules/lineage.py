@@ -1186,7 +1186,15 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
             own = view.positions_named("subject_name", program)
             own = own[view.present[own]]
             runs = own[np.argmin(view.first_minutes[own])][None]
-        found[program] = np.union1d(named[kept[named]], runs)
+            last_run = int(view.last_minutes[own].max())
+        else:
+            last_run = int(view.last_minutes[runs].max())
+        writes = named[kept[named]]
+        # written only after its last run: put in place after use (install(1) copying a
+        # program just built and tried to its folder), not a program written and then run
+        if int(view.first_minutes[writes].min()) > last_run:
+            continue
+        found[program] = np.union1d(writes, runs)
     return found
 
 
@@ -1380,6 +1388,54 @@ def service_dll_hosts(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     return view.derived("_service_dll_hosts", compute)
 
 
+# who writes a module and starts the program that loads it, when it is run through a program
+# of Windows' (rundll32, wuauclt /RunHandlerComServer, a COM host): scripts and shells
+_PROXY_STARTERS = ("shell", "interpreter", "windows admin tool")
+
+
+def proxy_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
+    """Each process (by name) that a shell, script host or Windows admin tool started and that
+    then loaded a module that same process wrote in the subgraph, at or before the load:
+    -> (module, starter, positions of the write, start and load descriptions), as
+    ``hijacked_loaders``. The module's code runs inside a program of another name (signed
+    binary proxy execution, T1218: wscript writing a DLL to Temp and starting wuauclt to load
+    it). Installers, updaters and builds write the modules of the programs they start; a
+    script does not. Computed once per view."""
+
+    def compute() -> dict[str, tuple[str, str, np.ndarray]]:
+        desc = view.desc
+        loads = view.present & (desc["event"] == "module_load") & (desc["subject_name"] != "") & ~view.desc_in("object_name", PLACEHOLDERS)
+        if not loads.any():
+            return {}
+        starts = view.program_starts & view.desc_in("object_name", view.values("subject_name", loads))
+        starts &= view.desc_where("subject_name", lambda n: process_category(n) in _PROXY_STARTERS, starts)
+        if not starts.any():
+            return {}
+        writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", starts))
+        writes &= view.desc_in("object_name", view.values("object_name", loads))
+        written: dict[tuple[str, str], tuple[int, int]] = {}  # (writer, module) -> (first minute, description)
+        for at in np.flatnonzero(writes).tolist():
+            key, minute = (desc["subject_name"][at], desc["object_name"][at].casefold()), int(view.first_minutes[at])
+            if key not in written or minute < written[key][0]:
+                written[key] = (minute, at)
+        started_by: dict[str, list[int]] = {}
+        for at in np.flatnonzero(starts).tolist():
+            started_by.setdefault(desc["object_name"][at], []).append(at)
+        found: dict[str, tuple[str, str, np.ndarray]] = {}
+        for at in np.flatnonzero(loads).tolist():
+            loader, module = desc["subject_name"][at], desc["object_name"][at]
+            if loader in found:
+                continue
+            for start in started_by.get(loader, ()):
+                planted = written.get((desc["subject_name"][start], module.casefold()))
+                if planted is not None and int(view.last_minutes[at]) >= planted[0]:
+                    found[loader] = (module, desc["subject_name"][start], np.array(sorted({planted[1], start, at}), dtype=np.int64))
+                    break
+        return found
+
+    return view.derived("_proxy_loaders", compute)
+
+
 def acting_for_an_attacker(view: LogView, channels: bool = True) -> Chain:
     """``attack_chain`` plus the processes running PowerShell inside them (said so, citing
     those rows); computed once per view."""
@@ -1403,8 +1459,13 @@ def _acting_for_an_attacker(view: LogView, channels: bool) -> Chain:
                 found[member], names[member] = Link(f"{quoted(name)} running PowerShell", own, size), name
     # and a program that loaded a library a shell planted under a Windows library's name: the
     # planted code runs inside it (OneDrive.exe loading the version.dll PowerShell wrote); and
-    # the service host running a DLL a shell planted and registered as a service
-    loaded = [(how, name, library, writer, own) for how, loaders in (("a Windows library's name", hijacked_loaders(view)), ("a service's DLL", service_dll_hosts(view))) for name, (library, writer, own) in sorted(loaders.items())]
+    # the service host running a DLL a shell planted and registered as a service; and a
+    # program a script started to load the module that script wrote (``proxy_loaders``)
+    loaded = [
+        (how, name, library, writer, own)
+        for how, loaders in (("a Windows library's name", hijacked_loaders(view)), ("a service's DLL", service_dll_hosts(view)), ("a module", proxy_loaders(view)))
+        for name, (library, writer, own) in sorted(loaders.items())
+    ]
     for how, name, library, writer, own in loaded:
         for member in _keys_of(view, own[view.desc["subject_name"][own] == name], name):
             if member not in found:

@@ -66,6 +66,11 @@ SHELL_CATEGORIES = frozenset({"shell", "interpreter"})
 # one-shot transfer tools: a run moves a file, it holds no channel by sending alone (and
 # Windows' own downloaders an intruder runs so: certutil -urlcache, bitsadmin /transfer)
 TRANSFER_TOOLS = frozenset({"curl", "wget", "fetch", "curl.exe", "wget.exe", "certutil.exe", "bitsadmin.exe"})
+# tools that send whatever they are given over a bare connection
+RAW_SOCKET_TOOLS = frozenset({"nc", "ncat", "netcat", "socat", "nc.exe", "ncat.exe"})
+# the system's password hashes (as the credential-access-shadow-read rule names them, and
+# Windows' account and domain databases)
+PASSWORD_HASH_STORES = frozenset({"shadow", "gshadow", "master.passwd", "spwd.db", "sam", "ntds.dit"})
 EXECUTABLE = re.compile(r"\.(exe|scr|com|pif|bat|cmd|ps1|psm1|vbs|vbe|jse|hta|jar|sh|bash|py|pl|elf|bin|run|dll|msi|lnk)$", re.I)
 SCRIPT_OR_BINARY = re.compile(r"\.(exe|scr|com|bat|cmd|ps1|psm1|vbs|vbe|hta|jar|sh|bash|py|pl|php|rb|elf|bin|run|so|dll)$", re.I)
 # a browser's or editor's extension package (Firefox's .xpi, Chromium's .crx, VS Code's
@@ -344,7 +349,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     masked = _masquerading(view)
     site_pair = np.bincount(pair_of[site], minlength=n) > 0 if site.any() else np.zeros(n, dtype=bool)
     # each program's start minutes, read in one pass where a site pair needs them
-    start_minutes = _minutes_by_subject(view, view.program_starts, "object_name") if site_pair.any() else {}
+    # (and a download tool's: see below)
+    transfer_pairs = any(subject.casefold() in TRANSFER_TOOLS for subject, _ in pair_keys)
+    start_minutes = _minutes_by_subject(view, view.program_starts, "object_name") if site_pair.any() or transfer_pairs else {}
     # shells and script hosts an attack chain started (a macro's or an HTA's PowerShell): an
     # operator's stager, whose answered check-ins in two minutes are a channel as a dropped
     # program's are (the chain read without channels: this rule's own result feeds that one)
@@ -406,7 +413,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         command_minutes.setdefault(subject, set()).add(minute)
     # a routine client (an updater's name) that started a command shell whose commands run in
     # minutes it sends to the address: a shell driven over its traffic, acting for an attacker
-    driven = _driven_shells(view, pair_of, remote, routine, command_minutes, command_rows, command_subjects) if command_minutes and any(routine.values()) else {}
+    driven = _driven_shells(view, pair_of, remote, routine, command_minutes, command_rows, command_subjects) if any(routine.values()) else {}
     for index in driven:
         acting_pair[index] = True
     # each pair's rows (indices into ``positions``, in order), each subject's replies and
@@ -491,11 +498,19 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
         # a download tool's sends alone are a transfer (curl uploading an archive over three
         # minutes): its channel needs answers in as many minutes as a two-way exchange asks
         one_way_enough = subject.casefold() not in TRANSFER_TOOLS
+        two_way = int(two_way_minutes[index])
+        if not one_way_enough and two_way >= C2_MIN_TWO_WAY_MINUTES and start_minutes.get(subject) and not _ran_what_it_fetched(view, subject):
+            # and a two-way minute in which the tool was started anew is that run's one
+            # request (a timer's curl fetching the day's message twice): runs, not a channel;
+            # unless what it fetched was run (a timer fetching code to run: the operator's)
+            mine = by_pair[pair_bounds[index] : pair_bounds[index + 1]]
+            talked = set(minutes[mine][is_sent[mine]].tolist()) & set(minutes[mine][is_received[mine]].tolist())
+            two_way = len(talked - start_minutes[subject])
         # a process the log does not name, whose messages it records without an address too
         # (TRACE's), is tied to its connection by the minute alone: its exchange needs as many
         # two-way minutes as a one-way run asks (an unnamed apt or git fetch spans two)
         two_way_needed = C2_MIN_TWO_WAY_MINUTES if subject or not held_pairs[index] else C2_MIN_MINUTES
-        sustained = (one_way_enough and out_minute_count[index] >= C2_MIN_MINUTES) or two_way_minutes[index] >= two_way_needed
+        sustained = (one_way_enough and out_minute_count[index] >= C2_MIN_MINUTES) or two_way >= two_way_needed
         sustained |= subject in masked and out_minute_count[index] >= C2_MIN_MASKED_MINUTES
         # so do a dropped program's (written in this subgraph and run) where the address
         # answers it: an implant checking in on a timer longer than the slice shows twice
@@ -1135,6 +1150,20 @@ def _minutes_by_pair(view: LogView, described: np.ndarray) -> dict[tuple[str, st
     return {pair: set(minutes) for pair, minutes in _lists_by_key(pairs, view.minutes[rows].tolist()).items()}
 
 
+def _ran_what_it_fetched(view: LogView, tool: str) -> bool:
+    """Whether a file ``tool`` wrote was then executed or started as a process, or it wrote
+    into a pipe a shell read (``curl URL | sh``)."""
+    desc = view.desc
+    _, piped, read = _fetched_into_a_shell(view, view.present)
+    if read.any() and (piped & view.desc_in("subject_name", (tool,))).any():
+        return True
+    wrote = view.values("object_name", view.present & view.desc_in("subject_name", (tool,)) & view.desc_in("event", ("file_write", "file_create"))) - PLACEHOLDERS
+    if not wrote:
+        return False
+    ran = view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_name", wrote)
+    return bool(ran.any()) or bool(wrote & set(desc["subject_name"][view.present].tolist()))
+
+
 def _minutes_by_subject(view: LogView, described: np.ndarray, column: str = "subject_name") -> dict[str, set[int]]:
     """Each subject of the ``described`` descriptions (or each name in ``column``: the
     programs of starts, by ``object_name``) -> the minutes of its rows."""
@@ -1213,12 +1242,20 @@ def _driven_shells(
     their subjects and each subject's minutes) run in a minute the client sends to the pair's
     address: an updater's name beaconing and running the commands it receives. A
     systems-management agent (``script_running_agent``) running the scripts its server sends
-    while it reports to that server is doing its work (``management-agent-scripts``). One
+    while it reports to that server is doing its work (``management-agent-scripts``). Where
+    the log records no commands, the programs such a shell starts stand for them, in two or
+    more minutes the client sends in (a COM surrogate's cmd running net, then nltest, each
+    after a check-in); in one, an updater's own installer run through cmd is as likely. One
     pass over the starts and one over the sends."""
     desc = view.desc
     starts = view.present & (desc["object_kind"] == "process") & (desc["event"] == "process_start")
     starts &= view.desc_where("subject_name", lambda s: routine.get(s, False) and not script_running_agent(s), starts)
-    starts &= view.desc_where("object_name", lambda o: o in command_minutes and process_category(o) in _COMMAND_HOSTS, starts)
+    starts &= view.desc_where("object_name", lambda o: process_category(o) in _COMMAND_HOSTS, starts)
+    if not starts.any():
+        return {}
+    launches = view.program_starts & view.desc_in("subject_name", view.values("object_name", starts))
+    launch_minutes = _minutes_by_subject(view, launches) if launches.any() else {}
+    starts &= view.desc_where("object_name", lambda o: o in command_minutes or o in launch_minutes, starts)
     if not starts.any():
         return {}
     shells_of: dict[str, set[str]] = {}
@@ -1233,18 +1270,30 @@ def _driven_shells(
     order = np.lexsort((minutes, codes))
     keep = np.ones(len(order), dtype=bool)
     keep[1:] = (codes[order][1:] != codes[order][:-1]) | (minutes[order][1:] != minutes[order][:-1])
+    launched_in: dict[int, dict[int, frozenset]] = {}  # pair -> minute -> shells that started programs then
     for code, minute in zip(codes[order][keep].tolist(), minutes[order][keep].tolist()):
         index = int(pair_of[code])
         if index in found:
             continue
         client = desc["subject_name"][code]
-        shells = frozenset(sh for sh in shells_of[client] if minute in command_minutes[sh])
+        launched = frozenset(sh for sh in shells_of[client] if minute in launch_minutes.get(sh, ()))
+        if launched:
+            launched_in.setdefault(index, {})[minute] = launched
+        shells = frozenset(sh for sh in shells_of[client] if minute in command_minutes.get(sh, ()))
         if shells:
             if (client, shells) not in evidence:
                 started = starts & view.desc_in("object_name", shells) & (desc["subject_name"] == client)
                 evidence[client, shells] = (view.rows_of(started), command_rows[np.isin(command_subjects, list(shells))])
             start_rows, shell_commands = evidence[client, shells]
             found[index] = (set(shells), np.concatenate([start_rows, shell_commands[view.minutes[shell_commands] == minute]]))
+    for index, by_minute in launched_in.items():
+        if index in found or len(by_minute) < C2_MIN_TWO_WAY_MINUTES:
+            continue
+        shells = set().union(*by_minute.values())
+        client = desc["subject_name"][int(np.flatnonzero(pair_of == index)[0])]
+        started = view.rows_of(starts & view.desc_in("object_name", shells) & (desc["subject_name"] == client))
+        ran = view.rows_of(launches & view.desc_in("subject_name", shells))
+        found[index] = (shells, np.concatenate([started, ran[np.isin(view.minutes[ran], list(by_minute))]]))
     return found
 
 
@@ -3172,12 +3221,41 @@ REMOTE_ACCESS_TOOL = "remote access tool"
 FILE_SHARE_SERVER = "System"
 
 
+# a shell's own history files (``log_overwrites.shell_histories`` in stage_support.yaml)
+SHELL_HISTORY_FILES = frozenset(n.casefold() for n in (".bash_history", "bash_history", ".zsh_history", ".history", ".sh_history", ".ash_history", ".mysql_history", ".python_history", "ConsoleHost_history.txt"))
+
+
+def _history_saved(view: LogView, truncated: np.ndarray) -> np.ndarray:
+    """The ``truncated`` descriptions that are a shell saving its history: the shell
+    truncating its own history file and writing it in the same minute, every time (bash
+    trims the file to its size limit and writes it back as it exits). Emptying it leaves
+    it empty (``cat /dev/null >``), or removes it."""
+    desc = view.desc
+    saving = truncated & view.desc_where("object_name", lambda n: n.casefold() in SHELL_HISTORY_FILES, truncated)
+    saving &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", saving)
+    if not saving.any():
+        return saving
+    writes = view.present & (desc["event"] == "file_write") & view.desc_in("object_name", view.values("object_name", saving))
+    rows = view.rows_of(writes)
+    written = set(zip(desc["subject_name"][view._codes[rows]].tolist(), desc["object_name"][view._codes[rows]].tolist(), view.minutes[rows].tolist()))
+    rows = view.rows_of(saving)
+    unsaved = {
+        int(code)
+        for code, subject, name, minute in zip(view._codes[rows].tolist(), desc["subject_name"][view._codes[rows]].tolist(), desc["object_name"][view._codes[rows]].tolist(), view.minutes[rows].tolist())
+        if (subject, name, minute) not in written
+    }
+    if unsaved:
+        saving[list(unsaved)] = False
+    return saving
+
+
 def covering_tracks(view: LogView) -> list[StageEvidence]:
     """Deleting what the subgraph wrote, executed or chmod'ed, binaries, scripts or logs."""
     desc = view.desc
     named = ~view.desc_in("object_name", PLACEHOLDERS) & view.desc_in("object_kind", ("file", "link"))
     deleted = named & (desc["event"] == "file_delete") & view.present
     truncated = named & (desc["event"] == "file_truncate") & view.present
+    truncated &= ~_history_saved(view, truncated)
     if not deleted.any() and not truncated.any():
         return []
     producing = named & view.desc_in("event", ("file_write", "file_create", "execute", "file_attribute"))
@@ -4472,8 +4550,10 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
     PHP's CGI scripts and mail()) and that served a connection in the subgraph, whose shell
     ran an account tool (``ACCOUNT_TOOLS``: useradd, chpasswd) that rewrote the account
     database: an exploit of the server adding an account to log in with (T1190, then
-    T1136.001). Deliveries and CGI scripts never add accounts; an administrator does from a
-    login's shell, which no server here started."""
+    T1136.001); or that, itself or what it started, wrote an SSH authorized_keys file: a key
+    planted to log in with (T1190; the key file's own rule weighs T1098.004). Deliveries and
+    CGI scripts never add accounts or keys; an administrator does from a login's shell,
+    which no server here started."""
     desc = view.desc
     running = view.program_starts
     by_server = running & view.desc_where("subject_name", lambda n: bool(n) and (script_web_server(n) or process_category(n) == "mail server"), running)
@@ -4486,28 +4566,48 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
     if not by_server.any():
         return []
     shells = view.values("object_name", by_server)
-    below = descendant_subjects(view, servers)
-    tools = running & (view.desc_in("subject_name", shells) | below) & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, running)
+    below = view.desc_in("subject_name", shells) | descendant_subjects(view, servers)
+    out = []
+    # or the shell, or what it started, writing an SSH authorized_keys file: a key planted
+    # to log in with (T1098.004); no delivery or script manages a user's SSH keys either
+    keyed = view.present & below & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    keyed &= view.desc_where("object_name", lambda n: n.casefold() in SSH_KEY_FILES, keyed)
+    if keyed.any():
+        out.append(_server_shell_entry(view, servers, serving, by_server, keyed, shells, f"which, itself or through what it started, wrote the SSH key file(s) {_names(view.values('object_name', keyed))}"))
+    tools = running & below & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, running)
     if not tools.any():
-        return []
+        return out
     ran = view.values("object_name", tools)
     changed = view.present & view.desc_in("subject_name", ran) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     changed &= view.desc_where("object_name", _account_database, changed)
     if not changed.any():
-        return []
-    first_change = int(view.first_minutes[changed].min())
-    heard = view.rows_of(serving & view.desc_in("subject_name", servers))
-    heard = heard[view.minutes[heard] <= first_change][-3:]
+        return out
     files = _names(view.values("object_name", changed))
-    entry = (
-        f"{_names(servers)}, a server that starts shells only for its deliveries or scripts, served a connection and started {_names(shells)}, "
-        f"which ran the account tool(s) {_names(ran)}: no delivery or script adds accounts, an exploit of the server does."
-    )
     account = f"{_names(ran)}, run by the shell {_names(servers)} started, rewrote the account database ({files}): an account added or changed to log in with."
-    return [
-        cited(view, heard, view.rows_of(by_server), view.rows_of(tools), stage="Initial Compromise", confidence="moderate", rationale=entry, tactic="TA0001", techniques=("T1190",)),
+    return out + [
+        _server_shell_entry(view, servers, serving, by_server, tools, shells, f"which ran the account tool(s) {_names(ran)}", until=changed),
         cited(view, view.rows_of(tools), view.rows_of(changed), stage="Maintain Persistence", confidence="moderate", rationale=account, tactic="TA0003", techniques=("T1136.001",)),
     ]
+
+
+# the files sshd reads a user's authorized public keys from
+SSH_KEY_FILES = frozenset({"authorized_keys", "authorized_keys2"})
+
+
+def _server_shell_entry(
+    view: LogView, servers: set, serving: np.ndarray, by_server: np.ndarray, done: np.ndarray, shells: set, what: str, until: np.ndarray | None = None
+) -> StageEvidence:
+    """``server_shell_adds_account``'s entry: the server's last connections served up to
+    what its shell did (``done``; or up to ``until``, the change it made), its shell's start
+    and that act."""
+    first = int(view.first_minutes[done if until is None else until].min())
+    heard = view.rows_of(serving & view.desc_in("subject_name", servers))
+    heard = heard[view.minutes[heard] <= first][-3:]
+    reason = (
+        f"{_names(servers)}, a server that starts shells only for its deliveries or scripts, served a connection and started {_names(shells)}, "
+        f"{what}: no delivery or script does that, an exploit of the server does."
+    )
+    return cited(view, heard, view.rows_of(by_server), view.rows_of(done), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190",))
 
 
 # the temporary copies the account tools write and rename over the database (chpasswd's
@@ -5545,6 +5645,25 @@ def _relayed_archives(view: LogView, channel: str, readers: set[str], starts: np
     return view.values("object_name", reads & view.desc_in("subject_name", readers) & view.desc_in("object_name", staged))
 
 
+# secret credentials (private keys, password files) an archive's writer read that make it a
+# bundle of secrets: two are a collection, one may be a key copied on purpose
+BUNDLED_SECRETS_MIN = 2
+
+
+def _bundled_secrets(view: LogView, archives: set[str], reads: np.ndarray, writes: np.ndarray) -> set[str]:
+    """The ``archives`` whose writer read ``BUNDLED_SECRETS_MIN`` or more secret credentials
+    (``secret_credential``: private keys, cloud and database password files; not the public
+    ones, known_hosts or authorized_keys)."""
+    found = set()
+    for archive in sorted(archives):
+        writers = view.values("subject_name", writes & view.desc_in("object_name", (archive,))) - PLACEHOLDERS
+        read = view.values("object_name", reads & view.desc_in("subject_name", writers))
+        secrets = {n for n in read if getattr(lookup(n, "file"), "category", None) == "credential store" and secret_credential(n)}
+        if len(secrets) >= BUNDLED_SECRETS_MIN:
+            found.add(archive)
+    return found
+
+
 def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
     """The descriptions of a process behind ``sends`` that is a routine channel (a Windows
     system process, a browser) and started a program which read user data and wrote a file (an archive, where that program is
@@ -5575,7 +5694,10 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
             carried = _relayed_archives(view, channel, readers, view.program_starts, reads, writes, user_data)
             if carried:
                 removed = view.values("object_name", view.present & (desc["event"] == "file_delete") & view.desc_in("object_name", carried))
-                carried = {n for n in carried if n.startswith(".") or n in removed}
+                # (or the archive bundles secrets: its writer read several private keys or
+                # password files, no one's documents to copy to another machine of theirs)
+                secrets = _bundled_secrets(view, carried, reads, writes)
+                carried = {n for n in carried if n.startswith(".") or n in removed or n in secrets}
         if carried:
             relays.add(channel)
     # or a Windows service host reading an archive that a shell or script host wrote after
@@ -5912,7 +6034,11 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     secrets = direct & view.desc_where("object_name", secret_credential, direct)
     if secrets.any():
         unknown = view.desc_where("subject_name", lambda n: lookup(n, "process") is None, secrets)
-        secrets &= unknown | in_chain(view, acting_for_an_attacker(view))
+        # (or a transfer tool reading the password-hash store: curl posting shadow; its own
+        # logins read .netrc or a key, never the system's password hashes)
+        posted = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS | RAW_SOCKET_TOOLS, secrets)
+        posted &= view.desc_where("object_name", lambda n: n.casefold() in PASSWORD_HASH_STORES, posted)
+        secrets &= unknown | posted | in_chain(view, acting_for_an_attacker(view))
     # a memory dump of LSASS is no file any program reads as its work: whoever sends it
     secrets |= direct & view.desc_in("object_name", dumps)
     carried_rows = view.expand(archived | secrets) & before_last_send
@@ -8484,9 +8610,18 @@ def _running_unknown_libraries(view: LogView, subjects: set[str]) -> set[str]:
     return view.values("subject_name", loads)
 
 
+def _injector_kind(view: LogView, injectors: set[str], library_hosts: set[str]) -> str:
+    """What ``injected_system_process``'s openers are, as its reason says it."""
+    if injectors <= library_hosts:
+        return "running a library the knowledge base does not know"
+    if all(lookup(n, "process") is None for n in injectors):
+        return "a program the knowledge base does not know"
+    return "a program the knowledge base does not know or one written in this subgraph and run"
+
+
 def injected_system_process(view: LogView) -> list[StageEvidence]:
-    """A program the knowledge base does not know (or a DLL runner running a library it does
-    not know) opening (or starting a thread in) a Windows process that runs as SYSTEM
+    """A program the knowledge base does not know or one the subgraph wrote and ran, whatever
+    its name (or a DLL runner running a library it does not know) opening (or starting a thread in) a Windows process that runs as SYSTEM
     (``SYSTEM_PROCESSES``: winlogon, services, the spooler), which within
     ``INJECTION_ACT_MINUTES`` starts a shell or sends to an outside address, neither of which
     it does in its own work: code injected into a privileged process, acting with its
@@ -8504,7 +8639,7 @@ def injected_system_process(view: LogView) -> list[StageEvidence]:
     reached = set(desc["object_name"][view._codes[acts[sends[view._codes[acts]]]]].tolist())
     did = ([f"started {_names(started)}"] if started else []) + ([f"sent to {_names(reached)} (not internal)"] if reached else [])
     reason = (
-        f"{_names(injectors)}, {'running a library' if injectors <= hosts else 'a program'} the knowledge base does not know, opened {_names(acting)}, a process that runs as SYSTEM, "
+        f"{_names(injectors)}, {_injector_kind(view, injectors, hosts)}, opened {_names(acting)}, a process that runs as SYSTEM, "
         f"which then {' and '.join(did)}: code injected into a privileged process, acting with its privilege."
     )
     return [cited(view, open_rows, acts, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1055",))]
@@ -8526,7 +8661,10 @@ def _find_injected_system_processes(view: LogView):
     # (or a DLL runner, rundll32, that loaded a library the knowledge base does not know: that
     # library's code is what runs)
     hosts = _running_unknown_libraries(view, view.values("subject_name", opened))
-    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and (lookup(n, "process") is None or n in hosts), opened)
+    # (or a program the subgraph wrote and ran, whatever name it took: a known installer's
+    # name on a file a DLL runner wrote to a public folder is not that installer)
+    dropped = {process for _, process, _ in dropped_programs(view)} - {""}
+    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS and n != "" and (lookup(n, "process") is None or n in hosts or n in dropped), opened)
     if not opened.any():
         return None
     targets = view.values("object_name", opened)
