@@ -4594,6 +4594,41 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
 SSH_KEY_FILES = frozenset({"authorized_keys", "authorized_keys2"})
 
 
+def service_writes_ssh_keys(view: LogView) -> list[StageEvidence]:
+    """A network service that accepted a connection from a host other than this one and
+    itself wrote (or renamed a file to) an SSH authorized_keys file, up to
+    ``CALLBACK_MINUTES`` after: the request made the service write a key to log in with
+    (T1190; Redis told to save its database as ``authorized_keys``). No service keeps
+    anyone's SSH keys; login servers read them, a user's shell or an account tool writes them."""
+    desc = view.desc
+    keyed = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    keyed &= view.desc_where("object_name", lambda n: n.casefold() in SSH_KEY_FILES, keyed)
+    keyed &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and n.casefold() not in REMOTE_LOGIN_SERVERS and process_category(n) not in ("shell", "interpreter", "privilege tool"), keyed)
+    if not keyed.any():
+        return []
+    accepted = _accepted(view) & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", keyed))
+    accepted &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) not in ("loopback", "local"), accepted)
+    if not accepted.any():
+        return []
+    accept_rows, key_rows = view.rows_of(accepted), view.rows_of(keyed)
+    services, key_subjects = desc["subject_name"][view._codes[accept_rows]], desc["subject_name"][view._codes[key_rows]]
+    begin = view.minutes[accept_rows]
+    hit, cited_keys = _windows_meet(services, begin, begin + CALLBACK_MINUTES * MINUTE_NS, key_subjects, key_rows, view.minutes)
+    if not hit.any():
+        return []
+    servers = set(services[hit].tolist())
+    senders = set(desc["object_name"][view._codes[accept_rows[hit]]].tolist())
+    inside = all(view.address_class(a) in ("internal", "private") for a in senders)
+    reason = (
+        f"{_names(servers)} accepted a connection from {_names(senders)} and then wrote the SSH key file(s) {_names(view.values('object_name', keyed))} itself: "
+        "the request made the service write a key to log in with (no service keeps anyone's SSH keys)."
+    )
+    rows = np.concatenate([accept_rows[hit][-3:], key_rows[cited_keys]])
+    if inside:
+        return [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210",))]
+    return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190",))]
+
+
 def _server_shell_entry(
     view: LogView, servers: set, serving: np.ndarray, by_server: np.ndarray, done: np.ndarray, shells: set, what: str, until: np.ndarray | None = None
 ) -> StageEvidence:
@@ -8783,4 +8818,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
