@@ -66,6 +66,7 @@ def roles() -> dict[str, Any]:
         "fan_out_categories": frozenset(raw["routine_fan_out"]["categories"]),
         "channel_categories": frozenset(raw["routine_channels"]["categories"]),
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
+        "channel_exceptions": frozenset(n.casefold() for n in raw["routine_channels"].get("except") or ()),
         "session_client_names": frozenset(n.casefold() for n in raw["session_clients"]["names"]),
         "code_runner_names": frozenset(n.casefold() for n in raw["code_runners"]["names"]),
         "code_reader_names": frozenset(n.casefold() for n in raw["code_runners"].get("reads_code") or ()),
@@ -131,7 +132,8 @@ def chain_child(name: str) -> bool:
 def routine_channel(name: str) -> bool:
     """A process whose ordinary work keeps talking to one server (``routine_channels``)."""
     r = roles()
-    return name.casefold() in r["channel_names"] or process_category(name) in r["channel_categories"]
+    folded = name.casefold()
+    return folded not in r["channel_exceptions"] and (folded in r["channel_names"] or process_category(name) in r["channel_categories"])
 
 
 def archiving_sender(name: str) -> bool:

@@ -8630,7 +8630,19 @@ def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
         f"auto-elevating {_names(set(object_of(run_at).tolist()))}, which started {_names(set(object_of(children_rows).tolist()))}: "
         "a hijacked handler run with the binary's elevation, a UAC bypass."
     )
-    return [cited(view, plants, run_at, children_rows, stage="Privilege Escalation", confidence="high", rationale=reason, tactic="TA0004", techniques=("T1548.002",))]
+    out = [cited(view, plants, run_at, children_rows, stage="Privilege Escalation", confidence="high", rationale=reason, tactic="TA0004", techniques=("T1548.002",))]
+    # the handler value removed again once the elevated program ran: the bypass's trace
+    # erased (no program removes a handler it registered for its own use minutes before)
+    removed = view.present & (desc["event"] == "registry_delete") & view.desc_in("object_name", set(object_of(plants).tolist()))
+    removal_rows = view.rows_of(removed)
+    removal_rows = removal_rows[minutes[removal_rows] >= int(minutes[run_at].min())]
+    if len(removal_rows):
+        erased = (
+            f"{_names(set(subject_of(removal_rows).tolist()))} removed the handler value {_names(set(object_of(removal_rows).tolist()))} after the auto-elevating "
+            f"{_names(set(object_of(run_at).tolist()))} ran through it: the UAC bypass's registry trace erased."
+        )
+        out.append(cited(view, run_at, removal_rows, stage="Covering Tracks", confidence="moderate", rationale=erased, tactic="TA0005", techniques=("T1070",)))
+    return out
 
 
 def _running_unknown_libraries(view: LogView, subjects: set[str]) -> set[str]:
