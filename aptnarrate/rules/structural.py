@@ -4366,6 +4366,53 @@ def _windows_meet(keys: np.ndarray, starts: np.ndarray, ends: np.ndarray, row_ke
     return hit, covered
 
 
+# what an operator types first into a reverse shell, beside the discovery tools: where am I
+SHELL_LOOK_AROUND = frozenset({"ls", "pwd", "dir"})
+
+
+def interpreter_reverse_shell(view: LogView) -> list[StageEvidence]:
+    """An interpreter (python, perl, ruby, node, php) that opened a connection to an outside
+    address, started a shell, and whose shell ran a discovery tool or a listing (``ls``,
+    ``pwd``), in minutes the interpreter both sent to and heard from that address: a reverse
+    shell, the operator's commands in and their output out (T1059, T1071). An interpreter's
+    own builds run compilers under its shell (pip's setup.py), not discovery; a script's
+    one request and its own ``uname`` show no conversation around the commands."""
+    desc = view.desc
+    opened = view.present & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
+    opened &= view.desc_where("subject_name", lambda n: bool(n) and process_category(n) == "interpreter", opened)
+    opened &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) == "public", opened)
+    if not opened.any():
+        return []
+    interpreters = view.values("subject_name", opened)
+    starts = view.program_starts & view.desc_in("subject_name", interpreters)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    if not starts.any():
+        return []
+    out = []
+    for interpreter in sorted(view.values("subject_name", starts)):
+        shells = view.values("object_name", starts & (desc["subject_name"] == interpreter))
+        commands = view.program_starts & view.desc_in("subject_name", shells)
+        commands &= view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, commands)
+        if not commands.any():
+            continue
+        command_minutes = set(view.minutes[view.rows_of(commands)].tolist())
+        for address in sorted(view.values("object_name", opened & (desc["subject_name"] == interpreter))):
+            pair = view.present & (desc["subject_name"] == interpreter) & (desc["object_name"] == address) & (desc["object_kind"] == "flow")
+            sent = set(view.minutes[view.rows_of(pair & (desc["event"] == "network_out") & ~view.desc_in("action", vocabulary().connect_actions))].tolist())
+            heard = set(view.minutes[view.rows_of(pair & (desc["event"] == "network_in"))].tolist())
+            if not (sent & heard & command_minutes):
+                continue
+            reason = (
+                f"{_names({interpreter})} opened a connection to {_names({address})} (not internal), started {_names(shells)}, whose shell ran "
+                f"{_names(view.values('object_name', commands))} in minutes {_names({interpreter})} sent to and heard from that address: a reverse shell, "
+                "the operator's commands coming in and their output going out."
+            )
+            started = starts & (desc["subject_name"] == interpreter)
+            out.append(cited(view, view.rows_of(pair)[:6], view.rows_of(started), view.rows_of(commands)[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
+            break
+    return out
+
+
 # an exploited service's shell calls back within minutes of the request
 CALLBACK_MINUTES = 5
 
@@ -8830,4 +8877,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
