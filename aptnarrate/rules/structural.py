@@ -4366,6 +4366,35 @@ def _windows_meet(keys: np.ndarray, starts: np.ndarray, ends: np.ndarray, row_ke
     return hit, covered
 
 
+# the tools that load a kernel module from its file
+MODULE_LOADERS = frozenset({"insmod", "modprobe", "kldload"})
+
+
+def downloaded_kernel_module_loaded(view: LogView) -> list[StageEvidence]:
+    """A kernel module file (``.ko``) written by a download tool or by a process that talked
+    to an outside address, then read by a module loader (``MODULE_LOADERS``): code fetched
+    from outside loaded into the kernel, a rootkit installing itself (T1547.006, T1105).
+    Modules arrive in packages (their managers write them) or are built here (compilers
+    write them); none is fetched and loaded by hand."""
+    desc = view.desc
+    loads = view.present & (desc["event"] == "file_read") & view.desc_where("subject_name", lambda n: n.casefold() in MODULE_LOADERS, view.present)
+    loads &= view.desc_where("object_name", lambda n: n.endswith(".ko"), loads)
+    if not loads.any():
+        return []
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", view.values("object_name", loads))
+    talkers = view.values("subject_name", view.present & (desc["object_kind"] == "flow") & view.desc_where("object_name", lambda a: view.address_class(a) == "public", view.present & (desc["object_kind"] == "flow")))
+    writes &= view.desc_where("subject_name", lambda n: bool(n) and (n.casefold() in TRANSFER_TOOLS or n in talkers) and not routine_writer(n), writes)
+    if not writes.any():
+        return []
+    fetched = view.values("object_name", writes)
+    loaded = loads & view.desc_in("object_name", fetched)
+    reason = (
+        f"{_names(view.values('subject_name', writes))}, talking to an outside address, wrote the kernel module {_names(fetched)}, and "
+        f"{_names(view.values('subject_name', loaded))} loaded it: code fetched from outside put into the kernel, as a rootkit installs itself."
+    )
+    return [cited(view, view.rows_of(writes), view.rows_of(loaded), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1547.006", "T1105"))]
+
+
 # what an operator types first into a reverse shell, beside the discovery tools: where am I
 SHELL_LOOK_AROUND = frozenset({"ls", "pwd", "dir"})
 
@@ -4373,13 +4402,14 @@ SHELL_LOOK_AROUND = frozenset({"ls", "pwd", "dir"})
 def interpreter_reverse_shell(view: LogView) -> list[StageEvidence]:
     """An interpreter (python, perl, ruby, node, php) that opened a connection to an outside
     address, started a shell, and whose shell ran a discovery tool or a listing (``ls``,
-    ``pwd``), in minutes the interpreter both sent to and heard from that address: a reverse
+    ``pwd``), or any program where a bare-socket tool (``RAW_SOCKET_TOOLS``: nc, socat)
+    started it, in minutes the interpreter both sent to and heard from that address: a reverse
     shell, the operator's commands in and their output out (T1059, T1071). An interpreter's
     own builds run compilers under its shell (pip's setup.py), not discovery; a script's
     one request and its own ``uname`` show no conversation around the commands."""
     desc = view.desc
     opened = view.present & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
-    opened &= view.desc_where("subject_name", lambda n: bool(n) and process_category(n) == "interpreter", opened)
+    opened &= view.desc_where("subject_name", lambda n: bool(n) and (process_category(n) == "interpreter" or n.casefold() in RAW_SOCKET_TOOLS), opened)
     opened &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) == "public", opened)
     if not opened.any():
         return []
@@ -4392,7 +4422,9 @@ def interpreter_reverse_shell(view: LogView) -> list[StageEvidence]:
     for interpreter in sorted(view.values("subject_name", starts)):
         shells = view.values("object_name", starts & (desc["subject_name"] == interpreter))
         commands = view.program_starts & view.desc_in("subject_name", shells)
-        commands &= view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, commands)
+        # (a bare-socket tool's shell is nothing but remote commands: nc -e, socat exec:bash)
+        if interpreter.casefold() not in RAW_SOCKET_TOOLS:
+            commands &= view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, commands)
         if not commands.any():
             continue
         command_minutes = set(view.minutes[view.rows_of(commands)].tolist())
@@ -4598,9 +4630,11 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
     ran an account tool (``ACCOUNT_TOOLS``: useradd, chpasswd) that rewrote the account
     database: an exploit of the server adding an account to log in with (T1190, then
     T1136.001); or that, itself or what it started, wrote an SSH authorized_keys file: a key
-    planted to log in with (T1190; the key file's own rule weighs T1098.004). Deliveries and
-    CGI scripts never add accounts or keys; an administrator does from a login's shell,
-    which no server here started."""
+    planted to log in with (T1190; the key file's own rule weighs T1098.004); or ran crontab
+    to install a job table (T1190, then T1053.003). Deliveries and CGI scripts never add
+    accounts, keys or jobs; an administrator does from a login's shell, which no server here
+    started. A script server behind a front web server (php-fpm behind nginx) serves that
+    front's connections."""
     desc = view.desc
     running = view.program_starts
     by_server = running & view.desc_where("subject_name", lambda n: bool(n) and (script_web_server(n) or process_category(n) == "mail server"), running)
@@ -4609,6 +4643,15 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
         return []
     serving = view.present & (desc["object_kind"] == "flow") & (desc["event"] == "network_in")
     servers = view.values("subject_name", by_server) & view.values("subject_name", serving)
+    # PHP's FastCGI workers answer what the web server in front of them (nginx) accepted: a
+    # script server with no connection of its own serves that front's
+    fronting = _accepted(view) & (desc["object_kind"] == "flow")
+    fronting &= view.desc_where("subject_name", lambda n: bool(n) and n.casefold() not in REMOTE_LOGIN_SERVERS and process_category(n) not in ("shell", "interpreter"), fronting)
+    behind = {n for n in view.values("subject_name", by_server) - servers if script_web_server(n)} if fronting.any() else set()
+    heard = serving & view.desc_in("subject_name", servers)
+    if behind:
+        heard |= fronting
+        servers |= behind
     by_server &= view.desc_in("subject_name", servers)
     if not by_server.any():
         return []
@@ -4620,7 +4663,18 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
     keyed = view.present & below & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     keyed &= view.desc_where("object_name", lambda n: n.casefold() in SSH_KEY_FILES, keyed)
     if keyed.any():
-        out.append(_server_shell_entry(view, servers, serving, by_server, keyed, shells, f"which, itself or through what it started, wrote the SSH key file(s) {_names(view.values('object_name', keyed))}"))
+        out.append(_server_shell_entry(view, servers, heard, by_server, keyed, shells, f"which, itself or through what it started, wrote the SSH key file(s) {_names(view.values('object_name', keyed))}"))
+    # or running a job-table tool (crontab) that installed a table: a job planted to run
+    # again (T1053.003); no delivery or script schedules jobs
+    jobs = running & below & view.desc_where("object_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, running)
+    if jobs.any():
+        installed = view.present & view.desc_in("subject_name", view.values("object_name", jobs)) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+        installed &= ~view.desc_in("object_name", PLACEHOLDERS)
+        if installed.any():
+            tables = _names(view.values("object_name", installed))
+            out.append(_server_shell_entry(view, servers, heard, by_server, jobs, shells, f"which ran {_names(view.values('object_name', jobs))}, installing a job table ({tables})", until=installed))
+            scheduled = f"{_names(view.values('object_name', jobs))}, run by the shell {_names(servers)} started, installed a job table ({tables}): a job planted to run again."
+            out.append(cited(view, view.rows_of(jobs), view.rows_of(installed), stage="Maintain Persistence", confidence="moderate", rationale=scheduled, tactic="TA0003", techniques=("T1053.003",)))
     tools = running & below & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, running)
     if not tools.any():
         return out
@@ -4632,7 +4686,7 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
     files = _names(view.values("object_name", changed))
     account = f"{_names(ran)}, run by the shell {_names(servers)} started, rewrote the account database ({files}): an account added or changed to log in with."
     return out + [
-        _server_shell_entry(view, servers, serving, by_server, tools, shells, f"which ran the account tool(s) {_names(ran)}", until=changed),
+        _server_shell_entry(view, servers, heard, by_server, tools, shells, f"which ran the account tool(s) {_names(ran)}", until=changed),
         cited(view, view.rows_of(tools), view.rows_of(changed), stage="Maintain Persistence", confidence="moderate", rationale=account, tactic="TA0003", techniques=("T1136.001",)),
     ]
 
@@ -4677,13 +4731,13 @@ def service_writes_ssh_keys(view: LogView) -> list[StageEvidence]:
 
 
 def _server_shell_entry(
-    view: LogView, servers: set, serving: np.ndarray, by_server: np.ndarray, done: np.ndarray, shells: set, what: str, until: np.ndarray | None = None
+    view: LogView, servers: set, served: np.ndarray, by_server: np.ndarray, done: np.ndarray, shells: set, what: str, until: np.ndarray | None = None
 ) -> StageEvidence:
-    """``server_shell_adds_account``'s entry: the server's last connections served up to
-    what its shell did (``done``; or up to ``until``, the change it made), its shell's start
-    and that act."""
+    """``server_shell_adds_account``'s entry: the last connections served (``served``) up to
+    what the server's shell did (``done``; or up to ``until``, the change it made), its
+    shell's start and that act."""
     first = int(view.first_minutes[done if until is None else until].min())
-    heard = view.rows_of(serving & view.desc_in("subject_name", servers))
+    heard = view.rows_of(served)
     heard = heard[view.minutes[heard] <= first][-3:]
     reason = (
         f"{_names(servers)}, a server that starts shells only for its deliveries or scripts, served a connection and started {_names(shells)}, "
@@ -8877,4 +8931,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
