@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, is_launcher, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs,
+    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator,
 )
 from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -3404,7 +3404,13 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     if installed_from:
         routine |= deleted & view.desc_in("object_name", installed_from) & ~in_chain(view, acting_for_an_attacker(view))
     hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted) & ~_unused_downloads(view, deleted)
-    logs = truncated & view.desc_where("object_name", _is_log, truncated)
+    # (and the login history: wtmp, lastlog, btmp; not utmp, the current sessions, which
+    # the system empties at every boot); a log rotator's truncation after it copied the log
+    # (logrotate's copytruncate) is its rotation
+    logs = truncated & view.desc_where("object_name", lambda n: _is_log(n) or _login_history(n), truncated)
+    rotated = logs & view.desc_where("subject_name", log_rotator, logs)
+    if rotated.any():
+        logs &= ~(rotated & ~in_chain(view, acting_for_an_attacker(view)))
     if not hits.any() and not logs.any():
         return []
     hit_names = view.values("object_name", hits)
@@ -3495,6 +3501,16 @@ def old_images(program: str) -> frozenset[str]:
 
 def _is_log(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "log file"
+
+
+# the login records of current sessions, which the system empties at boot
+CURRENT_SESSION_RECORDS = frozenset({"utmp", "utx.active"})
+
+
+def _login_history(name: str) -> bool:
+    """A login history file (wtmp, lastlog, btmp): the knowledge base's login records, less
+    the current sessions' (``CURRENT_SESSION_RECORDS``)."""
+    return getattr(lookup(name, "file"), "category", None) == "login records" and name.casefold() not in CURRENT_SESSION_RECORDS
 
 
 def _ran_or_loaded(view: LogView) -> set[str]:
