@@ -3403,6 +3403,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         installed_from |= {n for n in view.values("object_name", deleted) if PACKAGE_FILE.search(n)}
     if installed_from:
         routine |= deleted & view.desc_in("object_name", installed_from) & ~in_chain(view, acting_for_an_attacker(view))
+    # a crashed program's core dump (firefox.core, core.4711) deleted once read is no trace
+    # of an intrusion: the kernel writes it under the program's name
+    counted &= ~view.desc_in("object_name", _core_dumps(view))
     hits = deleted & counted & ~_clients_own_temporaries(view) & ~routine & ~churn & ~_compressed_originals(view, deleted) & ~_own_working_files(view, deleted & ~by_client) & ~_emptied_from_trash(view, deleted) & ~_unused_downloads(view, deleted)
     # (and the login history: wtmp, lastlog, btmp; not utmp, the current sessions, which
     # the system empties at every boot); a log rotator's truncation after it copied the log
@@ -3501,6 +3504,17 @@ def old_images(program: str) -> frozenset[str]:
 
 def _is_log(name: str) -> bool:
     return getattr(lookup(name, "file"), "category", None) == "log file"
+
+
+# the names the kernel gives a crashed program's core dump: core, core.<pid>, <program>.core
+CORE_DUMP = re.compile(r"^(core(\.\d+)?|.+\.core)$")
+
+
+def _core_dumps(view: LogView) -> set[str]:
+    """Core dumps the log shows written (``CORE_DUMP``) that nothing ran or loaded: a
+    crashed program's memory, as the kernel writes it under the crashed process."""
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_where("object_name", lambda n: bool(CORE_DUMP.match(n)), view.present)
+    return view.values("object_name", writes) - _ran_or_loaded(view)
 
 
 # the login records of current sessions, which the system empties at boot
