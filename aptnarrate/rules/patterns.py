@@ -185,7 +185,7 @@ UNLESS = (
     "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
     "planted for a privileged run", "restored from its backup", "written through a memory race", "injects only at its own privilege",
     "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "made in the account console",
-    "changes an account", "finds the process it dumps",
+    "changes an account", "finds the process it dumps", "records a registration",
 )
 # ("planted for a privileged run" and "applied by Group Policy" read the log's minutes,
 # "carries only a staged upload" the Command and Control rule's channels, "connects for a
@@ -326,6 +326,30 @@ def process_listing_tools() -> frozenset[str]:
     return roles()["process_listing_tool_names"]
 
 
+def registered_tasks(rows: Iterable[Row]) -> set[str]:
+    """The (case-folded) names of the scheduled tasks ``rows`` show a process other than the
+    Task Scheduler's service host creating or changing (schtasks, an installer, a script),
+    for the rules that say ``unless: records a registration``."""
+    return {
+        row.object.casefold()
+        for row in rows
+        if row.object and row.object_kind == "task" and row.subject.casefold() != TASK_SERVICE_HOST and row.event in ("task_create", "task_modify")
+    }
+
+
+def records_a_registration(row: Row, registered: set[str]) -> bool:
+    """Whether ``row`` is the Task Scheduler's service host writing the definition file of a
+    task another process registered (``registered``: ``registered_tasks``): the record of that
+    registration, whose own rows are the evidence (or not, where they are an installer's)."""
+    return (
+        row.subject.casefold() == TASK_SERVICE_HOST
+        and row.object_kind == "file"
+        and row.object.casefold() in registered
+        and row.event in ("file_write", "file_create")
+        and any("\\tasks\\" in path.casefold() for path in row.object_paths)
+    )
+
+
 def opened_by_process_list(row: Row, listers: set[str]) -> bool:
     """Whether ``row`` is a process list's opening of a process (``listers``: ``process_lists``)."""
     return row.subject in listers and row.object_kind == "process" and row.event == "process_access"
@@ -460,6 +484,7 @@ ROW_UNLESS: dict[str, RowUnless] = {
     "run only to remove": RowUnless(removing_tools, run_only_to_remove),
     "restored from its backup": RowUnless(backup_restorers, restored_from_its_backup),
     "written through a memory race": RowUnless(memory_racers, written_through_a_memory_race),
+    "records a registration": RowUnless(registered_tasks, records_a_registration),
 }
 VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "injects only at its own privilege", "made in the account console", "changes an account", "finds the process it dumps")
 assert set(UNLESS) == set(ROW_UNLESS) | set(VIEW_UNLESS), "every unless kind is judged by a row or by the log"
