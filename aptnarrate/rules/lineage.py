@@ -1415,23 +1415,29 @@ def proxy_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
             return {}
         writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", starts))
         writes &= view.desc_in("object_name", view.values("object_name", loads))
-        written: dict[tuple[str, str], tuple[int, int]] = {}  # (writer, module) -> (first minute, description)
+        # each module's writers (-> first minute, description) and each loader's starters (->
+        # a start's description); a load checks the smaller of its two sets (a crafted log of
+        # thousands of starts and loads of one program costs no product)
+        writers_of: dict[str, dict[str, tuple[int, int]]] = {}
         for at in np.flatnonzero(writes).tolist():
-            key, minute = (desc["subject_name"][at], desc["object_name"][at].casefold()), int(view.first_minutes[at])
-            if key not in written or minute < written[key][0]:
-                written[key] = (minute, at)
-        started_by: dict[str, list[int]] = {}
+            mine, minute = writers_of.setdefault(desc["object_name"][at].casefold(), {}), int(view.first_minutes[at])
+            writer = desc["subject_name"][at]
+            if writer not in mine or minute < mine[writer][0]:
+                mine[writer] = (minute, at)
+        starters_of: dict[str, dict[str, int]] = {}
         for at in np.flatnonzero(starts).tolist():
-            started_by.setdefault(desc["object_name"][at], []).append(at)
+            starters_of.setdefault(desc["object_name"][at], {}).setdefault(desc["subject_name"][at], at)
         found: dict[str, tuple[str, str, np.ndarray]] = {}
         for at in np.flatnonzero(loads).tolist():
             loader, module = desc["subject_name"][at], desc["object_name"][at]
             if loader in found:
                 continue
-            for start in started_by.get(loader, ()):
-                planted = written.get((desc["subject_name"][start], module.casefold()))
-                if planted is not None and int(view.last_minutes[at]) >= planted[0]:
-                    found[loader] = (module, desc["subject_name"][start], np.array(sorted({planted[1], start, at}), dtype=np.int64))
+            writers, starters = writers_of.get(module.casefold(), {}), starters_of.get(loader, {})
+            both = [n for n in (starters if len(starters) <= len(writers) else writers) if n in writers and n in starters]
+            for starter in sorted(both):
+                planted = writers[starter]
+                if int(view.last_minutes[at]) >= planted[0]:
+                    found[loader] = (module, starter, np.array(sorted({planted[1], starters[starter], at}), dtype=np.int64))
                     break
         return found
 

@@ -1270,7 +1270,7 @@ def _driven_shells(
     order = np.lexsort((minutes, codes))
     keep = np.ones(len(order), dtype=bool)
     keep[1:] = (codes[order][1:] != codes[order][:-1]) | (minutes[order][1:] != minutes[order][:-1])
-    launched_in: dict[int, dict[int, frozenset]] = {}  # pair -> minute -> shells that started programs then
+    launched_in: dict[int, tuple[str, dict[int, frozenset]]] = {}  # pair -> (client, minute -> shells that started programs then)
     for code, minute in zip(codes[order][keep].tolist(), minutes[order][keep].tolist()):
         index = int(pair_of[code])
         if index in found:
@@ -1278,7 +1278,7 @@ def _driven_shells(
         client = desc["subject_name"][code]
         launched = frozenset(sh for sh in shells_of[client] if minute in launch_minutes.get(sh, ()))
         if launched:
-            launched_in.setdefault(index, {})[minute] = launched
+            launched_in.setdefault(index, (client, {}))[1][minute] = launched
         shells = frozenset(sh for sh in shells_of[client] if minute in command_minutes.get(sh, ()))
         if shells:
             if (client, shells) not in evidence:
@@ -1286,14 +1286,18 @@ def _driven_shells(
                 evidence[client, shells] = (view.rows_of(started), command_rows[np.isin(command_subjects, list(shells))])
             start_rows, shell_commands = evidence[client, shells]
             found[index] = (set(shells), np.concatenate([start_rows, shell_commands[view.minutes[shell_commands] == minute]]))
-    for index, by_minute in launched_in.items():
+    launch_rows: dict[tuple[str, frozenset], tuple[np.ndarray, np.ndarray]] = {}  # (client, shells) -> (start rows, launch rows), once
+    for index, (client, by_minute) in launched_in.items():
         if index in found or len(by_minute) < C2_MIN_TWO_WAY_MINUTES:
             continue
-        shells = set().union(*by_minute.values())
-        client = desc["subject_name"][int(np.flatnonzero(pair_of == index)[0])]
-        started = view.rows_of(starts & view.desc_in("object_name", shells) & (desc["subject_name"] == client))
-        ran = view.rows_of(launches & view.desc_in("subject_name", shells))
-        found[index] = (shells, np.concatenate([started, ran[np.isin(view.minutes[ran], list(by_minute))]]))
+        shells = frozenset().union(*by_minute.values())
+        if (client, shells) not in launch_rows:
+            launch_rows[client, shells] = (
+                view.rows_of(starts & view.desc_in("object_name", shells) & (desc["subject_name"] == client)),
+                view.rows_of(launches & view.desc_in("subject_name", shells)),
+            )
+        started, ran = launch_rows[client, shells]
+        found[index] = (set(shells), np.concatenate([started, ran[np.isin(view.minutes[ran], list(by_minute))]]))
     return found
 
 
@@ -4458,12 +4462,19 @@ def interpreter_reverse_shell(view: LogView) -> list[StageEvidence]:
         if not commands.any():
             continue
         command_minutes = set(view.minutes[view.rows_of(commands)].tolist())
-        for address in sorted(view.values("object_name", opened & (desc["subject_name"] == interpreter))):
-            pair = view.present & (desc["subject_name"] == interpreter) & (desc["object_name"] == address) & (desc["object_kind"] == "flow")
-            sent = set(view.minutes[view.rows_of(pair & (desc["event"] == "network_out") & ~view.desc_in("action", vocabulary().connect_actions))].tolist())
-            heard = set(view.minutes[view.rows_of(pair & (desc["event"] == "network_in"))].tolist())
-            if not (sent & heard & command_minutes):
+        # the minutes of its messages to and from each address it opened, in one pass over
+        # its flow rows (a crafted log may connect it to thousands of addresses)
+        addresses = view.values("object_name", opened & (desc["subject_name"] == interpreter))
+        flows = view.present & (desc["subject_name"] == interpreter) & (desc["object_kind"] == "flow") & view.desc_in("object_name", addresses)
+        messages = flows & ~view.desc_in("action", vocabulary().connect_actions)
+        talked: dict[tuple[str, str], set[int]] = {}
+        rows = view.rows_of(messages & view.desc_in("event", ("network_out", "network_in")))
+        for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
+            talked.setdefault((desc["object_name"][code], desc["event"][code]), set()).add(minute)
+        for address in sorted(addresses):
+            if not (talked.get((address, "network_out"), set()) & talked.get((address, "network_in"), set()) & command_minutes):
                 continue
+            pair = flows & (desc["object_name"] == address)
             reason = (
                 f"{_names({interpreter})} opened a connection to {_names({address})} (not internal), started {_names(shells)}, whose shell ran "
                 f"{_names(view.values('object_name', commands))} in minutes {_names({interpreter})} sent to and heard from that address: a reverse shell, "
@@ -5819,13 +5830,17 @@ BUNDLED_SECRETS_MIN = 2
 def _bundled_secrets(view: LogView, archives: set[str], reads: np.ndarray, writes: np.ndarray) -> set[str]:
     """The ``archives`` whose writer read ``BUNDLED_SECRETS_MIN`` or more secret credentials
     (``secret_credential``: private keys, cloud and database password files; not the public
-    ones, known_hosts or authorized_keys)."""
+    ones, known_hosts or authorized_keys). Each writer's secrets gathered once, from the
+    reads of secret stores only (a crafted log of thousands of archives costs no product)."""
+    secret_reads = reads & view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) == "credential store" and secret_credential(n), reads)
+    secrets_of: dict[str, set[str]] = {}
+    for subject, name in view.pairs(secret_reads):
+        secrets_of.setdefault(subject, set()).add(name)
+    if not any(len(found) >= BUNDLED_SECRETS_MIN for found in secrets_of.values()):
+        return set()
     found = set()
-    for archive in sorted(archives):
-        writers = view.values("subject_name", writes & view.desc_in("object_name", (archive,))) - PLACEHOLDERS
-        read = view.values("object_name", reads & view.desc_in("subject_name", writers))
-        secrets = {n for n in read if getattr(lookup(n, "file"), "category", None) == "credential store" and secret_credential(n)}
-        if len(secrets) >= BUNDLED_SECRETS_MIN:
+    for writer, archive in view.pairs(writes & view.desc_in("object_name", archives)):
+        if archive not in found and writer not in PLACEHOLDERS and len(secrets_of.get(writer, ())) >= BUNDLED_SECRETS_MIN:
             found.add(archive)
     return found
 
