@@ -6613,6 +6613,55 @@ TRIGGER_CATEGORIES = frozenset({"system utility", "system service", "mail server
 _INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "container engine", "management agent", "browser", "mail client", "office application", "desktop application"})
 
 
+# who registers a service from a command line: shells, script hosts, admin tools
+_SERVICE_REGISTRARS = ("shell", "interpreter", "windows admin tool")
+# the files a service's ImagePath or ServiceDll names
+SERVICE_CODE = re.compile(r"\.(exe|dll|sys)$", re.I)
+
+
+def service_registered_for_written_program(view: LogView) -> list[StageEvidence]:
+    """A shell, script host or admin tool (``_SERVICE_REGISTRARS``) that wrote a program or
+    DLL in the subgraph and then started ``sc.exe``, in a minute in which the service control
+    manager wrote a registry key (its service key): a service created for the program it
+    wrote (``sc create``, T1543.003), started or not. Installers and updaters register their
+    services through Windows Installer or their own setup, not a script's sc; a script that
+    only queries or restarts services wrote no program."""
+    desc = view.desc
+    sc_runs = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)
+    sc_runs &= view.desc_where("subject_name", lambda n: bool(n) and process_category(n) in _SERVICE_REGISTRARS, sc_runs)
+    if not sc_runs.any():
+        return []
+    keys = view.present & (desc["event"] == "registry_write") & view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
+    if not keys.any():
+        return []
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("subject_name", view.values("subject_name", sc_runs))
+    writes &= view.desc_where("object_name", lambda n: bool(SERVICE_CODE.search(n)), writes)
+    if not writes.any():
+        return []
+    key_minutes = set(view.minutes[view.rows_of(keys)].tolist())
+    first_write: dict[str, int] = {}
+    for row in view.rows_of(writes).tolist():
+        writer = desc["subject_name"][view._codes[row]]
+        first_write[writer] = min(first_write.get(writer, int(view.minutes[row])), int(view.minutes[row]))
+    sc_rows = view.rows_of(sc_runs)
+    keep = np.fromiter(
+        (int(m) in key_minutes and desc["subject_name"][c] in first_write and first_write[desc["subject_name"][c]] <= int(m) for c, m in zip(view._codes[sc_rows].tolist(), view.minutes[sc_rows].tolist())),
+        dtype=bool, count=len(sc_rows),
+    )
+    if not keep.any():
+        return []
+    sc_rows = sc_rows[keep]
+    registrars = set(desc["subject_name"][view._codes[sc_rows]].tolist())
+    written = writes & view.desc_in("subject_name", registrars)
+    key_rows = view.rows_of(keys)
+    key_rows = key_rows[np.isin(view.minutes[key_rows], view.minutes[sc_rows])]
+    reason = (
+        f"{_names(registrars)} wrote {_names(view.values('object_name', written))} and then started sc.exe in the minute(s) the service control manager "
+        f"wrote the key(s) {_names(set(desc['object_name'][view._codes[key_rows]].tolist()))}: a service created for the program it wrote."
+    )
+    return [cited(view, view.rows_of(written)[:3], sc_rows, key_rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.003",))]
+
+
 def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     """The service control manager (``services.exe``) starting a program the knowledge base
     does not know (or a remote access tool it knows, written by a process acting for an
@@ -8976,4 +9025,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
