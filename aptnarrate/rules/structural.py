@@ -8765,6 +8765,48 @@ def credential_hives_saved(view: LogView) -> list[StageEvidence]:
     return [cited(view, used, write_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.002",))]
 
 
+# the user's environment key, whose windir variable elevated scheduled tasks expand
+USER_ENVIRONMENT_KEY = "environment"
+
+
+def environment_hijacked_task(view: LogView) -> list[StageEvidence]:
+    """A UAC bypass through the user's environment (T1548.002): a process, or a tool it
+    started (reg.exe), writes the ``Environment`` key (its ``windir`` variable), the same
+    process starts ``schtasks.exe`` within ``HIJACK_RUN_MINUTES``, and the Task Scheduler's
+    service host then starts a shell: an elevated task (SilentCleanup) that expands
+    ``%windir%`` ran the planted command with high integrity. Installers adding to PATH set
+    the same key but run no task and start no shell through the task service."""
+    desc = view.desc
+    env = view.present & (desc["event"] == "registry_write") & view.desc_where("object_name", lambda n: n.casefold() == USER_ENVIRONMENT_KEY, view.present)
+    if not env.any():
+        return []
+    starts = view.program_starts
+    writers = view.values("subject_name", env) - PLACEHOLDERS
+    # the writer, or the process that started it (reg.exe run by the implant)
+    owners = writers | view.values("subject_name", starts & view.desc_in("object_name", writers))
+    tasks = starts & view.desc_in("subject_name", owners) & view.desc_where("object_name", lambda n: n.casefold() in ("schtasks.exe", "schtasks"), starts)
+    shells = starts & view.desc_where("subject_name", lambda n: n.casefold() == TASK_SERVICE_HOST, starts)
+    shells &= view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter") or n.casefold() in ("cmd.exe", "powershell.exe"), shells)
+    if not tasks.any() or not shells.any():
+        return []
+    env_rows, task_rows, shell_rows = view.rows_of(env), view.rows_of(tasks), view.rows_of(shells)
+    first = int(view.minutes[env_rows].min())
+    window = HIJACK_RUN_MINUTES * MINUTE_NS
+    task_rows = task_rows[(view.minutes[task_rows] >= first) & (view.minutes[task_rows] <= first + window)]
+    if not len(task_rows):
+        return []
+    ran = int(view.minutes[task_rows].min())
+    shell_rows = shell_rows[(view.minutes[shell_rows] >= ran) & (view.minutes[shell_rows] <= ran + window)]
+    if not len(shell_rows):
+        return []
+    reason = (
+        f"{_names(writers)} wrote the user's environment key (`Environment`), {_names(set(desc['subject_name'][view._codes[task_rows]].tolist()))} then ran schtasks, "
+        f"and the Task Scheduler's service host started {_names(set(desc['object_name'][view._codes[shell_rows]].tolist()))}: an elevated task expanding the planted "
+        "variable ran the attacker's command with its elevation, a UAC bypass."
+    )
+    return [cited(view, env_rows[:3], task_rows[:3], shell_rows[:3], stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.002",))]
+
+
 def hijacked_auto_elevator(view: LogView) -> list[StageEvidence]:
     """A UAC bypass through a hijacked handler (T1548.002): a process (or a tool it started,
     reg.exe) writes a shell-open handler value (``...\\shell\\open\\command``, or ``command`` where the log keeps only
@@ -9025,4 +9067,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
