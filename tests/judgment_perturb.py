@@ -208,6 +208,10 @@ UNIT_TYPES = frozenset({"service", "socket", "timer", "desktop"})
 MKTEMP_NAME = re.compile(r"^tmp\.[A-Za-z0-9]{6,}$")
 
 
+# the suffixes encryption tools add to the file they encrypt (gpg's .gpg, openssl's .enc)
+ENCRYPTION_SUFFIXES = frozenset({"gpg", "pgp", "enc", "age", "aes", "asc", "crypt"})
+
+
 def _other_name(name: str) -> str:
     """A stable unknown name of the same shape (a leading dot and the extension kept; a
     systemd unit's type, longer than most extensions, is one). A path keeps its folders and
@@ -242,6 +246,10 @@ def _other_name(name: str) -> str:
     if dot and stem and ("." + ext.lower()) in DOWNLOAD_SUFFIXES and inner and len(inner) <= 5:
         # a download in progress is the file it is saved as when done, renamed with it (the
         # install rule reads that relation)
+        return _other_name(name[: -len(ext) - 1]) + "." + ext
+    if dot and stem and ext.lower() in ENCRYPTION_SUFFIXES and inner and len(inner) <= 5:
+        # an archive encrypted for its trip (s.tgz.gpg) is the archive it was made from with
+        # the tool's suffix: renamed with it (the exfiltration rule reads that relation)
         return _other_name(name[: -len(ext) - 1]) + "." + ext
     versioned = VERSIONED_NAME.match(name.lstrip(".")) if _version_key(name.lstrip(".")) else None
     if versioned and "." not in versioned.group("stem"):

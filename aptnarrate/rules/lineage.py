@@ -49,7 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
 PLACEHOLDERS = frozenset({"", ".", "..", "0", "-", "?"})  # names that name nothing
 # archive and compressed files (T1560, Archive Collected Data): what collected data is staged
 # in, and what a source package comes as
-ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)$", re.I)
+# (an archive encrypted for its trip is one still: s.tgz.gpg, q3.zip.enc)
+ARCHIVE = re.compile(r"\.(zip|7z|rar|tar|tgz|tbz2?|txz|gz|bz2|xz|zst|lz|lzma|cab|arj|cpio)(\.(gpg|pgp|enc|age|aes|asc|crypt))?$", re.I)
 _MAX_DEPTH = 16  # generations followed from a chain's start (the log's names may form cycles)
 
 
