@@ -1391,11 +1391,6 @@ def service_dll_hosts(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     return view.derived("_service_dll_hosts", compute)
 
 
-# who writes a module and starts the program that loads it, when it is run through a program
-# of Windows' (rundll32, wuauclt /RunHandlerComServer, a COM host): scripts and shells
-_PROXY_STARTERS = ("shell", "interpreter", "windows admin tool")
-
-
 def proxy_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     """Each process (by name) that a shell, script host or Windows admin tool started and that
     then loaded a module that same process wrote in the subgraph, at or before the load:
@@ -1411,7 +1406,9 @@ def proxy_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
         if not loads.any():
             return {}
         starts = view.program_starts & view.desc_in("object_name", view.values("subject_name", loads))
-        starts &= view.desc_where("subject_name", lambda n: process_category(n) in _PROXY_STARTERS, starts)
+        # (who writes a module and starts a Windows program to run it, wuauclt or rundll32:
+        # scripts and shells, ``_ORCHESTRATING``)
+        starts &= view.desc_where("subject_name", lambda n: process_category(n) in _ORCHESTRATING, starts)
         if not starts.any():
             return {}
         writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", view.values("subject_name", starts))

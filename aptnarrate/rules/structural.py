@@ -1152,16 +1152,21 @@ def _minutes_by_pair(view: LogView, described: np.ndarray) -> dict[tuple[str, st
 
 def _ran_what_it_fetched(view: LogView, tool: str) -> bool:
     """Whether a file ``tool`` wrote was then executed or started as a process, or it wrote
-    into a pipe a shell read (``curl URL | sh``)."""
+    into a pipe a shell read (``curl URL | sh``): the transfer tools that did, found once per
+    view (the channel rule asks for each of a tool's pairs)."""
+    return tool in view.derived("_ran_what_they_fetched", lambda: _tools_that_ran_what_they_fetched(view))
+
+
+def _tools_that_ran_what_they_fetched(view: LogView) -> frozenset[str]:
     desc = view.desc
+    tools = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, view.present)
     _, piped, read = _fetched_into_a_shell(view, view.present)
-    if read.any() and (piped & view.desc_in("subject_name", (tool,))).any():
-        return True
-    wrote = view.values("object_name", view.present & view.desc_in("subject_name", (tool,)) & view.desc_in("event", ("file_write", "file_create"))) - PLACEHOLDERS
-    if not wrote:
-        return False
-    ran = view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_name", wrote)
-    return bool(ran.any()) or bool(wrote & set(desc["subject_name"][view.present].tolist()))
+    found = set(view.values("subject_name", piped)) if read.any() else set()
+    wrote = view.pairs(tools & view.desc_in("event", ("file_write", "file_create")))
+    if wrote:
+        ran = view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start"))) | set(desc["subject_name"][view.present].tolist())
+        found |= {tool for tool, name in wrote if name not in PLACEHOLDERS and name in ran}
+    return frozenset(found)
 
 
 def _minutes_by_subject(view: LogView, described: np.ndarray, column: str = "subject_name") -> dict[str, set[int]]:
@@ -3225,17 +3230,16 @@ REMOTE_ACCESS_TOOL = "remote access tool"
 FILE_SHARE_SERVER = "System"
 
 
-# a shell's own history files (``log_overwrites.shell_histories`` in stage_support.yaml)
-SHELL_HISTORY_FILES = frozenset(n.casefold() for n in (".bash_history", "bash_history", ".zsh_history", ".history", ".sh_history", ".ash_history", ".mysql_history", ".python_history", "ConsoleHost_history.txt"))
-
-
 def _history_saved(view: LogView, truncated: np.ndarray) -> np.ndarray:
     """The ``truncated`` descriptions that are a shell saving its history: the shell
     truncating its own history file and writing it in the same minute, every time (bash
     trims the file to its size limit and writes it back as it exits). Emptying it leaves
     it empty (``cat /dev/null >``), or removes it."""
+    from ..grounding.semantic import support_table
+
     desc = view.desc
-    saving = truncated & view.desc_where("object_name", lambda n: n.casefold() in SHELL_HISTORY_FILES, truncated)
+    histories = support_table().shell_histories  # stage_support.yaml's log_overwrites.shell_histories
+    saving = truncated & view.desc_where("object_name", lambda n: n.casefold() in histories, truncated)
     saving &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", saving)
     if not saving.any():
         return saving
@@ -4416,7 +4420,8 @@ def downloaded_kernel_module_loaded(view: LogView) -> list[StageEvidence]:
     if not loads.any():
         return []
     writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", view.values("object_name", loads))
-    talkers = view.values("subject_name", view.present & (desc["object_kind"] == "flow") & view.desc_where("object_name", lambda a: view.address_class(a) == "public", view.present & (desc["object_kind"] == "flow")))
+    flows = view.present & (desc["object_kind"] == "flow")
+    talkers = view.values("subject_name", view.desc_where("object_name", lambda a: view.address_class(a) == "public", flows))
     writes &= view.desc_where("subject_name", lambda n: bool(n) and (n.casefold() in TRANSFER_TOOLS or n in talkers) and not routine_writer(n), writes)
     if not writes.any():
         return []
@@ -6217,7 +6222,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         unknown = view.desc_where("subject_name", lambda n: lookup(n, "process") is None, secrets)
         # (or a transfer tool reading the password-hash store: curl posting shadow; its own
         # logins read .netrc or a key, never the system's password hashes)
-        posted = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS | RAW_SOCKET_TOOLS, secrets)
+        posted = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS or n.casefold() in RAW_SOCKET_TOOLS, secrets)
         posted &= view.desc_where("object_name", lambda n: n.casefold() in PASSWORD_HASH_STORES, posted)
         secrets &= unknown | posted | in_chain(view, acting_for_an_attacker(view))
     # a memory dump of LSASS is no file any program reads as its work: whoever sends it
@@ -6613,14 +6618,12 @@ TRIGGER_CATEGORIES = frozenset({"system utility", "system service", "mail server
 _INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "container engine", "management agent", "browser", "mail client", "office application", "desktop application"})
 
 
-# who registers a service from a command line: shells, script hosts, admin tools
-_SERVICE_REGISTRARS = ("shell", "interpreter", "windows admin tool")
 # the files a service's ImagePath or ServiceDll names
 SERVICE_CODE = re.compile(r"\.(exe|dll|sys)$", re.I)
 
 
 def service_registered_for_written_program(view: LogView) -> list[StageEvidence]:
-    """A shell, script host or admin tool (``_SERVICE_REGISTRARS``) that wrote a program or
+    """A shell, script host or admin tool (``OPERATOR_TOOLS``) that wrote a program or
     DLL in the subgraph and then started ``sc.exe``, in a minute in which the service control
     manager wrote a registry key (its service key): a service created for the program it
     wrote (``sc create``, T1543.003), started or not. Installers and updaters register their
@@ -6628,7 +6631,7 @@ def service_registered_for_written_program(view: LogView) -> list[StageEvidence]
     only queries or restarts services wrote no program."""
     desc = view.desc
     sc_runs = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)
-    sc_runs &= view.desc_where("subject_name", lambda n: bool(n) and process_category(n) in _SERVICE_REGISTRARS, sc_runs)
+    sc_runs &= view.desc_where("subject_name", lambda n: bool(n) and process_category(n) in OPERATOR_TOOLS, sc_runs)
     if not sc_runs.any():
         return []
     keys = view.present & (desc["event"] == "registry_write") & view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
@@ -8786,7 +8789,7 @@ def environment_hijacked_task(view: LogView) -> list[StageEvidence]:
     owners = writers | view.values("subject_name", starts & view.desc_in("object_name", writers))
     tasks = starts & view.desc_in("subject_name", owners) & view.desc_where("object_name", lambda n: n.casefold() in ("schtasks.exe", "schtasks"), starts)
     shells = starts & view.desc_where("subject_name", lambda n: n.casefold() == TASK_SERVICE_HOST, starts)
-    shells &= view.desc_where("object_name", lambda n: process_category(n) in ("shell", "interpreter") or n.casefold() in ("cmd.exe", "powershell.exe"), shells)
+    shells &= view.desc_where("object_name", shell_or_interpreter, shells)
     if not tasks.any() or not shells.any():
         return []
     env_rows, task_rows, shell_rows = view.rows_of(env), view.rows_of(tasks), view.rows_of(shells)
