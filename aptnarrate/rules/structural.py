@@ -397,6 +397,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # (``injected_system_process``): its exchange is the injected code's, not the service's
     injected = _injected_system_processes(view)
     injected_into = set(desc["subject_name"][view._codes[injected[1]]].tolist()) if injected is not None else set()
+    # so is a process any other thread was created in by code the knowledge base does not
+    # know (the user's Explorer beaconing for the DLL that moved into it, T1055)
+    threaded = _threaded_by_unknown_code(view)
+    injected_into |= set(threaded)
     for (subject, _), index in pair_keys.items():
         if subject in injected_into:
             acting_pair[index] = True
@@ -639,9 +643,14 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             reason += f" Not its ordinary traffic: the log shows {links[0].how}."
             rows.append(view.rows_of(links[0].rows))
         if routine[subject] and subject in injected_into:
-            open_rows = injected[0][desc["object_name"][view._codes[injected[0]]] == subject]
+            if injected is not None and subject in set(desc["object_name"][view._codes[injected[0]]].tolist()):
+                open_rows = injected[0][desc["object_name"][view._codes[injected[0]]] == subject]
+                what = "injected code into it, after which it acted out of its character (code injected into a privileged process)"
+            else:
+                open_rows = threaded[subject]
+                what = "created a thread in it, running code the knowledge base does not know there (T1055)"
             injectors = set(desc["subject_name"][view._codes[open_rows]].tolist())
-            reason += f" Not its ordinary traffic: {_names(injectors)} injected code into it, after which it acted out of its character (code injected into a privileged process)."
+            reason += f" Not its ordinary traffic: {_names(injectors)} {what}."
             rows.append(open_rows)
         if index in driven:
             shells, shell_rows = driven[index]
@@ -4438,57 +4447,102 @@ def downloaded_kernel_module_loaded(view: LogView) -> list[StageEvidence]:
 SHELL_LOOK_AROUND = frozenset({"ls", "pwd", "dir"})
 
 
-def interpreter_reverse_shell(view: LogView) -> list[StageEvidence]:
+def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
     """An interpreter (python, perl, ruby, node, php) that opened a connection to an outside
-    address, started a shell, and whose shell ran a discovery tool or a listing (``ls``,
-    ``pwd``), or any program where a bare-socket tool (``RAW_SOCKET_TOOLS``: nc, socat)
-    started it, in minutes the interpreter both sent to and heard from that address: a reverse
-    shell, the operator's commands in and their output out (T1059, T1071). An interpreter's
-    own builds run compilers under its shell (pip's setup.py), not discovery; a script's
-    one request and its own ``uname`` show no conversation around the commands."""
+    address, started a shell, and whose shell ran a discovery tool, a listing (``ls``,
+    ``pwd``), a remote-session or copy client (ssh, scp) or a privilege tool, or any program
+    where a bare-socket tool (``RAW_SOCKET_TOOLS``: nc, socat) started it, in minutes the
+    interpreter both sent to and heard from that address: a reverse shell, the operator's
+    commands in and their output out (T1059, T1071). An interpreter's own builds run
+    compilers under its shell (pip's setup.py), not discovery; a script's one request and
+    its own ``uname`` show no conversation around the commands.
+
+    So is a program that runs the code it is given (``code_runners``: rundll32, mshta) or
+    one the subgraph wrote and ran, talking with an outside address it did not accept, where
+    it or its shell ran two discovery tools, or a remote-session, remote-command or
+    privilege tool, in such minutes: an implant taking its operator's tasks (an installer's
+    one ``uname`` is no survey)."""
     desc = view.desc
-    opened = view.present & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
-    opened &= view.desc_where("subject_name", lambda n: bool(n) and (process_category(n) == "interpreter" or n.casefold() in RAW_SOCKET_TOOLS), opened)
-    opened &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) == "public", opened)
-    if not opened.any():
+    flows = view.present & (desc["object_kind"] == "flow")
+    outside = view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) == "public", flows)
+    if not outside.any():
         return []
-    interpreters = view.values("subject_name", opened)
-    starts = view.program_starts & view.desc_in("subject_name", interpreters)
-    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
-    if not starts.any():
-        return []
+    # hosts of the site, whatever networks were declared: this host's neighbours, its domain
+    # controllers, the directory server a loaded LDAP client queried
+    site = neighbours_of_this_host(view, view.values("object_name", outside)) | domain_controllers(view) | this_host_addresses(view)
+    site |= view.values("object_name", _directory_servers(view, outside & (desc["event"] == "network_out")))
+    outside &= ~view.desc_in("object_name", site)
+    opened = outside & view.desc_in("action", vocabulary().connect_actions)
+    interpreters = view.values("subject_name", opened & view.desc_where("subject_name", lambda n: bool(n) and (process_category(n) == "interpreter" or n.casefold() in RAW_SOCKET_TOOLS), opened))
+    dropped = {process for _, process, _ in dropped_programs(view)} - {""}
+    implants = view.values("subject_name", outside & view.desc_where("subject_name", lambda n: n in dropped or code_runner(n), outside)) - interpreters
+    starts = view.program_starts
+    # only a process that started a program can have run an operator's command
+    holders = (interpreters | implants) & view.values("subject_name", starts)
     out = []
-    for interpreter in sorted(view.values("subject_name", starts)):
-        shells = view.values("object_name", starts & (desc["subject_name"] == interpreter))
-        commands = view.program_starts & view.desc_in("subject_name", shells)
-        # (a bare-socket tool's shell is nothing but remote commands: nc -e, socat exec:bash)
-        if interpreter.casefold() not in RAW_SOCKET_TOOLS:
-            commands &= view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, commands)
-        if not commands.any():
+    for holder in sorted(holders):
+        started = starts & (desc["subject_name"] == holder)
+        shells = view.values("object_name", started & view.desc_where("object_name", shell_or_interpreter, started))
+        commands = starts & view.desc_in("subject_name", shells)
+        if holder in implants:
+            # its own starts count: an implant runs its tools itself as often as through a shell
+            commands |= started & ~view.desc_in("object_name", shells)
+            tasked = _operator_commands(view, commands, surveys=True)
+        elif holder.casefold() in RAW_SOCKET_TOOLS:  # a bare-socket tool's shell is nothing but remote commands: nc -e, socat exec:bash
+            tasked = commands
+        else:
+            tasked = _operator_commands(view, commands, surveys=False)
+        if (not shells and holder not in implants) or not tasked.any():
             continue
-        command_minutes = set(view.minutes[view.rows_of(commands)].tolist())
-        # the minutes of its messages to and from each address it opened, in one pass over
-        # its flow rows (a crafted log may connect it to thousands of addresses)
-        addresses = view.values("object_name", opened & (desc["subject_name"] == interpreter))
-        flows = view.present & (desc["subject_name"] == interpreter) & (desc["object_kind"] == "flow") & view.desc_in("object_name", addresses)
-        messages = flows & ~view.desc_in("action", vocabulary().connect_actions)
-        talked: dict[tuple[str, str], set[int]] = {}
-        rows = view.rows_of(messages & view.desc_in("event", ("network_out", "network_in")))
-        for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
-            talked.setdefault((desc["object_name"][code], desc["event"][code]), set()).add(minute)
+        command_minutes = set(view.minutes[view.rows_of(tasked)].tolist())
+        mine = outside & (desc["subject_name"] == holder)
+        addresses = view.values("object_name", mine & (opened if holder in interpreters else ~view.desc_in("action", vocabulary().accept_actions)))
+        if holder in implants:  # an address that opened the connection to it is a client it serves
+            addresses -= view.values("object_name", mine & view.desc_in("action", vocabulary().accept_actions))
+        talked = _talked_minutes(view, mine & view.desc_in("object_name", addresses))
         for address in sorted(addresses):
-            if not (talked.get((address, "network_out"), set()) & talked.get((address, "network_in"), set()) & command_minutes):
+            sent = talked.get((address, "network_out"), set())
+            if not (sent & talked.get((address, "network_in"), set()) & command_minutes):
                 continue
-            pair = flows & (desc["object_name"] == address)
+            # a code runner's first exchange may be the fetch of the code it runs (a remote
+            # scriptlet or DLL: Initial Compromise weighs it): its channel sends in a later minute too
+            if holder in implants and holder not in dropped and len(sent) < C2_MIN_TWO_WAY_MINUTES:
+                continue
+            pair = mine & (desc["object_name"] == address)
+            what = "a program that runs the code it is given" if code_runner(holder) else "a program the subgraph wrote and ran" if holder in implants else "an interpreter"
             reason = (
-                f"{_names({interpreter})} opened a connection to {_names({address})} (not internal), started {_names(shells)}, whose shell ran "
-                f"{_names(view.values('object_name', commands))} in minutes {_names({interpreter})} sent to and heard from that address: a reverse shell, "
-                "the operator's commands coming in and their output going out."
+                f"{_names({holder})} ({what}) talked with {_names({address})} (not internal), and "
+                f"{_names(view.values('object_name', tasked))} ran under it in minutes it sent to and heard from that address: "
+                + ("an implant taking its operator's tasks over that channel." if holder in implants else "a reverse shell, the operator's commands coming in and their output going out.")
             )
-            started = starts & (desc["subject_name"] == interpreter)
-            out.append(cited(view, view.rows_of(pair)[:6], view.rows_of(started), view.rows_of(commands)[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
+            out.append(cited(view, view.rows_of(pair)[:6], view.rows_of(started)[:6], view.rows_of(tasked)[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
             break
     return out
+
+
+# the operator's hands-on tools beside discovery: another host reached, a command run there,
+# privilege taken
+def _operator_commands(view: LogView, commands: np.ndarray, surveys: bool) -> np.ndarray:
+    """Of ``commands`` (program starts), those an operator types: a discovery tool or a
+    listing (``SHELL_LOOK_AROUND``), a remote-session or copy client, a remote-command tool,
+    a privilege tool. ``surveys``: discovery counts only where two distinct tools ran (a
+    program checking its platform runs one)."""
+    reach = view.desc_where("object_name", lambda n: session_client(n) or remote_command_tool(n) or process_category(n) == "privilege tool", commands)
+    looks = view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, commands)
+    if surveys and len(view.values("object_name", looks)) < 2:
+        looks = np.zeros_like(looks)
+    return reach | looks
+
+
+def _talked_minutes(view: LogView, flows: np.ndarray) -> dict[tuple[str, str], set[int]]:
+    """(address, network_out / network_in) -> the minutes of ``flows``' messages, in one pass
+    over their rows (a crafted log may connect a process to thousands of addresses)."""
+    desc = view.desc
+    talked: dict[tuple[str, str], set[int]] = {}
+    rows = view.rows_of(flows & ~view.desc_in("action", vocabulary().connect_actions) & view.desc_in("event", ("network_out", "network_in")))
+    for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
+        talked.setdefault((desc["object_name"][code], desc["event"][code]), set()).add(minute)
+    return talked
 
 
 # an exploited service's shell calls back within minutes of the request
@@ -8897,6 +8951,25 @@ def _running_unknown_libraries(view: LogView, subjects: set[str]) -> set[str]:
     return view.values("subject_name", loads)
 
 
+def _threaded_by_unknown_code(view: LogView) -> dict[str, np.ndarray]:
+    """The processes a thread was created in (``remote_thread``) by a program the knowledge
+    base does not know, one the subgraph wrote and ran, or a DLL runner running a library
+    it does not know, each with the log rows of those threads: the injected code runs
+    there, whatever the host process is."""
+    desc = view.desc
+    threads = view.present & (desc["event"] == "remote_thread") & (desc["object_name"] != "") & ~view.desc_in("object_name", PLACEHOLDERS)
+    threads &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS, threads)
+    if not threads.any():
+        return {}
+    injectors = view.values("subject_name", threads)
+    dropped = {process for _, process, _ in dropped_programs(view)}
+    unknown = {n for n in injectors if lookup(n, "process") is None or n in dropped} | _running_unknown_libraries(view, injectors)
+    # (not the injector's own name: a thread in another process of its name hides nothing)
+    threads &= view.desc_in("subject_name", unknown) & ~view.desc_in("object_name", unknown)
+    rows = view.rows_of(threads)
+    return _rows_by_key(desc["object_name"][view._codes[rows]].tolist(), rows) if len(rows) else {}
+
+
 def _injector_kind(view: LogView, injectors: set[str], library_hosts: set[str]) -> str:
     """What ``injected_system_process``'s openers are, as its reason says it."""
     if injectors <= library_hosts:
@@ -9070,4 +9143,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, interpreter_reverse_shell, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration)
