@@ -4453,52 +4453,65 @@ def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
     ``pwd``), a remote-session or copy client (ssh, scp) or a privilege tool, or any program
     where a bare-socket tool (``RAW_SOCKET_TOOLS``: nc, socat) started it, in minutes the
     interpreter both sent to and heard from that address: a reverse shell, the operator's
-    commands in and their output out (T1059, T1071). An interpreter's own builds run
-    compilers under its shell (pip's setup.py), not discovery; a script's one request and
-    its own ``uname`` show no conversation around the commands.
+    commands in and their output out (T1059, T1071). So is a shell that opened such a
+    connection itself (bash's ``/dev/tcp``) and ran those commands. An interpreter's own
+    builds run compilers under its shell (pip's setup.py), not discovery; a script's one
+    request and its own ``uname`` show no conversation around the commands.
 
     So is a program that runs the code it is given (``code_runners``: rundll32, mshta) or
     one the subgraph wrote and ran, talking with an outside address it did not accept, where
     it or its shell ran two discovery tools, or a remote-session, remote-command or
-    privilege tool, in such minutes: an implant taking its operator's tasks (an installer's
-    one ``uname`` is no survey)."""
+    privilege tool, in such minutes, or a program the knowledge base does not know sweeping
+    hosts in such a minute: an implant taking its operator's tasks (an installer's one
+    ``uname`` is no survey)."""
     desc = view.desc
     flows = view.present & (desc["object_kind"] == "flow")
     outside = view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) == "public", flows)
     if not outside.any():
         return []
     # hosts of the site, whatever networks were declared: this host's neighbours, its domain
-    # controllers, the directory server a loaded LDAP client queried
+    # controllers, the directory server a loaded LDAP client queried; and the swept hosts
     site = neighbours_of_this_host(view, view.values("object_name", outside)) | domain_controllers(view) | this_host_addresses(view)
     site |= view.values("object_name", _directory_servers(view, outside & (desc["event"] == "network_out")))
+    site |= {h for sweep in view.sweeps for h in sweep["hosts"]}
     outside &= ~view.desc_in("object_name", site)
     opened = outside & view.desc_in("action", vocabulary().connect_actions)
-    interpreters = view.values("subject_name", opened & view.desc_where("subject_name", lambda n: bool(n) and (process_category(n) == "interpreter" or n.casefold() in RAW_SOCKET_TOOLS), opened))
+    openers = view.values("subject_name", opened) - {""}
+    interpreters = {n for n in openers if process_category(n) == "interpreter" or n.casefold() in RAW_SOCKET_TOOLS}
+    shells = {n for n in openers if process_category(n) == "shell"}
     dropped = {process for _, process, _ in dropped_programs(view)} - {""}
-    implants = view.values("subject_name", outside & view.desc_where("subject_name", lambda n: n in dropped or code_runner(n), outside)) - interpreters
+    talkers = view.values("subject_name", outside) - interpreters - shells - {""}
+    implants = {n for n in talkers if n in dropped or code_runner(n)}
+    sweepers = {sweep["subject"]: sweep["positions"] for sweep in view.sweeps if sweep["subject"] in talkers - implants and lookup(sweep["subject"], "process") is None}
     starts = view.program_starts
-    # only a process that started a program can have run an operator's command
-    holders = (interpreters | implants) & view.values("subject_name", starts)
+    # only a process that started a program, or swept, can have run an operator's command
+    holders = ((interpreters | shells | implants) & view.values("subject_name", starts)) | set(sweepers)
     out = []
     for holder in sorted(holders):
         started = starts & (desc["subject_name"] == holder)
-        shells = view.values("object_name", started & view.desc_where("object_name", shell_or_interpreter, started))
-        commands = starts & view.desc_in("subject_name", shells)
-        if holder in implants:
-            # its own starts count: an implant runs its tools itself as often as through a shell
-            commands |= started & ~view.desc_in("object_name", shells)
-            tasked = _operator_commands(view, commands, surveys=True)
-        elif holder.casefold() in RAW_SOCKET_TOOLS:  # a bare-socket tool's shell is nothing but remote commands: nc -e, socat exec:bash
-            tasked = commands
+        tasked_rows = None
+        if holder in sweepers:
+            tasked_rows = sweepers[holder]
+        elif holder in shells:  # its own commands
+            tasked = _operator_commands(view, started, surveys=False)
         else:
-            tasked = _operator_commands(view, commands, surveys=False)
-        if (not shells and holder not in implants) or not tasked.any():
+            children = view.values("object_name", started & view.desc_where("object_name", shell_or_interpreter, started))
+            commands = starts & view.desc_in("subject_name", children)
+            if holder in implants:
+                # its own starts count: an implant runs its tools itself as often as through a shell
+                tasked = _operator_commands(view, commands | (started & ~view.desc_in("object_name", children)), surveys=True)
+            elif holder.casefold() in RAW_SOCKET_TOOLS:  # a bare-socket tool's shell is nothing but remote commands: nc -e, socat exec:bash
+                tasked = commands
+            else:
+                tasked = _operator_commands(view, commands, surveys=False)
+        if tasked_rows is None:
+            tasked_rows = view.rows_of(tasked)
+        if not len(tasked_rows):
             continue
-        command_minutes = set(view.minutes[view.rows_of(tasked)].tolist())
+        command_minutes = set(view.minutes[tasked_rows].tolist())
         mine = outside & (desc["subject_name"] == holder)
-        addresses = view.values("object_name", mine & (opened if holder in interpreters else ~view.desc_in("action", vocabulary().accept_actions)))
-        if holder in implants:  # an address that opened the connection to it is a client it serves
-            addresses -= view.values("object_name", mine & view.desc_in("action", vocabulary().accept_actions))
+        # an address that opened the connection to it is a client it serves
+        addresses = view.values("object_name", mine & opened) if holder in interpreters | shells else view.values("object_name", mine) - view.values("object_name", mine & view.desc_in("action", vocabulary().accept_actions))
         talked = _talked_minutes(view, mine & view.desc_in("object_name", addresses))
         for address in sorted(addresses):
             sent = talked.get((address, "network_out"), set())
@@ -4509,13 +4522,21 @@ def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
             if holder in implants and holder not in dropped and len(sent) < C2_MIN_TWO_WAY_MINUTES:
                 continue
             pair = mine & (desc["object_name"] == address)
-            what = "a program that runs the code it is given" if code_runner(holder) else "a program the subgraph wrote and ran" if holder in implants else "an interpreter"
+            what = (
+                "a shell that opened the connection itself" if holder in shells
+                else "an interpreter" if holder in interpreters
+                else "a program that runs the code it is given" if code_runner(holder)
+                else "a program the subgraph wrote and ran" if holder in dropped
+                else "a program the knowledge base does not know, sweeping hosts"
+            )
+            objects = set(desc["object_name"][view._codes[tasked_rows]].tolist())
             reason = (
                 f"{_names({holder})} ({what}) talked with {_names({address})} (not internal), and "
-                f"{_names(view.values('object_name', tasked))} ran under it in minutes it sent to and heard from that address: "
-                + ("an implant taking its operator's tasks over that channel." if holder in implants else "a reverse shell, the operator's commands coming in and their output going out.")
+                + (f"swept {len(objects)} hosts" if holder in sweepers else f"{_names(objects)} ran under it")
+                + " in minutes it sent to and heard from that address: "
+                + ("a reverse shell, the operator's commands coming in and their output going out." if holder in interpreters | shells else "an implant taking its operator's tasks over that channel.")
             )
-            out.append(cited(view, view.rows_of(pair)[:6], view.rows_of(started)[:6], view.rows_of(tasked)[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
+            out.append(cited(view, view.rows_of(pair)[:6], view.rows_of(started)[:6], tasked_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
             break
     return out
 
@@ -4570,20 +4591,24 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
         return []
     shells = view.values("object_name", starts)
     below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
-    connects = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
-    connects &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", connects)
+    opened = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
+    connects = opened & view.desc_where("subject_name", lambda n: process_category(n) == "shell", opened)
     connects &= view.desc_in("object_name", view.values("object_name", accepted))
-    if not connects.any():
+    fetches = _payload_fetches(view, opened)
+    if not connects.any() and not fetches.any():
         return []
     minutes = view.minutes
-    accept_rows, start_rows, connect_rows = view.rows_of(accepted), view.rows_of(starts), view.rows_of(connects)
+    accept_rows, start_rows, connect_rows, fetch_rows = view.rows_of(accepted), view.rows_of(starts), view.rows_of(connects), view.rows_of(fetches)
     names_at = lambda rows, field: desc[field][view._codes[rows]]  # noqa: E731
     servers, addresses = names_at(accept_rows, "subject_name"), names_at(accept_rows, "object_name")
     begin = minutes[accept_rows]
     end = begin + CALLBACK_MINUTES * MINUTE_NS
     shelled, _ = _windows_meet(servers, begin, end, names_at(start_rows, "subject_name"), start_rows, minutes)
     called, _ = _windows_meet(addresses, begin, end, names_at(connect_rows, "object_name"), connect_rows, minutes)
-    both = shelled & called
+    # or a download tool below the shell fetching from an outside address (the payload the
+    # request asked for, however the fetch ended): keyed by the server whose shell it is under
+    fetched, _ = _windows_meet(servers, begin, end, _fetching_servers(view, fetch_rows, starts), fetch_rows, minutes)
+    both = shelled & (called | fetched)
     if not both.any():
         return []
     out = []
@@ -4596,17 +4621,57 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
         # the shells and calls back of the windows that hold both
         _, shell_cited = _windows_meet(servers[keep], begin[keep], end[keep], names_at(start_rows, "subject_name"), start_rows, minutes)
         _, back_cited = _windows_meet(addresses[keep], begin[keep], end[keep], names_at(connect_rows, "object_name"), connect_rows, minutes)
+        _, fetch_cited = _windows_meet(servers[keep & ~called], begin[keep & ~called], end[keep & ~called], _fetching_servers(view, fetch_rows, starts), fetch_rows, minutes)
         senders = set(addresses[keep].tolist())
-        rows = np.unique(np.concatenate([accept_rows[keep], start_rows[shell_cited], connect_rows[back_cited]]))
+        rows = np.unique(np.concatenate([accept_rows[keep], start_rows[shell_cited], connect_rows[back_cited], fetch_rows[fetch_cited]]))
+        how = (
+            "a shell below it opened a connection back to that address: the request exploited the service and its shell reached back to the sender"
+            if (keep & called).any()
+            else f"below that shell {_names(view.values('subject_name', fetches))} opened a connection to an outside address, reading no file to send: "
+            "the request exploited the service and its shell fetched a payload (this service starts no download tool of its own)"
+        )
         reason = (
             f"{_names(set(servers[keep].tolist()))} accepted a connection from {_names(senders)} ({'a host of the site' if inside else 'not internal'}), "
-            "started a shell, and a shell below it opened a connection back to that address: the request exploited the service and its shell reached back to the sender."
+            f"started a shell, and {how}."
         )
         if inside:
             out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210", "T1059.004")))
         else:
             out.append(cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059.004")))
     return out
+
+
+def _payload_fetches(view: LogView, opened: np.ndarray) -> np.ndarray:
+    """Of ``opened`` (connections opened below a network service's shells), those of a
+    download tool (``TRANSFER_TOOLS``) to an outside address, where the tool read no file but
+    a library, configuration or certificate (an upload reads what it sends: a database's
+    archive command copying its logs out). ``_fetching_servers`` leaves out the script web
+    servers' (whose CGI programs may fetch)."""
+    desc = view.desc
+    fetches = opened & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, opened)
+    fetches &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) == "public", fetches)
+    if not fetches.any():
+        return fetches
+    tools = view.values("subject_name", fetches)
+    reads = view.present & view.desc_in("subject_name", tools) & (desc["event"] == "file_read")
+    reads &= view.desc_where("object_name", lambda n: not (SYSTEM_RESOURCE.search(n) or KEY_OR_CERTIFICATE.search(n) or is_library(n)), reads)
+    return fetches & ~view.desc_in("subject_name", view.values("subject_name", reads))
+
+
+def _fetching_servers(view: LogView, fetch_rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For each of ``fetch_rows``, the service (not a script web server) whose shell the fetch
+    is below (``starts``: the services' starts of shells), by the tool's ancestry; '' where none."""
+    desc = view.desc
+    if not len(fetch_rows):
+        return np.array([], dtype=object)
+    owner: dict[str, str] = {}
+    for server in sorted(view.values("subject_name", starts)):
+        if script_web_server(server):
+            continue
+        shells = view.values("object_name", starts & (desc["subject_name"] == server))
+        for name in shells | view.values("subject_name", descendant_subjects(view, shells)):
+            owner.setdefault(name, server)
+    return np.array([owner.get(n, "") for n in desc["subject_name"][view._codes[fetch_rows]].tolist()], dtype=object)
 
 
 # the file-search tools: what a search finds is a list of paths, for whoever reads it next
