@@ -7657,7 +7657,8 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
         return []  # no such tool: the attack chain is not needed
     chain = in_chain(view, acting_for_an_attacker(view))
     editors = tools & chain & view.desc_where("subject_name", lambda n: n.casefold() in IN_PLACE_EDITORS, tools)
-    reads = editors & (desc["event"] == "file_read") & view.desc_where("object_name", _is_log, editors)
+    # (any log by its name: a web server's access.log the knowledge base cannot list)
+    reads = editors & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: _is_log(n) or bool(LOG_LIKE.search(n)), editors)
     rows = []
     edited: set[str] = set()
     if reads.any():
@@ -7681,6 +7682,9 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
         if touches.any():
             rows.extend(view.rows_of(touches).tolist())
             stamped = view.values("object_name", touches)
+    dressed, dressed_rows = _times_copied_onto_new_programs(view, tools & view.desc_where("subject_name", lambda n: n.casefold() in stampers, tools))
+    if len(dressed_rows):
+        rows.extend(dressed_rows.tolist())
     if not rows:
         return []
     parts, techniques = [], []
@@ -7690,8 +7694,46 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     if stamped:
         parts.append(f"touch reset the times of {_names(stamped)}, a program that runs in the log")
         techniques.append("T1070.006")
-    reason = "In an attack chain, " + "; ".join(parts) + ": its traces edited, not deleted."
+    lead = "In an attack chain, " if parts else ""
+    if dressed:
+        tools_used = set(desc["subject_name"][view._codes[dressed_rows]].tolist()) & {n for n in view.subjects if n.casefold() in stampers}
+        parts.append(f"{_names(tools_used)} copied another file's times onto {_names(dressed)}, which the subgraph had just put in place and made executable (a new program dressed in an old one's times)")
+        techniques.append("T1070.006")
+    reason = lead + "; ".join(parts) + ": its traces edited, not deleted."
     return [cited(view, np.unique(np.array(rows, dtype=np.int64)), stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=tuple(techniques))]
+
+
+def _times_copied_onto_new_programs(view: LogView, stamping: np.ndarray) -> tuple[set[str], np.ndarray]:
+    """Outside any attack chain too: a timestamp tool (``stamping``: its descriptions) that,
+    in the minute it changed a file's times, opened another file (``touch -r REFERENCE``),
+    where the file was written in the subgraph (not by a build) and another process changed
+    its mode (``chmod +x``): a program put in place and given an existing file's times
+    (T1070.006). A package build's ``touch -r`` stamps what the build wrote. The files and
+    the log rows (the copy, the mode change, the touch)."""
+    desc = view.desc
+    changed = stamping & (desc["event"] == "file_attribute") & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    if not changed.any():
+        return set(), np.array([], dtype=np.int64)
+    targets = view.values("object_name", changed)
+    written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", targets) & ~build_writes(view)
+    moded = view.present & (desc["event"] == "file_attribute") & view.desc_in("object_name", targets) & ~stamping
+    placed = view.values("object_name", written) & view.values("object_name", moded)
+    if not placed:
+        return set(), np.array([], dtype=np.int64)
+    changed &= view.desc_in("object_name", placed)
+    # the reference: another file the same tool touched in that minute
+    others = stamping & (desc["object_kind"] == "file") & ~view.desc_in("object_name", placed) & ~view.desc_in("object_name", PLACEHOLDERS)
+    by_tool: dict[str, set[int]] = {}
+    for row in view.rows_of(others).tolist():
+        by_tool.setdefault(desc["subject_name"][view._codes[row]], set()).add(int(view.minutes[row]))
+    change_rows = view.rows_of(changed)
+    keep = np.fromiter((int(m) in by_tool.get(t, ()) for t, m in zip(desc["subject_name"][view._codes[change_rows]].tolist(), view.minutes[change_rows].tolist())), dtype=bool, count=len(change_rows))
+    change_rows = change_rows[keep]
+    if not len(change_rows):
+        return set(), np.array([], dtype=np.int64)
+    dressed = set(desc["object_name"][view._codes[change_rows]].tolist())
+    cited_rows = np.concatenate([change_rows, view.rows_of(others), view.rows_of((written | moded) & view.desc_in("object_name", dressed))])
+    return dressed, cited_rows
 
 
 def _how_acting(view: LogView, positions: np.ndarray) -> str:
