@@ -1457,47 +1457,48 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     tokens): a sweep of other programs' secrets (T1555, T1552.001, T1003.008). Only a
     program the knowledge base does not know, an interpreter, or a process the log shows
     acting for an attacker: backup tools, archivers, scanners and agents read every file,
-    secrets among them, as their work."""
+    secrets among them, as their work. Secrets the log shows carried off (Data Exfiltration
+    cites their reads: the stealer's upload, tar packing them for nc) were collected for
+    that: the exfiltration is the stage, not an escalation."""
     secret = _secret_reads(view)  # shared with other rules: read, never changed in place
     if not secret.any():
         return []
     acting = in_chain(view, acting_for_an_attacker(view))
     suspect = view.desc_where("subject_name", lambda n: lookup(n, "process") is None or process_category(n) == "interpreter", secret) | (secret & acting)
-    # a known program (an archiver) whose reads are mostly such stores, and whose archive a
-    # process then sent to an outside address, collected them too (tar packing only the
-    # keys and saved logins for curl to carry off): a backup reads everything, and keeps it
-    suspects = view.values("subject_name", suspect)
-    by_reader: dict[str, set[str]] = {}
-    for described in np.flatnonzero(suspect | (secret & ~view.desc_in("subject_name", suspects | {""}))).tolist():
-        by_reader.setdefault(view.desc["subject_name"][described], set()).add(view.desc["object_name"][described])
-    others = {r for r in by_reader if r not in suspects}
-    read_counts: dict[str, set[str]] = {}
-    if others:
-        files = view.present & (view.desc["event"] == "file_read") & (view.desc["object_kind"] == "file") & view.desc_in("subject_name", others)
-        for reader, name in view.pairs(files):
-            read_counts.setdefault(reader, set()).add(name)
+    if not suspect.any():
+        return []
+    sweepers = _secret_sweepers(view, suspect)
+    if not sweepers:
+        return []
+    carried = _rows_carried_off(view)
     out = []
-    for reader, stores in sorted(by_reader.items()):
+    for reader in sorted(sweepers):
+        stores = view.values("object_name", suspect & (view.desc["subject_name"] == reader))
         kinds = {lookup(name, "file").usage for name in stores}  # one usage text per entry of the knowledge base
-        if len(stores) < HARVEST_MIN_STORES or len(kinds) < 2:
+        rows = view.rows_of(suspect & (view.desc["subject_name"] == reader))
+        if len(carried) and np.isin(rows, carried).any():
             continue
-        if reader in others and (2 * len(stores) < len(read_counts.get(reader, ())) or not _packed_and_sent(view, reader)):
-            continue
-        rows = (secret if reader in others else suspect) & (view.desc["subject_name"] == reader)
         reason = (
             f"{quoted(reader)} read {len(stores)} secret credential stores of {len(kinds)} kinds ({_names(stores)}): "
             "a sweep of other programs' secrets (password hashes, private keys, saved logins), as credential stealers do; a program reads its own."
         )
-        out.append(cited(view, view.rows_of(rows), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1555", "T1552.001", "T1003.008")))
+        out.append(cited(view, rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1555", "T1552.001", "T1003.008")))
     return out
 
 
-def _packed_and_sent(view: LogView, reader: str) -> bool:
-    """Whether ``reader``, or a compressor it started (tar's gzip), wrote an archive that a
-    process read and then sent to a public address (``_archives_sent_out``)."""
-    writers = {reader} | _compressors_started_by(view, {reader})
-    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("subject_name", writers))
-    return bool(written & _archives_sent_out(view))
+def _secret_sweepers(view: LogView, reads: np.ndarray) -> set[str]:
+    """The readers of ``reads`` (descriptions of secret-store reads) that read
+    ``HARVEST_MIN_STORES`` or more stores of two or more kinds."""
+    by_reader: dict[str, set[str]] = {}
+    for reader, name in view.pairs(reads):
+        by_reader.setdefault(reader, set()).add(name)
+    return {r for r, stores in by_reader.items() if len(stores) >= HARVEST_MIN_STORES and len({lookup(n, "file").usage for n in stores}) >= 2}
+
+
+def _rows_carried_off(view: LogView) -> np.ndarray:
+    """The log rows Data Exfiltration cites (its reads and sends), sorted."""
+    found = [e.positions for e in exfiltration(view) if e.positions is not None]
+    return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
 
 
 def _archive_readers(view: LogView) -> dict[str, int]:
@@ -6132,7 +6133,12 @@ def _hidden_staging_name(name: str) -> bool:
 
 def exfiltration(view: LogView) -> list[StageEvidence]:
     """Data sent to a non-internal address by a process that read user data, or read a file
-    (an archive) written by a process that read user data."""
+    (an archive) written by a process that read user data (computed once per view: the
+    credential-sweep rule reads it)."""
+    return list(view.derived("_exfiltration", lambda: _exfiltration(view)))
+
+
+def _exfiltration(view: LogView) -> list[StageEvidence]:
     desc = view.desc
     local = this_host_addresses(view)
     sends = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
@@ -6335,7 +6341,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # credential store (a private key, shadow) read by the process that then sends, where that
     # process is one the knowledge base does not know or the log shows acting for an attacker:
     # one message carries a key (sudo, sshd and lsass read such files as their ordinary work)
-    archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), staged_reads)
+    # (an archive by its name, or one staged under a dot-name of no extension: tar's .t91z)
+    archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n), staged_reads)
     secrets = direct & view.desc_where("object_name", secret_credential, direct)
     if secrets.any():
         unknown = view.desc_where("subject_name", lambda n: lookup(n, "process") is None, secrets)
@@ -6343,7 +6350,10 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         # logins read .netrc or a key, never the system's password hashes)
         posted = view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS or n.casefold() in RAW_SOCKET_TOOLS, secrets)
         posted &= view.desc_where("object_name", lambda n: n.casefold() in PASSWORD_HASH_STORES, posted)
-        secrets &= unknown | posted | in_chain(view, acting_for_an_attacker(view))
+        # (or an interpreter that swept several kinds of them, as the credential-sweep rule
+        # asks: a script logging in with the one key it reads carries off nothing)
+        swept = view.desc_in("subject_name", _secret_sweepers(view, secrets & view.desc_where("subject_name", lambda n: process_category(n) == "interpreter", secrets)))
+        secrets &= unknown | posted | swept | in_chain(view, acting_for_an_attacker(view))
     # a memory dump of LSASS is no file any program reads as its work: whoever sends it
     secrets |= direct & view.desc_in("object_name", dumps)
     carried_rows = view.expand(archived | secrets) & before_last_send
