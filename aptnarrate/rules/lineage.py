@@ -1442,6 +1442,49 @@ def proxy_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     return view.derived("_proxy_loaders", compute)
 
 
+def install_script_thefts(view: LogView) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each interpreter a package manager started, itself or through a shell (npm's
+    ``install.js`` under node, pip's ``setup.py``), that read a secret credential store (a
+    private key, another program's token) and then, by the minute, sent to an outside
+    address the package manager did not reach: (log rows of the manager's starts of it or
+    of its shell, of the reads, of the sends). A package's build reads its own sources and
+    reaches its index; no install script reads the user's SSH key. Computed once per view:
+    the attack chain and the way-in rule read it."""
+    return view.derived("_install_script_thefts", lambda: _find_install_script_thefts(view))
+
+
+def _find_install_script_thefts(view: LogView) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    from .events import vocabulary
+
+    desc = view.desc
+    starts = view.program_starts
+    managers = starts & view.desc_where("subject_name", lambda n: process_category(n) == "package manager", starts)
+    if not managers.any():
+        return {}
+    started = view.values("object_name", managers)
+    scripts = {n for n in started | view.values("subject_name", descendant_subjects(view, started)) if process_category(n) == "interpreter"}
+    reads = view.present & view.desc_in("subject_name", scripts) & (desc["event"] == "file_read")
+    reads &= view.desc_where("object_name", secret_credential, reads)
+    if not reads.any():
+        return {}
+    flows = view.present & (desc["object_kind"] == "flow") & (desc["object_name"] != "") & ~view.desc_in("object_name", PLACEHOLDERS)
+    index = view.values("object_name", flows & view.desc_in("subject_name", view.values("subject_name", managers)))
+    sends = flows & view.desc_in("subject_name", view.values("subject_name", reads)) & (desc["event"] == "network_out")
+    sends &= ~view.desc_in("action", vocabulary().connect_actions)
+    sends &= view.desc_where("object_name", lambda a: a not in index and view.address_class(a) == "public", sends)
+    found = {}
+    for script in sorted(view.values("subject_name", sends)):
+        read_rows = view.rows_of(reads & (desc["subject_name"] == script))
+        send_rows = view.rows_of(sends & (desc["subject_name"] == script))
+        send_rows = send_rows[view.minutes[send_rows] >= view.minutes[read_rows].min()]
+        if not len(send_rows):
+            continue
+        # the manager's start of the script, or of the shell that started it
+        parents = {script} | {n for n in started if n != script and (starts & (desc["subject_name"] == n) & (desc["object_name"] == script)).any()}
+        found[script] = (view.rows_of(managers & view.desc_in("object_name", parents)), read_rows, send_rows)
+    return found
+
+
 def acting_for_an_attacker(view: LogView, channels: bool = True) -> Chain:
     """``attack_chain`` plus the processes running PowerShell inside them (said so, citing
     those rows); computed once per view."""
@@ -1467,6 +1510,12 @@ def _acting_for_an_attacker(view: LogView, channels: bool) -> Chain:
     # planted code runs inside it (OneDrive.exe loading the version.dll PowerShell wrote); and
     # the service host running a DLL a shell planted and registered as a service; and a
     # program a script started to load the module that script wrote (``proxy_loaders``)
+    # and a package's install script stealing the user's secrets (``install_script_thefts``)
+    for name, (started_rows, read_rows, send_rows) in sorted(install_script_thefts(view).items()):
+        own = np.unique(view._codes[np.concatenate([read_rows, send_rows])])
+        for member in _keys_of(view, own, name):
+            if member not in found:
+                found[member], names[member] = Link(f"{quoted(name)}, a package's install script, reading the user's secrets and sending them to an address its package manager did not reach", own, size), name
     loaded = [
         (how, name, library, writer, own)
         for how, loaders in (("a Windows library's name", hijacked_loaders(view)), ("a service's DLL", service_dll_hosts(view)), ("a module", proxy_loaders(view)))
