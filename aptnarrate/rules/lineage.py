@@ -1238,15 +1238,16 @@ def _only_written_by_itself_running(view: LogView, program: str, writes: np.ndar
 
 
 def command_channels(view: LogView) -> dict[tuple[str, str], np.ndarray]:
-    """Processes the Command and Control rule finds holding a channel, each (name, key) with
+    """Processes the Command and Control rules find holding a channel (a sustained exchange,
+    or one an operator's commands ran under: ``operator_commands_over_a_channel``), each (name, key) with
     the descriptions (positions, sorted) of its outbound rows that the finding cites: a few
     positions per channel, not a mask over every description each (a crafted log of
     thousands of channels)."""
-    from .structural import command_and_control
+    from .structural import command_and_control, operator_commands_over_a_channel
 
     found: dict[tuple[str, str], list[np.ndarray]] = {}
     desc = view.desc
-    for finding in command_and_control(view):
+    for finding in command_and_control(view) + operator_commands_over_a_channel(view):
         if finding.positions is None or not len(finding.positions):
             continue
         codes = view._codes[finding.positions]

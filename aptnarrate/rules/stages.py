@@ -936,6 +936,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     suppressing = [mechanism for mechanism in explained if mechanism.suppresses]
     found = _without_excluded(view, found, explained)
     found = _joined_to_shown_entries(found)
+    found = _without_credentials_carried_off(view, found)
     order = _LogOrder(facts.timeline.log.arrow("id"))
     by_stage: dict[str, list[StageEvidence]] = {}
 
@@ -1265,6 +1266,35 @@ def _without_installs(view: LogView, found: list[StageEvidence]) -> list[StageEv
         kept.append(item)
     if explaining:
         view.facts.derived("_software_installs", lambda: tuple(sorted(explaining, key=lambda i: i.program)))
+    return kept
+
+
+# ATT&CK's credential-access techniques a Privilege Escalation finding may rest on
+CREDENTIAL_TECHNIQUES = ("T1003", "T1555", "T1552")
+
+
+def _without_credentials_carried_off(view: LogView, found: list[StageEvidence]) -> list[StageEvidence]:
+    """Findings less the credential-access ones (Privilege Escalation by ``CREDENTIAL_TECHNIQUES``
+    alone: a sweep of secret stores, the password-hash store read) each of whose reads of a
+    secret credential store a Data Exfiltration finding cites too: secrets packed and carried
+    off were collected for that (a stealer's upload, tar bundling keys for nc), and blind
+    probes' analysts named the exfiltration alone, every time they wrote that shape; a sweep
+    kept on the host stays an escalation."""
+    from .lineage import secret_credential
+
+    carried = [item.positions for item in found if item.stage == "Data Exfiltration" and item.positions is not None]
+    if not carried:
+        return found
+    carried_rows = np.unique(np.concatenate(carried))
+    desc = view.desc
+    kept = []
+    for item in found:
+        if item.stage == "Privilege Escalation" and item.positions is not None and item.techniques and all(t.startswith(CREDENTIAL_TECHNIQUES) for t in item.techniques):
+            codes = view._codes[item.positions]
+            secret = (desc["event"][codes] == "file_read") & np.fromiter((secret_credential(n) for n in desc["object_name"][codes].tolist()), dtype=bool, count=len(codes))
+            if secret.any() and np.isin(item.positions[secret], carried_rows).all():
+                continue
+        kept.append(item)
     return kept
 
 

@@ -1457,9 +1457,8 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     tokens): a sweep of other programs' secrets (T1555, T1552.001, T1003.008). Only a
     program the knowledge base does not know, an interpreter, or a process the log shows
     acting for an attacker: backup tools, archivers, scanners and agents read every file,
-    secrets among them, as their work. Secrets the log shows carried off (Data Exfiltration
-    cites their reads: the stealer's upload, tar packing them for nc) were collected for
-    that: the exfiltration is the stage, not an escalation."""
+    secrets among them, as their work. (Secrets the log then shows carried off are the
+    exfiltration's: ``stages._without_credentials_carried_off``.)"""
     secret = _secret_reads(view)  # shared with other rules: read, never changed in place
     if not secret.any():
         return []
@@ -1470,14 +1469,11 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     sweepers = _secret_sweepers(view, suspect)
     if not sweepers:
         return []
-    carried = _rows_carried_off(view)
     out = []
     for reader in sorted(sweepers):
         stores = view.values("object_name", suspect & (view.desc["subject_name"] == reader))
         kinds = {lookup(name, "file").usage for name in stores}  # one usage text per entry of the knowledge base
         rows = view.rows_of(suspect & (view.desc["subject_name"] == reader))
-        if len(carried) and np.isin(rows, carried).any():
-            continue
         reason = (
             f"{quoted(reader)} read {len(stores)} secret credential stores of {len(kinds)} kinds ({_names(stores)}): "
             "a sweep of other programs' secrets (password hashes, private keys, saved logins), as credential stealers do; a program reads its own."
@@ -1493,12 +1489,6 @@ def _secret_sweepers(view: LogView, reads: np.ndarray) -> set[str]:
     for reader, name in view.pairs(reads):
         by_reader.setdefault(reader, set()).add(name)
     return {r for r, stores in by_reader.items() if len(stores) >= HARVEST_MIN_STORES and len({lookup(n, "file").usage for n in stores}) >= 2}
-
-
-def _rows_carried_off(view: LogView) -> np.ndarray:
-    """The log rows Data Exfiltration cites (its reads and sends), sorted."""
-    found = [e.positions for e in exfiltration(view) if e.positions is not None]
-    return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
 
 
 def _archive_readers(view: LogView) -> dict[str, int]:
@@ -4449,6 +4439,12 @@ SHELL_LOOK_AROUND = frozenset({"ls", "pwd", "dir"})
 
 
 def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
+    """``_operator_commands_over_a_channel``, computed once per view (the attack chain reads
+    its channels as the Command and Control rule's)."""
+    return list(view.derived("_operator_commands_over_a_channel", lambda: _operator_commands_over_a_channel(view)))
+
+
+def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
     """An interpreter (python, perl, ruby, node, php) that opened a connection to an outside
     address, started a shell, and whose shell ran a discovery tool, a listing (``ls``,
     ``pwd``), a remote-session or copy client (ssh, scp) or a privilege tool, or any program
@@ -4483,10 +4479,13 @@ def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
     dropped = {process for _, process, _ in dropped_programs(view)} - {""}
     talkers = view.values("subject_name", outside) - interpreters - shells - {""}
     implants = {n for n in talkers if n in dropped or code_runner(n)}
-    sweepers = {sweep["subject"]: sweep["positions"] for sweep in view.sweeps if sweep["subject"] in talkers - implants and lookup(sweep["subject"], "process") is None}
+    # a program the knowledge base does not know counts as an implant where it reaches
+    # another host or takes privilege (an unknown inventory agent surveys its host too)
+    unknown = {n for n in talkers - implants if lookup(n, "process") is None}
+    sweepers = {sweep["subject"]: sweep["positions"] for sweep in view.sweeps if sweep["subject"] in unknown}
     starts = view.program_starts
     # only a process that started a program, or swept, can have run an operator's command
-    holders = ((interpreters | shells | implants) & view.values("subject_name", starts)) | set(sweepers)
+    holders = ((interpreters | shells | implants | unknown) & view.values("subject_name", starts)) | set(sweepers)
     out = []
     for holder in sorted(holders):
         started = starts & (desc["subject_name"] == holder)
@@ -4498,9 +4497,9 @@ def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
         else:
             children = view.values("object_name", started & view.desc_where("object_name", shell_or_interpreter, started))
             commands = starts & view.desc_in("subject_name", children)
-            if holder in implants:
+            if holder in implants | unknown:
                 # its own starts count: an implant runs its tools itself as often as through a shell
-                tasked = _operator_commands(view, commands | (started & ~view.desc_in("object_name", children)), surveys=True)
+                tasked = _operator_commands(view, commands | (started & ~view.desc_in("object_name", children)), surveys=True, reach_only=holder in unknown)
             elif holder.casefold() in RAW_SOCKET_TOOLS:  # a bare-socket tool's shell is nothing but remote commands: nc -e, socat exec:bash
                 tasked = commands
             else:
@@ -4528,7 +4527,8 @@ def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
                 else "an interpreter" if holder in interpreters
                 else "a program that runs the code it is given" if code_runner(holder)
                 else "a program the subgraph wrote and ran" if holder in dropped
-                else "a program the knowledge base does not know, sweeping hosts"
+                else "a program the knowledge base does not know, sweeping hosts" if holder in sweepers
+                else "a program the knowledge base does not know"
             )
             objects = set(desc["object_name"][view._codes[tasked_rows]].tolist())
             reason = (
@@ -4544,12 +4544,14 @@ def operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
 
 # the operator's hands-on tools beside discovery: another host reached, a command run there,
 # privilege taken
-def _operator_commands(view: LogView, commands: np.ndarray, surveys: bool) -> np.ndarray:
+def _operator_commands(view: LogView, commands: np.ndarray, surveys: bool, reach_only: bool = False) -> np.ndarray:
     """Of ``commands`` (program starts), those an operator types: a discovery tool or a
     listing (``SHELL_LOOK_AROUND``), a remote-session or copy client, a remote-command tool,
     a privilege tool. ``surveys``: discovery counts only where two distinct tools ran (a
-    program checking its platform runs one)."""
+    program checking its platform runs one); ``reach_only``: not at all."""
     reach = view.desc_where("object_name", lambda n: session_client(n) or remote_command_tool(n) or process_category(n) == "privilege tool", commands)
+    if reach_only:
+        return reach
     looks = view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, commands)
     if surveys and len(view.values("object_name", looks)) < 2:
         looks = np.zeros_like(looks)
@@ -6133,12 +6135,7 @@ def _hidden_staging_name(name: str) -> bool:
 
 def exfiltration(view: LogView) -> list[StageEvidence]:
     """Data sent to a non-internal address by a process that read user data, or read a file
-    (an archive) written by a process that read user data (computed once per view: the
-    credential-sweep rule reads it)."""
-    return list(view.derived("_exfiltration", lambda: _exfiltration(view)))
-
-
-def _exfiltration(view: LogView) -> list[StageEvidence]:
+    (an archive) written by a process that read user data."""
     desc = view.desc
     local = this_host_addresses(view)
     sends = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
