@@ -401,6 +401,10 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # know (the user's Explorer beaconing for the DLL that moved into it, T1055)
     threaded = _threaded_by_unknown_code(view)
     injected_into |= set(threaded)
+    # and a process that loaded a library a shell, script host or admin tool wrote in the
+    # subgraph (Explorer loading a COM-hijack DLL at the next logon): the planted code's
+    planted_in = _loaded_planted_code(view)
+    injected_into |= set(planted_in)
     for (subject, _), index in pair_keys.items():
         if subject in injected_into:
             acting_pair[index] = True
@@ -646,10 +650,13 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             if injected is not None and subject in set(desc["object_name"][view._codes[injected[0]]].tolist()):
                 open_rows = injected[0][desc["object_name"][view._codes[injected[0]]] == subject]
                 what = "injected code into it, after which it acted out of its character (code injected into a privileged process)"
-            else:
+            elif subject in threaded:
                 open_rows = threaded[subject]
                 what = "created a thread in it, running code the knowledge base does not know there (T1055)"
-            injectors = set(desc["subject_name"][view._codes[open_rows]].tolist())
+            else:
+                open_rows = planted_in[subject]
+                what = f"wrote {_names(set(desc['object_name'][view._codes[open_rows]].tolist()))}, which it loaded: planted code running in it"
+            injectors = set(desc["subject_name"][view._codes[open_rows]].tolist()) - {subject}
             reason += f" Not its ordinary traffic: {_names(injectors)} {what}."
             rows.append(open_rows)
         if index in driven:
@@ -9106,6 +9113,33 @@ def _threaded_by_unknown_code(view: LogView) -> dict[str, np.ndarray]:
     threads &= view.desc_in("subject_name", unknown) & ~view.desc_in("object_name", unknown)
     rows = view.rows_of(threads)
     return _rows_by_key(desc["object_name"][view._codes[rows]].tolist(), rows) if len(rows) else {}
+
+
+def _loaded_planted_code(view: LogView) -> dict[str, np.ndarray]:
+    """The processes that loaded a library (a DLL or shared object) that another process, a
+    shell, script host or Windows admin tool (``com_hijack.writers``), wrote in the subgraph
+    before the load (by the minute), each with the log rows of those writes and loads."""
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load") & (desc["subject_name"] != "") & ~view.desc_in("object_name", PLACEHOLDERS)
+    if not loads.any():
+        return {}
+    writers = roles()["com_hijacker_categories"]
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", view.values("object_name", loads))
+    writes &= view.desc_where("subject_name", lambda n: process_category(n) in writers, writes)
+    if not writes.any():
+        return {}
+    first_write: dict[str, tuple[int, str, int]] = {}
+    for row in view.rows_of(writes).tolist():
+        name, minute = desc["object_name"][view._codes[row]], int(view.minutes[row])
+        if name not in first_write or minute < first_write[name][0]:
+            first_write[name] = (minute, desc["subject_name"][view._codes[row]], row)
+    found: dict[str, list[int]] = {}
+    for row in view.rows_of(loads & view.desc_in("object_name", set(first_write))).tolist():
+        library, loader = desc["object_name"][view._codes[row]], desc["subject_name"][view._codes[row]]
+        minute, writer, written = first_write[library]
+        if loader != writer and int(view.minutes[row]) >= minute:
+            found.setdefault(loader, [written]).append(row)
+    return {loader: np.array(sorted(set(rows)), dtype=np.int64) for loader, rows in found.items()}
 
 
 def _injector_kind(view: LogView, injectors: set[str], library_hosts: set[str]) -> str:
