@@ -65,6 +65,7 @@ def roles() -> dict[str, Any]:
         "child_names": frozenset(n.casefold() for n in chain["children"].get("names") or ()),
         "child_unknown": bool(chain["children"].get("unknown")),
         "fan_out_categories": frozenset(raw["routine_fan_out"]["categories"]),
+        "fan_out_exceptions": frozenset(n.casefold() for n in raw["routine_fan_out"].get("except") or ()),
         "channel_categories": frozenset(raw["routine_channels"]["categories"]),
         "channel_names": frozenset(n.casefold() for n in raw["routine_channels"].get("names") or ()),
         "channel_exceptions": frozenset(n.casefold() for n in raw["routine_channels"].get("except") or ()),
@@ -307,7 +308,8 @@ def remote_session_host(name: str) -> bool:
 
 def routine_fan_out(name: str) -> bool:
     """A process whose ordinary work reaches several hosts of its site (``routine_fan_out``)."""
-    return process_category(name) in roles()["fan_out_categories"]
+    r = roles()
+    return name.casefold() not in r["fan_out_exceptions"] and process_category(name) in r["fan_out_categories"]
 
 
 def build_outputs(view: LogView) -> np.ndarray:
