@@ -38,7 +38,7 @@ from aptnarrate.rules.lineage import SQUIRREL_PACKAGE, is_language_package, PACK
 from aptnarrate.rules.patterns import BACKUP_SUFFIXES, Row, builtin_rule
 from aptnarrate.rules.profiles import get_profile
 from aptnarrate.rules.stages import find_stages
-from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DIRECTORY_DUMP, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, RELEASE_VERSION, RUNLEVEL_LINK, VERSIONED_NAME, _version_key, old_images
+from aptnarrate.rules.structural import CONFIGURATION_NAME, DATA_NAME, DIRECTORY_DUMP, DOWNLOAD_SUFFIXES, GCC_TEMPORARY, INPUT_DEVICE, RELEASE_VERSION, RUNLEVEL_LINK, VERSIONED_NAME, _version_key, old_images
 
 # ``The subject_process: thunderbird RENAME the file_object_file: xulstore.json`` /
 # ``A subject_process CLOSE a file_object_file``
@@ -148,6 +148,8 @@ def _unknown(name: str, node_type: str) -> bool:
     if DATA_NAME.match(name):  # a name a program gives its data (a cache entry), whoever reads it
         return False
     if GCC_TEMPORARY.match(name):  # a name the compiler gives its temporaries, not the attacker
+        return False
+    if INPUT_DEVICE.match(re.split(r"[\\/]", name)[-1]):  # a device node the kernel names (event2), not the attacker
         return False
     if CONFIGURATION_NAME.match(name):  # a program's configuration (config.json), by its name
         return False

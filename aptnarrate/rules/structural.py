@@ -6218,8 +6218,12 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     data_reads = reading & view.desc_where("object_name", user_data, reading)
     # a file written by a process that had opened LSASS is its memory dumped (comsvcs'
     # MiniDump to debug.bin): secrets, whatever its extension
-    dumps = _credential_dumps(view, writes)
+    # (and a keylogger's store of what it captured: keystrokes, passwords among them; its
+    # reads of the input device are the capture itself)
+    dumps = _credential_dumps(view, writes) | _captured_input_files(view, writes)
     data_reads |= reading & view.desc_in("object_name", dumps)
+    keystrokes = reading & view.desc_in("subject_name", set(input_captures(view))) & view.desc_where("object_name", lambda n: bool(INPUT_DEVICE.match(n)), reading)
+    data_reads |= keystrokes
     # a user application reading application data (a browser its profile, history and
     # extension registry, a mail client its folders) reads its own state, whoever compromised
     # it: what a stealer carries off is the same files read by another program
@@ -6359,7 +6363,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         swept = view.desc_in("subject_name", _secret_sweepers(view, secrets & view.desc_where("subject_name", lambda n: process_category(n) == "interpreter", secrets)))
         secrets &= unknown | posted | swept | in_chain(view, acting_for_an_attacker(view))
     # a memory dump of LSASS is no file any program reads as its work: whoever sends it
-    secrets |= direct & view.desc_in("object_name", dumps)
+    # (nor keystrokes a keylogger captured)
+    secrets |= direct & (view.desc_in("object_name", dumps) | keystrokes)
     carried_rows = view.expand(archived | secrets) & before_last_send
     carried_then_sent = carried_rows.any() and (send_rows & (view.minutes >= view.minutes[carried_rows].min())).any()
     if not carried_then_sent and int(view.counts[send_rows].sum()) < EXFIL_MIN_SECONDS:
@@ -6521,6 +6526,61 @@ def _credential_dumps(view: LogView, writes: np.ndarray) -> set[str]:
         if opener not in PLACEHOLDERS and minute < since.get(opener, minute + 1):
             since[opener] = minute
     since = {o: m for o, m in since.items() if process_category(o) not in ("security product", "windows system process")}
+    own = writes & view.present & (desc["object_kind"] == "file") & view.desc_in("subject_name", since)
+    return {
+        desc["object_name"][at] for at in np.flatnonzero(own).tolist()
+        if desc["object_name"][at] not in PLACEHOLDERS and int(view.last_minutes[at]) >= since[desc["subject_name"][at]]
+    }
+
+
+# the kernel's input device nodes: Linux's evdev (/dev/input/event2), FreeBSD's keyboards
+INPUT_DEVICE = re.compile(r"^(event\d+|kbd\d*|ukbd\d+|kbdmux\d+|atkbd\d+)$")
+
+
+def input_captures(view: LogView) -> dict[str, np.ndarray]:
+    """Each process the knowledge base does not know, or an interpreter, that read an input
+    device node (``INPUT_DEVICE``) in two or more minutes, with the log rows of those reads:
+    a keylogger reading keystrokes as they are typed (T1056.001). The X server, the
+    compositor and the login manager, which read them as their work, are programs the
+    knowledge base knows. Computed once per view (exfiltration reads what they wrote)."""
+
+    def compute() -> dict[str, np.ndarray]:
+        desc = view.desc
+        reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+        reads &= view.desc_where("object_name", lambda n: bool(INPUT_DEVICE.match(n)), reads)
+        reads &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and (lookup(n, "process") is None or process_category(n) == "interpreter"), reads)
+        rows = view.rows_of(reads)
+        found = {}
+        for reader, positions in _rows_by_key(desc["subject_name"][view._codes[rows]].tolist(), rows).items():
+            if len(set(view.minutes[positions].tolist())) >= 2:  # a device probe reads it once
+                found[reader] = positions
+        return found
+
+    return view.derived("_input_captures", compute)
+
+
+def keystrokes_captured(view: LogView) -> list[StageEvidence]:
+    """``input_captures``: credentials typed at the keyboard captured (T1056.001), the
+    credential access the paper's stages file under Privilege Escalation."""
+    out = []
+    for reader, rows in sorted(input_captures(view).items()):
+        devices = set(view.desc["object_name"][view._codes[rows]].tolist())
+        reason = (
+            f"{quoted(reader)}, a program the knowledge base does not know or an interpreter, read the input device(s) {_names(devices)} in "
+            f"{len(set(view.minutes[rows].tolist()))} minutes: a keylogger capturing what is typed, passwords among it (the X server and the login manager read them as their work)."
+        )
+        out.append(cited(view, rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1056.001",)))
+    return out
+
+
+def _captured_input_files(view: LogView, writes: np.ndarray) -> set[str]:
+    """The files a keylogger (``input_captures``) wrote once it had read an input device:
+    the keystrokes it stored, data whatever its name."""
+    captures = input_captures(view)
+    if not captures:
+        return set()
+    desc = view.desc
+    since = {reader: int(view.minutes[rows].min()) for reader, rows in captures.items()}
     own = writes & view.present & (desc["object_kind"] == "file") & view.desc_in("subject_name", since)
     return {
         desc["object_name"][at] for at in np.flatnonzero(own).tolist()
@@ -9315,4 +9375,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
