@@ -43,9 +43,10 @@ PLANTED_LIBRARY = "planted_library"  # a system library's name written by a shel
 WEB_SCRIPT = "web_script"  # a server-side script a web server wrote (a web shell)
 SHELL_COPY = "shell_copy"  # a command shell's program read by a local copy tool (a setuid shell made)
 STARTUP_SHORTCUT = "startup_shortcut"  # a shortcut the logon shell reads (its start-up folder's)
+SECURITY_SETTING = "security_setting"  # a security product's own protection settings key (Defender's)
 LOG_CATEGORIES = frozenset({"log file", "login records"})  # the knowledge base's categories LOG_OVERWRITE reads
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY, STARTUP_SHORTCUT)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY, STARTUP_SHORTCUT, SECURITY_SETTING)
 
 
 class SupportTableError(ValueError):
@@ -73,6 +74,7 @@ class SupportTable:
     web_script_suffixes: tuple[str, ...] = ()
     logon_shells: frozenset[str] = frozenset()
     shortcut_suffixes: tuple[str, ...] = ()
+    security_setting_keys: frozenset[str] = frozenset()  # registry keys, by their last component
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -152,6 +154,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         web_script_suffixes=tuple(str(n).casefold() for n in (raw.get("web_scripts") or {}).get("suffixes") or []),
         logon_shells=frozenset(str(n).casefold() for n in (raw.get("startup_shortcuts") or {}).get("logon_shells") or []),
         shortcut_suffixes=tuple(str(n).casefold() for n in (raw.get("startup_shortcuts") or {}).get("suffixes") or []),
+        security_setting_keys=frozenset(str(n).casefold() for n in (raw.get("security_settings") or {}).get("registry_keys") or []),
     )
 
 
@@ -376,6 +379,8 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         return is_shell_copied(row.subject_name, row.object_name)
     if condition == STARTUP_SHORTCUT:
         return is_startup_shortcut_read(row.subject_name, row.object_name, table)
+    if condition == SECURITY_SETTING:
+        return row.object_name.rsplit("\\", 1)[-1].casefold() in table.security_setting_keys
     return False
 
 
@@ -494,7 +499,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server", SHELL_COPY: "of a command shell's program by a copy tool", STARTUP_SHORTCUT: "of a shortcut by the logon shell"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server", SHELL_COPY: "of a command shell's program by a copy tool", STARTUP_SHORTCUT: "of a shortcut by the logon shell", SECURITY_SETTING: "to a security product's protection settings"}
 
 
 def _describe(cls: str, condition: str | None) -> str:
