@@ -2589,7 +2589,8 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
     the RDP session's clipboard monitor (``rdpclip.exe``) started, and processes below the
     logon's ``userinit.exe`` (its Explorer, a shell it starts) running ``RDP_SURVEY_TOOLS`` or
     more distinct discovery tools, the first within ``RDP_SURVEY_MINUTES`` of the session's
-    start: someone who came from another host looking around. An administrator's session
+    start, or a logging tool (wevtutil, auditpol) within them: someone who came from another
+    host looking around, or erasing the records of its coming. An administrator's session
     opens consoles and runs a tool or two; the discovery itself is Internal Reconnaissance's."""
     desc = view.desc
     starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
@@ -2606,33 +2607,46 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
     logons = view.desc_where("subject_name", lambda n: n.casefold() == "userinit.exe", view.present)
     if not logons.any():
         return []
+    from ..grounding.semantic import support_table  # the screen's own list of logging tools
+
     below = descendant_subjects(view, view.values("subject_name", logons))
     tools = starts & below & view.desc_where("object_name", _discovery_tool, starts & below)
-    if not tools.any():
+    # or the event-log or audit-policy tool (wevtutil, auditpol): the session's first work
+    # erasing what the host records
+    logging = support_table().logging_tools
+    erasers = starts & below & view.desc_where("object_name", lambda n: n.casefold() in logging, starts & below)
+    if not tools.any() and not erasers.any():
         return []
     minutes = view.minutes
     session_start = int(minutes[view.rows_of(sessions)].min())
+    soon = session_start + RDP_SURVEY_MINUTES * MINUTE_NS
     tool_rows = view.rows_of(tools)
     tool_rows = tool_rows[minutes[tool_rows] >= session_start]
     names = set(desc["object_name"][view._codes[tool_rows]].tolist())
-    if len(names) < RDP_SURVEY_TOOLS or int(minutes[tool_rows].min()) > session_start + RDP_SURVEY_MINUTES * MINUTE_NS:
+    eraser_rows = view.rows_of(erasers)
+    eraser_rows = eraser_rows[(minutes[eraser_rows] >= session_start) & (minutes[eraser_rows] <= soon)]
+    surveyed = len(names) >= RDP_SURVEY_TOOLS and int(minutes[tool_rows].min()) <= soon
+    if not surveyed and not len(eraser_rows):
         return []
+    if not surveyed:  # the logs erased instead
+        tool_rows, names = eraser_rows, set(desc["object_name"][view._codes[eraser_rows]].tolist())
     hosts = view.values("object_name", accepted)
     rows = (view.rows_of(accepted)[:3], view.rows_of(sessions)[:1], tool_rows)
     if not inside.any():
         # no declared network or private range holds the session's source: a desktop reached
         # from outside is the way in (External Remote Services), as ``stages.arrival`` reads
         # the other sessions opened onto this host
+        what = f"the discovery tools {_names(names)}" if surveyed else f"the logging tool(s) {_names(names)}, erasing what the host records,"
         reason = (
             f"Remote desktop logon from outside the site: a connection accepted from {_names(hosts)} (no internal network declared holds it), "
-            f"the RDP session's clipboard monitor (`rdpclip.exe`) started, and the session's processes ran the discovery tools {_names(names)} "
-            "within minutes: someone who reached this host's desktop from outside surveying it (declare the site's networks if these are its hosts)."
+            f"the RDP session's clipboard monitor (`rdpclip.exe`) started, and the session's processes ran {what} "
+            "within minutes: someone who reached this host's desktop from outside at work on it (declare the site's networks if these are its hosts)."
         )
         return [cited(view, *rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1133", "T1021.001"))]
     reason = (
         f"Remote desktop logon from a host of the site: a connection accepted from {_names(hosts)}, the RDP session's clipboard monitor "
-        f"(`rdpclip.exe`) started, and the session's processes ran the discovery tools {_names(names)} within minutes: "
-        "someone who came from another host surveying this one."
+        f"(`rdpclip.exe`) started, and the session's processes ran {'the discovery tools ' + _names(names) if surveyed else 'the logging tool(s) ' + _names(names) + ', erasing what the host records,'} within minutes: "
+        "someone who came from another host at work on this one."
     )
     return [cited(view, *rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001",))]
 
