@@ -1476,15 +1476,40 @@ def _find_install_script_thefts(view: LogView) -> dict[str, tuple[np.ndarray, np
     sends &= ~view.desc_in("action", vocabulary().connect_actions)
     sends &= view.desc_where("object_name", lambda a: a not in index and view.address_class(a) == "public", sends)
     found = {}
-    for script in sorted(view.values("subject_name", sends)):
-        read_rows = view.rows_of(reads & (desc["subject_name"] == script))
-        send_rows = view.rows_of(sends & (desc["subject_name"] == script))
-        send_rows = send_rows[view.minutes[send_rows] >= view.minutes[read_rows].min()]
-        if not len(send_rows):
+    scripts_sending = view.values("subject_name", sends)
+    if not scripts_sending:
+        return found
+    # each script's rows, and who of the manager's children started it, in one pass each
+    read_rows, send_rows, manager_rows = view.rows_of(reads), view.rows_of(sends), view.rows_of(managers)
+    reads_of = _rows_by_key(desc["subject_name"][view._codes[read_rows]].tolist(), read_rows)
+    sends_of = _rows_by_key(desc["subject_name"][view._codes[send_rows]].tolist(), send_rows)
+    below_managers = starts & view.desc_in("subject_name", started) & view.desc_in("object_name", scripts_sending)
+    parents_of: dict[str, set[str]] = {}
+    for parent, child in zip(desc["subject_name"][below_managers].tolist(), desc["object_name"][below_managers].tolist()):
+        parents_of.setdefault(child, set()).add(parent)
+    started_by_manager = _rows_by_key(desc["object_name"][view._codes[manager_rows]].tolist(), manager_rows)
+    for script in sorted(scripts_sending):
+        mine_read, mine_sent = reads_of[script], sends_of[script]
+        mine_sent = mine_sent[view.minutes[mine_sent] >= view.minutes[mine_read].min()]
+        if not len(mine_sent):
             continue
         # the manager's start of the script, or of the shell that started it
-        parents = {script} | {n for n in started if n != script and (starts & (desc["subject_name"] == n) & (desc["object_name"] == script)).any()}
-        found[script] = (view.rows_of(managers & view.desc_in("object_name", parents)), read_rows, send_rows)
+        parents = ({script} | parents_of.get(script, set())) & set(started_by_manager)
+        starts_rows = np.sort(np.concatenate([started_by_manager[p] for p in parents])) if parents else manager_rows[:0]
+        found[script] = (starts_rows, mine_read, mine_sent)
+    return found
+
+
+def _rows_by_key(keys: list, rows: np.ndarray) -> dict:
+    """Each key -> the ``rows`` at the positions where ``keys`` holds it (in order), an array."""
+    return {key: np.array(value, dtype=rows.dtype) for key, value in _lists_by_key(keys, rows.tolist()).items()}
+
+
+def _lists_by_key(keys, items) -> dict:
+    """Each key -> the ``items`` at the positions where ``keys`` holds it (in order)."""
+    found: dict = {}
+    for key, item in zip(keys, items):
+        found.setdefault(key, []).append(item)
     return found
 
 

@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, is_launcher, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts,
+    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, _rows_by_key, _lists_by_key,
 )
 from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -1143,19 +1143,6 @@ def _sends_over_several_connections(
     return {
         subject: (tuple(sorted(several[subject])), np.array(sorted(positions), dtype=np.int64)) for subject, positions in found.items()
     }
-
-
-def _rows_by_key(keys: list, rows: np.ndarray) -> dict:
-    """Each key -> the ``rows`` at the positions where ``keys`` holds it (in order), an array."""
-    return {key: np.array(value, dtype=rows.dtype) for key, value in _lists_by_key(keys, rows.tolist()).items()}
-
-
-def _lists_by_key(keys, items) -> dict:
-    """Each key -> the ``items`` at the positions where ``keys`` holds it (in order)."""
-    found: dict = {}
-    for key, item in zip(keys, items):
-        found.setdefault(key, []).append(item)
-    return found
 
 
 def _minutes_by_pair(view: LogView, described: np.ndarray) -> dict[tuple[str, str], set[int]]:
@@ -4507,42 +4494,94 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
     starts = view.program_starts
     # only a process that started a program, or swept, can have run an operator's command
     holders = ((interpreters | shells | implants | unknown) & view.values("subject_name", starts)) | set(sweepers)
+    if not holders:
+        return []
+    # every look below is by subject, grouped once: a crafted log of thousands of implants
+    # whose shells share one name costs no product of the two
+    reach = starts & view.desc_where("object_name", lambda n: session_client(n) or remote_command_tool(n) or process_category(n) == "privilege tool", starts)
+    looks = starts & view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, starts)
+    relevant = starts | outside
+    by_subject = _lists_by_key(desc["subject_name"][relevant].tolist(), np.flatnonzero(relevant).tolist())
+    log_rows = view.rows_of(relevant)
+    rows_by_code = _lists_by_key(view._codes[log_rows].tolist(), log_rows.tolist())
+    minutes = view.minutes
+    accepting = view.desc_in("action", vocabulary().accept_actions)
+    profiles: dict[str, dict] = {}
+
+    def profile(name: str) -> dict:
+        """What ``name`` started: its shells, and per kind of command (reach, looks, any) the
+        minutes they ran in, each with its first rows; the discovery tools' names."""
+        found = profiles.get(name)
+        if found is None:
+            found = profiles[name] = {"children": set(), "reach": {}, "looks": {}, "any": {}, "tools": set()}
+            for code in by_subject.get(name, ()):
+                if not starts[code]:
+                    continue
+                child = desc["object_name"][code]
+                if shell_or_interpreter(child):
+                    found["children"].add(child)
+                kinds = ["any"] + (["reach"] if reach[code] else []) + (["looks"] if looks[code] else [])
+                if looks[code]:
+                    found["tools"].add(child)
+                for row in rows_by_code.get(code, ()):
+                    for kind in kinds:
+                        kept = found[kind].setdefault(int(minutes[row]), [])
+                        if len(kept) < 6:
+                            kept.append(row)
+        return found
+
     out = []
     for holder in sorted(holders):
-        started = starts & (desc["subject_name"] == holder)
-        tasked_rows = None
+        own = profile(holder)
         if holder in sweepers:
-            tasked_rows = sweepers[holder]
-        elif holder in shells:  # its own commands
-            tasked = _operator_commands(view, started, surveys=False)
+            positions = sweepers[holder]
+            tasked = [{int(m): [] for m in minutes[positions].tolist()}]
         else:
-            children = view.values("object_name", started & view.desc_where("object_name", shell_or_interpreter, started))
-            commands = starts & view.desc_in("subject_name", children)
-            if holder in implants | unknown:
+            children = [profile(c) for c in sorted(own["children"] - {holder})]
+            if holder in shells:  # its own commands
+                tasked = [own["reach"], own["looks"]]
+            elif holder in implants | unknown:
                 # its own starts count: an implant runs its tools itself as often as through a shell
-                tasked = _operator_commands(view, commands | (started & ~view.desc_in("object_name", children)), surveys=True, reach_only=holder in unknown)
+                sources = [own] + children
+                tasked = [p["reach"] for p in sources]
+                # (discovery only where two distinct tools ran: a program checking its platform runs one)
+                if holder in implants and len(set().union(*(p["tools"] for p in sources))) >= 2:
+                    tasked += [p["looks"] for p in sources]
             elif holder.casefold() in RAW_SOCKET_TOOLS:  # a bare-socket tool's shell is nothing but remote commands: nc -e, socat exec:bash
-                tasked = commands
+                tasked = [p["any"] for p in children]
             else:
-                tasked = _operator_commands(view, commands, surveys=False)
-        if tasked_rows is None:
-            tasked_rows = view.rows_of(tasked)
-        if not len(tasked_rows):
+                tasked = [p["reach"] for p in children] + [p["looks"] for p in children]
+        if not any(tasked):
             continue
-        command_minutes = set(view.minutes[tasked_rows].tolist())
-        mine = outside & (desc["subject_name"] == holder)
+        mine = [code for code in by_subject.get(holder, ()) if outside[code]]
         # an address that opened the connection to it is a client it serves
-        addresses = view.values("object_name", mine & opened) if holder in interpreters | shells else view.values("object_name", mine) - view.values("object_name", mine & view.desc_in("action", vocabulary().accept_actions))
-        talked = _talked_minutes(view, mine & view.desc_in("object_name", addresses))
+        if holder in interpreters | shells:
+            addresses = {desc["object_name"][c] for c in mine if opened[c]}
+        else:
+            addresses = {desc["object_name"][c] for c in mine} - {desc["object_name"][c] for c in mine if accepting[c]}
+        talked: dict[tuple[str, str], set[int]] = {}
+        for code in mine:
+            if opened[code] or desc["event"][code] not in ("network_out", "network_in") or desc["object_name"][code] not in addresses:
+                continue
+            key = (desc["object_name"][code], desc["event"][code])
+            talked.setdefault(key, set()).update(int(minutes[row]) for row in rows_by_code.get(code, ()))
         for address in sorted(addresses):
             sent = talked.get((address, "network_out"), set())
-            if not (sent & talked.get((address, "network_in"), set()) & command_minutes):
+            both = sorted(sent & talked.get((address, "network_in"), set()))
+            when = [m for m in both if any(m in kind for kind in tasked)]
+            if not when:
                 continue
             # a code runner's first exchange may be the fetch of the code it runs (a remote
             # scriptlet or DLL: Initial Compromise weighs it): its channel sends in a later minute too
             if holder in implants and holder not in dropped and len(sent) < C2_MIN_TWO_WAY_MINUTES:
                 continue
-            pair = mine & (desc["object_name"] == address)
+            pair_rows = np.array(sorted(row for c in mine if desc["object_name"][c] == address for row in rows_by_code.get(c, ())), dtype=np.int64)
+            started_rows = np.array(sorted(row for c in by_subject.get(holder, ()) if starts[c] for row in rows_by_code.get(c, ()))[:6], dtype=np.int64)
+            if holder in sweepers:
+                tasked_rows = positions
+            else:
+                tasked_rows = np.array(sorted({row for m in when for kind in tasked for row in kind.get(m, ())}), dtype=np.int64)
+            objects = set(desc["object_name"][view._codes[tasked_rows]].tolist())
             what = (
                 "a shell that opened the connection itself" if holder in shells
                 else "an interpreter" if holder in interpreters
@@ -4551,43 +4590,15 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
                 else "a program the knowledge base does not know, sweeping hosts" if holder in sweepers
                 else "a program the knowledge base does not know"
             )
-            objects = set(desc["object_name"][view._codes[tasked_rows]].tolist())
             reason = (
                 f"{_names({holder})} ({what}) talked with {_names({address})} (not internal), and "
                 + (f"swept {len(objects)} hosts" if holder in sweepers else f"{_names(objects)} ran under it")
                 + " in minutes it sent to and heard from that address: "
                 + ("a reverse shell, the operator's commands coming in and their output going out." if holder in interpreters | shells else "an implant taking its operator's tasks over that channel.")
             )
-            out.append(cited(view, view.rows_of(pair)[:6], view.rows_of(started)[:6], tasked_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
+            out.append(cited(view, pair_rows[:6], started_rows, tasked_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
             break
     return out
-
-
-# the operator's hands-on tools beside discovery: another host reached, a command run there,
-# privilege taken
-def _operator_commands(view: LogView, commands: np.ndarray, surveys: bool, reach_only: bool = False) -> np.ndarray:
-    """Of ``commands`` (program starts), those an operator types: a discovery tool or a
-    listing (``SHELL_LOOK_AROUND``), a remote-session or copy client, a remote-command tool,
-    a privilege tool. ``surveys``: discovery counts only where two distinct tools ran (a
-    program checking its platform runs one); ``reach_only``: not at all."""
-    reach = view.desc_where("object_name", lambda n: session_client(n) or remote_command_tool(n) or process_category(n) == "privilege tool", commands)
-    if reach_only:
-        return reach
-    looks = view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in SHELL_LOOK_AROUND, commands)
-    if surveys and len(view.values("object_name", looks)) < 2:
-        looks = np.zeros_like(looks)
-    return reach | looks
-
-
-def _talked_minutes(view: LogView, flows: np.ndarray) -> dict[tuple[str, str], set[int]]:
-    """(address, network_out / network_in) -> the minutes of ``flows``' messages, in one pass
-    over their rows (a crafted log may connect a process to thousands of addresses)."""
-    desc = view.desc
-    talked: dict[tuple[str, str], set[int]] = {}
-    rows = view.rows_of(flows & ~view.desc_in("action", vocabulary().connect_actions) & view.desc_in("event", ("network_out", "network_in")))
-    for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
-        talked.setdefault((desc["object_name"][code], desc["event"][code]), set()).add(minute)
-    return talked
 
 
 # an exploited service's shell calls back within minutes of the request
@@ -4631,7 +4642,7 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     called, _ = _windows_meet(addresses, begin, end, names_at(connect_rows, "object_name"), connect_rows, minutes)
     # or a download tool below the shell fetching from an outside address (the payload the
     # request asked for, however the fetch ended): keyed by the server whose shell it is under
-    fetched, _ = _windows_meet(servers, begin, end, _fetching_servers(view, fetch_rows, starts), fetch_rows, minutes)
+    fetched, _ = _fetches_below(view, servers, begin, end, fetch_rows, starts)
     both = shelled & (called | fetched)
     if not both.any():
         return []
@@ -4645,7 +4656,7 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
         # the shells and calls back of the windows that hold both
         _, shell_cited = _windows_meet(servers[keep], begin[keep], end[keep], names_at(start_rows, "subject_name"), start_rows, minutes)
         _, back_cited = _windows_meet(addresses[keep], begin[keep], end[keep], names_at(connect_rows, "object_name"), connect_rows, minutes)
-        _, fetch_cited = _windows_meet(servers[keep & ~called], begin[keep & ~called], end[keep & ~called], _fetching_servers(view, fetch_rows, starts), fetch_rows, minutes)
+        _, fetch_cited = _fetches_below(view, servers[keep & ~called], begin[keep & ~called], end[keep & ~called], fetch_rows, starts)
         senders = set(addresses[keep].tolist())
         rows = np.unique(np.concatenate([accept_rows[keep], start_rows[shell_cited], connect_rows[back_cited], fetch_rows[fetch_cited]]))
         how = (
@@ -4682,20 +4693,30 @@ def _payload_fetches(view: LogView, opened: np.ndarray) -> np.ndarray:
     return fetches & ~view.desc_in("subject_name", view.values("subject_name", reads))
 
 
-def _fetching_servers(view: LogView, fetch_rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """For each of ``fetch_rows``, the service (not a script web server) whose shell the fetch
-    is below (``starts``: the services' starts of shells), by the tool's ancestry; '' where none."""
+def _fetches_below(view: LogView, servers: np.ndarray, begin: np.ndarray, end: np.ndarray, fetch_rows: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_windows_meet`` for the payload fetches: which windows (a service's, ``servers[i]``
+    from ``begin[i]`` to ``end[i]``) hold a fetch by a download tool the log shows below that
+    service's shell (by name, through its starters: ``launchers_above``), and which fetch rows
+    lie in such a window. Not below a script web server's (its CGI programs may fetch). One
+    pass per download tool's name (a handful), not per service."""
     desc = view.desc
-    if not len(fetch_rows):
-        return np.array([], dtype=object)
-    owner: dict[str, str] = {}
-    for server in sorted(view.values("subject_name", starts)):
-        if script_web_server(server):
+    hit = np.zeros(len(servers), dtype=bool)
+    covered = np.zeros(len(fetch_rows), dtype=bool)
+    if not len(servers) or not len(fetch_rows):
+        return hit, covered
+    shelling = {n for n in view.values("subject_name", starts) if not script_web_server(n)}
+    tools = desc["subject_name"][view._codes[fetch_rows]]
+    for tool in sorted(set(tools.tolist())):
+        above = launchers_above(view, tool) & shelling
+        windows = np.isin(servers, list(above)) if above else np.zeros(len(servers), dtype=bool)
+        mine = tools == tool
+        if not windows.any() or not mine.any():
             continue
-        shells = view.values("object_name", starts & (desc["subject_name"] == server))
-        for name in shells | view.values("subject_name", descendant_subjects(view, shells)):
-            owner.setdefault(name, server)
-    return np.array([owner.get(n, "") for n in desc["subject_name"][view._codes[fetch_rows]].tolist()], dtype=object)
+        keys = np.full(int(windows.sum()), "", dtype=object)
+        found, lying = _windows_meet(keys, begin[windows], end[windows], np.full(int(mine.sum()), "", dtype=object), fetch_rows[mine], view.minutes)
+        hit[np.flatnonzero(windows)[found]] = True
+        covered[np.flatnonzero(mine)[lying]] = True
+    return hit, covered
 
 
 # the file-search tools: what a search finds is a list of paths, for whoever reads it next
