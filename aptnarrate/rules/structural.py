@@ -3398,6 +3398,12 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         own_work &= ~in_chain(view, acting_for_an_attacker(view))
     ran = frozenset(view.values("object_name", named & view.desc_in("event", ("execute", "file_attribute", "process_start"))))
     counted = view.desc_where("object_name", counts, deleted & ~by_client & ~own_work) | view.desc_where("object_name", program_or_log, by_client | own_work)
+    # and any log by its name (`*.log`, `.evtx`, a history) an attack chain's process deleted:
+    # a web server's access logs the knowledge base cannot list (IIS's u_ex190925.log); the
+    # chain's own, not any PowerShell's (a scheduled retention script purges them too)
+    chained = deleted & in_chain(view, attack_chain(view)) if deleted.any() else deleted
+    if chained.any():
+        counted |= view.desc_where("object_name", lambda n: bool(LOG_LIKE.search(n)), chained)
     # and a file such a process wrote itself, which nothing in the subgraph ran or loaded, is
     # its working file whatever its extension (the compatibility appraiser's telemetry .bin
     # written, sent and removed); a log stays a log
