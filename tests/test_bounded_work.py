@@ -479,3 +479,21 @@ def test_implants_taking_tasks_are_weighed_in_a_fixed_number_of_passes(tmp_path,
     assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
     assert len(looks) <= 12, len(looks)
     assert len(passes) <= 8, len(passes)
+
+
+def test_credential_sweepers_rows_are_gathered_once(tmp_path, monkeypatch):
+    """Each program sweeping secret stores gets its rows from one gathering, not a pass over
+    the log per sweeper (a crafted log of thousands of stealers)."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        stamp = _stamp("2018-04-12", i)
+        for store in ("id_rsa", ".netrc", ".pgpass"):
+            rows.append(proc(f"stealer{i}", "READ", "file_object_file", store, stamp))
+    view = LogView(facts_from(tmp_path, rows))
+    structural.credential_harvest(view)  # the chain and the secret reads, shared with other rules
+    passes = _count_calls(monkeypatch, "rows_of")
+    found = structural.credential_harvest(view)
+    assert len(found) == N and {f.stage for f in found} == {"Privilege Escalation"}
+    assert len(passes) <= 3, len(passes)

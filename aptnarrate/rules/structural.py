@@ -397,6 +397,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # (``injected_system_process``): its exchange is the injected code's, not the service's
     injected = _injected_system_processes(view)
     injected_into = set(desc["subject_name"][view._codes[injected[1]]].tolist()) if injected is not None else set()
+    opened_system = set(desc["object_name"][view._codes[injected[0]]].tolist()) if injected is not None else set()
     # so is a process any other thread was created in by code the knowledge base does not
     # know (the user's Explorer beaconing for the DLL that moved into it, T1055)
     threaded = _threaded_by_unknown_code(view)
@@ -647,7 +648,7 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
             reason += f" Not its ordinary traffic: the log shows {links[0].how}."
             rows.append(view.rows_of(links[0].rows))
         if routine[subject] and subject in injected_into:
-            if injected is not None and subject in set(desc["object_name"][view._codes[injected[0]]].tolist()):
+            if subject in opened_system:
                 open_rows = injected[0][desc["object_name"][view._codes[injected[0]]] == subject]
                 what = "injected code into it, after which it acted out of its character (code injected into a privileged process)"
             elif subject in threaded:
@@ -1463,11 +1464,13 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     sweepers = _secret_sweepers(view, suspect)
     if not sweepers:
         return []
+    # each sweeper's rows from one pass (a crafted log of thousands of sweepers costs no more)
+    swept = view.rows_of(suspect & view.desc_in("subject_name", set(sweepers)))
+    rows_of = _rows_by_key(view.desc["subject_name"][view._codes[swept]].tolist(), swept)
     out = []
-    for reader in sorted(sweepers):
-        stores = view.values("object_name", suspect & (view.desc["subject_name"] == reader))
+    for reader, stores in sorted(sweepers.items()):
         kinds = {lookup(name, "file").usage for name in stores}  # one usage text per entry of the knowledge base
-        rows = view.rows_of(suspect & (view.desc["subject_name"] == reader))
+        rows = rows_of[reader]
         reason = (
             f"{quoted(reader)} read {len(stores)} secret credential stores of {len(kinds)} kinds ({_names(stores)}): "
             "a sweep of other programs' secrets (password hashes, private keys, saved logins), as credential stealers do; a program reads its own."
@@ -1476,13 +1479,13 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     return out
 
 
-def _secret_sweepers(view: LogView, reads: np.ndarray) -> set[str]:
+def _secret_sweepers(view: LogView, reads: np.ndarray) -> dict[str, set[str]]:
     """The readers of ``reads`` (descriptions of secret-store reads) that read
-    ``HARVEST_MIN_STORES`` or more stores of two or more kinds."""
+    ``HARVEST_MIN_STORES`` or more stores of two or more kinds, each with those stores."""
     by_reader: dict[str, set[str]] = {}
     for reader, name in view.pairs(reads):
         by_reader.setdefault(reader, set()).add(name)
-    return {r for r, stores in by_reader.items() if len(stores) >= HARVEST_MIN_STORES and len({lookup(n, "file").usage for n in stores}) >= 2}
+    return {r: stores for r, stores in by_reader.items() if len(stores) >= HARVEST_MIN_STORES and len({lookup(n, "file").usage for n in stores}) >= 2}
 
 
 def _archive_readers(view: LogView) -> dict[str, int]:
@@ -2619,11 +2622,11 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
         tool_rows, names = eraser_rows, set(desc["object_name"][view._codes[eraser_rows]].tolist())
     hosts = view.values("object_name", accepted)
     rows = (view.rows_of(accepted)[:3], view.rows_of(sessions)[:1], tool_rows)
+    what = f"the discovery tools {_names(names)}" if surveyed else f"the logging tool(s) {_names(names)}, erasing what the host records,"
     if not inside.any():
         # no declared network or private range holds the session's source: a desktop reached
         # from outside is the way in (External Remote Services), as ``stages.arrival`` reads
         # the other sessions opened onto this host
-        what = f"the discovery tools {_names(names)}" if surveyed else f"the logging tool(s) {_names(names)}, erasing what the host records,"
         reason = (
             f"Remote desktop logon from outside the site: a connection accepted from {_names(hosts)} (no internal network declared holds it), "
             f"the RDP session's clipboard monitor (`rdpclip.exe`) started, and the session's processes ran {what} "
@@ -2632,7 +2635,7 @@ def remote_desktop_session_survey(view: LogView) -> list[StageEvidence]:
         return [cited(view, *rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1133", "T1021.001"))]
     reason = (
         f"Remote desktop logon from a host of the site: a connection accepted from {_names(hosts)}, the RDP session's clipboard monitor "
-        f"(`rdpclip.exe`) started, and the session's processes ran {'the discovery tools ' + _names(names) if surveyed else 'the logging tool(s) ' + _names(names) + ', erasing what the host records,'} within minutes: "
+        f"(`rdpclip.exe`) started, and the session's processes ran {what} within minutes: "
         "someone who came from another host at work on this one."
     )
     return [cited(view, *rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1021.001",))]
@@ -4540,8 +4543,7 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
     for holder in sorted(holders):
         own = profile(holder)
         if holder in sweepers:
-            positions = sweepers[holder]
-            tasked = [{int(m): [] for m in minutes[positions].tolist()}]
+            tasked = [{int(m): [] for m in minutes[sweepers[holder]].tolist()}]
         else:
             children = [profile(c) for c in sorted(own["children"] - {holder})]
             if holder in shells:  # its own commands
@@ -4584,7 +4586,7 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
             pair_rows = np.array(sorted(row for c in mine if desc["object_name"][c] == address for row in rows_by_code.get(c, ())), dtype=np.int64)
             started_rows = np.array(sorted(row for c in by_subject.get(holder, ()) if starts[c] for row in rows_by_code.get(c, ()))[:6], dtype=np.int64)
             if holder in sweepers:
-                tasked_rows = positions
+                tasked_rows = sweepers[holder]
             else:
                 tasked_rows = np.array(sorted({row for m in when for kind in tasked for row in kind.get(m, ())}), dtype=np.int64)
             objects = set(desc["object_name"][view._codes[tasked_rows]].tolist())
@@ -4686,7 +4688,7 @@ def _payload_fetches(view: LogView, opened: np.ndarray) -> np.ndarray:
     """Of ``opened`` (connections opened below a network service's shells), those of a
     download tool (``TRANSFER_TOOLS``) to an outside address, where the tool read no file but
     a library, configuration or certificate (an upload reads what it sends: a database's
-    archive command copying its logs out). ``_fetching_servers`` leaves out the script web
+    archive command copying its logs out). ``_fetches_below`` leaves out the script web
     servers' (whose CGI programs may fetch)."""
     desc = view.desc
     fetches = opened & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, opened)
@@ -6401,7 +6403,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         posted &= view.desc_where("object_name", lambda n: n.casefold() in PASSWORD_HASH_STORES, posted)
         # (or an interpreter that swept several kinds of them, as the credential-sweep rule
         # asks: a script logging in with the one key it reads carries off nothing)
-        swept = view.desc_in("subject_name", _secret_sweepers(view, secrets & view.desc_where("subject_name", lambda n: process_category(n) == "interpreter", secrets)))
+        swept = view.desc_in("subject_name", set(_secret_sweepers(view, secrets & view.desc_where("subject_name", lambda n: process_category(n) == "interpreter", secrets))))
         secrets &= unknown | posted | swept | in_chain(view, acting_for_an_attacker(view))
     # a memory dump of LSASS is no file any program reads as its work: whoever sends it
     # (nor keystrokes a keylogger captured)
