@@ -1311,27 +1311,38 @@ def hijacked_loaders(view: LogView) -> dict[str, tuple[str, str, np.ndarray]]:
     from ..grounding.semantic import is_planted_library
 
     def compute() -> dict[str, tuple[str, str, np.ndarray]]:
-        desc = view.desc
-        loads = view.present & (desc["event"] == "module_load") & (desc["subject_name"] != "")
-        if not loads.any():
-            return {}
-        writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", view.values("object_name", loads))
+        loaded = view.values("object_name", view.present & (view.desc["event"] == "module_load"))
+        writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", loaded)
+        # (the screen's test per row only for the writes of loaded modules)
         writes &= view.pattern_flags(lambda row: is_planted_library(row.subject, row.object), writes)
-        first_write: dict[str, tuple[int, str, int]] = {}
-        for at in np.flatnonzero(writes).tolist():
-            name, minute = desc["object_name"][at].casefold(), int(view.first_minutes[at])
-            if name not in first_write or minute < first_write[name][0]:
-                first_write[name] = (minute, desc["subject_name"][at], at)
-        found: dict[str, tuple[str, str, np.ndarray]] = {}
-        for at in np.flatnonzero(loads).tolist():
-            library, loader = desc["object_name"][at], desc["subject_name"][at]
-            planted = first_write.get(library.casefold())
-            if planted is None or loader == planted[1] or int(view.last_minutes[at]) < planted[0] or loader in found:
-                continue
-            found[loader] = (library, planted[1], np.array(sorted({at, planted[2]}), dtype=np.int64))
-        return found
+        return libraries_loaded_after_written(view, writes)
 
     return view.derived("_hijacked_loaders", compute)
+
+
+def libraries_loaded_after_written(view: LogView, writes: np.ndarray) -> dict[str, tuple[str, str, np.ndarray]]:
+    """Each process (by name) that loaded a module one of ``writes`` (descriptions of file
+    writes) wrote, at or after that module's first write and not being its writer: ->
+    (library, writer, positions of the write and load descriptions), for its first such
+    load. One pass over the writes and one over the loads."""
+    desc = view.desc
+    loads = view.present & (desc["event"] == "module_load") & (desc["subject_name"] != "")
+    if not loads.any() or not writes.any():
+        return {}
+    writes = writes & view.desc_in("object_name", view.values("object_name", loads))
+    first_write: dict[str, tuple[int, str, int]] = {}
+    for at in np.flatnonzero(writes).tolist():
+        name, minute = desc["object_name"][at].casefold(), int(view.first_minutes[at])
+        if name not in first_write or minute < first_write[name][0]:
+            first_write[name] = (minute, desc["subject_name"][at], at)
+    found: dict[str, tuple[str, str, np.ndarray]] = {}
+    for at in np.flatnonzero(loads).tolist():
+        library, loader = desc["object_name"][at], desc["subject_name"][at]
+        planted = first_write.get(library.casefold())
+        if planted is None or loader == planted[1] or int(view.last_minutes[at]) < planted[0] or loader in found:
+            continue
+        found[loader] = (library, planted[1], np.array(sorted({at, planted[2]}), dtype=np.int64))
+    return found
 
 
 # the service control manager, which starts every service (the service host among them)

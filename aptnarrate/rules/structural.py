@@ -24,7 +24,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, is_launcher, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, _rows_by_key, _lists_by_key,
+    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, libraries_loaded_after_written, _rows_by_key, _lists_by_key,
 )
 from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
@@ -9221,28 +9221,20 @@ def _threaded_by_unknown_code(view: LogView) -> dict[str, np.ndarray]:
 def _loaded_planted_code(view: LogView) -> dict[str, np.ndarray]:
     """The processes that loaded a library (a DLL or shared object) that another process, a
     shell, script host or Windows admin tool (``com_hijack.writers``), wrote in the subgraph
-    before the load (by the minute), each with the log rows of those writes and loads."""
-    desc = view.desc
-    loads = view.present & (desc["event"] == "module_load") & (desc["subject_name"] != "") & ~view.desc_in("object_name", PLACEHOLDERS)
-    if not loads.any():
-        return {}
+    before the load (``libraries_loaded_after_written``), each with the log rows of that
+    write and load."""
     writers = roles()["com_hijacker_categories"]
-    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", view.values("object_name", loads))
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     writes &= view.desc_where("subject_name", lambda n: process_category(n) in writers, writes)
-    if not writes.any():
+    loaders = libraries_loaded_after_written(view, writes)
+    if not loaders:
         return {}
-    first_write: dict[str, tuple[int, str, int]] = {}
-    for row in view.rows_of(writes).tolist():
-        name, minute = desc["object_name"][view._codes[row]], int(view.minutes[row])
-        if name not in first_write or minute < first_write[name][0]:
-            first_write[name] = (minute, desc["subject_name"][view._codes[row]], row)
-    found: dict[str, list[int]] = {}
-    for row in view.rows_of(loads & view.desc_in("object_name", set(first_write))).tolist():
-        library, loader = desc["object_name"][view._codes[row]], desc["subject_name"][view._codes[row]]
-        minute, writer, written = first_write[library]
-        if loader != writer and int(view.minutes[row]) >= minute:
-            found.setdefault(loader, [written]).append(row)
-    return {loader: np.array(sorted(set(rows)), dtype=np.int64) for loader, rows in found.items()}
+    # the rows of every such write and load, gathered once and handed out by description
+    involved = np.zeros(len(view.pattern_rows), dtype=bool)
+    involved[np.concatenate([codes for _, _, codes in loaders.values()])] = True
+    rows = view.rows_of(involved)
+    by_code = _rows_by_key(view._codes[rows].tolist(), rows)
+    return {loader: np.sort(np.concatenate([by_code[c] for c in codes.tolist()])) for loader, (_, _, codes) in loaders.items()}
 
 
 def _injector_kind(view: LogView, injectors: set[str], library_hosts: set[str]) -> str:
