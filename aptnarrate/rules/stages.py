@@ -104,6 +104,22 @@ def _positions_by_code(uniques, codes: np.ndarray) -> dict[str, np.ndarray]:
     return {value: order[bounds[code] : bounds[code + 1]] for code, value in enumerate(uniques)}
 
 
+def _description_object_paths(timeline, names: list[str]) -> list[tuple[str, ...]]:
+    """Each description's own object paths: the distinct full values of the objects its
+    events act on (first appearance), else its object's name. A row's path is what it
+    touched, not every path that shares the name: a tool that reads ``...\\winevt\\Logs\\
+    Security.evtx`` and writes an export ``E:\\Archive\\Security.evtx`` wrote the export only."""
+    from ..preprocess.facts import _distinct_by_code
+
+    codes, values = factorize(timeline.table.triples.arrow("object_value"))
+    found = _distinct_by_code(timeline.triple_description.astype(np.int64, copy=False), codes, np.asarray(values, dtype=object))
+    paths = []
+    for code, name in enumerate(names):
+        own = tuple(v for v in found.get(code, ()) if isinstance(v, str) and v)
+        paths.append(own or ((name,) if name else ()))
+    return paths
+
+
 class LogView:
     """The log joined with its descriptions and event classes, plus per-name lookups.
 
@@ -130,10 +146,8 @@ class LogView:
         self._sweeps = None
         desc = self.desc
         kinds, names = desc["object_kind"].tolist(), desc["object_name"].tolist()
-        # an object's paths depend on its kind and name only: looked up once per distinct pair
-        paths = {(kind, name): tuple(self.values_of(kind, name)) or ((name,) if name else ()) for kind, name in dict.fromkeys(zip(kinds, names))}
         self.pattern_rows = make_rows(
-            desc["subject_name"].tolist(), desc["action"].tolist(), names, desc["subject_kind"].tolist(), kinds, map(paths.__getitem__, zip(kinds, names))
+            desc["subject_name"].tolist(), desc["action"].tolist(), names, desc["subject_kind"].tolist(), kinds, _description_object_paths(timeline, names)
         )
         self.table = RowTable(self.pattern_rows)
 
