@@ -1966,12 +1966,17 @@ def test_a_build_scripts_platform_probes_are_no_look_around(script, looks):
     assert ("Internal Reconnaissance" in stages) is looks
 
 
-@pytest.mark.parametrize("archive, removed, carried", [(".cache.tgz", True, True), ("thesis.tgz", False, False)], ids=["hidden-and-removed", "a-users-copy"])
-def test_a_shells_archive_carried_off_by_scp_is_exfiltration_where_it_is_hidden(archive, removed, carried):
+@pytest.mark.parametrize(
+    "archive, removed, address, carried",
+    [(".cache.tgz", True, "162.66.239.75", True), ("thesis.tgz", False, "162.66.239.75", True), ("thesis.tgz", False, "10.20.3.8", False)],
+    ids=["hidden-and-removed", "a-users-copy-outside", "a-users-copy-to-a-private-host"],
+)
+def test_a_shells_archive_carried_off_by_scp_is_exfiltration_where_it_goes_outside(archive, removed, address, carried):
     """A shell's tar packed documents (its gzip writing the archive) and scp's transport sent
-    it to an outside host, the shell then removing the archive (h146 aw28: missed, CADETS
-    records the programs as executed files). A user's visible archive copied and kept is that
-    user's copy."""
+    it to an outside host (h146 aw28: missed, CADETS records the programs as executed
+    files): carried off, hidden and removed or not (session 56: analysts call a user's
+    visible archive sent outside exfiltration too); the same copy to a private address is
+    one kept inside."""
     lines = [
         "16:48:01 The subject_process: sh EXECUTE the file_object_file: tar",
         "16:48:02 The subject_process: tar FORK the subject_process: gzip",
@@ -1981,11 +1986,11 @@ def test_a_shells_archive_carried_off_by_scp_is_exfiltration_where_it_is_hidden(
         f"16:48:06 The subject_process: gzip WRITE the file_object_file: {archive}",
         "16:48:20 The subject_process: sh EXECUTE the file_object_file: scp",
         "16:48:21 The subject_process: scp FORK the subject_process: ssh",
-        "16:48:22 The subject_process: ssh CONNECT the netflowobject: 162.66.239.75",
+        f"16:48:22 The subject_process: ssh CONNECT the netflowobject: {address}",
         f"16:49:01 The subject_process: scp READ the file_object_file: {archive}",
     ]
-    lines += [f"16:49:{10 + i} The subject_process: ssh SENDTO the netflowobject: 162.66.239.75" for i in range(10)]
-    lines.append("16:49:30 The subject_process: ssh RECVFROM the netflowobject: 162.66.239.75")
+    lines += [f"16:49:{10 + i} The subject_process: ssh SENDTO the netflowobject: {address}" for i in range(10)]
+    lines.append(f"16:49:30 The subject_process: ssh RECVFROM the netflowobject: {address}")
     if removed:
         lines.append(f"16:49:40 The subject_process: rm UNLINK the file_object_file: {archive}")
     stages = jp.claims(_log(*lines, date="2018-04-12")).stages

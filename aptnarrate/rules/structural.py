@@ -5529,7 +5529,7 @@ def _staged_archive_copies(view: LogView, peer: np.ndarray) -> np.ndarray:
 
 
 # copy clients: what they read they send to the host their session reaches
-COPY_CLIENTS = frozenset({"scp", "sftp", "pscp.exe"})
+COPY_CLIENTS = frozenset({"scp", "sftp", "rsync", "pscp.exe"})
 # a session to a host this soon after a program was copied to it runs that program there
 COPY_THEN_RUN_MINUTES = 10
 
@@ -5959,9 +5959,10 @@ def _who(subjects: set[str]) -> str:
 
 def _copy_transports(view: LogView, senders: set[str]) -> dict[str, set[str]]:
     """Each of ``senders`` that a copy client (``COPY_CLIENTS``) started -> those copy clients:
-    a copy's transport (scp's ssh), which sends what the copy client read."""
+    a copy's transport (scp's ssh), which sends what the copy client read; started as a
+    process (Windows, TRACE's clone) or as a program run (``scp EXECUTE ssh``)."""
     desc = view.desc
-    starts = view.present & (desc["event"] == "process_start") & view.desc_in("object_name", senders)
+    starts = view.program_starts & view.desc_in("object_name", senders)
     starts &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, starts)
     found: dict[str, set[str]] = {}
     for position in np.flatnonzero(starts).tolist():
@@ -5999,29 +6000,6 @@ def _relayed_archives(view: LogView, channel: str, readers: set[str], starts: np
     return view.values("object_name", reads & view.desc_in("subject_name", readers) & view.desc_in("object_name", staged))
 
 
-# secret credentials (private keys, password files) an archive's writer read that make it a
-# bundle of secrets: two are a collection, one may be a key copied on purpose
-BUNDLED_SECRETS_MIN = 2
-
-
-def _bundled_secrets(view: LogView, archives: set[str], reads: np.ndarray, writes: np.ndarray) -> set[str]:
-    """The ``archives`` whose writer read ``BUNDLED_SECRETS_MIN`` or more secret credentials
-    (``secret_credential``: private keys, cloud and database password files; not the public
-    ones, known_hosts or authorized_keys). Each writer's secrets gathered once, from the
-    reads of secret stores only (a crafted log of thousands of archives costs no product)."""
-    secret_reads = reads & view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) == "credential store" and secret_credential(n), reads)
-    secrets_of: dict[str, set[str]] = {}
-    for subject, name in view.pairs(secret_reads):
-        secrets_of.setdefault(subject, set()).add(name)
-    if not any(len(found) >= BUNDLED_SECRETS_MIN for found in secrets_of.values()):
-        return set()
-    found = set()
-    for writer, archive in view.pairs(writes & view.desc_in("object_name", archives)):
-        if archive not in found and writer not in PLACEHOLDERS and len(secrets_of.get(writer, ())) >= BUNDLED_SECRETS_MIN:
-            found.add(archive)
-    return found
-
-
 def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> np.ndarray:
     """The descriptions of a process behind ``sends`` that is a routine channel (a Windows
     system process, a browser) and started a program which read user data and wrote a file (an archive, where that program is
@@ -6046,16 +6024,11 @@ def _archive_relays(view: LogView, sends: np.ndarray, writes: np.ndarray, user_d
         carried = _relayed_archives(view, channel, readers, starts, reads, writes, user_data)
         if not carried:
             # the same, the programs run as TRACE and CADETS show them (a shell executing
-            # tar, then scp): a user's own copy of an archive over SSH is routine there, the
-            # staging an intruder's where it hides the archive (a leading dot) or removes it
-            # once it is sent
+            # tar, then scp): an archive of user data copied to an outside address is
+            # carried off, whoever packs it (analysts call a user's or a cron job's archive
+            # sent outside exfiltration; the same copy to a host of the site is a backup,
+            # and ``sends`` holds outside addresses only)
             carried = _relayed_archives(view, channel, readers, view.program_starts, reads, writes, user_data)
-            if carried:
-                removed = view.values("object_name", view.present & (desc["event"] == "file_delete") & view.desc_in("object_name", carried))
-                # (or the archive bundles secrets: its writer read several private keys or
-                # password files, no one's documents to copy to another machine of theirs)
-                secrets = _bundled_secrets(view, carried, reads, writes)
-                carried = {n for n in carried if n.startswith(".") or n in removed or n in secrets}
         if carried:
             relays.add(channel)
     # or a Windows service host reading an archive that a shell or script host wrote after
