@@ -6300,6 +6300,10 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # the data wrote (staged in an archive); a document opened by one process while another
     # beacons is not exfiltration
     collectors = view.values("subject_name", data_reads)
+    # ... or by a database client writing an export (pg_dump, bcp, sqlcmd -o): the rows it
+    # pulled from its server are collected data, though no file read shows them
+    exporters = {n for n in view.values("subject_name", writes & view.present) - PLACEHOLDERS if process_category(n) == "database client"}
+    collectors |= exporters
     # ... or by the compressor a collector started to write its archive (tar's gzip: tar
     # reads the files, its child writes the .tgz)
     collectors |= _compressors_started_by(view, collectors)
@@ -6367,6 +6371,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # one message carries a key (sudo, sshd and lsass read such files as their ordinary work)
     # (an archive by its name, or one staged under a dot-name of no extension: tar's .t91z)
     archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n), staged_reads)
+    # (a database export read back and sent is the same shape: a table collected, then sent)
+    if exporters:
+        archived |= staged_reads & view.desc_in("object_name", view.values("object_name", writes & view.desc_in("subject_name", exporters)))
     secrets = direct & view.desc_where("object_name", secret_credential, direct)
     if secrets.any():
         unknown = view.desc_where("subject_name", lambda n: lookup(n, "process") is None, secrets)
