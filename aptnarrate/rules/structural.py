@@ -6929,12 +6929,20 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
     # attacker wrote it (one a script fetched and installed as a service, T1219); a known
     # updater or installer a downloaded setup wrote is an install
     unknown = view.desc_where("object_name", _unknown, starts)
-    known = starts & ~unknown & view.desc_where("object_name", lambda n: process_category(n) == REMOTE_ACCESS_TOOL, starts)
+    known = starts & ~unknown
+    remote_tools = known & view.desc_where("object_name", lambda n: process_category(n) == REMOTE_ACCESS_TOOL, known)
     starts &= unknown
+    swapped: set[str] = set()
     if known.any():
+        written = view.present & view.desc_in("event", ("file_write", "file_create"))
         acting = set(acting_for_an_attacker(view))
-        written_by_chain = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", acting)) if acting else set()
-        starts |= known & view.desc_in("object_name", written_by_chain)
+        written_by_chain = view.values("object_name", written & view.desc_in("subject_name", acting)) if acting else set()
+        starts |= remote_tools & view.desc_in("object_name", written_by_chain)
+        # (or any service program the knowledge base knows, written over by a shell, script
+        # host or admin tool: the service's binary swapped for the writer's, T1574.010;
+        # installers and updaters write them as their work)
+        swapped = view.values("object_name", known) & view.values("object_name", written & view.desc_where("subject_name", planter, written))
+        starts |= known & view.desc_in("object_name", swapped)
     if not starts.any():
         return []
     writes = view.present & (desc["object_kind"] == "file") & view.desc_in("event", ("file_write", "file_create"))
@@ -6954,7 +6962,12 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
         # written before the manager started it (to the minute)
         if int(view.first_minutes[program_writes].min()) > int(view.last_minutes[started].max()):
             continue
-        what = "a program the knowledge base does not know" if _unknown(program) else f"a {process_category(program) or 'program'} the knowledge base knows, written here by a process acting for an attacker"
+        if _unknown(program):
+            what = "a program the knowledge base does not know"
+        elif program in swapped:
+            what = f"a {process_category(program) or 'program'} the knowledge base knows, its program written over by hand"
+        else:
+            what = f"a {process_category(program) or 'program'} the knowledge base knows, written here by a process acting for an attacker"
         if registered is None:
             registered = bool(service_registration(view).any())
         if registered:
