@@ -5529,7 +5529,7 @@ def _staged_archive_copies(view: LogView, peer: np.ndarray) -> np.ndarray:
 
 
 # copy clients: what they read they send to the host their session reaches
-COPY_CLIENTS = frozenset({"scp", "sftp", "rsync", "pscp.exe"})
+COPY_CLIENTS = frozenset({"scp", "sftp", "rsync", "scp.exe", "sftp.exe", "pscp.exe", "winscp.exe"})
 # a session to a host this soon after a program was copied to it runs that program there
 COPY_THEN_RUN_MINUTES = 10
 
