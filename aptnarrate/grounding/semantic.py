@@ -40,7 +40,7 @@ LOGGING_TOOL = "logging_tool"  # a row by (or starting) a tool that changes what
 TIMESTAMP_TOOL = "timestamp_tool"  # a row by the tool that sets a file's times (touch)
 LOG_OVERWRITE = "log_overwrite"  # a log or login record written over by a shell or secure-delete tool
 PLANTED_LIBRARY = "planted_library"  # a system library's name written by a shell or admin tool
-WEB_SCRIPT = "web_script"  # a server-side script a web server wrote (a web shell)
+WEB_SCRIPT = "web_script"  # a server-side script a web server, or what it started, wrote (a web shell)
 SHELL_COPY = "shell_copy"  # a command shell's program read by a local copy tool (a setuid shell made)
 STARTUP_SHORTCUT = "startup_shortcut"  # a shortcut the logon shell reads (its start-up folder's)
 SECURITY_SETTING = "security_setting"  # a security product's own protection settings key (Defender's)
@@ -374,7 +374,15 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
     if condition == PLANTED_LIBRARY:
         return is_planted_library(row.subject_name, row.object_name, table)
     if condition == WEB_SCRIPT:
-        return is_web_script_written(row.subject_name, row.object_name, table)
+        if is_web_script_written(row.subject_name, row.object_name, table):
+            return True
+        # or a page a tool a web server started wrote (IIS's cmd saving an .aspx), as the log
+        # shows it (a saved report's IoCs come with no log to read it from)
+        if not is_web_script(row.object_name, table) or getattr(facts, "derived", None) is None:
+            return False
+        from ..rules.structural import planted_server_page_pairs
+
+        return (row.subject_name, row.object_name) in planted_server_page_pairs(facts)
     if condition == SHELL_COPY:
         return is_shell_copied(row.subject_name, row.object_name)
     if condition == STARTUP_SHORTCUT:
@@ -499,7 +507,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server", SHELL_COPY: "of a command shell's program by a copy tool", STARTUP_SHORTCUT: "of a shortcut by the logon shell", SECURITY_SETTING: "to a security product's protection settings"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server or what it started", SHELL_COPY: "of a command shell's program by a copy tool", STARTUP_SHORTCUT: "of a shortcut by the logon shell", SECURITY_SETTING: "to a security product's protection settings"}
 
 
 def _describe(cls: str, condition: str | None) -> str:

@@ -4768,6 +4768,64 @@ def file_search_feeds_collection(view: LogView) -> list[StageEvidence]:
 
 # minutes in which a web server must read a script it wrote and start a shell to be taken for
 # a web shell in use
+def planted_server_pages(view: LogView) -> set[tuple[str, str]]:
+    """(writer, page) where a server-side page (the stage screen's ``web_scripts`` suffixes:
+    .aspx, .php, .jsp) was written by a shell, script host, admin or transfer tool that a web
+    server started, directly or through others (IIS's cmd echoing one into aspnet_client, its
+    certutil saving a download there): a web shell saved into the site to come back to
+    (T1505.003). A CMS installing its plug-ins writes them from its own worker, which starts no
+    such tool; an upload the server itself saves and runs at once is the way in
+    (``web_shell_planted`` weighs a PHP server's own uploads once used again). Computed once per
+    view."""
+
+    def compute() -> set[tuple[str, str]]:
+        from ..grounding.semantic import is_web_script
+
+        servers = {n for n in view.subjects if web_server(n)}
+        if not servers:
+            return set()
+        writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+        writes &= view.desc_where("object_name", is_web_script, writes)
+        if not writes.any():
+            return set()
+        below = descendant_subjects(view, servers) & view.desc_where("subject_name", _operator_tool, writes)
+        return set(view.pairs(writes & below))
+
+    return view.derived("_planted_server_pages", compute)
+
+
+def planted_server_page_pairs(facts, view: LogView | None = None) -> frozenset[tuple[str, str]]:
+    """``planted_server_pages`` for the stage-support screen, kept with ``facts``; ``view``:
+    the stage rules' view of them, else one is built."""
+
+    def compute() -> frozenset[tuple[str, str]]:
+        from .stages import LogView
+
+        return frozenset(planted_server_pages(view or LogView(facts)))
+
+    return facts.derived("_planted_server_pages", compute)
+
+
+def server_page_planted(view: LogView) -> list[StageEvidence]:
+    """A server-side page written by a tool a web server started (``planted_server_pages``):
+    a web shell planted in the site, Maintain Persistence (T1505.003), whether or not the slice
+    shows it used."""
+    pages = planted_server_pages(view)
+    if not pages:
+        return []
+    desc = view.desc
+    names, writers = {page for _, page in pages}, {writer for writer, _ in pages}
+    rows = view.rows_of(view.present & view.desc_in("subject_name", writers) & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_rename")))
+    rows = np.array([at for at in rows.tolist() if (desc["subject_name"][view._codes[at]], desc["object_name"][view._codes[at]]) in pages], dtype=np.int64)
+    if not len(rows):
+        return []
+    reason = (
+        f"{_who(writers)}, started under a web server, wrote {_names(names)}, a server-side page, which no tool a web server starts "
+        "writes as its work: a web shell saved into the site to come back to (T1505.003)."
+    )
+    return [cited(view, rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1505.003",))]
+
+
 WEB_SHELL_USES = 2
 
 
@@ -9403,4 +9461,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
