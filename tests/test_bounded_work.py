@@ -497,3 +497,27 @@ def test_credential_sweepers_rows_are_gathered_once(tmp_path, monkeypatch):
     found = structural.credential_harvest(view)
     assert len(found) == N and {f.stage for f in found} == {"Privilege Escalation"}
     assert len(passes) <= 3, len(passes)
+
+
+def test_reverse_shells_are_weighed_in_a_fixed_number_of_passes(tmp_path, monkeypatch):
+    """Each interpreter connecting to its own outside address, whose ``sh`` (one name for all)
+    runs a command that sends there over the inherited socket, is a reverse shell
+    (``shell_on_an_inherited_connection``): each description and each process's launchers read
+    once and the log's rows gathered in one pass, not a pass per address."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        stamp = _stamp("2018-04-12", i)
+        address = f"45.9.{i // 250}.{i % 250 + 1}"
+        rows.append(proc(f"perl{i}", "CONNECT", "netflowobject", address, stamp))
+        rows.append(proc(f"perl{i}", "EXECUTE", "file_object_file", "sh", stamp))
+        rows.append(proc("sh", "EXECUTE", "file_object_file", f"tool{i}", stamp))
+        rows.append(proc(f"tool{i}", "SENDTO", "netflowobject", address, stamp))
+    view = LogView(facts_from(tmp_path, rows))
+    looks = _count_calls(monkeypatch, "desc_where")
+    passes = _count_calls(monkeypatch, "rows_of")
+    found = structural.shell_on_an_inherited_connection(view)
+    assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
+    assert len(looks) <= 4, len(looks)
+    assert len(passes) <= 2, len(passes)

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING, Callable, Hashable, NamedTuple, TypeVar
 
 import numpy as np
@@ -4829,6 +4830,105 @@ def server_page_planted(view: LogView) -> list[StageEvidence]:
 WEB_SHELL_USES = 2
 
 
+REVERSE_SHELL_COMMANDS_CITED = 20  # a reverse shell's commands cited where none of them talks itself
+
+
+def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
+    """A reverse shell (T1059.004 over T1095): a process opens a connection to an outside
+    address, and a shell it is or started, or the programs that shell runs, send to or hear
+    from that address without opening a connection of their own: the socket handed down to
+    the shell (perl's or python's socket duplicated onto sh, bash's /dev/tcp, nc -e, socat
+    EXEC), each command's output going back over it. Connections accepted are a server's to
+    hand to its workers (inetd, sshd's session); a program opening its own connection (curl
+    in a script) owns its exchange. Each description and each process's launchers are read
+    once, whatever the number of addresses (a crafted log of thousands costs no product)."""
+    desc = view.desc
+    local = this_host_addresses(view)
+    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in")) & (desc["object_name"] != "")
+    if not flows.any():
+        return []
+    flows &= view.desc_where("object_name", lambda n: not _excluded_address(view, n, local), flows)
+    opening = flows & view.desc_in("action", vocabulary().connect_actions)
+    if not opening.any():
+        return []
+    openers_of: dict[str, set[str]] = {}
+    for subject, address in view.pairs(opening):
+        if subject:
+            openers_of.setdefault(address, set()).add(subject)
+    own = view.pairs(opening) | view.pairs(_accepted(view) & (desc["object_kind"] == "flow"))
+    # each address's descriptions, by subject, in one pass
+    by_address: dict[str, list[tuple[int, str]]] = {}
+    for at in np.flatnonzero(flows & view.desc_in("object_name", set(openers_of))).tolist():
+        by_address.setdefault(desc["object_name"][at], []).append((at, desc["subject_name"][at]))
+    above_of: dict[str, set[str]] = {}
+    parents = launchers_by_name(view)
+
+    def above(name: str) -> set[str]:
+        found = above_of.get(name)
+        if found is None:
+            found = above_of[name] = launchers_above(view, name)
+        return found
+
+    starts_by_shell: dict[str, dict[str, list[int]]] | None = None
+    shells_found = []  # (address, openers, held, shells, exchange descriptions, command descriptions)
+    for address in sorted(by_address):
+        openers = openers_of[address]
+        talkers = {subject for _, subject in by_address[address] if subject and (subject, address) not in own}
+        shells, held = set(), set()
+        for talker in sorted(talkers):
+            # started by an opener, or below one (each launcher's own walk read once)
+            if not any(p in openers or above(p) & openers for p in parents.get(talker, ())):
+                continue
+            # the shell that runs the talker (the talker itself, or what started it), the opener
+            # or below it (bash's /dev/tcp: both)
+            mine = {n for n in {talker} | set(parents.get(talker, ())) | openers if process_category(n) == "shell" and (n in openers or above(n) & openers)}
+            if mine:
+                shells |= mine
+                held.add(talker)
+        if not held:
+            continue
+        if starts_by_shell is None:
+            # each shell's program starts, by program: one shell name (every ``sh``) may run
+            # thousands of programs, and an address asks for its own
+            starts = view.program_starts & view.desc_where("subject_name", lambda n: process_category(n) == "shell", view.program_starts)
+            starts_by_shell = {}
+            for at in np.flatnonzero(starts).tolist():
+                starts_by_shell.setdefault(desc["subject_name"][at], {}).setdefault(desc["object_name"][at], []).append(at)
+        # the commands whose output went back over it; else (the shell alone talking) the
+        # shell's first few
+        commands = [at for shell in sorted(shells) for program in sorted(held - shells - openers) for at in starts_by_shell.get(shell, {}).get(program, ())]
+        if not commands:
+            others = (at for shell in sorted(shells) for program, ats in starts_by_shell.get(shell, {}).items() if program not in shells and program not in openers for at in ats)
+            commands = list(islice(others, REVERSE_SHELL_COMMANDS_CITED))
+        if commands:
+            exchange = [at for at, subject in by_address[address] if subject in held | openers]
+            shells_found.append((address, openers, held, shells, exchange, commands))
+    if not shells_found:
+        return []
+    # the log rows of every description cited, gathered in one pass
+    cited_descriptions = np.zeros(len(desc["subject_name"]), dtype=bool)
+    for *_, exchange, commands in shells_found:
+        cited_descriptions[exchange] = True
+        cited_descriptions[commands] = True
+    all_rows = view.rows_of(cited_descriptions)
+    rows_of = _rows_by_key(view._codes[all_rows].tolist(), all_rows)
+    empty = all_rows[:0]
+
+    def rows(descriptions: list[int]) -> np.ndarray:
+        return np.sort(np.concatenate([rows_of.get(at, empty) for at in descriptions])) if descriptions else empty
+
+    found = []
+    for address, openers, held, shells, exchange, commands in shells_found:
+        programs = sorted({desc["object_name"][at] for at in commands})
+        reason = (
+            f"{_who(openers)} opened a connection to `{address}` (not internal), and {_who(held)}, run by the shell {_names(shells)}, the opener or one it started, "
+            f"sent to or heard from that address over no connection of its own while that shell ran {_names(set(programs))}: "
+            "the socket handed down to a shell, a reverse shell whose commands and their output go over it."
+        )
+        found.append(cited(view, rows(exchange), rows(commands), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059.004", "T1095")))
+    return found
+
+
 def web_shell_planted(view: LogView) -> list[StageEvidence]:
     """A web server that runs a site's scripts (``script_running_web_servers``) writing a
     server-side script (the stage screen's ``web_scripts``: an upload saved as thumb.php), then, in
@@ -9461,4 +9561,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
