@@ -521,3 +521,25 @@ def test_reverse_shells_are_weighed_in_a_fixed_number_of_passes(tmp_path, monkey
     assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
     assert len(looks) <= 4, len(looks)
     assert len(passes) <= 2, len(passes)
+
+
+def test_boot_services_for_hidden_programs_are_weighed_in_a_fixed_number_of_looks(tmp_path, monkeypatch):
+    """Each shell writing a hidden program, making it executable and running sysrc is a boot
+    service for a hidden program (``boot_service_for_hidden_program``): the starters' programs
+    and the hidden writes grouped once, not a look over the log per starter."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        stamp = _stamp("2018-04-12", i)
+        rows.append(proc(f"sh{i}", "WRITE", "file_object_file", f".svc{i}", stamp))
+        rows.append(proc(f"sh{i}", "MODIFY_FILE_ATTRIBUTES", "file_object_file", f".svc{i}", stamp))
+        rows.append(proc(f"sh{i}", "EXECUTE", "file_object_file", "sysrc", stamp))
+    rows.append(proc("sysrc", "WRITE", "file_object_file", "rc.conf", _stamp("2018-04-12", N - 1)))
+    view = LogView(facts_from(tmp_path, rows))
+    looks = _count_calls(monkeypatch, "desc_where")
+    passes = _count_calls(monkeypatch, "rows_of")
+    found = structural.boot_service_for_hidden_program(view)
+    assert len(found) == 1 and found[0].stage == "Maintain Persistence"
+    assert len(looks) <= 8, len(looks)
+    assert len(passes) <= 2, len(passes)

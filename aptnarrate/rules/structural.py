@@ -8571,6 +8571,64 @@ def job_table_for_hidden_program(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(found_starts | found_hidden | armed | installed), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
 
 
+# the init systems' tools that enable a service at boot (their own runs are the
+# service-manager-tool mechanism's routine)
+BOOT_SERVICE_TOOLS = frozenset({"sysrc", "update-rc.d", "chkconfig", "insserv", "rc-update"})
+
+
+def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
+    """An init system's tool that enables a service at boot (``sysrc``, ``update-rc.d``:
+    ``BOOT_SERVICE_TOOLS``) started, and writing its configuration (rc.conf, runlevel links),
+    by a process (by name) that within ``DESKTOP_ENTRY_MINUTES`` wrote a program with a hidden
+    name the knowledge base does not know, itself or through a program it ran (its ``fetch``
+    saving the download), that was made executable or run (``_armed_hidden_writes``): a boot
+    service for a hidden program (T1543.002, T1037.004), as ``job_table_for_hidden_program``
+    reads a job table. An administrator enables services for programs under ordinary names.
+    Each description read once, whatever the number of starters."""
+    desc = view.desc
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    starts &= view.desc_where("object_name", lambda n: n.casefold() in BOOT_SERVICE_TOOLS, starts)
+    if not starts.any():
+        return []
+    enables = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    enables &= view.desc_where("subject_name", lambda n: n.casefold() in BOOT_SERVICE_TOOLS, enables)
+    if not enables.any():
+        return []
+    starts &= view.desc_in("object_name", view.values("subject_name", enables))
+    starters = view.values("subject_name", starts)
+    # each starter's own programs (by name), from one pass over the program starts
+    children: dict[str, set[str]] = {}
+    for parent, child in view.pairs(view.program_starts & view.desc_in("subject_name", starters)):
+        children.setdefault(parent, set()).add(child)
+    writers_of = {starter: {starter} | children.get(starter, set()) for starter in starters}
+    hidden = _armed_hidden_writes(view, set().union(*writers_of.values()))
+    if not hidden.any():
+        return []
+    hidden_by_writer: dict[str, list[int]] = {}
+    for at in np.flatnonzero(hidden).tolist():
+        hidden_by_writer.setdefault(desc["subject_name"][at], []).append(at)
+    window = DESKTOP_ENTRY_MINUTES * MINUTE_NS
+    found_starts, found_hidden = np.zeros(len(hidden), dtype=bool), np.zeros(len(hidden), dtype=bool)
+    for at in np.flatnonzero(starts).tolist():
+        minute = int(view.first_minutes[at])
+        near = [w for writer in writers_of[desc["subject_name"][at]] for w in hidden_by_writer.get(writer, ()) if abs(int(view.first_minutes[w]) - minute) <= window]
+        if near:
+            found_starts[at] = True
+            found_hidden[near] = True
+    if not found_starts.any():
+        return []
+    tools = view.values("object_name", found_starts)
+    enabled = enables & view.desc_in("subject_name", tools)
+    who = _who(view.values("subject_name", found_starts))
+    reason = (
+        f"{who[:1].upper()}{who[1:]} ran {_names(tools)}, which enabled a service at boot ({_names(view.values('object_name', enabled))}), "
+        f"within {DESKTOP_ENTRY_MINUTES} minutes of {_names(view.values('object_name', found_hidden))}, a program with a hidden name that the "
+        "knowledge base does not know, being written by it or a program it ran and made executable or run: a boot service for a hidden program."
+    )
+    armed = _arming(view, view.values("object_name", found_hidden))
+    return [cited(view, view.rows_of(found_starts | found_hidden | armed | enabled), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.002", "T1037.004"))]
+
+
 # The account databases only root may read, and the programs that read them by their own
 # privilege (setuid, or a root daemon), whoever runs them: the pattern rule
 # ``credential-access-shadow-read``'s own objects and filter, read from it, not copied
@@ -9561,4 +9619,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
