@@ -8537,21 +8537,31 @@ def init_script_planted_by_unknown_program(view: LogView) -> list[StageEvidence]
     return [cited(view, view.rows_of(scripts | links), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1037.004", "T1543.002"))]
 
 
+def _runs_of_writing_tools(view: LogView, tools: frozenset[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The descriptions starting one of ``tools`` (names, case-folded) that the log shows
+    writing, and those tools' writes (a job table, rc.conf); None where there are none."""
+    starts = view.present & view.desc_in("event", ("process_start", "execute"))
+    starts &= view.desc_where("object_name", lambda n: n.casefold() in tools, starts)
+    if not starts.any():
+        return None
+    writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    writes &= view.desc_where("subject_name", lambda n: n.casefold() in tools, writes)
+    if not writes.any():
+        return None
+    starts &= view.desc_in("object_name", view.values("subject_name", writes))
+    return starts, writes
+
+
 def job_table_for_hidden_program(view: LogView) -> list[StageEvidence]:
     """``crontab`` (or ``at``) started, and installing a table, by the process (by name, the
     log's unnamed process too) that within ``DESKTOP_ENTRY_MINUTES`` wrote a program with a
     hidden name the knowledge base does not know and made it executable or ran it
     (``_armed_hidden_writes``): a scheduled job for a hidden program (T1053.003). A user's own
     crontab edit installs jobs for scripts and programs under ordinary names."""
-    starts = view.present & view.desc_in("event", ("process_start", "execute"))
-    starts &= view.desc_where("object_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, starts)
-    if not starts.any():
+    runs = _runs_of_writing_tools(view, JOB_TABLE_TOOLS)
+    if runs is None:
         return []
-    installs = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
-    installs &= view.desc_where("subject_name", lambda n: n.casefold() in JOB_TABLE_TOOLS, installs)
-    if not installs.any():
-        return []
-    starts &= view.desc_in("object_name", view.values("subject_name", installs))
+    starts, installs = runs
     hidden = _armed_hidden_writes(view, view.values("subject_name", starts))
     if not hidden.any():
         return []
@@ -8586,15 +8596,10 @@ def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
     reads a job table. An administrator enables services for programs under ordinary names.
     Each description read once, whatever the number of starters."""
     desc = view.desc
-    starts = view.present & view.desc_in("event", ("process_start", "execute"))
-    starts &= view.desc_where("object_name", lambda n: n.casefold() in BOOT_SERVICE_TOOLS, starts)
-    if not starts.any():
+    runs = _runs_of_writing_tools(view, BOOT_SERVICE_TOOLS)
+    if runs is None:
         return []
-    enables = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
-    enables &= view.desc_where("subject_name", lambda n: n.casefold() in BOOT_SERVICE_TOOLS, enables)
-    if not enables.any():
-        return []
-    starts &= view.desc_in("object_name", view.values("subject_name", enables))
+    starts, enables = runs
     starters = view.values("subject_name", starts)
     # each starter's own programs (by name), from one pass over the program starts
     children: dict[str, set[str]] = {}
