@@ -177,8 +177,8 @@ class _Sides:
         of_triple = timeline.triple_description
         triple_groups = np.concatenate([groups[:n_desc][of_triple], groups[n_desc:][of_triple]])
         named_triple = triple_groups >= 0
-        self.group_values = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value", named_triple))
-        self.group_ids = _distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id", named_triple))
+        self.group_values = distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "value", named_triple))
+        self.group_ids = distinct_by_code(triple_groups[named_triple], *_side_codes(triples, "id", named_triple))
 
     def group_table(self) -> dict[str, np.ndarray]:
         """``_action_table``'s columns for the candidate groups, from per-description statistics: a
@@ -388,7 +388,7 @@ def _arrow_side_codes(subject, obj, keep: np.ndarray | None) -> tuple[np.ndarray
     return codes, dictionary.to_numpy(zero_copy_only=False)
 
 
-def _distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> dict[int, list[str]]:
+def distinct_by_code(group: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> dict[int, list[str]]:
     """{group: its distinct values, in order of first appearance}; ``codes`` (into
     ``uniques``) are the values, one per ``group`` entry."""
     width = max(len(uniques), 1)

@@ -109,10 +109,10 @@ def _description_object_paths(timeline, names: list[str]) -> list[tuple[str, ...
     events act on (first appearance), else its object's name. A row's path is what it
     touched, not every path that shares the name: a tool that reads ``...\\winevt\\Logs\\
     Security.evtx`` and writes an export ``E:\\Archive\\Security.evtx`` wrote the export only."""
-    from ..preprocess.facts import _distinct_by_code
+    from ..preprocess.facts import distinct_by_code
 
     codes, values = factorize(timeline.table.triples.arrow("object_value"))
-    found = _distinct_by_code(timeline.triple_description.astype(np.int64, copy=False), codes, np.asarray(values, dtype=object))
+    found = distinct_by_code(timeline.triple_description.astype(np.int64, copy=False), codes, np.asarray(values, dtype=object))
     paths = []
     for code, name in enumerate(names):
         own = tuple(v for v in found.get(code, ()) if isinstance(v, str) and v)
