@@ -944,6 +944,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     # what grounding reads later from this view, kept with the facts (not the view: it
     # refers back to them, and a cycle would outlive the run until the cyclic collector)
     structural.triggered_configurations(facts, view)
+    structural.planted_server_page_pairs(facts, view)
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     explained = explaining(view.table)

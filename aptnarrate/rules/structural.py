@@ -4767,42 +4767,38 @@ def file_search_feeds_collection(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(searches)[:6], view.rows_of(hand_over | list_reads), view.rows_of(documents), stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=("T1083",))]
 
 
-# minutes in which a web server must read a script it wrote and start a shell to be taken for
-# a web shell in use
-def planted_server_pages(view: LogView) -> set[tuple[str, str]]:
-    """(writer, page) where a server-side page (the stage screen's ``web_scripts`` suffixes:
-    .aspx, .php, .jsp) was written by a shell, script host, admin or transfer tool that a web
-    server started, directly or through others (IIS's cmd echoing one into aspnet_client, its
-    certutil saving a download there): a web shell saved into the site to come back to
-    (T1505.003). A CMS installing its plug-ins writes them from its own worker, which starts no
-    such tool; an upload the server itself saves and runs at once is the way in
-    (``web_shell_planted`` weighs a PHP server's own uploads once used again). Computed once per
-    view."""
+def planted_server_pages(view: LogView) -> np.ndarray:
+    """The descriptions (a mask) of a server-side page (the stage screen's ``web_scripts``
+    suffixes: .aspx, .php, .jsp) written by a shell, script host, admin or transfer tool that
+    a web server started, directly or through others (IIS's cmd echoing one into
+    aspnet_client, its certutil saving a download there): a web shell saved into the site to
+    come back to (T1505.003). A CMS installing its plug-ins writes them from its own worker,
+    which starts no such tool; an upload the server itself saves and runs at once is the way
+    in (``web_shell_planted`` weighs a PHP server's own uploads once used again). Computed
+    once per view."""
 
-    def compute() -> set[tuple[str, str]]:
+    def compute() -> np.ndarray:
         from ..grounding.semantic import is_web_script
 
-        servers = {n for n in view.subjects if web_server(n)}
-        if not servers:
-            return set()
         writes = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+        servers = {n for n in view.subjects if web_server(n)}
+        if not servers or not writes.any():
+            return np.zeros_like(writes)
         writes &= view.desc_where("object_name", is_web_script, writes)
-        if not writes.any():
-            return set()
-        below = descendant_subjects(view, servers) & view.desc_where("subject_name", _operator_tool, writes)
-        return set(view.pairs(writes & below))
+        return writes & descendant_subjects(view, servers) & view.desc_where("subject_name", _operator_tool, writes)
 
     return view.derived("_planted_server_pages", compute)
 
 
 def planted_server_page_pairs(facts, view: LogView | None = None) -> frozenset[tuple[str, str]]:
-    """``planted_server_pages`` for the stage-support screen, kept with ``facts``; ``view``:
-    the stage rules' view of them, else one is built."""
+    """(writer, page) of ``planted_server_pages`` for the stage-support screen, kept with
+    ``facts``; ``view``: the stage rules' view of them, else one is built."""
 
     def compute() -> frozenset[tuple[str, str]]:
         from .stages import LogView
 
-        return frozenset(planted_server_pages(view or LogView(facts)))
+        found = view or LogView(facts)
+        return frozenset(found.pairs(planted_server_pages(found)))
 
     return facts.derived("_planted_server_pages", compute)
 
@@ -4812,21 +4808,17 @@ def server_page_planted(view: LogView) -> list[StageEvidence]:
     a web shell planted in the site, Maintain Persistence (T1505.003), whether or not the slice
     shows it used."""
     pages = planted_server_pages(view)
-    if not pages:
-        return []
-    desc = view.desc
-    names, writers = {page for _, page in pages}, {writer for writer, _ in pages}
-    rows = view.rows_of(view.present & view.desc_in("subject_name", writers) & view.desc_in("object_name", names) & view.desc_in("event", ("file_write", "file_create", "file_rename")))
-    rows = np.array([at for at in rows.tolist() if (desc["subject_name"][view._codes[at]], desc["object_name"][view._codes[at]]) in pages], dtype=np.int64)
-    if not len(rows):
+    if not pages.any():
         return []
     reason = (
-        f"{_who(writers)}, started under a web server, wrote {_names(names)}, a server-side page, which no tool a web server starts "
-        "writes as its work: a web shell saved into the site to come back to (T1505.003)."
+        f"{_who(view.values('subject_name', pages))}, started under a web server, wrote {_names(view.values('object_name', pages))}, a server-side page, "
+        "which no tool a web server starts writes as its work: a web shell saved into the site to come back to (T1505.003)."
     )
-    return [cited(view, rows, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1505.003",))]
+    return [cited(view, view.rows_of(pages), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1505.003",))]
 
 
+# minutes in which a web server must read a script it wrote and start a shell to be taken for
+# a web shell in use
 WEB_SHELL_USES = 2
 
 
@@ -4919,10 +4911,10 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
 
     found = []
     for address, openers, held, shells, exchange, commands in shells_found:
-        programs = sorted({desc["object_name"][at] for at in commands})
+        programs = {desc["object_name"][at] for at in commands}
         reason = (
             f"{_who(openers)} opened a connection to `{address}` (not internal), and {_who(held)}, run by the shell {_names(shells)}, the opener or one it started, "
-            f"sent to or heard from that address over no connection of its own while that shell ran {_names(set(programs))}: "
+            f"sent to or heard from that address over no connection of its own while that shell ran {_names(programs)}: "
             "the socket handed down to a shell, a reverse shell whose commands and their output go over it."
         )
         found.append(cited(view, rows(exchange), rows(commands), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059.004", "T1095")))
