@@ -4913,7 +4913,7 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
     for address, openers, held, shells, exchange, commands in shells_found:
         programs = {desc["object_name"][at] for at in commands}
         reason = (
-            f"{_who(openers)} opened a connection to `{address}` (not internal), and {_who(held)}, run by the shell {_names(shells)}, the opener or one it started, "
+            f"{_who(openers)} opened a connection to {_names({address})} (not internal), and {_who(held)}, run by the shell {_names(shells)}, the opener or one it started, "
             f"sent to or heard from that address over no connection of its own while that shell ran {_names(programs)}: "
             "the socket handed down to a shell, a reverse shell whose commands and their output go over it."
         )
