@@ -8432,6 +8432,34 @@ def _armed_hidden_writes(view: LogView, writers: set[str]) -> np.ndarray:
     return hidden & view.desc_in("object_name", view.values("object_name", _arming(view, view.values("object_name", hidden))))
 
 
+def _armed_copies_of_unknown_programs(view: LogView, writers: set[str]) -> tuple[np.ndarray, set[str]]:
+    """The descriptions of writes, by a local copy tool (``local_copier``: cp) among
+    ``writers``, of a file copied in a minute that copier read a hidden program
+    (``_hidden_program``) or a program that runs in the subgraph and the knowledge base does
+    not know (an implant copying its own image under a service's name), the copy then made
+    executable or run; and the programs read. A copy of a known program, or of a file that
+    never runs here, is an administrator's."""
+    desc = view.desc
+    copiers = {w for w in writers if local_copier(w)}
+    none = np.zeros(len(desc["event"]), dtype=bool)
+    if not copiers:
+        return none, set()
+    by_copiers = view.present & view.desc_in("subject_name", copiers) & (desc["object_kind"] == "file")
+    running = view.subjects - PLACEHOLDERS
+    reads = by_copiers & (desc["event"] == "file_read")
+    reads &= view.desc_where("object_name", lambda n: _hidden_program(n) or (n in running and lookup(n, "process") is None), reads)
+    if not reads.any():
+        return none, set()
+    writes = by_copiers & view.desc_in("event", ("file_write", "file_create")) & ~view.desc_in("object_name", PLACEHOLDERS | view.values("object_name", reads))
+    first, _ = _first_minutes_where(view, writes, _minutes_by_subject(view, reads))
+    if not first:
+        return none, set()
+    copies = writes & view.desc_in("object_name", set(first))
+    copies &= view.desc_in("object_name", view.values("object_name", _arming(view, set(first))))
+    sources = view.values("object_name", reads & view.desc_in("subject_name", view.values("subject_name", copies)))
+    return copies, sources
+
+
 def _arming(view: LogView, names: set[str]) -> np.ndarray:
     """The descriptions making one of the files ``names`` executable (``chmod`` acting on it,
     a change of its mode) or running it."""
@@ -8583,9 +8611,12 @@ def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
     ``BOOT_SERVICE_TOOLS``) started, and writing its configuration (rc.conf, runlevel links),
     by a process (by name) that within ``DESKTOP_ENTRY_MINUTES`` wrote a program with a hidden
     name the knowledge base does not know, itself or through a program it ran (its ``fetch``
-    saving the download), that was made executable or run (``_armed_hidden_writes``): a boot
-    service for a hidden program (T1543.002, T1037.004), as ``job_table_for_hidden_program``
-    reads a job table. An administrator enables services for programs under ordinary names.
+    saving the download), that was made executable or run (``_armed_hidden_writes``), or its
+    cp's copy of a hidden program or of an unknown program running here, as an implant copies
+    its own image under a service's name (``_armed_copies_of_unknown_programs``): a boot
+    service for a hidden or unknown program (T1543.002, T1037.004), as
+    ``job_table_for_hidden_program`` reads a job table. An administrator enables services for
+    programs under ordinary names that no unknown program's copy made.
     Each description read once, whatever the number of starters."""
     desc = view.desc
     runs = _runs_of_writing_tools(view, BOOT_SERVICE_TOOLS)
@@ -8598,7 +8629,9 @@ def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
     for parent, child in view.pairs(view.program_starts & view.desc_in("subject_name", starters)):
         children.setdefault(parent, set()).add(child)
     writers_of = {starter: {starter} | children.get(starter, set()) for starter in starters}
-    hidden = _armed_hidden_writes(view, set().union(*writers_of.values()))
+    writers = set().union(*writers_of.values())
+    copies, sources = _armed_copies_of_unknown_programs(view, writers)
+    hidden = _armed_hidden_writes(view, writers) | copies
     if not hidden.any():
         return []
     hidden_by_writer: dict[str, list[int]] = {}
@@ -8617,10 +8650,16 @@ def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
     tools = view.values("object_name", found_starts)
     enabled = enables & view.desc_in("subject_name", tools)
     who = _who(view.values("subject_name", found_starts))
+    found_copies = found_hidden & copies
+    programs = []
+    if (found_hidden & ~copies).any():
+        programs.append(f"{_names(view.values('object_name', found_hidden & ~copies))}, a program with a hidden name that the knowledge base does not know")
+    if found_copies.any():
+        programs.append(f"{_names(view.values('object_name', found_copies))}, copied from {_names(sources)}, a hidden program or one running here that the knowledge base does not know")
     reason = (
         f"{who[:1].upper()}{who[1:]} ran {_names(tools)}, which enabled a service at boot ({_names(view.values('object_name', enabled))}), "
-        f"within {DESKTOP_ENTRY_MINUTES} minutes of {_names(view.values('object_name', found_hidden))}, a program with a hidden name that the "
-        "knowledge base does not know, being written by it or a program it ran and made executable or run: a boot service for a hidden program."
+        f"within {DESKTOP_ENTRY_MINUTES} minutes of {'; and '.join(programs)}, being written by it or a program it ran and made executable or run: "
+        "a boot service for a hidden or unknown program."
     )
     armed = _arming(view, view.values("object_name", found_hidden))
     return [cited(view, view.rows_of(found_starts | found_hidden | armed | enabled), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.002", "T1037.004"))]
