@@ -3096,20 +3096,55 @@ def client_image_opened_and_run(view: LogView) -> list[StageEvidence]:
         code,
     )
     code_rows = view.expand(code) & (view.minutes >= int(view.minutes[start_rows].min()))
+    staged_rows = np.zeros(len(code_rows), dtype=bool)
+    if not code_rows.any():
+        code_rows, staged_rows = _staged_code_loaded(view, runners, writes, start_rows)
     if not code_rows.any():
         return []
     ran = set(name[view._codes[code_rows]].tolist())
     by = set(subject[view._codes[code_rows]].tolist())
-    start_rows &= view.expand(view.desc_in("object_name", by))
+    # the opener's programs that ran the code, themselves or through a program they started
+    launchers = (by & runners) | view.values("subject_name", view.present & (event == "process_start") & view.desc_in("subject_name", runners) & view.desc_in("object_name", by))
+    start_rows &= view.expand(view.desc_in("object_name", launchers))
     categories = sorted({process_category(n) for n in view.values("subject_name", clients)})
     techniques = sorted({t for c in categories for t in _CLIENT_TECHNIQUES[c]} | {"T1553.005"})
-    reason = (
-        f"A {' or '.join(categories)} wrote the disk image {_names(delivered)}; {_names(set(opened))} opened it and started "
-        f"{_names(by)}, which ran {_names(ran)}, a program or script that no process of the log wrote: code from the image, run on this host."
-    )
+    if staged_rows.any():
+        stagers = set(subject[view._codes[staged_rows]].tolist())
+        ran_how = (
+            f"{_names(launchers)}, whose {_names(by)} loaded {_names(ran)}, a library written by {_names(stagers)}, which "
+            f"{_names(launchers)} also started: code from the image, decoded and run on this host."
+        )
+    else:
+        ran_how = f"{_names(by)}, which ran {_names(ran)}, a program or script that no process of the log wrote: code from the image, run on this host."
+    reason = f"A {' or '.join(categories)} wrote the disk image {_names(delivered)}; {_names(set(opened))} opened it and started " + ran_how
     loads = view.present & (event == "module_load") & view.desc_in("object_name", ran) & view.desc_in("subject_name", by)
     rows = view.expand(clients | opens) | start_rows | code_rows | (view.expand(loads) & (view.minutes >= int(view.minutes[code_rows].min())))
+    if staged_rows.any():  # and the launchers starting the stager and the loader
+        rows |= staged_rows | view.expand(view.present & (event == "process_start") & view.desc_in("subject_name", launchers) & view.desc_in("object_name", by | stagers))
     return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=tuple(techniques))]
+
+
+def _staged_code_loaded(view: LogView, runners: set[str], writes: np.ndarray, start_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ``client_image_opened_and_run``: the rows (from the first of ``start_rows``) of a
+    program that ``runners`` started and that runs what it reads (regsvr32) loading a
+    library another program they started had written (certutil decoding a payload the image
+    holds into a ``.dat``), and the rows of those writes."""
+    desc = view.desc
+    event = desc["event"]
+    started = view.values("object_name", view.present & (event == "process_start") & view.desc_in("subject_name", runners))
+    none = np.zeros(len(view.minutes), dtype=bool)
+    loaders = {p for p in started if runs_what_it_reads(p)}
+    if not loaders:
+        return none, none
+    written = writes & view.desc_in("subject_name", started - loaders)
+    loads = view.present & (event == "module_load") & view.desc_in("subject_name", loaders)
+    loads &= view.desc_in("object_name", view.values("object_name", written) - PLACEHOLDERS)
+    since = int(view.minutes[start_rows].min())
+    load_rows = view.expand(loads) & (view.minutes >= since)
+    if not load_rows.any():
+        return none, none
+    staged = written & view.desc_in("object_name", set(desc["object_name"][view._codes[load_rows]].tolist()))
+    return load_rows, view.expand(staged) & (view.minutes >= since)
 
 
 # launchers a desktop opens by running what they name: Linux desktop entries (Exec=) and
@@ -4052,6 +4087,26 @@ def _logon_script_shells(view: LogView) -> set[str]:
     return shells - others
 
 
+def _site_login_shells(view: LogView) -> set[str]:
+    """The shells a login daemon (``LOGIN_PROGRAMS``: sshd) started where every connection it
+    accepted came from a host of the declared site networks, when no other process started a
+    program of that name in the log: an administrator's session from the site, whose checks
+    of the host (id, uname, ps) are their work; a login from anywhere else stays a look."""
+    desc = view.desc
+    starts = view.program_starts
+    by_login = starts & view.desc_where("subject_name", lambda n: n in LOGIN_PROGRAMS, starts)
+    shells = {n for n in view.values("object_name", by_login) if process_category(n) == "shell"}
+    if not shells:
+        return set()
+    daemons = view.values("subject_name", by_login & view.desc_in("object_name", shells))
+    accepted = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", daemons)
+    peers = view.values("object_name", accepted) - PLACEHOLDERS
+    if not peers or any(view.address_class(p) != "internal" for p in peers):
+        return set()
+    others = view.values("object_name", starts & view.desc_in("object_name", shells) & ~by_login)
+    return shells - others
+
+
 def _build_script_shells(view: LogView) -> set[str]:
     """The shells (and interpreters) that read a source package's build script
     (``build_from_source`` scripts: configure) and started a compiler or build driver: the
@@ -4088,6 +4143,8 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # whoami, ipconfig, hostname and net use for every user), outside an attack chain; the
     # shells a user opens from Explorer are their own
     probing |= _logon_script_shells(view)
+    # nor an administrator's login from a host of the site checking the host
+    probing |= _site_login_shells(view)
     if probing:
         tools_run &= ~(view.desc_in("subject_name", probing) & ~in_chain(view, attack_chain(view)))
     tools = view.values("object_name", tools_run)
