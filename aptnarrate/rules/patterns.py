@@ -185,7 +185,7 @@ UNLESS = (
     "process list", "removed in the subgraph", "run as a program", "run against another host", "dumps another process", "run only to remove",
     "planted for a privileged run", "restored from its backup", "written through a memory race", "injects only at its own privilege",
     "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "made in the account console",
-    "changes an account", "finds the process it dumps", "records a registration",
+    "changes an account", "finds the process it dumps", "records a registration", "starts no shell",
 )
 # ("planted for a privileged run" and "applied by Group Policy" read the log's minutes,
 # "carries only a staged upload" the Command and Control rule's channels, "connects for a
@@ -215,6 +215,46 @@ def removed_objects(rows: Iterable[Row]) -> set[tuple[str, str]]:
             # a file written and removed again served one run (an exploit's preload list)
             found.add(("file", row.object.casefold()))
     return found
+
+
+# the files only root may read: a program reading one after it changed its identity used
+# the privilege it gained
+ROOT_ONLY_FILES = frozenset({"shadow", "gshadow", "master.passwd", "spwd.db", "sudoers"})
+
+
+class PrivilegeUsers(NamedTuple):
+    """``privilege_users``' reading: never empty, since that no process uses a privilege is
+    itself what ``starts_no_shell`` takes rows out by."""
+
+    names: frozenset[str]
+
+
+def privilege_users(rows: Iterable[Row]) -> PrivilegeUsers:
+    """The processes (by name) that ``rows`` show starting a shell or interpreter or reading
+    a file only root may read (``ROOT_ONLY_FILES``), for the rules that say ``unless: starts
+    no shell``."""
+    found = set()
+    for row in rows:
+        if not row.subject or not row.object:
+            continue
+        if row.event in ("execute", "process_start"):
+            entry = lookup(row.object, "process")
+            if entry is not None and entry.category in ("shell", "interpreter"):
+                found.add(row.subject)
+        elif row.event == "file_read" and row.object.casefold() in ROOT_ONLY_FILES:
+            found.add(row.subject)
+    return PrivilegeUsers(frozenset(found))
+
+
+def starts_no_shell(row: Row, users: PrivilegeUsers) -> bool:
+    """Whether ``row`` is a program the knowledge base knows (not a shell) changing its user
+    identity that starts no shell or interpreter and reads no root-only file in the subgraph
+    (``users``: ``privilege_users``): a setuid utility doing its own work (find compressing
+    the user's reports) is no escalation; one that starts a shell is (GTFOBins)."""
+    if row.event != "privilege_change" or not row.subject or row.subject in users.names:
+        return False
+    entry = lookup(row.subject, "process")
+    return entry is not None and entry.category != "shell"
 
 
 # the names a file's backup copy takes (passwd.bak, shadow-, sudoers.orig): a process that
@@ -485,6 +525,7 @@ ROW_UNLESS: dict[str, RowUnless] = {
     "restored from its backup": RowUnless(backup_restorers, restored_from_its_backup),
     "written through a memory race": RowUnless(memory_racers, written_through_a_memory_race),
     "records a registration": RowUnless(registered_tasks, records_a_registration),
+    "starts no shell": RowUnless(privilege_users, starts_no_shell),
 }
 VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "injects only at its own privilege", "made in the account console", "changes an account", "finds the process it dumps")
 assert set(UNLESS) == set(ROW_UNLESS) | set(VIEW_UNLESS), "every unless kind is judged by a row or by the log"
