@@ -3401,6 +3401,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
         routine |= view.pattern_flags(lambda row: (row.subject, row.object) in read, movers) & ~in_chain(view, acting_for_an_attacker(view))
     # so is a file a copy tool copied before another process deleted it, where the copy stays
     # (cp lx.so libx.so.1, then rm lx.so: mv in two commands)
+    # (a move whatever program makes it, where the log keeps the paths: the file stays,
+    # elsewhere, whoever moved it)
+    routine |= _relocated_before_deletion(view, deleted & ~movers)
     copied = _copied_before_deletion(view, deleted & ~movers)
     if copied.any():
         routine |= copied & ~in_chain(view, acting_for_an_attacker(view))
@@ -3694,6 +3697,33 @@ def _copied_before_deletion(view: LogView, deleted: np.ndarray) -> np.ndarray:
         return found
     for at in np.flatnonzero(deleted & view.desc_in("object_name", set(first_copy))).tolist():
         found[at] = int(view.last_minutes[at]) >= first_copy[desc["object_name"][at]]
+    return found
+
+
+def _relocated_before_deletion(view: LogView, deleted: np.ndarray) -> np.ndarray:
+    """The ``deleted`` descriptions of a file that its deleter read and, by the deletion's
+    minute, wrote under the same name at another path that nothing in the log deletes,
+    where the log keeps paths: a file moved in two steps by any program (PowerShell's
+    Copy-Item to an archive folder, then Remove-Item), not erased. Where the log keeps only
+    names, a write of the same name is no other file."""
+    desc = view.desc
+    found = np.zeros(len(deleted), dtype=bool)
+    deleters = view.values("subject_name", deleted) - PLACEHOLDERS
+    if not deleters:
+        return found
+    removed = {p for at in np.flatnonzero(view.present & (desc["event"] == "file_delete")).tolist() for p in view.pattern_rows[at].object_paths}
+    theirs = view.present & view.desc_in("subject_name", deleters) & (desc["object_kind"] == "file")
+    read = view.pairs(theirs & (desc["event"] == "file_read"))
+    # each (writer, name) -> the paths it wrote under that name and its first minute
+    written: dict[tuple[str, str], tuple[set[str], int]] = {}
+    for at in np.flatnonzero(theirs & view.desc_in("event", ("file_write", "file_create"))).tolist():
+        row = view.pattern_rows[at]
+        paths, first = written.get((row.subject, row.object), (set(), int(view.first_minutes[at])))
+        written[(row.subject, row.object)] = (paths | set(row.object_paths), min(first, int(view.first_minutes[at])))
+    for at in np.flatnonzero(deleted & view.desc_in("subject_name", deleters)).tolist():
+        row = view.pattern_rows[at]
+        paths, first = written.get((row.subject, row.object), (set(), 0))
+        found[at] = (row.subject, row.object) in read and bool(paths - set(row.object_paths) - removed) and first <= int(view.last_minutes[at])
     return found
 
 
