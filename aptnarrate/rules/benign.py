@@ -40,6 +40,10 @@ class Mechanism:
     # also the rows of the process the log does not name in the minutes its own rows hold
     # (TRACE leaves unnamed the commands a login's message-of-the-day scripts run)
     unnamed_beside: bool = False
+    # also the rows of the processes that read or run a file its selections match (Ansible's
+    # Python running an AnsiballZ module: the module's work is the mechanism's), and with
+    # ``descendants`` those of the processes they start
+    runners: bool = False
 
     @cached_property
     def _selections(self):
@@ -75,7 +79,7 @@ def _fields_of(row: Row) -> _Fields:
     return _Fields(row)
 
 
-_FLAGS = ("unless_attack_chain", "descendants", "scripts_are_routine", "channels_are_routine", "unnamed_beside")
+_FLAGS = ("unless_attack_chain", "descendants", "scripts_are_routine", "channels_are_routine", "unnamed_beside", "runners")
 
 
 @lru_cache(maxsize=1)

@@ -1358,7 +1358,7 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     acting: dict = {}
     for mechanism in excluding:
         rows = view.table.any_selection(mechanism._selections)
-        if mechanism.descendants or mechanism.unnamed_beside:
+        if mechanism.descendants or mechanism.unnamed_beside or mechanism.runners:
             rows = rows | descendant_rows(view, mechanism)
         if mechanism.unless_attack_chain:
             acting = acting_for_an_attacker(view)
@@ -1436,7 +1436,7 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
     found = np.zeros(len(within), dtype=bool)
     for mechanism in mechanisms_for(stage):
         rows = view.table.any_selection(mechanism._selections, within & ~found)
-        if mechanism.descendants or mechanism.unnamed_beside:
+        if mechanism.descendants or mechanism.unnamed_beside or mechanism.runners:
             rows |= descendant_rows(view, mechanism) & within
         if attack_exception and mechanism.unless_attack_chain and rows.any():
             rows &= ~in_chain(view, excepted_chain(view, mechanism))
@@ -1471,9 +1471,16 @@ def per_mechanism(view: LogView, key: str, mechanism, compute: Callable[[], _T])
 
 def _descendant_rows(view: LogView, mechanism) -> np.ndarray:
     found = _unnamed_beside(view, mechanism) if mechanism.unnamed_beside else np.zeros(len(view.pattern_rows), dtype=bool)
+    runners: set[str] = set()
+    if mechanism.runners:  # the processes reading or running what its selections match
+        matched = view.present & view.table.any_selection(mechanism._selections) & (view.desc["object_kind"] == "file")
+        runners = view.values("subject_name", matched & view.desc_in("event", ("file_read", "execute"))) - {""}
+        found |= view.present & view.desc_in("subject_name", runners)
     if not mechanism.descendants:
         return found
     named = set(view.subjects_named_by(mechanism))
+    if runners:  # and what they start, in every event class
+        found |= descendant_subjects(view, runners)
     by = descendant_subjects(view, named)
     found |= _installed_services(view, named)
     found |= _registered_tasks(view, named, by)
