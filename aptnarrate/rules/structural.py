@@ -3954,11 +3954,21 @@ def _compressed_originals(view: LogView, deleted: np.ndarray) -> np.ndarray:
     writes = view.present & view.desc_in("event", ("file_write", "file_create"))
     reads = view.present & (desc["event"] == "file_read")
     written, read = view.pairs(writes), view.pairs(reads)
+    # each writer of an archive -> the first minute it wrote one
+    packed_by: dict[str, int] = {}
+    for at in np.flatnonzero(writes & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)), writes)).tolist():
+        writer = desc["subject_name"][at]
+        packed_by[writer] = min(packed_by.get(writer, int(view.first_minutes[at])), int(view.first_minutes[at]))
     found = np.zeros(len(deleted), dtype=bool)
     for described in np.flatnonzero(deleted).tolist():
         subject, name = desc["subject_name"][described], desc["object_name"][described]
         found[described] = any((subject, name + suffix) in written for suffix in COMPRESSED_SUFFIXES) or (
             compressor(subject) and (subject, name) in read
+        ) or (
+            # or a data file its deleter wrote and, by then, packed into an archive it wrote:
+            # a collector zipping its result files and removing the loose ones (zip -m)
+            subject in packed_by and (subject, name) in written and packed_by[subject] <= int(view.last_minutes[described])
+            and not ARCHIVE.search(name) and not SCRIPT_OR_BINARY.search(name) and not _is_log(name)
         )
     return found
 
