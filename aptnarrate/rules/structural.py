@@ -4989,9 +4989,15 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
         if not commands:
             others = (at for shell in sorted(shells) for program, ats in starts_by_shell.get(shell, {}).items() if program not in shells and program not in openers for at in ats)
             commands = list(islice(others, REVERSE_SHELL_COMMANDS_CITED))
+        exchange = [at for at, subject in by_address[address] if subject in held | openers]
         if commands:
-            exchange = [at for at, subject in by_address[address] if subject in held | openers]
             shells_found.append((address, openers, held, shells, exchange, commands))
+        else:
+            # or the shell itself both sending to and hearing from it: an interactive shell
+            # on the socket whose commands are its own builtins (none started here)
+            own_talk = {desc["event"][at] for at, subject in by_address[address] if subject in held & shells}
+            if {"network_out", "network_in"} <= own_talk:
+                shells_found.append((address, openers, held, shells, exchange, commands))
     if not shells_found:
         return []
     # the log rows of every description cited, gathered in one pass
@@ -5009,10 +5015,10 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
     found = []
     for address, openers, held, shells, exchange, commands in shells_found:
         programs = {desc["object_name"][at] for at in commands}
+        talked = f"sent to or heard from that address over no connection of its own while that shell ran {_names(programs)}" if programs else "sent to and heard from that address over no connection of its own"
         reason = (
             f"{_who(openers)} opened a connection to {_names({address})} (not internal), and {_who(held)}, run by the shell {_names(shells)}, the opener or one it started, "
-            f"sent to or heard from that address over no connection of its own while that shell ran {_names(programs)}: "
-            "the socket handed down to a shell, a reverse shell whose commands and their output go over it."
+            f"{talked}: the socket handed down to a shell, a reverse shell whose commands and their output go over it."
         )
         found.append(cited(view, rows(exchange), rows(commands), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059.004", "T1095")))
     return found
