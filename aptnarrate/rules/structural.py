@@ -5024,6 +5024,75 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
     return found
 
 
+def _mask_of(size: int, positions: list[int]) -> np.ndarray:
+    """A mask of ``size`` with ``positions`` set."""
+    marked = np.zeros(size, dtype=bool)
+    marked[positions] = True
+    return marked
+
+
+# event-seconds each way that make an attack chain's exchange with one outside address a
+# conversation, however few minutes it spans (a download sends once, an upload hears a few
+# acknowledgements)
+CHAIN_EXCHANGE_SECONDS = 3
+
+
+def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
+    """A process the log shows in an attack chain (started by a document, browser or mail
+    client, a web server's shell, a dropped program; ``attack_chain`` without the channels
+    this rule would add) that opened a connection to a public address and both sent to it
+    and heard from it in ``CHAIN_EXCHANGE_SECONDS`` or more event-seconds each, the replies
+    at least a quarter of the sends: a staged implant's check-ins (PowerShell Empire's
+    every five seconds), Command and Control even within one minute (T1071). The
+    sustained-exchange rule asks for minutes; an attack chain's short dialogue is already
+    the operator's. Each flow description read once, whatever the number of addresses."""
+    desc = view.desc
+    flows = view.present & (desc["object_kind"] == "flow") & (desc["object_name"] != "") & (desc["subject_name"] != "")
+    flows &= view.desc_in("event", ("network_out", "network_in"))
+    if not flows.any():
+        return []
+    chain = attack_chain(view, channels=False)
+    if not chain:
+        return []
+    flows &= in_chain(view, chain)
+    flows &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", flows)
+    if not flows.any():
+        return []
+    # not hosts of the site, whatever networks were declared (as the operator-commands rule
+    # reads them): this host's neighbours, its domain controllers, directory servers
+    site = neighbours_of_this_host(view, view.values("object_name", flows)) | domain_controllers(view) | this_host_addresses(view)
+    site |= view.values("object_name", _directory_servers(view, flows & (desc["event"] == "network_out")))
+    flows &= ~view.desc_in("object_name", site)
+    opened = view.pairs(flows & view.desc_in("action", vocabulary().connect_actions))
+    messages = flows & ~view.desc_in("action", vocabulary().connect_actions)
+    # each (process, address) -> event-seconds sent and heard, and its descriptions
+    tally: dict[tuple[str, str], list] = {}
+    counts = np.bincount(view._codes, weights=view.counts, minlength=len(desc["subject_name"]))
+    for at in np.flatnonzero(flows).tolist():
+        pair = (desc["subject_name"][at], desc["object_name"][at])
+        if pair not in opened:
+            continue
+        entry = tally.setdefault(pair, [0, 0, []])
+        entry[2].append(at)
+        if messages[at]:
+            entry[0 if desc["event"][at] == "network_out" else 1] += int(counts[at])
+    found = []
+    for (process, address), (sent, heard, described) in sorted(tally.items()):
+        if min(sent, heard) < CHAIN_EXCHANGE_SECONDS or 4 * heard < sent:
+            continue
+        # a short dialogue only: an exchange over C2_MIN_MINUTES or more minutes is the
+        # sustained-exchange rule's to weigh, with its exceptions (a miner's pool)
+        if len(distinct(view.minutes[view.rows_of(_mask_of(len(desc["subject_name"]), described))])) >= C2_MIN_MINUTES:
+            continue
+        marked = _mask_of(len(desc["subject_name"]), described)
+        reason = (
+            f"{quoted(process)}, which the log shows in an attack chain, opened a connection to {quoted(address)} (not internal) and "
+            f"sent to it in {sent} and heard from it in {heard} event-seconds: a conversation with an outside host, an implant's check-ins, however few minutes it spans."
+        )
+        found.append(cited(view, view.rows_of(marked), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071",)))
+    return found
+
+
 def web_shell_planted(view: LogView) -> list[StageEvidence]:
     """A web server that runs a site's scripts (``script_running_web_servers``) writing a
     server-side script (the stage screen's ``web_scripts``: an upload saved as thumb.php), then, in
@@ -9758,4 +9827,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
