@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from types import SimpleNamespace
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import islice
@@ -27,7 +28,7 @@ from .lineage import (
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, libraries_loaded_after_written, _rows_by_key, _lists_by_key,
 )
-from .patterns import CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
+from .patterns import BACKUP_SUFFIXES, CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -5024,6 +5025,59 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
     return found
 
 
+_NO_ENTRY = SimpleNamespace(category=None)
+
+
+def system_program_replaced(view: LogView) -> list[StageEvidence]:
+    """A local copy tool (``local_copiers``: cp, mv, install) writing over one of the
+    system's own programs (the stage screen's ``system_programs``) that lets users in, a
+    login program or privilege tool (``LOGIN_PROGRAMS``: sshd, login, su, sudo), in a minute
+    it read a file the knowledge base does not know (``sshd.new``), and that program then
+    running: a backdoored way in kept running (T1554), Maintain Persistence. A listing tool
+    replaced (a rootkit's ps) hides, which the Covering Tracks rule weighs; a package manager
+    or a build (make's install) replaces programs in its work, and neither runs a copy tool
+    alone."""
+    from ..grounding.semantic import support_table  # the screen's own categories
+
+    categories = support_table().system_program_categories
+    desc = view.desc
+    if any(process_category(n) == "package manager" or build_tool(n) for n in view.subjects):
+        return []
+    copiers = {n for n in view.subjects if local_copier(n)}
+    if not copiers:
+        return []
+    files = view.present & (desc["object_kind"] == "file") & view.desc_in("subject_name", copiers)
+    writes = files & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    writes &= view.desc_where(
+        "object_name",
+        lambda n: (lookup(n, "file") or _NO_ENTRY).category in categories and (n in LOGIN_PROGRAMS or process_category(n) == "privilege tool"),
+        writes,
+    )
+    if not writes.any():
+        return []
+    reads = files & (desc["event"] == "file_read") & view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and lookup(n, "process") is None and lookup(n, "file") is None, files)
+    if not reads.any():
+        return []
+    replaced, write_rows = _first_minutes_where(view, writes, _minutes_by_subject(view, reads))
+    # (not a program put back from its own backup: cp sshd.orig sshd)
+    sources = view.values("object_name", reads)
+    replaced = {n: m for n, m in replaced.items() if not any(n + suffix in sources for suffix in BACKUP_SUFFIXES)}
+    if not replaced:
+        return []
+    runs = view.present & view.desc_in("event", ("execute", "process_start")) & view.desc_in("object_name", set(replaced))
+    run_rows = [p for p in view.rows_of(runs).tolist() if int(view.minutes[p]) >= replaced[desc["object_name"][view._codes[p]]]]
+    ran = {desc["object_name"][view._codes[p]] for p in run_rows}
+    if not ran:
+        return []
+    write_rows = [p for p in write_rows if desc["object_name"][view._codes[p]] in ran]
+    copied = view.values("object_name", reads & view.desc_in("subject_name", {desc["subject_name"][view._codes[p]] for p in write_rows}))
+    reason = (
+        f"{_names({desc['subject_name'][view._codes[p]] for p in write_rows})} copied {_names(copied)}, a file the knowledge base does not know, "
+        f"over {_names(ran)}, a program of the host's own, which then ran: the host's software replaced by a copy brought in, kept running."
+    )
+    return [cited(view, view.rows_of(reads), np.array(write_rows, dtype=np.int64), np.array(run_rows, dtype=np.int64), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1554",))]
+
+
 def _mask_of(size: int, positions: list[int]) -> np.ndarray:
     """A mask of ``size`` with ``positions`` set."""
     marked = np.zeros(size, dtype=bool)
@@ -9827,4 +9881,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
