@@ -4128,6 +4128,31 @@ def _logon_script_shells(view: LogView) -> set[str]:
     return shells - others
 
 
+# the desktop's own starters of the consoles a user opens: Windows' Explorer and the Linux
+# desktops' terminal emulators (under the 15-character names Linux records)
+DESKTOP_CONSOLE_STARTERS = frozenset({
+    "explorer.exe", "gnome-terminal", "gnome-terminal-", "gnome-terminal-server", "gnome-terminal.real",
+    "xterm", "uxterm", "konsole", "xfce4-terminal", "mate-terminal", "lxterminal", "terminator", "tilix", "alacritty", "kitty",
+})
+
+
+def _desktop_console_shells(view: LogView) -> set[str]:
+    """The shells and interpreters the desktop started (``DESKTOP_CONSOLE_STARTERS``:
+    Explorer, a terminal emulator), when no other process started a program of that name and
+    the log shows no inbound connection from another host (a remote desktop's session is
+    weighed by its own rules): a user's console on their own desktop, whose checks of the
+    host (ipconfig, uname, df, ps) are the user's own work."""
+    if _inbound_from_another_host(view) is not None:
+        return set()
+    starts = view.program_starts
+    by_desktop = starts & view.desc_where("subject_name", lambda n: n.casefold() in DESKTOP_CONSOLE_STARTERS, starts)
+    shells = {n for n in view.values("object_name", by_desktop) if shell_or_interpreter(n)}
+    if not shells:
+        return set()
+    others = view.values("object_name", starts & view.desc_in("object_name", shells) & ~by_desktop)
+    return shells - others
+
+
 def _site_login_shells(view: LogView) -> set[str]:
     """The shells a login daemon (``LOGIN_PROGRAMS``: sshd) started where every connection it
     accepted came from a host of the declared site networks, when no other process started a
@@ -4184,8 +4209,9 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # whoami, ipconfig, hostname and net use for every user), outside an attack chain; the
     # shells a user opens from Explorer are their own
     probing |= _logon_script_shells(view)
-    # nor an administrator's login from a host of the site checking the host
-    probing |= _site_login_shells(view)
+    # nor an administrator's login from a host of the site checking the host, nor a user's
+    # console on their own desktop
+    probing |= _site_login_shells(view) | _desktop_console_shells(view)
     if probing:
         tools_run &= ~(view.desc_in("subject_name", probing) & ~in_chain(view, attack_chain(view)))
     tools = view.values("object_name", tools_run)
