@@ -543,3 +543,31 @@ def test_boot_services_for_hidden_programs_are_weighed_in_a_fixed_number_of_look
     assert len(found) == 1 and found[0].stage == "Maintain Persistence"
     assert len(looks) <= 8, len(looks)
     assert len(passes) <= 2, len(passes)
+
+
+def test_attack_chain_conversations_are_weighed_in_a_fixed_number_of_passes(tmp_path, monkeypatch):
+    """Each program a browser wrote and ran, exchanging with its own outside address in three
+    seconds each way within a minute, is Command and Control
+    (``chain_process_converses_outside``): each flow description read once and the log's rows
+    gathered in one pass, not a pass per program."""
+    from aptnarrate.rules import structural
+
+    rows = []
+    for i in range(N):
+        stamp = _stamp("2018-04-12", i)
+        minute = stamp[:-2]
+        address = f"45.9.{i // 250}.{i % 250 + 1}"
+        rows.append(proc("firefox", "WRITE", "file_object_file", f"drop{i}", minute + "01"))
+        rows.append(proc("firefox", "EXECUTE", "file_object_file", f"drop{i}", minute + "02"))
+        rows.append(proc(f"drop{i}", "CONNECT", "netflowobject", address, minute + "03"))
+        for second in ("10", "20", "30"):
+            rows.append(proc(f"drop{i}", "SENDTO", "netflowobject", address, minute + second))
+            rows.append(proc(f"drop{i}", "RECVFROM", "netflowobject", address, minute + second))
+    view = LogView(facts_from(tmp_path, rows))
+    attack_chain(view, channels=False)  # the chain is the lineage module's, weighed elsewhere
+    looks = _count_calls(monkeypatch, "desc_where")
+    passes = _count_calls(monkeypatch, "rows_of")
+    found = structural.chain_process_converses_outside(view)
+    assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
+    assert len(looks) <= 4, len(looks)
+    assert len(passes) <= 3, len(passes)

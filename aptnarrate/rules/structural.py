@@ -5156,20 +5156,29 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
         entry[2].append(at)
         if messages[at]:
             entry[0 if desc["event"][at] == "network_out" else 1] += int(counts[at])
-    found = []
+    conversations = []
     for (process, address), (sent, heard, described) in sorted(tally.items()):
         if min(sent, heard) < CHAIN_EXCHANGE_SECONDS or 4 * heard < sent:
             continue
-        # a short dialogue only: an exchange over C2_MIN_MINUTES or more minutes is the
-        # sustained-exchange rule's to weigh, with its exceptions (a miner's pool)
-        if len(distinct(view.minutes[view.rows_of(_mask_of(len(desc["subject_name"]), described))])) >= C2_MIN_MINUTES:
-            continue
-        marked = _mask_of(len(desc["subject_name"]), described)
+        # a short dialogue only: an exchange spanning C2_MIN_MINUTES minutes or more is the
+        # sustained-exchange rule's to weigh, with its exceptions (a miner's pool); read off
+        # each description's first and last minute, not its rows
+        span = int(view.last_minutes[described].max()) - int(view.first_minutes[described].min())
+        if span < (C2_MIN_MINUTES - 1) * MINUTE_NS:
+            conversations.append((process, address, sent, heard, described))
+    if not conversations:
+        return []
+    # the log rows of every description cited, gathered in one pass
+    all_rows = view.rows_of(_mask_of(len(desc["subject_name"]), [at for *_, described in conversations for at in described]))
+    rows_of = _rows_by_key(view._codes[all_rows].tolist(), all_rows)
+    found = []
+    for process, address, sent, heard, described in conversations:
         reason = (
             f"{quoted(process)}, which the log shows in an attack chain, opened a connection to {quoted(address)} (not internal) and "
             f"sent to it in {sent} and heard from it in {heard} event-seconds: a conversation with an outside host, an implant's check-ins, however few minutes it spans."
         )
-        found.append(cited(view, view.rows_of(marked), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071",)))
+        rows = np.sort(np.concatenate([rows_of[at] for at in described if at in rows_of]))
+        found.append(cited(view, rows, stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071",)))
     return found
 
 
