@@ -4118,13 +4118,19 @@ def _logon_script_shells(view: LogView) -> set[str]:
     """The shells and script hosts the logon process (``LOGON_SCRIPT_RUNNERS``) started, when
     no other process started a program of that name in the log: a logon script running (cmd
     on logon.bat), whose commands are the domain's, not a shell a user or intruder opened."""
+    # by name, so a cmd Explorer started too is the user's as well
+    return _shells_started_only_by(view, lambda n: n.casefold() in LOGON_SCRIPT_RUNNERS)
+
+
+def _shells_started_only_by(view: LogView, starter: Callable[[str], bool], shell: Callable[[str], bool] = shell_or_interpreter) -> set[str]:
+    """The programs that ``shell`` accepts (shells and interpreters) that a process
+    ``starter`` accepts started, less those any other process started too (by name)."""
     starts = view.program_starts
-    by_logon = starts & view.desc_where("subject_name", lambda n: n.casefold() in LOGON_SCRIPT_RUNNERS, starts)
-    shells = {n for n in view.values("object_name", by_logon) if shell_or_interpreter(n)}
+    by_them = starts & view.desc_where("subject_name", starter, starts)
+    shells = {n for n in view.values("object_name", by_them) if shell(n)}
     if not shells:
         return set()
-    # by name, so a cmd Explorer started too is the user's as well
-    others = view.values("object_name", starts & view.desc_in("object_name", shells) & ~by_logon)
+    others = view.values("object_name", starts & view.desc_in("object_name", shells) & ~by_them)
     return shells - others
 
 
@@ -4144,13 +4150,7 @@ def _desktop_console_shells(view: LogView) -> set[str]:
     host (ipconfig, uname, df, ps) are the user's own work."""
     if _inbound_from_another_host(view) is not None:
         return set()
-    starts = view.program_starts
-    by_desktop = starts & view.desc_where("subject_name", lambda n: n.casefold() in DESKTOP_CONSOLE_STARTERS, starts)
-    shells = {n for n in view.values("object_name", by_desktop) if shell_or_interpreter(n)}
-    if not shells:
-        return set()
-    others = view.values("object_name", starts & view.desc_in("object_name", shells) & ~by_desktop)
-    return shells - others
+    return _shells_started_only_by(view, lambda n: n.casefold() in DESKTOP_CONSOLE_STARTERS)
 
 
 def _site_login_shells(view: LogView) -> set[str]:
@@ -4159,18 +4159,16 @@ def _site_login_shells(view: LogView) -> set[str]:
     program of that name in the log: an administrator's session from the site, whose checks
     of the host (id, uname, ps) are their work; a login from anywhere else stays a look."""
     desc = view.desc
-    starts = view.program_starts
-    by_login = starts & view.desc_where("subject_name", lambda n: n in LOGIN_PROGRAMS, starts)
-    shells = {n for n in view.values("object_name", by_login) if process_category(n) == "shell"}
+    shells = _shells_started_only_by(view, lambda n: n in LOGIN_PROGRAMS, lambda n: process_category(n) == "shell")
     if not shells:
         return set()
-    daemons = view.values("subject_name", by_login & view.desc_in("object_name", shells))
+    starts = view.program_starts
+    daemons = view.values("subject_name", starts & view.desc_in("object_name", shells))
     accepted = view.present & (desc["event"] == "network_in") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", daemons)
     peers = view.values("object_name", accepted) - PLACEHOLDERS
     if not peers or any(view.address_class(p) != "internal" for p in peers):
         return set()
-    others = view.values("object_name", starts & view.desc_in("object_name", shells) & ~by_login)
-    return shells - others
+    return shells
 
 
 def _build_script_shells(view: LogView) -> set[str]:
