@@ -626,9 +626,10 @@ def _stages(tmp_path, rows, internal=()):
 
 
 def test_a_discovery_tool_that_another_starts_is_part_of_its_command(tmp_path):
-    # every `net` command starts net1.exe: one command, not two discovery tools
+    # every `net` command starts net1.exe: one command, not two discovery tools (a shell a
+    # service host started: a console Explorer started is the user's own, session 57)
     net_use = [
-        ("The process: explorer.exe CREATE the process: cmd.exe", "2019-09-25 13:40:01"),
+        ("The process: svchost.exe CREATE the process: cmd.exe", "2019-09-25 13:40:01"),
         ("The process: cmd.exe CREATE the process: net.exe", "2019-09-25 13:40:05"),
         ("The process: net.exe CREATE the process: net1.exe", "2019-09-25 13:40:06"),
     ]
