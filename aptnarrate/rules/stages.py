@@ -1446,8 +1446,10 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
 
 def descendant_rows(view: LogView, mechanism) -> np.ndarray:
     """The descriptions of the processes that those ``mechanism`` names start in the log
-    (and theirs), of the event classes its selections name (``descendants``), and of the
-    unnamed process beside its rows (``unnamed_beside``): computed once per view and
+    (and theirs), of the event classes its selections name (``descendants``), of the
+    processes that read or run a file its selections match (``runners``; with
+    ``descendants``, what they start too), and of the unnamed process beside its rows
+    (``unnamed_beside``): computed once per view and
     mechanism (each rule weighing rows asks again; it tests every subject's name), read-only."""
 
     def rows() -> np.ndarray:

@@ -5102,13 +5102,6 @@ def system_program_replaced(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(reads), np.array(write_rows, dtype=np.int64), np.array(run_rows, dtype=np.int64), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1554",))]
 
 
-def _mask_of(size: int, positions: list[int]) -> np.ndarray:
-    """A mask of ``size`` with ``positions`` set."""
-    marked = np.zeros(size, dtype=bool)
-    marked[positions] = True
-    return marked
-
-
 # event-seconds each way that make an attack chain's exchange with one outside address a
 # conversation, however few minutes it spans (a download sends once, an upload hears a few
 # acknowledgements)
@@ -5167,7 +5160,7 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
     if not conversations:
         return []
     # the log rows of every description cited, gathered in one pass
-    all_rows = view.rows_of(_mask_of(len(desc["subject_name"]), [at for *_, described in conversations for at in described]))
+    all_rows = view.rows_of(_mask(view, [at for *_, described in conversations for at in described]))
     rows_of = _rows_by_key(view._codes[all_rows].tolist(), all_rows)
     found = []
     for process, address, sent, heard, described in conversations:
