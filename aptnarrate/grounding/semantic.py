@@ -361,8 +361,7 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
     if condition == COVERING_TOOL:
         return row.object_name.casefold() in table.covering_tools
     if condition == SYSTEM_PROGRAM:
-        entry = lookup(row.object_name, "file") if row.object_name else None
-        return entry is not None and entry.category in table.system_program_categories
+        return is_system_program(row.object_name, table)
     if condition == LOGGING_TOOL:
         if row.event_class in _STARTS:  # the tool started (wevtutil cl runs; the service clears)
             return row.object_name.casefold() in table.logging_tools
@@ -406,6 +405,14 @@ def is_shell_copied(copier: str, source: str) -> bool:
     from ..rules.lineage import local_copier
 
     return bool(source) and getattr(lookup(source, "process"), "category", None) == "shell" and not source.casefold().endswith(".exe") and local_copier(copier)
+
+
+def is_system_program(name: str, table: SupportTable | None = None) -> bool:
+    """Whether ``name`` is one of the system's own programs (``system_programs``: a file the
+    knowledge base files as a discovery tool, system utility, network tool, shell or
+    privilege tool), which another program written in its place replaces."""
+    table = table or support_table()
+    return bool(name) and getattr(lookup(name, "file"), "category", None) in table.system_program_categories
 
 
 def is_web_script(name: str, table: SupportTable | None = None) -> bool:

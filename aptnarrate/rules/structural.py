@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from types import SimpleNamespace
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import islice
@@ -5049,9 +5048,6 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
     return found
 
 
-_NO_ENTRY = SimpleNamespace(category=None)
-
-
 def system_program_replaced(view: LogView) -> list[StageEvidence]:
     """A local copy tool (``local_copiers``: cp, mv, install) writing over one of the
     system's own programs (the stage screen's ``system_programs``) that lets users in, a
@@ -5061,9 +5057,9 @@ def system_program_replaced(view: LogView) -> list[StageEvidence]:
     replaced (a rootkit's ps) hides, which the Covering Tracks rule weighs; a package manager
     or a build (make's install) replaces programs in its work, and neither runs a copy tool
     alone."""
-    from ..grounding.semantic import support_table  # the screen's own categories
+    from ..grounding.semantic import is_system_program, support_table  # the screen's own test
 
-    categories = support_table().system_program_categories
+    table = support_table()
     desc = view.desc
     if any(process_category(n) == "package manager" or build_tool(n) for n in view.subjects):
         return []
@@ -5074,7 +5070,7 @@ def system_program_replaced(view: LogView) -> list[StageEvidence]:
     writes = files & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     writes &= view.desc_where(
         "object_name",
-        lambda n: (lookup(n, "file") or _NO_ENTRY).category in categories and (n in LOGIN_PROGRAMS or process_category(n) == "privilege tool"),
+        lambda n: is_system_program(n, table) and (n in LOGIN_PROGRAMS or process_category(n) == "privilege tool"),
         writes,
     )
     if not writes.any():
