@@ -217,9 +217,17 @@ def removed_objects(rows: Iterable[Row]) -> set[tuple[str, str]]:
     return found
 
 
-# the files only root may read: a program reading one after it changed its identity used
-# the privilege it gained
-ROOT_ONLY_FILES = frozenset({"shadow", "gshadow", "master.passwd", "spwd.db", "sudoers"})
+def root_only_stores() -> frozenset[str]:
+    """The account databases only root may read (shadow, master.passwd, ...): the pattern
+    rule ``credential-access-shadow-read``'s own objects, read from it, not copied."""
+    rule = builtin_rule("credential-access-shadow-read")
+    return frozenset(n.casefold() for block in rule.match for n in block.get("object") or ())
+
+
+def _root_only_files() -> frozenset[str]:
+    """The files only root may read: the account databases and sudo's policy. A program
+    reading one after it changed its identity used the privilege it gained."""
+    return root_only_stores() | {"sudoers"}
 
 
 class PrivilegeUsers(NamedTuple):
@@ -231,8 +239,9 @@ class PrivilegeUsers(NamedTuple):
 
 def privilege_users(rows: Iterable[Row]) -> PrivilegeUsers:
     """The processes (by name) that ``rows`` show starting a shell or interpreter or reading
-    a file only root may read (``ROOT_ONLY_FILES``), for the rules that say ``unless: starts
-    no shell``."""
+    a file only root may read (the account databases, sudo's policy), for the rules that say
+    ``unless: starts no shell``."""
+    root_only = _root_only_files()
     found = set()
     for row in rows:
         if not row.subject or not row.object:
@@ -241,7 +250,7 @@ def privilege_users(rows: Iterable[Row]) -> PrivilegeUsers:
             entry = lookup(row.object, "process")
             if entry is not None and entry.category in ("shell", "interpreter"):
                 found.add(row.subject)
-        elif row.event == "file_read" and row.object.casefold() in ROOT_ONLY_FILES:
+        elif row.event == "file_read" and row.object.casefold() in root_only:
             found.add(row.subject)
     return PrivilegeUsers(frozenset(found))
 

@@ -27,7 +27,7 @@ from .lineage import (
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
     compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, libraries_loaded_after_written, _rows_by_key, _lists_by_key,
 )
-from .patterns import BACKUP_SUFFIXES, CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, task_definition_name
+from .patterns import BACKUP_SUFFIXES, CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, root_only_stores, task_definition_name
 from .profiles import public_resolvers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -8918,11 +8918,6 @@ def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
 # ``credential-access-shadow-read``'s own objects and filter, read from it, not copied
 
 
-def _root_only_stores() -> frozenset[str]:
-    rule = builtin_rule("credential-access-shadow-read")
-    return frozenset(n.casefold() for block in rule.match for n in block.get("object") or ())
-
-
 def _password_checkers() -> frozenset[str]:
     rule = builtin_rule("credential-access-shadow-read")
     return frozenset(n.casefold() for block in rule.filter for n in block.get("subject") or ())
@@ -9028,7 +9023,7 @@ def exploit_gives_root_shell(view: LogView) -> list[StageEvidence]:
     checkers = _password_checkers()
     readers = shells | {n for n in command_of if n.casefold() not in checkers}
     reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
-    stores = _root_only_stores()
+    stores = root_only_stores()
     reads &= view.desc_where("object_name", lambda n: n.casefold() in stores, reads) & view.desc_in("subject_name", readers)
     # or writes an account database only root may write (useradd's passwd+ renamed over
     # passwd: an account added from the shell the exploit gave)
