@@ -44,6 +44,12 @@ class Mechanism:
     # Python running an AnsiballZ module: the module's work is the mechanism's), and with
     # ``descendants`` those of the processes they start
     runners: bool = False
+    # holds only where the processes named in ``by`` start programs in the log, and every
+    # one of them (with what those start in turn) is among ``programs``: a remote session
+    # that runs only the maintenance commands an administrator runs, not one whose commands
+    # could be anyone's (``starts_only``; an empty ``by``: no such condition)
+    starts_only_by: frozenset[str] = frozenset()
+    starts_only: frozenset[str] = frozenset()
 
     @cached_property
     def _selections(self):
@@ -89,11 +95,14 @@ def mechanisms() -> tuple[Mechanism, ...]:
     for item in raw["mechanisms"]:
         # validate the selections with the pattern rules' own checks
         PatternRule._selections(item["match"])
+        only = item.get("starts_only") or {}
         found.append(
             Mechanism(
                 item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()),
                 # the flags by name: a new one cannot shift the others
                 **{flag: bool(item.get(flag, False)) for flag in _FLAGS},
+                starts_only_by=frozenset(n.casefold() for n in only.get("by") or ()),
+                starts_only=frozenset(n.casefold() for n in only.get("programs") or ()),
             )
         )
     return tuple(found)

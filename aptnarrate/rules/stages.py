@@ -948,7 +948,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
     explained = explaining(view.table)
-    suppressing = [mechanism for mechanism in explained if mechanism.suppresses]
+    suppressing = [mechanism for mechanism in explained if mechanism.suppresses and holds(view, mechanism)]
     found = _without_excluded(view, found, explained)
     found = _joined_to_shown_entries(found)
     found = _without_credentials_carried_off(view, found)
@@ -1340,12 +1340,12 @@ def _without_excluded(view: LogView, found: list[StageEvidence], explained) -> l
     antivirus reading files and calling its cloud service is not exfiltration, whatever
     rule read it so; nor is a task deleted right after it was created persistence. A
     finding citing any other row stands, with all its rows."""
-    excluding = [m for m in explained if m.excludes]
+    excluding = [m for m in explained if m.excludes and holds(view, m)]
     # a mechanism that covers descendants applies when a process it names is in the log,
     # whether or not that process's own rows match it (a package manager whose maintainer
     # scripts write a service)
     for mechanism in mechanisms():
-        if mechanism.descendants and mechanism.excludes and mechanism not in excluding:
+        if mechanism.descendants and mechanism.excludes and mechanism not in excluding and holds(view, mechanism):
             if view.subjects_named_by(mechanism):
                 excluding.append(mechanism)
     found = _without_installs(view, found)
@@ -1435,6 +1435,8 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
     the attack-chain finder itself (the chain is what it is finding)."""
     found = np.zeros(len(within), dtype=bool)
     for mechanism in mechanisms_for(stage):
+        if not holds(view, mechanism):
+            continue
         rows = view.table.any_selection(mechanism._selections, within & ~found)
         if mechanism.descendants or mechanism.unnamed_beside or mechanism.runners:
             rows |= descendant_rows(view, mechanism) & within
@@ -1442,6 +1444,32 @@ def explained_rows(view: LogView, stage: str, within: np.ndarray, *, attack_exce
             rows &= ~in_chain(view, excepted_chain(view, mechanism))
         found |= rows
     return found
+
+
+def holds(view: LogView, mechanism) -> bool:
+    """Whether ``mechanism``'s condition on the log holds (``starts_only``: the processes
+    it names in ``by`` start at least one program, and only the ones it lists, with what
+    those start in turn); True for a mechanism without one."""
+    if not mechanism.starts_only_by:
+        return True
+
+    def started_only_listed() -> bool:
+        from .lineage import descendant_names
+
+        hosts = {name for name in view.subjects if name.casefold() in mechanism.starts_only_by}
+        started: set[str] = set()
+        for host in hosts:
+            below = descendant_names(view, host, _STARTS_ONLY_LIMIT)
+            if below is None:  # a tree too big to be a maintenance session's
+                return False
+            started |= {name.casefold() for name in below if name not in hosts}
+        return bool(started) and started <= mechanism.starts_only
+
+    return per_mechanism(view, "_holds", mechanism, started_only_listed)
+
+
+# how many starts a session's process tree may hold for ``holds`` to weigh it
+_STARTS_ONLY_LIMIT = 64
 
 
 def descendant_rows(view: LogView, mechanism) -> np.ndarray:
