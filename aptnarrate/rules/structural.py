@@ -5364,7 +5364,8 @@ def _server_shell_entry(
 
 # the temporary copies the account tools write and rename over the database (chpasswd's
 # nshadow, BSD pw's ptmp); passwd+ and the like are the database's names with a suffix
-ACCOUNT_DATABASE_COPIES = frozenset({"nshadow", "npasswd", "ngroup", "ptmp"})
+# (FreeBSD's pwd_mkdb builds the hashed databases as spwd.db.tmp and pwd.db.tmp, then renames them)
+ACCOUNT_DATABASE_COPIES = frozenset({"nshadow", "npasswd", "ngroup", "ptmp", "spwd.db.tmp", "pwd.db.tmp"})
 
 
 def _account_database(name: str) -> bool:
@@ -5440,7 +5441,8 @@ def account_added_with_escalated_privilege(view: LogView, escalations: list[Stag
     if not len(started_rows):
         return []
     ran = set(desc["object_name"][view._codes[started_rows]].tolist())
-    changed_rows = view.rows_of(writes & view.desc_in("subject_name", ran))
+    # the tool, or what it runs to rebuild the databases (FreeBSD's pw runs pwd_mkdb)
+    changed_rows = view.rows_of(writes & (view.desc_in("subject_name", ran) | descendant_subjects(view, ran)))
     changed_rows = changed_rows[view.minutes[changed_rows] >= since]
     if not len(changed_rows):
         return []
@@ -7683,6 +7685,9 @@ def _mask(view: LogView, positions: list[int]) -> np.ndarray:
 # (the editor), tar
 RUN_AS_TOOLS = frozenset({"sudo", "doas"})
 SHELL_ESCAPERS = frozenset({"vi", "vim", "vim.basic", "vim.tiny", "view", "nvim", "ex", "ed", "nano", "pico", "find", "awk", "gawk", "mawk", "env", "ftp", "zip", "nmap"})
+# pagers start a shell in their ordinary work (LESSOPEN's lesspipe, man's formatters): theirs
+# counts as an escape only where it then does root's work (``_root_work``)
+PAGER_ESCAPERS = frozenset({"less", "more", "most", "man"})
 
 
 def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
@@ -7692,7 +7697,7 @@ def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
     sudo ran it; an administrator's sudo of an editor that starts no shell claims nothing."""
     runs = view.present & view.desc_in("event", ("execute", "process_start"))
     through = runs & view.desc_where("subject_name", lambda n: n.casefold() in RUN_AS_TOOLS, runs)
-    through &= view.desc_where("object_name", lambda n: n.casefold() in SHELL_ESCAPERS, through)
+    through &= view.desc_where("object_name", lambda n: n.casefold() in SHELL_ESCAPERS | PAGER_ESCAPERS, through)
     if not through.any():
         return []
     escapers = view.values("object_name", through)
@@ -7703,13 +7708,33 @@ def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
     # the shell after sudo ran the program: its first run at or after sudo's
     first_through = int(view.first_minutes[through].min())
     shells &= view.first_minutes >= first_through
+    pager_shells = shells & view.desc_where("subject_name", lambda n: n.casefold() in PAGER_ESCAPERS, shells)
+    work = _root_work(view, view.values("object_name", pager_shells), first_through) if pager_shells.any() else pager_shells
+    if not work.any():
+        shells &= ~pager_shells
     if not shells.any():
         return []
     reason = (
         f"{_names(view.values('subject_name', through))} ran {_names(view.values('subject_name', shells))}, which then started "
-        f"{_names(view.values('object_name', shells))}: a shell escape from a program run with sudo's privilege."
+        f"{_names(view.values('object_name', shells))}: a shell escape from a program run with sudo's privilege"
     )
-    return [cited(view, view.rows_of(through | shells), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1548.003",))]
+    if work.any():
+        reason += f", whose shell went on to root's work ({_names(view.values('object_name', work))})"
+    return [cited(view, view.rows_of(through | shells | work), stage="Privilege Escalation", confidence="moderate", rationale=reason + ".", tactic="TA0004", techniques=("T1548.003",))]
+
+
+def _root_work(view: LogView, shells: set[str], since: int) -> np.ndarray:
+    """The descriptions, from minute ``since`` on, in which ``shells`` (by name) or what
+    they start do what only root may: run an account tool, rewrite a file that makes a
+    foothold last (``_lasting_target``) or read an account database only root may read."""
+    below = (view.desc_in("subject_name", shells) | descendant_subjects(view, shells)) & (view.first_minutes >= since)
+    runs = view.program_starts & below
+    work = runs & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, runs)
+    writes = view.present & below & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    work |= writes & view.desc_where("object_name", _lasting_target, writes)
+    reads = view.present & below & (view.desc["event"] == "file_read")
+    stores = root_only_stores()
+    return work | (reads & view.desc_where("object_name", lambda n: n.casefold() in stores, reads))
 
 
 # what a root shell writes to make a foothold last: the account and sudo files, SSH's
@@ -7717,7 +7742,8 @@ def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
 # like), and service units
 LASTING_FILES = frozenset({"passwd", "shadow", "master.passwd", "sudoers", "authorized_keys", "authorized_keys2", "rc.local"})
 LASTING_SUFFIXES = (".service", ".timer", ".socket")
-ACCOUNT_TOOLS = frozenset({"useradd", "adduser", "usermod", "chpasswd"})
+# (FreeBSD's pw: pw useradd, pw usermod)
+ACCOUNT_TOOLS = frozenset({"useradd", "adduser", "usermod", "chpasswd", "pw"})
 
 
 def _lasting_target(name: str) -> bool:
