@@ -5247,9 +5247,10 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
     database: an exploit of the server adding an account to log in with (T1190, then
     T1136.001); or that, itself or what it started, wrote an SSH authorized_keys file: a key
     planted to log in with (T1190; the key file's own rule weighs T1098.004); or ran crontab
-    to install a job table (T1190, then T1053.003). Deliveries and CGI scripts never add
-    accounts, keys or jobs; an administrator does from a login's shell, which no server here
-    started. A script server behind a front web server (php-fpm behind nginx) serves that
+    to install a job table (T1190, then T1053.003); or ran su, sudo or doas that changed its
+    identity and started a shell (T1190, then root: ``_server_shell_takes_root``). Deliveries
+    and CGI scripts never add accounts, keys or jobs, nor open a root shell; an administrator
+    does from a login's shell, which no server here started. A script server behind a front web server (php-fpm behind nginx) serves that
     front's connections."""
     desc = view.desc
     running = view.program_starts
@@ -5291,6 +5292,9 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
             out.append(_server_shell_entry(view, servers, heard, by_server, jobs, shells, f"which ran {_names(view.values('object_name', jobs))}, installing a job table ({tables})", until=installed))
             scheduled = f"{_names(view.values('object_name', jobs))}, run by the shell {_names(servers)} started, installed a job table ({tables}): a job planted to run again."
             out.append(cited(view, view.rows_of(jobs), view.rows_of(installed), stage="Maintain Persistence", confidence="moderate", rationale=scheduled, tactic="TA0003", techniques=("T1053.003",)))
+    # or running su, sudo or doas that changed its identity and started a shell: root taken
+    # from the server's shell (a password read from the site's configuration, T1078.003)
+    out += _server_shell_takes_root(view, servers, heard, by_server, shells, running & below)
     tools = running & below & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, running)
     if not tools.any():
         return out
@@ -5344,6 +5348,40 @@ def service_writes_ssh_keys(view: LogView) -> list[StageEvidence]:
     if inside:
         return [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210",))]
     return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190",))]
+
+
+# the run-as tools a shell uses to become another user (root)
+SWITCH_USER_TOOLS = frozenset({"su", "sudo", "doas"})
+
+
+def _server_shell_takes_root(view: LogView, servers: set, heard: np.ndarray, by_server: np.ndarray, shells: set, runs: np.ndarray) -> list[StageEvidence]:
+    """``server_shell_adds_account``'s run-as case: among ``runs`` (what the server's shell
+    and those below it ran), su, sudo or doas that changed its identity and then started a
+    shell: the entry (the server's shell doing what no script does) and the escalation."""
+    tools = runs & view.desc_where("object_name", lambda n: n.casefold() in SWITCH_USER_TOOLS, runs)
+    if not tools.any():
+        return []
+    ran = view.values("object_name", tools)
+    desc = view.desc
+    changed = view.present & view.desc_in("subject_name", ran) & (desc["event"] == "privilege_change")
+    root_shells = view.program_starts & view.desc_in("subject_name", ran)
+    root_shells &= view.desc_where("object_name", lambda n: process_category(n) == "shell", root_shells)
+    if not changed.any() or not root_shells.any():
+        return []
+    since = int(view.first_minutes[tools].min())
+    changed &= view.last_minutes >= since
+    root_shells &= view.last_minutes >= since
+    if not changed.any() or not root_shells.any():
+        return []
+    started = _names(view.values("object_name", root_shells))
+    escalation = (
+        f"{_names(view.values('subject_name', changed))}, run from the shell {_names(servers)} started, changed its user identity and started {started}: "
+        "root taken from the server's shell, with a password or rule the shell found."
+    )
+    return [
+        _server_shell_entry(view, servers, heard, by_server, tools, shells, f"which ran {_names(ran)} to become another user"),
+        cited(view, view.rows_of(tools), view.rows_of(changed), view.rows_of(root_shells), stage="Privilege Escalation", confidence="moderate", rationale=escalation, tactic="TA0004", techniques=("T1078.003", "T1548.003")),
+    ]
 
 
 def _server_shell_entry(
