@@ -6547,11 +6547,12 @@ def _pipeline_partners(view: LogView, writers: set[str]) -> dict[str, set[str]]:
 
 
 def _restaged(view: LogView, reading: np.ndarray, writes: np.ndarray, staged: set[str]) -> set[str]:
-    """Files that carry a staged archive on (``openssl enc`` of the tarball, ``split`` of it):
-    written by a process that read a staged archive or a file restaged from one, whatever
-    their extension (an encrypted blob may be called ``.bin``), less files the log runs as
-    programs."""
-    frontier = {name for name in staged if ARCHIVE.search(name)}
+    """Files that carry a staged archive on (``openssl enc`` of the tarball, ``split`` of it),
+    or a hidden staging copy (``.mp``, a copy of the password database, packed by tar):
+    written by a process that read a staged archive or copy or a file restaged from one,
+    whatever their extension (an encrypted blob may be called ``.bin``), less files the log
+    runs as programs."""
+    frontier = {name for name in staged if ARCHIVE.search(name) or _hidden_staging_name(name)}
     if not frontier:
         return set()
     ran = view.values("object_name", view.present & view.desc_in("event", ("execute", "process_start", "module_load")))
