@@ -7380,7 +7380,10 @@ def service_runs_planted_program(view: LogView) -> list[StageEvidence]:
         # (or any service program the knowledge base knows, written over by a shell, script
         # host or admin tool: the service's binary swapped for the writer's, T1574.010;
         # installers and updaters write them as their work)
-        swapped = view.values("object_name", known) & view.values("object_name", written & view.desc_where("subject_name", planter, written))
+        # (not PsExec writing its own service's program, PSEXESVC.exe, as every run of it does,
+        # here or against another host)
+        own_service = view.desc_where("subject_name", remote_command_tool, written) & view.desc_where("object_name", remote_session_host, written)
+        swapped = view.values("object_name", known) & view.values("object_name", written & ~own_service & view.desc_where("subject_name", planter, written))
         starts |= known & view.desc_in("object_name", swapped)
     if not starts.any():
         return []
