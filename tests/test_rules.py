@@ -215,6 +215,25 @@ def test_benign_mechanisms_lower_likelihood_in_words_and_keep_the_row():
     assert "AppX state-repository churn" in rows["cache_0.rslc"].legitimate_usage
 
 
+@pytest.mark.parametrize("commands, maintenance", [(("gpupdate.exe",), True), (("gpupdate.exe", "cmd.exe"), False), ((), False)])
+def test_a_conditional_mechanism_is_offered_only_where_its_condition_holds(commands, maintenance):
+    """The remote-maintenance mechanism holds only where PsExec's service runs nothing but
+    maintenance commands: the IoC's context and the benign alternative quoted its words for a
+    session that also ran a shell (the words cited a condition the log contradicts)."""
+    from aptnarrate.backends.offline import OfflineNarrator
+
+    lines = [
+        "The process: System START_INBOUND the flow: 142.20.57.31,2019-09-25 09:14:02",
+        "The process: System WRITE the file: C:\\Windows\\PSEXESVC.exe,2019-09-25 09:14:03",
+        "The process: services.exe CREATE the process: PSEXESVC.exe,2019-09-25 09:14:05",
+    ]
+    lines += [f"The process: PSEXESVC.exe CREATE the process: {c},2019-09-25 09:14:{10 + n:02d}" for n, c in enumerate(commands)]
+    facts = inspect_input(("description,timestamp\n" + "\n".join(lines) + "\n").encode())
+    report = OfflineNarrator().narrate(facts).narration
+    said = " ".join([report.summary] + [claim.legitimate_usage or "" for claim in report.iocs])
+    assert ("runs only Windows' maintenance commands" in said) is maintenance
+
+
 def test_a_script_host_talking_to_a_neighbour_of_this_host_is_lateral_movement_not_c2():
     lines = []
     for m in range(3):

@@ -414,7 +414,9 @@ def benign_mechanisms(candidates, facts: Facts) -> list:
     todo = [key for key in dict.fromkeys(map(_mechanism_key, candidates)) if key not in known]
     if todo:
         order = {id(m): n for n, m in enumerate(mechanisms())}
-        found = first_explaining([row for key in todo for row in _mechanism_rows(*key)])
+        from ..rules.stages import failing_conditions
+
+        found = first_explaining([row for key in todo for row in _mechanism_rows(*key)], failing_conditions(facts))
         stems = _compiler_stems(facts)
         for n, key in enumerate(todo):
             # the first mechanism in file order that explains either of the candidate's rows
@@ -459,7 +461,9 @@ def _deletion_mechanisms(facts: Facts) -> dict[str, tuple]:
         for subject, action, name, subject_kind, object_kind in zip(*(descriptions[c][chosen] for c in columns))
     ]
     by_actor: dict[str, set[int]] = {}  # the ids of the mechanisms explaining each actor's rows (None's too)
-    for row, mechanism in zip(rows, first_explaining(rows)):
+    from ..rules.stages import failing_conditions
+
+    for row, mechanism in zip(rows, first_explaining(rows, failing_conditions(facts))):
         by_actor.setdefault(row.subject, set()).add(id(mechanism))
     return {
         actor: tuple(m for m in mechanisms() if id(m) in found)  # in file order

@@ -119,10 +119,12 @@ def explaining(rows: Iterable[Row]) -> list[Mechanism]:
     return [m for m in mechanisms() if table.any_selection(m._selections).any()]
 
 
-def first_explaining(rows: list[Row]) -> list[Mechanism | None]:
+def first_explaining(rows: list[Row], skip: frozenset[str] = frozenset()) -> list[Mechanism | None]:
     """For each row, the first mechanism in file order that explains it (None when none
     does), as ``explains`` tells row by row; tested over one ``RowTable``, so each field
-    is tested once per distinct value and a row leaves the running once explained."""
+    is tested once per distinct value and a row leaves the running once explained.
+    ``skip``: the ids of mechanisms not to weigh (those whose condition on the log fails,
+    ``stages.failing_conditions``)."""
     found: list[Mechanism | None] = [None] * len(rows)
     if not rows:
         return found
@@ -131,6 +133,8 @@ def first_explaining(rows: list[Row]) -> list[Mechanism | None]:
     for mechanism in mechanisms():
         if not open_rows.any():
             break
+        if mechanism.id in skip:
+            continue
         hits = table.any_selection(mechanism._selections, open_rows)
         for position in np.flatnonzero(hits).tolist():
             found[position] = mechanism
