@@ -2679,15 +2679,16 @@ def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
     (``REMOTE_LOGIN_SERVERS``) accepting ``GUESSING_MIN_ATTEMPTS`` or more connections (in
     distinct seconds) from one address outside the site within ``GUESSING_WINDOW_MINUTES``,
     then, at most ``GUESSING_LOGIN_MINUTES`` after the last of them, starting a shell: the
-    guesses went on until one let the attacker in. A user logs in with one connection, a
-    client that reconnects does not get a shell each time, and hosts of the site are left to
-    the movement rules."""
+    guesses went on until one let the attacker in. A user logs in with one connection, and a
+    client that reconnects does not get a shell each time. From a host of the site (internal
+    or private), the guesses come from a host the intruder already holds: Lateral Movement
+    (T1110.001 over T1021.004), not the way in."""
     desc = view.desc
     servers = _login_servers(view)
     if not servers:
         return []
     accepted = _accepted(view) & view.desc_in("subject_name", servers) & (desc["object_kind"] == "flow")
-    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("internal", "private", "loopback", "local") and n not in PLACEHOLDERS, accepted)
+    accepted &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local") and n not in PLACEHOLDERS, accepted)
     if not accepted.any():
         return []
     # (TRACE shows sshd's child running bash as an execute of the file, OpTC as a process start)
@@ -2731,12 +2732,17 @@ def password_guessing_then_login(view: LogView) -> list[StageEvidence]:
             continue
         span = (last - int(at[best])) // MINUTE_NS + 1
         server = _names(view.values("subject_name", accepted & view.desc_in("object_name", {address})))
+        site = view.address_class(address) in ("internal", "private")
         reason = (
-            f"Password guessing, then a login: {server} accepted {int(held[best])} connections from {quoted(address)} (not internal) "
-            f"within {span} minute(s), then started a login shell ({_names(set(desc['object_name'][view._codes[login]].tolist()))}): "
-            "the guesses went on until one let the attacker in."
+            f"Password guessing, then a login: {server} accepted {int(held[best])} connections from {quoted(address)} "
+            f"({'a host of the site' if site else 'not internal'}) within {span} minute(s), then started a login shell "
+            f"({_names(set(desc['object_name'][view._codes[login]].tolist()))}): the guesses went on until one let the attacker in"
+            + (", from a host already held." if site else ".")
         )
-        out.append(cited(view, attempts, login, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1110.001", "T1078")))
+        if site:
+            out.append(cited(view, attempts, login, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1110.001", "T1021.004")))
+        else:
+            out.append(cited(view, attempts, login, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1110.001", "T1078")))
     return out
 
 
