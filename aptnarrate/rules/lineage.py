@@ -86,6 +86,7 @@ def roles() -> dict[str, Any]:
         "privileged_loader_names": frozenset(n.casefold() for n in raw["privileged_loaders"]["names"]),
         "planter_categories": frozenset(raw["privileged_loaders"]["planters"]["categories"]),
         "compressor_names": frozenset(n.casefold() for n in raw["compressors"]["names"]),
+        "archiver_names": frozenset(n.casefold() for n in raw["archivers"]["names"]),
         "mode_copier_names": frozenset(n.casefold() for n in raw["mode_preserving_copiers"]["names"]),
         "local_copier_names": frozenset(n.casefold() for n in raw["local_copiers"]["names"]),
         "pager_editor_names": frozenset(n.casefold() for n in raw["pagers_and_editors"]["names"]),
@@ -271,6 +272,11 @@ def script_web_server(name: str) -> bool:
 def compressor(name: str) -> bool:
     """A program that replaces the file it compresses or expands (``compressors``)."""
     return name.casefold() in roles()["compressor_names"]
+
+
+def archiver(name: str) -> bool:
+    """A program that packs the files it reads into the one it writes (``archivers``)."""
+    return name.casefold() in roles()["archiver_names"]
 
 
 def mode_preserving_copier(name: str) -> bool:

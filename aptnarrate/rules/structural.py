@@ -25,7 +25,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, is_launcher, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, libraries_loaded_after_written, _rows_by_key, _lists_by_key,
+    archiver, compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, libraries_loaded_after_written, _rows_by_key, _lists_by_key,
 )
 from .patterns import BACKUP_SUFFIXES, CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, root_only_stores, task_definition_name
 from .profiles import public_resolvers
@@ -6756,7 +6756,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # what a collector wrote carries the data only if it is data itself (an archive, a copy):
     # a library or program it unpacked from a mailed archive is no staging
     # (or a hidden file of no extension, an archive staged under a dot-name: .cache-7f3a)
-    written_by_collectors = {name for name in written_by_collectors if user_data(name) or _hidden_staging_name(name)}
+    # (or anything else an archiver wrote after reading collected data that is no archive
+    # itself, or the compressor it started: its archive, whatever it is called; not what it
+    # unpacked from an archive, nor a file the knowledge base knows, such as the shell's history)
+    packers = {c for c in collectors if archiver(c) and any(not ARCHIVE.search(n) for n in view.values("object_name", data_reads & view.desc_in("subject_name", {c})))}
+    packers |= _compressors_started_by(view, packers)
+    packed = {name for name in view.values("object_name", writes & view.desc_in("subject_name", packers)) if lookup(name, "file") is None}
+    written_by_collectors = {name for name in written_by_collectors if user_data(name) or _hidden_staging_name(name) or name in packed}
     written_by_collectors |= _restaged(view, reading, writes, written_by_collectors)
     # a copy's transport (scp's ssh) sends what the copy client read: its reads are the
     # sender's
@@ -6815,7 +6821,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # process is one the knowledge base does not know or the log shows acting for an attacker:
     # one message carries a key (sudo, sshd and lsass read such files as their ordinary work)
     # (an archive by its name, or one staged under a dot-name of no extension: tar's .t91z)
-    archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n), staged_reads)
+    # (or whatever an archiver wrote of collected data: rar's ~DF81A3.tmp)
+    archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n) or n in packed, staged_reads)
     # (a database export read back and sent is the same shape: a table collected, then sent)
     if exporters:
         archived |= staged_reads & view.desc_in("object_name", view.values("object_name", writes & view.desc_in("subject_name", exporters)))
@@ -6982,18 +6989,31 @@ def _public_sends(view: LogView) -> np.ndarray:
 def _credential_dumps(view: LogView, writes: np.ndarray) -> set[str]:
     """The files written, at or after its first access, by a process that opened or read
     LSASS, the process holding the logged-on users' credentials; not by a security product or
-    Windows' own processes, which open it as their work (Defender scanning it)."""
+    Windows' own processes, which open it as their work (Defender scanning it). And the
+    credential hives saved to files (``reg save``: ``credential-access-hive-save``'s files
+    and ``credential_hives_saved``'s), the password hashes to crack offline."""
     desc = view.desc
+    hives = view.values("object_name", view.present & view.table.rule(builtin_rule("credential-access-hive-save"), view.present))
+    for finding in credential_hives_saved(view):
+        codes = view._codes[finding.positions]
+        hives |= view.values("object_name", _mask(view, codes[desc["object_kind"][codes] == "file"].tolist()))
+    hives -= PLACEHOLDERS
     access = view.present & (desc["object_kind"] == "process") & view.desc_in("event", ("process_access", "file_read"))
     access &= view.desc_where("object_name", lambda n: n.casefold() == CREDENTIAL_PROCESS, access)
     if not access.any():
-        return set()
+        return hives
     since: dict[str, int] = {}  # each opener's first access, one pass (a crafted log may name thousands)
     for at in np.flatnonzero(access).tolist():
         opener, minute = desc["subject_name"][at], int(view.first_minutes[at])
         if opener not in PLACEHOLDERS and minute < since.get(opener, minute + 1):
             since[opener] = minute
     since = {o: m for o, m in since.items() if process_category(o) not in ("security product", "windows system process")}
+    return hives | _files_written_since(view, writes, since)
+
+
+def _files_written_since(view: LogView, writes: np.ndarray, since: dict[str, int]) -> set[str]:
+    """The files ``writes`` shows a process of ``since`` writing at or after its minute there."""
+    desc = view.desc
     own = writes & view.present & (desc["object_kind"] == "file") & view.desc_in("subject_name", since)
     return {
         desc["object_name"][at] for at in np.flatnonzero(own).tolist()
@@ -7047,13 +7067,8 @@ def _captured_input_files(view: LogView, writes: np.ndarray) -> set[str]:
     captures = input_captures(view)
     if not captures:
         return set()
-    desc = view.desc
     since = {reader: int(view.minutes[rows].min()) for reader, rows in captures.items()}
-    own = writes & view.present & (desc["object_kind"] == "file") & view.desc_in("subject_name", since)
-    return {
-        desc["object_name"][at] for at in np.flatnonzero(own).tolist()
-        if desc["object_name"][at] not in PLACEHOLDERS and int(view.last_minutes[at]) >= since[desc["subject_name"][at]]
-    }
+    return _files_written_since(view, writes, since)
 
 
 def _handed_input(view: LogView, data_reads: np.ndarray, writes: np.ndarray) -> np.ndarray:
