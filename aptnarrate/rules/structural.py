@@ -4756,14 +4756,21 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     accepted &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) not in ("loopback", "local"), accepted)
     if not accepted.any():
         return []
-    starts = view.program_starts & view.desc_in("subject_name", view.values("subject_name", accepted))
-    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    heard = view.values("subject_name", accepted)
+    starts = view.program_starts & view.desc_where("object_name", lambda n: process_category(n) == "shell", view.program_starts)
+    # PHP's FastCGI workers (php-cgi, php-fpm) answer what the web server in front of them
+    # accepted: one that starts a shell with no connection of its own serves that front's
+    fronts = accepted & view.desc_where("subject_name", web_server, accepted)
+    behind = {n for n in view.values("subject_name", starts) - heard if script_web_server(n)} if fronts.any() else set()
+    starts &= view.desc_in("subject_name", heard | behind)
     if not starts.any():
         return []
     shells = view.values("object_name", starts)
     below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
     opened = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
-    connects = opened & view.desc_where("subject_name", lambda n: process_category(n) == "shell", opened)
+    # (a shell's, or an interpreter's below it: perl -e or python -c opening the reverse
+    # shell; either reaching back to the very address the service heard from)
+    connects = opened & view.desc_where("subject_name", lambda n: process_category(n) in ("shell", "interpreter"), opened)
     connects &= view.desc_in("object_name", view.values("object_name", accepted))
     fetches = _payload_fetches(view, opened)
     if not connects.any() and not fetches.any():
@@ -4772,6 +4779,11 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     accept_rows, start_rows, connect_rows, fetch_rows = view.rows_of(accepted), view.rows_of(starts), view.rows_of(connects), view.rows_of(fetches)
     names_at = lambda rows, field: desc[field][view._codes[rows]]  # noqa: E731
     servers, addresses = names_at(accept_rows, "subject_name"), names_at(accept_rows, "object_name")
+    if behind:  # the front's connections, once more under each worker behind it
+        front_rows = view.rows_of(fronts)
+        accept_rows = np.concatenate([accept_rows] + [front_rows] * len(behind))
+        servers = np.concatenate([servers] + [np.full(len(front_rows), name, dtype=object) for name in sorted(behind)])
+        addresses = names_at(accept_rows, "object_name")
     begin = minutes[accept_rows]
     end = begin + CALLBACK_MINUTES * MINUTE_NS
     shelled, _ = _windows_meet(servers, begin, end, names_at(start_rows, "subject_name"), start_rows, minutes)
@@ -4796,15 +4808,17 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
         senders = set(addresses[keep].tolist())
         rows = np.unique(np.concatenate([accept_rows[keep], start_rows[shell_cited], connect_rows[back_cited], fetch_rows[fetch_cited]]))
         how = (
-            "a shell below it opened a connection back to that address: the request exploited the service and its shell reached back to the sender"
+            "a shell below it, or an interpreter the shell ran, opened a connection back to that address: the request exploited the service and its shell reached back to the sender"
             if (keep & called).any()
             else f"below that shell {_names(view.values('subject_name', fetches))} opened a connection to an outside address, reading no file to send: "
             "the request exploited the service and its shell fetched a payload (this service starts no download tool of its own)"
         )
-        reason = (
-            f"{_names(set(servers[keep].tolist()))} accepted a connection from {_names(senders)} ({'a host of the site' if inside else 'not internal'}), "
-            f"started a shell, and {how}."
-        )
+        workers = set(servers[keep].tolist()) & behind
+        who = _names(set(servers[keep].tolist()) - workers)
+        if workers:  # a worker behind the front: the front accepted, the worker started the shell
+            fronting = _names(view.values("subject_name", fronts & view.desc_in("object_name", senders)))
+            who = f"{who + ' and ' if who else ''}{_names(workers)}, behind {fronting}, which"
+        reason = f"{who} accepted a connection from {_names(senders)} ({'a host of the site' if inside else 'not internal'}), started a shell, and {how}."
         if inside:
             out.append(cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210", "T1059.004")))
         else:
