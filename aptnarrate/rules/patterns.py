@@ -498,11 +498,22 @@ SYSTEM_PROCESSES = frozenset({"winlogon.exe", "services.exe", "wininit.exe", "sp
 def other_process_dumpers(rows: Iterable[Row]) -> set[str]:
     """The processes (by name) that ``rows`` show opening other processes, none of them
     LSASS, for the rules that say ``unless: dumps another process``: procdump taking a
-    crashed web worker's memory for its vendor is no credential dump."""
+    crashed web worker's memory for its vendor is no credential dump. A process counts by
+    what it and the programs it starts open (procdump.exe running its own procdump64.exe,
+    which opens the worker), one level down."""
     opened: dict[str, set[str]] = {}
+    started: dict[str, set[str]] = {}
     for row in rows:
-        if row.subject and row.object and row.object_kind == "process" and row.event == "process_access":
+        if not row.subject or not row.object:
+            continue
+        if row.object_kind == "process" and row.event == "process_access":
             opened.setdefault(row.subject, set()).add(row.object.casefold())
+        elif row.event in ("process_start", "execute") and row.object != row.subject:
+            started.setdefault(row.subject, set()).add(row.object)
+    for parent, children in started.items():
+        below = set().union(*(opened.get(child, set()) for child in children))
+        if below:
+            opened[parent] = opened.get(parent, set()) | below
     return {subject for subject, targets in opened.items() if CREDENTIAL_PROCESS not in targets}
 
 

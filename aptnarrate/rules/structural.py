@@ -3283,6 +3283,12 @@ REMOTE_ACCESS_TOOL = "remote access tool"
 FILE_SHARE_SERVER = "System"
 
 
+def _own_64_bit_build(launcher: str, deleted: str) -> bool:
+    """Whether ``deleted`` is ``launcher``'s own 64-bit build: procdump.exe's procdump64.exe."""
+    stem = launcher.casefold().removesuffix(".exe")
+    return bool(stem) and deleted.casefold() in (f"{stem}64.exe", f"{stem}64")
+
+
 def _history_saved(view: LogView, truncated: np.ndarray) -> np.ndarray:
     """The ``truncated`` descriptions that are a shell saving its history: the shell
     truncating its own history file and writing it in the same minute, every time (bash
@@ -3364,6 +3370,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # ends): the tool's cleanup at every session, whoever opened it (the session itself is
     # weighed as Lateral Movement)
     routine |= deleted & view.desc_where("object_name", remote_session_host, deleted)
+    # a launcher removing its own 64-bit build (Sysinternals' tools write NAME64.exe to a
+    # temporary folder, run it and delete it at every run), whoever ran the tool
+    routine |= deleted & view.pattern_flags(lambda r: bool(r.subject) and _own_64_bit_build(r.subject, r.object), deleted)
     # a package file (a wheel, a .deb, an .rpm...) its writer removes once installed: pip and
     # the other installers fetch into a temporary folder and clear it, whoever started them
     packages = deleted & view.desc_where("object_name", lambda n: bool(PACKAGE_FILE.search(n)), deleted)
