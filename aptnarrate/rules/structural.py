@@ -6705,7 +6705,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # (and a keylogger's store of what it captured: keystrokes, passwords among them; its
     # reads of the input device are the capture itself)
     dumps = _credential_dumps(view, writes) | _captured_input_files(view, writes)
-    data_reads |= reading & view.desc_in("object_name", dumps)
+    dump_reads = reading & view.desc_in("object_name", dumps)
+    data_reads |= dump_reads
     keystrokes = reading & view.desc_in("subject_name", set(input_captures(view))) & view.desc_where("object_name", lambda n: bool(INPUT_DEVICE.match(n)), reading)
     data_reads |= keystrokes
     # a user application reading application data (a browser its profile, history and
@@ -6728,7 +6729,8 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     data_reads &= ~view.pattern_flags(lambda row: reads_own_credential_store(row.subject, row.object), data_reads)
     # a file the reader itself wrote by the minute it first read it (a download read back to
     # unpack it, its own output) is its own product, not data it collected
-    data_reads &= ~_own_products(view, data_reads, writes)
+    # (a dump its own maker reads back to send is still the secrets it holds)
+    data_reads &= ~(_own_products(view, data_reads, writes) & ~dump_reads)
     # nor a file the reader writes back, no document, archive or secret (a beacon's own
     # configuration, read at start and updated as it runs): its state, not data collected
     # (or writes the next version of: certbot reading privkey2.pem as it writes privkey3.pem)
@@ -6738,7 +6740,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         data_reads &= ~view.pattern_flags(
             lambda row: ((row.subject, row.object) in rewritten or (row.subject, _version_key(row.object)) in renewed)
             and not (DOCUMENT.search(row.object) or ARCHIVE.search(row.object) or secret_credential(row.object)),
-            data_reads,
+            data_reads & ~dump_reads,
         )
     # nor is a file that the process which started the reader wrote for it (PowerShell
     # writing ngrok.yml, then starting ngrok), unless that process read user data itself (a
@@ -7035,13 +7037,22 @@ def _credential_dumps(view: LogView, writes: np.ndarray) -> set[str]:
 
 
 def _files_written_since(view: LogView, writes: np.ndarray, since: dict[str, int]) -> set[str]:
-    """The files ``writes`` shows a process of ``since`` writing at or after its minute there."""
+    """The files ``writes`` shows a process of ``since`` writing at or after its minute there;
+    not a named pipe (``\\Device\\NamedPipe\\NAME``, where the log keeps paths), which holds
+    nothing at rest: Meterpreter's getsystem pipe is no dump."""
     desc = view.desc
     own = writes & view.present & (desc["object_kind"] == "file") & view.desc_in("subject_name", since)
+    if own.any():
+        pipes = {at for at, values in _object_values(view, own).items() if values and all(NAMED_PIPE.match(v) for v in values)}
+        own[list(pipes)] = False
     return {
         desc["object_name"][at] for at in np.flatnonzero(own).tolist()
         if desc["object_name"][at] not in PLACEHOLDERS and int(view.last_minutes[at]) >= since[desc["subject_name"][at]]
     }
+
+
+# Windows' named pipes, as a path keeps them
+NAMED_PIPE = re.compile(r"^\\(Device\\NamedPipe|\\?\.\\pipe)\\", re.I)
 
 
 # the kernel's input device nodes: Linux's evdev (/dev/input/event2), FreeBSD's keyboards
