@@ -4472,6 +4472,15 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     )
     # and the server's start of the CGI programs the shells came through
     cgi_starts = direct & view.desc_in("object_name", through)
+    # requests only from hosts of the site (the server's, or its front's): an intruder
+    # already inside exploiting the server, movement to this host (T1210), not the way in
+    heard = _accepted(view) & (view.desc["object_kind"] == "flow") & view.desc_where("subject_name", lambda n: bool(n) and (web_server(n) or script_web_server(n)))
+    senders = view.values("object_name", heard) - PLACEHOLDERS
+    if senders and all(view.address_class(a) in ("internal", "private") for a in senders):
+        reason = f"{reason[:-1]}, on requests only from hosts of the site ({_names(senders)}): the server exploited from a host already held."
+        return [
+            cited(view, view.rows_of(server_starts | cgi_starts), view.rows_of(commands), view.rows_of(heard)[-3:], stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210", "T1505.003"))
+        ]
     return [
         cited(view, view.rows_of(server_starts | cgi_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))
     ]
