@@ -7167,6 +7167,13 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
     if readers:
         desc = view.desc
         started_at = _minutes_by_subject(view, view.program_starts & view.desc_in("object_name", readers), "object_name")
+        # (and the first minute it acts in: where that comes before any start the log shows,
+        # it was already running as the log begins, an instance whose start is not shown)
+        acting = view.present & view.desc_in("subject_name", readers)
+        for runner in readers:
+            mine = acting & (desc["subject_name"] == runner)
+            if mine.any():
+                started_at.setdefault(runner, set()).add(int(view.first_minutes[mine].min()))
         own = view.rows_of(reading & view.desc_in("subject_name", set(started_at)))
         first_read: dict[str, tuple[int, int]] = {}  # runner -> (its first read's code, minute), rows in log order
         for code, minute in zip(view._codes[own].tolist(), view.minutes[own].tolist()):
