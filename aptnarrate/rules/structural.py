@@ -7372,6 +7372,61 @@ _INSTALLING_CATEGORIES = frozenset({"package manager", "software updater", "cont
 SERVICE_CODE = re.compile(r"\.(exe|dll|sys)$", re.I)
 
 
+# minutes from a shell's sc to the service control manager starting the service's program
+SELF_SERVICE_MINUTES = 2
+
+
+def program_installs_itself_as_service(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know whose shell (or admin tool) ran ``sc.exe``
+    in a minute in which the service control manager wrote a service key, and which the
+    service control manager then started, within ``SELF_SERVICE_MINUTES``: the program
+    installed itself as a service to run again at every boot (T1543.003), whether or not the
+    subgraph wrote it. Vendors' setups register their services through Windows Installer or
+    their own code; a known program's shell running sc is an administrator's."""
+    desc = view.desc
+    scm = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
+    started = view.present & scm & (desc["event"] == "process_start") & (desc["object_kind"] == "process")
+    started &= view.desc_where("object_name", lambda n: bool(n) and n not in PLACEHOLDERS and _unknown(n), started)
+    if not started.any():
+        return []
+    sc_runs = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)
+    sc_runs &= view.desc_where("subject_name", lambda n: bool(n) and process_category(n) in OPERATOR_TOOLS, sc_runs)
+    keys = view.present & scm & (desc["event"] == "registry_write")
+    if not sc_runs.any() or not keys.any():
+        return []
+    key_minutes = set(view.minutes[view.rows_of(keys)].tolist())
+    sc_rows = [r for r in view.rows_of(sc_runs).tolist() if int(view.minutes[r]) in key_minutes]
+    if not sc_rows:
+        return []
+    # the service control manager's starts, grouped by program in one pass, each kept only
+    # within the window after some sc run (a crafted log may start thousands of programs)
+    sc_minutes = np.sort(view.minutes[sc_rows])
+    start_rows = view.rows_of(started)
+    at = view.minutes[start_rows]
+    after = np.searchsorted(sc_minutes, at, side="right") - 1
+    near = (after >= 0) & (at - sc_minutes[np.maximum(after, 0)] <= SELF_SERVICE_MINUTES * MINUTE_NS)
+    runs_of = _lists_by_key(desc["object_name"][view._codes[start_rows[near]]].tolist(), start_rows[near].tolist())
+    key_rows = view.rows_of(keys)
+    found = []
+    for program in sorted(runs_of):
+        below = descendant_names(view, program, 64) or set()
+        mine = [r for r in sc_rows if desc["subject_name"][view._codes[r]] in below]
+        if not mine:
+            continue
+        first = min(int(view.minutes[r]) for r in mine)
+        runs = np.array([r for r in runs_of[program] if first <= int(view.minutes[r]) <= first + SELF_SERVICE_MINUTES * MINUTE_NS], dtype=np.int64)
+        if not len(runs):
+            continue
+        shells = {desc["subject_name"][view._codes[r]] for r in mine}
+        reason = (
+            f"{quoted(program)}, a program the knowledge base does not know, had {_names(shells)} run `sc.exe` as the service control manager wrote "
+            f"a service's key, and the service control manager then started {quoted(program)}: the program installed itself as a service, to run again at every boot."
+        )
+        cited_keys = key_rows[np.isin(view.minutes[key_rows], view.minutes[np.array(mine, dtype=np.int64)])]
+        found.append(cited(view, np.array(mine, dtype=np.int64), cited_keys, runs, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1543.003",)))
+    return found
+
+
 def service_registered_for_written_program(view: LogView) -> list[StageEvidence]:
     """A shell, script host or admin tool (``OPERATOR_TOOLS``) that wrote a program or
     DLL in the subgraph and then started ``sc.exe``, in a minute in which the service control
@@ -10037,4 +10092,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
