@@ -259,6 +259,11 @@ def _windows_code_runner(name: str) -> bool:
     return name.casefold().endswith(".exe") and runs_what_it_reads(name)
 
 
+def _unknown_windows_program(name: str) -> bool:
+    """A Windows program (``.exe``) the knowledge base does not know."""
+    return name.casefold().endswith(".exe") and _unknown(name)
+
+
 def command_and_control(view: LogView) -> list[StageEvidence]:
     """Sustained exchanges with non-internal addresses (computed once per view: process
     lineage reads its channels too)."""
@@ -281,7 +286,9 @@ def _command_and_control(view: LogView) -> list[StageEvidence]:
     # asking a public resolver itself: Windows programs ask the DNS Client service (in the
     # service host) for names, so such a conversation is weighed as a channel over DNS
     # (T1071.004), not taken for name lookups
-    excluded &= ~(view.desc_in("object_name", public_resolvers()) & view.desc_where("subject_name", _windows_code_runner, flows))
+    # (and so is a Windows program the knowledge base does not know: known ones that ask
+    # resolvers themselves, nslookup, the browsers' own resolvers, stay name lookups)
+    excluded &= ~(view.desc_in("object_name", public_resolvers()) & view.desc_where("subject_name", lambda n: _windows_code_runner(n) or _unknown_windows_program(n), flows))
     # a program written and run here keeping a conversation with a host of the site (an
     # implant driven through an internal relay, T1090.001) is weighed too, on a stricter test
     # below: a site host's runner reporting to the console that pushed it is remote execution
