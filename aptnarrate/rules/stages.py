@@ -944,7 +944,7 @@ def _find_stages(facts: Facts) -> list[StageEvidence]:
     # what grounding reads later from this view, kept with the facts (not the view: it
     # refers back to them, and a cycle would outlive the run until the cyclic collector)
     structural.triggered_configurations(facts, view)
-    facts.derived("_failing_mechanism_conditions", lambda: _failing(view, [m for m in mechanisms() if m.starts_only_by]))
+    failing_conditions(facts, view)
     structural.planted_server_page_pairs(facts, view)
     found = pattern_findings(view) + [item for rule in structural.RULES for item in rule(view)]
     found = [item for item in found if item.evidence]
@@ -1469,21 +1469,21 @@ def holds(view: LogView, mechanism) -> bool:
     return per_mechanism(view, "_holds", mechanism, started_only_listed)
 
 
-def failing_conditions(facts: Facts) -> frozenset[str]:
+def failing_conditions(facts: Facts, view: LogView | None = None) -> frozenset[str]:
     """The ids of the benign mechanisms whose condition on the log (``holds``) fails for
     ``facts``: what words about a candidate must not cite either (a PsExec session that
     also ran a shell is no maintenance session). Kept with the facts; ``_find_stages``
-    fills it from its own view."""
+    fills it from its own ``view`` (a view is built only where none is given and a
+    mechanism has a condition)."""
 
     def compute() -> frozenset[str]:
         conditional = [m for m in mechanisms() if m.starts_only_by]
-        return _failing(LogView(facts), conditional) if conditional else frozenset()
+        if not conditional:
+            return frozenset()
+        seen = view if view is not None else LogView(facts)
+        return frozenset(m.id for m in conditional if not holds(seen, m))
 
     return facts.derived("_failing_mechanism_conditions", compute)
-
-
-def _failing(view: LogView, conditional) -> frozenset[str]:
-    return frozenset(m.id for m in conditional if not holds(view, m))
 
 
 # how many starts a session's process tree may hold for ``holds`` to weigh it
