@@ -7414,10 +7414,12 @@ def program_installs_itself_as_service(view: LogView) -> list[StageEvidence]:
     near = (after >= 0) & (at - sc_minutes[np.maximum(after, 0)] <= SELF_SERVICE_MINUTES * MINUTE_NS)
     runs_of = _lists_by_key(desc["object_name"][view._codes[start_rows[near]]].tolist(), start_rows[near].tolist())
     key_rows = view.rows_of(keys)
+    # the sc runs grouped by the process that ran them, once (not a scan per program)
+    sc_by_runner = _lists_by_key([desc["subject_name"][view._codes[r]] for r in sc_rows], sc_rows)
     found = []
     for program in sorted(runs_of):
         below = descendant_names(view, program, 64) or set()
-        mine = [r for r in sc_rows if desc["subject_name"][view._codes[r]] in below]
+        mine = sorted(r for runner in below & sc_by_runner.keys() for r in sc_by_runner[runner])
         if not mine:
             continue
         first = min(int(view.minutes[r]) for r in mine)
@@ -9724,6 +9726,12 @@ def _credential_hive_key(name: str) -> bool:
 
 
 def credential_hives_saved(view: LogView) -> list[StageEvidence]:
+    """``_credential_hives_saved``, computed once per view (the exfiltration rule reads its
+    files as secrets)."""
+    return list(view.derived("_credential_hives_saved", lambda: tuple(_credential_hives_saved(view))))
+
+
+def _credential_hives_saved(view: LogView) -> list[StageEvidence]:
     """The registry tool (reg.exe), or a program the knowledge base does not know, reading a
     credential hive's key (SAM, SECURITY) and writing a file in that minute: ``reg save
     HKLM\\SAM s.dat``, the hashes taken away to crack offline (T1003.002), whatever the
