@@ -234,6 +234,18 @@ def test_a_conditional_mechanism_is_offered_only_where_its_condition_holds(comma
     assert ("runs only Windows' maintenance commands" in said) is maintenance
 
 
+@pytest.mark.parametrize("only", [{"by": ["psexesvc.exe"], "program": ["gpupdate.exe"]}, {"by": ["psexesvc.exe"], "programs": []}, ["psexesvc.exe"]])
+def test_a_malformed_starts_only_names_the_mechanism_and_field(only):
+    """A misspelt or empty ``starts_only`` left a condition that never holds, silently."""
+    from aptnarrate.rules.benign import _starts_only
+    from aptnarrate.rules.patterns import RuleFileError
+
+    with pytest.raises(RuleFileError, match=r"benign\.yaml: mechanism 'm', field starts_only: expected 'by' and 'programs'"):
+        _starts_only({"id": "m", "starts_only": only})
+    assert _starts_only({"id": "m"}) == {}
+    assert _starts_only({"id": "m", "starts_only": {"by": ["a.exe"], "programs": ["b.exe"]}}) == {"by": ["a.exe"], "programs": ["b.exe"]}
+
+
 def test_a_script_host_talking_to_a_neighbour_of_this_host_is_lateral_movement_not_c2():
     lines = []
     for m in range(3):

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..data import load_data_yaml
-from .patterns import PatternRule, Row, RowTable, _compile_selection, _Fields, _selection_key
+from .patterns import PatternRule, Row, RowTable, RuleFileError, _compile_selection, _Fields, _selection_key
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def mechanisms() -> tuple[Mechanism, ...]:
     for item in raw["mechanisms"]:
         # validate the selections with the pattern rules' own checks
         PatternRule._selections(item["match"])
-        only = item.get("starts_only") or {}
+        only = _starts_only(item)
         found.append(
             Mechanism(
                 item["id"], item["says"], tuple(item.get("suppresses") or ()), tuple(item["match"]), tuple(item.get("excludes") or ()),
@@ -106,6 +106,17 @@ def mechanisms() -> tuple[Mechanism, ...]:
             )
         )
     return tuple(found)
+
+
+def _starts_only(item: dict[str, Any]) -> dict[str, list[str]]:
+    """A mechanism's ``starts_only`` condition, checked: both lists given and not empty (a
+    misspelt key would leave a condition that never holds, silently)."""
+    only = item.get("starts_only")
+    if only is None:
+        return {}
+    if not isinstance(only, dict) or set(only) != {"by", "programs"} or not all(isinstance(only[k], list) and only[k] and all(isinstance(n, str) for n in only[k]) for k in only):
+        raise RuleFileError(f"benign.yaml: mechanism {item.get('id')!r}, field starts_only: expected 'by' and 'programs', each a non-empty list of program names")
+    return only
 
 
 def mechanisms_for(stage: str) -> list[Mechanism]:
