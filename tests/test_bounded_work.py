@@ -30,6 +30,16 @@ def _count_calls(monkeypatch, method: str) -> list:
     return calls
 
 
+def _within_passes(monkeypatch, rule, view: LogView, *, looks: int, passes: int) -> list:
+    """``rule(view)``'s findings, asserting it looked over the descriptions (``desc_where``)
+    at most ``looks`` times and passed over the log (``rows_of``) at most ``passes`` times."""
+    looked, passed = _count_calls(monkeypatch, "desc_where"), _count_calls(monkeypatch, "rows_of")
+    found = rule(view)
+    assert len(looked) <= looks, len(looked)
+    assert len(passed) <= passes, len(passed)
+    return found
+
+
 def _dropped_programs(tmp_path):
     rows = [proc("bash", "CONNECT", "netflowobject", "203.0.113.9", "2025-05-14 09:11:00")]
     for i in range(N):
@@ -473,12 +483,8 @@ def test_implants_taking_tasks_are_weighed_in_a_fixed_number_of_passes(tmp_path,
         rows.append(proc("sh", "EXECUTE", "file_object_file", "uname", stamp))
     view = LogView(facts_from(tmp_path, rows))
     structural.dropped_programs(view)  # the chain's own reads, shared with other rules
-    looks = _count_calls(monkeypatch, "desc_where")
-    passes = _count_calls(monkeypatch, "rows_of")
-    found = structural.operator_commands_over_a_channel(view)
+    found = _within_passes(monkeypatch, structural.operator_commands_over_a_channel, view, looks=12, passes=8)
     assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
-    assert len(looks) <= 12, len(looks)
-    assert len(passes) <= 8, len(passes)
 
 
 def test_credential_sweepers_rows_are_gathered_once(tmp_path, monkeypatch):
@@ -515,12 +521,8 @@ def test_reverse_shells_are_weighed_in_a_fixed_number_of_passes(tmp_path, monkey
         rows.append(proc("sh", "EXECUTE", "file_object_file", f"tool{i}", stamp))
         rows.append(proc(f"tool{i}", "SENDTO", "netflowobject", address, stamp))
     view = LogView(facts_from(tmp_path, rows))
-    looks = _count_calls(monkeypatch, "desc_where")
-    passes = _count_calls(monkeypatch, "rows_of")
-    found = structural.shell_on_an_inherited_connection(view)
+    found = _within_passes(monkeypatch, structural.shell_on_an_inherited_connection, view, looks=4, passes=2)
     assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
-    assert len(looks) <= 4, len(looks)
-    assert len(passes) <= 2, len(passes)
 
 
 def test_boot_services_for_hidden_programs_are_weighed_in_a_fixed_number_of_looks(tmp_path, monkeypatch):
@@ -537,12 +539,8 @@ def test_boot_services_for_hidden_programs_are_weighed_in_a_fixed_number_of_look
         rows.append(proc(f"sh{i}", "EXECUTE", "file_object_file", "sysrc", stamp))
     rows.append(proc("sysrc", "WRITE", "file_object_file", "rc.conf", _stamp("2018-04-12", N - 1)))
     view = LogView(facts_from(tmp_path, rows))
-    looks = _count_calls(monkeypatch, "desc_where")
-    passes = _count_calls(monkeypatch, "rows_of")
-    found = structural.boot_service_for_hidden_program(view)
+    found = _within_passes(monkeypatch, structural.boot_service_for_hidden_program, view, looks=8, passes=2)
     assert len(found) == 1 and found[0].stage == "Maintain Persistence"
-    assert len(looks) <= 8, len(looks)
-    assert len(passes) <= 2, len(passes)
 
 
 def test_attack_chain_conversations_are_weighed_in_a_fixed_number_of_passes(tmp_path, monkeypatch):
@@ -565,9 +563,5 @@ def test_attack_chain_conversations_are_weighed_in_a_fixed_number_of_passes(tmp_
             rows.append(proc(f"drop{i}", "RECVFROM", "netflowobject", address, minute + second))
     view = LogView(facts_from(tmp_path, rows))
     attack_chain(view, channels=False)  # the chain is the lineage module's, weighed elsewhere
-    looks = _count_calls(monkeypatch, "desc_where")
-    passes = _count_calls(monkeypatch, "rows_of")
-    found = structural.chain_process_converses_outside(view)
+    found = _within_passes(monkeypatch, structural.chain_process_converses_outside, view, looks=4, passes=3)
     assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
-    assert len(looks) <= 4, len(looks)
-    assert len(passes) <= 3, len(passes)
