@@ -4277,10 +4277,11 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # and the querying process writing what it found, one file per kind of directory object
     # (BloodHound's collectors: users.json, groups.json, computers.json): the directory taken
     # whole, a second look of its own
-    # (or a program the knowledge base does not know that talked to another host: a compiled
-    # collector, AdFind or SharpHound, queries over its own LDAP code, loading no client)
+    # (or a program the knowledge base does not know, or knows as a discovery tool, that
+    # talked to another host: a compiled collector, AdFind or SharpHound, queries over its
+    # own LDAP code, loading no client)
     sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
-    sent &= view.desc_where("subject_name", _unknown_program, sent)
+    sent &= view.desc_where("subject_name", lambda n: _unknown_program(n) or _discovery_tool(n), sent)
     sent &= ~view.desc_where("object_name", lambda n: view.address_class(n) in ("loopback", "local"), sent)
     dumps = _directory_dumps(view, view.values("subject_name", directory) | view.values("subject_name", sent))
     dumped = bool(dumps.any())
@@ -4405,7 +4406,7 @@ DIRECTORY_QUERY_MODULES = frozenset({
 
 # a file named for a kind of directory object (20190924112011_users.json, Groups.csv), as the
 # collectors that take the directory whole write one per kind
-DIRECTORY_DUMP = re.compile(r"(?:^|[_.\- ])(users|groups|computers|domains|gpos|ous|containers|trusts|sessions)\.(json|csv|xml|txt)$", re.I)
+DIRECTORY_DUMP = re.compile(r"(?:^|[_.\- ])(user|group|computer|domain|gpo|ou|container|trust|session|subnet)s?\.(json|csv|xml|txt)$", re.I)
 # kinds of directory object written as files that make the directory taken whole
 DIRECTORY_DUMP_KINDS = 3
 
