@@ -7443,10 +7443,11 @@ def service_registered_for_written_program(view: LogView) -> list[StageEvidence]
     manager wrote a registry key (its service key): a service created for the program it
     wrote (``sc create``, T1543.003), started or not. Installers and updaters register their
     services through Windows Installer or their own setup, not a script's sc; a script that
-    only queries or restarts services wrote no program."""
+    only queries or restarts services wrote no program. So does a program the knowledge base
+    does not know that wrote one and ran sc itself (a dropper registering its service DLL)."""
     desc = view.desc
     sc_runs = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)
-    sc_runs &= view.desc_where("subject_name", lambda n: bool(n) and process_category(n) in OPERATOR_TOOLS, sc_runs)
+    sc_runs &= view.desc_where("subject_name", lambda n: bool(n) and (process_category(n) in OPERATOR_TOOLS or _unknown_program(n)), sc_runs)
     if not sc_runs.any():
         return []
     keys = view.present & (desc["event"] == "registry_write") & view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
