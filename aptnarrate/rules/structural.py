@@ -6965,7 +6965,9 @@ def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
     sends; T1048). The pipe between them leaves no file, so ``exfiltration`` never sees the
     data reach the sender. Counted only for a shell that a program the knowledge base does
     not know started, or that the log shows in an attack chain (an administrator mailing a
-    report is neither)."""
+    report is neither). Where the log shows the commands as files the shell executed (TRACE,
+    CADETS), the reader must be a file viewer or mail program and the sender one that sends
+    what it is fed (``_pipe_senders``)."""
     desc = view.desc
     secret = _secret_reads(view)
     if not secret.any():
@@ -6973,18 +6975,28 @@ def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
     public = _public_sends(view)
     if not public.any():
         return []
-    starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & ~view.desc_in("object_name", PLACEHOLDERS)
+    started = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & ~view.desc_in("object_name", PLACEHOLDERS)
+    # FreeBSD's and Linux's logs show the forked shell executing cat, not a process of that
+    # name started: a file viewer (or a mail program reading its message) run so counts as
+    # the pipe's first command, its partner then only a program that sends what it is fed
+    # (``_pipe_senders``: a shell's wget or ssh in that minute may fetch or log in, and the
+    # minute cannot say which ran first)
+    viewed = view.program_starts & (desc["event"] == "execute")
+    viewed &= view.desc_where("object_name", lambda n: n in FILE_VIEWERS or _mail_or_socket_program(n), viewed)
+    starts = started | viewed
     readers = view.values("subject_name", secret)
     # by shell, not by reader: only a few names are shells, however many commands read
     shells = _shells_starting(view, starts, readers)
     found = []
     for shell in sorted(shells):
         by_shell = starts & (desc["subject_name"] == shell)
-        launchers = view.values("subject_name", starts & (desc["object_name"] == shell))
+        launchers = view.values("subject_name", view.program_starts & (desc["object_name"] == shell))
         if not (shell in attack_chain(view) or any(_unknown(p) for p in launchers)):
             continue
         mine = view.values("object_name", by_shell) & readers
         sent = public & descendant_subjects(view, {shell}) & ~view.desc_in("subject_name", mine)
+        if not mine & view.values("object_name", by_shell & started):
+            sent &= view.desc_in("subject_name", _pipe_senders(view, view.values("subject_name", sent)))
         if not sent.any():
             continue
         reads = secret & view.desc_in("subject_name", mine)
@@ -7002,6 +7014,18 @@ def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
         )
         found.append(cited(view, read_rows, launched, send_rows, stage="Data Exfiltration", confidence="moderate", rationale=reason, tactic="TA0010", techniques=("T1048",)))
     return found
+
+
+def _mail_or_socket_program(name: str) -> bool:
+    return process_category(name) in ("mail client", "mail server") or name.casefold() in RAW_SOCKET_TOOLS
+
+
+def _pipe_senders(view: LogView, senders: set[str]) -> set[str]:
+    """Those of ``senders`` that send what a pipe feeds them: a mail program, a bare-socket
+    tool, or a transfer tool that wrote no file (``curl -d @-`` posting its input; a wget
+    that saved a file fetched it)."""
+    wrote = view.values("subject_name", view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", senders))
+    return {s for s in senders if _mail_or_socket_program(s) or (s.casefold() in TRANSFER_TOOLS and s not in wrote)}
 
 
 def _sends_off_host(view: LogView) -> np.ndarray:
