@@ -4461,9 +4461,11 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     # web shell opened), all below the server
     below = descendant_subjects(view, view.values("subject_name", server_starts))
     commands = running & (view.desc_in("subject_name", shells) | below)
-    commands &= view.desc_where("object_name", _discovery_tool, commands)
+    # (or one bare-socket tool, nc or socat: a page's script has no use for a raw connection)
+    commands &= view.desc_where("object_name", lambda n: _discovery_tool(n) or n.casefold() in RAW_SOCKET_TOOLS, commands)
     tools = view.values("object_name", commands)
-    if len(tools) < WEB_SHELL_COMMANDS:
+    sockets = {t for t in tools if t.casefold() in RAW_SOCKET_TOOLS}
+    if len(tools) < WEB_SHELL_COMMANDS and not sockets:
         return []
     servers = view.values("subject_name", server_starts & direct)
     through = view.values("subject_name", server_starts & ~direct)  # the CGI programs
@@ -4474,10 +4476,12 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     else:
         by = f"{_names(view.values('subject_name', direct))}, a web server, started {_names(through)}, which started"
     who = "and what the server started" if (commands & ~view.desc_in("subject_name", shells)).any() else "which"
-    reason = (
-        f"{by} {_names(shells)}, {who} ran the discovery commands {_names(tools)}: "
-        "a web shell or a command injected through the server surveying the host (CGI scripts and mail() do not)."
-    )
+    if sockets:
+        listed = f"{_names(tools)}, among them the bare-socket tool {_names(sockets)}" if tools - sockets else f"the bare-socket tool {_names(sockets)}"
+        ran = f"ran {listed}: a web shell or a command injected through the server"
+    else:
+        ran = f"ran the discovery commands {_names(tools)}: a web shell or a command injected through the server surveying the host"
+    reason = f"{by} {_names(shells)}, {who} {ran} (CGI scripts and mail() do not)."
     # and the server's start of the CGI programs the shells came through
     cgi_starts = direct & view.desc_in("object_name", through)
     # requests only from hosts of the site (the server's, or its front's): an intruder
