@@ -6398,6 +6398,9 @@ def _task_definitions_written(view: LogView) -> np.ndarray:
     return files & view.desc_where("object_name", lambda n: n.casefold() in keys, files)
 
 
+FILE_TRANSFER_SERVER = "file transfer server"  # the knowledge base's category
+
+
 def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
     """Of these flow descriptions, those whose process and address form a pair the
     process only served: the log shows it accepting the address's connections and never
@@ -6409,7 +6412,11 @@ def _served(view: LogView, descriptions: np.ndarray) -> np.ndarray:
     accepted = view.pairs(flows & view.desc_in("action", actions.accept_actions))
     if not accepted:
         return np.zeros(len(descriptions), dtype=bool)
-    served = accepted - view.pairs(flows & view.desc_in("action", actions.connect_actions))
+    # (a file transfer server opening the data connection back to a client it accepted, FTP's
+    # active mode and GridFTP's, still serves it)
+    opened = flows & view.desc_in("action", actions.connect_actions)
+    opened &= ~view.desc_where("subject_name", lambda n: process_category(n) == FILE_TRANSFER_SERVER, opened)
+    served = accepted - view.pairs(opened)
     found = np.zeros(len(descriptions), dtype=bool)
     if served:
         for at in np.flatnonzero(descriptions).tolist():
