@@ -108,6 +108,8 @@ SITE_RESOURCE = re.compile(r"\.css$", re.I)
 # keys and certificates (PEM, DER, PKCS#12 bundles, Java key stores, signing requests): a
 # mode set on one guards a secret (chmod 600 of a renewed private key), it arms no program
 KEY_OR_CERTIFICATE = re.compile(r"\.(pem|key|crt|cer|der|csr|p12|pfx|jks|keystore)$", re.I)
+# a configuration file by its extension: a chmod of one (sssd.conf made private) arms nothing
+CONFIGURATION_EXTENSION = re.compile(r"\.(conf|cfg|cnf|ini|yaml|yml|toml|json|xml)$", re.I)
 # a temporary file or a partial download, by its extension
 # a name a log or a shell history has, whatever the knowledge base knows of it
 LOG_LIKE = re.compile(r"(\.(log|evtx)(\.\d+)?|_history)$", re.I)
@@ -2289,7 +2291,7 @@ def ingress_then_run(view: LogView) -> list[StageEvidence]:
     # execve of the file
     started = (desc["object_kind"] == "process") & (desc["event"] == "process_start") & ~view.desc_in("object_name", PLACEHOLDERS)
     moded = named & (desc["event"] == "file_attribute")
-    moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES or bool(KEY_OR_CERTIFICATE.search(n) or LOG_NAME.search(n)), moded)
+    moded &= ~view.desc_where("object_name", lambda n: getattr(lookup(n, "file"), "category", None) in RECORD_FILES or bool(KEY_OR_CERTIFICATE.search(n) or LOG_NAME.search(n) or CONFIGURATION_EXTENSION.search(n)), moded)
     # nor a file an SSH client reads, whatever its name: a key written out and made private
     # for `ssh -i` (chmod 600), not a program armed
     if moded.any():
