@@ -4800,9 +4800,10 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     shells = view.values("object_name", starts)
     below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
     opened = view.present & below & (desc["object_kind"] == "flow") & view.desc_in("action", vocabulary().connect_actions)
-    # (a shell's, or an interpreter's below it: perl -e or python -c opening the reverse
-    # shell; either reaching back to the very address the service heard from)
-    connects = opened & view.desc_where("subject_name", lambda n: process_category(n) in ("shell", "interpreter"), opened)
+    # (a shell's, or an interpreter's or bare-socket tool's below it: perl -e, python -c or
+    # nc over a FIFO opening the reverse shell; any reaching back to the very address the
+    # service heard from)
+    connects = opened & view.desc_where("subject_name", lambda n: process_category(n) in ("shell", "interpreter") or n.casefold() in RAW_SOCKET_TOOLS, opened)
     connects &= view.desc_in("object_name", view.values("object_name", accepted))
     fetches = _payload_fetches(view, opened)
     if not connects.any() and not fetches.any():
@@ -4840,7 +4841,7 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
         senders = set(addresses[keep].tolist())
         rows = np.unique(np.concatenate([accept_rows[keep], start_rows[shell_cited], connect_rows[back_cited], fetch_rows[fetch_cited]]))
         how = (
-            "a shell below it, or an interpreter the shell ran, opened a connection back to that address: the request exploited the service and its shell reached back to the sender"
+            "a shell below it, or an interpreter or bare-socket tool the shell ran, opened a connection back to that address: the request exploited the service and its shell reached back to the sender"
             if (keep & called).any()
             else f"below that shell {_names(view.values('subject_name', fetches))} opened a connection to an outside address, reading no file to send: "
             "the request exploited the service and its shell fetched a payload (this service starts no download tool of its own)"
@@ -8779,6 +8780,53 @@ def server_shell_runs_fetched_code(view: LogView) -> list[StageEvidence]:
     return [cited(view, start_rows, *parts, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1105"))]
 
 
+# distinct discovery tools an application server's shell must run to be taken for commands
+# injected through it
+SERVER_SHELL_SURVEY_TOOLS = 2
+
+
+def server_shell_survey(view: LogView) -> list[StageEvidence]:
+    """An interpreter serving outside addresses (it accepted a connection from a public one:
+    a Java, Node.js or Python application; not Apache's or PHP's, whose shells
+    ``web_server_shell_discovery`` weighs) starting a shell, below which, in
+    that minute or the next, ``SERVER_SHELL_SURVEY_TOOLS`` or more distinct discovery tools
+    run: commands injected through the application surveying the host (T1190, T1059).
+    Applications start shells for their own work (ImageMagick, git), not for id and a
+    directory query."""
+    desc = view.desc
+    accepts = _accepted(view) & (desc["object_kind"] == "flow")
+    accepts &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", accepts)
+    # (an application's runtime: an agent answering its server's polls runs its checks
+    # through a shell too, and a program the knowledge base does not know that takes
+    # connections and runs commands may be the implant itself, a bind shell, not the way in)
+    servers = {n for n in view.values("subject_name", accepts) - {""} if not script_web_server(n) and process_category(n) == "interpreter"}
+    if not servers:
+        return []
+    starts = view.program_starts & view.desc_in("subject_name", servers)
+    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    if not starts.any():
+        return []
+    shells = view.values("object_name", starts)
+    below = view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
+    runs = view.program_starts & below
+    runs &= view.desc_where("object_name", _discovery_tool, runs)
+    if len(view.values("object_name", runs)) < SERVER_SHELL_SURVEY_TOOLS:
+        return []
+    start_rows = view.rows_of(starts)
+    first = int(view.minutes[start_rows].min())
+    run_rows = view.rows_of(runs)
+    run_rows = run_rows[(view.minutes[run_rows] >= first) & (view.minutes[run_rows] <= first + MINUTE_NS)]
+    tools = set(desc["object_name"][view._codes[run_rows]].tolist())
+    if len(tools) < SERVER_SHELL_SURVEY_TOOLS:
+        return []
+    reason = (
+        f"{_names(view.values('subject_name', starts))}, serving outside addresses ({_names(view.values('object_name', accepts & view.desc_in('subject_name', view.values('subject_name', starts))))}), "
+        f"started {_names(shells)}, below which the discovery tools {_names(tools)} ran in that minute or the next: commands injected through the application surveying the host."
+    )
+    heard = view.rows_of(accepts & view.desc_in("subject_name", view.values("subject_name", starts)))[:3]
+    return [cited(view, heard, start_rows, run_rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1059"))]
+
+
 def cron_job_pipes_remote_code_into_a_shell(view: LogView) -> list[StageEvidence]:
     """A scheduled job that fetches code from outside and runs it, at least
     ``CRON_FETCH_RUNS`` times (T1053.003 with T1105): the job scheduler (``CRON_DAEMONS``)
@@ -10146,4 +10194,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
