@@ -6473,12 +6473,16 @@ def _relayed_archives(view: LogView, channel: str, readers: set[str], starts: np
     """The files ``readers`` (``channel`` and the copy clients it is the transport of) read
     that a program ``channel`` started, or one started beside them by the shell or script
     that started them (the archiver, then pscp or scp carrying the archive off; not by the
-    desktop: a user's own 7-Zip and browser upload), wrote after reading user data (an
+    desktop, unless ``channel`` is a copy client: a user's own 7-Zip and browser upload), wrote after reading user data (an
     archive, where that program is a user application). ``starts``: the descriptions that
     run a program, as the caller reads them."""
     desc = view.desc
     started = view.values("object_name", starts & (desc["subject_name"] == channel)) - PLACEHOLDERS - {channel}
-    parents = {n for n in view.values("subject_name", starts & view.desc_in("object_name", readers)) - PLACEHOLDERS - readers if _operator_tool(n)}
+    # (by the desktop too where the channel is a copy client, WinSCP or scp, not a browser:
+    # a user's own archive of documents copied to an outside server is carried off, as
+    # analysts read it; a browser's upload is the user's use of a web service)
+    copying = session_client(channel)
+    parents = {n for n in view.values("subject_name", starts & view.desc_in("object_name", readers)) - PLACEHOLDERS - readers if copying or _operator_tool(n)}
     if parents:
         started |= view.values("object_name", starts & view.desc_in("subject_name", parents)) - PLACEHOLDERS - {channel}
     if not started:
