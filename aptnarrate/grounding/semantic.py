@@ -44,9 +44,13 @@ WEB_SCRIPT = "web_script"  # a server-side script a web server, or what it start
 SHELL_COPY = "shell_copy"  # a command shell's program read by a local copy tool (a setuid shell made)
 STARTUP_SHORTCUT = "startup_shortcut"  # a shortcut the logon shell reads (its start-up folder's)
 SECURITY_SETTING = "security_setting"  # a security product's own protection settings key (Defender's)
+REMOTE_SHARE = "remote_share"  # a file on another host's administrative share (\\HOST\ADMIN$\...)
 LOG_CATEGORIES = frozenset({"log file", "login records"})  # the knowledge base's categories LOG_OVERWRITE reads
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
-CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY, STARTUP_SHORTCUT, SECURITY_SETTING)
+CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY, STARTUP_SHORTCUT, SECURITY_SETTING, REMOTE_SHARE)
+# a path on another host's administrative share: \\HOST\C$\..., \\HOST\ADMIN$\..., or the
+# redirector's \Device\Mup\HOST\ADMIN$\... (the write travels to that host)
+REMOTE_SHARE_PATH = re.compile(r"(?i)^(\\\\|\\device\\mup\\)[^\\]+\\([a-z]\$|admin\$)\\")
 
 
 class SupportTableError(ValueError):
@@ -388,6 +392,10 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
         return is_startup_shortcut_read(row.subject_name, row.object_name, table)
     if condition == SECURITY_SETTING:
         return row.object_name.rsplit("\\", 1)[-1].casefold() in table.security_setting_keys
+    if condition == REMOTE_SHARE:
+        candidate = facts.candidate(row.object_name) if row.object_name else None
+        values = candidate.full_values if candidate is not None else [row.object_name]
+        return any(REMOTE_SHARE_PATH.search(v) for v in values)
     return False
 
 
@@ -514,7 +522,7 @@ class _SavedIoCs:
         return exact or next((i for i in self._iocs if i.value.casefold() == folded), None)
 
 
-_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server or what it started", SHELL_COPY: "of a command shell's program by a copy tool", STARTUP_SHORTCUT: "of a shortcut by the logon shell", SECURITY_SETTING: "to a security product's protection settings"}
+_CONDITION_WORDS = {PERSISTENCE_LOCATION: "to a persistence location", COVERING_TOOL: "of a tool that erases traces", SYSTEM_PROGRAM: "over a system program", LOGGING_TOOL: "by a tool that changes what the host records", TIMESTAMP_TOOL: "by a tool that sets a file's times", LOG_OVERWRITE: "over a log by a shell or a tool that erases traces", PLANTED_LIBRARY: "of a system library's name by a shell or admin tool", WEB_SCRIPT: "of a server-side script by a web server or what it started", SHELL_COPY: "of a command shell's program by a copy tool", STARTUP_SHORTCUT: "of a shortcut by the logon shell", SECURITY_SETTING: "to a security product's protection settings", REMOTE_SHARE: "to another host's administrative share"}
 
 
 def _describe(cls: str, condition: str | None) -> str:
