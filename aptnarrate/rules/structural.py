@@ -8784,6 +8784,63 @@ def server_shell_runs_fetched_code(view: LogView) -> list[StageEvidence]:
     return [cited(view, start_rows, *parts, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1105"))]
 
 
+def dropped_program_calls_home(view: LogView) -> list[StageEvidence]:
+    """A program the knowledge base does not know that a download tool, shell or script host
+    (``_operator_tool``) wrote after hearing from a public address, and that the subgraph ran,
+    opening a connection back to that same address and both sending to and hearing from it:
+    the implant calling home to the host that served it (T1071, T1105), however few its
+    rounds. A browser's download is left out: a vendor's web installer fetches the rest of
+    itself from the server it came from."""
+    dropped = {program: name for program, name, _ in dropped_programs(view)}
+    if not dropped:
+        return []
+    desc = view.desc
+    flows = view.present & (desc["object_kind"] == "flow")
+    flows &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) == "public", flows)
+    if not flows.any():
+        return []
+    heard = flows & (desc["event"] == "network_in")
+    opened, sent, answered = view.pairs(flows & view.desc_in("action", vocabulary().connect_actions)), view.pairs(flows & (desc["event"] == "network_out")), view.pairs(heard)
+    # one pass each over the writes, what the writers heard and the programs' own flows (a
+    # crafted log may drop thousands of programs)
+    written = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename")) & view.desc_in("object_name", set(dropped))
+    first_write: dict[str, dict[str, int]] = {}
+    operators: dict[str, bool] = {}  # each writer's category, looked up once
+    for row in view.rows_of(written).tolist():
+        code = view._codes[row]
+        writer = desc["subject_name"][code]
+        if writer and operators.setdefault(writer, _operator_tool(writer)):
+            mine = first_write.setdefault(desc["object_name"][code], {})
+            mine[writer] = min(mine.get(writer, int(view.minutes[row])), int(view.minutes[row]))
+    if not first_write:
+        return []
+    heard_by: dict[str, list[tuple[str, int, int]]] = {}
+    for row in view.rows_of(heard & view.desc_in("subject_name", {w for ws in first_write.values() for w in ws})).tolist():
+        code = view._codes[row]
+        heard_by.setdefault(desc["subject_name"][code], []).append((desc["object_name"][code], int(view.minutes[row]), row))
+    own_rows: dict[tuple[str, str], list[int]] = {}
+    for row in view.rows_of(flows & view.desc_in("subject_name", set(dropped.values()))).tolist():
+        code = view._codes[row]
+        own_rows.setdefault((desc["subject_name"][code], desc["object_name"][code]), []).append(row)
+    out = []
+    for program in sorted(first_write):
+        name, writers = dropped[program], first_write[program]
+        if not _unknown_program(name):
+            continue
+        served = [(address, row) for writer, first in writers.items() for address, minute, row in heard_by.get(writer, ()) if minute <= first]
+        home = {a for a, _ in served if (name, a) in opened and (name, a) in sent and (name, a) in answered}
+        if not home:
+            continue
+        calls = sorted(row for a in home for row in own_rows.get((name, a), ()))
+        served_rows = np.array(sorted(row for a, row in served if a in home), dtype=np.int64)
+        reason = (
+            f"{quoted(name)}, a program the knowledge base does not know, which {_names(set(writers))} wrote after hearing from {_names(home)} and the subgraph ran, "
+            f"opened a connection back to {_names(home)} and both sent to and heard from it: the implant calling home to the host that served it."
+        )
+        out.append(cited(view, served_rows[:3], np.array(calls[:6], dtype=np.int64), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1071", "T1105")))
+    return out
+
+
 # distinct discovery tools an application server's shell must run to be taken for commands
 # injected through it
 SERVER_SHELL_SURVEY_TOOLS = 2
@@ -10198,4 +10255,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
