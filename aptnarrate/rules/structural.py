@@ -7219,11 +7219,8 @@ def _handed_code(view: LogView, reading: np.ndarray, writes: np.ndarray) -> np.n
         started_at = _minutes_by_subject(view, view.program_starts & view.desc_in("object_name", readers), "object_name")
         # (and the first minute it acts in: where that comes before any start the log shows,
         # it was already running as the log begins, an instance whose start is not shown)
-        acting = view.present & view.desc_in("subject_name", readers)
-        for runner in readers:
-            mine = acting & (desc["subject_name"] == runner)
-            if mine.any():
-                started_at.setdefault(runner, set()).add(int(view.first_minutes[mine].min()))
+        for runner, minutes in _minutes_by_subject(view, view.present & view.desc_in("subject_name", readers)).items():
+            started_at.setdefault(runner, set()).add(min(minutes))
         own = view.rows_of(reading & view.desc_in("subject_name", set(started_at)))
         first_read: dict[str, tuple[int, int]] = {}  # runner -> (its first read's code, minute), rows in log order
         for code, minute in zip(view._codes[own].tolist(), view.minutes[own].tolist()):
@@ -8748,6 +8745,19 @@ def _fetched_into_a_shell(view: LogView, among: np.ndarray) -> tuple[np.ndarray,
     return fetches, piped, read
 
 
+def _outside_servers_shells(view: LogView, serving: Callable[[str], bool]) -> tuple[np.ndarray, np.ndarray]:
+    """(the connections accepted from public addresses, the starts of shells by the
+    processes that accepted them and that ``serving`` keeps): a server's shells."""
+    desc = view.desc
+    accepts = _accepted(view) & (desc["object_kind"] == "flow")
+    accepts &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", accepts)
+    servers = {n for n in view.values("subject_name", accepts) - {""} if serving(n)}
+    if not servers:
+        return accepts, np.zeros_like(accepts)
+    starts = view.program_starts & view.desc_in("subject_name", servers)
+    return accepts, starts & view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+
+
 def server_shell_runs_fetched_code(view: LogView) -> list[StageEvidence]:
     """A process serving outside addresses (it accepted a connection from a public one: an
     application server, Node.js, a Java or Python service) starting a shell, below which, in
@@ -8755,15 +8765,7 @@ def server_shell_runs_fetched_code(view: LogView) -> list[StageEvidence]:
     into a pipe a shell reads: ``curl URL | sh`` run through an exploited application (T1190,
     T1105). Servers start shells for their own work (ImageMagick, git); none pipes code
     fetched from outside into one."""
-    desc = view.desc
-    accepts = _accepted(view) & (desc["object_kind"] == "flow")
-    accepts &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", accepts)
-    servers = view.values("subject_name", accepts) - {""}
-    if not servers:
-        return []
-    starts = view.program_starts & view.desc_in("subject_name", servers)
-    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
-    starts &= ~view.desc_where("subject_name", lambda n: process_category(n) == "shell", starts)
+    _, starts = _outside_servers_shells(view, lambda n: process_category(n) != "shell")
     if not starts.any():
         return []
     shells = view.values("object_name", starts)
@@ -8855,16 +8857,10 @@ def server_shell_survey(view: LogView) -> list[StageEvidence]:
     Applications start shells for their own work (ImageMagick, git), not for id and a
     directory query."""
     desc = view.desc
-    accepts = _accepted(view) & (desc["object_kind"] == "flow")
-    accepts &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", accepts)
     # (an application's runtime: an agent answering its server's polls runs its checks
     # through a shell too, and a program the knowledge base does not know that takes
     # connections and runs commands may be the implant itself, a bind shell, not the way in)
-    servers = {n for n in view.values("subject_name", accepts) - {""} if not script_web_server(n) and process_category(n) == "interpreter"}
-    if not servers:
-        return []
-    starts = view.program_starts & view.desc_in("subject_name", servers)
-    starts &= view.desc_where("object_name", lambda n: process_category(n) == "shell", starts)
+    accepts, starts = _outside_servers_shells(view, lambda n: not script_web_server(n) and process_category(n) == "interpreter")
     if not starts.any():
         return []
     shells = view.values("object_name", starts)
