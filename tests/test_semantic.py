@@ -74,6 +74,17 @@ def test_a_malformed_table_is_an_error_naming_what_is_wrong(raw, message):
         parse_support_table(raw)
 
 
+def test_remote_share_paths_are_the_tables_and_a_malformed_one_is_named():
+    # the shipped patterns: another host's admin share, by UNC path or the redirector's
+    paths = support_table().remote_share_paths
+    assert paths.search("\\\\142.20.57.33\\C$\\Windows\\Temp\\tool.exe")
+    assert paths.search("\\Device\\Mup\\host12.corp.local\\ADMIN$\\svc.exe")
+    assert not paths.search("\\\\fs01\\public\\setup.exe") and not paths.search("C:\\Windows\\Temp\\tool.exe")
+    stages = {stage: {"supports": ["network_out"]} for stage in APT_STAGES}
+    with pytest.raises(SupportTableError, match="remote_shares.paths"):
+        parse_support_table({"stages": stages, "remote_shares": {"paths": ["(unclosed"]}})
+
+
 # --------------------------------------------------------------------------- the rule, per stage
 
 

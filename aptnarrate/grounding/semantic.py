@@ -48,9 +48,6 @@ REMOTE_SHARE = "remote_share"  # a file on another host's administrative share (
 LOG_CATEGORIES = frozenset({"log file", "login records"})  # the knowledge base's categories LOG_OVERWRITE reads
 _STARTS = frozenset({"process_start", "execute"})  # event classes that start their object
 CONDITIONS = (PERSISTENCE_LOCATION, COVERING_TOOL, SYSTEM_PROGRAM, LOGGING_TOOL, TIMESTAMP_TOOL, LOG_OVERWRITE, PLANTED_LIBRARY, WEB_SCRIPT, SHELL_COPY, STARTUP_SHORTCUT, SECURITY_SETTING, REMOTE_SHARE)
-# a path on another host's administrative share: \\HOST\C$\..., \\HOST\ADMIN$\..., or the
-# redirector's \Device\Mup\HOST\ADMIN$\... (the write travels to that host)
-REMOTE_SHARE_PATH = re.compile(r"(?i)^(\\\\|\\device\\mup\\)[^\\]+\\([a-z]\$|admin\$)\\")
 
 
 class SupportTableError(ValueError):
@@ -79,6 +76,7 @@ class SupportTable:
     logon_shells: frozenset[str] = frozenset()
     shortcut_suffixes: tuple[str, ...] = ()
     security_setting_keys: frozenset[str] = frozenset()  # registry keys, by their last component
+    remote_share_paths: re.Pattern = re.compile(r"(?!)")  # a path on another host's administrative share
 
     def classes(self, stage: str) -> set[str]:
         return {cls for cls, _ in self.supports.get(stage, ())}
@@ -138,6 +136,11 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         paths = re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!)", re.IGNORECASE)
     except re.error as exc:
         raise SupportTableError(f"{source}: persistence_locations.paths: {exc}") from None
+    shares = [str(p) for p in (raw.get("remote_shares") or {}).get("paths") or []]
+    try:
+        share_paths = re.compile("|".join(f"(?:{p})" for p in shares) or r"(?!)", re.IGNORECASE)
+    except re.error as exc:
+        raise SupportTableError(f"{source}: remote_shares.paths: {exc}") from None
     return SupportTable(
         supports=supports,
         story=story,
@@ -159,6 +162,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         logon_shells=frozenset(str(n).casefold() for n in (raw.get("startup_shortcuts") or {}).get("logon_shells") or []),
         shortcut_suffixes=tuple(str(n).casefold() for n in (raw.get("startup_shortcuts") or {}).get("suffixes") or []),
         security_setting_keys=frozenset(str(n).casefold() for n in (raw.get("security_settings") or {}).get("registry_keys") or []),
+        remote_share_paths=share_paths,
     )
 
 
@@ -395,7 +399,7 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
     if condition == REMOTE_SHARE:
         candidate = facts.candidate(row.object_name) if row.object_name else None
         values = candidate.full_values if candidate is not None else [row.object_name]
-        return any(REMOTE_SHARE_PATH.search(v) for v in values)
+        return any(table.remote_share_paths.search(v) for v in values)
     return False
 
 
