@@ -8811,7 +8811,9 @@ def dropped_program_calls_home(view: LogView) -> list[StageEvidence]:
     for row in view.rows_of(written).tolist():
         code = view._codes[row]
         writer = desc["subject_name"][code]
-        if writer and operators.setdefault(writer, _operator_tool(writer)):
+        if writer and writer not in operators:
+            operators[writer] = _operator_tool(writer)
+        if writer and operators[writer]:
             mine = first_write.setdefault(desc["object_name"][code], {})
             mine[writer] = min(mine.get(writer, int(view.minutes[row])), int(view.minutes[row]))
     if not first_write:
