@@ -709,17 +709,21 @@ def test_sudo_from_a_login_shell_is_not_privilege_escalation(tool):
         # WMI's shell is an attack chain's; Lateral Movement needs a connection from another host
         (["10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Internal Reconnaissance"}),
         (["10:29:59 The process: svchost.exe START_INBOUND the flow: 10.20.56.202", "10:30:01 The process: wmiprvse.exe CREATE the process: cmd.exe"], {"Lateral Movement", "Internal Reconnaissance"}),
-        (["10:30:01 The process: eventvwr.exe CREATE the process: cmd.exe"], {"Privilege Escalation", "Internal Reconnaissance"}),
+        (["10:27:01 The process: eventvwr.exe CREATE the process: cmd.exe"], {"Privilege Escalation", "Internal Reconnaissance"}),
+        # whoami in the elevated shell's first minute is the bypass checking that it worked
+        (["10:30:01 The process: eventvwr.exe CREATE the process: cmd.exe"], {"Privilege Escalation"}),
         (["10:29:01 The process: cmd.exe CREATE the file: tool.exe", "10:29:02 The process: cmd.exe CREATE the process: tool.exe", "10:30:01 The process: tool.exe CREATE the process: cmd.exe"], {"Internal Reconnaissance"}),
     ],
-    ids=["alone", "explorer", "service-host", "macro", "wmi", "wmi-remote", "uac-bypass", "dropped"],
+    ids=["alone", "explorer", "service-host", "macro", "wmi", "wmi-remote", "uac-bypass", "uac-bypass-own-check", "dropped"],
 )
 def test_one_discovery_tool_from_a_shell_needs_an_attack_chain(head, stages):
     """One whoami from a command shell claimed Internal Reconnaissance: a user at a console
     does that. It counts when the log shows the shell started by an attack (a macro, remote
     WMI execution, a UAC bypass, a dropped program); several tools count anyway, except in a
     console the user opened on their own desktop (Explorer's, no remote session in the log:
-    the user's own checks, as the analysts of blind probes h180 ce25, h214 dm02 judged)."""
+    the user's own checks, as the analysts of blind probes h180 ce25, h214 dm02 judged). The
+    elevated shell's whoami in its first minute is the UAC bypass's own check (h157 bh25,
+    h264 fk17)."""
     assert jp.claims(_log(*head, "10:30:09 The process: cmd.exe CREATE the process: whoami.exe")).stages == stages
     several = _log(*head, "10:30:09 The process: cmd.exe CREATE the process: whoami.exe", "10:30:10 The process: cmd.exe CREATE the process: ipconfig.exe")
     desktop = head == ["10:30:01 The process: explorer.exe CREATE the process: cmd.exe"]

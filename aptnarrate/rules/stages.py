@@ -793,6 +793,15 @@ def connects_for_a_remote_step(view: LogView) -> np.ndarray:
     return view.derived("_connects_for_a_remote_step", compute)
 
 
+def checks_its_own_elevation(view: LogView) -> np.ndarray:
+    """The descriptions of an escalation's own steps that look like a look around: an
+    identity check (whoami, id) a shell runs right after it was elevated, by a UAC bypass or
+    a local exploit (``structural._escalation_own_checks``); computed once per view."""
+    from .structural import _escalation_own_checks
+
+    return view.derived("_checks_its_own_elevation", lambda: _escalation_own_checks(view))
+
+
 def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
     """The descriptions a rule's ``unless`` takes out: what ``gather`` reads off the whole
     subgraph's rows, then ``applies(row, gathered)`` per description; computed once per view."""
@@ -816,6 +825,7 @@ VIEW_UNLESS_READERS: dict[str, Callable[[LogView], np.ndarray]] = {
     "made in the account console": made_in_the_account_console,
     "changes an account": changes_an_account,
     "finds the process it dumps": finds_the_process_it_dumps,
+    "checks its own elevation": checks_its_own_elevation,
 }
 assert set(VIEW_UNLESS_READERS) == set(VIEW_UNLESS), "every unless kind the log judges has its reader"
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import _INSTALLED_CATEGORIES, NET_COMMANDS, StageEvidence, net_starts, _in_chain, _inbound_from_another_host, _names, arrival, cited, explained_rows, unless_rows
+from .stages import _INSTALLED_CATEGORIES, NET_COMMANDS, StageEvidence, net_starts, _in_chain, _inbound_from_another_host, _names, arrival, checks_its_own_elevation, cited, explained_rows, unless_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -4109,10 +4109,11 @@ def _escalation_own_checks(view: LogView) -> np.ndarray:
     user identity (``privilege_change``: a local exploit getting root), up to the minute of
     that change, and of an identity check (``IDENTITY_CHECKS``) that a shell it started runs:
     an exploit reading the kernel's version and running dmesg to find its target, then
-    checking it is root. What it runs in later minutes is a look around as any other's."""
+    checking it is root. What it runs in later minutes is a look around as any other's.
+    With a UAC bypass's own check (``_elevated_shell_checks``)."""
     desc = view.desc
     changes = view.present & (desc["event"] == "privilege_change") & view.desc_where("subject_name", _unknown_program, view.present)
-    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    found = _elevated_shell_checks(view)
     if not changes.any():
         return found
     changed_at: dict[str, int] = {}  # each program's first change, in one pass
@@ -4126,6 +4127,31 @@ def _escalation_own_checks(view: LogView) -> np.ndarray:
     checks = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() in IDENTITY_CHECKS, view.program_starts)
     if checks.any():
         found |= checks & descendant_subjects(view, escalated)
+    return found
+
+
+def _elevated_shell_checks(view: LogView) -> np.ndarray:
+    """The descriptions of an identity check (``IDENTITY_CHECKS``: whoami) that a shell an
+    auto-elevating binary started (``_uac_bypass_binaries``: fodhelper's hijacked handler
+    running PowerShell) runs, every row of it from that start's minute to the next: the
+    UAC bypass checking that it worked, a step the escalation rules claim. By name, so
+    bounded in time: the same shell's whoami before the bypass or later is a look."""
+    found = np.zeros(len(view.pattern_rows), dtype=bool)
+    starts = view.program_starts
+    elevators = _uac_bypass_binaries()
+    elevated = starts & view.desc_where("subject_name", lambda n: n.casefold() in elevators, starts)
+    elevated &= view.desc_where("object_name", shell_or_interpreter, elevated)
+    if not elevated.any():
+        return found
+    started_at: dict[str, list[int]] = {}  # each elevated shell's start minutes, in one pass
+    rows = view.rows_of(elevated)
+    for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
+        started_at.setdefault(view.desc["object_name"][code], []).append(minute)
+    checks = starts & view.desc_in("subject_name", set(started_at))
+    checks &= view.desc_where("object_name", lambda n: n.casefold() in IDENTITY_CHECKS, checks)
+    for at in np.flatnonzero(checks).tolist():
+        first, last = int(view.first_minutes[at]), int(view.last_minutes[at])
+        found[at] = any(start <= first and last <= start + MINUTE_NS for start in started_at[view.desc["subject_name"][at]])
     return found
 
 
@@ -4221,7 +4247,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # changes its user identity (a kernel exploit getting root) reading the kernel's version
     # and running dmesg to find its target, and the shell it then starts running id to see
     # that it worked (``IDENTITY_CHECKS``): the escalation's steps, which its rules claim
-    exploit_checks = _escalation_own_checks(view)
+    exploit_checks = checks_its_own_elevation(view)
     tools_run &= ~exploit_checks
     # nor a source package's build script's probes of the platform it builds for (configure
     # running uname, hostname and id between its compiler checks), outside an attack chain
