@@ -2109,11 +2109,22 @@ def vendor_software_unpacked(view: LogView, written: np.ndarray) -> np.ndarray:
     """The ``written`` descriptions of vendor software unpacked from its download
     (``_unpacked_vendor_downloads``), and of a local copy tool putting such a program in
     place (cp or install into a bin folder): an install by hand, for the ingress rule and
-    the attack chain's dropped programs alike."""
+    the attack chain's dropped programs alike. So is a package manager's installer a
+    transfer tool fetched (rustup's install script saving rustup-init with curl, then
+    running it): an install by its vendor's script, where the installer talks to no address
+    but those its transfer tool fetched from (a trojaned one calling elsewhere stays)."""
     unpacked = _unpacked_vendor_downloads(view, written)
     if unpacked.any():
         unpacked |= written & view.desc_where("subject_name", local_copier, written) & view.desc_in("object_name", view.values("object_name", unpacked))
-    return unpacked
+    fetched = written & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, written)
+    fetched &= view.desc_where("object_name", lambda n: process_category(n) == "package manager", fetched)
+    if fetched.any():
+        flows = view.present & (view.desc["object_kind"] == "flow") & view.desc_in("event", ("network_out", "network_in"))
+        reached = lambda names: view.values("object_name", flows & view.desc_in("subject_name", names)) - PLACEHOLDERS  # noqa: E731
+        origins = reached(view.values("subject_name", fetched))
+        elsewhere = {n for n in view.values("object_name", fetched) if not reached({n}) <= origins}
+        fetched &= ~view.desc_in("object_name", elsewhere)
+    return unpacked | fetched
 
 
 def _unpacked_vendor_downloads(view: LogView, written: np.ndarray) -> np.ndarray:
@@ -3489,6 +3500,9 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # it, an unnamed dpkg reads it, apt-get removes what it fetched)
     if any(process_category(n) == "package manager" for n in view.subjects):
         installed_from |= {n for n in view.values("object_name", deleted) if PACKAGE_FILE.search(n)}
+    # and a package manager's installer the subgraph ran (rustup-init fetched by the install
+    # script, run and removed by it): the install's temporary program
+    installed_from |= {n for n in view.values("object_name", deleted & view.desc_in("object_name", ran)) if process_category(n) == "package manager"}
     if installed_from:
         routine |= deleted & view.desc_in("object_name", installed_from) & ~in_chain(view, acting_for_an_attacker(view))
     # a crashed program's core dump (firefox.core, core.4711) deleted once read is no trace
