@@ -4145,20 +4145,25 @@ def _escalation_own_checks(view: LogView) -> np.ndarray:
 
 
 def _elevated_shell_checks(view: LogView) -> np.ndarray:
-    """The descriptions of an identity check (``IDENTITY_CHECKS``: whoami) that a shell an
+    """The descriptions of an identity check (``IDENTITY_CHECKS``: whoami) that an elevated
+    shell runs, every row of it from that shell's start minute to the next: a shell an
     auto-elevating binary started (``_uac_bypass_binaries``: fodhelper's hijacked handler
-    running PowerShell) runs, every row of it from that start's minute to the next: the
-    UAC bypass checking that it worked, a step the escalation rules claim. By name, so
-    bounded in time: the same shell's whoami before the bypass or later is a look."""
+    running PowerShell), or one started with a token taken from a SYSTEM process
+    (``token_taken_from_system_process``). The escalation checking that it worked, a step
+    the escalation rules claim. By name, so bounded in time: the same shell's whoami before
+    the escalation or later is a look."""
     found = np.zeros(len(view.pattern_rows), dtype=bool)
     starts = view.program_starts
     elevators = _uac_bypass_binaries()
     elevated = starts & view.desc_where("subject_name", lambda n: n.casefold() in elevators, starts)
     elevated &= view.desc_where("object_name", shell_or_interpreter, elevated)
-    if not elevated.any():
+    rows = view.rows_of(elevated)
+    taken = _token_taken_and_used(view)
+    if taken is not None:
+        rows = np.concatenate([rows, taken[1]])
+    if not len(rows):
         return found
     started_at: dict[str, list[int]] = {}  # each elevated shell's start minutes, in one pass
-    rows = view.rows_of(elevated)
     for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
         started_at.setdefault(view.desc["object_name"][code], []).append(minute)
     checks = starts & view.desc_in("subject_name", set(started_at))
@@ -9727,28 +9732,10 @@ def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
     Empire's and Meterpreter's steal_token, getsystem). A process lister opens every process
     (``PROCESS_LIST_MIN`` distinct ones or more) and is left out; so is a process doing
     nothing after the open."""
-    from .patterns import PROCESS_LIST_MIN
-
-    desc = view.desc
-    opened = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process")
-    opened &= view.desc_where("object_name", lambda n: n.casefold() in SYSTEM_PROCESSES, opened)
-    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS, opened)
-    if not opened.any():
-        return []
-    opened &= in_chain(view, acting_for_an_attacker(view))
-    if not opened.any():
-        return []
-    all_opens = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process") & view.desc_in("subject_name", view.values("subject_name", opened))
-    targets_of: dict[str, set[str]] = {}
-    for at in np.flatnonzero(all_opens).tolist():
-        targets_of.setdefault(desc["subject_name"][at], set()).add(desc["object_name"][at])
-    takers = {n for n, targets in targets_of.items() if len(targets) < PROCESS_LIST_MIN}
-    opened &= view.desc_in("subject_name", takers)
-    if not opened.any():
-        return []
-    found = _operator_tools_started_soon_after(view, opened, TOKEN_USE_MINUTES)
+    found = _token_taken_and_used(view)
     if found is None:
         return []
+    desc = view.desc
     open_rows, start_rows, used = found
     reason = (
         f"{_names(used)}, acting for an attacker, opened {_names(set(desc['object_name'][view._codes[open_rows]].tolist()))}, a process that "
@@ -9757,6 +9744,36 @@ def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
     )
     reason += _how_acting(view, open_rows)
     return [cited(view, open_rows, start_rows, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0004", techniques=("T1134.002",))]
+
+
+def _token_taken_and_used(view: LogView) -> tuple[np.ndarray, np.ndarray, set[str]] | None:
+    """``token_taken_from_system_process``'s opens of the SYSTEM process, the starts that
+    used its token (log rows) and the processes that took it; ``None`` where there are none.
+    Computed once per view (the identity checks read it too)."""
+    return view.derived("_token_taken_and_used", lambda: _find_token_taken_and_used(view))
+
+
+def _find_token_taken_and_used(view: LogView) -> tuple[np.ndarray, np.ndarray, set[str]] | None:
+    from .patterns import PROCESS_LIST_MIN
+
+    desc = view.desc
+    opened = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process")
+    opened &= view.desc_where("object_name", lambda n: n.casefold() in SYSTEM_PROCESSES, opened)
+    opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS, opened)
+    if not opened.any():
+        return None
+    opened &= in_chain(view, acting_for_an_attacker(view))
+    if not opened.any():
+        return None
+    all_opens = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process") & view.desc_in("subject_name", view.values("subject_name", opened))
+    targets_of: dict[str, set[str]] = {}
+    for at in np.flatnonzero(all_opens).tolist():
+        targets_of.setdefault(desc["subject_name"][at], set()).add(desc["object_name"][at])
+    takers = {n for n, targets in targets_of.items() if len(targets) < PROCESS_LIST_MIN}
+    opened &= view.desc_in("subject_name", takers)
+    if not opened.any():
+        return None
+    return _operator_tools_started_soon_after(view, opened, TOKEN_USE_MINUTES)
 
 
 def _shells_the_service_manager_started(view: LogView) -> np.ndarray:
