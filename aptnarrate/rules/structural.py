@@ -7982,17 +7982,19 @@ def sudo_shell_escape(view: LogView) -> list[StageEvidence]:
         f"{_names(view.values('object_name', shells))}: a shell escape from a program run with sudo's privilege"
     )
     if work.any():
-        reason += f", whose shell went on to root's work ({_names(view.values('object_name', work))})"
+        reason += f", whose shell went on to root's work or checked who it now is ({_names(view.values('object_name', work))})"
     return [cited(view, view.rows_of(through | shells | work), stage="Privilege Escalation", confidence="moderate", rationale=reason + ".", tactic="TA0004", techniques=("T1548.003",))]
 
 
 def _root_work(view: LogView, shells: set[str], since: int) -> np.ndarray:
     """The descriptions, from minute ``since`` on, in which ``shells`` (by name) or what
     they start do what only root may: run an account tool, rewrite a file that makes a
-    foothold last (``_lasting_target``) or read an account database only root may read."""
+    foothold last (``_lasting_target``) or read an account database only root may read; or
+    check who they now are (``IDENTITY_CHECKS``: id after the escape), which a pager's
+    input preprocessor never asks."""
     below = (view.desc_in("subject_name", shells) | descendant_subjects(view, shells)) & (view.first_minutes >= since)
     runs = view.program_starts & below
-    work = runs & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS, runs)
+    work = runs & view.desc_where("object_name", lambda n: n.casefold() in ACCOUNT_TOOLS | IDENTITY_CHECKS, runs)
     writes = view.present & below & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     work |= writes & view.desc_where("object_name", _lasting_target, writes)
     reads = view.present & below & (view.desc["event"] == "file_read")
