@@ -6501,12 +6501,13 @@ def _who(subjects: set[str]) -> str:
 
 
 def _copy_transports(view: LogView, senders: set[str]) -> dict[str, set[str]]:
-    """Each of ``senders`` that a copy client (``COPY_CLIENTS``) started -> those copy clients:
-    a copy's transport (scp's ssh), which sends what the copy client read; started as a
-    process (Windows, TRACE's clone) or as a program run (``scp EXECUTE ssh``)."""
+    """Each of ``senders`` that a copy client (``COPY_CLIENTS``) or a mail program started ->
+    those programs: a copy's transport (scp's ssh) or a message's (mail's sendmail), which
+    sends what the copy client or mail program read; started as a process (Windows, TRACE's
+    clone) or as a program run (``scp EXECUTE ssh``)."""
     desc = view.desc
     starts = view.program_starts & view.desc_in("object_name", senders)
-    starts &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS, starts)
+    starts &= view.desc_where("subject_name", lambda n: n.casefold() in COPY_CLIENTS or process_category(n) == "mail client", starts)
     found: dict[str, set[str]] = {}
     for position in np.flatnonzero(starts).tolist():
         if desc["object_name"][position] != desc["subject_name"][position]:
@@ -6544,6 +6545,9 @@ def _relayed_archives(view: LogView, channel: str, readers: set[str], starts: np
     staged |= {n for n in view.values("object_name", writes & view.desc_in("subject_name", applications)) if ARCHIVE.search(n)}
     if not staged:
         return set()
+    # and what carries it on (uuencode or openssl writing the archive out again for the mail
+    # or the transfer), whatever its name
+    staged |= _restaged(view, reads, writes, staged)
     return view.values("object_name", reads & view.desc_in("subject_name", readers) & view.desc_in("object_name", staged))
 
 
@@ -6868,7 +6872,10 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     packers |= _compressors_started_by(view, packers)
     packed = {name for name in view.values("object_name", writes & view.desc_in("subject_name", packers)) if lookup(name, "file") is None}
     written_by_collectors = {name for name in written_by_collectors if user_data(name) or _hidden_staging_name(name) or name in packed}
-    written_by_collectors |= _restaged(view, reading, writes, written_by_collectors)
+    # (what carries an archive on is staged whatever else made it so: uuencode, which read
+    # the tarball, is a collector too)
+    restaged = _restaged(view, reading, writes, {n for n in written_by_collectors if n in packed or ARCHIVE.search(n) or _hidden_staging_name(n)})
+    written_by_collectors |= restaged
     # a copy's transport (scp's ssh) sends what the copy client read: its reads are the
     # sender's
     transports = _copy_transports(view, view.values("subject_name", sends & sender))
@@ -6926,8 +6933,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # process is one the knowledge base does not know or the log shows acting for an attacker:
     # one message carries a key (sudo, sshd and lsass read such files as their ordinary work)
     # (an archive by its name, or one staged under a dot-name of no extension: tar's .t91z)
-    # (or whatever an archiver wrote of collected data: rar's ~DF81A3.tmp)
-    archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n) or n in packed, staged_reads)
+    # (or whatever an archiver wrote of collected data: rar's ~DF81A3.tmp, and what carries
+    # such an archive on: uuencode's copy of it for the mail)
+    archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n) or n in packed or n in restaged, staged_reads)
     # (a database export read back and sent is the same shape: a table collected, then sent)
     if exporters:
         archived |= staged_reads & view.desc_in("object_name", view.values("object_name", writes & view.desc_in("subject_name", exporters)))
@@ -6969,7 +6977,7 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
     carriers = {t for t, clients in transports.items() if clients & readers} & view.values("subject_name", sends)
     if carriers:
-        reason += f" {_names(carriers)} sent it, the transport {_names(set().union(*(transports[t] for t in carriers)))} started for its copy."
+        reason += f" {_names(carriers)} sent it, the transport {_names(set().union(*(transports[t] for t in carriers)))} started for its copy or message."
     fed_senders = set(piped) & view.values("subject_name", sends)
     if fed_senders:
         reason += f" {_names(fed_senders)} sent what {_names(set().union(*(piped[s] for s in fed_senders)))} wrote into a pipe it read, started by the same process: a shell pipeline."
