@@ -1360,13 +1360,20 @@ def service_registration(view: LogView) -> np.ndarray:
     service installed, ``sc.exe`` started, the service control manager writing a key (its
     own service key), or any process writing a service's ``ImagePath`` value (the program
     the service runs; only services and drivers have one), as a program installing itself as
-    a service does."""
+    a service does. Not ``sc.exe`` where every row of its own that the log shows starts a
+    service (``sc start NAME``): the log keeps no command line, but those rows say what it
+    did."""
     desc = view.desc
     manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
     writes = desc["event"] == "registry_write"
     found = view.present & ((desc["event"] == "service_install") | (manager & writes))
     found |= view.present & writes & view.desc_where("object_name", lambda n: n.casefold() == "imagepath")
-    return found | (view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts))
+    sc = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)
+    if sc.any():
+        own = view.present & view.desc_where("subject_name", lambda n: n.casefold() == "sc.exe", view.present)
+        if own.any() and (desc["event"][own] == "service_start").all():
+            return found
+    return found | sc
 
 
 def started_service_hosts(view: LogView) -> np.ndarray:
