@@ -2561,7 +2561,9 @@ def session_client_relays_a_remote_forward(view: LogView) -> list[StageEvidence]
     from an address outside the site: a remotely forwarded port (``ssh -R``) whose
     connections the far end opens and the client relays to a service here, giving the far
     end a way in (protocol tunnelling, T1572). A client's own session connects only to the
-    host it logs into."""
+    host it logs into. One such minute does where the log shows the client acting for an
+    attacker, or below a shell a script-running web server started (an exploited web
+    application's operator opening the tunnel with the key it fetched)."""
     desc = view.desc
     clients = view.present & view.desc_where("subject_name", session_client, view.present) & (desc["object_kind"] == "flow")
     if not clients.any():
@@ -2573,17 +2575,23 @@ def session_client_relays_a_remote_forward(view: LogView) -> list[StageEvidence]
     local = this_host_addresses(view)
     heard = clients & (desc["event"] == "network_in") & view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and view.address_class(n) in ("public", "unknown"), clients)
     out = []
+    acting = None  # computed for the first client that relays in fewer minutes
     for client in sorted(view.values("subject_name", relays & view.desc_in("subject_name", view.values("subject_name", heard)))):
         relay_rows = view.rows_of(relays & (desc["subject_name"] == client))
         far_rows = view.rows_of(heard & (desc["subject_name"] == client))
         both = np.isin(view.minutes[relay_rows], view.minutes[far_rows])
         relayed_minutes = len(np.unique(view.minutes[relay_rows[both]]))
-        if relayed_minutes < RELAYED_FORWARD_MINUTES:
+        if not relayed_minutes:
             continue
+        if relayed_minutes < RELAYED_FORWARD_MINUTES:
+            if acting is None:
+                acting = in_chain(view, acting_for_an_attacker(view)) | _below_web_server_shells(view)
+            if not (acting & (desc["subject_name"] == client)).any():
+                continue
         ends = view.values("object_name", heard & (desc["subject_name"] == client))
         reason = (
             f"{quoted(client)}, an SSH client talking to {_names(ends)}, outside the site, connected to this host's own loopback address in "
-            f"{relayed_minutes} minutes as the far end spoke: a remotely forwarded port relayed to a service here, "
+            f"{relayed_minutes} minute{'s' if relayed_minutes != 1 else ''} as the far end spoke: a remotely forwarded port relayed to a service here, "
             "which gives the far end a way in (protocol tunnelling)."
         )
         out.append(cited(view, relay_rows[both], far_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1572",)))
@@ -4544,6 +4552,17 @@ def web_server_shell_discovery(view: LogView) -> list[StageEvidence]:
     return [
         cited(view, view.rows_of(server_starts | cgi_starts), view.rows_of(commands), stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190", "T1505.003"))
     ]
+
+
+def _below_web_server_shells(view: LogView) -> np.ndarray:
+    """The descriptions of the shells a script-running web server (Apache, PHP's workers)
+    started and of what runs below them."""
+    running = view.program_starts
+    direct = running & view.desc_where("subject_name", script_web_server, running)
+    shells = {n for n in view.values("object_name", direct) - PLACEHOLDERS if process_category(n) == "shell"}
+    if not shells:
+        return np.zeros(len(view.desc["subject_name"]), dtype=bool)
+    return view.desc_in("subject_name", shells) | descendant_subjects(view, shells)
 
 
 def web_server_reverse_shell(view: LogView) -> list[StageEvidence]:
