@@ -9827,7 +9827,7 @@ def local_server_then_shell(view: LogView) -> list[StageEvidence]:
 
 def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
     """A process the log shows acting for an attacker (an attack chain's, a channel's
-    holder) opening a Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon,
+    holder), or a program the knowledge base does not know, opening a Windows process that runs as SYSTEM (``SYSTEM_PROCESSES``: winlogon,
     services) and, within ``TOKEN_USE_MINUTES``, starting a shell, interpreter or admin tool:
     a token duplicated from the privileged process and a process started with it (T1134.002,
     Empire's and Meterpreter's steal_token, getsystem). A process lister opens every process
@@ -9838,8 +9838,10 @@ def token_taken_from_system_process(view: LogView) -> list[StageEvidence]:
         return []
     desc = view.desc
     open_rows, start_rows, used = found
+    acting = view.values("subject_name", in_chain(view, acting_for_an_attacker(view)) & view.desc_in("subject_name", used))
+    who = "acting for an attacker" if acting == used else "a program the knowledge base does not know" if not acting else "acting for an attacker or unknown to the knowledge base"
     reason = (
-        f"{_names(used)}, acting for an attacker, opened {_names(set(desc['object_name'][view._codes[open_rows]].tolist()))}, a process that "
+        f"{_names(used)}, {who}, opened {_names(set(desc['object_name'][view._codes[open_rows]].tolist()))}, a process that "
         f"runs as SYSTEM, and within {TOKEN_USE_MINUTES} minutes started {_names(set(desc['object_name'][view._codes[start_rows]].tolist()))}: "
         "a token taken from the privileged process and a process started with it."
     )
@@ -9863,7 +9865,10 @@ def _find_token_taken_and_used(view: LogView) -> tuple[np.ndarray, np.ndarray, s
     opened &= view.desc_where("subject_name", lambda n: n not in PLACEHOLDERS, opened)
     if not opened.any():
         return None
-    opened &= in_chain(view, acting_for_an_attacker(view))
+    # by a process the log shows acting for an attacker, or by a program the knowledge base
+    # does not know (an implant whose arrival the slice does not hold; a known administration
+    # tool opening winlogon is a process viewer)
+    opened &= in_chain(view, acting_for_an_attacker(view)) | view.desc_where("subject_name", _unknown_program, opened)
     if not opened.any():
         return None
     all_opens = view.present & (desc["event"] == "process_access") & (desc["object_kind"] == "process") & view.desc_in("subject_name", view.values("subject_name", opened))
