@@ -1361,8 +1361,8 @@ def service_registration(view: LogView) -> np.ndarray:
     own service key), or any process writing a service's ``ImagePath`` value (the program
     the service runs; only services and drivers have one), as a program installing itself as
     a service does. Not ``sc.exe`` where every row of its own that the log shows starts a
-    service (``sc start NAME``): the log keeps no command line, but those rows say what it
-    did."""
+    service (``sc start NAME``) or opens the service control manager, which every sc command
+    does: the log keeps no command line, but those rows say what it did."""
     desc = view.desc
     manager = view.desc_where("subject_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER)
     writes = desc["event"] == "registry_write"
@@ -1371,7 +1371,8 @@ def service_registration(view: LogView) -> np.ndarray:
     sc = view.program_starts & view.desc_where("object_name", lambda n: n.casefold() == "sc.exe", view.program_starts)
     if sc.any():
         own = view.present & view.desc_where("subject_name", lambda n: n.casefold() == "sc.exe", view.present)
-        if own.any() and (desc["event"][own] == "service_start").all():
+        starting = (desc["event"] == "service_start") | ((desc["event"] == "process_access") & view.desc_where("object_name", lambda n: n.casefold() == SERVICE_CONTROL_MANAGER))
+        if own.any() and starting[own].all():
             return found
     return found | sc
 
