@@ -5166,6 +5166,41 @@ def shell_on_an_inherited_connection(view: LogView) -> list[StageEvidence]:
     return found
 
 
+def bind_shell_serves_outside(view: LogView) -> list[StageEvidence]:
+    """A bind shell (T1059 over T1095): a bare-socket tool (``RAW_SOCKET_TOOLS``: nc, ncat,
+    socat) that accepted a connection from an outside address, started a shell, and both
+    heard from and sent to that address: ``ncat -l -e cmd.exe`` driven from outside, each
+    command it receives run by the shell and its output sent back. A listener that starts
+    no shell (a developer capturing webhook posts into a file) claims nothing."""
+    desc = view.desc
+    local = this_host_addresses(view)
+    accepted = _accepted(view) & (desc["object_kind"] == "flow")
+    accepted &= view.desc_where("subject_name", lambda n: n.casefold() in RAW_SOCKET_TOOLS, accepted)
+    accepted &= view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and not _excluded_address(view, n, local), accepted)
+    if not accepted.any():
+        return []
+    tools = view.values("subject_name", accepted)
+    starts = view.program_starts & view.desc_in("subject_name", tools)
+    shells = starts & view.desc_where("object_name", shell_or_interpreter, starts)
+    if not shells.any():
+        return []
+    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", shells))
+    heard, sent = view.pairs(flows & (desc["event"] == "network_in")), view.pairs(flows & (desc["event"] == "network_out"))
+    talked = {(tool, address) for tool, address in view.pairs(accepted) if (tool, address) in heard and (tool, address) in sent}
+    if not talked:
+        return []
+    users = {tool for tool, _ in talked}
+    addresses = {address for _, address in talked}
+    shells &= view.desc_in("subject_name", users)
+    exchange = flows & view.desc_in("subject_name", users) & view.desc_in("object_name", addresses)
+    reason = (
+        f"{_names(users)}, a bare-socket tool, accepted a connection from {_names(addresses)} (not internal), started "
+        f"{_names(view.values('object_name', shells))} and both heard from and sent to that address: a bind shell driven from outside, "
+        "each command it receives run by the shell and its output sent back."
+    )
+    return [cited(view, view.rows_of(shells), view.rows_of(exchange), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1095"))]
+
+
 # the programs that make a named pipe (a FIFO) in the file system
 FIFO_MAKERS = frozenset({"mkfifo", "mknod"})
 # how soon after the relay wrote what it heard the shell reads it
@@ -10418,4 +10453,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, shell_fed_through_a_fifo, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, shell_fed_through_a_fifo, bind_shell_serves_outside, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
