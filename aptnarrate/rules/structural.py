@@ -7064,6 +7064,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # (or whatever an archiver wrote of collected data: rar's ~DF81A3.tmp, and what carries
     # such an archive on: uuencode's copy of it for the mail)
     archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n) or n in packed or n in restaged, staged_reads)
+    # (and so is the sender itself packing what it read into an archive before it sends:
+    # PowerShell's Compress-Archive, then its upload, which needs no read back of the file)
+    own_archives = {n for n in written_by_collectors if ARCHIVE.search(n)}
+    packing_senders: set[str] = set()
+    if own_archives and direct.any():
+        packing_senders = view.values("subject_name", writes & view.present & view.desc_in("object_name", own_archives)) & view.values("subject_name", sends)
+        archived |= direct & view.desc_in("subject_name", packing_senders)
     # (a database export read back and sent is the same shape: a table collected, then sent)
     if exporters:
         archived |= staged_reads & view.desc_in("object_name", view.values("object_name", writes & view.desc_in("subject_name", exporters)))
@@ -7103,6 +7110,9 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
         paths.append(f"{_who(view.values('subject_name', staged_reads))} read {_names(staged)}, written {how}")
     volume = int(view.counts[send_rows].sum())
     reason = f"Data sent to {_names(view.values('object_name', sends))} in {volume} distinct seconds after " + "; ".join(paths) + "."
+    packed_sent = packing_senders & view.values("subject_name", direct)
+    if packed_sent:
+        reason += f" {_names(packed_sent)} wrote {_names(view.values('object_name', writes & view.present & view.desc_in('subject_name', packed_sent) & view.desc_in('object_name', own_archives)))} of what it read before it sent: an archive packed and carried off by one process."
     carriers = {t for t, clients in transports.items() if clients & readers} & view.values("subject_name", sends)
     if carriers:
         reason += f" {_names(carriers)} sent it, the transport {_names(set().union(*(transports[t] for t in carriers)))} started for its copy or message."
