@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import islice
@@ -4173,13 +4173,33 @@ def _elevated_shell_checks(view: LogView) -> np.ndarray:
     if not len(rows):
         return found
     started_at: dict[str, list[int]] = {}  # each elevated shell's start minutes, in one pass
+    elevated_codes = set(view._codes[rows].tolist())
     for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
         started_at.setdefault(view.desc["object_name"][code], []).append(minute)
+    # the same shell name started by another process too, from the minute before the
+    # elevated one's start to the check (a web shell's cmd beside the elevated one): which of
+    # them checked, the log cannot tell by name, so the check is left in
+    others = view.rows_of(starts & view.desc_in("object_name", set(started_at)))
+    other_at: dict[str, list[int]] = {}
+    for code, minute in zip(view._codes[others].tolist(), view.minutes[others].tolist()):
+        if code not in elevated_codes:
+            other_at.setdefault(view.desc["object_name"][code], []).append(minute)
     checks = starts & view.desc_in("subject_name", set(started_at))
     checks &= view.desc_where("object_name", lambda n: n.casefold() in IDENTITY_CHECKS, checks)
+    # distinct minutes, sorted: a crafted log may start a shell thousands of times
+    started_at = {name: sorted(set(minutes)) for name, minutes in started_at.items()}
+    other_at = {name: sorted(set(minutes)) for name, minutes in other_at.items()}
+
+    def own_check(shell: str, first: int, last: int) -> bool:
+        minutes, others = started_at[shell], other_at.get(shell, [])
+        # the elevated starts that could cover the check: from a minute before its first row
+        for start in minutes[bisect_left(minutes, first - MINUTE_NS) : bisect_right(minutes, first)]:
+            if last <= start + MINUTE_NS and bisect_right(others, last) == bisect_left(others, start - MINUTE_NS):
+                return True
+        return False
+
     for at in np.flatnonzero(checks).tolist():
-        first, last = int(view.first_minutes[at]), int(view.last_minutes[at])
-        found[at] = any(start <= first and last <= start + MINUTE_NS for start in started_at[view.desc["subject_name"][at]])
+        found[at] = own_check(view.desc["subject_name"][at], int(view.first_minutes[at]), int(view.last_minutes[at]))
     return found
 
 
