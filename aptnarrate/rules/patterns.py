@@ -186,6 +186,7 @@ UNLESS = (
     "planted for a privileged run", "restored from its backup", "written through a memory race", "injects only at its own privilege",
     "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "made in the account console",
     "changes an account", "finds the process it dumps", "records a registration", "starts no shell", "checks its own elevation",
+    "queued to run once",
 )
 # ("planted for a privileged run" and "applied by Group Policy" read the log's minutes,
 # "carries only a staged upload" the Command and Control rule's channels, "connects for a
@@ -547,7 +548,7 @@ ROW_UNLESS: dict[str, RowUnless] = {
     "records a registration": RowUnless(registered_tasks, records_a_registration),
     "starts no shell": RowUnless(privilege_users, starts_no_shell),
 }
-VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "injects only at its own privilege", "made in the account console", "changes an account", "finds the process it dumps", "checks its own elevation")
+VIEW_UNLESS = ("planted for a privileged run", "carries only a staged upload", "applied by Group Policy", "connects for a remote step", "injects only at its own privilege", "made in the account console", "changes an account", "finds the process it dumps", "checks its own elevation", "queued to run once")
 assert set(UNLESS) == set(ROW_UNLESS) | set(VIEW_UNLESS), "every unless kind is judged by a row or by the log"
 
 

@@ -802,6 +802,22 @@ def checks_its_own_elevation(view: LogView) -> np.ndarray:
     return view.derived("_checks_its_own_elevation", lambda: _escalation_own_checks(view))
 
 
+def queued_to_run_once(view: LogView) -> np.ndarray:
+    """The descriptions of a one-shot job tool's writes (at, batch: its queue file) where no
+    run of it is below the job runner (``structural.one_shot_jobs_not_rearmed``): a job
+    queued to run once, deferred execution rather than a job made to come back; computed
+    once per view."""
+    from .structural import one_shot_jobs_not_rearmed
+
+    def compute() -> np.ndarray:
+        once = one_shot_jobs_not_rearmed(view)
+        if not once:
+            return np.zeros(len(view.pattern_rows), dtype=bool)
+        return view.present & view.desc_in("subject_name", once)
+
+    return view.derived("_queued_to_run_once", compute)
+
+
 def _rows_unless(view: LogView, key: str, gather: Callable, applies: Callable) -> np.ndarray:
     """The descriptions a rule's ``unless`` takes out: what ``gather`` reads off the whole
     subgraph's rows, then ``applies(row, gathered)`` per description; computed once per view."""
@@ -826,6 +842,7 @@ VIEW_UNLESS_READERS: dict[str, Callable[[LogView], np.ndarray]] = {
     "changes an account": changes_an_account,
     "finds the process it dumps": finds_the_process_it_dumps,
     "checks its own elevation": checks_its_own_elevation,
+    "queued to run once": queued_to_run_once,
 }
 assert set(VIEW_UNLESS_READERS) == set(VIEW_UNLESS), "every unless kind the log judges has its reader"
 

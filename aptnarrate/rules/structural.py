@@ -5536,8 +5536,14 @@ def server_shell_adds_account(view: LogView) -> list[StageEvidence]:
         if installed.any():
             tables = _names(view.values("object_name", installed))
             out.append(_server_shell_entry(view, servers, heard, by_server, jobs, shells, f"which ran {_names(view.values('object_name', jobs))}, installing a job table ({tables})", until=installed))
-            scheduled = f"{_names(view.values('object_name', jobs))}, run by the shell {_names(servers)} started, installed a job table ({tables}): a job planted to run again."
-            out.append(cited(view, view.rows_of(jobs), view.rows_of(installed), stage="Maintain Persistence", confidence="moderate", rationale=scheduled, tactic="TA0003", techniques=("T1053.003",)))
+            # (an at job queued once is the exploit running its command later, not a job
+            # planted to run again, unless the job queues itself again)
+            lasting = jobs & ~view.desc_in("object_name", one_shot_jobs_not_rearmed(view))
+            installed &= view.desc_in("subject_name", view.values("object_name", lasting))
+            if installed.any():
+                tables = _names(view.values("object_name", installed))
+                scheduled = f"{_names(view.values('object_name', lasting))}, run by the shell {_names(servers)} started, installed a job table ({tables}): a job planted to run again."
+                out.append(cited(view, view.rows_of(lasting), view.rows_of(installed), stage="Maintain Persistence", confidence="moderate", rationale=scheduled, tactic="TA0003", techniques=("T1053.003",)))
     # or running su, sudo or doas that changed its identity and started a shell: root taken
     # from the server's shell (a password read from the site's configuration, T1078.003)
     out += _server_shell_takes_root(view, servers, heard, by_server, shells, running & below)
@@ -8284,6 +8290,31 @@ def run_as_starts_a_dropped_program(view: LogView) -> list[StageEvidence]:
 
 # the tools that install a user's job table (crontab(1) writes the spool, at(1) its queue)
 JOB_TABLE_TOOLS = frozenset({"crontab", "at", "batch"})
+# of those, the ones that queue a job to run once (its queue file is removed when it runs),
+# and the programs that run such jobs (FreeBSD's atrun from cron, Linux's atd)
+ONE_SHOT_JOB_TOOLS = frozenset({"at", "batch"})
+ONE_SHOT_JOB_RUNNERS = frozenset({"atd", "atrun"})
+
+
+def one_shot_jobs_not_rearmed(view: LogView) -> set[str]:
+    """The one-shot job tools (``ONE_SHOT_JOB_TOOLS``: at, batch) the log shows run, none of
+    whose runs is below the job runner (``ONE_SHOT_JOB_RUNNERS``): a job queued to run once
+    later, deferred execution rather than persistence; a job that queues itself again from
+    its own run (atrun's shell running at) comes back, and is."""
+    starts = view.program_starts
+    tools = starts & view.desc_where("object_name", lambda n: n.casefold() in ONE_SHOT_JOB_TOOLS, starts)
+    if not tools.any():
+        return set()
+    runners = {n for n in view.subjects if n.casefold() in ONE_SHOT_JOB_RUNNERS}
+    if not runners:
+        return view.values("object_name", tools)
+    # below the runner by name, from the minute it first ran a job on: the log names every
+    # sh alike, and the shell that queued the job minutes before it ran is not the job's
+    below = tools & (view.desc_in("subject_name", runners) | descendant_subjects(view, runners))
+    first_run = int(view.minutes[view.rows_of(view.present & view.desc_in("subject_name", runners))].min())
+    rows = view.rows_of(below)
+    rearmed = set(view.desc["object_name"][view._codes[rows[view.minutes[rows] >= first_run]]].tolist())
+    return view.values("object_name", tools) - rearmed
 
 
 def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
@@ -8296,6 +8327,8 @@ def job_table_for_an_unknown_program(view: LogView) -> list[StageEvidence]:
     if found is None:
         return []
     _, launches, shells, direct, via, tools, since, unnamed = found
+    # (a job queued to run once is deferred execution, not a job made to come back)
+    tools = tools - one_shot_jobs_not_rearmed(view)
     installs = view.present & view.desc_in("subject_name", tools) & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     installs &= (view.desc["object_kind"] == "file") & (view.last_minutes >= since)
     if not installs.any():
@@ -8925,6 +8958,12 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     install_rows = view.rows_of(installs)
     install_rows = install_rows[view.minutes[install_rows] <= first]
     daemons = {n for n in set(desc["subject_name"][view._codes[np.concatenate([hits, jobs])]].tolist()) if n.casefold() in CRON_DAEMONS}
+    # at's runner running a job queued once (no at run below it queues the job again) runs
+    # the command later: deferred execution, not a job that comes back
+    if daemons and all(n.casefold() in ONE_SHOT_JOB_RUNNERS for n in daemons):
+        queued = {n for n in view.values("object_name", view.program_starts) if n.casefold() in ONE_SHOT_JOB_TOOLS}
+        if not (queued - one_shot_jobs_not_rearmed(view)):
+            return []
     ran = [f"{_names(programs - interpreters)}, a program with a hidden name"] if programs - interpreters else []
     if interpreters:
         scripts = view.values("object_name", _descriptions(view, read_rows))
