@@ -7090,12 +7090,14 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # (or whatever an archiver wrote of collected data: rar's ~DF81A3.tmp, and what carries
     # such an archive on: uuencode's copy of it for the mail)
     archived = staged_reads & view.desc_where("object_name", lambda n: bool(ARCHIVE.search(n)) or _hidden_staging_name(n) or n in packed or n in restaged, staged_reads)
-    # (and so is the sender itself packing what it read into an archive before it sends:
-    # PowerShell's Compress-Archive, then its upload, which needs no read back of the file)
+    # (and so is a shell or script host that sends packing what it read into an archive before
+    # it sends: PowerShell's Compress-Archive, then its upload, which needs no read back)
     own_archives = {n for n in written_by_collectors if ARCHIVE.search(n)}
     packing_senders: set[str] = set()
     if own_archives and direct.any():
-        packing_senders = view.values("subject_name", writes & view.present & view.desc_in("object_name", own_archives)) & view.values("subject_name", sends)
+        # (a shell, script host or interpreter: a program saving a package it downloaded,
+        # Gradle's JVM its distribution's zip, is no packer)
+        packing_senders = {n for n in view.values("subject_name", writes & view.present & view.desc_in("object_name", own_archives)) & view.values("subject_name", sends) if _operator_tool(n)}
         archived |= direct & view.desc_in("subject_name", packing_senders)
     # (a database export read back and sent is the same shape: a table collected, then sent)
     if exporters:
