@@ -795,8 +795,9 @@ def connects_for_a_remote_step(view: LogView) -> np.ndarray:
 
 def checks_its_own_elevation(view: LogView) -> np.ndarray:
     """The descriptions of an escalation's own steps that look like a look around: an
-    identity check (whoami, id) a shell runs right after it was elevated, by a UAC bypass or
-    a local exploit (``structural._escalation_own_checks``); computed once per view."""
+    identity check (whoami, id) a shell runs right after it was elevated, by a UAC bypass, a
+    stolen SYSTEM token or a local exploit (``structural._escalation_own_checks``); computed
+    once per view."""
     from .structural import _escalation_own_checks
 
     return view.derived("_checks_its_own_elevation", lambda: _escalation_own_checks(view))

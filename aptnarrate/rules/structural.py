@@ -8302,7 +8302,11 @@ def one_shot_jobs_not_rearmed(view: LogView) -> set[str]:
     """The one-shot job tools (``ONE_SHOT_JOB_TOOLS``: at, batch) the log shows run, none of
     whose runs is below the job runner (``ONE_SHOT_JOB_RUNNERS``): a job queued to run once
     later, deferred execution rather than persistence; a job that queues itself again from
-    its own run (atrun's shell running at) comes back, and is."""
+    its own run (atrun's shell running at) comes back, and is. Computed once per view."""
+    return view.derived("_one_shot_jobs_not_rearmed", lambda: _find_one_shot_jobs_not_rearmed(view))
+
+
+def _find_one_shot_jobs_not_rearmed(view: LogView) -> set[str]:
     starts = view.program_starts
     tools = starts & view.desc_where("object_name", lambda n: n.casefold() in ONE_SHOT_JOB_TOOLS, starts)
     if not tools.any():
