@@ -256,6 +256,13 @@ def _excluded_address(view: LogView, name: str, local: set[str], neighbours: set
     return view.address_class(name) in ("internal", "private", "loopback", "local")
 
 
+def _to_outside(view: LogView, described: np.ndarray) -> np.ndarray:
+    """Those of the ``described`` descriptions whose object is a named address outside the
+    site and not this host's own (``_excluded_address``)."""
+    local = this_host_addresses(view)
+    return described & view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and not _excluded_address(view, n, local), described)
+
+
 def _windows_code_runner(name: str) -> bool:
     """A Windows program (``.exe``) that runs the code it is given (``runs_what_it_reads``:
     cmd, PowerShell, the script hosts, mshta, rundll32)."""
@@ -4172,23 +4179,19 @@ def _elevated_shell_checks(view: LogView) -> np.ndarray:
         rows = np.concatenate([rows, taken[1]])
     if not len(rows):
         return found
-    started_at: dict[str, list[int]] = {}  # each elevated shell's start minutes, in one pass
-    elevated_codes = set(view._codes[rows].tolist())
-    for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
-        started_at.setdefault(view.desc["object_name"][code], []).append(minute)
+    # each elevated shell's distinct start minutes, sorted: a crafted log may start a shell
+    # thousands of times
+    started = _lists_by_key(view.desc["object_name"][view._codes[rows]].tolist(), view.minutes[rows].tolist())
+    started_at = {name: sorted(set(minutes)) for name, minutes in started.items()}
     # the same shell name started by another process too, from the minute before the
     # elevated one's start to the check (a web shell's cmd beside the elevated one): which of
     # them checked, the log cannot tell by name, so the check is left in
-    others = view.rows_of(starts & view.desc_in("object_name", set(started_at)))
-    other_at: dict[str, list[int]] = {}
-    for code, minute in zip(view._codes[others].tolist(), view.minutes[others].tolist()):
-        if code not in elevated_codes:
-            other_at.setdefault(view.desc["object_name"][code], []).append(minute)
+    elevated_descriptions = np.zeros(len(starts), dtype=bool)
+    elevated_descriptions[view._codes[rows]] = True
+    others = _minutes_by_subject(view, starts & view.desc_in("object_name", set(started_at)) & ~elevated_descriptions, "object_name")
+    other_at = {name: sorted(minutes) for name, minutes in others.items()}
     checks = starts & view.desc_in("subject_name", set(started_at))
     checks &= view.desc_where("object_name", lambda n: n.casefold() in IDENTITY_CHECKS, checks)
-    # distinct minutes, sorted: a crafted log may start a shell thousands of times
-    started_at = {name: sorted(set(minutes)) for name, minutes in started_at.items()}
-    other_at = {name: sorted(set(minutes)) for name, minutes in other_at.items()}
 
     def own_check(shell: str, first: int, last: int) -> bool:
         minutes, others = started_at[shell], other_at.get(shell, [])
@@ -5193,10 +5196,8 @@ def bind_shell_serves_outside(view: LogView) -> list[StageEvidence]:
     command it receives run by the shell and its output sent back. A listener that starts
     no shell (a developer capturing webhook posts into a file) claims nothing."""
     desc = view.desc
-    local = this_host_addresses(view)
     accepted = _accepted(view) & (desc["object_kind"] == "flow")
-    accepted &= view.desc_where("subject_name", lambda n: n.casefold() in RAW_SOCKET_TOOLS, accepted)
-    accepted &= view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and not _excluded_address(view, n, local), accepted)
+    accepted = _to_outside(view, accepted & view.desc_where("subject_name", lambda n: n.casefold() in RAW_SOCKET_TOOLS, accepted))
     if not accepted.any():
         return []
     tools = view.values("subject_name", accepted)
@@ -5234,12 +5235,10 @@ def fetched_code_run_in_rounds(view: LogView) -> list[StageEvidence]:
     fetch -o .t URL; sh .t; sleep 60; done``). A download run once or twice is an install; a
     loop that never runs what it fetches mirrors a file."""
     desc = view.desc
-    local = this_host_addresses(view)
     tools = view.present & view.desc_where("subject_name", lambda n: n.casefold() in TRANSFER_TOOLS, view.present)
     if not tools.any():
         return []
-    heard = tools & (desc["event"] == "network_in") & (desc["object_kind"] == "flow")
-    heard &= view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and not _excluded_address(view, n, local), heard)
+    heard = _to_outside(view, tools & (desc["event"] == "network_in") & (desc["object_kind"] == "flow"))
     writes = tools & (desc["event"] == "file_write") & (desc["object_kind"] == "file") & ~view.desc_in("object_name", PLACEHOLDERS)
     if not heard.any() or not writes.any():
         return []
@@ -5247,17 +5246,9 @@ def fetched_code_run_in_rounds(view: LogView) -> list[StageEvidence]:
     reads &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", reads)
     if not reads.any():
         return []
-
-    def minutes_of(mask: np.ndarray, key: str) -> dict[str, set[int]]:
-        rows = view.rows_of(mask)
-        found: dict[str, set[int]] = {}
-        for code, minute in zip(view._codes[rows].tolist(), view.minutes[rows].tolist()):
-            found.setdefault(desc[key][code], set()).add(minute)
-        return found
-
-    heard_at = minutes_of(heard, "object_name")  # address -> minutes a transfer tool heard from it
-    written_at = minutes_of(writes, "object_name")  # file -> minutes a transfer tool wrote it
-    read_at = minutes_of(reads, "object_name")  # file -> minutes a shell read it
+    heard_at = _minutes_by_subject(view, heard, "object_name")  # address -> minutes a transfer tool heard from it
+    written_at = _minutes_by_subject(view, writes, "object_name")  # file -> minutes a transfer tool wrote it
+    read_at = _minutes_by_subject(view, reads, "object_name")  # file -> minutes a shell read it
     # each minute's addresses, so a file's rounds are counted per address over its own
     # minutes (not a pass over every address for every file: a crafted log of thousands)
     addresses_at: dict[int, list[str]] = {}
@@ -5308,9 +5299,7 @@ def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
     makers &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", makers)
     if not makers.any():
         return []
-    local = this_host_addresses(view)
-    flows = view.present & (desc["object_kind"] == "flow") & (desc["subject_name"] != "")
-    flows &= view.desc_where("object_name", lambda n: n not in PLACEHOLDERS and not _excluded_address(view, n, local), flows)
+    flows = _to_outside(view, view.present & (desc["object_kind"] == "flow") & (desc["subject_name"] != ""))
     heard, sent = view.pairs(flows & (desc["event"] == "network_in")), view.pairs(flows & (desc["event"] == "network_out"))
     talking = heard & sent  # (relay, address) pairs both ways
     if not talking:
@@ -5328,13 +5317,9 @@ def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
     reads &= view.desc_where("subject_name", lambda n: process_category(n) == "shell" or n in FILE_VIEWERS, reads)
     if not reads.any():
         return []
-    write_rows, read_rows = view.rows_of(writes), view.rows_of(reads)
-    write_at: dict[str, list[int]] = {}
-    for code, minute in zip(view._codes[write_rows].tolist(), view.minutes[write_rows].tolist()):
-        write_at.setdefault(desc["object_name"][code], []).append(minute)
+    read_rows = view.rows_of(reads)
+    write_at = {name: sorted(minutes) for name, minutes in _minutes_by_subject(view, writes, "object_name").items()}
     window = FIFO_RELAY_MINUTES * MINUTE_NS
-    for minutes in write_at.values():
-        minutes.sort()
 
     def fed_by_a_write(name: str, minute: int) -> bool:  # the last write at or before it, by bisection
         minutes = write_at[name]
@@ -10478,11 +10463,9 @@ def _find_injected_system_processes(view: LogView):
     if not opened.any():
         return None
     targets = view.values("object_name", opened)
-    local = this_host_addresses(view)
     starts = view.present & (desc["event"] == "process_start") & (desc["object_kind"] == "process") & view.desc_in("subject_name", targets)
     starts &= view.desc_where("object_name", lambda n: process_category(n) in OPERATOR_TOOLS, starts)
-    sends = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", targets)
-    sends &= view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and n not in PLACEHOLDERS, sends)
+    sends = _to_outside(view, view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", targets))
     acts = view.rows_of(starts | sends)
     if not len(acts):
         return None
