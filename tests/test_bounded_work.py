@@ -565,3 +565,21 @@ def test_attack_chain_conversations_are_weighed_in_a_fixed_number_of_passes(tmp_
     attack_chain(view, channels=False)  # the chain is the lineage module's, weighed elsewhere
     found = _within_passes(monkeypatch, structural.chain_process_converses_outside, view, looks=4, passes=3)
     assert len(found) == N and {f.stage for f in found} == {"Command and Control"}
+
+
+def test_a_derived_none_is_computed_once(tmp_path):
+    """``LogView.derived`` and ``Facts.derived`` keep what a rule derived once per view, a None
+    among them ("no token taken here", read by two rules): it was computed again on every
+    read, as if missing."""
+    view = LogView(facts_from(tmp_path, [proc("bash", "EXECUTE", "file_object_file", "ls", "2025-05-14 09:11:00")]))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return None
+
+    for holder in (view, view.facts):
+        calls.clear()
+        assert holder.derived("_test_none", compute) is None
+        assert holder.derived("_test_none", compute) is None
+        assert len(calls) == 1

@@ -106,11 +106,11 @@ class Facts:
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
         """What a later stage derives from these facts (stage findings, aliases, the
         grounding vocabulary), computed once and kept with them, as ``cached_property``
-        keeps its values: Facts is frozen, its ``__dict__`` holds such caches."""
-        value = self.__dict__.get(key)
-        if value is None:
-            value = self.__dict__[key] = compute()
-        return value
+        keeps its values: Facts is frozen, its ``__dict__`` holds such caches (a None it
+        computed too: "none here" is an answer, not a missing one)."""
+        if key not in self.__dict__:
+            self.__dict__[key] = compute()
+        return self.__dict__[key]
 
 
 def _trusted_models(model: type[_M], records: Sequence[dict]) -> tuple[_M, ...]:

@@ -157,11 +157,11 @@ class LogView:
 
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
         """What a rule derives from this view and other rules read too (the C2 channels, the
-        attack chain), computed once and kept with it, as ``Facts.derived`` does."""
-        value = self.__dict__.get(key)
-        if value is None:
-            value = self.__dict__[key] = compute()
-        return value
+        attack chain), computed once and kept with it, as ``Facts.derived`` does (a None
+        it computed too: "none here" is an answer, not a missing one)."""
+        if key not in self.__dict__:
+            self.__dict__[key] = compute()
+        return self.__dict__[key]
 
     def expand(self, per_description: np.ndarray) -> np.ndarray:
         """A mask (or values) over descriptions, read at each log row."""
