@@ -3402,6 +3402,10 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     # a build's own cleanup (configure removing the test program it compiled and ran, make
     # clean), unless the log shows the build acting for an attacker (an implant's make)
     builders = deleted & view.desc_where("subject_name", build_tool, deleted)
+    # (and what a build driver's recipes run: make clean's shell running rm)
+    drivers = {n for n in view.subjects if n.casefold() in roles()["build_driver_names"]}
+    if drivers:
+        builders |= deleted & descendant_subjects(view, drivers)
     if builders.any():
         routine |= builders & ~in_chain(view, acting_for_an_attacker(view))
     # a remote-session host's own program removed (PsExec deleting PSEXESVC.exe as its session
@@ -9653,12 +9657,14 @@ def _launched_elevated(view: LogView, program: str) -> bool:
 
 def _exploit_programs(view: LogView) -> set[str]:
     """The programs the knowledge base does not know that the log shows at a local exploit's
-    work: reading the kernel's symbol table (``_kernel_symbol_readers``), or mapping a file
-    and writing their own memory through procfs (``memory_racers``: the Dirty COW race)."""
+    work: reading the kernel's symbol table (``_kernel_symbol_readers``), mapping a file
+    and writing their own memory through procfs (``memory_racers``: the Dirty COW race), or
+    changing their own user identity (``privilege_change``: root taken)."""
     from .patterns import memory_racers
 
     found = set(_kernel_symbol_readers(view))
     desc = view.desc
+    found |= {n for n in view.values("subject_name", view.present & (desc["event"] == "privilege_change")) if _unknown_program(n)}
     racing = view.present & (((desc["event"] == "file_write") & view.desc_where("object_name", lambda n: n.casefold() == "mem")) | ((desc["event"] == "module_load") & (desc["object_kind"] == "file") & view.desc_in("action", ("MMAP",))))
     if racing.any():
         found |= {subject for subject, _ in memory_racers(view.pattern_rows[at] for at in np.flatnonzero(racing).tolist()) if _unknown_program(subject)}
