@@ -8744,8 +8744,9 @@ def staged_data_shredded(view: LogView) -> list[StageEvidence]:
     """A secure-delete tool (the stage screen's ``covering_tools``: shred, SDelete) writing
     over an archive that a process read and then sent to a public address
     (``_archives_sent_out``): the staged data destroyed once carried off, so the host keeps
-    no copy of what left (T1070.004). A user shredding a document of their own sends
-    nothing first."""
+    no copy of what left (T1070.004); or over a program the subgraph wrote and ran (the
+    dropper wiped once its implant runs). A user shredding a document of their own sends
+    nothing first and runs nothing of it."""
     from ..grounding.semantic import support_table
 
     tools = support_table().covering_tools
@@ -8755,7 +8756,10 @@ def staged_data_shredded(view: LogView) -> list[StageEvidence]:
     if not shredding.any():
         return []
     sent = _archives_sent_out(view)
-    shredded = shredding & view.desc_in("object_name", sent)
+    # (or a program the subgraph wrote and then ran: the dropper wiped once its implant runs)
+    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create")) & ~shredding)
+    dropped = (written & view.values("object_name", view.program_starts)) - PLACEHOLDERS
+    shredded = shredding & view.desc_in("object_name", sent | dropped)
     if not shredded.any():
         return []
     # and the tool's other rows on those files' later names (shred renaming its target to
@@ -8764,10 +8768,13 @@ def staged_data_shredded(view: LogView) -> list[StageEvidence]:
     rows = view.rows_of(shredding)
     rows = rows[np.fromiter((int(m) in minutes for m in view.minutes[rows].tolist()), dtype=bool, count=len(rows))]
     starts = view.program_starts & view.desc_in("object_name", view.values("subject_name", shredded))
-    reason = (
-        f"{_names(view.values('subject_name', shredded))}, a secure-delete tool, wrote over {_names(view.values('object_name', shredded))}, "
-        "an archive a process had read and sent to an outside address: the staged data destroyed once carried off."
-    )
+    wiped = view.values("object_name", shredded)
+    parts = []
+    if wiped & sent:
+        parts.append(f"{_names(wiped & sent)}, an archive a process had read and sent to an outside address: the staged data destroyed once carried off")
+    if wiped - sent:
+        parts.append(f"{_names(wiped - sent)}, a program the subgraph wrote and ran: the attack's own tool destroyed beyond recovery")
+    reason = f"{_names(view.values('subject_name', shredded))}, a secure-delete tool, wrote over " + "; and over ".join(parts) + "."
     return [cited(view, view.rows_of(starts), rows, stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=("T1070.004",))]
 
 
