@@ -8833,7 +8833,7 @@ def logs_edited_or_times_reset(view: LogView) -> list[StageEvidence]:
     lead = "In an attack chain, " if parts else ""
     if dressed:
         tools_used = set(desc["subject_name"][view._codes[dressed_rows]].tolist()) & {n for n in view.subjects if n.casefold() in stampers}
-        parts.append(f"{_names(tools_used)} copied another file's times onto {_names(dressed)}, which the subgraph had just put in place and made executable (a new program dressed in an old one's times)")
+        parts.append(f"{_names(tools_used)} copied another file's times onto {_names(dressed)}, which the subgraph had just put in place and made executable or loaded (a new program or library dressed in an old one's times)")
         techniques.append("T1070.006")
     reason = lead + "; ".join(parts) + ": its traces edited, not deleted."
     return [cited(view, np.unique(np.array(rows, dtype=np.int64)), stage="Covering Tracks", confidence="moderate", rationale=reason, tactic="TA0005", techniques=tuple(techniques))]
@@ -8843,7 +8843,7 @@ def _times_copied_onto_new_programs(view: LogView, stamping: np.ndarray) -> tupl
     """Outside any attack chain too: a timestamp tool (``stamping``: its descriptions) that,
     in the minute it changed a file's times, opened another file (``touch -r REFERENCE``),
     where the file was written in the subgraph (not by a build) and another process changed
-    its mode (``chmod +x``): a program put in place and given an existing file's times
+    its mode (``chmod +x``) or loaded it: a program or library put in place and given an existing file's times
     (T1070.006). A package build's ``touch -r`` stamps what the build wrote. The files and
     the log rows (the copy, the mode change, the touch)."""
     desc = view.desc
@@ -8853,6 +8853,8 @@ def _times_copied_onto_new_programs(view: LogView, stamping: np.ndarray) -> tupl
     targets = view.values("object_name", changed)
     written = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("object_name", targets) & ~build_writes(view)
     moded = view.present & (desc["event"] == "file_attribute") & view.desc_in("object_name", targets) & ~stamping
+    # (or that a process then loaded: a library put in place, a backdoored PAM module)
+    moded |= view.present & (desc["event"] == "module_load") & view.desc_in("object_name", targets)
     placed = view.values("object_name", written) & view.values("object_name", moded)
     if not placed:
         return set(), np.array([], dtype=np.int64)
