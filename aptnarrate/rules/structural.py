@@ -5402,8 +5402,9 @@ def system_program_replaced(view: LogView) -> list[StageEvidence]:
 
 # event-seconds each way that make an attack chain's exchange with one outside address a
 # conversation, however few minutes it spans (a download sends once, an upload hears a few
-# acknowledgements)
+# acknowledgements); or minutes each way, fewer seconds: a check-in in each of two minutes
 CHAIN_EXCHANGE_SECONDS = 3
+CHAIN_EXCHANGE_MINUTES = 2
 
 
 def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
@@ -5425,6 +5426,9 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
         return []
     flows &= in_chain(view, chain)
     flows &= view.desc_where("object_name", lambda a: view.address_class(a) == "public", flows)
+    # a remote-session or copy client's exchange is its login and copy (``ssh`` under the
+    # implant's ``scp``), which the lateral movement and tunnel rules weigh
+    flows &= ~view.desc_in("subject_name", {n for n in view.subjects if session_client(n)})
     if not flows.any():
         return []
     # not hosts of the site, whatever networks were declared (as the operator-commands rule
@@ -5445,10 +5449,24 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
         entry[2].append(at)
         if messages[at]:
             entry[0 if desc["event"][at] == "network_out" else 1] += int(counts[at])
+    # and the minutes it sent and heard in: two rounds in two minutes are check-ins, where
+    # one minute's few exchanges may be a single request's
+    # (read only where a pair has fewer event-seconds: one more pass over those rows)
+    few = {p for p, (sent, heard, _) in tally.items() if min(sent, heard) < CHAIN_EXCHANGE_SECONDS and 4 * heard >= sent}
+    minutes_of: dict[tuple[int, bool], set[int]] = {}
+    if few:
+        message_rows = view.rows_of(messages & view.desc_in("subject_name", {p for p, _ in few}))
+        for at, minute in zip(view._codes[message_rows].tolist(), view.minutes[message_rows].tolist()):
+            minutes_of.setdefault((at, desc["event"][at] == "network_out"), set()).add(minute)
     conversations = []
     for (process, address), (sent, heard, described) in sorted(tally.items()):
-        if min(sent, heard) < CHAIN_EXCHANGE_SECONDS or 4 * heard < sent:
+        if 4 * heard < sent:
             continue
+        if min(sent, heard) < CHAIN_EXCHANGE_SECONDS:
+            sent_in = set().union(*(minutes_of.get((at, True), set()) for at in described))
+            heard_in = set().union(*(minutes_of.get((at, False), set()) for at in described))
+            if min(len(sent_in), len(heard_in)) < CHAIN_EXCHANGE_MINUTES:
+                continue
         # a short dialogue only: an exchange spanning C2_MIN_MINUTES minutes or more is the
         # sustained-exchange rule's to weigh, with its exceptions (a miner's pool); read off
         # each description's first and last minute, not its rows
