@@ -5653,27 +5653,43 @@ def service_writes_ssh_keys(view: LogView) -> list[StageEvidence]:
     keyed &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and n.casefold() not in REMOTE_LOGIN_SERVERS and process_category(n) not in ("shell", "interpreter", "privilege tool"), keyed)
     if not keyed.any():
         return []
-    accepted = _accepted(view) & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", keyed))
-    accepted &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) not in ("loopback", "local"), accepted)
-    if not accepted.any():
+    found = _written_on_request(view, keyed)
+    if found is None:
         return []
-    accept_rows, key_rows = view.rows_of(accepted), view.rows_of(keyed)
-    services, key_subjects = desc["subject_name"][view._codes[accept_rows]], desc["subject_name"][view._codes[key_rows]]
-    begin = view.minutes[accept_rows]
-    hit, cited_keys = _windows_meet(services, begin, begin + CALLBACK_MINUTES * MINUTE_NS, key_subjects, key_rows, view.minutes)
-    if not hit.any():
-        return []
-    servers = set(services[hit].tolist())
-    senders = set(desc["object_name"][view._codes[accept_rows[hit]]].tolist())
-    inside = all(view.address_class(a) in ("internal", "private") for a in senders)
+    servers, senders, rows = found
     reason = (
         f"{_names(servers)} accepted a connection from {_names(senders)} and then wrote the SSH key file(s) {_names(view.values('object_name', keyed))} itself: "
         "the request made the service write a key to log in with (no service keeps anyone's SSH keys)."
     )
-    rows = np.concatenate([accept_rows[hit][-3:], key_rows[cited_keys]])
-    if inside:
-        return [cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210",))]
-    return [cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190",))]
+    return [_entry_by_request(view, rows, senders, reason)]
+
+
+def _written_on_request(view: LogView, written: np.ndarray) -> tuple[set[str], set[str], np.ndarray] | None:
+    """Where a network service that accepted a connection from a host other than this one
+    itself made one of the ``written`` descriptions up to ``CALLBACK_MINUTES`` after: the
+    services, the hosts they heard and the log rows (the last accepts and the writes); None
+    where none did."""
+    desc = view.desc
+    accepted = _accepted(view) & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", written))
+    accepted &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) not in ("loopback", "local"), accepted)
+    if not accepted.any():
+        return None
+    accept_rows, write_rows = view.rows_of(accepted), view.rows_of(written)
+    services, writers = desc["subject_name"][view._codes[accept_rows]], desc["subject_name"][view._codes[write_rows]]
+    begin = view.minutes[accept_rows]
+    hit, cited_writes = _windows_meet(services, begin, begin + CALLBACK_MINUTES * MINUTE_NS, writers, write_rows, view.minutes)
+    if not hit.any():
+        return None
+    senders = set(desc["object_name"][view._codes[accept_rows[hit]]].tolist())
+    return set(services[hit].tolist()), senders, np.concatenate([accept_rows[hit][-3:], write_rows[cited_writes]])
+
+
+def _entry_by_request(view: LogView, rows: np.ndarray, senders: set[str], reason: str) -> StageEvidence:
+    """A service exploited by the request of ``senders``: Lateral Movement where every one is
+    a host of the site (T1210), else Initial Compromise (T1190)."""
+    if all(view.address_class(a) in ("internal", "private") for a in senders):
+        return cited(view, rows, stage="Lateral Movement", confidence="moderate", rationale=reason, tactic="TA0008", techniques=("T1210",))
+    return cited(view, rows, stage="Initial Compromise", confidence="moderate", rationale=reason, tactic="TA0001", techniques=("T1190",))
 
 
 # the run-as tools a shell uses to become another user (root)
@@ -9366,7 +9382,18 @@ def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
         f"and started {_names(view.values('object_name', _descriptions(view, started)))} right after: a job table written into the "
         "scheduler's spool, so that it runs a command on schedule."
     )
-    return [cited(view, write_rows, hits, started, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+    found = [cited(view, write_rows, hits, started, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+    # a network service writing it on a request (Redis told to save its database as root's
+    # crontab): the service exploited, as when it writes an SSH key
+    by_request = _written_on_request(view, table_writes)
+    if by_request is not None:
+        servers, senders, rows = by_request
+        entry = (
+            f"{_names(servers)} accepted a connection from {_names(senders)} and then wrote {_names(tables)} itself, a job table the scheduler ran: "
+            "the request made the service plant a scheduled command (no service writes the scheduler's tables)."
+        )
+        found.append(_entry_by_request(view, rows, senders, entry))
+    return found
 
 
 # a desktop entry written this close to the hidden program it would start
