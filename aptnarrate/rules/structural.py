@@ -5290,6 +5290,18 @@ FIFO_RELAY_MINUTES = 1
 
 
 def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
+    """``_fifo_relay``'s reverse shell, Command and Control (T1059.004 over T1095)."""
+    relay = _fifo_relay(view)
+    return [relay[0]] if relay is not None else []
+
+
+def _fifo_relay(view: LogView) -> tuple[StageEvidence, set[str]] | None:
+    """``_find_fifo_relay``, computed once per view (the pipeline exfiltration rule reads its
+    shells): the finding and the shells the relay drives; None where there is none."""
+    return view.derived("_fifo_relay", lambda: _find_fifo_relay(view))
+
+
+def _find_fifo_relay(view: LogView) -> tuple[StageEvidence, set[str]] | None:
     """A reverse shell through a named pipe (T1059.004 over T1095): a shell made a FIFO
     (``FIFO_MAKERS``), and a process that both heard from and sent to an outside address
     wrote into a file that a shell (or cat, printing it into one) then read within
@@ -5304,12 +5316,12 @@ def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
     makers = starts & view.desc_where("object_name", lambda n: n.casefold() in FIFO_MAKERS, starts)
     makers &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", makers)
     if not makers.any():
-        return []
+        return None
     flows = _to_outside(view, view.present & (desc["object_kind"] == "flow") & (desc["subject_name"] != ""))
     heard, sent = view.pairs(flows & (desc["event"] == "network_in")), view.pairs(flows & (desc["event"] == "network_out"))
     talking = heard & sent  # (relay, address) pairs both ways
     if not talking:
-        return []
+        return None
     # (a download tool fetches what the shell then reads: a script run, not a relay)
     relays = {relay for relay, _ in talking if relay.casefold() not in TRANSFER_TOOLS}
     named = view.values("object_name", view.present & view.desc_where("subject_name", lambda n: n.casefold() in FIFO_MAKERS, view.present) & (desc["object_kind"] == "file"))
@@ -5317,12 +5329,12 @@ def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
     if named:
         writes &= view.desc_in("object_name", named)
     if not writes.any():
-        return []
+        return None
     reads = view.present & (desc["event"] == "file_read") & view.desc_in("object_name", view.values("object_name", writes))
     # (the shell itself, or cat printing the pipe into it: ``cat f | sh -i | nc ... > f``)
     reads &= view.desc_where("subject_name", lambda n: process_category(n) == "shell" or n in FILE_VIEWERS, reads)
     if not reads.any():
-        return []
+        return None
     read_rows = view.rows_of(reads)
     write_at = {name: sorted(minutes) for name, minutes in _minutes_by_subject(view, writes, "object_name").items()}
     window = FIFO_RELAY_MINUTES * MINUTE_NS
@@ -5334,7 +5346,7 @@ def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
 
     fed = np.array([fed_by_a_write(desc["object_name"][code], minute) for code, minute in zip(view._codes[read_rows].tolist(), view.minutes[read_rows].tolist())], dtype=bool)
     if not fed.any():
-        return []
+        return None
     read_rows = read_rows[fed]
     fifos = set(desc["object_name"][view._codes[read_rows]].tolist())
     used = view.values("subject_name", writes & view.desc_in("object_name", fifos))
@@ -5347,7 +5359,9 @@ def shell_fed_through_a_fifo(view: LogView) -> list[StageEvidence]:
         "relay, a reverse shell whose commands and their output go over it."
     )
     rows = np.concatenate([view.rows_of(makers), view.rows_of(writes & view.desc_in("object_name", fifos)), read_rows, view.rows_of(exchange)])
-    return [cited(view, np.unique(rows), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059.004", "T1095"))]
+    finding = cited(view, np.unique(rows), stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059.004", "T1095"))
+    # the shells it drives: the one that made the pipe, and those that read it
+    return finding, view.values("subject_name", makers) | {n for n in shells if process_category(n) == "shell"}
 
 
 def system_program_replaced(view: LogView) -> list[StageEvidence]:
@@ -7363,7 +7377,9 @@ def pipeline_exfiltration(view: LogView) -> list[StageEvidence]:
     for shell in sorted(shells):
         by_shell = starts & (desc["subject_name"] == shell)
         launchers = view.values("subject_name", view.program_starts & (desc["object_name"] == shell))
-        if not (shell in attack_chain(view) or any(_unknown(p) for p in launchers)):
+        # (or the shell a reverse shell's FIFO feeds: its commands are the operator's)
+        relay = _fifo_relay(view)
+        if not (shell in attack_chain(view) or any(_unknown(p) for p in launchers) or (relay is not None and shell in relay[1])):
             continue
         mine = view.values("object_name", by_shell) & readers
         sent = public & descendant_subjects(view, {shell}) & ~view.desc_in("subject_name", mine)
