@@ -5661,7 +5661,6 @@ def service_writes_ssh_keys(view: LogView) -> list[StageEvidence]:
     ``CALLBACK_MINUTES`` after: the request made the service write a key to log in with
     (T1190; Redis told to save its database as ``authorized_keys``). No service keeps
     anyone's SSH keys; login servers read them, a user's shell or an account tool writes them."""
-    desc = view.desc
     keyed = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     keyed &= view.desc_where("object_name", lambda n: n.casefold() in SSH_KEY_FILES, keyed)
     keyed &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and n.casefold() not in REMOTE_LOGIN_SERVERS and process_category(n) not in ("shell", "interpreter", "privilege tool"), keyed)
