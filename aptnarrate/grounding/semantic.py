@@ -67,6 +67,7 @@ class SupportTable:
     covering_tools: frozenset[str] = frozenset()
     system_program_categories: frozenset[str] = frozenset()
     logging_tools: frozenset[str] = frozenset()
+    log_clearing_hosts: frozenset[str] = frozenset()
     timestamp_tools: frozenset[str] = frozenset()
     log_overwriter_categories: frozenset[str] = frozenset()
     shell_histories: frozenset[str] = frozenset()
@@ -153,6 +154,7 @@ def parse_support_table(raw: dict, source: str = "stage_support.yaml") -> Suppor
         covering_tools=frozenset(str(n).casefold() for n in (raw.get("covering_tools") or {}).get("names") or []),
         system_program_categories=frozenset(str(c) for c in (raw.get("system_programs") or {}).get("categories") or []),
         logging_tools=frozenset(str(n).casefold() for n in (raw.get("logging_tools") or {}).get("names") or []),
+        log_clearing_hosts=frozenset(str(n).casefold() for n in (raw.get("logging_tools") or {}).get("clearing_hosts") or []),
         timestamp_tools=frozenset(str(n).casefold() for n in (raw.get("timestamp_tools") or {}).get("names") or []),
         log_overwriter_categories=frozenset(str(c) for c in (raw.get("log_overwrites") or {}).get("writer_categories") or []),
         shell_histories=frozenset(str(n).casefold() for n in (raw.get("log_overwrites") or {}).get("shell_histories") or []),
@@ -373,6 +375,9 @@ def _meets(condition: str, row: RowEvent, facts: Facts, table: SupportTable) -> 
     if condition == LOGGING_TOOL:
         if row.event_class in _STARTS:  # the tool started (wevtutil cl runs; the service clears)
             return row.object_name.casefold() in table.logging_tools
+        # (or PowerShell's Clear-EventLog, WMIC's cleareventlog: their write of an event log)
+        if row.subject_name.casefold() in table.log_clearing_hosts and row.object_name.casefold().endswith(".evtx"):
+            return True
         return row.subject_name.casefold() in table.logging_tools
     if condition == TIMESTAMP_TOOL:
         return row.subject_name.casefold() in table.timestamp_tools
