@@ -9066,11 +9066,12 @@ def cron_runs_hidden_program(view: LogView) -> list[StageEvidence]:
     # a process started, or (TRACE) a file executed: the program's name either way
     starts = view.program_starts
     hidden = starts & view.desc_where("object_name", _hidden_unknown, starts)
-    # or an interpreter reading a hidden script it runs (python2.7 reading .ntpsync.py): the
-    # script is the job's program, in each minute the interpreter reads it
+    # or an interpreter or shell reading a hidden script it runs (python2.7 reading
+    # .ntpsync.py, sh reading .gvfs-sync.sh): the script is the job's program, in each minute
+    # the interpreter reads it
     script_reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
     script_reads &= view.desc_where("object_name", lambda n: _hidden_unknown(n) and bool(SCRIPT_OR_BINARY.search(n)), script_reads)
-    script_reads &= view.desc_where("subject_name", lambda n: process_category(n) == "interpreter", script_reads)
+    script_reads &= view.desc_where("subject_name", lambda n: process_category(n) in SHELL_CATEGORIES, script_reads)
     script_minutes: dict[str, set[int]] = {}
     for position in view.rows_of(script_reads).tolist():
         script_minutes.setdefault(desc["subject_name"][view._codes[position]], set()).add(int(view.minutes[position]))
