@@ -3929,7 +3929,8 @@ def _handed_inputs(view: LogView, deleted: np.ndarray) -> np.ndarray:
 
 def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
     """The ``deleted`` descriptions of an archive (or a file staged under any name,
-    ``_staged_files``) that its deleter wrote, read back and then sent to another host
+    ``_staged_files``) that its deleter wrote (itself, or through an archiver it started),
+    read back and then sent to another host
     (``_sends_off_host``: a public address, or a host of the site it stages on) before the
     deletion: staged data carried off and its staging
     erased, never a working file (a collector zipping documents, uploading and removing the
@@ -3944,6 +3945,9 @@ def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
     if not public.any():
         return found
     written = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")))
+    # (or an archiver it started wrote: rar packing for the implant that sends and removes it)
+    starter_of = _lists_by_key(view.desc["object_name"][view.program_starts].tolist(), view.desc["subject_name"][view.program_starts].tolist())
+    written |= {(parent, name) for child, name in written for parent in starter_of.get(child, ()) if parent and archiver(child)}
     # the first read of each (reader, archive), and one pass over each sender's send minutes
     first_read = _archive_first_reads(view)
     sent: dict[str, tuple[int, int]] = {}
