@@ -3946,8 +3946,8 @@ def _sent_archives(view: LogView, deleted: np.ndarray) -> np.ndarray:
         return found
     written = view.pairs(view.present & view.desc_in("event", ("file_write", "file_create")))
     # (or an archiver it started wrote: rar packing for the implant that sends and removes it)
-    starter_of = _lists_by_key(view.desc["object_name"][view.program_starts].tolist(), view.desc["subject_name"][view.program_starts].tolist())
-    written |= {(parent, name) for child, name in written for parent in starter_of.get(child, ()) if parent and archiver(child)}
+    started_by = launchers_by_name(view)
+    written |= {(parent, name) for child, name in written if archiver(child) for parent in started_by.get(child, ())}
     # the first read of each (reader, archive), and one pass over each sender's send minutes
     first_read = _archive_first_reads(view)
     sent: dict[str, tuple[int, int]] = {}
@@ -8810,8 +8810,7 @@ def staged_data_shredded(view: LogView) -> list[StageEvidence]:
         return []
     sent = _archives_sent_out(view)
     # (or a program the subgraph wrote and then ran: the dropper wiped once its implant runs)
-    written = view.values("object_name", view.present & view.desc_in("event", ("file_write", "file_create")) & ~shredding)
-    dropped = (written & view.values("object_name", view.program_starts)) - PLACEHOLDERS
+    dropped = {program for program, _, _ in dropped_programs(view)}
     shredded = shredding & view.desc_in("object_name", sent | dropped)
     if not shredded.any():
         return []
