@@ -1769,6 +1769,11 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     requested = view.values("object_name", accepted & flows) if fetched else set()
     if fetched & requested:
         return False
+    # so does an interpreter above the writer installing packages (npm writing into
+    # node_modules): what a package's install hook fetches and runs came with the package
+    # (a supply-chain compromise), not by an operator's hand
+    if _installing_packages(view, {a for a in above if process_category(a) == "interpreter"}, last_write):
+        return False
     # so does a shell above the writer that read a file another hand saved in the subgraph (a
     # mail client's attachment, a launcher the user opened: the delivered file's run)
     written, opened = _files_written_and_opened(view)
@@ -1777,6 +1782,21 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
         for name in files if SCRIPT_OR_BINARY.search(name) or LAUNCHER_FILE.search(name)
     }
     return not any(opened.get(n, set()) & delivered for n in above | writers)
+
+
+# the folders package managers install a project's or a system's dependencies into
+PACKAGE_FOLDER = re.compile(r"(?:^|[\\/])(?:node_modules|site-packages|dist-packages|bower_components)[\\/]", re.IGNORECASE)
+
+
+def _installing_packages(view: LogView, interpreters: set[str], last_write: int) -> bool:
+    """Whether one of ``interpreters`` wrote a file into a package folder (``PACKAGE_FOLDER``)
+    by ``last_write``: a package manager at work (npm, pip), whose packages' install hooks run
+    as its descendants. Read from the log's paths (an edge list without paths shows none)."""
+    if not interpreters:
+        return False
+    writes = view.present & view.desc_in("event", ("file_write", "file_create")) & view.desc_in("subject_name", interpreters)
+    writes &= view.first_minutes <= last_write
+    return any(PACKAGE_FOLDER.search(path) for at in np.flatnonzero(writes).tolist() for path in view.pattern_rows[at].object_paths)
 
 
 @lru_cache(maxsize=1)
