@@ -38,6 +38,7 @@ import numpy as np
 from ..arrays import factorize, first_appearances
 from ..data import load_data_yaml
 from ..preprocess.knowledge import lookup
+from ..preprocess.rank import ATTACK_TOOLS
 from .patterns import TASK_SERVICE_HOST, builtin_rule
 from ..wording import quoted
 
@@ -402,6 +403,13 @@ def self_updates(view: LogView) -> np.ndarray:
 
     by_writer = _outside_chain(view, "_self_updates_by_writer", self_update_writes)
     return view.derived("_self_updates", lambda: by_writer & ~view.desc_in("object_name", set(attack_chain(view))))
+
+
+def own_64_bit_build(launcher: str, program: str) -> bool:
+    """Whether ``program`` is ``launcher``'s own 64-bit build: procdump.exe's procdump64.exe
+    (Sysinternals' tools write it to a temporary folder, run it and delete it at every run)."""
+    stem = launcher.casefold().removesuffix(".exe")
+    return bool(stem) and program.casefold() in (f"{stem}64.exe", f"{stem}64")
 
 
 def self_update_writes(view: LogView) -> np.ndarray:
@@ -1176,6 +1184,9 @@ def _dropped(view: LogView, run: set[str]) -> dict[str, np.ndarray]:
         return {}
     routine = view.desc_where("subject_name", lambda n: routine_writer(n) or log_rotator(n), written) | build_writes(view)
     routine |= self_update_writes(view)
+    # a tool the knowledge base knows unpacking its own 64-bit build and running it (Process
+    # Explorer's procexp64.exe): the tool itself at work, not a program brought in
+    routine |= view.pattern_flags(lambda r: bool(r.subject) and process_category(r.subject) not in (None, *ATTACK_TOOLS) and own_64_bit_build(r.subject, r.object), written & ~routine)
     # Windows servicing installing its binaries, a vendor updater's installer and the setup
     # program it writes and starts; without the mechanisms' attack-chain exception: the
     # chain is what this helps find

@@ -26,7 +26,7 @@ from .events import names_this_host, vocabulary
 from .lineage import (
     acting_for_an_attacker, acting_subjects, ancestors_by, archiving_sender, attack_chain, build_outputs, build_writes, self_updates, release_package_writers, package_restorers, service_registration, started_service_hosts, SERVICE_CONTROL_MANAGER, chain_links, code_runner, chain_child, compromised_launchers, descendant_names, descendant_subjects, launchers_by_name, hijacked_loaders, dropped_programs, is_launcher, in_chain, reads_its_code, runs_what_it_reads, merged,
     ARCHIVE, PLACEHOLDERS, command_channels, launchers_above, powershell_rule_rows, powershell_signs, runs_powershell,
-    archiver, compressor, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, libraries_loaded_after_written, _rows_by_key, _lists_by_key,
+    archiver, compressor, own_64_bit_build, quarantining_scanner, shell_or_interpreter, supply_chain_host, script_web_server, web_server, mode_preserving_copier, reads_own_credential_store, roles, own_file_cleaner, process_category, routine_channel, routine_writer, session_client, connectivity_check, domain_controller_client, unknown_programs_started_by, routine_fan_out, user_application, privileged_loader, planter, remote_command_tool, remote_session_host, process_family, script_running_agent, processes_identified, secret_credential, local_copier, build_tool, pager_or_editor, agent_deployed_programs, log_rotator, install_script_thefts, libraries_loaded_after_written, _rows_by_key, _lists_by_key,
 )
 from .patterns import BACKUP_SUFFIXES, CREDENTIAL_PROCESS, SYSTEM_PROCESSES, TASK_SERVICE_HOST, builtin_rule, root_only_stores, task_definition_name
 from .profiles import public_resolvers
@@ -3341,12 +3341,6 @@ REMOTE_ACCESS_TOOL = "remote access tool"
 FILE_SHARE_SERVER = "System"
 
 
-def _own_64_bit_build(launcher: str, deleted: str) -> bool:
-    """Whether ``deleted`` is ``launcher``'s own 64-bit build: procdump.exe's procdump64.exe."""
-    stem = launcher.casefold().removesuffix(".exe")
-    return bool(stem) and deleted.casefold() in (f"{stem}64.exe", f"{stem}64")
-
-
 def _history_saved(view: LogView, truncated: np.ndarray) -> np.ndarray:
     """The ``truncated`` descriptions that are a shell saving its history: the shell
     truncating its own history file and writing it in the same minute, every time (bash
@@ -3434,7 +3428,7 @@ def covering_tracks(view: LogView) -> list[StageEvidence]:
     routine |= deleted & view.desc_where("object_name", remote_session_host, deleted)
     # a launcher removing its own 64-bit build (Sysinternals' tools write NAME64.exe to a
     # temporary folder, run it and delete it at every run), whoever ran the tool
-    routine |= deleted & view.pattern_flags(lambda r: bool(r.subject) and _own_64_bit_build(r.subject, r.object), deleted)
+    routine |= deleted & view.pattern_flags(lambda r: bool(r.subject) and own_64_bit_build(r.subject, r.object), deleted)
     # a package file (a wheel, a .deb, an .rpm...) its writer removes once installed: pip and
     # the other installers fetch into a temporary folder and clear it, whoever started them
     packages = deleted & view.desc_where("object_name", lambda n: bool(PACKAGE_FILE.search(n)), deleted)
