@@ -143,7 +143,8 @@ def _unknown(name: str, node_type: str) -> bool:
     kind = _kind(node_type)
     if kind in ("flow", "registry") or address_class(name, ())[0] != "unknown" or not name or name in (".", ".."):
         return False
-    if explaining([Row("", "READ", name, "process", kind, (name,))]):
+    # the rules see a path's file name as the object and the path as its path
+    if explaining([Row("", "READ", re.split(r"[\\/]", name)[-1], "process", kind, (name,))]):
         return False
     if DATA_NAME.match(name):  # a name a program gives its data (a cache entry), whoever reads it
         return False
