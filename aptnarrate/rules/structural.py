@@ -9364,7 +9364,8 @@ def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
     subgraph, and starting a job within ``CRON_JOB_MINUTES`` of that read: a table written
     straight into its spool (redis made to save its database as /var/spool/cron/crontabs/root,
     T1053.003), under whatever name the log keeps (the user's). Files the knowledge base knows
-    are left to the rules that name them (a crontab written, an account added); writers that
+    are left to the rules that name them (a crontab written, an account added), save that a
+    network service writing one on a request is the entry all the same; writers that
     put tables in place as their work are not counted: the crontab and at tools (a user's
     own edit), the scheduler itself, package managers, updaters and management agents."""
     desc = view.desc
@@ -9373,7 +9374,6 @@ def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
     if not by_daemon.any():
         return []
     reads = by_daemon & named & (desc["event"] == "file_read")
-    reads &= view.desc_where("object_name", lambda n: lookup(n, "file") is None, reads)
     jobs = by_daemon & (desc["object_kind"] == "process") & view.desc_in("event", ("process_start", "execute"))
     if not reads.any() or not jobs.any():
         return []
@@ -9408,14 +9408,20 @@ def cron_reads_planted_table(view: LogView) -> list[StageEvidence]:
     last_read = int(view.minutes[hits].max())
     started = job_rows[(view.minutes[job_rows] >= int(view.minutes[hits].min())) & (view.minutes[job_rows] <= last_read + CRON_JOB_MINUTES * MINUTE_NS)]
     table_writes = writes & view.desc_in("object_name", tables)
-    write_rows = view.rows_of(table_writes)
-    daemons = view.values("subject_name", _descriptions(view, hits))
-    reason = (
-        f"{_names(daemons)} read {_names(tables)}, which {_names(view.values('subject_name', table_writes))} wrote in the subgraph, "
-        f"and started {_names(view.values('object_name', _descriptions(view, started)))} right after: a job table written into the "
-        "scheduler's spool, so that it runs a command on schedule."
-    )
-    found = [cited(view, write_rows, hits, started, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
+    # a table the knowledge base knows (crontab) is left to the rule that names it; whether a
+    # request wrote it is weighed below all the same
+    unknown = {t for t in tables if lookup(t, "file") is None}
+    found = []
+    if unknown:
+        unknown_hits = hits[np.isin(desc["object_name"][view._codes[hits]], list(unknown))]
+        unknown_writes = table_writes & view.desc_in("object_name", unknown)
+        daemons = view.values("subject_name", _descriptions(view, unknown_hits))
+        reason = (
+            f"{_names(daemons)} read {_names(unknown)}, which {_names(view.values('subject_name', unknown_writes))} wrote in the subgraph, "
+            f"and started {_names(view.values('object_name', _descriptions(view, started)))} right after: a job table written into the "
+            "scheduler's spool, so that it runs a command on schedule."
+        )
+        found.append(cited(view, view.rows_of(unknown_writes), unknown_hits, started, stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",)))
     # a network service writing it on a request (Redis told to save its database as root's
     # crontab): the service exploited, as when it writes an SSH key
     by_request = _written_on_request(view, table_writes)
