@@ -5682,31 +5682,58 @@ def service_writes_ssh_keys(view: LogView) -> list[StageEvidence]:
     keyed = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
     keyed &= view.desc_where("object_name", lambda n: n.casefold() in SSH_KEY_FILES, keyed)
     keyed &= view.desc_where("subject_name", lambda n: bool(n) and n not in PLACEHOLDERS and n.casefold() not in REMOTE_LOGIN_SERVERS and process_category(n) not in ("shell", "interpreter", "privilege tool"), keyed)
-    if not keyed.any():
+    found = _written_on_request(view, keyed) if keyed.any() else None
+    if found is not None:
+        servers, senders, rows = found
+        reason = (
+            f"{_names(servers)} accepted a connection from {_names(senders)} and then wrote the SSH key file(s) {_names(view.values('object_name', keyed))} itself: "
+            "the request made the service write a key to log in with (no service keeps anyone's SSH keys)."
+        )
+        return [_entry_by_request(view, rows, senders, reason)]
+    # or a shell that an application server run by an interpreter (Jenkins' java, a Node or
+    # Python service) started wrote it, as that server heard another host: the request ran a
+    # command that planted the key (no build or web application keeps anyone's SSH keys; web
+    # and mail servers' shells are weighed by ``server_shell_adds_account``)
+    by_shell = view.present & view.desc_in("event", ("file_write", "file_create", "file_rename"))
+    by_shell &= view.desc_where("object_name", lambda n: n.casefold() in SSH_KEY_FILES, by_shell)
+    by_shell &= view.desc_where("subject_name", lambda n: process_category(n) == "shell", by_shell)
+    if not by_shell.any():
         return []
-    found = _written_on_request(view, keyed)
+    launchers = launchers_by_name(view)
+    on_behalf = {
+        shell: {n for n in launchers.get(shell, ()) if process_category(n) == "interpreter"}
+        for shell in view.values("subject_name", by_shell)
+    }
+    found = _written_on_request(view, by_shell, on_behalf=on_behalf)
     if found is None:
         return []
     servers, senders, rows = found
     reason = (
-        f"{_names(servers)} accepted a connection from {_names(senders)} and then wrote the SSH key file(s) {_names(view.values('object_name', keyed))} itself: "
-        "the request made the service write a key to log in with (no service keeps anyone's SSH keys)."
+        f"{_names(servers)} accepted a connection from {_names(senders)} and then started {_names(on_behalf)}, which wrote the SSH key file(s) "
+        f"{_names(view.values('object_name', by_shell))}: the request ran a command that planted a key to log in with (no application server keeps anyone's SSH keys)."
     )
     return [_entry_by_request(view, rows, senders, reason)]
 
 
-def _written_on_request(view: LogView, written: np.ndarray) -> tuple[set[str], set[str], np.ndarray] | None:
+def _written_on_request(view: LogView, written: np.ndarray, on_behalf: dict[str, set[str]] | None = None) -> tuple[set[str], set[str], np.ndarray] | None:
     """Where a network service that accepted a connection from a host other than this one
     itself made one of the ``written`` descriptions up to ``CALLBACK_MINUTES`` after: the
     services, the hosts they heard and the log rows (the last accepts and the writes); None
-    where none did."""
+    where none did. ``on_behalf``: each writer -> the services it writes for (a shell -> the
+    servers that started it), in place of the writer itself."""
     desc = view.desc
-    accepted = _accepted(view) & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", written))
+    writer_names = view.values("subject_name", written)
+    serving = writer_names if on_behalf is None else {s for w in writer_names for s in on_behalf.get(w, ())}
+    accepted = _accepted(view) & (desc["object_kind"] == "flow") & view.desc_in("subject_name", serving)
     accepted &= view.desc_where("object_name", lambda a: a not in PLACEHOLDERS and view.address_class(a) not in ("loopback", "local"), accepted)
     if not accepted.any():
         return None
     accept_rows, write_rows = view.rows_of(accepted), view.rows_of(written)
     services, writers = desc["subject_name"][view._codes[accept_rows]], desc["subject_name"][view._codes[write_rows]]
+    if on_behalf is not None:  # a write row once per service it was made for
+        pairs = [(row, service) for row, writer in zip(write_rows.tolist(), writers.tolist()) for service in sorted(on_behalf.get(writer, ()))]
+        write_rows = np.array([row for row, _ in pairs], dtype=np.int64)
+        writers = np.array([service for _, service in pairs], dtype=object)
     begin = view.minutes[accept_rows]
     hit, cited_writes = _windows_meet(services, begin, begin + CALLBACK_MINUTES * MINUTE_NS, writers, write_rows, view.minutes)
     if not hit.any():
