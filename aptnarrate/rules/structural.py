@@ -4386,8 +4386,18 @@ def discovery(view: LogView) -> list[StageEvidence]:
     sent = view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & (desc["object_name"] != "")
     sent &= view.desc_where("subject_name", lambda n: _unknown_program(n) or _discovery_tool(n), sent)
     sent &= ~view.desc_where("object_name", lambda n: view.address_class(n) in ("loopback", "local"), sent)
-    dumps = _directory_dumps(view, view.values("subject_name", directory) | view.values("subject_name", sent))
+    queriers = view.values("subject_name", directory) | view.values("subject_name", sent)
+    # (or the shell that started one, writing what it printed into the file it was redirected
+    # to: adf.bat's `adfind -f objectcategory=person > ad_users.txt`)
+    if queriers:
+        launchers = launchers_by_name(view)
+        queriers |= {n for q in queriers for n in launchers.get(q, ()) if runs_what_it_reads(n)}
+    dumps = _directory_dumps(view, queriers)
     dumped = bool(dumps.any())
+    # a dump whose querier asked another host over its own code (AdFind, SharpHound) is
+    # both looks, the query and the saving, whoever's console ran it: the directory taken
+    # whole is no check of this host
+    asked = view.values("object_name", sent) if dumped else set()
     # or discovery tools reaching several hosts within the run (``net view \\HOST`` of one
     # host after another, a share or session census): remote system discovery (T1018,
     # T1135). A drive mapped or a domain controller asked reaches one or two
@@ -4397,7 +4407,7 @@ def discovery(view: LogView) -> list[StageEvidence]:
     # targets found and used, a complete look for hosts of its own (T1018)
     found_rows, reached_rows = _hosts_found_then_reached(view)
     targeted = bool(len(found_rows))
-    looks = len(commands) + listing + queried + dumped + enumerated
+    looks = len(commands) + listing + queried + dumped + bool(asked) + enumerated
     if not (looks >= 2 or (looks and len(files) >= 2) or targeted):
         return []
     parts = [f"Discovery tools run: {_names(tools)}"] if tools else []
@@ -4407,6 +4417,8 @@ def discovery(view: LogView) -> list[StageEvidence]:
         parts.append(f"{_names(view.values('subject_name', directory))} queried the directory through its LDAP client libraries ({_names(view.values('object_name', directory))})")
     if dumped:
         parts.append(f"{_names(view.values('subject_name', dumps))} wrote what it found, a file per kind of directory object ({_names(view.values('object_name', dumps))})")
+        if asked:
+            parts.append(f"{_names(view.values('subject_name', sent))} asked {_names(asked)} for it over its own code")
     if enumerated:
         parts.append(f"{_names(view.values('subject_name', reached))} reached {len(view.values('object_name', reached))} hosts ({_names(view.values('object_name', reached))}), one after another")
     if targeted:
@@ -4422,10 +4434,13 @@ def discovery(view: LogView) -> list[StageEvidence]:
         parts.append(f"system information read: {_names(files)}")
     reason = "; ".join(parts) + "."
     reason = reason[:1].upper() + reason[1:]
-    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried or enumerated or targeted else ()) + (("T1087.002",) if queried else ()) + (("T1135",) if enumerated else ())
+    techniques = ("T1082", "T1016", "T1049") + (("T1018",) if listing or queried or asked or enumerated or targeted else ()) + (("T1087.002",) if queried or asked else ()) + (("T1135",) if enumerated else ())
     cited_rows = tools_run | info | directory | dumps | (reached if enumerated else False)
     if dumped:  # and the queries the dump's writer sent (LDAP to the domain controller)
         cited_rows |= view.present & (desc["event"] == "network_out") & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", dumps))
+    if asked:  # or its querier sent, and the querier's starts
+        senders = view.values("subject_name", sent)
+        cited_rows |= sent | (running & view.present & view.desc_in("object_name", senders))
     return [cited(view, view.rows_of(cited_rows), found_rows, reached_rows, stage="Internal Reconnaissance", confidence="moderate", rationale=reason, tactic="TA0007", techniques=techniques)]
 
 
