@@ -1460,6 +1460,40 @@ def scripted_credential_access(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(opened), *first_signs, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.001",))]
 
 
+# what a process reads to scrape another's memory through procfs: its map, then its memory
+PROCESS_MEMORY_FILES = frozenset({"maps", "mem"})
+
+
+def process_memory_scraped(view: LogView) -> list[StageEvidence]:
+    """A process that reads processes' memory through procfs (their ``maps`` and ``mem``)
+    and the password-hash store: cleartext passwords scraped from other programs' memory,
+    with the hashes beside them (mimipenguin; T1003.007, T1003.008). Only a program the
+    knowledge base does not know, an interpreter, or a process the log shows acting for an
+    attacker: debuggers and profilers read memory as their work, and no password store."""
+    desc = view.desc
+    reads = view.present & (desc["event"] == "file_read") & (desc["object_kind"] == "file")
+    memory = reads & view.desc_in("object_name", PROCESS_MEMORY_FILES)
+    hashes = reads & view.desc_in("object_name", root_only_stores())
+    if not memory.any() or not hashes.any():
+        return []
+    # both files of the memory and a password store, by one process
+    read_by: dict[str, set[str]] = {}
+    for subject, name in view.pairs(memory):
+        read_by.setdefault(subject, set()).add(name)
+    readers = {n for n, names in read_by.items() if names == PROCESS_MEMORY_FILES} & view.values("subject_name", hashes) - PLACEHOLDERS - {""}
+    acting = view.values("subject_name", view.present & in_chain(view, acting_for_an_attacker(view))) if readers else set()
+    readers = {n for n in readers if lookup(n, "process") is None or process_category(n) == "interpreter" or n in acting}
+    if not readers:
+        return []
+    rows = (memory | hashes) & view.desc_in("subject_name", readers)
+    reason = (
+        f"{_names(readers)} read processes' memory maps and memory (`maps`, `mem`, through procfs) and the password-hash store "
+        f"({_names(view.values('object_name', hashes & view.desc_in('subject_name', readers)))}): cleartext passwords scraped from other programs' memory, "
+        "with the hashes beside them."
+    )
+    return [cited(view, view.rows_of(rows), stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.007", "T1003.008"))]
+
+
 # secret credential stores one process reads, of at least two kinds, that make a sweep of
 # them: a program reads its own store (ssh its key, a browser its saved passwords)
 HARVEST_MIN_STORES = 3
@@ -10764,4 +10798,4 @@ def planted_com_server(view: LogView) -> list[StageEvidence]:
     return [cited(view, *rows, stage="Maintain Persistence", confidence=confidence, rationale=reason, tactic="TA0003", techniques=("T1546.015",))]
 
 
-RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, shell_fed_through_a_fifo, bind_shell_serves_outside, fetched_code_run_in_rounds, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
+RULES = (sweep_rule, command_and_control, scripted_credential_access, credential_harvest, process_memory_scraped, planted_library_loaded, planted_system_library_loaded, planted_com_server, ingress_then_run, channel_to_the_delivering_server, session_client_forwarding, session_client_relays_a_remote_forward, install_runs_channel_holder, client_runs_unknown_program, client_drops_executable, client_archive_extracted_and_run, client_image_opened_and_run, client_launcher_opened, office_macro_via_wmi, wmi_subscription_fires, wmi_subscription_fires_on_a_timer, password_guessing_then_login, remote_desktop_session_survey, remote_desktop_through_a_tunnel, web_server_shell_discovery, web_server_reverse_shell, operator_commands_over_a_channel, downloaded_kernel_module_loaded, server_shell_runs_fetched_code, server_shell_survey, dropped_program_calls_home, server_shell_calls_back, web_shell_planted, server_page_planted, shell_on_an_inherited_connection, shell_fed_through_a_fifo, bind_shell_serves_outside, fetched_code_run_in_rounds, chain_process_converses_outside, system_program_replaced, server_shell_adds_account, service_writes_ssh_keys, net_command_changes_an_account, covering_tracks, file_search_feeds_collection, discovery, host_survey_by_reads, network_sniffing, lateral_movement, remote_task_target, remote_session_writes_program, channel_relays_to_site_hosts, own_image_copied_out, sudo_shell_escape, run_as_for_an_unknown_program, run_as_plants_a_triggered_program, run_as_starts_a_dropped_program, job_table_for_an_unknown_program, job_table_after_a_dropped_program, shell_copied_and_armed, cron_runs_hidden_program, cron_reads_planted_table, desktop_entry_for_hidden_program, job_table_for_hidden_program, boot_service_for_hidden_program, cron_job_pipes_remote_code_into_a_shell, init_script_planted_by_unknown_program, staged_data_shredded, logs_edited_or_times_reset, persistence_written_then_touched, event_logs_cleared_by_the_service, exploit_gives_root_shell, kernel_symbols_then_shell, hijacked_auto_elevator, environment_hijacked_task, credential_hives_saved, run_as_binary_tampered_then_shell, mapped_account_database_then_root_login, injected_system_process, token_taken_from_system_process, local_server_then_shell, service_shell_feeds_a_pipe, one_shot_shell_service_then_token, planted_trigger_runs_program, service_runs_planted_program, service_registered_for_written_program, program_installs_itself_as_service, autostart_launches_attack_program, startup_shortcut_runs_planted_program, exfiltration, pipeline_exfiltration, install_script_steals_secrets, keystrokes_captured)
