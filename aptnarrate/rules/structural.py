@@ -5481,9 +5481,10 @@ def system_program_replaced(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(reads), np.array(write_rows, dtype=np.int64), np.array(run_rows, dtype=np.int64), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1554",))]
 
 
-# event-seconds each way that make an attack chain's exchange with one outside address a
-# conversation, however few minutes it spans (a download sends once, an upload hears a few
-# acknowledgements); or minutes each way, fewer seconds: a check-in in each of two minutes
+# event-seconds sent (and one fewer heard) that make an attack chain's exchange with one
+# outside address a conversation, however few minutes it spans (a download sends once; an
+# upload, which reads what it sends, hears acknowledgements); or minutes each way, fewer
+# seconds: a check-in in each of two minutes
 CHAIN_EXCHANGE_SECONDS = 3
 CHAIN_EXCHANGE_MINUTES = 2
 
@@ -5492,9 +5493,11 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
     """A process the log shows in an attack chain (started by a document, browser or mail
     client, a web server's shell, a dropped program; ``attack_chain`` without the channels
     this rule would add) that opened a connection to a public address and both sent to it
-    and heard from it in ``CHAIN_EXCHANGE_SECONDS`` or more event-seconds each, the replies
-    at least a quarter of the sends: a staged implant's check-ins (PowerShell Empire's
-    every five seconds), Command and Control even within one minute (T1071). The
+    and heard from it in ``CHAIN_EXCHANGE_SECONDS`` or more event-seconds and one fewer,
+    reading no file it could be sending, the replies at least a quarter of the sends: a
+    staged implant's check-ins (PowerShell Empire's every five seconds), a reverse shell's
+    commands and output, Command and Control even within one minute (T1071); or in
+    ``CHAIN_EXCHANGE_MINUTES`` or more minutes each way, whatever it reads. The
     sustained-exchange rule asks for minutes; an attack chain's short dialogue is already
     the operator's. Each flow description read once, whatever the number of addresses."""
     desc = view.desc
@@ -5530,10 +5533,23 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
         entry[2].append(at)
         if messages[at]:
             entry[0 if desc["event"][at] == "network_out" else 1] += int(counts[at])
+    # a process that reads files it could be sending (no library, configuration or key) is
+    # uploading them: its replies are acknowledgements, however many; its check-ins need
+    # minutes (below). One that reads none and sends in CHAIN_EXCHANGE_SECONDS event-seconds,
+    # hearing in one fewer, is in a dialogue: an interactive shell's commands and output
+    reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", {p for p, _ in tally})
+    readers = {
+        subject for subject, name in view.pairs(reads)
+        if not (SYSTEM_RESOURCE.search(name) or KEY_OR_CERTIFICATE.search(name) or CONFIGURATION_NAME.match(name) or is_library(name))
+    }
+
+    def exchanged(process: str, sent: int, heard: int) -> bool:
+        return process not in readers and sent >= CHAIN_EXCHANGE_SECONDS and heard >= CHAIN_EXCHANGE_SECONDS - 1
+
     # and the minutes it sent and heard in: two rounds in two minutes are check-ins, where
     # one minute's few exchanges may be a single request's
-    # (read only where a pair has fewer event-seconds: one more pass over those rows)
-    few = {p for p, (sent, heard, _) in tally.items() if min(sent, heard) < CHAIN_EXCHANGE_SECONDS and 4 * heard >= sent}
+    # (read only where a pair has too few event-seconds: one more pass over those rows)
+    few = {p for p, (sent, heard, _) in tally.items() if not exchanged(p[0], sent, heard) and 4 * heard >= sent}
     minutes_of: dict[tuple[int, bool], set[int]] = {}
     if few:
         message_rows = view.rows_of(messages & view.desc_in("subject_name", {p for p, _ in few}))
@@ -5543,7 +5559,7 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
     for (process, address), (sent, heard, described) in sorted(tally.items()):
         if 4 * heard < sent:
             continue
-        if min(sent, heard) < CHAIN_EXCHANGE_SECONDS:
+        if not exchanged(process, sent, heard):
             sent_in = set().union(*(minutes_of.get((at, True), set()) for at in described))
             heard_in = set().union(*(minutes_of.get((at, False), set()) for at in described))
             if min(len(sent_in), len(heard_in)) < CHAIN_EXCHANGE_MINUTES:
