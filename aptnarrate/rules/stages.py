@@ -462,7 +462,7 @@ def pattern_findings(view: LogView) -> list[StageEvidence]:
         outbound = None
         if rule.needs == "public connection by its process" and (matched & present).any():
             outbound = _public_sends_of(view, view.values("subject_name", matched & present) - {""})
-            if not outbound.any() or _holds_channel(view, outbound):
+            if not outbound.any() or _holds_channel(view, outbound) or _tasked_over_a_held_channel(view, matched & present, outbound):
                 continue
         if not (matched & present).any():
             continue
@@ -873,6 +873,20 @@ def _holds_channel(view: LogView, sends: np.ndarray) -> bool:
     # that keeps sending in as many minutes holds the channel itself (a DLL implant under
     # rundll32 starting its shell in the first minute of the beaconing the slice shows)
     return len(np.unique(view.minutes[view.rows_of(sends)])) >= C2_MIN_MINUTES
+
+
+def _tasked_over_a_held_channel(view: LogView, started: np.ndarray, sends: np.ndarray) -> bool:
+    """Whether the processes of ``sends`` (to public addresses) heard from those addresses
+    by the minute of the first start ``started`` shows, having opened no connection to them
+    by then: a channel older than the slice, whose tasking started the program (a DLL
+    beacon under rundll32 told to run cmd), not a payload it fetched and ran."""
+    from .structural import _heard_before_opening
+
+    desc = view.desc
+    flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", sends))
+    flows &= view.desc_in("object_name", view.values("object_name", sends))
+    opened = flows & view.desc_in("action", vocabulary().connect_actions)
+    return _heard_before_opening(view, np.flatnonzero(started).tolist(), np.flatnonzero(flows).tolist(), started, opened)
 
 
 def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:

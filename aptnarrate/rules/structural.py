@@ -4902,7 +4902,9 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
                 continue
             # a code runner's first exchange may be the fetch of the code it runs (a remote
             # scriptlet or DLL: Initial Compromise weighs it): its channel sends in a later minute too
-            if holder in implants and holder not in dropped and len(sent) < C2_MIN_TWO_WAY_MINUTES:
+            # (unless its channel is older than the slice: it heard from the address by the
+            # minute it first started a program, having opened no connection to it by then)
+            if holder in implants and holder not in dropped and len(sent) < C2_MIN_TWO_WAY_MINUTES and not _heard_before_opening(view, by_subject.get(holder, ()), [c for c in mine if desc["object_name"][c] == address], starts, opened):
                 continue
             pair_rows = np.array(sorted(row for c in mine if desc["object_name"][c] == address for row in rows_by_code.get(c, ())), dtype=np.int64)
             started_rows = np.array(sorted(row for c in by_subject.get(holder, ()) if starts[c] for row in rows_by_code.get(c, ()))[:6], dtype=np.int64)
@@ -4928,6 +4930,21 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
             out.append(cited(view, pair_rows[:6], started_rows, tasked_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
             break
     return out
+
+
+def _heard_before_opening(view: LogView, holder_codes, pair_codes, starts: np.ndarray, opened: np.ndarray) -> bool:
+    """Whether a process (its descriptions ``holder_codes``) heard from an address (its flow
+    descriptions with it, ``pair_codes``) by the minute it first started a program, having
+    opened no connection to it by then (``opened``): a channel older than the slice, whose
+    tasking the start is, not a fetch of the code it runs (``stages`` reads it alike for the
+    proxy-execution rule)."""
+    first = view.first_minutes
+    started = [int(first[c]) for c in holder_codes if starts[c]]
+    heard = [int(first[c]) for c in pair_codes if view.desc["event"][c] == "network_in" and not opened[c]]
+    if not started or not heard:
+        return False
+    opens = [int(first[c]) for c in pair_codes if opened[c]]
+    return min(heard) <= min(started) and not (opens and min(opens) <= min(started))
 
 
 # an exploited service's shell calls back within minutes of the request
