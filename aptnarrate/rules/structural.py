@@ -9730,30 +9730,72 @@ def _runs_of_writing_tools(view: LogView, tools: frozenset[str]) -> tuple[np.nda
     return starts, writes
 
 
+def _started_near_hidden_programs(view: LogView, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, set[str]] | None:
+    """Of ``starts`` (a tool's starts), those whose starter (by name), itself or through a
+    program it ran (its ``fetch`` or ``wget`` saving the download), within
+    ``DESKTOP_ENTRY_MINUTES`` wrote a program with a hidden name the knowledge base does not
+    know that was made executable or run (``_armed_hidden_writes``), or its cp's copy of a
+    hidden program or of an unknown program running here (``_armed_copies_of_unknown_programs``);
+    and those writes, the copies among all such writes and the programs copied. None where no
+    start is. Each description read once, whatever the number of starters."""
+    desc = view.desc
+    starters = view.values("subject_name", starts)
+    # each starter's own programs (by name), from one pass over the program starts
+    children: dict[str, set[str]] = {}
+    for parent, child in view.pairs(view.program_starts & view.desc_in("subject_name", starters)):
+        children.setdefault(parent, set()).add(child)
+    writers_of = {starter: {starter} | children.get(starter, set()) for starter in starters}
+    writers = set().union(*writers_of.values())
+    copies, sources = _armed_copies_of_unknown_programs(view, writers)
+    hidden = _armed_hidden_writes(view, writers) | copies
+    if not hidden.any():
+        return None
+    hidden_by_writer: dict[str, list[int]] = {}
+    for at in np.flatnonzero(hidden).tolist():
+        hidden_by_writer.setdefault(desc["subject_name"][at], []).append(at)
+    window = DESKTOP_ENTRY_MINUTES * MINUTE_NS
+    found_starts, found_hidden = np.zeros(len(hidden), dtype=bool), np.zeros(len(hidden), dtype=bool)
+    for at in np.flatnonzero(starts).tolist():
+        minute = int(view.first_minutes[at])
+        near = [w for writer in writers_of[desc["subject_name"][at]] for w in hidden_by_writer.get(writer, ()) if abs(int(view.first_minutes[w]) - minute) <= window]
+        if near:
+            found_starts[at] = True
+            found_hidden[near] = True
+    if not found_starts.any():
+        return None
+    return found_starts, found_hidden, copies, sources
+
+
 def job_table_for_hidden_program(view: LogView) -> list[StageEvidence]:
-    """``crontab`` (or ``at``) started, and installing a table, by the process (by name, the
+    """``crontab`` (or ``at``) started, and installing a table, by a process (by name, the
     log's unnamed process too) that within ``DESKTOP_ENTRY_MINUTES`` wrote a program with a
-    hidden name the knowledge base does not know and made it executable or ran it
-    (``_armed_hidden_writes``): a scheduled job for a hidden program (T1053.003). A user's own
-    crontab edit installs jobs for scripts and programs under ordinary names."""
-    runs = _runs_of_writing_tools(view, JOB_TABLE_TOOLS)
+    hidden name the knowledge base does not know, itself or through a program it ran (its
+    ``wget`` saving the download), that was made executable or run, or copied one
+    (``_started_near_hidden_programs``): a scheduled job for a hidden program (T1053.003). A
+    user's own crontab edit installs jobs for scripts and programs under ordinary names; at
+    or batch queuing a job once (``one_shot_jobs_not_rearmed``) defers a run, no more."""
+    # (not a one-shot job tool queuing a job once, at or batch that no job re-runs: deferred
+    # execution, not a job made to come back)
+    runs = _runs_of_writing_tools(view, JOB_TABLE_TOOLS - one_shot_jobs_not_rearmed(view))
     if runs is None:
         return []
     starts, installs = runs
-    hidden = _armed_hidden_writes(view, view.values("subject_name", starts))
-    if not hidden.any():
+    found = _started_near_hidden_programs(view, starts)
+    if found is None:
         return []
-    found = _near_in_time(view, starts, hidden, DESKTOP_ENTRY_MINUTES)
-    if not found.any():
-        return []
-    found_starts, found_hidden = found & starts, found & hidden
+    found_starts, found_hidden, copies, sources = found
     tools = view.values("object_name", found_starts)
     installed = installs & view.desc_in("subject_name", tools)
     who = _who(view.values("subject_name", found_starts))
+    programs = []
+    if (found_hidden & ~copies).any():
+        programs.append(f"{_names(view.values('object_name', found_hidden & ~copies))}, a program with a hidden name that the knowledge base does not know")
+    if (found_hidden & copies).any():
+        programs.append(f"{_names(view.values('object_name', found_hidden & copies))}, copied from {_names(sources)}, a hidden program or one running here that the knowledge base does not know")
     reason = (
-        f"{who[:1].upper()}{who[1:]} wrote {_names(view.values('object_name', found_hidden))}, a program with a hidden name that the "
-        f"knowledge base does not know, made it executable or ran it, and within {DESKTOP_ENTRY_MINUTES} minutes ran {_names(tools)}, "
-        f"which installed a job table ({_names(view.values('object_name', installed))}): a scheduled job for a hidden program."
+        f"{who[:1].upper()}{who[1:]} ran {_names(tools)}, which installed a job table ({_names(view.values('object_name', installed))}), "
+        f"within {DESKTOP_ENTRY_MINUTES} minutes of {'; and '.join(programs)}, being written by it or a program it ran and made executable or run: "
+        "a scheduled job for a hidden program."
     )
     armed = _arming(view, view.values("object_name", found_hidden))
     return [cited(view, view.rows_of(found_starts | found_hidden | armed | installed), stage="Maintain Persistence", confidence="moderate", rationale=reason, tactic="TA0003", techniques=("T1053.003",))]
@@ -9776,35 +9818,14 @@ def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
     ``job_table_for_hidden_program`` reads a job table. An administrator enables services for
     programs under ordinary names that no unknown program's copy made.
     Each description read once, whatever the number of starters."""
-    desc = view.desc
     runs = _runs_of_writing_tools(view, BOOT_SERVICE_TOOLS)
     if runs is None:
         return []
     starts, enables = runs
-    starters = view.values("subject_name", starts)
-    # each starter's own programs (by name), from one pass over the program starts
-    children: dict[str, set[str]] = {}
-    for parent, child in view.pairs(view.program_starts & view.desc_in("subject_name", starters)):
-        children.setdefault(parent, set()).add(child)
-    writers_of = {starter: {starter} | children.get(starter, set()) for starter in starters}
-    writers = set().union(*writers_of.values())
-    copies, sources = _armed_copies_of_unknown_programs(view, writers)
-    hidden = _armed_hidden_writes(view, writers) | copies
-    if not hidden.any():
+    found = _started_near_hidden_programs(view, starts)
+    if found is None:
         return []
-    hidden_by_writer: dict[str, list[int]] = {}
-    for at in np.flatnonzero(hidden).tolist():
-        hidden_by_writer.setdefault(desc["subject_name"][at], []).append(at)
-    window = DESKTOP_ENTRY_MINUTES * MINUTE_NS
-    found_starts, found_hidden = np.zeros(len(hidden), dtype=bool), np.zeros(len(hidden), dtype=bool)
-    for at in np.flatnonzero(starts).tolist():
-        minute = int(view.first_minutes[at])
-        near = [w for writer in writers_of[desc["subject_name"][at]] for w in hidden_by_writer.get(writer, ()) if abs(int(view.first_minutes[w]) - minute) <= window]
-        if near:
-            found_starts[at] = True
-            found_hidden[near] = True
-    if not found_starts.any():
-        return []
+    found_starts, found_hidden, copies, sources = found
     tools = view.values("object_name", found_starts)
     enabled = enables & view.desc_in("subject_name", tools)
     who = _who(view.values("subject_name", found_starts))
