@@ -9395,18 +9395,19 @@ SERVER_SHELL_SURVEY_TOOLS = 2
 
 
 def server_shell_survey(view: LogView) -> list[StageEvidence]:
-    """An interpreter serving outside addresses (it accepted a connection from a public one:
-    a Java, Node.js or Python application; not Apache's or PHP's, whose shells
-    ``web_server_shell_discovery`` weighs) starting a shell, below which, in
-    that minute or the next, ``SERVER_SHELL_SURVEY_TOOLS`` or more distinct discovery tools
-    run: commands injected through the application surveying the host (T1190, T1059).
-    Applications start shells for their own work (ImageMagick, git), not for id and a
-    directory query."""
+    """An interpreter or a database server serving outside addresses (it accepted a
+    connection from a public one: a Java, Node.js or Python application, PostgreSQL, MySQL;
+    not Apache's or PHP's, whose shells ``web_server_shell_discovery`` weighs) starting a
+    shell, below which, in that minute or the next, ``SERVER_SHELL_SURVEY_TOOLS`` or more
+    distinct discovery tools run: commands injected through the application, or a query's
+    ``COPY ... FROM PROGRAM``, surveying the host (T1190, T1059). Applications start shells
+    for their own work (ImageMagick, git), a database its archive command, not for id and
+    a directory query."""
     desc = view.desc
     # (an application's runtime: an agent answering its server's polls runs its checks
     # through a shell too, and a program the knowledge base does not know that takes
     # connections and runs commands may be the implant itself, a bind shell, not the way in)
-    accepts, starts = _outside_servers_shells(view, lambda n: not script_web_server(n) and process_category(n) == "interpreter")
+    accepts, starts = _outside_servers_shells(view, lambda n: not script_web_server(n) and process_category(n) in ("interpreter", "database server"))
     if not starts.any():
         return []
     shells = view.values("object_name", starts)
