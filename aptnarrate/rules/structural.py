@@ -1504,15 +1504,22 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     knowledge base's, less the account files every program reads) of two or more kinds
     (its entries: password hashes, SSH keys, browser or file-transfer logins, service
     tokens): a sweep of other programs' secrets (T1555, T1552.001, T1003.008). Only a
-    program the knowledge base does not know, an interpreter, or a process the log shows
-    acting for an attacker: backup tools, archivers, scanners and agents read every file,
-    secrets among them, as their work. (Secrets the log then shows carried off are the
+    program the knowledge base does not know, an interpreter, a process the log shows
+    acting for an attacker, or a copy tool or file viewer that a shell or interpreter such
+    an unknown program started ran: backup tools, archivers, scanners and agents read every
+    file, secrets among them, as their work. (Secrets the log then shows carried off are the
     exfiltration's: ``stages._without_credentials_carried_off``.)"""
     secret = _secret_reads(view)  # shared with other rules: read, never changed in place
     if not secret.any():
         return []
     acting = in_chain(view, acting_for_an_attacker(view))
     suspect = view.desc_where("subject_name", lambda n: lookup(n, "process") is None or process_category(n) == "interpreter", secret) | (secret & acting)
+    # (or a copy tool or file viewer, picking files, that a shell of such a program started:
+    # an implant's shell copying keys one by one; archivers read whole trees as backups do)
+    pickers = {n for n in view.values("subject_name", secret) if local_copier(n) or n in FILE_VIEWERS}
+    pickers = {n for n in pickers if any(_unknown_program(a) for a in launchers_above(view, n, through=shell_or_interpreter))}
+    if pickers:
+        suspect |= secret & view.desc_in("subject_name", pickers)
     if not suspect.any():
         return []
     sweepers = _secret_sweepers(view, suspect)
