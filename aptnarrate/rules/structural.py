@@ -2646,6 +2646,7 @@ def session_client_relays_a_remote_forward(view: LogView) -> list[StageEvidence]
     heard = clients & (desc["event"] == "network_in") & view.desc_where("object_name", lambda n: not _excluded_address(view, n, local) and view.address_class(n) in ("public", "unknown"), clients)
     out = []
     acting = None  # computed for the first client that relays in fewer minutes
+    logins: set[int] | None = None  # the minutes a login came in over the loopback, likewise
     for client in sorted(view.values("subject_name", relays & view.desc_in("subject_name", view.values("subject_name", heard)))):
         relay_rows = view.rows_of(relays & (desc["subject_name"] == client))
         far_rows = view.rows_of(heard & (desc["subject_name"] == client))
@@ -2656,7 +2657,10 @@ def session_client_relays_a_remote_forward(view: LogView) -> list[StageEvidence]
         if relayed_minutes < RELAYED_FORWARD_MINUTES:
             if acting is None:
                 acting = in_chain(view, acting_for_an_attacker(view)) | _below_web_server_shells(view)
-            if not (acting & (desc["subject_name"] == client)).any():
+                logins = _loopback_login_minutes(view)
+            # (or where the far end logged in through it: the login server here accepting
+            # over the loopback and starting a shell as the client relayed)
+            if not (acting & (desc["subject_name"] == client)).any() and not logins & set(view.minutes[relay_rows[both]].tolist()):
                 continue
         ends = view.values("object_name", heard & (desc["subject_name"] == client))
         reason = (
@@ -2666,6 +2670,20 @@ def session_client_relays_a_remote_forward(view: LogView) -> list[StageEvidence]
         )
         out.append(cited(view, relay_rows[both], far_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1572",)))
     return out
+
+
+def _loopback_login_minutes(view: LogView) -> set[int]:
+    """The minutes (ns) in which a remote login server (``REMOTE_LOGIN_SERVERS``: sshd)
+    accepted a connection from a loopback address and, in that minute or the next, started a
+    shell: a login that came in over a tunnel relayed to this host."""
+    desc = view.desc
+    servers = view.present & view.desc_in("subject_name", {n for n in view.subjects if n.casefold() in REMOTE_LOGIN_SERVERS})
+    accepted = servers & _accepted(view) & (desc["object_kind"] == "flow") & view.desc_in("object_name", {a for a in view.values("object_name", servers & (desc["object_kind"] == "flow")) if view.address_class(a) == "loopback"})
+    shells = servers & view.program_starts & view.desc_in("object_name", {n for n in view.values("object_name", servers & view.program_starts) if process_category(n) == "shell"})
+    if not accepted.any() or not shells.any():
+        return set()
+    shell_minutes = set(view.minutes[view.rows_of(shells)].tolist())
+    return {m for m in view.minutes[view.rows_of(accepted)].tolist() if m in shell_minutes or m + MINUTE_NS in shell_minutes}
 
 
 RDP_SURVEY_TOOLS = 3  # distinct discovery tools a remote desktop session runs ...
