@@ -1768,6 +1768,12 @@ def _operated_under_a_quiet_program(view: LogView, last_write: int, writers: set
     return quiet if _operated_without_a_shown_entry(view, last_write, writers, hands=quiet) else set()
 
 
+# the process that runs the Background Intelligent Transfer Service's jobs, and the tool
+# that queues them from a command line
+BITS_SERVICE_HOST = "svchost.exe"
+BITS_CLIENTS = frozenset({"bitsadmin.exe"})
+
+
 def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set[str], hands: set[str] = frozenset()) -> bool:
     """Whether shells, interpreters, Windows command tools or transfer tools (an operator's
     hands) wrote the programs, last at ``last_write``, and the log shows no way in above them by then: every process it
@@ -1782,6 +1788,14 @@ def _operated_without_a_shown_entry(view: LogView, last_write: int, writers: set
     came over that channel."""
     if not writers or "" in writers:
         return False
+    # the BITS service's host writes what bitsadmin asked it to fetch: that download is
+    # bitsadmin's, weighed by who started bitsadmin
+    bits_hosts = {w for w in writers if w.casefold() == BITS_SERVICE_HOST}
+    if bits_hosts:
+        starts = view.program_starts & (view.first_minutes <= last_write)
+        requesters = {n for n in view.values("object_name", starts) if n.casefold() in BITS_CLIENTS}
+        if requesters:
+            writers = (writers - bits_hosts) | requesters
     if all(_operator_tool(w) for w in writers):
         above = ancestors_by(view, writers, last_write)
     elif all(_operator_tool(w) or build_tool(w) for w in writers):
