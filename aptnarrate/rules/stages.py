@@ -880,13 +880,13 @@ def _tasked_over_a_held_channel(view: LogView, started: np.ndarray, sends: np.nd
     by the minute of the first start ``started`` shows, having opened no connection to them
     by then: a channel older than the slice, whose tasking started the program (a DLL
     beacon under rundll32 told to run cmd), not a payload it fetched and ran."""
-    from .structural import _heard_before_opening
+    from .structural import heard_before_opening
 
     desc = view.desc
     flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", sends))
     flows &= view.desc_in("object_name", view.values("object_name", sends))
     opened = flows & view.desc_in("action", vocabulary().connect_actions)
-    return _heard_before_opening(view, np.flatnonzero(started).tolist(), np.flatnonzero(flows).tolist(), started, opened)
+    return heard_before_opening(view, np.flatnonzero(started).tolist(), np.flatnonzero(flows).tolist(), started, opened)
 
 
 def _inbound_from_another_host(view: LogView) -> tuple[int, str, bool] | None:

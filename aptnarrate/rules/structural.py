@@ -4943,7 +4943,7 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
             # scriptlet or DLL: Initial Compromise weighs it): its channel sends in a later minute too
             # (unless its channel is older than the slice: it heard from the address by the
             # minute it first started a program, having opened no connection to it by then)
-            if holder in implants and holder not in dropped and len(sent) < C2_MIN_TWO_WAY_MINUTES and not _heard_before_opening(view, by_subject.get(holder, ()), [c for c in mine if desc["object_name"][c] == address], starts, opened):
+            if holder in implants and holder not in dropped and len(sent) < C2_MIN_TWO_WAY_MINUTES and not heard_before_opening(view, by_subject.get(holder, ()), [c for c in mine if desc["object_name"][c] == address], starts, opened):
                 continue
             pair_rows = np.array(sorted(row for c in mine if desc["object_name"][c] == address for row in rows_by_code.get(c, ())), dtype=np.int64)
             started_rows = np.array(sorted(row for c in by_subject.get(holder, ()) if starts[c] for row in rows_by_code.get(c, ()))[:6], dtype=np.int64)
@@ -4971,7 +4971,7 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
     return out
 
 
-def _heard_before_opening(view: LogView, holder_codes, pair_codes, starts: np.ndarray, opened: np.ndarray) -> bool:
+def heard_before_opening(view: LogView, holder_codes, pair_codes, starts: np.ndarray, opened: np.ndarray) -> bool:
     """Whether a process (its descriptions ``holder_codes``) heard from an address (its flow
     descriptions with it, ``pair_codes``) by the minute it first started a program, having
     opened no connection to it by then (``opened``): a channel older than the slice, whose
