@@ -9806,6 +9806,17 @@ def _started_near_hidden_programs(view: LogView, starts: np.ndarray) -> tuple[np
     return found_starts, found_hidden, copies, sources
 
 
+def _hidden_programs_text(view: LogView, found_hidden: np.ndarray, copies: np.ndarray, sources: set[str]) -> str:
+    """``_started_near_hidden_programs``' programs in words: the hidden ones, and the copies
+    with what they were copied from."""
+    programs = []
+    if (found_hidden & ~copies).any():
+        programs.append(f"{_names(view.values('object_name', found_hidden & ~copies))}, a program with a hidden name that the knowledge base does not know")
+    if (found_hidden & copies).any():
+        programs.append(f"{_names(view.values('object_name', found_hidden & copies))}, copied from {_names(sources)}, a hidden program or one running here that the knowledge base does not know")
+    return "; and ".join(programs)
+
+
 def job_table_for_hidden_program(view: LogView) -> list[StageEvidence]:
     """``crontab`` (or ``at``) started, and installing a table, by a process (by name, the
     log's unnamed process too) that within ``DESKTOP_ENTRY_MINUTES`` wrote a program with a
@@ -9827,14 +9838,9 @@ def job_table_for_hidden_program(view: LogView) -> list[StageEvidence]:
     tools = view.values("object_name", found_starts)
     installed = installs & view.desc_in("subject_name", tools)
     who = _who(view.values("subject_name", found_starts))
-    programs = []
-    if (found_hidden & ~copies).any():
-        programs.append(f"{_names(view.values('object_name', found_hidden & ~copies))}, a program with a hidden name that the knowledge base does not know")
-    if (found_hidden & copies).any():
-        programs.append(f"{_names(view.values('object_name', found_hidden & copies))}, copied from {_names(sources)}, a hidden program or one running here that the knowledge base does not know")
     reason = (
         f"{who[:1].upper()}{who[1:]} ran {_names(tools)}, which installed a job table ({_names(view.values('object_name', installed))}), "
-        f"within {DESKTOP_ENTRY_MINUTES} minutes of {'; and '.join(programs)}, being written by it or a program it ran and made executable or run: "
+        f"within {DESKTOP_ENTRY_MINUTES} minutes of {_hidden_programs_text(view, found_hidden, copies, sources)}, being written by it or a program it ran and made executable or run: "
         "a scheduled job for a hidden program."
     )
     armed = _arming(view, view.values("object_name", found_hidden))
@@ -9869,15 +9875,9 @@ def boot_service_for_hidden_program(view: LogView) -> list[StageEvidence]:
     tools = view.values("object_name", found_starts)
     enabled = enables & view.desc_in("subject_name", tools)
     who = _who(view.values("subject_name", found_starts))
-    found_copies = found_hidden & copies
-    programs = []
-    if (found_hidden & ~copies).any():
-        programs.append(f"{_names(view.values('object_name', found_hidden & ~copies))}, a program with a hidden name that the knowledge base does not know")
-    if found_copies.any():
-        programs.append(f"{_names(view.values('object_name', found_copies))}, copied from {_names(sources)}, a hidden program or one running here that the knowledge base does not know")
     reason = (
         f"{who[:1].upper()}{who[1:]} ran {_names(tools)}, which enabled a service at boot ({_names(view.values('object_name', enabled))}), "
-        f"within {DESKTOP_ENTRY_MINUTES} minutes of {'; and '.join(programs)}, being written by it or a program it ran and made executable or run: "
+        f"within {DESKTOP_ENTRY_MINUTES} minutes of {_hidden_programs_text(view, found_hidden, copies, sources)}, being written by it or a program it ran and made executable or run: "
         "a boot service for a hidden or unknown program."
     )
     armed = _arming(view, view.values("object_name", found_hidden))
