@@ -875,13 +875,26 @@ def _holds_channel(view: LogView, sends: np.ndarray) -> bool:
     return len(np.unique(view.minutes[view.rows_of(sends)])) >= C2_MIN_MINUTES
 
 
+def heard_before_opening(view: LogView, holder_codes, pair_codes, starts: np.ndarray, opened: np.ndarray) -> bool:
+    """Whether a process (its descriptions ``holder_codes``) heard from an address (its flow
+    descriptions with it, ``pair_codes``) by the minute it first started a program, having
+    opened no connection to it by then (``opened``): a channel older than the slice, whose
+    tasking the start is, not a fetch of the code it runs (the proxy-execution rule and the
+    structural rule for an implant's tasks read it alike)."""
+    first = view.first_minutes
+    started = [int(first[c]) for c in holder_codes if starts[c]]
+    heard = [int(first[c]) for c in pair_codes if view.desc["event"][c] == "network_in" and not opened[c]]
+    if not started or not heard:
+        return False
+    opens = [int(first[c]) for c in pair_codes if opened[c]]
+    return min(heard) <= min(started) and not (opens and min(opens) <= min(started))
+
+
 def _tasked_over_a_held_channel(view: LogView, started: np.ndarray, sends: np.ndarray) -> bool:
     """Whether the processes of ``sends`` (to public addresses) heard from those addresses
     by the minute of the first start ``started`` shows, having opened no connection to them
     by then: a channel older than the slice, whose tasking started the program (a DLL
     beacon under rundll32 told to run cmd), not a payload it fetched and ran."""
-    from .structural import heard_before_opening
-
     desc = view.desc
     flows = view.present & (desc["object_kind"] == "flow") & view.desc_in("subject_name", view.values("subject_name", sends))
     flows &= view.desc_in("object_name", view.values("object_name", sends))

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .stages import LogView
 
 from .fanout import MINUTE_NS, _ipv4
-from .stages import _INSTALLED_CATEGORIES, NET_COMMANDS, StageEvidence, net_starts, _in_chain, _inbound_from_another_host, _names, arrival, checks_its_own_elevation, cited, explained_rows, unless_rows
+from .stages import _INSTALLED_CATEGORIES, NET_COMMANDS, StageEvidence, heard_before_opening, net_starts, _in_chain, _inbound_from_another_host, _names, arrival, checks_its_own_elevation, cited, explained_rows, unless_rows
 
 C2_MIN_MINUTES = 3  # outbound exchange with one address in at least this many minutes, or
 C2_MIN_TWO_WAY_MINUTES = 2  # sent and received (or sent while shell commands ran) within each of
@@ -4969,21 +4969,6 @@ def _operator_commands_over_a_channel(view: LogView) -> list[StageEvidence]:
             out.append(cited(view, pair_rows[:6], started_rows, tasked_rows[:6], stage="Command and Control", confidence="moderate", rationale=reason, tactic="TA0011", techniques=("T1059", "T1071")))
             break
     return out
-
-
-def heard_before_opening(view: LogView, holder_codes, pair_codes, starts: np.ndarray, opened: np.ndarray) -> bool:
-    """Whether a process (its descriptions ``holder_codes``) heard from an address (its flow
-    descriptions with it, ``pair_codes``) by the minute it first started a program, having
-    opened no connection to it by then (``opened``): a channel older than the slice, whose
-    tasking the start is, not a fetch of the code it runs (``stages`` reads it alike for the
-    proxy-execution rule)."""
-    first = view.first_minutes
-    started = [int(first[c]) for c in holder_codes if starts[c]]
-    heard = [int(first[c]) for c in pair_codes if view.desc["event"][c] == "network_in" and not opened[c]]
-    if not started or not heard:
-        return False
-    opens = [int(first[c]) for c in pair_codes if opened[c]]
-    return min(heard) <= min(started) and not (opens and min(opens) <= min(started))
 
 
 # an exploited service's shell calls back within minutes of the request
