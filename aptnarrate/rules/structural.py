@@ -5061,6 +5061,12 @@ def server_shell_calls_back(view: LogView) -> list[StageEvidence]:
     return out
 
 
+def _run_resource(name: str) -> bool:
+    """A file a program reads to run or to connect (a library, a system resource, a key or
+    certificate), not data it could be sending."""
+    return bool(SYSTEM_RESOURCE.search(name) or KEY_OR_CERTIFICATE.search(name)) or is_library(name)
+
+
 def _payload_fetches(view: LogView, opened: np.ndarray) -> np.ndarray:
     """Of ``opened`` (connections opened below a network service's shells), those of a
     download tool (``TRANSFER_TOOLS``) to an outside address, where the tool read no file but
@@ -5074,7 +5080,7 @@ def _payload_fetches(view: LogView, opened: np.ndarray) -> np.ndarray:
         return fetches
     tools = view.values("subject_name", fetches)
     reads = view.present & view.desc_in("subject_name", tools) & (desc["event"] == "file_read")
-    reads &= view.desc_where("object_name", lambda n: not (SYSTEM_RESOURCE.search(n) or KEY_OR_CERTIFICATE.search(n) or is_library(n)), reads)
+    reads &= view.desc_where("object_name", lambda n: not _run_resource(n), reads)
     return fetches & ~view.desc_in("subject_name", view.values("subject_name", reads))
 
 
@@ -5581,7 +5587,7 @@ def chain_process_converses_outside(view: LogView) -> list[StageEvidence]:
     reads = view.present & (desc["event"] == "file_read") & view.desc_in("subject_name", {p for p, _ in tally})
     readers = {
         subject for subject, name in view.pairs(reads)
-        if not (SYSTEM_RESOURCE.search(name) or KEY_OR_CERTIFICATE.search(name) or CONFIGURATION_NAME.match(name) or is_library(name))
+        if not (_run_resource(name) or CONFIGURATION_NAME.match(name))
     }
 
     def exchanged(process: str, sent: int, heard: int) -> bool:
