@@ -1460,6 +1460,13 @@ def scripted_credential_access(view: LogView) -> list[StageEvidence]:
     return [cited(view, view.rows_of(opened), *first_signs, stage="Privilege Escalation", confidence="moderate", rationale=reason, tactic="TA0006", techniques=("T1003.001",))]
 
 
+def _reads_secrets_unexplained(name: str) -> bool:
+    """A program whose reads of other programs' secrets no work of its own explains: one the
+    knowledge base does not know, or an interpreter (a script's); backup tools, archivers,
+    scanners, agents and debuggers read every file or process as their work."""
+    return lookup(name, "process") is None or process_category(name) == "interpreter"
+
+
 # what a process reads to scrape another's memory through procfs: its map, then its memory
 PROCESS_MEMORY_FILES = frozenset({"maps", "mem"})
 
@@ -1482,7 +1489,7 @@ def process_memory_scraped(view: LogView) -> list[StageEvidence]:
         read_by.setdefault(subject, set()).add(name)
     readers = {n for n, names in read_by.items() if names == PROCESS_MEMORY_FILES} & view.values("subject_name", hashes) - PLACEHOLDERS - {""}
     acting = view.values("subject_name", view.present & in_chain(view, acting_for_an_attacker(view))) if readers else set()
-    readers = {n for n in readers if lookup(n, "process") is None or process_category(n) == "interpreter" or n in acting}
+    readers = {n for n in readers if _reads_secrets_unexplained(n) or n in acting}
     if not readers:
         return []
     rows = (memory | hashes) & view.desc_in("subject_name", readers)
@@ -1513,7 +1520,7 @@ def credential_harvest(view: LogView) -> list[StageEvidence]:
     if not secret.any():
         return []
     acting = in_chain(view, acting_for_an_attacker(view))
-    suspect = view.desc_where("subject_name", lambda n: lookup(n, "process") is None or process_category(n) == "interpreter", secret) | (secret & acting)
+    suspect = view.desc_where("subject_name", _reads_secrets_unexplained, secret) | (secret & acting)
     # (or a copy tool or file viewer, picking files, that a shell of such a program started:
     # an implant's shell copying keys one by one; archivers read whole trees as backups do)
     pickers = {n for n in view.values("subject_name", secret) if local_copier(n) or n in FILE_VIEWERS}
