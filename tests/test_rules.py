@@ -549,3 +549,21 @@ def test_rule_explanations_and_mechanism_wording_name_no_indicator():
 
     texts = [(rule.id, rule.explanation) for rule in builtin_rules()] + [(m.id, m.says) for m in mechanisms()]
     assert {name: found for name, text in texts if (found := _indicators_named(text))} == {}
+
+
+def test_an_app_servers_planted_key_names_only_the_shells_that_server_started():
+    """Jenkins' java heard an outside host and started sh, which wrote authorized_keys; a
+    node service that heard nobody started bash, which wrote one too. The entry names sh,
+    the shell the exploited server started, not bash (the reason named every key-writing
+    shell of an interpreter, whoever's)."""
+    lines = [
+        "The subject_process: java ACCEPT the netflowobject: 91.214.124.77,2018-04-10 22:14:30",
+        "The subject_process: java RECVFROM the netflowobject: 91.214.124.77,2018-04-10 22:14:30",
+        "The subject_process: java EXECUTE the file_object_file: sh,2018-04-10 22:14:31",
+        "The subject_process: sh WRITE the file_object_file: authorized_keys,2018-04-10 22:14:32",
+        "The subject_process: node EXECUTE the file_object_file: bash,2018-04-10 22:15:01",
+        "The subject_process: bash WRITE the file_object_file: authorized_keys,2018-04-10 22:15:02",
+    ]
+    entry = _stages(lines)["Initial Compromise"]
+    assert "and then started `sh`, which wrote" in entry.rationale
+    assert "`bash`" not in entry.rationale.split("which wrote")[0]

@@ -5828,7 +5828,7 @@ def service_writes_ssh_keys(view: LogView) -> list[StageEvidence]:
         return []
     servers, senders, rows = found
     reason = (
-        f"{_names(servers)} accepted a connection from {_names(senders)} and then started {_names(on_behalf)}, which wrote the SSH key file(s) "
+        f"{_names(servers)} accepted a connection from {_names(senders)} and then started {_names({shell for shell, by in on_behalf.items() if by & servers})}, which wrote the SSH key file(s) "
         f"{_names(view.values('object_name', by_shell))}: the request ran a command that planted a key to log in with (no application server keeps anyone's SSH keys)."
     )
     return [_entry_by_request(view, rows, senders, reason)]
